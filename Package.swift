@@ -1,0 +1,37 @@
+// swift-tools-version: 6.0
+// QKForge: a Swift generator of spiking-attention accelerators in Verilog-2005.
+//
+// One target per layer, lowest first. A layer imports only layers listed before it,
+// and the golden model imports no hardware layer at all, so that it can check them.
+import PackageDescription
+
+let package = Package(
+    name: "QKForge",
+    products: [
+        .executable(name: "qkforge", targets: ["CLI"]),
+        .library(name: "HDL", targets: ["HDL"]),
+    ],
+    targets: [
+        // GMP, for simulator values wider than 64 bits.
+        .systemLibrary(name: "CGMP", pkgConfig: "gmp",
+                       providers: [.apt(["libgmp-dev"])]),
+        // HDL core: IR, elaboration passes, Verilog-2005 emission, IR simulation.
+        .target(name: "HDL", dependencies: ["CGMP"]),
+        // Spiking block library: LIF banks, summation trees, masks, router, accumulator.
+        .target(name: "Blocks", dependencies: ["HDL"]),
+        // Golden model: plain Swift from SPEC.md alone. Imports no hardware layer.
+        .target(name: "Golden"),
+        // Co-simulation: the Verilator harness and the RTL-versus-golden comparison.
+        .target(name: "Cosim", dependencies: ["HDL", "Blocks", "Golden"]),
+        // Cost model: resources, cycles and energy without synthesis.
+        .target(name: "Estimator", dependencies: ["HDL", "Blocks"]),
+        // The `qkforge` command line.
+        .executableTarget(name: "CLI", dependencies: ["HDL", "Blocks", "Golden", "Cosim", "Estimator"]),
+
+        .testTarget(name: "HDLTests", dependencies: ["HDL"],
+                    exclude: ["Golden"]),
+        .testTarget(name: "GoldenTests", dependencies: ["Golden"]),
+        .testTarget(name: "CosimTests", dependencies: ["HDL", "Cosim"]),
+    ],
+    swiftLanguageModes: [.v5]
+)

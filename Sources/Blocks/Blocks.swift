@@ -1,0 +1,1 @@
+// Spiking block library: see issue 3.

@@ -1,0 +1,1 @@
+// Cost model: see issue 5.

@@ -1,0 +1,313 @@
+/// Writes an elaborated design as Verilog-2005, one module per file.
+///
+/// Every operator node becomes one assignment over named operands whose widths are made equal
+/// explicitly (zero or sign extension by concatenation), so the Verilog never depends on the
+/// language's context-width and signedness rules. Nets are declared unsigned and signed
+/// arithmetic is spelled out with `$signed(...)` where it matters (comparisons, arithmetic right
+/// shifts). The output lints clean under `verilator -Wall`; bits the design never reads are the
+/// only thing waived, with a pragma on that declaration alone.
+public enum VerilogEmitter {
+    public static func emit(_ design: Design) -> EmittedDesign {
+        var files: [EmittedDesign.File] = []
+        var images: [EmittedDesign.File] = []
+        for m in design.modules {
+            var writer = ModuleWriter(design: design, module: m)
+            files.append(EmittedDesign.File(name: "\(design.verilogName(m)).v", contents: writer.render()))
+            images += writer.images
+        }
+        return EmittedDesign(top: design.verilogName(design.top), verilog: files, memoryImages: images)
+    }
+}
+
+/// Renders one module. Logic is rendered before declarations so that the declarations know
+/// which bits are read.
+struct ModuleWriter {
+    let design: Design
+    let module: Module
+    let net: Netlist
+    var images: [EmittedDesign.File] = []
+    /// Bits read of each named net (true = read).
+    private var readBits: [String: [Bool]] = [:]
+    private var readMemories: Set<String> = []
+
+    init(design: Design, module: Module) {
+        self.design = design
+        self.module = module
+        self.net = design.netlist(module)
+    }
+
+    // MARK: Operand references
+
+    private static func literal(_ b: Bits) -> String {
+        if b.width <= 64 && b.low64 < (1 << 32) { return "\(b.width)'d\(b.low64)" }
+        return "\(b.width)'h\(b.hex)"
+    }
+
+    private mutating func markRead(_ name: String, width: Int, _ lo: Int, _ hi: Int) {
+        var bits = readBits[name] ?? [Bool](repeating: false, count: width)
+        for i in lo...hi { bits[i] = true }
+        readBits[name] = bits
+    }
+
+    /// The whole value of `e`: a net name or a sized literal.
+    mutating func ref(_ e: Expr) -> String {
+        if let c = e.constValue { return Self.literal(c) }
+        let n = net.name(of: e)!
+        markRead(n, width: e.width, 0, e.width - 1)
+        return n
+    }
+
+    /// Bits `hi..lo` of `e`.
+    mutating func bits(_ e: Expr, _ hi: Int, _ lo: Int) -> String {
+        if let c = e.constValue {
+            var words = [UInt64](repeating: 0, count: (hi - lo + 64) / 64)
+            for i in lo...hi where c.bit(i) { words[(i - lo) / 64] |= 1 << UInt64((i - lo) % 64) }
+            return Self.literal(Bits(width: hi - lo + 1, truncating: words))
+        }
+        if lo == 0 && hi == e.width - 1 { return ref(e) }
+        let n = net.name(of: e)!
+        markRead(n, width: e.width, lo, hi)
+        return hi == lo ? "\(n)[\(lo)]" : "\(n)[\(hi):\(lo)]"
+    }
+
+    /// `e` zero- or sign-extended (by its signedness) to `width` bits.
+    mutating func extended(_ e: Expr, to width: Int) -> String {
+        if e.width == width { return ref(e) }
+        if let c = e.constValue {
+            var words = c.words + [UInt64](repeating: 0, count: (width + 63) / 64)
+            if e.isSigned && c.bit(e.width - 1) {
+                for i in e.width..<width { words[i / 64] |= 1 << UInt64(i % 64) }
+            }
+            return Self.literal(Bits(width: width, truncating: words))
+        }
+        let pad = width - e.width
+        if !e.isSigned { return "{\(pad)'d0, \(ref(e))}" }
+        let msb = bits(e, e.width - 1, e.width - 1)
+        return pad == 1 ? "{\(msb), \(ref(e))}" : "{{\(pad){\(msb)}}, \(ref(e))}"
+    }
+
+    // MARK: Operators
+
+    /// The right-hand side computing operator node `e` from its operands.
+    mutating func operation(_ e: Expr) -> String {
+        let w = e.width
+        switch e.op {
+        case .unary(let u):
+            let a = ref(e.args[0])
+            switch u {
+            case .not: return "~\(a)"
+            case .andReduce: return "&\(a)"
+            case .orReduce: return "|\(a)"
+            case .xorReduce: return "^\(a)"
+            }
+        case .binary(let b):
+            let (x, y) = (e.args[0], e.args[1])
+            switch b {
+            case .addWiden, .addWrap: return "\(extended(x, to: w)) + \(extended(y, to: w))"
+            case .subWiden, .subWrap: return "\(extended(x, to: w)) - \(extended(y, to: w))"
+            case .mul: return "\(extended(x, to: w)) * \(extended(y, to: w))"
+            case .and: return "\(extended(x, to: w)) & \(extended(y, to: w))"
+            case .or: return "\(extended(x, to: w)) | \(extended(y, to: w))"
+            case .xor: return "\(extended(x, to: w)) ^ \(extended(y, to: w))"
+            case .eq, .ne, .lt, .le, .gt, .ge:
+                let m = max(x.width, y.width)
+                let sym = ["eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="][b.rawValue]!
+                let l = extended(x, to: m), r = extended(y, to: m)
+                if x.isSigned && b != .eq && b != .ne { return "$signed(\(l)) \(sym) $signed(\(r))" }
+                return "\(l) \(sym) \(r)"
+            case .dynShiftLeft: return "\(ref(x)) << \(ref(y))"
+            case .dynShiftRight:
+                return x.isSigned ? "$signed(\(ref(x))) >>> \(ref(y))" : "\(ref(x)) >> \(ref(y))"
+            }
+        case .slice(let hi, let lo):
+            return bits(e.args[0], hi, lo)
+        case .concat:
+            var parts: [String] = []
+            for a in e.args { parts.append(ref(a)) }
+            return "{\(parts.joined(separator: ", "))}"
+        case .mux:
+            let s = ref(e.args[0])
+            return "\(s) ? \(extended(e.args[1], to: w)) : \(extended(e.args[2], to: w))"
+        case .extend:
+            return extended(e.args[0], to: w)
+        case .truncate:
+            return bits(e.args[0], w - 1, 0)
+        case .shiftLeft(let n):
+            return n == 0 ? ref(e.args[0]) : "{\(ref(e.args[0])), \(n)'d0}"
+        case .shiftRight(let n):
+            let a = e.args[0]
+            if n == 0 { return ref(a) }
+            if n >= a.width { return a.isSigned ? bits(a, a.width - 1, a.width - 1) : "1'd0" }
+            return bits(a, a.width - 1, n)
+        case .memoryRead(let mem):
+            let mn = net.memoryNames[mem]!
+            readMemories.insert(mn)
+            return "\(mn)[\(ref(e.args[0]))]"
+        case .const, .signal, .instanceOutput, .memorySyncRead, .reinterpret:
+            return ref(e)
+        }
+    }
+
+    // MARK: Module text
+
+    private static func range(_ width: Int) -> String { width == 1 ? "" : "[\(width - 1):0] " }
+
+    private func isUnread(_ name: String, width: Int) -> Bool {
+        guard let r = readBits[name] else { return true }
+        return r.contains(false)
+    }
+
+    private static func waived(_ line: String, _ unread: Bool) -> String {
+        unread ? "  /* verilator lint_off UNUSED */\n\(line)\n  /* verilator lint_on UNUSED */" : line
+    }
+
+    mutating func render() -> String {
+        let name = design.verilogName(module)
+        let hasClock = design.hasClock(module), hasReset = design.hasReset(module)
+
+        // Logic first, to learn which bits are read.
+        var logic: [String] = []
+        for t in net.temps {
+            logic.append("  assign \(net.exprNames[ObjectIdentifier(t)]!) = \(operation(t));")
+        }
+        for a in module.assignments {
+            let target = net.signalNames[a.target.signal!]!
+            if net.inlinedRoots.contains(ObjectIdentifier(a.value)),
+               net.exprNames[ObjectIdentifier(a.value)] == target {
+                logic.append("  assign \(target) = \(operation(a.value));")
+            } else {
+                logic.append("  assign \(target) = \(ref(a.value));")
+            }
+        }
+        var sequential: [String] = []
+        for u in module.updates {
+            let s = u.target.signal!
+            let r = net.signalNames[s]!
+            let value = ref(u.value)
+            var text = "  always @(posedge clk)"
+            var prefix = "\n    "
+            if let rv = s.resetValue {
+                text += "\(prefix)if (rst) \(r) <= \(Self.literal(rv));"
+                prefix = "\n    else "
+            }
+            if let en = u.enable {
+                text += "\(prefix)if (\(ref(en))) \(r) <= \(value);"
+            } else {
+                text += "\(prefix)\(r) <= \(value);"
+            }
+            sequential.append(text)
+        }
+        var memoryText: [String] = []
+        for mem in module.memories {
+            let mn = net.memoryNames[mem]!
+            var lines = ["  reg \(Self.range(mem.width))\(mn) [0:\(mem.depth - 1)];  // \(mem.depth) x \(mem.width)\(mem.isSigned ? " signed" : ""), \(mem.loc)"]
+            if let initial = mem.initial {
+                let file = "\(name)_\(mn).hex"
+                images.append(EmittedDesign.File(name: file, contents: initial.map { $0.hex + "\n" }.joined()))
+                lines.append("  initial $readmemh(\"\(file)\", \(mn));")
+            }
+            if let wp = mem.writePort {
+                lines.append("  always @(posedge clk)\n    if (\(ref(wp.enable))) \(mn)[\(ref(wp.address))] <= \(ref(wp.data));")
+            }
+            memoryText.append(lines.joined(separator: "\n"))
+        }
+        for r in module.syncReads {
+            let rn = net.syncReadNames[ObjectIdentifier(r)]!
+            let mn = net.memoryNames[r.memory]!
+            readMemories.insert(mn)
+            sequential.append("  always @(posedge clk)\n    if (\(ref(r.enable))) \(rn) <= \(mn)[\(ref(r.address))];")
+        }
+        var instanceText: [String] = []
+        for inst in module.instances {
+            var conns: [String] = []
+            if design.hasClock(inst.module) { conns.append(".clk(clk)") }
+            if design.hasReset(inst.module) { conns.append(".rst(rst)") }
+            for p in inst.module.ports {
+                if p.kind == .input {
+                    let c = inst.connections.first { $0.portName == p.name }!
+                    conns.append(".\(p.name)(\(ref(c.value)))")
+                } else {
+                    conns.append(".\(p.name)(\(net.instanceOutputNames[.init(inst, p)]!))")
+                }
+            }
+            instanceText.append("  \(design.verilogName(inst.module)) \(net.instanceNames[inst]!) (  // \(inst.loc)\n    "
+                + conns.joined(separator: ",\n    ") + "\n  );")
+        }
+
+        // Header.
+        var out = "// Generated by QKForge. Do not edit: change the generator and regenerate.\n"
+        out += "// Module \(name), built by \(module.loc).\n"
+        for line in module.doc.split(separator: "\n", omittingEmptySubsequences: false) where !module.doc.isEmpty {
+            out += line.isEmpty ? "//\n" : "// \(line)\n"
+        }
+        if !module.parameters.isEmpty {
+            out += "// Parameters: " + module.parameters.map { "\($0.name) = \($0.value)" }.joined(separator: ", ") + "\n"
+        }
+        if module.signals.contains(where: \.isSigned) || module.memories.contains(where: \.isSigned) {
+            out += "// Nets marked 'signed' hold two's-complement values; they are declared unsigned and\n"
+            out += "// signed operations are written with $signed().\n"
+        }
+        out += "`default_nettype none\n"
+
+        // Ports.
+        var portLines: [String] = []
+        if hasClock { portLines.append("  input  wire clk") }
+        if hasReset { portLines.append("  input  wire rst") }
+        for p in module.ports {
+            let n = net.signalNames[p]!
+            let dir = p.kind == .input ? "input  wire" : "output wire"
+            let line = "  \(dir) \(Self.range(p.width))\(n)"
+            portLines.append(p.kind == .input && isUnread(n, width: p.width)
+                             ? "  /* verilator lint_off UNUSED */\n\(line)\n  /* verilator lint_on UNUSED */" : line)
+        }
+        var portText = ""
+        for (i, l) in portLines.enumerated() {
+            let p = i < (hasClock ? 1 : 0) + (hasReset ? 1 : 0) ? nil : module.ports[i - (hasClock ? 1 : 0) - (hasReset ? 1 : 0)]
+            let comment = p.map { "  // \($0.isSigned ? "signed, " : "")\($0.loc)" } ?? ""
+            if l.hasSuffix("lint_on UNUSED */") {
+                // Put the comma on the port line, before the closing pragma.
+                let parts = l.components(separatedBy: "\n")
+                portText += parts[0] + "\n" + parts[1] + (i == portLines.count - 1 ? "" : ",") + comment + "\n" + parts[2] + "\n"
+            } else {
+                portText += l + (i == portLines.count - 1 ? "" : ",") + comment + "\n"
+            }
+        }
+        out += "module \(name) (\n\(portText));\n"
+
+        // Declarations.
+        var decls: [String] = []
+        for s in module.signals where !s.isPort {
+            let n = net.signalNames[s]!
+            let kind = s.kind == .reg ? "reg " : "wire"
+            let line = "  \(kind) \(Self.range(s.width))\(n);  // \(s.isSigned ? "signed, " : "")\(s.loc)"
+            decls.append(Self.waived(line, isUnread(n, width: s.width)))
+        }
+        for r in module.syncReads {
+            let n = net.syncReadNames[ObjectIdentifier(r)]!
+            let line = "  reg  \(Self.range(r.memory.width))\(n);  // \(r.memory.isSigned ? "signed, " : "")read of \(r.memory.name), \(r.loc)"
+            decls.append(Self.waived(line, isUnread(n, width: r.memory.width)))
+        }
+        for inst in module.instances {
+            for p in inst.module.outputs {
+                let n = net.instanceOutputNames[.init(inst, p)]!
+                let line = "  wire \(Self.range(p.width))\(n);  // \(p.isSigned ? "signed, " : "")\(inst.name).\(p.name)"
+                decls.append(Self.waived(line, isUnread(n, width: p.width)))
+            }
+        }
+        for t in net.temps {
+            let n = net.exprNames[ObjectIdentifier(t)]!
+            let line = "  wire \(Self.range(t.width))\(n);  // \(t.isSigned ? "signed, " : "")\(net.exprLocs[ObjectIdentifier(t)]!)"
+            decls.append(Self.waived(line, isUnread(n, width: t.width)))
+        }
+        let memDecls = memoryText.enumerated().map { i, text -> String in
+            let mn = net.memoryNames[module.memories[i]]!
+            return readMemories.contains(mn) ? text
+                : "  /* verilator lint_off UNUSED */\n\(text)\n  /* verilator lint_on UNUSED */"
+        }
+        for section in [decls, memDecls, logic, sequential, instanceText] where !section.isEmpty {
+            out += "\n" + section.joined(separator: "\n") + "\n"
+        }
+        out += "endmodule\n`default_nettype wire\n"
+        return out
+    }
+}

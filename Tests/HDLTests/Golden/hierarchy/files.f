@@ -1,0 +1,2 @@
+counter.v
+two_counters.v

@@ -1,0 +1,1 @@
+rom_ram.v

@@ -1,0 +1,1 @@
+saturating_acc.v
