@@ -10,7 +10,7 @@ public struct CheckDrivers: ElaborationPass {
             for a in m.assignments {
                 guard let t = a.target.signal else { continue }
                 if let first = driven[t] {
-                    problems.append(Diagnostic("\(t.kind.rawValue) '\(t.name)' of module '\(m.name)' is driven twice; first at \(first)", at: a.loc))
+                    problems.append(Diagnostic("\(t.kind.label) '\(t.name)' of module '\(m.name)' is driven twice; first at \(first)", at: a.loc))
                 }
                 driven[t] = a.loc
             }
@@ -23,7 +23,10 @@ public struct CheckDrivers: ElaborationPass {
             }
             for s in m.signals where s.kind != .input && driven[s] == nil {
                 let how = s.kind == .reg ? "has no next value (call next())" : "is never driven (call assign())"
-                problems.append(Diagnostic("\(s.kind.rawValue) '\(s.name)' of module '\(m.name)' \(how)", at: s.loc))
+                problems.append(Diagnostic("\(s.kind.label) '\(s.name)' of module '\(m.name)' \(how)", at: s.loc))
+            }
+            for mem in m.memories where mem.initial == nil && mem.writePort == nil {
+                problems.append(Diagnostic("memory '\(mem.name)' of module '\(m.name)' has neither initial contents nor a write port", at: mem.loc))
             }
             for inst in m.instances {
                 var connected: [String: SourceLoc] = [:]

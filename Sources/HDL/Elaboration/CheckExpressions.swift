@@ -21,7 +21,7 @@ public struct CheckExpressions: ElaborationPass {
                 }
                 switch e.op {
                 case .signal(let s) where s.module !== m:
-                    problems.append(Diagnostic("signal '\(s.name)' of module '\(s.module.name)' (\(s.loc)) is used in module '\(m.name)'; pass it through a port", at: loc))
+                    problems.append(Diagnostic("signal '\(s.name)' of module '\(s.module.name)' (\(s.loc)) is used in module '\(m.name)'; pass it through a port", at: root.loc))
                 case .instanceOutput(let inst, _) where inst.parent !== m:
                     problems.append(Diagnostic("instance '\(inst.name)' of module '\(inst.parent.name)' is read in module '\(m.name)'", at: loc))
                 case .memoryRead(let mem) where mem.module !== m:

@@ -46,7 +46,7 @@ public struct CheckWidths: ElaborationPass {
     }
 
     private func describe(_ e: Expr) -> String {
-        if let s = e.signal { return "\(s.kind.rawValue) '\(s.name)'" }
+        if let s = e.signal { return "\(s.kind.label) '\(s.name)'" }
         return "an expression (\(e.loc))"
     }
 }

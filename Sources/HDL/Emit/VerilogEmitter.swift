@@ -29,11 +29,114 @@ struct ModuleWriter {
     /// Bits read of each named net (true = read).
     private var readBits: [String: [Bool]] = [:]
     private var readMemories: Set<String> = []
+    private var knownMemo: [ObjectIdentifier: KnownBits] = [:]
+    /// What drives each wire and output, to see through them as Verilator does.
+    private var drivers: [Signal: Expr] = [:]
 
     init(design: Design, module: Module) {
         self.design = design
         self.module = module
         self.net = design.netlist(module)
+        for a in module.assignments { if let t = a.target.signal { drivers[t] = a.value } }
+    }
+
+    // MARK: Known bits
+
+    /// What is known of `e`'s bits without running the design. Deep chains give up (all
+    /// unknown), which is always safe: it only means a comparison is written out in full.
+    mutating func known(_ e: Expr, depth: Int = 0) -> KnownBits {
+        if let k = knownMemo[ObjectIdentifier(e)] { return k }
+        if depth > 48 { return .unknown(e.width) }
+        let d = depth + 1
+        let w = e.width
+        let k: KnownBits
+        switch e.op {
+        case .const(let c):
+            k = .constant(c)
+        case .signal(let s):
+            if let drv = drivers[s], s.kind == .wire || s.kind == .output { k = known(drv, depth: d) } else { k = .unknown(w) }
+        case .reinterpret:
+            k = known(e.args[0], depth: d)
+        case .extend:
+            k = known(e.args[0], depth: d).extended(signed: e.args[0].isSigned, to: w)
+        case .truncate:
+            k = known(e.args[0], depth: d).slice(w - 1, 0)
+        case .slice(let hi, let lo):
+            k = known(e.args[0], depth: d).slice(hi, lo)
+        case .shiftRight(let n):
+            let a = e.args[0]
+            let ka = known(a, depth: d)
+            if n == 0 { k = ka } else if n >= a.width {
+                k = a.isSigned ? ka.slice(a.width - 1, a.width - 1) : .constant(.zero(1))
+            } else { k = ka.slice(a.width - 1, n) }
+        case .shiftLeft(let n):
+            let ka = known(e.args[0], depth: d)
+            k = n == 0 ? ka : KnownBits.concat([ka, .constant(.zero(n))])
+        case .concat:
+            var parts: [KnownBits] = []
+            for a in e.args { parts.append(known(a, depth: d)) }
+            k = KnownBits.concat(parts)
+        case .unary(let u):
+            let ka = known(e.args[0], depth: d)
+            switch u {
+            case .not: k = ka.map { z, o in (o, z) }
+            case .andReduce:
+                k = !ka.zeros.isZero ? .constant(.zero(1)) : (ka.ones == .allOnes(ka.width) ? .constant(.allOnes(1)) : .unknown(1))
+            case .orReduce:
+                k = !ka.ones.isZero ? .constant(.allOnes(1)) : (ka.zeros == .allOnes(ka.width) ? .constant(.zero(1)) : .unknown(1))
+            case .xorReduce:
+                if ka.isConstant {
+                    let parity = ka.ones.words.reduce(0) { $0 + $1.nonzeroBitCount } % 2
+                    k = .constant(Bits(width: 1, truncating: parity))
+                } else { k = .unknown(1) }
+            }
+        case .binary(let b) where Self.same(e.args[0], e.args[1]) && [.xor, .subWrap, .subWiden].contains(b):
+            k = .constant(.zero(w))   // x ^ x, x - x
+        case .binary(let b) where Self.same(e.args[0], e.args[1]) && b.isComparison:
+            k = .constant(Bits(width: 1, truncating: [.eq, .le, .ge].contains(b) ? 1 : 0))
+        case .binary(let b):
+            let (x, y) = (e.args[0], e.args[1])
+            switch b {
+            case .and, .or, .xor:
+                let kx = known(x, depth: d).extended(signed: x.isSigned, to: w)
+                let ky = known(y, depth: d).extended(signed: y.isSigned, to: w)
+                switch b {
+                case .and: k = .zip(kx, ky) { az, ao, bz, bo in (az | bz, ao & bo) }
+                case .or: k = .zip(kx, ky) { az, ao, bz, bo in (az & bz, ao | bo) }
+                default: k = .zip(kx, ky) { az, ao, bz, bo in ((az & bz) | (ao & bo), (az & bo) | (ao & bz)) }
+                }
+            case .eq, .ne, .lt, .le, .gt, .ge:
+                if let r = ComparisonFolding.fold(b, x, known(x, depth: d), y, known(y, depth: d)) {
+                    k = .constant(Bits(width: 1, truncating: r ? 1 : 0))
+                } else { k = .unknown(1) }
+            case .addWiden, .addWrap, .subWiden, .subWrap, .mul:
+                // Only the identities Verilator folds: adding or subtracting zero, times zero.
+                let kx = known(x, depth: d).extended(signed: x.isSigned, to: w)
+                let ky = known(y, depth: d).extended(signed: y.isSigned, to: w)
+                let zero = KnownBits.constant(.zero(w))
+                if b == .mul { k = kx == zero || ky == zero ? zero : .unknown(w) }
+                else if ky == zero { k = kx }
+                else if kx == zero && (b == .addWiden || b == .addWrap) { k = ky }
+                else { k = .unknown(w) }
+            case .dynShiftLeft, .dynShiftRight:
+                let kx = known(x, depth: d), ky = known(y, depth: d)
+                if ky == .constant(.zero(y.width)) { k = kx }
+                else if kx == .constant(.zero(w)) { k = kx }
+                else if b == .dynShiftRight && x.isSigned && kx == .constant(.allOnes(w)) { k = kx }
+                else { k = .unknown(w) }
+            }
+        case .mux:
+            let ks = known(e.args[0], depth: d)
+            let ka = known(e.args[1], depth: d).extended(signed: e.args[1].isSigned, to: w)
+            let kb = known(e.args[2], depth: d).extended(signed: e.args[2].isSigned, to: w)
+            if ks.isConstant { k = ks.ones.isZero ? kb : ka } else {
+                k = .zip(ka, kb) { az, ao, bz, bo in (az & bz, ao & bo) }
+            }
+        case .instanceOutput, .memoryRead, .memorySyncRead:
+            k = .unknown(w)
+        }
+        if depth == 0 || knownMemo.count < 1_000_000 { knownMemo[ObjectIdentifier(e)] = k }
+        return k
     }
 
     // MARK: Operand references
@@ -41,6 +144,24 @@ struct ModuleWriter {
     private static func literal(_ b: Bits) -> String {
         if b.width <= 64 && b.low64 < (1 << 32) { return "\(b.width)'d\(b.low64)" }
         return "\(b.width)'h\(b.hex)"
+    }
+
+    /// Whether `a` and `b` are the same value: the same node or the same net, looking through
+    /// reinterpretations.
+    static func same(_ a: Expr, _ b: Expr) -> Bool {
+        var a = a, b = b
+        while case .reinterpret = a.op { a = a.args[0] }
+        while case .reinterpret = b.op { b = b.args[0] }
+        if a === b { return true }
+        if let sa = a.signal, let sb = b.signal { return sa === sb }
+        return false
+    }
+
+    /// The constant that `e` is, looking through reinterpretations.
+    static func constant(_ e: Expr) -> Bits? {
+        var e = e
+        while case .reinterpret = e.op { e = e.args[0] }
+        return e.constValue
     }
 
     private mutating func markRead(_ name: String, width: Int, _ lo: Int, _ hi: Int) {
@@ -51,7 +172,7 @@ struct ModuleWriter {
 
     /// The whole value of `e`: a net name or a sized literal.
     mutating func ref(_ e: Expr) -> String {
-        if let c = e.constValue { return Self.literal(c) }
+        if let c = Self.constant(e) { return Self.literal(c) }
         let n = net.name(of: e)!
         markRead(n, width: e.width, 0, e.width - 1)
         return n
@@ -59,7 +180,7 @@ struct ModuleWriter {
 
     /// Bits `hi..lo` of `e`.
     mutating func bits(_ e: Expr, _ hi: Int, _ lo: Int) -> String {
-        if let c = e.constValue {
+        if let c = Self.constant(e) {
             var words = [UInt64](repeating: 0, count: (hi - lo + 64) / 64)
             for i in lo...hi where c.bit(i) { words[(i - lo) / 64] |= 1 << UInt64((i - lo) % 64) }
             return Self.literal(Bits(width: hi - lo + 1, truncating: words))
@@ -73,7 +194,7 @@ struct ModuleWriter {
     /// `e` zero- or sign-extended (by its signedness) to `width` bits.
     mutating func extended(_ e: Expr, to width: Int) -> String {
         if e.width == width { return ref(e) }
-        if let c = e.constValue {
+        if let c = Self.constant(e) {
             var words = c.words + [UInt64](repeating: 0, count: (width + 63) / 64)
             if e.isSigned && c.bit(e.width - 1) {
                 for i in e.width..<width { words[i / 64] |= 1 << UInt64(i % 64) }
@@ -110,6 +231,13 @@ struct ModuleWriter {
             case .or: return "\(extended(x, to: w)) | \(extended(y, to: w))"
             case .xor: return "\(extended(x, to: w)) ^ \(extended(y, to: w))"
             case .eq, .ne, .lt, .le, .gt, .ge:
+                if Self.same(x, y) {
+                    return [.eq, .le, .ge].contains(b) ? "1'd1" : "1'd0"
+                }
+                if let known = ComparisonFolding.fold(b, x, known(x), y, known(y)) {
+                    // Decided by the operands' ranges alone; Verilator would flag the comparison.
+                    return known ? "1'd1" : "1'd0"
+                }
                 let m = max(x.width, y.width)
                 let sym = ["eq": "==", "ne": "!=", "lt": "<", "le": "<=", "gt": ">", "ge": ">="][b.rawValue]!
                 let l = extended(x, to: m), r = extended(y, to: m)

@@ -44,7 +44,7 @@ public final class Expr: @unchecked Sendable {
         /// Shift by a run-time amount (`args[1]`, unsigned); width stays that of `args[0]`.
         case dynShiftLeft, dynShiftRight
 
-        var isComparison: Bool {
+        public var isComparison: Bool {
             switch self {
             case .eq, .ne, .lt, .le, .gt, .ge: return true
             default: return false

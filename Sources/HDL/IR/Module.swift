@@ -214,6 +214,9 @@ public final class Module: @unchecked Sendable {
         if address.isSigned || address.width != memory.addressWidth {
             return "address of memory '\(memory.name)' (depth \(memory.depth)) must be \(memory.addressWidth)-bit unsigned, got \(address.typeDescription) (\(address.loc))"
         }
+        if let c = address.constValue, c.low64 >= UInt64(memory.depth) {
+            return "constant address \(c.low64) is outside memory '\(memory.name)' of depth \(memory.depth)"
+        }
         return nil
     }
 

@@ -4,7 +4,12 @@
 /// `Expr` that reads the signal. A signal's identity is its object identity; its `name` is only a
 /// hint until `AllocateNames` gives it a legal, unique Verilog name.
 public final class Signal: Hashable, @unchecked Sendable {
-    public enum Kind: String, Sendable { case input, output, wire, reg }
+    public enum Kind: String, Sendable {
+        case input, output, wire, reg
+
+        /// The word used in messages.
+        public var label: String { self == .reg ? "register" : rawValue }
+    }
 
     public let name: String
     public let width: Int

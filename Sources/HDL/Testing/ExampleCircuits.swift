@@ -1,9 +1,8 @@
-import HDL
-
 /// Small circuits that exercise every construct of the IR. Their emitted Verilog is committed
-/// under `Golden/` and compared byte for byte.
-enum ExampleCircuits {
-    static let all: [(name: String, build: () -> Module)] = [
+/// under `Tests/HDLTests/Golden/` and compared byte for byte; they are also linted and
+/// co-simulated.
+public enum ExampleCircuits {
+    public static let all: [(name: String, build: () -> Module)] = [
         ("counter", counter),
         ("signed_alu", signedALU),
         ("shifter", shifter),
@@ -14,7 +13,7 @@ enum ExampleCircuits {
     ]
 
     /// An 8-bit counter with enable and synchronous reset.
-    static func counter() -> Module {
+    public static func counter() -> Module {
         let m = Module("counter", doc: "8-bit up counter with enable.")
         let en = m.input("en", width: 1)
         let count = m.reg("count", width: 8, reset: 0)
@@ -25,7 +24,7 @@ enum ExampleCircuits {
     }
 
     /// Signed arithmetic and comparisons on mixed widths.
-    static func signedALU() -> Module {
+    public static func signedALU() -> Module {
         let m = Module("signed_alu")
         let a = m.input("a", width: 8, signed: true)
         let b = m.input("b", width: 5, signed: true)
@@ -43,7 +42,7 @@ enum ExampleCircuits {
     }
 
     /// Constant and run-time shifts, logical and arithmetic.
-    static func shifter() -> Module {
+    public static func shifter() -> Module {
         let m = Module("shifter")
         let x = m.input("x", width: 12, signed: true)
         let y = m.input("y", width: 12)
@@ -59,7 +58,7 @@ enum ExampleCircuits {
     }
 
     /// A ROM with contents and a RAM with one write port, one sync and one async read.
-    static func romRAM() -> Module {
+    public static func romRAM() -> Module {
         let m = Module("rom_ram")
         let addr = m.input("addr", width: 3)
         let we = m.input("we", width: 1)
@@ -77,7 +76,7 @@ enum ExampleCircuits {
     }
 
     /// Two instances of one child, with the child's outputs combined in the parent.
-    static func hierarchy() -> Module {
+    public static func hierarchy() -> Module {
         let child = counter()
         let m = Module("two_counters")
         m.parameter("instances", 2)
@@ -91,7 +90,7 @@ enum ExampleCircuits {
     }
 
     /// Values wider than 64 bits, on both the native and the GMP path of the simulator.
-    static func wideDatapath() -> Module {
+    public static func wideDatapath() -> Module {
         let m = Module("wide_datapath")
         let a = m.input("a", width: 100)
         let b = m.input("b", width: 70, signed: true)
@@ -105,7 +104,7 @@ enum ExampleCircuits {
     }
 
     /// A signed accumulator that saturates at 10 bits.
-    static func saturatingAccumulator() -> Module {
+    public static func saturatingAccumulator() -> Module {
         let m = Module("saturating_acc")
         let x = m.input("x", width: 8, signed: true)
         let v = m.reg("v", width: 10, signed: true, reset: 0)

@@ -1,0 +1,14 @@
+#!/usr/bin/env bash
+# The test command: installs missing tools, runs every test suite, then checks that the
+# committed reference designs in rtl/ are exactly what the generator writes today.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/setup.sh
+swift build
+swift test 2>&1 | tee .test.log
+if [ -x scripts/regenerate-rtl.sh ] && [ -d rtl ]; then
+  bash scripts/regenerate-rtl.sh
+  git diff --exit-code -- rtl/ || { echo "rtl/ differs from the generator's output: run scripts/regenerate-rtl.sh and commit"; exit 1; }
+  untracked=$(git ls-files --others --exclude-standard -- rtl/)
+  [ -z "$untracked" ] || { echo "rtl/ has files the generator writes but git does not track: $untracked"; exit 1; }
+fi
