@@ -52,12 +52,14 @@ public struct RandomCircuit {
 
     mutating func width() -> Int {
         // Mostly narrow values, some around the 64-bit boundary, some very wide.
+        let w: Int
         switch int(0...9) {
-        case 0...4: return int(1...16)
-        case 5...6: return int(17...70)
-        case 7: return int(60...68)
-        default: return int(1...options.maxWidth)
+        case 0...4: w = int(1...16)
+        case 5...6: w = int(17...70)
+        case 7: w = int(60...68)
+        default: w = int(1...options.maxWidth)
         }
+        return min(w, options.maxWidth)
     }
 
     mutating func pick() -> Expr { values[int(0...(values.count - 1))] }
@@ -165,7 +167,7 @@ public struct RandomCircuit {
         case 11:
             let b = same(pick(), signed: a.isSigned)
             return mux(pick().bit(0), a, b)
-        case 12: return a.extend(to: min(a.width + int(0...40), options.maxWidth))
+        case 12: return a.extend(to: max(a.width, min(a.width + int(0...40), options.maxWidth)))
         case 13: return a.truncate(to: int(1...a.width))
         case 14: return a.isSigned ? a.asUnsigned() : a.asSigned()
         case 15: return a.shiftLeft(int(0...20))
