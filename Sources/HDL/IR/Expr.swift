@@ -53,7 +53,7 @@ public final class Expr: @unchecked Sendable {
     }
 
     public let op: Op
-    public let args: [Expr]
+    public private(set) var args: [Expr]
     public let width: Int
     public let isSigned: Bool
     public let loc: SourceLoc
@@ -67,6 +67,20 @@ public final class Expr: @unchecked Sendable {
         self.isSigned = signed
         self.loc = loc
         self.problem = problem
+    }
+
+    /// Frees long operand chains without recursion: a 100k-deep chain would otherwise release
+    /// node by node on the stack and overflow it.
+    deinit {
+        guard !args.isEmpty else { return }
+        var pending = args
+        args = []
+        while var e = pending.popLast() {
+            if isKnownUniquelyReferenced(&e) {
+                pending.append(contentsOf: e.args)
+                e.args = []
+            }
+        }
     }
 
     /// The signal this expression reads directly, if it is a plain signal reference.
