@@ -1,1 +1,0 @@
-// Spiking block library: see issue 3.
