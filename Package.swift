@@ -31,7 +31,7 @@ let package = Package(
         .testTarget(name: "HDLTests", dependencies: ["HDL"],
                     exclude: ["Golden"]),
         .testTarget(name: "GoldenTests", dependencies: ["Golden"], exclude: ["lif_float_reference.py"]),
-        .testTarget(name: "CosimTests", dependencies: ["HDL", "Cosim"]),
+        .testTarget(name: "CosimTests", dependencies: ["HDL", "Blocks", "Golden", "Cosim"]),
     ],
     swiftLanguageModes: [.v5]
 )
