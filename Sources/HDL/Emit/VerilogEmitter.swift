@@ -377,28 +377,20 @@ struct ModuleWriter {
         }
         out += "`default_nettype none\n"
 
-        // Ports.
-        var portLines: [String] = []
-        if hasClock { portLines.append("  input  wire clk") }
-        if hasReset { portLines.append("  input  wire rst") }
+        // Ports: (declaration, comment, waived for unread bits).
+        var ports: [(decl: String, comment: String, unread: Bool)] = []
+        if hasClock { ports.append(("  input  wire clk", "", false)) }
+        if hasReset { ports.append(("  input  wire rst", "", false)) }
         for p in module.ports {
             let n = net.signalNames[p]!
             let dir = p.kind == .input ? "input  wire" : "output wire"
-            let line = "  \(dir) \(Self.range(p.width))\(n)"
-            portLines.append(p.kind == .input && isUnread(n, width: p.width)
-                             ? "  /* verilator lint_off UNUSED */\n\(line)\n  /* verilator lint_on UNUSED */" : line)
+            ports.append(("  \(dir) \(Self.range(p.width))\(n)", "  // \(p.isSigned ? "signed, " : "")\(p.loc)",
+                          p.kind == .input && isUnread(n, width: p.width)))
         }
         var portText = ""
-        for (i, l) in portLines.enumerated() {
-            let p = i < (hasClock ? 1 : 0) + (hasReset ? 1 : 0) ? nil : module.ports[i - (hasClock ? 1 : 0) - (hasReset ? 1 : 0)]
-            let comment = p.map { "  // \($0.isSigned ? "signed, " : "")\($0.loc)" } ?? ""
-            if l.hasSuffix("lint_on UNUSED */") {
-                // Put the comma on the port line, before the closing pragma.
-                let parts = l.components(separatedBy: "\n")
-                portText += parts[0] + "\n" + parts[1] + (i == portLines.count - 1 ? "" : ",") + comment + "\n" + parts[2] + "\n"
-            } else {
-                portText += l + (i == portLines.count - 1 ? "" : ",") + comment + "\n"
-            }
+        for (i, p) in ports.enumerated() {
+            let line = p.decl + (i == ports.count - 1 ? "" : ",") + p.comment
+            portText += Self.waived(line, p.unread) + "\n"
         }
         out += "module \(name) (\n\(portText));\n"
 
