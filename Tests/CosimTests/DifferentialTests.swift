@@ -27,6 +27,8 @@ import Cosim
         #expect(result.mismatches.isEmpty,
                 "\(result.mismatches.count) mismatches, first: \(result.mismatches.first.map(String.init(describing:)) ?? ""); replay: \(result.replayDirectory?.path ?? "-")")
         #expect(result.outputs >= Self.circuitsPerBatch * 4)
+        let findings = try Lint.check(directory: dir.appendingPathComponent("rtl"), top: "diff_batch\(batch)")
+        #expect(findings.isEmpty, "the emitted batch must lint clean: \(findings)")
         print("batch \(batch): \(Self.circuitsPerBatch) circuits x \(Self.cycles) cycles, \(result.outputs) outputs compared every cycle, \(result.mismatches.count) disagreements; IR sim \(String(format: "%.2f", result.simulatorSeconds)) s, Verilator \(String(format: "%.3f", result.verilatorSeconds)) s")
         if result.mismatches.isEmpty { try? FileManager.default.removeItem(at: dir) }
     }
@@ -39,6 +41,7 @@ import Cosim
         let dir = Self.workDirectory(name)
         let result = try DifferentialTest.run(m, cycles: 2_000, seed: seed, workDirectory: dir)
         #expect(result.mismatches.isEmpty, "\(result.mismatches.first.map(String.init(describing:)) ?? "")")
+        #expect(try Lint.check(directory: dir.appendingPathComponent("rtl"), top: m.name).isEmpty)
         if result.mismatches.isEmpty { try? FileManager.default.removeItem(at: dir) }
     }
 }
