@@ -1,0 +1,202 @@
+import HDL
+
+/// Where a LIF bank keeps its membranes.
+public enum LIFStateStorage: String, Hashable, Sendable {
+    /// One register per neuron, reset to `vr`; a lane reads its neuron through a mux on the group.
+    case registers
+    /// One RAM word per group (`P` membranes side by side) with a synchronous read: what
+    /// block RAM wants for large `L`. Not reset: the first beat of each group after power-up or
+    /// reset must set `first`.
+    case ram
+}
+
+/// A bank of `L` LIF neurons (SPEC section 3.1) folded over `P` lanes.
+///
+/// Neuron `n` lives in group `n / P`, lane `n % P`; there are `G = ceil(L / P)` groups and the
+/// last one is partial when `P` does not divide `L` (every lane past `L` reads as spike 0 and
+/// membrane 0). `P > L` is allowed: one partial group.
+public struct LIFBankConfig: Hashable, Sendable {
+    /// `L`, the neurons.
+    public var neurons: Int
+    /// `P`, the lanes: neurons stepped per beat.
+    public var lanes: Int
+    /// The neuron's parameters, shared by every neuron of the bank.
+    public var neuron: LIFNeuronConfig
+    /// Every value the input current `I` can take (on the weight grid, before `<< E`). All
+    /// widths follow from it.
+    public var current: Interval
+    public var storage: LIFStateStorage
+    /// Adds `out_membrane`, the `P` membranes after the step, for debugging.
+    public var membraneOutput: Bool
+    /// The module name's stem; the full name adds the key parameters and a fingerprint.
+    public var name: String
+
+    public init(neurons: Int, lanes: Int, neuron: LIFNeuronConfig, current: Interval,
+                storage: LIFStateStorage = .registers, membraneOutput: Bool = false,
+                name: String = "lif_bank") {
+        self.neurons = neurons
+        self.lanes = lanes
+        self.neuron = neuron
+        self.current = current
+        self.storage = storage
+        self.membraneOutput = membraneOutput
+        self.name = name
+    }
+
+    /// `G = ceil(L / P)`.
+    public var groups: Int { (neurons + lanes - 1) / max(lanes, 1) }
+
+    /// The widths the generator will use (signed bits): current, membrane, charged membrane.
+    public func widths() throws -> (current: Int, membrane: Int, hidden: Int) {
+        let d = try LIFDatapath(neuron: neuron, current: current, field: "neuron")
+        return (d.currentWidth, d.membraneWidth, d.ranges.hidden.signedWidth)
+    }
+
+    var fingerprintText: String {
+        "L=\(neurons) P=\(lanes) \(neuron) I=\(current) \(storage.rawValue) mem=\(membraneOutput)"
+    }
+}
+
+/// Builds a LIF bank: one stream of current beats in, one stream of spike beats out.
+///
+/// Ports (all streams valid/ready):
+/// - `in_valid`, `in_ready`, `in_first`, `in_group` (`ceil(log2 G)` bits, at least 1),
+///   `in_current` (`P * Wi` bits: lane `j`'s signed current at bits `[j*Wi +: Wi]`).
+///   `in_first` starts the group's neurons from `V = vr` (0 for a soft reset): set it on the
+///   first time step of every token/sample. A group index `>= G` is outside the contract.
+/// - `out_valid`, `out_ready`, `out_first`, `out_group` (copied from the input beat),
+///   `out_spike` (`P` bits, lane `j` at bit `j`), and with `membraneOutput`, `out_membrane`
+///   (`P * Wv` bits, the signed membranes after the step).
+///
+/// One output beat per input beat, in order. Latency 1 cycle (registers) or 2 (RAM); one beat
+/// per cycle when never stalled. The outputs are registers and `in_ready` is a function of
+/// registers only (a skid buffer sits at the output).
+///
+/// RAM hazards: the RAM is read when a beat is accepted and written one stage later, when it
+/// leaves. A beat accepted on the same edge as the write of its own group (consecutive beats of
+/// one group, always the case when `L <= P`) would read the stale word, so that write is
+/// forwarded: the written word is captured beside the read and replaces it.
+public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
+    let c = config
+    try SpikeStreamParts.checkName(c.name, field: "name")
+    guard c.neurons >= 1 && c.neurons <= 1 << 20 else {
+        throw BlockError("neurons = \(c.neurons): a LIF bank needs 1...\(1 << 20) neurons")
+    }
+    guard c.lanes >= 1 && c.lanes <= 4096 else {
+        throw BlockError("lanes = \(c.lanes): a LIF bank needs 1...4096 lanes")
+    }
+    let dp = try LIFDatapath(neuron: c.neuron, current: c.current, field: "neuron")
+    let (p, l, g) = (c.lanes, c.neurons, c.groups)
+    let wi = dp.currentWidth, wv = dp.membraneWidth
+    let gw = SpikeStreamParts.indexWidth(g)
+    let partial = l - (g - 1) * p   // lanes that exist in the last group
+    let name = "\(c.name)_l\(l)_p\(p)_\(c.storage == .ram ? "ram" : "reg")_\(SpikeStreamParts.fingerprint(c.fingerprintText))"
+    let m = Module(name, doc: """
+        LIF neuron bank (SPEC 3.1): \(l) neurons over \(p) lanes, \(g) group(s), state in \(c.storage.rawValue).
+        Neuron n is group n/\(p), lane n%\(p).\(partial < p ? " Lane(s) \(partial == p - 1 ? "\(partial)" : "\(partial) to \(p - 1)") of group \(g - 1) hold no neuron: spike 0, membrane 0." : "")
+        Per step: a = I << \(c.neuron.inputShift); \(c.neuron.decayInput ? "H = V + ((a - (V - vr)) >>> \(c.neuron.k))" : "H = V - ((V - vr) >>> \(c.neuron.k)) + a");
+        S = H >= \(c.neuron.threshold); \(c.neuron.isHardReset ? "V = S ? \(c.neuron.resetValue) : H" : "V = H - S * \(c.neuron.threshold)").\
+        \(c.neuron.membraneWidth != nil ? " H and V saturate to \(wv) signed bits (forced width)." : " Widths proven by interval analysis: no overflow.")
+        Current I in \(c.current) (\(wi) signed bits per lane), membrane V in \(dp.ranges.membrane) (\(wv) bits), H in \(dp.ranges.hidden).
+        in:  in_valid, in_ready, in_first (start from V = vr), in_group [\(gw)], in_current [\(p)x\(wi)] (lane j at [j*\(wi) +: \(wi)]).
+        out: out_valid, out_ready, out_first, out_group [\(gw)], out_spike [\(p)] (lane j at bit j)\(c.membraneOutput ? ", out_membrane [\(p)x\(wv)] (V after the step)" : "").
+        One output beat per input beat, in order; latency \(c.storage == .ram ? 2 : 1) cycle(s), one beat per cycle unstalled.
+        \(c.storage == .ram ? "RAM \(g) x \(p * wv), sync read on accept, write one stage later; a same-group write on the accepting edge is forwarded. The first beat of each group after power-up or reset must set in_first." : "Registers reset to vr.")
+        """)
+    m.parameter("neurons", l)
+    m.parameter("lanes", p)
+    m.parameter("neuron", c.neuron)
+    m.parameter("current", c.current)
+    m.parameter("storage", c.storage.rawValue)
+    m.parameter("membraneOutput", c.membraneOutput)
+
+    let inValid = m.input("in_valid", width: 1)
+    let inFirst = m.input("in_first", width: 1)
+    let inGroup = m.input("in_group", width: gw)
+    let inCurrent = m.input("in_current", width: p * wi)
+    let outReady = m.input("out_ready", width: 1)
+
+    var fields: [(name: String, width: Int, signed: Bool)] = [("first", 1, false), ("group", gw, false), ("spike", p, false)]
+    if c.membraneOutput { fields.append(("membrane", p * wv, false)) }
+    let buf = SpikeSkidBuffer(m, "out", fields: fields)
+    let vrConst = Expr.const(c.neuron.resetValue, width: wv, signed: true)
+
+    /// Whether lane `j` holds a neuron in the beat's group.
+    func exists(_ j: Int, group: Expr) -> Expr {
+        if j < partial { return .const(1, width: 1) }
+        return group.ne(.const(g - 1, width: gw))
+    }
+
+    var spikes: [Expr] = []
+    var membranes: [Expr] = []
+    switch c.storage {
+    case .registers:
+        let inReady = m.wire("in_ready_w", buf.ready)
+        let accept = m.wire("accept", inValid & inReady)
+        let v = (0..<l).map { m.reg("v_\($0)", width: wv, signed: true, reset: c.neuron.resetValue) }
+        for j in 0..<p {
+            let items = (0..<g).compactMap { gi in gi * p + j < l ? v[gi * p + j] : nil }
+            let old = g == 1 ? (j < l ? v[j] : vrConst)
+                : SpikeStreamParts.select(m, "v_lane\(j)", index: inGroup, items: items, fallback: vrConst)
+            let lane = SpikeStreamParts.field(inCurrent, j, wi).asSigned()
+            let (s, nv) = try dp.build(m, "lane\(j)", membrane: old, current: lane, first: inFirst)
+            for gi in 0..<g where gi * p + j < l {
+                let hit = g == 1 ? accept : accept & inGroup.eq(.const(gi, width: gw))
+                m.next(v[gi * p + j], nv, enable: hit)
+            }
+            let e = exists(j, group: inGroup)
+            spikes.append(s & e)
+            membranes.append(SpikeStreamParts.gate(e, nv))
+        }
+        var payload = [inFirst, inGroup, SpikeStreamParts.pack(spikes)]
+        if c.membraneOutput { payload.append(SpikeStreamParts.pack(membranes)) }
+        buf.connect(enqueue: accept, payload: payload, consumerReady: outReady)
+        m.output("in_ready", inReady)
+
+    case .ram:
+        let mem = m.memory("v_mem", width: p * wv, depth: g)
+        let s1Valid = m.reg("s1_valid", width: 1, reset: 0)
+        let s1First = m.reg("s1_first", width: 1)
+        let s1Group = m.reg("s1_group", width: gw)
+        let s1Current = m.reg("s1_current", width: p * wi)
+        let s1Advance = m.wire("s1_advance", s1Valid & buf.ready)
+        let inReady = m.wire("in_ready_w", ~s1Valid | buf.ready)
+        let accept = m.wire("accept", inValid & inReady)
+        let rdata = m.readSync(mem, inGroup, enable: accept, name: "v_rdata")
+        let fwdHit = m.reg("fwd_hit", width: 1, reset: 0)
+        let fwdData = m.reg("fwd_data", width: p * wv)
+        let old = m.wire("v_old", mux(fwdHit, fwdData, rdata))
+        for j in 0..<p {
+            let vOld = SpikeStreamParts.field(old, j, wv).asSigned()
+            let lane = SpikeStreamParts.field(s1Current, j, wi).asSigned()
+            let (s, nv) = try dp.build(m, "lane\(j)", membrane: vOld, current: lane, first: s1First)
+            let e = exists(j, group: s1Group)
+            spikes.append(s & e)
+            membranes.append(nv)
+        }
+        let wdata = m.wire("v_wdata", SpikeStreamParts.pack(membranes))
+        m.write(mem, address: s1Group, data: wdata, enable: s1Advance)
+        // Read-during-write on the accepting edge: the RAM returns the old word, so keep the
+        // word being written and use it instead.
+        let sameGroup = g == 1 ? s1Advance : s1Advance & inGroup.eq(s1Group)
+        m.next(fwdHit, sameGroup, enable: accept)
+        m.next(fwdData, wdata, enable: accept)
+        m.next(s1Valid, accept | (s1Valid & ~s1Advance))
+        m.next(s1First, inFirst, enable: accept)
+        m.next(s1Group, inGroup, enable: accept)
+        m.next(s1Current, inCurrent, enable: accept)
+        var payload = [s1First, s1Group, SpikeStreamParts.pack(spikes)]
+        if c.membraneOutput {
+            let gated = (0..<p).map { j in SpikeStreamParts.gate(exists(j, group: s1Group), membranes[j]) }
+            payload.append(SpikeStreamParts.pack(gated))
+        }
+        buf.connect(enqueue: s1Advance, payload: payload, consumerReady: outReady)
+        m.output("in_ready", inReady)
+    }
+    m.output("out_valid", buf.valid)
+    m.output("out_first", buf.payload[0])
+    m.output("out_group", buf.payload[1])
+    m.output("out_spike", buf.payload[2])
+    if c.membraneOutput { m.output("out_membrane", buf.payload[3]) }
+    return m
+}

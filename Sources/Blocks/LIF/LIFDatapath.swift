@@ -1,0 +1,79 @@
+import HDL
+
+/// The combinational datapath of one LIF lane: from the stored membrane, the current and the
+/// `first` flag to the spike and the next membrane. Every intermediate is sized by the
+/// intervals of `LIFRangeAnalysis`, so the hardware computes exactly what the contract says,
+/// and saturates only at the two points a forced width names (see `LIFNeuronConfig`).
+struct LIFDatapath {
+    let neuron: LIFNeuronConfig
+    let current: Interval
+    let ranges: LIFRangeAnalysis
+
+    init(neuron: LIFNeuronConfig, current: Interval, field: String) throws {
+        self.neuron = neuron
+        self.current = current
+        ranges = try LIFRangeAnalysis(neuron: neuron, current: current, field: field)
+    }
+
+    /// Signed bits of one current.
+    var currentWidth: Int { current.signedWidth }
+    /// Signed bits of the membrane register.
+    var membraneWidth: Int { ranges.membraneWidth }
+
+    /// Builds one lane. `membrane` is the stored `V` (`membraneWidth` bits, signed), `current`
+    /// the lane's `I` (`currentWidth` bits, signed), `first` restarts the neuron at `vr`.
+    /// Returns the spike (1 bit) and the next membrane (`membraneWidth` bits, signed).
+    func build(_ m: Module, _ p: String, membrane v: Expr, current i: Expr, first: Expr) throws
+        -> (spike: Expr, next: Expr) {
+        let n = neuron
+        let wv = membraneWidth
+        let vr = n.resetValue
+        let vrConst = Expr.const(vr, width: wv, signed: true)
+        let v0 = m.wire("\(p)_v0", mux(first, vrConst, v))
+        let a = m.wire("\(p)_a", fit(i.shiftLeft(n.inputShift), ranges.shifted))
+        let uRange = try ranges.membrane.subtracting(.point(vr))
+        let u = vr == 0 ? v0 : m.wire("\(p)_u", fit(v0.sub(vrConst), uRange))
+        let h: Expr
+        if n.decayInput {
+            // H = V + ((a - u) >>> k)
+            let dRange = try ranges.shifted.subtracting(uRange)
+            let d = m.wire("\(p)_d", fit(a.sub(u), dRange))
+            let q = n.k == 0 ? d : m.wire("\(p)_dk", d.shiftRight(n.k))
+            h = m.wire("\(p)_h", fit(v0.add(q), ranges.hidden))
+        } else {
+            // H = V - ((V - vr) >>> k) + a
+            let qRange = uRange.shiftedRight(n.k)
+            let q = n.k == 0 ? u : m.wire("\(p)_uk", u.shiftRight(n.k))
+            let g = m.wire("\(p)_g", fit(v0.sub(q), try ranges.membrane.subtracting(qRange)))
+            h = m.wire("\(p)_h", fit(g.add(a), ranges.hidden))
+        }
+        // Clamp point 1: H saturates to Wv before the comparison (forced widths only).
+        let hs = n.membraneWidth != nil ? m.wire("\(p)_hs", h.saturate(to: wv)) : h
+        let cmpWidth = max(hs.width, Interval.point(n.threshold).signedWidth)
+        let spike = m.wire("\(p)_spike", hs.extend(to: cmpWidth).ge(.const(n.threshold, width: cmpWidth, signed: true)))
+        let next: Expr
+        switch n.reset {
+        case .hard:
+            // Not firing means H < th, inside the membrane range; firing gives vr.
+            let kept = n.membraneWidth != nil ? hs : fitWidth(hs, wv)
+            next = mux(spike, vrConst, kept)
+        case .soft:
+            let thWidth = Interval.point(n.threshold).signedWidth
+            let r = hs.sub(.const(n.threshold, width: thWidth, signed: true))
+            let chosen = m.wire("\(p)_hr", mux(spike, r, hs.extend(to: r.width)))
+            // Clamp point 2: the reset membrane saturates to Wv (forced widths only); without a
+            // forced width the analysis proves it fits.
+            next = n.membraneWidth != nil ? chosen.saturate(to: wv) : fitWidth(chosen, wv)
+        }
+        return (spike, m.wire("\(p)_vn", next))
+    }
+
+    /// `e` at the width of `range`: a value proven to lie in `range` loses nothing.
+    func fit(_ e: Expr, _ range: Interval) -> Expr { fitWidth(e, range.signedWidth) }
+
+    func fitWidth(_ e: Expr, _ width: Int) -> Expr {
+        if e.width > width { return e.truncate(to: width) }
+        if e.width < width { return e.extend(to: width) }
+        return e
+    }
+}
