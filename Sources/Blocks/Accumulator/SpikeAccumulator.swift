@@ -1,0 +1,204 @@
+import HDL
+
+/// The event-driven spike x weight accumulator: a linear layer on spikes (SPEC section 3.3).
+///
+/// Input: one event per beat (`EventStreamFormat` with one slot): `in_event`, `in_channel` (`i`),
+/// `in_count` (`x[i] >= 1`), `in_last`. A vector is its events, the last with `in_last`; an
+/// empty vector is one beat with `in_event == 0, in_last == 1`. Events of a vector come in
+/// ascending channel order, as the event encoder makes them; exact accumulation does not care,
+/// but a forced (saturating) width matches the golden model only in that order.
+///
+/// Work: each event takes `G = ceil(C_out/P)` cycles; cycle `g` reads word `i*G + g` of the
+/// weight memory (the `P` weights `W[g*P + p][i]`, synchronous read) and, one cycle later, adds
+/// `x * w` into the `P` accumulators of group `g`. The first event of a vector adds onto the
+/// bias instead of the accumulator, so nothing is cleared between vectors. Zero inputs cost
+/// nothing: cycles follow events x G.
+///
+/// Output: `G` beats per vector: `out_group` (g), `out_current` (`P` signed currents of
+/// `Wa` bits, lane p = `I[g*P + p]` at bits `[p*Wa +: Wa]`, the layout of the LIF bank's
+/// `in_current`; lanes past `C_out` in the last group carry 0), `out_last` on group `G-1`.
+/// `widths().currentRange` is the interval to give the LIF bank as its current range. The result drains
+/// while the next vector already accumulates: its event may update group `g` once group `g`
+/// has left, so back-to-back vectors overlap.
+public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Module {
+    let w = try config.widths()
+    let cin = config.inputs, cout = config.outputs, p = config.lanes, g = config.groups
+    let bias = config.biasValues
+    let wa = w.accumulator, ww = w.weight, wb = w.bias, wc = w.count, gw = w.group
+    let m = Module(try config.moduleName(), doc: """
+        Event-driven spike x weight accumulator: I[o] = b[o] + sum_i x[i] * W[o][i], C_in = \(cin), C_out = \(cout).
+        in:  in_valid/in_ready, in_event, in_channel[\(w.channel - 1):0] (i < \(cin)), in_count[\(wc - 1):0] (x >= 1), in_last;
+             a vector is its events in ascending channel order, the last with in_last; an empty vector is one beat
+             with in_event = 0, in_last = 1.
+        out: out_valid/out_ready, out_group[\(gw - 1):0] (g), out_current[\(p * wa - 1):0] (lane p at [p*\(wa) +: \(wa)], signed:
+             I[g*\(p) + p]; lanes >= C_out read 0), out_last (g = \(g - 1)); \(g) beat(s) per vector.
+        Lanes P = \(p), groups G = ceil(C_out/P) = \(g): each event takes G cycles (weights read synchronously from
+        the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators \(wa) bits
+        (\(w.saturates ? "forced, saturating at each addition; exact needs \(w.exactAccumulator)" : "exact: range \(w.exactRange)")).
+        Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
+        waits for that group's write); the result drains (G beats) while the next vector accumulates, which
+        costs about 1 cycle per vector (2 when G = 1) on top of events x G.
+        """)
+    m.parameter("inputs", cin)
+    m.parameter("outputs", cout)
+    m.parameter("lanes", p)
+    m.parameter("maxCount", config.maxCount)
+    m.parameter("accumulatorWidth", config.accumulatorWidth.map { "\($0) (forced)" } ?? "\(wa) (exact)")
+    m.parameter("weightWidth", ww)
+
+    // MARK: Memories
+
+    let depth = cin * g
+    var weightWords: [Bits] = []
+    weightWords.reserveCapacity(depth)
+    for i in 0..<cin {
+        for grp in 0..<g {
+            weightWords.append(packLanes((0..<p).map { lane in
+                let o = grp * p + lane
+                return o < cout ? config.weights[o][i] : 0
+            }, width: ww))
+        }
+    }
+    let weightMem = m.memory("weights", width: p * ww, depth: depth, initial: weightWords)
+    let biasWords = (0..<g).map { grp in
+        packLanes((0..<p).map { lane in grp * p + lane < cout ? bias[grp * p + lane] : 0 }, width: wb)
+    }
+    let biasMem = m.memory("bias", width: p * wb, depth: g, initial: biasWords)
+    let accMem = (0..<p).map { m.memory("acc_lane\($0)", width: wa, depth: g, signed: true) }
+    let aw = weightMem.addressWidth
+
+    // MARK: Ports
+
+    let inValid = m.input("in_valid", width: 1)
+    let inEvent = m.input("in_event", width: 1)
+    let inChannel = m.input("in_channel", width: w.channel)
+    let inCount = m.input("in_count", width: wc)
+    let inLast = m.input("in_last", width: 1)
+    let outReady = m.input("out_ready", width: 1)
+
+    // MARK: Issue: the event being worked on, one group per cycle
+
+    let evValid = m.reg("ev_valid", width: 1, reset: 0)
+    let evEvent = m.reg("ev_event", width: 1)
+    let evLast = m.reg("ev_last", width: 1)
+    let evCount = m.reg("ev_count", width: wc)
+    let weightAddr = m.reg("weight_addr", width: aw)
+    let group = m.reg("group", width: gw, reset: 0)
+    // No event of the current vector has finished yet: the next adds onto the bias.
+    let vecFresh = m.reg("vector_fresh", width: 1, reset: 1)
+
+    let drainActive = m.reg("drain_active", width: 1, reset: 0)
+    let drainGroup = m.reg("drain_group", width: gw, reset: 0)
+    let drainFresh = m.reg("drain_fresh", width: 1)
+
+    let lastGroup = m.wire("last_group", group.eq(.const(g - 1, width: gw)))
+    // A group may be overwritten once the previous vector's result for it has left.
+    let groupFree = m.wire("group_free", ~drainActive | group.lt(drainGroup))
+    let issue = m.wire("issue", evValid & evEvent & groupFree)
+    let marker = evValid & ~evEvent
+    // An end without an event starts the drain, which must be idle.
+    let markerDone = m.wire("marker_done", marker & (~evLast | ~drainActive))
+    let eventDone = m.wire("event_done", issue & lastGroup)
+    let startDrain = m.wire("start_drain", evLast & (eventDone | markerDone))
+    let inReady = m.wire("in_ready_int", ~evValid | eventDone | markerDone)
+    let accept = m.wire("accept", inValid & inReady)
+
+    m.next(evValid, accept | (evValid & ~(eventDone | markerDone)))
+    m.next(evEvent, inEvent, enable: accept)
+    m.next(evLast, inLast, enable: accept)
+    m.next(evCount, inCount, enable: accept)
+    // Word i*G + g holds the P weights of input i, group g; i < C_in, so i*G < depth.
+    let rowAddr = m.wire("row_addr", fit(scaled(inChannel, by: g), to: aw))
+    m.next(weightAddr, mux(accept, rowAddr, weightAddr +% .const(1, width: aw)), enable: accept | issue)
+    m.next(group, mux(lastGroup, .const(0, width: gw), group +% .const(1, width: gw)), enable: issue)
+    m.next(vecFresh, mux(startDrain, .const(1, width: 1), mux(eventDone, .const(0, width: 1), vecFresh)))
+
+    let weightWord = m.readSync(weightMem, weightAddr, enable: issue, name: "weight_q")
+
+    // MARK: Accumulate: one cycle after the issue, P lanes read, add and write back
+
+    let s1Valid = m.reg("add_valid", width: 1, reset: 0)
+    let s1Group = m.reg("add_group", width: gw)
+    let s1Count = m.reg("add_count", width: wc)
+    let s1Fresh = m.reg("add_fresh", width: 1)
+    m.next(s1Valid, issue)
+    m.next(s1Group, group, enable: issue)
+    m.next(s1Count, evCount, enable: issue)
+    m.next(s1Fresh, vecFresh, enable: issue)
+
+    let biasAdd = m.read(biasMem, s1Group)
+    let countSigned = s1Count.extend(to: wc + 1).asSigned()
+    for lane in 0..<p {
+        let weight = m.wire("w\(lane)", weightWord.slice(lane * ww + ww - 1, lane * ww).asSigned())
+        let old = m.read(accMem[lane], s1Group)
+        let b = biasAdd.slice(lane * wb + wb - 1, lane * wb).asSigned().extend(to: wa)
+        let base = m.wire("base\(lane)", mux(s1Fresh, b, old))
+        let product: Expr
+        if wc == 1 {
+            product = mux(s1Count.bit(0), weight, .const(0, width: ww, signed: true))
+        } else {
+            product = countSigned * weight
+        }
+        let sum = m.wire("sum\(lane)", base +& m.wire("prod\(lane)", product))
+        // Saturate where the width was forced below the exact one; otherwise every partial
+        // sum lies in the interval the width was sized for, so narrowing loses nothing.
+        let next = w.saturates ? sum.saturate(to: wa) : sum.truncate(to: wa)
+        m.write(accMem[lane], address: s1Group, data: m.wire("acc_next\(lane)", next), enable: s1Valid)
+    }
+
+    // MARK: Drain: G result beats per vector
+
+    let outFields = [StreamField("group", width: gw), StreamField("last", width: 1),
+                     StreamField("current", width: p * wa)]
+    let out = SkidBuffer(m, "out_slice", fields: outFields)
+    // The group's last addition is still being written.
+    let hazard = m.wire("drain_hazard", s1Valid & s1Group.eq(drainGroup))
+    let drainValid = m.wire("drain_valid", drainActive & ~hazard)
+    let drainLast = m.wire("drain_last", drainGroup.eq(.const(g - 1, width: gw)))
+    let drainLoad = m.wire("drain_load", drainValid & out.upReady)
+    let biasDrain = m.read(biasMem, drainGroup)
+    var results: [Expr] = []
+    for lane in 0..<p {
+        let b = biasDrain.slice(lane * wb + wb - 1, lane * wb).asSigned().extend(to: wa)
+        results.append(m.wire("result\(lane)", mux(drainFresh, b, m.read(accMem[lane], drainGroup))))
+    }
+    // Lane p at bits [p*Wa +: Wa], the layout of the LIF bank's in_current.
+    let packed = cat(results.reversed().map { $0.asUnsigned() })
+    out.drive(upValid: drainValid, upPayload: [drainGroup, drainLast, packed], downReady: outReady)
+    m.next(drainGroup, mux(drainLast, .const(0, width: gw), drainGroup +% .const(1, width: gw)), enable: drainLoad)
+    m.next(drainActive, mux(startDrain, .const(1, width: 1), mux(drainLoad & drainLast, .const(0, width: 1), drainActive)))
+    // An empty vector drains the bias.
+    m.next(drainFresh, markerDone & vecFresh, enable: startDrain)
+
+    m.output("in_ready", inReady)
+    m.output("out_valid", out.downValid)
+    for (f, v) in zip(outFields, out.downPayload) { m.output("out_\(f.name)", v) }
+    return m
+}
+
+/// Signed lane values packed into one word, lane 0 in the low bits.
+fileprivate func packLanes(_ values: [Int], width: Int) -> Bits {
+    let total = values.count * width
+    var words = [UInt64](repeating: 0, count: (total + 63) / 64)
+    for (lane, v) in values.enumerated() {
+        let pattern = Bits(width: width, truncating: v)
+        for b in 0..<width where pattern.bit(b) {
+            let pos = lane * width + b
+            words[pos / 64] |= UInt64(1) << UInt64(pos % 64)
+        }
+    }
+    return Bits(width: max(total, 1), truncating: words)
+}
+
+/// `x * k` for a constant `k >= 1`: a shift for powers of two, a constant product otherwise.
+fileprivate func scaled(_ x: Expr, by k: Int) -> Expr {
+    if k == 1 { return x }
+    if k & (k - 1) == 0 { return x.shiftLeft(k.trailingZeroBitCount) }
+    return x * Expr.const(k)
+}
+
+/// Zero-extends or narrows an unsigned value to `width` bits; callers narrow only values
+/// proven to fit.
+fileprivate func fit(_ x: Expr, to width: Int) -> Expr {
+    x.width <= width ? x.extend(to: width) : x.truncate(to: width)
+}

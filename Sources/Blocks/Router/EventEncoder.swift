@@ -1,0 +1,187 @@
+import HDL
+
+/// Parameters of the event encoder: a dense spike-count vector in, address events out.
+public struct EventEncoderConfig: Hashable, Sendable {
+    /// Channels per vector, `C`.
+    public var channels: Int
+    /// Channels per input beat, `K` (1...C). A vector arrives as `ceil(C/K)` beats; `K == C`
+    /// means one beat per vector.
+    public var chunkChannels: Int
+    /// Bits of each count, `Wc` (1 for 0/1 spikes, more for SEW residual counts).
+    public var countWidth: Int
+    /// Event slots per output beat, `E`.
+    public var slots: Int
+
+    public init(channels: Int, chunkChannels: Int? = nil, countWidth: Int = 1, slots: Int = 1) {
+        self.channels = channels
+        self.chunkChannels = chunkChannels ?? channels
+        self.countWidth = countWidth
+        self.slots = slots
+    }
+
+    /// Input beats per vector.
+    public var chunks: Int { (channels + chunkChannels - 1) / max(chunkChannels, 1) }
+
+    /// The output format.
+    public var format: EventStreamFormat {
+        EventStreamFormat(channels: channels, countWidth: countWidth, slots: slots)
+    }
+
+    public var moduleName: String { "spike_event_encoder_c\(channels)_k\(chunkChannels)_w\(countWidth)_e\(slots)" }
+
+    public func validate() throws {
+        guard channels >= 1 else {
+            throw BlockError("channels is \(channels); an event encoder needs at least 1 channel")
+        }
+        guard (1...channels).contains(chunkChannels) else {
+            throw BlockError("chunkChannels is \(chunkChannels); choose 1...\(channels) (channels per input beat, at most channels)")
+        }
+        guard (1...32).contains(countWidth) else {
+            throw BlockError("countWidth is \(countWidth); choose 1...32 bits")
+        }
+        guard (1...chunkChannels).contains(slots) else {
+            throw BlockError("slots is \(slots); choose 1...\(chunkChannels) (events per output beat, at most chunkChannels)")
+        }
+        guard chunkChannels * countWidth <= 4096 else {
+            throw BlockError("chunkChannels x countWidth is \(chunkChannels * countWidth) bits per input beat; keep it at most 4096 by lowering chunkChannels")
+        }
+    }
+}
+
+/// The event encoder (spike router, SPEC section 3.3): turns dense count vectors into address
+/// events `(channel, count)`, skipping zeros with a find-first-set scan.
+///
+/// Input stream `in`: `in_counts` holds `K` counts (channel `base + k` at bits
+/// `[k*Wc +: Wc]`); the encoder numbers the beats itself, so a vector is exactly `ceil(C/K)`
+/// beats and needs no input `last`. Counts of channels `>= C` in a final partial beat are
+/// ignored.
+///
+/// Output stream `out` (`EventStreamFormat`): up to `E` events per beat from one input beat,
+/// packed from slot 0 in ascending channel order; `out_last` on the beat with the last event of
+/// the vector, or on an empty beat (`out_event == 0`) for an all-zero vector.
+///
+/// Timing: an input beat with `n` non-zero counts occupies the scan for `max(1, ceil(n/E))`
+/// cycles, so zero counts cost nothing beyond the input rate of one beat per cycle. Latency
+/// from an input transfer to the first output beat it causes: 2 cycles when that beat is known
+/// to end its vector (or the vector has more events in the same input beat), otherwise it
+/// waits for the next event or the vector end, which decides its `last`. `in_ready` and
+/// `out_valid` come from registers only.
+public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
+    try config.validate()
+    let c = config.channels, k = config.chunkChannels, wc = config.countWidth, e = config.slots
+    let fmt = config.format
+    let wch = fmt.channelWidth
+    let chunks = config.chunks
+    let m = Module(config.moduleName, doc: """
+        Event encoder: dense spike-count vectors in, address events (channel, count) out.
+        in:  in_valid/in_ready, in_counts[\(k * wc - 1):0] = \(k) counts of \(wc) bits, channel base+k at [k*\(wc) +: \(wc)];
+             \(chunks) beat(s) per vector of \(c) channels (beats are numbered here, no input last).
+        out: out_valid/out_ready, out_event[\(e - 1):0] (slot e holds an event; set bits contiguous from 0),
+             \(e == 1 ? "out_channel, out_count" : "out_channel_<e>, out_count_<e>"), out_last (last event of the vector,
+             or an empty beat with out_event == 0 for an all-zero vector). Events in ascending channel order.
+        Cycles: max(1, ceil(nonzeros / \(e))) per input beat; latency 2 cycles when the output beat's last is known.
+        """)
+    m.parameter("channels", c)
+    m.parameter("chunkChannels", k)
+    m.parameter("countWidth", wc)
+    m.parameter("slots", e)
+
+    let inValid = m.input("in_valid", width: 1)
+    let inCounts = m.input("in_counts", width: k * wc)
+    let outReady = m.input("out_ready", width: 1)
+
+    // Channel base of the next input beat, and whether it is the final beat of the vector.
+    let lastBase = (chunks - 1) * k
+    let inBase: Expr
+    let inBaseReg: Expr?
+    if chunks == 1 {
+        inBase = .const(0, width: wch)
+        inBaseReg = nil
+    } else {
+        let r = m.reg("in_base", width: wch, reset: 0)
+        inBase = r
+        inBaseReg = r
+    }
+    let inFinal = m.wire("in_final", chunks == 1 ? .const(1, width: 1) : inBase.eq(.const(lastBase, width: wch)))
+
+    // Non-zero mask of the input beat, without the channels past C in a partial final beat.
+    var nonzero: [Expr] = []
+    for j in 0..<k {
+        let count = inCounts.slice(j * wc + wc - 1, j * wc)
+        var bit = count.orReduce()
+        if lastBase + j >= c { bit = bit & ~inFinal }
+        nonzero.append(bit)
+    }
+    let inMask = m.wire("in_mask", cat(nonzero.reversed()))
+
+    // The beat being scanned.
+    let chunkValid = m.reg("chunk_valid", width: 1, reset: 0)
+    let chunkMask = m.reg("chunk_mask", width: k)
+    let chunkCounts = m.reg("chunk_counts", width: k * wc)
+    let chunkBase = m.reg("chunk_base", width: wch)
+    let chunkFinal = m.reg("chunk_final", width: 1)
+
+    // E find-first-set steps: each takes the lowest set bit and clears it.
+    var rest = chunkMask
+    var slotValid: [Expr] = [], slotChannel: [Expr] = [], slotCount: [Expr] = []
+    let indexWidth = Interval(0, k - 1).unsignedWidth
+    for s in 0..<e {
+        let lowest = m.wire("pick\(s)_onehot", rest & (~rest +% .const(1, width: k)))
+        slotValid.append(m.wire("pick\(s)_valid", rest.orReduce()))
+        var indexBits: [Expr] = []
+        for b in 0..<indexWidth {
+            let hits = (0..<k).filter { ($0 >> b) & 1 == 1 }.map { lowest.bit($0) }
+            indexBits.append(hits.isEmpty ? .const(0, width: 1) : cat(hits).orReduce())
+        }
+        let index = m.wire("pick\(s)_index", cat(indexBits.reversed()))
+        var count: Expr = .const(0, width: wc)
+        for j in 0..<k {
+            count = count | mux(lowest.bit(j), chunkCounts.slice(j * wc + wc - 1, j * wc), .const(0, width: wc))
+        }
+        slotCount.append(m.wire("pick\(s)_count", count))
+        // base + index < C: the narrowing loses nothing.
+        let channel = (chunkBase +& index.extend(to: max(indexWidth, wch))).truncate(to: wch)
+        slotChannel.append(m.wire("pick\(s)_channel", channel))
+        rest = m.wire("pick\(s)_rest", rest & ~lowest)
+    }
+
+    let hasData = m.wire("scan_has_data", chunkMask.orReduce())
+    let restEmpty = m.wire("scan_rest_empty", ~rest.orReduce())
+    let endsVector = m.wire("scan_ends_vector", chunkFinal & restEmpty)
+    let tokenValid = m.wire("scan_token_valid", chunkValid & (hasData | chunkFinal))
+
+    var fields = [StreamField("event", width: e)]
+    var payload = [cat(slotValid.reversed())]
+    for s in 0..<e {
+        fields.append(StreamField(fmt.channelField(s), width: wch))
+        fields.append(StreamField(fmt.countField(s), width: wc))
+        payload.append(slotChannel[s])
+        payload.append(slotCount[s])
+    }
+    let lookahead = LastLookahead(m, "ev", fields: fields)
+    let tokenReady = lookahead.ready(hasData: hasData, end: endsVector)
+    let take = m.wire("scan_take", tokenValid & tokenReady)
+    lookahead.drive(take: take, hasData: hasData, end: endsVector, payload: payload, downReady: outReady)
+
+    // The scanned beat is done when its last events are taken, or at once when it has none
+    // and does not end the vector.
+    let chunkDone = m.wire("chunk_done", chunkValid & mux(tokenValid, take & restEmpty, .const(1, width: 1)))
+    let inReady = m.wire("in_ready_int", ~chunkValid | chunkDone)
+    let inFire = m.wire("in_fire", inValid & inReady)
+    m.next(chunkValid, mux(inFire, .const(1, width: 1), mux(chunkDone, .const(0, width: 1), chunkValid)))
+    m.next(chunkMask, mux(inFire, inMask, rest), enable: inFire | take)
+    m.next(chunkCounts, inCounts, enable: inFire)
+    m.next(chunkBase, inBase, enable: inFire)
+    m.next(chunkFinal, inFinal, enable: inFire)
+    if let r = inBaseReg {
+        // The final beat's base is the largest, (chunks-1)*K < C: the sum fits.
+        let nextBase = (r +& Expr.const(k, width: wch + 1)).truncate(to: wch)
+        m.next(r, mux(inFinal, .const(0, width: wch), nextBase), enable: inFire)
+    }
+
+    m.output("in_ready", inReady)
+    let o = lookahead.out
+    m.output("out_valid", o.downValid)
+    for (f, v) in zip(o.fields, o.downPayload) { m.output("out_\(f.name)", v) }
+    return m
+}
