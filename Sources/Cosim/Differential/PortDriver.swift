@@ -73,6 +73,17 @@ public final class PortDriver {
 
     public func set(_ name: String, _ value: Bool) { set(name, value ? 1 : 0) }
 
+    /// Sets input `name` to the bit pattern `value` (any width up to the port's).
+    public func set(_ name: String, bits value: Bits) {
+        guard let (o, p) = inOffset[name] else { preconditionFailure("no input port '\(name)'") }
+        precondition(value.width <= p.width, "\(value.width)-bit value for the \(p.width)-bit port '\(name)'")
+        for i in 0..<p.words {
+            let w = i / 2 < value.words.count ? value.words[i / 2] >> UInt64(32 * (i % 2)) : 0
+            inWords[o + i] = UInt32(truncatingIfNeeded: w)
+        }
+        dirty = true
+    }
+
     /// Applies the inputs and settles the logic; outputs then reflect this cycle's inputs.
     public func eval() {
         inWords.withUnsafeBufferPointer { model.setInputs($0) }

@@ -1,0 +1,33 @@
+import Foundation
+import Testing
+import HDL
+import Blocks
+import Golden
+import Cosim
+
+/// The QKTA accelerator against the golden model, under random input and output stalls.
+@Suite(.serialized) struct QKTACosimTests {
+    static func small(tokens: Int = 6, dim: Int = 16, heads: Int = 2, timeSteps: Int = 3) throws -> BlockConfig {
+        try BlockConfig.parse(json: Data(#"{"dim": \#(dim), "heads": \#(heads), "tokens": \#(tokens), "timeSteps": \#(timeSteps)}"#.utf8))
+    }
+
+    @Test(arguments: [(lanes: 4, storage: LIFStateStorage.registers, count: 1), (lanes: 5, storage: .ram, count: 3), (lanes: 32, storage: .registers, count: 2)])
+    func smallBlockMatchesGolden(lanes: Int, storage: LIFStateStorage, count: Int) throws {
+        let seed = TestSeed.value(default: 77)
+        print("QKTACosimTests lanes \(lanes) \(storage) seed \(seed)")
+        let block = try Self.small()
+        let model = try AttentionModel.random(block, lanes: lanes, seed: seed, maxInputCount: count, storage: storage, biasRange: -0.25...1.25)
+        var o = AttentionCosim.Options()
+        o.samples = 3
+        o.seed = seed
+        o.inputRate = 0.3
+        o.maxInputCount = count
+        o.inputStall = 0.3
+        o.outputStall = 0.3
+        let r = try AttentionCosim.run(model, options: o)
+        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        print("  \(r.vectors) vectors, \(r.cycles) cycles, bound \(r.boundCycles), rates \(r.rates)")
+        #expect((r.rates["out"] ?? 0) > 0.02, "the output must not be trivially silent")
+    }
+}
