@@ -4,7 +4,8 @@ import Blocks
 import Golden
 
 /// One attention block with concrete integer weights, described twice from the same numbers:
-/// once for the generator (`QKTAConfig`) and once for the golden model
+/// once for the generator (`QKTAConfig`, whose weights and neurons a QKCA block uses too) and
+/// once for the golden model
 /// (`AttentionBlockParameters`). Neither side computes anything for the other.
 public struct AttentionModel {
     public let block: BlockConfig
@@ -21,8 +22,8 @@ public struct AttentionModel {
     public static func random(_ block: BlockConfig, lanes: Int, seed: UInt64, maxInputCount: Int = 1,
                               storage: LIFStateStorage = .registers,
                               biasRange: ClosedRange<Double> = -1...1) throws -> AttentionModel {
-        guard block.block == .qkta else {
-            throw ConfigError(field: "block", "only qkta blocks can be generated so far, got \(block.block.rawValue)")
+        guard block.block == .qkta || block.block == .qkca else {
+            throw ConfigError(field: "block", "only qkta and qkca blocks can be generated so far, got \(block.block.rawValue); use --block qkta or qkca")
         }
         var rng = SplitMix64(seed: seed)
         let C = block.dim
@@ -39,7 +40,7 @@ public struct AttentionModel {
         func vector() -> [Int] { (0..<C).map { _ in Int.random(in: biasLo...biasHi, using: &rng) } }
         let neuron = LIFNeuronConfig.qkformer(weightFractionBits: fw, extraFractionBits: e)
         let layers = (0..<3).map { _ in SpikingLayerWeights(weights: matrix(), bias: vector(), neuron: neuron) }
-        let name = "qkta_\((block.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_s\(block.stage)"
+        let name = "\(block.block.rawValue)_\((block.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_s\(block.stage)"
         let hw = QKTAConfig(channels: C, heads: block.heads, timeSteps: block.timeSteps, lanes: lanes,
                             maxInputCount: maxInputCount, q: layers[0], k: layers[1], proj: layers[2],
                             storage: storage, name: name)
