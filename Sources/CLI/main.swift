@@ -1,13 +1,17 @@
 import Foundation
 import HDL
+import Blocks
+import Golden
 import Cosim
 
 // The `qkforge` command line. Bad input gets one line naming the problem and the fix, and
 // exit code 2; a failed check (a mismatch) exits 1.
 
 let commands: [(name: String, values: Set<String>, switches: Set<String>, summary: String)] = [
-    ("generate", ["example", "out"], [], "--example NAME --out DIR: write an example design's Verilog, filelist and memory images"),
-    ("cosim", ["example", "cycles", "seed", "trace"], [], "--example NAME [--cycles N] [--seed S] [--trace FILE.vcd|.fst]: run an example design in Verilator and in the IR simulator and compare every output of every cycle"),
+    ("generate", ModelCommands.modelFlags.union(["example", "out"]), [], "--model NAME|CONFIG.json [--block qkta] [--stage S] [--lanes P] [--seed S] --out DIR: write the accelerator's Verilog, filelist, weight images and report.json (or --example NAME for an HDL example)"),
+    ("cosim", ModelCommands.modelFlags.union(["example", "cycles", "samples", "rate", "stall", "trace"]), [], "--model NAME|CONFIG.json [--stage S] [--lanes P] [--samples N] [--rate R] [--stall F] [--seed S] [--trace FILE.vcd|.fst]: co-simulate the accelerator in Verilator against the golden model (or --example NAME [--cycles N] against the IR simulator)"),
+    ("golden", ModelCommands.modelFlags.union(["input", "output"]), [], "--model NAME|CONFIG.json [--stage S] [--seed S] --input X.npy --output Y.npy: run the golden model on [T,N,C] or [B,T,N,C] uint8 spikes"),
+    ("simulate", ModelCommands.modelFlags.union(["input", "output"]), [], "--model NAME|CONFIG.json [--stage S] [--lanes P] [--seed S] --input X.npy --output Y.npy: run the generated RTL in Verilator on the same inputs"),
     ("difftest", ["circuits", "cycles", "seed", "batch"], [], "[--circuits N] [--cycles N] [--seed S] [--batch N]: differential test of random circuits, IR simulator against Verilator"),
     ("bench", ["nodes", "cycles"], [], "[--nodes N] [--cycles N]: time elaboration and emission of a synthetic design, and the Verilator harness against a plain C++ loop"),
     ("help", [], [], ": this list"),
@@ -48,6 +52,14 @@ func run(_ argv: [String]) throws {
     switch args.command {
     case "help":
         print(usage(), terminator: "")
+    case "generate" where args.string("model") != nil:
+        try ModelCommands.generate(args)
+    case "cosim" where args.string("model") != nil:
+        try ModelCommands.cosim(args)
+    case "golden":
+        try ModelCommands.goldenOrSimulate(args, rtl: false)
+    case "simulate":
+        try ModelCommands.goldenOrSimulate(args, rtl: true)
     case "generate":
         let m = try example(args)
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
@@ -110,6 +122,12 @@ do {
     exit(2)
 } catch let e as ElaborationError {
     FileHandle.standardError.write(Data("qkforge: design does not elaborate:\n\(e.description)\n".utf8))
+    exit(2)
+} catch let e as BlockError {
+    FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
+    exit(2)
+} catch let e as GoldenError {
+    FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
     exit(2)
 } catch let e as Failure {
     FileHandle.standardError.write(Data("qkforge: \(e.message)\n".utf8))

@@ -45,6 +45,8 @@ public struct AttentionCosim {
         public let groups: Int
         /// Measured firing rates (golden): Q, K, A_t, X', output.
         public let rates: [String: Double]
+        /// What the RTL produced, one `[T][N][C]` tensor per sample.
+        public let outputs: [SpikeTensor]
 
         /// The event-driven bound on cycles: the busier accumulator's events times `ceil(C/P)`.
         public var boundCycles: Int { max(inputEvents, projectionEvents) * groups }
@@ -102,6 +104,7 @@ public struct AttentionCosim {
         var mismatches: [Mismatch] = []
         var protocolErrors: [String] = []
         var offering = false
+        var rtlOut = samples.map { _ in SpikeTensor(shape: [T, N, C], repeating: 0) }
         let t0 = Date()
         driver.set("rst", 1)
         driver.tick()
@@ -130,10 +133,11 @@ public struct AttentionCosim {
                 let s = v / (N * T), n = (v / T) % N, t = v % T
                 let spikes = driver.get("m_axis_tdata")
                 let out = traces[s].output
-                for j in 0..<P where g * P + j < C && mismatches.count < 50 {
+                for j in 0..<P where g * P + j < C {
                     let c = g * P + j
                     let actual = UInt8((spikes >> UInt64(j)) & 1)
-                    if actual != out[t, n, c] {
+                    rtlOut[s].scalars[rtlOut[s].offset([t, n, c])] = actual
+                    if actual != out[t, n, c] && mismatches.count < 50 {
                         mismatches.append(Mismatch(sample: s, timeStep: t, token: n, channel: c, expected: out[t, n, c], actual: actual))
                     }
                 }
@@ -167,6 +171,6 @@ public struct AttentionCosim {
         }
         return Result(samples: samples.count, vectors: samples.count * N * T, cycles: cycles, mismatches: mismatches,
                       protocolErrors: protocolErrors, seconds: seconds, inputEvents: inEvents, projectionEvents: xEvents,
-                      groups: G, rates: rate.mapValues { Double($0.0) / Double(max($0.1, 1)) })
+                      groups: G, rates: rate.mapValues { Double($0.0) / Double(max($0.1, 1)) }, outputs: rtlOut)
     }
 }

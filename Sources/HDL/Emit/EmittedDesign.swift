@@ -5,6 +5,10 @@ public struct EmittedDesign: Sendable {
     public struct File: Sendable, Hashable {
         public let name: String
         public let contents: String
+        public init(name: String, contents: String) {
+            self.name = name
+            self.contents = contents
+        }
     }
 
     public let top: String

@@ -1,0 +1,191 @@
+import Foundation
+import HDL
+import Blocks
+import Golden
+import Cosim
+import Estimator
+
+/// The model-level commands: `generate`, `cosim`, `golden` and `simulate` on a named model or a
+/// `config.json`, with random but seeded weights on the quantization grid.
+enum ModelCommands {
+    static let modelFlags: Set<String> = ["model", "stage", "block", "lanes", "seed"]
+
+    /// The block the flags name.
+    static func block(_ args: Arguments) throws -> BlockConfig {
+        guard let model = args.string("model") else {
+            throw Arguments.UsageError(description: "--model is required: a name (\(ModelConfig.named.map(\.name).joined(separator: ", "))) or a config.json path")
+        }
+        var blockKind: BlockKind?
+        if let b = args.string("block") {
+            guard let k = BlockKind(rawValue: b) else {
+                throw Arguments.UsageError(description: "--block must be one of \(BlockKind.allCases.map(\.rawValue).joined(separator: ", ")), got '\(b)'")
+            }
+            blockKind = k
+        }
+        let stageFlag = try args.string("stage").map { _ in try args.int("stage", default: 1, in: 1...16) }
+        var config: BlockConfig
+        do {
+            if model.hasSuffix(".json") {
+                let data: Data
+                do { data = try Data(contentsOf: URL(fileURLWithPath: model)) } catch {
+                    throw Arguments.UsageError(description: "cannot read config '\(model)'; check the path")
+                }
+                config = try BlockConfig.parse(json: data)
+                if let s = stageFlag, let name = config.model {
+                    config = try BlockConfig.named(name, stage: s, block: blockKind ?? config.block)
+                }
+                if let k = blockKind { config.block = k }
+            } else {
+                config = try BlockConfig.named(model, stage: stageFlag ?? 1, block: blockKind)
+            }
+        } catch let e as ConfigError {
+            throw Arguments.UsageError(description: "\(model): \(e.description)")
+        }
+        guard config.block == .qkta || config.block == .qkca else {
+            throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
+        }
+        return config
+    }
+
+    /// `--lanes`, or the default: one lane per 8 channels, so that a vector's `C/P` accumulate
+    /// cycles per event stay 8 whatever the model size.
+    static func lanes(_ args: Arguments, _ c: BlockConfig) throws -> Int {
+        try args.int("lanes", default: max(1, c.dim / 8), in: 1...256)
+    }
+
+    static func model(_ args: Arguments) throws -> (BlockConfig, AttentionModel, UInt64) {
+        let c = try block(args)
+        let seed = try args.uint64("seed", default: 1)
+        do {
+            return (c, try AttentionModel.random(c, lanes: try lanes(args, c), seed: seed), seed)
+        } catch let e as ConfigError {
+            throw Arguments.UsageError(description: e.description)
+        }
+    }
+
+    static func generate(_ args: Arguments) throws {
+        guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
+        let (c, model, seed) = try model(args)
+        guard c.block == .qkta else {
+            throw Arguments.UsageError(description: "generating a \(c.block.rawValue) block is not available yet; use --block qkta")
+        }
+        let design = try Elaborate.run(try makeQKTA(model.hardware))
+        let emitted = VerilogEmitter.emit(design)
+        let r = IRResources(design)
+        let report = """
+            {
+              "top": "\(emitted.top)",
+              "model": "\(c.model ?? "custom")",
+              "stage": \(c.stage),
+              "block": "\(c.block.rawValue)",
+              "dim": \(c.dim),
+              "heads": \(c.heads),
+              "tokens": \(c.tokens),
+              "timeSteps": \(c.timeSteps),
+              "lanes": \(model.hardware.lanes),
+              "weights": "random, seed \(seed), \(c.quantization.weightBits)-bit on the grid 2^-\(model.weightFractionBits); LIF E = \(model.decayFractionBits) (exact mode)",
+              "flipFlops": \(r.flipFlops),
+              "memoryBits": \(r.memoryBits),
+              "memories": [
+            \(r.memories.map { "    {\"path\": \"\($0.path)\", \"depth\": \($0.depth), \"width\": \($0.width)}" }.joined(separator: ",\n"))
+              ]
+            }
+
+            """
+        try emitted.write(to: URL(fileURLWithPath: out), extraFiles: [EmittedDesign.File(name: "report.json", contents: report)])
+        print("wrote \(emitted.allFiles.count + 1) files to \(out): top \(emitted.top), \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits")
+    }
+
+    static func cosim(_ args: Arguments) throws {
+        let (c, model, seed) = try model(args)
+        var o = AttentionCosim.Options()
+        o.samples = try args.int("samples", default: 2, in: 1...1000)
+        o.seed = seed
+        if let r = args.string("rate") {
+            guard let v = Double(r), v >= 0, v <= 1 else { throw Arguments.UsageError(description: "--rate must be a number from 0 to 1, got '\(r)'") }
+            o.inputRate = v
+        }
+        if let s = args.string("stall") {
+            guard let v = Double(s), v >= 0, v < 1 else { throw Arguments.UsageError(description: "--stall must be a number from 0 to 0.99, got '\(s)'") }
+            o.inputStall = v
+            o.outputStall = v
+        }
+        if let t = args.string("trace") {
+            guard t.hasSuffix(".vcd") || t.hasSuffix(".fst") else { throw Arguments.UsageError(description: "--trace file must end in .vcd or .fst, got '\(t)'") }
+            o.tracePath = URL(fileURLWithPath: t).path
+        }
+        print("co-simulating \(c.block.rawValue) of \(c.model ?? "custom") stage \(c.stage): C=\(c.dim) h=\(c.heads) N=\(c.tokens) T=\(c.timeSteps) lanes=\(model.hardware.lanes), \(o.samples) samples, input rate \(o.inputRate), stalls \(o.inputStall), seed \(seed)")
+        let r = try AttentionCosim.run(model, options: o)
+        report(r)
+        for m in r.mismatches.prefix(5) { print("  mismatch: \(m)") }
+        for p in r.protocolErrors.prefix(5) { print("  protocol: \(p)") }
+        if let t = o.tracePath { print("waveform: \(t)") }
+        let failed = r.passed ? 0 : 1
+        print("\(r.samples - (failed == 0 ? 0 : Set(r.mismatches.map(\.sample)).count)) passed, \(failed == 0 ? 0 : max(Set(r.mismatches.map(\.sample)).count, 1)) failed")
+        if !r.passed {
+            let first = r.mismatches.first.map { "first mismatch: \($0)" } ?? r.protocolErrors.first ?? ""
+            throw Failure(message: "RTL and golden model disagree; \(first)", code: 1)
+        }
+    }
+
+    static func report(_ r: AttentionCosim.Result) {
+        let rates = ["Q", "K", "A_t", "X'", "out"].compactMap { k in r.rates[k].map { "\(k) \(String(format: "%.3f", $0))" } }
+        print("  \(r.vectors) vectors, \(r.cycles) cycles (\(r.cycles / max(r.samples, 1)) per sample); event-driven bound \(r.boundCycles), lane utilisation \(String(format: "%.3f", r.utilization)); \(String(format: "%.1f", r.seconds)) s wall, \(String(format: "%.3g", Double(r.cycles) / max(r.seconds, 1e-9))) cycles/s")
+        print("  firing rates: \(rates.joined(separator: ", "))")
+    }
+
+    /// Reads a `[T, N, C]` or `[B, T, N, C]` uint8 spike file for `c`.
+    static func input(_ path: String, _ c: BlockConfig) throws -> [SpikeTensor] {
+        let a: NPYArray
+        do { a = try NPYArray(contentsOfFile: path) } catch let e as NPYError { throw Arguments.UsageError(description: e.description) }
+        guard a.dtype == .uint8 else {
+            throw Arguments.UsageError(description: "\(path): spikes must be uint8, got \(a.dtype); save with x.astype(np.uint8)")
+        }
+        let shape = a.shape
+        guard shape.count == 3 || shape.count == 4 else {
+            throw Arguments.UsageError(description: "\(path): expected shape [T, N, C] or [B, T, N, C], got \(shape)")
+        }
+        let s3 = Array(shape.suffix(3))
+        guard s3[0] == c.timeSteps, s3[2] == c.dim, s3[1] >= 1 else {
+            throw Arguments.UsageError(description: "\(path): shape \(shape) does not fit T = \(c.timeSteps), C = \(c.dim) (expected [T, N, C] with N >= 1)")
+        }
+        let all = try a.asUInt8()
+        let per = s3.reduce(1, *)
+        let batch = shape.count == 4 ? shape[0] : 1
+        return try (0..<batch).map { b in try Tensor(shape: s3, scalars: Array(all[(b * per)..<((b + 1) * per)])) }
+    }
+
+    static func writeOutput(_ outs: [SpikeTensor], batched: Bool, to path: String) throws {
+        let s3 = outs[0].shape
+        let shape = batched ? [outs.count] + s3 : s3
+        let a = try NPYArray(shape: shape, scalars: outs.flatMap(\.scalars))
+        try a.write(toFile: path)
+    }
+
+    static func goldenOrSimulate(_ args: Arguments, rtl: Bool) throws {
+        guard let inPath = args.string("input"), let outPath = args.string("output") else {
+            throw Arguments.UsageError(description: "--input X.npy and --output Y.npy are required")
+        }
+        var (c, model, _) = try model(args)
+        let xs = try input(inPath, c)
+        if xs[0].shape[1] != c.tokens {
+            c.tokens = xs[0].shape[1]
+            model = try AttentionModel.random(c, lanes: model.hardware.lanes, seed: try args.uint64("seed", default: 1))
+        }
+        let batched = (try NPYArray(contentsOfFile: inPath)).shape.count == 4
+        if rtl {
+            var o = AttentionCosim.Options()
+            o.inputStall = 0
+            o.outputStall = 0
+            let r = try AttentionCosim.run(model, options: o, inputs: xs)
+            try writeOutput(r.outputs, batched: batched, to: outPath)
+            report(r)
+            print("wrote \(outPath); the RTL \(r.passed ? "agrees with" : "DISAGREES with") the golden model on every spike")
+            if !r.passed { throw Failure(message: "RTL and golden model disagree; first: \(r.mismatches.first.map(String.init(describing:)) ?? "")", code: 1) }
+        } else {
+            let outs = try xs.map { try QKTA.run(model.golden, input: $0).output }
+            try writeOutput(outs, batched: batched, to: outPath)
+            print("wrote \(outPath)")
+        }
+    }
+}

@@ -1,1 +1,0 @@
-// Cost model: see issue 5.
