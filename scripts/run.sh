@@ -6,4 +6,4 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build -c release --product qkforge
-exec .build/release/qkforge cosim --example wide_datapath --cycles 100000 "$@"
+exec .build/release/qkforge cosim --model hst-4-384 --stage 1 --samples 2 "$@"

@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Regenerates the committed reference designs in rtl/: the QKTA block of stages 1 and 2 of
+# every named model at default lanes and seed 1. CI runs this and fails on any difference.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bin=${QKFORGE_BIN:-}
+if [ -z "$bin" ]; then
+  swift build --product qkforge >/dev/null
+  bin="$(swift build --show-bin-path)/qkforge"
+fi
+rm -rf rtl
+for model in hst-10-384 hst-10-512 hst-10-768 hst-4-384 hst-2-256; do
+  for stage in 1 2; do
+    "$bin" generate --model "$model" --stage "$stage" --block qkta --seed 1 --out "rtl/$model/stage$stage-qkta" >/dev/null
+  done
+done
+echo "rtl/: $(find rtl -name '*.v' | wc -l) Verilog files in $(find rtl -name files.f | wc -l) designs"
