@@ -1,0 +1,152 @@
+import Foundation
+import Testing
+import HDL
+import Blocks
+import Golden
+import Cosim
+
+/// The QKCA accelerator against the golden model (`Golden.QKCA`), under random input and output
+/// stalls, plus lint of the emitted design.
+@Suite(.serialized) struct QKCACosimTests {
+    static func block(tokens: Int, dim: Int = 16, heads: Int = 2, timeSteps: Int) throws -> BlockConfig {
+        try BlockConfig.parse(json: Data(#"{"block": "qkca", "dim": \#(dim), "heads": \#(heads), "tokens": \#(tokens), "timeSteps": \#(timeSteps)}"#.utf8))
+    }
+
+    struct Shape: CustomStringConvertible, Sendable {
+        var tokens: Int, timeSteps: Int, lanes: Int, count: Int, storage: LIFStateStorage, form: AttentionForm
+        var description: String { "N \(tokens) T \(timeSteps) P \(lanes) count \(count) \(storage) \(form)" }
+    }
+
+    static let shapes: [Shape] = [
+        Shape(tokens: 5, timeSteps: 3, lanes: 4, count: 1, storage: .registers, form: .automatic),
+        Shape(tokens: 5, timeSteps: 3, lanes: 5, count: 3, storage: .ram, form: .automatic),
+        Shape(tokens: 1, timeSteps: 3, lanes: 4, count: 3, storage: .ram, form: .automatic),
+        Shape(tokens: 5, timeSteps: 1, lanes: 32, count: 3, storage: .ram, form: .automatic),
+        // The general form (column counters + the real attention LIF) on the same neuron.
+        Shape(tokens: 5, timeSteps: 3, lanes: 4, count: 3, storage: .registers, form: .general),
+        Shape(tokens: 5, timeSteps: 3, lanes: 32, count: 1, storage: .ram, form: .general),
+        Shape(tokens: 1, timeSteps: 1, lanes: 4, count: 1, storage: .ram, form: .general),
+    ]
+
+    @Test(arguments: shapes)
+    func smallBlockMatchesGolden(shape: Shape) throws {
+        let seed = TestSeed.value(default: 91)
+        print("QKCACosimTests \(shape) seed \(seed)")
+        let block = try Self.block(tokens: shape.tokens, timeSteps: shape.timeSteps)
+        let model = try AttentionModel.random(block, lanes: shape.lanes, seed: seed, maxInputCount: shape.count,
+                                              storage: shape.storage, biasRange: -0.25...1.25)
+        var o = QKCACosim.Options()
+        o.samples = 3
+        o.seed = seed
+        o.inputRate = 0.3
+        o.maxInputCount = shape.count
+        o.inputStall = 0.3
+        o.outputStall = 0.3
+        o.attentionForm = shape.form
+        let r = try QKCACosim.run(model, options: o)
+        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        #expect(r.orForm == (shape.form == .automatic))
+        print("  \(r.samples) samples, \(r.vectors) vectors, \(r.cycles) cycles, event bound \(r.boundCycles), two-pass bound \(r.twoPassBoundCycles), \(r.buffers), rates \(r.rates)")
+        if shape.tokens * shape.timeSteps > 1 {   // one vector per sample is too few to insist on spikes
+            #expect((r.rates["out"] ?? 0) > 0, "the output must not be trivially silent")
+        }
+    }
+
+    /// An attention neuron that keeps charge (threshold 1.0 on the grid 2^-2: a sum of 1 charges
+    /// H = 2 < 4), so the OR form is refused and the general form's membranes carry over the
+    /// time steps; the golden model gets the same neuron.
+    @Test(arguments: [(lanes: 4, storage: LIFStateStorage.registers)])
+    func chargeKeepingAttentionMatchesGolden(lanes: Int, storage: LIFStateStorage) throws {
+        let seed = TestSeed.value(default: 92)
+        print("QKCACosimTests charge-keeping attention P \(lanes) \(storage) seed \(seed)")
+        let block = try Self.block(tokens: 5, timeSteps: 4)
+        let model = try AttentionModel.random(block, lanes: lanes, seed: seed, storage: storage, biasRange: -0.25...1.25)
+        var hw = QKCACosim.config(model)
+        hw.attention = LIFNeuronConfig(k: 1, threshold: 4, reset: .hard(0), decayInput: true, inputShift: 2)
+        #expect(try !hw.usesOrForm())
+        var orOnly = hw
+        orOnly.attentionForm = .or
+        #expect(throws: BlockError.self) { _ = try makeQKCA(orOnly) }
+        let g = model.golden
+        let golden = try AttentionBlockParameters(dim: g.dim, heads: g.heads, timeSteps: g.timeSteps, q: g.q, k: g.k, proj: g.proj,
+                                                  attention: LIFParameters(k: 1, threshold: 4, reset: .hard(0), decayInput: true,
+                                                                           fractionBits: 2, inputShift: 2))
+        var o = QKCACosim.Options()
+        o.samples = 3
+        o.seed = seed
+        o.inputRate = 0.3
+        o.inputStall = 0.3
+        o.outputStall = 0.3
+        let r = try QKCACosim.run(hardware: hw, golden: golden, block: block, options: o)
+        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        #expect(!r.orForm)
+        let a = r.rates["A_c"] ?? 0
+        print("  \(r.cycles) cycles, \(r.buffers), rates \(r.rates)")
+        #expect(a > 0 && a < 1, "the mask should be neither empty nor full")
+    }
+
+    /// Many samples back to back, so pass 1 of a sample overlaps pass 2 of the one before: with
+    /// a slow consumer the K writes of the next sample wait on the replay's read pointer; with
+    /// none, the two passes race.
+    @Test(arguments: [(inputStall: 0.0, outputStall: 0.0), (inputStall: 0.0, outputStall: 0.6), (inputStall: 0.5, outputStall: 0.0)])
+    func backToBackSamplesMatchGolden(inputStall: Double, outputStall: Double) throws {
+        let seed = TestSeed.value(default: 95)
+        print("QKCACosimTests back-to-back input stall \(inputStall) output stall \(outputStall) seed \(seed)")
+        let block = try Self.block(tokens: 5, timeSteps: 3)
+        let model = try AttentionModel.random(block, lanes: 4, seed: seed, maxInputCount: 2, biasRange: -0.25...1.25)
+        var o = QKCACosim.Options()
+        o.samples = 6
+        o.seed = seed &+ 1
+        o.inputRate = 0.3
+        o.maxInputCount = 2
+        o.inputStall = inputStall
+        o.outputStall = outputStall
+        let r = try QKCACosim.run(model, options: o)
+        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        print("  \(r.samples) samples, \(r.cycles) cycles, event bound \(r.boundCycles), two-pass bound \(r.twoPassBoundCycles)")
+    }
+
+    @Test(arguments: [(tokens: 5, timeSteps: 3, lanes: 5, storage: LIFStateStorage.ram, form: AttentionForm.automatic),
+                      (tokens: 5, timeSteps: 3, lanes: 32, storage: .registers, form: .general),
+                      (tokens: 1, timeSteps: 1, lanes: 4, storage: .ram, form: .general)])
+    func emittedDesignLintClean(tokens: Int, timeSteps: Int, lanes: Int, storage: LIFStateStorage, form: AttentionForm) throws {
+        let seed = TestSeed.value(default: 93)
+        print("QKCACosimTests lint N \(tokens) T \(timeSteps) P \(lanes) \(storage) \(form) seed \(seed)")
+        let model = try AttentionModel.random(try Self.block(tokens: tokens, timeSteps: timeSteps), lanes: lanes, seed: seed,
+                                              maxInputCount: 3, storage: storage)
+        let emitted = VerilogEmitter.emit(try Elaborate.run(try makeQKCA(QKCACosim.config(model, form: form))))
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-qkca-lint-\(UUID().uuidString)")
+        try emitted.write(to: dir)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let findings = try Lint.check(directory: dir, top: emitted.top)
+        #expect(findings.isEmpty, "\(findings)")
+    }
+
+    /// A stage-sized shape: dim 96, 8 heads, 16 tokens, T 4, 16 lanes.
+    @Test func mediumBlockMatchesGolden() throws {
+        let seed = TestSeed.value(default: 94)
+        print("QKCACosimTests medium seed \(seed)")
+        let block = try Self.block(tokens: 16, dim: 96, heads: 8, timeSteps: 4)
+        let model = try AttentionModel.random(block, lanes: 16, seed: seed, biasRange: -0.25...1.25)
+        var o = QKCACosim.Options()
+        o.samples = 2
+        o.seed = seed
+        o.inputRate = 0.2
+        o.inputStall = 0.3
+        o.outputStall = 0.3
+        let r = try QKCACosim.run(model, options: o)
+        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        print("  \(r.samples) samples, \(r.vectors) vectors, \(r.cycles) cycles, event bound \(r.boundCycles), two-pass bound \(r.twoPassBoundCycles), \(String(format: "%.1f", r.seconds)) s, \(r.buffers), rates \(r.rates)")
+        // The same design without stalls: cycles against the event-driven bound.
+        o.inputStall = 0
+        o.outputStall = 0
+        let u = try QKCACosim.run(model, options: o)
+        #expect(u.mismatches.isEmpty, "\(u.mismatches.prefix(3))")
+        #expect(u.protocolErrors.isEmpty, "\(u.protocolErrors)")
+        print("  unstalled: \(u.cycles) cycles, event bound \(u.boundCycles) (\(u.inputEvents) input, \(u.projectionEvents) X' events x \(u.groups)), utilization \(String(format: "%.2f", u.utilization)); two-pass bound \(u.twoPassBoundCycles), utilization \(String(format: "%.2f", u.twoPassUtilization))")
+    }
+}
