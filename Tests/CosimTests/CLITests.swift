@@ -1,6 +1,8 @@
 import Foundation
 import Testing
 import Cosim
+import Golden
+import HDL
 
 /// The command line: bad input gets one line and exit code 2; a co-simulation prints
 /// `N passed, M failed`. Runs the `qkforge` binary that `swift build` put beside the tests.
@@ -53,5 +55,62 @@ import Cosim
         #expect(files == ["files.f", "rom_ram.v", "rom_ram_coeffs.hex"])
         let siblings = try FileManager.default.contentsOfDirectory(atPath: out.deletingLastPathComponent().path)
         #expect(siblings == ["rom_ram"], "no temporary directory is left behind: \(siblings)")
+    }
+}
+
+/// `golden` and `simulate` on user `.npy` spikes: the same model (same seed) gives the same
+/// output through the golden model and through the RTL.
+@Suite struct CLIModelTests {
+    func run(_ args: [String]) throws -> Command.Result {
+        try Command.run(CLITests.binary.path, args)
+    }
+
+    @Test func goldenAndSimulateAgreeOnNpyInput() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-cli-npy-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = dir.appendingPathComponent("config.json")
+        try Data(#"{"dim": 16, "heads": 4, "tokens": 8, "timeSteps": 4}"#.utf8).write(to: config)
+        var rng = SplitMix64(seed: TestSeed.value(default: 9))
+        let scalars = (0..<(2 * 4 * 8 * 16)).map { _ in UInt8(rng.next() % 2 == 0 ? 1 : 0) }
+        let x = dir.appendingPathComponent("x.npy")
+        try NPYArray(shape: [2, 4, 8, 16], scalars: scalars).write(to: x)
+        let g = try run(["golden", "--model", config.path, "--input", x.path, "--output", dir.appendingPathComponent("g.npy").path])
+        #expect(g.status == 0, "\(g.output)")
+        let s = try run(["simulate", "--model", config.path, "--lanes", "5", "--input", x.path, "--output", dir.appendingPathComponent("s.npy").path])
+        #expect(s.status == 0, "\(s.output)")
+        let go = try NPYArray(contentsOf: dir.appendingPathComponent("g.npy"))
+        let so = try NPYArray(contentsOf: dir.appendingPathComponent("s.npy"))
+        #expect(go.shape == [2, 4, 8, 16] && go.dtype == .uint8)
+        #expect(go == so)
+        #expect(try go.asUInt8().contains(1), "the output should not be all zeros")
+    }
+
+    @Test(arguments: [
+        (["golden", "--model", "hst-4-384", "--input", "/nonexistent.npy", "--output", "/tmp/y.npy"], "nonexistent.npy"),
+        (["cosim", "--model", "hst-9-999"], "unknown model 'hst-9-999'"),
+        (["cosim", "--model", "hst-4-384", "--stage", "3"], "cannot be generated yet"),
+        (["cosim", "--model", "hst-4-384", "--rate", "2"], "--rate must be a number from 0 to 1"),
+        (["generate", "--model", "hst-4-384", "--lanes", "0", "--out", "/tmp/x"], "--lanes must be a whole number from 1 to 256"),
+    ])
+    func badModelInputGetsOneLine(args: [String], message: String) throws {
+        let r = try run(args)
+        #expect(r.status == 2, "\(r.output)")
+        #expect(r.output.split(separator: "\n").count == 1 && r.output.contains(message), "\(r.output)")
+    }
+
+    @Test func wrongShapeAndDtypeAreRejected() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-cli-bad-\(getpid())")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = dir.appendingPathComponent("f.npy")
+        try NPYArray(shape: [4, 2, 96], scalars: [Float](repeating: 0, count: 4 * 2 * 96)).write(to: f)
+        let a = try run(["golden", "--model", "hst-4-384", "--input", f.path, "--output", dir.appendingPathComponent("o.npy").path])
+        #expect(a.status == 2 && a.output.contains("must be uint8"), "\(a.output)")
+        let s = dir.appendingPathComponent("s.npy")
+        try NPYArray(shape: [3, 2, 96], scalars: [UInt8](repeating: 0, count: 3 * 2 * 96)).write(to: s)
+        let b = try run(["golden", "--model", "hst-4-384", "--input", s.path, "--output", dir.appendingPathComponent("o.npy").path])
+        #expect(b.status == 2 && b.output.contains("does not fit T = 4"), "\(b.output)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("o.npy").path), "nothing is written on bad input")
     }
 }
