@@ -66,10 +66,8 @@ enum ModelCommands {
     static func generate(_ args: Arguments) throws {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
         let (c, model, seed) = try model(args)
-        guard c.block == .qkta else {
-            throw Arguments.UsageError(description: "generating a \(c.block.rawValue) block is not available yet; use --block qkta")
-        }
-        let design = try Elaborate.run(try makeQKTA(model.hardware))
+        let top = c.block == .qkca ? try makeQKCA(QKCAConfig(model.hardware, tokens: c.tokens)) : try makeQKTA(model.hardware)
+        let design = try Elaborate.run(top)
         let emitted = VerilogEmitter.emit(design)
         let r = IRResources(design)
         let report = """
@@ -115,7 +113,7 @@ enum ModelCommands {
             o.tracePath = URL(fileURLWithPath: t).path
         }
         print("co-simulating \(c.block.rawValue) of \(c.model ?? "custom") stage \(c.stage): C=\(c.dim) h=\(c.heads) N=\(c.tokens) T=\(c.timeSteps) lanes=\(model.hardware.lanes), \(o.samples) samples, input rate \(o.inputRate), stalls \(o.inputStall), seed \(seed)")
-        let r = try AttentionCosim.run(model, options: o)
+        let r = try run(model, o, inputs: nil)
         report(r)
         for m in r.mismatches.prefix(5) { print("  mismatch: \(m)") }
         for p in r.protocolErrors.prefix(5) { print("  protocol: \(p)") }
@@ -128,8 +126,26 @@ enum ModelCommands {
         }
     }
 
+    /// Runs the block the model describes (QKTA or QKCA) in Verilator against the golden model.
+    static func run(_ model: AttentionModel, _ o: AttentionCosim.Options, inputs: [SpikeTensor]?) throws -> AttentionCosim.Result {
+        guard model.block.block == .qkca else { return try AttentionCosim.run(model, options: o, inputs: inputs) }
+        var q = QKCACosim.Options()
+        q.samples = o.samples
+        q.inputRate = o.inputRate
+        q.maxInputCount = o.maxInputCount
+        q.seed = o.seed
+        q.inputStall = o.inputStall
+        q.outputStall = o.outputStall
+        q.tracePath = o.tracePath
+        let r = try QKCACosim.run(model, options: q, inputs: inputs)
+        print("  QKCA buffers: \(r.buffers)")
+        return AttentionCosim.Result(samples: r.samples, vectors: r.vectors, cycles: r.cycles, mismatches: r.mismatches,
+                                     protocolErrors: r.protocolErrors, seconds: r.seconds, inputEvents: r.inputEvents,
+                                     projectionEvents: r.projectionEvents, groups: r.groups, rates: r.rates, outputs: r.outputs)
+    }
+
     static func report(_ r: AttentionCosim.Result) {
-        let rates = ["Q", "K", "A_t", "X'", "out"].compactMap { k in r.rates[k].map { "\(k) \(String(format: "%.3f", $0))" } }
+        let rates = ["Q", "K", "A_t", "A_c", "X'", "out"].compactMap { k in r.rates[k].map { "\(k) \(String(format: "%.3f", $0))" } }
         print("  \(r.vectors) vectors, \(r.cycles) cycles (\(r.cycles / max(r.samples, 1)) per sample); event-driven bound \(r.boundCycles), lane utilisation \(String(format: "%.3f", r.utilization)); \(String(format: "%.1f", r.seconds)) s wall, \(String(format: "%.3g", Double(r.cycles) / max(r.seconds, 1e-9))) cycles/s")
         print("  firing rates: \(rates.joined(separator: ", "))")
     }
@@ -177,13 +193,13 @@ enum ModelCommands {
             var o = AttentionCosim.Options()
             o.inputStall = 0
             o.outputStall = 0
-            let r = try AttentionCosim.run(model, options: o, inputs: xs)
+            let r = try run(model, o, inputs: xs)
             try writeOutput(r.outputs, batched: batched, to: outPath)
             report(r)
             print("wrote \(outPath); the RTL \(r.passed ? "agrees with" : "DISAGREES with") the golden model on every spike")
             if !r.passed { throw Failure(message: "RTL and golden model disagree; first: \(r.mismatches.first.map(String.init(describing:)) ?? "")", code: 1) }
         } else {
-            let outs = try xs.map { try QKTA.run(model.golden, input: $0).output }
+            let outs = try xs.map { try (c.block == .qkca ? QKCA.run(model.golden, input: $0) : QKTA.run(model.golden, input: $0)).output }
             try writeOutput(outs, batched: batched, to: outPath)
             print("wrote \(outPath)")
         }

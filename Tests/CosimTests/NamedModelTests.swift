@@ -32,6 +32,21 @@ import Cosim
         print("  \(r.vectors) vectors, \(r.cycles) cycles, bound \(r.boundCycles), utilisation \(String(format: "%.3f", r.utilization)), \(String(format: "%.1f", r.seconds)) s")
     }
 
+    @Test func qkcaFullSamplesMatchGolden() throws {
+        let seed = TestSeed.value(default: 1)
+        let block = try BlockConfig.named("hst-4-384", stage: 1, block: .qkca)
+        let model = try AttentionModel.random(block, lanes: block.dim / 8, seed: seed)
+        var o = QKCACosim.Options()
+        o.samples = 2
+        o.seed = seed
+        print("NamedModelTests hst-4-384 stage 1 QKCA: 2 samples, seed \(seed)")
+        let r = try QKCACosim.run(model, options: o)
+        #expect(r.mismatches.isEmpty, "first: \(r.mismatches.first.map(String.init(describing:)) ?? "")")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors.first ?? "")")
+        #expect(r.vectors == 2 * block.tokens * block.timeSteps)
+        print("  \(r.vectors) vectors, \(r.cycles) cycles, buffers \(r.buffers), \(String(format: "%.1f", r.seconds)) s")
+    }
+
     static let rtlDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
         .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent("rtl")
 
@@ -42,7 +57,7 @@ import Cosim
             let dir = Self.rtlDirectory.appendingPathComponent(model)
             for d in try fm.contentsOfDirectory(atPath: dir.path).sorted() { designs.append(dir.appendingPathComponent(d)) }
         }
-        #expect(designs.count >= 10, "rtl/ should hold stages 1 and 2 of every named model")
+        #expect(designs.count >= 11, "rtl/ should hold QKTA of stages 1 and 2 of every named model, and one QKCA")
         for d in designs {
             let files = try String(contentsOf: d.appendingPathComponent("files.f"), encoding: .utf8).split(separator: "\n")
             let top = String(files.last!.dropLast(2))

@@ -25,6 +25,10 @@ public struct AttentionCosim {
     public struct Mismatch: Sendable, CustomStringConvertible {
         public let sample: Int, timeStep: Int, token: Int, channel: Int
         public let expected: UInt8, actual: UInt8
+        public init(sample: Int, timeStep: Int, token: Int, channel: Int, expected: UInt8, actual: UInt8) {
+            (self.sample, self.timeStep, self.token, self.channel) = (sample, timeStep, token, channel)
+            (self.expected, self.actual) = (expected, actual)
+        }
         public var description: String {
             "sample \(sample), time step \(timeStep), token \(token), channel \(channel): golden \(expected), RTL \(actual)"
         }
@@ -47,6 +51,14 @@ public struct AttentionCosim {
         public let rates: [String: Double]
         /// What the RTL produced, one `[T][N][C]` tensor per sample.
         public let outputs: [SpikeTensor]
+
+        public init(samples: Int, vectors: Int, cycles: Int, mismatches: [Mismatch], protocolErrors: [String],
+                    seconds: Double, inputEvents: Int, projectionEvents: Int, groups: Int, rates: [String: Double],
+                    outputs: [SpikeTensor]) {
+            (self.samples, self.vectors, self.cycles, self.mismatches) = (samples, vectors, cycles, mismatches)
+            (self.protocolErrors, self.seconds, self.inputEvents) = (protocolErrors, seconds, inputEvents)
+            (self.projectionEvents, self.groups, self.rates, self.outputs) = (projectionEvents, groups, rates, outputs)
+        }
 
         /// The event-driven bound on cycles: the busier accumulator's events times `ceil(C/P)`.
         public var boundCycles: Int { max(inputEvents, projectionEvents) * groups }

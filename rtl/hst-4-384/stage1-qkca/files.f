@@ -1,0 +1,10 @@
+spike_event_encoder_c96_k64_w1_e1.v
+stream_broadcast_n2_b10_37b90b27.v
+qkca_q_acc_i96_o96_p12_a13_e192113f.v
+qkca_k_acc_i96_o96_p12_a14_b20ee486.v
+qkca_q_lif_l96_p12_reg_b1389fcd.v
+qkca_k_lif_l96_p12_reg_bfd61738.v
+spike_event_encoder_c96_k12_w1_e1.v
+qkca_proj_acc_i96_o96_p12_a14_20ef3a22.v
+qkca_proj_lif_l96_p12_reg_07a22d28.v
+qkca_c96_h8_t4_n1024_p12.v
