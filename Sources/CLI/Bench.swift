@@ -1,6 +1,7 @@
 import Foundation
 import HDL
 import Cosim
+import Golden
 
 /// `qkforge bench`: the HDL core's speed figures, measured in one run so that ratios hold on a
 /// noisy machine.
@@ -73,6 +74,9 @@ enum Bench {
         }
         print("verilator harness (4 random circuits, \(sim.operatorCount) IR operators): native C++ loop \(fmt(native.cyclesPerSecond)) cycles/s, Swift-driven per-cycle \(fmt(swift.cyclesPerSecond)) cycles/s; overhead \(fmt(native.cyclesPerSecond / swift.cyclesPerSecond))x; checksums \(native.checksum == swift.checksum ? "equal" : "DIFFER")")
         print("IR simulator on the same design: \(fmt(Double(simCycles) / tSim)) cycles/s")
+
+        // 3. The golden model's LIF, one Int64 membrane per neuron (not bit-packed).
+        print("golden LIF bank: \(fmt(benchmarkLIF(neurons: 65_536, steps: 100))) neuron updates/s (65,536 neurons x 100 steps)")
     }
 
     static func fmt(_ x: Double) -> String {

@@ -133,6 +133,11 @@ public func makeQKTA(_ c: QKTAConfig) throws -> Module {
         Work per vector: (input events) x \(G) cycles in the Q and K accumulators (in parallel),
         then (masked K events) x \(G) cycles in the projection accumulator, overlapped with the
         next vector. All LIF state is O(C) and independent of the number of tokens.
+        Latency is data-dependent: a vector's output starts after its Q path (accumulate, LIF,
+        gather, row sums, attention LIF) has produced the token mask and its X' events have been
+        accumulated, i.e. about (input events + X' events) x \(G) cycles plus a fixed pipeline of a
+        few tens of cycles. Throughput is one vector per max(input events, X' events) x \(G) cycles.
+        Thresholds are per layer (one grid per layer), so they are constants, not memories.
         """)
     m.parameter("channels", C)
     m.parameter("heads", c.heads)

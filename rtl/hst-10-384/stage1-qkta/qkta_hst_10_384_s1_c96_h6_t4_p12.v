@@ -17,33 +17,38 @@
 // Work per vector: (input events) x 8 cycles in the Q and K accumulators (in parallel),
 // then (masked K events) x 8 cycles in the projection accumulator, overlapped with the
 // next vector. All LIF state is O(C) and independent of the number of tokens.
+// Latency is data-dependent: a vector's output starts after its Q path (accumulate, LIF,
+// gather, row sums, attention LIF) has produced the token mask and its X' events have been
+// accumulated, i.e. about (input events + X' events) x 8 cycles plus a fixed pipeline of a
+// few tens of cycles. Throughput is one vector per max(input events, X' events) x 8 cycles.
+// Thresholds are per layer (one grid per layer), so they are constants, not memories.
 // Parameters: channels = 96, heads = 6, timeSteps = 4, lanes = 12, inputChunk = 64, maxInputCount = 1, storage = registers
 `default_nettype none
 module qkta_hst_10_384_s1_c96_h6_t4_p12 (
   input  wire clk,
   input  wire rst,
-  input  wire s_axis_tvalid,  // Blocks/QKTAAccelerator.swift:145
-  input  wire [63:0] s_axis_tdata,  // Blocks/QKTAAccelerator.swift:146
-  input  wire s_axis_tlast,  // Blocks/QKTAAccelerator.swift:147
-  input  wire [1:0] s_axis_tuser,  // Blocks/QKTAAccelerator.swift:148
-  input  wire m_axis_tready,  // Blocks/QKTAAccelerator.swift:149
-  output wire s_axis_tready,  // Blocks/QKTAAccelerator.swift:223
-  output wire s_axis_error,  // Blocks/QKTAAccelerator.swift:224
-  output wire m_axis_tvalid,  // Blocks/QKTAAccelerator.swift:225
-  output wire [11:0] m_axis_tdata,  // Blocks/QKTAAccelerator.swift:226
-  output wire m_axis_tlast,  // Blocks/QKTAAccelerator.swift:227
-  output wire [1:0] m_axis_tuser  // Blocks/QKTAAccelerator.swift:228
+  input  wire s_axis_tvalid,  // Blocks/QKTAAccelerator.swift:150
+  input  wire [63:0] s_axis_tdata,  // Blocks/QKTAAccelerator.swift:151
+  input  wire s_axis_tlast,  // Blocks/QKTAAccelerator.swift:152
+  input  wire [1:0] s_axis_tuser,  // Blocks/QKTAAccelerator.swift:153
+  input  wire m_axis_tready,  // Blocks/QKTAAccelerator.swift:154
+  output wire s_axis_tready,  // Blocks/QKTAAccelerator.swift:228
+  output wire s_axis_error,  // Blocks/QKTAAccelerator.swift:229
+  output wire m_axis_tvalid,  // Blocks/QKTAAccelerator.swift:230
+  output wire [11:0] m_axis_tdata,  // Blocks/QKTAAccelerator.swift:231
+  output wire m_axis_tlast,  // Blocks/QKTAAccelerator.swift:232
+  output wire [1:0] m_axis_tuser  // Blocks/QKTAAccelerator.swift:233
 );
 
-  wire s_fire;  // Blocks/QKTAAccelerator.swift:164
-  reg  s_beat;  // Blocks/QKTAAccelerator.swift:165
-  reg  [1:0] s_step;  // Blocks/QKTAAccelerator.swift:166
-  wire s_last_beat;  // Blocks/QKTAAccelerator.swift:167
-  wire s_protocol_bad;  // Blocks/QKTAAccelerator.swift:173
-  reg  s_error;  // Blocks/QKTAAccelerator.swift:174
-  reg  [1:0] q_step;  // Blocks/QKTAAccelerator.swift:179
-  reg  [1:0] k_step;  // Blocks/QKTAAccelerator.swift:179
-  reg  [1:0] proj_step;  // Blocks/QKTAAccelerator.swift:179
+  wire s_fire;  // Blocks/QKTAAccelerator.swift:169
+  reg  s_beat;  // Blocks/QKTAAccelerator.swift:170
+  reg  [1:0] s_step;  // Blocks/QKTAAccelerator.swift:171
+  wire s_last_beat;  // Blocks/QKTAAccelerator.swift:172
+  wire s_protocol_bad;  // Blocks/QKTAAccelerator.swift:178
+  reg  s_error;  // Blocks/QKTAAccelerator.swift:179
+  reg  [1:0] q_step;  // Blocks/QKTAAccelerator.swift:184
+  reg  [1:0] k_step;  // Blocks/QKTAAccelerator.swift:184
+  reg  [1:0] proj_step;  // Blocks/QKTAAccelerator.swift:184
   wire u_enc_in_in_ready;  // u_enc_in.in_ready
   wire u_enc_in_out_valid;  // u_enc_in.out_valid
   wire u_enc_in_out_event;  // u_enc_in.out_event
@@ -116,41 +121,41 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
   wire u_lif_proj_out_first;  // u_lif_proj.out_first
   wire [2:0] u_lif_proj_out_group;  // u_lif_proj.out_group
   wire [11:0] u_lif_proj_out_spike;  // u_lif_proj.out_spike
-  wire s_protocol_bad_ne;  // Blocks/QKTAAccelerator.swift:173
-  wire s_protocol_bad_eq;  // Blocks/QKTAAccelerator.swift:171
-  wire s_protocol_bad_eq_1;  // Blocks/QKTAAccelerator.swift:172
-  wire s_protocol_bad_and;  // Blocks/QKTAAccelerator.swift:173
-  wire [1:0] s_protocol_bad_cat;  // Blocks/QKTAAccelerator.swift:172
-  wire s_protocol_bad_ne_1;  // Blocks/QKTAAccelerator.swift:173
-  wire m_axis_tuser_eq;  // Blocks/QKTAAccelerator.swift:222
-  wire m_axis_tuser_and;  // Blocks/QKTAAccelerator.swift:228
-  wire s_beat_next_add;  // Blocks/QKTAAccelerator.swift:169
-  wire s_beat_next_mux;  // Blocks/QKTAAccelerator.swift:169
-  wire s_step_next_eq;  // Blocks/QKTAAccelerator.swift:168
-  wire [1:0] s_step_next_add;  // Blocks/QKTAAccelerator.swift:170
-  wire [1:0] s_step_next_mux;  // Blocks/QKTAAccelerator.swift:170
-  wire s_step_en_and;  // Blocks/QKTAAccelerator.swift:170
-  wire s_error_next_and;  // Blocks/QKTAAccelerator.swift:175
-  wire s_error_next_or;  // Blocks/QKTAAccelerator.swift:175
-  wire q_step_next_eq;  // Blocks/QKTAAccelerator.swift:186
-  wire [1:0] q_step_next_add;  // Blocks/QKTAAccelerator.swift:186
-  wire [1:0] q_step_next_mux;  // Blocks/QKTAAccelerator.swift:186
-  wire q_step_en_and;  // Blocks/QKTAAccelerator.swift:186
-  wire q_step_en_and_1;  // Blocks/QKTAAccelerator.swift:186
-  wire k_step_next_eq;  // Blocks/QKTAAccelerator.swift:186
-  wire [1:0] k_step_next_add;  // Blocks/QKTAAccelerator.swift:186
-  wire [1:0] k_step_next_mux;  // Blocks/QKTAAccelerator.swift:186
-  wire k_step_en_and;  // Blocks/QKTAAccelerator.swift:186
-  wire k_step_en_and_1;  // Blocks/QKTAAccelerator.swift:186
-  wire proj_step_next_eq;  // Blocks/QKTAAccelerator.swift:186
-  wire [1:0] proj_step_next_add;  // Blocks/QKTAAccelerator.swift:186
-  wire [1:0] proj_step_next_mux;  // Blocks/QKTAAccelerator.swift:186
-  wire proj_step_en_and;  // Blocks/QKTAAccelerator.swift:186
-  wire proj_step_en_and_1;  // Blocks/QKTAAccelerator.swift:186
-  wire u_lif_q_in_first_eq;  // Blocks/QKTAAccelerator.swift:183
-  wire u_lif_k_in_first_eq;  // Blocks/QKTAAccelerator.swift:183
-  wire u_mask_k_last_eq;  // Blocks/QKTAAccelerator.swift:206
-  wire u_lif_proj_in_first_eq;  // Blocks/QKTAAccelerator.swift:183
+  wire s_protocol_bad_ne;  // Blocks/QKTAAccelerator.swift:178
+  wire s_protocol_bad_eq;  // Blocks/QKTAAccelerator.swift:176
+  wire s_protocol_bad_eq_1;  // Blocks/QKTAAccelerator.swift:177
+  wire s_protocol_bad_and;  // Blocks/QKTAAccelerator.swift:178
+  wire [1:0] s_protocol_bad_cat;  // Blocks/QKTAAccelerator.swift:177
+  wire s_protocol_bad_ne_1;  // Blocks/QKTAAccelerator.swift:178
+  wire m_axis_tuser_eq;  // Blocks/QKTAAccelerator.swift:227
+  wire m_axis_tuser_and;  // Blocks/QKTAAccelerator.swift:233
+  wire s_beat_next_add;  // Blocks/QKTAAccelerator.swift:174
+  wire s_beat_next_mux;  // Blocks/QKTAAccelerator.swift:174
+  wire s_step_next_eq;  // Blocks/QKTAAccelerator.swift:173
+  wire [1:0] s_step_next_add;  // Blocks/QKTAAccelerator.swift:175
+  wire [1:0] s_step_next_mux;  // Blocks/QKTAAccelerator.swift:175
+  wire s_step_en_and;  // Blocks/QKTAAccelerator.swift:175
+  wire s_error_next_and;  // Blocks/QKTAAccelerator.swift:180
+  wire s_error_next_or;  // Blocks/QKTAAccelerator.swift:180
+  wire q_step_next_eq;  // Blocks/QKTAAccelerator.swift:191
+  wire [1:0] q_step_next_add;  // Blocks/QKTAAccelerator.swift:191
+  wire [1:0] q_step_next_mux;  // Blocks/QKTAAccelerator.swift:191
+  wire q_step_en_and;  // Blocks/QKTAAccelerator.swift:191
+  wire q_step_en_and_1;  // Blocks/QKTAAccelerator.swift:191
+  wire k_step_next_eq;  // Blocks/QKTAAccelerator.swift:191
+  wire [1:0] k_step_next_add;  // Blocks/QKTAAccelerator.swift:191
+  wire [1:0] k_step_next_mux;  // Blocks/QKTAAccelerator.swift:191
+  wire k_step_en_and;  // Blocks/QKTAAccelerator.swift:191
+  wire k_step_en_and_1;  // Blocks/QKTAAccelerator.swift:191
+  wire proj_step_next_eq;  // Blocks/QKTAAccelerator.swift:191
+  wire [1:0] proj_step_next_add;  // Blocks/QKTAAccelerator.swift:191
+  wire [1:0] proj_step_next_mux;  // Blocks/QKTAAccelerator.swift:191
+  wire proj_step_en_and;  // Blocks/QKTAAccelerator.swift:191
+  wire proj_step_en_and_1;  // Blocks/QKTAAccelerator.swift:191
+  wire u_lif_q_in_first_eq;  // Blocks/QKTAAccelerator.swift:188
+  wire u_lif_k_in_first_eq;  // Blocks/QKTAAccelerator.swift:188
+  wire u_mask_k_last_eq;  // Blocks/QKTAAccelerator.swift:211
+  wire u_lif_proj_in_first_eq;  // Blocks/QKTAAccelerator.swift:188
 
   assign s_protocol_bad_ne = s_axis_tlast != s_last_beat;
   assign s_protocol_bad_eq = s_beat == 1'd0;
@@ -216,7 +221,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     if (rst) proj_step <= 2'd0;
     else if (proj_step_en_and_1) proj_step <= proj_step_next_mux;
 
-  spike_event_encoder_c96_k64_w1_e1 u_enc_in (  // Blocks/QKTAAccelerator.swift:152
+  spike_event_encoder_c96_k64_w1_e1 u_enc_in (  // Blocks/QKTAAccelerator.swift:157
     .clk(clk),
     .rst(rst),
     .in_valid(s_axis_tvalid),
@@ -229,7 +234,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_count(u_enc_in_out_count),
     .out_last(u_enc_in_out_last)
   );
-  stream_broadcast_n2_b10_37b90b27 u_bcast (  // Blocks/QKTAAccelerator.swift:156
+  stream_broadcast_n2_b10_37b90b27 u_bcast (  // Blocks/QKTAAccelerator.swift:161
     .clk(clk),
     .rst(rst),
     .in_valid(u_enc_in_out_valid),
@@ -251,7 +256,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out1_count(u_bcast_out1_count),
     .out1_last(u_bcast_out1_last)
   );
-  qkta_hst_10_384_s1_q_acc_i96_o96_p12_a13_e192113f u_acc_q (  // Blocks/QKTAAccelerator.swift:158
+  qkta_hst_10_384_s1_q_acc_i96_o96_p12_a13_e192113f u_acc_q (  // Blocks/QKTAAccelerator.swift:163
     .clk(clk),
     .rst(rst),
     .in_valid(u_bcast_out0_valid),
@@ -266,7 +271,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_last(u_acc_q_out_last),
     .out_current(u_acc_q_out_current)
   );
-  qkta_hst_10_384_s1_k_acc_i96_o96_p12_a14_b20ee486 u_acc_k (  // Blocks/QKTAAccelerator.swift:160
+  qkta_hst_10_384_s1_k_acc_i96_o96_p12_a14_b20ee486 u_acc_k (  // Blocks/QKTAAccelerator.swift:165
     .clk(clk),
     .rst(rst),
     .in_valid(u_bcast_out1_valid),
@@ -281,7 +286,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_last(u_acc_k_out_last),
     .out_current(u_acc_k_out_current)
   );
-  qkta_hst_10_384_s1_q_lif_l96_p12_reg_b1389fcd u_lif_q (  // Blocks/QKTAAccelerator.swift:188
+  qkta_hst_10_384_s1_q_lif_l96_p12_reg_b1389fcd u_lif_q (  // Blocks/QKTAAccelerator.swift:193
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_q_out_valid),
@@ -295,7 +300,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_group(u_lif_q_out_group),
     .out_spike(u_lif_q_out_spike)
   );
-  qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 u_lif_k (  // Blocks/QKTAAccelerator.swift:190
+  qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 u_lif_k (  // Blocks/QKTAAccelerator.swift:195
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_k_out_valid),
@@ -309,7 +314,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_group(u_lif_k_out_group),
     .out_spike(u_lif_k_out_spike)
   );
-  qkta_hst_10_384_s1_q_gather_c96_p12 u_q_gather (  // Blocks/QKTAAccelerator.swift:194
+  qkta_hst_10_384_s1_q_gather_c96_p12 u_q_gather (  // Blocks/QKTAAccelerator.swift:199
     .clk(clk),
     .rst(rst),
     .in_valid(u_lif_q_out_valid),
@@ -322,7 +327,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_first(u_q_gather_out_first),
     .out_spike(u_q_gather_out_spike)
   );
-  qkta_hst_10_384_s1_token_attn_c96_h6_or_4dc02600 u_token_attn (  // Blocks/QKTAAccelerator.swift:196
+  qkta_hst_10_384_s1_token_attn_c96_h6_or_4dc02600 u_token_attn (  // Blocks/QKTAAccelerator.swift:201
     .clk(clk),
     .rst(rst),
     .in_valid(u_q_gather_out_valid),
@@ -333,7 +338,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_valid(u_token_attn_out_valid),
     .out_mask(u_token_attn_out_mask)
   );
-  qkta_hst_10_384_s1_mask_token_c96_p12_h6_0066e3e7 u_mask (  // Blocks/QKTAAccelerator.swift:200
+  qkta_hst_10_384_s1_mask_token_c96_p12_h6_0066e3e7 u_mask (  // Blocks/QKTAAccelerator.swift:205
     .clk(clk),
     .rst(rst),
     .a_valid(u_token_attn_out_valid),
@@ -350,7 +355,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_last(u_mask_out_last),
     .out_spike(u_mask_out_spike)
   );
-  spike_event_encoder_c96_k12_w1_e1 u_enc_x (  // Blocks/QKTAAccelerator.swift:211
+  spike_event_encoder_c96_k12_w1_e1 u_enc_x (  // Blocks/QKTAAccelerator.swift:216
     .clk(clk),
     .rst(rst),
     .in_valid(u_mask_out_valid),
@@ -363,7 +368,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_count(u_enc_x_out_count),
     .out_last(u_enc_x_out_last)
   );
-  qkta_hst_10_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 u_acc_proj (  // Blocks/QKTAAccelerator.swift:215
+  qkta_hst_10_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 u_acc_proj (  // Blocks/QKTAAccelerator.swift:220
     .clk(clk),
     .rst(rst),
     .in_valid(u_enc_x_out_valid),
@@ -378,7 +383,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_last(u_acc_proj_out_last),
     .out_current(u_acc_proj_out_current)
   );
-  qkta_hst_10_384_s1_proj_lif_l96_p12_reg_07a22d28 u_lif_proj (  // Blocks/QKTAAccelerator.swift:217
+  qkta_hst_10_384_s1_proj_lif_l96_p12_reg_07a22d28 u_lif_proj (  // Blocks/QKTAAccelerator.swift:222
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_proj_out_valid),
