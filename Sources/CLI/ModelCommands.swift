@@ -95,7 +95,7 @@ enum ModelCommands {
     }
 
     static func cosim(_ args: Arguments) throws {
-        let (c, model, seed) = try model(args)
+        var (c, model, seed) = try model(args)
         var o = AttentionCosim.Options()
         o.samples = try args.int("samples", default: 2, in: 1...1000)
         o.seed = seed
@@ -111,6 +111,13 @@ enum ModelCommands {
         if let t = args.string("trace") {
             guard t.hasSuffix(".vcd") || t.hasSuffix(".fst") else { throw Arguments.UsageError(description: "--trace file must end in .vcd or .fst, got '\(t)'") }
             o.tracePath = URL(fileURLWithPath: t).path
+        }
+        if args.flag("calibrate") {
+            let targets = AttentionModel.qkformerRates(stage: c.stage)
+            let (m, got) = try model.calibrated(to: targets, inputRate: o.inputRate, seed: seed)
+            model = m
+            print(String(format: "calibrated biases to QKFormer's Table 7 rates: Q %.4f (target %.4f), K %.4f (%.4f), out %.4f (%.4f)",
+                         got.q, targets.q, got.k, targets.k, got.out, targets.out))
         }
         print("co-simulating \(c.block.rawValue) of \(c.model ?? "custom") stage \(c.stage): C=\(c.dim) h=\(c.heads) N=\(c.tokens) T=\(c.timeSteps) lanes=\(model.hardware.lanes), \(o.samples) samples, input rate \(o.inputRate), stalls \(o.inputStall), seed \(seed)")
         let r = try run(model, o, inputs: nil)

@@ -40,6 +40,13 @@ public struct AttentionModel {
         func vector() -> [Int] { (0..<C).map { _ in Int.random(in: biasLo...biasHi, using: &rng) } }
         let neuron = LIFNeuronConfig.qkformer(weightFractionBits: fw, extraFractionBits: e)
         let layers = (0..<3).map { _ in SpikingLayerWeights(weights: matrix(), bias: vector(), neuron: neuron) }
+        return try assemble(block, layers, lanes: lanes, maxInputCount: maxInputCount, storage: storage, fw: fw, e: e)
+    }
+
+    /// Both descriptions of the block from the same integer layers.
+    static func assemble(_ block: BlockConfig, _ layers: [SpikingLayerWeights], lanes: Int, maxInputCount: Int,
+                         storage: LIFStateStorage, fw: Int, e: Int) throws -> AttentionModel {
+        let C = block.dim
         let name = "\(block.block.rawValue)_\((block.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_s\(block.stage)"
         let hw = QKTAConfig(channels: C, heads: block.heads, timeSteps: block.timeSteps, lanes: lanes,
                             maxInputCount: maxInputCount, q: layers[0], k: layers[1], proj: layers[2],
@@ -52,6 +59,54 @@ public struct AttentionModel {
         let g = try AttentionBlockParameters(dim: C, heads: block.heads, timeSteps: block.timeSteps,
                                              q: goldenLayer(layers[0]), k: goldenLayer(layers[1]), proj: goldenLayer(layers[2]))
         return AttentionModel(block: block, hardware: hw, golden: g, weightFractionBits: fw, decayFractionBits: e)
+    }
+
+    /// QKFormer's measured firing rates (seed 001, Table 7: trained on ImageNet, stage 1 and 2):
+    /// Q, K, and the block output X''.
+    public static func qkformerRates(stage: Int) -> (q: Double, k: Double, out: Double) {
+        stage == 1 ? (0.0432, 0.1784, 0.1478) : (0.0231, 0.0847, 0.0577)
+    }
+
+    /// The same model with each layer's biases shifted by one constant (on the weight grid),
+    /// chosen by bisection on the golden model so that Q, K and the output fire at `targets` on
+    /// random inputs of rate `inputRate`. The weights stay as they are; the result is still exact.
+    public func calibrated(to targets: (q: Double, k: Double, out: Double), inputRate: Double,
+                           seed: UInt64) throws -> (model: AttentionModel, rates: (q: Double, k: Double, out: Double)) {
+        var calib = block
+        calib.tokens = min(block.tokens, 64)
+        let x = AttentionModel.randomInput(calib, rate: inputRate, maxCount: hardware.maxInputCount, seed: seed ^ 0xCA1B)
+        var layers = [hardware.q, hardware.k, hardware.proj]
+        func rates(_ ls: [SpikingLayerWeights]) throws -> (q: Double, k: Double, out: Double) {
+            let m = try AttentionModel.assemble(calib, ls, lanes: hardware.lanes, maxInputCount: hardware.maxInputCount,
+                                                storage: hardware.storage, fw: weightFractionBits, e: decayFractionBits)
+            let t = try (block.block == .qkca ? QKCA.run(m.golden, input: x) : QKTA.run(m.golden, input: x))
+            func r(_ s: SpikeTensor) -> Double { Double(s.scalars.reduce(0) { $0 + Int($1) }) / Double(s.scalars.count) }
+            return (r(t.q.spikes), r(t.k.spikes), r(t.output))
+        }
+        let span = 16 << weightFractionBits
+        let targetList = [targets.q, targets.k, targets.out]
+        for layer in 0..<3 {
+            let base = layers[layer].bias
+            func rate(_ delta: Int) throws -> Double {
+                var ls = layers
+                ls[layer].bias = base.map { $0 + delta }
+                let r = try rates(ls)
+                return [r.q, r.k, r.out][layer]
+            }
+            // Smallest shift reaching the target (the rate grows with the bias), then the closer
+            // of it and the one below.
+            var lo = -span, hi = span
+            while lo < hi {
+                let mid = (lo + hi) >> 1
+                if try rate(mid) >= targetList[layer] { hi = mid } else { lo = mid + 1 }
+            }
+            var best = lo
+            if lo > -span, abs(try rate(lo - 1) - targetList[layer]) < abs(try rate(lo) - targetList[layer]) { best = lo - 1 }
+            layers[layer].bias = base.map { $0 + best }
+        }
+        let full = try AttentionModel.assemble(block, layers, lanes: hardware.lanes, maxInputCount: hardware.maxInputCount,
+                                               storage: hardware.storage, fw: weightFractionBits, e: decayFractionBits)
+        return (full, try rates(layers))
     }
 
     /// A random input sample `[T][N][C]`: each count is non-zero with probability `rate`, and
