@@ -154,32 +154,11 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     let cw = try c.columnCounterWidth()
     let buffers = try c.buffers()
     let gw = Memory.addressWidth(depth: G)
-    let tw = Memory.addressWidth(depth: T)
-    let bw = Memory.addressWidth(depth: c.inputBeats)
     let nw = Memory.addressWidth(depth: N)
     let aw = Memory.addressWidth(depth: TG)
     let dw = Memory.addressWidth(depth: D)
     func k(_ v: Int, _ w: Int) -> Expr { .const(v, width: w) }
 
-    // Sub-blocks.
-    let encIn = EventEncoderConfig(channels: C, chunkChannels: c.inputChunk, countWidth: c.countWidth, slots: 1)
-    let eventFields = ["event", "channel", "count", "last"]
-    let bcast = try makeStreamBroadcast(StreamBroadcastConfig(layout: encIn.format.layout, consumers: 2))
-    func accumulator(_ l: SpikingLayerWeights, _ name: String, maxCount: Int) throws -> (Module, Interval) {
-        let cfg = SpikeAccumulatorConfig(weights: l.weights, bias: l.bias, lanes: P, maxCount: maxCount, name: "\(c.name)_\(name)_acc")
-        return (try makeSpikeAccumulator(cfg), try cfg.widths().currentRange)
-    }
-    func bank(_ l: SpikingLayerWeights, _ name: String, current: Interval) throws -> Module {
-        try makeLIFBank(LIFBankConfig(neurons: C, lanes: P, neuron: l.neuron, current: current,
-                                      storage: c.storage, name: "\(c.name)_\(name)_lif"))
-    }
-    let (accQ, rangeQ) = try accumulator(c.q, "q", maxCount: c.maxInputCount)
-    let (accK, rangeK) = try accumulator(c.k, "k", maxCount: c.maxInputCount)
-    let (accP, rangeP) = try accumulator(c.proj, "proj", maxCount: 1)
-    let lifQ = try bank(c.q, "q", current: rangeQ)
-    let lifK = try bank(c.k, "k", current: rangeK)
-    let lifP = try bank(c.proj, "proj", current: rangeP)
-    let encX = try makeEventEncoder(EventEncoderConfig(channels: C, chunkChannels: W, countWidth: 1, slots: 1))
     let attnConfig = LIFBankConfig(neurons: C, lanes: P, neuron: c.attention, current: Interval(0, N),
                                    storage: c.storage, name: "\(c.name)_attn_lif")
     let lifA: Module? = orForm ? nil : try makeLIFBank(attnConfig)
@@ -228,42 +207,9 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     m.parameter("attentionForm", orForm ? "or (proven)" : "general")
     m.parameter("kBufferBits", buffers.kBuffer)
 
-    let sValid = m.input("s_axis_tvalid", width: 1)
-    let sData = m.input("s_axis_tdata", width: c.inputChunk * c.countWidth)
-    let sLast = m.input("s_axis_tlast", width: 1)
-    let sUser = m.input("s_axis_tuser", width: 2)
-    let mReady = m.input("m_axis_tready", width: 1)
-
     // ---- Pass 1: input -> Q and K, exactly as QKTA.
-    let uEnc = m.instance(try makeEventEncoder(encIn), "u_enc_in")
-    uEnc.connect("in_valid", sValid)
-    uEnc.connect("in_counts", sData)
-    let sReady = uEnc.output("in_ready")
-    let uB = m.instance(bcast, "u_bcast")
-    uB.takeStream("in", from: uEnc, "out", fields: eventFields)
-    let uAccQ = m.instance(accQ, "u_acc_q")
-    uAccQ.takeStream("in", from: uB, "out0", fields: eventFields)
-    let uAccK = m.instance(accK, "u_acc_k")
-    uAccK.takeStream("in", from: uB, "out1", fields: eventFields)
-
-    // Input protocol check: tlast and tuser must match the beat and time-step count.
-    let sFire = m.wire("s_fire", sValid & sReady)
-    let beat = m.reg("s_beat", width: bw, reset: 0)
-    let step = m.reg("s_step", width: tw, reset: 0)
-    let lastBeat = m.wire("s_last_beat", beat.eq(k(c.inputBeats - 1, bw)))
-    let lastStep = step.eq(k(T - 1, tw))
-    m.next(beat, mux(lastBeat, k(0, bw), beat +% k(1, bw)), enable: sFire)
-    m.next(step, mux(lastStep, k(0, tw), step +% k(1, tw)), enable: sFire & lastBeat)
-    let firstBeat = beat.eq(k(0, bw))
-    let expectedUser = cat(firstBeat & step.eq(k(0, tw)), firstBeat)
-    let bad = m.wire("s_protocol_bad", sLast.ne(lastBeat) | sUser.ne(expectedUser))
-    let error = m.reg("s_error", width: 1, reset: 0)
-    m.next(error, error | (sFire & bad))
-
-    let uLifQ = m.instance(lifQ, "u_lif_q")
-    qkcaFeedBank(m, uAccQ, uLifQ, "q", T)
-    let uLifK = m.instance(lifK, "u_lif_k")
-    qkcaFeedBank(m, uAccK, uLifK, "k", T)
+    let input = try AttentionInput(m, c)
+    let uLifQ = input.lifQ, uLifK = input.lifK
 
     // ---- Sample-level handshake flags.
     // q_pending: the column counters hold a whole sample, not yet turned into a mask.
@@ -397,37 +343,7 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     m.next(kPending, mux(kFire & wLast, k(1, 1), kPending & ~replayDone))
     m.next(maskReady, mux(attnDone, k(1, 1), maskReady & ~replayDone))
 
-    let uEncX = m.instance(encX, "u_enc_x")
-    xBuf.connect(enqueue: s1Advance, payload: [m.wire("x_masked", rData & s1Mask)], consumerReady: uEncX.output("in_ready"))
-    uEncX.connect("in_valid", xBuf.valid)
-    uEncX.connect("in_counts", xBuf.payload[0])
-    let uAccP = m.instance(accP, "u_acc_proj")
-    uAccP.takeStream("in", from: uEncX, "out", fields: eventFields)
-    let uLifP = m.instance(lifP, "u_lif_proj")
-    qkcaFeedBank(m, uAccP, uLifP, "proj", T)
-    uLifP.connect("out_ready", mReady)
-
-    let outGroup = uLifP.output("out_group")
-    let groupZero = outGroup.eq(k(0, gw))
-    m.output("s_axis_tready", sReady)
-    m.output("s_axis_error", error)
-    m.output("m_axis_tvalid", uLifP.output("out_valid"))
-    m.output("m_axis_tdata", uLifP.output("out_spike"))
-    m.output("m_axis_tlast", outGroup.eq(k(G - 1, gw)))
-    m.output("m_axis_tuser", cat(groupZero & uLifP.output("out_first"), groupZero))
+    let xReady = try attentionProjection(m, c, valid: xBuf.valid, spikes: xBuf.payload[0])
+    xBuf.connect(enqueue: s1Advance, payload: [m.wire("x_masked", rData & s1Mask)], consumerReady: xReady)
     return m
-}
-
-/// Accumulator results into a LIF bank, with `first` on the first time step of each token
-/// (every neuron of the Q, K and projection banks evolves over the T steps of one token).
-private func qkcaFeedBank(_ m: Module, _ acc: Instance, _ lif: Instance, _ tag: String, _ T: Int) {
-    let tw = Memory.addressWidth(depth: T)
-    let t = m.reg("\(tag)_step", width: tw, reset: 0)
-    lif.connect("in_valid", acc.output("out_valid"))
-    lif.connect("in_group", acc.output("out_group"))
-    lif.connect("in_current", acc.output("out_current"))
-    lif.connect("in_first", t.eq(.const(0, width: tw)))
-    acc.connect("out_ready", lif.output("in_ready"))
-    let done = acc.output("out_valid") & lif.output("in_ready") & acc.output("out_last")
-    m.next(t, mux(t.eq(.const(T - 1, width: tw)), .const(0, width: tw), t +% .const(1, width: tw)), enable: done)
 }

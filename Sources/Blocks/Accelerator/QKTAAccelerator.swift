@@ -87,33 +87,12 @@ public func makeQKTA(_ c: QKTAConfig) throws -> Module {
     try c.validate()
     let C = c.channels, P = c.lanes, G = c.groups, T = c.timeSteps
     let gw = Memory.addressWidth(depth: G)
-    let tw = Memory.addressWidth(depth: T)
-    let bw = Memory.addressWidth(depth: c.inputBeats)
 
-    // Sub-blocks.
-    let encIn = EventEncoderConfig(channels: C, chunkChannels: c.inputChunk, countWidth: c.countWidth, slots: 1)
-    let eventFields = ["event", "channel", "count", "last"]
-    let bcast = try makeStreamBroadcast(StreamBroadcastConfig(layout: encIn.format.layout, consumers: 2))
-    func accumulator(_ l: SpikingLayerWeights, _ name: String, maxCount: Int) throws -> (Module, Interval) {
-        let cfg = SpikeAccumulatorConfig(weights: l.weights, bias: l.bias, lanes: P, maxCount: maxCount, name: "\(c.name)_\(name)_acc")
-        return (try makeSpikeAccumulator(cfg), try cfg.widths().currentRange)
-    }
-    func bank(_ l: SpikingLayerWeights, _ name: String, current: Interval) throws -> Module {
-        try makeLIFBank(LIFBankConfig(neurons: C, lanes: P, neuron: l.neuron, current: current,
-                                      storage: c.storage, name: "\(c.name)_\(name)_lif"))
-    }
-    let (accQ, rangeQ) = try accumulator(c.q, "q", maxCount: c.maxInputCount)
-    let (accK, rangeK) = try accumulator(c.k, "k", maxCount: c.maxInputCount)
-    let (accP, rangeP) = try accumulator(c.proj, "proj", maxCount: 1)
-    let lifQ = try bank(c.q, "q", current: rangeQ)
-    let lifK = try bank(c.k, "k", current: rangeK)
-    let lifP = try bank(c.proj, "proj", current: rangeP)
     let gather = try makeVectorGather(channels: C, lanes: P, name: "\(c.name)_q_gather")
     let attn = try makeTokenAttention(TokenAttentionConfig(channels: C, heads: c.heads, neuron: c.attention,
                                                            name: "\(c.name)_token_attn"))
     let mask = try makeMaskAttention(MaskAttentionConfig(channels: C, lanes: P, kind: .token(heads: c.heads),
                                                          name: "\(c.name)_mask"))
-    let encX = try makeEventEncoder(EventEncoderConfig(channels: C, chunkChannels: min(P, C), countWidth: 1, slots: 1))
 
     let m = Module("\(c.name)_c\(C)_h\(c.heads)_t\(T)_p\(P)", doc: """
         QKTA: Q-K token attention accelerator (SPEC §4), C = \(C) channels, h = \(c.heads) heads, T = \(T) time steps.
@@ -147,53 +126,8 @@ public func makeQKTA(_ c: QKTAConfig) throws -> Module {
     m.parameter("maxInputCount", c.maxInputCount)
     m.parameter("storage", c.storage.rawValue)
 
-    let sValid = m.input("s_axis_tvalid", width: 1)
-    let sData = m.input("s_axis_tdata", width: c.inputChunk * c.countWidth)
-    let sLast = m.input("s_axis_tlast", width: 1)
-    let sUser = m.input("s_axis_tuser", width: 2)
-    let mReady = m.input("m_axis_tready", width: 1)
-
-    // Input: event encoder, then a broadcast to the Q and K accumulators.
-    let uEnc = m.instance(try makeEventEncoder(encIn), "u_enc_in")
-    uEnc.connect("in_valid", sValid)
-    uEnc.connect("in_counts", sData)
-    let sReady = uEnc.output("in_ready")
-    let uB = m.instance(bcast, "u_bcast")
-    uB.takeStream("in", from: uEnc, "out", fields: eventFields)
-    let uAccQ = m.instance(accQ, "u_acc_q")
-    uAccQ.takeStream("in", from: uB, "out0", fields: eventFields)
-    let uAccK = m.instance(accK, "u_acc_k")
-    uAccK.takeStream("in", from: uB, "out1", fields: eventFields)
-
-    // Input protocol check: tlast and tuser must match the beat and time-step count.
-    let sFire = m.wire("s_fire", sValid & sReady)
-    let beat = m.reg("s_beat", width: bw, reset: 0)
-    let step = m.reg("s_step", width: tw, reset: 0)
-    let lastBeat = m.wire("s_last_beat", beat.eq(.const(c.inputBeats - 1, width: bw)))
-    let lastStep = step.eq(.const(T - 1, width: tw))
-    m.next(beat, mux(lastBeat, .const(0, width: bw), beat +% .const(1, width: bw)), enable: sFire)
-    m.next(step, mux(lastStep, .const(0, width: tw), step +% .const(1, width: tw)), enable: sFire & lastBeat)
-    let firstBeat = beat.eq(.const(0, width: bw))
-    let expectedUser = cat(firstBeat & step.eq(.const(0, width: tw)), firstBeat)
-    let bad = m.wire("s_protocol_bad", sLast.ne(lastBeat) | sUser.ne(expectedUser))
-    let error = m.reg("s_error", width: 1, reset: 0)
-    m.next(error, error | (sFire & bad))
-
-    /// Accumulator results into a LIF bank, with `first` on the first time step of each token.
-    func feedBank(_ acc: Instance, _ lif: Instance, _ tag: String) {
-        let t = m.reg("\(tag)_step", width: tw, reset: 0)
-        lif.connect("in_valid", acc.output("out_valid"))
-        lif.connect("in_group", acc.output("out_group"))
-        lif.connect("in_current", acc.output("out_current"))
-        lif.connect("in_first", t.eq(.const(0, width: tw)))
-        acc.connect("out_ready", lif.output("in_ready"))
-        let done = acc.output("out_valid") & lif.output("in_ready") & acc.output("out_last")
-        m.next(t, mux(t.eq(.const(T - 1, width: tw)), .const(0, width: tw), t +% .const(1, width: tw)), enable: done)
-    }
-    let uLifQ = m.instance(lifQ, "u_lif_q")
-    feedBank(uAccQ, uLifQ, "q")
-    let uLifK = m.instance(lifK, "u_lif_k")
-    feedBank(uAccK, uLifK, "k")
+    let input = try AttentionInput(m, c)
+    let uLifQ = input.lifQ, uLifK = input.lifK
 
     // Q spikes: whole vectors, row sums per head, attention LIF: the token mask.
     let uGather = m.instance(gather, "u_q_gather")
@@ -212,24 +146,9 @@ public func makeQKTA(_ c: QKTAConfig) throws -> Module {
     uMask.connect("k_spike", uLifK.output("out_spike"))
     uLifK.connect("out_ready", uMask.output("k_ready"))
 
-    // Projection: masked K spikes to events, accumulate, LIF.
-    let uEncX = m.instance(encX, "u_enc_x")
-    uEncX.connect("in_valid", uMask.output("out_valid"))
-    uEncX.connect("in_counts", uMask.output("out_spike").truncate(to: min(P, C)))
-    uMask.connect("out_ready", uEncX.output("in_ready"))
-    let uAccP = m.instance(accP, "u_acc_proj")
-    uAccP.takeStream("in", from: uEncX, "out", fields: eventFields)
-    let uLifP = m.instance(lifP, "u_lif_proj")
-    feedBank(uAccP, uLifP, "proj")
-    uLifP.connect("out_ready", mReady)
-
-    let outGroup = uLifP.output("out_group")
-    let groupZero = outGroup.eq(.const(0, width: gw))
-    m.output("s_axis_tready", sReady)
-    m.output("s_axis_error", error)
-    m.output("m_axis_tvalid", uLifP.output("out_valid"))
-    m.output("m_axis_tdata", uLifP.output("out_spike"))
-    m.output("m_axis_tlast", outGroup.eq(.const(G - 1, width: gw)))
-    m.output("m_axis_tuser", cat(groupZero & uLifP.output("out_first"), groupZero))
+    // Projection: masked K spikes to events, accumulate, LIF, m_axis.
+    let xReady = try attentionProjection(m, c, valid: uMask.output("out_valid"),
+                                         spikes: uMask.output("out_spike").truncate(to: min(P, C)))
+    uMask.connect("out_ready", xReady)
     return m
 }

@@ -69,26 +69,59 @@ public struct AttentionCosim {
     /// Runs `options.samples` random samples (or `inputs`, when given) through the block.
     public static func run(_ model: AttentionModel, options: Options, inputs given: [SpikeTensor]? = nil) throws -> Result {
         let hw = model.hardware
-        let design = try Elaborate.run(try makeQKTA(hw))
+        let samples = given ?? randomSamples(model.block, options)
+        var traces: [AttentionTrace] = []
+        for x in samples { traces.append(try QKTA.run(model.golden, input: x)) }
+        let s = try stream(try Elaborate.run(try makeQKTA(hw)), block: model.block, lanes: hw.lanes, inputChunk: hw.inputChunk,
+                           countWidth: hw.countWidth, samples: samples, expected: traces.map(\.output), options: options)
+        var inEvents = 0, xEvents = 0
+        var rate: [String: (Int, Int)] = [:]
+        for tr in traces {
+            inEvents += tr.q.ops.events
+            xEvents += tr.proj.ops.events
+            for (name, tensor) in [("Q", tr.q.spikes), ("K", tr.k.spikes), ("A_t", tr.attentionMask), ("X'", tr.maskedKeys), ("out", tr.output)] {
+                let ones = tensor.scalars.reduce(0) { $0 + Int($1) }
+                rate[name, default: (0, 0)].0 += ones
+                rate[name, default: (0, 0)].1 += tensor.scalars.count
+            }
+        }
+        return Result(samples: samples.count, vectors: samples.count * model.block.tokens * model.block.timeSteps,
+                      cycles: s.cycles, mismatches: s.mismatches, protocolErrors: s.protocolErrors, seconds: s.seconds,
+                      inputEvents: inEvents, projectionEvents: xEvents, groups: hw.groups,
+                      rates: rate.mapValues { Double($0.0) / Double(max($0.1, 1)) }, outputs: s.outputs)
+    }
+
+    /// `options.samples` random input samples from `options.seed`.
+    static func randomSamples(_ block: BlockConfig, _ options: Options) -> [SpikeTensor] {
+        (0..<options.samples).map { s in
+            AttentionModel.randomInput(block, rate: options.inputRate, maxCount: options.maxInputCount,
+                                       seed: options.seed &+ UInt64(s) &* 0x9E37_79B9)
+        }
+    }
+
+    /// What streaming samples through an attention block's AXI4-Stream ports gave.
+    struct StreamRun {
+        let cycles: Int
+        let mismatches: [Mismatch]
+        let protocolErrors: [String]
+        let outputs: [SpikeTensor]
+        let seconds: Double
+        let inputBeats: Int
+    }
+
+    /// Streams `samples` through `design` (QKTA or QKCA: same ports and beat order) under random
+    /// stalls, compares every output spike with `expected`, and checks tlast, tuser, the lanes
+    /// past C, `s_axis_error`, and that no extra beat comes out.
+    static func stream(_ design: Design, block: BlockConfig, lanes P: Int, inputChunk K: Int, countWidth Wc: Int,
+                       samples: [SpikeTensor], expected: [SpikeTensor], options: Options) throws -> StreamRun {
         var vopts = VerilatorOptions()
         if let t = options.tracePath {
             vopts.trace = t.hasSuffix(".fst") ? .fst : .vcd
             vopts.tracePath = t
         }
         let driver = try PortDriver.verilator(design, directory: options.workDirectory.appendingPathComponent("rtl"), options: vopts)
-        let block = model.block
-        let T = block.timeSteps, N = block.tokens, C = block.dim, P = hw.lanes, G = hw.groups
-        let K = hw.inputChunk, Wc = hw.countWidth
-
-        var samples: [SpikeTensor] = given ?? []
-        if given == nil {
-            for s in 0..<options.samples {
-                samples.append(AttentionModel.randomInput(block, rate: options.inputRate, maxCount: options.maxInputCount,
-                                                          seed: options.seed &+ UInt64(s) &* 0x9E37_79B9))
-            }
-        }
-        var traces: [AttentionTrace] = []
-        for x in samples { traces.append(try QKTA.run(model.golden, input: x)) }
+        let T = block.timeSteps, N = block.tokens, C = block.dim
+        let G = (C + P - 1) / P, inputBeats = (C + K - 1) / K
 
         // Input beats in stream order: sample, token, time step, chunk.
         struct Beat { let data: Bits; let last: Bool; let user: Int }
@@ -96,7 +129,7 @@ public struct AttentionCosim {
         for x in samples {
             for n in 0..<N {
                 for t in 0..<T {
-                    for b in 0..<hw.inputBeats {
+                    for b in 0..<inputBeats {
                         var words = [UInt64](repeating: 0, count: (K * Wc + 63) / 64)
                         for j in 0..<K where b * K + j < C {
                             let v = UInt64(x[t, n, b * K + j])
@@ -105,7 +138,7 @@ public struct AttentionCosim {
                             if bit % 64 + Wc > 64 { words[bit / 64 + 1] |= v >> UInt64(64 - bit % 64) }
                         }
                         let user = (b == 0 && t == 0 ? 2 : 0) | (b == 0 ? 1 : 0)
-                        beats.append(Beat(data: Bits(width: K * Wc, truncating: words), last: b == hw.inputBeats - 1, user: user))
+                        beats.append(Beat(data: Bits(width: K * Wc, truncating: words), last: b == inputBeats - 1, user: user))
                     }
                 }
             }
@@ -144,7 +177,7 @@ public struct AttentionCosim {
                 let v = received / G, g = received % G
                 let s = v / (N * T), n = (v / T) % N, t = v % T
                 let spikes = driver.get("m_axis_tdata")
-                let out = traces[s].output
+                let out = expected[s]
                 for j in 0..<P where g * P + j < C {
                     let c = g * P + j
                     let actual = UInt8((spikes >> UInt64(j)) & 1)
@@ -152,6 +185,9 @@ public struct AttentionCosim {
                     if actual != out[t, n, c] && mismatches.count < 50 {
                         mismatches.append(Mismatch(sample: s, timeStep: t, token: n, channel: c, expected: out[t, n, c], actual: actual))
                     }
+                }
+                for j in max(0, min(P, C - g * P))..<P where (spikes >> UInt64(j)) & 1 != 0 && protocolErrors.count < 10 {
+                    protocolErrors.append("output beat \(received): lane \(j) past the \(C) channels is 1")
                 }
                 let last = driver.bit("m_axis_tlast"), user = driver.get("m_axis_tuser")
                 let wantUser = UInt64((g == 0 && t == 0 ? 2 : 0) | (g == 0 ? 1 : 0))
@@ -168,21 +204,19 @@ public struct AttentionCosim {
                 throw ToolError("no progress for 100000 cycles after \(received) of \(expectedOut) output beats and \(next) of \(beats.count) input beats: the design is stuck")
             }
         }
-        if driver.bit("s_axis_error") { protocolErrors.append("s_axis_error went high although the input followed the beat layout") }
-        let seconds = Date().timeIntervalSince(t0)
-        var inEvents = 0, xEvents = 0
-        var rate: [String: (Int, Int)] = [:]
-        for tr in traces {
-            inEvents += tr.q.ops.events
-            xEvents += tr.proj.ops.events
-            for (name, tensor) in [("Q", tr.q.spikes), ("K", tr.k.spikes), ("A_t", tr.attentionMask), ("X'", tr.maskedKeys), ("out", tr.output)] {
-                let ones = tensor.scalars.reduce(0) { $0 + Int($1) }
-                rate[name, default: (0, 0)].0 += ones
-                rate[name, default: (0, 0)].1 += tensor.scalars.count
+        // A few idle cycles: nothing more may come out.
+        for _ in 0..<64 {
+            driver.set("s_axis_tvalid", false)
+            driver.set("m_axis_tready", true)
+            driver.eval()
+            if driver.bit("m_axis_tvalid") && protocolErrors.count < 10 {
+                protocolErrors.append("an extra output beat after the \(expectedOut) expected ones")
+                break
             }
+            driver.tick()
         }
-        return Result(samples: samples.count, vectors: samples.count * N * T, cycles: cycles, mismatches: mismatches,
-                      protocolErrors: protocolErrors, seconds: seconds, inputEvents: inEvents, projectionEvents: xEvents,
-                      groups: G, rates: rate.mapValues { Double($0.0) / Double(max($0.1, 1)) }, outputs: rtlOut)
+        if driver.bit("s_axis_error") { protocolErrors.append("s_axis_error went high although the input followed the beat layout") }
+        return StreamRun(cycles: cycles, mismatches: mismatches, protocolErrors: protocolErrors, outputs: rtlOut,
+                         seconds: Date().timeIntervalSince(t0), inputBeats: beats.count)
     }
 }

@@ -89,121 +89,17 @@ public struct QKCACosim {
               golden.dim == block.dim, golden.timeSteps == block.timeSteps else {
             throw ConfigError(field: "block", "the hardware config, the golden parameters and the block disagree on N, C or T")
         }
-        let design = try Elaborate.run(try makeQKCA(hw))
-        var vopts = VerilatorOptions()
-        if let t = options.tracePath {
-            vopts.trace = t.hasSuffix(".fst") ? .fst : .vcd
-            vopts.tracePath = t
-        }
-        let driver = try PortDriver.verilator(design, directory: options.workDirectory.appendingPathComponent("rtl"), options: vopts)
-        let T = block.timeSteps, N = block.tokens, C = block.dim, P = hw.lanes, G = hw.groups
-        let K = hw.inputChunk, Wc = hw.countWidth
-
-        var samples: [SpikeTensor] = given ?? []
-        if given == nil {
-            for s in 0..<options.samples {
-                samples.append(AttentionModel.randomInput(block, rate: options.inputRate, maxCount: options.maxInputCount,
-                                                          seed: options.seed &+ UInt64(s) &* 0x9E37_79B9))
-            }
-        }
+        let T = block.timeSteps, N = block.tokens, G = hw.groups
+        var o = AttentionCosim.Options()
+        (o.samples, o.inputRate, o.maxInputCount, o.seed) = (options.samples, options.inputRate, options.maxInputCount, options.seed)
+        (o.inputStall, o.outputStall, o.tracePath, o.workDirectory) = (options.inputStall, options.outputStall, options.tracePath, options.workDirectory)
+        let samples = given ?? AttentionCosim.randomSamples(block, o)
         var traces: [AttentionTrace] = []
         for x in samples { traces.append(try QKCA.run(golden, input: x)) }
-
-        // Input beats in stream order: sample, token, time step, chunk.
-        struct Beat { let data: Bits; let last: Bool; let user: Int }
-        var beats: [Beat] = []
-        for x in samples {
-            for n in 0..<N {
-                for t in 0..<T {
-                    for b in 0..<hw.inputBeats {
-                        var words = [UInt64](repeating: 0, count: (K * Wc + 63) / 64)
-                        for j in 0..<K where b * K + j < C {
-                            let v = UInt64(x[t, n, b * K + j])
-                            let bit = j * Wc
-                            words[bit / 64] |= v << UInt64(bit % 64)
-                            if bit % 64 + Wc > 64 { words[bit / 64 + 1] |= v >> UInt64(64 - bit % 64) }
-                        }
-                        let user = (b == 0 && t == 0 ? 2 : 0) | (b == 0 ? 1 : 0)
-                        beats.append(Beat(data: Bits(width: K * Wc, truncating: words), last: b == hw.inputBeats - 1, user: user))
-                    }
-                }
-            }
-        }
-        let expectedOut = samples.count * N * T * G
-        var rng = SplitMix64(seed: options.seed ^ 0x5EED)
-        var next = 0, received = 0, cycles = 0, idle = 0
-        var mismatches: [AttentionCosim.Mismatch] = []
-        var protocolErrors: [String] = []
-        var offering = false
-        var rtlOut = samples.map { _ in SpikeTensor(shape: [T, N, C], repeating: 0) }
-        let t0 = Date()
-        driver.set("rst", 1)
-        driver.tick()
-        driver.set("rst", 0)
-        while received < expectedOut {
-            if !offering && next < beats.count && Double.random(in: 0..<1, using: &rng) >= options.inputStall {
-                offering = true
-            }
-            driver.set("s_axis_tvalid", offering)
-            if offering {
-                driver.set("s_axis_tdata", bits: beats[next].data)
-                driver.set("s_axis_tlast", beats[next].last)
-                driver.set("s_axis_tuser", beats[next].user)
-            }
-            let ready = Double.random(in: 0..<1, using: &rng) >= options.outputStall
-            driver.set("m_axis_tready", ready)
-            driver.eval()
-            var progress = false
-            if offering && driver.bit("s_axis_tready") {
-                next += 1
-                offering = false
-                progress = true
-            }
-            if ready && driver.bit("m_axis_tvalid") {
-                let v = received / G, g = received % G
-                let s = v / (N * T), n = (v / T) % N, t = v % T
-                let spikes = driver.get("m_axis_tdata")
-                let out = traces[s].output
-                for j in 0..<P where g * P + j < C {
-                    let c = g * P + j
-                    let actual = UInt8((spikes >> UInt64(j)) & 1)
-                    rtlOut[s].scalars[rtlOut[s].offset([t, n, c])] = actual
-                    if actual != out[t, n, c] && mismatches.count < 50 {
-                        mismatches.append(AttentionCosim.Mismatch(sample: s, timeStep: t, token: n, channel: c,
-                                                                  expected: out[t, n, c], actual: actual))
-                    }
-                }
-                for j in max(0, min(P, C - g * P))..<P where (spikes >> UInt64(j)) & 1 != 0 && protocolErrors.count < 10 {
-                    protocolErrors.append("output beat \(received): lane \(j) past the \(C) channels is 1")
-                }
-                let last = driver.bit("m_axis_tlast"), user = driver.get("m_axis_tuser")
-                let wantUser = UInt64((g == 0 && t == 0 ? 2 : 0) | (g == 0 ? 1 : 0))
-                if (last != (g == G - 1) || user != wantUser) && protocolErrors.count < 10 {
-                    protocolErrors.append("output beat \(received) (sample \(s), token \(n), time step \(t), group \(g)): tlast \(last), tuser \(user); expected tlast \(g == G - 1), tuser \(wantUser)")
-                }
-                received += 1
-                progress = true
-            }
-            driver.tick()
-            cycles += 1
-            idle = progress ? 0 : idle + 1
-            if idle > 100_000 {
-                throw ToolError("no progress for 100000 cycles after \(received) of \(expectedOut) output beats and \(next) of \(beats.count) input beats: the design is stuck")
-            }
-        }
-        // A few idle cycles: nothing more may come out.
-        for _ in 0..<64 {
-            driver.set("s_axis_tvalid", false)
-            driver.set("m_axis_tready", true)
-            driver.eval()
-            if driver.bit("m_axis_tvalid") && protocolErrors.count < 10 {
-                protocolErrors.append("an extra output beat after the \(expectedOut) expected ones")
-                break
-            }
-            driver.tick()
-        }
-        if driver.bit("s_axis_error") { protocolErrors.append("s_axis_error went high although the input followed the beat layout") }
-        let seconds = Date().timeIntervalSince(t0)
+        let run = try AttentionCosim.stream(try Elaborate.run(try makeQKCA(hw)), block: block, lanes: hw.lanes,
+                                            inputChunk: hw.inputChunk, countWidth: hw.countWidth, samples: samples,
+                                            expected: traces.map(\.output), options: o)
+        let (cycles, mismatches, protocolErrors, rtlOut, seconds) = (run.cycles, run.mismatches, run.protocolErrors, run.outputs, run.seconds)
         var inEvents = 0, xEvents = 0
         var rate: [String: (Int, Int)] = [:]
         var end1 = 0, end2 = 0
@@ -220,7 +116,7 @@ public struct QKCACosim {
         }
         return Result(samples: samples.count, vectors: samples.count * N * T, cycles: cycles, mismatches: mismatches,
                       protocolErrors: protocolErrors, seconds: seconds, inputEvents: inEvents, projectionEvents: xEvents,
-                      groups: G, inputBeats: beats.count, rates: rate.mapValues { Double($0.0) / Double(max($0.1, 1)) },
+                      groups: G, inputBeats: run.inputBeats, rates: rate.mapValues { Double($0.0) / Double(max($0.1, 1)) },
                       buffers: try hw.buffers(), orForm: try hw.usesOrForm(), outputs: rtlOut, twoPassBoundCycles: end2)
     }
 }
