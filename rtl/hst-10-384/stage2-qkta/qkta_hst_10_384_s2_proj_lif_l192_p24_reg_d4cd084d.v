@@ -28,14 +28,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   output wire [23:0] out_spike  // Blocks/LIFBank.swift:199
 );
 
-  reg  out_valid_q;  // Blocks/SpikeSkidBuffer.swift:25
-  reg  out_skid_valid;  // Blocks/SpikeSkidBuffer.swift:26
-  reg  out_first_q;  // Blocks/SpikeSkidBuffer.swift:27
-  reg  [2:0] out_group_q;  // Blocks/SpikeSkidBuffer.swift:27
-  reg  [23:0] out_spike_q;  // Blocks/SpikeSkidBuffer.swift:27
-  reg  out_skid_first;  // Blocks/SpikeSkidBuffer.swift:28
-  reg  [2:0] out_skid_group;  // Blocks/SpikeSkidBuffer.swift:28
-  reg  [23:0] out_skid_spike;  // Blocks/SpikeSkidBuffer.swift:28
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift:28
+  reg  out_q_first;  // Blocks/SkidBuffer.swift:29
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift:29
+  reg  [23:0] out_q_spike;  // Blocks/SkidBuffer.swift:29
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift:30
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift:31
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift:31
+  reg  [23:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift:31
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift:32
   wire in_ready_w;  // Blocks/LIFBank.swift:134
   wire accept;  // Blocks/LIFBank.swift:135
   reg  [17:0] v_0;  // signed, Blocks/LIFBank.swift:136
@@ -470,6 +471,9 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] lane23_h;  // signed, Blocks/LIFDatapath.swift:42
   wire lane23_spike;  // Blocks/LIFDatapath.swift:53
   wire [17:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift:68
+  wire out_q_up_fire;  // Blocks/SkidBuffer.swift:40
+  wire out_q_load;  // Blocks/SkidBuffer.swift:42
+  wire out_q_park;  // Blocks/SkidBuffer.swift:49
   wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift:17
   wire v_lane0_bits_1;  // Blocks/SpikeStreamParts.swift:17
   wire v_lane0_bits_2;  // Blocks/SpikeStreamParts.swift:17
@@ -950,6 +954,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   /* verilator lint_off UNUSED */
   wire [18:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift:42
   /* verilator lint_on UNUSED */
+  wire out_q_load_not;  // Blocks/SkidBuffer.swift:42
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift:49
   wire v_0_en_eq;  // Blocks/LIFBank.swift:144
   wire v_0_en_and;  // Blocks/LIFBank.swift:145
   wire v_24_en_eq;  // Blocks/LIFBank.swift:144
@@ -1334,44 +1340,38 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire v_167_en_and;  // Blocks/LIFBank.swift:145
   wire v_191_en_eq;  // Blocks/LIFBank.swift:144
   wire v_191_en_and;  // Blocks/LIFBank.swift:145
-  wire out_valid_q_next_not;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_or;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_or_1;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_skid_valid_next_or;  // Blocks/SpikeSkidBuffer.swift:45
-  wire out_skid_valid_next_mux;  // Blocks/SpikeSkidBuffer.swift:45
-  wire out_first_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_first_q_en_or;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_first_q_en_and;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_skid_first_en_not;  // Blocks/SpikeSkidBuffer.swift:50
-  wire out_skid_first_en_and;  // Blocks/SpikeSkidBuffer.swift:50
-  wire [2:0] out_group_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_1;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_2;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_3;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_4;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_5;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_6;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_7;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_8;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_9;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_10;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_11;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_12;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_13;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_14;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_15;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_16;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_17;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_18;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_19;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_20;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_21;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_22;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_spike_q_next_and_23;  // Blocks/SpikeSkidBuffer.swift:49
-  wire [23:0] out_spike_q_next_cat;  // Blocks/SpikeStreamParts.swift:44
-  wire [23:0] out_spike_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:49
+  wire out_q_valid_next_or;  // Blocks/SkidBuffer.swift:43
+  wire out_q_valid_next_mux;  // Blocks/SkidBuffer.swift:43
+  wire out_q_first_next_mux;  // Blocks/SkidBuffer.swift:45
+  wire [2:0] out_q_group_next_mux;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_1;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_2;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_3;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_4;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_5;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_6;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_7;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_8;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_9;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_10;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_11;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_12;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_13;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_14;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_15;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_16;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_17;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_18;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_19;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_20;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_21;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_22;  // Blocks/SkidBuffer.swift:45
+  wire out_q_spike_next_and_23;  // Blocks/SkidBuffer.swift:45
+  wire [23:0] out_q_spike_next_cat;  // Blocks/SpikeStreamParts.swift:44
+  wire [23:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift:45
+  wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift:48
+  wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift:48
 
   assign v_lane0_bits = in_group[2];
   assign v_lane0_bits_1 = in_group[1];
@@ -1757,6 +1757,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   assign lane23_a_bits = in_current[359:345];
   assign lane23_d_sub = {lane23_a[18], lane23_a} - {{2{lane23_v0[17]}}, lane23_v0};
   assign lane23_h_add = {lane23_v0[17], lane23_v0} + {lane23_dk[17], lane23_dk};
+  assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign v_0_en_eq = in_group == 3'd0;
   assign v_0_en_and = accept & v_0_en_eq;
   assign v_24_en_eq = in_group == 3'd1;
@@ -2141,45 +2143,40 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   assign v_167_en_and = accept & v_167_en_eq;
   assign v_191_en_eq = in_group == 3'd7;
   assign v_191_en_and = accept & v_191_en_eq;
-  assign out_valid_q_next_not = ~out_valid_q;
-  assign out_valid_q_next_or = out_valid_q_next_not | out_ready;
-  assign out_valid_q_next_or_1 = out_skid_valid | accept;
-  assign out_valid_q_next_mux = out_valid_q_next_or ? out_valid_q_next_or_1 : 1'd1;
-  assign out_skid_valid_next_or = out_skid_valid | accept;
-  assign out_skid_valid_next_mux = out_valid_q_next_or ? 1'd0 : out_skid_valid_next_or;
-  assign out_first_q_next_mux = out_skid_valid ? out_skid_first : in_first;
-  assign out_first_q_en_or = out_skid_valid | accept;
-  assign out_first_q_en_and = out_valid_q_next_or & out_first_q_en_or;
-  assign out_skid_first_en_not = ~out_valid_q_next_or;
-  assign out_skid_first_en_and = out_skid_first_en_not & accept;
-  assign out_group_q_next_mux = out_skid_valid ? out_skid_group : in_group;
-  assign out_spike_q_next_and = lane23_spike & 1'd1;
-  assign out_spike_q_next_and_1 = lane22_spike & 1'd1;
-  assign out_spike_q_next_and_2 = lane21_spike & 1'd1;
-  assign out_spike_q_next_and_3 = lane20_spike & 1'd1;
-  assign out_spike_q_next_and_4 = lane19_spike & 1'd1;
-  assign out_spike_q_next_and_5 = lane18_spike & 1'd1;
-  assign out_spike_q_next_and_6 = lane17_spike & 1'd1;
-  assign out_spike_q_next_and_7 = lane16_spike & 1'd1;
-  assign out_spike_q_next_and_8 = lane15_spike & 1'd1;
-  assign out_spike_q_next_and_9 = lane14_spike & 1'd1;
-  assign out_spike_q_next_and_10 = lane13_spike & 1'd1;
-  assign out_spike_q_next_and_11 = lane12_spike & 1'd1;
-  assign out_spike_q_next_and_12 = lane11_spike & 1'd1;
-  assign out_spike_q_next_and_13 = lane10_spike & 1'd1;
-  assign out_spike_q_next_and_14 = lane9_spike & 1'd1;
-  assign out_spike_q_next_and_15 = lane8_spike & 1'd1;
-  assign out_spike_q_next_and_16 = lane7_spike & 1'd1;
-  assign out_spike_q_next_and_17 = lane6_spike & 1'd1;
-  assign out_spike_q_next_and_18 = lane5_spike & 1'd1;
-  assign out_spike_q_next_and_19 = lane4_spike & 1'd1;
-  assign out_spike_q_next_and_20 = lane3_spike & 1'd1;
-  assign out_spike_q_next_and_21 = lane2_spike & 1'd1;
-  assign out_spike_q_next_and_22 = lane1_spike & 1'd1;
-  assign out_spike_q_next_and_23 = lane0_spike & 1'd1;
-  assign out_spike_q_next_cat = {out_spike_q_next_and, out_spike_q_next_and_1, out_spike_q_next_and_2, out_spike_q_next_and_3, out_spike_q_next_and_4, out_spike_q_next_and_5, out_spike_q_next_and_6, out_spike_q_next_and_7, out_spike_q_next_and_8, out_spike_q_next_and_9, out_spike_q_next_and_10, out_spike_q_next_and_11, out_spike_q_next_and_12, out_spike_q_next_and_13, out_spike_q_next_and_14, out_spike_q_next_and_15, out_spike_q_next_and_16, out_spike_q_next_and_17, out_spike_q_next_and_18, out_spike_q_next_and_19, out_spike_q_next_and_20, out_spike_q_next_and_21, out_spike_q_next_and_22, out_spike_q_next_and_23};
-  assign out_spike_q_next_mux = out_skid_valid ? out_skid_spike : out_spike_q_next_cat;
-  assign in_ready_w = ~out_skid_valid;
+  assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
+  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : in_first;
+  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : in_group;
+  assign out_q_spike_next_and = lane23_spike & 1'd1;
+  assign out_q_spike_next_and_1 = lane22_spike & 1'd1;
+  assign out_q_spike_next_and_2 = lane21_spike & 1'd1;
+  assign out_q_spike_next_and_3 = lane20_spike & 1'd1;
+  assign out_q_spike_next_and_4 = lane19_spike & 1'd1;
+  assign out_q_spike_next_and_5 = lane18_spike & 1'd1;
+  assign out_q_spike_next_and_6 = lane17_spike & 1'd1;
+  assign out_q_spike_next_and_7 = lane16_spike & 1'd1;
+  assign out_q_spike_next_and_8 = lane15_spike & 1'd1;
+  assign out_q_spike_next_and_9 = lane14_spike & 1'd1;
+  assign out_q_spike_next_and_10 = lane13_spike & 1'd1;
+  assign out_q_spike_next_and_11 = lane12_spike & 1'd1;
+  assign out_q_spike_next_and_12 = lane11_spike & 1'd1;
+  assign out_q_spike_next_and_13 = lane10_spike & 1'd1;
+  assign out_q_spike_next_and_14 = lane9_spike & 1'd1;
+  assign out_q_spike_next_and_15 = lane8_spike & 1'd1;
+  assign out_q_spike_next_and_16 = lane7_spike & 1'd1;
+  assign out_q_spike_next_and_17 = lane6_spike & 1'd1;
+  assign out_q_spike_next_and_18 = lane5_spike & 1'd1;
+  assign out_q_spike_next_and_19 = lane4_spike & 1'd1;
+  assign out_q_spike_next_and_20 = lane3_spike & 1'd1;
+  assign out_q_spike_next_and_21 = lane2_spike & 1'd1;
+  assign out_q_spike_next_and_22 = lane1_spike & 1'd1;
+  assign out_q_spike_next_and_23 = lane0_spike & 1'd1;
+  assign out_q_spike_next_cat = {out_q_spike_next_and, out_q_spike_next_and_1, out_q_spike_next_and_2, out_q_spike_next_and_3, out_q_spike_next_and_4, out_q_spike_next_and_5, out_q_spike_next_and_6, out_q_spike_next_and_7, out_q_spike_next_and_8, out_q_spike_next_and_9, out_q_spike_next_and_10, out_q_spike_next_and_11, out_q_spike_next_and_12, out_q_spike_next_and_13, out_q_spike_next_and_14, out_q_spike_next_and_15, out_q_spike_next_and_16, out_q_spike_next_and_17, out_q_spike_next_and_18, out_q_spike_next_and_19, out_q_spike_next_and_20, out_q_spike_next_and_21, out_q_spike_next_and_22, out_q_spike_next_and_23};
+  assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
+  assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
+  assign out_q_up_ready = ~out_q_skid_valid;
+  assign in_ready_w = out_q_up_ready;
   assign accept = in_valid & in_ready_w;
   assign v_lane0 = v_lane0_bits ? v_lane0_mux_2 : v_lane0_mux_5;
   assign lane0_v0 = in_first ? 18'd0 : v_lane0;
@@ -2373,11 +2370,14 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   assign lane23_h = lane23_h_add[17:0];
   assign lane23_spike = $signed(lane23_h) >= $signed(18'd2048);
   assign lane23_vn = lane23_spike ? 18'd0 : lane23_h;
+  assign out_q_up_fire = accept & out_q_up_ready;
+  assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = in_ready_w;
-  assign out_valid = out_valid_q;
-  assign out_first = out_first_q;
-  assign out_group = out_group_q;
-  assign out_spike = out_spike_q;
+  assign out_valid = out_q_valid;
+  assign out_first = out_q_first;
+  assign out_group = out_q_group;
+  assign out_spike = out_q_spike;
 
   always @(posedge clk)
     if (rst) v_0 <= 18'd0;
@@ -2956,22 +2956,22 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_reg_d4cd084d (
     if (rst) v_191 <= 18'd0;
     else if (v_191_en_and) v_191 <= lane23_vn;
   always @(posedge clk)
-    if (rst) out_valid_q <= 1'd0;
-    else out_valid_q <= out_valid_q_next_mux;
+    if (rst) out_q_valid <= 1'd0;
+    else out_q_valid <= out_q_valid_next_mux;
   always @(posedge clk)
-    if (rst) out_skid_valid <= 1'd0;
-    else out_skid_valid <= out_skid_valid_next_mux;
+    if (out_q_load) out_q_first <= out_q_first_next_mux;
   always @(posedge clk)
-    if (out_first_q_en_and) out_first_q <= out_first_q_next_mux;
+    if (out_q_load) out_q_group <= out_q_group_next_mux;
   always @(posedge clk)
-    if (out_skid_first_en_and) out_skid_first <= in_first;
+    if (out_q_load) out_q_spike <= out_q_spike_next_mux;
   always @(posedge clk)
-    if (out_first_q_en_and) out_group_q <= out_group_q_next_mux;
+    if (rst) out_q_skid_valid <= 1'd0;
+    else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_skid_first_en_and) out_skid_group <= in_group;
+    if (out_q_park) out_q_skid_first <= in_first;
   always @(posedge clk)
-    if (out_first_q_en_and) out_spike_q <= out_spike_q_next_mux;
+    if (out_q_park) out_q_skid_group <= in_group;
   always @(posedge clk)
-    if (out_skid_first_en_and) out_skid_spike <= out_spike_q_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

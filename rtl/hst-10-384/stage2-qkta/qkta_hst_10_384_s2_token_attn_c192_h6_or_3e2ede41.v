@@ -22,63 +22,59 @@ module qkta_hst_10_384_s2_token_attn_c192_h6_or_3e2ede41 (
   output wire [5:0] out_mask  // Blocks/TokenAttention.swift:94
 );
 
-  reg  out_valid_q;  // Blocks/SpikeSkidBuffer.swift:25
-  reg  out_skid_valid;  // Blocks/SpikeSkidBuffer.swift:26
-  reg  [5:0] out_mask_q;  // Blocks/SpikeSkidBuffer.swift:27
-  reg  [5:0] out_skid_mask;  // Blocks/SpikeSkidBuffer.swift:28
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift:28
+  reg  [5:0] out_q_mask;  // Blocks/SkidBuffer.swift:29
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift:30
+  reg  [5:0] out_q_skid_mask;  // Blocks/SkidBuffer.swift:31
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift:32
+  wire out_q_up_fire;  // Blocks/SkidBuffer.swift:40
+  wire out_q_load;  // Blocks/SkidBuffer.swift:42
+  wire out_q_park;  // Blocks/SkidBuffer.swift:49
   wire u_any_in_ready;  // u_any.in_ready
   wire u_any_out_valid;  // u_any.out_valid
   wire [5:0] u_any_out_count;  // u_any.out_count
-  wire out_valid_q_next_not;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_or;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_not_1;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_and;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_or_1;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_skid_valid_next_or;  // Blocks/SpikeSkidBuffer.swift:45
-  wire out_skid_valid_next_mux;  // Blocks/SpikeSkidBuffer.swift:45
-  wire [5:0] out_mask_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_mask_q_en_or;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_mask_q_en_and;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_skid_mask_en_not;  // Blocks/SpikeSkidBuffer.swift:50
-  wire out_skid_mask_en_and;  // Blocks/SpikeSkidBuffer.swift:50
-  wire u_any_out_ready_not;  // Blocks/TokenAttention.swift:89
+  wire out_q_up_fire_and;  // Blocks/SkidBuffer.swift:40
+  wire out_q_load_not;  // Blocks/SkidBuffer.swift:42
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift:49
+  wire out_q_valid_next_or;  // Blocks/SkidBuffer.swift:43
+  wire out_q_valid_next_mux;  // Blocks/SkidBuffer.swift:43
+  wire [5:0] out_q_mask_next_mux;  // Blocks/SkidBuffer.swift:45
+  wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift:48
+  wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift:48
 
-  assign out_valid_q_next_not = ~out_valid_q;
-  assign out_valid_q_next_or = out_valid_q_next_not | out_ready;
-  assign out_valid_q_next_not_1 = ~out_skid_valid;
-  assign out_valid_q_next_and = u_any_out_valid & out_valid_q_next_not_1;
-  assign out_valid_q_next_or_1 = out_skid_valid | out_valid_q_next_and;
-  assign out_valid_q_next_mux = out_valid_q_next_or ? out_valid_q_next_or_1 : 1'd1;
-  assign out_skid_valid_next_or = out_skid_valid | out_valid_q_next_and;
-  assign out_skid_valid_next_mux = out_valid_q_next_or ? 1'd0 : out_skid_valid_next_or;
-  assign out_mask_q_next_mux = out_skid_valid ? out_skid_mask : u_any_out_count;
-  assign out_mask_q_en_or = out_skid_valid | out_valid_q_next_and;
-  assign out_mask_q_en_and = out_valid_q_next_or & out_mask_q_en_or;
-  assign out_skid_mask_en_not = ~out_valid_q_next_or;
-  assign out_skid_mask_en_and = out_skid_mask_en_not & out_valid_q_next_and;
-  assign u_any_out_ready_not = ~out_skid_valid;
+  assign out_q_up_fire_and = u_any_out_valid & out_q_up_ready;
+  assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
+  assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
+  assign out_q_mask_next_mux = out_q_skid_valid ? out_q_skid_mask : u_any_out_count;
+  assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
+  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_up_fire = out_q_up_fire_and & out_q_up_ready;
+  assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = u_any_in_ready;
-  assign out_valid = out_valid_q;
-  assign out_mask = out_mask_q;
+  assign out_valid = out_q_valid;
+  assign out_mask = out_q_mask;
 
   always @(posedge clk)
-    if (rst) out_valid_q <= 1'd0;
-    else out_valid_q <= out_valid_q_next_mux;
+    if (rst) out_q_valid <= 1'd0;
+    else out_q_valid <= out_q_valid_next_mux;
   always @(posedge clk)
-    if (rst) out_skid_valid <= 1'd0;
-    else out_skid_valid <= out_skid_valid_next_mux;
+    if (out_q_load) out_q_mask <= out_q_mask_next_mux;
   always @(posedge clk)
-    if (out_mask_q_en_and) out_mask_q <= out_mask_q_next_mux;
+    if (rst) out_q_skid_valid <= 1'd0;
+    else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_skid_mask_en_and) out_skid_mask <= u_any_out_count;
+    if (out_q_park) out_q_skid_mask <= u_any_out_count;
 
   qkta_hst_10_384_s2_token_attn_any_c192_h6_s1_7e1ac1fe u_any (  // Blocks/TokenAttention.swift:85
     .clk(clk),
     .rst(rst),
     .in_valid(in_valid),
     .in_spike(in_spike),
-    .out_ready(u_any_out_ready_not),
+    .out_ready(out_q_up_ready),
     .in_ready(u_any_in_ready),
     .out_valid(u_any_out_valid),
     .out_count(u_any_out_count)

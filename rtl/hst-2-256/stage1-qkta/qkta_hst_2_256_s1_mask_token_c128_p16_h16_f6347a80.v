@@ -25,14 +25,15 @@ module qkta_hst_2_256_s1_mask_token_c128_p16_h16_f6347a80 (
   output wire [15:0] out_spike  // Blocks/MaskAttention.swift:157
 );
 
-  reg  out_valid_q;  // Blocks/SpikeSkidBuffer.swift:25
-  reg  out_skid_valid;  // Blocks/SpikeSkidBuffer.swift:26
-  reg  [2:0] out_group_q;  // Blocks/SpikeSkidBuffer.swift:27
-  reg  out_last_q;  // Blocks/SpikeSkidBuffer.swift:27
-  reg  [15:0] out_spike_q;  // Blocks/SpikeSkidBuffer.swift:27
-  reg  [2:0] out_skid_group;  // Blocks/SpikeSkidBuffer.swift:28
-  reg  out_skid_last;  // Blocks/SpikeSkidBuffer.swift:28
-  reg  [15:0] out_skid_spike;  // Blocks/SpikeSkidBuffer.swift:28
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift:28
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift:29
+  reg  out_q_last;  // Blocks/SkidBuffer.swift:29
+  reg  [15:0] out_q_spike;  // Blocks/SkidBuffer.swift:29
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift:30
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift:31
+  reg  out_q_skid_last;  // Blocks/SkidBuffer.swift:31
+  reg  [15:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift:31
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift:32
   reg  mask_loaded;  // Blocks/MaskAttention.swift:108
   wire k_ready_w;  // Blocks/MaskAttention.swift:109
   wire k_accept;  // Blocks/MaskAttention.swift:110
@@ -87,7 +88,9 @@ module qkta_hst_2_256_s1_mask_token_c128_p16_h16_f6347a80 (
   wire x_lane14;  // Blocks/MaskAttention.swift:149
   wire mask_lane15;  // Blocks/SpikeStreamParts.swift:22
   wire x_lane15;  // Blocks/MaskAttention.swift:149
-  wire k_ready_w_not;  // Blocks/MaskAttention.swift:109
+  wire out_q_up_fire;  // Blocks/SkidBuffer.swift:40
+  wire out_q_load;  // Blocks/SkidBuffer.swift:42
+  wire out_q_park;  // Blocks/SkidBuffer.swift:49
   wire a_ready_w_not;  // Blocks/MaskAttention.swift:112
   wire mask_lane0_bits;  // Blocks/SpikeStreamParts.swift:17
   wire mask_lane0_bits_1;  // Blocks/SpikeStreamParts.swift:17
@@ -313,6 +316,8 @@ module qkta_hst_2_256_s1_mask_token_c128_p16_h16_f6347a80 (
   wire mask_lane15_mux_4;  // Blocks/SpikeStreamParts.swift:17
   wire mask_lane15_mux_5;  // Blocks/SpikeStreamParts.swift:17
   wire x_lane15_bits;  // Blocks/MaskAttention.swift:149
+  wire out_q_load_not;  // Blocks/SkidBuffer.swift:42
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift:49
   wire mask_0_next_bits;  // Blocks/MaskAttention.swift:120
   wire mask_1_next_bits;  // Blocks/MaskAttention.swift:120
   wire mask_2_next_bits;  // Blocks/MaskAttention.swift:120
@@ -332,22 +337,15 @@ module qkta_hst_2_256_s1_mask_token_c128_p16_h16_f6347a80 (
   wire mask_loaded_next_not;  // Blocks/MaskAttention.swift:138
   wire mask_loaded_next_and;  // Blocks/MaskAttention.swift:138
   wire mask_loaded_next_or;  // Blocks/MaskAttention.swift:138
-  wire out_valid_q_next_not;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_or;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_or_1;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_valid_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:44
-  wire out_skid_valid_next_or;  // Blocks/SpikeSkidBuffer.swift:45
-  wire out_skid_valid_next_mux;  // Blocks/SpikeSkidBuffer.swift:45
-  wire [2:0] out_group_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_group_q_en_or;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_group_q_en_and;  // Blocks/SpikeSkidBuffer.swift:49
-  wire out_skid_group_en_not;  // Blocks/SpikeSkidBuffer.swift:50
-  wire out_skid_group_en_and;  // Blocks/SpikeSkidBuffer.swift:50
-  wire out_last_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:49
-  wire [15:0] out_spike_q_next_cat;  // Blocks/SpikeStreamParts.swift:44
-  wire [15:0] out_spike_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:49
+  wire out_q_valid_next_or;  // Blocks/SkidBuffer.swift:43
+  wire out_q_valid_next_mux;  // Blocks/SkidBuffer.swift:43
+  wire [2:0] out_q_group_next_mux;  // Blocks/SkidBuffer.swift:45
+  wire out_q_last_next_mux;  // Blocks/SkidBuffer.swift:45
+  wire [15:0] out_q_spike_next_cat;  // Blocks/SpikeStreamParts.swift:44
+  wire [15:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift:45
+  wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift:48
+  wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift:48
 
-  assign k_ready_w_not = ~out_skid_valid;
   assign a_ready_w_not = ~mask_loaded;
   assign mask_lane0_bits = k_group[2];
   assign mask_lane0_bits_1 = k_group[1];
@@ -573,6 +571,8 @@ module qkta_hst_2_256_s1_mask_token_c128_p16_h16_f6347a80 (
   assign mask_lane15_mux_4 = mask_lane15_bits_6 ? mask_3 : mask_1;
   assign mask_lane15_mux_5 = mask_lane15_bits_4 ? mask_lane15_mux_3 : mask_lane15_mux_4;
   assign x_lane15_bits = k_spike[15];
+  assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign mask_0_next_bits = a_mask[0];
   assign mask_1_next_bits = a_mask[1];
   assign mask_2_next_bits = a_mask[2];
@@ -592,21 +592,16 @@ module qkta_hst_2_256_s1_mask_token_c128_p16_h16_f6347a80 (
   assign mask_loaded_next_not = ~mask_release;
   assign mask_loaded_next_and = mask_loaded & mask_loaded_next_not;
   assign mask_loaded_next_or = a_accept | mask_loaded_next_and;
-  assign out_valid_q_next_not = ~out_valid_q;
-  assign out_valid_q_next_or = out_valid_q_next_not | out_ready;
-  assign out_valid_q_next_or_1 = out_skid_valid | k_accept;
-  assign out_valid_q_next_mux = out_valid_q_next_or ? out_valid_q_next_or_1 : 1'd1;
-  assign out_skid_valid_next_or = out_skid_valid | k_accept;
-  assign out_skid_valid_next_mux = out_valid_q_next_or ? 1'd0 : out_skid_valid_next_or;
-  assign out_group_q_next_mux = out_skid_valid ? out_skid_group : k_group;
-  assign out_group_q_en_or = out_skid_valid | k_accept;
-  assign out_group_q_en_and = out_valid_q_next_or & out_group_q_en_or;
-  assign out_skid_group_en_not = ~out_valid_q_next_or;
-  assign out_skid_group_en_and = out_skid_group_en_not & k_accept;
-  assign out_last_q_next_mux = out_skid_valid ? out_skid_last : k_last;
-  assign out_spike_q_next_cat = {x_lane15, x_lane14, x_lane13, x_lane12, x_lane11, x_lane10, x_lane9, x_lane8, x_lane7, x_lane6, x_lane5, x_lane4, x_lane3, x_lane2, x_lane1, x_lane0};
-  assign out_spike_q_next_mux = out_skid_valid ? out_skid_spike : out_spike_q_next_cat;
-  assign k_ready_w = mask_loaded & k_ready_w_not;
+  assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
+  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : k_group;
+  assign out_q_last_next_mux = out_q_skid_valid ? out_q_skid_last : k_last;
+  assign out_q_spike_next_cat = {x_lane15, x_lane14, x_lane13, x_lane12, x_lane11, x_lane10, x_lane9, x_lane8, x_lane7, x_lane6, x_lane5, x_lane4, x_lane3, x_lane2, x_lane1, x_lane0};
+  assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
+  assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
+  assign out_q_up_ready = ~out_q_skid_valid;
+  assign k_ready_w = mask_loaded & out_q_up_ready;
   assign k_accept = k_valid & k_ready_w;
   assign mask_release = k_accept & k_last;
   assign a_ready_w = a_ready_w_not | mask_release;
@@ -643,12 +638,15 @@ module qkta_hst_2_256_s1_mask_token_c128_p16_h16_f6347a80 (
   assign x_lane14 = x_lane14_bits & mask_lane14;
   assign mask_lane15 = mask_lane15_bits ? mask_lane15_mux_2 : mask_lane15_mux_5;
   assign x_lane15 = x_lane15_bits & mask_lane15;
+  assign out_q_up_fire = k_accept & out_q_up_ready;
+  assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign a_ready = a_ready_w;
   assign k_ready = k_ready_w;
-  assign out_valid = out_valid_q;
-  assign out_group = out_group_q;
-  assign out_last = out_last_q;
-  assign out_spike = out_spike_q;
+  assign out_valid = out_q_valid;
+  assign out_group = out_q_group;
+  assign out_last = out_q_last;
+  assign out_spike = out_q_spike;
 
   always @(posedge clk)
     if (a_accept) mask_0 <= mask_0_next_bits;
@@ -686,22 +684,22 @@ module qkta_hst_2_256_s1_mask_token_c128_p16_h16_f6347a80 (
     if (rst) mask_loaded <= 1'd0;
     else mask_loaded <= mask_loaded_next_or;
   always @(posedge clk)
-    if (rst) out_valid_q <= 1'd0;
-    else out_valid_q <= out_valid_q_next_mux;
+    if (rst) out_q_valid <= 1'd0;
+    else out_q_valid <= out_q_valid_next_mux;
   always @(posedge clk)
-    if (rst) out_skid_valid <= 1'd0;
-    else out_skid_valid <= out_skid_valid_next_mux;
+    if (out_q_load) out_q_group <= out_q_group_next_mux;
   always @(posedge clk)
-    if (out_group_q_en_and) out_group_q <= out_group_q_next_mux;
+    if (out_q_load) out_q_last <= out_q_last_next_mux;
   always @(posedge clk)
-    if (out_skid_group_en_and) out_skid_group <= k_group;
+    if (out_q_load) out_q_spike <= out_q_spike_next_mux;
   always @(posedge clk)
-    if (out_group_q_en_and) out_last_q <= out_last_q_next_mux;
+    if (rst) out_q_skid_valid <= 1'd0;
+    else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_skid_group_en_and) out_skid_last <= k_last;
+    if (out_q_park) out_q_skid_group <= k_group;
   always @(posedge clk)
-    if (out_group_q_en_and) out_spike_q <= out_spike_q_next_mux;
+    if (out_q_park) out_q_skid_last <= k_last;
   always @(posedge clk)
-    if (out_skid_group_en_and) out_skid_spike <= out_spike_q_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

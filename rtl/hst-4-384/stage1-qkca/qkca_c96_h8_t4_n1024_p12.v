@@ -517,10 +517,11 @@ module qkca_c96_h8_t4_n1024_p12 (
   wire k_sink_ready;  // Blocks/QKCAAccelerator.swift:319
   wire k_fire;  // Blocks/QKCAAccelerator.swift:321
   wire replay;  // Blocks/QKCAAccelerator.swift:328
-  reg  x_valid_q;  // Blocks/SpikeSkidBuffer.swift:25
-  reg  x_skid_valid;  // Blocks/SpikeSkidBuffer.swift:26
-  reg  [11:0] x_spike_q;  // Blocks/SpikeSkidBuffer.swift:27
-  reg  [11:0] x_skid_spike;  // Blocks/SpikeSkidBuffer.swift:28
+  reg  x_q_valid;  // Blocks/SkidBuffer.swift:28
+  reg  [11:0] x_q_spike;  // Blocks/SkidBuffer.swift:29
+  reg  x_q_skid_valid;  // Blocks/SkidBuffer.swift:30
+  reg  [11:0] x_q_skid_spike;  // Blocks/SkidBuffer.swift:31
+  wire x_q_up_ready;  // Blocks/SkidBuffer.swift:32
   reg  x_s1_valid;  // Blocks/QKCAAccelerator.swift:330
   reg  [11:0] x_s1_mask;  // Blocks/QKCAAccelerator.swift:331
   wire x_s1_advance;  // Blocks/QKCAAccelerator.swift:332
@@ -530,6 +531,9 @@ module qkca_c96_h8_t4_n1024_p12 (
   wire replay_done;  // Blocks/QKCAAccelerator.swift:342
   reg  [1:0] proj_step;  // Blocks/AttentionShared.swift:117
   wire [11:0] x_masked;  // Blocks/QKCAAccelerator.swift:347
+  wire x_q_up_fire;  // Blocks/SkidBuffer.swift:40
+  wire x_q_load;  // Blocks/SkidBuffer.swift:42
+  wire x_q_park;  // Blocks/SkidBuffer.swift:49
   reg  [11:0] k_rdata;  // read of k_buffer, Blocks/QKCAAccelerator.swift:334
   wire u_enc_in_in_ready;  // u_enc_in.in_ready
   wire u_enc_in_out_valid;  // u_enc_in.out_valid
@@ -636,9 +640,7 @@ module qkca_c96_h8_t4_n1024_p12 (
   wire attn_start_not;  // Blocks/QKCAAccelerator.swift:261
   wire k_sink_ready_not;  // Blocks/QKCAAccelerator.swift:319
   wire k_sink_ready_lt;  // Blocks/QKCAAccelerator.swift:319
-  wire x_s1_advance_not;  // Blocks/QKCAAccelerator.swift:332
   wire x_issue_not;  // Blocks/QKCAAccelerator.swift:333
-  wire x_issue_not_1;  // Blocks/QKCAAccelerator.swift:333
   wire x_issue_or;  // Blocks/QKCAAccelerator.swift:333
   wire x_mask_sel_bits;  // Blocks/SpikeStreamParts.swift:17
   wire x_mask_sel_bits_1;  // Blocks/SpikeStreamParts.swift:17
@@ -704,6 +706,8 @@ module qkca_c96_h8_t4_n1024_p12 (
   wire replay_done_eq;  // Blocks/QKCAAccelerator.swift:336
   wire m_axis_tuser_eq;  // Blocks/AttentionShared.swift:105
   wire m_axis_tuser_and;  // Blocks/AttentionShared.swift:109
+  wire x_q_load_not;  // Blocks/SkidBuffer.swift:42
+  wire x_q_park_not;  // Blocks/SkidBuffer.swift:49
   wire s_beat_next_add;  // Blocks/AttentionShared.swift:71
   wire s_beat_next_mux;  // Blocks/AttentionShared.swift:71
   wire s_step_next_eq;  // Blocks/AttentionShared.swift:70
@@ -1937,17 +1941,11 @@ module qkca_c96_h8_t4_n1024_p12 (
   wire [1:0] proj_step_next_mux;  // Blocks/AttentionShared.swift:124
   wire proj_step_en_and;  // Blocks/AttentionShared.swift:124
   wire proj_step_en_and_1;  // Blocks/AttentionShared.swift:124
-  wire x_valid_q_next_not;  // Blocks/SpikeSkidBuffer.swift:44
-  wire x_valid_q_next_or;  // Blocks/SpikeSkidBuffer.swift:44
-  wire x_valid_q_next_or_1;  // Blocks/SpikeSkidBuffer.swift:44
-  wire x_valid_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:44
-  wire x_skid_valid_next_or;  // Blocks/SpikeSkidBuffer.swift:45
-  wire x_skid_valid_next_mux;  // Blocks/SpikeSkidBuffer.swift:45
-  wire [11:0] x_spike_q_next_mux;  // Blocks/SpikeSkidBuffer.swift:49
-  wire x_spike_q_en_or;  // Blocks/SpikeSkidBuffer.swift:49
-  wire x_spike_q_en_and;  // Blocks/SpikeSkidBuffer.swift:49
-  wire x_skid_spike_en_not;  // Blocks/SpikeSkidBuffer.swift:50
-  wire x_skid_spike_en_and;  // Blocks/SpikeSkidBuffer.swift:50
+  wire x_q_valid_next_or;  // Blocks/SkidBuffer.swift:43
+  wire x_q_valid_next_mux;  // Blocks/SkidBuffer.swift:43
+  wire [11:0] x_q_spike_next_mux;  // Blocks/SkidBuffer.swift:45
+  wire x_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift:48
+  wire x_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift:48
   wire u_lif_q_in_first_eq;  // Blocks/AttentionShared.swift:121
   wire u_lif_k_in_first_eq;  // Blocks/AttentionShared.swift:121
   wire u_lif_proj_in_first_eq;  // Blocks/AttentionShared.swift:121
@@ -2000,10 +1998,8 @@ module qkca_c96_h8_t4_n1024_p12 (
   assign attn_start_not = ~mask_ready;
   assign k_sink_ready_not = ~k_pending;
   assign k_sink_ready_lt = k_wptr < k_rptr;
-  assign x_s1_advance_not = ~x_skid_valid;
   assign x_issue_not = ~x_s1_valid;
-  assign x_issue_not_1 = ~x_skid_valid;
-  assign x_issue_or = x_issue_not | x_issue_not_1;
+  assign x_issue_or = x_issue_not | x_q_up_ready;
   assign x_mask_sel_bits = x_slot[4];
   assign x_mask_sel_bits_1 = x_slot[3];
   assign x_mask_sel_bits_2 = x_slot[2];
@@ -2068,6 +2064,8 @@ module qkca_c96_h8_t4_n1024_p12 (
   assign replay_done_eq = k_rptr == 15'd32767;
   assign m_axis_tuser_eq = u_lif_proj_out_group == 3'd0;
   assign m_axis_tuser_and = m_axis_tuser_eq & u_lif_proj_out_first;
+  assign x_q_load_not = ~x_q_valid;
+  assign x_q_park_not = ~x_q_load;
   assign s_beat_next_add = s_beat + 1'd1;
   assign s_beat_next_mux = s_last_beat ? 1'd0 : s_beat_next_add;
   assign s_step_next_eq = s_step == 2'd3;
@@ -3301,17 +3299,11 @@ module qkca_c96_h8_t4_n1024_p12 (
   assign proj_step_next_mux = proj_step_next_eq ? 2'd0 : proj_step_next_add;
   assign proj_step_en_and = u_acc_proj_out_valid & u_lif_proj_in_ready;
   assign proj_step_en_and_1 = proj_step_en_and & u_acc_proj_out_last;
-  assign x_valid_q_next_not = ~x_valid_q;
-  assign x_valid_q_next_or = x_valid_q_next_not | u_enc_x_in_ready;
-  assign x_valid_q_next_or_1 = x_skid_valid | x_s1_advance;
-  assign x_valid_q_next_mux = x_valid_q_next_or ? x_valid_q_next_or_1 : 1'd1;
-  assign x_skid_valid_next_or = x_skid_valid | x_s1_advance;
-  assign x_skid_valid_next_mux = x_valid_q_next_or ? 1'd0 : x_skid_valid_next_or;
-  assign x_spike_q_next_mux = x_skid_valid ? x_skid_spike : x_masked;
-  assign x_spike_q_en_or = x_skid_valid | x_s1_advance;
-  assign x_spike_q_en_and = x_valid_q_next_or & x_spike_q_en_or;
-  assign x_skid_spike_en_not = ~x_valid_q_next_or;
-  assign x_skid_spike_en_and = x_skid_spike_en_not & x_s1_advance;
+  assign x_q_valid_next_or = x_q_skid_valid | x_q_up_fire;
+  assign x_q_valid_next_mux = x_q_load ? x_q_valid_next_or : x_q_valid;
+  assign x_q_spike_next_mux = x_q_skid_valid ? x_q_skid_spike : x_masked;
+  assign x_q_skid_valid_next_or = x_q_skid_valid | x_q_up_fire;
+  assign x_q_skid_valid_next_mux = x_q_load ? 1'd0 : x_q_skid_valid_next_or;
   assign u_lif_q_in_first_eq = q_step == 2'd0;
   assign u_lif_k_in_first_eq = k_step == 2'd0;
   assign u_lif_proj_in_first_eq = proj_step == 2'd0;
@@ -3360,7 +3352,8 @@ module qkca_c96_h8_t4_n1024_p12 (
   assign k_sink_ready = k_sink_ready_not | k_sink_ready_lt;
   assign k_fire = u_lif_k_out_valid & k_sink_ready;
   assign replay = mask_ready & k_pending;
-  assign x_s1_advance = x_s1_valid & x_s1_advance_not;
+  assign x_q_up_ready = ~x_q_skid_valid;
+  assign x_s1_advance = x_s1_valid & x_q_up_ready;
   assign x_issue = replay & x_issue_or;
   assign x_mask_sel = x_mask_sel_bits ? x_mask_sel_mux_14 : x_mask_sel_mux_29;
   assign replay_done = x_issue & replay_done_eq;
@@ -3369,6 +3362,9 @@ module qkca_c96_h8_t4_n1024_p12 (
   assign m_axis_tlast = u_lif_proj_out_group == 3'd7;
   assign m_axis_tuser = {m_axis_tuser_and, m_axis_tuser_eq};
   assign x_masked = k_rdata & x_s1_mask;
+  assign x_q_up_fire = x_s1_advance & x_q_up_ready;
+  assign x_q_load = u_enc_x_in_ready | x_q_load_not;
+  assign x_q_park = x_q_up_fire & x_q_park_not;
 
   always @(posedge clk)
     if (rst) s_beat <= 1'd0;
@@ -4666,15 +4662,15 @@ module qkca_c96_h8_t4_n1024_p12 (
     if (rst) proj_step <= 2'd0;
     else if (proj_step_en_and_1) proj_step <= proj_step_next_mux;
   always @(posedge clk)
-    if (rst) x_valid_q <= 1'd0;
-    else x_valid_q <= x_valid_q_next_mux;
+    if (rst) x_q_valid <= 1'd0;
+    else x_q_valid <= x_q_valid_next_mux;
   always @(posedge clk)
-    if (rst) x_skid_valid <= 1'd0;
-    else x_skid_valid <= x_skid_valid_next_mux;
+    if (x_q_load) x_q_spike <= x_q_spike_next_mux;
   always @(posedge clk)
-    if (x_spike_q_en_and) x_spike_q <= x_spike_q_next_mux;
+    if (rst) x_q_skid_valid <= 1'd0;
+    else x_q_skid_valid <= x_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (x_skid_spike_en_and) x_skid_spike <= x_masked;
+    if (x_q_park) x_q_skid_spike <= x_masked;
   always @(posedge clk)
     if (x_issue) k_rdata <= k_buffer[k_rptr];
 
@@ -4774,8 +4770,8 @@ module qkca_c96_h8_t4_n1024_p12 (
   spike_event_encoder_c96_k12_w1_e1 u_enc_x (  // Blocks/AttentionShared.swift:96
     .clk(clk),
     .rst(rst),
-    .in_valid(x_valid_q),
-    .in_counts(x_spike_q),
+    .in_valid(x_q_valid),
+    .in_counts(x_q_spike),
     .out_ready(u_acc_proj_in_ready),
     .in_ready(u_enc_x_in_ready),
     .out_valid(u_enc_x_out_valid),
