@@ -427,7 +427,7 @@ struct VerilatorHarnessTests {
         flagged.extraFlags = ["+define+UNUSED_MACRO=1"]
         #expect(try VerilatorModel.cacheKey(for: original, options: flagged) != key)
         var widened = original
-        widened.outputs[0].width = 9
+        widened.outputs[0] = VerilatorPort(name: widened.outputs[0].name, width: 9)
         #expect(try VerilatorModel.cacheKey(for: widened, options: Fixture.options) != key)
         try? FileManager.default.removeItem(at: scratch)
         try? FileManager.default.removeItem(at: sameText.sources[0].deletingLastPathComponent())
@@ -526,7 +526,7 @@ struct VerilatorHarnessTests {
     @Test("ports that disagree with the Verilog are reported before compiling")
     func portMismatch() throws {
         var design = Fixture.counter
-        design.outputs[0].width = 9
+        design.outputs[0] = VerilatorPort(name: design.outputs[0].name, width: 9)
         design.inputs.removeFirst()
         do {
             _ = try buildModel(design)

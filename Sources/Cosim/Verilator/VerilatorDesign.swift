@@ -1,19 +1,12 @@
 import Foundation
+import HDL
 
-/// One top-level port as the harness packs it: `ceil(width / 32)` 32-bit words,
-/// least significant word first.
-public struct VerilatorPort: Sendable, Hashable {
-    public var name: String
-    public var width: Int
+/// One top-level port as the harness packs it: the IR simulator's `SimPort`, the same
+/// `ceil(width / 32)` 32-bit words, least significant word first, so both models take the same
+/// packed buffers.
+public typealias VerilatorPort = SimPort
 
-    public init(name: String, width: Int) {
-        self.name = name
-        self.width = width
-    }
-
-    /// Number of 32-bit words the port takes in a packed buffer.
-    public var words: Int { (width + 31) / 32 }
-
+extension SimPort {
     /// Mask of the valid bits in the port's most significant word.
     public var topWordMask: UInt32 {
         width % 32 == 0 ? UInt32.max : (UInt32(1) << UInt32(width % 32)) - 1
