@@ -46,15 +46,7 @@ enum SpikeStreamParts {
 
     /// A stable 32-bit fingerprint (FNV-1a) of a parameter description, for module names that
     /// differ whenever any parameter does.
-    static func fingerprint(_ s: String) -> String {
-        var h: UInt32 = 0x811C_9DC5
-        for b in s.utf8 {
-            h ^= UInt32(b)
-            h = h &* 0x0100_0193
-        }
-        let hex = String(h, radix: 16)
-        return String(repeating: "0", count: 8 - hex.count) + hex
-    }
+    static func fingerprint(_ s: String) -> String { ModuleNameHash.hash(s) }
 
     /// Module name stems must be plain Verilog identifiers.
     static func checkName(_ name: String, field: String) throws {
