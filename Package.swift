@@ -33,6 +33,7 @@ let package = Package(
         .testTarget(name: "BlocksTests", dependencies: ["Blocks"]),
         .testTarget(name: "GoldenTests", dependencies: ["Golden"], exclude: ["lif_float_reference.py"]),
         .testTarget(name: "CosimTests", dependencies: ["HDL", "Blocks", "Golden", "Cosim"]),
+        .testTarget(name: "EstimatorTests", dependencies: ["HDL", "Blocks", "Golden", "Cosim", "Estimator"]),
     ],
     swiftLanguageModes: [.v5]
 )

@@ -14,6 +14,8 @@ let commands: [(name: String, values: Set<String>, switches: Set<String>, summar
     ("simulate", ModelCommands.modelFlags.union(["input", "output"]), [], "--model NAME|CONFIG.json [--stage S] [--lanes P] [--seed S] --input X.npy --output Y.npy: run the generated RTL in Verilator on the same inputs"),
     ("difftest", ["circuits", "cycles", "seed", "batch"], [], "[--circuits N] [--cycles N] [--seed S] [--batch N]: differential test of random circuits, IR simulator against Verilator"),
     ("bench", ["nodes", "cycles"], [], "[--nodes N] [--cycles N]: time elaboration and emission of a synthetic design, and the Verilator harness against a plain C++ loop"),
+    ("estimate", EstimateCommand.values, EstimateCommand.switches, EstimateCommand.summary),
+    ("calibrate", CalibrateCommand.values, CalibrateCommand.switches, CalibrateCommand.summary),
     ("help", [], [], ": this list"),
 ]
 
@@ -106,6 +108,10 @@ func run(_ argv: [String]) throws {
         }
         print("\(circuits - failed) passed, \(failed) failed")
         if failed > 0 { throw Failure(message: "\(failed) circuits disagree", code: 1) }
+    case "estimate":
+        try EstimateCommand.run(args)
+    case "calibrate":
+        try CalibrateCommand.run(args)
     case "bench":
         let nodes = try args.int("nodes", default: 100_000, in: 1...10_000_000)
         let cycles = try args.int("cycles", default: 2_000_000, in: 1...1_000_000_000)
