@@ -35,7 +35,7 @@ struct AttentionInput {
         let cfg = SpikeAccumulatorConfig(weights: l.weights, bias: l.bias, lanes: c.lanes, maxCount: maxCount, name: "\(c.name)_\(tag)_acc")
         let lif = try makeLIFBank(LIFBankConfig(neurons: c.channels, lanes: c.lanes, neuron: l.neuron,
                                                 current: try cfg.widths().currentRange, storage: c.storage,
-                                                name: "\(c.name)_\(tag)_lif"))
+                                                name: "\(c.name)_\(tag)_lif", thresholds: l.thresholds))
         return (try makeSpikeAccumulator(cfg), lif)
     }
 

@@ -7,11 +7,15 @@ public struct SpikingLayerWeights: Hashable, Sendable {
     public var weights: [[Int]]
     public var bias: [Int]
     public var neuron: LIFNeuronConfig
+    /// One threshold per output channel when the layer was quantized per channel (each channel
+    /// on its own grid), or nil for `neuron.threshold` everywhere.
+    public var thresholds: [Int]?
 
-    public init(weights: [[Int]], bias: [Int], neuron: LIFNeuronConfig) {
+    public init(weights: [[Int]], bias: [Int], neuron: LIFNeuronConfig, thresholds: [Int]? = nil) {
         self.weights = weights
         self.bias = bias
         self.neuron = neuron
+        self.thresholds = thresholds
     }
 }
 
@@ -76,6 +80,9 @@ public struct QKTAConfig: Hashable, Sendable {
                 throw BlockError("\(n) weights must be \(channels) x \(channels)")
             }
             guard l.bias.count == channels else { throw BlockError("\(n) bias must have \(channels) values") }
+            if let th = l.thresholds, th.count != channels {
+                throw BlockError("\(n) thresholds must have \(channels) values, one per output channel")
+            }
         }
     }
 }

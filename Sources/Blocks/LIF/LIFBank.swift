@@ -26,6 +26,11 @@ public struct LIFBankConfig: Hashable, Sendable {
     /// widths follow from it.
     public var current: Interval
     public var storage: LIFStateStorage
+    /// Per-neuron thresholds (`L` values), or nil for `neuron.threshold` everywhere. A layer
+    /// quantized per output channel puts each channel on its own grid, so its threshold 1.0 is
+    /// a different integer per neuron (SPEC §3.4). Hard reset only; `neuron.threshold` is then
+    /// ignored, and the widths are proven for the largest of these (see `effectiveNeuron`).
+    public var thresholds: [Int]?
     /// Adds `out_membrane`, the `P` membranes after the step, for debugging.
     public var membraneOutput: Bool
     /// The module name's stem; the full name adds the key parameters and a fingerprint.
@@ -33,7 +38,8 @@ public struct LIFBankConfig: Hashable, Sendable {
 
     public init(neurons: Int, lanes: Int, neuron: LIFNeuronConfig, current: Interval,
                 storage: LIFStateStorage = .registers, membraneOutput: Bool = false,
-                name: String = "lif_bank") {
+                name: String = "lif_bank", thresholds: [Int]? = nil) {
+        self.thresholds = thresholds
         self.neurons = neurons
         self.lanes = lanes
         self.neuron = neuron
@@ -48,12 +54,38 @@ public struct LIFBankConfig: Hashable, Sendable {
 
     /// The widths the generator will use (signed bits): current, membrane, charged membrane.
     public func widths() throws -> (current: Int, membrane: Int, hidden: Int) {
-        let d = try LIFDatapath(neuron: neuron, current: current, field: "neuron")
+        let d = try LIFDatapath(neuron: try effectiveNeuron(), current: current, field: "neuron")
         return (d.currentWidth, d.membraneWidth, d.ranges.hidden.signedWidth)
     }
 
+    /// The neuron the ranges are proven for: `neuron`, with the largest per-neuron threshold
+    /// when there are several. With a hard reset a membrane that did not fire stays below its
+    /// own threshold, so the largest one bounds them all.
+    func effectiveNeuron() throws -> LIFNeuronConfig {
+        guard let ths = thresholds else { return neuron }
+        guard ths.count == neurons else {
+            throw BlockError("thresholds has \(ths.count) values for \(neurons) neurons; give one per neuron")
+        }
+        guard neuron.isHardReset else {
+            throw BlockError("per-neuron thresholds need a hard reset; the neuron has a soft reset")
+        }
+        guard let lo = ths.min(), lo >= 1 else {
+            throw BlockError("per-neuron thresholds must be >= 1 on the membrane grid, got \(ths.min() ?? 0)")
+        }
+        var n = neuron
+        n.threshold = ths.max()!
+        return n
+    }
+
+    /// The per-neuron thresholds when they differ, nil when one constant serves every neuron.
+    var distinctThresholds: [Int]? {
+        guard let ths = thresholds, Set(ths).count > 1 else { return nil }
+        return ths
+    }
+
     var fingerprintText: String {
-        "L=\(neurons) P=\(lanes) \(neuron) I=\(current) \(storage.rawValue) mem=\(membraneOutput)"
+        let th = thresholds.map { ths in Set(ths).count > 1 ? " th=\(ths.map(String.init).joined(separator: ","))" : " th=\(ths[0])" } ?? ""
+        return "L=\(neurons) P=\(lanes) \(neuron) I=\(current) \(storage.rawValue) mem=\(membraneOutput)\(th)"
     }
 }
 
@@ -85,7 +117,8 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
     guard c.lanes >= 1 && c.lanes <= 4096 else {
         throw BlockError("lanes = \(c.lanes): a LIF bank needs 1...4096 lanes")
     }
-    let dp = try LIFDatapath(neuron: c.neuron, current: c.current, field: "neuron")
+    let neuron = try c.effectiveNeuron()
+    let dp = try LIFDatapath(neuron: neuron, current: c.current, field: "neuron")
     let (p, l, g) = (c.lanes, c.neurons, c.groups)
     let wi = dp.currentWidth, wv = dp.membraneWidth
     let gw = SpikeStreamParts.indexWidth(g)
@@ -95,7 +128,7 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         LIF neuron bank (SPEC 3.1): \(l) neurons over \(p) lanes, \(g) group(s), state in \(c.storage.rawValue).
         Neuron n is group n/\(p), lane n%\(p).\(partial < p ? " Lane(s) \(partial == p - 1 ? "\(partial)" : "\(partial) to \(p - 1)") of group \(g - 1) hold no neuron: spike 0, membrane 0." : "")
         Per step: a = I << \(c.neuron.inputShift); \(c.neuron.decayInput ? "H = V + ((a - (V - vr)) >>> \(c.neuron.k))" : "H = V - ((V - vr) >>> \(c.neuron.k)) + a");
-        S = H >= \(c.neuron.threshold); \(c.neuron.isHardReset ? "V = S ? \(c.neuron.resetValue) : H" : "V = H - S * \(c.neuron.threshold)").\
+        S = H >= \(c.distinctThresholds.map { "th[n] (per-neuron thresholds \($0.min()!) to \($0.max()!), a constant per group and lane)" } ?? "\(neuron.threshold)"); \(c.neuron.isHardReset ? "V = S ? \(c.neuron.resetValue) : H" : "V = H - S * \(c.neuron.threshold)").\
         \(c.neuron.membraneWidth != nil ? " H and V saturate to \(wv) signed bits (forced width)." : " Widths proven by interval analysis: no overflow.")
         Current I in \(c.current) (\(wi) signed bits per lane), membrane V in \(dp.ranges.membrane) (\(wv) bits), H in \(dp.ranges.hidden).
         in:  in_valid, in_ready, in_first (start from V = vr), in_group [\(gw)], in_current [\(p)x\(wi)] (lane j at [j*\(wi) +: \(wi)]).
@@ -105,7 +138,8 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         """)
     m.parameter("neurons", l)
     m.parameter("lanes", p)
-    m.parameter("neuron", c.neuron)
+    m.parameter("neuron", neuron)
+    if let ths = c.distinctThresholds { m.parameter("thresholds", "\(ths.count) values, \(ths.min()!)...\(ths.max()!), fingerprinted in the name") }
     m.parameter("current", c.current)
     m.parameter("storage", c.storage.rawValue)
     m.parameter("membraneOutput", c.membraneOutput)
@@ -127,6 +161,17 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         return group.ne(.const(g - 1, width: gw))
     }
 
+    /// Lane `j`'s threshold for the beat's group: a constant per (group, lane), selected by the
+    /// group index; nil when every neuron shares `neuron.threshold`.
+    let thWidth = Interval.point(neuron.threshold).signedWidth
+    func laneThreshold(_ j: Int, group: Expr) -> Expr? {
+        guard let ths = c.distinctThresholds else { return nil }
+        let items = (0..<g).compactMap { gi in gi * p + j < l ? Expr.const(ths[gi * p + j], width: thWidth, signed: true) : nil }
+        if items.isEmpty { return nil }   // a lane past L in every group: its spike is gated off
+        if g == 1 || Set((0..<g).compactMap { gi in gi * p + j < l ? ths[gi * p + j] : nil }).count == 1 { return items[0] }
+        return SpikeStreamParts.select(m, "th_lane\(j)", index: group, items: items, fallback: items[items.count - 1])
+    }
+
     var spikes: [Expr] = []
     var membranes: [Expr] = []
     switch c.storage {
@@ -139,7 +184,8 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
             let old = g == 1 ? (j < l ? v[j] : vrConst)
                 : SpikeStreamParts.select(m, "v_lane\(j)", index: inGroup, items: items, fallback: vrConst)
             let lane = SpikeStreamParts.field(inCurrent, j, wi).asSigned()
-            let (s, nv) = try dp.build(m, "lane\(j)", membrane: old, current: lane, first: inFirst)
+            let (s, nv) = try dp.build(m, "lane\(j)", membrane: old, current: lane, first: inFirst,
+                                       threshold: laneThreshold(j, group: inGroup))
             for gi in 0..<g where gi * p + j < l {
                 let hit = g == 1 ? accept : accept & inGroup.eq(.const(gi, width: gw))
                 m.next(v[gi * p + j], nv, enable: hit)
@@ -169,7 +215,8 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         for j in 0..<p {
             let vOld = SpikeStreamParts.field(old, j, wv).asSigned()
             let lane = SpikeStreamParts.field(s1Current, j, wi).asSigned()
-            let (s, nv) = try dp.build(m, "lane\(j)", membrane: vOld, current: lane, first: s1First)
+            let (s, nv) = try dp.build(m, "lane\(j)", membrane: vOld, current: lane, first: s1First,
+                                       threshold: laneThreshold(j, group: s1Group))
             let e = exists(j, group: s1Group)
             spikes.append(s & e)
             membranes.append(nv)

@@ -22,9 +22,11 @@ struct LIFDatapath {
 
     /// Builds one lane. `membrane` is the stored `V` (`membraneWidth` bits, signed), `current`
     /// the lane's `I` (`currentWidth` bits, signed), `first` restarts the neuron at `vr`.
-    /// Returns the spike (1 bit) and the next membrane (`membraneWidth` bits, signed).
-    func build(_ m: Module, _ p: String, membrane v: Expr, current i: Expr, first: Expr) throws
-        -> (spike: Expr, next: Expr) {
+    /// `threshold`, when given, replaces the constant `neuron.threshold`: a per-neuron threshold
+    /// the caller selects (hard reset only, never above `neuron.threshold`, for which the ranges
+    /// were proven). Returns the spike (1 bit) and the next membrane (`membraneWidth` bits, signed).
+    func build(_ m: Module, _ p: String, membrane v: Expr, current i: Expr, first: Expr,
+               threshold: Expr? = nil) throws -> (spike: Expr, next: Expr) {
         let n = neuron
         let wv = membraneWidth
         let vr = n.resetValue
@@ -50,7 +52,8 @@ struct LIFDatapath {
         // Clamp point 1: H saturates to Wv before the comparison (forced widths only).
         let hs = n.membraneWidth != nil ? m.wire("\(p)_hs", h.saturate(to: wv)) : h
         let cmpWidth = max(hs.width, Interval.point(n.threshold).signedWidth)
-        let spike = m.wire("\(p)_spike", hs.extend(to: cmpWidth).ge(.const(n.threshold, width: cmpWidth, signed: true)))
+        let th = threshold.map { fitWidth($0, cmpWidth) } ?? .const(n.threshold, width: cmpWidth, signed: true)
+        let spike = m.wire("\(p)_spike", hs.extend(to: cmpWidth).ge(th))
         let next: Expr
         switch n.reset {
         case .hard:

@@ -33,6 +33,9 @@ import Cosim
             neurons: 6, lanes: 2, neuron: LIFNeuronConfig(k: 3, threshold: -1, reset: .hard(-3), decayInput: false,
                                                           membraneWidth: 5),
             current: Interval(-40, 40), membraneOutput: true), timeSteps: 5),
+        Variant(label: "per-neuron thresholds 2^5..2^9 qkformer L11 P4", config: LIFBankConfig(
+            neurons: 11, lanes: 4, neuron: qkformer, current: Interval(-300, 300), membraneOutput: true,
+            thresholds: [32, 64, 128, 256, 512, 256, 32, 64, 512, 128, 64]), timeSteps: 4),
         Variant(label: "soft th9 k1 E2 unforced L1 P1", config: LIFBankConfig(
             neurons: 1, lanes: 1, neuron: LIFNeuronConfig(k: 1, threshold: 9, reset: .soft, decayInput: true, inputShift: 2),
             current: Interval(-5, 7), membraneOutput: true), timeSteps: 8),
@@ -52,6 +55,10 @@ import Cosim
         Variant(label: "ram L=P hard vr2 th3 k2 E1 L4 P4", config: LIFBankConfig(
             neurons: 4, lanes: 4, neuron: LIFNeuronConfig(k: 2, threshold: 3, reset: .hard(2), inputShift: 1),
             current: Interval(-9, 9), storage: .ram, membraneOutput: true), timeSteps: 7),
+        Variant(label: "ram per-neuron thresholds hard vr-2 L7 P3", config: LIFBankConfig(
+            neurons: 7, lanes: 3, neuron: LIFNeuronConfig(k: 1, threshold: 1, reset: .hard(-2), inputShift: 2),
+            current: Interval(-40, 60), storage: .ram, membraneOutput: true,
+            thresholds: [3, 40, 17, 3, 90, 1, 64]), timeSteps: 4),
         Variant(label: "ram th0 hard k3 Wv7 L6 P4 no membrane port", config: LIFBankConfig(
             neurons: 6, lanes: 4, neuron: LIFNeuronConfig(k: 3, threshold: 0, reset: .hard(0), inputShift: 3,
                                                           membraneWidth: 7),
@@ -85,9 +92,12 @@ import Cosim
                 neuron.reset = .hard(0)
             }
             let lo = -rng.spkInt(0, 30), hi = rng.spkInt(0, 30)
-            let config = LIFBankConfig(neurons: rng.spkInt(1, 9), lanes: rng.spkInt(1, 5), neuron: neuron,
+            var config = LIFBankConfig(neurons: rng.spkInt(1, 9), lanes: rng.spkInt(1, 5), neuron: neuron,
                                        current: Interval(lo, hi), storage: rng.spkChance(0.5) ? .ram : .registers,
                                        membraneOutput: true)
+            if neuron.isHardReset && forced == nil && rng.spkChance(0.5) {
+                config.thresholds = (0..<config.neurons).map { _ in rng.spkInt(1, 40) }
+            }
             variants.append(Variant(label: "random \(i): \(config.neuron) L\(config.neurons) P\(config.lanes) \(config.storage)",
                                     config: config, timeSteps: rng.spkInt(1, 6)))
         }
@@ -154,6 +164,13 @@ import Cosim
 
     @Test func rejectsBadParameters() throws {
         let n = LIFNeuronConfig(threshold: 1)
+        #expect(throws: BlockError.self) {
+            try makeLIFBank(LIFBankConfig(neurons: 3, lanes: 1, neuron: n, current: Interval(0, 1), thresholds: [1, 2]))
+        }
+        #expect(throws: BlockError.self) {
+            try makeLIFBank(LIFBankConfig(neurons: 2, lanes: 1, neuron: LIFNeuronConfig(threshold: 1, reset: .soft),
+                                          current: Interval(0, 1), thresholds: [1, 2]))
+        }
         #expect(throws: BlockError.self) { try makeLIFBank(LIFBankConfig(neurons: 0, lanes: 1, neuron: n, current: Interval(0, 1))) }
         #expect(throws: BlockError.self) { try makeLIFBank(LIFBankConfig(neurons: 4, lanes: 0, neuron: n, current: Interval(0, 1))) }
         #expect(throws: BlockError.self) {
@@ -211,10 +228,16 @@ import Cosim
     static func stimulusCountingSaturation(_ c: LIFBankConfig, timeSteps: Int, beats n: Int, rng: inout SplitMix64)
         -> ([SpikingBeat], [Expected], Int) {
         var saturated = 0
-        let golden = golden(c.neuron)
+        let base = golden(c.neuron)
+        /// Neuron `idx`'s golden parameters: the bank's, with its own threshold if it has one.
+        let goldens: [LIFParameters] = (0..<c.neurons).map { idx in
+            var g = base
+            if let th = c.thresholds { g.threshold = Int64(th[idx]) }
+            return g
+        }
         let wi = try! c.widths().current
         let (p, g) = (c.lanes, c.groups)
-        var v = [Int64](repeating: golden.resetValue, count: c.neurons)
+        var v = [Int64](repeating: base.resetValue, count: c.neurons)
         var step = [Int](repeating: 0, count: g)
         var beats: [SpikingBeat] = []
         var expected: [Expected] = []
@@ -233,8 +256,8 @@ import Cosim
             for j in 0..<p {
                 let idx = group * p + j
                 guard idx < c.neurons else { neuron.append(nil); spike.append(false); membrane.append(0); continue }
-                if first { v[idx] = golden.resetValue }
-                let s = golden.step(membrane: v[idx], current: Int64(currents[j]))
+                if first { v[idx] = base.resetValue }
+                let s = goldens[idx].step(membrane: v[idx], current: Int64(currents[j]))
                 if let w = c.neuron.membraneWidth, s.hidden == SignedWidth.minimum(w) || s.hidden == SignedWidth.maximum(w) {
                     saturated += 1
                 }
