@@ -1,0 +1,481 @@
+#!/usr/bin/env python3
+"""Cross-check QKForge against spikingjelly 2.0.0's QKAttention (token = QKTA, channel = QKCA).
+
+Run through scripts/crosscheck.sh, which makes the venv and builds qkforge. Three parts:
+
+exact   spikingjelly QKAttention with random weights on the 8-bit grid and BatchNorms that fold
+        exactly (gammas other than 1, negative gammas, non-zero running means and betas, eps 2^-16,
+        var + eps a power of 4), random 0/1 spikes, several T and shapes. Exported with
+        tools/export_bundle.py, run through `qkforge golden` and `qkforge simulate`; every output
+        spike must equal spikingjelly's (eval mode, torch backend, float32, CPU).
+        `qkforge quantize --json` must report every layer exact, on the expected grids.
+float   the same with torch's default conv init and random BatchNorm statistics, 8-bit per-channel
+        quantization: reports spike agreement (end to end, and per layer from a NumPy model of
+        SPEC §3) and the quantization report; asserts nothing about agreement.
+bad     malformed bundles (missing tensor, wrong shape, truncated .npy, unknown config field):
+        `qkforge golden --bundle` and `qkforge generate --bundle` must print one line starting with
+        "qkforge: " on stderr, exit 2, and write nothing.
+
+Every random thing prints its seed; `--seed S` replays a run. Exit 1 on any exact-mode mismatch or
+failed assertion.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+import zlib
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))  # tools/
+sys.path.insert(0, HERE)
+
+import torch  # noqa: E402
+
+torch.set_num_threads(1)
+torch.set_num_interop_threads(1)
+
+from spikingjelly.activation_based import functional  # noqa: E402
+from spikingjelly.activation_based.layer.attention import QKAttention  # noqa: E402
+
+from export_bundle import export_module  # noqa: E402
+import intmodel  # noqa: E402
+
+EPS = 2.0 ** -16  # 1.52587890625e-05: var + eps is exactly a power of 4 in float32 and float64
+KINDS = {"token": "qkta", "channel": "qkca"}
+
+
+class Failure(Exception):
+    pass
+
+
+def sub_seed(seed: int, *parts) -> int:
+    return zlib.crc32(repr((seed,) + parts).encode()) & 0x7FFFFFFF
+
+
+# ----------------------------------------------------------------------------------------------
+# Weights
+
+def set_exact_layer(conv: torch.nn.Conv1d, bn: torch.nn.BatchNorm1d, rng: np.random.Generator,
+                    bias_ranges: List[Tuple[float, float]]) -> List[int]:
+    """Random conv + BN whose fold is exactly on an 8-bit per-channel grid; folded bias of
+    channel o uniform in bias_ranges[o] (then on the grid). Returns the grid's fraction bits F_o
+    per output channel (what the importer must find)."""
+    out_c, in_c = conv.weight.shape[:2]
+    fs, w = [], np.zeros((out_c, in_c))
+    gamma, beta, mean, var = (np.zeros(out_c) for _ in range(4))
+    for o in range(out_c):
+        f = int(rng.integers(5, 9))                 # folded weight grid 2^-f
+        sign = -1 if rng.random() < 0.3 else 1       # negative gammas
+        odd = int(rng.choice([1, 1, 3]))             # s = sign * odd * 2^a: gamma != 1 in general
+        a = int(rng.integers(-1, 2))
+        j = int(rng.integers(-1, 3))                 # var + eps = 4^j, sqrt = 2^j
+        top = 127 // odd
+        m = np.clip(np.round(rng.normal(0, 30 / odd, in_c)), -top, top).astype(np.int64)
+        # one weight with |k| >= 65, so 2k leaves [-128, 127]: the finest grid is exactly 2^-f
+        i0 = int(rng.integers(in_c))
+        m[i0] = int(rng.choice([-1, 1])) * int(rng.integers(-(-65 // odd), top + 1))
+        s = sign * odd * 2.0 ** a
+        w[o] = m * 2.0 ** -(f + a)                   # s * w = sign*odd*m * 2^-f
+        gamma[o] = s * 2.0 ** j
+        var[o] = 4.0 ** j - EPS
+        r = int(rng.integers(-200, 201))
+        mean[o] = r * 2.0 ** -(f + a)                # s * (0 - mean) = -sign*odd*r * 2^-f
+        target = int(np.round(rng.uniform(*bias_ranges[o]) * 2 ** f))  # folded bias on the grid
+        beta[o] = (target + sign * odd * r) * 2.0 ** -f
+        fs.append(f)
+    with torch.no_grad():
+        conv.weight.copy_(torch.tensor(w, dtype=torch.float32).reshape(conv.weight.shape))
+        bn.weight.copy_(torch.tensor(gamma, dtype=torch.float32))
+        bn.bias.copy_(torch.tensor(beta, dtype=torch.float32))
+        bn.running_mean.copy_(torch.tensor(mean, dtype=torch.float32))
+        bn.running_var.copy_(torch.tensor(var, dtype=torch.float32))
+    # the float32 copies must be the values meant
+    for t, v in ((conv.weight, w), (bn.weight, gamma), (bn.bias, beta), (bn.running_mean, mean), (bn.running_var, var)):
+        assert np.array_equal(t.detach().double().numpy().reshape(v.shape), v), "value not exact in float32"
+    bn.eps = EPS
+    return fs
+
+
+def make_exact(c: int, heads: int, kind: str, rng: np.random.Generator) -> Tuple[QKAttention, Dict[str, List[int]]]:
+    m = QKAttention(c, heads, qka_type=kind)
+    qk_conv, qk_bn = m.qk_conv_bn[0], m.qk_conv_bn[1]
+    # Folded biases: Q sparse enough that masks are not all ones, K and proj denser; a bias
+    # of 2 or more makes a channel fire by itself at every step, below it the inputs decide.
+    q_range, k_range, p_range = (-1.5, 1.2), (-1.0, 2.5), (-1.0, 3.0)
+    fs = set_exact_layer(qk_conv, qk_bn, rng, [q_range] * c + [k_range] * c)
+    pf = set_exact_layer(m.proj_conv_bn[0], m.proj_conv_bn[1], rng, [p_range] * c)
+    return m.eval(), {"q": fs[:c], "k": fs[c:], "proj": pf}
+
+
+def make_float(c: int, heads: int, kind: str, rng: np.random.Generator) -> QKAttention:
+    m = QKAttention(c, heads, qka_type=kind)  # torch default conv init (seeded by torch.manual_seed)
+    for bn in (m.qk_conv_bn[1], m.proj_conv_bn[1]):
+        n = bn.num_features
+        with torch.no_grad():
+            g = rng.uniform(0.5, 2.0, n) * np.where(rng.random(n) < 0.2, -1, 1)
+            bn.weight.copy_(torch.tensor(g, dtype=torch.float32))
+            bn.bias.copy_(torch.tensor(rng.uniform(-0.3, 0.8, n), dtype=torch.float32))
+            bn.running_mean.copy_(torch.tensor(rng.normal(0.0, 0.2, n), dtype=torch.float32))
+            bn.running_var.copy_(torch.tensor(rng.uniform(0.02, 0.3, n), dtype=torch.float32))
+    return m.eval()
+
+
+# ----------------------------------------------------------------------------------------------
+# Running
+
+def run_spikingjelly(m: QKAttention, x: np.ndarray) -> Dict[str, np.ndarray]:
+    """x: uint8 [B, T, N, C] (QKForge layout). spikingjelly wants [T, B, C, L]: transpose in and
+    out. One sample at a time, reset_net between samples. Returns out [B,T,N,C], q, k [B,T,N,C]
+    and the mask (token [B,T,N,heads], channel [B,T,C])."""
+    got: Dict[str, torch.Tensor] = {}
+    hooks = [m.qk_lif.register_forward_hook(lambda mod, i, o: got.__setitem__("qk", o)),
+             m.attn_lif.register_forward_hook(lambda mod, i, o: got.__setitem__("attn", o))]
+    b_, t_, n_, c_ = x.shape
+    res = {k: [] for k in ("out", "q", "k", "mask")}
+    try:
+        with torch.no_grad():
+            for b in range(b_):
+                functional.reset_net(m)
+                xs = torch.from_numpy(x[b].transpose(0, 2, 1).astype(np.float32)).unsqueeze(1)  # [T,1,C,L]
+                y = m(xs)
+                res["out"].append(y[:, 0].numpy().transpose(0, 2, 1))                         # [T,L,C]
+                qk = got["qk"][:, 0].numpy().transpose(0, 2, 1)                              # [T,L,2C]
+                res["q"].append(qk[..., :c_])
+                res["k"].append(qk[..., c_:])
+                a = got["attn"][:, 0].numpy()          # token [T,h,1,L]; channel [T,h,d,1]
+                res["mask"].append(a[:, :, 0, :].transpose(0, 2, 1) if m.qka_type == "token"
+                                   else a[..., 0].reshape(t_, c_))
+    finally:
+        for h in hooks:
+            h.remove()
+        functional.reset_net(m)
+    out = {k: np.stack(v).astype(np.float32) for k, v in res.items()}
+    for k, v in out.items():
+        assert np.all((v == 0) | (v == 1)), f"spikingjelly {k} is not 0/1"
+    return {k: v.astype(np.uint8) for k, v in out.items()}
+
+
+class QKForge:
+    def __init__(self, binary: str, verbose: bool):
+        self.binary, self.verbose = binary, verbose
+        self.seconds: Dict[str, float] = {}
+
+    def run(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        t0 = time.time()
+        p = subprocess.run([self.binary, *args], capture_output=True, text=True)
+        self.seconds[args[0]] = self.seconds.get(args[0], 0.0) + time.time() - t0
+        if self.verbose:
+            print(f"    $ qkforge {' '.join(args)}  ->  exit {p.returncode} ({time.time() - t0:.1f} s)")
+        if check and p.returncode != 0:
+            tail = (p.stderr.strip() or p.stdout.strip()).splitlines()[-3:]
+            raise Failure(f"qkforge {' '.join(args)} exited {p.returncode}: {' | '.join(tail)}")
+        return p
+
+    def spikes(self, cmd: str, bundle: str, x_path: str, y_path: str, extra=()) -> np.ndarray:
+        if os.path.exists(y_path):
+            os.remove(y_path)
+        self.run(cmd, "--bundle", bundle, "--input", x_path, "--output", y_path, *extra)
+        y = np.load(y_path)
+        if y.dtype != np.uint8:
+            raise Failure(f"qkforge {cmd} wrote dtype {y.dtype}, expected uint8")
+        return y
+
+    def quantize(self, bundle: str) -> dict:
+        p = self.run("quantize", "--bundle", bundle, "--json")
+        try:
+            return json.loads(p.stdout)
+        except json.JSONDecodeError as e:
+            raise Failure(f"qkforge quantize --json printed no JSON ({e}): {p.stdout[:200]!r}")
+
+
+def mismatches(name: str, want: np.ndarray, got: np.ndarray, show: int = 5) -> int:
+    if want.shape != got.shape:
+        print(f"    {name}: shape {list(got.shape)}, expected {list(want.shape)}")
+        return max(want.size, 1)
+    bad = np.argwhere(want != got)
+    for b, t, n, c in bad[:show]:
+        print(f"    {name} MISMATCH sample {b}, time step {t}, token {n}, channel {c}: "
+              f"spikingjelly {want[b, t, n, c]}, qkforge {got[b, t, n, c]}")
+    if len(bad) > show:
+        print(f"    ... {len(bad) - show} more")
+    return len(bad)
+
+
+def agreement(a: np.ndarray, b: np.ndarray) -> float:
+    return float(np.mean(a == b)) if a.shape == b.shape and a.size else float("nan")
+
+
+def rates(d: Dict[str, np.ndarray]) -> str:
+    return ", ".join(f"{k} {float(v.mean()):.3f}" for k, v in d.items())
+
+
+def check_report(rep: dict, expect_exact: bool, fs: Optional[Dict[str, List[int]]], weight_bits: int) -> List[str]:
+    problems = []
+    for f in ("layout", "exactMode", "weightBits", "perChannel", "decayFractionBits", "layers"):
+        if f not in rep:
+            problems.append(f"quantize report has no '{f}'")
+    if problems:
+        return problems
+    if rep["weightBits"] != weight_bits:
+        problems.append(f"weightBits {rep['weightBits']}, expected {weight_bits}")
+    names = [l.get("name") for l in rep["layers"]]
+    if sorted(names) != ["k", "proj", "q"]:
+        problems.append(f"layers {names}, expected q, k, proj")
+    if expect_exact:
+        if rep["exactMode"] is not True:
+            problems.append("exactMode is not true")
+        for l in rep["layers"]:
+            if l.get("exact") is not True or l.get("maxError") != 0:
+                problems.append(f"layer {l.get('name')} not exact (maxError {l.get('maxError')})")
+            if fs and l.get("name") in fs and l.get("fractionBits") != fs[l["name"]]:
+                problems.append(f"layer {l['name']} fractionBits {l.get('fractionBits')}, expected {fs[l['name']]}")
+    return problems
+
+
+def summarize_report(rep: dict) -> str:
+    parts = []
+    for l in rep.get("layers", []):
+        fb = l.get("fractionBits", [])
+        rng = f"{min(fb)}..{max(fb)}" if fb else "-"
+        parts.append(f"{l.get('name')}: Fw {rng}, maxError {l.get('maxError'):.3g}, exact {l.get('exact')}")
+    return f"exactMode {rep.get('exactMode')}, layout {rep.get('layout')}, E {rep.get('decayFractionBits')}; " + "; ".join(parts)
+
+
+# ----------------------------------------------------------------------------------------------
+# Parts
+
+def case_inputs(rng: np.random.Generator, b: int, t: int, n: int, c: int) -> np.ndarray:
+    p = rng.uniform(0.1, 0.5, size=(b, 1, 1, 1))
+    return (rng.random((b, t, n, c)) < p).astype(np.uint8)
+
+
+def run_case(qf: QKForge, work: str, label: str, m: QKAttention, kind: str, c: int, heads: int, n: int,
+             t: int, x: np.ndarray, do_sim: bool, exact: bool, fs, lanes: Optional[int]) -> dict:
+    bundle = os.path.join(work, label)
+    export_module(m, bundle, tokens=n, timeSteps=t, bnEps=EPS if exact else None, weightBits=8,
+                  perChannel=True, overwrite=True)
+    x_path = os.path.join(work, label + ".x.npy")
+    np.save(x_path, x)
+    sj = run_spikingjelly(m, x)
+    py = intmodel.run(bundle, x)
+    res = {"label": label, "exact": exact, "rates": rates({"Q": sj["q"], "K": sj["k"], "mask": sj["mask"], "out": sj["out"]})}
+    rep = qf.quantize(bundle)
+    res["report"] = summarize_report(rep)
+    res["problems"] = check_report(rep, exact, fs, 8)
+    gold = qf.spikes("golden", bundle, x_path, os.path.join(work, label + ".golden.npy"))
+    res["golden_mismatches"] = mismatches("golden", sj["out"], gold) if exact else int(np.sum(sj["out"] != gold)) if gold.shape == sj["out"].shape else gold.size
+    res["golden_agreement"] = agreement(sj["out"], gold)
+    res["numpy_vs_golden"] = int(np.sum(py["out"] != gold)) if gold.shape == py["out"].shape else -1
+    res["layers"] = {k: agreement(sj[k], py[k]) for k in ("q", "k", "mask", "out")}
+    if exact and any(v != 1.0 for v in res["layers"].values()):
+        res["problems"].append(f"NumPy SPEC model differs from spikingjelly per layer: {res['layers']}")
+    if do_sim:
+        extra = ("--lanes", str(lanes)) if lanes else ()
+        sim = qf.spikes("simulate", bundle, x_path, os.path.join(work, label + ".sim.npy"), extra)
+        res["sim_mismatches"] = mismatches("simulate", sj["out"], sim) if exact else int(np.sum(sim != sj["out"])) if sim.shape == sj["out"].shape else sim.size
+        res["sim_vs_golden"] = int(np.sum(sim != gold)) if sim.shape == gold.shape else sim.size
+        if res["sim_vs_golden"]:
+            res["problems"].append(f"simulate differs from golden in {res['sim_vs_golden']} spikes")
+    return res
+
+
+def part_exact(qf, work, seed, shapes, ts, samples, sim_mode, lanes) -> Tuple[int, List[dict]]:
+    print("== exact mode: spikingjelly QKAttention on the 8-bit grid, exact BatchNorm folds ==")
+    failures, rows = 0, []
+    for kind in KINDS:
+        for si, (c, h, n) in enumerate(shapes):
+            for ti, t in enumerate(ts):
+                s = sub_seed(seed, "exact", kind, c, h, n, t)
+                rng = np.random.default_rng(s)
+                torch.manual_seed(s)
+                m, fs = make_exact(c, h, kind, rng)
+                x = case_inputs(rng, samples, t, n, c)
+                do_sim = sim_mode == "all" or (sim_mode == "some" and ti == si % len(ts))
+                label = f"exact-{KINDS[kind]}-c{c}-h{h}-n{n}-t{t}"
+                print(f"  {label} (seed {s}, {samples} samples{', golden + simulate' if do_sim else ', golden'})")
+                try:
+                    r = run_case(qf, work, label, m, kind, c, h, n, t, x, do_sim, True, fs, lanes)
+                except Failure as e:
+                    print(f"    FAIL {e}")
+                    failures += 1
+                    rows.append({"label": label, "error": str(e)})
+                    continue
+                bad = r["golden_mismatches"] + r.get("sim_mismatches", 0) + len(r["problems"]) + (1 if r["numpy_vs_golden"] else 0)
+                for p in r["problems"]:
+                    print(f"    FAIL {p}")
+                print(f"    rates {r['rates']}; golden mismatches {r['golden_mismatches']}"
+                      + (f", simulate mismatches {r['sim_mismatches']}" if "sim_mismatches" in r else "")
+                      + f", NumPy model vs golden {r['numpy_vs_golden']}")
+                print(f"    quantize: {r['report']}")
+                failures += 1 if bad else 0
+                rows.append(r)
+    return failures, rows
+
+
+def part_float(qf, work, seed, shapes, t, samples, sim_mode, lanes) -> Tuple[int, List[dict]]:
+    print("== float weights: torch default init, random BatchNorm statistics, 8-bit per-channel ==")
+    failures, rows = 0, []
+    for kind in KINDS:
+        for si, (c, h, n) in enumerate(shapes):
+            s = sub_seed(seed, "float", kind, c, h, n, t)
+            rng = np.random.default_rng(s)
+            torch.manual_seed(s)
+            m = make_float(c, h, kind, rng)
+            x = case_inputs(rng, samples, t, n, c)
+            do_sim = sim_mode == "all" or (sim_mode == "some" and si == 0)
+            label = f"float-{KINDS[kind]}-c{c}-h{h}-n{n}-t{t}"
+            print(f"  {label} (seed {s}, {samples} samples{', golden + simulate' if do_sim else ', golden'})")
+            try:
+                r = run_case(qf, work, label, m, kind, c, h, n, t, x, do_sim, False, None, lanes)
+            except Failure as e:
+                print(f"    FAIL {e}")
+                failures += 1
+                rows.append({"label": label, "error": str(e)})
+                continue
+            for p in r["problems"]:
+                print(f"    FAIL {p}")
+            failures += 1 if r["problems"] else 0
+            lay = ", ".join(f"{k} {v:.4f}" for k, v in r["layers"].items())
+            print(f"    rates (spikingjelly) {r['rates']}")
+            print(f"    output spike agreement with spikingjelly: golden {r['golden_agreement']:.4f}"
+                  f" ({r['golden_mismatches']} of {x.size} differ)"
+                  + (f", simulate {1 - r['sim_mismatches'] / x.size:.4f}" if "sim_mismatches" in r else ""))
+            print(f"    per layer (NumPy SPEC model vs spikingjelly): {lay}; NumPy model vs golden output: {r['numpy_vs_golden']} differ")
+            print(f"    quantize: {r['report']}")
+            rows.append(r)
+    return failures, rows
+
+
+def part_malformed(qf, work, seed) -> int:
+    """Malformed bundles: one line on stderr starting with 'qkforge: ', exit 2, nothing written."""
+    print("== malformed bundles: golden and generate must fail with one line and exit 2 ==")
+    s = sub_seed(seed, "malformed")
+    rng = np.random.default_rng(s)
+    torch.manual_seed(s)
+    c, h, n, t = 16, 2, 8, 2
+    m, _ = make_exact(c, h, "token", rng)
+    base = os.path.join(work, "bad-base")
+    export_module(m, base, tokens=n, timeSteps=t, bnEps=EPS, overwrite=True)
+    x_path = os.path.join(work, "bad.x.npy")
+    np.save(x_path, case_inputs(rng, 1, t, n, c))
+    print(f"  base bundle seed {s}")
+
+    def variant(name, edit):
+        d = os.path.join(work, "bad-" + name)
+        shutil.rmtree(d, ignore_errors=True)
+        shutil.copytree(base, d)
+        edit(d)
+        return d
+
+    def tpath(d, key):
+        return os.path.join(d, "tensors", key + ".npy")
+
+    def truncate(d):
+        p = tpath(d, "qk_conv_bn.0.weight")
+        data = open(p, "rb").read()
+        open(p, "wb").write(data[: len(data) // 2])
+
+    def unknown_field(d):
+        p = os.path.join(d, "config.json")
+        cfg = json.load(open(p))
+        cfg["numHeads"] = h
+        json.dump(cfg, open(p, "w"), indent=2)
+
+    def wrong_shape(d):
+        np.save(tpath(d, "proj_conv_bn.0.weight"), np.zeros((c, c + 1, 1), dtype=np.float32))
+
+    cases = {
+        "missing-tensor": lambda d: os.remove(tpath(d, "qk_conv_bn.1.running_var")),
+        "wrong-shape": wrong_shape,
+        "truncated-npy": truncate,
+        "unknown-field": unknown_field,
+    }
+    failures = 0
+    for name, edit in cases.items():
+        d = variant(name, edit)
+        runs = {
+            "golden": ["golden", "--bundle", d, "--input", x_path, "--output", os.path.join(work, f"bad-{name}.y.npy")],
+            "generate": ["generate", "--model", os.path.join(d, "config.json"), "--bundle", d, "--out", os.path.join(work, f"bad-{name}.out")],
+        }
+        for cmd, args in runs.items():
+            written = args[-1]
+            shutil.rmtree(written, ignore_errors=True) if os.path.isdir(written) else (os.path.exists(written) and os.remove(written))
+            p = qf.run(*args, check=False)
+            lines = [l for l in p.stderr.splitlines() if l.strip()]
+            ok = p.returncode == 2 and len(lines) == 1 and lines[0].startswith("qkforge: ") and not os.path.exists(written)
+            why = []
+            if p.returncode != 2:
+                why.append(f"exit {p.returncode}")
+            if len(lines) != 1:
+                why.append(f"{len(lines)} stderr lines")
+            if lines and not lines[0].startswith("qkforge: "):
+                why.append("line does not start with 'qkforge: '")
+            if os.path.exists(written):
+                why.append(f"{os.path.basename(written)} was written")
+            first = lines[0] if lines else "(no stderr)"
+            print(f"  {name:15s} {cmd:8s} {'ok  ' if ok else 'FAIL'} {first}" + ("" if ok else f"  [{'; '.join(why)}]"))
+            failures += 0 if ok else 1
+    return failures
+
+
+# ----------------------------------------------------------------------------------------------
+
+def parse_shapes(s: str) -> List[Tuple[int, int, int]]:
+    out = []
+    for part in s.split():
+        c, h, n = (int(v) for v in part.split(","))
+        out.append((c, h, n))
+    return out
+
+
+def main() -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--qkforge", default=os.environ.get("QKFORGE_BIN"), help="the qkforge binary [$QKFORGE_BIN]")
+    p.add_argument("--seed", type=int, default=int(os.environ.get("QKFORGE_SEED", "1")), help="master seed [$QKFORGE_SEED or 1]")
+    p.add_argument("--work", default=os.path.join(os.getcwd(), ".cache", "crosscheck-work"))
+    p.add_argument("--shapes", default="16,2,8 32,4,16 64,8,12", help="'C,heads,tokens ...'")
+    p.add_argument("--time-steps", default="1,2,4", help="T values of the exact part")
+    p.add_argument("--float-time-steps", type=int, default=4)
+    p.add_argument("--samples", type=int, default=3)
+    p.add_argument("--simulate", choices=("all", "some", "none"), default="some",
+                   help="Verilator runs: every case, one T per shape and kind (default), or none")
+    p.add_argument("--lanes", type=int, help="--lanes for qkforge simulate")
+    p.add_argument("--parts", default="exact,float,malformed")
+    p.add_argument("--verbose", action="store_true")
+    a = p.parse_args()
+    if not a.qkforge or not os.access(a.qkforge, os.X_OK):
+        print(f"crosscheck: no qkforge binary ({a.qkforge!r}); give --qkforge or QKFORGE_BIN", file=sys.stderr)
+        return 2
+    import spikingjelly
+    print(f"crosscheck: seed {a.seed} (replay with --seed {a.seed}); torch {torch.__version__}, "
+          f"spikingjelly {getattr(spikingjelly, '__version__', '?')}, numpy {np.__version__}; qkforge {a.qkforge}")
+    shutil.rmtree(a.work, ignore_errors=True)
+    os.makedirs(a.work)
+    qf = QKForge(os.path.abspath(a.qkforge), a.verbose)
+    shapes = parse_shapes(a.shapes)
+    ts = [int(v) for v in a.time_steps.split(",")]
+    parts = set(a.parts.split(","))
+    t0 = time.time()
+    failures = {}
+    if "exact" in parts:
+        failures["exact"], _ = part_exact(qf, a.work, a.seed, shapes, ts, a.samples, a.simulate, a.lanes)
+    if "float" in parts:
+        failures["float"], _ = part_float(qf, a.work, a.seed, shapes, a.float_time_steps, a.samples, a.simulate, a.lanes)
+    if "malformed" in parts:
+        failures["malformed"] = part_malformed(qf, a.work, a.seed)
+    secs = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(qf.seconds.items()))
+    print(f"crosscheck: {time.time() - t0:.1f} s ({secs}); failures: "
+          + ", ".join(f"{k} {v}" for k, v in failures.items()) + f"; seed {a.seed}")
+    return 1 if any(failures.values()) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
