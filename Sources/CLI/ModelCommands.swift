@@ -5,14 +5,19 @@ import Golden
 import Cosim
 import Estimator
 
-/// The model-level commands: `generate`, `cosim`, `golden` and `simulate` on a named model or a
-/// `config.json`, with random but seeded weights on the quantization grid.
+/// The model-level commands: `generate`, `cosim`, `golden`, `simulate` and `quantize` on a named
+/// model or a `config.json`, with random but seeded weights on the quantization grid, or with
+/// a trained model's weights from a bundle (`--bundle DIR`).
 enum ModelCommands {
-    static let modelFlags: Set<String> = ["model", "stage", "block", "lanes", "seed"]
+    static let modelFlags: Set<String> = ["model", "stage", "block", "lanes", "seed", "bundle"]
 
-    /// The block the flags name.
+    /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
     static func block(_ args: Arguments) throws -> BlockConfig {
-        guard let model = args.string("model") else {
+        let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
+        if let path = bundleConfig, args.string("model") == nil, !FileManager.default.fileExists(atPath: path) {
+            throw Arguments.UsageError(description: "\(path) is missing; a bundle needs a config.json (tools/export_bundle.py writes one)")
+        }
+        guard let model = args.string("model") ?? bundleConfig else {
             throw Arguments.UsageError(description: "--model is required: a name (\(ModelConfig.named.map(\.name).joined(separator: ", "))) or a config.json path")
         }
         var blockKind: BlockKind?
@@ -56,16 +61,50 @@ enum ModelCommands {
     static func model(_ args: Arguments) throws -> (BlockConfig, AttentionModel, UInt64) {
         let c = try block(args)
         let seed = try args.uint64("seed", default: 1)
+        let m = try build(c, args, maxInputCount: 1)
+        if let b = m.bundle { for line in b.reportLines { print(line) } }
+        return (c, m.model, seed)
+    }
+
+    /// The block's model: the bundle's weights with `--bundle`, random seeded ones otherwise.
+    static func build(_ c: BlockConfig, _ args: Arguments, maxInputCount: Int) throws -> (model: AttentionModel, bundle: AttentionBundle?) {
+        let seed = try args.uint64("seed", default: 1)
         do {
-            return (c, try AttentionModel.random(c, lanes: try lanes(args, c), seed: seed), seed)
+            guard let dir = args.string("bundle") else {
+                return (try AttentionModel.random(c, lanes: try lanes(args, c), seed: seed, maxInputCount: maxInputCount), nil)
+            }
+            if args.string("seed") != nil {
+                throw Arguments.UsageError(description: "--seed picks random weights and --bundle gives trained ones; drop one of them")
+            }
+            let b = try bundle(dir, c)
+            return (try AttentionModel.fromBundle(c, b, lanes: try lanes(args, c), maxInputCount: maxInputCount), b)
         } catch let e as ConfigError {
             throw Arguments.UsageError(description: e.description)
         }
     }
 
+    static func bundle(_ dir: String, _ c: BlockConfig) throws -> AttentionBundle {
+        try AttentionBundle.load(directory: URL(fileURLWithPath: dir), settings: AttentionModel.bundleSettings(c))
+    }
+
+    /// `qkforge quantize --bundle DIR [--json]`: the per-layer quantization report.
+    static func quantize(_ args: Arguments) throws {
+        guard let dir = args.string("bundle") else {
+            throw Arguments.UsageError(description: "--bundle DIR is required: the folder with config.json and tensors/")
+        }
+        let c = try block(args)
+        let b = try bundle(dir, c)
+        if args.flag("json") {
+            let data = try JSONSerialization.data(withJSONObject: b.reportJSON, options: [.prettyPrinted, .sortedKeys])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            for line in b.reportLines { print(line) }
+        }
+    }
+
     static func generate(_ args: Arguments) throws {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
-        let (c, model, seed) = try model(args)
+        let (c, model, _) = try model(args)
         let top = c.block == .qkca ? try makeQKCA(QKCAConfig(model.hardware, tokens: c.tokens)) : try makeQKTA(model.hardware)
         let design = try Elaborate.run(top)
         let emitted = VerilogEmitter.emit(design)
@@ -81,7 +120,7 @@ enum ModelCommands {
               "tokens": \(c.tokens),
               "timeSteps": \(c.timeSteps),
               "lanes": \(model.hardware.lanes),
-              "weights": "random, seed \(seed), \(c.quantization.weightBits)-bit on the grid 2^-\(model.weightFractionBits); LIF E = \(model.decayFractionBits) (exact mode)",
+              "weights": "\(model.origin.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\(args.string("bundle") == nil ? ", seed \(try args.uint64("seed", default: 1))" : "")",
               "flipFlops": \(r.flipFlops),
               "memoryBits": \(r.memoryBits),
               "memories": [
@@ -189,12 +228,14 @@ enum ModelCommands {
         guard let inPath = args.string("input"), let outPath = args.string("output") else {
             throw Arguments.UsageError(description: "--input X.npy and --output Y.npy are required")
         }
-        var (c, model, _) = try model(args)
+        var c = try block(args)
         let xs = try input(inPath, c)
-        if xs[0].shape[1] != c.tokens {
-            c.tokens = xs[0].shape[1]
-            model = try AttentionModel.random(c, lanes: model.hardware.lanes, seed: try args.uint64("seed", default: 1))
-        }
+        // The design follows the data: its token count (QKCA buffers a whole time step) and
+        // its largest spike count (the input count width).
+        c.tokens = xs[0].shape[1]
+        let maxCount = max(1, Int(xs.map { $0.scalars.max() ?? 0 }.max() ?? 0))
+        let (model, bundle) = try build(c, args, maxInputCount: maxCount)
+        if let b = bundle { for line in b.reportLines { print(line) } }
         let batched = (try NPYArray(contentsOfFile: inPath)).shape.count == 4
         if rtl {
             var o = AttentionCosim.Options()

@@ -8,14 +8,15 @@ import Cosim
 // exit code 2; a failed check (a mismatch) exits 1.
 
 let commands: [(name: String, values: Set<String>, switches: Set<String>, summary: String)] = [
-    ("generate", ModelCommands.modelFlags.union(["example", "out"]), [], "--model NAME|CONFIG.json [--block qkta] [--stage S] [--lanes P] [--seed S] --out DIR: write the accelerator's Verilog, filelist, weight images and report.json (or --example NAME for an HDL example)"),
-    ("cosim", ModelCommands.modelFlags.union(["example", "cycles", "samples", "rate", "stall", "trace"]), ["calibrate"], "--model NAME|CONFIG.json [--stage S] [--lanes P] [--samples N] [--rate R] [--stall F] [--calibrate] [--seed S] [--trace FILE.vcd|.fst]: co-simulate the accelerator in Verilator against the golden model; --calibrate shifts the biases so Q, K and the output fire at QKFormer's Table 7 rates (or --example NAME [--cycles N] against the IR simulator)"),
-    ("golden", ModelCommands.modelFlags.union(["input", "output"]), [], "--model NAME|CONFIG.json [--stage S] [--seed S] --input X.npy --output Y.npy: run the golden model on [T,N,C] or [B,T,N,C] uint8 spikes"),
-    ("simulate", ModelCommands.modelFlags.union(["input", "output"]), [], "--model NAME|CONFIG.json [--stage S] [--lanes P] [--seed S] --input X.npy --output Y.npy: run the generated RTL in Verilator on the same inputs"),
+    ("generate", ModelCommands.modelFlags.union(["example", "out"]), [], "--model NAME|CONFIG.json [--bundle DIR] [--block qkta] [--stage S] [--lanes P] [--seed S] --out DIR: write the accelerator's Verilog, filelist, weight images and report.json (or --example NAME for an HDL example)"),
+    ("cosim", ModelCommands.modelFlags.union(["example", "cycles", "samples", "rate", "stall", "trace"]), ["calibrate"], "--model NAME|CONFIG.json [--bundle DIR] [--stage S] [--lanes P] [--samples N] [--rate R] [--stall F] [--calibrate] [--seed S] [--trace FILE.vcd|.fst]: co-simulate the accelerator in Verilator against the golden model; --calibrate shifts the biases so Q, K and the output fire at QKFormer's Table 7 rates (or --example NAME [--cycles N] against the IR simulator)"),
+    ("golden", ModelCommands.modelFlags.union(["input", "output"]), [], "--model NAME|CONFIG.json [--stage S] [--seed S] | --bundle DIR, --input X.npy --output Y.npy: run the golden model on [T,N,C] or [B,T,N,C] uint8 spikes"),
+    ("simulate", ModelCommands.modelFlags.union(["input", "output"]), [], "--model NAME|CONFIG.json [--stage S] [--seed S] | --bundle DIR, [--lanes P] --input X.npy --output Y.npy: run the generated RTL in Verilator on the same inputs"),
     ("difftest", ["circuits", "cycles", "seed", "batch"], [], "[--circuits N] [--cycles N] [--seed S] [--batch N]: differential test of random circuits, IR simulator against Verilator"),
     ("bench", ["nodes", "cycles"], [], "[--nodes N] [--cycles N]: time elaboration and emission of a synthetic design, and the Verilator harness against a plain C++ loop"),
     ("estimate", EstimateCommand.values, EstimateCommand.switches, EstimateCommand.summary),
     ("calibrate", CalibrateCommand.values, CalibrateCommand.switches, CalibrateCommand.summary),
+    ("quantize", ["bundle", "model", "stage", "block"], ["json"], "--bundle DIR [--json]: fold BatchNorm and quantize a trained block; per layer: grids, largest rounding error, exact or not"),
     ("help", [], [], ": this list"),
 ]
 
@@ -54,9 +55,9 @@ func run(_ argv: [String]) throws {
     switch args.command {
     case "help":
         print(usage(), terminator: "")
-    case "generate" where args.string("model") != nil:
+    case "generate" where args.string("model") != nil || args.string("bundle") != nil:
         try ModelCommands.generate(args)
-    case "cosim" where args.string("model") != nil:
+    case "cosim" where args.string("model") != nil || args.string("bundle") != nil:
         try ModelCommands.cosim(args)
     case "golden":
         try ModelCommands.goldenOrSimulate(args, rtl: false)
@@ -108,6 +109,8 @@ func run(_ argv: [String]) throws {
         }
         print("\(circuits - failed) passed, \(failed) failed")
         if failed > 0 { throw Failure(message: "\(failed) circuits disagree", code: 1) }
+    case "quantize":
+        try ModelCommands.quantize(args)
     case "estimate":
         try EstimateCommand.run(args)
     case "calibrate":
@@ -133,6 +136,12 @@ do {
     FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
     exit(2)
 } catch let e as GoldenError {
+    FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
+    exit(2)
+} catch let e as NPYError {
+    FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
+    exit(2)
+} catch let e as ConfigError {
     FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
     exit(2)
 } catch let e as Failure {

@@ -11,8 +11,11 @@ public struct AttentionModel {
     public let block: BlockConfig
     public let hardware: QKTAConfig
     public let golden: AttentionBlockParameters
+    /// `Fw` of random weights; for a bundle, the finest grid of any channel.
     public let weightFractionBits: Int
     public let decayFractionBits: Int
+    /// Where the weights came from, for reports.
+    public var origin: String = ""
 
     /// Random but seeded weights on the quantization grid (exact mode): every weight is an integer
     /// on the grid `2^-Fw` with `Fw = weightBits - 1` (so weights lie in [-1, 1)), the bias is on
@@ -43,6 +46,60 @@ public struct AttentionModel {
         return try assemble(block, layers, lanes: lanes, maxInputCount: maxInputCount, storage: storage, fw: fw, e: e)
     }
 
+    /// A trained block from a bundle: the integers the importer folded and quantized, each
+    /// output channel's LIF on its own membrane grid (per-channel thresholds when the grids
+    /// differ). `block` must be the bundle's config.
+    public static func fromBundle(_ block: BlockConfig, _ bundle: AttentionBundle, lanes: Int, maxInputCount: Int = 1,
+                                  storage: LIFStateStorage = .registers) throws -> AttentionModel {
+        guard block.block == .qkta || block.block == .qkca else {
+            throw ConfigError(field: "block", "only qkta and qkca blocks can be imported so far, got \(block.block.rawValue)")
+        }
+        let e = bundle.decayFractionBits
+        func hardwareLayer(_ l: AttentionBundle.Layer) throws -> SpikingLayerWeights {
+            let fs = l.quantization.fractionBits
+            func narrow(_ v: Int64) throws -> Int {
+                guard let i = Int(exactly: v), abs(i) < 1 << 48 else {
+                    throw ConfigError(field: l.weightKey, "a quantized value \(v) is too wide for the generator (48 bits); lower weightBits or check the tensors")
+                }
+                return i
+            }
+            let weights = try l.quantization.weights.map { try $0.map(narrow) }
+            let bias = try l.quantization.bias.map(narrow)
+            let neuron = LIFNeuronConfig.qkformer(weightFractionBits: fs.max()!, extraFractionBits: e)
+            let thresholds = Set(fs).count > 1 ? fs.map { 1 << ($0 + e) } : nil
+            return SpikingLayerWeights(weights: weights, bias: bias, neuron: neuron, thresholds: thresholds)
+        }
+        let layers = try bundle.layers.map(hardwareLayer)
+        let C = block.dim
+        let name = "\(block.block.rawValue)_\((block.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_s\(block.stage)"
+        let hw = QKTAConfig(channels: C, heads: block.heads, timeSteps: block.timeSteps, lanes: lanes,
+                            maxInputCount: maxInputCount, q: layers[0], k: layers[1], proj: layers[2],
+                            storage: storage, name: name)
+        var model = AttentionModel(block: block, hardware: hw, golden: try bundle.parameters(),
+                                   weightFractionBits: bundle.layers.flatMap(\.quantization.fractionBits).max()!,
+                                   decayFractionBits: e)
+        model.origin = "bundle \(bundle.directory.path) (\(bundle.layout.rawValue) layout), \(block.quantization.weightBits)-bit per \(block.quantization.perChannel ? "channel" : "layer"); LIF E = \(e)\(bundle.isExactMode ? " (exact mode)" : "")"
+        return model
+    }
+
+    /// The importer's settings for a block config.
+    public static func bundleSettings(_ c: BlockConfig) -> AttentionBundle.Settings {
+        AttentionBundle.Settings(dim: c.dim, heads: c.heads, timeSteps: c.timeSteps, stage: c.stage, index: c.index,
+                                 layout: c.layout == .auto ? nil : AttentionBundle.Layout(rawValue: c.layout.rawValue),
+                                 bnEps: c.bnEps, weightBits: c.quantization.weightBits, perChannel: c.quantization.perChannel,
+                                 decayFractionBits: c.quantization.decayFractionBits)
+    }
+
+    /// The same model for another input count bound (the hardware's count width follows it).
+    public func withMaxInputCount(_ n: Int) -> AttentionModel {
+        var m = self
+        var hw = hardware
+        hw.maxInputCount = n
+        m = AttentionModel(block: block, hardware: hw, golden: golden, weightFractionBits: weightFractionBits,
+                           decayFractionBits: decayFractionBits, origin: origin)
+        return m
+    }
+
     /// Both descriptions of the block from the same integer layers.
     static func assemble(_ block: BlockConfig, _ layers: [SpikingLayerWeights], lanes: Int, maxInputCount: Int,
                          storage: LIFStateStorage, fw: Int, e: Int) throws -> AttentionModel {
@@ -58,7 +115,8 @@ public struct AttentionModel {
         }
         let g = try AttentionBlockParameters(dim: C, heads: block.heads, timeSteps: block.timeSteps,
                                              q: goldenLayer(layers[0]), k: goldenLayer(layers[1]), proj: goldenLayer(layers[2]))
-        return AttentionModel(block: block, hardware: hw, golden: g, weightFractionBits: fw, decayFractionBits: e)
+        return AttentionModel(block: block, hardware: hw, golden: g, weightFractionBits: fw, decayFractionBits: e,
+                              origin: "random on the grid 2^-\(fw), \(block.quantization.weightBits)-bit; LIF E = \(e) (exact mode)")
     }
 
     /// QKFormer's measured firing rates (seed 001, Table 7: trained on ImageNet, stage 1 and 2):
