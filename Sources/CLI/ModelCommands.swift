@@ -104,7 +104,9 @@ enum ModelCommands {
 
     static func generate(_ args: Arguments) throws {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
-        let (c, model, _) = try model(args)
+        let c = try block(args)
+        let (model, bundle) = try build(c, args, maxInputCount: 1)
+        if let b = bundle { for line in b.reportLines { print(line) } }
         let top = c.block == .qkca ? try makeQKCA(QKCAConfig(model.hardware, tokens: c.tokens)) : try makeQKTA(model.hardware)
         let design = try Elaborate.run(top)
         let emitted = VerilogEmitter.emit(design)
@@ -125,7 +127,10 @@ enum ModelCommands {
               "memoryBits": \(r.memoryBits),
               "memories": [
             \(r.memories.map { "    {\"path\": \"\($0.path)\", \"depth\": \($0.depth), \"width\": \($0.width)}" }.joined(separator: ",\n"))
-              ]
+              ]\(try bundle.map { b in
+                let json = try JSONSerialization.data(withJSONObject: b.reportJSON, options: [.sortedKeys])
+                return ",\n  \"quantization\": " + String(decoding: json, as: UTF8.self)
+              } ?? "")
             }
 
             """
