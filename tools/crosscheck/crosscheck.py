@@ -33,6 +33,8 @@ from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 
+sys.dont_write_bytecode = True
+
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))  # tools/
 sys.path.insert(0, HERE)
@@ -45,7 +47,7 @@ torch.set_num_interop_threads(1)
 from spikingjelly.activation_based import functional  # noqa: E402
 from spikingjelly.activation_based.layer.attention import QKAttention  # noqa: E402
 
-from export_bundle import export_module  # noqa: E402
+from export_bundle import export_module, export_state_dict  # noqa: E402
 import intmodel  # noqa: E402
 
 EPS = 2.0 ** -16  # 1.52587890625e-05: var + eps is exactly a power of 4 in float32 and float64
@@ -257,39 +259,66 @@ def case_inputs(rng: np.random.Generator, b: int, t: int, n: int, c: int) -> np.
     return (rng.random((b, t, n, c)) < p).astype(np.uint8)
 
 
-def run_case(qf: QKForge, work: str, label: str, m: QKAttention, kind: str, c: int, heads: int, n: int,
-             t: int, x: np.ndarray, do_sim: bool, exact: bool, fs, lanes: Optional[int]) -> dict:
+def run_case(qf: QKForge, work: str, label: str, m: QKAttention, x: np.ndarray, export, do_sim: bool,
+             exact: bool, fs, lanes: Optional[int]) -> dict:
+    """export(bundle_dir) writes the bundle of module m; x is uint8 [B, T, N, C]."""
     bundle = os.path.join(work, label)
-    export_module(m, bundle, tokens=n, timeSteps=t, bnEps=EPS if exact else None, weightBits=8,
-                  perChannel=True, overwrite=True)
+    export(bundle)
     x_path = os.path.join(work, label + ".x.npy")
     np.save(x_path, x)
     sj = run_spikingjelly(m, x)
     py = intmodel.run(bundle, x)
-    res = {"label": label, "exact": exact, "rates": rates({"Q": sj["q"], "K": sj["k"], "mask": sj["mask"], "out": sj["out"]})}
+    res = {"label": label, "exact": exact, "problems": [],
+           "rates": rates({"Q": sj["q"], "K": sj["k"], "mask": sj["mask"], "out": sj["out"]})}
     rep = qf.quantize(bundle)
     res["report"] = summarize_report(rep)
-    res["problems"] = check_report(rep, exact, fs, 8)
+    res["problems"] += check_report(rep, exact, fs, 8)
     gold = qf.spikes("golden", bundle, x_path, os.path.join(work, label + ".golden.npy"))
-    res["golden_mismatches"] = mismatches("golden", sj["out"], gold) if exact else int(np.sum(sj["out"] != gold)) if gold.shape == sj["out"].shape else gold.size
+    same_shape = gold.shape == sj["out"].shape
+    if exact:
+        res["golden_mismatches"] = mismatches("golden", sj["out"], gold)
+        # one sample given as [T, N, C] must come back as [T, N, C], equal to its row of the batch
+        x1 = os.path.join(work, label + ".x1.npy")
+        np.save(x1, x[0])
+        g1 = qf.spikes("golden", bundle, x1, os.path.join(work, label + ".golden1.npy"))
+        if g1.shape != x[0].shape or not same_shape or not np.array_equal(g1, gold[0]):
+            res["problems"].append(f"golden on one [T, N, C] sample gave shape {list(g1.shape)} or other spikes than in the batch")
+        py_layers = {k: agreement(sj[k], py[k]) for k in ("q", "k", "mask", "out")}
+        if any(v != 1.0 for v in py_layers.values()):
+            res["problems"].append(f"NumPy SPEC model differs from spikingjelly per layer: {py_layers}")
+    else:
+        res["golden_mismatches"] = int(np.sum(sj["out"] != gold)) if same_shape else gold.size
     res["golden_agreement"] = agreement(sj["out"], gold)
-    res["numpy_vs_golden"] = int(np.sum(py["out"] != gold)) if gold.shape == py["out"].shape else -1
+    res["numpy_vs_golden"] = int(np.sum(py["out"] != gold)) if gold.shape == py["out"].shape else gold.size
     res["layers"] = {k: agreement(sj[k], py[k]) for k in ("q", "k", "mask", "out")}
-    if exact and any(v != 1.0 for v in res["layers"].values()):
-        res["problems"].append(f"NumPy SPEC model differs from spikingjelly per layer: {res['layers']}")
     if do_sim:
         extra = ("--lanes", str(lanes)) if lanes else ()
         sim = qf.spikes("simulate", bundle, x_path, os.path.join(work, label + ".sim.npy"), extra)
-        res["sim_mismatches"] = mismatches("simulate", sj["out"], sim) if exact else int(np.sum(sim != sj["out"])) if sim.shape == sj["out"].shape else sim.size
+        if exact:
+            res["sim_mismatches"] = mismatches("simulate", sj["out"], sim)
+        else:
+            res["sim_mismatches"] = int(np.sum(sim != sj["out"])) if sim.shape == sj["out"].shape else sim.size
         res["sim_vs_golden"] = int(np.sum(sim != gold)) if sim.shape == gold.shape else sim.size
         if res["sim_vs_golden"]:
             res["problems"].append(f"simulate differs from golden in {res['sim_vs_golden']} spikes")
     return res
 
 
+def report_exact(r: dict) -> int:
+    """Prints an exact case's result; returns 1 if it failed."""
+    bad = r["golden_mismatches"] + r.get("sim_mismatches", 0) + len(r["problems"]) + (1 if r["numpy_vs_golden"] else 0)
+    for p in r["problems"]:
+        print(f"    FAIL {p}")
+    print(f"    {'FAIL' if bad else 'ok'}: rates {r['rates']}; golden mismatches {r['golden_mismatches']}"
+          + (f", simulate mismatches {r['sim_mismatches']}" if "sim_mismatches" in r else "")
+          + f", NumPy model vs golden {r['numpy_vs_golden']}")
+    print(f"    quantize: {r['report']}")
+    return 1 if bad else 0
+
+
 def part_exact(qf, work, seed, shapes, ts, samples, sim_mode, lanes) -> Tuple[int, List[dict]]:
     print("== exact mode: spikingjelly QKAttention on the 8-bit grid, exact BatchNorm folds ==")
-    failures, rows = 0, []
+    failures, rows, case = 0, [], 0
     for kind in KINDS:
         for si, (c, h, n) in enumerate(shapes):
             for ti, t in enumerate(ts):
@@ -298,26 +327,95 @@ def part_exact(qf, work, seed, shapes, ts, samples, sim_mode, lanes) -> Tuple[in
                 torch.manual_seed(s)
                 m, fs = make_exact(c, h, kind, rng)
                 x = case_inputs(rng, samples, t, n, c)
-                do_sim = sim_mode == "all" or (sim_mode == "some" and ti == si % len(ts))
+                do_sim = sim_mode in ("all", "exact") or (sim_mode == "some" and ti == si % len(ts))
+                # RTL folding: the default lanes, one lane, and a lane count that does not divide C
+                p = lanes if lanes else (None, 1, 3)[case % 3] if do_sim else None
+                case += 1 if do_sim else 0
                 label = f"exact-{KINDS[kind]}-c{c}-h{h}-n{n}-t{t}"
-                print(f"  {label} (seed {s}, {samples} samples{', golden + simulate' if do_sim else ', golden'})")
+                how = f", golden + simulate (lanes {p or 'default'})" if do_sim else ", golden"
+                print(f"  {label} (seed {s}, {samples} samples{how})")
+                export = lambda d, m=m, n=n, t=t: export_module(m, d, tokens=n, timeSteps=t, bnEps=EPS,
+                                                                weightBits=8, perChannel=True, overwrite=True)
                 try:
-                    r = run_case(qf, work, label, m, kind, c, h, n, t, x, do_sim, True, fs, lanes)
+                    r = run_case(qf, work, label, m, x, export, do_sim, True, fs, p)
                 except Failure as e:
                     print(f"    FAIL {e}")
                     failures += 1
                     rows.append({"label": label, "error": str(e)})
                     continue
-                bad = r["golden_mismatches"] + r.get("sim_mismatches", 0) + len(r["problems"]) + (1 if r["numpy_vs_golden"] else 0)
-                for p in r["problems"]:
-                    print(f"    FAIL {p}")
-                print(f"    rates {r['rates']}; golden mismatches {r['golden_mismatches']}"
-                      + (f", simulate mismatches {r['sim_mismatches']}" if "sim_mismatches" in r else "")
-                      + f", NumPy model vs golden {r['numpy_vs_golden']}")
-                print(f"    quantize: {r['report']}")
-                failures += 1 if bad else 0
+                failures += report_exact(r)
                 rows.append(r)
     return failures, rows
+
+
+def authors_state_dict(m: QKAttention, prefix: str) -> Dict[str, torch.Tensor]:
+    """The QKFormer authors' keys (q_conv, q_bn, k_conv, k_bn, proj_conv with a bias, proj_bn)
+    for the same function as spikingjelly's fused module m: the proj conv gets a bias delta and
+    its BatchNorm's running mean grows by delta, which folds to the same b'."""
+    sd = {k: v.detach().clone() for k, v in m.state_dict().items()}
+    c = m.dim
+    out: Dict[str, torch.Tensor] = {}
+    for name, rows in (("q", slice(0, c)), ("k", slice(c, 2 * c))):
+        out[f"{prefix}{name}_conv.weight"] = sd["qk_conv_bn.0.weight"][rows].clone()
+        for p in ("weight", "bias", "running_mean", "running_var"):
+            out[f"{prefix}{name}_bn.{p}"] = sd[f"qk_conv_bn.1.{p}"][rows].clone()
+        out[f"{prefix}{name}_bn.num_batches_tracked"] = torch.tensor(0)
+    mean = sd["proj_conv_bn.1.running_mean"]
+    out[f"{prefix}proj_conv.weight"] = sd["proj_conv_bn.0.weight"]
+    out[f"{prefix}proj_conv.bias"] = 0.5 * mean
+    for p in ("weight", "bias", "running_var"):
+        out[f"{prefix}proj_bn.{p}"] = sd[f"proj_conv_bn.1.{p}"]
+    out[f"{prefix}proj_bn.running_mean"] = 1.5 * mean
+    out[f"{prefix}proj_bn.num_batches_tracked"] = torch.tensor(0)
+    return out
+
+
+def part_layouts(qf, work, seed, samples) -> int:
+    """Key layouts: a spikingjelly QKFormer block (prefix stageS.I.attn.) and the authors' keys."""
+    print("== key layouts: spikingjelly QKFormer blocks (module prefix) and the QKFormer authors' keys ==")
+    from spikingjelly.activation_based.model.qkformer import QKFormer
+    failures = 0
+    cases = [("qkformer-module", "channel", 1, 0, 2), ("qkformer-module", "token", 2, 0, 4),
+             ("authors-keys", "token", 1, 0, 4)]
+    for ci, (what, kind, stage, index, t) in enumerate(cases):
+        s = sub_seed(seed, "layout", what, kind, stage, index, t)
+        rng = np.random.default_rng(s)
+        torch.manual_seed(s)
+        if what == "qkformer-module":
+            # stage dims 16/32/64, heads 2/4/8, one block per stage
+            model = QKFormer(T=t, embed_dims=64, num_heads=(2, 4, 8), depths=(1, 1, 1), qka_type=kind).eval()
+            m = getattr(model, f"stage{stage}")[index].attn
+            c, h, n = m.dim, m.num_heads, 16
+            exact_m, fs = make_exact(c, h, kind, rng)
+            m.load_state_dict(exact_m.state_dict())
+            for bn in (m.qk_conv_bn[1], m.proj_conv_bn[1]):
+                bn.eps = EPS
+            export = lambda d, model=model, stage=stage, index=index, n=n: export_module(
+                model, d, stage=stage, index=index, tokens=n, overwrite=True)
+            label = f"layout-qkformer-{KINDS[kind]}-stage{stage}.{index}-t{t}"
+        else:
+            c, h, n = 32, 4, 16
+            m, fs = make_exact(c, h, kind, rng)
+            prefix = f"stage{stage}.{index}.attn."
+            sd = authors_state_dict(m, prefix)
+            sd[f"stage{stage}.{index}.mlp.fc1_conv.weight"] = torch.zeros(4 * c, c, 1)  # not exported
+            export = lambda d, sd=sd, stage=stage, index=index, n=n, t=t, h=h: export_state_dict(
+                sd, d, stage=stage, index=index, heads=h, tokens=n, timeSteps=t, layout="qkformer",
+                bnEps=EPS, overwrite=True)
+            label = f"layout-authors-{KINDS[kind]}-stage{stage}.{index}-t{t}"
+        x = case_inputs(rng, samples, t, n, c)
+        do_sim = ci == len(cases) - 1
+        print(f"  {label} (seed {s}, {samples} samples, golden{' + simulate' if do_sim else ''})")
+        try:
+            r = run_case(qf, work, label, m, x, export, do_sim, True, fs, None)
+        except (Failure, Exception) as e:  # an exporter error is a failure of this part too
+            print(f"    FAIL {type(e).__name__}: {e}")
+            failures += 1
+            continue
+        keys = sorted(os.listdir(os.path.join(work, label, "tensors")))
+        print(f"    tensors: {keys[0]} ... ({len(keys)} files)")
+        failures += report_exact(r)
+    return failures
 
 
 def part_float(qf, work, seed, shapes, t, samples, sim_mode, lanes) -> Tuple[int, List[dict]]:
@@ -330,11 +428,13 @@ def part_float(qf, work, seed, shapes, t, samples, sim_mode, lanes) -> Tuple[int
             torch.manual_seed(s)
             m = make_float(c, h, kind, rng)
             x = case_inputs(rng, samples, t, n, c)
-            do_sim = sim_mode == "all" or (sim_mode == "some" and si == 0)
+            do_sim = sim_mode == "all" or (sim_mode in ("exact", "some") and si == 0)
             label = f"float-{KINDS[kind]}-c{c}-h{h}-n{n}-t{t}"
             print(f"  {label} (seed {s}, {samples} samples{', golden + simulate' if do_sim else ', golden'})")
+            export = lambda d, m=m, n=n: export_module(m, d, tokens=n, timeSteps=t, weightBits=8,
+                                                       perChannel=True, overwrite=True)
             try:
-                r = run_case(qf, work, label, m, kind, c, h, n, t, x, do_sim, False, None, lanes)
+                r = run_case(qf, work, label, m, x, export, do_sim, False, None, lanes)
             except Failure as e:
                 print(f"    FAIL {e}")
                 failures += 1
@@ -445,18 +545,20 @@ def main() -> int:
     p.add_argument("--time-steps", default="1,2,4", help="T values of the exact part")
     p.add_argument("--float-time-steps", type=int, default=4)
     p.add_argument("--samples", type=int, default=3)
-    p.add_argument("--simulate", choices=("all", "some", "none"), default="some",
-                   help="Verilator runs: every case, one T per shape and kind (default), or none")
-    p.add_argument("--lanes", type=int, help="--lanes for qkforge simulate")
-    p.add_argument("--parts", default="exact,float,malformed")
+    p.add_argument("--simulate", choices=("all", "exact", "some", "none"), default="exact",
+                   help="which cases also run `qkforge simulate` (Verilator): all; every exact case and the "
+                        "first float shape per kind [default]; one T per exact shape and kind and the first "
+                        "float shape; none")
+    p.add_argument("--lanes", type=int, help="--lanes for every qkforge simulate [cycles default, 1, 3 over the exact cases]")
+    p.add_argument("--parts", default="exact,layouts,float,malformed")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args()
     if not a.qkforge or not os.access(a.qkforge, os.X_OK):
         print(f"crosscheck: no qkforge binary ({a.qkforge!r}); give --qkforge or QKFORGE_BIN", file=sys.stderr)
         return 2
-    import spikingjelly
+    from importlib.metadata import version
     print(f"crosscheck: seed {a.seed} (replay with --seed {a.seed}); torch {torch.__version__}, "
-          f"spikingjelly {getattr(spikingjelly, '__version__', '?')}, numpy {np.__version__}; qkforge {a.qkforge}")
+          f"spikingjelly {version('spikingjelly')}, numpy {np.__version__}; qkforge {a.qkforge}")
     shutil.rmtree(a.work, ignore_errors=True)
     os.makedirs(a.work)
     qf = QKForge(os.path.abspath(a.qkforge), a.verbose)
@@ -467,6 +569,8 @@ def main() -> int:
     failures = {}
     if "exact" in parts:
         failures["exact"], _ = part_exact(qf, a.work, a.seed, shapes, ts, a.samples, a.simulate, a.lanes)
+    if "layouts" in parts:
+        failures["layouts"] = part_layouts(qf, a.work, a.seed, a.samples)
     if "float" in parts:
         failures["float"], _ = part_float(qf, a.work, a.seed, shapes, a.float_time_steps, a.samples, a.simulate, a.lanes)
     if "malformed" in parts:

@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# Cross-check QKForge against spikingjelly 2.0.0 (tools/crosscheck/crosscheck.py; docs/crosscheck.md):
+# exact-mode QKAttention (token and channel) bit for bit through `qkforge golden` and
+# `qkforge simulate`, float-weight agreement figures, and malformed-bundle errors.
+#
+#   bash scripts/crosscheck.sh [--seed S] [--simulate all|some|none] [--samples B] [...]
+#
+# Makes the venv .cache/crosscheck-venv (spikingjelly==2.0.0, torch, numpy; CPU only) when it is
+# missing or lacks spikingjelly 2.0.0, builds qkforge (swift build --scratch-path .build-main -c
+# debug) unless QKFORGE_BIN names a binary, then runs the check. Exits non-zero on any exact-mode
+# mismatch or failed assertion. Extra arguments go to crosscheck.py (--help lists them).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+VENV=.cache/crosscheck-venv
+PY="$VENV/bin/python"
+if ! { [ -x "$PY" ] && "$PY" -c 'import importlib.metadata as m, torch, numpy; assert m.version("spikingjelly") == "2.0.0"' >/dev/null 2>&1; }; then
+  echo "crosscheck: creating $VENV (spikingjelly==2.0.0, torch, numpy; takes a few minutes)"
+  command -v python3 >/dev/null || { echo "crosscheck: python3 is required (apt-get install python3 python3-venv)" >&2; exit 2; }
+  mkdir -p .cache
+  [ -x "$PY" ] || python3 -m venv "$VENV" || { echo "crosscheck: python3 -m venv failed; apt-get install python3-venv" >&2; exit 2; }
+  "$VENV/bin/pip" install -q spikingjelly==2.0.0 torch numpy
+fi
+
+if [ -n "${QKFORGE_BIN:-}" ]; then
+  [ -x "$QKFORGE_BIN" ] || { echo "crosscheck: QKFORGE_BIN=$QKFORGE_BIN is not an executable" >&2; exit 2; }
+  BIN="$QKFORGE_BIN"
+else
+  swift build --scratch-path .build-main -c debug --product qkforge
+  BIN=.build-main/debug/qkforge
+fi
+
+# Single-threaded torch: the machine's cores are shared.
+export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONDONTWRITEBYTECODE=1
+exec "$PY" tools/crosscheck/crosscheck.py --qkforge "$BIN" "$@"
