@@ -492,20 +492,47 @@ def part_malformed(qf, work, seed) -> int:
     def wrong_shape(d):
         np.save(tpath(d, "proj_conv_bn.0.weight"), np.zeros((c, c + 1, 1), dtype=np.float32))
 
+    def truncate_header(d):
+        p = tpath(d, "proj_conv_bn.1.weight")
+        data = open(p, "rb").read()
+        open(p, "wb").write(data[:20])
+
+    def unknown_quant_field(d):
+        p = os.path.join(d, "config.json")
+        cfg = json.load(open(p))
+        cfg["quantization"]["bits"] = 8
+        json.dump(cfg, open(p, "w"), indent=2)
+
     cases = {
         "missing-tensor": lambda d: os.remove(tpath(d, "qk_conv_bn.1.running_var")),
         "wrong-shape": wrong_shape,
         "truncated-npy": truncate,
         "unknown-field": unknown_field,
+        # a few more of the same kind
+        "npy-header-cut": truncate_header,
+        "unknown-q-field": unknown_quant_field,
+        "no-config": lambda d: os.remove(os.path.join(d, "config.json")),
     }
+    def commands(d, name):
+        return {
+            "golden": ["golden", "--bundle", d, "--input", x_path, "--output", os.path.join(work, f"bad-{name}.y.npy")],
+            "generate": ["generate", "--bundle", d, "--out", os.path.join(work, f"bad-{name}.out")],
+            "generate --model": ["generate", "--model", os.path.join(d, "config.json"), "--bundle", d,
+                                 "--out", os.path.join(work, f"bad-{name}.model.out")],
+        }
+
     failures = 0
+    # control: the unmodified bundle works with the same command lines
+    for cmd, args in commands(base, "control").items():
+        p = qf.run(*args, check=False)
+        wrote = os.path.exists(args[-1]) and (not os.path.isdir(args[-1]) or os.path.exists(os.path.join(args[-1], "files.f")))
+        ok = p.returncode == 0 and wrote
+        print(f"  {'control':15s} {cmd:16s} {'ok  ' if ok else 'FAIL'} exit {p.returncode}"
+              + ("" if ok else f": {(p.stderr.strip().splitlines() or ['(no stderr)'])[-1]}"))
+        failures += 0 if ok else 1
     for name, edit in cases.items():
         d = variant(name, edit)
-        runs = {
-            "golden": ["golden", "--bundle", d, "--input", x_path, "--output", os.path.join(work, f"bad-{name}.y.npy")],
-            "generate": ["generate", "--model", os.path.join(d, "config.json"), "--bundle", d, "--out", os.path.join(work, f"bad-{name}.out")],
-        }
-        for cmd, args in runs.items():
+        for cmd, args in commands(d, name).items():
             written = args[-1]
             shutil.rmtree(written, ignore_errors=True) if os.path.isdir(written) else (os.path.exists(written) and os.remove(written))
             p = qf.run(*args, check=False)
@@ -521,7 +548,7 @@ def part_malformed(qf, work, seed) -> int:
             if os.path.exists(written):
                 why.append(f"{os.path.basename(written)} was written")
             first = lines[0] if lines else "(no stderr)"
-            print(f"  {name:15s} {cmd:8s} {'ok  ' if ok else 'FAIL'} {first}" + ("" if ok else f"  [{'; '.join(why)}]"))
+            print(f"  {name:15s} {cmd:16s} {'ok  ' if ok else 'FAIL'} {first}" + ("" if ok else f"  [{'; '.join(why)}]"))
             failures += 0 if ok else 1
     return failures
 
