@@ -16,9 +16,15 @@ VENV=.cache/crosscheck-venv
 PY="$VENV/bin/python"
 if ! { [ -x "$PY" ] && "$PY" -c 'import importlib.metadata as m, torch, numpy; assert m.version("spikingjelly") == "2.0.0"' >/dev/null 2>&1; }; then
   echo "crosscheck: creating $VENV (spikingjelly==2.0.0, torch, numpy; takes a few minutes)"
-  command -v python3 >/dev/null || { echo "crosscheck: python3 is required (apt-get install python3 python3-venv)" >&2; exit 2; }
+  if ! { command -v python3 >/dev/null && python3 -c 'import venv, ensurepip' 2>/dev/null; }; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
+      apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq python3 python3-venv >/dev/null
+    else
+      echo "crosscheck: python3 with venv is required (apt-get install python3 python3-venv)" >&2; exit 2
+    fi
+  fi
   mkdir -p .cache
-  [ -x "$PY" ] || python3 -m venv "$VENV" || { echo "crosscheck: python3 -m venv failed; apt-get install python3-venv" >&2; exit 2; }
+  [ -x "$PY" ] || python3 -m venv "$VENV" || { echo "crosscheck: python3 -m venv $VENV failed" >&2; exit 2; }
   "$VENV/bin/pip" install -q spikingjelly==2.0.0 torch numpy
 fi
 
@@ -27,7 +33,7 @@ if [ -n "${QKFORGE_BIN:-}" ]; then
   BIN="$QKFORGE_BIN"
 else
   swift build --scratch-path .build-main -c debug --product qkforge
-  BIN=.build-main/debug/qkforge
+  BIN="$(swift build --scratch-path .build-main -c debug --show-bin-path)/qkforge"
 fi
 
 # Single-threaded torch: the machine's cores are shared.
