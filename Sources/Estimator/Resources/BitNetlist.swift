@@ -1,0 +1,136 @@
+import HDL
+
+/// The flattened design as a bit-level netlist: the form in which synthesis sees it after
+/// `flatten`, `opt` and `simplemap`. Every IR operator is expanded into single-bit gates
+/// (AND, OR, XOR, NOT, 2:1 MUX) with constant folding and structural hashing (what `opt_expr`
+/// and ABC's strash do), except the operators that 7-series synthesis keeps as hard blocks:
+/// adders and subtractors (one LUT per bit beside a CARRY4 chain), multipliers (DSP48E1) and
+/// memories (block RAM, LUT RAM, or logic, by `MemoryMapping`).
+///
+/// Bit 0 is the constant 0, bit 1 the constant 1. Every other bit is a gate or a leaf (an
+/// input port, a flip-flop output, a carry-chain output, a RAM output).
+final class BitNetlist {
+    enum Kind: UInt8 { case const0, const1, leaf, not, and, or, xor, mux }
+
+    var kind: [Kind] = [.const0, .const1]
+    var a: [Int32] = [0, 0]
+    var b: [Int32] = [0, 0]
+    var c: [Int32] = [0, 0]
+    /// Placed-module index that owns the bit (for per-module attribution).
+    var owner: [Int32] = [0, 0]
+    private var strash: [SIMD4<Int32>: Int32] = [:]
+    /// The module placement new gates are attributed to.
+    var currentOwner: Int32 = 0
+
+    static let zero = 0, one = 1
+
+    func leaf() -> Int {
+        kind.append(.leaf); a.append(0); b.append(0); c.append(0); owner.append(currentOwner)
+        return kind.count - 1
+    }
+
+    private func gate(_ k: Kind, _ x: Int, _ y: Int = 0, _ z: Int = 0) -> Int {
+        let key = SIMD4<Int32>(Int32(k.rawValue), Int32(x), Int32(y), Int32(z))
+        if let id = strash[key] { return Int(id) }
+        kind.append(k); a.append(Int32(x)); b.append(Int32(y)); c.append(Int32(z)); owner.append(currentOwner)
+        let id = kind.count - 1
+        strash[key] = Int32(id)
+        return id
+    }
+
+    func isConst(_ x: Int) -> Bool { x <= 1 }
+
+    func not(_ x: Int) -> Int {
+        if x == 0 { return 1 }
+        if x == 1 { return 0 }
+        if kind[x] == .not { return Int(a[x]) }
+        return gate(.not, x)
+    }
+
+    func and(_ x: Int, _ y: Int) -> Int {
+        if x == 0 || y == 0 { return 0 }
+        if x == 1 { return y }
+        if y == 1 || x == y { return x }
+        if (kind[x] == .not && Int(a[x]) == y) || (kind[y] == .not && Int(a[y]) == x) { return 0 }
+        return gate(.and, min(x, y), max(x, y))
+    }
+
+    func or(_ x: Int, _ y: Int) -> Int {
+        if x == 1 || y == 1 { return 1 }
+        if x == 0 { return y }
+        if y == 0 || x == y { return x }
+        if (kind[x] == .not && Int(a[x]) == y) || (kind[y] == .not && Int(a[y]) == x) { return 1 }
+        return gate(.or, min(x, y), max(x, y))
+    }
+
+    func xor(_ x: Int, _ y: Int) -> Int {
+        if x == 0 { return y }
+        if y == 0 { return x }
+        if x == 1 { return not(y) }
+        if y == 1 { return not(x) }
+        if x == y { return 0 }
+        return gate(.xor, min(x, y), max(x, y))
+    }
+
+    /// `s ? t : f`.
+    func mux(_ s: Int, _ t: Int, _ f: Int) -> Int {
+        if s == 1 || t == f { return t }
+        if s == 0 { return f }
+        if t == 1 && f == 0 { return s }
+        if t == 0 && f == 1 { return not(s) }
+        if f == 0 { return and(s, t) }
+        if t == 0 { return and(not(s), f) }
+        if t == 1 { return or(s, f) }
+        if f == 1 { return or(not(s), t) }
+        if kind[s] == .not { return gate(.mux, Int(a[s]), f, t) }
+        return gate(.mux, s, t, f)
+    }
+
+    /// Operand bits of gate `x`.
+    func fanins(_ x: Int) -> [Int] {
+        switch kind[x] {
+        case .const0, .const1, .leaf: return []
+        case .not: return [Int(a[x])]
+        case .and, .or, .xor: return [Int(a[x]), Int(b[x])]
+        case .mux: return [Int(a[x]), Int(b[x]), Int(c[x])]
+        }
+    }
+
+    // MARK: Word-level helpers (bit arrays, least significant first)
+
+    func consts(_ v: Bits) -> [Int] { (0..<v.width).map { v.bit($0) ? 1 : 0 } }
+
+    func extend(_ x: [Int], signed: Bool, to w: Int) -> [Int] {
+        if x.count >= w { return Array(x.prefix(w)) }
+        let fill = signed ? x[x.count - 1] : 0
+        return x + [Int](repeating: fill, count: w - x.count)
+    }
+
+    func reduceTree(_ bits: [Int], _ op: (Int, Int) -> Int, empty: Int) -> Int {
+        var level = bits
+        if level.isEmpty { return empty }
+        while level.count > 1 {
+            var next: [Int] = []
+            var i = 0
+            while i + 1 < level.count { next.append(op(level[i], level[i + 1])); i += 2 }
+            if i < level.count { next.append(level[i]) }
+            level = next
+        }
+        return level[0]
+    }
+
+    /// `x == y` as XNORs and an AND tree (what `simplemap` makes of `$eq`).
+    func equal(_ x: [Int], _ y: [Int]) -> Int {
+        reduceTree(zip(x, y).map { not(xor($0, $1)) }, and, empty: 1)
+    }
+
+    /// `x < y` (unsigned), as the ripple function synthesis reduces a comparison to.
+    func lessThan(_ x: [Int], _ y: [Int]) -> Int {
+        var r = 0
+        for i in 0..<x.count {
+            // r_i = (~x & y) | (~(x ^ y) & r_{i-1})
+            r = or(and(not(x[i]), y[i]), and(not(xor(x[i], y[i])), r))
+        }
+        return r
+    }
+}

@@ -1,0 +1,81 @@
+import HDL
+
+/// How `synth_xilinx -family xc7` (Yosys 0.23, `memory_libmap`) implements one IR memory.
+///
+/// The rules are the xc7 library's: `lutrams_xc5v.txt` (distributed RAM, `prune_rom`: ROMs
+/// never go to LUT RAM) and the built-in xc7 block-RAM library (RAMB18E1 cost 129, RAMB36E1 cost
+/// 257; data widths 1, 2, 4, 9, 18, 36, and 72 in simple-dual-port mode). `memory_libmap` picks
+/// the cheapest candidate, or soft logic when that is cheaper (`-logic-cost-ram` 1 per bit,
+/// `-logic-cost-rom` 1/16 per bit, the defaults). Block RAM needs every read port synchronous;
+/// `memory_dff` first merges a read port's data register, or failing that its address register,
+/// into the port, so an asynchronous read whose address is a register also qualifies.
+/// Checked against Yosys on the designs `qkforge calibrate` synthesizes.
+public struct MemoryMapping: Sendable, Equatable {
+    public enum Kind: String, Sendable { case blockRAM, lutRAM, logic }
+    public var kind: Kind
+    public var bram18 = 0
+    public var bram36 = 0
+    /// LUT sites used as memory (RAM32M/RAM64M: 4 LUTs each; RAM128X1D: 4; RAM256X1S: 4).
+    public var lutRAMSites = 0
+    /// Primitive cells (RAM32M, RAM64M, RAM128X1D, ...).
+    public var lutRAMCells = 0
+
+    /// Block-RAM aspect ratios (depth, width), RAMB18E1 then RAMB36E1.
+    static let ramb18: [(Int, Int)] = [(16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)]
+    static let ramb36: [(Int, Int)] = [(32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72)]
+    static let ramb18Cost = 129.0, ramb36Cost = 257.0
+    /// LUT RAM cost per cell against soft logic. The library says `cost 8` with `widthscale`;
+    /// the effective cost against `-logic-cost-ram` was fitted on two observed decisions of
+    /// Yosys 0.23 (`qkforge calibrate`): a 4 x 11-bit RAM with two read ports (4 RAM32M) goes
+    /// to flip-flops, an 8 x 13-bit one (6 RAM32M) to LUT RAM; any value in (11, 17.3) fits.
+    static let lutRAMCellCost = 14.0
+
+    /// The cheapest block-RAM tiling of `depth x width`: (RAMB18 count, RAMB36 count, cost).
+    static func blockRAM(depth: Int, width: Int) -> (Int, Int, Double) {
+        var best = (0, 0, Double.infinity)
+        for (d, w) in ramb18 {
+            let n = ((depth + d - 1) / d) * ((width + w - 1) / w)
+            if Double(n) * ramb18Cost < best.2 { best = (n, 0, Double(n) * ramb18Cost) }
+        }
+        for (d, w) in ramb36 {
+            let n = ((depth + d - 1) / d) * ((width + w - 1) / w)
+            if Double(n) * ramb36Cost <= best.2 { best = (0, n, Double(n) * ramb36Cost) }
+        }
+        return best
+    }
+
+    /// Distributed RAM for `readPorts` asynchronous read ports: memory_libmap gives each read
+    /// port its own simple-dual-port copy (RAM32M: 32 x 6 bits, RAM64M: 64 x 3,
+    /// RAM128X1D: 128 x 1, RAM256X1S: 256 x 1). Returns (cells, LUT sites).
+    static func lutRAM(depth: Int, width: Int, readPorts: Int) -> (Int, Int) {
+        let ports = max(readPorts, 1)
+        if depth <= 32 { let n = (width + 5) / 6 * ports; return (n, 4 * n) }
+        if depth <= 64 { let n = (width + 2) / 3 * ports; return (n, 4 * n) }
+        if depth <= 128 { let n = width * ports; return (n, 4 * n) }
+        let n = width * ports * ((depth + 255) / 256)
+        return (n, 4 * n)
+    }
+
+    /// The mapping of `memory`, read through `asyncReads` combinational ports (of which
+    /// `registeredAsyncReads` have a plain register as address) and `syncReads` synchronous ones.
+    static func map(_ memory: Memory, asyncReads: Int, registeredAsyncReads: Int, syncReads: Int) -> MemoryMapping {
+        let bits = Double(memory.depth * memory.width)
+        let isROM = memory.writePort == nil
+        let logicCost = bits * (isROM ? 1.0 / 16.0 : 1.0)
+        var best = MemoryMapping(kind: .logic)
+        var bestCost = logicCost
+        // Block RAM: 2 ports per RAMB (one write); every read port must be synchronous.
+        let readPorts = asyncReads + syncReads
+        let ramPorts = readPorts + (isROM ? 0 : 1)
+        if asyncReads == registeredAsyncReads && readPorts >= 1 && ramPorts <= 2 {
+            let (n18, n36, cost) = blockRAM(depth: memory.depth, width: memory.width)
+            if cost < bestCost { best = MemoryMapping(kind: .blockRAM, bram18: n18, bram36: n36); bestCost = cost }
+        }
+        if !isROM && readPorts >= 1 && memory.depth <= 256 {
+            let (cells, sites) = lutRAM(depth: memory.depth, width: memory.width, readPorts: readPorts)
+            let cost = Double(cells) * lutRAMCellCost
+            if cost < bestCost { best = MemoryMapping(kind: .lutRAM, lutRAMSites: sites, lutRAMCells: cells); bestCost = cost }
+        }
+        return best
+    }
+}
