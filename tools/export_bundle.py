@@ -115,12 +115,16 @@ def make_config(dim: int, heads: int, tokens: int, timeSteps: int, block: str = 
             raise ExportError(f"{name} must be from {lo} to {hi}, got {v}")
         return v
 
+    # With a named model, heads, tokens and timeSteps may be left to it (None: not written).
+    for name, v in (("heads", heads), ("tokens", tokens), ("timeSteps", timeSteps)):
+        if v is None and model is None:
+            raise ExportError(f"{name} is required when no model is named")
     dim = whole("dim", dim, 1, 65536)
-    heads = whole("heads", heads, 1, 65536)
-    if dim % heads:
+    heads = None if heads is None else whole("heads", heads, 1, 65536)
+    if heads is not None and dim % heads:
         raise ExportError(f"heads: {heads} heads do not divide dim {dim}; choose a divisor of {dim}")
-    tokens = whole("tokens", tokens, 1, 1_000_000)
-    timeSteps = whole("timeSteps", timeSteps, 1, 64)
+    tokens = None if tokens is None else whole("tokens", tokens, 1, 1_000_000)
+    timeSteps = None if timeSteps is None else whole("timeSteps", timeSteps, 1, 64)
     if block not in BLOCKS:
         raise ExportError(f"block must be one of {', '.join(BLOCKS)}, got {block!r}")
     if layout not in LAYOUTS:
@@ -135,7 +139,8 @@ def make_config(dim: int, heads: int, tokens: int, timeSteps: int, block: str = 
     if model is not None:
         cfg["model"] = str(model)
     cfg.update({"stage": whole("stage", stage, 1, 16), "index": whole("index", index, 0, 1_000_000),
-                "block": block, "dim": dim, "heads": heads, "tokens": tokens, "timeSteps": timeSteps})
+                "block": block, "dim": dim})
+    cfg.update({k: v for k, v in (("heads", heads), ("tokens", tokens), ("timeSteps", timeSteps)) if v is not None})
     if mlpRatio is not None:
         cfg["mlpRatio"] = whole("mlpRatio", mlpRatio, 1, 16)
     cfg.update({"layout": layout, "bnEps": float(bnEps), "quantization": q})
@@ -278,12 +283,12 @@ def export_state_dict(state_dict: Mapping[str, Any], out_dir: str, *, stage: Opt
             raise ExportError(f"missing tensor {attn_prefix}{suffix} (shape {list(want)})")
         if not _shape_ok(tuple(sub[suffix].shape), want):
             raise ExportError(f"tensor {attn_prefix}{suffix} has shape {list(sub[suffix].shape)}, expected {list(want)}")
-    if heads is None:
-        raise ExportError("heads is not stored in a state_dict; give --heads (or export the module)")
-    if tokens is None:
+    if heads is None and model is None:
+        raise ExportError("heads is not stored in a state_dict; give --heads, or --model NAME (or export the module)")
+    if tokens is None and model is None:
         raise ExportError("tokens is not stored in a state_dict; give --tokens (e.g. 1024 for stage 1 of hst-4-384 at 32x32)")
-    if timeSteps is None:
-        raise ExportError("timeSteps is not stored in a state_dict; give --time-steps (e.g. 4)")
+    if timeSteps is None and model is None:
+        raise ExportError("timeSteps is not stored in a state_dict; give --time-steps (e.g. 4), or --model NAME")
     if prefix:
         mm = re.search(r"stage(\d+)\.(\d+)\.", prefix)
         stage, index = int(mm.group(1)), int(mm.group(2))
@@ -385,7 +390,7 @@ def main(argv: Optional[list] = None) -> int:
     p.add_argument("--model", help="a named config (hst-4-384, ...) whose values the fields below override")
     p.add_argument("--dim", type=int, help="channels [from the tensors]")
     p.add_argument("--heads", type=int, help="attention heads (required for a state_dict)")
-    p.add_argument("--tokens", type=int, required=True, help="tokens N of the block (e.g. 1024 for 32x32 stage 1)")
+    p.add_argument("--tokens", type=int, help="tokens N of the block (e.g. 1024 for 32x32 stage 1; required unless --model names it)")
     p.add_argument("--time-steps", type=int, help="T (required for a state_dict; QKFormer modules store it)")
     p.add_argument("--mlp-ratio", type=int)
     p.add_argument("--layout", choices=LAYOUTS, default="auto")
@@ -425,7 +430,7 @@ def main(argv: Optional[list] = None) -> int:
     except ExportError as e:
         sys.stderr.write(f"export_bundle: {e}\n")
         return 2
-    print(f"wrote {a.out}: {cfg['block']} dim {cfg['dim']} heads {cfg['heads']} tokens {cfg['tokens']} T {cfg['timeSteps']}")
+    print(f"wrote {a.out}: " + ", ".join(f"{k} {cfg[k]}" for k in ("model", "stage", "index", "block", "dim", "heads", "tokens", "timeSteps") if k in cfg))
     return 0
 
 
