@@ -3,16 +3,16 @@
 # exact-mode QKAttention (token and channel) bit for bit through `qkforge golden` and
 # `qkforge simulate`, float-weight agreement figures, and malformed-bundle errors.
 #
-#   bash scripts/crosscheck.sh [--seed S] [--simulate all|some|none] [--samples B] [...]
+#   bash scripts/crosscheck.sh [--seed S] [--simulate all|exact|some|none] [--samples B] [...]
 #
-# Makes the venv .cache/crosscheck-venv (spikingjelly==2.0.0, torch, numpy; CPU only) when it is
+# Makes the venv .cache/crosscheck-venv (or $CROSSCHECK_VENV; spikingjelly==2.0.0, torch, numpy) when it is
 # missing or lacks spikingjelly 2.0.0, builds qkforge (swift build --scratch-path .build-main -c
 # debug) unless QKFORGE_BIN names a binary, then runs the check. Exits non-zero on any exact-mode
 # mismatch or failed assertion. Extra arguments go to crosscheck.py (--help lists them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-VENV=.cache/crosscheck-venv
+VENV="${CROSSCHECK_VENV:-.cache/crosscheck-venv}"   # CROSSCHECK_VENV: keep it outside the clone
 PY="$VENV/bin/python"
 if ! { [ -x "$PY" ] && "$PY" -c 'import importlib.metadata as m, torch, numpy; assert m.version("spikingjelly") == "2.0.0"' >/dev/null 2>&1; }; then
   echo "crosscheck: creating $VENV (spikingjelly==2.0.0, torch, numpy; takes a few minutes)"
