@@ -1,0 +1,117 @@
+import Testing
+import HDL
+@testable import Estimator
+
+/// Operator costing on tiny modules whose xc7 mapping is worked out by hand.
+@Suite struct ResourceModelTests {
+    func estimate(_ m: Module) throws -> ResourceCount { ResourceModel.estimate(try Elaborate.run(m)).total }
+
+    @Test func registeredInputCostsFlopsOnly() throws {
+        let m = Module("reg8")
+        let a = m.input("a", width: 8), en = m.input("en", width: 1)
+        let r = m.reg("r", width: 8, reset: 0)
+        m.next(r, a, enable: en)          // FDRE: D = a, CE = en, R = rst; no LUT
+        m.output("y", r)
+        let e = try estimate(m)
+        #expect(e.flipFlops == 8)
+        #expect(e.luts == 0)
+    }
+
+    @Test func feedbackMultiplexerBecomesClockEnable() throws {
+        let m = Module("hold")
+        let a = m.input("a", width: 6), sel = m.input("sel", width: 1)
+        let r = m.reg("r", width: 6)
+        m.next(r, mux(sel, a, r))         // opt_dff: CE = sel, D = a
+        m.output("y", r)
+        let e = try estimate(m)
+        #expect(e.flipFlops == 6)
+        #expect(e.luts == 0)
+    }
+
+    @Test func adderIsOneLUTPerBitOnCarryChain() throws {
+        let m = Module("add12")
+        let a = m.input("a", width: 12), b = m.input("b", width: 12)
+        let r = m.reg("r", width: 12)
+        m.next(r, a +% b)                 // 12 LUT2 (a^b) feeding 3 CARRY4
+        m.output("y", r)
+        let e = try estimate(m)
+        #expect(e.luts == 12)
+        #expect(e.carry4 == 3)
+        #expect(e.flipFlops == 12)
+    }
+
+    @Test func addingAConstantNeedsNoPropagateLUTs() throws {
+        let m = Module("inc")
+        let r = m.reg("r", width: 8, reset: 0)
+        m.next(r, r +% .const(1, width: 8))   // bit 0 through an INV, bits 1-7 straight into CARRY4
+        m.output("y", r)
+        let e = try estimate(m)
+        #expect(e.luts == 1)
+        #expect(e.carry4 == 2)
+        #expect(e.flipFlops == 8)
+    }
+
+    @Test func wideAndPacksIntoSixInputLUTs() throws {
+        let m4 = Module("and4")
+        m4.output("y", m4.input("a", width: 4).andReduce())
+        #expect(try estimate(m4).luts == 1)     // 4 inputs: one LUT4
+        let m7 = Module("and7")
+        m7.output("y", m7.input("a", width: 7).andReduce())
+        #expect(try estimate(m7).luts == 2)     // 7 inputs: LUT6 + LUT2
+        let m11 = Module("and11")
+        m11.output("y", m11.input("a", width: 11).andReduce())
+        let e11 = try estimate(m11).luts
+        // 11 inputs: LUT6 of 6, LUT6 of 5 + that one. The greedy packer splits the balanced
+        // AND tree at worse points and spends a third LUT.
+        withKnownIssue("greedy cone packing is not optimal on balanced trees") { #expect(e11 == 2) }
+        #expect(e11 <= 3)
+    }
+
+    @Test func deadAndConstantAndDuplicateFlopsAreRemoved() throws {
+        let m = Module("prune")
+        let a = m.input("a", width: 4)
+        let dead = m.reg("dead", width: 4)
+        m.next(dead, a)                               // read by nothing: opt_clean removes it
+        let stuck = m.reg("stuck", width: 4, reset: 5)
+        m.next(stuck, .const(5, width: 4))            // always its reset value: a constant
+        let r1 = m.reg("r1", width: 4), r2 = m.reg("r2", width: 4)
+        m.next(r1, a)
+        m.next(r2, a)                                 // same D as r1: opt_merge keeps one
+        m.output("y0", r1)
+        m.output("y1", r2 | stuck)                    // = r1 | 5 after merging and folding
+        let e = try estimate(m)
+        #expect(e.flipFlops == 4)
+    }
+
+    @Test func largeSynchronousROMGoesToRAMB36AndAbsorbsItsReadRegister() throws {
+        let m = Module("rom")
+        let words = (0..<768).map { Bits(width: 96, truncating: [UInt64($0 &* 2654435761), UInt64($0)]) }
+        let mem = m.memory("w", width: 96, depth: 768, initial: words)
+        let addr = m.input("addr", width: 10), en = m.input("en", width: 1)
+        m.output("q", m.readSync(mem, addr, enable: en, name: "q_r"))
+        let e = try estimate(m)
+        // 768 x 96: RAMB36 1K x 36 needs 3 (cost 3 x 257 = 771); RAMB18 1K x 18 needs 6 (774).
+        #expect(e.bram36 == 3)
+        #expect(e.bram18 == 0)
+        #expect(e.flipFlops == 0)
+    }
+
+    @Test func blockRAMTilingPicksTheCheapestAspectRatio() {
+        #expect(MemoryMapping.blockRAM(depth: 1024, width: 18).0 == 1)     // one RAMB18 1K x 18
+        #expect(MemoryMapping.blockRAM(depth: 4096, width: 8).1 == 1)      // one RAMB36 4K x 9
+        #expect(MemoryMapping.blockRAM(depth: 512, width: 72).1 == 1)      // RAMB36 SDP 512 x 72
+        let r = MemoryMapping.blockRAM(depth: 32768, width: 12)             // 12 x RAMB36 32K x 1 (or 8K x 4 x 4 x 3)
+        #expect(r.1 == 12)
+    }
+
+    @Test func smallAsyncROMBecomesLogicWithConstantColumnsFolded() throws {
+        let m = Module("rom8")
+        // Bit 0 is always 1, bit 1 always 0; bits 2 and 3 are functions of 3 address bits.
+        let words = [0b0101, 0b1001, 0b1101, 0b0001, 0b0101, 0b1101, 0b1001, 0b0001].map { Bits(width: 4, truncating: $0) }
+        let mem = m.memory("t", width: 4, depth: 8, initial: words)
+        m.output("q", m.read(mem, m.input("addr", width: 3)))
+        let e = try estimate(m)
+        #expect(e.luts == 2)
+        #expect(e.bram18 + e.bram36 == 0)
+    }
+}
