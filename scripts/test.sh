@@ -6,6 +6,8 @@ cd "$(dirname "$0")/.."
 bash scripts/setup.sh
 swift build
 swift test 2>&1 | tee .test.log
+# Trained-model import against spikingjelly 2.0.0 (torch in an ignored venv under .cache/).
+QKFORGE_BIN="$(swift build --show-bin-path)/qkforge" bash scripts/crosscheck.sh
 if [ -x scripts/regenerate-rtl.sh ] && [ -d rtl ]; then
   bash scripts/regenerate-rtl.sh
   git diff --exit-code -- rtl/ || { echo "rtl/ differs from the generator's output: run scripts/regenerate-rtl.sh and commit"; exit 1; }
