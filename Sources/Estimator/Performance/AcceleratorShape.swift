@@ -1,0 +1,115 @@
+import HDL
+import Blocks
+
+/// Which attention accelerator a performance estimate describes.
+public enum AcceleratorKind: String, Sendable, Hashable, Codable {
+    case qkta, qkca
+}
+
+/// Everything the cycle and energy models need to know about one generated QKTA or QKCA block:
+/// its size, its folding, and the datapath widths of its memories (for memory-access energy).
+///
+/// Built from the generator's own config (`init(qkta:)`, `init(qkca:)`) so that the widths are
+/// exactly the generated ones, or given directly (`init(kind:channels:...)`) for hand-worked
+/// tests and for sizes too large to generate.
+public struct AcceleratorShape: Sendable, Hashable {
+    public var kind: AcceleratorKind
+    /// `C`.
+    public var channels: Int
+    /// `h` (QKTA's token mask has one bit per head; QKCA does not use the heads).
+    public var heads: Int
+    /// `N`, tokens per sample.
+    public var tokens: Int
+    /// `T`.
+    public var timeSteps: Int
+    /// `P`.
+    public var lanes: Int
+    /// Input channels per `s_axis` beat, `K`.
+    public var inputChunk: Int
+    /// The largest input count (1 for spikes).
+    public var maxInputCount: Int
+    /// Signed weight bits of the Q, K and projection weight memories (as generated: the widest
+    /// weight of the layer).
+    public var weightWidth: Int
+    /// Signed accumulator bits (the `acc_lane` state RAMs).
+    public var accumulatorWidth: Int
+    /// Signed membrane bits of the Q, K and projection LIF banks.
+    public var membraneWidth: Int
+    /// Where the LIF banks keep their membranes.
+    public var storage: LIFStateStorage
+    /// QKCA only: whether the channel mask is the proven 1-bit OR form (QKFormer's `attn_lif`).
+    public var orForm: Bool
+
+    public init(kind: AcceleratorKind, channels: Int, heads: Int, tokens: Int, timeSteps: Int, lanes: Int,
+                inputChunk: Int? = nil, maxInputCount: Int = 1, weightWidth: Int = 8, accumulatorWidth: Int = 16,
+                membraneWidth: Int = 16, storage: LIFStateStorage = .registers, orForm: Bool = true) {
+        self.kind = kind
+        self.channels = channels
+        self.heads = heads
+        self.tokens = tokens
+        self.timeSteps = timeSteps
+        self.lanes = lanes
+        self.inputChunk = inputChunk ?? min(channels, 64)
+        self.maxInputCount = maxInputCount
+        self.weightWidth = weightWidth
+        self.accumulatorWidth = accumulatorWidth
+        self.membraneWidth = membraneWidth
+        self.storage = storage
+        self.orForm = orForm
+    }
+
+    /// The shape of the QKTA block `makeQKTA(c)` generates, serving `tokens` tokens per sample.
+    public init(qkta c: QKTAConfig, tokens: Int) throws {
+        let (ww, wa, wv) = try Self.widths(q: c.q, k: c.k, proj: c.proj, lanes: c.lanes, maxCount: c.maxInputCount, channels: c.channels)
+        self.init(kind: .qkta, channels: c.channels, heads: c.heads, tokens: tokens, timeSteps: c.timeSteps, lanes: c.lanes,
+                  inputChunk: c.inputChunk, maxInputCount: c.maxInputCount, weightWidth: ww, accumulatorWidth: wa,
+                  membraneWidth: wv, storage: c.storage, orForm: true)
+    }
+
+    /// The shape of the QKCA block `makeQKCA(c)` generates.
+    public init(qkca c: QKCAConfig) throws {
+        let (ww, wa, wv) = try Self.widths(q: c.q, k: c.k, proj: c.proj, lanes: c.lanes, maxCount: c.maxInputCount, channels: c.channels)
+        self.init(kind: .qkca, channels: c.channels, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: c.lanes,
+                  inputChunk: c.inputChunk, maxInputCount: c.maxInputCount, weightWidth: ww, accumulatorWidth: wa,
+                  membraneWidth: wv, storage: c.storage, orForm: try c.usesOrForm())
+    }
+
+    /// The widest weight, accumulator and membrane of the three layers, as the generator sizes them.
+    private static func widths(q: SpikingLayerWeights, k: SpikingLayerWeights, proj: SpikingLayerWeights, lanes: Int,
+                               maxCount: Int, channels: Int) throws -> (Int, Int, Int) {
+        var ww = 1, wa = 1, wv = 1
+        for (l, m) in [(q, maxCount), (k, maxCount), (proj, 1)] {
+            let acc = SpikeAccumulatorConfig(weights: l.weights, bias: l.bias, lanes: lanes, maxCount: m)
+            let w = try acc.widths()
+            ww = max(ww, w.weight)
+            wa = max(wa, w.accumulator)
+            let lif = try LIFBankConfig(neurons: channels, lanes: lanes, neuron: l.neuron, current: w.currentRange).widths()
+            wv = max(wv, lif.membrane)
+        }
+        return (ww, wa, wv)
+    }
+
+    /// `G = ceil(C / P)`: cycles per accumulate event, beats per spike vector.
+    public var groups: Int { (channels + lanes - 1) / lanes }
+    /// `s_axis` beats per vector, `ceil(C / K)`.
+    public var inputBeats: Int { (channels + inputChunk - 1) / inputChunk }
+    /// Vectors (token x time step) per sample, `N * T`.
+    public var vectorsPerSample: Int { tokens * timeSteps }
+    /// Channels per head, `d = C / h`.
+    public var headDim: Int { channels / max(heads, 1) }
+    /// Channels in input beat `b` (the last one may be partial).
+    public func channelsInInputBeat(_ b: Int) -> Int { min(inputChunk, channels - b * inputChunk) }
+    /// Channels in lane group `g` (the last one may be partial).
+    public func channelsInGroup(_ g: Int) -> Int { min(lanes, channels - g * lanes) }
+
+    public func validate() throws {
+        guard channels >= 1, heads >= 1, channels % heads == 0 else {
+            throw BlockError("heads is \(heads); it must divide channels \(channels)")
+        }
+        guard tokens >= 1 else { throw BlockError("tokens is \(tokens); give at least 1") }
+        guard timeSteps >= 1 else { throw BlockError("timeSteps is \(timeSteps); give at least 1") }
+        guard lanes >= 1 else { throw BlockError("lanes is \(lanes); give at least 1") }
+        guard (1...channels).contains(inputChunk) else { throw BlockError("inputChunk is \(inputChunk); choose 1...\(channels)") }
+        guard maxInputCount >= 1 else { throw BlockError("maxInputCount is \(maxInputCount); give at least 1") }
+    }
+}
