@@ -57,7 +57,7 @@ import Cosim
             let dir = Self.rtlDirectory.appendingPathComponent(model)
             for d in try fm.contentsOfDirectory(atPath: dir.path).sorted() { designs.append(dir.appendingPathComponent(d)) }
         }
-        #expect(designs.count >= 11, "rtl/ should hold QKTA of stages 1 and 2 of every named model, and one QKCA")
+        #expect(designs.count >= 12, "rtl/ should hold QKTA of stages 1 and 2 of every named model, one QKCA, and one block from a bundle")
         for d in designs {
             let files = try String(contentsOf: d.appendingPathComponent("files.f"), encoding: .utf8).split(separator: "\n")
             let top = String(files.last!.dropLast(2))

@@ -78,7 +78,7 @@ public struct AttentionModel {
         var model = AttentionModel(block: block, hardware: hw, golden: try bundle.parameters(),
                                    weightFractionBits: bundle.layers.flatMap(\.quantization.fractionBits).max()!,
                                    decayFractionBits: e)
-        model.origin = "bundle \(bundle.directory.path) (\(bundle.layout.rawValue) layout), \(block.quantization.weightBits)-bit per \(block.quantization.perChannel ? "channel" : "layer"); LIF E = \(e)\(bundle.isExactMode ? " (exact mode)" : "")"
+        model.origin = "bundle \(bundle.directory.relativePath) (\(bundle.layout.rawValue) layout), \(block.quantization.weightBits)-bit per \(block.quantization.perChannel ? "channel" : "layer"); LIF E = \(e)\(bundle.isExactMode ? " (exact mode)" : "")"
         return model
     }
 

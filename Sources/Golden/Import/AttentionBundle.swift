@@ -136,7 +136,7 @@ public struct AttentionBundle: Sendable {
 
     /// The per-layer report of SPEC §3.4 as text lines.
     public var reportLines: [String] {
-        var lines = ["bundle \(directory.path): \(layout.rawValue) layout\(prefix.isEmpty ? "" : ", prefix '\(prefix)'"), \(settings.weightBits)-bit weights per \(settings.perChannel ? "output channel" : "layer"), E = \(decayFractionBits)"]
+        var lines = ["bundle \(directory.relativePath): \(layout.rawValue) layout\(prefix.isEmpty ? "" : ", prefix '\(prefix)'"), \(settings.weightBits)-bit weights per \(settings.perChannel ? "output channel" : "layer"), E = \(decayFractionBits)"]
         for l in layers {
             let f = l.quantization.fractionBits
             let grid = f.min() == f.max() ? "2^-\(f[0])" : "2^-\(f.min()!) to 2^-\(f.max()!)"
