@@ -10,9 +10,9 @@ import Estimator
 /// writes the table as Markdown (`docs/estimate-accuracy.md`). It exits 1 when a row misses the
 /// targets (LUT and FF within 10%, BRAM exact).
 enum CalibrateCommand {
-    static let values: Set<String> = ["subset", "out", "jobs", "work"]
+    static let values: Set<String> = ["subset", "out", "jobs", "work", "only"]
     static let switches: Set<String> = []
-    static let summary = "[--subset ci|full] [--out FILE.md] [--jobs N] [--work DIR]: synthesize designs with Yosys synth_xilinx (xc7) and compare LUT/FF/BRAM/DSP with the resource estimate"
+    static let summary = "[--subset ci|full] [--only TEXT] [--out FILE.md] [--jobs N] [--work DIR]: synthesize designs with Yosys synth_xilinx (xc7) and compare LUT/FF/BRAM/DSP with the resource estimate"
 
     struct Case {
         let name: String
@@ -30,6 +30,17 @@ enum CalibrateCommand {
         }
     }
 
+    /// The first submodule of `whole` whose Verilog name contains `tag`, as a design of its own.
+    static func part(of whole: @escaping () throws -> Module, _ tag: String) -> () throws -> Module {
+        {
+            let d = try Elaborate.run(try whole())
+            guard let m = d.modules.first(where: { d.verilogName($0).contains(tag) }) else {
+                throw Failure(message: "no submodule matching '\(tag)'", code: 1)
+            }
+            return m
+        }
+    }
+
     static func designs(_ subset: String) -> [Case] {
         let small: [Case] = [
             Case(name: "qkta C16 h2 T2 P4 (custom)", build: block("hst-4-384", stage: 1, kind: .qkta, lanes: 4) {
@@ -39,6 +50,11 @@ enum CalibrateCommand {
         ]
         if subset == "ci" { return small }
         return small + [
+            Case(name: "LIF bank L32 P8 (from qkta C32)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 8) {
+                $0.dim = 32; $0.heads = 4; $0.tokens = 64 }, "_q_lif_")),
+            Case(name: "spike accumulator 32x32 P8 (from qkta C32)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 8) {
+                $0.dim = 32; $0.heads = 4; $0.tokens = 64 }, "_q_acc_")),
+            Case(name: "event encoder (from hst-4-384 s1 qkta P12)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 12), "spike_event_encoder_c96_k64")),
             Case(name: "qkta C32 h4 T4 P8 (custom)", build: block("hst-4-384", stage: 1, kind: .qkta, lanes: 8) {
                 $0.dim = 32; $0.heads = 4; $0.tokens = 64 }),
             Case(name: "qkca C32 h4 T4 N64 P8 (custom)", build: block("hst-4-384", stage: 1, kind: .qkca, lanes: 8) {
@@ -76,7 +92,9 @@ enum CalibrateCommand {
             throw Failure(message: "yosys is not on PATH; install it (apt-get install -y yosys) and rerun", code: 1)
         }
         let work = URL(fileURLWithPath: args.string("work") ?? FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-calibrate-\(getpid())").path)
-        let cases = designs(subset)
+        let only = args.string("only")
+        let cases = designs(subset).filter { c in only.map { c.name.contains($0) } ?? true }
+        guard !cases.isEmpty else { throw Arguments.UsageError(description: "--only '\(only ?? "")' matches no design of subset \(subset)") }
         print("calibrating the resource estimate against \(version): \(cases.count) designs, \(jobs) job(s), work in \(work.path)")
 
         // Estimates first (cheap, sequential), then synthesis, `jobs` at a time.
@@ -84,7 +102,7 @@ enum CalibrateCommand {
         for c in cases {
             let design = try Elaborate.run(try c.build())
             let t0 = Date()
-            let tree = ResourceModel.estimate(design)
+            let tree = ResourceModel.estimate(design, debug: ProcessInfo.processInfo.environment["QKFORGE_ESTIMATE_DEBUG"] != nil)
             let est = tree.total
             if ProcessInfo.processInfo.environment["QKFORGE_CALIBRATE_TREE"] != nil { printTree(tree, indent: "  ") }
             designsBuilt.append((c, design, est, Date().timeIntervalSince(t0)))

@@ -32,7 +32,8 @@ struct HardBlock {
     var outputs: [Int]
     /// Input bits consumed directly (each must be a LUT output or a leaf).
     var inputs: [Int] = []
-    /// Adder bit pairs: one LUT per pair that can absorb the operands' logic.
+    /// Adder bits: the propagate `x ^ y` (CARRY4 S) and the operand `x` (CARRY4 DI), per bit.
+    /// Both are outputs of the LUT logic, so the LUT mapper sees them as sinks.
     var pairs: [(Int, Int)] = []
     var fixedLUTs = 0
     var carry4 = 0
@@ -65,6 +66,8 @@ final class FlatBuilder {
     private var memOut: [[ObjectIdentifier: [Int]]] = []
     /// For merged flops: the leaf of the representative, filled as flops are made.
     private var flopLeaf: [FlopKey: Int] = [:]
+    /// Register inputs and memory ports still to evaluate.
+    private var deferred: [() -> Void] = []
 
     init(_ design: Design, constantFlops: [FlopKey: Int] = [:], mergedFlops: [FlopKey: FlopKey] = [:]) {
         self.design = design
@@ -129,6 +132,11 @@ final class FlatBuilder {
         for p in 0..<placements.count { elaborateSinks(p) }
         let top = placements[0]
         for o in top.module.outputs { topOutputs += signalBits(0, o) }
+        while !deferred.isEmpty {
+            let jobs = deferred
+            deferred = []
+            for j in jobs { j() }
+        }
     }
 
     private func place(_ m: Module, path: String, inputs: [Signal: [Int]]) -> Int {
@@ -221,15 +229,18 @@ final class FlatBuilder {
                 }
             }
             regBits[p][s] = bits
-            // Data and enable, after the outputs exist (registers feed back).
-            if let u = m.updates.last(where: { $0.target.signal === s }) {
-                let (d, en) = withOwner(p) { (eval(p, u.value), u.enable.map { eval(p, $0)[0] } ?? 1) }
-                for (i, key) in pending {
-                    let reset = s.resetValue.map { $0.bit(i) ? 1 : 0 }
-                    addFlop(q: bits[i], d: d[i], en: en, reset: reset, owner: p, key: key)
+            // Data and enable later, from the work list: registers feed back, and evaluating
+            // them here would re-enter expressions still being evaluated.
+            deferred.append {
+                if let u = m.updates.last(where: { $0.target.signal === s }) {
+                    let (d, en) = self.withOwner(p) { (self.eval(p, u.value), u.enable.map { self.eval(p, $0)[0] } ?? 1) }
+                    for (i, key) in pending {
+                        let reset = s.resetValue.map { $0.bit(i) ? 1 : 0 }
+                        self.addFlop(q: bits[i], d: d[i], en: en, reset: reset, owner: p, key: key)
+                    }
+                } else {
+                    for (i, key) in pending { self.addFlop(q: bits[i], d: bits[i], en: 0, reset: s.resetValue.map { $0.bit(i) ? 1 : 0 }, owner: p, key: key) }
                 }
-            } else {
-                for (i, key) in pending { addFlop(q: bits[i], d: bits[i], en: 0, reset: s.resetValue.map { $0.bit(i) ? 1 : 0 }, owner: p, key: key) }
             }
             return bits
         }
@@ -256,9 +267,11 @@ final class FlatBuilder {
         if map.kind == .blockRAM {
             // memory_dff merges the read register into the block RAM's output register.
             let out = memoryOutputs(p, mem)
-            let addr = withOwner(p) { eval(p, r.address) + [eval(p, r.enable)[0]] }
             let bits = withOwner(p) { (0..<mem.width).map { _ in net.leaf() } }
-            blocks[out.block].inputs += addr
+            deferred.append {
+                let addr = self.withOwner(p) { self.eval(p, r.address) + [self.eval(p, r.enable)[0]] }
+                self.blocks[out.block].inputs += addr
+            }
             for q in bits { leafBlock[q] = out.block }
             blocks[out.block].outputs += bits
             syncBits[p][id] = bits
@@ -278,8 +291,10 @@ final class FlatBuilder {
             }
         }
         syncBits[p][id] = bits
-        let (data, en) = withOwner(p) { (readData(p, mem, address: eval(p, r.address), registered: false), eval(p, r.enable)[0]) }
-        for (i, key) in pending { addFlop(q: bits[i], d: data[i], en: en, reset: nil, owner: p, key: key) }
+        deferred.append {
+            let (data, en) = self.withOwner(p) { (self.readData(p, mem, address: self.eval(p, r.address), registered: false), self.eval(p, r.enable)[0]) }
+            for (i, key) in pending { self.addFlop(q: bits[i], d: data[i], en: en, reset: nil, owner: p, key: key) }
+        }
         return bits
     }
 
@@ -301,8 +316,10 @@ final class FlatBuilder {
         let bi = blocks.count - 1
         memOut[p][id] = [bi]
         if let w = mem.writePort {
-            let ins = withOwner(p) { eval(p, w.address) + eval(p, w.data) + eval(p, w.enable) }
-            blocks[bi].inputs += ins
+            deferred.append {
+                let ins = self.withOwner(p) { self.eval(p, w.address) + self.eval(p, w.data) + self.eval(p, w.enable) }
+                self.blocks[bi].inputs += ins
+            }
         }
         return (bi, [])
     }
@@ -315,7 +332,7 @@ final class FlatBuilder {
         ramFlopBits[p][ObjectIdentifier(mem)] = words
         memOut[p][ObjectIdentifier(mem)] = [-1]
         let wp = mem.writePort!
-        withOwner(p) {
+        deferred.append { [self] in withOwner(p) {
             let addr = eval(p, wp.address), data = eval(p, wp.data), we = eval(p, wp.enable)[0]
             for (i, word) in words.enumerated() {
                 let hit = net.and(we, net.equal(addr, net.consts(Bits(width: addr.count, truncating: i))))
@@ -324,7 +341,7 @@ final class FlatBuilder {
                             reset: nil, owner: p, key: FlopKey(placement: p, item: 2_000_000 + mem.index * 65536 + i, bit: j))
                 }
             }
-        }
+        } }
         return words
     }
 
@@ -519,7 +536,7 @@ final class FlatBuilder {
         if !subtract { while i < w && x[i] == 0 && y[i] != 0 && out.count == i && i == 0 { out.append(y[i]); i += 1 } }
         if i == w { return out }
         var blk = HardBlock(kind: .adder, owner: p, outputs: [])
-        for j in i..<w { blk.pairs.append((x[j], subtract ? net.not(y[j]) : y[j])) }
+        for j in i..<w { blk.pairs.append((net.xor(x[j], subtract ? net.not(y[j]) : y[j]), x[j])) }
         blk.carry4 = (w - i + 3) / 4
         for _ in i..<w { let q = net.leaf(); out.append(q); blk.outputs.append(q) }
         blocks.append(blk)

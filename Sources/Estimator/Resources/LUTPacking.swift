@@ -67,54 +67,77 @@ struct LUTPacking {
         }
         for x in b.topOutputs { fanout[x] += 1 }
 
-        // Cones, in creation order (operands first).
-        var cone = [[Int32]](repeating: [], count: n)
-        var materialized = [Bool](repeating: false, count: n)
-        var lutCount = luts
+        // Cut-based LUT mapping, as ABC's `if` mapper does it for `abc -luts 2:2,3,6:5,10,20`:
+        // every gate gets its best few cuts of up to 8 inputs, ranked by area flow with ABC's
+        // costs (LUT1-2: 2, LUT3-6: 5, LUT7: 10, LUT8: 20); the cover is then chosen from the
+        // sinks back. Inverters are free (folded into the LUT that reads them); logic read in
+        // several places may be duplicated into several cuts, as ABC does.
         func isGate(_ x: Int) -> Bool { net.kind[x].rawValue >= BitNetlist.Kind.not.rawValue }
-        func materialize(_ x: Int) {
-            guard isGate(x), !materialized[x] else { return }
-            // An inverter of a leaf inside a LUT is free, but alone it is an INV (a LUT1).
-            materialized[x] = true
-            lutCount[Int(net.owner[x])] += 1
+        /// The node a bit stands for once inverters are folded away.
+        func rep(_ x: Int) -> Int {
+            var x = x
+            while net.kind[x] == .not { x = Int(net.a[x]) }
+            return x
         }
-        func contribution(_ x: Int) -> [Int32] {
-            switch net.kind[x] {
-            case .const0, .const1: return []
-            case .leaf: return [Int32(x)]
-            case .not where !isGate(Int(net.a[x])): return net.kind[Int(net.a[x])] == .leaf ? [net.a[x]] : []
-            default:
-                if fanout[x] > 1 || materialized[x] { materialize(x); return [Int32(x)] }
-                return cone[x]
+        func abcCost(_ k: Int) -> Float { k <= 2 ? 2 : k <= 6 ? 5 : k == 7 ? 10 : 20 }
+        func lutsOf(_ k: Int) -> Int { k <= 6 ? 1 : k == 7 ? 2 : 4 }
+        let maxCut = 8, cutsKept = 8
+        var cuts = [[[Int32]]](repeating: [], count: n)
+        var flow = [Float](repeating: 0, count: n)
+        var arrival = [Int32](repeating: 0, count: n)
+        func leafFlow(_ l: Int32) -> Float { flow[Int(l)] / Float(max(1, Int(fanout[Int(l)]))) }
+        func cutArrival(_ c: [Int32]) -> Int32 { (c.map { arrival[Int($0)] }.max() ?? -1) + 1 }
+        func cutFlow(_ c: [Int32]) -> Float { abcCost(c.count) + c.reduce(0) { $0 + leafFlow($1) } }
+        func merge(_ a: [Int32], _ b: [Int32], limit: Int) -> [Int32]? {
+            var out = a
+            for v in b where !out.contains(v) {
+                out.append(v)
+                if out.count > limit { return nil }
             }
+            return out
         }
-        func union(_ parts: [[Int32]]) -> [Int32] {
-            var u: [Int32] = []
-            for p in parts { for v in p where !u.contains(v) { u.append(v) } }
-            return u
+        /// Candidate cuts of a bit: its own trivial cut plus, for a gate, its kept cuts.
+        func options(_ x: Int) -> [[Int32]] {
+            let r = rep(x)
+            if r <= 1 { return [[]] }
+            if !isGate(r) { return [[Int32(r)]] }
+            return [[Int32(r)]] + cuts[r]
         }
-        for x in 0..<n where live[x] && isGate(x) {
+        for x in 0..<n where live[x] && isGate(x) && net.kind[x] != .not {
             let ins = net.fanins(x)
-            if net.kind[x] == .not { cone[x] = contribution(ins[0]); continue }
-            var parts = ins.map { contribution($0) }
-            var u = union(parts)
-            while u.count > Self.lutInputs {
-                // Make the widest operand cone a LUT of its own.
-                var best = -1
-                for (i, f) in ins.enumerated() where parts[i].count > 1 && (best < 0 || parts[i].count > parts[best].count) { best = i }
-                if best < 0 { break }
-                var target = ins[best]
-                while net.kind[target] == .not && isGate(Int(net.a[target])) { target = Int(net.a[target]) }
-                materialize(target)
-                parts[best] = [Int32(ins[best])]
-                u = union(parts)
+            var acc: [[Int32]] = [[]]
+            for f in ins {
+                var next: [[Int32]] = []
+                for a in acc { for o in options(f) { if let m = merge(a, o, limit: maxCut) { next.append(m) } } }
+                if next.count > 96 {
+                    next.sort { $0.count < $1.count }
+                    next = Array(next.prefix(96))
+                }
+                acc = next
             }
-            cone[x] = u
+            var scored: [(Int32, Float, [Int32])] = []
+            for c in acc {
+                let sorted = c.sorted()
+                if scored.contains(where: { $0.2 == sorted }) { continue }
+                scored.append((cutArrival(sorted), cutFlow(sorted), sorted))
+            }
+            // Keep the fastest cuts and the smallest (area flow) ones.
+            let byDelay = scored.sorted { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1 < $1.1 }
+            let byArea = scored.sorted { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0 < $1.0 }
+            var kept: [[Int32]] = []
+            for c in byDelay.prefix(cutsKept / 2) + byArea.prefix(cutsKept / 2) where !kept.contains(c.2) { kept.append(c.2) }
+            cuts[x] = kept
+            arrival[x] = byDelay.first?.0 ?? 0
+            flow[x] = byArea.first?.1 ?? 0
         }
+        var lutCount = luts
+        var required = [Bool](repeating: false, count: n)
+        var inverterLUTs: [Int: Bool] = [:]
         func sink(_ x: Int) {
-            guard isGate(x) else { return }
-            if net.kind[x] == .not && !isGate(Int(net.a[x])) { materialize(x); return }   // INV
-            materialize(x)
+            let r = rep(x)
+            if isGate(r) { required[r] = true; return }
+            // A lone inverter of a leaf or a constant-free wire into a pin is an INV.
+            if r != x && r > 1 && inverterLUTs[x] == nil { inverterLUTs[x] = true; lutCount[Int(net.owner[x])] += 1 }
         }
         for (i, f) in b.flops.enumerated() where liveFlop[i] {
             sink(f.d); sink(f.en)
@@ -125,26 +148,11 @@ struct LUTPacking {
             var adderLUTs = 0
             // Carry-chain bits above the highest output that is read are removed (opt_clean).
             let used = k.kind == .adder ? (k.outputs.lastIndex { live[$0] } ?? -1) + 1 : k.pairs.count
-            for (p, q) in k.pairs.prefix(used) {
-                if p <= 1 && q <= 1 { continue }
-                if p <= 1 || q <= 1 {
-                    // An operand bit against a constant: the carry chain takes the bit directly,
-                    // or through an inverter (folded into its LUT when it has one).
-                    let v = p <= 1 ? q : p
-                    let c = p <= 1 ? p : q
-                    let inverted = c == 1
-                    if isGate(v) { sink(v) } else if inverted { adderLUTs += 1 }
-                    continue
-                }
-                adderLUTs += 1
-                var parts = [contribution(p), contribution(q)]
-                while union(parts).count > Self.lutInputs {
-                    let i = parts[0].count >= parts[1].count ? 0 : 1
-                    var t = i == 0 ? p : q
-                    while net.kind[t] == .not && isGate(Int(net.a[t])) { t = Int(net.a[t]) }
-                    materialize(t)
-                    parts[i] = [Int32(t)]
-                }
+            for (s, di) in k.pairs.prefix(used) {
+                // S: the propagate, a LUT output (an inverter of a leaf is an INV; a plain leaf
+                // goes straight in). DI: the operand, a LUT output only when it is logic.
+                sink(s)
+                if isGate(rep(di)) { required[rep(di)] = true }
             }
             lutCount[k.owner] += adderLUTs + k.fixedLUTs
             carry4[k.owner] += k.kind == .adder ? (used + 3) / 4 : k.carry4
@@ -155,6 +163,32 @@ struct LUTPacking {
             flops[k.owner] += k.extraFlops
         }
         for x in b.topOutputs { sink(x) }
+        // The cover, from the sinks back to the leaves: ABC maps for depth first, so every
+        // sink must be reached within the deepest sink's depth; within that bound each node
+        // takes its smallest cut (area recovery).
+        var depth: Int32 = 0
+        for x in 0..<n where required[x] { depth = max(depth, arrival[x]) }
+        var requiredTime = [Int32](repeating: Int32.max, count: n)
+        for x in 0..<n where required[x] { requiredTime[x] = depth }
+        var x = n - 1
+        while x >= 2 {
+            if required[x] && isGate(x) {
+                let r = requiredTime[x]
+                var choice: [Int32] = []
+                var bestFlow = Float.infinity
+                for c in cuts[x] where cutArrival(c) <= r {
+                    let f = cutFlow(c)
+                    if f < bestFlow { bestFlow = f; choice = c }
+                }
+                if choice.isEmpty { choice = cuts[x].min { cutArrival($0) < cutArrival($1) } ?? [] }
+                lutCount[Int(net.owner[x])] += lutsOf(choice.count)
+                for l in choice where isGate(Int(l)) {
+                    required[Int(l)] = true
+                    requiredTime[Int(l)] = min(requiredTime[Int(l)], r - 1)
+                }
+            }
+            x -= 1
+        }
         luts = lutCount
 
         // What opt_dff and opt_merge will do on the next round.
