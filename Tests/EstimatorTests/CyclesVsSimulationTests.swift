@@ -25,6 +25,7 @@ import Cosim
         Case(kind: .qkta, dim: 32, heads: 4, tokens: 16, timeSteps: 2, lanes: 8, rate: 0.05),
         Case(kind: .qkta, dim: 32, heads: 4, tokens: 16, timeSteps: 2, lanes: 32, rate: 0.3),
         Case(kind: .qkta, dim: 48, heads: 6, tokens: 12, timeSteps: 4, lanes: 6, rate: 0.1),
+        Case(kind: .qkta, dim: 64, heads: 4, tokens: 8, timeSteps: 2, lanes: 2, rate: 0.4),
         Case(kind: .qkca, dim: 32, heads: 4, tokens: 16, timeSteps: 2, lanes: 4, rate: 0.2),
         Case(kind: .qkca, dim: 32, heads: 4, tokens: 16, timeSteps: 2, lanes: 16, rate: 0.05),
         Case(kind: .qkca, dim: 48, heads: 6, tokens: 12, timeSteps: 4, lanes: 48, rate: 0.3),
@@ -71,14 +72,8 @@ import Cosim
             for x in inputs { traces.append(try QKCA.run(model.golden, input: x)) }
         }
         let events = zip(inputs, traces).map { VectorEvents.vectors(shape: shape, input: $0.0.scalars, masked: $0.1.maskedKeys.scalars) }
-        if let dir = ProcessInfo.processInfo.environment["PERF_DUMP"] {
-            let vs = events.map { s in "[" + s.map { "[\($0.inputPerBeat), \($0.maskedPerGroup)]" }.joined(separator: ",") + "]" }.joined(separator: ",")
-            try "[{\"name\": \"\(c)\", \"G\": \(shape.groups), \"measured\": \(measured), \"samples\": [\(vs)]}]".write(toFile: "\(dir)/\(c.kind.rawValue)-\(c.dim)-\(c.lanes)-\(c.rate).json", atomically: true, encoding: .utf8)
-        }
         let model_ = CycleModel(shape)
         let fromEvents = model_.runCycles(events)
-        let all = events.joined()
-        print("  sumA \(all.reduce(0) { $0 + model_.inputStage($1) }) sumB \(all.reduce(0) { $0 + model_.projectionStage($1) }) sumMax \(all.reduce(0) { $0 + max(model_.inputStage($1), model_.projectionStage($1)) }) vectors \(all.count) G \(shape.groups)")
         // The rate model at the stimuli's measured input and X' rates.
         let inRate = Double(events.joined().reduce(0) { $0 + $1.inputEvents }) / Double(samples * shape.vectorsPerSample * shape.channels)
         let xRate = Double(events.joined().reduce(0) { $0 + $1.maskedEvents }) / Double(samples * shape.vectorsPerSample * shape.channels)

@@ -1,0 +1,181 @@
+import Foundation
+import Testing
+import Blocks
+@testable import Estimator
+
+/// The cycle and energy models on small cases worked out by hand from their documented rules.
+@Suite struct PerformanceTests {
+    static func shape(_ kind: AcceleratorKind, C: Int, P: Int, N: Int, T: Int = 1, heads: Int = 1, chunk: Int? = nil) -> AcceleratorShape {
+        AcceleratorShape(kind: kind, channels: C, heads: heads, tokens: N, timeSteps: T, lanes: P, inputChunk: chunk,
+                         weightWidth: 8, accumulatorWidth: 16, membraneWidth: 12)
+    }
+
+    @Test func stageCostsFollowEventsTimesGroups() {
+        // C = 8, P = 2: G = 4, o = 1; K = 4 channels per beat: 2 beats.
+        let m = CycleModel(Self.shape(.qkta, C: 8, P: 2, N: 1, chunk: 4))
+        let v = VectorEvents(inputPerBeat: [3, 0], maskedPerGroup: [1, 0, 2, 0])
+        // A = max(3 + 1 (empty beat), 3*4 + 1) = 13; B = max(1+1+2+1, 3*4 + 1) = 13.
+        #expect(m.inputStage(v) == 13)
+        #expect(m.projectionStage(v) == 13)
+        // An all-zero vector costs one marker: max(2, 1*4 + 1) = 5.
+        #expect(m.inputStage(VectorEvents(inputPerBeat: [0, 0], maskedPerGroup: [0, 0, 0, 0])) == 5)
+        // G = 1 (P = 8): o = 2; the scan of the beats can dominate: max(3 + 1, 3 + 2) = 5.
+        let one = CycleModel(Self.shape(.qkta, C: 8, P: 8, N: 1, chunk: 4))
+        #expect(one.inputStage(VectorEvents(inputPerBeat: [3, 0], maskedPerGroup: [3])) == 5)
+        // With one channel per beat the scan is 8 cycles: max(8, 3 + 2) = 8.
+        let narrow = CycleModel(Self.shape(.qkta, C: 8, P: 8, N: 1, chunk: 1))
+        #expect(narrow.inputStage(VectorEvents(inputPerBeat: [1, 1, 1, 0, 0, 0, 0, 0], maskedPerGroup: [0])) == 8)
+    }
+
+    @Test func qktaTimelineByHand() {
+        // C = 4, P = 2 (G = 2, o = 1), one head, one 4-channel input beat.
+        // v0: 1 input event, X' = 2 events in group 0. v1: 1 input event, no X'.
+        // Worked through QKTATimeline's rules (kChain 4, kLatency 2, skid 2, queue 3, qLatency 4):
+        // v0: input side ends at 2, mask at 2 + G + 4 = 8, K beats pass the mask at 9 and 10, the
+        //     X' encoder takes beat 0 at 10; its events are accepted at 12 and 14: projection done 16.
+        // v1: input side ends at 5 (group 1 waits for v0's drain of group 1 at 4, +1), mask at 11;
+        //     K beats pass at 12 and 13; no X' events: the marker finishes at max(13 + 3, 16 + G) = 18.
+        // Last output beat: 18 + G + 4 = 24.
+        let m = CycleModel(Self.shape(.qkta, C: 4, P: 2, N: 2))
+        let v0 = VectorEvents(inputPerBeat: [1], maskedPerGroup: [2, 0])
+        let v1 = VectorEvents(inputPerBeat: [1], maskedPerGroup: [0, 0])
+        #expect(m.runCycles([[v0, v1]]) == 24)
+        // G = 1 (P = 4, o = 2), one vector of one event each side:
+        // input ends at 2, mask at 2 + 1 + 4 = 7, K passes at max(8, drain 4 + 2) = 8, encoder takes
+        // it at 9, emits at 10, the accumulator accepts at 11 and is done at 12; last beat 12 + 1 + 4 = 17.
+        let g1 = CycleModel(Self.shape(.qkta, C: 4, P: 4, N: 1))
+        #expect(g1.runCycles([[VectorEvents(inputPerBeat: [1], maskedPerGroup: [1])]]) == 17)
+    }
+
+    @Test func qkcaTwoPassPipelineByHand() {
+        // C = 8, P = 4 (G = 2, o = 1), N = 2, T = 1, one 8-channel input beat; OR-form mask (1 cycle).
+        let m = CycleModel(Self.shape(.qkca, C: 8, P: 4, N: 2, chunk: 8))
+        let sample = [VectorEvents(inputPerBeat: [2], maskedPerGroup: [1, 0]),
+                      VectorEvents(inputPerBeat: [0], maskedPerGroup: [0, 0])]
+        // Pass 1: max(A, G) = max(max(2, 2*2+1), 2) + max(max(1, 1*2+1), 2) = 5 + 3 = 8.
+        // Pass 2: max(max(1+1, 1*2+1), 2) + max(max(2, 3), 2) = 3 + 3 = 6.
+        // One sample: pass 1 ends at 8, pass 2 starts at 8 + 1 + 8 = 17, ends at 23; last beat 23 + 8 = 31.
+        #expect(m.runCycles([sample]) == 31)
+        // Two samples: pass 1 of the second ends at max(8 + 8, 23) = 23 (it may not overtake pass 2),
+        // its pass 2 starts at max(23 + 1 + 8, 23) = 32, ends at 38; last beat 46.
+        #expect(m.runCycles([sample, sample]) == 46)
+        // Steady state: max(pass 1, pass 2 + mask + hand-over) = max(8, 6 + 1 + 8) = 15.
+        #expect(m.cyclesPerSample(sample) == 15)
+    }
+
+    @Test func silentInputGivesTheMarkerCosts() {
+        // Rates of 0: every vector is one marker on each side. QKCA C = 8, P = 4, N = 2:
+        // pass 1 = pass 2 = 2 * 3 = 6; steady state max(6, 6 + 1 + 8) = 15 cycles per sample;
+        // latency 6 + 1 + 8 + 6 + 8 = 29 cycles.
+        let s = Self.shape(.qkca, C: 8, P: 4, N: 2, chunk: 8)
+        let rates = FiringRates(input: 0, q: 0, k: 0, attention: 0, xPrime: 0, out: 0, source: "test")
+        let e = PerformanceEstimate(shape: s, rates: rates, clockMHz: 200, energy: EnergyParameters())
+        #expect(e.cyclesPerSample == 15)
+        #expect(e.latencyCycles == 29)
+        #expect(abs(e.samplesPerSecond - 200e6 / 15) < 1e-6)
+        #expect(abs(e.latencyMicroseconds - 29.0 / 200) < 1e-12)
+    }
+
+    @Test func operationCountsAndEnergyByHand() {
+        // QKTA C = 8, P = 2 (G = 4), N = 2, T = 1 (2 vectors); widths 8 / 16 / 12.
+        let s = Self.shape(.qkta, C: 8, P: 2, N: 2)
+        let ops = OperationCounts(shape: s, inputEvents: 3, maskedEvents: 2)
+        #expect(ops.accumulates == 2 * 8 * 3 + 8 * 2)           // 64
+        #expect(ops.multiplyAccumulates == 0)
+        #expect(ops.neuronUpdates == 3 * 8 * 2)                 // 48
+        #expect(ops.weightBitsRead == (6 + 2) * 4 * 2 * 8)      // 512
+        // Issued groups (6 + 2) * 4 = 32, drains 3 * 2 * 4 = 24; membranes 3 * 2 * 8 * 12 = 576.
+        #expect(ops.stateBitsRead == (32 + 24) * 2 * 16 + 576)  // 2368
+        #expect(ops.stateBitsWritten == 32 * 2 * 16 + 576)      // 1600
+        #expect(ops.bufferBitsRead == 0)
+        let p = EnergyParameters(accumulate: 0.9, multiplyAccumulate: 4.6, memoryBit: 0.5)
+        let b = EnergyBreakdown(ops, p)
+        #expect(abs(b.synapticAccumulate - 57.6) < 1e-9)
+        #expect(abs(b.neuronUpdates - 43.2) < 1e-9)
+        #expect(abs(b.weightMemory - 256) < 1e-9)
+        #expect(abs(b.stateMemory - 1984) < 1e-9)
+        #expect(abs(b.total - 2340.8) < 1e-9)
+        // Counts above 1 are multiplies: half the input events -> 24 MACs, 24 + 16 = 40 ACs.
+        let multi = OperationCounts(shape: s, inputEvents: 3, maskedEvents: 2, multiCountFraction: 0.5)
+        #expect(multi.accumulates == 40)
+        #expect(multi.multiplyAccumulates == 24)
+        #expect(abs(EnergyBreakdown(multi, p).synapticMultiply - 24 * 4.6) < 1e-9)
+        // QKCA also writes and reads its K buffer: 2 vectors x 4 groups x min(2, 8) bits each way.
+        let q = OperationCounts(shape: Self.shape(.qkca, C: 8, P: 2, N: 2), inputEvents: 3, maskedEvents: 2)
+        #expect(q.bufferBitsRead == 16 && q.bufferBitsWritten == 16)
+        // Horowitz's numbers are the defaults.
+        let d = EnergyParameters()
+        #expect(d.accumulate == 0.9 && d.multiplyAccumulate == 4.6 && d.memoryBit == 0.15625)
+    }
+
+    @Test func ratesDefaultToTable7AndDeriveTheMask() {
+        let qkta = Self.shape(.qkta, C: 96, P: 12, N: 1024, T: 4, heads: 8)
+        let r = FiringRates.resolve(shape: qkta, stage: 1)
+        #expect(r.input == 0.2 && r.q == 0.0432 && r.k == 0.1784 && r.attention == 0.3477 && r.xPrime == 0.0832 && r.out == 0.1478)
+        let s2 = FiringRates.resolve(shape: qkta, stage: 2)
+        #expect(s2.q == 0.0231 && s2.k == 0.0847 && s2.xPrime == 0.0350 && s2.out == 0.0577)
+        // Given Q: A_t = 1 - 0.9^12 = 0.7175704635190... (d = 96 / 8 = 12), X' = 0.1784 * A_t.
+        let g = FiringRates.resolve(shape: qkta, stage: 1, q: 0.1)
+        #expect(abs(g.attention - 0.717570463519) < 1e-9)
+        #expect(abs(g.xPrime - 0.1784 * 0.717570463519) < 1e-9)
+        // QKCA: A_c = 1 - (1 - 0.0432)^4 over N = 4 tokens = 0.16201... ; X' = 0.1784 * A_c.
+        let qkca = Self.shape(.qkca, C: 96, P: 12, N: 4, T: 4, heads: 8)
+        let c = FiringRates.resolve(shape: qkca, stage: 1)
+        let a = 1 - 0.9568 * 0.9568 * 0.9568 * 0.9568
+        #expect(abs(c.attention - a) < 1e-12)
+        #expect(abs(c.xPrime - 0.1784 * a) < 1e-12)
+    }
+
+    @Test func syntheticSamplesHitTheirRates() {
+        // 4096 vectors x 96 channels: the drawn rates lie within 2% (relative) of the asked ones.
+        let s = Self.shape(.qkta, C: 96, P: 12, N: 1024, T: 4, heads: 8)
+        let rates = FiringRates(input: 0.2, q: 0, k: 0, attention: 0.35, xPrime: 0.08, out: 0, source: "test")
+        let v = RateCycleModel(s).syntheticSample(rates)
+        #expect(v.count == 4096)
+        let cells = Double(4096 * 96)
+        let inRate = Double(v.reduce(0) { $0 + $1.inputEvents }) / cells
+        let xRate = Double(v.reduce(0) { $0 + $1.maskedEvents }) / cells
+        print("synthetic rates: input \(inRate), X' \(xRate)")
+        #expect(abs(inRate - 0.2) < 0.004)
+        #expect(abs(xRate - 0.08) < 0.0016)
+        // X' comes in whole heads: a head's 12 channels are all silent when its mask bit is 0.
+        let silentHeads = v.reduce(0) { $0 + $1.maskedPerGroup.filter { $0 == 0 }.count }
+        // With P = 12 = d, group h is head h: P(silent) = 0.65 + 0.35 * (1 - 0.08/0.35)^12 = 0.6637...
+        let frac = Double(silentHeads) / Double(4096 * 8)
+        #expect(abs(frac - (0.65 + 0.35 * pow(1 - 0.08 / 0.35, 12))) < 0.01)
+    }
+
+    @Test func paretoFrontByHand() {
+        let pts: [(area: Double, cycles: Double)] = [(10, 100), (20, 50), (15, 120), (30, 50), (40, 10)]
+        // (15, 120) loses to (10, 100); (30, 50) loses to (20, 50).
+        #expect(Pareto.front(pts) == [0, 1, 4])
+        #expect(Pareto.front([(5, 5), (5, 5)]) == [0])
+    }
+
+    @Test func ssaModelByHand() {
+        let s = SSAModel(channels: 256, heads: 16, tokens: 100, timeSteps: 1, lanes: 32, layerMemoryBits: 1000, layerFlipFlops: 100, layerLUTs: 50)
+        #expect(s.headDim == 16)
+        #expect(s.counterWidth == 7)                   // ceil(log2 101)
+        #expect(s.counters == 4096)                    // 1 * 16 * 16 * 16
+        #expect(s.counterBits == 28672)
+        #expect(s.tokenBufferBits == 25600)            // 100 * 1 * 256
+        #expect(s.attentionWidth == 12)                // ceil(log2(16 * 100 + 1)) + 1
+        #expect(s.memoryBits == 4000 + 25600)
+        #expect(s.flipFlops == 400 + 28672 + 256 * 12)
+        // 4*50 + 28672 + 32*16*(7 + 4) + 32*16*7*(8 - 1)/3 = 200 + 28672 + 5632 + 8362.
+        #expect(s.luts == 42866)
+    }
+
+    @Test func shapeFromTheGeneratorConfig() throws {
+        // Widths come from the generator's own sizing: 8-bit weights in [-128, 127], bias 0.
+        let C = 16
+        let w = (0..<C).map { o in (0..<C).map { i in (o * 7 + i * 3) % 256 - 128 } }
+        let layer = SpikingLayerWeights(weights: w, bias: [Int](repeating: 0, count: C), neuron: .qkformer(weightFractionBits: 7, extraFractionBits: 2))
+        let cfg = QKTAConfig(channels: C, heads: 2, timeSteps: 2, lanes: 4, q: layer, k: layer, proj: layer)
+        let s = try AcceleratorShape(qkta: cfg, tokens: 10)
+        #expect(s.groups == 4 && s.inputBeats == 1 && s.vectorsPerSample == 20 && s.headDim == 8)
+        #expect(s.weightWidth == 8)
+        let acc = try SpikeAccumulatorConfig(weights: w, bias: [Int](repeating: 0, count: C), lanes: 4).widths()
+        #expect(s.accumulatorWidth == acc.accumulator)
+    }
+}
