@@ -38,9 +38,14 @@ public struct SVGPlot {
     /// Tick values for a range: powers of ten on a log axis, 1-2-5 steps otherwise.
     static func ticks(_ lo: Double, _ hi: Double, log: Bool) -> [Double] {
         if log {
+            // Powers of ten; with two decades or fewer also 2x and 5x.
+            let steps: [Double] = log10(hi / lo) <= 2.01 ? [1, 2, 5] : [1]
             var out: [Double] = []
             var p = pow(10, floor(log10(lo)))
-            while p <= hi * 1.0001 { if p >= lo * 0.9999 { out.append(p) }; p *= 10 }
+            while p <= hi * 1.0001 {
+                for m in steps where p * m >= lo * 0.9999 && p * m <= hi * 1.0001 { out.append(p * m) }
+                p *= 10
+            }
             return out
         }
         let span = max(hi - lo, 1e-12)

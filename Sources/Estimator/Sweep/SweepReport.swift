@@ -52,7 +52,8 @@ public struct SweepReport: Sendable {
     }
 
     public func markdown(command: String) -> String {
-        var out = "# Lanes sweep: \(title)\n\nRegenerate with:\n\n```sh\n\(command)\n```\n\n"
+        var out = "# Lanes sweep: \(title)\n\nRegenerate with:\n\n```sh\nswift run -c release \(command)\n```\n\n"
+        out += "(`bash scripts/estimate-docs.sh` regenerates the committed sweep of hst-4-384 stage 1 and Table 8.)\n\n"
         if let r = points.first?.rates {
             out += "Firing rates: input \(r.input), Q \(r.q), K \(r.k), A \(String(format: "%.4g", r.attention)), X' \(String(format: "%.4g", r.xPrime)) (\(r.source)). "
         }

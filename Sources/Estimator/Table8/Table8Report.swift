@@ -56,6 +56,8 @@ public struct Table8Report: Sendable {
             swift run -c release \(command)
             ```
 
+            (`bash scripts/estimate-docs.sh` regenerates this file, `table8.svg` and the lanes sweep.)
+
             QKFormer's Table 8 (appendix A.4 of `001_*.txt`) measures the GPU memory of one QKTA and one SSA block forwarding
             a `(T, B, C, N)` tensor with C = 256, T = 1, B = 1, for sqrt(N) = 10 ... 100: QKTA grows linearly in N
             (activations), SSA quadratically (the `N x N` attention map). This is the same comparison for the hardware that
@@ -73,7 +75,10 @@ public struct Table8Report: Sendable {
               fires iff `U + c >= 8`, SPEC §4). Its LUTs add to the four layers the counters' incrementers, a `d`-input
               adder tree per lane for `c`, and the counter-column multiplexers; control is left out, so it is a lower bound
               in spirit.
-            - **storage** = memory bits + flip-flops: every bit of state the block keeps on chip, weights included.
+            - **storage** = memory bits + flip-flops: every bit of state the block keeps on chip, weights included (the three
+              256 x 256 8-bit weight matrices alone are 1572864 bits of QKTA's storage).
+            - LUTs of QKTA and QKCA are `ResourceModel`'s current Xilinx 7-series mapping (its accuracy against Yosys is
+              `qkforge calibrate`'s subject); QKCA's K buffer maps to block RAM, so its LUTs barely grow with N.
 
             | \(Self.header.joined(separator: " | ")) |
             |\(Self.header.map { _ in "---:" }.joined(separator: "|"))|
@@ -106,7 +111,7 @@ public struct Table8Report: Sendable {
 
     public func svg() -> String {
         var plot = SVGPlot(title: "On-chip storage vs sqrt(N) (C = \(channels), T = \(timeSteps), P = \(lanes))", xLabel: "sqrt(N)",
-                           yLabel: "storage bits (memory + flip-flops)", logY: true)
+                           yLabel: "on-chip storage bits (memory + flip-flops)")
         plot.series = [
             .init(name: "QKTA (generated)", points: rows.map { (Double($0.sqrtN), Double(Self.storage($0.qkta))) }, color: "#2ca02c"),
             .init(name: "QKCA (generated)", points: rows.map { (Double($0.sqrtN), Double(Self.storage($0.qkca))) }, color: "#1f77b4"),
