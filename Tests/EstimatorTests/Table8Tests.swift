@@ -1,0 +1,70 @@
+import Foundation
+#if canImport(FoundationXML)
+import FoundationXML
+#endif
+import Testing
+import HDL
+import Blocks
+import Cosim
+@testable import Estimator
+
+/// The hardware Table 8 on small generated designs: what grows with N and by how much.
+@Suite struct Table8Tests {
+    static func block(_ kind: BlockKind, tokens: Int) throws -> BlockConfig {
+        try BlockConfig.parse(json: Data(#"{"block": "\#(kind.rawValue)", "dim": 16, "heads": 2, "tokens": \#(tokens), "timeSteps": 2}"#.utf8))
+    }
+
+    static func qkca(tokens: Int) throws -> ResourceCount {
+        let b = try block(.qkca, tokens: tokens)
+        let m = try AttentionModel.random(b, lanes: 4, seed: 3)
+        return ResourceModel.estimate(try Elaborate.run(try makeQKCA(QKCAConfig(m.hardware, tokens: tokens)))).total
+    }
+
+    @Test func qkcaStorageGrowsByTheKBufferOnly() throws {
+        // N = 4 -> 9 with C = 16, T = 2, P = 4: the K buffer gains 5 tokens x 2 steps x 4 words x 4 bits = 160 bits;
+        // nothing else in the design holds per-token state.
+        let a = try Self.qkca(tokens: 4), b = try Self.qkca(tokens: 9)
+        print("QKCA N=4: \(a.memoryBits) memory bits, \(a.flipFlops) FFs; N=9: \(b.memoryBits), \(b.flipFlops)")
+        #expect(b.memoryBits - a.memoryBits == 160)
+        // Counters of the token index and the K buffer pointers widen by a bit or two; no per-token registers.
+        #expect(abs(b.flipFlops - a.flipFlops) <= 8)
+    }
+
+    @Test func reportRendersEveryRowAndThreeLines() throws {
+        let m = try AttentionModel.random(try Self.block(.qkta, tokens: 1), lanes: 4, seed: 3)
+        let qkta = ResourceModel.estimate(try Elaborate.run(try makeQKTA(m.hardware))).total
+        var rows: [Table8Row] = []
+        for r in [2, 3] {
+            let ssa = SSAModel(channels: 16, heads: 2, tokens: r * r, timeSteps: 2, lanes: 4, layerMemoryBits: 100, layerFlipFlops: 10, layerLUTs: 5)
+            rows.append(Table8Row(sqrtN: r, qkta: qkta, qkca: try Self.qkca(tokens: r * r), ssa: ssa))
+        }
+        // SSA storage grows with N by the Q buffer (N*T*C = 5 * 2 * 16 = 160 bits) plus the counters, which widen
+        // from 3 to 4 bits (T*h*d*d = 2*2*8*8 = 256 counters: +256 bits), plus the attention membranes
+        // (ceil(log2(8*4+1)) + 1 = 7 -> ceil(log2(8*9+1)) + 1 = 8 bits: +16).
+        #expect(rows[1].ssa.storageBits - rows[0].ssa.storageBits == 160 + 256 + 16)
+        let report = Table8Report(channels: 16, heads: 2, timeSteps: 2, lanes: 4, seed: 3, rows: rows, layerUnit: ResourceCount())
+        let md = report.markdown(command: "qkforge estimate --table8 --out docs")
+        #expect(md.contains("| 2 | 4 |") && md.contains("| 3 | 9 |"))
+        let svg = report.svg()
+        let doc = try XMLDocument(xmlString: svg)
+        let lines = try doc.nodes(forXPath: "//*[local-name()='polyline']")
+        #expect(lines.count == 3)
+        for name in ["QKTA (generated)", "QKCA (generated)", "SSA (analytical model)", "sqrt(N)"] { #expect(svg.contains(name)) }
+    }
+
+    @Test func sweepReportMarksTheFront() throws {
+        func point(_ p: Int, luts: Int, cycles: Double) -> SweepPoint {
+            SweepPoint(lanes: p, groups: 8 / p, resources: ResourceCount(luts: luts, flipFlops: 10 * p), cyclesPerSample: cycles,
+                       rates: FiringRates(input: 0.2, q: 0, k: 0, attention: 0, xPrime: 0.1, out: 0, source: "test"))
+        }
+        let pts = [point(1, luts: 120, cycles: 800), point(2, luts: 100, cycles: 400), point(4, luts: 200, cycles: 200)]
+        let front = Pareto.front(pts.map { (Double($0.resources.luts), $0.cyclesPerSample) })
+        #expect(front == [1, 2])     // P = 1 loses to P = 2 on both counts
+        let r = SweepReport(title: "t", points: pts, front: front, areaIsLUTs: true, clockMHz: 100)
+        let json = r.json(schemaVersion: 1)
+        let flags = (json["points"] as? [[String: Any]])?.map { $0["pareto"] as? Bool }
+        #expect(flags == [false, true, true])
+        #expect(r.text().contains("Pareto front (LUTs vs cycles/sample): P=2, P=4"))
+        _ = try XMLDocument(xmlString: r.svg())
+    }
+}
