@@ -11,8 +11,8 @@ import Estimator
 /// targets (LUT and FF within 10%, BRAM exact).
 enum CalibrateCommand {
     static let values: Set<String> = ["subset", "out", "jobs", "work", "only"]
-    static let switches: Set<String> = []
-    static let summary = "[--subset ci|full] [--only TEXT] [--out FILE.md] [--jobs N] [--work DIR]: synthesize designs with Yosys synth_xilinx (xc7) and compare LUT/FF/BRAM/DSP with the resource estimate"
+    static let switches: Set<String> = ["reuse"]
+    static let summary = "[--subset ci|full] [--only TEXT] [--out FILE.md] [--jobs N] [--work DIR [--reuse]]: synthesize designs with Yosys synth_xilinx (xc7) and compare LUT/FF/BRAM/DSP with the resource estimate"
 
     struct Case {
         let name: String
@@ -54,6 +54,7 @@ enum CalibrateCommand {
                 $0.dim = 32; $0.heads = 4; $0.tokens = 64 }, "_q_lif_")),
             Case(name: "spike accumulator 32x32 P8 (from qkta C32)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 8) {
                 $0.dim = 32; $0.heads = 4; $0.tokens = 64 }, "_q_acc_")),
+            Case(name: "LIF bank L96 P12 (from hst-4-384 s1 qkta P12)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 12), "_q_lif_")),
             Case(name: "event encoder (from hst-4-384 s1 qkta P12)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 12), "spike_event_encoder_c96_k64")),
             Case(name: "qkta C32 h4 T4 P8 (custom)", build: block("hst-4-384", stage: 1, kind: .qkta, lanes: 8) {
                 $0.dim = 32; $0.heads = 4; $0.tokens = 64 }),
@@ -114,9 +115,9 @@ enum CalibrateCommand {
         queue.maxConcurrentOperationCount = jobs
         for (i, item) in designsBuilt.enumerated() {
             queue.addOperation {
-                let dir = work.appendingPathComponent("design\(i)")
+                let dir = work.appendingPathComponent(dirName(item.0.name))
                 do {
-                    let r = try YosysSynthesis.synthesize(item.1, in: dir)
+                    let r = try YosysSynthesis.synthesize(item.1, in: dir, reuse: args.flag("reuse"))
                     lock.lock(); results[i] = r; lock.unlock()
                     print(String(format: "  %@: yosys %.0f s, LUT %d (est %d), FF %d (est %d)", item.0.name, r.seconds, r.luts, item.2.luts, r.flipFlops, item.2.flipFlops))
                 } catch {
@@ -138,6 +139,11 @@ enum CalibrateCommand {
         if !failing.isEmpty {
             throw Failure(message: "\(failing.count) of \(rows.count) designs miss the target (LUT/FF within 10%, BRAM exact): \(failing.map(\.name).joined(separator: ", "))", code: 1)
         }
+    }
+
+    /// A directory name for a design: its name with anything but letters and digits as '-'.
+    static func dirName(_ name: String) -> String {
+        String(name.map { $0.isLetter || $0.isNumber ? $0 : "-" })
     }
 
     static func printTree(_ e: ModuleEstimate, indent: String) {

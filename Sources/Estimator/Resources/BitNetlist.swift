@@ -124,13 +124,18 @@ final class BitNetlist {
         reduceTree(zip(x, y).map { not(xor($0, $1)) }, and, empty: 1)
     }
 
-    /// `x < y` (unsigned), as the ripple function synthesis reduces a comparison to.
+    /// `x < y` (unsigned), as a balanced tree (what ABC's balancing makes of the ripple
+    /// comparison): `lt = lt_hi | (eq_hi & lt_lo)` over halves of the bits.
     func lessThan(_ x: [Int], _ y: [Int]) -> Int {
-        var r = 0
-        for i in 0..<x.count {
-            // r_i = (~x & y) | (~(x ^ y) & r_{i-1})
-            r = or(and(not(x[i]), y[i]), and(not(xor(x[i], y[i])), r))
+        func rec(_ lo: Int, _ hi: Int) -> (lt: Int, eq: Int) {
+            if hi - lo == 1 {
+                return (and(not(x[lo]), y[lo]), not(xor(x[lo], y[lo])))
+            }
+            let mid = (lo + hi) / 2
+            let l = rec(lo, mid), h = rec(mid, hi)
+            return (or(h.lt, and(h.eq, l.lt)), and(h.eq, l.eq))
         }
-        return r
+        if x.isEmpty { return 0 }
+        return rec(0, x.count).lt
     }
 }

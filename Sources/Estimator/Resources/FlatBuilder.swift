@@ -66,6 +66,9 @@ final class FlatBuilder {
     private var memOut: [[ObjectIdentifier: [Int]]] = []
     /// For merged flops: the leaf of the representative, filled as flops are made.
     private var flopLeaf: [FlopKey: Int] = [:]
+    /// Hard blocks by kind and inputs: identical carry chains and DSPs are one after
+    /// `opt_merge` (the Q and K accumulators of a block see the same events).
+    private var blockHash: [[Int]: [Int]] = [:]
     /// Register inputs and memory ports still to evaluate.
     private var deferred: [() -> Void] = []
 
@@ -360,11 +363,11 @@ final class FlatBuilder {
             blocks[bi].inputs += address
             blocks[bi].outputs += bits
             for q in bits { leafBlock[q] = bi }
-            if map.kind == .lutRAM && registered {
-                // memory_dff merged the address register into the port; LUT RAM reads are
-                // asynchronous, so memory_libmap extracts it again: a private copy per port.
-                blocks[bi].extraFlops += mem.addressWidth
-            }
+            // A LUT RAM read whose address is a register: memory_dff merges the register into
+            // the port and memory_libmap extracts it again ("Extracted addr FF"), a copy per
+            // port that opt_merge folds back into the original register after flattening (the
+            // hst-4-384 P12 designs count 216 fewer flip-flops than the copies would add).
+            _ = registered
             return bits
         }
     }
@@ -463,9 +466,21 @@ final class FlatBuilder {
         case .binary(let op):
             let (x, y) = (e.args[0], e.args[1])
             switch op {
-            case .and: let a = ext(p, x, w), b = ext(p, y, w); return (0..<w).map { net.and(a[$0], b[$0]) }
-            case .or: let a = ext(p, x, w), b = ext(p, y, w); return (0..<w).map { net.or(a[$0], b[$0]) }
-            case .xor: let a = ext(p, x, w), b = ext(p, y, w); return (0..<w).map { net.xor(a[$0], b[$0]) }
+            case .and, .or, .xor:
+                // A chain of the same operator (`acc = acc | term` in a loop) is rebuilt as a
+                // balanced tree, as ABC's balancing does before mapping.
+                var operands: [Expr] = []
+                var stack = [e]
+                while let t = stack.popLast() {
+                    if case .binary(let o) = t.op, o == op, t.width == w, operands.count + stack.count < 4096 {
+                        stack.append(t.args[1]); stack.append(t.args[0])
+                    } else {
+                        operands.append(t)
+                    }
+                }
+                let vectors = operands.map { ext(p, $0, w) }
+                let f: (Int, Int) -> Int = op == .and ? net.and : op == .or ? net.or : net.xor
+                return (0..<w).map { i in net.reduceTree(vectors.map { $0[i] }, f, empty: op == .and ? 1 : 0) }
             case .addWiden, .addWrap: return adder(p, ext(p, x, w), ext(p, y, w), subtract: false)
             case .subWiden, .subWrap: return adder(p, ext(p, x, w), ext(p, y, w), subtract: true)
             case .mul: return multiply(p, ext(p, x, w), ext(p, y, w), widthA: x.width, widthB: y.width)
@@ -535,12 +550,15 @@ final class FlatBuilder {
         while i < w && y[i] == 0 && (out.count == i) { out.append(x[i]); i += 1 }
         if !subtract { while i < w && x[i] == 0 && y[i] != 0 && out.count == i && i == 0 { out.append(y[i]); i += 1 } }
         if i == w { return out }
+        let key = [0, subtract ? 1 : 0, i] + x + [-1] + y
+        if let outs = blockHash[key] { return out + outs }
         var blk = HardBlock(kind: .adder, owner: p, outputs: [])
         for j in i..<w { blk.pairs.append((net.xor(x[j], subtract ? net.not(y[j]) : y[j]), x[j])) }
         blk.carry4 = (w - i + 3) / 4
         for _ in i..<w { let q = net.leaf(); out.append(q); blk.outputs.append(q) }
         blocks.append(blk)
         for q in blk.outputs { leafBlock[q] = blocks.count - 1 }
+        blockHash[key] = blk.outputs
         return out
     }
 
@@ -548,6 +566,8 @@ final class FlatBuilder {
     /// `cmp2lcu` builds a carry chain with two LUT6 per three bit pairs.
     private func compare(_ p: Int, _ x: [Int], _ y: [Int]) -> Int {
         if isAllConst(x) || isAllConst(y) { return net.lessThan(x, y) }
+        let key = [1] + x + [-1] + y
+        if let o = blockHash[key] { return o[0] }
         let w = x.count
         let groups = (w + 2) / 3
         var blk = HardBlock(kind: .compare, owner: p, outputs: [net.leaf()])
@@ -556,6 +576,7 @@ final class FlatBuilder {
         blk.carry4 = (groups + 3) / 4
         blocks.append(blk)
         leafBlock[blk.outputs[0]] = blocks.count - 1
+        blockHash[key] = blk.outputs
         return blk.outputs[0]
     }
 
@@ -572,6 +593,8 @@ final class FlatBuilder {
             xs.append(a); ys.append(b)
         }
         if xs.count <= 2 { return net.and(net.reduceTree(literals, net.and, empty: 1), net.equal(xs, ys)) }
+        let key = [2] + xs + [-1] + ys
+        if let o = blockHash[key] { return net.and(net.reduceTree(literals, net.and, empty: 1), o[0]) }
         let groups = (xs.count + 2) / 3
         var blk = HardBlock(kind: .compare, owner: p, outputs: [net.leaf()])
         blk.inputs = xs + ys
@@ -579,31 +602,43 @@ final class FlatBuilder {
         blk.carry4 = (groups + 3) / 4
         blocks.append(blk)
         leafBlock[blk.outputs[0]] = blocks.count - 1
+        blockHash[key] = blk.outputs
         return net.and(net.reduceTree(literals, net.and, empty: 1), blk.outputs[0])
     }
 
-    /// `x * y`: by a constant, shift-and-add on carry chains; otherwise DSP48E1 slices
-    /// (25 x 18 signed each, `mul2dsp`).
+    /// `x * y`. `mul2dsp` with the xc7 limits (operands of at least 2 significant bits, a
+    /// result of at least 9) puts it on DSP48E1 slices, 25 x 18 signed each, whether or not an
+    /// operand is constant; smaller products by a constant are shift-and-add on carry chains.
     private func multiply(_ p: Int, _ x: [Int], _ y: [Int], widthA: Int, widthB: Int) -> [Int] {
         let w = x.count
-        var (v, k) = (x, y)
-        if isAllConst(v) { swap(&v, &k) }
-        if isAllConst(k) {
-            var acc = [Int](repeating: 0, count: w)
-            var first = true
-            for s in 0..<w where k[s] == 1 {
-                let shifted = [Int](repeating: 0, count: s) + Array(v.prefix(w - s))
-                acc = first ? shifted : adder(p, acc, shifted, subtract: false)
-                first = false
-            }
-            return acc
+        func significant(_ v: [Int]) -> Int {
+            guard isAllConst(v) else { return v.count }
+            return (v.lastIndex(of: 1) ?? -1) + 1
         }
-        var blk = HardBlock(kind: .dsp, owner: p, outputs: [])
-        blk.inputs = x + y
-        blk.dsps = ((max(widthA, 2) + 23) / 24) * ((max(widthB, 2) + 16) / 17)
-        for _ in 0..<w { blk.outputs.append(net.leaf()) }
-        blocks.append(blk)
-        for q in blk.outputs { leafBlock[q] = blocks.count - 1 }
-        return blk.outputs
+        let a = min(widthA, significant(x)), b = min(widthB, significant(y))
+        if a == 0 || b == 0 { return [Int](repeating: 0, count: w) }
+        if a >= 2 && b >= 2 && w >= 9 && !(isAllConst(x) && isAllConst(y)) {
+            let key = [3] + x + [-1] + y
+            if let o = blockHash[key] { return o }
+            var blk = HardBlock(kind: .dsp, owner: p, outputs: [])
+            blk.inputs = x + y
+            blk.dsps = ((max(a, b) + 23) / 24) * ((min(a, b) + 16) / 17)
+            for _ in 0..<w { blk.outputs.append(net.leaf()) }
+            blocks.append(blk)
+            for q in blk.outputs { leafBlock[q] = blocks.count - 1 }
+            blockHash[key] = blk.outputs
+            return blk.outputs
+        }
+        // Shift-and-add: one partial product per bit of the narrower operand.
+        var (v, k) = (x, y)
+        if isAllConst(v) || (!isAllConst(k) && b > a) { swap(&v, &k) }
+        var acc = [Int](repeating: 0, count: w)
+        var first = true
+        for s in 0..<w where k[s] != 0 {
+            let row = (0..<w).map { i in i >= s ? net.and(v[i - s], k[s]) : 0 }
+            acc = first ? row : adder(p, acc, row, subtract: false)
+            first = false
+        }
+        return acc
     }
 }

@@ -24,6 +24,8 @@ struct LUTPacking {
     var mergedFlops: [FlopKey: FlopKey] = [:]
 
     static let lutInputs = 6
+    /// Area-recovery passes after the delay-oriented cover (ABC runs area flow, then exact area).
+    static let recoveryPasses = 1
 
     init(_ b: FlatBuilder) {
         let net = b.net
@@ -81,7 +83,7 @@ struct LUTPacking {
         }
         func abcCost(_ k: Int) -> Float { k <= 2 ? 2 : k <= 6 ? 5 : k == 7 ? 10 : 20 }
         func lutsOf(_ k: Int) -> Int { k <= 6 ? 1 : k == 7 ? 2 : 4 }
-        let maxCut = 8, cutsKept = 8
+        let maxCut = 8, cutsKept = 12
         var cuts = [[[Int32]]](repeating: [], count: n)
         var flow = [Float](repeating: 0, count: n)
         var arrival = [Int32](repeating: 0, count: n)
@@ -165,30 +167,55 @@ struct LUTPacking {
         for x in b.topOutputs { sink(x) }
         // The cover, from the sinks back to the leaves: ABC maps for depth first, so every
         // sink must be reached within the deepest sink's depth; within that bound each node
-        // takes its smallest cut (area recovery).
+        // takes the cut of least area flow (area recovery). Area flow shares a leaf's cost
+        // among its estimated references; as in ABC these estimates start from the fanout and
+        // are blended with the references of the previous cover, over `recoveryPasses` passes.
         var depth: Int32 = 0
         for x in 0..<n where required[x] { depth = max(depth, arrival[x]) }
-        var requiredTime = [Int32](repeating: Int32.max, count: n)
-        for x in 0..<n where required[x] { requiredTime[x] = depth }
-        var x = n - 1
-        while x >= 2 {
-            if required[x] && isGate(x) {
-                let r = requiredTime[x]
-                var choice: [Int32] = []
-                var bestFlow = Float.infinity
-                for c in cuts[x] where cutArrival(c) <= r {
-                    let f = cutFlow(c)
-                    if f < bestFlow { bestFlow = f; choice = c }
-                }
-                if choice.isEmpty { choice = cuts[x].min { cutArrival($0) < cutArrival($1) } ?? [] }
-                lutCount[Int(net.owner[x])] += lutsOf(choice.count)
-                for l in choice where isGate(Int(l)) {
-                    required[Int(l)] = true
-                    requiredTime[Int(l)] = min(requiredTime[Int(l)], r - 1)
+        let sinkRequired = required
+        var estRefs = fanout.map { Float(max(1, $0)) }
+        var areaFlow = flow
+        var coverLUTs = [Int](repeating: 0, count: places)
+        for pass in 0...Self.recoveryPasses {
+            if pass > 0 {
+                for x in 0..<n where live[x] && isGate(x) && net.kind[x] != .not {
+                    var bestF = Float.infinity
+                    for c in cuts[x] {
+                        let f = abcCost(c.count) + c.reduce(0) { $0 + areaFlow[Int($1)] / estRefs[Int($1)] }
+                        if f < bestF { bestF = f }
+                    }
+                    areaFlow[x] = bestF.isFinite ? bestF : 0
                 }
             }
-            x -= 1
+            var req = sinkRequired
+            var refs = [Int32](repeating: 0, count: n)
+            var requiredTime = [Int32](repeating: Int32.max, count: n)
+            for x in 0..<n where req[x] { requiredTime[x] = depth; refs[x] += 1 }
+            coverLUTs = [Int](repeating: 0, count: places)
+            var x = n - 1
+            while x >= 2 {
+                if req[x] && isGate(x) {
+                    let r = requiredTime[x]
+                    var choice: [Int32] = []
+                    var bestFlow = Float.infinity
+                    for c in cuts[x] where cutArrival(c) <= r {
+                        let f = abcCost(c.count) + c.reduce(0) { $0 + areaFlow[Int($1)] / estRefs[Int($1)] }
+                        if f < bestFlow { bestFlow = f; choice = c }
+                    }
+                    if choice.isEmpty { choice = cuts[x].min { cutArrival($0) < cutArrival($1) } ?? [] }
+                    coverLUTs[Int(net.owner[x])] += lutsOf(choice.count)
+                    for l in choice {
+                        refs[Int(l)] += 1
+                        guard isGate(Int(l)) else { continue }
+                        req[Int(l)] = true
+                        requiredTime[Int(l)] = min(requiredTime[Int(l)], r - 1)
+                    }
+                }
+                x -= 1
+            }
+            for i in 0..<n { estRefs[i] = max(1, (2 * estRefs[i] + Float(refs[i])) / 3) }
         }
+        for i in 0..<places { lutCount[i] += coverLUTs[i] }
         luts = lutCount
 
         // What opt_dff and opt_merge will do on the next round.

@@ -6,7 +6,7 @@ import HDL
 /// never go to LUT RAM) and the built-in xc7 block-RAM library (RAMB18E1 cost 129, RAMB36E1 cost
 /// 257; data widths 1, 2, 4, 9, 18, 36, and 72 in simple-dual-port mode). `memory_libmap` picks
 /// the cheapest candidate, or soft logic when that is cheaper (`-logic-cost-ram` 1 per bit,
-/// `-logic-cost-rom` 1/16 per bit, the defaults). Block RAM needs every read port synchronous;
+/// `-logic-cost-rom`, fitted: see below). Block RAM needs every read port synchronous (the ROM cost: see `romLogicCostPerBit`);
 /// `memory_dff` first merges a read port's data register, or failing that its address register,
 /// into the port, so an asynchronous read whose address is a register also qualifies.
 /// Checked against Yosys on the designs `qkforge calibrate` synthesizes.
@@ -30,15 +30,37 @@ public struct MemoryMapping: Sendable, Equatable {
     /// to flip-flops, an 8 x 13-bit one (6 RAM32M) to LUT RAM; any value in (11, 17.3) fits.
     static let lutRAMCellCost = 14.0
 
+    /// Soft-logic cost of a ROM bit against the block-RAM costs above. Fitted on synchronous
+    /// ROMs with random contents synthesized alone (`synth_xilinx -family xc7`, Yosys 0.23):
+    /// 256 x 64 and 257 x 64 stay logic, 300 x 64 and 256 x 72 take one RAMB36 (512 x 72);
+    /// 128 x 36 stays logic, 256 x 36 takes one RAMB18; 128 x 64 stays logic, 288 x 256 takes four
+    /// RAMB36. Every one of these holds with 1/64 per bit (ties go to logic) and with no other
+    /// power of two; `memory_libmap`'s documented default is 1/16 against library costs that are
+    /// evidently four times the ones above.
+    static let romLogicCostPerBit = 1.0 / 64.0
+
     /// The cheapest block-RAM tiling of `depth x width`: (RAMB18 count, RAMB36 count, cost).
+    ///
+    /// A memory deeper than a shape's depth `d` takes `k = ceil(depth / d)` row groups. They
+    /// either sit in separate RAMs (`k * ceil(width / w)`), or share each RAM word: `k` slices
+    /// of `floor(w / k)` bits side by side, the read data multiplexed by the high address bits
+    /// (memory_libmap's address-mux swizzle), `ceil(width / floor(w / k))` RAMs. Observed with
+    /// Yosys 0.23 on synchronous ROMs: 1536 x 192 in 8 RAMB36 (512 x 72 holding three 24-bit
+    /// slices), 1536 x 96 in 4, 1536 x 36 in 3 RAMB18, 3072 x 36 in 3 RAMB36.
     static func blockRAM(depth: Int, width: Int) -> (Int, Int, Double) {
+        func cells(_ d: Int, _ w: Int) -> Int {
+            let k = (depth + d - 1) / d
+            let separate = k * ((width + w - 1) / w)
+            guard k > 1, w / k >= 1 else { return separate }
+            return min(separate, (width + w / k - 1) / (w / k))
+        }
         var best = (0, 0, Double.infinity)
         for (d, w) in ramb18 {
-            let n = ((depth + d - 1) / d) * ((width + w - 1) / w)
+            let n = cells(d, w)
             if Double(n) * ramb18Cost < best.2 { best = (n, 0, Double(n) * ramb18Cost) }
         }
         for (d, w) in ramb36 {
-            let n = ((depth + d - 1) / d) * ((width + w - 1) / w)
+            let n = cells(d, w)
             if Double(n) * ramb36Cost <= best.2 { best = (0, n, Double(n) * ramb36Cost) }
         }
         return best
@@ -61,7 +83,7 @@ public struct MemoryMapping: Sendable, Equatable {
     static func map(_ memory: Memory, asyncReads: Int, registeredAsyncReads: Int, syncReads: Int) -> MemoryMapping {
         let bits = Double(memory.depth * memory.width)
         let isROM = memory.writePort == nil
-        let logicCost = bits * (isROM ? 1.0 / 16.0 : 1.0)
+        let logicCost = bits * (isROM ? romLogicCostPerBit : 1.0)
         var best = MemoryMapping(kind: .logic)
         var bestCost = logicCost
         // Block RAM: 2 ports per RAMB (one write); every read port must be synchronous.

@@ -54,11 +54,17 @@ public enum YosysSynthesis {
     }
 
     /// Emits `design` into `directory` and synthesizes it.
-    public static func synthesize(_ design: Design, in directory: URL) throws -> Result {
+    /// With `reuse`, a `stat.json` already in `directory` from the same Verilog (every file
+    /// byte-identical) is read instead of synthesizing again.
+    public static func synthesize(_ design: Design, in directory: URL, reuse: Bool = false) throws -> Result {
         guard let y = executable() else { throw Failure(description: "yosys is not on PATH; install it (apt-get install -y yosys)") }
         let emitted = VerilogEmitter.emit(design)
-        try emitted.write(to: directory)
         let stat = "stat.json"
+        if reuse, let text = try? String(contentsOf: directory.appendingPathComponent(stat), encoding: .utf8),
+           emitted.verilog.allSatisfy({ f in (try? String(contentsOf: directory.appendingPathComponent(f.name), encoding: .utf8)) == f.contents }) {
+            return Result(cells: try parseStat(text), seconds: 0)
+        }
+        try emitted.write(to: directory)
         let start = Date()
         _ = try run(y, ["-q", "-l", "yosys.log", "-p", script(files: emitted.verilog.map(\.name), top: emitted.top, statFile: stat)],
                     in: directory)
