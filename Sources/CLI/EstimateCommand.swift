@@ -315,6 +315,51 @@ enum EstimateCommand {
         SimCase(kind: .qkca, dim: 64, heads: 4, tokens: 8, timeSteps: 2, lanes: 2, rate: 0.4),
     ]
 
+    /// One co-simulated measurement and the two predictions of it.
+    struct SimRow {
+        let shape: AcceleratorShape
+        let rates: FiringRates
+        let measured: Int, fromEvents: Int, fromRates: Int
+        var errEvents: Double { Double(fromEvents - measured) / Double(measured) }
+        var errRates: Double { Double(fromRates - measured) / Double(measured) }
+    }
+
+    /// Co-simulates `m` on `inputs` with no stalls, and predicts the cycles from the stimuli's
+    /// events and from their measured rates.
+    static func measure(_ m: AttentionModel, _ block: BlockConfig, inputs: [SpikeTensor], seed: UInt64) throws -> SimRow {
+        let samples = inputs.count
+        let shape: AcceleratorShape
+        var traces: [AttentionTrace] = []
+        let measured: Int
+        let what = "\(block.block.rawValue) C=\(block.dim) N=\(block.tokens) T=\(block.timeSteps) P=\(m.hardware.lanes)"
+        if block.block == .qkta {
+            shape = try AcceleratorShape(qkta: m.hardware, tokens: block.tokens)
+            var o = AttentionCosim.Options()
+            (o.samples, o.seed, o.inputStall, o.outputStall) = (samples, seed, 0, 0)
+            let r = try AttentionCosim.run(m, options: o, inputs: inputs)
+            guard r.passed else { throw Failure(message: "co-simulation of \(what) disagrees with the golden model", code: 1) }
+            measured = r.cycles
+            for x in inputs { traces.append(try QKTA.run(m.golden, input: x)) }
+        } else {
+            shape = try AcceleratorShape(qkca: QKCACosim.config(m))
+            var o = QKCACosim.Options()
+            (o.samples, o.seed, o.inputStall, o.outputStall) = (samples, seed, 0, 0)
+            let r = try QKCACosim.run(m, options: o, inputs: inputs)
+            guard r.passed else { throw Failure(message: "co-simulation of \(what) disagrees with the golden model", code: 1) }
+            measured = r.cycles
+            for x in inputs { traces.append(try QKCA.run(m.golden, input: x)) }
+        }
+        let events = zip(inputs, traces).map { VectorEvents.vectors(shape: shape, input: $0.0.scalars, masked: $0.1.maskedKeys.scalars) }
+        let all = Array(events.joined())
+        let cells = Double(all.count * shape.channels)
+        let attention = traces.flatMap { $0.attention.spikes.scalars }
+        let rates = FiringRates(input: Double(all.reduce(0) { $0 + $1.inputEvents }) / cells, q: 0, k: 0,
+                                attention: Double(attention.reduce(0) { $0 + Int($1) }) / Double(max(attention.count, 1)),
+                                xPrime: Double(all.reduce(0) { $0 + $1.maskedEvents }) / cells, out: 0, source: "measured")
+        return SimRow(shape: shape, rates: rates, measured: measured, fromEvents: CycleModel(shape).runCycles(events),
+                      fromRates: RateCycleModel(shape).runCycles(rates: rates, samples: samples))
+    }
+
     static func checkSim(_ args: Arguments) throws {
         let seed = try args.uint64("seed", default: 5)
         let samples = try args.int("samples", default: 2, in: 1...16)
@@ -325,44 +370,34 @@ enum EstimateCommand {
             let block = try BlockConfig.parse(json: Data(#"{"block": "\#(c.kind.rawValue)", "dim": \#(c.dim), "heads": \#(c.heads), "tokens": \#(c.tokens), "timeSteps": \#(c.timeSteps)}"#.utf8))
             let m = try AttentionModel.random(block, lanes: c.lanes, seed: seed, biasRange: -0.25...1.25)
             let inputs = (0..<samples).map { AttentionModel.randomInput(block, rate: c.rate, maxCount: 1, seed: seed &+ UInt64($0) &* 0x9E37_79B9) }
-            let shape: AcceleratorShape
-            var traces: [AttentionTrace] = []
-            let measured: Int
-            if c.kind == .qkta {
-                shape = try AcceleratorShape(qkta: m.hardware, tokens: c.tokens)
-                var o = AttentionCosim.Options()
-                (o.samples, o.seed, o.inputRate, o.inputStall, o.outputStall) = (samples, seed, c.rate, 0, 0)
-                let r = try AttentionCosim.run(m, options: o, inputs: inputs)
-                guard r.passed else { throw Failure(message: "co-simulation of \(c) disagrees with the golden model", code: 1) }
-                measured = r.cycles
-                for x in inputs { traces.append(try QKTA.run(m.golden, input: x)) }
-            } else {
-                shape = try AcceleratorShape(qkca: QKCACosim.config(m))
-                var o = QKCACosim.Options()
-                (o.samples, o.seed, o.inputRate, o.inputStall, o.outputStall) = (samples, seed, c.rate, 0, 0)
-                let r = try QKCACosim.run(m, options: o, inputs: inputs)
-                guard r.passed else { throw Failure(message: "co-simulation of \(c) disagrees with the golden model", code: 1) }
-                measured = r.cycles
-                for x in inputs { traces.append(try QKCA.run(m.golden, input: x)) }
-            }
-            let events = zip(inputs, traces).map { VectorEvents.vectors(shape: shape, input: $0.0.scalars, masked: $0.1.maskedKeys.scalars) }
-            let fromEvents = CycleModel(shape).runCycles(events)
-            let all = Array(events.joined())
-            let cells = Double(all.count * shape.channels)
-            let attention = traces.flatMap { $0.attention.spikes.scalars }
-            let rates = FiringRates(input: Double(all.reduce(0) { $0 + $1.inputEvents }) / cells, q: 0, k: 0,
-                                    attention: Double(attention.reduce(0) { $0 + Int($1) }) / Double(max(attention.count, 1)),
-                                    xPrime: Double(all.reduce(0) { $0 + $1.maskedEvents }) / cells, out: 0, source: "measured")
-            let fromRates = RateCycleModel(shape).runCycles(rates: rates, samples: samples)
-            let eE = Double(fromEvents - measured) / Double(measured), eR = Double(fromRates - measured) / Double(measured)
-            worstEvents = max(worstEvents, abs(eE))
-            worstRates = max(worstRates, abs(eR))
+            let r = try measure(m, block, inputs: inputs, seed: seed)
+            worstEvents = max(worstEvents, abs(r.errEvents))
+            worstRates = max(worstRates, abs(r.errRates))
             let row = String(format: "| %@ | %d | %d | %d | %d | %d | %.2f | %.3f | %.3f | %d | %d | %+.2f%% | %d | %+.2f%% |",
-                             c.kind.rawValue, c.dim, c.tokens, c.timeSteps, c.lanes, shape.groups, c.rate, rates.input, rates.xPrime,
-                             measured, fromEvents, 100 * eE, fromRates, 100 * eR)
+                             c.kind.rawValue, c.dim, c.tokens, c.timeSteps, c.lanes, r.shape.groups, c.rate, r.rates.input, r.rates.xPrime,
+                             r.measured, r.fromEvents, 100 * r.errEvents, r.fromRates, 100 * r.errRates)
             print(row)
             lines.append(row)
         }
+        // Full size: the default design of scripts/run.sh, biases calibrated to QKFormer's Table 7 rates, one sample.
+        let full = try BlockConfig.named("hst-4-384", stage: 1)
+        let base = try AttentionModel.random(full, lanes: full.dim / 8, seed: seed)
+        let (calibrated, got) = try base.calibrated(to: AttentionModel.qkformerRates(stage: 1), inputRate: 0.2, seed: seed)
+        let fullInput = [AttentionModel.randomInput(full, rate: 0.2, maxCount: 1, seed: seed)]
+        let f = try measure(calibrated, full, inputs: fullInput, seed: seed)
+        let table7 = PerformanceEstimate(shape: f.shape, rates: FiringRates.resolve(shape: f.shape, stage: 1))
+        let eT7 = Double(table7.latencyCycles - f.measured) / Double(f.measured)
+        let fullText = String(format: """
+            hst-4-384 stage 1 QKTA (C = 96, h = 8, N = 1024, T = 4, P = 12, G = 8), the default design of `scripts/run.sh`, with
+            its biases calibrated to QKFormer's Table 7 rates (`cosim --calibrate`: Q %.4f, K %.4f, out %.4f), one sample of
+            input rate 0.2 (seed %d); measured input rate %.3f, A_t %.3f, X' %.3f:
+
+            | measured cycles | from events | error | from measured rates | error | `qkforge estimate` (Table 7 rates) latency | error |
+            |---:|---:|---:|---:|---:|---:|---:|
+            | %d | %d | %+.2f%% | %d | %+.2f%% | %d | %+.2f%% |
+            """, got.q, got.k, got.out, Int(seed), f.rates.input, f.rates.attention, f.rates.xPrime,
+            f.measured, f.fromEvents, 100 * f.errEvents, f.fromRates, 100 * f.errRates, table7.latencyCycles, 100 * eT7)
+        print(fullText)
         print(String(format: "worst error: %.2f%% from events, %.2f%% from rates", 100 * worstEvents, 100 * worstRates))
         if let path = args.string("out") {
             let command = "qkforge estimate " + CommandLine.arguments.dropFirst(2).joined(separator: " ")
@@ -388,7 +423,10 @@ enum EstimateCommand {
 
                 """
             md += lines.joined(separator: "\n") + "\n\n"
-            md += String(format: "Worst error: %.2f%% from events, %.2f%% from rates.\n", 100 * worstEvents, 100 * worstRates)
+            md += String(format: "Worst error: %.2f%% from events, %.2f%% from rates.\n\n## Full size\n\n", 100 * worstEvents, 100 * worstRates)
+            md += fullText + "\n\nThe last column is what `qkforge estimate --model hst-4-384` prints as latency (one sample from an empty "
+            md += "pipeline), at Table 7's A_t and X' rather than the measured ones.\n"
+
             md += """
 
                 The QKTA model is a group-level timeline of the pipeline's handshakes (`QKTATimeline`): the K accumulator may not

@@ -93,11 +93,12 @@ public struct CycleModel: Sendable {
     public func cyclesPerSample(_ sample: [VectorEvents]) -> Int {
         switch shape.kind {
         case .qkta:
+            // The second of two back-to-back copies: both sides have reached their steady rate.
             var t = QKTATimeline(self)
             for v in sample { t.push(v) }
-            let first = t.inputEnd
+            let (in1, out1) = (t.inputEnd, t.projDone)
             for v in sample { t.push(v) }
-            return t.inputEnd - first
+            return max(t.inputEnd - in1, t.projDone - out1)
         case .qkca:
             let p1 = sample.reduce(0) { $0 + max(inputStage($1), shape.groups) }
             let p2 = sample.reduce(0) { $0 + max(projectionStage($1), shape.groups) }

@@ -44,7 +44,7 @@ struct QKTATimeline {
     private var encoderFree = never
     /// Projection accumulator: when the last event finished issuing, and the accept times of
     /// the most recent events (for the encoder's queue).
-    private var projDone = never
+    private(set) var projDone = never
     private var projAccepts: [Int] = []
 
     init(_ m: CycleModel) {
