@@ -429,6 +429,8 @@ enum EstimateCommand {
 
             md += """
 
+                ## The model
+
                 The QKTA model is a group-level timeline of the pipeline's handshakes (`QKTATimeline`): the K accumulator may not
                 start a vector's groups before the previous vector's K spikes of that group have drained through the mask into the
                 projection side, so a vector costs between `max(A, B)` and `A + B` (input side `A`, projection side `B`). The
