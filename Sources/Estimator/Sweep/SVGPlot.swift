@@ -26,6 +26,8 @@ public struct SVGPlot {
     /// Optional text next to individual points: (x, y, text).
     public var annotations: [(x: Double, y: Double, text: String)] = []
     public var width = 720.0, height = 460.0
+    /// Put the legend in the top right corner of the plot instead of the top left.
+    public var legendRight = false
 
     public init(title: String, xLabel: String, yLabel: String, logX: Bool = false, logY: Bool = false) {
         (self.title, self.xLabel, self.yLabel, self.logX, self.logY) = (title, xLabel, yLabel, logX, logY)
@@ -112,11 +114,13 @@ public struct SVGPlot {
         for a in annotations {
             s += "<text x=\"\(f(fx(a.x) + 6))\" y=\"\(f(fy(a.y) - 6))\" font-size=\"10\" fill=\"#333\">\(Self.esc(a.text))</text>\n"
         }
-        // Legend, top left inside the plot.
+        // Legend, inside the plot at the top.
+        let legendWidth = 48 + 7 * Double(series.map(\.name.count).max() ?? 0)
+        let lx = legendRight ? left + pw - legendWidth : left + 12
         for (i, se) in series.enumerated() {
             let y = top + 16 + Double(i) * 18
-            s += "<line x1=\"\(f(left + 12))\" y1=\"\(f(y - 4))\" x2=\"\(f(left + 36))\" y2=\"\(f(y - 4))\" stroke=\"\(se.color)\" stroke-width=\"2\"\(se.dashed ? " stroke-dasharray=\"6,4\"" : "")/>\n"
-            s += "<text x=\"\(f(left + 42))\" y=\"\(f(y))\">\(Self.esc(se.name))</text>\n"
+            s += "<line x1=\"\(f(lx))\" y1=\"\(f(y - 4))\" x2=\"\(f(lx + 24))\" y2=\"\(f(y - 4))\" stroke=\"\(se.color)\" stroke-width=\"2\"\(se.dashed ? " stroke-dasharray=\"6,4\"" : "")/>\n"
+            s += "<text x=\"\(f(lx + 30))\" y=\"\(f(y))\">\(Self.esc(se.name))</text>\n"
         }
         return s + "</svg>\n"
     }

@@ -87,6 +87,7 @@ public struct SweepReport: Sendable {
                                  color: "#1f77b4", line: false))
         plot.series.append(.init(name: "Pareto front", points: front.map { (area(points[$0]), points[$0].cyclesPerSample) },
                                  color: "#d62728", line: true, markers: false))
+        plot.legendRight = true
         plot.annotations = points.map { (area($0), $0.cyclesPerSample, "P=\($0.lanes)") }
         return plot.render()
     }
