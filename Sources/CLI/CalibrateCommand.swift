@@ -103,7 +103,7 @@ enum CalibrateCommand {
         for c in cases {
             let design = try Elaborate.run(try c.build())
             let t0 = Date()
-            let tree = ResourceModel.estimate(design, debug: ProcessInfo.processInfo.environment["QKFORGE_ESTIMATE_DEBUG"] != nil)
+            let tree = ResourceModel.estimate(design)
             let est = tree.total
             if ProcessInfo.processInfo.environment["QKFORGE_CALIBRATE_TREE"] != nil { printTree(tree, indent: "  ") }
             designsBuilt.append((c, design, est, Date().timeIntervalSince(t0)))
@@ -128,7 +128,7 @@ enum CalibrateCommand {
         queue.waitUntilAllOperationsAreFinished()
         if !errors.isEmpty { throw Failure(message: "synthesis failed: \(errors.joined(separator: "; "))", code: 1) }
         let rows = zip(designsBuilt, results).map { Row(name: $0.0.name, estimate: $0.2, yosys: $1!) }
-        let command = "bash scripts/calibrate-estimate.sh   # = qkforge calibrate --subset \(subset)\(out.map { " --out \($0)" } ?? "") --jobs \(jobs)"
+        let command = "bash scripts/calibrate-estimate.sh"
         let md = markdown(rows, version: version, command: command)
         print(md)
         if let o = out {

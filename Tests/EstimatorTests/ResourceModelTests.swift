@@ -60,11 +60,7 @@ import HDL
         #expect(try estimate(m7).luts == 2)     // 7 inputs: LUT6 + LUT2
         let m11 = Module("and11")
         m11.output("y", m11.input("a", width: 11).andReduce())
-        let e11 = try estimate(m11).luts
-        // 11 inputs: LUT6 of 6, LUT6 of 5 + that one. The greedy packer splits the balanced
-        // AND tree at worse points and spends a third LUT.
-        withKnownIssue("greedy cone packing is not optimal on balanced trees") { #expect(e11 == 2) }
-        #expect(e11 <= 3)
+        #expect(try estimate(m11).luts == 2)    // 11 inputs: LUT6 of 6, LUT6 of 5 + that one
     }
 
     @Test func deadAndConstantAndDuplicateFlopsAreRemoved() throws {

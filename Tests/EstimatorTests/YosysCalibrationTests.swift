@@ -31,11 +31,7 @@ import Cosim
         #expect(est.bram18 == y.bram18)
         #expect(est.bram36 == y.bram36)
         #expect(est.dsps == y.dsps)
-        // Known gap (docs/estimate-accuracy.md): the LUT estimate is still far above Yosys on
-        // these designs; the check stays so that it reports the error, and fails loudly once fixed.
-        withKnownIssue("LUT estimate not yet within 10% of Yosys (see docs/estimate-accuracy.md)") {
-            #expect(abs(Double(est.luts - y.luts)) <= 0.10 * Double(y.luts))
-        }
+        #expect(abs(Double(est.luts - y.luts)) <= 0.10 * Double(y.luts))
     }
 
     @Test func parsesStatJSONWithHierarchyLines() throws {

@@ -106,14 +106,23 @@ final class BitNetlist {
         return x + [Int](repeating: fill, count: w - x.count)
     }
 
+    /// An associative reduction, grouped six operands at a time (one LUT6 each), then the
+    /// group results likewise: the shape a LUT mapper wants, and what ABC's balancing and
+    /// choice computation give it. A pairwise tree would hide the 6-input groups from the
+    /// cut enumeration.
     func reduceTree(_ bits: [Int], _ op: (Int, Int) -> Int, empty: Int) -> Int {
         var level = bits
         if level.isEmpty { return empty }
         while level.count > 1 {
             var next: [Int] = []
             var i = 0
-            while i + 1 < level.count { next.append(op(level[i], level[i + 1])); i += 2 }
-            if i < level.count { next.append(level[i]) }
+            while i < level.count {
+                let group = level[i..<min(i + 6, level.count)]
+                var acc = group.first!
+                for v in group.dropFirst() { acc = op(acc, v) }
+                next.append(acc)
+                i += 6
+            }
             level = next
         }
         return level[0]

@@ -1,16 +1,18 @@
-/// Counts what the bit netlist costs on a 7-series part, the way `abc -luts` and the xc7
-/// techmap rules spend it:
+/// Counts what the bit netlist costs on a 7-series part, the way Yosys's `abc -luts
+/// 2:2,3,6:5,10,20` (ABC's `if` mapper) and the xc7 techmap rules spend it:
 ///
 /// - Dead logic is dropped: only what reaches a top-level output (through flip-flops, RAMs and
 ///   carry chains) is kept, as `opt_clean` does after `flatten`.
-/// - Gates are packed greedily into 6-input LUTs: a gate with one reader is absorbed into that
-///   reader while their joint support stays within 6 inputs; otherwise the widest operand cone
-///   becomes a LUT of its own. A gate read in several places is its own LUT (ABC could
-///   duplicate small cones; this model does not). Inverters on LUT inputs are free.
-/// - Flip-flop data and enable pins, RAM and DSP ports and top outputs need a LUT output or a
-///   leaf; an adder bit is one LUT that can absorb up to 6 inputs of its operands' logic.
-/// - Wider functions (7 or 8 inputs) cost 2 or 4 LUT6 plus MUXF7/MUXF8 in ABC's mapping; the
-///   greedy split gives the same LUT count, and MUXF7/MUXF8 are not counted as LUTs.
+/// - The logic between leaves (flip-flops, inputs, carry chains, RAM outputs) and sinks
+///   (flip-flop D and CE pins, CARRY4 S and DI inputs, RAM and DSP ports, top outputs) is
+///   covered by cuts of up to 8 inputs: a cut of 6 or fewer is one LUT, of 7 two LUT6 and a
+///   MUXF7, of 8 four LUT6, two MUXF7 and a MUXF8. ABC maps for depth first (every cut one
+///   level), then recovers area under the deepest sink's depth, so logic read in several places
+///   is duplicated when that keeps it shallow. Inverters are free inside a LUT; an inverter
+///   alone in front of a pin is an INV (counted as a LUT).
+/// - Each node keeps its 6 fastest and 6 (area-flow) smallest cuts; ABC keeps 8 priority cuts
+///   and also restructures the logic (`dch`, `mfs2`), which this model does not.
+/// - MUXF7/MUXF8 are not counted as LUTs.
 struct LUTPacking {
     var luts: [Int]
     var flops: [Int]

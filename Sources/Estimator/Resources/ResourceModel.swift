@@ -55,10 +55,7 @@ public struct ModuleEstimate: Sendable {
 /// the gates into 6-input LUTs (`LUTPacking`). Logic is attributed to the module it was
 /// written in; `memoryBits` is the IR's own count of memory bits.
 public enum ResourceModel {
-    public static func estimate(_ design: Design) -> ModuleEstimate { estimate(design, debug: false) }
-
-    /// `debug` prints every carry-chain block (for calibration work).
-    public static func estimate(_ design: Design, debug debugBlocks: Bool) -> ModuleEstimate {
+    public static func estimate(_ design: Design) -> ModuleEstimate {
         var constants: [FlopKey: Int] = [:]
         var merged: [FlopKey: FlopKey] = [:]
         var builder = FlatBuilder(design)
@@ -74,11 +71,6 @@ public enum ResourceModel {
             builder = FlatBuilder(design, constantFlops: constants, mergedFlops: merged)
             builder.build()
             packing = LUTPacking(builder)
-        }
-        if debugBlocks {
-            for k in builder.blocks where k.kind == .adder || k.kind == .compare {
-                print("block \(k.kind) owner \(k.owner) pairs \(k.pairs.count) inputs \(k.inputs.count) carry4 \(k.carry4) liveOut \(k.outputs.count)")
-            }
         }
         return tree(0, builder, packing)
     }
