@@ -54,6 +54,8 @@ enum CalibrateCommand {
                 $0.dim = 32; $0.heads = 4; $0.tokens = 64 }, "_q_lif_")),
             Case(name: "spike accumulator 32x32 P8 (from qkta C32)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 8) {
                 $0.dim = 32; $0.heads = 4; $0.tokens = 64 }, "_q_acc_")),
+            Case(name: "LIF bank L16 P2 (from qkta C16 P2)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 2) {
+                $0.dim = 16; $0.heads = 2; $0.timeSteps = 2; $0.tokens = 16 }, "_q_lif_")),
             Case(name: "LIF bank L96 P12 (from hst-4-384 s1 qkta P12)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 12), "_q_lif_")),
             Case(name: "event encoder (from hst-4-384 s1 qkta P12)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 12), "spike_event_encoder_c96_k64")),
             Case(name: "qkta C32 h4 T4 P8 (custom)", build: block("hst-4-384", stage: 1, kind: .qkta, lanes: 8) {
@@ -206,13 +208,17 @@ enum CalibrateCommand {
             (`LUTPacking.swift`).
 
             Flip-flops, block RAMs, DSPs, LUT-RAM sites and CARRY4 track Yosys closely on every
-            row. The LUT misses have one known cause: ABC restructures the logic before and after
-            mapping (`dc2`, `dch`, `mfs2`), which the model does not. Register-file reads of the
-            LIF banks with 8 groups (an 8:1 multiplexer per membrane bit, gated by `in_first`) are
-            built by ABC as three LUTs plus two MUXF7 per bit and duplicated into both carry-chain
-            operands, where the model finds two LUTs and shares them: those designs come out 10
-            to 22% low. The event encoder's priority logic and the accumulators' small ROMs mapped
-            to logic come out 14 to 17% high (ABC's don't-care optimization).
+            row. The LUT misses come from ABC working on a restructured and-inverter graph
+            (`dc2`, `dch`, `mfs2`) where the model keeps the generator's structure. In the LIF
+            banks with 8 groups, each membrane bit is read through an 8:1 multiplexer gated by
+            `in_first` and feeds two carry chains. ABC splits the multiplexer at the AND-OR halves
+            of its AIG form (one half a 7-input LUT: two LUTs and a MUXF7; the other a LUT6 and a
+            MUXF7 with a constant input), one LUT per bit more than the model's two shared 4:1
+            LUT6; the model keeps a 2:1 multiplexer as one node and cannot cut there (modelling
+            multiplexers as AND-OR made the other rows 30 to 50% high with this cut enumeration).
+            Designs dominated by these banks come out 10 to 22% low. The event encoder's priority
+            logic and the accumulators' small ROMs mapped
+            to logic come out 14 to 17% high (ABC's don't-care optimization, `mfs2`).
 
             """
         return s
