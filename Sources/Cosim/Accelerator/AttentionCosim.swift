@@ -18,7 +18,10 @@ public struct AttentionCosim {
         /// Probability that the testbench drops `m_axis_tready` in a cycle.
         public var outputStall = 0.1
         public var tracePath: String?
-        public var workDirectory: URL = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-cosim-\(getpid())")
+        /// Where the Verilog is written for Verilator: unique per run, so concurrent runs in one
+        /// process (parallel tests) never share it.
+        public var workDirectory: URL = FileManager.default.temporaryDirectory
+            .appendingPathComponent("qkforge-cosim-\(getpid())-\(UUID().uuidString.prefix(8))")
         public init() {}
     }
 

@@ -24,7 +24,10 @@ public struct QKCACosim {
         /// The channel-mask circuit (`.general` forces the column counters and the real LIF).
         public var attentionForm: AttentionForm = .automatic
         public var tracePath: String?
-        public var workDirectory: URL = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-qkca-cosim-\(getpid())")
+        /// Where the Verilog is written for Verilator: unique per run, so concurrent runs in one
+        /// process (parallel tests) never share it.
+        public var workDirectory: URL = FileManager.default.temporaryDirectory
+            .appendingPathComponent("qkforge-qkca-cosim-\(getpid())-\(UUID().uuidString.prefix(8))")
         public init() {}
     }
 
