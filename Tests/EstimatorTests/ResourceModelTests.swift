@@ -110,4 +110,41 @@ import HDL
         #expect(e.luts == 2)
         #expect(e.bram18 + e.bram36 == 0)
     }
+
+    /// Eight 4-bit registers read through an 8:1 multiplexer tree on a 3-bit index (the shape of
+    /// `SpikeStreamParts.select`), gated by `first`, XORed with `d`; `we` writes them.
+    func registerFile(decodedWrites: Bool) -> Module {
+        let m = Module(decodedWrites ? "regfile_rw" : "regfile_r")
+        let d = m.input("d", width: 4), s = m.input("s", width: 3), first = m.input("first", width: 1)
+        let en = m.input("en", width: 1), we = m.input("we", width: 8)
+        let r = (0..<8).map { m.reg("r\($0)", width: 4) }
+        func sel(_ items: [Expr], _ bit: Int) -> Expr {
+            items.count == 1 ? items[0] : sel(stride(from: 0, to: items.count, by: 2).map { mux(s.bit(bit), items[$0 + 1], items[$0]) }, bit + 1)
+        }
+        let y = mux(first, .const(0, width: 4), sel(r, 0))
+        for i in 0..<8 {
+            m.next(r[i], y ^ d, enable: decodedWrites ? en & s.eq(.const(i, width: 3)) : we.bit(i))
+        }
+        m.output("y", y)
+        return m
+    }
+
+    @Test func registerFileReadAtItsWriteIndexCostsTheHalvesOfTheMultiplexer() throws {
+        // Written at the index it is read at (a LIF bank's group registers): per bit two 4:1
+        // LUT6 (one per half), two LUTs gating the halves by s[2], the `first` gate (a top
+        // output, so a LUT of its own) and y ^ d: 6 x 4 = 24; the 8 write enables
+        // en & s == i are one LUT4 each: 32. (Yosys 0.23 synth_xilinx: 34 LUTs, 8 MUXF7.)
+        let e = try estimate(registerFile(decodedWrites: true))
+        #expect(e.flipFlops == 32)
+        #expect(e.luts == 32)
+    }
+
+    @Test func multiplexerTreeOverIndependentlyWrittenRegistersStaysTwoLUT6PerBit() throws {
+        // Written through separate enables: the 8:1 tree is two 4:1 LUT6 per bit and the top
+        // 2:1 level merges with the `first` gate (LUT4): 3 x 4 = 12, plus y ^ d: 16.
+        // (Yosys 0.23 synth_xilinx: 12 LUTs for the same tree without the XOR feedback.)
+        let e = try estimate(registerFile(decodedWrites: false))
+        #expect(e.flipFlops == 32)
+        #expect(e.luts == 16)
+    }
 }

@@ -104,10 +104,61 @@ struct LUTPacking {
         func options(_ x: Int) -> [[Int32]] {
             let r = rep(x)
             if r <= 1 { return [[]] }
-            if !isGate(r) { return [[Int32(r)]] }
+            if !isGate(r) || wideMuxRoot[r] { return [[Int32(r)]] }
             return [[Int32(r)]] + cuts[r]
         }
+        // Register-file reads through wide multiplexer trees. A tree of 2:1 multiplexers over
+        // at least 8 registers on a multi-bit index (`wideMuxRoots`), where the registers are
+        // written with enables decoded from the same index (`isRegisterFileRead`, a LIF bank's
+        // group registers) and the tree's output must exist as a signal (below), is not mapped
+        // as a tree: ABC shares the index decode between the write enables and the read, and its
+        // AIG holds the read as the OR of two halves, each the top select AND a 4:1
+        // multiplexer (7 inputs). Observed in Yosys 0.23 `synth_xilinx -flatten` netlists,
+        // per membrane bit of every lane:
+        // - hst-4-384 s1 qkta P12 and hst-2-256 s1 qkta P16 (whole designs): the 4:1 half a
+        //   LUT6 plus a LUT2 gating it with the top select, the other half two LUTs (LUT6 +
+        //   LUT3), and a LUT3 ORing the halves with the `in_first` gate: 5 LUTs (3 LUTs per bit
+        //   read a `v_*` register, 1 LUT2 per bit gates a half; 612 and 1440 bits).
+        // - the same banks synthesized alone (LIF bank L16 P2, L96 P12 rows): each half one
+        //   LUT7 (two LUTs and a MUXF7; for one half the MUXF7 select is the top select and one
+        //   LUT is the constant 0 and disappears), then the LUT3: 4 LUTs.
+        // - a plain 8:1 tree over independently written registers (no shared decode) is two
+        //   LUT6 and a LUT3 per bit, what the ordinary cut mapping finds.
+        // The model: the root is a LUT over its select and the two 4:1 trees (one LUT6 each),
+        // plus one LUT for gating the second half (`lutsOf + 1` in the cover), and no reader
+        // merges it; the reader that needs it as a signal (the `first` gate feeding CARRY4 DI)
+        // is one more LUT. That is 5 per bit, the whole-design mapping; block rows of an
+        // isolated bank come out about one LUT per bit high (+5 to +7%).
+        var wideMuxRoot = Self.wideMuxRoots(net, live: live, fanout: fanout)
+        do {
+            // Keep only the trees whose output must exist as a signal: read, directly or through
+            // one gate (the `in_first` gating of a LIF lane), by a pin that is not a LUT input
+            // (CARRY4 DI, flip-flop D or CE, a RAM/DSP port, a top output). Trees read only by
+            // LUTs are absorbed into them as any 2:1 multiplexer is.
+            var signalPins: [Int] = b.topOutputs
+            for (i, f) in b.flops.enumerated() where liveFlop[i] { signalPins += [f.d, f.en] }
+            for (i, k) in b.blocks.enumerated() where liveBlock[i] { signalPins += k.inputs + k.pairs.map { $0.1 } }
+            var realized = [Bool](repeating: false, count: n)
+            for y in signalPins {
+                let r = rep(y)
+                guard r > 1 && isGate(r) else { continue }
+                if wideMuxRoot[r] { realized[r] = true }
+                for f in net.fanins(r) where wideMuxRoot[rep(f)] { realized[rep(f)] = true }
+            }
+            for x in 0..<n where wideMuxRoot[x] && !realized[x] { wideMuxRoot[x] = false }
+            // ... and only register files: the selected registers are written with enables
+            // decoded from the same index (a LIF bank's `accept & in_group == g`).
+            for x in 0..<n where wideMuxRoot[x] && !Self.isRegisterFileRead(x, b) { wideMuxRoot[x] = false }
+        }
         for x in 0..<n where live[x] && isGate(x) && net.kind[x] != .not {
+            if wideMuxRoot[x] {
+                let c = [Int32(rep(Int(net.a[x]))), Int32(rep(Int(net.b[x]))), Int32(rep(Int(net.c[x])))].filter { $0 > 1 }
+                let sorted = Array(Set(c)).sorted()
+                cuts[x] = [sorted]
+                arrival[x] = cutArrival(sorted)
+                flow[x] = cutFlow(sorted)
+                continue
+            }
             let ins = net.fanins(x)
             var acc: [[Int32]] = [[]]
             for f in ins {
@@ -205,7 +256,7 @@ struct LUTPacking {
                         if f < bestFlow { bestFlow = f; choice = c }
                     }
                     if choice.isEmpty { choice = cuts[x].min { cutArrival($0) < cutArrival($1) } ?? [] }
-                    coverLUTs[Int(net.owner[x])] += lutsOf(choice.count)
+                    coverLUTs[Int(net.owner[x])] += lutsOf(choice.count) + (wideMuxRoot[x] ? 1 : 0)
                     for l in choice {
                         refs[Int(l)] += 1
                         guard isGate(Int(l)) else { continue }
@@ -228,5 +279,54 @@ struct LUTPacking {
             let sig = SIMD3<Int32>(Int32(f.d), Int32(f.en), Int32(f.reset ?? -1))
             if let rep = seen[sig] { mergedFlops[f.key] = rep } else { seen[sig] = f.key }
         }
+    }
+
+    /// The roots of wide multiplexer trees: a 2:1 multiplexer whose two data inputs are
+    /// multiplexers read nowhere else, on one shared select, each again of that shape, for at
+    /// least three levels (an 8:1 or wider selection by a multi-bit index, as
+    /// `SpikeStreamParts.select` builds for a LIF bank's group registers).
+    static func wideMuxRoots(_ net: BitNetlist, live: [Bool], fanout: [Int32]) -> [Bool] {
+        let n = net.kind.count
+        var levels = [UInt8](repeating: 0, count: n)
+        var root = [Bool](repeating: false, count: n)
+        for x in 0..<n where live[x] && net.kind[x] == .mux {
+            let t = Int(net.b[x]), f = Int(net.c[x])
+            var l: UInt8 = 0
+            if t > 1 && f > 1 && net.kind[t] == .leaf && net.kind[f] == .leaf {
+                l = 1
+            } else if net.kind[t] == .mux && net.kind[f] == .mux && fanout[t] == 1 && fanout[f] == 1
+                && net.a[t] == net.a[f] && net.a[t] != net.a[x] {
+                let below = min(levels[t], levels[f])
+                l = below == 0 ? 0 : 1 + below
+            }
+            levels[x] = l
+            root[x] = l >= 3
+        }
+        return root
+    }
+
+    /// Whether the wide multiplexer tree at `root` reads flip-flops whose clock enables depend
+    /// on every select bit of the tree (a register file written and read at one index).
+    static func isRegisterFileRead(_ root: Int, _ b: FlatBuilder) -> Bool {
+        let net = b.net
+        var selects = Set<Int>(), data: [Int] = []
+        var stack = [root]
+        while let x = stack.popLast() {
+            guard net.kind[x] == .mux else { data.append(x); continue }
+            selects.insert(Int(net.a[x]))
+            stack += [Int(net.b[x]), Int(net.c[x])]
+        }
+        for d in data {
+            guard let f = b.leafFlop[d] else { return false }
+            // The enable's support, a few gates deep.
+            var seen = Set<Int>(), work = [b.flops[f].en], found = Set<Int>()
+            while let y = work.popLast(), seen.count < 256 {
+                if !seen.insert(y).inserted { continue }
+                if selects.contains(y) { found.insert(y) }
+                work += net.fanins(y)
+            }
+            if found.count < selects.count { return false }
+        }
+        return true
     }
 }
