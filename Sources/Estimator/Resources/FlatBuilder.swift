@@ -427,6 +427,18 @@ final class FlatBuilder {
                 var out: [Int] = []
                 for d in data {
                     if net.isConst(d) { out.append(d); continue }
+                    // A column equal to an address bit (4 of 16 columns of a 2-bit address hold
+                    // a0 or a1): the extracted flop holds the address bit, and Yosys reads that
+                    // one flop wherever the registered address bit is read in the same port
+                    // context (spike accumulator 32x32 P8 row: the bias flops `result0_rd[58]`,
+                    // `[59]` are the MUXF7 selects of the `acc_lane[drain_group]` reads, which
+                    // then take 7 inputs, not 8). The flop is still there: count it, but give
+                    // the logic the address bit itself.
+                    if addr.contains(d) {
+                        out.append(d)
+                        if seen.insert(d).inserted { blk.extraFlops += 1 }
+                        continue
+                    }
                     let q = net.leaf()
                     out.append(q)
                     blk.outputs.append(q)
