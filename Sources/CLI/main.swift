@@ -126,23 +126,12 @@ func run(_ argv: [String]) throws {
 
 do {
     try run(Array(CommandLine.arguments.dropFirst()))
-} catch let e as Arguments.UsageError {
-    FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
+} catch let e where e is Arguments.UsageError || e is BlockError || e is GoldenError || e is NPYError || e is ConfigError {
+    // Bad input: one line naming the problem and the fix.
+    FileHandle.standardError.write(Data("qkforge: \(e)\n".utf8))
     exit(2)
 } catch let e as ElaborationError {
     FileHandle.standardError.write(Data("qkforge: design does not elaborate:\n\(e.description)\n".utf8))
-    exit(2)
-} catch let e as BlockError {
-    FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
-    exit(2)
-} catch let e as GoldenError {
-    FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
-    exit(2)
-} catch let e as NPYError {
-    FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
-    exit(2)
-} catch let e as ConfigError {
-    FileHandle.standardError.write(Data("qkforge: \(e.description)\n".utf8))
     exit(2)
 } catch let e as Failure {
     FileHandle.standardError.write(Data("qkforge: \(e.message)\n".utf8))

@@ -1,3 +1,4 @@
+import HDL
 /// The cycle model driven by firing rates instead of measured events: `CycleModel` run on
 /// synthetic samples drawn at those rates from a fixed seed, so that the estimate is
 /// reproducible and carries the per-vector variation (the pipeline's cost is a max of data-
@@ -19,7 +20,7 @@ public struct RateCycleModel: Sendable {
 
     /// One synthetic sample (`N*T` vectors in stream order) at `rates`.
     public func syntheticSample(_ rates: FiringRates, index: Int = 0) -> [VectorEvents] {
-        var rng = EstimatorRandom(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
+        var rng = SplitMix64(seed: seed &+ UInt64(index) &* 0x9E37_79B9_7F4A_7C15)
         let C = shape.channels, T = shape.timeSteps, N = shape.tokens
         let a = min(max(rates.attention, rates.xPrime, 1e-12), 1)
         let kGiven = min(rates.xPrime / a, 1)
@@ -78,18 +79,7 @@ public struct RateCycleModel: Sendable {
     }
 }
 
-/// SplitMix64, the estimator's own seeded generator (the Estimator layer does not import the
-/// golden model's).
-public struct EstimatorRandom: Sendable {
-    private var state: UInt64
-    public init(seed: UInt64) { state = seed }
-    public mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-    /// Uniform in [0, 1).
-    public mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
+extension SplitMix64 {
+    /// Uniform in [0, 1), from the top 53 bits.
+    mutating func uniform() -> Double { Double(next() >> 11) * 0x1p-53 }
 }
