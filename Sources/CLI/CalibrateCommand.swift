@@ -47,6 +47,11 @@ enum CalibrateCommand {
                 $0.dim = 16; $0.heads = 2; $0.timeSteps = 2; $0.tokens = 16 }),
             Case(name: "qkca C16 h2 T2 N16 P4 (custom)", build: block("hst-4-384", stage: 1, kind: .qkca, lanes: 4) {
                 $0.dim = 16; $0.heads = 2; $0.timeSteps = 2; $0.tokens = 16 }),
+            // P = C/8: LIF banks of 8 groups (register-file reads through 8:1 trees), as in
+            // every full-size design; the whole design, and the full-size bank alone.
+            Case(name: "qkta C16 h2 T2 P2 (custom, 8 LIF groups)", build: block("hst-4-384", stage: 1, kind: .qkta, lanes: 2) {
+                $0.dim = 16; $0.heads = 2; $0.timeSteps = 2; $0.tokens = 16 }),
+            Case(name: "LIF bank L96 P12 (from hst-4-384 s1 qkta P12)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 12), "_q_lif_")),
         ]
         if subset == "ci" { return small }
         return small + [
@@ -56,7 +61,6 @@ enum CalibrateCommand {
                 $0.dim = 32; $0.heads = 4; $0.tokens = 64 }, "_q_acc_")),
             Case(name: "LIF bank L16 P2 (from qkta C16 P2)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 2) {
                 $0.dim = 16; $0.heads = 2; $0.timeSteps = 2; $0.tokens = 16 }, "_q_lif_")),
-            Case(name: "LIF bank L96 P12 (from hst-4-384 s1 qkta P12)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 12), "_q_lif_")),
             Case(name: "event encoder (from hst-4-384 s1 qkta P12)", build: part(of: block("hst-4-384", stage: 1, kind: .qkta, lanes: 12), "spike_event_encoder_c96_k64")),
             Case(name: "qkta C32 h4 T4 P8 (custom)", build: block("hst-4-384", stage: 1, kind: .qkta, lanes: 8) {
                 $0.dim = 32; $0.heads = 4; $0.tokens = 64 }),

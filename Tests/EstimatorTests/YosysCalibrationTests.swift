@@ -5,28 +5,44 @@ import Blocks
 import Cosim
 @testable import Estimator
 
-/// The estimate against Yosys on two small designs (the `qkforge calibrate --subset ci` pair).
+/// The estimate against Yosys on the `qkforge calibrate --subset ci` designs: QKTA and QKCA at
+/// C16 P4, and two with LIF banks of 8 groups (P = C/8, the lanes every full-size design uses):
+/// a whole QKTA at C16 P2 and the hst-4-384 stage-1 L96 P12 bank alone.
 /// Needs yosys (scripts/setup.sh installs it); without it the test fails rather than passing unchecked.
 @Suite struct YosysCalibrationTests {
-    static func small(_ kind: BlockKind) throws -> Design {
+    enum Case: String, CaseIterable, Sendable { case qktaP4, qkcaP4, qktaP2, lifL96P12 }
+
+    static func block(_ kind: BlockKind, lanes: Int, small: Bool) throws -> Module {
         var c = try BlockConfig.named("hst-4-384", stage: 1, block: kind)
-        c.dim = 16; c.heads = 2; c.timeSteps = 2; c.tokens = 16
-        let m = try AttentionModel.random(c, lanes: 4, seed: 1)
-        return try Elaborate.run(kind == .qkca ? try makeQKCA(QKCAConfig(m.hardware, tokens: c.tokens)) : try makeQKTA(m.hardware))
+        if small { c.dim = 16; c.heads = 2; c.timeSteps = 2; c.tokens = 16 }
+        let m = try AttentionModel.random(c, lanes: lanes, seed: 1)
+        return kind == .qkca ? try makeQKCA(QKCAConfig(m.hardware, tokens: c.tokens)) : try makeQKTA(m.hardware)
     }
 
-    @Test(.timeLimit(.minutes(3)), arguments: [BlockKind.qkta, .qkca])
-    func estimateMatchesYosys(_ kind: BlockKind) throws {
+    static func design(_ c: Case) throws -> Design {
+        switch c {
+        case .qktaP4: return try Elaborate.run(try block(.qkta, lanes: 4, small: true))
+        case .qkcaP4: return try Elaborate.run(try block(.qkca, lanes: 4, small: true))
+        case .qktaP2: return try Elaborate.run(try block(.qkta, lanes: 2, small: true))
+        case .lifL96P12:
+            let whole = try Elaborate.run(try block(.qkta, lanes: 12, small: false))
+            let bank = try #require(whole.modules.first { whole.verilogName($0).contains("_q_lif_") })
+            return try Elaborate.run(bank)
+        }
+    }
+
+    @Test(.timeLimit(.minutes(3)), arguments: Case.allCases)
+    func estimateMatchesYosys(_ c: Case) throws {
         guard YosysSynthesis.executable() != nil else {
             Issue.record("yosys is not on PATH; run scripts/setup.sh (apt-get install yosys) — a missing tool is a failure, not a pass")
             return
         }
-        let design = try Self.small(kind)
+        let design = try Self.design(c)
         let est = ResourceModel.estimate(design).total
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-yosys-test-\(getpid())-\(kind.rawValue)")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-yosys-test-\(getpid())-\(c.rawValue)")
         defer { try? FileManager.default.removeItem(at: dir) }
         let y = try YosysSynthesis.synthesize(design, in: dir)
-        print("\(kind.rawValue): LUT est \(est.luts) yosys \(y.luts); FF est \(est.flipFlops) yosys \(y.flipFlops); yosys \(Int(y.seconds)) s")
+        print("\(c.rawValue): LUT est \(est.luts) yosys \(y.luts); FF est \(est.flipFlops) yosys \(y.flipFlops); yosys \(Int(y.seconds)) s")
         #expect(abs(Double(est.flipFlops - y.flipFlops)) <= 0.10 * Double(y.flipFlops))
         #expect(est.bram18 == y.bram18)
         #expect(est.bram36 == y.bram36)
