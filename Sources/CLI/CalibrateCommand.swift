@@ -212,17 +212,31 @@ enum CalibrateCommand {
             (`LUTPacking.swift`).
 
             Flip-flops, block RAMs, DSPs, LUT-RAM sites and CARRY4 track Yosys closely on every
-            row. The LUT misses come from ABC working on a restructured and-inverter graph
-            (`dc2`, `dch`, `mfs2`) where the model keeps the generator's structure. In the LIF
-            banks with 8 groups, each membrane bit is read through an 8:1 multiplexer gated by
-            `in_first` and feeds two carry chains. ABC splits the multiplexer at the AND-OR halves
-            of its AIG form (one half a 7-input LUT: two LUTs and a MUXF7; the other a LUT6 and a
-            MUXF7 with a constant input), one LUT per bit more than the model's two shared 4:1
-            LUT6; the model keeps a 2:1 multiplexer as one node and cannot cut there (modelling
-            multiplexers as AND-OR made the other rows 30 to 50% high with this cut enumeration).
-            Designs dominated by these banks come out 10 to 22% low. The event encoder's priority
-            logic and the accumulators' small ROMs mapped
-            to logic come out 14 to 17% high (ABC's don't-care optimization, `mfs2`).
+            row. Two mapping rules come from reading Yosys netlists rather than from the generic
+            cut mapping:
+
+            - Register files read through wide multiplexer trees. A LIF bank with 8 groups keeps
+              each lane's membranes in 8 registers written at `in_group` and read back through an
+              8:1 tree on the same index, gated by `in_first` and feeding a CARRY4 DI. ABC shares
+              the index decode between the write enables and the read and maps the read as the
+              OR of two halves (top select AND a 4:1 multiplexer): in the whole-design netlists
+              (hst-4-384 s1 qkta P12, hst-2-256 s1 qkta P16) 5 LUTs per membrane bit, where the
+              plain cut mapping finds 3. The model charges the two 4:1 LUT6, the root and the
+              second half's gate, and the `in_first` gate: 5. A bank synthesized alone maps
+              one half as a LUT7 whose other cofactor is constant (4 LUTs per bit), so the two
+              bank rows come out 5 to 7% high. Trees over registers written independently are
+              mapped as before (Yosys: two LUT6 and a LUT3 per bit).
+            - A ROM read at a registered address becomes logic plus extracted data flops; a
+              column equal to an address bit gives a flop that Yosys then reads as that address
+              bit, so the spike accumulators' `acc_lane[drain_group]` reads take 7 inputs, not 8.
+
+            Remaining difference: the event encoder alone is 15 to 17% high. Its lowest-set-bit
+            isolate `mask & (~mask + 1)` feeds six 32-input index ORs, the count OR and the mask
+            update. ABC reads the mask and carry-chain bits directly, three pairs per LUT6 (48
+            such LUT6), and keeps only 25 of the 64 one-hot ANDs as LUTs; the model keeps all 64
+            AND LUTs, shared by their readers, and ORs them six at a time. In the whole designs
+            the encoders are under 6% of the LUTs and every whole-design row is within target.
+            Elsewhere ABC's restructuring (`dc2`, `dch`, `mfs2`) leaves the model 2 to 7% high.
 
             """
         return s
