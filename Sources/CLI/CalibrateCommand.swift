@@ -236,7 +236,8 @@ enum CalibrateCommand {
             such LUT6), and keeps only 25 of the 64 one-hot ANDs as LUTs; the model keeps all 64
             AND LUTs, shared by their readers, and ORs them six at a time. In the whole designs
             the encoders are under 6% of the LUTs and every whole-design row is within target.
-            Elsewhere ABC's restructuring (`dc2`, `dch`, `mfs2`) leaves the model 2 to 7% high.
+            Elsewhere ABC's restructuring (`dc2`, `dch`, `mfs2`) of logic the model maps as the
+            generator wrote it leaves the rows between 7% low and 7% high.
 
             """
         return s
