@@ -7,8 +7,9 @@
 ///   (flip-flop D and CE pins, CARRY4 S and DI inputs, RAM and DSP ports, top outputs) is
 ///   covered by cuts of up to 8 inputs: a cut of 6 or fewer is one LUT, of 7 two LUT6 and a
 ///   MUXF7, of 8 four LUT6, two MUXF7 and a MUXF8. ABC maps for depth first (every cut one
-///   level), then recovers area under the deepest sink's depth, so logic read in several places
-///   is duplicated when that keeps it shallow. Inverters are free inside a LUT; an inverter
+///   level), then recovers area under the deepest sink's depth (one area-flow pass, then two
+///   exact-area passes, as `if` does by default), so logic read in several places is duplicated
+///   when that keeps it shallow or when every reader can absorb it. Inverters are free inside a LUT; an inverter
 ///   alone in front of a pin is an INV (counted as a LUT).
 /// - Each node keeps its 6 fastest and 6 (area-flow) smallest cuts; ABC keeps 8 priority cuts
 ///   and also restructures the logic (`dch`, `mfs2`), which this model does not.
@@ -28,6 +29,8 @@ struct LUTPacking {
     static let lutInputs = 6
     /// Area-recovery passes after the delay-oriented cover (ABC runs area flow, then exact area).
     static let recoveryPasses = 1
+    /// Exact-area passes after area flow (ABC `if` default: one area-flow pass, two exact-area).
+    static let exactAreaPasses = 2
 
     init(_ b: FlatBuilder) {
         let net = b.net
@@ -229,6 +232,9 @@ struct LUTPacking {
         var estRefs = fanout.map { Float(max(1, $0)) }
         var areaFlow = flow
         var coverLUTs = [Int](repeating: 0, count: places)
+        var best = [[Int32]](repeating: [], count: n)
+        var lastRequiredTime = [Int32](repeating: 0, count: n)
+        var lastRefs = [Int32](repeating: 0, count: n)
         for pass in 0...Self.recoveryPasses {
             if pass > 0 {
                 for x in 0..<n where live[x] && isGate(x) && net.kind[x] != .not {
@@ -257,6 +263,7 @@ struct LUTPacking {
                     }
                     if choice.isEmpty { choice = cuts[x].min { cutArrival($0) < cutArrival($1) } ?? [] }
                     coverLUTs[Int(net.owner[x])] += lutsOf(choice.count) + (wideMuxRoot[x] ? 1 : 0)
+                    best[x] = choice
                     for l in choice {
                         refs[Int(l)] += 1
                         guard isGate(Int(l)) else { continue }
@@ -267,6 +274,79 @@ struct LUTPacking {
                 x -= 1
             }
             for i in 0..<n { estRefs[i] = max(1, (2 * estRefs[i] + Float(refs[i])) / 3) }
+            lastRequiredTime = requiredTime
+            lastRefs = refs
+        }
+        if Self.exactAreaPasses > 0 {
+            // Exact-area recovery (ABC `if`'s last two passes, If_CutAreaRef/Deref): each mapped
+            // node, in topological order, releases its cut and takes the one whose own LUTs plus
+            // the LUTs it would newly bring into the cover (leaves referenced nowhere else,
+            // recursively) cost least, ties going to the shallower cut. Area flow charges a shared
+            // gate to every reader (a fraction each), so it keeps a small gate read by several
+            // LUTs; here a reader that can take the gate's inputs instead costs the same, and once
+            // the last reader has done so the gate's LUT disappears: the gate is duplicated into
+            // its readers. Nodes brought into the cover here keep the depth bound of the sinks.
+            //
+            // The area is the LUT count (LUT7 = 2, LUT8 = 4), not ABC's library costs (LUT1-2: 2,
+            // LUT3: 3, LUT4-6: 5): Yosys reports LUTs, and `mfs2` after `if` removes LUTs rather
+            // than library area. Evidence (Yosys 0.23 synth_xilinx -flatten, 16 calibration
+            // designs): with these passes the event encoder (k64) goes from 415 to 384 LUTs
+            // (Yosys 355; its netlist keeps 25 of the 64 one-hot `mask & s` ANDs as LUT2 and
+            // reads 3 (mask, s) pairs in each of 48 LUT6; the model now keeps 58 and reads pairs
+            // directly in 18 LUT6), and the whole designs move to within -5% to +2% of Yosys
+            // (hst-4-384 s1 qkta P12: 8247 -> 8104, Yosys 8075; qkca P12: 8809 -> 8667, 8503). With
+            // library costs as the area, the whole designs come out 2 to 6% higher instead
+            // (P12: 8472; qkca P12: 9035; hst-4-384 s2 P24: 16848 vs Yosys 16194).
+            // A gate outside the cover enters it (when a reader's new cut takes it as a leaf)
+            // with its best area-flow cut.
+            for x in 0..<n where live[x] && isGate(x) && net.kind[x] != .not && best[x].isEmpty {
+                var bestF = Float.infinity
+                for c in cuts[x] {
+                    let f = abcCost(c.count) + c.reduce(0) { $0 + areaFlow[Int($1)] / estRefs[Int($1)] }
+                    if f < bestF { bestF = f; best[x] = c }
+                }
+            }
+            // References from the area-flow cover: a gate's readers in the cover plus one for a
+            // pin (sink). Only gates are counted; leaves cost nothing.
+            var refs = lastRefs
+            for x in 0..<n where refs[x] > 0 && !isGate(x) { refs[x] = 0 }
+            func cutArea(_ c: [Int32]) -> Float { Float(lutsOf(c.count)) }
+            func refCut(_ c: [Int32]) -> Float {
+                var a = cutArea(c)
+                for l in c where isGate(Int(l)) {
+                    refs[Int(l)] += 1
+                    if refs[Int(l)] == 1 { a += refCut(best[Int(l)]) }
+                }
+                return a
+            }
+            func derefCut(_ c: [Int32]) -> Float {
+                var a = cutArea(c)
+                for l in c where isGate(Int(l)) {
+                    refs[Int(l)] -= 1
+                    if refs[Int(l)] == 0 { a += derefCut(best[Int(l)]) }
+                }
+                return a
+            }
+            var rt = lastRequiredTime
+            // Gates outside the area-flow cover have no required time yet: the sinks' depth.
+            for x in 0..<n where rt[x] == Int32.max { rt[x] = depth }
+            for _ in 0..<Self.exactAreaPasses {
+                for x in 0..<n where refs[x] > 0 && isGate(x) && !best[x].isEmpty {
+                    _ = derefCut(best[x])
+                    var choice = best[x], bestA = Float.infinity
+                    for c in cuts[x] where cutArrival(c) <= rt[x] || c == best[x] {
+                        let a = refCut(c)
+                        _ = derefCut(c)
+                        if a < bestA { bestA = a; choice = c }
+                    }
+                    best[x] = choice
+                    _ = refCut(choice)
+                }
+            }
+            coverLUTs = [Int](repeating: 0, count: places)
+            for x in 0..<n where refs[x] > 0 && isGate(x) && !best[x].isEmpty {
+                coverLUTs[Int(net.owner[x])] += lutsOf(best[x].count) + (wideMuxRoot[x] ? 1 : 0)
+            }
         }
         for i in 0..<places { lutCount[i] += coverLUTs[i] }
         luts = lutCount
