@@ -209,7 +209,9 @@ enum CalibrateCommand {
             register bits left after dead, constant and duplicate flops are removed, with block-RAM
             read registers absorbed into the RAM. LUTs come from a cut-based, depth-first mapping
             into LUT6/LUT7/LUT8 with area recovery, the way ABC's `if` mapper works
-            (`LUTPacking.swift`).
+            (`LUTPacking.swift`): one area-flow pass, then two exact-area passes counting LUTs, so
+            a small gate whose readers can all take its inputs instead is duplicated into them and
+            its own LUT disappears.
 
             Flip-flops, block RAMs, DSPs, LUT-RAM sites and CARRY4 track Yosys closely on every
             row. Two mapping rules come from reading Yosys netlists rather than from the generic
@@ -230,12 +232,12 @@ enum CalibrateCommand {
               column equal to an address bit gives a flop that Yosys then reads as that address
               bit, so the spike accumulators' `acc_lane[drain_group]` reads take 7 inputs, not 8.
 
-            Remaining difference: the event encoder alone is 15 to 17% high. Its lowest-set-bit
+            Largest remaining difference: the event encoder alone is 8% high. Its lowest-set-bit
             isolate `mask & (~mask + 1)` feeds six 32-input index ORs, the count OR and the mask
             update. ABC reads the mask and carry-chain bits directly, three pairs per LUT6 (48
-            such LUT6), and keeps only 25 of the 64 one-hot ANDs as LUTs; the model keeps all 64
-            AND LUTs, shared by their readers, and ORs them six at a time. In the whole designs
-            the encoders are under 6% of the LUTs and every whole-design row is within target.
+            such LUT6), and keeps only 25 of the 64 one-hot ANDs as LUTs; with exact-area recovery
+            the model keeps 58 of them and reads pairs directly in 18 LUT6 (384 LUTs against 355;
+            415 with area flow alone).
             Elsewhere ABC's restructuring (`dc2`, `dch`, `mfs2`) of logic the model maps as the
             generator wrote it leaves the rows between 7% low and 7% high.
 
