@@ -218,19 +218,7 @@ final class FlatBuilder {
             if let b = regBits[p][s] { return b }
             let m = placements[p].module
             let item = s.index
-            var bits: [Int] = []
-            var pending: [(Int, FlopKey)] = []
-            withOwner(p) {
-                for i in 0..<s.width {
-                    let key = FlopKey(placement: p, item: item, bit: i)
-                    if let c = constantFlops[key] { bits.append(c); continue }
-                    if let rep = mergedFlops[key], let leaf = flopLeaf[rep] { bits.append(leaf); continue }
-                    let q = net.leaf()
-                    flopLeaf[key] = q
-                    bits.append(q)
-                    pending.append((i, key))
-                }
-            }
+            let (bits, pending) = flopOutputs(p, item: item, width: s.width)
             regBits[p][s] = bits
             // Data and enable later, from the work list: registers feed back, and evaluating
             // them here would re-enter expressions still being evaluated.
@@ -280,19 +268,7 @@ final class FlatBuilder {
             syncBits[p][id] = bits
             return bits
         }
-        var bits: [Int] = []
-        var pending: [(Int, FlopKey)] = []
-        withOwner(p) {
-            for i in 0..<mem.width {
-                let key = FlopKey(placement: p, item: item, bit: i)
-                if let c = constantFlops[key] { bits.append(c); continue }
-                if let rep = mergedFlops[key], let leaf = flopLeaf[rep] { bits.append(leaf); continue }
-                let q = net.leaf()
-                flopLeaf[key] = q
-                bits.append(q)
-                pending.append((i, key))
-            }
-        }
+        let (bits, pending) = flopOutputs(p, item: item, width: mem.width)
         syncBits[p][id] = bits
         deferred.append {
             let (data, en) = self.withOwner(p) { (self.readData(p, mem, address: self.eval(p, r.address), registered: false), self.eval(p, r.enable)[0]) }
@@ -652,5 +628,27 @@ final class FlatBuilder {
             first = false
         }
         return acc
+    }
+}
+
+extension FlatBuilder {
+    /// The output bits of `width` flops of one register or read register: a constant for a
+    /// flop proven constant, the representative's leaf for a merged duplicate, otherwise a new
+    /// leaf. `pending` lists the flops whose data and enable are still to be evaluated.
+    func flopOutputs(_ p: Int, item: Int, width: Int) -> (bits: [Int], pending: [(Int, FlopKey)]) {
+        var bits: [Int] = []
+        var pending: [(Int, FlopKey)] = []
+        withOwner(p) {
+            for i in 0..<width {
+                let key = FlopKey(placement: p, item: item, bit: i)
+                if let c = constantFlops[key] { bits.append(c); continue }
+                if let rep = mergedFlops[key], let leaf = flopLeaf[rep] { bits.append(leaf); continue }
+                let q = net.leaf()
+                flopLeaf[key] = q
+                bits.append(q)
+                pending.append((i, key))
+            }
+        }
+        return (bits, pending)
     }
 }
