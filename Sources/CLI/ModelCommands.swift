@@ -201,8 +201,9 @@ enum ModelCommands {
         print("  firing rates: \(rates.joined(separator: ", "))")
     }
 
-    /// Reads a `[T, N, C]` or `[B, T, N, C]` uint8 spike file for `c`.
-    static func input(_ path: String, _ c: BlockConfig) throws -> [SpikeTensor] {
+    /// Reads a `[T, N, C]` or `[B, T, N, C]` uint8 spike file for `c`: its samples, and whether
+    /// it was batched (the output keeps the same form).
+    static func input(_ path: String, _ c: BlockConfig) throws -> (samples: [SpikeTensor], batched: Bool) {
         let a: NPYArray
         do { a = try NPYArray(contentsOfFile: path) } catch let e as NPYError { throw Arguments.UsageError(description: e.description) }
         guard a.dtype == .uint8 else {
@@ -219,7 +220,8 @@ enum ModelCommands {
         let all = try a.asUInt8()
         let per = s3.reduce(1, *)
         let batch = shape.count == 4 ? shape[0] : 1
-        return try (0..<batch).map { b in try Tensor(shape: s3, scalars: Array(all[(b * per)..<((b + 1) * per)])) }
+        return (try (0..<batch).map { b in try Tensor(shape: s3, scalars: Array(all[(b * per)..<((b + 1) * per)])) },
+                shape.count == 4)
     }
 
     static func writeOutput(_ outs: [SpikeTensor], batched: Bool, to path: String) throws {
@@ -234,14 +236,13 @@ enum ModelCommands {
             throw Arguments.UsageError(description: "--input X.npy and --output Y.npy are required")
         }
         var c = try block(args)
-        let xs = try input(inPath, c)
+        let (xs, batched) = try input(inPath, c)
         // The design follows the data: its token count (QKCA buffers a whole time step) and
         // its largest spike count (the input count width).
         c.tokens = xs[0].shape[1]
         let maxCount = max(1, Int(xs.map { $0.scalars.max() ?? 0 }.max() ?? 0))
         let (model, bundle) = try build(c, args, maxInputCount: maxCount)
         if let b = bundle { for line in b.reportLines { print(line) } }
-        let batched = (try NPYArray(contentsOfFile: inPath)).shape.count == 4
         if rtl {
             var o = AttentionCosim.Options()
             o.inputStall = 0

@@ -32,11 +32,8 @@ struct AttentionInput {
 
     /// An event-driven accumulator of `P` lanes and the LIF bank it feeds.
     static func layer(_ c: some AttentionShape, _ l: SpikingLayerWeights, _ tag: String, maxCount: Int) throws -> (acc: Module, lif: Module) {
-        let cfg = SpikeAccumulatorConfig(weights: l.weights, bias: l.bias, lanes: c.lanes, maxCount: maxCount, name: "\(c.name)_\(tag)_acc")
-        let lif = try makeLIFBank(LIFBankConfig(neurons: c.channels, lanes: c.lanes, neuron: l.neuron,
-                                                current: try cfg.widths().currentRange, storage: c.storage,
-                                                name: "\(c.name)_\(tag)_lif", thresholds: l.thresholds))
-        return (try makeSpikeAccumulator(cfg), lif)
+        let cfg = try l.configs(channels: c.channels, lanes: c.lanes, maxCount: maxCount, storage: c.storage, name: "\(c.name)_\(tag)")
+        return (try makeSpikeAccumulator(cfg.accumulator), try makeLIFBank(cfg.lif))
     }
 
     /// Declares `s_axis_*` and `s_axis_error` on `m` and builds the input side.

@@ -43,7 +43,7 @@ public struct QKCAConfig: Hashable, Sendable {
         self.timeSteps = timeSteps
         self.tokens = tokens
         self.lanes = lanes
-        self.inputChunk = inputChunk ?? min(channels, 64)
+        self.inputChunk = inputChunk ?? QKTAConfig.defaultInputChunk(channels: channels)
         self.maxInputCount = maxInputCount
         self.q = q
         self.k = k

@@ -17,6 +17,16 @@ public struct SpikingLayerWeights: Hashable, Sendable {
         self.neuron = neuron
         self.thresholds = thresholds
     }
+
+    /// The accumulator and the LIF bank the generator builds for this layer: one definition, so
+    /// that anything sizing the layer (the estimator) sees exactly the generated widths.
+    public func configs(channels: Int, lanes: Int, maxCount: Int, storage: LIFStateStorage,
+                        name: String) throws -> (accumulator: SpikeAccumulatorConfig, lif: LIFBankConfig) {
+        let acc = SpikeAccumulatorConfig(weights: weights, bias: bias, lanes: lanes, maxCount: maxCount, name: "\(name)_acc")
+        let lif = LIFBankConfig(neurons: channels, lanes: lanes, neuron: neuron, current: try acc.widths().currentRange,
+                                storage: storage, name: "\(name)_lif", thresholds: thresholds)
+        return (acc, lif)
+    }
 }
 
 /// A QKTA (Q-K token attention) block, sized for one stage of one model (SPEC §4):
@@ -48,7 +58,7 @@ public struct QKTAConfig: Hashable, Sendable {
         self.heads = heads
         self.timeSteps = timeSteps
         self.lanes = lanes
-        self.inputChunk = inputChunk ?? min(channels, 64)
+        self.inputChunk = inputChunk ?? Self.defaultInputChunk(channels: channels)
         self.maxInputCount = maxInputCount
         self.q = q
         self.k = k
@@ -59,6 +69,9 @@ public struct QKTAConfig: Hashable, Sendable {
     }
 
     /// `G = ceil(C / P)`: lane beats per vector.
+    /// Input channels per `s_axis` beat when none is given: the whole vector up to 64 channels.
+    public static func defaultInputChunk(channels: Int) -> Int { min(channels, 64) }
+
     public var groups: Int { (channels + lanes - 1) / lanes }
     /// Input beats per vector.
     public var inputBeats: Int { (channels + inputChunk - 1) / inputChunk }

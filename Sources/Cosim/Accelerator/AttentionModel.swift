@@ -69,12 +69,7 @@ public struct AttentionModel {
             let thresholds = Set(fs).count > 1 ? fs.map { 1 << ($0 + e) } : nil
             return SpikingLayerWeights(weights: weights, bias: bias, neuron: neuron, thresholds: thresholds)
         }
-        let layers = try bundle.layers.map(hardwareLayer)
-        let C = block.dim
-        let name = "\(block.block.rawValue)_\((block.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_s\(block.stage)"
-        let hw = QKTAConfig(channels: C, heads: block.heads, timeSteps: block.timeSteps, lanes: lanes,
-                            maxInputCount: maxInputCount, q: layers[0], k: layers[1], proj: layers[2],
-                            storage: storage, name: name)
+        let hw = hardware(block, try bundle.layers.map(hardwareLayer), lanes: lanes, maxInputCount: maxInputCount, storage: storage)
         var model = AttentionModel(block: block, hardware: hw, golden: try bundle.parameters(),
                                    weightFractionBits: bundle.layers.flatMap(\.quantization.fractionBits).max()!,
                                    decayFractionBits: e)
@@ -90,24 +85,20 @@ public struct AttentionModel {
                                  decayFractionBits: c.quantization.decayFractionBits)
     }
 
-    /// The same model for another input count bound (the hardware's count width follows it).
-    public func withMaxInputCount(_ n: Int) -> AttentionModel {
-        var m = self
-        var hw = hardware
-        hw.maxInputCount = n
-        m = AttentionModel(block: block, hardware: hw, golden: golden, weightFractionBits: weightFractionBits,
-                           decayFractionBits: decayFractionBits, origin: origin)
-        return m
+    /// The generator's config for the block's three layers (QKCA reuses it with a token count).
+    static func hardware(_ block: BlockConfig, _ layers: [SpikingLayerWeights], lanes: Int, maxInputCount: Int,
+                         storage: LIFStateStorage) -> QKTAConfig {
+        let name = "\(block.block.rawValue)_\((block.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_s\(block.stage)"
+        return QKTAConfig(channels: block.dim, heads: block.heads, timeSteps: block.timeSteps, lanes: lanes,
+                          maxInputCount: maxInputCount, q: layers[0], k: layers[1], proj: layers[2],
+                          storage: storage, name: name)
     }
 
     /// Both descriptions of the block from the same integer layers.
     static func assemble(_ block: BlockConfig, _ layers: [SpikingLayerWeights], lanes: Int, maxInputCount: Int,
                          storage: LIFStateStorage, fw: Int, e: Int) throws -> AttentionModel {
         let C = block.dim
-        let name = "\(block.block.rawValue)_\((block.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_s\(block.stage)"
-        let hw = QKTAConfig(channels: C, heads: block.heads, timeSteps: block.timeSteps, lanes: lanes,
-                            maxInputCount: maxInputCount, q: layers[0], k: layers[1], proj: layers[2],
-                            storage: storage, name: name)
+        let hw = hardware(block, layers, lanes: lanes, maxInputCount: maxInputCount, storage: storage)
         let goldenNeuron = LIFParameters.qkformer(weightFractionBits: fw, extraFractionBits: e)
         func goldenLayer(_ l: SpikingLayerWeights) throws -> SpikingLinearLayer {
             try SpikingLinearLayer(linear: LinearLayer(weights: l.weights.map { $0.map(Int64.init) }, bias: l.bias.map(Int64.init)),

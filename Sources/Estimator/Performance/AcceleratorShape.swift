@@ -49,7 +49,7 @@ public struct AcceleratorShape: Sendable, Hashable {
         self.tokens = tokens
         self.timeSteps = timeSteps
         self.lanes = lanes
-        self.inputChunk = inputChunk ?? min(channels, 64)
+        self.inputChunk = inputChunk ?? QKTAConfig.defaultInputChunk(channels: channels)
         self.maxInputCount = maxInputCount
         self.weightWidth = weightWidth
         self.accumulatorWidth = accumulatorWidth
@@ -60,7 +60,8 @@ public struct AcceleratorShape: Sendable, Hashable {
 
     /// The shape of the QKTA block `makeQKTA(c)` generates, serving `tokens` tokens per sample.
     public init(qkta c: QKTAConfig, tokens: Int) throws {
-        let (ww, wa, wv) = try Self.widths(q: c.q, k: c.k, proj: c.proj, lanes: c.lanes, maxCount: c.maxInputCount, channels: c.channels)
+        let (ww, wa, wv) = try Self.widths(q: c.q, k: c.k, proj: c.proj, lanes: c.lanes, maxCount: c.maxInputCount,
+                                          channels: c.channels, storage: c.storage)
         self.init(kind: .qkta, channels: c.channels, heads: c.heads, tokens: tokens, timeSteps: c.timeSteps, lanes: c.lanes,
                   inputChunk: c.inputChunk, maxInputCount: c.maxInputCount, weightWidth: ww, accumulatorWidth: wa,
                   membraneWidth: wv, storage: c.storage, orForm: true)
@@ -68,7 +69,8 @@ public struct AcceleratorShape: Sendable, Hashable {
 
     /// The shape of the QKCA block `makeQKCA(c)` generates.
     public init(qkca c: QKCAConfig) throws {
-        let (ww, wa, wv) = try Self.widths(q: c.q, k: c.k, proj: c.proj, lanes: c.lanes, maxCount: c.maxInputCount, channels: c.channels)
+        let (ww, wa, wv) = try Self.widths(q: c.q, k: c.k, proj: c.proj, lanes: c.lanes, maxCount: c.maxInputCount,
+                                          channels: c.channels, storage: c.storage)
         self.init(kind: .qkca, channels: c.channels, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: c.lanes,
                   inputChunk: c.inputChunk, maxInputCount: c.maxInputCount, weightWidth: ww, accumulatorWidth: wa,
                   membraneWidth: wv, storage: c.storage, orForm: try c.usesOrForm())
@@ -76,15 +78,14 @@ public struct AcceleratorShape: Sendable, Hashable {
 
     /// The widest weight, accumulator and membrane of the three layers, as the generator sizes them.
     private static func widths(q: SpikingLayerWeights, k: SpikingLayerWeights, proj: SpikingLayerWeights, lanes: Int,
-                               maxCount: Int, channels: Int) throws -> (Int, Int, Int) {
+                               maxCount: Int, channels: Int, storage: LIFStateStorage) throws -> (Int, Int, Int) {
         var ww = 1, wa = 1, wv = 1
         for (l, m) in [(q, maxCount), (k, maxCount), (proj, 1)] {
-            let acc = SpikeAccumulatorConfig(weights: l.weights, bias: l.bias, lanes: lanes, maxCount: m)
-            let w = try acc.widths()
+            let cfg = try l.configs(channels: channels, lanes: lanes, maxCount: m, storage: storage, name: "layer")
+            let w = try cfg.accumulator.widths()
             ww = max(ww, w.weight)
             wa = max(wa, w.accumulator)
-            let lif = try LIFBankConfig(neurons: channels, lanes: lanes, neuron: l.neuron, current: w.currentRange).widths()
-            wv = max(wv, lif.membrane)
+            wv = max(wv, try cfg.lif.widths().membrane)
         }
         return (ww, wa, wv)
     }

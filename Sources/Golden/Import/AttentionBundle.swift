@@ -81,26 +81,28 @@ public struct AttentionBundle: Sendable {
         let store = try TensorStore(directory: directory)
         let (layout, prefix) = try store.locate(settings: s)
         let C = s.dim
-        func bn(_ stem: String, rows: Range<Int>, of total: Int) throws -> LayerQuantization.BatchNorm {
-            func v(_ name: String) throws -> [Double] { Array(try store.vector(stem + name, count: total)[rows]) }
-            return LayerQuantization.BatchNorm(gamma: try v("weight"), beta: try v("bias"), mean: try v("running_mean"),
-                                               variance: try v("running_var"), eps: s.bnEps)
+        /// A conv (`<stem>.weight`, optional `<stem>.bias`) and its BatchNorm (`<bnStem>*`),
+        /// `outputs` rows, each file read once (spikingjelly's Q and K share one fused conv).
+        struct Conv { let weightKey: String; let w: [[Double]]; let b: [Double]?; let bn: [[Double]] }
+        func conv(_ stem: String, bnStem: String, outputs: Int) throws -> Conv {
+            Conv(weightKey: stem + ".weight", w: try store.matrix(stem + ".weight", rows: outputs, columns: C),
+                 b: try store.optionalVector(stem + ".bias", count: outputs),
+                 bn: try ["weight", "bias", "running_mean", "running_var"].map { try store.vector(bnStem + $0, count: outputs) })
         }
-        func layer(_ name: String, weightKey: String, biasKey: String, bnStem: String, rows: Range<Int>, of total: Int) throws -> Layer {
-            let w = try store.matrix(weightKey, rows: total, columns: C)
-            let b = try store.optionalVector(biasKey, count: total).map { Array($0[rows]) }
-            let norm = try bn(bnStem, rows: rows, of: total)
+        func layer(_ name: String, _ c: Conv, rows: Range<Int>) throws -> Layer {
+            let norm = LayerQuantization.BatchNorm(gamma: Array(c.bn[0][rows]), beta: Array(c.bn[1][rows]),
+                                                   mean: Array(c.bn[2][rows]), variance: Array(c.bn[3][rows]), eps: s.bnEps)
             do {
-                let folded = try LayerQuantization.fold(weights: Array(w[rows]), bias: b, batchNorm: norm)
+                let folded = try LayerQuantization.fold(weights: Array(c.w[rows]), bias: c.b.map { Array($0[rows]) }, batchNorm: norm)
                 let quant = try LayerQuantization.quantize(weights: folded.weights, bias: folded.bias,
                                                            weightBits: s.weightBits, perChannel: s.perChannel)
                 for (o, fw) in quant.fractionBits.enumerated() where !(0...60).contains(fw + e) {
                     throw GoldenError(field: "\(name) channel \(o)",
                                       "its weights need the grid 2^-\(fw); with decayFractionBits \(e) the threshold 1.0 is not an integer in 0...2^60 on the membrane grid 2^-\(fw + e); \(fw + e < 0 ? "raise decayFractionBits or weightBits" : "the weights are too small: check the exported tensors")")
                 }
-                return Layer(name: name, weightKey: weightKey, quantization: quant)
+                return Layer(name: name, weightKey: c.weightKey, quantization: quant)
             } catch let err as GoldenError {
-                throw err.within("\(Self.tensorsFolder)/\(weightKey) (layer \(name))")
+                throw err.within("\(Self.tensorsFolder)/\(c.weightKey) (layer \(name))")
             }
         }
         let p = prefix
@@ -108,16 +110,12 @@ public struct AttentionBundle: Sendable {
         switch layout {
         case .qkformer:
             layers = try [("q", "q_conv", "q_bn."), ("k", "k_conv", "k_bn."), ("proj", "proj_conv", "proj_bn.")].map {
-                try layer($0.0, weightKey: p + $0.1 + ".weight", biasKey: p + $0.1 + ".bias", bnStem: p + $0.2, rows: 0..<C, of: C)
+                try layer($0.0, conv(p + $0.1, bnStem: p + $0.2, outputs: C), rows: 0..<C)
             }
         case .spikingjelly:
-            let qk = (w: p + "qk_conv_bn.0.weight", b: p + "qk_conv_bn.0.bias", bn: p + "qk_conv_bn.1.")
-            layers = [
-                try layer("q", weightKey: qk.w, biasKey: qk.b, bnStem: qk.bn, rows: 0..<C, of: 2 * C),
-                try layer("k", weightKey: qk.w, biasKey: qk.b, bnStem: qk.bn, rows: C..<(2 * C), of: 2 * C),
-                try layer("proj", weightKey: p + "proj_conv_bn.0.weight", biasKey: p + "proj_conv_bn.0.bias",
-                          bnStem: p + "proj_conv_bn.1.", rows: 0..<C, of: C),
-            ]
+            let qk = try conv(p + "qk_conv_bn.0", bnStem: p + "qk_conv_bn.1.", outputs: 2 * C)
+            layers = [try layer("q", qk, rows: 0..<C), try layer("k", qk, rows: C..<(2 * C)),
+                      try layer("proj", conv(p + "proj_conv_bn.0", bnStem: p + "proj_conv_bn.1.", outputs: C), rows: 0..<C)]
         }
         return AttentionBundle(directory: directory, settings: s, layout: layout, prefix: prefix, decayFractionBits: e,
                                q: layers[0], k: layers[1], proj: layers[2])

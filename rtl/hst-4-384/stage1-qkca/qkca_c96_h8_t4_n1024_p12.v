@@ -33,27 +33,27 @@
 module qkca_c96_h8_t4_n1024_p12 (
   input  wire clk,
   input  wire rst,
-  input  wire s_axis_tvalid,  // Blocks/AttentionShared.swift:50
-  input  wire [63:0] s_axis_tdata,  // Blocks/AttentionShared.swift:51
-  input  wire s_axis_tlast,  // Blocks/AttentionShared.swift:52
-  input  wire [1:0] s_axis_tuser,  // Blocks/AttentionShared.swift:53
-  output wire s_axis_tready,  // Blocks/AttentionShared.swift:78
-  output wire s_axis_error,  // Blocks/AttentionShared.swift:79
-  input  wire m_axis_tready,  // Blocks/AttentionShared.swift:93
-  output wire m_axis_tvalid,  // Blocks/AttentionShared.swift:106
-  output wire [11:0] m_axis_tdata,  // Blocks/AttentionShared.swift:107
-  output wire m_axis_tlast,  // Blocks/AttentionShared.swift:108
-  output wire [1:0] m_axis_tuser  // Blocks/AttentionShared.swift:109
+  input  wire s_axis_tvalid,  // Blocks/AttentionShared.swift:47
+  input  wire [63:0] s_axis_tdata,  // Blocks/AttentionShared.swift:48
+  input  wire s_axis_tlast,  // Blocks/AttentionShared.swift:49
+  input  wire [1:0] s_axis_tuser,  // Blocks/AttentionShared.swift:50
+  output wire s_axis_tready,  // Blocks/AttentionShared.swift:75
+  output wire s_axis_error,  // Blocks/AttentionShared.swift:76
+  input  wire m_axis_tready,  // Blocks/AttentionShared.swift:90
+  output wire m_axis_tvalid,  // Blocks/AttentionShared.swift:103
+  output wire [11:0] m_axis_tdata,  // Blocks/AttentionShared.swift:104
+  output wire m_axis_tlast,  // Blocks/AttentionShared.swift:105
+  output wire [1:0] m_axis_tuser  // Blocks/AttentionShared.swift:106
 );
 
-  wire s_fire;  // Blocks/AttentionShared.swift:66
-  reg  s_beat;  // Blocks/AttentionShared.swift:67
-  reg  [1:0] s_step;  // Blocks/AttentionShared.swift:68
-  wire s_last_beat;  // Blocks/AttentionShared.swift:69
-  wire s_protocol_bad;  // Blocks/AttentionShared.swift:75
-  reg  s_error;  // Blocks/AttentionShared.swift:76
-  reg  [1:0] q_step;  // Blocks/AttentionShared.swift:117
-  reg  [1:0] k_step;  // Blocks/AttentionShared.swift:117
+  wire s_fire;  // Blocks/AttentionShared.swift:63
+  reg  s_beat;  // Blocks/AttentionShared.swift:64
+  reg  [1:0] s_step;  // Blocks/AttentionShared.swift:65
+  wire s_last_beat;  // Blocks/AttentionShared.swift:66
+  wire s_protocol_bad;  // Blocks/AttentionShared.swift:72
+  reg  s_error;  // Blocks/AttentionShared.swift:73
+  reg  [1:0] q_step;  // Blocks/AttentionShared.swift:114
+  reg  [1:0] k_step;  // Blocks/AttentionShared.swift:114
   reg  q_pending;  // Blocks/QKCAAccelerator.swift:218
   reg  mask_ready;  // Blocks/QKCAAccelerator.swift:219
   reg  k_pending;  // Blocks/QKCAAccelerator.swift:220
@@ -529,7 +529,7 @@ module qkca_c96_h8_t4_n1024_p12 (
   reg  [4:0] x_slot;  // Blocks/QKCAAccelerator.swift:335
   wire [11:0] x_mask_sel;  // Blocks/SpikeStreamParts.swift:22
   wire replay_done;  // Blocks/QKCAAccelerator.swift:342
-  reg  [1:0] proj_step;  // Blocks/AttentionShared.swift:117
+  reg  [1:0] proj_step;  // Blocks/AttentionShared.swift:114
   wire [11:0] x_masked;  // Blocks/QKCAAccelerator.swift:347
   wire x_q_up_fire;  // Blocks/SkidBuffer.swift:40
   wire x_q_load;  // Blocks/SkidBuffer.swift:42
@@ -596,12 +596,12 @@ module qkca_c96_h8_t4_n1024_p12 (
   wire u_lif_proj_out_first;  // u_lif_proj.out_first
   wire [2:0] u_lif_proj_out_group;  // u_lif_proj.out_group
   wire [11:0] u_lif_proj_out_spike;  // u_lif_proj.out_spike
-  wire s_protocol_bad_ne;  // Blocks/AttentionShared.swift:75
-  wire s_protocol_bad_eq;  // Blocks/AttentionShared.swift:73
-  wire s_protocol_bad_eq_1;  // Blocks/AttentionShared.swift:74
-  wire s_protocol_bad_and;  // Blocks/AttentionShared.swift:75
-  wire [1:0] s_protocol_bad_cat;  // Blocks/AttentionShared.swift:74
-  wire s_protocol_bad_ne_1;  // Blocks/AttentionShared.swift:75
+  wire s_protocol_bad_ne;  // Blocks/AttentionShared.swift:72
+  wire s_protocol_bad_eq;  // Blocks/AttentionShared.swift:70
+  wire s_protocol_bad_eq_1;  // Blocks/AttentionShared.swift:71
+  wire s_protocol_bad_and;  // Blocks/AttentionShared.swift:72
+  wire [1:0] s_protocol_bad_cat;  // Blocks/AttentionShared.swift:71
+  wire s_protocol_bad_ne_1;  // Blocks/AttentionShared.swift:72
   wire q_sample_done_eq;  // Blocks/QKCAAccelerator.swift:229
   wire q_sample_done_and;  // Blocks/QKCAAccelerator.swift:233
   wire q_sample_done_eq_1;  // Blocks/QKCAAccelerator.swift:230
@@ -704,28 +704,28 @@ module qkca_c96_h8_t4_n1024_p12 (
   wire [11:0] x_mask_sel_mux_28;  // Blocks/SpikeStreamParts.swift:17
   wire [11:0] x_mask_sel_mux_29;  // Blocks/SpikeStreamParts.swift:17
   wire replay_done_eq;  // Blocks/QKCAAccelerator.swift:336
-  wire m_axis_tuser_eq;  // Blocks/AttentionShared.swift:105
-  wire m_axis_tuser_and;  // Blocks/AttentionShared.swift:109
+  wire m_axis_tuser_eq;  // Blocks/AttentionShared.swift:102
+  wire m_axis_tuser_and;  // Blocks/AttentionShared.swift:106
   wire x_q_load_not;  // Blocks/SkidBuffer.swift:42
   wire x_q_park_not;  // Blocks/SkidBuffer.swift:49
-  wire s_beat_next_add;  // Blocks/AttentionShared.swift:71
-  wire s_beat_next_mux;  // Blocks/AttentionShared.swift:71
-  wire s_step_next_eq;  // Blocks/AttentionShared.swift:70
-  wire [1:0] s_step_next_add;  // Blocks/AttentionShared.swift:72
-  wire [1:0] s_step_next_mux;  // Blocks/AttentionShared.swift:72
-  wire s_step_en_and;  // Blocks/AttentionShared.swift:72
-  wire s_error_next_and;  // Blocks/AttentionShared.swift:77
-  wire s_error_next_or;  // Blocks/AttentionShared.swift:77
-  wire q_step_next_eq;  // Blocks/AttentionShared.swift:124
-  wire [1:0] q_step_next_add;  // Blocks/AttentionShared.swift:124
-  wire [1:0] q_step_next_mux;  // Blocks/AttentionShared.swift:124
-  wire q_step_en_and;  // Blocks/AttentionShared.swift:124
-  wire q_step_en_and_1;  // Blocks/AttentionShared.swift:124
-  wire k_step_next_eq;  // Blocks/AttentionShared.swift:124
-  wire [1:0] k_step_next_add;  // Blocks/AttentionShared.swift:124
-  wire [1:0] k_step_next_mux;  // Blocks/AttentionShared.swift:124
-  wire k_step_en_and;  // Blocks/AttentionShared.swift:124
-  wire k_step_en_and_1;  // Blocks/AttentionShared.swift:124
+  wire s_beat_next_add;  // Blocks/AttentionShared.swift:68
+  wire s_beat_next_mux;  // Blocks/AttentionShared.swift:68
+  wire s_step_next_eq;  // Blocks/AttentionShared.swift:67
+  wire [1:0] s_step_next_add;  // Blocks/AttentionShared.swift:69
+  wire [1:0] s_step_next_mux;  // Blocks/AttentionShared.swift:69
+  wire s_step_en_and;  // Blocks/AttentionShared.swift:69
+  wire s_error_next_and;  // Blocks/AttentionShared.swift:74
+  wire s_error_next_or;  // Blocks/AttentionShared.swift:74
+  wire q_step_next_eq;  // Blocks/AttentionShared.swift:121
+  wire [1:0] q_step_next_add;  // Blocks/AttentionShared.swift:121
+  wire [1:0] q_step_next_mux;  // Blocks/AttentionShared.swift:121
+  wire q_step_en_and;  // Blocks/AttentionShared.swift:121
+  wire q_step_en_and_1;  // Blocks/AttentionShared.swift:121
+  wire k_step_next_eq;  // Blocks/AttentionShared.swift:121
+  wire [1:0] k_step_next_add;  // Blocks/AttentionShared.swift:121
+  wire [1:0] k_step_next_mux;  // Blocks/AttentionShared.swift:121
+  wire k_step_en_and;  // Blocks/AttentionShared.swift:121
+  wire k_step_en_and_1;  // Blocks/AttentionShared.swift:121
   wire [4:0] q_slot_next_add;  // Blocks/QKCAAccelerator.swift:231
   wire [4:0] q_slot_next_mux;  // Blocks/QKCAAccelerator.swift:231
   wire [9:0] q_token_next_add;  // Blocks/QKCAAccelerator.swift:232
@@ -1936,19 +1936,19 @@ module qkca_c96_h8_t4_n1024_p12 (
   wire mask_ready_next_not;  // Blocks/QKCAAccelerator.swift:344
   wire mask_ready_next_and;  // Blocks/QKCAAccelerator.swift:344
   wire mask_ready_next_mux;  // Blocks/QKCAAccelerator.swift:344
-  wire proj_step_next_eq;  // Blocks/AttentionShared.swift:124
-  wire [1:0] proj_step_next_add;  // Blocks/AttentionShared.swift:124
-  wire [1:0] proj_step_next_mux;  // Blocks/AttentionShared.swift:124
-  wire proj_step_en_and;  // Blocks/AttentionShared.swift:124
-  wire proj_step_en_and_1;  // Blocks/AttentionShared.swift:124
+  wire proj_step_next_eq;  // Blocks/AttentionShared.swift:121
+  wire [1:0] proj_step_next_add;  // Blocks/AttentionShared.swift:121
+  wire [1:0] proj_step_next_mux;  // Blocks/AttentionShared.swift:121
+  wire proj_step_en_and;  // Blocks/AttentionShared.swift:121
+  wire proj_step_en_and_1;  // Blocks/AttentionShared.swift:121
   wire x_q_valid_next_or;  // Blocks/SkidBuffer.swift:43
   wire x_q_valid_next_mux;  // Blocks/SkidBuffer.swift:43
   wire [11:0] x_q_spike_next_mux;  // Blocks/SkidBuffer.swift:45
   wire x_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift:48
   wire x_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift:48
-  wire u_lif_q_in_first_eq;  // Blocks/AttentionShared.swift:121
-  wire u_lif_k_in_first_eq;  // Blocks/AttentionShared.swift:121
-  wire u_lif_proj_in_first_eq;  // Blocks/AttentionShared.swift:121
+  wire u_lif_q_in_first_eq;  // Blocks/AttentionShared.swift:118
+  wire u_lif_k_in_first_eq;  // Blocks/AttentionShared.swift:118
+  wire u_lif_proj_in_first_eq;  // Blocks/AttentionShared.swift:118
 
   reg [11:0] k_buffer [0:32767];  // 32768 x 12, Blocks/QKCAAccelerator.swift:315
   always @(posedge clk)
@@ -4674,7 +4674,7 @@ module qkca_c96_h8_t4_n1024_p12 (
   always @(posedge clk)
     if (x_issue) k_rdata <= k_buffer[k_rptr];
 
-  spike_event_encoder_c96_k64_w1_e1 u_enc_in (  // Blocks/AttentionShared.swift:54
+  spike_event_encoder_c96_k64_w1_e1 u_enc_in (  // Blocks/AttentionShared.swift:51
     .clk(clk),
     .rst(rst),
     .in_valid(s_axis_tvalid),
@@ -4687,7 +4687,7 @@ module qkca_c96_h8_t4_n1024_p12 (
     .out_count(u_enc_in_out_count),
     .out_last(u_enc_in_out_last)
   );
-  stream_broadcast_n2_b10_37b90b27 u_bcast (  // Blocks/AttentionShared.swift:58
+  stream_broadcast_n2_b10_37b90b27 u_bcast (  // Blocks/AttentionShared.swift:55
     .clk(clk),
     .rst(rst),
     .in_valid(u_enc_in_out_valid),
@@ -4709,7 +4709,7 @@ module qkca_c96_h8_t4_n1024_p12 (
     .out1_count(u_bcast_out1_count),
     .out1_last(u_bcast_out1_last)
   );
-  qkca_q_acc_i96_o96_p12_a13_e192113f u_acc_q (  // Blocks/AttentionShared.swift:60
+  qkca_q_acc_i96_o96_p12_a13_e192113f u_acc_q (  // Blocks/AttentionShared.swift:57
     .clk(clk),
     .rst(rst),
     .in_valid(u_bcast_out0_valid),
@@ -4724,7 +4724,7 @@ module qkca_c96_h8_t4_n1024_p12 (
     .out_last(u_acc_q_out_last),
     .out_current(u_acc_q_out_current)
   );
-  qkca_k_acc_i96_o96_p12_a14_b20ee486 u_acc_k (  // Blocks/AttentionShared.swift:62
+  qkca_k_acc_i96_o96_p12_a14_b20ee486 u_acc_k (  // Blocks/AttentionShared.swift:59
     .clk(clk),
     .rst(rst),
     .in_valid(u_bcast_out1_valid),
@@ -4739,7 +4739,7 @@ module qkca_c96_h8_t4_n1024_p12 (
     .out_last(u_acc_k_out_last),
     .out_current(u_acc_k_out_current)
   );
-  qkca_q_lif_l96_p12_reg_b1389fcd u_lif_q (  // Blocks/AttentionShared.swift:81
+  qkca_q_lif_l96_p12_reg_b1389fcd u_lif_q (  // Blocks/AttentionShared.swift:78
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_q_out_valid),
@@ -4753,7 +4753,7 @@ module qkca_c96_h8_t4_n1024_p12 (
     .out_group(u_lif_q_out_group),
     .out_spike(u_lif_q_out_spike)
   );
-  qkca_k_lif_l96_p12_reg_bfd61738 u_lif_k (  // Blocks/AttentionShared.swift:83
+  qkca_k_lif_l96_p12_reg_bfd61738 u_lif_k (  // Blocks/AttentionShared.swift:80
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_k_out_valid),
@@ -4767,7 +4767,7 @@ module qkca_c96_h8_t4_n1024_p12 (
     .out_group(u_lif_k_out_group),
     .out_spike(u_lif_k_out_spike)
   );
-  spike_event_encoder_c96_k12_w1_e1 u_enc_x (  // Blocks/AttentionShared.swift:96
+  spike_event_encoder_c96_k12_w1_e1 u_enc_x (  // Blocks/AttentionShared.swift:93
     .clk(clk),
     .rst(rst),
     .in_valid(x_q_valid),
@@ -4780,7 +4780,7 @@ module qkca_c96_h8_t4_n1024_p12 (
     .out_count(u_enc_x_out_count),
     .out_last(u_enc_x_out_last)
   );
-  qkca_proj_acc_i96_o96_p12_a14_20ef3a22 u_acc_proj (  // Blocks/AttentionShared.swift:99
+  qkca_proj_acc_i96_o96_p12_a14_20ef3a22 u_acc_proj (  // Blocks/AttentionShared.swift:96
     .clk(clk),
     .rst(rst),
     .in_valid(u_enc_x_out_valid),
@@ -4795,7 +4795,7 @@ module qkca_c96_h8_t4_n1024_p12 (
     .out_last(u_acc_proj_out_last),
     .out_current(u_acc_proj_out_current)
   );
-  qkca_proj_lif_l96_p12_reg_07a22d28 u_lif_proj (  // Blocks/AttentionShared.swift:101
+  qkca_proj_lif_l96_p12_reg_07a22d28 u_lif_proj (  // Blocks/AttentionShared.swift:98
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_proj_out_valid),
