@@ -11,6 +11,10 @@ let package = Package(
         .executable(name: "qkforge", targets: ["CLI"]),
         .library(name: "HDL", targets: ["HDL"]),
     ],
+    dependencies: [
+        // The command line's parser (flags, --help, --version) for `qkforge`.
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    ],
     targets: [
         // GMP, for simulator values wider than 64 bits.
         .systemLibrary(name: "CGMP", pkgConfig: "gmp",
@@ -26,7 +30,8 @@ let package = Package(
         // Cost model: resources, cycles and energy without synthesis.
         .target(name: "Estimator", dependencies: ["HDL", "Blocks"]),
         // The `qkforge` command line.
-        .executableTarget(name: "CLI", dependencies: ["HDL", "Blocks", "Golden", "Cosim", "Estimator"]),
+        .executableTarget(name: "CLI", dependencies: ["HDL", "Blocks", "Golden", "Cosim", "Estimator",
+                                                      .product(name: "ArgumentParser", package: "swift-argument-parser")]),
 
         .testTarget(name: "HDLTests", dependencies: ["HDL"],
                     exclude: ["Golden"]),

@@ -1,59 +1,39 @@
-/// A small, strict command-line parser: `qkforge COMMAND [--flag value | --switch]...`.
-/// Anything it does not understand is a usage error, reported in one line with exit code 2.
+/// The options one command was given, after swift-argument-parser has parsed the command line
+/// (`Commands.swift`): the value options as the text the user typed, and the switches. The
+/// commands validate the text themselves so that every error names the flag and the value the
+/// user gave, in one line.
 struct Arguments {
     let command: String
-    private var values: [String: String] = [:]
-    private var switches: Set<String> = []
-    private var consumed: Set<String> = []
+    private let values: [String: String]
+    private let switches: Set<String>
 
     struct UsageError: Error, CustomStringConvertible {
         let description: String
     }
 
-    /// Parses `argv` (without the program name) against the flags and switches `command` accepts.
-    init(_ argv: [String], flags: (String) -> (values: Set<String>, switches: Set<String>)?) throws {
-        guard let cmd = argv.first else { throw UsageError(description: "no command given; run 'qkforge help'") }
-        command = cmd
-        guard let allowed = flags(cmd) else {
-            throw UsageError(description: "unknown command '\(cmd)'; run 'qkforge help' for the list")
-        }
-        var i = 1
-        while i < argv.count {
-            let a = argv[i]
-            guard a.hasPrefix("--") else {
-                throw UsageError(description: "unexpected argument '\(a)' for '\(cmd)'; options start with '--' (run 'qkforge help')")
-            }
-            var name = String(a.dropFirst(2))
-            var inline: String?
-            if let eq = name.firstIndex(of: "=") {
-                inline = String(name[name.index(after: eq)...])
-                name = String(name[..<eq])
-            }
-            if allowed.switches.contains(name) {
-                if inline != nil { throw UsageError(description: "option --\(name) takes no value") }
-                switches.insert(name)
-            } else if allowed.values.contains(name) {
-                if values[name] != nil { throw UsageError(description: "option --\(name) is given twice; give it once") }
-                if let v = inline {
-                    values[name] = v
-                } else {
-                    guard i + 1 < argv.count, !argv[i + 1].hasPrefix("--") else {
-                        throw UsageError(description: "option --\(name) needs a value")
-                    }
-                    values[name] = argv[i + 1]
-                    i += 1
-                }
-            } else {
-                let known = (allowed.values.union(allowed.switches)).sorted().map { "--\($0)" }.joined(separator: ", ")
-                throw UsageError(description: "unknown option '--\(name)' for '\(cmd)'; it takes \(known.isEmpty ? "no options" : known)")
-            }
-            i += 1
-        }
+    init(command: String, values: [String: String?], switches: [String: Bool]) {
+        self.command = command
+        self.values = values.compactMapValues { $0 }
+        self.switches = Set(switches.filter(\.value).keys)
     }
 
     func string(_ name: String) -> String? { values[name] }
 
     func flag(_ name: String) -> Bool { switches.contains(name) }
+
+    /// Whether the user gave `--name` (a value option or a switch).
+    func given(_ name: String) -> Bool { values[name] != nil || switches.contains(name) }
+
+    /// Every flag the user gave, without the dashes, sorted.
+    var givenFlags: [String] { (Array(values.keys) + Array(switches)).sorted() }
+
+    /// Throws when a flag in `flags` was given although it does not apply, because of `reason`.
+    /// `reason` names the flag (or the missing flag) that decides it, so the one line names both.
+    func forbid(_ flags: [String], _ reason: String) throws {
+        if let f = flags.first(where: given) {
+            throw UsageError(description: "--\(f) does not apply \(reason)")
+        }
+    }
 
     /// An integer option within `range`, or `default` when absent.
     func int(_ name: String, default d: Int, in range: ClosedRange<Int>) throws -> Int {

@@ -30,10 +30,41 @@ enum EstimateCommand {
         if args.string("bundle") != nil && (args.flag("table8") || args.flag("check-sim") || args.string("sweep") != nil) {
             throw Arguments.UsageError(description: "--bundle works with a single estimate only; --sweep, --table8 and --check-sim use random seeded weights")
         }
+        try checkModes(args)
         if args.flag("table8") { return try table8(args) }
         if args.flag("check-sim") { return try checkSim(args) }
         if let s = args.string("sweep") { return try sweep(args, s) }
         try single(args)
+    }
+
+    /// The flags each mode takes; any other flag given is an error naming the mode's flag.
+    static func checkModes(_ args: Arguments) throws {
+        let modes = ["table8", "check-sim", "sweep"].filter(args.given)
+        if modes.count > 1 {
+            throw Arguments.UsageError(description: "--\(modes[0]) and --\(modes[1]) are different modes of estimate; give one of them")
+        }
+        let rates = ["rate", "q-rate", "k-rate", "attention-rate", "x-rate", "out-rate"]
+        let energy = ["e-ac", "e-mac", "e-mem-bit"]
+        let model = ["model", "bundle", "block", "stage"]
+        let allowed: Set<String>
+        let mode: String
+        switch modes.first {
+        case "table8":
+            mode = "with --table8 (it fixes C = 256, T = 1 and sweeps N)"
+            allowed = ["table8", "sqrt-n", "out", "lanes", "seed"]
+        case "check-sim":
+            mode = "with --check-sim (it runs its own list of small designs)"
+            allowed = ["check-sim", "seed", "samples", "out"]
+        case "sweep":
+            mode = "with --sweep (it estimates every lanes value of the sweep)"
+            allowed = Set(model + rates + ["sweep", "svg", "out", "seed", "clock-mhz", "json"])
+        default:
+            mode = "to a single estimate; it goes with --sweep, --table8 or --check-sim"
+            allowed = Set(model + rates + energy + ["lanes", "seed", "clock-mhz", "json"])
+        }
+        if let f = args.givenFlags.first(where: { !allowed.contains($0) }) {
+            throw Arguments.UsageError(description: "--\(f) does not apply \(mode)")
+        }
     }
 
     // MARK: Inputs

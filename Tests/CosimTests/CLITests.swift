@@ -27,10 +27,10 @@ import HDL
         (["bogus"], "unknown command 'bogus'"),
         (["cosim", "--example", "nope"], "unknown example 'nope'"),
         (["cosim", "--example", "counter", "--cycles", "abc"], "--cycles must be a whole number"),
-        (["cosim", "--example", "counter", "--frobnicate", "1"], "unknown option '--frobnicate'"),
+        (["cosim", "--example", "counter", "--frobnicate", "1"], "Unknown option '--frobnicate'"),
         (["cosim", "--example", "counter", "--trace", "x.txt"], "--trace file must end in .vcd or .fst"),
         (["generate", "--example", "counter"], "--out DIR is required"),
-        (["cosim", "--example"], "option --example needs a value"),
+        (["cosim", "--example"], "Missing value for '--example"),
     ])
     func badInputGetsOneLineAndExitCode2(args: [String], message: String) throws {
         let r = try run(args)
