@@ -90,20 +90,8 @@ public struct AttentionBundle: Sendable {
                  bn: try ["weight", "bias", "running_mean", "running_var"].map { try store.vector(bnStem + $0, count: outputs) })
         }
         func layer(_ name: String, _ c: Conv, rows: Range<Int>) throws -> Layer {
-            let norm = LayerQuantization.BatchNorm(gamma: Array(c.bn[0][rows]), beta: Array(c.bn[1][rows]),
-                                                   mean: Array(c.bn[2][rows]), variance: Array(c.bn[3][rows]), eps: s.bnEps)
-            do {
-                let folded = try LayerQuantization.fold(weights: Array(c.w[rows]), bias: c.b.map { Array($0[rows]) }, batchNorm: norm)
-                let quant = try LayerQuantization.quantize(weights: folded.weights, bias: folded.bias,
-                                                           weightBits: s.weightBits, perChannel: s.perChannel)
-                for (o, fw) in quant.fractionBits.enumerated() where !(0...60).contains(fw + e) {
-                    throw GoldenError(field: "\(name) channel \(o)",
-                                      "its weights need the grid 2^-\(fw); with decayFractionBits \(e) the threshold 1.0 is not an integer in 0...2^60 on the membrane grid 2^-\(fw + e); \(fw + e < 0 ? "raise decayFractionBits or weightBits" : "the weights are too small: check the exported tensors")")
-                }
-                return Layer(name: name, weightKey: c.weightKey, quantization: quant)
-            } catch let err as GoldenError {
-                throw err.within("\(Self.tensorsFolder)/\(c.weightKey) (layer \(name))")
-            }
+            try quantizedLayer(name: name, weightKey: c.weightKey, weights: c.w, bias: c.b, batchNorm: c.bn, rows: rows,
+                               settings: s, decayFractionBits: e)
         }
         let p = prefix
         let layers: [Layer]
@@ -119,6 +107,27 @@ public struct AttentionBundle: Sendable {
         }
         return AttentionBundle(directory: directory, settings: s, layout: layout, prefix: prefix, decayFractionBits: e,
                                q: layers[0], k: layers[1], proj: layers[2])
+    }
+
+    /// Rows `rows` of a conv (`weights`, optional `bias`) and its BatchNorm (`batchNorm`: gamma,
+    /// beta, running mean, running var), folded and quantized as `s` says (SPEC §3.4). Errors
+    /// name the tensor and the layer; `var + eps <= 0` names the channel (eps itself may be 0).
+    static func quantizedLayer(name: String, weightKey: String, weights: [[Double]], bias: [Double]?, batchNorm bn: [[Double]],
+                               rows: Range<Int>, settings s: Settings, decayFractionBits e: Int) throws -> Layer {
+        let norm = LayerQuantization.BatchNorm(gamma: Array(bn[0][rows]), beta: Array(bn[1][rows]),
+                                               mean: Array(bn[2][rows]), variance: Array(bn[3][rows]), eps: s.bnEps)
+        do {
+            let folded = try LayerQuantization.fold(weights: Array(weights[rows]), bias: bias.map { Array($0[rows]) }, batchNorm: norm)
+            let quant = try LayerQuantization.quantize(weights: folded.weights, bias: folded.bias,
+                                                       weightBits: s.weightBits, perChannel: s.perChannel)
+            for (o, fw) in quant.fractionBits.enumerated() where !(0...60).contains(fw + e) {
+                throw GoldenError(field: "\(name) channel \(o)",
+                                  "its weights need the grid 2^-\(fw); with decayFractionBits \(e) the threshold 1.0 is not an integer in 0...2^60 on the membrane grid 2^-\(fw + e); \(fw + e < 0 ? "raise decayFractionBits or weightBits" : "the weights are too small: check the exported tensors")")
+            }
+            return Layer(name: name, weightKey: weightKey, quantization: quant)
+        } catch let err as GoldenError {
+            throw err.within("\(tensorsFolder)/\(weightKey) (layer \(name))")
+        }
     }
 
     /// The golden model's parameters: each output channel's LIF on its own membrane grid
@@ -224,11 +233,12 @@ struct TensorStore {
         GoldenError(field: "bundle", "\(folder.appendingPathComponent(key + ".npy").path): shape \(npyShapeText(a.shape)), expected \(expected); check dim and heads in config.json against the exported model")
     }
 
-    /// A conv weight `[rows, columns, 1]` (Conv1d, kernel 1) or `[rows, columns]` (Linear).
+    /// A conv weight `[rows, columns, 1]` (Conv1d, kernel 1), `[rows, columns, 1, 1]` (Conv2d,
+    /// kernel 1, as the QKFormer authors' MLP) or `[rows, columns]` (Linear).
     func matrix(_ key: String, rows: Int, columns: Int) throws -> [[Double]] {
         let a = try read(key)
-        guard (a.shape == [rows, columns, 1]) || (a.shape == [rows, columns]) else {
-            throw shapeError(key, a, "\(npyShapeText([rows, columns, 1])) (a kernel-1 Conv1d) or \(npyShapeText([rows, columns]))")
+        guard [[rows, columns, 1], [rows, columns, 1, 1], [rows, columns]].contains(a.shape) else {
+            throw shapeError(key, a, "\(npyShapeText([rows, columns, 1])) (a kernel-1 Conv1d), \(npyShapeText([rows, columns, 1, 1])) (a kernel-1 Conv2d) or \(npyShapeText([rows, columns]))")
         }
         let flat = try values(a, key)
         return (0..<rows).map { Array(flat[($0 * columns)..<(($0 + 1) * columns)]) }
