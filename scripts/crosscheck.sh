@@ -9,6 +9,9 @@
 # missing or lacks spikingjelly 2.0.0, builds qkforge (swift build --scratch-path .build-main -c
 # debug) unless QKFORGE_BIN names a binary, then runs the check. Exits non-zero on any exact-mode
 # mismatch or failed assertion. Extra arguments go to crosscheck.py (--help lists them).
+# First, tools/crosscheck/blocks.py --check regenerates the QKFormer block fixtures (spikingjelly
+# 2.0.0's _Block in exact mode; Tests/GoldenTests/Fixtures/blocks, compared with the golden
+# model by QKFormerBlockFixtureTests) and fails when they differ from the committed bytes.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -38,4 +41,7 @@ fi
 
 # Single-threaded torch: the machine's cores are shared.
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1 PYTHONDONTWRITEBYTECODE=1
-exec "$PY" tools/crosscheck/crosscheck.py --qkforge "$BIN" "$@"
+blocks=0
+"$PY" tools/crosscheck/blocks.py --check || blocks=1
+"$PY" tools/crosscheck/crosscheck.py --qkforge "$BIN" "$@" || exit $?
+[ "$blocks" = 0 ] || { echo "crosscheck: the block fixtures differ from a fresh generation (tools/crosscheck/blocks.py --check)" >&2; exit 1; }
