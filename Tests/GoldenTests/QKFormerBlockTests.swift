@@ -24,8 +24,9 @@ private func handAttention() throws -> AttentionBlockParameters {
     return try AttentionBlockParameters(dim: 2, heads: 1, timeSteps: 2, q: layer, k: layer, proj: layer)
 }
 
-/// Expects a `GoldenError` whose one-line description contains every fragment.
-private func expectGoldenError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
+/// Expects a `GoldenError` whose one-line description contains every fragment (shared by the
+/// block and bundle tests).
+func expectGoldenError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
                                _ body: () throws -> Any) {
     do {
         let v = try body()
