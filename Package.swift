@@ -36,7 +36,7 @@ let package = Package(
         .testTarget(name: "HDLTests", dependencies: ["HDL"],
                     exclude: ["Golden"]),
         .testTarget(name: "BlocksTests", dependencies: ["Blocks"]),
-        .testTarget(name: "GoldenTests", dependencies: ["Golden"], exclude: ["lif_float_reference.py"]),
+        .testTarget(name: "GoldenTests", dependencies: ["Golden"], exclude: ["lif_float_reference.py", "Fixtures"]),
         .testTarget(name: "CosimTests", dependencies: ["HDL", "Blocks", "Golden", "Cosim"]),
         .testTarget(name: "EstimatorTests", dependencies: ["HDL", "Blocks", "Golden", "Cosim", "Estimator"]),
     ],
