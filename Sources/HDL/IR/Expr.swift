@@ -103,8 +103,8 @@ extension Expr {
 
     /// A constant of the given width. A value that does not fit makes an ill-formed node.
     public static func const(_ value: Int, width: Int, signed: Bool = false,
-                             fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+                             fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         guard width >= 1 else {
             return Expr(.const(.zero(1)), [], width: 1, signed: signed, loc: loc,
                         problem: "constant \(value) has width \(width); widths start at 1")
@@ -117,13 +117,13 @@ extension Expr {
 
     /// A constant bit pattern of any width.
     public static func const(_ bits: Bits, signed: Bool = false,
-                             fileID: String = #fileID, line: Int = #line) -> Expr {
-        Expr(.const(bits), [], width: bits.width, signed: signed, loc: SourceLoc(fileID: fileID, line: line))
+                             fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        Expr(.const(bits), [], width: bits.width, signed: signed, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
 
     /// The smallest unsigned constant that holds `value` (>= 0).
-    public static func const(_ value: Int, fileID: String = #fileID, line: Int = #line) -> Expr {
+    public static func const(_ value: Int, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
         let width = value > 0 ? (Int.bitWidth - value.leadingZeroBitCount) : 1
-        return .const(value, width: max(width, 1), signed: false, fileID: fileID, line: line)
+        return .const(value, width: max(width, 1), signed: false, fileID: fileID, line: line, function: function)
     }
 }

@@ -25,14 +25,14 @@ public final class Instance: Hashable, @unchecked Sendable {
     }
 
     /// Drives input port `port` of the submodule with `value`.
-    public func connect(_ port: String, _ value: Expr, fileID: String = #fileID, line: Int = #line) {
-        connections.append(Connection(portName: port, value: value, loc: SourceLoc(fileID: fileID, line: line)))
+    public func connect(_ port: String, _ value: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) {
+        connections.append(Connection(portName: port, value: value, loc: SourceLoc(fileID: fileID, line: line, function: function)))
     }
 
     /// Reads output port `port`. An unknown port makes an ill-formed expression that
     /// elaboration reports.
-    public func output(_ port: String, fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+    public func output(_ port: String, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         if let s = module.ports.first(where: { $0.name == port && $0.kind == .output }) {
             return Expr(.instanceOutput(self, port: s), [], width: s.width, signed: s.isSigned, loc: loc)
         }

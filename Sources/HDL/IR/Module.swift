@@ -45,10 +45,10 @@ public final class Module: @unchecked Sendable {
     /// elaboration with the rest.
     public private(set) var buildProblems: [(message: String, loc: SourceLoc)] = []
 
-    public init(_ name: String, doc: String = "", fileID: String = #fileID, line: Int = #line) {
+    public init(_ name: String, doc: String = "", fileID: String = #fileID, line: Int = #line, function: String = #function) {
         self.name = name
         self.doc = doc
-        self.loc = SourceLoc(fileID: fileID, line: line)
+        self.loc = SourceLoc(fileID: fileID, line: line, function: function)
     }
 
     public var ports: [Signal] { signals.filter(\.isPort) }
@@ -77,43 +77,43 @@ public final class Module: @unchecked Sendable {
 
     @discardableResult
     public func input(_ name: String, width: Int, signed: Bool = false,
-                      fileID: String = #fileID, line: Int = #line) -> Expr {
-        newSignal(name, width, signed, .input, SourceLoc(fileID: fileID, line: line))
+                      fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        newSignal(name, width, signed, .input, SourceLoc(fileID: fileID, line: line, function: function))
     }
 
     /// An output port, to be driven later with `assign`.
     @discardableResult
     public func output(_ name: String, width: Int, signed: Bool = false,
-                       fileID: String = #fileID, line: Int = #line) -> Expr {
-        newSignal(name, width, signed, .output, SourceLoc(fileID: fileID, line: line))
+                       fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        newSignal(name, width, signed, .output, SourceLoc(fileID: fileID, line: line, function: function))
     }
 
     /// An output port driven by `value`, of `value`'s width and signedness.
     @discardableResult
-    public func output(_ name: String, _ value: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        let o = output(name, width: value.width, signed: value.isSigned, fileID: fileID, line: line)
-        assign(o, value, fileID: fileID, line: line)
+    public func output(_ name: String, _ value: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let o = output(name, width: value.width, signed: value.isSigned, fileID: fileID, line: line, function: function)
+        assign(o, value, fileID: fileID, line: line, function: function)
         return o
     }
 
     /// A wire to be driven later with `assign`.
     public func wire(_ name: String, width: Int, signed: Bool = false,
-                     fileID: String = #fileID, line: Int = #line) -> Expr {
-        newSignal(name, width, signed, .wire, SourceLoc(fileID: fileID, line: line))
+                     fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        newSignal(name, width, signed, .wire, SourceLoc(fileID: fileID, line: line, function: function))
     }
 
     /// Names a value: a wire of `value`'s shape driven by it. Use it to give intermediate
     /// results readable names in the Verilog (`q_acc_3`).
-    public func wire(_ name: String, _ value: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        let w = wire(name, width: value.width, signed: value.isSigned, fileID: fileID, line: line)
-        assign(w, value, fileID: fileID, line: line)
+    public func wire(_ name: String, _ value: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let w = wire(name, width: value.width, signed: value.isSigned, fileID: fileID, line: line, function: function)
+        assign(w, value, fileID: fileID, line: line, function: function)
         return w
     }
 
     /// A register, optionally with a synchronous reset value. Give its next value with `next`.
     public func reg(_ name: String, width: Int, signed: Bool = false, reset: Int? = nil,
-                    fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+                    fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         var resetBits: Bits?
         if let r = reset {
             if !Bits.fits(r, width: max(width, 1), signed: signed) {
@@ -126,8 +126,8 @@ public final class Module: @unchecked Sendable {
 
     /// A register with a reset pattern of any width.
     public func reg(_ name: String, width: Int, signed: Bool = false, resetBits: Bits,
-                    fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+                    fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         if resetBits.width != width {
             buildProblems.append(("reset pattern of register '\(name)' is \(resetBits.width) bits, the register \(width)", loc))
         }
@@ -137,15 +137,15 @@ public final class Module: @unchecked Sendable {
     // MARK: Connections
 
     /// Continuous assignment `target = value`. Widths must match exactly (`CheckWidths`).
-    public func assign(_ target: Expr, _ value: Expr, fileID: String = #fileID, line: Int = #line) {
-        assignments.append(Assignment(target: target, value: value, loc: SourceLoc(fileID: fileID, line: line)))
+    public func assign(_ target: Expr, _ value: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) {
+        assignments.append(Assignment(target: target, value: value, loc: SourceLoc(fileID: fileID, line: line, function: function)))
     }
 
     /// Clocked update `if (enable) reg <= value`. Widths must match exactly.
     public func next(_ register: Expr, _ value: Expr, enable: Expr? = nil,
-                     fileID: String = #fileID, line: Int = #line) {
+                     fileID: String = #fileID, line: Int = #line, function: String = #function) {
         updates.append(RegisterUpdate(target: register, value: value, enable: enable,
-                                      loc: SourceLoc(fileID: fileID, line: line)))
+                                      loc: SourceLoc(fileID: fileID, line: line, function: function)))
     }
 
     // MARK: Memories
@@ -153,8 +153,8 @@ public final class Module: @unchecked Sendable {
     /// A memory of `depth` words of `width` bits, with optional initial contents (a ROM when
     /// no write port is added).
     public func memory(_ name: String, width: Int, depth: Int, signed: Bool = false,
-                       initial: [Bits]? = nil, fileID: String = #fileID, line: Int = #line) -> Memory {
-        let loc = SourceLoc(fileID: fileID, line: line)
+                       initial: [Bits]? = nil, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Memory {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         if width < 1 || depth < 1 {
             buildProblems.append(("memory '\(name)' is \(depth) x \(width) bits; both must be at least 1", loc))
         }
@@ -173,16 +173,16 @@ public final class Module: @unchecked Sendable {
     }
 
     /// Combinational read `memory[address]`.
-    public func read(_ memory: Memory, _ address: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+    public func read(_ memory: Memory, _ address: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         let problem = address.problem ?? addressProblem(memory, address)
         return Expr(.memoryRead(memory), [address], width: memory.width, signed: memory.isSigned, loc: loc, problem: problem)
     }
 
     /// Synchronous read: a register named `name` loaded with `memory[address]` when `enable`.
     public func readSync(_ memory: Memory, _ address: Expr, enable: Expr, name: String,
-                         fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+                         fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         let port = MemorySyncRead(memory: memory, address: address, enable: enable, name: name, loc: loc)
         syncReads.append(port)
         var problem = address.problem ?? enable.problem ?? addressProblem(memory, address)
@@ -194,8 +194,8 @@ public final class Module: @unchecked Sendable {
 
     /// Adds the memory's write port: `if (enable) memory[address] <= data`.
     public func write(_ memory: Memory, address: Expr, data: Expr, enable: Expr,
-                      fileID: String = #fileID, line: Int = #line) {
-        let loc = SourceLoc(fileID: fileID, line: line)
+                      fileID: String = #fileID, line: Int = #line, function: String = #function) {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         if memory.writePort != nil {
             buildProblems.append(("memory '\(memory.name)' already has a write port; one per memory", loc))
             return
@@ -223,8 +223,8 @@ public final class Module: @unchecked Sendable {
     // MARK: Hierarchy
 
     /// Places `module` here as instance `name`.
-    public func instance(_ module: Module, _ name: String, fileID: String = #fileID, line: Int = #line) -> Instance {
-        let inst = Instance(name: name, module: module, loc: SourceLoc(fileID: fileID, line: line),
+    public func instance(_ module: Module, _ name: String, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Instance {
+        let inst = Instance(name: name, module: module, loc: SourceLoc(fileID: fileID, line: line, function: function),
                             index: instances.count, parent: self)
         instances.append(inst)
         return inst

@@ -58,94 +58,94 @@ extension Expr {
     public static func ^ (a: Expr, b: Expr) -> Expr { a.xor(b, fileID: SourceLoc.unknown.fileID, line: 0) }
     public static prefix func ~ (a: Expr) -> Expr { a.not(fileID: SourceLoc.unknown.fileID, line: 0) }
 
-    public func add(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.addWiden, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func add(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.addWiden, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func addWrap(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.addWrap, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func addWrap(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.addWrap, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func sub(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.subWiden, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func sub(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.subWiden, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func subWrap(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.subWrap, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func subWrap(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.subWrap, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func mul(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.mul, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func mul(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.mul, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func and(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.and, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func and(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.and, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func or(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.or, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func or(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.or, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func xor(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.xor, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func xor(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.xor, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func eq(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.eq, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func eq(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.eq, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func ne(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.ne, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func ne(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.ne, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func lt(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.lt, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func lt(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.lt, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func le(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.le, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func le(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.le, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func gt(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.gt, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func gt(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.gt, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
-    public func ge(_ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.ge, self, b, loc: SourceLoc(fileID: fileID, line: line))
+    public func ge(_ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.ge, self, b, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
     /// Shift left by a run-time amount, wrapping at this operand's width.
-    public func shiftLeft(by amount: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.dynShiftLeft, self, amount, loc: SourceLoc(fileID: fileID, line: line))
+    public func shiftLeft(by amount: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.dynShiftLeft, self, amount, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
     /// Shift right by a run-time amount: arithmetic when signed, logical when unsigned.
-    public func shiftRight(by amount: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-        .binary(.dynShiftRight, self, amount, loc: SourceLoc(fileID: fileID, line: line))
+    public func shiftRight(by amount: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        .binary(.dynShiftRight, self, amount, loc: SourceLoc(fileID: fileID, line: line, function: function))
     }
 
-    public func not(fileID: String = #fileID, line: Int = #line) -> Expr {
+    public func not(fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
         Expr(.unary(.not), [self], width: width, signed: isSigned,
-             loc: SourceLoc(fileID: fileID, line: line), problem: problem)
+             loc: SourceLoc(fileID: fileID, line: line, function: function), problem: problem)
     }
-    public func andReduce(fileID: String = #fileID, line: Int = #line) -> Expr {
-        Expr(.unary(.andReduce), [self], width: 1, signed: false, loc: SourceLoc(fileID: fileID, line: line), problem: problem)
+    public func andReduce(fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        Expr(.unary(.andReduce), [self], width: 1, signed: false, loc: SourceLoc(fileID: fileID, line: line, function: function), problem: problem)
     }
-    public func orReduce(fileID: String = #fileID, line: Int = #line) -> Expr {
-        Expr(.unary(.orReduce), [self], width: 1, signed: false, loc: SourceLoc(fileID: fileID, line: line), problem: problem)
+    public func orReduce(fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        Expr(.unary(.orReduce), [self], width: 1, signed: false, loc: SourceLoc(fileID: fileID, line: line, function: function), problem: problem)
     }
-    public func xorReduce(fileID: String = #fileID, line: Int = #line) -> Expr {
-        Expr(.unary(.xorReduce), [self], width: 1, signed: false, loc: SourceLoc(fileID: fileID, line: line), problem: problem)
+    public func xorReduce(fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        Expr(.unary(.xorReduce), [self], width: 1, signed: false, loc: SourceLoc(fileID: fileID, line: line, function: function), problem: problem)
     }
 
     /// Negation, one bit wider so that the most negative value negates exactly.
-    public func negate(fileID: String = #fileID, line: Int = #line) -> Expr {
-        Expr.const(0, width: 1, signed: isSigned, fileID: fileID, line: line).sub(self, fileID: fileID, line: line)
+    public func negate(fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        Expr.const(0, width: 1, signed: isSigned, fileID: fileID, line: line, function: function).sub(self, fileID: fileID, line: line, function: function)
     }
 
     /// Shift left by a constant: the result is `n` bits wider, so no bit is lost.
-    public func shiftLeft(_ n: Int, fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+    public func shiftLeft(_ n: Int, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         let problem = self.problem ?? (n < 0 ? "shift left by negative amount \(n)" : nil)
         return Expr(.shiftLeft(max(n, 0)), [self], width: width + max(n, 0), signed: isSigned, loc: loc, problem: problem)
     }
 
     /// Shift right by a constant: floor division by `2^n` (arithmetic for signed values). The
     /// result drops the `n` shifted-out bits, keeping at least one bit.
-    public func shiftRight(_ n: Int, fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+    public func shiftRight(_ n: Int, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         let problem = self.problem ?? (n < 0 ? "shift right by negative amount \(n)" : nil)
         return Expr(.shiftRight(max(n, 0)), [self], width: max(width - max(n, 0), 1), signed: isSigned, loc: loc, problem: problem)
     }
 
     /// Bits `hi` down to `lo`, unsigned.
-    public func slice(_ hi: Int, _ lo: Int, fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+    public func slice(_ hi: Int, _ lo: Int, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         var problem = self.problem
         if problem == nil, !(0 <= lo && lo <= hi && hi < width) {
             problem = "slice [\(hi):\(lo)] is out of range for a \(typeDescription) value (\(self.loc))"
@@ -154,13 +154,13 @@ extension Expr {
     }
 
     /// Bit `i`, unsigned.
-    public func bit(_ i: Int, fileID: String = #fileID, line: Int = #line) -> Expr {
-        slice(i, i, fileID: fileID, line: line)
+    public func bit(_ i: Int, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        slice(i, i, fileID: fileID, line: line, function: function)
     }
 
     /// Zero- or sign-extension (by signedness) to `width`, which must not be narrower.
-    public func extend(to newWidth: Int, fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+    public func extend(to newWidth: Int, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         if newWidth == width, problem == nil { return self }
         let problem = self.problem ?? (newWidth < width
             ? "extend to \(newWidth) bits would narrow a \(typeDescription) value (\(self.loc)); use truncate(to:) to wrap on purpose"
@@ -169,8 +169,8 @@ extension Expr {
     }
 
     /// The low `width` bits: an explicit, visible wrap. Keeps signedness.
-    public func truncate(to newWidth: Int, fileID: String = #fileID, line: Int = #line) -> Expr {
-        let loc = SourceLoc(fileID: fileID, line: line)
+    public func truncate(to newWidth: Int, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        let loc = SourceLoc(fileID: fileID, line: line, function: function)
         if newWidth == width, problem == nil { return self }
         let problem = self.problem ?? (newWidth > width || newWidth < 1
             ? "truncate to \(newWidth) bits of a \(typeDescription) value (\(self.loc)); use extend(to:) to widen"
@@ -179,22 +179,22 @@ extension Expr {
     }
 
     /// The same bits read as signed two's complement.
-    public func asSigned(fileID: String = #fileID, line: Int = #line) -> Expr {
+    public func asSigned(fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
         if isSigned { return self }
-        return Expr(.reinterpret, [self], width: width, signed: true, loc: SourceLoc(fileID: fileID, line: line), problem: problem)
+        return Expr(.reinterpret, [self], width: width, signed: true, loc: SourceLoc(fileID: fileID, line: line, function: function), problem: problem)
     }
 
     /// The same bits read as unsigned.
-    public func asUnsigned(fileID: String = #fileID, line: Int = #line) -> Expr {
+    public func asUnsigned(fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
         if !isSigned { return self }
-        return Expr(.reinterpret, [self], width: width, signed: false, loc: SourceLoc(fileID: fileID, line: line), problem: problem)
+        return Expr(.reinterpret, [self], width: width, signed: false, loc: SourceLoc(fileID: fileID, line: line, function: function), problem: problem)
     }
 
     /// Clamps this value into a `newWidth`-bit range of the same signedness: values above the
     /// largest representable become the largest, values below the smallest become the smallest.
     /// This is the saturation that forced widths use; a wider result is just an extension.
-    public func saturate(to newWidth: Int, fileID: String = #fileID, line: Int = #line) -> Expr {
-        if newWidth >= width { return extend(to: newWidth, fileID: fileID, line: line) }
+    public func saturate(to newWidth: Int, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+        if newWidth >= width { return extend(to: newWidth, fileID: fileID, line: line, function: function) }
         let maxBits: Bits, minBits: Bits
         if isSigned {
             // max = 0111..1, min = 1000..0 in newWidth bits.
@@ -206,14 +206,14 @@ extension Expr {
             maxBits = Bits.allOnes(newWidth)
             minBits = Bits.zero(newWidth)
         }
-        let hiC = Expr.const(maxBits, signed: isSigned, fileID: fileID, line: line).extend(to: width, fileID: fileID, line: line)
-        let loC = Expr.const(minBits, signed: isSigned, fileID: fileID, line: line).extend(to: width, fileID: fileID, line: line)
-        let low = truncate(to: newWidth, fileID: fileID, line: line)
-        let clampedHigh = mux(gt(hiC, fileID: fileID, line: line),
-                              Expr.const(maxBits, signed: isSigned, fileID: fileID, line: line), low, fileID: fileID, line: line)
+        let hiC = Expr.const(maxBits, signed: isSigned, fileID: fileID, line: line, function: function).extend(to: width, fileID: fileID, line: line, function: function)
+        let loC = Expr.const(minBits, signed: isSigned, fileID: fileID, line: line, function: function).extend(to: width, fileID: fileID, line: line, function: function)
+        let low = truncate(to: newWidth, fileID: fileID, line: line, function: function)
+        let clampedHigh = mux(gt(hiC, fileID: fileID, line: line, function: function),
+                              Expr.const(maxBits, signed: isSigned, fileID: fileID, line: line, function: function), low, fileID: fileID, line: line, function: function)
         if !isSigned { return clampedHigh }
-        return mux(lt(loC, fileID: fileID, line: line),
-                   Expr.const(minBits, signed: true, fileID: fileID, line: line), clampedHigh, fileID: fileID, line: line)
+        return mux(lt(loC, fileID: fileID, line: line, function: function),
+                   Expr.const(minBits, signed: true, fileID: fileID, line: line, function: function), clampedHigh, fileID: fileID, line: line, function: function)
     }
 }
 
@@ -225,8 +225,8 @@ extension Bits {
 }
 
 /// `{parts[0], parts[1], ...}`: the first part is most significant. Unsigned.
-public func cat(_ parts: [Expr], fileID: String = #fileID, line: Int = #line) -> Expr {
-    let loc = SourceLoc(fileID: fileID, line: line)
+public func cat(_ parts: [Expr], fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+    let loc = SourceLoc(fileID: fileID, line: line, function: function)
     guard !parts.isEmpty else {
         return Expr(.const(.zero(1)), [], width: 1, signed: false, loc: loc, problem: "concatenation of no parts")
     }
@@ -234,13 +234,13 @@ public func cat(_ parts: [Expr], fileID: String = #fileID, line: Int = #line) ->
                 problem: parts.lazy.compactMap(\.problem).first)
 }
 
-public func cat(_ parts: Expr..., fileID: String = #fileID, line: Int = #line) -> Expr {
-    cat(parts, fileID: fileID, line: line)
+public func cat(_ parts: Expr..., fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+    cat(parts, fileID: fileID, line: line, function: function)
 }
 
 /// `sel ? a : b`. `sel` is one bit; the arms are extended to the wider of the two.
-public func mux(_ sel: Expr, _ a: Expr, _ b: Expr, fileID: String = #fileID, line: Int = #line) -> Expr {
-    let loc = SourceLoc(fileID: fileID, line: line)
+public func mux(_ sel: Expr, _ a: Expr, _ b: Expr, fileID: String = #fileID, line: Int = #line, function: String = #function) -> Expr {
+    let loc = SourceLoc(fileID: fileID, line: line, function: function)
     var problem = sel.problem ?? a.problem ?? b.problem
     if problem == nil, sel.width != 1 {
         problem = "mux select must be 1 bit, got \(sel.typeDescription) (\(sel.loc))"

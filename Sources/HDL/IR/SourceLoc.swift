@@ -5,13 +5,24 @@
 public struct SourceLoc: Hashable, Sendable, CustomStringConvertible {
     public let fileID: String
     public let line: Int
+    /// The Swift function that built the node (`#function`), for the emitted Verilog.
+    public let function: String
 
-    public init(fileID: String, line: Int) {
+    public init(fileID: String, line: Int, function: String = "") {
         self.fileID = fileID
         self.line = line
+        self.function = function
     }
 
+    /// File and line, for elaboration errors.
     public var description: String { isKnown ? "\(fileID):\(line)" : "<operator>" }
+
+    /// File and function, for comments in the emitted Verilog: unlike a line number, it does not
+    /// change when an unrelated line of the generator moves, so committed designs stay put.
+    public var stable: String {
+        guard isKnown else { return "<operator>" }
+        return function.isEmpty ? fileID : "\(fileID) \(function)"
+    }
 
     /// The location of nodes made by operator symbols, which cannot see their caller.
     public static let unknown = SourceLoc(fileID: "", line: 0)
