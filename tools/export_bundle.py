@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
-"""Export a trained QKFormer / spikingjelly attention block as a QKForge model bundle (SPEC §5).
+"""Export a trained QKFormer / spikingjelly attention block as a QKForge model bundle (docs/formats.md).
 
 A bundle is a directory with
-  config.json                  the architecture and quantization settings (SPEC §5 field names only)
+  config.json                  the architecture and quantization settings (bundle config field names only, docs/formats.md)
   tensors/<state_dict key>.npy one float32 tensor per state_dict entry, named exactly as the key
                                (module prefix included, e.g. ``stage1.0.attn.qk_conv_bn.0.weight``)
 
@@ -39,7 +39,7 @@ from typing import Any, Dict, Iterable, Mapping, Optional
 
 import numpy as np
 
-# SPEC §5 config.json fields; the Swift reader rejects any other.
+# docs/formats.md config.json fields; the Swift reader rejects any other.
 CONFIG_FIELDS = ("model", "stage", "index", "block", "dim", "heads", "tokens", "timeSteps",
                  "mlpRatio", "layout", "bnEps", "quantization")
 QUANT_FIELDS = ("weightBits", "perChannel", "decayFractionBits")
@@ -103,7 +103,7 @@ def make_config(dim: int, heads: int, tokens: int, timeSteps: int, block: str = 
                 mlpRatio: Optional[int] = None, layout: str = "auto", bnEps: float = 1e-5,
                 weightBits: int = 8, perChannel: bool = True,
                 decayFractionBits: Optional[int] = None) -> Dict[str, Any]:
-    """A config.json dict with SPEC §5 field names only, validated as the Swift reader does."""
+    """A config.json dict with bundle config field names only, docs/formats.md, validated as the Swift reader does."""
     def whole(name: str, v: Any, lo: int, hi: int) -> int:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
             if isinstance(v, float) and v.is_integer():
@@ -165,7 +165,7 @@ def write_bundle(tensors: Mapping[str, Any], config: Mapping[str, Any], out_dir:
     """Writes config.json and tensors/<key>.npy (float32) atomically; returns out_dir."""
     unknown = set(config) - set(CONFIG_FIELDS)
     if unknown:
-        raise ExportError(f"config field {sorted(unknown)[0]!r} is not a SPEC §5 field; known: {', '.join(CONFIG_FIELDS)}")
+        raise ExportError(f"config field {sorted(unknown)[0]!r} is not a bundle config field (docs/formats.md); known: {', '.join(CONFIG_FIELDS)}")
     out_dir = os.path.abspath(out_dir)
     if os.path.exists(out_dir):
         if not overwrite and (not os.path.isdir(out_dir) or os.listdir(out_dir)):
@@ -379,7 +379,7 @@ class _Parser(argparse.ArgumentParser):
 
 
 def main(argv: Optional[list] = None) -> int:
-    p = _Parser(description="Export one attention block of a PyTorch/spikingjelly model as a QKForge bundle (SPEC §5).")
+    p = _Parser(description="Export one attention block of a PyTorch/spikingjelly model as a QKForge bundle (docs/formats.md).")
     p.add_argument("input", help="a torch.save'd state_dict (or checkpoint dict), or a pickled module with --unsafe-load")
     p.add_argument("--out", required=True, help="bundle directory to write")
     p.add_argument("--unsafe-load", action="store_true",

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The integer parameters of one QKTA or QKCA block (SPEC section 4), after BN folding and
+/// The integer parameters of one QKTA or QKCA block (docs/arithmetic.md §6), after BN folding and
 /// quantization: `Q = LIF(W_q x + b_q)`, `K = LIF(W_k x + b_k)`, the attention LIF on spike sums,
 /// `X' = A AND K`, `out = LIF(W_p X' + b_p)`. Q and K have a bias because BN folds into one.
 public struct AttentionBlockParameters: Hashable, Sendable {

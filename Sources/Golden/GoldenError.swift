@@ -3,7 +3,7 @@ import Foundation
 /// A parameter or input the golden model cannot accept.
 ///
 /// It names the offending field and says how to fix it, so that the command line can print it
-/// as its single error line (SPEC section 6) without rewording.
+/// as its single error line (docs/cli.md) without rewording.
 public struct GoldenError: Error, Equatable, Sendable, CustomStringConvertible {
     /// The parameter or input that is wrong, e.g. `q.neurons[3].threshold`.
     public let field: String

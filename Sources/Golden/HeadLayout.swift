@@ -1,6 +1,6 @@
 import Foundation
 
-/// How heads split channels (SPEC section 3.2): contiguous blocks, channel `c` in head `c / d`,
+/// How heads split channels (docs/arithmetic.md §2): contiguous blocks, channel `c` in head `c / d`,
 /// `d = C / h` (QKFormer reshapes `C` into `(h, C/h)`).
 public struct HeadLayout: Hashable, Sendable {
     public let channels: Int

@@ -1,6 +1,6 @@
 import Foundation
 
-/// A bank of independent LIF neurons stepped together (SPEC section 3.1).
+/// A bank of independent LIF neurons stepped together (docs/arithmetic.md §1).
 ///
 /// Neurons are laid out with the channel innermost: neuron `i` uses
 /// `channelParameters[i % channelParameters.count]`, so a bank of `N * C` neurons over a

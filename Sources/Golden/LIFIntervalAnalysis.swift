@@ -22,7 +22,7 @@ public struct LIFRange: Hashable, Sendable {
     public var width: Int { max(SignedWidth.required(hidden), SignedWidth.required(membrane)) }
 }
 
-/// Interval analysis of the LIF recurrence (SPEC section 3.1), for the golden model's own
+/// Interval analysis of the LIF recurrence (docs/arithmetic.md §1), for the golden model's own
 /// overflow checks. The RTL generator sizes its registers independently.
 ///
 /// Method: fixed-point iteration over intervals. In offset coordinates `u = V - vr`,

@@ -1,9 +1,9 @@
 import Foundation
 
-/// The parameters of one integer LIF neuron (SPEC section 3.1).
+/// The parameters of one integer LIF neuron (docs/arithmetic.md §1).
 ///
-/// Every value is an integer on the neuron's membrane grid `2^-F`. The names follow the SPEC's
-/// formulas (`k`, `th`, `vr`, `E`, `Wv`) so the golden model, the RTL generator and the SPEC
+/// Every value is an integer on the neuron's membrane grid `2^-F`. The names follow the arithmetic
+/// contract's formulas (`k`, `th`, `vr`, `E`, `Wv`) so the golden model, the RTL generator and docs/arithmetic.md
 /// can be read side by side.
 ///
 /// Saturation (clamping) convention, when `membraneWidth` (`Wv`) is forced:

@@ -17,7 +17,7 @@ public struct LIFStep: Hashable, Sendable {
 }
 
 extension LIFParameters {
-    /// One time step of SPEC section 3.1 from membrane `v` with input `current` (on the weight
+    /// One time step of docs/arithmetic.md §1 from membrane `v` with input `current` (on the weight
     /// grid; it is shifted left by `inputShift` here). Exact, or saturating at the forced width.
     public func step(membrane v: Int64, current: Int64) -> LIFStep {
         LIFKernel(self).step(v, current)

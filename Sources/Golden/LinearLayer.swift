@@ -1,6 +1,6 @@
 import Foundation
 
-/// A linear layer on spike counts (Conv1d/Conv2d kernel 1, Linear; SPEC section 3.3):
+/// A linear layer on spike counts (Conv1d/Conv2d kernel 1, Linear; docs/arithmetic.md §3):
 /// `I[o] = b[o] + sum_i x[i] * W[o][i]`, with BatchNorm already folded into `W` and `b`.
 ///
 /// It works as the event-driven hardware does: the accumulators start at the bias, and each

@@ -1,6 +1,6 @@
 import Foundation
 
-/// The integer parameters of a QKFormer MLP (SPEC section 4.2), after BN folding and
+/// The integer parameters of a QKFormer MLP (docs/arithmetic.md §6), after BN folding and
 /// quantization: `h = LIF(W1 x + b1)` with `hidden` (= mlpRatio * C) outputs, then
 /// `y = LIF(W2 h + b2)` with `C` outputs. Each LIF is QKFormer's (tau 2, hard reset to 0,
 /// decayInput, threshold 1.0 on its channel's grid).
@@ -74,12 +74,12 @@ public struct MLPTrace: Hashable, Sendable {
     }
 }
 
-/// The golden QKFormer MLP (SPEC sections 3.3, 3.5, 4.2).
+/// The golden QKFormer MLP (docs/arithmetic.md §3, §5, §6).
 ///
 /// The MLP is token-local, so it runs as the hardware streams: token by token, the T time steps
 /// of a token innermost, every LIF reset at the first time step of each token (spikingjelly's
 /// multi-step LIF evolves each (token, channel) element over T). fc1 reads spike counts: a
-/// count `m` adds its weight row `m` times (SPEC 3.5); fc2 reads fc1's 0/1 spikes.
+/// count `m` adds its weight row `m` times (docs/arithmetic.md §5); fc2 reads fc1's 0/1 spikes.
 public enum MLP {
     /// Runs one sample, `input` `[T][N][C]` counts; the LIF banks are range-checked for the
     /// largest count present.

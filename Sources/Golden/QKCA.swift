@@ -1,6 +1,6 @@
 import Foundation
 
-/// The golden Q-K channel attention block (SPEC section 4).
+/// The golden Q-K channel attention block (docs/arithmetic.md §6).
 ///
 /// Unlike QKTA, the channel mask of a time step needs the column sums over all N tokens of that
 /// step, so this runs time step by time step and keeps the Q, K and projection membranes of

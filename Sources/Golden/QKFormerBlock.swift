@@ -1,13 +1,13 @@
 import Foundation
 
-/// The integer parameters of one QKFormer block (SPEC sections 3.5, 4.2): Q-K attention (QKTA or
+/// The integer parameters of one QKFormer block (docs/arithmetic.md §5, §6): Q-K attention (QKTA or
 /// QKCA) and the MLP, joined by two SEW residual adds.
 public struct QKFormerBlockParameters: Hashable, Sendable {
     /// `.token` (QKTA) or `.channel` (QKCA).
     public let attentionKind: AttentionKind
     public let attention: AttentionBlockParameters
     public let mlp: MLPParameters
-    /// The largest count on the block input (SPEC 3.5: 2 + 2b for block b of a stage). `x1`
+    /// The largest count on the block input (docs/arithmetic.md §5: 2 + 2b for block b of a stage). `x1`
     /// holds counts up to `maxInputCount + 1`, the output up to `maxInputCount + 2`.
     public let maxInputCount: Int
 
@@ -47,7 +47,7 @@ public struct QKFormerBlockTrace: Hashable, Sendable {
     public var output: SpikeTensor
 }
 
-/// The golden QKFormer block: `x1 = x + Attn(x)`, `x2 = x1 + MLP(x1)` (SPEC 4.2; no norm, no
+/// The golden QKFormer block: `x1 = x + Attn(x)`, `x2 = x1 + MLP(x1)` (docs/arithmetic.md §6; no norm, no
 /// drop-path).
 public enum QKFormerBlock {
     /// Runs one sample, `input` `[T][N][C]` counts in `0...maxInputCount`.

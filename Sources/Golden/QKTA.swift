@@ -1,6 +1,6 @@
 import Foundation
 
-/// The golden Q-K token attention block (SPEC section 4).
+/// The golden Q-K token attention block (docs/arithmetic.md §6).
 ///
 /// QKTA is token-local, so this runs as the hardware streams: token by token, with the time
 /// steps of a token innermost, and every LIF (Q, K, attention, projection) reset at the first

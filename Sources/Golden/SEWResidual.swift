@@ -1,6 +1,6 @@
 import Foundation
 
-/// QKFormer's SEW residual add (SPEC section 3.5): spike tensors are added as integers,
+/// QKFormer's SEW residual add (docs/arithmetic.md §5): spike tensors are added as integers,
 /// `x1 = x + Attn(x)`, `x2 = x1 + MLP(x1)`, so the stream holds small counts.
 public enum SEWResidual {
     /// Elementwise `a + b` on counts of equal shape. Throws `GoldenError` when a sum exceeds

@@ -2,7 +2,7 @@ import Foundation
 
 /// Two's-complement width helpers shared by every saturating value of the golden model.
 ///
-/// The SPEC forbids silent truncation: a value either fits its width, or saturates to it when a
+/// The arithmetic contract forbids silent truncation: a value either fits its width, or saturates to it when a
 /// width was forced. These helpers are that rule in one place, so every clamp point agrees.
 public enum SignedWidth {
     /// The smallest value a `width`-bit two's-complement register holds: `-2^(width-1)`.

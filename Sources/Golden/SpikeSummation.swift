@@ -1,6 +1,6 @@
 import Foundation
 
-/// The spike sums and masks of Q-K attention (SPEC section 3.2).
+/// The spike sums and masks of Q-K attention (docs/arithmetic.md §2).
 ///
 /// Sums are exact (their width follows from the count: `d` or `N`) unless a width is forced;
 /// then the sum saturates to that signed width. The increments are non-negative, so saturating

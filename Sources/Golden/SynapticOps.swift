@@ -1,6 +1,6 @@
 import Foundation
 
-/// The work an event-driven linear layer did (SPEC section 3.3), for the cost model.
+/// The work an event-driven linear layer did (docs/arithmetic.md §3), for the cost model.
 ///
 /// The hardware's cycles follow input events, not `C_in`: a zero input costs nothing, and a
 /// non-zero count adds its weight row (times the count) once.

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Blocks
 
-/// Named configs (SPEC §4) and `config.json` (SPEC §5): values, overrides, and one clear error
+/// Named configs (docs/arithmetic.md §7) and `config.json` (docs/formats.md): values, overrides, and one clear error
 /// per bad field.
 @Suite struct BlockConfigTests {
     @Test func namedConfigsMatchTheSpecTable() throws {

@@ -5,7 +5,7 @@ import Blocks
 import Golden
 import Cosim
 
-/// Bundles (SPEC §5): both key layouts, module prefixes, exact BatchNorm folding with per-channel
+/// Bundles (docs/formats.md): both key layouts, module prefixes, exact BatchNorm folding with per-channel
 /// grids, agreement with a float model of the unfolded network, the RTL with the bundle's
 /// weights, and malformed bundles at the command line.
 @Suite(.serialized) struct BundleImportTests {

@@ -95,7 +95,7 @@ private let expectedK: [[[UInt8]]] = [[[1, 1], [1, 0]], [[1, 0], [0, 0]]]
 
 // MARK: - An independent, naive reference of the blocks, layer by layer as PyTorch computes them.
 
-/// The LIF written out again from the SPEC, over T for one element (no forced widths).
+/// The LIF written out again from docs/arithmetic.md, over T for one element (no forced widths).
 private func naiveLIF(_ p: LIFParameters, _ currents: [Int64]) -> [UInt8] {
     var v: Int64 = p.resetValue
     let vr = p.resetValue

@@ -122,7 +122,7 @@ struct BlockBundleTests {
         let ci = try BlockBundle.load(directory: try writeBundle(prefixed(f.tensors(.cifar), "stage2.1.")), settings: settings(stage: 2, index: 1))
         #expect(ci.layout == .qkformer && ci.mlpKeys == .cifar && ci.prefix == "stage2.1.")
         #expect(ci.attention.prefix == "stage2.1.tssa.")
-        // SPEC 3.5: block 1 of a stage reads counts up to 2 + 2*1.
+        // docs/arithmetic.md §5: block 1 of a stage reads counts up to 2 + 2*1.
         #expect(ci.maxInputCount == 4 && sj.maxInputCount == 2)
         for b in [sj, im, ci] {
             #expect(b.isExactMode, "\(b.reportLines)")

@@ -1,7 +1,7 @@
 import Testing
 @testable import Golden
 
-// Every expected value below was worked out by hand from SPEC section 3.1:
+// Every expected value below was worked out by hand from docs/arithmetic.md §1:
 //   decayInput:      H = V + ((I' - (V - vr)) >>> k)     I' = I << E
 //   not decayInput:  H = V - ((V - vr) >>> k) + I'
 //   S = H >= th;  hard: V = S ? vr : H;  soft: V = H - S*th;  >>> is floor division by 2^k.
@@ -164,7 +164,7 @@ private func run(_ p: LIFParameters, _ currents: [Int64]) -> (h: [Int64], s: [In
 }
 
 @Test func attentionNeuronIsOrOfNonNegativeSums() {
-    // SPEC 3.2: tau = 2, th = 0.5, hard reset 0 and non-negative integer sums: the neuron never
+    // docs/arithmetic.md §2: tau = 2, th = 0.5, hard reset 0 and non-negative integer sums: the neuron never
     // keeps charge, so it fires iff s >= 1. With F = 1: H = V + ((2s - V) >>> 1); from V = 0,
     // H = s; s = 0 leaves V = 0, s >= 1 fires and resets V to 0. Checked for several grids.
     for f in 1...4 {

@@ -1,7 +1,7 @@
 import Testing
 @testable import Golden
 
-/// BatchNorm folding and quantization (SPEC §3.4), on values worked out by hand.
+/// BatchNorm folding and quantization (docs/arithmetic.md §4), on values worked out by hand.
 @Suite struct LayerQuantizationTests {
     @Test func finestGridThatFits() throws {
         // 4-bit weights hold -8...7. [0.5, -0.25, 0.125] on 2^-3 is [4, -2, 1]; on 2^-4 the 0.5

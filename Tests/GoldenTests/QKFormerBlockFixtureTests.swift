@@ -17,7 +17,7 @@ struct QKFormerBlockFixtureTests {
         return text.split(separator: "\n").map(String.init)
     }
 
-    /// The SPEC §5 config.json fields a block bundle uses, read as the command line would.
+    /// The docs/formats.md config.json fields a block bundle uses, read as the command line would.
     static func settings(_ bundle: URL) throws -> BlockBundle.Settings {
         let data = try Data(contentsOf: bundle.appendingPathComponent("config.json"))
         let j = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])

@@ -2,7 +2,7 @@ import Foundation
 import Testing
 @testable import Golden
 
-/// The MLP, the SEW residual add and the whole block, worked out by hand (SPEC 3.1, 3.3, 3.5,
+/// The MLP, the SEW residual add and the whole block, worked out by hand (docs/arithmetic.md §1, 3.3, 3.5,
 /// 4.2). Every LIF here: k = 1, hard reset to 0, decayInput, E = 0, so one step is
 /// `H = V + ((I - V) >>> 1)`, spike iff `H >= th`, then `V = spike ? 0 : H`.
 

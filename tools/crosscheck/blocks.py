@@ -12,7 +12,7 @@ model must equal the float model bit for bit. Inputs hold counts 0..maxInputCoun
 shapes are odd (C not a power of two, N odd, T from 1 to 4).
 
 Cases (Tests/GoldenTests/Fixtures/blocks/<case>/):
-  bundle/config.json, bundle/tensors/<key>.npy   the bundle (SPEC section 5 fields only)
+  bundle/config.json, bundle/tensors/<key>.npy   the bundle (bundle config fields only, docs/formats.md)
   x.npy   uint8 [B, T, N, C]  block inputs
   x1.npy  uint8 [B, T, N, C]  x + Attn(x) from spikingjelly
   y.npy   uint8 [B, T, N, C]  the block output x1 + MLP(x1) from spikingjelly

@@ -11,7 +11,7 @@ exact   spikingjelly QKAttention with random weights on the 8-bit grid and Batch
         `qkforge quantize --json` must report every layer exact, on the expected grids.
 float   the same with torch's default conv init and random BatchNorm statistics, 8-bit per-channel
         quantization: reports spike agreement (end to end, and per layer from a NumPy model of
-        SPEC §3) and the quantization report; asserts nothing about agreement.
+        docs/arithmetic.md) and the quantization report; asserts nothing about agreement.
 bad     malformed bundles (missing tensor, wrong shape, truncated .npy, unknown config field):
         `qkforge golden --bundle` and `qkforge generate --bundle` must print one line starting with
         "qkforge: " on stderr, exit 2, and write nothing.
@@ -285,7 +285,7 @@ def run_case(qf: QKForge, work: str, label: str, m: QKAttention, x: np.ndarray, 
             res["problems"].append(f"golden on one [T, N, C] sample gave shape {list(g1.shape)} or other spikes than in the batch")
         py_layers = {k: agreement(sj[k], py[k]) for k in ("q", "k", "mask", "out")}
         if any(v != 1.0 for v in py_layers.values()):
-            res["problems"].append(f"NumPy SPEC model differs from spikingjelly per layer: {py_layers}")
+            res["problems"].append(f"NumPy integer model differs from spikingjelly per layer: {py_layers}")
     else:
         res["golden_mismatches"] = int(np.sum(sj["out"] != gold)) if same_shape else gold.size
     res["golden_agreement"] = agreement(sj["out"], gold)
@@ -448,7 +448,7 @@ def part_float(qf, work, seed, shapes, t, samples, sim_mode, lanes) -> Tuple[int
             print(f"    output spike agreement with spikingjelly: golden {r['golden_agreement']:.4f}"
                   f" ({r['golden_mismatches']} of {x.size} differ)"
                   + (f", simulate {1 - r['sim_mismatches'] / x.size:.4f}" if "sim_mismatches" in r else ""))
-            print(f"    per layer (NumPy SPEC model vs spikingjelly): {lay}; NumPy model vs golden output: {r['numpy_vs_golden']} differ")
+            print(f"    per layer (NumPy integer model vs spikingjelly): {lay}; NumPy model vs golden output: {r['numpy_vs_golden']} differ")
             print(f"    quantize: {r['report']}")
             rows.append(r)
     return failures, rows

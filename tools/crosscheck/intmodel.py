@@ -1,4 +1,4 @@
-"""A small NumPy model of SPEC §3 for one QK attention block (QKTA or QKCA), used by the
+"""A small NumPy model of docs/arithmetic.md for one QK attention block (QKTA or QKCA), used by the
 cross-check to report per-layer agreement with spikingjelly and to triple-check the Swift golden
 model. It reads a bundle written by tools/export_bundle.py (spikingjelly or QKFormer keys).
 

@@ -1,6 +1,6 @@
 import HDL
 
-/// A QKCA (Q-K channel attention) block, sized for one stage of one model (SPEC §4):
+/// A QKCA (Q-K channel attention) block, sized for one stage of one model (docs/arithmetic.md §6):
 /// `Q = LIF(W_q x + b_q)`, `K = LIF(W_k x + b_k)`,
 /// `A_c[t][c] = attn_lif_c(sum over the N tokens of Q[t][n][c])` (one attention neuron per
 /// channel, evolving over the `T` time steps of a sample), `X'[t][n][c] = A_c[t][c] AND K[t][n][c]`,
@@ -167,7 +167,7 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
         ? "OR form (\(AttentionOrProof.check(neuron: c.attention, maxSum: N))): 1-bit column flags, copied into the mask in 1 cycle"
         : "general form: \(cw)-bit column counters into a LIF bank of \(C) attention neurons (\(c.storage.rawValue)), \(TG) beats"
     let m = Module("\(c.name)_c\(C)_h\(c.heads)_t\(T)_n\(N)_p\(P)", doc: """
-        QKCA: Q-K channel attention accelerator (SPEC §4), C = \(C) channels, T = \(T) time steps, N = \(N) tokens per sample
+        QKCA: Q-K channel attention accelerator (docs/arithmetic.md §6), C = \(C) channels, T = \(T) time steps, N = \(N) tokens per sample
         (h = \(c.heads) heads name the stage; the channel mask does not use them).
         Q = LIF(Wq x + bq), K = LIF(Wk x + bk), A_c[t][c] = attn_lif_c(sum over the N tokens of Q[t][n][c]) (one attention
         neuron per channel, over the T time steps of a sample), X'[t][n][c] = A_c[t][c] AND K[t][n][c], out = LIF(Wp X' + bp).

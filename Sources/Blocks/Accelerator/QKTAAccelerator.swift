@@ -29,7 +29,7 @@ public struct SpikingLayerWeights: Hashable, Sendable {
     }
 }
 
-/// A QKTA (Q-K token attention) block, sized for one stage of one model (SPEC §4):
+/// A QKTA (Q-K token attention) block, sized for one stage of one model (docs/arithmetic.md §6):
 /// `Q = LIF(W_q x + b_q)`, `K = LIF(W_k x + b_k)`, `A_t = attn_lif(row sums of Q per head)`,
 /// `X' = A_t AND K`, `out = LIF(W_p X' + b_p)`.
 public struct QKTAConfig: Hashable, Sendable {
@@ -115,7 +115,7 @@ public func makeQKTA(_ c: QKTAConfig) throws -> Module {
                                                          name: "\(c.name)_mask"))
 
     let m = Module("\(c.name)_c\(C)_h\(c.heads)_t\(T)_p\(P)", doc: """
-        QKTA: Q-K token attention accelerator (SPEC §4), C = \(C) channels, h = \(c.heads) heads, T = \(T) time steps.
+        QKTA: Q-K token attention accelerator (docs/arithmetic.md §6), C = \(C) channels, h = \(c.heads) heads, T = \(T) time steps.
         Q = LIF(Wq x + bq), K = LIF(Wk x + bk), A_t = attn_lif(row sums of Q per head),
         X' = A_t AND K (head broadcast), out = LIF(Wp X' + bp).
 

@@ -1,6 +1,6 @@
 import HDL
 
-/// The event-driven spike x weight accumulator: a linear layer on spikes (SPEC section 3.3).
+/// The event-driven spike x weight accumulator: a linear layer on spikes (docs/arithmetic.md §3).
 ///
 /// Input: one event per beat (`EventStreamFormat` with one slot): `in_event`, `in_channel` (`i`),
 /// `in_count` (`x[i] >= 1`), `in_last`. A vector is its events, the last with `in_last`; an

@@ -1,6 +1,6 @@
 import HDL
 
-/// Parameters of the event-driven spike x weight accumulator (SPEC section 3.3):
+/// Parameters of the event-driven spike x weight accumulator (docs/arithmetic.md §3):
 /// `I[o] = b[o] + sum_i x[i] * W[o][i]` over the events `(i, x[i])` of one vector.
 public struct SpikeAccumulatorConfig: Hashable, Sendable {
     /// `W[o][i]`: `outputs` rows of `inputs` signed integers (BatchNorm already folded).

@@ -10,7 +10,7 @@ public enum LIFStateStorage: String, Hashable, Sendable {
     case ram
 }
 
-/// A bank of `L` LIF neurons (SPEC section 3.1) folded over `P` lanes.
+/// A bank of `L` LIF neurons (docs/arithmetic.md §1) folded over `P` lanes.
 ///
 /// Neuron `n` lives in group `n / P`, lane `n % P`; there are `G = ceil(L / P)` groups and the
 /// last one is partial when `P` does not divide `L` (every lane past `L` reads as spike 0 and
@@ -28,7 +28,7 @@ public struct LIFBankConfig: Hashable, Sendable {
     public var storage: LIFStateStorage
     /// Per-neuron thresholds (`L` values), or nil for `neuron.threshold` everywhere. A layer
     /// quantized per output channel puts each channel on its own grid, so its threshold 1.0 is
-    /// a different integer per neuron (SPEC §3.4). Hard reset only; `neuron.threshold` is then
+    /// a different integer per neuron (docs/arithmetic.md §4). Hard reset only; `neuron.threshold` is then
     /// ignored, and the widths are proven for the largest of these (see `effectiveNeuron`).
     public var thresholds: [Int]?
     /// Adds `out_membrane`, the `P` membranes after the step, for debugging.
@@ -125,7 +125,7 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
     let partial = l - (g - 1) * p   // lanes that exist in the last group
     let name = "\(c.name)_l\(l)_p\(p)_\(c.storage == .ram ? "ram" : "reg")_\(SpikeStreamParts.fingerprint(c.fingerprintText))"
     let m = Module(name, doc: """
-        LIF neuron bank (SPEC 3.1): \(l) neurons over \(p) lanes, \(g) group(s), state in \(c.storage.rawValue).
+        LIF neuron bank (docs/arithmetic.md §1): \(l) neurons over \(p) lanes, \(g) group(s), state in \(c.storage.rawValue).
         Neuron n is group n/\(p), lane n%\(p).\(partial < p ? " Lane(s) \(partial == p - 1 ? "\(partial)" : "\(partial) to \(p - 1)") of group \(g - 1) hold no neuron: spike 0, membrane 0." : "")
         Per step: a = I << \(c.neuron.inputShift); \(c.neuron.decayInput ? "H = V + ((a - (V - vr)) >>> \(c.neuron.k))" : "H = V - ((V - vr) >>> \(c.neuron.k)) + a");
         S = H >= \(c.distinctThresholds.map { "th[n] (per-neuron thresholds \($0.min()!) to \($0.max()!), a constant per group and lane)" } ?? "\(neuron.threshold)"); \(c.neuron.isHardReset ? "V = S ? \(c.neuron.resetValue) : H" : "V = H - S * \(c.neuron.threshold)").\

@@ -1,4 +1,4 @@
-/// The parameters of one integer LIF neuron (SPEC section 3.1), as the hardware sees them.
+/// The parameters of one integer LIF neuron (docs/arithmetic.md §1), as the hardware sees them.
 ///
 /// Every value is an integer on the neuron's membrane grid `2^-F`; `F` itself never reaches
 /// the hardware, only `th`, `vr`, `k` and `E` do. One time step, with `I` the current on the

@@ -1,6 +1,6 @@
 import HDL
 
-/// Which attention mask is applied to K (SPEC section 3.2).
+/// Which attention mask is applied to K (docs/arithmetic.md §2).
 public enum AttentionMaskKind: Hashable, Sendable {
     /// QKTA: one bit per head of the current token, broadcast over the head's `d` channels
     /// (channel `c` belongs to head `c / d`).
@@ -9,7 +9,7 @@ public enum AttentionMaskKind: Hashable, Sendable {
     case channel
 }
 
-/// `X' = A AND K` with the mask broadcast of SPEC section 3.2, on `P`-lane K beats.
+/// `X' = A AND K` with the mask broadcast of docs/arithmetic.md §2, on `P`-lane K beats.
 public struct MaskAttentionConfig: Hashable, Sendable {
     /// `C`, the channels.
     public var channels: Int
@@ -85,7 +85,7 @@ public func makeMaskAttention(_ config: MaskAttentionConfig) throws -> Module {
     let kindName = isToken ? "token" : "channel"
     let key = "C=\(ch) P=\(p) \(c.kind)"
     let m = Module("\(c.name)_\(kindName)_c\(ch)_p\(p)\(isToken ? "_h\(ch / d)" : "")_\(SpikeStreamParts.fingerprint(key))", doc: """
-        AND-mask attention (SPEC 3.2), \(kindName) mask: X'[c] = A[\(isToken ? "c / \(d)" : "c")] AND K[c], \(ch) channels over \(p) lanes (\(g) group(s)).
+        AND-mask attention (docs/arithmetic.md §2), \(kindName) mask: X'[c] = A[\(isToken ? "c / \(d)" : "c")] AND K[c], \(ch) channels over \(p) lanes (\(g) group(s)).
         a:   a_valid, a_ready, \(isToken ? "a_mask [\(ch / d)] (head j at bit j), one beat per token and time step" : "a_group [\(gw)], a_mask [\(p)] (channel g*\(p)+j at bit j); the mask is whole after \(g) beat(s), one per group")
         k:   k_valid, k_ready, k_group [\(gw)], k_last (last K beat under this mask), k_spike [\(p)] (channel g*\(p)+j on lane j).
         out: out_valid, out_ready, out_group [\(gw)], out_last, out_spike [\(p)]\(partial < p ? "; lanes \(partial)...\(p - 1) of group \(g - 1) read 0" : "").

@@ -1,6 +1,6 @@
 import Foundation
 
-/// One block of one model, as `config.json` describes it (SPEC §5): a named model's values,
+/// One block of one model, as `config.json` describes it (docs/formats.md): a named model's values,
 /// overridden field by field. Every field is validated; a bad one is a `ConfigError` naming the
 /// field and the fix.
 public struct BlockConfig: Hashable, Sendable {

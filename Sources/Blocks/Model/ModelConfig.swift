@@ -1,4 +1,4 @@
-/// A QKFormer model size (SPEC §4): the named configurations the generator knows.
+/// A QKFormer model size (docs/arithmetic.md §6): the named configurations the generator knows.
 public struct ModelConfig: Hashable, Sendable {
     public let name: String
     public let dataset: String

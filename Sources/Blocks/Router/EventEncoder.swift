@@ -48,7 +48,7 @@ public struct EventEncoderConfig: Hashable, Sendable {
     }
 }
 
-/// The event encoder (spike router, SPEC section 3.3): turns dense count vectors into address
+/// The event encoder (spike router, docs/arithmetic.md §3): turns dense count vectors into address
 /// events `(channel, count)`, skipping zeros with a find-first-set scan.
 ///
 /// Input stream `in`: `in_counts` holds `K` counts (channel `base + k` at bits

@@ -1,7 +1,7 @@
 import HDL
 
 /// Parameters of the per-head split: events of `C` channels routed to the consumer of their
-/// head, `c / d` with `d = C / heads` (SPEC section 3.2).
+/// head, `c / d` with `d = C / heads` (docs/arithmetic.md §2).
 public struct HeadSplitConfig: Hashable, Sendable {
     public var channels: Int
     public var heads: Int

@@ -31,7 +31,7 @@ public enum AttentionForm: String, Hashable, Sendable {
 /// `S = (s >= 1)`. A saturated sum keeps `s >= 1` exactly when the sum was at least 1, by
 /// (3). And for a sum of 0/1 spikes, `s >= 1` is the OR of the spikes. QED.
 ///
-/// SPEC section 3.2's case is `k = 1`, `th = 0.5` on the grid `2^-E` (the integer
+/// docs/arithmetic.md §2's case is `k = 1`, `th = 0.5` on the grid `2^-E` (the integer
 /// `2^(E-1)`, `E >= 1`), `vr = 0`, decayInput: `g(1) = 2^E >>> 1 = 2^(E-1) = th`. Threshold
 /// 1.0 with `k = 1` fails (2): `g(1) = th / 2`, and the neuron does keep charge, so those
 /// parameters get the real LIF.

@@ -1,6 +1,6 @@
 import HDL
 
-/// The QKCA channel mask (SPEC section 3.2): per channel, the column sum of Q over the `N`
+/// The QKCA channel mask (docs/arithmetic.md §2): per channel, the column sum of Q over the `N`
 /// tokens of a time step, then the attention LIF, `A_c[channel]`, which evolves over the time
 /// steps of a sample.
 public struct ChannelAttentionConfig: Hashable, Sendable {
@@ -67,7 +67,7 @@ public func makeChannelAttention(_ config: ChannelAttentionConfig) throws -> Mod
     let g = c.sum.groups, gw = SpikeStreamParts.indexWidth(g)
     let key = "C=\(c.channels) P=\(c.lanes) N=\(c.tokens) \(c.neuron) w=\(c.sumWidth.map(String.init) ?? "exact") \(c.storage) or=\(useOr)"
     let m = Module("\(c.name)_c\(c.channels)_p\(c.lanes)_n\(c.tokens)_\(useOr ? "or" : "lif")_\(SpikeStreamParts.fingerprint(key))", doc: """
-        QKCA channel mask (SPEC 3.2): A[c] = attn_lif(sum over the \(c.tokens) tokens of Q[token, c]), \(c.channels) channels over \(c.lanes) lanes.
+        QKCA channel mask (docs/arithmetic.md §2): A[c] = attn_lif(sum over the \(c.tokens) tokens of Q[token, c]), \(c.channels) channels over \(c.lanes) lanes.
         Attention neuron: \(c.neuron); sums in \(sums).
         \(useOr ? "OR form: \(c.proof)." : "General form: column counters into \(c.channels) LIF neurons (\(c.storage.rawValue)). \(c.proof).")
         in:  in_valid, in_ready, in_group [\(gw)], in_first (first token of the step), in_last (last token: emit),

@@ -1,6 +1,6 @@
 import HDL
 
-/// Column summation (QKCA, SPEC section 3.2): per channel, the spikes of all `N` tokens of one
+/// Column summation (QKCA, docs/arithmetic.md §2): per channel, the spikes of all `N` tokens of one
 /// time step are counted, `s[c] = sum over tokens of Q[token, c]`.
 ///
 /// Beats carry `P` channels of one channel group (channel `g*P + j` on lane `j`); the tokens
@@ -81,7 +81,7 @@ enum ColumnCounter {
         let key = "C=\(ch) P=\(p) N=\(n) tag=\(c.tagWidth) w=\(c.sumWidth.map(String.init) ?? "exact") any=\(any)"
         let stem = any ? c.name.replacingOccurrences(of: "sum", with: "any") : c.name
         let m = Module("\(stem)_c\(ch)_p\(p)_n\(n)_\(SpikeStreamParts.fingerprint(key))", doc: """
-            Column \(any ? "OR" : "summation") (SPEC 3.2): \(ch) channels over \(p) lanes (\(g) group(s)), up to \(n) tokens per time step.
+            Column \(any ? "OR" : "summation") (docs/arithmetic.md §2): \(ch) channels over \(p) lanes (\(g) group(s)), up to \(n) tokens per time step.
             Channel g*\(p)+j is lane j of group g.\(partial < p ? " Lanes \(partial)...\(p - 1) of group \(g - 1) do not exist and read 0." : "")
             Per channel, \(any ? "the OR of its spikes over the tokens (1 bit)" : "the count of its spikes over the tokens (\(wn)-bit counter\(c.sumWidth != nil ? ", output saturated to a \(c.sumWidth!)-bit signed value" : ""))").
             in:  in_valid, in_ready, in_group [\(gw)], in_first (first token: restart from 0), in_last (last token: emit), in_spike [\(p)]\(c.tagWidth > 0 ? ", in_tag [\(c.tagWidth)]" : "").

@@ -1,6 +1,6 @@
 import HDL
 
-/// Row summation (QKTA, SPEC section 3.2): per beat, the spikes of every head of one token are
+/// Row summation (QKTA, docs/arithmetic.md §2): per beat, the spikes of every head of one token are
 /// counted, `s[j] = sum of the d spikes of head j`, channel `c` in head `c / d`.
 public struct RowSummationConfig: Hashable, Sendable {
     /// `C`, the channels per beat.
@@ -80,7 +80,7 @@ enum RowTree {
         let what = any ? "OR of the d spikes of each head (1 bit per head)"
             : "count of the d spikes of each head (\(wc) bits per head\(c.sumWidth != nil ? ", saturated to a \(c.sumWidth!)-bit signed value" : ""))"
         let m = Module(name, doc: """
-            Row \(any ? "OR" : "summation") (SPEC 3.2): \(ch) channels, \(h) head(s) of d = \(d); channel c is head c/\(d).
+            Row \(any ? "OR" : "summation") (docs/arithmetic.md §2): \(ch) channels, \(h) head(s) of d = \(d); channel c is head c/\(d).
             Per beat, the \(what).
             in:  in_valid, in_ready, in_spike [\(ch)] (channel c at bit c)\(c.tagWidth > 0 ? ", in_tag [\(c.tagWidth)]" : "").
             out: out_valid, out_ready, out_count [\(h)x\(wc)] (head j at [j*\(wc) +: \(wc)])\(c.tagWidth > 0 ? ", out_tag [\(c.tagWidth)] (copied)" : "").

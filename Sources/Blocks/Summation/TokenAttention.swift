@@ -1,6 +1,6 @@
 import HDL
 
-/// The QKTA token mask (SPEC section 3.2): row sums of Q per head, then the attention LIF,
+/// The QKTA token mask (docs/arithmetic.md §2): row sums of Q per head, then the attention LIF,
 /// `A_t[token, head]`. One beat per (token, time step), all channels at once.
 public struct TokenAttentionConfig: Hashable, Sendable {
     /// `C`, the channels.
@@ -60,7 +60,7 @@ public func makeTokenAttention(_ config: TokenAttentionConfig) throws -> Module 
     let lif = try makeLIFBank(lifConfig)   // validates the neuron in both forms
     let key = "C=\(c.channels) h=\(c.heads) S=\(c.stages) \(c.neuron) w=\(c.sumWidth.map(String.init) ?? "exact") or=\(useOr)"
     let m = Module("\(c.name)_c\(c.channels)_h\(c.heads)_\(useOr ? "or" : "lif")_\(SpikeStreamParts.fingerprint(key))", doc: """
-        QKTA token mask (SPEC 3.2): A[head] = attn_lif(sum of the head's d = \(c.channels / c.heads) Q spikes), \(c.heads) head(s).
+        QKTA token mask (docs/arithmetic.md §2): A[head] = attn_lif(sum of the head's d = \(c.channels / c.heads) Q spikes), \(c.heads) head(s).
         Attention neuron: \(c.neuron); sums in \(sums).
         \(useOr ? "OR form: \(c.proof)." : "General form: row tree (\(c.stages) stage(s)) into \(c.heads) LIF neurons in registers. \(c.proof).")
         in:  in_valid, in_ready, in_first (first time step of a token), in_spike [\(c.channels)] (channel c at bit c).

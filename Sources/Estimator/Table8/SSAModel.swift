@@ -1,6 +1,6 @@
 import Foundation
 
-/// An analytical hardware model of Spikformer's spiking self-attention (SSA, SPEC §4): no SSA
+/// An analytical hardware model of Spikformer's spiking self-attention (SSA, docs/arithmetic.md §6): no SSA
 /// hardware exists in this project, so its storage and logic are counted from what a streaming
 /// implementation in the same style as the generated QKTA must hold.
 ///

@@ -72,7 +72,7 @@ public struct Table8Report: Sendable {
               `ceil(log2(N+1))` bits for `K^T V` summed over every token of a time step; a Q token buffer of `N*T*C` bits,
               because `Q (K^T V)` can start only once every token has been counted (K and V go into the counters in the first
               pass and need no buffer); `C` attention membranes wide enough for `c = Q (K^T V) <= d*N` (the `attn_lif`
-              fires iff `U + c >= 8`, SPEC §4). Its LUTs add to the four layers the counters' incrementers, a `d`-input
+              fires iff `U + c >= 8`, docs/arithmetic.md §6). Its LUTs add to the four layers the counters' incrementers, a `d`-input
               adder tree per lane for `c`, and the counter-column multiplexers; control is left out, so it is a lower bound
               in spirit.
             - **storage** = memory bits + flip-flops: every bit of state the block keeps on chip, weights included (the three
@@ -94,7 +94,7 @@ public struct Table8Report: Sendable {
                 What it shows:
 
                 - QKTA's storage does not depend on N at all (\(qa) bits at every N): it streams tokens one after another with the
-                  time steps of a token innermost, so all its state is O(C) (SPEC §4, "token-local"). This is the hardware form of
+                  time steps of a token innermost, so all its state is O(C) (docs/arithmetic.md §6, "token-local"). This is the hardware form of
                   the paper's linear-complexity claim; on a GPU, which materialises whole tensors, QKTA's memory still grows with N.
                 - QKCA needs a reduction over all tokens before any output: its K buffer holds `N*T*C` spikes (plus `T*C` column
                   flags), so it grows linearly in N: \(Self.storage(f.qkca)) bits at sqrt(N) = \(f.sqrtN), \(Self.storage(l.qkca)) at sqrt(N) = \(l.sqrtN).

@@ -3,7 +3,7 @@ import Foundation
 /// Why a `.npy` file or array could not be read, written or converted.
 ///
 /// Its `description` is one line that names the file (when there is one), says what is wrong
-/// and how to fix it, so that the command line can print it as is (SPEC section 6).
+/// and how to fix it, so that the command line can print it as is (docs/cli.md).
 public struct NPYError: Error, Equatable, Sendable, CustomStringConvertible {
     /// What went wrong, for callers and tests that branch on it.
     public enum Kind: String, Sendable {

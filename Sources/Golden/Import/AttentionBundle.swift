@@ -1,7 +1,7 @@
 import Foundation
 
-/// A trained QKTA or QKCA block read from a model bundle (SPEC §5): `tensors/<key>.npy` files
-/// named as in the PyTorch state_dict, BatchNorm folded and quantized (SPEC §3.4) into the
+/// A trained QKTA or QKCA block read from a model bundle (docs/formats.md): `tensors/<key>.npy` files
+/// named as in the PyTorch state_dict, BatchNorm folded and quantized (docs/arithmetic.md §4) into the
 /// integer parameters the golden model runs and the generator builds.
 ///
 /// Two key layouts are recognised, with or without a module prefix (`stage1.0.attn.`):
@@ -110,7 +110,7 @@ public struct AttentionBundle: Sendable {
     }
 
     /// Rows `rows` of a conv (`weights`, optional `bias`) and its BatchNorm (`batchNorm`: gamma,
-    /// beta, running mean, running var), folded and quantized as `s` says (SPEC §3.4). Errors
+    /// beta, running mean, running var), folded and quantized as `s` says (docs/arithmetic.md §4). Errors
     /// name the tensor and the layer; `var + eps <= 0` names the channel (eps itself may be 0).
     static func quantizedLayer(name: String, weightKey: String, weights: [[Double]], bias: [Double]?, batchNorm bn: [[Double]],
                                rows: Range<Int>, settings s: Settings, decayFractionBits e: Int) throws -> Layer {
@@ -141,7 +141,7 @@ public struct AttentionBundle: Sendable {
                                             q: spiking(q), k: spiking(k), proj: spiking(proj))
     }
 
-    /// The per-layer report of SPEC §3.4 as text lines.
+    /// The per-layer report of docs/arithmetic.md §4 as text lines.
     public var reportLines: [String] {
         var lines = ["bundle \(directory.relativePath): \(layout.rawValue) layout\(prefix.isEmpty ? "" : ", prefix '\(prefix)'"), \(settings.weightBits)-bit weights per \(settings.perChannel ? "output channel" : "layer"), E = \(decayFractionBits)"]
         for l in layers {

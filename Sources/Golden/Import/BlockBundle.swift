@@ -1,9 +1,9 @@
 import Foundation
 
-/// A trained QKFormer block (Q-K attention + MLP, SPEC §4.2) read from a model bundle (SPEC §5),
-/// BatchNorm folded and quantized (SPEC §3.4) into the golden model's integer parameters.
+/// A trained QKFormer block (Q-K attention + MLP, docs/arithmetic.md §6) read from a model bundle (docs/formats.md),
+/// BatchNorm folded and quantized (docs/arithmetic.md §4) into the golden model's integer parameters.
 ///
-/// Key layouts (SPEC §4.6, checked against the reference code), relative to the block's prefix
+/// Key layouts (docs/arithmetic.md §7, checked against the reference code), relative to the block's prefix
 /// `[module prefix]stageS.i.` (or no prefix for a bundle that holds one bare block):
 /// - `qkformer`, the QKFormer authors' `TokenSpikingTransformer`: `tssa.{q_conv,k_conv}.weight`
 ///   `[C, C, 1]` (no bias), `tssa.{q_bn,k_bn}.*`, `tssa.proj_conv.weight`/`.bias`,
@@ -42,7 +42,7 @@ public struct BlockBundle: Sendable {
         }
     }
 
-    /// What `config.json` says about the block and its quantization (SPEC §5).
+    /// What `config.json` says about the block and its quantization (docs/formats.md).
     public struct Settings: Sendable, Equatable {
         public var dim: Int
         public var heads: Int
@@ -59,7 +59,7 @@ public struct BlockBundle: Sendable {
         public var perChannel: Bool
         /// `E`; nil means `T*k` with QKFormer's `k = 1` (exact decay).
         public var decayFractionBits: Int?
-        /// The largest count on the block input; nil means `2 + 2*index` (SPEC §3.5).
+        /// The largest count on the block input; nil means `2 + 2*index` (docs/arithmetic.md §5).
         public var maxInputCount: Int?
 
         public init(dim: Int, heads: Int, timeSteps: Int, mlpRatio: Int = 4, attention: AttentionKind = .token,
@@ -227,7 +227,7 @@ public struct BlockBundle: Sendable {
                                            maxInputCount: maxInputCount)
     }
 
-    /// The per-layer report of SPEC §3.4 as text lines, then the skipped tensors.
+    /// The per-layer report of docs/arithmetic.md §4 as text lines, then the skipped tensors.
     public var reportLines: [String] {
         var lines = ["bundle \(directory.relativePath): QKFormer block '\(prefix)' (\(settings.attention.rawValue) + MLP \(settings.dim) -> \(hidden) -> \(settings.dim)), \(layout.rawValue) layout\(layout == .qkformer ? " (\(mlpKeys.rawValue) MLP keys)" : ""), \(settings.weightBits)-bit weights per \(settings.perChannel ? "output channel" : "layer"), E = \(decayFractionBits), input counts 0...\(maxInputCount)"]
         for l in layers {

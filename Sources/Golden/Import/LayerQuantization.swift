@@ -1,6 +1,6 @@
 import Foundation
 
-/// BatchNorm folding and quantization of one conv/linear layer (SPEC §3.4).
+/// BatchNorm folding and quantization of one conv/linear layer (docs/arithmetic.md §4).
 ///
 /// Folding, per output channel: `s = gamma / sqrt(var + eps)`, `W' = s W`,
 /// `b' = s (b - mean) + beta`. Quantization picks, per output channel (or once for the layer),

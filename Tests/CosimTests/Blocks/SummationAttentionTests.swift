@@ -191,7 +191,7 @@ import Cosim
     // MARK: The proof
 
     @Test func orFormProofDecisions() throws {
-        for f in 1...8 {   // SPEC 3.2's case on every grid
+        for f in 1...8 {   // docs/arithmetic.md §2's case on every grid
             #expect(AttentionOrProof.check(neuron: .attention(fractionBits: f), maxSum: 12).holds)
             #expect(!AttentionOrProof.check(neuron: .qkformer(weightFractionBits: 0, extraFractionBits: f), maxSum: 12).holds)
         }
