@@ -133,7 +133,7 @@ public struct BlockConfig: Hashable, Sendable {
         guard (1...1_000_000).contains(tokens) else { throw ConfigError(field: "tokens", "must be from 1 to 1000000, got \(tokens)") }
         guard (1...64).contains(timeSteps) else { throw ConfigError(field: "timeSteps", "must be from 1 to 64, got \(timeSteps)") }
         guard (1...16).contains(mlpRatio) else { throw ConfigError(field: "mlpRatio", "must be from 1 to 16, got \(mlpRatio)") }
-        guard bnEps > 0, bnEps.isFinite else { throw ConfigError(field: "bnEps", "must be a positive number, got \(bnEps)") }
+        guard bnEps >= 0, bnEps.isFinite else { throw ConfigError(field: "bnEps", "must be a finite number >= 0 (PyTorch allows 0), got \(bnEps)") }
         guard (2...16).contains(quantization.weightBits) else {
             throw ConfigError(field: "quantization.weightBits", "must be from 2 to 16, got \(quantization.weightBits)")
         }
