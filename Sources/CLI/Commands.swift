@@ -31,7 +31,8 @@ struct QKForgeCommand: ParsableCommand {
         discussion: "Bad input gets one line naming the problem and the fix, and exit code 2; a failed check (a mismatch, a missed target) exits 1. Examples for --example: \(ExampleCircuits.all.map(\.name).joined(separator: ", ")).",
         version: QKForgeVersion.string,
         subcommands: [GenerateCommand.self, CosimCommand.self, GoldenCommand.self, SimulateCommand.self, DifftestCommand.self,
-                      BenchCommand.self, EstimateCommandLine.self, CalibrateCommandLine.self, QuantizeCommand.self])
+                      BenchCommand.self, EstimateCommandLine.self, CalibrateCommandLine.self, QuantizeCommand.self,
+                      TimingCommand.self])
 }
 
 // MARK: generate
