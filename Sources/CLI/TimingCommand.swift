@@ -23,12 +23,13 @@ struct TimingCommand: QKCommand {
     @Option(help: "The target clock in MHz passed to nextpnr [150].") var targetMhz: String?
     @Option(help: "nextpnr's placer seed [1].") var pnrSeed: String?
     @Option(help: "The ECP5 device: 25k, 45k or 85k [85k].") var device: String?
+    @Option(help: "The LIF banks' membrane storage: registers, pipelined (three-stage update) or ram [registers].") var lif: String?
     @Flag(help: "Print JSON.") var json = false
 
     var arguments: Arguments {
         Arguments(command: "timing", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes,
                                              "seed": seed, "dir": dir, "target-mhz": targetMhz, "pnr-seed": pnrSeed,
-                                             "device": device], switches: ["json": json])
+                                             "device": device, "lif": lif], switches: ["json": json])
     }
 
     func execute(_ args: Arguments) throws {
@@ -52,7 +53,7 @@ struct TimingCommand: QKCommand {
         let name: String
         let result: ECP5Timing.Result
         if let d = args.string("dir") {
-            try args.forbid(ModelFlags.all, "with --dir (the folder already holds the design); drop one of them")
+            try args.forbid(ModelFlags.all + ["lif"], "with --dir (the folder already holds the design); drop one of them")
             let src = URL(fileURLWithPath: d)
             let list = src.appendingPathComponent("files.f")
             guard let text = try? String(contentsOf: list, encoding: .utf8) else {
@@ -73,8 +74,15 @@ struct TimingCommand: QKCommand {
             result = try measure { try ECP5Timing.run(directory: work, files: files, top: String(last.dropLast(2)), options: o) }
         } else {
             let (c, model, _) = try ModelCommands.model(args)
-            let (design, _) = try EstimateCommand.build(c, model)
-            name = "\(c.model ?? "custom") stage \(c.stage) \(c.block.rawValue) P=\(model.hardware.lanes)"
+            var hw = model.hardware
+            if let s = args.string("lif") {
+                guard let st = LIFStateStorage(rawValue: s) else {
+                    throw Arguments.UsageError(description: "--lif must be registers, pipelined or ram, got '\(s)'")
+                }
+                hw.storage = st
+            }
+            let design = try Elaborate.run(c.block == .qkca ? try makeQKCA(QKCAConfig(hw, tokens: c.tokens)) : try makeQKTA(hw))
+            name = "\(c.model ?? "custom") stage \(c.stage) \(c.block.rawValue) P=\(hw.lanes) LIF \(hw.storage.rawValue)"
             result = try measure { try ECP5Timing.run(design, in: work, options: o) }
         }
         if args.flag("json") {
