@@ -1,4 +1,5 @@
 import Foundation
+import HDL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -204,7 +205,8 @@ enum VerilatorBuilder {
         removeAbandonedBuilds(in: cache)
         let temporary = cache.appendingPathComponent(".tmp-\(key.prefix(12))-\(getpid())-\(UUID().uuidString.prefix(8))",
                                                      isDirectory: true)
-        defer { try? fileManager.removeItem(at: temporary) }
+        let interruptToken = Interrupts.removeOnInterrupt(temporary.path)
+        defer { try? fileManager.removeItem(at: temporary); interruptToken.release() }
         let log = temporary.appendingPathComponent("build.log")
         try compile(design, options, inputs, manifest: manifest, in: temporary, cache: cache, log: log)
 
@@ -344,7 +346,8 @@ enum VerilatorBuilder {
         guard !objects.isEmpty else { return }
         let temporary = runtime.deletingLastPathComponent()
             .appendingPathComponent(".tmp-\(runtime.lastPathComponent)-\(getpid())-\(UUID().uuidString.prefix(8))")
-        defer { try? fileManager.removeItem(at: temporary) }
+        let interruptToken = Interrupts.removeOnInterrupt(temporary.path)
+        defer { try? fileManager.removeItem(at: temporary); interruptToken.release() }
         do {
             try fileManager.createDirectory(at: temporary, withIntermediateDirectories: true)
             for name in objects {
