@@ -54,6 +54,7 @@ enum ModelCommands {
         } catch let e as ConfigError {
             throw Arguments.UsageError(description: "\(model): \(e.description)")
         }
+        try MemoryCheck.require(config, samples: 1)
         guard config.block == .qkta || config.block == .qkca else {
             throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
         }
@@ -63,7 +64,7 @@ enum ModelCommands {
     /// `--lanes`, or the default: one lane per 8 channels, so that a vector's `C/P` accumulate
     /// cycles per event stay 8 whatever the model size.
     static func lanes(_ args: Arguments, _ c: BlockConfig) throws -> Int {
-        try args.int("lanes", default: max(1, c.dim / 8), in: 1...256)
+        try args.int("lanes", default: min(256, max(1, c.dim / 8)), in: 1...256)
     }
 
     static func model(_ args: Arguments) throws -> (BlockConfig, AttentionModel, UInt64) {
@@ -152,6 +153,7 @@ enum ModelCommands {
         var (c, model, seed) = try model(args)
         var o = AttentionCosim.Options()
         o.samples = try args.int("samples", default: 2, in: 1...1000)
+        try MemoryCheck.require(c, samples: o.samples)
         o.seed = seed
         if let r = args.string("rate") {
             guard let v = Double(r), v >= 0, v <= 1 else { throw Arguments.UsageError(description: "--rate must be a number from 0 to 1, got '\(r)'") }
@@ -193,6 +195,12 @@ enum ModelCommands {
 
     /// Runs the block the model describes (QKTA or QKCA) in Verilator against the golden model.
     static func run(_ model: AttentionModel, _ o: AttentionCosim.Options, inputs: [SpikeTensor]?) throws -> AttentionCosim.Result {
+        // The Verilator port driver reads and writes ports of up to 64 bits for now.
+        let hw = model.hardware
+        let widest = max(hw.lanes, hw.inputChunk * hw.countWidth)
+        guard widest <= 64 else {
+            throw Arguments.UsageError(description: "lanes P = \(hw.lanes) (--lanes, or C/8 by default) gives a \(widest)-bit stream port, and co-simulation drives ports of up to 64 bits for now; choose --lanes 64 or less here (generate and estimate take up to 256)")
+        }
         guard model.block.block == .qkca else { return try AttentionCosim.run(model, options: o, inputs: inputs) }
         var q = QKCACosim.Options()
         q.samples = o.samples
@@ -261,6 +269,7 @@ enum ModelCommands {
         // The design follows the data: its token count (QKCA buffers a whole time step) and
         // its largest spike count (the input count width).
         c.tokens = first.shape[1]
+        try MemoryCheck.require(c, samples: xs.count)
         let maxCount = max(1, Int(xs.map { $0.scalars.max() ?? 0 }.max() ?? 0))
         let (model, bundle) = try build(c, args, maxInputCount: maxCount)
         if let b = bundle { for line in b.reportLines { print(line) } }
