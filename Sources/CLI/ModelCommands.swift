@@ -44,6 +44,9 @@ enum ModelCommands {
                     throw Arguments.UsageError(description: "cannot read config '\(model)'; check the path")
                 }
                 config = try BlockConfig.parse(json: data)
+                if stageFlag != nil && config.model == nil {
+                    throw Arguments.UsageError(description: "--stage picks a stage of a named model, and \(model) names none; drop --stage (its fields give the block)")
+                }
                 if let s = stageFlag, let name = config.model {
                     config = try BlockConfig.named(name, stage: s, block: blockKind ?? config.block)
                 }

@@ -57,6 +57,9 @@ public struct BlockConfig: Hashable, Sendable {
         } catch {
             throw ConfigError(field: "config.json", "is not valid JSON; write one JSON object such as {\"model\": \"hst-4-384\"}")
         }
+        if let key = JSONValue.duplicateKey(in: data) {
+            throw ConfigError(field: key, "is given twice in config.json; keep one of them")
+        }
         guard case .object(let dict) = value else {
             throw ConfigError(field: "config.json", "must be one JSON object ({ ... })")
         }
