@@ -96,6 +96,7 @@ enum CLI {
 
 /// Writes `message` as one line to stderr (newlines folded into "; ") and exits with `code`.
 func fail(_ message: String, _ code: Int32) -> Never {
+    Interrupts.waitIfInterrupted()
     let one = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         .filter { !$0.isEmpty }.joined(separator: "; ")
     FileHandle.standardError.write(Data("qkforge: \(one)\n".utf8))
@@ -157,3 +158,4 @@ do {
 } catch {
     fail("\(error)", 1)
 }
+Interrupts.waitIfInterrupted()

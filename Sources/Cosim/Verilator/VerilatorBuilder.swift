@@ -316,6 +316,7 @@ enum VerilatorBuilder {
 
     /// Copies a failed build's log out of its temporary directory.
     private static func keepFailedLog(_ log: URL, cache: URL, design: VerilatorDesign) -> URL? {
+        if Interrupts.isInterrupted { return nil }  // the build failed because it was interrupted
         let kept = cache.appendingPathComponent("failed-\(design.top).log")
         try? FileManager.default.removeItem(at: kept)
         return (try? FileManager.default.copyItem(at: log, to: kept)) != nil ? kept : nil

@@ -70,6 +70,20 @@ public enum Interrupts {
         }
     }
 
+    /// Whether a signal arrived; the handler is then cleaning up and will exit the process.
+    public static var isInterrupted: Bool {
+        lock.lock()
+        defer { lock.unlock() }
+        return interrupted
+    }
+
+    /// Call before exiting on an error: if a signal arrived (a child's failure is then the
+    /// signal's doing), waits for the handler to finish and exit with the signal's code.
+    public static func waitIfInterrupted() {
+        guard isInterrupted else { return }
+        while true { pause() }
+    }
+
     /// Ends the children, removes the paths, and exits `128 + signal`.
     static func cleanUpAndExit(signal sig: Int32) -> Never {
         lock.lock()
