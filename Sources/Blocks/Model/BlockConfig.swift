@@ -57,6 +57,9 @@ public struct BlockConfig: Hashable, Sendable {
         } catch {
             throw ConfigError(field: "config.json", "is not valid JSON; write one JSON object such as {\"model\": \"hst-4-384\"}")
         }
+        if let key = JSONValue.duplicateKey(in: data) {
+            throw ConfigError(field: key, "is given twice in config.json; keep one of them")
+        }
         guard case .object(let dict) = value else {
             throw ConfigError(field: "config.json", "must be one JSON object ({ ... })")
         }
@@ -139,6 +142,11 @@ public struct BlockConfig: Hashable, Sendable {
         }
         if let e = quantization.decayFractionBits, !(0...32).contains(e) {
             throw ConfigError(field: "quantization.decayFractionBits", "must be from 0 to 32 (or omitted for T*k), got \(e)")
+        }
+        // Exact decay (decayFractionBits omitted) puts the membrane on the grid 2^-(Fw + T): the
+        // neuron's entry shift E = T must fit the generator's 32 (docs/arithmetic.md §1).
+        if quantization.decayFractionBits == nil && timeSteps > 32 {
+            throw ConfigError(field: "timeSteps", "\(timeSteps) with exact decay (quantization.decayFractionBits omitted, so E = T = \(timeSteps)) needs more than the 32 membrane fraction bits the generator supports; set quantization.decayFractionBits to 32 or less (docs/arithmetic.md §1), or use at most 32 time steps")
         }
     }
 
