@@ -99,6 +99,8 @@ enum CalibrateCommand {
             throw Failure(message: "yosys is not on PATH; install it (apt-get install -y yosys) and rerun", code: 1)
         }
         let work = URL(fileURLWithPath: args.string("work") ?? FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-calibrate-\(getpid())").path)
+        // Without --work the synthesis runs are scratch: removed however the command ends.
+        defer { if !args.given("work") { try? FileManager.default.removeItem(at: work) } }
         let only = args.string("only")
         let cases = designs(subset).filter { c in only.map { c.name.contains($0) } ?? true }
         guard !cases.isEmpty else { throw Arguments.UsageError(description: "--only '\(only ?? "")' matches no design of subset \(subset)") }

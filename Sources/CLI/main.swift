@@ -36,8 +36,9 @@ enum CLI {
     static func generateExample(_ args: Arguments) throws {
         let m = try example(args)
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
-        let emitted = VerilogEmitter.emit(try Elaborate.run(m))
-        try emitted.write(to: URL(fileURLWithPath: out))
+        let folder = try ModelCommands.outputFolder(out, portable: args.flag("portable"))
+        let emitted = VerilogEmitter.emit(try Elaborate.run(m), directory: folder.absolute)
+        try emitted.write(to: folder.url)
         print("wrote \(emitted.allFiles.count) files to \(out) (top module \(emitted.top))")
     }
 
