@@ -267,7 +267,10 @@ enum EstimateCommand {
         let seed = try args.uint64("seed", default: 1)
         let clock = try positive(args, "clock-mhz", default: 200)
         var points: [SweepPoint] = []
-        for p in lanes {
+        let progress = ProgressLine("estimate: lanes sweep", total: lanes.count, unit: "designs")
+        defer { progress.finish() }
+        for (i, p) in lanes.enumerated() {
+            progress.update(i)
             let m = try model(c, lanes: p, seed: seed)
             let (design, shape) = try build(c, m)
             let res = ResourceModel.estimate(design).total
