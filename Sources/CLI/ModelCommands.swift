@@ -212,12 +212,6 @@ enum ModelCommands {
 
     /// Runs the block the model describes (QKTA or QKCA) in Verilator against the golden model.
     static func run(_ model: AttentionModel, _ o: AttentionCosim.Options, inputs: [SpikeTensor]?) throws -> AttentionCosim.Result {
-        // The Verilator port driver reads and writes ports of up to 64 bits for now.
-        let hw = model.hardware
-        let widest = max(hw.lanes, hw.inputChunk * hw.countWidth)
-        guard widest <= 64 else {
-            throw Arguments.UsageError(description: "lanes P = \(hw.lanes) (--lanes, or C/8 by default) gives a \(widest)-bit stream port, and co-simulation drives ports of up to 64 bits for now; choose --lanes 64 or less here (generate and estimate take up to 256)")
-        }
         guard model.block.block == .qkca else { return try AttentionCosim.run(model, options: o, inputs: inputs) }
         var q = QKCACosim.Options()
         q.samples = o.samples
