@@ -22,8 +22,17 @@ enum ModelCommands {
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
     static func block(_ args: Arguments) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
+        if let dir = args.string("bundle") {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
+                throw Arguments.UsageError(description: "--bundle '\(dir)' does not exist; give the bundle folder (config.json and tensors/)")
+            }
+            guard isDir.boolValue else {
+                throw Arguments.UsageError(description: "--bundle '\(dir)' is a file, not a folder; give the bundle folder (config.json and tensors/)")
+            }
+        }
         if let path = bundleConfig, args.string("model") == nil, !FileManager.default.fileExists(atPath: path) {
-            throw Arguments.UsageError(description: "\(path) is missing; a bundle needs a config.json (tools/export_bundle.py writes one)")
+            throw Arguments.UsageError(description: "--bundle '\(args.string("bundle")!)' has no config.json; a bundle needs one (tools/export_bundle.py writes it)")
         }
         guard let model = args.string("model") ?? bundleConfig else {
             throw Arguments.UsageError(description: "--model is required: a name (\(ModelConfig.named.map(\.name).joined(separator: ", "))) or a config.json path")
