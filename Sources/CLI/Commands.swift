@@ -16,7 +16,10 @@ protocol QKCommand: ParsableCommand {
 }
 
 extension QKCommand {
-    func run() throws { try execute(arguments) }
+    func run() throws {
+        try arguments.checkNoEmptyValues()
+        try execute(arguments)
+    }
 }
 
 /// The flags that pick a model's block and its weights, shared by the model commands.
