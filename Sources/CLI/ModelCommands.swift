@@ -12,7 +12,7 @@ enum ModelCommands {
     static let modelFlags: Set<String> = ["model", "stage", "block", "lanes", "seed", "bundle"]
 
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
-    static func block(_ args: Arguments) throws -> BlockConfig {
+    static func block(_ args: Arguments, composite: Bool = false) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
         if let path = bundleConfig, args.string("model") == nil, !FileManager.default.fileExists(atPath: path) {
             throw Arguments.UsageError(description: "\(path) is missing; a bundle needs a config.json (tools/export_bundle.py writes one)")
@@ -37,7 +37,9 @@ enum ModelCommands {
                 }
                 config = try BlockConfig.parse(json: data)
                 if let s = stageFlag, let name = config.model {
+                    let attention = config.attention
                     config = try BlockConfig.named(name, stage: s, block: blockKind ?? config.block)
+                    config.attention = attention
                 }
                 if let k = blockKind { config.block = k }
             } else {
@@ -46,7 +48,10 @@ enum ModelCommands {
         } catch let e as ConfigError {
             throw Arguments.UsageError(description: "\(model): \(e.description)")
         }
-        guard config.block == .qkta || config.block == .qkca else {
+        guard config.block == .qkta || config.block == .qkca || (composite && BlockCommands.isComposite(config)) else {
+            if BlockCommands.isComposite(config) {
+                throw Arguments.UsageError(description: "--block \(config.block.rawValue) works with generate and cosim so far; choose --block qkta or --block qkca here")
+            }
             throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
         }
         return config
@@ -104,7 +109,8 @@ enum ModelCommands {
 
     static func generate(_ args: Arguments) throws {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
-        let c = try block(args)
+        let c = try block(args, composite: true)
+        if BlockCommands.isComposite(c) { return try BlockCommands.generate(c, args, out: out) }
         let (model, bundle) = try build(c, args, maxInputCount: 1)
         if let b = bundle { for line in b.reportLines { print(line) } }
         let top = c.block == .qkca ? try makeQKCA(QKCAConfig(model.hardware, tokens: c.tokens)) : try makeQKTA(model.hardware)
@@ -139,6 +145,8 @@ enum ModelCommands {
     }
 
     static func cosim(_ args: Arguments) throws {
+        let composite = try block(args, composite: true)
+        if BlockCommands.isComposite(composite) { return try BlockCommands.cosim(composite, args) }
         var (c, model, seed) = try model(args)
         var o = AttentionCosim.Options()
         o.samples = try args.int("samples", default: 2, in: 1...1000)
