@@ -13,6 +13,7 @@
 //   m_axis_tdata  [23:0]  x + branch(x) of channel beat*12 + j at bits [j*2 +: 2]
 //   m_axis_tlast  last beat of a vector
 //   m_axis_tuser  [1] first beat of a token, [0] first beat of a time step
+// Join: each branch beat (12 spikes) serves 1 output beat(s) of 12 channels, in turn.
 // Fork and join: the input goes to the branch and to a FIFO of 32 beats (4 vectors x 8 beats);
 // a credit counter admits at most V = 4 vectors that are not yet joined (the branch needs 1 before it
 // emits one), which proves the FIFO never fills while the branch waits, so no stall pattern deadlocks it.
