@@ -20,7 +20,7 @@ enum ModelCommands {
     }
 
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
-    static func block(_ args: Arguments) throws -> BlockConfig {
+    static func block(_ args: Arguments, composite: Bool = false) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
         if let dir = args.string("bundle") {
             var isDir: ObjCBool = false
@@ -57,7 +57,9 @@ enum ModelCommands {
                     throw Arguments.UsageError(description: "--stage picks a stage of a named model, and \(model) names none; drop --stage (its fields give the block)")
                 }
                 if let s = stageFlag, let name = config.model {
+                    let attention = config.attention
                     config = try BlockConfig.named(name, stage: s, block: blockKind ?? config.block)
+                    config.attention = attention
                 }
                 if let k = blockKind { config.block = k }
             } else {
@@ -67,7 +69,10 @@ enum ModelCommands {
             throw Arguments.UsageError(description: "\(model): \(e.description)")
         }
         try MemoryCheck.require(config, samples: 1, source: model)
-        guard config.block == .qkta || config.block == .qkca else {
+        guard config.block == .qkta || config.block == .qkca || (composite && BlockCommands.isComposite(config)) else {
+            if BlockCommands.isComposite(config) {
+                throw Arguments.UsageError(description: "--block \(config.block.rawValue) works with generate and cosim so far; choose --block qkta or --block qkca here")
+            }
             throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
         }
         return config
@@ -127,7 +132,8 @@ enum ModelCommands {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
         try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args))
         let folder = try outputFolder(out, portable: args.flag("portable"))
-        let c = try block(args)
+        let c = try block(args, composite: true)
+        if BlockCommands.isComposite(c) { return try BlockCommands.generate(c, args, out: out, folder: folder) }
         let (model, bundle) = try build(c, args, maxInputCount: 1)
         if let b = bundle { for line in b.reportLines { print(line) } }
         let (design, shape) = try EstimateCommand.build(c, model)
@@ -176,6 +182,8 @@ enum ModelCommands {
     }
 
     static func cosim(_ args: Arguments) throws {
+        let composite = try block(args, composite: true)
+        if BlockCommands.isComposite(composite) { return try BlockCommands.cosim(composite, args) }
         var (c, model, seed) = try model(args)
         var o = AttentionCosim.Options()
         o.samples = try args.int("samples", default: 2, in: 1...1000)

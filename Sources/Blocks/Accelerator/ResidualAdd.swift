@@ -10,8 +10,9 @@ public struct ResidualConfig: Hashable, Sendable {
     /// The largest input count; the output holds counts up to `maxInputCount + 1` (the branch
     /// adds 0/1 spikes).
     public var maxInputCount: Int
-    /// Slots of the branch's `m_axis_tdata` (its `P`): beat `g` carries channels `g*P ...`. Its
-    /// beats must line up with the input's: `min(P, C) == min(K, C)`.
+    /// Slots of the branch's `m_axis_tdata` (its `P`): beat `g` carries channels `g*P ...`. A
+    /// branch beat covers `r = ceil(min(P, C) / K)` output beats, so `P` must be a multiple of
+    /// `K` or at least `C` (the join takes the branch beat's `K`-channel slices in turn).
     public var branchLanes: Int
     /// The branch's causality window `W`: the vectors it must receive before it emits the first
     /// of them (1 for a token-local branch such as QKTA or the MLP; `N*T`, a whole sample, for
@@ -36,6 +37,8 @@ public struct ResidualConfig: Hashable, Sendable {
 
     /// Beats per vector, `B`.
     public var beats: Int { (channels + lanes - 1) / lanes }
+    /// Output beats per branch beat, `r` (the last branch beat of a vector may cover fewer).
+    public var slicesPerBranchBeat: Int { (min(branchLanes, channels) + lanes - 1) / lanes }
     public var maxOutputCount: Int { maxInputCount + 1 }
     public var inputFormat: CountStreamFormat {
         CountStreamFormat(channels: channels, lanes: lanes, countWidth: Interval(0, maxInputCount).unsignedWidth, timeSteps: timeSteps)
@@ -52,8 +55,8 @@ public struct ResidualConfig: Hashable, Sendable {
         guard (1...64).contains(timeSteps) else { throw BlockError("timeSteps is \(timeSteps); choose 1...64") }
         guard (1...channels).contains(lanes) else { throw BlockError("lanes is \(lanes); choose 1...\(channels) counts per beat") }
         guard (0...254).contains(maxInputCount) else { throw BlockError("maxInputCount is \(maxInputCount); choose 0...254") }
-        guard min(branchLanes, channels) == lanes else {
-            throw BlockError("the branch emits beats of \(branchLanes) channels but the residual's beats hold \(lanes); give the branch lanes = \(lanes) (or the residual lanes = min(branch lanes, channels))")
+        guard (1...256).contains(branchLanes), branchLanes % lanes == 0 || branchLanes >= channels else {
+            throw BlockError("the branch emits beats of \(branchLanes) channels but the residual's beats hold \(lanes); give the branch lanes a multiple of \(lanes) (or at least \(channels))")
         }
         guard branchWindow >= 1 else { throw BlockError("branchWindow is \(branchWindow); give at least 1 vector") }
         guard vectorsInFlight >= branchWindow else {
@@ -107,6 +110,7 @@ public func makeResidual(_ c: ResidualConfig, branch: Module) throws -> Module {
           m_axis_tdata  [\(K * wo - 1):0]  x + branch(x) of channel beat*\(K) + j at bits [j*\(wo) +: \(wo)]
           m_axis_tlast  last beat of a vector
           m_axis_tuser  [1] first beat of a token, [0] first beat of a time step
+        Join: each branch beat (\(c.branchLanes) spikes) serves \(c.slicesPerBranchBeat) output beat(s) of \(K) channels, in turn.
         Fork and join: the input goes to the branch and to a FIFO of \(c.fifoDepth) beats (\(V) vectors x \(B) beats);
         a credit counter admits at most V = \(V) vectors that are not yet joined (the branch needs \(c.branchWindow) before it
         emits one), which proves the FIFO never fills while the branch waits, so no stall pattern deadlocks it.
@@ -163,11 +167,26 @@ public func makeResidual(_ c: ResidualConfig, branch: Module) throws -> Module {
     let bValid = uBranch.output("m_axis_tvalid"), fValid = uFifo.output("out_valid")
     let joinValid = m.wire("join_valid", bValid & fValid)
     let joinFire = m.wire("join_fire", joinValid & out.upReady)
-    uBranch.connect("m_axis_tready", fValid & out.upReady)
-    uFifo.connect("out_ready", bValid & out.upReady)
     let outBeat = m.reg("out_beat", width: bw, reset: 0)
     let outStep = m.reg("out_step", width: tw, reset: 0)
     let outLast = m.wire("out_last_beat", outBeat.eq(.const(B - 1, width: bw)))
+    // A branch beat of r*K channels serves r output beats: slice `sub` of it joins this FIFO
+    // beat, and the branch beat leaves with its last slice or at the vector's end.
+    let r = c.slicesPerBranchBeat
+    let sub: Expr?
+    let branchDone: Expr
+    if r == 1 {
+        sub = nil
+        branchDone = .const(1, width: 1)
+    } else {
+        let sw = Memory.addressWidth(depth: r)
+        let reg = m.reg("branch_slice", width: sw, reset: 0)
+        branchDone = m.wire("branch_slice_done", reg.eq(.const(r - 1, width: sw)) | outLast)
+        m.next(reg, mux(branchDone, .const(0, width: sw), reg +% .const(1, width: sw)), enable: joinFire)
+        sub = reg
+    }
+    uBranch.connect("m_axis_tready", r == 1 ? fValid & out.upReady : fValid & out.upReady & branchDone)
+    uFifo.connect("out_ready", bValid & out.upReady)
     m.next(outBeat, mux(outLast, .const(0, width: bw), outBeat +% .const(1, width: bw)), enable: joinFire)
     m.next(outStep, mux(outStep.eq(.const(T - 1, width: tw)), .const(0, width: tw), outStep +% .const(1, width: tw)),
            enable: joinFire & outLast)
@@ -180,7 +199,13 @@ public func makeResidual(_ c: ResidualConfig, branch: Module) throws -> Module {
     var lanes: [Expr] = []
     for j in 0..<K {
         // x + s with x <= maxInputCount and s <= 1: wo bits hold every sum.
-        let sum = (counts.slice(j * wi + wi - 1, j * wi).extend(to: wo) +% spikes.bit(j).extend(to: wo))
+        var spike = spikes.bit(j)
+        if let sub {
+            for k in 1..<r where k * K + j < c.branchLanes {
+                spike = mux(sub.eq(.const(k, width: sub.width)), spikes.bit(k * K + j), spike)
+            }
+        }
+        let sum = (counts.slice(j * wi + wi - 1, j * wi).extend(to: wo) +% spike.extend(to: wo))
         // Slots past C in the last beat carry 0 (the input may hold anything there).
         lanes.append((B - 1) * K + j >= C ? mux(outLast, .const(0, width: wo), sum) : sum)
     }
@@ -190,7 +215,8 @@ public func makeResidual(_ c: ResidualConfig, branch: Module) throws -> Module {
               downReady: mReady)
     // The branch's beats must line up with the input's: its tlast marks the same beat.
     let joinError = m.reg("join_error", width: 1, reset: 0)
-    m.next(joinError, joinError | (joinFire & uBranch.output("m_axis_tlast").ne(outLast)))
+    let branchFire = r == 1 ? joinFire : joinFire & branchDone
+    m.next(joinError, joinError | (branchFire & uBranch.output("m_axis_tlast").ne(outLast)))
 
     m.output("s_axis_tready", sReady)
     m.output("s_axis_error", uBranch.output("s_axis_error") | joinError)

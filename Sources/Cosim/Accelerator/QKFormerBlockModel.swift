@@ -48,3 +48,28 @@ public struct QKFormerBlockModel {
         return QKFormerBlockModel(block: block, hardware: hw, golden: golden)
     }
 }
+
+extension QKFormerBlockModel {
+    /// Lane utilisation of the whole block over a run of `cycles` cycles on the samples whose
+    /// golden traces are `traces`: useful accumulates (each event adds into all `C_out` outputs
+    /// of its layer) over lanes x cycles, summed over the five accumulators (Q, K, projection,
+    /// fc1, fc2). Q and K see the same events.
+    public func laneUtilization(_ traces: [QKFormerBlockTrace], cycles: Int) -> Double {
+        let C = hardware.channels, H = hardware.mlp.hidden
+        let P = hardware.attention.lanesForUtilization, P1 = hardware.mlp.hiddenLanes
+        var useful = 0
+        for t in traces {
+            useful += (t.attention.q.ops.events + t.attention.k.ops.events + t.attention.proj.ops.events) * C
+            useful += t.mlp.fc1.ops.events * H + t.mlp.fc2.ops.events * C
+        }
+        let lanes = 3 * P + P1 + hardware.mlp.lanes
+        return cycles > 0 ? Double(useful) / Double(lanes * cycles) : 0
+    }
+}
+
+extension BlockAttention {
+    /// `P` of the Q, K and projection accumulators.
+    public var lanesForUtilization: Int {
+        switch self { case .token(let c): c.lanes; case .channel(let c): c.lanes }
+    }
+}

@@ -14,14 +14,17 @@ import Cosim
 
     /// `x + MLP(x)` alone, with heavy stalls and the smallest credit limit (1 vector in flight)
     /// as well as a larger one: the fork/join must neither deadlock nor reorder.
-    @Test(arguments: [(inFlight: 1, stall: 0.6, count: 3), (inFlight: 3, stall: 0.3, count: 1), (inFlight: 2, stall: 0.0, count: 2)])
-    func residualAroundMLP(inFlight: Int, stall: Double, count: Int) throws {
+    /// `branchLanes` above `K = 3`: each MLP output beat serves several residual beats.
+    @Test(arguments: [(inFlight: 1, stall: 0.6, count: 3, branchLanes: 3), (inFlight: 3, stall: 0.3, count: 1, branchLanes: 3),
+                      (inFlight: 2, stall: 0.0, count: 2, branchLanes: 3), (inFlight: 2, stall: 0.4, count: 2, branchLanes: 6),
+                      (inFlight: 1, stall: 0.2, count: 1, branchLanes: 8)])
+    func residualAroundMLP(inFlight: Int, stall: Double, count: Int, branchLanes: Int) throws {
         let seed = TestSeed.value(default: 201)
-        print("QKFormerBlockCosimTests residual inFlight \(inFlight) stall \(stall) seed \(seed)")
+        print("QKFormerBlockCosimTests residual inFlight \(inFlight) stall \(stall) branch lanes \(branchLanes) seed \(seed)")
         let (C, T, N, lanes) = (7, 2, 4, 3)
-        let mlp = try MLPModel.random(channels: C, hidden: 14, timeSteps: T, lanes: lanes, inputChunk: lanes, seed: seed,
+        let mlp = try MLPModel.random(channels: C, hidden: 14, timeSteps: T, lanes: branchLanes, inputChunk: lanes, seed: seed,
                                       maxInputCount: count)
-        let rc = ResidualConfig(channels: C, timeSteps: T, lanes: lanes, maxInputCount: count, branchLanes: lanes,
+        let rc = ResidualConfig(channels: C, timeSteps: T, lanes: lanes, maxInputCount: count, branchLanes: branchLanes,
                                 vectorsInFlight: inFlight)
         let design = try Elaborate.run(try makeResidual(rc, branch: try makeMLP(mlp.hardware)))
         let samples = BlockStreamCosim.randomSamples(timeSteps: T, tokens: N, channels: C, rate: 0.5, maxCount: count, count: 3, seed: seed)
