@@ -49,8 +49,11 @@ enum ModelCommands {
         do {
             if model.hasSuffix(".json") {
                 let data: Data
+                if let info = Outputs.statOf(model), (info.st_mode & S_IFMT) != S_IFREG {
+                    throw Arguments.UsageError(description: "config '\(model)' is \(Outputs.kind(info.st_mode)), not a file; give a config.json file")
+                }
                 do { data = try Data(contentsOf: URL(fileURLWithPath: model)) } catch {
-                    throw Arguments.UsageError(description: "cannot read config '\(model)'; check the path")
+                    throw Arguments.UsageError(description: "cannot read config '\(model)' (\(Outputs.reason(error))); check the path")
                 }
                 config = try BlockConfig.parse(json: data)
                 if stageFlag != nil && config.model == nil {

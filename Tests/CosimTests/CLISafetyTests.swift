@@ -83,6 +83,8 @@ import HDL
         try put("repo/.git/HEAD", "ref: refs/heads/main\n")
         try put("repo/README", "a repository\n")
         try mk("emptydir")
+        try mk("foreign.json")
+        _ = mkfifo(dir.appendingPathComponent("fifo.npy").path, 0o644)
         try mk("dir.md")
         try mk("dir.vcd")
         try put("plain.txt", "a plain file\n")
@@ -150,6 +152,9 @@ import HDL
         (["golden", "--model", "c.json", "--input", "bad.npy", "--output", "y.npy"], "bad.npy"),
         (["golden", "--model", "c.json", "--input", "missing.npy", "--output", "y.npy"], "missing.npy"),
         (["golden", "--model", "c.json", "--input", "foreign", "--output", "y.npy"], "foreign"),
+        (["golden", "--model", "c.json", "--input", "/dev/zero", "--output", "y.npy"], "is not a regular file"),
+        (["golden", "--model", "c.json", "--input", "fifo.npy", "--output", "y.npy"], "is not a regular file"),
+        (["golden", "--model", "foreign.json", "--input", "x.npy", "--output", "y.npy"], "is a directory, not a file"),
         // configs
         (["golden", "--model", "dup.json", "--input", "x.npy", "--output", "y.npy"], "dim: is given twice"),
         (["estimate", "--model", "t60.json"], "set quantization.decayFractionBits to 32 or less"),
