@@ -153,9 +153,11 @@ enum Outputs {
                     _ = rename(old.path, target)
                     throw e
                 }
+                tokens.forEach { $0.release() }  // the output is in place: an interrupt now keeps it
                 try? fm.removeItem(at: old)
             } else {
                 guard rename(staging.path, target) == 0 else { throw posix("cannot write \(given)") }
+                tokens.forEach { $0.release() }
             }
         } catch {
             undo()
