@@ -122,7 +122,9 @@ enum CalibrateCommand {
 
         // Estimates first (cheap, sequential), then synthesis, `jobs` at a time.
         var designsBuilt: [(Case, Design, ResourceCount, Double)] = []
-        for c in cases {
+        let estimating = ProgressLine("calibrate: estimating", total: cases.count, unit: "designs")
+        for (i, c) in cases.enumerated() {
+            estimating.update(i)
             let design = try Elaborate.run(try c.build())
             let t0 = Date()
             let tree = ResourceModel.estimate(design)
@@ -137,7 +139,10 @@ enum CalibrateCommand {
             var errors: [String] = []
             init(_ n: Int) { results = [YosysSynthesis.Result?](repeating: nil, count: n) }
         }
+        estimating.finish()
         let collected = Collected(cases.count)
+        let synthesizing = ProgressLine("calibrate: yosys synth_xilinx", total: cases.count, unit: "designs")
+        defer { synthesizing.finish() }
         let reuse = args.flag("reuse")
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = jobs
@@ -148,10 +153,14 @@ enum CalibrateCommand {
                 do {
                     let r = try YosysSynthesis.synthesize(design, in: dir, reuse: reuse)
                     collected.lock.lock(); collected.results[i] = r; collected.lock.unlock()
-                    print("  \(name): yosys \(Int(r.seconds)) s, LUT \(r.luts) (est \(est.luts)), FF \(r.flipFlops) (est \(est.flipFlops))")
+                    synthesizing.print("  \(name): yosys \(Int(r.seconds)) s, LUT \(r.luts) (est \(est.luts)), FF \(r.flipFlops) (est \(est.flipFlops))")
                 } catch {
                     collected.lock.lock(); collected.errors.append("\(name): \(error)"); collected.lock.unlock()
                 }
+                collected.lock.lock()
+                let done = collected.results.compactMap { $0 }.count + collected.errors.count
+                collected.lock.unlock()
+                synthesizing.update(done)
             }
         }
         queue.waitUntilAllOperationsAreFinished()

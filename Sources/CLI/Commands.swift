@@ -34,7 +34,8 @@ struct QKForgeCommand: ParsableCommand {
         discussion: "Bad input gets one line naming the problem and the fix, and exit code 2; a failed check (a mismatch, a missed target) exits 1; an interrupt (Ctrl-C) removes temporary files, ends child tools and exits 130 (143 for SIGTERM). Outputs never replace what qkforge did not write: see docs/cli.md. Examples for --example: \(ExampleCircuits.all.map(\.name).joined(separator: ", ")).",
         version: QKForgeVersion.string,
         subcommands: [GenerateCommand.self, CosimCommand.self, GoldenCommand.self, SimulateCommand.self, DifftestCommand.self,
-                      BenchCommand.self, EstimateCommandLine.self, CalibrateCommandLine.self, QuantizeCommand.self])
+                      BenchCommand.self, EstimateCommandLine.self, CalibrateCommandLine.self, QuantizeCommand.self,
+                      TimingCommand.self])
 }
 
 // MARK: generate
@@ -46,17 +47,18 @@ struct GenerateCommand: QKCommand {
 
     @Option(help: "A named model (hst-10-384, hst-4-384, ...) or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle: a folder with config.json and tensors/.") var bundle: String?
-    @Option(help: "The block: qkta or qkca [qkta].") var block: String?
+    @Option(help: "The block: qkta, qkca, mlp or qkformer-block [qkta].") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Lanes P: channels processed per cycle, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
     @Option(help: "An HDL example circuit instead of a model.") var example: String?
     @Option(help: "The output directory: new, or one qkforge wrote before.") var out: String?
     @Flag(help: "Replace an existing directory that qkforge did not write (never ., /, home, a directory holding .git, or one holding an input).") var force = false
+    @Flag(help: "Paths relative to the folder in files.f and the Verilog (for a folder to move or commit; use verilator -F) instead of absolute ones.") var portable = false
 
     var arguments: Arguments {
         Arguments(command: "generate", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes,
-                                               "seed": seed, "example": example, "out": out], switches: ["force": force])
+                                               "seed": seed, "example": example, "out": out], switches: ["force": force, "portable": portable])
     }
 
     func execute(_ args: Arguments) throws {
@@ -78,7 +80,7 @@ struct CosimCommand: QKCommand {
 
     @Option(help: "A named model or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle folder.") var bundle: String?
-    @Option(help: "The block: qkta or qkca [qkta].") var block: String?
+    @Option(help: "The block: qkta, qkca, mlp or qkformer-block [qkta].") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Lanes P, 1 to 64 in co-simulation for now [C/8].") var lanes: String?
     @Option(help: "Seed of the weights and the stimuli [1].") var seed: String?

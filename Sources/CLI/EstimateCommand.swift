@@ -202,7 +202,8 @@ enum EstimateCommand {
     }
 
     static func json(_ object: Any) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        // Numbers without binary noise: 629145.6, not 629145.6000000001.
+        let data = try JSONSerialization.data(withJSONObject: JSONValue.tidyTree(object), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
 
@@ -267,7 +268,10 @@ enum EstimateCommand {
         let seed = try args.uint64("seed", default: 1)
         let clock = try positive(args, "clock-mhz", default: 200)
         var points: [SweepPoint] = []
-        for p in lanes {
+        let progress = ProgressLine("estimate: lanes sweep", total: lanes.count, unit: "designs")
+        defer { progress.finish() }
+        for (i, p) in lanes.enumerated() {
+            progress.update(i)
             let m = try model(c, lanes: p, seed: seed)
             let (design, shape) = try build(c, m)
             let res = ResourceModel.estimate(design).total

@@ -20,7 +20,7 @@ enum ModelCommands {
     }
 
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
-    static func block(_ args: Arguments) throws -> BlockConfig {
+    static func block(_ args: Arguments, composite: Bool = false) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
         if let dir = args.string("bundle") {
             var isDir: ObjCBool = false
@@ -60,7 +60,9 @@ enum ModelCommands {
                     throw Arguments.UsageError(description: "--stage picks a stage of a named model, and \(model) names none; drop --stage (its fields give the block)")
                 }
                 if let s = stageFlag, let name = config.model {
+                    let attention = config.attention
                     config = try BlockConfig.named(name, stage: s, block: blockKind ?? config.block)
+                    config.attention = attention
                 }
                 if let k = blockKind { config.block = k }
             } else {
@@ -70,7 +72,10 @@ enum ModelCommands {
             throw Arguments.UsageError(description: "\(model): \(e.description)")
         }
         try MemoryCheck.require(config, samples: 1, source: model)
-        guard config.block == .qkta || config.block == .qkca else {
+        guard config.block == .qkta || config.block == .qkca || (composite && BlockCommands.isComposite(config)) else {
+            if BlockCommands.isComposite(config) {
+                throw Arguments.UsageError(description: "--block \(config.block.rawValue) works with generate and cosim so far; choose --block qkta or --block qkca here")
+            }
             throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
         }
         return config
@@ -129,42 +134,59 @@ enum ModelCommands {
     static func generate(_ args: Arguments) throws {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
         try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args))
-        let c = try block(args)
+        let folder = try outputFolder(out, portable: args.flag("portable"))
+        let c = try block(args, composite: true)
+        if BlockCommands.isComposite(c) { return try BlockCommands.generate(c, args, out: out, folder: folder) }
         let (model, bundle) = try build(c, args, maxInputCount: 1)
         if let b = bundle { for line in b.reportLines { print(line) } }
-        let top = c.block == .qkca ? try makeQKCA(QKCAConfig(model.hardware, tokens: c.tokens)) : try makeQKTA(model.hardware)
-        let design = try Elaborate.run(top)
-        let emitted = VerilogEmitter.emit(design)
+        let (design, shape) = try EstimateCommand.build(c, model)
+        let emitted = VerilogEmitter.emit(design, directory: folder.absolute)
         let r = IRResources(design)
-        let report = """
-            {
-              "top": "\(emitted.top)",
-              "model": "\(c.model ?? "custom")",
-              "stage": \(c.stage),
-              "block": "\(c.block.rawValue)",
-              "dim": \(c.dim),
-              "heads": \(c.heads),
-              "tokens": \(c.tokens),
-              "timeSteps": \(c.timeSteps),
-              "lanes": \(model.hardware.lanes),
-              "weights": "\(model.origin.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\(args.string("bundle") == nil ? ", seed \(try args.uint64("seed", default: 1))" : "")",
-              "flipFlops": \(r.flipFlops),
-              "memoryBits": \(r.memoryBits),
-              "memories": [
-            \(r.memories.map { "    {\"path\": \"\($0.path)\", \"depth\": \($0.depth), \"width\": \($0.width)}" }.joined(separator: ",\n"))
-              ]\(try bundle.map { b in
-                let json = try JSONSerialization.data(withJSONObject: b.reportJSON, options: [.sortedKeys])
-                return ",\n  \"quantization\": " + String(decoding: json, as: UTF8.self)
-              } ?? "")
-            }
-
-            """
-        let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: report)]).map { ($0.name, Data($0.contents.utf8)) }
+        let resources = ResourceModel.estimate(design).total
+        let perf = PerformanceEstimate(shape: shape, rates: FiringRates.resolve(shape: shape, stage: c.stage))
+        let seed = try args.uint64("seed", default: 1)
+        let report = GenerateReport(
+            generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom", stage: c.stage,
+            block: c.block.rawValue, dim: c.dim, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: model.hardware.lanes,
+            weights: model.origin + (args.string("bundle") == nil ? ", seed \(seed)" : ""),
+            flipFlops: r.flipFlops, memoryBits: r.memoryBits,
+            memories: r.memories.map { GenerateReport.Memory(path: $0.path, depth: $0.depth, width: $0.width) },
+            files: GenerateReport.Files(paths: folder.absolute == nil ? "relative" : "absolute",
+                                        memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro, memoryDirectory: folder.absolute ?? "."),
+            resources: GenerateReport.Resources(resources), performance: GenerateReport.Performance(perf),
+            quantization: bundle.map { JSONValue($0.reportJSON) })
+        let readme = FolderReadme(report: report, design: design, emitted: emitted).text
+        let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: try report.encoded()),
+                                         EmittedDesign.File(name: "README.md", contents: readme)]).map { ($0.name, Data($0.contents.utf8)) }
         try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args), files: files)
-        print("wrote \(emitted.allFiles.count + 1) files to \(out): top \(emitted.top), \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits")
+        print("wrote \(emitted.allFiles.count + 2) files to \(out) (top module \(emitted.top); files.f, README.md, report.json)")
+        for line in summary(report) { print(line) }
+    }
+
+    /// The folder `--out` names: its URL, and its absolute path unless `--portable`. Paths that
+    /// a file list or a Verilog string cannot carry are refused.
+    static func outputFolder(_ out: String, portable: Bool) throws -> (url: URL, absolute: String?) {
+        let url = URL(fileURLWithPath: out).standardizedFileURL
+        if portable { return (url, nil) }
+        guard VerilogEmitter.isPlainPath(url.path) else {
+            throw Arguments.UsageError(description: "--out \(out): its path '\(url.path)' has a space, quote, backslash or non-ASCII character, which files.f and $readmemh cannot carry; choose a plain path, or add --portable (paths relative to the folder)")
+        }
+        return (url, url.path)
+    }
+
+    /// Short lines: the estimate and the assumptions behind its times.
+    static func summary(_ r: GenerateReport) -> [String] {
+        let e = r.resources, p = r.performance
+        return [
+            "  estimate (no synthesis): \(e.luts) LUTs, \(e.flipFlops) FFs, BRAM \(e.bram36) x 36K + \(e.bram18) x 18K, \(e.dsps) DSPs (xc7)",
+            "  cycles per sample: \(Int(p.cyclesPerSample.rounded())) at assumed firing rates (input \(EstimateCommand.g(p.rates.input)), QKFormer Table 7)",
+            "  latency \(p.latencyCycles) cycles = \(EstimateCommand.g(p.latencyMicroseconds)) us, \(EstimateCommand.g(p.samplesPerSecond)) samples/s at an ASSUMED \(EstimateCommand.g(p.clockMHz)) MHz clock (not a timing result)",
+        ]
     }
 
     static func cosim(_ args: Arguments) throws {
+        let composite = try block(args, composite: true)
+        if BlockCommands.isComposite(composite) { return try BlockCommands.cosim(composite, args) }
         var (c, model, seed) = try model(args)
         var o = AttentionCosim.Options()
         o.samples = try args.int("samples", default: 2, in: 1...1000)
@@ -210,12 +232,6 @@ enum ModelCommands {
 
     /// Runs the block the model describes (QKTA or QKCA) in Verilator against the golden model.
     static func run(_ model: AttentionModel, _ o: AttentionCosim.Options, inputs: [SpikeTensor]?) throws -> AttentionCosim.Result {
-        // The Verilator port driver reads and writes ports of up to 64 bits for now.
-        let hw = model.hardware
-        let widest = max(hw.lanes, hw.inputChunk * hw.countWidth)
-        guard widest <= 64 else {
-            throw Arguments.UsageError(description: "lanes P = \(hw.lanes) (--lanes, or C/8 by default) gives a \(widest)-bit stream port, and co-simulation drives ports of up to 64 bits for now; choose --lanes 64 or less here (generate and estimate take up to 256)")
-        }
         guard model.block.block == .qkca else { return try AttentionCosim.run(model, options: o, inputs: inputs) }
         var q = QKCACosim.Options()
         q.samples = o.samples

@@ -37,7 +37,8 @@ enum CLI {
         let m = try example(args)
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
         try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: [])
-        let emitted = VerilogEmitter.emit(try Elaborate.run(m))
+        let folder = try ModelCommands.outputFolder(out, portable: args.flag("portable"))
+        let emitted = VerilogEmitter.emit(try Elaborate.run(m), directory: folder.absolute)
         try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: [], files: emitted.allFiles.map { ($0.name, Data($0.contents.utf8)) })
         print("wrote \(emitted.allFiles.count) files to \(out) (top module \(emitted.top))")
     }

@@ -34,6 +34,11 @@ import Testing
         #expect(c.bnEps == 1e-3)
     }
 
+    @Test func bnEpsZeroIsAcceptedAsPyTorchAllowsIt() throws {
+        let c = try BlockConfig.parse(json: Data(#"{"model": "hst-4-384", "bnEps": 0}"#.utf8))
+        #expect(c.bnEps == 0)
+    }
+
     @Test func fieldsWithoutAModel() throws {
         let c = try BlockConfig.parse(json: Data(#"{"dim": 32, "heads": 4, "tokens": 9, "timeSteps": 2}"#.utf8))
         #expect(c.model == nil && c.dim == 32 && c.headDim == 8 && c.block == .qkta && c.quantization.decayFractionBits == nil)
@@ -67,6 +72,7 @@ import Testing
         (#"{"model": "hst-4-384""#, "config.json", "is not valid JSON"),
         (#"[1, 2]"#, "config.json", "must be one JSON object"),
         (#"{"model": "hst-4-384", "timeSteps": 0}"#, "timeSteps", "from 1 to 64"),
+        (#"{"model": "hst-4-384", "bnEps": -1e-5}"#, "bnEps", "must be a finite number >= 0"),
         (#"{"model": "hst-4-384", "dim": 96, "dim": 192}"#, "dim", "is given twice"),
         (#"{"model": "hst-4-384", "quantization": {"weightBits": 8, "weightBits": 4}}"#, "quantization.weightBits", "is given twice"),
         (#"{"model": "hst-4-384", "timeSteps": 33}"#, "timeSteps", "set quantization.decayFractionBits to 32 or less"),

@@ -95,7 +95,6 @@ import HDL
         try put("dup.json", #"{"dim": 16, "heads": 4, "tokens": 8, "timeSteps": 4, "dim": 32}"#)
         try put("t60.json", #"{"dim": 16, "heads": 4, "tokens": 8, "timeSteps": 60}"#)
         try put("big.json", #"{"dim": 65536, "heads": 8, "tokens": 8, "timeSteps": 4}"#)
-        try put("wide.json", #"{"dim": 96, "heads": 8, "tokens": 4, "timeSteps": 2}"#)
         try put("bad.npy", "not a numpy file")
         var rng = SplitMix64(seed: TestSeed.value(default: 14))
         let scalars = (0..<(2 * 4 * 8 * 16)).map { _ in UInt8(rng.next() % 4 == 0 ? 1 : 0) }
@@ -169,7 +168,6 @@ import HDL
         (["estimate", "--model", "c.json", "--sweep", "lanes=1,2", "--out", "dir.md"], "is a directory"),
         (["estimate", "--table8", "--out", "plain.txt"], "is a file"),
         // co-simulation
-        (["cosim", "--model", "wide.json", "--lanes", "96", "--samples", "1"], "64 bits"),
         (["cosim", "--example", "counter", "--trace", "x.npy"], "must end in .vcd or .fst"),
         (["cosim", "--example", "counter", "--trace", "nodir/w.vcd"], "does not exist; create it first"),
         (["cosim", "--model", "c.json", "--trace", "dir.vcd"], "is a directory"),

@@ -16,6 +16,9 @@ public struct BlockConfig: Hashable, Sendable {
     public var layout: TensorLayout
     public var bnEps: Double
     public var quantization: Quantization
+    /// The attention inside a QKFormer block (config field `attention`: "token" for QKTA,
+    /// "channel" for QKCA; docs/arithmetic.md §7). QKTA unless a config says otherwise.
+    public var attention: BlockKind = .qkta
 
     public enum TensorLayout: String, Hashable, Sendable, CaseIterable { case auto, qkformer, spikingjelly }
 
@@ -64,7 +67,7 @@ public struct BlockConfig: Hashable, Sendable {
             throw ConfigError(field: "config.json", "must be one JSON object ({ ... })")
         }
         let known: Set<String> = ["model", "stage", "index", "block", "dim", "heads", "tokens", "timeSteps",
-                                  "mlpRatio", "layout", "bnEps", "quantization"]
+                                  "mlpRatio", "layout", "bnEps", "quantization", "attention"]
         if let unknown = dict.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError(field: unknown, "is not a config field; known fields: \(known.sorted().joined(separator: ", "))")
         }
@@ -92,6 +95,13 @@ public struct BlockConfig: Hashable, Sendable {
         if let v = try int(dict, "tokens") { c.tokens = v }
         if let v = try int(dict, "timeSteps") { c.timeSteps = v }
         if let v = try int(dict, "mlpRatio") { c.mlpRatio = v }
+        if let v = try string(dict, "attention") {
+            switch v {
+            case "token": c.attention = .qkta
+            case "channel": c.attention = .qkca
+            default: throw ConfigError(field: "attention", "must be \"token\" (QKTA) or \"channel\" (QKCA), got '\(v)'")
+            }
+        }
         if let v = try string(dict, "layout") {
             guard let l = TensorLayout(rawValue: v) else {
                 throw ConfigError(field: "layout", "must be one of auto, qkformer, spikingjelly, got '\(v)'")
@@ -136,7 +146,7 @@ public struct BlockConfig: Hashable, Sendable {
         guard (1...1_000_000).contains(tokens) else { throw ConfigError(field: "tokens", "must be from 1 to 1000000, got \(tokens)") }
         guard (1...64).contains(timeSteps) else { throw ConfigError(field: "timeSteps", "must be from 1 to 64, got \(timeSteps)") }
         guard (1...16).contains(mlpRatio) else { throw ConfigError(field: "mlpRatio", "must be from 1 to 16, got \(mlpRatio)") }
-        guard bnEps > 0, bnEps.isFinite else { throw ConfigError(field: "bnEps", "must be a positive number, got \(bnEps)") }
+        guard bnEps >= 0, bnEps.isFinite else { throw ConfigError(field: "bnEps", "must be a finite number >= 0 (PyTorch allows 0), got \(bnEps)") }
         guard (2...16).contains(quantization.weightBits) else {
             throw ConfigError(field: "quantization.weightBits", "must be from 2 to 16, got \(quantization.weightBits)")
         }
