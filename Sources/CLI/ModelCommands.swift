@@ -22,7 +22,9 @@ enum ModelCommands {
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
     static func block(_ args: Arguments, composite: Bool = false) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
-        if let dir = args.string("bundle") {
+        // Without --model the bundle's config.json names the block: the folder must be there now
+        // (with --model, the bundle is loaded, and checked, once the flags are known to apply).
+        if let dir = args.string("bundle"), args.string("model") == nil {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
                 throw Arguments.UsageError(description: "--bundle '\(dir)' does not exist; give the bundle folder (config.json and tensors/)")

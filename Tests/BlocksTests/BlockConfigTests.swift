@@ -64,7 +64,7 @@ import Testing
         (#"{"model": "hst-4-384", "stage": 1, "index": 1}"#, "index", "blocks 0 to 0"),
         (#"{"model": "hst-4-384", "tokens": "many"}"#, "tokens", "must be a whole number"),
         (#"{"model": "hst-4-384", "tokens": 2.5}"#, "tokens", "must be a whole number"),
-        (#"{"model": "hst-4-384", "block": "mlp"}"#, "block", "must be one of qkta, qkca, ssa, qkformer-block"),
+        (#"{"model": "hst-4-384", "block": "sideways"}"#, "block", "must be one of"),
         (#"{"model": "hst-4-384", "quantization": {"weightBits": 1}}"#, "quantization.weightBits", "from 2 to 16"),
         (#"{"model": "hst-4-384", "quantization": {"bits": 8}}"#, "quantization.bits", "is not a quantization field"),
         (#"{"model": "hst-4-384", "quantization": {"perChannel": 1}}"#, "quantization.perChannel", "true or false"),
