@@ -204,6 +204,7 @@ import HDL
             "difftest": ["difftest", "--circuits", "1"],
             "bench": ["bench", "--nodes", "1"],
             "calibrate": ["calibrate", "--subset", "ci"],
+            "timing": ["timing", "--model", "c.json"],
         ]
         let bad: [(command: String, flag: String, values: [String])] = [
             ("generate", "--lanes", ["0", "257", "abc", "", "1.5", "-3"]),
@@ -254,6 +255,11 @@ import HDL
             ("calibrate", "--jobs", ["0", "65", "x"]),
             ("calibrate", "--out", ["x.txt", "nodir/c.md", "dir.md"]),
             ("calibrate", "--work", ["foreign", ".", "repo", "plain.txt"]),
+            ("timing", "--device", ["12k", "x"]),
+            ("timing", "--target-mhz", ["0", "1001", "x"]),
+            ("timing", "--pnr-seed", ["0", "x"]),
+            ("timing", "--lif", ["x"]),
+            ("timing", "--dir", ["foreign", "missing", "plain.txt"]),
         ]
         var cases: [([String], [String])] = []
         for (command, flag, values) in bad {
