@@ -344,9 +344,10 @@ import HDL
         #expect(changed() == ["p.svg", "p.md"], "\(changed().sorted())")
     }
 
-    /// SIGINT during a Verilator build: exit 130, no temporary directory left in the cache, and
-    /// no child process (make, g++) still working in it.
-    @Test func interruptRemovesTemporariesAndEndsChildren() throws {
+    /// SIGINT or SIGTERM during a Verilator build: exit 130 or 143, no temporary directory left
+    /// in the cache, and no child process (make, g++) still working in it.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func interruptRemovesTemporariesAndEndsChildren(signal: Int32) throws {
         let dir = try Self.sandbox()
         defer { try? FileManager.default.removeItem(at: dir) }
         let cache = dir.appendingPathComponent("cache")
@@ -377,10 +378,11 @@ import HDL
         while temporaries().isEmpty && p.isRunning && Date() < deadline { usleep(50_000) }
         #expect(!temporaries().isEmpty, "the build started")
         usleep(1_500_000)  // let make and the compiler start
-        kill(p.processIdentifier, SIGINT)
+        kill(p.processIdentifier, signal)
         p.waitUntilExit()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 130, "\(stderr)")
+        #expect(p.terminationStatus == 128 + signal, "\(stderr)")
+        #expect(stderr.split(separator: "\n").count == 1 && stderr.hasPrefix("qkforge: "), "one line: \(stderr)")
         #expect(temporaries().isEmpty, "left in the cache: \(temporaries())")
         // No process still has its working directory inside the sandbox.
         usleep(300_000)
