@@ -251,6 +251,17 @@ enum Outputs {
             return String(cString: strerror(Int32(u.code)))
         }
         if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        if ns.domain == NSCocoaErrorDomain {
+            switch CocoaError.Code(rawValue: ns.code) {
+            case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or directory"
+            case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
+            case .fileWriteOutOfSpace: return "no space left on the device"
+            case .fileWriteVolumeReadOnly: return "read-only file system"
+            case .fileWriteFileExists: return "it already exists"
+            case .fileReadCorruptFile, .fileReadInapplicableStringEncoding: return "it is not readable text"
+            default: break
+            }
+        }
         return ns.localizedDescription
     }
 
