@@ -82,7 +82,7 @@ struct CosimCommand: QKCommand {
     @Option(help: "A trained model's bundle folder.") var bundle: String?
     @Option(help: "The block: qkta, qkca, mlp or qkformer-block [qkta].") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
-    @Option(help: "Lanes P, 1 to 64 in co-simulation for now [C/8].") var lanes: String?
+    @Option(help: "Lanes P, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the weights and the stimuli [1].") var seed: String?
     @Option(help: "Samples to co-simulate, 1 to 1000 [2].") var samples: String?
     @Option(help: "Input firing rate, 0 to 1 [0.2].") var rate: String?
@@ -142,7 +142,7 @@ struct SimulateCommand: QKCommand {
     @Option(help: "A trained model's bundle folder.") var bundle: String?
     @Option(help: "The block: qkta or qkca [qkta].") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
-    @Option(help: "Lanes P, 1 to 64 in co-simulation for now [C/8].") var lanes: String?
+    @Option(help: "Lanes P, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
     @Option(help: "The input spikes, uint8 .npy.") var input: String?
     @Option(help: "The output file, .npy (a new file, or replaced through a temporary file; never an input or a device).") var output: String?

@@ -22,7 +22,9 @@ enum ModelCommands {
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
     static func block(_ args: Arguments, composite: Bool = false) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
-        if let dir = args.string("bundle") {
+        // Without --model the bundle's config.json names the block: the folder must be there now
+        // (with --model, the bundle is loaded, and checked, once the flags are known to apply).
+        if let dir = args.string("bundle"), args.string("model") == nil {
             var isDir: ObjCBool = false
             guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
                 throw Arguments.UsageError(description: "--bundle '\(dir)' does not exist; give the bundle folder (config.json and tensors/)")
@@ -49,8 +51,11 @@ enum ModelCommands {
         do {
             if model.hasSuffix(".json") {
                 let data: Data
+                if let info = Outputs.statOf(model), (info.st_mode & S_IFMT) != S_IFREG {
+                    throw Arguments.UsageError(description: "config '\(model)' is \(Outputs.kind(info.st_mode)), not a file; give a config.json file")
+                }
                 do { data = try Data(contentsOf: URL(fileURLWithPath: model)) } catch {
-                    throw Arguments.UsageError(description: "cannot read config '\(model)'; check the path")
+                    throw Arguments.UsageError(description: "cannot read config '\(model)' (\(Outputs.reason(error))); check the path")
                 }
                 config = try BlockConfig.parse(json: data)
                 if stageFlag != nil && config.model == nil {

@@ -153,9 +153,11 @@ enum Outputs {
                     _ = rename(old.path, target)
                     throw e
                 }
+                tokens.forEach { $0.release() }  // the output is in place: an interrupt now keeps it
                 try? fm.removeItem(at: old)
             } else {
                 guard rename(staging.path, target) == 0 else { throw posix("cannot write \(given)") }
+                tokens.forEach { $0.release() }
             }
         } catch {
             undo()
@@ -249,6 +251,17 @@ enum Outputs {
             return String(cString: strerror(Int32(u.code)))
         }
         if ns.domain == NSPOSIXErrorDomain { return String(cString: strerror(Int32(ns.code))) }
+        if ns.domain == NSCocoaErrorDomain {
+            switch CocoaError.Code(rawValue: ns.code) {
+            case .fileNoSuchFile, .fileReadNoSuchFile: return "no such file or directory"
+            case .fileReadNoPermission, .fileWriteNoPermission: return "permission denied"
+            case .fileWriteOutOfSpace: return "no space left on the device"
+            case .fileWriteVolumeReadOnly: return "read-only file system"
+            case .fileWriteFileExists: return "it already exists"
+            case .fileReadCorruptFile, .fileReadInapplicableStringEncoding: return "it is not readable text"
+            default: break
+            }
+        }
         return ns.localizedDescription
     }
 

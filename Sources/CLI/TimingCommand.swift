@@ -47,8 +47,9 @@ struct TimingCommand: QKCommand {
         }
         let fm = FileManager.default
         let work = fm.temporaryDirectory.appendingPathComponent("qkforge-timing-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        let token = Interrupts.removeOnInterrupt(work.path)
         try fm.createDirectory(at: work, withIntermediateDirectories: true)
-        defer { try? fm.removeItem(at: work) }
+        defer { try? fm.removeItem(at: work); token.release() }
 
         let name: String
         let result: ECP5Timing.Result

@@ -62,6 +62,7 @@ enum CLI {
         defer { try? FileManager.default.removeItem(at: work.appendingPathComponent("rtl")); token.release() }
         print("co-simulating example '\(m.name)', seed \(seed)")
         let r = try DifferentialTest.run(m, cycles: cycles, seed: seed, workDirectory: work, options: options)
+        if r.replayDirectory == nil { try? FileManager.default.removeItem(at: work) }  // kept only to replay a mismatch
         try trace?.commit()
         if let t = args.string("trace") { print("waveform: \(t)") }
         try printResult(r, what: m.name)

@@ -83,6 +83,8 @@ import HDL
         try put("repo/.git/HEAD", "ref: refs/heads/main\n")
         try put("repo/README", "a repository\n")
         try mk("emptydir")
+        try mk("foreign.json")
+        _ = mkfifo(dir.appendingPathComponent("fifo.npy").path, 0o644)
         try mk("dir.md")
         try mk("dir.vcd")
         try put("plain.txt", "a plain file\n")
@@ -149,6 +151,9 @@ import HDL
         (["golden", "--model", "c.json", "--input", "bad.npy", "--output", "y.npy"], "bad.npy"),
         (["golden", "--model", "c.json", "--input", "missing.npy", "--output", "y.npy"], "missing.npy"),
         (["golden", "--model", "c.json", "--input", "foreign", "--output", "y.npy"], "foreign"),
+        (["golden", "--model", "c.json", "--input", "/dev/zero", "--output", "y.npy"], "is not a regular file"),
+        (["golden", "--model", "c.json", "--input", "fifo.npy", "--output", "y.npy"], "is not a regular file"),
+        (["golden", "--model", "foreign.json", "--input", "x.npy", "--output", "y.npy"], "is a directory, not a file"),
         // configs
         (["golden", "--model", "dup.json", "--input", "x.npy", "--output", "y.npy"], "dim: is given twice"),
         (["estimate", "--model", "t60.json"], "set quantization.decayFractionBits to 32 or less"),
@@ -199,6 +204,7 @@ import HDL
             "difftest": ["difftest", "--circuits", "1"],
             "bench": ["bench", "--nodes", "1"],
             "calibrate": ["calibrate", "--subset", "ci"],
+            "timing": ["timing", "--model", "c.json"],
         ]
         let bad: [(command: String, flag: String, values: [String])] = [
             ("generate", "--lanes", ["0", "257", "abc", "", "1.5", "-3"]),
@@ -249,6 +255,11 @@ import HDL
             ("calibrate", "--jobs", ["0", "65", "x"]),
             ("calibrate", "--out", ["x.txt", "nodir/c.md", "dir.md"]),
             ("calibrate", "--work", ["foreign", ".", "repo", "plain.txt"]),
+            ("timing", "--device", ["12k", "x"]),
+            ("timing", "--target-mhz", ["0", "1001", "x"]),
+            ("timing", "--pnr-seed", ["0", "x"]),
+            ("timing", "--lif", ["x"]),
+            ("timing", "--dir", ["foreign", "missing", "plain.txt"]),
         ]
         var cases: [([String], [String])] = []
         for (command, flag, values) in bad {
@@ -333,9 +344,10 @@ import HDL
         #expect(changed() == ["p.svg", "p.md"], "\(changed().sorted())")
     }
 
-    /// SIGINT during a Verilator build: exit 130, no temporary directory left in the cache, and
-    /// no child process (make, g++) still working in it.
-    @Test func interruptRemovesTemporariesAndEndsChildren() throws {
+    /// SIGINT or SIGTERM during a Verilator build: exit 130 or 143, no temporary directory left
+    /// in the cache, and no child process (make, g++) still working in it.
+    @Test(arguments: [SIGINT, SIGTERM])
+    func interruptRemovesTemporariesAndEndsChildren(signal: Int32) throws {
         let dir = try Self.sandbox()
         defer { try? FileManager.default.removeItem(at: dir) }
         let cache = dir.appendingPathComponent("cache")
@@ -366,10 +378,11 @@ import HDL
         while temporaries().isEmpty && p.isRunning && Date() < deadline { usleep(50_000) }
         #expect(!temporaries().isEmpty, "the build started")
         usleep(1_500_000)  // let make and the compiler start
-        kill(p.processIdentifier, SIGINT)
+        kill(p.processIdentifier, signal)
         p.waitUntilExit()
         let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        #expect(p.terminationStatus == 130, "\(stderr)")
+        #expect(p.terminationStatus == 128 + signal, "\(stderr)")
+        #expect(stderr.split(separator: "\n").count == 1 && stderr.hasPrefix("qkforge: "), "one line: \(stderr)")
         #expect(temporaries().isEmpty, "left in the cache: \(temporaries())")
         // No process still has its working directory inside the sandbox.
         usleep(300_000)

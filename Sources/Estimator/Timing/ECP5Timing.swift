@@ -177,9 +177,9 @@ public enum ECP5Timing {
         p.standardOutput = pipe
         p.standardError = pipe
         p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let out = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-        p.waitUntilExit()
+        var data = Data()
+        try Interrupts.runToEnd(p) { data = pipe.fileHandleForReading.readDataToEndOfFile() }
+        let out = String(decoding: data, as: UTF8.self)
         guard p.terminationStatus == 0 else {
             let tail = out.split(separator: "\n").suffix(4).joined(separator: " | ")
             throw Failure(description: "\(what) failed (exit \(p.terminationStatus)) in \(dir.path): \(tail.isEmpty ? "see the log there" : tail)")

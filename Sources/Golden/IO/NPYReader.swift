@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// `.npy` format versions: 1.0 has a 2-byte header length; 2.0 a 4-byte one; 3.0 is 2.0 with
 /// a UTF-8 header instead of Latin-1. (numpy's `numpy.lib.format`, NEP 1.)
@@ -25,6 +28,11 @@ extension NPYArray {
         }
         guard !isDirectory.boolValue else {
             throw NPYError(.io, "is a directory, not a .npy file", path: path)
+        }
+        // A device, a pipe or a socket is not a file to read to its end (/dev/zero never ends).
+        var info = stat()
+        if stat(path, &info) == 0, (info.st_mode & S_IFMT) != S_IFREG {
+            throw NPYError(.io, "is not a regular file (a device, a pipe or a socket); give a .npy file saved with np.save", path: path)
         }
         let bytes: Data
         do {
