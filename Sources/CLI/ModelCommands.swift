@@ -124,7 +124,13 @@ enum ModelCommands {
                                         memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro, memoryDirectory: folder.absolute ?? "."),
             resources: GenerateReport.Resources(resources), performance: GenerateReport.Performance(perf),
             quantization: bundle.map { JSONValue($0.reportJSON) })
-        let readme = FolderReadme(report: report, design: design, emitted: emitted).text
+        // The flags as given (a bundle's config.json decides its stage and block), made explicit.
+        var flags = args.string("bundle").map { ["--bundle", $0] } ?? []
+        if let m = args.string("model") { flags += ["--model", m] }
+        for f in ["stage", "block"] { if let v = args.string(f) { flags += ["--\(f)", v] } }
+        flags += ["--lanes", "\(model.hardware.lanes)"]
+        if args.string("bundle") == nil { flags += ["--seed", "\(seed)"] }
+        let readme = FolderReadme(report: report, design: design, emitted: emitted, flags: flags.joined(separator: " ")).text
         try emitted.write(to: folder.url, extraFiles: [EmittedDesign.File(name: "report.json", contents: try report.encoded()),
                                                        EmittedDesign.File(name: "README.md", contents: readme)])
         print("wrote \(emitted.allFiles.count + 2) files to \(out) (top module \(emitted.top); files.f, README.md, report.json)")
