@@ -95,15 +95,29 @@ enum CalibrateCommand {
         let jobs = try args.int("jobs", default: 1, in: 1...64)
         let out = args.string("out")
         if let o = out, !o.hasSuffix(".md") { throw Arguments.UsageError(description: "--out must name a .md file, got '\(o)'") }
+        if let o = out { try Outputs.checkFile(o, flag: "--out", inputs: []) }
+        if let w = args.string("work") { try Outputs.checkDirectory(w, flag: "--work", force: false, inputs: []) }
         guard let version = YosysSynthesis.version() else {
             throw Failure(message: "yosys is not on PATH; install it (apt-get install -y yosys) and rerun", code: 1)
         }
-        let work = URL(fileURLWithPath: args.string("work") ?? FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-calibrate-\(getpid())").path)
-        // Without --work the synthesis runs are scratch: removed however the command ends.
-        defer { if !args.given("work") { try? FileManager.default.removeItem(at: work) } }
         let only = args.string("only")
         let cases = designs(subset).filter { c in only.map { c.name.contains($0) } ?? true }
         guard !cases.isEmpty else { throw Arguments.UsageError(description: "--only '\(only ?? "")' matches no design of subset \(subset)") }
+        let work = URL(fileURLWithPath: args.string("work") ?? FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-calibrate-\(getpid())").path)
+        // A kept --work directory: new, or one qkforge wrote (its marker); a temporary one goes.
+        var removeWork: Interrupts.Token?
+        if let w = args.string("work") {
+            do {
+                try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+                try Outputs.writeAll(Data("Synthesis runs of qkforge calibrate; see docs/cli.md.\n".utf8),
+                                     to: work.appendingPathComponent(Outputs.marker).path, exclusive: false)
+            } catch {
+                throw Outputs.Refusal(description: "--work '\(w)': cannot create it (\(Outputs.reason(error))); check the path")
+            }
+        } else {
+            removeWork = Interrupts.removeOnInterrupt(work.path)
+        }
+        defer { if let t = removeWork { try? FileManager.default.removeItem(at: work); t.release() } }
         print("calibrating the resource estimate against \(version): \(cases.count) designs, \(jobs) job(s), work in \(work.path)")
 
         // Estimates first (cheap, sequential), then synthesis, `jobs` at a time.
@@ -157,7 +171,7 @@ enum CalibrateCommand {
         let md = markdown(rows, version: version, command: command, reused: args.flag("reuse"))
         print(md)
         if let o = out {
-            try Data(md.utf8).write(to: URL(fileURLWithPath: o))
+            try Outputs.writeFile(o, flag: "--out", inputs: [], data: Data(md.utf8))
             print("wrote \(o)")
         }
         let failing = rows.filter { !$0.passes }

@@ -11,11 +11,28 @@ import Estimator
 enum ModelCommands {
     static let modelFlags: Set<String> = ["model", "stage", "block", "lanes", "seed", "bundle"]
 
+    /// The paths this run reads (a config.json, the bundle, the input spikes): no output may
+    /// replace them or a directory holding them (docs/cli.md, "Outputs").
+    static func inputPaths(_ args: Arguments) -> [String] {
+        var paths = ["bundle", "input"].compactMap(args.string)
+        if let m = args.string("model"), m.hasSuffix(".json") { paths.append(m) }
+        return paths
+    }
+
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
-    static func block(_ args: Arguments) throws -> BlockConfig {
+    static func block(_ args: Arguments, composite: Bool = false) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
+        if let dir = args.string("bundle") {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
+                throw Arguments.UsageError(description: "--bundle '\(dir)' does not exist; give the bundle folder (config.json and tensors/)")
+            }
+            guard isDir.boolValue else {
+                throw Arguments.UsageError(description: "--bundle '\(dir)' is a file, not a folder; give the bundle folder (config.json and tensors/)")
+            }
+        }
         if let path = bundleConfig, args.string("model") == nil, !FileManager.default.fileExists(atPath: path) {
-            throw Arguments.UsageError(description: "\(path) is missing; a bundle needs a config.json (tools/export_bundle.py writes one)")
+            throw Arguments.UsageError(description: "--bundle '\(args.string("bundle")!)' has no config.json; a bundle needs one (tools/export_bundle.py writes it)")
         }
         guard let model = args.string("model") ?? bundleConfig else {
             throw Arguments.UsageError(description: "--model is required: a name (\(ModelConfig.named.map(\.name).joined(separator: ", "))) or a config.json path")
@@ -36,8 +53,13 @@ enum ModelCommands {
                     throw Arguments.UsageError(description: "cannot read config '\(model)'; check the path")
                 }
                 config = try BlockConfig.parse(json: data)
+                if stageFlag != nil && config.model == nil {
+                    throw Arguments.UsageError(description: "--stage picks a stage of a named model, and \(model) names none; drop --stage (its fields give the block)")
+                }
                 if let s = stageFlag, let name = config.model {
+                    let attention = config.attention
                     config = try BlockConfig.named(name, stage: s, block: blockKind ?? config.block)
+                    config.attention = attention
                 }
                 if let k = blockKind { config.block = k }
             } else {
@@ -46,7 +68,11 @@ enum ModelCommands {
         } catch let e as ConfigError {
             throw Arguments.UsageError(description: "\(model): \(e.description)")
         }
-        guard config.block == .qkta || config.block == .qkca else {
+        try MemoryCheck.require(config, samples: 1, source: model)
+        guard config.block == .qkta || config.block == .qkca || (composite && BlockCommands.isComposite(config)) else {
+            if BlockCommands.isComposite(config) {
+                throw Arguments.UsageError(description: "--block \(config.block.rawValue) works with generate and cosim so far; choose --block qkta or --block qkca here")
+            }
             throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
         }
         return config
@@ -55,7 +81,7 @@ enum ModelCommands {
     /// `--lanes`, or the default: one lane per 8 channels, so that a vector's `C/P` accumulate
     /// cycles per event stay 8 whatever the model size.
     static func lanes(_ args: Arguments, _ c: BlockConfig) throws -> Int {
-        try args.int("lanes", default: max(1, c.dim / 8), in: 1...256)
+        try args.int("lanes", default: min(256, max(1, c.dim / 8)), in: 1...256)
     }
 
     static func model(_ args: Arguments) throws -> (BlockConfig, AttentionModel, UInt64) {
@@ -104,8 +130,10 @@ enum ModelCommands {
 
     static func generate(_ args: Arguments) throws {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
+        try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args))
         let folder = try outputFolder(out, portable: args.flag("portable"))
-        let c = try block(args)
+        let c = try block(args, composite: true)
+        if BlockCommands.isComposite(c) { return try BlockCommands.generate(c, args, out: out, folder: folder) }
         let (model, bundle) = try build(c, args, maxInputCount: 1)
         if let b = bundle { for line in b.reportLines { print(line) } }
         let (design, shape) = try EstimateCommand.build(c, model)
@@ -131,8 +159,9 @@ enum ModelCommands {
         flags += ["--lanes", "\(model.hardware.lanes)"]
         if args.string("bundle") == nil { flags += ["--seed", "\(seed)"] }
         let readme = FolderReadme(report: report, design: design, emitted: emitted, flags: flags.joined(separator: " ")).text
-        try emitted.write(to: folder.url, extraFiles: [EmittedDesign.File(name: "report.json", contents: try report.encoded()),
-                                                       EmittedDesign.File(name: "README.md", contents: readme)])
+        let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: try report.encoded()),
+                                         EmittedDesign.File(name: "README.md", contents: readme)]).map { ($0.name, Data($0.contents.utf8)) }
+        try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args), files: files)
         print("wrote \(emitted.allFiles.count + 2) files to \(out) (top module \(emitted.top); files.f, README.md, report.json)")
         for line in summary(report) { print(line) }
     }
@@ -159,9 +188,12 @@ enum ModelCommands {
     }
 
     static func cosim(_ args: Arguments) throws {
+        let composite = try block(args, composite: true)
+        if BlockCommands.isComposite(composite) { return try BlockCommands.cosim(composite, args) }
         var (c, model, seed) = try model(args)
         var o = AttentionCosim.Options()
         o.samples = try args.int("samples", default: 2, in: 1...1000)
+        try MemoryCheck.require(c, samples: o.samples, source: "--samples \(o.samples)")
         o.seed = seed
         if let r = args.string("rate") {
             guard let v = Double(r), v >= 0, v <= 1 else { throw Arguments.UsageError(description: "--rate must be a number from 0 to 1, got '\(r)'") }
@@ -172,10 +204,13 @@ enum ModelCommands {
             o.inputStall = v
             o.outputStall = v
         }
+        var trace: (temporary: String, commit: () throws -> Void, discard: () -> Void)?
         if let t = args.string("trace") {
             guard t.hasSuffix(".vcd") || t.hasSuffix(".fst") else { throw Arguments.UsageError(description: "--trace file must end in .vcd or .fst, got '\(t)'") }
-            o.tracePath = URL(fileURLWithPath: t).path
+            trace = try Outputs.stagedFile(t, flag: "--trace", inputs: inputPaths(args))
+            o.tracePath = trace!.temporary
         }
+        defer { trace?.discard() }
         if args.flag("calibrate") {
             let targets = AttentionModel.qkformerRates(stage: c.stage)
             let (m, got) = try model.calibrated(to: targets, inputRate: o.inputRate, seed: seed)
@@ -185,10 +220,11 @@ enum ModelCommands {
         }
         print("co-simulating \(c.block.rawValue) of \(c.model ?? "custom") stage \(c.stage): C=\(c.dim) h=\(c.heads) N=\(c.tokens) T=\(c.timeSteps) lanes=\(model.hardware.lanes), \(o.samples) samples, input rate \(o.inputRate), stalls \(o.inputStall), seed \(seed)")
         let r = try run(model, o, inputs: nil)
+        try trace?.commit()
         report(r)
         for m in r.mismatches.prefix(5) { print("  mismatch: \(m)") }
         for p in r.protocolErrors.prefix(5) { print("  protocol: \(p)") }
-        if let t = o.tracePath { print("waveform: \(t)") }
+        if let t = args.string("trace") { print("waveform: \(t)") }
         let failed = r.passed ? 0 : 1
         print("\(r.samples - (failed == 0 ? 0 : Set(r.mismatches.map(\.sample)).count)) passed, \(failed == 0 ? 0 : max(Set(r.mismatches.map(\.sample)).count, 1)) failed")
         if !r.passed {
@@ -223,7 +259,7 @@ enum ModelCommands {
 
     /// Reads a `[T, N, C]` or `[B, T, N, C]` uint8 spike file for `c`: its samples, and whether
     /// it was batched (the output keeps the same form).
-    static func input(_ path: String, _ c: BlockConfig) throws -> (samples: [SpikeTensor], batched: Bool) {
+    static func input(_ path: String, _ c: BlockConfig) throws -> (samples: [SpikeTensor], batched: Bool, shape: [Int]) {
         let a: NPYArray
         do { a = try NPYArray(contentsOfFile: path) } catch let e as NPYError { throw Arguments.UsageError(description: e.description) }
         guard a.dtype == .uint8 else {
@@ -241,25 +277,33 @@ enum ModelCommands {
         let per = s3.reduce(1, *)
         let batch = shape.count == 4 ? shape[0] : 1
         return (try (0..<batch).map { b in try Tensor(shape: s3, scalars: Array(all[(b * per)..<((b + 1) * per)])) },
-                shape.count == 4)
+                shape.count == 4, s3)
     }
 
-    static func writeOutput(_ outs: [SpikeTensor], batched: Bool, to path: String) throws {
-        let s3 = outs[0].shape
-        let shape = batched ? [outs.count] + s3 : s3
+    static func writeOutput(_ outs: [SpikeTensor], shape3: [Int], batched: Bool, to path: String, inputs: [String]) throws {
+        let shape = batched ? [outs.count] + shape3 : shape3
         let a = try NPYArray(shape: shape, scalars: outs.flatMap(\.scalars))
-        try a.write(toFile: path)
+        try Outputs.writeFile(path, flag: "--output", inputs: inputs, data: a.npyData())
     }
 
     static func goldenOrSimulate(_ args: Arguments, rtl: Bool) throws {
         guard let inPath = args.string("input"), let outPath = args.string("output") else {
             throw Arguments.UsageError(description: "--input X.npy and --output Y.npy are required")
         }
+        let inputs = inputPaths(args)
+        try Outputs.checkFile(outPath, flag: "--output", inputs: inputs)
         var c = try block(args)
-        let (xs, batched) = try input(inPath, c)
+        let (xs, batched, shape3) = try input(inPath, c)
+        guard let first = xs.first else {
+            // An empty batch [0, T, N, C]: the output is the empty batch of the same shape.
+            try writeOutput([], shape3: shape3, batched: true, to: outPath, inputs: inputs)
+            print("wrote \(outPath): the input holds no samples, so neither does the output")
+            return
+        }
         // The design follows the data: its token count (QKCA buffers a whole time step) and
         // its largest spike count (the input count width).
-        c.tokens = xs[0].shape[1]
+        c.tokens = first.shape[1]
+        try MemoryCheck.require(c, samples: xs.count, source: inPath)
         let maxCount = max(1, Int(xs.map { $0.scalars.max() ?? 0 }.max() ?? 0))
         let (model, bundle) = try build(c, args, maxInputCount: maxCount)
         if let b = bundle { for line in b.reportLines { print(line) } }
@@ -268,13 +312,13 @@ enum ModelCommands {
             o.inputStall = 0
             o.outputStall = 0
             let r = try run(model, o, inputs: xs)
-            try writeOutput(r.outputs, batched: batched, to: outPath)
+            try writeOutput(r.outputs, shape3: first.shape, batched: batched, to: outPath, inputs: inputs)
             report(r)
             print("wrote \(outPath); the RTL \(r.passed ? "agrees with" : "DISAGREES with") the golden model on every spike")
             if !r.passed { throw Failure(message: "RTL and golden model disagree; first: \(r.mismatches.first.map(String.init(describing:)) ?? "")", code: 1) }
         } else {
             let outs = try xs.map { try (c.block == .qkca ? QKCA.run(model.golden, input: $0) : QKTA.run(model.golden, input: $0)).output }
-            try writeOutput(outs, batched: batched, to: outPath)
+            try writeOutput(outs, shape3: first.shape, batched: batched, to: outPath, inputs: inputs)
             print("wrote \(outPath)")
         }
     }

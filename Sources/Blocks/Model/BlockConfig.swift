@@ -16,6 +16,9 @@ public struct BlockConfig: Hashable, Sendable {
     public var layout: TensorLayout
     public var bnEps: Double
     public var quantization: Quantization
+    /// The attention inside a QKFormer block (config field `attention`: "token" for QKTA,
+    /// "channel" for QKCA; docs/arithmetic.md §7). QKTA unless a config says otherwise.
+    public var attention: BlockKind = .qkta
 
     public enum TensorLayout: String, Hashable, Sendable, CaseIterable { case auto, qkformer, spikingjelly }
 
@@ -57,11 +60,14 @@ public struct BlockConfig: Hashable, Sendable {
         } catch {
             throw ConfigError(field: "config.json", "is not valid JSON; write one JSON object such as {\"model\": \"hst-4-384\"}")
         }
+        if let key = JSONValue.duplicateKey(in: data) {
+            throw ConfigError(field: key, "is given twice in config.json; keep one of them")
+        }
         guard case .object(let dict) = value else {
             throw ConfigError(field: "config.json", "must be one JSON object ({ ... })")
         }
         let known: Set<String> = ["model", "stage", "index", "block", "dim", "heads", "tokens", "timeSteps",
-                                  "mlpRatio", "layout", "bnEps", "quantization"]
+                                  "mlpRatio", "layout", "bnEps", "quantization", "attention"]
         if let unknown = dict.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError(field: unknown, "is not a config field; known fields: \(known.sorted().joined(separator: ", "))")
         }
@@ -89,6 +95,13 @@ public struct BlockConfig: Hashable, Sendable {
         if let v = try int(dict, "tokens") { c.tokens = v }
         if let v = try int(dict, "timeSteps") { c.timeSteps = v }
         if let v = try int(dict, "mlpRatio") { c.mlpRatio = v }
+        if let v = try string(dict, "attention") {
+            switch v {
+            case "token": c.attention = .qkta
+            case "channel": c.attention = .qkca
+            default: throw ConfigError(field: "attention", "must be \"token\" (QKTA) or \"channel\" (QKCA), got '\(v)'")
+            }
+        }
         if let v = try string(dict, "layout") {
             guard let l = TensorLayout(rawValue: v) else {
                 throw ConfigError(field: "layout", "must be one of auto, qkformer, spikingjelly, got '\(v)'")
@@ -139,6 +152,11 @@ public struct BlockConfig: Hashable, Sendable {
         }
         if let e = quantization.decayFractionBits, !(0...32).contains(e) {
             throw ConfigError(field: "quantization.decayFractionBits", "must be from 0 to 32 (or omitted for T*k), got \(e)")
+        }
+        // Exact decay (decayFractionBits omitted) puts the membrane on the grid 2^-(Fw + T): the
+        // neuron's entry shift E = T must fit the generator's 32 (docs/arithmetic.md §1).
+        if quantization.decayFractionBits == nil && timeSteps > 32 {
+            throw ConfigError(field: "timeSteps", "\(timeSteps) with exact decay (quantization.decayFractionBits omitted, so E = T = \(timeSteps)) needs more than the 32 membrane fraction bits the generator supports; set quantization.decayFractionBits to 32 or less (docs/arithmetic.md §1), or use at most 32 time steps")
         }
     }
 

@@ -41,4 +41,6 @@ public struct ModelConfig: Hashable, Sendable {
 public enum BlockKind: String, Hashable, Sendable, CaseIterable {
     case qkta, qkca, ssa
     case qkformerBlock = "qkformer-block"
+    /// The MLP of a QKFormer block alone.
+    case mlp
 }

@@ -29,6 +29,10 @@ public final class PortDriver {
     private var dirty = true
     /// Cycles ticked so far.
     public private(set) var cycle = 0
+    /// When set, every tick appends the packed input words of that cycle to `recordedInputs`:
+    /// the stimulus a replay (`VerilatorModel.writeReplay`) needs to repeat the run.
+    public var recordInputs = false
+    public private(set) var recordedInputs: [UInt32] = []
 
     public init(model: ClockedModel, inputs: [SimPort], outputs: [SimPort]) {
         self.model = model
@@ -84,6 +88,28 @@ public final class PortDriver {
         dirty = true
     }
 
+    /// Sets input `name` from `lanes` values of `laneWidth` bits each, lane `j` at bits
+    /// `[j*laneWidth +: laneWidth]` (any port width: the way count vectors are packed). Each value
+    /// must fit its lane; lanes past the port's width must be absent.
+    public func set(_ name: String, lanes values: [UInt64], laneWidth: Int) {
+        guard let (_, p) = inOffset[name] else { preconditionFailure("no input port '\(name)'") }
+        set(name, bits: Self.pack(values, laneWidth: laneWidth, width: p.width))
+    }
+
+    /// `values` packed `laneWidth` bits apart, lane 0 in the low bits, into a `width`-bit word.
+    public static func pack(_ values: [UInt64], laneWidth: Int, width: Int) -> Bits {
+        precondition((1...64).contains(laneWidth), "lanes are 1...64 bits, got \(laneWidth)")
+        precondition(values.count * laneWidth <= width, "\(values.count) lanes of \(laneWidth) bits do not fit \(width) bits")
+        var words = [UInt64](repeating: 0, count: (width + 63) / 64)
+        for (j, v) in values.enumerated() {
+            precondition(laneWidth == 64 || v >> UInt64(laneWidth) == 0, "lane \(j): \(v) does not fit \(laneWidth) bits")
+            let bit = j * laneWidth
+            words[bit / 64] |= v << UInt64(bit % 64)
+            if bit % 64 + laneWidth > 64 { words[bit / 64 + 1] |= v >> UInt64(64 - bit % 64) }
+        }
+        return Bits(width: width, truncating: words)
+    }
+
     /// Applies the inputs and settles the logic; outputs then reflect this cycle's inputs.
     public func eval() {
         inWords.withUnsafeBufferPointer { model.setInputs($0) }
@@ -111,11 +137,44 @@ public final class PortDriver {
         return v & sign != 0 ? Int(Int64(bitPattern: v | ~((sign << 1) &- 1))) : Int(v)
     }
 
-    public func bit(_ name: String) -> Bool { get(name) != 0 }
+    public func bit(_ name: String) -> Bool {
+        if dirty { eval() }
+        guard let (o, p) = outOffset[name] else { preconditionFailure("no output port '\(name)'") }
+        return outWords[o..<(o + p.words)].contains { $0 != 0 }
+    }
+
+    /// Output `name` as a bit pattern of the port's width (any width).
+    public func bits(_ name: String) -> Bits {
+        if dirty { eval() }
+        guard let (o, p) = outOffset[name] else { preconditionFailure("no output port '\(name)'") }
+        var words = [UInt64](repeating: 0, count: (p.width + 63) / 64)
+        for i in 0..<p.words { words[i / 2] |= UInt64(outWords[o + i]) << UInt64(32 * (i % 2)) }
+        return Bits(width: p.width, truncating: words)
+    }
+
+    /// Output `name` split into `count` lanes of `laneWidth` bits (lane `j` at bits
+    /// `[j*laneWidth +: laneWidth]`), for count vectors on ports of any width.
+    public func lanes(_ name: String, count: Int, laneWidth: Int) -> [UInt64] {
+        Self.unpack(bits(name), count: count, laneWidth: laneWidth)
+    }
+
+    /// Lanes `0..<count` of `laneWidth` bits (1...64) of `value`; bits past its width read 0.
+    public static func unpack(_ value: Bits, count: Int, laneWidth: Int) -> [UInt64] {
+        precondition((1...64).contains(laneWidth), "lanes are 1...64 bits, got \(laneWidth)")
+        let mask: UInt64 = laneWidth == 64 ? ~0 : (1 << UInt64(laneWidth)) - 1
+        return (0..<count).map { j in
+            let bit = j * laneWidth
+            let w = bit / 64, s = UInt64(bit % 64)
+            var v = w < value.words.count ? value.words[w] >> s : 0
+            if s > 0, w + 1 < value.words.count { v |= value.words[w + 1] << (64 - s) }
+            return v & mask
+        }
+    }
 
     /// The rising clock edge.
     public func tick() {
         if dirty { eval() }
+        if recordInputs { recordedInputs.append(contentsOf: inWords) }
         model.tick()
         cycle += 1
         dirty = true

@@ -1,4 +1,5 @@
 import Foundation
+import HDL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -204,7 +205,8 @@ enum VerilatorBuilder {
         removeAbandonedBuilds(in: cache)
         let temporary = cache.appendingPathComponent(".tmp-\(key.prefix(12))-\(getpid())-\(UUID().uuidString.prefix(8))",
                                                      isDirectory: true)
-        defer { try? fileManager.removeItem(at: temporary) }
+        let interruptToken = Interrupts.removeOnInterrupt(temporary.path)
+        defer { try? fileManager.removeItem(at: temporary); interruptToken.release() }
         let log = temporary.appendingPathComponent("build.log")
         // On a terminal: the phase, the time so far, and the time left judged from the last
         // build in this cache, scaled by the size of the Verilog.
@@ -336,6 +338,7 @@ enum VerilatorBuilder {
 
     /// Copies a failed build's log out of its temporary directory.
     private static func keepFailedLog(_ log: URL, cache: URL, design: VerilatorDesign) -> URL? {
+        if Interrupts.isInterrupted { return nil }  // the build failed because it was interrupted
         let kept = cache.appendingPathComponent("failed-\(design.top).log")
         try? FileManager.default.removeItem(at: kept)
         return (try? FileManager.default.copyItem(at: log, to: kept)) != nil ? kept : nil
@@ -366,7 +369,8 @@ enum VerilatorBuilder {
         guard !objects.isEmpty else { return }
         let temporary = runtime.deletingLastPathComponent()
             .appendingPathComponent(".tmp-\(runtime.lastPathComponent)-\(getpid())-\(UUID().uuidString.prefix(8))")
-        defer { try? fileManager.removeItem(at: temporary) }
+        let interruptToken = Interrupts.removeOnInterrupt(temporary.path)
+        defer { try? fileManager.removeItem(at: temporary); interruptToken.release() }
         do {
             try fileManager.createDirectory(at: temporary, withIntermediateDirectories: true)
             for name in objects {

@@ -1,0 +1,74 @@
+import Foundation
+import Testing
+import HDL
+import Blocks
+import Golden
+import Cosim
+
+/// The SEW residual add and the whole QKFormer block against the golden model, under random
+/// input and output stalls: every count of every output beat of every time step.
+@Suite(.serialized) struct QKFormerBlockCosimTests {
+    static func small(tokens: Int = 5, dim: Int = 12, heads: Int = 3, timeSteps: Int = 3, mlpRatio: Int = 2) throws -> BlockConfig {
+        try BlockConfig.parse(json: Data(#"{"dim": \#(dim), "heads": \#(heads), "tokens": \#(tokens), "timeSteps": \#(timeSteps), "mlpRatio": \#(mlpRatio)}"#.utf8))
+    }
+
+    /// `x + MLP(x)` alone, with heavy stalls and the smallest credit limit (1 vector in flight)
+    /// as well as a larger one: the fork/join must neither deadlock nor reorder.
+    /// `branchLanes` above `K = 3`: each MLP output beat serves several residual beats.
+    @Test(arguments: [(inFlight: 1, stall: 0.6, count: 3, branchLanes: 3), (inFlight: 3, stall: 0.3, count: 1, branchLanes: 3),
+                      (inFlight: 2, stall: 0.0, count: 2, branchLanes: 3), (inFlight: 2, stall: 0.4, count: 2, branchLanes: 6),
+                      (inFlight: 1, stall: 0.2, count: 1, branchLanes: 8)])
+    func residualAroundMLP(inFlight: Int, stall: Double, count: Int, branchLanes: Int) throws {
+        let seed = TestSeed.value(default: 201)
+        print("QKFormerBlockCosimTests residual inFlight \(inFlight) stall \(stall) branch lanes \(branchLanes) seed \(seed)")
+        let (C, T, N, lanes) = (7, 2, 4, 3)
+        let mlp = try MLPModel.random(channels: C, hidden: 14, timeSteps: T, lanes: branchLanes, inputChunk: lanes, seed: seed,
+                                      maxInputCount: count)
+        let rc = ResidualConfig(channels: C, timeSteps: T, lanes: lanes, maxInputCount: count, branchLanes: branchLanes,
+                                vectorsInFlight: inFlight)
+        let design = try Elaborate.run(try makeResidual(rc, branch: try makeMLP(mlp.hardware)))
+        let samples = BlockStreamCosim.randomSamples(timeSteps: T, tokens: N, channels: C, rate: 0.5, maxCount: count, count: 3, seed: seed)
+        let expected = try samples.map { x in
+            try SEWResidual.add(x, try MLP.run(mlp.golden, input: x, maxCount: count).output, maxCount: count + 1)
+        }
+        var o = BlockStreamCosim.Options()
+        o.seed = seed
+        o.inputStall = stall
+        o.outputStall = stall
+        let r = try BlockStreamCosim.run(design, input: rc.inputFormat, output: rc.outputFormat, tokens: N,
+                                         samples: samples, expected: expected, options: o)
+        #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(3)); replay \(r.replayDirectory?.path ?? "-")")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        // The sums must reach count + 1 somewhere, or the width test is empty.
+        #expect(expected.contains { $0.scalars.contains(UInt8(count + 1)) })
+        print("  \(r.vectors) vectors, \(r.cycles) cycles")
+    }
+
+    @Test(arguments: [(kind: AttentionKind.token, lanes: 4, count: 2, storage: LIFStateStorage.registers),
+                      (kind: .token, lanes: 5, count: 1, storage: .ram),
+                      (kind: .channel, lanes: 4, count: 2, storage: .registers)])
+    func blockMatchesGolden(kind: AttentionKind, lanes: Int, count: Int, storage: LIFStateStorage) throws {
+        let seed = TestSeed.value(default: 301)
+        print("QKFormerBlockCosimTests block \(kind.rawValue) lanes \(lanes) count \(count) \(storage) seed \(seed)")
+        let block = try Self.small()
+        let model = try QKFormerBlockModel.random(block, attention: kind, lanes: lanes, seed: seed, maxInputCount: count, storage: storage)
+        let samples = BlockStreamCosim.randomSamples(timeSteps: block.timeSteps, tokens: block.tokens, channels: block.dim,
+                                                     rate: 0.3, maxCount: count, count: 2, seed: seed)
+        let traces = try samples.map { try QKFormerBlock.run(model.golden, input: $0) }
+        var o = BlockStreamCosim.Options()
+        o.seed = seed
+        o.inputStall = 0.3
+        o.outputStall = 0.3
+        let design = try Elaborate.run(try makeQKFormerBlock(model.hardware))
+        let r = try BlockStreamCosim.run(design, input: model.hardware.inputFormat, output: model.hardware.outputFormat,
+                                         tokens: block.tokens, samples: samples, expected: traces.map(\.output), options: o)
+        #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(3)); replay \(r.replayDirectory?.path ?? "-")")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        func rate(_ t: SpikeTensor) -> Double { Double(t.scalars.filter { $0 != 0 }.count) / Double(t.scalars.count) }
+        let attRate = traces.map { rate($0.attention.output) }.reduce(0, +) / Double(traces.count)
+        let mlpRate = traces.map { rate($0.mlp.output) }.reduce(0, +) / Double(traces.count)
+        print("  \(r.vectors) vectors, \(r.cycles) cycles, Attn(x) rate \(attRate), MLP(x1) rate \(mlpRate)")
+        // Both branches must fire, or the residual adds are not tested.
+        #expect(attRate > 0.02 && mlpRate > 0.02)
+    }
+}
