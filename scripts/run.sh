@@ -49,7 +49,9 @@ echo
 log="$(mktemp)"
 trap 'rm -f "$log"' EXIT
 status=0
-"$bin" cosim --model "$model" --stage "$stage" --samples 2 "$@" | tee "$log" || status=$?
+samples=(--samples 2)   # unless the extra arguments choose
+for a in "$@"; do case "$a" in --samples|--samples=*) samples=() ;; esac; done
+"$bin" cosim --model "$model" --stage "$stage" "${samples[@]}" "$@" | tee "$log" || status=$?
 [ "$status" = 0 ] || exit "$status"
 
 # The summary: numbers from report.json (the estimate) and from the co-simulation (measured).

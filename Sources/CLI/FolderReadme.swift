@@ -7,6 +7,8 @@ struct FolderReadme {
     let report: GenerateReport
     let design: Design
     let emitted: EmittedDesign
+    /// The flags that pick this block and its weights, for `qkforge cosim` and `simulate`.
+    let flags: String
 
     var text: String {
         let r = report, e = report.resources, p = report.performance
@@ -61,9 +63,9 @@ struct FolderReadme {
             iverilog -o tb.vvp \(fi) tb.v && vvp tb.vvp
             ```
 
-            QKForge co-simulates this block against its golden model with
-            `qkforge cosim --model \(r.model) --stage \(r.stage) --block \(r.block) --lanes \(r.lanes)` (random weights, same seed as here
-            unless you give `--seed`), and runs it on your own spikes with `qkforge simulate ... --input x.npy --output y.npy`.
+            QKForge co-simulates this same block (same weights) against its golden model with
+            `qkforge cosim \(flags)`, and runs it on your own spikes
+            (uint8 `[T, N, C]`) with `qkforge simulate \(flags) --input x.npy --output y.npy`.
 
             ## Synthesize
 

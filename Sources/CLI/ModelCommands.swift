@@ -157,7 +157,13 @@ enum ModelCommands {
                                         memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro, memoryDirectory: folder.absolute ?? "."),
             resources: GenerateReport.Resources(resources), performance: GenerateReport.Performance(perf),
             quantization: bundle.map { JSONValue($0.reportJSON) })
-        let readme = FolderReadme(report: report, design: design, emitted: emitted).text
+        // The flags as given (a bundle's config.json decides its stage and block), made explicit.
+        var flags = args.string("bundle").map { ["--bundle", $0] } ?? []
+        if let m = args.string("model") { flags += ["--model", m] }
+        for f in ["stage", "block"] { if let v = args.string(f) { flags += ["--\(f)", v] } }
+        flags += ["--lanes", "\(model.hardware.lanes)"]
+        if args.string("bundle") == nil { flags += ["--seed", "\(seed)"] }
+        let readme = FolderReadme(report: report, design: design, emitted: emitted, flags: flags.joined(separator: " ")).text
         let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: try report.encoded()),
                                          EmittedDesign.File(name: "README.md", contents: readme)]).map { ($0.name, Data($0.contents.utf8)) }
         try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args), files: files)

@@ -113,6 +113,10 @@ func fileSystemMessage(_ e: NSError) -> String {
 
 Interrupts.installHandlers()
 
+// Lines reach a pipe (`qkforge ... | tee log`) as they are printed, in order with the progress
+// line on stderr, instead of in one block at exit.
+setvbuf(stdout, nil, _IOLBF, 0)
+
 let argv = Array(CommandLine.arguments.dropFirst())
 let commandNames = QKForgeCommand.configuration.subcommands.map { $0._commandName }
 if argv.isEmpty { fail("no command given; run 'qkforge --help' for the list (\(commandNames.joined(separator: ", ")))", 2) }

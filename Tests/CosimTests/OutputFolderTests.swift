@@ -20,7 +20,10 @@ import Cosim
         let cfg = root.appendingPathComponent("block.json")
         try Data(Self.config.utf8).write(to: cfg)
         let out = root.appendingPathComponent("design")
-        let r = try Command.run(CLITests.binary.path, ["generate", "--model", cfg.path, "--lanes", "4", "--out", out.path] + (portable ? ["--portable"] : []))
+        // Run in `root` with relative paths, as a user would: the folder's README repeats the
+        // flags as given, so a portable folder then names no path of the machine.
+        let r = try Command.run(CLITests.binary.path, ["generate", "--model", "block.json", "--lanes", "4", "--out", "design"] + (portable ? ["--portable"] : []),
+                                in: root)
         #expect(r.status == 0, "\(r.output)")
         return out
     }

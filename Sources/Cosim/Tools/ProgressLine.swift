@@ -92,7 +92,7 @@ public final class ProgressLine: @unchecked Sendable {
 
     static func duration(_ s: Double) -> String {
         let t = Int(s.rounded())
-        return t < 60 ? "\(t) s" : t < 3600 ? "\(t / 60) min \(t % 60) s" : "\(t / 3600) h \(t % 3600 / 60) min"
+        return t < 1 ? "less than 1 s" : t < 60 ? "\(t) s" : t < 3600 ? "\(t / 60) min \(t % 60) s" : "\(t / 3600) h \(t % 3600 / 60) min"
     }
 
     private func draw(force: Bool) {

@@ -23,6 +23,7 @@ import Cosim
         let dir = try Self.workDir("gen", config: Self.config)
         defer { try? FileManager.default.removeItem(at: dir) }
         for out in ["a", "b"] {
+            // --portable: by default a folder names its own absolute path (files.f, QKFORGE_MEM_DIR), so a/ and b/ differ there by design.
             let r = try run(["generate", "--model", "c.json", "--block", "qkformer-block", "--lanes", "4", "--portable", "--out", out], in: dir)
             #expect(r.status == 0, "\(r.output)")
         }
@@ -31,7 +32,7 @@ import Cosim
         let b = try fm.contentsOfDirectory(atPath: dir.appendingPathComponent("b").path).sorted()
         #expect(a == b)
         #expect(a.contains("report.json") && a.contains { $0.hasPrefix("qkformer_block_custom_s1_qkca") })
-        // The output marker records each run's own command (its --out); the design is the rest.
+        // The marker records the command, whose --out differs.
         for f in a where f != ".qkforge-output" {
             #expect(fm.contents(atPath: dir.appendingPathComponent("a/\(f)").path) == fm.contents(atPath: dir.appendingPathComponent("b/\(f)").path), "\(f)")
         }
@@ -48,6 +49,7 @@ import Cosim
 
     @Test(arguments: [
         (["golden", "--model", "c.json", "--block", "mlp", "--input", "x.npy", "--output", "y.npy"], "--block mlp works with generate and cosim so far"),
+        // An existing folder: a missing one is refused first, as missing.
         (["cosim", "--model", "c.json", "--block", "mlp", "--bundle", "."], "--bundle is not supported with --block mlp"),
         (["cosim", "--model", "bad.json", "--block", "qkformer-block"], "attention: must be \"token\" (QKTA) or \"channel\" (QKCA)"),
     ])
