@@ -3,6 +3,7 @@
 # every named model, the QKCA block of hst-4-384 stage 1, the whole QKFormer block of stage 1
 # of hst-4-384 and hst-10-384, at default lanes and seed 1, and
 # one block with a trained model's weights from a bundle.
+# --portable: files.f and the memory images relative to each folder, so rtl/ holds no path of this machine.
 # CI runs this and fails on any difference.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,16 +15,16 @@ fi
 rm -rf rtl
 for model in hst-10-384 hst-10-512 hst-10-768 hst-4-384 hst-2-256; do
   for stage in 1 2; do
-    "$bin" generate --model "$model" --stage "$stage" --block qkta --seed 1 --out "rtl/$model/stage$stage-qkta" >/dev/null
+    "$bin" generate --model "$model" --stage "$stage" --block qkta --seed 1 --portable --out "rtl/$model/stage$stage-qkta" >/dev/null
   done
 done
 # One QKCA block: its K buffer holds a whole sample (N*T*C bits).
-"$bin" generate --model hst-4-384 --stage 1 --block qkca --seed 1 --out "rtl/hst-4-384/stage1-qkca" >/dev/null
+"$bin" generate --model hst-4-384 --stage 1 --block qkca --seed 1 --portable --out "rtl/hst-4-384/stage1-qkca" >/dev/null
 # The whole QKFormer block of stage 1 (x1 = x + QKTA(x), x2 = x1 + MLP(x1)), input counts 0..2.
 for model in hst-4-384 hst-10-384; do
-  "$bin" generate --model "$model" --stage 1 --block qkformer-block --seed 1 --out "rtl/$model/stage1-qkformer-block" >/dev/null
+  "$bin" generate --model "$model" --stage 1 --block qkformer-block --seed 1 --portable --out "rtl/$model/stage1-qkformer-block" >/dev/null
 done
 # A trained block: spikingjelly's QKAttention (token), float weights quantized per channel, so
 # its LIF banks carry per-neuron thresholds (examples/bundle-qkattention-token-c32).
-"$bin" generate --bundle examples/bundle-qkattention-token-c32 --out "rtl/bundles/qkattention-token-c32" >/dev/null
+"$bin" generate --bundle examples/bundle-qkattention-token-c32 --portable --out "rtl/bundles/qkattention-token-c32" >/dev/null
 echo "rtl/: $(find rtl -name '*.v' | wc -l) Verilog files in $(find rtl -name files.f | wc -l) designs"

@@ -4,6 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
+bash scripts/setup-timing.sh   # nextpnr-ecp5 for the measured-Fmax test
 swift build
 swift test 2>&1 | tee .test.log
 # Trained-model import against spikingjelly 2.0.0 (torch in an ignored venv under .cache/).

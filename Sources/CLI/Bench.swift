@@ -60,7 +60,8 @@ enum Bench {
         let hDesign = try Elaborate.run(harnessTop)
         let hEmitted = VerilogEmitter.emit(hDesign)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-bench-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: dir) }
+        let token = Interrupts.removeOnInterrupt(dir.path)
+        defer { try? FileManager.default.removeItem(at: dir); token.release() }
         let vDesign = try VerilatedDesign.describe(hDesign, emitted: hEmitted, directory: dir)
         let model = try VerilatorModel.build(vDesign)
         let native = try VerilatorModel.nativeBenchmarkRun(vDesign, cycles: cycles, seed: 5)

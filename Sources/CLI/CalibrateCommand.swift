@@ -95,18 +95,36 @@ enum CalibrateCommand {
         let jobs = try args.int("jobs", default: 1, in: 1...64)
         let out = args.string("out")
         if let o = out, !o.hasSuffix(".md") { throw Arguments.UsageError(description: "--out must name a .md file, got '\(o)'") }
+        if let o = out { try Outputs.checkFile(o, flag: "--out", inputs: []) }
+        if let w = args.string("work") { try Outputs.checkDirectory(w, flag: "--work", force: false, inputs: []) }
         guard let version = YosysSynthesis.version() else {
             throw Failure(message: "yosys is not on PATH; install it (apt-get install -y yosys) and rerun", code: 1)
         }
-        let work = URL(fileURLWithPath: args.string("work") ?? FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-calibrate-\(getpid())").path)
         let only = args.string("only")
         let cases = designs(subset).filter { c in only.map { c.name.contains($0) } ?? true }
         guard !cases.isEmpty else { throw Arguments.UsageError(description: "--only '\(only ?? "")' matches no design of subset \(subset)") }
+        let work = URL(fileURLWithPath: args.string("work") ?? FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-calibrate-\(getpid())").path)
+        // A kept --work directory: new, or one qkforge wrote (its marker); a temporary one goes.
+        var removeWork: Interrupts.Token?
+        if let w = args.string("work") {
+            do {
+                try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
+                try Outputs.writeAll(Data("Synthesis runs of qkforge calibrate; see docs/cli.md.\n".utf8),
+                                     to: work.appendingPathComponent(Outputs.marker).path, exclusive: false)
+            } catch {
+                throw Outputs.Refusal(description: "--work '\(w)': cannot create it (\(Outputs.reason(error))); check the path")
+            }
+        } else {
+            removeWork = Interrupts.removeOnInterrupt(work.path)
+        }
+        defer { if let t = removeWork { try? FileManager.default.removeItem(at: work); t.release() } }
         print("calibrating the resource estimate against \(version): \(cases.count) designs, \(jobs) job(s), work in \(work.path)")
 
         // Estimates first (cheap, sequential), then synthesis, `jobs` at a time.
         var designsBuilt: [(Case, Design, ResourceCount, Double)] = []
-        for c in cases {
+        let estimating = ProgressLine("calibrate: estimating", total: cases.count, unit: "designs")
+        for (i, c) in cases.enumerated() {
+            estimating.update(i)
             let design = try Elaborate.run(try c.build())
             let t0 = Date()
             let tree = ResourceModel.estimate(design)
@@ -121,7 +139,10 @@ enum CalibrateCommand {
             var errors: [String] = []
             init(_ n: Int) { results = [YosysSynthesis.Result?](repeating: nil, count: n) }
         }
+        estimating.finish()
         let collected = Collected(cases.count)
+        let synthesizing = ProgressLine("calibrate: yosys synth_xilinx", total: cases.count, unit: "designs")
+        defer { synthesizing.finish() }
         let reuse = args.flag("reuse")
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = jobs
@@ -132,10 +153,14 @@ enum CalibrateCommand {
                 do {
                     let r = try YosysSynthesis.synthesize(design, in: dir, reuse: reuse)
                     collected.lock.lock(); collected.results[i] = r; collected.lock.unlock()
-                    print("  \(name): yosys \(Int(r.seconds)) s, LUT \(r.luts) (est \(est.luts)), FF \(r.flipFlops) (est \(est.flipFlops))")
+                    synthesizing.print("  \(name): yosys \(Int(r.seconds)) s, LUT \(r.luts) (est \(est.luts)), FF \(r.flipFlops) (est \(est.flipFlops))")
                 } catch {
                     collected.lock.lock(); collected.errors.append("\(name): \(error)"); collected.lock.unlock()
                 }
+                collected.lock.lock()
+                let done = collected.results.compactMap { $0 }.count + collected.errors.count
+                collected.lock.unlock()
+                synthesizing.update(done)
             }
         }
         queue.waitUntilAllOperationsAreFinished()
@@ -146,7 +171,7 @@ enum CalibrateCommand {
         let md = markdown(rows, version: version, command: command, reused: args.flag("reuse"))
         print(md)
         if let o = out {
-            try Data(md.utf8).write(to: URL(fileURLWithPath: o))
+            try Outputs.writeFile(o, flag: "--out", inputs: [], data: Data(md.utf8))
             print("wrote \(o)")
         }
         let failing = rows.filter { !$0.passes }

@@ -31,7 +31,8 @@ struct QKForgeCommand: ParsableCommand {
         discussion: "Bad input gets one line naming the problem and the fix, and exit code 2; a failed check (a mismatch, a missed target) exits 1. Examples for --example: \(ExampleCircuits.all.map(\.name).joined(separator: ", ")).",
         version: QKForgeVersion.string,
         subcommands: [GenerateCommand.self, CosimCommand.self, GoldenCommand.self, SimulateCommand.self, DifftestCommand.self,
-                      BenchCommand.self, EstimateCommandLine.self, CalibrateCommandLine.self, QuantizeCommand.self])
+                      BenchCommand.self, EstimateCommandLine.self, CalibrateCommandLine.self, QuantizeCommand.self,
+                      TimingCommand.self])
 }
 
 // MARK: generate
@@ -50,10 +51,11 @@ struct GenerateCommand: QKCommand {
     @Option(help: "An HDL example circuit instead of a model.") var example: String?
     @Option(help: "The output directory: new, or one qkforge wrote before.") var out: String?
     @Flag(help: "Replace an existing directory that qkforge did not write (never ., /, home, a directory holding .git, or one holding an input).") var force = false
+    @Flag(help: "Paths relative to the folder in files.f and the Verilog (for a folder to move or commit; use verilator -F) instead of absolute ones.") var portable = false
 
     var arguments: Arguments {
         Arguments(command: "generate", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes,
-                                               "seed": seed, "example": example, "out": out], switches: ["force": force])
+                                               "seed": seed, "example": example, "out": out], switches: ["force": force, "portable": portable])
     }
 
     func execute(_ args: Arguments) throws {

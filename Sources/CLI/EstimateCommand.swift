@@ -31,10 +31,32 @@ enum EstimateCommand {
             throw Arguments.UsageError(description: "--bundle works with a single estimate only; --sweep, --table8 and --check-sim use random seeded weights")
         }
         try checkModes(args)
+        try checkOutputs(args)
         if args.flag("table8") { return try table8(args) }
         if args.flag("check-sim") { return try checkSim(args) }
         if let s = args.string("sweep") { return try sweep(args, s) }
         try single(args)
+    }
+
+    /// Checks `--svg` and `--out` before any work, so a bad path fails at once (docs/cli.md).
+    static func checkOutputs(_ args: Arguments) throws {
+        let inputs = ModelCommands.inputPaths(args)
+        if let s = args.string("svg") {
+            guard s.hasSuffix(".svg") else { throw Arguments.UsageError(description: "--svg must name an .svg file, got '\(s)'") }
+            try Outputs.checkFile(s, flag: "--svg", inputs: inputs)
+        }
+        guard let o = args.string("out") else { return }
+        if args.flag("table8") {
+            // A directory that receives table8.md and table8.svg (other files in it stay).
+            var isDir: ObjCBool = false
+            if FileManager.default.fileExists(atPath: o, isDirectory: &isDir), !isDir.boolValue {
+                throw Arguments.UsageError(description: "--out '\(o)' is a file; --table8 writes table8.md and table8.svg into a directory")
+            }
+            if isDir.boolValue { for f in ["table8.md", "table8.svg"] { try Outputs.checkFile(o + "/" + f, flag: "--out", inputs: inputs) } }
+        } else {
+            guard o.hasSuffix(".md") else { throw Arguments.UsageError(description: "--out must name a .md file here, got '\(o)'") }
+            try Outputs.checkFile(o, flag: "--out", inputs: inputs)
+        }
     }
 
     /// The flags each mode takes; any other flag given is an error naming the mode's flag.
@@ -245,7 +267,10 @@ enum EstimateCommand {
         let seed = try args.uint64("seed", default: 1)
         let clock = try positive(args, "clock-mhz", default: 200)
         var points: [SweepPoint] = []
-        for p in lanes {
+        let progress = ProgressLine("estimate: lanes sweep", total: lanes.count, unit: "designs")
+        defer { progress.finish() }
+        for (i, p) in lanes.enumerated() {
+            progress.update(i)
             let m = try model(c, lanes: p, seed: seed)
             let (design, shape) = try build(c, m)
             let res = ResourceModel.estimate(design).total
@@ -263,12 +288,12 @@ enum EstimateCommand {
             print(table.text(), terminator: "")
         }
         if let path = args.string("svg") {
-            try table.svg().write(toFile: path, atomically: true, encoding: .utf8)
+            try Outputs.writeFile(path, flag: "--svg", inputs: ModelCommands.inputPaths(args), data: Data(table.svg().utf8))
             if !args.flag("json") { print("wrote \(path)") }
         }
         if let path = args.string("out") {
             let command = "qkforge estimate " + CommandLine.arguments.dropFirst(2).joined(separator: " ")
-            try table.markdown(command: command).write(toFile: path, atomically: true, encoding: .utf8)
+            try Outputs.writeFile(path, flag: "--out", inputs: ModelCommands.inputPaths(args), data: Data(table.markdown(command: command).utf8))
             if !args.flag("json") { print("wrote \(path)") }
         }
     }
@@ -316,10 +341,14 @@ enum EstimateCommand {
         }
         let report = Table8Report(channels: C, heads: heads, timeSteps: T, lanes: lanes, seed: seed, rows: rows, layerUnit: unit)
         let dir = URL(fileURLWithPath: out)
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
         let command = "qkforge estimate " + CommandLine.arguments.dropFirst(2).joined(separator: " ")
-        try report.markdown(command: command).write(to: dir.appendingPathComponent("table8.md"), atomically: true, encoding: .utf8)
-        try report.svg().write(to: dir.appendingPathComponent("table8.svg"), atomically: true, encoding: .utf8)
+        if !FileManager.default.fileExists(atPath: out) {
+            do { try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true) } catch {
+                throw Outputs.Refusal(description: "--out '\(out)': cannot create the directory (\(Outputs.reason(error))); check the path")
+            }
+        }
+        try Outputs.writeFile(dir.appendingPathComponent("table8.md").path, flag: "--out", inputs: [], data: Data(report.markdown(command: command).utf8))
+        try Outputs.writeFile(dir.appendingPathComponent("table8.svg").path, flag: "--out", inputs: [], data: Data(report.svg().utf8))
         print(report.text(), terminator: "")
         print("wrote \(dir.appendingPathComponent("table8.md").path) and table8.svg")
     }
@@ -476,7 +505,7 @@ enum EstimateCommand {
                 input beats or output ready adds those cycles.
                 """
             md += "\n"
-            try md.write(toFile: path, atomically: true, encoding: .utf8)
+            try Outputs.writeFile(path, flag: "--out", inputs: [], data: Data(md.utf8))
             print("wrote \(path)")
         }
     }

@@ -11,6 +11,14 @@ import Estimator
 enum ModelCommands {
     static let modelFlags: Set<String> = ["model", "stage", "block", "lanes", "seed", "bundle"]
 
+    /// The paths this run reads (a config.json, the bundle, the input spikes): no output may
+    /// replace them or a directory holding them (docs/cli.md, "Outputs").
+    static func inputPaths(_ args: Arguments) -> [String] {
+        var paths = ["bundle", "input"].compactMap(args.string)
+        if let m = args.string("model"), m.hasSuffix(".json") { paths.append(m) }
+        return paths
+    }
+
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
     static func block(_ args: Arguments, composite: Bool = false) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
@@ -36,6 +44,9 @@ enum ModelCommands {
                     throw Arguments.UsageError(description: "cannot read config '\(model)'; check the path")
                 }
                 config = try BlockConfig.parse(json: data)
+                if stageFlag != nil && config.model == nil {
+                    throw Arguments.UsageError(description: "--stage picks a stage of a named model, and \(model) names none; drop --stage (its fields give the block)")
+                }
                 if let s = stageFlag, let name = config.model {
                     let attention = config.attention
                     config = try BlockConfig.named(name, stage: s, block: blockKind ?? config.block)
@@ -54,13 +65,14 @@ enum ModelCommands {
             }
             throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
         }
+        try MemoryCheck.require(config, samples: 1)
         return config
     }
 
     /// `--lanes`, or the default: one lane per 8 channels, so that a vector's `C/P` accumulate
     /// cycles per event stay 8 whatever the model size.
     static func lanes(_ args: Arguments, _ c: BlockConfig) throws -> Int {
-        try args.int("lanes", default: max(1, c.dim / 8), in: 1...256)
+        try args.int("lanes", default: min(256, max(1, c.dim / 8)), in: 1...256)
     }
 
     static func model(_ args: Arguments) throws -> (BlockConfig, AttentionModel, UInt64) {
@@ -109,39 +121,55 @@ enum ModelCommands {
 
     static func generate(_ args: Arguments) throws {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
+        try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args))
+        let folder = try outputFolder(out, portable: args.flag("portable"))
         let c = try block(args, composite: true)
-        if BlockCommands.isComposite(c) { return try BlockCommands.generate(c, args, out: out) }
+        if BlockCommands.isComposite(c) { return try BlockCommands.generate(c, args, out: out, folder: folder) }
         let (model, bundle) = try build(c, args, maxInputCount: 1)
         if let b = bundle { for line in b.reportLines { print(line) } }
-        let top = c.block == .qkca ? try makeQKCA(QKCAConfig(model.hardware, tokens: c.tokens)) : try makeQKTA(model.hardware)
-        let design = try Elaborate.run(top)
-        let emitted = VerilogEmitter.emit(design)
+        let (design, shape) = try EstimateCommand.build(c, model)
+        let emitted = VerilogEmitter.emit(design, directory: folder.absolute)
         let r = IRResources(design)
-        let report = """
-            {
-              "top": "\(emitted.top)",
-              "model": "\(c.model ?? "custom")",
-              "stage": \(c.stage),
-              "block": "\(c.block.rawValue)",
-              "dim": \(c.dim),
-              "heads": \(c.heads),
-              "tokens": \(c.tokens),
-              "timeSteps": \(c.timeSteps),
-              "lanes": \(model.hardware.lanes),
-              "weights": "\(model.origin.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\""))\(args.string("bundle") == nil ? ", seed \(try args.uint64("seed", default: 1))" : "")",
-              "flipFlops": \(r.flipFlops),
-              "memoryBits": \(r.memoryBits),
-              "memories": [
-            \(r.memories.map { "    {\"path\": \"\($0.path)\", \"depth\": \($0.depth), \"width\": \($0.width)}" }.joined(separator: ",\n"))
-              ]\(try bundle.map { b in
-                let json = try JSONSerialization.data(withJSONObject: b.reportJSON, options: [.sortedKeys])
-                return ",\n  \"quantization\": " + String(decoding: json, as: UTF8.self)
-              } ?? "")
-            }
+        let resources = ResourceModel.estimate(design).total
+        let perf = PerformanceEstimate(shape: shape, rates: FiringRates.resolve(shape: shape, stage: c.stage))
+        let seed = try args.uint64("seed", default: 1)
+        let report = GenerateReport(
+            generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom", stage: c.stage,
+            block: c.block.rawValue, dim: c.dim, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: model.hardware.lanes,
+            weights: model.origin + (args.string("bundle") == nil ? ", seed \(seed)" : ""),
+            flipFlops: r.flipFlops, memoryBits: r.memoryBits,
+            memories: r.memories.map { GenerateReport.Memory(path: $0.path, depth: $0.depth, width: $0.width) },
+            files: GenerateReport.Files(paths: folder.absolute == nil ? "relative" : "absolute",
+                                        memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro, memoryDirectory: folder.absolute ?? "."),
+            resources: GenerateReport.Resources(resources), performance: GenerateReport.Performance(perf),
+            quantization: bundle.map { JSONValue($0.reportJSON) })
+        let readme = FolderReadme(report: report, design: design, emitted: emitted).text
+        let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: try report.encoded()),
+                                         EmittedDesign.File(name: "README.md", contents: readme)]).map { ($0.name, Data($0.contents.utf8)) }
+        try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args), files: files)
+        print("wrote \(emitted.allFiles.count + 2) files to \(out) (top module \(emitted.top); files.f, README.md, report.json)")
+        for line in summary(report) { print(line) }
+    }
 
-            """
-        try emitted.write(to: URL(fileURLWithPath: out), extraFiles: [EmittedDesign.File(name: "report.json", contents: report)])
-        print("wrote \(emitted.allFiles.count + 1) files to \(out): top \(emitted.top), \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits")
+    /// The folder `--out` names: its URL, and its absolute path unless `--portable`. Paths that
+    /// a file list or a Verilog string cannot carry are refused.
+    static func outputFolder(_ out: String, portable: Bool) throws -> (url: URL, absolute: String?) {
+        let url = URL(fileURLWithPath: out).standardizedFileURL
+        if portable { return (url, nil) }
+        guard VerilogEmitter.isPlainPath(url.path) else {
+            throw Arguments.UsageError(description: "--out \(out): its path '\(url.path)' has a space, quote, backslash or non-ASCII character, which files.f and $readmemh cannot carry; choose a plain path, or add --portable (paths relative to the folder)")
+        }
+        return (url, url.path)
+    }
+
+    /// Short lines: the estimate and the assumptions behind its times.
+    static func summary(_ r: GenerateReport) -> [String] {
+        let e = r.resources, p = r.performance
+        return [
+            "  estimate (no synthesis): \(e.luts) LUTs, \(e.flipFlops) FFs, BRAM \(e.bram36) x 36K + \(e.bram18) x 18K, \(e.dsps) DSPs (xc7)",
+            "  cycles per sample: \(Int(p.cyclesPerSample.rounded())) at assumed firing rates (input \(EstimateCommand.g(p.rates.input)), QKFormer Table 7)",
+            "  latency \(p.latencyCycles) cycles = \(EstimateCommand.g(p.latencyMicroseconds)) us, \(EstimateCommand.g(p.samplesPerSecond)) samples/s at an ASSUMED \(EstimateCommand.g(p.clockMHz)) MHz clock (not a timing result)",
+        ]
     }
 
     static func cosim(_ args: Arguments) throws {
@@ -150,6 +178,7 @@ enum ModelCommands {
         var (c, model, seed) = try model(args)
         var o = AttentionCosim.Options()
         o.samples = try args.int("samples", default: 2, in: 1...1000)
+        try MemoryCheck.require(c, samples: o.samples)
         o.seed = seed
         if let r = args.string("rate") {
             guard let v = Double(r), v >= 0, v <= 1 else { throw Arguments.UsageError(description: "--rate must be a number from 0 to 1, got '\(r)'") }
@@ -160,10 +189,13 @@ enum ModelCommands {
             o.inputStall = v
             o.outputStall = v
         }
+        var trace: (temporary: String, commit: () throws -> Void, discard: () -> Void)?
         if let t = args.string("trace") {
             guard t.hasSuffix(".vcd") || t.hasSuffix(".fst") else { throw Arguments.UsageError(description: "--trace file must end in .vcd or .fst, got '\(t)'") }
-            o.tracePath = URL(fileURLWithPath: t).path
+            trace = try Outputs.stagedFile(t, flag: "--trace", inputs: inputPaths(args))
+            o.tracePath = trace!.temporary
         }
+        defer { trace?.discard() }
         if args.flag("calibrate") {
             let targets = AttentionModel.qkformerRates(stage: c.stage)
             let (m, got) = try model.calibrated(to: targets, inputRate: o.inputRate, seed: seed)
@@ -173,10 +205,11 @@ enum ModelCommands {
         }
         print("co-simulating \(c.block.rawValue) of \(c.model ?? "custom") stage \(c.stage): C=\(c.dim) h=\(c.heads) N=\(c.tokens) T=\(c.timeSteps) lanes=\(model.hardware.lanes), \(o.samples) samples, input rate \(o.inputRate), stalls \(o.inputStall), seed \(seed)")
         let r = try run(model, o, inputs: nil)
+        try trace?.commit()
         report(r)
         for m in r.mismatches.prefix(5) { print("  mismatch: \(m)") }
         for p in r.protocolErrors.prefix(5) { print("  protocol: \(p)") }
-        if let t = o.tracePath { print("waveform: \(t)") }
+        if let t = args.string("trace") { print("waveform: \(t)") }
         let failed = r.passed ? 0 : 1
         print("\(r.samples - (failed == 0 ? 0 : Set(r.mismatches.map(\.sample)).count)) passed, \(failed == 0 ? 0 : max(Set(r.mismatches.map(\.sample)).count, 1)) failed")
         if !r.passed {
@@ -187,6 +220,12 @@ enum ModelCommands {
 
     /// Runs the block the model describes (QKTA or QKCA) in Verilator against the golden model.
     static func run(_ model: AttentionModel, _ o: AttentionCosim.Options, inputs: [SpikeTensor]?) throws -> AttentionCosim.Result {
+        // The Verilator port driver reads and writes ports of up to 64 bits for now.
+        let hw = model.hardware
+        let widest = max(hw.lanes, hw.inputChunk * hw.countWidth)
+        guard widest <= 64 else {
+            throw Arguments.UsageError(description: "lanes P = \(hw.lanes) (--lanes, or C/8 by default) gives a \(widest)-bit stream port, and co-simulation drives ports of up to 64 bits for now; choose --lanes 64 or less here (generate and estimate take up to 256)")
+        }
         guard model.block.block == .qkca else { return try AttentionCosim.run(model, options: o, inputs: inputs) }
         var q = QKCACosim.Options()
         q.samples = o.samples
@@ -211,7 +250,7 @@ enum ModelCommands {
 
     /// Reads a `[T, N, C]` or `[B, T, N, C]` uint8 spike file for `c`: its samples, and whether
     /// it was batched (the output keeps the same form).
-    static func input(_ path: String, _ c: BlockConfig) throws -> (samples: [SpikeTensor], batched: Bool) {
+    static func input(_ path: String, _ c: BlockConfig) throws -> (samples: [SpikeTensor], batched: Bool, shape: [Int]) {
         let a: NPYArray
         do { a = try NPYArray(contentsOfFile: path) } catch let e as NPYError { throw Arguments.UsageError(description: e.description) }
         guard a.dtype == .uint8 else {
@@ -229,25 +268,33 @@ enum ModelCommands {
         let per = s3.reduce(1, *)
         let batch = shape.count == 4 ? shape[0] : 1
         return (try (0..<batch).map { b in try Tensor(shape: s3, scalars: Array(all[(b * per)..<((b + 1) * per)])) },
-                shape.count == 4)
+                shape.count == 4, s3)
     }
 
-    static func writeOutput(_ outs: [SpikeTensor], batched: Bool, to path: String) throws {
-        let s3 = outs[0].shape
-        let shape = batched ? [outs.count] + s3 : s3
+    static func writeOutput(_ outs: [SpikeTensor], shape3: [Int], batched: Bool, to path: String, inputs: [String]) throws {
+        let shape = batched ? [outs.count] + shape3 : shape3
         let a = try NPYArray(shape: shape, scalars: outs.flatMap(\.scalars))
-        try a.write(toFile: path)
+        try Outputs.writeFile(path, flag: "--output", inputs: inputs, data: a.npyData())
     }
 
     static func goldenOrSimulate(_ args: Arguments, rtl: Bool) throws {
         guard let inPath = args.string("input"), let outPath = args.string("output") else {
             throw Arguments.UsageError(description: "--input X.npy and --output Y.npy are required")
         }
+        let inputs = inputPaths(args)
+        try Outputs.checkFile(outPath, flag: "--output", inputs: inputs)
         var c = try block(args)
-        let (xs, batched) = try input(inPath, c)
+        let (xs, batched, shape3) = try input(inPath, c)
+        guard let first = xs.first else {
+            // An empty batch [0, T, N, C]: the output is the empty batch of the same shape.
+            try writeOutput([], shape3: shape3, batched: true, to: outPath, inputs: inputs)
+            print("wrote \(outPath): the input holds no samples, so neither does the output")
+            return
+        }
         // The design follows the data: its token count (QKCA buffers a whole time step) and
         // its largest spike count (the input count width).
-        c.tokens = xs[0].shape[1]
+        c.tokens = first.shape[1]
+        try MemoryCheck.require(c, samples: xs.count)
         let maxCount = max(1, Int(xs.map { $0.scalars.max() ?? 0 }.max() ?? 0))
         let (model, bundle) = try build(c, args, maxInputCount: maxCount)
         if let b = bundle { for line in b.reportLines { print(line) } }
@@ -256,13 +303,13 @@ enum ModelCommands {
             o.inputStall = 0
             o.outputStall = 0
             let r = try run(model, o, inputs: xs)
-            try writeOutput(r.outputs, batched: batched, to: outPath)
+            try writeOutput(r.outputs, shape3: first.shape, batched: batched, to: outPath, inputs: inputs)
             report(r)
             print("wrote \(outPath); the RTL \(r.passed ? "agrees with" : "DISAGREES with") the golden model on every spike")
             if !r.passed { throw Failure(message: "RTL and golden model disagree; first: \(r.mismatches.first.map(String.init(describing:)) ?? "")", code: 1) }
         } else {
             let outs = try xs.map { try (c.block == .qkca ? QKCA.run(model.golden, input: $0) : QKTA.run(model.golden, input: $0)).output }
-            try writeOutput(outs, batched: batched, to: outPath)
+            try writeOutput(outs, shape3: first.shape, batched: batched, to: outPath, inputs: inputs)
             print("wrote \(outPath)")
         }
     }

@@ -36,8 +36,10 @@ enum CLI {
     static func generateExample(_ args: Arguments) throws {
         let m = try example(args)
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
-        let emitted = VerilogEmitter.emit(try Elaborate.run(m))
-        try emitted.write(to: URL(fileURLWithPath: out))
+        try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: [])
+        let folder = try ModelCommands.outputFolder(out, portable: args.flag("portable"))
+        let emitted = VerilogEmitter.emit(try Elaborate.run(m), directory: folder.absolute)
+        try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: [], files: emitted.allFiles.map { ($0.name, Data($0.contents.utf8)) })
         print("wrote \(emitted.allFiles.count) files to \(out) (top module \(emitted.top))")
     }
 
@@ -46,17 +48,22 @@ enum CLI {
         let cycles = try args.int("cycles", default: 10_000, in: 1...100_000_000)
         let seed = try args.uint64("seed", default: 1)
         var options = VerilatorOptions()
+        var trace: (temporary: String, commit: () throws -> Void, discard: () -> Void)?
         if let t = args.string("trace") {
             if t.hasSuffix(".fst") { options.trace = .fst } else if t.hasSuffix(".vcd") { options.trace = .vcd } else {
                 throw Arguments.UsageError(description: "--trace file must end in .vcd or .fst, got '\(t)'")
             }
-            options.tracePath = URL(fileURLWithPath: t).path
+            trace = try Outputs.stagedFile(t, flag: "--trace", inputs: [])
+            options.tracePath = trace!.temporary
         }
+        defer { trace?.discard() }
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-cosim-\(getpid())")
-        defer { try? FileManager.default.removeItem(at: work.appendingPathComponent("rtl")) }
+        let token = Interrupts.removeOnInterrupt(work.path)
+        defer { try? FileManager.default.removeItem(at: work.appendingPathComponent("rtl")); token.release() }
         print("co-simulating example '\(m.name)', seed \(seed)")
         let r = try DifferentialTest.run(m, cycles: cycles, seed: seed, workDirectory: work, options: options)
-        if let t = options.tracePath { print("waveform: \(t)") }
+        try trace?.commit()
+        if let t = args.string("trace") { print("waveform: \(t)") }
         try printResult(r, what: m.name)
     }
 
@@ -73,7 +80,9 @@ enum CLI {
             let seeds = (0..<n).map { _ in rng.next() }
             let top = RandomCircuit.batch(name: "diff_batch\(batch)", seeds: seeds)
             let work = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-difftest-\(getpid())-\(batch)")
+            let token = Interrupts.removeOnInterrupt(work.path)
             let r = try DifferentialTest.run(top, cycles: cycles, seed: seed &+ UInt64(batch), workDirectory: work)
+            token.release()
             let bad = Set(r.mismatches.map { $0.port.split(separator: "_").first.map(String.init) ?? $0.port })
             failed += bad.count
             print("batch \(batch): \(n) circuits, \(r.outputs) outputs, \(r.mismatches.count) disagreements\(r.replayDirectory.map { "; replay in \($0.path)" } ?? "")")
@@ -88,11 +97,20 @@ enum CLI {
 
 /// Writes `message` as one line to stderr (newlines folded into "; ") and exits with `code`.
 func fail(_ message: String, _ code: Int32) -> Never {
+    Interrupts.waitIfInterrupted()
     let one = message.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }
         .filter { !$0.isEmpty }.joined(separator: "; ")
     FileHandle.standardError.write(Data("qkforge: \(one)\n".utf8))
     exit(code)
 }
+
+/// One line for a Foundation file-system error: the path, the reason, the fix.
+func fileSystemMessage(_ e: NSError) -> String {
+    let path = (e.userInfo[NSFilePathErrorKey] as? String) ?? (e.userInfo[NSURLErrorKey] as? URL)?.path
+    return "cannot \(e.code >= 512 && e.code < 1024 ? "write" : "read") \(path.map { "'\($0)'" } ?? "a file"): \(Outputs.reason(e)); check the path and its permissions"
+}
+
+Interrupts.installHandlers()
 
 let argv = Array(CommandLine.arguments.dropFirst())
 let commandNames = QKForgeCommand.configuration.subcommands.map { $0._commandName }
@@ -126,13 +144,19 @@ do {
     // `--help` and `qkforge help [COMMAND]`.
     print(QKForgeCommand.fullMessage(for: e))
     exit(0)
-} catch let e where e is Arguments.UsageError || e is BlockError || e is GoldenError || e is NPYError || e is ConfigError {
+} catch let e where e is Arguments.UsageError || e is BlockError || e is GoldenError || e is NPYError || e is ConfigError || e is Outputs.Refusal {
     // Bad input: one line naming the problem and the fix.
     fail("\(e)", 2)
 } catch let e as ElaborationError {
     fail("design does not elaborate: \(e.description)", 2)
 } catch let e as Failure {
     fail(e.message, e.code)
+} catch let e as CocoaError {
+    // A file-system error that no command turned into its own line: name the path and the fix.
+    fail(fileSystemMessage(e as NSError), 2)
+} catch let e as NSError where e.domain == NSCocoaErrorDomain || e.domain == NSPOSIXErrorDomain {
+    fail(fileSystemMessage(e), 2)
 } catch {
     fail("\(error)", 1)
 }
+Interrupts.waitIfInterrupted()

@@ -34,9 +34,26 @@ import Testing
         #expect(c.bnEps == 1e-3)
     }
 
+    @Test func bnEpsZeroIsAcceptedAsPyTorchAllowsIt() throws {
+        let c = try BlockConfig.parse(json: Data(#"{"model": "hst-4-384", "bnEps": 0}"#.utf8))
+        #expect(c.bnEps == 0)
+    }
+
     @Test func fieldsWithoutAModel() throws {
         let c = try BlockConfig.parse(json: Data(#"{"dim": 32, "heads": 4, "tokens": 9, "timeSteps": 2}"#.utf8))
         #expect(c.model == nil && c.dim == 32 && c.headDim == 8 && c.block == .qkta && c.quantization.decayFractionBits == nil)
+    }
+
+    /// Every timeSteps the validator accepts builds a valid configuration; with exact decay up to 32,
+    /// beyond that with decayFractionBits given. Keys that repeat only in different objects are fine.
+    @Test func acceptedTimeStepsAndNestedKeys() throws {
+        for t in [1, 32] { #expect(try BlockConfig.parse(json: Data(#"{"model": "hst-4-384", "timeSteps": \#(t)}"#.utf8)).timeSteps == t) }
+        for t in [33, 56, 64] {
+            let c = try BlockConfig.parse(json: Data(#"{"model": "hst-4-384", "timeSteps": \#(t), "quantization": {"decayFractionBits": 32}}"#.utf8))
+            #expect(c.timeSteps == t)
+        }
+        let nested = try BlockConfig.parse(json: Data(#"{"model": "hst-4-384", "quantization": {"weightBits": 6}, "stage": 1, "dim": 96}"#.utf8))
+        #expect(nested.quantization.weightBits == 6)
     }
 
     @Test(arguments: [
@@ -55,6 +72,11 @@ import Testing
         (#"{"model": "hst-4-384""#, "config.json", "is not valid JSON"),
         (#"[1, 2]"#, "config.json", "must be one JSON object"),
         (#"{"model": "hst-4-384", "timeSteps": 0}"#, "timeSteps", "from 1 to 64"),
+        (#"{"model": "hst-4-384", "bnEps": -1e-5}"#, "bnEps", "must be a finite number >= 0"),
+        (#"{"model": "hst-4-384", "dim": 96, "dim": 192}"#, "dim", "is given twice"),
+        (#"{"model": "hst-4-384", "quantization": {"weightBits": 8, "weightBits": 4}}"#, "quantization.weightBits", "is given twice"),
+        (#"{"model": "hst-4-384", "timeSteps": 33}"#, "timeSteps", "set quantization.decayFractionBits to 32 or less"),
+        (#"{"model": "hst-4-384", "timeSteps": 64}"#, "timeSteps", "E = T = 64"),
     ])
     func badFieldsAreNamed(json: String, field: String, message: String) {
         do {

@@ -52,7 +52,7 @@ import HDL
         let r = try run(["generate", "--example", "rom_ram", "--out", out.path])
         #expect(r.status == 0, "\(r.output)")
         let files = try FileManager.default.contentsOfDirectory(atPath: out.path).sorted()
-        #expect(files == ["files.f", "rom_ram.v", "rom_ram_coeffs.hex"])
+        #expect(files == [".qkforge-output", "files.f", "rom_ram.v", "rom_ram_coeffs.hex"], "the design and the marker that lets qkforge replace it")
         let siblings = try FileManager.default.contentsOfDirectory(atPath: out.deletingLastPathComponent().path)
         #expect(siblings == ["rom_ram"], "no temporary directory is left behind: \(siblings)")
     }

@@ -11,7 +11,8 @@ import Cosim
         try BlockConfig.parse(json: Data(#"{"dim": \#(dim), "heads": \#(heads), "tokens": \#(tokens), "timeSteps": \#(timeSteps)}"#.utf8))
     }
 
-    @Test(arguments: [(lanes: 4, storage: LIFStateStorage.registers, count: 1), (lanes: 5, storage: .ram, count: 3), (lanes: 32, storage: .registers, count: 2)])
+    @Test(arguments: [(lanes: 4, storage: LIFStateStorage.registers, count: 1), (lanes: 5, storage: .ram, count: 3), (lanes: 32, storage: .registers, count: 2),
+                      (lanes: 3, storage: .pipelined, count: 2), (lanes: 16, storage: .pipelined, count: 1)])
     func smallBlockMatchesGolden(lanes: Int, storage: LIFStateStorage, count: Int) throws {
         let seed = TestSeed.value(default: 77)
         print("QKTACosimTests lanes \(lanes) \(storage) seed \(seed)")

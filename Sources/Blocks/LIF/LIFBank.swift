@@ -8,6 +8,13 @@ public enum LIFStateStorage: String, Hashable, Sendable {
     /// block RAM wants for large `L`. Not reset: the first beat of each group after power-up or
     /// reset must set `first`.
     case ram
+    /// One register per neuron, like `registers`, with the update split over three register
+    /// stages (read the membrane; charge `H`; fire, reset and write back) so that no clock
+    /// period holds the read mux and the three carry chains in series. A beat waits in the
+    /// first stage while a beat of its own group is still in the other two (its membrane is
+    /// not written yet) unless it starts a token (`first`): with `G >= 3` groups sent in
+    /// order it never waits.
+    case pipelined
 }
 
 /// A bank of `L` LIF neurons (docs/arithmetic.md §1) folded over `P` lanes.
@@ -123,7 +130,7 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
     let wi = dp.currentWidth, wv = dp.membraneWidth
     let gw = SpikeStreamParts.indexWidth(g)
     let partial = l - (g - 1) * p   // lanes that exist in the last group
-    let name = "\(c.name)_l\(l)_p\(p)_\(c.storage == .ram ? "ram" : "reg")_\(SpikeStreamParts.fingerprint(c.fingerprintText))"
+    let name = "\(c.name)_l\(l)_p\(p)_\(c.storage == .ram ? "ram" : c.storage == .pipelined ? "pipe" : "reg")_\(SpikeStreamParts.fingerprint(c.fingerprintText))"
     let m = Module(name, doc: """
         LIF neuron bank (docs/arithmetic.md §1): \(l) neurons over \(p) lanes, \(g) group(s), state in \(c.storage.rawValue).
         Neuron n is group n/\(p), lane n%\(p).\(partial < p ? " Lane(s) \(partial == p - 1 ? "\(partial)" : "\(partial) to \(p - 1)") of group \(g - 1) hold no neuron: spike 0, membrane 0." : "")
@@ -133,8 +140,8 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         Current I in \(c.current) (\(wi) signed bits per lane), membrane V in \(dp.ranges.membrane) (\(wv) bits), H in \(dp.ranges.hidden).
         in:  in_valid, in_ready, in_first (start from V = vr), in_group [\(gw)], in_current [\(p)x\(wi)] (lane j at [j*\(wi) +: \(wi)]).
         out: out_valid, out_ready, out_first, out_group [\(gw)], out_spike [\(p)] (lane j at bit j)\(c.membraneOutput ? ", out_membrane [\(p)x\(wv)] (V after the step)" : "").
-        One output beat per input beat, in order; latency \(c.storage == .ram ? 2 : 1) cycle(s), one beat per cycle unstalled.
-        \(c.storage == .ram ? "RAM \(g) x \(p * wv), sync read on accept, write one stage later; a same-group write on the accepting edge is forwarded. The first beat of each group after power-up or reset must set in_first." : "Registers reset to vr.")
+        One output beat per input beat, in order; latency \(c.storage == .ram ? 2 : c.storage == .pipelined ? 4 : 1) cycle(s), one beat per cycle unstalled\(c.storage == .pipelined ? " (a beat of a group still in flight waits, unless it sets in_first)" : "").
+        \(c.storage == .ram ? "RAM \(g) x \(p * wv), sync read on accept, write one stage later; a same-group write on the accepting edge is forwarded. The first beat of each group after power-up or reset must set in_first." : c.storage == .pipelined ? "Registers reset to vr; stages: s1 the accepted beat, s2 the start membrane V0, s3 the charged H, then fire, reset and write back." : "Registers reset to vr.")
         """)
     m.parameter("neurons", l)
     m.parameter("lanes", p)
@@ -238,6 +245,66 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
             payload.append(SpikeStreamParts.pack(gated))
         }
         buf.connect(enqueue: s1Advance, payload: payload, consumerReady: outReady)
+        m.output("in_ready", inReady)
+
+    case .pipelined:
+        let v = (0..<l).map { m.reg("v_\($0)", width: wv, signed: true, reset: c.neuron.resetValue) }
+        let s1Valid = m.reg("s1_valid", width: 1, reset: 0), s2Valid = m.reg("s2_valid", width: 1, reset: 0)
+        let s3Valid = m.reg("s3_valid", width: 1, reset: 0)
+        let s1First = m.reg("s1_first", width: 1), s2First = m.reg("s2_first", width: 1), s3First = m.reg("s3_first", width: 1)
+        let s1Group = m.reg("s1_group", width: gw), s2Group = m.reg("s2_group", width: gw), s3Group = m.reg("s3_group", width: gw)
+        let s1Current = m.reg("s1_current", width: p * wi)
+        let s3Advance = m.wire("s3_advance", s3Valid & buf.ready)
+        let s2Advance = m.wire("s2_advance", s2Valid & (~s3Valid | s3Advance))
+        // A beat reads its group's membranes in s1; a beat of the same group in s2 or s3 has
+        // not written them yet, so the reader waits (a token's first step reads nothing).
+        let inFlight = g == 1 ? s2Valid | s3Valid
+            : (s2Valid & s2Group.eq(s1Group)) | (s3Valid & s3Group.eq(s1Group))
+        let hazard = m.wire("hazard", ~s1First & inFlight)
+        let s1Advance = m.wire("s1_advance", s1Valid & ~hazard & (~s2Valid | s2Advance))
+        let inReady = m.wire("in_ready_w", ~s1Valid | s1Advance)
+        let accept = m.wire("accept", inValid & inReady)
+        m.next(s1Valid, accept | (s1Valid & ~s1Advance))
+        m.next(s1First, inFirst, enable: accept)
+        m.next(s1Group, inGroup, enable: accept)
+        m.next(s1Current, inCurrent, enable: accept)
+        m.next(s2Valid, s1Advance | (s2Valid & ~s2Advance))
+        m.next(s2First, s1First, enable: s1Advance)
+        m.next(s2Group, s1Group, enable: s1Advance)
+        m.next(s3Valid, s2Advance | (s3Valid & ~s3Advance))
+        m.next(s3First, s2First, enable: s2Advance)
+        m.next(s3Group, s2Group, enable: s2Advance)
+        for j in 0..<p {
+            // s1 -> s2: the start membrane, and the lane's current.
+            let items = (0..<g).compactMap { gi in gi * p + j < l ? v[gi * p + j] : nil }
+            let old = g == 1 ? (j < l ? v[j] : vrConst)
+                : SpikeStreamParts.select(m, "v_lane\(j)", index: s1Group, items: items, fallback: vrConst)
+            let s2V0 = m.reg("s2_v0_lane\(j)", width: wv, signed: true)
+            let s2Current = m.reg("s2_current_lane\(j)", width: wi, signed: true)
+            m.next(s2V0, dp.start(m, "lane\(j)", membrane: old, first: s1First), enable: s1Advance)
+            m.next(s2Current, SpikeStreamParts.field(s1Current, j, wi).asSigned(), enable: s1Advance)
+            // s2 -> s3: the charged membrane, and the lane's threshold for the beat's group.
+            let s3H = m.reg("s3_h_lane\(j)", width: dp.chargedWidth, signed: true)
+            m.next(s3H, try dp.charge(m, "lane\(j)", start: s2V0, current: s2Current), enable: s2Advance)
+            var th: Expr?
+            if let t = laneThreshold(j, group: s2Group) {
+                let s3Th = m.reg("s3_th_lane\(j)", width: t.width, signed: true)
+                m.next(s3Th, t, enable: s2Advance)
+                th = s3Th
+            }
+            // s3 -> out: fire, reset and write back.
+            let (s, nv) = dp.fire(m, "lane\(j)", charged: s3H, threshold: th)
+            for gi in 0..<g where gi * p + j < l {
+                let hit = g == 1 ? s3Advance : s3Advance & s3Group.eq(.const(gi, width: gw))
+                m.next(v[gi * p + j], nv, enable: hit)
+            }
+            let e = exists(j, group: s3Group)
+            spikes.append(s & e)
+            membranes.append(SpikeStreamParts.gate(e, nv))
+        }
+        var payload = [s3First, s3Group, SpikeStreamParts.pack(spikes)]
+        if c.membraneOutput { payload.append(SpikeStreamParts.pack(membranes)) }
+        buf.connect(enqueue: s3Advance, payload: payload, consumerReady: outReady)
         m.output("in_ready", inReady)
     }
     m.output("out_valid", buf.valid)

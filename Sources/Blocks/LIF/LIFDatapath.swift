@@ -27,11 +27,28 @@ struct LIFDatapath {
     /// were proven). Returns the spike (1 bit) and the next membrane (`membraneWidth` bits, signed).
     func build(_ m: Module, _ p: String, membrane v: Expr, current i: Expr, first: Expr,
                threshold: Expr? = nil) throws -> (spike: Expr, next: Expr) {
+        let v0 = start(m, p, membrane: v, first: first)
+        let hs = try charge(m, p, start: v0, current: i)
+        return fire(m, p, charged: hs, threshold: threshold)
+    }
+
+    /// Step 1 of 3: the membrane the step starts from, `vr` on a token's first time step.
+    func start(_ m: Module, _ p: String, membrane v: Expr, first: Expr) -> Expr {
+        let vrConst = Expr.const(neuron.resetValue, width: membraneWidth, signed: true)
+        return m.wire("\(p)_v0", mux(first, vrConst, v))
+    }
+
+    /// Signed bits of the charged membrane `H` that `charge` returns (after the clamp a forced
+    /// width names).
+    var chargedWidth: Int { neuron.membraneWidth != nil ? membraneWidth : ranges.hidden.signedWidth }
+
+    /// Step 2 of 3: the charged membrane `H` from the start membrane and the current, saturated
+    /// to `Wv` when the width is forced (clamp point 1); `chargedWidth` bits, signed.
+    func charge(_ m: Module, _ p: String, start v0: Expr, current i: Expr) throws -> Expr {
         let n = neuron
         let wv = membraneWidth
         let vr = n.resetValue
         let vrConst = Expr.const(vr, width: wv, signed: true)
-        let v0 = m.wire("\(p)_v0", mux(first, vrConst, v))
         let a = m.wire("\(p)_a", fit(i.shiftLeft(n.inputShift), ranges.shifted))
         let uRange = try ranges.membrane.subtracting(.point(vr))
         let u = vr == 0 ? v0 : m.wire("\(p)_u", fit(v0.sub(vrConst), uRange))
@@ -50,7 +67,15 @@ struct LIFDatapath {
             h = m.wire("\(p)_h", fit(g.add(a), ranges.hidden))
         }
         // Clamp point 1: H saturates to Wv before the comparison (forced widths only).
-        let hs = n.membraneWidth != nil ? m.wire("\(p)_hs", h.saturate(to: wv)) : h
+        return n.membraneWidth != nil ? m.wire("\(p)_hs", h.saturate(to: wv)) : h
+    }
+
+    /// Step 3 of 3: the spike and the membrane after the reset, from the charged membrane
+    /// (`chargedWidth` bits, signed) and the lane's threshold (nil: `neuron.threshold`).
+    func fire(_ m: Module, _ p: String, charged hs: Expr, threshold: Expr?) -> (spike: Expr, next: Expr) {
+        let n = neuron
+        let wv = membraneWidth
+        let vrConst = Expr.const(n.resetValue, width: wv, signed: true)
         let cmpWidth = max(hs.width, Interval.point(n.threshold).signedWidth)
         let th = threshold.map { fitWidth($0, cmpWidth) } ?? .const(n.threshold, width: cmpWidth, signed: true)
         let spike = m.wire("\(p)_spike", hs.extend(to: cmpWidth).ge(th))

@@ -60,6 +60,9 @@ public struct BlockConfig: Hashable, Sendable {
         } catch {
             throw ConfigError(field: "config.json", "is not valid JSON; write one JSON object such as {\"model\": \"hst-4-384\"}")
         }
+        if let key = JSONValue.duplicateKey(in: data) {
+            throw ConfigError(field: key, "is given twice in config.json; keep one of them")
+        }
         guard case .object(let dict) = value else {
             throw ConfigError(field: "config.json", "must be one JSON object ({ ... })")
         }
@@ -143,12 +146,17 @@ public struct BlockConfig: Hashable, Sendable {
         guard (1...1_000_000).contains(tokens) else { throw ConfigError(field: "tokens", "must be from 1 to 1000000, got \(tokens)") }
         guard (1...64).contains(timeSteps) else { throw ConfigError(field: "timeSteps", "must be from 1 to 64, got \(timeSteps)") }
         guard (1...16).contains(mlpRatio) else { throw ConfigError(field: "mlpRatio", "must be from 1 to 16, got \(mlpRatio)") }
-        guard bnEps > 0, bnEps.isFinite else { throw ConfigError(field: "bnEps", "must be a positive number, got \(bnEps)") }
+        guard bnEps >= 0, bnEps.isFinite else { throw ConfigError(field: "bnEps", "must be a finite number >= 0 (PyTorch allows 0), got \(bnEps)") }
         guard (2...16).contains(quantization.weightBits) else {
             throw ConfigError(field: "quantization.weightBits", "must be from 2 to 16, got \(quantization.weightBits)")
         }
         if let e = quantization.decayFractionBits, !(0...32).contains(e) {
             throw ConfigError(field: "quantization.decayFractionBits", "must be from 0 to 32 (or omitted for T*k), got \(e)")
+        }
+        // Exact decay (decayFractionBits omitted) puts the membrane on the grid 2^-(Fw + T): the
+        // neuron's entry shift E = T must fit the generator's 32 (docs/arithmetic.md §1).
+        if quantization.decayFractionBits == nil && timeSteps > 32 {
+            throw ConfigError(field: "timeSteps", "\(timeSteps) with exact decay (quantization.decayFractionBits omitted, so E = T = \(timeSteps)) needs more than the 32 membrane fraction bits the generator supports; set quantization.decayFractionBits to 32 or less (docs/arithmetic.md §1), or use at most 32 time steps")
         }
     }
 

@@ -154,6 +154,8 @@ public struct AttentionCosim {
         var offering = false
         var rtlOut = samples.map { _ in SpikeTensor(shape: [T, N, C], repeating: 0) }
         let t0 = Date()
+        let progressBar = ProgressLine("co-simulating \(samples.count) sample\(samples.count == 1 ? "" : "s") in Verilator", total: expectedOut / G, unit: "vectors")
+        defer { progressBar.finish() }
         driver.set("rst", 1)
         driver.tick()
         driver.set("rst", 0)
@@ -202,6 +204,7 @@ public struct AttentionCosim {
             }
             driver.tick()
             cycles += 1
+            if cycles & 0x3FFF == 0 { progressBar.update(received / G) }
             idle = progress ? 0 : idle + 1
             if idle > 100_000 {
                 throw ToolError("no progress for 100000 cycles after \(received) of \(expectedOut) output beats and \(next) of \(beats.count) input beats: the design is stuck")

@@ -12,19 +12,21 @@ public struct QKFormerBlockModel {
     public let golden: QKFormerBlockParameters
 
     /// Random seeded weights (exact mode) for the attention `block.block` (`.qkta` or `.qkca`)
-    /// and an MLP of `block.mlpRatio * C` hidden channels; `lanes` for the attention and fc2,
-    /// inputs up to `maxInputCount`.
+    /// and an MLP of `block.mlpRatio * C` hidden channels; `lanes` for the attention, `mlpLanes`
+    /// (default `lanes`; a multiple of `min(lanes, C)`) for fc2 and `hiddenLanes` for fc1 (default
+    /// `mlpLanes * mlpRatio`, at most 256); inputs up to `maxInputCount`.
     public static func random(_ block: BlockConfig, attention kind: AttentionKind, lanes: Int, seed: UInt64,
                               maxInputCount: Int = 1, storage: LIFStateStorage = .registers,
-                              biasRange: ClosedRange<Double> = -0.25...1.25, vectorsInFlight: Int = 4) throws -> QKFormerBlockModel {
+                              biasRange: ClosedRange<Double> = -0.25...1.25, vectorsInFlight: Int = 4,
+                              mlpLanes: Int? = nil, hiddenLanes: Int? = nil) throws -> QKFormerBlockModel {
         var attBlock = block
         attBlock.block = kind == .token ? .qkta : .qkca
         let att = try AttentionModel.random(attBlock, lanes: lanes, seed: seed, maxInputCount: maxInputCount,
                                             storage: storage, biasRange: biasRange)
         let C = block.dim, K = min(lanes, C)
         let e = block.quantization.decayFractionBits ?? block.timeSteps
-        let mlp = try MLPModel.random(channels: C, hidden: block.mlpRatio * C, timeSteps: block.timeSteps, lanes: lanes,
-                                      inputChunk: K, seed: seed ^ 0x3A7F, maxInputCount: maxInputCount + 1,
+        let mlp = try MLPModel.random(channels: C, hidden: block.mlpRatio * C, timeSteps: block.timeSteps, lanes: mlpLanes ?? lanes,
+                                      hiddenLanes: hiddenLanes, inputChunk: K, seed: seed ^ 0x3A7F, maxInputCount: maxInputCount + 1,
                                       weightBits: block.quantization.weightBits, decayFractionBits: e, storage: storage,
                                       biasRange: biasRange,
                                       name: "mlp_\((block.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_s\(block.stage)")

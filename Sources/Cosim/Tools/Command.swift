@@ -1,4 +1,5 @@
 import Foundation
+import HDL
 
 /// Runs an external tool and captures what it prints.
 public struct Command {
@@ -23,9 +24,8 @@ public struct Command {
         p.standardOutput = pipe
         p.standardError = pipe
         p.standardInput = FileHandle.nullDevice
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        var data = Data()
+        try Interrupts.runToEnd(p) { data = pipe.fileHandleForReading.readDataToEndOfFile() }
         return Result(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
     }
 

@@ -1,4 +1,5 @@
 import Foundation
+import HDL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -204,9 +205,19 @@ enum VerilatorBuilder {
         removeAbandonedBuilds(in: cache)
         let temporary = cache.appendingPathComponent(".tmp-\(key.prefix(12))-\(getpid())-\(UUID().uuidString.prefix(8))",
                                                      isDirectory: true)
-        defer { try? fileManager.removeItem(at: temporary) }
+        let interruptToken = Interrupts.removeOnInterrupt(temporary.path)
+        defer { try? fileManager.removeItem(at: temporary); interruptToken.release() }
         let log = temporary.appendingPathComponent("build.log")
-        try compile(design, options, inputs, manifest: manifest, in: temporary, cache: cache, log: log)
+        // On a terminal: the phase, the time so far, and the time left judged from the last
+        // build in this cache, scaled by the size of the Verilog.
+        let bytes = design.sources.reduce(0) { $0 + ((try? fileManager.attributesOfItem(atPath: $1.path)[.size] as? Int) ?? 0) }
+        let progress = ProgressLine.timed("verilator: verilating \(design.top)", expectedSeconds: lastBuild(in: cache, bytes: bytes))
+        let started = Date()
+        do {
+            defer { progress.finish() }
+            try compile(design, options, inputs, manifest: manifest, in: temporary, cache: cache, log: log, progress: progress)
+        }
+        recordBuild(in: cache, seconds: Date().timeIntervalSince(started), bytes: bytes)
 
         // Publish. If another builder got there first, its model is identical: use it.
         var moved = rename(temporary.path, final.path) == 0
@@ -227,8 +238,20 @@ enum VerilatorBuilder {
         return built
     }
 
+    /// The last build's time in this cache, scaled to `bytes` of Verilog; nil if none.
+    static func lastBuild(in cache: URL, bytes: Int) -> Double? {
+        guard let text = try? String(contentsOf: cache.appendingPathComponent("last-build.txt"), encoding: .utf8) else { return nil }
+        let f = text.split(whereSeparator: \.isWhitespace).compactMap { Double($0) }
+        guard f.count == 2, f[0] > 0, f[1] > 0 else { return nil }
+        return f[0] * max(0.2, Double(bytes) / f[1])
+    }
+
+    static func recordBuild(in cache: URL, seconds: Double, bytes: Int) {
+        try? "\(seconds) \(bytes)\n".write(to: cache.appendingPathComponent("last-build.txt"), atomically: true, encoding: .utf8)
+    }
+
     private static func compile(_ design: VerilatorDesign, _ options: VerilatorOptions, _ inputs: Inputs,
-                                manifest: String, in directory: URL, cache: URL, log: URL) throws {
+                                manifest: String, in directory: URL, cache: URL, log: URL, progress: ProgressLine) throws {
         let fileManager = FileManager.default
         let modelClass = ShimGenerator.modelClass(top: design.top)
         let obj = directory.appendingPathComponent("obj", isDirectory: true)
@@ -286,6 +309,7 @@ enum VerilatorBuilder {
         }
 
         // 4. Compile and link libqkmodel.so.
+        progress.phase("verilator: compiling the C++ model of \(design.top)")
         let make = try VerilatorToolchain.run(
             VerilatorToolchain.make,
             ["-C", obj.path, "-f", "../harness.mk", "QK_PREFIX=\(modelClass)", "-j", String(options.jobs), "libqkmodel.so"],
@@ -314,6 +338,7 @@ enum VerilatorBuilder {
 
     /// Copies a failed build's log out of its temporary directory.
     private static func keepFailedLog(_ log: URL, cache: URL, design: VerilatorDesign) -> URL? {
+        if Interrupts.isInterrupted { return nil }  // the build failed because it was interrupted
         let kept = cache.appendingPathComponent("failed-\(design.top).log")
         try? FileManager.default.removeItem(at: kept)
         return (try? FileManager.default.copyItem(at: log, to: kept)) != nil ? kept : nil
@@ -344,7 +369,8 @@ enum VerilatorBuilder {
         guard !objects.isEmpty else { return }
         let temporary = runtime.deletingLastPathComponent()
             .appendingPathComponent(".tmp-\(runtime.lastPathComponent)-\(getpid())-\(UUID().uuidString.prefix(8))")
-        defer { try? fileManager.removeItem(at: temporary) }
+        let interruptToken = Interrupts.removeOnInterrupt(temporary.path)
+        defer { try? fileManager.removeItem(at: temporary); interruptToken.release() }
         do {
             try fileManager.createDirectory(at: temporary, withIntermediateDirectories: true)
             for name in objects {

@@ -89,12 +89,27 @@ public struct VerilatorOptions: Sendable {
         self.jobs = jobs
     }
 
-    /// `$QKFORGE_CACHE` if set, else `<cwd>/.qkforge-cache/verilator`.
+    /// `$QKFORGE_CACHE/verilator` if `QKFORGE_CACHE` is set, else `$XDG_CACHE_HOME/qkforge/verilator`,
+    /// else `~/.cache/qkforge/verilator`: the user's cache directory, never the working directory.
     public static var defaultCacheDirectory: URL {
-        if let path = ProcessInfo.processInfo.environment["QKFORGE_CACHE"], !path.isEmpty {
-            return URL(fileURLWithPath: path, isDirectory: true)
+        QKForgeCache.directory(environment: ProcessInfo.processInfo.environment)
+            .appendingPathComponent("verilator", isDirectory: true)
+    }
+}
+
+/// Where QKForge keeps what it can rebuild (compiled Verilator models): `$QKFORGE_CACHE`, else
+/// `$XDG_CACHE_HOME/qkforge`, else `~/.cache/qkforge` (the XDG base-directory rule). A relative
+/// value is taken from the current directory, as a shell would; an empty one counts as unset.
+public enum QKForgeCache {
+    public static func directory(environment env: [String: String]) -> URL {
+        if let path = env["QKFORGE_CACHE"], !path.isEmpty {
+            return URL(fileURLWithPath: path, isDirectory: true).standardizedFileURL
         }
-        return URL(fileURLWithPath: FileManager.default.currentDirectoryPath, isDirectory: true)
-            .appendingPathComponent(".qkforge-cache/verilator", isDirectory: true)
+        // XDG: a relative XDG_CACHE_HOME is invalid and is ignored.
+        if let xdg = env["XDG_CACHE_HOME"], xdg.hasPrefix("/") {
+            return URL(fileURLWithPath: xdg, isDirectory: true).appendingPathComponent("qkforge", isDirectory: true)
+        }
+        let home = env["HOME"].flatMap { $0.isEmpty ? nil : $0 } ?? NSHomeDirectory()
+        return URL(fileURLWithPath: home, isDirectory: true).appendingPathComponent(".cache/qkforge", isDirectory: true)
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HDL
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -82,11 +83,10 @@ enum VerilatorToolchain {
         process.standardError = handle
         process.standardInput = FileHandle.nullDevice
         do {
-            try process.run()
+            try Interrupts.runToEnd(process)
         } catch {
             throw VerilatorError(.toolMissing, "cannot run \(executable): \(error.localizedDescription)")
         }
-        process.waitUntilExit()
         let data = (try? Data(contentsOf: logURL)) ?? Data()
         let written = data.count > Int(start) ? data.subdata(in: Int(start)..<data.count) : Data()
         return RunResult(status: process.terminationStatus, output: String(decoding: written, as: UTF8.self))

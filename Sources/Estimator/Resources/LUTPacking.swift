@@ -203,7 +203,6 @@ struct LUTPacking {
         }
         for (i, k) in b.blocks.enumerated() where liveBlock[i] {
             for x in k.inputs { sink(x) }
-            var adderLUTs = 0
             // Carry-chain bits above the highest output that is read are removed (opt_clean).
             let used = k.kind == .adder ? (k.outputs.lastIndex { live[$0] } ?? -1) + 1 : k.pairs.count
             for (s, di) in k.pairs.prefix(used) {
@@ -212,7 +211,7 @@ struct LUTPacking {
                 sink(s)
                 if isGate(rep(di)) { required[rep(di)] = true }
             }
-            lutCount[k.owner] += adderLUTs + k.fixedLUTs
+            lutCount[k.owner] += k.fixedLUTs  // the propagate LUTs are counted by the cover below
             carry4[k.owner] += k.kind == .adder ? (used + 3) / 4 : k.carry4
             dsps[k.owner] += k.dsps
             bram18[k.owner] += k.bram18

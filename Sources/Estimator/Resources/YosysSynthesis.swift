@@ -101,9 +101,8 @@ public enum YosysSynthesis {
         let pipe = Pipe()
         p.standardOutput = pipe
         p.standardError = pipe
-        try p.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        p.waitUntilExit()
+        var data = Data()
+        try Interrupts.runToEnd(p) { data = pipe.fileHandleForReading.readDataToEndOfFile() }
         let out = String(decoding: data, as: UTF8.self)
         guard p.terminationStatus == 0 else {
             let tail = out.split(separator: "\n").suffix(5).joined(separator: " | ")

@@ -14,12 +14,25 @@ public struct EmittedDesign: Sendable {
     public let top: String
     /// Verilog files, children before parents; the top module's file is last.
     public let verilog: [File]
-    /// Memory images, by the plain file name the Verilog's `$readmemh` opens.
+    /// Memory images, by the file name the Verilog's `$readmemh` opens in `QKFORGE_MEM_DIR`.
     public let memoryImages: [File]
+    /// The absolute folder the design is meant for (its `files.f` lists absolute paths and its
+    /// images are found there), or nil for a folder whose `files.f` lists paths relative to itself.
+    public let directory: String?
 
-    /// `files.f`: the Verilog files in compile order.
+    public init(top: String, verilog: [File], memoryImages: [File], directory: String? = nil) {
+        self.top = top
+        self.verilog = verilog
+        self.memoryImages = memoryImages
+        self.directory = directory
+    }
+
+    /// `files.f`: the Verilog files in compile order, leaves first. With `directory`, absolute
+    /// paths, so `verilator -f` and `iverilog -f` take it from any working directory; without,
+    /// paths relative to the folder (`verilator -F` resolves those against the file's folder).
     public var filelist: File {
-        File(name: "files.f", contents: verilog.map { $0.name + "\n" }.joined())
+        let prefix = directory.map { $0.hasSuffix("/") ? $0 : $0 + "/" } ?? ""
+        return File(name: "files.f", contents: verilog.map { prefix + $0.name + "\n" }.joined())
     }
 
     public var allFiles: [File] { verilog + memoryImages + [filelist] }

@@ -7,15 +7,30 @@
 /// shifts). The output lints clean under `verilator -Wall`; bits the design never reads are the
 /// only thing waived, with a pragma on that declaration alone.
 public enum VerilogEmitter {
-    public static func emit(_ design: Design) -> EmittedDesign {
+    ///
+    /// `directory` is the absolute path of the folder the files will be written to, or nil for a
+    /// folder that must work wherever it is moved (the committed `rtl/`). With a directory,
+    /// `files.f` lists absolute paths and the memory images are found there by default; without
+    /// one, `files.f` lists paths relative to the folder and the images are read from the
+    /// simulator's working directory unless `QKFORGE_MEM_DIR` is defined (see `memoryDirectoryMacro`).
+    public static func emit(_ design: Design, directory: String? = nil) -> EmittedDesign {
         var files: [EmittedDesign.File] = []
         var images: [EmittedDesign.File] = []
+        let hasImages = design.modules.contains { $0.memories.contains { $0.initial != nil } }
         for m in design.modules {
-            var writer = ModuleWriter(design: design, module: m)
+            var writer = ModuleWriter(design: design, module: m, memoryDirectory: directory ?? ".", documentImages: hasImages)
             files.append(EmittedDesign.File(name: "\(design.verilogName(m)).v", contents: writer.render()))
             images += writer.images
         }
-        return EmittedDesign(top: design.verilogName(design.top), verilog: files, memoryImages: images)
+        return EmittedDesign(top: design.verilogName(design.top), verilog: files, memoryImages: images, directory: directory)
+    }
+
+    /// The macro naming the folder of the `$readmemh` images: `$readmemh({`QKFORGE_MEM_DIR, "/name.hex"}, mem)`.
+    public static let memoryDirectoryMacro = "QKFORGE_MEM_DIR"
+
+    /// Whether `path` can be written into `files.f` and a Verilog string literal as it is.
+    public static func isPlainPath(_ path: String) -> Bool {
+        !path.isEmpty && !path.contains { $0.isWhitespace || $0 == "\"" || $0 == "\\" || $0 == "`" || !$0.isASCII || $0.isNewline }
     }
 }
 
@@ -33,9 +48,16 @@ struct ModuleWriter {
     /// What drives each wire and output, to see through them as Verilator does.
     private var drivers: [Signal: Expr] = [:]
 
-    init(design: Design, module: Module) {
+    /// The default of `QKFORGE_MEM_DIR` in a file that reads memory images.
+    let memoryDirectory: String
+    /// Whether the top module's header explains how the images are found.
+    let documentImages: Bool
+
+    init(design: Design, module: Module, memoryDirectory: String = ".", documentImages: Bool = false) {
         self.design = design
         self.module = module
+        self.memoryDirectory = memoryDirectory
+        self.documentImages = documentImages
         self.net = design.netlist(module)
         for a in module.assignments { if let t = a.target.signal { drivers[t] = a.value } }
     }
@@ -332,7 +354,7 @@ struct ModuleWriter {
             if let initial = mem.initial {
                 let file = "\(name)_\(mn).hex"
                 images.append(EmittedDesign.File(name: file, contents: initial.map { $0.hex + "\n" }.joined()))
-                lines.append("  initial $readmemh(\"\(file)\", \(mn));")
+                lines.append("  initial $readmemh({`\(VerilogEmitter.memoryDirectoryMacro), \"/\(file)\"}, \(mn));")
             }
             if let wp = mem.writePort {
                 lines.append("  always @(posedge clk)\n    if (\(ref(wp.enable))) \(mn)[\(ref(wp.address))] <= \(ref(wp.data));")
@@ -374,6 +396,21 @@ struct ModuleWriter {
         if module.signals.contains(where: \.isSigned) || module.memories.contains(where: \.isSigned) {
             out += "// Nets marked 'signed' hold two's-complement values; they are declared unsigned and\n"
             out += "// signed operations are written with $signed().\n"
+        }
+        let macro = VerilogEmitter.memoryDirectoryMacro
+        if documentImages && module === design.top {
+            out += "//\n"
+            out += "// Memory images: every $readmemh reads `\(macro)/<file>.hex`. \(macro) defaults to\n"
+            out += memoryDirectory == "."
+                ? "// \".\" (the simulator's working directory); point it at this folder from anywhere with\n"
+                : "// \"\(memoryDirectory)\", the folder this design was written to; if it is moved, point it at the new place with\n"
+            out += "//   for Icarus and Verilator: -D\(macro)='\"/path/to/folder\"' on the command line\n"
+            out += "//   for Yosys:  read_verilog -D\(macro)=\"/path/to/folder\" ...\n"
+            out += "//   for Vivado: set_property verilog_define {\(macro)=\"/path/to/folder\"} [current_fileset]\n"
+            out += "// (or add the .hex files to the Vivado project). One \(macro) holds per compilation.\n"
+        }
+        if !images.isEmpty {
+            out += "`ifndef \(macro)\n`define \(macro) \"\(memoryDirectory)\"\n`endif\n"
         }
         out += "`default_nettype none\n"
 

@@ -15,6 +15,9 @@
 // Parameters: inputs = 32, outputs = 32, lanes = 4, maxCount = 1, accumulatorWidth = 12 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
+`ifndef QKFORGE_MEM_DIR
+`define QKFORGE_MEM_DIR "."
+`endif
 `default_nettype none
 module qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c (
   input  wire clk,
@@ -180,9 +183,9 @@ module qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c (
   wire drain_fresh_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
 
   reg [31:0] weights [0:255];  // 256 x 32, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c_weights.hex", weights);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c_weights.hex"}, weights);
   reg [43:0] bias [0:7];  // 8 x 44, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c_bias.hex", bias);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c_bias.hex"}, bias);
   reg [11:0] acc_lane0 [0:7];  // 8 x 12 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
     if (add_valid) acc_lane0[add_group] <= acc_next0;

@@ -15,6 +15,9 @@
 // Parameters: inputs = 96, outputs = 384, lanes = 48, maxCount = 3, accumulatorWidth = 15 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
+`ifndef QKFORGE_MEM_DIR
+`define QKFORGE_MEM_DIR "."
+`endif
 `default_nettype none
 module mlp_hst_10_384_s1_fc1_acc_i96_o384_p48_a15_d74d3e42 (
   input  wire clk,
@@ -837,9 +840,9 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p48_a15_d74d3e42 (
   wire drain_fresh_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
 
   reg [383:0] weights [0:767];  // 768 x 384, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("mlp_hst_10_384_s1_fc1_acc_i96_o384_p48_a15_d74d3e42_weights.hex", weights);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/mlp_hst_10_384_s1_fc1_acc_i96_o384_p48_a15_d74d3e42_weights.hex"}, weights);
   reg [431:0] bias [0:7];  // 8 x 432, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("mlp_hst_10_384_s1_fc1_acc_i96_o384_p48_a15_d74d3e42_bias.hex", bias);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/mlp_hst_10_384_s1_fc1_acc_i96_o384_p48_a15_d74d3e42_bias.hex"}, bias);
   reg [14:0] acc_lane0 [0:7];  // 8 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
     if (add_valid) acc_lane0[add_group] <= acc_next0;

@@ -136,125 +136,125 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   reg  [16:0] v_94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] v_95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane0_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane0_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane0_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane1_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane1_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane1_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane2_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane2_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane2_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane3_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane3_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane3_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane4_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane4_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane4_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane5_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane5_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane5_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane6_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane6_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane6_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane7_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane7_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane7_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane8;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane8_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane8_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane8_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane8_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane8_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane9;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane9_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane9_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane9_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane9_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane9_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane10;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane10_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane10_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane10_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane10_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane10_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [16:0] v_lane11;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane11_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane11_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane11_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane11_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [16:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [16:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane11_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [16:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -273,10 +273,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane0_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane0_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane0_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -293,10 +293,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane1_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane1_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane1_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane2_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane2_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -313,10 +313,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane2_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane2_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane2_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane3_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane3_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -333,10 +333,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane3_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane3_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane3_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane4_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane4_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -353,10 +353,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane4_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane4_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane4_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane4_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane5_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane5_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -373,10 +373,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane5_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane5_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane5_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane5_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane6_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane6_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -393,10 +393,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane6_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane6_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane6_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane6_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane7_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane7_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -413,10 +413,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane7_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane7_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane7_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane7_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane8_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane8_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -433,10 +433,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane8_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane8_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane8_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane8_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane9_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane9_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -453,10 +453,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane9_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane9_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane9_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane9_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane10_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane10_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -473,10 +473,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane10_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane10_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane10_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane10_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane11_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane11_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -493,10 +493,10 @@ module qkta_hst_10_384_s1_k_lif_l96_p12_reg_bfd61738 (
   wire [16:0] v_lane11_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane11_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane11_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane11_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [17:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)

@@ -23,6 +23,13 @@
 // few tens of cycles. Throughput is one vector per max(input events, X' events) x 8 cycles.
 // Thresholds are per layer (one grid per layer), so they are constants, not memories.
 // Parameters: channels = 192, heads = 6, timeSteps = 4, lanes = 24, inputChunk = 64, maxInputCount = 1, storage = registers
+//
+// Memory images: every $readmemh reads `QKFORGE_MEM_DIR/<file>.hex`. QKFORGE_MEM_DIR defaults to
+// "." (the simulator's working directory); point it at this folder from anywhere with
+//   for Icarus and Verilator: -DQKFORGE_MEM_DIR='"/path/to/folder"' on the command line
+//   for Yosys:  read_verilog -DQKFORGE_MEM_DIR="/path/to/folder" ...
+//   for Vivado: set_property verilog_define {QKFORGE_MEM_DIR="/path/to/folder"} [current_fileset]
+// (or add the .hex files to the Vivado project). One QKFORGE_MEM_DIR holds per compilation.
 `default_nettype none
 module qkta_hst_10_384_s2_c192_h6_t4_p24 (
   input  wire clk,

@@ -15,6 +15,9 @@
 // Parameters: inputs = 256, outputs = 256, lanes = 32, maxCount = 1, accumulatorWidth = 15 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
+`ifndef QKFORGE_MEM_DIR
+`define QKFORGE_MEM_DIR "."
+`endif
 `default_nettype none
 module qkta_hst_10_512_s2_k_acc_i256_o256_p32_a15_9149c290 (
   input  wire clk,
@@ -628,9 +631,9 @@ module qkta_hst_10_512_s2_k_acc_i256_o256_p32_a15_9149c290 (
   wire drain_fresh_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
 
   reg [255:0] weights [0:2047];  // 2048 x 256, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_hst_10_512_s2_k_acc_i256_o256_p32_a15_9149c290_weights.hex", weights);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_hst_10_512_s2_k_acc_i256_o256_p32_a15_9149c290_weights.hex"}, weights);
   reg [287:0] bias [0:7];  // 8 x 288, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_hst_10_512_s2_k_acc_i256_o256_p32_a15_9149c290_bias.hex", bias);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_hst_10_512_s2_k_acc_i256_o256_p32_a15_9149c290_bias.hex"}, bias);
   reg [14:0] acc_lane0 [0:7];  // 8 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
     if (add_valid) acc_lane0[add_group] <= acc_next0;

@@ -15,6 +15,9 @@
 // Parameters: inputs = 192, outputs = 192, lanes = 24, maxCount = 1, accumulatorWidth = 14 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
+`ifndef QKFORGE_MEM_DIR
+`define QKFORGE_MEM_DIR "."
+`endif
 `default_nettype none
 module qkta_hst_10_768_s1_q_acc_i192_o192_p24_a14_e045c5f1 (
   input  wire clk,
@@ -500,9 +503,9 @@ module qkta_hst_10_768_s1_q_acc_i192_o192_p24_a14_e045c5f1 (
   wire drain_fresh_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
 
   reg [191:0] weights [0:1535];  // 1536 x 192, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_hst_10_768_s1_q_acc_i192_o192_p24_a14_e045c5f1_weights.hex", weights);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_hst_10_768_s1_q_acc_i192_o192_p24_a14_e045c5f1_weights.hex"}, weights);
   reg [191:0] bias [0:7];  // 8 x 192, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_hst_10_768_s1_q_acc_i192_o192_p24_a14_e045c5f1_bias.hex", bias);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_hst_10_768_s1_q_acc_i192_o192_p24_a14_e045c5f1_bias.hex"}, bias);
   reg [13:0] acc_lane0 [0:7];  // 8 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
     if (add_valid) acc_lane0[add_group] <= acc_next0;

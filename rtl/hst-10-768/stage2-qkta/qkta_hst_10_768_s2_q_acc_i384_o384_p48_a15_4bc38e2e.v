@@ -15,6 +15,9 @@
 // Parameters: inputs = 384, outputs = 384, lanes = 48, maxCount = 1, accumulatorWidth = 15 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
+`ifndef QKFORGE_MEM_DIR
+`define QKFORGE_MEM_DIR "."
+`endif
 `default_nettype none
 module qkta_hst_10_768_s2_q_acc_i384_o384_p48_a15_4bc38e2e (
   input  wire clk,
@@ -884,9 +887,9 @@ module qkta_hst_10_768_s2_q_acc_i384_o384_p48_a15_4bc38e2e (
   wire drain_fresh_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
 
   reg [383:0] weights [0:3071];  // 3072 x 384, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_hst_10_768_s2_q_acc_i384_o384_p48_a15_4bc38e2e_weights.hex", weights);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_hst_10_768_s2_q_acc_i384_o384_p48_a15_4bc38e2e_weights.hex"}, weights);
   reg [431:0] bias [0:7];  // 8 x 432, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_hst_10_768_s2_q_acc_i384_o384_p48_a15_4bc38e2e_bias.hex", bias);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_hst_10_768_s2_q_acc_i384_o384_p48_a15_4bc38e2e_bias.hex"}, bias);
   reg [14:0] acc_lane0 [0:7];  // 8 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
     if (add_valid) acc_lane0[add_group] <= acc_next0;

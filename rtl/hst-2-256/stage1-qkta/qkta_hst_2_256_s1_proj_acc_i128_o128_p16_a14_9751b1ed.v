@@ -15,6 +15,9 @@
 // Parameters: inputs = 128, outputs = 128, lanes = 16, maxCount = 1, accumulatorWidth = 14 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
+`ifndef QKFORGE_MEM_DIR
+`define QKFORGE_MEM_DIR "."
+`endif
 `default_nettype none
 module qkta_hst_2_256_s1_proj_acc_i128_o128_p16_a14_9751b1ed (
   input  wire clk,
@@ -372,9 +375,9 @@ module qkta_hst_2_256_s1_proj_acc_i128_o128_p16_a14_9751b1ed (
   wire drain_fresh_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
 
   reg [127:0] weights [0:1023];  // 1024 x 128, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_hst_2_256_s1_proj_acc_i128_o128_p16_a14_9751b1ed_weights.hex", weights);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_hst_2_256_s1_proj_acc_i128_o128_p16_a14_9751b1ed_weights.hex"}, weights);
   reg [127:0] bias [0:7];  // 8 x 128, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkta_hst_2_256_s1_proj_acc_i128_o128_p16_a14_9751b1ed_bias.hex", bias);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_hst_2_256_s1_proj_acc_i128_o128_p16_a14_9751b1ed_bias.hex"}, bias);
   reg [13:0] acc_lane0 [0:7];  // 8 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
     if (add_valid) acc_lane0[add_group] <= acc_next0;

@@ -29,6 +29,13 @@
 // plus the mask (1 cycle) and pipeline fill, during which the input stalls.
 // Buffers (bits): K buffer 393216 b (RAM), column counters 384 b, mask 384 b, attention membranes 0 b, total 393984 b.
 // Parameters: channels = 96, heads = 8, timeSteps = 4, tokens = 1024, lanes = 12, inputChunk = 64, maxInputCount = 1, storage = registers, attentionForm = or (proven), kBufferBits = 393216
+//
+// Memory images: every $readmemh reads `QKFORGE_MEM_DIR/<file>.hex`. QKFORGE_MEM_DIR defaults to
+// "." (the simulator's working directory); point it at this folder from anywhere with
+//   for Icarus and Verilator: -DQKFORGE_MEM_DIR='"/path/to/folder"' on the command line
+//   for Yosys:  read_verilog -DQKFORGE_MEM_DIR="/path/to/folder" ...
+//   for Vivado: set_property verilog_define {QKFORGE_MEM_DIR="/path/to/folder"} [current_fileset]
+// (or add the .hex files to the Vivado project). One QKFORGE_MEM_DIR holds per compilation.
 `default_nettype none
 module qkca_c96_h8_t4_n1024_p12 (
   input  wire clk,

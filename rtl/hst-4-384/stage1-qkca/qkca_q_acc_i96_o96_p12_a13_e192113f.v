@@ -15,6 +15,9 @@
 // Parameters: inputs = 96, outputs = 96, lanes = 12, maxCount = 1, accumulatorWidth = 13 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
+`ifndef QKFORGE_MEM_DIR
+`define QKFORGE_MEM_DIR "."
+`endif
 `default_nettype none
 module qkca_q_acc_i96_o96_p12_a13_e192113f (
   input  wire clk,
@@ -308,9 +311,9 @@ module qkca_q_acc_i96_o96_p12_a13_e192113f (
   wire drain_fresh_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
 
   reg [95:0] weights [0:767];  // 768 x 96, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkca_q_acc_i96_o96_p12_a13_e192113f_weights.hex", weights);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkca_q_acc_i96_o96_p12_a13_e192113f_weights.hex"}, weights);
   reg [95:0] bias [0:7];  // 8 x 96, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  initial $readmemh("qkca_q_acc_i96_o96_p12_a13_e192113f_bias.hex", bias);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/qkca_q_acc_i96_o96_p12_a13_e192113f_bias.hex"}, bias);
   reg [12:0] acc_lane0 [0:7];  // 8 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
     if (add_valid) acc_lane0[add_group] <= acc_next0;

@@ -232,245 +232,245 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   reg  [17:0] v_190;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] v_191;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane0_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane0_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane0_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane1_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane1_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane1_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane2_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane2_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane2_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane3_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane3_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane3_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane4_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane4_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane4_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane5_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane5_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane5_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane6_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane6_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane6_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane7_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane7_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane7_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane8;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane8_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane8_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane8_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane8_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane8_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane9;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane9_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane9_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane9_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane9_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane9_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane10;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane10_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane10_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane10_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane10_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane10_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane11;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane11_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane11_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane11_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane11_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane11_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane12;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane12_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane12_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane12_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane12_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane12_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane12_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane12_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane13;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane13_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane13_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane13_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane13_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane13_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane13_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane13_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane14;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane14_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane14_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane14_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane14_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane14_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane14_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane14_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane15;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane15_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane15_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane15_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane15_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane15_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane15_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane15_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane16;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane16_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane16_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane16_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane16_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane16_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane16_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane16_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane16_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane17;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane17_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane17_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane17_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane17_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane17_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane17_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane17_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane17_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane18;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane18_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane18_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane18_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane18_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane18_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane18_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane18_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane18_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane19;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane19_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane19_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane19_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane19_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane19_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane19_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane19_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane19_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane20;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane20_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane20_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane20_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane20_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane20_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane20_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane20_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane20_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane21;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane21_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane21_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane21_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane21_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane21_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane21_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane21_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane21_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane22;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane22_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane22_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane22_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane22_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane22_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane22_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane22_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane22_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire [17:0] v_lane23;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] lane23_v0;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [18:0] lane23_a;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane23_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane23_d;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane23_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane23_h;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire lane23_spike;  // Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
-  wire [17:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [17:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire lane23_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire [17:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -489,10 +489,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane0_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane0_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane0_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -509,10 +509,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane1_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane1_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane1_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane2_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane2_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -529,10 +529,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane2_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane2_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane2_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane3_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane3_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -549,10 +549,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane3_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane3_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane3_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane4_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane4_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -569,10 +569,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane4_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane4_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane4_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane4_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane5_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane5_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -589,10 +589,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane5_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane5_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane5_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane5_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane6_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane6_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -609,10 +609,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane6_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane6_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane6_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane6_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane7_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane7_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -629,10 +629,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane7_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane7_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane7_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane7_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane8_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane8_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -649,10 +649,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane8_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane8_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane8_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane8_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane9_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane9_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -669,10 +669,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane9_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane9_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane9_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane9_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane10_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane10_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -689,10 +689,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane10_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane10_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane10_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane10_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane11_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane11_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -709,10 +709,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane11_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane11_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane11_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane11_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane12_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane12_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -729,10 +729,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane12_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane12_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane12_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane12_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane13_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane13_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -749,10 +749,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane13_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane13_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane13_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane13_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane14_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane14_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -769,10 +769,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane14_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane14_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane14_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane14_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane15_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane15_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -789,10 +789,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane15_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane15_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane15_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane15_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane16_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane16_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -809,10 +809,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane16_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane16_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane16_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane16_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane17_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane17_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -829,10 +829,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane17_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane17_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane17_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane17_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane18_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane18_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -849,10 +849,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane18_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane18_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane18_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane18_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane19_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane19_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -869,10 +869,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane19_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane19_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane19_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane19_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane20_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane20_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -889,10 +889,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane20_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane20_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane20_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane20_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane21_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane21_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -909,10 +909,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane21_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane21_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane21_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane21_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane22_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane22_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -929,10 +929,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane22_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane22_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane22_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane22_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v_lane23_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire v_lane23_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -949,10 +949,10 @@ module qkta_hst_4_384_s2_proj_lif_l192_p24_reg_d4cd084d (
   wire [17:0] v_lane23_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane23_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane23_d_sub;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [19:0] lane23_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
-  wire [18:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift build(_:_:membrane:current:first:threshold:)
+  wire [18:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)

@@ -2,6 +2,16 @@
 // Module rom_ram, built by HDL/ExampleCircuits.swift romRAM().
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
+//
+// Memory images: every $readmemh reads `QKFORGE_MEM_DIR/<file>.hex`. QKFORGE_MEM_DIR defaults to
+// "." (the simulator's working directory); point it at this folder from anywhere with
+//   for Icarus and Verilator: -DQKFORGE_MEM_DIR='"/path/to/folder"' on the command line
+//   for Yosys:  read_verilog -DQKFORGE_MEM_DIR="/path/to/folder" ...
+//   for Vivado: set_property verilog_define {QKFORGE_MEM_DIR="/path/to/folder"} [current_fileset]
+// (or add the .hex files to the Vivado project). One QKFORGE_MEM_DIR holds per compilation.
+`ifndef QKFORGE_MEM_DIR
+`define QKFORGE_MEM_DIR "."
+`endif
 `default_nettype none
 module rom_ram (
   input  wire clk,
@@ -20,7 +30,7 @@ module rom_ram (
   wire scratch_q_en_not;  // HDL/ExampleCircuits.swift romRAM()
 
   reg [5:0] coeffs [0:5];  // 6 x 6 signed, HDL/ExampleCircuits.swift romRAM()
-  initial $readmemh("rom_ram_coeffs.hex", coeffs);
+  initial $readmemh({`QKFORGE_MEM_DIR, "/rom_ram_coeffs.hex"}, coeffs);
   reg [5:0] scratch [0:7];  // 8 x 6 signed, HDL/ExampleCircuits.swift romRAM()
   always @(posedge clk)
     if (we) scratch[addr] <= wdata;

@@ -1,0 +1,291 @@
+import Foundation
+import Testing
+import Golden
+import HDL
+
+/// The `qkforge` binary on bad and destructive inputs (docs/cli.md, "Outputs" and "Exit
+/// codes"): each case runs in a sandbox directory (the working directory and $HOME of the run)
+/// holding inputs, a directory qkforge did not write, a repository and links, and asserts the
+/// exit code, exactly one line on stderr, and that nothing in the sandbox changed (every path,
+/// its kind, its bytes, a link's target), or, for the cases that write, that only the new
+/// output changed.
+@Suite(.serialized) struct CLISafetyTests {
+    struct Run {
+        let status: Int32
+        let stdout: String
+        let stderr: String
+    }
+
+    /// Runs the built `qkforge` in `directory` with `$HOME` set to `home`.
+    static func qkforge(_ args: [String], in directory: URL, environment: [String: String] = [:]) throws -> Run {
+        let p = Process()
+        p.executableURL = CLITests.binary
+        p.arguments = args
+        p.currentDirectoryURL = directory
+        var env = ProcessInfo.processInfo.environment
+        env["HOME"] = directory.appendingPathComponent("home").path
+        env["QKFORGE_CACHE"] = directory.appendingPathComponent("cache").path
+        env["XDG_CACHE_HOME"] = directory.appendingPathComponent("cache").path
+        for (k, v) in environment { env[k] = v }
+        p.environment = env
+        let out = Pipe(), err = Pipe()
+        p.standardOutput = out
+        p.standardError = err
+        p.standardInput = FileHandle.nullDevice
+        try p.run()
+        final class Box: @unchecked Sendable { var data = Data() }
+        let outData = Box()
+        let reader = Thread { outData.data = out.fileHandleForReading.readDataToEndOfFile() }
+        reader.start()
+        let errData = err.fileHandleForReading.readDataToEndOfFile()
+        p.waitUntilExit()
+        while !reader.isFinished { usleep(1000) }
+        return Run(status: p.terminationStatus, stdout: String(decoding: outData.data, as: UTF8.self),
+                   stderr: String(decoding: errData, as: UTF8.self))
+    }
+
+    /// Everything under `root`, without following links: kind, bytes or link target.
+    static func snapshot(_ root: URL) -> [String: String] {
+        var out: [String: String] = [:]
+        func walk(_ rel: String) {
+            let path = rel.isEmpty ? root.path : root.path + "/" + rel
+            var s = stat()
+            guard lstat(path, &s) == 0 else { return }
+            switch s.st_mode & S_IFMT {
+            case S_IFDIR:
+                out[rel] = "dir"
+                for name in ((try? FileManager.default.contentsOfDirectory(atPath: path)) ?? []).sorted() {
+                    walk(rel.isEmpty ? name : rel + "/" + name)
+                }
+            case S_IFLNK:
+                out[rel] = "link -> " + ((try? FileManager.default.destinationOfSymbolicLink(atPath: path)) ?? "?")
+            case S_IFREG:
+                let data = (try? Data(contentsOf: URL(fileURLWithPath: path))) ?? Data()
+                out[rel] = "file \(data.count) \(data.base64EncodedString())"
+            default:
+                out[rel] = "special \(s.st_mode)"
+            }
+        }
+        walk("")
+        return out
+    }
+
+    /// A fresh sandbox: inputs, a foreign directory, a repository, links, a home directory.
+    static func sandbox() throws -> URL {
+        let fm = FileManager.default
+        let dir = fm.temporaryDirectory.appendingPathComponent("qkforge-safety-\(getpid())-\(UInt32.random(in: 0...UInt32.max))")
+        func mk(_ p: String) throws { try fm.createDirectory(at: dir.appendingPathComponent(p), withIntermediateDirectories: true) }
+        func put(_ p: String, _ s: String) throws { try Data(s.utf8).write(to: dir.appendingPathComponent(p)) }
+        try mk("home")
+        try mk("foreign")
+        try put("foreign/keep.txt", "the user's file\n")
+        try mk("repo/.git")
+        try put("repo/.git/HEAD", "ref: refs/heads/main\n")
+        try put("repo/README", "a repository\n")
+        try mk("emptydir")
+        try mk("dir.md")
+        try mk("dir.vcd")
+        try put("plain.txt", "a plain file\n")
+        let config = #"{"dim": 16, "heads": 4, "tokens": 8, "timeSteps": 4}"#
+        try put("c.json", config)
+        try mk("bundle/tensors")
+        try put("bundle/config.json", config)
+        try put("dup.json", #"{"dim": 16, "heads": 4, "tokens": 8, "timeSteps": 4, "dim": 32}"#)
+        try put("t60.json", #"{"dim": 16, "heads": 4, "tokens": 8, "timeSteps": 60}"#)
+        try put("big.json", #"{"dim": 65536, "heads": 8, "tokens": 8, "timeSteps": 4}"#)
+        try put("wide.json", #"{"dim": 96, "heads": 8, "tokens": 4, "timeSteps": 2}"#)
+        try put("bad.npy", "not a numpy file")
+        var rng = SplitMix64(seed: TestSeed.value(default: 14))
+        let scalars = (0..<(2 * 4 * 8 * 16)).map { _ in UInt8(rng.next() % 4 == 0 ? 1 : 0) }
+        try NPYArray(shape: [2, 4, 8, 16], scalars: scalars).write(to: dir.appendingPathComponent("x.npy"))
+        try NPYArray(shape: [0, 4, 8, 16], scalars: [UInt8]()).write(to: dir.appendingPathComponent("empty.npy"))
+        try put("old.npy", "an earlier output\n")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("link-to-input.npy").path, withDestinationPath: "x.npy")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("link-to-old.npy").path, withDestinationPath: "old.npy")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("dangling.npy").path, withDestinationPath: "missing.npy")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("link-to-dir").path, withDestinationPath: "emptydir")
+        try fm.createSymbolicLink(atPath: dir.appendingPathComponent("link-to-foreign").path, withDestinationPath: "foreign")
+        return dir
+    }
+
+    static let g = ["golden", "--model", "c.json", "--input", "x.npy"]
+    static let gen = ["generate", "--model", "c.json"]
+
+    /// (arguments, text the one line must hold). Every case exits 2 and changes nothing.
+    static let refused: [([String], String)] = [
+        // generate --out: never destroy
+        (gen + ["--out", "foreign"], "did not write"),
+        (gen + ["--out", "link-to-foreign", "--force"], "symbolic link"),
+        (gen + ["--out", "."], "is the current directory"),
+        (gen + ["--out", ".", "--force"], "is the current directory"),
+        (gen + ["--out", "./"], "is the current directory"),
+        (gen + ["--out", ""], "--out is empty"),
+        (gen + ["--out", "/", "--force"], "is the root directory"),
+        (gen + ["--out", "..", "--force"], "holds the current directory"),
+        (gen + ["--out", "home", "--force"], "is the home directory"),
+        (gen + ["--out", "repo", "--force"], "holds .git"),
+        (gen + ["--out", "plain.txt"], "is a file, not a directory"),
+        (gen + ["--out", "plain.txt", "--force"], "is a file, not a directory"),
+        (gen + ["--out", "c.json", "--force"], "is the input 'c.json'"),
+        (["generate", "--bundle", "bundle", "--out", "bundle", "--force"], "is the input 'bundle'"),
+        (["generate", "--bundle", "bundle/tensors/..", "--out", "bundle", "--force"], "is the input"),
+        (gen + ["--out", "link-to-dir"], "symbolic link"),
+        (gen + ["--example", "counter", "--out", "n"], "does not apply with --example"),
+        (["generate", "--example", "counter", "--out", "foreign"], "did not write"),
+        (["generate", "--example", "counter", "--out", "."], "is the current directory"),
+        // golden / simulate --output: never onto an input, a device, a directory
+        (g + ["--output", "x.npy"], "is the input 'x.npy'"),
+        (g + ["--output", "./x.npy"], "is the input"),
+        (g + ["--output", "link-to-input.npy"], "is the input 'x.npy'"),
+        (g + ["--output", "c.json"], "is the input 'c.json'"),
+        (g + ["--output", "/dev/null"], "is a character device"),
+        (g + ["--output", "foreign"], "is a directory"),
+        (g + ["--output", "foreign/"], "names a directory"),
+        (g + ["--output", "nodir/y.npy"], "does not exist; create it first"),
+        (g + ["--output", "dangling.npy"], "symbolic link to a missing file"),
+        (g + ["--output", ""], "--output is empty"),
+        (["golden", "--bundle", "bundle", "--input", "x.npy", "--output", "bundle/y.npy"], "inside the input directory 'bundle'"),
+        (["simulate", "--model", "c.json", "--input", "x.npy", "--output", "x.npy"], "is the input 'x.npy'"),
+        (["simulate", "--model", "c.json", "--input", "x.npy", "--output", "/dev/null"], "is a character device"),
+        (["golden", "--model", "c.json", "--input", "bad.npy", "--output", "y.npy"], "bad.npy"),
+        (["golden", "--model", "c.json", "--input", "missing.npy", "--output", "y.npy"], "missing.npy"),
+        (["golden", "--model", "c.json", "--input", "foreign", "--output", "y.npy"], "foreign"),
+        // configs
+        (["golden", "--model", "dup.json", "--input", "x.npy", "--output", "y.npy"], "dim: is given twice"),
+        (["estimate", "--model", "t60.json"], "set quantization.decayFractionBits to 32 or less"),
+        (["estimate", "--model", "big.json"], "needs about"),
+        (["estimate", "--model", "c.json", "--stage", "2"], "--stage picks a stage of a named model"),
+        (["estimate", "--model", "missing.json"], "missing.json"),
+        // estimate files
+        (["estimate", "--model", "c.json", "--svg", "p.svg"], "--svg does not apply"),
+        (["estimate", "--model", "c.json", "--sweep", "lanes=1,2", "--svg", "nodir/p.svg"], "does not exist; create it first"),
+        (["estimate", "--model", "c.json", "--sweep", "lanes=1,2", "--svg", "c.json"], "must name an .svg file"),
+        (["estimate", "--model", "c.json", "--sweep", "lanes=1,2", "--out", "x.npy"], "must name a .md file"),
+        (["estimate", "--model", "c.json", "--sweep", "lanes=1,2", "--out", "dir.md"], "is a directory"),
+        (["estimate", "--table8", "--out", "plain.txt"], "is a file"),
+        // co-simulation
+        (["cosim", "--model", "wide.json", "--lanes", "96", "--samples", "1"], "64 bits"),
+        (["cosim", "--example", "counter", "--trace", "x.npy"], "must end in .vcd or .fst"),
+        (["cosim", "--example", "counter", "--trace", "nodir/w.vcd"], "does not exist; create it first"),
+        (["cosim", "--model", "c.json", "--trace", "dir.vcd"], "is a directory"),
+        (["calibrate", "--work", "foreign", "--subset", "ci"], "did not write"),
+    ]
+
+    @Test func refusedInputsExit2WithOneLineAndChangeNothing() throws {
+        let dir = try Self.sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let before = Self.snapshot(dir)
+        for (args, message) in Self.refused {
+            let r = try Self.qkforge(args, in: dir)
+            let lines = r.stderr.split(separator: "\n", omittingEmptySubsequences: false).filter { !$0.isEmpty }
+            #expect(r.status == 2, "\(args): exit \(r.status), stderr \(r.stderr)")
+            #expect(lines.count == 1 && r.stderr.hasPrefix("qkforge: ") && r.stderr.contains(message),
+                    "\(args): expected one line with '\(message)', got: \(r.stderr)")
+            let after = Self.snapshot(dir)
+            #expect(after == before, "\(args) changed the sandbox: \(Set(after.keys).symmetricDifference(before.keys).sorted()) \(after.filter { before[$0.key] != $0.value }.keys.sorted())")
+        }
+        var null = stat()
+        #expect(lstat("/dev/null", &null) == 0 && (null.st_mode & S_IFMT) == S_IFCHR, "/dev/null is still a device")
+    }
+
+    @Test func writesChangeOnlyTheirOwnOutput() throws {
+        let dir = try Self.sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var before = Self.snapshot(dir)
+        func changed() -> Set<String> {
+            let after = Self.snapshot(dir)
+            return Set(after.keys).union(before.keys).filter { after[$0] != before[$0] }
+        }
+
+        // A new directory, its missing parents made; then replaced (it holds the marker).
+        var r = try Self.qkforge(Self.gen + ["--out", "out/design"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(changed().allSatisfy { $0 == "out" || $0.hasPrefix("out/") }, "\(changed().sorted())")
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/design/.qkforge-output").path))
+        #expect(FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/design/report.json").path))
+        try Data("stale".utf8).write(to: dir.appendingPathComponent("out/design/stale.v"))
+        r = try Self.qkforge(Self.gen + ["--out", "out/design"], in: dir)
+        #expect(r.status == 0, "a directory qkforge wrote is replaced: \(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("out/design/stale.v").path))
+        #expect(try FileManager.default.contentsOfDirectory(atPath: dir.appendingPathComponent("out").path) == ["design"],
+                "no temporary directory is left beside it")
+
+        // --force replaces a foreign directory, and only that.
+        before = Self.snapshot(dir)
+        r = try Self.qkforge(Self.gen + ["--out", "foreign", "--force"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(changed().allSatisfy { $0 == "foreign" || $0.hasPrefix("foreign/") }, "\(changed().sorted())")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("foreign/keep.txt").path))
+
+        // An empty batch gives an empty batch.
+        before = Self.snapshot(dir)
+        r = try Self.qkforge(["golden", "--model", "c.json", "--input", "empty.npy", "--output", "empty-out.npy"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(changed() == ["empty-out.npy"])
+        let empty = try NPYArray(contentsOf: dir.appendingPathComponent("empty-out.npy"))
+        #expect(empty.shape == [0, 4, 8, 16] && empty.dtype == .uint8)
+
+        // A link to an earlier output is written through: the link stays, its target is replaced.
+        before = Self.snapshot(dir)
+        r = try Self.qkforge(Self.g + ["--output", "link-to-old.npy"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(changed() == ["old.npy"], "\(changed().sorted())")
+        #expect(try FileManager.default.destinationOfSymbolicLink(atPath: dir.appendingPathComponent("link-to-old.npy").path) == "old.npy")
+        #expect(try NPYArray(contentsOf: dir.appendingPathComponent("old.npy")).shape == [2, 4, 8, 16])
+
+        // Sweep files go where they are told, nowhere else.
+        before = Self.snapshot(dir)
+        r = try Self.qkforge(["estimate", "--model", "c.json", "--sweep", "lanes=1,2", "--svg", "p.svg", "--out", "p.md"], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(changed() == ["p.svg", "p.md"], "\(changed().sorted())")
+    }
+
+    /// SIGINT during a Verilator build: exit 130, no temporary directory left in the cache, and
+    /// no child process (make, g++) still working in it.
+    @Test func interruptRemovesTemporariesAndEndsChildren() throws {
+        let dir = try Self.sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let cache = dir.appendingPathComponent("cache")
+        let p = Process()
+        p.executableURL = CLITests.binary
+        // A design of its own (a seed the cache has not seen) so that Verilator really builds.
+        p.arguments = ["cosim", "--model", "c.json", "--samples", "1", "--seed", "\(UInt32.random(in: 1000...UInt32.max))"]
+        p.currentDirectoryURL = dir
+        var env = ProcessInfo.processInfo.environment
+        env["QKFORGE_CACHE"] = cache.path
+        env["XDG_CACHE_HOME"] = cache.path
+        p.environment = env
+        p.standardOutput = FileHandle.nullDevice
+        let err = Pipe()
+        p.standardError = err
+        try p.run()
+        // Wait until the build's temporary directory exists, then interrupt.
+        func temporaries() -> [String] {
+            let e = FileManager.default.enumerator(atPath: cache.path)
+            var found: [String] = []
+            while let f = e?.nextObject() as? String {
+                let name = (f as NSString).lastPathComponent
+                if name.hasPrefix(".tmp-") || name.hasPrefix("failed-") { found.append(f) }
+            }
+            return found
+        }
+        let deadline = Date().addingTimeInterval(40)
+        while temporaries().isEmpty && p.isRunning && Date() < deadline { usleep(50_000) }
+        #expect(!temporaries().isEmpty, "the build started")
+        usleep(1_500_000)  // let make and the compiler start
+        kill(p.processIdentifier, SIGINT)
+        p.waitUntilExit()
+        let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        #expect(p.terminationStatus == 130, "\(stderr)")
+        #expect(temporaries().isEmpty, "left in the cache: \(temporaries())")
+        // No process still has its working directory inside the sandbox.
+        usleep(300_000)
+        var survivors: [String] = []
+        for pid in (try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? [] where Int(pid) != nil {
+            if let cwd = try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/\(pid)/cwd"), cwd.hasPrefix(cache.path) {
+                survivors.append("\(pid): \((try? String(contentsOfFile: "/proc/\(pid)/comm", encoding: .utf8)) ?? "?")")
+            }
+        }
+        #expect(survivors.isEmpty, "child processes left running: \(survivors)")
+    }
+}
