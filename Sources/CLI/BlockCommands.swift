@@ -54,31 +54,39 @@ enum BlockCommands {
         }
     }
 
+    /// `report.json` of a composite block: what was built (the attention blocks' report adds an
+    /// estimate, which does not cover these blocks yet).
+    struct Report: Encodable {
+        struct Memory: Encodable { let path: String; let depth: Int; let width: Int }
+        struct Files: Encodable { let paths: String; let memoryDirectoryMacro: String; let memoryDirectory: String }
+        let generator: String, top: String, model: String, stage: Int, index: Int, block: String, attention: String?
+        let dim: Int, heads: Int, tokens: Int, timeSteps: Int, mlpRatio: Int, lanes: Int, maxInputCount: Int
+        let inputCountWidth: Int, outputCountWidth: Int, countsPerBeat: Int
+        let weights: String, flipFlops: Int, memoryBits: Int, memories: [Memory], files: Files
+    }
+
     static func generate(_ c: BlockConfig, _ args: Arguments, out: String, folder: (url: URL, absolute: String?)) throws {
         let b = try build(c, args)
         let design = try Elaborate.run(b.top)
         let emitted = VerilogEmitter.emit(design, directory: folder.absolute)
         let r = IRResources(design)
-        struct Report: Encodable {
-            struct Memory: Encodable { let path: String; let depth: Int; let width: Int }
-            let top: String, model: String, stage: Int, index: Int, block: String, attention: String?
-            let dim: Int, heads: Int, tokens: Int, timeSteps: Int, mlpRatio: Int, lanes: Int, maxInputCount: Int
-            let inputCountWidth: Int, outputCountWidth: Int, countsPerBeat: Int
-            let weights: String, flipFlops: Int, memoryBits: Int, memories: [Memory]
-        }
-        let report = Report(top: emitted.top, model: c.model ?? "custom", stage: c.stage, index: c.index, block: c.block.rawValue,
+        let report = Report(generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom",
+                            stage: c.stage, index: c.index, block: c.block.rawValue,
                             attention: c.block == .qkformerBlock ? (c.attention == .qkca ? "channel" : "token") : nil,
                             dim: c.dim, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, mlpRatio: c.mlpRatio,
                             lanes: b.lanes, maxInputCount: maxInputCount(c), inputCountWidth: b.input.countWidth,
                             outputCountWidth: b.output.countWidth, countsPerBeat: b.input.lanes, weights: b.origin,
                             flipFlops: r.flipFlops, memoryBits: r.memoryBits,
-                            memories: r.memories.map { Report.Memory(path: $0.path, depth: $0.depth, width: $0.width) })
+                            memories: r.memories.map { Report.Memory(path: $0.path, depth: $0.depth, width: $0.width) },
+                            files: Report.Files(paths: folder.absolute == nil ? "relative" : "absolute",
+                                                memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro,
+                                                memoryDirectory: folder.absolute ?? "."))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
         let json = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
         let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: json)]).map { ($0.name, Data($0.contents.utf8)) }
         try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: ModelCommands.inputPaths(args), files: files)
-        print("wrote \(emitted.allFiles.count + 1) files to \(out): top \(emitted.top), \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits")
+        print("wrote \(emitted.allFiles.count + 1) files to \(out) (top module \(emitted.top); files.f, report.json): \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits")
     }
 
     static func cosim(_ c: BlockConfig, _ args: Arguments) throws {
@@ -100,10 +108,13 @@ enum BlockCommands {
             o.inputStall = v
             o.outputStall = v
         }
+        var trace: (temporary: String, commit: () throws -> Void, discard: () -> Void)?
         if let t = args.string("trace") {
             guard t.hasSuffix(".vcd") || t.hasSuffix(".fst") else { throw Arguments.UsageError(description: "--trace file must end in .vcd or .fst, got '\(t)'") }
-            o.tracePath = URL(fileURLWithPath: t).path
+            trace = try Outputs.stagedFile(t, flag: "--trace", inputs: ModelCommands.inputPaths(args))
+            o.tracePath = trace!.temporary
         }
+        defer { trace?.discard() }
         let xs = BlockStreamCosim.randomSamples(timeSteps: c.timeSteps, tokens: c.tokens, channels: c.dim, rate: rate,
                                                 maxCount: maxInputCount(c), count: samples, seed: seed)
         let expected: [SpikeTensor]
@@ -113,12 +124,13 @@ enum BlockCommands {
         print("co-simulating \(c.block.rawValue) of \(c.model ?? "custom") stage \(c.stage) block \(c.index): C=\(c.dim) N=\(c.tokens) T=\(c.timeSteps) lanes=\(b.lanes), input counts 0...\(maxInputCount(c)), \(samples) samples, input rate \(rate), stalls \(o.inputStall), seed \(seed)")
         let r = try BlockStreamCosim.run(try Elaborate.run(b.top), input: b.input, output: b.output, tokens: c.tokens,
                                          samples: xs, expected: expected, options: o)
+        try trace?.commit()
         print("  \(r.vectors) vectors, \(r.cycles) cycles (\(r.cycles / max(r.samples, 1)) per sample); \(String(format: "%.1f", r.seconds)) s wall")
         for m in r.mismatches.prefix(5) { print("  mismatch: \(m)") }
         if r.mismatchCount > 5 { print("  ... \(r.mismatchCount) mismatching counts in all") }
         for p in r.protocolErrors.prefix(5) { print("  protocol: \(p)") }
         if let dir = r.replayDirectory { print("  replay: cd \(dir.path) && bash replay.sh") }
-        if let t = o.tracePath { print("waveform: \(t)") }
+        if let t = args.string("trace") { print("waveform: \(t)") }
         print("\(r.samples - r.failedSamples) passed, \(r.failedSamples) failed")
         if !r.passed {
             let first = r.mismatches.first.map { "first mismatch: \($0)" } ?? r.protocolErrors.first ?? ""

@@ -115,6 +115,8 @@ public enum BlockStreamCosim {
         var offering = false
         var rtlOut = samples.map { _ in SpikeTensor(shape: [T, N, C], repeating: 0) }
         let t0 = Date()
+        let progressBar = ProgressLine("co-simulating \(samples.count) sample\(samples.count == 1 ? "" : "s") in Verilator", total: expectedOut / Go, unit: "vectors")
+        defer { progressBar.finish() }
         driver.set("rst", 1)
         driver.tick()
         driver.set("rst", 0)
@@ -168,6 +170,7 @@ public enum BlockStreamCosim {
             }
             driver.tick()
             cycles += 1
+            if cycles & 0x3FFF == 0 { progressBar.update(received / Go) }
             idle = progress ? 0 : idle + 1
             if idle > 100_000 {
                 stuck = "no progress for 100000 cycles after \(received) of \(expectedOut) output beats and \(next) of \(beats.count) input beats: the design is stuck"

@@ -18,7 +18,8 @@ import Cosim
 
     static let config = #"{"dim": 10, "heads": 2, "tokens": 3, "timeSteps": 2, "mlpRatio": 2, "attention": "channel"}"#
 
-    /// Two runs with the same arguments write the same files, byte for byte.
+    /// Two runs with the same arguments write the same files, byte for byte (`--portable`: no
+    /// absolute path of the folder inside).
     @Test func generateIsDeterministic() throws {
         let dir = try Self.workDir("gen", config: Self.config)
         defer { try? FileManager.default.removeItem(at: dir) }

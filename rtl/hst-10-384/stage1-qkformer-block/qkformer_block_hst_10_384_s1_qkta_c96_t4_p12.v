@@ -18,9 +18,6 @@
 // Reset: rst is active high and synchronous; hold it for at least 1 clock cycle with s_axis_tvalid low.
 // It clears every valid, counter and LIF membrane held in registers; RAM-stored membranes are set by the
 // first time step of each token, so they need no reset. Between reset and the first beat nothing comes out.
-// Memory images: the weight and bias memories are initialised by $readmemh from the .hex files written
-// beside the .v files, named by bare file name, so a simulator finds them relative to its working directory:
-// run Verilator's or Icarus's executable in the directory holding them; in Vivado add them to the simulation sources.
 // Undefined: the count slots past the last channel in the last input beat are ignored; m_axis_tdata
 // slots past the last channel are 0; m_axis_tdata is undefined while m_axis_tvalid is low.
 // Parameters: channels = 96, timeSteps = 4, lanes = 12, maxInputCount = 2, attention = qkta
