@@ -27,6 +27,14 @@ struct Arguments {
     /// Every flag the user gave, without the dashes, sorted.
     var givenFlags: [String] { (Array(values.keys) + Array(switches)).sorted() }
 
+    /// Throws for a value option given as an empty string (`--model ""`): it would otherwise
+    /// stand for the current directory or an unknown name.
+    func checkNoEmptyValues() throws {
+        if let name = values.keys.sorted().first(where: { values[$0]!.trimmingCharacters(in: .whitespaces).isEmpty }) {
+            throw UsageError(description: "--\(name) is empty; give a value (see qkforge \(command) --help)")
+        }
+    }
+
     /// Throws when a flag in `flags` was given although it does not apply, because of `reason`.
     /// `reason` names the flag (or the missing flag) that decides it, so the one line names both.
     func forbid(_ flags: [String], _ reason: String) throws {

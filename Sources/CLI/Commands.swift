@@ -16,7 +16,10 @@ protocol QKCommand: ParsableCommand {
 }
 
 extension QKCommand {
-    func run() throws { try execute(arguments) }
+    func run() throws {
+        try arguments.checkNoEmptyValues()
+        try execute(arguments)
+    }
 }
 
 /// The flags that pick a model's block and its weights, shared by the model commands.
@@ -28,7 +31,7 @@ struct QKForgeCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "qkforge",
         abstract: "Generate, co-simulate and estimate spiking-transformer (QKFormer) attention accelerators in Verilog-2005.",
-        discussion: "Bad input gets one line naming the problem and the fix, and exit code 2; a failed check (a mismatch, a missed target) exits 1. Examples for --example: \(ExampleCircuits.all.map(\.name).joined(separator: ", ")).",
+        discussion: "Bad input gets one line naming the problem and the fix, and exit code 2; a failed check (a mismatch, a missed target) exits 1; an interrupt (Ctrl-C) removes temporary files, ends child tools and exits 130 (143 for SIGTERM). Outputs never replace what qkforge did not write: see docs/cli.md. Examples for --example: \(ExampleCircuits.all.map(\.name).joined(separator: ", ")).",
         version: QKForgeVersion.string,
         subcommands: [GenerateCommand.self, CosimCommand.self, GoldenCommand.self, SimulateCommand.self, DifftestCommand.self,
                       BenchCommand.self, EstimateCommandLine.self, CalibrateCommandLine.self, QuantizeCommand.self,
@@ -79,7 +82,7 @@ struct CosimCommand: QKCommand {
     @Option(help: "A trained model's bundle folder.") var bundle: String?
     @Option(help: "The block: qkta, qkca, mlp or qkformer-block [qkta].") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
-    @Option(help: "Lanes P, 1 to 256 [C/8].") var lanes: String?
+    @Option(help: "Lanes P, 1 to 64 in co-simulation for now [C/8].") var lanes: String?
     @Option(help: "Seed of the weights and the stimuli [1].") var seed: String?
     @Option(help: "Samples to co-simulate, 1 to 1000 [2].") var samples: String?
     @Option(help: "Input firing rate, 0 to 1 [0.2].") var rate: String?
@@ -87,7 +90,7 @@ struct CosimCommand: QKCommand {
     @Flag(help: "Shift the biases so Q, K and the output fire at QKFormer's Table 7 rates.") var calibrate = false
     @Option(help: "An HDL example circuit instead of a model.") var example: String?
     @Option(help: "Cycles for --example, 1 to 100000000 [10000].") var cycles: String?
-    @Option(help: "A waveform file, .vcd or .fst.") var trace: String?
+    @Option(help: "A waveform file, .vcd or .fst (written through a temporary file; never onto an input or a device).") var trace: String?
 
     var arguments: Arguments {
         Arguments(command: "cosim", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes,
@@ -120,7 +123,7 @@ struct GoldenCommand: QKCommand {
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
     @Option(help: "The input spikes, uint8 .npy.") var input: String?
-    @Option(help: "The output file, .npy (a new file, or replaced through a temporary file).") var output: String?
+    @Option(help: "The output file, .npy (a new file, or replaced through a temporary file; never an input or a device).") var output: String?
 
     var arguments: Arguments {
         Arguments(command: "golden", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "seed": seed,
@@ -139,10 +142,10 @@ struct SimulateCommand: QKCommand {
     @Option(help: "A trained model's bundle folder.") var bundle: String?
     @Option(help: "The block: qkta or qkca [qkta].") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
-    @Option(help: "Lanes P, 1 to 256 [C/8].") var lanes: String?
+    @Option(help: "Lanes P, 1 to 64 in co-simulation for now [C/8].") var lanes: String?
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
     @Option(help: "The input spikes, uint8 .npy.") var input: String?
-    @Option(help: "The output file, .npy.") var output: String?
+    @Option(help: "The output file, .npy (a new file, or replaced through a temporary file; never an input or a device).") var output: String?
 
     var arguments: Arguments {
         Arguments(command: "simulate", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes,
@@ -214,7 +217,7 @@ struct EstimateCommandLine: QKCommand {
     @Option(help: "Energy of a memory bit, pJ.") var eMemBit: String?
     @Option(help: "A lanes sweep: lanes=P1,P2,...") var sweep: String?
     @Option(help: "With --sweep: the Pareto plot, an .svg file.") var svg: String?
-    @Option(help: "With --sweep or --check-sim: a .md file; with --table8: a directory.") var out: String?
+    @Option(help: "With --sweep or --check-sim: a .md file; with --table8: a directory that gets table8.md and table8.svg.") var out: String?
     @Option(help: "With --table8: the square roots of N.") var sqrtN: String?
     @Option(help: "With --check-sim: samples per config, 1 to 16 [2].") var samples: String?
     @Flag(help: "Print JSON (docs/estimate-json.md).") var json = false
@@ -244,7 +247,7 @@ struct CalibrateCommandLine: QKCommand {
     @Option(help: "Only the designs whose name contains this text.") var only: String?
     @Option(help: "The table, a .md file.") var out: String?
     @Option(help: "Parallel Yosys runs, 1 to 64 [1].") var jobs: String?
-    @Option(help: "A directory for the synthesis runs (kept) [a temporary one, removed].") var work: String?
+    @Option(help: "A directory for the synthesis runs, kept: new, or one qkforge made [a temporary one, removed].") var work: String?
     @Flag(help: "With --work: read back synthesis results of byte-identical Verilog.") var reuse = false
 
     var arguments: Arguments {

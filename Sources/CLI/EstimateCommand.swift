@@ -202,7 +202,8 @@ enum EstimateCommand {
     }
 
     static func json(_ object: Any) throws -> String {
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
+        // Numbers without binary noise: 629145.6, not 629145.6000000001.
+        let data = try JSONSerialization.data(withJSONObject: JSONValue.tidyTree(object), options: [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes])
         return String(decoding: data, as: UTF8.self)
     }
 

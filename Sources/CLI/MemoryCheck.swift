@@ -23,7 +23,7 @@ enum MemoryCheck {
 
     static func gb(_ bytes: Double) -> String { String(format: bytes >= 1e10 ? "%.0f GB" : "%.1f GB", bytes / 1e9) }
 
-    static func require(_ c: BlockConfig, samples: Int) throws {
+    static func require(_ c: BlockConfig, samples: Int, source: String) throws {
         let weights = 3.0 * Double(c.dim) * Double(c.dim)
         let spikes = Double(c.timeSteps) * Double(c.tokens) * Double(c.dim) * Double(max(samples, 1))
         let need = base + weights * bytesPerWeight + spikes * bytesPerSpike
@@ -32,6 +32,6 @@ enum MemoryCheck {
         let what = weights * bytesPerWeight >= spikes * bytesPerSpike
             ? "dim \(c.dim) (3 weight matrices of \(c.dim) x \(c.dim))"
             : "\(samples) sample(s) of T x N x C = \(c.timeSteps) x \(c.tokens) x \(c.dim) spikes"
-        throw Arguments.UsageError(description: "\(what) needs about \(gb(need)) of memory, more than the \(gb(have)) this machine has free; choose a smaller dim, fewer tokens or fewer samples")
+        throw Arguments.UsageError(description: "\(source): \(what) needs about \(gb(need)) of memory, more than the \(gb(have)) this machine has free; choose a smaller dim, fewer tokens or fewer samples")
     }
 }

@@ -22,8 +22,17 @@ enum ModelCommands {
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
     static func block(_ args: Arguments, composite: Bool = false) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
+        if let dir = args.string("bundle") {
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: dir, isDirectory: &isDir) else {
+                throw Arguments.UsageError(description: "--bundle '\(dir)' does not exist; give the bundle folder (config.json and tensors/)")
+            }
+            guard isDir.boolValue else {
+                throw Arguments.UsageError(description: "--bundle '\(dir)' is a file, not a folder; give the bundle folder (config.json and tensors/)")
+            }
+        }
         if let path = bundleConfig, args.string("model") == nil, !FileManager.default.fileExists(atPath: path) {
-            throw Arguments.UsageError(description: "\(path) is missing; a bundle needs a config.json (tools/export_bundle.py writes one)")
+            throw Arguments.UsageError(description: "--bundle '\(args.string("bundle")!)' has no config.json; a bundle needs one (tools/export_bundle.py writes it)")
         }
         guard let model = args.string("model") ?? bundleConfig else {
             throw Arguments.UsageError(description: "--model is required: a name (\(ModelConfig.named.map(\.name).joined(separator: ", "))) or a config.json path")
@@ -59,13 +68,13 @@ enum ModelCommands {
         } catch let e as ConfigError {
             throw Arguments.UsageError(description: "\(model): \(e.description)")
         }
+        try MemoryCheck.require(config, samples: 1, source: model)
         guard config.block == .qkta || config.block == .qkca || (composite && BlockCommands.isComposite(config)) else {
             if BlockCommands.isComposite(config) {
                 throw Arguments.UsageError(description: "--block \(config.block.rawValue) works with generate and cosim so far; choose --block qkta or --block qkca here")
             }
             throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
         }
-        try MemoryCheck.require(config, samples: 1)
         return config
     }
 
@@ -178,7 +187,7 @@ enum ModelCommands {
         var (c, model, seed) = try model(args)
         var o = AttentionCosim.Options()
         o.samples = try args.int("samples", default: 2, in: 1...1000)
-        try MemoryCheck.require(c, samples: o.samples)
+        try MemoryCheck.require(c, samples: o.samples, source: "--samples \(o.samples)")
         o.seed = seed
         if let r = args.string("rate") {
             guard let v = Double(r), v >= 0, v <= 1 else { throw Arguments.UsageError(description: "--rate must be a number from 0 to 1, got '\(r)'") }
@@ -220,12 +229,6 @@ enum ModelCommands {
 
     /// Runs the block the model describes (QKTA or QKCA) in Verilator against the golden model.
     static func run(_ model: AttentionModel, _ o: AttentionCosim.Options, inputs: [SpikeTensor]?) throws -> AttentionCosim.Result {
-        // The Verilator port driver reads and writes ports of up to 64 bits for now.
-        let hw = model.hardware
-        let widest = max(hw.lanes, hw.inputChunk * hw.countWidth)
-        guard widest <= 64 else {
-            throw Arguments.UsageError(description: "lanes P = \(hw.lanes) (--lanes, or C/8 by default) gives a \(widest)-bit stream port, and co-simulation drives ports of up to 64 bits for now; choose --lanes 64 or less here (generate and estimate take up to 256)")
-        }
         guard model.block.block == .qkca else { return try AttentionCosim.run(model, options: o, inputs: inputs) }
         var q = QKCACosim.Options()
         q.samples = o.samples
@@ -294,7 +297,7 @@ enum ModelCommands {
         // The design follows the data: its token count (QKCA buffers a whole time step) and
         // its largest spike count (the input count width).
         c.tokens = first.shape[1]
-        try MemoryCheck.require(c, samples: xs.count)
+        try MemoryCheck.require(c, samples: xs.count, source: inPath)
         let maxCount = max(1, Int(xs.map { $0.scalars.max() ?? 0 }.max() ?? 0))
         let (model, bundle) = try build(c, args, maxInputCount: maxCount)
         if let b = bundle { for line in b.reportLines { print(line) } }

@@ -93,7 +93,6 @@ import HDL
         try put("dup.json", #"{"dim": 16, "heads": 4, "tokens": 8, "timeSteps": 4, "dim": 32}"#)
         try put("t60.json", #"{"dim": 16, "heads": 4, "tokens": 8, "timeSteps": 60}"#)
         try put("big.json", #"{"dim": 65536, "heads": 8, "tokens": 8, "timeSteps": 4}"#)
-        try put("wide.json", #"{"dim": 96, "heads": 8, "tokens": 4, "timeSteps": 2}"#)
         try put("bad.npy", "not a numpy file")
         var rng = SplitMix64(seed: TestSeed.value(default: 14))
         let scalars = (0..<(2 * 4 * 8 * 16)).map { _ in UInt8(rng.next() % 4 == 0 ? 1 : 0) }
@@ -164,7 +163,6 @@ import HDL
         (["estimate", "--model", "c.json", "--sweep", "lanes=1,2", "--out", "dir.md"], "is a directory"),
         (["estimate", "--table8", "--out", "plain.txt"], "is a file"),
         // co-simulation
-        (["cosim", "--model", "wide.json", "--lanes", "96", "--samples", "1"], "64 bits"),
         (["cosim", "--example", "counter", "--trace", "x.npy"], "must end in .vcd or .fst"),
         (["cosim", "--example", "counter", "--trace", "nodir/w.vcd"], "does not exist; create it first"),
         (["cosim", "--model", "c.json", "--trace", "dir.vcd"], "is a directory"),
@@ -186,6 +184,101 @@ import HDL
         }
         var null = stat()
         #expect(lstat("/dev/null", &null) == 0 && (null.st_mode & S_IFMT) == S_IFCHR, "/dev/null is still a device")
+    }
+
+    /// Bad values for every value flag of every command, a flag given twice and an unknown flag,
+    /// on an otherwise valid command line: exit 2, one line naming the flag, nothing written.
+    static var badValues: [([String], [String])] {
+        let bases: [String: [String]] = [
+            "generate": ["generate", "--model", "c.json", "--out", "gen-out"],
+            "cosim": ["cosim", "--model", "c.json", "--samples", "1"],
+            "golden": ["golden", "--model", "c.json", "--input", "x.npy", "--output", "g.npy"],
+            "simulate": ["simulate", "--model", "c.json", "--input", "x.npy", "--output", "s.npy"],
+            "estimate": ["estimate", "--model", "c.json"],
+            "quantize": ["quantize", "--bundle", "bundle"],
+            "difftest": ["difftest", "--circuits", "1"],
+            "bench": ["bench", "--nodes", "1"],
+            "calibrate": ["calibrate", "--subset", "ci"],
+        ]
+        let bad: [(command: String, flag: String, values: [String])] = [
+            ("generate", "--lanes", ["0", "257", "abc", "", "1.5", "-3"]),
+            ("generate", "--stage", ["0", "17", "x"]),
+            ("generate", "--seed", ["-1", "x", "", "18446744073709551616"]),
+            ("generate", "--block", ["nope", "", "QKTA"]),
+            ("generate", "--model", ["hst-9-9", "", "missing.json", "plain.txt", "foreign", "dup.json", "t60.json", "big.json"]),
+            ("cosim", "--lanes", ["0", "257", "x"]),
+            ("cosim", "--samples", ["0", "1001", "x", ""]),
+            ("cosim", "--rate", ["-0.1", "1.5", "x", ""]),
+            ("cosim", "--stall", ["1", "-1", "x"]),
+            ("cosim", "--seed", ["-1", "x"]),
+            ("cosim", "--cycles", ["10"]),
+            ("cosim", "--trace", ["w.txt", "", "nodir/w.vcd", "dir.vcd"]),
+            ("golden", "--input", ["missing.npy", "bad.npy", "c.json", "foreign", ""]),
+            ("golden", "--output", ["x.npy", "/dev/null", "foreign", "", "nodir/o.npy", "link-to-input.npy", "dangling.npy"]),
+            ("golden", "--stage", ["0", "x"]),
+            ("golden", "--seed", ["x"]),
+            ("golden", "--block", ["x"]),
+            ("simulate", "--lanes", ["0", "257", "x"]),
+            ("simulate", "--output", ["x.npy", "/dev/null", ""]),
+            ("simulate", "--input", ["missing.npy", "bad.npy"]),
+            ("estimate", "--lanes", ["0", "257", "x"]),
+            ("estimate", "--rate", ["-1", "2", "x"]),
+            ("estimate", "--q-rate", ["-1", "2"]),
+            ("estimate", "--k-rate", ["-1", "2"]),
+            ("estimate", "--attention-rate", ["-1", "2"]),
+            ("estimate", "--x-rate", ["-1", "2"]),
+            ("estimate", "--out-rate", ["-1", "2"]),
+            ("estimate", "--clock-mhz", ["0", "-1", "x", "inf"]),
+            ("estimate", "--e-ac", ["-1", "x"]),
+            ("estimate", "--e-mac", ["-1", "x"]),
+            ("estimate", "--e-mem-bit", ["-1", "x"]),
+            ("estimate", "--sweep", ["lanes=", "lanes=0", "lanes=1,1", "x=1", "lanes=1,300"]),
+            ("estimate", "--svg", ["p.svg"]),
+            ("estimate", "--out", ["p.md"]),
+            ("estimate", "--sqrt-n", ["10"]),
+            ("estimate", "--samples", ["2"]),
+            ("quantize", "--bundle", ["missing", "plain.txt", "foreign", ""]),
+            ("quantize", "--stage", ["0", "x"]),
+            ("difftest", "--circuits", ["0", "x", "100001"]),
+            ("difftest", "--cycles", ["0", "x"]),
+            ("difftest", "--batch", ["0", "1001"]),
+            ("difftest", "--seed", ["x"]),
+            ("bench", "--nodes", ["0", "x"]),
+            ("bench", "--cycles", ["0", "x"]),
+            ("calibrate", "--subset", ["x", ""]),
+            ("calibrate", "--jobs", ["0", "65", "x"]),
+            ("calibrate", "--out", ["x.txt", "nodir/c.md", "dir.md"]),
+            ("calibrate", "--work", ["foreign", ".", "repo", "plain.txt"]),
+        ]
+        var cases: [([String], [String])] = []
+        for (command, flag, values) in bad {
+            var base = bases[command]!
+            if let i = base.firstIndex(of: flag) { base.removeSubrange(i...(i + 1)) }
+            // The line names the flag or the value given (a path, a model name).
+            for v in values { cases.append((base + [flag, v], [flag] + (v.isEmpty ? [] : [v]))) }
+        }
+        for (command, base) in bases.sorted(by: { $0.key < $1.key }) {
+            cases.append((base + ["--frobnicate", "1"], ["--frobnicate"]))
+            cases.append((base + [base[1], base[2]], ["given twice"]))
+        }
+        return cases
+    }
+
+    @Test func badFlagValuesExit2WithOneLineAndChangeNothing() throws {
+        let dir = try Self.sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let before = Self.snapshot(dir)
+        let cases = Self.badValues
+        #expect(cases.count + Self.refused.count >= 200, "the table covers at least 200 inputs: \(cases.count + Self.refused.count)")
+        for (args, names) in cases {
+            let r = try Self.qkforge(args, in: dir)
+            let lines = r.stderr.split(separator: "\n").filter { !$0.isEmpty }
+            #expect(r.status == 2, "\(args): exit \(r.status), stderr \(r.stderr)")
+            #expect(lines.count == 1 && r.stderr.hasPrefix("qkforge: ") && names.contains(where: r.stderr.contains),
+                    "\(args): expected one line naming one of \(names), got: \(r.stderr)")
+            let after = Self.snapshot(dir)
+            #expect(after == before, "\(args) changed the sandbox: \(after.filter { before[$0.key] != $0.value }.keys.sorted())")
+        }
     }
 
     @Test func writesChangeOnlyTheirOwnOutput() throws {

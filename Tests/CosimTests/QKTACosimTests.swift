@@ -31,4 +31,23 @@ import Cosim
         print("  \(r.vectors) vectors, \(r.cycles) cycles, bound \(r.boundCycles), rates \(r.rates)")
         #expect((r.rates["out"] ?? 0) > 0.02, "the output must not be trivially silent")
     }
+
+    /// More than 64 lanes: the output beat is wider than one machine word (it crashed the port
+    /// driver before it read ports of any width).
+    @Test func ninetySixLanesMatchGolden() throws {
+        let seed = TestSeed.value(default: 96)
+        print("QKTACosimTests 96 lanes seed \(seed)")
+        let block = try Self.small(tokens: 4, dim: 96, heads: 8, timeSteps: 2)
+        let model = try AttentionModel.random(block, lanes: 96, seed: seed, biasRange: -0.25...1.25)
+        var o = AttentionCosim.Options()
+        o.samples = 2
+        o.seed = seed
+        o.inputRate = 0.3
+        o.inputStall = 0.2
+        o.outputStall = 0.2
+        let r = try AttentionCosim.run(model, options: o)
+        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        #expect((r.rates["out"] ?? 0) > 0.02, "the output must not be trivially silent")
+    }
 }

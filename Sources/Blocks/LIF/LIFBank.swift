@@ -181,29 +181,46 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
 
     var spikes: [Expr] = []
     var membranes: [Expr] = []
+
+    /// Lane `j`'s stored membrane in the beat's group (register storage).
+    func storedMembrane(_ v: [Expr], _ j: Int, group: Expr) -> Expr {
+        let items = (0..<g).compactMap { gi in gi * p + j < l ? v[gi * p + j] : nil }
+        return g == 1 ? (j < l ? v[j] : vrConst)
+            : SpikeStreamParts.select(m, "v_lane\(j)", index: group, items: items, fallback: vrConst)
+    }
+
+    /// Writes lane `j`'s next membrane into the beat's group when `write`, and collects the
+    /// lane's spike and membrane for the output beat (register storage).
+    func retire(_ v: [Expr], _ j: Int, spike s: Expr, next nv: Expr, group: Expr, write: Expr) {
+        for gi in 0..<g where gi * p + j < l {
+            let hit = g == 1 ? write : write & group.eq(.const(gi, width: gw))
+            m.next(v[gi * p + j], nv, enable: hit)
+        }
+        let e = exists(j, group: group)
+        spikes.append(s & e)
+        membranes.append(SpikeStreamParts.gate(e, nv))
+    }
+
+    /// The output beat: first, group, the spikes (and membranes), enqueued when `enqueue`.
+    func emit(first: Expr, group: Expr, enqueue: Expr) {
+        var payload = [first, group, SpikeStreamParts.pack(spikes)]
+        if c.membraneOutput { payload.append(SpikeStreamParts.pack(membranes)) }
+        buf.connect(enqueue: enqueue, payload: payload, consumerReady: outReady)
+    }
+
     switch c.storage {
     case .registers:
         let inReady = m.wire("in_ready_w", buf.ready)
         let accept = m.wire("accept", inValid & inReady)
         let v = (0..<l).map { m.reg("v_\($0)", width: wv, signed: true, reset: c.neuron.resetValue) }
         for j in 0..<p {
-            let items = (0..<g).compactMap { gi in gi * p + j < l ? v[gi * p + j] : nil }
-            let old = g == 1 ? (j < l ? v[j] : vrConst)
-                : SpikeStreamParts.select(m, "v_lane\(j)", index: inGroup, items: items, fallback: vrConst)
+            let old = storedMembrane(v, j, group: inGroup)
             let lane = SpikeStreamParts.field(inCurrent, j, wi).asSigned()
             let (s, nv) = try dp.build(m, "lane\(j)", membrane: old, current: lane, first: inFirst,
                                        threshold: laneThreshold(j, group: inGroup))
-            for gi in 0..<g where gi * p + j < l {
-                let hit = g == 1 ? accept : accept & inGroup.eq(.const(gi, width: gw))
-                m.next(v[gi * p + j], nv, enable: hit)
-            }
-            let e = exists(j, group: inGroup)
-            spikes.append(s & e)
-            membranes.append(SpikeStreamParts.gate(e, nv))
+            retire(v, j, spike: s, next: nv, group: inGroup, write: accept)
         }
-        var payload = [inFirst, inGroup, SpikeStreamParts.pack(spikes)]
-        if c.membraneOutput { payload.append(SpikeStreamParts.pack(membranes)) }
-        buf.connect(enqueue: accept, payload: payload, consumerReady: outReady)
+        emit(first: inFirst, group: inGroup, enqueue: accept)
         m.output("in_ready", inReady)
 
     case .ram:
@@ -276,9 +293,7 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         m.next(s3Group, s2Group, enable: s2Advance)
         for j in 0..<p {
             // s1 -> s2: the start membrane, and the lane's current.
-            let items = (0..<g).compactMap { gi in gi * p + j < l ? v[gi * p + j] : nil }
-            let old = g == 1 ? (j < l ? v[j] : vrConst)
-                : SpikeStreamParts.select(m, "v_lane\(j)", index: s1Group, items: items, fallback: vrConst)
+            let old = storedMembrane(v, j, group: s1Group)
             let s2V0 = m.reg("s2_v0_lane\(j)", width: wv, signed: true)
             let s2Current = m.reg("s2_current_lane\(j)", width: wi, signed: true)
             m.next(s2V0, dp.start(m, "lane\(j)", membrane: old, first: s1First), enable: s1Advance)
@@ -294,17 +309,9 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
             }
             // s3 -> out: fire, reset and write back.
             let (s, nv) = dp.fire(m, "lane\(j)", charged: s3H, threshold: th)
-            for gi in 0..<g where gi * p + j < l {
-                let hit = g == 1 ? s3Advance : s3Advance & s3Group.eq(.const(gi, width: gw))
-                m.next(v[gi * p + j], nv, enable: hit)
-            }
-            let e = exists(j, group: s3Group)
-            spikes.append(s & e)
-            membranes.append(SpikeStreamParts.gate(e, nv))
+            retire(v, j, spike: s, next: nv, group: s3Group, write: s3Advance)
         }
-        var payload = [s3First, s3Group, SpikeStreamParts.pack(spikes)]
-        if c.membraneOutput { payload.append(SpikeStreamParts.pack(membranes)) }
-        buf.connect(enqueue: s3Advance, payload: payload, consumerReady: outReady)
+        emit(first: s3First, group: s3Group, enqueue: s3Advance)
         m.output("in_ready", inReady)
     }
     m.output("out_valid", buf.valid)

@@ -181,17 +181,17 @@ public struct AttentionCosim {
             if ready && driver.bit("m_axis_tvalid") {
                 let v = received / G, g = received % G
                 let s = v / (N * T), n = (v / T) % N, t = v % T
-                let spikes = driver.get("m_axis_tdata")
+                let spikes = driver.bits("m_axis_tdata")   // P bits, any width
                 let out = expected[s]
                 for j in 0..<P where g * P + j < C {
                     let c = g * P + j
-                    let actual = UInt8((spikes >> UInt64(j)) & 1)
+                    let actual: UInt8 = spikes.bit(j) ? 1 : 0
                     rtlOut[s].scalars[rtlOut[s].offset([t, n, c])] = actual
                     if actual != out[t, n, c] && mismatches.count < 50 {
                         mismatches.append(Mismatch(sample: s, timeStep: t, token: n, channel: c, expected: out[t, n, c], actual: actual))
                     }
                 }
-                for j in max(0, min(P, C - g * P))..<P where (spikes >> UInt64(j)) & 1 != 0 && protocolErrors.count < 10 {
+                for j in max(0, min(P, C - g * P))..<P where spikes.bit(j) && protocolErrors.count < 10 {
                     protocolErrors.append("output beat \(received): lane \(j) past the \(C) channels is 1")
                 }
                 let last = driver.bit("m_axis_tlast"), user = driver.get("m_axis_tuser")

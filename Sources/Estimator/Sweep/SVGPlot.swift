@@ -18,6 +18,8 @@ public struct SVGPlot {
     }
 
     public var title: String
+    /// A smaller second title line (what was swept: the model, its size, the weights).
+    public var subtitle = ""
     public var xLabel: String
     public var yLabel: String
     public var logX = false
@@ -48,7 +50,8 @@ public struct SVGPlot {
                 for m in steps where p * m >= lo * 0.9999 && p * m <= hi * 1.0001 { out.append(p * m) }
                 p *= 10
             }
-            return out
+            // A range narrower than the 1-2-5 steps: linear ticks inside it.
+            return out.count >= 2 ? out : ticks(lo, hi, log: false)
         }
         let span = max(hi - lo, 1e-12)
         let raw = span / 6
@@ -69,12 +72,19 @@ public struct SVGPlot {
     }
 
     public func render() -> String {
-        let left = 90.0, right = 20.0, top = 40.0, bottom = 60.0
+        let left = 90.0, right = 20.0, top = subtitle.isEmpty ? 40.0 : 54.0, bottom = 60.0
         let pw = width - left - right, ph = height - top - bottom
         let xs = series.flatMap { $0.points.map(\.x) }, ys = series.flatMap { $0.points.map(\.y) }
         var (x0, x1) = (xs.min() ?? 0, xs.max() ?? 1), (y0, y1) = (ys.min() ?? 0, ys.max() ?? 1)
-        if logY { y0 = pow(10, floor(log10(max(y0, 1e-12)))); y1 = pow(10, ceil(log10(max(y1, 1e-12)))) } else { y0 = min(0, y0); y1 = y1 * 1.05 }
-        if logX { x0 = pow(10, floor(log10(max(x0, 1e-12)))); x1 = pow(10, ceil(log10(max(x1, 1e-12)))) } else if x0 == x1 { x1 = x0 + 1 }
+        // Log axes fit the data with a margin of 8% of its span (at least a factor 1.1 each
+        // side), not whole decades, which could leave the points in a corner of the plot.
+        func fitLog(_ lo: Double, _ hi: Double) -> (Double, Double) {
+            let a = log10(max(lo, 1e-12)), b = log10(max(hi, 1e-12))
+            let pad = max((b - a) * 0.08, log10(1.1))
+            return (pow(10, a - pad), pow(10, b + pad))
+        }
+        if logY { (y0, y1) = fitLog(y0, y1) } else { y0 = min(0, y0); y1 = y1 * 1.05 }
+        if logX { (x0, x1) = fitLog(x0, x1) } else if x0 == x1 { x1 = x0 + 1 }
         if y0 == y1 { y1 = y0 + 1 }
         func fx(_ x: Double) -> Double {
             let t = logX ? (log10(x) - log10(x0)) / (log10(x1) - log10(x0)) : (x - x0) / (x1 - x0)
@@ -91,6 +101,9 @@ public struct SVGPlot {
             <text x="\(f(width / 2))" y="22" text-anchor="middle" font-size="15">\(Self.esc(title))</text>
 
             """
+        if !subtitle.isEmpty {
+            s += "<text x=\"\(f(width / 2))\" y=\"40\" text-anchor=\"middle\" font-size=\"11\" fill=\"#333\">\(Self.esc(subtitle))</text>\n"
+        }
         for t in Self.ticks(x0, x1, log: logX) {
             s += "<line x1=\"\(f(fx(t)))\" y1=\"\(f(top))\" x2=\"\(f(fx(t)))\" y2=\"\(f(top + ph))\" stroke=\"#e4e4e4\"/>\n"
             s += "<text x=\"\(f(fx(t)))\" y=\"\(f(top + ph + 16))\" text-anchor=\"middle\">\(Self.label(t))</text>\n"
@@ -119,7 +132,13 @@ public struct SVGPlot {
         let lx = legendRight ? left + pw - legendWidth : left + 12
         for (i, se) in series.enumerated() {
             let y = top + 16 + Double(i) * 18
-            s += "<line x1=\"\(f(lx))\" y1=\"\(f(y - 4))\" x2=\"\(f(lx + 24))\" y2=\"\(f(y - 4))\" stroke=\"\(se.color)\" stroke-width=\"2\"\(se.dashed ? " stroke-dasharray=\"6,4\"" : "")/>\n"
+            // The legend draws a series as the plot does: a line, a marker, or both.
+            if se.line {
+                s += "<line x1=\"\(f(lx))\" y1=\"\(f(y - 4))\" x2=\"\(f(lx + 24))\" y2=\"\(f(y - 4))\" stroke=\"\(se.color)\" stroke-width=\"2\"\(se.dashed ? " stroke-dasharray=\"6,4\"" : "")/>\n"
+            }
+            if se.markers {
+                s += "<circle cx=\"\(f(lx + 12))\" cy=\"\(f(y - 4))\" r=\"3.5\" fill=\"\(se.color)\"/>\n"
+            }
             s += "<text x=\"\(f(lx + 30))\" y=\"\(f(y))\">\(Self.esc(se.name))</text>\n"
         }
         return s + "</svg>\n"

@@ -83,6 +83,7 @@ public struct SweepReport: Sendable {
     public func svg() -> String {
         var plot = SVGPlot(title: "Lanes sweep: \(areaName) vs cycles per sample", xLabel: areaName, yLabel: "cycles per sample",
                            logX: true, logY: true)
+        plot.subtitle = title
         plot.series.append(.init(name: "design points (lanes P)", points: points.map { (area($0), $0.cyclesPerSample) },
                                  color: "#1f77b4", line: false))
         plot.series.append(.init(name: "Pareto front", points: front.map { (area(points[$0]), points[$0].cyclesPerSample) },
