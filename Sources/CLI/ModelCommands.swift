@@ -73,13 +73,13 @@ enum ModelCommands {
         } catch let e as ConfigError {
             throw Arguments.UsageError(description: "\(model): \(e.description)")
         }
+        try MemoryCheck.require(config, samples: 1, source: model)
         guard config.block == .qkta || config.block == .qkca || (composite && BlockCommands.isComposite(config)) else {
             if BlockCommands.isComposite(config) {
                 throw Arguments.UsageError(description: "--block \(config.block.rawValue) works with generate and cosim so far; choose --block qkta or --block qkca here")
             }
             throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
         }
-        try MemoryCheck.require(config, samples: 1, source: model)
         return config
     }
 

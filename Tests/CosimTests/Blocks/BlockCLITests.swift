@@ -50,8 +50,7 @@ import Cosim
 
     @Test(arguments: [
         (["golden", "--model", "c.json", "--block", "mlp", "--input", "x.npy", "--output", "y.npy"], "--block mlp works with generate and cosim so far"),
-        // An existing folder: a missing one is refused first, as missing.
-        (["cosim", "--model", "c.json", "--block", "mlp", "--bundle", "."], "--bundle is not supported with --block mlp"),
+        (["cosim", "--model", "c.json", "--block", "mlp", "--bundle", "bundle"], "--bundle is not supported with --block mlp"),
         (["cosim", "--model", "bad.json", "--block", "qkformer-block"], "attention: must be \"token\" (QKTA) or \"channel\" (QKCA)"),
     ])
     func badInputGetsOneLineAndExitCode2(args: [String], message: String) throws {
@@ -59,6 +58,8 @@ import Cosim
         defer { try? FileManager.default.removeItem(at: dir) }
         try Data(#"{"dim": 8, "heads": 2, "tokens": 2, "timeSteps": 2, "attention": "sideways"}"#.utf8)
             .write(to: dir.appendingPathComponent("bad.json"))
+        // A folder that exists: the refusal must name the block, not the missing folder.
+        try FileManager.default.createDirectory(at: dir.appendingPathComponent("bundle"), withIntermediateDirectories: true)
         let r = try run(args, in: dir)
         #expect(r.status == 2)
         #expect(r.output.split(separator: "\n").count == 1, "\(r.output)")
