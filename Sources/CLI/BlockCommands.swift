@@ -54,8 +54,9 @@ enum BlockCommands {
         }
     }
 
-    /// `report.json` of a composite block: what was built (the attention blocks' report adds an
-    /// estimate, which does not cover these blocks yet).
+    /// `report.json` of a composite block: what was built and the resource estimate
+    /// (`ResourceModel`, as the attention blocks' report); no cycle estimate covers these blocks yet,
+    /// so there is no `performance`.
     struct Report: Encodable {
         struct Memory: Encodable { let path: String; let depth: Int; let width: Int }
         struct Files: Encodable { let paths: String; let memoryDirectoryMacro: String; let memoryDirectory: String }
@@ -63,6 +64,51 @@ enum BlockCommands {
         let dim: Int, heads: Int, tokens: Int, timeSteps: Int, mlpRatio: Int, lanes: Int, maxInputCount: Int
         let inputCountWidth: Int, outputCountWidth: Int, countsPerBeat: Int
         let weights: String, flipFlops: Int, memoryBits: Int, memories: [Memory], files: Files
+        let resources: GenerateReport.Resources
+        let performance: String
+    }
+
+    /// Said in report.json, the README and the summary: no cycle model covers these blocks.
+    static let noPerformance = "no cycle or time estimate exists for this block yet (the cycle model covers QKTA and QKCA only); `qkforge cosim` measures its cycles in simulation"
+
+    /// What the block is, for its README.
+    static func describe(_ r: Report) -> String {
+        if r.block == BlockKind.mlp.rawValue {
+            return "The MLP of block \(r.index) of \(r.model) stage \(r.stage): fc1 from C to \(r.mlpRatio) x C hidden channels, fc2 back to C, each followed by BN and LIF"
+        }
+        let attention = r.attention == "channel" ? "channel attention (QKCA)" : "token attention (QKTA)"
+        return "QKFormer block \(r.index) of \(r.model) stage \(r.stage): x1 = x + Attn(x), x2 = x1 + MLP(x1), with \(attention) and MLP hidden = \(r.mlpRatio) x C"
+    }
+
+    /// `README.md` of a composite block's folder: the common sections of FolderReadme and the
+    /// resource estimate, with the note that no cycle estimate exists yet.
+    static func readme(_ r: Report, design: Design, absolute: String?, flags: String) -> String {
+        let cosim = """
+            QKForge co-simulates this same block (same weights) against its golden model with
+            `qkforge cosim \(flags)`; it prints the cycles per sample it measured.
+            """
+        return """
+            # \(r.top)
+
+            \(describe(r)) (C = \(r.dim), \(r.heads) heads, \(r.tokens) tokens, T = \(r.timeSteps), \(r.lanes) lanes,
+            input counts 0...\(r.maxInputCount)), weights: \(r.weights). Written by \(r.generator); do not edit, regenerate.
+            \(FolderText.files(top: r.top, absolute: absolute))
+            \(FolderText.ports(design))
+            \(FolderText.simulate(top: r.top, absolute: absolute, cosim: cosim))
+            \(FolderText.synthesize(top: r.top, absolute: absolute))
+            \(FolderText.resources(r.resources, flipFlops: r.flipFlops, memoryBits: r.memoryBits))
+            No performance estimate: \(noPerformance).
+
+            """
+    }
+
+    /// The printed summary: the resource estimate and the missing cycle estimate.
+    static func summary(_ r: Report) -> [String] {
+        let e = r.resources
+        return [
+            "  estimate (no synthesis): \(e.luts) LUTs, \(e.flipFlops) FFs, BRAM \(e.bram36) x 36K + \(e.bram18) x 18K, \(e.dsps) DSPs (xc7)",
+            "  counted: \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits; cycles: none estimated (no cycle model for --block \(r.block) yet; qkforge cosim measures them)",
+        ]
     }
 
     static func generate(_ c: BlockConfig, _ args: Arguments, out: String, folder: (url: URL, absolute: String?)) throws {
@@ -80,13 +126,22 @@ enum BlockCommands {
                             memories: r.memories.map { Report.Memory(path: $0.path, depth: $0.depth, width: $0.width) },
                             files: Report.Files(paths: folder.absolute == nil ? "relative" : "absolute",
                                                 memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro,
-                                                memoryDirectory: folder.absolute ?? "."))
+                                                memoryDirectory: folder.absolute ?? "."),
+                            resources: GenerateReport.Resources(ResourceModel.estimate(design).total), performance: noPerformance)
         let encoder = JSONEncoder()
-        encoder.outputFormatting = [.prettyPrinted, .sortedKeys]
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
-        let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: json)]).map { ($0.name, Data($0.contents.utf8)) }
+        // The flags that rebuild this block, made explicit.
+        var flags: [String] = []
+        if let m = args.string("model") { flags += ["--model", m] }
+        for f in ["stage", "block"] { if let v = args.string(f) { flags += ["--\(f)", v] } }
+        flags += ["--lanes", "\(b.lanes)", "--seed", "\(try args.uint64("seed", default: 1))"]
+        let readme = readme(report, design: design, absolute: folder.absolute, flags: flags.joined(separator: " "))
+        let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: json),
+                                         EmittedDesign.File(name: "README.md", contents: readme)]).map { ($0.name, Data($0.contents.utf8)) }
         try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: ModelCommands.inputPaths(args), files: files)
-        print("wrote \(emitted.allFiles.count + 1) files to \(out) (top module \(emitted.top); files.f, report.json): \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits")
+        print("wrote \(emitted.allFiles.count + 2) files to \(out) (top module \(emitted.top); files.f, README.md, report.json)")
+        for line in summary(report) { print(line) }
     }
 
     static func cosim(_ c: BlockConfig, _ args: Arguments) throws {

@@ -11,18 +11,47 @@ struct FolderReadme {
     let flags: String
 
     var text: String {
-        let r = report, e = report.resources, p = report.performance
+        let r = report, p = report.performance
         let absolute = emitted.directory
-        let macro = VerilogEmitter.memoryDirectoryMacro
         let g = { (v: Double) in EstimateCommand.g(v) }
-        var s = """
+        let cosim = """
+            QKForge co-simulates this same block (same weights) against its golden model with
+            `qkforge cosim \(flags)`, and runs it on your own spikes
+            (uint8 `[T, N, C]`) with `qkforge simulate \(flags) --input x.npy --output y.npy`.
+            """
+        return """
             # \(r.top)
 
             The \(r.block.uppercased()) block of \(r.model) stage \(r.stage) (C = \(r.dim), \(r.heads) heads, \(r.tokens) tokens,
             T = \(r.timeSteps), \(r.lanes) lanes), weights: \(r.weights). Written by \(r.generator); do not edit, regenerate.
+            \(FolderText.files(top: r.top, absolute: absolute))
+            \(FolderText.ports(design))
+            \(FolderText.simulate(top: r.top, absolute: absolute, cosim: cosim))
+            \(FolderText.synthesize(top: r.top, absolute: absolute))
+            \(FolderText.resources(report.resources, flipFlops: r.flipFlops, memoryBits: r.memoryBits))
+            Cycles from the cycle model (checked against Verilator in docs/estimate-cycles.md) at
+            **assumed** firing rates (input \(g(p.rates.input)), Q \(g(p.rates.q)), K \(g(p.rates.k)), attention \(g(p.rates.attention)),
+            X' \(g(p.rates.xPrime)), out \(g(p.rates.out)); \(p.rates.source.replacingOccurrences(of: "assumed: ", with: ""))), streams that never stall:
+
+            - \(g(p.cyclesPerSample)) cycles per sample (steady state), latency \(p.latencyCycles) cycles;
+            - at an **assumed** \(g(p.clockMHz)) MHz clock (no timing analysis has been run): \(g(p.latencyMicroseconds)) us latency,
+              \(g(p.samplesPerSecond)) samples/s.
+
+            """
+    }
+}
+
+/// The sections every generated folder's `README.md` shares (attention blocks and the composite
+/// MLP and QKFormer blocks): the files, the port table, lint and simulation, synthesis and the
+/// resource estimate. Each ends with a newline; put one more between two of them.
+enum FolderText {
+    /// The pointer to the docs and the list of the folder's files.
+    static func files(top: String, absolute: String?) -> String {
+        let macro = VerilogEmitter.memoryDirectoryMacro
+        return """
             The arithmetic is docs/arithmetic.md of QKForge; the files are described in docs/formats.md.
 
-            - Top module: `\(r.top)` in `\(r.top).v`. Its header describes the stream beats, the order of
+            - Top module: `\(top)` in `\(top).v`. Its header describes the stream beats, the order of
               tokens, time steps and channels, and the reset (synchronous, active high, `rst`).
             - `files.f`: the Verilog files, leaves first, top last; \(absolute == nil
                 ? "paths relative to this folder (`verilator -F` reads them from anywhere; other tools from inside this folder)."
@@ -32,6 +61,12 @@ struct FolderReadme {
               `set_property verilog_define {\(macro)="/new/place"} [current_fileset]` (Vivado).
             - `report.json`: what was built and the estimate below (docs/formats.md).
 
+            """
+    }
+
+    /// `## Ports`: clock, reset and the top's ports.
+    static func ports(_ design: Design) -> String {
+        var s = """
             ## Ports
 
             | port | direction | width |
@@ -43,17 +78,22 @@ struct FolderReadme {
         if design.hasReset(design.top) { ports.append(("rst", "input", 1)) }
         ports += design.top.ports.map { ($0.name, $0.kind == .input ? "input" : "output", $0.width) }
         for (name, dir, width) in ports { s += "| `\(name)` | \(dir) | \(width) |\n" }
-        let f = absolute == nil ? "-F files.f" : "-f \(absolute!)/files.f"
-        let fi = absolute == nil ? "-f files.f" : "-f \(absolute!)/files.f"
-        let inFolder = absolute == nil ? "Inside this folder:\n\n" : ""
-        s += """
+        return s
+    }
 
+    /// `## Simulate`: lint, a testbench of your own, and `cosim` (the paragraph saying how
+    /// QKForge rebuilds and checks this same block).
+    static func simulate(top: String, absolute: String?, cosim: String) -> String {
+        let macro = VerilogEmitter.memoryDirectoryMacro
+        let f = absolute.map { "-f \($0)/files.f" } ?? "-F files.f"
+        let fi = absolute.map { "-f \($0)/files.f" } ?? "-f files.f"
+        return """
             ## Simulate
 
             \(absolute == nil ? "Run these inside this folder (the images are read from `.`), or define `\(macro)` as above.\n\n" : "")Lint (no warnings expected):
 
             ```sh
-            verilator --lint-only -Wall \(f) --top-module \(r.top)
+            verilator --lint-only -Wall \(f) --top-module \(top)
             ```
 
             With your own testbench `tb.v` (module `tb`), which drives the ports above:
@@ -63,23 +103,34 @@ struct FolderReadme {
             iverilog -o tb.vvp \(fi) tb.v && vvp tb.vvp
             ```
 
-            QKForge co-simulates this same block (same weights) against its golden model with
-            `qkforge cosim \(flags)`, and runs it on your own spikes
-            (uint8 `[T, N, C]`) with `qkforge simulate \(flags) --input x.npy --output y.npy`.
+            \(cosim)
 
+            """
+    }
+
+    /// `## Synthesize`: Yosys and Vivado.
+    static func synthesize(top: String, absolute: String?) -> String {
+        let list = absolute.map { "\($0)/files.f" } ?? "files.f"
+        return """
             ## Synthesize
 
-            \(inFolder)```sh
-            yosys -p "read_verilog $(tr '\\n' ' ' < \(absolute.map { "\($0)/files.f" } ?? "files.f")); synth_xilinx -family xc7 -flatten -top \(r.top); stat"
+            \(absolute == nil ? "Inside this folder:\n\n" : "")```sh
+            yosys -p "read_verilog $(tr '\\n' ' ' < \(list)); synth_xilinx -family xc7 -flatten -top \(top); stat"
             ```
 
             Vivado (Tcl; not run by QKForge, Vivado is not part of its checks):
 
             ```tcl
-            foreach f [split [string trim [read [open \(absolute.map { "\($0)/files.f" } ?? "files.f")]]] "\\n"] { read_verilog $f }
-            synth_design -top \(r.top) -part <your xc7 part>
+            foreach f [split [string trim [read [open \(list)]]] "\\n"] { read_verilog $f }
+            synth_design -top \(top) -part <your xc7 part>
             ```
 
+            """
+    }
+
+    /// `## Estimate`: the resource table (not a synthesis result) and the counted flip-flops and bits.
+    static func resources(_ e: GenerateReport.Resources, flipFlops: Int, memoryBits: Int) -> String {
+        """
             ## Estimate
 
             Not a synthesis result: `ResourceModel` maps the design to Xilinx 7-series cells as Yosys
@@ -89,17 +140,8 @@ struct FolderReadme {
             |---:|---:|---:|---:|---:|---:|---:|
             | \(e.luts) | \(e.flipFlops) | \(e.bram36) | \(e.bram18) | \(e.dsps) | \(e.lutRAMSites) | \(e.carry4) |
 
-            Flip-flops and memory bits counted in the design: \(r.flipFlops) and \(r.memoryBits).
-
-            Cycles from the cycle model (checked against Verilator in docs/estimate-cycles.md) at
-            **assumed** firing rates (input \(g(p.rates.input)), Q \(g(p.rates.q)), K \(g(p.rates.k)), attention \(g(p.rates.attention)),
-            X' \(g(p.rates.xPrime)), out \(g(p.rates.out)); \(p.rates.source.replacingOccurrences(of: "assumed: ", with: ""))), streams that never stall:
-
-            - \(g(p.cyclesPerSample)) cycles per sample (steady state), latency \(p.latencyCycles) cycles;
-            - at an **assumed** \(g(p.clockMHz)) MHz clock (no timing analysis has been run): \(g(p.latencyMicroseconds)) us latency,
-              \(g(p.samplesPerSecond)) samples/s.
+            Flip-flops and memory bits counted in the design: \(flipFlops) and \(memoryBits).
 
             """
-        return s
     }
 }

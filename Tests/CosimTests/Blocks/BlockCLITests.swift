@@ -39,6 +39,39 @@ import Cosim
         }
     }
 
+    /// A composite folder has a README naming its top module and the cosim flags that rebuild it,
+    /// and a report.json with the resource estimate; no cycle estimate is claimed.
+    @Test(arguments: ["qkformer-block", "mlp"])
+    func generateWritesReadmeAndResourceEstimate(block: String) throws {
+        let dir = try Self.workDir("readme-\(block)", config: Self.config)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try run(["generate", "--model", "c.json", "--block", block, "--lanes", "4", "--portable", "--out", "o"], in: dir)
+        #expect(r.status == 0, "\(r.output)")
+        #expect(r.output.contains("estimate (no synthesis): ") && r.output.contains("(xc7)"), "\(r.output)")
+        #expect(r.output.contains("cycles: none estimated"), "\(r.output)")
+        let json = try #require(FileManager.default.contents(atPath: dir.appendingPathComponent("o/report.json").path))
+        let report = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
+        let top = try #require(report["top"] as? String)
+        let resources = try #require(report["resources"] as? [String: Any])
+        let luts = try #require(resources["luts"] as? Int)
+        let ffs = try #require(resources["flipFlops"] as? Int)
+        let counted = try #require(report["flipFlops"] as? Int)
+        #expect(luts > 0)
+        // The estimate maps every counted register bit to a flip-flop and adds the ones the xc7
+        // mapping brings (memory and DSP registers), so it never falls below the design's count;
+        // its memory bits are the design's exactly.
+        #expect(counted > 0 && ffs >= counted, "estimate \(ffs) FFs, counted \(counted)")
+        #expect(resources["memoryBits"] as? Int == report["memoryBits"] as? Int)
+        #expect(report["performance"] is String)
+        let readme = try String(contentsOf: dir.appendingPathComponent("o/README.md"), encoding: .utf8)
+        #expect(readme.hasPrefix("# \(top)\n"))
+        #expect(readme.contains("Top module: `\(top)` in `\(top).v`"))
+        #expect(readme.contains("`qkforge cosim --model c.json --block \(block) --lanes 4 --seed 1`"))
+        #expect(readme.contains("| \(luts) | \(ffs) |"))
+        #expect(readme.contains("No performance estimate"))
+        #expect(!readme.contains(dir.path), "a --portable README names no path of this machine")
+    }
+
     @Test(arguments: ["qkformer-block", "mlp"])
     func cosimPasses(block: String) throws {
         let dir = try Self.workDir("cosim-\(block)", config: Self.config)
