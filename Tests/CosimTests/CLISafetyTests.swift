@@ -96,6 +96,9 @@ import HDL
         try put("t60.json", #"{"dim": 16, "heads": 4, "tokens": 8, "timeSteps": 60}"#)
         try put("big.json", #"{"dim": 65536, "heads": 8, "tokens": 8, "timeSteps": 4}"#)
         try put("bad.npy", "not a numpy file")
+        // Well-formed .npy files of the wrong dtype and of the wrong T for c.json (T = 4).
+        try NPYArray(shape: [4, 2, 16], scalars: [Float](repeating: 0, count: 4 * 2 * 16)).write(to: dir.appendingPathComponent("float.npy"))
+        try NPYArray(shape: [3, 2, 16], scalars: [UInt8](repeating: 0, count: 3 * 2 * 16)).write(to: dir.appendingPathComponent("t3.npy"))
         var rng = SplitMix64(seed: TestSeed.value(default: 14))
         let scalars = (0..<(2 * 4 * 8 * 16)).map { _ in UInt8(rng.next() % 4 == 0 ? 1 : 0) }
         try NPYArray(shape: [2, 4, 8, 16], scalars: scalars).write(to: dir.appendingPathComponent("x.npy"))
@@ -172,6 +175,21 @@ import HDL
         (["cosim", "--example", "counter", "--trace", "nodir/w.vcd"], "does not exist; create it first"),
         (["cosim", "--model", "c.json", "--trace", "dir.vcd"], "is a directory"),
         (["calibrate", "--work", "foreign", "--subset", "ci"], "did not write"),
+        // the per-command cases that lived in CLITests
+        (["bogus"], "unknown command 'bogus'"),
+        (["cosim", "--example", "nope"], "unknown example 'nope'"),
+        (["cosim", "--example", "counter", "--cycles", "abc"], "--cycles must be a whole number"),
+        (["cosim", "--example", "counter", "--frobnicate", "1"], "Unknown option '--frobnicate'"),
+        (["cosim", "--example", "counter", "--trace", "x.txt"], "--trace file must end in .vcd or .fst"),
+        (["generate", "--example", "counter"], "--out DIR is required"),
+        (["cosim", "--example"], "Missing value for '--example"),
+        (["golden", "--model", "hst-4-384", "--input", "nonexistent.npy", "--output", "y.npy"], "nonexistent.npy"),
+        (["cosim", "--model", "hst-9-999"], "unknown model 'hst-9-999'"),
+        (["cosim", "--model", "hst-4-384", "--stage", "3"], "cannot be generated yet"),
+        (["cosim", "--model", "hst-4-384", "--rate", "2"], "--rate must be a number from 0 to 1"),
+        (["generate", "--model", "hst-4-384", "--lanes", "0", "--out", "gen-out"], "--lanes must be a whole number from 1 to 256"),
+        (g[0..<4] + ["float.npy", "--output", "y.npy"], "must be uint8"),
+        (g[0..<4] + ["t3.npy", "--output", "y.npy"], "does not fit T = 4"),
     ]
 
     @Test func refusedInputsExit2WithOneLineAndChangeNothing() throws {
@@ -268,7 +286,7 @@ import HDL
             // The line names the flag or the value given (a path, a model name).
             for v in values { cases.append((base + [flag, v], [flag] + (v.isEmpty ? [] : [v]))) }
         }
-        for (command, base) in bases.sorted(by: { $0.key < $1.key }) {
+        for (_, base) in bases.sorted(by: { $0.key < $1.key }) {
             cases.append((base + ["--frobnicate", "1"], ["--frobnicate"]))
             cases.append((base + [base[1], base[2]], ["given twice"]))
         }

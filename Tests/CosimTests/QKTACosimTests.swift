@@ -50,4 +50,23 @@ import Cosim
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
         #expect((r.rates["out"] ?? 0) > 0.02, "the output must not be trivially silent")
     }
+
+    /// 128 and 256 lanes (the validated maximum) on C = 256: minutes each in a debug build, so
+    /// behind `QKFORGE_LANES_SOAK=1 swift test --filter QKTACosimTests/wideLanesMatchGolden`.
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["QKFORGE_LANES_SOAK"] == "1"), arguments: [128, 256])
+    func wideLanesMatchGolden(lanes: Int) throws {
+        let seed = TestSeed.value(default: UInt64(lanes))
+        print("QKTACosimTests \(lanes) lanes seed \(seed)")
+        let block = try Self.small(tokens: 3, dim: 256, heads: 8, timeSteps: 2)
+        let model = try AttentionModel.random(block, lanes: lanes, seed: seed, biasRange: -0.25...1.25)
+        var o = AttentionCosim.Options()
+        o.samples = 2
+        o.seed = seed
+        o.inputRate = 0.3
+        o.inputStall = 0.2
+        o.outputStall = 0.2
+        let r = try AttentionCosim.run(model, options: o)
+        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+    }
 }
