@@ -1,4 +1,5 @@
 import Foundation
+import HDL
 import Testing
 import Cosim
 

@@ -1,4 +1,5 @@
 import Foundation
+import HDL
 
 /// Checks emitted Verilog with the three tools our users run: Verilator's linter with every
 /// warning on, Yosys (`read_verilog; hierarchy -check; proc`) and Icarus (`-g2005`).

@@ -94,20 +94,8 @@ public enum YosysSynthesis {
     }
 
     static func run(_ exe: String, _ args: [String], in dir: URL?) throws -> String {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        if let dir { p.currentDirectoryURL = dir }
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        var data = Data()
-        try Interrupts.runToEnd(p) { data = pipe.fileHandleForReading.readDataToEndOfFile() }
-        let out = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            let tail = out.split(separator: "\n").suffix(5).joined(separator: " | ")
-            throw Failure(description: "yosys failed (exit \(p.terminationStatus)) in \(dir?.path ?? "."): \(tail)")
+        do { return try Command.check(exe, args, in: dir, what: "yosys", tail: 5) } catch let e as ToolError {
+            throw Failure(description: e.description)
         }
-        return out
     }
 }

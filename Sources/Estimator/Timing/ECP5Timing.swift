@@ -167,22 +167,9 @@ public enum ECP5Timing {
     }
 
     private static func invoke(_ exe: String, _ args: [String], in dir: URL, what: String) throws {
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: exe)
-        p.arguments = args
-        p.currentDirectoryURL = dir
-        // Output goes to the log files named in the arguments; the pipe only catches errors,
-        // and is drained before waiting so that a chatty tool cannot block on a full pipe.
-        let pipe = Pipe()
-        p.standardOutput = pipe
-        p.standardError = pipe
-        p.standardInput = FileHandle.nullDevice
-        var data = Data()
-        try Interrupts.runToEnd(p) { data = pipe.fileHandleForReading.readDataToEndOfFile() }
-        let out = String(decoding: data, as: UTF8.self)
-        guard p.terminationStatus == 0 else {
-            let tail = out.split(separator: "\n").suffix(4).joined(separator: " | ")
-            throw Failure(description: "\(what) failed (exit \(p.terminationStatus)) in \(dir.path): \(tail.isEmpty ? "see the log there" : tail)")
+        // Output goes to the log files named in the arguments; what comes back is only errors.
+        do { try Command.check(exe, args, in: dir, what: what) } catch let e as ToolError {
+            throw Failure(description: e.description)
         }
     }
 }

@@ -1,7 +1,7 @@
 import Foundation
-import HDL
 
-/// Runs an external tool and captures what it prints.
+/// Runs an external tool and captures what it prints: the one subprocess runner of every layer
+/// (Verilator, Yosys, Icarus, nextpnr), registered with `Interrupts` so that an interrupt ends it.
 public struct Command {
     public struct Result: Sendable {
         public let status: Int32
@@ -27,6 +27,19 @@ public struct Command {
         var data = Data()
         try Interrupts.runToEnd(p) { data = pipe.fileHandleForReading.readDataToEndOfFile() }
         return Result(status: p.terminationStatus, output: String(decoding: data, as: UTF8.self))
+    }
+
+    /// `run`, for a tool that must succeed: a non-zero exit throws `ToolError` naming `what`,
+    /// the directory and the last `tail` lines it printed. Returns what it printed.
+    @discardableResult
+    public static func check(_ executable: String, _ arguments: [String], in directory: URL? = nil,
+                             what: String, tail: Int = 4) throws -> String {
+        let r = try run(executable, arguments, in: directory)
+        guard r.status == 0 else {
+            let last = r.output.split(separator: "\n").suffix(tail).joined(separator: " | ")
+            throw ToolError("\(what) failed (exit \(r.status)) in \(directory?.path ?? "."): \(last.isEmpty ? "see the log there" : last)")
+        }
+        return r.output
     }
 
     /// The full path of `name` on PATH, or nil.
