@@ -151,24 +151,13 @@ enum BlockCommands {
         let b = try build(c, args)
         let samples = try args.int("samples", default: 2, in: 1...1000)
         let seed = try args.uint64("seed", default: 1)
-        var rate = 0.2
-        if let r = args.string("rate") {
-            guard let v = Double(r), v >= 0, v <= 1 else { throw Arguments.UsageError(description: "--rate must be a number from 0 to 1, got '\(r)'") }
-            rate = v
-        }
+        let stim = try StimulusFlags(args)
+        let rate = stim.rate ?? 0.2
         var o = BlockStreamCosim.Options()
         o.seed = seed
-        if let s = args.string("stall") {
-            guard let v = Double(s), v >= 0, v < 1 else { throw Arguments.UsageError(description: "--stall must be a number from 0 to 0.99, got '\(s)'") }
-            o.inputStall = v
-            o.outputStall = v
-        }
-        var trace: (temporary: String, commit: () throws -> Void, discard: () -> Void)?
-        if let t = args.string("trace") {
-            guard t.hasSuffix(".vcd") || t.hasSuffix(".fst") else { throw Arguments.UsageError(description: "--trace file must end in .vcd or .fst, got '\(t)'") }
-            trace = try Outputs.stagedFile(t, flag: "--trace", inputs: ModelCommands.inputPaths(args))
-            o.tracePath = trace!.temporary
-        }
+        if let st = stim.stall { (o.inputStall, o.outputStall) = (st, st) }
+        let trace = stim.trace
+        o.tracePath = trace?.temporary
         defer { trace?.discard() }
         let xs = BlockStreamCosim.randomSamples(timeSteps: c.timeSteps, tokens: c.tokens, channels: c.dim, rate: rate,
                                                 maxCount: maxInputCount(c), count: samples, seed: seed)

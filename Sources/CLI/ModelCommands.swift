@@ -200,21 +200,11 @@ enum ModelCommands {
         o.samples = try args.int("samples", default: 2, in: 1...1000)
         try MemoryCheck.require(c, samples: o.samples, source: "--samples \(o.samples)")
         o.seed = seed
-        if let r = args.string("rate") {
-            guard let v = Double(r), v >= 0, v <= 1 else { throw Arguments.UsageError(description: "--rate must be a number from 0 to 1, got '\(r)'") }
-            o.inputRate = v
-        }
-        if let s = args.string("stall") {
-            guard let v = Double(s), v >= 0, v < 1 else { throw Arguments.UsageError(description: "--stall must be a number from 0 to 0.99, got '\(s)'") }
-            o.inputStall = v
-            o.outputStall = v
-        }
-        var trace: (temporary: String, commit: () throws -> Void, discard: () -> Void)?
-        if let t = args.string("trace") {
-            guard t.hasSuffix(".vcd") || t.hasSuffix(".fst") else { throw Arguments.UsageError(description: "--trace file must end in .vcd or .fst, got '\(t)'") }
-            trace = try Outputs.stagedFile(t, flag: "--trace", inputs: inputPaths(args))
-            o.tracePath = trace!.temporary
-        }
+        let stim = try StimulusFlags(args)
+        if let r = stim.rate { o.inputRate = r }
+        if let st = stim.stall { (o.inputStall, o.outputStall) = (st, st) }
+        let trace = stim.trace
+        o.tracePath = trace?.temporary
         defer { trace?.discard() }
         if args.flag("calibrate") {
             let targets = AttentionModel.qkformerRates(stage: c.stage)
@@ -326,5 +316,28 @@ enum ModelCommands {
             try writeOutput(outs, shape3: first.shape, batched: batched, to: outPath, inputs: inputs)
             print("wrote \(outPath)")
         }
+    }
+}
+
+/// The stimulus flags both co-simulations take (`--rate`, `--stall`, `--trace`), checked once:
+/// the trace is staged through a temporary file that `commit` renames into place.
+struct StimulusFlags {
+    let rate: Double?
+    let stall: Double?
+    let trace: (temporary: String, commit: () throws -> Void, discard: () -> Void)?
+
+    init(_ args: Arguments) throws {
+        if let r = args.string("rate") {
+            guard let v = Double(r), v >= 0, v <= 1 else { throw Arguments.UsageError(description: "--rate must be a number from 0 to 1, got '\(r)'") }
+            rate = v
+        } else { rate = nil }
+        if let s = args.string("stall") {
+            guard let v = Double(s), v >= 0, v < 1 else { throw Arguments.UsageError(description: "--stall must be a number from 0 to 0.99, got '\(s)'") }
+            stall = v
+        } else { stall = nil }
+        if let t = args.string("trace") {
+            guard t.hasSuffix(".vcd") || t.hasSuffix(".fst") else { throw Arguments.UsageError(description: "--trace file must end in .vcd or .fst, got '\(t)'") }
+            trace = try Outputs.stagedFile(t, flag: "--trace", inputs: ModelCommands.inputPaths(args))
+        } else { trace = nil }
     }
 }
