@@ -1,0 +1,145 @@
+/// A group-level timeline of the generated MLP (`makeMLP`), vector by vector, with no stalls on
+/// its output. It is the QKTA timeline's K-to-projection half (`QKTATimeline`) without the mask:
+///
+/// - fc1 takes the input events, `G1 = ceil(H/P1)` cycles each, back to back, with `o1` idle
+///   cycles between vectors (1, or 2 when `G1 = 1`). A vector's first event may issue group `g`
+///   only once the previous vector's result for group `g` has drained (`group_free`); an
+///   all-zero vector (one marker beat) waits for the whole previous drain.
+/// - The input event encoder scans one `s_axis` beat of `n` non-zero counts in `max(1, n)`
+///   cycles and holds each event until it knows whether it is the vector's last, so the
+///   vector's last event issues no earlier than the scan of its last beat. In a QKFormer block
+///   the beats arrive from the attention residual: `arrivals` gives the cycle each beat is
+///   offered, and an event issues `inputLatency` cycles after its beat arrived at the earliest.
+/// - The fc1 drain (one beat of `P1` currents per cycle) passes the fc1 LIF bank
+///   (`passLatency` cycles) into the hidden event encoder, which takes one beat at a time,
+///   scans it and queues up to `eventQueue` events for fc2 (`G = ceil(C/P)` cycles each). The
+///   drain may run `chain` beats ahead of the encoder (accumulator output slice and LIF output
+///   buffer), and the LIF output `skid` beats ahead of the encoder's accept.
+/// - The last output beat of a vector leaves `G + outputLatency` cycles after its last fc2 event
+///   has issued (drain, LIF bank, output), at most one output beat per cycle.
+///
+/// The constants were read from the block sources, started from the QKTA timeline's, and then
+/// fitted on co-simulated MLPs (the calibration configs of `BlockCyclesVsSimulationTests`, not
+/// its held-out ones; docs/estimate-cycles.md).
+struct MLPTimeline {
+    let G1: Int, G: Int, o1: Int, o2: Int
+    let chain = 4
+    let passLatency = 1
+    let skid = 2
+    let eventQueue = 3
+    let outputLatency = 4
+    let inputLatency = 3
+
+    static let never = Int.min / 4
+
+    /// End (last group issued) of the previous vector in fc1.
+    private(set) var inputEnd = -1
+    private var drain: [Int]
+    private var pass: [Int]
+    private var accept: [Int]
+    private var encoderFree = never
+    /// fc2: when its last event finished issuing, and the accept times of its latest events.
+    private(set) var projDone = never
+    private var projAccepts: [Int] = []
+    /// The last output beat of the previous vector.
+    private(set) var outputEnd = never
+
+    init(_ shape: MLPShape) {
+        G1 = shape.hiddenGroups
+        G = shape.groups
+        o1 = G1 == 1 ? 2 : 1
+        o2 = G == 1 ? 2 : 1
+        drain = [Int](repeating: Self.never, count: G1)
+        pass = [Int](repeating: Self.never, count: G1)
+        accept = [Int](repeating: Self.never, count: G1)
+    }
+
+    /// Adds a vector; returns the cycle of its last output beat. `arrivals`, when given, is the
+    /// cycle each of its `s_axis` beats is offered (else the input never waits).
+    @discardableResult
+    mutating func push(_ v: MLPVectorEvents, arrivals: [Int]? = nil) -> Int {
+        let e = v.inputEvents, n = max(1, e)
+        let scan = v.inputPerBeat.reduce(0) { $0 + max(1, $1) }
+        var end: Int
+        if e == 0 {
+            end = max(inputEnd + 1 + o1, drain[G1 - 1] + 5)
+        } else {
+            var t = max(inputEnd + 1 + o1, drain[0] + 1)
+            for g in 1..<max(G1, 1) { t = max(t + 1, drain[g] + 1) }
+            end = t + (n - 1) * G1
+        }
+        end = max(end, inputEnd + scan)
+        if let a = arrivals {
+            // Every event from beat b on issues after beat b arrived; the last waits for the scan.
+            var remaining = e
+            for (b, k) in v.inputPerBeat.enumerated() {
+                if remaining > 0 { end = max(end, a[b] + inputLatency + remaining * G1 - 1) }
+                remaining -= k
+            }
+            end = max(end, a[a.count - 1] + inputLatency + max(1, v.inputPerBeat.last ?? 1) - 1)
+        }
+
+        var d = [Int](repeating: 0, count: G1), k = [Int](repeating: 0, count: G1), xa = [Int](repeating: 0, count: G1)
+        var firstOfVector = true
+        for g in 0..<G1 {
+            d[g] = end + 1 + g + (G1 == 1 ? 1 : 0)
+            if g > 0 { d[g] = max(d[g], d[g - 1] + 1) }
+            if g >= chain { d[g] = max(d[g], k[g - chain] + 2) }
+            k[g] = max(d[g] + passLatency, (g > 0 ? k[g - 1] : pass[G1 - 1]) + 1)
+            let b = g - skid
+            if b >= 0 { k[g] = max(k[g], xa[b]) } else if G1 + b >= 0 { k[g] = max(k[g], accept[G1 + b]) }
+            xa[g] = max(k[g] + 1, encoderFree)
+            let x = v.hiddenPerGroup[g]
+            if x == 0 {
+                encoderFree = xa[g] + 1
+                continue
+            }
+            var emit = xa[g] + 1
+            for _ in 0..<x {
+                if projAccepts.count >= eventQueue { emit = max(emit, projAccepts[projAccepts.count - eventQueue]) }
+                var acc = max(emit + 1, projDone)
+                if firstOfVector { acc = max(acc, projDone + o2) }
+                firstOfVector = false
+                projDone = acc + G
+                projAccepts.append(acc)
+                if projAccepts.count > eventQueue { projAccepts.removeFirst() }
+                emit += 1
+            }
+            encoderFree = emit
+        }
+        if v.hiddenEvents == 0 {
+            // A marker beat: waits for the vector's last hidden beat.
+            projDone = max(k[G1 - 1] + 3, projDone + G)
+            projAccepts.append(projDone)
+            if projAccepts.count > eventQueue { projAccepts.removeFirst() }
+        }
+        (drain, pass, accept, inputEnd) = (d, k, xa, end)
+        outputEnd = max(projDone + G + outputLatency, outputEnd + G)
+        return outputEnd
+    }
+}
+
+/// The cycle model of the generated MLP with no stalls on either stream, from the events of
+/// each vector (`MLPTimeline`).
+public struct MLPCycleModel: Sendable {
+    public let shape: MLPShape
+    public init(_ shape: MLPShape) { self.shape = shape }
+
+    /// Cycles to stream `samples` (each `N*T` vectors in stream order) through the MLP back to
+    /// back, from reset to the last output beat: what a co-simulation without stalls measures.
+    public func runCycles(_ samples: [[MLPVectorEvents]]) -> Int {
+        var t = MLPTimeline(shape)
+        var last = 0
+        for s in samples { for v in s { last = t.push(v) } }
+        return last + 1
+    }
+
+    /// Steady-state cycles per sample (no fill): the second of two back-to-back copies.
+    public func cyclesPerSample(_ sample: [MLPVectorEvents]) -> Int {
+        var t = MLPTimeline(shape)
+        var first = 0, second = 0
+        for v in sample { first = t.push(v) }
+        for v in sample { second = t.push(v) }
+        return second - first
+    }
+}

@@ -1,0 +1,133 @@
+import Foundation
+import Testing
+import HDL
+import Blocks
+import Golden
+import Cosim
+@testable import Estimator
+
+/// The cycle model of the composite blocks (the MLP, and the QKFormer block with QKTA or QKCA)
+/// against Verilator: the same stimuli, no stalls, cycles from reset to the last output beat.
+/// Two predictions per config: from the stimuli's events per vector (golden traces; required
+/// within 5%) and from their measured firing rates alone (`BlockRateCycleModel`; within 10%).
+///
+/// The model's constants were fitted on `calibration` only; `heldOut` (other sizes, lanes and
+/// rates, other seeds) checks them. `QKFORGE_BLOCK_CYCLES_FIT=1` prints the calibration table.
+/// Random weights and inputs from the printed seed (`QKFORGE_SEED` replays one).
+@Suite(.serialized) struct BlockCyclesVsSimulationTests {
+    enum Kind: String, Sendable { case mlp, qkta, qkca }
+
+    struct Case: CustomStringConvertible, Sendable {
+        let kind: Kind
+        let dim: Int, heads: Int, tokens: Int, timeSteps: Int
+        let lanes: Int
+        let rate: Double
+        var description: String {
+            "\(kind == .mlp ? "mlp" : "block-\(kind.rawValue)") C\(dim) N\(tokens) T\(timeSteps) P\(lanes) rate \(rate)"
+        }
+    }
+
+    /// Used to fit the model's constants (with seed 5).
+    static let calibration: [Case] = [
+        Case(kind: .mlp, dim: 16, heads: 2, tokens: 16, timeSteps: 2, lanes: 4, rate: 0.2),
+        Case(kind: .mlp, dim: 32, heads: 4, tokens: 8, timeSteps: 2, lanes: 8, rate: 0.3),
+        Case(kind: .mlp, dim: 24, heads: 2, tokens: 8, timeSteps: 4, lanes: 2, rate: 0.1),
+        Case(kind: .qkta, dim: 16, heads: 2, tokens: 16, timeSteps: 2, lanes: 4, rate: 0.2),
+        Case(kind: .qkta, dim: 32, heads: 4, tokens: 8, timeSteps: 2, lanes: 8, rate: 0.1),
+        Case(kind: .qkca, dim: 16, heads: 2, tokens: 8, timeSteps: 2, lanes: 4, rate: 0.2),
+        Case(kind: .qkca, dim: 32, heads: 4, tokens: 8, timeSteps: 2, lanes: 4, rate: 0.3),
+    ]
+
+    /// Never used in fitting: other sizes, lanes and rates (checked with seed 11).
+    static let heldOut: [Case] = [
+        Case(kind: .mlp, dim: 32, heads: 4, tokens: 16, timeSteps: 2, lanes: 4, rate: 0.05),
+        Case(kind: .mlp, dim: 48, heads: 4, tokens: 8, timeSteps: 2, lanes: 6, rate: 0.4),
+        Case(kind: .qkta, dim: 24, heads: 2, tokens: 12, timeSteps: 2, lanes: 3, rate: 0.3),
+        Case(kind: .qkta, dim: 32, heads: 4, tokens: 8, timeSteps: 4, lanes: 16, rate: 0.15),
+        Case(kind: .qkca, dim: 24, heads: 2, tokens: 8, timeSteps: 2, lanes: 6, rate: 0.1),
+        Case(kind: .qkca, dim: 16, heads: 2, tokens: 12, timeSteps: 2, lanes: 2, rate: 0.4),
+    ]
+
+    struct Row {
+        let c: Case
+        let measured: Int
+        let fromEvents: Int
+        let fromRates: Int
+        let rates: BlockFiringRates
+        var errEvents: Double { Double(fromEvents - measured) / Double(measured) }
+        var errRates: Double { Double(fromRates - measured) / Double(measured) }
+    }
+
+    static func rate(_ xs: [SpikeTensor]) -> Double {
+        let n = xs.reduce(0) { $0 + $1.scalars.count }
+        return Double(xs.reduce(0) { $0 + $1.scalars.filter { $0 != 0 }.count }) / Double(max(n, 1))
+    }
+
+    static func run(_ c: Case, seed: UInt64, samples count: Int = 2) throws -> Row {
+        let work = FileManager.default.temporaryDirectory
+            .appendingPathComponent("qkforge-blockperf-\(getpid())-\(c.kind.rawValue)-\(c.dim)-\(c.lanes)")
+        defer { try? FileManager.default.removeItem(at: work) }
+        var o = BlockStreamCosim.Options()
+        (o.seed, o.inputStall, o.outputStall, o.workDirectory, o.writeReplay) = (seed, 0, 0, work, false)
+        let C = c.dim, T = c.timeSteps, N = c.tokens
+        if c.kind == .mlp {
+            let model = try MLPModel.random(channels: C, hidden: 4 * C, timeSteps: T, lanes: c.lanes, inputChunk: min(c.lanes, C),
+                                            seed: seed, maxInputCount: 3)
+            let xs = BlockStreamCosim.randomSamples(timeSteps: T, tokens: N, channels: C, rate: c.rate, maxCount: 3, count: count, seed: seed)
+            let traces = try xs.map { try MLP.run(model.golden, input: $0, maxCount: 3) }
+            let r = try BlockStreamCosim.run(try Elaborate.run(try makeMLP(model.hardware)), input: model.hardware.inputFormat,
+                                             output: model.hardware.outputFormat, tokens: N, samples: xs,
+                                             expected: traces.map(\.output), options: o)
+            #expect(r.passed, "\(c): \(r.mismatches.prefix(2)) \(r.protocolErrors.prefix(2))")
+            let shape = MLPShape(mlp: model.hardware, tokens: N)
+            let events = zip(xs, traces).map { MLPVectorEvents.vectors(shape: shape, input: $0.0.scalars, hidden: $0.1.fc1.spikes.scalars) }
+            let rates = BlockFiringRates(input: rate(xs), hidden: rate(traces.map(\.fc1.spikes)))
+            return Row(c: c, measured: r.cycles, fromEvents: MLPCycleModel(shape).runCycles(events),
+                       fromRates: BlockRateCycleModel(mlp: shape).runCycles(rates: rates, samples: count), rates: rates)
+        }
+        let block = try BlockConfig.parse(json: Data(#"{"block": "qkformer-block", "dim": \#(C), "heads": \#(c.heads), "tokens": \#(N), "timeSteps": \#(T)}"#.utf8))
+        let model = try QKFormerBlockModel.random(block, attention: c.kind == .qkta ? .token : .channel, lanes: c.lanes,
+                                                  seed: seed, maxInputCount: 2)
+        let xs = BlockStreamCosim.randomSamples(timeSteps: T, tokens: N, channels: C, rate: c.rate, maxCount: 2, count: count, seed: seed)
+        let traces = try xs.map { try QKFormerBlock.run(model.golden, input: $0) }
+        let r = try BlockStreamCosim.run(try Elaborate.run(try makeQKFormerBlock(model.hardware)), input: model.hardware.inputFormat,
+                                         output: model.hardware.outputFormat, tokens: N, samples: xs,
+                                         expected: traces.map(\.output), options: o)
+        #expect(r.passed, "\(c): \(r.mismatches.prefix(2)) \(r.protocolErrors.prefix(2))")
+        let shape = try BlockShape(block: model.hardware, tokens: N)
+        let events = zip(xs, traces).map { x, t in
+            zip(VectorEvents.vectors(shape: shape.attention, input: x.scalars, masked: t.attention.maskedKeys.scalars),
+                MLPVectorEvents.vectors(shape: shape.mlp, input: t.x1.scalars, hidden: t.mlp.fc1.spikes.scalars))
+                .map { BlockVectorEvents(attention: $0.0, mlp: $0.1) }
+        }
+        let rates = BlockFiringRates(input: rate(xs), attention: rate(traces.map(\.attention.attention.spikes)),
+                                     xPrime: rate(traces.map(\.attention.maskedKeys)), attentionOut: rate(traces.map(\.attention.output)),
+                                     hidden: rate(traces.map(\.mlp.fc1.spikes)))
+        return Row(c: c, measured: r.cycles, fromEvents: BlockCycleModel(shape).runCycles(events),
+                   fromRates: BlockRateCycleModel(block: shape).runCycles(rates: rates, samples: count), rates: rates)
+    }
+
+    static func report(_ r: Row, seed: UInt64) {
+        print(String(format: "  %@ seed %llu: measured %d cycles; from events %d (%+.2f%%); from rates %d (%+.2f%%); rates in %.3f A %.3f X' %.3f out %.3f hidden %.3f",
+                     r.c.description, seed, r.measured, r.fromEvents, 100 * r.errEvents, r.fromRates, 100 * r.errRates,
+                     r.rates.input, r.rates.attention, r.rates.xPrime, r.rates.attentionOut, r.rates.hidden))
+    }
+
+    @Test(.timeLimit(.minutes(10)), arguments: heldOut)
+    func cyclesWithinFivePercent(_ c: Case) throws {
+        let seed = TestSeed.value(default: 11)
+        print("BlockCyclesVsSimulationTests \(c) seed \(seed)")
+        let r = try Self.run(c, seed: seed)
+        Self.report(r, seed: seed)
+        #expect(abs(r.errEvents) <= 0.05, "\(c): events model \(r.fromEvents) vs measured \(r.measured)")
+        #expect(abs(r.errRates) <= 0.10, "\(c): rate model \(r.fromRates) vs measured \(r.measured)")
+    }
+
+    /// The fitting set, printed (no assertion: these rows are what the constants were chosen on).
+    @Test(.enabled(if: ProcessInfo.processInfo.environment["QKFORGE_BLOCK_CYCLES_FIT"] == "1"))
+    func calibrationTable() throws {
+        let seed = TestSeed.value(default: 5)
+        print("BlockCyclesVsSimulationTests calibration seed \(seed)")
+        for c in Self.calibration { Self.report(try Self.run(c, seed: seed), seed: seed) }
+    }
+}
