@@ -26,6 +26,7 @@ enum BlockCommands {
         let golden: (SpikeTensor) throws -> SpikeTensor
         let origin: String
         let lanes: Int
+        let cycles: BlockPerformance.Shape
     }
 
     static func build(_ c: BlockConfig, _ args: Arguments) throws -> Built {
@@ -43,20 +44,21 @@ enum BlockCommands {
                                             weightBits: c.quantization.weightBits, decayFractionBits: c.quantization.decayFractionBits,
                                             name: "mlp_\((c.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_s\(c.stage)")
                 return Built(top: try makeMLP(m.hardware), input: m.hardware.inputFormat, output: m.hardware.outputFormat,
-                             golden: { try MLP.run(m.golden, input: $0, maxCount: maxCount).output }, origin: origin, lanes: lanes)
+                             golden: { try MLP.run(m.golden, input: $0, maxCount: maxCount).output }, origin: origin, lanes: lanes,
+                             cycles: .mlp(MLPShape(mlp: m.hardware, tokens: c.tokens)))
             }
             let kind: AttentionKind = c.attention == .qkca ? .channel : .token
             let m = try QKFormerBlockModel.random(c, attention: kind, lanes: lanes, seed: seed, maxInputCount: maxCount)
             return Built(top: try makeQKFormerBlock(m.hardware), input: m.hardware.inputFormat, output: m.hardware.outputFormat,
-                         golden: { try QKFormerBlock.run(m.golden, input: $0).output }, origin: origin, lanes: lanes)
+                         golden: { try QKFormerBlock.run(m.golden, input: $0).output }, origin: origin, lanes: lanes,
+                         cycles: .block(try BlockShape(block: m.hardware, tokens: c.tokens)))
         } catch let e as ConfigError {
             throw Arguments.UsageError(description: e.description)
         }
     }
 
-    /// `report.json` of a composite block: what was built and the resource estimate
-    /// (`ResourceModel`, as the attention blocks' report); no cycle estimate covers these blocks yet,
-    /// so there is no `performance`.
+    /// `report.json` of a composite block: what was built, the resource estimate
+    /// (`ResourceModel`, as the attention blocks' report) and the cycle estimate (`BlockPerformance`).
     struct Report: Encodable {
         struct Memory: Encodable { let path: String; let depth: Int; let width: Int }
         struct Files: Encodable { let paths: String; let memoryDirectoryMacro: String; let memoryDirectory: String }
@@ -65,11 +67,8 @@ enum BlockCommands {
         let inputCountWidth: Int, outputCountWidth: Int, countsPerBeat: Int
         let weights: String, flipFlops: Int, memoryBits: Int, memories: [Memory], files: Files
         let resources: GenerateReport.Resources
-        let performance: String
+        let performance: BlockPerformance.Report
     }
-
-    /// Said in report.json, the README and the summary: no cycle model covers these blocks.
-    static let noPerformance = "no cycle or time estimate exists for this block yet (the cycle model covers QKTA and QKCA only); `qkforge cosim` measures its cycles in simulation"
 
     /// What the block is, for its README.
     static func describe(_ r: Report) -> String {
@@ -80,8 +79,8 @@ enum BlockCommands {
         return "QKFormer block \(r.index) of \(r.model) stage \(r.stage): x1 = x + Attn(x), x2 = x1 + MLP(x1), with \(attention) and MLP hidden = \(r.mlpRatio) x C"
     }
 
-    /// `README.md` of a composite block's folder: the common sections of FolderReadme and the
-    /// resource estimate, with the note that no cycle estimate exists yet.
+    /// `README.md` of a composite block's folder: the common sections of FolderReadme, the
+    /// resource estimate and the cycle estimate.
     static func readme(_ r: Report, design: Design, absolute: String?, flags: String) -> String {
         let cosim = """
             QKForge co-simulates this same block (same weights) against its golden model with
@@ -97,18 +96,18 @@ enum BlockCommands {
             \(FolderText.simulate(top: r.top, absolute: absolute, cosim: cosim))
             \(FolderText.synthesize(top: r.top, absolute: absolute))
             \(FolderText.resources(r.resources, flipFlops: r.flipFlops, memoryBits: r.memoryBits))
-            No performance estimate: \(noPerformance).
+            \(BlockPerformance.readme(r.performance))
 
             """
     }
 
-    /// The printed summary: the resource estimate and the missing cycle estimate.
+    /// The printed summary: the resource and cycle estimates.
     static func summary(_ r: Report) -> [String] {
         let e = r.resources
         return [
             "  estimate (no synthesis): \(e.luts) LUTs, \(e.flipFlops) FFs, BRAM \(e.bram36) x 36K + \(e.bram18) x 18K, \(e.dsps) DSPs (xc7)",
-            "  counted: \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits; cycles: none estimated (no cycle model for --block \(r.block) yet; qkforge cosim measures them)",
-        ]
+            "  counted: \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits",
+        ] + BlockPerformance.summary(r.performance)
     }
 
     static func generate(_ c: BlockConfig, _ args: Arguments, out: String, folder: (url: URL, absolute: String?)) throws {
@@ -127,7 +126,7 @@ enum BlockCommands {
                             files: Report.Files(paths: folder.absolute == nil ? "relative" : "absolute",
                                                 memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro,
                                                 memoryDirectory: folder.absolute ?? "."),
-                            resources: GenerateReport.Resources(ResourceModel.estimate(design).total), performance: noPerformance)
+                            resources: GenerateReport.Resources(ResourceModel.estimate(design).total), performance: BlockPerformance.estimate(b.cycles, stage: c.stage))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"

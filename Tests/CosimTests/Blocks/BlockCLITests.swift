@@ -41,7 +41,7 @@ import Cosim
     }
 
     /// A composite folder has a README naming its top module and the cosim flags that rebuild it,
-    /// and a report.json with the resource estimate; no cycle estimate is claimed.
+    /// and a report.json with the resource estimate and the cycle estimate at assumed rates and clock.
     @Test(arguments: ["qkformer-block", "mlp"])
     func generateWritesReadmeAndResourceEstimate(block: String) throws {
         let dir = try Self.workDir("readme-\(block)", config: Self.config)
@@ -49,7 +49,7 @@ import Cosim
         let r = try run(["generate", "--model", "c.json", "--block", block, "--lanes", "4", "--portable", "--out", "o"], in: dir)
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.contains("estimate (no synthesis): ") && r.output.contains("(xc7)"), "\(r.output)")
-        #expect(r.output.contains("cycles: none estimated"), "\(r.output)")
+        #expect(r.output.contains("cycles per sample: ") && r.output.contains("ASSUMED 200 MHz clock"), "\(r.output)")
         let json = try #require(FileManager.default.contents(atPath: dir.appendingPathComponent("o/report.json").path))
         let report = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
         let top = try #require(report["top"] as? String)
@@ -63,13 +63,14 @@ import Cosim
         // its memory bits are the design's exactly.
         #expect(counted > 0 && ffs >= counted, "estimate \(ffs) FFs, counted \(counted)")
         #expect(resources["memoryBits"] as? Int == report["memoryBits"] as? Int)
-        #expect(report["performance"] is String)
+        let performance = try #require(report["performance"] as? [String: Any])
+        #expect((performance["cyclesPerSample"] as? Double ?? 0) > 0 && performance["clockIsAssumed"] as? Bool == true)
         let readme = try String(contentsOf: dir.appendingPathComponent("o/README.md"), encoding: .utf8)
         #expect(readme.hasPrefix("# \(top)\n"))
         #expect(readme.contains("Top module: `\(top)` in `\(top).v`"))
         #expect(readme.contains("`qkforge cosim --model c.json --block \(block) --lanes 4 --seed 1`"))
         #expect(readme.contains("| \(luts) | \(ffs) |"))
-        #expect(readme.contains("No performance estimate"))
+        #expect(readme.contains("**assumed** firing rates"))
         #expect(!readme.contains(dir.path), "a --portable README names no path of this machine")
     }
 
