@@ -63,8 +63,9 @@ public struct BlockVectorEvents: Sendable, Hashable {
 ///   vectors are admitted and not joined, and pass 2 cannot run more than `attentionSlack`
 ///   vectors ahead of the join.
 ///
-/// Fitted on the calibration configs of `BlockCyclesVsSimulationTests` and checked on its
-/// held-out ones (docs/estimate-cycles.md).
+/// The join latency and the QKCA slack were read from the residual and the QKCA sources before
+/// any block was simulated; `BlockCyclesVsSimulationTests` checks them on calibration and
+/// held-out configs (docs/estimate-cycles.md).
 public struct BlockCycleModel: Sendable {
     public let shape: BlockShape
     public init(_ shape: BlockShape) { self.shape = shape }

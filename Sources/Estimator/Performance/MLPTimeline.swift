@@ -18,9 +18,11 @@
 /// - The last output beat of a vector leaves `G + outputLatency` cycles after its last fc2 event
 ///   has issued (drain, LIF bank, output), at most one output beat per cycle.
 ///
-/// The constants were read from the block sources, started from the QKTA timeline's, and then
-/// fitted on co-simulated MLPs (the calibration configs of `BlockCyclesVsSimulationTests`, not
-/// its held-out ones; docs/estimate-cycles.md).
+/// The constants are the QKTA timeline's where the hardware is the same (the accumulator, the
+/// event encoder and its queue, the LIF output path) and were read from the MLP's sources
+/// otherwise, before any MLP was simulated; the calibration configs of
+/// `BlockCyclesVsSimulationTests` then needed no change, and its held-out ones check them
+/// (docs/estimate-cycles.md).
 struct MLPTimeline {
     let G1: Int, G: Int, o1: Int, o2: Int
     let chain = 4
