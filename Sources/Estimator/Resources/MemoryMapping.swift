@@ -25,10 +25,11 @@ public struct MemoryMapping: Sendable, Equatable {
     static let ramb36: [(Int, Int)] = [(32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72)]
     static let ramb18Cost = 129.0, ramb36Cost = 257.0
     /// LUT RAM cost per cell against soft logic. The library says `cost 8` with `widthscale`;
-    /// the effective cost against `-logic-cost-ram` was fitted on two observed decisions of
-    /// Yosys 0.23 (`qkforge calibrate`): a 4 x 11-bit RAM with two read ports (4 RAM32M) goes
-    /// to flip-flops, an 8 x 13-bit one (6 RAM32M) to LUT RAM; any value in (11, 17.3) fits.
-    static let lutRAMCellCost = 14.0
+    /// the effective cost against `-logic-cost-ram` was fitted on three observed decisions of
+    /// Yosys 0.23: a 4 x 11-bit RAM with two read ports (4 RAM32M) goes to flip-flops, an
+    /// 8 x 13-bit one (6 RAM32M) to LUT RAM (`qkforge calibrate`), and a 6 x 13-bit one (6 RAM32M,
+    /// the MLP's fc1 accumulator at G1 = 6) to LUT RAM; any value in (11, 13) fits.
+    static let lutRAMCellCost = 12.0
 
     /// Soft-logic cost of a ROM bit against the block-RAM costs above. Fitted on synchronous
     /// ROMs with random contents synthesized alone (`synth_xilinx -family xc7`, Yosys 0.23):
