@@ -123,6 +123,21 @@ import Cosim
         #expect(abs(r.errRates) <= 0.10, "\(c): rate model \(r.fromRates) vs measured \(r.measured)")
     }
 
+    /// Full width: the stage-1 QKFormer block of hst-4-384 (C = 96, 8 heads, T = 4) at its default
+    /// folding (P = 12), N cut to 64 tokens, one sample of each attention. Minutes each, so behind
+    /// `QKFORGE_BLOCK_CYCLES_FULL=1`.
+    @Test(.timeLimit(.minutes(20)), .enabled(if: ProcessInfo.processInfo.environment["QKFORGE_BLOCK_CYCLES_FULL"] == "1"),
+          arguments: [Kind.qkta, .qkca])
+    func fullWidthBlock(_ kind: Kind) throws {
+        let seed = TestSeed.value(default: 11)
+        let c = Case(kind: kind, dim: 96, heads: 8, tokens: 64, timeSteps: 4, lanes: 12, rate: 0.2)
+        print("BlockCyclesVsSimulationTests \(c) seed \(seed)")
+        let r = try Self.run(c, seed: seed, samples: 1)
+        Self.report(r, seed: seed)
+        #expect(abs(r.errEvents) <= 0.05, "\(c): events model \(r.fromEvents) vs measured \(r.measured)")
+        #expect(abs(r.errRates) <= 0.10, "\(c): rate model \(r.fromRates) vs measured \(r.measured)")
+    }
+
     /// The fitting set, printed (no assertion: these rows are what the constants were chosen on).
     @Test(.enabled(if: ProcessInfo.processInfo.environment["QKFORGE_BLOCK_CYCLES_FIT"] == "1"))
     func calibrationTable() throws {
