@@ -73,9 +73,11 @@ public struct MemoryMapping: Sendable, Equatable {
     static func lutRAM(depth: Int, width: Int, readPorts: Int) -> (Int, Int) {
         let ports = max(readPorts, 1)
         if depth <= 32 { let n = (width + 5) / 6 * ports; return (n, 4 * n) }
-        if depth <= 64 { let n = (width + 2) / 3 * ports; return (n, 4 * n) }
-        if depth <= 128 { let n = width * ports; return (n, 4 * n) }
-        let n = width * ports * ((depth + 255) / 256)
+        // Or RAM32M stacked 32 deep, read through a mux (Yosys: a 76 x 12 FIFO in 6 RAM32M, not 12 RAM128X1D).
+        let stacked = (depth + 31) / 32 * ((width + 5) / 6)
+        if depth <= 64 { let n = min((width + 2) / 3, stacked) * ports; return (n, 4 * n) }
+        if depth <= 128 { let n = min(width, stacked) * ports; return (n, 4 * n) }
+        let n = min(width * ((depth + 255) / 256), stacked) * ports
         return (n, 4 * n)
     }
 
