@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Golden
+@testable import Description
 
 // Helpers shared by the NPY*Tests files.
 

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Golden
+@testable import Description
 
 // NPYArray against real NumPy, in one python3 run: numpy loads every file we write (and
 // np.save of what it loaded must give our bytes exactly), and we read files written by
@@ -139,7 +139,7 @@ private func runNumpy(directory: URL, seed: UInt64) -> Reply? {
 }
 
 @Test func npyFilesAgreeWithNumpy() throws {
-    let seed = try testSeed("npyFilesAgreeWithNumpy")
+    let seed = try TestSeed.named("npyFilesAgreeWithNumpy")
     var rng = SplitMix64(seed: seed)
     let dir = try npyTemporaryDirectory()
     defer { try? FileManager.default.removeItem(at: dir) }

@@ -16,10 +16,10 @@ public struct Tensor<Element>: CustomStringConvertible {
 
     public init(shape: [Int], scalars: [Element]) throws {
         guard shape.allSatisfy({ $0 >= 0 }) else {
-            throw GoldenError(field: "shape", "\(shape) has a negative extent")
+            throw ConfigError(field: "shape", "\(shape) has a negative extent")
         }
         guard scalars.count == shape.reduce(1, *) else {
-            throw GoldenError(field: "shape", "\(shape) needs \(shape.reduce(1, *)) elements, got \(scalars.count)")
+            throw ConfigError(field: "shape", "\(shape) needs \(shape.reduce(1, *)) elements, got \(scalars.count)")
         }
         self.shape = shape
         self.scalars = scalars
@@ -32,11 +32,11 @@ public struct Tensor<Element>: CustomStringConvertible {
         flat.reserveCapacity(t * n * c)
         for (i, plane) in nested.enumerated() {
             guard plane.count == n else {
-                throw GoldenError(field: "input[\(i)]", "has \(plane.count) rows, expected \(n) (ragged tensor)")
+                throw ConfigError(field: "input[\(i)]", "has \(plane.count) rows, expected \(n) (ragged tensor)")
             }
             for (j, row) in plane.enumerated() {
                 guard row.count == c else {
-                    throw GoldenError(field: "input[\(i)][\(j)]", "has \(row.count) elements, expected \(c) (ragged tensor)")
+                    throw ConfigError(field: "input[\(i)][\(j)]", "has \(row.count) elements, expected \(c) (ragged tensor)")
                 }
                 flat.append(contentsOf: row)
             }

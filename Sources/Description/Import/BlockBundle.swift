@@ -48,7 +48,7 @@ public struct BlockBundle: Sendable {
         public var heads: Int
         public var timeSteps: Int
         public var mlpRatio: Int
-        public var attention: AttentionKind
+        public var attention: AttentionMask
         /// Which block of a whole-model export to take.
         public var stage: Int
         public var index: Int
@@ -62,7 +62,7 @@ public struct BlockBundle: Sendable {
         /// The largest count on the block input; nil means `2 + 2*index` (docs/arithmetic.md §5).
         public var maxInputCount: Int?
 
-        public init(dim: Int, heads: Int, timeSteps: Int, mlpRatio: Int = 4, attention: AttentionKind = .token,
+        public init(dim: Int, heads: Int, timeSteps: Int, mlpRatio: Int = 4, attention: AttentionMask = .token,
                     stage: Int = 1, index: Int = 0, layout: Layout? = nil, bnEps: Double = 1e-5, weightBits: Int = 8,
                     perChannel: Bool = true, decayFractionBits: Int? = nil, maxInputCount: Int? = nil) {
             (self.dim, self.heads, self.timeSteps, self.mlpRatio, self.attention) = (dim, heads, timeSteps, mlpRatio, attention)
@@ -98,23 +98,23 @@ public struct BlockBundle: Sendable {
     /// Every layer exact and `E = T*k`: the integer block equals the float block bit for bit.
     public var isExactMode: Bool { layers.allSatisfy { $0.quantization.isExact } && decayFractionBits >= settings.timeSteps }
 
-    /// Reads, folds and quantizes the block. Errors are `GoldenError`s (or `NPYError`s for a
+    /// Reads, folds and quantizes the block. Errors are `ConfigError`s (or `NPYError`s for a
     /// damaged file) whose one-line description names the file and the fix.
     public static func load(directory: URL, settings s: Settings) throws -> BlockBundle {
         guard s.dim >= 1, s.heads >= 1, s.dim % s.heads == 0 else {
-            throw GoldenError(field: "config.json", "heads \(s.heads) must divide dim \(s.dim)")
+            throw ConfigError(field: "config.json", "heads \(s.heads) must divide dim \(s.dim)")
         }
-        guard (1...64).contains(s.timeSteps) else { throw GoldenError(field: "config.json", "timeSteps must be 1...64, got \(s.timeSteps)") }
-        guard (1...16).contains(s.mlpRatio) else { throw GoldenError(field: "config.json", "mlpRatio must be 1...16, got \(s.mlpRatio)") }
+        guard (1...64).contains(s.timeSteps) else { throw ConfigError(field: "config.json", "timeSteps must be 1...64, got \(s.timeSteps)") }
+        guard (1...16).contains(s.mlpRatio) else { throw ConfigError(field: "config.json", "mlpRatio must be 1...16, got \(s.mlpRatio)") }
         guard s.stage >= 1, s.index >= 0 else {
-            throw GoldenError(field: "config.json", "stage must be >= 1 and index >= 0, got stage \(s.stage), index \(s.index)")
+            throw ConfigError(field: "config.json", "stage must be >= 1 and index >= 0, got stage \(s.stage), index \(s.index)")
         }
-        guard s.bnEps >= 0, s.bnEps.isFinite else { throw GoldenError(field: "bnEps", "must be a finite number >= 0, got \(s.bnEps)") }
+        guard s.bnEps >= 0, s.bnEps.isFinite else { throw ConfigError(field: "bnEps", "must be a finite number >= 0, got \(s.bnEps)") }
         let e = s.decayFractionBits ?? s.timeSteps
-        guard (0...32).contains(e) else { throw GoldenError(field: "quantization.decayFractionBits", "must be 0...32, got \(e)") }
+        guard (0...32).contains(e) else { throw ConfigError(field: "quantization.decayFractionBits", "must be 0...32, got \(e)") }
         let maxIn = s.maxInputCount ?? (2 + 2 * s.index)
         guard (0...253).contains(maxIn) else {
-            throw GoldenError(field: "config.json", "maxInputCount must be 0...253 (the block output, maxInputCount + 2, is uint8), got \(maxIn)")
+            throw ConfigError(field: "config.json", "maxInputCount must be 0...253 (the block output, maxInputCount + 2, is uint8), got \(maxIn)")
         }
         let store = try TensorStore(directory: directory)
         let (layout, p) = try locate(store, s)
@@ -127,7 +127,7 @@ public struct BlockBundle: Sendable {
         } else {
             let present = [MLPKeys.imagenet, .cifar].filter { store.keys.contains(p + "mlp." + $0.stems[0].conv + ".weight") }
             guard present.count == 1 else {
-                throw GoldenError(field: "bundle", present.isEmpty
+                throw ConfigError(field: "bundle", present.isEmpty
                     ? "tensor '\(p)mlp.fc1_conv.weight' (imagenet) or '\(p)mlp.mlp1_conv.weight' (cifar) is missing: the block's MLP must be exported with its attention"
                     : "block '\(p)' has both mlp.fc1_conv.* (imagenet) and mlp.mlp1_conv.* (cifar) tensors; keep the ones the model has")
             }
@@ -152,7 +152,7 @@ public struct BlockBundle: Sendable {
             guard key.hasPrefix(p) else { skipped.append(key); continue }
             let rel = String(key.dropFirst(p.count))
             guard known.contains(rel) else {
-                throw GoldenError(field: "bundle", "tensor '\(key)' belongs to block '\(p)' but is not a tensor of a \(layout.rawValue)-layout QKFormer block (\(attnStem)* and mlp.\(mlpKeys.stems[0].conv).* expected); remove it, or check stage, index and layout in config.json")
+                throw ConfigError(field: "bundle", "tensor '\(key)' belongs to block '\(p)' but is not a tensor of a \(layout.rawValue)-layout QKFormer block (\(attnStem)* and mlp.\(mlpKeys.stems[0].conv).* expected); remove it, or check stage, index and layout in config.json")
             }
             if rel.hasSuffix(".num_batches_tracked") { skipped.append(key) }
         }
@@ -207,24 +207,19 @@ public struct BlockBundle: Sendable {
         let wanted = s.layout.map { $0 == .qkformer ? "tssa.q_conv.weight.npy" : "attn.qk_conv_bn.0.weight.npy" }
             ?? "tssa.q_conv.weight.npy (QKFormer authors' layout) or attn.qk_conv_bn.0.weight.npy (spikingjelly 2.0 layout)"
         guard !found.isEmpty else {
-            throw GoldenError(field: "bundle", "\(store.folder.path) has no QKTA/QKCA QKFormer block: expected [prefix]\(wanted)\(s.layout != nil ? "; or set \"layout\": \"auto\"" : "")")
+            throw ConfigError(field: "bundle", "\(store.folder.path) has no QKTA/QKCA QKFormer block: expected [prefix]\(wanted)\(s.layout != nil ? "; or set \"layout\": \"auto\"" : "")")
         }
         let chosen = found.filter { tagged($0.1) }
         if chosen.count == 1 { return chosen[0] }
-        throw GoldenError(field: "bundle", "\(store.folder.path) holds the QKFormer blocks \(found.map { "'\($0.1)'" }.joined(separator: ", ")) and stage \(s.stage), index \(s.index) does not pick exactly one; set \"stage\" and \"index\" in config.json")
+        throw ConfigError(field: "bundle", "\(store.folder.path) holds the QKFormer blocks \(found.map { "'\($0.1)'" }.joined(separator: ", ")) and stage \(s.stage), index \(s.index) does not pick exactly one; set \"stage\" and \"index\" in config.json")
     }
 
-    /// The golden model's parameters: every LIF on its channel's membrane grid `2^-(Fw + E)`
-    /// with threshold 1.0 there; `attn_lif` threshold 0.5 on spike sums.
-    public func parameters() throws -> QKFormerBlockParameters {
-        func spiking(_ l: Layer) throws -> SpikingLinearLayer {
-            let neurons = l.quantization.fractionBits.map { LIFParameters.qkformer(weightFractionBits: $0, extraFractionBits: decayFractionBits) }
-            return try SpikingLinearLayer(linear: LinearLayer(weights: l.quantization.weights, bias: l.quantization.bias), neurons: neurons)
-        }
-        let mlp = try MLPParameters(dim: settings.dim, hidden: hidden, timeSteps: settings.timeSteps,
-                                    fc1: try wrap("fc1") { try spiking(fc1) }, fc2: try wrap("fc2") { try spiking(fc2) })
-        return try QKFormerBlockParameters(attentionKind: settings.attention, attention: try attention.parameters(), mlp: mlp,
-                                           maxInputCount: maxInputCount)
+    /// The block as the description holds it: `x + Attn(x)`, then `x1 + MLP(x1)`.
+    public func body() throws -> Part {
+        let a = try attention.spikingLayers()
+        return .chain([.residual(.attention(mask: settings.attention, heads: settings.heads, q: a[0], k: a[1], proj: a[2])),
+                       .residual(.mlp(fc1: try fc1.spikingLayer(decayFractionBits: decayFractionBits),
+                                      fc2: try fc2.spikingLayer(decayFractionBits: decayFractionBits)))])
     }
 
     /// The per-layer report of docs/arithmetic.md §4 as text lines, then the skipped tensors.

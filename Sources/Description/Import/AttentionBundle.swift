@@ -49,6 +49,14 @@ public struct AttentionBundle: Sendable {
         /// The state_dict key of its conv weight.
         public let weightKey: String
         public let quantization: LayerQuantization
+
+        /// The layer as the description holds it.
+        public func spikingLayer(decayFractionBits e: Int) throws -> SpikingLayer {
+            do {
+                return try SpikingLayer(name: name, weights: quantization.weights, bias: quantization.bias,
+                                        fractionBits: quantization.fractionBits, decayFractionBits: e)
+            } catch let err as ConfigError { throw err.within(weightKey) }
+        }
     }
 
     public let directory: URL
@@ -68,16 +76,16 @@ public struct AttentionBundle: Sendable {
 
     static let tensorsFolder = "tensors"
 
-    /// Reads, folds and quantizes the block. Errors are `GoldenError`s (or `NPYError`s for a
+    /// Reads, folds and quantizes the block. Errors are `ConfigError`s (or `NPYError`s for a
     /// damaged file) whose one-line description names the file and the fix.
     public static func load(directory: URL, settings s: Settings) throws -> AttentionBundle {
         guard s.dim >= 1, s.heads >= 1, s.dim % s.heads == 0 else {
-            throw GoldenError(field: "config.json", "heads \(s.heads) must divide dim \(s.dim)")
+            throw ConfigError(field: "config.json", "heads \(s.heads) must divide dim \(s.dim)")
         }
-        guard (1...64).contains(s.timeSteps) else { throw GoldenError(field: "config.json", "timeSteps must be 1...64, got \(s.timeSteps)") }
-        guard s.bnEps >= 0, s.bnEps.isFinite else { throw GoldenError(field: "bnEps", "must be a finite number >= 0, got \(s.bnEps)") }
+        guard (1...64).contains(s.timeSteps) else { throw ConfigError(field: "config.json", "timeSteps must be 1...64, got \(s.timeSteps)") }
+        guard s.bnEps >= 0, s.bnEps.isFinite else { throw ConfigError(field: "bnEps", "must be a finite number >= 0, got \(s.bnEps)") }
         let e = s.decayFractionBits ?? s.timeSteps
-        guard (0...32).contains(e) else { throw GoldenError(field: "quantization.decayFractionBits", "must be 0...32, got \(e)") }
+        guard (0...32).contains(e) else { throw ConfigError(field: "quantization.decayFractionBits", "must be 0...32, got \(e)") }
         let store = try TensorStore(directory: directory)
         let (layout, prefix) = try store.locate(settings: s)
         let C = s.dim
@@ -121,24 +129,19 @@ public struct AttentionBundle: Sendable {
             let quant = try LayerQuantization.quantize(weights: folded.weights, bias: folded.bias,
                                                        weightBits: s.weightBits, perChannel: s.perChannel)
             for (o, fw) in quant.fractionBits.enumerated() where !(0...60).contains(fw + e) {
-                throw GoldenError(field: "\(name) channel \(o)",
+                throw ConfigError(field: "\(name) channel \(o)",
                                   "its weights need the grid 2^-\(fw); with decayFractionBits \(e) the threshold 1.0 is not an integer in 0...2^60 on the membrane grid 2^-\(fw + e); \(fw + e < 0 ? "raise decayFractionBits or weightBits" : "the weights are too small: check the exported tensors")")
             }
             return Layer(name: name, weightKey: weightKey, quantization: quant)
-        } catch let err as GoldenError {
+        } catch let err as ConfigError {
             throw err.within("\(tensorsFolder)/\(weightKey) (layer \(name))")
         }
     }
 
-    /// The golden model's parameters: each output channel's LIF on its own membrane grid
-    /// `2^-(Fw + E)`, threshold 1.0 there; `attn_lif` with threshold 0.5 on spike sums.
-    public func parameters() throws -> AttentionBlockParameters {
-        func spiking(_ l: Layer) throws -> SpikingLinearLayer {
-            let neurons = l.quantization.fractionBits.map { LIFParameters.qkformer(weightFractionBits: $0, extraFractionBits: decayFractionBits) }
-            return try SpikingLinearLayer(linear: LinearLayer(weights: l.quantization.weights, bias: l.quantization.bias), neurons: neurons)
-        }
-        return try AttentionBlockParameters(dim: settings.dim, heads: settings.heads, timeSteps: settings.timeSteps,
-                                            q: spiking(q), k: spiking(k), proj: spiking(proj))
+    /// The block's three layers as the description holds them: each output channel on its own
+    /// weight grid `2^-Fw` and membrane grid `2^-(Fw + E)`.
+    public func spikingLayers() throws -> [SpikingLayer] {
+        try layers.map { try $0.spikingLayer(decayFractionBits: decayFractionBits) }
     }
 
     /// The per-layer report of docs/arithmetic.md §4 as text lines.
@@ -179,11 +182,11 @@ struct TensorStore {
     init(directory: URL) throws {
         var isDir: ObjCBool = false
         guard FileManager.default.fileExists(atPath: directory.path, isDirectory: &isDir), isDir.boolValue else {
-            throw GoldenError(field: "bundle", "\(directory.path) is not a directory; give the bundle folder that holds config.json and tensors/")
+            throw ConfigError(field: "bundle", "\(directory.path) is not a directory; give the bundle folder that holds config.json and tensors/")
         }
         folder = directory.appendingPathComponent(AttentionBundle.tensorsFolder)
         guard FileManager.default.fileExists(atPath: folder.path, isDirectory: &isDir), isDir.boolValue else {
-            throw GoldenError(field: "bundle", "\(folder.path) is missing; a bundle keeps one <state_dict key>.npy per tensor there (tools/export_bundle.py writes it)")
+            throw ConfigError(field: "bundle", "\(folder.path) is missing; a bundle keeps one <state_dict key>.npy per tensor there (tools/export_bundle.py writes it)")
         }
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.path)) ?? []
         keys = Set(names.filter { $0.hasSuffix(".npy") }.map { String($0.dropLast(4)) })
@@ -202,18 +205,18 @@ struct TensorStore {
         let wanted = s.layout.map { $0 == .qkformer ? "q_conv.weight.npy" : "qk_conv_bn.0.weight.npy" }
             ?? "q_conv.weight.npy (QKFormer layout) or qk_conv_bn.0.weight.npy (spikingjelly 2.0 layout)"
         guard !found.isEmpty else {
-            throw GoldenError(field: "bundle", "\(folder.path) has no attention block: expected [prefix]\(wanted); export one with tools/export_bundle.py\(s.layout != nil ? " or set \"layout\": \"auto\"" : "")")
+            throw ConfigError(field: "bundle", "\(folder.path) has no attention block: expected [prefix]\(wanted); export one with tools/export_bundle.py\(s.layout != nil ? " or set \"layout\": \"auto\"" : "")")
         }
         // A whole-model export: take the block config.json names by stage and index.
         let tag = "stage\(s.stage).\(s.index)."
         let chosen = found.filter { $0.1.hasPrefix(tag) || $0.1.contains("." + tag) }
         if chosen.count == 1 { return chosen[0] }
-        throw GoldenError(field: "bundle", "\(folder.path) holds \(found.count) attention blocks (\(found.map { "'\($0.1)'" }.joined(separator: ", "))) and stage \(s.stage), index \(s.index) does not pick exactly one; set \"stage\" and \"index\" in config.json or keep one block's tensors")
+        throw ConfigError(field: "bundle", "\(folder.path) holds \(found.count) attention blocks (\(found.map { "'\($0.1)'" }.joined(separator: ", "))) and stage \(s.stage), index \(s.index) does not pick exactly one; set \"stage\" and \"index\" in config.json or keep one block's tensors")
     }
 
     private func read(_ key: String) throws -> NPYArray {
         guard keys.contains(key) else {
-            throw GoldenError(field: "bundle", "tensor '\(key)' is missing: expected \(folder.appendingPathComponent(key + ".npy").path); export the full state_dict of the block")
+            throw ConfigError(field: "bundle", "tensor '\(key)' is missing: expected \(folder.appendingPathComponent(key + ".npy").path); export the full state_dict of the block")
         }
         return try NPYArray(contentsOf: folder.appendingPathComponent(key + ".npy"))
     }
@@ -224,13 +227,13 @@ struct TensorStore {
             throw NPYError(e.kind, "\(e.message); weights must be float32, float64 or integers", path: folder.appendingPathComponent(key + ".npy").path)
         }
         if let i = v.firstIndex(where: { !$0.isFinite }) {
-            throw GoldenError(field: "bundle", "\(folder.appendingPathComponent(key + ".npy").path): element \(i) is \(v[i]); export a trained model without NaN or infinity")
+            throw ConfigError(field: "bundle", "\(folder.appendingPathComponent(key + ".npy").path): element \(i) is \(v[i]); export a trained model without NaN or infinity")
         }
         return v
     }
 
-    private func shapeError(_ key: String, _ a: NPYArray, _ expected: String) -> GoldenError {
-        GoldenError(field: "bundle", "\(folder.appendingPathComponent(key + ".npy").path): shape \(npyShapeText(a.shape)), expected \(expected); check dim and heads in config.json against the exported model")
+    private func shapeError(_ key: String, _ a: NPYArray, _ expected: String) -> ConfigError {
+        ConfigError(field: "bundle", "\(folder.appendingPathComponent(key + ".npy").path): shape \(npyShapeText(a.shape)), expected \(expected); check dim and heads in config.json against the exported model")
     }
 
     /// A conv weight `[rows, columns, 1]` (Conv1d, kernel 1), `[rows, columns, 1, 1]` (Conv2d,

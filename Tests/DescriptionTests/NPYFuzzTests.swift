@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Golden
+@testable import Description
 
 // Seeded random damage to valid .npy files: bit flips, truncations, insertions, deletions,
 // splices, rewritten header-length fields, and headers rebuilt from pools of good and bad field
@@ -179,7 +179,7 @@ private func problem(reading file: Data) -> (String?, NPYError.Kind?) {
 }
 
 @Test func npyReaderSurvivesFuzzing() throws {
-    let seed = try testSeed("npyReaderSurvivesFuzzing")
+    let seed = try TestSeed.named("npyReaderSurvivesFuzzing")
     var rng = SplitMix64(seed: seed)
     let bases = try baseFiles(&rng)
     var accepted = 0

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Golden
+@testable import Description
 
 // Swift-only tests of NPYArray: writing and reading back every dtype and shape, the exact
 // bytes np.save writes, typed conversions, and the atomic file write.

@@ -1,6 +1,6 @@
 import Foundation
 import Testing
-@testable import Golden
+@testable import Description
 
 // Files the reader must reject, each with one NPYError line that says what is wrong and how
 // to fix it, and files it must accept although numpy's own writer would not make them.

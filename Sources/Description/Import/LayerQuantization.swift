@@ -30,15 +30,15 @@ public struct LayerQuantization: Sendable {
     public static func fold(weights: [[Double]], bias: [Double]?, batchNorm bn: BatchNorm?) throws -> (weights: [[Double]], bias: [Double]) {
         let outs = weights.count
         let b = bias ?? [Double](repeating: 0, count: outs)
-        guard b.count == outs else { throw GoldenError(field: "bias", "has \(b.count) values for \(outs) output channels") }
+        guard b.count == outs else { throw ConfigError(field: "bias", "has \(b.count) values for \(outs) output channels") }
         guard let bn else { return (weights, b) }
         for (name, v) in [("gamma", bn.gamma), ("beta", bn.beta), ("running_mean", bn.mean), ("running_var", bn.variance)] where v.count != outs {
-            throw GoldenError(field: name, "has \(v.count) values for \(outs) output channels")
+            throw ConfigError(field: name, "has \(v.count) values for \(outs) output channels")
         }
         var w = weights, out = b
         for o in 0..<outs {
             guard bn.variance[o] + bn.eps > 0 else {
-                throw GoldenError(field: "running_var", "channel \(o): var + eps = \(bn.variance[o] + bn.eps) is not positive")
+                throw ConfigError(field: "running_var", "channel \(o): var + eps = \(bn.variance[o] + bn.eps) is not positive")
             }
             let s = bn.gamma[o] / (bn.variance[o] + bn.eps).squareRoot()
             w[o] = weights[o].map { $0 * s }
@@ -49,12 +49,12 @@ public struct LayerQuantization: Sendable {
 
     /// Quantizes folded weights and bias to `weightBits`, per output channel or per layer.
     public static func quantize(weights: [[Double]], bias: [Double], weightBits: Int, perChannel: Bool) throws -> LayerQuantization {
-        guard (2...16).contains(weightBits) else { throw GoldenError(field: "weightBits", "must be 2...16, got \(weightBits)") }
+        guard (2...16).contains(weightBits) else { throw ConfigError(field: "weightBits", "must be 2...16, got \(weightBits)") }
         guard weights.count == bias.count, let inputs = weights.first?.count, weights.allSatisfy({ $0.count == inputs }) else {
-            throw GoldenError(field: "weights", "must be [out][in] with one bias per output channel")
+            throw ConfigError(field: "weights", "must be [out][in] with one bias per output channel")
         }
         guard weights.allSatisfy({ $0.allSatisfy(\.isFinite) }), bias.allSatisfy(\.isFinite) else {
-            throw GoldenError(field: "weights", "contain NaN or infinity; check the exported tensors")
+            throw ConfigError(field: "weights", "contain NaN or infinity; check the exported tensors")
         }
         let hi = Double((1 << (weightBits - 1)) - 1), lo = -Double(1 << (weightBits - 1))
         /// The finest grid on which every value of `row` rounds into [lo, hi].
@@ -77,7 +77,7 @@ public struct LayerQuantization: Sendable {
             let scale = pow(2, Double(f))
             qw.append(row.map { Int64(($0 * scale).rounded()) })
             let bq = (bias[o] * scale).rounded()
-            guard abs(bq) < 9e15 else { throw GoldenError(field: "bias", "channel \(o) is too large for the grid 2^-\(f)") }
+            guard abs(bq) < 9e15 else { throw ConfigError(field: "bias", "channel \(o) is too large for the grid 2^-\(f)") }
             qb.append(Int64(bq))
             fs.append(f)
             for (w, q) in zip(row, qw[o]) { maxError = max(maxError, abs(Double(q) / scale - w)) }

@@ -1,7 +1,10 @@
-/// A small, fast, seedable generator (SplitMix64). Every randomised test and stimulus in
-/// QKForge uses it, so a printed seed replays the same run on any machine.
+import Foundation
+
+/// The project's one seeded random generator (SplitMix64): random weights, stimuli, random
+/// circuits, benchmarks and randomised tests all draw from it, so every run is reproducible
+/// from the seed it prints (the system generator cannot be seeded).
 public struct SplitMix64: RandomNumberGenerator, Sendable {
-    public private(set) var state: UInt64
+    private(set) var state: UInt64
 
     public init(seed: UInt64) { state = seed }
 

@@ -18,7 +18,10 @@ public struct BlockConfig: Hashable, Sendable {
     public var quantization: Quantization
     /// The attention inside a QKFormer block (config field `attention`: "token" for QKTA,
     /// "channel" for QKCA; docs/arithmetic.md §7). QKTA unless a config says otherwise.
-    public var attention: BlockKind = .qkta
+    public var attention: AttentionMask = .token
+    /// The largest count on the block input (config field `maxInputCount`); nil means the
+    /// default of docs/arithmetic.md §5 (`BlockDescription.defaultMaxInputCount`).
+    public var maxInputCount: Int?
 
     public enum TensorLayout: String, Hashable, Sendable, CaseIterable { case auto, qkformer, spikingjelly }
 
@@ -67,7 +70,7 @@ public struct BlockConfig: Hashable, Sendable {
             throw ConfigError(field: "config.json", "must be one JSON object ({ ... })")
         }
         let known: Set<String> = ["model", "stage", "index", "block", "dim", "heads", "tokens", "timeSteps",
-                                  "mlpRatio", "layout", "bnEps", "quantization", "attention"]
+                                  "mlpRatio", "layout", "bnEps", "quantization", "attention", "maxInputCount"]
         if let unknown = dict.keys.sorted().first(where: { !known.contains($0) }) {
             throw ConfigError(field: unknown, "is not a config field; known fields: \(known.sorted().joined(separator: ", "))")
         }
@@ -97,11 +100,12 @@ public struct BlockConfig: Hashable, Sendable {
         if let v = try int(dict, "mlpRatio") { c.mlpRatio = v }
         if let v = try string(dict, "attention") {
             switch v {
-            case "token": c.attention = .qkta
-            case "channel": c.attention = .qkca
+            case "token": c.attention = .token
+            case "channel": c.attention = .channel
             default: throw ConfigError(field: "attention", "must be \"token\" (QKTA) or \"channel\" (QKCA), got '\(v)'")
             }
         }
+        if let v = try int(dict, "maxInputCount") { c.maxInputCount = v }
         if let v = try string(dict, "layout") {
             guard let l = TensorLayout(rawValue: v) else {
                 throw ConfigError(field: "layout", "must be one of auto, qkformer, spikingjelly, got '\(v)'")
@@ -150,6 +154,9 @@ public struct BlockConfig: Hashable, Sendable {
         guard (2...16).contains(quantization.weightBits) else {
             throw ConfigError(field: "quantization.weightBits", "must be from 2 to 16, got \(quantization.weightBits)")
         }
+        if let m = maxInputCount, !(1...253).contains(m) {
+            throw ConfigError(field: "maxInputCount", "must be from 1 to 253 (a block adds 2 to it and its output is uint8), got \(m)")
+        }
         if let e = quantization.decayFractionBits, !(0...32).contains(e) {
             throw ConfigError(field: "quantization.decayFractionBits", "must be from 0 to 32 (or omitted for T*k), got \(e)")
         }
@@ -173,8 +180,8 @@ public struct BlockConfig: Hashable, Sendable {
     }
 }
 
-/// A configuration value is wrong: one line naming the field and the fix.
-public struct ConfigError: Error, CustomStringConvertible, Equatable {
+/// A configuration value, bundle or description is wrong: one line naming the field and the fix.
+public struct ConfigError: Error, CustomStringConvertible, Equatable, Sendable {
     public let field: String
     public let message: String
     public init(field: String, _ message: String) {
@@ -182,4 +189,7 @@ public struct ConfigError: Error, CustomStringConvertible, Equatable {
         self.message = message
     }
     public var description: String { "\(field): \(message)" }
+
+    /// The same error with its field prefixed, for errors raised by a nested part.
+    public func within(_ prefix: String) -> ConfigError { ConfigError(field: prefix + "." + field, message) }
 }

@@ -1,5 +1,5 @@
 import Testing
-@testable import Golden
+@testable import Description
 
 /// BatchNorm folding and quantization (docs/arithmetic.md §4), on values worked out by hand.
 @Suite struct LayerQuantizationTests {
@@ -41,8 +41,8 @@ import Testing
     @Test func zeroChannelAndBadValues() throws {
         let q = try LayerQuantization.quantize(weights: [[0, 0]], bias: [0], weightBits: 8, perChannel: true)
         #expect(q.fractionBits == [7] && q.weights == [[0, 0]] && q.isExact)
-        #expect(throws: GoldenError.self) { try LayerQuantization.quantize(weights: [[.nan]], bias: [0], weightBits: 8, perChannel: true) }
-        #expect(throws: GoldenError.self) { try LayerQuantization.quantize(weights: [[1]], bias: [0, 1], weightBits: 8, perChannel: true) }
+        #expect(throws: ConfigError.self) { try LayerQuantization.quantize(weights: [[.nan]], bias: [0], weightBits: 8, perChannel: true) }
+        #expect(throws: ConfigError.self) { try LayerQuantization.quantize(weights: [[1]], bias: [0, 1], weightBits: 8, perChannel: true) }
     }
 
     @Test func batchNormFoldsIntoWeightsAndBias() throws {
@@ -55,7 +55,7 @@ import Testing
         let (w0, b0) = try LayerQuantization.fold(weights: [[1, -0.5], [0.25, 2]], bias: nil, batchNorm: bn0)
         // eps 0: channel 1: s = -2/sqrt(3); channel 2: s = 1, b' = 1 * (0 - (-1)) + 0 = 1.
         #expect(w0[1] == [0.25, 2] && b0[1] == 1)
-        #expect(throws: GoldenError.self) {
+        #expect(throws: ConfigError.self) {
             try LayerQuantization.fold(weights: [[1]], bias: nil, batchNorm: .init(gamma: [1], beta: [0], mean: [0], variance: [-1], eps: 0))
         }
     }
