@@ -42,6 +42,15 @@ enum BlockPerformance {
         let source: String
     }
 
+    /// The estimate of a composite block's hardware serving `tokens` tokens per sample.
+    static func estimate(_ hw: BlockHardware, tokens: Int, stage: Int) throws -> Report {
+        switch hw.structure {
+        case .mlp(let m): return estimate(.mlp(MLPShape(mlp: m, tokens: tokens)), stage: stage)
+        case .qkformerBlock(let b): return estimate(.block(try BlockShape(block: b, tokens: tokens)), stage: stage)
+        case .attention: preconditionFailure("attention blocks have their own performance report (GenerateReport)")
+        }
+    }
+
     /// The estimate of `shape` at the assumed rates of `stage` (QKFormer's Table 7 where it has
     /// them) and the assumed clock.
     static func estimate(_ shape: Shape, stage: Int) -> Report {

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import HDL
 import Blocks
@@ -25,8 +26,7 @@ enum CalibrateCommand {
         {
             var c = try BlockConfig.named(model, stage: stage, block: kind)
             edit?(&c)
-            let m = try AttentionModel.random(c, lanes: lanes, seed: 1)
-            return kind == .qkca ? try makeQKCA(QKCAConfig(m.hardware, tokens: c.tokens)) : try makeQKTA(m.hardware)
+            return try BlockModel.random(c, lanes: lanes, seed: 1).hardware.makeModule()
         }
     }
 

@@ -1,3 +1,4 @@
+import Description
 import ArgumentParser
 import Foundation
 import HDL

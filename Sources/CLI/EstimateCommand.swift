@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import HDL
 import Blocks
@@ -123,17 +124,20 @@ enum EstimateCommand {
                             xPrime: try fraction(args, "x-rate"), out: try fraction(args, "out-rate"))
     }
 
+    /// The shape the cycle and energy models need, when they cover the block (an attention
+    /// block alone); nil otherwise.
+    static func shape(_ model: BlockModel) -> AcceleratorShape? { (try? AcceleratorShape(hardware: model.hardware)) ?? nil }
+
     /// The generated design and its shape, as `generate` builds it.
-    static func build(_ c: BlockConfig, _ model: AttentionModel) throws -> (Design, AcceleratorShape) {
-        if c.block == .qkca {
-            let cfg = QKCAConfig(model.hardware, tokens: c.tokens)
-            return (try Elaborate.run(try makeQKCA(cfg)), try AcceleratorShape(qkca: cfg))
+    static func build(_ model: BlockModel) throws -> (Design, AcceleratorShape) {
+        guard let shape = try AcceleratorShape(hardware: model.hardware) else {
+            throw Arguments.UsageError(description: "estimate covers QKTA and QKCA blocks so far; --block \(model.config.block.rawValue) has no cycle model yet (generate writes its resource estimate to report.json)")
         }
-        return (try Elaborate.run(try makeQKTA(model.hardware)), try AcceleratorShape(qkta: model.hardware, tokens: c.tokens))
+        return (try Elaborate.run(try model.hardware.makeModule()), shape)
     }
 
-    static func model(_ c: BlockConfig, lanes: Int, seed: UInt64) throws -> AttentionModel {
-        do { return try AttentionModel.random(c, lanes: lanes, seed: seed) } catch let e as ConfigError {
+    static func model(_ c: BlockConfig, lanes: Int, seed: UInt64, biasRange: ClosedRange<Double>? = nil) throws -> BlockModel {
+        do { return try BlockModel.random(c, lanes: lanes, seed: seed, biasRange: biasRange) } catch let e as ConfigError {
             throw Arguments.UsageError(description: e.description)
         }
     }
@@ -141,10 +145,13 @@ enum EstimateCommand {
     // MARK: One design
 
     static func single(_ args: Arguments) throws {
-        let (c, model, seed) = try ModelCommands.model(args)
+        let c = try ModelCommands.block(args)
+        let seed = try args.uint64("seed", default: 1)
+        let (model, bundle) = try ModelCommands.build(c, args)
+        if let b = bundle { for line in b.lines { print(line) } }
         let clock = try positive(args, "clock-mhz", default: 200)
         let energy = try energy(args)
-        let (design, shape) = try build(c, model)
+        let (design, shape) = try build(model)
         let res = ResourceModel.estimate(design)
         let rates = try rates(args, shape, stage: c.stage)
         let est = PerformanceEstimate(shape: shape, rates: rates, clockMHz: clock, energy: energy)
@@ -228,7 +235,7 @@ enum EstimateCommand {
         }
         out += line(header)
         for row in rows { out += line(row) }
-        out += "\nfiring rates: input \(g(r.input)), Q \(g(r.q)), K \(g(r.k)), \(s.kind == .qkta ? "A_t" : "A_c") \(g(r.attention)), X' \(g(r.xPrime)), out \(g(r.out))\n"
+        out += "\nfiring rates: input \(g(r.input)), Q \(g(r.q)), K \(g(r.k)), \(s.mask == .token ? "A_t" : "A_c") \(g(r.attention)), X' \(g(r.xPrime)), out \(g(r.out))\n"
         out += "  (\(r.source))\n"
         out += "cycles per sample: \(g(est.cyclesPerSample, 6)) (steady state, no stalls; event-driven bound \(g(est.eventBoundCycles, 6)) = max(input, X' events) x G)\n"
         out += "latency: \(est.latencyCycles) cycles = \(g(est.latencyMicroseconds)) us at \(g(est.clockMHz)) MHz (one sample, first input beat to last output beat)\n"
@@ -242,7 +249,7 @@ enum EstimateCommand {
         item("LIF neuron updates", o.neuronUpdates, "AC", e.accumulate, b.neuronUpdates)
         item("weight memory reads", o.weightBitsRead, "bits", e.memoryBit, b.weightMemory)
         item("state memory reads+writes", o.stateBitsRead + o.stateBitsWritten, "bits", e.memoryBit, b.stateMemory)
-        if s.kind == .qkca { item("K buffer reads+writes", o.bufferBitsRead + o.bufferBitsWritten, "bits", e.memoryBit, b.bufferMemory) }
+        if s.mask == .channel { item("K buffer reads+writes", o.bufferBitsRead + o.bufferBitsWritten, "bits", e.memoryBit, b.bufferMemory) }
         out += "  (\(g(o.inputEvents, 6)) input events, \(g(o.maskedEvents, 6)) X' events per sample; energy figures: \(e.source))\n"
         return out
     }
@@ -273,7 +280,7 @@ enum EstimateCommand {
         for (i, p) in lanes.enumerated() {
             progress.update(i)
             let m = try model(c, lanes: p, seed: seed)
-            let (design, shape) = try build(c, m)
+            let (design, shape) = try build(m)
             let res = ResourceModel.estimate(design).total
             let rates = try rates(args, shape, stage: c.stage)
             let cycles = RateCycleModel(shape).cyclesPerSample(rates)
@@ -321,7 +328,7 @@ enum EstimateCommand {
         let qktaBlock = try block(.qkta, tokens: 1)
         let qktaModel = try model(qktaBlock, lanes: lanes, seed: seed)
         let t0 = Date()
-        let (qktaDesign, _) = try build(qktaBlock, qktaModel)
+        let (qktaDesign, _) = try build(qktaModel)
         let qkta = ResourceModel.estimate(qktaDesign)
         FileHandle.standardError.write(Data("table8: QKTA estimated in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s\n".utf8))
         func child(_ suffix: String) -> ResourceCount {
@@ -333,7 +340,7 @@ enum EstimateCommand {
             let n = r * r
             let qkcaBlock = try block(.qkca, tokens: n)
             let t1 = Date()
-            let (qkcaDesign, _) = try build(qkcaBlock, try model(qkcaBlock, lanes: lanes, seed: seed))
+            let (qkcaDesign, _) = try build(try model(qkcaBlock, lanes: lanes, seed: seed))
             let qkca = ResourceModel.estimate(qkcaDesign).total
             FileHandle.standardError.write(Data("table8: sqrt(N) = \(r): QKCA estimated in \(String(format: "%.1f", Date().timeIntervalSince(t1))) s\n".utf8))
             let ssa = SSAModel(channels: C, heads: heads, tokens: n, timeSteps: T, lanes: lanes, layerMemoryBits: unit.memoryBits,
@@ -387,29 +394,17 @@ enum EstimateCommand {
 
     /// Co-simulates `m` on `inputs` with no stalls, and predicts the cycles from the stimuli's
     /// events and from their measured rates.
-    static func measure(_ m: AttentionModel, _ block: BlockConfig, inputs: [SpikeTensor], seed: UInt64) throws -> SimRow {
+    static func measure(_ m: BlockModel, inputs: [SpikeTensor], seed: UInt64) throws -> SimRow {
         let samples = inputs.count
-        let shape: AcceleratorShape
-        var traces: [AttentionTrace] = []
-        let measured: Int
-        let what = "\(block.block.rawValue) C=\(block.dim) N=\(block.tokens) T=\(block.timeSteps) P=\(m.hardware.lanes)"
-        if block.block == .qkta {
-            shape = try AcceleratorShape(qkta: m.hardware, tokens: block.tokens)
-            var o = AttentionCosim.Options()
-            (o.samples, o.seed, o.inputStall, o.outputStall) = (samples, seed, 0, 0)
-            let r = try AttentionCosim.run(m, options: o, inputs: inputs)
-            guard r.passed else { throw Failure(message: "co-simulation of \(what) disagrees with the golden model", code: 1) }
-            measured = r.cycles
-            for x in inputs { traces.append(try QKTA.run(m.golden, input: x)) }
-        } else {
-            shape = try AcceleratorShape(qkca: QKCACosim.config(m))
-            var o = QKCACosim.Options()
-            (o.samples, o.seed, o.inputStall, o.outputStall) = (samples, seed, 0, 0)
-            let r = try QKCACosim.run(m, options: o, inputs: inputs)
-            guard r.passed else { throw Failure(message: "co-simulation of \(what) disagrees with the golden model", code: 1) }
-            measured = r.cycles
-            for x in inputs { traces.append(try QKCA.run(m.golden, input: x)) }
-        }
+        let (_, shape) = try build(m)
+        let f = m.block.input
+        let what = "\(m.config.block.rawValue) C=\(f.channels) N=\(f.tokens) T=\(f.timeSteps) P=\(m.folding.lanes)"
+        var o = BlockCosim.Options()
+        (o.samples, o.seed, o.inputStall, o.outputStall) = (samples, seed, 0, 0)
+        let r = try BlockCosim.run(m, options: o, inputs: inputs)
+        guard r.passed else { throw Failure(message: "co-simulation of \(what) disagrees with the golden model", code: 1) }
+        let measured = r.cycles
+        let traces = r.attentionTraces
         let events = zip(inputs, traces).map { VectorEvents.vectors(shape: shape, input: $0.0.scalars, masked: $0.1.maskedKeys.scalars) }
         let all = Array(events.joined())
         let cells = Double(all.count * shape.channels)
@@ -429,9 +424,9 @@ enum EstimateCommand {
         print("cycle model against Verilator (no stalls), seed \(seed), \(samples) samples per config")
         for c in simCases {
             let block = try BlockConfig.parse(json: Data(#"{"block": "\#(c.kind.rawValue)", "dim": \#(c.dim), "heads": \#(c.heads), "tokens": \#(c.tokens), "timeSteps": \#(c.timeSteps)}"#.utf8))
-            let m = try AttentionModel.random(block, lanes: c.lanes, seed: seed, biasRange: -0.25...1.25)
-            let inputs = (0..<samples).map { AttentionModel.randomInput(block, rate: c.rate, maxCount: 1, seed: seed &+ UInt64($0) &* 0x9E37_79B9) }
-            let r = try measure(m, block, inputs: inputs, seed: seed)
+            let m = try model(block, lanes: c.lanes, seed: seed, biasRange: -0.25...1.25)
+            let inputs = m.block.input.randomSamples(rate: c.rate, count: samples, seed: seed)
+            let r = try measure(m, inputs: inputs, seed: seed)
             worstEvents = max(worstEvents, abs(r.errEvents))
             worstRates = max(worstRates, abs(r.errRates))
             let row = String(format: "| %@ | %d | %d | %d | %d | %d | %.2f | %.3f | %.3f | %d | %d | %+.2f%% | %d | %+.2f%% |",
@@ -442,10 +437,12 @@ enum EstimateCommand {
         }
         // Full size: the default design of scripts/run.sh, biases calibrated to QKFormer's Table 7 rates, one sample.
         let full = try BlockConfig.named("hst-4-384", stage: 1)
-        let base = try AttentionModel.random(full, lanes: full.dim / 8, seed: seed)
-        let (calibrated, got) = try base.calibrated(to: AttentionModel.qkformerRates(stage: 1), inputRate: 0.2, seed: seed)
-        let fullInput = [AttentionModel.randomInput(full, rate: 0.2, maxCount: 1, seed: seed)]
-        let f = try measure(calibrated, full, inputs: fullInput, seed: seed)
+        let base = try model(full, lanes: full.dim / 8, seed: seed)
+        let t7 = BlockDescription.qkformerRates(stage: 1)
+        let (calibrated, gotRates) = try base.calibrated(to: [t7.q, t7.k, t7.out], inputRate: 0.2, seed: seed)
+        let got = (q: gotRates[0], k: gotRates[1], out: gotRates[2])
+        let fullInput = [base.block.input.randomSample(rate: 0.2, seed: seed)]
+        let f = try measure(calibrated, inputs: fullInput, seed: seed)
         let table7 = PerformanceEstimate(shape: f.shape, rates: FiringRates.resolve(shape: f.shape, stage: 1))
         let eT7 = Double(table7.latencyCycles - f.measured) / Double(f.measured)
         let fullText = String(format: """

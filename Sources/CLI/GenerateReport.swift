@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import HDL
 import Blocks

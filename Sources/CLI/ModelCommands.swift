@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import HDL
 import Blocks
@@ -20,7 +21,7 @@ enum ModelCommands {
     }
 
     /// The block the flags name. With `--bundle DIR` and no `--model`, the bundle's config.json.
-    static func block(_ args: Arguments, composite: Bool = false) throws -> BlockConfig {
+    static func block(_ args: Arguments) throws -> BlockConfig {
         let bundleConfig = args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
         // Without --model the bundle's config.json names the block: the folder must be there now
         // (with --model, the bundle is loaded, and checked, once the flags are known to apply).
@@ -74,12 +75,6 @@ enum ModelCommands {
             throw Arguments.UsageError(description: "\(model): \(e.description)")
         }
         try MemoryCheck.require(config, samples: 1, source: model)
-        guard config.block == .qkta || config.block == .qkca || (composite && BlockCommands.isComposite(config)) else {
-            if BlockCommands.isComposite(config) {
-                throw Arguments.UsageError(description: "--block \(config.block.rawValue) works with generate and cosim so far; choose --block qkta or --block qkca here")
-            }
-            throw Arguments.UsageError(description: "block '\(config.block.rawValue)' of \(model) stage \(config.stage) cannot be generated yet; choose --block qkta or --block qkca")
-        }
         return config
     }
 
@@ -89,33 +84,38 @@ enum ModelCommands {
         try args.int("lanes", default: min(256, max(1, c.dim / 8)), in: 1...256)
     }
 
-    static func model(_ args: Arguments) throws -> (BlockConfig, AttentionModel, UInt64) {
-        let c = try block(args)
+    /// The block's model: the bundle's weights with `--bundle`, random seeded ones otherwise;
+    /// inputs up to `maxInputCount` (nil: the block's own, docs/arithmetic.md §5). With a
+    /// bundle, its importer report too.
+    static func build(_ c: BlockConfig, _ args: Arguments, maxInputCount: Int? = nil) throws -> (model: BlockModel, bundle: BundleReport?) {
         let seed = try args.uint64("seed", default: 1)
-        let m = try build(c, args, maxInputCount: 1)
-        if let b = m.bundle { for line in b.reportLines { print(line) } }
-        return (c, m.model, seed)
-    }
-
-    /// The block's model: the bundle's weights with `--bundle`, random seeded ones otherwise.
-    static func build(_ c: BlockConfig, _ args: Arguments, maxInputCount: Int) throws -> (model: AttentionModel, bundle: AttentionBundle?) {
-        let seed = try args.uint64("seed", default: 1)
+        let folding = Folding(lanes: try lanes(args, c))
         do {
             guard let dir = args.string("bundle") else {
-                return (try AttentionModel.random(c, lanes: try lanes(args, c), seed: seed, maxInputCount: maxInputCount), nil)
+                return (try BlockModel(try BlockDescription.random(c, seed: seed, maxInputCount: maxInputCount), folding: folding), nil)
             }
             if args.string("seed") != nil {
                 throw Arguments.UsageError(description: "--seed picks random weights and --bundle gives trained ones; drop one of them")
             }
-            let b = try bundle(dir, c)
-            return (try AttentionModel.fromBundle(c, b, lanes: try lanes(args, c), maxInputCount: maxInputCount), b)
+            let b = try BundleReport(dir, c, maxInputCount: maxInputCount)
+            return (try BlockModel(b.block, folding: folding), b)
         } catch let e as ConfigError {
+            throw Arguments.UsageError(description: e.description)
+        } catch let e as GoldenError {
             throw Arguments.UsageError(description: e.description)
         }
     }
 
-    static func bundle(_ dir: String, _ c: BlockConfig) throws -> AttentionBundle {
-        try AttentionBundle.load(directory: URL(fileURLWithPath: dir), settings: AttentionModel.bundleSettings(c))
+    /// A bundle read into a description, with the importer's report.
+    struct BundleReport {
+        let block: BlockDescription
+        let lines: [String]
+        let json: [String: Any]
+
+        init(_ dir: String, _ c: BlockConfig, maxInputCount: Int? = nil) throws {
+            let r = try BlockDescription.bundle(c, directory: URL(fileURLWithPath: dir), maxInputCount: maxInputCount)
+            (block, lines, json) = (r.0, r.report, r.json)
+        }
     }
 
     /// `qkforge quantize --bundle DIR [--json]`: the per-layer quantization report.
@@ -124,12 +124,13 @@ enum ModelCommands {
             throw Arguments.UsageError(description: "--bundle DIR is required: the folder with config.json and tensors/")
         }
         let c = try block(args)
-        let b = try bundle(dir, c)
+        let b: BundleReport
+        do { b = try BundleReport(dir, c) } catch let e as ConfigError { throw Arguments.UsageError(description: e.description) }
         if args.flag("json") {
-            let data = try JSONSerialization.data(withJSONObject: b.reportJSON, options: [.prettyPrinted, .sortedKeys])
+            let data = try JSONSerialization.data(withJSONObject: b.json, options: [.prettyPrinted, .sortedKeys])
             print(String(decoding: data, as: UTF8.self))
         } else {
-            for line in b.reportLines { print(line) }
+            for line in b.lines { print(line) }
         }
     }
 
@@ -137,11 +138,13 @@ enum ModelCommands {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
         try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args))
         let folder = try outputFolder(out, portable: args.flag("portable"))
-        let c = try block(args, composite: true)
-        if BlockCommands.isComposite(c) { return try BlockCommands.generate(c, args, out: out, folder: folder) }
-        let (model, bundle) = try build(c, args, maxInputCount: 1)
-        if let b = bundle { for line in b.reportLines { print(line) } }
-        let (design, shape) = try EstimateCommand.build(c, model)
+        let c = try block(args)
+        let (model, bundle) = try build(c, args)
+        if let b = bundle { for line in b.lines { print(line) } }
+        guard let shape = EstimateCommand.shape(model) else {
+            return try BlockCommands.generate(model, args, out: out, folder: folder)
+        }
+        let design = try Elaborate.run(try model.hardware.makeModule())
         let emitted = VerilogEmitter.emit(design, directory: folder.absolute)
         let r = IRResources(design)
         let resources = ResourceModel.estimate(design).total
@@ -149,26 +152,31 @@ enum ModelCommands {
         let seed = try args.uint64("seed", default: 1)
         let report = GenerateReport(
             generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom", stage: c.stage,
-            block: c.block.rawValue, dim: c.dim, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: model.hardware.lanes,
-            weights: model.origin + (args.string("bundle") == nil ? ", seed \(seed)" : ""),
+            block: c.block.rawValue, dim: c.dim, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: model.folding.lanes,
+            weights: model.block.origin,
             flipFlops: r.flipFlops, memoryBits: r.memoryBits,
             memories: r.memories.map { GenerateReport.Memory(path: $0.path, depth: $0.depth, width: $0.width) },
             files: GenerateReport.Files(paths: folder.absolute == nil ? "relative" : "absolute",
                                         memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro, memoryDirectory: folder.absolute ?? "."),
             resources: GenerateReport.Resources(resources), performance: GenerateReport.Performance(perf),
-            quantization: bundle.map { JSONValue($0.reportJSON) })
-        // The flags as given (a bundle's config.json decides its stage and block), made explicit.
-        var flags = args.string("bundle").map { ["--bundle", $0] } ?? []
-        if let m = args.string("model") { flags += ["--model", m] }
-        for f in ["stage", "block"] { if let v = args.string(f) { flags += ["--\(f)", v] } }
-        flags += ["--lanes", "\(model.hardware.lanes)"]
-        if args.string("bundle") == nil { flags += ["--seed", "\(seed)"] }
-        let readme = FolderReadme(report: report, design: design, emitted: emitted, flags: flags.joined(separator: " ")).text
+            quantization: bundle.map { JSONValue($0.json) })
+        let readme = FolderReadme(report: report, design: design, emitted: emitted, flags: rebuildFlags(args, model)).text
         let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: try report.encoded()),
                                          EmittedDesign.File(name: "README.md", contents: readme)]).map { ($0.name, Data($0.contents.utf8)) }
         try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args), files: files)
         print("wrote \(emitted.allFiles.count + 2) files to \(out) (top module \(emitted.top); files.f, README.md, report.json)")
         for line in summary(report) { print(line) }
+    }
+
+    /// The flags that rebuild this block (a bundle's config.json decides its stage and block),
+    /// made explicit.
+    static func rebuildFlags(_ args: Arguments, _ model: BlockModel) -> String {
+        var flags = args.string("bundle").map { ["--bundle", $0] } ?? []
+        if let m = args.string("model") { flags += ["--model", m] }
+        for f in ["stage", "block"] { if let v = args.string(f) { flags += ["--\(f)", v] } }
+        flags += ["--lanes", "\(model.folding.lanes)"]
+        if args.string("bundle") == nil { flags += ["--seed", "\((try? args.uint64("seed", default: 1)) ?? 1)"] }
+        return flags.joined(separator: " ")
     }
 
     /// The folder `--out` names: its URL, and its absolute path unless `--portable`. Paths that
@@ -193,10 +201,11 @@ enum ModelCommands {
     }
 
     static func cosim(_ args: Arguments) throws {
-        let composite = try block(args, composite: true)
-        if BlockCommands.isComposite(composite) { return try BlockCommands.cosim(composite, args) }
-        var (c, model, seed) = try model(args)
-        var o = AttentionCosim.Options()
+        let c = try block(args)
+        let seed = try args.uint64("seed", default: 1)
+        var (model, bundle) = try build(c, args)
+        if let b = bundle { for line in b.lines { print(line) } }
+        var o = BlockCosim.Options()
         o.samples = try args.int("samples", default: 2, in: 1...1000)
         try MemoryCheck.require(c, samples: o.samples, source: "--samples \(o.samples)")
         o.seed = seed
@@ -207,48 +216,43 @@ enum ModelCommands {
         o.tracePath = trace?.temporary
         defer { trace?.discard() }
         if args.flag("calibrate") {
-            let targets = AttentionModel.qkformerRates(stage: c.stage)
-            let (m, got) = try model.calibrated(to: targets, inputRate: o.inputRate, seed: seed)
+            let t = BlockDescription.qkformerRates(stage: c.stage)
+            guard case .attention = model.block.body else {
+                throw Arguments.UsageError(description: "--calibrate sets Q, K and the output to QKFormer's Table 7 rates, which an attention block alone has; drop --calibrate for --block \(c.block.rawValue)")
+            }
+            let (m, got) = try model.calibrated(to: [t.q, t.k, t.out], inputRate: o.inputRate, seed: seed)
             model = m
             print(String(format: "calibrated biases to QKFormer's Table 7 rates: Q %.4f (target %.4f), K %.4f (%.4f), out %.4f (%.4f)",
-                         got.q, targets.q, got.k, targets.k, got.out, targets.out))
+                         got[0], t.q, got[1], t.k, got[2], t.out))
         }
-        print("co-simulating \(c.block.rawValue) of \(c.model ?? "custom") stage \(c.stage): C=\(c.dim) h=\(c.heads) N=\(c.tokens) T=\(c.timeSteps) lanes=\(model.hardware.lanes), \(o.samples) samples, input rate \(o.inputRate), stalls \(o.inputStall), seed \(seed)")
-        let r = try run(model, o, inputs: nil)
+        let f = model.block.input
+        print("co-simulating \(c.block.rawValue) of \(c.model ?? "custom") stage \(c.stage) block \(c.index): C=\(f.channels) h=\(c.heads) N=\(f.tokens) T=\(f.timeSteps) lanes=\(model.folding.lanes), input counts 0...\(f.maxCount), \(o.samples) samples, input rate \(o.inputRate), stalls \(o.inputStall), seed \(seed)")
+        let r = try BlockCosim.run(model, options: o)
         try trace?.commit()
         report(r)
         for m in r.mismatches.prefix(5) { print("  mismatch: \(m)") }
+        if r.mismatchCount > 5 { print("  ... \(r.mismatchCount) mismatching counts in all") }
         for p in r.protocolErrors.prefix(5) { print("  protocol: \(p)") }
+        if let dir = r.replayDirectory { print("  replay: cd \(dir.path) && bash replay.sh") }
         if let t = args.string("trace") { print("waveform: \(t)") }
-        let failed = r.passed ? 0 : 1
-        print("\(r.samples - (failed == 0 ? 0 : Set(r.mismatches.map(\.sample)).count)) passed, \(failed == 0 ? 0 : max(Set(r.mismatches.map(\.sample)).count, 1)) failed")
+        print("\(r.samples - r.failedSamples) passed, \(r.failedSamples) failed")
         if !r.passed {
             let first = r.mismatches.first.map { "first mismatch: \($0)" } ?? r.protocolErrors.first ?? ""
             throw Failure(message: "RTL and golden model disagree; \(first)", code: 1)
         }
     }
 
-    /// Runs the block the model describes (QKTA or QKCA) in Verilator against the golden model.
-    static func run(_ model: AttentionModel, _ o: AttentionCosim.Options, inputs: [SpikeTensor]?) throws -> AttentionCosim.Result {
-        guard model.block.block == .qkca else { return try AttentionCosim.run(model, options: o, inputs: inputs) }
-        var q = QKCACosim.Options()
-        q.samples = o.samples
-        q.inputRate = o.inputRate
-        q.maxInputCount = o.maxInputCount
-        q.seed = o.seed
-        q.inputStall = o.inputStall
-        q.outputStall = o.outputStall
-        q.tracePath = o.tracePath
-        let r = try QKCACosim.run(model, options: q, inputs: inputs)
-        print("  QKCA buffers: \(r.buffers)")
-        return AttentionCosim.Result(samples: r.samples, vectors: r.vectors, cycles: r.cycles, mismatches: r.mismatches,
-                                     protocolErrors: r.protocolErrors, seconds: r.seconds, inputEvents: r.inputEvents,
-                                     projectionEvents: r.projectionEvents, groups: r.groups, rates: r.rates, outputs: r.outputs)
-    }
-
-    static func report(_ r: AttentionCosim.Result) {
-        let rates = ["Q", "K", "A_t", "A_c", "X'", "out"].compactMap { k in r.rates[k].map { "\(k) \(String(format: "%.3f", $0))" } }
-        print("  \(r.vectors) vectors, \(r.cycles) cycles (\(r.cycles / max(r.samples, 1)) per sample); event-driven bound \(r.boundCycles), lane utilisation \(String(format: "%.3f", r.utilization)); \(String(format: "%.1f", r.seconds)) s wall, \(String(format: "%.3g", Double(r.cycles) / max(r.seconds, 1e-9))) cycles/s")
+    static func report(_ r: BlockCosim.Result) {
+        let util = String(format: "%.3f", r.laneUtilization)
+        if case .attention(.channel(let q)) = r.model.hardware.structure, let b = try? q.buffers() { print("  QKCA buffers: \(b)") }
+        var line = "  \(r.vectors) vectors, \(r.cycles) cycles (\(r.cycles / max(r.samples, 1)) per sample); "
+        if case .attention = r.model.block.body {
+            line += "event-driven bound \(r.boundCycles), lane utilisation \(String(format: "%.3f", r.utilization)); "
+        } else {
+            line += "lane utilisation \(util) (useful accumulates / (lanes x cycles), all accumulators); "
+        }
+        print(line + "\(String(format: "%.1f", r.seconds)) s wall, \(String(format: "%.3g", Double(r.cycles) / max(r.seconds, 1e-9))) cycles/s")
+        let rates = r.layerRates.map { "\($0.name) \(String(format: "%.3f", $0.rate))" }
         print("  firing rates: \(rates.joined(separator: ", "))")
     }
 
@@ -296,23 +300,26 @@ enum ModelCommands {
             return
         }
         // The design follows the data: its token count (QKCA buffers a whole time step) and
-        // its largest spike count (the input count width).
+        // its largest count (the input count width).
         c.tokens = first.shape[1]
         try MemoryCheck.require(c, samples: xs.count, source: inPath)
         let maxCount = max(1, Int(xs.map { $0.scalars.max() ?? 0 }.max() ?? 0))
         let (model, bundle) = try build(c, args, maxInputCount: maxCount)
-        if let b = bundle { for line in b.reportLines { print(line) } }
+        if let b = bundle { for line in b.lines { print(line) } }
         if rtl {
-            var o = AttentionCosim.Options()
+            var o = BlockCosim.Options()
             o.inputStall = 0
             o.outputStall = 0
-            let r = try run(model, o, inputs: xs)
+            let r = try BlockCosim.run(model, options: o, inputs: xs)
             try writeOutput(r.outputs, shape3: first.shape, batched: batched, to: outPath, inputs: inputs)
             report(r)
             print("wrote \(outPath); the RTL \(r.passed ? "agrees with" : "DISAGREES with") the golden model on every spike")
             if !r.passed { throw Failure(message: "RTL and golden model disagree; first: \(r.mismatches.first.map(String.init(describing:)) ?? "")", code: 1) }
         } else {
-            let outs = try xs.map { try (c.block == .qkca ? QKCA.run(model.golden, input: $0) : QKTA.run(model.golden, input: $0)).output }
+            let outs: [SpikeTensor]
+            do { outs = try xs.map { try model.golden.run($0).output } } catch let e as GoldenError {
+                throw Arguments.UsageError(description: "\(inPath): \(e)")
+            }
             try writeOutput(outs, shape3: first.shape, batched: batched, to: outPath, inputs: inputs)
             print("wrote \(outPath)")
         }

@@ -74,16 +74,18 @@ struct TimingCommand: QKCommand {
             name = d
             result = try measure { try ECP5Timing.run(directory: work, files: files, top: String(last.dropLast(2)), options: o) }
         } else {
-            let (c, model, _) = try ModelCommands.model(args)
-            var hw = model.hardware
+            let c = try ModelCommands.block(args)
+            var (model, _) = try ModelCommands.build(c, args)
             if let s = args.string("lif") {
                 guard let st = LIFStateStorage(rawValue: s) else {
                     throw Arguments.UsageError(description: "--lif must be registers, pipelined or ram, got '\(s)'")
                 }
-                hw.storage = st
+                var f = model.folding
+                f.storage = st
+                model = try model.refolded(f)
             }
-            let design = try Elaborate.run(c.block == .qkca ? try makeQKCA(QKCAConfig(hw, tokens: c.tokens)) : try makeQKTA(hw))
-            name = "\(c.model ?? "custom") stage \(c.stage) \(c.block.rawValue) P=\(hw.lanes) LIF \(hw.storage.rawValue)"
+            let design = try Elaborate.run(try model.hardware.makeModule())
+            name = "\(c.model ?? "custom") stage \(c.stage) \(c.block.rawValue) P=\(model.folding.lanes) LIF \(model.folding.storage.rawValue)"
             result = try measure { try ECP5Timing.run(design, in: work, options: o) }
         }
         if args.flag("json") {

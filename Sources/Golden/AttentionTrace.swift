@@ -1,3 +1,4 @@
+import Description
 import Foundation
 
 /// Everything one spiking layer computed, so a mismatch with the RTL can be traced to its first
@@ -38,7 +39,7 @@ public struct SpikingLayerTrace: Hashable, Sendable {
 /// `q`, `k`, `proj`, `maskedKeys` and `output` are `[T][N][C]`. The attention neuron's tensors
 /// are `[T][N][h]` for QKTA (per token and head) and `[T][C]` for QKCA (per channel).
 public struct AttentionTrace: Hashable, Sendable {
-    public let kind: AttentionKind
+    public let kind: AttentionMask
     public var q: SpikingLayerTrace
     public var k: SpikingLayerTrace
     /// The attention LIF: `currents` are the spike sums, `spikes` the mask `A`.
@@ -47,7 +48,7 @@ public struct AttentionTrace: Hashable, Sendable {
     public var maskedKeys: SpikeTensor
     public var proj: SpikingLayerTrace
 
-    init(kind: AttentionKind, timeSteps t: Int, tokens n: Int, dim c: Int, heads h: Int) {
+    init(kind: AttentionMask, timeSteps t: Int, tokens n: Int, dim c: Int, heads h: Int) {
         self.kind = kind
         q = SpikingLayerTrace(shape: [t, n, c])
         k = SpikingLayerTrace(shape: [t, n, c])

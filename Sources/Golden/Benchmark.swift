@@ -1,3 +1,4 @@
+import Description
 import Foundation
 
 /// The measured speed of the golden LIF bank.

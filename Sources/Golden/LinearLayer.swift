@@ -1,3 +1,4 @@
+import Description
 import Foundation
 
 /// A linear layer on spike counts (Conv1d/Conv2d kernel 1, Linear; docs/arithmetic.md §3):

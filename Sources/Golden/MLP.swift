@@ -1,3 +1,4 @@
+import Description
 import Foundation
 
 /// The integer parameters of a QKFormer MLP (docs/arithmetic.md §6), after BN folding and

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 
 /// The golden Q-K channel attention block (docs/arithmetic.md §6).

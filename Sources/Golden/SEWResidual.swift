@@ -1,3 +1,4 @@
+import Description
 import Foundation
 
 /// QKFormer's SEW residual add (docs/arithmetic.md §5): spike tensors are added as integers,

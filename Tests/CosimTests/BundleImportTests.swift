@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -213,12 +214,18 @@ import Cosim
             let dir = Self.tempDir("float-\(C)")
             defer { try? FileManager.default.removeItem(at: dir) }
             try block.write(to: dir, layout: .spikingjelly, prefix: "")
-            let p = try AttentionBundle.load(directory: dir, settings: Self.settings(block)).parameters()
-            #expect(Set(p.q.neurons.map(\.threshold)).count > 1, "the test needs channels on different grids")
+            let layers = try AttentionBundle.load(directory: dir, settings: Self.settings(block)).spikingLayers()
+            #expect(Set(layers[0].fractionBits).count > 1, "the test needs channels on different grids")
+            var config = try BlockConfig.parse(json: Data(contentsOf: dir.appendingPathComponent("config.json")))
+            config.tokens = 6
+            let golden = try GoldenBlock(try BlockDescription(
+                config: config, input: StreamFormat(channels: C, tokens: 6, timeSteps: T, maxCount: 1),
+                body: .attention(mask: channelAttention ? .channel : .token, heads: h, q: layers[0], k: layers[1], proj: layers[2]),
+                origin: "bundle"))
             for _ in 0..<4 {
                 var x = SpikeTensor(shape: [T, 6, C], repeating: 0)
                 x.scalars = (0..<x.scalars.count).map { _ in rng.spkChance(0.35) ? 1 : 0 }
-                let golden = try channelAttention ? QKCA.run(p, input: x) : QKTA.run(p, input: x)
+                let golden = try golden.run(x)
                 let float = block.run(x, channelAttention: channelAttention)
                 for (i, (g, f)) in zip(golden.output.scalars, float).enumerated() where g != f {
                     Issue.record("C=\(C) T=\(T): element \(i) (t \(i / (6 * C)), token \(i / C % 6), channel \(i % C)): golden \(g), float \(f)")
@@ -265,25 +272,19 @@ import Cosim
         var config = try BlockConfig.parse(json: Data(contentsOf: dir.appendingPathComponent("config.json")))
         config.block = kind
         config.tokens = 6
-        let bundle = try AttentionBundle.load(directory: dir, settings: AttentionModel.bundleSettings(config))
-        let model = try AttentionModel.fromBundle(config, bundle, lanes: 4)
-        #expect(model.hardware.q.thresholds != nil && model.hardware.proj.thresholds != nil)
-        let r: (passed: Bool, mismatches: [AttentionCosim.Mismatch], vectors: Int)
-        if kind == .qkca {
-            var o = QKCACosim.Options()
-            o.samples = 6
-            o.inputRate = 0.35
-            o.seed = seed
-            let x = try QKCACosim.run(model, options: o)
-            r = (x.mismatches.isEmpty && x.protocolErrors.isEmpty, x.mismatches, x.vectors)
-        } else {
-            var o = AttentionCosim.Options()
-            o.samples = 6
-            o.inputRate = 0.35
-            o.seed = seed
-            let x = try AttentionCosim.run(model, options: o)
-            r = (x.passed, x.mismatches, x.vectors)
+        let model = try BlockModel(try BlockDescription.bundle(config, directory: dir).0, folding: Folding(lanes: 4))
+        let q: SpikingLayerWeights, proj: SpikingLayerWeights
+        switch model.hardware.structure {
+        case .attention(.token(let c)): (q, proj) = (c.q, c.proj)
+        case .attention(.channel(let c)): (q, proj) = (c.q, c.proj)
+        default: Issue.record("not an attention: \(model.hardware.structure)"); return
         }
+        #expect(q.thresholds != nil && proj.thresholds != nil)
+        var o = BlockCosim.Options()
+        o.samples = 6
+        o.inputRate = 0.35
+        o.seed = seed
+        let r = try BlockCosim.run(model, options: o)
         #expect(r.passed, "\(r.mismatches.prefix(3))")
         #expect(r.vectors > 0)
     }

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -18,14 +19,14 @@ import Cosim
         let (name, stage, samples) = Self.cases[index]
         let seed = TestSeed.value(default: 1)
         let block = try BlockConfig.named(name, stage: stage, block: .qkta)
-        let model = try AttentionModel.random(block, lanes: max(1, block.dim / 8), seed: seed)
-        var o = AttentionCosim.Options()
+        let model = try BlockModel.random(block, lanes: max(1, block.dim / 8), seed: seed)
+        var o = BlockCosim.Options()
         o.samples = samples
         o.seed = seed
         o.inputStall = 0.1
         o.outputStall = 0.1
         print("NamedModelTests \(name) stage \(stage): \(samples) samples, seed \(seed)")
-        let r = try AttentionCosim.run(model, options: o)
+        let r = try BlockCosim.run(model, options: o)
         #expect(r.mismatches.isEmpty, "first: \(r.mismatches.first.map(String.init(describing:)) ?? "")")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors.first ?? "")")
         #expect(r.vectors == samples * block.tokens * block.timeSteps)
@@ -35,16 +36,16 @@ import Cosim
     @Test func qkcaFullSamplesMatchGolden() throws {
         let seed = TestSeed.value(default: 1)
         let block = try BlockConfig.named("hst-4-384", stage: 1, block: .qkca)
-        let model = try AttentionModel.random(block, lanes: block.dim / 8, seed: seed)
-        var o = QKCACosim.Options()
+        let model = try BlockModel.random(block, lanes: block.dim / 8, seed: seed)
+        var o = BlockCosim.Options()
         o.samples = 2
         o.seed = seed
         print("NamedModelTests hst-4-384 stage 1 QKCA: 2 samples, seed \(seed)")
-        let r = try QKCACosim.run(model, options: o)
+        let r = try BlockCosim.run(model, options: o)
         #expect(r.mismatches.isEmpty, "first: \(r.mismatches.first.map(String.init(describing:)) ?? "")")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors.first ?? "")")
         #expect(r.vectors == 2 * block.tokens * block.timeSteps)
-        print("  \(r.vectors) vectors, \(r.cycles) cycles, buffers \(r.buffers), \(String(format: "%.1f", r.seconds)) s")
+        print("  \(r.vectors) vectors, \(r.cycles) cycles, buffers \(r.buffers.map { "\($0)" } ?? "-"), \(String(format: "%.1f", r.seconds)) s")
     }
 
     static let rtlDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent()

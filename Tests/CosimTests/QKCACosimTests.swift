@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -36,9 +37,9 @@ import Cosim
         let seed = TestSeed.value(default: 91)
         print("QKCACosimTests \(shape) seed \(seed)")
         let block = try Self.block(tokens: shape.tokens, timeSteps: shape.timeSteps)
-        let model = try AttentionModel.random(block, lanes: shape.lanes, seed: seed, maxInputCount: shape.count,
+        let model = try BlockModel.random(block, lanes: shape.lanes, seed: seed, maxInputCount: shape.count,
                                               storage: shape.storage, biasRange: -0.25...1.25)
-        var o = QKCACosim.Options()
+        var o = BlockCosim.Options()
         o.samples = 3
         o.seed = seed
         o.inputRate = 0.3
@@ -46,11 +47,11 @@ import Cosim
         o.inputStall = 0.3
         o.outputStall = 0.3
         o.attentionForm = shape.form
-        let r = try QKCACosim.run(model, options: o)
+        let r = try BlockCosim.run(model, options: o)
         #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
         #expect(r.orForm == (shape.form == .automatic))
-        print("  \(r.samples) samples, \(r.vectors) vectors, \(r.cycles) cycles, event bound \(r.boundCycles), two-pass bound \(r.twoPassBoundCycles), \(r.buffers), rates \(r.rates)")
+        print("  \(r.samples) samples, \(r.vectors) vectors, \(r.cycles) cycles, event bound \(r.boundCycles), two-pass bound \(r.twoPassBoundCycles), \(r.buffers.map { "\($0)" } ?? "-"), rates \(r.rates)")
         if shape.tokens * shape.timeSteps > 1 {   // one vector per sample is too few to insist on spikes
             #expect((r.rates["out"] ?? 0) > 0, "the output must not be trivially silent")
         }
@@ -64,29 +65,35 @@ import Cosim
         let seed = TestSeed.value(default: 92)
         print("QKCACosimTests charge-keeping attention P \(lanes) \(storage) seed \(seed)")
         let block = try Self.block(tokens: 5, timeSteps: 4)
-        let model = try AttentionModel.random(block, lanes: lanes, seed: seed, storage: storage, biasRange: -0.25...1.25)
-        var hw = QKCACosim.config(model)
+        let model = try BlockModel.random(block, lanes: lanes, seed: seed, storage: storage, biasRange: -0.25...1.25)
+        var hw = model.qkcaConfig
         hw.attention = LIFNeuronConfig(k: 1, threshold: 4, reset: .hard(0), decayInput: true, inputShift: 2)
         #expect(try !hw.usesOrForm())
         var orOnly = hw
         orOnly.attentionForm = .or
         #expect(throws: BlockError.self) { _ = try makeQKCA(orOnly) }
-        let g = model.golden
-        let golden = try AttentionBlockParameters(dim: g.dim, heads: g.heads, timeSteps: g.timeSteps, q: g.q, k: g.k, proj: g.proj,
+        // The golden side: the described layers with the same attention neuron (the description
+        // holds QKFormer's attn_lif, so this block is run below the description on both sides).
+        guard case .attention(_, let heads, let q, let k, let p) = model.block.body else { Issue.record("not an attention"); return }
+        func layer(_ l: SpikingLayer) throws -> SpikingLinearLayer {
+            try SpikingLinearLayer(linear: LinearLayer(weights: l.weights, bias: l.bias),
+                                   neurons: l.fractionBits.map { LIFParameters.qkformer(weightFractionBits: $0, extraFractionBits: l.decayFractionBits) })
+        }
+        let golden = try AttentionBlockParameters(dim: block.dim, heads: heads, timeSteps: block.timeSteps, q: layer(q), k: layer(k), proj: layer(p),
                                                   attention: LIFParameters(k: 1, threshold: 4, reset: .hard(0), decayInput: true,
                                                                            fractionBits: 2, inputShift: 2))
-        var o = QKCACosim.Options()
-        o.samples = 3
-        o.seed = seed
-        o.inputRate = 0.3
-        o.inputStall = 0.3
-        o.outputStall = 0.3
-        let r = try QKCACosim.run(hardware: hw, golden: golden, block: block, options: o)
+        let samples = model.block.input.randomSamples(rate: 0.3, count: 3, seed: seed)
+        let traces = try samples.map { try QKCA.run(golden, input: $0) }
+        var o = BlockStreamCosim.Options()
+        (o.seed, o.inputStall, o.outputStall) = (seed, 0.3, 0.3)
+        let r = try BlockStreamCosim.run(try Elaborate.run(try makeQKCA(hw)), input: BlockAttention.channel(hw).inputFormat,
+                                         output: BlockAttention.channel(hw).outputFormat, tokens: block.tokens, samples: samples,
+                                         expected: traces.map(\.output), options: o)
         #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
-        #expect(!r.orForm)
-        let a = r.rates["A_c"] ?? 0
-        print("  \(r.cycles) cycles, \(r.buffers), rates \(r.rates)")
+        let mask = traces.flatMap(\.attentionMask.scalars)
+        let a = Double(mask.reduce(0) { $0 + Int($1) }) / Double(max(mask.count, 1))
+        print("  \(r.cycles) cycles, \(try hw.buffers()), A_c rate \(a)")
         #expect(a > 0 && a < 1, "the mask should be neither empty nor full")
     }
 
@@ -98,15 +105,15 @@ import Cosim
         let seed = TestSeed.value(default: 95)
         print("QKCACosimTests back-to-back input stall \(inputStall) output stall \(outputStall) seed \(seed)")
         let block = try Self.block(tokens: 5, timeSteps: 3)
-        let model = try AttentionModel.random(block, lanes: 4, seed: seed, maxInputCount: 2, biasRange: -0.25...1.25)
-        var o = QKCACosim.Options()
+        let model = try BlockModel.random(block, lanes: 4, seed: seed, maxInputCount: 2, biasRange: -0.25...1.25)
+        var o = BlockCosim.Options()
         o.samples = 6
         o.seed = seed &+ 1
         o.inputRate = 0.3
         o.maxInputCount = 2
         o.inputStall = inputStall
         o.outputStall = outputStall
-        let r = try QKCACosim.run(model, options: o)
+        let r = try BlockCosim.run(model, options: o)
         #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
         print("  \(r.samples) samples, \(r.cycles) cycles, event bound \(r.boundCycles), two-pass bound \(r.twoPassBoundCycles)")
@@ -118,9 +125,11 @@ import Cosim
     func emittedDesignLintClean(tokens: Int, timeSteps: Int, lanes: Int, storage: LIFStateStorage, form: AttentionForm) throws {
         let seed = TestSeed.value(default: 93)
         print("QKCACosimTests lint N \(tokens) T \(timeSteps) P \(lanes) \(storage) \(form) seed \(seed)")
-        let model = try AttentionModel.random(try Self.block(tokens: tokens, timeSteps: timeSteps), lanes: lanes, seed: seed,
+        let model = try BlockModel.random(try Self.block(tokens: tokens, timeSteps: timeSteps), lanes: lanes, seed: seed,
                                               maxInputCount: 3, storage: storage)
-        let emitted = VerilogEmitter.emit(try Elaborate.run(try makeQKCA(QKCACosim.config(model, form: form))))
+        var cfg = model.qkcaConfig
+        cfg.attentionForm = form
+        let emitted = VerilogEmitter.emit(try Elaborate.run(try makeQKCA(cfg)))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-qkca-lint-\(UUID().uuidString)")
         try emitted.write(to: dir)
         defer { try? FileManager.default.removeItem(at: dir) }
@@ -133,21 +142,21 @@ import Cosim
         let seed = TestSeed.value(default: 94)
         print("QKCACosimTests medium seed \(seed)")
         let block = try Self.block(tokens: 16, dim: 96, heads: 8, timeSteps: 4)
-        let model = try AttentionModel.random(block, lanes: 16, seed: seed, biasRange: -0.25...1.25)
-        var o = QKCACosim.Options()
+        let model = try BlockModel.random(block, lanes: 16, seed: seed, biasRange: -0.25...1.25)
+        var o = BlockCosim.Options()
         o.samples = 2
         o.seed = seed
         o.inputRate = 0.2
         o.inputStall = 0.3
         o.outputStall = 0.3
-        let r = try QKCACosim.run(model, options: o)
+        let r = try BlockCosim.run(model, options: o)
         #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
-        print("  \(r.samples) samples, \(r.vectors) vectors, \(r.cycles) cycles, event bound \(r.boundCycles), two-pass bound \(r.twoPassBoundCycles), \(String(format: "%.1f", r.seconds)) s, \(r.buffers), rates \(r.rates)")
+        print("  \(r.samples) samples, \(r.vectors) vectors, \(r.cycles) cycles, event bound \(r.boundCycles), two-pass bound \(r.twoPassBoundCycles), \(String(format: "%.1f", r.seconds)) s, \(r.buffers.map { "\($0)" } ?? "-"), rates \(r.rates)")
         // The same design without stalls: cycles against the event-driven bound.
         o.inputStall = 0
         o.outputStall = 0
-        let u = try QKCACosim.run(model, options: o)
+        let u = try BlockCosim.run(model, options: o)
         #expect(u.mismatches.isEmpty, "\(u.mismatches.prefix(3))")
         #expect(u.protocolErrors.isEmpty, "\(u.protocolErrors)")
         print("  unstalled: \(u.cycles) cycles, event bound \(u.boundCycles) (\(u.inputEvents) input, \(u.projectionEvents) X' events x \(u.groups)), utilization \(String(format: "%.2f", u.utilization)); two-pass bound \(u.twoPassBoundCycles), utilization \(String(format: "%.2f", u.twoPassUtilization))")

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -17,15 +18,15 @@ import Cosim
         let seed = TestSeed.value(default: 77)
         print("QKTACosimTests lanes \(lanes) \(storage) seed \(seed)")
         let block = try Self.small()
-        let model = try AttentionModel.random(block, lanes: lanes, seed: seed, maxInputCount: count, storage: storage, biasRange: -0.25...1.25)
-        var o = AttentionCosim.Options()
+        let model = try BlockModel.random(block, lanes: lanes, seed: seed, maxInputCount: count, storage: storage, biasRange: -0.25...1.25)
+        var o = BlockCosim.Options()
         o.samples = 3
         o.seed = seed
         o.inputRate = 0.3
         o.maxInputCount = count
         o.inputStall = 0.3
         o.outputStall = 0.3
-        let r = try AttentionCosim.run(model, options: o)
+        let r = try BlockCosim.run(model, options: o)
         #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
         print("  \(r.vectors) vectors, \(r.cycles) cycles, bound \(r.boundCycles), rates \(r.rates)")
@@ -38,14 +39,14 @@ import Cosim
         let seed = TestSeed.value(default: 96)
         print("QKTACosimTests 96 lanes seed \(seed)")
         let block = try Self.small(tokens: 4, dim: 96, heads: 8, timeSteps: 2)
-        let model = try AttentionModel.random(block, lanes: 96, seed: seed, biasRange: -0.25...1.25)
-        var o = AttentionCosim.Options()
+        let model = try BlockModel.random(block, lanes: 96, seed: seed, biasRange: -0.25...1.25)
+        var o = BlockCosim.Options()
         o.samples = 2
         o.seed = seed
         o.inputRate = 0.3
         o.inputStall = 0.2
         o.outputStall = 0.2
-        let r = try AttentionCosim.run(model, options: o)
+        let r = try BlockCosim.run(model, options: o)
         #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
         #expect((r.rates["out"] ?? 0) > 0.02, "the output must not be trivially silent")
@@ -58,14 +59,14 @@ import Cosim
         let seed = TestSeed.value(default: UInt64(lanes))
         print("QKTACosimTests \(lanes) lanes seed \(seed)")
         let block = try Self.small(tokens: 3, dim: 256, heads: 8, timeSteps: 2)
-        let model = try AttentionModel.random(block, lanes: lanes, seed: seed, biasRange: -0.25...1.25)
-        var o = AttentionCosim.Options()
+        let model = try BlockModel.random(block, lanes: lanes, seed: seed, biasRange: -0.25...1.25)
+        var o = BlockCosim.Options()
         o.samples = 2
         o.seed = seed
         o.inputRate = 0.3
         o.inputStall = 0.2
         o.outputStall = 0.2
-        let r = try AttentionCosim.run(model, options: o)
+        let r = try BlockCosim.run(model, options: o)
         #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
     }

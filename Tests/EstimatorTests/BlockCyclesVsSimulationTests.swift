@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -69,42 +70,46 @@ import Cosim
         defer { try? FileManager.default.removeItem(at: work) }
         var o = BlockStreamCosim.Options()
         (o.seed, o.inputStall, o.outputStall, o.workDirectory, o.writeReplay) = (seed, 0, 0, work, false)
-        let C = c.dim, T = c.timeSteps, N = c.tokens
-        if c.kind == .mlp {
-            let model = try MLPModel.random(channels: C, hidden: 4 * C, timeSteps: T, lanes: c.lanes, inputChunk: min(c.lanes, C),
-                                            seed: seed, maxInputCount: 3)
-            let xs = BlockStreamCosim.randomSamples(timeSteps: T, tokens: N, channels: C, rate: c.rate, maxCount: 3, count: count, seed: seed)
-            let traces = try xs.map { try MLP.run(model.golden, input: $0, maxCount: 3) }
-            let r = try BlockStreamCosim.run(try Elaborate.run(try makeMLP(model.hardware)), input: model.hardware.inputFormat,
-                                             output: model.hardware.outputFormat, tokens: N, samples: xs,
-                                             expected: traces.map(\.output), options: o)
-            #expect(r.passed, "\(c): \(r.mismatches.prefix(2)) \(r.protocolErrors.prefix(2))")
-            let shape = MLPShape(mlp: model.hardware, tokens: N)
-            let events = zip(xs, traces).map { MLPVectorEvents.vectors(shape: shape, input: $0.0.scalars, hidden: $0.1.fc1.spikes.scalars) }
-            let rates = BlockFiringRates(input: rate(xs), hidden: rate(traces.map(\.fc1.spikes)))
-            return Row(c: c, measured: r.cycles, fromEvents: MLPCycleModel(shape).runCycles(events),
-                       fromRates: BlockRateCycleModel(mlp: shape).runCycles(rates: rates, samples: count), rates: rates)
-        }
-        let block = try BlockConfig.parse(json: Data(#"{"block": "qkformer-block", "dim": \#(C), "heads": \#(c.heads), "tokens": \#(N), "timeSteps": \#(T)}"#.utf8))
-        let model = try QKFormerBlockModel.random(block, attention: c.kind == .qkta ? .token : .channel, lanes: c.lanes,
-                                                  seed: seed, maxInputCount: 2)
-        let xs = BlockStreamCosim.randomSamples(timeSteps: T, tokens: N, channels: C, rate: c.rate, maxCount: 2, count: count, seed: seed)
-        let traces = try xs.map { try QKFormerBlock.run(model.golden, input: $0) }
-        let r = try BlockStreamCosim.run(try Elaborate.run(try makeQKFormerBlock(model.hardware)), input: model.hardware.inputFormat,
+        let N = c.tokens
+        let block = c.kind == .mlp ? "mlp" : "qkformer-block", attention = c.kind == .qkca ? "channel" : "token"
+        let cfg = try BlockConfig.parse(json: Data(#"{"block": "\#(block)", "attention": "\#(attention)", "dim": \#(c.dim), "heads": \#(c.heads), "tokens": \#(N), "timeSteps": \#(c.timeSteps), "mlpRatio": 4}"#.utf8))
+        // As `qkforge generate` and `cosim` build it: block 0 of stage 1 (counts up to 2, the MLP's up to 3).
+        let model = try BlockModel.random(cfg, lanes: c.lanes, seed: seed)
+        let xs = model.block.input.randomSamples(rate: c.rate, count: count, seed: seed)
+        let traces = try model.traces(xs)
+        let r = try BlockStreamCosim.run(try Elaborate.run(try model.hardware.makeModule()), input: model.hardware.inputFormat,
                                          output: model.hardware.outputFormat, tokens: N, samples: xs,
                                          expected: traces.map(\.output), options: o)
         #expect(r.passed, "\(c): \(r.mismatches.prefix(2)) \(r.protocolErrors.prefix(2))")
-        let shape = try BlockShape(block: model.hardware, tokens: N)
-        let events = zip(xs, traces).map { x, t in
-            zip(VectorEvents.vectors(shape: shape.attention, input: x.scalars, masked: t.attention.maskedKeys.scalars),
-                MLPVectorEvents.vectors(shape: shape.mlp, input: t.x1.scalars, hidden: t.mlp.fc1.spikes.scalars))
-                .map { BlockVectorEvents(attention: $0.0, mlp: $0.1) }
+        switch model.hardware.structure {
+        case .mlp(let m):
+            let mlp = traces.map { t -> MLPTrace in guard case .mlp(let x) = t else { preconditionFailure("an MLP traces as .mlp") }; return x }
+            let shape = MLPShape(mlp: m, tokens: N)
+            let events = zip(xs, mlp).map { MLPVectorEvents.vectors(shape: shape, input: $0.0.scalars, hidden: $0.1.fc1.spikes.scalars) }
+            let rates = BlockFiringRates(input: rate(xs), hidden: rate(mlp.map(\.fc1.spikes)))
+            return Row(c: c, measured: r.cycles, fromEvents: MLPCycleModel(shape).runCycles(events),
+                       fromRates: BlockRateCycleModel(mlp: shape).runCycles(rates: rates, samples: count), rates: rates)
+        case .qkformerBlock(let b):
+            // x1 = x + Attn(x), then x2 = x1 + MLP(x1).
+            let parts = traces.map { t -> (AttentionTrace, SpikeTensor, MLPTrace) in
+                guard case .chain(let ts) = t, ts.count == 2, case .residual(.attention(let a), let x1) = ts[0],
+                      case .residual(.mlp(let m), _) = ts[1] else { preconditionFailure("a QKFormer block traces as two residuals") }
+                return (a, x1, m)
+            }
+            let shape = try BlockShape(block: b, tokens: N)
+            let events = zip(xs, parts).map { x, p in
+                zip(VectorEvents.vectors(shape: shape.attention, input: x.scalars, masked: p.0.maskedKeys.scalars),
+                    MLPVectorEvents.vectors(shape: shape.mlp, input: p.1.scalars, hidden: p.2.fc1.spikes.scalars))
+                    .map { BlockVectorEvents(attention: $0.0, mlp: $0.1) }
+            }
+            let rates = BlockFiringRates(input: rate(xs), attention: rate(parts.map(\.0.attention.spikes)),
+                                         xPrime: rate(parts.map(\.0.maskedKeys)), attentionOut: rate(parts.map(\.0.output)),
+                                         hidden: rate(parts.map(\.2.fc1.spikes)))
+            return Row(c: c, measured: r.cycles, fromEvents: BlockCycleModel(shape).runCycles(events),
+                       fromRates: BlockRateCycleModel(block: shape).runCycles(rates: rates, samples: count), rates: rates)
+        case .attention:
+            preconditionFailure("not a composite block")
         }
-        let rates = BlockFiringRates(input: rate(xs), attention: rate(traces.map(\.attention.attention.spikes)),
-                                     xPrime: rate(traces.map(\.attention.maskedKeys)), attentionOut: rate(traces.map(\.attention.output)),
-                                     hidden: rate(traces.map(\.mlp.fc1.spikes)))
-        return Row(c: c, measured: r.cycles, fromEvents: BlockCycleModel(shape).runCycles(events),
-                   fromRates: BlockRateCycleModel(block: shape).runCycles(rates: rates, samples: count), rates: rates)
     }
 
     static func report(_ r: Row, seed: UInt64) {

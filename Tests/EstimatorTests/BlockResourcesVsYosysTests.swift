@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -36,14 +37,7 @@ import Cosim
     static func design(_ c: Case) throws -> Design {
         let block = c.kind == .mlp ? "mlp" : "qkformer-block", attention = c.kind == .qkca ? "channel" : "token"
         let cfg = try BlockConfig.parse(json: Data(#"{"block": "\#(block)", "attention": "\#(attention)", "dim": \#(c.dim), "heads": \#(c.heads), "tokens": \#(c.tokens), "timeSteps": \#(c.timeSteps), "mlpRatio": 4}"#.utf8))
-        if c.kind == .mlp {
-            let m = try MLPModel.random(channels: cfg.dim, hidden: 4 * cfg.dim, timeSteps: cfg.timeSteps, lanes: c.lanes,
-                                        inputChunk: min(c.lanes, cfg.dim), seed: 1, maxInputCount: 3, name: "mlp_custom_s1")
-            return try Elaborate.run(try makeMLP(m.hardware))
-        }
-        let m = try QKFormerBlockModel.random(cfg, attention: c.kind == .qkca ? .channel : .token, lanes: c.lanes, seed: 1,
-                                              maxInputCount: 2)
-        return try Elaborate.run(try makeQKFormerBlock(m.hardware))
+        return try Elaborate.run(try BlockModel.random(cfg, lanes: c.lanes, seed: 1).hardware.makeModule())
     }
 
     static func check(_ c: Case) throws {

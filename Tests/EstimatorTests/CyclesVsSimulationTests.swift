@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -45,32 +46,17 @@ import Cosim
 
     static func run(_ c: Case, seed: UInt64, samples: Int = 2) throws -> Row {
         let block = try BlockConfig.parse(json: Data(#"{"block": "\#(c.kind.rawValue)", "dim": \#(c.dim), "heads": \#(c.heads), "tokens": \#(c.tokens), "timeSteps": \#(c.timeSteps)}"#.utf8))
-        let model = try AttentionModel.random(block, lanes: c.lanes, seed: seed, biasRange: -0.25...1.25)
-        let inputs = (0..<samples).map { s in
-            AttentionModel.randomInput(block, rate: c.rate, maxCount: 1, seed: seed &+ UInt64(s) &* 0x9E37_79B9)
-        }
-        let shape: AcceleratorShape
-        let measured: Int
-        var traces: [AttentionTrace] = []
+        let model = try BlockModel.random(block, lanes: c.lanes, seed: seed, biasRange: -0.25...1.25)
+        let inputs = model.block.input.randomSamples(rate: c.rate, count: samples, seed: seed)
+        let shape = try #require(try AcceleratorShape(hardware: model.hardware))
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-perf-\(getpid())-\(c.kind.rawValue)-\(c.lanes)")
         defer { try? FileManager.default.removeItem(at: work) }
-        if c.kind == .qkta {
-            shape = try AcceleratorShape(qkta: model.hardware, tokens: c.tokens)
-            var o = AttentionCosim.Options()
-            (o.samples, o.seed, o.inputRate, o.inputStall, o.outputStall, o.workDirectory) = (samples, seed, c.rate, 0, 0, work)
-            let r = try AttentionCosim.run(model, options: o, inputs: inputs)
-            #expect(r.passed, "\(c): \(r.mismatches.prefix(2)) \(r.protocolErrors.prefix(2))")
-            measured = r.cycles
-            for x in inputs { traces.append(try QKTA.run(model.golden, input: x)) }
-        } else {
-            shape = try AcceleratorShape(qkca: QKCACosim.config(model))
-            var o = QKCACosim.Options()
-            (o.samples, o.seed, o.inputRate, o.inputStall, o.outputStall, o.workDirectory) = (samples, seed, c.rate, 0, 0, work)
-            let r = try QKCACosim.run(model, options: o, inputs: inputs)
-            #expect(r.passed, "\(c): \(r.mismatches.prefix(2)) \(r.protocolErrors.prefix(2))")
-            measured = r.cycles
-            for x in inputs { traces.append(try QKCA.run(model.golden, input: x)) }
-        }
+        var o = BlockCosim.Options()
+        (o.samples, o.seed, o.inputRate, o.inputStall, o.outputStall, o.workDirectory) = (samples, seed, c.rate, 0, 0, work)
+        let r = try BlockCosim.run(model, options: o, inputs: inputs)
+        #expect(r.passed, "\(c): \(r.mismatches.prefix(2)) \(r.protocolErrors.prefix(2))")
+        let measured = r.cycles
+        let traces = r.attentionTraces
         let events = zip(inputs, traces).map { VectorEvents.vectors(shape: shape, input: $0.0.scalars, masked: $0.1.maskedKeys.scalars) }
         let model_ = CycleModel(shape)
         let fromEvents = model_.runCycles(events)

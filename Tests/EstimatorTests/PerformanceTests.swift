@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import Blocks
@@ -5,14 +6,14 @@ import Blocks
 
 /// The cycle and energy models on small cases worked out by hand from their documented rules.
 @Suite struct PerformanceTests {
-    static func shape(_ kind: AcceleratorKind, C: Int, P: Int, N: Int, T: Int = 1, heads: Int = 1, chunk: Int? = nil) -> AcceleratorShape {
-        AcceleratorShape(kind: kind, channels: C, heads: heads, tokens: N, timeSteps: T, lanes: P, inputChunk: chunk,
+    static func shape(_ mask: AttentionMask, C: Int, P: Int, N: Int, T: Int = 1, heads: Int = 1, chunk: Int? = nil) -> AcceleratorShape {
+        AcceleratorShape(mask: mask, channels: C, heads: heads, tokens: N, timeSteps: T, lanes: P, inputChunk: chunk,
                          weightWidth: 8, accumulatorWidth: 16, membraneWidth: 12)
     }
 
     @Test func stageCostsFollowEventsTimesGroups() {
         // C = 8, P = 2: G = 4, o = 1; K = 4 channels per beat: 2 beats.
-        let m = CycleModel(Self.shape(.qkta, C: 8, P: 2, N: 1, chunk: 4))
+        let m = CycleModel(Self.shape(.token, C: 8, P: 2, N: 1, chunk: 4))
         let v = VectorEvents(inputPerBeat: [3, 0], maskedPerGroup: [1, 0, 2, 0])
         // A = max(3 + 1 (empty beat), 3*4 + 1) = 13; B = max(1+1+2+1, 3*4 + 1) = 13.
         #expect(m.inputStage(v) == 13)
@@ -20,10 +21,10 @@ import Blocks
         // An all-zero vector costs one marker: max(2, 1*4 + 1) = 5.
         #expect(m.inputStage(VectorEvents(inputPerBeat: [0, 0], maskedPerGroup: [0, 0, 0, 0])) == 5)
         // G = 1 (P = 8): o = 2; the scan of the beats can dominate: max(3 + 1, 3 + 2) = 5.
-        let one = CycleModel(Self.shape(.qkta, C: 8, P: 8, N: 1, chunk: 4))
+        let one = CycleModel(Self.shape(.token, C: 8, P: 8, N: 1, chunk: 4))
         #expect(one.inputStage(VectorEvents(inputPerBeat: [3, 0], maskedPerGroup: [3])) == 5)
         // With one channel per beat the scan is 8 cycles: max(8, 3 + 2) = 8.
-        let narrow = CycleModel(Self.shape(.qkta, C: 8, P: 8, N: 1, chunk: 1))
+        let narrow = CycleModel(Self.shape(.token, C: 8, P: 8, N: 1, chunk: 1))
         #expect(narrow.inputStage(VectorEvents(inputPerBeat: [1, 1, 1, 0, 0, 0, 0, 0], maskedPerGroup: [0])) == 8)
     }
 
@@ -36,20 +37,20 @@ import Blocks
         // v1: input side ends at 5 (group 1 waits for v0's drain of group 1 at 4, +1), mask at 11;
         //     K beats pass at 12 and 13; no X' events: the marker finishes at max(13 + 3, 16 + G) = 18.
         // Last output beat: 18 + G + 4 = 24.
-        let m = CycleModel(Self.shape(.qkta, C: 4, P: 2, N: 2))
+        let m = CycleModel(Self.shape(.token, C: 4, P: 2, N: 2))
         let v0 = VectorEvents(inputPerBeat: [1], maskedPerGroup: [2, 0])
         let v1 = VectorEvents(inputPerBeat: [1], maskedPerGroup: [0, 0])
         #expect(m.runCycles([[v0, v1]]) == 24)
         // G = 1 (P = 4, o = 2), one vector of one event each side:
         // input ends at 2, mask at 2 + 1 + 4 = 7, K passes at max(8, drain 4 + 2) = 8, encoder takes
         // it at 9, emits at 10, the accumulator accepts at 11 and is done at 12; last beat 12 + 1 + 4 = 17.
-        let g1 = CycleModel(Self.shape(.qkta, C: 4, P: 4, N: 1))
+        let g1 = CycleModel(Self.shape(.token, C: 4, P: 4, N: 1))
         #expect(g1.runCycles([[VectorEvents(inputPerBeat: [1], maskedPerGroup: [1])]]) == 17)
     }
 
     @Test func qkcaTwoPassPipelineByHand() {
         // C = 8, P = 4 (G = 2, o = 1), N = 2, T = 1, one 8-channel input beat; OR-form mask (1 cycle).
-        let m = CycleModel(Self.shape(.qkca, C: 8, P: 4, N: 2, chunk: 8))
+        let m = CycleModel(Self.shape(.channel, C: 8, P: 4, N: 2, chunk: 8))
         let sample = [VectorEvents(inputPerBeat: [2], maskedPerGroup: [1, 0]),
                       VectorEvents(inputPerBeat: [0], maskedPerGroup: [0, 0])]
         // Pass 1: max(A, G) = max(max(2, 2*2+1), 2) + max(max(1, 1*2+1), 2) = 5 + 3 = 8.
@@ -67,7 +68,7 @@ import Blocks
         // Rates of 0: every vector is one marker on each side. QKCA C = 8, P = 4, N = 2:
         // pass 1 = pass 2 = 2 * 3 = 6; steady state max(6, 6 + 1 + 8) = 15 cycles per sample;
         // latency 6 + 1 + 8 + 6 + 8 = 29 cycles.
-        let s = Self.shape(.qkca, C: 8, P: 4, N: 2, chunk: 8)
+        let s = Self.shape(.channel, C: 8, P: 4, N: 2, chunk: 8)
         let rates = FiringRates(input: 0, q: 0, k: 0, attention: 0, xPrime: 0, out: 0, source: "test")
         let e = PerformanceEstimate(shape: s, rates: rates, clockMHz: 200, energy: EnergyParameters())
         #expect(e.cyclesPerSample == 15)
@@ -78,7 +79,7 @@ import Blocks
 
     @Test func operationCountsAndEnergyByHand() {
         // QKTA C = 8, P = 2 (G = 4), N = 2, T = 1 (2 vectors); widths 8 / 16 / 12.
-        let s = Self.shape(.qkta, C: 8, P: 2, N: 2)
+        let s = Self.shape(.token, C: 8, P: 2, N: 2)
         let ops = OperationCounts(shape: s, inputEvents: 3, maskedEvents: 2)
         #expect(ops.accumulates == 2 * 8 * 3 + 8 * 2)           // 64
         #expect(ops.multiplyAccumulates == 0)
@@ -101,7 +102,7 @@ import Blocks
         #expect(multi.multiplyAccumulates == 24)
         #expect(abs(EnergyBreakdown(multi, p).synapticMultiply - 24 * 4.6) < 1e-9)
         // QKCA also writes and reads its K buffer: 2 vectors x 4 groups x min(2, 8) bits each way.
-        let q = OperationCounts(shape: Self.shape(.qkca, C: 8, P: 2, N: 2), inputEvents: 3, maskedEvents: 2)
+        let q = OperationCounts(shape: Self.shape(.channel, C: 8, P: 2, N: 2), inputEvents: 3, maskedEvents: 2)
         #expect(q.bufferBitsRead == 16 && q.bufferBitsWritten == 16)
         // Horowitz's numbers are the defaults.
         let d = EnergyParameters()
@@ -109,7 +110,7 @@ import Blocks
     }
 
     @Test func ratesDefaultToTable7AndDeriveTheMask() {
-        let qkta = Self.shape(.qkta, C: 96, P: 12, N: 1024, T: 4, heads: 8)
+        let qkta = Self.shape(.token, C: 96, P: 12, N: 1024, T: 4, heads: 8)
         let r = FiringRates.resolve(shape: qkta, stage: 1)
         #expect(r.input == 0.2 && r.q == 0.0432 && r.k == 0.1784 && r.attention == 0.3477 && r.xPrime == 0.0832 && r.out == 0.1478)
         let s2 = FiringRates.resolve(shape: qkta, stage: 2)
@@ -119,7 +120,7 @@ import Blocks
         #expect(abs(g.attention - 0.717570463519) < 1e-9)
         #expect(abs(g.xPrime - 0.1784 * 0.717570463519) < 1e-9)
         // QKCA: A_c = 1 - (1 - 0.0432)^4 over N = 4 tokens = 0.16201... ; X' = 0.1784 * A_c.
-        let qkca = Self.shape(.qkca, C: 96, P: 12, N: 4, T: 4, heads: 8)
+        let qkca = Self.shape(.channel, C: 96, P: 12, N: 4, T: 4, heads: 8)
         let c = FiringRates.resolve(shape: qkca, stage: 1)
         let a = 1 - 0.9568 * 0.9568 * 0.9568 * 0.9568
         #expect(abs(c.attention - a) < 1e-12)
@@ -128,7 +129,7 @@ import Blocks
 
     @Test func syntheticSamplesHitTheirRates() {
         // 4096 vectors x 96 channels: the drawn rates lie within 2% (relative) of the asked ones.
-        let s = Self.shape(.qkta, C: 96, P: 12, N: 1024, T: 4, heads: 8)
+        let s = Self.shape(.token, C: 96, P: 12, N: 1024, T: 4, heads: 8)
         let rates = FiringRates(input: 0.2, q: 0, k: 0, attention: 0.35, xPrime: 0.08, out: 0, source: "test")
         let v = RateCycleModel(s).syntheticSample(rates)
         #expect(v.count == 4096)

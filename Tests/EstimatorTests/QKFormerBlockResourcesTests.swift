@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -10,11 +11,12 @@ import Estimator
 /// N = 64 and N = 4096 tokens. With QKCA the sample buffers (the K buffer and the residual FIFO
 /// around the attention) grow with N. hst-4-384 stage 1 (C = 96, T = 4, P = 12).
 @Suite struct QKFormerBlockResourcesTests {
-    static func resources(tokens: Int, kind: AttentionKind) throws -> IRResources {
-        var block = try BlockConfig.named("hst-4-384", stage: 1)
+    static func resources(tokens: Int, kind: AttentionMask) throws -> IRResources {
+        var block = try BlockConfig.named("hst-4-384", stage: 1, block: .qkformerBlock)
         block.tokens = tokens
-        let m = try QKFormerBlockModel.random(block, attention: kind, lanes: 12, seed: 1, maxInputCount: 2)
-        return IRResources(try Elaborate.run(try makeQKFormerBlock(m.hardware)))
+        block.attention = kind
+        let m = try BlockModel.random(block, lanes: 12, seed: 1, maxInputCount: 2)
+        return IRResources(try Elaborate.run(try m.hardware.makeModule()))
     }
 
     @Test func qktaBlockStateIsIndependentOfTokens() throws {

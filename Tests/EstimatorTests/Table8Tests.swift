@@ -1,3 +1,4 @@
+import Description
 import Foundation
 #if canImport(FoundationXML)
 import FoundationXML
@@ -16,8 +17,8 @@ import Cosim
 
     static func qkca(tokens: Int) throws -> ResourceCount {
         let b = try block(.qkca, tokens: tokens)
-        let m = try AttentionModel.random(b, lanes: 4, seed: 3)
-        return ResourceModel.estimate(try Elaborate.run(try makeQKCA(QKCAConfig(m.hardware, tokens: tokens)))).total
+        let m = try BlockModel.random(b, lanes: 4, seed: 3)
+        return ResourceModel.estimate(try Elaborate.run(try m.hardware.makeModule())).total
     }
 
     @Test func qkcaStorageGrowsByTheKBufferOnly() throws {
@@ -31,8 +32,8 @@ import Cosim
     }
 
     @Test func reportRendersEveryRowAndThreeLines() throws {
-        let m = try AttentionModel.random(try Self.block(.qkta, tokens: 1), lanes: 4, seed: 3)
-        let qkta = ResourceModel.estimate(try Elaborate.run(try makeQKTA(m.hardware))).total
+        let m = try BlockModel.random(try Self.block(.qkta, tokens: 1), lanes: 4, seed: 3)
+        let qkta = ResourceModel.estimate(try Elaborate.run(try m.hardware.makeModule())).total
         var rows: [Table8Row] = []
         for r in [2, 3] {
             let ssa = SSAModel(channels: 16, heads: 2, tokens: r * r, timeSteps: 2, lanes: 4, layerMemoryBits: 100, layerFlipFlops: 10, layerLUTs: 5)

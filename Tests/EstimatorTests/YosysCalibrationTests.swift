@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -15,8 +16,8 @@ import Cosim
     static func block(_ kind: BlockKind, lanes: Int, small: Bool) throws -> Module {
         var c = try BlockConfig.named("hst-4-384", stage: 1, block: kind)
         if small { c.dim = 16; c.heads = 2; c.timeSteps = 2; c.tokens = 16 }
-        let m = try AttentionModel.random(c, lanes: lanes, seed: 1)
-        return kind == .qkca ? try makeQKCA(QKCAConfig(m.hardware, tokens: c.tokens)) : try makeQKTA(m.hardware)
+        let m = try BlockModel.random(c, lanes: lanes, seed: 1)
+        return try m.hardware.makeModule()
     }
 
     static func design(_ c: Case) throws -> Design {

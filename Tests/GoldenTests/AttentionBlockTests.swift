@@ -1,3 +1,4 @@
+import Description
 import Testing
 @testable import Golden
 
@@ -90,7 +91,7 @@ private let expectedK: [[[UInt8]]] = [[[1, 1], [1, 0]], [[1, 0], [0, 0]]]
     let p = try tinyBlock(heads: 1)
     #expect(throws: GoldenError.self) { try QKTA.run(p, input: SpikeTensor(shape: [3, 2, 2], repeating: 0)) }
     #expect(throws: GoldenError.self) { try QKCA.run(p, input: SpikeTensor(shape: [2, 2, 3], repeating: 0)) }
-    #expect(throws: GoldenError.self) { try SpikeTensor([[[1, 0], [1]]]) }
+    #expect(throws: ConfigError.self) { try SpikeTensor([[[1, 0], [1]]]) }
 }
 
 // MARK: - An independent, naive reference of the blocks, layer by layer as PyTorch computes them.
@@ -129,7 +130,7 @@ private func naiveLayer(_ layer: SpikingLinearLayer, _ x: [[[UInt8]]]) -> [[[UIn
     return out
 }
 
-private func naiveBlock(_ p: AttentionBlockParameters, _ kind: AttentionKind, _ x: [[[UInt8]]]) -> (mask: [UInt8], out: [[[UInt8]]]) {
+private func naiveBlock(_ p: AttentionBlockParameters, _ kind: AttentionMask, _ x: [[[UInt8]]]) -> (mask: [UInt8], out: [[[UInt8]]]) {
     let (t, n, c, d) = (x.count, x[0].count, p.dim, p.dim / p.heads)
     let q = naiveLayer(p.q, x), k = naiveLayer(p.k, x)
     var xp = k
@@ -171,7 +172,7 @@ private func randomLayer(_ c: Int, _ rng: inout SplitMix64) throws -> SpikingLin
 }
 
 @Test func blocksMatchNaiveLayerwiseReference() throws {
-    var rng = SplitMix64(seed: try testSeed("blocksMatchNaiveLayerwiseReference"))
+    var rng = SplitMix64(seed: try TestSeed.named("blocksMatchNaiveLayerwiseReference"))
     for _ in 0..<150 {
         let c = Int.random(in: 1...6, using: &rng)
         let divisors = (1...c).filter { c % $0 == 0 }
@@ -183,8 +184,8 @@ private func randomLayer(_ c: Int, _ rng: inout SplitMix64) throws -> SpikingLin
                                              k: randomLayer(c, &rng), proj: randomLayer(c, &rng), attention: attention)
         let maxCount = UInt8.random(in: 1...3, using: &rng)   // SEW residual counts, not only 0/1
         let x = (0..<t).map { _ in (0..<n).map { _ in (0..<c).map { _ in UInt8.random(in: 0...maxCount, using: &rng) } } }
-        for kind in AttentionKind.allCases {
-            let trace = try kind.run(p, input: SpikeTensor(x))
+        for kind in AttentionMask.allCases {
+            let trace = try runAttention(kind, p, SpikeTensor(x))
             let naive = naiveBlock(p, kind, x)
             #expect(trace.attentionMask.scalars == naive.mask, "\(kind) mask, C=\(c) h=\(h) T=\(t) N=\(n)")
             #expect(trace.output.nested3 == naive.out, "\(kind) output, C=\(c) h=\(h) T=\(t) N=\(n)")
@@ -195,7 +196,7 @@ private func randomLayer(_ c: Int, _ rng: inout SplitMix64) throws -> SpikingLin
 @Test func qktaAndQkcaAgreeOnOneTokenOneChannelPerHead() throws {
     // With N = 1 and d = 1 the row sum of (token, head c) and the column sum of channel c are both
     // Q[c], and both attention neurons evolve over T: the two blocks must agree.
-    var rng = SplitMix64(seed: try testSeed("qktaAndQkcaAgreeOnOneTokenOneChannelPerHead"))
+    var rng = SplitMix64(seed: try TestSeed.named("qktaAndQkcaAgreeOnOneTokenOneChannelPerHead"))
     for _ in 0..<50 {
         let c = Int.random(in: 1...5, using: &rng), t = Int.random(in: 1...4, using: &rng)
         let p = try AttentionBlockParameters(dim: c, heads: c, timeSteps: t, q: randomLayer(c, &rng),
@@ -210,7 +211,7 @@ private func randomLayer(_ c: Int, _ rng: inout SplitMix64) throws -> SpikingLin
 @Test func qktaIsTokenLocal() throws {
     // Every output of a token depends only on that token: running each token alone gives the
     // same spikes as running the whole sample.
-    var rng = SplitMix64(seed: try testSeed("qktaIsTokenLocal"))
+    var rng = SplitMix64(seed: try TestSeed.named("qktaIsTokenLocal"))
     for _ in 0..<30 {
         let c = 4, t = 3, n = Int.random(in: 2...6, using: &rng)
         let p = try AttentionBlockParameters(dim: c, heads: 2, timeSteps: t, q: randomLayer(c, &rng),
@@ -222,4 +223,9 @@ private func randomLayer(_ c: Int, _ rng: inout SplitMix64) throws -> SpikingLin
             #expect(alone == (0..<t).map { [whole[$0][j]] })
         }
     }
+}
+
+/// QKTA or QKCA on one sample.
+func runAttention(_ mask: AttentionMask, _ p: AttentionBlockParameters, _ x: SpikeTensor) throws -> AttentionTrace {
+    try mask == .token ? QKTA.run(p, input: x) : QKCA.run(p, input: x)
 }

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 @testable import Golden
@@ -86,7 +87,7 @@ private func prefixed(_ t: [String: ([Int], [Double]?)], _ p: String) -> [String
     Dictionary(uniqueKeysWithValues: t.map { (p + $0.key, $0.value) })
 }
 
-private func settings(stage: Int = 1, index: Int = 0, eps: Double = 0, kind: AttentionKind = .token,
+private func settings(stage: Int = 1, index: Int = 0, eps: Double = 0, kind: AttentionMask = .token,
                       layout: BlockBundle.Layout? = nil, maxInputCount: Int? = nil) -> BlockBundle.Settings {
     BlockBundle.Settings(dim: FloatBlock.C, heads: 1, timeSteps: 2, mlpRatio: 2, attention: kind, stage: stage, index: index,
                          layout: layout, bnEps: eps, maxInputCount: maxInputCount)
@@ -141,15 +142,24 @@ struct BlockBundleTests {
         }
         #expect(sj.fc1.quantization.fractionBits == grids)
         #expect(Set(grids).count > 1, "the rows should need different grids")
-        let p = try sj.parameters()
-        #expect(try im.parameters().attention == p.attention && im.parameters().mlp == p.mlp)
-        #expect(try ci.parameters().mlp == p.mlp)
-        // Threshold 1.0 on each channel's membrane grid 2^-(Fw + E), E = T = 2.
-        #expect(p.mlp.hidden == 6)
-        #expect(p.mlp.fc1.neurons.map(\.threshold) == grids.map { Int64(1) << Int64($0 + 2) })
-        #expect(p.mlp.fc1.neurons.allSatisfy { $0.inputShift == 2 })
-        #expect(p.attentionKind == .token && p.maxInputCount == 2)
-        #expect(try BlockBundle.load(directory: try writeBundle(f.tensors(.spikingjelly)), settings: settings(kind: .channel)).parameters().attentionKind == .channel)
+        let p = try sj.body()
+        #expect(try im.body() == p)
+        #expect(try Array(ci.body().layers.suffix(2)) == Array(p.layers.suffix(2)))
+        // Each channel on its own grid, E = T = 2: the golden model's threshold 1.0 is then
+        // 2^(Fw + E) on the membrane grid.
+        let fc1 = p.layers[3]
+        #expect(fc1.outputs == 6 && fc1.fractionBits == grids && fc1.decayFractionBits == 2)
+        guard case .chain(let parts) = p, case .residual(.attention(let mask, _, _, _, _)) = parts[0] else {
+            Issue.record("a block bundle is x + Attn(x), then x1 + MLP(x1); got \(p)")
+            return
+        }
+        #expect(mask == .token && sj.maxInputCount == 2)
+        let channel = try BlockBundle.load(directory: try writeBundle(f.tensors(.spikingjelly)), settings: settings(kind: .channel)).body()
+        guard case .chain(let cparts) = channel, case .residual(.attention(let cmask, _, _, _, _)) = cparts[0] else {
+            Issue.record("no attention in \(channel)")
+            return
+        }
+        #expect(cmask == .channel)
         // The report: one line per layer, exact mode, the skipped tensors.
         let lines = im.reportLines
         #expect(lines.count == 1 + 5 + 1 + 1)
@@ -168,15 +178,15 @@ struct BlockBundleTests {
         expectOnGrid(b1.fc1, g.fc1, zip(g.fc1Bias, g.beta(6, 4)).map { $0 + $1 })
         #expect(b1.skippedKeys.filter { $0.hasPrefix("stage1.0.") }.count == t.keys.filter { $0.hasPrefix("stage1.0.") }.count)
         #expect(try BlockBundle.load(directory: dir, settings: settings(index: 0)).prefix == "stage1.0.")
-        expectGoldenError("holds the QKFormer blocks 'stage1.0.', 'stage1.1.'", "stage 1, index 2 does not pick exactly one") {
+        expectConfigError("holds the QKFormer blocks 'stage1.0.', 'stage1.1.'", "stage 1, index 2 does not pick exactly one") {
             try BlockBundle.load(directory: dir, settings: settings(index: 2))
         }
         // One block, but not the one config.json names.
         let only = try writeBundle(prefixed(f.tensors(.spikingjelly), "stage2.0."))
-        expectGoldenError("'stage2.0.'", "stage 1, index 0 does not pick exactly one") { try BlockBundle.load(directory: only, settings: settings()) }
+        expectConfigError("'stage2.0.'", "stage 1, index 0 does not pick exactly one") { try BlockBundle.load(directory: only, settings: settings()) }
         #expect(try BlockBundle.load(directory: only, settings: settings(stage: 2)).prefix == "stage2.0.")
         // The layout setting must match the keys.
-        expectGoldenError("no QKTA/QKCA QKFormer block", "tssa.q_conv.weight.npy") {
+        expectConfigError("no QKTA/QKCA QKFormer block", "tssa.q_conv.weight.npy") {
             try BlockBundle.load(directory: only, settings: settings(stage: 2, layout: .qkformer))
         }
     }
@@ -189,46 +199,46 @@ struct BlockBundleTests {
             return try writeBundle(t)
         }
         let s = settings()
-        expectGoldenError("tensor 'mlp.bn2.running_var' is missing") {
+        expectConfigError("tensor 'mlp.bn2.running_var' is missing") {
             try BlockBundle.load(directory: try variant { $0["mlp.bn2.running_var"] = nil }, settings: s)
         }
-        expectGoldenError("mlp.fc1.weight.npy", "shape (6, 4, 1)", "expected (6, 3, 1)") {
+        expectConfigError("mlp.fc1.weight.npy", "shape (6, 4, 1)", "expected (6, 3, 1)") {
             try BlockBundle.load(directory: try variant { $0["mlp.fc1.weight"] = ([6, 4, 1], [Double](repeating: 0.5, count: 24)) }, settings: s)
         }
-        expectGoldenError("mlp.fc2.bias.npy", "shape (4,), expected (3,)") {
+        expectConfigError("mlp.fc2.bias.npy", "shape (4,), expected (3,)") {
             try BlockBundle.load(directory: try variant { $0["mlp.fc2.bias"] = ([4], [0, 0, 0, 0]) }, settings: s)
         }
         // mlpRatio in config.json disagreeing with the tensors is a shape error too.
         var r4 = s; r4.mlpRatio = 4
-        expectGoldenError("mlp.fc1.weight.npy", "expected (12, 3, 1)") { try BlockBundle.load(directory: try variant { _ in }, settings: r4) }
-        expectGoldenError("tensor 'mlp.fc3.weight' belongs to block ''", "remove it") {
+        expectConfigError("mlp.fc1.weight.npy", "expected (12, 3, 1)") { try BlockBundle.load(directory: try variant { _ in }, settings: r4) }
+        expectConfigError("tensor 'mlp.fc3.weight' belongs to block ''", "remove it") {
             try BlockBundle.load(directory: try variant { $0["mlp.fc3.weight"] = ([3, 6, 1], [Double](repeating: 0, count: 18)) }, settings: s)
         }
-        expectGoldenError("tensor 'stage1.0.tssa.v_conv.weight' belongs to block 'stage1.0.'") {
+        expectConfigError("tensor 'stage1.0.tssa.v_conv.weight' belongs to block 'stage1.0.'") {
             var t = prefixed(f.tensors(.imagenet), "stage1.0.")
             t["stage1.0.tssa.v_conv.weight"] = ([3, 3, 1], [Double](repeating: 0, count: 9))
             return try BlockBundle.load(directory: try writeBundle(t), settings: s)
         }
-        expectGoldenError("has no QKTA/QKCA QKFormer block") {
+        expectConfigError("has no QKTA/QKCA QKFormer block") {
             try BlockBundle.load(directory: try variant { $0["attn.qk_conv_bn.0.weight"] = nil }, settings: s)
         }
-        expectGoldenError("both mlp.fc1_conv.* (imagenet) and mlp.mlp1_conv.* (cifar)") {
+        expectConfigError("both mlp.fc1_conv.* (imagenet) and mlp.mlp1_conv.* (cifar)") {
             try BlockBundle.load(directory: try variant(.imagenet) { $0["mlp.mlp1_conv.weight"] = ([6, 3, 1, 1], [Double](repeating: 0, count: 18)) }, settings: s)
         }
-        expectGoldenError("'mlp.fc1_conv.weight' (imagenet) or 'mlp.mlp1_conv.weight' (cifar) is missing") {
+        expectConfigError("'mlp.fc1_conv.weight' (imagenet) or 'mlp.mlp1_conv.weight' (cifar) is missing") {
             try BlockBundle.load(directory: try variant(.imagenet) { t in for k in t.keys where k.hasPrefix("mlp.") { t[k] = nil } }, settings: s)
         }
-        expectGoldenError("element 2 is nan") {
+        expectConfigError("element 2 is nan") {
             try BlockBundle.load(directory: try variant { $0["mlp.bn1.bias"] = ([6], [0, 0, .nan, 0, 0, 0]) }, settings: s)
         }
-        expectGoldenError("heads 2 must divide dim 3") {
+        expectConfigError("heads 2 must divide dim 3") {
             var h = s; h.heads = 2
             return try BlockBundle.load(directory: try variant { _ in }, settings: h)
         }
-        expectGoldenError("maxInputCount must be 0...253") {
+        expectConfigError("maxInputCount must be 0...253") {
             try BlockBundle.load(directory: try variant { _ in }, settings: settings(maxInputCount: 254))
         }
-        expectGoldenError("is missing; a bundle keeps one <state_dict key>.npy per tensor there") {
+        expectConfigError("is missing; a bundle keeps one <state_dict key>.npy per tensor there") {
             try BlockBundle.load(directory: FileManager.default.temporaryDirectory, settings: s)
         }
     }
@@ -241,7 +251,7 @@ struct BlockBundleTests {
         var t = f.tensors(.spikingjelly)
         t["mlp.bn1.running_var"] = ([6], [1, 1, 1, 1, 0, 1])
         let dir = try writeBundle(t)
-        expectGoldenError("mlp.fc1.weight (layer fc1)", "channel 4", "var + eps = 0.0 is not positive") {
+        expectConfigError("mlp.fc1.weight (layer fc1)", "channel 4", "var + eps = 0.0 is not positive") {
             try BlockBundle.load(directory: dir, settings: settings(eps: 0))
         }
         // ... and with eps > 0 it is fine (not exact: 1/sqrt(1e-5) is not on a power-of-two grid).
@@ -252,8 +262,23 @@ struct BlockBundleTests {
         let attnSettings = AttentionBundle.Settings(dim: 3, heads: 1, timeSteps: 2, bnEps: 0)
         #expect(try AttentionBundle.load(directory: try writeBundle(a), settings: attnSettings).isExactMode)
         a["attn.qk_conv_bn.1.running_var"] = ([6], [1, 1, 1, 1, -0.5, 1])
-        expectGoldenError("(layer k)", "channel 1", "not positive") {
+        expectConfigError("(layer k)", "channel 1", "not positive") {
             try AttentionBundle.load(directory: try writeBundle(a), settings: attnSettings)
         }
+    }
+}
+
+/// Expects a `ConfigError` (a bundle the importer refuses) whose one-line description contains
+/// every fragment.
+func expectConfigError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
+                       _ body: () throws -> Any) {
+    do {
+        let v = try body()
+        Issue.record("expected a ConfigError, got \(v)", sourceLocation: sourceLocation)
+    } catch let e as ConfigError {
+        #expect(!e.description.contains { $0.isNewline }, "not one line: \(e)", sourceLocation: sourceLocation)
+        for f in fragments { #expect(e.description.contains(f), "\(e) lacks '\(f)'", sourceLocation: sourceLocation) }
+    } catch {
+        Issue.record("expected a ConfigError, got \(error)", sourceLocation: sourceLocation)
     }
 }

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 @testable import Golden
@@ -91,7 +92,7 @@ private func randomCase(_ rng: inout SplitMix64) -> (FloatCase, LIFParameters) {
 }
 
 @Test func integerLIFEqualsSpikingjellyFloatInExactMode() throws {
-    var rng = SplitMix64(seed: try testSeed("integerLIFEqualsSpikingjellyFloatInExactMode"))
+    var rng = SplitMix64(seed: try TestSeed.named("integerLIFEqualsSpikingjellyFloatInExactMode"))
     var cases: [FloatCase] = [], params: [LIFParameters] = []
     for _ in 0..<300 {
         let (c, p) = randomCase(&rng)

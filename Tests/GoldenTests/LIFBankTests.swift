@@ -1,3 +1,4 @@
+import Description
 import Testing
 @testable import Golden
 
@@ -13,7 +14,7 @@ private func randomNeuron(_ rng: inout SplitMix64, forcedWidth: Bool) -> LIFPara
 @Test func bulkBankStepEqualsPerNeuronSteps() throws {
     // The bulk path (shared parameters hoisted, unsafe buffers) must equal stepping each neuron
     // through LIFParameters.step, with and without forced widths.
-    var rng = SplitMix64(seed: try testSeed("bulkBankStepEqualsPerNeuronSteps"))
+    var rng = SplitMix64(seed: try TestSeed.named("bulkBankStepEqualsPerNeuronSteps"))
     for _ in 0..<200 {
         let channels = Int.random(in: 1...4, using: &rng), groups = Int.random(in: 1...5, using: &rng)
         let forced = Bool.random(using: &rng)
@@ -38,7 +39,7 @@ private func randomNeuron(_ rng: inout SplitMix64, forcedWidth: Bool) -> LIFPara
 @Test func forcedWidthsHoldInsideABlock() throws {
     // A block whose q accumulator is forced to 4 bits and whose proj membrane is forced to 3 bits:
     // every q current stays in [-8, 7] and every proj H and V in [-4, 3].
-    var rng = SplitMix64(seed: try testSeed("forcedWidthsHoldInsideABlock"))
+    var rng = SplitMix64(seed: try TestSeed.named("forcedWidthsHoldInsideABlock"))
     let c = 4, t = 3, n = 5
     func weights() -> [[Int64]] { (0..<c).map { _ in (0..<c).map { _ in Int64.random(in: -6...6, using: &rng) } } }
     let neuron = LIFParameters(k: 1, threshold: 2)
@@ -50,8 +51,8 @@ private func randomNeuron(_ rng: inout SplitMix64, forcedWidth: Bool) -> LIFPara
                                  neuron: LIFParameters(k: 1, threshold: 2, inputShift: 2, membraneWidth: 3)),
         attentionSumWidth: 2)
     let x = (0..<t).map { _ in (0..<n).map { _ in (0..<c).map { _ in UInt8.random(in: 0...2, using: &rng) } } }
-    for kind in AttentionKind.allCases {
-        let trace = try kind.run(p, input: SpikeTensor(x))
+    for kind in AttentionMask.allCases {
+        let trace = try runAttention(kind, p, SpikeTensor(x))
         #expect(trace.q.currents.scalars.allSatisfy { (-8...7).contains($0) })
         #expect(trace.proj.hidden.scalars.allSatisfy { (-4...3).contains($0) })
         #expect(trace.proj.membranes.scalars.allSatisfy { (-4...3).contains($0) })

@@ -1,3 +1,4 @@
+import Description
 import Testing
 @testable import Golden
 
@@ -65,7 +66,7 @@ private func randomNeuron(_ rng: inout SplitMix64) -> LIFParameters {
 @Test func closedFormIsInductive() throws {
     // Exhaustively: every u in [L, R] and every current in range steps to a u' in [L, R], and
     // every H lands in the reported hidden range. That makes the closed form sound for any T.
-    var rng = SplitMix64(seed: try testSeed("closedFormIsInductive"))
+    var rng = SplitMix64(seed: try TestSeed.named("closedFormIsInductive"))
     for _ in 0..<1500 {
         let p = randomNeuron(&rng)
         let a0 = Int64.random(in: -9...6, using: &rng), a1 = a0 + Int64.random(in: 0...10, using: &rng)
@@ -91,7 +92,7 @@ private func randomNeuron(_ rng: inout SplitMix64) -> LIFParameters {
 @Test func analysisContainsEverySimulatedValue() throws {
     // Random neurons and currents, simulated for T steps (and for many steps against T = nil):
     // every H and V must lie inside the analysed ranges.
-    var rng = SplitMix64(seed: try testSeed("analysisContainsEverySimulatedValue"))
+    var rng = SplitMix64(seed: try TestSeed.named("analysisContainsEverySimulatedValue"))
     for _ in 0..<400 {
         let p = randomNeuron(&rng)
         let a0 = Int64.random(in: -12...8, using: &rng), a1 = a0 + Int64.random(in: 0...14, using: &rng)

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 @testable import Golden
@@ -22,7 +23,7 @@ struct QKFormerBlockFixtureTests {
         let data = try Data(contentsOf: bundle.appendingPathComponent("config.json"))
         let j = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         let q = try #require(j["quantization"] as? [String: Any])
-        let kind: AttentionKind = try #require(["token": .token, "channel": .channel][j["attention"] as? String ?? ""])
+        let kind: AttentionMask = try #require(["token": .token, "channel": .channel][j["attention"] as? String ?? ""])
         let layout: BlockBundle.Layout? = (j["layout"] as? String).flatMap { $0 == "auto" ? nil : BlockBundle.Layout(rawValue: $0) }
         return BlockBundle.Settings(
             dim: try #require(j["dim"] as? Int), heads: try #require(j["heads"] as? Int),
@@ -79,17 +80,23 @@ struct QKFormerBlockFixtureTests {
         }
         #expect(bundle.prefix == expected["prefix"] as? String)
         #expect(bundle.skippedKeys == (expected["skipped"] as? [String] ?? ["(missing in expected.json)"]))
-        let p = try bundle.parameters()
+        let config = try BlockConfig.parse(json: Data(contentsOf: bundleDir.appendingPathComponent("config.json")))
+        let described = try BlockDescription.bundle(config, directory: bundleDir)
+        #expect(described.exact)
+        let golden = try GoldenBlock(described.0)
         let x = try Self.counts(dir.appendingPathComponent("x.npy"))
         let x1 = try Self.counts(dir.appendingPathComponent("x1.npy"))
         let y = try Self.counts(dir.appendingPathComponent("y.npy"))
         #expect(x.shape.count == 4 && x.shape == y.shape && x.shape == x1.shape)
-        #expect(x.scalars.max() == UInt8(p.maxInputCount), "inputs should reach maxInputCount")
+        #expect(x.scalars.max() == UInt8(golden.block.input.maxCount), "inputs should reach maxInputCount")
         var compared = 0
         for b in 0..<x.shape[0] {
-            let trace = try QKFormerBlock.run(p, input: try Self.sample(x, b))
+            let trace = try golden.run(try Self.sample(x, b))
+            // The streams in order: Attn(x), x1, MLP(x1), x2.
+            let streams = trace.streams.map(\.tensor)
+            #expect(streams.count == 4)
             let wantX1 = try Self.sample(x1, b), wantY = try Self.sample(y, b)
-            #expect(Self.firstMismatch(wantX1, trace.x1) == nil, "\(name) sample \(b) x1: \(Self.firstMismatch(wantX1, trace.x1) ?? "")")
+            #expect(Self.firstMismatch(wantX1, streams[1]) == nil, "\(name) sample \(b) x1: \(Self.firstMismatch(wantX1, streams[1]) ?? "")")
             #expect(Self.firstMismatch(wantY, trace.output) == nil, "\(name) sample \(b) output: \(Self.firstMismatch(wantY, trace.output) ?? "")")
             compared += trace.output.scalars.count
         }

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 @testable import Golden
@@ -24,8 +25,7 @@ private func handAttention() throws -> AttentionBlockParameters {
     return try AttentionBlockParameters(dim: 2, heads: 1, timeSteps: 2, q: layer, k: layer, proj: layer)
 }
 
-/// Expects a `GoldenError` whose one-line description contains every fragment (shared by the
-/// block and bundle tests).
+/// Expects a `GoldenError` whose one-line description contains every fragment.
 func expectGoldenError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
                                _ body: () throws -> Any) {
     do {
@@ -85,6 +85,29 @@ func expectGoldenError(_ fragments: String..., sourceLocation: SourceLocation = 
     expectGoldenError("maxCount must be in 0...255") { try SEWResidual.add(a, b, maxCount: 256) }
 }
 
+/// The block of `blockByHand` as a description: the hand attention and MLP on the weight grid
+/// `2^-1` with `E = 0`, so that every threshold is 2 (QKFormer's LIF: `1 << (Fw + E)`).
+private func handBlock(_ mask: AttentionMask, maxInputCount: Int = 2, fc1Weights: [[Int64]] = [[1, 2], [-1, 3]]) throws -> GoldenBlock {
+    func layer(_ name: String, _ w: [[Int64]], _ b: [Int64]) throws -> SpikingLayer {
+        try SpikingLayer(name: name, weights: w, bias: b, fractionBits: Array(repeating: 1, count: w.count), decayFractionBits: 0)
+    }
+    let eye = [[Int64(4), 0], [0, 4]]
+    let body = Part.chain([
+        .residual(.attention(mask: mask, heads: 1, q: try layer("q", eye, [0, 0]), k: try layer("k", eye, [0, 0]), proj: try layer("proj", eye, [0, 0]))),
+        .residual(.mlp(fc1: try layer("fc1", fc1Weights, [0, 1]), fc2: try layer("fc2", [[4, 0], [2, 2]], [0, 1]))),
+    ])
+    let config = try BlockConfig.parse(json: Data(#"{"block": "qkformer-block", "dim": 2, "heads": 1, "tokens": 1, "timeSteps": 2}"#.utf8))
+    return try GoldenBlock(try BlockDescription(config: config, input: StreamFormat(channels: 2, tokens: 1, timeSteps: 2, maxCount: maxInputCount),
+                                                body: body, origin: "by hand"))
+}
+
+/// The parts of a QKFormer block's trace: Attn(x), x1, MLP(x1), x2.
+private func blockParts(_ t: PartTrace) -> (attention: AttentionTrace, x1: SpikeTensor, mlp: MLPTrace, output: SpikeTensor)? {
+    guard case .chain(let parts) = t, parts.count == 2,
+          case .residual(.attention(let a), let x1) = parts[0], case .residual(.mlp(let m), let x2) = parts[1] else { return nil }
+    return (a, x1, m, x2)
+}
+
 @Test func blockByHand() throws {
     // x: t0 = [2, 0], t1 = [0, 1]; maxInputCount 2.
     // Attention. Q currents 4x: t0 [8, 0] -> q0 H = 4 spike; q1 H = 0.    Q t0 = [1, 0]
@@ -99,32 +122,32 @@ func expectGoldenError(_ fragments: String..., sourceLocation: SourceLocation = 
     //       h1 = 2*3 + 1 = 7 -> H = -1 + ((7 + 1) >>> 1) = 3 spike.                        fc1 [1, 1]
     //       o0 = 4 -> H = 2 spike.  o1 = 5 -> H = 0 + (5 >>> 1) = 2 spike.                 out [1, 1]
     // x2 = x1 + MLP(x1): t0 [3, 0], t1 [1, 3].
-    let p = try QKFormerBlockParameters(attentionKind: .token, attention: try handAttention(), mlp: try handMLP(), maxInputCount: 2)
     let x = try SpikeTensor([[[2, 0]], [[0, 1]]])
-    let trace = try QKFormerBlock.run(p, input: x)
+    let run = try handBlock(.token).run(x)
+    let trace = try #require(blockParts(run))
     #expect(trace.attention.output.nested3 == [[[1, 0]], [[0, 1]]])
     #expect(trace.x1.nested3 == [[[3, 0]], [[0, 2]]])
     #expect(trace.mlp.fc1.hidden.nested3 == [[[1, -1]], [[2, 3]]])
     #expect(trace.mlp.output.nested3 == [[[0, 0]], [[1, 1]]])
     #expect(trace.output.nested3 == [[[3, 0]], [[1, 3]]])
+    #expect(run.output == trace.output)
     // The same block with channel attention: with one token, the column sum over N = 1 tokens
     // is the channel's own Q spike, so the mask is Q per channel: t0 [1, 0], t1 [0, 1];
     // X' = mask AND K = K here too, and the outputs are the same.
-    let pc = try QKFormerBlockParameters(attentionKind: .channel, attention: try handAttention(), mlp: try handMLP(), maxInputCount: 2)
-    let tc = try QKFormerBlock.run(pc, input: x)
+    let tc = try #require(blockParts(try handBlock(.channel).run(x)))
     #expect(tc.attention.kind == .channel)
     #expect(tc.attention.attentionMask.scalars == [1, 0, 0, 1])
     #expect(tc.output == trace.output)
 }
 
 @Test func blockRangeErrors() throws {
-    let p = try QKFormerBlockParameters(attentionKind: .token, attention: try handAttention(), mlp: try handMLP(), maxInputCount: 2)
-    // A count above maxInputCount is rejected, naming where it is.
-    expectGoldenError("input", "count 3", "time step 1, token 0, channel 1", "exceeds maxInputCount 2") {
-        try QKFormerBlock.run(p, input: try SpikeTensor([[[2, 0]], [[0, 3]]]))
+    let p = try handBlock(.token)
+    // A count above the block's largest input count is rejected, naming where it is.
+    expectGoldenError("input", "count 3", "time step 1, token 0, channel 1", "exceeds the block's largest input count 2") {
+        try p.run(try SpikeTensor([[[2, 0]], [[0, 3]]]))
     }
-    expectGoldenError("input", "has 3 time steps") { try QKFormerBlock.run(p, input: try SpikeTensor([[[0, 0]], [[0, 0]], [[0, 0]]])) }
-    expectGoldenError("input", "has 3 channels") { try QKFormerBlock.run(p, input: try SpikeTensor([[[0, 0, 0]], [[0, 0, 0]]])) }
+    expectGoldenError("input", "has shape [3, 1, 2]") { try p.run(try SpikeTensor([[[0, 0]], [[0, 0]], [[0, 0]]])) }
+    expectGoldenError("input", "has shape [2, 1, 3]") { try p.run(try SpikeTensor([[[0, 0, 0]], [[0, 0, 0]]])) }
     // The MLP alone, sized for counts up to 1, rejects a 2.
     expectGoldenError("count 2", "exceeds maxCount 1") { try MLP.run(try handMLP(), input: try SpikeTensor([[[2, 0]], [[0, 0]]]), maxCount: 1) }
     // Parameters that do not fit together.
@@ -139,45 +162,36 @@ func expectGoldenError(_ fragments: String..., sourceLocation: SourceLocation = 
                           fc1: try SpikingLinearLayer(linear: try LinearLayer(weights: [[1, 2], [1, 2], [1, 2]]), neuron: n),
                           fc2: try handMLP().fc2)
     }
-    expectGoldenError("mlp.timeSteps", "T = 2") {
-        let m = try handMLP()
-        return try QKFormerBlockParameters(attentionKind: .token, attention: try handAttention(),
-                                           mlp: try MLPParameters(dim: 2, hidden: 2, timeSteps: 3, fc1: m.fc1, fc2: m.fc2), maxInputCount: 2)
-    }
-    expectGoldenError("maxInputCount", "0...253") {
-        try QKFormerBlockParameters(attentionKind: .token, attention: try handAttention(), mlp: try handMLP(), maxInputCount: 254)
-    }
+    // x2 reaches maxInputCount + 2, beyond uint8 for 254.
+    expectGoldenError("residual", "beyond uint8") { try handBlock(.token, maxInputCount: 254) }
     // fc1 sized for x1 (maxInputCount + 1 = 3): a weight of 2^62 times a count of 3 leaves 64
     // bits, which the range analysis reports when the block is built, not while it runs.
-    let huge = try SpikingLinearLayer(linear: try LinearLayer(weights: [[Int64(1) << 62, 0], [0, 1]]), neuron: n)
-    expectGoldenError("mlp.fc1.weights[0]", "64 bits") {
-        try QKFormerBlockParameters(attentionKind: .token, attention: try handAttention(),
-                                    mlp: try MLPParameters(dim: 2, hidden: 2, timeSteps: 2, fc1: huge, fc2: try handMLP().fc2),
-                                    maxInputCount: 2)
-    }
+    expectGoldenError("fc1.weights[0]", "64 bits") { try handBlock(.token, fc1Weights: [[Int64(1) << 62, 0], [0, 1]]) }
 }
 
 @Test func randomBlocksStayInTheirRanges() throws {
-    // Random small blocks and inputs up to maxInputCount: the run never throws (x1 and x2 stay
-    // within maxInputCount + 1 and + 2 by construction), every self-checking LIF bank holds,
-    // and x2 - x1 and x1 - x are 0/1 spikes.
-    var rng = SplitMix64(seed: try testSeed("randomBlocksStayInTheirRanges"))
+    // Random small blocks and inputs up to their largest input count: the run never throws (x1
+    // and x2 stay within maxInputCount + 1 and + 2 by construction), every self-checking LIF
+    // bank holds, and x2 - x1 and x1 - x are 0/1 spikes.
+    var rng = SplitMix64(seed: try TestSeed.named("randomBlocksStayInTheirRanges"))
     for _ in 0..<20 {
         let c = Int(rng.next() % 5) + 1, t = Int(rng.next() % 4) + 1, n = Int(rng.next() % 4) + 1, hidden = Int(rng.next() % 6) + 1
         let maxIn = Int(rng.next() % 5)
-        func layer(_ o: Int, _ i: Int) throws -> SpikingLinearLayer {
+        func layer(_ name: String, _ o: Int, _ i: Int) throws -> SpikingLayer {
             let w = (0..<o).map { _ in (0..<i).map { _ in Int64(rng.next() % 17) - 8 } }
             let b = (0..<o).map { _ in Int64(rng.next() % 9) - 4 }
-            return try SpikingLinearLayer(linear: try LinearLayer(weights: w, bias: b),
-                                          neuron: .qkformer(weightFractionBits: 2, extraFractionBits: t))
+            return try SpikingLayer(name: name, weights: w, bias: b, fractionBits: Array(repeating: 2, count: o), decayFractionBits: t)
         }
-        let attn = try AttentionBlockParameters(dim: c, heads: 1, timeSteps: t, q: try layer(c, c), k: try layer(c, c), proj: try layer(c, c),
-                                                attention: .attention(fractionBits: t))
-        let mlp = try MLPParameters(dim: c, hidden: hidden, timeSteps: t, fc1: try layer(hidden, c), fc2: try layer(c, hidden))
-        let kind: AttentionKind = rng.next() % 2 == 0 ? .token : .channel
-        let p = try QKFormerBlockParameters(attentionKind: kind, attention: attn, mlp: mlp, maxInputCount: maxIn)
+        let mask: AttentionMask = rng.next() % 2 == 0 ? .token : .channel
+        let body = Part.chain([
+            .residual(.attention(mask: mask, heads: 1, q: try layer("q", c, c), k: try layer("k", c, c), proj: try layer("proj", c, c))),
+            .residual(.mlp(fc1: try layer("fc1", hidden, c), fc2: try layer("fc2", c, hidden))),
+        ])
+        let config = try BlockConfig.parse(json: Data(#"{"block": "qkformer-block", "dim": \#(c), "heads": 1, "tokens": \#(n), "timeSteps": \#(t)}"#.utf8))
+        let g = try GoldenBlock(try BlockDescription(config: config, input: StreamFormat(channels: c, tokens: n, timeSteps: t, maxCount: maxIn),
+                                                     body: body, origin: "random"))
         let x = try SpikeTensor(shape: [t, n, c], scalars: (0..<(t * n * c)).map { _ in UInt8(rng.next() % UInt64(maxIn + 1)) })
-        let trace = try QKFormerBlock.run(p, input: x)
+        let trace = try #require(blockParts(try g.run(x)))
         for i in x.scalars.indices {
             #expect(trace.x1.scalars[i] - x.scalars[i] == trace.attention.output.scalars[i])
             #expect(trace.output.scalars[i] - trace.x1.scalars[i] == trace.mlp.output.scalars[i])

@@ -555,6 +555,39 @@ def part_malformed(qf, work, seed) -> int:
 
 # ----------------------------------------------------------------------------------------------
 
+def part_blocks(qf, work, sim_mode) -> int:
+    """spikingjelly 2.0.0's own `model.qkformer._Block` (token and channel attention, block
+    inputs with counts up to 4, odd shapes, both key layouts) through the command line:
+    `qkforge golden` and `qkforge simulate` on each bundle of Tests/GoldenTests/Fixtures/blocks
+    must equal spikingjelly's block output on every count. The fixtures are spikingjelly's
+    outputs; `tools/crosscheck/blocks.py --check` (run first by scripts/crosscheck.sh)
+    regenerates them from spikingjelly and fails when they differ."""
+    root = os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))),
+                        "Tests", "GoldenTests", "Fixtures", "blocks")
+    cases = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    # Verilator builds one design per case (about a minute each on a shared core): simulate
+    # every case with --simulate all, else one per key layout and attention kind.
+    simulated = set(cases) if sim_mode == "all" else set() if sim_mode == "none" else {
+        "authors-cifar-qkca-c12-h4-n5-t2", "model-stage2.1-qkta-c12-h3-n9-t3", "sj-qkca-c20-h4-n9-t2"}
+    print(f"part blocks: {len(cases)} spikingjelly _Block cases through qkforge golden, {len(simulated & set(cases))} through simulate")
+    failures = 0
+    for name in cases:
+        d = os.path.join(root, name)
+        want = np.load(os.path.join(d, "y.npy"))
+        x = np.load(os.path.join(d, "x.npy"))
+        cmds = ["golden"] + (["simulate"] if name in simulated else [])
+        for cmd in cmds:
+            try:
+                got = qf.spikes(cmd, os.path.join(d, "bundle"), os.path.join(d, "x.npy"), os.path.join(work, f"block-{name}-{cmd}.npy"))
+                bad = mismatches(f"{name} {cmd}", want, got)
+            except Failure as e:
+                print(f"  {name} {cmd}: {e}")
+                bad = 1
+            failures += 1 if bad else 0
+            print(f"  {name} {cmd}: {'OK' if not bad else 'MISMATCH'}: {want.size} counts (max input count {int(x.max())}, max output {int(want.max())})")
+    return failures
+
+
 def parse_shapes(s: str) -> List[Tuple[int, int, int]]:
     out = []
     for part in s.split():
@@ -577,7 +610,7 @@ def main() -> int:
                         "first float shape per kind [default]; one T per exact shape and kind and the first "
                         "float shape; none")
     p.add_argument("--lanes", type=int, help="--lanes for every qkforge simulate [cycles default, 1, 3 over the exact cases]")
-    p.add_argument("--parts", default="exact,layouts,float,malformed")
+    p.add_argument("--parts", default="exact,layouts,float,malformed,blocks")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args()
     if not a.qkforge or not os.access(a.qkforge, os.X_OK):
@@ -602,6 +635,8 @@ def main() -> int:
         failures["float"], _ = part_float(qf, a.work, a.seed, shapes, a.float_time_steps, a.samples, a.simulate, a.lanes)
     if "malformed" in parts:
         failures["malformed"] = part_malformed(qf, a.work, a.seed)
+    if "blocks" in parts:
+        failures["blocks"] = part_blocks(qf, a.work, a.simulate)
     secs = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(qf.seconds.items()))
     print(f"crosscheck: {time.time() - t0:.1f} s ({secs}); failures: "
           + ", ".join(f"{k} {v}" for k, v in failures.items()) + f"; seed {a.seed}")

@@ -1,3 +1,4 @@
+import Description
 import HDL
 
 /// The weights and neurons of one spiking linear layer, `S = LIF(W x + b)`, as integers on

@@ -1,3 +1,4 @@
+import Description
 import HDL
 
 /// Parameters of the event-driven spike x weight accumulator (docs/arithmetic.md §3):

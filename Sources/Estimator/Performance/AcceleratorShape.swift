@@ -1,19 +1,16 @@
+import Description
 import HDL
 import Blocks
-
-/// Which attention accelerator a performance estimate describes.
-public enum AcceleratorKind: String, Sendable, Hashable, Codable {
-    case qkta, qkca
-}
 
 /// Everything the cycle and energy models need to know about one generated QKTA or QKCA block:
 /// its size, its folding, and the datapath widths of its memories (for memory-access energy).
 ///
 /// Built from the generator's own config (`init(qkta:)`, `init(qkca:)`) so that the widths are
-/// exactly the generated ones, or given directly (`init(kind:channels:...)`) for hand-worked
+/// exactly the generated ones, or given directly (`init(mask:channels:...)`) for hand-worked
 /// tests and for sizes too large to generate.
 public struct AcceleratorShape: Sendable, Hashable {
-    public var kind: AcceleratorKind
+    /// Token (QKTA) or channel (QKCA) attention.
+    public var mask: AttentionMask
     /// `C`.
     public var channels: Int
     /// `h` (QKTA's token mask has one bit per head; QKCA does not use the heads).
@@ -40,10 +37,10 @@ public struct AcceleratorShape: Sendable, Hashable {
     /// QKCA only: whether the channel mask is the proven 1-bit OR form (QKFormer's `attn_lif`).
     public var orForm: Bool
 
-    public init(kind: AcceleratorKind, channels: Int, heads: Int, tokens: Int, timeSteps: Int, lanes: Int,
+    public init(mask: AttentionMask, channels: Int, heads: Int, tokens: Int, timeSteps: Int, lanes: Int,
                 inputChunk: Int? = nil, maxInputCount: Int = 1, weightWidth: Int = 8, accumulatorWidth: Int = 16,
                 membraneWidth: Int = 16, storage: LIFStateStorage = .registers, orForm: Bool = true) {
-        self.kind = kind
+        self.mask = mask
         self.channels = channels
         self.heads = heads
         self.tokens = tokens
@@ -58,11 +55,21 @@ public struct AcceleratorShape: Sendable, Hashable {
         self.orForm = orForm
     }
 
+    /// The shape of a block's hardware, when the cycle and energy models cover it (an attention
+    /// block, QKTA or QKCA); nil otherwise.
+    public init?(hardware h: BlockHardware) throws {
+        guard case .attention(let a) = h.structure else { return nil }
+        switch a {
+        case .token(let c): try self.init(qkta: c, tokens: h.block.input.tokens)
+        case .channel(let c): try self.init(qkca: c)
+        }
+    }
+
     /// The shape of the QKTA block `makeQKTA(c)` generates, serving `tokens` tokens per sample.
     public init(qkta c: QKTAConfig, tokens: Int) throws {
         let (ww, wa, wv) = try Self.widths(q: c.q, k: c.k, proj: c.proj, lanes: c.lanes, maxCount: c.maxInputCount,
                                           channels: c.channels, storage: c.storage)
-        self.init(kind: .qkta, channels: c.channels, heads: c.heads, tokens: tokens, timeSteps: c.timeSteps, lanes: c.lanes,
+        self.init(mask: .token, channels: c.channels, heads: c.heads, tokens: tokens, timeSteps: c.timeSteps, lanes: c.lanes,
                   inputChunk: c.inputChunk, maxInputCount: c.maxInputCount, weightWidth: ww, accumulatorWidth: wa,
                   membraneWidth: wv, storage: c.storage, orForm: true)
     }
@@ -71,7 +78,7 @@ public struct AcceleratorShape: Sendable, Hashable {
     public init(qkca c: QKCAConfig) throws {
         let (ww, wa, wv) = try Self.widths(q: c.q, k: c.k, proj: c.proj, lanes: c.lanes, maxCount: c.maxInputCount,
                                           channels: c.channels, storage: c.storage)
-        self.init(kind: .qkca, channels: c.channels, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: c.lanes,
+        self.init(mask: .channel, channels: c.channels, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: c.lanes,
                   inputChunk: c.inputChunk, maxInputCount: c.maxInputCount, weightWidth: ww, accumulatorWidth: wa,
                   membraneWidth: wv, storage: c.storage, orForm: try c.usesOrForm())
     }

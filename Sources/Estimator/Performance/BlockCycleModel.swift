@@ -1,3 +1,4 @@
+import Description
 import HDL
 import Blocks
 
@@ -91,9 +92,9 @@ public struct BlockCycleModel: Sendable {
 
     /// The cycle of each vector's last output beat.
     func run(_ samples: [[BlockVectorEvents]]) -> [Int] {
-        switch shape.attention.kind {
-        case .qkta: return runToken(samples.flatMap { $0 })
-        case .qkca: return runChannel(samples)
+        switch shape.attention.mask {
+        case .token: return runToken(samples.flatMap { $0 })
+        case .channel: return runChannel(samples)
         }
     }
 

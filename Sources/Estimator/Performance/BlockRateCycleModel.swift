@@ -1,3 +1,4 @@
+import Description
 import HDL
 
 /// Firing rates that set the work of the MLP and of the QKFormer block: the fraction of

@@ -1,3 +1,4 @@
+import Description
 /// The events of one vector (one token at one time step) as the accelerator sees them.
 public struct VectorEvents: Sendable, Hashable {
     /// Non-zero input counts in each `s_axis` beat of the vector (`ceil(C/K)` entries).
@@ -61,12 +62,12 @@ public struct CycleModel: Sendable {
     /// innermost) through the block back to back, from reset to the last output beat: what a
     /// co-simulation without stalls measures.
     public func runCycles(_ samples: [[VectorEvents]]) -> Int {
-        switch shape.kind {
-        case .qkta:
+        switch shape.mask {
+        case .token:
             var t = QKTATimeline(self)
             for s in samples { for v in s { t.push(v) } }
             return t.finish()
-        case .qkca:
+        case .channel:
             return qkcaRun(samples.map { s in
                 (s.reduce(0) { $0 + max(inputStage($1), shape.groups) }, s.reduce(0) { $0 + max(projectionStage($1), shape.groups) })
             })
@@ -91,15 +92,15 @@ public struct CycleModel: Sendable {
     /// Steady-state cycles per sample of `sample` (no fill): what a long stream of such samples
     /// costs each.
     public func cyclesPerSample(_ sample: [VectorEvents]) -> Int {
-        switch shape.kind {
-        case .qkta:
+        switch shape.mask {
+        case .token:
             // The second of two back-to-back copies: both sides have reached their steady rate.
             var t = QKTATimeline(self)
             for v in sample { t.push(v) }
             let (in1, out1) = (t.inputEnd, t.projDone)
             for v in sample { t.push(v) }
             return max(t.inputEnd - in1, t.projDone - out1)
-        case .qkca:
+        case .channel:
             let p1 = sample.reduce(0) { $0 + max(inputStage($1), shape.groups) }
             let p2 = sample.reduce(0) { $0 + max(projectionStage($1), shape.groups) }
             return max(p1, p2 + maskCycles + passLatency)

@@ -1,3 +1,4 @@
+import Description
 /// Energy per operation and per memory bit. The defaults are the 45 nm figures of Horowitz,
 /// "Computing's energy problem (and what we can do about it)", ISSCC 2014, the numbers the
 /// spiking-transformer papers (Spikformer, QKFormer) use for their energy estimates:
@@ -76,7 +77,7 @@ public struct OperationCounts: Sendable, Hashable, Codable {
         let drains = 3 * V * G
         stateBitsRead = (issued + drains) * P * Double(s.accumulatorWidth) + 3 * V * C * Double(s.membraneWidth)
         stateBitsWritten = issued * P * Double(s.accumulatorWidth) + 3 * V * C * Double(s.membraneWidth)
-        if s.kind == .qkca {
+        if s.mask == .channel {
             let bits = V * G * Double(min(s.lanes, s.channels))
             bufferBitsRead = bits
             bufferBitsWritten = bits

@@ -1,3 +1,4 @@
+import Description
 /// The firing rates a performance estimate runs at: the fraction of non-zero values in each
 /// tensor of the block.
 ///
@@ -48,15 +49,15 @@ public struct FiringRates: Sendable, Hashable, Codable {
         let qr = q ?? t7.q, kr = k ?? t7.k, outRate = out ?? t7.out
         notes.append("q, k, out: \(q == nil && k == nil && out == nil ? table : "given or \(table)")")
         var a: Double, x: Double
-        if shape.kind == .qkta && q == nil && k == nil {
+        if shape.mask == .token && q == nil && k == nil {
             a = attention ?? t7.attention
             x = xPrime ?? (attention == nil ? t7.xPrime : kr * a)
             notes.append(attention == nil && xPrime == nil ? "A_t, X': \(table)" : "A_t, X': given or derived")
         } else {
-            let fan = shape.kind == .qkta ? shape.headDim : shape.tokens
+            let fan = shape.mask == .token ? shape.headDim : shape.tokens
             a = attention ?? (1 - pow1m(qr, fan))
             x = xPrime ?? kr * a
-            notes.append("\(shape.kind == .qkta ? "A_t" : "A_c") = 1-(1-q)^\(fan), X' = k*A (independent spikes)\(attention != nil || xPrime != nil ? ", or given" : "")")
+            notes.append("\(shape.mask == .token ? "A_t" : "A_c") = 1-(1-q)^\(fan), X' = k*A (independent spikes)\(attention != nil || xPrime != nil ? ", or given" : "")")
         }
         return FiringRates(input: inRate, q: qr, k: kr, attention: a, xPrime: x, out: outRate, source: notes.joined(separator: "; "))
     }

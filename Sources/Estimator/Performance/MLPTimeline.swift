@@ -1,3 +1,4 @@
+import Description
 /// A group-level timeline of the generated MLP (`makeMLP`), vector by vector, with no stalls on
 /// its output. It is the QKTA timeline's K-to-projection half (`QKTATimeline`) without the mask:
 ///

@@ -1,3 +1,4 @@
+import Description
 import HDL
 /// The cycle model driven by firing rates instead of measured events: `CycleModel` run on
 /// synthetic samples drawn at those rates from a fixed seed, so that the estimate is
@@ -24,10 +25,10 @@ public struct RateCycleModel: Sendable {
         let C = shape.channels, T = shape.timeSteps, N = shape.tokens
         let a = min(max(rates.attention, rates.xPrime, 1e-12), 1)
         let kGiven = min(rates.xPrime / a, 1)
-        let heads = shape.kind == .qkta ? shape.heads : C
+        let heads = shape.mask == .token ? shape.heads : C
         let d = C / heads
         // QKCA: the channel mask of each time step, shared by every token.
-        let channelMask: [[Bool]] = shape.kind == .qkca
+        let channelMask: [[Bool]] = shape.mask == .channel
             ? (0..<T).map { _ in (0..<C).map { _ in rng.uniform() < a } } : []
         var out: [VectorEvents] = []
         out.reserveCapacity(N * T)
@@ -36,7 +37,7 @@ public struct RateCycleModel: Sendable {
             for t in 0..<T {
                 var beats = [Int](repeating: 0, count: shape.inputBeats)
                 for c in 0..<C where rng.uniform() < rates.input { beats[c / shape.inputChunk] += 1 }
-                if shape.kind == .qkta {
+                if shape.mask == .token {
                     for h in 0..<heads {
                         let on = rng.uniform() < a
                         for c in (h * d)..<((h + 1) * d) { spikes[c] = on && rng.uniform() < kGiven }

@@ -1,3 +1,4 @@
+import Description
 /// Random circuits for differential testing: expression DAGs over every operator, with
 /// registers (some with reset, some with enable), memories, widths from 1 to `maxWidth`, signed
 /// and unsigned. The same seed always gives the same circuit.

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -17,16 +18,15 @@ import Cosim
         let seed = TestSeed.value(default: 101)
         print("MLPCosimTests C \(channels) hidden \(hidden) lanes \(lanes) count \(count) \(storage) seed \(seed)")
         let (T, N) = (3, 5)
-        let model = try MLPModel.random(channels: channels, hidden: hidden, timeSteps: T, lanes: lanes, inputChunk: chunk,
-                                        seed: seed, maxInputCount: count, storage: storage)
-        let samples = BlockStreamCosim.randomSamples(timeSteps: T, tokens: N, channels: channels, rate: 0.4,
-                                                     maxCount: count, count: 3, seed: seed)
-        let expected = try samples.map { try MLP.run(model.golden, input: $0, maxCount: count).output }
+        let model = try DescribedModels.mlp(channels: channels, hidden: hidden, timeSteps: T, tokens: N, lanes: lanes, inputChunk: chunk,
+                                            seed: seed, maxInputCount: count, storage: storage)
+        let samples = model.block.input.randomSamples(rate: 0.4, count: 3, seed: seed)
+        let expected = try samples.map(model.expected)
         var o = BlockStreamCosim.Options()
         o.seed = seed
         o.inputStall = 0.3
         o.outputStall = 0.3
-        let design = try Elaborate.run(try makeMLP(model.hardware))
+        let design = try Elaborate.run(try makeMLP(model.mlpConfig))
         let r = try BlockStreamCosim.run(design, input: model.hardware.inputFormat, output: model.hardware.outputFormat,
                                          tokens: N, samples: samples, expected: expected, options: o)
         #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(3)); replay \(r.replayDirectory?.path ?? "-")")
@@ -43,15 +43,15 @@ import Cosim
         let seed = TestSeed.value(default: 102)
         print("MLPCosimTests wrong expectation seed \(seed)")
         let (T, N, C) = (2, 3, 6)
-        let model = try MLPModel.random(channels: C, hidden: 12, timeSteps: T, lanes: 4, seed: seed, maxInputCount: 2)
-        let samples = BlockStreamCosim.randomSamples(timeSteps: T, tokens: N, channels: C, rate: 0.4, maxCount: 2, count: 2, seed: seed)
-        var expected = try samples.map { try MLP.run(model.golden, input: $0, maxCount: 2).output }
+        let model = try DescribedModels.mlp(channels: C, hidden: 12, timeSteps: T, tokens: N, lanes: 4, seed: seed, maxInputCount: 2)
+        let samples = model.block.input.randomSamples(rate: 0.4, count: 2, seed: seed)
+        var expected = try samples.map(model.expected)
         // Flip one spike of sample 1 at time step 1, token 2, channel 5.
         let i = expected[1].offset([1, 2, 5])
         expected[1].scalars[i] ^= 1
         var o = BlockStreamCosim.Options()
         o.seed = seed
-        let r = try BlockStreamCosim.run(try Elaborate.run(try makeMLP(model.hardware)), input: model.hardware.inputFormat,
+        let r = try BlockStreamCosim.run(try Elaborate.run(try makeMLP(model.mlpConfig)), input: model.hardware.inputFormat,
                                          output: model.hardware.outputFormat, tokens: N, samples: samples, expected: expected, options: o)
         #expect(r.mismatchCount == 1)
         #expect(r.failedSamples == 1)

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
@@ -9,7 +10,7 @@ import Cosim
 /// input and output stalls: every count of every output beat of every time step.
 @Suite(.serialized) struct QKFormerBlockCosimTests {
     static func small(tokens: Int = 5, dim: Int = 12, heads: Int = 3, timeSteps: Int = 3, mlpRatio: Int = 2) throws -> BlockConfig {
-        try BlockConfig.parse(json: Data(#"{"dim": \#(dim), "heads": \#(heads), "tokens": \#(tokens), "timeSteps": \#(timeSteps), "mlpRatio": \#(mlpRatio)}"#.utf8))
+        try BlockConfig.parse(json: Data(#"{"block": "qkformer-block", "dim": \#(dim), "heads": \#(heads), "tokens": \#(tokens), "timeSteps": \#(timeSteps), "mlpRatio": \#(mlpRatio)}"#.utf8))
     }
 
     /// `x + MLP(x)` alone, with heavy stalls and the smallest credit limit (1 vector in flight)
@@ -22,15 +23,13 @@ import Cosim
         let seed = TestSeed.value(default: 201)
         print("QKFormerBlockCosimTests residual inFlight \(inFlight) stall \(stall) branch lanes \(branchLanes) seed \(seed)")
         let (C, T, N, lanes) = (7, 2, 4, 3)
-        let mlp = try MLPModel.random(channels: C, hidden: 14, timeSteps: T, lanes: branchLanes, inputChunk: lanes, seed: seed,
-                                      maxInputCount: count)
+        let mlp = try DescribedModels.mlp(channels: C, hidden: 14, timeSteps: T, tokens: N, lanes: branchLanes, inputChunk: lanes,
+                                          seed: seed, maxInputCount: count)
         let rc = ResidualConfig(channels: C, timeSteps: T, lanes: lanes, maxInputCount: count, branchLanes: branchLanes,
                                 vectorsInFlight: inFlight)
-        let design = try Elaborate.run(try makeResidual(rc, branch: try makeMLP(mlp.hardware)))
-        let samples = BlockStreamCosim.randomSamples(timeSteps: T, tokens: N, channels: C, rate: 0.5, maxCount: count, count: 3, seed: seed)
-        let expected = try samples.map { x in
-            try SEWResidual.add(x, try MLP.run(mlp.golden, input: x, maxCount: count).output, maxCount: count + 1)
-        }
+        let design = try Elaborate.run(try makeResidual(rc, branch: try makeMLP(mlp.mlpConfig)))
+        let samples = mlp.block.input.randomSamples(rate: 0.5, count: 3, seed: seed)
+        let expected = try samples.map { x in try SEWResidual.add(x, try mlp.expected(x), maxCount: count + 1) }
         var o = BlockStreamCosim.Options()
         o.seed = seed
         o.inputStall = stall
@@ -44,29 +43,30 @@ import Cosim
         print("  \(r.vectors) vectors, \(r.cycles) cycles")
     }
 
-    @Test(arguments: [(kind: AttentionKind.token, lanes: 4, count: 2, storage: LIFStateStorage.registers),
+    @Test(arguments: [(kind: AttentionMask.token, lanes: 4, count: 2, storage: LIFStateStorage.registers),
                       (kind: .token, lanes: 5, count: 1, storage: .ram),
                       (kind: .channel, lanes: 4, count: 2, storage: .registers)])
-    func blockMatchesGolden(kind: AttentionKind, lanes: Int, count: Int, storage: LIFStateStorage) throws {
+    func blockMatchesGolden(kind: AttentionMask, lanes: Int, count: Int, storage: LIFStateStorage) throws {
         let seed = TestSeed.value(default: 301)
         print("QKFormerBlockCosimTests block \(kind.rawValue) lanes \(lanes) count \(count) \(storage) seed \(seed)")
-        let block = try Self.small()
-        let model = try QKFormerBlockModel.random(block, attention: kind, lanes: lanes, seed: seed, maxInputCount: count, storage: storage)
-        let samples = BlockStreamCosim.randomSamples(timeSteps: block.timeSteps, tokens: block.tokens, channels: block.dim,
-                                                     rate: 0.3, maxCount: count, count: 2, seed: seed)
-        let traces = try samples.map { try QKFormerBlock.run(model.golden, input: $0) }
+        var block = try Self.small()
+        block.attention = kind
+        let model = try BlockModel.random(block, lanes: lanes, seed: seed, maxInputCount: count, storage: storage)
+        let samples = model.block.input.randomSamples(rate: 0.3, count: 2, seed: seed)
+        let traces = try model.traces(samples)
         var o = BlockStreamCosim.Options()
         o.seed = seed
         o.inputStall = 0.3
         o.outputStall = 0.3
-        let design = try Elaborate.run(try makeQKFormerBlock(model.hardware))
+        let design = try Elaborate.run(try makeQKFormerBlock(model.blockConfig))
         let r = try BlockStreamCosim.run(design, input: model.hardware.inputFormat, output: model.hardware.outputFormat,
                                          tokens: block.tokens, samples: samples, expected: traces.map(\.output), options: o)
         #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(3)); replay \(r.replayDirectory?.path ?? "-")")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
         func rate(_ t: SpikeTensor) -> Double { Double(t.scalars.filter { $0 != 0 }.count) / Double(t.scalars.count) }
-        let attRate = traces.map { rate($0.attention.output) }.reduce(0, +) / Double(traces.count)
-        let mlpRate = traces.map { rate($0.mlp.output) }.reduce(0, +) / Double(traces.count)
+        // The streams of a block: Attn(x), x1, MLP(x1), x2.
+        let attRate = traces.map { rate($0.streams[0].tensor) }.reduce(0, +) / Double(traces.count)
+        let mlpRate = traces.map { rate($0.streams[2].tensor) }.reduce(0, +) / Double(traces.count)
         print("  \(r.vectors) vectors, \(r.cycles) cycles, Attn(x) rate \(attRate), MLP(x1) rate \(mlpRate)")
         // Both branches must fire, or the residual adds are not tested.
         #expect(attRate > 0.02 && mlpRate > 0.02)

@@ -1,3 +1,4 @@
+import Description
 import Foundation
 import Testing
 import HDL
