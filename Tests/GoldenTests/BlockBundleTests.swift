@@ -267,18 +267,3 @@ struct BlockBundleTests {
         }
     }
 }
-
-/// Expects a `ConfigError` (a bundle the importer refuses) whose one-line description contains
-/// every fragment.
-func expectConfigError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
-                       _ body: () throws -> Any) {
-    do {
-        let v = try body()
-        Issue.record("expected a ConfigError, got \(v)", sourceLocation: sourceLocation)
-    } catch let e as ConfigError {
-        #expect(!e.description.contains { $0.isNewline }, "not one line: \(e)", sourceLocation: sourceLocation)
-        for f in fragments { #expect(e.description.contains(f), "\(e) lacks '\(f)'", sourceLocation: sourceLocation) }
-    } catch {
-        Issue.record("expected a ConfigError, got \(error)", sourceLocation: sourceLocation)
-    }
-}

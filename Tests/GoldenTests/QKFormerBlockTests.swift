@@ -25,18 +25,28 @@ private func handAttention() throws -> AttentionBlockParameters {
     return try AttentionBlockParameters(dim: 2, heads: 1, timeSteps: 2, q: layer, k: layer, proj: layer)
 }
 
-/// Expects a `GoldenError` whose one-line description contains every fragment.
-func expectGoldenError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation,
-                               _ body: () throws -> Any) {
+/// Expects an error of type `E` whose one-line description contains every fragment.
+func expectOneLineError<E: Error & CustomStringConvertible>(_ type: E.Type, _ fragments: [String], sourceLocation: SourceLocation,
+                                                            _ body: () throws -> Any) {
     do {
         let v = try body()
-        Issue.record("expected a GoldenError, got \(v)", sourceLocation: sourceLocation)
-    } catch let e as GoldenError {
+        Issue.record("expected a \(E.self), got \(v)", sourceLocation: sourceLocation)
+    } catch let e as E {
         #expect(!e.description.contains { $0.isNewline }, "not one line: \(e)", sourceLocation: sourceLocation)
         for f in fragments { #expect(e.description.contains(f), "\(e) lacks '\(f)'", sourceLocation: sourceLocation) }
     } catch {
-        Issue.record("expected a GoldenError, got \(error)", sourceLocation: sourceLocation)
+        Issue.record("expected a \(E.self), got \(error)", sourceLocation: sourceLocation)
     }
+}
+
+/// Expects a `GoldenError` (parameters or an input the golden model refuses).
+func expectGoldenError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
+    expectOneLineError(GoldenError.self, fragments, sourceLocation: sourceLocation, body)
+}
+
+/// Expects a `ConfigError` (a config, description or bundle the importer refuses).
+func expectConfigError(_ fragments: String..., sourceLocation: SourceLocation = #_sourceLocation, _ body: () throws -> Any) {
+    expectOneLineError(ConfigError.self, fragments, sourceLocation: sourceLocation, body)
 }
 
 @Test func mlpByHand() throws {
