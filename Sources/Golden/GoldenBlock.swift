@@ -84,6 +84,8 @@ public struct GoldenBlock: Sendable {
                 _ = try wrap("k") { try a.k.makeBank(groups: 1, maxCount: maxCount) }
                 _ = try wrap("proj") { try a.proj.makeBank(groups: 1, maxCount: 1) }
                 return .attention(mask, a)
+            case .selfAttention:
+                throw GoldenError(field: "ssa", "the golden model of SSA is not built yet; choose a QKTA or QKCA block")
             case .mlp(let fc1, let fc2):
                 let m = try MLPParameters(dim: input.channels, hidden: fc1.outputs, timeSteps: input.timeSteps,
                                           fc1: layer(fc1), fc2: layer(fc2))

@@ -59,9 +59,28 @@ import Testing
         #expect(a.body.layers.map(\.outputs) == [6, 6, 6, 12, 6])
     }
 
-    @Test func ssaIsRefusedWithTheFix() throws {
+    @Test func theLastStageOfANamedModelIsSSA() throws {
         let c = try BlockConfig.named("hst-4-384", stage: 3)
-        #expect { try BlockDescription.random(c, seed: 1) } throws: { e in "\(e)".contains("SSA (spiking self-attention) is not built yet") && "\(e)".contains("stage 3 of hst-4-384 is an SSA stage") }
+        #expect(c.block == .ssa && c.attention == .ssa)
+        let d = try BlockDescription.random(c, seed: 1)
+        guard case .selfAttention(let heads, _, _, _, _) = d.body else { Issue.record("stage 3 is \(d.body.name), not SSA"); return }
+        #expect(heads == 8)
+        #expect(d.body.layers.map(\.name) == ["q", "k", "v", "proj"])
+        #expect(d.body.layers.allSatisfy { $0.inputs == 384 && $0.outputs == 384 })
+        #expect(d.output == StreamFormat(channels: 384, tokens: 64, timeSteps: 4, maxCount: 1))
+        // hst-2-256 has two stages; its second is the SSA one, and a QKFormer block there holds SSA.
+        let b = try BlockConfig.named("hst-2-256", stage: 2, block: .qkformerBlock)
+        guard case .chain(let parts) = try BlockDescription.random(b, seed: 1).body, case .residual(.selfAttention) = parts.first else {
+            Issue.record("the stage-2 block of hst-2-256 does not start with an SSA residual"); return
+        }
+        #expect(try BlockConfig.named("hst-2-256", stage: 1).attention == .token)
+    }
+
+    @Test func attentionFieldNamesItsChoices() throws {
+        #expect(try Self.config(#"{"block": "qkformer-block", "dim": 8, "heads": 2, "tokens": 4, "timeSteps": 2, "attention": "ssa"}"#).attention == .ssa)
+        #expect { try Self.config(#"{"dim": 8, "heads": 2, "tokens": 4, "timeSteps": 2, "attention": "sdsa"}"#) } throws: { e in
+            "\(e)".contains("attention") && "\(e)".contains("\"ssa\"")
+        }
     }
 
     @Test func calibrationMovesTheMeasuredRateToItsTarget() throws {

@@ -11,7 +11,7 @@ import Estimator
 /// N = 64 and N = 4096 tokens. With QKCA the sample buffers (the K buffer and the residual FIFO
 /// around the attention) grow with N. hst-4-384 stage 1 (C = 96, T = 4, P = 12).
 @Suite struct QKFormerBlockResourcesTests {
-    static func resources(tokens: Int, kind: AttentionMask) throws -> IRResources {
+    static func resources(tokens: Int, kind: BlockConfig.Attention) throws -> IRResources {
         var block = try BlockConfig.named("hst-4-384", stage: 1, block: .qkformerBlock)
         block.tokens = tokens
         block.attention = kind

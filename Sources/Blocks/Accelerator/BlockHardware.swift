@@ -104,6 +104,8 @@ public struct BlockHardware: Sendable {
             let block = QKFormerBlockConfig(attention: att, mlp: mlp, vectorsInFlight: f.vectorsInFlight, name: "qkformer_block_\(stem)")
             try block.validate()
             structure = .qkformerBlock(block)
+        case .selfAttention:
+            throw BlockError("SSA hardware is not built yet; choose --block qkta, qkca, mlp or a QKFormer block of a QKTA stage")
         case .residual:
             throw BlockError("the generator builds a residual only inside a QKFormer block; describe the block as a chain of the attention residual and the MLP residual")
         }

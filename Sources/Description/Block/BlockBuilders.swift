@@ -55,11 +55,15 @@ extension BlockDescription {
             try SpikingLayer.random(name: name, outputs: outs, inputs: ins, weightBits: wb, biasRange: range,
                                     decayFractionBits: e, using: &rng)
         }
-        func attention(_ mask: AttentionMask, seed: UInt64) throws -> Part {
+        func attention(_ a: BlockConfig.Attention, seed: UInt64) throws -> Part {
             var rng = SplitMix64(seed: seed)
             let C = c.dim
-            let q = try layer("q", C, C, &rng), k = try layer("k", C, C, &rng), p = try layer("proj", C, C, &rng)
-            return .attention(mask: mask, heads: c.heads, q: q, k: k, proj: p)
+            let q = try layer("q", C, C, &rng), k = try layer("k", C, C, &rng)
+            guard let mask = a.mask else {
+                let v = try layer("v", C, C, &rng)
+                return .selfAttention(heads: c.heads, q: q, k: k, v: v, proj: try layer("proj", C, C, &rng))
+            }
+            return .attention(mask: mask, heads: c.heads, q: q, k: k, proj: try layer("proj", C, C, &rng))
         }
         func mlp(seed: UInt64) throws -> Part {
             var rng = SplitMix64(seed: seed)
@@ -70,11 +74,9 @@ extension BlockDescription {
         switch c.block {
         case .qkta: body = try attention(.token, seed: seed)
         case .qkca: body = try attention(.channel, seed: seed)
+        case .ssa: body = try attention(.ssa, seed: seed)
         case .mlp: body = try mlp(seed: seed)
         case .qkformerBlock: body = .chain([.residual(try attention(c.attention, seed: seed)), .residual(try mlp(seed: seed ^ 0x3A7F))])
-        case .ssa:
-            let which = c.model.map { "stage \(c.stage) of \($0) is an SSA stage; choose a QKTA stage or " } ?? "choose "
-            throw ConfigError(field: "block", "SSA (spiking self-attention) is not built yet; \(which)--block qkta, qkca, mlp or qkformer-block")
         }
         let maxIn = maxInputCount ?? defaultMaxInputCount(c)
         let input = StreamFormat(channels: c.dim, tokens: c.tokens, timeSteps: c.timeSteps, maxCount: maxIn)
@@ -98,7 +100,10 @@ extension BlockDescription {
             body = .attention(mask: c.block == .qkca ? .channel : .token, heads: c.heads, q: l[0], k: l[1], proj: l[2])
             (lines, json, exact, bundleMax, e, found) = (b.reportLines, b.reportJSON, b.isExactMode, nil, b.decayFractionBits, b.layout.rawValue)
         case .qkformerBlock:
-            let s = BlockBundle.Settings(dim: c.dim, heads: c.heads, timeSteps: c.timeSteps, mlpRatio: c.mlpRatio, attention: c.attention,
+            guard let mask = c.attention.mask else {
+                throw ConfigError(field: "attention", "a bundle of an SSA QKFormer block cannot be read yet; export a QKTA or QKCA block")
+            }
+            let s = BlockBundle.Settings(dim: c.dim, heads: c.heads, timeSteps: c.timeSteps, mlpRatio: c.mlpRatio, attention: mask,
                                          stage: c.stage, index: c.index, layout: layout, bnEps: c.bnEps,
                                          weightBits: c.quantization.weightBits, perChannel: c.quantization.perChannel,
                                          decayFractionBits: c.quantization.decayFractionBits, maxInputCount: c.maxInputCount)

@@ -82,6 +82,12 @@ public indirect enum Part: Hashable, Sendable {
     /// Q-K attention: `Q = LIF(Wq x + bq)`, `K = LIF(Wk x + bk)`, the mask from K's sums, then
     /// `LIF(Wp (Q masked) + bp)` (docs/arithmetic.md §7). `heads` splits the channels.
     case attention(mask: AttentionMask, heads: Int, q: SpikingLayer, k: SpikingLayer, proj: SpikingLayer)
+    /// SSA, Spikformer's spiking self-attention (docs/arithmetic.md §6): `Q, K, V = LIF(W x + b)`;
+    /// per time step and head (`d = C / heads`), `S = K^T V` summed over all tokens, `c = Q S`,
+    /// the attention neuron `attn_lif(c / 8)` (threshold 0.5: fires iff `U + c >= 8`, `U` its
+    /// membrane in units of 1/8), then `LIF(Wp A + bp)`. It reduces over every token of a time
+    /// step before its first output.
+    case selfAttention(heads: Int, q: SpikingLayer, k: SpikingLayer, v: SpikingLayer, proj: SpikingLayer)
     /// `h = LIF(W1 x + b1)` with `hidden` outputs, `y = LIF(W2 h + b2)` (docs/arithmetic.md §6).
     case mlp(fc1: SpikingLayer, fc2: SpikingLayer)
     /// `x + f(x)`, the SEW residual add on counts (docs/arithmetic.md §5): nothing saturates.
@@ -111,6 +117,20 @@ public indirect enum Part: Hashable, Sendable {
                 throw ConfigError(field: "\(path).heads", "\(heads) heads do not divide the \(input.channels) channels")
             }
             return StreamFormat(channels: proj.outputs, tokens: input.tokens, timeSteps: input.timeSteps, maxCount: 1)
+        case .selfAttention(let heads, let q, let k, let v, let proj):
+            for l in [q, k, v] {
+                try reads(l)
+                guard l.outputs == input.channels else {
+                    throw ConfigError(field: "\(path).\(l.name)", "must keep the \(input.channels) channels of its input; got \(l.outputs)")
+                }
+            }
+            guard proj.inputs == v.outputs else {
+                throw ConfigError(field: "\(path).proj", "reads \(proj.inputs) channels but the attention writes \(v.outputs)")
+            }
+            guard heads >= 1, input.channels % heads == 0 else {
+                throw ConfigError(field: "\(path).heads", "\(heads) heads do not divide the \(input.channels) channels")
+            }
+            return StreamFormat(channels: proj.outputs, tokens: input.tokens, timeSteps: input.timeSteps, maxCount: 1)
         case .mlp(let fc1, let fc2):
             try reads(fc1)
             guard fc2.inputs == fc1.outputs else {
@@ -131,10 +151,11 @@ public indirect enum Part: Hashable, Sendable {
         }
     }
 
-    /// A short name: `attention`, `mlp`, `residual`, `chain`.
+    /// A short name: `attention`, `ssa`, `mlp`, `residual`, `chain`.
     public var name: String {
         switch self {
         case .attention: "attention"
+        case .selfAttention: "ssa"
         case .mlp: "mlp"
         case .residual: "residual"
         case .chain: "chain"
@@ -145,6 +166,7 @@ public indirect enum Part: Hashable, Sendable {
     public var layers: [SpikingLayer] {
         switch self {
         case .attention(_, _, let q, let k, let proj): [q, k, proj]
+        case .selfAttention(_, let q, let k, let v, let proj): [q, k, v, proj]
         case .mlp(let fc1, let fc2): [fc1, fc2]
         case .residual(let p): p.layers
         case .chain(let ps): ps.flatMap(\.layers)
@@ -155,6 +177,8 @@ public indirect enum Part: Hashable, Sendable {
     public func mapLayers(_ transform: (SpikingLayer) throws -> SpikingLayer) rethrows -> Part {
         switch self {
         case .attention(let m, let h, let q, let k, let p): .attention(mask: m, heads: h, q: try transform(q), k: try transform(k), proj: try transform(p))
+        case .selfAttention(let h, let q, let k, let v, let p):
+            .selfAttention(heads: h, q: try transform(q), k: try transform(k), v: try transform(v), proj: try transform(p))
         case .mlp(let a, let b): .mlp(fc1: try transform(a), fc2: try transform(b))
         case .residual(let p): .residual(try p.mapLayers(transform))
         case .chain(let ps): .chain(try ps.map { try $0.mapLayers(transform) })

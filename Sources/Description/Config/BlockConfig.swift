@@ -17,11 +17,21 @@ public struct BlockConfig: Hashable, Sendable {
     public var bnEps: Double
     public var quantization: Quantization
     /// The attention inside a QKFormer block (config field `attention`: "token" for QKTA,
-    /// "channel" for QKCA; docs/arithmetic.md §7). QKTA unless a config says otherwise.
-    public var attention: AttentionMask = .token
+    /// "channel" for QKCA, "ssa" for SSA; docs/arithmetic.md §6-7). A named model's last stage
+    /// (hst-2-256's second) is SSA, its other stages QKTA; a custom config is QKTA unless it says.
+    public var attention: Attention = .token
     /// The largest count on the block input (config field `maxInputCount`); nil means the
     /// default of docs/arithmetic.md §5 (`BlockDescription.defaultMaxInputCount`).
     public var maxInputCount: Int?
+
+    /// The attention operator of a block (config field `attention`).
+    public enum Attention: String, Hashable, Sendable, CaseIterable {
+        case token, channel, ssa
+        /// The Q-K attention's mask, or nil for SSA.
+        public var mask: AttentionMask? {
+            switch self { case .token: .token; case .channel: .channel; case .ssa: nil }
+        }
+    }
 
     public enum TensorLayout: String, Hashable, Sendable, CaseIterable { case auto, qkformer, spikingjelly }
 
@@ -50,6 +60,7 @@ public struct BlockConfig: Hashable, Sendable {
                             dim: m.stageDims[stage - 1], heads: m.heads, tokens: m.tokensPerStage[stage - 1],
                             timeSteps: m.timeSteps, mlpRatio: m.mlpRatio, layout: .auto, bnEps: 1e-5,
                             quantization: Quantization())
+        if m.defaultBlock(stage: stage) == .ssa { c.attention = .ssa }
         try c.validate()
         c.model = name
         return c
@@ -99,11 +110,10 @@ public struct BlockConfig: Hashable, Sendable {
         if let v = try int(dict, "timeSteps") { c.timeSteps = v }
         if let v = try int(dict, "mlpRatio") { c.mlpRatio = v }
         if let v = try string(dict, "attention") {
-            switch v {
-            case "token": c.attention = .token
-            case "channel": c.attention = .channel
-            default: throw ConfigError(field: "attention", "must be \"token\" (QKTA) or \"channel\" (QKCA), got '\(v)'")
+            guard let a = Attention(rawValue: v) else {
+                throw ConfigError(field: "attention", "must be \"token\" (QKTA), \"channel\" (QKCA) or \"ssa\" (SSA), got '\(v)'")
             }
+            c.attention = a
         }
         if let v = try int(dict, "maxInputCount") { c.maxInputCount = v }
         if let v = try string(dict, "layout") {

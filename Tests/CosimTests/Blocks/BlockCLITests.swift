@@ -109,7 +109,7 @@ import Cosim
     }
 
     @Test(arguments: [
-        (["generate", "--model", "c.json", "--block", "ssa", "--out", "o"], "SSA (spiking self-attention) is not built yet; choose --block qkta"),
+        (["generate", "--model", "c.json", "--block", "ssa", "--out", "o"], "SSA hardware is not built yet; choose --block qkta"),
         (["cosim", "--model", "c.json", "--block", "mlp", "--bundle", "bundle"], "a bundle of --block mlp cannot be read yet"),
         (["cosim", "--model", "bad.json", "--block", "qkformer-block"], "attention: must be \"token\" (QKTA) or \"channel\" (QKCA)"),
     ])

@@ -43,10 +43,10 @@ import Cosim
         print("  \(r.vectors) vectors, \(r.cycles) cycles")
     }
 
-    @Test(arguments: [(kind: AttentionMask.token, lanes: 4, count: 2, storage: LIFStateStorage.registers),
+    @Test(arguments: [(kind: BlockConfig.Attention.token, lanes: 4, count: 2, storage: LIFStateStorage.registers),
                       (kind: .token, lanes: 5, count: 1, storage: .ram),
                       (kind: .channel, lanes: 4, count: 2, storage: .registers)])
-    func blockMatchesGolden(kind: AttentionMask, lanes: Int, count: Int, storage: LIFStateStorage) throws {
+    func blockMatchesGolden(kind: BlockConfig.Attention, lanes: Int, count: Int, storage: LIFStateStorage) throws {
         let seed = TestSeed.value(default: 301)
         print("QKFormerBlockCosimTests block \(kind.rawValue) lanes \(lanes) count \(count) \(storage) seed \(seed)")
         var block = try Self.small()

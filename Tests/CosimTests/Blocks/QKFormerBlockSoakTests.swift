@@ -14,8 +14,8 @@ import Cosim
 ///     QKFORGE_BLOCK_SOAK=1 swift test --filter QKFormerBlockSoakTests
 @Suite(.serialized, .enabled(if: ProcessInfo.processInfo.environment["QKFORGE_BLOCK_SOAK"] == "1"))
 struct QKFormerBlockSoakTests {
-    @Test(arguments: [("hst-4-384", AttentionMask.token), ("hst-4-384", .channel), ("hst-10-384", .token)])
-    func stage1BlockFullSample(model: String, kind: AttentionMask) throws {
+    @Test(arguments: [("hst-4-384", BlockConfig.Attention.token), ("hst-4-384", .channel), ("hst-10-384", .token)])
+    func stage1BlockFullSample(model: String, kind: BlockConfig.Attention) throws {
         let seed = TestSeed.value(default: 401)
         print("QKFormerBlockSoakTests \(model) stage 1 \(kind.rawValue) seed \(seed)")
         var block = try BlockConfig.named(model, stage: 1, block: .qkformerBlock)
