@@ -5,6 +5,8 @@ import Foundation
 /// inside, so that firing rates, work and a first wrong value can be read off.
 public indirect enum PartTrace: Hashable, Sendable {
     case attention(AttentionTrace)
+    /// SSA (docs/arithmetic.md §6).
+    case selfAttention(SSATrace)
     case mlp(MLPTrace)
     /// The branch's trace and `x + branch(x)`.
     case residual(branch: PartTrace, output: SpikeTensor)
@@ -14,6 +16,7 @@ public indirect enum PartTrace: Hashable, Sendable {
     public var output: SpikeTensor {
         switch self {
         case .attention(let t): t.output
+        case .selfAttention(let t): t.output
         case .mlp(let t): t.output
         case .residual(_, let o): o
         case .chain(let ts): ts.last!.output
@@ -21,10 +24,11 @@ public indirect enum PartTrace: Hashable, Sendable {
     }
 
     /// The trace of every spiking layer, in the order of `Part.layers` (the attention neuron,
-    /// which sums spikes rather than multiplying, is not among them).
+    /// which sums spikes rather than multiplying, is not among them; SSA's is `t.attention`).
     public var layers: [SpikingLayerTrace] {
         switch self {
         case .attention(let t): [t.q, t.k, t.proj]
+        case .selfAttention(let t): [t.q, t.k, t.v, t.proj]
         case .mlp(let t): [t.fc1, t.fc2]
         case .residual(let b, _): b.layers
         case .chain(let ts): ts.flatMap(\.layers)
@@ -35,6 +39,7 @@ public indirect enum PartTrace: Hashable, Sendable {
     public var streams: [(name: String, tensor: SpikeTensor)] {
         switch self {
         case .attention(let t): [("attention", t.output)]
+        case .selfAttention(let t): [("ssa", t.output)]
         case .mlp(let t): [("mlp", t.output)]
         case .residual(let b, let o): b.streams + [("residual", o)]
         case .chain(let ts): ts.flatMap(\.streams)
@@ -51,6 +56,7 @@ public struct GoldenBlock: Sendable {
 
     private indirect enum Prepared: Sendable {
         case attention(AttentionMask, AttentionBlockParameters)
+        case selfAttention(SSAParameters, maxCount: UInt8)
         case mlp(MLPParameters, maxCount: Int)
         case residual(Prepared, maxCount: Int)
         case chain([Prepared])
@@ -84,8 +90,17 @@ public struct GoldenBlock: Sendable {
                 _ = try wrap("k") { try a.k.makeBank(groups: 1, maxCount: maxCount) }
                 _ = try wrap("proj") { try a.proj.makeBank(groups: 1, maxCount: 1) }
                 return .attention(mask, a)
-            case .selfAttention:
-                throw GoldenError(field: "ssa", "the golden model of SSA is not built yet; choose a QKTA or QKCA block")
+            case .selfAttention(let heads, let q, let k, let v, let proj):
+                let a = try SSAParameters(dim: input.channels, heads: heads, timeSteps: input.timeSteps,
+                                          q: layer(q), k: layer(k), v: layer(v), proj: layer(proj))
+                // Every range up front (docs/arithmetic.md §6): Q, K, V read the input's counts,
+                // proj reads 0/1 spikes, S counts up to N tokens, c reaches d*N.
+                _ = try wrap("q") { try a.q.makeBank(groups: 1, maxCount: maxCount) }
+                _ = try wrap("k") { try a.k.makeBank(groups: 1, maxCount: maxCount) }
+                _ = try wrap("v") { try a.v.makeBank(groups: 1, maxCount: maxCount) }
+                _ = try wrap("proj") { try a.proj.makeBank(groups: 1, maxCount: 1) }
+                _ = try a.attentionBank(tokens: input.tokens)
+                return .selfAttention(a, maxCount: maxCount)
             case .mlp(let fc1, let fc2):
                 let m = try MLPParameters(dim: input.channels, hidden: fc1.outputs, timeSteps: input.timeSteps,
                                           fc1: layer(fc1), fc2: layer(fc2))
@@ -126,6 +141,8 @@ public struct GoldenBlock: Sendable {
         switch p {
         case .attention(let mask, let a):
             return .attention(try wrap("attention") { try mask == .token ? QKTA.run(a, input: x) : QKCA.run(a, input: x) })
+        case .selfAttention(let a, let maxCount):
+            return .selfAttention(try wrap("ssa") { try SSA.run(a, input: x, maxCount: maxCount) })
         case .mlp(let m, let maxCount):
             return .mlp(try wrap("mlp") { try MLP.run(m, input: x, maxCount: maxCount) })
         case .residual(let b, let maxCount):
