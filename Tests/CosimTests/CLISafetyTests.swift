@@ -186,7 +186,6 @@ import HDL
         (["cosim", "--example"], "Missing value for '--example"),
         (["golden", "--model", "hst-4-384", "--input", "nonexistent.npy", "--output", "y.npy"], "nonexistent.npy"),
         (["cosim", "--model", "hst-9-999"], "unknown model 'hst-9-999'"),
-        (["cosim", "--model", "hst-4-384", "--stage", "3"], "SSA hardware is not built yet"),
         (["cosim", "--model", "hst-4-384", "--rate", "2"], "--rate must be a number from 0 to 1"),
         (["generate", "--model", "hst-4-384", "--lanes", "0", "--out", "gen-out"], "--lanes must be a whole number from 1 to 256"),
         (g[0..<4] + ["float.npy", "--output", "y.npy"], "must be uint8"),

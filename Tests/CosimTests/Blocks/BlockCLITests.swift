@@ -129,9 +129,8 @@ import Cosim
     }
 
     @Test(arguments: [
-        (["generate", "--model", "c.json", "--block", "ssa", "--out", "o"], "SSA hardware is not built yet; choose --block qkta"),
         (["cosim", "--model", "c.json", "--block", "mlp", "--bundle", "bundle"], "a bundle of --block mlp cannot be read yet"),
-        (["cosim", "--model", "bad.json", "--block", "qkformer-block"], "attention: must be \"token\" (QKTA) or \"channel\" (QKCA)"),
+        (["cosim", "--model", "bad.json", "--block", "qkformer-block"], "attention: must be \"token\" (QKTA), \"channel\" (QKCA) or \"ssa\" (SSA)"),
     ])
     func badInputGetsOneLineAndExitCode2(args: [String], message: String) throws {
         let dir = try Self.workDir("bad-\(abs(args.joined().hashValue))", config: Self.config)
