@@ -1,4 +1,5 @@
 import Blocks
+import Description
 
 /// What the cycle model needs to know about one generated SSA block (`makeSSA`).
 public struct SSAShape: Sendable, Hashable {
@@ -111,5 +112,61 @@ public struct SSACycleModel: Sendable {
     /// Steady-state cycles per sample: the difference between three and two copies.
     public func cyclesPerSample(_ sample: [SSAVectorEvents]) -> Int {
         runCycles([sample, sample, sample]) - runCycles([sample, sample])
+    }
+}
+
+/// Firing rates SSA's cycle model reads: the block input, Q, K and the attention neuron `A`.
+/// QKFormer reports none for its SSA stage (Table 7 covers stages 1 and 2), so the defaults are
+/// assumptions, and are printed as such.
+public struct SSAFiringRates: Sendable, Hashable {
+    public var input: Double, q: Double, k: Double, attention: Double
+    public var source: String
+    public init(input: Double, q: Double, k: Double, attention: Double, source: String) {
+        (self.input, self.q, self.k, self.attention, self.source) = (input, q, k, attention, source)
+    }
+
+    public static let assumed = SSAFiringRates(input: 0.2, q: 0.1, k: 0.1, attention: 0.1,
+                                               source: "assumed: input 0.2, Q 0.1, K 0.1, A 0.1 (QKFormer reports no SSA rates)")
+}
+
+extension SSACycleModel {
+    /// One synthetic sample: every channel of every vector non-zero independently at its rate,
+    /// from a fixed seed.
+    public func syntheticSample(_ r: SSAFiringRates, seed: UInt64 = 0x5EED_CAFE, index: Int = 0) -> [SSAVectorEvents] {
+        var rng = SplitMix64(seed: seed &+ UInt64(index) &* 0x9E37_79B9)
+        let C = shape.channels
+        func draw(_ p: Double) -> Int { (0..<C).reduce(0) { n, _ in n + (Double.random(in: 0..<1, using: &rng) < p ? 1 : 0) } }
+        return (0..<shape.vectorsPerSample).map { _ in
+            SSAVectorEvents(input: draw(r.input), q: draw(r.q), k: draw(r.k), attention: draw(r.attention))
+        }
+    }
+
+    /// Cycles of `samples` synthetic samples back to back, from reset to the last output beat.
+    public func runCycles(rates: SSAFiringRates, samples: Int) -> Int {
+        runCycles((0..<samples).map { syntheticSample(rates, index: $0) })
+    }
+
+    /// Steady-state cycles per sample at `rates`.
+    public func cyclesPerSample(rates: SSAFiringRates) -> Double {
+        let s = (0..<3).map { syntheticSample(rates, index: $0) }
+        return Double(runCycles(s) - runCycles(Array(s.prefix(2))))
+    }
+}
+
+/// The QKFormer block around SSA, `x1 = x + SSA(x)`, `x2 = x1 + MLP(x1)`: the MLP starts on a
+/// sample's first `x1` vector (after SSA's pass 1 and the start of its pass 2) and runs beside
+/// SSA, so the block takes the longer of the two, plus the MLP's latency for the last vector.
+public struct SSABlockCycleModel: Sendable {
+    public let ssa: SSACycleModel
+    public let mlp: MLPCycleModel
+    public init(ssa: SSAShape, mlp: MLPShape) { (self.ssa, self.mlp) = (SSACycleModel(ssa), MLPCycleModel(mlp)) }
+
+    /// From each sample's SSA and MLP events per vector (the MLP's are of `x1`).
+    public func runCycles(ssa s: [[SSAVectorEvents]], mlp m: [[MLPVectorEvents]]) -> Int {
+        let ssaRun = ssa.runCycles(s)
+        // SSA's first output: pass 1 of the first sample, then its pass 2 starts.
+        let first = s.first.map { ssa.pass1($0) + ($0.last?.k ?? 0) + ssa.shape.groups + ssa.l2 } ?? 0
+        let lastVector = m.last?.last.map { [[$0]] } ?? []
+        return max(ssaRun, first + mlp.runCycles(m)) + (lastVector.isEmpty ? 0 : mlp.runCycles(lastVector))
     }
 }
