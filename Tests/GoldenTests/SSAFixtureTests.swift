@@ -18,7 +18,9 @@ struct SSAFixtureTests {
 
     @Test func everyCaseIsPresent() throws {
         let names = try Self.cases()
-        #expect(names.count >= 7)
+        #expect(names.count >= 9)
+        // T from 1 to 8 (the attention membrane carries T bits below 1/8).
+        for t in 1...8 { #expect(names.contains { $0.hasSuffix("-t\(t)") }, "no case with T = \(t)") }
         for kind in ["-ssa-", "-block-", "authors-imagenet", "authors-cifar", "model-"] {
             #expect(names.contains { $0.contains(kind) }, "no \(kind) case")
         }
