@@ -42,18 +42,19 @@ enum BlockPerformance {
         let source: String
     }
 
-    /// The estimate of a composite block's hardware serving `tokens` tokens per sample.
-    static func estimate(_ hw: BlockHardware, tokens: Int, stage: Int) throws -> Report {
+    /// The estimate of a composite block's hardware serving `tokens` tokens per sample, at an
+    /// assumed clock of `clockMHz`.
+    static func estimate(_ hw: BlockHardware, tokens: Int, stage: Int, clockMHz: Double = assumedClockMHz) throws -> Report {
         switch hw.structure {
-        case .mlp(let m): return estimate(.mlp(MLPShape(mlp: m, tokens: tokens)), stage: stage)
-        case .qkformerBlock(let b): return estimate(.block(try BlockShape(block: b, tokens: tokens)), stage: stage)
+        case .mlp(let m): return estimate(.mlp(MLPShape(mlp: m, tokens: tokens)), stage: stage, clockMHz: clockMHz)
+        case .qkformerBlock(let b): return estimate(.block(try BlockShape(block: b, tokens: tokens)), stage: stage, clockMHz: clockMHz)
         case .attention: preconditionFailure("attention blocks have their own performance report (GenerateReport)")
         }
     }
 
     /// The estimate of `shape` at the assumed rates of `stage` (QKFormer's Table 7 where it has
     /// them) and the assumed clock.
-    static func estimate(_ shape: Shape, stage: Int) -> Report {
+    static func estimate(_ shape: Shape, stage: Int, clockMHz: Double = assumedClockMHz) -> Report {
         let rates: BlockFiringRates, cycles: Double, latency: Int
         switch shape {
         case .mlp(let m):
@@ -67,7 +68,7 @@ enum BlockPerformance {
         }
         let isBlock: Bool = { if case .block = shape { return true }; return false }()
         let tidy = JSONValue.tidy
-        let clock = assumedClockMHz
+        let clock = clockMHz
         return Report(cyclesPerSample: tidy(cycles), latencyCycles: latency,
                       rates: Rates(input: tidy(rates.input), attention: isBlock ? tidy(rates.attention) : nil,
                                    xPrime: isBlock ? tidy(rates.xPrime) : nil, attentionOut: isBlock ? tidy(rates.attentionOut) : nil,

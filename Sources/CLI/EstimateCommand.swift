@@ -149,6 +149,8 @@ enum EstimateCommand {
         let seed = try args.uint64("seed", default: 1)
         let (model, bundle) = try ModelCommands.build(c, args)
         if let b = bundle { for line in b.lines { print(line) } }
+        let weights = args.string("bundle").map { "weights from bundle \($0)" } ?? "random weights seed \(seed)"
+        if isComposite(model) { return try composite(args, c, model, weights: weights) }
         let clock = try positive(args, "clock-mhz", default: 200)
         let energy = try energy(args)
         let (design, shape) = try build(model)
@@ -163,7 +165,7 @@ enum EstimateCommand {
             }
             print(try json(r))
         } else {
-            print(text(c, weights: args.string("bundle").map { "weights from bundle \($0)" } ?? "random weights seed \(seed)", res: res, est: est), terminator: "")
+            print(text(c, weights: weights, res: res, est: est), terminator: "")
         }
     }
 
@@ -219,22 +221,7 @@ enum EstimateCommand {
     static func text(_ c: BlockConfig, weights: String, res: ModuleEstimate, est: PerformanceEstimate) -> String {
         let s = est.shape, r = est.rates, o = est.ops, b = est.breakdown, e = est.energy
         var out = "estimate: \(c.block.rawValue) of \(c.model ?? "custom") stage \(c.stage): C=\(s.channels) h=\(s.heads) N=\(s.tokens) T=\(s.timeSteps), lanes P=\(s.lanes) (G=\(s.groups)), \(weights)\n\n"
-        out += "resources (ResourceModel, Xilinx 7-series mapping; FFs and memory bits exact from the IR):\n"
-        let header = ["module", "LUTs", "FFs", "mem bits", "BRAM18", "BRAM36", "DSPs"]
-        var rows: [[String]] = []
-        func add(_ m: ModuleEstimate, depth: Int) {
-            let name = String(repeating: "  ", count: depth) + (depth == 0 ? "total (\(m.module))" : (m.path.split(separator: ".").last.map(String.init) ?? m.path))
-            let t = m.total
-            rows.append([name, "\(t.luts)", "\(t.flipFlops)", "\(t.memoryBits)", "\(t.bram18)", "\(t.bram36)", "\(t.dsps)"])
-            if depth < 1 { for ch in m.children { add(ch, depth: depth + 1) } }
-        }
-        add(res, depth: 0)
-        let widths = header.indices.map { i in max(header[i].count, rows.map { $0[i].count }.max() ?? 0) }
-        func line(_ cells: [String]) -> String {
-            "  " + cells.enumerated().map { i, v in i == 0 ? v.padding(toLength: widths[0], withPad: " ", startingAt: 0) : String(repeating: " ", count: widths[i] - v.count) + v }.joined(separator: "  ") + "\n"
-        }
-        out += line(header)
-        for row in rows { out += line(row) }
+        out += resourceTable(res)
         out += "\nfiring rates: input \(g(r.input)), Q \(g(r.q)), K \(g(r.k)), \(s.mask == .token ? "A_t" : "A_c") \(g(r.attention)), X' \(g(r.xPrime)), out \(g(r.out))\n"
         out += "  (\(r.source))\n"
         out += "cycles per sample: \(g(est.cyclesPerSample, 6)) (steady state, no stalls; event-driven bound \(g(est.eventBoundCycles, 6)) = max(input, X' events) x G)\n"

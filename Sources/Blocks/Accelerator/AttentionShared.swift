@@ -1,6 +1,6 @@
 import HDL
 
-/// What the two attention blocks (QKTA and QKCA) have in common: their size, layers and
+/// What the attention blocks (QKTA, QKCA and SSA) have in common: their size, layers and
 /// folding, and so their input side and projection side.
 protocol AttentionShape {
     var channels: Int { get }
@@ -20,13 +20,16 @@ protocol AttentionShape {
 
 extension QKTAConfig: AttentionShape {}
 extension QKCAConfig: AttentionShape {}
+extension SSAConfig: AttentionShape {}
 
-/// The input side both blocks share: the `s_axis` ports and their protocol check, the event
-/// encoder, the broadcast to the Q and K accumulators, and the Q and K LIF banks.
+/// The input side the blocks share: the `s_axis` ports and their protocol check, the event
+/// encoder, the broadcast to the Q and K (and SSA's V) accumulators, and their LIF banks.
 struct AttentionInput {
     /// The Q and K LIF banks, whose `out_*` streams the caller consumes.
     let lifQ: Instance
     let lifK: Instance
+    /// SSA's V LIF bank, when a V layer was given.
+    let lifV: Instance?
 
     static let eventFields = ["event", "channel", "count", "last"]
 
@@ -36,13 +39,15 @@ struct AttentionInput {
         return (try makeSpikeAccumulator(cfg.accumulator), try makeLIFBank(cfg.lif))
     }
 
-    /// Declares `s_axis_*` and `s_axis_error` on `m` and builds the input side.
-    init(_ m: Module, _ c: some AttentionShape) throws {
+    /// Declares `s_axis_*` and `s_axis_error` on `m` and builds the input side; `v` adds a third
+    /// projection (SSA's V) beside Q and K.
+    init(_ m: Module, _ c: some AttentionShape, v: SpikingLayerWeights? = nil) throws {
         let T = c.timeSteps
         let tw = Memory.addressWidth(depth: T), bw = Memory.addressWidth(depth: c.inputBeats)
         let encIn = EventEncoderConfig(channels: c.channels, chunkChannels: c.inputChunk, countWidth: c.countWidth, slots: 1)
         let (accQ, lifQ) = try Self.layer(c, c.q, "q", maxCount: c.maxInputCount)
         let (accK, lifK) = try Self.layer(c, c.k, "k", maxCount: c.maxInputCount)
+        let vLayer = try v.map { try Self.layer(c, $0, "v", maxCount: c.maxInputCount) }
 
         let sValid = m.input("s_axis_tvalid", width: 1)
         let sData = m.input("s_axis_tdata", width: c.inputChunk * c.countWidth)
@@ -52,12 +57,17 @@ struct AttentionInput {
         uEnc.connect("in_valid", sValid)
         uEnc.connect("in_counts", sData)
         let sReady = uEnc.output("in_ready")
-        let uB = m.instance(try makeStreamBroadcast(StreamBroadcastConfig(layout: encIn.format.layout, consumers: 2)), "u_bcast")
+        let uB = m.instance(try makeStreamBroadcast(StreamBroadcastConfig(layout: encIn.format.layout, consumers: vLayer == nil ? 2 : 3)), "u_bcast")
         uB.takeStream("in", from: uEnc, "out", fields: Self.eventFields)
         let uAccQ = m.instance(accQ, "u_acc_q")
         uAccQ.takeStream("in", from: uB, "out0", fields: Self.eventFields)
         let uAccK = m.instance(accK, "u_acc_k")
         uAccK.takeStream("in", from: uB, "out1", fields: Self.eventFields)
+        let uAccV = vLayer.map { l -> Instance in
+            let u = m.instance(l.acc, "u_acc_v")
+            u.takeStream("in", from: uB, "out2", fields: Self.eventFields)
+            return u
+        }
 
         // Input protocol check: tlast and tuser must match the beat and time-step count.
         let sFire = m.wire("s_fire", sValid & sReady)
@@ -79,6 +89,13 @@ struct AttentionInput {
         feedBank(m, uAccQ, self.lifQ, "q", timeSteps: T)
         self.lifK = m.instance(lifK, "u_lif_k")
         feedBank(m, uAccK, self.lifK, "k", timeSteps: T)
+        if let l = vLayer, let acc = uAccV {
+            let u = m.instance(l.lif, "u_lif_v")
+            feedBank(m, acc, u, "v", timeSteps: T)
+            lifV = u
+        } else {
+            lifV = nil
+        }
     }
 }
 

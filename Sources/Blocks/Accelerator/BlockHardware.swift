@@ -16,11 +16,14 @@ public struct Folding: Hashable, Sendable {
     /// Counts per input beat of an attention or MLP alone; nil: the block's default (inside a
     /// QKFormer block it is always `min(P, C)`).
     public var inputChunk: Int?
+    /// Sample buffers of a two-pass attention (SSA's `S` banks): 2 overlaps the first pass of the
+    /// next sample with the second pass of this one, 1 saves the second buffer.
+    public var sampleBuffers: Int
 
     public init(lanes: Int, mlpLanes: Int? = nil, hiddenLanes: Int? = nil, storage: LIFStateStorage = .registers,
-                vectorsInFlight: Int = 4, inputChunk: Int? = nil) {
+                vectorsInFlight: Int = 4, inputChunk: Int? = nil, sampleBuffers: Int = 2) {
         (self.lanes, self.mlpLanes, self.hiddenLanes, self.storage, self.vectorsInFlight) = (lanes, mlpLanes, hiddenLanes, storage, vectorsInFlight)
-        self.inputChunk = inputChunk
+        (self.inputChunk, self.sampleBuffers) = (inputChunk, sampleBuffers)
     }
 }
 
@@ -81,21 +84,35 @@ public struct BlockHardware: Sendable {
                                   k: try SpikingLayerWeights(k), proj: try SpikingLayerWeights(p), storage: f.storage, name: name)
             return mask == .token ? .token(qkta) : .channel(QKCAConfig(qkta, tokens: d.input.tokens, name: name))
         }
+        func selfAttention(_ heads: Int, _ q: SpikingLayer, _ k: SpikingLayer, _ v: SpikingLayer, _ p: SpikingLayer,
+                           inputChunk: Int?) throws -> BlockAttention {
+            .selfAttention(SSAConfig(channels: d.input.channels, heads: heads, timeSteps: d.input.timeSteps, tokens: d.input.tokens,
+                                     lanes: f.lanes, inputChunk: inputChunk, maxInputCount: d.input.maxCount,
+                                     q: try SpikingLayerWeights(q), k: try SpikingLayerWeights(k), v: try SpikingLayerWeights(v),
+                                     proj: try SpikingLayerWeights(p), storage: f.storage, sBanks: f.sampleBuffers, name: "ssa_\(stem)"))
+        }
         switch d.body {
         case .attention(let mask, let heads, let q, let k, let p):
             structure = .attention(try attention(mask, heads, q, k, p, inputChunk: f.inputChunk))
+        case .selfAttention(let heads, let q, let k, let v, let p):
+            structure = .attention(try selfAttention(heads, q, k, v, p, inputChunk: f.inputChunk))
         case .mlp(let fc1, let fc2):
             structure = .mlp(MLPConfig(channels: d.input.channels, hidden: fc1.outputs, timeSteps: d.input.timeSteps,
                                        lanes: f.lanes, hiddenLanes: f.hiddenLanes, inputChunk: f.inputChunk ?? min(f.lanes, d.input.channels),
                                        maxInputCount: d.input.maxCount, fc1: try SpikingLayerWeights(fc1),
                                        fc2: try SpikingLayerWeights(fc2), storage: f.storage, name: "mlp_\(stem)"))
         case .chain(let parts):
-            guard parts.count == 2, case .residual(.attention(let mask, let heads, let q, let k, let p)) = parts[0],
-                  case .residual(.mlp(let fc1, let fc2)) = parts[1] else {
+            let C = d.input.channels, K = min(f.lanes, C)
+            guard parts.count == 2, case .residual(let first) = parts[0], case .residual(.mlp(let fc1, let fc2)) = parts[1] else {
                 throw BlockError("the generator builds a chain only as a QKFormer block (x + Attn(x), then x1 + MLP(x1)); this chain has \(parts.map(\.name))")
             }
-            let C = d.input.channels, K = min(f.lanes, C)
-            let att = try attention(mask, heads, q, k, p, inputChunk: K)
+            let att: BlockAttention
+            switch first {
+            case .attention(let mask, let heads, let q, let k, let p): att = try attention(mask, heads, q, k, p, inputChunk: K)
+            case .selfAttention(let heads, let q, let k, let v, let p): att = try selfAttention(heads, q, k, v, p, inputChunk: K)
+            default:
+                throw BlockError("the first residual of a QKFormer block holds an attention, not \(first.name)")
+            }
             let fc2Lanes = f.mlpLanes ?? defaultMLPLanes(lanes: f.lanes, channels: C, mlpRatio: max(1, fc1.outputs / C))
             let mlp = MLPConfig(channels: C, hidden: fc1.outputs, timeSteps: d.input.timeSteps, lanes: fc2Lanes,
                                 hiddenLanes: f.hiddenLanes ?? min(256, 2 * fc2Lanes), inputChunk: K,
@@ -104,8 +121,6 @@ public struct BlockHardware: Sendable {
             let block = QKFormerBlockConfig(attention: att, mlp: mlp, vectorsInFlight: f.vectorsInFlight, name: "qkformer_block_\(stem)")
             try block.validate()
             structure = .qkformerBlock(block)
-        case .selfAttention:
-            throw BlockError("SSA hardware is not built yet; choose --block qkta, qkca, mlp or a QKFormer block of a QKTA stage")
         case .residual:
             throw BlockError("the generator builds a residual only inside a QKFormer block; describe the block as a chain of the attention residual and the MLP residual")
         }
@@ -143,6 +158,7 @@ extension BlockAttention {
         switch self {
         case .token(let c): CountStreamFormat(channels: c.channels, lanes: c.inputChunk, countWidth: c.countWidth, timeSteps: c.timeSteps)
         case .channel(let c): CountStreamFormat(channels: c.channels, lanes: c.inputChunk, countWidth: c.countWidth, timeSteps: c.timeSteps)
+        case .selfAttention(let c): CountStreamFormat(channels: c.channels, lanes: c.inputChunk, countWidth: c.countWidth, timeSteps: c.timeSteps)
         }
     }
 
@@ -156,9 +172,10 @@ extension BlockHardware {
     /// The lanes of each spiking layer's accumulator, in the order of `Part.layers`.
     public var layerLanes: [Int] {
         switch structure {
-        case .attention(let a): [a.lanes, a.lanes, a.lanes]
+        case .attention(let a): Array(repeating: a.lanes, count: a.layerCount)
         case .mlp(let m): [m.hiddenLanes, m.lanes]
-        case .qkformerBlock(let b): [b.attention.lanes, b.attention.lanes, b.attention.lanes, b.mlp.hiddenLanes, b.mlp.lanes]
+        case .qkformerBlock(let b):
+            Array(repeating: b.attention.lanes, count: b.attention.layerCount) + [b.mlp.hiddenLanes, b.mlp.lanes]
         }
     }
 }

@@ -6,18 +6,34 @@ public enum BlockAttention: Hashable, Sendable {
     case token(QKTAConfig)
     /// QKCA: the channel mask needs a whole sample (`N * T` vectors) before the first output.
     case channel(QKCAConfig)
+    /// SSA: `S = K^T V` needs a whole sample (`N * T` vectors) before the first output.
+    case selfAttention(SSAConfig)
 
-    var channels: Int { switch self { case .token(let c): c.channels; case .channel(let c): c.channels } }
-    var timeSteps: Int { switch self { case .token(let c): c.timeSteps; case .channel(let c): c.timeSteps } }
-    var lanes: Int { switch self { case .token(let c): c.lanes; case .channel(let c): c.lanes } }
-    var inputChunk: Int { switch self { case .token(let c): c.inputChunk; case .channel(let c): c.inputChunk } }
-    var maxInputCount: Int { switch self { case .token(let c): c.maxInputCount; case .channel(let c): c.maxInputCount } }
+    private var shape: any AttentionShape {
+        switch self { case .token(let c): c; case .channel(let c): c; case .selfAttention(let c): c }
+    }
+    var channels: Int { shape.channels }
+    var timeSteps: Int { shape.timeSteps }
+    var lanes: Int { shape.lanes }
+    var inputChunk: Int { shape.inputChunk }
+    var maxInputCount: Int { shape.maxInputCount }
     /// Vectors it must take before it emits the first of them.
-    var window: Int { switch self { case .token: 1; case .channel(let c): c.tokens * c.timeSteps } }
+    var window: Int {
+        switch self {
+        case .token: 1
+        case .channel(let c): c.tokens * c.timeSteps
+        case .selfAttention(let c): c.tokens * c.timeSteps
+        }
+    }
+    /// Its spiking layers: Q, K, (V,) proj.
+    public var layerCount: Int { if case .selfAttention = self { 4 } else { 3 } }
+    /// `qkta`, `qkca` or `ssa`.
+    var kind: String { switch self { case .token: "qkta"; case .channel: "qkca"; case .selfAttention: "ssa" } }
     func make() throws -> Module {
         switch self {
         case .token(let c): try makeQKTA(c)
         case .channel(let c): try makeQKCA(c)
+        case .selfAttention(let c): try makeSSA(c)
         }
     }
 }
@@ -87,11 +103,10 @@ public func makeQKFormerBlock(_ c: QKFormerBlockConfig) throws -> Module {
     let r1 = c.attentionResidual, r2 = c.mlpResidual
     let res1 = try makeResidual(r1, branch: try c.attention.make())
     let res2 = try makeResidual(r2, branch: try makeMLP(c.mlp))
-    let kind: String
-    switch c.attention { case .token: kind = "qkta"; case .channel: kind = "qkca" }
+    let kind = c.attention.kind
     let inF = c.inputFormat, outF = c.outputFormat
     let m = Module("\(c.name)_\(kind)_c\(c.channels)_t\(c.timeSteps)_p\(c.attention.lanes)", doc: """
-        QKFormer block (docs/arithmetic.md §6), \(kind == "qkta" ? "QKTA (token attention: every state O(C), independent of N)" : "QKCA (channel attention: buffers a sample)"):
+        QKFormer block (docs/arithmetic.md §6), \(kind == "qkta" ? "QKTA (token attention: every state O(C), independent of N)" : kind == "qkca" ? "QKCA (channel attention: buffers a sample)" : "SSA (self-attention: buffers a sample)"):
         x1 = x + Attn(x), x2 = x1 + MLP(x1), SEW residual adds on counts (docs/arithmetic.md §5). Top module of this design.
         Input stream s_axis (one vector per token and time step; tokens in order, the T = \(c.timeSteps) time steps of a
         token innermost; a vector is \(inF.beats) beat(s) of \(inF.lanes) counts of \(inF.countWidth) bit(s), counts 0...\(c.maxInputCount)):

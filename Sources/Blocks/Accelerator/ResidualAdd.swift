@@ -94,7 +94,7 @@ public func makeResidual(_ c: ResidualConfig, branch: Module) throws -> Module {
     let wi = c.inputFormat.countWidth, wo = c.outputFormat.countWidth
     let bw = Memory.addressWidth(depth: B), tw = Memory.addressWidth(depth: T)
     let vw = Interval(0, V).unsignedWidth
-    let fifo = try makeStreamFIFO(StreamFIFOConfig(width: K * wi, depth: c.fifoDepth, name: "\(c.name)_fifo"))
+    let fifo = try makeStreamFIFO(StreamFIFOConfig(width: K * wi, depth: c.fifoDepth, name: "residual_fifo"))
 
     let m = Module("\(c.name)_c\(C)_k\(K)_m\(c.maxInputCount)_v\(V)", doc: """
         SEW residual add (docs/arithmetic.md §5): y = x + branch(x) on counts; branch = \(branch.name).

@@ -56,12 +56,13 @@ public struct AcceleratorShape: Sendable, Hashable {
     }
 
     /// The shape of a block's hardware, when the cycle and energy models cover it (an attention
-    /// block, QKTA or QKCA); nil otherwise.
+    /// block, QKTA or QKCA); nil otherwise (SSA has its own, `SSACycleModel`).
     public init?(hardware h: BlockHardware) throws {
         guard case .attention(let a) = h.structure else { return nil }
         switch a {
         case .token(let c): try self.init(qkta: c, tokens: h.block.input.tokens)
         case .channel(let c): try self.init(qkca: c)
+        case .selfAttention: return nil
         }
     }
 

@@ -28,6 +28,8 @@ public struct BlockShape: Sendable, Hashable {
         switch c.attention {
         case .token(let q): att = try AcceleratorShape(qkta: q, tokens: tokens)
         case .channel(let q): att = try AcceleratorShape(qkca: q)
+        case .selfAttention:
+            throw BlockError("the cycle model of a QKFormer block covers QKTA and QKCA; an SSA block has no cycle model yet")
         }
         self.init(attention: att, mlp: MLPShape(mlp: c.mlp, tokens: att.tokens),
                   attentionCredits: c.attentionResidual.vectorsInFlight, mlpCredits: c.mlpResidual.vectorsInFlight)

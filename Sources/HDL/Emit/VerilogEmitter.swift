@@ -13,14 +13,32 @@ public enum VerilogEmitter {
     /// `files.f` lists absolute paths and the memory images are found there by default; without
     /// one, `files.f` lists paths relative to the folder and the images are read from the
     /// simulator's working directory unless `QKFORGE_MEM_DIR` is defined (see `memoryDirectoryMacro`).
+    ///
+    /// Two modules the generator built alike (the same Verilog but for their names, say the
+    /// event encoders of two layers with the same shape) are written once: the later one's
+    /// instances name the first, and no `_1` copy is emitted.
     public static func emit(_ design: Design, directory: String? = nil) -> EmittedDesign {
+        var design = design
         var files: [EmittedDesign.File] = []
         var images: [EmittedDesign.File] = []
         let hasImages = design.modules.contains { $0.memories.contains { $0.initial != nil } }
+        // Each module is rendered under a placeholder name, so that alike modules render alike.
+        let placeholder = "\u{1}module\u{1}"
+        var emitted: [String: String] = [:]   // rendering -> the name it was written under
         for m in design.modules {
-            var writer = ModuleWriter(design: design, module: m, memoryDirectory: directory ?? ".", documentImages: hasImages)
-            files.append(EmittedDesign.File(name: "\(design.verilogName(m)).v", contents: writer.render()))
-            images += writer.images
+            var writer = ModuleWriter(design: design, module: m, memoryDirectory: directory ?? ".", documentImages: hasImages,
+                                      name: placeholder)
+            let text = writer.render()
+            if m !== design.top, let first = emitted[text] {
+                design.moduleNames[ObjectIdentifier(m)] = first
+                continue
+            }
+            let name = design.verilogName(m)
+            emitted[text] = name
+            files.append(EmittedDesign.File(name: "\(name).v", contents: text.replacingOccurrences(of: placeholder, with: name)))
+            images += writer.images.map {
+                EmittedDesign.File(name: $0.name.replacingOccurrences(of: placeholder, with: name), contents: $0.contents)
+            }
         }
         return EmittedDesign(top: design.verilogName(design.top), verilog: files, memoryImages: images, directory: directory)
     }
@@ -53,9 +71,14 @@ struct ModuleWriter {
     /// Whether the top module's header explains how the images are found.
     let documentImages: Bool
 
-    init(design: Design, module: Module, memoryDirectory: String = ".", documentImages: Bool = false) {
+    /// The module's Verilog name as written (the design's, unless the emitter renders under a
+    /// placeholder to compare modules).
+    let name: String
+
+    init(design: Design, module: Module, memoryDirectory: String = ".", documentImages: Bool = false, name: String? = nil) {
         self.design = design
         self.module = module
+        self.name = name ?? design.verilogName(module)
         self.memoryDirectory = memoryDirectory
         self.documentImages = documentImages
         self.net = design.netlist(module)
@@ -312,7 +335,6 @@ struct ModuleWriter {
     }
 
     mutating func render() -> String {
-        let name = design.verilogName(module)
         let hasClock = design.hasClock(module), hasReset = design.hasReset(module)
 
         // Logic first, to learn which bits are read.

@@ -41,6 +41,26 @@ import Cosim
         }
     }
 
+    /// `estimate --block mlp|qkformer-block` gives resources and the composite-block cycle
+    /// estimate; a rate flag, which its model does not take, is refused in one line.
+    @Test func estimateCoversCompositeBlocks() throws {
+        let dir = try Self.workDir("est", config: Self.config)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for kind in ["mlp", "qkformer-block"] {
+            let r = try run(["estimate", "--model", "c.json", "--block", kind, "--lanes", "4", "--clock-mhz", "100", "--json"], in: dir)
+            #expect(r.status == 0, "\(r.output)")
+            let j = try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]
+            let perf = j?["performance"] as? [String: Any], res = (j?["resources"] as? [String: Any])?["total"] as? [String: Any]
+            let cycles = perf?["cyclesPerSample"] as? Double ?? 0
+            #expect(cycles > 0 && (res?["flipFlops"] as? Int ?? 0) > 0, "\(r.output)")
+            // samples/s = clock / cycles per sample, at the given clock.
+            #expect(abs((perf?["samplesPerSecond"] as? Double ?? 0) - 100e6 / cycles) <= 1e-3 * 100e6 / cycles, "\(r.output)")
+            #expect(perf?["clockMHz"] as? Double == 100)
+        }
+        let bad = try run(["estimate", "--model", "c.json", "--block", "mlp", "--x-rate", "0.1"], in: dir)
+        #expect(bad.status == 2 && bad.output.contains("--x-rate does not apply to --block mlp"), "\(bad.output)")
+    }
+
     /// A composite folder has a README naming its top module and the cosim flags that rebuild it,
     /// and a report.json with the resource estimate and the cycle estimate at assumed rates and clock.
     @Test(arguments: ["qkformer-block", "mlp"])

@@ -617,7 +617,7 @@ module qkformer_block_hst_10_384_s1_res_mlp_c96_k12_m3_v4 (
     .s_axis_tready(u_branch_s_axis_tready),
     .s_axis_error(u_branch_s_axis_error)
   );
-  qkformer_block_hst_10_384_s1_res_mlp_fifo_w24_d32 u_fifo (  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
+  residual_fifo_w24_d32 u_fifo (  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
     .clk(clk),
     .rst(rst),
     .in_valid(pending_fifo),

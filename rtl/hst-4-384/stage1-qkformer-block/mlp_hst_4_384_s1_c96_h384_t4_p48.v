@@ -166,7 +166,7 @@ module mlp_hst_4_384_s1_c96_h384_t4_p48 (
     if (rst) s_error <= 1'd0;
     else s_error <= s_error_next_or;
 
-  spike_event_encoder_c96_k12_w2_e1_1 u_enc_in (  // Blocks/MLPAccelerator.swift makeMLP(_:)
+  spike_event_encoder_c96_k12_w2_e1 u_enc_in (  // Blocks/MLPAccelerator.swift makeMLP(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(s_axis_tvalid),

@@ -361,7 +361,7 @@ module qkformer_block_hst_4_384_s1_res_attn_c96_k12_m2_v4 (
     .m_axis_tlast(u_branch_m_axis_tlast),
     .m_axis_tuser(u_branch_m_axis_tuser)
   );
-  qkformer_block_hst_4_384_s1_res_attn_fifo_w24_d32 u_fifo (  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
+  residual_fifo_w24_d32 u_fifo (  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
     .clk(clk),
     .rst(rst),
     .in_valid(pending_fifo),
