@@ -608,7 +608,7 @@ def part_ssa(qf, work, seed, samples, sim_mode) -> int:
              ("block", 12, 2, 7, 2, 6), ("block", 15, 5, 9, 4, 6), ("block", 10, 2, 11, 6, 5), ("block", 21, 3, 5, 8, 6)]
     print(f"part ssa: {len(cases)} spikingjelly SpikingSelfAttention / _Block(self_attention) cases, "
           f"{samples} samples each, through qkforge golden and simulate")
-    failures, skipped, passed = 0, 0, 0
+    failures, skipped, passed, sim_passed = 0, 0, 0, 0
     for kind, c, h, n, t, max_in in cases:
         label = f"{kind}-c{c}-h{h}-n{n}-t{t}" + (f"-m{max_in}" if kind == "block" else "")
         s = sub_seed(seed, "ssa", label)
@@ -660,10 +660,27 @@ def part_ssa(qf, work, seed, samples, sim_mode) -> int:
             continue
         bad = mismatches(f"{label} simulate", want["y"], np.load(y_sim))
         failures += 1 if bad else 0
+        sim_passed += 0 if bad else 1
         print(f"  {label} simulate: {'OK' if not bad else 'MISMATCH'}: {want['y'].size} counts")
-    print(f"part ssa: golden {passed} of {len(cases)} cases equal to spikingjelly; simulate "
-          + ("not run (--simulate none)" if sim_mode == "none" else
-             f"SKIPPED in {skipped} of {len(cases)} cases (no SSA hardware yet; not counted as passed)")
+    # The committed fixtures (tools/crosscheck/ssa.py) through the command line's golden model.
+    root = os.path.join(os.path.dirname(os.path.dirname(HERE)), "Tests", "GoldenTests", "Fixtures", "ssa")
+    fixtures = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    fixtures_ok = 0
+    for name in fixtures:
+        d = os.path.join(root, name)
+        want = np.load(os.path.join(d, "y.npy"))
+        try:
+            got = qf.spikes("golden", os.path.join(d, "bundle"), os.path.join(d, "x.npy"), os.path.join(work, f"ssa-fixture-{name}.npy"))
+            bad = mismatches(f"fixture {name} golden", want, got)
+        except Failure as e:
+            print(f"  fixture {name} golden: FAILED TO RUN: {e}")
+            bad = 1
+        failures += 1 if bad else 0
+        fixtures_ok += 0 if bad else 1
+        print(f"  fixture {name} golden: {'OK' if not bad else 'MISMATCH or NOT RUN'}: {want.size} counts")
+    print(f"part ssa: golden {passed} of {len(cases)} cases and {fixtures_ok} of {len(fixtures)} fixtures equal to "
+          f"spikingjelly; simulate " + ("not run (--simulate none)" if sim_mode == "none" else
+             f"{sim_passed} of {len(cases)} equal, SKIPPED in {skipped} (no SSA hardware; not counted as passed)")
           + f"; {failures} failures")
     return failures
 
