@@ -592,7 +592,7 @@ def part_blocks(qf, work, sim_mode) -> int:
     return failures
 
 
-def part_ssa(qf, work, seed, samples, sim_mode) -> int:
+def part_ssa(qf, work, seed, samples, sim_mode, full=False) -> int:
     """SSA: spikingjelly 2.0.0's `SpikingSelfAttention` alone (0/1 spikes) and inside
     `model.qkformer._Block(self_attention=True)` (block inputs with counts up to 6), in exact
     mode (tools/crosscheck/ssa.py's weights), odd shapes (d = C/h not a power of two, N odd,
@@ -606,6 +606,10 @@ def part_ssa(qf, work, seed, samples, sim_mode) -> int:
     # kind, C, heads, N, T, largest input count
     cases = [("ssa", 15, 3, 7, 1, 1), ("ssa", 14, 2, 9, 2, 1), ("ssa", 20, 4, 11, 3, 1), ("ssa", 18, 3, 5, 8, 1),
              ("block", 12, 2, 7, 2, 6), ("block", 15, 5, 9, 4, 6), ("block", 10, 2, 11, 6, 5), ("block", 21, 3, 5, 8, 6)]
+    # --ssa-full: hst-4-384's stage 3 at its real size (C 384, 8 heads, d 48, N 64, T 4; the
+    # second block reads counts up to 4), golden only unless --simulate all
+    full_cases = [("ssa", 384, 8, 64, 4, 1), ("block", 384, 8, 64, 4, 4)] if full else []
+    cases = cases + full_cases
     print(f"part ssa: {len(cases)} spikingjelly SpikingSelfAttention / _Block(self_attention) cases, "
           f"{samples} samples each, through qkforge golden and simulate")
     failures, skipped, passed, sim_passed = 0, 0, 0, 0
@@ -614,14 +618,16 @@ def part_ssa(qf, work, seed, samples, sim_mode) -> int:
         s = sub_seed(seed, "ssa", label)
         rng = np.random.default_rng(s)
         torch.manual_seed(s)
+        # At full size (d*N = 3072) Q, K and V fire less, or attn_lif would fire almost always.
+        big = (kind, c, h, n, t, max_in) in full_cases
         if kind == "ssa":
             mod = SpikingSelfAttention(c, h)
             att = mod
-            ssa_fixtures.make_exact_ssa(mod, rng, (1.5, 4.0))
+            ssa_fixtures.make_exact_ssa(mod, rng, (-2.5, -0.5) if big else (1.5, 4.0))
         else:
             mod = _Block(c, h, 4.0, "token", True, None, {})
             att = mod.attn
-            ssa_fixtures.make_exact_block(mod, rng)
+            ssa_fixtures.make_exact_block(mod, rng, (-3.5, -1.5) if big else (-0.5, 2.0))
         functional.set_step_mode(mod, "m")
         mod.eval()
         if kind == "ssa":
@@ -645,7 +651,7 @@ def part_ssa(qf, work, seed, samples, sim_mode) -> int:
         failures += 1 if bad else 0
         passed += 0 if bad else 1
         print(f"  {label} golden: {verdict}: {want['y'].size} counts ({info})")
-        if sim_mode == "none":
+        if sim_mode == "none" or ((kind, c, h, n, t, max_in) in full_cases and sim_mode != "all"):
             continue
         y_sim = os.path.join(work, f"ssa-{label}-simulate.npy")
         p = qf.run("simulate", "--bundle", bundle, "--input", x_path, "--output", y_sim, check=False)
@@ -708,6 +714,7 @@ def main() -> int:
                         "float shape; none")
     p.add_argument("--lanes", type=int, help="--lanes for every qkforge simulate [cycles default, 1, 3 over the exact cases]")
     p.add_argument("--parts", default="exact,layouts,float,malformed,blocks,ssa")
+    p.add_argument("--ssa-full", action="store_true", help="the ssa part also runs hst-4-384's stage 3 at full size (golden; simulate with --simulate all)")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args()
     if not a.qkforge or not os.access(a.qkforge, os.X_OK):
@@ -735,7 +742,7 @@ def main() -> int:
     if "blocks" in parts:
         failures["blocks"] = part_blocks(qf, a.work, a.simulate)
     if "ssa" in parts:
-        failures["ssa"] = part_ssa(qf, a.work, a.seed, a.samples, a.simulate)
+        failures["ssa"] = part_ssa(qf, a.work, a.seed, a.samples, a.simulate, a.ssa_full)
     secs = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(qf.seconds.items()))
     print(f"crosscheck: {time.time() - t0:.1f} s ({secs}); failures: "
           + ", ".join(f"{k} {v}" for k, v in failures.items()) + f"; seed {a.seed}")

@@ -74,8 +74,8 @@ def make_exact_ssa(at, rng: np.random.Generator, qkv_bias=(-0.5, 2.0)) -> Dict[s
     return {"q": qkv[:c], "k": qkv[c:2 * c], "v": qkv[2 * c:], "proj": pf}
 
 
-def make_exact_block(blk, rng: np.random.Generator) -> Dict[str, List[int]]:
-    fs = make_exact_ssa(blk.attn, rng)
+def make_exact_block(blk, rng: np.random.Generator, qkv_bias=(-0.5, 2.0)) -> Dict[str, List[int]]:
+    fs = make_exact_ssa(blk.attn, rng, qkv_bias)
     fs["fc1"] = blocks.set_exact_layer(blk.mlp.fc1, blk.mlp.bn1, rng, (-2.5, 1.0))
     fs["fc2"] = blocks.set_exact_layer(blk.mlp.fc2, blk.mlp.bn2, rng, (-1.5, 2.0))
     return fs
