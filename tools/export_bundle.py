@@ -41,7 +41,8 @@ import numpy as np
 
 # docs/formats.md config.json fields; the Swift reader rejects any other.
 CONFIG_FIELDS = ("model", "stage", "index", "block", "dim", "heads", "tokens", "timeSteps",
-                 "mlpRatio", "layout", "bnEps", "quantization")
+                 "mlpRatio", "attention", "layout", "bnEps", "quantization")
+ATTENTIONS = ("token", "channel", "ssa")
 QUANT_FIELDS = ("weightBits", "perChannel", "decayFractionBits")
 BLOCKS = ("qkta", "qkca", "ssa", "qkformer-block")
 LAYOUTS = ("auto", "qkformer", "spikingjelly")
@@ -102,7 +103,7 @@ def make_config(dim: int, heads: int, tokens: int, timeSteps: int, block: str = 
                 stage: int = 1, index: int = 0, model: Optional[str] = None,
                 mlpRatio: Optional[int] = None, layout: str = "auto", bnEps: float = 1e-5,
                 weightBits: int = 8, perChannel: bool = True,
-                decayFractionBits: Optional[int] = None) -> Dict[str, Any]:
+                decayFractionBits: Optional[int] = None, attention: Optional[str] = None) -> Dict[str, Any]:
     """A config.json dict with bundle config field names only, docs/formats.md, validated as the Swift reader does."""
     def whole(name: str, v: Any, lo: int, hi: int) -> int:
         if isinstance(v, bool) or not isinstance(v, (int, np.integer)):
@@ -143,6 +144,10 @@ def make_config(dim: int, heads: int, tokens: int, timeSteps: int, block: str = 
     cfg.update({k: v for k, v in (("heads", heads), ("tokens", tokens), ("timeSteps", timeSteps)) if v is not None})
     if mlpRatio is not None:
         cfg["mlpRatio"] = whole("mlpRatio", mlpRatio, 1, 16)
+    if attention is not None:
+        if attention not in ATTENTIONS:
+            raise ExportError(f"attention must be one of {', '.join(ATTENTIONS)}, got {attention!r}")
+        cfg["attention"] = attention
     cfg.update({"layout": layout, "bnEps": float(bnEps), "quantization": q})
     assert set(cfg) <= set(CONFIG_FIELDS) and set(q) <= set(QUANT_FIELDS)
     return cfg
@@ -236,9 +241,23 @@ def block_prefix(keys: Iterable[str], stage: Optional[int], index: Optional[int]
     p = found[0]
     if block == "qkformer-block":
         return p
-    if any(k.startswith(p + "attn.") for k in keys):
-        return p + "attn."
-    raise ExportError(f"no attention tensors '{p}attn.*' in the state_dict")
+    for stem in ATTENTION_STEMS:
+        if any(k.startswith(p + stem) for k in keys):
+            return p + stem
+    raise ExportError(f"no attention tensors '{p}attn.*', '{p}tssa.*' or '{p}ssa.*' in the state_dict")
+
+
+# The attention module's name inside a block: spikingjelly's and the authors' SSA on ImageNet
+# (attn), the authors' QKTA (tssa), the authors' SSA on CIFAR (ssa).
+ATTENTION_STEMS = ("attn.", "tssa.", "ssa.")
+
+
+def attention_prefix(keys: Iterable[str], block_prefix_: str) -> str:
+    keys = list(keys)
+    for stem in ATTENTION_STEMS:
+        if any(k.startswith(block_prefix_ + stem) for k in keys):
+            return block_prefix_ + stem
+    return block_prefix_ + "attn."
 
 
 def export_state_dict(state_dict: Mapping[str, Any], out_dir: str, *, stage: Optional[int] = None,
@@ -248,11 +267,12 @@ def export_state_dict(state_dict: Mapping[str, Any], out_dir: str, *, stage: Opt
                       model: Optional[str] = None, mlpRatio: Optional[int] = None,
                       layout: str = "auto", bnEps: float = 1e-5, weightBits: int = 8,
                       perChannel: bool = True, decayFractionBits: Optional[int] = None,
-                      overwrite: bool = False) -> Dict[str, Any]:
-    """Exports one block of a state_dict. Returns the config written."""
+                      overwrite: bool = False, attention: Optional[str] = None) -> Dict[str, Any]:
+    """Exports one block of a state_dict. Returns the config written. For a qkformer-block,
+    `attention` ("token", "channel" or "ssa") goes into config.json; SSA is found from the keys."""
     keys = list(state_dict.keys())
     prefix = block_prefix(keys, stage, index, block)
-    attn_prefix = prefix if block != "qkformer-block" else prefix + "attn."
+    attn_prefix = prefix if block != "qkformer-block" else attention_prefix(keys, prefix)
     found_layout = detect_layout(keys, attn_prefix)
     if found_layout is None:
         raise ExportError(f"no attention tensors under '{attn_prefix}' (expected qk_conv_bn.*, qkv_conv_bn.* "
@@ -292,11 +312,16 @@ def export_state_dict(state_dict: Mapping[str, Any], out_dir: str, *, stage: Opt
     if prefix:
         mm = re.search(r"stage(\d+)\.(\d+)\.", prefix)
         stage, index = int(mm.group(1)), int(mm.group(2))
+    if attention is None and block == "qkformer-block" and is_ssa:
+        attention = "ssa"
+    if attention is not None and block == "qkformer-block" and (attention == "ssa") != is_ssa:
+        raise ExportError(f"attention {attention!r} given but {where} holds {'SSA' if is_ssa else 'Q-K attention'} tensors")
     config = make_config(dim=dim, heads=heads, tokens=tokens, timeSteps=timeSteps, block=block,
                          stage=1 if stage is None else stage, index=0 if index is None else index,
                          model=model, mlpRatio=mlpRatio, layout=layout, bnEps=bnEps,
                          weightBits=weightBits, perChannel=perChannel,
-                         decayFractionBits=decayFractionBits)
+                         decayFractionBits=decayFractionBits,
+                         attention=attention if block == "qkformer-block" else None)
     tensors = {k: v for k, v in state_dict.items()
                if k.startswith(prefix) and not k.endswith(SKIPPED_SUFFIXES)}
     write_bundle(tensors, config, out_dir, overwrite=overwrite)
@@ -348,6 +373,16 @@ def export_module(module: Any, out_dir: str, *, stage: Optional[int] = None, ind
             if hidden and dimb and hidden % dimb == 0:
                 mlpRatio = hidden // dimb
         stage, index = s, i
+    elif hasattr(module, "attn") and hasattr(module, "mlp"):
+        # a bare block (spikingjelly's _Block): its attention is module.attn
+        target = module.attn
+        if block is None:
+            block = "qkformer-block"
+        if mlpRatio is None and hasattr(module.mlp, "fc1"):
+            hidden = getattr(module.mlp.fc1, "out_channels", None)
+            dimb = getattr(target, "dim", None)
+            if hidden and dimb and hidden % dimb == 0:
+                mlpRatio = hidden // dimb
     tname = type(target).__name__
     if heads is None:
         heads = getattr(target, "num_heads", None)
@@ -358,6 +393,9 @@ def export_module(module: Any, out_dir: str, *, stage: Optional[int] = None, ind
     elif block != "qkformer-block" and block != kind:
         raise ExportError(f"block {block!r} given but the module's attention is {tname}"
                           f"{'(' + qka + ')' if qka else ''}, which is {kind!r}")
+    attention = None
+    if block == "qkformer-block":
+        attention = {"ssa": "ssa", "qkca": "channel", "qkta": "token"}[kind]
     if bnEps is None:
         bnEps = _bn_eps(target if block != "qkformer-block" else blk)
         if bnEps is None:
@@ -366,7 +404,7 @@ def export_module(module: Any, out_dir: str, *, stage: Optional[int] = None, ind
                              dim=getattr(target, "dim", None), heads=heads, tokens=tokens,
                              timeSteps=timeSteps, model=model, mlpRatio=mlpRatio, layout=layout,
                              bnEps=bnEps, weightBits=weightBits, perChannel=perChannel,
-                             decayFractionBits=decayFractionBits, overwrite=overwrite)
+                             decayFractionBits=decayFractionBits, overwrite=overwrite, attention=attention)
 
 
 # ----------------------------------------------------------------------------------------------
@@ -393,6 +431,8 @@ def main(argv: Optional[list] = None) -> int:
     p.add_argument("--tokens", type=int, help="tokens N of the block (e.g. 1024 for 32x32 stage 1; required unless --model names it)")
     p.add_argument("--time-steps", type=int, help="T (required for a state_dict; QKFormer modules store it)")
     p.add_argument("--mlp-ratio", type=int)
+    p.add_argument("--attention", choices=ATTENTIONS,
+                   help="the attention of a --block qkformer-block: token | channel | ssa [ssa when the keys hold V, else token]")
     p.add_argument("--layout", choices=LAYOUTS, default="auto")
     p.add_argument("--bn-eps", type=float, help="BatchNorm eps [module's, else 1e-5]")
     p.add_argument("--weight-bits", type=int, default=8)
@@ -426,7 +466,8 @@ def main(argv: Optional[list] = None) -> int:
                 raise ExportError(f"--dim {a.dim} given but the module has dim {cfg['dim']}")
         else:
             sd = unwrap_checkpoint(obj)
-            cfg = export_state_dict(sd, a.out, dim=a.dim, bnEps=1e-5 if a.bn_eps is None else a.bn_eps, **common)
+            cfg = export_state_dict(sd, a.out, dim=a.dim, bnEps=1e-5 if a.bn_eps is None else a.bn_eps,
+                                    attention=a.attention, **common)
     except ExportError as e:
         sys.stderr.write(f"export_bundle: {e}\n")
         return 2

@@ -122,15 +122,15 @@ struct BlockBundleTests {
         // The authors' cifar keys, block 1 of stage 2.
         let ci = try BlockBundle.load(directory: try writeBundle(prefixed(f.tensors(.cifar), "stage2.1.")), settings: settings(stage: 2, index: 1))
         #expect(ci.layout == .qkformer && ci.mlpKeys == .cifar && ci.prefix == "stage2.1.")
-        #expect(ci.attention.prefix == "stage2.1.tssa.")
+        #expect(ci.attention?.prefix == "stage2.1.tssa.")
         // docs/arithmetic.md §5: block 1 of a stage reads counts up to 2 + 2*1.
         #expect(ci.maxInputCount == 4 && sj.maxInputCount == 2)
         for b in [sj, im, ci] {
             #expect(b.isExactMode, "\(b.reportLines)")
             #expect(b.layers.map(\.name) == ["q", "k", "proj", "fc1", "fc2"])
-            expectOnGrid(b.attention.q, f.q, f.beta(3, 1))
-            expectOnGrid(b.attention.k, f.k, f.beta(3, 2))
-            expectOnGrid(b.attention.proj, f.proj, f.beta(3, 3))
+            expectOnGrid(b.attention!.q, f.q, f.beta(3, 1))
+            expectOnGrid(b.attention!.k, f.k, f.beta(3, 2))
+            expectOnGrid(b.attention!.proj, f.proj, f.beta(3, 3))
             expectOnGrid(b.fc1, f.fc1, zip(f.fc1Bias, f.beta(6, 4)).map { $0 + $1 })
             expectOnGrid(b.fc2, f.fc2, zip(f.fc2Bias, f.beta(3, 5)).map { $0 + $1 })
         }

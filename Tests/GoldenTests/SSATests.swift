@@ -159,6 +159,21 @@ private func handSSA() throws -> BlockDescription {
     _ = try GoldenBlock(nd).run(nd.input.randomSample(rate: 0.3, seed: 2))
 }
 
+/// `--block ssa` with random seeded weights: the golden model runs it, the same seed gives the
+/// same spikes, and every layer's trace is where `Part.layers` says.
+@Test func randomSSABlockRuns() throws {
+    let c = try BlockConfig.parse(json: Data(#"{"block": "ssa", "dim": 9, "heads": 3, "tokens": 11, "timeSteps": 4}"#.utf8))
+    let d = try BlockDescription.random(c, seed: 7)
+    #expect(d.body.layers.map(\.name) == ["q", "k", "v", "proj"] && d.input.maxCount == 1)
+    let x = d.input.randomSample(rate: 0.5, seed: 1)
+    let a = try GoldenBlock(d).run(x), b = try GoldenBlock(try BlockDescription.random(c, seed: 7)).run(x)
+    #expect(a == b)
+    guard case .selfAttention(let t) = a else { Issue.record("not SSA: \(a)"); return }
+    #expect(t.kv.shape == [4, 3, 3, 3] && t.attention.currents.shape == [4, 11, 9])
+    // S counts tokens, c is at most d*N.
+    #expect(t.kv.scalars.allSatisfy { (0...11).contains($0) } && t.attention.currents.scalars.allSatisfy { (0...33).contains($0) })
+}
+
 @Test func ssaRangeErrors() throws {
     let d = try handSSA()
     // An input count above the declared largest count is refused in one line.

@@ -45,7 +45,10 @@ sys.dont_write_bytecode = True
 import torch  # noqa: E402
 
 torch.set_num_threads(1)
-torch.set_num_interop_threads(1)
+try:
+    torch.set_num_interop_threads(1)
+except RuntimeError:  # already set by the importer (crosscheck.py imports this for its ssa part)
+    pass
 
 from spikingjelly.activation_based import functional  # noqa: E402
 from spikingjelly.activation_based.model.qkformer import QKFormer, _Block  # noqa: E402

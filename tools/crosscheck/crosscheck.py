@@ -16,6 +16,10 @@ bad     malformed bundles (missing tensor, wrong shape, truncated .npy, unknown 
         `qkforge golden --bundle` and `qkforge generate --bundle` must print one line starting with
         "qkforge: " on stderr, exit 2, and write nothing.
 
+ssa     spikingjelly's SpikingSelfAttention and _Block(self_attention) in exact mode through
+        `qkforge golden` (and `qkforge simulate` once SSA hardware exists; until then SKIPPED,
+        never counted as passed); see part_ssa.
+
 Every random thing prints its seed; `--seed S` replays a run. Exit 1 on any exact-mode mismatch or
 failed assertion.
 """
@@ -588,6 +592,105 @@ def part_blocks(qf, work, sim_mode) -> int:
     return failures
 
 
+def part_ssa(qf, work, seed, samples, sim_mode, full=False) -> int:
+    """SSA: spikingjelly 2.0.0's `SpikingSelfAttention` alone (0/1 spikes) and inside
+    `model.qkformer._Block(self_attention=True)` (block inputs with counts up to 6), in exact
+    mode (tools/crosscheck/ssa.py's weights), odd shapes (d = C/h not a power of two, N odd,
+    T from 1 to 8), exported with tools/export_bundle.py's `export_module`, through
+    `qkforge golden`: every output count must equal spikingjelly's. `qkforge simulate` runs too,
+    unless it answers that SSA hardware is not built yet: then the case's simulate check is
+    printed as SKIPPED and counted neither as a pass nor as a failure."""
+    import ssa as ssa_fixtures
+    from spikingjelly.activation_based.layer.attention import SpikingSelfAttention
+    from spikingjelly.activation_based.model.qkformer import _Block
+    # kind, C, heads, N, T, largest input count
+    cases = [("ssa", 15, 3, 7, 1, 1), ("ssa", 14, 2, 9, 2, 1), ("ssa", 20, 4, 11, 3, 1), ("ssa", 18, 3, 5, 8, 1),
+             ("block", 12, 2, 7, 2, 6), ("block", 15, 5, 9, 4, 6), ("block", 10, 2, 11, 6, 5), ("block", 21, 3, 5, 8, 6)]
+    # --ssa-full: hst-4-384's stage 3 at its real size (C 384, 8 heads, d 48, N 64, T 4; the
+    # second block reads counts up to 4), golden only unless --simulate all
+    full_cases = [("ssa", 384, 8, 64, 4, 1), ("block", 384, 8, 64, 4, 4)] if full else []
+    cases = cases + full_cases
+    print(f"part ssa: {len(cases)} spikingjelly SpikingSelfAttention / _Block(self_attention) cases, "
+          f"{samples} samples each, through qkforge golden and simulate")
+    failures, skipped, passed, sim_passed = 0, 0, 0, 0
+    for kind, c, h, n, t, max_in in cases:
+        label = f"{kind}-c{c}-h{h}-n{n}-t{t}" + (f"-m{max_in}" if kind == "block" else "")
+        s = sub_seed(seed, "ssa", label)
+        rng = np.random.default_rng(s)
+        torch.manual_seed(s)
+        # At full size (d*N = 3072) Q, K and V fire less, or attn_lif would fire almost always.
+        big = (kind, c, h, n, t, max_in) in full_cases
+        if kind == "ssa":
+            mod = SpikingSelfAttention(c, h)
+            att = mod
+            ssa_fixtures.make_exact_ssa(mod, rng, (-2.5, -0.5) if big else (1.5, 4.0))
+        else:
+            mod = _Block(c, h, 4.0, "token", True, None, {})
+            att = mod.attn
+            ssa_fixtures.make_exact_block(mod, rng, (-3.5, -1.5) if big else (-0.5, 2.0))
+        functional.set_step_mode(mod, "m")
+        mod.eval()
+        if kind == "ssa":
+            x = (rng.random((samples, t, n, c)) < rng.uniform(0.3, 0.6)).astype(np.uint8)
+        else:
+            x = ssa_fixtures.blocks.block_inputs(rng, t, n, c, max_in)[:samples] if samples <= 2 else np.concatenate(
+                [ssa_fixtures.blocks.block_inputs(rng, t, n, c, max_in) for _ in range((samples + 1) // 2)])[:samples]
+        want = ssa_fixtures.run_module(mod, att, x, kind == "block")
+        bundle = os.path.join(work, f"ssa-{label}")
+        export_module(mod, bundle, tokens=n, timeSteps=t, bnEps=EPS, overwrite=True)
+        x_path = os.path.join(work, f"ssa-{label}-x.npy")
+        np.save(x_path, x)
+        info = f"seed {s}, attn_lif rate {float(np.mean(want['attn'])):.3f}, output counts 0..{int(want['y'].max())}"
+        try:
+            got = qf.spikes("golden", bundle, x_path, os.path.join(work, f"ssa-{label}-golden.npy"))
+            bad = mismatches(f"{label} golden", want["y"], got)
+            verdict = "OK" if not bad else "MISMATCH"
+        except Failure as e:
+            print(f"  {label} golden: FAILED TO RUN: {e}")
+            bad, verdict = 1, "NOT RUN (a failure)"
+        failures += 1 if bad else 0
+        passed += 0 if bad else 1
+        print(f"  {label} golden: {verdict}: {want['y'].size} counts ({info})")
+        if sim_mode == "none" or ((kind, c, h, n, t, max_in) in full_cases and sim_mode != "all"):
+            continue
+        y_sim = os.path.join(work, f"ssa-{label}-simulate.npy")
+        p = qf.run("simulate", "--bundle", bundle, "--input", x_path, "--output", y_sim, check=False)
+        if p.returncode != 0 and "SSA hardware is not built yet" in (p.stderr + p.stdout):
+            skipped += 1
+            print(f"  {label} simulate: SKIPPED, not a pass: qkforge simulate answers "
+                  f"'{(p.stderr.strip() or p.stdout.strip()).splitlines()[-1]}'")
+            continue
+        if p.returncode != 0:
+            print(f"  {label} simulate: FAILED TO RUN: exit {p.returncode}: {(p.stderr.strip() or p.stdout.strip())[-300:]}")
+            failures += 1
+            continue
+        bad = mismatches(f"{label} simulate", want["y"], np.load(y_sim))
+        failures += 1 if bad else 0
+        sim_passed += 0 if bad else 1
+        print(f"  {label} simulate: {'OK' if not bad else 'MISMATCH'}: {want['y'].size} counts")
+    # The committed fixtures (tools/crosscheck/ssa.py) through the command line's golden model.
+    root = os.path.join(os.path.dirname(os.path.dirname(HERE)), "Tests", "GoldenTests", "Fixtures", "ssa")
+    fixtures = sorted(d for d in os.listdir(root) if os.path.isdir(os.path.join(root, d)))
+    fixtures_ok = 0
+    for name in fixtures:
+        d = os.path.join(root, name)
+        want = np.load(os.path.join(d, "y.npy"))
+        try:
+            got = qf.spikes("golden", os.path.join(d, "bundle"), os.path.join(d, "x.npy"), os.path.join(work, f"ssa-fixture-{name}.npy"))
+            bad = mismatches(f"fixture {name} golden", want, got)
+        except Failure as e:
+            print(f"  fixture {name} golden: FAILED TO RUN: {e}")
+            bad = 1
+        failures += 1 if bad else 0
+        fixtures_ok += 0 if bad else 1
+        print(f"  fixture {name} golden: {'OK' if not bad else 'MISMATCH or NOT RUN'}: {want.size} counts")
+    print(f"part ssa: golden {passed} of {len(cases)} cases and {fixtures_ok} of {len(fixtures)} fixtures equal to "
+          f"spikingjelly; simulate " + ("not run (--simulate none)" if sim_mode == "none" else
+             f"{sim_passed} of {len(cases)} equal, SKIPPED in {skipped} (no SSA hardware; not counted as passed)")
+          + f"; {failures} failures")
+    return failures
+
+
 def parse_shapes(s: str) -> List[Tuple[int, int, int]]:
     out = []
     for part in s.split():
@@ -610,7 +713,8 @@ def main() -> int:
                         "first float shape per kind [default]; one T per exact shape and kind and the first "
                         "float shape; none")
     p.add_argument("--lanes", type=int, help="--lanes for every qkforge simulate [cycles default, 1, 3 over the exact cases]")
-    p.add_argument("--parts", default="exact,layouts,float,malformed,blocks")
+    p.add_argument("--parts", default="exact,layouts,float,malformed,blocks,ssa")
+    p.add_argument("--ssa-full", action="store_true", help="the ssa part also runs hst-4-384's stage 3 at full size (golden; simulate with --simulate all)")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args()
     if not a.qkforge or not os.access(a.qkforge, os.X_OK):
@@ -637,6 +741,8 @@ def main() -> int:
         failures["malformed"] = part_malformed(qf, a.work, a.seed)
     if "blocks" in parts:
         failures["blocks"] = part_blocks(qf, a.work, a.simulate)
+    if "ssa" in parts:
+        failures["ssa"] = part_ssa(qf, a.work, a.seed, a.samples, a.simulate, a.ssa_full)
     secs = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(qf.seconds.items()))
     print(f"crosscheck: {time.time() - t0:.1f} s ({secs}); failures: "
           + ", ".join(f"{k} {v}" for k, v in failures.items()) + f"; seed {a.seed}")

@@ -99,19 +99,25 @@ extension BlockDescription {
             let l = try b.spikingLayers()
             body = .attention(mask: c.block == .qkca ? .channel : .token, heads: c.heads, q: l[0], k: l[1], proj: l[2])
             (lines, json, exact, bundleMax, e, found) = (b.reportLines, b.reportJSON, b.isExactMode, nil, b.decayFractionBits, b.layout.rawValue)
+        case .ssa:
+            let s = AttentionBundle.Settings(dim: c.dim, heads: c.heads, timeSteps: c.timeSteps, stage: c.stage, index: c.index,
+                                             layout: layout, bnEps: c.bnEps, weightBits: c.quantization.weightBits,
+                                             perChannel: c.quantization.perChannel, decayFractionBits: c.quantization.decayFractionBits)
+            let b = try SSABundle.load(directory: directory, settings: s)
+            body = try b.part()
+            (lines, json, exact, bundleMax, e, found) = (b.reportLines, b.reportJSON, b.isExactMode, nil, b.decayFractionBits, b.layout.rawValue)
         case .qkformerBlock:
-            guard let mask = c.attention.mask else {
-                throw ConfigError(field: "attention", "a bundle of an SSA QKFormer block cannot be read yet; export a QKTA or QKCA block")
-            }
-            let s = BlockBundle.Settings(dim: c.dim, heads: c.heads, timeSteps: c.timeSteps, mlpRatio: c.mlpRatio, attention: mask,
+            let s = BlockBundle.Settings(dim: c.dim, heads: c.heads, timeSteps: c.timeSteps, mlpRatio: c.mlpRatio,
+                                         attention: c.attention.mask ?? .token,
                                          stage: c.stage, index: c.index, layout: layout, bnEps: c.bnEps,
                                          weightBits: c.quantization.weightBits, perChannel: c.quantization.perChannel,
-                                         decayFractionBits: c.quantization.decayFractionBits, maxInputCount: c.maxInputCount)
+                                         decayFractionBits: c.quantization.decayFractionBits, maxInputCount: c.maxInputCount,
+                                         selfAttention: c.attention == .ssa)
             let b = try BlockBundle.load(directory: directory, settings: s)
             body = try b.body()
             (lines, json, exact, bundleMax, e, found) = (b.reportLines, b.reportJSON, b.isExactMode, b.maxInputCount, b.decayFractionBits, b.layout.rawValue)
-        case .mlp, .ssa:
-            throw ConfigError(field: "block", "a bundle of --block \(c.block.rawValue) cannot be read yet; export the whole QKFormer block (--block qkformer-block) or its attention (qkta, qkca)")
+        case .mlp:
+            throw ConfigError(field: "block", "a bundle of --block mlp cannot be read yet; export the whole QKFormer block (--block qkformer-block) or its attention (qkta, qkca, ssa)")
         }
         let maxIn = maxInputCount ?? bundleMax ?? defaultMaxInputCount(c)
         let input = StreamFormat(channels: c.dim, tokens: c.tokens, timeSteps: c.timeSteps, maxCount: maxIn)

@@ -88,6 +88,9 @@ public struct AttentionBundle: Sendable {
         guard (0...32).contains(e) else { throw ConfigError(field: "quantization.decayFractionBits", "must be 0...32, got \(e)") }
         let store = try TensorStore(directory: directory)
         let (layout, prefix) = try store.locate(settings: s)
+        if store.keys.contains(prefix + "v_conv.weight") {
+            throw ConfigError(field: "bundle", "'\(prefix)' holds v_conv.weight: it is an SSA block (Q, K and V), not a Q-K attention block; use --block ssa (or attention \"ssa\")")
+        }
         let C = s.dim
         /// A conv (`<stem>.weight`, optional `<stem>.bias`) and its BatchNorm (`<bnStem>*`),
         /// `outputs` rows, each file read once (spikingjelly's Q and K share one fused conv).

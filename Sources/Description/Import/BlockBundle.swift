@@ -15,6 +15,11 @@ import Foundation
 ///   `attn.proj_conv_bn.1.*`; `mlp.fc1.weight` `[4C, C, 1]`, `mlp.fc1.bias`, `mlp.bn1.*`,
 ///   `mlp.fc2.*`, `mlp.bn2.*`.
 ///
+/// A block whose attention is SSA (`selfAttention`, QKFormer's last stage) holds the SSA module
+/// of `SSABundle` instead: the authors' `attn.{q,k,v,proj}_conv`/`_bn` (imagenet, with the
+/// `fc1_conv` MLP) or `ssa.{q,k,v,proj}_conv`/`_bn` (cifar, with the `mlp1_conv` MLP), or
+/// spikingjelly's `attn.qkv_conv_bn.{0,1}`, `attn.proj_conv_bn.{0,1}`.
+///
 /// A conv bias is optional everywhere (a missing one is zero); BatchNorm's four tensors are
 /// required. Under the block's prefix every other tensor is an error, except
 /// `num_batches_tracked`, which is skipped; tensors of other blocks or parts of the model are
@@ -49,6 +54,8 @@ public struct BlockBundle: Sendable {
         public var timeSteps: Int
         public var mlpRatio: Int
         public var attention: AttentionMask
+        /// The attention is SSA (`attention` is then unused).
+        public var selfAttention: Bool
         /// Which block of a whole-model export to take.
         public var stage: Int
         public var index: Int
@@ -64,7 +71,8 @@ public struct BlockBundle: Sendable {
 
         public init(dim: Int, heads: Int, timeSteps: Int, mlpRatio: Int = 4, attention: AttentionMask = .token,
                     stage: Int = 1, index: Int = 0, layout: Layout? = nil, bnEps: Double = 1e-5, weightBits: Int = 8,
-                    perChannel: Bool = true, decayFractionBits: Int? = nil, maxInputCount: Int? = nil) {
+                    perChannel: Bool = true, decayFractionBits: Int? = nil, maxInputCount: Int? = nil, selfAttention: Bool = false) {
+            self.selfAttention = selfAttention
             (self.dim, self.heads, self.timeSteps, self.mlpRatio, self.attention) = (dim, heads, timeSteps, mlpRatio, attention)
             (self.stage, self.index, self.layout, self.bnEps) = (stage, index, layout, bnEps)
             (self.weightBits, self.perChannel, self.decayFractionBits, self.maxInputCount) = (weightBits, perChannel, decayFractionBits, maxInputCount)
@@ -80,21 +88,26 @@ public struct BlockBundle: Sendable {
     public let settings: Settings
     public let layout: Layout
     public let mlpKeys: MLPKeys
-    /// The block's prefix in front of `tssa.`/`attn.` and `mlp.` (`""` for a bare block).
+    /// The block's prefix in front of `tssa.`/`attn.`/`ssa.` and `mlp.` (`""` for a bare block).
     public let prefix: String
     /// `E`, the extra membrane fraction bits.
     public let decayFractionBits: Int
     public let maxInputCount: Int
-    /// Q, K and the projection, as an attention bundle (its prefix is `prefix + "tssa."` or
-    /// `prefix + "attn."`).
-    public let attention: AttentionBundle
+    /// Q, K and the projection of a Q-K attention, as an attention bundle (its prefix is
+    /// `prefix + "tssa."` or `prefix + "attn."`); nil when the attention is SSA.
+    public let attention: AttentionBundle?
+    /// Q, K, V and the projection of an SSA (prefix `prefix + "attn."` or `prefix + "ssa."`); nil
+    /// for a Q-K attention.
+    public let ssa: SSABundle?
     public let fc1: Layer
     public let fc2: Layer
     /// Tensors in the folder that were not read: `num_batches_tracked` and other blocks' tensors.
     public let skippedKeys: [String]
 
     public var hidden: Int { settings.mlpRatio * settings.dim }
-    public var layers: [Layer] { attention.layers + [fc1, fc2] }
+    /// The attention's layers: q, k, proj (Q-K attention) or q, k, v, proj (SSA).
+    public var attentionLayers: [Layer] { attention?.layers ?? ssa?.layers ?? [] }
+    public var layers: [Layer] { attentionLayers + [fc1, fc2] }
     /// Every layer exact and `E = T*k`: the integer block equals the float block bit for bit.
     public var isExactMode: Bool { layers.allSatisfy { $0.quantization.isExact } && decayFractionBits >= settings.timeSteps }
 
@@ -117,7 +130,7 @@ public struct BlockBundle: Sendable {
             throw ConfigError(field: "config.json", "maxInputCount must be 0...253 (the block output, maxInputCount + 2, is uint8), got \(maxIn)")
         }
         let store = try TensorStore(directory: directory)
-        let (layout, p) = try locate(store, s)
+        let (layout, p, attnStem) = try locate(store, s)
         let C = s.dim, H = s.mlpRatio * s.dim
 
         // The MLP's key names: spikingjelly's, or one of the authors' two.
@@ -139,11 +152,12 @@ public struct BlockBundle: Sendable {
         let bnParts = ["weight", "bias", "running_mean", "running_var"]
         var known: Set<String> = []
         func expect(conv: String, bn: String) { known.formUnion([conv + ".weight", conv + ".bias"] + (bnParts + ["num_batches_tracked"]).map { bn + "." + $0 }) }
-        let attnStem = layout == .qkformer ? "tssa." : "attn."
-        switch layout {
-        case .qkformer:
+        switch (layout, s.selfAttention) {
+        case (_, true):
+            known.formUnion(SSABundle.knownKeys(layout).map { attnStem + $0 })
+        case (.qkformer, false):
             for n in ["q", "k", "proj"] { expect(conv: attnStem + n + "_conv", bn: attnStem + n + "_bn") }
-        case .spikingjelly:
+        case (.spikingjelly, false):
             for n in ["qk", "proj"] { expect(conv: attnStem + n + "_conv_bn.0", bn: attnStem + n + "_conv_bn.1") }
         }
         for st in mlpKeys.stems { expect(conv: "mlp." + st.conv, bn: "mlp." + st.bn) }
@@ -152,7 +166,7 @@ public struct BlockBundle: Sendable {
             guard key.hasPrefix(p) else { skipped.append(key); continue }
             let rel = String(key.dropFirst(p.count))
             guard known.contains(rel) else {
-                throw ConfigError(field: "bundle", "tensor '\(key)' belongs to block '\(p)' but is not a tensor of a \(layout.rawValue)-layout QKFormer block (\(attnStem)* and mlp.\(mlpKeys.stems[0].conv).* expected); remove it, or check stage, index and layout in config.json")
+                throw ConfigError(field: "bundle", "tensor '\(key)' belongs to block '\(p)' but is not a tensor of a \(layout.rawValue)-layout \(s.selfAttention ? "SSA " : "")QKFormer block (\(attnStem)* and mlp.\(mlpKeys.stems[0].conv).* expected); remove it, or check stage, index and layout in config.json")
             }
             if rel.hasSuffix(".num_batches_tracked") { skipped.append(key) }
         }
@@ -169,12 +183,14 @@ public struct BlockBundle: Sendable {
         }
         let a = p + attnStem
         let attn: [Layer]
-        switch layout {
-        case .qkformer:
+        switch s.selfAttention ? nil : layout {
+        case nil:
+            attn = try SSABundle.layers(store, prefix: a, layout: layout, settings: s.attentionSettings, decayFractionBits: e)
+        case .qkformer?:
             attn = try [("q", "q_conv", "q_bn"), ("k", "k_conv", "k_bn"), ("proj", "proj_conv", "proj_bn")].map {
                 try layer($0.0, conv(a + $0.1, bnStem: a + $0.2, outputs: C, inputs: C), rows: 0..<C)
             }
-        case .spikingjelly:
+        case .spikingjelly?:
             let qk = try conv(a + "qk_conv_bn.0", bnStem: a + "qk_conv_bn.1", outputs: 2 * C, inputs: C)
             attn = [try layer("q", qk, rows: 0..<C), try layer("k", qk, rows: C..<(2 * C)),
                     try layer("proj", conv(a + "proj_conv_bn.0", bnStem: a + "proj_conv_bn.1", outputs: C, inputs: C), rows: 0..<C)]
@@ -183,31 +199,46 @@ public struct BlockBundle: Sendable {
         let st = mlpKeys.stems
         let fc1 = try layer("fc1", conv(m + st[0].conv, bnStem: m + st[0].bn, outputs: H, inputs: C), rows: 0..<H)
         let fc2 = try layer("fc2", conv(m + st[1].conv, bnStem: m + st[1].bn, outputs: C, inputs: H), rows: 0..<C)
-        let attention = AttentionBundle(directory: directory, settings: s.attentionSettings, layout: layout, prefix: a,
-                                        decayFractionBits: e, q: attn[0], k: attn[1], proj: attn[2])
+        let attention = s.selfAttention ? nil : AttentionBundle(directory: directory, settings: s.attentionSettings, layout: layout, prefix: a,
+                                                                decayFractionBits: e, q: attn[0], k: attn[1], proj: attn[2])
+        let ssa = !s.selfAttention ? nil : SSABundle(directory: directory, settings: s.attentionSettings, layout: layout, prefix: a,
+                                                     decayFractionBits: e, q: attn[0], k: attn[1], v: attn[2], proj: attn[3], skippedKeys: [])
         return BlockBundle(directory: directory, settings: s, layout: layout, mlpKeys: mlpKeys, prefix: p,
-                           decayFractionBits: e, maxInputCount: maxIn, attention: attention, fc1: fc1, fc2: fc2,
+                           decayFractionBits: e, maxInputCount: maxIn, attention: attention, ssa: ssa, fc1: fc1, fc2: fc2,
                            skippedKeys: skipped)
     }
 
-    /// The block's layout and prefix: the one block in the folder, or the one `stage`/`index`
-    /// pick out of a whole-model export.
-    static func locate(_ store: TensorStore, _ s: Settings) throws -> (Layout, String) {
-        let marks: [(Layout, String)] = [(.qkformer, "tssa.q_conv.weight"), (.spikingjelly, "attn.qk_conv_bn.0.weight")]
-        var found: [(Layout, String)] = []
-        for (layout, mark) in marks where s.layout == nil || s.layout == layout {
-            for key in store.keys.sorted() where key == mark || key.hasSuffix("." + mark) {
-                found.append((layout, String(key.dropLast(mark.count))))
+    /// The block's layout, prefix and attention module name (`tssa.`, `attn.` or `ssa.`): the one
+    /// block in the folder, or the one `stage`/`index` pick out of a whole-model export.
+    static func locate(_ store: TensorStore, _ s: Settings) throws -> (Layout, String, String) {
+        let qkMarks: [(Layout, String)] = [(.qkformer, "tssa.q_conv.weight"), (.spikingjelly, "attn.qk_conv_bn.0.weight")]
+        let ssaMarks: [(Layout, String)] = [(.qkformer, "attn.v_conv.weight"), (.qkformer, "ssa.v_conv.weight"),
+                                            (.spikingjelly, "attn.qkv_conv_bn.0.weight")]
+        func find(_ marks: [(Layout, String)]) -> [(Layout, String, String)] {
+            var found: [(Layout, String, String)] = []
+            for (layout, mark) in marks where s.layout == nil || s.layout == layout {
+                let stem = String(mark.prefix { $0 != "." }) + "."
+                for key in store.keys.sorted() where key == mark || key.hasSuffix("." + mark) {
+                    found.append((layout, String(key.dropLast(mark.count)), stem))
+                }
             }
+            return found
         }
+        let found = find(s.selfAttention ? ssaMarks : qkMarks)
         let tag = "stage\(s.stage).\(s.index)."
         func tagged(_ prefix: String) -> Bool { prefix == tag || prefix.hasSuffix("." + tag) }
         func hasStageTag(_ prefix: String) -> Bool { prefix.range(of: #"(^|\.)stage[0-9]+\.[0-9]+\.$"#, options: .regularExpression) != nil }
         if found.count == 1, !hasStageTag(found[0].1) || tagged(found[0].1) { return found[0] }
-        let wanted = s.layout.map { $0 == .qkformer ? "tssa.q_conv.weight.npy" : "attn.qk_conv_bn.0.weight.npy" }
-            ?? "tssa.q_conv.weight.npy (QKFormer authors' layout) or attn.qk_conv_bn.0.weight.npy (spikingjelly 2.0 layout)"
+        let kind = s.selfAttention ? "SSA" : "QKTA/QKCA"
         guard !found.isEmpty else {
-            throw ConfigError(field: "bundle", "\(store.folder.path) has no QKTA/QKCA QKFormer block: expected [prefix]\(wanted)\(s.layout != nil ? "; or set \"layout\": \"auto\"" : "")")
+            let wanted = s.selfAttention
+                ? (s.layout.map { $0 == .qkformer ? "attn.v_conv.weight.npy or ssa.v_conv.weight.npy" : "attn.qkv_conv_bn.0.weight.npy" }
+                    ?? "attn.v_conv.weight.npy or ssa.v_conv.weight.npy (QKFormer authors' layout) or attn.qkv_conv_bn.0.weight.npy (spikingjelly 2.0 layout)")
+                : (s.layout.map { $0 == .qkformer ? "tssa.q_conv.weight.npy" : "attn.qk_conv_bn.0.weight.npy" }
+                    ?? "tssa.q_conv.weight.npy (QKFormer authors' layout) or attn.qk_conv_bn.0.weight.npy (spikingjelly 2.0 layout)")
+            let other = find(s.selfAttention ? qkMarks : ssaMarks).isEmpty ? ""
+                : (s.selfAttention ? "; it holds a Q-K attention block: set \"attention\" to \"token\" or \"channel\"" : "; it holds an SSA block: set \"attention\": \"ssa\"")
+            throw ConfigError(field: "bundle", "\(store.folder.path) has no \(kind) QKFormer block: expected [prefix]\(wanted)\(other)\(s.layout != nil ? "; or set \"layout\": \"auto\"" : "")")
         }
         let chosen = found.filter { tagged($0.1) }
         if chosen.count == 1 { return chosen[0] }
@@ -216,15 +247,21 @@ public struct BlockBundle: Sendable {
 
     /// The block as the description holds it: `x + Attn(x)`, then `x1 + MLP(x1)`.
     public func body() throws -> Part {
-        let a = try attention.spikingLayers()
-        return .chain([.residual(.attention(mask: settings.attention, heads: settings.heads, q: a[0], k: a[1], proj: a[2])),
+        let a = try attentionLayers.map { try $0.spikingLayer(decayFractionBits: decayFractionBits) }
+        let attn: Part = settings.selfAttention
+            ? .selfAttention(heads: settings.heads, q: a[0], k: a[1], v: a[2], proj: a[3])
+            : .attention(mask: settings.attention, heads: settings.heads, q: a[0], k: a[1], proj: a[2])
+        return .chain([.residual(attn),
                        .residual(.mlp(fc1: try fc1.spikingLayer(decayFractionBits: decayFractionBits),
                                       fc2: try fc2.spikingLayer(decayFractionBits: decayFractionBits)))])
     }
 
+    /// `token`, `channel` or `ssa`.
+    public var attentionName: String { settings.selfAttention ? "ssa" : settings.attention.rawValue }
+
     /// The per-layer report of docs/arithmetic.md §4 as text lines, then the skipped tensors.
     public var reportLines: [String] {
-        var lines = ["bundle \(directory.relativePath): QKFormer block '\(prefix)' (\(settings.attention.rawValue) + MLP \(settings.dim) -> \(hidden) -> \(settings.dim)), \(layout.rawValue) layout\(layout == .qkformer ? " (\(mlpKeys.rawValue) MLP keys)" : ""), \(settings.weightBits)-bit weights per \(settings.perChannel ? "output channel" : "layer"), E = \(decayFractionBits), input counts 0...\(maxInputCount)"]
+        var lines = ["bundle \(directory.relativePath): QKFormer block '\(prefix)' (\(attentionName) + MLP \(settings.dim) -> \(hidden) -> \(settings.dim)), \(layout.rawValue) layout\(layout == .qkformer ? " (\(mlpKeys.rawValue) MLP keys)" : ""), \(settings.weightBits)-bit weights per \(settings.perChannel ? "output channel" : "layer"), E = \(decayFractionBits), input counts 0...\(maxInputCount)"]
         for l in layers {
             let f = l.quantization.fractionBits
             func grid(_ d: Int) -> String { f.min() == f.max() ? "2^-\(f[0] + d)" : "2^-\(f.min()! + d) to 2^-\(f.max()! + d)" }
@@ -243,7 +280,7 @@ public struct BlockBundle: Sendable {
     /// The report as a JSON object.
     public var reportJSON: [String: Any] {
         [
-            "layout": layout.rawValue, "mlpKeys": mlpKeys.rawValue, "prefix": prefix, "attention": settings.attention.rawValue,
+            "layout": layout.rawValue, "mlpKeys": mlpKeys.rawValue, "prefix": prefix, "attention": attentionName,
             "exactMode": isExactMode, "weightBits": settings.weightBits, "perChannel": settings.perChannel,
             "decayFractionBits": decayFractionBits, "maxInputCount": maxInputCount, "skipped": skippedKeys,
             "layers": layers.map { l -> [String: Any] in
