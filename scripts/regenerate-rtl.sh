@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Regenerates the committed reference designs in rtl/: the QKTA block of stages 1 and 2 of
-# every named model, the QKCA block of hst-4-384 stage 1, the whole QKFormer block of stage 1
-# of hst-4-384 and hst-10-384, at default lanes and seed 1, and
+# every named model, the QKCA block of hst-4-384 stage 1, the whole QKFormer block of stages 1
+# and 3 (SSA) of hst-4-384 and hst-10-384, at default lanes and seed 1, and
 # one block with a trained model's weights from a bundle.
 # --portable: files.f and the memory images relative to each folder, so rtl/ holds no path of this machine.
 # CI runs this and fails on any difference.
@@ -23,6 +23,11 @@ done
 # The whole QKFormer block of stage 1 (x1 = x + QKTA(x), x2 = x1 + MLP(x1)), input counts 0..2.
 for model in hst-4-384 hst-10-384; do
   "$bin" generate --model "$model" --stage 1 --block qkformer-block --seed 1 --portable --out "rtl/$model/stage1-qkformer-block" >/dev/null
+done
+# The stage-3 QKFormer block (SSA + MLP): SSA's two passes, two S banks, the block input waiting in
+# the attention residual's FIFO for the whole second pass.
+for model in hst-4-384 hst-10-384; do
+  "$bin" generate --model "$model" --stage 3 --block qkformer-block --seed 1 --portable --out "rtl/$model/stage3-qkformer-block" >/dev/null
 done
 # A trained block: spikingjelly's QKAttention (token), float weights quantized per channel, so
 # its LIF banks carry per-neuron thresholds (examples/bundle-qkattention-token-c32).

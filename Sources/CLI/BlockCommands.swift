@@ -20,14 +20,33 @@ enum BlockCommands {
         let weights: String, flipFlops: Int, memoryBits: Int, memories: [Memory], files: Files
         let resources: GenerateReport.Resources
         let performance: BlockPerformance.Report
+        /// SSA (alone or in a block): the sample buffering of its two passes, in bits.
+        let ssaBuffers: SSABuffers?
+    }
+
+    struct SSABuffers: Encodable {
+        let qBuffer: Int, sCounters: Int, sBanks: Int, rowFlags: Int, attentionSums: Int, total: Int
+        init?(_ hw: BlockHardware) {
+            let ssa: SSAConfig
+            switch hw.structure {
+            case .attention(.selfAttention(let c)): ssa = c
+            case .qkformerBlock(let b): guard case .selfAttention(let c) = b.attention else { return nil }; ssa = c
+            default: return nil
+            }
+            let b = ssa.buffers
+            (qBuffer, sCounters, sBanks, rowFlags, attentionSums, total) = (b.qBuffer, b.sCounters, ssa.sBanks, b.rowFlags, b.sums, b.total)
+        }
     }
 
     /// What the block is, for its README.
     static func describe(_ r: Report) -> String {
+        if r.block == BlockKind.ssa.rawValue {
+            return "SSA (spiking self-attention) of block \(r.index) of \(r.model) stage \(r.stage): Q, K, V, S = K^T V per head and time step over all tokens, c = Q S, attn_lif(c / 8), projection"
+        }
         if r.block == BlockKind.mlp.rawValue {
             return "The MLP of block \(r.index) of \(r.model) stage \(r.stage): fc1 from C to \(r.mlpRatio) x C hidden channels, fc2 back to C, each followed by BN and LIF"
         }
-        let attention = r.attention == "channel" ? "channel attention (QKCA)" : "token attention (QKTA)"
+        let attention = r.attention == "channel" ? "channel attention (QKCA)" : r.attention == "ssa" ? "spiking self-attention (SSA)" : "token attention (QKTA)"
         return "QKFormer block \(r.index) of \(r.model) stage \(r.stage): x1 = x + Attn(x), x2 = x1 + MLP(x1), with \(attention) and MLP hidden = \(r.mlpRatio) x C"
     }
 
@@ -47,7 +66,12 @@ enum BlockCommands {
             \(FolderText.ports(design))
             \(FolderText.simulate(top: r.top, absolute: absolute, cosim: cosim))
             \(FolderText.synthesize(top: r.top, absolute: absolute))
-            \(FolderText.resources(r.resources, flipFlops: r.flipFlops, memoryBits: r.memoryBits))
+            \(FolderText.resources(r.resources, flipFlops: r.flipFlops, memoryBits: r.memoryBits))\(r.ssaBuffers.map { b in """
+
+            SSA sample buffering (its two passes; also in `report.json` as `ssaBuffers`): Q buffer \(b.qBuffer) bits,
+            \(b.sBanks) bank(s) of S = K^T V counters \(b.sCounters) bits, row flags \(b.rowFlags) bits, attention sums
+            \(b.attentionSums) bits; \(b.total) bits in all.
+            """ } ?? "")
             \(BlockPerformance.readme(r.performance))
 
             """
@@ -79,7 +103,8 @@ enum BlockCommands {
                             files: Report.Files(paths: folder.absolute == nil ? "relative" : "absolute",
                                                 memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro,
                                                 memoryDirectory: folder.absolute ?? "."),
-                            resources: GenerateReport.Resources(ResourceModel.estimate(design).total), performance: try BlockPerformance.estimate(model.hardware, tokens: f.tokens, stage: c.stage))
+                            resources: GenerateReport.Resources(ResourceModel.estimate(design).total), performance: try BlockPerformance.estimate(model.hardware, tokens: f.tokens, stage: c.stage),
+                            ssaBuffers: SSABuffers(model.hardware))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         let json = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"

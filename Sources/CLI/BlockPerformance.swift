@@ -13,6 +13,9 @@ enum BlockPerformance {
     enum Shape {
         case mlp(MLPShape)
         case block(BlockShape)
+        case ssa(SSAShape)
+        /// The QKFormer block around SSA.
+        case ssaBlock(SSAShape, MLPShape)
     }
 
     /// The clock the times assume (no timing analysis is run), as `qkforge estimate` assumes.
@@ -20,12 +23,15 @@ enum BlockPerformance {
 
     struct Rates: Encodable {
         let input: Double
-        /// QKFormer block only: the attention mask, `X'` and the attention's output.
+        /// SSA only: its Q and K spikes.
+        let q: Double?
+        let k: Double?
+        /// QKFormer block only: the attention mask (SSA: the attention neuron), `X'` and the attention's output.
         let attention: Double?
         let xPrime: Double?
         let attentionOut: Double?
         /// fc1 spikes.
-        let hidden: Double
+        let hidden: Double?
         let source: String
     }
 
@@ -47,43 +53,67 @@ enum BlockPerformance {
     static func estimate(_ hw: BlockHardware, tokens: Int, stage: Int, clockMHz: Double = assumedClockMHz) throws -> Report {
         switch hw.structure {
         case .mlp(let m): return estimate(.mlp(MLPShape(mlp: m, tokens: tokens)), stage: stage, clockMHz: clockMHz)
-        case .qkformerBlock(let b): return estimate(.block(try BlockShape(block: b, tokens: tokens)), stage: stage, clockMHz: clockMHz)
-        case .attention: preconditionFailure("attention blocks have their own performance report (GenerateReport)")
+        case .qkformerBlock(let b):
+            if case .selfAttention(let s) = b.attention {
+                return estimate(.ssaBlock(SSAShape(ssa: s), MLPShape(mlp: b.mlp, tokens: tokens)), stage: stage, clockMHz: clockMHz)
+            }
+            return estimate(.block(try BlockShape(block: b, tokens: tokens)), stage: stage, clockMHz: clockMHz)
+        case .attention(.selfAttention(let s)): return estimate(.ssa(SSAShape(ssa: s)), stage: stage, clockMHz: clockMHz)
+        case .attention: preconditionFailure("QKTA and QKCA have their own performance report (GenerateReport)")
         }
     }
 
     /// The estimate of `shape` at the assumed rates of `stage` (QKFormer's Table 7 where it has
     /// them) and the assumed clock.
     static func estimate(_ shape: Shape, stage: Int, clockMHz: Double = assumedClockMHz) -> Report {
-        let rates: BlockFiringRates, cycles: Double, latency: Int
+        let tidy = JSONValue.tidy
+        let rates: Rates, cycles: Double, latency: Int
+        func blockRates(_ r: BlockFiringRates, attention: Bool) -> Rates {
+            Rates(input: tidy(r.input), q: nil, k: nil, attention: attention ? tidy(r.attention) : nil, xPrime: attention ? tidy(r.xPrime) : nil,
+                  attentionOut: attention ? tidy(r.attentionOut) : nil, hidden: tidy(r.hidden), source: "assumed: " + r.source)
+        }
+        func ssaRates(_ r: SSAFiringRates, hidden: BlockFiringRates?) -> Rates {
+            Rates(input: tidy(r.input), q: tidy(r.q), k: tidy(r.k), attention: tidy(r.attention), xPrime: nil, attentionOut: nil,
+                  hidden: hidden.map { tidy($0.hidden) }, source: r.source + (hidden.map { "; MLP: " + $0.source } ?? ""))
+        }
         switch shape {
         case .mlp(let m):
-            rates = BlockFiringRates.resolve(mlp: m)
+            let r = BlockFiringRates.resolve(mlp: m)
             let model = BlockRateCycleModel(mlp: m)
-            (cycles, latency) = (model.cyclesPerSample(rates), model.runCycles(rates: rates, samples: 1))
+            (rates, cycles, latency) = (blockRates(r, attention: false), model.cyclesPerSample(r), model.runCycles(rates: r, samples: 1))
         case .block(let b):
-            rates = BlockFiringRates.resolve(shape: b, stage: stage)
+            let r = BlockFiringRates.resolve(shape: b, stage: stage)
             let model = BlockRateCycleModel(block: b)
-            (cycles, latency) = (model.cyclesPerSample(rates), model.runCycles(rates: rates, samples: 1))
+            (rates, cycles, latency) = (blockRates(r, attention: true), model.cyclesPerSample(r), model.runCycles(rates: r, samples: 1))
+        case .ssa(let s):
+            let r = SSAFiringRates.assumed, model = SSACycleModel(s)
+            (rates, cycles, latency) = (ssaRates(r, hidden: nil), model.cyclesPerSample(rates: r), model.runCycles(rates: r, samples: 1))
+        case .ssaBlock(let s, let m):
+            let r = SSAFiringRates.assumed, h = BlockFiringRates.resolve(mlp: m)
+            let ssa = SSACycleModel(s), mlp = BlockRateCycleModel(mlp: m)
+            // SSA and the MLP run side by side: the longer sets the rate (SSABlockCycleModel).
+            cycles = max(ssa.cyclesPerSample(rates: r), mlp.cyclesPerSample(h))
+            let one = SSABlockCycleModel(ssa: s, mlp: m)
+            latency = one.runCycles(ssa: [ssa.syntheticSample(r)], mlp: [mlp.syntheticMLPSample(h)])
+            rates = ssaRates(r, hidden: h)
         }
-        let isBlock: Bool = { if case .block = shape { return true }; return false }()
-        let tidy = JSONValue.tidy
         let clock = clockMHz
-        return Report(cyclesPerSample: tidy(cycles), latencyCycles: latency,
-                      rates: Rates(input: tidy(rates.input), attention: isBlock ? tidy(rates.attention) : nil,
-                                   xPrime: isBlock ? tidy(rates.xPrime) : nil, attentionOut: isBlock ? tidy(rates.attentionOut) : nil,
-                                   hidden: tidy(rates.hidden), source: "assumed: " + rates.source),
+        let source: String
+        switch shape {
+        case .ssa, .ssaBlock: source = "estimate: the SSA cycle model from firing rates, streams that never stall (docs/estimate-cycles.md)"
+        default: source = "estimate: the composite-block cycle model from firing rates, streams that never stall (docs/estimate-cycles.md)"
+        }
+        return Report(cyclesPerSample: tidy(cycles), latencyCycles: latency, rates: rates,
                       clockMHz: clock, clockIsAssumed: true, latencyMicroseconds: tidy(Double(latency) / clock),
-                      samplesPerSecond: tidy(clock * 1e6 / max(cycles, 1)),
-                      source: "estimate: the composite-block cycle model from firing rates, streams that never stall (docs/estimate-cycles.md)")
+                      samplesPerSecond: tidy(clock * 1e6 / max(cycles, 1)), source: source)
     }
 
     static func ratesText(_ r: Rates) -> String {
         var parts = ["input \(g(r.input))"]
-        if let a = r.attention, let x = r.xPrime, let o = r.attentionOut {
-            parts += ["attention \(g(a))", "X' \(g(x))", "attention out \(g(o))"]
-        }
-        parts.append("fc1 \(g(r.hidden))")
+        if let q = r.q, let k = r.k { parts += ["Q \(g(q))", "K \(g(k))"] }
+        if let a = r.attention { parts.append("attention \(g(a))") }
+        if let x = r.xPrime, let o = r.attentionOut { parts += ["X' \(g(x))", "attention out \(g(o))"] }
+        if let h = r.hidden { parts.append("fc1 \(g(h))") }
         return parts.joined(separator: ", ")
     }
 

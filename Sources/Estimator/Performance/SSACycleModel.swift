@@ -126,7 +126,7 @@ public struct SSAFiringRates: Sendable, Hashable {
     }
 
     public static let assumed = SSAFiringRates(input: 0.2, q: 0.1, k: 0.1, attention: 0.1,
-                                               source: "assumed: input 0.2, Q 0.1, K 0.1, A 0.1 (QKFormer reports no SSA rates)")
+                                               source: "assumed; QKFormer reports no SSA rates")
 }
 
 extension SSACycleModel {
