@@ -318,10 +318,6 @@ enum EstimateCommand {
         let (qktaDesign, _) = try build(qktaModel)
         let qkta = ResourceModel.estimate(qktaDesign)
         FileHandle.standardError.write(Data("table8: QKTA estimated in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s\n".utf8))
-        func child(_ suffix: String) -> ResourceCount {
-            qkta.children.first { $0.path.hasSuffix("." + suffix) }?.total ?? ResourceCount()
-        }
-        let unit = child("u_acc_q") + child("u_lif_q")
         var rows: [Table8Row] = []
         for r in roots {
             let n = r * r
@@ -330,11 +326,13 @@ enum EstimateCommand {
             let (qkcaDesign, _) = try build(try model(qkcaBlock, lanes: lanes, seed: seed))
             let qkca = ResourceModel.estimate(qkcaDesign).total
             FileHandle.standardError.write(Data("table8: sqrt(N) = \(r): QKCA estimated in \(String(format: "%.1f", Date().timeIntervalSince(t1))) s\n".utf8))
-            let ssa = SSAModel(channels: C, heads: heads, tokens: n, timeSteps: T, lanes: lanes, layerMemoryBits: unit.memoryBits,
-                               layerFlipFlops: unit.flipFlops, layerLUTs: unit.luts)
+            let t2 = Date()
+            let ssaModel = try model(try block(.ssa, tokens: n), lanes: lanes, seed: seed)
+            let ssa = ResourceModel.estimate(try Elaborate.run(try ssaModel.hardware.makeModule())).total
+            FileHandle.standardError.write(Data("table8: sqrt(N) = \(r): SSA estimated in \(String(format: "%.1f", Date().timeIntervalSince(t2))) s\n".utf8))
             rows.append(Table8Row(sqrtN: r, qkta: qkta.total, qkca: qkca, ssa: ssa))
         }
-        let report = Table8Report(channels: C, heads: heads, timeSteps: T, lanes: lanes, seed: seed, rows: rows, layerUnit: unit)
+        let report = Table8Report(channels: C, heads: heads, timeSteps: T, lanes: lanes, seed: seed, rows: rows)
         let dir = URL(fileURLWithPath: out)
         let command = "qkforge estimate " + CommandLine.arguments.dropFirst(2).joined(separator: " ")
         if !FileManager.default.fileExists(atPath: out) {

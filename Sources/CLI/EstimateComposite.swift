@@ -5,9 +5,10 @@ import Blocks
 import Cosim
 import Estimator
 
-/// `qkforge estimate --block mlp|qkformer-block`: resources from the IR (as for an attention
-/// block) and cycles from the composite-block cycle model (`BlockPerformance`, checked against
-/// Verilator in docs/estimate-cycles.md) at QKFormer's Table 7 rates, at an assumed clock.
+/// `qkforge estimate --block mlp|qkformer-block|ssa`: resources from the IR (as for QKTA and
+/// QKCA) and cycles from the composite-block or SSA cycle model (`BlockPerformance`, checked
+/// against Verilator in docs/estimate-cycles.md) at QKFormer's Table 7 rates (assumed rates for
+/// SSA), at an assumed clock.
 extension EstimateCommand {
     struct CompositeReport: Encodable {
         struct Design: Encodable {
@@ -30,10 +31,13 @@ extension EstimateCommand {
         let performance: BlockPerformance.Report
     }
 
-    /// Whether `estimate` takes `model` through the composite-block path.
+    /// Whether `estimate` takes `model` through the composite-block path (everything but QKTA
+    /// and QKCA, which have the attention cycle and energy models).
     static func isComposite(_ model: BlockModel) -> Bool {
-        if case .attention = model.hardware.structure { return false }
-        return true
+        switch model.hardware.structure {
+        case .attention(.token), .attention(.channel): false
+        default: true
+        }
     }
 
     static func composite(_ args: Arguments, _ c: BlockConfig, _ model: BlockModel, weights: String) throws {

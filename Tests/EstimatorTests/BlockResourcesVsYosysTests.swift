@@ -16,26 +16,28 @@ import Cosim
 /// Needs yosys (scripts/setup.sh installs it); without it the test fails rather than passing unchecked.
 @Suite(.serialized) struct BlockResourcesVsYosysTests {
     struct Case: CustomStringConvertible, Sendable {
-        enum Kind: String, Sendable { case mlp, qkta, qkca }
+        enum Kind: String, Sendable { case mlp, qkta, qkca, ssa }
         let kind: Kind
         let dim: Int, heads: Int, tokens: Int, timeSteps: Int, lanes: Int
-        var description: String { "\(kind == .mlp ? "mlp" : "block-\(kind.rawValue)") C\(dim) h\(heads) N\(tokens) T\(timeSteps) P\(lanes)" }
+        var description: String { "\(kind == .mlp || kind == .ssa ? kind.rawValue : "block-\(kind.rawValue)") C\(dim) h\(heads) N\(tokens) T\(timeSteps) P\(lanes)" }
     }
 
     static let quick: [Case] = [
         Case(kind: .mlp, dim: 32, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
         Case(kind: .qkta, dim: 16, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
+        Case(kind: .ssa, dim: 16, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
     ]
     static let slow: [Case] = [
         Case(kind: .mlp, dim: 24, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
         Case(kind: .qkca, dim: 16, heads: 2, tokens: 8, timeSteps: 2, lanes: 4),
         Case(kind: .qkta, dim: 24, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
         Case(kind: .qkca, dim: 24, heads: 2, tokens: 8, timeSteps: 2, lanes: 6),
+        Case(kind: .ssa, dim: 24, heads: 3, tokens: 12, timeSteps: 2, lanes: 6),
     ]
 
     /// The design `generate` builds for the config (random weights, seed 1, block 0 of stage 1).
     static func design(_ c: Case) throws -> Design {
-        let block = c.kind == .mlp ? "mlp" : "qkformer-block", attention = c.kind == .qkca ? "channel" : "token"
+        let block = c.kind == .mlp || c.kind == .ssa ? c.kind.rawValue : "qkformer-block", attention = c.kind == .qkca ? "channel" : "token"
         let cfg = try BlockConfig.parse(json: Data(#"{"block": "\#(block)", "attention": "\#(attention)", "dim": \#(c.dim), "heads": \#(c.heads), "tokens": \#(c.tokens), "timeSteps": \#(c.timeSteps), "mlpRatio": 4}"#.utf8))
         return try Elaborate.run(try BlockModel.random(cfg, lanes: c.lanes, seed: 1).hardware.makeModule())
     }

@@ -153,20 +153,6 @@ import Blocks
         #expect(Pareto.front([(5, 5), (5, 5)]) == [0])
     }
 
-    @Test func ssaModelByHand() {
-        let s = SSAModel(channels: 256, heads: 16, tokens: 100, timeSteps: 1, lanes: 32, layerMemoryBits: 1000, layerFlipFlops: 100, layerLUTs: 50)
-        #expect(s.headDim == 16)
-        #expect(s.counterWidth == 7)                   // ceil(log2 101)
-        #expect(s.counters == 4096)                    // 1 * 16 * 16 * 16
-        #expect(s.counterBits == 28672)
-        #expect(s.tokenBufferBits == 25600)            // 100 * 1 * 256
-        #expect(s.attentionWidth == 12)                // ceil(log2(16 * 100 + 1)) + 1
-        #expect(s.memoryBits == 4000 + 25600)
-        #expect(s.flipFlops == 400 + 28672 + 256 * 12)
-        // 4*50 + 28672 + 32*16*(7 + 4) + 32*16*7*(8 - 1)/3 = 200 + 28672 + 5632 + 8362.
-        #expect(s.luts == 42866)
-    }
-
     @Test func shapeFromTheGeneratorConfig() throws {
         // Widths come from the generator's own sizing: 8-bit weights in [-128, 127], bias 0.
         let C = 16

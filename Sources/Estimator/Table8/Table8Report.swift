@@ -1,12 +1,12 @@
 import Foundation
 
-/// One row of the hardware Table 8: QKTA and QKCA as generated (ResourceModel), SSA analytical.
+/// One row of the hardware Table 8: QKTA, QKCA and SSA as generated, counted by ResourceModel.
 public struct Table8Row: Sendable {
     public var sqrtN: Int
     public var qkta: ResourceCount
     public var qkca: ResourceCount
-    public var ssa: SSAModel
-    public init(sqrtN: Int, qkta: ResourceCount, qkca: ResourceCount, ssa: SSAModel) {
+    public var ssa: ResourceCount
+    public init(sqrtN: Int, qkta: ResourceCount, qkca: ResourceCount, ssa: ResourceCount) {
         (self.sqrtN, self.qkta, self.qkca, self.ssa) = (sqrtN, qkta, qkca, ssa)
     }
     public var tokens: Int { sqrtN * sqrtN }
@@ -18,11 +18,9 @@ public struct Table8Report: Sendable {
     public var channels: Int, heads: Int, timeSteps: Int, lanes: Int
     public var seed: UInt64
     public var rows: [Table8Row]
-    /// The QKTA's Q accumulator + Q LIF bank: the unit of one projection layer in the SSA model.
-    public var layerUnit: ResourceCount
 
-    public init(channels: Int, heads: Int, timeSteps: Int, lanes: Int, seed: UInt64, rows: [Table8Row], layerUnit: ResourceCount) {
-        (self.channels, self.heads, self.timeSteps, self.lanes, self.seed, self.rows, self.layerUnit) = (channels, heads, timeSteps, lanes, seed, rows, layerUnit)
+    public init(channels: Int, heads: Int, timeSteps: Int, lanes: Int, seed: UInt64, rows: [Table8Row]) {
+        (self.channels, self.heads, self.timeSteps, self.lanes, self.seed, self.rows) = (channels, heads, timeSteps, lanes, seed, rows)
     }
 
     static func storage(_ r: ResourceCount) -> Int { r.memoryBits + r.flipFlops }
@@ -31,7 +29,7 @@ public struct Table8Report: Sendable {
                          "SSA mem bits", "SSA FFs", "SSA storage", "SSA / QKTA", "QKTA LUTs", "QKCA LUTs", "SSA LUTs"]
 
     func cells(_ r: Table8Row) -> [String] {
-        let q = Self.storage(r.qkta), c = Self.storage(r.qkca), s = r.ssa.storageBits
+        let q = Self.storage(r.qkta), c = Self.storage(r.qkca), s = Self.storage(r.ssa)
         return ["\(r.sqrtN)", "\(r.tokens)", "\(r.qkta.memoryBits)", "\(r.qkta.flipFlops)", "\(q)", "\(r.qkca.memoryBits)",
                 "\(r.qkca.flipFlops)", "\(c)", "\(r.ssa.memoryBits)", "\(r.ssa.flipFlops)", "\(s)",
                 String(format: "%.2f", Double(s) / Double(max(q, 1))), "\(r.qkta.luts)", "\(r.qkca.luts)", "\(r.ssa.luts)"]
@@ -64,17 +62,11 @@ public struct Table8Report: Sendable {
             QKForge generates, which streams tokens instead of holding tensors: C = \(channels), h = \(heads), T = \(timeSteps),
             P = \(lanes) lanes, 8-bit random weights (seed \(seed)).
 
-            - **QKTA** and **QKCA** are the generated designs (`makeQKTA`, `makeQKCA`), counted by `ResourceModel`
-              (memory bits and flip-flops exact from the IR; LUTs from its Xilinx 7-series mapping).
-            - **SSA** has no hardware here: `SSAModel` counts what a streaming SSA in the same style must hold. Four projection
-              layers (Q, K, V, out), each the size of the generated QKTA's Q accumulator plus Q LIF bank
-              (\(layerUnit.memoryBits) memory bits, \(layerUnit.flipFlops) flip-flops, \(layerUnit.luts) LUTs); `T*h*d*d` counters of
-              `ceil(log2(N+1))` bits for `K^T V` summed over every token of a time step; a Q token buffer of `N*T*C` bits,
-              because `Q (K^T V)` can start only once every token has been counted (K and V go into the counters in the first
-              pass and need no buffer); `C` attention membranes wide enough for `c = Q (K^T V) <= d*N` (the `attn_lif`
-              fires iff `U + c >= 8`, docs/arithmetic.md §6). Its LUTs add to the four layers the counters' incrementers, a `d`-input
-              adder tree per lane for `c`, and the counter-column multiplexers; control is left out, so it is a lower bound
-              in spirit.
+            - **QKTA**, **QKCA** and **SSA** are the generated designs (`makeQKTA`, `makeQKCA`, `makeSSA`, the last with its
+              default two banks of `S` counters), counted by `ResourceModel` (memory bits and flip-flops exact from the IR;
+              LUTs from its Xilinx 7-series mapping). SSA holds a Q buffer of `N*T*C` bits for its second pass, two banks of
+              `T*h*d*d` counters of `ceil(log2(N+1))` bits for `K^T V` (one filled by the next sample while the other is read),
+              a flag per counter row, and `C` attention sums of `ceil(log2(d*N+1))` bits (docs/arithmetic.md §6).
             - **storage** = memory bits + flip-flops: every bit of state the block keeps on chip, weights included (the three
               256 x 256 8-bit weight matrices alone are 1572864 bits of QKTA's storage).
             - LUTs of QKTA and QKCA are `ResourceModel`'s current Xilinx 7-series mapping (its accuracy against Yosys is
@@ -98,10 +90,10 @@ public struct Table8Report: Sendable {
                   the paper's linear-complexity claim; on a GPU, which materialises whole tensors, QKTA's memory still grows with N.
                 - QKCA needs a reduction over all tokens before any output: its K buffer holds `N*T*C` spikes (plus `T*C` column
                   flags), so it grows linearly in N: \(Self.storage(f.qkca)) bits at sqrt(N) = \(f.sqrtN), \(Self.storage(l.qkca)) at sqrt(N) = \(l.sqrtN).
-                - SSA grows linearly in N too in this streaming form (the Q buffer), plus `T*h*d*d` counters whose width grows with
-                  log N; it never holds the `N x N` map that makes the GPU SSA quadratic. At C = 256 its four weight
-                  matrices dominate at small N; its storage is \(String(format: "%.2f", Double(f.ssa.storageBits) / Double(max(qa, 1))))x QKTA's at
-                  sqrt(N) = \(f.sqrtN) and \(String(format: "%.2f", Double(l.ssa.storageBits) / Double(max(qa, 1))))x at sqrt(N) = \(l.sqrtN)
+                - SSA grows linearly in N too in this streaming form (the Q buffer), plus `T*h*d*d` counters (two banks) whose width
+                  grows with log N; it never holds the `N x N` map that makes the GPU SSA quadratic. At C = 256 its four weight
+                  matrices dominate at small N; its storage is \(String(format: "%.2f", Double(Self.storage(f.ssa)) / Double(max(qa, 1))))x QKTA's at
+                  sqrt(N) = \(f.sqrtN) and \(String(format: "%.2f", Double(Self.storage(l.ssa)) / Double(max(qa, 1))))x at sqrt(N) = \(l.sqrtN)
                   (the paper's GPU ratio at sqrt(N) = 10 is 151.84x, dominated by activations, not weights).
 
                 """
@@ -115,7 +107,7 @@ public struct Table8Report: Sendable {
         plot.series = [
             .init(name: "QKTA (generated)", points: rows.map { (Double($0.sqrtN), Double(Self.storage($0.qkta))) }, color: "#2ca02c"),
             .init(name: "QKCA (generated)", points: rows.map { (Double($0.sqrtN), Double(Self.storage($0.qkca))) }, color: "#1f77b4"),
-            .init(name: "SSA (analytical model)", points: rows.map { (Double($0.sqrtN), Double($0.ssa.storageBits)) }, color: "#d62728", dashed: true),
+            .init(name: "SSA (generated)", points: rows.map { (Double($0.sqrtN), Double(Self.storage($0.ssa))) }, color: "#d62728"),
         ]
         return plot.render()
     }

@@ -7,7 +7,7 @@ import Golden
 import Cosim
 
 /// Full-sample co-simulation of the stage-1 QKFormer block of hst-4-384 (QKTA and QKCA) and of
-/// hst-10-384 (QKTA) at the default folding (P = C/8), random weights (exact mode), inputs with
+/// hst-10-384 (QKTA), and of the stage-3 block (SSA) of both, at the default folding (P = C/8), random weights (exact mode), inputs with
 /// counts up to 2 (block 0 of a stage: docs/arithmetic.md §5), random stalls on both sides.
 /// Minutes each, so behind `QKFORGE_BLOCK_SOAK=1`:
 ///
@@ -31,6 +31,33 @@ struct QKFormerBlockSoakTests {
         print("  \(model) \(kind.rawValue): \(r.vectors) vectors, \(r.cycles) cycles, \(r.mismatchCount) mismatches, \(r.protocolErrors.count) protocol errors, \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
         print("  rates: \(r.layerRates.map { "\($0.name) \($0.rate)" }.joined(separator: ", "))")
         print("  lane utilisation (stalls 0.1 both sides): \(r.laneUtilization)")
+    }
+
+    /// The stage-3 block (SSA + MLP) on one full sample: hst-4-384 (N = 64) and hst-10-384
+    /// (N = 196), C = 384, P = 48, two S banks, Q, K, V calibrated to 0.1 so that the attention
+    /// neuron fires sometimes but not always (it fires iff U + c >= 8, c up to d * N).
+    @Test(arguments: ["hst-4-384", "hst-10-384"])
+    func stage3BlockFullSample(model: String) throws {
+        let seed = TestSeed.value(default: 403)
+        print("QKFormerBlockSoakTests \(model) stage 3 (SSA) seed \(seed)")
+        let block = try BlockConfig.named(model, stage: 3, block: .qkformerBlock)
+        let base = try BlockModel.random(block, lanes: block.dim / 8, seed: seed)
+        let t0 = Date()
+        let (m, got) = try base.calibrated(to: [0.1, 0.1, 0.1, 0.15, 0.15, 0.15], inputRate: 0.2, seed: seed)
+        print("  calibrated rates \(got) in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
+        var o = BlockCosim.Options()
+        (o.seed, o.samples, o.inputRate) = (seed, 1, 0.2)
+        let r = try BlockCosim.run(m, options: o)
+        #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(3)); replay \(r.replayDirectory?.path ?? "-")")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        print("  \(model) stage 3: \(r.vectors) vectors, \(r.cycles) cycles, \(r.mismatchCount) mismatches, \(r.protocolErrors.count) protocol errors, \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
+        print("  rates: \(r.layerRates.map { "\($0.name) \($0.rate)" }.joined(separator: ", "))")
+        let att = r.traces.map { t -> Double in
+            guard case .chain(let ts) = t, case .residual(.selfAttention(let a), _) = ts[0] else { return 0 }
+            return Double(a.attention.spikes.scalars.filter { $0 != 0 }.count) / Double(max(1, a.attention.spikes.scalars.count))
+        }
+        print("  attention neuron rate \(att)")
+        #expect(att.allSatisfy { $0 > 0.01 && $0 < 0.99 }, "the attention neuron fires at \(att)")
     }
 
     /// Lane utilisation of the QKTA block of hst-4-384 stage 1 (N cut to 64 tokens) at several
