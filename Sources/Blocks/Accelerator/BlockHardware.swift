@@ -17,7 +17,7 @@ public struct Folding: Hashable, Sendable {
     /// QKFormer block it is always `min(P, C)`).
     public var inputChunk: Int?
 
-    public init(lanes: Int, mlpLanes: Int? = nil, hiddenLanes: Int? = nil, storage: LIFStateStorage = .registers,
+    public init(lanes: Int, mlpLanes: Int? = nil, hiddenLanes: Int? = nil, storage: LIFStateStorage = .auto,
                 vectorsInFlight: Int = 4, inputChunk: Int? = nil) {
         (self.lanes, self.mlpLanes, self.hiddenLanes, self.storage, self.vectorsInFlight) = (lanes, mlpLanes, hiddenLanes, storage, vectorsInFlight)
         self.inputChunk = inputChunk

@@ -22,7 +22,7 @@
 // accumulated, i.e. about (input events + X' events) x 8 cycles plus a fixed pipeline of a
 // few tens of cycles. Throughput is one vector per max(input events, X' events) x 8 cycles.
 // Thresholds are per layer (one grid per layer), so they are constants, not memories.
-// Parameters: channels = 32, heads = 4, timeSteps = 4, lanes = 4, inputChunk = 32, maxInputCount = 1, storage = registers
+// Parameters: channels = 32, heads = 4, timeSteps = 4, lanes = 4, inputChunk = 32, maxInputCount = 1, storage = auto
 //
 // Memory images: every $readmemh reads `QKFORGE_MEM_DIR/<file>.hex`. QKFORGE_MEM_DIR defaults to
 // "." (the simulator's working directory); point it at this folder from anywhere with
@@ -293,7 +293,7 @@ module qkta_custom_s1_c32_h4_t4_p4 (
     .out_last(u_acc_k_out_last),
     .out_current(u_acc_k_out_current)
   );
-  qkta_custom_s1_q_lif_l32_p4_reg_8c3262e3 u_lif_q (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_custom_s1_q_lif_l32_p4_pipe_da8f3d73 u_lif_q (  // Blocks/AttentionShared.swift init(_:_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_q_out_valid),
@@ -307,7 +307,7 @@ module qkta_custom_s1_c32_h4_t4_p4 (
     .out_group(u_lif_q_out_group),
     .out_spike(u_lif_q_out_spike)
   );
-  qkta_custom_s1_k_lif_l32_p4_reg_a57911ba u_lif_k (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_k_out_valid),
@@ -390,7 +390,7 @@ module qkta_custom_s1_c32_h4_t4_p4 (
     .out_last(u_acc_proj_out_last),
     .out_current(u_acc_proj_out_current)
   );
-  qkta_custom_s1_proj_lif_l32_p4_reg_f007c9e2 u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
+  qkta_custom_s1_proj_lif_l32_p4_pipe_7326bf6e u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_proj_out_valid),

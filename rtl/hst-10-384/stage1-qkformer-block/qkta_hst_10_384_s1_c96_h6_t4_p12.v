@@ -22,7 +22,7 @@
 // accumulated, i.e. about (input events + X' events) x 8 cycles plus a fixed pipeline of a
 // few tens of cycles. Throughput is one vector per max(input events, X' events) x 8 cycles.
 // Thresholds are per layer (one grid per layer), so they are constants, not memories.
-// Parameters: channels = 96, heads = 6, timeSteps = 4, lanes = 12, inputChunk = 12, maxInputCount = 2, storage = registers
+// Parameters: channels = 96, heads = 6, timeSteps = 4, lanes = 12, inputChunk = 12, maxInputCount = 2, storage = auto
 `default_nettype none
 module qkta_hst_10_384_s1_c96_h6_t4_p12 (
   input  wire clk,
@@ -286,7 +286,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_last(u_acc_k_out_last),
     .out_current(u_acc_k_out_current)
   );
-  qkta_hst_10_384_s1_q_lif_l96_p12_reg_3c8d5f27 u_lif_q (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_hst_10_384_s1_q_lif_l96_p12_pipe_09cd8817 u_lif_q (  // Blocks/AttentionShared.swift init(_:_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_q_out_valid),
@@ -300,7 +300,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_group(u_lif_q_out_group),
     .out_spike(u_lif_q_out_spike)
   );
-  qkta_hst_10_384_s1_k_lif_l96_p12_reg_ca9c53c7 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_hst_10_384_s1_k_lif_l96_p12_pipe_3bb57db7 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_k_out_valid),
@@ -383,7 +383,7 @@ module qkta_hst_10_384_s1_c96_h6_t4_p12 (
     .out_last(u_acc_proj_out_last),
     .out_current(u_acc_proj_out_current)
   );
-  qkta_hst_10_384_s1_proj_lif_l96_p12_reg_99a161ce u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
+  qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_40331bb2 u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_proj_out_valid),

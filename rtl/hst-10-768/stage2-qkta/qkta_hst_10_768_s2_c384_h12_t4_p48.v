@@ -22,7 +22,7 @@
 // accumulated, i.e. about (input events + X' events) x 8 cycles plus a fixed pipeline of a
 // few tens of cycles. Throughput is one vector per max(input events, X' events) x 8 cycles.
 // Thresholds are per layer (one grid per layer), so they are constants, not memories.
-// Parameters: channels = 384, heads = 12, timeSteps = 4, lanes = 48, inputChunk = 64, maxInputCount = 1, storage = registers
+// Parameters: channels = 384, heads = 12, timeSteps = 4, lanes = 48, inputChunk = 64, maxInputCount = 1, storage = auto
 //
 // Memory images: every $readmemh reads `QKFORGE_MEM_DIR/<file>.hex`. QKFORGE_MEM_DIR defaults to
 // "." (the simulator's working directory); point it at this folder from anywhere with
@@ -293,7 +293,7 @@ module qkta_hst_10_768_s2_c384_h12_t4_p48 (
     .out_last(u_acc_k_out_last),
     .out_current(u_acc_k_out_current)
   );
-  qkta_hst_10_768_s2_q_lif_l384_p48_reg_12879c64 u_lif_q (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_hst_10_768_s2_q_lif_l384_p48_pipe_4d5fb518 u_lif_q (  // Blocks/AttentionShared.swift init(_:_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_q_out_valid),
@@ -307,7 +307,7 @@ module qkta_hst_10_768_s2_c384_h12_t4_p48 (
     .out_group(u_lif_q_out_group),
     .out_spike(u_lif_q_out_spike)
   );
-  qkta_hst_10_768_s2_k_lif_l384_p48_reg_e9907299 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_hst_10_768_s2_k_lif_l384_p48_pipe_da4c1211 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_k_out_valid),
@@ -390,7 +390,7 @@ module qkta_hst_10_768_s2_c384_h12_t4_p48 (
     .out_last(u_acc_proj_out_last),
     .out_current(u_acc_proj_out_current)
   );
-  qkta_hst_10_768_s2_proj_lif_l384_p48_reg_f2dc528f u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
+  qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_proj_out_valid),

@@ -28,7 +28,7 @@
 // Cycles per sample, steady state: about max(input events x 8, N x T x inputBeats, X' events x 8, N x T x 8)
 // plus the mask (1 cycle) and pipeline fill, during which the input stalls.
 // Buffers (bits): K buffer 393216 b (RAM), column counters 384 b, mask 384 b, attention membranes 0 b, total 393984 b.
-// Parameters: channels = 96, heads = 8, timeSteps = 4, tokens = 1024, lanes = 12, inputChunk = 64, maxInputCount = 1, storage = registers, attentionForm = or (proven), kBufferBits = 393216
+// Parameters: channels = 96, heads = 8, timeSteps = 4, tokens = 1024, lanes = 12, inputChunk = 64, maxInputCount = 1, storage = auto, attentionForm = or (proven), kBufferBits = 393216
 //
 // Memory images: every $readmemh reads `QKFORGE_MEM_DIR/<file>.hex`. QKFORGE_MEM_DIR defaults to
 // "." (the simulator's working directory); point it at this folder from anywhere with
@@ -4746,7 +4746,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
     .out_last(u_acc_k_out_last),
     .out_current(u_acc_k_out_current)
   );
-  qkca_hst_4_384_s1_q_lif_l96_p12_reg_b1389fcd u_lif_q (  // Blocks/AttentionShared.swift init(_:_:)
+  qkca_hst_4_384_s1_q_lif_l96_p12_pipe_3c54383d u_lif_q (  // Blocks/AttentionShared.swift init(_:_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_q_out_valid),
@@ -4760,7 +4760,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
     .out_group(u_lif_q_out_group),
     .out_spike(u_lif_q_out_spike)
   );
-  qkca_hst_4_384_s1_k_lif_l96_p12_reg_bfd61738 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:)
+  qkca_hst_4_384_s1_k_lif_l96_p12_pipe_fa3d6f14 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_k_out_valid),
@@ -4802,7 +4802,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
     .out_last(u_acc_proj_out_last),
     .out_current(u_acc_proj_out_current)
   );
-  qkca_hst_4_384_s1_proj_lif_l96_p12_reg_07a22d28 u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
+  qkca_hst_4_384_s1_proj_lif_l96_p12_pipe_e79721a4 u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_proj_out_valid),
