@@ -125,8 +125,30 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     var rest = chunkMask
     var slotValid: [Expr] = [], slotChannel: [Expr] = [], slotCount: [Expr] = []
     let indexWidth = Interval(0, k - 1).unsignedWidth
+
+    /// The lowest set bit of `x` as a one-hot (`x & -x`) without a carry chain: bit `j` is set
+    /// when `x[j]` is and none below it is, the OR of the bits below from a log-depth
+    /// (Kogge-Stone) prefix tree over `x[k-2:0]`. A `-x` is a `K`-cell carry chain in series
+    /// with the index encoder and the channel add: the critical path of wide encoders
+    /// (docs/timing.md).
+    func lowestSet(_ x: Expr, slot s: Int) -> Expr {
+        guard k > 1 else { return x }
+        var below = (0..<(k - 1)).map { x.bit($0) }   // inclusive prefix OR of x[k-2:0]
+        var span = 1, level = 0
+        while span < k - 1 {
+            let prev = below
+            let next = (0..<(k - 1)).map { j in j >= span ? prev[j] | prev[j - span] : prev[j] }
+            let w = m.wire("pick\(s)_below\(level)", cat(Array(next.reversed())))
+            below = (0..<(k - 1)).map { w.bit($0) }
+            span *= 2
+            level += 1
+        }
+        let bits = (0..<k).map { j in j == 0 ? x.bit(0) : x.bit(j) & ~below[j - 1] }
+        return cat(Array(bits.reversed()))
+    }
+
     for s in 0..<e {
-        let lowest = m.wire("pick\(s)_onehot", rest & (~rest +% .const(1, width: k)))
+        let lowest = m.wire("pick\(s)_onehot", lowestSet(rest, slot: s))
         slotValid.append(m.wire("pick\(s)_valid", rest.orReduce()))
         var indexBits: [Expr] = []
         for b in 0..<indexWidth {

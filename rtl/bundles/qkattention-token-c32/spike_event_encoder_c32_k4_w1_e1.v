@@ -31,6 +31,8 @@ module spike_event_encoder_c32_k4_w1_e1 (
   reg  [3:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [4:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [2:0] pick0_below0;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire [2:0] pick0_below1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire [3:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -75,8 +77,28 @@ module spike_event_encoder_c32_k4_w1_e1 (
   wire in_mask_or_r_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [3:0] pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [3:0] pick0_onehot_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire pick0_index_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] pick0_index_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -174,8 +196,28 @@ module spike_event_encoder_c32_k4_w1_e1 (
   assign in_mask_or_r_2 = |in_mask_bits_2;
   assign in_mask_bits_3 = in_counts[0];
   assign in_mask_or_r_3 = |in_mask_bits_3;
-  assign pick0_onehot_not = ~chunk_mask;
-  assign pick0_onehot_add = pick0_onehot_not + 4'd1;
+  assign pick0_below0_bits = chunk_mask[2];
+  assign pick0_below0_bits_1 = chunk_mask[1];
+  assign pick0_below0_or = pick0_below0_bits | pick0_below0_bits_1;
+  assign pick0_below0_bits_2 = chunk_mask[0];
+  assign pick0_below0_or_1 = pick0_below0_bits_1 | pick0_below0_bits_2;
+  assign pick0_below1_bits = pick0_below0[2];
+  assign pick0_below1_bits_1 = pick0_below0[0];
+  assign pick0_below1_or = pick0_below1_bits | pick0_below1_bits_1;
+  assign pick0_below1_bits_2 = pick0_below0[1];
+  assign pick0_onehot_bits = chunk_mask[3];
+  assign pick0_onehot_bits_1 = pick0_below1[2];
+  assign pick0_onehot_not = ~pick0_onehot_bits_1;
+  assign pick0_onehot_and = pick0_onehot_bits & pick0_onehot_not;
+  assign pick0_onehot_bits_2 = chunk_mask[2];
+  assign pick0_onehot_bits_3 = pick0_below1[1];
+  assign pick0_onehot_not_1 = ~pick0_onehot_bits_3;
+  assign pick0_onehot_and_1 = pick0_onehot_bits_2 & pick0_onehot_not_1;
+  assign pick0_onehot_bits_4 = chunk_mask[1];
+  assign pick0_onehot_bits_5 = pick0_below1[0];
+  assign pick0_onehot_not_2 = ~pick0_onehot_bits_5;
+  assign pick0_onehot_and_2 = pick0_onehot_bits_4 & pick0_onehot_not_2;
+  assign pick0_onehot_bits_6 = chunk_mask[0];
   assign pick0_index_bits = pick0_onehot[2];
   assign pick0_index_bits_1 = pick0_onehot[3];
   assign pick0_index_cat = {pick0_index_bits, pick0_index_bits_1};
@@ -262,7 +304,9 @@ module spike_event_encoder_c32_k4_w1_e1 (
   assign in_base_next_mux = in_final ? 5'd0 : in_base_next_trunc;
   assign in_final = in_base == 5'd28;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3};
-  assign pick0_onehot = chunk_mask & pick0_onehot_add;
+  assign pick0_below0 = {pick0_below0_or, pick0_below0_or_1, pick0_below0_bits_2};
+  assign pick0_below1 = {pick0_below1_or, pick0_below1_bits_2, pick0_below1_bits_1};
+  assign pick0_onehot = {pick0_onehot_and, pick0_onehot_and_1, pick0_onehot_and_2, pick0_onehot_bits_6};
   assign pick0_valid = |chunk_mask;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1};
   assign pick0_count = pick0_count_or_2 | pick0_count_mux_3;

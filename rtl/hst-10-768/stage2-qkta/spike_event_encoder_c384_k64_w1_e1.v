@@ -31,6 +31,12 @@ module spike_event_encoder_c384_k64_w1_e1 (
   reg  [63:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [8:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [62:0] pick0_below0;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire [62:0] pick0_below1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire [62:0] pick0_below2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire [62:0] pick0_below3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire [62:0] pick0_below4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire [62:0] pick0_below5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire [63:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [5:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -195,8 +201,952 @@ module spike_event_encoder_c384_k64_w1_e1 (
   wire in_mask_or_r_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_63;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r_63;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [63:0] pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [63:0] pick0_onehot_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below4_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below5_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_63;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_64;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_65;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_66;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_67;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_68;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_69;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_70;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_71;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_72;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_73;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_74;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_75;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_76;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_77;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_78;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_79;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_80;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_81;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_82;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_83;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_84;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_85;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_86;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_87;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_88;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_89;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_90;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_91;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_92;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_93;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_94;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_95;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_47;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_47;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_96;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_97;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_48;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_48;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_98;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_99;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_49;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_49;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_100;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_101;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_50;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_50;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_102;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_103;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_51;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_51;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_104;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_105;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_52;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_52;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_106;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_107;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_53;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_53;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_108;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_109;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_54;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_54;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_110;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_111;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_55;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_55;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_112;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_113;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_56;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_56;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_114;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_115;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_57;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_57;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_116;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_117;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_58;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_58;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_118;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_119;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_59;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_59;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_120;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_121;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_60;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_60;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_122;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_123;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_61;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_61;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_124;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_125;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_126;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire pick0_index_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -850,8 +1800,952 @@ module spike_event_encoder_c384_k64_w1_e1 (
   assign in_mask_or_r_62 = |in_mask_bits_62;
   assign in_mask_bits_63 = in_counts[0];
   assign in_mask_or_r_63 = |in_mask_bits_63;
-  assign pick0_onehot_not = ~chunk_mask;
-  assign pick0_onehot_add = pick0_onehot_not + 64'd1;
+  assign pick0_below0_bits = chunk_mask[62];
+  assign pick0_below0_bits_1 = chunk_mask[61];
+  assign pick0_below0_or = pick0_below0_bits | pick0_below0_bits_1;
+  assign pick0_below0_bits_2 = chunk_mask[60];
+  assign pick0_below0_or_1 = pick0_below0_bits_1 | pick0_below0_bits_2;
+  assign pick0_below0_bits_3 = chunk_mask[59];
+  assign pick0_below0_or_2 = pick0_below0_bits_2 | pick0_below0_bits_3;
+  assign pick0_below0_bits_4 = chunk_mask[58];
+  assign pick0_below0_or_3 = pick0_below0_bits_3 | pick0_below0_bits_4;
+  assign pick0_below0_bits_5 = chunk_mask[57];
+  assign pick0_below0_or_4 = pick0_below0_bits_4 | pick0_below0_bits_5;
+  assign pick0_below0_bits_6 = chunk_mask[56];
+  assign pick0_below0_or_5 = pick0_below0_bits_5 | pick0_below0_bits_6;
+  assign pick0_below0_bits_7 = chunk_mask[55];
+  assign pick0_below0_or_6 = pick0_below0_bits_6 | pick0_below0_bits_7;
+  assign pick0_below0_bits_8 = chunk_mask[54];
+  assign pick0_below0_or_7 = pick0_below0_bits_7 | pick0_below0_bits_8;
+  assign pick0_below0_bits_9 = chunk_mask[53];
+  assign pick0_below0_or_8 = pick0_below0_bits_8 | pick0_below0_bits_9;
+  assign pick0_below0_bits_10 = chunk_mask[52];
+  assign pick0_below0_or_9 = pick0_below0_bits_9 | pick0_below0_bits_10;
+  assign pick0_below0_bits_11 = chunk_mask[51];
+  assign pick0_below0_or_10 = pick0_below0_bits_10 | pick0_below0_bits_11;
+  assign pick0_below0_bits_12 = chunk_mask[50];
+  assign pick0_below0_or_11 = pick0_below0_bits_11 | pick0_below0_bits_12;
+  assign pick0_below0_bits_13 = chunk_mask[49];
+  assign pick0_below0_or_12 = pick0_below0_bits_12 | pick0_below0_bits_13;
+  assign pick0_below0_bits_14 = chunk_mask[48];
+  assign pick0_below0_or_13 = pick0_below0_bits_13 | pick0_below0_bits_14;
+  assign pick0_below0_bits_15 = chunk_mask[47];
+  assign pick0_below0_or_14 = pick0_below0_bits_14 | pick0_below0_bits_15;
+  assign pick0_below0_bits_16 = chunk_mask[46];
+  assign pick0_below0_or_15 = pick0_below0_bits_15 | pick0_below0_bits_16;
+  assign pick0_below0_bits_17 = chunk_mask[45];
+  assign pick0_below0_or_16 = pick0_below0_bits_16 | pick0_below0_bits_17;
+  assign pick0_below0_bits_18 = chunk_mask[44];
+  assign pick0_below0_or_17 = pick0_below0_bits_17 | pick0_below0_bits_18;
+  assign pick0_below0_bits_19 = chunk_mask[43];
+  assign pick0_below0_or_18 = pick0_below0_bits_18 | pick0_below0_bits_19;
+  assign pick0_below0_bits_20 = chunk_mask[42];
+  assign pick0_below0_or_19 = pick0_below0_bits_19 | pick0_below0_bits_20;
+  assign pick0_below0_bits_21 = chunk_mask[41];
+  assign pick0_below0_or_20 = pick0_below0_bits_20 | pick0_below0_bits_21;
+  assign pick0_below0_bits_22 = chunk_mask[40];
+  assign pick0_below0_or_21 = pick0_below0_bits_21 | pick0_below0_bits_22;
+  assign pick0_below0_bits_23 = chunk_mask[39];
+  assign pick0_below0_or_22 = pick0_below0_bits_22 | pick0_below0_bits_23;
+  assign pick0_below0_bits_24 = chunk_mask[38];
+  assign pick0_below0_or_23 = pick0_below0_bits_23 | pick0_below0_bits_24;
+  assign pick0_below0_bits_25 = chunk_mask[37];
+  assign pick0_below0_or_24 = pick0_below0_bits_24 | pick0_below0_bits_25;
+  assign pick0_below0_bits_26 = chunk_mask[36];
+  assign pick0_below0_or_25 = pick0_below0_bits_25 | pick0_below0_bits_26;
+  assign pick0_below0_bits_27 = chunk_mask[35];
+  assign pick0_below0_or_26 = pick0_below0_bits_26 | pick0_below0_bits_27;
+  assign pick0_below0_bits_28 = chunk_mask[34];
+  assign pick0_below0_or_27 = pick0_below0_bits_27 | pick0_below0_bits_28;
+  assign pick0_below0_bits_29 = chunk_mask[33];
+  assign pick0_below0_or_28 = pick0_below0_bits_28 | pick0_below0_bits_29;
+  assign pick0_below0_bits_30 = chunk_mask[32];
+  assign pick0_below0_or_29 = pick0_below0_bits_29 | pick0_below0_bits_30;
+  assign pick0_below0_bits_31 = chunk_mask[31];
+  assign pick0_below0_or_30 = pick0_below0_bits_30 | pick0_below0_bits_31;
+  assign pick0_below0_bits_32 = chunk_mask[30];
+  assign pick0_below0_or_31 = pick0_below0_bits_31 | pick0_below0_bits_32;
+  assign pick0_below0_bits_33 = chunk_mask[29];
+  assign pick0_below0_or_32 = pick0_below0_bits_32 | pick0_below0_bits_33;
+  assign pick0_below0_bits_34 = chunk_mask[28];
+  assign pick0_below0_or_33 = pick0_below0_bits_33 | pick0_below0_bits_34;
+  assign pick0_below0_bits_35 = chunk_mask[27];
+  assign pick0_below0_or_34 = pick0_below0_bits_34 | pick0_below0_bits_35;
+  assign pick0_below0_bits_36 = chunk_mask[26];
+  assign pick0_below0_or_35 = pick0_below0_bits_35 | pick0_below0_bits_36;
+  assign pick0_below0_bits_37 = chunk_mask[25];
+  assign pick0_below0_or_36 = pick0_below0_bits_36 | pick0_below0_bits_37;
+  assign pick0_below0_bits_38 = chunk_mask[24];
+  assign pick0_below0_or_37 = pick0_below0_bits_37 | pick0_below0_bits_38;
+  assign pick0_below0_bits_39 = chunk_mask[23];
+  assign pick0_below0_or_38 = pick0_below0_bits_38 | pick0_below0_bits_39;
+  assign pick0_below0_bits_40 = chunk_mask[22];
+  assign pick0_below0_or_39 = pick0_below0_bits_39 | pick0_below0_bits_40;
+  assign pick0_below0_bits_41 = chunk_mask[21];
+  assign pick0_below0_or_40 = pick0_below0_bits_40 | pick0_below0_bits_41;
+  assign pick0_below0_bits_42 = chunk_mask[20];
+  assign pick0_below0_or_41 = pick0_below0_bits_41 | pick0_below0_bits_42;
+  assign pick0_below0_bits_43 = chunk_mask[19];
+  assign pick0_below0_or_42 = pick0_below0_bits_42 | pick0_below0_bits_43;
+  assign pick0_below0_bits_44 = chunk_mask[18];
+  assign pick0_below0_or_43 = pick0_below0_bits_43 | pick0_below0_bits_44;
+  assign pick0_below0_bits_45 = chunk_mask[17];
+  assign pick0_below0_or_44 = pick0_below0_bits_44 | pick0_below0_bits_45;
+  assign pick0_below0_bits_46 = chunk_mask[16];
+  assign pick0_below0_or_45 = pick0_below0_bits_45 | pick0_below0_bits_46;
+  assign pick0_below0_bits_47 = chunk_mask[15];
+  assign pick0_below0_or_46 = pick0_below0_bits_46 | pick0_below0_bits_47;
+  assign pick0_below0_bits_48 = chunk_mask[14];
+  assign pick0_below0_or_47 = pick0_below0_bits_47 | pick0_below0_bits_48;
+  assign pick0_below0_bits_49 = chunk_mask[13];
+  assign pick0_below0_or_48 = pick0_below0_bits_48 | pick0_below0_bits_49;
+  assign pick0_below0_bits_50 = chunk_mask[12];
+  assign pick0_below0_or_49 = pick0_below0_bits_49 | pick0_below0_bits_50;
+  assign pick0_below0_bits_51 = chunk_mask[11];
+  assign pick0_below0_or_50 = pick0_below0_bits_50 | pick0_below0_bits_51;
+  assign pick0_below0_bits_52 = chunk_mask[10];
+  assign pick0_below0_or_51 = pick0_below0_bits_51 | pick0_below0_bits_52;
+  assign pick0_below0_bits_53 = chunk_mask[9];
+  assign pick0_below0_or_52 = pick0_below0_bits_52 | pick0_below0_bits_53;
+  assign pick0_below0_bits_54 = chunk_mask[8];
+  assign pick0_below0_or_53 = pick0_below0_bits_53 | pick0_below0_bits_54;
+  assign pick0_below0_bits_55 = chunk_mask[7];
+  assign pick0_below0_or_54 = pick0_below0_bits_54 | pick0_below0_bits_55;
+  assign pick0_below0_bits_56 = chunk_mask[6];
+  assign pick0_below0_or_55 = pick0_below0_bits_55 | pick0_below0_bits_56;
+  assign pick0_below0_bits_57 = chunk_mask[5];
+  assign pick0_below0_or_56 = pick0_below0_bits_56 | pick0_below0_bits_57;
+  assign pick0_below0_bits_58 = chunk_mask[4];
+  assign pick0_below0_or_57 = pick0_below0_bits_57 | pick0_below0_bits_58;
+  assign pick0_below0_bits_59 = chunk_mask[3];
+  assign pick0_below0_or_58 = pick0_below0_bits_58 | pick0_below0_bits_59;
+  assign pick0_below0_bits_60 = chunk_mask[2];
+  assign pick0_below0_or_59 = pick0_below0_bits_59 | pick0_below0_bits_60;
+  assign pick0_below0_bits_61 = chunk_mask[1];
+  assign pick0_below0_or_60 = pick0_below0_bits_60 | pick0_below0_bits_61;
+  assign pick0_below0_bits_62 = chunk_mask[0];
+  assign pick0_below0_or_61 = pick0_below0_bits_61 | pick0_below0_bits_62;
+  assign pick0_below1_bits = pick0_below0[62];
+  assign pick0_below1_bits_1 = pick0_below0[60];
+  assign pick0_below1_or = pick0_below1_bits | pick0_below1_bits_1;
+  assign pick0_below1_bits_2 = pick0_below0[61];
+  assign pick0_below1_bits_3 = pick0_below0[59];
+  assign pick0_below1_or_1 = pick0_below1_bits_2 | pick0_below1_bits_3;
+  assign pick0_below1_bits_4 = pick0_below0[58];
+  assign pick0_below1_or_2 = pick0_below1_bits_1 | pick0_below1_bits_4;
+  assign pick0_below1_bits_5 = pick0_below0[57];
+  assign pick0_below1_or_3 = pick0_below1_bits_3 | pick0_below1_bits_5;
+  assign pick0_below1_bits_6 = pick0_below0[56];
+  assign pick0_below1_or_4 = pick0_below1_bits_4 | pick0_below1_bits_6;
+  assign pick0_below1_bits_7 = pick0_below0[55];
+  assign pick0_below1_or_5 = pick0_below1_bits_5 | pick0_below1_bits_7;
+  assign pick0_below1_bits_8 = pick0_below0[54];
+  assign pick0_below1_or_6 = pick0_below1_bits_6 | pick0_below1_bits_8;
+  assign pick0_below1_bits_9 = pick0_below0[53];
+  assign pick0_below1_or_7 = pick0_below1_bits_7 | pick0_below1_bits_9;
+  assign pick0_below1_bits_10 = pick0_below0[52];
+  assign pick0_below1_or_8 = pick0_below1_bits_8 | pick0_below1_bits_10;
+  assign pick0_below1_bits_11 = pick0_below0[51];
+  assign pick0_below1_or_9 = pick0_below1_bits_9 | pick0_below1_bits_11;
+  assign pick0_below1_bits_12 = pick0_below0[50];
+  assign pick0_below1_or_10 = pick0_below1_bits_10 | pick0_below1_bits_12;
+  assign pick0_below1_bits_13 = pick0_below0[49];
+  assign pick0_below1_or_11 = pick0_below1_bits_11 | pick0_below1_bits_13;
+  assign pick0_below1_bits_14 = pick0_below0[48];
+  assign pick0_below1_or_12 = pick0_below1_bits_12 | pick0_below1_bits_14;
+  assign pick0_below1_bits_15 = pick0_below0[47];
+  assign pick0_below1_or_13 = pick0_below1_bits_13 | pick0_below1_bits_15;
+  assign pick0_below1_bits_16 = pick0_below0[46];
+  assign pick0_below1_or_14 = pick0_below1_bits_14 | pick0_below1_bits_16;
+  assign pick0_below1_bits_17 = pick0_below0[45];
+  assign pick0_below1_or_15 = pick0_below1_bits_15 | pick0_below1_bits_17;
+  assign pick0_below1_bits_18 = pick0_below0[44];
+  assign pick0_below1_or_16 = pick0_below1_bits_16 | pick0_below1_bits_18;
+  assign pick0_below1_bits_19 = pick0_below0[43];
+  assign pick0_below1_or_17 = pick0_below1_bits_17 | pick0_below1_bits_19;
+  assign pick0_below1_bits_20 = pick0_below0[42];
+  assign pick0_below1_or_18 = pick0_below1_bits_18 | pick0_below1_bits_20;
+  assign pick0_below1_bits_21 = pick0_below0[41];
+  assign pick0_below1_or_19 = pick0_below1_bits_19 | pick0_below1_bits_21;
+  assign pick0_below1_bits_22 = pick0_below0[40];
+  assign pick0_below1_or_20 = pick0_below1_bits_20 | pick0_below1_bits_22;
+  assign pick0_below1_bits_23 = pick0_below0[39];
+  assign pick0_below1_or_21 = pick0_below1_bits_21 | pick0_below1_bits_23;
+  assign pick0_below1_bits_24 = pick0_below0[38];
+  assign pick0_below1_or_22 = pick0_below1_bits_22 | pick0_below1_bits_24;
+  assign pick0_below1_bits_25 = pick0_below0[37];
+  assign pick0_below1_or_23 = pick0_below1_bits_23 | pick0_below1_bits_25;
+  assign pick0_below1_bits_26 = pick0_below0[36];
+  assign pick0_below1_or_24 = pick0_below1_bits_24 | pick0_below1_bits_26;
+  assign pick0_below1_bits_27 = pick0_below0[35];
+  assign pick0_below1_or_25 = pick0_below1_bits_25 | pick0_below1_bits_27;
+  assign pick0_below1_bits_28 = pick0_below0[34];
+  assign pick0_below1_or_26 = pick0_below1_bits_26 | pick0_below1_bits_28;
+  assign pick0_below1_bits_29 = pick0_below0[33];
+  assign pick0_below1_or_27 = pick0_below1_bits_27 | pick0_below1_bits_29;
+  assign pick0_below1_bits_30 = pick0_below0[32];
+  assign pick0_below1_or_28 = pick0_below1_bits_28 | pick0_below1_bits_30;
+  assign pick0_below1_bits_31 = pick0_below0[31];
+  assign pick0_below1_or_29 = pick0_below1_bits_29 | pick0_below1_bits_31;
+  assign pick0_below1_bits_32 = pick0_below0[30];
+  assign pick0_below1_or_30 = pick0_below1_bits_30 | pick0_below1_bits_32;
+  assign pick0_below1_bits_33 = pick0_below0[29];
+  assign pick0_below1_or_31 = pick0_below1_bits_31 | pick0_below1_bits_33;
+  assign pick0_below1_bits_34 = pick0_below0[28];
+  assign pick0_below1_or_32 = pick0_below1_bits_32 | pick0_below1_bits_34;
+  assign pick0_below1_bits_35 = pick0_below0[27];
+  assign pick0_below1_or_33 = pick0_below1_bits_33 | pick0_below1_bits_35;
+  assign pick0_below1_bits_36 = pick0_below0[26];
+  assign pick0_below1_or_34 = pick0_below1_bits_34 | pick0_below1_bits_36;
+  assign pick0_below1_bits_37 = pick0_below0[25];
+  assign pick0_below1_or_35 = pick0_below1_bits_35 | pick0_below1_bits_37;
+  assign pick0_below1_bits_38 = pick0_below0[24];
+  assign pick0_below1_or_36 = pick0_below1_bits_36 | pick0_below1_bits_38;
+  assign pick0_below1_bits_39 = pick0_below0[23];
+  assign pick0_below1_or_37 = pick0_below1_bits_37 | pick0_below1_bits_39;
+  assign pick0_below1_bits_40 = pick0_below0[22];
+  assign pick0_below1_or_38 = pick0_below1_bits_38 | pick0_below1_bits_40;
+  assign pick0_below1_bits_41 = pick0_below0[21];
+  assign pick0_below1_or_39 = pick0_below1_bits_39 | pick0_below1_bits_41;
+  assign pick0_below1_bits_42 = pick0_below0[20];
+  assign pick0_below1_or_40 = pick0_below1_bits_40 | pick0_below1_bits_42;
+  assign pick0_below1_bits_43 = pick0_below0[19];
+  assign pick0_below1_or_41 = pick0_below1_bits_41 | pick0_below1_bits_43;
+  assign pick0_below1_bits_44 = pick0_below0[18];
+  assign pick0_below1_or_42 = pick0_below1_bits_42 | pick0_below1_bits_44;
+  assign pick0_below1_bits_45 = pick0_below0[17];
+  assign pick0_below1_or_43 = pick0_below1_bits_43 | pick0_below1_bits_45;
+  assign pick0_below1_bits_46 = pick0_below0[16];
+  assign pick0_below1_or_44 = pick0_below1_bits_44 | pick0_below1_bits_46;
+  assign pick0_below1_bits_47 = pick0_below0[15];
+  assign pick0_below1_or_45 = pick0_below1_bits_45 | pick0_below1_bits_47;
+  assign pick0_below1_bits_48 = pick0_below0[14];
+  assign pick0_below1_or_46 = pick0_below1_bits_46 | pick0_below1_bits_48;
+  assign pick0_below1_bits_49 = pick0_below0[13];
+  assign pick0_below1_or_47 = pick0_below1_bits_47 | pick0_below1_bits_49;
+  assign pick0_below1_bits_50 = pick0_below0[12];
+  assign pick0_below1_or_48 = pick0_below1_bits_48 | pick0_below1_bits_50;
+  assign pick0_below1_bits_51 = pick0_below0[11];
+  assign pick0_below1_or_49 = pick0_below1_bits_49 | pick0_below1_bits_51;
+  assign pick0_below1_bits_52 = pick0_below0[10];
+  assign pick0_below1_or_50 = pick0_below1_bits_50 | pick0_below1_bits_52;
+  assign pick0_below1_bits_53 = pick0_below0[9];
+  assign pick0_below1_or_51 = pick0_below1_bits_51 | pick0_below1_bits_53;
+  assign pick0_below1_bits_54 = pick0_below0[8];
+  assign pick0_below1_or_52 = pick0_below1_bits_52 | pick0_below1_bits_54;
+  assign pick0_below1_bits_55 = pick0_below0[7];
+  assign pick0_below1_or_53 = pick0_below1_bits_53 | pick0_below1_bits_55;
+  assign pick0_below1_bits_56 = pick0_below0[6];
+  assign pick0_below1_or_54 = pick0_below1_bits_54 | pick0_below1_bits_56;
+  assign pick0_below1_bits_57 = pick0_below0[5];
+  assign pick0_below1_or_55 = pick0_below1_bits_55 | pick0_below1_bits_57;
+  assign pick0_below1_bits_58 = pick0_below0[4];
+  assign pick0_below1_or_56 = pick0_below1_bits_56 | pick0_below1_bits_58;
+  assign pick0_below1_bits_59 = pick0_below0[3];
+  assign pick0_below1_or_57 = pick0_below1_bits_57 | pick0_below1_bits_59;
+  assign pick0_below1_bits_60 = pick0_below0[2];
+  assign pick0_below1_or_58 = pick0_below1_bits_58 | pick0_below1_bits_60;
+  assign pick0_below1_bits_61 = pick0_below0[1];
+  assign pick0_below1_or_59 = pick0_below1_bits_59 | pick0_below1_bits_61;
+  assign pick0_below1_bits_62 = pick0_below0[0];
+  assign pick0_below1_or_60 = pick0_below1_bits_60 | pick0_below1_bits_62;
+  assign pick0_below2_bits = pick0_below1[62];
+  assign pick0_below2_bits_1 = pick0_below1[58];
+  assign pick0_below2_or = pick0_below2_bits | pick0_below2_bits_1;
+  assign pick0_below2_bits_2 = pick0_below1[61];
+  assign pick0_below2_bits_3 = pick0_below1[57];
+  assign pick0_below2_or_1 = pick0_below2_bits_2 | pick0_below2_bits_3;
+  assign pick0_below2_bits_4 = pick0_below1[60];
+  assign pick0_below2_bits_5 = pick0_below1[56];
+  assign pick0_below2_or_2 = pick0_below2_bits_4 | pick0_below2_bits_5;
+  assign pick0_below2_bits_6 = pick0_below1[59];
+  assign pick0_below2_bits_7 = pick0_below1[55];
+  assign pick0_below2_or_3 = pick0_below2_bits_6 | pick0_below2_bits_7;
+  assign pick0_below2_bits_8 = pick0_below1[54];
+  assign pick0_below2_or_4 = pick0_below2_bits_1 | pick0_below2_bits_8;
+  assign pick0_below2_bits_9 = pick0_below1[53];
+  assign pick0_below2_or_5 = pick0_below2_bits_3 | pick0_below2_bits_9;
+  assign pick0_below2_bits_10 = pick0_below1[52];
+  assign pick0_below2_or_6 = pick0_below2_bits_5 | pick0_below2_bits_10;
+  assign pick0_below2_bits_11 = pick0_below1[51];
+  assign pick0_below2_or_7 = pick0_below2_bits_7 | pick0_below2_bits_11;
+  assign pick0_below2_bits_12 = pick0_below1[50];
+  assign pick0_below2_or_8 = pick0_below2_bits_8 | pick0_below2_bits_12;
+  assign pick0_below2_bits_13 = pick0_below1[49];
+  assign pick0_below2_or_9 = pick0_below2_bits_9 | pick0_below2_bits_13;
+  assign pick0_below2_bits_14 = pick0_below1[48];
+  assign pick0_below2_or_10 = pick0_below2_bits_10 | pick0_below2_bits_14;
+  assign pick0_below2_bits_15 = pick0_below1[47];
+  assign pick0_below2_or_11 = pick0_below2_bits_11 | pick0_below2_bits_15;
+  assign pick0_below2_bits_16 = pick0_below1[46];
+  assign pick0_below2_or_12 = pick0_below2_bits_12 | pick0_below2_bits_16;
+  assign pick0_below2_bits_17 = pick0_below1[45];
+  assign pick0_below2_or_13 = pick0_below2_bits_13 | pick0_below2_bits_17;
+  assign pick0_below2_bits_18 = pick0_below1[44];
+  assign pick0_below2_or_14 = pick0_below2_bits_14 | pick0_below2_bits_18;
+  assign pick0_below2_bits_19 = pick0_below1[43];
+  assign pick0_below2_or_15 = pick0_below2_bits_15 | pick0_below2_bits_19;
+  assign pick0_below2_bits_20 = pick0_below1[42];
+  assign pick0_below2_or_16 = pick0_below2_bits_16 | pick0_below2_bits_20;
+  assign pick0_below2_bits_21 = pick0_below1[41];
+  assign pick0_below2_or_17 = pick0_below2_bits_17 | pick0_below2_bits_21;
+  assign pick0_below2_bits_22 = pick0_below1[40];
+  assign pick0_below2_or_18 = pick0_below2_bits_18 | pick0_below2_bits_22;
+  assign pick0_below2_bits_23 = pick0_below1[39];
+  assign pick0_below2_or_19 = pick0_below2_bits_19 | pick0_below2_bits_23;
+  assign pick0_below2_bits_24 = pick0_below1[38];
+  assign pick0_below2_or_20 = pick0_below2_bits_20 | pick0_below2_bits_24;
+  assign pick0_below2_bits_25 = pick0_below1[37];
+  assign pick0_below2_or_21 = pick0_below2_bits_21 | pick0_below2_bits_25;
+  assign pick0_below2_bits_26 = pick0_below1[36];
+  assign pick0_below2_or_22 = pick0_below2_bits_22 | pick0_below2_bits_26;
+  assign pick0_below2_bits_27 = pick0_below1[35];
+  assign pick0_below2_or_23 = pick0_below2_bits_23 | pick0_below2_bits_27;
+  assign pick0_below2_bits_28 = pick0_below1[34];
+  assign pick0_below2_or_24 = pick0_below2_bits_24 | pick0_below2_bits_28;
+  assign pick0_below2_bits_29 = pick0_below1[33];
+  assign pick0_below2_or_25 = pick0_below2_bits_25 | pick0_below2_bits_29;
+  assign pick0_below2_bits_30 = pick0_below1[32];
+  assign pick0_below2_or_26 = pick0_below2_bits_26 | pick0_below2_bits_30;
+  assign pick0_below2_bits_31 = pick0_below1[31];
+  assign pick0_below2_or_27 = pick0_below2_bits_27 | pick0_below2_bits_31;
+  assign pick0_below2_bits_32 = pick0_below1[30];
+  assign pick0_below2_or_28 = pick0_below2_bits_28 | pick0_below2_bits_32;
+  assign pick0_below2_bits_33 = pick0_below1[29];
+  assign pick0_below2_or_29 = pick0_below2_bits_29 | pick0_below2_bits_33;
+  assign pick0_below2_bits_34 = pick0_below1[28];
+  assign pick0_below2_or_30 = pick0_below2_bits_30 | pick0_below2_bits_34;
+  assign pick0_below2_bits_35 = pick0_below1[27];
+  assign pick0_below2_or_31 = pick0_below2_bits_31 | pick0_below2_bits_35;
+  assign pick0_below2_bits_36 = pick0_below1[26];
+  assign pick0_below2_or_32 = pick0_below2_bits_32 | pick0_below2_bits_36;
+  assign pick0_below2_bits_37 = pick0_below1[25];
+  assign pick0_below2_or_33 = pick0_below2_bits_33 | pick0_below2_bits_37;
+  assign pick0_below2_bits_38 = pick0_below1[24];
+  assign pick0_below2_or_34 = pick0_below2_bits_34 | pick0_below2_bits_38;
+  assign pick0_below2_bits_39 = pick0_below1[23];
+  assign pick0_below2_or_35 = pick0_below2_bits_35 | pick0_below2_bits_39;
+  assign pick0_below2_bits_40 = pick0_below1[22];
+  assign pick0_below2_or_36 = pick0_below2_bits_36 | pick0_below2_bits_40;
+  assign pick0_below2_bits_41 = pick0_below1[21];
+  assign pick0_below2_or_37 = pick0_below2_bits_37 | pick0_below2_bits_41;
+  assign pick0_below2_bits_42 = pick0_below1[20];
+  assign pick0_below2_or_38 = pick0_below2_bits_38 | pick0_below2_bits_42;
+  assign pick0_below2_bits_43 = pick0_below1[19];
+  assign pick0_below2_or_39 = pick0_below2_bits_39 | pick0_below2_bits_43;
+  assign pick0_below2_bits_44 = pick0_below1[18];
+  assign pick0_below2_or_40 = pick0_below2_bits_40 | pick0_below2_bits_44;
+  assign pick0_below2_bits_45 = pick0_below1[17];
+  assign pick0_below2_or_41 = pick0_below2_bits_41 | pick0_below2_bits_45;
+  assign pick0_below2_bits_46 = pick0_below1[16];
+  assign pick0_below2_or_42 = pick0_below2_bits_42 | pick0_below2_bits_46;
+  assign pick0_below2_bits_47 = pick0_below1[15];
+  assign pick0_below2_or_43 = pick0_below2_bits_43 | pick0_below2_bits_47;
+  assign pick0_below2_bits_48 = pick0_below1[14];
+  assign pick0_below2_or_44 = pick0_below2_bits_44 | pick0_below2_bits_48;
+  assign pick0_below2_bits_49 = pick0_below1[13];
+  assign pick0_below2_or_45 = pick0_below2_bits_45 | pick0_below2_bits_49;
+  assign pick0_below2_bits_50 = pick0_below1[12];
+  assign pick0_below2_or_46 = pick0_below2_bits_46 | pick0_below2_bits_50;
+  assign pick0_below2_bits_51 = pick0_below1[11];
+  assign pick0_below2_or_47 = pick0_below2_bits_47 | pick0_below2_bits_51;
+  assign pick0_below2_bits_52 = pick0_below1[10];
+  assign pick0_below2_or_48 = pick0_below2_bits_48 | pick0_below2_bits_52;
+  assign pick0_below2_bits_53 = pick0_below1[9];
+  assign pick0_below2_or_49 = pick0_below2_bits_49 | pick0_below2_bits_53;
+  assign pick0_below2_bits_54 = pick0_below1[8];
+  assign pick0_below2_or_50 = pick0_below2_bits_50 | pick0_below2_bits_54;
+  assign pick0_below2_bits_55 = pick0_below1[7];
+  assign pick0_below2_or_51 = pick0_below2_bits_51 | pick0_below2_bits_55;
+  assign pick0_below2_bits_56 = pick0_below1[6];
+  assign pick0_below2_or_52 = pick0_below2_bits_52 | pick0_below2_bits_56;
+  assign pick0_below2_bits_57 = pick0_below1[5];
+  assign pick0_below2_or_53 = pick0_below2_bits_53 | pick0_below2_bits_57;
+  assign pick0_below2_bits_58 = pick0_below1[4];
+  assign pick0_below2_or_54 = pick0_below2_bits_54 | pick0_below2_bits_58;
+  assign pick0_below2_bits_59 = pick0_below1[3];
+  assign pick0_below2_or_55 = pick0_below2_bits_55 | pick0_below2_bits_59;
+  assign pick0_below2_bits_60 = pick0_below1[2];
+  assign pick0_below2_or_56 = pick0_below2_bits_56 | pick0_below2_bits_60;
+  assign pick0_below2_bits_61 = pick0_below1[1];
+  assign pick0_below2_or_57 = pick0_below2_bits_57 | pick0_below2_bits_61;
+  assign pick0_below2_bits_62 = pick0_below1[0];
+  assign pick0_below2_or_58 = pick0_below2_bits_58 | pick0_below2_bits_62;
+  assign pick0_below3_bits = pick0_below2[62];
+  assign pick0_below3_bits_1 = pick0_below2[54];
+  assign pick0_below3_or = pick0_below3_bits | pick0_below3_bits_1;
+  assign pick0_below3_bits_2 = pick0_below2[61];
+  assign pick0_below3_bits_3 = pick0_below2[53];
+  assign pick0_below3_or_1 = pick0_below3_bits_2 | pick0_below3_bits_3;
+  assign pick0_below3_bits_4 = pick0_below2[60];
+  assign pick0_below3_bits_5 = pick0_below2[52];
+  assign pick0_below3_or_2 = pick0_below3_bits_4 | pick0_below3_bits_5;
+  assign pick0_below3_bits_6 = pick0_below2[59];
+  assign pick0_below3_bits_7 = pick0_below2[51];
+  assign pick0_below3_or_3 = pick0_below3_bits_6 | pick0_below3_bits_7;
+  assign pick0_below3_bits_8 = pick0_below2[58];
+  assign pick0_below3_bits_9 = pick0_below2[50];
+  assign pick0_below3_or_4 = pick0_below3_bits_8 | pick0_below3_bits_9;
+  assign pick0_below3_bits_10 = pick0_below2[57];
+  assign pick0_below3_bits_11 = pick0_below2[49];
+  assign pick0_below3_or_5 = pick0_below3_bits_10 | pick0_below3_bits_11;
+  assign pick0_below3_bits_12 = pick0_below2[56];
+  assign pick0_below3_bits_13 = pick0_below2[48];
+  assign pick0_below3_or_6 = pick0_below3_bits_12 | pick0_below3_bits_13;
+  assign pick0_below3_bits_14 = pick0_below2[55];
+  assign pick0_below3_bits_15 = pick0_below2[47];
+  assign pick0_below3_or_7 = pick0_below3_bits_14 | pick0_below3_bits_15;
+  assign pick0_below3_bits_16 = pick0_below2[46];
+  assign pick0_below3_or_8 = pick0_below3_bits_1 | pick0_below3_bits_16;
+  assign pick0_below3_bits_17 = pick0_below2[45];
+  assign pick0_below3_or_9 = pick0_below3_bits_3 | pick0_below3_bits_17;
+  assign pick0_below3_bits_18 = pick0_below2[44];
+  assign pick0_below3_or_10 = pick0_below3_bits_5 | pick0_below3_bits_18;
+  assign pick0_below3_bits_19 = pick0_below2[43];
+  assign pick0_below3_or_11 = pick0_below3_bits_7 | pick0_below3_bits_19;
+  assign pick0_below3_bits_20 = pick0_below2[42];
+  assign pick0_below3_or_12 = pick0_below3_bits_9 | pick0_below3_bits_20;
+  assign pick0_below3_bits_21 = pick0_below2[41];
+  assign pick0_below3_or_13 = pick0_below3_bits_11 | pick0_below3_bits_21;
+  assign pick0_below3_bits_22 = pick0_below2[40];
+  assign pick0_below3_or_14 = pick0_below3_bits_13 | pick0_below3_bits_22;
+  assign pick0_below3_bits_23 = pick0_below2[39];
+  assign pick0_below3_or_15 = pick0_below3_bits_15 | pick0_below3_bits_23;
+  assign pick0_below3_bits_24 = pick0_below2[38];
+  assign pick0_below3_or_16 = pick0_below3_bits_16 | pick0_below3_bits_24;
+  assign pick0_below3_bits_25 = pick0_below2[37];
+  assign pick0_below3_or_17 = pick0_below3_bits_17 | pick0_below3_bits_25;
+  assign pick0_below3_bits_26 = pick0_below2[36];
+  assign pick0_below3_or_18 = pick0_below3_bits_18 | pick0_below3_bits_26;
+  assign pick0_below3_bits_27 = pick0_below2[35];
+  assign pick0_below3_or_19 = pick0_below3_bits_19 | pick0_below3_bits_27;
+  assign pick0_below3_bits_28 = pick0_below2[34];
+  assign pick0_below3_or_20 = pick0_below3_bits_20 | pick0_below3_bits_28;
+  assign pick0_below3_bits_29 = pick0_below2[33];
+  assign pick0_below3_or_21 = pick0_below3_bits_21 | pick0_below3_bits_29;
+  assign pick0_below3_bits_30 = pick0_below2[32];
+  assign pick0_below3_or_22 = pick0_below3_bits_22 | pick0_below3_bits_30;
+  assign pick0_below3_bits_31 = pick0_below2[31];
+  assign pick0_below3_or_23 = pick0_below3_bits_23 | pick0_below3_bits_31;
+  assign pick0_below3_bits_32 = pick0_below2[30];
+  assign pick0_below3_or_24 = pick0_below3_bits_24 | pick0_below3_bits_32;
+  assign pick0_below3_bits_33 = pick0_below2[29];
+  assign pick0_below3_or_25 = pick0_below3_bits_25 | pick0_below3_bits_33;
+  assign pick0_below3_bits_34 = pick0_below2[28];
+  assign pick0_below3_or_26 = pick0_below3_bits_26 | pick0_below3_bits_34;
+  assign pick0_below3_bits_35 = pick0_below2[27];
+  assign pick0_below3_or_27 = pick0_below3_bits_27 | pick0_below3_bits_35;
+  assign pick0_below3_bits_36 = pick0_below2[26];
+  assign pick0_below3_or_28 = pick0_below3_bits_28 | pick0_below3_bits_36;
+  assign pick0_below3_bits_37 = pick0_below2[25];
+  assign pick0_below3_or_29 = pick0_below3_bits_29 | pick0_below3_bits_37;
+  assign pick0_below3_bits_38 = pick0_below2[24];
+  assign pick0_below3_or_30 = pick0_below3_bits_30 | pick0_below3_bits_38;
+  assign pick0_below3_bits_39 = pick0_below2[23];
+  assign pick0_below3_or_31 = pick0_below3_bits_31 | pick0_below3_bits_39;
+  assign pick0_below3_bits_40 = pick0_below2[22];
+  assign pick0_below3_or_32 = pick0_below3_bits_32 | pick0_below3_bits_40;
+  assign pick0_below3_bits_41 = pick0_below2[21];
+  assign pick0_below3_or_33 = pick0_below3_bits_33 | pick0_below3_bits_41;
+  assign pick0_below3_bits_42 = pick0_below2[20];
+  assign pick0_below3_or_34 = pick0_below3_bits_34 | pick0_below3_bits_42;
+  assign pick0_below3_bits_43 = pick0_below2[19];
+  assign pick0_below3_or_35 = pick0_below3_bits_35 | pick0_below3_bits_43;
+  assign pick0_below3_bits_44 = pick0_below2[18];
+  assign pick0_below3_or_36 = pick0_below3_bits_36 | pick0_below3_bits_44;
+  assign pick0_below3_bits_45 = pick0_below2[17];
+  assign pick0_below3_or_37 = pick0_below3_bits_37 | pick0_below3_bits_45;
+  assign pick0_below3_bits_46 = pick0_below2[16];
+  assign pick0_below3_or_38 = pick0_below3_bits_38 | pick0_below3_bits_46;
+  assign pick0_below3_bits_47 = pick0_below2[15];
+  assign pick0_below3_or_39 = pick0_below3_bits_39 | pick0_below3_bits_47;
+  assign pick0_below3_bits_48 = pick0_below2[14];
+  assign pick0_below3_or_40 = pick0_below3_bits_40 | pick0_below3_bits_48;
+  assign pick0_below3_bits_49 = pick0_below2[13];
+  assign pick0_below3_or_41 = pick0_below3_bits_41 | pick0_below3_bits_49;
+  assign pick0_below3_bits_50 = pick0_below2[12];
+  assign pick0_below3_or_42 = pick0_below3_bits_42 | pick0_below3_bits_50;
+  assign pick0_below3_bits_51 = pick0_below2[11];
+  assign pick0_below3_or_43 = pick0_below3_bits_43 | pick0_below3_bits_51;
+  assign pick0_below3_bits_52 = pick0_below2[10];
+  assign pick0_below3_or_44 = pick0_below3_bits_44 | pick0_below3_bits_52;
+  assign pick0_below3_bits_53 = pick0_below2[9];
+  assign pick0_below3_or_45 = pick0_below3_bits_45 | pick0_below3_bits_53;
+  assign pick0_below3_bits_54 = pick0_below2[8];
+  assign pick0_below3_or_46 = pick0_below3_bits_46 | pick0_below3_bits_54;
+  assign pick0_below3_bits_55 = pick0_below2[7];
+  assign pick0_below3_or_47 = pick0_below3_bits_47 | pick0_below3_bits_55;
+  assign pick0_below3_bits_56 = pick0_below2[6];
+  assign pick0_below3_or_48 = pick0_below3_bits_48 | pick0_below3_bits_56;
+  assign pick0_below3_bits_57 = pick0_below2[5];
+  assign pick0_below3_or_49 = pick0_below3_bits_49 | pick0_below3_bits_57;
+  assign pick0_below3_bits_58 = pick0_below2[4];
+  assign pick0_below3_or_50 = pick0_below3_bits_50 | pick0_below3_bits_58;
+  assign pick0_below3_bits_59 = pick0_below2[3];
+  assign pick0_below3_or_51 = pick0_below3_bits_51 | pick0_below3_bits_59;
+  assign pick0_below3_bits_60 = pick0_below2[2];
+  assign pick0_below3_or_52 = pick0_below3_bits_52 | pick0_below3_bits_60;
+  assign pick0_below3_bits_61 = pick0_below2[1];
+  assign pick0_below3_or_53 = pick0_below3_bits_53 | pick0_below3_bits_61;
+  assign pick0_below3_bits_62 = pick0_below2[0];
+  assign pick0_below3_or_54 = pick0_below3_bits_54 | pick0_below3_bits_62;
+  assign pick0_below4_bits = pick0_below3[62];
+  assign pick0_below4_bits_1 = pick0_below3[46];
+  assign pick0_below4_or = pick0_below4_bits | pick0_below4_bits_1;
+  assign pick0_below4_bits_2 = pick0_below3[61];
+  assign pick0_below4_bits_3 = pick0_below3[45];
+  assign pick0_below4_or_1 = pick0_below4_bits_2 | pick0_below4_bits_3;
+  assign pick0_below4_bits_4 = pick0_below3[60];
+  assign pick0_below4_bits_5 = pick0_below3[44];
+  assign pick0_below4_or_2 = pick0_below4_bits_4 | pick0_below4_bits_5;
+  assign pick0_below4_bits_6 = pick0_below3[59];
+  assign pick0_below4_bits_7 = pick0_below3[43];
+  assign pick0_below4_or_3 = pick0_below4_bits_6 | pick0_below4_bits_7;
+  assign pick0_below4_bits_8 = pick0_below3[58];
+  assign pick0_below4_bits_9 = pick0_below3[42];
+  assign pick0_below4_or_4 = pick0_below4_bits_8 | pick0_below4_bits_9;
+  assign pick0_below4_bits_10 = pick0_below3[57];
+  assign pick0_below4_bits_11 = pick0_below3[41];
+  assign pick0_below4_or_5 = pick0_below4_bits_10 | pick0_below4_bits_11;
+  assign pick0_below4_bits_12 = pick0_below3[56];
+  assign pick0_below4_bits_13 = pick0_below3[40];
+  assign pick0_below4_or_6 = pick0_below4_bits_12 | pick0_below4_bits_13;
+  assign pick0_below4_bits_14 = pick0_below3[55];
+  assign pick0_below4_bits_15 = pick0_below3[39];
+  assign pick0_below4_or_7 = pick0_below4_bits_14 | pick0_below4_bits_15;
+  assign pick0_below4_bits_16 = pick0_below3[54];
+  assign pick0_below4_bits_17 = pick0_below3[38];
+  assign pick0_below4_or_8 = pick0_below4_bits_16 | pick0_below4_bits_17;
+  assign pick0_below4_bits_18 = pick0_below3[53];
+  assign pick0_below4_bits_19 = pick0_below3[37];
+  assign pick0_below4_or_9 = pick0_below4_bits_18 | pick0_below4_bits_19;
+  assign pick0_below4_bits_20 = pick0_below3[52];
+  assign pick0_below4_bits_21 = pick0_below3[36];
+  assign pick0_below4_or_10 = pick0_below4_bits_20 | pick0_below4_bits_21;
+  assign pick0_below4_bits_22 = pick0_below3[51];
+  assign pick0_below4_bits_23 = pick0_below3[35];
+  assign pick0_below4_or_11 = pick0_below4_bits_22 | pick0_below4_bits_23;
+  assign pick0_below4_bits_24 = pick0_below3[50];
+  assign pick0_below4_bits_25 = pick0_below3[34];
+  assign pick0_below4_or_12 = pick0_below4_bits_24 | pick0_below4_bits_25;
+  assign pick0_below4_bits_26 = pick0_below3[49];
+  assign pick0_below4_bits_27 = pick0_below3[33];
+  assign pick0_below4_or_13 = pick0_below4_bits_26 | pick0_below4_bits_27;
+  assign pick0_below4_bits_28 = pick0_below3[48];
+  assign pick0_below4_bits_29 = pick0_below3[32];
+  assign pick0_below4_or_14 = pick0_below4_bits_28 | pick0_below4_bits_29;
+  assign pick0_below4_bits_30 = pick0_below3[47];
+  assign pick0_below4_bits_31 = pick0_below3[31];
+  assign pick0_below4_or_15 = pick0_below4_bits_30 | pick0_below4_bits_31;
+  assign pick0_below4_bits_32 = pick0_below3[30];
+  assign pick0_below4_or_16 = pick0_below4_bits_1 | pick0_below4_bits_32;
+  assign pick0_below4_bits_33 = pick0_below3[29];
+  assign pick0_below4_or_17 = pick0_below4_bits_3 | pick0_below4_bits_33;
+  assign pick0_below4_bits_34 = pick0_below3[28];
+  assign pick0_below4_or_18 = pick0_below4_bits_5 | pick0_below4_bits_34;
+  assign pick0_below4_bits_35 = pick0_below3[27];
+  assign pick0_below4_or_19 = pick0_below4_bits_7 | pick0_below4_bits_35;
+  assign pick0_below4_bits_36 = pick0_below3[26];
+  assign pick0_below4_or_20 = pick0_below4_bits_9 | pick0_below4_bits_36;
+  assign pick0_below4_bits_37 = pick0_below3[25];
+  assign pick0_below4_or_21 = pick0_below4_bits_11 | pick0_below4_bits_37;
+  assign pick0_below4_bits_38 = pick0_below3[24];
+  assign pick0_below4_or_22 = pick0_below4_bits_13 | pick0_below4_bits_38;
+  assign pick0_below4_bits_39 = pick0_below3[23];
+  assign pick0_below4_or_23 = pick0_below4_bits_15 | pick0_below4_bits_39;
+  assign pick0_below4_bits_40 = pick0_below3[22];
+  assign pick0_below4_or_24 = pick0_below4_bits_17 | pick0_below4_bits_40;
+  assign pick0_below4_bits_41 = pick0_below3[21];
+  assign pick0_below4_or_25 = pick0_below4_bits_19 | pick0_below4_bits_41;
+  assign pick0_below4_bits_42 = pick0_below3[20];
+  assign pick0_below4_or_26 = pick0_below4_bits_21 | pick0_below4_bits_42;
+  assign pick0_below4_bits_43 = pick0_below3[19];
+  assign pick0_below4_or_27 = pick0_below4_bits_23 | pick0_below4_bits_43;
+  assign pick0_below4_bits_44 = pick0_below3[18];
+  assign pick0_below4_or_28 = pick0_below4_bits_25 | pick0_below4_bits_44;
+  assign pick0_below4_bits_45 = pick0_below3[17];
+  assign pick0_below4_or_29 = pick0_below4_bits_27 | pick0_below4_bits_45;
+  assign pick0_below4_bits_46 = pick0_below3[16];
+  assign pick0_below4_or_30 = pick0_below4_bits_29 | pick0_below4_bits_46;
+  assign pick0_below4_bits_47 = pick0_below3[15];
+  assign pick0_below4_or_31 = pick0_below4_bits_31 | pick0_below4_bits_47;
+  assign pick0_below4_bits_48 = pick0_below3[14];
+  assign pick0_below4_or_32 = pick0_below4_bits_32 | pick0_below4_bits_48;
+  assign pick0_below4_bits_49 = pick0_below3[13];
+  assign pick0_below4_or_33 = pick0_below4_bits_33 | pick0_below4_bits_49;
+  assign pick0_below4_bits_50 = pick0_below3[12];
+  assign pick0_below4_or_34 = pick0_below4_bits_34 | pick0_below4_bits_50;
+  assign pick0_below4_bits_51 = pick0_below3[11];
+  assign pick0_below4_or_35 = pick0_below4_bits_35 | pick0_below4_bits_51;
+  assign pick0_below4_bits_52 = pick0_below3[10];
+  assign pick0_below4_or_36 = pick0_below4_bits_36 | pick0_below4_bits_52;
+  assign pick0_below4_bits_53 = pick0_below3[9];
+  assign pick0_below4_or_37 = pick0_below4_bits_37 | pick0_below4_bits_53;
+  assign pick0_below4_bits_54 = pick0_below3[8];
+  assign pick0_below4_or_38 = pick0_below4_bits_38 | pick0_below4_bits_54;
+  assign pick0_below4_bits_55 = pick0_below3[7];
+  assign pick0_below4_or_39 = pick0_below4_bits_39 | pick0_below4_bits_55;
+  assign pick0_below4_bits_56 = pick0_below3[6];
+  assign pick0_below4_or_40 = pick0_below4_bits_40 | pick0_below4_bits_56;
+  assign pick0_below4_bits_57 = pick0_below3[5];
+  assign pick0_below4_or_41 = pick0_below4_bits_41 | pick0_below4_bits_57;
+  assign pick0_below4_bits_58 = pick0_below3[4];
+  assign pick0_below4_or_42 = pick0_below4_bits_42 | pick0_below4_bits_58;
+  assign pick0_below4_bits_59 = pick0_below3[3];
+  assign pick0_below4_or_43 = pick0_below4_bits_43 | pick0_below4_bits_59;
+  assign pick0_below4_bits_60 = pick0_below3[2];
+  assign pick0_below4_or_44 = pick0_below4_bits_44 | pick0_below4_bits_60;
+  assign pick0_below4_bits_61 = pick0_below3[1];
+  assign pick0_below4_or_45 = pick0_below4_bits_45 | pick0_below4_bits_61;
+  assign pick0_below4_bits_62 = pick0_below3[0];
+  assign pick0_below4_or_46 = pick0_below4_bits_46 | pick0_below4_bits_62;
+  assign pick0_below5_bits = pick0_below4[62];
+  assign pick0_below5_bits_1 = pick0_below4[30];
+  assign pick0_below5_or = pick0_below5_bits | pick0_below5_bits_1;
+  assign pick0_below5_bits_2 = pick0_below4[61];
+  assign pick0_below5_bits_3 = pick0_below4[29];
+  assign pick0_below5_or_1 = pick0_below5_bits_2 | pick0_below5_bits_3;
+  assign pick0_below5_bits_4 = pick0_below4[60];
+  assign pick0_below5_bits_5 = pick0_below4[28];
+  assign pick0_below5_or_2 = pick0_below5_bits_4 | pick0_below5_bits_5;
+  assign pick0_below5_bits_6 = pick0_below4[59];
+  assign pick0_below5_bits_7 = pick0_below4[27];
+  assign pick0_below5_or_3 = pick0_below5_bits_6 | pick0_below5_bits_7;
+  assign pick0_below5_bits_8 = pick0_below4[58];
+  assign pick0_below5_bits_9 = pick0_below4[26];
+  assign pick0_below5_or_4 = pick0_below5_bits_8 | pick0_below5_bits_9;
+  assign pick0_below5_bits_10 = pick0_below4[57];
+  assign pick0_below5_bits_11 = pick0_below4[25];
+  assign pick0_below5_or_5 = pick0_below5_bits_10 | pick0_below5_bits_11;
+  assign pick0_below5_bits_12 = pick0_below4[56];
+  assign pick0_below5_bits_13 = pick0_below4[24];
+  assign pick0_below5_or_6 = pick0_below5_bits_12 | pick0_below5_bits_13;
+  assign pick0_below5_bits_14 = pick0_below4[55];
+  assign pick0_below5_bits_15 = pick0_below4[23];
+  assign pick0_below5_or_7 = pick0_below5_bits_14 | pick0_below5_bits_15;
+  assign pick0_below5_bits_16 = pick0_below4[54];
+  assign pick0_below5_bits_17 = pick0_below4[22];
+  assign pick0_below5_or_8 = pick0_below5_bits_16 | pick0_below5_bits_17;
+  assign pick0_below5_bits_18 = pick0_below4[53];
+  assign pick0_below5_bits_19 = pick0_below4[21];
+  assign pick0_below5_or_9 = pick0_below5_bits_18 | pick0_below5_bits_19;
+  assign pick0_below5_bits_20 = pick0_below4[52];
+  assign pick0_below5_bits_21 = pick0_below4[20];
+  assign pick0_below5_or_10 = pick0_below5_bits_20 | pick0_below5_bits_21;
+  assign pick0_below5_bits_22 = pick0_below4[51];
+  assign pick0_below5_bits_23 = pick0_below4[19];
+  assign pick0_below5_or_11 = pick0_below5_bits_22 | pick0_below5_bits_23;
+  assign pick0_below5_bits_24 = pick0_below4[50];
+  assign pick0_below5_bits_25 = pick0_below4[18];
+  assign pick0_below5_or_12 = pick0_below5_bits_24 | pick0_below5_bits_25;
+  assign pick0_below5_bits_26 = pick0_below4[49];
+  assign pick0_below5_bits_27 = pick0_below4[17];
+  assign pick0_below5_or_13 = pick0_below5_bits_26 | pick0_below5_bits_27;
+  assign pick0_below5_bits_28 = pick0_below4[48];
+  assign pick0_below5_bits_29 = pick0_below4[16];
+  assign pick0_below5_or_14 = pick0_below5_bits_28 | pick0_below5_bits_29;
+  assign pick0_below5_bits_30 = pick0_below4[47];
+  assign pick0_below5_bits_31 = pick0_below4[15];
+  assign pick0_below5_or_15 = pick0_below5_bits_30 | pick0_below5_bits_31;
+  assign pick0_below5_bits_32 = pick0_below4[46];
+  assign pick0_below5_bits_33 = pick0_below4[14];
+  assign pick0_below5_or_16 = pick0_below5_bits_32 | pick0_below5_bits_33;
+  assign pick0_below5_bits_34 = pick0_below4[45];
+  assign pick0_below5_bits_35 = pick0_below4[13];
+  assign pick0_below5_or_17 = pick0_below5_bits_34 | pick0_below5_bits_35;
+  assign pick0_below5_bits_36 = pick0_below4[44];
+  assign pick0_below5_bits_37 = pick0_below4[12];
+  assign pick0_below5_or_18 = pick0_below5_bits_36 | pick0_below5_bits_37;
+  assign pick0_below5_bits_38 = pick0_below4[43];
+  assign pick0_below5_bits_39 = pick0_below4[11];
+  assign pick0_below5_or_19 = pick0_below5_bits_38 | pick0_below5_bits_39;
+  assign pick0_below5_bits_40 = pick0_below4[42];
+  assign pick0_below5_bits_41 = pick0_below4[10];
+  assign pick0_below5_or_20 = pick0_below5_bits_40 | pick0_below5_bits_41;
+  assign pick0_below5_bits_42 = pick0_below4[41];
+  assign pick0_below5_bits_43 = pick0_below4[9];
+  assign pick0_below5_or_21 = pick0_below5_bits_42 | pick0_below5_bits_43;
+  assign pick0_below5_bits_44 = pick0_below4[40];
+  assign pick0_below5_bits_45 = pick0_below4[8];
+  assign pick0_below5_or_22 = pick0_below5_bits_44 | pick0_below5_bits_45;
+  assign pick0_below5_bits_46 = pick0_below4[39];
+  assign pick0_below5_bits_47 = pick0_below4[7];
+  assign pick0_below5_or_23 = pick0_below5_bits_46 | pick0_below5_bits_47;
+  assign pick0_below5_bits_48 = pick0_below4[38];
+  assign pick0_below5_bits_49 = pick0_below4[6];
+  assign pick0_below5_or_24 = pick0_below5_bits_48 | pick0_below5_bits_49;
+  assign pick0_below5_bits_50 = pick0_below4[37];
+  assign pick0_below5_bits_51 = pick0_below4[5];
+  assign pick0_below5_or_25 = pick0_below5_bits_50 | pick0_below5_bits_51;
+  assign pick0_below5_bits_52 = pick0_below4[36];
+  assign pick0_below5_bits_53 = pick0_below4[4];
+  assign pick0_below5_or_26 = pick0_below5_bits_52 | pick0_below5_bits_53;
+  assign pick0_below5_bits_54 = pick0_below4[35];
+  assign pick0_below5_bits_55 = pick0_below4[3];
+  assign pick0_below5_or_27 = pick0_below5_bits_54 | pick0_below5_bits_55;
+  assign pick0_below5_bits_56 = pick0_below4[34];
+  assign pick0_below5_bits_57 = pick0_below4[2];
+  assign pick0_below5_or_28 = pick0_below5_bits_56 | pick0_below5_bits_57;
+  assign pick0_below5_bits_58 = pick0_below4[33];
+  assign pick0_below5_bits_59 = pick0_below4[1];
+  assign pick0_below5_or_29 = pick0_below5_bits_58 | pick0_below5_bits_59;
+  assign pick0_below5_bits_60 = pick0_below4[32];
+  assign pick0_below5_bits_61 = pick0_below4[0];
+  assign pick0_below5_or_30 = pick0_below5_bits_60 | pick0_below5_bits_61;
+  assign pick0_below5_bits_62 = pick0_below4[31];
+  assign pick0_onehot_bits = chunk_mask[63];
+  assign pick0_onehot_bits_1 = pick0_below5[62];
+  assign pick0_onehot_not = ~pick0_onehot_bits_1;
+  assign pick0_onehot_and = pick0_onehot_bits & pick0_onehot_not;
+  assign pick0_onehot_bits_2 = chunk_mask[62];
+  assign pick0_onehot_bits_3 = pick0_below5[61];
+  assign pick0_onehot_not_1 = ~pick0_onehot_bits_3;
+  assign pick0_onehot_and_1 = pick0_onehot_bits_2 & pick0_onehot_not_1;
+  assign pick0_onehot_bits_4 = chunk_mask[61];
+  assign pick0_onehot_bits_5 = pick0_below5[60];
+  assign pick0_onehot_not_2 = ~pick0_onehot_bits_5;
+  assign pick0_onehot_and_2 = pick0_onehot_bits_4 & pick0_onehot_not_2;
+  assign pick0_onehot_bits_6 = chunk_mask[60];
+  assign pick0_onehot_bits_7 = pick0_below5[59];
+  assign pick0_onehot_not_3 = ~pick0_onehot_bits_7;
+  assign pick0_onehot_and_3 = pick0_onehot_bits_6 & pick0_onehot_not_3;
+  assign pick0_onehot_bits_8 = chunk_mask[59];
+  assign pick0_onehot_bits_9 = pick0_below5[58];
+  assign pick0_onehot_not_4 = ~pick0_onehot_bits_9;
+  assign pick0_onehot_and_4 = pick0_onehot_bits_8 & pick0_onehot_not_4;
+  assign pick0_onehot_bits_10 = chunk_mask[58];
+  assign pick0_onehot_bits_11 = pick0_below5[57];
+  assign pick0_onehot_not_5 = ~pick0_onehot_bits_11;
+  assign pick0_onehot_and_5 = pick0_onehot_bits_10 & pick0_onehot_not_5;
+  assign pick0_onehot_bits_12 = chunk_mask[57];
+  assign pick0_onehot_bits_13 = pick0_below5[56];
+  assign pick0_onehot_not_6 = ~pick0_onehot_bits_13;
+  assign pick0_onehot_and_6 = pick0_onehot_bits_12 & pick0_onehot_not_6;
+  assign pick0_onehot_bits_14 = chunk_mask[56];
+  assign pick0_onehot_bits_15 = pick0_below5[55];
+  assign pick0_onehot_not_7 = ~pick0_onehot_bits_15;
+  assign pick0_onehot_and_7 = pick0_onehot_bits_14 & pick0_onehot_not_7;
+  assign pick0_onehot_bits_16 = chunk_mask[55];
+  assign pick0_onehot_bits_17 = pick0_below5[54];
+  assign pick0_onehot_not_8 = ~pick0_onehot_bits_17;
+  assign pick0_onehot_and_8 = pick0_onehot_bits_16 & pick0_onehot_not_8;
+  assign pick0_onehot_bits_18 = chunk_mask[54];
+  assign pick0_onehot_bits_19 = pick0_below5[53];
+  assign pick0_onehot_not_9 = ~pick0_onehot_bits_19;
+  assign pick0_onehot_and_9 = pick0_onehot_bits_18 & pick0_onehot_not_9;
+  assign pick0_onehot_bits_20 = chunk_mask[53];
+  assign pick0_onehot_bits_21 = pick0_below5[52];
+  assign pick0_onehot_not_10 = ~pick0_onehot_bits_21;
+  assign pick0_onehot_and_10 = pick0_onehot_bits_20 & pick0_onehot_not_10;
+  assign pick0_onehot_bits_22 = chunk_mask[52];
+  assign pick0_onehot_bits_23 = pick0_below5[51];
+  assign pick0_onehot_not_11 = ~pick0_onehot_bits_23;
+  assign pick0_onehot_and_11 = pick0_onehot_bits_22 & pick0_onehot_not_11;
+  assign pick0_onehot_bits_24 = chunk_mask[51];
+  assign pick0_onehot_bits_25 = pick0_below5[50];
+  assign pick0_onehot_not_12 = ~pick0_onehot_bits_25;
+  assign pick0_onehot_and_12 = pick0_onehot_bits_24 & pick0_onehot_not_12;
+  assign pick0_onehot_bits_26 = chunk_mask[50];
+  assign pick0_onehot_bits_27 = pick0_below5[49];
+  assign pick0_onehot_not_13 = ~pick0_onehot_bits_27;
+  assign pick0_onehot_and_13 = pick0_onehot_bits_26 & pick0_onehot_not_13;
+  assign pick0_onehot_bits_28 = chunk_mask[49];
+  assign pick0_onehot_bits_29 = pick0_below5[48];
+  assign pick0_onehot_not_14 = ~pick0_onehot_bits_29;
+  assign pick0_onehot_and_14 = pick0_onehot_bits_28 & pick0_onehot_not_14;
+  assign pick0_onehot_bits_30 = chunk_mask[48];
+  assign pick0_onehot_bits_31 = pick0_below5[47];
+  assign pick0_onehot_not_15 = ~pick0_onehot_bits_31;
+  assign pick0_onehot_and_15 = pick0_onehot_bits_30 & pick0_onehot_not_15;
+  assign pick0_onehot_bits_32 = chunk_mask[47];
+  assign pick0_onehot_bits_33 = pick0_below5[46];
+  assign pick0_onehot_not_16 = ~pick0_onehot_bits_33;
+  assign pick0_onehot_and_16 = pick0_onehot_bits_32 & pick0_onehot_not_16;
+  assign pick0_onehot_bits_34 = chunk_mask[46];
+  assign pick0_onehot_bits_35 = pick0_below5[45];
+  assign pick0_onehot_not_17 = ~pick0_onehot_bits_35;
+  assign pick0_onehot_and_17 = pick0_onehot_bits_34 & pick0_onehot_not_17;
+  assign pick0_onehot_bits_36 = chunk_mask[45];
+  assign pick0_onehot_bits_37 = pick0_below5[44];
+  assign pick0_onehot_not_18 = ~pick0_onehot_bits_37;
+  assign pick0_onehot_and_18 = pick0_onehot_bits_36 & pick0_onehot_not_18;
+  assign pick0_onehot_bits_38 = chunk_mask[44];
+  assign pick0_onehot_bits_39 = pick0_below5[43];
+  assign pick0_onehot_not_19 = ~pick0_onehot_bits_39;
+  assign pick0_onehot_and_19 = pick0_onehot_bits_38 & pick0_onehot_not_19;
+  assign pick0_onehot_bits_40 = chunk_mask[43];
+  assign pick0_onehot_bits_41 = pick0_below5[42];
+  assign pick0_onehot_not_20 = ~pick0_onehot_bits_41;
+  assign pick0_onehot_and_20 = pick0_onehot_bits_40 & pick0_onehot_not_20;
+  assign pick0_onehot_bits_42 = chunk_mask[42];
+  assign pick0_onehot_bits_43 = pick0_below5[41];
+  assign pick0_onehot_not_21 = ~pick0_onehot_bits_43;
+  assign pick0_onehot_and_21 = pick0_onehot_bits_42 & pick0_onehot_not_21;
+  assign pick0_onehot_bits_44 = chunk_mask[41];
+  assign pick0_onehot_bits_45 = pick0_below5[40];
+  assign pick0_onehot_not_22 = ~pick0_onehot_bits_45;
+  assign pick0_onehot_and_22 = pick0_onehot_bits_44 & pick0_onehot_not_22;
+  assign pick0_onehot_bits_46 = chunk_mask[40];
+  assign pick0_onehot_bits_47 = pick0_below5[39];
+  assign pick0_onehot_not_23 = ~pick0_onehot_bits_47;
+  assign pick0_onehot_and_23 = pick0_onehot_bits_46 & pick0_onehot_not_23;
+  assign pick0_onehot_bits_48 = chunk_mask[39];
+  assign pick0_onehot_bits_49 = pick0_below5[38];
+  assign pick0_onehot_not_24 = ~pick0_onehot_bits_49;
+  assign pick0_onehot_and_24 = pick0_onehot_bits_48 & pick0_onehot_not_24;
+  assign pick0_onehot_bits_50 = chunk_mask[38];
+  assign pick0_onehot_bits_51 = pick0_below5[37];
+  assign pick0_onehot_not_25 = ~pick0_onehot_bits_51;
+  assign pick0_onehot_and_25 = pick0_onehot_bits_50 & pick0_onehot_not_25;
+  assign pick0_onehot_bits_52 = chunk_mask[37];
+  assign pick0_onehot_bits_53 = pick0_below5[36];
+  assign pick0_onehot_not_26 = ~pick0_onehot_bits_53;
+  assign pick0_onehot_and_26 = pick0_onehot_bits_52 & pick0_onehot_not_26;
+  assign pick0_onehot_bits_54 = chunk_mask[36];
+  assign pick0_onehot_bits_55 = pick0_below5[35];
+  assign pick0_onehot_not_27 = ~pick0_onehot_bits_55;
+  assign pick0_onehot_and_27 = pick0_onehot_bits_54 & pick0_onehot_not_27;
+  assign pick0_onehot_bits_56 = chunk_mask[35];
+  assign pick0_onehot_bits_57 = pick0_below5[34];
+  assign pick0_onehot_not_28 = ~pick0_onehot_bits_57;
+  assign pick0_onehot_and_28 = pick0_onehot_bits_56 & pick0_onehot_not_28;
+  assign pick0_onehot_bits_58 = chunk_mask[34];
+  assign pick0_onehot_bits_59 = pick0_below5[33];
+  assign pick0_onehot_not_29 = ~pick0_onehot_bits_59;
+  assign pick0_onehot_and_29 = pick0_onehot_bits_58 & pick0_onehot_not_29;
+  assign pick0_onehot_bits_60 = chunk_mask[33];
+  assign pick0_onehot_bits_61 = pick0_below5[32];
+  assign pick0_onehot_not_30 = ~pick0_onehot_bits_61;
+  assign pick0_onehot_and_30 = pick0_onehot_bits_60 & pick0_onehot_not_30;
+  assign pick0_onehot_bits_62 = chunk_mask[32];
+  assign pick0_onehot_bits_63 = pick0_below5[31];
+  assign pick0_onehot_not_31 = ~pick0_onehot_bits_63;
+  assign pick0_onehot_and_31 = pick0_onehot_bits_62 & pick0_onehot_not_31;
+  assign pick0_onehot_bits_64 = chunk_mask[31];
+  assign pick0_onehot_bits_65 = pick0_below5[30];
+  assign pick0_onehot_not_32 = ~pick0_onehot_bits_65;
+  assign pick0_onehot_and_32 = pick0_onehot_bits_64 & pick0_onehot_not_32;
+  assign pick0_onehot_bits_66 = chunk_mask[30];
+  assign pick0_onehot_bits_67 = pick0_below5[29];
+  assign pick0_onehot_not_33 = ~pick0_onehot_bits_67;
+  assign pick0_onehot_and_33 = pick0_onehot_bits_66 & pick0_onehot_not_33;
+  assign pick0_onehot_bits_68 = chunk_mask[29];
+  assign pick0_onehot_bits_69 = pick0_below5[28];
+  assign pick0_onehot_not_34 = ~pick0_onehot_bits_69;
+  assign pick0_onehot_and_34 = pick0_onehot_bits_68 & pick0_onehot_not_34;
+  assign pick0_onehot_bits_70 = chunk_mask[28];
+  assign pick0_onehot_bits_71 = pick0_below5[27];
+  assign pick0_onehot_not_35 = ~pick0_onehot_bits_71;
+  assign pick0_onehot_and_35 = pick0_onehot_bits_70 & pick0_onehot_not_35;
+  assign pick0_onehot_bits_72 = chunk_mask[27];
+  assign pick0_onehot_bits_73 = pick0_below5[26];
+  assign pick0_onehot_not_36 = ~pick0_onehot_bits_73;
+  assign pick0_onehot_and_36 = pick0_onehot_bits_72 & pick0_onehot_not_36;
+  assign pick0_onehot_bits_74 = chunk_mask[26];
+  assign pick0_onehot_bits_75 = pick0_below5[25];
+  assign pick0_onehot_not_37 = ~pick0_onehot_bits_75;
+  assign pick0_onehot_and_37 = pick0_onehot_bits_74 & pick0_onehot_not_37;
+  assign pick0_onehot_bits_76 = chunk_mask[25];
+  assign pick0_onehot_bits_77 = pick0_below5[24];
+  assign pick0_onehot_not_38 = ~pick0_onehot_bits_77;
+  assign pick0_onehot_and_38 = pick0_onehot_bits_76 & pick0_onehot_not_38;
+  assign pick0_onehot_bits_78 = chunk_mask[24];
+  assign pick0_onehot_bits_79 = pick0_below5[23];
+  assign pick0_onehot_not_39 = ~pick0_onehot_bits_79;
+  assign pick0_onehot_and_39 = pick0_onehot_bits_78 & pick0_onehot_not_39;
+  assign pick0_onehot_bits_80 = chunk_mask[23];
+  assign pick0_onehot_bits_81 = pick0_below5[22];
+  assign pick0_onehot_not_40 = ~pick0_onehot_bits_81;
+  assign pick0_onehot_and_40 = pick0_onehot_bits_80 & pick0_onehot_not_40;
+  assign pick0_onehot_bits_82 = chunk_mask[22];
+  assign pick0_onehot_bits_83 = pick0_below5[21];
+  assign pick0_onehot_not_41 = ~pick0_onehot_bits_83;
+  assign pick0_onehot_and_41 = pick0_onehot_bits_82 & pick0_onehot_not_41;
+  assign pick0_onehot_bits_84 = chunk_mask[21];
+  assign pick0_onehot_bits_85 = pick0_below5[20];
+  assign pick0_onehot_not_42 = ~pick0_onehot_bits_85;
+  assign pick0_onehot_and_42 = pick0_onehot_bits_84 & pick0_onehot_not_42;
+  assign pick0_onehot_bits_86 = chunk_mask[20];
+  assign pick0_onehot_bits_87 = pick0_below5[19];
+  assign pick0_onehot_not_43 = ~pick0_onehot_bits_87;
+  assign pick0_onehot_and_43 = pick0_onehot_bits_86 & pick0_onehot_not_43;
+  assign pick0_onehot_bits_88 = chunk_mask[19];
+  assign pick0_onehot_bits_89 = pick0_below5[18];
+  assign pick0_onehot_not_44 = ~pick0_onehot_bits_89;
+  assign pick0_onehot_and_44 = pick0_onehot_bits_88 & pick0_onehot_not_44;
+  assign pick0_onehot_bits_90 = chunk_mask[18];
+  assign pick0_onehot_bits_91 = pick0_below5[17];
+  assign pick0_onehot_not_45 = ~pick0_onehot_bits_91;
+  assign pick0_onehot_and_45 = pick0_onehot_bits_90 & pick0_onehot_not_45;
+  assign pick0_onehot_bits_92 = chunk_mask[17];
+  assign pick0_onehot_bits_93 = pick0_below5[16];
+  assign pick0_onehot_not_46 = ~pick0_onehot_bits_93;
+  assign pick0_onehot_and_46 = pick0_onehot_bits_92 & pick0_onehot_not_46;
+  assign pick0_onehot_bits_94 = chunk_mask[16];
+  assign pick0_onehot_bits_95 = pick0_below5[15];
+  assign pick0_onehot_not_47 = ~pick0_onehot_bits_95;
+  assign pick0_onehot_and_47 = pick0_onehot_bits_94 & pick0_onehot_not_47;
+  assign pick0_onehot_bits_96 = chunk_mask[15];
+  assign pick0_onehot_bits_97 = pick0_below5[14];
+  assign pick0_onehot_not_48 = ~pick0_onehot_bits_97;
+  assign pick0_onehot_and_48 = pick0_onehot_bits_96 & pick0_onehot_not_48;
+  assign pick0_onehot_bits_98 = chunk_mask[14];
+  assign pick0_onehot_bits_99 = pick0_below5[13];
+  assign pick0_onehot_not_49 = ~pick0_onehot_bits_99;
+  assign pick0_onehot_and_49 = pick0_onehot_bits_98 & pick0_onehot_not_49;
+  assign pick0_onehot_bits_100 = chunk_mask[13];
+  assign pick0_onehot_bits_101 = pick0_below5[12];
+  assign pick0_onehot_not_50 = ~pick0_onehot_bits_101;
+  assign pick0_onehot_and_50 = pick0_onehot_bits_100 & pick0_onehot_not_50;
+  assign pick0_onehot_bits_102 = chunk_mask[12];
+  assign pick0_onehot_bits_103 = pick0_below5[11];
+  assign pick0_onehot_not_51 = ~pick0_onehot_bits_103;
+  assign pick0_onehot_and_51 = pick0_onehot_bits_102 & pick0_onehot_not_51;
+  assign pick0_onehot_bits_104 = chunk_mask[11];
+  assign pick0_onehot_bits_105 = pick0_below5[10];
+  assign pick0_onehot_not_52 = ~pick0_onehot_bits_105;
+  assign pick0_onehot_and_52 = pick0_onehot_bits_104 & pick0_onehot_not_52;
+  assign pick0_onehot_bits_106 = chunk_mask[10];
+  assign pick0_onehot_bits_107 = pick0_below5[9];
+  assign pick0_onehot_not_53 = ~pick0_onehot_bits_107;
+  assign pick0_onehot_and_53 = pick0_onehot_bits_106 & pick0_onehot_not_53;
+  assign pick0_onehot_bits_108 = chunk_mask[9];
+  assign pick0_onehot_bits_109 = pick0_below5[8];
+  assign pick0_onehot_not_54 = ~pick0_onehot_bits_109;
+  assign pick0_onehot_and_54 = pick0_onehot_bits_108 & pick0_onehot_not_54;
+  assign pick0_onehot_bits_110 = chunk_mask[8];
+  assign pick0_onehot_bits_111 = pick0_below5[7];
+  assign pick0_onehot_not_55 = ~pick0_onehot_bits_111;
+  assign pick0_onehot_and_55 = pick0_onehot_bits_110 & pick0_onehot_not_55;
+  assign pick0_onehot_bits_112 = chunk_mask[7];
+  assign pick0_onehot_bits_113 = pick0_below5[6];
+  assign pick0_onehot_not_56 = ~pick0_onehot_bits_113;
+  assign pick0_onehot_and_56 = pick0_onehot_bits_112 & pick0_onehot_not_56;
+  assign pick0_onehot_bits_114 = chunk_mask[6];
+  assign pick0_onehot_bits_115 = pick0_below5[5];
+  assign pick0_onehot_not_57 = ~pick0_onehot_bits_115;
+  assign pick0_onehot_and_57 = pick0_onehot_bits_114 & pick0_onehot_not_57;
+  assign pick0_onehot_bits_116 = chunk_mask[5];
+  assign pick0_onehot_bits_117 = pick0_below5[4];
+  assign pick0_onehot_not_58 = ~pick0_onehot_bits_117;
+  assign pick0_onehot_and_58 = pick0_onehot_bits_116 & pick0_onehot_not_58;
+  assign pick0_onehot_bits_118 = chunk_mask[4];
+  assign pick0_onehot_bits_119 = pick0_below5[3];
+  assign pick0_onehot_not_59 = ~pick0_onehot_bits_119;
+  assign pick0_onehot_and_59 = pick0_onehot_bits_118 & pick0_onehot_not_59;
+  assign pick0_onehot_bits_120 = chunk_mask[3];
+  assign pick0_onehot_bits_121 = pick0_below5[2];
+  assign pick0_onehot_not_60 = ~pick0_onehot_bits_121;
+  assign pick0_onehot_and_60 = pick0_onehot_bits_120 & pick0_onehot_not_60;
+  assign pick0_onehot_bits_122 = chunk_mask[2];
+  assign pick0_onehot_bits_123 = pick0_below5[1];
+  assign pick0_onehot_not_61 = ~pick0_onehot_bits_123;
+  assign pick0_onehot_and_61 = pick0_onehot_bits_122 & pick0_onehot_not_61;
+  assign pick0_onehot_bits_124 = chunk_mask[1];
+  assign pick0_onehot_bits_125 = pick0_below5[0];
+  assign pick0_onehot_not_62 = ~pick0_onehot_bits_125;
+  assign pick0_onehot_and_62 = pick0_onehot_bits_124 & pick0_onehot_not_62;
+  assign pick0_onehot_bits_126 = chunk_mask[0];
   assign pick0_index_bits = pick0_onehot[32];
   assign pick0_index_bits_1 = pick0_onehot[33];
   assign pick0_index_bits_2 = pick0_onehot[34];
@@ -1374,7 +3268,13 @@ module spike_event_encoder_c384_k64_w1_e1 (
   assign in_base_next_mux = in_final ? 9'd0 : in_base_next_trunc;
   assign in_final = in_base == 9'd320;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3, in_mask_or_r_4, in_mask_or_r_5, in_mask_or_r_6, in_mask_or_r_7, in_mask_or_r_8, in_mask_or_r_9, in_mask_or_r_10, in_mask_or_r_11, in_mask_or_r_12, in_mask_or_r_13, in_mask_or_r_14, in_mask_or_r_15, in_mask_or_r_16, in_mask_or_r_17, in_mask_or_r_18, in_mask_or_r_19, in_mask_or_r_20, in_mask_or_r_21, in_mask_or_r_22, in_mask_or_r_23, in_mask_or_r_24, in_mask_or_r_25, in_mask_or_r_26, in_mask_or_r_27, in_mask_or_r_28, in_mask_or_r_29, in_mask_or_r_30, in_mask_or_r_31, in_mask_or_r_32, in_mask_or_r_33, in_mask_or_r_34, in_mask_or_r_35, in_mask_or_r_36, in_mask_or_r_37, in_mask_or_r_38, in_mask_or_r_39, in_mask_or_r_40, in_mask_or_r_41, in_mask_or_r_42, in_mask_or_r_43, in_mask_or_r_44, in_mask_or_r_45, in_mask_or_r_46, in_mask_or_r_47, in_mask_or_r_48, in_mask_or_r_49, in_mask_or_r_50, in_mask_or_r_51, in_mask_or_r_52, in_mask_or_r_53, in_mask_or_r_54, in_mask_or_r_55, in_mask_or_r_56, in_mask_or_r_57, in_mask_or_r_58, in_mask_or_r_59, in_mask_or_r_60, in_mask_or_r_61, in_mask_or_r_62, in_mask_or_r_63};
-  assign pick0_onehot = chunk_mask & pick0_onehot_add;
+  assign pick0_below0 = {pick0_below0_or, pick0_below0_or_1, pick0_below0_or_2, pick0_below0_or_3, pick0_below0_or_4, pick0_below0_or_5, pick0_below0_or_6, pick0_below0_or_7, pick0_below0_or_8, pick0_below0_or_9, pick0_below0_or_10, pick0_below0_or_11, pick0_below0_or_12, pick0_below0_or_13, pick0_below0_or_14, pick0_below0_or_15, pick0_below0_or_16, pick0_below0_or_17, pick0_below0_or_18, pick0_below0_or_19, pick0_below0_or_20, pick0_below0_or_21, pick0_below0_or_22, pick0_below0_or_23, pick0_below0_or_24, pick0_below0_or_25, pick0_below0_or_26, pick0_below0_or_27, pick0_below0_or_28, pick0_below0_or_29, pick0_below0_or_30, pick0_below0_or_31, pick0_below0_or_32, pick0_below0_or_33, pick0_below0_or_34, pick0_below0_or_35, pick0_below0_or_36, pick0_below0_or_37, pick0_below0_or_38, pick0_below0_or_39, pick0_below0_or_40, pick0_below0_or_41, pick0_below0_or_42, pick0_below0_or_43, pick0_below0_or_44, pick0_below0_or_45, pick0_below0_or_46, pick0_below0_or_47, pick0_below0_or_48, pick0_below0_or_49, pick0_below0_or_50, pick0_below0_or_51, pick0_below0_or_52, pick0_below0_or_53, pick0_below0_or_54, pick0_below0_or_55, pick0_below0_or_56, pick0_below0_or_57, pick0_below0_or_58, pick0_below0_or_59, pick0_below0_or_60, pick0_below0_or_61, pick0_below0_bits_62};
+  assign pick0_below1 = {pick0_below1_or, pick0_below1_or_1, pick0_below1_or_2, pick0_below1_or_3, pick0_below1_or_4, pick0_below1_or_5, pick0_below1_or_6, pick0_below1_or_7, pick0_below1_or_8, pick0_below1_or_9, pick0_below1_or_10, pick0_below1_or_11, pick0_below1_or_12, pick0_below1_or_13, pick0_below1_or_14, pick0_below1_or_15, pick0_below1_or_16, pick0_below1_or_17, pick0_below1_or_18, pick0_below1_or_19, pick0_below1_or_20, pick0_below1_or_21, pick0_below1_or_22, pick0_below1_or_23, pick0_below1_or_24, pick0_below1_or_25, pick0_below1_or_26, pick0_below1_or_27, pick0_below1_or_28, pick0_below1_or_29, pick0_below1_or_30, pick0_below1_or_31, pick0_below1_or_32, pick0_below1_or_33, pick0_below1_or_34, pick0_below1_or_35, pick0_below1_or_36, pick0_below1_or_37, pick0_below1_or_38, pick0_below1_or_39, pick0_below1_or_40, pick0_below1_or_41, pick0_below1_or_42, pick0_below1_or_43, pick0_below1_or_44, pick0_below1_or_45, pick0_below1_or_46, pick0_below1_or_47, pick0_below1_or_48, pick0_below1_or_49, pick0_below1_or_50, pick0_below1_or_51, pick0_below1_or_52, pick0_below1_or_53, pick0_below1_or_54, pick0_below1_or_55, pick0_below1_or_56, pick0_below1_or_57, pick0_below1_or_58, pick0_below1_or_59, pick0_below1_or_60, pick0_below1_bits_61, pick0_below1_bits_62};
+  assign pick0_below2 = {pick0_below2_or, pick0_below2_or_1, pick0_below2_or_2, pick0_below2_or_3, pick0_below2_or_4, pick0_below2_or_5, pick0_below2_or_6, pick0_below2_or_7, pick0_below2_or_8, pick0_below2_or_9, pick0_below2_or_10, pick0_below2_or_11, pick0_below2_or_12, pick0_below2_or_13, pick0_below2_or_14, pick0_below2_or_15, pick0_below2_or_16, pick0_below2_or_17, pick0_below2_or_18, pick0_below2_or_19, pick0_below2_or_20, pick0_below2_or_21, pick0_below2_or_22, pick0_below2_or_23, pick0_below2_or_24, pick0_below2_or_25, pick0_below2_or_26, pick0_below2_or_27, pick0_below2_or_28, pick0_below2_or_29, pick0_below2_or_30, pick0_below2_or_31, pick0_below2_or_32, pick0_below2_or_33, pick0_below2_or_34, pick0_below2_or_35, pick0_below2_or_36, pick0_below2_or_37, pick0_below2_or_38, pick0_below2_or_39, pick0_below2_or_40, pick0_below2_or_41, pick0_below2_or_42, pick0_below2_or_43, pick0_below2_or_44, pick0_below2_or_45, pick0_below2_or_46, pick0_below2_or_47, pick0_below2_or_48, pick0_below2_or_49, pick0_below2_or_50, pick0_below2_or_51, pick0_below2_or_52, pick0_below2_or_53, pick0_below2_or_54, pick0_below2_or_55, pick0_below2_or_56, pick0_below2_or_57, pick0_below2_or_58, pick0_below2_bits_59, pick0_below2_bits_60, pick0_below2_bits_61, pick0_below2_bits_62};
+  assign pick0_below3 = {pick0_below3_or, pick0_below3_or_1, pick0_below3_or_2, pick0_below3_or_3, pick0_below3_or_4, pick0_below3_or_5, pick0_below3_or_6, pick0_below3_or_7, pick0_below3_or_8, pick0_below3_or_9, pick0_below3_or_10, pick0_below3_or_11, pick0_below3_or_12, pick0_below3_or_13, pick0_below3_or_14, pick0_below3_or_15, pick0_below3_or_16, pick0_below3_or_17, pick0_below3_or_18, pick0_below3_or_19, pick0_below3_or_20, pick0_below3_or_21, pick0_below3_or_22, pick0_below3_or_23, pick0_below3_or_24, pick0_below3_or_25, pick0_below3_or_26, pick0_below3_or_27, pick0_below3_or_28, pick0_below3_or_29, pick0_below3_or_30, pick0_below3_or_31, pick0_below3_or_32, pick0_below3_or_33, pick0_below3_or_34, pick0_below3_or_35, pick0_below3_or_36, pick0_below3_or_37, pick0_below3_or_38, pick0_below3_or_39, pick0_below3_or_40, pick0_below3_or_41, pick0_below3_or_42, pick0_below3_or_43, pick0_below3_or_44, pick0_below3_or_45, pick0_below3_or_46, pick0_below3_or_47, pick0_below3_or_48, pick0_below3_or_49, pick0_below3_or_50, pick0_below3_or_51, pick0_below3_or_52, pick0_below3_or_53, pick0_below3_or_54, pick0_below3_bits_55, pick0_below3_bits_56, pick0_below3_bits_57, pick0_below3_bits_58, pick0_below3_bits_59, pick0_below3_bits_60, pick0_below3_bits_61, pick0_below3_bits_62};
+  assign pick0_below4 = {pick0_below4_or, pick0_below4_or_1, pick0_below4_or_2, pick0_below4_or_3, pick0_below4_or_4, pick0_below4_or_5, pick0_below4_or_6, pick0_below4_or_7, pick0_below4_or_8, pick0_below4_or_9, pick0_below4_or_10, pick0_below4_or_11, pick0_below4_or_12, pick0_below4_or_13, pick0_below4_or_14, pick0_below4_or_15, pick0_below4_or_16, pick0_below4_or_17, pick0_below4_or_18, pick0_below4_or_19, pick0_below4_or_20, pick0_below4_or_21, pick0_below4_or_22, pick0_below4_or_23, pick0_below4_or_24, pick0_below4_or_25, pick0_below4_or_26, pick0_below4_or_27, pick0_below4_or_28, pick0_below4_or_29, pick0_below4_or_30, pick0_below4_or_31, pick0_below4_or_32, pick0_below4_or_33, pick0_below4_or_34, pick0_below4_or_35, pick0_below4_or_36, pick0_below4_or_37, pick0_below4_or_38, pick0_below4_or_39, pick0_below4_or_40, pick0_below4_or_41, pick0_below4_or_42, pick0_below4_or_43, pick0_below4_or_44, pick0_below4_or_45, pick0_below4_or_46, pick0_below4_bits_47, pick0_below4_bits_48, pick0_below4_bits_49, pick0_below4_bits_50, pick0_below4_bits_51, pick0_below4_bits_52, pick0_below4_bits_53, pick0_below4_bits_54, pick0_below4_bits_55, pick0_below4_bits_56, pick0_below4_bits_57, pick0_below4_bits_58, pick0_below4_bits_59, pick0_below4_bits_60, pick0_below4_bits_61, pick0_below4_bits_62};
+  assign pick0_below5 = {pick0_below5_or, pick0_below5_or_1, pick0_below5_or_2, pick0_below5_or_3, pick0_below5_or_4, pick0_below5_or_5, pick0_below5_or_6, pick0_below5_or_7, pick0_below5_or_8, pick0_below5_or_9, pick0_below5_or_10, pick0_below5_or_11, pick0_below5_or_12, pick0_below5_or_13, pick0_below5_or_14, pick0_below5_or_15, pick0_below5_or_16, pick0_below5_or_17, pick0_below5_or_18, pick0_below5_or_19, pick0_below5_or_20, pick0_below5_or_21, pick0_below5_or_22, pick0_below5_or_23, pick0_below5_or_24, pick0_below5_or_25, pick0_below5_or_26, pick0_below5_or_27, pick0_below5_or_28, pick0_below5_or_29, pick0_below5_or_30, pick0_below5_bits_62, pick0_below5_bits_1, pick0_below5_bits_3, pick0_below5_bits_5, pick0_below5_bits_7, pick0_below5_bits_9, pick0_below5_bits_11, pick0_below5_bits_13, pick0_below5_bits_15, pick0_below5_bits_17, pick0_below5_bits_19, pick0_below5_bits_21, pick0_below5_bits_23, pick0_below5_bits_25, pick0_below5_bits_27, pick0_below5_bits_29, pick0_below5_bits_31, pick0_below5_bits_33, pick0_below5_bits_35, pick0_below5_bits_37, pick0_below5_bits_39, pick0_below5_bits_41, pick0_below5_bits_43, pick0_below5_bits_45, pick0_below5_bits_47, pick0_below5_bits_49, pick0_below5_bits_51, pick0_below5_bits_53, pick0_below5_bits_55, pick0_below5_bits_57, pick0_below5_bits_59, pick0_below5_bits_61};
+  assign pick0_onehot = {pick0_onehot_and, pick0_onehot_and_1, pick0_onehot_and_2, pick0_onehot_and_3, pick0_onehot_and_4, pick0_onehot_and_5, pick0_onehot_and_6, pick0_onehot_and_7, pick0_onehot_and_8, pick0_onehot_and_9, pick0_onehot_and_10, pick0_onehot_and_11, pick0_onehot_and_12, pick0_onehot_and_13, pick0_onehot_and_14, pick0_onehot_and_15, pick0_onehot_and_16, pick0_onehot_and_17, pick0_onehot_and_18, pick0_onehot_and_19, pick0_onehot_and_20, pick0_onehot_and_21, pick0_onehot_and_22, pick0_onehot_and_23, pick0_onehot_and_24, pick0_onehot_and_25, pick0_onehot_and_26, pick0_onehot_and_27, pick0_onehot_and_28, pick0_onehot_and_29, pick0_onehot_and_30, pick0_onehot_and_31, pick0_onehot_and_32, pick0_onehot_and_33, pick0_onehot_and_34, pick0_onehot_and_35, pick0_onehot_and_36, pick0_onehot_and_37, pick0_onehot_and_38, pick0_onehot_and_39, pick0_onehot_and_40, pick0_onehot_and_41, pick0_onehot_and_42, pick0_onehot_and_43, pick0_onehot_and_44, pick0_onehot_and_45, pick0_onehot_and_46, pick0_onehot_and_47, pick0_onehot_and_48, pick0_onehot_and_49, pick0_onehot_and_50, pick0_onehot_and_51, pick0_onehot_and_52, pick0_onehot_and_53, pick0_onehot_and_54, pick0_onehot_and_55, pick0_onehot_and_56, pick0_onehot_and_57, pick0_onehot_and_58, pick0_onehot_and_59, pick0_onehot_and_60, pick0_onehot_and_61, pick0_onehot_and_62, pick0_onehot_bits_126};
   assign pick0_valid = |chunk_mask;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1, pick0_index_or_r_2, pick0_index_or_r_3, pick0_index_or_r_4, pick0_index_or_r_5};
   assign pick0_count = pick0_count_or_62 | pick0_count_mux_63;

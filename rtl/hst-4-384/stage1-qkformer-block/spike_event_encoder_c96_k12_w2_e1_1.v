@@ -31,6 +31,10 @@ module spike_event_encoder_c96_k12_w2_e1_1 (
   reg  [23:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [6:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [10:0] pick0_below0;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire [10:0] pick0_below1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire [10:0] pick0_below2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire [10:0] pick0_below3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire [11:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [3:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -91,8 +95,124 @@ module spike_event_encoder_c96_k12_w2_e1_1 (
   wire in_mask_or_r_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] in_mask_bits_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [11:0] pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [11:0] pick0_onehot_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  wire pick0_onehot_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire pick0_index_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -258,8 +378,124 @@ module spike_event_encoder_c96_k12_w2_e1_1 (
   assign in_mask_or_r_10 = |in_mask_bits_10;
   assign in_mask_bits_11 = in_counts[1:0];
   assign in_mask_or_r_11 = |in_mask_bits_11;
-  assign pick0_onehot_not = ~chunk_mask;
-  assign pick0_onehot_add = pick0_onehot_not + 12'd1;
+  assign pick0_below0_bits = chunk_mask[10];
+  assign pick0_below0_bits_1 = chunk_mask[9];
+  assign pick0_below0_or = pick0_below0_bits | pick0_below0_bits_1;
+  assign pick0_below0_bits_2 = chunk_mask[8];
+  assign pick0_below0_or_1 = pick0_below0_bits_1 | pick0_below0_bits_2;
+  assign pick0_below0_bits_3 = chunk_mask[7];
+  assign pick0_below0_or_2 = pick0_below0_bits_2 | pick0_below0_bits_3;
+  assign pick0_below0_bits_4 = chunk_mask[6];
+  assign pick0_below0_or_3 = pick0_below0_bits_3 | pick0_below0_bits_4;
+  assign pick0_below0_bits_5 = chunk_mask[5];
+  assign pick0_below0_or_4 = pick0_below0_bits_4 | pick0_below0_bits_5;
+  assign pick0_below0_bits_6 = chunk_mask[4];
+  assign pick0_below0_or_5 = pick0_below0_bits_5 | pick0_below0_bits_6;
+  assign pick0_below0_bits_7 = chunk_mask[3];
+  assign pick0_below0_or_6 = pick0_below0_bits_6 | pick0_below0_bits_7;
+  assign pick0_below0_bits_8 = chunk_mask[2];
+  assign pick0_below0_or_7 = pick0_below0_bits_7 | pick0_below0_bits_8;
+  assign pick0_below0_bits_9 = chunk_mask[1];
+  assign pick0_below0_or_8 = pick0_below0_bits_8 | pick0_below0_bits_9;
+  assign pick0_below0_bits_10 = chunk_mask[0];
+  assign pick0_below0_or_9 = pick0_below0_bits_9 | pick0_below0_bits_10;
+  assign pick0_below1_bits = pick0_below0[10];
+  assign pick0_below1_bits_1 = pick0_below0[8];
+  assign pick0_below1_or = pick0_below1_bits | pick0_below1_bits_1;
+  assign pick0_below1_bits_2 = pick0_below0[9];
+  assign pick0_below1_bits_3 = pick0_below0[7];
+  assign pick0_below1_or_1 = pick0_below1_bits_2 | pick0_below1_bits_3;
+  assign pick0_below1_bits_4 = pick0_below0[6];
+  assign pick0_below1_or_2 = pick0_below1_bits_1 | pick0_below1_bits_4;
+  assign pick0_below1_bits_5 = pick0_below0[5];
+  assign pick0_below1_or_3 = pick0_below1_bits_3 | pick0_below1_bits_5;
+  assign pick0_below1_bits_6 = pick0_below0[4];
+  assign pick0_below1_or_4 = pick0_below1_bits_4 | pick0_below1_bits_6;
+  assign pick0_below1_bits_7 = pick0_below0[3];
+  assign pick0_below1_or_5 = pick0_below1_bits_5 | pick0_below1_bits_7;
+  assign pick0_below1_bits_8 = pick0_below0[2];
+  assign pick0_below1_or_6 = pick0_below1_bits_6 | pick0_below1_bits_8;
+  assign pick0_below1_bits_9 = pick0_below0[1];
+  assign pick0_below1_or_7 = pick0_below1_bits_7 | pick0_below1_bits_9;
+  assign pick0_below1_bits_10 = pick0_below0[0];
+  assign pick0_below1_or_8 = pick0_below1_bits_8 | pick0_below1_bits_10;
+  assign pick0_below2_bits = pick0_below1[10];
+  assign pick0_below2_bits_1 = pick0_below1[6];
+  assign pick0_below2_or = pick0_below2_bits | pick0_below2_bits_1;
+  assign pick0_below2_bits_2 = pick0_below1[9];
+  assign pick0_below2_bits_3 = pick0_below1[5];
+  assign pick0_below2_or_1 = pick0_below2_bits_2 | pick0_below2_bits_3;
+  assign pick0_below2_bits_4 = pick0_below1[8];
+  assign pick0_below2_bits_5 = pick0_below1[4];
+  assign pick0_below2_or_2 = pick0_below2_bits_4 | pick0_below2_bits_5;
+  assign pick0_below2_bits_6 = pick0_below1[7];
+  assign pick0_below2_bits_7 = pick0_below1[3];
+  assign pick0_below2_or_3 = pick0_below2_bits_6 | pick0_below2_bits_7;
+  assign pick0_below2_bits_8 = pick0_below1[2];
+  assign pick0_below2_or_4 = pick0_below2_bits_1 | pick0_below2_bits_8;
+  assign pick0_below2_bits_9 = pick0_below1[1];
+  assign pick0_below2_or_5 = pick0_below2_bits_3 | pick0_below2_bits_9;
+  assign pick0_below2_bits_10 = pick0_below1[0];
+  assign pick0_below2_or_6 = pick0_below2_bits_5 | pick0_below2_bits_10;
+  assign pick0_below3_bits = pick0_below2[10];
+  assign pick0_below3_bits_1 = pick0_below2[2];
+  assign pick0_below3_or = pick0_below3_bits | pick0_below3_bits_1;
+  assign pick0_below3_bits_2 = pick0_below2[9];
+  assign pick0_below3_bits_3 = pick0_below2[1];
+  assign pick0_below3_or_1 = pick0_below3_bits_2 | pick0_below3_bits_3;
+  assign pick0_below3_bits_4 = pick0_below2[8];
+  assign pick0_below3_bits_5 = pick0_below2[0];
+  assign pick0_below3_or_2 = pick0_below3_bits_4 | pick0_below3_bits_5;
+  assign pick0_below3_bits_6 = pick0_below2[7];
+  assign pick0_below3_bits_7 = pick0_below2[6];
+  assign pick0_below3_bits_8 = pick0_below2[5];
+  assign pick0_below3_bits_9 = pick0_below2[4];
+  assign pick0_below3_bits_10 = pick0_below2[3];
+  assign pick0_onehot_bits = chunk_mask[11];
+  assign pick0_onehot_bits_1 = pick0_below3[10];
+  assign pick0_onehot_not = ~pick0_onehot_bits_1;
+  assign pick0_onehot_and = pick0_onehot_bits & pick0_onehot_not;
+  assign pick0_onehot_bits_2 = chunk_mask[10];
+  assign pick0_onehot_bits_3 = pick0_below3[9];
+  assign pick0_onehot_not_1 = ~pick0_onehot_bits_3;
+  assign pick0_onehot_and_1 = pick0_onehot_bits_2 & pick0_onehot_not_1;
+  assign pick0_onehot_bits_4 = chunk_mask[9];
+  assign pick0_onehot_bits_5 = pick0_below3[8];
+  assign pick0_onehot_not_2 = ~pick0_onehot_bits_5;
+  assign pick0_onehot_and_2 = pick0_onehot_bits_4 & pick0_onehot_not_2;
+  assign pick0_onehot_bits_6 = chunk_mask[8];
+  assign pick0_onehot_bits_7 = pick0_below3[7];
+  assign pick0_onehot_not_3 = ~pick0_onehot_bits_7;
+  assign pick0_onehot_and_3 = pick0_onehot_bits_6 & pick0_onehot_not_3;
+  assign pick0_onehot_bits_8 = chunk_mask[7];
+  assign pick0_onehot_bits_9 = pick0_below3[6];
+  assign pick0_onehot_not_4 = ~pick0_onehot_bits_9;
+  assign pick0_onehot_and_4 = pick0_onehot_bits_8 & pick0_onehot_not_4;
+  assign pick0_onehot_bits_10 = chunk_mask[6];
+  assign pick0_onehot_bits_11 = pick0_below3[5];
+  assign pick0_onehot_not_5 = ~pick0_onehot_bits_11;
+  assign pick0_onehot_and_5 = pick0_onehot_bits_10 & pick0_onehot_not_5;
+  assign pick0_onehot_bits_12 = chunk_mask[5];
+  assign pick0_onehot_bits_13 = pick0_below3[4];
+  assign pick0_onehot_not_6 = ~pick0_onehot_bits_13;
+  assign pick0_onehot_and_6 = pick0_onehot_bits_12 & pick0_onehot_not_6;
+  assign pick0_onehot_bits_14 = chunk_mask[4];
+  assign pick0_onehot_bits_15 = pick0_below3[3];
+  assign pick0_onehot_not_7 = ~pick0_onehot_bits_15;
+  assign pick0_onehot_and_7 = pick0_onehot_bits_14 & pick0_onehot_not_7;
+  assign pick0_onehot_bits_16 = chunk_mask[3];
+  assign pick0_onehot_bits_17 = pick0_below3[2];
+  assign pick0_onehot_not_8 = ~pick0_onehot_bits_17;
+  assign pick0_onehot_and_8 = pick0_onehot_bits_16 & pick0_onehot_not_8;
+  assign pick0_onehot_bits_18 = chunk_mask[2];
+  assign pick0_onehot_bits_19 = pick0_below3[1];
+  assign pick0_onehot_not_9 = ~pick0_onehot_bits_19;
+  assign pick0_onehot_and_9 = pick0_onehot_bits_18 & pick0_onehot_not_9;
+  assign pick0_onehot_bits_20 = chunk_mask[1];
+  assign pick0_onehot_bits_21 = pick0_below3[0];
+  assign pick0_onehot_not_10 = ~pick0_onehot_bits_21;
+  assign pick0_onehot_and_10 = pick0_onehot_bits_20 & pick0_onehot_not_10;
+  assign pick0_onehot_bits_22 = chunk_mask[0];
   assign pick0_index_bits = pick0_onehot[8];
   assign pick0_index_bits_1 = pick0_onehot[9];
   assign pick0_index_bits_2 = pick0_onehot[10];
@@ -398,7 +634,11 @@ module spike_event_encoder_c96_k12_w2_e1_1 (
   assign in_base_next_mux = in_final ? 7'd0 : in_base_next_trunc;
   assign in_final = in_base == 7'd84;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3, in_mask_or_r_4, in_mask_or_r_5, in_mask_or_r_6, in_mask_or_r_7, in_mask_or_r_8, in_mask_or_r_9, in_mask_or_r_10, in_mask_or_r_11};
-  assign pick0_onehot = chunk_mask & pick0_onehot_add;
+  assign pick0_below0 = {pick0_below0_or, pick0_below0_or_1, pick0_below0_or_2, pick0_below0_or_3, pick0_below0_or_4, pick0_below0_or_5, pick0_below0_or_6, pick0_below0_or_7, pick0_below0_or_8, pick0_below0_or_9, pick0_below0_bits_10};
+  assign pick0_below1 = {pick0_below1_or, pick0_below1_or_1, pick0_below1_or_2, pick0_below1_or_3, pick0_below1_or_4, pick0_below1_or_5, pick0_below1_or_6, pick0_below1_or_7, pick0_below1_or_8, pick0_below1_bits_9, pick0_below1_bits_10};
+  assign pick0_below2 = {pick0_below2_or, pick0_below2_or_1, pick0_below2_or_2, pick0_below2_or_3, pick0_below2_or_4, pick0_below2_or_5, pick0_below2_or_6, pick0_below2_bits_7, pick0_below2_bits_8, pick0_below2_bits_9, pick0_below2_bits_10};
+  assign pick0_below3 = {pick0_below3_or, pick0_below3_or_1, pick0_below3_or_2, pick0_below3_bits_6, pick0_below3_bits_7, pick0_below3_bits_8, pick0_below3_bits_9, pick0_below3_bits_10, pick0_below3_bits_1, pick0_below3_bits_3, pick0_below3_bits_5};
+  assign pick0_onehot = {pick0_onehot_and, pick0_onehot_and_1, pick0_onehot_and_2, pick0_onehot_and_3, pick0_onehot_and_4, pick0_onehot_and_5, pick0_onehot_and_6, pick0_onehot_and_7, pick0_onehot_and_8, pick0_onehot_and_9, pick0_onehot_and_10, pick0_onehot_bits_22};
   assign pick0_valid = |chunk_mask;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1, pick0_index_or_r_2, pick0_index_or_r_3};
   assign pick0_count = pick0_count_or_10 | pick0_count_mux_11;
