@@ -131,14 +131,14 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     /// (Kogge-Stone) prefix tree over `x[k-2:0]`. A `-x` is a `K`-cell carry chain in series
     /// with the index encoder and the channel add: the critical path of wide encoders
     /// (docs/timing.md).
-    func lowestSet(_ x: Expr, slot s: Int) -> Expr {
+    func lowestSet(_ x: Expr, name: String) -> Expr {
         guard k > 1 else { return x }
         var below = (0..<(k - 1)).map { x.bit($0) }   // inclusive prefix OR of x[k-2:0]
         var span = 1, level = 0
         while span < k - 1 {
             let prev = below
             let next = (0..<(k - 1)).map { j in j >= span ? prev[j] | prev[j - span] : prev[j] }
-            let w = m.wire("pick\(s)_below\(level)", cat(Array(next.reversed())))
+            let w = m.wire("\(name)_below\(level)", cat(Array(next.reversed())))
             below = (0..<(k - 1)).map { w.bit($0) }
             span *= 2
             level += 1
@@ -147,9 +147,18 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
         return cat(Array(bits.reversed()))
     }
 
+    // With one slot the pick is registered: the one-hot of the lowest set bit, whether the beat
+    // has data and whether it has at most one set bit are computed for the next mask (the
+    // input beat's, or this one's after the pick) and loaded with it, so no find-first-set sits
+    // in series with the index, the channel add and the hand-off (docs/timing.md). Same cycles.
+    var picked: (onehot: Expr, hasData: Expr, restEmpty: Expr)? = nil
+    if e == 1 {
+        picked = (m.reg("pick0_onehot_r", width: k, reset: 0), m.reg("scan_has_data_r", width: 1, reset: 0),
+                  m.reg("scan_rest_empty_r", width: 1, reset: 0))
+    }
     for s in 0..<e {
-        let lowest = m.wire("pick\(s)_onehot", lowestSet(rest, slot: s))
-        slotValid.append(m.wire("pick\(s)_valid", rest.orReduce()))
+        let lowest = m.wire("pick\(s)_onehot", picked?.onehot ?? lowestSet(rest, name: "pick\(s)"))
+        slotValid.append(m.wire("pick\(s)_valid", picked?.hasData ?? rest.orReduce()))
         var indexBits: [Expr] = []
         for b in 0..<indexWidth {
             let hits = (0..<k).filter { ($0 >> b) & 1 == 1 }.map { lowest.bit($0) }
@@ -167,8 +176,8 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
         rest = m.wire("pick\(s)_rest", rest & ~lowest)
     }
 
-    let hasData = m.wire("scan_has_data", chunkMask.orReduce())
-    let restEmpty = m.wire("scan_rest_empty", ~rest.orReduce())
+    let hasData = m.wire("scan_has_data", picked?.hasData ?? chunkMask.orReduce())
+    let restEmpty = m.wire("scan_rest_empty", picked?.restEmpty ?? ~rest.orReduce())
     let endsVector = m.wire("scan_ends_vector", chunkFinal & restEmpty)
     let tokenValid = m.wire("scan_token_valid", chunkValid & (hasData | chunkFinal))
 
@@ -192,6 +201,14 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     let inFire = m.wire("in_fire", inValid & inReady)
     m.next(chunkValid, mux(inFire, .const(1, width: 1), mux(chunkDone, .const(0, width: 1), chunkValid)))
     m.next(chunkMask, mux(inFire, inMask, rest), enable: inFire | take)
+    if let r = picked {
+        // Both candidates are computed, the input beat's and the rest's, and chosen after.
+        let inPick = m.wire("in_pick", lowestSet(inMask, name: "in_pick"))
+        let restPick = m.wire("rest_pick", lowestSet(rest, name: "rest_pick"))
+        m.next(r.onehot, mux(inFire, inPick, restPick), enable: inFire | take)
+        m.next(r.hasData, mux(inFire, inMask.orReduce(), ~r.restEmpty), enable: inFire | take)
+        m.next(r.restEmpty, mux(inFire, ~(inMask & ~inPick).orReduce(), ~(rest & ~restPick).orReduce()), enable: inFire | take)
+    }
     m.next(chunkCounts, inCounts, enable: inFire)
     m.next(chunkBase, inBase, enable: inFire)
     m.next(chunkFinal, inFinal, enable: inFire)

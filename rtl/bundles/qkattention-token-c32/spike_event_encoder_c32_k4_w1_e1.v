@@ -31,8 +31,9 @@ module spike_event_encoder_c32_k4_w1_e1 (
   reg  [3:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [4:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [2:0] pick0_below0;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [2:0] pick0_below1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  reg  [3:0] pick0_onehot_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_has_data_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [3:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -69,6 +70,12 @@ module spike_event_encoder_c32_k4_w1_e1 (
   wire chunk_done;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [2:0] in_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [2:0] in_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [3:0] in_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [2:0] rest_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [2:0] rest_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [3:0] rest_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -77,28 +84,6 @@ module spike_event_encoder_c32_k4_w1_e1 (
   wire in_mask_or_r_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire pick0_index_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] pick0_index_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -127,7 +112,6 @@ module spike_event_encoder_c32_k4_w1_e1 (
   wire [5:0] pick0_channel_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
   wire [3:0] pick0_rest_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_token_valid_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_take_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_take_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -155,6 +139,50 @@ module spike_event_encoder_c32_k4_w1_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire ev_out_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_event_next_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -182,6 +210,22 @@ module spike_event_encoder_c32_k4_w1_e1 (
   wire chunk_valid_next_mux_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [3:0] chunk_mask_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_mask_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [3:0] pick0_onehot_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [3:0] scan_rest_empty_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [3:0] scan_rest_empty_r_next_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [3:0] scan_rest_empty_r_next_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [3:0] scan_rest_empty_r_next_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_or_r_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_off UNUSED */
   wire [6:0] in_base_next_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
@@ -196,28 +240,6 @@ module spike_event_encoder_c32_k4_w1_e1 (
   assign in_mask_or_r_2 = |in_mask_bits_2;
   assign in_mask_bits_3 = in_counts[0];
   assign in_mask_or_r_3 = |in_mask_bits_3;
-  assign pick0_below0_bits = chunk_mask[2];
-  assign pick0_below0_bits_1 = chunk_mask[1];
-  assign pick0_below0_or = pick0_below0_bits | pick0_below0_bits_1;
-  assign pick0_below0_bits_2 = chunk_mask[0];
-  assign pick0_below0_or_1 = pick0_below0_bits_1 | pick0_below0_bits_2;
-  assign pick0_below1_bits = pick0_below0[2];
-  assign pick0_below1_bits_1 = pick0_below0[0];
-  assign pick0_below1_or = pick0_below1_bits | pick0_below1_bits_1;
-  assign pick0_below1_bits_2 = pick0_below0[1];
-  assign pick0_onehot_bits = chunk_mask[3];
-  assign pick0_onehot_bits_1 = pick0_below1[2];
-  assign pick0_onehot_not = ~pick0_onehot_bits_1;
-  assign pick0_onehot_and = pick0_onehot_bits & pick0_onehot_not;
-  assign pick0_onehot_bits_2 = chunk_mask[2];
-  assign pick0_onehot_bits_3 = pick0_below1[1];
-  assign pick0_onehot_not_1 = ~pick0_onehot_bits_3;
-  assign pick0_onehot_and_1 = pick0_onehot_bits_2 & pick0_onehot_not_1;
-  assign pick0_onehot_bits_4 = chunk_mask[1];
-  assign pick0_onehot_bits_5 = pick0_below1[0];
-  assign pick0_onehot_not_2 = ~pick0_onehot_bits_5;
-  assign pick0_onehot_and_2 = pick0_onehot_bits_4 & pick0_onehot_not_2;
-  assign pick0_onehot_bits_6 = chunk_mask[0];
   assign pick0_index_bits = pick0_onehot[2];
   assign pick0_index_bits_1 = pick0_onehot[3];
   assign pick0_index_cat = {pick0_index_bits, pick0_index_bits_1};
@@ -244,7 +266,6 @@ module spike_event_encoder_c32_k4_w1_e1 (
   assign pick0_channel_ext = {3'd0, pick0_index};
   assign pick0_channel_add = {1'd0, chunk_base} + {1'd0, pick0_channel_ext};
   assign pick0_rest_not = ~pick0_onehot;
-  assign scan_rest_empty_or_r = |pick0_rest;
   assign scan_token_valid_or = scan_has_data | chunk_final;
   assign scan_take_not = ~scan_ends_vector;
   assign scan_take_and = scan_has_data & scan_take_not;
@@ -272,6 +293,50 @@ module spike_event_encoder_c32_k4_w1_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
+  assign in_pick_below0_bits = in_mask[2];
+  assign in_pick_below0_bits_1 = in_mask[1];
+  assign in_pick_below0_or = in_pick_below0_bits | in_pick_below0_bits_1;
+  assign in_pick_below0_bits_2 = in_mask[0];
+  assign in_pick_below0_or_1 = in_pick_below0_bits_1 | in_pick_below0_bits_2;
+  assign in_pick_below1_bits = in_pick_below0[2];
+  assign in_pick_below1_bits_1 = in_pick_below0[0];
+  assign in_pick_below1_or = in_pick_below1_bits | in_pick_below1_bits_1;
+  assign in_pick_below1_bits_2 = in_pick_below0[1];
+  assign in_pick_bits = in_mask[3];
+  assign in_pick_bits_1 = in_pick_below1[2];
+  assign in_pick_not = ~in_pick_bits_1;
+  assign in_pick_and = in_pick_bits & in_pick_not;
+  assign in_pick_bits_2 = in_mask[2];
+  assign in_pick_bits_3 = in_pick_below1[1];
+  assign in_pick_not_1 = ~in_pick_bits_3;
+  assign in_pick_and_1 = in_pick_bits_2 & in_pick_not_1;
+  assign in_pick_bits_4 = in_mask[1];
+  assign in_pick_bits_5 = in_pick_below1[0];
+  assign in_pick_not_2 = ~in_pick_bits_5;
+  assign in_pick_and_2 = in_pick_bits_4 & in_pick_not_2;
+  assign in_pick_bits_6 = in_mask[0];
+  assign rest_pick_below0_bits = pick0_rest[2];
+  assign rest_pick_below0_bits_1 = pick0_rest[1];
+  assign rest_pick_below0_or = rest_pick_below0_bits | rest_pick_below0_bits_1;
+  assign rest_pick_below0_bits_2 = pick0_rest[0];
+  assign rest_pick_below0_or_1 = rest_pick_below0_bits_1 | rest_pick_below0_bits_2;
+  assign rest_pick_below1_bits = rest_pick_below0[2];
+  assign rest_pick_below1_bits_1 = rest_pick_below0[0];
+  assign rest_pick_below1_or = rest_pick_below1_bits | rest_pick_below1_bits_1;
+  assign rest_pick_below1_bits_2 = rest_pick_below0[1];
+  assign rest_pick_bits = pick0_rest[3];
+  assign rest_pick_bits_1 = rest_pick_below1[2];
+  assign rest_pick_not = ~rest_pick_bits_1;
+  assign rest_pick_and = rest_pick_bits & rest_pick_not;
+  assign rest_pick_bits_2 = pick0_rest[2];
+  assign rest_pick_bits_3 = rest_pick_below1[1];
+  assign rest_pick_not_1 = ~rest_pick_bits_3;
+  assign rest_pick_and_1 = rest_pick_bits_2 & rest_pick_not_1;
+  assign rest_pick_bits_4 = pick0_rest[1];
+  assign rest_pick_bits_5 = rest_pick_below1[0];
+  assign rest_pick_not_2 = ~rest_pick_bits_5;
+  assign rest_pick_and_2 = rest_pick_bits_4 & rest_pick_not_2;
+  assign rest_pick_bits_6 = pick0_rest[0];
   assign ev_out_valid_next_or = ev_out_skid_valid | ev_out_up_fire;
   assign ev_out_valid_next_mux = ev_out_load ? ev_out_valid_next_or : ev_out_valid;
   assign ev_out_event_next_cat = {pick0_valid};
@@ -299,21 +364,35 @@ module spike_event_encoder_c32_k4_w1_e1 (
   assign chunk_valid_next_mux_1 = in_fire ? 1'd1 : chunk_valid_next_mux;
   assign chunk_mask_next_mux = in_fire ? in_mask : pick0_rest;
   assign chunk_mask_en_or = in_fire | scan_take;
+  assign pick0_onehot_r_next_mux = in_fire ? in_pick : rest_pick;
+  assign pick0_onehot_r_en_or = in_fire | scan_take;
+  assign scan_has_data_r_next_or_r = |in_mask;
+  assign scan_has_data_r_next_not = ~scan_rest_empty_r;
+  assign scan_has_data_r_next_mux = in_fire ? scan_has_data_r_next_or_r : scan_has_data_r_next_not;
+  assign scan_has_data_r_en_or = in_fire | scan_take;
+  assign scan_rest_empty_r_next_not = ~in_pick;
+  assign scan_rest_empty_r_next_and = in_mask & scan_rest_empty_r_next_not;
+  assign scan_rest_empty_r_next_or_r = |scan_rest_empty_r_next_and;
+  assign scan_rest_empty_r_next_not_1 = ~scan_rest_empty_r_next_or_r;
+  assign scan_rest_empty_r_next_not_2 = ~rest_pick;
+  assign scan_rest_empty_r_next_and_1 = pick0_rest & scan_rest_empty_r_next_not_2;
+  assign scan_rest_empty_r_next_or_r_1 = |scan_rest_empty_r_next_and_1;
+  assign scan_rest_empty_r_next_not_3 = ~scan_rest_empty_r_next_or_r_1;
+  assign scan_rest_empty_r_next_mux = in_fire ? scan_rest_empty_r_next_not_1 : scan_rest_empty_r_next_not_3;
+  assign scan_rest_empty_r_en_or = in_fire | scan_take;
   assign in_base_next_add = {2'd0, in_base} + 7'd4;
   assign in_base_next_trunc = in_base_next_add[4:0];
   assign in_base_next_mux = in_final ? 5'd0 : in_base_next_trunc;
   assign in_final = in_base == 5'd28;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3};
-  assign pick0_below0 = {pick0_below0_or, pick0_below0_or_1, pick0_below0_bits_2};
-  assign pick0_below1 = {pick0_below1_or, pick0_below1_bits_2, pick0_below1_bits_1};
-  assign pick0_onehot = {pick0_onehot_and, pick0_onehot_and_1, pick0_onehot_and_2, pick0_onehot_bits_6};
-  assign pick0_valid = |chunk_mask;
+  assign pick0_onehot = pick0_onehot_r;
+  assign pick0_valid = scan_has_data_r;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1};
   assign pick0_count = pick0_count_or_2 | pick0_count_mux_3;
   assign pick0_channel = pick0_channel_add[4:0];
   assign pick0_rest = chunk_mask & pick0_rest_not;
-  assign scan_has_data = |chunk_mask;
-  assign scan_rest_empty = ~scan_rest_empty_or_r;
+  assign scan_has_data = scan_has_data_r;
+  assign scan_rest_empty = scan_rest_empty_r;
   assign scan_ends_vector = chunk_final & scan_rest_empty;
   assign scan_token_valid = chunk_valid & scan_token_valid_or;
   assign ev_out_up_ready = ~ev_out_skid_valid;
@@ -327,6 +406,12 @@ module spike_event_encoder_c32_k4_w1_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
+  assign in_pick_below0 = {in_pick_below0_or, in_pick_below0_or_1, in_pick_below0_bits_2};
+  assign in_pick_below1 = {in_pick_below1_or, in_pick_below1_bits_2, in_pick_below1_bits_1};
+  assign in_pick = {in_pick_and, in_pick_and_1, in_pick_and_2, in_pick_bits_6};
+  assign rest_pick_below0 = {rest_pick_below0_or, rest_pick_below0_or_1, rest_pick_below0_bits_2};
+  assign rest_pick_below1 = {rest_pick_below1_or, rest_pick_below1_bits_2, rest_pick_below1_bits_1};
+  assign rest_pick = {rest_pick_and, rest_pick_and_1, rest_pick_and_2, rest_pick_bits_6};
   assign in_ready = in_ready_int;
   assign out_valid = ev_out_valid;
   assign out_event = ev_out_event;
@@ -373,6 +458,15 @@ module spike_event_encoder_c32_k4_w1_e1 (
     else chunk_valid <= chunk_valid_next_mux_1;
   always @(posedge clk)
     if (chunk_mask_en_or) chunk_mask <= chunk_mask_next_mux;
+  always @(posedge clk)
+    if (rst) pick0_onehot_r <= 4'd0;
+    else if (pick0_onehot_r_en_or) pick0_onehot_r <= pick0_onehot_r_next_mux;
+  always @(posedge clk)
+    if (rst) scan_has_data_r <= 1'd0;
+    else if (scan_has_data_r_en_or) scan_has_data_r <= scan_has_data_r_next_mux;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_r <= 1'd0;
+    else if (scan_rest_empty_r_en_or) scan_rest_empty_r <= scan_rest_empty_r_next_mux;
   always @(posedge clk)
     if (in_fire) chunk_counts <= in_counts;
   always @(posedge clk)

@@ -31,11 +31,9 @@ module spike_event_encoder_c256_k32_w1_e1 (
   reg  [31:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [7:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [30:0] pick0_below0;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [30:0] pick0_below1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [30:0] pick0_below2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [30:0] pick0_below3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [30:0] pick0_below4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  reg  [31:0] pick0_onehot_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_has_data_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [31:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [4:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -72,6 +70,18 @@ module spike_event_encoder_c256_k32_w1_e1 (
   wire chunk_done;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [30:0] in_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [30:0] in_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [30:0] in_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [30:0] in_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [30:0] in_pick_below4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [31:0] in_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [30:0] rest_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [30:0] rest_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [30:0] rest_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [30:0] rest_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [30:0] rest_pick_below4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [31:0] rest_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -136,410 +146,6 @@ module spike_event_encoder_c256_k32_w1_e1 (
   wire in_mask_or_r_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire pick0_index_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -762,7 +368,6 @@ module spike_event_encoder_c256_k32_w1_e1 (
   wire [8:0] pick0_channel_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
   wire [31:0] pick0_rest_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_token_valid_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_take_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_take_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -790,6 +395,814 @@ module spike_event_encoder_c256_k32_w1_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire ev_out_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_event_next_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -817,6 +1230,22 @@ module spike_event_encoder_c256_k32_w1_e1 (
   wire chunk_valid_next_mux_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [31:0] chunk_mask_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_mask_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [31:0] pick0_onehot_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [31:0] scan_rest_empty_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [31:0] scan_rest_empty_r_next_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [31:0] scan_rest_empty_r_next_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [31:0] scan_rest_empty_r_next_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_or_r_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_off UNUSED */
   wire [9:0] in_base_next_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
@@ -887,410 +1316,6 @@ module spike_event_encoder_c256_k32_w1_e1 (
   assign in_mask_or_r_30 = |in_mask_bits_30;
   assign in_mask_bits_31 = in_counts[0];
   assign in_mask_or_r_31 = |in_mask_bits_31;
-  assign pick0_below0_bits = chunk_mask[30];
-  assign pick0_below0_bits_1 = chunk_mask[29];
-  assign pick0_below0_or = pick0_below0_bits | pick0_below0_bits_1;
-  assign pick0_below0_bits_2 = chunk_mask[28];
-  assign pick0_below0_or_1 = pick0_below0_bits_1 | pick0_below0_bits_2;
-  assign pick0_below0_bits_3 = chunk_mask[27];
-  assign pick0_below0_or_2 = pick0_below0_bits_2 | pick0_below0_bits_3;
-  assign pick0_below0_bits_4 = chunk_mask[26];
-  assign pick0_below0_or_3 = pick0_below0_bits_3 | pick0_below0_bits_4;
-  assign pick0_below0_bits_5 = chunk_mask[25];
-  assign pick0_below0_or_4 = pick0_below0_bits_4 | pick0_below0_bits_5;
-  assign pick0_below0_bits_6 = chunk_mask[24];
-  assign pick0_below0_or_5 = pick0_below0_bits_5 | pick0_below0_bits_6;
-  assign pick0_below0_bits_7 = chunk_mask[23];
-  assign pick0_below0_or_6 = pick0_below0_bits_6 | pick0_below0_bits_7;
-  assign pick0_below0_bits_8 = chunk_mask[22];
-  assign pick0_below0_or_7 = pick0_below0_bits_7 | pick0_below0_bits_8;
-  assign pick0_below0_bits_9 = chunk_mask[21];
-  assign pick0_below0_or_8 = pick0_below0_bits_8 | pick0_below0_bits_9;
-  assign pick0_below0_bits_10 = chunk_mask[20];
-  assign pick0_below0_or_9 = pick0_below0_bits_9 | pick0_below0_bits_10;
-  assign pick0_below0_bits_11 = chunk_mask[19];
-  assign pick0_below0_or_10 = pick0_below0_bits_10 | pick0_below0_bits_11;
-  assign pick0_below0_bits_12 = chunk_mask[18];
-  assign pick0_below0_or_11 = pick0_below0_bits_11 | pick0_below0_bits_12;
-  assign pick0_below0_bits_13 = chunk_mask[17];
-  assign pick0_below0_or_12 = pick0_below0_bits_12 | pick0_below0_bits_13;
-  assign pick0_below0_bits_14 = chunk_mask[16];
-  assign pick0_below0_or_13 = pick0_below0_bits_13 | pick0_below0_bits_14;
-  assign pick0_below0_bits_15 = chunk_mask[15];
-  assign pick0_below0_or_14 = pick0_below0_bits_14 | pick0_below0_bits_15;
-  assign pick0_below0_bits_16 = chunk_mask[14];
-  assign pick0_below0_or_15 = pick0_below0_bits_15 | pick0_below0_bits_16;
-  assign pick0_below0_bits_17 = chunk_mask[13];
-  assign pick0_below0_or_16 = pick0_below0_bits_16 | pick0_below0_bits_17;
-  assign pick0_below0_bits_18 = chunk_mask[12];
-  assign pick0_below0_or_17 = pick0_below0_bits_17 | pick0_below0_bits_18;
-  assign pick0_below0_bits_19 = chunk_mask[11];
-  assign pick0_below0_or_18 = pick0_below0_bits_18 | pick0_below0_bits_19;
-  assign pick0_below0_bits_20 = chunk_mask[10];
-  assign pick0_below0_or_19 = pick0_below0_bits_19 | pick0_below0_bits_20;
-  assign pick0_below0_bits_21 = chunk_mask[9];
-  assign pick0_below0_or_20 = pick0_below0_bits_20 | pick0_below0_bits_21;
-  assign pick0_below0_bits_22 = chunk_mask[8];
-  assign pick0_below0_or_21 = pick0_below0_bits_21 | pick0_below0_bits_22;
-  assign pick0_below0_bits_23 = chunk_mask[7];
-  assign pick0_below0_or_22 = pick0_below0_bits_22 | pick0_below0_bits_23;
-  assign pick0_below0_bits_24 = chunk_mask[6];
-  assign pick0_below0_or_23 = pick0_below0_bits_23 | pick0_below0_bits_24;
-  assign pick0_below0_bits_25 = chunk_mask[5];
-  assign pick0_below0_or_24 = pick0_below0_bits_24 | pick0_below0_bits_25;
-  assign pick0_below0_bits_26 = chunk_mask[4];
-  assign pick0_below0_or_25 = pick0_below0_bits_25 | pick0_below0_bits_26;
-  assign pick0_below0_bits_27 = chunk_mask[3];
-  assign pick0_below0_or_26 = pick0_below0_bits_26 | pick0_below0_bits_27;
-  assign pick0_below0_bits_28 = chunk_mask[2];
-  assign pick0_below0_or_27 = pick0_below0_bits_27 | pick0_below0_bits_28;
-  assign pick0_below0_bits_29 = chunk_mask[1];
-  assign pick0_below0_or_28 = pick0_below0_bits_28 | pick0_below0_bits_29;
-  assign pick0_below0_bits_30 = chunk_mask[0];
-  assign pick0_below0_or_29 = pick0_below0_bits_29 | pick0_below0_bits_30;
-  assign pick0_below1_bits = pick0_below0[30];
-  assign pick0_below1_bits_1 = pick0_below0[28];
-  assign pick0_below1_or = pick0_below1_bits | pick0_below1_bits_1;
-  assign pick0_below1_bits_2 = pick0_below0[29];
-  assign pick0_below1_bits_3 = pick0_below0[27];
-  assign pick0_below1_or_1 = pick0_below1_bits_2 | pick0_below1_bits_3;
-  assign pick0_below1_bits_4 = pick0_below0[26];
-  assign pick0_below1_or_2 = pick0_below1_bits_1 | pick0_below1_bits_4;
-  assign pick0_below1_bits_5 = pick0_below0[25];
-  assign pick0_below1_or_3 = pick0_below1_bits_3 | pick0_below1_bits_5;
-  assign pick0_below1_bits_6 = pick0_below0[24];
-  assign pick0_below1_or_4 = pick0_below1_bits_4 | pick0_below1_bits_6;
-  assign pick0_below1_bits_7 = pick0_below0[23];
-  assign pick0_below1_or_5 = pick0_below1_bits_5 | pick0_below1_bits_7;
-  assign pick0_below1_bits_8 = pick0_below0[22];
-  assign pick0_below1_or_6 = pick0_below1_bits_6 | pick0_below1_bits_8;
-  assign pick0_below1_bits_9 = pick0_below0[21];
-  assign pick0_below1_or_7 = pick0_below1_bits_7 | pick0_below1_bits_9;
-  assign pick0_below1_bits_10 = pick0_below0[20];
-  assign pick0_below1_or_8 = pick0_below1_bits_8 | pick0_below1_bits_10;
-  assign pick0_below1_bits_11 = pick0_below0[19];
-  assign pick0_below1_or_9 = pick0_below1_bits_9 | pick0_below1_bits_11;
-  assign pick0_below1_bits_12 = pick0_below0[18];
-  assign pick0_below1_or_10 = pick0_below1_bits_10 | pick0_below1_bits_12;
-  assign pick0_below1_bits_13 = pick0_below0[17];
-  assign pick0_below1_or_11 = pick0_below1_bits_11 | pick0_below1_bits_13;
-  assign pick0_below1_bits_14 = pick0_below0[16];
-  assign pick0_below1_or_12 = pick0_below1_bits_12 | pick0_below1_bits_14;
-  assign pick0_below1_bits_15 = pick0_below0[15];
-  assign pick0_below1_or_13 = pick0_below1_bits_13 | pick0_below1_bits_15;
-  assign pick0_below1_bits_16 = pick0_below0[14];
-  assign pick0_below1_or_14 = pick0_below1_bits_14 | pick0_below1_bits_16;
-  assign pick0_below1_bits_17 = pick0_below0[13];
-  assign pick0_below1_or_15 = pick0_below1_bits_15 | pick0_below1_bits_17;
-  assign pick0_below1_bits_18 = pick0_below0[12];
-  assign pick0_below1_or_16 = pick0_below1_bits_16 | pick0_below1_bits_18;
-  assign pick0_below1_bits_19 = pick0_below0[11];
-  assign pick0_below1_or_17 = pick0_below1_bits_17 | pick0_below1_bits_19;
-  assign pick0_below1_bits_20 = pick0_below0[10];
-  assign pick0_below1_or_18 = pick0_below1_bits_18 | pick0_below1_bits_20;
-  assign pick0_below1_bits_21 = pick0_below0[9];
-  assign pick0_below1_or_19 = pick0_below1_bits_19 | pick0_below1_bits_21;
-  assign pick0_below1_bits_22 = pick0_below0[8];
-  assign pick0_below1_or_20 = pick0_below1_bits_20 | pick0_below1_bits_22;
-  assign pick0_below1_bits_23 = pick0_below0[7];
-  assign pick0_below1_or_21 = pick0_below1_bits_21 | pick0_below1_bits_23;
-  assign pick0_below1_bits_24 = pick0_below0[6];
-  assign pick0_below1_or_22 = pick0_below1_bits_22 | pick0_below1_bits_24;
-  assign pick0_below1_bits_25 = pick0_below0[5];
-  assign pick0_below1_or_23 = pick0_below1_bits_23 | pick0_below1_bits_25;
-  assign pick0_below1_bits_26 = pick0_below0[4];
-  assign pick0_below1_or_24 = pick0_below1_bits_24 | pick0_below1_bits_26;
-  assign pick0_below1_bits_27 = pick0_below0[3];
-  assign pick0_below1_or_25 = pick0_below1_bits_25 | pick0_below1_bits_27;
-  assign pick0_below1_bits_28 = pick0_below0[2];
-  assign pick0_below1_or_26 = pick0_below1_bits_26 | pick0_below1_bits_28;
-  assign pick0_below1_bits_29 = pick0_below0[1];
-  assign pick0_below1_or_27 = pick0_below1_bits_27 | pick0_below1_bits_29;
-  assign pick0_below1_bits_30 = pick0_below0[0];
-  assign pick0_below1_or_28 = pick0_below1_bits_28 | pick0_below1_bits_30;
-  assign pick0_below2_bits = pick0_below1[30];
-  assign pick0_below2_bits_1 = pick0_below1[26];
-  assign pick0_below2_or = pick0_below2_bits | pick0_below2_bits_1;
-  assign pick0_below2_bits_2 = pick0_below1[29];
-  assign pick0_below2_bits_3 = pick0_below1[25];
-  assign pick0_below2_or_1 = pick0_below2_bits_2 | pick0_below2_bits_3;
-  assign pick0_below2_bits_4 = pick0_below1[28];
-  assign pick0_below2_bits_5 = pick0_below1[24];
-  assign pick0_below2_or_2 = pick0_below2_bits_4 | pick0_below2_bits_5;
-  assign pick0_below2_bits_6 = pick0_below1[27];
-  assign pick0_below2_bits_7 = pick0_below1[23];
-  assign pick0_below2_or_3 = pick0_below2_bits_6 | pick0_below2_bits_7;
-  assign pick0_below2_bits_8 = pick0_below1[22];
-  assign pick0_below2_or_4 = pick0_below2_bits_1 | pick0_below2_bits_8;
-  assign pick0_below2_bits_9 = pick0_below1[21];
-  assign pick0_below2_or_5 = pick0_below2_bits_3 | pick0_below2_bits_9;
-  assign pick0_below2_bits_10 = pick0_below1[20];
-  assign pick0_below2_or_6 = pick0_below2_bits_5 | pick0_below2_bits_10;
-  assign pick0_below2_bits_11 = pick0_below1[19];
-  assign pick0_below2_or_7 = pick0_below2_bits_7 | pick0_below2_bits_11;
-  assign pick0_below2_bits_12 = pick0_below1[18];
-  assign pick0_below2_or_8 = pick0_below2_bits_8 | pick0_below2_bits_12;
-  assign pick0_below2_bits_13 = pick0_below1[17];
-  assign pick0_below2_or_9 = pick0_below2_bits_9 | pick0_below2_bits_13;
-  assign pick0_below2_bits_14 = pick0_below1[16];
-  assign pick0_below2_or_10 = pick0_below2_bits_10 | pick0_below2_bits_14;
-  assign pick0_below2_bits_15 = pick0_below1[15];
-  assign pick0_below2_or_11 = pick0_below2_bits_11 | pick0_below2_bits_15;
-  assign pick0_below2_bits_16 = pick0_below1[14];
-  assign pick0_below2_or_12 = pick0_below2_bits_12 | pick0_below2_bits_16;
-  assign pick0_below2_bits_17 = pick0_below1[13];
-  assign pick0_below2_or_13 = pick0_below2_bits_13 | pick0_below2_bits_17;
-  assign pick0_below2_bits_18 = pick0_below1[12];
-  assign pick0_below2_or_14 = pick0_below2_bits_14 | pick0_below2_bits_18;
-  assign pick0_below2_bits_19 = pick0_below1[11];
-  assign pick0_below2_or_15 = pick0_below2_bits_15 | pick0_below2_bits_19;
-  assign pick0_below2_bits_20 = pick0_below1[10];
-  assign pick0_below2_or_16 = pick0_below2_bits_16 | pick0_below2_bits_20;
-  assign pick0_below2_bits_21 = pick0_below1[9];
-  assign pick0_below2_or_17 = pick0_below2_bits_17 | pick0_below2_bits_21;
-  assign pick0_below2_bits_22 = pick0_below1[8];
-  assign pick0_below2_or_18 = pick0_below2_bits_18 | pick0_below2_bits_22;
-  assign pick0_below2_bits_23 = pick0_below1[7];
-  assign pick0_below2_or_19 = pick0_below2_bits_19 | pick0_below2_bits_23;
-  assign pick0_below2_bits_24 = pick0_below1[6];
-  assign pick0_below2_or_20 = pick0_below2_bits_20 | pick0_below2_bits_24;
-  assign pick0_below2_bits_25 = pick0_below1[5];
-  assign pick0_below2_or_21 = pick0_below2_bits_21 | pick0_below2_bits_25;
-  assign pick0_below2_bits_26 = pick0_below1[4];
-  assign pick0_below2_or_22 = pick0_below2_bits_22 | pick0_below2_bits_26;
-  assign pick0_below2_bits_27 = pick0_below1[3];
-  assign pick0_below2_or_23 = pick0_below2_bits_23 | pick0_below2_bits_27;
-  assign pick0_below2_bits_28 = pick0_below1[2];
-  assign pick0_below2_or_24 = pick0_below2_bits_24 | pick0_below2_bits_28;
-  assign pick0_below2_bits_29 = pick0_below1[1];
-  assign pick0_below2_or_25 = pick0_below2_bits_25 | pick0_below2_bits_29;
-  assign pick0_below2_bits_30 = pick0_below1[0];
-  assign pick0_below2_or_26 = pick0_below2_bits_26 | pick0_below2_bits_30;
-  assign pick0_below3_bits = pick0_below2[30];
-  assign pick0_below3_bits_1 = pick0_below2[22];
-  assign pick0_below3_or = pick0_below3_bits | pick0_below3_bits_1;
-  assign pick0_below3_bits_2 = pick0_below2[29];
-  assign pick0_below3_bits_3 = pick0_below2[21];
-  assign pick0_below3_or_1 = pick0_below3_bits_2 | pick0_below3_bits_3;
-  assign pick0_below3_bits_4 = pick0_below2[28];
-  assign pick0_below3_bits_5 = pick0_below2[20];
-  assign pick0_below3_or_2 = pick0_below3_bits_4 | pick0_below3_bits_5;
-  assign pick0_below3_bits_6 = pick0_below2[27];
-  assign pick0_below3_bits_7 = pick0_below2[19];
-  assign pick0_below3_or_3 = pick0_below3_bits_6 | pick0_below3_bits_7;
-  assign pick0_below3_bits_8 = pick0_below2[26];
-  assign pick0_below3_bits_9 = pick0_below2[18];
-  assign pick0_below3_or_4 = pick0_below3_bits_8 | pick0_below3_bits_9;
-  assign pick0_below3_bits_10 = pick0_below2[25];
-  assign pick0_below3_bits_11 = pick0_below2[17];
-  assign pick0_below3_or_5 = pick0_below3_bits_10 | pick0_below3_bits_11;
-  assign pick0_below3_bits_12 = pick0_below2[24];
-  assign pick0_below3_bits_13 = pick0_below2[16];
-  assign pick0_below3_or_6 = pick0_below3_bits_12 | pick0_below3_bits_13;
-  assign pick0_below3_bits_14 = pick0_below2[23];
-  assign pick0_below3_bits_15 = pick0_below2[15];
-  assign pick0_below3_or_7 = pick0_below3_bits_14 | pick0_below3_bits_15;
-  assign pick0_below3_bits_16 = pick0_below2[14];
-  assign pick0_below3_or_8 = pick0_below3_bits_1 | pick0_below3_bits_16;
-  assign pick0_below3_bits_17 = pick0_below2[13];
-  assign pick0_below3_or_9 = pick0_below3_bits_3 | pick0_below3_bits_17;
-  assign pick0_below3_bits_18 = pick0_below2[12];
-  assign pick0_below3_or_10 = pick0_below3_bits_5 | pick0_below3_bits_18;
-  assign pick0_below3_bits_19 = pick0_below2[11];
-  assign pick0_below3_or_11 = pick0_below3_bits_7 | pick0_below3_bits_19;
-  assign pick0_below3_bits_20 = pick0_below2[10];
-  assign pick0_below3_or_12 = pick0_below3_bits_9 | pick0_below3_bits_20;
-  assign pick0_below3_bits_21 = pick0_below2[9];
-  assign pick0_below3_or_13 = pick0_below3_bits_11 | pick0_below3_bits_21;
-  assign pick0_below3_bits_22 = pick0_below2[8];
-  assign pick0_below3_or_14 = pick0_below3_bits_13 | pick0_below3_bits_22;
-  assign pick0_below3_bits_23 = pick0_below2[7];
-  assign pick0_below3_or_15 = pick0_below3_bits_15 | pick0_below3_bits_23;
-  assign pick0_below3_bits_24 = pick0_below2[6];
-  assign pick0_below3_or_16 = pick0_below3_bits_16 | pick0_below3_bits_24;
-  assign pick0_below3_bits_25 = pick0_below2[5];
-  assign pick0_below3_or_17 = pick0_below3_bits_17 | pick0_below3_bits_25;
-  assign pick0_below3_bits_26 = pick0_below2[4];
-  assign pick0_below3_or_18 = pick0_below3_bits_18 | pick0_below3_bits_26;
-  assign pick0_below3_bits_27 = pick0_below2[3];
-  assign pick0_below3_or_19 = pick0_below3_bits_19 | pick0_below3_bits_27;
-  assign pick0_below3_bits_28 = pick0_below2[2];
-  assign pick0_below3_or_20 = pick0_below3_bits_20 | pick0_below3_bits_28;
-  assign pick0_below3_bits_29 = pick0_below2[1];
-  assign pick0_below3_or_21 = pick0_below3_bits_21 | pick0_below3_bits_29;
-  assign pick0_below3_bits_30 = pick0_below2[0];
-  assign pick0_below3_or_22 = pick0_below3_bits_22 | pick0_below3_bits_30;
-  assign pick0_below4_bits = pick0_below3[30];
-  assign pick0_below4_bits_1 = pick0_below3[14];
-  assign pick0_below4_or = pick0_below4_bits | pick0_below4_bits_1;
-  assign pick0_below4_bits_2 = pick0_below3[29];
-  assign pick0_below4_bits_3 = pick0_below3[13];
-  assign pick0_below4_or_1 = pick0_below4_bits_2 | pick0_below4_bits_3;
-  assign pick0_below4_bits_4 = pick0_below3[28];
-  assign pick0_below4_bits_5 = pick0_below3[12];
-  assign pick0_below4_or_2 = pick0_below4_bits_4 | pick0_below4_bits_5;
-  assign pick0_below4_bits_6 = pick0_below3[27];
-  assign pick0_below4_bits_7 = pick0_below3[11];
-  assign pick0_below4_or_3 = pick0_below4_bits_6 | pick0_below4_bits_7;
-  assign pick0_below4_bits_8 = pick0_below3[26];
-  assign pick0_below4_bits_9 = pick0_below3[10];
-  assign pick0_below4_or_4 = pick0_below4_bits_8 | pick0_below4_bits_9;
-  assign pick0_below4_bits_10 = pick0_below3[25];
-  assign pick0_below4_bits_11 = pick0_below3[9];
-  assign pick0_below4_or_5 = pick0_below4_bits_10 | pick0_below4_bits_11;
-  assign pick0_below4_bits_12 = pick0_below3[24];
-  assign pick0_below4_bits_13 = pick0_below3[8];
-  assign pick0_below4_or_6 = pick0_below4_bits_12 | pick0_below4_bits_13;
-  assign pick0_below4_bits_14 = pick0_below3[23];
-  assign pick0_below4_bits_15 = pick0_below3[7];
-  assign pick0_below4_or_7 = pick0_below4_bits_14 | pick0_below4_bits_15;
-  assign pick0_below4_bits_16 = pick0_below3[22];
-  assign pick0_below4_bits_17 = pick0_below3[6];
-  assign pick0_below4_or_8 = pick0_below4_bits_16 | pick0_below4_bits_17;
-  assign pick0_below4_bits_18 = pick0_below3[21];
-  assign pick0_below4_bits_19 = pick0_below3[5];
-  assign pick0_below4_or_9 = pick0_below4_bits_18 | pick0_below4_bits_19;
-  assign pick0_below4_bits_20 = pick0_below3[20];
-  assign pick0_below4_bits_21 = pick0_below3[4];
-  assign pick0_below4_or_10 = pick0_below4_bits_20 | pick0_below4_bits_21;
-  assign pick0_below4_bits_22 = pick0_below3[19];
-  assign pick0_below4_bits_23 = pick0_below3[3];
-  assign pick0_below4_or_11 = pick0_below4_bits_22 | pick0_below4_bits_23;
-  assign pick0_below4_bits_24 = pick0_below3[18];
-  assign pick0_below4_bits_25 = pick0_below3[2];
-  assign pick0_below4_or_12 = pick0_below4_bits_24 | pick0_below4_bits_25;
-  assign pick0_below4_bits_26 = pick0_below3[17];
-  assign pick0_below4_bits_27 = pick0_below3[1];
-  assign pick0_below4_or_13 = pick0_below4_bits_26 | pick0_below4_bits_27;
-  assign pick0_below4_bits_28 = pick0_below3[16];
-  assign pick0_below4_bits_29 = pick0_below3[0];
-  assign pick0_below4_or_14 = pick0_below4_bits_28 | pick0_below4_bits_29;
-  assign pick0_below4_bits_30 = pick0_below3[15];
-  assign pick0_onehot_bits = chunk_mask[31];
-  assign pick0_onehot_bits_1 = pick0_below4[30];
-  assign pick0_onehot_not = ~pick0_onehot_bits_1;
-  assign pick0_onehot_and = pick0_onehot_bits & pick0_onehot_not;
-  assign pick0_onehot_bits_2 = chunk_mask[30];
-  assign pick0_onehot_bits_3 = pick0_below4[29];
-  assign pick0_onehot_not_1 = ~pick0_onehot_bits_3;
-  assign pick0_onehot_and_1 = pick0_onehot_bits_2 & pick0_onehot_not_1;
-  assign pick0_onehot_bits_4 = chunk_mask[29];
-  assign pick0_onehot_bits_5 = pick0_below4[28];
-  assign pick0_onehot_not_2 = ~pick0_onehot_bits_5;
-  assign pick0_onehot_and_2 = pick0_onehot_bits_4 & pick0_onehot_not_2;
-  assign pick0_onehot_bits_6 = chunk_mask[28];
-  assign pick0_onehot_bits_7 = pick0_below4[27];
-  assign pick0_onehot_not_3 = ~pick0_onehot_bits_7;
-  assign pick0_onehot_and_3 = pick0_onehot_bits_6 & pick0_onehot_not_3;
-  assign pick0_onehot_bits_8 = chunk_mask[27];
-  assign pick0_onehot_bits_9 = pick0_below4[26];
-  assign pick0_onehot_not_4 = ~pick0_onehot_bits_9;
-  assign pick0_onehot_and_4 = pick0_onehot_bits_8 & pick0_onehot_not_4;
-  assign pick0_onehot_bits_10 = chunk_mask[26];
-  assign pick0_onehot_bits_11 = pick0_below4[25];
-  assign pick0_onehot_not_5 = ~pick0_onehot_bits_11;
-  assign pick0_onehot_and_5 = pick0_onehot_bits_10 & pick0_onehot_not_5;
-  assign pick0_onehot_bits_12 = chunk_mask[25];
-  assign pick0_onehot_bits_13 = pick0_below4[24];
-  assign pick0_onehot_not_6 = ~pick0_onehot_bits_13;
-  assign pick0_onehot_and_6 = pick0_onehot_bits_12 & pick0_onehot_not_6;
-  assign pick0_onehot_bits_14 = chunk_mask[24];
-  assign pick0_onehot_bits_15 = pick0_below4[23];
-  assign pick0_onehot_not_7 = ~pick0_onehot_bits_15;
-  assign pick0_onehot_and_7 = pick0_onehot_bits_14 & pick0_onehot_not_7;
-  assign pick0_onehot_bits_16 = chunk_mask[23];
-  assign pick0_onehot_bits_17 = pick0_below4[22];
-  assign pick0_onehot_not_8 = ~pick0_onehot_bits_17;
-  assign pick0_onehot_and_8 = pick0_onehot_bits_16 & pick0_onehot_not_8;
-  assign pick0_onehot_bits_18 = chunk_mask[22];
-  assign pick0_onehot_bits_19 = pick0_below4[21];
-  assign pick0_onehot_not_9 = ~pick0_onehot_bits_19;
-  assign pick0_onehot_and_9 = pick0_onehot_bits_18 & pick0_onehot_not_9;
-  assign pick0_onehot_bits_20 = chunk_mask[21];
-  assign pick0_onehot_bits_21 = pick0_below4[20];
-  assign pick0_onehot_not_10 = ~pick0_onehot_bits_21;
-  assign pick0_onehot_and_10 = pick0_onehot_bits_20 & pick0_onehot_not_10;
-  assign pick0_onehot_bits_22 = chunk_mask[20];
-  assign pick0_onehot_bits_23 = pick0_below4[19];
-  assign pick0_onehot_not_11 = ~pick0_onehot_bits_23;
-  assign pick0_onehot_and_11 = pick0_onehot_bits_22 & pick0_onehot_not_11;
-  assign pick0_onehot_bits_24 = chunk_mask[19];
-  assign pick0_onehot_bits_25 = pick0_below4[18];
-  assign pick0_onehot_not_12 = ~pick0_onehot_bits_25;
-  assign pick0_onehot_and_12 = pick0_onehot_bits_24 & pick0_onehot_not_12;
-  assign pick0_onehot_bits_26 = chunk_mask[18];
-  assign pick0_onehot_bits_27 = pick0_below4[17];
-  assign pick0_onehot_not_13 = ~pick0_onehot_bits_27;
-  assign pick0_onehot_and_13 = pick0_onehot_bits_26 & pick0_onehot_not_13;
-  assign pick0_onehot_bits_28 = chunk_mask[17];
-  assign pick0_onehot_bits_29 = pick0_below4[16];
-  assign pick0_onehot_not_14 = ~pick0_onehot_bits_29;
-  assign pick0_onehot_and_14 = pick0_onehot_bits_28 & pick0_onehot_not_14;
-  assign pick0_onehot_bits_30 = chunk_mask[16];
-  assign pick0_onehot_bits_31 = pick0_below4[15];
-  assign pick0_onehot_not_15 = ~pick0_onehot_bits_31;
-  assign pick0_onehot_and_15 = pick0_onehot_bits_30 & pick0_onehot_not_15;
-  assign pick0_onehot_bits_32 = chunk_mask[15];
-  assign pick0_onehot_bits_33 = pick0_below4[14];
-  assign pick0_onehot_not_16 = ~pick0_onehot_bits_33;
-  assign pick0_onehot_and_16 = pick0_onehot_bits_32 & pick0_onehot_not_16;
-  assign pick0_onehot_bits_34 = chunk_mask[14];
-  assign pick0_onehot_bits_35 = pick0_below4[13];
-  assign pick0_onehot_not_17 = ~pick0_onehot_bits_35;
-  assign pick0_onehot_and_17 = pick0_onehot_bits_34 & pick0_onehot_not_17;
-  assign pick0_onehot_bits_36 = chunk_mask[13];
-  assign pick0_onehot_bits_37 = pick0_below4[12];
-  assign pick0_onehot_not_18 = ~pick0_onehot_bits_37;
-  assign pick0_onehot_and_18 = pick0_onehot_bits_36 & pick0_onehot_not_18;
-  assign pick0_onehot_bits_38 = chunk_mask[12];
-  assign pick0_onehot_bits_39 = pick0_below4[11];
-  assign pick0_onehot_not_19 = ~pick0_onehot_bits_39;
-  assign pick0_onehot_and_19 = pick0_onehot_bits_38 & pick0_onehot_not_19;
-  assign pick0_onehot_bits_40 = chunk_mask[11];
-  assign pick0_onehot_bits_41 = pick0_below4[10];
-  assign pick0_onehot_not_20 = ~pick0_onehot_bits_41;
-  assign pick0_onehot_and_20 = pick0_onehot_bits_40 & pick0_onehot_not_20;
-  assign pick0_onehot_bits_42 = chunk_mask[10];
-  assign pick0_onehot_bits_43 = pick0_below4[9];
-  assign pick0_onehot_not_21 = ~pick0_onehot_bits_43;
-  assign pick0_onehot_and_21 = pick0_onehot_bits_42 & pick0_onehot_not_21;
-  assign pick0_onehot_bits_44 = chunk_mask[9];
-  assign pick0_onehot_bits_45 = pick0_below4[8];
-  assign pick0_onehot_not_22 = ~pick0_onehot_bits_45;
-  assign pick0_onehot_and_22 = pick0_onehot_bits_44 & pick0_onehot_not_22;
-  assign pick0_onehot_bits_46 = chunk_mask[8];
-  assign pick0_onehot_bits_47 = pick0_below4[7];
-  assign pick0_onehot_not_23 = ~pick0_onehot_bits_47;
-  assign pick0_onehot_and_23 = pick0_onehot_bits_46 & pick0_onehot_not_23;
-  assign pick0_onehot_bits_48 = chunk_mask[7];
-  assign pick0_onehot_bits_49 = pick0_below4[6];
-  assign pick0_onehot_not_24 = ~pick0_onehot_bits_49;
-  assign pick0_onehot_and_24 = pick0_onehot_bits_48 & pick0_onehot_not_24;
-  assign pick0_onehot_bits_50 = chunk_mask[6];
-  assign pick0_onehot_bits_51 = pick0_below4[5];
-  assign pick0_onehot_not_25 = ~pick0_onehot_bits_51;
-  assign pick0_onehot_and_25 = pick0_onehot_bits_50 & pick0_onehot_not_25;
-  assign pick0_onehot_bits_52 = chunk_mask[5];
-  assign pick0_onehot_bits_53 = pick0_below4[4];
-  assign pick0_onehot_not_26 = ~pick0_onehot_bits_53;
-  assign pick0_onehot_and_26 = pick0_onehot_bits_52 & pick0_onehot_not_26;
-  assign pick0_onehot_bits_54 = chunk_mask[4];
-  assign pick0_onehot_bits_55 = pick0_below4[3];
-  assign pick0_onehot_not_27 = ~pick0_onehot_bits_55;
-  assign pick0_onehot_and_27 = pick0_onehot_bits_54 & pick0_onehot_not_27;
-  assign pick0_onehot_bits_56 = chunk_mask[3];
-  assign pick0_onehot_bits_57 = pick0_below4[2];
-  assign pick0_onehot_not_28 = ~pick0_onehot_bits_57;
-  assign pick0_onehot_and_28 = pick0_onehot_bits_56 & pick0_onehot_not_28;
-  assign pick0_onehot_bits_58 = chunk_mask[2];
-  assign pick0_onehot_bits_59 = pick0_below4[1];
-  assign pick0_onehot_not_29 = ~pick0_onehot_bits_59;
-  assign pick0_onehot_and_29 = pick0_onehot_bits_58 & pick0_onehot_not_29;
-  assign pick0_onehot_bits_60 = chunk_mask[1];
-  assign pick0_onehot_bits_61 = pick0_below4[0];
-  assign pick0_onehot_not_30 = ~pick0_onehot_bits_61;
-  assign pick0_onehot_and_30 = pick0_onehot_bits_60 & pick0_onehot_not_30;
-  assign pick0_onehot_bits_62 = chunk_mask[0];
   assign pick0_index_bits = pick0_onehot[16];
   assign pick0_index_bits_1 = pick0_onehot[17];
   assign pick0_index_bits_2 = pick0_onehot[18];
@@ -1511,7 +1536,6 @@ module spike_event_encoder_c256_k32_w1_e1 (
   assign pick0_channel_ext = {3'd0, pick0_index};
   assign pick0_channel_add = {1'd0, chunk_base} + {1'd0, pick0_channel_ext};
   assign pick0_rest_not = ~pick0_onehot;
-  assign scan_rest_empty_or_r = |pick0_rest;
   assign scan_token_valid_or = scan_has_data | chunk_final;
   assign scan_take_not = ~scan_ends_vector;
   assign scan_take_and = scan_has_data & scan_take_not;
@@ -1539,6 +1563,814 @@ module spike_event_encoder_c256_k32_w1_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
+  assign in_pick_below0_bits = in_mask[30];
+  assign in_pick_below0_bits_1 = in_mask[29];
+  assign in_pick_below0_or = in_pick_below0_bits | in_pick_below0_bits_1;
+  assign in_pick_below0_bits_2 = in_mask[28];
+  assign in_pick_below0_or_1 = in_pick_below0_bits_1 | in_pick_below0_bits_2;
+  assign in_pick_below0_bits_3 = in_mask[27];
+  assign in_pick_below0_or_2 = in_pick_below0_bits_2 | in_pick_below0_bits_3;
+  assign in_pick_below0_bits_4 = in_mask[26];
+  assign in_pick_below0_or_3 = in_pick_below0_bits_3 | in_pick_below0_bits_4;
+  assign in_pick_below0_bits_5 = in_mask[25];
+  assign in_pick_below0_or_4 = in_pick_below0_bits_4 | in_pick_below0_bits_5;
+  assign in_pick_below0_bits_6 = in_mask[24];
+  assign in_pick_below0_or_5 = in_pick_below0_bits_5 | in_pick_below0_bits_6;
+  assign in_pick_below0_bits_7 = in_mask[23];
+  assign in_pick_below0_or_6 = in_pick_below0_bits_6 | in_pick_below0_bits_7;
+  assign in_pick_below0_bits_8 = in_mask[22];
+  assign in_pick_below0_or_7 = in_pick_below0_bits_7 | in_pick_below0_bits_8;
+  assign in_pick_below0_bits_9 = in_mask[21];
+  assign in_pick_below0_or_8 = in_pick_below0_bits_8 | in_pick_below0_bits_9;
+  assign in_pick_below0_bits_10 = in_mask[20];
+  assign in_pick_below0_or_9 = in_pick_below0_bits_9 | in_pick_below0_bits_10;
+  assign in_pick_below0_bits_11 = in_mask[19];
+  assign in_pick_below0_or_10 = in_pick_below0_bits_10 | in_pick_below0_bits_11;
+  assign in_pick_below0_bits_12 = in_mask[18];
+  assign in_pick_below0_or_11 = in_pick_below0_bits_11 | in_pick_below0_bits_12;
+  assign in_pick_below0_bits_13 = in_mask[17];
+  assign in_pick_below0_or_12 = in_pick_below0_bits_12 | in_pick_below0_bits_13;
+  assign in_pick_below0_bits_14 = in_mask[16];
+  assign in_pick_below0_or_13 = in_pick_below0_bits_13 | in_pick_below0_bits_14;
+  assign in_pick_below0_bits_15 = in_mask[15];
+  assign in_pick_below0_or_14 = in_pick_below0_bits_14 | in_pick_below0_bits_15;
+  assign in_pick_below0_bits_16 = in_mask[14];
+  assign in_pick_below0_or_15 = in_pick_below0_bits_15 | in_pick_below0_bits_16;
+  assign in_pick_below0_bits_17 = in_mask[13];
+  assign in_pick_below0_or_16 = in_pick_below0_bits_16 | in_pick_below0_bits_17;
+  assign in_pick_below0_bits_18 = in_mask[12];
+  assign in_pick_below0_or_17 = in_pick_below0_bits_17 | in_pick_below0_bits_18;
+  assign in_pick_below0_bits_19 = in_mask[11];
+  assign in_pick_below0_or_18 = in_pick_below0_bits_18 | in_pick_below0_bits_19;
+  assign in_pick_below0_bits_20 = in_mask[10];
+  assign in_pick_below0_or_19 = in_pick_below0_bits_19 | in_pick_below0_bits_20;
+  assign in_pick_below0_bits_21 = in_mask[9];
+  assign in_pick_below0_or_20 = in_pick_below0_bits_20 | in_pick_below0_bits_21;
+  assign in_pick_below0_bits_22 = in_mask[8];
+  assign in_pick_below0_or_21 = in_pick_below0_bits_21 | in_pick_below0_bits_22;
+  assign in_pick_below0_bits_23 = in_mask[7];
+  assign in_pick_below0_or_22 = in_pick_below0_bits_22 | in_pick_below0_bits_23;
+  assign in_pick_below0_bits_24 = in_mask[6];
+  assign in_pick_below0_or_23 = in_pick_below0_bits_23 | in_pick_below0_bits_24;
+  assign in_pick_below0_bits_25 = in_mask[5];
+  assign in_pick_below0_or_24 = in_pick_below0_bits_24 | in_pick_below0_bits_25;
+  assign in_pick_below0_bits_26 = in_mask[4];
+  assign in_pick_below0_or_25 = in_pick_below0_bits_25 | in_pick_below0_bits_26;
+  assign in_pick_below0_bits_27 = in_mask[3];
+  assign in_pick_below0_or_26 = in_pick_below0_bits_26 | in_pick_below0_bits_27;
+  assign in_pick_below0_bits_28 = in_mask[2];
+  assign in_pick_below0_or_27 = in_pick_below0_bits_27 | in_pick_below0_bits_28;
+  assign in_pick_below0_bits_29 = in_mask[1];
+  assign in_pick_below0_or_28 = in_pick_below0_bits_28 | in_pick_below0_bits_29;
+  assign in_pick_below0_bits_30 = in_mask[0];
+  assign in_pick_below0_or_29 = in_pick_below0_bits_29 | in_pick_below0_bits_30;
+  assign in_pick_below1_bits = in_pick_below0[30];
+  assign in_pick_below1_bits_1 = in_pick_below0[28];
+  assign in_pick_below1_or = in_pick_below1_bits | in_pick_below1_bits_1;
+  assign in_pick_below1_bits_2 = in_pick_below0[29];
+  assign in_pick_below1_bits_3 = in_pick_below0[27];
+  assign in_pick_below1_or_1 = in_pick_below1_bits_2 | in_pick_below1_bits_3;
+  assign in_pick_below1_bits_4 = in_pick_below0[26];
+  assign in_pick_below1_or_2 = in_pick_below1_bits_1 | in_pick_below1_bits_4;
+  assign in_pick_below1_bits_5 = in_pick_below0[25];
+  assign in_pick_below1_or_3 = in_pick_below1_bits_3 | in_pick_below1_bits_5;
+  assign in_pick_below1_bits_6 = in_pick_below0[24];
+  assign in_pick_below1_or_4 = in_pick_below1_bits_4 | in_pick_below1_bits_6;
+  assign in_pick_below1_bits_7 = in_pick_below0[23];
+  assign in_pick_below1_or_5 = in_pick_below1_bits_5 | in_pick_below1_bits_7;
+  assign in_pick_below1_bits_8 = in_pick_below0[22];
+  assign in_pick_below1_or_6 = in_pick_below1_bits_6 | in_pick_below1_bits_8;
+  assign in_pick_below1_bits_9 = in_pick_below0[21];
+  assign in_pick_below1_or_7 = in_pick_below1_bits_7 | in_pick_below1_bits_9;
+  assign in_pick_below1_bits_10 = in_pick_below0[20];
+  assign in_pick_below1_or_8 = in_pick_below1_bits_8 | in_pick_below1_bits_10;
+  assign in_pick_below1_bits_11 = in_pick_below0[19];
+  assign in_pick_below1_or_9 = in_pick_below1_bits_9 | in_pick_below1_bits_11;
+  assign in_pick_below1_bits_12 = in_pick_below0[18];
+  assign in_pick_below1_or_10 = in_pick_below1_bits_10 | in_pick_below1_bits_12;
+  assign in_pick_below1_bits_13 = in_pick_below0[17];
+  assign in_pick_below1_or_11 = in_pick_below1_bits_11 | in_pick_below1_bits_13;
+  assign in_pick_below1_bits_14 = in_pick_below0[16];
+  assign in_pick_below1_or_12 = in_pick_below1_bits_12 | in_pick_below1_bits_14;
+  assign in_pick_below1_bits_15 = in_pick_below0[15];
+  assign in_pick_below1_or_13 = in_pick_below1_bits_13 | in_pick_below1_bits_15;
+  assign in_pick_below1_bits_16 = in_pick_below0[14];
+  assign in_pick_below1_or_14 = in_pick_below1_bits_14 | in_pick_below1_bits_16;
+  assign in_pick_below1_bits_17 = in_pick_below0[13];
+  assign in_pick_below1_or_15 = in_pick_below1_bits_15 | in_pick_below1_bits_17;
+  assign in_pick_below1_bits_18 = in_pick_below0[12];
+  assign in_pick_below1_or_16 = in_pick_below1_bits_16 | in_pick_below1_bits_18;
+  assign in_pick_below1_bits_19 = in_pick_below0[11];
+  assign in_pick_below1_or_17 = in_pick_below1_bits_17 | in_pick_below1_bits_19;
+  assign in_pick_below1_bits_20 = in_pick_below0[10];
+  assign in_pick_below1_or_18 = in_pick_below1_bits_18 | in_pick_below1_bits_20;
+  assign in_pick_below1_bits_21 = in_pick_below0[9];
+  assign in_pick_below1_or_19 = in_pick_below1_bits_19 | in_pick_below1_bits_21;
+  assign in_pick_below1_bits_22 = in_pick_below0[8];
+  assign in_pick_below1_or_20 = in_pick_below1_bits_20 | in_pick_below1_bits_22;
+  assign in_pick_below1_bits_23 = in_pick_below0[7];
+  assign in_pick_below1_or_21 = in_pick_below1_bits_21 | in_pick_below1_bits_23;
+  assign in_pick_below1_bits_24 = in_pick_below0[6];
+  assign in_pick_below1_or_22 = in_pick_below1_bits_22 | in_pick_below1_bits_24;
+  assign in_pick_below1_bits_25 = in_pick_below0[5];
+  assign in_pick_below1_or_23 = in_pick_below1_bits_23 | in_pick_below1_bits_25;
+  assign in_pick_below1_bits_26 = in_pick_below0[4];
+  assign in_pick_below1_or_24 = in_pick_below1_bits_24 | in_pick_below1_bits_26;
+  assign in_pick_below1_bits_27 = in_pick_below0[3];
+  assign in_pick_below1_or_25 = in_pick_below1_bits_25 | in_pick_below1_bits_27;
+  assign in_pick_below1_bits_28 = in_pick_below0[2];
+  assign in_pick_below1_or_26 = in_pick_below1_bits_26 | in_pick_below1_bits_28;
+  assign in_pick_below1_bits_29 = in_pick_below0[1];
+  assign in_pick_below1_or_27 = in_pick_below1_bits_27 | in_pick_below1_bits_29;
+  assign in_pick_below1_bits_30 = in_pick_below0[0];
+  assign in_pick_below1_or_28 = in_pick_below1_bits_28 | in_pick_below1_bits_30;
+  assign in_pick_below2_bits = in_pick_below1[30];
+  assign in_pick_below2_bits_1 = in_pick_below1[26];
+  assign in_pick_below2_or = in_pick_below2_bits | in_pick_below2_bits_1;
+  assign in_pick_below2_bits_2 = in_pick_below1[29];
+  assign in_pick_below2_bits_3 = in_pick_below1[25];
+  assign in_pick_below2_or_1 = in_pick_below2_bits_2 | in_pick_below2_bits_3;
+  assign in_pick_below2_bits_4 = in_pick_below1[28];
+  assign in_pick_below2_bits_5 = in_pick_below1[24];
+  assign in_pick_below2_or_2 = in_pick_below2_bits_4 | in_pick_below2_bits_5;
+  assign in_pick_below2_bits_6 = in_pick_below1[27];
+  assign in_pick_below2_bits_7 = in_pick_below1[23];
+  assign in_pick_below2_or_3 = in_pick_below2_bits_6 | in_pick_below2_bits_7;
+  assign in_pick_below2_bits_8 = in_pick_below1[22];
+  assign in_pick_below2_or_4 = in_pick_below2_bits_1 | in_pick_below2_bits_8;
+  assign in_pick_below2_bits_9 = in_pick_below1[21];
+  assign in_pick_below2_or_5 = in_pick_below2_bits_3 | in_pick_below2_bits_9;
+  assign in_pick_below2_bits_10 = in_pick_below1[20];
+  assign in_pick_below2_or_6 = in_pick_below2_bits_5 | in_pick_below2_bits_10;
+  assign in_pick_below2_bits_11 = in_pick_below1[19];
+  assign in_pick_below2_or_7 = in_pick_below2_bits_7 | in_pick_below2_bits_11;
+  assign in_pick_below2_bits_12 = in_pick_below1[18];
+  assign in_pick_below2_or_8 = in_pick_below2_bits_8 | in_pick_below2_bits_12;
+  assign in_pick_below2_bits_13 = in_pick_below1[17];
+  assign in_pick_below2_or_9 = in_pick_below2_bits_9 | in_pick_below2_bits_13;
+  assign in_pick_below2_bits_14 = in_pick_below1[16];
+  assign in_pick_below2_or_10 = in_pick_below2_bits_10 | in_pick_below2_bits_14;
+  assign in_pick_below2_bits_15 = in_pick_below1[15];
+  assign in_pick_below2_or_11 = in_pick_below2_bits_11 | in_pick_below2_bits_15;
+  assign in_pick_below2_bits_16 = in_pick_below1[14];
+  assign in_pick_below2_or_12 = in_pick_below2_bits_12 | in_pick_below2_bits_16;
+  assign in_pick_below2_bits_17 = in_pick_below1[13];
+  assign in_pick_below2_or_13 = in_pick_below2_bits_13 | in_pick_below2_bits_17;
+  assign in_pick_below2_bits_18 = in_pick_below1[12];
+  assign in_pick_below2_or_14 = in_pick_below2_bits_14 | in_pick_below2_bits_18;
+  assign in_pick_below2_bits_19 = in_pick_below1[11];
+  assign in_pick_below2_or_15 = in_pick_below2_bits_15 | in_pick_below2_bits_19;
+  assign in_pick_below2_bits_20 = in_pick_below1[10];
+  assign in_pick_below2_or_16 = in_pick_below2_bits_16 | in_pick_below2_bits_20;
+  assign in_pick_below2_bits_21 = in_pick_below1[9];
+  assign in_pick_below2_or_17 = in_pick_below2_bits_17 | in_pick_below2_bits_21;
+  assign in_pick_below2_bits_22 = in_pick_below1[8];
+  assign in_pick_below2_or_18 = in_pick_below2_bits_18 | in_pick_below2_bits_22;
+  assign in_pick_below2_bits_23 = in_pick_below1[7];
+  assign in_pick_below2_or_19 = in_pick_below2_bits_19 | in_pick_below2_bits_23;
+  assign in_pick_below2_bits_24 = in_pick_below1[6];
+  assign in_pick_below2_or_20 = in_pick_below2_bits_20 | in_pick_below2_bits_24;
+  assign in_pick_below2_bits_25 = in_pick_below1[5];
+  assign in_pick_below2_or_21 = in_pick_below2_bits_21 | in_pick_below2_bits_25;
+  assign in_pick_below2_bits_26 = in_pick_below1[4];
+  assign in_pick_below2_or_22 = in_pick_below2_bits_22 | in_pick_below2_bits_26;
+  assign in_pick_below2_bits_27 = in_pick_below1[3];
+  assign in_pick_below2_or_23 = in_pick_below2_bits_23 | in_pick_below2_bits_27;
+  assign in_pick_below2_bits_28 = in_pick_below1[2];
+  assign in_pick_below2_or_24 = in_pick_below2_bits_24 | in_pick_below2_bits_28;
+  assign in_pick_below2_bits_29 = in_pick_below1[1];
+  assign in_pick_below2_or_25 = in_pick_below2_bits_25 | in_pick_below2_bits_29;
+  assign in_pick_below2_bits_30 = in_pick_below1[0];
+  assign in_pick_below2_or_26 = in_pick_below2_bits_26 | in_pick_below2_bits_30;
+  assign in_pick_below3_bits = in_pick_below2[30];
+  assign in_pick_below3_bits_1 = in_pick_below2[22];
+  assign in_pick_below3_or = in_pick_below3_bits | in_pick_below3_bits_1;
+  assign in_pick_below3_bits_2 = in_pick_below2[29];
+  assign in_pick_below3_bits_3 = in_pick_below2[21];
+  assign in_pick_below3_or_1 = in_pick_below3_bits_2 | in_pick_below3_bits_3;
+  assign in_pick_below3_bits_4 = in_pick_below2[28];
+  assign in_pick_below3_bits_5 = in_pick_below2[20];
+  assign in_pick_below3_or_2 = in_pick_below3_bits_4 | in_pick_below3_bits_5;
+  assign in_pick_below3_bits_6 = in_pick_below2[27];
+  assign in_pick_below3_bits_7 = in_pick_below2[19];
+  assign in_pick_below3_or_3 = in_pick_below3_bits_6 | in_pick_below3_bits_7;
+  assign in_pick_below3_bits_8 = in_pick_below2[26];
+  assign in_pick_below3_bits_9 = in_pick_below2[18];
+  assign in_pick_below3_or_4 = in_pick_below3_bits_8 | in_pick_below3_bits_9;
+  assign in_pick_below3_bits_10 = in_pick_below2[25];
+  assign in_pick_below3_bits_11 = in_pick_below2[17];
+  assign in_pick_below3_or_5 = in_pick_below3_bits_10 | in_pick_below3_bits_11;
+  assign in_pick_below3_bits_12 = in_pick_below2[24];
+  assign in_pick_below3_bits_13 = in_pick_below2[16];
+  assign in_pick_below3_or_6 = in_pick_below3_bits_12 | in_pick_below3_bits_13;
+  assign in_pick_below3_bits_14 = in_pick_below2[23];
+  assign in_pick_below3_bits_15 = in_pick_below2[15];
+  assign in_pick_below3_or_7 = in_pick_below3_bits_14 | in_pick_below3_bits_15;
+  assign in_pick_below3_bits_16 = in_pick_below2[14];
+  assign in_pick_below3_or_8 = in_pick_below3_bits_1 | in_pick_below3_bits_16;
+  assign in_pick_below3_bits_17 = in_pick_below2[13];
+  assign in_pick_below3_or_9 = in_pick_below3_bits_3 | in_pick_below3_bits_17;
+  assign in_pick_below3_bits_18 = in_pick_below2[12];
+  assign in_pick_below3_or_10 = in_pick_below3_bits_5 | in_pick_below3_bits_18;
+  assign in_pick_below3_bits_19 = in_pick_below2[11];
+  assign in_pick_below3_or_11 = in_pick_below3_bits_7 | in_pick_below3_bits_19;
+  assign in_pick_below3_bits_20 = in_pick_below2[10];
+  assign in_pick_below3_or_12 = in_pick_below3_bits_9 | in_pick_below3_bits_20;
+  assign in_pick_below3_bits_21 = in_pick_below2[9];
+  assign in_pick_below3_or_13 = in_pick_below3_bits_11 | in_pick_below3_bits_21;
+  assign in_pick_below3_bits_22 = in_pick_below2[8];
+  assign in_pick_below3_or_14 = in_pick_below3_bits_13 | in_pick_below3_bits_22;
+  assign in_pick_below3_bits_23 = in_pick_below2[7];
+  assign in_pick_below3_or_15 = in_pick_below3_bits_15 | in_pick_below3_bits_23;
+  assign in_pick_below3_bits_24 = in_pick_below2[6];
+  assign in_pick_below3_or_16 = in_pick_below3_bits_16 | in_pick_below3_bits_24;
+  assign in_pick_below3_bits_25 = in_pick_below2[5];
+  assign in_pick_below3_or_17 = in_pick_below3_bits_17 | in_pick_below3_bits_25;
+  assign in_pick_below3_bits_26 = in_pick_below2[4];
+  assign in_pick_below3_or_18 = in_pick_below3_bits_18 | in_pick_below3_bits_26;
+  assign in_pick_below3_bits_27 = in_pick_below2[3];
+  assign in_pick_below3_or_19 = in_pick_below3_bits_19 | in_pick_below3_bits_27;
+  assign in_pick_below3_bits_28 = in_pick_below2[2];
+  assign in_pick_below3_or_20 = in_pick_below3_bits_20 | in_pick_below3_bits_28;
+  assign in_pick_below3_bits_29 = in_pick_below2[1];
+  assign in_pick_below3_or_21 = in_pick_below3_bits_21 | in_pick_below3_bits_29;
+  assign in_pick_below3_bits_30 = in_pick_below2[0];
+  assign in_pick_below3_or_22 = in_pick_below3_bits_22 | in_pick_below3_bits_30;
+  assign in_pick_below4_bits = in_pick_below3[30];
+  assign in_pick_below4_bits_1 = in_pick_below3[14];
+  assign in_pick_below4_or = in_pick_below4_bits | in_pick_below4_bits_1;
+  assign in_pick_below4_bits_2 = in_pick_below3[29];
+  assign in_pick_below4_bits_3 = in_pick_below3[13];
+  assign in_pick_below4_or_1 = in_pick_below4_bits_2 | in_pick_below4_bits_3;
+  assign in_pick_below4_bits_4 = in_pick_below3[28];
+  assign in_pick_below4_bits_5 = in_pick_below3[12];
+  assign in_pick_below4_or_2 = in_pick_below4_bits_4 | in_pick_below4_bits_5;
+  assign in_pick_below4_bits_6 = in_pick_below3[27];
+  assign in_pick_below4_bits_7 = in_pick_below3[11];
+  assign in_pick_below4_or_3 = in_pick_below4_bits_6 | in_pick_below4_bits_7;
+  assign in_pick_below4_bits_8 = in_pick_below3[26];
+  assign in_pick_below4_bits_9 = in_pick_below3[10];
+  assign in_pick_below4_or_4 = in_pick_below4_bits_8 | in_pick_below4_bits_9;
+  assign in_pick_below4_bits_10 = in_pick_below3[25];
+  assign in_pick_below4_bits_11 = in_pick_below3[9];
+  assign in_pick_below4_or_5 = in_pick_below4_bits_10 | in_pick_below4_bits_11;
+  assign in_pick_below4_bits_12 = in_pick_below3[24];
+  assign in_pick_below4_bits_13 = in_pick_below3[8];
+  assign in_pick_below4_or_6 = in_pick_below4_bits_12 | in_pick_below4_bits_13;
+  assign in_pick_below4_bits_14 = in_pick_below3[23];
+  assign in_pick_below4_bits_15 = in_pick_below3[7];
+  assign in_pick_below4_or_7 = in_pick_below4_bits_14 | in_pick_below4_bits_15;
+  assign in_pick_below4_bits_16 = in_pick_below3[22];
+  assign in_pick_below4_bits_17 = in_pick_below3[6];
+  assign in_pick_below4_or_8 = in_pick_below4_bits_16 | in_pick_below4_bits_17;
+  assign in_pick_below4_bits_18 = in_pick_below3[21];
+  assign in_pick_below4_bits_19 = in_pick_below3[5];
+  assign in_pick_below4_or_9 = in_pick_below4_bits_18 | in_pick_below4_bits_19;
+  assign in_pick_below4_bits_20 = in_pick_below3[20];
+  assign in_pick_below4_bits_21 = in_pick_below3[4];
+  assign in_pick_below4_or_10 = in_pick_below4_bits_20 | in_pick_below4_bits_21;
+  assign in_pick_below4_bits_22 = in_pick_below3[19];
+  assign in_pick_below4_bits_23 = in_pick_below3[3];
+  assign in_pick_below4_or_11 = in_pick_below4_bits_22 | in_pick_below4_bits_23;
+  assign in_pick_below4_bits_24 = in_pick_below3[18];
+  assign in_pick_below4_bits_25 = in_pick_below3[2];
+  assign in_pick_below4_or_12 = in_pick_below4_bits_24 | in_pick_below4_bits_25;
+  assign in_pick_below4_bits_26 = in_pick_below3[17];
+  assign in_pick_below4_bits_27 = in_pick_below3[1];
+  assign in_pick_below4_or_13 = in_pick_below4_bits_26 | in_pick_below4_bits_27;
+  assign in_pick_below4_bits_28 = in_pick_below3[16];
+  assign in_pick_below4_bits_29 = in_pick_below3[0];
+  assign in_pick_below4_or_14 = in_pick_below4_bits_28 | in_pick_below4_bits_29;
+  assign in_pick_below4_bits_30 = in_pick_below3[15];
+  assign in_pick_bits = in_mask[31];
+  assign in_pick_bits_1 = in_pick_below4[30];
+  assign in_pick_not = ~in_pick_bits_1;
+  assign in_pick_and = in_pick_bits & in_pick_not;
+  assign in_pick_bits_2 = in_mask[30];
+  assign in_pick_bits_3 = in_pick_below4[29];
+  assign in_pick_not_1 = ~in_pick_bits_3;
+  assign in_pick_and_1 = in_pick_bits_2 & in_pick_not_1;
+  assign in_pick_bits_4 = in_mask[29];
+  assign in_pick_bits_5 = in_pick_below4[28];
+  assign in_pick_not_2 = ~in_pick_bits_5;
+  assign in_pick_and_2 = in_pick_bits_4 & in_pick_not_2;
+  assign in_pick_bits_6 = in_mask[28];
+  assign in_pick_bits_7 = in_pick_below4[27];
+  assign in_pick_not_3 = ~in_pick_bits_7;
+  assign in_pick_and_3 = in_pick_bits_6 & in_pick_not_3;
+  assign in_pick_bits_8 = in_mask[27];
+  assign in_pick_bits_9 = in_pick_below4[26];
+  assign in_pick_not_4 = ~in_pick_bits_9;
+  assign in_pick_and_4 = in_pick_bits_8 & in_pick_not_4;
+  assign in_pick_bits_10 = in_mask[26];
+  assign in_pick_bits_11 = in_pick_below4[25];
+  assign in_pick_not_5 = ~in_pick_bits_11;
+  assign in_pick_and_5 = in_pick_bits_10 & in_pick_not_5;
+  assign in_pick_bits_12 = in_mask[25];
+  assign in_pick_bits_13 = in_pick_below4[24];
+  assign in_pick_not_6 = ~in_pick_bits_13;
+  assign in_pick_and_6 = in_pick_bits_12 & in_pick_not_6;
+  assign in_pick_bits_14 = in_mask[24];
+  assign in_pick_bits_15 = in_pick_below4[23];
+  assign in_pick_not_7 = ~in_pick_bits_15;
+  assign in_pick_and_7 = in_pick_bits_14 & in_pick_not_7;
+  assign in_pick_bits_16 = in_mask[23];
+  assign in_pick_bits_17 = in_pick_below4[22];
+  assign in_pick_not_8 = ~in_pick_bits_17;
+  assign in_pick_and_8 = in_pick_bits_16 & in_pick_not_8;
+  assign in_pick_bits_18 = in_mask[22];
+  assign in_pick_bits_19 = in_pick_below4[21];
+  assign in_pick_not_9 = ~in_pick_bits_19;
+  assign in_pick_and_9 = in_pick_bits_18 & in_pick_not_9;
+  assign in_pick_bits_20 = in_mask[21];
+  assign in_pick_bits_21 = in_pick_below4[20];
+  assign in_pick_not_10 = ~in_pick_bits_21;
+  assign in_pick_and_10 = in_pick_bits_20 & in_pick_not_10;
+  assign in_pick_bits_22 = in_mask[20];
+  assign in_pick_bits_23 = in_pick_below4[19];
+  assign in_pick_not_11 = ~in_pick_bits_23;
+  assign in_pick_and_11 = in_pick_bits_22 & in_pick_not_11;
+  assign in_pick_bits_24 = in_mask[19];
+  assign in_pick_bits_25 = in_pick_below4[18];
+  assign in_pick_not_12 = ~in_pick_bits_25;
+  assign in_pick_and_12 = in_pick_bits_24 & in_pick_not_12;
+  assign in_pick_bits_26 = in_mask[18];
+  assign in_pick_bits_27 = in_pick_below4[17];
+  assign in_pick_not_13 = ~in_pick_bits_27;
+  assign in_pick_and_13 = in_pick_bits_26 & in_pick_not_13;
+  assign in_pick_bits_28 = in_mask[17];
+  assign in_pick_bits_29 = in_pick_below4[16];
+  assign in_pick_not_14 = ~in_pick_bits_29;
+  assign in_pick_and_14 = in_pick_bits_28 & in_pick_not_14;
+  assign in_pick_bits_30 = in_mask[16];
+  assign in_pick_bits_31 = in_pick_below4[15];
+  assign in_pick_not_15 = ~in_pick_bits_31;
+  assign in_pick_and_15 = in_pick_bits_30 & in_pick_not_15;
+  assign in_pick_bits_32 = in_mask[15];
+  assign in_pick_bits_33 = in_pick_below4[14];
+  assign in_pick_not_16 = ~in_pick_bits_33;
+  assign in_pick_and_16 = in_pick_bits_32 & in_pick_not_16;
+  assign in_pick_bits_34 = in_mask[14];
+  assign in_pick_bits_35 = in_pick_below4[13];
+  assign in_pick_not_17 = ~in_pick_bits_35;
+  assign in_pick_and_17 = in_pick_bits_34 & in_pick_not_17;
+  assign in_pick_bits_36 = in_mask[13];
+  assign in_pick_bits_37 = in_pick_below4[12];
+  assign in_pick_not_18 = ~in_pick_bits_37;
+  assign in_pick_and_18 = in_pick_bits_36 & in_pick_not_18;
+  assign in_pick_bits_38 = in_mask[12];
+  assign in_pick_bits_39 = in_pick_below4[11];
+  assign in_pick_not_19 = ~in_pick_bits_39;
+  assign in_pick_and_19 = in_pick_bits_38 & in_pick_not_19;
+  assign in_pick_bits_40 = in_mask[11];
+  assign in_pick_bits_41 = in_pick_below4[10];
+  assign in_pick_not_20 = ~in_pick_bits_41;
+  assign in_pick_and_20 = in_pick_bits_40 & in_pick_not_20;
+  assign in_pick_bits_42 = in_mask[10];
+  assign in_pick_bits_43 = in_pick_below4[9];
+  assign in_pick_not_21 = ~in_pick_bits_43;
+  assign in_pick_and_21 = in_pick_bits_42 & in_pick_not_21;
+  assign in_pick_bits_44 = in_mask[9];
+  assign in_pick_bits_45 = in_pick_below4[8];
+  assign in_pick_not_22 = ~in_pick_bits_45;
+  assign in_pick_and_22 = in_pick_bits_44 & in_pick_not_22;
+  assign in_pick_bits_46 = in_mask[8];
+  assign in_pick_bits_47 = in_pick_below4[7];
+  assign in_pick_not_23 = ~in_pick_bits_47;
+  assign in_pick_and_23 = in_pick_bits_46 & in_pick_not_23;
+  assign in_pick_bits_48 = in_mask[7];
+  assign in_pick_bits_49 = in_pick_below4[6];
+  assign in_pick_not_24 = ~in_pick_bits_49;
+  assign in_pick_and_24 = in_pick_bits_48 & in_pick_not_24;
+  assign in_pick_bits_50 = in_mask[6];
+  assign in_pick_bits_51 = in_pick_below4[5];
+  assign in_pick_not_25 = ~in_pick_bits_51;
+  assign in_pick_and_25 = in_pick_bits_50 & in_pick_not_25;
+  assign in_pick_bits_52 = in_mask[5];
+  assign in_pick_bits_53 = in_pick_below4[4];
+  assign in_pick_not_26 = ~in_pick_bits_53;
+  assign in_pick_and_26 = in_pick_bits_52 & in_pick_not_26;
+  assign in_pick_bits_54 = in_mask[4];
+  assign in_pick_bits_55 = in_pick_below4[3];
+  assign in_pick_not_27 = ~in_pick_bits_55;
+  assign in_pick_and_27 = in_pick_bits_54 & in_pick_not_27;
+  assign in_pick_bits_56 = in_mask[3];
+  assign in_pick_bits_57 = in_pick_below4[2];
+  assign in_pick_not_28 = ~in_pick_bits_57;
+  assign in_pick_and_28 = in_pick_bits_56 & in_pick_not_28;
+  assign in_pick_bits_58 = in_mask[2];
+  assign in_pick_bits_59 = in_pick_below4[1];
+  assign in_pick_not_29 = ~in_pick_bits_59;
+  assign in_pick_and_29 = in_pick_bits_58 & in_pick_not_29;
+  assign in_pick_bits_60 = in_mask[1];
+  assign in_pick_bits_61 = in_pick_below4[0];
+  assign in_pick_not_30 = ~in_pick_bits_61;
+  assign in_pick_and_30 = in_pick_bits_60 & in_pick_not_30;
+  assign in_pick_bits_62 = in_mask[0];
+  assign rest_pick_below0_bits = pick0_rest[30];
+  assign rest_pick_below0_bits_1 = pick0_rest[29];
+  assign rest_pick_below0_or = rest_pick_below0_bits | rest_pick_below0_bits_1;
+  assign rest_pick_below0_bits_2 = pick0_rest[28];
+  assign rest_pick_below0_or_1 = rest_pick_below0_bits_1 | rest_pick_below0_bits_2;
+  assign rest_pick_below0_bits_3 = pick0_rest[27];
+  assign rest_pick_below0_or_2 = rest_pick_below0_bits_2 | rest_pick_below0_bits_3;
+  assign rest_pick_below0_bits_4 = pick0_rest[26];
+  assign rest_pick_below0_or_3 = rest_pick_below0_bits_3 | rest_pick_below0_bits_4;
+  assign rest_pick_below0_bits_5 = pick0_rest[25];
+  assign rest_pick_below0_or_4 = rest_pick_below0_bits_4 | rest_pick_below0_bits_5;
+  assign rest_pick_below0_bits_6 = pick0_rest[24];
+  assign rest_pick_below0_or_5 = rest_pick_below0_bits_5 | rest_pick_below0_bits_6;
+  assign rest_pick_below0_bits_7 = pick0_rest[23];
+  assign rest_pick_below0_or_6 = rest_pick_below0_bits_6 | rest_pick_below0_bits_7;
+  assign rest_pick_below0_bits_8 = pick0_rest[22];
+  assign rest_pick_below0_or_7 = rest_pick_below0_bits_7 | rest_pick_below0_bits_8;
+  assign rest_pick_below0_bits_9 = pick0_rest[21];
+  assign rest_pick_below0_or_8 = rest_pick_below0_bits_8 | rest_pick_below0_bits_9;
+  assign rest_pick_below0_bits_10 = pick0_rest[20];
+  assign rest_pick_below0_or_9 = rest_pick_below0_bits_9 | rest_pick_below0_bits_10;
+  assign rest_pick_below0_bits_11 = pick0_rest[19];
+  assign rest_pick_below0_or_10 = rest_pick_below0_bits_10 | rest_pick_below0_bits_11;
+  assign rest_pick_below0_bits_12 = pick0_rest[18];
+  assign rest_pick_below0_or_11 = rest_pick_below0_bits_11 | rest_pick_below0_bits_12;
+  assign rest_pick_below0_bits_13 = pick0_rest[17];
+  assign rest_pick_below0_or_12 = rest_pick_below0_bits_12 | rest_pick_below0_bits_13;
+  assign rest_pick_below0_bits_14 = pick0_rest[16];
+  assign rest_pick_below0_or_13 = rest_pick_below0_bits_13 | rest_pick_below0_bits_14;
+  assign rest_pick_below0_bits_15 = pick0_rest[15];
+  assign rest_pick_below0_or_14 = rest_pick_below0_bits_14 | rest_pick_below0_bits_15;
+  assign rest_pick_below0_bits_16 = pick0_rest[14];
+  assign rest_pick_below0_or_15 = rest_pick_below0_bits_15 | rest_pick_below0_bits_16;
+  assign rest_pick_below0_bits_17 = pick0_rest[13];
+  assign rest_pick_below0_or_16 = rest_pick_below0_bits_16 | rest_pick_below0_bits_17;
+  assign rest_pick_below0_bits_18 = pick0_rest[12];
+  assign rest_pick_below0_or_17 = rest_pick_below0_bits_17 | rest_pick_below0_bits_18;
+  assign rest_pick_below0_bits_19 = pick0_rest[11];
+  assign rest_pick_below0_or_18 = rest_pick_below0_bits_18 | rest_pick_below0_bits_19;
+  assign rest_pick_below0_bits_20 = pick0_rest[10];
+  assign rest_pick_below0_or_19 = rest_pick_below0_bits_19 | rest_pick_below0_bits_20;
+  assign rest_pick_below0_bits_21 = pick0_rest[9];
+  assign rest_pick_below0_or_20 = rest_pick_below0_bits_20 | rest_pick_below0_bits_21;
+  assign rest_pick_below0_bits_22 = pick0_rest[8];
+  assign rest_pick_below0_or_21 = rest_pick_below0_bits_21 | rest_pick_below0_bits_22;
+  assign rest_pick_below0_bits_23 = pick0_rest[7];
+  assign rest_pick_below0_or_22 = rest_pick_below0_bits_22 | rest_pick_below0_bits_23;
+  assign rest_pick_below0_bits_24 = pick0_rest[6];
+  assign rest_pick_below0_or_23 = rest_pick_below0_bits_23 | rest_pick_below0_bits_24;
+  assign rest_pick_below0_bits_25 = pick0_rest[5];
+  assign rest_pick_below0_or_24 = rest_pick_below0_bits_24 | rest_pick_below0_bits_25;
+  assign rest_pick_below0_bits_26 = pick0_rest[4];
+  assign rest_pick_below0_or_25 = rest_pick_below0_bits_25 | rest_pick_below0_bits_26;
+  assign rest_pick_below0_bits_27 = pick0_rest[3];
+  assign rest_pick_below0_or_26 = rest_pick_below0_bits_26 | rest_pick_below0_bits_27;
+  assign rest_pick_below0_bits_28 = pick0_rest[2];
+  assign rest_pick_below0_or_27 = rest_pick_below0_bits_27 | rest_pick_below0_bits_28;
+  assign rest_pick_below0_bits_29 = pick0_rest[1];
+  assign rest_pick_below0_or_28 = rest_pick_below0_bits_28 | rest_pick_below0_bits_29;
+  assign rest_pick_below0_bits_30 = pick0_rest[0];
+  assign rest_pick_below0_or_29 = rest_pick_below0_bits_29 | rest_pick_below0_bits_30;
+  assign rest_pick_below1_bits = rest_pick_below0[30];
+  assign rest_pick_below1_bits_1 = rest_pick_below0[28];
+  assign rest_pick_below1_or = rest_pick_below1_bits | rest_pick_below1_bits_1;
+  assign rest_pick_below1_bits_2 = rest_pick_below0[29];
+  assign rest_pick_below1_bits_3 = rest_pick_below0[27];
+  assign rest_pick_below1_or_1 = rest_pick_below1_bits_2 | rest_pick_below1_bits_3;
+  assign rest_pick_below1_bits_4 = rest_pick_below0[26];
+  assign rest_pick_below1_or_2 = rest_pick_below1_bits_1 | rest_pick_below1_bits_4;
+  assign rest_pick_below1_bits_5 = rest_pick_below0[25];
+  assign rest_pick_below1_or_3 = rest_pick_below1_bits_3 | rest_pick_below1_bits_5;
+  assign rest_pick_below1_bits_6 = rest_pick_below0[24];
+  assign rest_pick_below1_or_4 = rest_pick_below1_bits_4 | rest_pick_below1_bits_6;
+  assign rest_pick_below1_bits_7 = rest_pick_below0[23];
+  assign rest_pick_below1_or_5 = rest_pick_below1_bits_5 | rest_pick_below1_bits_7;
+  assign rest_pick_below1_bits_8 = rest_pick_below0[22];
+  assign rest_pick_below1_or_6 = rest_pick_below1_bits_6 | rest_pick_below1_bits_8;
+  assign rest_pick_below1_bits_9 = rest_pick_below0[21];
+  assign rest_pick_below1_or_7 = rest_pick_below1_bits_7 | rest_pick_below1_bits_9;
+  assign rest_pick_below1_bits_10 = rest_pick_below0[20];
+  assign rest_pick_below1_or_8 = rest_pick_below1_bits_8 | rest_pick_below1_bits_10;
+  assign rest_pick_below1_bits_11 = rest_pick_below0[19];
+  assign rest_pick_below1_or_9 = rest_pick_below1_bits_9 | rest_pick_below1_bits_11;
+  assign rest_pick_below1_bits_12 = rest_pick_below0[18];
+  assign rest_pick_below1_or_10 = rest_pick_below1_bits_10 | rest_pick_below1_bits_12;
+  assign rest_pick_below1_bits_13 = rest_pick_below0[17];
+  assign rest_pick_below1_or_11 = rest_pick_below1_bits_11 | rest_pick_below1_bits_13;
+  assign rest_pick_below1_bits_14 = rest_pick_below0[16];
+  assign rest_pick_below1_or_12 = rest_pick_below1_bits_12 | rest_pick_below1_bits_14;
+  assign rest_pick_below1_bits_15 = rest_pick_below0[15];
+  assign rest_pick_below1_or_13 = rest_pick_below1_bits_13 | rest_pick_below1_bits_15;
+  assign rest_pick_below1_bits_16 = rest_pick_below0[14];
+  assign rest_pick_below1_or_14 = rest_pick_below1_bits_14 | rest_pick_below1_bits_16;
+  assign rest_pick_below1_bits_17 = rest_pick_below0[13];
+  assign rest_pick_below1_or_15 = rest_pick_below1_bits_15 | rest_pick_below1_bits_17;
+  assign rest_pick_below1_bits_18 = rest_pick_below0[12];
+  assign rest_pick_below1_or_16 = rest_pick_below1_bits_16 | rest_pick_below1_bits_18;
+  assign rest_pick_below1_bits_19 = rest_pick_below0[11];
+  assign rest_pick_below1_or_17 = rest_pick_below1_bits_17 | rest_pick_below1_bits_19;
+  assign rest_pick_below1_bits_20 = rest_pick_below0[10];
+  assign rest_pick_below1_or_18 = rest_pick_below1_bits_18 | rest_pick_below1_bits_20;
+  assign rest_pick_below1_bits_21 = rest_pick_below0[9];
+  assign rest_pick_below1_or_19 = rest_pick_below1_bits_19 | rest_pick_below1_bits_21;
+  assign rest_pick_below1_bits_22 = rest_pick_below0[8];
+  assign rest_pick_below1_or_20 = rest_pick_below1_bits_20 | rest_pick_below1_bits_22;
+  assign rest_pick_below1_bits_23 = rest_pick_below0[7];
+  assign rest_pick_below1_or_21 = rest_pick_below1_bits_21 | rest_pick_below1_bits_23;
+  assign rest_pick_below1_bits_24 = rest_pick_below0[6];
+  assign rest_pick_below1_or_22 = rest_pick_below1_bits_22 | rest_pick_below1_bits_24;
+  assign rest_pick_below1_bits_25 = rest_pick_below0[5];
+  assign rest_pick_below1_or_23 = rest_pick_below1_bits_23 | rest_pick_below1_bits_25;
+  assign rest_pick_below1_bits_26 = rest_pick_below0[4];
+  assign rest_pick_below1_or_24 = rest_pick_below1_bits_24 | rest_pick_below1_bits_26;
+  assign rest_pick_below1_bits_27 = rest_pick_below0[3];
+  assign rest_pick_below1_or_25 = rest_pick_below1_bits_25 | rest_pick_below1_bits_27;
+  assign rest_pick_below1_bits_28 = rest_pick_below0[2];
+  assign rest_pick_below1_or_26 = rest_pick_below1_bits_26 | rest_pick_below1_bits_28;
+  assign rest_pick_below1_bits_29 = rest_pick_below0[1];
+  assign rest_pick_below1_or_27 = rest_pick_below1_bits_27 | rest_pick_below1_bits_29;
+  assign rest_pick_below1_bits_30 = rest_pick_below0[0];
+  assign rest_pick_below1_or_28 = rest_pick_below1_bits_28 | rest_pick_below1_bits_30;
+  assign rest_pick_below2_bits = rest_pick_below1[30];
+  assign rest_pick_below2_bits_1 = rest_pick_below1[26];
+  assign rest_pick_below2_or = rest_pick_below2_bits | rest_pick_below2_bits_1;
+  assign rest_pick_below2_bits_2 = rest_pick_below1[29];
+  assign rest_pick_below2_bits_3 = rest_pick_below1[25];
+  assign rest_pick_below2_or_1 = rest_pick_below2_bits_2 | rest_pick_below2_bits_3;
+  assign rest_pick_below2_bits_4 = rest_pick_below1[28];
+  assign rest_pick_below2_bits_5 = rest_pick_below1[24];
+  assign rest_pick_below2_or_2 = rest_pick_below2_bits_4 | rest_pick_below2_bits_5;
+  assign rest_pick_below2_bits_6 = rest_pick_below1[27];
+  assign rest_pick_below2_bits_7 = rest_pick_below1[23];
+  assign rest_pick_below2_or_3 = rest_pick_below2_bits_6 | rest_pick_below2_bits_7;
+  assign rest_pick_below2_bits_8 = rest_pick_below1[22];
+  assign rest_pick_below2_or_4 = rest_pick_below2_bits_1 | rest_pick_below2_bits_8;
+  assign rest_pick_below2_bits_9 = rest_pick_below1[21];
+  assign rest_pick_below2_or_5 = rest_pick_below2_bits_3 | rest_pick_below2_bits_9;
+  assign rest_pick_below2_bits_10 = rest_pick_below1[20];
+  assign rest_pick_below2_or_6 = rest_pick_below2_bits_5 | rest_pick_below2_bits_10;
+  assign rest_pick_below2_bits_11 = rest_pick_below1[19];
+  assign rest_pick_below2_or_7 = rest_pick_below2_bits_7 | rest_pick_below2_bits_11;
+  assign rest_pick_below2_bits_12 = rest_pick_below1[18];
+  assign rest_pick_below2_or_8 = rest_pick_below2_bits_8 | rest_pick_below2_bits_12;
+  assign rest_pick_below2_bits_13 = rest_pick_below1[17];
+  assign rest_pick_below2_or_9 = rest_pick_below2_bits_9 | rest_pick_below2_bits_13;
+  assign rest_pick_below2_bits_14 = rest_pick_below1[16];
+  assign rest_pick_below2_or_10 = rest_pick_below2_bits_10 | rest_pick_below2_bits_14;
+  assign rest_pick_below2_bits_15 = rest_pick_below1[15];
+  assign rest_pick_below2_or_11 = rest_pick_below2_bits_11 | rest_pick_below2_bits_15;
+  assign rest_pick_below2_bits_16 = rest_pick_below1[14];
+  assign rest_pick_below2_or_12 = rest_pick_below2_bits_12 | rest_pick_below2_bits_16;
+  assign rest_pick_below2_bits_17 = rest_pick_below1[13];
+  assign rest_pick_below2_or_13 = rest_pick_below2_bits_13 | rest_pick_below2_bits_17;
+  assign rest_pick_below2_bits_18 = rest_pick_below1[12];
+  assign rest_pick_below2_or_14 = rest_pick_below2_bits_14 | rest_pick_below2_bits_18;
+  assign rest_pick_below2_bits_19 = rest_pick_below1[11];
+  assign rest_pick_below2_or_15 = rest_pick_below2_bits_15 | rest_pick_below2_bits_19;
+  assign rest_pick_below2_bits_20 = rest_pick_below1[10];
+  assign rest_pick_below2_or_16 = rest_pick_below2_bits_16 | rest_pick_below2_bits_20;
+  assign rest_pick_below2_bits_21 = rest_pick_below1[9];
+  assign rest_pick_below2_or_17 = rest_pick_below2_bits_17 | rest_pick_below2_bits_21;
+  assign rest_pick_below2_bits_22 = rest_pick_below1[8];
+  assign rest_pick_below2_or_18 = rest_pick_below2_bits_18 | rest_pick_below2_bits_22;
+  assign rest_pick_below2_bits_23 = rest_pick_below1[7];
+  assign rest_pick_below2_or_19 = rest_pick_below2_bits_19 | rest_pick_below2_bits_23;
+  assign rest_pick_below2_bits_24 = rest_pick_below1[6];
+  assign rest_pick_below2_or_20 = rest_pick_below2_bits_20 | rest_pick_below2_bits_24;
+  assign rest_pick_below2_bits_25 = rest_pick_below1[5];
+  assign rest_pick_below2_or_21 = rest_pick_below2_bits_21 | rest_pick_below2_bits_25;
+  assign rest_pick_below2_bits_26 = rest_pick_below1[4];
+  assign rest_pick_below2_or_22 = rest_pick_below2_bits_22 | rest_pick_below2_bits_26;
+  assign rest_pick_below2_bits_27 = rest_pick_below1[3];
+  assign rest_pick_below2_or_23 = rest_pick_below2_bits_23 | rest_pick_below2_bits_27;
+  assign rest_pick_below2_bits_28 = rest_pick_below1[2];
+  assign rest_pick_below2_or_24 = rest_pick_below2_bits_24 | rest_pick_below2_bits_28;
+  assign rest_pick_below2_bits_29 = rest_pick_below1[1];
+  assign rest_pick_below2_or_25 = rest_pick_below2_bits_25 | rest_pick_below2_bits_29;
+  assign rest_pick_below2_bits_30 = rest_pick_below1[0];
+  assign rest_pick_below2_or_26 = rest_pick_below2_bits_26 | rest_pick_below2_bits_30;
+  assign rest_pick_below3_bits = rest_pick_below2[30];
+  assign rest_pick_below3_bits_1 = rest_pick_below2[22];
+  assign rest_pick_below3_or = rest_pick_below3_bits | rest_pick_below3_bits_1;
+  assign rest_pick_below3_bits_2 = rest_pick_below2[29];
+  assign rest_pick_below3_bits_3 = rest_pick_below2[21];
+  assign rest_pick_below3_or_1 = rest_pick_below3_bits_2 | rest_pick_below3_bits_3;
+  assign rest_pick_below3_bits_4 = rest_pick_below2[28];
+  assign rest_pick_below3_bits_5 = rest_pick_below2[20];
+  assign rest_pick_below3_or_2 = rest_pick_below3_bits_4 | rest_pick_below3_bits_5;
+  assign rest_pick_below3_bits_6 = rest_pick_below2[27];
+  assign rest_pick_below3_bits_7 = rest_pick_below2[19];
+  assign rest_pick_below3_or_3 = rest_pick_below3_bits_6 | rest_pick_below3_bits_7;
+  assign rest_pick_below3_bits_8 = rest_pick_below2[26];
+  assign rest_pick_below3_bits_9 = rest_pick_below2[18];
+  assign rest_pick_below3_or_4 = rest_pick_below3_bits_8 | rest_pick_below3_bits_9;
+  assign rest_pick_below3_bits_10 = rest_pick_below2[25];
+  assign rest_pick_below3_bits_11 = rest_pick_below2[17];
+  assign rest_pick_below3_or_5 = rest_pick_below3_bits_10 | rest_pick_below3_bits_11;
+  assign rest_pick_below3_bits_12 = rest_pick_below2[24];
+  assign rest_pick_below3_bits_13 = rest_pick_below2[16];
+  assign rest_pick_below3_or_6 = rest_pick_below3_bits_12 | rest_pick_below3_bits_13;
+  assign rest_pick_below3_bits_14 = rest_pick_below2[23];
+  assign rest_pick_below3_bits_15 = rest_pick_below2[15];
+  assign rest_pick_below3_or_7 = rest_pick_below3_bits_14 | rest_pick_below3_bits_15;
+  assign rest_pick_below3_bits_16 = rest_pick_below2[14];
+  assign rest_pick_below3_or_8 = rest_pick_below3_bits_1 | rest_pick_below3_bits_16;
+  assign rest_pick_below3_bits_17 = rest_pick_below2[13];
+  assign rest_pick_below3_or_9 = rest_pick_below3_bits_3 | rest_pick_below3_bits_17;
+  assign rest_pick_below3_bits_18 = rest_pick_below2[12];
+  assign rest_pick_below3_or_10 = rest_pick_below3_bits_5 | rest_pick_below3_bits_18;
+  assign rest_pick_below3_bits_19 = rest_pick_below2[11];
+  assign rest_pick_below3_or_11 = rest_pick_below3_bits_7 | rest_pick_below3_bits_19;
+  assign rest_pick_below3_bits_20 = rest_pick_below2[10];
+  assign rest_pick_below3_or_12 = rest_pick_below3_bits_9 | rest_pick_below3_bits_20;
+  assign rest_pick_below3_bits_21 = rest_pick_below2[9];
+  assign rest_pick_below3_or_13 = rest_pick_below3_bits_11 | rest_pick_below3_bits_21;
+  assign rest_pick_below3_bits_22 = rest_pick_below2[8];
+  assign rest_pick_below3_or_14 = rest_pick_below3_bits_13 | rest_pick_below3_bits_22;
+  assign rest_pick_below3_bits_23 = rest_pick_below2[7];
+  assign rest_pick_below3_or_15 = rest_pick_below3_bits_15 | rest_pick_below3_bits_23;
+  assign rest_pick_below3_bits_24 = rest_pick_below2[6];
+  assign rest_pick_below3_or_16 = rest_pick_below3_bits_16 | rest_pick_below3_bits_24;
+  assign rest_pick_below3_bits_25 = rest_pick_below2[5];
+  assign rest_pick_below3_or_17 = rest_pick_below3_bits_17 | rest_pick_below3_bits_25;
+  assign rest_pick_below3_bits_26 = rest_pick_below2[4];
+  assign rest_pick_below3_or_18 = rest_pick_below3_bits_18 | rest_pick_below3_bits_26;
+  assign rest_pick_below3_bits_27 = rest_pick_below2[3];
+  assign rest_pick_below3_or_19 = rest_pick_below3_bits_19 | rest_pick_below3_bits_27;
+  assign rest_pick_below3_bits_28 = rest_pick_below2[2];
+  assign rest_pick_below3_or_20 = rest_pick_below3_bits_20 | rest_pick_below3_bits_28;
+  assign rest_pick_below3_bits_29 = rest_pick_below2[1];
+  assign rest_pick_below3_or_21 = rest_pick_below3_bits_21 | rest_pick_below3_bits_29;
+  assign rest_pick_below3_bits_30 = rest_pick_below2[0];
+  assign rest_pick_below3_or_22 = rest_pick_below3_bits_22 | rest_pick_below3_bits_30;
+  assign rest_pick_below4_bits = rest_pick_below3[30];
+  assign rest_pick_below4_bits_1 = rest_pick_below3[14];
+  assign rest_pick_below4_or = rest_pick_below4_bits | rest_pick_below4_bits_1;
+  assign rest_pick_below4_bits_2 = rest_pick_below3[29];
+  assign rest_pick_below4_bits_3 = rest_pick_below3[13];
+  assign rest_pick_below4_or_1 = rest_pick_below4_bits_2 | rest_pick_below4_bits_3;
+  assign rest_pick_below4_bits_4 = rest_pick_below3[28];
+  assign rest_pick_below4_bits_5 = rest_pick_below3[12];
+  assign rest_pick_below4_or_2 = rest_pick_below4_bits_4 | rest_pick_below4_bits_5;
+  assign rest_pick_below4_bits_6 = rest_pick_below3[27];
+  assign rest_pick_below4_bits_7 = rest_pick_below3[11];
+  assign rest_pick_below4_or_3 = rest_pick_below4_bits_6 | rest_pick_below4_bits_7;
+  assign rest_pick_below4_bits_8 = rest_pick_below3[26];
+  assign rest_pick_below4_bits_9 = rest_pick_below3[10];
+  assign rest_pick_below4_or_4 = rest_pick_below4_bits_8 | rest_pick_below4_bits_9;
+  assign rest_pick_below4_bits_10 = rest_pick_below3[25];
+  assign rest_pick_below4_bits_11 = rest_pick_below3[9];
+  assign rest_pick_below4_or_5 = rest_pick_below4_bits_10 | rest_pick_below4_bits_11;
+  assign rest_pick_below4_bits_12 = rest_pick_below3[24];
+  assign rest_pick_below4_bits_13 = rest_pick_below3[8];
+  assign rest_pick_below4_or_6 = rest_pick_below4_bits_12 | rest_pick_below4_bits_13;
+  assign rest_pick_below4_bits_14 = rest_pick_below3[23];
+  assign rest_pick_below4_bits_15 = rest_pick_below3[7];
+  assign rest_pick_below4_or_7 = rest_pick_below4_bits_14 | rest_pick_below4_bits_15;
+  assign rest_pick_below4_bits_16 = rest_pick_below3[22];
+  assign rest_pick_below4_bits_17 = rest_pick_below3[6];
+  assign rest_pick_below4_or_8 = rest_pick_below4_bits_16 | rest_pick_below4_bits_17;
+  assign rest_pick_below4_bits_18 = rest_pick_below3[21];
+  assign rest_pick_below4_bits_19 = rest_pick_below3[5];
+  assign rest_pick_below4_or_9 = rest_pick_below4_bits_18 | rest_pick_below4_bits_19;
+  assign rest_pick_below4_bits_20 = rest_pick_below3[20];
+  assign rest_pick_below4_bits_21 = rest_pick_below3[4];
+  assign rest_pick_below4_or_10 = rest_pick_below4_bits_20 | rest_pick_below4_bits_21;
+  assign rest_pick_below4_bits_22 = rest_pick_below3[19];
+  assign rest_pick_below4_bits_23 = rest_pick_below3[3];
+  assign rest_pick_below4_or_11 = rest_pick_below4_bits_22 | rest_pick_below4_bits_23;
+  assign rest_pick_below4_bits_24 = rest_pick_below3[18];
+  assign rest_pick_below4_bits_25 = rest_pick_below3[2];
+  assign rest_pick_below4_or_12 = rest_pick_below4_bits_24 | rest_pick_below4_bits_25;
+  assign rest_pick_below4_bits_26 = rest_pick_below3[17];
+  assign rest_pick_below4_bits_27 = rest_pick_below3[1];
+  assign rest_pick_below4_or_13 = rest_pick_below4_bits_26 | rest_pick_below4_bits_27;
+  assign rest_pick_below4_bits_28 = rest_pick_below3[16];
+  assign rest_pick_below4_bits_29 = rest_pick_below3[0];
+  assign rest_pick_below4_or_14 = rest_pick_below4_bits_28 | rest_pick_below4_bits_29;
+  assign rest_pick_below4_bits_30 = rest_pick_below3[15];
+  assign rest_pick_bits = pick0_rest[31];
+  assign rest_pick_bits_1 = rest_pick_below4[30];
+  assign rest_pick_not = ~rest_pick_bits_1;
+  assign rest_pick_and = rest_pick_bits & rest_pick_not;
+  assign rest_pick_bits_2 = pick0_rest[30];
+  assign rest_pick_bits_3 = rest_pick_below4[29];
+  assign rest_pick_not_1 = ~rest_pick_bits_3;
+  assign rest_pick_and_1 = rest_pick_bits_2 & rest_pick_not_1;
+  assign rest_pick_bits_4 = pick0_rest[29];
+  assign rest_pick_bits_5 = rest_pick_below4[28];
+  assign rest_pick_not_2 = ~rest_pick_bits_5;
+  assign rest_pick_and_2 = rest_pick_bits_4 & rest_pick_not_2;
+  assign rest_pick_bits_6 = pick0_rest[28];
+  assign rest_pick_bits_7 = rest_pick_below4[27];
+  assign rest_pick_not_3 = ~rest_pick_bits_7;
+  assign rest_pick_and_3 = rest_pick_bits_6 & rest_pick_not_3;
+  assign rest_pick_bits_8 = pick0_rest[27];
+  assign rest_pick_bits_9 = rest_pick_below4[26];
+  assign rest_pick_not_4 = ~rest_pick_bits_9;
+  assign rest_pick_and_4 = rest_pick_bits_8 & rest_pick_not_4;
+  assign rest_pick_bits_10 = pick0_rest[26];
+  assign rest_pick_bits_11 = rest_pick_below4[25];
+  assign rest_pick_not_5 = ~rest_pick_bits_11;
+  assign rest_pick_and_5 = rest_pick_bits_10 & rest_pick_not_5;
+  assign rest_pick_bits_12 = pick0_rest[25];
+  assign rest_pick_bits_13 = rest_pick_below4[24];
+  assign rest_pick_not_6 = ~rest_pick_bits_13;
+  assign rest_pick_and_6 = rest_pick_bits_12 & rest_pick_not_6;
+  assign rest_pick_bits_14 = pick0_rest[24];
+  assign rest_pick_bits_15 = rest_pick_below4[23];
+  assign rest_pick_not_7 = ~rest_pick_bits_15;
+  assign rest_pick_and_7 = rest_pick_bits_14 & rest_pick_not_7;
+  assign rest_pick_bits_16 = pick0_rest[23];
+  assign rest_pick_bits_17 = rest_pick_below4[22];
+  assign rest_pick_not_8 = ~rest_pick_bits_17;
+  assign rest_pick_and_8 = rest_pick_bits_16 & rest_pick_not_8;
+  assign rest_pick_bits_18 = pick0_rest[22];
+  assign rest_pick_bits_19 = rest_pick_below4[21];
+  assign rest_pick_not_9 = ~rest_pick_bits_19;
+  assign rest_pick_and_9 = rest_pick_bits_18 & rest_pick_not_9;
+  assign rest_pick_bits_20 = pick0_rest[21];
+  assign rest_pick_bits_21 = rest_pick_below4[20];
+  assign rest_pick_not_10 = ~rest_pick_bits_21;
+  assign rest_pick_and_10 = rest_pick_bits_20 & rest_pick_not_10;
+  assign rest_pick_bits_22 = pick0_rest[20];
+  assign rest_pick_bits_23 = rest_pick_below4[19];
+  assign rest_pick_not_11 = ~rest_pick_bits_23;
+  assign rest_pick_and_11 = rest_pick_bits_22 & rest_pick_not_11;
+  assign rest_pick_bits_24 = pick0_rest[19];
+  assign rest_pick_bits_25 = rest_pick_below4[18];
+  assign rest_pick_not_12 = ~rest_pick_bits_25;
+  assign rest_pick_and_12 = rest_pick_bits_24 & rest_pick_not_12;
+  assign rest_pick_bits_26 = pick0_rest[18];
+  assign rest_pick_bits_27 = rest_pick_below4[17];
+  assign rest_pick_not_13 = ~rest_pick_bits_27;
+  assign rest_pick_and_13 = rest_pick_bits_26 & rest_pick_not_13;
+  assign rest_pick_bits_28 = pick0_rest[17];
+  assign rest_pick_bits_29 = rest_pick_below4[16];
+  assign rest_pick_not_14 = ~rest_pick_bits_29;
+  assign rest_pick_and_14 = rest_pick_bits_28 & rest_pick_not_14;
+  assign rest_pick_bits_30 = pick0_rest[16];
+  assign rest_pick_bits_31 = rest_pick_below4[15];
+  assign rest_pick_not_15 = ~rest_pick_bits_31;
+  assign rest_pick_and_15 = rest_pick_bits_30 & rest_pick_not_15;
+  assign rest_pick_bits_32 = pick0_rest[15];
+  assign rest_pick_bits_33 = rest_pick_below4[14];
+  assign rest_pick_not_16 = ~rest_pick_bits_33;
+  assign rest_pick_and_16 = rest_pick_bits_32 & rest_pick_not_16;
+  assign rest_pick_bits_34 = pick0_rest[14];
+  assign rest_pick_bits_35 = rest_pick_below4[13];
+  assign rest_pick_not_17 = ~rest_pick_bits_35;
+  assign rest_pick_and_17 = rest_pick_bits_34 & rest_pick_not_17;
+  assign rest_pick_bits_36 = pick0_rest[13];
+  assign rest_pick_bits_37 = rest_pick_below4[12];
+  assign rest_pick_not_18 = ~rest_pick_bits_37;
+  assign rest_pick_and_18 = rest_pick_bits_36 & rest_pick_not_18;
+  assign rest_pick_bits_38 = pick0_rest[12];
+  assign rest_pick_bits_39 = rest_pick_below4[11];
+  assign rest_pick_not_19 = ~rest_pick_bits_39;
+  assign rest_pick_and_19 = rest_pick_bits_38 & rest_pick_not_19;
+  assign rest_pick_bits_40 = pick0_rest[11];
+  assign rest_pick_bits_41 = rest_pick_below4[10];
+  assign rest_pick_not_20 = ~rest_pick_bits_41;
+  assign rest_pick_and_20 = rest_pick_bits_40 & rest_pick_not_20;
+  assign rest_pick_bits_42 = pick0_rest[10];
+  assign rest_pick_bits_43 = rest_pick_below4[9];
+  assign rest_pick_not_21 = ~rest_pick_bits_43;
+  assign rest_pick_and_21 = rest_pick_bits_42 & rest_pick_not_21;
+  assign rest_pick_bits_44 = pick0_rest[9];
+  assign rest_pick_bits_45 = rest_pick_below4[8];
+  assign rest_pick_not_22 = ~rest_pick_bits_45;
+  assign rest_pick_and_22 = rest_pick_bits_44 & rest_pick_not_22;
+  assign rest_pick_bits_46 = pick0_rest[8];
+  assign rest_pick_bits_47 = rest_pick_below4[7];
+  assign rest_pick_not_23 = ~rest_pick_bits_47;
+  assign rest_pick_and_23 = rest_pick_bits_46 & rest_pick_not_23;
+  assign rest_pick_bits_48 = pick0_rest[7];
+  assign rest_pick_bits_49 = rest_pick_below4[6];
+  assign rest_pick_not_24 = ~rest_pick_bits_49;
+  assign rest_pick_and_24 = rest_pick_bits_48 & rest_pick_not_24;
+  assign rest_pick_bits_50 = pick0_rest[6];
+  assign rest_pick_bits_51 = rest_pick_below4[5];
+  assign rest_pick_not_25 = ~rest_pick_bits_51;
+  assign rest_pick_and_25 = rest_pick_bits_50 & rest_pick_not_25;
+  assign rest_pick_bits_52 = pick0_rest[5];
+  assign rest_pick_bits_53 = rest_pick_below4[4];
+  assign rest_pick_not_26 = ~rest_pick_bits_53;
+  assign rest_pick_and_26 = rest_pick_bits_52 & rest_pick_not_26;
+  assign rest_pick_bits_54 = pick0_rest[4];
+  assign rest_pick_bits_55 = rest_pick_below4[3];
+  assign rest_pick_not_27 = ~rest_pick_bits_55;
+  assign rest_pick_and_27 = rest_pick_bits_54 & rest_pick_not_27;
+  assign rest_pick_bits_56 = pick0_rest[3];
+  assign rest_pick_bits_57 = rest_pick_below4[2];
+  assign rest_pick_not_28 = ~rest_pick_bits_57;
+  assign rest_pick_and_28 = rest_pick_bits_56 & rest_pick_not_28;
+  assign rest_pick_bits_58 = pick0_rest[2];
+  assign rest_pick_bits_59 = rest_pick_below4[1];
+  assign rest_pick_not_29 = ~rest_pick_bits_59;
+  assign rest_pick_and_29 = rest_pick_bits_58 & rest_pick_not_29;
+  assign rest_pick_bits_60 = pick0_rest[1];
+  assign rest_pick_bits_61 = rest_pick_below4[0];
+  assign rest_pick_not_30 = ~rest_pick_bits_61;
+  assign rest_pick_and_30 = rest_pick_bits_60 & rest_pick_not_30;
+  assign rest_pick_bits_62 = pick0_rest[0];
   assign ev_out_valid_next_or = ev_out_skid_valid | ev_out_up_fire;
   assign ev_out_valid_next_mux = ev_out_load ? ev_out_valid_next_or : ev_out_valid;
   assign ev_out_event_next_cat = {pick0_valid};
@@ -1566,24 +2398,35 @@ module spike_event_encoder_c256_k32_w1_e1 (
   assign chunk_valid_next_mux_1 = in_fire ? 1'd1 : chunk_valid_next_mux;
   assign chunk_mask_next_mux = in_fire ? in_mask : pick0_rest;
   assign chunk_mask_en_or = in_fire | scan_take;
+  assign pick0_onehot_r_next_mux = in_fire ? in_pick : rest_pick;
+  assign pick0_onehot_r_en_or = in_fire | scan_take;
+  assign scan_has_data_r_next_or_r = |in_mask;
+  assign scan_has_data_r_next_not = ~scan_rest_empty_r;
+  assign scan_has_data_r_next_mux = in_fire ? scan_has_data_r_next_or_r : scan_has_data_r_next_not;
+  assign scan_has_data_r_en_or = in_fire | scan_take;
+  assign scan_rest_empty_r_next_not = ~in_pick;
+  assign scan_rest_empty_r_next_and = in_mask & scan_rest_empty_r_next_not;
+  assign scan_rest_empty_r_next_or_r = |scan_rest_empty_r_next_and;
+  assign scan_rest_empty_r_next_not_1 = ~scan_rest_empty_r_next_or_r;
+  assign scan_rest_empty_r_next_not_2 = ~rest_pick;
+  assign scan_rest_empty_r_next_and_1 = pick0_rest & scan_rest_empty_r_next_not_2;
+  assign scan_rest_empty_r_next_or_r_1 = |scan_rest_empty_r_next_and_1;
+  assign scan_rest_empty_r_next_not_3 = ~scan_rest_empty_r_next_or_r_1;
+  assign scan_rest_empty_r_next_mux = in_fire ? scan_rest_empty_r_next_not_1 : scan_rest_empty_r_next_not_3;
+  assign scan_rest_empty_r_en_or = in_fire | scan_take;
   assign in_base_next_add = {2'd0, in_base} + 10'd32;
   assign in_base_next_trunc = in_base_next_add[7:0];
   assign in_base_next_mux = in_final ? 8'd0 : in_base_next_trunc;
   assign in_final = in_base == 8'd224;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3, in_mask_or_r_4, in_mask_or_r_5, in_mask_or_r_6, in_mask_or_r_7, in_mask_or_r_8, in_mask_or_r_9, in_mask_or_r_10, in_mask_or_r_11, in_mask_or_r_12, in_mask_or_r_13, in_mask_or_r_14, in_mask_or_r_15, in_mask_or_r_16, in_mask_or_r_17, in_mask_or_r_18, in_mask_or_r_19, in_mask_or_r_20, in_mask_or_r_21, in_mask_or_r_22, in_mask_or_r_23, in_mask_or_r_24, in_mask_or_r_25, in_mask_or_r_26, in_mask_or_r_27, in_mask_or_r_28, in_mask_or_r_29, in_mask_or_r_30, in_mask_or_r_31};
-  assign pick0_below0 = {pick0_below0_or, pick0_below0_or_1, pick0_below0_or_2, pick0_below0_or_3, pick0_below0_or_4, pick0_below0_or_5, pick0_below0_or_6, pick0_below0_or_7, pick0_below0_or_8, pick0_below0_or_9, pick0_below0_or_10, pick0_below0_or_11, pick0_below0_or_12, pick0_below0_or_13, pick0_below0_or_14, pick0_below0_or_15, pick0_below0_or_16, pick0_below0_or_17, pick0_below0_or_18, pick0_below0_or_19, pick0_below0_or_20, pick0_below0_or_21, pick0_below0_or_22, pick0_below0_or_23, pick0_below0_or_24, pick0_below0_or_25, pick0_below0_or_26, pick0_below0_or_27, pick0_below0_or_28, pick0_below0_or_29, pick0_below0_bits_30};
-  assign pick0_below1 = {pick0_below1_or, pick0_below1_or_1, pick0_below1_or_2, pick0_below1_or_3, pick0_below1_or_4, pick0_below1_or_5, pick0_below1_or_6, pick0_below1_or_7, pick0_below1_or_8, pick0_below1_or_9, pick0_below1_or_10, pick0_below1_or_11, pick0_below1_or_12, pick0_below1_or_13, pick0_below1_or_14, pick0_below1_or_15, pick0_below1_or_16, pick0_below1_or_17, pick0_below1_or_18, pick0_below1_or_19, pick0_below1_or_20, pick0_below1_or_21, pick0_below1_or_22, pick0_below1_or_23, pick0_below1_or_24, pick0_below1_or_25, pick0_below1_or_26, pick0_below1_or_27, pick0_below1_or_28, pick0_below1_bits_29, pick0_below1_bits_30};
-  assign pick0_below2 = {pick0_below2_or, pick0_below2_or_1, pick0_below2_or_2, pick0_below2_or_3, pick0_below2_or_4, pick0_below2_or_5, pick0_below2_or_6, pick0_below2_or_7, pick0_below2_or_8, pick0_below2_or_9, pick0_below2_or_10, pick0_below2_or_11, pick0_below2_or_12, pick0_below2_or_13, pick0_below2_or_14, pick0_below2_or_15, pick0_below2_or_16, pick0_below2_or_17, pick0_below2_or_18, pick0_below2_or_19, pick0_below2_or_20, pick0_below2_or_21, pick0_below2_or_22, pick0_below2_or_23, pick0_below2_or_24, pick0_below2_or_25, pick0_below2_or_26, pick0_below2_bits_27, pick0_below2_bits_28, pick0_below2_bits_29, pick0_below2_bits_30};
-  assign pick0_below3 = {pick0_below3_or, pick0_below3_or_1, pick0_below3_or_2, pick0_below3_or_3, pick0_below3_or_4, pick0_below3_or_5, pick0_below3_or_6, pick0_below3_or_7, pick0_below3_or_8, pick0_below3_or_9, pick0_below3_or_10, pick0_below3_or_11, pick0_below3_or_12, pick0_below3_or_13, pick0_below3_or_14, pick0_below3_or_15, pick0_below3_or_16, pick0_below3_or_17, pick0_below3_or_18, pick0_below3_or_19, pick0_below3_or_20, pick0_below3_or_21, pick0_below3_or_22, pick0_below3_bits_23, pick0_below3_bits_24, pick0_below3_bits_25, pick0_below3_bits_26, pick0_below3_bits_27, pick0_below3_bits_28, pick0_below3_bits_29, pick0_below3_bits_30};
-  assign pick0_below4 = {pick0_below4_or, pick0_below4_or_1, pick0_below4_or_2, pick0_below4_or_3, pick0_below4_or_4, pick0_below4_or_5, pick0_below4_or_6, pick0_below4_or_7, pick0_below4_or_8, pick0_below4_or_9, pick0_below4_or_10, pick0_below4_or_11, pick0_below4_or_12, pick0_below4_or_13, pick0_below4_or_14, pick0_below4_bits_30, pick0_below4_bits_1, pick0_below4_bits_3, pick0_below4_bits_5, pick0_below4_bits_7, pick0_below4_bits_9, pick0_below4_bits_11, pick0_below4_bits_13, pick0_below4_bits_15, pick0_below4_bits_17, pick0_below4_bits_19, pick0_below4_bits_21, pick0_below4_bits_23, pick0_below4_bits_25, pick0_below4_bits_27, pick0_below4_bits_29};
-  assign pick0_onehot = {pick0_onehot_and, pick0_onehot_and_1, pick0_onehot_and_2, pick0_onehot_and_3, pick0_onehot_and_4, pick0_onehot_and_5, pick0_onehot_and_6, pick0_onehot_and_7, pick0_onehot_and_8, pick0_onehot_and_9, pick0_onehot_and_10, pick0_onehot_and_11, pick0_onehot_and_12, pick0_onehot_and_13, pick0_onehot_and_14, pick0_onehot_and_15, pick0_onehot_and_16, pick0_onehot_and_17, pick0_onehot_and_18, pick0_onehot_and_19, pick0_onehot_and_20, pick0_onehot_and_21, pick0_onehot_and_22, pick0_onehot_and_23, pick0_onehot_and_24, pick0_onehot_and_25, pick0_onehot_and_26, pick0_onehot_and_27, pick0_onehot_and_28, pick0_onehot_and_29, pick0_onehot_and_30, pick0_onehot_bits_62};
-  assign pick0_valid = |chunk_mask;
+  assign pick0_onehot = pick0_onehot_r;
+  assign pick0_valid = scan_has_data_r;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1, pick0_index_or_r_2, pick0_index_or_r_3, pick0_index_or_r_4};
   assign pick0_count = pick0_count_or_30 | pick0_count_mux_31;
   assign pick0_channel = pick0_channel_add[7:0];
   assign pick0_rest = chunk_mask & pick0_rest_not;
-  assign scan_has_data = |chunk_mask;
-  assign scan_rest_empty = ~scan_rest_empty_or_r;
+  assign scan_has_data = scan_has_data_r;
+  assign scan_rest_empty = scan_rest_empty_r;
   assign scan_ends_vector = chunk_final & scan_rest_empty;
   assign scan_token_valid = chunk_valid & scan_token_valid_or;
   assign ev_out_up_ready = ~ev_out_skid_valid;
@@ -1597,6 +2440,18 @@ module spike_event_encoder_c256_k32_w1_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
+  assign in_pick_below0 = {in_pick_below0_or, in_pick_below0_or_1, in_pick_below0_or_2, in_pick_below0_or_3, in_pick_below0_or_4, in_pick_below0_or_5, in_pick_below0_or_6, in_pick_below0_or_7, in_pick_below0_or_8, in_pick_below0_or_9, in_pick_below0_or_10, in_pick_below0_or_11, in_pick_below0_or_12, in_pick_below0_or_13, in_pick_below0_or_14, in_pick_below0_or_15, in_pick_below0_or_16, in_pick_below0_or_17, in_pick_below0_or_18, in_pick_below0_or_19, in_pick_below0_or_20, in_pick_below0_or_21, in_pick_below0_or_22, in_pick_below0_or_23, in_pick_below0_or_24, in_pick_below0_or_25, in_pick_below0_or_26, in_pick_below0_or_27, in_pick_below0_or_28, in_pick_below0_or_29, in_pick_below0_bits_30};
+  assign in_pick_below1 = {in_pick_below1_or, in_pick_below1_or_1, in_pick_below1_or_2, in_pick_below1_or_3, in_pick_below1_or_4, in_pick_below1_or_5, in_pick_below1_or_6, in_pick_below1_or_7, in_pick_below1_or_8, in_pick_below1_or_9, in_pick_below1_or_10, in_pick_below1_or_11, in_pick_below1_or_12, in_pick_below1_or_13, in_pick_below1_or_14, in_pick_below1_or_15, in_pick_below1_or_16, in_pick_below1_or_17, in_pick_below1_or_18, in_pick_below1_or_19, in_pick_below1_or_20, in_pick_below1_or_21, in_pick_below1_or_22, in_pick_below1_or_23, in_pick_below1_or_24, in_pick_below1_or_25, in_pick_below1_or_26, in_pick_below1_or_27, in_pick_below1_or_28, in_pick_below1_bits_29, in_pick_below1_bits_30};
+  assign in_pick_below2 = {in_pick_below2_or, in_pick_below2_or_1, in_pick_below2_or_2, in_pick_below2_or_3, in_pick_below2_or_4, in_pick_below2_or_5, in_pick_below2_or_6, in_pick_below2_or_7, in_pick_below2_or_8, in_pick_below2_or_9, in_pick_below2_or_10, in_pick_below2_or_11, in_pick_below2_or_12, in_pick_below2_or_13, in_pick_below2_or_14, in_pick_below2_or_15, in_pick_below2_or_16, in_pick_below2_or_17, in_pick_below2_or_18, in_pick_below2_or_19, in_pick_below2_or_20, in_pick_below2_or_21, in_pick_below2_or_22, in_pick_below2_or_23, in_pick_below2_or_24, in_pick_below2_or_25, in_pick_below2_or_26, in_pick_below2_bits_27, in_pick_below2_bits_28, in_pick_below2_bits_29, in_pick_below2_bits_30};
+  assign in_pick_below3 = {in_pick_below3_or, in_pick_below3_or_1, in_pick_below3_or_2, in_pick_below3_or_3, in_pick_below3_or_4, in_pick_below3_or_5, in_pick_below3_or_6, in_pick_below3_or_7, in_pick_below3_or_8, in_pick_below3_or_9, in_pick_below3_or_10, in_pick_below3_or_11, in_pick_below3_or_12, in_pick_below3_or_13, in_pick_below3_or_14, in_pick_below3_or_15, in_pick_below3_or_16, in_pick_below3_or_17, in_pick_below3_or_18, in_pick_below3_or_19, in_pick_below3_or_20, in_pick_below3_or_21, in_pick_below3_or_22, in_pick_below3_bits_23, in_pick_below3_bits_24, in_pick_below3_bits_25, in_pick_below3_bits_26, in_pick_below3_bits_27, in_pick_below3_bits_28, in_pick_below3_bits_29, in_pick_below3_bits_30};
+  assign in_pick_below4 = {in_pick_below4_or, in_pick_below4_or_1, in_pick_below4_or_2, in_pick_below4_or_3, in_pick_below4_or_4, in_pick_below4_or_5, in_pick_below4_or_6, in_pick_below4_or_7, in_pick_below4_or_8, in_pick_below4_or_9, in_pick_below4_or_10, in_pick_below4_or_11, in_pick_below4_or_12, in_pick_below4_or_13, in_pick_below4_or_14, in_pick_below4_bits_30, in_pick_below4_bits_1, in_pick_below4_bits_3, in_pick_below4_bits_5, in_pick_below4_bits_7, in_pick_below4_bits_9, in_pick_below4_bits_11, in_pick_below4_bits_13, in_pick_below4_bits_15, in_pick_below4_bits_17, in_pick_below4_bits_19, in_pick_below4_bits_21, in_pick_below4_bits_23, in_pick_below4_bits_25, in_pick_below4_bits_27, in_pick_below4_bits_29};
+  assign in_pick = {in_pick_and, in_pick_and_1, in_pick_and_2, in_pick_and_3, in_pick_and_4, in_pick_and_5, in_pick_and_6, in_pick_and_7, in_pick_and_8, in_pick_and_9, in_pick_and_10, in_pick_and_11, in_pick_and_12, in_pick_and_13, in_pick_and_14, in_pick_and_15, in_pick_and_16, in_pick_and_17, in_pick_and_18, in_pick_and_19, in_pick_and_20, in_pick_and_21, in_pick_and_22, in_pick_and_23, in_pick_and_24, in_pick_and_25, in_pick_and_26, in_pick_and_27, in_pick_and_28, in_pick_and_29, in_pick_and_30, in_pick_bits_62};
+  assign rest_pick_below0 = {rest_pick_below0_or, rest_pick_below0_or_1, rest_pick_below0_or_2, rest_pick_below0_or_3, rest_pick_below0_or_4, rest_pick_below0_or_5, rest_pick_below0_or_6, rest_pick_below0_or_7, rest_pick_below0_or_8, rest_pick_below0_or_9, rest_pick_below0_or_10, rest_pick_below0_or_11, rest_pick_below0_or_12, rest_pick_below0_or_13, rest_pick_below0_or_14, rest_pick_below0_or_15, rest_pick_below0_or_16, rest_pick_below0_or_17, rest_pick_below0_or_18, rest_pick_below0_or_19, rest_pick_below0_or_20, rest_pick_below0_or_21, rest_pick_below0_or_22, rest_pick_below0_or_23, rest_pick_below0_or_24, rest_pick_below0_or_25, rest_pick_below0_or_26, rest_pick_below0_or_27, rest_pick_below0_or_28, rest_pick_below0_or_29, rest_pick_below0_bits_30};
+  assign rest_pick_below1 = {rest_pick_below1_or, rest_pick_below1_or_1, rest_pick_below1_or_2, rest_pick_below1_or_3, rest_pick_below1_or_4, rest_pick_below1_or_5, rest_pick_below1_or_6, rest_pick_below1_or_7, rest_pick_below1_or_8, rest_pick_below1_or_9, rest_pick_below1_or_10, rest_pick_below1_or_11, rest_pick_below1_or_12, rest_pick_below1_or_13, rest_pick_below1_or_14, rest_pick_below1_or_15, rest_pick_below1_or_16, rest_pick_below1_or_17, rest_pick_below1_or_18, rest_pick_below1_or_19, rest_pick_below1_or_20, rest_pick_below1_or_21, rest_pick_below1_or_22, rest_pick_below1_or_23, rest_pick_below1_or_24, rest_pick_below1_or_25, rest_pick_below1_or_26, rest_pick_below1_or_27, rest_pick_below1_or_28, rest_pick_below1_bits_29, rest_pick_below1_bits_30};
+  assign rest_pick_below2 = {rest_pick_below2_or, rest_pick_below2_or_1, rest_pick_below2_or_2, rest_pick_below2_or_3, rest_pick_below2_or_4, rest_pick_below2_or_5, rest_pick_below2_or_6, rest_pick_below2_or_7, rest_pick_below2_or_8, rest_pick_below2_or_9, rest_pick_below2_or_10, rest_pick_below2_or_11, rest_pick_below2_or_12, rest_pick_below2_or_13, rest_pick_below2_or_14, rest_pick_below2_or_15, rest_pick_below2_or_16, rest_pick_below2_or_17, rest_pick_below2_or_18, rest_pick_below2_or_19, rest_pick_below2_or_20, rest_pick_below2_or_21, rest_pick_below2_or_22, rest_pick_below2_or_23, rest_pick_below2_or_24, rest_pick_below2_or_25, rest_pick_below2_or_26, rest_pick_below2_bits_27, rest_pick_below2_bits_28, rest_pick_below2_bits_29, rest_pick_below2_bits_30};
+  assign rest_pick_below3 = {rest_pick_below3_or, rest_pick_below3_or_1, rest_pick_below3_or_2, rest_pick_below3_or_3, rest_pick_below3_or_4, rest_pick_below3_or_5, rest_pick_below3_or_6, rest_pick_below3_or_7, rest_pick_below3_or_8, rest_pick_below3_or_9, rest_pick_below3_or_10, rest_pick_below3_or_11, rest_pick_below3_or_12, rest_pick_below3_or_13, rest_pick_below3_or_14, rest_pick_below3_or_15, rest_pick_below3_or_16, rest_pick_below3_or_17, rest_pick_below3_or_18, rest_pick_below3_or_19, rest_pick_below3_or_20, rest_pick_below3_or_21, rest_pick_below3_or_22, rest_pick_below3_bits_23, rest_pick_below3_bits_24, rest_pick_below3_bits_25, rest_pick_below3_bits_26, rest_pick_below3_bits_27, rest_pick_below3_bits_28, rest_pick_below3_bits_29, rest_pick_below3_bits_30};
+  assign rest_pick_below4 = {rest_pick_below4_or, rest_pick_below4_or_1, rest_pick_below4_or_2, rest_pick_below4_or_3, rest_pick_below4_or_4, rest_pick_below4_or_5, rest_pick_below4_or_6, rest_pick_below4_or_7, rest_pick_below4_or_8, rest_pick_below4_or_9, rest_pick_below4_or_10, rest_pick_below4_or_11, rest_pick_below4_or_12, rest_pick_below4_or_13, rest_pick_below4_or_14, rest_pick_below4_bits_30, rest_pick_below4_bits_1, rest_pick_below4_bits_3, rest_pick_below4_bits_5, rest_pick_below4_bits_7, rest_pick_below4_bits_9, rest_pick_below4_bits_11, rest_pick_below4_bits_13, rest_pick_below4_bits_15, rest_pick_below4_bits_17, rest_pick_below4_bits_19, rest_pick_below4_bits_21, rest_pick_below4_bits_23, rest_pick_below4_bits_25, rest_pick_below4_bits_27, rest_pick_below4_bits_29};
+  assign rest_pick = {rest_pick_and, rest_pick_and_1, rest_pick_and_2, rest_pick_and_3, rest_pick_and_4, rest_pick_and_5, rest_pick_and_6, rest_pick_and_7, rest_pick_and_8, rest_pick_and_9, rest_pick_and_10, rest_pick_and_11, rest_pick_and_12, rest_pick_and_13, rest_pick_and_14, rest_pick_and_15, rest_pick_and_16, rest_pick_and_17, rest_pick_and_18, rest_pick_and_19, rest_pick_and_20, rest_pick_and_21, rest_pick_and_22, rest_pick_and_23, rest_pick_and_24, rest_pick_and_25, rest_pick_and_26, rest_pick_and_27, rest_pick_and_28, rest_pick_and_29, rest_pick_and_30, rest_pick_bits_62};
   assign in_ready = in_ready_int;
   assign out_valid = ev_out_valid;
   assign out_event = ev_out_event;
@@ -1643,6 +2498,15 @@ module spike_event_encoder_c256_k32_w1_e1 (
     else chunk_valid <= chunk_valid_next_mux_1;
   always @(posedge clk)
     if (chunk_mask_en_or) chunk_mask <= chunk_mask_next_mux;
+  always @(posedge clk)
+    if (rst) pick0_onehot_r <= 32'd0;
+    else if (pick0_onehot_r_en_or) pick0_onehot_r <= pick0_onehot_r_next_mux;
+  always @(posedge clk)
+    if (rst) scan_has_data_r <= 1'd0;
+    else if (scan_has_data_r_en_or) scan_has_data_r <= scan_has_data_r_next_mux;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_r <= 1'd0;
+    else if (scan_rest_empty_r_en_or) scan_rest_empty_r <= scan_rest_empty_r_next_mux;
   always @(posedge clk)
     if (in_fire) chunk_counts <= in_counts;
   always @(posedge clk)

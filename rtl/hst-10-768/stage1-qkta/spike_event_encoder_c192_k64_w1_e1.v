@@ -31,12 +31,9 @@ module spike_event_encoder_c192_k64_w1_e1 (
   reg  [63:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [7:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [62:0] pick0_below0;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [62:0] pick0_below1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [62:0] pick0_below2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [62:0] pick0_below3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [62:0] pick0_below4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [62:0] pick0_below5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  reg  [63:0] pick0_onehot_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_has_data_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [63:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [5:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -73,6 +70,20 @@ module spike_event_encoder_c192_k64_w1_e1 (
   wire chunk_done;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [62:0] in_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] in_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] in_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] in_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] in_pick_below4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] in_pick_below5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [63:0] in_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [62:0] rest_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] rest_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] rest_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] rest_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] rest_pick_below4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [62:0] rest_pick_below5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [63:0] rest_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -201,952 +212,6 @@ module spike_event_encoder_c192_k64_w1_e1 (
   wire in_mask_or_r_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_63;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r_63;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below4_or_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_or_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below5_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_63;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_64;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_65;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_66;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_67;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_68;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_69;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_70;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_71;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_72;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_73;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_74;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_75;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_76;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_77;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_78;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_79;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_80;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_81;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_82;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_83;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_84;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_85;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_86;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_87;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_88;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_89;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_90;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_91;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_92;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_93;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_94;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_95;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_47;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_47;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_96;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_97;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_48;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_48;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_98;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_99;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_49;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_49;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_100;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_101;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_50;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_50;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_102;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_103;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_51;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_51;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_104;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_105;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_52;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_52;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_106;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_107;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_53;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_53;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_108;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_109;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_54;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_54;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_110;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_111;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_55;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_55;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_112;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_113;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_56;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_56;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_114;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_115;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_57;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_57;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_116;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_117;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_58;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_58;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_118;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_119;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_59;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_59;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_120;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_121;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_60;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_60;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_122;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_123;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_61;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_61;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_124;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_125;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_126;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire pick0_index_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -1611,7 +676,6 @@ module spike_event_encoder_c192_k64_w1_e1 (
   wire [8:0] pick0_channel_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
   wire [63:0] pick0_rest_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_token_valid_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_take_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_take_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -1639,6 +703,1898 @@ module spike_event_encoder_c192_k64_w1_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below4_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below5_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_63;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_64;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_65;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_66;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_67;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_68;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_69;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_70;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_71;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_72;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_73;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_74;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_75;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_76;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_77;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_78;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_79;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_80;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_81;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_82;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_83;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_84;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_85;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_86;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_87;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_88;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_89;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_90;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_91;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_92;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_93;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_94;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_95;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_47;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_47;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_96;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_97;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_48;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_48;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_98;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_99;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_49;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_49;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_100;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_101;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_50;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_50;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_102;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_103;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_51;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_51;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_104;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_105;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_52;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_52;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_106;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_107;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_53;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_53;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_108;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_109;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_54;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_54;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_110;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_111;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_55;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_55;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_112;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_113;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_56;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_56;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_114;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_115;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_57;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_57;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_116;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_117;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_58;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_58;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_118;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_119;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_59;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_59;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_120;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_121;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_60;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_60;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_122;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_123;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_61;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_61;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_124;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_125;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_126;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below4_or_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below5_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_63;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_64;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_65;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_66;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_67;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_68;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_69;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_70;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_71;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_72;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_73;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_74;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_75;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_76;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_77;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_78;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_79;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_80;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_81;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_82;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_83;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_84;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_85;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_86;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_87;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_88;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_89;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_90;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_91;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_92;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_93;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_94;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_95;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_47;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_47;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_96;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_97;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_48;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_48;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_98;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_99;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_49;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_49;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_100;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_101;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_50;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_50;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_102;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_103;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_51;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_51;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_104;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_105;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_52;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_52;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_106;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_107;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_53;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_53;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_108;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_109;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_54;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_54;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_110;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_111;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_55;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_55;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_112;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_113;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_56;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_56;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_114;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_115;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_57;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_57;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_116;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_117;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_58;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_58;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_118;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_119;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_59;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_59;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_120;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_121;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_60;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_60;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_122;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_123;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_61;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_61;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_124;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_125;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_62;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_126;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire ev_out_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_event_next_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -1666,6 +2622,22 @@ module spike_event_encoder_c192_k64_w1_e1 (
   wire chunk_valid_next_mux_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [63:0] chunk_mask_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_mask_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [63:0] pick0_onehot_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [63:0] scan_rest_empty_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [63:0] scan_rest_empty_r_next_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [63:0] scan_rest_empty_r_next_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [63:0] scan_rest_empty_r_next_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_or_r_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_off UNUSED */
   wire [9:0] in_base_next_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
@@ -1800,952 +2772,6 @@ module spike_event_encoder_c192_k64_w1_e1 (
   assign in_mask_or_r_62 = |in_mask_bits_62;
   assign in_mask_bits_63 = in_counts[0];
   assign in_mask_or_r_63 = |in_mask_bits_63;
-  assign pick0_below0_bits = chunk_mask[62];
-  assign pick0_below0_bits_1 = chunk_mask[61];
-  assign pick0_below0_or = pick0_below0_bits | pick0_below0_bits_1;
-  assign pick0_below0_bits_2 = chunk_mask[60];
-  assign pick0_below0_or_1 = pick0_below0_bits_1 | pick0_below0_bits_2;
-  assign pick0_below0_bits_3 = chunk_mask[59];
-  assign pick0_below0_or_2 = pick0_below0_bits_2 | pick0_below0_bits_3;
-  assign pick0_below0_bits_4 = chunk_mask[58];
-  assign pick0_below0_or_3 = pick0_below0_bits_3 | pick0_below0_bits_4;
-  assign pick0_below0_bits_5 = chunk_mask[57];
-  assign pick0_below0_or_4 = pick0_below0_bits_4 | pick0_below0_bits_5;
-  assign pick0_below0_bits_6 = chunk_mask[56];
-  assign pick0_below0_or_5 = pick0_below0_bits_5 | pick0_below0_bits_6;
-  assign pick0_below0_bits_7 = chunk_mask[55];
-  assign pick0_below0_or_6 = pick0_below0_bits_6 | pick0_below0_bits_7;
-  assign pick0_below0_bits_8 = chunk_mask[54];
-  assign pick0_below0_or_7 = pick0_below0_bits_7 | pick0_below0_bits_8;
-  assign pick0_below0_bits_9 = chunk_mask[53];
-  assign pick0_below0_or_8 = pick0_below0_bits_8 | pick0_below0_bits_9;
-  assign pick0_below0_bits_10 = chunk_mask[52];
-  assign pick0_below0_or_9 = pick0_below0_bits_9 | pick0_below0_bits_10;
-  assign pick0_below0_bits_11 = chunk_mask[51];
-  assign pick0_below0_or_10 = pick0_below0_bits_10 | pick0_below0_bits_11;
-  assign pick0_below0_bits_12 = chunk_mask[50];
-  assign pick0_below0_or_11 = pick0_below0_bits_11 | pick0_below0_bits_12;
-  assign pick0_below0_bits_13 = chunk_mask[49];
-  assign pick0_below0_or_12 = pick0_below0_bits_12 | pick0_below0_bits_13;
-  assign pick0_below0_bits_14 = chunk_mask[48];
-  assign pick0_below0_or_13 = pick0_below0_bits_13 | pick0_below0_bits_14;
-  assign pick0_below0_bits_15 = chunk_mask[47];
-  assign pick0_below0_or_14 = pick0_below0_bits_14 | pick0_below0_bits_15;
-  assign pick0_below0_bits_16 = chunk_mask[46];
-  assign pick0_below0_or_15 = pick0_below0_bits_15 | pick0_below0_bits_16;
-  assign pick0_below0_bits_17 = chunk_mask[45];
-  assign pick0_below0_or_16 = pick0_below0_bits_16 | pick0_below0_bits_17;
-  assign pick0_below0_bits_18 = chunk_mask[44];
-  assign pick0_below0_or_17 = pick0_below0_bits_17 | pick0_below0_bits_18;
-  assign pick0_below0_bits_19 = chunk_mask[43];
-  assign pick0_below0_or_18 = pick0_below0_bits_18 | pick0_below0_bits_19;
-  assign pick0_below0_bits_20 = chunk_mask[42];
-  assign pick0_below0_or_19 = pick0_below0_bits_19 | pick0_below0_bits_20;
-  assign pick0_below0_bits_21 = chunk_mask[41];
-  assign pick0_below0_or_20 = pick0_below0_bits_20 | pick0_below0_bits_21;
-  assign pick0_below0_bits_22 = chunk_mask[40];
-  assign pick0_below0_or_21 = pick0_below0_bits_21 | pick0_below0_bits_22;
-  assign pick0_below0_bits_23 = chunk_mask[39];
-  assign pick0_below0_or_22 = pick0_below0_bits_22 | pick0_below0_bits_23;
-  assign pick0_below0_bits_24 = chunk_mask[38];
-  assign pick0_below0_or_23 = pick0_below0_bits_23 | pick0_below0_bits_24;
-  assign pick0_below0_bits_25 = chunk_mask[37];
-  assign pick0_below0_or_24 = pick0_below0_bits_24 | pick0_below0_bits_25;
-  assign pick0_below0_bits_26 = chunk_mask[36];
-  assign pick0_below0_or_25 = pick0_below0_bits_25 | pick0_below0_bits_26;
-  assign pick0_below0_bits_27 = chunk_mask[35];
-  assign pick0_below0_or_26 = pick0_below0_bits_26 | pick0_below0_bits_27;
-  assign pick0_below0_bits_28 = chunk_mask[34];
-  assign pick0_below0_or_27 = pick0_below0_bits_27 | pick0_below0_bits_28;
-  assign pick0_below0_bits_29 = chunk_mask[33];
-  assign pick0_below0_or_28 = pick0_below0_bits_28 | pick0_below0_bits_29;
-  assign pick0_below0_bits_30 = chunk_mask[32];
-  assign pick0_below0_or_29 = pick0_below0_bits_29 | pick0_below0_bits_30;
-  assign pick0_below0_bits_31 = chunk_mask[31];
-  assign pick0_below0_or_30 = pick0_below0_bits_30 | pick0_below0_bits_31;
-  assign pick0_below0_bits_32 = chunk_mask[30];
-  assign pick0_below0_or_31 = pick0_below0_bits_31 | pick0_below0_bits_32;
-  assign pick0_below0_bits_33 = chunk_mask[29];
-  assign pick0_below0_or_32 = pick0_below0_bits_32 | pick0_below0_bits_33;
-  assign pick0_below0_bits_34 = chunk_mask[28];
-  assign pick0_below0_or_33 = pick0_below0_bits_33 | pick0_below0_bits_34;
-  assign pick0_below0_bits_35 = chunk_mask[27];
-  assign pick0_below0_or_34 = pick0_below0_bits_34 | pick0_below0_bits_35;
-  assign pick0_below0_bits_36 = chunk_mask[26];
-  assign pick0_below0_or_35 = pick0_below0_bits_35 | pick0_below0_bits_36;
-  assign pick0_below0_bits_37 = chunk_mask[25];
-  assign pick0_below0_or_36 = pick0_below0_bits_36 | pick0_below0_bits_37;
-  assign pick0_below0_bits_38 = chunk_mask[24];
-  assign pick0_below0_or_37 = pick0_below0_bits_37 | pick0_below0_bits_38;
-  assign pick0_below0_bits_39 = chunk_mask[23];
-  assign pick0_below0_or_38 = pick0_below0_bits_38 | pick0_below0_bits_39;
-  assign pick0_below0_bits_40 = chunk_mask[22];
-  assign pick0_below0_or_39 = pick0_below0_bits_39 | pick0_below0_bits_40;
-  assign pick0_below0_bits_41 = chunk_mask[21];
-  assign pick0_below0_or_40 = pick0_below0_bits_40 | pick0_below0_bits_41;
-  assign pick0_below0_bits_42 = chunk_mask[20];
-  assign pick0_below0_or_41 = pick0_below0_bits_41 | pick0_below0_bits_42;
-  assign pick0_below0_bits_43 = chunk_mask[19];
-  assign pick0_below0_or_42 = pick0_below0_bits_42 | pick0_below0_bits_43;
-  assign pick0_below0_bits_44 = chunk_mask[18];
-  assign pick0_below0_or_43 = pick0_below0_bits_43 | pick0_below0_bits_44;
-  assign pick0_below0_bits_45 = chunk_mask[17];
-  assign pick0_below0_or_44 = pick0_below0_bits_44 | pick0_below0_bits_45;
-  assign pick0_below0_bits_46 = chunk_mask[16];
-  assign pick0_below0_or_45 = pick0_below0_bits_45 | pick0_below0_bits_46;
-  assign pick0_below0_bits_47 = chunk_mask[15];
-  assign pick0_below0_or_46 = pick0_below0_bits_46 | pick0_below0_bits_47;
-  assign pick0_below0_bits_48 = chunk_mask[14];
-  assign pick0_below0_or_47 = pick0_below0_bits_47 | pick0_below0_bits_48;
-  assign pick0_below0_bits_49 = chunk_mask[13];
-  assign pick0_below0_or_48 = pick0_below0_bits_48 | pick0_below0_bits_49;
-  assign pick0_below0_bits_50 = chunk_mask[12];
-  assign pick0_below0_or_49 = pick0_below0_bits_49 | pick0_below0_bits_50;
-  assign pick0_below0_bits_51 = chunk_mask[11];
-  assign pick0_below0_or_50 = pick0_below0_bits_50 | pick0_below0_bits_51;
-  assign pick0_below0_bits_52 = chunk_mask[10];
-  assign pick0_below0_or_51 = pick0_below0_bits_51 | pick0_below0_bits_52;
-  assign pick0_below0_bits_53 = chunk_mask[9];
-  assign pick0_below0_or_52 = pick0_below0_bits_52 | pick0_below0_bits_53;
-  assign pick0_below0_bits_54 = chunk_mask[8];
-  assign pick0_below0_or_53 = pick0_below0_bits_53 | pick0_below0_bits_54;
-  assign pick0_below0_bits_55 = chunk_mask[7];
-  assign pick0_below0_or_54 = pick0_below0_bits_54 | pick0_below0_bits_55;
-  assign pick0_below0_bits_56 = chunk_mask[6];
-  assign pick0_below0_or_55 = pick0_below0_bits_55 | pick0_below0_bits_56;
-  assign pick0_below0_bits_57 = chunk_mask[5];
-  assign pick0_below0_or_56 = pick0_below0_bits_56 | pick0_below0_bits_57;
-  assign pick0_below0_bits_58 = chunk_mask[4];
-  assign pick0_below0_or_57 = pick0_below0_bits_57 | pick0_below0_bits_58;
-  assign pick0_below0_bits_59 = chunk_mask[3];
-  assign pick0_below0_or_58 = pick0_below0_bits_58 | pick0_below0_bits_59;
-  assign pick0_below0_bits_60 = chunk_mask[2];
-  assign pick0_below0_or_59 = pick0_below0_bits_59 | pick0_below0_bits_60;
-  assign pick0_below0_bits_61 = chunk_mask[1];
-  assign pick0_below0_or_60 = pick0_below0_bits_60 | pick0_below0_bits_61;
-  assign pick0_below0_bits_62 = chunk_mask[0];
-  assign pick0_below0_or_61 = pick0_below0_bits_61 | pick0_below0_bits_62;
-  assign pick0_below1_bits = pick0_below0[62];
-  assign pick0_below1_bits_1 = pick0_below0[60];
-  assign pick0_below1_or = pick0_below1_bits | pick0_below1_bits_1;
-  assign pick0_below1_bits_2 = pick0_below0[61];
-  assign pick0_below1_bits_3 = pick0_below0[59];
-  assign pick0_below1_or_1 = pick0_below1_bits_2 | pick0_below1_bits_3;
-  assign pick0_below1_bits_4 = pick0_below0[58];
-  assign pick0_below1_or_2 = pick0_below1_bits_1 | pick0_below1_bits_4;
-  assign pick0_below1_bits_5 = pick0_below0[57];
-  assign pick0_below1_or_3 = pick0_below1_bits_3 | pick0_below1_bits_5;
-  assign pick0_below1_bits_6 = pick0_below0[56];
-  assign pick0_below1_or_4 = pick0_below1_bits_4 | pick0_below1_bits_6;
-  assign pick0_below1_bits_7 = pick0_below0[55];
-  assign pick0_below1_or_5 = pick0_below1_bits_5 | pick0_below1_bits_7;
-  assign pick0_below1_bits_8 = pick0_below0[54];
-  assign pick0_below1_or_6 = pick0_below1_bits_6 | pick0_below1_bits_8;
-  assign pick0_below1_bits_9 = pick0_below0[53];
-  assign pick0_below1_or_7 = pick0_below1_bits_7 | pick0_below1_bits_9;
-  assign pick0_below1_bits_10 = pick0_below0[52];
-  assign pick0_below1_or_8 = pick0_below1_bits_8 | pick0_below1_bits_10;
-  assign pick0_below1_bits_11 = pick0_below0[51];
-  assign pick0_below1_or_9 = pick0_below1_bits_9 | pick0_below1_bits_11;
-  assign pick0_below1_bits_12 = pick0_below0[50];
-  assign pick0_below1_or_10 = pick0_below1_bits_10 | pick0_below1_bits_12;
-  assign pick0_below1_bits_13 = pick0_below0[49];
-  assign pick0_below1_or_11 = pick0_below1_bits_11 | pick0_below1_bits_13;
-  assign pick0_below1_bits_14 = pick0_below0[48];
-  assign pick0_below1_or_12 = pick0_below1_bits_12 | pick0_below1_bits_14;
-  assign pick0_below1_bits_15 = pick0_below0[47];
-  assign pick0_below1_or_13 = pick0_below1_bits_13 | pick0_below1_bits_15;
-  assign pick0_below1_bits_16 = pick0_below0[46];
-  assign pick0_below1_or_14 = pick0_below1_bits_14 | pick0_below1_bits_16;
-  assign pick0_below1_bits_17 = pick0_below0[45];
-  assign pick0_below1_or_15 = pick0_below1_bits_15 | pick0_below1_bits_17;
-  assign pick0_below1_bits_18 = pick0_below0[44];
-  assign pick0_below1_or_16 = pick0_below1_bits_16 | pick0_below1_bits_18;
-  assign pick0_below1_bits_19 = pick0_below0[43];
-  assign pick0_below1_or_17 = pick0_below1_bits_17 | pick0_below1_bits_19;
-  assign pick0_below1_bits_20 = pick0_below0[42];
-  assign pick0_below1_or_18 = pick0_below1_bits_18 | pick0_below1_bits_20;
-  assign pick0_below1_bits_21 = pick0_below0[41];
-  assign pick0_below1_or_19 = pick0_below1_bits_19 | pick0_below1_bits_21;
-  assign pick0_below1_bits_22 = pick0_below0[40];
-  assign pick0_below1_or_20 = pick0_below1_bits_20 | pick0_below1_bits_22;
-  assign pick0_below1_bits_23 = pick0_below0[39];
-  assign pick0_below1_or_21 = pick0_below1_bits_21 | pick0_below1_bits_23;
-  assign pick0_below1_bits_24 = pick0_below0[38];
-  assign pick0_below1_or_22 = pick0_below1_bits_22 | pick0_below1_bits_24;
-  assign pick0_below1_bits_25 = pick0_below0[37];
-  assign pick0_below1_or_23 = pick0_below1_bits_23 | pick0_below1_bits_25;
-  assign pick0_below1_bits_26 = pick0_below0[36];
-  assign pick0_below1_or_24 = pick0_below1_bits_24 | pick0_below1_bits_26;
-  assign pick0_below1_bits_27 = pick0_below0[35];
-  assign pick0_below1_or_25 = pick0_below1_bits_25 | pick0_below1_bits_27;
-  assign pick0_below1_bits_28 = pick0_below0[34];
-  assign pick0_below1_or_26 = pick0_below1_bits_26 | pick0_below1_bits_28;
-  assign pick0_below1_bits_29 = pick0_below0[33];
-  assign pick0_below1_or_27 = pick0_below1_bits_27 | pick0_below1_bits_29;
-  assign pick0_below1_bits_30 = pick0_below0[32];
-  assign pick0_below1_or_28 = pick0_below1_bits_28 | pick0_below1_bits_30;
-  assign pick0_below1_bits_31 = pick0_below0[31];
-  assign pick0_below1_or_29 = pick0_below1_bits_29 | pick0_below1_bits_31;
-  assign pick0_below1_bits_32 = pick0_below0[30];
-  assign pick0_below1_or_30 = pick0_below1_bits_30 | pick0_below1_bits_32;
-  assign pick0_below1_bits_33 = pick0_below0[29];
-  assign pick0_below1_or_31 = pick0_below1_bits_31 | pick0_below1_bits_33;
-  assign pick0_below1_bits_34 = pick0_below0[28];
-  assign pick0_below1_or_32 = pick0_below1_bits_32 | pick0_below1_bits_34;
-  assign pick0_below1_bits_35 = pick0_below0[27];
-  assign pick0_below1_or_33 = pick0_below1_bits_33 | pick0_below1_bits_35;
-  assign pick0_below1_bits_36 = pick0_below0[26];
-  assign pick0_below1_or_34 = pick0_below1_bits_34 | pick0_below1_bits_36;
-  assign pick0_below1_bits_37 = pick0_below0[25];
-  assign pick0_below1_or_35 = pick0_below1_bits_35 | pick0_below1_bits_37;
-  assign pick0_below1_bits_38 = pick0_below0[24];
-  assign pick0_below1_or_36 = pick0_below1_bits_36 | pick0_below1_bits_38;
-  assign pick0_below1_bits_39 = pick0_below0[23];
-  assign pick0_below1_or_37 = pick0_below1_bits_37 | pick0_below1_bits_39;
-  assign pick0_below1_bits_40 = pick0_below0[22];
-  assign pick0_below1_or_38 = pick0_below1_bits_38 | pick0_below1_bits_40;
-  assign pick0_below1_bits_41 = pick0_below0[21];
-  assign pick0_below1_or_39 = pick0_below1_bits_39 | pick0_below1_bits_41;
-  assign pick0_below1_bits_42 = pick0_below0[20];
-  assign pick0_below1_or_40 = pick0_below1_bits_40 | pick0_below1_bits_42;
-  assign pick0_below1_bits_43 = pick0_below0[19];
-  assign pick0_below1_or_41 = pick0_below1_bits_41 | pick0_below1_bits_43;
-  assign pick0_below1_bits_44 = pick0_below0[18];
-  assign pick0_below1_or_42 = pick0_below1_bits_42 | pick0_below1_bits_44;
-  assign pick0_below1_bits_45 = pick0_below0[17];
-  assign pick0_below1_or_43 = pick0_below1_bits_43 | pick0_below1_bits_45;
-  assign pick0_below1_bits_46 = pick0_below0[16];
-  assign pick0_below1_or_44 = pick0_below1_bits_44 | pick0_below1_bits_46;
-  assign pick0_below1_bits_47 = pick0_below0[15];
-  assign pick0_below1_or_45 = pick0_below1_bits_45 | pick0_below1_bits_47;
-  assign pick0_below1_bits_48 = pick0_below0[14];
-  assign pick0_below1_or_46 = pick0_below1_bits_46 | pick0_below1_bits_48;
-  assign pick0_below1_bits_49 = pick0_below0[13];
-  assign pick0_below1_or_47 = pick0_below1_bits_47 | pick0_below1_bits_49;
-  assign pick0_below1_bits_50 = pick0_below0[12];
-  assign pick0_below1_or_48 = pick0_below1_bits_48 | pick0_below1_bits_50;
-  assign pick0_below1_bits_51 = pick0_below0[11];
-  assign pick0_below1_or_49 = pick0_below1_bits_49 | pick0_below1_bits_51;
-  assign pick0_below1_bits_52 = pick0_below0[10];
-  assign pick0_below1_or_50 = pick0_below1_bits_50 | pick0_below1_bits_52;
-  assign pick0_below1_bits_53 = pick0_below0[9];
-  assign pick0_below1_or_51 = pick0_below1_bits_51 | pick0_below1_bits_53;
-  assign pick0_below1_bits_54 = pick0_below0[8];
-  assign pick0_below1_or_52 = pick0_below1_bits_52 | pick0_below1_bits_54;
-  assign pick0_below1_bits_55 = pick0_below0[7];
-  assign pick0_below1_or_53 = pick0_below1_bits_53 | pick0_below1_bits_55;
-  assign pick0_below1_bits_56 = pick0_below0[6];
-  assign pick0_below1_or_54 = pick0_below1_bits_54 | pick0_below1_bits_56;
-  assign pick0_below1_bits_57 = pick0_below0[5];
-  assign pick0_below1_or_55 = pick0_below1_bits_55 | pick0_below1_bits_57;
-  assign pick0_below1_bits_58 = pick0_below0[4];
-  assign pick0_below1_or_56 = pick0_below1_bits_56 | pick0_below1_bits_58;
-  assign pick0_below1_bits_59 = pick0_below0[3];
-  assign pick0_below1_or_57 = pick0_below1_bits_57 | pick0_below1_bits_59;
-  assign pick0_below1_bits_60 = pick0_below0[2];
-  assign pick0_below1_or_58 = pick0_below1_bits_58 | pick0_below1_bits_60;
-  assign pick0_below1_bits_61 = pick0_below0[1];
-  assign pick0_below1_or_59 = pick0_below1_bits_59 | pick0_below1_bits_61;
-  assign pick0_below1_bits_62 = pick0_below0[0];
-  assign pick0_below1_or_60 = pick0_below1_bits_60 | pick0_below1_bits_62;
-  assign pick0_below2_bits = pick0_below1[62];
-  assign pick0_below2_bits_1 = pick0_below1[58];
-  assign pick0_below2_or = pick0_below2_bits | pick0_below2_bits_1;
-  assign pick0_below2_bits_2 = pick0_below1[61];
-  assign pick0_below2_bits_3 = pick0_below1[57];
-  assign pick0_below2_or_1 = pick0_below2_bits_2 | pick0_below2_bits_3;
-  assign pick0_below2_bits_4 = pick0_below1[60];
-  assign pick0_below2_bits_5 = pick0_below1[56];
-  assign pick0_below2_or_2 = pick0_below2_bits_4 | pick0_below2_bits_5;
-  assign pick0_below2_bits_6 = pick0_below1[59];
-  assign pick0_below2_bits_7 = pick0_below1[55];
-  assign pick0_below2_or_3 = pick0_below2_bits_6 | pick0_below2_bits_7;
-  assign pick0_below2_bits_8 = pick0_below1[54];
-  assign pick0_below2_or_4 = pick0_below2_bits_1 | pick0_below2_bits_8;
-  assign pick0_below2_bits_9 = pick0_below1[53];
-  assign pick0_below2_or_5 = pick0_below2_bits_3 | pick0_below2_bits_9;
-  assign pick0_below2_bits_10 = pick0_below1[52];
-  assign pick0_below2_or_6 = pick0_below2_bits_5 | pick0_below2_bits_10;
-  assign pick0_below2_bits_11 = pick0_below1[51];
-  assign pick0_below2_or_7 = pick0_below2_bits_7 | pick0_below2_bits_11;
-  assign pick0_below2_bits_12 = pick0_below1[50];
-  assign pick0_below2_or_8 = pick0_below2_bits_8 | pick0_below2_bits_12;
-  assign pick0_below2_bits_13 = pick0_below1[49];
-  assign pick0_below2_or_9 = pick0_below2_bits_9 | pick0_below2_bits_13;
-  assign pick0_below2_bits_14 = pick0_below1[48];
-  assign pick0_below2_or_10 = pick0_below2_bits_10 | pick0_below2_bits_14;
-  assign pick0_below2_bits_15 = pick0_below1[47];
-  assign pick0_below2_or_11 = pick0_below2_bits_11 | pick0_below2_bits_15;
-  assign pick0_below2_bits_16 = pick0_below1[46];
-  assign pick0_below2_or_12 = pick0_below2_bits_12 | pick0_below2_bits_16;
-  assign pick0_below2_bits_17 = pick0_below1[45];
-  assign pick0_below2_or_13 = pick0_below2_bits_13 | pick0_below2_bits_17;
-  assign pick0_below2_bits_18 = pick0_below1[44];
-  assign pick0_below2_or_14 = pick0_below2_bits_14 | pick0_below2_bits_18;
-  assign pick0_below2_bits_19 = pick0_below1[43];
-  assign pick0_below2_or_15 = pick0_below2_bits_15 | pick0_below2_bits_19;
-  assign pick0_below2_bits_20 = pick0_below1[42];
-  assign pick0_below2_or_16 = pick0_below2_bits_16 | pick0_below2_bits_20;
-  assign pick0_below2_bits_21 = pick0_below1[41];
-  assign pick0_below2_or_17 = pick0_below2_bits_17 | pick0_below2_bits_21;
-  assign pick0_below2_bits_22 = pick0_below1[40];
-  assign pick0_below2_or_18 = pick0_below2_bits_18 | pick0_below2_bits_22;
-  assign pick0_below2_bits_23 = pick0_below1[39];
-  assign pick0_below2_or_19 = pick0_below2_bits_19 | pick0_below2_bits_23;
-  assign pick0_below2_bits_24 = pick0_below1[38];
-  assign pick0_below2_or_20 = pick0_below2_bits_20 | pick0_below2_bits_24;
-  assign pick0_below2_bits_25 = pick0_below1[37];
-  assign pick0_below2_or_21 = pick0_below2_bits_21 | pick0_below2_bits_25;
-  assign pick0_below2_bits_26 = pick0_below1[36];
-  assign pick0_below2_or_22 = pick0_below2_bits_22 | pick0_below2_bits_26;
-  assign pick0_below2_bits_27 = pick0_below1[35];
-  assign pick0_below2_or_23 = pick0_below2_bits_23 | pick0_below2_bits_27;
-  assign pick0_below2_bits_28 = pick0_below1[34];
-  assign pick0_below2_or_24 = pick0_below2_bits_24 | pick0_below2_bits_28;
-  assign pick0_below2_bits_29 = pick0_below1[33];
-  assign pick0_below2_or_25 = pick0_below2_bits_25 | pick0_below2_bits_29;
-  assign pick0_below2_bits_30 = pick0_below1[32];
-  assign pick0_below2_or_26 = pick0_below2_bits_26 | pick0_below2_bits_30;
-  assign pick0_below2_bits_31 = pick0_below1[31];
-  assign pick0_below2_or_27 = pick0_below2_bits_27 | pick0_below2_bits_31;
-  assign pick0_below2_bits_32 = pick0_below1[30];
-  assign pick0_below2_or_28 = pick0_below2_bits_28 | pick0_below2_bits_32;
-  assign pick0_below2_bits_33 = pick0_below1[29];
-  assign pick0_below2_or_29 = pick0_below2_bits_29 | pick0_below2_bits_33;
-  assign pick0_below2_bits_34 = pick0_below1[28];
-  assign pick0_below2_or_30 = pick0_below2_bits_30 | pick0_below2_bits_34;
-  assign pick0_below2_bits_35 = pick0_below1[27];
-  assign pick0_below2_or_31 = pick0_below2_bits_31 | pick0_below2_bits_35;
-  assign pick0_below2_bits_36 = pick0_below1[26];
-  assign pick0_below2_or_32 = pick0_below2_bits_32 | pick0_below2_bits_36;
-  assign pick0_below2_bits_37 = pick0_below1[25];
-  assign pick0_below2_or_33 = pick0_below2_bits_33 | pick0_below2_bits_37;
-  assign pick0_below2_bits_38 = pick0_below1[24];
-  assign pick0_below2_or_34 = pick0_below2_bits_34 | pick0_below2_bits_38;
-  assign pick0_below2_bits_39 = pick0_below1[23];
-  assign pick0_below2_or_35 = pick0_below2_bits_35 | pick0_below2_bits_39;
-  assign pick0_below2_bits_40 = pick0_below1[22];
-  assign pick0_below2_or_36 = pick0_below2_bits_36 | pick0_below2_bits_40;
-  assign pick0_below2_bits_41 = pick0_below1[21];
-  assign pick0_below2_or_37 = pick0_below2_bits_37 | pick0_below2_bits_41;
-  assign pick0_below2_bits_42 = pick0_below1[20];
-  assign pick0_below2_or_38 = pick0_below2_bits_38 | pick0_below2_bits_42;
-  assign pick0_below2_bits_43 = pick0_below1[19];
-  assign pick0_below2_or_39 = pick0_below2_bits_39 | pick0_below2_bits_43;
-  assign pick0_below2_bits_44 = pick0_below1[18];
-  assign pick0_below2_or_40 = pick0_below2_bits_40 | pick0_below2_bits_44;
-  assign pick0_below2_bits_45 = pick0_below1[17];
-  assign pick0_below2_or_41 = pick0_below2_bits_41 | pick0_below2_bits_45;
-  assign pick0_below2_bits_46 = pick0_below1[16];
-  assign pick0_below2_or_42 = pick0_below2_bits_42 | pick0_below2_bits_46;
-  assign pick0_below2_bits_47 = pick0_below1[15];
-  assign pick0_below2_or_43 = pick0_below2_bits_43 | pick0_below2_bits_47;
-  assign pick0_below2_bits_48 = pick0_below1[14];
-  assign pick0_below2_or_44 = pick0_below2_bits_44 | pick0_below2_bits_48;
-  assign pick0_below2_bits_49 = pick0_below1[13];
-  assign pick0_below2_or_45 = pick0_below2_bits_45 | pick0_below2_bits_49;
-  assign pick0_below2_bits_50 = pick0_below1[12];
-  assign pick0_below2_or_46 = pick0_below2_bits_46 | pick0_below2_bits_50;
-  assign pick0_below2_bits_51 = pick0_below1[11];
-  assign pick0_below2_or_47 = pick0_below2_bits_47 | pick0_below2_bits_51;
-  assign pick0_below2_bits_52 = pick0_below1[10];
-  assign pick0_below2_or_48 = pick0_below2_bits_48 | pick0_below2_bits_52;
-  assign pick0_below2_bits_53 = pick0_below1[9];
-  assign pick0_below2_or_49 = pick0_below2_bits_49 | pick0_below2_bits_53;
-  assign pick0_below2_bits_54 = pick0_below1[8];
-  assign pick0_below2_or_50 = pick0_below2_bits_50 | pick0_below2_bits_54;
-  assign pick0_below2_bits_55 = pick0_below1[7];
-  assign pick0_below2_or_51 = pick0_below2_bits_51 | pick0_below2_bits_55;
-  assign pick0_below2_bits_56 = pick0_below1[6];
-  assign pick0_below2_or_52 = pick0_below2_bits_52 | pick0_below2_bits_56;
-  assign pick0_below2_bits_57 = pick0_below1[5];
-  assign pick0_below2_or_53 = pick0_below2_bits_53 | pick0_below2_bits_57;
-  assign pick0_below2_bits_58 = pick0_below1[4];
-  assign pick0_below2_or_54 = pick0_below2_bits_54 | pick0_below2_bits_58;
-  assign pick0_below2_bits_59 = pick0_below1[3];
-  assign pick0_below2_or_55 = pick0_below2_bits_55 | pick0_below2_bits_59;
-  assign pick0_below2_bits_60 = pick0_below1[2];
-  assign pick0_below2_or_56 = pick0_below2_bits_56 | pick0_below2_bits_60;
-  assign pick0_below2_bits_61 = pick0_below1[1];
-  assign pick0_below2_or_57 = pick0_below2_bits_57 | pick0_below2_bits_61;
-  assign pick0_below2_bits_62 = pick0_below1[0];
-  assign pick0_below2_or_58 = pick0_below2_bits_58 | pick0_below2_bits_62;
-  assign pick0_below3_bits = pick0_below2[62];
-  assign pick0_below3_bits_1 = pick0_below2[54];
-  assign pick0_below3_or = pick0_below3_bits | pick0_below3_bits_1;
-  assign pick0_below3_bits_2 = pick0_below2[61];
-  assign pick0_below3_bits_3 = pick0_below2[53];
-  assign pick0_below3_or_1 = pick0_below3_bits_2 | pick0_below3_bits_3;
-  assign pick0_below3_bits_4 = pick0_below2[60];
-  assign pick0_below3_bits_5 = pick0_below2[52];
-  assign pick0_below3_or_2 = pick0_below3_bits_4 | pick0_below3_bits_5;
-  assign pick0_below3_bits_6 = pick0_below2[59];
-  assign pick0_below3_bits_7 = pick0_below2[51];
-  assign pick0_below3_or_3 = pick0_below3_bits_6 | pick0_below3_bits_7;
-  assign pick0_below3_bits_8 = pick0_below2[58];
-  assign pick0_below3_bits_9 = pick0_below2[50];
-  assign pick0_below3_or_4 = pick0_below3_bits_8 | pick0_below3_bits_9;
-  assign pick0_below3_bits_10 = pick0_below2[57];
-  assign pick0_below3_bits_11 = pick0_below2[49];
-  assign pick0_below3_or_5 = pick0_below3_bits_10 | pick0_below3_bits_11;
-  assign pick0_below3_bits_12 = pick0_below2[56];
-  assign pick0_below3_bits_13 = pick0_below2[48];
-  assign pick0_below3_or_6 = pick0_below3_bits_12 | pick0_below3_bits_13;
-  assign pick0_below3_bits_14 = pick0_below2[55];
-  assign pick0_below3_bits_15 = pick0_below2[47];
-  assign pick0_below3_or_7 = pick0_below3_bits_14 | pick0_below3_bits_15;
-  assign pick0_below3_bits_16 = pick0_below2[46];
-  assign pick0_below3_or_8 = pick0_below3_bits_1 | pick0_below3_bits_16;
-  assign pick0_below3_bits_17 = pick0_below2[45];
-  assign pick0_below3_or_9 = pick0_below3_bits_3 | pick0_below3_bits_17;
-  assign pick0_below3_bits_18 = pick0_below2[44];
-  assign pick0_below3_or_10 = pick0_below3_bits_5 | pick0_below3_bits_18;
-  assign pick0_below3_bits_19 = pick0_below2[43];
-  assign pick0_below3_or_11 = pick0_below3_bits_7 | pick0_below3_bits_19;
-  assign pick0_below3_bits_20 = pick0_below2[42];
-  assign pick0_below3_or_12 = pick0_below3_bits_9 | pick0_below3_bits_20;
-  assign pick0_below3_bits_21 = pick0_below2[41];
-  assign pick0_below3_or_13 = pick0_below3_bits_11 | pick0_below3_bits_21;
-  assign pick0_below3_bits_22 = pick0_below2[40];
-  assign pick0_below3_or_14 = pick0_below3_bits_13 | pick0_below3_bits_22;
-  assign pick0_below3_bits_23 = pick0_below2[39];
-  assign pick0_below3_or_15 = pick0_below3_bits_15 | pick0_below3_bits_23;
-  assign pick0_below3_bits_24 = pick0_below2[38];
-  assign pick0_below3_or_16 = pick0_below3_bits_16 | pick0_below3_bits_24;
-  assign pick0_below3_bits_25 = pick0_below2[37];
-  assign pick0_below3_or_17 = pick0_below3_bits_17 | pick0_below3_bits_25;
-  assign pick0_below3_bits_26 = pick0_below2[36];
-  assign pick0_below3_or_18 = pick0_below3_bits_18 | pick0_below3_bits_26;
-  assign pick0_below3_bits_27 = pick0_below2[35];
-  assign pick0_below3_or_19 = pick0_below3_bits_19 | pick0_below3_bits_27;
-  assign pick0_below3_bits_28 = pick0_below2[34];
-  assign pick0_below3_or_20 = pick0_below3_bits_20 | pick0_below3_bits_28;
-  assign pick0_below3_bits_29 = pick0_below2[33];
-  assign pick0_below3_or_21 = pick0_below3_bits_21 | pick0_below3_bits_29;
-  assign pick0_below3_bits_30 = pick0_below2[32];
-  assign pick0_below3_or_22 = pick0_below3_bits_22 | pick0_below3_bits_30;
-  assign pick0_below3_bits_31 = pick0_below2[31];
-  assign pick0_below3_or_23 = pick0_below3_bits_23 | pick0_below3_bits_31;
-  assign pick0_below3_bits_32 = pick0_below2[30];
-  assign pick0_below3_or_24 = pick0_below3_bits_24 | pick0_below3_bits_32;
-  assign pick0_below3_bits_33 = pick0_below2[29];
-  assign pick0_below3_or_25 = pick0_below3_bits_25 | pick0_below3_bits_33;
-  assign pick0_below3_bits_34 = pick0_below2[28];
-  assign pick0_below3_or_26 = pick0_below3_bits_26 | pick0_below3_bits_34;
-  assign pick0_below3_bits_35 = pick0_below2[27];
-  assign pick0_below3_or_27 = pick0_below3_bits_27 | pick0_below3_bits_35;
-  assign pick0_below3_bits_36 = pick0_below2[26];
-  assign pick0_below3_or_28 = pick0_below3_bits_28 | pick0_below3_bits_36;
-  assign pick0_below3_bits_37 = pick0_below2[25];
-  assign pick0_below3_or_29 = pick0_below3_bits_29 | pick0_below3_bits_37;
-  assign pick0_below3_bits_38 = pick0_below2[24];
-  assign pick0_below3_or_30 = pick0_below3_bits_30 | pick0_below3_bits_38;
-  assign pick0_below3_bits_39 = pick0_below2[23];
-  assign pick0_below3_or_31 = pick0_below3_bits_31 | pick0_below3_bits_39;
-  assign pick0_below3_bits_40 = pick0_below2[22];
-  assign pick0_below3_or_32 = pick0_below3_bits_32 | pick0_below3_bits_40;
-  assign pick0_below3_bits_41 = pick0_below2[21];
-  assign pick0_below3_or_33 = pick0_below3_bits_33 | pick0_below3_bits_41;
-  assign pick0_below3_bits_42 = pick0_below2[20];
-  assign pick0_below3_or_34 = pick0_below3_bits_34 | pick0_below3_bits_42;
-  assign pick0_below3_bits_43 = pick0_below2[19];
-  assign pick0_below3_or_35 = pick0_below3_bits_35 | pick0_below3_bits_43;
-  assign pick0_below3_bits_44 = pick0_below2[18];
-  assign pick0_below3_or_36 = pick0_below3_bits_36 | pick0_below3_bits_44;
-  assign pick0_below3_bits_45 = pick0_below2[17];
-  assign pick0_below3_or_37 = pick0_below3_bits_37 | pick0_below3_bits_45;
-  assign pick0_below3_bits_46 = pick0_below2[16];
-  assign pick0_below3_or_38 = pick0_below3_bits_38 | pick0_below3_bits_46;
-  assign pick0_below3_bits_47 = pick0_below2[15];
-  assign pick0_below3_or_39 = pick0_below3_bits_39 | pick0_below3_bits_47;
-  assign pick0_below3_bits_48 = pick0_below2[14];
-  assign pick0_below3_or_40 = pick0_below3_bits_40 | pick0_below3_bits_48;
-  assign pick0_below3_bits_49 = pick0_below2[13];
-  assign pick0_below3_or_41 = pick0_below3_bits_41 | pick0_below3_bits_49;
-  assign pick0_below3_bits_50 = pick0_below2[12];
-  assign pick0_below3_or_42 = pick0_below3_bits_42 | pick0_below3_bits_50;
-  assign pick0_below3_bits_51 = pick0_below2[11];
-  assign pick0_below3_or_43 = pick0_below3_bits_43 | pick0_below3_bits_51;
-  assign pick0_below3_bits_52 = pick0_below2[10];
-  assign pick0_below3_or_44 = pick0_below3_bits_44 | pick0_below3_bits_52;
-  assign pick0_below3_bits_53 = pick0_below2[9];
-  assign pick0_below3_or_45 = pick0_below3_bits_45 | pick0_below3_bits_53;
-  assign pick0_below3_bits_54 = pick0_below2[8];
-  assign pick0_below3_or_46 = pick0_below3_bits_46 | pick0_below3_bits_54;
-  assign pick0_below3_bits_55 = pick0_below2[7];
-  assign pick0_below3_or_47 = pick0_below3_bits_47 | pick0_below3_bits_55;
-  assign pick0_below3_bits_56 = pick0_below2[6];
-  assign pick0_below3_or_48 = pick0_below3_bits_48 | pick0_below3_bits_56;
-  assign pick0_below3_bits_57 = pick0_below2[5];
-  assign pick0_below3_or_49 = pick0_below3_bits_49 | pick0_below3_bits_57;
-  assign pick0_below3_bits_58 = pick0_below2[4];
-  assign pick0_below3_or_50 = pick0_below3_bits_50 | pick0_below3_bits_58;
-  assign pick0_below3_bits_59 = pick0_below2[3];
-  assign pick0_below3_or_51 = pick0_below3_bits_51 | pick0_below3_bits_59;
-  assign pick0_below3_bits_60 = pick0_below2[2];
-  assign pick0_below3_or_52 = pick0_below3_bits_52 | pick0_below3_bits_60;
-  assign pick0_below3_bits_61 = pick0_below2[1];
-  assign pick0_below3_or_53 = pick0_below3_bits_53 | pick0_below3_bits_61;
-  assign pick0_below3_bits_62 = pick0_below2[0];
-  assign pick0_below3_or_54 = pick0_below3_bits_54 | pick0_below3_bits_62;
-  assign pick0_below4_bits = pick0_below3[62];
-  assign pick0_below4_bits_1 = pick0_below3[46];
-  assign pick0_below4_or = pick0_below4_bits | pick0_below4_bits_1;
-  assign pick0_below4_bits_2 = pick0_below3[61];
-  assign pick0_below4_bits_3 = pick0_below3[45];
-  assign pick0_below4_or_1 = pick0_below4_bits_2 | pick0_below4_bits_3;
-  assign pick0_below4_bits_4 = pick0_below3[60];
-  assign pick0_below4_bits_5 = pick0_below3[44];
-  assign pick0_below4_or_2 = pick0_below4_bits_4 | pick0_below4_bits_5;
-  assign pick0_below4_bits_6 = pick0_below3[59];
-  assign pick0_below4_bits_7 = pick0_below3[43];
-  assign pick0_below4_or_3 = pick0_below4_bits_6 | pick0_below4_bits_7;
-  assign pick0_below4_bits_8 = pick0_below3[58];
-  assign pick0_below4_bits_9 = pick0_below3[42];
-  assign pick0_below4_or_4 = pick0_below4_bits_8 | pick0_below4_bits_9;
-  assign pick0_below4_bits_10 = pick0_below3[57];
-  assign pick0_below4_bits_11 = pick0_below3[41];
-  assign pick0_below4_or_5 = pick0_below4_bits_10 | pick0_below4_bits_11;
-  assign pick0_below4_bits_12 = pick0_below3[56];
-  assign pick0_below4_bits_13 = pick0_below3[40];
-  assign pick0_below4_or_6 = pick0_below4_bits_12 | pick0_below4_bits_13;
-  assign pick0_below4_bits_14 = pick0_below3[55];
-  assign pick0_below4_bits_15 = pick0_below3[39];
-  assign pick0_below4_or_7 = pick0_below4_bits_14 | pick0_below4_bits_15;
-  assign pick0_below4_bits_16 = pick0_below3[54];
-  assign pick0_below4_bits_17 = pick0_below3[38];
-  assign pick0_below4_or_8 = pick0_below4_bits_16 | pick0_below4_bits_17;
-  assign pick0_below4_bits_18 = pick0_below3[53];
-  assign pick0_below4_bits_19 = pick0_below3[37];
-  assign pick0_below4_or_9 = pick0_below4_bits_18 | pick0_below4_bits_19;
-  assign pick0_below4_bits_20 = pick0_below3[52];
-  assign pick0_below4_bits_21 = pick0_below3[36];
-  assign pick0_below4_or_10 = pick0_below4_bits_20 | pick0_below4_bits_21;
-  assign pick0_below4_bits_22 = pick0_below3[51];
-  assign pick0_below4_bits_23 = pick0_below3[35];
-  assign pick0_below4_or_11 = pick0_below4_bits_22 | pick0_below4_bits_23;
-  assign pick0_below4_bits_24 = pick0_below3[50];
-  assign pick0_below4_bits_25 = pick0_below3[34];
-  assign pick0_below4_or_12 = pick0_below4_bits_24 | pick0_below4_bits_25;
-  assign pick0_below4_bits_26 = pick0_below3[49];
-  assign pick0_below4_bits_27 = pick0_below3[33];
-  assign pick0_below4_or_13 = pick0_below4_bits_26 | pick0_below4_bits_27;
-  assign pick0_below4_bits_28 = pick0_below3[48];
-  assign pick0_below4_bits_29 = pick0_below3[32];
-  assign pick0_below4_or_14 = pick0_below4_bits_28 | pick0_below4_bits_29;
-  assign pick0_below4_bits_30 = pick0_below3[47];
-  assign pick0_below4_bits_31 = pick0_below3[31];
-  assign pick0_below4_or_15 = pick0_below4_bits_30 | pick0_below4_bits_31;
-  assign pick0_below4_bits_32 = pick0_below3[30];
-  assign pick0_below4_or_16 = pick0_below4_bits_1 | pick0_below4_bits_32;
-  assign pick0_below4_bits_33 = pick0_below3[29];
-  assign pick0_below4_or_17 = pick0_below4_bits_3 | pick0_below4_bits_33;
-  assign pick0_below4_bits_34 = pick0_below3[28];
-  assign pick0_below4_or_18 = pick0_below4_bits_5 | pick0_below4_bits_34;
-  assign pick0_below4_bits_35 = pick0_below3[27];
-  assign pick0_below4_or_19 = pick0_below4_bits_7 | pick0_below4_bits_35;
-  assign pick0_below4_bits_36 = pick0_below3[26];
-  assign pick0_below4_or_20 = pick0_below4_bits_9 | pick0_below4_bits_36;
-  assign pick0_below4_bits_37 = pick0_below3[25];
-  assign pick0_below4_or_21 = pick0_below4_bits_11 | pick0_below4_bits_37;
-  assign pick0_below4_bits_38 = pick0_below3[24];
-  assign pick0_below4_or_22 = pick0_below4_bits_13 | pick0_below4_bits_38;
-  assign pick0_below4_bits_39 = pick0_below3[23];
-  assign pick0_below4_or_23 = pick0_below4_bits_15 | pick0_below4_bits_39;
-  assign pick0_below4_bits_40 = pick0_below3[22];
-  assign pick0_below4_or_24 = pick0_below4_bits_17 | pick0_below4_bits_40;
-  assign pick0_below4_bits_41 = pick0_below3[21];
-  assign pick0_below4_or_25 = pick0_below4_bits_19 | pick0_below4_bits_41;
-  assign pick0_below4_bits_42 = pick0_below3[20];
-  assign pick0_below4_or_26 = pick0_below4_bits_21 | pick0_below4_bits_42;
-  assign pick0_below4_bits_43 = pick0_below3[19];
-  assign pick0_below4_or_27 = pick0_below4_bits_23 | pick0_below4_bits_43;
-  assign pick0_below4_bits_44 = pick0_below3[18];
-  assign pick0_below4_or_28 = pick0_below4_bits_25 | pick0_below4_bits_44;
-  assign pick0_below4_bits_45 = pick0_below3[17];
-  assign pick0_below4_or_29 = pick0_below4_bits_27 | pick0_below4_bits_45;
-  assign pick0_below4_bits_46 = pick0_below3[16];
-  assign pick0_below4_or_30 = pick0_below4_bits_29 | pick0_below4_bits_46;
-  assign pick0_below4_bits_47 = pick0_below3[15];
-  assign pick0_below4_or_31 = pick0_below4_bits_31 | pick0_below4_bits_47;
-  assign pick0_below4_bits_48 = pick0_below3[14];
-  assign pick0_below4_or_32 = pick0_below4_bits_32 | pick0_below4_bits_48;
-  assign pick0_below4_bits_49 = pick0_below3[13];
-  assign pick0_below4_or_33 = pick0_below4_bits_33 | pick0_below4_bits_49;
-  assign pick0_below4_bits_50 = pick0_below3[12];
-  assign pick0_below4_or_34 = pick0_below4_bits_34 | pick0_below4_bits_50;
-  assign pick0_below4_bits_51 = pick0_below3[11];
-  assign pick0_below4_or_35 = pick0_below4_bits_35 | pick0_below4_bits_51;
-  assign pick0_below4_bits_52 = pick0_below3[10];
-  assign pick0_below4_or_36 = pick0_below4_bits_36 | pick0_below4_bits_52;
-  assign pick0_below4_bits_53 = pick0_below3[9];
-  assign pick0_below4_or_37 = pick0_below4_bits_37 | pick0_below4_bits_53;
-  assign pick0_below4_bits_54 = pick0_below3[8];
-  assign pick0_below4_or_38 = pick0_below4_bits_38 | pick0_below4_bits_54;
-  assign pick0_below4_bits_55 = pick0_below3[7];
-  assign pick0_below4_or_39 = pick0_below4_bits_39 | pick0_below4_bits_55;
-  assign pick0_below4_bits_56 = pick0_below3[6];
-  assign pick0_below4_or_40 = pick0_below4_bits_40 | pick0_below4_bits_56;
-  assign pick0_below4_bits_57 = pick0_below3[5];
-  assign pick0_below4_or_41 = pick0_below4_bits_41 | pick0_below4_bits_57;
-  assign pick0_below4_bits_58 = pick0_below3[4];
-  assign pick0_below4_or_42 = pick0_below4_bits_42 | pick0_below4_bits_58;
-  assign pick0_below4_bits_59 = pick0_below3[3];
-  assign pick0_below4_or_43 = pick0_below4_bits_43 | pick0_below4_bits_59;
-  assign pick0_below4_bits_60 = pick0_below3[2];
-  assign pick0_below4_or_44 = pick0_below4_bits_44 | pick0_below4_bits_60;
-  assign pick0_below4_bits_61 = pick0_below3[1];
-  assign pick0_below4_or_45 = pick0_below4_bits_45 | pick0_below4_bits_61;
-  assign pick0_below4_bits_62 = pick0_below3[0];
-  assign pick0_below4_or_46 = pick0_below4_bits_46 | pick0_below4_bits_62;
-  assign pick0_below5_bits = pick0_below4[62];
-  assign pick0_below5_bits_1 = pick0_below4[30];
-  assign pick0_below5_or = pick0_below5_bits | pick0_below5_bits_1;
-  assign pick0_below5_bits_2 = pick0_below4[61];
-  assign pick0_below5_bits_3 = pick0_below4[29];
-  assign pick0_below5_or_1 = pick0_below5_bits_2 | pick0_below5_bits_3;
-  assign pick0_below5_bits_4 = pick0_below4[60];
-  assign pick0_below5_bits_5 = pick0_below4[28];
-  assign pick0_below5_or_2 = pick0_below5_bits_4 | pick0_below5_bits_5;
-  assign pick0_below5_bits_6 = pick0_below4[59];
-  assign pick0_below5_bits_7 = pick0_below4[27];
-  assign pick0_below5_or_3 = pick0_below5_bits_6 | pick0_below5_bits_7;
-  assign pick0_below5_bits_8 = pick0_below4[58];
-  assign pick0_below5_bits_9 = pick0_below4[26];
-  assign pick0_below5_or_4 = pick0_below5_bits_8 | pick0_below5_bits_9;
-  assign pick0_below5_bits_10 = pick0_below4[57];
-  assign pick0_below5_bits_11 = pick0_below4[25];
-  assign pick0_below5_or_5 = pick0_below5_bits_10 | pick0_below5_bits_11;
-  assign pick0_below5_bits_12 = pick0_below4[56];
-  assign pick0_below5_bits_13 = pick0_below4[24];
-  assign pick0_below5_or_6 = pick0_below5_bits_12 | pick0_below5_bits_13;
-  assign pick0_below5_bits_14 = pick0_below4[55];
-  assign pick0_below5_bits_15 = pick0_below4[23];
-  assign pick0_below5_or_7 = pick0_below5_bits_14 | pick0_below5_bits_15;
-  assign pick0_below5_bits_16 = pick0_below4[54];
-  assign pick0_below5_bits_17 = pick0_below4[22];
-  assign pick0_below5_or_8 = pick0_below5_bits_16 | pick0_below5_bits_17;
-  assign pick0_below5_bits_18 = pick0_below4[53];
-  assign pick0_below5_bits_19 = pick0_below4[21];
-  assign pick0_below5_or_9 = pick0_below5_bits_18 | pick0_below5_bits_19;
-  assign pick0_below5_bits_20 = pick0_below4[52];
-  assign pick0_below5_bits_21 = pick0_below4[20];
-  assign pick0_below5_or_10 = pick0_below5_bits_20 | pick0_below5_bits_21;
-  assign pick0_below5_bits_22 = pick0_below4[51];
-  assign pick0_below5_bits_23 = pick0_below4[19];
-  assign pick0_below5_or_11 = pick0_below5_bits_22 | pick0_below5_bits_23;
-  assign pick0_below5_bits_24 = pick0_below4[50];
-  assign pick0_below5_bits_25 = pick0_below4[18];
-  assign pick0_below5_or_12 = pick0_below5_bits_24 | pick0_below5_bits_25;
-  assign pick0_below5_bits_26 = pick0_below4[49];
-  assign pick0_below5_bits_27 = pick0_below4[17];
-  assign pick0_below5_or_13 = pick0_below5_bits_26 | pick0_below5_bits_27;
-  assign pick0_below5_bits_28 = pick0_below4[48];
-  assign pick0_below5_bits_29 = pick0_below4[16];
-  assign pick0_below5_or_14 = pick0_below5_bits_28 | pick0_below5_bits_29;
-  assign pick0_below5_bits_30 = pick0_below4[47];
-  assign pick0_below5_bits_31 = pick0_below4[15];
-  assign pick0_below5_or_15 = pick0_below5_bits_30 | pick0_below5_bits_31;
-  assign pick0_below5_bits_32 = pick0_below4[46];
-  assign pick0_below5_bits_33 = pick0_below4[14];
-  assign pick0_below5_or_16 = pick0_below5_bits_32 | pick0_below5_bits_33;
-  assign pick0_below5_bits_34 = pick0_below4[45];
-  assign pick0_below5_bits_35 = pick0_below4[13];
-  assign pick0_below5_or_17 = pick0_below5_bits_34 | pick0_below5_bits_35;
-  assign pick0_below5_bits_36 = pick0_below4[44];
-  assign pick0_below5_bits_37 = pick0_below4[12];
-  assign pick0_below5_or_18 = pick0_below5_bits_36 | pick0_below5_bits_37;
-  assign pick0_below5_bits_38 = pick0_below4[43];
-  assign pick0_below5_bits_39 = pick0_below4[11];
-  assign pick0_below5_or_19 = pick0_below5_bits_38 | pick0_below5_bits_39;
-  assign pick0_below5_bits_40 = pick0_below4[42];
-  assign pick0_below5_bits_41 = pick0_below4[10];
-  assign pick0_below5_or_20 = pick0_below5_bits_40 | pick0_below5_bits_41;
-  assign pick0_below5_bits_42 = pick0_below4[41];
-  assign pick0_below5_bits_43 = pick0_below4[9];
-  assign pick0_below5_or_21 = pick0_below5_bits_42 | pick0_below5_bits_43;
-  assign pick0_below5_bits_44 = pick0_below4[40];
-  assign pick0_below5_bits_45 = pick0_below4[8];
-  assign pick0_below5_or_22 = pick0_below5_bits_44 | pick0_below5_bits_45;
-  assign pick0_below5_bits_46 = pick0_below4[39];
-  assign pick0_below5_bits_47 = pick0_below4[7];
-  assign pick0_below5_or_23 = pick0_below5_bits_46 | pick0_below5_bits_47;
-  assign pick0_below5_bits_48 = pick0_below4[38];
-  assign pick0_below5_bits_49 = pick0_below4[6];
-  assign pick0_below5_or_24 = pick0_below5_bits_48 | pick0_below5_bits_49;
-  assign pick0_below5_bits_50 = pick0_below4[37];
-  assign pick0_below5_bits_51 = pick0_below4[5];
-  assign pick0_below5_or_25 = pick0_below5_bits_50 | pick0_below5_bits_51;
-  assign pick0_below5_bits_52 = pick0_below4[36];
-  assign pick0_below5_bits_53 = pick0_below4[4];
-  assign pick0_below5_or_26 = pick0_below5_bits_52 | pick0_below5_bits_53;
-  assign pick0_below5_bits_54 = pick0_below4[35];
-  assign pick0_below5_bits_55 = pick0_below4[3];
-  assign pick0_below5_or_27 = pick0_below5_bits_54 | pick0_below5_bits_55;
-  assign pick0_below5_bits_56 = pick0_below4[34];
-  assign pick0_below5_bits_57 = pick0_below4[2];
-  assign pick0_below5_or_28 = pick0_below5_bits_56 | pick0_below5_bits_57;
-  assign pick0_below5_bits_58 = pick0_below4[33];
-  assign pick0_below5_bits_59 = pick0_below4[1];
-  assign pick0_below5_or_29 = pick0_below5_bits_58 | pick0_below5_bits_59;
-  assign pick0_below5_bits_60 = pick0_below4[32];
-  assign pick0_below5_bits_61 = pick0_below4[0];
-  assign pick0_below5_or_30 = pick0_below5_bits_60 | pick0_below5_bits_61;
-  assign pick0_below5_bits_62 = pick0_below4[31];
-  assign pick0_onehot_bits = chunk_mask[63];
-  assign pick0_onehot_bits_1 = pick0_below5[62];
-  assign pick0_onehot_not = ~pick0_onehot_bits_1;
-  assign pick0_onehot_and = pick0_onehot_bits & pick0_onehot_not;
-  assign pick0_onehot_bits_2 = chunk_mask[62];
-  assign pick0_onehot_bits_3 = pick0_below5[61];
-  assign pick0_onehot_not_1 = ~pick0_onehot_bits_3;
-  assign pick0_onehot_and_1 = pick0_onehot_bits_2 & pick0_onehot_not_1;
-  assign pick0_onehot_bits_4 = chunk_mask[61];
-  assign pick0_onehot_bits_5 = pick0_below5[60];
-  assign pick0_onehot_not_2 = ~pick0_onehot_bits_5;
-  assign pick0_onehot_and_2 = pick0_onehot_bits_4 & pick0_onehot_not_2;
-  assign pick0_onehot_bits_6 = chunk_mask[60];
-  assign pick0_onehot_bits_7 = pick0_below5[59];
-  assign pick0_onehot_not_3 = ~pick0_onehot_bits_7;
-  assign pick0_onehot_and_3 = pick0_onehot_bits_6 & pick0_onehot_not_3;
-  assign pick0_onehot_bits_8 = chunk_mask[59];
-  assign pick0_onehot_bits_9 = pick0_below5[58];
-  assign pick0_onehot_not_4 = ~pick0_onehot_bits_9;
-  assign pick0_onehot_and_4 = pick0_onehot_bits_8 & pick0_onehot_not_4;
-  assign pick0_onehot_bits_10 = chunk_mask[58];
-  assign pick0_onehot_bits_11 = pick0_below5[57];
-  assign pick0_onehot_not_5 = ~pick0_onehot_bits_11;
-  assign pick0_onehot_and_5 = pick0_onehot_bits_10 & pick0_onehot_not_5;
-  assign pick0_onehot_bits_12 = chunk_mask[57];
-  assign pick0_onehot_bits_13 = pick0_below5[56];
-  assign pick0_onehot_not_6 = ~pick0_onehot_bits_13;
-  assign pick0_onehot_and_6 = pick0_onehot_bits_12 & pick0_onehot_not_6;
-  assign pick0_onehot_bits_14 = chunk_mask[56];
-  assign pick0_onehot_bits_15 = pick0_below5[55];
-  assign pick0_onehot_not_7 = ~pick0_onehot_bits_15;
-  assign pick0_onehot_and_7 = pick0_onehot_bits_14 & pick0_onehot_not_7;
-  assign pick0_onehot_bits_16 = chunk_mask[55];
-  assign pick0_onehot_bits_17 = pick0_below5[54];
-  assign pick0_onehot_not_8 = ~pick0_onehot_bits_17;
-  assign pick0_onehot_and_8 = pick0_onehot_bits_16 & pick0_onehot_not_8;
-  assign pick0_onehot_bits_18 = chunk_mask[54];
-  assign pick0_onehot_bits_19 = pick0_below5[53];
-  assign pick0_onehot_not_9 = ~pick0_onehot_bits_19;
-  assign pick0_onehot_and_9 = pick0_onehot_bits_18 & pick0_onehot_not_9;
-  assign pick0_onehot_bits_20 = chunk_mask[53];
-  assign pick0_onehot_bits_21 = pick0_below5[52];
-  assign pick0_onehot_not_10 = ~pick0_onehot_bits_21;
-  assign pick0_onehot_and_10 = pick0_onehot_bits_20 & pick0_onehot_not_10;
-  assign pick0_onehot_bits_22 = chunk_mask[52];
-  assign pick0_onehot_bits_23 = pick0_below5[51];
-  assign pick0_onehot_not_11 = ~pick0_onehot_bits_23;
-  assign pick0_onehot_and_11 = pick0_onehot_bits_22 & pick0_onehot_not_11;
-  assign pick0_onehot_bits_24 = chunk_mask[51];
-  assign pick0_onehot_bits_25 = pick0_below5[50];
-  assign pick0_onehot_not_12 = ~pick0_onehot_bits_25;
-  assign pick0_onehot_and_12 = pick0_onehot_bits_24 & pick0_onehot_not_12;
-  assign pick0_onehot_bits_26 = chunk_mask[50];
-  assign pick0_onehot_bits_27 = pick0_below5[49];
-  assign pick0_onehot_not_13 = ~pick0_onehot_bits_27;
-  assign pick0_onehot_and_13 = pick0_onehot_bits_26 & pick0_onehot_not_13;
-  assign pick0_onehot_bits_28 = chunk_mask[49];
-  assign pick0_onehot_bits_29 = pick0_below5[48];
-  assign pick0_onehot_not_14 = ~pick0_onehot_bits_29;
-  assign pick0_onehot_and_14 = pick0_onehot_bits_28 & pick0_onehot_not_14;
-  assign pick0_onehot_bits_30 = chunk_mask[48];
-  assign pick0_onehot_bits_31 = pick0_below5[47];
-  assign pick0_onehot_not_15 = ~pick0_onehot_bits_31;
-  assign pick0_onehot_and_15 = pick0_onehot_bits_30 & pick0_onehot_not_15;
-  assign pick0_onehot_bits_32 = chunk_mask[47];
-  assign pick0_onehot_bits_33 = pick0_below5[46];
-  assign pick0_onehot_not_16 = ~pick0_onehot_bits_33;
-  assign pick0_onehot_and_16 = pick0_onehot_bits_32 & pick0_onehot_not_16;
-  assign pick0_onehot_bits_34 = chunk_mask[46];
-  assign pick0_onehot_bits_35 = pick0_below5[45];
-  assign pick0_onehot_not_17 = ~pick0_onehot_bits_35;
-  assign pick0_onehot_and_17 = pick0_onehot_bits_34 & pick0_onehot_not_17;
-  assign pick0_onehot_bits_36 = chunk_mask[45];
-  assign pick0_onehot_bits_37 = pick0_below5[44];
-  assign pick0_onehot_not_18 = ~pick0_onehot_bits_37;
-  assign pick0_onehot_and_18 = pick0_onehot_bits_36 & pick0_onehot_not_18;
-  assign pick0_onehot_bits_38 = chunk_mask[44];
-  assign pick0_onehot_bits_39 = pick0_below5[43];
-  assign pick0_onehot_not_19 = ~pick0_onehot_bits_39;
-  assign pick0_onehot_and_19 = pick0_onehot_bits_38 & pick0_onehot_not_19;
-  assign pick0_onehot_bits_40 = chunk_mask[43];
-  assign pick0_onehot_bits_41 = pick0_below5[42];
-  assign pick0_onehot_not_20 = ~pick0_onehot_bits_41;
-  assign pick0_onehot_and_20 = pick0_onehot_bits_40 & pick0_onehot_not_20;
-  assign pick0_onehot_bits_42 = chunk_mask[42];
-  assign pick0_onehot_bits_43 = pick0_below5[41];
-  assign pick0_onehot_not_21 = ~pick0_onehot_bits_43;
-  assign pick0_onehot_and_21 = pick0_onehot_bits_42 & pick0_onehot_not_21;
-  assign pick0_onehot_bits_44 = chunk_mask[41];
-  assign pick0_onehot_bits_45 = pick0_below5[40];
-  assign pick0_onehot_not_22 = ~pick0_onehot_bits_45;
-  assign pick0_onehot_and_22 = pick0_onehot_bits_44 & pick0_onehot_not_22;
-  assign pick0_onehot_bits_46 = chunk_mask[40];
-  assign pick0_onehot_bits_47 = pick0_below5[39];
-  assign pick0_onehot_not_23 = ~pick0_onehot_bits_47;
-  assign pick0_onehot_and_23 = pick0_onehot_bits_46 & pick0_onehot_not_23;
-  assign pick0_onehot_bits_48 = chunk_mask[39];
-  assign pick0_onehot_bits_49 = pick0_below5[38];
-  assign pick0_onehot_not_24 = ~pick0_onehot_bits_49;
-  assign pick0_onehot_and_24 = pick0_onehot_bits_48 & pick0_onehot_not_24;
-  assign pick0_onehot_bits_50 = chunk_mask[38];
-  assign pick0_onehot_bits_51 = pick0_below5[37];
-  assign pick0_onehot_not_25 = ~pick0_onehot_bits_51;
-  assign pick0_onehot_and_25 = pick0_onehot_bits_50 & pick0_onehot_not_25;
-  assign pick0_onehot_bits_52 = chunk_mask[37];
-  assign pick0_onehot_bits_53 = pick0_below5[36];
-  assign pick0_onehot_not_26 = ~pick0_onehot_bits_53;
-  assign pick0_onehot_and_26 = pick0_onehot_bits_52 & pick0_onehot_not_26;
-  assign pick0_onehot_bits_54 = chunk_mask[36];
-  assign pick0_onehot_bits_55 = pick0_below5[35];
-  assign pick0_onehot_not_27 = ~pick0_onehot_bits_55;
-  assign pick0_onehot_and_27 = pick0_onehot_bits_54 & pick0_onehot_not_27;
-  assign pick0_onehot_bits_56 = chunk_mask[35];
-  assign pick0_onehot_bits_57 = pick0_below5[34];
-  assign pick0_onehot_not_28 = ~pick0_onehot_bits_57;
-  assign pick0_onehot_and_28 = pick0_onehot_bits_56 & pick0_onehot_not_28;
-  assign pick0_onehot_bits_58 = chunk_mask[34];
-  assign pick0_onehot_bits_59 = pick0_below5[33];
-  assign pick0_onehot_not_29 = ~pick0_onehot_bits_59;
-  assign pick0_onehot_and_29 = pick0_onehot_bits_58 & pick0_onehot_not_29;
-  assign pick0_onehot_bits_60 = chunk_mask[33];
-  assign pick0_onehot_bits_61 = pick0_below5[32];
-  assign pick0_onehot_not_30 = ~pick0_onehot_bits_61;
-  assign pick0_onehot_and_30 = pick0_onehot_bits_60 & pick0_onehot_not_30;
-  assign pick0_onehot_bits_62 = chunk_mask[32];
-  assign pick0_onehot_bits_63 = pick0_below5[31];
-  assign pick0_onehot_not_31 = ~pick0_onehot_bits_63;
-  assign pick0_onehot_and_31 = pick0_onehot_bits_62 & pick0_onehot_not_31;
-  assign pick0_onehot_bits_64 = chunk_mask[31];
-  assign pick0_onehot_bits_65 = pick0_below5[30];
-  assign pick0_onehot_not_32 = ~pick0_onehot_bits_65;
-  assign pick0_onehot_and_32 = pick0_onehot_bits_64 & pick0_onehot_not_32;
-  assign pick0_onehot_bits_66 = chunk_mask[30];
-  assign pick0_onehot_bits_67 = pick0_below5[29];
-  assign pick0_onehot_not_33 = ~pick0_onehot_bits_67;
-  assign pick0_onehot_and_33 = pick0_onehot_bits_66 & pick0_onehot_not_33;
-  assign pick0_onehot_bits_68 = chunk_mask[29];
-  assign pick0_onehot_bits_69 = pick0_below5[28];
-  assign pick0_onehot_not_34 = ~pick0_onehot_bits_69;
-  assign pick0_onehot_and_34 = pick0_onehot_bits_68 & pick0_onehot_not_34;
-  assign pick0_onehot_bits_70 = chunk_mask[28];
-  assign pick0_onehot_bits_71 = pick0_below5[27];
-  assign pick0_onehot_not_35 = ~pick0_onehot_bits_71;
-  assign pick0_onehot_and_35 = pick0_onehot_bits_70 & pick0_onehot_not_35;
-  assign pick0_onehot_bits_72 = chunk_mask[27];
-  assign pick0_onehot_bits_73 = pick0_below5[26];
-  assign pick0_onehot_not_36 = ~pick0_onehot_bits_73;
-  assign pick0_onehot_and_36 = pick0_onehot_bits_72 & pick0_onehot_not_36;
-  assign pick0_onehot_bits_74 = chunk_mask[26];
-  assign pick0_onehot_bits_75 = pick0_below5[25];
-  assign pick0_onehot_not_37 = ~pick0_onehot_bits_75;
-  assign pick0_onehot_and_37 = pick0_onehot_bits_74 & pick0_onehot_not_37;
-  assign pick0_onehot_bits_76 = chunk_mask[25];
-  assign pick0_onehot_bits_77 = pick0_below5[24];
-  assign pick0_onehot_not_38 = ~pick0_onehot_bits_77;
-  assign pick0_onehot_and_38 = pick0_onehot_bits_76 & pick0_onehot_not_38;
-  assign pick0_onehot_bits_78 = chunk_mask[24];
-  assign pick0_onehot_bits_79 = pick0_below5[23];
-  assign pick0_onehot_not_39 = ~pick0_onehot_bits_79;
-  assign pick0_onehot_and_39 = pick0_onehot_bits_78 & pick0_onehot_not_39;
-  assign pick0_onehot_bits_80 = chunk_mask[23];
-  assign pick0_onehot_bits_81 = pick0_below5[22];
-  assign pick0_onehot_not_40 = ~pick0_onehot_bits_81;
-  assign pick0_onehot_and_40 = pick0_onehot_bits_80 & pick0_onehot_not_40;
-  assign pick0_onehot_bits_82 = chunk_mask[22];
-  assign pick0_onehot_bits_83 = pick0_below5[21];
-  assign pick0_onehot_not_41 = ~pick0_onehot_bits_83;
-  assign pick0_onehot_and_41 = pick0_onehot_bits_82 & pick0_onehot_not_41;
-  assign pick0_onehot_bits_84 = chunk_mask[21];
-  assign pick0_onehot_bits_85 = pick0_below5[20];
-  assign pick0_onehot_not_42 = ~pick0_onehot_bits_85;
-  assign pick0_onehot_and_42 = pick0_onehot_bits_84 & pick0_onehot_not_42;
-  assign pick0_onehot_bits_86 = chunk_mask[20];
-  assign pick0_onehot_bits_87 = pick0_below5[19];
-  assign pick0_onehot_not_43 = ~pick0_onehot_bits_87;
-  assign pick0_onehot_and_43 = pick0_onehot_bits_86 & pick0_onehot_not_43;
-  assign pick0_onehot_bits_88 = chunk_mask[19];
-  assign pick0_onehot_bits_89 = pick0_below5[18];
-  assign pick0_onehot_not_44 = ~pick0_onehot_bits_89;
-  assign pick0_onehot_and_44 = pick0_onehot_bits_88 & pick0_onehot_not_44;
-  assign pick0_onehot_bits_90 = chunk_mask[18];
-  assign pick0_onehot_bits_91 = pick0_below5[17];
-  assign pick0_onehot_not_45 = ~pick0_onehot_bits_91;
-  assign pick0_onehot_and_45 = pick0_onehot_bits_90 & pick0_onehot_not_45;
-  assign pick0_onehot_bits_92 = chunk_mask[17];
-  assign pick0_onehot_bits_93 = pick0_below5[16];
-  assign pick0_onehot_not_46 = ~pick0_onehot_bits_93;
-  assign pick0_onehot_and_46 = pick0_onehot_bits_92 & pick0_onehot_not_46;
-  assign pick0_onehot_bits_94 = chunk_mask[16];
-  assign pick0_onehot_bits_95 = pick0_below5[15];
-  assign pick0_onehot_not_47 = ~pick0_onehot_bits_95;
-  assign pick0_onehot_and_47 = pick0_onehot_bits_94 & pick0_onehot_not_47;
-  assign pick0_onehot_bits_96 = chunk_mask[15];
-  assign pick0_onehot_bits_97 = pick0_below5[14];
-  assign pick0_onehot_not_48 = ~pick0_onehot_bits_97;
-  assign pick0_onehot_and_48 = pick0_onehot_bits_96 & pick0_onehot_not_48;
-  assign pick0_onehot_bits_98 = chunk_mask[14];
-  assign pick0_onehot_bits_99 = pick0_below5[13];
-  assign pick0_onehot_not_49 = ~pick0_onehot_bits_99;
-  assign pick0_onehot_and_49 = pick0_onehot_bits_98 & pick0_onehot_not_49;
-  assign pick0_onehot_bits_100 = chunk_mask[13];
-  assign pick0_onehot_bits_101 = pick0_below5[12];
-  assign pick0_onehot_not_50 = ~pick0_onehot_bits_101;
-  assign pick0_onehot_and_50 = pick0_onehot_bits_100 & pick0_onehot_not_50;
-  assign pick0_onehot_bits_102 = chunk_mask[12];
-  assign pick0_onehot_bits_103 = pick0_below5[11];
-  assign pick0_onehot_not_51 = ~pick0_onehot_bits_103;
-  assign pick0_onehot_and_51 = pick0_onehot_bits_102 & pick0_onehot_not_51;
-  assign pick0_onehot_bits_104 = chunk_mask[11];
-  assign pick0_onehot_bits_105 = pick0_below5[10];
-  assign pick0_onehot_not_52 = ~pick0_onehot_bits_105;
-  assign pick0_onehot_and_52 = pick0_onehot_bits_104 & pick0_onehot_not_52;
-  assign pick0_onehot_bits_106 = chunk_mask[10];
-  assign pick0_onehot_bits_107 = pick0_below5[9];
-  assign pick0_onehot_not_53 = ~pick0_onehot_bits_107;
-  assign pick0_onehot_and_53 = pick0_onehot_bits_106 & pick0_onehot_not_53;
-  assign pick0_onehot_bits_108 = chunk_mask[9];
-  assign pick0_onehot_bits_109 = pick0_below5[8];
-  assign pick0_onehot_not_54 = ~pick0_onehot_bits_109;
-  assign pick0_onehot_and_54 = pick0_onehot_bits_108 & pick0_onehot_not_54;
-  assign pick0_onehot_bits_110 = chunk_mask[8];
-  assign pick0_onehot_bits_111 = pick0_below5[7];
-  assign pick0_onehot_not_55 = ~pick0_onehot_bits_111;
-  assign pick0_onehot_and_55 = pick0_onehot_bits_110 & pick0_onehot_not_55;
-  assign pick0_onehot_bits_112 = chunk_mask[7];
-  assign pick0_onehot_bits_113 = pick0_below5[6];
-  assign pick0_onehot_not_56 = ~pick0_onehot_bits_113;
-  assign pick0_onehot_and_56 = pick0_onehot_bits_112 & pick0_onehot_not_56;
-  assign pick0_onehot_bits_114 = chunk_mask[6];
-  assign pick0_onehot_bits_115 = pick0_below5[5];
-  assign pick0_onehot_not_57 = ~pick0_onehot_bits_115;
-  assign pick0_onehot_and_57 = pick0_onehot_bits_114 & pick0_onehot_not_57;
-  assign pick0_onehot_bits_116 = chunk_mask[5];
-  assign pick0_onehot_bits_117 = pick0_below5[4];
-  assign pick0_onehot_not_58 = ~pick0_onehot_bits_117;
-  assign pick0_onehot_and_58 = pick0_onehot_bits_116 & pick0_onehot_not_58;
-  assign pick0_onehot_bits_118 = chunk_mask[4];
-  assign pick0_onehot_bits_119 = pick0_below5[3];
-  assign pick0_onehot_not_59 = ~pick0_onehot_bits_119;
-  assign pick0_onehot_and_59 = pick0_onehot_bits_118 & pick0_onehot_not_59;
-  assign pick0_onehot_bits_120 = chunk_mask[3];
-  assign pick0_onehot_bits_121 = pick0_below5[2];
-  assign pick0_onehot_not_60 = ~pick0_onehot_bits_121;
-  assign pick0_onehot_and_60 = pick0_onehot_bits_120 & pick0_onehot_not_60;
-  assign pick0_onehot_bits_122 = chunk_mask[2];
-  assign pick0_onehot_bits_123 = pick0_below5[1];
-  assign pick0_onehot_not_61 = ~pick0_onehot_bits_123;
-  assign pick0_onehot_and_61 = pick0_onehot_bits_122 & pick0_onehot_not_61;
-  assign pick0_onehot_bits_124 = chunk_mask[1];
-  assign pick0_onehot_bits_125 = pick0_below5[0];
-  assign pick0_onehot_not_62 = ~pick0_onehot_bits_125;
-  assign pick0_onehot_and_62 = pick0_onehot_bits_124 & pick0_onehot_not_62;
-  assign pick0_onehot_bits_126 = chunk_mask[0];
   assign pick0_index_bits = pick0_onehot[32];
   assign pick0_index_bits_1 = pick0_onehot[33];
   assign pick0_index_bits_2 = pick0_onehot[34];
@@ -3208,7 +3234,6 @@ module spike_event_encoder_c192_k64_w1_e1 (
   assign pick0_channel_ext = {2'd0, pick0_index};
   assign pick0_channel_add = {1'd0, chunk_base} + {1'd0, pick0_channel_ext};
   assign pick0_rest_not = ~pick0_onehot;
-  assign scan_rest_empty_or_r = |pick0_rest;
   assign scan_token_valid_or = scan_has_data | chunk_final;
   assign scan_take_not = ~scan_ends_vector;
   assign scan_take_and = scan_has_data & scan_take_not;
@@ -3236,6 +3261,1898 @@ module spike_event_encoder_c192_k64_w1_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
+  assign in_pick_below0_bits = in_mask[62];
+  assign in_pick_below0_bits_1 = in_mask[61];
+  assign in_pick_below0_or = in_pick_below0_bits | in_pick_below0_bits_1;
+  assign in_pick_below0_bits_2 = in_mask[60];
+  assign in_pick_below0_or_1 = in_pick_below0_bits_1 | in_pick_below0_bits_2;
+  assign in_pick_below0_bits_3 = in_mask[59];
+  assign in_pick_below0_or_2 = in_pick_below0_bits_2 | in_pick_below0_bits_3;
+  assign in_pick_below0_bits_4 = in_mask[58];
+  assign in_pick_below0_or_3 = in_pick_below0_bits_3 | in_pick_below0_bits_4;
+  assign in_pick_below0_bits_5 = in_mask[57];
+  assign in_pick_below0_or_4 = in_pick_below0_bits_4 | in_pick_below0_bits_5;
+  assign in_pick_below0_bits_6 = in_mask[56];
+  assign in_pick_below0_or_5 = in_pick_below0_bits_5 | in_pick_below0_bits_6;
+  assign in_pick_below0_bits_7 = in_mask[55];
+  assign in_pick_below0_or_6 = in_pick_below0_bits_6 | in_pick_below0_bits_7;
+  assign in_pick_below0_bits_8 = in_mask[54];
+  assign in_pick_below0_or_7 = in_pick_below0_bits_7 | in_pick_below0_bits_8;
+  assign in_pick_below0_bits_9 = in_mask[53];
+  assign in_pick_below0_or_8 = in_pick_below0_bits_8 | in_pick_below0_bits_9;
+  assign in_pick_below0_bits_10 = in_mask[52];
+  assign in_pick_below0_or_9 = in_pick_below0_bits_9 | in_pick_below0_bits_10;
+  assign in_pick_below0_bits_11 = in_mask[51];
+  assign in_pick_below0_or_10 = in_pick_below0_bits_10 | in_pick_below0_bits_11;
+  assign in_pick_below0_bits_12 = in_mask[50];
+  assign in_pick_below0_or_11 = in_pick_below0_bits_11 | in_pick_below0_bits_12;
+  assign in_pick_below0_bits_13 = in_mask[49];
+  assign in_pick_below0_or_12 = in_pick_below0_bits_12 | in_pick_below0_bits_13;
+  assign in_pick_below0_bits_14 = in_mask[48];
+  assign in_pick_below0_or_13 = in_pick_below0_bits_13 | in_pick_below0_bits_14;
+  assign in_pick_below0_bits_15 = in_mask[47];
+  assign in_pick_below0_or_14 = in_pick_below0_bits_14 | in_pick_below0_bits_15;
+  assign in_pick_below0_bits_16 = in_mask[46];
+  assign in_pick_below0_or_15 = in_pick_below0_bits_15 | in_pick_below0_bits_16;
+  assign in_pick_below0_bits_17 = in_mask[45];
+  assign in_pick_below0_or_16 = in_pick_below0_bits_16 | in_pick_below0_bits_17;
+  assign in_pick_below0_bits_18 = in_mask[44];
+  assign in_pick_below0_or_17 = in_pick_below0_bits_17 | in_pick_below0_bits_18;
+  assign in_pick_below0_bits_19 = in_mask[43];
+  assign in_pick_below0_or_18 = in_pick_below0_bits_18 | in_pick_below0_bits_19;
+  assign in_pick_below0_bits_20 = in_mask[42];
+  assign in_pick_below0_or_19 = in_pick_below0_bits_19 | in_pick_below0_bits_20;
+  assign in_pick_below0_bits_21 = in_mask[41];
+  assign in_pick_below0_or_20 = in_pick_below0_bits_20 | in_pick_below0_bits_21;
+  assign in_pick_below0_bits_22 = in_mask[40];
+  assign in_pick_below0_or_21 = in_pick_below0_bits_21 | in_pick_below0_bits_22;
+  assign in_pick_below0_bits_23 = in_mask[39];
+  assign in_pick_below0_or_22 = in_pick_below0_bits_22 | in_pick_below0_bits_23;
+  assign in_pick_below0_bits_24 = in_mask[38];
+  assign in_pick_below0_or_23 = in_pick_below0_bits_23 | in_pick_below0_bits_24;
+  assign in_pick_below0_bits_25 = in_mask[37];
+  assign in_pick_below0_or_24 = in_pick_below0_bits_24 | in_pick_below0_bits_25;
+  assign in_pick_below0_bits_26 = in_mask[36];
+  assign in_pick_below0_or_25 = in_pick_below0_bits_25 | in_pick_below0_bits_26;
+  assign in_pick_below0_bits_27 = in_mask[35];
+  assign in_pick_below0_or_26 = in_pick_below0_bits_26 | in_pick_below0_bits_27;
+  assign in_pick_below0_bits_28 = in_mask[34];
+  assign in_pick_below0_or_27 = in_pick_below0_bits_27 | in_pick_below0_bits_28;
+  assign in_pick_below0_bits_29 = in_mask[33];
+  assign in_pick_below0_or_28 = in_pick_below0_bits_28 | in_pick_below0_bits_29;
+  assign in_pick_below0_bits_30 = in_mask[32];
+  assign in_pick_below0_or_29 = in_pick_below0_bits_29 | in_pick_below0_bits_30;
+  assign in_pick_below0_bits_31 = in_mask[31];
+  assign in_pick_below0_or_30 = in_pick_below0_bits_30 | in_pick_below0_bits_31;
+  assign in_pick_below0_bits_32 = in_mask[30];
+  assign in_pick_below0_or_31 = in_pick_below0_bits_31 | in_pick_below0_bits_32;
+  assign in_pick_below0_bits_33 = in_mask[29];
+  assign in_pick_below0_or_32 = in_pick_below0_bits_32 | in_pick_below0_bits_33;
+  assign in_pick_below0_bits_34 = in_mask[28];
+  assign in_pick_below0_or_33 = in_pick_below0_bits_33 | in_pick_below0_bits_34;
+  assign in_pick_below0_bits_35 = in_mask[27];
+  assign in_pick_below0_or_34 = in_pick_below0_bits_34 | in_pick_below0_bits_35;
+  assign in_pick_below0_bits_36 = in_mask[26];
+  assign in_pick_below0_or_35 = in_pick_below0_bits_35 | in_pick_below0_bits_36;
+  assign in_pick_below0_bits_37 = in_mask[25];
+  assign in_pick_below0_or_36 = in_pick_below0_bits_36 | in_pick_below0_bits_37;
+  assign in_pick_below0_bits_38 = in_mask[24];
+  assign in_pick_below0_or_37 = in_pick_below0_bits_37 | in_pick_below0_bits_38;
+  assign in_pick_below0_bits_39 = in_mask[23];
+  assign in_pick_below0_or_38 = in_pick_below0_bits_38 | in_pick_below0_bits_39;
+  assign in_pick_below0_bits_40 = in_mask[22];
+  assign in_pick_below0_or_39 = in_pick_below0_bits_39 | in_pick_below0_bits_40;
+  assign in_pick_below0_bits_41 = in_mask[21];
+  assign in_pick_below0_or_40 = in_pick_below0_bits_40 | in_pick_below0_bits_41;
+  assign in_pick_below0_bits_42 = in_mask[20];
+  assign in_pick_below0_or_41 = in_pick_below0_bits_41 | in_pick_below0_bits_42;
+  assign in_pick_below0_bits_43 = in_mask[19];
+  assign in_pick_below0_or_42 = in_pick_below0_bits_42 | in_pick_below0_bits_43;
+  assign in_pick_below0_bits_44 = in_mask[18];
+  assign in_pick_below0_or_43 = in_pick_below0_bits_43 | in_pick_below0_bits_44;
+  assign in_pick_below0_bits_45 = in_mask[17];
+  assign in_pick_below0_or_44 = in_pick_below0_bits_44 | in_pick_below0_bits_45;
+  assign in_pick_below0_bits_46 = in_mask[16];
+  assign in_pick_below0_or_45 = in_pick_below0_bits_45 | in_pick_below0_bits_46;
+  assign in_pick_below0_bits_47 = in_mask[15];
+  assign in_pick_below0_or_46 = in_pick_below0_bits_46 | in_pick_below0_bits_47;
+  assign in_pick_below0_bits_48 = in_mask[14];
+  assign in_pick_below0_or_47 = in_pick_below0_bits_47 | in_pick_below0_bits_48;
+  assign in_pick_below0_bits_49 = in_mask[13];
+  assign in_pick_below0_or_48 = in_pick_below0_bits_48 | in_pick_below0_bits_49;
+  assign in_pick_below0_bits_50 = in_mask[12];
+  assign in_pick_below0_or_49 = in_pick_below0_bits_49 | in_pick_below0_bits_50;
+  assign in_pick_below0_bits_51 = in_mask[11];
+  assign in_pick_below0_or_50 = in_pick_below0_bits_50 | in_pick_below0_bits_51;
+  assign in_pick_below0_bits_52 = in_mask[10];
+  assign in_pick_below0_or_51 = in_pick_below0_bits_51 | in_pick_below0_bits_52;
+  assign in_pick_below0_bits_53 = in_mask[9];
+  assign in_pick_below0_or_52 = in_pick_below0_bits_52 | in_pick_below0_bits_53;
+  assign in_pick_below0_bits_54 = in_mask[8];
+  assign in_pick_below0_or_53 = in_pick_below0_bits_53 | in_pick_below0_bits_54;
+  assign in_pick_below0_bits_55 = in_mask[7];
+  assign in_pick_below0_or_54 = in_pick_below0_bits_54 | in_pick_below0_bits_55;
+  assign in_pick_below0_bits_56 = in_mask[6];
+  assign in_pick_below0_or_55 = in_pick_below0_bits_55 | in_pick_below0_bits_56;
+  assign in_pick_below0_bits_57 = in_mask[5];
+  assign in_pick_below0_or_56 = in_pick_below0_bits_56 | in_pick_below0_bits_57;
+  assign in_pick_below0_bits_58 = in_mask[4];
+  assign in_pick_below0_or_57 = in_pick_below0_bits_57 | in_pick_below0_bits_58;
+  assign in_pick_below0_bits_59 = in_mask[3];
+  assign in_pick_below0_or_58 = in_pick_below0_bits_58 | in_pick_below0_bits_59;
+  assign in_pick_below0_bits_60 = in_mask[2];
+  assign in_pick_below0_or_59 = in_pick_below0_bits_59 | in_pick_below0_bits_60;
+  assign in_pick_below0_bits_61 = in_mask[1];
+  assign in_pick_below0_or_60 = in_pick_below0_bits_60 | in_pick_below0_bits_61;
+  assign in_pick_below0_bits_62 = in_mask[0];
+  assign in_pick_below0_or_61 = in_pick_below0_bits_61 | in_pick_below0_bits_62;
+  assign in_pick_below1_bits = in_pick_below0[62];
+  assign in_pick_below1_bits_1 = in_pick_below0[60];
+  assign in_pick_below1_or = in_pick_below1_bits | in_pick_below1_bits_1;
+  assign in_pick_below1_bits_2 = in_pick_below0[61];
+  assign in_pick_below1_bits_3 = in_pick_below0[59];
+  assign in_pick_below1_or_1 = in_pick_below1_bits_2 | in_pick_below1_bits_3;
+  assign in_pick_below1_bits_4 = in_pick_below0[58];
+  assign in_pick_below1_or_2 = in_pick_below1_bits_1 | in_pick_below1_bits_4;
+  assign in_pick_below1_bits_5 = in_pick_below0[57];
+  assign in_pick_below1_or_3 = in_pick_below1_bits_3 | in_pick_below1_bits_5;
+  assign in_pick_below1_bits_6 = in_pick_below0[56];
+  assign in_pick_below1_or_4 = in_pick_below1_bits_4 | in_pick_below1_bits_6;
+  assign in_pick_below1_bits_7 = in_pick_below0[55];
+  assign in_pick_below1_or_5 = in_pick_below1_bits_5 | in_pick_below1_bits_7;
+  assign in_pick_below1_bits_8 = in_pick_below0[54];
+  assign in_pick_below1_or_6 = in_pick_below1_bits_6 | in_pick_below1_bits_8;
+  assign in_pick_below1_bits_9 = in_pick_below0[53];
+  assign in_pick_below1_or_7 = in_pick_below1_bits_7 | in_pick_below1_bits_9;
+  assign in_pick_below1_bits_10 = in_pick_below0[52];
+  assign in_pick_below1_or_8 = in_pick_below1_bits_8 | in_pick_below1_bits_10;
+  assign in_pick_below1_bits_11 = in_pick_below0[51];
+  assign in_pick_below1_or_9 = in_pick_below1_bits_9 | in_pick_below1_bits_11;
+  assign in_pick_below1_bits_12 = in_pick_below0[50];
+  assign in_pick_below1_or_10 = in_pick_below1_bits_10 | in_pick_below1_bits_12;
+  assign in_pick_below1_bits_13 = in_pick_below0[49];
+  assign in_pick_below1_or_11 = in_pick_below1_bits_11 | in_pick_below1_bits_13;
+  assign in_pick_below1_bits_14 = in_pick_below0[48];
+  assign in_pick_below1_or_12 = in_pick_below1_bits_12 | in_pick_below1_bits_14;
+  assign in_pick_below1_bits_15 = in_pick_below0[47];
+  assign in_pick_below1_or_13 = in_pick_below1_bits_13 | in_pick_below1_bits_15;
+  assign in_pick_below1_bits_16 = in_pick_below0[46];
+  assign in_pick_below1_or_14 = in_pick_below1_bits_14 | in_pick_below1_bits_16;
+  assign in_pick_below1_bits_17 = in_pick_below0[45];
+  assign in_pick_below1_or_15 = in_pick_below1_bits_15 | in_pick_below1_bits_17;
+  assign in_pick_below1_bits_18 = in_pick_below0[44];
+  assign in_pick_below1_or_16 = in_pick_below1_bits_16 | in_pick_below1_bits_18;
+  assign in_pick_below1_bits_19 = in_pick_below0[43];
+  assign in_pick_below1_or_17 = in_pick_below1_bits_17 | in_pick_below1_bits_19;
+  assign in_pick_below1_bits_20 = in_pick_below0[42];
+  assign in_pick_below1_or_18 = in_pick_below1_bits_18 | in_pick_below1_bits_20;
+  assign in_pick_below1_bits_21 = in_pick_below0[41];
+  assign in_pick_below1_or_19 = in_pick_below1_bits_19 | in_pick_below1_bits_21;
+  assign in_pick_below1_bits_22 = in_pick_below0[40];
+  assign in_pick_below1_or_20 = in_pick_below1_bits_20 | in_pick_below1_bits_22;
+  assign in_pick_below1_bits_23 = in_pick_below0[39];
+  assign in_pick_below1_or_21 = in_pick_below1_bits_21 | in_pick_below1_bits_23;
+  assign in_pick_below1_bits_24 = in_pick_below0[38];
+  assign in_pick_below1_or_22 = in_pick_below1_bits_22 | in_pick_below1_bits_24;
+  assign in_pick_below1_bits_25 = in_pick_below0[37];
+  assign in_pick_below1_or_23 = in_pick_below1_bits_23 | in_pick_below1_bits_25;
+  assign in_pick_below1_bits_26 = in_pick_below0[36];
+  assign in_pick_below1_or_24 = in_pick_below1_bits_24 | in_pick_below1_bits_26;
+  assign in_pick_below1_bits_27 = in_pick_below0[35];
+  assign in_pick_below1_or_25 = in_pick_below1_bits_25 | in_pick_below1_bits_27;
+  assign in_pick_below1_bits_28 = in_pick_below0[34];
+  assign in_pick_below1_or_26 = in_pick_below1_bits_26 | in_pick_below1_bits_28;
+  assign in_pick_below1_bits_29 = in_pick_below0[33];
+  assign in_pick_below1_or_27 = in_pick_below1_bits_27 | in_pick_below1_bits_29;
+  assign in_pick_below1_bits_30 = in_pick_below0[32];
+  assign in_pick_below1_or_28 = in_pick_below1_bits_28 | in_pick_below1_bits_30;
+  assign in_pick_below1_bits_31 = in_pick_below0[31];
+  assign in_pick_below1_or_29 = in_pick_below1_bits_29 | in_pick_below1_bits_31;
+  assign in_pick_below1_bits_32 = in_pick_below0[30];
+  assign in_pick_below1_or_30 = in_pick_below1_bits_30 | in_pick_below1_bits_32;
+  assign in_pick_below1_bits_33 = in_pick_below0[29];
+  assign in_pick_below1_or_31 = in_pick_below1_bits_31 | in_pick_below1_bits_33;
+  assign in_pick_below1_bits_34 = in_pick_below0[28];
+  assign in_pick_below1_or_32 = in_pick_below1_bits_32 | in_pick_below1_bits_34;
+  assign in_pick_below1_bits_35 = in_pick_below0[27];
+  assign in_pick_below1_or_33 = in_pick_below1_bits_33 | in_pick_below1_bits_35;
+  assign in_pick_below1_bits_36 = in_pick_below0[26];
+  assign in_pick_below1_or_34 = in_pick_below1_bits_34 | in_pick_below1_bits_36;
+  assign in_pick_below1_bits_37 = in_pick_below0[25];
+  assign in_pick_below1_or_35 = in_pick_below1_bits_35 | in_pick_below1_bits_37;
+  assign in_pick_below1_bits_38 = in_pick_below0[24];
+  assign in_pick_below1_or_36 = in_pick_below1_bits_36 | in_pick_below1_bits_38;
+  assign in_pick_below1_bits_39 = in_pick_below0[23];
+  assign in_pick_below1_or_37 = in_pick_below1_bits_37 | in_pick_below1_bits_39;
+  assign in_pick_below1_bits_40 = in_pick_below0[22];
+  assign in_pick_below1_or_38 = in_pick_below1_bits_38 | in_pick_below1_bits_40;
+  assign in_pick_below1_bits_41 = in_pick_below0[21];
+  assign in_pick_below1_or_39 = in_pick_below1_bits_39 | in_pick_below1_bits_41;
+  assign in_pick_below1_bits_42 = in_pick_below0[20];
+  assign in_pick_below1_or_40 = in_pick_below1_bits_40 | in_pick_below1_bits_42;
+  assign in_pick_below1_bits_43 = in_pick_below0[19];
+  assign in_pick_below1_or_41 = in_pick_below1_bits_41 | in_pick_below1_bits_43;
+  assign in_pick_below1_bits_44 = in_pick_below0[18];
+  assign in_pick_below1_or_42 = in_pick_below1_bits_42 | in_pick_below1_bits_44;
+  assign in_pick_below1_bits_45 = in_pick_below0[17];
+  assign in_pick_below1_or_43 = in_pick_below1_bits_43 | in_pick_below1_bits_45;
+  assign in_pick_below1_bits_46 = in_pick_below0[16];
+  assign in_pick_below1_or_44 = in_pick_below1_bits_44 | in_pick_below1_bits_46;
+  assign in_pick_below1_bits_47 = in_pick_below0[15];
+  assign in_pick_below1_or_45 = in_pick_below1_bits_45 | in_pick_below1_bits_47;
+  assign in_pick_below1_bits_48 = in_pick_below0[14];
+  assign in_pick_below1_or_46 = in_pick_below1_bits_46 | in_pick_below1_bits_48;
+  assign in_pick_below1_bits_49 = in_pick_below0[13];
+  assign in_pick_below1_or_47 = in_pick_below1_bits_47 | in_pick_below1_bits_49;
+  assign in_pick_below1_bits_50 = in_pick_below0[12];
+  assign in_pick_below1_or_48 = in_pick_below1_bits_48 | in_pick_below1_bits_50;
+  assign in_pick_below1_bits_51 = in_pick_below0[11];
+  assign in_pick_below1_or_49 = in_pick_below1_bits_49 | in_pick_below1_bits_51;
+  assign in_pick_below1_bits_52 = in_pick_below0[10];
+  assign in_pick_below1_or_50 = in_pick_below1_bits_50 | in_pick_below1_bits_52;
+  assign in_pick_below1_bits_53 = in_pick_below0[9];
+  assign in_pick_below1_or_51 = in_pick_below1_bits_51 | in_pick_below1_bits_53;
+  assign in_pick_below1_bits_54 = in_pick_below0[8];
+  assign in_pick_below1_or_52 = in_pick_below1_bits_52 | in_pick_below1_bits_54;
+  assign in_pick_below1_bits_55 = in_pick_below0[7];
+  assign in_pick_below1_or_53 = in_pick_below1_bits_53 | in_pick_below1_bits_55;
+  assign in_pick_below1_bits_56 = in_pick_below0[6];
+  assign in_pick_below1_or_54 = in_pick_below1_bits_54 | in_pick_below1_bits_56;
+  assign in_pick_below1_bits_57 = in_pick_below0[5];
+  assign in_pick_below1_or_55 = in_pick_below1_bits_55 | in_pick_below1_bits_57;
+  assign in_pick_below1_bits_58 = in_pick_below0[4];
+  assign in_pick_below1_or_56 = in_pick_below1_bits_56 | in_pick_below1_bits_58;
+  assign in_pick_below1_bits_59 = in_pick_below0[3];
+  assign in_pick_below1_or_57 = in_pick_below1_bits_57 | in_pick_below1_bits_59;
+  assign in_pick_below1_bits_60 = in_pick_below0[2];
+  assign in_pick_below1_or_58 = in_pick_below1_bits_58 | in_pick_below1_bits_60;
+  assign in_pick_below1_bits_61 = in_pick_below0[1];
+  assign in_pick_below1_or_59 = in_pick_below1_bits_59 | in_pick_below1_bits_61;
+  assign in_pick_below1_bits_62 = in_pick_below0[0];
+  assign in_pick_below1_or_60 = in_pick_below1_bits_60 | in_pick_below1_bits_62;
+  assign in_pick_below2_bits = in_pick_below1[62];
+  assign in_pick_below2_bits_1 = in_pick_below1[58];
+  assign in_pick_below2_or = in_pick_below2_bits | in_pick_below2_bits_1;
+  assign in_pick_below2_bits_2 = in_pick_below1[61];
+  assign in_pick_below2_bits_3 = in_pick_below1[57];
+  assign in_pick_below2_or_1 = in_pick_below2_bits_2 | in_pick_below2_bits_3;
+  assign in_pick_below2_bits_4 = in_pick_below1[60];
+  assign in_pick_below2_bits_5 = in_pick_below1[56];
+  assign in_pick_below2_or_2 = in_pick_below2_bits_4 | in_pick_below2_bits_5;
+  assign in_pick_below2_bits_6 = in_pick_below1[59];
+  assign in_pick_below2_bits_7 = in_pick_below1[55];
+  assign in_pick_below2_or_3 = in_pick_below2_bits_6 | in_pick_below2_bits_7;
+  assign in_pick_below2_bits_8 = in_pick_below1[54];
+  assign in_pick_below2_or_4 = in_pick_below2_bits_1 | in_pick_below2_bits_8;
+  assign in_pick_below2_bits_9 = in_pick_below1[53];
+  assign in_pick_below2_or_5 = in_pick_below2_bits_3 | in_pick_below2_bits_9;
+  assign in_pick_below2_bits_10 = in_pick_below1[52];
+  assign in_pick_below2_or_6 = in_pick_below2_bits_5 | in_pick_below2_bits_10;
+  assign in_pick_below2_bits_11 = in_pick_below1[51];
+  assign in_pick_below2_or_7 = in_pick_below2_bits_7 | in_pick_below2_bits_11;
+  assign in_pick_below2_bits_12 = in_pick_below1[50];
+  assign in_pick_below2_or_8 = in_pick_below2_bits_8 | in_pick_below2_bits_12;
+  assign in_pick_below2_bits_13 = in_pick_below1[49];
+  assign in_pick_below2_or_9 = in_pick_below2_bits_9 | in_pick_below2_bits_13;
+  assign in_pick_below2_bits_14 = in_pick_below1[48];
+  assign in_pick_below2_or_10 = in_pick_below2_bits_10 | in_pick_below2_bits_14;
+  assign in_pick_below2_bits_15 = in_pick_below1[47];
+  assign in_pick_below2_or_11 = in_pick_below2_bits_11 | in_pick_below2_bits_15;
+  assign in_pick_below2_bits_16 = in_pick_below1[46];
+  assign in_pick_below2_or_12 = in_pick_below2_bits_12 | in_pick_below2_bits_16;
+  assign in_pick_below2_bits_17 = in_pick_below1[45];
+  assign in_pick_below2_or_13 = in_pick_below2_bits_13 | in_pick_below2_bits_17;
+  assign in_pick_below2_bits_18 = in_pick_below1[44];
+  assign in_pick_below2_or_14 = in_pick_below2_bits_14 | in_pick_below2_bits_18;
+  assign in_pick_below2_bits_19 = in_pick_below1[43];
+  assign in_pick_below2_or_15 = in_pick_below2_bits_15 | in_pick_below2_bits_19;
+  assign in_pick_below2_bits_20 = in_pick_below1[42];
+  assign in_pick_below2_or_16 = in_pick_below2_bits_16 | in_pick_below2_bits_20;
+  assign in_pick_below2_bits_21 = in_pick_below1[41];
+  assign in_pick_below2_or_17 = in_pick_below2_bits_17 | in_pick_below2_bits_21;
+  assign in_pick_below2_bits_22 = in_pick_below1[40];
+  assign in_pick_below2_or_18 = in_pick_below2_bits_18 | in_pick_below2_bits_22;
+  assign in_pick_below2_bits_23 = in_pick_below1[39];
+  assign in_pick_below2_or_19 = in_pick_below2_bits_19 | in_pick_below2_bits_23;
+  assign in_pick_below2_bits_24 = in_pick_below1[38];
+  assign in_pick_below2_or_20 = in_pick_below2_bits_20 | in_pick_below2_bits_24;
+  assign in_pick_below2_bits_25 = in_pick_below1[37];
+  assign in_pick_below2_or_21 = in_pick_below2_bits_21 | in_pick_below2_bits_25;
+  assign in_pick_below2_bits_26 = in_pick_below1[36];
+  assign in_pick_below2_or_22 = in_pick_below2_bits_22 | in_pick_below2_bits_26;
+  assign in_pick_below2_bits_27 = in_pick_below1[35];
+  assign in_pick_below2_or_23 = in_pick_below2_bits_23 | in_pick_below2_bits_27;
+  assign in_pick_below2_bits_28 = in_pick_below1[34];
+  assign in_pick_below2_or_24 = in_pick_below2_bits_24 | in_pick_below2_bits_28;
+  assign in_pick_below2_bits_29 = in_pick_below1[33];
+  assign in_pick_below2_or_25 = in_pick_below2_bits_25 | in_pick_below2_bits_29;
+  assign in_pick_below2_bits_30 = in_pick_below1[32];
+  assign in_pick_below2_or_26 = in_pick_below2_bits_26 | in_pick_below2_bits_30;
+  assign in_pick_below2_bits_31 = in_pick_below1[31];
+  assign in_pick_below2_or_27 = in_pick_below2_bits_27 | in_pick_below2_bits_31;
+  assign in_pick_below2_bits_32 = in_pick_below1[30];
+  assign in_pick_below2_or_28 = in_pick_below2_bits_28 | in_pick_below2_bits_32;
+  assign in_pick_below2_bits_33 = in_pick_below1[29];
+  assign in_pick_below2_or_29 = in_pick_below2_bits_29 | in_pick_below2_bits_33;
+  assign in_pick_below2_bits_34 = in_pick_below1[28];
+  assign in_pick_below2_or_30 = in_pick_below2_bits_30 | in_pick_below2_bits_34;
+  assign in_pick_below2_bits_35 = in_pick_below1[27];
+  assign in_pick_below2_or_31 = in_pick_below2_bits_31 | in_pick_below2_bits_35;
+  assign in_pick_below2_bits_36 = in_pick_below1[26];
+  assign in_pick_below2_or_32 = in_pick_below2_bits_32 | in_pick_below2_bits_36;
+  assign in_pick_below2_bits_37 = in_pick_below1[25];
+  assign in_pick_below2_or_33 = in_pick_below2_bits_33 | in_pick_below2_bits_37;
+  assign in_pick_below2_bits_38 = in_pick_below1[24];
+  assign in_pick_below2_or_34 = in_pick_below2_bits_34 | in_pick_below2_bits_38;
+  assign in_pick_below2_bits_39 = in_pick_below1[23];
+  assign in_pick_below2_or_35 = in_pick_below2_bits_35 | in_pick_below2_bits_39;
+  assign in_pick_below2_bits_40 = in_pick_below1[22];
+  assign in_pick_below2_or_36 = in_pick_below2_bits_36 | in_pick_below2_bits_40;
+  assign in_pick_below2_bits_41 = in_pick_below1[21];
+  assign in_pick_below2_or_37 = in_pick_below2_bits_37 | in_pick_below2_bits_41;
+  assign in_pick_below2_bits_42 = in_pick_below1[20];
+  assign in_pick_below2_or_38 = in_pick_below2_bits_38 | in_pick_below2_bits_42;
+  assign in_pick_below2_bits_43 = in_pick_below1[19];
+  assign in_pick_below2_or_39 = in_pick_below2_bits_39 | in_pick_below2_bits_43;
+  assign in_pick_below2_bits_44 = in_pick_below1[18];
+  assign in_pick_below2_or_40 = in_pick_below2_bits_40 | in_pick_below2_bits_44;
+  assign in_pick_below2_bits_45 = in_pick_below1[17];
+  assign in_pick_below2_or_41 = in_pick_below2_bits_41 | in_pick_below2_bits_45;
+  assign in_pick_below2_bits_46 = in_pick_below1[16];
+  assign in_pick_below2_or_42 = in_pick_below2_bits_42 | in_pick_below2_bits_46;
+  assign in_pick_below2_bits_47 = in_pick_below1[15];
+  assign in_pick_below2_or_43 = in_pick_below2_bits_43 | in_pick_below2_bits_47;
+  assign in_pick_below2_bits_48 = in_pick_below1[14];
+  assign in_pick_below2_or_44 = in_pick_below2_bits_44 | in_pick_below2_bits_48;
+  assign in_pick_below2_bits_49 = in_pick_below1[13];
+  assign in_pick_below2_or_45 = in_pick_below2_bits_45 | in_pick_below2_bits_49;
+  assign in_pick_below2_bits_50 = in_pick_below1[12];
+  assign in_pick_below2_or_46 = in_pick_below2_bits_46 | in_pick_below2_bits_50;
+  assign in_pick_below2_bits_51 = in_pick_below1[11];
+  assign in_pick_below2_or_47 = in_pick_below2_bits_47 | in_pick_below2_bits_51;
+  assign in_pick_below2_bits_52 = in_pick_below1[10];
+  assign in_pick_below2_or_48 = in_pick_below2_bits_48 | in_pick_below2_bits_52;
+  assign in_pick_below2_bits_53 = in_pick_below1[9];
+  assign in_pick_below2_or_49 = in_pick_below2_bits_49 | in_pick_below2_bits_53;
+  assign in_pick_below2_bits_54 = in_pick_below1[8];
+  assign in_pick_below2_or_50 = in_pick_below2_bits_50 | in_pick_below2_bits_54;
+  assign in_pick_below2_bits_55 = in_pick_below1[7];
+  assign in_pick_below2_or_51 = in_pick_below2_bits_51 | in_pick_below2_bits_55;
+  assign in_pick_below2_bits_56 = in_pick_below1[6];
+  assign in_pick_below2_or_52 = in_pick_below2_bits_52 | in_pick_below2_bits_56;
+  assign in_pick_below2_bits_57 = in_pick_below1[5];
+  assign in_pick_below2_or_53 = in_pick_below2_bits_53 | in_pick_below2_bits_57;
+  assign in_pick_below2_bits_58 = in_pick_below1[4];
+  assign in_pick_below2_or_54 = in_pick_below2_bits_54 | in_pick_below2_bits_58;
+  assign in_pick_below2_bits_59 = in_pick_below1[3];
+  assign in_pick_below2_or_55 = in_pick_below2_bits_55 | in_pick_below2_bits_59;
+  assign in_pick_below2_bits_60 = in_pick_below1[2];
+  assign in_pick_below2_or_56 = in_pick_below2_bits_56 | in_pick_below2_bits_60;
+  assign in_pick_below2_bits_61 = in_pick_below1[1];
+  assign in_pick_below2_or_57 = in_pick_below2_bits_57 | in_pick_below2_bits_61;
+  assign in_pick_below2_bits_62 = in_pick_below1[0];
+  assign in_pick_below2_or_58 = in_pick_below2_bits_58 | in_pick_below2_bits_62;
+  assign in_pick_below3_bits = in_pick_below2[62];
+  assign in_pick_below3_bits_1 = in_pick_below2[54];
+  assign in_pick_below3_or = in_pick_below3_bits | in_pick_below3_bits_1;
+  assign in_pick_below3_bits_2 = in_pick_below2[61];
+  assign in_pick_below3_bits_3 = in_pick_below2[53];
+  assign in_pick_below3_or_1 = in_pick_below3_bits_2 | in_pick_below3_bits_3;
+  assign in_pick_below3_bits_4 = in_pick_below2[60];
+  assign in_pick_below3_bits_5 = in_pick_below2[52];
+  assign in_pick_below3_or_2 = in_pick_below3_bits_4 | in_pick_below3_bits_5;
+  assign in_pick_below3_bits_6 = in_pick_below2[59];
+  assign in_pick_below3_bits_7 = in_pick_below2[51];
+  assign in_pick_below3_or_3 = in_pick_below3_bits_6 | in_pick_below3_bits_7;
+  assign in_pick_below3_bits_8 = in_pick_below2[58];
+  assign in_pick_below3_bits_9 = in_pick_below2[50];
+  assign in_pick_below3_or_4 = in_pick_below3_bits_8 | in_pick_below3_bits_9;
+  assign in_pick_below3_bits_10 = in_pick_below2[57];
+  assign in_pick_below3_bits_11 = in_pick_below2[49];
+  assign in_pick_below3_or_5 = in_pick_below3_bits_10 | in_pick_below3_bits_11;
+  assign in_pick_below3_bits_12 = in_pick_below2[56];
+  assign in_pick_below3_bits_13 = in_pick_below2[48];
+  assign in_pick_below3_or_6 = in_pick_below3_bits_12 | in_pick_below3_bits_13;
+  assign in_pick_below3_bits_14 = in_pick_below2[55];
+  assign in_pick_below3_bits_15 = in_pick_below2[47];
+  assign in_pick_below3_or_7 = in_pick_below3_bits_14 | in_pick_below3_bits_15;
+  assign in_pick_below3_bits_16 = in_pick_below2[46];
+  assign in_pick_below3_or_8 = in_pick_below3_bits_1 | in_pick_below3_bits_16;
+  assign in_pick_below3_bits_17 = in_pick_below2[45];
+  assign in_pick_below3_or_9 = in_pick_below3_bits_3 | in_pick_below3_bits_17;
+  assign in_pick_below3_bits_18 = in_pick_below2[44];
+  assign in_pick_below3_or_10 = in_pick_below3_bits_5 | in_pick_below3_bits_18;
+  assign in_pick_below3_bits_19 = in_pick_below2[43];
+  assign in_pick_below3_or_11 = in_pick_below3_bits_7 | in_pick_below3_bits_19;
+  assign in_pick_below3_bits_20 = in_pick_below2[42];
+  assign in_pick_below3_or_12 = in_pick_below3_bits_9 | in_pick_below3_bits_20;
+  assign in_pick_below3_bits_21 = in_pick_below2[41];
+  assign in_pick_below3_or_13 = in_pick_below3_bits_11 | in_pick_below3_bits_21;
+  assign in_pick_below3_bits_22 = in_pick_below2[40];
+  assign in_pick_below3_or_14 = in_pick_below3_bits_13 | in_pick_below3_bits_22;
+  assign in_pick_below3_bits_23 = in_pick_below2[39];
+  assign in_pick_below3_or_15 = in_pick_below3_bits_15 | in_pick_below3_bits_23;
+  assign in_pick_below3_bits_24 = in_pick_below2[38];
+  assign in_pick_below3_or_16 = in_pick_below3_bits_16 | in_pick_below3_bits_24;
+  assign in_pick_below3_bits_25 = in_pick_below2[37];
+  assign in_pick_below3_or_17 = in_pick_below3_bits_17 | in_pick_below3_bits_25;
+  assign in_pick_below3_bits_26 = in_pick_below2[36];
+  assign in_pick_below3_or_18 = in_pick_below3_bits_18 | in_pick_below3_bits_26;
+  assign in_pick_below3_bits_27 = in_pick_below2[35];
+  assign in_pick_below3_or_19 = in_pick_below3_bits_19 | in_pick_below3_bits_27;
+  assign in_pick_below3_bits_28 = in_pick_below2[34];
+  assign in_pick_below3_or_20 = in_pick_below3_bits_20 | in_pick_below3_bits_28;
+  assign in_pick_below3_bits_29 = in_pick_below2[33];
+  assign in_pick_below3_or_21 = in_pick_below3_bits_21 | in_pick_below3_bits_29;
+  assign in_pick_below3_bits_30 = in_pick_below2[32];
+  assign in_pick_below3_or_22 = in_pick_below3_bits_22 | in_pick_below3_bits_30;
+  assign in_pick_below3_bits_31 = in_pick_below2[31];
+  assign in_pick_below3_or_23 = in_pick_below3_bits_23 | in_pick_below3_bits_31;
+  assign in_pick_below3_bits_32 = in_pick_below2[30];
+  assign in_pick_below3_or_24 = in_pick_below3_bits_24 | in_pick_below3_bits_32;
+  assign in_pick_below3_bits_33 = in_pick_below2[29];
+  assign in_pick_below3_or_25 = in_pick_below3_bits_25 | in_pick_below3_bits_33;
+  assign in_pick_below3_bits_34 = in_pick_below2[28];
+  assign in_pick_below3_or_26 = in_pick_below3_bits_26 | in_pick_below3_bits_34;
+  assign in_pick_below3_bits_35 = in_pick_below2[27];
+  assign in_pick_below3_or_27 = in_pick_below3_bits_27 | in_pick_below3_bits_35;
+  assign in_pick_below3_bits_36 = in_pick_below2[26];
+  assign in_pick_below3_or_28 = in_pick_below3_bits_28 | in_pick_below3_bits_36;
+  assign in_pick_below3_bits_37 = in_pick_below2[25];
+  assign in_pick_below3_or_29 = in_pick_below3_bits_29 | in_pick_below3_bits_37;
+  assign in_pick_below3_bits_38 = in_pick_below2[24];
+  assign in_pick_below3_or_30 = in_pick_below3_bits_30 | in_pick_below3_bits_38;
+  assign in_pick_below3_bits_39 = in_pick_below2[23];
+  assign in_pick_below3_or_31 = in_pick_below3_bits_31 | in_pick_below3_bits_39;
+  assign in_pick_below3_bits_40 = in_pick_below2[22];
+  assign in_pick_below3_or_32 = in_pick_below3_bits_32 | in_pick_below3_bits_40;
+  assign in_pick_below3_bits_41 = in_pick_below2[21];
+  assign in_pick_below3_or_33 = in_pick_below3_bits_33 | in_pick_below3_bits_41;
+  assign in_pick_below3_bits_42 = in_pick_below2[20];
+  assign in_pick_below3_or_34 = in_pick_below3_bits_34 | in_pick_below3_bits_42;
+  assign in_pick_below3_bits_43 = in_pick_below2[19];
+  assign in_pick_below3_or_35 = in_pick_below3_bits_35 | in_pick_below3_bits_43;
+  assign in_pick_below3_bits_44 = in_pick_below2[18];
+  assign in_pick_below3_or_36 = in_pick_below3_bits_36 | in_pick_below3_bits_44;
+  assign in_pick_below3_bits_45 = in_pick_below2[17];
+  assign in_pick_below3_or_37 = in_pick_below3_bits_37 | in_pick_below3_bits_45;
+  assign in_pick_below3_bits_46 = in_pick_below2[16];
+  assign in_pick_below3_or_38 = in_pick_below3_bits_38 | in_pick_below3_bits_46;
+  assign in_pick_below3_bits_47 = in_pick_below2[15];
+  assign in_pick_below3_or_39 = in_pick_below3_bits_39 | in_pick_below3_bits_47;
+  assign in_pick_below3_bits_48 = in_pick_below2[14];
+  assign in_pick_below3_or_40 = in_pick_below3_bits_40 | in_pick_below3_bits_48;
+  assign in_pick_below3_bits_49 = in_pick_below2[13];
+  assign in_pick_below3_or_41 = in_pick_below3_bits_41 | in_pick_below3_bits_49;
+  assign in_pick_below3_bits_50 = in_pick_below2[12];
+  assign in_pick_below3_or_42 = in_pick_below3_bits_42 | in_pick_below3_bits_50;
+  assign in_pick_below3_bits_51 = in_pick_below2[11];
+  assign in_pick_below3_or_43 = in_pick_below3_bits_43 | in_pick_below3_bits_51;
+  assign in_pick_below3_bits_52 = in_pick_below2[10];
+  assign in_pick_below3_or_44 = in_pick_below3_bits_44 | in_pick_below3_bits_52;
+  assign in_pick_below3_bits_53 = in_pick_below2[9];
+  assign in_pick_below3_or_45 = in_pick_below3_bits_45 | in_pick_below3_bits_53;
+  assign in_pick_below3_bits_54 = in_pick_below2[8];
+  assign in_pick_below3_or_46 = in_pick_below3_bits_46 | in_pick_below3_bits_54;
+  assign in_pick_below3_bits_55 = in_pick_below2[7];
+  assign in_pick_below3_or_47 = in_pick_below3_bits_47 | in_pick_below3_bits_55;
+  assign in_pick_below3_bits_56 = in_pick_below2[6];
+  assign in_pick_below3_or_48 = in_pick_below3_bits_48 | in_pick_below3_bits_56;
+  assign in_pick_below3_bits_57 = in_pick_below2[5];
+  assign in_pick_below3_or_49 = in_pick_below3_bits_49 | in_pick_below3_bits_57;
+  assign in_pick_below3_bits_58 = in_pick_below2[4];
+  assign in_pick_below3_or_50 = in_pick_below3_bits_50 | in_pick_below3_bits_58;
+  assign in_pick_below3_bits_59 = in_pick_below2[3];
+  assign in_pick_below3_or_51 = in_pick_below3_bits_51 | in_pick_below3_bits_59;
+  assign in_pick_below3_bits_60 = in_pick_below2[2];
+  assign in_pick_below3_or_52 = in_pick_below3_bits_52 | in_pick_below3_bits_60;
+  assign in_pick_below3_bits_61 = in_pick_below2[1];
+  assign in_pick_below3_or_53 = in_pick_below3_bits_53 | in_pick_below3_bits_61;
+  assign in_pick_below3_bits_62 = in_pick_below2[0];
+  assign in_pick_below3_or_54 = in_pick_below3_bits_54 | in_pick_below3_bits_62;
+  assign in_pick_below4_bits = in_pick_below3[62];
+  assign in_pick_below4_bits_1 = in_pick_below3[46];
+  assign in_pick_below4_or = in_pick_below4_bits | in_pick_below4_bits_1;
+  assign in_pick_below4_bits_2 = in_pick_below3[61];
+  assign in_pick_below4_bits_3 = in_pick_below3[45];
+  assign in_pick_below4_or_1 = in_pick_below4_bits_2 | in_pick_below4_bits_3;
+  assign in_pick_below4_bits_4 = in_pick_below3[60];
+  assign in_pick_below4_bits_5 = in_pick_below3[44];
+  assign in_pick_below4_or_2 = in_pick_below4_bits_4 | in_pick_below4_bits_5;
+  assign in_pick_below4_bits_6 = in_pick_below3[59];
+  assign in_pick_below4_bits_7 = in_pick_below3[43];
+  assign in_pick_below4_or_3 = in_pick_below4_bits_6 | in_pick_below4_bits_7;
+  assign in_pick_below4_bits_8 = in_pick_below3[58];
+  assign in_pick_below4_bits_9 = in_pick_below3[42];
+  assign in_pick_below4_or_4 = in_pick_below4_bits_8 | in_pick_below4_bits_9;
+  assign in_pick_below4_bits_10 = in_pick_below3[57];
+  assign in_pick_below4_bits_11 = in_pick_below3[41];
+  assign in_pick_below4_or_5 = in_pick_below4_bits_10 | in_pick_below4_bits_11;
+  assign in_pick_below4_bits_12 = in_pick_below3[56];
+  assign in_pick_below4_bits_13 = in_pick_below3[40];
+  assign in_pick_below4_or_6 = in_pick_below4_bits_12 | in_pick_below4_bits_13;
+  assign in_pick_below4_bits_14 = in_pick_below3[55];
+  assign in_pick_below4_bits_15 = in_pick_below3[39];
+  assign in_pick_below4_or_7 = in_pick_below4_bits_14 | in_pick_below4_bits_15;
+  assign in_pick_below4_bits_16 = in_pick_below3[54];
+  assign in_pick_below4_bits_17 = in_pick_below3[38];
+  assign in_pick_below4_or_8 = in_pick_below4_bits_16 | in_pick_below4_bits_17;
+  assign in_pick_below4_bits_18 = in_pick_below3[53];
+  assign in_pick_below4_bits_19 = in_pick_below3[37];
+  assign in_pick_below4_or_9 = in_pick_below4_bits_18 | in_pick_below4_bits_19;
+  assign in_pick_below4_bits_20 = in_pick_below3[52];
+  assign in_pick_below4_bits_21 = in_pick_below3[36];
+  assign in_pick_below4_or_10 = in_pick_below4_bits_20 | in_pick_below4_bits_21;
+  assign in_pick_below4_bits_22 = in_pick_below3[51];
+  assign in_pick_below4_bits_23 = in_pick_below3[35];
+  assign in_pick_below4_or_11 = in_pick_below4_bits_22 | in_pick_below4_bits_23;
+  assign in_pick_below4_bits_24 = in_pick_below3[50];
+  assign in_pick_below4_bits_25 = in_pick_below3[34];
+  assign in_pick_below4_or_12 = in_pick_below4_bits_24 | in_pick_below4_bits_25;
+  assign in_pick_below4_bits_26 = in_pick_below3[49];
+  assign in_pick_below4_bits_27 = in_pick_below3[33];
+  assign in_pick_below4_or_13 = in_pick_below4_bits_26 | in_pick_below4_bits_27;
+  assign in_pick_below4_bits_28 = in_pick_below3[48];
+  assign in_pick_below4_bits_29 = in_pick_below3[32];
+  assign in_pick_below4_or_14 = in_pick_below4_bits_28 | in_pick_below4_bits_29;
+  assign in_pick_below4_bits_30 = in_pick_below3[47];
+  assign in_pick_below4_bits_31 = in_pick_below3[31];
+  assign in_pick_below4_or_15 = in_pick_below4_bits_30 | in_pick_below4_bits_31;
+  assign in_pick_below4_bits_32 = in_pick_below3[30];
+  assign in_pick_below4_or_16 = in_pick_below4_bits_1 | in_pick_below4_bits_32;
+  assign in_pick_below4_bits_33 = in_pick_below3[29];
+  assign in_pick_below4_or_17 = in_pick_below4_bits_3 | in_pick_below4_bits_33;
+  assign in_pick_below4_bits_34 = in_pick_below3[28];
+  assign in_pick_below4_or_18 = in_pick_below4_bits_5 | in_pick_below4_bits_34;
+  assign in_pick_below4_bits_35 = in_pick_below3[27];
+  assign in_pick_below4_or_19 = in_pick_below4_bits_7 | in_pick_below4_bits_35;
+  assign in_pick_below4_bits_36 = in_pick_below3[26];
+  assign in_pick_below4_or_20 = in_pick_below4_bits_9 | in_pick_below4_bits_36;
+  assign in_pick_below4_bits_37 = in_pick_below3[25];
+  assign in_pick_below4_or_21 = in_pick_below4_bits_11 | in_pick_below4_bits_37;
+  assign in_pick_below4_bits_38 = in_pick_below3[24];
+  assign in_pick_below4_or_22 = in_pick_below4_bits_13 | in_pick_below4_bits_38;
+  assign in_pick_below4_bits_39 = in_pick_below3[23];
+  assign in_pick_below4_or_23 = in_pick_below4_bits_15 | in_pick_below4_bits_39;
+  assign in_pick_below4_bits_40 = in_pick_below3[22];
+  assign in_pick_below4_or_24 = in_pick_below4_bits_17 | in_pick_below4_bits_40;
+  assign in_pick_below4_bits_41 = in_pick_below3[21];
+  assign in_pick_below4_or_25 = in_pick_below4_bits_19 | in_pick_below4_bits_41;
+  assign in_pick_below4_bits_42 = in_pick_below3[20];
+  assign in_pick_below4_or_26 = in_pick_below4_bits_21 | in_pick_below4_bits_42;
+  assign in_pick_below4_bits_43 = in_pick_below3[19];
+  assign in_pick_below4_or_27 = in_pick_below4_bits_23 | in_pick_below4_bits_43;
+  assign in_pick_below4_bits_44 = in_pick_below3[18];
+  assign in_pick_below4_or_28 = in_pick_below4_bits_25 | in_pick_below4_bits_44;
+  assign in_pick_below4_bits_45 = in_pick_below3[17];
+  assign in_pick_below4_or_29 = in_pick_below4_bits_27 | in_pick_below4_bits_45;
+  assign in_pick_below4_bits_46 = in_pick_below3[16];
+  assign in_pick_below4_or_30 = in_pick_below4_bits_29 | in_pick_below4_bits_46;
+  assign in_pick_below4_bits_47 = in_pick_below3[15];
+  assign in_pick_below4_or_31 = in_pick_below4_bits_31 | in_pick_below4_bits_47;
+  assign in_pick_below4_bits_48 = in_pick_below3[14];
+  assign in_pick_below4_or_32 = in_pick_below4_bits_32 | in_pick_below4_bits_48;
+  assign in_pick_below4_bits_49 = in_pick_below3[13];
+  assign in_pick_below4_or_33 = in_pick_below4_bits_33 | in_pick_below4_bits_49;
+  assign in_pick_below4_bits_50 = in_pick_below3[12];
+  assign in_pick_below4_or_34 = in_pick_below4_bits_34 | in_pick_below4_bits_50;
+  assign in_pick_below4_bits_51 = in_pick_below3[11];
+  assign in_pick_below4_or_35 = in_pick_below4_bits_35 | in_pick_below4_bits_51;
+  assign in_pick_below4_bits_52 = in_pick_below3[10];
+  assign in_pick_below4_or_36 = in_pick_below4_bits_36 | in_pick_below4_bits_52;
+  assign in_pick_below4_bits_53 = in_pick_below3[9];
+  assign in_pick_below4_or_37 = in_pick_below4_bits_37 | in_pick_below4_bits_53;
+  assign in_pick_below4_bits_54 = in_pick_below3[8];
+  assign in_pick_below4_or_38 = in_pick_below4_bits_38 | in_pick_below4_bits_54;
+  assign in_pick_below4_bits_55 = in_pick_below3[7];
+  assign in_pick_below4_or_39 = in_pick_below4_bits_39 | in_pick_below4_bits_55;
+  assign in_pick_below4_bits_56 = in_pick_below3[6];
+  assign in_pick_below4_or_40 = in_pick_below4_bits_40 | in_pick_below4_bits_56;
+  assign in_pick_below4_bits_57 = in_pick_below3[5];
+  assign in_pick_below4_or_41 = in_pick_below4_bits_41 | in_pick_below4_bits_57;
+  assign in_pick_below4_bits_58 = in_pick_below3[4];
+  assign in_pick_below4_or_42 = in_pick_below4_bits_42 | in_pick_below4_bits_58;
+  assign in_pick_below4_bits_59 = in_pick_below3[3];
+  assign in_pick_below4_or_43 = in_pick_below4_bits_43 | in_pick_below4_bits_59;
+  assign in_pick_below4_bits_60 = in_pick_below3[2];
+  assign in_pick_below4_or_44 = in_pick_below4_bits_44 | in_pick_below4_bits_60;
+  assign in_pick_below4_bits_61 = in_pick_below3[1];
+  assign in_pick_below4_or_45 = in_pick_below4_bits_45 | in_pick_below4_bits_61;
+  assign in_pick_below4_bits_62 = in_pick_below3[0];
+  assign in_pick_below4_or_46 = in_pick_below4_bits_46 | in_pick_below4_bits_62;
+  assign in_pick_below5_bits = in_pick_below4[62];
+  assign in_pick_below5_bits_1 = in_pick_below4[30];
+  assign in_pick_below5_or = in_pick_below5_bits | in_pick_below5_bits_1;
+  assign in_pick_below5_bits_2 = in_pick_below4[61];
+  assign in_pick_below5_bits_3 = in_pick_below4[29];
+  assign in_pick_below5_or_1 = in_pick_below5_bits_2 | in_pick_below5_bits_3;
+  assign in_pick_below5_bits_4 = in_pick_below4[60];
+  assign in_pick_below5_bits_5 = in_pick_below4[28];
+  assign in_pick_below5_or_2 = in_pick_below5_bits_4 | in_pick_below5_bits_5;
+  assign in_pick_below5_bits_6 = in_pick_below4[59];
+  assign in_pick_below5_bits_7 = in_pick_below4[27];
+  assign in_pick_below5_or_3 = in_pick_below5_bits_6 | in_pick_below5_bits_7;
+  assign in_pick_below5_bits_8 = in_pick_below4[58];
+  assign in_pick_below5_bits_9 = in_pick_below4[26];
+  assign in_pick_below5_or_4 = in_pick_below5_bits_8 | in_pick_below5_bits_9;
+  assign in_pick_below5_bits_10 = in_pick_below4[57];
+  assign in_pick_below5_bits_11 = in_pick_below4[25];
+  assign in_pick_below5_or_5 = in_pick_below5_bits_10 | in_pick_below5_bits_11;
+  assign in_pick_below5_bits_12 = in_pick_below4[56];
+  assign in_pick_below5_bits_13 = in_pick_below4[24];
+  assign in_pick_below5_or_6 = in_pick_below5_bits_12 | in_pick_below5_bits_13;
+  assign in_pick_below5_bits_14 = in_pick_below4[55];
+  assign in_pick_below5_bits_15 = in_pick_below4[23];
+  assign in_pick_below5_or_7 = in_pick_below5_bits_14 | in_pick_below5_bits_15;
+  assign in_pick_below5_bits_16 = in_pick_below4[54];
+  assign in_pick_below5_bits_17 = in_pick_below4[22];
+  assign in_pick_below5_or_8 = in_pick_below5_bits_16 | in_pick_below5_bits_17;
+  assign in_pick_below5_bits_18 = in_pick_below4[53];
+  assign in_pick_below5_bits_19 = in_pick_below4[21];
+  assign in_pick_below5_or_9 = in_pick_below5_bits_18 | in_pick_below5_bits_19;
+  assign in_pick_below5_bits_20 = in_pick_below4[52];
+  assign in_pick_below5_bits_21 = in_pick_below4[20];
+  assign in_pick_below5_or_10 = in_pick_below5_bits_20 | in_pick_below5_bits_21;
+  assign in_pick_below5_bits_22 = in_pick_below4[51];
+  assign in_pick_below5_bits_23 = in_pick_below4[19];
+  assign in_pick_below5_or_11 = in_pick_below5_bits_22 | in_pick_below5_bits_23;
+  assign in_pick_below5_bits_24 = in_pick_below4[50];
+  assign in_pick_below5_bits_25 = in_pick_below4[18];
+  assign in_pick_below5_or_12 = in_pick_below5_bits_24 | in_pick_below5_bits_25;
+  assign in_pick_below5_bits_26 = in_pick_below4[49];
+  assign in_pick_below5_bits_27 = in_pick_below4[17];
+  assign in_pick_below5_or_13 = in_pick_below5_bits_26 | in_pick_below5_bits_27;
+  assign in_pick_below5_bits_28 = in_pick_below4[48];
+  assign in_pick_below5_bits_29 = in_pick_below4[16];
+  assign in_pick_below5_or_14 = in_pick_below5_bits_28 | in_pick_below5_bits_29;
+  assign in_pick_below5_bits_30 = in_pick_below4[47];
+  assign in_pick_below5_bits_31 = in_pick_below4[15];
+  assign in_pick_below5_or_15 = in_pick_below5_bits_30 | in_pick_below5_bits_31;
+  assign in_pick_below5_bits_32 = in_pick_below4[46];
+  assign in_pick_below5_bits_33 = in_pick_below4[14];
+  assign in_pick_below5_or_16 = in_pick_below5_bits_32 | in_pick_below5_bits_33;
+  assign in_pick_below5_bits_34 = in_pick_below4[45];
+  assign in_pick_below5_bits_35 = in_pick_below4[13];
+  assign in_pick_below5_or_17 = in_pick_below5_bits_34 | in_pick_below5_bits_35;
+  assign in_pick_below5_bits_36 = in_pick_below4[44];
+  assign in_pick_below5_bits_37 = in_pick_below4[12];
+  assign in_pick_below5_or_18 = in_pick_below5_bits_36 | in_pick_below5_bits_37;
+  assign in_pick_below5_bits_38 = in_pick_below4[43];
+  assign in_pick_below5_bits_39 = in_pick_below4[11];
+  assign in_pick_below5_or_19 = in_pick_below5_bits_38 | in_pick_below5_bits_39;
+  assign in_pick_below5_bits_40 = in_pick_below4[42];
+  assign in_pick_below5_bits_41 = in_pick_below4[10];
+  assign in_pick_below5_or_20 = in_pick_below5_bits_40 | in_pick_below5_bits_41;
+  assign in_pick_below5_bits_42 = in_pick_below4[41];
+  assign in_pick_below5_bits_43 = in_pick_below4[9];
+  assign in_pick_below5_or_21 = in_pick_below5_bits_42 | in_pick_below5_bits_43;
+  assign in_pick_below5_bits_44 = in_pick_below4[40];
+  assign in_pick_below5_bits_45 = in_pick_below4[8];
+  assign in_pick_below5_or_22 = in_pick_below5_bits_44 | in_pick_below5_bits_45;
+  assign in_pick_below5_bits_46 = in_pick_below4[39];
+  assign in_pick_below5_bits_47 = in_pick_below4[7];
+  assign in_pick_below5_or_23 = in_pick_below5_bits_46 | in_pick_below5_bits_47;
+  assign in_pick_below5_bits_48 = in_pick_below4[38];
+  assign in_pick_below5_bits_49 = in_pick_below4[6];
+  assign in_pick_below5_or_24 = in_pick_below5_bits_48 | in_pick_below5_bits_49;
+  assign in_pick_below5_bits_50 = in_pick_below4[37];
+  assign in_pick_below5_bits_51 = in_pick_below4[5];
+  assign in_pick_below5_or_25 = in_pick_below5_bits_50 | in_pick_below5_bits_51;
+  assign in_pick_below5_bits_52 = in_pick_below4[36];
+  assign in_pick_below5_bits_53 = in_pick_below4[4];
+  assign in_pick_below5_or_26 = in_pick_below5_bits_52 | in_pick_below5_bits_53;
+  assign in_pick_below5_bits_54 = in_pick_below4[35];
+  assign in_pick_below5_bits_55 = in_pick_below4[3];
+  assign in_pick_below5_or_27 = in_pick_below5_bits_54 | in_pick_below5_bits_55;
+  assign in_pick_below5_bits_56 = in_pick_below4[34];
+  assign in_pick_below5_bits_57 = in_pick_below4[2];
+  assign in_pick_below5_or_28 = in_pick_below5_bits_56 | in_pick_below5_bits_57;
+  assign in_pick_below5_bits_58 = in_pick_below4[33];
+  assign in_pick_below5_bits_59 = in_pick_below4[1];
+  assign in_pick_below5_or_29 = in_pick_below5_bits_58 | in_pick_below5_bits_59;
+  assign in_pick_below5_bits_60 = in_pick_below4[32];
+  assign in_pick_below5_bits_61 = in_pick_below4[0];
+  assign in_pick_below5_or_30 = in_pick_below5_bits_60 | in_pick_below5_bits_61;
+  assign in_pick_below5_bits_62 = in_pick_below4[31];
+  assign in_pick_bits = in_mask[63];
+  assign in_pick_bits_1 = in_pick_below5[62];
+  assign in_pick_not = ~in_pick_bits_1;
+  assign in_pick_and = in_pick_bits & in_pick_not;
+  assign in_pick_bits_2 = in_mask[62];
+  assign in_pick_bits_3 = in_pick_below5[61];
+  assign in_pick_not_1 = ~in_pick_bits_3;
+  assign in_pick_and_1 = in_pick_bits_2 & in_pick_not_1;
+  assign in_pick_bits_4 = in_mask[61];
+  assign in_pick_bits_5 = in_pick_below5[60];
+  assign in_pick_not_2 = ~in_pick_bits_5;
+  assign in_pick_and_2 = in_pick_bits_4 & in_pick_not_2;
+  assign in_pick_bits_6 = in_mask[60];
+  assign in_pick_bits_7 = in_pick_below5[59];
+  assign in_pick_not_3 = ~in_pick_bits_7;
+  assign in_pick_and_3 = in_pick_bits_6 & in_pick_not_3;
+  assign in_pick_bits_8 = in_mask[59];
+  assign in_pick_bits_9 = in_pick_below5[58];
+  assign in_pick_not_4 = ~in_pick_bits_9;
+  assign in_pick_and_4 = in_pick_bits_8 & in_pick_not_4;
+  assign in_pick_bits_10 = in_mask[58];
+  assign in_pick_bits_11 = in_pick_below5[57];
+  assign in_pick_not_5 = ~in_pick_bits_11;
+  assign in_pick_and_5 = in_pick_bits_10 & in_pick_not_5;
+  assign in_pick_bits_12 = in_mask[57];
+  assign in_pick_bits_13 = in_pick_below5[56];
+  assign in_pick_not_6 = ~in_pick_bits_13;
+  assign in_pick_and_6 = in_pick_bits_12 & in_pick_not_6;
+  assign in_pick_bits_14 = in_mask[56];
+  assign in_pick_bits_15 = in_pick_below5[55];
+  assign in_pick_not_7 = ~in_pick_bits_15;
+  assign in_pick_and_7 = in_pick_bits_14 & in_pick_not_7;
+  assign in_pick_bits_16 = in_mask[55];
+  assign in_pick_bits_17 = in_pick_below5[54];
+  assign in_pick_not_8 = ~in_pick_bits_17;
+  assign in_pick_and_8 = in_pick_bits_16 & in_pick_not_8;
+  assign in_pick_bits_18 = in_mask[54];
+  assign in_pick_bits_19 = in_pick_below5[53];
+  assign in_pick_not_9 = ~in_pick_bits_19;
+  assign in_pick_and_9 = in_pick_bits_18 & in_pick_not_9;
+  assign in_pick_bits_20 = in_mask[53];
+  assign in_pick_bits_21 = in_pick_below5[52];
+  assign in_pick_not_10 = ~in_pick_bits_21;
+  assign in_pick_and_10 = in_pick_bits_20 & in_pick_not_10;
+  assign in_pick_bits_22 = in_mask[52];
+  assign in_pick_bits_23 = in_pick_below5[51];
+  assign in_pick_not_11 = ~in_pick_bits_23;
+  assign in_pick_and_11 = in_pick_bits_22 & in_pick_not_11;
+  assign in_pick_bits_24 = in_mask[51];
+  assign in_pick_bits_25 = in_pick_below5[50];
+  assign in_pick_not_12 = ~in_pick_bits_25;
+  assign in_pick_and_12 = in_pick_bits_24 & in_pick_not_12;
+  assign in_pick_bits_26 = in_mask[50];
+  assign in_pick_bits_27 = in_pick_below5[49];
+  assign in_pick_not_13 = ~in_pick_bits_27;
+  assign in_pick_and_13 = in_pick_bits_26 & in_pick_not_13;
+  assign in_pick_bits_28 = in_mask[49];
+  assign in_pick_bits_29 = in_pick_below5[48];
+  assign in_pick_not_14 = ~in_pick_bits_29;
+  assign in_pick_and_14 = in_pick_bits_28 & in_pick_not_14;
+  assign in_pick_bits_30 = in_mask[48];
+  assign in_pick_bits_31 = in_pick_below5[47];
+  assign in_pick_not_15 = ~in_pick_bits_31;
+  assign in_pick_and_15 = in_pick_bits_30 & in_pick_not_15;
+  assign in_pick_bits_32 = in_mask[47];
+  assign in_pick_bits_33 = in_pick_below5[46];
+  assign in_pick_not_16 = ~in_pick_bits_33;
+  assign in_pick_and_16 = in_pick_bits_32 & in_pick_not_16;
+  assign in_pick_bits_34 = in_mask[46];
+  assign in_pick_bits_35 = in_pick_below5[45];
+  assign in_pick_not_17 = ~in_pick_bits_35;
+  assign in_pick_and_17 = in_pick_bits_34 & in_pick_not_17;
+  assign in_pick_bits_36 = in_mask[45];
+  assign in_pick_bits_37 = in_pick_below5[44];
+  assign in_pick_not_18 = ~in_pick_bits_37;
+  assign in_pick_and_18 = in_pick_bits_36 & in_pick_not_18;
+  assign in_pick_bits_38 = in_mask[44];
+  assign in_pick_bits_39 = in_pick_below5[43];
+  assign in_pick_not_19 = ~in_pick_bits_39;
+  assign in_pick_and_19 = in_pick_bits_38 & in_pick_not_19;
+  assign in_pick_bits_40 = in_mask[43];
+  assign in_pick_bits_41 = in_pick_below5[42];
+  assign in_pick_not_20 = ~in_pick_bits_41;
+  assign in_pick_and_20 = in_pick_bits_40 & in_pick_not_20;
+  assign in_pick_bits_42 = in_mask[42];
+  assign in_pick_bits_43 = in_pick_below5[41];
+  assign in_pick_not_21 = ~in_pick_bits_43;
+  assign in_pick_and_21 = in_pick_bits_42 & in_pick_not_21;
+  assign in_pick_bits_44 = in_mask[41];
+  assign in_pick_bits_45 = in_pick_below5[40];
+  assign in_pick_not_22 = ~in_pick_bits_45;
+  assign in_pick_and_22 = in_pick_bits_44 & in_pick_not_22;
+  assign in_pick_bits_46 = in_mask[40];
+  assign in_pick_bits_47 = in_pick_below5[39];
+  assign in_pick_not_23 = ~in_pick_bits_47;
+  assign in_pick_and_23 = in_pick_bits_46 & in_pick_not_23;
+  assign in_pick_bits_48 = in_mask[39];
+  assign in_pick_bits_49 = in_pick_below5[38];
+  assign in_pick_not_24 = ~in_pick_bits_49;
+  assign in_pick_and_24 = in_pick_bits_48 & in_pick_not_24;
+  assign in_pick_bits_50 = in_mask[38];
+  assign in_pick_bits_51 = in_pick_below5[37];
+  assign in_pick_not_25 = ~in_pick_bits_51;
+  assign in_pick_and_25 = in_pick_bits_50 & in_pick_not_25;
+  assign in_pick_bits_52 = in_mask[37];
+  assign in_pick_bits_53 = in_pick_below5[36];
+  assign in_pick_not_26 = ~in_pick_bits_53;
+  assign in_pick_and_26 = in_pick_bits_52 & in_pick_not_26;
+  assign in_pick_bits_54 = in_mask[36];
+  assign in_pick_bits_55 = in_pick_below5[35];
+  assign in_pick_not_27 = ~in_pick_bits_55;
+  assign in_pick_and_27 = in_pick_bits_54 & in_pick_not_27;
+  assign in_pick_bits_56 = in_mask[35];
+  assign in_pick_bits_57 = in_pick_below5[34];
+  assign in_pick_not_28 = ~in_pick_bits_57;
+  assign in_pick_and_28 = in_pick_bits_56 & in_pick_not_28;
+  assign in_pick_bits_58 = in_mask[34];
+  assign in_pick_bits_59 = in_pick_below5[33];
+  assign in_pick_not_29 = ~in_pick_bits_59;
+  assign in_pick_and_29 = in_pick_bits_58 & in_pick_not_29;
+  assign in_pick_bits_60 = in_mask[33];
+  assign in_pick_bits_61 = in_pick_below5[32];
+  assign in_pick_not_30 = ~in_pick_bits_61;
+  assign in_pick_and_30 = in_pick_bits_60 & in_pick_not_30;
+  assign in_pick_bits_62 = in_mask[32];
+  assign in_pick_bits_63 = in_pick_below5[31];
+  assign in_pick_not_31 = ~in_pick_bits_63;
+  assign in_pick_and_31 = in_pick_bits_62 & in_pick_not_31;
+  assign in_pick_bits_64 = in_mask[31];
+  assign in_pick_bits_65 = in_pick_below5[30];
+  assign in_pick_not_32 = ~in_pick_bits_65;
+  assign in_pick_and_32 = in_pick_bits_64 & in_pick_not_32;
+  assign in_pick_bits_66 = in_mask[30];
+  assign in_pick_bits_67 = in_pick_below5[29];
+  assign in_pick_not_33 = ~in_pick_bits_67;
+  assign in_pick_and_33 = in_pick_bits_66 & in_pick_not_33;
+  assign in_pick_bits_68 = in_mask[29];
+  assign in_pick_bits_69 = in_pick_below5[28];
+  assign in_pick_not_34 = ~in_pick_bits_69;
+  assign in_pick_and_34 = in_pick_bits_68 & in_pick_not_34;
+  assign in_pick_bits_70 = in_mask[28];
+  assign in_pick_bits_71 = in_pick_below5[27];
+  assign in_pick_not_35 = ~in_pick_bits_71;
+  assign in_pick_and_35 = in_pick_bits_70 & in_pick_not_35;
+  assign in_pick_bits_72 = in_mask[27];
+  assign in_pick_bits_73 = in_pick_below5[26];
+  assign in_pick_not_36 = ~in_pick_bits_73;
+  assign in_pick_and_36 = in_pick_bits_72 & in_pick_not_36;
+  assign in_pick_bits_74 = in_mask[26];
+  assign in_pick_bits_75 = in_pick_below5[25];
+  assign in_pick_not_37 = ~in_pick_bits_75;
+  assign in_pick_and_37 = in_pick_bits_74 & in_pick_not_37;
+  assign in_pick_bits_76 = in_mask[25];
+  assign in_pick_bits_77 = in_pick_below5[24];
+  assign in_pick_not_38 = ~in_pick_bits_77;
+  assign in_pick_and_38 = in_pick_bits_76 & in_pick_not_38;
+  assign in_pick_bits_78 = in_mask[24];
+  assign in_pick_bits_79 = in_pick_below5[23];
+  assign in_pick_not_39 = ~in_pick_bits_79;
+  assign in_pick_and_39 = in_pick_bits_78 & in_pick_not_39;
+  assign in_pick_bits_80 = in_mask[23];
+  assign in_pick_bits_81 = in_pick_below5[22];
+  assign in_pick_not_40 = ~in_pick_bits_81;
+  assign in_pick_and_40 = in_pick_bits_80 & in_pick_not_40;
+  assign in_pick_bits_82 = in_mask[22];
+  assign in_pick_bits_83 = in_pick_below5[21];
+  assign in_pick_not_41 = ~in_pick_bits_83;
+  assign in_pick_and_41 = in_pick_bits_82 & in_pick_not_41;
+  assign in_pick_bits_84 = in_mask[21];
+  assign in_pick_bits_85 = in_pick_below5[20];
+  assign in_pick_not_42 = ~in_pick_bits_85;
+  assign in_pick_and_42 = in_pick_bits_84 & in_pick_not_42;
+  assign in_pick_bits_86 = in_mask[20];
+  assign in_pick_bits_87 = in_pick_below5[19];
+  assign in_pick_not_43 = ~in_pick_bits_87;
+  assign in_pick_and_43 = in_pick_bits_86 & in_pick_not_43;
+  assign in_pick_bits_88 = in_mask[19];
+  assign in_pick_bits_89 = in_pick_below5[18];
+  assign in_pick_not_44 = ~in_pick_bits_89;
+  assign in_pick_and_44 = in_pick_bits_88 & in_pick_not_44;
+  assign in_pick_bits_90 = in_mask[18];
+  assign in_pick_bits_91 = in_pick_below5[17];
+  assign in_pick_not_45 = ~in_pick_bits_91;
+  assign in_pick_and_45 = in_pick_bits_90 & in_pick_not_45;
+  assign in_pick_bits_92 = in_mask[17];
+  assign in_pick_bits_93 = in_pick_below5[16];
+  assign in_pick_not_46 = ~in_pick_bits_93;
+  assign in_pick_and_46 = in_pick_bits_92 & in_pick_not_46;
+  assign in_pick_bits_94 = in_mask[16];
+  assign in_pick_bits_95 = in_pick_below5[15];
+  assign in_pick_not_47 = ~in_pick_bits_95;
+  assign in_pick_and_47 = in_pick_bits_94 & in_pick_not_47;
+  assign in_pick_bits_96 = in_mask[15];
+  assign in_pick_bits_97 = in_pick_below5[14];
+  assign in_pick_not_48 = ~in_pick_bits_97;
+  assign in_pick_and_48 = in_pick_bits_96 & in_pick_not_48;
+  assign in_pick_bits_98 = in_mask[14];
+  assign in_pick_bits_99 = in_pick_below5[13];
+  assign in_pick_not_49 = ~in_pick_bits_99;
+  assign in_pick_and_49 = in_pick_bits_98 & in_pick_not_49;
+  assign in_pick_bits_100 = in_mask[13];
+  assign in_pick_bits_101 = in_pick_below5[12];
+  assign in_pick_not_50 = ~in_pick_bits_101;
+  assign in_pick_and_50 = in_pick_bits_100 & in_pick_not_50;
+  assign in_pick_bits_102 = in_mask[12];
+  assign in_pick_bits_103 = in_pick_below5[11];
+  assign in_pick_not_51 = ~in_pick_bits_103;
+  assign in_pick_and_51 = in_pick_bits_102 & in_pick_not_51;
+  assign in_pick_bits_104 = in_mask[11];
+  assign in_pick_bits_105 = in_pick_below5[10];
+  assign in_pick_not_52 = ~in_pick_bits_105;
+  assign in_pick_and_52 = in_pick_bits_104 & in_pick_not_52;
+  assign in_pick_bits_106 = in_mask[10];
+  assign in_pick_bits_107 = in_pick_below5[9];
+  assign in_pick_not_53 = ~in_pick_bits_107;
+  assign in_pick_and_53 = in_pick_bits_106 & in_pick_not_53;
+  assign in_pick_bits_108 = in_mask[9];
+  assign in_pick_bits_109 = in_pick_below5[8];
+  assign in_pick_not_54 = ~in_pick_bits_109;
+  assign in_pick_and_54 = in_pick_bits_108 & in_pick_not_54;
+  assign in_pick_bits_110 = in_mask[8];
+  assign in_pick_bits_111 = in_pick_below5[7];
+  assign in_pick_not_55 = ~in_pick_bits_111;
+  assign in_pick_and_55 = in_pick_bits_110 & in_pick_not_55;
+  assign in_pick_bits_112 = in_mask[7];
+  assign in_pick_bits_113 = in_pick_below5[6];
+  assign in_pick_not_56 = ~in_pick_bits_113;
+  assign in_pick_and_56 = in_pick_bits_112 & in_pick_not_56;
+  assign in_pick_bits_114 = in_mask[6];
+  assign in_pick_bits_115 = in_pick_below5[5];
+  assign in_pick_not_57 = ~in_pick_bits_115;
+  assign in_pick_and_57 = in_pick_bits_114 & in_pick_not_57;
+  assign in_pick_bits_116 = in_mask[5];
+  assign in_pick_bits_117 = in_pick_below5[4];
+  assign in_pick_not_58 = ~in_pick_bits_117;
+  assign in_pick_and_58 = in_pick_bits_116 & in_pick_not_58;
+  assign in_pick_bits_118 = in_mask[4];
+  assign in_pick_bits_119 = in_pick_below5[3];
+  assign in_pick_not_59 = ~in_pick_bits_119;
+  assign in_pick_and_59 = in_pick_bits_118 & in_pick_not_59;
+  assign in_pick_bits_120 = in_mask[3];
+  assign in_pick_bits_121 = in_pick_below5[2];
+  assign in_pick_not_60 = ~in_pick_bits_121;
+  assign in_pick_and_60 = in_pick_bits_120 & in_pick_not_60;
+  assign in_pick_bits_122 = in_mask[2];
+  assign in_pick_bits_123 = in_pick_below5[1];
+  assign in_pick_not_61 = ~in_pick_bits_123;
+  assign in_pick_and_61 = in_pick_bits_122 & in_pick_not_61;
+  assign in_pick_bits_124 = in_mask[1];
+  assign in_pick_bits_125 = in_pick_below5[0];
+  assign in_pick_not_62 = ~in_pick_bits_125;
+  assign in_pick_and_62 = in_pick_bits_124 & in_pick_not_62;
+  assign in_pick_bits_126 = in_mask[0];
+  assign rest_pick_below0_bits = pick0_rest[62];
+  assign rest_pick_below0_bits_1 = pick0_rest[61];
+  assign rest_pick_below0_or = rest_pick_below0_bits | rest_pick_below0_bits_1;
+  assign rest_pick_below0_bits_2 = pick0_rest[60];
+  assign rest_pick_below0_or_1 = rest_pick_below0_bits_1 | rest_pick_below0_bits_2;
+  assign rest_pick_below0_bits_3 = pick0_rest[59];
+  assign rest_pick_below0_or_2 = rest_pick_below0_bits_2 | rest_pick_below0_bits_3;
+  assign rest_pick_below0_bits_4 = pick0_rest[58];
+  assign rest_pick_below0_or_3 = rest_pick_below0_bits_3 | rest_pick_below0_bits_4;
+  assign rest_pick_below0_bits_5 = pick0_rest[57];
+  assign rest_pick_below0_or_4 = rest_pick_below0_bits_4 | rest_pick_below0_bits_5;
+  assign rest_pick_below0_bits_6 = pick0_rest[56];
+  assign rest_pick_below0_or_5 = rest_pick_below0_bits_5 | rest_pick_below0_bits_6;
+  assign rest_pick_below0_bits_7 = pick0_rest[55];
+  assign rest_pick_below0_or_6 = rest_pick_below0_bits_6 | rest_pick_below0_bits_7;
+  assign rest_pick_below0_bits_8 = pick0_rest[54];
+  assign rest_pick_below0_or_7 = rest_pick_below0_bits_7 | rest_pick_below0_bits_8;
+  assign rest_pick_below0_bits_9 = pick0_rest[53];
+  assign rest_pick_below0_or_8 = rest_pick_below0_bits_8 | rest_pick_below0_bits_9;
+  assign rest_pick_below0_bits_10 = pick0_rest[52];
+  assign rest_pick_below0_or_9 = rest_pick_below0_bits_9 | rest_pick_below0_bits_10;
+  assign rest_pick_below0_bits_11 = pick0_rest[51];
+  assign rest_pick_below0_or_10 = rest_pick_below0_bits_10 | rest_pick_below0_bits_11;
+  assign rest_pick_below0_bits_12 = pick0_rest[50];
+  assign rest_pick_below0_or_11 = rest_pick_below0_bits_11 | rest_pick_below0_bits_12;
+  assign rest_pick_below0_bits_13 = pick0_rest[49];
+  assign rest_pick_below0_or_12 = rest_pick_below0_bits_12 | rest_pick_below0_bits_13;
+  assign rest_pick_below0_bits_14 = pick0_rest[48];
+  assign rest_pick_below0_or_13 = rest_pick_below0_bits_13 | rest_pick_below0_bits_14;
+  assign rest_pick_below0_bits_15 = pick0_rest[47];
+  assign rest_pick_below0_or_14 = rest_pick_below0_bits_14 | rest_pick_below0_bits_15;
+  assign rest_pick_below0_bits_16 = pick0_rest[46];
+  assign rest_pick_below0_or_15 = rest_pick_below0_bits_15 | rest_pick_below0_bits_16;
+  assign rest_pick_below0_bits_17 = pick0_rest[45];
+  assign rest_pick_below0_or_16 = rest_pick_below0_bits_16 | rest_pick_below0_bits_17;
+  assign rest_pick_below0_bits_18 = pick0_rest[44];
+  assign rest_pick_below0_or_17 = rest_pick_below0_bits_17 | rest_pick_below0_bits_18;
+  assign rest_pick_below0_bits_19 = pick0_rest[43];
+  assign rest_pick_below0_or_18 = rest_pick_below0_bits_18 | rest_pick_below0_bits_19;
+  assign rest_pick_below0_bits_20 = pick0_rest[42];
+  assign rest_pick_below0_or_19 = rest_pick_below0_bits_19 | rest_pick_below0_bits_20;
+  assign rest_pick_below0_bits_21 = pick0_rest[41];
+  assign rest_pick_below0_or_20 = rest_pick_below0_bits_20 | rest_pick_below0_bits_21;
+  assign rest_pick_below0_bits_22 = pick0_rest[40];
+  assign rest_pick_below0_or_21 = rest_pick_below0_bits_21 | rest_pick_below0_bits_22;
+  assign rest_pick_below0_bits_23 = pick0_rest[39];
+  assign rest_pick_below0_or_22 = rest_pick_below0_bits_22 | rest_pick_below0_bits_23;
+  assign rest_pick_below0_bits_24 = pick0_rest[38];
+  assign rest_pick_below0_or_23 = rest_pick_below0_bits_23 | rest_pick_below0_bits_24;
+  assign rest_pick_below0_bits_25 = pick0_rest[37];
+  assign rest_pick_below0_or_24 = rest_pick_below0_bits_24 | rest_pick_below0_bits_25;
+  assign rest_pick_below0_bits_26 = pick0_rest[36];
+  assign rest_pick_below0_or_25 = rest_pick_below0_bits_25 | rest_pick_below0_bits_26;
+  assign rest_pick_below0_bits_27 = pick0_rest[35];
+  assign rest_pick_below0_or_26 = rest_pick_below0_bits_26 | rest_pick_below0_bits_27;
+  assign rest_pick_below0_bits_28 = pick0_rest[34];
+  assign rest_pick_below0_or_27 = rest_pick_below0_bits_27 | rest_pick_below0_bits_28;
+  assign rest_pick_below0_bits_29 = pick0_rest[33];
+  assign rest_pick_below0_or_28 = rest_pick_below0_bits_28 | rest_pick_below0_bits_29;
+  assign rest_pick_below0_bits_30 = pick0_rest[32];
+  assign rest_pick_below0_or_29 = rest_pick_below0_bits_29 | rest_pick_below0_bits_30;
+  assign rest_pick_below0_bits_31 = pick0_rest[31];
+  assign rest_pick_below0_or_30 = rest_pick_below0_bits_30 | rest_pick_below0_bits_31;
+  assign rest_pick_below0_bits_32 = pick0_rest[30];
+  assign rest_pick_below0_or_31 = rest_pick_below0_bits_31 | rest_pick_below0_bits_32;
+  assign rest_pick_below0_bits_33 = pick0_rest[29];
+  assign rest_pick_below0_or_32 = rest_pick_below0_bits_32 | rest_pick_below0_bits_33;
+  assign rest_pick_below0_bits_34 = pick0_rest[28];
+  assign rest_pick_below0_or_33 = rest_pick_below0_bits_33 | rest_pick_below0_bits_34;
+  assign rest_pick_below0_bits_35 = pick0_rest[27];
+  assign rest_pick_below0_or_34 = rest_pick_below0_bits_34 | rest_pick_below0_bits_35;
+  assign rest_pick_below0_bits_36 = pick0_rest[26];
+  assign rest_pick_below0_or_35 = rest_pick_below0_bits_35 | rest_pick_below0_bits_36;
+  assign rest_pick_below0_bits_37 = pick0_rest[25];
+  assign rest_pick_below0_or_36 = rest_pick_below0_bits_36 | rest_pick_below0_bits_37;
+  assign rest_pick_below0_bits_38 = pick0_rest[24];
+  assign rest_pick_below0_or_37 = rest_pick_below0_bits_37 | rest_pick_below0_bits_38;
+  assign rest_pick_below0_bits_39 = pick0_rest[23];
+  assign rest_pick_below0_or_38 = rest_pick_below0_bits_38 | rest_pick_below0_bits_39;
+  assign rest_pick_below0_bits_40 = pick0_rest[22];
+  assign rest_pick_below0_or_39 = rest_pick_below0_bits_39 | rest_pick_below0_bits_40;
+  assign rest_pick_below0_bits_41 = pick0_rest[21];
+  assign rest_pick_below0_or_40 = rest_pick_below0_bits_40 | rest_pick_below0_bits_41;
+  assign rest_pick_below0_bits_42 = pick0_rest[20];
+  assign rest_pick_below0_or_41 = rest_pick_below0_bits_41 | rest_pick_below0_bits_42;
+  assign rest_pick_below0_bits_43 = pick0_rest[19];
+  assign rest_pick_below0_or_42 = rest_pick_below0_bits_42 | rest_pick_below0_bits_43;
+  assign rest_pick_below0_bits_44 = pick0_rest[18];
+  assign rest_pick_below0_or_43 = rest_pick_below0_bits_43 | rest_pick_below0_bits_44;
+  assign rest_pick_below0_bits_45 = pick0_rest[17];
+  assign rest_pick_below0_or_44 = rest_pick_below0_bits_44 | rest_pick_below0_bits_45;
+  assign rest_pick_below0_bits_46 = pick0_rest[16];
+  assign rest_pick_below0_or_45 = rest_pick_below0_bits_45 | rest_pick_below0_bits_46;
+  assign rest_pick_below0_bits_47 = pick0_rest[15];
+  assign rest_pick_below0_or_46 = rest_pick_below0_bits_46 | rest_pick_below0_bits_47;
+  assign rest_pick_below0_bits_48 = pick0_rest[14];
+  assign rest_pick_below0_or_47 = rest_pick_below0_bits_47 | rest_pick_below0_bits_48;
+  assign rest_pick_below0_bits_49 = pick0_rest[13];
+  assign rest_pick_below0_or_48 = rest_pick_below0_bits_48 | rest_pick_below0_bits_49;
+  assign rest_pick_below0_bits_50 = pick0_rest[12];
+  assign rest_pick_below0_or_49 = rest_pick_below0_bits_49 | rest_pick_below0_bits_50;
+  assign rest_pick_below0_bits_51 = pick0_rest[11];
+  assign rest_pick_below0_or_50 = rest_pick_below0_bits_50 | rest_pick_below0_bits_51;
+  assign rest_pick_below0_bits_52 = pick0_rest[10];
+  assign rest_pick_below0_or_51 = rest_pick_below0_bits_51 | rest_pick_below0_bits_52;
+  assign rest_pick_below0_bits_53 = pick0_rest[9];
+  assign rest_pick_below0_or_52 = rest_pick_below0_bits_52 | rest_pick_below0_bits_53;
+  assign rest_pick_below0_bits_54 = pick0_rest[8];
+  assign rest_pick_below0_or_53 = rest_pick_below0_bits_53 | rest_pick_below0_bits_54;
+  assign rest_pick_below0_bits_55 = pick0_rest[7];
+  assign rest_pick_below0_or_54 = rest_pick_below0_bits_54 | rest_pick_below0_bits_55;
+  assign rest_pick_below0_bits_56 = pick0_rest[6];
+  assign rest_pick_below0_or_55 = rest_pick_below0_bits_55 | rest_pick_below0_bits_56;
+  assign rest_pick_below0_bits_57 = pick0_rest[5];
+  assign rest_pick_below0_or_56 = rest_pick_below0_bits_56 | rest_pick_below0_bits_57;
+  assign rest_pick_below0_bits_58 = pick0_rest[4];
+  assign rest_pick_below0_or_57 = rest_pick_below0_bits_57 | rest_pick_below0_bits_58;
+  assign rest_pick_below0_bits_59 = pick0_rest[3];
+  assign rest_pick_below0_or_58 = rest_pick_below0_bits_58 | rest_pick_below0_bits_59;
+  assign rest_pick_below0_bits_60 = pick0_rest[2];
+  assign rest_pick_below0_or_59 = rest_pick_below0_bits_59 | rest_pick_below0_bits_60;
+  assign rest_pick_below0_bits_61 = pick0_rest[1];
+  assign rest_pick_below0_or_60 = rest_pick_below0_bits_60 | rest_pick_below0_bits_61;
+  assign rest_pick_below0_bits_62 = pick0_rest[0];
+  assign rest_pick_below0_or_61 = rest_pick_below0_bits_61 | rest_pick_below0_bits_62;
+  assign rest_pick_below1_bits = rest_pick_below0[62];
+  assign rest_pick_below1_bits_1 = rest_pick_below0[60];
+  assign rest_pick_below1_or = rest_pick_below1_bits | rest_pick_below1_bits_1;
+  assign rest_pick_below1_bits_2 = rest_pick_below0[61];
+  assign rest_pick_below1_bits_3 = rest_pick_below0[59];
+  assign rest_pick_below1_or_1 = rest_pick_below1_bits_2 | rest_pick_below1_bits_3;
+  assign rest_pick_below1_bits_4 = rest_pick_below0[58];
+  assign rest_pick_below1_or_2 = rest_pick_below1_bits_1 | rest_pick_below1_bits_4;
+  assign rest_pick_below1_bits_5 = rest_pick_below0[57];
+  assign rest_pick_below1_or_3 = rest_pick_below1_bits_3 | rest_pick_below1_bits_5;
+  assign rest_pick_below1_bits_6 = rest_pick_below0[56];
+  assign rest_pick_below1_or_4 = rest_pick_below1_bits_4 | rest_pick_below1_bits_6;
+  assign rest_pick_below1_bits_7 = rest_pick_below0[55];
+  assign rest_pick_below1_or_5 = rest_pick_below1_bits_5 | rest_pick_below1_bits_7;
+  assign rest_pick_below1_bits_8 = rest_pick_below0[54];
+  assign rest_pick_below1_or_6 = rest_pick_below1_bits_6 | rest_pick_below1_bits_8;
+  assign rest_pick_below1_bits_9 = rest_pick_below0[53];
+  assign rest_pick_below1_or_7 = rest_pick_below1_bits_7 | rest_pick_below1_bits_9;
+  assign rest_pick_below1_bits_10 = rest_pick_below0[52];
+  assign rest_pick_below1_or_8 = rest_pick_below1_bits_8 | rest_pick_below1_bits_10;
+  assign rest_pick_below1_bits_11 = rest_pick_below0[51];
+  assign rest_pick_below1_or_9 = rest_pick_below1_bits_9 | rest_pick_below1_bits_11;
+  assign rest_pick_below1_bits_12 = rest_pick_below0[50];
+  assign rest_pick_below1_or_10 = rest_pick_below1_bits_10 | rest_pick_below1_bits_12;
+  assign rest_pick_below1_bits_13 = rest_pick_below0[49];
+  assign rest_pick_below1_or_11 = rest_pick_below1_bits_11 | rest_pick_below1_bits_13;
+  assign rest_pick_below1_bits_14 = rest_pick_below0[48];
+  assign rest_pick_below1_or_12 = rest_pick_below1_bits_12 | rest_pick_below1_bits_14;
+  assign rest_pick_below1_bits_15 = rest_pick_below0[47];
+  assign rest_pick_below1_or_13 = rest_pick_below1_bits_13 | rest_pick_below1_bits_15;
+  assign rest_pick_below1_bits_16 = rest_pick_below0[46];
+  assign rest_pick_below1_or_14 = rest_pick_below1_bits_14 | rest_pick_below1_bits_16;
+  assign rest_pick_below1_bits_17 = rest_pick_below0[45];
+  assign rest_pick_below1_or_15 = rest_pick_below1_bits_15 | rest_pick_below1_bits_17;
+  assign rest_pick_below1_bits_18 = rest_pick_below0[44];
+  assign rest_pick_below1_or_16 = rest_pick_below1_bits_16 | rest_pick_below1_bits_18;
+  assign rest_pick_below1_bits_19 = rest_pick_below0[43];
+  assign rest_pick_below1_or_17 = rest_pick_below1_bits_17 | rest_pick_below1_bits_19;
+  assign rest_pick_below1_bits_20 = rest_pick_below0[42];
+  assign rest_pick_below1_or_18 = rest_pick_below1_bits_18 | rest_pick_below1_bits_20;
+  assign rest_pick_below1_bits_21 = rest_pick_below0[41];
+  assign rest_pick_below1_or_19 = rest_pick_below1_bits_19 | rest_pick_below1_bits_21;
+  assign rest_pick_below1_bits_22 = rest_pick_below0[40];
+  assign rest_pick_below1_or_20 = rest_pick_below1_bits_20 | rest_pick_below1_bits_22;
+  assign rest_pick_below1_bits_23 = rest_pick_below0[39];
+  assign rest_pick_below1_or_21 = rest_pick_below1_bits_21 | rest_pick_below1_bits_23;
+  assign rest_pick_below1_bits_24 = rest_pick_below0[38];
+  assign rest_pick_below1_or_22 = rest_pick_below1_bits_22 | rest_pick_below1_bits_24;
+  assign rest_pick_below1_bits_25 = rest_pick_below0[37];
+  assign rest_pick_below1_or_23 = rest_pick_below1_bits_23 | rest_pick_below1_bits_25;
+  assign rest_pick_below1_bits_26 = rest_pick_below0[36];
+  assign rest_pick_below1_or_24 = rest_pick_below1_bits_24 | rest_pick_below1_bits_26;
+  assign rest_pick_below1_bits_27 = rest_pick_below0[35];
+  assign rest_pick_below1_or_25 = rest_pick_below1_bits_25 | rest_pick_below1_bits_27;
+  assign rest_pick_below1_bits_28 = rest_pick_below0[34];
+  assign rest_pick_below1_or_26 = rest_pick_below1_bits_26 | rest_pick_below1_bits_28;
+  assign rest_pick_below1_bits_29 = rest_pick_below0[33];
+  assign rest_pick_below1_or_27 = rest_pick_below1_bits_27 | rest_pick_below1_bits_29;
+  assign rest_pick_below1_bits_30 = rest_pick_below0[32];
+  assign rest_pick_below1_or_28 = rest_pick_below1_bits_28 | rest_pick_below1_bits_30;
+  assign rest_pick_below1_bits_31 = rest_pick_below0[31];
+  assign rest_pick_below1_or_29 = rest_pick_below1_bits_29 | rest_pick_below1_bits_31;
+  assign rest_pick_below1_bits_32 = rest_pick_below0[30];
+  assign rest_pick_below1_or_30 = rest_pick_below1_bits_30 | rest_pick_below1_bits_32;
+  assign rest_pick_below1_bits_33 = rest_pick_below0[29];
+  assign rest_pick_below1_or_31 = rest_pick_below1_bits_31 | rest_pick_below1_bits_33;
+  assign rest_pick_below1_bits_34 = rest_pick_below0[28];
+  assign rest_pick_below1_or_32 = rest_pick_below1_bits_32 | rest_pick_below1_bits_34;
+  assign rest_pick_below1_bits_35 = rest_pick_below0[27];
+  assign rest_pick_below1_or_33 = rest_pick_below1_bits_33 | rest_pick_below1_bits_35;
+  assign rest_pick_below1_bits_36 = rest_pick_below0[26];
+  assign rest_pick_below1_or_34 = rest_pick_below1_bits_34 | rest_pick_below1_bits_36;
+  assign rest_pick_below1_bits_37 = rest_pick_below0[25];
+  assign rest_pick_below1_or_35 = rest_pick_below1_bits_35 | rest_pick_below1_bits_37;
+  assign rest_pick_below1_bits_38 = rest_pick_below0[24];
+  assign rest_pick_below1_or_36 = rest_pick_below1_bits_36 | rest_pick_below1_bits_38;
+  assign rest_pick_below1_bits_39 = rest_pick_below0[23];
+  assign rest_pick_below1_or_37 = rest_pick_below1_bits_37 | rest_pick_below1_bits_39;
+  assign rest_pick_below1_bits_40 = rest_pick_below0[22];
+  assign rest_pick_below1_or_38 = rest_pick_below1_bits_38 | rest_pick_below1_bits_40;
+  assign rest_pick_below1_bits_41 = rest_pick_below0[21];
+  assign rest_pick_below1_or_39 = rest_pick_below1_bits_39 | rest_pick_below1_bits_41;
+  assign rest_pick_below1_bits_42 = rest_pick_below0[20];
+  assign rest_pick_below1_or_40 = rest_pick_below1_bits_40 | rest_pick_below1_bits_42;
+  assign rest_pick_below1_bits_43 = rest_pick_below0[19];
+  assign rest_pick_below1_or_41 = rest_pick_below1_bits_41 | rest_pick_below1_bits_43;
+  assign rest_pick_below1_bits_44 = rest_pick_below0[18];
+  assign rest_pick_below1_or_42 = rest_pick_below1_bits_42 | rest_pick_below1_bits_44;
+  assign rest_pick_below1_bits_45 = rest_pick_below0[17];
+  assign rest_pick_below1_or_43 = rest_pick_below1_bits_43 | rest_pick_below1_bits_45;
+  assign rest_pick_below1_bits_46 = rest_pick_below0[16];
+  assign rest_pick_below1_or_44 = rest_pick_below1_bits_44 | rest_pick_below1_bits_46;
+  assign rest_pick_below1_bits_47 = rest_pick_below0[15];
+  assign rest_pick_below1_or_45 = rest_pick_below1_bits_45 | rest_pick_below1_bits_47;
+  assign rest_pick_below1_bits_48 = rest_pick_below0[14];
+  assign rest_pick_below1_or_46 = rest_pick_below1_bits_46 | rest_pick_below1_bits_48;
+  assign rest_pick_below1_bits_49 = rest_pick_below0[13];
+  assign rest_pick_below1_or_47 = rest_pick_below1_bits_47 | rest_pick_below1_bits_49;
+  assign rest_pick_below1_bits_50 = rest_pick_below0[12];
+  assign rest_pick_below1_or_48 = rest_pick_below1_bits_48 | rest_pick_below1_bits_50;
+  assign rest_pick_below1_bits_51 = rest_pick_below0[11];
+  assign rest_pick_below1_or_49 = rest_pick_below1_bits_49 | rest_pick_below1_bits_51;
+  assign rest_pick_below1_bits_52 = rest_pick_below0[10];
+  assign rest_pick_below1_or_50 = rest_pick_below1_bits_50 | rest_pick_below1_bits_52;
+  assign rest_pick_below1_bits_53 = rest_pick_below0[9];
+  assign rest_pick_below1_or_51 = rest_pick_below1_bits_51 | rest_pick_below1_bits_53;
+  assign rest_pick_below1_bits_54 = rest_pick_below0[8];
+  assign rest_pick_below1_or_52 = rest_pick_below1_bits_52 | rest_pick_below1_bits_54;
+  assign rest_pick_below1_bits_55 = rest_pick_below0[7];
+  assign rest_pick_below1_or_53 = rest_pick_below1_bits_53 | rest_pick_below1_bits_55;
+  assign rest_pick_below1_bits_56 = rest_pick_below0[6];
+  assign rest_pick_below1_or_54 = rest_pick_below1_bits_54 | rest_pick_below1_bits_56;
+  assign rest_pick_below1_bits_57 = rest_pick_below0[5];
+  assign rest_pick_below1_or_55 = rest_pick_below1_bits_55 | rest_pick_below1_bits_57;
+  assign rest_pick_below1_bits_58 = rest_pick_below0[4];
+  assign rest_pick_below1_or_56 = rest_pick_below1_bits_56 | rest_pick_below1_bits_58;
+  assign rest_pick_below1_bits_59 = rest_pick_below0[3];
+  assign rest_pick_below1_or_57 = rest_pick_below1_bits_57 | rest_pick_below1_bits_59;
+  assign rest_pick_below1_bits_60 = rest_pick_below0[2];
+  assign rest_pick_below1_or_58 = rest_pick_below1_bits_58 | rest_pick_below1_bits_60;
+  assign rest_pick_below1_bits_61 = rest_pick_below0[1];
+  assign rest_pick_below1_or_59 = rest_pick_below1_bits_59 | rest_pick_below1_bits_61;
+  assign rest_pick_below1_bits_62 = rest_pick_below0[0];
+  assign rest_pick_below1_or_60 = rest_pick_below1_bits_60 | rest_pick_below1_bits_62;
+  assign rest_pick_below2_bits = rest_pick_below1[62];
+  assign rest_pick_below2_bits_1 = rest_pick_below1[58];
+  assign rest_pick_below2_or = rest_pick_below2_bits | rest_pick_below2_bits_1;
+  assign rest_pick_below2_bits_2 = rest_pick_below1[61];
+  assign rest_pick_below2_bits_3 = rest_pick_below1[57];
+  assign rest_pick_below2_or_1 = rest_pick_below2_bits_2 | rest_pick_below2_bits_3;
+  assign rest_pick_below2_bits_4 = rest_pick_below1[60];
+  assign rest_pick_below2_bits_5 = rest_pick_below1[56];
+  assign rest_pick_below2_or_2 = rest_pick_below2_bits_4 | rest_pick_below2_bits_5;
+  assign rest_pick_below2_bits_6 = rest_pick_below1[59];
+  assign rest_pick_below2_bits_7 = rest_pick_below1[55];
+  assign rest_pick_below2_or_3 = rest_pick_below2_bits_6 | rest_pick_below2_bits_7;
+  assign rest_pick_below2_bits_8 = rest_pick_below1[54];
+  assign rest_pick_below2_or_4 = rest_pick_below2_bits_1 | rest_pick_below2_bits_8;
+  assign rest_pick_below2_bits_9 = rest_pick_below1[53];
+  assign rest_pick_below2_or_5 = rest_pick_below2_bits_3 | rest_pick_below2_bits_9;
+  assign rest_pick_below2_bits_10 = rest_pick_below1[52];
+  assign rest_pick_below2_or_6 = rest_pick_below2_bits_5 | rest_pick_below2_bits_10;
+  assign rest_pick_below2_bits_11 = rest_pick_below1[51];
+  assign rest_pick_below2_or_7 = rest_pick_below2_bits_7 | rest_pick_below2_bits_11;
+  assign rest_pick_below2_bits_12 = rest_pick_below1[50];
+  assign rest_pick_below2_or_8 = rest_pick_below2_bits_8 | rest_pick_below2_bits_12;
+  assign rest_pick_below2_bits_13 = rest_pick_below1[49];
+  assign rest_pick_below2_or_9 = rest_pick_below2_bits_9 | rest_pick_below2_bits_13;
+  assign rest_pick_below2_bits_14 = rest_pick_below1[48];
+  assign rest_pick_below2_or_10 = rest_pick_below2_bits_10 | rest_pick_below2_bits_14;
+  assign rest_pick_below2_bits_15 = rest_pick_below1[47];
+  assign rest_pick_below2_or_11 = rest_pick_below2_bits_11 | rest_pick_below2_bits_15;
+  assign rest_pick_below2_bits_16 = rest_pick_below1[46];
+  assign rest_pick_below2_or_12 = rest_pick_below2_bits_12 | rest_pick_below2_bits_16;
+  assign rest_pick_below2_bits_17 = rest_pick_below1[45];
+  assign rest_pick_below2_or_13 = rest_pick_below2_bits_13 | rest_pick_below2_bits_17;
+  assign rest_pick_below2_bits_18 = rest_pick_below1[44];
+  assign rest_pick_below2_or_14 = rest_pick_below2_bits_14 | rest_pick_below2_bits_18;
+  assign rest_pick_below2_bits_19 = rest_pick_below1[43];
+  assign rest_pick_below2_or_15 = rest_pick_below2_bits_15 | rest_pick_below2_bits_19;
+  assign rest_pick_below2_bits_20 = rest_pick_below1[42];
+  assign rest_pick_below2_or_16 = rest_pick_below2_bits_16 | rest_pick_below2_bits_20;
+  assign rest_pick_below2_bits_21 = rest_pick_below1[41];
+  assign rest_pick_below2_or_17 = rest_pick_below2_bits_17 | rest_pick_below2_bits_21;
+  assign rest_pick_below2_bits_22 = rest_pick_below1[40];
+  assign rest_pick_below2_or_18 = rest_pick_below2_bits_18 | rest_pick_below2_bits_22;
+  assign rest_pick_below2_bits_23 = rest_pick_below1[39];
+  assign rest_pick_below2_or_19 = rest_pick_below2_bits_19 | rest_pick_below2_bits_23;
+  assign rest_pick_below2_bits_24 = rest_pick_below1[38];
+  assign rest_pick_below2_or_20 = rest_pick_below2_bits_20 | rest_pick_below2_bits_24;
+  assign rest_pick_below2_bits_25 = rest_pick_below1[37];
+  assign rest_pick_below2_or_21 = rest_pick_below2_bits_21 | rest_pick_below2_bits_25;
+  assign rest_pick_below2_bits_26 = rest_pick_below1[36];
+  assign rest_pick_below2_or_22 = rest_pick_below2_bits_22 | rest_pick_below2_bits_26;
+  assign rest_pick_below2_bits_27 = rest_pick_below1[35];
+  assign rest_pick_below2_or_23 = rest_pick_below2_bits_23 | rest_pick_below2_bits_27;
+  assign rest_pick_below2_bits_28 = rest_pick_below1[34];
+  assign rest_pick_below2_or_24 = rest_pick_below2_bits_24 | rest_pick_below2_bits_28;
+  assign rest_pick_below2_bits_29 = rest_pick_below1[33];
+  assign rest_pick_below2_or_25 = rest_pick_below2_bits_25 | rest_pick_below2_bits_29;
+  assign rest_pick_below2_bits_30 = rest_pick_below1[32];
+  assign rest_pick_below2_or_26 = rest_pick_below2_bits_26 | rest_pick_below2_bits_30;
+  assign rest_pick_below2_bits_31 = rest_pick_below1[31];
+  assign rest_pick_below2_or_27 = rest_pick_below2_bits_27 | rest_pick_below2_bits_31;
+  assign rest_pick_below2_bits_32 = rest_pick_below1[30];
+  assign rest_pick_below2_or_28 = rest_pick_below2_bits_28 | rest_pick_below2_bits_32;
+  assign rest_pick_below2_bits_33 = rest_pick_below1[29];
+  assign rest_pick_below2_or_29 = rest_pick_below2_bits_29 | rest_pick_below2_bits_33;
+  assign rest_pick_below2_bits_34 = rest_pick_below1[28];
+  assign rest_pick_below2_or_30 = rest_pick_below2_bits_30 | rest_pick_below2_bits_34;
+  assign rest_pick_below2_bits_35 = rest_pick_below1[27];
+  assign rest_pick_below2_or_31 = rest_pick_below2_bits_31 | rest_pick_below2_bits_35;
+  assign rest_pick_below2_bits_36 = rest_pick_below1[26];
+  assign rest_pick_below2_or_32 = rest_pick_below2_bits_32 | rest_pick_below2_bits_36;
+  assign rest_pick_below2_bits_37 = rest_pick_below1[25];
+  assign rest_pick_below2_or_33 = rest_pick_below2_bits_33 | rest_pick_below2_bits_37;
+  assign rest_pick_below2_bits_38 = rest_pick_below1[24];
+  assign rest_pick_below2_or_34 = rest_pick_below2_bits_34 | rest_pick_below2_bits_38;
+  assign rest_pick_below2_bits_39 = rest_pick_below1[23];
+  assign rest_pick_below2_or_35 = rest_pick_below2_bits_35 | rest_pick_below2_bits_39;
+  assign rest_pick_below2_bits_40 = rest_pick_below1[22];
+  assign rest_pick_below2_or_36 = rest_pick_below2_bits_36 | rest_pick_below2_bits_40;
+  assign rest_pick_below2_bits_41 = rest_pick_below1[21];
+  assign rest_pick_below2_or_37 = rest_pick_below2_bits_37 | rest_pick_below2_bits_41;
+  assign rest_pick_below2_bits_42 = rest_pick_below1[20];
+  assign rest_pick_below2_or_38 = rest_pick_below2_bits_38 | rest_pick_below2_bits_42;
+  assign rest_pick_below2_bits_43 = rest_pick_below1[19];
+  assign rest_pick_below2_or_39 = rest_pick_below2_bits_39 | rest_pick_below2_bits_43;
+  assign rest_pick_below2_bits_44 = rest_pick_below1[18];
+  assign rest_pick_below2_or_40 = rest_pick_below2_bits_40 | rest_pick_below2_bits_44;
+  assign rest_pick_below2_bits_45 = rest_pick_below1[17];
+  assign rest_pick_below2_or_41 = rest_pick_below2_bits_41 | rest_pick_below2_bits_45;
+  assign rest_pick_below2_bits_46 = rest_pick_below1[16];
+  assign rest_pick_below2_or_42 = rest_pick_below2_bits_42 | rest_pick_below2_bits_46;
+  assign rest_pick_below2_bits_47 = rest_pick_below1[15];
+  assign rest_pick_below2_or_43 = rest_pick_below2_bits_43 | rest_pick_below2_bits_47;
+  assign rest_pick_below2_bits_48 = rest_pick_below1[14];
+  assign rest_pick_below2_or_44 = rest_pick_below2_bits_44 | rest_pick_below2_bits_48;
+  assign rest_pick_below2_bits_49 = rest_pick_below1[13];
+  assign rest_pick_below2_or_45 = rest_pick_below2_bits_45 | rest_pick_below2_bits_49;
+  assign rest_pick_below2_bits_50 = rest_pick_below1[12];
+  assign rest_pick_below2_or_46 = rest_pick_below2_bits_46 | rest_pick_below2_bits_50;
+  assign rest_pick_below2_bits_51 = rest_pick_below1[11];
+  assign rest_pick_below2_or_47 = rest_pick_below2_bits_47 | rest_pick_below2_bits_51;
+  assign rest_pick_below2_bits_52 = rest_pick_below1[10];
+  assign rest_pick_below2_or_48 = rest_pick_below2_bits_48 | rest_pick_below2_bits_52;
+  assign rest_pick_below2_bits_53 = rest_pick_below1[9];
+  assign rest_pick_below2_or_49 = rest_pick_below2_bits_49 | rest_pick_below2_bits_53;
+  assign rest_pick_below2_bits_54 = rest_pick_below1[8];
+  assign rest_pick_below2_or_50 = rest_pick_below2_bits_50 | rest_pick_below2_bits_54;
+  assign rest_pick_below2_bits_55 = rest_pick_below1[7];
+  assign rest_pick_below2_or_51 = rest_pick_below2_bits_51 | rest_pick_below2_bits_55;
+  assign rest_pick_below2_bits_56 = rest_pick_below1[6];
+  assign rest_pick_below2_or_52 = rest_pick_below2_bits_52 | rest_pick_below2_bits_56;
+  assign rest_pick_below2_bits_57 = rest_pick_below1[5];
+  assign rest_pick_below2_or_53 = rest_pick_below2_bits_53 | rest_pick_below2_bits_57;
+  assign rest_pick_below2_bits_58 = rest_pick_below1[4];
+  assign rest_pick_below2_or_54 = rest_pick_below2_bits_54 | rest_pick_below2_bits_58;
+  assign rest_pick_below2_bits_59 = rest_pick_below1[3];
+  assign rest_pick_below2_or_55 = rest_pick_below2_bits_55 | rest_pick_below2_bits_59;
+  assign rest_pick_below2_bits_60 = rest_pick_below1[2];
+  assign rest_pick_below2_or_56 = rest_pick_below2_bits_56 | rest_pick_below2_bits_60;
+  assign rest_pick_below2_bits_61 = rest_pick_below1[1];
+  assign rest_pick_below2_or_57 = rest_pick_below2_bits_57 | rest_pick_below2_bits_61;
+  assign rest_pick_below2_bits_62 = rest_pick_below1[0];
+  assign rest_pick_below2_or_58 = rest_pick_below2_bits_58 | rest_pick_below2_bits_62;
+  assign rest_pick_below3_bits = rest_pick_below2[62];
+  assign rest_pick_below3_bits_1 = rest_pick_below2[54];
+  assign rest_pick_below3_or = rest_pick_below3_bits | rest_pick_below3_bits_1;
+  assign rest_pick_below3_bits_2 = rest_pick_below2[61];
+  assign rest_pick_below3_bits_3 = rest_pick_below2[53];
+  assign rest_pick_below3_or_1 = rest_pick_below3_bits_2 | rest_pick_below3_bits_3;
+  assign rest_pick_below3_bits_4 = rest_pick_below2[60];
+  assign rest_pick_below3_bits_5 = rest_pick_below2[52];
+  assign rest_pick_below3_or_2 = rest_pick_below3_bits_4 | rest_pick_below3_bits_5;
+  assign rest_pick_below3_bits_6 = rest_pick_below2[59];
+  assign rest_pick_below3_bits_7 = rest_pick_below2[51];
+  assign rest_pick_below3_or_3 = rest_pick_below3_bits_6 | rest_pick_below3_bits_7;
+  assign rest_pick_below3_bits_8 = rest_pick_below2[58];
+  assign rest_pick_below3_bits_9 = rest_pick_below2[50];
+  assign rest_pick_below3_or_4 = rest_pick_below3_bits_8 | rest_pick_below3_bits_9;
+  assign rest_pick_below3_bits_10 = rest_pick_below2[57];
+  assign rest_pick_below3_bits_11 = rest_pick_below2[49];
+  assign rest_pick_below3_or_5 = rest_pick_below3_bits_10 | rest_pick_below3_bits_11;
+  assign rest_pick_below3_bits_12 = rest_pick_below2[56];
+  assign rest_pick_below3_bits_13 = rest_pick_below2[48];
+  assign rest_pick_below3_or_6 = rest_pick_below3_bits_12 | rest_pick_below3_bits_13;
+  assign rest_pick_below3_bits_14 = rest_pick_below2[55];
+  assign rest_pick_below3_bits_15 = rest_pick_below2[47];
+  assign rest_pick_below3_or_7 = rest_pick_below3_bits_14 | rest_pick_below3_bits_15;
+  assign rest_pick_below3_bits_16 = rest_pick_below2[46];
+  assign rest_pick_below3_or_8 = rest_pick_below3_bits_1 | rest_pick_below3_bits_16;
+  assign rest_pick_below3_bits_17 = rest_pick_below2[45];
+  assign rest_pick_below3_or_9 = rest_pick_below3_bits_3 | rest_pick_below3_bits_17;
+  assign rest_pick_below3_bits_18 = rest_pick_below2[44];
+  assign rest_pick_below3_or_10 = rest_pick_below3_bits_5 | rest_pick_below3_bits_18;
+  assign rest_pick_below3_bits_19 = rest_pick_below2[43];
+  assign rest_pick_below3_or_11 = rest_pick_below3_bits_7 | rest_pick_below3_bits_19;
+  assign rest_pick_below3_bits_20 = rest_pick_below2[42];
+  assign rest_pick_below3_or_12 = rest_pick_below3_bits_9 | rest_pick_below3_bits_20;
+  assign rest_pick_below3_bits_21 = rest_pick_below2[41];
+  assign rest_pick_below3_or_13 = rest_pick_below3_bits_11 | rest_pick_below3_bits_21;
+  assign rest_pick_below3_bits_22 = rest_pick_below2[40];
+  assign rest_pick_below3_or_14 = rest_pick_below3_bits_13 | rest_pick_below3_bits_22;
+  assign rest_pick_below3_bits_23 = rest_pick_below2[39];
+  assign rest_pick_below3_or_15 = rest_pick_below3_bits_15 | rest_pick_below3_bits_23;
+  assign rest_pick_below3_bits_24 = rest_pick_below2[38];
+  assign rest_pick_below3_or_16 = rest_pick_below3_bits_16 | rest_pick_below3_bits_24;
+  assign rest_pick_below3_bits_25 = rest_pick_below2[37];
+  assign rest_pick_below3_or_17 = rest_pick_below3_bits_17 | rest_pick_below3_bits_25;
+  assign rest_pick_below3_bits_26 = rest_pick_below2[36];
+  assign rest_pick_below3_or_18 = rest_pick_below3_bits_18 | rest_pick_below3_bits_26;
+  assign rest_pick_below3_bits_27 = rest_pick_below2[35];
+  assign rest_pick_below3_or_19 = rest_pick_below3_bits_19 | rest_pick_below3_bits_27;
+  assign rest_pick_below3_bits_28 = rest_pick_below2[34];
+  assign rest_pick_below3_or_20 = rest_pick_below3_bits_20 | rest_pick_below3_bits_28;
+  assign rest_pick_below3_bits_29 = rest_pick_below2[33];
+  assign rest_pick_below3_or_21 = rest_pick_below3_bits_21 | rest_pick_below3_bits_29;
+  assign rest_pick_below3_bits_30 = rest_pick_below2[32];
+  assign rest_pick_below3_or_22 = rest_pick_below3_bits_22 | rest_pick_below3_bits_30;
+  assign rest_pick_below3_bits_31 = rest_pick_below2[31];
+  assign rest_pick_below3_or_23 = rest_pick_below3_bits_23 | rest_pick_below3_bits_31;
+  assign rest_pick_below3_bits_32 = rest_pick_below2[30];
+  assign rest_pick_below3_or_24 = rest_pick_below3_bits_24 | rest_pick_below3_bits_32;
+  assign rest_pick_below3_bits_33 = rest_pick_below2[29];
+  assign rest_pick_below3_or_25 = rest_pick_below3_bits_25 | rest_pick_below3_bits_33;
+  assign rest_pick_below3_bits_34 = rest_pick_below2[28];
+  assign rest_pick_below3_or_26 = rest_pick_below3_bits_26 | rest_pick_below3_bits_34;
+  assign rest_pick_below3_bits_35 = rest_pick_below2[27];
+  assign rest_pick_below3_or_27 = rest_pick_below3_bits_27 | rest_pick_below3_bits_35;
+  assign rest_pick_below3_bits_36 = rest_pick_below2[26];
+  assign rest_pick_below3_or_28 = rest_pick_below3_bits_28 | rest_pick_below3_bits_36;
+  assign rest_pick_below3_bits_37 = rest_pick_below2[25];
+  assign rest_pick_below3_or_29 = rest_pick_below3_bits_29 | rest_pick_below3_bits_37;
+  assign rest_pick_below3_bits_38 = rest_pick_below2[24];
+  assign rest_pick_below3_or_30 = rest_pick_below3_bits_30 | rest_pick_below3_bits_38;
+  assign rest_pick_below3_bits_39 = rest_pick_below2[23];
+  assign rest_pick_below3_or_31 = rest_pick_below3_bits_31 | rest_pick_below3_bits_39;
+  assign rest_pick_below3_bits_40 = rest_pick_below2[22];
+  assign rest_pick_below3_or_32 = rest_pick_below3_bits_32 | rest_pick_below3_bits_40;
+  assign rest_pick_below3_bits_41 = rest_pick_below2[21];
+  assign rest_pick_below3_or_33 = rest_pick_below3_bits_33 | rest_pick_below3_bits_41;
+  assign rest_pick_below3_bits_42 = rest_pick_below2[20];
+  assign rest_pick_below3_or_34 = rest_pick_below3_bits_34 | rest_pick_below3_bits_42;
+  assign rest_pick_below3_bits_43 = rest_pick_below2[19];
+  assign rest_pick_below3_or_35 = rest_pick_below3_bits_35 | rest_pick_below3_bits_43;
+  assign rest_pick_below3_bits_44 = rest_pick_below2[18];
+  assign rest_pick_below3_or_36 = rest_pick_below3_bits_36 | rest_pick_below3_bits_44;
+  assign rest_pick_below3_bits_45 = rest_pick_below2[17];
+  assign rest_pick_below3_or_37 = rest_pick_below3_bits_37 | rest_pick_below3_bits_45;
+  assign rest_pick_below3_bits_46 = rest_pick_below2[16];
+  assign rest_pick_below3_or_38 = rest_pick_below3_bits_38 | rest_pick_below3_bits_46;
+  assign rest_pick_below3_bits_47 = rest_pick_below2[15];
+  assign rest_pick_below3_or_39 = rest_pick_below3_bits_39 | rest_pick_below3_bits_47;
+  assign rest_pick_below3_bits_48 = rest_pick_below2[14];
+  assign rest_pick_below3_or_40 = rest_pick_below3_bits_40 | rest_pick_below3_bits_48;
+  assign rest_pick_below3_bits_49 = rest_pick_below2[13];
+  assign rest_pick_below3_or_41 = rest_pick_below3_bits_41 | rest_pick_below3_bits_49;
+  assign rest_pick_below3_bits_50 = rest_pick_below2[12];
+  assign rest_pick_below3_or_42 = rest_pick_below3_bits_42 | rest_pick_below3_bits_50;
+  assign rest_pick_below3_bits_51 = rest_pick_below2[11];
+  assign rest_pick_below3_or_43 = rest_pick_below3_bits_43 | rest_pick_below3_bits_51;
+  assign rest_pick_below3_bits_52 = rest_pick_below2[10];
+  assign rest_pick_below3_or_44 = rest_pick_below3_bits_44 | rest_pick_below3_bits_52;
+  assign rest_pick_below3_bits_53 = rest_pick_below2[9];
+  assign rest_pick_below3_or_45 = rest_pick_below3_bits_45 | rest_pick_below3_bits_53;
+  assign rest_pick_below3_bits_54 = rest_pick_below2[8];
+  assign rest_pick_below3_or_46 = rest_pick_below3_bits_46 | rest_pick_below3_bits_54;
+  assign rest_pick_below3_bits_55 = rest_pick_below2[7];
+  assign rest_pick_below3_or_47 = rest_pick_below3_bits_47 | rest_pick_below3_bits_55;
+  assign rest_pick_below3_bits_56 = rest_pick_below2[6];
+  assign rest_pick_below3_or_48 = rest_pick_below3_bits_48 | rest_pick_below3_bits_56;
+  assign rest_pick_below3_bits_57 = rest_pick_below2[5];
+  assign rest_pick_below3_or_49 = rest_pick_below3_bits_49 | rest_pick_below3_bits_57;
+  assign rest_pick_below3_bits_58 = rest_pick_below2[4];
+  assign rest_pick_below3_or_50 = rest_pick_below3_bits_50 | rest_pick_below3_bits_58;
+  assign rest_pick_below3_bits_59 = rest_pick_below2[3];
+  assign rest_pick_below3_or_51 = rest_pick_below3_bits_51 | rest_pick_below3_bits_59;
+  assign rest_pick_below3_bits_60 = rest_pick_below2[2];
+  assign rest_pick_below3_or_52 = rest_pick_below3_bits_52 | rest_pick_below3_bits_60;
+  assign rest_pick_below3_bits_61 = rest_pick_below2[1];
+  assign rest_pick_below3_or_53 = rest_pick_below3_bits_53 | rest_pick_below3_bits_61;
+  assign rest_pick_below3_bits_62 = rest_pick_below2[0];
+  assign rest_pick_below3_or_54 = rest_pick_below3_bits_54 | rest_pick_below3_bits_62;
+  assign rest_pick_below4_bits = rest_pick_below3[62];
+  assign rest_pick_below4_bits_1 = rest_pick_below3[46];
+  assign rest_pick_below4_or = rest_pick_below4_bits | rest_pick_below4_bits_1;
+  assign rest_pick_below4_bits_2 = rest_pick_below3[61];
+  assign rest_pick_below4_bits_3 = rest_pick_below3[45];
+  assign rest_pick_below4_or_1 = rest_pick_below4_bits_2 | rest_pick_below4_bits_3;
+  assign rest_pick_below4_bits_4 = rest_pick_below3[60];
+  assign rest_pick_below4_bits_5 = rest_pick_below3[44];
+  assign rest_pick_below4_or_2 = rest_pick_below4_bits_4 | rest_pick_below4_bits_5;
+  assign rest_pick_below4_bits_6 = rest_pick_below3[59];
+  assign rest_pick_below4_bits_7 = rest_pick_below3[43];
+  assign rest_pick_below4_or_3 = rest_pick_below4_bits_6 | rest_pick_below4_bits_7;
+  assign rest_pick_below4_bits_8 = rest_pick_below3[58];
+  assign rest_pick_below4_bits_9 = rest_pick_below3[42];
+  assign rest_pick_below4_or_4 = rest_pick_below4_bits_8 | rest_pick_below4_bits_9;
+  assign rest_pick_below4_bits_10 = rest_pick_below3[57];
+  assign rest_pick_below4_bits_11 = rest_pick_below3[41];
+  assign rest_pick_below4_or_5 = rest_pick_below4_bits_10 | rest_pick_below4_bits_11;
+  assign rest_pick_below4_bits_12 = rest_pick_below3[56];
+  assign rest_pick_below4_bits_13 = rest_pick_below3[40];
+  assign rest_pick_below4_or_6 = rest_pick_below4_bits_12 | rest_pick_below4_bits_13;
+  assign rest_pick_below4_bits_14 = rest_pick_below3[55];
+  assign rest_pick_below4_bits_15 = rest_pick_below3[39];
+  assign rest_pick_below4_or_7 = rest_pick_below4_bits_14 | rest_pick_below4_bits_15;
+  assign rest_pick_below4_bits_16 = rest_pick_below3[54];
+  assign rest_pick_below4_bits_17 = rest_pick_below3[38];
+  assign rest_pick_below4_or_8 = rest_pick_below4_bits_16 | rest_pick_below4_bits_17;
+  assign rest_pick_below4_bits_18 = rest_pick_below3[53];
+  assign rest_pick_below4_bits_19 = rest_pick_below3[37];
+  assign rest_pick_below4_or_9 = rest_pick_below4_bits_18 | rest_pick_below4_bits_19;
+  assign rest_pick_below4_bits_20 = rest_pick_below3[52];
+  assign rest_pick_below4_bits_21 = rest_pick_below3[36];
+  assign rest_pick_below4_or_10 = rest_pick_below4_bits_20 | rest_pick_below4_bits_21;
+  assign rest_pick_below4_bits_22 = rest_pick_below3[51];
+  assign rest_pick_below4_bits_23 = rest_pick_below3[35];
+  assign rest_pick_below4_or_11 = rest_pick_below4_bits_22 | rest_pick_below4_bits_23;
+  assign rest_pick_below4_bits_24 = rest_pick_below3[50];
+  assign rest_pick_below4_bits_25 = rest_pick_below3[34];
+  assign rest_pick_below4_or_12 = rest_pick_below4_bits_24 | rest_pick_below4_bits_25;
+  assign rest_pick_below4_bits_26 = rest_pick_below3[49];
+  assign rest_pick_below4_bits_27 = rest_pick_below3[33];
+  assign rest_pick_below4_or_13 = rest_pick_below4_bits_26 | rest_pick_below4_bits_27;
+  assign rest_pick_below4_bits_28 = rest_pick_below3[48];
+  assign rest_pick_below4_bits_29 = rest_pick_below3[32];
+  assign rest_pick_below4_or_14 = rest_pick_below4_bits_28 | rest_pick_below4_bits_29;
+  assign rest_pick_below4_bits_30 = rest_pick_below3[47];
+  assign rest_pick_below4_bits_31 = rest_pick_below3[31];
+  assign rest_pick_below4_or_15 = rest_pick_below4_bits_30 | rest_pick_below4_bits_31;
+  assign rest_pick_below4_bits_32 = rest_pick_below3[30];
+  assign rest_pick_below4_or_16 = rest_pick_below4_bits_1 | rest_pick_below4_bits_32;
+  assign rest_pick_below4_bits_33 = rest_pick_below3[29];
+  assign rest_pick_below4_or_17 = rest_pick_below4_bits_3 | rest_pick_below4_bits_33;
+  assign rest_pick_below4_bits_34 = rest_pick_below3[28];
+  assign rest_pick_below4_or_18 = rest_pick_below4_bits_5 | rest_pick_below4_bits_34;
+  assign rest_pick_below4_bits_35 = rest_pick_below3[27];
+  assign rest_pick_below4_or_19 = rest_pick_below4_bits_7 | rest_pick_below4_bits_35;
+  assign rest_pick_below4_bits_36 = rest_pick_below3[26];
+  assign rest_pick_below4_or_20 = rest_pick_below4_bits_9 | rest_pick_below4_bits_36;
+  assign rest_pick_below4_bits_37 = rest_pick_below3[25];
+  assign rest_pick_below4_or_21 = rest_pick_below4_bits_11 | rest_pick_below4_bits_37;
+  assign rest_pick_below4_bits_38 = rest_pick_below3[24];
+  assign rest_pick_below4_or_22 = rest_pick_below4_bits_13 | rest_pick_below4_bits_38;
+  assign rest_pick_below4_bits_39 = rest_pick_below3[23];
+  assign rest_pick_below4_or_23 = rest_pick_below4_bits_15 | rest_pick_below4_bits_39;
+  assign rest_pick_below4_bits_40 = rest_pick_below3[22];
+  assign rest_pick_below4_or_24 = rest_pick_below4_bits_17 | rest_pick_below4_bits_40;
+  assign rest_pick_below4_bits_41 = rest_pick_below3[21];
+  assign rest_pick_below4_or_25 = rest_pick_below4_bits_19 | rest_pick_below4_bits_41;
+  assign rest_pick_below4_bits_42 = rest_pick_below3[20];
+  assign rest_pick_below4_or_26 = rest_pick_below4_bits_21 | rest_pick_below4_bits_42;
+  assign rest_pick_below4_bits_43 = rest_pick_below3[19];
+  assign rest_pick_below4_or_27 = rest_pick_below4_bits_23 | rest_pick_below4_bits_43;
+  assign rest_pick_below4_bits_44 = rest_pick_below3[18];
+  assign rest_pick_below4_or_28 = rest_pick_below4_bits_25 | rest_pick_below4_bits_44;
+  assign rest_pick_below4_bits_45 = rest_pick_below3[17];
+  assign rest_pick_below4_or_29 = rest_pick_below4_bits_27 | rest_pick_below4_bits_45;
+  assign rest_pick_below4_bits_46 = rest_pick_below3[16];
+  assign rest_pick_below4_or_30 = rest_pick_below4_bits_29 | rest_pick_below4_bits_46;
+  assign rest_pick_below4_bits_47 = rest_pick_below3[15];
+  assign rest_pick_below4_or_31 = rest_pick_below4_bits_31 | rest_pick_below4_bits_47;
+  assign rest_pick_below4_bits_48 = rest_pick_below3[14];
+  assign rest_pick_below4_or_32 = rest_pick_below4_bits_32 | rest_pick_below4_bits_48;
+  assign rest_pick_below4_bits_49 = rest_pick_below3[13];
+  assign rest_pick_below4_or_33 = rest_pick_below4_bits_33 | rest_pick_below4_bits_49;
+  assign rest_pick_below4_bits_50 = rest_pick_below3[12];
+  assign rest_pick_below4_or_34 = rest_pick_below4_bits_34 | rest_pick_below4_bits_50;
+  assign rest_pick_below4_bits_51 = rest_pick_below3[11];
+  assign rest_pick_below4_or_35 = rest_pick_below4_bits_35 | rest_pick_below4_bits_51;
+  assign rest_pick_below4_bits_52 = rest_pick_below3[10];
+  assign rest_pick_below4_or_36 = rest_pick_below4_bits_36 | rest_pick_below4_bits_52;
+  assign rest_pick_below4_bits_53 = rest_pick_below3[9];
+  assign rest_pick_below4_or_37 = rest_pick_below4_bits_37 | rest_pick_below4_bits_53;
+  assign rest_pick_below4_bits_54 = rest_pick_below3[8];
+  assign rest_pick_below4_or_38 = rest_pick_below4_bits_38 | rest_pick_below4_bits_54;
+  assign rest_pick_below4_bits_55 = rest_pick_below3[7];
+  assign rest_pick_below4_or_39 = rest_pick_below4_bits_39 | rest_pick_below4_bits_55;
+  assign rest_pick_below4_bits_56 = rest_pick_below3[6];
+  assign rest_pick_below4_or_40 = rest_pick_below4_bits_40 | rest_pick_below4_bits_56;
+  assign rest_pick_below4_bits_57 = rest_pick_below3[5];
+  assign rest_pick_below4_or_41 = rest_pick_below4_bits_41 | rest_pick_below4_bits_57;
+  assign rest_pick_below4_bits_58 = rest_pick_below3[4];
+  assign rest_pick_below4_or_42 = rest_pick_below4_bits_42 | rest_pick_below4_bits_58;
+  assign rest_pick_below4_bits_59 = rest_pick_below3[3];
+  assign rest_pick_below4_or_43 = rest_pick_below4_bits_43 | rest_pick_below4_bits_59;
+  assign rest_pick_below4_bits_60 = rest_pick_below3[2];
+  assign rest_pick_below4_or_44 = rest_pick_below4_bits_44 | rest_pick_below4_bits_60;
+  assign rest_pick_below4_bits_61 = rest_pick_below3[1];
+  assign rest_pick_below4_or_45 = rest_pick_below4_bits_45 | rest_pick_below4_bits_61;
+  assign rest_pick_below4_bits_62 = rest_pick_below3[0];
+  assign rest_pick_below4_or_46 = rest_pick_below4_bits_46 | rest_pick_below4_bits_62;
+  assign rest_pick_below5_bits = rest_pick_below4[62];
+  assign rest_pick_below5_bits_1 = rest_pick_below4[30];
+  assign rest_pick_below5_or = rest_pick_below5_bits | rest_pick_below5_bits_1;
+  assign rest_pick_below5_bits_2 = rest_pick_below4[61];
+  assign rest_pick_below5_bits_3 = rest_pick_below4[29];
+  assign rest_pick_below5_or_1 = rest_pick_below5_bits_2 | rest_pick_below5_bits_3;
+  assign rest_pick_below5_bits_4 = rest_pick_below4[60];
+  assign rest_pick_below5_bits_5 = rest_pick_below4[28];
+  assign rest_pick_below5_or_2 = rest_pick_below5_bits_4 | rest_pick_below5_bits_5;
+  assign rest_pick_below5_bits_6 = rest_pick_below4[59];
+  assign rest_pick_below5_bits_7 = rest_pick_below4[27];
+  assign rest_pick_below5_or_3 = rest_pick_below5_bits_6 | rest_pick_below5_bits_7;
+  assign rest_pick_below5_bits_8 = rest_pick_below4[58];
+  assign rest_pick_below5_bits_9 = rest_pick_below4[26];
+  assign rest_pick_below5_or_4 = rest_pick_below5_bits_8 | rest_pick_below5_bits_9;
+  assign rest_pick_below5_bits_10 = rest_pick_below4[57];
+  assign rest_pick_below5_bits_11 = rest_pick_below4[25];
+  assign rest_pick_below5_or_5 = rest_pick_below5_bits_10 | rest_pick_below5_bits_11;
+  assign rest_pick_below5_bits_12 = rest_pick_below4[56];
+  assign rest_pick_below5_bits_13 = rest_pick_below4[24];
+  assign rest_pick_below5_or_6 = rest_pick_below5_bits_12 | rest_pick_below5_bits_13;
+  assign rest_pick_below5_bits_14 = rest_pick_below4[55];
+  assign rest_pick_below5_bits_15 = rest_pick_below4[23];
+  assign rest_pick_below5_or_7 = rest_pick_below5_bits_14 | rest_pick_below5_bits_15;
+  assign rest_pick_below5_bits_16 = rest_pick_below4[54];
+  assign rest_pick_below5_bits_17 = rest_pick_below4[22];
+  assign rest_pick_below5_or_8 = rest_pick_below5_bits_16 | rest_pick_below5_bits_17;
+  assign rest_pick_below5_bits_18 = rest_pick_below4[53];
+  assign rest_pick_below5_bits_19 = rest_pick_below4[21];
+  assign rest_pick_below5_or_9 = rest_pick_below5_bits_18 | rest_pick_below5_bits_19;
+  assign rest_pick_below5_bits_20 = rest_pick_below4[52];
+  assign rest_pick_below5_bits_21 = rest_pick_below4[20];
+  assign rest_pick_below5_or_10 = rest_pick_below5_bits_20 | rest_pick_below5_bits_21;
+  assign rest_pick_below5_bits_22 = rest_pick_below4[51];
+  assign rest_pick_below5_bits_23 = rest_pick_below4[19];
+  assign rest_pick_below5_or_11 = rest_pick_below5_bits_22 | rest_pick_below5_bits_23;
+  assign rest_pick_below5_bits_24 = rest_pick_below4[50];
+  assign rest_pick_below5_bits_25 = rest_pick_below4[18];
+  assign rest_pick_below5_or_12 = rest_pick_below5_bits_24 | rest_pick_below5_bits_25;
+  assign rest_pick_below5_bits_26 = rest_pick_below4[49];
+  assign rest_pick_below5_bits_27 = rest_pick_below4[17];
+  assign rest_pick_below5_or_13 = rest_pick_below5_bits_26 | rest_pick_below5_bits_27;
+  assign rest_pick_below5_bits_28 = rest_pick_below4[48];
+  assign rest_pick_below5_bits_29 = rest_pick_below4[16];
+  assign rest_pick_below5_or_14 = rest_pick_below5_bits_28 | rest_pick_below5_bits_29;
+  assign rest_pick_below5_bits_30 = rest_pick_below4[47];
+  assign rest_pick_below5_bits_31 = rest_pick_below4[15];
+  assign rest_pick_below5_or_15 = rest_pick_below5_bits_30 | rest_pick_below5_bits_31;
+  assign rest_pick_below5_bits_32 = rest_pick_below4[46];
+  assign rest_pick_below5_bits_33 = rest_pick_below4[14];
+  assign rest_pick_below5_or_16 = rest_pick_below5_bits_32 | rest_pick_below5_bits_33;
+  assign rest_pick_below5_bits_34 = rest_pick_below4[45];
+  assign rest_pick_below5_bits_35 = rest_pick_below4[13];
+  assign rest_pick_below5_or_17 = rest_pick_below5_bits_34 | rest_pick_below5_bits_35;
+  assign rest_pick_below5_bits_36 = rest_pick_below4[44];
+  assign rest_pick_below5_bits_37 = rest_pick_below4[12];
+  assign rest_pick_below5_or_18 = rest_pick_below5_bits_36 | rest_pick_below5_bits_37;
+  assign rest_pick_below5_bits_38 = rest_pick_below4[43];
+  assign rest_pick_below5_bits_39 = rest_pick_below4[11];
+  assign rest_pick_below5_or_19 = rest_pick_below5_bits_38 | rest_pick_below5_bits_39;
+  assign rest_pick_below5_bits_40 = rest_pick_below4[42];
+  assign rest_pick_below5_bits_41 = rest_pick_below4[10];
+  assign rest_pick_below5_or_20 = rest_pick_below5_bits_40 | rest_pick_below5_bits_41;
+  assign rest_pick_below5_bits_42 = rest_pick_below4[41];
+  assign rest_pick_below5_bits_43 = rest_pick_below4[9];
+  assign rest_pick_below5_or_21 = rest_pick_below5_bits_42 | rest_pick_below5_bits_43;
+  assign rest_pick_below5_bits_44 = rest_pick_below4[40];
+  assign rest_pick_below5_bits_45 = rest_pick_below4[8];
+  assign rest_pick_below5_or_22 = rest_pick_below5_bits_44 | rest_pick_below5_bits_45;
+  assign rest_pick_below5_bits_46 = rest_pick_below4[39];
+  assign rest_pick_below5_bits_47 = rest_pick_below4[7];
+  assign rest_pick_below5_or_23 = rest_pick_below5_bits_46 | rest_pick_below5_bits_47;
+  assign rest_pick_below5_bits_48 = rest_pick_below4[38];
+  assign rest_pick_below5_bits_49 = rest_pick_below4[6];
+  assign rest_pick_below5_or_24 = rest_pick_below5_bits_48 | rest_pick_below5_bits_49;
+  assign rest_pick_below5_bits_50 = rest_pick_below4[37];
+  assign rest_pick_below5_bits_51 = rest_pick_below4[5];
+  assign rest_pick_below5_or_25 = rest_pick_below5_bits_50 | rest_pick_below5_bits_51;
+  assign rest_pick_below5_bits_52 = rest_pick_below4[36];
+  assign rest_pick_below5_bits_53 = rest_pick_below4[4];
+  assign rest_pick_below5_or_26 = rest_pick_below5_bits_52 | rest_pick_below5_bits_53;
+  assign rest_pick_below5_bits_54 = rest_pick_below4[35];
+  assign rest_pick_below5_bits_55 = rest_pick_below4[3];
+  assign rest_pick_below5_or_27 = rest_pick_below5_bits_54 | rest_pick_below5_bits_55;
+  assign rest_pick_below5_bits_56 = rest_pick_below4[34];
+  assign rest_pick_below5_bits_57 = rest_pick_below4[2];
+  assign rest_pick_below5_or_28 = rest_pick_below5_bits_56 | rest_pick_below5_bits_57;
+  assign rest_pick_below5_bits_58 = rest_pick_below4[33];
+  assign rest_pick_below5_bits_59 = rest_pick_below4[1];
+  assign rest_pick_below5_or_29 = rest_pick_below5_bits_58 | rest_pick_below5_bits_59;
+  assign rest_pick_below5_bits_60 = rest_pick_below4[32];
+  assign rest_pick_below5_bits_61 = rest_pick_below4[0];
+  assign rest_pick_below5_or_30 = rest_pick_below5_bits_60 | rest_pick_below5_bits_61;
+  assign rest_pick_below5_bits_62 = rest_pick_below4[31];
+  assign rest_pick_bits = pick0_rest[63];
+  assign rest_pick_bits_1 = rest_pick_below5[62];
+  assign rest_pick_not = ~rest_pick_bits_1;
+  assign rest_pick_and = rest_pick_bits & rest_pick_not;
+  assign rest_pick_bits_2 = pick0_rest[62];
+  assign rest_pick_bits_3 = rest_pick_below5[61];
+  assign rest_pick_not_1 = ~rest_pick_bits_3;
+  assign rest_pick_and_1 = rest_pick_bits_2 & rest_pick_not_1;
+  assign rest_pick_bits_4 = pick0_rest[61];
+  assign rest_pick_bits_5 = rest_pick_below5[60];
+  assign rest_pick_not_2 = ~rest_pick_bits_5;
+  assign rest_pick_and_2 = rest_pick_bits_4 & rest_pick_not_2;
+  assign rest_pick_bits_6 = pick0_rest[60];
+  assign rest_pick_bits_7 = rest_pick_below5[59];
+  assign rest_pick_not_3 = ~rest_pick_bits_7;
+  assign rest_pick_and_3 = rest_pick_bits_6 & rest_pick_not_3;
+  assign rest_pick_bits_8 = pick0_rest[59];
+  assign rest_pick_bits_9 = rest_pick_below5[58];
+  assign rest_pick_not_4 = ~rest_pick_bits_9;
+  assign rest_pick_and_4 = rest_pick_bits_8 & rest_pick_not_4;
+  assign rest_pick_bits_10 = pick0_rest[58];
+  assign rest_pick_bits_11 = rest_pick_below5[57];
+  assign rest_pick_not_5 = ~rest_pick_bits_11;
+  assign rest_pick_and_5 = rest_pick_bits_10 & rest_pick_not_5;
+  assign rest_pick_bits_12 = pick0_rest[57];
+  assign rest_pick_bits_13 = rest_pick_below5[56];
+  assign rest_pick_not_6 = ~rest_pick_bits_13;
+  assign rest_pick_and_6 = rest_pick_bits_12 & rest_pick_not_6;
+  assign rest_pick_bits_14 = pick0_rest[56];
+  assign rest_pick_bits_15 = rest_pick_below5[55];
+  assign rest_pick_not_7 = ~rest_pick_bits_15;
+  assign rest_pick_and_7 = rest_pick_bits_14 & rest_pick_not_7;
+  assign rest_pick_bits_16 = pick0_rest[55];
+  assign rest_pick_bits_17 = rest_pick_below5[54];
+  assign rest_pick_not_8 = ~rest_pick_bits_17;
+  assign rest_pick_and_8 = rest_pick_bits_16 & rest_pick_not_8;
+  assign rest_pick_bits_18 = pick0_rest[54];
+  assign rest_pick_bits_19 = rest_pick_below5[53];
+  assign rest_pick_not_9 = ~rest_pick_bits_19;
+  assign rest_pick_and_9 = rest_pick_bits_18 & rest_pick_not_9;
+  assign rest_pick_bits_20 = pick0_rest[53];
+  assign rest_pick_bits_21 = rest_pick_below5[52];
+  assign rest_pick_not_10 = ~rest_pick_bits_21;
+  assign rest_pick_and_10 = rest_pick_bits_20 & rest_pick_not_10;
+  assign rest_pick_bits_22 = pick0_rest[52];
+  assign rest_pick_bits_23 = rest_pick_below5[51];
+  assign rest_pick_not_11 = ~rest_pick_bits_23;
+  assign rest_pick_and_11 = rest_pick_bits_22 & rest_pick_not_11;
+  assign rest_pick_bits_24 = pick0_rest[51];
+  assign rest_pick_bits_25 = rest_pick_below5[50];
+  assign rest_pick_not_12 = ~rest_pick_bits_25;
+  assign rest_pick_and_12 = rest_pick_bits_24 & rest_pick_not_12;
+  assign rest_pick_bits_26 = pick0_rest[50];
+  assign rest_pick_bits_27 = rest_pick_below5[49];
+  assign rest_pick_not_13 = ~rest_pick_bits_27;
+  assign rest_pick_and_13 = rest_pick_bits_26 & rest_pick_not_13;
+  assign rest_pick_bits_28 = pick0_rest[49];
+  assign rest_pick_bits_29 = rest_pick_below5[48];
+  assign rest_pick_not_14 = ~rest_pick_bits_29;
+  assign rest_pick_and_14 = rest_pick_bits_28 & rest_pick_not_14;
+  assign rest_pick_bits_30 = pick0_rest[48];
+  assign rest_pick_bits_31 = rest_pick_below5[47];
+  assign rest_pick_not_15 = ~rest_pick_bits_31;
+  assign rest_pick_and_15 = rest_pick_bits_30 & rest_pick_not_15;
+  assign rest_pick_bits_32 = pick0_rest[47];
+  assign rest_pick_bits_33 = rest_pick_below5[46];
+  assign rest_pick_not_16 = ~rest_pick_bits_33;
+  assign rest_pick_and_16 = rest_pick_bits_32 & rest_pick_not_16;
+  assign rest_pick_bits_34 = pick0_rest[46];
+  assign rest_pick_bits_35 = rest_pick_below5[45];
+  assign rest_pick_not_17 = ~rest_pick_bits_35;
+  assign rest_pick_and_17 = rest_pick_bits_34 & rest_pick_not_17;
+  assign rest_pick_bits_36 = pick0_rest[45];
+  assign rest_pick_bits_37 = rest_pick_below5[44];
+  assign rest_pick_not_18 = ~rest_pick_bits_37;
+  assign rest_pick_and_18 = rest_pick_bits_36 & rest_pick_not_18;
+  assign rest_pick_bits_38 = pick0_rest[44];
+  assign rest_pick_bits_39 = rest_pick_below5[43];
+  assign rest_pick_not_19 = ~rest_pick_bits_39;
+  assign rest_pick_and_19 = rest_pick_bits_38 & rest_pick_not_19;
+  assign rest_pick_bits_40 = pick0_rest[43];
+  assign rest_pick_bits_41 = rest_pick_below5[42];
+  assign rest_pick_not_20 = ~rest_pick_bits_41;
+  assign rest_pick_and_20 = rest_pick_bits_40 & rest_pick_not_20;
+  assign rest_pick_bits_42 = pick0_rest[42];
+  assign rest_pick_bits_43 = rest_pick_below5[41];
+  assign rest_pick_not_21 = ~rest_pick_bits_43;
+  assign rest_pick_and_21 = rest_pick_bits_42 & rest_pick_not_21;
+  assign rest_pick_bits_44 = pick0_rest[41];
+  assign rest_pick_bits_45 = rest_pick_below5[40];
+  assign rest_pick_not_22 = ~rest_pick_bits_45;
+  assign rest_pick_and_22 = rest_pick_bits_44 & rest_pick_not_22;
+  assign rest_pick_bits_46 = pick0_rest[40];
+  assign rest_pick_bits_47 = rest_pick_below5[39];
+  assign rest_pick_not_23 = ~rest_pick_bits_47;
+  assign rest_pick_and_23 = rest_pick_bits_46 & rest_pick_not_23;
+  assign rest_pick_bits_48 = pick0_rest[39];
+  assign rest_pick_bits_49 = rest_pick_below5[38];
+  assign rest_pick_not_24 = ~rest_pick_bits_49;
+  assign rest_pick_and_24 = rest_pick_bits_48 & rest_pick_not_24;
+  assign rest_pick_bits_50 = pick0_rest[38];
+  assign rest_pick_bits_51 = rest_pick_below5[37];
+  assign rest_pick_not_25 = ~rest_pick_bits_51;
+  assign rest_pick_and_25 = rest_pick_bits_50 & rest_pick_not_25;
+  assign rest_pick_bits_52 = pick0_rest[37];
+  assign rest_pick_bits_53 = rest_pick_below5[36];
+  assign rest_pick_not_26 = ~rest_pick_bits_53;
+  assign rest_pick_and_26 = rest_pick_bits_52 & rest_pick_not_26;
+  assign rest_pick_bits_54 = pick0_rest[36];
+  assign rest_pick_bits_55 = rest_pick_below5[35];
+  assign rest_pick_not_27 = ~rest_pick_bits_55;
+  assign rest_pick_and_27 = rest_pick_bits_54 & rest_pick_not_27;
+  assign rest_pick_bits_56 = pick0_rest[35];
+  assign rest_pick_bits_57 = rest_pick_below5[34];
+  assign rest_pick_not_28 = ~rest_pick_bits_57;
+  assign rest_pick_and_28 = rest_pick_bits_56 & rest_pick_not_28;
+  assign rest_pick_bits_58 = pick0_rest[34];
+  assign rest_pick_bits_59 = rest_pick_below5[33];
+  assign rest_pick_not_29 = ~rest_pick_bits_59;
+  assign rest_pick_and_29 = rest_pick_bits_58 & rest_pick_not_29;
+  assign rest_pick_bits_60 = pick0_rest[33];
+  assign rest_pick_bits_61 = rest_pick_below5[32];
+  assign rest_pick_not_30 = ~rest_pick_bits_61;
+  assign rest_pick_and_30 = rest_pick_bits_60 & rest_pick_not_30;
+  assign rest_pick_bits_62 = pick0_rest[32];
+  assign rest_pick_bits_63 = rest_pick_below5[31];
+  assign rest_pick_not_31 = ~rest_pick_bits_63;
+  assign rest_pick_and_31 = rest_pick_bits_62 & rest_pick_not_31;
+  assign rest_pick_bits_64 = pick0_rest[31];
+  assign rest_pick_bits_65 = rest_pick_below5[30];
+  assign rest_pick_not_32 = ~rest_pick_bits_65;
+  assign rest_pick_and_32 = rest_pick_bits_64 & rest_pick_not_32;
+  assign rest_pick_bits_66 = pick0_rest[30];
+  assign rest_pick_bits_67 = rest_pick_below5[29];
+  assign rest_pick_not_33 = ~rest_pick_bits_67;
+  assign rest_pick_and_33 = rest_pick_bits_66 & rest_pick_not_33;
+  assign rest_pick_bits_68 = pick0_rest[29];
+  assign rest_pick_bits_69 = rest_pick_below5[28];
+  assign rest_pick_not_34 = ~rest_pick_bits_69;
+  assign rest_pick_and_34 = rest_pick_bits_68 & rest_pick_not_34;
+  assign rest_pick_bits_70 = pick0_rest[28];
+  assign rest_pick_bits_71 = rest_pick_below5[27];
+  assign rest_pick_not_35 = ~rest_pick_bits_71;
+  assign rest_pick_and_35 = rest_pick_bits_70 & rest_pick_not_35;
+  assign rest_pick_bits_72 = pick0_rest[27];
+  assign rest_pick_bits_73 = rest_pick_below5[26];
+  assign rest_pick_not_36 = ~rest_pick_bits_73;
+  assign rest_pick_and_36 = rest_pick_bits_72 & rest_pick_not_36;
+  assign rest_pick_bits_74 = pick0_rest[26];
+  assign rest_pick_bits_75 = rest_pick_below5[25];
+  assign rest_pick_not_37 = ~rest_pick_bits_75;
+  assign rest_pick_and_37 = rest_pick_bits_74 & rest_pick_not_37;
+  assign rest_pick_bits_76 = pick0_rest[25];
+  assign rest_pick_bits_77 = rest_pick_below5[24];
+  assign rest_pick_not_38 = ~rest_pick_bits_77;
+  assign rest_pick_and_38 = rest_pick_bits_76 & rest_pick_not_38;
+  assign rest_pick_bits_78 = pick0_rest[24];
+  assign rest_pick_bits_79 = rest_pick_below5[23];
+  assign rest_pick_not_39 = ~rest_pick_bits_79;
+  assign rest_pick_and_39 = rest_pick_bits_78 & rest_pick_not_39;
+  assign rest_pick_bits_80 = pick0_rest[23];
+  assign rest_pick_bits_81 = rest_pick_below5[22];
+  assign rest_pick_not_40 = ~rest_pick_bits_81;
+  assign rest_pick_and_40 = rest_pick_bits_80 & rest_pick_not_40;
+  assign rest_pick_bits_82 = pick0_rest[22];
+  assign rest_pick_bits_83 = rest_pick_below5[21];
+  assign rest_pick_not_41 = ~rest_pick_bits_83;
+  assign rest_pick_and_41 = rest_pick_bits_82 & rest_pick_not_41;
+  assign rest_pick_bits_84 = pick0_rest[21];
+  assign rest_pick_bits_85 = rest_pick_below5[20];
+  assign rest_pick_not_42 = ~rest_pick_bits_85;
+  assign rest_pick_and_42 = rest_pick_bits_84 & rest_pick_not_42;
+  assign rest_pick_bits_86 = pick0_rest[20];
+  assign rest_pick_bits_87 = rest_pick_below5[19];
+  assign rest_pick_not_43 = ~rest_pick_bits_87;
+  assign rest_pick_and_43 = rest_pick_bits_86 & rest_pick_not_43;
+  assign rest_pick_bits_88 = pick0_rest[19];
+  assign rest_pick_bits_89 = rest_pick_below5[18];
+  assign rest_pick_not_44 = ~rest_pick_bits_89;
+  assign rest_pick_and_44 = rest_pick_bits_88 & rest_pick_not_44;
+  assign rest_pick_bits_90 = pick0_rest[18];
+  assign rest_pick_bits_91 = rest_pick_below5[17];
+  assign rest_pick_not_45 = ~rest_pick_bits_91;
+  assign rest_pick_and_45 = rest_pick_bits_90 & rest_pick_not_45;
+  assign rest_pick_bits_92 = pick0_rest[17];
+  assign rest_pick_bits_93 = rest_pick_below5[16];
+  assign rest_pick_not_46 = ~rest_pick_bits_93;
+  assign rest_pick_and_46 = rest_pick_bits_92 & rest_pick_not_46;
+  assign rest_pick_bits_94 = pick0_rest[16];
+  assign rest_pick_bits_95 = rest_pick_below5[15];
+  assign rest_pick_not_47 = ~rest_pick_bits_95;
+  assign rest_pick_and_47 = rest_pick_bits_94 & rest_pick_not_47;
+  assign rest_pick_bits_96 = pick0_rest[15];
+  assign rest_pick_bits_97 = rest_pick_below5[14];
+  assign rest_pick_not_48 = ~rest_pick_bits_97;
+  assign rest_pick_and_48 = rest_pick_bits_96 & rest_pick_not_48;
+  assign rest_pick_bits_98 = pick0_rest[14];
+  assign rest_pick_bits_99 = rest_pick_below5[13];
+  assign rest_pick_not_49 = ~rest_pick_bits_99;
+  assign rest_pick_and_49 = rest_pick_bits_98 & rest_pick_not_49;
+  assign rest_pick_bits_100 = pick0_rest[13];
+  assign rest_pick_bits_101 = rest_pick_below5[12];
+  assign rest_pick_not_50 = ~rest_pick_bits_101;
+  assign rest_pick_and_50 = rest_pick_bits_100 & rest_pick_not_50;
+  assign rest_pick_bits_102 = pick0_rest[12];
+  assign rest_pick_bits_103 = rest_pick_below5[11];
+  assign rest_pick_not_51 = ~rest_pick_bits_103;
+  assign rest_pick_and_51 = rest_pick_bits_102 & rest_pick_not_51;
+  assign rest_pick_bits_104 = pick0_rest[11];
+  assign rest_pick_bits_105 = rest_pick_below5[10];
+  assign rest_pick_not_52 = ~rest_pick_bits_105;
+  assign rest_pick_and_52 = rest_pick_bits_104 & rest_pick_not_52;
+  assign rest_pick_bits_106 = pick0_rest[10];
+  assign rest_pick_bits_107 = rest_pick_below5[9];
+  assign rest_pick_not_53 = ~rest_pick_bits_107;
+  assign rest_pick_and_53 = rest_pick_bits_106 & rest_pick_not_53;
+  assign rest_pick_bits_108 = pick0_rest[9];
+  assign rest_pick_bits_109 = rest_pick_below5[8];
+  assign rest_pick_not_54 = ~rest_pick_bits_109;
+  assign rest_pick_and_54 = rest_pick_bits_108 & rest_pick_not_54;
+  assign rest_pick_bits_110 = pick0_rest[8];
+  assign rest_pick_bits_111 = rest_pick_below5[7];
+  assign rest_pick_not_55 = ~rest_pick_bits_111;
+  assign rest_pick_and_55 = rest_pick_bits_110 & rest_pick_not_55;
+  assign rest_pick_bits_112 = pick0_rest[7];
+  assign rest_pick_bits_113 = rest_pick_below5[6];
+  assign rest_pick_not_56 = ~rest_pick_bits_113;
+  assign rest_pick_and_56 = rest_pick_bits_112 & rest_pick_not_56;
+  assign rest_pick_bits_114 = pick0_rest[6];
+  assign rest_pick_bits_115 = rest_pick_below5[5];
+  assign rest_pick_not_57 = ~rest_pick_bits_115;
+  assign rest_pick_and_57 = rest_pick_bits_114 & rest_pick_not_57;
+  assign rest_pick_bits_116 = pick0_rest[5];
+  assign rest_pick_bits_117 = rest_pick_below5[4];
+  assign rest_pick_not_58 = ~rest_pick_bits_117;
+  assign rest_pick_and_58 = rest_pick_bits_116 & rest_pick_not_58;
+  assign rest_pick_bits_118 = pick0_rest[4];
+  assign rest_pick_bits_119 = rest_pick_below5[3];
+  assign rest_pick_not_59 = ~rest_pick_bits_119;
+  assign rest_pick_and_59 = rest_pick_bits_118 & rest_pick_not_59;
+  assign rest_pick_bits_120 = pick0_rest[3];
+  assign rest_pick_bits_121 = rest_pick_below5[2];
+  assign rest_pick_not_60 = ~rest_pick_bits_121;
+  assign rest_pick_and_60 = rest_pick_bits_120 & rest_pick_not_60;
+  assign rest_pick_bits_122 = pick0_rest[2];
+  assign rest_pick_bits_123 = rest_pick_below5[1];
+  assign rest_pick_not_61 = ~rest_pick_bits_123;
+  assign rest_pick_and_61 = rest_pick_bits_122 & rest_pick_not_61;
+  assign rest_pick_bits_124 = pick0_rest[1];
+  assign rest_pick_bits_125 = rest_pick_below5[0];
+  assign rest_pick_not_62 = ~rest_pick_bits_125;
+  assign rest_pick_and_62 = rest_pick_bits_124 & rest_pick_not_62;
+  assign rest_pick_bits_126 = pick0_rest[0];
   assign ev_out_valid_next_or = ev_out_skid_valid | ev_out_up_fire;
   assign ev_out_valid_next_mux = ev_out_load ? ev_out_valid_next_or : ev_out_valid;
   assign ev_out_event_next_cat = {pick0_valid};
@@ -3263,25 +5180,35 @@ module spike_event_encoder_c192_k64_w1_e1 (
   assign chunk_valid_next_mux_1 = in_fire ? 1'd1 : chunk_valid_next_mux;
   assign chunk_mask_next_mux = in_fire ? in_mask : pick0_rest;
   assign chunk_mask_en_or = in_fire | scan_take;
+  assign pick0_onehot_r_next_mux = in_fire ? in_pick : rest_pick;
+  assign pick0_onehot_r_en_or = in_fire | scan_take;
+  assign scan_has_data_r_next_or_r = |in_mask;
+  assign scan_has_data_r_next_not = ~scan_rest_empty_r;
+  assign scan_has_data_r_next_mux = in_fire ? scan_has_data_r_next_or_r : scan_has_data_r_next_not;
+  assign scan_has_data_r_en_or = in_fire | scan_take;
+  assign scan_rest_empty_r_next_not = ~in_pick;
+  assign scan_rest_empty_r_next_and = in_mask & scan_rest_empty_r_next_not;
+  assign scan_rest_empty_r_next_or_r = |scan_rest_empty_r_next_and;
+  assign scan_rest_empty_r_next_not_1 = ~scan_rest_empty_r_next_or_r;
+  assign scan_rest_empty_r_next_not_2 = ~rest_pick;
+  assign scan_rest_empty_r_next_and_1 = pick0_rest & scan_rest_empty_r_next_not_2;
+  assign scan_rest_empty_r_next_or_r_1 = |scan_rest_empty_r_next_and_1;
+  assign scan_rest_empty_r_next_not_3 = ~scan_rest_empty_r_next_or_r_1;
+  assign scan_rest_empty_r_next_mux = in_fire ? scan_rest_empty_r_next_not_1 : scan_rest_empty_r_next_not_3;
+  assign scan_rest_empty_r_en_or = in_fire | scan_take;
   assign in_base_next_add = {2'd0, in_base} + 10'd64;
   assign in_base_next_trunc = in_base_next_add[7:0];
   assign in_base_next_mux = in_final ? 8'd0 : in_base_next_trunc;
   assign in_final = in_base == 8'd128;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3, in_mask_or_r_4, in_mask_or_r_5, in_mask_or_r_6, in_mask_or_r_7, in_mask_or_r_8, in_mask_or_r_9, in_mask_or_r_10, in_mask_or_r_11, in_mask_or_r_12, in_mask_or_r_13, in_mask_or_r_14, in_mask_or_r_15, in_mask_or_r_16, in_mask_or_r_17, in_mask_or_r_18, in_mask_or_r_19, in_mask_or_r_20, in_mask_or_r_21, in_mask_or_r_22, in_mask_or_r_23, in_mask_or_r_24, in_mask_or_r_25, in_mask_or_r_26, in_mask_or_r_27, in_mask_or_r_28, in_mask_or_r_29, in_mask_or_r_30, in_mask_or_r_31, in_mask_or_r_32, in_mask_or_r_33, in_mask_or_r_34, in_mask_or_r_35, in_mask_or_r_36, in_mask_or_r_37, in_mask_or_r_38, in_mask_or_r_39, in_mask_or_r_40, in_mask_or_r_41, in_mask_or_r_42, in_mask_or_r_43, in_mask_or_r_44, in_mask_or_r_45, in_mask_or_r_46, in_mask_or_r_47, in_mask_or_r_48, in_mask_or_r_49, in_mask_or_r_50, in_mask_or_r_51, in_mask_or_r_52, in_mask_or_r_53, in_mask_or_r_54, in_mask_or_r_55, in_mask_or_r_56, in_mask_or_r_57, in_mask_or_r_58, in_mask_or_r_59, in_mask_or_r_60, in_mask_or_r_61, in_mask_or_r_62, in_mask_or_r_63};
-  assign pick0_below0 = {pick0_below0_or, pick0_below0_or_1, pick0_below0_or_2, pick0_below0_or_3, pick0_below0_or_4, pick0_below0_or_5, pick0_below0_or_6, pick0_below0_or_7, pick0_below0_or_8, pick0_below0_or_9, pick0_below0_or_10, pick0_below0_or_11, pick0_below0_or_12, pick0_below0_or_13, pick0_below0_or_14, pick0_below0_or_15, pick0_below0_or_16, pick0_below0_or_17, pick0_below0_or_18, pick0_below0_or_19, pick0_below0_or_20, pick0_below0_or_21, pick0_below0_or_22, pick0_below0_or_23, pick0_below0_or_24, pick0_below0_or_25, pick0_below0_or_26, pick0_below0_or_27, pick0_below0_or_28, pick0_below0_or_29, pick0_below0_or_30, pick0_below0_or_31, pick0_below0_or_32, pick0_below0_or_33, pick0_below0_or_34, pick0_below0_or_35, pick0_below0_or_36, pick0_below0_or_37, pick0_below0_or_38, pick0_below0_or_39, pick0_below0_or_40, pick0_below0_or_41, pick0_below0_or_42, pick0_below0_or_43, pick0_below0_or_44, pick0_below0_or_45, pick0_below0_or_46, pick0_below0_or_47, pick0_below0_or_48, pick0_below0_or_49, pick0_below0_or_50, pick0_below0_or_51, pick0_below0_or_52, pick0_below0_or_53, pick0_below0_or_54, pick0_below0_or_55, pick0_below0_or_56, pick0_below0_or_57, pick0_below0_or_58, pick0_below0_or_59, pick0_below0_or_60, pick0_below0_or_61, pick0_below0_bits_62};
-  assign pick0_below1 = {pick0_below1_or, pick0_below1_or_1, pick0_below1_or_2, pick0_below1_or_3, pick0_below1_or_4, pick0_below1_or_5, pick0_below1_or_6, pick0_below1_or_7, pick0_below1_or_8, pick0_below1_or_9, pick0_below1_or_10, pick0_below1_or_11, pick0_below1_or_12, pick0_below1_or_13, pick0_below1_or_14, pick0_below1_or_15, pick0_below1_or_16, pick0_below1_or_17, pick0_below1_or_18, pick0_below1_or_19, pick0_below1_or_20, pick0_below1_or_21, pick0_below1_or_22, pick0_below1_or_23, pick0_below1_or_24, pick0_below1_or_25, pick0_below1_or_26, pick0_below1_or_27, pick0_below1_or_28, pick0_below1_or_29, pick0_below1_or_30, pick0_below1_or_31, pick0_below1_or_32, pick0_below1_or_33, pick0_below1_or_34, pick0_below1_or_35, pick0_below1_or_36, pick0_below1_or_37, pick0_below1_or_38, pick0_below1_or_39, pick0_below1_or_40, pick0_below1_or_41, pick0_below1_or_42, pick0_below1_or_43, pick0_below1_or_44, pick0_below1_or_45, pick0_below1_or_46, pick0_below1_or_47, pick0_below1_or_48, pick0_below1_or_49, pick0_below1_or_50, pick0_below1_or_51, pick0_below1_or_52, pick0_below1_or_53, pick0_below1_or_54, pick0_below1_or_55, pick0_below1_or_56, pick0_below1_or_57, pick0_below1_or_58, pick0_below1_or_59, pick0_below1_or_60, pick0_below1_bits_61, pick0_below1_bits_62};
-  assign pick0_below2 = {pick0_below2_or, pick0_below2_or_1, pick0_below2_or_2, pick0_below2_or_3, pick0_below2_or_4, pick0_below2_or_5, pick0_below2_or_6, pick0_below2_or_7, pick0_below2_or_8, pick0_below2_or_9, pick0_below2_or_10, pick0_below2_or_11, pick0_below2_or_12, pick0_below2_or_13, pick0_below2_or_14, pick0_below2_or_15, pick0_below2_or_16, pick0_below2_or_17, pick0_below2_or_18, pick0_below2_or_19, pick0_below2_or_20, pick0_below2_or_21, pick0_below2_or_22, pick0_below2_or_23, pick0_below2_or_24, pick0_below2_or_25, pick0_below2_or_26, pick0_below2_or_27, pick0_below2_or_28, pick0_below2_or_29, pick0_below2_or_30, pick0_below2_or_31, pick0_below2_or_32, pick0_below2_or_33, pick0_below2_or_34, pick0_below2_or_35, pick0_below2_or_36, pick0_below2_or_37, pick0_below2_or_38, pick0_below2_or_39, pick0_below2_or_40, pick0_below2_or_41, pick0_below2_or_42, pick0_below2_or_43, pick0_below2_or_44, pick0_below2_or_45, pick0_below2_or_46, pick0_below2_or_47, pick0_below2_or_48, pick0_below2_or_49, pick0_below2_or_50, pick0_below2_or_51, pick0_below2_or_52, pick0_below2_or_53, pick0_below2_or_54, pick0_below2_or_55, pick0_below2_or_56, pick0_below2_or_57, pick0_below2_or_58, pick0_below2_bits_59, pick0_below2_bits_60, pick0_below2_bits_61, pick0_below2_bits_62};
-  assign pick0_below3 = {pick0_below3_or, pick0_below3_or_1, pick0_below3_or_2, pick0_below3_or_3, pick0_below3_or_4, pick0_below3_or_5, pick0_below3_or_6, pick0_below3_or_7, pick0_below3_or_8, pick0_below3_or_9, pick0_below3_or_10, pick0_below3_or_11, pick0_below3_or_12, pick0_below3_or_13, pick0_below3_or_14, pick0_below3_or_15, pick0_below3_or_16, pick0_below3_or_17, pick0_below3_or_18, pick0_below3_or_19, pick0_below3_or_20, pick0_below3_or_21, pick0_below3_or_22, pick0_below3_or_23, pick0_below3_or_24, pick0_below3_or_25, pick0_below3_or_26, pick0_below3_or_27, pick0_below3_or_28, pick0_below3_or_29, pick0_below3_or_30, pick0_below3_or_31, pick0_below3_or_32, pick0_below3_or_33, pick0_below3_or_34, pick0_below3_or_35, pick0_below3_or_36, pick0_below3_or_37, pick0_below3_or_38, pick0_below3_or_39, pick0_below3_or_40, pick0_below3_or_41, pick0_below3_or_42, pick0_below3_or_43, pick0_below3_or_44, pick0_below3_or_45, pick0_below3_or_46, pick0_below3_or_47, pick0_below3_or_48, pick0_below3_or_49, pick0_below3_or_50, pick0_below3_or_51, pick0_below3_or_52, pick0_below3_or_53, pick0_below3_or_54, pick0_below3_bits_55, pick0_below3_bits_56, pick0_below3_bits_57, pick0_below3_bits_58, pick0_below3_bits_59, pick0_below3_bits_60, pick0_below3_bits_61, pick0_below3_bits_62};
-  assign pick0_below4 = {pick0_below4_or, pick0_below4_or_1, pick0_below4_or_2, pick0_below4_or_3, pick0_below4_or_4, pick0_below4_or_5, pick0_below4_or_6, pick0_below4_or_7, pick0_below4_or_8, pick0_below4_or_9, pick0_below4_or_10, pick0_below4_or_11, pick0_below4_or_12, pick0_below4_or_13, pick0_below4_or_14, pick0_below4_or_15, pick0_below4_or_16, pick0_below4_or_17, pick0_below4_or_18, pick0_below4_or_19, pick0_below4_or_20, pick0_below4_or_21, pick0_below4_or_22, pick0_below4_or_23, pick0_below4_or_24, pick0_below4_or_25, pick0_below4_or_26, pick0_below4_or_27, pick0_below4_or_28, pick0_below4_or_29, pick0_below4_or_30, pick0_below4_or_31, pick0_below4_or_32, pick0_below4_or_33, pick0_below4_or_34, pick0_below4_or_35, pick0_below4_or_36, pick0_below4_or_37, pick0_below4_or_38, pick0_below4_or_39, pick0_below4_or_40, pick0_below4_or_41, pick0_below4_or_42, pick0_below4_or_43, pick0_below4_or_44, pick0_below4_or_45, pick0_below4_or_46, pick0_below4_bits_47, pick0_below4_bits_48, pick0_below4_bits_49, pick0_below4_bits_50, pick0_below4_bits_51, pick0_below4_bits_52, pick0_below4_bits_53, pick0_below4_bits_54, pick0_below4_bits_55, pick0_below4_bits_56, pick0_below4_bits_57, pick0_below4_bits_58, pick0_below4_bits_59, pick0_below4_bits_60, pick0_below4_bits_61, pick0_below4_bits_62};
-  assign pick0_below5 = {pick0_below5_or, pick0_below5_or_1, pick0_below5_or_2, pick0_below5_or_3, pick0_below5_or_4, pick0_below5_or_5, pick0_below5_or_6, pick0_below5_or_7, pick0_below5_or_8, pick0_below5_or_9, pick0_below5_or_10, pick0_below5_or_11, pick0_below5_or_12, pick0_below5_or_13, pick0_below5_or_14, pick0_below5_or_15, pick0_below5_or_16, pick0_below5_or_17, pick0_below5_or_18, pick0_below5_or_19, pick0_below5_or_20, pick0_below5_or_21, pick0_below5_or_22, pick0_below5_or_23, pick0_below5_or_24, pick0_below5_or_25, pick0_below5_or_26, pick0_below5_or_27, pick0_below5_or_28, pick0_below5_or_29, pick0_below5_or_30, pick0_below5_bits_62, pick0_below5_bits_1, pick0_below5_bits_3, pick0_below5_bits_5, pick0_below5_bits_7, pick0_below5_bits_9, pick0_below5_bits_11, pick0_below5_bits_13, pick0_below5_bits_15, pick0_below5_bits_17, pick0_below5_bits_19, pick0_below5_bits_21, pick0_below5_bits_23, pick0_below5_bits_25, pick0_below5_bits_27, pick0_below5_bits_29, pick0_below5_bits_31, pick0_below5_bits_33, pick0_below5_bits_35, pick0_below5_bits_37, pick0_below5_bits_39, pick0_below5_bits_41, pick0_below5_bits_43, pick0_below5_bits_45, pick0_below5_bits_47, pick0_below5_bits_49, pick0_below5_bits_51, pick0_below5_bits_53, pick0_below5_bits_55, pick0_below5_bits_57, pick0_below5_bits_59, pick0_below5_bits_61};
-  assign pick0_onehot = {pick0_onehot_and, pick0_onehot_and_1, pick0_onehot_and_2, pick0_onehot_and_3, pick0_onehot_and_4, pick0_onehot_and_5, pick0_onehot_and_6, pick0_onehot_and_7, pick0_onehot_and_8, pick0_onehot_and_9, pick0_onehot_and_10, pick0_onehot_and_11, pick0_onehot_and_12, pick0_onehot_and_13, pick0_onehot_and_14, pick0_onehot_and_15, pick0_onehot_and_16, pick0_onehot_and_17, pick0_onehot_and_18, pick0_onehot_and_19, pick0_onehot_and_20, pick0_onehot_and_21, pick0_onehot_and_22, pick0_onehot_and_23, pick0_onehot_and_24, pick0_onehot_and_25, pick0_onehot_and_26, pick0_onehot_and_27, pick0_onehot_and_28, pick0_onehot_and_29, pick0_onehot_and_30, pick0_onehot_and_31, pick0_onehot_and_32, pick0_onehot_and_33, pick0_onehot_and_34, pick0_onehot_and_35, pick0_onehot_and_36, pick0_onehot_and_37, pick0_onehot_and_38, pick0_onehot_and_39, pick0_onehot_and_40, pick0_onehot_and_41, pick0_onehot_and_42, pick0_onehot_and_43, pick0_onehot_and_44, pick0_onehot_and_45, pick0_onehot_and_46, pick0_onehot_and_47, pick0_onehot_and_48, pick0_onehot_and_49, pick0_onehot_and_50, pick0_onehot_and_51, pick0_onehot_and_52, pick0_onehot_and_53, pick0_onehot_and_54, pick0_onehot_and_55, pick0_onehot_and_56, pick0_onehot_and_57, pick0_onehot_and_58, pick0_onehot_and_59, pick0_onehot_and_60, pick0_onehot_and_61, pick0_onehot_and_62, pick0_onehot_bits_126};
-  assign pick0_valid = |chunk_mask;
+  assign pick0_onehot = pick0_onehot_r;
+  assign pick0_valid = scan_has_data_r;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1, pick0_index_or_r_2, pick0_index_or_r_3, pick0_index_or_r_4, pick0_index_or_r_5};
   assign pick0_count = pick0_count_or_62 | pick0_count_mux_63;
   assign pick0_channel = pick0_channel_add[7:0];
   assign pick0_rest = chunk_mask & pick0_rest_not;
-  assign scan_has_data = |chunk_mask;
-  assign scan_rest_empty = ~scan_rest_empty_or_r;
+  assign scan_has_data = scan_has_data_r;
+  assign scan_rest_empty = scan_rest_empty_r;
   assign scan_ends_vector = chunk_final & scan_rest_empty;
   assign scan_token_valid = chunk_valid & scan_token_valid_or;
   assign ev_out_up_ready = ~ev_out_skid_valid;
@@ -3295,6 +5222,20 @@ module spike_event_encoder_c192_k64_w1_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
+  assign in_pick_below0 = {in_pick_below0_or, in_pick_below0_or_1, in_pick_below0_or_2, in_pick_below0_or_3, in_pick_below0_or_4, in_pick_below0_or_5, in_pick_below0_or_6, in_pick_below0_or_7, in_pick_below0_or_8, in_pick_below0_or_9, in_pick_below0_or_10, in_pick_below0_or_11, in_pick_below0_or_12, in_pick_below0_or_13, in_pick_below0_or_14, in_pick_below0_or_15, in_pick_below0_or_16, in_pick_below0_or_17, in_pick_below0_or_18, in_pick_below0_or_19, in_pick_below0_or_20, in_pick_below0_or_21, in_pick_below0_or_22, in_pick_below0_or_23, in_pick_below0_or_24, in_pick_below0_or_25, in_pick_below0_or_26, in_pick_below0_or_27, in_pick_below0_or_28, in_pick_below0_or_29, in_pick_below0_or_30, in_pick_below0_or_31, in_pick_below0_or_32, in_pick_below0_or_33, in_pick_below0_or_34, in_pick_below0_or_35, in_pick_below0_or_36, in_pick_below0_or_37, in_pick_below0_or_38, in_pick_below0_or_39, in_pick_below0_or_40, in_pick_below0_or_41, in_pick_below0_or_42, in_pick_below0_or_43, in_pick_below0_or_44, in_pick_below0_or_45, in_pick_below0_or_46, in_pick_below0_or_47, in_pick_below0_or_48, in_pick_below0_or_49, in_pick_below0_or_50, in_pick_below0_or_51, in_pick_below0_or_52, in_pick_below0_or_53, in_pick_below0_or_54, in_pick_below0_or_55, in_pick_below0_or_56, in_pick_below0_or_57, in_pick_below0_or_58, in_pick_below0_or_59, in_pick_below0_or_60, in_pick_below0_or_61, in_pick_below0_bits_62};
+  assign in_pick_below1 = {in_pick_below1_or, in_pick_below1_or_1, in_pick_below1_or_2, in_pick_below1_or_3, in_pick_below1_or_4, in_pick_below1_or_5, in_pick_below1_or_6, in_pick_below1_or_7, in_pick_below1_or_8, in_pick_below1_or_9, in_pick_below1_or_10, in_pick_below1_or_11, in_pick_below1_or_12, in_pick_below1_or_13, in_pick_below1_or_14, in_pick_below1_or_15, in_pick_below1_or_16, in_pick_below1_or_17, in_pick_below1_or_18, in_pick_below1_or_19, in_pick_below1_or_20, in_pick_below1_or_21, in_pick_below1_or_22, in_pick_below1_or_23, in_pick_below1_or_24, in_pick_below1_or_25, in_pick_below1_or_26, in_pick_below1_or_27, in_pick_below1_or_28, in_pick_below1_or_29, in_pick_below1_or_30, in_pick_below1_or_31, in_pick_below1_or_32, in_pick_below1_or_33, in_pick_below1_or_34, in_pick_below1_or_35, in_pick_below1_or_36, in_pick_below1_or_37, in_pick_below1_or_38, in_pick_below1_or_39, in_pick_below1_or_40, in_pick_below1_or_41, in_pick_below1_or_42, in_pick_below1_or_43, in_pick_below1_or_44, in_pick_below1_or_45, in_pick_below1_or_46, in_pick_below1_or_47, in_pick_below1_or_48, in_pick_below1_or_49, in_pick_below1_or_50, in_pick_below1_or_51, in_pick_below1_or_52, in_pick_below1_or_53, in_pick_below1_or_54, in_pick_below1_or_55, in_pick_below1_or_56, in_pick_below1_or_57, in_pick_below1_or_58, in_pick_below1_or_59, in_pick_below1_or_60, in_pick_below1_bits_61, in_pick_below1_bits_62};
+  assign in_pick_below2 = {in_pick_below2_or, in_pick_below2_or_1, in_pick_below2_or_2, in_pick_below2_or_3, in_pick_below2_or_4, in_pick_below2_or_5, in_pick_below2_or_6, in_pick_below2_or_7, in_pick_below2_or_8, in_pick_below2_or_9, in_pick_below2_or_10, in_pick_below2_or_11, in_pick_below2_or_12, in_pick_below2_or_13, in_pick_below2_or_14, in_pick_below2_or_15, in_pick_below2_or_16, in_pick_below2_or_17, in_pick_below2_or_18, in_pick_below2_or_19, in_pick_below2_or_20, in_pick_below2_or_21, in_pick_below2_or_22, in_pick_below2_or_23, in_pick_below2_or_24, in_pick_below2_or_25, in_pick_below2_or_26, in_pick_below2_or_27, in_pick_below2_or_28, in_pick_below2_or_29, in_pick_below2_or_30, in_pick_below2_or_31, in_pick_below2_or_32, in_pick_below2_or_33, in_pick_below2_or_34, in_pick_below2_or_35, in_pick_below2_or_36, in_pick_below2_or_37, in_pick_below2_or_38, in_pick_below2_or_39, in_pick_below2_or_40, in_pick_below2_or_41, in_pick_below2_or_42, in_pick_below2_or_43, in_pick_below2_or_44, in_pick_below2_or_45, in_pick_below2_or_46, in_pick_below2_or_47, in_pick_below2_or_48, in_pick_below2_or_49, in_pick_below2_or_50, in_pick_below2_or_51, in_pick_below2_or_52, in_pick_below2_or_53, in_pick_below2_or_54, in_pick_below2_or_55, in_pick_below2_or_56, in_pick_below2_or_57, in_pick_below2_or_58, in_pick_below2_bits_59, in_pick_below2_bits_60, in_pick_below2_bits_61, in_pick_below2_bits_62};
+  assign in_pick_below3 = {in_pick_below3_or, in_pick_below3_or_1, in_pick_below3_or_2, in_pick_below3_or_3, in_pick_below3_or_4, in_pick_below3_or_5, in_pick_below3_or_6, in_pick_below3_or_7, in_pick_below3_or_8, in_pick_below3_or_9, in_pick_below3_or_10, in_pick_below3_or_11, in_pick_below3_or_12, in_pick_below3_or_13, in_pick_below3_or_14, in_pick_below3_or_15, in_pick_below3_or_16, in_pick_below3_or_17, in_pick_below3_or_18, in_pick_below3_or_19, in_pick_below3_or_20, in_pick_below3_or_21, in_pick_below3_or_22, in_pick_below3_or_23, in_pick_below3_or_24, in_pick_below3_or_25, in_pick_below3_or_26, in_pick_below3_or_27, in_pick_below3_or_28, in_pick_below3_or_29, in_pick_below3_or_30, in_pick_below3_or_31, in_pick_below3_or_32, in_pick_below3_or_33, in_pick_below3_or_34, in_pick_below3_or_35, in_pick_below3_or_36, in_pick_below3_or_37, in_pick_below3_or_38, in_pick_below3_or_39, in_pick_below3_or_40, in_pick_below3_or_41, in_pick_below3_or_42, in_pick_below3_or_43, in_pick_below3_or_44, in_pick_below3_or_45, in_pick_below3_or_46, in_pick_below3_or_47, in_pick_below3_or_48, in_pick_below3_or_49, in_pick_below3_or_50, in_pick_below3_or_51, in_pick_below3_or_52, in_pick_below3_or_53, in_pick_below3_or_54, in_pick_below3_bits_55, in_pick_below3_bits_56, in_pick_below3_bits_57, in_pick_below3_bits_58, in_pick_below3_bits_59, in_pick_below3_bits_60, in_pick_below3_bits_61, in_pick_below3_bits_62};
+  assign in_pick_below4 = {in_pick_below4_or, in_pick_below4_or_1, in_pick_below4_or_2, in_pick_below4_or_3, in_pick_below4_or_4, in_pick_below4_or_5, in_pick_below4_or_6, in_pick_below4_or_7, in_pick_below4_or_8, in_pick_below4_or_9, in_pick_below4_or_10, in_pick_below4_or_11, in_pick_below4_or_12, in_pick_below4_or_13, in_pick_below4_or_14, in_pick_below4_or_15, in_pick_below4_or_16, in_pick_below4_or_17, in_pick_below4_or_18, in_pick_below4_or_19, in_pick_below4_or_20, in_pick_below4_or_21, in_pick_below4_or_22, in_pick_below4_or_23, in_pick_below4_or_24, in_pick_below4_or_25, in_pick_below4_or_26, in_pick_below4_or_27, in_pick_below4_or_28, in_pick_below4_or_29, in_pick_below4_or_30, in_pick_below4_or_31, in_pick_below4_or_32, in_pick_below4_or_33, in_pick_below4_or_34, in_pick_below4_or_35, in_pick_below4_or_36, in_pick_below4_or_37, in_pick_below4_or_38, in_pick_below4_or_39, in_pick_below4_or_40, in_pick_below4_or_41, in_pick_below4_or_42, in_pick_below4_or_43, in_pick_below4_or_44, in_pick_below4_or_45, in_pick_below4_or_46, in_pick_below4_bits_47, in_pick_below4_bits_48, in_pick_below4_bits_49, in_pick_below4_bits_50, in_pick_below4_bits_51, in_pick_below4_bits_52, in_pick_below4_bits_53, in_pick_below4_bits_54, in_pick_below4_bits_55, in_pick_below4_bits_56, in_pick_below4_bits_57, in_pick_below4_bits_58, in_pick_below4_bits_59, in_pick_below4_bits_60, in_pick_below4_bits_61, in_pick_below4_bits_62};
+  assign in_pick_below5 = {in_pick_below5_or, in_pick_below5_or_1, in_pick_below5_or_2, in_pick_below5_or_3, in_pick_below5_or_4, in_pick_below5_or_5, in_pick_below5_or_6, in_pick_below5_or_7, in_pick_below5_or_8, in_pick_below5_or_9, in_pick_below5_or_10, in_pick_below5_or_11, in_pick_below5_or_12, in_pick_below5_or_13, in_pick_below5_or_14, in_pick_below5_or_15, in_pick_below5_or_16, in_pick_below5_or_17, in_pick_below5_or_18, in_pick_below5_or_19, in_pick_below5_or_20, in_pick_below5_or_21, in_pick_below5_or_22, in_pick_below5_or_23, in_pick_below5_or_24, in_pick_below5_or_25, in_pick_below5_or_26, in_pick_below5_or_27, in_pick_below5_or_28, in_pick_below5_or_29, in_pick_below5_or_30, in_pick_below5_bits_62, in_pick_below5_bits_1, in_pick_below5_bits_3, in_pick_below5_bits_5, in_pick_below5_bits_7, in_pick_below5_bits_9, in_pick_below5_bits_11, in_pick_below5_bits_13, in_pick_below5_bits_15, in_pick_below5_bits_17, in_pick_below5_bits_19, in_pick_below5_bits_21, in_pick_below5_bits_23, in_pick_below5_bits_25, in_pick_below5_bits_27, in_pick_below5_bits_29, in_pick_below5_bits_31, in_pick_below5_bits_33, in_pick_below5_bits_35, in_pick_below5_bits_37, in_pick_below5_bits_39, in_pick_below5_bits_41, in_pick_below5_bits_43, in_pick_below5_bits_45, in_pick_below5_bits_47, in_pick_below5_bits_49, in_pick_below5_bits_51, in_pick_below5_bits_53, in_pick_below5_bits_55, in_pick_below5_bits_57, in_pick_below5_bits_59, in_pick_below5_bits_61};
+  assign in_pick = {in_pick_and, in_pick_and_1, in_pick_and_2, in_pick_and_3, in_pick_and_4, in_pick_and_5, in_pick_and_6, in_pick_and_7, in_pick_and_8, in_pick_and_9, in_pick_and_10, in_pick_and_11, in_pick_and_12, in_pick_and_13, in_pick_and_14, in_pick_and_15, in_pick_and_16, in_pick_and_17, in_pick_and_18, in_pick_and_19, in_pick_and_20, in_pick_and_21, in_pick_and_22, in_pick_and_23, in_pick_and_24, in_pick_and_25, in_pick_and_26, in_pick_and_27, in_pick_and_28, in_pick_and_29, in_pick_and_30, in_pick_and_31, in_pick_and_32, in_pick_and_33, in_pick_and_34, in_pick_and_35, in_pick_and_36, in_pick_and_37, in_pick_and_38, in_pick_and_39, in_pick_and_40, in_pick_and_41, in_pick_and_42, in_pick_and_43, in_pick_and_44, in_pick_and_45, in_pick_and_46, in_pick_and_47, in_pick_and_48, in_pick_and_49, in_pick_and_50, in_pick_and_51, in_pick_and_52, in_pick_and_53, in_pick_and_54, in_pick_and_55, in_pick_and_56, in_pick_and_57, in_pick_and_58, in_pick_and_59, in_pick_and_60, in_pick_and_61, in_pick_and_62, in_pick_bits_126};
+  assign rest_pick_below0 = {rest_pick_below0_or, rest_pick_below0_or_1, rest_pick_below0_or_2, rest_pick_below0_or_3, rest_pick_below0_or_4, rest_pick_below0_or_5, rest_pick_below0_or_6, rest_pick_below0_or_7, rest_pick_below0_or_8, rest_pick_below0_or_9, rest_pick_below0_or_10, rest_pick_below0_or_11, rest_pick_below0_or_12, rest_pick_below0_or_13, rest_pick_below0_or_14, rest_pick_below0_or_15, rest_pick_below0_or_16, rest_pick_below0_or_17, rest_pick_below0_or_18, rest_pick_below0_or_19, rest_pick_below0_or_20, rest_pick_below0_or_21, rest_pick_below0_or_22, rest_pick_below0_or_23, rest_pick_below0_or_24, rest_pick_below0_or_25, rest_pick_below0_or_26, rest_pick_below0_or_27, rest_pick_below0_or_28, rest_pick_below0_or_29, rest_pick_below0_or_30, rest_pick_below0_or_31, rest_pick_below0_or_32, rest_pick_below0_or_33, rest_pick_below0_or_34, rest_pick_below0_or_35, rest_pick_below0_or_36, rest_pick_below0_or_37, rest_pick_below0_or_38, rest_pick_below0_or_39, rest_pick_below0_or_40, rest_pick_below0_or_41, rest_pick_below0_or_42, rest_pick_below0_or_43, rest_pick_below0_or_44, rest_pick_below0_or_45, rest_pick_below0_or_46, rest_pick_below0_or_47, rest_pick_below0_or_48, rest_pick_below0_or_49, rest_pick_below0_or_50, rest_pick_below0_or_51, rest_pick_below0_or_52, rest_pick_below0_or_53, rest_pick_below0_or_54, rest_pick_below0_or_55, rest_pick_below0_or_56, rest_pick_below0_or_57, rest_pick_below0_or_58, rest_pick_below0_or_59, rest_pick_below0_or_60, rest_pick_below0_or_61, rest_pick_below0_bits_62};
+  assign rest_pick_below1 = {rest_pick_below1_or, rest_pick_below1_or_1, rest_pick_below1_or_2, rest_pick_below1_or_3, rest_pick_below1_or_4, rest_pick_below1_or_5, rest_pick_below1_or_6, rest_pick_below1_or_7, rest_pick_below1_or_8, rest_pick_below1_or_9, rest_pick_below1_or_10, rest_pick_below1_or_11, rest_pick_below1_or_12, rest_pick_below1_or_13, rest_pick_below1_or_14, rest_pick_below1_or_15, rest_pick_below1_or_16, rest_pick_below1_or_17, rest_pick_below1_or_18, rest_pick_below1_or_19, rest_pick_below1_or_20, rest_pick_below1_or_21, rest_pick_below1_or_22, rest_pick_below1_or_23, rest_pick_below1_or_24, rest_pick_below1_or_25, rest_pick_below1_or_26, rest_pick_below1_or_27, rest_pick_below1_or_28, rest_pick_below1_or_29, rest_pick_below1_or_30, rest_pick_below1_or_31, rest_pick_below1_or_32, rest_pick_below1_or_33, rest_pick_below1_or_34, rest_pick_below1_or_35, rest_pick_below1_or_36, rest_pick_below1_or_37, rest_pick_below1_or_38, rest_pick_below1_or_39, rest_pick_below1_or_40, rest_pick_below1_or_41, rest_pick_below1_or_42, rest_pick_below1_or_43, rest_pick_below1_or_44, rest_pick_below1_or_45, rest_pick_below1_or_46, rest_pick_below1_or_47, rest_pick_below1_or_48, rest_pick_below1_or_49, rest_pick_below1_or_50, rest_pick_below1_or_51, rest_pick_below1_or_52, rest_pick_below1_or_53, rest_pick_below1_or_54, rest_pick_below1_or_55, rest_pick_below1_or_56, rest_pick_below1_or_57, rest_pick_below1_or_58, rest_pick_below1_or_59, rest_pick_below1_or_60, rest_pick_below1_bits_61, rest_pick_below1_bits_62};
+  assign rest_pick_below2 = {rest_pick_below2_or, rest_pick_below2_or_1, rest_pick_below2_or_2, rest_pick_below2_or_3, rest_pick_below2_or_4, rest_pick_below2_or_5, rest_pick_below2_or_6, rest_pick_below2_or_7, rest_pick_below2_or_8, rest_pick_below2_or_9, rest_pick_below2_or_10, rest_pick_below2_or_11, rest_pick_below2_or_12, rest_pick_below2_or_13, rest_pick_below2_or_14, rest_pick_below2_or_15, rest_pick_below2_or_16, rest_pick_below2_or_17, rest_pick_below2_or_18, rest_pick_below2_or_19, rest_pick_below2_or_20, rest_pick_below2_or_21, rest_pick_below2_or_22, rest_pick_below2_or_23, rest_pick_below2_or_24, rest_pick_below2_or_25, rest_pick_below2_or_26, rest_pick_below2_or_27, rest_pick_below2_or_28, rest_pick_below2_or_29, rest_pick_below2_or_30, rest_pick_below2_or_31, rest_pick_below2_or_32, rest_pick_below2_or_33, rest_pick_below2_or_34, rest_pick_below2_or_35, rest_pick_below2_or_36, rest_pick_below2_or_37, rest_pick_below2_or_38, rest_pick_below2_or_39, rest_pick_below2_or_40, rest_pick_below2_or_41, rest_pick_below2_or_42, rest_pick_below2_or_43, rest_pick_below2_or_44, rest_pick_below2_or_45, rest_pick_below2_or_46, rest_pick_below2_or_47, rest_pick_below2_or_48, rest_pick_below2_or_49, rest_pick_below2_or_50, rest_pick_below2_or_51, rest_pick_below2_or_52, rest_pick_below2_or_53, rest_pick_below2_or_54, rest_pick_below2_or_55, rest_pick_below2_or_56, rest_pick_below2_or_57, rest_pick_below2_or_58, rest_pick_below2_bits_59, rest_pick_below2_bits_60, rest_pick_below2_bits_61, rest_pick_below2_bits_62};
+  assign rest_pick_below3 = {rest_pick_below3_or, rest_pick_below3_or_1, rest_pick_below3_or_2, rest_pick_below3_or_3, rest_pick_below3_or_4, rest_pick_below3_or_5, rest_pick_below3_or_6, rest_pick_below3_or_7, rest_pick_below3_or_8, rest_pick_below3_or_9, rest_pick_below3_or_10, rest_pick_below3_or_11, rest_pick_below3_or_12, rest_pick_below3_or_13, rest_pick_below3_or_14, rest_pick_below3_or_15, rest_pick_below3_or_16, rest_pick_below3_or_17, rest_pick_below3_or_18, rest_pick_below3_or_19, rest_pick_below3_or_20, rest_pick_below3_or_21, rest_pick_below3_or_22, rest_pick_below3_or_23, rest_pick_below3_or_24, rest_pick_below3_or_25, rest_pick_below3_or_26, rest_pick_below3_or_27, rest_pick_below3_or_28, rest_pick_below3_or_29, rest_pick_below3_or_30, rest_pick_below3_or_31, rest_pick_below3_or_32, rest_pick_below3_or_33, rest_pick_below3_or_34, rest_pick_below3_or_35, rest_pick_below3_or_36, rest_pick_below3_or_37, rest_pick_below3_or_38, rest_pick_below3_or_39, rest_pick_below3_or_40, rest_pick_below3_or_41, rest_pick_below3_or_42, rest_pick_below3_or_43, rest_pick_below3_or_44, rest_pick_below3_or_45, rest_pick_below3_or_46, rest_pick_below3_or_47, rest_pick_below3_or_48, rest_pick_below3_or_49, rest_pick_below3_or_50, rest_pick_below3_or_51, rest_pick_below3_or_52, rest_pick_below3_or_53, rest_pick_below3_or_54, rest_pick_below3_bits_55, rest_pick_below3_bits_56, rest_pick_below3_bits_57, rest_pick_below3_bits_58, rest_pick_below3_bits_59, rest_pick_below3_bits_60, rest_pick_below3_bits_61, rest_pick_below3_bits_62};
+  assign rest_pick_below4 = {rest_pick_below4_or, rest_pick_below4_or_1, rest_pick_below4_or_2, rest_pick_below4_or_3, rest_pick_below4_or_4, rest_pick_below4_or_5, rest_pick_below4_or_6, rest_pick_below4_or_7, rest_pick_below4_or_8, rest_pick_below4_or_9, rest_pick_below4_or_10, rest_pick_below4_or_11, rest_pick_below4_or_12, rest_pick_below4_or_13, rest_pick_below4_or_14, rest_pick_below4_or_15, rest_pick_below4_or_16, rest_pick_below4_or_17, rest_pick_below4_or_18, rest_pick_below4_or_19, rest_pick_below4_or_20, rest_pick_below4_or_21, rest_pick_below4_or_22, rest_pick_below4_or_23, rest_pick_below4_or_24, rest_pick_below4_or_25, rest_pick_below4_or_26, rest_pick_below4_or_27, rest_pick_below4_or_28, rest_pick_below4_or_29, rest_pick_below4_or_30, rest_pick_below4_or_31, rest_pick_below4_or_32, rest_pick_below4_or_33, rest_pick_below4_or_34, rest_pick_below4_or_35, rest_pick_below4_or_36, rest_pick_below4_or_37, rest_pick_below4_or_38, rest_pick_below4_or_39, rest_pick_below4_or_40, rest_pick_below4_or_41, rest_pick_below4_or_42, rest_pick_below4_or_43, rest_pick_below4_or_44, rest_pick_below4_or_45, rest_pick_below4_or_46, rest_pick_below4_bits_47, rest_pick_below4_bits_48, rest_pick_below4_bits_49, rest_pick_below4_bits_50, rest_pick_below4_bits_51, rest_pick_below4_bits_52, rest_pick_below4_bits_53, rest_pick_below4_bits_54, rest_pick_below4_bits_55, rest_pick_below4_bits_56, rest_pick_below4_bits_57, rest_pick_below4_bits_58, rest_pick_below4_bits_59, rest_pick_below4_bits_60, rest_pick_below4_bits_61, rest_pick_below4_bits_62};
+  assign rest_pick_below5 = {rest_pick_below5_or, rest_pick_below5_or_1, rest_pick_below5_or_2, rest_pick_below5_or_3, rest_pick_below5_or_4, rest_pick_below5_or_5, rest_pick_below5_or_6, rest_pick_below5_or_7, rest_pick_below5_or_8, rest_pick_below5_or_9, rest_pick_below5_or_10, rest_pick_below5_or_11, rest_pick_below5_or_12, rest_pick_below5_or_13, rest_pick_below5_or_14, rest_pick_below5_or_15, rest_pick_below5_or_16, rest_pick_below5_or_17, rest_pick_below5_or_18, rest_pick_below5_or_19, rest_pick_below5_or_20, rest_pick_below5_or_21, rest_pick_below5_or_22, rest_pick_below5_or_23, rest_pick_below5_or_24, rest_pick_below5_or_25, rest_pick_below5_or_26, rest_pick_below5_or_27, rest_pick_below5_or_28, rest_pick_below5_or_29, rest_pick_below5_or_30, rest_pick_below5_bits_62, rest_pick_below5_bits_1, rest_pick_below5_bits_3, rest_pick_below5_bits_5, rest_pick_below5_bits_7, rest_pick_below5_bits_9, rest_pick_below5_bits_11, rest_pick_below5_bits_13, rest_pick_below5_bits_15, rest_pick_below5_bits_17, rest_pick_below5_bits_19, rest_pick_below5_bits_21, rest_pick_below5_bits_23, rest_pick_below5_bits_25, rest_pick_below5_bits_27, rest_pick_below5_bits_29, rest_pick_below5_bits_31, rest_pick_below5_bits_33, rest_pick_below5_bits_35, rest_pick_below5_bits_37, rest_pick_below5_bits_39, rest_pick_below5_bits_41, rest_pick_below5_bits_43, rest_pick_below5_bits_45, rest_pick_below5_bits_47, rest_pick_below5_bits_49, rest_pick_below5_bits_51, rest_pick_below5_bits_53, rest_pick_below5_bits_55, rest_pick_below5_bits_57, rest_pick_below5_bits_59, rest_pick_below5_bits_61};
+  assign rest_pick = {rest_pick_and, rest_pick_and_1, rest_pick_and_2, rest_pick_and_3, rest_pick_and_4, rest_pick_and_5, rest_pick_and_6, rest_pick_and_7, rest_pick_and_8, rest_pick_and_9, rest_pick_and_10, rest_pick_and_11, rest_pick_and_12, rest_pick_and_13, rest_pick_and_14, rest_pick_and_15, rest_pick_and_16, rest_pick_and_17, rest_pick_and_18, rest_pick_and_19, rest_pick_and_20, rest_pick_and_21, rest_pick_and_22, rest_pick_and_23, rest_pick_and_24, rest_pick_and_25, rest_pick_and_26, rest_pick_and_27, rest_pick_and_28, rest_pick_and_29, rest_pick_and_30, rest_pick_and_31, rest_pick_and_32, rest_pick_and_33, rest_pick_and_34, rest_pick_and_35, rest_pick_and_36, rest_pick_and_37, rest_pick_and_38, rest_pick_and_39, rest_pick_and_40, rest_pick_and_41, rest_pick_and_42, rest_pick_and_43, rest_pick_and_44, rest_pick_and_45, rest_pick_and_46, rest_pick_and_47, rest_pick_and_48, rest_pick_and_49, rest_pick_and_50, rest_pick_and_51, rest_pick_and_52, rest_pick_and_53, rest_pick_and_54, rest_pick_and_55, rest_pick_and_56, rest_pick_and_57, rest_pick_and_58, rest_pick_and_59, rest_pick_and_60, rest_pick_and_61, rest_pick_and_62, rest_pick_bits_126};
   assign in_ready = in_ready_int;
   assign out_valid = ev_out_valid;
   assign out_event = ev_out_event;
@@ -3341,6 +5282,15 @@ module spike_event_encoder_c192_k64_w1_e1 (
     else chunk_valid <= chunk_valid_next_mux_1;
   always @(posedge clk)
     if (chunk_mask_en_or) chunk_mask <= chunk_mask_next_mux;
+  always @(posedge clk)
+    if (rst) pick0_onehot_r <= 64'd0;
+    else if (pick0_onehot_r_en_or) pick0_onehot_r <= pick0_onehot_r_next_mux;
+  always @(posedge clk)
+    if (rst) scan_has_data_r <= 1'd0;
+    else if (scan_has_data_r_en_or) scan_has_data_r <= scan_has_data_r_next_mux;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_r <= 1'd0;
+    else if (scan_rest_empty_r_en_or) scan_rest_empty_r <= scan_rest_empty_r_next_mux;
   always @(posedge clk)
     if (in_fire) chunk_counts <= in_counts;
   always @(posedge clk)

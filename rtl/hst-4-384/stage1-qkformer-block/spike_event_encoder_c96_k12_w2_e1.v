@@ -31,10 +31,9 @@ module spike_event_encoder_c96_k12_w2_e1 (
   reg  [23:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [6:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [10:0] pick0_below0;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [10:0] pick0_below1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [10:0] pick0_below2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire [10:0] pick0_below3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
+  reg  [11:0] pick0_onehot_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_has_data_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [11:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [3:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -71,6 +70,16 @@ module spike_event_encoder_c96_k12_w2_e1 (
   wire chunk_done;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [10:0] in_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [10:0] in_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [10:0] in_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [10:0] in_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [11:0] in_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [10:0] rest_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [10:0] rest_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [10:0] rest_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [10:0] rest_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire [11:0] rest_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] in_mask_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] in_mask_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -95,124 +104,6 @@ module spike_event_encoder_c96_k12_w2_e1 (
   wire in_mask_or_r_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] in_mask_bits_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
-  wire pick0_onehot_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire pick0_onehot_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:slot:)
   wire pick0_index_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index_bits_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -293,7 +184,6 @@ module spike_event_encoder_c96_k12_w2_e1 (
   wire [7:0] pick0_channel_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
   wire [11:0] pick0_rest_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_token_valid_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_take_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_take_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -321,6 +211,242 @@ module spike_event_encoder_c96_k12_w2_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire in_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
+  wire rest_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire ev_out_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_event_next_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -348,6 +474,22 @@ module spike_event_encoder_c96_k12_w2_e1 (
   wire chunk_valid_next_mux_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [11:0] chunk_mask_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_mask_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [11:0] pick0_onehot_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire pick0_onehot_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_has_data_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [11:0] scan_rest_empty_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [11:0] scan_rest_empty_r_next_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [11:0] scan_rest_empty_r_next_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [11:0] scan_rest_empty_r_next_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_or_r_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_off UNUSED */
   wire [8:0] in_base_next_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
@@ -378,124 +520,6 @@ module spike_event_encoder_c96_k12_w2_e1 (
   assign in_mask_or_r_10 = |in_mask_bits_10;
   assign in_mask_bits_11 = in_counts[1:0];
   assign in_mask_or_r_11 = |in_mask_bits_11;
-  assign pick0_below0_bits = chunk_mask[10];
-  assign pick0_below0_bits_1 = chunk_mask[9];
-  assign pick0_below0_or = pick0_below0_bits | pick0_below0_bits_1;
-  assign pick0_below0_bits_2 = chunk_mask[8];
-  assign pick0_below0_or_1 = pick0_below0_bits_1 | pick0_below0_bits_2;
-  assign pick0_below0_bits_3 = chunk_mask[7];
-  assign pick0_below0_or_2 = pick0_below0_bits_2 | pick0_below0_bits_3;
-  assign pick0_below0_bits_4 = chunk_mask[6];
-  assign pick0_below0_or_3 = pick0_below0_bits_3 | pick0_below0_bits_4;
-  assign pick0_below0_bits_5 = chunk_mask[5];
-  assign pick0_below0_or_4 = pick0_below0_bits_4 | pick0_below0_bits_5;
-  assign pick0_below0_bits_6 = chunk_mask[4];
-  assign pick0_below0_or_5 = pick0_below0_bits_5 | pick0_below0_bits_6;
-  assign pick0_below0_bits_7 = chunk_mask[3];
-  assign pick0_below0_or_6 = pick0_below0_bits_6 | pick0_below0_bits_7;
-  assign pick0_below0_bits_8 = chunk_mask[2];
-  assign pick0_below0_or_7 = pick0_below0_bits_7 | pick0_below0_bits_8;
-  assign pick0_below0_bits_9 = chunk_mask[1];
-  assign pick0_below0_or_8 = pick0_below0_bits_8 | pick0_below0_bits_9;
-  assign pick0_below0_bits_10 = chunk_mask[0];
-  assign pick0_below0_or_9 = pick0_below0_bits_9 | pick0_below0_bits_10;
-  assign pick0_below1_bits = pick0_below0[10];
-  assign pick0_below1_bits_1 = pick0_below0[8];
-  assign pick0_below1_or = pick0_below1_bits | pick0_below1_bits_1;
-  assign pick0_below1_bits_2 = pick0_below0[9];
-  assign pick0_below1_bits_3 = pick0_below0[7];
-  assign pick0_below1_or_1 = pick0_below1_bits_2 | pick0_below1_bits_3;
-  assign pick0_below1_bits_4 = pick0_below0[6];
-  assign pick0_below1_or_2 = pick0_below1_bits_1 | pick0_below1_bits_4;
-  assign pick0_below1_bits_5 = pick0_below0[5];
-  assign pick0_below1_or_3 = pick0_below1_bits_3 | pick0_below1_bits_5;
-  assign pick0_below1_bits_6 = pick0_below0[4];
-  assign pick0_below1_or_4 = pick0_below1_bits_4 | pick0_below1_bits_6;
-  assign pick0_below1_bits_7 = pick0_below0[3];
-  assign pick0_below1_or_5 = pick0_below1_bits_5 | pick0_below1_bits_7;
-  assign pick0_below1_bits_8 = pick0_below0[2];
-  assign pick0_below1_or_6 = pick0_below1_bits_6 | pick0_below1_bits_8;
-  assign pick0_below1_bits_9 = pick0_below0[1];
-  assign pick0_below1_or_7 = pick0_below1_bits_7 | pick0_below1_bits_9;
-  assign pick0_below1_bits_10 = pick0_below0[0];
-  assign pick0_below1_or_8 = pick0_below1_bits_8 | pick0_below1_bits_10;
-  assign pick0_below2_bits = pick0_below1[10];
-  assign pick0_below2_bits_1 = pick0_below1[6];
-  assign pick0_below2_or = pick0_below2_bits | pick0_below2_bits_1;
-  assign pick0_below2_bits_2 = pick0_below1[9];
-  assign pick0_below2_bits_3 = pick0_below1[5];
-  assign pick0_below2_or_1 = pick0_below2_bits_2 | pick0_below2_bits_3;
-  assign pick0_below2_bits_4 = pick0_below1[8];
-  assign pick0_below2_bits_5 = pick0_below1[4];
-  assign pick0_below2_or_2 = pick0_below2_bits_4 | pick0_below2_bits_5;
-  assign pick0_below2_bits_6 = pick0_below1[7];
-  assign pick0_below2_bits_7 = pick0_below1[3];
-  assign pick0_below2_or_3 = pick0_below2_bits_6 | pick0_below2_bits_7;
-  assign pick0_below2_bits_8 = pick0_below1[2];
-  assign pick0_below2_or_4 = pick0_below2_bits_1 | pick0_below2_bits_8;
-  assign pick0_below2_bits_9 = pick0_below1[1];
-  assign pick0_below2_or_5 = pick0_below2_bits_3 | pick0_below2_bits_9;
-  assign pick0_below2_bits_10 = pick0_below1[0];
-  assign pick0_below2_or_6 = pick0_below2_bits_5 | pick0_below2_bits_10;
-  assign pick0_below3_bits = pick0_below2[10];
-  assign pick0_below3_bits_1 = pick0_below2[2];
-  assign pick0_below3_or = pick0_below3_bits | pick0_below3_bits_1;
-  assign pick0_below3_bits_2 = pick0_below2[9];
-  assign pick0_below3_bits_3 = pick0_below2[1];
-  assign pick0_below3_or_1 = pick0_below3_bits_2 | pick0_below3_bits_3;
-  assign pick0_below3_bits_4 = pick0_below2[8];
-  assign pick0_below3_bits_5 = pick0_below2[0];
-  assign pick0_below3_or_2 = pick0_below3_bits_4 | pick0_below3_bits_5;
-  assign pick0_below3_bits_6 = pick0_below2[7];
-  assign pick0_below3_bits_7 = pick0_below2[6];
-  assign pick0_below3_bits_8 = pick0_below2[5];
-  assign pick0_below3_bits_9 = pick0_below2[4];
-  assign pick0_below3_bits_10 = pick0_below2[3];
-  assign pick0_onehot_bits = chunk_mask[11];
-  assign pick0_onehot_bits_1 = pick0_below3[10];
-  assign pick0_onehot_not = ~pick0_onehot_bits_1;
-  assign pick0_onehot_and = pick0_onehot_bits & pick0_onehot_not;
-  assign pick0_onehot_bits_2 = chunk_mask[10];
-  assign pick0_onehot_bits_3 = pick0_below3[9];
-  assign pick0_onehot_not_1 = ~pick0_onehot_bits_3;
-  assign pick0_onehot_and_1 = pick0_onehot_bits_2 & pick0_onehot_not_1;
-  assign pick0_onehot_bits_4 = chunk_mask[9];
-  assign pick0_onehot_bits_5 = pick0_below3[8];
-  assign pick0_onehot_not_2 = ~pick0_onehot_bits_5;
-  assign pick0_onehot_and_2 = pick0_onehot_bits_4 & pick0_onehot_not_2;
-  assign pick0_onehot_bits_6 = chunk_mask[8];
-  assign pick0_onehot_bits_7 = pick0_below3[7];
-  assign pick0_onehot_not_3 = ~pick0_onehot_bits_7;
-  assign pick0_onehot_and_3 = pick0_onehot_bits_6 & pick0_onehot_not_3;
-  assign pick0_onehot_bits_8 = chunk_mask[7];
-  assign pick0_onehot_bits_9 = pick0_below3[6];
-  assign pick0_onehot_not_4 = ~pick0_onehot_bits_9;
-  assign pick0_onehot_and_4 = pick0_onehot_bits_8 & pick0_onehot_not_4;
-  assign pick0_onehot_bits_10 = chunk_mask[6];
-  assign pick0_onehot_bits_11 = pick0_below3[5];
-  assign pick0_onehot_not_5 = ~pick0_onehot_bits_11;
-  assign pick0_onehot_and_5 = pick0_onehot_bits_10 & pick0_onehot_not_5;
-  assign pick0_onehot_bits_12 = chunk_mask[5];
-  assign pick0_onehot_bits_13 = pick0_below3[4];
-  assign pick0_onehot_not_6 = ~pick0_onehot_bits_13;
-  assign pick0_onehot_and_6 = pick0_onehot_bits_12 & pick0_onehot_not_6;
-  assign pick0_onehot_bits_14 = chunk_mask[4];
-  assign pick0_onehot_bits_15 = pick0_below3[3];
-  assign pick0_onehot_not_7 = ~pick0_onehot_bits_15;
-  assign pick0_onehot_and_7 = pick0_onehot_bits_14 & pick0_onehot_not_7;
-  assign pick0_onehot_bits_16 = chunk_mask[3];
-  assign pick0_onehot_bits_17 = pick0_below3[2];
-  assign pick0_onehot_not_8 = ~pick0_onehot_bits_17;
-  assign pick0_onehot_and_8 = pick0_onehot_bits_16 & pick0_onehot_not_8;
-  assign pick0_onehot_bits_18 = chunk_mask[2];
-  assign pick0_onehot_bits_19 = pick0_below3[1];
-  assign pick0_onehot_not_9 = ~pick0_onehot_bits_19;
-  assign pick0_onehot_and_9 = pick0_onehot_bits_18 & pick0_onehot_not_9;
-  assign pick0_onehot_bits_20 = chunk_mask[1];
-  assign pick0_onehot_bits_21 = pick0_below3[0];
-  assign pick0_onehot_not_10 = ~pick0_onehot_bits_21;
-  assign pick0_onehot_and_10 = pick0_onehot_bits_20 & pick0_onehot_not_10;
-  assign pick0_onehot_bits_22 = chunk_mask[0];
   assign pick0_index_bits = pick0_onehot[8];
   assign pick0_index_bits_1 = pick0_onehot[9];
   assign pick0_index_bits_2 = pick0_onehot[10];
@@ -574,7 +598,6 @@ module spike_event_encoder_c96_k12_w2_e1 (
   assign pick0_channel_ext = {3'd0, pick0_index};
   assign pick0_channel_add = {1'd0, chunk_base} + {1'd0, pick0_channel_ext};
   assign pick0_rest_not = ~pick0_onehot;
-  assign scan_rest_empty_or_r = |pick0_rest;
   assign scan_token_valid_or = scan_has_data | chunk_final;
   assign scan_take_not = ~scan_ends_vector;
   assign scan_take_and = scan_has_data & scan_take_not;
@@ -602,6 +625,242 @@ module spike_event_encoder_c96_k12_w2_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
+  assign in_pick_below0_bits = in_mask[10];
+  assign in_pick_below0_bits_1 = in_mask[9];
+  assign in_pick_below0_or = in_pick_below0_bits | in_pick_below0_bits_1;
+  assign in_pick_below0_bits_2 = in_mask[8];
+  assign in_pick_below0_or_1 = in_pick_below0_bits_1 | in_pick_below0_bits_2;
+  assign in_pick_below0_bits_3 = in_mask[7];
+  assign in_pick_below0_or_2 = in_pick_below0_bits_2 | in_pick_below0_bits_3;
+  assign in_pick_below0_bits_4 = in_mask[6];
+  assign in_pick_below0_or_3 = in_pick_below0_bits_3 | in_pick_below0_bits_4;
+  assign in_pick_below0_bits_5 = in_mask[5];
+  assign in_pick_below0_or_4 = in_pick_below0_bits_4 | in_pick_below0_bits_5;
+  assign in_pick_below0_bits_6 = in_mask[4];
+  assign in_pick_below0_or_5 = in_pick_below0_bits_5 | in_pick_below0_bits_6;
+  assign in_pick_below0_bits_7 = in_mask[3];
+  assign in_pick_below0_or_6 = in_pick_below0_bits_6 | in_pick_below0_bits_7;
+  assign in_pick_below0_bits_8 = in_mask[2];
+  assign in_pick_below0_or_7 = in_pick_below0_bits_7 | in_pick_below0_bits_8;
+  assign in_pick_below0_bits_9 = in_mask[1];
+  assign in_pick_below0_or_8 = in_pick_below0_bits_8 | in_pick_below0_bits_9;
+  assign in_pick_below0_bits_10 = in_mask[0];
+  assign in_pick_below0_or_9 = in_pick_below0_bits_9 | in_pick_below0_bits_10;
+  assign in_pick_below1_bits = in_pick_below0[10];
+  assign in_pick_below1_bits_1 = in_pick_below0[8];
+  assign in_pick_below1_or = in_pick_below1_bits | in_pick_below1_bits_1;
+  assign in_pick_below1_bits_2 = in_pick_below0[9];
+  assign in_pick_below1_bits_3 = in_pick_below0[7];
+  assign in_pick_below1_or_1 = in_pick_below1_bits_2 | in_pick_below1_bits_3;
+  assign in_pick_below1_bits_4 = in_pick_below0[6];
+  assign in_pick_below1_or_2 = in_pick_below1_bits_1 | in_pick_below1_bits_4;
+  assign in_pick_below1_bits_5 = in_pick_below0[5];
+  assign in_pick_below1_or_3 = in_pick_below1_bits_3 | in_pick_below1_bits_5;
+  assign in_pick_below1_bits_6 = in_pick_below0[4];
+  assign in_pick_below1_or_4 = in_pick_below1_bits_4 | in_pick_below1_bits_6;
+  assign in_pick_below1_bits_7 = in_pick_below0[3];
+  assign in_pick_below1_or_5 = in_pick_below1_bits_5 | in_pick_below1_bits_7;
+  assign in_pick_below1_bits_8 = in_pick_below0[2];
+  assign in_pick_below1_or_6 = in_pick_below1_bits_6 | in_pick_below1_bits_8;
+  assign in_pick_below1_bits_9 = in_pick_below0[1];
+  assign in_pick_below1_or_7 = in_pick_below1_bits_7 | in_pick_below1_bits_9;
+  assign in_pick_below1_bits_10 = in_pick_below0[0];
+  assign in_pick_below1_or_8 = in_pick_below1_bits_8 | in_pick_below1_bits_10;
+  assign in_pick_below2_bits = in_pick_below1[10];
+  assign in_pick_below2_bits_1 = in_pick_below1[6];
+  assign in_pick_below2_or = in_pick_below2_bits | in_pick_below2_bits_1;
+  assign in_pick_below2_bits_2 = in_pick_below1[9];
+  assign in_pick_below2_bits_3 = in_pick_below1[5];
+  assign in_pick_below2_or_1 = in_pick_below2_bits_2 | in_pick_below2_bits_3;
+  assign in_pick_below2_bits_4 = in_pick_below1[8];
+  assign in_pick_below2_bits_5 = in_pick_below1[4];
+  assign in_pick_below2_or_2 = in_pick_below2_bits_4 | in_pick_below2_bits_5;
+  assign in_pick_below2_bits_6 = in_pick_below1[7];
+  assign in_pick_below2_bits_7 = in_pick_below1[3];
+  assign in_pick_below2_or_3 = in_pick_below2_bits_6 | in_pick_below2_bits_7;
+  assign in_pick_below2_bits_8 = in_pick_below1[2];
+  assign in_pick_below2_or_4 = in_pick_below2_bits_1 | in_pick_below2_bits_8;
+  assign in_pick_below2_bits_9 = in_pick_below1[1];
+  assign in_pick_below2_or_5 = in_pick_below2_bits_3 | in_pick_below2_bits_9;
+  assign in_pick_below2_bits_10 = in_pick_below1[0];
+  assign in_pick_below2_or_6 = in_pick_below2_bits_5 | in_pick_below2_bits_10;
+  assign in_pick_below3_bits = in_pick_below2[10];
+  assign in_pick_below3_bits_1 = in_pick_below2[2];
+  assign in_pick_below3_or = in_pick_below3_bits | in_pick_below3_bits_1;
+  assign in_pick_below3_bits_2 = in_pick_below2[9];
+  assign in_pick_below3_bits_3 = in_pick_below2[1];
+  assign in_pick_below3_or_1 = in_pick_below3_bits_2 | in_pick_below3_bits_3;
+  assign in_pick_below3_bits_4 = in_pick_below2[8];
+  assign in_pick_below3_bits_5 = in_pick_below2[0];
+  assign in_pick_below3_or_2 = in_pick_below3_bits_4 | in_pick_below3_bits_5;
+  assign in_pick_below3_bits_6 = in_pick_below2[7];
+  assign in_pick_below3_bits_7 = in_pick_below2[6];
+  assign in_pick_below3_bits_8 = in_pick_below2[5];
+  assign in_pick_below3_bits_9 = in_pick_below2[4];
+  assign in_pick_below3_bits_10 = in_pick_below2[3];
+  assign in_pick_bits = in_mask[11];
+  assign in_pick_bits_1 = in_pick_below3[10];
+  assign in_pick_not = ~in_pick_bits_1;
+  assign in_pick_and = in_pick_bits & in_pick_not;
+  assign in_pick_bits_2 = in_mask[10];
+  assign in_pick_bits_3 = in_pick_below3[9];
+  assign in_pick_not_1 = ~in_pick_bits_3;
+  assign in_pick_and_1 = in_pick_bits_2 & in_pick_not_1;
+  assign in_pick_bits_4 = in_mask[9];
+  assign in_pick_bits_5 = in_pick_below3[8];
+  assign in_pick_not_2 = ~in_pick_bits_5;
+  assign in_pick_and_2 = in_pick_bits_4 & in_pick_not_2;
+  assign in_pick_bits_6 = in_mask[8];
+  assign in_pick_bits_7 = in_pick_below3[7];
+  assign in_pick_not_3 = ~in_pick_bits_7;
+  assign in_pick_and_3 = in_pick_bits_6 & in_pick_not_3;
+  assign in_pick_bits_8 = in_mask[7];
+  assign in_pick_bits_9 = in_pick_below3[6];
+  assign in_pick_not_4 = ~in_pick_bits_9;
+  assign in_pick_and_4 = in_pick_bits_8 & in_pick_not_4;
+  assign in_pick_bits_10 = in_mask[6];
+  assign in_pick_bits_11 = in_pick_below3[5];
+  assign in_pick_not_5 = ~in_pick_bits_11;
+  assign in_pick_and_5 = in_pick_bits_10 & in_pick_not_5;
+  assign in_pick_bits_12 = in_mask[5];
+  assign in_pick_bits_13 = in_pick_below3[4];
+  assign in_pick_not_6 = ~in_pick_bits_13;
+  assign in_pick_and_6 = in_pick_bits_12 & in_pick_not_6;
+  assign in_pick_bits_14 = in_mask[4];
+  assign in_pick_bits_15 = in_pick_below3[3];
+  assign in_pick_not_7 = ~in_pick_bits_15;
+  assign in_pick_and_7 = in_pick_bits_14 & in_pick_not_7;
+  assign in_pick_bits_16 = in_mask[3];
+  assign in_pick_bits_17 = in_pick_below3[2];
+  assign in_pick_not_8 = ~in_pick_bits_17;
+  assign in_pick_and_8 = in_pick_bits_16 & in_pick_not_8;
+  assign in_pick_bits_18 = in_mask[2];
+  assign in_pick_bits_19 = in_pick_below3[1];
+  assign in_pick_not_9 = ~in_pick_bits_19;
+  assign in_pick_and_9 = in_pick_bits_18 & in_pick_not_9;
+  assign in_pick_bits_20 = in_mask[1];
+  assign in_pick_bits_21 = in_pick_below3[0];
+  assign in_pick_not_10 = ~in_pick_bits_21;
+  assign in_pick_and_10 = in_pick_bits_20 & in_pick_not_10;
+  assign in_pick_bits_22 = in_mask[0];
+  assign rest_pick_below0_bits = pick0_rest[10];
+  assign rest_pick_below0_bits_1 = pick0_rest[9];
+  assign rest_pick_below0_or = rest_pick_below0_bits | rest_pick_below0_bits_1;
+  assign rest_pick_below0_bits_2 = pick0_rest[8];
+  assign rest_pick_below0_or_1 = rest_pick_below0_bits_1 | rest_pick_below0_bits_2;
+  assign rest_pick_below0_bits_3 = pick0_rest[7];
+  assign rest_pick_below0_or_2 = rest_pick_below0_bits_2 | rest_pick_below0_bits_3;
+  assign rest_pick_below0_bits_4 = pick0_rest[6];
+  assign rest_pick_below0_or_3 = rest_pick_below0_bits_3 | rest_pick_below0_bits_4;
+  assign rest_pick_below0_bits_5 = pick0_rest[5];
+  assign rest_pick_below0_or_4 = rest_pick_below0_bits_4 | rest_pick_below0_bits_5;
+  assign rest_pick_below0_bits_6 = pick0_rest[4];
+  assign rest_pick_below0_or_5 = rest_pick_below0_bits_5 | rest_pick_below0_bits_6;
+  assign rest_pick_below0_bits_7 = pick0_rest[3];
+  assign rest_pick_below0_or_6 = rest_pick_below0_bits_6 | rest_pick_below0_bits_7;
+  assign rest_pick_below0_bits_8 = pick0_rest[2];
+  assign rest_pick_below0_or_7 = rest_pick_below0_bits_7 | rest_pick_below0_bits_8;
+  assign rest_pick_below0_bits_9 = pick0_rest[1];
+  assign rest_pick_below0_or_8 = rest_pick_below0_bits_8 | rest_pick_below0_bits_9;
+  assign rest_pick_below0_bits_10 = pick0_rest[0];
+  assign rest_pick_below0_or_9 = rest_pick_below0_bits_9 | rest_pick_below0_bits_10;
+  assign rest_pick_below1_bits = rest_pick_below0[10];
+  assign rest_pick_below1_bits_1 = rest_pick_below0[8];
+  assign rest_pick_below1_or = rest_pick_below1_bits | rest_pick_below1_bits_1;
+  assign rest_pick_below1_bits_2 = rest_pick_below0[9];
+  assign rest_pick_below1_bits_3 = rest_pick_below0[7];
+  assign rest_pick_below1_or_1 = rest_pick_below1_bits_2 | rest_pick_below1_bits_3;
+  assign rest_pick_below1_bits_4 = rest_pick_below0[6];
+  assign rest_pick_below1_or_2 = rest_pick_below1_bits_1 | rest_pick_below1_bits_4;
+  assign rest_pick_below1_bits_5 = rest_pick_below0[5];
+  assign rest_pick_below1_or_3 = rest_pick_below1_bits_3 | rest_pick_below1_bits_5;
+  assign rest_pick_below1_bits_6 = rest_pick_below0[4];
+  assign rest_pick_below1_or_4 = rest_pick_below1_bits_4 | rest_pick_below1_bits_6;
+  assign rest_pick_below1_bits_7 = rest_pick_below0[3];
+  assign rest_pick_below1_or_5 = rest_pick_below1_bits_5 | rest_pick_below1_bits_7;
+  assign rest_pick_below1_bits_8 = rest_pick_below0[2];
+  assign rest_pick_below1_or_6 = rest_pick_below1_bits_6 | rest_pick_below1_bits_8;
+  assign rest_pick_below1_bits_9 = rest_pick_below0[1];
+  assign rest_pick_below1_or_7 = rest_pick_below1_bits_7 | rest_pick_below1_bits_9;
+  assign rest_pick_below1_bits_10 = rest_pick_below0[0];
+  assign rest_pick_below1_or_8 = rest_pick_below1_bits_8 | rest_pick_below1_bits_10;
+  assign rest_pick_below2_bits = rest_pick_below1[10];
+  assign rest_pick_below2_bits_1 = rest_pick_below1[6];
+  assign rest_pick_below2_or = rest_pick_below2_bits | rest_pick_below2_bits_1;
+  assign rest_pick_below2_bits_2 = rest_pick_below1[9];
+  assign rest_pick_below2_bits_3 = rest_pick_below1[5];
+  assign rest_pick_below2_or_1 = rest_pick_below2_bits_2 | rest_pick_below2_bits_3;
+  assign rest_pick_below2_bits_4 = rest_pick_below1[8];
+  assign rest_pick_below2_bits_5 = rest_pick_below1[4];
+  assign rest_pick_below2_or_2 = rest_pick_below2_bits_4 | rest_pick_below2_bits_5;
+  assign rest_pick_below2_bits_6 = rest_pick_below1[7];
+  assign rest_pick_below2_bits_7 = rest_pick_below1[3];
+  assign rest_pick_below2_or_3 = rest_pick_below2_bits_6 | rest_pick_below2_bits_7;
+  assign rest_pick_below2_bits_8 = rest_pick_below1[2];
+  assign rest_pick_below2_or_4 = rest_pick_below2_bits_1 | rest_pick_below2_bits_8;
+  assign rest_pick_below2_bits_9 = rest_pick_below1[1];
+  assign rest_pick_below2_or_5 = rest_pick_below2_bits_3 | rest_pick_below2_bits_9;
+  assign rest_pick_below2_bits_10 = rest_pick_below1[0];
+  assign rest_pick_below2_or_6 = rest_pick_below2_bits_5 | rest_pick_below2_bits_10;
+  assign rest_pick_below3_bits = rest_pick_below2[10];
+  assign rest_pick_below3_bits_1 = rest_pick_below2[2];
+  assign rest_pick_below3_or = rest_pick_below3_bits | rest_pick_below3_bits_1;
+  assign rest_pick_below3_bits_2 = rest_pick_below2[9];
+  assign rest_pick_below3_bits_3 = rest_pick_below2[1];
+  assign rest_pick_below3_or_1 = rest_pick_below3_bits_2 | rest_pick_below3_bits_3;
+  assign rest_pick_below3_bits_4 = rest_pick_below2[8];
+  assign rest_pick_below3_bits_5 = rest_pick_below2[0];
+  assign rest_pick_below3_or_2 = rest_pick_below3_bits_4 | rest_pick_below3_bits_5;
+  assign rest_pick_below3_bits_6 = rest_pick_below2[7];
+  assign rest_pick_below3_bits_7 = rest_pick_below2[6];
+  assign rest_pick_below3_bits_8 = rest_pick_below2[5];
+  assign rest_pick_below3_bits_9 = rest_pick_below2[4];
+  assign rest_pick_below3_bits_10 = rest_pick_below2[3];
+  assign rest_pick_bits = pick0_rest[11];
+  assign rest_pick_bits_1 = rest_pick_below3[10];
+  assign rest_pick_not = ~rest_pick_bits_1;
+  assign rest_pick_and = rest_pick_bits & rest_pick_not;
+  assign rest_pick_bits_2 = pick0_rest[10];
+  assign rest_pick_bits_3 = rest_pick_below3[9];
+  assign rest_pick_not_1 = ~rest_pick_bits_3;
+  assign rest_pick_and_1 = rest_pick_bits_2 & rest_pick_not_1;
+  assign rest_pick_bits_4 = pick0_rest[9];
+  assign rest_pick_bits_5 = rest_pick_below3[8];
+  assign rest_pick_not_2 = ~rest_pick_bits_5;
+  assign rest_pick_and_2 = rest_pick_bits_4 & rest_pick_not_2;
+  assign rest_pick_bits_6 = pick0_rest[8];
+  assign rest_pick_bits_7 = rest_pick_below3[7];
+  assign rest_pick_not_3 = ~rest_pick_bits_7;
+  assign rest_pick_and_3 = rest_pick_bits_6 & rest_pick_not_3;
+  assign rest_pick_bits_8 = pick0_rest[7];
+  assign rest_pick_bits_9 = rest_pick_below3[6];
+  assign rest_pick_not_4 = ~rest_pick_bits_9;
+  assign rest_pick_and_4 = rest_pick_bits_8 & rest_pick_not_4;
+  assign rest_pick_bits_10 = pick0_rest[6];
+  assign rest_pick_bits_11 = rest_pick_below3[5];
+  assign rest_pick_not_5 = ~rest_pick_bits_11;
+  assign rest_pick_and_5 = rest_pick_bits_10 & rest_pick_not_5;
+  assign rest_pick_bits_12 = pick0_rest[5];
+  assign rest_pick_bits_13 = rest_pick_below3[4];
+  assign rest_pick_not_6 = ~rest_pick_bits_13;
+  assign rest_pick_and_6 = rest_pick_bits_12 & rest_pick_not_6;
+  assign rest_pick_bits_14 = pick0_rest[4];
+  assign rest_pick_bits_15 = rest_pick_below3[3];
+  assign rest_pick_not_7 = ~rest_pick_bits_15;
+  assign rest_pick_and_7 = rest_pick_bits_14 & rest_pick_not_7;
+  assign rest_pick_bits_16 = pick0_rest[3];
+  assign rest_pick_bits_17 = rest_pick_below3[2];
+  assign rest_pick_not_8 = ~rest_pick_bits_17;
+  assign rest_pick_and_8 = rest_pick_bits_16 & rest_pick_not_8;
+  assign rest_pick_bits_18 = pick0_rest[2];
+  assign rest_pick_bits_19 = rest_pick_below3[1];
+  assign rest_pick_not_9 = ~rest_pick_bits_19;
+  assign rest_pick_and_9 = rest_pick_bits_18 & rest_pick_not_9;
+  assign rest_pick_bits_20 = pick0_rest[1];
+  assign rest_pick_bits_21 = rest_pick_below3[0];
+  assign rest_pick_not_10 = ~rest_pick_bits_21;
+  assign rest_pick_and_10 = rest_pick_bits_20 & rest_pick_not_10;
+  assign rest_pick_bits_22 = pick0_rest[0];
   assign ev_out_valid_next_or = ev_out_skid_valid | ev_out_up_fire;
   assign ev_out_valid_next_mux = ev_out_load ? ev_out_valid_next_or : ev_out_valid;
   assign ev_out_event_next_cat = {pick0_valid};
@@ -629,23 +888,35 @@ module spike_event_encoder_c96_k12_w2_e1 (
   assign chunk_valid_next_mux_1 = in_fire ? 1'd1 : chunk_valid_next_mux;
   assign chunk_mask_next_mux = in_fire ? in_mask : pick0_rest;
   assign chunk_mask_en_or = in_fire | scan_take;
+  assign pick0_onehot_r_next_mux = in_fire ? in_pick : rest_pick;
+  assign pick0_onehot_r_en_or = in_fire | scan_take;
+  assign scan_has_data_r_next_or_r = |in_mask;
+  assign scan_has_data_r_next_not = ~scan_rest_empty_r;
+  assign scan_has_data_r_next_mux = in_fire ? scan_has_data_r_next_or_r : scan_has_data_r_next_not;
+  assign scan_has_data_r_en_or = in_fire | scan_take;
+  assign scan_rest_empty_r_next_not = ~in_pick;
+  assign scan_rest_empty_r_next_and = in_mask & scan_rest_empty_r_next_not;
+  assign scan_rest_empty_r_next_or_r = |scan_rest_empty_r_next_and;
+  assign scan_rest_empty_r_next_not_1 = ~scan_rest_empty_r_next_or_r;
+  assign scan_rest_empty_r_next_not_2 = ~rest_pick;
+  assign scan_rest_empty_r_next_and_1 = pick0_rest & scan_rest_empty_r_next_not_2;
+  assign scan_rest_empty_r_next_or_r_1 = |scan_rest_empty_r_next_and_1;
+  assign scan_rest_empty_r_next_not_3 = ~scan_rest_empty_r_next_or_r_1;
+  assign scan_rest_empty_r_next_mux = in_fire ? scan_rest_empty_r_next_not_1 : scan_rest_empty_r_next_not_3;
+  assign scan_rest_empty_r_en_or = in_fire | scan_take;
   assign in_base_next_add = {2'd0, in_base} + 9'd12;
   assign in_base_next_trunc = in_base_next_add[6:0];
   assign in_base_next_mux = in_final ? 7'd0 : in_base_next_trunc;
   assign in_final = in_base == 7'd84;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3, in_mask_or_r_4, in_mask_or_r_5, in_mask_or_r_6, in_mask_or_r_7, in_mask_or_r_8, in_mask_or_r_9, in_mask_or_r_10, in_mask_or_r_11};
-  assign pick0_below0 = {pick0_below0_or, pick0_below0_or_1, pick0_below0_or_2, pick0_below0_or_3, pick0_below0_or_4, pick0_below0_or_5, pick0_below0_or_6, pick0_below0_or_7, pick0_below0_or_8, pick0_below0_or_9, pick0_below0_bits_10};
-  assign pick0_below1 = {pick0_below1_or, pick0_below1_or_1, pick0_below1_or_2, pick0_below1_or_3, pick0_below1_or_4, pick0_below1_or_5, pick0_below1_or_6, pick0_below1_or_7, pick0_below1_or_8, pick0_below1_bits_9, pick0_below1_bits_10};
-  assign pick0_below2 = {pick0_below2_or, pick0_below2_or_1, pick0_below2_or_2, pick0_below2_or_3, pick0_below2_or_4, pick0_below2_or_5, pick0_below2_or_6, pick0_below2_bits_7, pick0_below2_bits_8, pick0_below2_bits_9, pick0_below2_bits_10};
-  assign pick0_below3 = {pick0_below3_or, pick0_below3_or_1, pick0_below3_or_2, pick0_below3_bits_6, pick0_below3_bits_7, pick0_below3_bits_8, pick0_below3_bits_9, pick0_below3_bits_10, pick0_below3_bits_1, pick0_below3_bits_3, pick0_below3_bits_5};
-  assign pick0_onehot = {pick0_onehot_and, pick0_onehot_and_1, pick0_onehot_and_2, pick0_onehot_and_3, pick0_onehot_and_4, pick0_onehot_and_5, pick0_onehot_and_6, pick0_onehot_and_7, pick0_onehot_and_8, pick0_onehot_and_9, pick0_onehot_and_10, pick0_onehot_bits_22};
-  assign pick0_valid = |chunk_mask;
+  assign pick0_onehot = pick0_onehot_r;
+  assign pick0_valid = scan_has_data_r;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1, pick0_index_or_r_2, pick0_index_or_r_3};
   assign pick0_count = pick0_count_or_10 | pick0_count_mux_11;
   assign pick0_channel = pick0_channel_add[6:0];
   assign pick0_rest = chunk_mask & pick0_rest_not;
-  assign scan_has_data = |chunk_mask;
-  assign scan_rest_empty = ~scan_rest_empty_or_r;
+  assign scan_has_data = scan_has_data_r;
+  assign scan_rest_empty = scan_rest_empty_r;
   assign scan_ends_vector = chunk_final & scan_rest_empty;
   assign scan_token_valid = chunk_valid & scan_token_valid_or;
   assign ev_out_up_ready = ~ev_out_skid_valid;
@@ -659,6 +930,16 @@ module spike_event_encoder_c96_k12_w2_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
+  assign in_pick_below0 = {in_pick_below0_or, in_pick_below0_or_1, in_pick_below0_or_2, in_pick_below0_or_3, in_pick_below0_or_4, in_pick_below0_or_5, in_pick_below0_or_6, in_pick_below0_or_7, in_pick_below0_or_8, in_pick_below0_or_9, in_pick_below0_bits_10};
+  assign in_pick_below1 = {in_pick_below1_or, in_pick_below1_or_1, in_pick_below1_or_2, in_pick_below1_or_3, in_pick_below1_or_4, in_pick_below1_or_5, in_pick_below1_or_6, in_pick_below1_or_7, in_pick_below1_or_8, in_pick_below1_bits_9, in_pick_below1_bits_10};
+  assign in_pick_below2 = {in_pick_below2_or, in_pick_below2_or_1, in_pick_below2_or_2, in_pick_below2_or_3, in_pick_below2_or_4, in_pick_below2_or_5, in_pick_below2_or_6, in_pick_below2_bits_7, in_pick_below2_bits_8, in_pick_below2_bits_9, in_pick_below2_bits_10};
+  assign in_pick_below3 = {in_pick_below3_or, in_pick_below3_or_1, in_pick_below3_or_2, in_pick_below3_bits_6, in_pick_below3_bits_7, in_pick_below3_bits_8, in_pick_below3_bits_9, in_pick_below3_bits_10, in_pick_below3_bits_1, in_pick_below3_bits_3, in_pick_below3_bits_5};
+  assign in_pick = {in_pick_and, in_pick_and_1, in_pick_and_2, in_pick_and_3, in_pick_and_4, in_pick_and_5, in_pick_and_6, in_pick_and_7, in_pick_and_8, in_pick_and_9, in_pick_and_10, in_pick_bits_22};
+  assign rest_pick_below0 = {rest_pick_below0_or, rest_pick_below0_or_1, rest_pick_below0_or_2, rest_pick_below0_or_3, rest_pick_below0_or_4, rest_pick_below0_or_5, rest_pick_below0_or_6, rest_pick_below0_or_7, rest_pick_below0_or_8, rest_pick_below0_or_9, rest_pick_below0_bits_10};
+  assign rest_pick_below1 = {rest_pick_below1_or, rest_pick_below1_or_1, rest_pick_below1_or_2, rest_pick_below1_or_3, rest_pick_below1_or_4, rest_pick_below1_or_5, rest_pick_below1_or_6, rest_pick_below1_or_7, rest_pick_below1_or_8, rest_pick_below1_bits_9, rest_pick_below1_bits_10};
+  assign rest_pick_below2 = {rest_pick_below2_or, rest_pick_below2_or_1, rest_pick_below2_or_2, rest_pick_below2_or_3, rest_pick_below2_or_4, rest_pick_below2_or_5, rest_pick_below2_or_6, rest_pick_below2_bits_7, rest_pick_below2_bits_8, rest_pick_below2_bits_9, rest_pick_below2_bits_10};
+  assign rest_pick_below3 = {rest_pick_below3_or, rest_pick_below3_or_1, rest_pick_below3_or_2, rest_pick_below3_bits_6, rest_pick_below3_bits_7, rest_pick_below3_bits_8, rest_pick_below3_bits_9, rest_pick_below3_bits_10, rest_pick_below3_bits_1, rest_pick_below3_bits_3, rest_pick_below3_bits_5};
+  assign rest_pick = {rest_pick_and, rest_pick_and_1, rest_pick_and_2, rest_pick_and_3, rest_pick_and_4, rest_pick_and_5, rest_pick_and_6, rest_pick_and_7, rest_pick_and_8, rest_pick_and_9, rest_pick_and_10, rest_pick_bits_22};
   assign in_ready = in_ready_int;
   assign out_valid = ev_out_valid;
   assign out_event = ev_out_event;
@@ -705,6 +986,15 @@ module spike_event_encoder_c96_k12_w2_e1 (
     else chunk_valid <= chunk_valid_next_mux_1;
   always @(posedge clk)
     if (chunk_mask_en_or) chunk_mask <= chunk_mask_next_mux;
+  always @(posedge clk)
+    if (rst) pick0_onehot_r <= 12'd0;
+    else if (pick0_onehot_r_en_or) pick0_onehot_r <= pick0_onehot_r_next_mux;
+  always @(posedge clk)
+    if (rst) scan_has_data_r <= 1'd0;
+    else if (scan_has_data_r_en_or) scan_has_data_r <= scan_has_data_r_next_mux;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_r <= 1'd0;
+    else if (scan_rest_empty_r_en_or) scan_rest_empty_r <= scan_rest_empty_r_next_mux;
   always @(posedge clk)
     if (in_fire) chunk_counts <= in_counts;
   always @(posedge clk)
