@@ -156,6 +156,30 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
         picked = (m.reg("pick0_onehot_r", width: k, reset: 0), m.reg("scan_has_data_r", width: 1, reset: 0),
                   m.reg("scan_rest_empty_r", width: 1, reset: 0))
     }
+    /// How many bits of `x` are set, saturated at 3 (two bits), by a tree of pairs: each output
+    /// bit of a pair is a function of four bits, one LUT4, so `log2 K` levels and no adder.
+    func countUpTo3(_ x: Expr, name: String, three: Bool) -> (atLeast2: Expr, atLeast3: Expr) {
+        var nodes: [(hi: Expr, lo: Expr)] = (0..<x.width).map { (.const(0, width: 1), x.bit($0)) }
+        var level = 0
+        while nodes.count > 1 {
+            var next: [(hi: Expr, lo: Expr)] = []
+            for i in stride(from: 0, to: nodes.count, by: 2) {
+                guard i + 1 < nodes.count else { next.append(nodes[i]); continue }
+                let (a1, a0) = nodes[i], (b1, b0) = nodes[i + 1]
+                let hi = a1 | b1 | (a0 & b0)   // a + b >= 2
+                let three = (a1 & a0) | (b1 & b0) | (a1 & (b1 | b0)) | (b1 & (a1 | a0))
+                let one = (~a1 & a0 & ~b1 & ~b0) | (~a1 & ~a0 & ~b1 & b0)
+                next.append((hi, one | three))   // min(a + b, 3)
+            }
+            let his = m.wire("\(name)_hi\(level)", cat(Array(next.map(\.hi).reversed())))
+            // The root's low bit only matters for `atLeast3`: unnamed (and dropped) otherwise.
+            let los = next.count > 1 || three ? m.wire("\(name)_lo\(level)", cat(Array(next.map(\.lo).reversed()))) : nil
+            nodes = (0..<next.count).map { (his.bit($0), los?.bit($0) ?? next[$0].lo) }
+            level += 1
+        }
+        return (nodes[0].hi, nodes[0].hi & nodes[0].lo)
+    }
+
     for s in 0..<e {
         let lowest = m.wire("pick\(s)_onehot", picked?.onehot ?? lowestSet(rest, name: "pick\(s)"))
         slotValid.append(m.wire("pick\(s)_valid", picked?.hasData ?? rest.orReduce()))
@@ -202,12 +226,17 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     m.next(chunkValid, mux(inFire, .const(1, width: 1), mux(chunkDone, .const(0, width: 1), chunkValid)))
     m.next(chunkMask, mux(inFire, inMask, rest), enable: inFire | take)
     if let r = picked {
-        // Both candidates are computed, the input beat's and the rest's, and chosen after.
+        // Both candidates are computed, the input beat's and the rest's, and chosen after. The
+        // rest has at most one bit after its pick when the beat has at most two now (a take
+        // with no data ends an empty beat: 0 bits, still at most one); both counts come
+        // straight from registered masks by a count tree, not through a pick.
         let inPick = m.wire("in_pick", lowestSet(inMask, name: "in_pick"))
         let restPick = m.wire("rest_pick", lowestSet(rest, name: "rest_pick"))
         m.next(r.onehot, mux(inFire, inPick, restPick), enable: inFire | take)
         m.next(r.hasData, mux(inFire, inMask.orReduce(), ~r.restEmpty), enable: inFire | take)
-        m.next(r.restEmpty, mux(inFire, ~(inMask & ~inPick).orReduce(), ~(rest & ~restPick).orReduce()), enable: inFire | take)
+        let inCount = k > 1 ? countUpTo3(inMask, name: "in_count", three: false) : (atLeast2: Expr.const(0, width: 1), atLeast3: Expr.const(0, width: 1))
+        let nowCount = k > 2 ? countUpTo3(chunkMask, name: "scan_count", three: true) : (atLeast2: Expr.const(0, width: 1), atLeast3: Expr.const(0, width: 1))
+        m.next(r.restEmpty, mux(inFire, ~inCount.atLeast2, ~nowCount.atLeast3), enable: inFire | take)
     }
     m.next(chunkCounts, inCounts, enable: inFire)
     m.next(chunkBase, inBase, enable: inFire)
