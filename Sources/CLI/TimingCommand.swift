@@ -23,7 +23,7 @@ struct TimingCommand: QKCommand {
     @Option(help: "The target clock in MHz passed to nextpnr [150].") var targetMhz: String?
     @Option(help: "nextpnr's placer seed [1].") var pnrSeed: String?
     @Option(help: "The ECP5 device: 25k, 45k or 85k [85k].") var device: String?
-    @Option(help: "The LIF banks' membrane storage: registers, pipelined (three-stage update) or ram [registers].") var lif: String?
+    @Option(help: "The LIF banks' membrane storage: auto (pipelined where a bank has 3 or more groups, registers otherwise), registers, pipelined (three-stage update) or ram [auto].") var lif: String?
     @Flag(help: "Print JSON.") var json = false
 
     var arguments: Arguments {
@@ -78,7 +78,7 @@ struct TimingCommand: QKCommand {
             var (model, _) = try ModelCommands.build(c, args)
             if let s = args.string("lif") {
                 guard let st = LIFStateStorage(rawValue: s) else {
-                    throw Arguments.UsageError(description: "--lif must be registers, pipelined or ram, got '\(s)'")
+                    throw Arguments.UsageError(description: "--lif must be auto, registers, pipelined or ram, got '\(s)'")
                 }
                 var f = model.folding
                 f.storage = st

@@ -20,7 +20,7 @@ public struct Folding: Hashable, Sendable {
     /// next sample with the second pass of this one, 1 saves the second buffer.
     public var sampleBuffers: Int
 
-    public init(lanes: Int, mlpLanes: Int? = nil, hiddenLanes: Int? = nil, storage: LIFStateStorage = .registers,
+    public init(lanes: Int, mlpLanes: Int? = nil, hiddenLanes: Int? = nil, storage: LIFStateStorage = .auto,
                 vectorsInFlight: Int = 4, inputChunk: Int? = nil, sampleBuffers: Int = 2) {
         (self.lanes, self.mlpLanes, self.hiddenLanes, self.storage, self.vectorsInFlight) = (lanes, mlpLanes, hiddenLanes, storage, vectorsInFlight)
         (self.inputChunk, self.sampleBuffers) = (inputChunk, sampleBuffers)

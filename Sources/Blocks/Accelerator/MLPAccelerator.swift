@@ -24,7 +24,7 @@ public struct MLPConfig: Hashable, Sendable {
 
     public init(channels: Int, hidden: Int, timeSteps: Int, lanes: Int, hiddenLanes: Int? = nil, inputChunk: Int? = nil,
                 maxInputCount: Int = 1, fc1: SpikingLayerWeights, fc2: SpikingLayerWeights,
-                storage: LIFStateStorage = .registers, name: String = "mlp") {
+                storage: LIFStateStorage = .auto, name: String = "mlp") {
         self.channels = channels
         self.hidden = hidden
         self.timeSteps = timeSteps

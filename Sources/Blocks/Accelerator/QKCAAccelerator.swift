@@ -37,7 +37,7 @@ public struct QKCAConfig: Hashable, Sendable {
                 maxInputCount: Int = 1, q: SpikingLayerWeights, k: SpikingLayerWeights,
                 proj: SpikingLayerWeights, attention: LIFNeuronConfig = .attention(),
                 attentionForm: AttentionForm = .automatic,
-                storage: LIFStateStorage = .registers, name: String = "qkca") {
+                storage: LIFStateStorage = .auto, name: String = "qkca") {
         self.channels = channels
         self.heads = heads
         self.timeSteps = timeSteps
@@ -160,12 +160,12 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     func k(_ v: Int, _ w: Int) -> Expr { .const(v, width: w) }
 
     let attnConfig = LIFBankConfig(neurons: C, lanes: P, neuron: c.attention, current: Interval(0, N),
-                                   storage: c.storage, name: "\(c.name)_attn_lif")
+                                   storage: c.storage.resolved(groups: G), name: "\(c.name)_attn_lif")
     let lifA: Module? = orForm ? nil : try makeLIFBank(attnConfig)
 
     let attnText = orForm
         ? "OR form (\(AttentionOrProof.check(neuron: c.attention, maxSum: N))): 1-bit column flags, copied into the mask in 1 cycle"
-        : "general form: \(cw)-bit column counters into a LIF bank of \(C) attention neurons (\(c.storage.rawValue)), \(TG) beats"
+        : "general form: \(cw)-bit column counters into a LIF bank of \(C) attention neurons (\(attnConfig.storage.rawValue)), \(TG) beats"
     let m = Module("\(c.name)_c\(C)_h\(c.heads)_t\(T)_n\(N)_p\(P)", doc: """
         QKCA: Q-K channel attention accelerator (docs/arithmetic.md §6), C = \(C) channels, T = \(T) time steps, N = \(N) tokens per sample
         (h = \(c.heads) heads name the stage; the channel mask does not use them).

@@ -25,7 +25,8 @@ public struct SpikingLayerWeights: Hashable, Sendable {
                         name: String) throws -> (accumulator: SpikeAccumulatorConfig, lif: LIFBankConfig) {
         let acc = SpikeAccumulatorConfig(weights: weights, bias: bias, lanes: lanes, maxCount: maxCount, name: "\(name)_acc")
         let lif = LIFBankConfig(neurons: channels, lanes: lanes, neuron: neuron, current: try acc.widths().currentRange,
-                                storage: storage, name: "\(name)_lif", thresholds: thresholds)
+                                storage: storage.resolved(groups: (channels + lanes - 1) / max(lanes, 1)),
+                                name: "\(name)_lif", thresholds: thresholds)
         return (acc, lif)
     }
 }
@@ -54,7 +55,7 @@ public struct QKTAConfig: Hashable, Sendable {
     public init(channels: Int, heads: Int, timeSteps: Int, lanes: Int, inputChunk: Int? = nil,
                 maxInputCount: Int = 1, q: SpikingLayerWeights, k: SpikingLayerWeights,
                 proj: SpikingLayerWeights, attention: LIFNeuronConfig = .attention(),
-                storage: LIFStateStorage = .registers, name: String = "qkta") {
+                storage: LIFStateStorage = .auto, name: String = "qkta") {
         self.channels = channels
         self.heads = heads
         self.timeSteps = timeSteps

@@ -25,6 +25,8 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     let cin = config.inputs, cout = config.outputs, p = config.lanes, g = config.groups
     let bias = config.biasValues
     let wa = w.accumulator, ww = w.weight, wb = w.bias, wc = w.count, gw = w.group
+    // The weight word is registered before the add when that costs no cycle (below).
+    let registeredWeight = g >= 3
     let m = Module(try config.moduleName(), doc: """
         Event-driven spike x weight accumulator: I[o] = b[o] + sum_i x[i] * W[o][i], C_in = \(cin), C_out = \(cout).
         in:  in_valid/in_ready, in_event, in_channel[\(w.channel - 1):0] (i < \(cin)), in_count[\(wc - 1):0] (x >= 1), in_last;
@@ -35,6 +37,7 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
         Lanes P = \(p), groups G = ceil(C_out/P) = \(g): each event takes G cycles (weights read synchronously from
         the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators \(wa) bits
         (\(w.saturates ? "forced, saturating at each addition; exact needs \(w.exactAccumulator)" : "exact: range \(w.exactRange)")).
+        Weight word \(registeredWeight ? "registered before the add (G >= 3: no cycle lost)" : "added straight from the read (G < 3: a register would delay the drain)").
         Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
         waits for that group's write); the result drains (G beats) while the next vector accumulates, which
         costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -115,21 +118,50 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
 
     let weightWord = m.readSync(weightMem, weightAddr, enable: issue, name: "weight_q")
 
-    // MARK: Accumulate: one cycle after the issue, P lanes read, add and write back
+    // MARK: Accumulate: one cycle after the issue (two with a registered weight), P lanes
+    // read, add and write back
 
     let s1Valid = m.reg("add_valid", width: 1, reset: 0)
     let s1Group = m.reg("add_group", width: gw)
     let s1Count = m.reg("add_count", width: wc)
     let s1Fresh = m.reg("add_fresh", width: 1)
-    m.next(s1Valid, issue)
-    m.next(s1Group, group, enable: issue)
-    m.next(s1Count, evCount, enable: issue)
-    m.next(s1Fresh, vecFresh, enable: issue)
+    // With G >= 3 the weight word is registered before the add: the block RAM's clock-to-out
+    // no longer sits in series with the add (the critical path once the LIF banks are
+    // pipelined, docs/timing.md), and no cycle is lost: the vector's last event issues group g
+    // at t - (G-1-g) (t: its last group) and writes it at the end of cycle t - (G-1-g) + 2,
+    // while the drain reads group g at t + 1 + g at the earliest: after the write when G > 2.
+    // With G < 3 the drain would wait (`drain_hazard`), so the add takes the read directly.
+    let weightAdd: Expr
+    var pending: Expr? = nil
+    if registeredWeight {
+        let s0Valid = m.reg("wq_valid", width: 1, reset: 0)
+        let s0Group = m.reg("wq_group", width: gw)
+        let s0Count = m.reg("wq_count", width: wc)
+        let s0Fresh = m.reg("wq_fresh", width: 1)
+        m.next(s0Valid, issue)
+        m.next(s0Group, group, enable: issue)
+        m.next(s0Count, evCount, enable: issue)
+        m.next(s0Fresh, vecFresh, enable: issue)
+        let wr = m.reg("weight_r", width: p * ww)
+        m.next(wr, weightWord, enable: s0Valid)
+        m.next(s1Valid, s0Valid)
+        m.next(s1Group, s0Group, enable: s0Valid)
+        m.next(s1Count, s0Count, enable: s0Valid)
+        m.next(s1Fresh, s0Fresh, enable: s0Valid)
+        weightAdd = wr
+        pending = s0Valid & s0Group.eq(drainGroup)
+    } else {
+        m.next(s1Valid, issue)
+        m.next(s1Group, group, enable: issue)
+        m.next(s1Count, evCount, enable: issue)
+        m.next(s1Fresh, vecFresh, enable: issue)
+        weightAdd = weightWord
+    }
 
     let biasAdd = m.read(biasMem, s1Group)
     let countSigned = s1Count.extend(to: wc + 1).asSigned()
     for lane in 0..<p {
-        let weight = m.wire("w\(lane)", weightWord.slice(lane * ww + ww - 1, lane * ww).asSigned())
+        let weight = m.wire("w\(lane)", weightAdd.slice(lane * ww + ww - 1, lane * ww).asSigned())
         let old = m.read(accMem[lane], s1Group)
         let b = biasAdd.slice(lane * wb + wb - 1, lane * wb).asSigned().extend(to: wa)
         let base = m.wire("base\(lane)", mux(s1Fresh, b, old))
@@ -151,8 +183,10 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     let outFields = [StreamField("group", width: gw), StreamField("last", width: 1),
                      StreamField("current", width: p * wa)]
     let out = SkidBuffer(m, "out_slice", fields: outFields)
-    // The group's last addition is still being written.
-    let hazard = m.wire("drain_hazard", s1Valid & s1Group.eq(drainGroup))
+    // The group's last addition is still being written (or, with a registered weight, its
+    // word is still in the weight register).
+    let writing = s1Valid & s1Group.eq(drainGroup)
+    let hazard = m.wire("drain_hazard", pending.map { writing | $0 } ?? writing)
     let drainValid = m.wire("drain_valid", drainActive & ~hazard)
     let drainLast = m.wire("drain_last", drainGroup.eq(.const(g - 1, width: gw)))
     let drainLoad = m.wire("drain_load", drainValid & out.upReady)

@@ -15,6 +15,15 @@ public enum LIFStateStorage: String, Hashable, Sendable {
     /// not written yet) unless it starts a token (`first`): with `G >= 3` groups sent in
     /// order it never waits.
     case pipelined
+    /// `pipelined` where the bank has `G >= 3` groups (its beats never wait there, and the
+    /// membrane update is what limits the clock: docs/timing.md), `registers` otherwise (with
+    /// fewer groups a pipelined beat would wait for its own group's write-back). The default.
+    case auto
+
+    /// The storage a bank of `groups` groups gets: `auto` resolved, any other case itself.
+    public func resolved(groups: Int) -> LIFStateStorage {
+        self == .auto ? (groups >= 3 ? .pipelined : .registers) : self
+    }
 }
 
 /// A bank of `L` LIF neurons (docs/arithmetic.md §1) folded over `P` lanes.
@@ -44,7 +53,7 @@ public struct LIFBankConfig: Hashable, Sendable {
     public var name: String
 
     public init(neurons: Int, lanes: Int, neuron: LIFNeuronConfig, current: Interval,
-                storage: LIFStateStorage = .registers, membraneOutput: Bool = false,
+                storage: LIFStateStorage = .auto, membraneOutput: Bool = false,
                 name: String = "lif_bank", thresholds: [Int]? = nil) {
         self.thresholds = thresholds
         self.neurons = neurons
@@ -58,6 +67,9 @@ public struct LIFBankConfig: Hashable, Sendable {
 
     /// `G = ceil(L / P)`.
     public var groups: Int { (neurons + lanes - 1) / max(lanes, 1) }
+
+    /// The storage the bank is built with: `storage`, with `auto` resolved for `G` groups.
+    public var resolvedStorage: LIFStateStorage { storage.resolved(groups: groups) }
 
     /// The widths the generator will use (signed bits): current, membrane, charged membrane.
     public func widths() throws -> (current: Int, membrane: Int, hidden: Int) {
@@ -92,7 +104,7 @@ public struct LIFBankConfig: Hashable, Sendable {
 
     var fingerprintText: String {
         let th = thresholds.map { ths in Set(ths).count > 1 ? " th=\(ths.map(String.init).joined(separator: ","))" : " th=\(ths[0])" } ?? ""
-        return "L=\(neurons) P=\(lanes) \(neuron) I=\(current) \(storage.rawValue) mem=\(membraneOutput)\(th)"
+        return "L=\(neurons) P=\(lanes) \(neuron) I=\(current) \(resolvedStorage.rawValue) mem=\(membraneOutput)\(th)"
     }
 }
 
@@ -116,7 +128,8 @@ public struct LIFBankConfig: Hashable, Sendable {
 /// one group, always the case when `L <= P`) would read the stale word, so that write is
 /// forwarded: the written word is captured beside the read and replaces it.
 public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
-    let c = config
+    var c = config
+    c.storage = config.resolvedStorage
     try SpikeStreamParts.checkName(c.name, field: "name")
     guard c.neurons >= 1 && c.neurons <= 1 << 20 else {
         throw BlockError("neurons = \(c.neurons): a LIF bank needs 1...\(1 << 20) neurons")
@@ -209,7 +222,7 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
     }
 
     switch c.storage {
-    case .registers:
+    case .registers, .auto:   // .auto is resolved above
         let inReady = m.wire("in_ready_w", buf.ready)
         let accept = m.wire("accept", inValid & inReady)
         let v = (0..<l).map { m.reg("v_\($0)", width: wv, signed: true, reset: c.neuron.resetValue) }

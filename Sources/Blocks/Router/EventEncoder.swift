@@ -125,9 +125,64 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     var rest = chunkMask
     var slotValid: [Expr] = [], slotChannel: [Expr] = [], slotCount: [Expr] = []
     let indexWidth = Interval(0, k - 1).unsignedWidth
+
+    /// The lowest set bit of `x` as a one-hot (`x & -x`) without a carry chain: bit `j` is set
+    /// when `x[j]` is and none below it is, the OR of the bits below from a log-depth
+    /// (Kogge-Stone) prefix tree over `x[k-2:0]`. A `-x` is a `K`-cell carry chain in series
+    /// with the index encoder and the channel add: the critical path of wide encoders
+    /// (docs/timing.md).
+    func lowestSet(_ x: Expr, name: String) -> Expr {
+        guard k > 1 else { return x }
+        var below = (0..<(k - 1)).map { x.bit($0) }   // inclusive prefix OR of x[k-2:0]
+        var span = 1, level = 0
+        while span < k - 1 {
+            let prev = below
+            let next = (0..<(k - 1)).map { j in j >= span ? prev[j] | prev[j - span] : prev[j] }
+            let w = m.wire("\(name)_below\(level)", cat(Array(next.reversed())))
+            below = (0..<(k - 1)).map { w.bit($0) }
+            span *= 2
+            level += 1
+        }
+        let bits = (0..<k).map { j in j == 0 ? x.bit(0) : x.bit(j) & ~below[j - 1] }
+        return cat(Array(bits.reversed()))
+    }
+
+    // With one slot the pick is registered: the one-hot of the lowest set bit, whether the beat
+    // has data and whether it has at most one set bit are computed for the next mask (the
+    // input beat's, or this one's after the pick) and loaded with it, so no find-first-set sits
+    // in series with the index, the channel add and the hand-off (docs/timing.md). Same cycles.
+    var picked: (onehot: Expr, hasData: Expr, restEmpty: Expr)? = nil
+    if e == 1 {
+        picked = (m.reg("pick0_onehot_r", width: k, reset: 0), m.reg("scan_has_data_r", width: 1, reset: 0),
+                  m.reg("scan_rest_empty_r", width: 1, reset: 0))
+    }
+    /// How many bits of `x` are set, saturated at 3 (two bits), by a tree of pairs: each output
+    /// bit of a pair is a function of four bits, one LUT4, so `log2 K` levels and no adder.
+    func countUpTo3(_ x: Expr, name: String, three: Bool) -> (atLeast2: Expr, atLeast3: Expr) {
+        var nodes: [(hi: Expr, lo: Expr)] = (0..<x.width).map { (.const(0, width: 1), x.bit($0)) }
+        var level = 0
+        while nodes.count > 1 {
+            var next: [(hi: Expr, lo: Expr)] = []
+            for i in stride(from: 0, to: nodes.count, by: 2) {
+                guard i + 1 < nodes.count else { next.append(nodes[i]); continue }
+                let (a1, a0) = nodes[i], (b1, b0) = nodes[i + 1]
+                let hi = a1 | b1 | (a0 & b0)   // a + b >= 2
+                let three = (a1 & a0) | (b1 & b0) | (a1 & (b1 | b0)) | (b1 & (a1 | a0))
+                let one = (~a1 & a0 & ~b1 & ~b0) | (~a1 & ~a0 & ~b1 & b0)
+                next.append((hi, one | three))   // min(a + b, 3)
+            }
+            let his = m.wire("\(name)_hi\(level)", cat(Array(next.map(\.hi).reversed())))
+            // The root's low bit only matters for `atLeast3`: unnamed (and dropped) otherwise.
+            let los = next.count > 1 || three ? m.wire("\(name)_lo\(level)", cat(Array(next.map(\.lo).reversed()))) : nil
+            nodes = (0..<next.count).map { (his.bit($0), los?.bit($0) ?? next[$0].lo) }
+            level += 1
+        }
+        return (nodes[0].hi, nodes[0].hi & nodes[0].lo)
+    }
+
     for s in 0..<e {
-        let lowest = m.wire("pick\(s)_onehot", rest & (~rest +% .const(1, width: k)))
-        slotValid.append(m.wire("pick\(s)_valid", rest.orReduce()))
+        let lowest = m.wire("pick\(s)_onehot", picked?.onehot ?? lowestSet(rest, name: "pick\(s)"))
+        slotValid.append(m.wire("pick\(s)_valid", picked?.hasData ?? rest.orReduce()))
         var indexBits: [Expr] = []
         for b in 0..<indexWidth {
             let hits = (0..<k).filter { ($0 >> b) & 1 == 1 }.map { lowest.bit($0) }
@@ -145,8 +200,8 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
         rest = m.wire("pick\(s)_rest", rest & ~lowest)
     }
 
-    let hasData = m.wire("scan_has_data", chunkMask.orReduce())
-    let restEmpty = m.wire("scan_rest_empty", ~rest.orReduce())
+    let hasData = m.wire("scan_has_data", picked?.hasData ?? chunkMask.orReduce())
+    let restEmpty = m.wire("scan_rest_empty", picked?.restEmpty ?? ~rest.orReduce())
     let endsVector = m.wire("scan_ends_vector", chunkFinal & restEmpty)
     let tokenValid = m.wire("scan_token_valid", chunkValid & (hasData | chunkFinal))
 
@@ -170,6 +225,19 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     let inFire = m.wire("in_fire", inValid & inReady)
     m.next(chunkValid, mux(inFire, .const(1, width: 1), mux(chunkDone, .const(0, width: 1), chunkValid)))
     m.next(chunkMask, mux(inFire, inMask, rest), enable: inFire | take)
+    if let r = picked {
+        // Both candidates are computed, the input beat's and the rest's, and chosen after. The
+        // rest has at most one bit after its pick when the beat has at most two now (a take
+        // with no data ends an empty beat: 0 bits, still at most one); both counts come
+        // straight from registered masks by a count tree, not through a pick.
+        let inPick = m.wire("in_pick", lowestSet(inMask, name: "in_pick"))
+        let restPick = m.wire("rest_pick", lowestSet(rest, name: "rest_pick"))
+        m.next(r.onehot, mux(inFire, inPick, restPick), enable: inFire | take)
+        m.next(r.hasData, mux(inFire, inMask.orReduce(), ~r.restEmpty), enable: inFire | take)
+        let inCount = k > 1 ? countUpTo3(inMask, name: "in_count", three: false) : (atLeast2: Expr.const(0, width: 1), atLeast3: Expr.const(0, width: 1))
+        let nowCount = k > 2 ? countUpTo3(chunkMask, name: "scan_count", three: true) : (atLeast2: Expr.const(0, width: 1), atLeast3: Expr.const(0, width: 1))
+        m.next(r.restEmpty, mux(inFire, ~inCount.atLeast2, ~nowCount.atLeast3), enable: inFire | take)
+    }
     m.next(chunkCounts, inCounts, enable: inFire)
     m.next(chunkBase, inBase, enable: inFire)
     m.next(chunkFinal, inFinal, enable: inFire)

@@ -20,7 +20,7 @@ public struct ChannelAttentionConfig: Hashable, Sendable {
     public var name: String
 
     public init(channels: Int, lanes: Int, tokens: Int, neuron: LIFNeuronConfig = .attention(),
-                sumWidth: Int? = nil, form: AttentionForm = .automatic, storage: LIFStateStorage = .registers,
+                sumWidth: Int? = nil, form: AttentionForm = .automatic, storage: LIFStateStorage = .auto,
                 name: String = "channel_attn") {
         self.channels = channels
         self.lanes = lanes
@@ -61,26 +61,27 @@ public func makeChannelAttention(_ config: ChannelAttentionConfig) throws -> Mod
     try c.sum.validate()
     let sums = Interval(0, c.sum.maxSum)
     let useOr = try c.usesOrForm()
+    let storage = c.storage.resolved(groups: (c.channels + c.lanes - 1) / max(c.lanes, 1))
     let lifConfig = LIFBankConfig(neurons: c.channels, lanes: c.lanes, neuron: c.neuron, current: sums,
-                                  storage: c.storage, name: "\(c.name)_lif")
+                                  storage: storage, name: "\(c.name)_lif")
     let lif = try makeLIFBank(lifConfig)   // validates the neuron in both forms
     let g = c.sum.groups, gw = SpikeStreamParts.indexWidth(g)
-    let key = "C=\(c.channels) P=\(c.lanes) N=\(c.tokens) \(c.neuron) w=\(c.sumWidth.map(String.init) ?? "exact") \(c.storage) or=\(useOr)"
+    let key = "C=\(c.channels) P=\(c.lanes) N=\(c.tokens) \(c.neuron) w=\(c.sumWidth.map(String.init) ?? "exact") \(storage) or=\(useOr)"
     let m = Module("\(c.name)_c\(c.channels)_p\(c.lanes)_n\(c.tokens)_\(useOr ? "or" : "lif")_\(SpikeStreamParts.fingerprint(key))", doc: """
         QKCA channel mask (docs/arithmetic.md §2): A[c] = attn_lif(sum over the \(c.tokens) tokens of Q[token, c]), \(c.channels) channels over \(c.lanes) lanes.
         Attention neuron: \(c.neuron); sums in \(sums).
-        \(useOr ? "OR form: \(c.proof)." : "General form: column counters into \(c.channels) LIF neurons (\(c.storage.rawValue)). \(c.proof).")
+        \(useOr ? "OR form: \(c.proof)." : "General form: column counters into \(c.channels) LIF neurons (\(storage.rawValue)). \(c.proof).")
         in:  in_valid, in_ready, in_group [\(gw)], in_first (first token of the step), in_last (last token: emit),
              in_step_first (with in_last: first time step of the sample), in_spike [\(c.lanes)] (channel g*\(c.lanes)+j on lane j).
         out: out_valid, out_ready, out_group [\(gw)], out_mask [\(c.lanes)] (lane j at bit j). One beat per in_last beat.
-        Latency \(useOr || c.storage == .registers ? 2 : 3) cycles, one input beat per cycle unstalled.
+        Latency \(useOr || storage == .registers ? 2 : storage == .ram ? 3 : 5) cycles, one input beat per cycle unstalled.
         """)
     m.parameter("channels", c.channels)
     m.parameter("lanes", c.lanes)
     m.parameter("tokens", c.tokens)
     m.parameter("neuron", c.neuron)
     m.parameter("sumWidth", c.sumWidth.map(String.init) ?? "exact")
-    m.parameter("storage", c.storage.rawValue)
+    m.parameter("storage", storage.rawValue)
     m.parameter("form", useOr ? "or (proven)" : "general")
 
     let inValid = m.input("in_valid", width: 1)

@@ -24,7 +24,7 @@ public struct BlockModel: Sendable {
 
     /// Random seeded weights (exact mode; `BlockDescription.random`), folded `lanes` wide.
     public static func random(_ c: BlockConfig, lanes: Int, seed: UInt64, maxInputCount: Int? = nil,
-                              storage: LIFStateStorage = .registers, biasRange: ClosedRange<Double>? = nil,
+                              storage: LIFStateStorage = .auto, biasRange: ClosedRange<Double>? = nil,
                               mlpLanes: Int? = nil, hiddenLanes: Int? = nil, vectorsInFlight: Int = 4) throws -> BlockModel {
         try BlockModel(try BlockDescription.random(c, seed: seed, maxInputCount: maxInputCount, biasRange: biasRange),
                        folding: Folding(lanes: lanes, mlpLanes: mlpLanes, hiddenLanes: hiddenLanes, storage: storage,

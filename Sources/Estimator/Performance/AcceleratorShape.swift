@@ -39,7 +39,7 @@ public struct AcceleratorShape: Sendable, Hashable {
 
     public init(mask: AttentionMask, channels: Int, heads: Int, tokens: Int, timeSteps: Int, lanes: Int,
                 inputChunk: Int? = nil, maxInputCount: Int = 1, weightWidth: Int = 8, accumulatorWidth: Int = 16,
-                membraneWidth: Int = 16, storage: LIFStateStorage = .registers, orForm: Bool = true) {
+                membraneWidth: Int = 16, storage: LIFStateStorage = .auto, orForm: Bool = true) {
         self.mask = mask
         self.channels = channels
         self.heads = heads
@@ -100,6 +100,9 @@ public struct AcceleratorShape: Sendable, Hashable {
 
     /// `G = ceil(C / P)`: cycles per accumulate event, beats per spike vector.
     public var groups: Int { (channels + lanes - 1) / lanes }
+    /// Cycles each of the Q, K and projection LIF banks (all `G` groups) adds over a register
+    /// bank: 3 when `auto` or `pipelined` builds it pipelined, 1 with RAM (`extraLatency`).
+    public var lifExtraLatency: Int { storage.resolved(groups: groups).extraLatency }
     /// `s_axis` beats per vector, `ceil(C / K)`.
     public var inputBeats: Int { (channels + inputChunk - 1) / inputChunk }
     /// Vectors (token x time step) per sample, `N * T`.
@@ -120,5 +123,19 @@ public struct AcceleratorShape: Sendable, Hashable {
         guard lanes >= 1 else { throw BlockError("lanes is \(lanes); give at least 1") }
         guard (1...channels).contains(inputChunk) else { throw BlockError("inputChunk is \(inputChunk); choose 1...\(channels)") }
         guard maxInputCount >= 1 else { throw BlockError("maxInputCount is \(maxInputCount); give at least 1") }
+    }
+}
+
+extension LIFStateStorage {
+    /// Cycles a LIF bank with this (resolved) storage adds over a register bank, whose latency
+    /// is 1 (the output skid buffer): the pipelined bank's beat passes s1, s2 and s3 before it
+    /// is written into the buffer (latency 4, +3); the RAM bank's beat waits one stage for its
+    /// synchronous read (latency 2, +1). `auto` must be resolved first (`resolved(groups:)`).
+    public var extraLatency: Int {
+        switch self {
+        case .registers, .auto: return 0
+        case .ram: return 1
+        case .pipelined: return 3
+        }
     }
 }

@@ -133,7 +133,7 @@ public struct BlockCycleModel: Sendable {
         var attOut = MLPTimeline.never
         for v in vectors {
             att.push(v.attention)
-            attOut = max(att.projDone + a.groups + 4, attOut + a.groups)
+            attOut = max(att.projDone + a.groups + 4 + a.lifExtraLatency, attOut + a.groups)
             half.push(v.mlp, attentionOut: attOut)
         }
         return half.join2

@@ -43,8 +43,9 @@ public struct CycleModel: Sendable {
     public var vectorOverhead: Int { shape.groups == 1 ? 2 : 1 }
 
     /// QKCA: the latency between a pass ending and the next step starting (LIF bank, sinks,
-    /// encoder, accumulator issue), about half of the QKTA pipeline's 17-cycle fill.
-    public var passLatency: Int { 8 }
+    /// encoder, accumulator issue), about half of the QKTA pipeline's 17-cycle fill; pipelined
+    /// LIF banks add their extra stages (the K bank before the mask, the projection bank after).
+    public var passLatency: Int { 8 + shape.lifExtraLatency }
 
     /// Input-side cycles of one vector: `max(sum_b max(1, n_b), max(1, e) * G + o)`.
     public func inputStage(_ v: VectorEvents) -> Int {
@@ -75,7 +76,7 @@ public struct CycleModel: Sendable {
     }
 
     /// Cycles of the mask step of QKCA between the passes.
-    public var maskCycles: Int { shape.orForm ? 1 : shape.timeSteps * shape.groups + 3 }
+    public var maskCycles: Int { shape.orForm ? 1 : shape.timeSteps * shape.groups + 3 + shape.lifExtraLatency }
 
     /// Two-pass pipeline over samples with pass costs `(pass1, pass2)`.
     func qkcaRun(_ passes: [(Int, Int)]) -> Int {

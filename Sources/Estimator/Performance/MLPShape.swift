@@ -19,8 +19,12 @@ public struct MLPShape: Sendable, Hashable {
     public var hiddenLanes: Int
     /// Input counts per `s_axis` beat, `K`.
     public var inputChunk: Int
+    /// Where the fc1 and fc2 LIF banks keep their membranes (`auto` resolves per bank).
+    public var storage: LIFStateStorage
 
-    public init(channels: Int, hidden: Int, tokens: Int, timeSteps: Int, lanes: Int, hiddenLanes: Int, inputChunk: Int) {
+    public init(channels: Int, hidden: Int, tokens: Int, timeSteps: Int, lanes: Int, hiddenLanes: Int, inputChunk: Int,
+                storage: LIFStateStorage = .auto) {
+        self.storage = storage
         self.channels = channels
         self.hidden = hidden
         self.tokens = tokens
@@ -33,8 +37,13 @@ public struct MLPShape: Sendable, Hashable {
     /// The shape of the MLP `makeMLP(c)` generates, serving `tokens` tokens per sample.
     public init(mlp c: MLPConfig, tokens: Int) {
         self.init(channels: c.channels, hidden: c.hidden, tokens: tokens, timeSteps: c.timeSteps, lanes: c.lanes,
-                  hiddenLanes: c.hiddenLanes, inputChunk: c.inputChunk)
+                  hiddenLanes: c.hiddenLanes, inputChunk: c.inputChunk, storage: c.storage)
     }
+
+    /// Cycles the fc1 LIF bank adds over a register bank (`LIFStateStorage.extraLatency`).
+    public var hiddenLIFExtraLatency: Int { storage.resolved(groups: hiddenGroups).extraLatency }
+    /// Cycles the fc2 LIF bank adds over a register bank.
+    public var outputLIFExtraLatency: Int { storage.resolved(groups: groups).extraLatency }
 
     /// `G = ceil(C / P)`: fc2 cycles per hidden event, output beats per vector.
     public var groups: Int { (channels + lanes - 1) / lanes }

@@ -26,11 +26,13 @@ import Description
 /// (docs/estimate-cycles.md).
 struct MLPTimeline {
     let G1: Int, G: Int, o1: Int, o2: Int
-    let chain = 4
-    let passLatency = 1
+    /// `chain`, `passLatency` and `outputLatency` are for register LIF banks plus the extra
+    /// cycles of a pipelined fc1 bank (3 more beats held, 3 cycles later) and fc2 bank.
+    let chain: Int
+    let passLatency: Int
     let skid = 2
     let eventQueue = 3
-    let outputLatency = 4
+    let outputLatency: Int
     let inputLatency = 3
 
     static let never = Int.min / 4
@@ -52,6 +54,8 @@ struct MLPTimeline {
         G = shape.groups
         o1 = G1 == 1 ? 2 : 1
         o2 = G == 1 ? 2 : 1
+        let x1 = shape.hiddenLIFExtraLatency
+        (chain, passLatency, outputLatency) = (4 + x1, 1 + x1, 4 + shape.outputLIFExtraLatency)
         drain = [Int](repeating: Self.never, count: G1)
         pass = [Int](repeating: Self.never, count: G1)
         accept = [Int](repeating: Self.never, count: G1)

@@ -24,11 +24,15 @@
 /// `CyclesVsSimulationTests` checks the result against Verilator (docs/estimate-cycles.md).
 struct QKTATimeline {
     let G: Int, o: Int
-    let kChain = 4
-    let kLatency = 2
+    /// With register LIF banks (`x = 0`); a pipelined bank holds `x = 3` more beats (s1, s2,
+    /// s3) and passes each `x` cycles later (`AcceleratorShape.lifExtraLatency`): the K bank
+    /// lengthens `kChain` and `kLatency`, the Q bank `qLatency`, the projection bank the end.
+    let kChain: Int
+    let kLatency: Int
     let xSkid = 2
     let eventQueue = 3
-    let qLatency = 4
+    let qLatency: Int
+    let outLatency: Int
     /// Events Q may run ahead of K (the broadcast's buffer).
     let qLead = 1
 
@@ -50,6 +54,8 @@ struct QKTATimeline {
     init(_ m: CycleModel) {
         G = m.shape.groups
         o = m.vectorOverhead
+        let x = m.shape.lifExtraLatency
+        (kChain, kLatency, qLatency, outLatency) = (4 + x, 2 + x, 4 + x, 4 + x)
         drain = [Int](repeating: Self.never, count: G)
         kPass = [Int](repeating: Self.never, count: G)
         xAccept = [Int](repeating: Self.never, count: G)
@@ -110,5 +116,5 @@ struct QKTATimeline {
     }
 
     /// The cycle of the last output beat.
-    func finish() -> Int { max(projDone, inputEnd) + G + 4 }
+    func finish() -> Int { max(projDone, inputEnd) + G + outLatency }
 }

@@ -9,6 +9,7 @@
 // Lanes P = 4, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 12 bits
 // (exact: range [-1587, 1544]).
+// Weight word registered before the add (G >= 3: no cycle lost).
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
 // waits for that group's write); the result drains (G beats) while the next vector accumulates, which
 // costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -58,6 +59,11 @@ module qkta_custom_s1_proj_acc_i32_o32_p4_a12_548247b3 (
   reg  [2:0] add_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  add_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  add_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [2:0] wq_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [31:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [11:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -140,6 +146,9 @@ module qkta_custom_s1_proj_acc_i32_o32_p4_a12_548247b3 (
   wire [11:0] base3_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire prod3_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_eq;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [39:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [9:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -210,28 +219,31 @@ module qkta_custom_s1_proj_acc_i32_o32_p4_a12_548247b3 (
   assign start_drain_or = event_done | marker_done;
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
-  assign w0_bits = weight_q[7:0];
+  assign w0_bits = weight_r[7:0];
   assign base0_rd = bias[add_group];
   assign base0_bits = base0_rd[9:0];
   assign base0_ext = {{2{base0_bits[9]}}, base0_bits};
   assign base0_rd_1 = acc_lane0[add_group];
   assign prod0_bits = add_count;
-  assign w1_bits = weight_q[15:8];
+  assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[19:10];
   assign base1_ext = {{2{base1_bits[9]}}, base1_bits};
   assign base1_rd = acc_lane1[add_group];
   assign prod1_bits = add_count;
-  assign w2_bits = weight_q[23:16];
+  assign w2_bits = weight_r[23:16];
   assign base2_bits = base0_rd[29:20];
   assign base2_ext = {{2{base2_bits[9]}}, base2_bits};
   assign base2_rd = acc_lane2[add_group];
   assign prod2_bits = add_count;
-  assign w3_bits = weight_q[31:24];
+  assign w3_bits = weight_r[31:24];
   assign base3_bits = base0_rd[39:30];
   assign base3_ext = {{2{base3_bits[9]}}, base3_bits};
   assign base3_rd = acc_lane3[add_group];
   assign prod3_bits = add_count;
   assign drain_hazard_eq = add_group == drain_group;
+  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign drain_hazard_eq_1 = wq_group == drain_group;
+  assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
   assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[9:0];
@@ -303,7 +315,7 @@ module qkta_custom_s1_proj_acc_i32_o32_p4_a12_548247b3 (
   assign sum3 = {base3[11], base3} + {{5{prod3[7]}}, prod3};
   assign acc_next3 = sum3[11:0];
   assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = add_valid & drain_hazard_eq;
+  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
   assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 3'd7;
   assign drain_load = drain_valid & out_slice_up_ready;
@@ -338,14 +350,25 @@ module qkta_custom_s1_proj_acc_i32_o32_p4_a12_548247b3 (
     if (rst) vector_fresh <= 1'd1;
     else vector_fresh <= vector_fresh_next_mux_1;
   always @(posedge clk)
+    if (rst) wq_valid <= 1'd0;
+    else wq_valid <= issue;
+  always @(posedge clk)
+    if (issue) wq_group <= group;
+  always @(posedge clk)
+    if (issue) wq_count <= ev_count;
+  always @(posedge clk)
+    if (issue) wq_fresh <= vector_fresh;
+  always @(posedge clk)
+    if (wq_valid) weight_r <= weight_q;
+  always @(posedge clk)
     if (rst) add_valid <= 1'd0;
-    else add_valid <= issue;
+    else add_valid <= wq_valid;
   always @(posedge clk)
-    if (issue) add_group <= group;
+    if (wq_valid) add_group <= wq_group;
   always @(posedge clk)
-    if (issue) add_count <= ev_count;
+    if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
-    if (issue) add_fresh <= vector_fresh;
+    if (wq_valid) add_fresh <= wq_fresh;
   always @(posedge clk)
     if (rst) out_slice_valid <= 1'd0;
     else out_slice_valid <= out_slice_valid_next_mux;

@@ -21,7 +21,7 @@
 // first time step of each token, so they need no reset. Between reset and the first beat nothing comes out.
 // Undefined: the count slots past the last channel in the last input beat are ignored; m_axis_tdata
 // slots past the last channel are 0; m_axis_tdata is undefined while m_axis_tvalid is low.
-// Parameters: channels = 96, hidden = 384, timeSteps = 4, lanes = 48, hiddenLanes = 96, inputChunk = 12, maxInputCount = 3, storage = registers
+// Parameters: channels = 96, hidden = 384, timeSteps = 4, lanes = 48, hiddenLanes = 96, inputChunk = 12, maxInputCount = 3, storage = auto
 `default_nettype none
 module mlp_hst_10_384_s1_c96_h384_t4_p48 (
   input  wire clk,
@@ -194,7 +194,7 @@ module mlp_hst_10_384_s1_c96_h384_t4_p48 (
     .out_last(u_acc_fc1_out_last),
     .out_current(u_acc_fc1_out_current)
   );
-  mlp_hst_10_384_s1_fc1_lif_l384_p96_reg_be73db49 u_lif_fc1 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
+  mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 u_lif_fc1 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_fc1_out_valid),

@@ -9,6 +9,7 @@
 // Lanes P = 12, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 13 bits
 // (exact: range [-4029, 3968]).
+// Weight word registered before the add (G >= 3: no cycle lost).
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
 // waits for that group's write); the result drains (G beats) while the next vector accumulates, which
 // costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -58,6 +59,11 @@ module qkca_hst_4_384_s1_q_acc_i96_o96_p12_a13_e192113f (
   reg  [2:0] add_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  add_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  add_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [2:0] wq_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [95:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -244,6 +250,9 @@ module qkca_hst_4_384_s1_q_acc_i96_o96_p12_a13_e192113f (
   wire [12:0] base11_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire prod11_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_eq;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [95:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -362,68 +371,71 @@ module qkca_hst_4_384_s1_q_acc_i96_o96_p12_a13_e192113f (
   assign start_drain_or = event_done | marker_done;
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
-  assign w0_bits = weight_q[7:0];
+  assign w0_bits = weight_r[7:0];
   assign base0_rd = bias[add_group];
   assign base0_bits = base0_rd[7:0];
   assign base0_ext = {{5{base0_bits[7]}}, base0_bits};
   assign base0_rd_1 = acc_lane0[add_group];
   assign prod0_bits = add_count;
-  assign w1_bits = weight_q[15:8];
+  assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[15:8];
   assign base1_ext = {{5{base1_bits[7]}}, base1_bits};
   assign base1_rd = acc_lane1[add_group];
   assign prod1_bits = add_count;
-  assign w2_bits = weight_q[23:16];
+  assign w2_bits = weight_r[23:16];
   assign base2_bits = base0_rd[23:16];
   assign base2_ext = {{5{base2_bits[7]}}, base2_bits};
   assign base2_rd = acc_lane2[add_group];
   assign prod2_bits = add_count;
-  assign w3_bits = weight_q[31:24];
+  assign w3_bits = weight_r[31:24];
   assign base3_bits = base0_rd[31:24];
   assign base3_ext = {{5{base3_bits[7]}}, base3_bits};
   assign base3_rd = acc_lane3[add_group];
   assign prod3_bits = add_count;
-  assign w4_bits = weight_q[39:32];
+  assign w4_bits = weight_r[39:32];
   assign base4_bits = base0_rd[39:32];
   assign base4_ext = {{5{base4_bits[7]}}, base4_bits};
   assign base4_rd = acc_lane4[add_group];
   assign prod4_bits = add_count;
-  assign w5_bits = weight_q[47:40];
+  assign w5_bits = weight_r[47:40];
   assign base5_bits = base0_rd[47:40];
   assign base5_ext = {{5{base5_bits[7]}}, base5_bits};
   assign base5_rd = acc_lane5[add_group];
   assign prod5_bits = add_count;
-  assign w6_bits = weight_q[55:48];
+  assign w6_bits = weight_r[55:48];
   assign base6_bits = base0_rd[55:48];
   assign base6_ext = {{5{base6_bits[7]}}, base6_bits};
   assign base6_rd = acc_lane6[add_group];
   assign prod6_bits = add_count;
-  assign w7_bits = weight_q[63:56];
+  assign w7_bits = weight_r[63:56];
   assign base7_bits = base0_rd[63:56];
   assign base7_ext = {{5{base7_bits[7]}}, base7_bits};
   assign base7_rd = acc_lane7[add_group];
   assign prod7_bits = add_count;
-  assign w8_bits = weight_q[71:64];
+  assign w8_bits = weight_r[71:64];
   assign base8_bits = base0_rd[71:64];
   assign base8_ext = {{5{base8_bits[7]}}, base8_bits};
   assign base8_rd = acc_lane8[add_group];
   assign prod8_bits = add_count;
-  assign w9_bits = weight_q[79:72];
+  assign w9_bits = weight_r[79:72];
   assign base9_bits = base0_rd[79:72];
   assign base9_ext = {{5{base9_bits[7]}}, base9_bits};
   assign base9_rd = acc_lane9[add_group];
   assign prod9_bits = add_count;
-  assign w10_bits = weight_q[87:80];
+  assign w10_bits = weight_r[87:80];
   assign base10_bits = base0_rd[87:80];
   assign base10_ext = {{5{base10_bits[7]}}, base10_bits};
   assign base10_rd = acc_lane10[add_group];
   assign prod10_bits = add_count;
-  assign w11_bits = weight_q[95:88];
+  assign w11_bits = weight_r[95:88];
   assign base11_bits = base0_rd[95:88];
   assign base11_ext = {{5{base11_bits[7]}}, base11_bits};
   assign base11_rd = acc_lane11[add_group];
   assign prod11_bits = add_count;
   assign drain_hazard_eq = add_group == drain_group;
+  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign drain_hazard_eq_1 = wq_group == drain_group;
+  assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
   assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[7:0];
@@ -559,7 +571,7 @@ module qkca_hst_4_384_s1_q_acc_i96_o96_p12_a13_e192113f (
   assign sum11 = {base11[12], base11} + {{6{prod11[7]}}, prod11};
   assign acc_next11 = sum11[12:0];
   assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = add_valid & drain_hazard_eq;
+  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
   assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 3'd7;
   assign drain_load = drain_valid & out_slice_up_ready;
@@ -602,14 +614,25 @@ module qkca_hst_4_384_s1_q_acc_i96_o96_p12_a13_e192113f (
     if (rst) vector_fresh <= 1'd1;
     else vector_fresh <= vector_fresh_next_mux_1;
   always @(posedge clk)
+    if (rst) wq_valid <= 1'd0;
+    else wq_valid <= issue;
+  always @(posedge clk)
+    if (issue) wq_group <= group;
+  always @(posedge clk)
+    if (issue) wq_count <= ev_count;
+  always @(posedge clk)
+    if (issue) wq_fresh <= vector_fresh;
+  always @(posedge clk)
+    if (wq_valid) weight_r <= weight_q;
+  always @(posedge clk)
     if (rst) add_valid <= 1'd0;
-    else add_valid <= issue;
+    else add_valid <= wq_valid;
   always @(posedge clk)
-    if (issue) add_group <= group;
+    if (wq_valid) add_group <= wq_group;
   always @(posedge clk)
-    if (issue) add_count <= ev_count;
+    if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
-    if (issue) add_fresh <= vector_fresh;
+    if (wq_valid) add_fresh <= wq_fresh;
   always @(posedge clk)
     if (rst) out_slice_valid <= 1'd0;
     else out_slice_valid <= out_slice_valid_next_mux;
