@@ -34,17 +34,16 @@ struct QKFormerBlockSoakTests {
     }
 
     /// The stage-3 block (SSA + MLP) on one full sample: hst-4-384 (N = 64) and hst-10-384
-    /// (N = 196), C = 384, P = 48, two S banks, Q, K, V calibrated to 0.1 so that the attention
-    /// neuron fires sometimes but not always (it fires iff U + c >= 8, c up to d * N).
+    /// (N = 196), C = 384, P = 48, two S banks. Biases low (-4.5 to -3.5), so that Q, K and V
+    /// fire sparsely and the attention neuron sometimes but not always (it fires iff U + c >= 8,
+    /// c up to d * N); calibrating them with the golden model takes too long at this size.
     @Test(arguments: ["hst-4-384", "hst-10-384"])
     func stage3BlockFullSample(model: String) throws {
         let seed = TestSeed.value(default: 403)
         print("QKFormerBlockSoakTests \(model) stage 3 (SSA) seed \(seed)")
         let block = try BlockConfig.named(model, stage: 3, block: .qkformerBlock)
-        let base = try BlockModel.random(block, lanes: block.dim / 8, seed: seed)
+        let m = try BlockModel.random(block, lanes: block.dim / 8, seed: seed, biasRange: -4.5...(-3.5))
         let t0 = Date()
-        let (m, got) = try base.calibrated(to: [0.1, 0.1, 0.1, 0.15, 0.15, 0.15], inputRate: 0.2, seed: seed)
-        print("  calibrated rates \(got) in \(String(format: "%.1f", Date().timeIntervalSince(t0))) s")
         var o = BlockCosim.Options()
         (o.seed, o.samples, o.inputRate) = (seed, 1, 0.2)
         let r = try BlockCosim.run(m, options: o)
