@@ -250,10 +250,14 @@ struct CalibrateCommandLine: QKCommand {
     @Option(help: "Parallel Yosys runs, 1 to 64 [1].") var jobs: String?
     @Option(help: "A directory for the synthesis runs, kept: new, or one qkforge made [a temporary one, removed].") var work: String?
     @Flag(help: "With --work: read back synthesis results of byte-identical Verilog.") var reuse = false
+    @Flag(help: "Validate on a held-out set drawn by --seed and --count (no calibration design); splices its section into --out.") var validate = false
+    @Option(help: "With --validate: the seed of the held-out draw.") var seed: String?
+    @Option(help: "With --validate: how many held-out designs, 1 to 40.") var count: String?
 
     var arguments: Arguments {
-        Arguments(command: "calibrate", values: ["subset": subset, "only": only, "out": out, "jobs": jobs, "work": work],
-                  switches: ["reuse": reuse])
+        Arguments(command: "calibrate", values: ["subset": subset, "only": only, "out": out, "jobs": jobs, "work": work,
+                                                 "seed": seed, "count": count],
+                  switches: ["reuse": reuse, "validate": validate])
     }
 
     func execute(_ args: Arguments) throws {
