@@ -149,21 +149,35 @@ enum EstimateCommand {
         let seed = try args.uint64("seed", default: 1)
         let (model, bundle) = try ModelCommands.build(c, args)
         if let b = bundle { for line in b.lines { print(line) } }
-        let clock = try positive(args, "clock-mhz", default: 200)
+        let given = try args.string("clock-mhz").map { _ in try positive(args, "clock-mhz", default: 200) }
         let energy = try energy(args)
         let (design, shape) = try build(model)
         let res = ResourceModel.estimate(design)
+        // The Fmax estimate from the estimator's own netlist (LogicDepth: ECP5 LUT4 levels and
+        // carry chains between flops); the clock of the latency and throughput unless given.
+        let ecp5 = LogicDepth.analyze(design, lutInputs: 4)
+        let xc7 = LogicDepth.analyze(design, lutInputs: 6)
+        let clock = given ?? ecp5.fmaxMHz
+        let source = given == nil ? "estimated Fmax (ECP5, LogicDepth)" : "assumed (--clock-mhz)"
         let rates = try rates(args, shape, stage: c.stage)
         let est = PerformanceEstimate(shape: shape, rates: rates, clockMHz: clock, energy: energy)
         if args.flag("json") {
             var r = report(c, seed: seed, design: design, res: res, est: est)
+            r["clockSource"] = given == nil ? "estimated" : "assumed"
+            r["fmaxEstimate"] = ["ecp5MHz": ecp5.fmaxMHz, "pathNs": ecp5.ns, "lut4Levels": ecp5.lutLevels, "carryBits": ecp5.carryBits,
+                                 "longestCarry": ecp5.longestCarry, "xc7LUT6Levels": xc7.lutLevels] as [String: Any]
             if var d = r["design"] as? [String: Any] {
                 d["weights"] = args.string("bundle").map { "bundle \($0)" } ?? "random, seed \(seed)"
                 r["design"] = d
             }
             print(try json(r))
         } else {
-            print(text(c, weights: args.string("bundle").map { "weights from bundle \($0)" } ?? "random weights seed \(seed)", res: res, est: est), terminator: "")
+            var t = text(c, weights: args.string("bundle").map { "weights from bundle \($0)" } ?? "random weights seed \(seed)", res: res, est: est)
+            let fmax = String(format: "Fmax estimate (ECP5 speed 8, from the netlist): %.1f MHz: critical path %.2f ns, %d LUT4 levels, %d carry bits (longest chain %d); xc7: %d LUT6 levels\n",
+                              ecp5.fmaxMHz, ecp5.ns, ecp5.lutLevels, ecp5.carryBits, ecp5.longestCarry, xc7.lutLevels)
+            t = t.replacingOccurrences(of: "(an assumed clock, not a timing result)", with: "(\(source))")
+            if let r = t.range(of: "cycles per sample:") { t.insert(contentsOf: fmax, at: r.lowerBound) } else { t += fmax }
+            print(t, terminator: "")
         }
     }
 
