@@ -190,7 +190,7 @@ enum CalibrateCommand {
         let rows = zip(designsBuilt, results).map { Row(name: $0.0.name, estimate: $0.2, yosys: $1!) }
         if validate {
             let seconds = results.compactMap { $0?.seconds }.reduce(0, +)
-            let section = heldOutMarkdown(rows, seed: seed, version: version, seconds: seconds)
+            let section = heldOutMarkdown(rows, seed: seed, version: version, seconds: seconds, reused: args.flag("reuse"))
             print(section)
             if let o = out {
                 let old = (try? String(contentsOfFile: o, encoding: .utf8)) ?? ""
@@ -227,7 +227,7 @@ enum CalibrateCommand {
         return text + (text.isEmpty || text.hasSuffix("\n\n") ? "" : text.hasSuffix("\n") ? "\n" : "\n\n") + block
     }
 
-    static func heldOutMarkdown(_ rows: [Row], seed: UInt64, version: String, seconds: Double) -> String {
+    static func heldOutMarkdown(_ rows: [Row], seed: UInt64, version: String, seconds: Double, reused: Bool) -> String {
         let date = ISO8601DateFormatter().string(from: Date()).prefix(10)
         func f(_ x: Double) -> String { String(format: "%+.1f%%", x) }
         let meanLUT = rows.map { abs($0.lutError) }.reduce(0, +) / Double(max(1, rows.count))
@@ -240,7 +240,7 @@ enum CalibrateCommand {
             \(rows.count) designs drawn by `HeldOutSet.draw(seed: \(seed), count: \(rows.count))`
             (`Sources/Estimator/Resources/HeldOutSet.swift`), none of them a calibration design, each built as
             `qkforge generate` builds it (random weights, seed 1) and synthesized with the flow of the table above.
-            Yosys: \(version); date: \(date); synthesis \(Int(seconds)) s in all. Regenerate (splices only this section):
+            Yosys: \(version); date: \(date); \(reused ? "synthesis read back from an earlier run on byte-identical Verilog (`--reuse`)" : "synthesis \(Int(seconds)) s in all"). Regenerate (splices only this section):
             `bash scripts/validate-estimate.sh --seed \(seed) --count \(rows.count)`.
 
             | design | LUT est | LUT yosys | LUT err | FF est | FF yosys | FF err | BRAM36/18 est / yosys | LUTRAM sites est / yosys | CARRY4 est / yosys | DSP est / yosys | ok |

@@ -212,7 +212,8 @@ struct EstimateCommandLine: QKCommand {
     @Option(help: "Attention (A_t or A_c) firing rate.") var attentionRate: String?
     @Option(help: "X' firing rate.") var xRate: String?
     @Option(help: "Output firing rate.") var outRate: String?
-    @Option(help: "Assumed clock in MHz [200].") var clockMhz: String?
+    @Option(help: "The clock in MHz for latency and throughput [the Fmax estimate].") var clockMhz: String?
+    @Option(help: "The LIF banks' membrane storage: registers, pipelined or ram [registers].") var lif: String?
     @Option(help: "Energy of an accumulate, pJ [0.9].") var eAc: String?
     @Option(help: "Energy of a multiply-accumulate, pJ [4.6].") var eMac: String?
     @Option(help: "Energy of a memory bit, pJ.") var eMemBit: String?
@@ -230,7 +231,7 @@ struct EstimateCommandLine: QKCommand {
             "model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes, "seed": seed, "rate": rate,
             "q-rate": qRate, "k-rate": kRate, "attention-rate": attentionRate, "x-rate": xRate, "out-rate": outRate,
             "clock-mhz": clockMhz, "e-ac": eAc, "e-mac": eMac, "e-mem-bit": eMemBit, "sweep": sweep, "svg": svg, "out": out,
-            "sqrt-n": sqrtN, "samples": samples,
+            "sqrt-n": sqrtN, "samples": samples, "lif": lif,
         ], switches: ["json": json, "table8": table8, "check-sim": checkSim])
     }
 

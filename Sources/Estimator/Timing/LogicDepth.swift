@@ -33,10 +33,17 @@ public enum LogicDepth {
         public var carryBit: Double
         /// A product on a hard multiplier, inputs to outputs.
         public var dsp: Double
+        /// A block RAM's clock to its read data (a path starting there, instead of clock-to-Q).
+        public var blockRAM: Double = 3.0
 
         /// ECP5 speed grade 8 (nextpnr-ecp5), calibrated in docs/estimate-accuracy.md.
-        public static let ecp5 = Delays(clockToQ: 0.9, setup: 0.4, lut: 1.25, routeFanout: 0.18,
-                                        carryEntry: 1.1, carryBit: 0.07, dsp: 4.5)
+        public init(clockToQ: Double, setup: Double, lut: Double, routeFanout: Double, carryEntry: Double, carryBit: Double, dsp: Double) {
+            (self.clockToQ, self.setup, self.lut, self.routeFanout) = (clockToQ, setup, lut, routeFanout)
+            (self.carryEntry, self.carryBit, self.dsp) = (carryEntry, carryBit, dsp)
+        }
+
+        public static let ecp5 = Delays(clockToQ: 0.4, setup: 0.2, lut: 0.4, routeFanout: 0.4,
+                                        carryEntry: 2.9, carryBit: 0.0, dsp: 4.5)
     }
 
     /// The deepest register-to-register path.
@@ -49,6 +56,14 @@ public enum LogicDepth {
         public var carryBits: Int
         /// The longest single chain on the path, in bits.
         public var longestCarry: Int
+        /// Carry chains entered on the path.
+        public var chains: Int = 0
+        /// Sum over the path's LUT levels of log2(fanout of the level's output).
+        public var fanoutLog: Double = 0
+        /// The path starts at a block RAM's read data.
+        public var fromBlockRAM: Bool = false
+        /// The instance path of the module whose flip-flop (or RAM) ends the path.
+        public var endModule: String = ""
         public var fmaxMHz: Double { ns > 0 ? 1000 / ns : .infinity }
     }
 
@@ -63,10 +78,14 @@ public enum LogicDepth {
         var levels: Int32 = 0
         var carry: Int32 = 0
         var longest: Int32 = 0
+        var chains: Int32 = 0
+        var fanoutLog: Double = 0
+        var fromRAM = false
         static func later(_ a: Arrival, _ b: Arrival) -> Arrival { b.t > a.t ? b : a }
     }
 
     static func analyze(_ b: FlatBuilder, lutInputs k: Int, delays d: Delays) -> Path {
+        let lutInputs = k
         let net = b.net
         let n = net.kind.count
         func isGate(_ x: Int) -> Bool { net.kind[x].rawValue >= BitNetlist.Kind.not.rawValue }
@@ -105,6 +124,8 @@ public enum LogicDepth {
             return x
         }
         var arr = [Arrival](repeating: Arrival(), count: n)
+        /// LUT levels since the last flop or carry chain (what ABC's depth mapping sees).
+        var level = [Int32](repeating: 0, count: n)
         var cuts = [[[Int32]]](repeating: [], count: n)
         var blockDone = [Bool](repeating: false, count: b.blocks.count)
         func lutDelay(_ x: Int) -> Double {
@@ -138,6 +159,7 @@ public enum LogicDepth {
                     var op = net.kind[r] == .xor ? Arrival.later(arr[rep(Int(net.a[r]))], arr[rep(Int(net.b[r]))]) : arr[r]
                     op.t += d.carryEntry
                     op.carry += 1
+                    op.chains += 1
                     var rippled = run
                     rippled.t += d.carryBit
                     rippled.carry += 1
@@ -153,12 +175,17 @@ public enum LogicDepth {
                 for x in blk.inputs { a = Arrival.later(a, arr[rep(x)]) }
                 a.t += d.carryEntry + d.carryBit * Double(w)
                 a.carry += Int32(w)
+                a.chains += 1
                 a.longest = max(a.longest, Int32(w))
                 for q in blk.outputs { arr[q] = a }
             case .dsp:
                 var a = Arrival(t: 0)
                 for x in blk.inputs { a = Arrival.later(a, arr[rep(x)]) }
                 a.t += d.dsp
+                for q in blk.outputs { arr[q] = a }
+            case .memory where blk.bram18 + blk.bram36 > 0:
+                var a = Arrival(t: d.blockRAM - d.clockToQ)
+                a.fromRAM = true
                 for q in blk.outputs { arr[q] = a }
             case .memory, .flops:
                 for q in blk.outputs { arr[q] = Arrival() }
@@ -172,9 +199,22 @@ public enum LogicDepth {
                 cuts[x] = [[Int32(x)]]
             case .not:
                 arr[x] = arr[rep(x)]
+                level[x] = level[rep(x)]
                 cuts[x] = cuts[rep(x)]
             default:
                 guard live[x] else { continue }
+                if lutInputs == 4, let ops = b.constantCompares[x], ops.count > 4 {
+                    // ECP5: a comparison against a constant stays a carry chain.
+                    var a = Arrival(t: -1)
+                    for o in ops { a = Arrival.later(a, arr[rep(o)]) }
+                    a.t += d.carryEntry + d.carryBit * Double(ops.count)
+                    a.carry += Int32(ops.count)
+                    a.chains += 1
+                    a.longest = max(a.longest, Int32(ops.count))
+                    arr[x] = a
+                    cuts[x] = [[Int32(x)]]
+                    continue
+                }
                 var acc: [[Int32]] = [[]]
                 for f in net.fanins(x) {
                     let r = rep(f)
@@ -183,24 +223,44 @@ public enum LogicDepth {
                     for a in acc { for o in opts { if let m = merge(a, o) { next.append(m) } } }
                     acc = next
                 }
-                var scored = Array(Set(acc)).map { ($0, cutArrival($0)) }
-                scored.sort { $0.1.t != $1.1.t ? $0.1.t < $1.1.t : $0.0.count < $1.0.count }
-                var best = scored.first?.1 ?? Arrival()
+                // ABC maps each region between flops and carry chains (hard boxes to it) for
+                // LUT depth: the cut is chosen by levels from the region's inputs, then timed.
+                var scored = Array(Set(acc)).map { c in (c, c.map { level[Int($0)] }.max() ?? 0, cutArrival(c)) }
+                scored.sort { $0.1 != $1.1 ? $0.1 < $1.1 : $0.2.t != $1.2.t ? $0.2.t < $1.2.t : $0.0.count < $1.0.count }
+                level[x] = (scored.first?.1 ?? 0) + 1
+                var best = scored.first?.2 ?? Arrival()
                 best.t += lutDelay(x)
                 best.levels += 1
+                best.fanoutLog += log2(Double(max(1, fanout[x])))
                 arr[x] = best
                 cuts[x] = [[Int32(x)]] + scored.prefix(6).map(\.0)
             }
         }
-        var worst = Arrival(t: 0)
+        var worst = Arrival(t: 0), worstOwner = 0
+        var perOwner: [Int: Arrival] = [:]
+        func end(_ a: Arrival, _ owner: Int) {
+            if a.t > worst.t { worst = a; worstOwner = owner }
+            if a.t > (perOwner[owner]?.t ?? -1) { perOwner[owner] = a }
+        }
         for (i, f) in b.flops.enumerated() where liveFlop[i] {
-            worst = Arrival.later(worst, arr[rep(f.d)])
-            worst = Arrival.later(worst, arr[rep(f.en)])
+            end(arr[rep(f.d)], f.owner)
+            end(arr[rep(f.en)], f.owner)
         }
         for (i, blk) in b.blocks.enumerated() where liveBlock[i] && blk.kind == .memory {
-            for x in blk.inputs { worst = Arrival.later(worst, arr[rep(x)]) }
+            for x in blk.inputs { end(arr[rep(x)], blk.owner) }
         }
-        return Path(ns: d.clockToQ + worst.t + d.setup, lutLevels: Int(worst.levels), carryBits: Int(worst.carry),
-                    longestCarry: Int(worst.longest))
+        func path(_ a: Arrival, _ owner: Int) -> Path {
+            Path(ns: d.clockToQ + a.t + d.setup, lutLevels: Int(a.levels), carryBits: Int(a.carry),
+                 longestCarry: Int(a.longest), chains: Int(a.chains), fanoutLog: a.fanoutLog, fromBlockRAM: a.fromRAM,
+                 endModule: b.placements[owner].path)
+        }
+        if ProcessInfo.processInfo.environment["QKFORGE_DEPTH_MODULES"] != nil {
+            for (o, a) in perOwner.sorted(by: { $0.value.t > $1.value.t }) {
+                let p = path(a, o)
+                print(String(format: "  depth: %@ %.3f ns, %d levels, %d carry bits in %d chains (longest %d), fanout log2 sum %.3f, ram %d",
+                             p.endModule, p.ns, p.lutLevels, p.carryBits, p.chains, p.longestCarry, p.fanoutLog, p.fromBlockRAM ? 1 : 0))
+            }
+        }
+        return path(worst, worstOwner)
     }
 }
