@@ -226,14 +226,16 @@ public enum LogicDepth {
                 // ABC maps each region between flops and carry chains (hard boxes to it) for
                 // LUT depth: the cut is chosen by levels from the region's inputs, then timed.
                 var scored = Array(Set(acc)).map { c in (c, c.map { level[Int($0)] }.max() ?? 0, cutArrival(c)) }
-                scored.sort { $0.1 != $1.1 ? $0.1 < $1.1 : $0.2.t != $1.2.t ? $0.2.t < $1.2.t : $0.0.count < $1.0.count }
+                // Ties on levels go to the smaller cut (ABC's area tie-break): it leaves room in
+                // the readers' cuts, which keeps a balanced tree at its optimal depth.
+                scored.sort { $0.1 != $1.1 ? $0.1 < $1.1 : $0.0.count != $1.0.count ? $0.0.count < $1.0.count : $0.2.t < $1.2.t }
                 level[x] = (scored.first?.1 ?? 0) + 1
                 var best = scored.first?.2 ?? Arrival()
                 best.t += lutDelay(x)
                 best.levels += 1
                 best.fanoutLog += log2(Double(max(1, fanout[x])))
                 arr[x] = best
-                cuts[x] = [[Int32(x)]] + scored.prefix(6).map(\.0)
+                cuts[x] = [[Int32(x)]] + scored.prefix(8).map(\.0)
             }
         }
         var worst = Arrival(t: 0), worstOwner = 0
