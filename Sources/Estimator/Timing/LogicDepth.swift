@@ -42,8 +42,8 @@ public enum LogicDepth {
             (self.carryEntry, self.carryBit, self.dsp) = (carryEntry, carryBit, dsp)
         }
 
-        public static let ecp5 = Delays(clockToQ: 0.4, setup: 0.2, lut: 0.4, routeFanout: 0.4,
-                                        carryEntry: 2.9, carryBit: 0.0, dsp: 4.5)
+        public static let ecp5 = Delays(clockToQ: 0.5, setup: 0.3, lut: 0.4, routeFanout: 0.0,
+                                        carryEntry: 3.3, carryBit: 0.0, dsp: 4.5)
     }
 
     /// The deepest register-to-register path.
@@ -236,6 +236,34 @@ public enum LogicDepth {
                 best.fanoutLog += log2(Double(max(1, fanout[x])))
                 arr[x] = best
                 cuts[x] = [[Int32(x)]] + scored.prefix(8).map(\.0)
+                // ABC balances associative logic before mapping (`balance`, `dch`): a tree of one
+                // operator (AND, OR or XOR) whose inner gates are read nowhere else maps as a
+                // balanced K-ary tree over its leaves, whatever order the netlist chained them in.
+                // Combining the K earliest leaves first gives its least depth.
+                let op = net.kind[x]
+                if op == .and || op == .or || op == .xor {
+                    var leaves: [Int] = [], stack = net.fanins(x)
+                    while let f = stack.popLast() {
+                        if net.kind[f] == op && fanout[f] == 1 { stack += net.fanins(f) } else { leaves.append(rep(f)) }
+                    }
+                    if leaves.count > k {
+                        var items = leaves.map { (level[$0], arr[$0]) }
+                        while items.count > 1 {
+                            items.sort { $0.0 != $1.0 ? $0.0 < $1.0 : $0.1.t < $1.1.t }
+                            let group = items.prefix(k)
+                            var a = Arrival(t: -1)
+                            for g in group { a = Arrival.later(a, g.1) }
+                            a.t += lutDelay(x)
+                            a.levels += 1
+                            a.fanoutLog += log2(Double(max(1, fanout[x])))
+                            items = [((group.map(\.0).max() ?? 0) + 1, a)] + Array(items.dropFirst(k))
+                        }
+                        if let (l, a) = items.first, l < level[x] || (l == level[x] && a.t < arr[x].t) {
+                            level[x] = l
+                            arr[x] = a
+                        }
+                    }
+                }
             }
         }
         var worst = Arrival(t: 0), worstOwner = 0
