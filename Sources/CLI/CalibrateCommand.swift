@@ -11,9 +11,9 @@ import Estimator
 /// writes the table as Markdown (`docs/estimate-accuracy.md`). It exits 1 when a row misses the
 /// targets (LUT and FF within 10%, BRAM exact).
 enum CalibrateCommand {
-    static let values: Set<String> = ["subset", "out", "jobs", "work", "only"]
-    static let switches: Set<String> = ["reuse"]
-    static let summary = "[--subset ci|full] [--only TEXT] [--out FILE.md] [--jobs N] [--work DIR [--reuse]]: synthesize designs with Yosys synth_xilinx (xc7) and compare LUT/FF/BRAM/DSP with the resource estimate"
+    static let values: Set<String> = ["subset", "out", "jobs", "work", "only", "seed", "count"]
+    static let switches: Set<String> = ["reuse", "validate"]
+    static let summary = "[--subset ci|full] [--only TEXT] [--out FILE.md] [--jobs N] [--work DIR [--reuse]] [--validate --seed S --count N]: synthesize designs with Yosys synth_xilinx (xc7) and compare LUT/FF/BRAM/DSP with the resource estimate; --validate draws a held-out set by seed and splices its own section into --out"
 
     struct Case {
         let name: String
@@ -87,7 +87,27 @@ enum CalibrateCommand {
 
     static func pct(_ est: Int, _ ref: Int) -> Double { ref == 0 ? (est == 0 ? 0 : 100) : 100 * Double(est - ref) / Double(ref) }
 
+    /// A held-out design built as `qkforge generate` builds it (random weights, seed 1).
+    static func heldOutCase(_ d: EstimateDesign) -> Case {
+        Case(name: d.name, build: { try BlockModel.random(d.config, lanes: d.lanes, seed: 1).hardware.makeModule() })
+    }
+
     static func run(_ args: Arguments) throws {
+        let validate = args.flag("validate")
+        if validate {
+            for f in ["subset", "only"] where args.given(f) {
+                throw Arguments.UsageError(description: "--\(f) cannot be combined with --validate (the held-out set is drawn by --seed and --count)")
+            }
+            for f in ["seed", "count"] where !args.given(f) {
+                throw Arguments.UsageError(description: "--validate needs --\(f); e.g. --validate --seed 1 --count 10")
+            }
+        } else {
+            for f in ["seed", "count"] where args.given(f) {
+                throw Arguments.UsageError(description: "--\(f) is only for --validate (it draws the held-out set)")
+            }
+        }
+        let seed = try args.uint64("seed", default: 1)
+        let count = try args.int("count", default: 10, in: 1...40)
         let subset = args.string("subset") ?? "full"
         guard subset == "ci" || subset == "full" else {
             throw Arguments.UsageError(description: "--subset must be ci or full, got '\(subset)'")
@@ -101,7 +121,8 @@ enum CalibrateCommand {
             throw Failure(message: "yosys is not on PATH; install it (apt-get install -y yosys) and rerun", code: 1)
         }
         let only = args.string("only")
-        let cases = designs(subset).filter { c in only.map { c.name.contains($0) } ?? true }
+        let cases = validate ? HeldOutSet.draw(seed: seed, count: count).map(heldOutCase)
+            : designs(subset).filter { c in only.map { c.name.contains($0) } ?? true }
         guard !cases.isEmpty else { throw Arguments.UsageError(description: "--only '\(only ?? "")' matches no design of subset \(subset)") }
         let work = URL(fileURLWithPath: args.string("work") ?? FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-calibrate-\(getpid())").path)
         // A kept --work directory: new, or one qkforge wrote (its marker); a temporary one goes.
@@ -167,17 +188,77 @@ enum CalibrateCommand {
         if !collected.errors.isEmpty { throw Failure(message: "synthesis failed: \(collected.errors.joined(separator: "; "))", code: 1) }
         let results = collected.results
         let rows = zip(designsBuilt, results).map { Row(name: $0.0.name, estimate: $0.2, yosys: $1!) }
-        let command = "bash scripts/calibrate-estimate.sh"
-        let md = markdown(rows, version: version, command: command, reused: args.flag("reuse"))
-        print(md)
-        if let o = out {
-            try Outputs.writeFile(o, flag: "--out", inputs: [], data: Data(md.utf8))
-            print("wrote \(o)")
+        if validate {
+            let seconds = results.compactMap { $0?.seconds }.reduce(0, +)
+            let section = heldOutMarkdown(rows, seed: seed, version: version, seconds: seconds, reused: args.flag("reuse"))
+            print(section)
+            if let o = out {
+                let old = (try? String(contentsOfFile: o, encoding: .utf8)) ?? ""
+                try Outputs.writeFile(o, flag: "--out", inputs: [], data: Data(splice(section, seed: seed, into: old).utf8))
+                print("wrote the held-out section (seed \(seed)) into \(o)")
+            }
+        } else {
+            let command = "bash scripts/calibrate-estimate.sh"
+            let md = markdown(rows, version: version, command: command, reused: args.flag("reuse"))
+            print(md)
+            if let o = out {
+                try Outputs.writeFile(o, flag: "--out", inputs: [], data: Data(md.utf8))
+                print("wrote \(o)")
+            }
         }
         let failing = rows.filter { !$0.passes }
         if !failing.isEmpty {
             throw Failure(message: "\(failing.count) of \(rows.count) designs miss the target (LUT/FF within 10%, BRAM exact): \(failing.map(\.name).joined(separator: ", "))", code: 1)
         }
+    }
+
+    static func beginMarker(_ seed: UInt64) -> String { "<!-- held-out seed \(seed): begin (written by qkforge calibrate --validate) -->" }
+    static func endMarker(_ seed: UInt64) -> String { "<!-- held-out seed \(seed): end -->" }
+
+    /// `text` with the section of `seed` (between its markers) replaced by `section`, or
+    /// `section` appended when the text has none; everything else is kept byte for byte.
+    static func splice(_ section: String, seed: UInt64, into text: String) -> String {
+        let block = beginMarker(seed) + "\n" + section + endMarker(seed) + "\n"
+        if let b = text.range(of: beginMarker(seed)), let e = text.range(of: endMarker(seed), range: b.upperBound..<text.endIndex) {
+            var end = e.upperBound
+            if end < text.endIndex, text[end] == "\n" { end = text.index(after: end) }
+            return text.replacingCharacters(in: b.lowerBound..<end, with: block)
+        }
+        return text + (text.isEmpty || text.hasSuffix("\n\n") ? "" : text.hasSuffix("\n") ? "\n" : "\n\n") + block
+    }
+
+    static func heldOutMarkdown(_ rows: [Row], seed: UInt64, version: String, seconds: Double, reused: Bool) -> String {
+        let date = ISO8601DateFormatter().string(from: Date()).prefix(10)
+        func f(_ x: Double) -> String { String(format: "%+.1f%%", x) }
+        let meanLUT = rows.map { abs($0.lutError) }.reduce(0, +) / Double(max(1, rows.count))
+        let meanFF = rows.map { abs($0.ffError) }.reduce(0, +) / Double(max(1, rows.count))
+        let worstLUT = rows.max { abs($0.lutError) < abs($1.lutError) }
+        let worstFF = rows.max { abs($0.ffError) < abs($1.ffError) }
+        var s = """
+            ## Held-out validation, seed \(seed)
+
+            \(rows.count) designs drawn by `HeldOutSet.draw(seed: \(seed), count: \(rows.count))`
+            (`Sources/Estimator/Resources/HeldOutSet.swift`), none of them a calibration design, each built as
+            `qkforge generate` builds it (random weights, seed 1) and synthesized with the flow of the table above.
+            Yosys: \(version); date: \(date); \(reused ? "synthesis read back from an earlier run on byte-identical Verilog (`--reuse`)" : "synthesis \(Int(seconds)) s in all"). Regenerate (splices only this section):
+            `bash scripts/validate-estimate.sh --seed \(seed) --count \(rows.count)`.
+
+            | design | LUT est | LUT yosys | LUT err | FF est | FF yosys | FF err | BRAM36/18 est / yosys | LUTRAM sites est / yosys | CARRY4 est / yosys | DSP est / yosys | ok |
+            |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|
+
+            """
+        for r in rows {
+            let e = r.estimate, y = r.yosys
+            s += "| \(r.name) | \(e.luts) | \(y.luts) | \(f(r.lutError)) | \(e.flipFlops) | \(y.flipFlops) | \(f(r.ffError)) | \(e.bram36)/\(e.bram18) / \(y.bram36)/\(y.bram18) | \(e.lutRAMSites) / \(y.lutRAMSites) | \(e.carry4) / \(y.carry4) | \(e.dsps) / \(y.dsps) | \(r.passes ? "yes" : "**no**") |\n"
+        }
+        let failing = rows.filter { !$0.passes }
+        s += String(format: "\nMean absolute error: LUT %.1f%%, FF %.1f%%. ", meanLUT, meanFF)
+        if let w = worstLUT, let v = worstFF {
+            s += "Worst: LUT \(f(w.lutError)) (\(w.name)), FF \(f(v.ffError)) (\(v.name)).\n"
+        }
+        s += failing.isEmpty ? "Every held-out design meets the targets (LUT and FF within 10%, BRAM exact).\n"
+            : "**\(failing.count) of \(rows.count) held-out design(s) miss the targets:** \(failing.map(\.name).joined(separator: ", ")).\n"
+        return s
     }
 
     /// A directory name for a design: its name with anything but letters and digits as '-'.

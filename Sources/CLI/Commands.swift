@@ -212,7 +212,8 @@ struct EstimateCommandLine: QKCommand {
     @Option(help: "Attention (A_t or A_c) firing rate.") var attentionRate: String?
     @Option(help: "X' firing rate.") var xRate: String?
     @Option(help: "Output firing rate.") var outRate: String?
-    @Option(help: "Assumed clock in MHz [200].") var clockMhz: String?
+    @Option(help: "The clock in MHz for latency and throughput [the Fmax estimate].") var clockMhz: String?
+    @Option(help: "The LIF banks' membrane storage: registers, pipelined or ram [registers].") var lif: String?
     @Option(help: "Energy of an accumulate, pJ [0.9].") var eAc: String?
     @Option(help: "Energy of a multiply-accumulate, pJ [4.6].") var eMac: String?
     @Option(help: "Energy of a memory bit, pJ.") var eMemBit: String?
@@ -230,7 +231,7 @@ struct EstimateCommandLine: QKCommand {
             "model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes, "seed": seed, "rate": rate,
             "q-rate": qRate, "k-rate": kRate, "attention-rate": attentionRate, "x-rate": xRate, "out-rate": outRate,
             "clock-mhz": clockMhz, "e-ac": eAc, "e-mac": eMac, "e-mem-bit": eMemBit, "sweep": sweep, "svg": svg, "out": out,
-            "sqrt-n": sqrtN, "samples": samples,
+            "sqrt-n": sqrtN, "samples": samples, "lif": lif,
         ], switches: ["json": json, "table8": table8, "check-sim": checkSim])
     }
 
@@ -250,10 +251,14 @@ struct CalibrateCommandLine: QKCommand {
     @Option(help: "Parallel Yosys runs, 1 to 64 [1].") var jobs: String?
     @Option(help: "A directory for the synthesis runs, kept: new, or one qkforge made [a temporary one, removed].") var work: String?
     @Flag(help: "With --work: read back synthesis results of byte-identical Verilog.") var reuse = false
+    @Flag(help: "Validate on a held-out set drawn by --seed and --count (no calibration design); splices its section into --out.") var validate = false
+    @Option(help: "With --validate: the seed of the held-out draw.") var seed: String?
+    @Option(help: "With --validate: how many held-out designs, 1 to 40.") var count: String?
 
     var arguments: Arguments {
-        Arguments(command: "calibrate", values: ["subset": subset, "only": only, "out": out, "jobs": jobs, "work": work],
-                  switches: ["reuse": reuse])
+        Arguments(command: "calibrate", values: ["subset": subset, "only": only, "out": out, "jobs": jobs, "work": work,
+                                                 "seed": seed, "count": count],
+                  switches: ["reuse": reuse, "validate": validate])
     }
 
     func execute(_ args: Arguments) throws {

@@ -13,7 +13,7 @@ import Estimator
 enum EstimateCommand {
     static let values: Set<String> = ModelCommands.modelFlags.union([
         "rate", "q-rate", "k-rate", "attention-rate", "x-rate", "out-rate", "clock-mhz", "e-ac", "e-mac", "e-mem-bit",
-        "sweep", "svg", "out", "sqrt-n", "samples",
+        "lif", "sweep", "svg", "out", "sqrt-n", "samples",
     ])
     static let switches: Set<String> = ["json", "table8", "check-sim"]
     static let summary = """
@@ -83,7 +83,7 @@ enum EstimateCommand {
             allowed = Set(model + rates + ["sweep", "svg", "out", "seed", "clock-mhz", "json"])
         default:
             mode = "to a single estimate; it goes with --sweep, --table8 or --check-sim"
-            allowed = Set(model + rates + energy + ["lanes", "seed", "clock-mhz", "json"])
+            allowed = Set(model + rates + energy + ["lanes", "seed", "clock-mhz", "json", "lif"])
         }
         if let f = args.givenFlags.first(where: { !allowed.contains($0) }) {
             throw Arguments.UsageError(description: "--\(f) does not apply \(mode)")
@@ -147,25 +147,57 @@ enum EstimateCommand {
     static func single(_ args: Arguments) throws {
         let c = try ModelCommands.block(args)
         let seed = try args.uint64("seed", default: 1)
-        let (model, bundle) = try ModelCommands.build(c, args)
+        var (model, bundle) = try ModelCommands.build(c, args)
+        if let s = args.string("lif") {
+            guard let st = LIFStateStorage(rawValue: s) else {
+                throw Arguments.UsageError(description: "--lif must be auto, registers, pipelined or ram, got '\(s)'")
+            }
+            var f = model.folding
+            f.storage = st
+            model = try model.refolded(f)
+        }
         if let b = bundle { for line in b.lines { print(line) } }
         let weights = args.string("bundle").map { "weights from bundle \($0)" } ?? "random weights seed \(seed)"
         if isComposite(model) { return try composite(args, c, model, weights: weights) }
-        let clock = try positive(args, "clock-mhz", default: 200)
+        let given = try args.string("clock-mhz").map { _ in try positive(args, "clock-mhz", default: 200) }
         let energy = try energy(args)
         let (design, shape) = try build(model)
         let res = ResourceModel.estimate(design)
+        // The Fmax estimate from the estimator's own netlist (LogicDepth: ECP5 LUT4 levels and
+        // carry chains between flops); the clock of the latency and throughput unless given.
+        // QKFORGE_ECP5_DELAYS="clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM" (ns) replaces
+        // the calibrated delays: the calibration of docs/estimate-accuracy.md fits them with it.
+        var delays = LogicDepth.Delays.ecp5
+        if let e = ProcessInfo.processInfo.environment["QKFORGE_ECP5_DELAYS"] {
+            let v = e.split(separator: ",").compactMap { Double($0) }
+            guard v.count == 8 else { throw Failure(message: "QKFORGE_ECP5_DELAYS must be 8 numbers (clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM), got '\(e)'", code: 2) }
+            delays = LogicDepth.Delays(clockToQ: v[0], setup: v[1], lut: v[2], routeFanout: v[3], carryEntry: v[4], carryBit: v[5], dsp: v[6])
+            delays.blockRAM = v[7]
+        }
+        let ecp5 = LogicDepth.analyze(design, lutInputs: 4, delays: delays)
+        let xc7 = LogicDepth.analyze(design, lutInputs: 6)
+        let clock = given ?? ecp5.fmaxMHz
+        let source = given == nil ? "estimated Fmax (ECP5, LogicDepth)" : "assumed (--clock-mhz)"
         let rates = try rates(args, shape, stage: c.stage)
         let est = PerformanceEstimate(shape: shape, rates: rates, clockMHz: clock, energy: energy)
         if args.flag("json") {
             var r = report(c, seed: seed, design: design, res: res, est: est)
+            r["clockSource"] = given == nil ? "estimated" : "assumed"
+            r["fmaxEstimate"] = ["ecp5MHz": ecp5.fmaxMHz, "pathNs": ecp5.ns, "lut4Levels": ecp5.lutLevels, "carryBits": ecp5.carryBits,
+                                 "longestCarry": ecp5.longestCarry, "chains": ecp5.chains, "fanoutLog2Sum": ecp5.fanoutLog,
+                                 "xc7LUT6Levels": xc7.lutLevels] as [String: Any]
             if var d = r["design"] as? [String: Any] {
                 d["weights"] = args.string("bundle").map { "bundle \($0)" } ?? "random, seed \(seed)"
                 r["design"] = d
             }
             print(try json(r))
         } else {
-            print(text(c, weights: weights, res: res, est: est), terminator: "")
+            var t = text(c, weights: weights, res: res, est: est)
+            let fmax = String(format: "Fmax estimate (ECP5 speed 8, from the netlist): %.1f MHz: critical path %.2f ns into %@, %d LUT4 levels, %d carry bits (longest chain %d); xc7: %d LUT6 levels\n",
+                              ecp5.fmaxMHz, ecp5.ns, ecp5.endModule, ecp5.lutLevels, ecp5.carryBits, ecp5.longestCarry, xc7.lutLevels)
+            t = t.replacingOccurrences(of: "(an assumed clock, not a timing result)", with: "(\(source))")
+            if let r = t.range(of: "cycles per sample:") { t.insert(contentsOf: fmax, at: r.lowerBound) } else { t += fmax }
+            print(t, terminator: "")
         }
     }
 

@@ -54,6 +54,10 @@ final class FlatBuilder {
     var leafFlop: [Int: Int] = [:]
     var leafBlock: [Int: Int] = [:]
     var topOutputs: [Int] = []
+    /// Comparisons against a constant, by output bit: their variable operand bits. xc7 maps
+    /// them as logic (as here); Yosys `synth_ecp5` keeps them on a carry chain (`$alu`), which
+    /// `LogicDepth` times. Resources are not affected.
+    var constantCompares: [Int: [Int]] = [:]
     /// Register bits proven constant, and register bits merged into an identical one.
     let constantFlops: [FlopKey: Int]
     let mergedFlops: [FlopKey: FlopKey]
@@ -553,7 +557,11 @@ final class FlatBuilder {
     /// `x < y` unsigned. Against a constant it is plain logic; between two variables Yosys's
     /// `cmp2lcu` builds a carry chain with two LUT6 per three bit pairs.
     private func compare(_ p: Int, _ x: [Int], _ y: [Int]) -> Int {
-        if isAllConst(x) || isAllConst(y) { return net.lessThan(x, y) }
+        if isAllConst(x) || isAllConst(y) {
+            let o = net.lessThan(x, y)
+            if o > 1 { constantCompares[o] = (isAllConst(x) ? y : x).filter { $0 > 1 } }
+            return o
+        }
         let key = [1] + x + [-1] + y
         if let o = blockHash[key] { return o[0] }
         let w = x.count

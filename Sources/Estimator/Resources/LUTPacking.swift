@@ -355,9 +355,57 @@ struct LUTPacking {
         for f in b.flops {
             if f.en == 0 || f.d == f.q { constantFlops[f.key] = f.reset ?? 0; continue }
             if f.d <= 1 && (f.reset == nil || f.reset == f.d) { constantFlops[f.key] = f.d; continue }
+            // Constant by induction from reset (`opt_dff -sat`): with its own output at its
+            // reset value, the flop's next value is that value again (or it is not enabled).
+            // A time-step counter of one step (T = 1) is such a flop; the state it gates away
+            // (a LIF membrane that is never read back) then dies in the next round.
+            if let r = f.reset, Self.holdsReset(f, r, b.net) { constantFlops[f.key] = r; continue }
             let sig = SIMD3<Int32>(Int32(f.d), Int32(f.en), Int32(f.reset ?? -1))
             if let rep = seen[sig] { mergedFlops[f.key] = rep } else { seen[sig] = f.key }
         }
+    }
+
+    /// Whether flop `f`, at its reset value `r`, stays there: its enable or its data, evaluated
+    /// with its output at `r` and every other leaf unknown, gives 0 or `r`. Gives up (false) on a
+    /// cone of more than 4096 gates.
+    static func holdsReset(_ f: FlopBit, _ r: Int, _ net: BitNetlist) -> Bool {
+        var memo: [Int: Int8] = [:]   // 0, 1, or -1 (unknown)
+        var budget = 4096
+        func eval(_ x: Int) -> Int8 {
+            if x == 0 { return 0 }
+            if x == 1 { return 1 }
+            if x == f.q { return Int8(r) }
+            if let v = memo[x] { return v }
+            budget -= 1
+            if budget < 0 { return -1 }
+            let v: Int8
+            switch net.kind[x] {
+            case .const0: v = 0
+            case .const1: v = 1
+            case .leaf: v = -1
+            case .not: let a = eval(Int(net.a[x])); v = a < 0 ? -1 : 1 - a
+            case .and:
+                let a = eval(Int(net.a[x]))
+                if a == 0 { v = 0 } else { let c = eval(Int(net.b[x])); v = c == 0 ? 0 : (a == 1 && c == 1 ? 1 : -1) }
+            case .or:
+                let a = eval(Int(net.a[x]))
+                if a == 1 { v = 1 } else { let c = eval(Int(net.b[x])); v = c == 1 ? 1 : (a == 0 && c == 0 ? 0 : -1) }
+            case .xor:
+                let a = eval(Int(net.a[x])), c = eval(Int(net.b[x]))
+                v = a < 0 || c < 0 ? -1 : a ^ c
+            case .mux:
+                let sel = eval(Int(net.a[x]))
+                if sel == 1 { v = eval(Int(net.b[x])) } else if sel == 0 { v = eval(Int(net.c[x])) } else {
+                    let t = eval(Int(net.b[x])), e = eval(Int(net.c[x]))
+                    v = t == e ? t : -1
+                }
+            }
+            memo[x] = v
+            return v
+        }
+        if eval(f.en) == 0 { return true }
+        let d = eval(f.d)
+        return budget >= 0 && d == Int8(r)
     }
 
     /// The roots of wide multiplexer trees: a 2:1 multiplexer whose two data inputs are

@@ -56,6 +56,15 @@ public struct ModuleEstimate: Sendable {
 /// written in; `memoryBits` is the IR's own count of memory bits.
 public enum ResourceModel {
     public static func estimate(_ design: Design) -> ModuleEstimate {
+        let (builder, packing) = fixpoint(design)
+        return tree(0, builder, packing)
+    }
+
+    /// The bit netlist after the flop removals have reached their fixpoint (what the LUT
+    /// packing counts, and what `LogicDepth` times).
+    static func finalBuilder(_ design: Design) -> FlatBuilder { fixpoint(design).0 }
+
+    private static func fixpoint(_ design: Design) -> (FlatBuilder, LUTPacking) {
         var constants: [FlopKey: Int] = [:]
         var merged: [FlopKey: FlopKey] = [:]
         var builder = FlatBuilder(design)
@@ -72,7 +81,7 @@ public enum ResourceModel {
             builder.build()
             packing = LUTPacking(builder)
         }
-        return tree(0, builder, packing)
+        return (builder, packing)
     }
 
     private static func tree(_ p: Int, _ b: FlatBuilder, _ k: LUTPacking) -> ModuleEstimate {

@@ -1,0 +1,94 @@
+import Testing
+import HDL
+@testable import Estimator
+
+/// The logic depth between flip-flops (`LogicDepth`) on tiny modules worked out by hand, with
+/// round delays chosen here (not the calibrated ones) so that each path's delay is a sum one can
+/// do on paper.
+@Suite struct LogicDepthTests {
+    /// 1 ns per LUT level, no fanout term, 1 ns into a chain, 0.1 ns per carry bit, no clock-to-Q
+    /// or setup: a path's delay is levels + chains + 0.1 x ripple bits.
+    static let unit = LogicDepth.Delays(clockToQ: 0, setup: 0, lut: 1, routeFanout: 0, carryEntry: 1, carryBit: 0.1, dsp: 5)
+
+    func depth(_ m: Module, k: Int) throws -> LogicDepth.Path {
+        LogicDepth.analyze(try Elaborate.run(m), lutInputs: k, delays: Self.unit)
+    }
+
+    /// A balanced tree of 2-input ANDs over the bits of `x`.
+    static func andTree(_ x: Expr, _ n: Int) -> Expr {
+        var level = (0..<n).map { x.bit($0) }
+        while level.count > 1 {
+            level = stride(from: 0, to: level.count, by: 2).map { level[$0] & level[$0 + 1] }
+        }
+        return level[0]
+    }
+
+    /// Wide ANDs, registered. ABC balances a tree of one operator before mapping, so however
+    /// the netlist chains it, an n-input AND maps to the least depth of a K-ary tree:
+    /// 4 inputs 1 level either way; 8: 2 and 2; 16: 2 LUT4 levels (4 x 4) and 2 LUT6 (6 x 3);
+    /// 64: 3 LUT4 levels (4^3) and 3 LUT6 (36 < 64 <= 216).
+    @Test func andTreeLevels() throws {
+        func tree(_ n: Int) -> Module {
+            let m = Module("and\(n)")
+            let a = m.input("a", width: n)
+            let r = m.reg("r", width: 1)
+            m.next(r, Self.andTree(a, n))
+            m.output("y", r)
+            return m
+        }
+        for (n, l4, l6) in [(4, 1, 1), (8, 2, 2), (16, 2, 2), (64, 3, 3)] {
+            let p4 = try depth(tree(n), k: 4), p6 = try depth(tree(n), k: 6)
+            #expect(p4.lutLevels == l4, "AND\(n): \(p4.lutLevels) LUT4 levels")
+            #expect(p6.lutLevels == l6, "AND\(n): \(p6.lutLevels) LUT6 levels")
+            #expect(p4.carryBits == 0 && p4.chains == 0)
+            #expect(abs(p4.ns - Double(l4)) < 1e-9, "AND\(n): \(p4.ns) ns")
+        }
+    }
+
+    /// A 12-bit registered sum of two ports: no LUT level, one chain entered at bit 0 and rippled
+    /// through the other 11 bits to the top sum bit: 1 + 11 x 0.1 = 2.1 ns.
+    @Test func adderIsOneChain() throws {
+        let m = Module("add12")
+        let a = m.input("a", width: 12), b = m.input("b", width: 12)
+        let r = m.reg("r", width: 12)
+        m.next(r, a +% b)
+        m.output("y", r)
+        let p = try depth(m, k: 4)
+        #expect(p.lutLevels == 0)
+        #expect(p.chains == 1)
+        #expect(p.carryBits == 12)
+        #expect(p.longestCarry == 12)
+        #expect(abs(p.ns - 2.1) < 1e-9, "\(p.ns) ns")
+        #expect(abs(p.fmaxMHz - 1000 / 2.1) < 1e-6)
+    }
+
+    /// Logic before a chain and after it: s = (a & c) feeds an 8-bit adder whose sum is ANDed
+    /// with d before the register. One LUT level (the AND; the adder's propagate XOR is the
+    /// chain's own), the chain (1 + 7 x 0.1), one LUT level after: 3.7 ns, 2 levels, 8 bits.
+    @Test func levelsAroundAChain() throws {
+        let m = Module("around")
+        let a = m.input("a", width: 8), c = m.input("c", width: 8), b = m.input("b", width: 8), d = m.input("d", width: 8)
+        let r = m.reg("r", width: 8)
+        m.next(r, ((a & c) +% b) & d)
+        m.output("y", r)
+        let p = try depth(m, k: 4)
+        #expect(p.lutLevels == 2, "\(p.lutLevels) levels")
+        #expect(p.carryBits == 8 && p.chains == 1)
+        #expect(abs(p.ns - 3.7) < 1e-9, "\(p.ns) ns")
+    }
+
+    /// A path through registers is cut at each register: a 4-input AND per bit into r1 (one
+    /// LUT4 level), then the 16-input AND of r1 into r2 (two LUT4 levels, as above): the
+    /// deepest path is 2, not 3.
+    @Test func registersCutPaths() throws {
+        let m = Module("two")
+        let a = m.input("a", width: 64)
+        let r1 = m.reg("r1", width: 16), r2 = m.reg("r2", width: 1)
+        m.next(r1, a.slice(15, 0) & a.slice(31, 16) & a.slice(47, 32) & a.slice(63, 48))
+        m.next(r2, Self.andTree(r1, 16))
+        m.output("y", r2)
+        let p = try depth(m, k: 4)
+        #expect(p.lutLevels == 2)
+        #expect(abs(p.ns - 2) < 1e-9)
+    }
+}
