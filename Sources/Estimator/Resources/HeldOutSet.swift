@@ -17,7 +17,7 @@ public struct EstimateDesign: Hashable, Sendable, CustomStringConvertible {
     /// (the model name and stage only supply defaults, so they are not part of it).
     public var key: String {
         let c = config
-        let att = c.block == .qkformerBlock ? (c.attention == .token ? "/token" : "/channel") : ""
+        let att = c.block == .qkformerBlock ? "/\(c.attention.rawValue)" : ""
         return "\(c.block.rawValue)\(att) C\(c.dim) h\(c.heads) N\(c.tokens) T\(c.timeSteps) r\(c.mlpRatio) P\(lanes)"
     }
 
@@ -29,7 +29,7 @@ public struct EstimateDesign: Hashable, Sendable, CustomStringConvertible {
 /// rows of docs/estimate-accuracy.md). A held-out draw never contains one of them.
 public enum CalibrationSet {
     static func custom(_ kind: BlockKind, dim: Int, heads: Int, tokens: Int, timeSteps: Int, lanes: Int,
-                       attention: AttentionMask = .token) -> EstimateDesign {
+                       attention: BlockConfig.Attention = .token) -> EstimateDesign {
         var c = try! BlockConfig.named("hst-4-384", stage: 1, block: kind)
         c.dim = dim; c.heads = heads; c.tokens = tokens; c.timeSteps = timeSteps; c.mlpRatio = 4
         c.attention = attention
@@ -118,7 +118,7 @@ public enum HeldOutSet {
             let p = pick(lanes)
             guard (try? c.validate()) != nil else { continue }
             let where_ = model == "custom" ? "custom" : "\(model) s\(stage)"
-            let att = kind == .qkformerBlock ? (c.attention == .token ? " QKTA" : " QKCA") : ""
+            let att = kind == .qkformerBlock ? " " + c.attention.rawValue : ""
             let d = EstimateDesign(name: "\(kind.rawValue)\(att) C\(c.dim) h\(c.heads) N\(c.tokens) T\(c.timeSteps) r\(c.mlpRatio) P\(p) (\(where_))",
                                    config: c, lanes: p)
             guard !excluded.contains(d.key), seen.insert(d.key).inserted else { continue }
