@@ -30,7 +30,7 @@
 // Cycles per sample, steady state: about max(pass 1, pass 2) with pass 1 = max(input events x 8, K events,
 // N x T x inputBeats) and pass 2 = sum over vectors of max(Q events + 8 + 2, A events x 8).
 // Buffers (bits): Q buffer 301056 b (RAM), S counters 1572864 b (RAM), row flags 3072 b, attention sums 5376 b, total 1882368 b.
-// Parameters: channels = 384, heads = 6, timeSteps = 4, tokens = 196, lanes = 48, inputChunk = 48, maxInputCount = 2, storage = registers, sBanks = 2, qBufferBits = 301056, sCounterBits = 1572864
+// Parameters: channels = 384, heads = 6, timeSteps = 4, tokens = 196, lanes = 48, inputChunk = 48, maxInputCount = 2, storage = auto, sBanks = 2, qBufferBits = 301056, sCounterBits = 1572864
 `default_nettype none
 module ssa_hst_10_384_s3_c384_h6_t4_n196_p48_b2 (
   input  wire clk,
@@ -3616,7 +3616,7 @@ module ssa_hst_10_384_s3_c384_h6_t4_n196_p48_b2 (
     .out_last(u_acc_v_out_last),
     .out_current(u_acc_v_out_current)
   );
-  ssa_hst_10_384_s3_q_lif_l384_p48_reg_d78fb04a u_lif_q (  // Blocks/AttentionShared.swift init(_:_:v:)
+  ssa_hst_10_384_s3_q_lif_l384_p48_pipe_8f3283e6 u_lif_q (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_q_out_valid),
@@ -3630,7 +3630,7 @@ module ssa_hst_10_384_s3_c384_h6_t4_n196_p48_b2 (
     .out_group(u_lif_q_out_group),
     .out_spike(u_lif_q_out_spike)
   );
-  ssa_hst_10_384_s3_k_lif_l384_p48_reg_eebc8c8e u_lif_k (  // Blocks/AttentionShared.swift init(_:_:v:)
+  ssa_hst_10_384_s3_k_lif_l384_p48_pipe_07bb5772 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_k_out_valid),
@@ -3644,7 +3644,7 @@ module ssa_hst_10_384_s3_c384_h6_t4_n196_p48_b2 (
     .out_group(u_lif_k_out_group),
     .out_spike(u_lif_k_out_spike)
   );
-  ssa_hst_10_384_s3_v_lif_l384_p48_reg_076b3e64 u_lif_v (  // Blocks/AttentionShared.swift init(_:_:v:)
+  ssa_hst_10_384_s3_v_lif_l384_p48_pipe_42435718 u_lif_v (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_v_out_valid),
@@ -3697,7 +3697,7 @@ module ssa_hst_10_384_s3_c384_h6_t4_n196_p48_b2 (
     .out_count(u_enc_q2_out_count),
     .out_last(u_enc_q2_out_last)
   );
-  ssa_hst_10_384_s3_attn_lif_l384_p48_reg_9bf310b4 u_attn_lif (  // Blocks/SSAAccelerator.swift makeSSA(_:)
+  ssa_hst_10_384_s3_attn_lif_l384_p48_pipe_f7e274c8 u_attn_lif (  // Blocks/SSAAccelerator.swift makeSSA(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(rd_draining),
@@ -3739,7 +3739,7 @@ module ssa_hst_10_384_s3_c384_h6_t4_n196_p48_b2 (
     .out_last(u_acc_proj_out_last),
     .out_current(u_acc_proj_out_current)
   );
-  ssa_hst_10_384_s3_proj_lif_l384_p48_reg_46e581f8 u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
+  ssa_hst_10_384_s3_proj_lif_l384_p48_pipe_23675ad4 u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_proj_out_valid),

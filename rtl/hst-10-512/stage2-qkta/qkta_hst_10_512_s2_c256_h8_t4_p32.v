@@ -34,12 +34,12 @@
 module qkta_hst_10_512_s2_c256_h8_t4_p32 (
   input  wire clk,
   input  wire rst,
-  input  wire s_axis_tvalid,  // Blocks/AttentionShared.swift init(_:_:)
-  input  wire [63:0] s_axis_tdata,  // Blocks/AttentionShared.swift init(_:_:)
-  input  wire s_axis_tlast,  // Blocks/AttentionShared.swift init(_:_:)
-  input  wire [1:0] s_axis_tuser,  // Blocks/AttentionShared.swift init(_:_:)
-  output wire s_axis_tready,  // Blocks/AttentionShared.swift init(_:_:)
-  output wire s_axis_error,  // Blocks/AttentionShared.swift init(_:_:)
+  input  wire s_axis_tvalid,  // Blocks/AttentionShared.swift init(_:_:v:)
+  input  wire [63:0] s_axis_tdata,  // Blocks/AttentionShared.swift init(_:_:v:)
+  input  wire s_axis_tlast,  // Blocks/AttentionShared.swift init(_:_:v:)
+  input  wire [1:0] s_axis_tuser,  // Blocks/AttentionShared.swift init(_:_:v:)
+  output wire s_axis_tready,  // Blocks/AttentionShared.swift init(_:_:v:)
+  output wire s_axis_error,  // Blocks/AttentionShared.swift init(_:_:v:)
   input  wire m_axis_tready,  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
   output wire m_axis_tvalid,  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
   output wire [31:0] m_axis_tdata,  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
@@ -47,12 +47,12 @@ module qkta_hst_10_512_s2_c256_h8_t4_p32 (
   output wire [1:0] m_axis_tuser  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
 );
 
-  wire s_fire;  // Blocks/AttentionShared.swift init(_:_:)
-  reg  [1:0] s_beat;  // Blocks/AttentionShared.swift init(_:_:)
-  reg  [1:0] s_step;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_last_beat;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_protocol_bad;  // Blocks/AttentionShared.swift init(_:_:)
-  reg  s_error;  // Blocks/AttentionShared.swift init(_:_:)
+  wire s_fire;  // Blocks/AttentionShared.swift init(_:_:v:)
+  reg  [1:0] s_beat;  // Blocks/AttentionShared.swift init(_:_:v:)
+  reg  [1:0] s_step;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_last_beat;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_protocol_bad;  // Blocks/AttentionShared.swift init(_:_:v:)
+  reg  s_error;  // Blocks/AttentionShared.swift init(_:_:v:)
   reg  [1:0] q_step;  // Blocks/AttentionShared.swift feedBank(_:_:_:_:timeSteps:)
   reg  [1:0] k_step;  // Blocks/AttentionShared.swift feedBank(_:_:_:_:timeSteps:)
   reg  [1:0] proj_step;  // Blocks/AttentionShared.swift feedBank(_:_:_:_:timeSteps:)
@@ -128,22 +128,22 @@ module qkta_hst_10_512_s2_c256_h8_t4_p32 (
   wire u_lif_proj_out_first;  // u_lif_proj.out_first
   wire [2:0] u_lif_proj_out_group;  // u_lif_proj.out_group
   wire [31:0] u_lif_proj_out_spike;  // u_lif_proj.out_spike
-  wire s_protocol_bad_ne;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_protocol_bad_eq;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_protocol_bad_eq_1;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_protocol_bad_and;  // Blocks/AttentionShared.swift init(_:_:)
-  wire [1:0] s_protocol_bad_cat;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_protocol_bad_ne_1;  // Blocks/AttentionShared.swift init(_:_:)
+  wire s_protocol_bad_ne;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_protocol_bad_eq;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_protocol_bad_eq_1;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_protocol_bad_and;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire [1:0] s_protocol_bad_cat;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_protocol_bad_ne_1;  // Blocks/AttentionShared.swift init(_:_:v:)
   wire m_axis_tuser_eq;  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
   wire m_axis_tuser_and;  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
-  wire [1:0] s_beat_next_add;  // Blocks/AttentionShared.swift init(_:_:)
-  wire [1:0] s_beat_next_mux;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_step_next_eq;  // Blocks/AttentionShared.swift init(_:_:)
-  wire [1:0] s_step_next_add;  // Blocks/AttentionShared.swift init(_:_:)
-  wire [1:0] s_step_next_mux;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_step_en_and;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_error_next_and;  // Blocks/AttentionShared.swift init(_:_:)
-  wire s_error_next_or;  // Blocks/AttentionShared.swift init(_:_:)
+  wire [1:0] s_beat_next_add;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire [1:0] s_beat_next_mux;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_step_next_eq;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire [1:0] s_step_next_add;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire [1:0] s_step_next_mux;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_step_en_and;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_error_next_and;  // Blocks/AttentionShared.swift init(_:_:v:)
+  wire s_error_next_or;  // Blocks/AttentionShared.swift init(_:_:v:)
   wire q_step_next_eq;  // Blocks/AttentionShared.swift feedBank(_:_:_:_:timeSteps:)
   wire [1:0] q_step_next_add;  // Blocks/AttentionShared.swift feedBank(_:_:_:_:timeSteps:)
   wire [1:0] q_step_next_mux;  // Blocks/AttentionShared.swift feedBank(_:_:_:_:timeSteps:)
@@ -228,7 +228,7 @@ module qkta_hst_10_512_s2_c256_h8_t4_p32 (
     if (rst) proj_step <= 2'd0;
     else if (proj_step_en_and_1) proj_step <= proj_step_next_mux;
 
-  spike_event_encoder_c256_k64_w1_e1 u_enc_in (  // Blocks/AttentionShared.swift init(_:_:)
+  spike_event_encoder_c256_k64_w1_e1 u_enc_in (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(s_axis_tvalid),
@@ -241,7 +241,7 @@ module qkta_hst_10_512_s2_c256_h8_t4_p32 (
     .out_count(u_enc_in_out_count),
     .out_last(u_enc_in_out_last)
   );
-  stream_broadcast_n2_b11_a07eaef6 u_bcast (  // Blocks/AttentionShared.swift init(_:_:)
+  stream_broadcast_n2_b11_a07eaef6 u_bcast (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_enc_in_out_valid),
@@ -263,7 +263,7 @@ module qkta_hst_10_512_s2_c256_h8_t4_p32 (
     .out1_count(u_bcast_out1_count),
     .out1_last(u_bcast_out1_last)
   );
-  qkta_hst_10_512_s2_q_acc_i256_o256_p32_a15_55a3fe1f u_acc_q (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_hst_10_512_s2_q_acc_i256_o256_p32_a15_55a3fe1f u_acc_q (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_bcast_out0_valid),
@@ -278,7 +278,7 @@ module qkta_hst_10_512_s2_c256_h8_t4_p32 (
     .out_last(u_acc_q_out_last),
     .out_current(u_acc_q_out_current)
   );
-  qkta_hst_10_512_s2_k_acc_i256_o256_p32_a15_9149c290 u_acc_k (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_hst_10_512_s2_k_acc_i256_o256_p32_a15_9149c290 u_acc_k (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_bcast_out1_valid),
@@ -293,7 +293,7 @@ module qkta_hst_10_512_s2_c256_h8_t4_p32 (
     .out_last(u_acc_k_out_last),
     .out_current(u_acc_k_out_current)
   );
-  qkta_hst_10_512_s2_q_lif_l256_p32_pipe_02ae572b u_lif_q (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_hst_10_512_s2_q_lif_l256_p32_pipe_02ae572b u_lif_q (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_q_out_valid),
@@ -307,7 +307,7 @@ module qkta_hst_10_512_s2_c256_h8_t4_p32 (
     .out_group(u_lif_q_out_group),
     .out_spike(u_lif_q_out_spike)
   );
-  qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:)
+  qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_k_out_valid),

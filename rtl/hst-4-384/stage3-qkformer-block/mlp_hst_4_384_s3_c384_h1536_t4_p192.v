@@ -21,7 +21,7 @@
 // first time step of each token, so they need no reset. Between reset and the first beat nothing comes out.
 // Undefined: the count slots past the last channel in the last input beat are ignored; m_axis_tdata
 // slots past the last channel are 0; m_axis_tdata is undefined while m_axis_tvalid is low.
-// Parameters: channels = 384, hidden = 1536, timeSteps = 4, lanes = 192, hiddenLanes = 256, inputChunk = 48, maxInputCount = 3, storage = registers
+// Parameters: channels = 384, hidden = 1536, timeSteps = 4, lanes = 192, hiddenLanes = 256, inputChunk = 48, maxInputCount = 3, storage = auto
 `default_nettype none
 module mlp_hst_4_384_s3_c384_h1536_t4_p192 (
   input  wire clk,
@@ -194,7 +194,7 @@ module mlp_hst_4_384_s3_c384_h1536_t4_p192 (
     .out_last(u_acc_fc1_out_last),
     .out_current(u_acc_fc1_out_current)
   );
-  mlp_hst_4_384_s3_fc1_lif_l1536_p256_reg_f9fc540b u_lif_fc1 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
+  mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 u_lif_fc1 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_fc1_out_valid),

@@ -9,6 +9,7 @@
 // Lanes P = 192, groups G = ceil(C_out/P) = 2: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 17 bits
 // (exact: range [-53977, 53703]).
+// Weight word added straight from the read (G < 3: a register would delay the drain).
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
 // waits for that group's write); the result drains (G beats) while the next vector accumulates, which
 // costs about 1 cycle per vector (2 when G = 1) on top of events x G.

@@ -30,7 +30,7 @@
 // Cycles per sample, steady state: about max(pass 1, pass 2) with pass 1 = max(input events x 8, K events,
 // N x T x inputBeats) and pass 2 = sum over vectors of max(Q events + 8 + 2, A events x 8).
 // Buffers (bits): Q buffer 98304 b (RAM), S counters 1032192 b (RAM), row flags 3072 b, attention sums 4608 b, total 1138176 b.
-// Parameters: channels = 384, heads = 8, timeSteps = 4, tokens = 64, lanes = 48, inputChunk = 48, maxInputCount = 2, storage = registers, sBanks = 2, qBufferBits = 98304, sCounterBits = 1032192
+// Parameters: channels = 384, heads = 8, timeSteps = 4, tokens = 64, lanes = 48, inputChunk = 48, maxInputCount = 2, storage = auto, sBanks = 2, qBufferBits = 98304, sCounterBits = 1032192
 `default_nettype none
 module ssa_hst_4_384_s3_c384_h8_t4_n64_p48_b2 (
   input  wire clk,
@@ -3412,7 +3412,7 @@ module ssa_hst_4_384_s3_c384_h8_t4_n64_p48_b2 (
     .out_last(u_acc_v_out_last),
     .out_current(u_acc_v_out_current)
   );
-  ssa_hst_4_384_s3_q_lif_l384_p48_reg_d78fb04a u_lif_q (  // Blocks/AttentionShared.swift init(_:_:v:)
+  ssa_hst_4_384_s3_q_lif_l384_p48_pipe_8f3283e6 u_lif_q (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_q_out_valid),
@@ -3426,7 +3426,7 @@ module ssa_hst_4_384_s3_c384_h8_t4_n64_p48_b2 (
     .out_group(u_lif_q_out_group),
     .out_spike(u_lif_q_out_spike)
   );
-  ssa_hst_4_384_s3_k_lif_l384_p48_reg_eebc8c8e u_lif_k (  // Blocks/AttentionShared.swift init(_:_:v:)
+  ssa_hst_4_384_s3_k_lif_l384_p48_pipe_07bb5772 u_lif_k (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_k_out_valid),
@@ -3440,7 +3440,7 @@ module ssa_hst_4_384_s3_c384_h8_t4_n64_p48_b2 (
     .out_group(u_lif_k_out_group),
     .out_spike(u_lif_k_out_spike)
   );
-  ssa_hst_4_384_s3_v_lif_l384_p48_reg_076b3e64 u_lif_v (  // Blocks/AttentionShared.swift init(_:_:v:)
+  ssa_hst_4_384_s3_v_lif_l384_p48_pipe_42435718 u_lif_v (  // Blocks/AttentionShared.swift init(_:_:v:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_v_out_valid),
@@ -3493,7 +3493,7 @@ module ssa_hst_4_384_s3_c384_h8_t4_n64_p48_b2 (
     .out_count(u_enc_q2_out_count),
     .out_last(u_enc_q2_out_last)
   );
-  ssa_hst_4_384_s3_attn_lif_l384_p48_reg_d6b2826c u_attn_lif (  // Blocks/SSAAccelerator.swift makeSSA(_:)
+  ssa_hst_4_384_s3_attn_lif_l384_p48_pipe_4b79cef0 u_attn_lif (  // Blocks/SSAAccelerator.swift makeSSA(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(rd_draining),
@@ -3535,7 +3535,7 @@ module ssa_hst_4_384_s3_c384_h8_t4_n64_p48_b2 (
     .out_last(u_acc_proj_out_last),
     .out_current(u_acc_proj_out_current)
   );
-  ssa_hst_4_384_s3_proj_lif_l384_p48_reg_46e581f8 u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
+  ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 u_lif_proj (  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_proj_out_valid),
