@@ -147,15 +147,8 @@ enum EstimateCommand {
     static func single(_ args: Arguments) throws {
         let c = try ModelCommands.block(args)
         let seed = try args.uint64("seed", default: 1)
-        var (model, bundle) = try ModelCommands.build(c, args)
-        if let s = args.string("lif") {
-            guard let st = LIFStateStorage(rawValue: s) else {
-                throw Arguments.UsageError(description: "--lif must be auto, registers, pipelined or ram, got '\(s)'")
-            }
-            var f = model.folding
-            f.storage = st
-            model = try model.refolded(f)
-        }
+        let (built, bundle) = try ModelCommands.build(c, args)
+        let model = try ModelCommands.withLIFStorage(built, args)
         if let b = bundle { for line in b.lines { print(line) } }
         let weights = args.string("bundle").map { "weights from bundle \($0)" } ?? "random weights seed \(seed)"
         if isComposite(model) { return try composite(args, c, model, weights: weights) }

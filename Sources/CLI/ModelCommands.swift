@@ -134,6 +134,17 @@ enum ModelCommands {
         }
     }
 
+    /// The model refolded with the LIF storage `--lif` names, if given (`estimate`, `timing`).
+    static func withLIFStorage(_ model: BlockModel, _ args: Arguments) throws -> BlockModel {
+        guard let s = args.string("lif") else { return model }
+        guard let storage = LIFStateStorage(rawValue: s) else {
+            throw Arguments.UsageError(description: "--lif must be auto, registers, pipelined or ram, got '\(s)'")
+        }
+        var f = model.folding
+        f.storage = storage
+        return try model.refolded(f)
+    }
+
     static func generate(_ args: Arguments) throws {
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
         try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args))

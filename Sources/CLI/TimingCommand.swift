@@ -75,15 +75,7 @@ struct TimingCommand: QKCommand {
             result = try measure { try ECP5Timing.run(directory: work, files: files, top: String(last.dropLast(2)), options: o) }
         } else {
             let c = try ModelCommands.block(args)
-            var (model, _) = try ModelCommands.build(c, args)
-            if let s = args.string("lif") {
-                guard let st = LIFStateStorage(rawValue: s) else {
-                    throw Arguments.UsageError(description: "--lif must be auto, registers, pipelined or ram, got '\(s)'")
-                }
-                var f = model.folding
-                f.storage = st
-                model = try model.refolded(f)
-            }
+            let model = try ModelCommands.withLIFStorage(try ModelCommands.build(c, args).0, args)
             let design = try Elaborate.run(try model.hardware.makeModule())
             name = "\(c.model ?? "custom") stage \(c.stage) \(c.block.rawValue) P=\(model.folding.lanes) LIF \(model.folding.storage.rawValue)"
             result = try measure { try ECP5Timing.run(design, in: work, options: o) }
