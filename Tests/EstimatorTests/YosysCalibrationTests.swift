@@ -16,7 +16,8 @@ import Cosim
     static func block(_ kind: BlockKind, lanes: Int, small: Bool) throws -> Module {
         var c = try BlockConfig.named("hst-4-384", stage: 1, block: kind)
         if small { c.dim = 16; c.heads = 2; c.timeSteps = 2; c.tokens = 16 }
-        let m = try BlockModel.random(c, lanes: lanes, seed: 1)
+        // Register LIF banks, as the calibration set was fitted on (not the pipelined default).
+        let m = try BlockModel.random(c, lanes: lanes, seed: 1, storage: .registers)
         return try m.hardware.makeModule()
     }
 
