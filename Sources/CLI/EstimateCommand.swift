@@ -174,16 +174,10 @@ enum EstimateCommand {
         let rates = try rates(args, shape, stage: c.stage)
         let est = PerformanceEstimate(shape: shape, rates: rates, clockMHz: clock, energy: energy)
         if args.flag("json") {
-            var r = report(c, seed: seed, design: design, res: res, est: est)
-            r["clockSource"] = given == nil ? "estimated" : "assumed"
-            r["fmaxEstimate"] = ["ecp5MHz": ecp5.fmaxMHz, "pathNs": ecp5.ns, "lut4Levels": ecp5.lutLevels, "carryBits": ecp5.carryBits,
-                                 "longestCarry": ecp5.longestCarry, "chains": ecp5.chains, "fanoutLog2Sum": ecp5.fanoutLog,
-                                 "xc7LUT6Levels": xc7.lutLevels] as [String: Any]
-            if var d = r["design"] as? [String: Any] {
-                d["weights"] = args.string("bundle").map { "bundle \($0)" } ?? "random, seed \(seed)"
-                r["design"] = d
-            }
-            print(try json(r))
+            let r = EstimateReport(c, seed: seed, weights: args.string("bundle").map { "bundle \($0)" } ?? "random, seed \(seed)",
+                                   design: design, res: res, est: est, clockSource: given == nil ? "estimated" : "assumed",
+                                   ecp5: ecp5, xc7: xc7)
+            print(try r.json())
         } else {
             var t = text(c, weights: weights, res: res, est: est)
             let fmax = String(format: "Fmax estimate (ECP5 speed 8, from the netlist): %.1f MHz: critical path %.2f ns into %@, %d LUT4 levels, %d carry bits (longest chain %d); xc7: %d LUT6 levels\n",
@@ -194,46 +188,7 @@ enum EstimateCommand {
         }
     }
 
-    static func counts(_ r: ResourceCount) -> [String: Any] {
-        ["luts": r.luts, "flipFlops": r.flipFlops, "memoryBits": r.memoryBits, "bram18": r.bram18, "bram36": r.bram36, "dsps": r.dsps]
-    }
-
     static func flatten(_ m: ModuleEstimate) -> [ModuleEstimate] { [m] + m.children.flatMap(flatten) }
-
-    static func report(_ c: BlockConfig, seed: UInt64, design: Design, res: ModuleEstimate, est: PerformanceEstimate) -> [String: Any] {
-        let s = est.shape, r = est.rates, o = est.ops, b = est.breakdown, e = est.energy
-        return [
-            "schemaVersion": schemaVersion,
-            "design": [
-                "model": c.model ?? "custom", "stage": c.stage, "block": c.block.rawValue, "dim": s.channels, "heads": s.heads,
-                "tokens": s.tokens, "timeSteps": s.timeSteps, "lanes": s.lanes, "groups": s.groups, "inputChunk": s.inputChunk,
-                "top": design.verilogName(design.top), "seed": seed,
-            ] as [String: Any],
-            "resources": [
-                "total": counts(res.total),
-                "modules": flatten(res).map { ["path": $0.path, "module": $0.module, "own": counts($0.own), "total": counts($0.total)] as [String: Any] },
-            ] as [String: Any],
-            "rates": ["input": r.input, "q": r.q, "k": r.k, "attention": r.attention, "xPrime": r.xPrime, "out": r.out, "source": r.source] as [String: Any],
-            "clockMHz": est.clockMHz,
-            "cycles": ["perSample": est.cyclesPerSample, "latency": est.latencyCycles, "eventBound": est.eventBoundCycles] as [String: Any],
-            "latencyMicroseconds": est.latencyMicroseconds,
-            "samplesPerSecond": est.samplesPerSecond,
-            "operations": [
-                "inputEvents": o.inputEvents, "maskedEvents": o.maskedEvents, "accumulates": o.accumulates,
-                "multiplyAccumulates": o.multiplyAccumulates, "neuronUpdates": o.neuronUpdates, "weightBitsRead": o.weightBitsRead,
-                "stateBitsRead": o.stateBitsRead, "stateBitsWritten": o.stateBitsWritten, "bufferBitsRead": o.bufferBitsRead,
-                "bufferBitsWritten": o.bufferBitsWritten,
-            ] as [String: Any],
-            "energy": [
-                "parameters": ["accumulatePJ": e.accumulate, "multiplyAccumulatePJ": e.multiplyAccumulate, "memoryBitPJ": e.memoryBit, "source": e.source] as [String: Any],
-                "picojoules": [
-                    "synapticAccumulate": b.synapticAccumulate, "synapticMultiply": b.synapticMultiply, "neuronUpdates": b.neuronUpdates,
-                    "weightMemory": b.weightMemory, "stateMemory": b.stateMemory, "bufferMemory": b.bufferMemory, "total": b.total,
-                ] as [String: Any],
-                "microjoulesPerSample": est.energyMicrojoules,
-            ] as [String: Any],
-        ]
-    }
 
     static func json(_ object: Any) throws -> String {
         // Numbers without binary noise: 629145.6, not 629145.6000000001.

@@ -57,6 +57,19 @@ import Cosim
             #expect(abs((perf?["samplesPerSecond"] as? Double ?? 0) - 100e6 / cycles) <= 1e-3 * 100e6 / cycles, "\(r.output)")
             #expect(perf?["clockMHz"] as? Double == 100)
         }
+        // QKTA's full estimate (docs/estimate-json.md): the clock is the Fmax estimate unless given.
+        for clock in [nil, "100"] {
+            let r = try run(["estimate", "--model", "c.json", "--block", "qkta", "--lanes", "4", "--json"] + (clock.map { ["--clock-mhz", $0] } ?? []), in: dir)
+            #expect(r.status == 0, "\(r.output)")
+            let j = try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any]
+            #expect(j?["schemaVersion"] as? Int == 1)
+            let fmax = (j?["fmaxEstimate"] as? [String: Any])?["ecp5MHz"] as? Double ?? 0
+            let mhz = j?["clockMHz"] as? Double ?? 0, perSample = (j?["cycles"] as? [String: Any])?["perSample"] as? Double ?? 0
+            #expect(j?["clockSource"] as? String == (clock == nil ? "estimated" : "assumed"))
+            #expect(clock == nil ? abs(mhz - fmax) < 1e-6 : mhz == 100, "clock \(mhz), Fmax estimate \(fmax)")
+            #expect(perSample > 0 && abs((j?["samplesPerSecond"] as? Double ?? 0) - mhz * 1e6 / perSample) <= 1e-6 * mhz * 1e6 / perSample)
+            #expect((j?["design"] as? [String: Any])?["block"] as? String == "qkta")
+        }
         let bad = try run(["estimate", "--model", "c.json", "--block", "mlp", "--x-rate", "0.1"], in: dir)
         #expect(bad.status == 2 && bad.output.contains("--x-rate does not apply to --block mlp"), "\(bad.output)")
     }
