@@ -26,13 +26,13 @@ import Cosim
         Case(kind: .mlp, dim: 32, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
         Case(kind: .qkta, dim: 16, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
         Case(kind: .ssa, dim: 16, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
+        Case(kind: .ssa, dim: 20, heads: 4, tokens: 10, timeSteps: 3, lanes: 5),
     ]
     static let slow: [Case] = [
         Case(kind: .mlp, dim: 24, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
         Case(kind: .qkca, dim: 16, heads: 2, tokens: 8, timeSteps: 2, lanes: 4),
         Case(kind: .qkta, dim: 24, heads: 2, tokens: 16, timeSteps: 2, lanes: 4),
         Case(kind: .qkca, dim: 24, heads: 2, tokens: 8, timeSteps: 2, lanes: 6),
-        Case(kind: .ssa, dim: 24, heads: 3, tokens: 12, timeSteps: 2, lanes: 6),
     ]
 
     /// The design `generate` builds for the config (random weights, seed 1, block 0 of stage 1).
