@@ -120,6 +120,8 @@ public struct GoldenBlock: Sendable {
                     f = try format(q, f)
                 }
                 return .chain(prepared)
+            case .conv, .fork:
+                throw GoldenError(field: path, "convolutions and patch embeddings are not run by the block golden model yet")
             }
         }
     }

@@ -121,6 +121,8 @@ public struct BlockHardware: Sendable {
             let block = QKFormerBlockConfig(attention: att, mlp: mlp, vectorsInFlight: f.vectorsInFlight, name: "qkformer_block_\(stem)")
             try block.validate()
             structure = .qkformerBlock(block)
+        case .conv, .fork:
+            throw BlockError("a convolution or patch embedding is built by the network generator, not as a block")
         case .residual:
             throw BlockError("the generator builds a residual only inside a QKFormer block; describe the block as a chain of the attention residual and the MLP residual")
         }

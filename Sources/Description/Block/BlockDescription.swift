@@ -59,14 +59,31 @@ public struct StreamFormat: Hashable, Sendable, CustomStringConvertible {
     public var tokens: Int
     public var timeSteps: Int
     public var maxCount: Int
+    /// The image width of a spatial stream (`tokens = height * width`, token `n = y * width + x`;
+    /// docs/arithmetic.md §8), or nil for a stream whose tokens have no geometry (a block alone).
+    /// Convolutions and pools need it; token-local parts pass it through.
+    public var width: Int?
 
-    public init(channels: Int, tokens: Int, timeSteps: Int, maxCount: Int) {
-        (self.channels, self.tokens, self.timeSteps, self.maxCount) = (channels, tokens, timeSteps, maxCount)
+    public init(channels: Int, tokens: Int, timeSteps: Int, maxCount: Int, width: Int? = nil) {
+        (self.channels, self.tokens, self.timeSteps, self.maxCount, self.width) = (channels, tokens, timeSteps, maxCount, width)
+    }
+
+    /// The image height of a spatial stream.
+    public var height: Int? { width.map { tokens / $0 } }
+
+    /// The same stream (tokens, T, geometry) with other channels and counts.
+    public func with(channels: Int, maxCount: Int) -> StreamFormat {
+        var f = self
+        f.channels = channels
+        f.maxCount = maxCount
+        return f
     }
 
     /// Bits of one count.
     public var countWidth: Int { max(1, Int.bitWidth - maxCount.leadingZeroBitCount) }
-    public var description: String { "C = \(channels), N = \(tokens), T = \(timeSteps), counts 0...\(maxCount)" }
+    public var description: String {
+        "C = \(channels), N = \(tokens)\(width.map { " (\(tokens / $0) x \($0))" } ?? ""), T = \(timeSteps), counts 0...\(maxCount)"
+    }
 }
 
 /// Which Q-K attention an attention part computes (docs/arithmetic.md §7).
@@ -94,6 +111,12 @@ public indirect enum Part: Hashable, Sendable {
     case residual(Part)
     /// Parts one after another.
     case chain([Part])
+    /// A convolution on a spatial count stream, then (optionally) a max pool on its currents,
+    /// then QKFormer's LIF (docs/arithmetic.md §8): `LIF(pool(conv(x)))`.
+    case conv(ConvLayer)
+    /// `main(x) + shortcut(x)`: two branches of the same input, added as counts (a patch
+    /// embedding's two LIF outputs, docs/arithmetic.md §8). Both must write the same shape.
+    case fork(main: Part, shortcut: Part)
 
     /// The format this part writes when it reads `input`; throws when the part cannot read that
     /// stream, naming both ends of the connection.
@@ -116,7 +139,7 @@ public indirect enum Part: Hashable, Sendable {
             guard heads >= 1, input.channels % heads == 0 else {
                 throw ConfigError(field: "\(path).heads", "\(heads) heads do not divide the \(input.channels) channels")
             }
-            return StreamFormat(channels: proj.outputs, tokens: input.tokens, timeSteps: input.timeSteps, maxCount: 1)
+            return input.with(channels: proj.outputs, maxCount: 1)
         case .selfAttention(let heads, let q, let k, let v, let proj):
             for l in [q, k, v] {
                 try reads(l)
@@ -130,24 +153,32 @@ public indirect enum Part: Hashable, Sendable {
             guard heads >= 1, input.channels % heads == 0 else {
                 throw ConfigError(field: "\(path).heads", "\(heads) heads do not divide the \(input.channels) channels")
             }
-            return StreamFormat(channels: proj.outputs, tokens: input.tokens, timeSteps: input.timeSteps, maxCount: 1)
+            return input.with(channels: proj.outputs, maxCount: 1)
         case .mlp(let fc1, let fc2):
             try reads(fc1)
             guard fc2.inputs == fc1.outputs else {
                 throw ConfigError(field: "\(path).fc2", "reads \(fc2.inputs) channels but fc1 writes \(fc1.outputs)")
             }
-            return StreamFormat(channels: fc2.outputs, tokens: input.tokens, timeSteps: input.timeSteps, maxCount: 1)
+            return input.with(channels: fc2.outputs, maxCount: 1)
         case .residual(let branch):
             let b = try branch.output(reading: input, at: path + "." + branch.name)
             guard b.channels == input.channels, b.tokens == input.tokens, b.timeSteps == input.timeSteps else {
                 throw ConfigError(field: "\(path).\(branch.name)", "writes \(b) but the residual adds it to its input \(input); a residual branch keeps the stream's shape")
             }
-            return StreamFormat(channels: input.channels, tokens: input.tokens, timeSteps: input.timeSteps,
-                                maxCount: input.maxCount + b.maxCount)
+            return input.with(channels: input.channels, maxCount: input.maxCount + b.maxCount)
         case .chain(let parts):
             var f = input
             for (i, p) in parts.enumerated() { f = try p.output(reading: f, at: "\(path).\(i).\(p.name)") }
             return f
+        case .conv(let c):
+            return try c.output(reading: input, at: path)
+        case .fork(let main, let shortcut):
+            let a = try main.output(reading: input, at: path + ".main")
+            let b = try shortcut.output(reading: input, at: path + ".shortcut")
+            guard a.channels == b.channels, a.tokens == b.tokens, a.timeSteps == b.timeSteps, a.width == b.width else {
+                throw ConfigError(field: "\(path).shortcut", "writes \(b) but the main branch writes \(a); the two branches of a patch embedding are added, so they must agree in channels, tokens and image size")
+            }
+            return a.with(channels: a.channels, maxCount: a.maxCount + b.maxCount)
         }
     }
 
@@ -159,6 +190,8 @@ public indirect enum Part: Hashable, Sendable {
         case .mlp: "mlp"
         case .residual: "residual"
         case .chain: "chain"
+        case .conv(let c): c.layer.name
+        case .fork: "fork"
         }
     }
 
@@ -170,6 +203,8 @@ public indirect enum Part: Hashable, Sendable {
         case .mlp(let fc1, let fc2): [fc1, fc2]
         case .residual(let p): p.layers
         case .chain(let ps): ps.flatMap(\.layers)
+        case .conv(let c): [c.layer]
+        case .fork(let m, let s): m.layers + s.layers
         }
     }
 
@@ -182,6 +217,9 @@ public indirect enum Part: Hashable, Sendable {
         case .mlp(let a, let b): .mlp(fc1: try transform(a), fc2: try transform(b))
         case .residual(let p): .residual(try p.mapLayers(transform))
         case .chain(let ps): .chain(try ps.map { try $0.mapLayers(transform) })
+        case .conv(var c):
+            .conv(try { c.layer = try transform(c.layer); return c }())
+        case .fork(let m, let s): .fork(main: try m.mapLayers(transform), shortcut: try s.mapLayers(transform))
         }
     }
 }

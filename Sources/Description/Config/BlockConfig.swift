@@ -40,7 +40,40 @@ public struct BlockConfig: Hashable, Sendable {
         public var perChannel: Bool = true
         /// `E`; nil means `T*k` (exact decay).
         public var decayFractionBits: Int?
+        /// Bits of a fixed-point image pixel (docs/arithmetic.md §8); a network's first layer only.
+        public var inputBits: Int = 8
+        /// Fraction bits of a pixel: integer `p` stands for `p * 2^-inputFractionBits`.
+        public var inputFractionBits: Int = 5
         public init() {}
+
+        /// Parses the `quantization` object of config.json; unknown fields and wrong types are errors.
+        static func parse(_ q: JSONValue) throws -> Quantization {
+            guard case .object(let qd) = q else {
+                throw ConfigError(field: "quantization", "must be an object such as {\"weightBits\": 8}, got \(q)")
+            }
+            let qKnown: Set<String> = ["weightBits", "perChannel", "decayFractionBits", "inputBits", "inputFractionBits"]
+            if let unknown = qd.keys.sorted().first(where: { !qKnown.contains($0) }) {
+                throw ConfigError(field: "quantization.\(unknown)", "is not a quantization field; known: \(qKnown.sorted().joined(separator: ", "))")
+            }
+            var r = Quantization()
+            if let v = try int(qd, "weightBits", prefix: "quantization.") { r.weightBits = v }
+            if let v = qd["perChannel"] {
+                guard case .bool(let b) = v else {
+                    throw ConfigError(field: "quantization.perChannel", "must be true or false, got \(v)")
+                }
+                r.perChannel = b
+            }
+            if let v = try int(qd, "decayFractionBits", prefix: "quantization.") { r.decayFractionBits = v }
+            if let v = try int(qd, "inputBits", prefix: "quantization.") { r.inputBits = v }
+            if let v = try int(qd, "inputFractionBits", prefix: "quantization.") { r.inputFractionBits = v }
+            guard (2...16).contains(r.inputBits) else {
+                throw ConfigError(field: "quantization.inputBits", "must be from 2 to 16, got \(r.inputBits)")
+            }
+            guard (0...(r.inputBits + 8)).contains(r.inputFractionBits) else {
+                throw ConfigError(field: "quantization.inputFractionBits", "must be from 0 to inputBits + 8 = \(r.inputBits + 8), got \(r.inputFractionBits)")
+            }
+            return r
+        }
     }
 
     public var headDim: Int { dim / heads }
@@ -129,23 +162,7 @@ public struct BlockConfig: Hashable, Sendable {
             default: throw ConfigError(field: "bnEps", "must be a number such as 1e-5, got \(v)")
             }
         }
-        if let q = dict["quantization"] {
-            guard case .object(let qd) = q else {
-                throw ConfigError(field: "quantization", "must be an object such as {\"weightBits\": 8}, got \(q)")
-            }
-            let qKnown: Set<String> = ["weightBits", "perChannel", "decayFractionBits"]
-            if let unknown = qd.keys.sorted().first(where: { !qKnown.contains($0) }) {
-                throw ConfigError(field: "quantization.\(unknown)", "is not a quantization field; known: \(qKnown.sorted().joined(separator: ", "))")
-            }
-            if let v = try int(qd, "weightBits", prefix: "quantization.") { c.quantization.weightBits = v }
-            if let v = qd["perChannel"] {
-                guard case .bool(let b) = v else {
-                    throw ConfigError(field: "quantization.perChannel", "must be true or false, got \(v)")
-                }
-                c.quantization.perChannel = b
-            }
-            if let v = try int(qd, "decayFractionBits", prefix: "quantization.") { c.quantization.decayFractionBits = v }
-        }
+        if let q = dict["quantization"] { c.quantization = try Quantization.parse(q) }
         try c.validate()
         return c
     }
@@ -177,13 +194,13 @@ public struct BlockConfig: Hashable, Sendable {
         }
     }
 
-    private static func int(_ d: [String: JSONValue], _ key: String, prefix: String = "") throws -> Int? {
+    static func int(_ d: [String: JSONValue], _ key: String, prefix: String = "") throws -> Int? {
         guard let v = d[key] else { return nil }
         guard case .int(let i) = v else { throw ConfigError(field: prefix + key, "must be a whole number, got \(v)") }
         return i
     }
 
-    private static func string(_ d: [String: JSONValue], _ key: String) throws -> String? {
+    static func string(_ d: [String: JSONValue], _ key: String) throws -> String? {
         guard let v = d[key] else { return nil }
         guard case .string(let s) = v else { throw ConfigError(field: key, "must be a string, got \(v)") }
         return s
