@@ -1,0 +1,211 @@
+import HDL
+
+/// The geometry of a `k x k` window (stride `s`, zero or `-infinity` padding `p`) walked over a
+/// row-major image of `height x width` tokens kept in a circular line buffer. Shared by the
+/// convolution on counts, the max pool on currents and the image stem; every flow-control
+/// bound of those modules (and so their input-lookahead contracts) follows from it.
+///
+/// The buffer keeps `slots = (k-1)*width + k + 1` tokens: a window spans at most
+/// `(k-1)*width + k` consecutive tokens, plus one token of slack so that the next token can be
+/// written while the current window is read. Token `n` of an image lives in slot `n mod slots`.
+/// The writer may write token `n` only while `n < start(j) + slots`, with `j` the output
+/// position being gathered and `start(j) = (s*oy - p)*width + (s*ox - p)` the (unclamped, possibly
+/// negative) token number of its window's top-left corner: then the slot it overwrites held
+/// a token older than every token any later window reads. Output `j` is gathered once the
+/// writer has written its last token `end(j)` (the bottom-right tap, clamped to the image).
+public struct WindowGeometry: Hashable, Sendable {
+    public var height: Int
+    public var width: Int
+    public var kernel: Int
+    public var stride: Int
+    public var padding: Int
+
+    public init(height: Int, width: Int, kernel: Int, stride: Int, padding: Int) {
+        (self.height, self.width, self.kernel, self.stride, self.padding) = (height, width, kernel, stride, padding)
+    }
+
+    public var tokens: Int { height * width }
+    public var outHeight: Int { (height + 2 * padding - kernel) / stride + 1 }
+    public var outWidth: Int { (width + 2 * padding - kernel) / stride + 1 }
+    public var outTokens: Int { outHeight * outWidth }
+    /// Tokens the circular line buffer holds.
+    public var slots: Int { (kernel - 1) * width + kernel + 1 }
+
+    /// `start(j)`: the token number of output `j`'s top-left tap (negative in the padding).
+    public func start(_ j: Int) -> Int {
+        let oy = j / outWidth, ox = j % outWidth
+        return (stride * oy - padding) * width + stride * ox - padding
+    }
+
+    /// The last token output `j` reads: its bottom-right tap, clamped to the image.
+    public func end(_ j: Int) -> Int {
+        let oy = j / outWidth, ox = j % outWidth
+        return min(height - 1, stride * oy - padding + kernel - 1) * width + min(width - 1, stride * ox - padding + kernel - 1)
+    }
+
+    /// The most input tokens of an image the writer can have touched (accepted at least one beat
+    /// of) while the gatherer has not finished output `j` (`j == outTokens`: finished them all).
+    public func tokensWritable(whileGathering j: Int) -> Int {
+        j >= outTokens ? tokens : min(tokens, max(0, start(j) + slots))
+    }
+}
+
+/// Width-matching helpers: both sides zero-extended to the wider one.
+func widen(_ a: Expr, _ b: Expr) -> (Expr, Expr) {
+    let w = max(a.width, b.width)
+    return (a.extend(to: w), b.extend(to: w))
+}
+func ult(_ a: Expr, _ b: Expr) -> Expr { let (x, y) = widen(a, b); return x.lt(y) }
+func ugt(_ a: Expr, _ b: Expr) -> Expr { let (x, y) = widen(a, b); return x.gt(y) }
+func ueq(_ a: Expr, _ b: Expr) -> Expr { let (x, y) = widen(a, b); return x.eq(y) }
+func ucon(_ v: Int, _ w: Int) -> Expr { .const(v, width: w) }
+/// `min(a, c)` for a constant `c >= 0`.
+func uminConst(_ a: Expr, _ c: Int) -> Expr {
+    let w = max(a.width, uwidth(c)), x = a.extend(to: w)
+    return mux(x.gt(ucon(c, w)), ucon(c, w), x)
+}
+func uwidth(_ maxValue: Int) -> Int { Interval(0, max(0, maxValue)).unsignedWidth }
+
+/// `r + 1`, back to 0 after `last`.
+func wrapIncrement(_ r: Expr, last: Int) -> Expr {
+    mux(r.eq(ucon(last, r.width)), ucon(0, r.width), r +% ucon(1, r.width))
+}
+
+/// `(a + b) mod d` for `a, b < d` (`b` an expression or a constant), in `a`'s width.
+func addMod(_ a: Expr, _ b: Expr, _ d: Int) -> Expr {
+    let w = a.width
+    let sum = a.extend(to: w + 1) +% b.extend(to: w + 1)
+    return mux(sum.ge(ucon(d, w + 1)), sum -% ucon(d, w + 1), sum).truncate(to: w)
+}
+func addMod(_ a: Expr, _ c: Int, _ d: Int) -> Expr {
+    let c = ((c % d) + d) % d
+    return c == 0 ? a : addMod(a, ucon(c, a.width), d)
+}
+
+/// `x * k` for a constant `k >= 1` (unsigned), exact width.
+func timesConst(_ x: Expr, _ k: Int) -> Expr {
+    if k == 1 { return x }
+    if k & (k - 1) == 0 { return x.shiftLeft(k.trailingZeroBitCount) }
+    return x * Expr.const(k)
+}
+
+/// Narrows an unsigned value proven to fit, or zero-extends it.
+func fitTo(_ x: Expr, _ w: Int) -> Expr { x.width <= w ? x.extend(to: w) : x.truncate(to: w) }
+
+/// The write side of a circular line buffer: counts beats, tokens and images.
+/// `beatsPerToken` words per token, written at consecutive addresses.
+final class LineWriter {
+    let token: Expr      // n: the token being written (0..<tokens)
+    let address: Expr    // linear word address, wraps at slots*beatsPerToken
+    let image: Expr      // image parity
+    let lastBeatOfToken: Expr
+    private unowned let m: Module
+
+    init(_ m: Module, _ prefix: String, geometry g: WindowGeometry, beatsPerToken: Int, addressWidth: Int) {
+        self.m = m
+        token = m.reg("\(prefix)_token", width: uwidth(g.tokens), reset: 0)
+        address = m.reg("\(prefix)_addr", width: addressWidth, reset: 0)
+        image = m.reg("\(prefix)_image", width: 1, reset: 0)
+        let beat = beatsPerToken > 1 ? m.reg("\(prefix)_beat", width: uwidth(beatsPerToken - 1), reset: 0) : nil
+        self.beat = beat
+        self.beatsPerToken = beatsPerToken
+        self.geometry = g
+        lastBeatOfToken = m.wire("\(prefix)_token_done", beat.map { $0.eq(ucon(beatsPerToken - 1, $0.width)) } ?? .const(1, width: 1))
+    }
+    private let beat: Expr?
+    private let beatsPerToken: Int
+    private let geometry: WindowGeometry
+
+    /// Advances on `fire` (one beat written).
+    func advance(fire: Expr) {
+        let g = geometry
+        let lastToken = token.eq(ucon(g.tokens - 1, token.width))
+        let imageDone = lastBeatOfToken & lastToken
+        if let b = beat { m.next(b, wrapIncrement(b, last: beatsPerToken - 1), enable: fire) }
+        m.next(token, wrapIncrement(token, last: g.tokens - 1), enable: fire & lastBeatOfToken)
+        let depth = g.slots * beatsPerToken
+        m.next(address, mux(imageDone, ucon(0, address.width), wrapIncrement(address, last: depth - 1)), enable: fire)
+        m.next(image, ~image, enable: fire & imageDone)
+    }
+}
+
+/// The gather side's position: which output window is next, where its taps are, and the
+/// writer's limit. Registers advance with `advance(enable:)`, wrapping to output 0 after the
+/// last output of an image.
+final class WindowWalker {
+    let g: WindowGeometry
+    let oy: Expr, ox: Expr
+    /// `start(j) + slots` (always positive).
+    let limit: Expr
+    /// `start(j) mod slots`.
+    let startSlot: Expr
+    let rowBase: Expr, colBase: Expr   // s*oy, s*ox
+    let lastOutput: Expr
+    private let rowLimit: Expr, rowSlot: Expr
+    private unowned let m: Module
+    let slotWidth: Int
+
+    init(_ m: Module, _ prefix: String, geometry g: WindowGeometry) {
+        self.m = m
+        self.g = g
+        precondition([1, 2, 4].contains(g.stride))
+        let D = g.slots
+        slotWidth = Memory.addressWidth(depth: D)
+        oy = m.reg("\(prefix)_oy", width: uwidth(g.outHeight - 1), reset: 0)
+        ox = m.reg("\(prefix)_ox", width: uwidth(g.outWidth - 1), reset: 0)
+        let lw = uwidth(g.tokens + D + g.stride * g.width + g.stride)
+        let limit0 = D - g.padding * g.width - g.padding
+        let slot0 = ((-(g.padding * g.width + g.padding)) % D + D) % D
+        limit = m.reg("\(prefix)_limit", width: lw, reset: limit0)
+        rowLimit = m.reg("\(prefix)_row_limit", width: lw, reset: limit0)
+        startSlot = m.reg("\(prefix)_start_slot", width: slotWidth, reset: slot0)
+        rowSlot = m.reg("\(prefix)_row_slot", width: slotWidth, reset: slot0)
+        let sh = g.stride.trailingZeroBitCount
+        rowBase = m.wire("\(prefix)_row_base", oy.shiftLeft(sh))
+        colBase = m.wire("\(prefix)_col_base", ox.shiftLeft(sh))
+        let lastCol = ox.eq(ucon(g.outWidth - 1, ox.width)), lastRow = oy.eq(ucon(g.outHeight - 1, oy.width))
+        lastOutput = m.wire("\(prefix)_last_output", lastCol & lastRow)
+        self.lastCol = lastCol
+        self.limit0 = limit0
+        self.slot0 = slot0
+    }
+    private let lastCol: Expr
+    private let limit0: Int, slot0: Int
+
+    /// The last token the window reads, `end(j)`, as a linear token number.
+    func endToken() -> Expr {
+        let k = g.kernel, p = g.padding
+        let rowEnd = rowBase +& ucon(k - 1 - p, max(1, uwidth(k)))
+        let colEnd = colBase +& ucon(k - 1 - p, max(1, uwidth(k)))
+        let ry = uminConst(rowEnd, g.height - 1), rx = uminConst(colEnd, g.width - 1)
+        return timesConst(ry, g.width) +& rx
+    }
+
+    /// Whether tap `(dy, dx)` of the current window lies inside the image.
+    func tapInside(dy: Expr, dx: Expr) -> Expr {
+        let p = g.padding
+        let y = rowBase +& dy, x = colBase +& dx
+        var ok = ult(y, ucon(g.height + p, uwidth(g.height + p))) & ult(x, ucon(g.width + p, uwidth(g.width + p)))
+        if p > 0 {
+            ok = ok & ~ult(y, ucon(p, uwidth(p))) & ~ult(x, ucon(p, uwidth(p)))
+        }
+        return ok
+    }
+
+    /// The slot of the tap `offset = dy*width + dx` tokens after the window's top-left corner.
+    func tapSlot(offset: Expr) -> Expr { addMod(startSlot, fitTo(offset, slotWidth), g.slots) }
+
+    func advance(enable: Expr) {
+        let s = g.stride, D = g.slots, lw = limit.width
+        let lastRow = oy.eq(ucon(g.outHeight - 1, oy.width))
+        let nextRowLimit = (rowLimit +% ucon(s * g.width, lw))
+        let nextRowSlot = addMod(rowSlot, s * g.width, D)
+        let l0 = ucon(limit0, lw), s0 = ucon(slot0, slotWidth)
+        m.next(ox, mux(lastCol, ucon(0, ox.width), ox +% ucon(1, ox.width)), enable: enable)
+        m.next(oy, mux(lastCol, mux(lastRow, ucon(0, oy.width), oy +% ucon(1, oy.width)), oy), enable: enable)
+        m.next(limit, mux(lastCol, mux(lastRow, l0, nextRowLimit), limit +% ucon(s, lw)), enable: enable)
+        m.next(rowLimit, mux(lastCol, mux(lastRow, l0, nextRowLimit), rowLimit), enable: enable)
+        m.next(startSlot, mux(lastCol, mux(lastRow, s0, nextRowSlot), addMod(startSlot, s, D)), enable: enable)
+        m.next(rowSlot, mux(lastCol, mux(lastRow, s0, nextRowSlot), rowSlot), enable: enable)
+    }
+}
