@@ -11,6 +11,10 @@ public indirect enum PartTrace: Hashable, Sendable {
     /// The branch's trace and `x + branch(x)`.
     case residual(branch: PartTrace, output: SpikeTensor)
     case chain([PartTrace])
+    /// A convolution (with its pool, if any) and its LIF (docs/arithmetic.md §8).
+    case conv(ConvTrace)
+    /// Both branches' traces and `main(x) + shortcut(x)`.
+    case fork(main: PartTrace, shortcut: PartTrace, output: SpikeTensor)
 
     /// The part's output, `[T][N][C]` counts.
     public var output: SpikeTensor {
@@ -20,6 +24,8 @@ public indirect enum PartTrace: Hashable, Sendable {
         case .mlp(let t): t.output
         case .residual(_, let o): o
         case .chain(let ts): ts.last!.output
+        case .conv(let t): t.output
+        case .fork(_, _, let o): o
         }
     }
 
@@ -32,10 +38,13 @@ public indirect enum PartTrace: Hashable, Sendable {
         case .mlp(let t): [t.fc1, t.fc2]
         case .residual(let b, _): b.layers
         case .chain(let ts): ts.flatMap(\.layers)
+        case .conv(let t): [t.layer]
+        case .fork(let m, let s, _): m.layers + s.layers
         }
     }
 
-    /// Every part's output in stream order (`f(x)` before `x + f(x)`); the last is the block's.
+    /// Every part's output in stream order (`f(x)` before `x + f(x)`; a fork's main branch, then
+    /// its shortcut, then their sum); the last is the block's. A convolution is named by its layer.
     public var streams: [(name: String, tensor: SpikeTensor)] {
         switch self {
         case .attention(let t): [("attention", t.output)]
@@ -43,6 +52,8 @@ public indirect enum PartTrace: Hashable, Sendable {
         case .mlp(let t): [("mlp", t.output)]
         case .residual(let b, let o): b.streams + [("residual", o)]
         case .chain(let ts): ts.flatMap(\.streams)
+        case .conv(let t): [(t.name, t.output)]
+        case .fork(let m, let s, let o): m.streams + s.streams + [("fork", o)]
         }
     }
 }
@@ -52,6 +63,22 @@ public indirect enum PartTrace: Hashable, Sendable {
 /// and every range is proven up front for the input's largest count.
 public struct GoldenBlock: Sendable {
     public let block: BlockDescription
+    private let root: GoldenPart
+
+    public init(_ d: BlockDescription) throws {
+        block = d
+        root = try GoldenPart(d.body, input: d.input, path: "block")
+    }
+
+    /// Runs one sample, `input` `[T][N][C]` with counts in `0...block.input.maxCount`.
+    public func run(_ input: SpikeTensor) throws -> PartTrace { try root.run(input) }
+}
+
+/// The golden model of one part on a given input stream (a block's body, or a network section
+/// such as a patch embedding): every range proven up front for the stream's largest count.
+public struct GoldenPart: Sendable {
+    public let part: Part
+    public let input: StreamFormat
     private let root: Prepared
 
     private indirect enum Prepared: Sendable {
@@ -60,11 +87,14 @@ public struct GoldenBlock: Sendable {
         case mlp(MLPParameters, maxCount: Int)
         case residual(Prepared, maxCount: Int)
         case chain([Prepared])
+        case conv(GoldenConv)
+        case fork(main: Prepared, shortcut: Prepared, maxCount: Int)
     }
 
-    public init(_ d: BlockDescription) throws {
-        block = d
-        root = try Self.prepare(d.body, d.input, path: "block")
+    /// Prepares `part` reading `input`; errors name the part by `path`.
+    public init(_ part: Part, input: StreamFormat, path: String = "block") throws {
+        (self.part, self.input) = (part, input)
+        root = try Self.prepare(part, input, path: path)
     }
 
     private static func layer(_ l: SpikingLayer) throws -> SpikingLinearLayer {
@@ -120,15 +150,28 @@ public struct GoldenBlock: Sendable {
                     f = try format(q, f)
                 }
                 return .chain(prepared)
-            case .conv, .fork:
-                throw GoldenError(field: path, "convolutions and patch embeddings are not run by the block golden model yet")
+            case .conv(let c):
+                guard let w = input.width, let h = input.height, h * w == input.tokens else {
+                    throw GoldenError(field: c.layer.name, "is a convolution but its input stream \(input) has no image geometry; a convolution reads a spatial stream")
+                }
+                guard c.inChannels == input.channels else {
+                    throw GoldenError(field: c.layer.name, "reads \(c.inChannels) channels but its input stream has \(input.channels)")
+                }
+                return .conv(try GoldenConv(c, height: h, width: w, inputRange: 0...Int64(input.maxCount)))
+            case .fork(let m, let s):
+                let out = try format(p, input)
+                guard out.maxCount <= 255 else {
+                    throw GoldenError(field: "fork", "main(x) + shortcut(x) reaches counts up to \(out.maxCount), beyond uint8")
+                }
+                return .fork(main: try prepare(m, input, path: "main.\(m.name)"),
+                             shortcut: try prepare(s, input, path: "shortcut.\(s.name)"), maxCount: out.maxCount)
             }
         }
     }
 
-    /// Runs one sample, `input` `[T][N][C]` with counts in `0...block.input.maxCount`.
+    /// Runs one sample, `input` `[T][N][C]` with counts in `0...input.maxCount`.
     public func run(_ input: SpikeTensor) throws -> PartTrace {
-        let f = block.input
+        let f = self.input
         guard input.shape == [f.timeSteps, f.tokens, f.channels] else {
             throw GoldenError(field: "input", "has shape \(input.shape) but the block reads [T, N, C] = [\(f.timeSteps), \(f.tokens), \(f.channels)]")
         }
@@ -159,6 +202,13 @@ public struct GoldenBlock: Sendable {
                 y = t.output
             }
             return .chain(traces)
+        case .conv(let c):
+            return .conv(try c.run(x))
+        case .fork(let m, let s, let maxCount):
+            let a = try wrap("main") { try run(m, x) }
+            let b = try wrap("shortcut") { try run(s, x) }
+            let o = try wrap("fork") { try SEWResidual.add(a.output, b.output, maxCount: maxCount) }
+            return .fork(main: a, shortcut: b, output: o)
         }
     }
 }

@@ -72,11 +72,15 @@ public enum BlockStreamCosim {
         }
     }
 
-    /// Streams `samples` (`[T][N][C]` each) through `design` and compares with `expected`.
+    /// Streams `samples` (`[T][N][C]` each) through `design` and compares with `expected`
+    /// (`[T][No][Co]` each: a convolution changes the tokens and channels; `outputTokens` nil
+    /// means `N`).
     public static func run(_ design: Design, input: CountStreamFormat, output: CountStreamFormat, tokens N: Int,
+                           outputTokens: Int? = nil,
                            samples: [SpikeTensor], expected: [SpikeTensor], options: Options) throws -> Result {
         precondition(samples.count == expected.count, "one expected output per sample")
-        precondition(input.channels == output.channels && input.timeSteps == output.timeSteps)
+        precondition(input.timeSteps == output.timeSteps)
+        let No = outputTokens ?? N, Co = output.channels
         var vopts = VerilatorOptions()
         if let t = options.tracePath {
             vopts.trace = t.hasSuffix(".fst") ? .fst : .vcd
@@ -102,7 +106,7 @@ public enum BlockStreamCosim {
                 }
             }
         }
-        let expectedOut = samples.count * N * T * Go
+        let expectedOut = samples.count * No * T * Go
         var rng = SplitMix64(seed: options.seed ^ 0x5EED)
         var next = 0, received = 0, cycles = 0, idle = 0
         var mismatches: [Mismatch] = []
@@ -114,7 +118,7 @@ public enum BlockStreamCosim {
             if protocolErrors.count < 20 { protocolErrors.append(text) }
         }
         var offering = false
-        var rtlOut = samples.map { _ in SpikeTensor(shape: [T, N, C], repeating: 0) }
+        var rtlOut = samples.map { _ in SpikeTensor(shape: [T, No, Co], repeating: 0) }
         let t0 = Date()
         let progressBar = ProgressLine("co-simulating \(samples.count) sample\(samples.count == 1 ? "" : "s") in Verilator", total: expectedOut / Go, unit: "vectors")
         defer { progressBar.finish() }
@@ -143,12 +147,12 @@ public enum BlockStreamCosim {
             }
             if ready && driver.bit("m_axis_tvalid") {
                 let v = received / Go, g = received % Go
-                let s = v / (N * T), n = (v / T) % N, t = v % T
+                let s = v / (No * T), n = (v / T) % No, t = v % T
                 let counts = driver.lanes("m_axis_tdata", count: Ko, laneWidth: output.countWidth)
                 for j in 0..<Ko {
                     let c = g * Ko + j
-                    if c >= C {
-                        if counts[j] != 0 { protocolError(s, "output beat \(received): slot \(j) past the \(C) channels is \(counts[j])") }
+                    if c >= Co {
+                        if counts[j] != 0 { protocolError(s, "output beat \(received): slot \(j) past the \(Co) channels is \(counts[j])") }
                         continue
                     }
                     let actual = Int(counts[j]), want = Int(expected[s][t, n, c])
@@ -175,7 +179,7 @@ public enum BlockStreamCosim {
             idle = progress ? 0 : idle + 1
             if idle > 100_000 {
                 stuck = "no progress for 100000 cycles after \(received) of \(expectedOut) output beats and \(next) of \(beats.count) input beats: the design is stuck"
-                protocolError(received / (Go * N * T), stuck!)
+                protocolError(received / (Go * No * T), stuck!)
                 break
             }
         }
@@ -208,7 +212,7 @@ public enum BlockStreamCosim {
             try Data(report.utf8).write(to: dir.appendingPathComponent("mismatches.txt"))
             replay = dir
         }
-        return Result(samples: samples.count, vectors: samples.count * N * T, cycles: cycles, mismatches: mismatches,
+        return Result(samples: samples.count, vectors: samples.count * No * T, cycles: cycles, mismatches: mismatches,
                       mismatchCount: mismatchCount, failedSamples: failed.count, protocolErrors: protocolErrors,
                       seconds: seconds, inputBeats: beats.count, outputs: rtlOut, replayDirectory: replay)
     }
