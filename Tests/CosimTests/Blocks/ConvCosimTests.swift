@@ -1,0 +1,93 @@
+import Description
+import Foundation
+import Testing
+import HDL
+import Blocks
+import Golden
+import Cosim
+
+/// The convolution on count streams against the golden model (`GoldenPart` running `Part.conv`):
+/// 3x3 with and without pool, 1x1 strided, odd image sizes, counts up to 3, lanes that do not
+/// divide C_out, random stalls on both sides; and the input-lookahead contract.
+@Suite(.serialized) struct ConvCosimTests {
+    struct Shape: CustomStringConvertible, Sendable {
+        var h: Int, w: Int, cin: Int, cout: Int, t: Int, k: Int, stride: Int, pool: Bool, lanes: Int, chunk: Int, count: Int
+        var description: String {
+            "\(h)x\(w) Cin \(cin) Cout \(cout) T \(t) k\(k) s\(stride)\(pool ? " pool" : "") P \(lanes) chunk \(chunk) counts 0...\(count)"
+        }
+    }
+
+    /// A random conv layer (8-bit weights on 2^-7, exact LIF), its hardware config and golden part.
+    static func model(_ s: Shape, seed: UInt64) throws -> (config: ConvConfig, golden: GoldenPart, input: StreamFormat) {
+        var rng = SplitMix64(seed: seed)
+        let l = try SpikingLayer.random(name: "conv", outputs: s.cout, inputs: s.cin * s.k * s.k, weightBits: 8,
+                                        biasRange: -0.25...1.0, decayFractionBits: s.t, using: &rng)
+        let layer = try ConvLayer(layer: l, inChannels: s.cin, kernel: s.k, stride: s.stride, pool: s.pool)
+        let input = StreamFormat(channels: s.cin, tokens: s.h * s.w, timeSteps: s.t, maxCount: s.count, width: s.w)
+        let config = try ConvConfig(layer, input: input, lanes: s.lanes, inputChunk: s.chunk, storage: .registers)
+        return (config, try GoldenPart(.conv(layer), input: input, path: "conv"), input)
+    }
+
+    static let shapes: [Shape] = [
+        Shape(h: 5, w: 7, cin: 3, cout: 10, t: 2, k: 3, stride: 1, pool: false, lanes: 4, chunk: 2, count: 3),
+        Shape(h: 6, w: 5, cin: 8, cout: 5, t: 3, k: 3, stride: 1, pool: false, lanes: 5, chunk: 8, count: 1),
+        Shape(h: 6, w: 7, cin: 8, cout: 12, t: 1, k: 1, stride: 2, pool: false, lanes: 5, chunk: 3, count: 2),
+        Shape(h: 9, w: 8, cin: 4, cout: 4, t: 2, k: 1, stride: 4, pool: false, lanes: 4, chunk: 4, count: 3),
+        Shape(h: 5, w: 7, cin: 5, cout: 6, t: 3, k: 3, stride: 1, pool: true, lanes: 4, chunk: 5, count: 1),
+        Shape(h: 6, w: 6, cin: 3, cout: 7, t: 2, k: 3, stride: 1, pool: true, lanes: 3, chunk: 2, count: 3),
+        Shape(h: 7, w: 5, cin: 4, cout: 9, t: 2, k: 3, stride: 2, pool: false, lanes: 4, chunk: 4, count: 2),
+    ]
+
+    @Test(arguments: Array(shapes.indices))
+    func convMatchesGolden(_ i: Int) throws {
+        let s = Self.shapes[i]
+        let seed = TestSeed.value(default: 0xC0 + UInt64(i))
+        print("ConvCosimTests \(s) seed \(seed)")
+        let (config, golden, input) = try Self.model(s, seed: seed)
+        let samples = input.randomSamples(rate: 0.3, count: 2, seed: seed)
+        let expected = try samples.map { try golden.run($0).output }
+        let design = try Elaborate.run(try makeConv(config))
+        let r = try ConvCosim.run(design, input: ConvCosim.countBeats(samples, format: config.inputFormat), output: config.outputFormat,
+                                  outTokens: config.outputTokens, expected: expected, inputStall: 0.3, outputStall: 0.3, seed: seed)
+        #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(5))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        let ones = expected.reduce(0) { $0 + $1.scalars.reduce(0) { $0 + Int($1) } }
+        let total = expected.reduce(0) { $0 + $1.scalars.count }
+        print("  \(r.cycles) cycles, output rate \(Double(ones) / Double(total))")
+        #expect(ones > 0 && ones < total, "the output must be neither silent nor all ones")
+    }
+
+    /// `inputTokensRead(beforeOutput:)` is a bound the RTL keeps: with m_axis stopped after `n`
+    /// output tokens, the module accepts beats of at most that many input tokens (and, the
+    /// bound being exact, exactly that many).
+    @Test(arguments: [0, 4])
+    func lookaheadIsKept(_ i: Int) throws {
+        let s = Self.shapes[i]
+        let seed = TestSeed.value(default: 0x1A + UInt64(i))
+        print("ConvCosimTests lookahead \(s) seed \(seed)")
+        let (config, golden, input) = try Self.model(s, seed: seed)
+        let samples = input.randomSamples(rate: 0.3, count: 1, seed: seed)
+        let expected = try samples.map { try golden.run($0).output }
+        let design = try Elaborate.run(try makeConv(config))
+        let perToken = config.timeSteps * config.inputBeats
+        for n in Array(Set([0, 1, config.outWidth, config.outWidth + 1, config.outputTokens / 2, config.outputTokens - 1])).sorted() {
+            let r = try ConvCosim.run(design, input: ConvCosim.countBeats(samples, format: config.inputFormat), output: config.outputFormat,
+                                      outTokens: config.outputTokens, expected: expected, inputStall: 0.2, outputStall: 0.2, seed: seed &+ UInt64(n),
+                                      stopAfterTokens: n, idleLimit: 3000)
+            let touched = (r.inputBeatsTaken + perToken - 1) / perToken
+            let bound = config.inputTokensRead(beforeOutput: n)
+            print("  before output token \(n): read \(touched) input tokens, bound \(bound)")
+            #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(3))")
+            #expect(r.outputBeats == n * config.timeSteps * config.groups)
+            #expect(touched <= bound, "output token \(n): \(touched) input tokens read, the contract says at most \(bound)")
+            #expect(touched == bound, "output token \(n): the bound \(bound) is not reached (\(touched))")
+        }
+    }
+
+    @Test(arguments: [0, 4])
+    func convLintsClean(_ i: Int) throws {
+        let (config, _, _) = try Self.model(Self.shapes[i], seed: 7)
+        let findings = try LintTests.emitAndLint(try makeConv(config))
+        #expect(findings.isEmpty, "\(findings)")
+    }
+}
