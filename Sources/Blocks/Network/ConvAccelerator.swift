@@ -125,9 +125,10 @@ public struct ConvConfig: Hashable, Sendable {
     /// The input-lookahead contract (a guarantee of the generated RTL, proven in docs/conv.md
     /// and checked in co-simulation): before the module emits any beat of output token `n` of
     /// an image, it has accepted beats of at most this many input tokens of that image
-    /// (counting a token once any of its `T x B` beats was accepted). It is reached when
-    /// `m_axis` stalls from the first beat of token `n` on. `n == outputTokens` gives the
-    /// whole image.
+    /// (counting a token once any of its `T x B` beats was accepted). A safe upper bound: it
+    /// assumes every one of the `tokensInFlight` tokens the gatherer may start ahead of `m_axis`
+    /// has been gathered completely; when `m_axis` stalls the RTL stops within a token or two
+    /// (without pool) of it, as the pipeline fills first. `n == outputTokens` gives the whole image.
     public func inputTokensRead(beforeOutput n: Int) -> Int {
         let cg = convGeometry, F = tokensInFlight
         guard let pg = poolGeometry else {
