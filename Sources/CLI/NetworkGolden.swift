@@ -26,17 +26,20 @@ enum NetworkGolden {
         let golden = try GoldenNetwork(d)
         let samples = try readInput(inPath, d.image)
 
+        // Only z, the logits and the class of each sample are kept: a trace holds every layer.
         var rounded = 0, saturated = 0
-        var traces: [NetworkTrace] = []
+        var results: [(z: [Int64], logits: [Double], predictedClass: Int)] = []
         for s in samples {
+            let t: NetworkTrace
             switch s {
             case .image(let q):
                 rounded += q.rounded
                 saturated += q.saturated
-                traces.append(try golden.run(image: q.pixels))
+                t = try golden.run(image: q.pixels)
             case .frames(let f):
-                traces.append(try golden.run(frames: f))
+                t = try golden.run(frames: f)
             }
+            results.append((t.z, t.logits, t.predictedClass))
         }
         for line in bundle.reportLines { print(line) }
         if case .pixels(let bits, let fin) = d.image.kind {
@@ -45,11 +48,11 @@ enum NetworkGolden {
         }
         let classes = d.head.classes
         let array: NPYArray = args.flag("raw")
-            ? try NPYArray(shape: [traces.count, classes], scalars: traces.flatMap(\.z))
-            : try NPYArray(shape: [traces.count, classes], scalars: traces.flatMap(\.logits))
+            ? try NPYArray(shape: [results.count, classes], scalars: results.flatMap(\.z))
+            : try NPYArray(shape: [results.count, classes], scalars: results.flatMap(\.logits))
         try Outputs.writeFile(outPath, flag: "--output", inputs: inputs, data: array.npyData())
-        let shown = traces.prefix(16).map { String($0.predictedClass) }.joined(separator: ", ")
-        print("wrote \(outPath): \(args.flag("raw") ? "int64 z" : "float64 logits") [\(traces.count), \(classes)]; classes \(shown)\(traces.count > 16 ? ", ..." : "")")
+        let shown = results.prefix(16).map { String($0.predictedClass) }.joined(separator: ", ")
+        print("wrote \(outPath): \(args.flag("raw") ? "int64 z" : "float64 logits") [\(results.count), \(classes)]; classes \(shown)\(results.count > 16 ? ", ..." : "")")
     }
 
     enum Sample {
