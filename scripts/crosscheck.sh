@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Cross-check QKForge against spikingjelly 2.0.0 (tools/crosscheck/crosscheck.py; docs/crosscheck.md):
 # exact-mode QKAttention (token and channel) bit for bit through `qkforge golden` and
-# `qkforge simulate`, float-weight agreement figures, and malformed-bundle errors.
+# `qkforge simulate`, float-weight agreement figures, malformed-bundle errors, SSA, and whole
+# networks (spikingjelly's QKFormer and NumPy cifar/dvs embeddings through `qkforge golden`).
 #
 #   bash scripts/crosscheck.sh [--seed S] [--simulate all|exact|some|none] [--samples B] [...]
 #

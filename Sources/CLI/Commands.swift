@@ -125,13 +125,19 @@ struct GoldenCommand: QKCommand {
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
     @Option(help: "The input spikes, uint8 .npy.") var input: String?
     @Option(help: "The output file, .npy (a new file, or replaced through a temporary file; never an input or a device).") var output: String?
+    @Flag(help: "With a network bundle: write the int64 integers z instead of float64 logits.") var raw = false
 
     var arguments: Arguments {
         Arguments(command: "golden", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "seed": seed,
-                                             "input": input, "output": output], switches: [:])
+                                             "input": input, "output": output], switches: ["raw": raw])
     }
 
-    func execute(_ args: Arguments) throws { try ModelCommands.goldenOrSimulate(args, rtl: false) }
+    func execute(_ args: Arguments) throws {
+        // A network bundle (config.json "block": "network") takes images: NetworkGolden.swift.
+        if NetworkGolden.applies(args) { return try NetworkGolden.run(args) }
+        try args.forbid(["raw"], "to a block (it writes a network's integer logits z); drop it")
+        try ModelCommands.goldenOrSimulate(args, rtl: false)
+    }
 }
 
 struct SimulateCommand: QKCommand {

@@ -37,6 +37,9 @@ public struct GoldenConv: Sendable {
     /// The range of every output channel's current.
     public let currentRanges: [ClosedRange<Int64>]
     let neurons: [LIFParameters]
+    /// The weights transposed to `[tap][Cout]` (`tap = (i*k + dy)*k + dx`), so that one input
+    /// value reads one contiguous row.
+    let columns: [Int64]
 
     /// Prepares `conv` on a `height x width` input whose values lie in `inputRange`. Throws when
     /// the kernel does not fit or a current's range leaves 64 bits.
@@ -56,6 +59,9 @@ public struct GoldenConv: Sendable {
         currentRanges = try (0..<l.outputs).map { o in
             try wrap("\(l.name).weights[\(o)]") { try Self.range(bias: l.bias[o], weights: l.weights[o], input: inputRange) }
         }
+        var cols = [Int64](repeating: 0, count: l.inputs * l.outputs)
+        for o in 0..<l.outputs { for tap in 0..<l.inputs { cols[tap * l.outputs + o] = l.weights[o][tap] } }
+        columns = cols
         neurons = l.fractionBits.map { LIFParameters.qkformer(weightFractionBits: $0, extraFractionBits: l.decayFractionBits) }
         _ = try makeBank()
     }
@@ -108,9 +114,13 @@ public struct GoldenConv: Sendable {
                             guard v != 0 else { continue }
                             ops.events += 1
                             ops.countSum += Int(v.magnitude)
-                            let tap = (i * k + dy) * k + dx
+                            let row = ((i * k + dy) * k + dx) * cout
                             // In range by construction (init proved every sum fits Int64).
-                            for o in 0..<cout { out[base + o] += v * l.weights[o][tap] }
+                            columns.withUnsafeBufferPointer { w in
+                                out.withUnsafeMutableBufferPointer { acc in
+                                    for o in 0..<cout { acc[base + o] += v * w[row + o] }
+                                }
+                            }
                         }
                     }
                 }

@@ -20,6 +20,10 @@ ssa     spikingjelly's SpikingSelfAttention and _Block(self_attention) in exact 
         `qkforge golden` (and `qkforge simulate` once SSA hardware exists; until then SKIPPED,
         never counted as passed); see part_ssa.
 
+network whole networks (spikingjelly's QKFormer in exact mode; NumPy cifar/dvs embeddings from
+        SPEC 4.3) through `qkforge golden --bundle NET --input images.npy`: logits to float
+        rounding, classes equal; see tools/crosscheck/network.py.
+
 Every random thing prints its seed; `--seed S` replays a run. Exit 1 on any exact-mode mismatch or
 failed assertion.
 """
@@ -713,7 +717,7 @@ def main() -> int:
                         "first float shape per kind [default]; one T per exact shape and kind and the first "
                         "float shape; none")
     p.add_argument("--lanes", type=int, help="--lanes for every qkforge simulate [cycles default, 1, 3 over the exact cases]")
-    p.add_argument("--parts", default="exact,layouts,float,malformed,blocks,ssa")
+    p.add_argument("--parts", default="exact,layouts,float,malformed,blocks,ssa,network")
     p.add_argument("--ssa-full", action="store_true", help="the ssa part also runs hst-4-384's stage 3 at full size (golden; simulate with --simulate all)")
     p.add_argument("--verbose", action="store_true")
     a = p.parse_args()
@@ -743,6 +747,9 @@ def main() -> int:
         failures["blocks"] = part_blocks(qf, a.work, a.simulate)
     if "ssa" in parts:
         failures["ssa"] = part_ssa(qf, a.work, a.seed, a.samples, a.simulate, a.ssa_full)
+    if "network" in parts:
+        import network  # tools/crosscheck/network.py: whole networks through `qkforge golden`
+        failures["network"] = network.part_network(qf, a.work, a.seed, a.samples)
     secs = ", ".join(f"{k} {v:.1f} s" for k, v in sorted(qf.seconds.items()))
     print(f"crosscheck: {time.time() - t0:.1f} s ({secs}); failures: "
           + ", ".join(f"{k} {v}" for k, v in failures.items()) + f"; seed {a.seed}")
