@@ -104,6 +104,7 @@ public struct ConvConfig: Hashable, Sendable {
     }
 
     public func validate() throws {
+        try SpikeStreamParts.checkName(name, field: "name")
         guard [1, 3].contains(kernel) else { throw BlockError("kernel is \(kernel); choose 1 or 3") }
         guard [1, 2, 4].contains(stride) else { throw BlockError("stride is \(stride); choose 1, 2 or 4") }
         guard (0...(kernel - 1)).contains(padding) else { throw BlockError("padding is \(padding); choose 0...\(kernel - 1)") }
@@ -142,8 +143,11 @@ public struct ConvConfig: Hashable, Sendable {
         return cg.tokensWritable(whileGathering: min(c1 + F, cg.outTokens))
     }
 
+    /// Readable parameters, then a fingerprint of the numbers (weights, bias, neuron, folding),
+    /// so that two layers of one shape never share a module name.
     public var moduleName: String {
-        "\(name)_k\(kernel)s\(stride)_ci\(inChannels)_co\(outChannels)_\(height)x\(width)_t\(timeSteps)_p\(lanes)\(pool ? "_pool" : "")"
+        let text = "\(layer)|\(maxInputCount)|\(inputChunk)|\(padding)|\(storage.rawValue)|\(tokensInFlight)"
+        return "\(name)_k\(kernel)s\(stride)_ci\(inChannels)_co\(outChannels)_\(height)x\(width)_t\(timeSteps)_p\(lanes)\(pool ? "_pool" : "")_\(ModuleNameHash.hash(text))"
     }
 }
 

@@ -130,8 +130,10 @@ public struct StemConfig: Hashable, Sendable {
         return cg.tokensWritable(whileGathering: min(c1 + F, cg.outTokens))
     }
 
+    /// Readable parameters, then a fingerprint of the numbers (weights, bias, neuron, folding).
     public var moduleName: String {
-        "\(name)_k\(kernel)s\(stride)_ci\(inChannels)_co\(outChannels)_\(height)x\(width)_t\(timeSteps)_p\(lanes)\(pool ? "_pool" : "")"
+        let text = "\(layer)|\(inputBits)|\(padding)|\(storage.rawValue)|\(tokensInFlight)"
+        return "\(name)_k\(kernel)s\(stride)_ci\(inChannels)_co\(outChannels)_\(height)x\(width)_t\(timeSteps)_p\(lanes)\(pool ? "_pool" : "")_\(ModuleNameHash.hash(text))"
     }
 }
 

@@ -12,8 +12,9 @@ import Cosim
 @Suite(.serialized) struct ConvCosimTests {
     struct Shape: CustomStringConvertible, Sendable {
         var h: Int, w: Int, cin: Int, cout: Int, t: Int, k: Int, stride: Int, pool: Bool, lanes: Int, chunk: Int, count: Int
+        var storage: LIFStateStorage = .registers
         var description: String {
-            "\(h)x\(w) Cin \(cin) Cout \(cout) T \(t) k\(k) s\(stride)\(pool ? " pool" : "") P \(lanes) chunk \(chunk) counts 0...\(count)"
+            "\(h)x\(w) Cin \(cin) Cout \(cout) T \(t) k\(k) s\(stride)\(pool ? " pool" : "") P \(lanes) chunk \(chunk) counts 0...\(count) LIF \(storage)"
         }
     }
 
@@ -24,7 +25,7 @@ import Cosim
                                         biasRange: -0.25...1.0, decayFractionBits: s.t, using: &rng)
         let layer = try ConvLayer(layer: l, inChannels: s.cin, kernel: s.k, stride: s.stride, pool: s.pool)
         let input = StreamFormat(channels: s.cin, tokens: s.h * s.w, timeSteps: s.t, maxCount: s.count, width: s.w)
-        let config = try ConvConfig(layer, input: input, lanes: s.lanes, inputChunk: s.chunk, storage: .registers)
+        let config = try ConvConfig(layer, input: input, lanes: s.lanes, inputChunk: s.chunk, storage: s.storage)
         return (config, try GoldenPart(.conv(layer), input: input, path: "conv"), input)
     }
 
@@ -36,6 +37,8 @@ import Cosim
         Shape(h: 5, w: 7, cin: 5, cout: 6, t: 3, k: 3, stride: 1, pool: true, lanes: 4, chunk: 5, count: 1),
         Shape(h: 6, w: 6, cin: 3, cout: 7, t: 2, k: 3, stride: 1, pool: true, lanes: 3, chunk: 2, count: 3),
         Shape(h: 7, w: 5, cin: 4, cout: 9, t: 2, k: 3, stride: 2, pool: false, lanes: 4, chunk: 4, count: 2),
+        Shape(h: 5, w: 6, cin: 6, cout: 12, t: 3, k: 3, stride: 1, pool: true, lanes: 4, chunk: 4, count: 2, storage: .auto),
+        Shape(h: 4, w: 7, cin: 7, cout: 11, t: 2, k: 3, stride: 1, pool: false, lanes: 3, chunk: 3, count: 3, storage: .ram),
     ]
 
     @Test(arguments: Array(shapes.indices))
@@ -60,7 +63,7 @@ import Cosim
     /// `inputTokensRead(beforeOutput:)` is a bound the RTL keeps: with m_axis stopped after `n`
     /// output tokens, the module accepts beats of at most that many input tokens (a safe bound:
     /// the RTL stops a little earlier when its pipeline fills before the in-flight limit).
-    @Test(arguments: [0, 4])
+    @Test(arguments: [0, 2, 4, 7])
     func lookaheadIsKept(_ i: Int) throws {
         let s = Self.shapes[i]
         let seed = TestSeed.value(default: 0x1A + UInt64(i))
@@ -80,12 +83,13 @@ import Cosim
             #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(3))")
             #expect(r.outputBeats == n * config.timeSteps * config.groups)
             #expect(touched <= bound, "output token \(n): \(touched) input tokens read, the contract says at most \(bound)")
-            // The bound counts every started token as gathered; the pipeline may hold fewer.
-            #expect(touched + 8 >= bound, "output token \(n): the bound \(bound) is far above what the RTL reads (\(touched))")
+            // The bound counts every started token as gathered; the pipeline may hold fewer, but
+            // the bound stays within about a row of what the RTL reads.
+            #expect(bound - touched <= s.w + 8, "output token \(n): the bound \(bound) is far above what the RTL reads (\(touched))")
         }
     }
 
-    @Test(arguments: [0, 4])
+    @Test(arguments: [0, 3, 4, 7])
     func convLintsClean(_ i: Int) throws {
         let (config, _, _) = try Self.model(Self.shapes[i], seed: 7)
         let findings = try LintTests.emitAndLint(try makeConv(config))
