@@ -16,6 +16,10 @@ public struct ImageFormat: Hashable, Sendable, CustomStringConvertible {
     public var timeSteps: Int
     public var kind: Kind
 
+    public init(channels: Int, height: Int, width: Int, timeSteps: Int, kind: Kind) {
+        (self.channels, self.height, self.width, self.timeSteps, self.kind) = (channels, height, width, timeSteps, kind)
+    }
+
     /// The frames as a count stream (tokens `y * width + x`, T innermost); nil for pixels.
     public var frameStream: StreamFormat? {
         guard case .frames(let m) = kind else { return nil }
