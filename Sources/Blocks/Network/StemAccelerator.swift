@@ -130,6 +130,22 @@ public struct StemConfig: Hashable, Sendable {
         return cg.tokensWritable(whileGathering: min(c1 + F, cg.outTokens))
     }
 
+    /// The input-sufficiency contract, as `ConvConfig.inputTokensNeeded(forOutput:)`: once the
+    /// module has accepted this many pixel beats of an image, it emits every beat of output
+    /// token `n` without more input (`m_axis` taking its beats); exact (the causal reach).
+    public func inputTokensNeeded(forOutput n: Int) -> Int {
+        let cg = convGeometry
+        guard let pg = poolGeometry else { return cg.end(n) + 1 }
+        return cg.end(pg.end(n)) + 1
+    }
+
+    /// `TokenReach` for fork sizing: needs and causal are both `inputTokensNeeded(forOutput:)`.
+    public var tokenReach: TokenReach {
+        let c = self
+        return TokenReach(outputTokens: outputTokens, needs: { c.inputTokensNeeded(forOutput: $0) },
+                          causal: { c.inputTokensNeeded(forOutput: $0) })
+    }
+
     /// Readable parameters, then a fingerprint of the numbers (weights, bias, neuron, folding).
     public var moduleName: String {
         let text = "\(layer)|\(inputBits)|\(padding)|\(storage.rawValue)|\(tokensInFlight)"

@@ -89,6 +89,31 @@ import Cosim
         }
     }
 
+    /// `inputTokensNeeded(forOutput:)` is exact: with the input cut after that many tokens,
+    /// output token `n` comes out completely; with one token less it does not.
+    @Test(arguments: [0, 3, 4])
+    func inputNeededIsExact(_ i: Int) throws {
+        let s = Self.shapes[i]
+        let seed = TestSeed.value(default: 0x4E + UInt64(i))
+        print("ConvCosimTests needs \(s) seed \(seed)")
+        let (config, golden, input) = try Self.model(s, seed: seed)
+        let samples = input.randomSamples(rate: 0.3, count: 1, seed: seed)
+        let expected = try samples.map { try golden.run($0).output }
+        let design = try Elaborate.run(try makeConv(config))
+        let perToken = config.timeSteps * config.inputBeats, perOut = config.timeSteps * config.groups
+        for n in Array(Set([0, 1, config.outWidth - 1, config.outWidth, config.outputTokens / 2, config.outputTokens - 1])).sorted() {
+            let need = config.inputTokensNeeded(forOutput: n)
+            for (tokens, complete) in [(need, true), (need - 1, false)] where tokens >= 0 {
+                let r = try ConvCosim.run(design, input: ConvCosim.countBeats(samples, format: config.inputFormat), output: config.outputFormat,
+                                          outTokens: config.outputTokens, expected: expected, inputStall: 0.2, outputStall: 0.2,
+                                          seed: seed &+ UInt64(n), inputLimit: tokens * perToken, idleLimit: 3000)
+                print("  output token \(n): \(tokens) input tokens give \(r.outputBeats / perOut) output tokens")
+                #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(3))")
+                #expect((r.outputBeats >= (n + 1) * perOut) == complete, "output token \(n) with \(tokens) input tokens: \(r.outputBeats) beats out")
+            }
+        }
+    }
+
     @Test(arguments: [0, 3, 4, 7])
     func convLintsClean(_ i: Int) throws {
         let (config, _, _) = try Self.model(Self.shapes[i], seed: 7)
@@ -185,6 +210,30 @@ import Cosim
             print("  before output token \(n): read \(r.inputBeatsTaken) pixels, bound \(bound)")
             #expect(r.mismatchCount == 0)
             #expect(r.inputBeatsTaken <= bound, "output token \(n): \(r.inputBeatsTaken) pixels read, the contract says at most \(bound)")
+        }
+    }
+
+    /// `inputTokensNeeded(forOutput:)` is exact for the stem too.
+    @Test(arguments: [0, 1])
+    func stemInputNeededIsExact(_ i: Int) throws {
+        let s = Self.shapes[i]
+        let seed = TestSeed.value(default: 0x57EB + UInt64(i))
+        print("ConvStemCosimTests needs \(s) seed \(seed)")
+        let (config, golden) = try Self.model(s, seed: seed)
+        let imgs = Self.images(s, count: 1, seed: seed)
+        let expected = try imgs.map { try golden.run(image: $0, timeSteps: s.t).output }
+        let design = try Elaborate.run(try makeStem(config))
+        let perOut = config.timeSteps * config.groups
+        for n in Array(Set([0, 1, config.outWidth, config.outputTokens / 2, config.outputTokens - 1])).sorted() {
+            let need = config.inputTokensNeeded(forOutput: n)
+            for (tokens, complete) in [(need, true), (need - 1, false)] where tokens >= 0 {
+                let r = try ConvCosim.run(design, input: Self.beats(imgs, s), output: config.outputFormat, outTokens: config.outputTokens,
+                                          expected: expected, inputStall: 0.2, outputStall: 0.2, seed: seed &+ UInt64(n),
+                                          inputLimit: tokens, idleLimit: 3000)
+                print("  output token \(n): \(tokens) pixels give \(r.outputBeats / perOut) output tokens")
+                #expect(r.mismatchCount == 0)
+                #expect((r.outputBeats >= (n + 1) * perOut) == complete, "output token \(n) with \(tokens) pixels: \(r.outputBeats) beats out")
+            }
         }
     }
 
