@@ -246,7 +246,7 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
 
     let lineMem = m.memory("line_buffer", width: K * cw, depth: D * TB)
     let writer = LineWriter(m, "wr", geometry: cg, beatsPerToken: TB, addressWidth: lineMem.addressWidth)
-    let walker = WindowWalker(m, "win", geometry: cg)
+    let walker = WindowWalker(m, "win", geometry: cg, scale: TB)
     let gImage = m.reg("gather_image", width: 1, reset: 0)
     let gWait = m.reg("gather_wait", width: 1, reset: 0)   // every output of the image gathered
     let sameImage = m.wire("wr_same_image", writer.image.eq(gImage))
@@ -273,20 +273,20 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
     let mTokenDone = m.wire("out_token_done", width: 1)      // an output token left m_axis completely
     let inflight = m.reg("inflight", width: uwidth(F), reset: 0)
     let active = m.reg("gather_active", width: 1, reset: 0)
-    let windowReady = m.wire("window_ready", writer.image.ne(gImage) | ugt(writer.token, walker.endToken()))
+    let windowReady = m.wire("window_ready", walker.windowWritten(writer, writerAhead: writer.image.ne(gImage)))
     let start = m.wire("gather_start", ~active & ~gWait & ult(inflight, ucon(F, inflight.width)) & windowReady)
     let gt = m.reg("gather_t", width: tw, reset: 0)
     let gtB = m.reg("gather_tb", width: uwidth(TB), reset: 0)   // t*B
     let dy = m.reg("gather_dy", width: uwidth(k - 1), reset: 0)
     let dx = m.reg("gather_dx", width: uwidth(k - 1), reset: 0)
-    let tapOff = m.reg("gather_tap_offset", width: walker.slotWidth, reset: 0)   // dy*W + dx < slots
+    let tapOff = m.reg("gather_tap_offset", width: walker.slotWidth, reset: 0)   // (dy*W + dx) * T*B
     let gb = m.reg("gather_beat", width: uwidth(B - 1), reset: 0)
     let encReady = m.wire("enc_ready", width: 1)
     let s2Valid = m.reg("window_valid", width: 1, reset: 0)
     let s2Pad = m.reg("window_pad", width: 1, reset: 0)
     let load = m.wire("gather_load", active & (~s2Valid | encReady))
     let slot = m.wire("gather_slot", walker.tapSlot(offset: tapOff))
-    let rawAddr = timesConst(slot, TB) +& gtB +& gb
+    let rawAddr = slot +& gtB +& gb
     let readAddr = m.wire("gather_addr", fitTo(rawAddr, lineMem.addressWidth))
     let word = m.readSync(lineMem, readAddr, enable: load, name: "window_q")
     m.next(s2Valid, load | (s2Valid & ~encReady))
@@ -301,8 +301,7 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
     m.next(gb, wrapIncrement(gb, last: B - 1), enable: load)
     m.next(dx, wrapIncrement(dx, last: k - 1), enable: tapDone)
     m.next(dy, wrapIncrement(dy, last: k - 1), enable: tapDone & lastDx)
-    let tapStep = mux(lastDx, ucon(((c.width - (k - 1)) % D + D) % D, walker.slotWidth), ucon(1 % D, walker.slotWidth))
-    m.next(tapOff, mux(lastDx & lastDy, ucon(0, walker.slotWidth), addMod(tapOff, tapStep, D)), enable: tapDone)
+    m.next(tapOff, mux(lastDx & lastDy, ucon(0, walker.slotWidth), addMod(tapOff, walker.tapStep(lastDx: lastDx), walker.modulus)), enable: tapDone)
     m.next(gt, wrapIncrement(gt, last: T - 1), enable: windowDone)
     m.next(gtB, mux(lastT, ucon(0, gtB.width), gtB +% ucon(B, gtB.width)), enable: windowDone)
     m.next(active, mux(start, ucon(1, 1), mux(outputDone, ucon(0, 1), active)))

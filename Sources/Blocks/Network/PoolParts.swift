@@ -27,7 +27,7 @@ func buildCurrentPool(_ m: Module, _ prefix: String, geometry pg: WindowGeometry
     let D = pg.slots, TG = T * G
     let mem = m.memory("\(prefix)_buffer", width: P * wa, depth: D * TG)
     let writer = LineWriter(m, "\(prefix)_wr", geometry: pg, beatsPerToken: TG, addressWidth: mem.addressWidth)
-    let walker = WindowWalker(m, "\(prefix)_win", geometry: pg)
+    let walker = WindowWalker(m, "\(prefix)_win", geometry: pg, scale: TG)
     let pImage = m.reg("\(prefix)_gather_image", width: 1, reset: 0)
     let pWait = m.reg("\(prefix)_gather_wait", width: 1, reset: 0)
     let sameImage = m.wire("\(prefix)_same_image", writer.image.eq(pImage))
@@ -39,7 +39,7 @@ func buildCurrentPool(_ m: Module, _ prefix: String, geometry pg: WindowGeometry
 
     let inflight = m.reg("\(prefix)_inflight", width: uwidth(F), reset: 0)
     let active = m.reg("\(prefix)_active", width: 1, reset: 0)
-    let windowReady = m.wire("\(prefix)_window_ready", writer.image.ne(pImage) | ugt(writer.token, walker.endToken()))
+    let windowReady = m.wire("\(prefix)_window_ready", walker.windowWritten(writer, writerAhead: writer.image.ne(pImage)))
     let start = m.wire("\(prefix)_start", ~active & ~pWait & ult(inflight, ucon(F, inflight.width)) & windowReady)
     let tg = m.reg("\(prefix)_tg", width: uwidth(TG - 1), reset: 0)       // t*G + g
     let gGroup = m.reg("\(prefix)_group", width: uwidth(G - 1), reset: 0)
@@ -60,7 +60,7 @@ func buildCurrentPool(_ m: Module, _ prefix: String, geometry pg: WindowGeometry
     let load = m.wire("\(prefix)_load", active & (~s2Valid | s2Adv))
 
     let slot = walker.tapSlot(offset: tapOff)
-    let addr = m.wire("\(prefix)_addr", fitTo(timesConst(slot, TG) +& tg, mem.addressWidth))
+    let addr = m.wire("\(prefix)_addr", fitTo(slot +& tg, mem.addressWidth))
     let word = m.readSync(mem, addr, enable: load, name: "\(prefix)_tap_q")
     let lastDx = dx.eq(ucon(2, 2)), lastDy = dy.eq(ucon(2, 2))
     let lastTap = lastDx & lastDy
@@ -76,8 +76,7 @@ func buildCurrentPool(_ m: Module, _ prefix: String, geometry pg: WindowGeometry
     let outputDone = m.wire("\(prefix)_output_done", beatDone & lastTG)
     m.next(dx, wrapIncrement(dx, last: 2), enable: load)
     m.next(dy, wrapIncrement(dy, last: 2), enable: load & lastDx)
-    let tapStep = mux(lastDx, ucon(((pg.width - 2) % D + D) % D, walker.slotWidth), ucon(1, walker.slotWidth))
-    m.next(tapOff, mux(lastTap, ucon(0, walker.slotWidth), addMod(tapOff, tapStep, D)), enable: load)
+    m.next(tapOff, mux(lastTap, ucon(0, walker.slotWidth), addMod(tapOff, walker.tapStep(lastDx: lastDx), walker.modulus)), enable: load)
     m.next(tg, wrapIncrement(tg, last: TG - 1), enable: beatDone)
     m.next(gGroup, wrapIncrement(gGroup, last: G - 1), enable: beatDone)
     m.next(gT, wrapIncrement(gT, last: T - 1), enable: beatDone & gGroup.eq(ucon(G - 1, gGroup.width)))

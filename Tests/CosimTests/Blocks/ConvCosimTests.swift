@@ -237,6 +237,27 @@ import Cosim
         }
     }
 
+    /// Yosys sees the stem's P products as exactly P multipliers (`$mul` cells: DSPs after
+    /// mapping); addresses and window positions use no multiplier.
+    @Test func stemInfersPMultipliers() throws {
+        let s = Self.shapes[1]
+        let (config, _) = try Self.model(s, seed: 11)
+        func muls(_ m: Module) throws -> Int {
+            let emitted = VerilogEmitter.emit(try Elaborate.run(m))
+            let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-stem-mul-\(UUID().uuidString)")
+            try emitted.write(to: dir)
+            defer { try? FileManager.default.removeItem(at: dir) }
+            let files = try String(contentsOf: dir.appendingPathComponent("files.f"), encoding: .utf8).split(separator: "\n").map(String.init)
+            let r = try Command.run("yosys", ["-p", "read_verilog \(files.joined(separator: " ")); hierarchy -top \(emitted.top); proc; flatten; opt; stat"], in: dir)
+            #expect(r.status == 0, "\(r.output.suffix(2000))")
+            let line = r.output.split(separator: "\n").last { $0.contains("$mul") }
+            return line.flatMap { Int($0.split(separator: " ").last ?? "") } ?? 0
+        }
+        let n = try muls(try makeStem(config))
+        print("ConvStemCosimTests: the stem has \(n) $mul cells for P = \(config.lanes)")
+        #expect(n == config.lanes)
+    }
+
     @Test(arguments: [0, 1])
     func stemLintsClean(_ i: Int) throws {
         let (config, _) = try Self.model(Self.shapes[i], seed: 9)
