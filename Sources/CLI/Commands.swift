@@ -48,7 +48,7 @@ struct GenerateCommand: QKCommand {
 
     @Option(help: "A named model (hst-10-384, hst-4-384, ...) or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle: a folder with config.json and tensors/.") var bundle: String?
-    @Option(help: "The block: qkta, qkca, mlp or qkformer-block [qkta].") var block: String?
+    @Option(help: "The block: qkta, qkca, ssa, mlp, qkformer-block, or network (the whole network) [qkta].") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Lanes P: channels processed per cycle, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
@@ -81,7 +81,7 @@ struct CosimCommand: QKCommand {
 
     @Option(help: "A named model or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle folder.") var bundle: String?
-    @Option(help: "The block: qkta, qkca, mlp or qkformer-block [qkta].") var block: String?
+    @Option(help: "The block: qkta, qkca, ssa, mlp, qkformer-block, or network (the whole network, random images) [qkta].") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Lanes P, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the weights and the stimuli [1].") var seed: String?

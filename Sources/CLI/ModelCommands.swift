@@ -146,6 +146,7 @@ enum ModelCommands {
     }
 
     static func generate(_ args: Arguments) throws {
+        if NetworkCommands.applies(args) { return try NetworkCommands.generate(args) }
         guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
         try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: inputPaths(args))
         let folder = try outputFolder(out, portable: args.flag("portable"))
@@ -212,6 +213,7 @@ enum ModelCommands {
     }
 
     static func cosim(_ args: Arguments) throws {
+        if NetworkCommands.applies(args) { return try NetworkCommands.cosim(args) }
         let c = try block(args)
         let seed = try args.uint64("seed", default: 1)
         var (model, bundle) = try build(c, args)

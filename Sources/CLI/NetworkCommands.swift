@@ -1,0 +1,168 @@
+import Blocks
+import Cosim
+import Description
+import Estimator
+import Foundation
+import Golden
+import HDL
+
+/// The whole-network forms of `generate`, `cosim` and `simulate` (docs/cli.md): `--block
+/// network`, or a config.json / bundle whose `block` is `network`.
+enum NetworkCommands {
+    /// Whether the flags name a whole network.
+    static func applies(_ args: Arguments) -> Bool {
+        if args.string("block") == "network" { return true }
+        guard args.string("block") == nil else { return false }
+        let path = args.string("model").flatMap { $0.hasSuffix(".json") ? $0 : nil }
+            ?? args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
+        guard let p = path, let data = FileManager.default.contents(atPath: p),
+              let obj = try? JSONSerialization.jsonObject(with: data) as? [String: Any] else { return false }
+        return obj["block"] as? String == "network"
+    }
+
+    /// The network config the flags name.
+    static func config(_ args: Arguments) throws -> NetworkConfig {
+        if args.string("stage") != nil {
+            throw Arguments.UsageError(description: "--stage picks one block's stage; a whole network (--block network) has every stage: drop --stage")
+        }
+        guard let model = args.string("model") ?? args.string("bundle").map({ URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }) else {
+            throw Arguments.UsageError(description: "--model is required: a name (\(ModelConfig.named.map(\.name).joined(separator: ", "))) or a config.json path")
+        }
+        do {
+            if model.hasSuffix(".json") {
+                guard let data = FileManager.default.contents(atPath: model) else {
+                    throw Arguments.UsageError(description: "cannot read config '\(model)'; check the path")
+                }
+                return try NetworkConfig.parse(json: data)
+            }
+            return try NetworkConfig.named(model)
+        } catch let e as ConfigError {
+            throw Arguments.UsageError(description: "\(model): \(e.description)")
+        }
+    }
+
+    static func folding(_ args: Arguments) throws -> NetworkFolding {
+        NetworkFolding(lanes: try args.string("lanes").map { _ in try args.int("lanes", default: 8, in: 1...256) })
+    }
+
+    /// The network with seeded random weights (a bundle of a whole network is read by
+    /// `golden`; generating from one comes with the network importer).
+    static func network(_ args: Arguments) throws -> NetworkDescription {
+        let c = try config(args)
+        if args.string("bundle") != nil {
+            throw Arguments.UsageError(description: "--bundle with a whole network is read by 'qkforge golden'; generate, cosim and simulate of a trained network are not built yet: use --model \(c.model ?? "CONFIG.json") for seeded random weights")
+        }
+        do { return try NetworkDescription.random(c, seed: try args.uint64("seed", default: 1)) } catch let e as ConfigError {
+            throw Arguments.UsageError(description: e.description)
+        }
+    }
+
+    static func hardware(_ n: NetworkDescription, _ args: Arguments) throws -> NetworkHardware {
+        do { return try NetworkHardware(n, folding: try folding(args)) } catch let e as BlockError {
+            throw Arguments.UsageError(description: "\(n.config.model ?? "network"): \(e)")
+        }
+    }
+
+    /// What `generate` writes into report.json for a network.
+    struct Report: Encodable {
+        struct Section: Encodable {
+            let name: String, module: String, input: String, output: String, flipFlops: Int, memoryBits: Int
+        }
+        let generator: String, top: String, model: String, embedding: String, image: [Int], inChannels: Int, classes: Int
+        let timeSteps: Int, weights: String, input: String, sections: [Section], head: String, flipFlops: Int, memoryBits: Int
+        let resources: GenerateReport.Resources
+        let files: GenerateReport.Files
+    }
+
+    static func generate(_ args: Arguments) throws {
+        guard let out = args.string("out") else { throw Arguments.UsageError(description: "--out DIR is required") }
+        try Outputs.checkDirectory(out, flag: "--out", force: args.flag("force"), inputs: ModelCommands.inputPaths(args))
+        let folder = try ModelCommands.outputFolder(out, portable: args.flag("portable"))
+        let n = try network(args)
+        let hw = try hardware(n, args)
+        let design = try Elaborate.run(try hw.makeModule())
+        let emitted = VerilogEmitter.emit(design, directory: folder.absolute)
+        let r = IRResources(design)
+        let sections: [Report.Section] = (hw.stem.map { [("stem", $0.name)] } ?? []).map { name, module in
+            Report.Section(name: name, module: module, input: "\(n.image)", output: "\(try! n.stemOutput())", flipFlops: 0, memoryBits: 0)
+        } + zip(hw.sections, n.sections).map { h, s in
+            let ir = IRResources(try! Elaborate.run(h.module))
+            return Report.Section(name: s.name, module: h.module.name, input: "\(s.input)", output: "\(s.output)",
+                                  flipFlops: ir.flipFlops, memoryBits: ir.memoryBits)
+        }
+        let c = n.config
+        let report = Report(generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom",
+                            embedding: c.embedding.rawValue, image: c.image, inChannels: c.inChannels, classes: c.classes,
+                            timeSteps: c.timeSteps, weights: n.origin, input: "\(n.image)", sections: sections, head: hw.head.name,
+                            flipFlops: r.flipFlops, memoryBits: r.memoryBits,
+                            resources: GenerateReport.Resources(ResourceModel.estimate(design).total),
+                            files: GenerateReport.Files(paths: folder.absolute == nil ? "relative" : "absolute",
+                                                        memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro,
+                                                        memoryDirectory: folder.absolute ?? "."))
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        let json = String(decoding: try encoder.encode(report), as: UTF8.self) + "\n"
+        let readme = """
+            # \(emitted.top): the whole network \(c.model ?? "custom")
+
+            Generated by qkforge \(QKForgeVersion.string) (`qkforge generate \(rebuildFlags(args))`).
+            Image in on `s_axis`, class scores `z[k]` out on `m_axis`: the ports, beat layout, order, reset and what is
+            undefined are in the header of `\(emitted.top).v`. Every section is its own module with its weights in on-chip ROM
+            (`$readmemh` images in this folder; define `\(VerilogEmitter.memoryDirectoryMacro)` to read them from elsewhere).
+
+            Input: \(n.image). Weights: \(n.origin).
+
+            | section | module | reads | writes |
+            |---|---|---|---|
+            \(sections.map { "| \($0.name) | `\($0.module)` | \($0.input) | \($0.output) |" }.joined(separator: "\n"))
+            | head | `\(hw.head.name)` | \(n.output) | \(c.classes) class scores |
+
+            Counted in the IR: \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits. `report.json` has the figures;
+            `qkforge estimate` gives cycles, latency and energy.
+
+            Build with Verilator: `verilator --lint-only -Wall -F files.f --top-module \(emitted.top)`.
+            """
+        let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: json),
+                                         EmittedDesign.File(name: "README.md", contents: readme + "\n")]).map { ($0.name, Data($0.contents.utf8)) }
+        try Outputs.writeDirectory(out, flag: "--out", force: args.flag("force"), inputs: ModelCommands.inputPaths(args), files: files)
+        print("wrote \(emitted.allFiles.count + 2) files to \(out) (top module \(emitted.top); files.f, README.md, report.json)")
+        print("  \(n.sections.count) sections and the head; \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits (counted in the IR)")
+    }
+
+    static func rebuildFlags(_ args: Arguments) -> String {
+        var flags: [String] = []
+        if let m = args.string("model") { flags += ["--model", m] }
+        flags += ["--block", "network"]
+        if let l = args.string("lanes") { flags += ["--lanes", l] }
+        flags += ["--seed", "\((try? args.uint64("seed", default: 1)) ?? 1)"]
+        return flags.joined(separator: " ")
+    }
+
+    static func cosim(_ args: Arguments) throws {
+        try args.forbid(["calibrate", "rate", "trace"], "with a whole network (random images drive it; --stall and --samples apply)")
+        let n = try network(args)
+        let hw = try hardware(n, args)
+        var o = NetworkCosim.Options()
+        o.seed = try args.uint64("seed", default: 1)
+        let stim = try StimulusFlags(args)
+        if let st = stim.stall { (o.inputStall, o.outputStall) = (st, st) }
+        let count = try args.int("samples", default: 1, in: 1...1000)
+        o.workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-netcosim-\(getpid())")
+        let images = NetworkCosim.randomImages(n.image, count: count, seed: o.seed)
+        guard !images.isEmpty else {
+            throw Arguments.UsageError(description: "co-simulating a DVS network from random frames is not built yet; use an image model (hst-4-384, hst-10-*)")
+        }
+        print("co-simulating the whole network \(n.config.model ?? "custom"): \(n.image), \(n.sections.count) sections, \(count) random image(s), stalls \(o.inputStall), seed \(o.seed)")
+        let r = try NetworkCosim.run(hw, images: images, options: o)
+        for l in r.layers {
+            print("  \(l.name): \(l.vectors) vectors, \(l.cycles) cycles, \(l.passed ? "equal" : "\(l.mismatchCount) mismatching counts")"
+                  + (l.firstMismatch.map { "; first: \($0)" } ?? "") + (l.replayDirectory.map { "; replay: \($0.path)" } ?? ""))
+        }
+        if let c = r.wholeCycles {
+            print("  whole network: \(r.zCompared) class scores compared, \(r.zMismatches.count) wrong, \(c) cycles for \(count) image(s); classes \(r.predicted)")
+        }
+        for e in (r.zMismatches + r.wholeErrors).prefix(5) { print("  \(e)") }
+        print("\(r.passed ? count : 0) passed, \(r.passed ? 0 : count) failed")
+        if !r.passed { throw Failure(message: "RTL and golden model disagree; \(r.firstFailure ?? "")", code: 1) }
+    }
+}
