@@ -114,6 +114,51 @@ import Cosim
         }
     }
 
+    /// The cycle model of docs/conv.md against an unstalled run: per output vector
+    /// `max(sum_b max(1, nnz_b), events * G + 1)`, per token `T` of those plus 1.
+    @Test(arguments: [0, 1, 8])
+    func cyclesFollowTheModel(_ i: Int) throws {
+        let s = Self.shapes[i]
+        let seed = TestSeed.value(default: 0xCC + UInt64(i))
+        print("ConvCosimTests cycles \(s) seed \(seed)")
+        let (config, golden, input) = try Self.model(s, seed: seed)
+        for rate in [0.1, 0.5] {
+            let samples = input.randomSamples(rate: rate, count: 1, seed: seed)
+            let x = samples[0]
+            let expected = try samples.map { try golden.run($0).output }
+            let r = try ConvCosim.run(try Elaborate.run(try makeConv(config)), input: ConvCosim.countBeats(samples, format: config.inputFormat),
+                                      output: config.outputFormat, outTokens: config.outputTokens, expected: expected,
+                                      inputStall: 0, outputStall: 0, seed: seed)
+            #expect(r.passed)
+            let (K, B, G) = (config.inputChunk, config.inputBeats, config.groups)
+            var model = 0
+            for j in 0..<config.outputTokens {
+                let (oy, ox) = (j / config.outWidth, j % config.outWidth)
+                for t in 0..<s.t {
+                    var scan = 0, events = 0
+                    for dy in 0..<s.k {
+                        for dx in 0..<s.k {
+                            let (y, xx) = (s.stride * oy - config.padding + dy, s.stride * ox - config.padding + dx)
+                            for b in 0..<B {
+                                var nnz = 0
+                                if y >= 0 && y < s.h && xx >= 0 && xx < s.w {
+                                    for c in (b * K)..<min(s.cin, (b + 1) * K) where x[t, y * s.w + xx, c] != 0 { nnz += 1 }
+                                }
+                                scan += max(1, nnz)
+                                events += nnz
+                            }
+                        }
+                    }
+                    model += max(scan, events * G + 1)
+                }
+                model += 1
+            }
+            let ratio = Double(r.cycles) / Double(model)
+            print("  rate \(rate): \(r.cycles) cycles, model \(model), ratio \(ratio)")
+            #expect(ratio > 0.95 && ratio < 1.15, "measured \(r.cycles) cycles, the model says \(model)")
+        }
+    }
+
     @Test(arguments: [0, 3, 4, 7])
     func convLintsClean(_ i: Int) throws {
         let (config, _, _) = try Self.model(Self.shapes[i], seed: 7)
@@ -256,6 +301,24 @@ import Cosim
         let n = try muls(try makeStem(config))
         print("ConvStemCosimTests: the stem has \(n) $mul cells for P = \(config.lanes)")
         #expect(n == config.lanes)
+    }
+
+    /// The stem's cycle model of docs/conv.md against an unstalled run: `G*k*k*Cin + 1` cycles
+    /// per conv position while the replay hides (`T*G <= k*k*Cin`).
+    @Test(arguments: [0, 1])
+    func stemCyclesFollowTheModel(_ i: Int) throws {
+        let s = Self.shapes[i]
+        let seed = TestSeed.value(default: 0x57CC + UInt64(i))
+        let (config, golden) = try Self.model(s, seed: seed)
+        let imgs = Self.images(s, count: 1, seed: seed)
+        let expected = try imgs.map { try golden.run(image: $0, timeSteps: s.t).output }
+        let r = try ConvCosim.run(try Elaborate.run(try makeStem(config)), input: Self.beats(imgs, s), output: config.outputFormat,
+                                  outTokens: config.outputTokens, expected: expected, inputStall: 0, outputStall: 0, seed: seed)
+        #expect(r.passed)
+        let model = config.convGeometry.outTokens * (config.macCycles + 1)
+        let ratio = Double(r.cycles) / Double(model)
+        print("ConvStemCosimTests cycles \(s): \(r.cycles) cycles, model \(model), ratio \(ratio)")
+        #expect(ratio > 0.95 && ratio < 1.15, "measured \(r.cycles) cycles, the model says \(model)")
     }
 
     @Test(arguments: [0, 1])
