@@ -60,6 +60,43 @@ import Cosim
         #expect(ones > 0 && ones < total, "the output must be neither silent nor all ones")
     }
 
+    /// Random shapes (kernel, stride, padding, pool, image, channels, T, lanes, chunk, counts,
+    /// LIF storage), each co-simulated against the golden model with stalls; the seed is printed.
+    @Test func randomShapesMatchGolden() throws {
+        let seed = TestSeed.value(default: 0x5EE9)
+        print("ConvCosimTests random shapes seed \(seed)")
+        var rng = SplitMix64(seed: seed)
+        let count = Int(ProcessInfo.processInfo.environment["QKFORGE_CONV_SWEEP"] ?? "") ?? 6
+        for case_ in 0..<count {
+            let k = [1, 3].randomElement(using: &rng)!
+            let stride = [1, 1, 2, 4].randomElement(using: &rng)!
+            let h = Int.random(in: max(k, 2)...8, using: &rng), w = Int.random(in: max(k, 2)...8, using: &rng)
+            let cin = Int.random(in: 1...8, using: &rng)
+            var shape = Shape(h: h, w: w, cin: cin, cout: Int.random(in: 1...12, using: &rng), t: Int.random(in: 1...3, using: &rng),
+                              k: k, stride: stride, pool: Bool.random(using: &rng), lanes: Int.random(in: 1...6, using: &rng),
+                              chunk: Int.random(in: 1...cin, using: &rng), count: Int.random(in: 1...3, using: &rng),
+                              storage: [LIFStateStorage.registers, .ram, .auto].randomElement(using: &rng)!)
+            let padding = Int.random(in: 0...(k - 1), using: &rng)
+            if shape.pool && shape.stride == 4 { shape.stride = 1 }
+            var r2 = SplitMix64(seed: seed &+ UInt64(case_))
+            let l = try SpikingLayer.random(name: "conv", outputs: shape.cout, inputs: cin * k * k, weightBits: 8,
+                                            biasRange: -0.25...1.0, decayFractionBits: shape.t, using: &r2)
+            let layer = try ConvLayer(layer: l, inChannels: cin, kernel: k, stride: shape.stride, padding: padding, pool: shape.pool)
+            let input = StreamFormat(channels: cin, tokens: h * w, timeSteps: shape.t, maxCount: shape.count, width: w)
+            let config = try ConvConfig(layer, input: input, lanes: shape.lanes, inputChunk: shape.chunk, storage: shape.storage,
+                                        tokensInFlight: Int.random(in: 1...3, using: &rng))
+            print("  case \(case_): \(shape) padding \(padding) F \(config.tokensInFlight) -> \(config.outHeight) x \(config.outWidth)")
+            let golden = try GoldenPart(.conv(layer), input: input, path: "conv")
+            let samples = input.randomSamples(rate: 0.35, count: 2, seed: seed &+ UInt64(case_))
+            let expected = try samples.map { try golden.run($0).output }
+            let r = try ConvCosim.run(try Elaborate.run(try makeConv(config)), input: ConvCosim.countBeats(samples, format: config.inputFormat),
+                                      output: config.outputFormat, outTokens: config.outputTokens, expected: expected,
+                                      inputStall: 0.3, outputStall: 0.3, seed: seed &+ UInt64(case_))
+            #expect(r.mismatchCount == 0, "case \(case_): \(r.mismatches.prefix(3))")
+            #expect(r.protocolErrors.isEmpty, "case \(case_): \(r.protocolErrors)")
+        }
+    }
+
     /// `inputTokensRead(beforeOutput:)` is a bound the RTL keeps: with m_axis stopped after `n`
     /// output tokens, the module accepts beats of at most that many input tokens (a safe bound:
     /// the RTL stops a little earlier when its pipeline fills before the in-flight limit).
