@@ -208,7 +208,9 @@ public func makeStem(_ c: StemConfig) throws -> Module {
         next position's group results wait\(c.pool ? "; the pool reads 9 words per pooled beat (9 x \(G) cycles per pooled token)" : "").
         Input lookahead (a guarantee, StemConfig.inputTokensRead): pixels are accepted only while the position being written is below
         start(j) + \(D), j the conv position being computed; at most \(F) output token(s) are computed ahead of m_axis.
-        \(streamBlockConventions(memories: true))
+        Reset: rst is active high and synchronous; hold it for at least 1 clock cycle with s_axis_tvalid low. It clears every
+        valid, counter, position and LIF membrane held in registers (the RAMs need no reset). Between reset and the first beat
+        nothing comes out. Undefined: m_axis_tdata while m_axis_tvalid is low; bits past the last channel are 0.
         """)
     m.parameter("inChannels", Cin)
     m.parameter("outChannels", Cout)
