@@ -201,11 +201,12 @@ public func makeStem(_ c: StemConfig) throws -> Module {
         \(P) x \(ww) bits, $readmemh image beside this file; word (g*\(kk) + tap)*\(Cin) + i lane l = W[g*\(P)+l][i][tap]) and adds into
         \(P) accumulators of \(wa) bits (exact: currents in \(range)), starting from the bias (ROM bias, $readmemh).
         \(c.pool ? "The currents go to the pool's line buffer (RAM pool_buffer, \(c.poolGeometry!.slots) conv positions x \(G) words of \(P * wa) bits = \(poolBits) bits, stored once: the pool of a static image is static); each pooled beat is the lane-wise max over its (up to) 9 taps.\n" : "")\
-        A replay buffer (replay_buffer, \(G) words of \(P * wa) bits) holds one position's currents and feeds the LIF T times.
-        Memory bits: line buffer \(c.lineBufferBits)\(c.pool ? ", pool buffer \(poolBits)" : ""), replay \(G * P * wa), weights \(weightDepth * P * ww), bias \(G * P * bw).
+        A replay buffer (replay_buffer, two banks of \(G) words of \(P * wa) bits) holds a position's currents and feeds the LIF
+        T times while the other bank fills.
+        Memory bits: line buffer \(c.lineBufferBits)\(c.pool ? ", pool buffer \(poolBits)" : ""), replay \(2 * G * P * wa), weights \(weightDepth * P * ww), bias \(G * P * bw).
         Cycles (docs/conv.md): \(c.macCycles) multiply cycles per conv position (G x k*k x Cin = \(G) x \(kk) x \(Cin), zeros included),
-        plus 1 idle cycle per position; each output token then takes T x G = \(T * G) LIF beats from the replay buffer, during which the
-        next position's group results wait\(c.pool ? "; the pool reads 9 words per pooled beat (9 x \(G) cycles per pooled token)" : "").
+        plus 1 idle cycle per position; each output token takes T x G = \(T * G) LIF beats from one replay bank while the next position
+        fills the other (hidden while T <= k*k*Cin = \(kk * Cin))\(c.pool ? "; the pool reads 9 words per pooled beat (9 x \(G) cycles per pooled token)" : "").
         Input lookahead (a guarantee, StemConfig.inputTokensRead): pixels are accepted only while the position being written is below
         start(j) + \(D), j the conv position being computed; at most \(F) output token(s) are computed ahead of m_axis.
         Reset: rst is active high and synchronous; hold it for at least 1 clock cycle with s_axis_tvalid low. It clears every
@@ -353,26 +354,42 @@ public func makeStem(_ c: StemConfig) throws -> Module {
         m.assign(outReady, rReady)
         m.assign(tokenDone, mTokenDone)
     }
-    // Replay: G words in, then T x G beats out (t outer, g inner).
-    let replay = m.memory("replay_buffer", width: P * wa, depth: G)
+    // Replay: two banks of G words; one fills while the other feeds the LIF T x G beats
+    // (t outer, g inner), so the multipliers never wait for the replay while T <= k*k*Cin.
+    let replay = m.memory("replay_buffer", width: P * wa, depth: 2 * G)
+    let raw = replay.addressWidth
+    func bankAddress(_ bank: Expr, _ g: Expr) -> Expr {
+        fitTo(mux(bank, g.extend(to: raw + 1) +% ucon(G, raw + 1), g.extend(to: raw + 1)), raw)
+    }
     let fillG = m.reg("replay_fill", width: gw, reset: 0)
-    let full = m.reg("replay_full", width: 1, reset: 0)
+    let fillBank = m.reg("replay_fill_bank", width: 1, reset: 0)
+    let readBank = m.reg("replay_read_bank", width: 1, reset: 0)
+    let full0 = m.reg("replay_full0", width: 1, reset: 0)
+    let full1 = m.reg("replay_full1", width: 1, reset: 0)
+    let fillFull = m.wire("replay_fill_full", mux(fillBank, full1, full0))
+    let readFull = m.wire("replay_read_full", mux(readBank, full1, full0))
     let rt = m.reg("replay_t", width: tw, reset: 0)
     let rg = m.reg("replay_group", width: gw, reset: 0)
-    m.assign(rReady, ~full)
-    let rFire = m.wire("replay_in_fire", rValid & ~full)
-    m.write(replay, address: fillG, data: rCurrent, enable: rFire)
+    m.assign(rReady, ~fillFull)
+    let rFire = m.wire("replay_in_fire", rValid & ~fillFull)
+    m.write(replay, address: m.wire("replay_write_addr", bankAddress(fillBank, fillG)), data: rCurrent, enable: rFire)
     m.next(fillG, wrapIncrement(fillG, last: G - 1), enable: rFire)
+    let fillDone = m.wire("replay_fill_done", rFire & fillG.eq(ucon(G - 1, gw)))
     let uLif = m.instance(try makeLIFBank(lifC), "u_lif")
     let lifReady = uLif.output("in_ready")
-    let rOut = m.wire("replay_out_fire", full & lifReady)
+    let rOut = m.wire("replay_out_fire", readFull & lifReady)
     let rLastG = rg.eq(ucon(G - 1, gw)), rLastT = rt.eq(ucon(T - 1, tw))
+    let readDone = m.wire("replay_read_done", rOut & rLastG & rLastT)
     m.next(rg, wrapIncrement(rg, last: G - 1), enable: rOut)
     m.next(rt, wrapIncrement(rt, last: T - 1), enable: rOut & rLastG)
-    m.next(full, mux(rFire & fillG.eq(ucon(G - 1, gw)), ucon(1, 1), mux(rOut & rLastG & rLastT, ucon(0, 1), full)))
-    uLif.connect("in_valid", full)
+    // A bank fills only while empty and is read only while full: the two never meet in one bank.
+    m.next(full0, mux(fillDone & ~fillBank, ucon(1, 1), mux(readDone & ~readBank, ucon(0, 1), full0)))
+    m.next(full1, mux(fillDone & fillBank, ucon(1, 1), mux(readDone & readBank, ucon(0, 1), full1)))
+    m.next(fillBank, ~fillBank, enable: fillDone)
+    m.next(readBank, ~readBank, enable: readDone)
+    uLif.connect("in_valid", readFull)
     uLif.connect("in_group", rg)
-    uLif.connect("in_current", m.read(replay, rg))
+    uLif.connect("in_current", m.read(replay, m.wire("replay_read_addr", bankAddress(readBank, rg))))
     uLif.connect("in_first", rt.eq(ucon(0, tw)))
 
     uLif.connect("out_ready", mReady)

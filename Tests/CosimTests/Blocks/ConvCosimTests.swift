@@ -216,6 +216,7 @@ import Cosim
         Shape(h: 5, w: 7, cin: 3, cout: 10, t: 2, pool: false, lanes: 4, bits: 8),
         Shape(h: 6, w: 5, cin: 3, cout: 6, t: 3, pool: true, lanes: 4, bits: 8),
         Shape(h: 7, w: 6, cin: 2, cout: 5, t: 1, pool: true, lanes: 5, bits: 6),
+        Shape(h: 4, w: 5, cin: 1, cout: 12, t: 3, pool: false, lanes: 1, bits: 8),   // T x G = 36 > k*k*Cin = 9
     ]
 
     /// A stem like `NetworkDescription.random`'s: weights on 2^-7, bias and LIF on the grid of
@@ -342,7 +343,7 @@ import Cosim
 
     /// The stem's cycle model of docs/conv.md against an unstalled run: `G*k*k*Cin + 1` cycles
     /// per conv position while the replay hides (`T*G <= k*k*Cin`).
-    @Test(arguments: [0, 1])
+    @Test(arguments: [0, 1, 3])
     func stemCyclesFollowTheModel(_ i: Int) throws {
         let s = Self.shapes[i]
         let seed = TestSeed.value(default: 0x57CC + UInt64(i))
