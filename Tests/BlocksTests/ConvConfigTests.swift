@@ -66,7 +66,8 @@ import Testing
         let c = ConvConfig(inChannels: 6, outChannels: 8, height: 8, width: 10, timeSteps: 4, kernel: 3, pool: true, lanes: 4,
                            inputChunk: 4, maxInputCount: 2, layer: Self.layer(cout: 8, cin: 6, k: 3))
         #expect(c.lineBufferBits == (2 * 10 + 4) * 4 * 2 * 4 * 2)
-        #expect(try c.poolBufferBits() == (2 * 10 + 4) * 4 * 2 * 4 * (try c.configs().accumulator.widths().accumulator))
+        // Row buffer of ceil(10/2) = 5 pooled columns plus the column buffer, T x G words each.
+        #expect(try c.poolBufferBits() == (5 + 1) * 4 * 2 * 4 * (try c.configs().accumulator.widths().accumulator))
         let m = try makeConv(c)
         #expect(m.doc.contains("\(c.lineBufferBits) bits"))
     }

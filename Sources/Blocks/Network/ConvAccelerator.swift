@@ -80,11 +80,11 @@ public struct ConvConfig: Hashable, Sendable {
 
     /// Bits of the input line buffer: `slots x T x B` words of `inputChunk x countWidth` bits.
     public var lineBufferBits: Int { convGeometry.slots * timeSteps * inputBeats * inputChunk * countWidth }
-    /// Bits of the pool's current line buffer (0 without pool): `slots x T x G` words of
-    /// `P x currentWidth` bits.
+    /// Bits of the pool's buffers (0 without pool): the row buffer of `ceil(Wc/2) x T x G` words
+    /// and the column buffer of `T x G` words, each of `P x currentWidth` bits.
     public func poolBufferBits() throws -> Int {
         guard let pg = poolGeometry else { return 0 }
-        return pg.slots * timeSteps * groups * lanes * (try configs().accumulator.widths().accumulator)
+        return (pg.outWidth + 1) * timeSteps * groups * lanes * (try configs().accumulator.widths().accumulator)
     }
 
     /// The accumulator (its input channels in the encoder's window order: tap-major, then the
@@ -136,10 +136,10 @@ public struct ConvConfig: Hashable, Sendable {
             // The gatherer is at most at output n + F (F tokens started and not emitted).
             return cg.tokensWritable(whileGathering: min(n + F, cg.outTokens))
         }
-        // Pool gatherer at most at pool output n + F; the current buffer then holds (touched)
-        // at most c1 conv tokens; at most c1 of them are complete, so the conv gatherer is at
-        // most at conv output c1 + F.
-        let c1 = pg.tokensWritable(whileGathering: min(n + F, pg.outTokens))
+        // The pool has started at most n + F pooled tokens and waits, at the latest, at the first
+        // beat of pooled token n + F, which conv token pg.end(n + F) makes: it has touched at most
+        // c1 conv tokens, completed at most c1, so the conv gatherer is at most at conv output c1 + F.
+        let c1 = n + F >= pg.outTokens ? cg.outTokens : pg.end(n + F) + 1
         return cg.tokensWritable(whileGathering: min(c1 + F, cg.outTokens))
     }
 
@@ -206,18 +206,19 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
         encoder turns the non-zero counts into events over the \(c.windowChannels) window channels (tap-major: channel
         (dy*\(k)+dx)*\(B * K) + i), and the accumulator adds each event's weight row (\(G) cycle(s) per event, P = \(P) lanes,
         \(aw.accumulator)-bit exact currents in \(aw.currentRange)).\(c.pool ? """
-         The currents go to the pool's line buffer (RAM pool_buffer, \(c.poolGeometry!.slots) conv tokens x T x G words of \(P * aw.accumulator) bits = \(poolBits) bits);
-        each pool output beat is the lane-wise max over its (up to) 9 taps, read one per cycle.
+         The currents are max-pooled as they stream, separably (no window is re-read): the column buffer (pool_cols,
+        T x G = \(T * G) words) holds the running max of the pooled column, the row buffer (RAM pool_rows, \(c.poolGeometry!.outWidth) x T x G
+        words) that of the pooled row, each word \(P * aw.accumulator) bits: \(poolBits) bits in all; -infinity padding = taps that do not exist are skipped.
         """ : "")
         Weights: the accumulator's ROMs are $readmemh images beside this file (weights, bias); the LIF thresholds are constants.
         Memory bits: line buffer \(c.lineBufferBits)\(c.pool ? ", pool buffer \(poolBits)" : ""), weights \(c.windowChannels * G * P * aw.weight), bias \(G * P * aw.bias).
         Cycles (docs/conv.md): per conv output vector, the encoder takes sum over the \(k * k * B) window beats of max(1, events in
         the beat) cycles, and the accumulator events x \(G) + 1 cycles; the two overlap, so a vector costs about
         max(\(k * k * B) + extra events, events x \(G) + 1) cycles; zero counts cost only their beat's scan cycle. Outputs off the
-        stride grid are skipped (no cycles); between two output tokens the gatherer idles 1 cycle.\(c.pool ? " The pool reads 9 words per output beat: 9 x \(G) x T cycles per pooled token, overlapped with the conv." : "")
+        stride grid are skipped (no cycles); between two output tokens the gatherer idles 1 cycle.\(c.pool ? " The pool takes one conv beat per cycle (it never limits the conv)." : "")
         Input lookahead (a guarantee, ConvConfig.inputTokensRead): the input is accepted only while the token being written
         is below start(j) + \(D), j the conv output being gathered (start = its window's top-left token, negative in the padding);
-        at most \(F) output token(s) are gathered ahead of m_axis\(c.pool ? " (pooled tokens, and \(F) conv tokens ahead of the pool buffer)" : "").
+        at most \(F) output token(s) are gathered ahead of m_axis\(c.pool ? " (pooled tokens started by the pool, and \(F) conv tokens ahead of the pool's input)" : "").
         \(streamBlockConventions(memories: true))
         """)
     m.parameter("inChannels", c.inChannels)
@@ -323,9 +324,9 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
     let uLif = m.instance(try makeLIFBank(lifC), "u_lif")
 
     if let pg = c.poolGeometry {
-        let pool = buildCurrentPool(m, "pool", geometry: pg, timeSteps: T, groups: G, laneWidth: aw.accumulator, lanes: P,
-                                    tokensInFlight: F, inValid: uAcc.output("out_valid"), inCurrent: uAcc.output("out_current"),
-                                    outReady: uLif.output("in_ready"), outTokenDone: mTokenDone)
+        let pool = buildStreamingPool(m, "pool", convHeight: pg.height, convWidth: pg.width, timeSteps: T, groups: G,
+                                      laneWidth: aw.accumulator, lanes: P, tokensInFlight: F, inValid: uAcc.output("out_valid"),
+                                      inCurrent: uAcc.output("out_current"), outReady: uLif.output("in_ready"), outTokenDone: mTokenDone)
         uAcc.connect("out_ready", pool.inReady)
         uLif.connect("in_valid", pool.outValid)
         uLif.connect("in_group", fitTo(pool.outGroup, gw))

@@ -92,7 +92,7 @@ public struct StemConfig: Hashable, Sendable {
     public var lineBufferBits: Int { convGeometry.slots * inputWidth }
     public func poolBufferBits() throws -> Int {
         guard let pg = poolGeometry else { return 0 }
-        return pg.slots * groups * lanes * (try currentRange().signedWidth)
+        return (pg.outWidth + 1) * groups * lanes * (try currentRange().signedWidth)
     }
 
     public func lif() throws -> LIFBankConfig {
@@ -126,7 +126,7 @@ public struct StemConfig: Hashable, Sendable {
     public func inputTokensRead(beforeOutput n: Int) -> Int {
         let cg = convGeometry, F = tokensInFlight
         guard let pg = poolGeometry else { return cg.tokensWritable(whileGathering: min(n + F, cg.outTokens)) }
-        let c1 = pg.tokensWritable(whileGathering: min(n + F, pg.outTokens))
+        let c1 = n + F >= pg.outTokens ? cg.outTokens : pg.end(n + F) + 1
         return cg.tokensWritable(whileGathering: min(c1 + F, cg.outTokens))
     }
 
@@ -200,13 +200,13 @@ public func makeStem(_ c: StemConfig) throws -> Module {
         channels, tap and input channel one cycle multiplies the pixel by \(P) weights (ROM weights, \(weightDepth) words of
         \(P) x \(ww) bits, $readmemh image beside this file; word (g*\(kk) + tap)*\(Cin) + i lane l = W[g*\(P)+l][i][tap]) and adds into
         \(P) accumulators of \(wa) bits (exact: currents in \(range)), starting from the bias (ROM bias, $readmemh).
-        \(c.pool ? "The currents go to the pool's line buffer (RAM pool_buffer, \(c.poolGeometry!.slots) conv positions x \(G) words of \(P * wa) bits = \(poolBits) bits, stored once: the pool of a static image is static); each pooled beat is the lane-wise max over its (up to) 9 taps.\n" : "")\
+        \(c.pool ? "The currents are max-pooled as they stream, separably, stored once (the pool of a static image is static): column buffer pool_cols (\(G) words), row buffer RAM pool_rows (\(c.poolGeometry!.outWidth) x \(G) words), \(P * wa) bits each: \(poolBits) bits.\n" : "")\
         A replay buffer (replay_buffer, two banks of \(G) words of \(P * wa) bits) holds a position's currents and feeds the LIF
         T times while the other bank fills.
         Memory bits: line buffer \(c.lineBufferBits)\(c.pool ? ", pool buffer \(poolBits)" : ""), replay \(2 * G * P * wa), weights \(weightDepth * P * ww), bias \(G * P * bw).
         Cycles (docs/conv.md): \(c.macCycles) multiply cycles per conv position (G x k*k x Cin = \(G) x \(kk) x \(Cin), zeros included),
         plus 1 idle cycle per position; each output token takes T x G = \(T * G) LIF beats from one replay bank while the next position
-        fills the other (hidden while T <= k*k*Cin = \(kk * Cin))\(c.pool ? "; the pool reads 9 words per pooled beat (9 x \(G) cycles per pooled token)" : "").
+        fills the other (hidden while T <= k*k*Cin = \(kk * Cin))\(c.pool ? "; the pool takes one current beat per cycle" : "").
         Input lookahead (a guarantee, StemConfig.inputTokensRead): pixels are accepted only while the position being written is below
         start(j) + \(D), j the conv position being computed; at most \(F) output token(s) are computed ahead of m_axis.
         Reset: rst is active high and synchronous; hold it for at least 1 clock cycle with s_axis_tvalid low. It clears every
@@ -344,8 +344,9 @@ public func makeStem(_ c: StemConfig) throws -> Module {
     var rValid = outValid, rCurrent: Expr = outCurrent
     let rReady = m.wire("replay_in_ready", width: 1)
     if let pg = c.poolGeometry {
-        let pool = buildCurrentPool(m, "pool", geometry: pg, timeSteps: 1, groups: G, laneWidth: wa, lanes: P, tokensInFlight: F,
-                                    inValid: outValid, inCurrent: outCurrent, outReady: rReady, outTokenDone: mTokenDone)
+        let pool = buildStreamingPool(m, "pool", convHeight: pg.height, convWidth: pg.width, timeSteps: 1, groups: G, laneWidth: wa,
+                                      lanes: P, tokensInFlight: F, inValid: outValid, inCurrent: outCurrent, outReady: rReady,
+                                      outTokenDone: mTokenDone)
         m.assign(outReady, pool.inReady)
         m.assign(tokenDone, pool.inTokenDone)
         rValid = pool.outValid

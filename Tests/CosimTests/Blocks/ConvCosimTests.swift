@@ -39,6 +39,9 @@ import Cosim
         Shape(h: 7, w: 5, cin: 4, cout: 9, t: 2, k: 3, stride: 2, pool: false, lanes: 4, chunk: 4, count: 2),
         Shape(h: 5, w: 6, cin: 6, cout: 12, t: 3, k: 3, stride: 1, pool: true, lanes: 4, chunk: 4, count: 2, storage: .auto),
         Shape(h: 4, w: 7, cin: 7, cout: 11, t: 2, k: 3, stride: 1, pool: false, lanes: 3, chunk: 3, count: 3, storage: .ram),
+        // One pooled column, one word per token: consecutive row-buffer updates hit one address (forwarding).
+        Shape(h: 5, w: 2, cin: 6, cout: 4, t: 1, k: 1, stride: 1, pool: true, lanes: 4, chunk: 6, count: 3),
+        Shape(h: 7, w: 1, cin: 6, cout: 4, t: 1, k: 1, stride: 1, pool: true, lanes: 4, chunk: 6, count: 3),
     ]
 
     @Test(arguments: Array(shapes.indices))
@@ -58,6 +61,23 @@ import Cosim
         let total = expected.reduce(0) { $0 + $1.scalars.count }
         print("  \(r.cycles) cycles, output rate \(Double(ones) / Double(total))")
         #expect(ones > 0 && ones < total, "the output must be neither silent nor all ones")
+    }
+
+    /// The pool's row buffer under heavy output stalls on a one-column image: a held pooled beat
+    /// and the next row's beat meet at one row-buffer address on the same clock edge, and the
+    /// write must be forwarded to the read.
+    @Test func poolRowBufferForwards() throws {
+        let s = Shape(h: 9, w: 1, cin: 6, cout: 4, t: 1, k: 1, stride: 1, pool: true, lanes: 4, chunk: 6, count: 3)
+        let seed = TestSeed.value(default: 0xF0D)
+        print("ConvCosimTests forwarding \(s) seed \(seed)")
+        let (config, golden, input) = try Self.model(s, seed: seed)
+        let samples = input.randomSamples(rate: 0.5, count: 6, seed: seed)
+        let expected = try samples.map { try golden.run($0).output }
+        let r = try ConvCosim.run(try Elaborate.run(try makeConv(config)), input: ConvCosim.countBeats(samples, format: config.inputFormat),
+                                  output: config.outputFormat, outTokens: config.outputTokens, expected: expected,
+                                  inputStall: 0.0, outputStall: 0.8, seed: seed)
+        #expect(r.mismatchCount == 0, "\(r.mismatches.prefix(5))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
     }
 
     /// Random shapes (kernel, stride, padding, pool, image, channels, T, lanes, chunk, counts,
@@ -194,6 +214,33 @@ import Cosim
             print("  rate \(rate): \(r.cycles) cycles, model \(model), ratio \(ratio)")
             #expect(ratio > 0.95 && ratio < 1.15, "measured \(r.cycles) cycles, the model says \(model)")
         }
+    }
+
+    /// Full-size layers of hst-10-384's first patch embedding (224 x 224 stem with pool, a
+    /// 112 x 112 conv with pool, the 1x1 stride-2 shortcut) elaborate and lint clean: every
+    /// counter and limit is wide enough for the real image.
+    @Test(arguments: ["stem", "conv", "shortcut"])
+    func fullSizeLayersLintClean(_ which: String) throws {
+        var rng = SplitMix64(seed: 0xF011)
+        let m: Module
+        switch which {
+        case "stem":
+            let l = try SpikingLayer.random(name: "conv1", outputs: 48, inputs: 27, weightBits: 8, biasRange: 0...1, decayFractionBits: 4, using: &rng)
+            let conv = try ConvLayer(layer: l, inChannels: 3, kernel: 3, pool: true)
+            let c = try StemConfig(conv, height: 224, width: 224, timeSteps: 4, inputBits: 8, lanes: 8)
+            print("stem 224x224: line buffer \(c.lineBufferBits) bits, pool buffer \(try c.poolBufferBits()) bits")
+            m = try makeStem(c)
+        default:
+            let k = which == "conv" ? 3 : 1
+            let l = try SpikingLayer.random(name: which, outputs: 96, inputs: 48 * k * k, weightBits: 8, biasRange: 0...1, decayFractionBits: 4, using: &rng)
+            let conv = try ConvLayer(layer: l, inChannels: 48, kernel: k, stride: k == 3 ? 1 : 2, pool: k == 3)
+            let input = StreamFormat(channels: 48, tokens: 112 * 112, timeSteps: 4, maxCount: 1, width: 112)
+            let c = try ConvConfig(conv, input: input, lanes: 16, inputChunk: 16)
+            print("\(which) 112x112: line buffer \(c.lineBufferBits) bits, pool buffer \(try c.poolBufferBits()) bits")
+            m = try makeConv(c)
+        }
+        let findings = try LintTests.emitAndLint(m)
+        #expect(findings.isEmpty, "\(findings)")
     }
 
     @Test(arguments: [0, 3, 4, 7])
