@@ -80,11 +80,11 @@ public struct ConvConfig: Hashable, Sendable {
 
     /// Bits of the input line buffer: `slots x T x B` words of `inputChunk x countWidth` bits.
     public var lineBufferBits: Int { convGeometry.slots * timeSteps * inputBeats * inputChunk * countWidth }
-    /// Bits of the pool's current line buffer (0 without pool): `slots x T x G` words of
-    /// `P x currentWidth` bits.
+    /// Bits of the pool's buffers (0 without pool): the row buffer of `ceil(Wc/2) x T x G` words
+    /// and the column buffer of `T x G` words, each of `P x currentWidth` bits.
     public func poolBufferBits() throws -> Int {
         guard let pg = poolGeometry else { return 0 }
-        return pg.slots * timeSteps * groups * lanes * (try configs().accumulator.widths().accumulator)
+        return (pg.outWidth + 1) * timeSteps * groups * lanes * (try configs().accumulator.widths().accumulator)
     }
 
     /// The accumulator (its input channels in the encoder's window order: tap-major, then the
@@ -104,6 +104,7 @@ public struct ConvConfig: Hashable, Sendable {
     }
 
     public func validate() throws {
+        try SpikeStreamParts.checkName(name, field: "name")
         guard [1, 3].contains(kernel) else { throw BlockError("kernel is \(kernel); choose 1 or 3") }
         guard [1, 2, 4].contains(stride) else { throw BlockError("stride is \(stride); choose 1, 2 or 4") }
         guard (0...(kernel - 1)).contains(padding) else { throw BlockError("padding is \(padding); choose 0...\(kernel - 1)") }
@@ -135,15 +136,37 @@ public struct ConvConfig: Hashable, Sendable {
             // The gatherer is at most at output n + F (F tokens started and not emitted).
             return cg.tokensWritable(whileGathering: min(n + F, cg.outTokens))
         }
-        // Pool gatherer at most at pool output n + F; the current buffer then holds (touched)
-        // at most c1 conv tokens; at most c1 of them are complete, so the conv gatherer is at
-        // most at conv output c1 + F.
-        let c1 = pg.tokensWritable(whileGathering: min(n + F, pg.outTokens))
+        // The pool has started at most n + F pooled tokens and waits, at the latest, at the first
+        // beat of pooled token n + F, which conv token pg.end(n + F) makes: it has touched at most
+        // c1 conv tokens, completed at most c1, so the conv gatherer is at most at conv output c1 + F.
+        let c1 = n + F >= pg.outTokens ? cg.outTokens : pg.end(n + F) + 1
         return cg.tokensWritable(whileGathering: min(c1 + F, cg.outTokens))
     }
 
+    /// The input-sufficiency contract (a guarantee of the generated RTL): once the module has
+    /// accepted this many input tokens of an image (every beat of them), it emits every beat of
+    /// output token `n` without waiting for more input, provided `m_axis` takes its beats. The
+    /// gatherer waits only for a window's last token, so this is also the arithmetic's causal
+    /// reach (the last input token output `n` depends on, plus one): exact, not a bound.
+    public func inputTokensNeeded(forOutput n: Int) -> Int {
+        let cg = convGeometry
+        guard let pg = poolGeometry else { return cg.end(n) + 1 }
+        return cg.end(pg.end(n)) + 1
+    }
+
+    /// `TokenReach` for fork sizing (`TokenReach.forkBacklog`): needs and causal are both
+    /// `inputTokensNeeded(forOutput:)`.
+    public var tokenReach: TokenReach {
+        let c = self
+        return TokenReach(outputTokens: outputTokens, needs: { c.inputTokensNeeded(forOutput: $0) },
+                          causal: { c.inputTokensNeeded(forOutput: $0) })
+    }
+
+    /// Readable parameters, then a fingerprint of the numbers (weights, bias, neuron, folding),
+    /// so that two layers of one shape never share a module name.
     public var moduleName: String {
-        "\(name)_k\(kernel)s\(stride)_ci\(inChannels)_co\(outChannels)_\(height)x\(width)_t\(timeSteps)_p\(lanes)\(pool ? "_pool" : "")"
+        let text = "\(layer)|\(maxInputCount)|\(inputChunk)|\(padding)|\(storage.rawValue)|\(tokensInFlight)"
+        return "\(name)_k\(kernel)s\(stride)_ci\(inChannels)_co\(outChannels)_\(height)x\(width)_t\(timeSteps)_p\(lanes)\(pool ? "_pool" : "")_\(ModuleNameHash.hash(text))"
     }
 }
 
@@ -183,18 +206,19 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
         encoder turns the non-zero counts into events over the \(c.windowChannels) window channels (tap-major: channel
         (dy*\(k)+dx)*\(B * K) + i), and the accumulator adds each event's weight row (\(G) cycle(s) per event, P = \(P) lanes,
         \(aw.accumulator)-bit exact currents in \(aw.currentRange)).\(c.pool ? """
-         The currents go to the pool's line buffer (RAM pool_buffer, \(c.poolGeometry!.slots) conv tokens x T x G words of \(P * aw.accumulator) bits = \(poolBits) bits);
-        each pool output beat is the lane-wise max over its (up to) 9 taps, read one per cycle.
+         The currents are max-pooled as they stream, separably (no window is re-read): the column buffer (pool_cols,
+        T x G = \(T * G) words) holds the running max of the pooled column, the row buffer (RAM pool_rows, \(c.poolGeometry!.outWidth) x T x G
+        words) that of the pooled row, each word \(P * aw.accumulator) bits: \(poolBits) bits in all; -infinity padding = taps that do not exist are skipped.
         """ : "")
         Weights: the accumulator's ROMs are $readmemh images beside this file (weights, bias); the LIF thresholds are constants.
         Memory bits: line buffer \(c.lineBufferBits)\(c.pool ? ", pool buffer \(poolBits)" : ""), weights \(c.windowChannels * G * P * aw.weight), bias \(G * P * aw.bias).
         Cycles (docs/conv.md): per conv output vector, the encoder takes sum over the \(k * k * B) window beats of max(1, events in
         the beat) cycles, and the accumulator events x \(G) + 1 cycles; the two overlap, so a vector costs about
         max(\(k * k * B) + extra events, events x \(G) + 1) cycles; zero counts cost only their beat's scan cycle. Outputs off the
-        stride grid are skipped (no cycles); between two output tokens the gatherer idles 1 cycle.\(c.pool ? " The pool reads 9 words per output beat: 9 x \(G) x T cycles per pooled token, overlapped with the conv." : "")
+        stride grid are skipped (no cycles); between two output tokens the gatherer idles 1 cycle.\(c.pool ? " The pool takes one conv beat per cycle (it never limits the conv)." : "")
         Input lookahead (a guarantee, ConvConfig.inputTokensRead): the input is accepted only while the token being written
         is below start(j) + \(D), j the conv output being gathered (start = its window's top-left token, negative in the padding);
-        at most \(F) output token(s) are gathered ahead of m_axis\(c.pool ? " (pooled tokens, and \(F) conv tokens ahead of the pool buffer)" : "").
+        at most \(F) output token(s) are gathered ahead of m_axis\(c.pool ? " (pooled tokens started by the pool, and \(F) conv tokens ahead of the pool's input)" : "").
         \(streamBlockConventions(memories: true))
         """)
     m.parameter("inChannels", c.inChannels)
@@ -223,7 +247,7 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
 
     let lineMem = m.memory("line_buffer", width: K * cw, depth: D * TB)
     let writer = LineWriter(m, "wr", geometry: cg, beatsPerToken: TB, addressWidth: lineMem.addressWidth)
-    let walker = WindowWalker(m, "win", geometry: cg)
+    let walker = WindowWalker(m, "win", geometry: cg, scale: TB)
     let gImage = m.reg("gather_image", width: 1, reset: 0)
     let gWait = m.reg("gather_wait", width: 1, reset: 0)   // every output of the image gathered
     let sameImage = m.wire("wr_same_image", writer.image.eq(gImage))
@@ -250,20 +274,20 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
     let mTokenDone = m.wire("out_token_done", width: 1)      // an output token left m_axis completely
     let inflight = m.reg("inflight", width: uwidth(F), reset: 0)
     let active = m.reg("gather_active", width: 1, reset: 0)
-    let windowReady = m.wire("window_ready", writer.image.ne(gImage) | ugt(writer.token, walker.endToken()))
+    let windowReady = m.wire("window_ready", walker.windowWritten(writer, writerAhead: writer.image.ne(gImage)))
     let start = m.wire("gather_start", ~active & ~gWait & ult(inflight, ucon(F, inflight.width)) & windowReady)
     let gt = m.reg("gather_t", width: tw, reset: 0)
     let gtB = m.reg("gather_tb", width: uwidth(TB), reset: 0)   // t*B
     let dy = m.reg("gather_dy", width: uwidth(k - 1), reset: 0)
     let dx = m.reg("gather_dx", width: uwidth(k - 1), reset: 0)
-    let tapOff = m.reg("gather_tap_offset", width: walker.slotWidth, reset: 0)   // dy*W + dx < slots
+    let tapOff = m.reg("gather_tap_offset", width: walker.slotWidth, reset: 0)   // (dy*W + dx) * T*B
     let gb = m.reg("gather_beat", width: uwidth(B - 1), reset: 0)
     let encReady = m.wire("enc_ready", width: 1)
     let s2Valid = m.reg("window_valid", width: 1, reset: 0)
     let s2Pad = m.reg("window_pad", width: 1, reset: 0)
     let load = m.wire("gather_load", active & (~s2Valid | encReady))
     let slot = m.wire("gather_slot", walker.tapSlot(offset: tapOff))
-    let rawAddr = timesConst(slot, TB) +& gtB +& gb
+    let rawAddr = slot +& gtB +& gb
     let readAddr = m.wire("gather_addr", fitTo(rawAddr, lineMem.addressWidth))
     let word = m.readSync(lineMem, readAddr, enable: load, name: "window_q")
     m.next(s2Valid, load | (s2Valid & ~encReady))
@@ -278,8 +302,7 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
     m.next(gb, wrapIncrement(gb, last: B - 1), enable: load)
     m.next(dx, wrapIncrement(dx, last: k - 1), enable: tapDone)
     m.next(dy, wrapIncrement(dy, last: k - 1), enable: tapDone & lastDx)
-    let tapStep = mux(lastDx, ucon(((c.width - (k - 1)) % D + D) % D, walker.slotWidth), ucon(1 % D, walker.slotWidth))
-    m.next(tapOff, mux(lastDx & lastDy, ucon(0, walker.slotWidth), addMod(tapOff, tapStep, D)), enable: tapDone)
+    m.next(tapOff, mux(lastDx & lastDy, ucon(0, walker.slotWidth), addMod(tapOff, walker.tapStep(lastDx: lastDx), walker.modulus)), enable: tapDone)
     m.next(gt, wrapIncrement(gt, last: T - 1), enable: windowDone)
     m.next(gtB, mux(lastT, ucon(0, gtB.width), gtB +% ucon(B, gtB.width)), enable: windowDone)
     m.next(active, mux(start, ucon(1, 1), mux(outputDone, ucon(0, 1), active)))
@@ -301,9 +324,9 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
     let uLif = m.instance(try makeLIFBank(lifC), "u_lif")
 
     if let pg = c.poolGeometry {
-        let pool = buildCurrentPool(m, "pool", geometry: pg, timeSteps: T, groups: G, laneWidth: aw.accumulator, lanes: P,
-                                    tokensInFlight: F, inValid: uAcc.output("out_valid"), inCurrent: uAcc.output("out_current"),
-                                    outReady: uLif.output("in_ready"), outTokenDone: mTokenDone)
+        let pool = buildStreamingPool(m, "pool", convHeight: pg.height, convWidth: pg.width, timeSteps: T, groups: G,
+                                      laneWidth: aw.accumulator, lanes: P, tokensInFlight: F, inValid: uAcc.output("out_valid"),
+                                      inCurrent: uAcc.output("out_current"), outReady: uLif.output("in_ready"), outTokenDone: mTokenDone)
         uAcc.connect("out_ready", pool.inReady)
         uLif.connect("in_valid", pool.outValid)
         uLif.connect("in_group", fitTo(pool.outGroup, gw))

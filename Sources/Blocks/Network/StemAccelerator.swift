@@ -92,7 +92,7 @@ public struct StemConfig: Hashable, Sendable {
     public var lineBufferBits: Int { convGeometry.slots * inputWidth }
     public func poolBufferBits() throws -> Int {
         guard let pg = poolGeometry else { return 0 }
-        return pg.slots * groups * lanes * (try currentRange().signedWidth)
+        return (pg.outWidth + 1) * groups * lanes * (try currentRange().signedWidth)
     }
 
     public func lif() throws -> LIFBankConfig {
@@ -126,12 +126,30 @@ public struct StemConfig: Hashable, Sendable {
     public func inputTokensRead(beforeOutput n: Int) -> Int {
         let cg = convGeometry, F = tokensInFlight
         guard let pg = poolGeometry else { return cg.tokensWritable(whileGathering: min(n + F, cg.outTokens)) }
-        let c1 = pg.tokensWritable(whileGathering: min(n + F, pg.outTokens))
+        let c1 = n + F >= pg.outTokens ? cg.outTokens : pg.end(n + F) + 1
         return cg.tokensWritable(whileGathering: min(c1 + F, cg.outTokens))
     }
 
+    /// The input-sufficiency contract, as `ConvConfig.inputTokensNeeded(forOutput:)`: once the
+    /// module has accepted this many pixel beats of an image, it emits every beat of output
+    /// token `n` without more input (`m_axis` taking its beats); exact (the causal reach).
+    public func inputTokensNeeded(forOutput n: Int) -> Int {
+        let cg = convGeometry
+        guard let pg = poolGeometry else { return cg.end(n) + 1 }
+        return cg.end(pg.end(n)) + 1
+    }
+
+    /// `TokenReach` for fork sizing: needs and causal are both `inputTokensNeeded(forOutput:)`.
+    public var tokenReach: TokenReach {
+        let c = self
+        return TokenReach(outputTokens: outputTokens, needs: { c.inputTokensNeeded(forOutput: $0) },
+                          causal: { c.inputTokensNeeded(forOutput: $0) })
+    }
+
+    /// Readable parameters, then a fingerprint of the numbers (weights, bias, neuron, folding).
     public var moduleName: String {
-        "\(name)_k\(kernel)s\(stride)_ci\(inChannels)_co\(outChannels)_\(height)x\(width)_t\(timeSteps)_p\(lanes)\(pool ? "_pool" : "")"
+        let text = "\(layer)|\(inputBits)|\(padding)|\(storage.rawValue)|\(tokensInFlight)"
+        return "\(name)_k\(kernel)s\(stride)_ci\(inChannels)_co\(outChannels)_\(height)x\(width)_t\(timeSteps)_p\(lanes)\(pool ? "_pool" : "")_\(ModuleNameHash.hash(text))"
     }
 }
 
@@ -182,15 +200,18 @@ public func makeStem(_ c: StemConfig) throws -> Module {
         channels, tap and input channel one cycle multiplies the pixel by \(P) weights (ROM weights, \(weightDepth) words of
         \(P) x \(ww) bits, $readmemh image beside this file; word (g*\(kk) + tap)*\(Cin) + i lane l = W[g*\(P)+l][i][tap]) and adds into
         \(P) accumulators of \(wa) bits (exact: currents in \(range)), starting from the bias (ROM bias, $readmemh).
-        \(c.pool ? "The currents go to the pool's line buffer (RAM pool_buffer, \(c.poolGeometry!.slots) conv positions x \(G) words of \(P * wa) bits = \(poolBits) bits, stored once: the pool of a static image is static); each pooled beat is the lane-wise max over its (up to) 9 taps.\n" : "")\
-        A replay buffer (replay_buffer, \(G) words of \(P * wa) bits) holds one position's currents and feeds the LIF T times.
-        Memory bits: line buffer \(c.lineBufferBits)\(c.pool ? ", pool buffer \(poolBits)" : ""), replay \(G * P * wa), weights \(weightDepth * P * ww), bias \(G * P * bw).
+        \(c.pool ? "The currents are max-pooled as they stream, separably, stored once (the pool of a static image is static): column buffer pool_cols (\(G) words), row buffer RAM pool_rows (\(c.poolGeometry!.outWidth) x \(G) words), \(P * wa) bits each: \(poolBits) bits.\n" : "")\
+        A replay buffer (replay_buffer, two banks of \(G) words of \(P * wa) bits) holds a position's currents and feeds the LIF
+        T times while the other bank fills.
+        Memory bits: line buffer \(c.lineBufferBits)\(c.pool ? ", pool buffer \(poolBits)" : ""), replay \(2 * G * P * wa), weights \(weightDepth * P * ww), bias \(G * P * bw).
         Cycles (docs/conv.md): \(c.macCycles) multiply cycles per conv position (G x k*k x Cin = \(G) x \(kk) x \(Cin), zeros included),
-        plus 1 idle cycle per position; each output token then takes T x G = \(T * G) LIF beats from the replay buffer, during which the
-        next position's group results wait\(c.pool ? "; the pool reads 9 words per pooled beat (9 x \(G) cycles per pooled token)" : "").
+        plus 1 idle cycle per position; each output token takes T x G = \(T * G) LIF beats from one replay bank while the next position
+        fills the other (hidden while T <= k*k*Cin = \(kk * Cin))\(c.pool ? "; the pool takes one current beat per cycle" : "").
         Input lookahead (a guarantee, StemConfig.inputTokensRead): pixels are accepted only while the position being written is below
         start(j) + \(D), j the conv position being computed; at most \(F) output token(s) are computed ahead of m_axis.
-        \(streamBlockConventions(memories: true))
+        Reset: rst is active high and synchronous; hold it for at least 1 clock cycle with s_axis_tvalid low. It clears every
+        valid, counter, position and LIF membrane held in registers (the RAMs need no reset). Between reset and the first beat
+        nothing comes out. Undefined: m_axis_tdata while m_axis_tvalid is low; bits past the last channel are 0.
         """)
     m.parameter("inChannels", Cin)
     m.parameter("outChannels", Cout)
@@ -214,7 +235,7 @@ public func makeStem(_ c: StemConfig) throws -> Module {
 
     let pixMem = m.memory("pixel_buffer", width: c.inputWidth, depth: D)
     let writer = LineWriter(m, "wr", geometry: cg, beatsPerToken: 1, addressWidth: pixMem.addressWidth)
-    let walker = WindowWalker(m, "win", geometry: cg)
+    let walker = WindowWalker(m, "win", geometry: cg, scale: 1)
     let gImage = m.reg("gather_image", width: 1, reset: 0)
     let gWait = m.reg("gather_wait", width: 1, reset: 0)
     let sameImage = m.wire("wr_same_image", writer.image.eq(gImage))
@@ -232,7 +253,7 @@ public func makeStem(_ c: StemConfig) throws -> Module {
     let mTokenDone = m.wire("out_token_done", width: 1)
     let inflight = m.reg("inflight", width: uwidth(F), reset: 0)
     let active = m.reg("gather_active", width: 1, reset: 0)
-    let windowReady = m.wire("window_ready", writer.image.ne(gImage) | ugt(writer.token, walker.endToken()))
+    let windowReady = m.wire("window_ready", walker.windowWritten(writer, writerAhead: writer.image.ne(gImage)))
     let start = m.wire("gather_start", ~active & ~gWait & ult(inflight, ucon(F, inflight.width)) & windowReady)
     let wAddr = m.reg("weight_addr", width: Memory.addressWidth(depth: weightDepth), reset: 0)
     let ci = m.reg("gather_channel", width: uwidth(Cin - 1), reset: 0)
@@ -285,8 +306,7 @@ public func makeStem(_ c: StemConfig) throws -> Module {
     m.next(ci, wrapIncrement(ci, last: Cin - 1), enable: load)
     m.next(dx, wrapIncrement(dx, last: k - 1), enable: tapDone)
     m.next(dy, wrapIncrement(dy, last: k - 1), enable: tapDone & lastDx)
-    let tapStep = mux(lastDx, ucon(((c.width - (k - 1)) % D + D) % D, walker.slotWidth), ucon(1 % D, walker.slotWidth))
-    m.next(tapOff, mux(lastTap, ucon(0, walker.slotWidth), addMod(tapOff, tapStep, D)), enable: tapDone)
+    m.next(tapOff, mux(lastTap, ucon(0, walker.slotWidth), addMod(tapOff, walker.tapStep(lastDx: lastDx), walker.modulus)), enable: tapDone)
     m.next(grp, wrapIncrement(grp, last: G - 1), enable: groupDone)
     m.next(active, mux(start, ucon(1, 1), mux(outputDone, ucon(0, 1), active)))
     walker.advance(enable: outputDone)
@@ -324,8 +344,9 @@ public func makeStem(_ c: StemConfig) throws -> Module {
     var rValid = outValid, rCurrent: Expr = outCurrent
     let rReady = m.wire("replay_in_ready", width: 1)
     if let pg = c.poolGeometry {
-        let pool = buildCurrentPool(m, "pool", geometry: pg, timeSteps: 1, groups: G, laneWidth: wa, lanes: P, tokensInFlight: F,
-                                    inValid: outValid, inCurrent: outCurrent, outReady: rReady, outTokenDone: mTokenDone)
+        let pool = buildStreamingPool(m, "pool", convHeight: pg.height, convWidth: pg.width, timeSteps: 1, groups: G, laneWidth: wa,
+                                      lanes: P, tokensInFlight: F, inValid: outValid, inCurrent: outCurrent, outReady: rReady,
+                                      outTokenDone: mTokenDone)
         m.assign(outReady, pool.inReady)
         m.assign(tokenDone, pool.inTokenDone)
         rValid = pool.outValid
@@ -334,26 +355,42 @@ public func makeStem(_ c: StemConfig) throws -> Module {
         m.assign(outReady, rReady)
         m.assign(tokenDone, mTokenDone)
     }
-    // Replay: G words in, then T x G beats out (t outer, g inner).
-    let replay = m.memory("replay_buffer", width: P * wa, depth: G)
+    // Replay: two banks of G words; one fills while the other feeds the LIF T x G beats
+    // (t outer, g inner), so the multipliers never wait for the replay while T <= k*k*Cin.
+    let replay = m.memory("replay_buffer", width: P * wa, depth: 2 * G)
+    let raw = replay.addressWidth
+    func bankAddress(_ bank: Expr, _ g: Expr) -> Expr {
+        fitTo(mux(bank, g.extend(to: raw + 1) +% ucon(G, raw + 1), g.extend(to: raw + 1)), raw)
+    }
     let fillG = m.reg("replay_fill", width: gw, reset: 0)
-    let full = m.reg("replay_full", width: 1, reset: 0)
+    let fillBank = m.reg("replay_fill_bank", width: 1, reset: 0)
+    let readBank = m.reg("replay_read_bank", width: 1, reset: 0)
+    let full0 = m.reg("replay_full0", width: 1, reset: 0)
+    let full1 = m.reg("replay_full1", width: 1, reset: 0)
+    let fillFull = m.wire("replay_fill_full", mux(fillBank, full1, full0))
+    let readFull = m.wire("replay_read_full", mux(readBank, full1, full0))
     let rt = m.reg("replay_t", width: tw, reset: 0)
     let rg = m.reg("replay_group", width: gw, reset: 0)
-    m.assign(rReady, ~full)
-    let rFire = m.wire("replay_in_fire", rValid & ~full)
-    m.write(replay, address: fillG, data: rCurrent, enable: rFire)
+    m.assign(rReady, ~fillFull)
+    let rFire = m.wire("replay_in_fire", rValid & ~fillFull)
+    m.write(replay, address: m.wire("replay_write_addr", bankAddress(fillBank, fillG)), data: rCurrent, enable: rFire)
     m.next(fillG, wrapIncrement(fillG, last: G - 1), enable: rFire)
+    let fillDone = m.wire("replay_fill_done", rFire & fillG.eq(ucon(G - 1, gw)))
     let uLif = m.instance(try makeLIFBank(lifC), "u_lif")
     let lifReady = uLif.output("in_ready")
-    let rOut = m.wire("replay_out_fire", full & lifReady)
+    let rOut = m.wire("replay_out_fire", readFull & lifReady)
     let rLastG = rg.eq(ucon(G - 1, gw)), rLastT = rt.eq(ucon(T - 1, tw))
+    let readDone = m.wire("replay_read_done", rOut & rLastG & rLastT)
     m.next(rg, wrapIncrement(rg, last: G - 1), enable: rOut)
     m.next(rt, wrapIncrement(rt, last: T - 1), enable: rOut & rLastG)
-    m.next(full, mux(rFire & fillG.eq(ucon(G - 1, gw)), ucon(1, 1), mux(rOut & rLastG & rLastT, ucon(0, 1), full)))
-    uLif.connect("in_valid", full)
+    // A bank fills only while empty and is read only while full: the two never meet in one bank.
+    m.next(full0, mux(fillDone & ~fillBank, ucon(1, 1), mux(readDone & ~readBank, ucon(0, 1), full0)))
+    m.next(full1, mux(fillDone & fillBank, ucon(1, 1), mux(readDone & readBank, ucon(0, 1), full1)))
+    m.next(fillBank, ~fillBank, enable: fillDone)
+    m.next(readBank, ~readBank, enable: readDone)
+    uLif.connect("in_valid", readFull)
     uLif.connect("in_group", rg)
-    uLif.connect("in_current", m.read(replay, rg))
+    uLif.connect("in_current", m.read(replay, m.wire("replay_read_addr", bankAddress(readBank, rg))))
     uLif.connect("in_first", rt.eq(ucon(0, tw)))
 
     uLif.connect("out_ready", mReady)

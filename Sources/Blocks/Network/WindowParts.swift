@@ -99,6 +99,8 @@ final class LineWriter {
     let address: Expr    // linear word address, wraps at slots*beatsPerToken
     let image: Expr      // image parity
     let lastBeatOfToken: Expr
+    /// The coordinates of `token`.
+    let row: Expr, col: Expr
     private unowned let m: Module
 
     init(_ m: Module, _ prefix: String, geometry g: WindowGeometry, beatsPerToken: Int, addressWidth: Int) {
@@ -106,6 +108,8 @@ final class LineWriter {
         token = m.reg("\(prefix)_token", width: uwidth(g.tokens), reset: 0)
         address = m.reg("\(prefix)_addr", width: addressWidth, reset: 0)
         image = m.reg("\(prefix)_image", width: 1, reset: 0)
+        row = m.reg("\(prefix)_row", width: uwidth(g.height - 1), reset: 0)
+        col = m.reg("\(prefix)_col", width: uwidth(g.width - 1), reset: 0)
         let beat = beatsPerToken > 1 ? m.reg("\(prefix)_beat", width: uwidth(beatsPerToken - 1), reset: 0) : nil
         self.beat = beat
         self.beatsPerToken = beatsPerToken
@@ -123,6 +127,9 @@ final class LineWriter {
         let imageDone = lastBeatOfToken & lastToken
         if let b = beat { m.next(b, wrapIncrement(b, last: beatsPerToken - 1), enable: fire) }
         m.next(token, wrapIncrement(token, last: g.tokens - 1), enable: fire & lastBeatOfToken)
+        let lastCol = col.eq(ucon(g.width - 1, col.width))
+        m.next(col, wrapIncrement(col, last: g.width - 1), enable: fire & lastBeatOfToken)
+        m.next(row, wrapIncrement(row, last: g.height - 1), enable: fire & lastBeatOfToken & lastCol)
         let depth = g.slots * beatsPerToken
         m.next(address, mux(imageDone, ucon(0, address.width), wrapIncrement(address, last: depth - 1)), enable: fire)
         m.next(image, ~image, enable: fire & imageDone)
@@ -145,17 +152,23 @@ final class WindowWalker {
     private unowned let m: Module
     let slotWidth: Int
 
-    init(_ m: Module, _ prefix: String, geometry g: WindowGeometry) {
+    /// Slot registers hold `slot * scale` (the first word address of the slot's token, with
+    /// `scale` words per token), modulo `slots * scale`: addresses need no multiplier.
+    let scale: Int
+    var modulus: Int { g.slots * scale }
+
+    init(_ m: Module, _ prefix: String, geometry g: WindowGeometry, scale: Int) {
         self.m = m
         self.g = g
+        self.scale = scale
         precondition([1, 2, 4].contains(g.stride))
         let D = g.slots
-        slotWidth = Memory.addressWidth(depth: D)
+        slotWidth = Memory.addressWidth(depth: D * scale)
         oy = m.reg("\(prefix)_oy", width: uwidth(g.outHeight - 1), reset: 0)
         ox = m.reg("\(prefix)_ox", width: uwidth(g.outWidth - 1), reset: 0)
         let lw = uwidth(g.tokens + D + g.stride * g.width + g.stride)
         let limit0 = D - g.padding * g.width - g.padding
-        let slot0 = ((-(g.padding * g.width + g.padding)) % D + D) % D
+        let slot0 = (((-(g.padding * g.width + g.padding)) % D + D) % D) * scale
         limit = m.reg("\(prefix)_limit", width: lw, reset: limit0)
         rowLimit = m.reg("\(prefix)_row_limit", width: lw, reset: limit0)
         startSlot = m.reg("\(prefix)_start_slot", width: slotWidth, reset: slot0)
@@ -172,13 +185,14 @@ final class WindowWalker {
     private let lastCol: Expr
     private let limit0: Int, slot0: Int
 
-    /// The last token the window reads, `end(j)`, as a linear token number.
-    func endToken() -> Expr {
+    /// Whether the writer, at `(row, col)` of `image`, has written the window's last token
+    /// `end(j)` (or finished the image, `writerAhead`).
+    func windowWritten(_ w: LineWriter, writerAhead: Expr) -> Expr {
         let k = g.kernel, p = g.padding
         let rowEnd = rowBase +& ucon(k - 1 - p, max(1, uwidth(k)))
         let colEnd = colBase +& ucon(k - 1 - p, max(1, uwidth(k)))
         let ry = uminConst(rowEnd, g.height - 1), rx = uminConst(colEnd, g.width - 1)
-        return timesConst(ry, g.width) +& rx
+        return writerAhead | ugt(w.row, ry) | (ueq(w.row, ry) & ugt(w.col, rx))
     }
 
     /// Whether tap `(dy, dx)` of the current window lies inside the image.
@@ -192,20 +206,26 @@ final class WindowWalker {
         return ok
     }
 
-    /// The slot of the tap `offset = dy*width + dx` tokens after the window's top-left corner.
-    func tapSlot(offset: Expr) -> Expr { addMod(startSlot, fitTo(offset, slotWidth), g.slots) }
+    /// The (scaled) slot of the tap `offset = (dy*width + dx) * scale` after the window's top-left corner.
+    func tapSlot(offset: Expr) -> Expr { addMod(startSlot, fitTo(offset, slotWidth), modulus) }
+
+    /// The (scaled) step of the tap offset after tap `dx`: the next column, or the next row's first tap.
+    func tapStep(lastDx: Expr) -> Expr {
+        let next = ((g.width - (g.kernel - 1)) % g.slots + g.slots) % g.slots
+        return mux(lastDx, ucon(next * scale, slotWidth), ucon((1 % g.slots) * scale, slotWidth))
+    }
 
     func advance(enable: Expr) {
-        let s = g.stride, D = g.slots, lw = limit.width
+        let s = g.stride, D = modulus, lw = limit.width
         let lastRow = oy.eq(ucon(g.outHeight - 1, oy.width))
         let nextRowLimit = (rowLimit +% ucon(s * g.width, lw))
-        let nextRowSlot = addMod(rowSlot, s * g.width, D)
+        let nextRowSlot = addMod(rowSlot, ((s * g.width) % g.slots) * scale, D)
         let l0 = ucon(limit0, lw), s0 = ucon(slot0, slotWidth)
         m.next(ox, mux(lastCol, ucon(0, ox.width), ox +% ucon(1, ox.width)), enable: enable)
         m.next(oy, mux(lastCol, mux(lastRow, ucon(0, oy.width), oy +% ucon(1, oy.width)), oy), enable: enable)
         m.next(limit, mux(lastCol, mux(lastRow, l0, nextRowLimit), limit +% ucon(s, lw)), enable: enable)
         m.next(rowLimit, mux(lastCol, mux(lastRow, l0, nextRowLimit), rowLimit), enable: enable)
-        m.next(startSlot, mux(lastCol, mux(lastRow, s0, nextRowSlot), addMod(startSlot, s, D)), enable: enable)
+        m.next(startSlot, mux(lastCol, mux(lastRow, s0, nextRowSlot), addMod(startSlot, (s % g.slots) * scale, D)), enable: enable)
         m.next(rowSlot, mux(lastCol, mux(lastRow, s0, nextRowSlot), rowSlot), enable: enable)
     }
 }

@@ -51,12 +51,13 @@ enum ConvCosim {
     /// cycles without progress: `inputBeatsTaken` then says how far the module read ahead.
     static func run(_ design: Design, input: [[InputBeat]], output f: CountStreamFormat, outTokens N: Int,
                     expected: [SpikeTensor], inputStall: Double, outputStall: Double, seed: UInt64,
-                    stopAfterTokens: Int? = nil, idleLimit: Int = 20_000) throws -> Result {
+                    stopAfterTokens: Int? = nil, inputLimit: Int? = nil, idleLimit: Int = 20_000) throws -> Result {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-conv-cosim-\(getpid())-\(UUID().uuidString.prefix(8))")
         defer { try? FileManager.default.removeItem(at: dir) }
         let driver = try PortDriver.verilator(design, directory: dir)
         let T = f.timeSteps, C = f.channels, G = f.beats, Ko = f.lanes
-        let beats = input.flatMap { $0 }
+        var beats = input.flatMap { $0 }
+        if let l = inputLimit { beats = Array(beats.prefix(l)) }
         let hasUser = driver.has("s_axis_tuser")
         var r = Result()
         r.outputs = expected.map { _ in SpikeTensor(shape: [T, N, C], repeating: 0) }
@@ -116,13 +117,13 @@ enum ConvCosim {
             r.cycles += 1
             idle = progress ? 0 : idle + 1
             if idle > idleLimit {
-                if stopBeats == nil {
+                if stopBeats == nil && inputLimit == nil {
                     r.protocolErrors.append("stuck: no progress for \(idleLimit) cycles after \(received) of \(expectedOut) output beats and \(next) of \(beats.count) input beats")
                 }
                 break
             }
         }
-        if stopBeats == nil && r.protocolErrors.isEmpty {
+        if stopBeats == nil && inputLimit == nil && r.protocolErrors.isEmpty {
             for _ in 0..<64 {
                 driver.set("s_axis_tvalid", false)
                 driver.set("m_axis_tready", true)
