@@ -81,10 +81,11 @@ final class NetworkEstimateTests: XCTestCase {
         let n = try Self.tiny()
         var rates = n.layerRates()
         let m0 = NetworkCycleModel(n, rates: rates)
-        // patch_embed2.conv1: 16 -> 32, 3x3 on 8x8, T = 2. At rate 0 every vector still drains G groups.
+        // patch_embed2.conv1: 16 -> 32, 3x3 on 8x8, T = 2, one 16-count beat per input vector. At rate 0
+        // every output vector still gathers its 9 window beats (more than its G = 4 drain groups).
         rates[4].input = 0
         let m = NetworkCycleModel(n, rates: rates)
-        let idle: Double = 2 * 64 * (4 + 1) + 16
+        let idle: Double = 2 * 64 * (9 + 1) + 16
         XCTAssertEqual(try m.cycles(4, lanes: 8), idle)
         // At rate 0.5: E = 0.5 * 22 * 22 * 16 / 64 = 60.5 events per window, G = 4.
         rates[4].input = 0.5

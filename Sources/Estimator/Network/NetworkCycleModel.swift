@@ -4,24 +4,26 @@ import Blocks
 
 /// Cycles per image of each pipeline layer at a given number of lanes, and of the whole pipeline.
 ///
-/// **Convolutions (a model, not yet checked against Verilator: the conv hardware is being built
-/// on branch `net-conv`).** The conv hardware as specified there is event-driven: for each output
+/// **Convolutions (a model, not yet checked against Verilator; aligned with the conv hardware
+/// merged on main, `ConvConfig`/`makeConv`: `B = ceil(Cin / min(Cin, 64))` beats per input vector,
+/// the gather reads `k*k*B` window beats per output vector).** The conv hardware as specified there is event-driven: for each output
 /// position and time step, the non-zero input counts of the `k x k` window (over `Cin * k * k`
 /// channels) become events, and each event adds its weight row into the `Cout` accumulators over
 /// `G = ceil(Cout / P)` cycles; a 1x1 strided conv skips off-grid positions (it computes only
 /// the `Hc x Wc` on-grid ones); the pool works on currents before the LIF, so the conv computes
 /// every pre-pool position. So one output vector (position, time step) costs
-/// `max(E * G, G) + convVectorOverhead` cycles, `E = rate x (valid taps x Cin)` the mean window
+/// `max(E * G, k*k*B, G) + convVectorOverhead` cycles, `E = rate x (valid taps x Cin)` the mean window
 /// events (a vector with no events still drains its `G` groups through the LIF), and the layer
-/// accepts at least one input vector per cycle. Per image: `T x Hc x Wc` vectors plus
+/// accepts one input beat per cycle (`T x H x W x B` per image). Per image: `T x Hc x Wc` vectors plus
 /// `imageOverhead`.
 ///
 /// **Stem.** It multiplies pixels by weights once per position (the image is the same at every
-/// time step) with `P` multipliers: `ceil(Cin * 9 * Cout / P)` cycles per position, then the LIF
+/// time step) with `P` multipliers computing `P` outputs at a time: `Cin * 9 * ceil(Cout / P)`
+/// cycles per position, then the LIF
 /// runs the `T` steps of each pooled position over `G` groups.
 ///
-/// **Head.** Count sums of the `N x T` input vectors (one vector per cycle), then `classes x C`
-/// multiply-adds with `P` multipliers.
+/// **Head.** Count sums of the `N x T` input vectors (one beat per cycle), then `classes x C`
+/// multiply-accumulates, one per cycle (`HeadAccelerator`; it has no lanes).
 ///
 /// **Blocks.** The existing block models (`BlockRateCycleModel` for QKTA and QKCA blocks,
 /// `SSACycleModel` beside the MLP's for SSA blocks; docs/estimate-cycles.md) on the block
@@ -30,7 +32,9 @@ import Blocks
 public struct NetworkCycleModel: Sendable {
     public static let convVectorOverhead = 1
     public static let imageOverhead = 16
-    public static let modelStatus = "model, not yet checked against Verilator (the conv hardware is not merged)"
+    public static let modelStatus = "model aligned with the conv, stem and head hardware merged on main (da01568) from their structure, not yet checked against Verilator"
+    /// Counts per input beat of the conv hardware (`ConvConfig.inputChunk` default) and, as assumed, of the head.
+    static func inputChunk(_ channels: Int) -> Int { min(channels, 64) }
 
     public let network: NetworkDescription
     public let layers: [NetworkLayer]
@@ -47,10 +51,10 @@ public struct NetworkCycleModel: Sendable {
     public func maxLanes(_ i: Int) -> Int {
         let l = layers[i]
         switch l.kind {
-        case .stem: return min(256, l.conv!.inChannels * 9 * l.conv!.outChannels)
+        case .stem: return min(256, l.conv!.outChannels)
         case .conv: return min(256, l.conv!.outChannels)
         case .block: return min(256, l.block!.dim)
-        case .head: return min(256, l.classes * l.input.channels)
+        case .head: return 1
         }
     }
 
@@ -61,18 +65,22 @@ public struct NetworkCycleModel: Sendable {
         case .stem:
             let g = l.conv!
             let G = Double((g.outChannels + p - 1) / p)
-            let multiplies = Double((g.inChannels * g.kernel * g.kernel * g.outChannels + p - 1) / p)
+            // P multipliers compute P outputs at a time, each over its Cin*k*k taps.
+            let multiplies = Double(g.inChannels * g.kernel * g.kernel) * G
             return Double(g.convPositions) * multiplies + Double(g.outPositions) * T * G + Double(Self.imageOverhead)
         case .conv:
             let g = l.conv!
             let G = Double((g.outChannels + p - 1) / p)
             let events = r.input * Double(g.validWindowTaps) * Double(g.inChannels) / Double(g.convPositions)
-            let perVector = max(events * G, G) + Double(Self.convVectorOverhead)
+            // The gather reads the window's k*k taps, B beats each, from the line buffer.
+            let B = Double((g.inChannels + Self.inputChunk(g.inChannels) - 1) / Self.inputChunk(g.inChannels))
+            let perVector = max(events * G, Double(g.kernel * g.kernel) * B, G) + Double(Self.convVectorOverhead)
             let vectors = T * Double(g.convPositions)
-            return max(vectors * perVector, T * Double(g.inHeight * g.inWidth)) + Double(Self.imageOverhead)
+            return max(vectors * perVector, T * Double(g.inHeight * g.inWidth) * B) + Double(Self.imageOverhead)
         case .head:
-            let macs = Double((l.classes * l.input.channels + p - 1) / p)
-            return Double(l.input.tokens) * T + macs + Double(Self.imageOverhead)
+            // Count sums one input beat per cycle, then one multiply-accumulate per cycle (the head has no lanes).
+            let C = l.input.channels, B = Double((C + Self.inputChunk(C) - 1) / Self.inputChunk(C))
+            return Double(l.input.tokens) * T * B + Double(l.classes * C) + Double(Self.imageOverhead)
         case .block:
             return try blockCycles(i, lanes: p)
         }

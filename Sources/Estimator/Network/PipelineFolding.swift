@@ -85,8 +85,8 @@ extension NetworkCycleModel {
         case .head:
             let C = l.input.channels
             let sumBits = countBits(l.input.maxCount * l.input.tokens * T)
-            return LayerResources(luts: Int(lut), flipFlops: Int(ff), dsps: p, weightBits: l.weights * wb, bufferBits: 0,
-                                  stateBits: C * sumBits + l.classes * 32, fifoBits: 0, source: cost.source + "; DSPs: one per multiplier")
+            return LayerResources(luts: Int(lut), flipFlops: Int(ff), dsps: 1, weightBits: l.weights * wb, bufferBits: 0,
+                                  stateBits: C * sumBits + l.classes * 32, fifoBits: 0, source: cost.source + "; DSPs: its one multiplier")
         case .block:
             let b = l.block!, C = b.dim, N = b.tokens
             let lanes = blockLanes(b, p)
