@@ -32,7 +32,7 @@ enum EstimateNetwork {
         let seed = try args.uint64("seed", default: 1)
         let clockGiven = args.string("clock-mhz") != nil
         let clock = try EstimateCommand.positive(args, "clock-mhz", default: assumedClockMHz)
-        let clockSource = clockGiven ? "given (--clock-mhz)" : "ASSUMED (no Fmax estimate for the network: its conv hardware is not built yet); give --clock-mhz"
+        let clockSource = clockGiven ? "given (--clock-mhz)" : "ASSUMED (no Fmax estimate for the network yet); give --clock-mhz"
         let energy = try EstimateCommand.energy(args)
         let fps = try args.string("target-fps").map { _ in try EstimateCommand.positive(args, "target-fps", default: 1) }
         let budget = try args.string("budget").map { s -> Int in
