@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Installs what QKForge needs and is missing: Verilator, Yosys, Icarus Verilog, GMP, zlib
-# (for FST traces), pkg-config, and numpy for the float cross-checks. Safe to run again.
+# (for FST traces), pkg-config, Chromium (headless, for the report.html test), and numpy for the float cross-checks. Safe to run again.
 set -euo pipefail
 
 need=()
@@ -13,6 +13,8 @@ command -v g++ >/dev/null || need+=(g++)
 pkg-config --exists gmp 2>/dev/null || need+=(libgmp-dev)
 [ -f /usr/include/zlib.h ] || need+=(zlib1g-dev)
 command -v python3 >/dev/null || need+=(python3 python3-pip)
+# Headless Chromium renders estimate's report.html in NetworkReportHTMLTests.
+command -v chromium >/dev/null || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   echo "setup: installing ${need[*]}"

@@ -120,7 +120,7 @@ struct GoldenCommand: QKCommand {
 
     @Option(help: "A named model or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle folder.") var bundle: String?
-    @Option(help: "The block: qkta or qkca [qkta].") var block: String?
+    @Option(help: "The block: qkta or qkca [qkta]; network: the whole network (docs/estimate-network.md).") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
     @Option(help: "The input spikes, uint8 .npy.") var input: String?
@@ -147,7 +147,7 @@ struct SimulateCommand: QKCommand {
 
     @Option(help: "A named model or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle folder.") var bundle: String?
-    @Option(help: "The block: qkta or qkca [qkta].") var block: String?
+    @Option(help: "The block: qkta or qkca [qkta]; network: the whole network (docs/estimate-network.md).") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Lanes P, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
@@ -208,7 +208,7 @@ struct EstimateCommandLine: QKCommand {
 
     @Option(help: "A named model or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle folder (single estimate only).") var bundle: String?
-    @Option(help: "The block: qkta or qkca [qkta].") var block: String?
+    @Option(help: "The block: qkta or qkca [qkta]; network: the whole network (docs/estimate-network.md).") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Lanes P, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the random weights [1].") var seed: String?
@@ -229,6 +229,9 @@ struct EstimateCommandLine: QKCommand {
     @Option(help: "With --table8: the square roots of N.") var sqrtN: String?
     @Option(help: "With --check-sim: samples per config, 1 to 16 [2].") var samples: String?
     @Flag(help: "Print JSON (docs/estimate-json.md).") var json = false
+    @Option(help: "With --block network: the highest throughput whose LUT estimate fits this many LUTs.") var budget: String?
+    @Option(help: "With --block network: every layer's fewest lanes meeting this many images/s.") var targetFps: String?
+    @Option(help: "With --block network: report.html (diagram and table), an .html file.") var html: String?
     @Flag(help: "QKFormer's Table 8 in hardware form.") var table8 = false
     @Flag(help: "The cycle model against Verilator.") var checkSim = false
 
@@ -237,7 +240,7 @@ struct EstimateCommandLine: QKCommand {
             "model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes, "seed": seed, "rate": rate,
             "q-rate": qRate, "k-rate": kRate, "attention-rate": attentionRate, "x-rate": xRate, "out-rate": outRate,
             "clock-mhz": clockMhz, "e-ac": eAc, "e-mac": eMac, "e-mem-bit": eMemBit, "sweep": sweep, "svg": svg, "out": out,
-            "sqrt-n": sqrtN, "samples": samples, "lif": lif,
+            "sqrt-n": sqrtN, "samples": samples, "lif": lif, "budget": budget, "target-fps": targetFps, "html": html,
         ], switches: ["json": json, "table8": table8, "check-sim": checkSim])
     }
 

@@ -13,7 +13,7 @@ import Estimator
 enum EstimateCommand {
     static let values: Set<String> = ModelCommands.modelFlags.union([
         "rate", "q-rate", "k-rate", "attention-rate", "x-rate", "out-rate", "clock-mhz", "e-ac", "e-mac", "e-mem-bit",
-        "lif", "sweep", "svg", "out", "sqrt-n", "samples",
+        "lif", "sweep", "svg", "out", "sqrt-n", "samples", "budget", "target-fps", "html",
     ])
     static let switches: Set<String> = ["json", "table8", "check-sim"]
     static let summary = """
@@ -28,6 +28,8 @@ enum EstimateCommand {
     static let schemaVersion = 1
 
     static func run(_ args: Arguments) throws {
+        // The whole network (docs/estimate-network.md): its own flags and report.
+        if EstimateNetwork.isNetwork(args) { return try EstimateNetwork.run(args) }
         if args.string("bundle") != nil && (args.flag("table8") || args.flag("check-sim") || args.string("sweep") != nil) {
             throw Arguments.UsageError(description: "--bundle works with a single estimate only; --sweep, --table8 and --check-sim use random seeded weights")
         }

@@ -1,0 +1,91 @@
+import Description
+import Foundation
+import Estimator
+
+/// `qkforge estimate --model NAME|CONFIG.json --block network [--lanes P | --target-fps F |
+/// --budget LUTS] [--clock-mhz F] [--seed S] [--e-ac PJ] [--e-mac PJ] [--e-mem-bit PJ] [--json]
+/// [--html FILE.html]`: the whole network (stem, patch embeddings, QKFormer blocks, head) as one
+/// layer pipeline: per layer and in total resources, memory, cycles per image, latency,
+/// images per second and energy per image two ways (docs/estimate-network.md).
+enum EstimateNetwork {
+    static let flags: Set<String> = ["model", "block", "lanes", "target-fps", "budget", "clock-mhz", "seed", "e-ac", "e-mac", "e-mem-bit",
+                                     "json", "html"]
+    /// The clock when none is given: the network has no Fmax estimate yet (its conv hardware is
+    /// not built), so it is an assumption, as the block estimates' 200 MHz.
+    static let assumedClockMHz = 200.0
+
+    static func isNetwork(_ args: Arguments) -> Bool { args.string("block") == "network" }
+
+    static func run(_ args: Arguments) throws {
+        if let f = args.givenFlags.first(where: { !flags.contains($0) }) {
+            throw Arguments.UsageError(description: "--\(f) does not apply to --block network (its flags: \(flags.sorted().map { "--" + $0 }.joined(separator: ", ")))")
+        }
+        let methods = ["lanes", "target-fps", "budget"].filter(args.given)
+        if methods.count > 1 {
+            throw Arguments.UsageError(description: "--\(methods[0]) and --\(methods[1]) are two ways to fold the pipeline; give one of them")
+        }
+        if let h = args.string("html") {
+            guard h.hasSuffix(".html") else { throw Arguments.UsageError(description: "--html must name an .html file, got '\(h)'") }
+            try Outputs.checkFile(h, flag: "--html", inputs: ModelCommands.inputPaths(args))
+        }
+        let config = try networkConfig(args)
+        let seed = try args.uint64("seed", default: 1)
+        let clockGiven = args.string("clock-mhz") != nil
+        let clock = try EstimateCommand.positive(args, "clock-mhz", default: assumedClockMHz)
+        let clockSource = clockGiven ? "given (--clock-mhz)" : "ASSUMED (no Fmax estimate for the network yet); give --clock-mhz"
+        let energy = try EstimateCommand.energy(args)
+        let fps = try args.string("target-fps").map { _ in try EstimateCommand.positive(args, "target-fps", default: 1) }
+        let budget = try args.string("budget").map { s -> Int in
+            guard let v = Int(s), v >= 1 else { throw Arguments.UsageError(description: "--budget must be a whole number of LUTs of at least 1, got '\(s)'") }
+            return v
+        }
+        let lanes = try args.string("lanes").map { _ in try args.int("lanes", default: 1, in: 1...256) }
+
+        let network: NetworkDescription
+        do { network = try NetworkDescription.random(config, seed: seed) } catch let e as ConfigError {
+            throw Arguments.UsageError(description: e.description)
+        }
+        let rates = network.layerRates()
+        let model = NetworkCycleModel(network, rates: rates)
+        let cache = LaneCycleCache(model)
+        let folding: PipelineFolding
+        if let f = fps {
+            folding = try PipelineFolding.targetFPS(f, clockMHz: clock, cache: cache)
+        } else if let b = budget {
+            folding = try PipelineFolding.budget(b, cache: cache)
+        } else {
+            folding = PipelineFolding.uniform(lanes ?? max(1, config.dims[0] / 8), model: model)
+        }
+        let est = try NetworkEstimate(model: model, folding: folding, cache: cache, clockMHz: clock, clockSource: clockSource, energy: energy)
+        if args.flag("json") {
+            let e = JSONEncoder()
+            e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+            print(String(decoding: try e.encode(est.report(schemaVersion: EstimateCommand.schemaVersion)), as: UTF8.self))
+        } else {
+            print("weights: \(network.origin)")
+            print(est.text(), terminator: "")
+        }
+        if let h = args.string("html") {
+            try Outputs.writeFile(h, flag: "--html", inputs: ModelCommands.inputPaths(args), data: Data(NetworkReportHTML.render(est).utf8))
+            if !args.flag("json") { print("wrote \(h)") }
+        }
+    }
+
+    static func networkConfig(_ args: Arguments) throws -> NetworkConfig {
+        guard let m = args.string("model") else {
+            throw Arguments.UsageError(description: "--model is required: a name (\(ModelConfig.named.map(\.name).joined(separator: ", "))) or a network config.json")
+        }
+        do {
+            if m.hasSuffix(".json") {
+                let data: Data
+                do { data = try Data(contentsOf: URL(fileURLWithPath: m)) } catch {
+                    throw Arguments.UsageError(description: "cannot read config '\(m)' (\(Outputs.reason(error))); check the path")
+                }
+                return try NetworkConfig.parse(json: data)
+            }
+            return try NetworkConfig.named(m)
+        } catch let e as ConfigError {
+            throw Arguments.UsageError(description: "\(m): \(e.description)")
+        }
+    }
+}

@@ -1,0 +1,190 @@
+import Foundation
+import Description
+import Blocks
+
+/// Resources of one pipeline layer at a folding. LUTs and FFs are a per-lane **model** (the
+/// conv hardware is not built yet, and elaborating every block at every candidate folding is
+/// too slow for a chooser); memory bits are counted from the structure.
+public struct LayerResources: Sendable, Hashable, Codable {
+    public var luts: Int
+    public var flipFlops: Int
+    public var dsps: Int
+    /// Weights at `weightBits`.
+    public var weightBits: Int
+    /// Conv line buffers (and the pool's current rows), QKCA/SSA sample buffers.
+    public var bufferBits: Int
+    /// LIF membranes, accumulators kept in memory, head count sums.
+    public var stateBits: Int
+    /// FIFOs: residual joins of blocks, the shortcut of a patch embedding.
+    public var fifoBits: Int
+    public var memoryBits: Int { weightBits + bufferBits + stateBits + fifoBits }
+    /// 36 Kbit block RAMs if every memory kind of the layer were packed alone (a lower bound).
+    public var bram36: Int { [weightBits, bufferBits, stateBits, fifoBits].reduce(0) { $0 + ($1 + 36_863) / 36_864 } }
+    public var source: String
+
+    public static func + (a: LayerResources, b: LayerResources) -> LayerResources {
+        LayerResources(luts: a.luts + b.luts, flipFlops: a.flipFlops + b.flipFlops, dsps: a.dsps + b.dsps, weightBits: a.weightBits + b.weightBits,
+                       bufferBits: a.bufferBits + b.bufferBits, stateBits: a.stateBits + b.stateBits, fifoBits: a.fifoBits + b.fifoBits,
+                       source: a.source)
+    }
+    public static let zero = LayerResources(luts: 0, flipFlops: 0, dsps: 0, weightBits: 0, bufferBits: 0, stateBits: 0, fifoBits: 0, source: "")
+}
+
+/// The per-lane LUT and FF model of one accumulating layer (accumulators, weight-memory read
+/// port, LIF bank, control) of `C` output channels at `P` lanes:
+/// `LUT = lutBase + lutPerChannel * C + lutPerLane * P`, the same form for FFs. Least squares
+/// over `ResourceModel` (the IR resource estimate, docs/estimate-accuracy.md) of seven generated
+/// hst-4-384 QKFormer blocks (stage 1 at P = 4, 12, 24, 48; stage 2 at P = 12, 48; stage 3 SSA
+/// at P = 24), each block counted as its five (SSA: six) accumulating layers at the generator's
+/// lanes (`q`, `k`, (`v`,) `proj` at P, `fc2` at `defaultMLPLanes`, `fc1` at twice that). The fit
+/// is within 10% of those seven LUT figures and 33% of the FF ones (docs/estimate-network.md).
+/// A conv, the stem and the head use the same per-layer line (their hardware is not built yet).
+public struct LaneCostModel: Sendable, Hashable, Codable {
+    public var lutBase = -981.7, lutPerChannel = 24.31, lutPerLane = 144.4
+    public var ffBase = -1472.5, ffPerChannel = 53.95, ffPerLane = 79.33
+    public var source = "per-lane model fitted on ResourceModel of 7 generated hst-4-384 blocks (LUT within 10%, FF within 33% of them): per accumulating layer LUT = -982 + 24.3 C + 144 P, FF = -1473 + 54.0 C + 79.3 P"
+    public init() {}
+
+    func layer(_ p: Int, channels c: Int) -> (luts: Double, ffs: Double) {
+        (max(0, lutBase + lutPerChannel * Double(c) + lutPerLane * Double(p)), max(0, ffBase + ffPerChannel * Double(c) + ffPerLane * Double(p)))
+    }
+}
+
+extension NetworkCycleModel {
+    /// The lanes of a block's layers the generator uses at attention lanes `p`.
+    func blockLanes(_ b: BlockConfig, _ p: Int) -> [Int] {
+        let P = min(p, b.dim)
+        let fc2 = defaultMLPLanes(lanes: P, channels: b.dim, mlpRatio: b.mlpRatio)
+        let fc1 = min(256, 2 * fc2)
+        return (b.attention == .ssa ? [P, P, P, P] : [P, P, P]) + [fc2, fc1]
+    }
+
+    /// Resources of layer `i` at `lanes` under `cost`.
+    public func resources(_ i: Int, lanes p: Int, cost: LaneCostModel = LaneCostModel()) -> LayerResources {
+        let l = layers[i], T = l.timeSteps
+        let wb = network.config.quantization.weightBits
+        let membrane = 16, accumulator = 16
+        let (lut, ff) = cost.layer(p, channels: l.kind == .head ? l.input.channels : (l.conv?.outChannels ?? l.block?.dim ?? 1))
+        switch l.kind {
+        case .stem:
+            let g = l.conv!
+            let pixelBits: Int
+            if case .pixels(let b, _) = network.image.kind { pixelBits = b } else { pixelBits = 8 }
+            return LayerResources(luts: Int(lut), flipFlops: Int(ff), dsps: p, weightBits: l.weights * wb,
+                                  bufferBits: g.kernel * g.inWidth * g.inChannels * pixelBits + (g.pool ? 2 * g.convWidth * g.outChannels * (accumulator + pixelBits) : 0),
+                                  stateBits: g.outChannels * membrane, fifoBits: 0, source: cost.source + "; DSPs: one per multiplier")
+        case .conv:
+            let g = l.conv!
+            let cb = countBits(l.input.maxCount)
+            let line = g.kernel > 1 ? g.kernel * g.inWidth * T * g.inChannels * cb : 0
+            let pool = g.pool ? 2 * g.convWidth * T * g.outChannels * accumulator : 0
+            // A shortcut's spikes wait in a FIFO for the main chain: about two output rows.
+            let fifo = l.shortcut ? 2 * g.outWidth * T * g.outChannels : 0
+            return LayerResources(luts: Int(lut), flipFlops: Int(ff), dsps: 0, weightBits: l.weights * wb, bufferBits: line + pool,
+                                  stateBits: g.outChannels * membrane, fifoBits: fifo, source: cost.source)
+        case .head:
+            let C = l.input.channels
+            let sumBits = countBits(l.input.maxCount * l.input.tokens * T)
+            return LayerResources(luts: Int(lut), flipFlops: Int(ff), dsps: 1, weightBits: l.weights * wb, bufferBits: 0,
+                                  stateBits: C * sumBits + l.classes * 32, fifoBits: 0, source: cost.source + "; DSPs: its one multiplier")
+        case .block:
+            let b = l.block!, C = b.dim, N = b.tokens
+            let lanes = blockLanes(b, p)
+            let luts = lanes.reduce(0.0) { $0 + cost.layer($1, channels: C).luts }
+            let ffs = lanes.reduce(0.0) { $0 + cost.layer($1, channels: C).ffs }
+            let cb = countBits(l.input.maxCount)
+            let neurons = (b.attention == .ssa ? 4 : 3) * C + b.mlpRatio * C + C
+            var buffer = 0, fifo = 2 * 4 * C * (cb + 1)
+            switch b.attention {
+            case .token: break
+            case .channel: buffer = N * T * C; fifo = (N * T + 3) * C * cb + 4 * C * (cb + 1)
+            case .ssa: buffer = 2 * N * T * C * 2; fifo = N * T * C * cb + 4 * C * (cb + 1)
+            }
+            // Counts above 1 on the block input and x1 are multiplied: the q, k and fc1 lanes.
+            let dsps = l.input.maxCount > 1 ? lanes[0] + lanes[1] + lanes.last! : 0
+            return LayerResources(luts: Int(luts), flipFlops: Int(ffs), dsps: dsps, weightBits: l.weights * wb, bufferBits: buffer,
+                                  stateBits: neurons * membrane, fifoBits: fifo,
+                                  source: cost.source)
+        }
+    }
+}
+
+/// How every layer of the pipeline is folded, and how the lanes were chosen.
+public struct PipelineFolding: Sendable, Hashable, Codable {
+    public enum Method: Sendable, Hashable, Codable {
+        /// `--lanes P`: every layer alike (capped at the layer's width).
+        case uniform(Int)
+        /// `--target-fps F` at the clock: each layer's fewest lanes that meet the rate.
+        case targetFPS(Double)
+        /// `--budget LUTS`: the highest throughput whose LUT total fits.
+        case lutBudget(Int)
+    }
+    public var method: Method
+    public var lanes: [Int]
+    /// Whether every layer meets the method's target (false: some layer cannot, even at its widest).
+    public var feasible: Bool
+    public var note: String
+
+    /// Candidate lanes of a layer: 1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256 up
+    /// to its widest useful lanes, and that widest.
+    public static func candidates(max m: Int) -> [Int] {
+        let grid = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256].filter { $0 < m }
+        return grid + [m]
+    }
+
+    /// Every layer alike.
+    public static func uniform(_ p: Int, model: NetworkCycleModel) -> PipelineFolding {
+        PipelineFolding(method: .uniform(p), lanes: model.layers.indices.map { min(p, model.maxLanes($0)) }, feasible: true,
+                        note: "every layer at min(P, its width)")
+    }
+
+    /// Each layer's fewest candidate lanes whose cycles per image are at most `cycles`; nil
+    /// entries for layers that cannot reach it.
+    static func fewestLanes(meeting cycles: Double, cache: LaneCycleCache) throws -> [Int?] {
+        let m = cache.model
+        return try m.layers.indices.map { i in
+            for p in candidates(max: m.maxLanes(i)) where try cache.cycles(i, p) <= cycles { return p }
+            return nil
+        }
+    }
+
+    /// FINN's `target_fps`: every layer gets the fewest lanes that meet `fps` at `clockMHz`; none
+    /// is wider than it needs. A layer that cannot meet it runs at its widest (then `feasible` is false).
+    public static func targetFPS(_ fps: Double, clockMHz: Double, cache: LaneCycleCache) throws -> PipelineFolding {
+        let budget = clockMHz * 1e6 / fps
+        let pick = try fewestLanes(meeting: budget, cache: cache)
+        let m = cache.model
+        let lanes = pick.enumerated().map { $0.element ?? m.maxLanes($0.offset) }
+        let short = pick.indices.filter { pick[$0] == nil }.map { m.layers[$0].name }
+        return PipelineFolding(method: .targetFPS(fps), lanes: lanes, feasible: short.isEmpty,
+                               note: short.isEmpty ? "each layer at the fewest lanes meeting \(fmt(budget)) cycles per image"
+                                   : "cannot meet \(fmt(fps)) images/s: \(short.joined(separator: ", ")) at their widest")
+    }
+
+    /// The highest throughput whose LUT total fits `luts`: over every cycles-per-image value the
+    /// candidate table offers, the smallest whose fewest-lanes folding fits. Balanced: every layer
+    /// has the fewest lanes that meet the slowest layer's rate.
+    public static func budget(_ luts: Int, cache: LaneCycleCache, cost: LaneCostModel = LaneCostModel()) throws -> PipelineFolding {
+        let m = cache.model
+        var targets: Set<Double> = []
+        for i in m.layers.indices { for p in candidates(max: m.maxLanes(i)) { targets.insert(try cache.cycles(i, p)) } }
+        func total(_ lanes: [Int]) -> Int { lanes.indices.reduce(0) { $0 + m.resources($1, lanes: lanes[$1], cost: cost).luts } }
+        var best: [Int]? = nil
+        for t in targets.sorted() {
+            let pick = try fewestLanes(meeting: t, cache: cache)
+            guard pick.allSatisfy({ $0 != nil }) else { continue }
+            let lanes = pick.map { $0! }
+            if total(lanes) <= luts { best = lanes; break }
+        }
+        guard let lanes = best else {
+            let ones = m.layers.map { _ in 1 }
+            return PipelineFolding(method: .lutBudget(luts), lanes: ones, feasible: false,
+                                   note: "even one lane per layer needs \(total(ones)) LUTs (model), above the budget of \(luts)")
+        }
+        return PipelineFolding(method: .lutBudget(luts), lanes: lanes, feasible: true,
+                               note: "the fastest balanced folding whose LUT estimate (model) fits \(luts)")
+    }
+}
+
+/// A number for a report line: `%.4g`.
+func fmt(_ v: Double) -> String { String(format: "%.4g", v) }

@@ -1,0 +1,53 @@
+import Foundation
+import HDL
+import Testing
+
+/// `qkforge estimate --block network` on a small custom network: JSON and report.html agree
+/// with the network's shape, bad flags exit 2 with one line.
+@Suite struct NetworkEstimateCLITests {
+    static let config = #"{"block": "network", "embedding": "cifar", "dims": [16, 32], "heads": [2, 2], "depths": [1, 1], "image": [8, 8], "classes": 10, "timeSteps": 2}"#
+
+    static func workDir(_ tag: String) throws -> URL {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-netcli-\(getpid())-\(tag)")
+        try? FileManager.default.removeItem(at: dir)
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        try Data(config.utf8).write(to: dir.appendingPathComponent("n.json"))
+        return dir
+    }
+
+    @Test func jsonAndHTMLDescribeEveryLayer() throws {
+        let dir = try Self.workDir("ok")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let r = try Command.run(CLITests.binary.path, ["estimate", "--model", "n.json", "--block", "network", "--lanes", "4",
+                                                       "--clock-mhz", "100", "--json", "--html", "r.html"], in: dir)
+        #expect(r.status == 0, "\(r.output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(r.output.utf8)) as? [String: Any])
+        let layers = try #require(json["layers"] as? [[String: Any]])
+        // stem, patch_embed1 (conv2, shortcut), block, patch_embed2 (conv1, conv2, shortcut), block, head.
+        #expect(layers.count == 9)
+        let lanes = layers.compactMap { $0["lanes"] as? Int }
+        #expect(lanes.allSatisfy { $0 <= 4 })
+        #expect(json["clockSource"] as? String == "given (--clock-mhz)")
+        // Throughput from the slowest layer at 100 MHz.
+        let cycles = layers.compactMap { $0["cyclesPerImage"] as? Double }
+        let ips = try #require(json["imagesPerSecond"] as? Double)
+        #expect(abs(ips - 100e6 / cycles.max()!) < 1e-6 * ips)
+        let html = try String(contentsOf: dir.appendingPathComponent("r.html"), encoding: .utf8)
+        #expect(html.components(separatedBy: "class=\"layer-row\"").count - 1 == 9)
+        #expect(html.components(separatedBy: "class=\"layer\"").count - 1 == 9)
+    }
+
+    @Test func badFlagsExit2WithOneLine() throws {
+        let dir = try Self.workDir("bad")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        for (args, says) in [(["--budget", "x"], "--budget must be"), (["--lanes", "4", "--budget", "1000"], "two ways to fold"),
+                             (["--rate", "0.2"], "does not apply to --block network"), (["--html", "r.txt"], "must name an .html file"),
+                             (["--target-fps", "0"], "--target-fps must be")] {
+            let r = try Command.run(CLITests.binary.path, ["estimate", "--model", "n.json", "--block", "network"] + args, in: dir)
+            #expect(r.status == 2, "\(args): \(r.output)")
+            #expect(r.output.contains(says), "\(args): \(r.output)")
+            #expect(r.output.split(separator: "\n").count == 1, "\(args): \(r.output)")
+        }
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r.txt").path))
+    }
+}
