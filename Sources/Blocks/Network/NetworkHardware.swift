@@ -18,9 +18,10 @@ public struct NetworkFolding: Hashable, Sendable {
         (self.lanes, self.sectionLanes, self.stemMultipliers, self.storage) = (lanes, sectionLanes, stemMultipliers, storage)
     }
 
-    /// The lanes of section `name` whose widest layer writes `channels` channels.
+    /// The lanes of section `name` whose widest layer writes `channels` channels: never more
+    /// than `channels` (a lane without a channel would only carry zeros).
     public func lanes(_ name: String, channels: Int) -> Int {
-        sectionLanes[name] ?? lanes ?? min(256, max(1, channels / 8))
+        min(channels, sectionLanes[name] ?? lanes ?? min(256, max(1, channels / 8)))
     }
 }
 
@@ -112,7 +113,8 @@ public struct NetworkHardware: Sendable {
         case .conv(let c):
             guard let w = input.width else { throw BlockError("\(name): a convolution reads a spatial stream") }
             guard w >= 1 else { throw BlockError("\(name): a convolution reads a spatial stream") }
-            let cc = try ConvConfig(c, input: input, lanes: P, inputChunk: format.lanes, storage: storage, name: "\(name)_\(c.layer.name)")
+            // A conv narrower than its section's lanes writes one beat per token.
+            let cc = try ConvConfig(c, input: input, lanes: min(P, c.outChannels), inputChunk: format.lanes, storage: storage, name: "\(name)_\(c.layer.name)")
             try cc.validate()
             try format.check(feeds: cc.inputFormat, "the stream before \(cc.name)", cc.name)
             convs.append(cc)
