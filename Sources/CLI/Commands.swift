@@ -116,7 +116,7 @@ struct CosimCommand: QKCommand {
 struct GoldenCommand: QKCommand {
     static let configuration = CommandConfiguration(
         commandName: "golden",
-        abstract: "Run the golden model on [T,N,C] or [B,T,N,C] uint8 spikes from a .npy file.")
+        abstract: "Run the golden model on a block's uint8 spikes [T,N,C]/[B,T,N,C], or a network's images [C,H,W]/[B,C,H,W] (.npy).")
 
     @Option(help: "A named model or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle folder.") var bundle: String?
@@ -133,8 +133,8 @@ struct GoldenCommand: QKCommand {
     }
 
     func execute(_ args: Arguments) throws {
-        // A network bundle (config.json "block": "network") takes images: NetworkGolden.swift.
-        if NetworkGolden.applies(args) { return try NetworkGolden.run(args) }
+        // A whole network (--block network, or a config/bundle whose block is network) takes images: NetworkGolden.swift.
+        if NetworkCommands.applies(args) { return try NetworkGolden.run(args, rtl: false) }
         try args.forbid(["raw"], "to a block (it writes a network's integer logits z); drop it")
         try ModelCommands.goldenOrSimulate(args, rtl: false)
     }
@@ -143,7 +143,7 @@ struct GoldenCommand: QKCommand {
 struct SimulateCommand: QKCommand {
     static let configuration = CommandConfiguration(
         commandName: "simulate",
-        abstract: "Run the generated RTL in Verilator on [T,N,C] or [B,T,N,C] uint8 spikes from a .npy file.")
+        abstract: "Run the generated RTL in Verilator on a block's uint8 spikes, or a network's images (.npy), as golden does.")
 
     @Option(help: "A named model or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle folder.") var bundle: String?
@@ -153,13 +153,18 @@ struct SimulateCommand: QKCommand {
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
     @Option(help: "The input spikes, uint8 .npy.") var input: String?
     @Option(help: "The output file, .npy (a new file, or replaced through a temporary file; never an input or a device).") var output: String?
+    @Flag(help: "With a whole network: write the int64 integers z instead of float64 logits.") var raw = false
 
     var arguments: Arguments {
         Arguments(command: "simulate", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes,
-                                               "seed": seed, "input": input, "output": output], switches: [:])
+                                               "seed": seed, "input": input, "output": output], switches: ["raw": raw])
     }
 
-    func execute(_ args: Arguments) throws { try ModelCommands.goldenOrSimulate(args, rtl: true) }
+    func execute(_ args: Arguments) throws {
+        if NetworkCommands.applies(args) { return try NetworkGolden.run(args, rtl: true) }
+        try args.forbid(["raw"], "to a block (it writes a network's integer logits z); drop it")
+        try ModelCommands.goldenOrSimulate(args, rtl: true)
+    }
 }
 
 // MARK: difftest, bench

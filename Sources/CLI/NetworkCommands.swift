@@ -45,13 +45,19 @@ enum NetworkCommands {
         NetworkFolding(lanes: try args.string("lanes").map { _ in try args.int("lanes", default: 8, in: 1...256) })
     }
 
-    /// The network with seeded random weights (a bundle of a whole network is read by
-    /// `golden`; generating from one comes with the network importer).
+    /// The network: a bundle's trained weights (`--bundle`, docs/formats.md), or seeded random
+    /// weights for a named model or config.json (`--model`, `--seed`).
     static func network(_ args: Arguments) throws -> NetworkDescription {
-        let c = try config(args)
-        if args.string("bundle") != nil {
-            throw Arguments.UsageError(description: "--bundle with a whole network is read by 'qkforge golden'; generate, cosim and simulate of a trained network are not built yet: use --model \(c.model ?? "CONFIG.json") for seeded random weights")
+        if let b = args.string("bundle") {
+            try args.forbid(args.command == "cosim" ? ["model", "stage"] : ["model", "seed", "stage"], "with a network bundle (its config.json describes the whole network and its tensors the weights); drop it")
+            let bundle: NetworkBundle
+            do { bundle = try NetworkBundle.load(directory: URL(fileURLWithPath: b)) } catch let e as ConfigError {
+                throw Arguments.UsageError(description: "\(b): \(e.description)")
+            }
+            for line in bundle.reportLines { print(line) }
+            return bundle.network
         }
+        let c = try config(args)
         do { return try NetworkDescription.random(c, seed: try args.uint64("seed", default: 1)) } catch let e as ConfigError {
             throw Arguments.UsageError(description: e.description)
         }
@@ -132,9 +138,9 @@ enum NetworkCommands {
     static func rebuildFlags(_ args: Arguments) -> String {
         var flags: [String] = []
         if let m = args.string("model") { flags += ["--model", m] }
-        flags += ["--block", "network"]
+        if let b = args.string("bundle") { flags += ["--bundle", b] } else { flags += ["--block", "network"] }
         if let l = args.string("lanes") { flags += ["--lanes", l] }
-        flags += ["--seed", "\((try? args.uint64("seed", default: 1)) ?? 1)"]
+        if args.string("bundle") == nil { flags += ["--seed", "\((try? args.uint64("seed", default: 1)) ?? 1)"] }
         return flags.joined(separator: " ")
     }
 

@@ -1,58 +1,74 @@
+import Blocks
+import Cosim
 import Description
 import Foundation
 import Golden
 
-/// `qkforge golden --bundle DIR --input images.npy --output logits.npy [--raw]` for a bundle whose
-/// config.json says `"block": "network"` (docs/formats.md, docs/arithmetic.md §8): images are
-/// quantized onto the input grid (ties to even; rounded and saturated values are counted and
-/// reported), or DVS frames read as counts; the golden network runs each sample; the output is
-/// float64 logits `[B, classes]`, or with `--raw` the int64 integers `z`.
+/// `qkforge golden|simulate (--bundle DIR | --model M --block network) --input X.npy --output Y.npy [--raw]`
+/// (docs/formats.md, docs/arithmetic.md §8): images are quantized onto the input grid (ties to
+/// even; rounded and saturated values are counted and reported), or DVS frames read as counts;
+/// the golden network (`golden`) or the generated RTL in Verilator (`simulate`) runs each
+/// sample; the output is float64 logits `[B, classes]`, or with `--raw` the int64 integers `z`.
 enum NetworkGolden {
-    /// Whether the command names a network bundle.
-    static func applies(_ args: Arguments) -> Bool {
-        guard let b = args.string("bundle") else { return false }
-        return NetworkBundle.isNetwork(directory: URL(fileURLWithPath: b))
-    }
-
-    static func run(_ args: Arguments) throws {
-        try args.forbid(["model", "block", "stage", "seed"], "with a network bundle (its config.json describes the whole network); drop it")
-        guard let bundlePath = args.string("bundle"), let inPath = args.string("input"), let outPath = args.string("output") else {
+    static func run(_ args: Arguments, rtl: Bool) throws {
+        guard let inPath = args.string("input"), let outPath = args.string("output") else {
             throw Arguments.UsageError(description: "--input X.npy and --output Y.npy are required")
         }
         let inputs = ModelCommands.inputPaths(args)
         try Outputs.checkFile(outPath, flag: "--output", inputs: inputs)
-        let bundle = try NetworkBundle.load(directory: URL(fileURLWithPath: bundlePath))
-        let d = bundle.network
-        let golden = try GoldenNetwork(d)
+        let d = try NetworkCommands.network(args)
         let samples = try readInput(inPath, d.image)
+        let z = rtl ? try simulate(d, samples, args) : try golden(d, samples)
 
-        // Only z, the logits and the class of each sample are kept: a trace holds every layer.
-        var rounded = 0, saturated = 0
-        var results: [(z: [Int64], logits: [Double], predictedClass: Int)] = []
-        for s in samples {
-            let t: NetworkTrace
-            switch s {
-            case .image(let q):
-                rounded += q.rounded
-                saturated += q.saturated
-                t = try golden.run(image: q.pixels)
-            case .frames(let f):
-                t = try golden.run(frames: f)
-            }
-            results.append((t.z, t.logits, t.predictedClass))
-        }
-        for line in bundle.reportLines { print(line) }
         if case .pixels(let bits, let fin) = d.image.kind {
+            var rounded = 0, saturated = 0
+            for case .image(let q) in samples { (rounded, saturated) = (rounded + q.rounded, saturated + q.saturated) }
             let total = samples.count * d.image.channels * d.image.height * d.image.width
             print("input: \(samples.count) image(s) onto \(bits)-bit pixels on 2^-\(fin): \(rounded) of \(total) values rounded (to nearest, ties to even), \(saturated) saturated")
         }
-        let classes = d.head.classes
+        let h = d.head, f = d.output, classes = h.classes
         let array: NPYArray = args.flag("raw")
-            ? try NPYArray(shape: [results.count, classes], scalars: results.flatMap(\.z))
-            : try NPYArray(shape: [results.count, classes], scalars: results.flatMap(\.logits))
+            ? try NPYArray(shape: [z.count, classes], scalars: z.flatMap { $0 })
+            : try NPYArray(shape: [z.count, classes], scalars: z.flatMap {
+                ImageInput.logits($0, fractionBits: h.fractionBits, tokens: f.tokens, timeSteps: f.timeSteps) })
         try Outputs.writeFile(outPath, flag: "--output", inputs: inputs, data: array.npyData())
-        let shown = results.prefix(16).map { String($0.predictedClass) }.joined(separator: ", ")
-        print("wrote \(outPath): \(args.flag("raw") ? "int64 z" : "float64 logits") [\(results.count), \(classes)]; classes \(shown)\(results.count > 16 ? ", ..." : "")")
+        let predicted = z.map { ImageInput.predictedClass($0, fractionBits: h.fractionBits) }
+        let shown = predicted.prefix(16).map(String.init).joined(separator: ", ")
+        print("wrote \(outPath): \(args.flag("raw") ? "int64 z" : "float64 logits") [\(z.count), \(classes)]; classes \(shown)\(z.count > 16 ? ", ..." : "")")
+    }
+
+    /// The golden model's `z` of each sample (a trace holds every layer: only z is kept).
+    static func golden(_ d: NetworkDescription, _ samples: [Sample]) throws -> [[Int64]] {
+        let g = try GoldenNetwork(d)
+        return try samples.map { s in
+            switch s {
+            case .image(let q): return try g.run(image: q.pixels).z
+            case .frames(let f): return try g.run(frames: f).z
+            }
+        }
+    }
+
+    /// The generated RTL's `z` of each sample, in Verilator (one build, every sample streamed
+    /// back to back, no stalls).
+    static func simulate(_ d: NetworkDescription, _ samples: [Sample], _ args: Arguments) throws -> [[Int64]] {
+        let hw = try NetworkCommands.hardware(d, args)
+        var o = NetworkCosim.Options()
+        (o.inputStall, o.outputStall) = (0, 0)
+        let work = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-netsim-\(getpid())")
+        o.workDirectory = work
+        defer { try? FileManager.default.removeItem(at: work) }
+        var images: [Tensor<Int64>] = []
+        for case .image(let q) in samples { images.append(q.pixels) }
+        guard images.count == samples.count else {
+            throw Arguments.UsageError(description: "simulating a DVS network on frames is not built yet; 'qkforge golden' runs it in the golden model")
+        }
+        let r = try NetworkCosim.simulate(hw, images: images, options: o)
+        if let e = r.errors.first { throw Failure(message: "the RTL misbehaved: \(e)", code: 1) }
+        guard r.z.count == samples.count else {
+            throw Failure(message: "the RTL wrote class scores for \(r.z.count) of \(samples.count) samples", code: 1)
+        }
+        print("simulated \(samples.count) sample(s) in Verilator: \(r.cycles) cycles")
+        return r.z
     }
 
     enum Sample {

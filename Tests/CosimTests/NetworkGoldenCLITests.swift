@@ -74,6 +74,38 @@ import Testing
         #expect(try NPYArray(contentsOf: y).shape == [1, 2])
     }
 
+    /// `simulate` runs the generated RTL in Verilator: the same hand-computed logits and z as the
+    /// golden model, from the bundle's trained weights.
+    @Test func simulateRunsTheNetworkRTLOnImages() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-netsim-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let b = try Self.bundle(in: dir)
+        let image: [Float] = [1, 0.25, 3, -1, 1.0 / 64, 100, 0, 0, 0, 0, 0, 0]
+        let x = dir.appendingPathComponent("x.npy")
+        // Two copies of the image and a zero image: samples stream back to back.
+        try NPYArray(shape: [3, 3, 2, 2], scalars: image + image + Array(repeating: 0, count: 12)).write(to: x)
+        let y = dir.appendingPathComponent("y.npy"), z = dir.appendingPathComponent("z.npy")
+        let r = try CLISafetyTests.qkforge(["simulate", "--bundle", b.path, "--input", x.path, "--output", y.path], in: dir)
+        #expect(r.status == 0, "\(r.stderr)")
+        #expect(r.stdout.contains("simulated 3 sample(s) in Verilator"), "\(r.stdout)")
+        let logits = try NPYArray(contentsOf: y)
+        #expect(logits.dtype == .float64 && logits.shape == [3, 2])
+        // The zero image is checked against the golden model below.
+        let v = try logits.asDouble()
+        #expect(Array(v[0..<4]) == [0.625, 0, 0.625, 0])
+        let g = dir.appendingPathComponent("g.npy")
+        #expect(try CLISafetyTests.qkforge(["golden", "--bundle", b.path, "--input", x.path, "--output", g.path, "--raw"], in: dir).status == 0)
+        let raw = try CLISafetyTests.qkforge(["simulate", "--bundle", b.path, "--input", x.path, "--output", z.path, "--raw"], in: dir)
+        #expect(raw.status == 0, "\(raw.stderr)")
+        #expect(try NPYArray(contentsOf: z).asInt64() == NPYArray(contentsOf: g).asInt64())
+        #expect(Array(try NPYArray(contentsOf: z).asInt64()[0..<2]) == [320, 0])
+        // --raw and --seed belong to a network; a bundle has its own weights.
+        let bad = try CLISafetyTests.qkforge(["simulate", "--bundle", b.path, "--seed", "3", "--input", x.path, "--output", dir.appendingPathComponent("w.npy").path], in: dir)
+        #expect(bad.status == 2 && bad.stderr.contains("--seed"), "\(bad.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("w.npy").path))
+    }
+
     @Test func badNetworkInputIsOneLineAndWritesNothing() throws {
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-netcli-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
