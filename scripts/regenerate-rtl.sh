@@ -2,7 +2,7 @@
 # Regenerates the committed reference designs in rtl/: the QKTA block of stages 1 and 2 of
 # every named model, the QKCA block of hst-4-384 stage 1, the whole QKFormer block of stages 1
 # and 3 (SSA) of hst-4-384 and hst-10-384, at default lanes and seed 1, and
-# one block with a trained model's weights from a bundle.
+# one block with a trained model's weights from a bundle, and a small whole network.
 # --portable: files.f and the memory images relative to each folder, so rtl/ holds no path of this machine.
 # CI runs this and fails on any difference.
 set -euo pipefail
@@ -32,4 +32,7 @@ done
 # A trained block: spikingjelly's QKAttention (token), float weights quantized per channel, so
 # its LIF banks carry per-neuron thresholds (examples/bundle-qkattention-token-c32).
 "$bin" generate --bundle examples/bundle-qkattention-token-c32 --portable --out "rtl/bundles/qkattention-token-c32" >/dev/null
+# A small complete network, image in and class scores out (examples/network-small: cifar embedding,
+# dims 16/32/48, one block per stage, 16x16 images, T = 2, 10 classes), seeded weights.
+"$bin" generate --model examples/network-small/config.json --block network --seed 1 --portable --out "rtl/networks/cifar-small" >/dev/null
 echo "rtl/: $(find rtl -name '*.v' | wc -l) Verilog files in $(find rtl -name files.f | wc -l) designs"

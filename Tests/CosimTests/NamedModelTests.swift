@@ -58,7 +58,7 @@ import Cosim
             let dir = Self.rtlDirectory.appendingPathComponent(model)
             for d in try fm.contentsOfDirectory(atPath: dir.path).sorted() { designs.append(dir.appendingPathComponent(d)) }
         }
-        #expect(designs.count >= 12, "rtl/ should hold QKTA of stages 1 and 2 of every named model, one QKCA, and one block from a bundle")
+        #expect(designs.count >= 13, "rtl/ should hold QKTA of stages 1 and 2 of every named model, one QKCA, one block from a bundle and a small network")
         for d in designs {
             let files = try String(contentsOf: d.appendingPathComponent("files.f"), encoding: .utf8).split(separator: "\n")
             let top = String(files.last!.dropLast(2))
