@@ -44,14 +44,17 @@ struct QKForgeCommand: ParsableCommand {
 struct GenerateCommand: QKCommand {
     static let configuration = CommandConfiguration(
         commandName: "generate",
-        abstract: "Write a block's Verilog, filelist, weight images and report.json (or an HDL example with --example).")
+        abstract: "Write a whole network's or a block's Verilog, filelist, weight images and report.json (or an HDL example with --example).")
 
     @Option(help: "A named model (hst-10-384, hst-4-384, ...) or a config.json path.") var model: String?
     @Option(help: "A trained model's bundle: a folder with config.json and tensors/.") var bundle: String?
-    @Option(help: "The block: qkta, qkca, ssa, mlp, qkformer-block, or network (the whole network) [qkta].") var block: String?
+    @Option(help: "The block: qkta, qkca, ssa, mlp, qkformer-block, or network [network for a named model without --stage; else qkta].") var block: String?
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Lanes P: channels processed per cycle, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
+    @Option(help: "A whole network: each layer's lanes for the fastest balanced pipeline whose LUT estimate fits this many LUTs.") var budget: String?
+    @Option(name: .customLong("target-fps"), help: "A whole network: each layer's fewest lanes that meet this many images/s at --clock-mhz.") var targetFPS: String?
+    @Option(name: .customLong("clock-mhz"), help: "The clock --target-fps is met at, MHz [200, an assumption].") var clockMHz: String?
     @Option(help: "An HDL example circuit instead of a model.") var example: String?
     @Option(help: "The output directory: new, or one qkforge wrote before.") var out: String?
     @Flag(help: "Replace an existing directory that qkforge did not write (never ., /, home, a directory holding .git, or one holding an input).") var force = false
@@ -59,7 +62,8 @@ struct GenerateCommand: QKCommand {
 
     var arguments: Arguments {
         Arguments(command: "generate", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes,
-                                               "seed": seed, "example": example, "out": out], switches: ["force": force, "portable": portable])
+                                               "seed": seed, "example": example, "out": out, "budget": budget, "target-fps": targetFPS,
+                                               "clock-mhz": clockMHz], switches: ["force": force, "portable": portable])
     }
 
     func execute(_ args: Arguments) throws {
@@ -67,6 +71,9 @@ struct GenerateCommand: QKCommand {
             try args.forbid(ModelFlags.all, "with --example (an HDL example has no model); drop one of them")
             try CLI.generateExample(args)
         } else {
+            if !NetworkCommands.applies(args) {
+                try args.forbid(["budget", "target-fps", "clock-mhz"], "to a whole network (--block network), which folds each layer; a block takes --lanes")
+            }
             try ModelCommands.generate(args)
         }
     }
@@ -86,6 +93,9 @@ struct CosimCommand: QKCommand {
     @Option(help: "Lanes P, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the weights and the stimuli [1].") var seed: String?
     @Option(help: "Samples to co-simulate, 1 to 1000 [2].") var samples: String?
+    @Option(help: "A whole network: fold each layer for this LUT budget (as generate).") var budget: String?
+    @Option(name: .customLong("target-fps"), help: "A whole network: fold each layer for this many images/s (as generate).") var targetFPS: String?
+    @Option(name: .customLong("clock-mhz"), help: "The clock --target-fps is met at, MHz [200, an assumption].") var clockMHz: String?
     @Option(help: "Input firing rate, 0 to 1 [0.2].") var rate: String?
     @Option(help: "Probability of a stall on each stream, 0 to 0.99.") var stall: String?
     @Flag(help: "Shift the biases so Q, K and the output fire at QKFormer's Table 7 rates.") var calibrate = false
@@ -96,7 +106,8 @@ struct CosimCommand: QKCommand {
     var arguments: Arguments {
         Arguments(command: "cosim", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes,
                                             "seed": seed, "samples": samples, "rate": rate, "stall": stall, "example": example,
-                                            "cycles": cycles, "trace": trace], switches: ["calibrate": calibrate])
+                                            "cycles": cycles, "trace": trace, "budget": budget, "target-fps": targetFPS,
+                                            "clock-mhz": clockMHz], switches: ["calibrate": calibrate])
     }
 
     func execute(_ args: Arguments) throws {
@@ -106,6 +117,9 @@ struct CosimCommand: QKCommand {
             try CLI.cosimExample(args)
         } else {
             try args.forbid(["cycles"], "with --model or --bundle (a model runs whole samples: use --samples)")
+            if !NetworkCommands.applies(args) {
+                try args.forbid(["budget", "target-fps", "clock-mhz"], "to a whole network (--block network), which folds each layer; a block takes --lanes")
+            }
             try ModelCommands.cosim(args)
         }
     }

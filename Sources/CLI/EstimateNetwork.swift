@@ -20,42 +20,19 @@ enum EstimateNetwork {
         if let f = args.givenFlags.first(where: { !flags.contains($0) }) {
             throw Arguments.UsageError(description: "--\(f) does not apply to --block network (its flags: \(flags.sorted().map { "--" + $0 }.joined(separator: ", ")))")
         }
-        let methods = ["lanes", "target-fps", "budget"].filter(args.given)
-        if methods.count > 1 {
-            throw Arguments.UsageError(description: "--\(methods[0]) and --\(methods[1]) are two ways to fold the pipeline; give one of them")
-        }
         if let h = args.string("html") {
             guard h.hasSuffix(".html") else { throw Arguments.UsageError(description: "--html must name an .html file, got '\(h)'") }
             try Outputs.checkFile(h, flag: "--html", inputs: ModelCommands.inputPaths(args))
         }
         let config = try networkConfig(args)
         let seed = try args.uint64("seed", default: 1)
-        let clockGiven = args.string("clock-mhz") != nil
-        let clock = try EstimateCommand.positive(args, "clock-mhz", default: assumedClockMHz)
-        let clockSource = clockGiven ? "given (--clock-mhz)" : "ASSUMED (no Fmax estimate for the network yet); give --clock-mhz"
         let energy = try EstimateCommand.energy(args)
-        let fps = try args.string("target-fps").map { _ in try EstimateCommand.positive(args, "target-fps", default: 1) }
-        let budget = try args.string("budget").map { s -> Int in
-            guard let v = Int(s), v >= 1 else { throw Arguments.UsageError(description: "--budget must be a whole number of LUTs of at least 1, got '\(s)'") }
-            return v
-        }
-        let lanes = try args.string("lanes").map { _ in try args.int("lanes", default: 1, in: 1...256) }
-
         let network: NetworkDescription
         do { network = try NetworkDescription.random(config, seed: seed) } catch let e as ConfigError {
             throw Arguments.UsageError(description: e.description)
         }
-        let rates = network.layerRates()
-        let model = NetworkCycleModel(network, rates: rates)
-        let cache = LaneCycleCache(model)
-        let folding: PipelineFolding
-        if let f = fps {
-            folding = try PipelineFolding.targetFPS(f, clockMHz: clock, cache: cache)
-        } else if let b = budget {
-            folding = try PipelineFolding.budget(b, cache: cache)
-        } else {
-            folding = PipelineFolding.uniform(lanes ?? max(1, config.dims[0] / 8), model: model)
-        }
+        let p = try pipeline(args, network)
+        let (model, folding, cache, clock, clockSource) = (p.model, p.folding, p.cache, p.clockMHz, p.clockSource)
         let est = try NetworkEstimate(model: model, folding: folding, cache: cache, clockMHz: clock, clockSource: clockSource, energy: energy)
         if args.flag("json") {
             let e = JSONEncoder()
@@ -69,6 +46,40 @@ enum EstimateNetwork {
             try Outputs.writeFile(h, flag: "--html", inputs: ModelCommands.inputPaths(args), data: Data(NetworkReportHTML.render(est).utf8))
             if !args.flag("json") { print("wrote \(h)") }
         }
+    }
+
+    /// The pipeline folding the flags ask for (`--lanes`, `--target-fps` at the clock, `--budget`),
+    /// from the cycle model at the network's firing rates; `generate` builds the same folding.
+    struct Pipeline {
+        let model: NetworkCycleModel, cache: LaneCycleCache, folding: PipelineFolding
+        let clockMHz: Double, clockSource: String
+    }
+
+    static func pipeline(_ args: Arguments, _ network: NetworkDescription) throws -> Pipeline {
+        let methods = ["lanes", "target-fps", "budget"].filter(args.given)
+        if methods.count > 1 {
+            throw Arguments.UsageError(description: "--\(methods[0]) and --\(methods[1]) are two ways to fold the pipeline; give one of them")
+        }
+        let clockGiven = args.string("clock-mhz") != nil
+        let clock = try EstimateCommand.positive(args, "clock-mhz", default: assumedClockMHz)
+        let clockSource = clockGiven ? "given (--clock-mhz)" : "ASSUMED (no Fmax estimate for the network yet); give --clock-mhz"
+        let fps = try args.string("target-fps").map { _ in try EstimateCommand.positive(args, "target-fps", default: 1) }
+        let budget = try args.string("budget").map { s -> Int in
+            guard let v = Int(s), v >= 1 else { throw Arguments.UsageError(description: "--budget must be a whole number of LUTs of at least 1, got '\(s)'") }
+            return v
+        }
+        let lanes = try args.string("lanes").map { _ in try args.int("lanes", default: 1, in: 1...256) }
+        let model = NetworkCycleModel(network, rates: network.layerRates())
+        let cache = LaneCycleCache(model)
+        let folding: PipelineFolding
+        if let f = fps {
+            folding = try PipelineFolding.targetFPS(f, clockMHz: clock, cache: cache)
+        } else if let b = budget {
+            folding = try PipelineFolding.budget(b, cache: cache)
+        } else {
+            folding = PipelineFolding.uniform(lanes ?? max(1, network.config.dims[0] / 8), model: model)
+        }
+        return Pipeline(model: model, cache: cache, folding: folding, clockMHz: clock, clockSource: clockSource)
     }
 
     static func networkConfig(_ args: Arguments) throws -> NetworkConfig {

@@ -13,6 +13,9 @@ enum NetworkCommands {
     static func applies(_ args: Arguments) -> Bool {
         if args.string("block") == "network" { return true }
         guard args.string("block") == nil else { return false }
+        // `generate --model NAME` builds the whole network; --stage (or --block) picks one block.
+        if args.command == "generate", args.string("stage") == nil, args.string("bundle") == nil,
+           let m = args.string("model"), !m.hasSuffix(".json") { return true }
         let path = args.string("model").flatMap { $0.hasSuffix(".json") ? $0 : nil }
             ?? args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }
         guard let p = path, let data = FileManager.default.contents(atPath: p),
@@ -41,8 +44,38 @@ enum NetworkCommands {
         }
     }
 
-    static func folding(_ args: Arguments) throws -> NetworkFolding {
-        NetworkFolding(lanes: try args.string("lanes").map { _ in try args.int("lanes", default: 8, in: 1...256) })
+    /// `--lanes P` (every section alike), or `--budget LUTS` / `--target-fps F` (each layer's
+    /// lanes from the estimator's pipeline folding, as `estimate --block network` prints it).
+    static func folding(_ args: Arguments, _ n: NetworkDescription) throws -> NetworkFolding {
+        guard args.given("budget") || args.given("target-fps") else {
+            if args.given("clock-mhz") { throw Arguments.UsageError(description: "--clock-mhz sets the clock --target-fps is met at; give --target-fps or drop it") }
+            return NetworkFolding(lanes: try args.string("lanes").map { _ in try args.int("lanes", default: 8, in: 1...256) })
+        }
+        let p = try EstimateNetwork.pipeline(args, n)
+        if !p.folding.feasible { print("note: \(p.folding.note)") }
+        return hardwareFolding(p.folding.lanes, layers: p.model.layers)
+    }
+
+    /// The estimator's per-layer lanes as hardware folding: the stem's multipliers, each conv's
+    /// lanes, and each block's; the blocks of a stage read one another's beats, so they all take
+    /// the widest of them (the head reads whatever the last stage writes).
+    static func hardwareFolding(_ lanes: [Int], layers: [NetworkLayer]) -> NetworkFolding {
+        var f = NetworkFolding()
+        var run: [String] = [], widest = 0
+        func close() { for name in run { f.sectionLanes[name] = widest }; (run, widest) = ([], 0) }
+        for (l, p) in zip(layers, lanes) {
+            switch l.kind {
+            case .stem: f.stemMultipliers = p
+            case .conv:
+                close()
+                f.sectionLanes[l.name] = p
+                f.sectionLanes[l.section] = max(f.sectionLanes[l.section] ?? 0, p)
+            case .block: run.append(l.section); widest = max(widest, p)
+            case .head: close()
+            }
+        }
+        close()
+        return f
     }
 
     /// The network: a bundle's trained weights (`--bundle`, docs/formats.md), or seeded random
@@ -64,7 +97,7 @@ enum NetworkCommands {
     }
 
     static func hardware(_ n: NetworkDescription, _ args: Arguments) throws -> NetworkHardware {
-        do { return try NetworkHardware(n, folding: try folding(args)) } catch let e as BlockError {
+        do { return try NetworkHardware(n, folding: try folding(args, n)) } catch let e as BlockError {
             throw Arguments.UsageError(description: "\(n.config.model ?? "network"): \(e)")
         }
     }
@@ -73,6 +106,8 @@ enum NetworkCommands {
     struct Report: Encodable {
         struct Section: Encodable {
             let name: String, module: String, input: String, output: String, flipFlops: Int, memoryBits: Int
+            /// Counts per output beat, and each conv's lanes.
+            let lanes: Int, convLanes: [String: Int]
         }
         let generator: String, top: String, model: String, embedding: String, image: [Int], inChannels: Int, classes: Int
         let timeSteps: Int, weights: String, input: String, sections: [Section], head: String, flipFlops: Int, memoryBits: Int
@@ -89,12 +124,17 @@ enum NetworkCommands {
         let design = try Elaborate.run(try hw.makeModule())
         let emitted = VerilogEmitter.emit(design, directory: folder.absolute)
         let r = IRResources(design)
-        let sections: [Report.Section] = (hw.stem.map { [("stem", $0.name)] } ?? []).map { name, module in
-            Report.Section(name: name, module: module, input: "\(n.image)", output: "\(try! n.stemOutput())", flipFlops: 0, memoryBits: 0)
-        } + zip(hw.sections, n.sections).map { h, s in
-            let ir = IRResources(try! Elaborate.run(h.module))
-            return Report.Section(name: s.name, module: h.module.name, input: "\(s.input)", output: "\(s.output)",
-                                  flipFlops: ir.flipFlops, memoryBits: ir.memoryBits)
+        var sections: [Report.Section] = []
+        if let sc = hw.stem {
+            let m = try makeStem(sc), ir = IRResources(try Elaborate.run(m))
+            sections.append(Report.Section(name: "stem", module: m.name, input: "\(n.image)", output: "\(try n.stemOutput())",
+                                           flipFlops: ir.flipFlops, memoryBits: ir.memoryBits, lanes: sc.outputFormat.lanes, convLanes: [:]))
+        }
+        for (h, s) in zip(hw.sections, n.sections) {
+            let ir = IRResources(try Elaborate.run(h.module))
+            sections.append(Report.Section(name: s.name, module: h.module.name, input: "\(s.input)", output: "\(s.output)",
+                                           flipFlops: ir.flipFlops, memoryBits: ir.memoryBits, lanes: h.output.lanes,
+                                           convLanes: Dictionary(h.convs.map { (layerName(s.name, $0.name, n), $0.lanes) }, uniquingKeysWith: max)))
         }
         let c = n.config
         let report = Report(generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom",
@@ -118,10 +158,10 @@ enum NetworkCommands {
 
             Input: \(n.image). Weights: \(n.origin).
 
-            | section | module | reads | writes |
-            |---|---|---|---|
-            \(sections.map { "| \($0.name) | `\($0.module)` | \($0.input) | \($0.output) |" }.joined(separator: "\n"))
-            | head | `\(hw.head.name)` | \(n.output) | \(c.classes) class scores |
+            | section | module | reads | writes | lanes |
+            |---|---|---|---|---|
+            \(sections.map { "| \($0.name) | `\($0.module)` | \($0.input) | \($0.output) | \($0.lanes) |" }.joined(separator: "\n"))
+            | head | `\(try makeHead(hw.head).name)` | \(n.output) | \(c.classes) class scores | \(hw.head.lanes) |
 
             Counted in the IR: \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits. `report.json` has the figures;
             `qkforge estimate` gives cycles, latency and energy.
@@ -135,11 +175,17 @@ enum NetworkCommands {
         print("  \(n.sections.count) sections and the head; \(r.flipFlops) flip-flops, \(r.memoryBits) memory bits (counted in the IR)")
     }
 
+    /// `patch_embed2.conv1` (as `estimate` names the layer) for the conv module `patch_embed2_hst_4_384_conv1`.
+    static func layerName(_ section: String, _ conv: String, _ n: NetworkDescription) -> String {
+        let prefix = "\(section.replacingOccurrences(of: ".", with: "_"))_\((n.config.model ?? "custom").replacingOccurrences(of: "-", with: "_"))_"
+        return conv.hasPrefix(prefix) ? "\(section).\(conv.dropFirst(prefix.count))" : conv
+    }
+
     static func rebuildFlags(_ args: Arguments) -> String {
         var flags: [String] = []
         if let m = args.string("model") { flags += ["--model", m] }
         if let b = args.string("bundle") { flags += ["--bundle", b] } else { flags += ["--block", "network"] }
-        if let l = args.string("lanes") { flags += ["--lanes", l] }
+        for k in ["lanes", "budget", "target-fps", "clock-mhz"] { if let v = args.string(k) { flags += ["--\(k)", v] } }
         if args.string("bundle") == nil { flags += ["--seed", "\((try? args.uint64("seed", default: 1)) ?? 1)"] }
         return flags.joined(separator: " ")
     }

@@ -37,6 +37,35 @@ import Testing
         #expect(html.components(separatedBy: "class=\"layer\"").count - 1 == 9)
     }
 
+    /// `generate --budget` builds the folding `estimate --budget` prints: every conv and block at
+    /// the estimator's lanes (and a budget between the narrowest and widest foldings is not uniform).
+    @Test func generateBuildsTheEstimatedFolding() throws {
+        let dir = try Self.workDir("fold")
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let e = try Command.run(CLITests.binary.path, ["estimate", "--model", "n.json", "--block", "network", "--budget", "9000", "--json"], in: dir)
+        #expect(e.status == 0, "\(e.output)")
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(e.output.utf8)) as? [String: Any])
+        let layers = try #require(json["layers"] as? [[String: Any]])
+        var estimated: [String: Int] = [:]
+        for l in layers { estimated[l["name"] as! String] = l["lanes"] as? Int }
+        let g = try Command.run(CLITests.binary.path, ["generate", "--model", "n.json", "--budget", "9000", "--out", "net"], in: dir)
+        #expect(g.status == 0, "\(g.output)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("net/report.json"))) as? [String: Any])
+        let sections = try #require(report["sections"] as? [[String: Any]])
+        var built: [String: Int] = [:]
+        for s in sections {
+            let name = s["name"] as! String
+            if name.hasPrefix("stage") || name == "stem" { built[name] = s["lanes"] as? Int }
+            for (conv, p) in s["convLanes"] as! [String: Int] { built[conv] = p }
+        }
+        #expect(built.count == layers.count - 1, "every layer but the head: \(built.keys.sorted())")
+        for (name, p) in built { #expect(estimated[name] == p, "\(name): built \(p) lanes, estimated \(estimated[name] ?? -1)") }
+        #expect(Set(built.values).count > 1, "a non-uniform folding: \(built)")
+        // A block takes --lanes; --budget is a network's.
+        let bad = try Command.run(CLITests.binary.path, ["generate", "--model", "hst-4-384", "--stage", "1", "--budget", "9000", "--out", "blk"], in: dir)
+        #expect(bad.status == 2 && bad.output.contains("--budget"), "\(bad.output)")
+    }
+
     @Test func badFlagsExit2WithOneLine() throws {
         let dir = try Self.workDir("bad")
         defer { try? FileManager.default.removeItem(at: dir) }

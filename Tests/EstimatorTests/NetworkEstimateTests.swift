@@ -113,11 +113,14 @@ final class NetworkEstimateTests: XCTestCase {
         XCTAssertLessThanOrEqual(luts(f.lanes), budget)
         let cycles = try f.lanes.indices.map { try cache.cycles($0, f.lanes[$0]) }
         let rate = cycles.max()!
-        // Balanced: no layer has more lanes than it needs to keep up with the slowest.
-        for i in f.lanes.indices {
-            let c = PipelineFolding.candidates(max: model.maxLanes(i))
-            let k = c.firstIndex(of: f.lanes[i])!
-            if k > 0 { XCTAssertGreaterThan(try cache.cycles(i, c[k - 1]), rate, "\(model.layers[i].name) is wider than it needs") }
+        // Balanced: no lane group (layers that share lanes) has more lanes than it needs to keep up with the slowest.
+        for g in PipelineFolding.laneGroups(model) {
+            let c = PipelineFolding.candidates(max: g.map { model.maxLanes($0) }.max()!)
+            let k = c.firstIndex(of: g.map { f.lanes[$0] }.max()!)!
+            if k > 0 {
+                XCTAssertTrue(try g.contains { try cache.cycles($0, min(c[k - 1], model.maxLanes($0))) > rate },
+                              "\(g.map { model.layers[$0].name }) is wider than it needs")
+            }
         }
         // And no faster balanced folding on the candidate grid fits the budget.
         var faster: Set<Double> = []
@@ -143,10 +146,22 @@ final class NetworkEstimateTests: XCTestCase {
         XCTAssertTrue(f.feasible)
         let t = try PipelineTiming(model: model, lanes: f.lanes, cache: cache)
         XCTAssertLessThanOrEqual(t.cyclesPerImage, clock * 1e6 / fps * (1 + 1e-12))
-        for i in f.lanes.indices {
-            let c = PipelineFolding.candidates(max: model.maxLanes(i))
-            let k = c.firstIndex(of: f.lanes[i])!
-            if k > 0 { XCTAssertGreaterThan(try cache.cycles(i, c[k - 1]), clock * 1e6 / fps) }
+        // Fewest: one candidate fewer for a lane group (layers that share lanes) misses the rate in one of its layers.
+        let groups = PipelineFolding.laneGroups(model)
+        XCTAssertEqual(groups.flatMap { $0 }.sorted(), Array(model.layers.indices), "every layer in exactly one group")
+        for g in groups {
+            let c = PipelineFolding.candidates(max: g.map { model.maxLanes($0) }.max()!)
+            let p = g.map { f.lanes[$0] }.max()!
+            for i in g { XCTAssertEqual(f.lanes[i], min(p, model.maxLanes(i)), "a group shares its lanes") }
+            let k = c.firstIndex(of: p)!
+            if k > 0 {
+                XCTAssertTrue(try g.contains { try cache.cycles($0, min(c[k - 1], model.maxLanes($0))) > clock * 1e6 / fps },
+                              "\(g.map { model.layers[$0].name }) could take \(c[k - 1]) lanes")
+            }
+        }
+        // The hardware's constraint: an embedding's output convs and the stage's blocks share lanes.
+        for g in groups where g.count > 1 {
+            XCTAssertTrue(g.contains { model.layers[$0].kind == .block }, "\(g.map { model.layers[$0].name })")
         }
         // FINN's rule: no layer wider than the uniform folding that sets the rate needs.
         XCTAssertLessThanOrEqual(f.lanes.indices.reduce(0) { $0 + model.resources($1, lanes: f.lanes[$1]).luts },

@@ -7,8 +7,10 @@ public struct NetworkFolding: Hashable, Sendable {
     /// Lanes of every section not named in `sectionLanes`; nil: one lane per 8 output channels
     /// of the section (as a block's default), at most 256.
     public var lanes: Int?
-    /// Lanes by section name (`stem`, `patch_embed1`, `stage1.block0`, ..., `head`), as the
-    /// pipeline folding chooses them.
+    /// Lanes by section name (`patch_embed1`, `stage1.block0`, ...) or by conv layer
+    /// (`patch_embed1.proj1_conv`), as the pipeline folding chooses them. The convs that write a
+    /// patch embedding's output take the lanes of the block after it (a block reads beats of its
+    /// own lanes), or the section's lanes when no block follows.
     public var sectionLanes: [String: Int]
     /// Multipliers of the stem (pixels x weights; they are also its output lanes).
     public var stemMultipliers: Int?
@@ -68,7 +70,7 @@ public struct NetworkHardware: Sendable {
                                        timeSteps: frames.timeSteps)
         }
         var built: [SectionHardware] = []
-        for s in n.sections {
+        for (i, s) in n.sections.enumerated() {
             let P = f.lanes(s.name, channels: s.output.channels)
             let stemName = "\(s.name.replacingOccurrences(of: ".", with: "_"))_\(model)"
             if let bc = s.block {
@@ -83,8 +85,11 @@ public struct NetworkHardware: Sendable {
                 format = hw.outputFormat
             } else {
                 var convs: [ConvConfig] = []
-                let part = try Self.build(s.body, reading: stream, format: format, lanes: P, storage: f.storage,
-                                          name: stemName, convs: &convs)
+                let next = i + 1 < n.sections.count && n.sections[i + 1].block != nil ? n.sections[i + 1] : nil
+                let outLanes = next.map { f.lanes($0.name, channels: $0.output.channels) } ?? P
+                let lanes = ConvLanes(section: s.name, folding: f, sectionLanes: P)
+                let part = try Self.build(s.body, reading: stream, format: format, lanes: lanes, outputLanes: outLanes,
+                                          storage: f.storage, name: stemName, convs: &convs)
                 built.append(SectionHardware(name: s.name, module: part.module, input: format, output: part.output, convs: convs, block: nil))
                 format = part.output
             }
@@ -107,14 +112,22 @@ public struct NetworkHardware: Sendable {
         let reach: TokenReach
     }
 
-    static func build(_ p: Part, reading input: StreamFormat, format: CountStreamFormat, lanes P: Int, storage: LIFStateStorage,
-                      name: String, convs: inout [ConvConfig]) throws -> BuiltPart {
+    /// The lanes of one conv of a patch embedding: its own entry in the folding, else its section's.
+    struct ConvLanes {
+        let section: String, folding: NetworkFolding, sectionLanes: Int
+        func of(_ c: ConvLayer) -> Int { folding.sectionLanes["\(section).\(c.layer.name)"] ?? sectionLanes }
+    }
+
+    /// Builds part `p`; `outputLanes` (when given) are the lanes of the beats it must write: the
+    /// convs that write the part's output take them, the others their own.
+    static func build(_ p: Part, reading input: StreamFormat, format: CountStreamFormat, lanes: ConvLanes, outputLanes: Int?,
+                      storage: LIFStateStorage, name: String, convs: inout [ConvConfig]) throws -> BuiltPart {
         switch p {
         case .conv(let c):
             guard let w = input.width else { throw BlockError("\(name): a convolution reads a spatial stream") }
             guard w >= 1 else { throw BlockError("\(name): a convolution reads a spatial stream") }
-            // A conv narrower than its section's lanes writes one beat per token.
-            let cc = try ConvConfig(c, input: input, lanes: min(P, c.outChannels), inputChunk: format.lanes, storage: storage, name: "\(name)_\(c.layer.name)")
+            // A conv narrower than its lanes writes one beat per token.
+            let cc = try ConvConfig(c, input: input, lanes: min(outputLanes ?? lanes.of(c), c.outChannels), inputChunk: format.lanes, storage: storage, name: "\(name)_\(c.layer.name)")
             try cc.validate()
             try format.check(feeds: cc.inputFormat, "the stream before \(cc.name)", cc.name)
             convs.append(cc)
@@ -123,8 +136,9 @@ public struct NetworkHardware: Sendable {
             var f = format, s = input
             var built: [BuiltPart] = []
             var stages: [(module: Module, input: CountStreamFormat, output: CountStreamFormat)] = []
-            for q in parts {
-                let b = try build(q, reading: s, format: f, lanes: P, storage: storage, name: name, convs: &convs)
+            for (k, q) in parts.enumerated() {
+                let b = try build(q, reading: s, format: f, lanes: lanes, outputLanes: k == parts.count - 1 ? outputLanes : nil,
+                                  storage: storage, name: name, convs: &convs)
                 stages.append((b.module, f, b.output))
                 built.append(b)
                 f = b.output
@@ -137,8 +151,10 @@ public struct NetworkHardware: Sendable {
                                         doc: "A chain of the parts of \(name) (docs/arithmetic.md §8).", stages: stages)
             return BuiltPart(module: m, output: f, reach: reach)
         case .fork(let main, let shortcut):
-            let a = try build(main, reading: input, format: format, lanes: P, storage: storage, name: name, convs: &convs)
-            let b = try build(shortcut, reading: input, format: format, lanes: P, storage: storage, name: name, convs: &convs)
+            // Both branches write the join's beats: the main branch's lanes unless the output's are given.
+            let a = try build(main, reading: input, format: format, lanes: lanes, outputLanes: outputLanes, storage: storage, name: name, convs: &convs)
+            let b = try build(shortcut, reading: input, format: format, lanes: lanes, outputLanes: a.output.lanes, storage: storage,
+                              name: name, convs: &convs)
             let fa = try main.output(reading: input), fb = try shortcut.output(reading: input)
             guard a.output.lanes == b.output.lanes else {
                 throw BlockError("\(name): the main branch writes beats of \(a.output.lanes) counts and the shortcut \(b.output.lanes); give both the same lanes")

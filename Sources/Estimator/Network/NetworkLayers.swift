@@ -63,6 +63,9 @@ public struct NetworkLayer: Sendable, Hashable {
     public var shortcut: Bool
     /// Whether it reads its section's input stream (else the previous conv's spikes).
     public var readsSectionInput: Bool = true
+    /// Whether it writes its section's output (the main chain's last conv, the shortcut): its
+    /// beats feed the next block, which reads beats of its own lanes, so the two share lanes.
+    public var writesSectionOutput: Bool = false
 
     public var timeSteps: Int { output.timeSteps }
 }
@@ -87,7 +90,7 @@ extension NetworkDescription {
                                         classes: 0, shortcut: false))
                 continue
             }
-            func walk(_ p: Part, _ f: StreamFormat, shortcut: Bool, fromInput: Bool) -> StreamFormat {
+            func walk(_ p: Part, _ f: StreamFormat, shortcut: Bool, fromInput: Bool, last: Bool) -> StreamFormat {
                 switch p {
                 case .conv(let c):
                     let o = try! c.output(reading: f, at: sec.name)
@@ -95,22 +98,25 @@ extension NetworkDescription {
                     out.append(NetworkLayer(name: "\(sec.name).\(c.layer.name)", section: sec.name, kind: .conv, input: f, output: o,
                                             conv: ConvGeometry(c, inHeight: f.tokens / w, inWidth: w), block: nil, sectionIndex: i,
                                             weights: c.layer.outputs * c.layer.inputs, classes: 0, shortcut: shortcut,
-                                            readsSectionInput: fromInput))
+                                            readsSectionInput: fromInput, writesSectionOutput: last))
                     return o
                 case .chain(let ps):
                     var g = f, from = fromInput
-                    for q in ps { g = walk(q, g, shortcut: shortcut, fromInput: from); from = false }
+                    for (k, q) in ps.enumerated() {
+                        g = walk(q, g, shortcut: shortcut, fromInput: from, last: last && k == ps.count - 1)
+                        from = false
+                    }
                     return g
                 case .fork(let m, let s):
-                    let o = walk(m, f, shortcut: shortcut, fromInput: fromInput)
-                    _ = walk(s, f, shortcut: true, fromInput: fromInput)
+                    let o = walk(m, f, shortcut: shortcut, fromInput: fromInput, last: last)
+                    _ = walk(s, f, shortcut: true, fromInput: fromInput, last: last)
                     return try! p.output(reading: f, at: sec.name).withWidth(o.width)
                 default:
                     // Token-local parts outside a block (none in the named networks): no pipeline layer of their own.
                     return (try? p.output(reading: f, at: sec.name)) ?? f
                 }
             }
-            _ = walk(sec.body, sec.input, shortcut: false, fromInput: true)
+            _ = walk(sec.body, sec.input, shortcut: false, fromInput: true, last: true)
         }
         let f = output
         out.append(NetworkLayer(name: "head", section: "head", kind: .head, input: f, output: f, conv: nil, block: nil, sectionIndex: nil,

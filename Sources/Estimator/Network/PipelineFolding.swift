@@ -138,14 +138,47 @@ public struct PipelineFolding: Sendable, Hashable, Codable {
                         note: "every layer at min(P, its width)")
     }
 
-    /// Each layer's fewest candidate lanes whose cycles per image are at most `cycles`; nil
-    /// entries for layers that cannot reach it.
+    /// Layers that must share lanes, as the hardware builds them: the blocks of a stage read one
+    /// another's beats, and the convs that write a patch embedding's output write the beats the
+    /// stage's first block reads; every other layer on its own. Each member of a group runs at
+    /// `min(P, its widest)`.
+    public static func laneGroups(_ m: NetworkCycleModel) -> [[Int]] {
+        var groups: [[Int]] = [], open: [Int] = [], writers: [Int] = []
+        func close() { if !open.isEmpty { groups.append(open) }; open = [] }
+        for (i, l) in m.layers.enumerated() {
+            switch l.kind {
+            case .block:
+                if open.isEmpty { open = writers; writers = [] }
+                open.append(i)
+            case .conv where l.writesSectionOutput:
+                close()
+                if let w = writers.first, m.layers[w].section != l.section { groups += writers.map { [$0] }; writers = [] }
+                writers.append(i)
+            default:
+                close()
+                groups += writers.map { [$0] }
+                writers = []
+                groups.append([i])
+            }
+        }
+        close()
+        groups += writers.map { [$0] }
+        return groups.sorted { $0[0] < $1[0] }
+    }
+
+    /// Each layer's fewest candidate lanes whose cycles per image are at most `cycles`, a lane
+    /// group at once (`laneGroups`); nil entries for layers that cannot reach it.
     static func fewestLanes(meeting cycles: Double, cache: LaneCycleCache) throws -> [Int?] {
         let m = cache.model
-        return try m.layers.indices.map { i in
-            for p in candidates(max: m.maxLanes(i)) where try cache.cycles(i, p) <= cycles { return p }
-            return nil
+        var pick = [Int?](repeating: nil, count: m.layers.count)
+        for g in laneGroups(m) {
+            let widest = g.map { m.maxLanes($0) }.max()!
+            for p in candidates(max: widest) where try g.allSatisfy({ try cache.cycles($0, min(p, m.maxLanes($0))) <= cycles }) {
+                for i in g { pick[i] = min(p, m.maxLanes(i)) }
+                break
+            }
         }
+        return pick
     }
 
     /// FINN's `target_fps`: every layer gets the fewest lanes that meet `fps` at `clockMHz`; none

@@ -45,6 +45,24 @@ import Testing
         try Self.check(n, folding: NetworkFolding(lanes: 3), images: 2, seed: seed, stall: 0.2)
     }
 
+    /// A pipeline folding (as `--budget` chooses it): each conv its own lanes, the convs that write
+    /// an embedding's output at the lanes of the block after it.
+    @Test func nonUniformFoldingEqualsTheGoldenModel() throws {
+        let seed = TestSeed.value(default: 43)
+        print("NetworkCosimTests non-uniform folding seed \(seed)")
+        let n = try Self.network("""
+            {"block": "network", "embedding": "cifar", "dims": [8, 12], "heads": [2, 3], "depths": [1, 1],
+             "image": [8, 6], "classes": 5, "timeSteps": 2}
+            """, seed: seed)
+        let f = NetworkFolding(sectionLanes: ["patch_embed1": 2, "stage1.block0": 4, "patch_embed2.conv1": 5, "patch_embed2": 3,
+                                              "stage2.block0": 1],
+                               stemMultipliers: 3)
+        let hw = try NetworkHardware(n, folding: f)
+        #expect(hw.sections.map(\.output.lanes) == [4, 4, 1, 1])
+        #expect(hw.sections[2].convs.map(\.lanes).sorted() == [1, 1, 5])
+        try Self.check(n, folding: f, images: 1, seed: seed, stall: 0.2)
+    }
+
     @Test func imagenetNetworkEqualsTheGoldenModel() throws {
         let seed = TestSeed.value(default: 42)
         print("NetworkCosimTests imagenet seed \(seed)")
