@@ -57,12 +57,15 @@ enum NetworkGolden {
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-netsim-\(getpid())")
         o.workDirectory = work
         defer { try? FileManager.default.removeItem(at: work) }
-        var images: [Tensor<Int64>] = []
-        for case .image(let q) in samples { images.append(q.pixels) }
-        guard images.count == samples.count else {
-            throw Arguments.UsageError(description: "simulating a DVS network on frames is not built yet; 'qkforge golden' runs it in the golden model")
+        var images: [Tensor<Int64>] = [], frames: [SpikeTensor] = []
+        for s in samples {
+            switch s {
+            case .image(let q): images.append(q.pixels)
+            case .frames(let f): frames.append(f)
+            }
         }
-        let r = try NetworkCosim.simulate(hw, images: images, options: o)
+        let r = frames.isEmpty ? try NetworkCosim.simulate(hw, images: images, options: o)
+                               : try NetworkCosim.simulate(hw, frames: frames, options: o)
         if let e = r.errors.first { throw Failure(message: "the RTL misbehaved: \(e)", code: 1) }
         guard r.z.count == samples.count else {
             throw Failure(message: "the RTL wrote class scores for \(r.z.count) of \(samples.count) samples", code: 1)

@@ -8,9 +8,9 @@ public struct NetworkFolding: Hashable, Sendable {
     /// of the section (as a block's default), at most 256.
     public var lanes: Int?
     /// Lanes by section name (`patch_embed1`, `stage1.block0`, ...) or by conv layer
-    /// (`patch_embed1.proj1_conv`), as the pipeline folding chooses them. The convs that write a
-    /// patch embedding's output take the lanes of the block after it (a block reads beats of its
-    /// own lanes), or the section's lanes when no block follows.
+    /// (`patch_embed1.proj1_conv`), as the pipeline folding chooses them. A fork's shortcut takes
+    /// the lanes of the main branch's last conv (the join adds beat to beat); a block whose lanes
+    /// differ from the stream before it reads it through a lane converter.
     public var sectionLanes: [String: Int]
     /// Multipliers of the stem (pixels x weights; they are also its output lanes).
     public var stemMultipliers: Int?
@@ -36,6 +36,8 @@ public struct SectionHardware: Sendable {
     /// The configs of its parts, for the estimator: convs, and the block's hardware if it is one.
     public let convs: [ConvConfig]
     public let block: BlockHardware?
+    /// The lane converter in front of a block that reads beats of other lanes than it is given.
+    public var converter: LaneConverterConfig? = nil
 }
 
 /// The hardware of a whole network (docs/arithmetic.md §8): the stem (pixels in), every section
@@ -70,25 +72,33 @@ public struct NetworkHardware: Sendable {
                                        timeSteps: frames.timeSteps)
         }
         var built: [SectionHardware] = []
-        for (i, s) in n.sections.enumerated() {
+        for s in n.sections {
             let P = f.lanes(s.name, channels: s.output.channels)
             let stemName = "\(s.name.replacingOccurrences(of: ".", with: "_"))_\(model)"
             if let bc = s.block {
                 guard let d = s.blockDescription(origin: n.origin) else { throw BlockError("\(s.name): not a valid block") }
                 let hw = try BlockHardware(d, folding: Folding(lanes: P, storage: f.storage))
-                // The block takes beats of min(P, C) counts: the stream before it must carry the same.
+                // The block takes beats of min(P, C) counts: a stream of other lanes is regrouped first.
+                var module = try hw.makeModule()
+                var converter: LaneConverterConfig? = nil
                 if hw.inputFormat != format {
-                    throw BlockError("\(s.name) (\(bc.block.rawValue)) takes \(hw.inputFormat) but the stream before it is \(format); fold the section before it with \(hw.inputFormat.lanes) lanes")
+                    var same = format
+                    same.lanes = hw.inputFormat.lanes
+                    guard same == hw.inputFormat else {
+                        throw BlockError("\(s.name) (\(bc.block.rawValue)) takes \(hw.inputFormat) but the stream before it is \(format)")
+                    }
+                    let lc = LaneConverterConfig(input: format, outputLanes: hw.inputFormat.lanes, name: "lanes_\(stemName)")
+                    converter = lc
+                    module = try makeStreamChain("\(stemName)_k\(format.lanes)", doc: "\(s.name), its input regrouped from \(format.lanes) to \(hw.inputFormat.lanes) lanes.",
+                                                 stages: [(try makeLaneConverter(lc), format, lc.outputFormat), (module, hw.inputFormat, hw.outputFormat)])
                 }
-                built.append(SectionHardware(name: s.name, module: try hw.makeModule(), input: format, output: hw.outputFormat,
-                                             convs: [], block: hw))
+                built.append(SectionHardware(name: s.name, module: module, input: format, output: hw.outputFormat,
+                                             convs: [], block: hw, converter: converter))
                 format = hw.outputFormat
             } else {
                 var convs: [ConvConfig] = []
-                let next = i + 1 < n.sections.count && n.sections[i + 1].block != nil ? n.sections[i + 1] : nil
-                let outLanes = next.map { f.lanes($0.name, channels: $0.output.channels) } ?? P
                 let lanes = ConvLanes(section: s.name, folding: f, sectionLanes: P)
-                let part = try Self.build(s.body, reading: stream, format: format, lanes: lanes, outputLanes: outLanes,
+                let part = try Self.build(s.body, reading: stream, format: format, lanes: lanes, outputLanes: nil,
                                           storage: f.storage, name: stemName, convs: &convs)
                 built.append(SectionHardware(name: s.name, module: part.module, input: format, output: part.output, convs: convs, block: nil))
                 format = part.output
@@ -183,6 +193,7 @@ extension NetworkHardware {
             sections.map { ($0.module, $0.input, $0.output) }
         let body = try makeStreamChain("\(n.name)_sections", doc: "Every section of \(model), in stream order.", stages: stages)
         stages.removeAll()
+        let format0 = sections[0].input
         let inputDoc: String
         switch n.image.kind {
         case .pixels(let bits, let fin):
@@ -196,8 +207,9 @@ extension NetworkHardware {
         case .frames(let m):
             inputDoc = """
                 Input stream s_axis: DVS frames as a count stream (docs/formats.md): one vector of \(n.image.channels) counts (0...\(m)) per
-                position and time step, positions in raster order, the \(n.image.timeSteps) time steps of a position innermost; one beat per vector;
-                tlast on every beat, tuser[1] on the first time step of a position, tuser[0] on every beat.
+                position and time step, positions in raster order, the \(n.image.timeSteps) time steps of a position innermost; one beat per vector:
+                  s_axis_tdata  [\(format0.dataWidth - 1):0]  count of channel c at bits [c*\(format0.countWidth) +: \(format0.countWidth)], unsigned
+                  s_axis_tlast  on every beat; s_axis_tuser [1] on the first time step of a position, [0] on every beat
                 """
         }
         let zw = try head.accumulatorRange().signedWidth
@@ -205,7 +217,7 @@ extension NetworkHardware {
             The whole network \(model) (docs/arithmetic.md §8): \(n.stem == nil ? "" : "the stem conv, ")\(n.sections.map(\.name).joined(separator: ", ")), the head.
             Weights: \(n.origin).
             \(inputDoc)
-            Output stream m_axis: after each image, its \(head.classes) class scores z[k] (docs/arithmetic.md §8), one per beat, z[0] first:
+            Output stream m_axis: after each \(n.stem == nil ? "sample" : "image"), its \(head.classes) class scores z[k] (docs/arithmetic.md §8), one per beat, z[0] first:
               m_axis_tdata  [\(zw - 1):0]  z[k], signed; logits[k] = z[k] * 2^-Fw[k] / (N*T), N = \(head.tokens), T = \(head.timeSteps)
               m_axis_tlast  on z[\(head.classes - 1)]
             error (sticky): a section saw a malformed stream (a wiring fault, never the input's values).

@@ -139,30 +139,24 @@ public struct PipelineFolding: Sendable, Hashable, Codable {
     }
 
     /// Layers that must share lanes, as the hardware builds them: the blocks of a stage read one
-    /// another's beats, and the convs that write a patch embedding's output write the beats the
-    /// stage's first block reads; every other layer on its own. Each member of a group runs at
-    /// `min(P, its widest)`.
+    /// another's beats, and the convs that write a patch embedding's output (the main chain's last
+    /// and the shortcut) are added beat to beat; every other layer on its own (a conv reads beats
+    /// of any lanes, and a lane converter regroups the beats in front of a block). Each member of
+    /// a group runs at `min(P, its widest)`.
     public static func laneGroups(_ m: NetworkCycleModel) -> [[Int]] {
-        var groups: [[Int]] = [], open: [Int] = [], writers: [Int] = []
-        func close() { if !open.isEmpty { groups.append(open) }; open = [] }
+        var groups: [[Int]] = [], open: [Int] = []
+        var key = ""
         for (i, l) in m.layers.enumerated() {
-            switch l.kind {
-            case .block:
-                if open.isEmpty { open = writers; writers = [] }
-                open.append(i)
-            case .conv where l.writesSectionOutput:
-                close()
-                if let w = writers.first, m.layers[w].section != l.section { groups += writers.map { [$0] }; writers = [] }
-                writers.append(i)
-            default:
-                close()
-                groups += writers.map { [$0] }
-                writers = []
-                groups.append([i])
+            let k = l.kind == .block ? "blocks:" + (l.block.map { "\($0.stage)" } ?? l.section)
+                : l.kind == .conv && l.writesSectionOutput ? "writers:" + l.section : ""
+            if k.isEmpty || k != key {
+                if !open.isEmpty { groups.append(open) }
+                open = []
             }
+            key = k
+            if k.isEmpty { groups.append([i]) } else { open.append(i) }
         }
-        close()
-        groups += writers.map { [$0] }
+        if !open.isEmpty { groups.append(open) }
         return groups.sorted { $0[0] < $1[0] }
     }
 
