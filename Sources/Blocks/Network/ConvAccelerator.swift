@@ -4,7 +4,7 @@ import HDL
 /// A 2-D convolution on a count stream, event driven, with QKFormer's LIF and an optional
 /// `MaxPool2d(3, 2, 1)` on the currents before the LIF (SPEC 3.6, 3.7; docs/conv.md):
 /// `S = LIF(pool?(conv(x)))`, PyTorch `Conv2d(kernel, stride, padding)` semantics.
-public struct ConvConfig: Hashable, Sendable {
+public struct ConvConfig: Hashable, Sendable, WindowedLayer {
     public var inChannels: Int
     public var outChannels: Int
     /// The input image, `height x width` tokens (token `y*width + x`).
@@ -141,25 +141,6 @@ public struct ConvConfig: Hashable, Sendable {
         // c1 conv tokens, completed at most c1, so the conv gatherer is at most at conv output c1 + F.
         let c1 = n + F >= pg.outTokens ? cg.outTokens : pg.end(n + F) + 1
         return cg.tokensWritable(whileGathering: min(c1 + F, cg.outTokens))
-    }
-
-    /// The input-sufficiency contract (a guarantee of the generated RTL): once the module has
-    /// accepted this many input tokens of an image (every beat of them), it emits every beat of
-    /// output token `n` without waiting for more input, provided `m_axis` takes its beats. The
-    /// gatherer waits only for a window's last token, so this is also the arithmetic's causal
-    /// reach (the last input token output `n` depends on, plus one): exact, not a bound.
-    public func inputTokensNeeded(forOutput n: Int) -> Int {
-        let cg = convGeometry
-        guard let pg = poolGeometry else { return cg.end(n) + 1 }
-        return cg.end(pg.end(n)) + 1
-    }
-
-    /// `TokenReach` for fork sizing (`TokenReach.forkBacklog`): needs and causal are both
-    /// `inputTokensNeeded(forOutput:)`.
-    public var tokenReach: TokenReach {
-        let c = self
-        return TokenReach(outputTokens: outputTokens, needs: { c.inputTokensNeeded(forOutput: $0) },
-                          causal: { c.inputTokensNeeded(forOutput: $0) })
     }
 
     /// Readable parameters, then a fingerprint of the numbers (weights, bias, neuron, folding),

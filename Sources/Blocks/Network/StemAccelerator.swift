@@ -5,7 +5,7 @@ import HDL
 /// pixels, `S = LIF(pool?(conv(image)))`, the one layer that multiplies (pixel x weight, `P`
 /// multipliers). A static image: the current of each output position is computed once and
 /// fed to the LIF `T` times.
-public struct StemConfig: Hashable, Sendable {
+public struct StemConfig: Hashable, Sendable, WindowedLayer {
     public var inChannels: Int
     public var outChannels: Int
     public var height: Int
@@ -128,22 +128,6 @@ public struct StemConfig: Hashable, Sendable {
         guard let pg = poolGeometry else { return cg.tokensWritable(whileGathering: min(n + F, cg.outTokens)) }
         let c1 = n + F >= pg.outTokens ? cg.outTokens : pg.end(n + F) + 1
         return cg.tokensWritable(whileGathering: min(c1 + F, cg.outTokens))
-    }
-
-    /// The input-sufficiency contract, as `ConvConfig.inputTokensNeeded(forOutput:)`: once the
-    /// module has accepted this many pixel beats of an image, it emits every beat of output
-    /// token `n` without more input (`m_axis` taking its beats); exact (the causal reach).
-    public func inputTokensNeeded(forOutput n: Int) -> Int {
-        let cg = convGeometry
-        guard let pg = poolGeometry else { return cg.end(n) + 1 }
-        return cg.end(pg.end(n)) + 1
-    }
-
-    /// `TokenReach` for fork sizing: needs and causal are both `inputTokensNeeded(forOutput:)`.
-    public var tokenReach: TokenReach {
-        let c = self
-        return TokenReach(outputTokens: outputTokens, needs: { c.inputTokensNeeded(forOutput: $0) },
-                          causal: { c.inputTokensNeeded(forOutput: $0) })
     }
 
     /// Readable parameters, then a fingerprint of the numbers (weights, bias, neuron, folding).

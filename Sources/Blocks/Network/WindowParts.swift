@@ -229,3 +229,33 @@ final class WindowWalker {
         m.next(rowSlot, mux(lastCol, mux(lastRow, s0, nextRowSlot), rowSlot), enable: enable)
     }
 }
+
+/// A conv (on counts or on pixels) with an optional max pool after it: what its input
+/// contract and its reach follow from.
+public protocol WindowedLayer: Sendable {
+    var convGeometry: WindowGeometry { get }
+    var poolGeometry: WindowGeometry? { get }
+    var outputTokens: Int { get }
+}
+
+extension WindowedLayer {
+    /// The input-sufficiency contract (a guarantee of the generated RTL): once the module has
+    /// accepted this many input tokens of an image (every beat of them; pixel beats for the
+    /// stem), it emits every beat of output token `n` without waiting for more input, provided
+    /// `m_axis` takes its beats. The gatherer waits only for a window's last token, so this is
+    /// also the arithmetic's causal reach (the last input token output `n` depends on, plus
+    /// one): exact, not a bound.
+    public func inputTokensNeeded(forOutput n: Int) -> Int {
+        let cg = convGeometry
+        guard let pg = poolGeometry else { return cg.end(n) + 1 }
+        return cg.end(pg.end(n)) + 1
+    }
+
+    /// `TokenReach` for fork sizing (`TokenReach.forkBacklog`): needs and causal are both
+    /// `inputTokensNeeded(forOutput:)`.
+    public var tokenReach: TokenReach {
+        let c = self
+        return TokenReach(outputTokens: outputTokens, needs: { c.inputTokensNeeded(forOutput: $0) },
+                          causal: { c.inputTokensNeeded(forOutput: $0) })
+    }
+}
