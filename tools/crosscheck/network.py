@@ -278,15 +278,25 @@ def numpy_case(rng: np.random.Generator, embedding: str, dims: List[int], image:
 # ----------------------------------------------------------------------------------------------
 # The part
 
-def golden(qf, bundle: str, x_path: str, y_path: str, raw: bool = False) -> np.ndarray:
+def golden(qf, bundle: str, x_path: str, y_path: str, raw: bool = False, command: str = "golden") -> np.ndarray:
+    """`qkforge golden` (or `simulate`: the generated RTL in Verilator) on a network bundle."""
     if os.path.exists(y_path):
         os.remove(y_path)
-    qf.run("golden", "--bundle", bundle, "--input", x_path, "--output", y_path, *(["--raw"] if raw else []))
+    qf.run(command, "--bundle", bundle, "--input", x_path, "--output", y_path, *(["--raw"] if raw else []))
     y = np.load(y_path)
     want = np.int64 if raw else np.float64
     if y.dtype != want:
-        raise RuntimeError(f"qkforge golden wrote {y.dtype}, expected {np.dtype(want)}")
+        raise RuntimeError(f"qkforge {command} wrote {y.dtype}, expected {np.dtype(want)}")
     return y
+
+
+def simulate_too(qf, label: str, bundle: str, x_path: str, work: str, want: np.ndarray, golden_logits: np.ndarray) -> Tuple[bool, str]:
+    """The RTL through `qkforge simulate`: the same logits as the reference, and bit for bit the golden model's."""
+    sim = golden(qf, bundle, x_path, os.path.join(work, f"network-{label}-sim.npy"), command="simulate")
+    ok, msg = compare(label, want, sim)
+    if not np.array_equal(sim, golden_logits):
+        return False, f"simulate differs from golden in {int(np.sum(sim != golden_logits))} logits"
+    return ok, "simulate (RTL in Verilator): " + msg
 
 
 def compare(label: str, want: np.ndarray, got: np.ndarray) -> Tuple[bool, str]:
@@ -306,6 +316,10 @@ SJ_CASES = [
     (40, (1, 4, 5), (1, 1, 1), (32, 48), 4, "channel", 7),
     (56, (7, 7, 7), (1, 2, 1), (48, 32), 3, "token", 5),
 ]
+# The cases `qkforge simulate` runs too (the generated RTL in Verilator; a build each): the smallest
+# spikingjelly network, a small cifar and a small dvs network.
+SIMULATE_SJ = {0}
+SIMULATE_NP = {1, 3}
 # embedding, dims, image, T, classes
 NP_CASES = [
     ("cifar", [10, 20, 40], [12, 16], 4, 6),
@@ -318,8 +332,8 @@ NP_CASES = [
 def part_network(qf, work: str, seed: int, samples: int = 3) -> int:
     failures = 0
     print(f"part network: {len(SJ_CASES)} spikingjelly QKFormer networks and {len(NP_CASES)} NumPy cifar/dvs embedding "
-          f"networks through qkforge golden, {samples} inputs each")
-    for e, heads, depths, (h, w), t, qka, classes in SJ_CASES:
+          f"networks through qkforge golden, {samples} inputs each ({len(SIMULATE_SJ) + len(SIMULATE_NP)} through simulate too)")
+    for case_index, (e, heads, depths, (h, w), t, qka, classes) in enumerate(SJ_CASES):
         label = f"sj-e{e}-h{'.'.join(map(str, heads))}-d{''.join(map(str, depths))}-{h}x{w}-t{t}-{qka}"
         s = sub_seed(seed, "network", label)
         rng = np.random.default_rng(s)
@@ -352,13 +366,16 @@ def part_network(qf, work: str, seed: int, samples: int = 3) -> int:
             if not fw_ok:
                 ok, msg = False, msg + "; --raw z is not logits * N*T * 2^Fw"
             f32 = float(np.max(np.abs(want32 - want64)))
+            if case_index in SIMULATE_SJ:
+                sim_ok, sim_msg = simulate_too(qf, label, bundle, x_path, work, want64, got)
+                ok, msg = ok and sim_ok, msg + "; " + sim_msg
         except Exception as ex:  # noqa: BLE001
             ok, msg, f32 = False, f"FAILED TO RUN: {ex}", float("nan")
         failures += 0 if ok else 1
         print(f"  {label} (seed {s}): {'OK' if ok else 'MISMATCH'}: {msg}; spikingjelly float32 vs float64 {f32:.3g}")
         print(f"    mean count of each stream: {rate_text}")
 
-    for embedding, dims, image, t, classes in NP_CASES:
+    for case_index, (embedding, dims, image, t, classes) in enumerate(NP_CASES):
         label = f"np-{embedding}-dims{'.'.join(map(str, dims))}-{image[0]}x{image[1]}-t{t}"
         s = sub_seed(seed, "network", label)
         rng = np.random.default_rng(s)
@@ -377,6 +394,9 @@ def part_network(qf, work: str, seed: int, samples: int = 3) -> int:
         try:
             got = golden(qf, bundle, x_path, os.path.join(work, f"network-{label}-logits.npy"))
             ok, msg = compare(label, want, got)
+            if case_index in SIMULATE_NP:
+                sim_ok, sim_msg = simulate_too(qf, label, bundle, x_path, work, want, got)
+                ok, msg = ok and sim_ok, msg + "; " + sim_msg
         except Exception as ex:  # noqa: BLE001
             ok, msg = False, f"FAILED TO RUN: {ex}"
         failures += 0 if ok else 1
