@@ -48,6 +48,12 @@ import Testing
         let layers = try #require(json["layers"] as? [[String: Any]])
         var estimated: [String: Int] = [:]
         for l in layers { estimated[l["name"] as! String] = l["lanes"] as? Int }
+        // Each layer's share of the budget: its LUTs over 9000, together within the budget.
+        for l in layers {
+            let luts = try #require((l["resources"] as? [String: Any])?["luts"] as? Int)
+            #expect(abs((l["lutShare"] as? Double ?? -1) - Double(luts) / 9000) < 1e-12, "\(l["name"] ?? "")")
+        }
+        #expect(layers.reduce(0.0) { $0 + ($1["lutShare"] as? Double ?? 2) } <= 1)
         let g = try Command.run(CLITests.binary.path, ["generate", "--model", "n.json", "--budget", "9000", "--out", "net"], in: dir)
         #expect(g.status == 0, "\(g.output)")
         let report = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("net/report.json"))) as? [String: Any])

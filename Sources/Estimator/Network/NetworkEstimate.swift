@@ -95,6 +95,14 @@ public struct NetworkEstimate: Sendable {
         public let inputRate: Double
         public let resources: LayerResources
         public let energyPaperMillijoules: Double, energyHardwareMillijoules: Double
+        /// The layer's LUTs (model) as a share of the `--budget` (else of the total).
+        public let lutShare: Double
+    }
+
+    /// What LUT shares are of: the `--budget`, or the network's total when there is none.
+    public var lutShareBase: (luts: Int, label: String) {
+        if case .lutBudget(let b) = folding.method { return (b, "budget") }
+        return (max(1, total.luts), "total")
     }
 
     public struct Report: Codable, Sendable {
@@ -129,7 +137,8 @@ public struct NetworkEstimate: Sendable {
                                cyclesPerImage: timing.cycles[i], utilisation: timing.utilisation[i],
                                cyclesSource: l.kind == .block ? "model: block cycle model (checked against Verilator, docs/estimate-cycles.md)" : "model: \(NetworkCycleModel.modelStatus)",
                                inputRate: rates[i].input, resources: resources[i],
-                               energyPaperMillijoules: e.paper, energyHardwareMillijoules: e.hardware)
+                               energyPaperMillijoules: e.paper, energyHardwareMillijoules: e.hardware,
+                               lutShare: Double(resources[i].luts) / Double(lutShareBase.luts))
         }
         let name = model.network.config.model ?? "custom"
         return Report(schemaVersion: schemaVersion, model: name, network: model.network.name, folding: folding, layers: ls, total: total,
@@ -160,15 +169,17 @@ public struct NetworkEstimate: Sendable {
         let net = model.network, c = net.config
         var out = "estimate: network \(c.model ?? "custom") (\(c.embedding.rawValue) embedding, dims \(c.dims), depths \(c.depths), T = \(c.timeSteps), \(net.image.height)x\(net.image.width)), \(layers.count) pipeline layers\n"
         out += "folding: \(folding.note)\(folding.feasible ? "" : " (NOT MET)")\n\n"
-        let header = ["layer", "lanes", "cycles/img", "util", "LUT*", "FF*", "DSP", "mem bits", "BRAM36", "E paper uJ", "E hw+mem uJ"]
+        let share = lutShareBase
+        let header = ["layer", "lanes", "cycles/img", "util", "LUT*", "% of \(share.label)", "FF*", "DSP", "mem bits", "BRAM36", "E paper uJ", "E hw+mem uJ"]
         var rows: [[String]] = []
         for (i, l) in layers.enumerated() {
             let r = resources[i], e = energy.byLayer(l.name)
-            rows.append([l.name, "\(folding.lanes[i])", fmt(timing.cycles[i]), String(format: "%.2f", timing.utilisation[i]), "\(r.luts)", "\(r.flipFlops)",
+            rows.append([l.name, "\(folding.lanes[i])", fmt(timing.cycles[i]), String(format: "%.2f", timing.utilisation[i]), "\(r.luts)",
+                         String(format: "%.1f", 100 * Double(r.luts) / Double(share.luts)), "\(r.flipFlops)",
                          "\(r.dsps)", "\(r.memoryBits)", "\(r.bram36)", String(format: "%.1f", e.paper * 1e3), String(format: "%.1f", e.hardware * 1e3)])
         }
         let t = total
-        rows.append(["total", "", fmt(timing.cyclesPerImage) + " (max)", "", "\(t.luts)", "\(t.flipFlops)", "\(t.dsps)", "\(t.memoryBits)", "\(t.bram36)",
+        rows.append(["total", "", fmt(timing.cyclesPerImage) + " (max)", "", "\(t.luts)", String(format: "%.1f", 100 * Double(t.luts) / Double(share.luts)), "\(t.flipFlops)", "\(t.dsps)", "\(t.memoryBits)", "\(t.bram36)",
                      String(format: "%.1f", energy.paperMillijoules * 1e3), String(format: "%.1f", energy.hardwareMillijoules * 1e3)])
         let widths = header.indices.map { i in max(header[i].count, rows.map { $0[i].count }.max() ?? 0) }
         func line(_ cells: [String]) -> String {
