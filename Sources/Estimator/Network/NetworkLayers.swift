@@ -66,6 +66,10 @@ public struct NetworkLayer: Sendable, Hashable {
     /// Whether it writes its section's output (the main chain's last conv, the shortcut): its
     /// beats feed the next block, which reads beats of its own lanes, so the two share lanes.
     public var writesSectionOutput: Bool = false
+    /// The pipeline layer whose beats it reads (its index in `pipelineLayers`): the conv before
+    /// it in a chain, the writer of the stream a fork splits, the previous section's writer;
+    /// nil for the stem (pixels) and a DVS network's first convs (frames).
+    public var inputFrom: Int? = nil
 
     public var timeSteps: Int { output.timeSteps }
 }
@@ -76,21 +80,26 @@ extension NetworkDescription {
     public var pipelineLayers: [NetworkLayer] {
         var out: [NetworkLayer] = []
         let T = image.timeSteps
+        var writer: Int? = nil
         if let s = stem {
             let pixels = StreamFormat(channels: image.channels, tokens: image.height * image.width, timeSteps: T, maxCount: 1, width: image.width)
             let o = try! s.output(reading: pixels, at: "stem")
             out.append(NetworkLayer(name: "stem", section: "stem", kind: .stem, input: pixels, output: o,
                                     conv: ConvGeometry(s, inHeight: image.height, inWidth: image.width), block: nil, sectionIndex: nil,
                                     weights: s.layer.outputs * s.layer.inputs, classes: 0, shortcut: false))
+            writer = 0
         }
         for (i, sec) in sections.enumerated() {
             if let b = sec.block {
                 out.append(NetworkLayer(name: sec.name, section: sec.name, kind: .block, input: sec.input, output: sec.output, conv: nil,
                                         block: b, sectionIndex: i, weights: sec.body.layers.reduce(0) { $0 + $1.outputs * $1.inputs },
-                                        classes: 0, shortcut: false))
+                                        classes: 0, shortcut: false, inputFrom: writer))
+                writer = out.count - 1
                 continue
             }
-            func walk(_ p: Part, _ f: StreamFormat, shortcut: Bool, fromInput: Bool, last: Bool) -> StreamFormat {
+            // `from`: the layer whose beats the part reads; returns the part's output and the layer
+            // whose beats carry it (a fork's join writes beats of its main branch's lanes).
+            func walk(_ p: Part, _ f: StreamFormat, from: Int?, shortcut: Bool, fromInput: Bool, last: Bool) -> (StreamFormat, Int?) {
                 switch p {
                 case .conv(let c):
                     let o = try! c.output(reading: f, at: sec.name)
@@ -98,29 +107,29 @@ extension NetworkDescription {
                     out.append(NetworkLayer(name: "\(sec.name).\(c.layer.name)", section: sec.name, kind: .conv, input: f, output: o,
                                             conv: ConvGeometry(c, inHeight: f.tokens / w, inWidth: w), block: nil, sectionIndex: i,
                                             weights: c.layer.outputs * c.layer.inputs, classes: 0, shortcut: shortcut,
-                                            readsSectionInput: fromInput, writesSectionOutput: last))
-                    return o
+                                            readsSectionInput: fromInput, writesSectionOutput: last, inputFrom: from))
+                    return (o, out.count - 1)
                 case .chain(let ps):
-                    var g = f, from = fromInput
+                    var g = f, by = from, first = fromInput
                     for (k, q) in ps.enumerated() {
-                        g = walk(q, g, shortcut: shortcut, fromInput: from, last: last && k == ps.count - 1)
-                        from = false
+                        (g, by) = walk(q, g, from: by, shortcut: shortcut, fromInput: first, last: last && k == ps.count - 1)
+                        first = false
                     }
-                    return g
+                    return (g, by)
                 case .fork(let m, let s):
-                    let o = walk(m, f, shortcut: shortcut, fromInput: fromInput, last: last)
-                    _ = walk(s, f, shortcut: true, fromInput: fromInput, last: last)
-                    return try! p.output(reading: f, at: sec.name).withWidth(o.width)
+                    let (o, by) = walk(m, f, from: from, shortcut: shortcut, fromInput: fromInput, last: last)
+                    _ = walk(s, f, from: from, shortcut: true, fromInput: fromInput, last: last)
+                    return (try! p.output(reading: f, at: sec.name).withWidth(o.width), by)
                 default:
                     // Token-local parts outside a block (none in the named networks): no pipeline layer of their own.
-                    return (try? p.output(reading: f, at: sec.name)) ?? f
+                    return ((try? p.output(reading: f, at: sec.name)) ?? f, from)
                 }
             }
-            _ = walk(sec.body, sec.input, shortcut: false, fromInput: true, last: true)
+            writer = walk(sec.body, sec.input, from: writer, shortcut: false, fromInput: true, last: true).1
         }
         let f = output
         out.append(NetworkLayer(name: "head", section: "head", kind: .head, input: f, output: f, conv: nil, block: nil, sectionIndex: nil,
-                                weights: head.classes * head.channels, classes: head.classes, shortcut: false))
+                                weights: head.classes * head.channels, classes: head.classes, shortcut: false, inputFrom: writer))
         return out
     }
 }

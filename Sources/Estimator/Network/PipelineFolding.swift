@@ -64,7 +64,7 @@ extension NetworkCycleModel {
         let l = layers[i], T = l.timeSteps
         let wb = network.config.quantization.weightBits
         let membrane = 16, accumulator = 16
-        let (lut, ff) = cost.layer(p, channels: l.kind == .head ? l.input.channels : (l.conv?.outChannels ?? l.block?.dim ?? 1))
+        let (lut, ff) = cost.layer(l.kind == .head ? 1 : p, channels: l.kind == .head ? l.input.channels : (l.conv?.outChannels ?? l.block?.dim ?? 1))
         switch l.kind {
         case .stem:
             let g = l.conv!
@@ -85,8 +85,10 @@ extension NetworkCycleModel {
         case .head:
             let C = l.input.channels
             let sumBits = countBits(l.input.maxCount * l.input.tokens * T)
-            return LayerResources(luts: Int(lut), flipFlops: Int(ff), dsps: 1, weightBits: l.weights * wb, bufferBits: 0,
-                                  stateBits: C * sumBits + l.classes * 32, fifoBits: 0, source: cost.source + "; DSPs: its one multiplier")
+            // One accumulating layer's line at one lane, plus the count-sum adders of the `p` counts per beat.
+            return LayerResources(luts: Int(lut) + min(p, C) * sumBits, flipFlops: Int(ff), dsps: 1, weightBits: l.weights * wb, bufferBits: 0,
+                                  stateBits: C * sumBits + l.classes * 32, fifoBits: 0,
+                                  source: cost.source + "; the head at one lane plus \(sumBits)-bit adders per count of a beat; DSPs: its one multiplier")
         case .block:
             let b = l.block!, C = b.dim, N = b.tokens
             let lanes = blockLanes(b, p)
@@ -140,15 +142,17 @@ public struct PipelineFolding: Sendable, Hashable, Codable {
 
     /// Layers that must share lanes, as the hardware builds them: the blocks of a stage read one
     /// another's beats, and the convs that write a patch embedding's output (the main chain's last
-    /// and the shortcut) are added beat to beat; every other layer on its own (a conv reads beats
+    /// and the shortcut) are added beat to beat, and the head reads the beats of the section before
+    /// it; every other layer on its own (a conv reads beats
     /// of any lanes, and a lane converter regroups the beats in front of a block). Each member of
     /// a group runs at `min(P, its widest)`.
     public static func laneGroups(_ m: NetworkCycleModel) -> [[Int]] {
         var groups: [[Int]] = [], open: [Int] = []
         var key = ""
         for (i, l) in m.layers.enumerated() {
+            // The head reads the last section's beats as they are: it joins that section's group.
             let k = l.kind == .block ? "blocks:" + (l.block.map { "\($0.stage)" } ?? l.section)
-                : l.kind == .conv && l.writesSectionOutput ? "writers:" + l.section : ""
+                : l.kind == .conv && l.writesSectionOutput ? "writers:" + l.section : l.kind == .head ? key : ""
             if k.isEmpty || k != key {
                 if !open.isEmpty { groups.append(open) }
                 open = []
@@ -165,10 +169,17 @@ public struct PipelineFolding: Sendable, Hashable, Codable {
     static func fewestLanes(meeting cycles: Double, cache: LaneCycleCache) throws -> [Int?] {
         let m = cache.model
         var pick = [Int?](repeating: nil, count: m.layers.count)
+        // Groups in stream order: a layer's input lanes come from layers already picked (a layer
+        // that cannot meet the rate counts at its widest).
+        var lanes = m.layers.indices.map { m.maxLanes($0) }
         for g in laneGroups(m) {
             let widest = g.map { m.maxLanes($0) }.max()!
-            for p in candidates(max: widest) where try g.allSatisfy({ try cache.cycles($0, min(p, m.maxLanes($0))) <= cycles }) {
-                for i in g { pick[i] = min(p, m.maxLanes(i)) }
+            for p in candidates(max: widest) {
+                var trial = lanes
+                for i in g { trial[i] = min(p, m.maxLanes(i)) }
+                guard try g.allSatisfy({ try cache.cycles($0, trial[$0], inputLanes: m.inputLanes($0, lanes: trial)) <= cycles }) else { continue }
+                for i in g { pick[i] = trial[i] }
+                lanes = trial
                 break
             }
         }
