@@ -165,17 +165,22 @@ struct SimulateCommand: QKCommand {
     @Option(help: "The stage of the named model [1].") var stage: String?
     @Option(help: "Lanes P, 1 to 256 [C/8].") var lanes: String?
     @Option(help: "Seed of the random weights (not with --bundle) [1].") var seed: String?
+    @Option(help: "A whole network: fold each layer for this LUT budget (as generate).") var budget: String?
+    @Option(name: .customLong("target-fps"), help: "A whole network: fold each layer for this many images/s (as generate).") var targetFPS: String?
+    @Option(name: .customLong("clock-mhz"), help: "The clock --target-fps is met at, MHz [200, an assumption].") var clockMHz: String?
     @Option(help: "The input spikes, uint8 .npy.") var input: String?
     @Option(help: "The output file, .npy (a new file, or replaced through a temporary file; never an input or a device).") var output: String?
     @Flag(help: "With a whole network: write the int64 integers z instead of float64 logits.") var raw = false
 
     var arguments: Arguments {
         Arguments(command: "simulate", values: ["model": model, "bundle": bundle, "block": block, "stage": stage, "lanes": lanes,
-                                               "seed": seed, "input": input, "output": output], switches: ["raw": raw])
+                                               "seed": seed, "input": input, "output": output, "budget": budget, "target-fps": targetFPS,
+                                               "clock-mhz": clockMHz], switches: ["raw": raw])
     }
 
     func execute(_ args: Arguments) throws {
         if NetworkCommands.applies(args) { return try NetworkGolden.run(args, rtl: true) }
+        try args.forbid(["budget", "target-fps", "clock-mhz"], "to a whole network (--block network), which folds each layer; a block takes --lanes")
         try args.forbid(["raw"], "to a block (it writes a network's integer logits z); drop it")
         try ModelCommands.goldenOrSimulate(args, rtl: true)
     }

@@ -56,6 +56,35 @@ enum NetworkCommands {
         return hardwareFolding(p.folding.lanes, layers: p.model.layers)
     }
 
+    /// The whole-network watchdog of `simulate` and `cosim` (cycles without a beat on either port
+    /// before the run is called stuck): twice the cycles the cycle model gives one image with no
+    /// overlap between layers, every spike rate at 1 (its worst case) and each layer at its lanes
+    /// in the folding, plus a million. A real deadlock is reported that late, but a
+    /// long computation between the last pixel and the first class score is never taken for one.
+    static func watchdogCycles(_ n: NetworkDescription, _ args: Arguments) throws -> Int {
+        let worst = n.layerRates().map { r -> LayerRates in
+            var w = r
+            (w.input, w.output) = (1, 1)
+            for k in [\LayerRates.q, \.k, \.attention, \.xPrime, \.attentionOut, \.x1, \.fc1, \.fc2] where w[keyPath: k] != nil {
+                w[keyPath: k] = 1
+            }
+            return w
+        }
+        let model = NetworkCycleModel(n, rates: worst)
+        let lanes: [Int]
+        if args.given("budget") || args.given("target-fps") {
+            lanes = try EstimateNetwork.pipeline(args, n).folding.lanes
+        } else if args.given("lanes") {
+            lanes = PipelineFolding.uniform(try args.int("lanes", default: 8, in: 1...256), model: model).lanes
+        } else {
+            lanes = model.layers.indices.map { max(1, model.maxLanes($0) / 8) }
+        }
+        var cycles = 0.0
+        let folded = lanes.indices.map { min(lanes[$0], model.maxLanes($0)) }
+        for (i, p) in folded.enumerated() { cycles += try model.cycles(i, lanes: p, inputLanes: model.inputLanes(i, lanes: folded)) }
+        return Int(min(2 * cycles + 1e6, 1e12))
+    }
+
     /// The estimator's per-layer lanes as hardware folding: the stem's multipliers, each conv's
     /// lanes, and each block's; the blocks of a stage read one another's beats, so they all take
     /// the widest of them (the head reads whatever the last stage writes).
@@ -200,6 +229,7 @@ enum NetworkCommands {
         if let st = stim.stall { (o.inputStall, o.outputStall) = (st, st) }
         let count = try args.int("samples", default: 1, in: 1...1000)
         o.workDirectory = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-netcosim-\(getpid())")
+        o.idleLimit = try watchdogCycles(n, args)
         let r: NetworkCosim.Result
         if case .frames = n.image.kind {
             print("co-simulating the whole network \(n.config.model ?? "custom"): \(n.image), \(n.sections.count) sections, \(count) random DVS sample(s), stalls \(o.inputStall), seed \(o.seed)")

@@ -54,6 +54,8 @@ enum NetworkGolden {
         let hw = try NetworkCommands.hardware(d, args)
         var o = NetworkCosim.Options()
         (o.inputStall, o.outputStall) = (0, 0)
+        o.idleLimit = try NetworkCommands.watchdogCycles(d, args)
+        print("watchdog: \(o.idleLimit) cycles without a beat on either port (twice the cycle model's worst case of one image, every spike rate 1)")
         let work = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-netsim-\(getpid())")
         o.workDirectory = work
         defer { try? FileManager.default.removeItem(at: work) }

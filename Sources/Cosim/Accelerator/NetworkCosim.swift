@@ -24,6 +24,11 @@ public enum NetworkCosim {
         public var whole = true
         public var workDirectory: URL = FileManager.default.temporaryDirectory
         public var writeReplay = true
+        /// The whole network's watchdog: cycles in which no beat crosses either port before the
+        /// run is called stuck. A large network computes for millions of cycles between its last
+        /// input beat and its first class score, so the command line sets this from the cycle
+        /// model (`NetworkCommands.watchdogCycles`).
+        public var idleLimit = 2_000_000
         public init() {}
     }
 
@@ -231,7 +236,7 @@ public enum NetworkCosim {
         let progressBar = ProgressLine("simulating \(input.count) \(input.noun)\(input.count == 1 ? "" : "s") through the network in Verilator",
                                        total: total, unit: "class scores")
         defer { progressBar.finish() }
-        let run = drive(driver, beats: beats, outputs: total, seed: o.seed ^ 0xA11, options: o, idleLimit: 2_000_000,
+        let run = drive(driver, beats: beats, outputs: total, seed: o.seed ^ 0xA11, options: o, idleLimit: o.idleLimit,
                         progress: { progressBar.update($0) }) { _ in
             let raw = driver.get("m_axis_tdata")
             let z = zw >= 64 ? Int64(bitPattern: raw) : (Int64(bitPattern: raw) << (64 - zw)) >> (64 - zw)
@@ -240,7 +245,7 @@ public enum NetworkCosim {
             got.append(z)
         }
         if run.stuck {
-            errors.append("no progress for 2000000 cycles after \(got.count) of \(total) class scores and \(run.consumed) of \(beats.count) input beats: the network is stuck")
+            errors.append("no progress for \(o.idleLimit) cycles (the watchdog) after \(got.count) of \(total) class scores and \(run.consumed) of \(beats.count) input beats: the network is stuck")
         }
         if driver.bit("error") { errors.append("the network's error output went high") }
         let z = stride(from: 0, to: got.count - classes + 1, by: classes).map { Array(got[$0..<($0 + classes)]) }
