@@ -134,7 +134,6 @@ public func makeSSA(_ c: SSAConfig) throws -> Module {
     let cw = c.sCounterWidth, sw = c.sumWidth
     let tw = Memory.addressWidth(depth: T), nw = Memory.addressWidth(depth: N), gw = Memory.addressWidth(depth: G)
     let dw = Memory.addressWidth(depth: D), rw = Memory.addressWidth(depth: R), hw = Memory.addressWidth(depth: H)
-    let chw = EventStreamFormat(channels: C, countWidth: 1, slots: 1).channelWidth
     let buffers = c.buffers
     func k(_ v: Int, _ w: Int) -> Expr { .const(v, width: w) }
     let attnConfig = c.attentionBank()
