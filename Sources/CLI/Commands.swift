@@ -72,7 +72,7 @@ struct GenerateCommand: QKCommand {
             try CLI.generateExample(args)
         } else {
             if !NetworkCommands.applies(args) {
-                try args.forbid(["budget", "target-fps", "clock-mhz"], "to a whole network (--block network), which folds each layer; a block takes --lanes")
+                try args.forbid(["budget", "target-fps", "clock-mhz"], "to a block (it folds a whole network, --block network); a block takes --lanes")
             }
             try ModelCommands.generate(args)
         }
@@ -118,7 +118,7 @@ struct CosimCommand: QKCommand {
         } else {
             try args.forbid(["cycles"], "with --model or --bundle (a model runs whole samples: use --samples)")
             if !NetworkCommands.applies(args) {
-                try args.forbid(["budget", "target-fps", "clock-mhz"], "to a whole network (--block network), which folds each layer; a block takes --lanes")
+                try args.forbid(["budget", "target-fps", "clock-mhz"], "to a block (it folds a whole network, --block network); a block takes --lanes")
             }
             try ModelCommands.cosim(args)
         }
@@ -180,7 +180,7 @@ struct SimulateCommand: QKCommand {
 
     func execute(_ args: Arguments) throws {
         if NetworkCommands.applies(args) { return try NetworkGolden.run(args, rtl: true) }
-        try args.forbid(["budget", "target-fps", "clock-mhz"], "to a whole network (--block network), which folds each layer; a block takes --lanes")
+        try args.forbid(["budget", "target-fps", "clock-mhz"], "to a block (it folds a whole network, --block network); a block takes --lanes")
         try args.forbid(["raw"], "to a block (it writes a network's integer logits z); drop it")
         try ModelCommands.goldenOrSimulate(args, rtl: true)
     }

@@ -89,6 +89,7 @@ import Testing
         let r = try CLISafetyTests.qkforge(["simulate", "--bundle", b.path, "--input", x.path, "--output", y.path], in: dir)
         #expect(r.status == 0, "\(r.stderr)")
         #expect(r.stdout.contains("simulated 3 sample(s) in Verilator"), "\(r.stdout)")
+        #expect(r.stdout.contains("watchdog: ") && r.stdout.contains("cycles without a beat"), "\(r.stdout)")
         let logits = try NPYArray(contentsOf: y)
         #expect(logits.dtype == .float64 && logits.shape == [3, 2])
         // The zero image is checked against the golden model below.
@@ -128,6 +129,12 @@ import Testing
         try NPYArray(shape: [3, 2, 2], scalars: [UInt8](repeating: 0, count: 12)).write(to: x)
         let r = try CLISafetyTests.qkforge(["golden", "--bundle", b.path, "--input", x.path, "--output", y.path], in: dir)
         #expect(r.status == 2 && r.stderr.contains("float32 or float64"), "\(r.stderr)")
+        #expect(!FileManager.default.fileExists(atPath: y.path))
+        // A block takes --lanes; the pipeline folding flags belong to a whole network.
+        try NPYArray(shape: [4, 8, 32], scalars: [UInt8](repeating: 0, count: 4 * 8 * 32)).write(to: x)
+        let block = try CLISafetyTests.qkforge(["simulate", "--model", "hst-4-384", "--block", "qkta", "--budget", "9000",
+                                                "--input", x.path, "--output", y.path], in: dir)
+        #expect(block.status == 2 && block.stderr.contains("--budget") && block.stderr.split(separator: "\n").count == 1, "\(block.stderr)")
         #expect(!FileManager.default.fileExists(atPath: y.path))
     }
 }
