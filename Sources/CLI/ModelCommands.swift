@@ -161,7 +161,7 @@ enum ModelCommands {
         let r = IRResources(design)
         let resources = ResourceModel.estimate(design).total
         let perf = PerformanceEstimate(shape: shape, rates: FiringRates.resolve(shape: shape, stage: c.stage))
-        let seed = try args.uint64("seed", default: 1)
+        _ = try args.uint64("seed", default: 1)  // a malformed --seed is still refused
         let report = GenerateReport(
             generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom", stage: c.stage,
             block: c.block.rawValue, dim: c.dim, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: model.folding.lanes,

@@ -137,6 +137,8 @@ enum NetworkCommands {
             let name: String, module: String, input: String, output: String, flipFlops: Int, memoryBits: Int
             /// Counts per output beat, and each conv's lanes.
             let lanes: Int, convLanes: [String: Int]
+            /// A block's lane converter, where the stream before it has other lanes: its input and output lanes.
+            var converter: [String: Int]? = nil
         }
         let generator: String, top: String, model: String, embedding: String, image: [Int], inChannels: Int, classes: Int
         let timeSteps: Int, weights: String, input: String, sections: [Section], head: String, flipFlops: Int, memoryBits: Int
@@ -163,7 +165,8 @@ enum NetworkCommands {
             let ir = IRResources(try Elaborate.run(h.module))
             sections.append(Report.Section(name: s.name, module: h.module.name, input: "\(s.input)", output: "\(s.output)",
                                            flipFlops: ir.flipFlops, memoryBits: ir.memoryBits, lanes: h.output.lanes,
-                                           convLanes: Dictionary(h.convs.map { (layerName(s.name, $0.name, n), $0.lanes) }, uniquingKeysWith: max)))
+                                           convLanes: Dictionary(h.convs.map { (layerName(s.name, $0.name, n), $0.lanes) }, uniquingKeysWith: max),
+                                           converter: h.converter.map { ["from": $0.input.lanes, "to": $0.outputLanes] }))
         }
         let c = n.config
         let report = Report(generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom",

@@ -67,6 +67,20 @@ import Testing
         #expect(built.count == layers.count - 1, "every layer but the head: \(built.keys.sorted())")
         for (name, p) in built { #expect(estimated[name] == p, "\(name): built \(p) lanes, estimated \(estimated[name] ?? -1)") }
         #expect(Set(built.values).count > 1, "a non-uniform folding: \(built)")
+        // Lane converters: the estimate counts one exactly where generate built one, of the same lanes.
+        var sources: [String: String] = [:]
+        for l in layers { sources[l["name"] as! String] = (l["resources"] as? [String: Any])?["source"] as? String }
+        var converters = 0
+        for s in sections where (s["name"] as! String).hasPrefix("stage") {
+            let name = s["name"] as! String, source = try #require(sources[name], "\(name) has no estimate")
+            if let c = s["converter"] as? [String: Int] {
+                converters += 1
+                #expect(source.contains("lane converter (\(c["from"]!) to \(c["to"]!) lanes)"), "\(name): built \(c), estimated \(source)")
+            } else {
+                #expect(!source.contains("lane converter"), "\(name): none built, estimated \(source)")
+            }
+        }
+        #expect(converters > 0, "the folding puts a lane converter somewhere: \(sections.map { $0["converter"] ?? "-" })")
         // A block takes --lanes; --budget is a network's.
         let bad = try Command.run(CLITests.binary.path, ["generate", "--model", "hst-4-384", "--stage", "1", "--budget", "9000", "--out", "blk"], in: dir)
         #expect(bad.status == 2 && bad.output.contains("--budget"), "\(bad.output)")

@@ -40,7 +40,7 @@ public struct NetworkEstimate: Sendable {
         self.model = model
         self.folding = folding
         timing = try PipelineTiming(model: model, lanes: folding.lanes, cache: cache)
-        resources = folding.lanes.indices.map { model.resources($0, lanes: folding.lanes[$0], cost: cost) }
+        resources = try folding.lanes.indices.map { try model.resources($0, folding: folding.lanes, cost: cost) }
         energy = NetworkEnergy(work: model.network.synapticWork(rates: model.rates), parameters: parameters)
         (self.clockMHz, self.clockSource, self.cost, self.rateAssumptions, self.device) = (clockMHz, clockSource, cost, rateAssumptions, device)
     }
@@ -62,7 +62,7 @@ public struct NetworkEstimate: Sendable {
             "energy (hardware): memory traffic at \(fmt(e.memoryBit)) pJ/bit (\(e.source)): one weight read (weightBits) per AC or MAC, a \(energy.accumulatorBits)-bit accumulator read+write per AC, a \(energy.membraneBits)-bit membrane read+write per LIF update, conv line buffers written once and read once per window tap",
             "cycles: convs, stem and head: \(NetworkCycleModel.modelStatus); blocks: the block cycle models (docs/estimate-cycles.md) at each block's chained input rate",
             "latency: the slowest layer's cycles plus each layer's fill (one output row of a conv, one token of a QKTA block, the whole image of QKCA, SSA and the head); a model",
-            "resources: LUTs and FFs: \(cost.source) (model, not synthesis); memory bits counted from the structure: weights at \(model.network.config.quantization.weightBits) bits, conv line buffers (k rows x W x T x Cin x count bits), pool rows of 16-bit currents, 16-bit LIF membranes, residual and shortcut FIFOs; BRAM36 as if each kind were packed alone",
+            "resources: LUTs and FFs: \(cost.source) (model, not synthesis), plus each block's lane converter where the stream before it has other lanes (ResourceModel of the elaborated converter); memory bits counted from the structure: weights at \(model.network.config.quantization.weightBits) bits, conv line buffers (k rows x W x T x Cin x count bits), pool rows of 16-bit currents, 16-bit LIF membranes, residual and shortcut FIFOs; BRAM36 as if each kind were packed alone",
             "clock: \(fmt(clockMHz)) MHz, \(clockSource)",
         ]
         if folding.lanes.count != layers.count { out.append("folding: lane count mismatch") }

@@ -1,6 +1,7 @@
 import Foundation
 import Description
 import Blocks
+import HDL
 
 /// Resources of one pipeline layer at a folding. LUTs and FFs are a per-lane **model** (the
 /// conv hardware is not built yet, and elaborating every block at every candidate folding is
@@ -206,18 +207,18 @@ public struct PipelineFolding: Sendable, Hashable, Codable {
         let m = cache.model
         var targets: Set<Double> = []
         for i in m.layers.indices { for p in candidates(max: m.maxLanes(i)) { targets.insert(try cache.cycles(i, p)) } }
-        func total(_ lanes: [Int]) -> Int { lanes.indices.reduce(0) { $0 + m.resources($1, lanes: lanes[$1], cost: cost).luts } }
+        func total(_ lanes: [Int]) throws -> Int { try lanes.indices.reduce(0) { $0 + (try m.resources($1, folding: lanes, cost: cost)).luts } }
         var best: [Int]? = nil
         for t in targets.sorted() {
             let pick = try fewestLanes(meeting: t, cache: cache)
             guard pick.allSatisfy({ $0 != nil }) else { continue }
             let lanes = pick.map { $0! }
-            if total(lanes) <= luts { best = lanes; break }
+            if try total(lanes) <= luts { best = lanes; break }
         }
         guard let lanes = best else {
             let ones = m.layers.map { _ in 1 }
             return PipelineFolding(method: .lutBudget(luts), lanes: ones, feasible: false,
-                                   note: "even one lane per layer needs \(total(ones)) LUTs (model), above the budget of \(luts)")
+                                   note: "even one lane per layer needs \(try total(ones)) LUTs (model), above the budget of \(luts)")
         }
         return PipelineFolding(method: .lutBudget(luts), lanes: lanes, feasible: true,
                                note: "the fastest balanced folding whose LUT estimate (model) fits \(luts)")
@@ -226,3 +227,50 @@ public struct PipelineFolding: Sendable, Hashable, Codable {
 
 /// A number for a report line: `%.4g`.
 func fmt(_ v: Double) -> String { String(format: "%.4g", v) }
+
+extension NetworkCycleModel {
+    /// The lane converter `NetworkHardware` puts in front of block layer `i` at the folding
+    /// `lanes` when the stream before it (its writer's beats) has other lanes than the block
+    /// reads; nil where there is none (convs and the head read beats as they come).
+    public func laneConverter(_ i: Int, lanes: [Int]) throws -> LaneConverterConfig? {
+        let l = layers[i]
+        guard l.kind == .block, let j = l.inputFrom else { return nil }
+        let from = min(lanes[j], layers[j].output.channels)
+        let reads = try blockHardware(i, lanes: lanes[i]).inputFormat
+        guard reads.lanes != from else { return nil }
+        var input = reads
+        input.lanes = from
+        return LaneConverterConfig(input: input, outputLanes: reads.lanes, name: "lanes_\(l.section.replacingOccurrences(of: ".", with: "_"))")
+    }
+
+    /// Layer `i`'s resources at the whole folding: `resources(_:lanes:cost:)` plus, for a block
+    /// whose input stream has other lanes, its lane converter's LUTs and FFs from `ResourceModel`
+    /// of the converter itself (elaborated once per shape).
+    public func resources(_ i: Int, folding lanes: [Int], cost: LaneCostModel = LaneCostModel()) throws -> LayerResources {
+        var r = resources(i, lanes: lanes[i], cost: cost)
+        guard let c = try laneConverter(i, lanes: lanes) else { return r }
+        let x = try ConverterCost.shared.count(c)
+        r.luts += x.luts
+        r.flipFlops += x.flipFlops
+        r.source += "; plus its lane converter (\(c.input.lanes) to \(c.outputLanes) lanes): \(x.luts) LUT, \(x.flipFlops) FF from ResourceModel of the converter"
+        return r
+    }
+}
+
+/// `ResourceModel` of elaborated lane converters, memoised by shape (the folding search asks for
+/// the same few many times).
+final class ConverterCost: @unchecked Sendable {
+    static let shared = ConverterCost()
+    private var table: [LaneConverterConfig: ResourceCount] = [:]
+    private let lock = NSLock()
+
+    func count(_ c: LaneConverterConfig) throws -> ResourceCount {
+        var key = c
+        key.name = "lane_converter"
+        lock.lock(); let hit = table[key]; lock.unlock()
+        if let v = hit { return v }
+        let v = ResourceModel.estimate(try Elaborate.run(try makeLaneConverter(key))).total
+        lock.lock(); table[key] = v; lock.unlock()
+        return v
+    }
+}
