@@ -17,7 +17,7 @@ enum EstimateCommand {
     ])
     static let switches: Set<String> = ["json", "table8", "check-sim"]
     static let summary = """
-        --model NAME|CONFIG.json [--block qkta|qkca] [--stage S] [--lanes P] [--seed S] [--rate R] [--q-rate R] [--k-rate R] \
+        --model NAME [--budget LUTS | --target-fps F | --lanes P] [--html FILE.html] [--json]: the whole network         (the default of a named model; --block network for a network config.json);         --model NAME|CONFIG.json --block qkta|qkca|... or --stage S [--lanes P] [--seed S] [--rate R] [--q-rate R] [--k-rate R] \
         [--attention-rate R] [--x-rate R] [--out-rate R] [--clock-mhz F] [--e-ac PJ] [--e-mac PJ] [--e-mem-bit PJ] [--json]: \
         resources per submodule, cycles per sample, latency, throughput and energy without synthesis (rates default to \
         QKFormer's Table 7, input 0.2); --sweep lanes=1,2,4,... [--svg FILE] [--out FILE.md]: lanes sweep and its \
@@ -449,7 +449,7 @@ enum EstimateCommand {
                 """
             md += lines.joined(separator: "\n") + "\n\n"
             md += String(format: "Worst error: %.2f%% from events, %.2f%% from rates.\n\n## Full size\n\n", 100 * worstEvents, 100 * worstRates)
-            md += fullText + "\n\nThe last column is what `qkforge estimate --model hst-4-384` prints as latency (one sample from an empty "
+            md += fullText + "\n\nThe last column is what `qkforge estimate --model hst-4-384 --stage 1` prints as latency (one sample from an empty "
             md += "pipeline), at Table 7's A_t and X' rather than the measured ones.\n"
 
             md += """

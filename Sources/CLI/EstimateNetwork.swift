@@ -2,7 +2,7 @@ import Description
 import Foundation
 import Estimator
 
-/// `qkforge estimate --model NAME|CONFIG.json --block network [--lanes P | --target-fps F |
+/// `qkforge estimate --model NAME|CONFIG.json [--block network] [--lanes P | --target-fps F |
 /// --budget LUTS] [--clock-mhz F] [--seed S] [--e-ac PJ] [--e-mac PJ] [--e-mem-bit PJ] [--json]
 /// [--html FILE.html]`: the whole network (stem, patch embeddings, QKFormer blocks, head) as one
 /// layer pipeline: per layer and in total resources, memory, cycles per image, latency,
@@ -14,11 +14,11 @@ enum EstimateNetwork {
     /// not built), so it is an assumption, as the block estimates' 200 MHz.
     static let assumedClockMHz = 200.0
 
-    static func isNetwork(_ args: Arguments) -> Bool { args.string("block") == "network" }
+    static func isNetwork(_ args: Arguments) -> Bool { NetworkCommands.applies(args) }
 
     static func run(_ args: Arguments) throws {
         if let f = args.givenFlags.first(where: { !flags.contains($0) }) {
-            throw Arguments.UsageError(description: "--\(f) does not apply to --block network (its flags: \(flags.sorted().map { "--" + $0 }.joined(separator: ", ")))")
+            throw Arguments.UsageError(description: "--\(f) does not apply to a whole network (--block network, the default of a named model); pick one block with --stage S or --block qkta|qkca|ssa|mlp|qkformer-block, or drop --\(f) (the network's flags: \(flags.sorted().map { "--" + $0 }.joined(separator: ", ")))")
         }
         if let h = args.string("html") {
             guard h.hasSuffix(".html") else { throw Arguments.UsageError(description: "--html must name an .html file, got '\(h)'") }

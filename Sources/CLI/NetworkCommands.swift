@@ -6,15 +6,16 @@ import Foundation
 import Golden
 import HDL
 
-/// The whole-network forms of `generate`, `cosim` and `simulate` (docs/cli.md): `--block
-/// network`, or a config.json / bundle whose `block` is `network`.
+/// The whole-network forms of `generate`, `cosim`, `simulate` and `estimate` (docs/cli.md): `--block
+/// network`, a config.json / bundle whose `block` is `network`, or (`generate`, `estimate`) a
+/// named model without `--stage` or `--block`.
 enum NetworkCommands {
     /// Whether the flags name a whole network.
     static func applies(_ args: Arguments) -> Bool {
         if args.string("block") == "network" { return true }
         guard args.string("block") == nil else { return false }
-        // `generate --model NAME` builds the whole network; --stage (or --block) picks one block.
-        if args.command == "generate", args.string("stage") == nil, args.string("bundle") == nil,
+        // `generate` and `estimate --model NAME` take the whole network; --stage (or --block) picks one block.
+        if ["generate", "estimate"].contains(args.command), args.string("stage") == nil, args.string("bundle") == nil,
            let m = args.string("model"), !m.hasSuffix(".json") { return true }
         let path = args.string("model").flatMap { $0.hasSuffix(".json") ? $0 : nil }
             ?? args.string("bundle").map { URL(fileURLWithPath: $0).appendingPathComponent("config.json").path }

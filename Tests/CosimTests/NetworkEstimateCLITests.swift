@@ -35,6 +35,12 @@ import Testing
         let html = try String(contentsOf: dir.appendingPathComponent("r.html"), encoding: .utf8)
         #expect(html.components(separatedBy: "class=\"layer-row\"").count - 1 == 9)
         #expect(html.components(separatedBy: "class=\"layer\"").count - 1 == 9)
+        // A network config.json is the whole network without --block, as with generate.
+        let plain = try Command.run(CLITests.binary.path, ["estimate", "--model", "n.json", "--lanes", "4", "--clock-mhz", "100", "--json"], in: dir)
+        #expect(plain.status == 0, "\(plain.output)")
+        let same = try #require(try JSONSerialization.jsonObject(with: Data(plain.output.utf8)) as? [String: Any])
+        #expect((same["layers"] as? [[String: Any]])?.count == 9)
+        #expect(same["imagesPerSecond"] as? Double == ips)
     }
 
     /// `generate --budget` builds the folding `estimate --budget` prints: every conv and block at
@@ -90,7 +96,7 @@ import Testing
         let dir = try Self.workDir("bad")
         defer { try? FileManager.default.removeItem(at: dir) }
         for (args, says) in [(["--budget", "x"], "--budget must be"), (["--lanes", "4", "--budget", "1000"], "two ways to fold"),
-                             (["--rate", "0.2"], "does not apply to --block network"), (["--html", "r.txt"], "must name an .html file"),
+                             (["--rate", "0.2"], "does not apply to a whole network"), (["--html", "r.txt"], "must name an .html file"),
                              (["--target-fps", "0"], "--target-fps must be")] {
             let r = try Command.run(CLITests.binary.path, ["estimate", "--model", "n.json", "--block", "network"] + args, in: dir)
             #expect(r.status == 2, "\(args): \(r.output)")
@@ -98,5 +104,15 @@ import Testing
             #expect(r.output.split(separator: "\n").count == 1, "\(args): \(r.output)")
         }
         #expect(!FileManager.default.fileExists(atPath: dir.appendingPathComponent("r.txt").path))
+        // A named model alone is the whole network: a block's flag says how to pick a block.
+        for args in [["--sweep", "lanes=1,2"], ["--rate", "0.2"]] {
+            let r = try Command.run(CLITests.binary.path, ["estimate", "--model", "hst-4-384"] + args, in: dir)
+            #expect(r.status == 2 && r.output.contains("does not apply to a whole network") && r.output.contains("--stage S"), "\(args): \(r.output)")
+            #expect(r.output.split(separator: "\n").count == 1, "\(args): \(r.output)")
+        }
+        let block = try Command.run(CLITests.binary.path, ["estimate", "--model", "hst-4-384", "--stage", "1", "--json"], in: dir)
+        #expect(block.status == 0, "\(block.output)")
+        let b = try #require(try JSONSerialization.jsonObject(with: Data(block.output.utf8)) as? [String: Any])
+        #expect(b["layers"] == nil && b["design"] != nil, "--stage 1 is one block: \(b.keys.sorted())")
     }
 }
