@@ -101,8 +101,14 @@ public func makeLaneConverter(_ c: LaneConverterConfig) throws -> Module {
         let slice = vector.slice(b * Ko * w + n * w - 1, b * Ko * w)
         choices.append(n == Ko ? slice : cat(.const(0, width: (Ko - n) * w), slice))
     }
-    var data = choices[Bo - 1]
-    for b in stride(from: Bo - 2, through: 0, by: -1) { data = mux(outBeat.eq(.const(b, width: bow)), choices[b], data) }
+    // A balanced tree on the bits of out_beat (log2 of the beats deep), not a chain of compares:
+    // a 384-channel vector at 2 lanes has 192 beats. Past the last beat the tree repeats it.
+    var level = choices
+    for bit in 0..<bow {
+        let sel = outBeat.slice(bit, bit)
+        level = stride(from: 0, to: level.count, by: 2).map { i in i + 1 < level.count ? mux(sel, level[i + 1], level[i]) : level[i] }
+    }
+    let data = level[0]
     m.next(outBeat, mux(outLast, .const(0, width: bow), outBeat +% .const(1, width: bow)), enable: mFire)
     m.next(readSlot, ~readSlot, enable: mFire & outLast)
     for s in 0..<2 {

@@ -65,7 +65,7 @@ import Cosim
         #expect(!r.error, "no error on a well-formed stream")
     }
 
-    @Test(arguments: [(10, 3, 4), (10, 4, 3), (7, 7, 2), (6, 1, 6), (12, 5, 5), (9, 16, 2)])
+    @Test(arguments: [(10, 3, 4), (10, 4, 3), (7, 7, 2), (6, 1, 6), (12, 5, 5), (9, 16, 2), (40, 8, 1)])
     func regroupsUnderStalls(channels: Int, inLanes: Int, outLanes: Int) throws {
         let seed = TestSeed.value(default: UInt64(100 + channels * 10 + inLanes))
         print("LaneConverterTests \(channels) channels \(inLanes) -> \(outLanes) seed \(seed)")
