@@ -261,14 +261,16 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
     let gtB = m.reg("gather_tb", width: uwidth(TB), reset: 0)   // t*B
     let dy = m.reg("gather_dy", width: uwidth(k - 1), reset: 0)
     let dx = m.reg("gather_dx", width: uwidth(k - 1), reset: 0)
-    let tapOff = m.reg("gather_tap_offset", width: walker.slotWidth, reset: 0)   // (dy*W + dx) * T*B
     let gb = m.reg("gather_beat", width: uwidth(B - 1), reset: 0)
     let encReady = m.wire("enc_ready", width: 1)
     let s2Valid = m.reg("window_valid", width: 1, reset: 0)
     let s2Pad = m.reg("window_pad", width: 1, reset: 0)
     let load = m.wire("gather_load", active & (~s2Valid | encReady))
-    let slot = m.wire("gather_slot", walker.tapSlot(offset: tapOff))
-    let rawAddr = slot +& gtB +& gb
+    // The read address is one add from registers: the tap's slot ((start + (dy*W + dx)) mod D, scaled
+    // by T*B) and the beat offset t*B + b, both kept incrementally.
+    let slot = walker.tapSlotRegister("gather_slot")
+    let beatOff = m.reg("gather_beat_offset", width: uwidth(TB - 1), reset: 0)
+    let rawAddr = slot +& beatOff
     let readAddr = m.wire("gather_addr", fitTo(rawAddr, lineMem.addressWidth))
     let word = m.readSync(lineMem, readAddr, enable: load, name: "window_q")
     m.next(s2Valid, load | (s2Valid & ~encReady))
@@ -283,7 +285,10 @@ public func makeConv(_ c: ConvConfig) throws -> Module {
     m.next(gb, wrapIncrement(gb, last: B - 1), enable: load)
     m.next(dx, wrapIncrement(dx, last: k - 1), enable: tapDone)
     m.next(dy, wrapIncrement(dy, last: k - 1), enable: tapDone & lastDx)
-    m.next(tapOff, mux(lastDx & lastDy, ucon(0, walker.slotWidth), addMod(tapOff, walker.tapStep(lastDx: lastDx), walker.modulus)), enable: tapDone)
+    walker.updateTapSlot(slot, tapDone: tapDone, lastDx: lastDx, windowEnd: lastDx & lastDy, outputDone: outputDone)
+    // t*B + b: up by one per beat; back to t*B after a tap; (t+1)*B after a window; 0 after the output.
+    let beatNext = beatOff +% ucon(1, beatOff.width)
+    m.next(beatOff, mux(lastBeat, mux(windowDone, mux(lastT, ucon(0, beatOff.width), beatNext), fitTo(gtB, beatOff.width)), beatNext), enable: load)
     m.next(gt, wrapIncrement(gt, last: T - 1), enable: windowDone)
     m.next(gtB, mux(lastT, ucon(0, gtB.width), gtB +% ucon(B, gtB.width)), enable: windowDone)
     m.next(active, mux(start, ucon(1, 1), mux(outputDone, ucon(0, 1), active)))

@@ -179,20 +179,33 @@ final class WindowWalker {
         let lastCol = ox.eq(ucon(g.outWidth - 1, ox.width)), lastRow = oy.eq(ucon(g.outHeight - 1, oy.width))
         lastOutput = m.wire("\(prefix)_last_output", lastCol & lastRow)
         self.lastCol = lastCol
+        self.lastRow = lastRow
         self.limit0 = limit0
         self.slot0 = slot0
+        // The window's last row and column, `s*oy + k-1-p` and `s*ox + k-1-p` (raw) and clamped
+        // to the image, kept in registers so that `windowWritten` is one compare deep.
+        let end0 = g.kernel - 1 - g.padding
+        let rw = uwidth(max(g.stride * (g.outHeight - 1), g.stride * (g.outWidth - 1)) + max(end0, 0) + g.stride)
+        rowEndRaw = m.reg("\(prefix)_row_end_raw", width: rw, reset: end0)
+        colEndRaw = m.reg("\(prefix)_col_end_raw", width: rw, reset: end0)
+        rowEnd = m.reg("\(prefix)_row_end", width: uwidth(g.height - 1), reset: min(end0, g.height - 1))
+        colEnd = m.reg("\(prefix)_col_end", width: uwidth(g.width - 1), reset: min(end0, g.width - 1))
+        self.end0 = end0
+        let s0 = ucon(slot0, slotWidth)
+        let nextRowSlot = addMod(rowSlot, ((g.stride * g.width) % g.slots) * scale, g.slots * scale)
+        nextStartSlot = m.wire("\(prefix)_next_start_slot",
+                               mux(lastCol, mux(lastRow, s0, nextRowSlot), addMod(startSlot, (g.stride % g.slots) * scale, g.slots * scale)))
     }
-    private let lastCol: Expr
-    private let limit0: Int, slot0: Int
+    private let lastCol: Expr, lastRow: Expr
+    private let limit0: Int, slot0: Int, end0: Int
+    private let rowEndRaw: Expr, colEndRaw: Expr, rowEnd: Expr, colEnd: Expr
+    /// `startSlot` after `advance` (the next output's).
+    private let nextStartSlot: Expr
 
     /// Whether the writer, at `(row, col)` of `image`, has written the window's last token
     /// `end(j)` (or finished the image, `writerAhead`).
     func windowWritten(_ w: LineWriter, writerAhead: Expr) -> Expr {
-        let k = g.kernel, p = g.padding
-        let rowEnd = rowBase +& ucon(k - 1 - p, max(1, uwidth(k)))
-        let colEnd = colBase +& ucon(k - 1 - p, max(1, uwidth(k)))
-        let ry = uminConst(rowEnd, g.height - 1), rx = uminConst(colEnd, g.width - 1)
-        return writerAhead | ugt(w.row, ry) | (ueq(w.row, ry) & ugt(w.col, rx))
+        writerAhead | ugt(w.row, rowEnd) | (ueq(w.row, rowEnd) & ugt(w.col, colEnd))
     }
 
     /// Whether tap `(dy, dx)` of the current window lies inside the image.
@@ -209,6 +222,17 @@ final class WindowWalker {
     /// The (scaled) slot of the tap `offset = (dy*width + dx) * scale` after the window's top-left corner.
     func tapSlot(offset: Expr) -> Expr { addMod(startSlot, fitTo(offset, slotWidth), modulus) }
 
+    /// A register holding the current tap's (scaled) slot, `tapSlot(offset:)` of a tap offset
+    /// that starts at 0 and steps by `tapStep` on every `tapDone` (back to 0 at `windowEnd`),
+    /// kept incrementally so that the read address is one add from registers.
+    func tapSlotRegister(_ name: String) -> Expr { m.reg(name, width: slotWidth, reset: slot0) }
+
+    /// The next value of `tapSlotRegister`: on a tap's end the next tap's slot; at the window's
+    /// end the first tap's, which is the next output's start slot when `outputDone` advances it.
+    func updateTapSlot(_ r: Expr, tapDone: Expr, lastDx: Expr, windowEnd: Expr, outputDone: Expr) {
+        m.next(r, mux(windowEnd, mux(outputDone, nextStartSlot, startSlot), addMod(r, tapStep(lastDx: lastDx), modulus)), enable: tapDone)
+    }
+
     /// The (scaled) step of the tap offset after tap `dx`: the next column, or the next row's first tap.
     func tapStep(lastDx: Expr) -> Expr {
         let next = ((g.width - (g.kernel - 1)) % g.slots + g.slots) % g.slots
@@ -217,7 +241,6 @@ final class WindowWalker {
 
     func advance(enable: Expr) {
         let s = g.stride, D = modulus, lw = limit.width
-        let lastRow = oy.eq(ucon(g.outHeight - 1, oy.width))
         let nextRowLimit = (rowLimit +% ucon(s * g.width, lw))
         let nextRowSlot = addMod(rowSlot, ((s * g.width) % g.slots) * scale, D)
         let l0 = ucon(limit0, lw), s0 = ucon(slot0, slotWidth)
@@ -225,8 +248,16 @@ final class WindowWalker {
         m.next(oy, mux(lastCol, mux(lastRow, ucon(0, oy.width), oy +% ucon(1, oy.width)), oy), enable: enable)
         m.next(limit, mux(lastCol, mux(lastRow, l0, nextRowLimit), limit +% ucon(s, lw)), enable: enable)
         m.next(rowLimit, mux(lastCol, mux(lastRow, l0, nextRowLimit), rowLimit), enable: enable)
-        m.next(startSlot, mux(lastCol, mux(lastRow, s0, nextRowSlot), addMod(startSlot, (s % g.slots) * scale, D)), enable: enable)
+        m.next(startSlot, nextStartSlot, enable: enable)
         m.next(rowSlot, mux(lastCol, mux(lastRow, s0, nextRowSlot), rowSlot), enable: enable)
+        // The window's ends: the next column (or the first), the next row at a row's end.
+        let rw = rowEndRaw.width, e0 = ucon(end0, rw)
+        let nextCol = mux(lastCol, e0, colEndRaw +% ucon(s, rw))
+        let nextRow = mux(lastCol, mux(lastRow, e0, rowEndRaw +% ucon(s, rw)), rowEndRaw)
+        m.next(colEndRaw, nextCol, enable: enable)
+        m.next(rowEndRaw, nextRow, enable: enable)
+        m.next(colEnd, fitTo(uminConst(nextCol, g.width - 1), colEnd.width), enable: enable)
+        m.next(rowEnd, fitTo(uminConst(nextRow, g.height - 1), rowEnd.width), enable: enable)
     }
 }
 
