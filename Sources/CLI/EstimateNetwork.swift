@@ -1,4 +1,6 @@
 import Description
+import Blocks
+import HDL
 import Foundation
 import Estimator
 
@@ -10,8 +12,8 @@ import Estimator
 enum EstimateNetwork {
     static let flags: Set<String> = ["model", "block", "lanes", "target-fps", "budget", "clock-mhz", "seed", "e-ac", "e-mac", "e-mem-bit",
                                      "json", "html"]
-    /// The clock when none is given: the network has no Fmax estimate yet (its conv hardware is
-    /// not built), so it is an assumption, as the block estimates' 200 MHz.
+    /// The clock `--target-fps` folds at when `--clock-mhz` is not given (an assumption, printed
+    /// as one); every figure of the estimate then uses the estimated Fmax (`fmax`).
     static let assumedClockMHz = 200.0
 
     static func isNetwork(_ args: Arguments) -> Bool { NetworkCommands.applies(args) }
@@ -32,7 +34,21 @@ enum EstimateNetwork {
             throw Arguments.UsageError(description: e.description)
         }
         let p = try pipeline(args, network)
-        let (model, folding, cache, clock, clockSource) = (p.model, p.folding, p.cache, p.clockMHz, p.clockSource)
+        var (model, folding, cache, clock, clockSource) = (p.model, p.folding, p.cache, p.clockMHz, p.clockSource)
+        if !args.given("clock-mhz") {
+            // The estimated Fmax is the clock of every figure; --target-fps was folded at the
+            // assumed clock (pipeline), so say whether the estimated clock still meets it.
+            let f = try fmax(network, lanes: folding.lanes, layers: model.layers)
+            clock = f.mhz
+            clockSource = f.source
+            if case .targetFPS(let fps) = folding.method {
+                let cycles = try PipelineTiming(model: model, lanes: folding.lanes, cache: cache).cyclesPerImage
+                let got = clock * 1e6 / max(cycles, 1)
+                folding.note += String(format: " at an ASSUMED %.0f MHz; at the estimated Fmax of %.1f MHz that is %.4g images/s: %@", assumedClockMHz, clock, got,
+                                       got >= fps ? "the target is met" : "the target is NOT met (give --clock-mhz to fold for a clock you trust)")
+                if got < fps { folding.feasible = false }
+            }
+        }
         let est = try NetworkEstimate(model: model, folding: folding, cache: cache, clockMHz: clock, clockSource: clockSource, energy: energy)
         if args.flag("json") {
             let e = JSONEncoder()
@@ -46,6 +62,28 @@ enum EstimateNetwork {
             try Outputs.writeFile(h, flag: "--html", inputs: ModelCommands.inputPaths(args), data: Data(NetworkReportHTML.render(est).utf8))
             if !args.flag("json") { print("wrote \(h)") }
         }
+    }
+
+    /// The network's Fmax estimate: `LogicDepth` (ECP5 speed 8, the delays calibrated against
+    /// nextpnr in docs/estimate-accuracy.md) of each section's module as `generate` builds it at
+    /// this folding (the stem, every embedding and block, the head); the slowest sets the clock.
+    static func fmax(_ n: NetworkDescription, lanes: [Int], layers: [NetworkLayer]) throws -> (mhz: Double, source: String) {
+        let hw: NetworkHardware
+        do { hw = try NetworkHardware(n, folding: NetworkCommands.hardwareFolding(lanes, layers: layers)) } catch let e as BlockError {
+            throw Arguments.UsageError(description: "\(n.config.model ?? "network"): \(e)")
+        }
+        var parts: [(String, Module)] = []
+        if let sc = hw.stem { parts.append(("stem", try makeStem(sc))) }
+        for (h, s) in zip(hw.sections, n.sections) { parts.append((s.name, h.module)) }
+        parts.append(("head", try makeHead(hw.head)))
+        var worst: (name: String, path: LogicDepth.Path)? = nil
+        for (name, module) in parts {
+            let path = LogicDepth.analyze(try Elaborate.run(module), lutInputs: 4, delays: .ecp5)
+            if worst == nil || path.ns > worst!.path.ns { worst = (name, path) }
+        }
+        let w = worst!
+        return (w.path.fmaxMHz, String(format: "estimated Fmax (ECP5 speed 8, LogicDepth of each section's netlist, a model checked against nextpnr on blocks: docs/estimate-accuracy.md): slowest %@ (path into %@), %.2f ns, %d LUT4 levels, %d carry chains, %d carry bits; --clock-mhz overrides",
+                                        w.name, w.path.endModule.isEmpty ? "its top" : w.path.endModule, w.path.ns, w.path.lutLevels, w.path.chains, w.path.carryBits))
     }
 
     /// The pipeline folding the flags ask for (`--lanes`, `--target-fps` at the clock, `--budget`),
@@ -62,7 +100,7 @@ enum EstimateNetwork {
         }
         let clockGiven = args.string("clock-mhz") != nil
         let clock = try EstimateCommand.positive(args, "clock-mhz", default: assumedClockMHz)
-        let clockSource = clockGiven ? "given (--clock-mhz)" : "ASSUMED (no Fmax estimate for the network yet); give --clock-mhz"
+        let clockSource = clockGiven ? "given (--clock-mhz)" : "ASSUMED (folding only: the estimate then uses the estimated Fmax)"
         let fps = try args.string("target-fps").map { _ in try EstimateCommand.positive(args, "target-fps", default: 1) }
         let budget = try args.string("budget").map { s -> Int in
             guard let v = Int(s), v >= 1 else { throw Arguments.UsageError(description: "--budget must be a whole number of LUTs of at least 1, got '\(s)'") }

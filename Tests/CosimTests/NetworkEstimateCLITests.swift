@@ -41,6 +41,18 @@ import Testing
         let same = try #require(try JSONSerialization.jsonObject(with: Data(plain.output.utf8)) as? [String: Any])
         #expect((same["layers"] as? [[String: Any]])?.count == 9)
         #expect(same["imagesPerSecond"] as? Double == ips)
+        // Without --clock-mhz the clock is the Fmax estimate of the slowest section's netlist.
+        let est = try Command.run(CLITests.binary.path, ["estimate", "--model", "n.json", "--lanes", "4", "--json"], in: dir)
+        #expect(est.status == 0, "\(est.output)")
+        let e = try #require(try JSONSerialization.jsonObject(with: Data(est.output.utf8)) as? [String: Any])
+        let source = e["clockSource"] as? String ?? "", clock = e["clockMHz"] as? Double ?? 0
+        #expect(source.hasPrefix("estimated Fmax (ECP5 speed 8") && clock > 20 && clock < 400, "\(clock) MHz, \(source)")
+        let slowest = ["stem", "patch_embed1", "stage1.block0", "patch_embed2", "stage2.block0", "head"].filter { source.contains("slowest \($0) ") }
+        #expect(slowest.count == 1, "the clock names its slowest section: \(source)")
+        #expect(abs((e["imagesPerSecond"] as? Double ?? 0) - clock * 1e6 / cycles.max()!) < 1e-6 * clock * 1e6 / cycles.max()!)
+        // --target-fps folds at an assumed clock and says whether the estimated one meets it.
+        let fps = try Command.run(CLITests.binary.path, ["estimate", "--model", "n.json", "--target-fps", "2000"], in: dir)
+        #expect(fps.status == 0 && fps.output.contains("at an ASSUMED 200 MHz; at the estimated Fmax of") && fps.output.contains("NOT met"), "\(fps.output)")
     }
 
     /// `generate --budget` builds the folding `estimate --budget` prints: every conv and block at
