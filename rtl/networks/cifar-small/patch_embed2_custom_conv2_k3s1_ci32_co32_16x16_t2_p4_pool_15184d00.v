@@ -71,6 +71,11 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   wire [3:0] win_row_base;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
   wire [3:0] win_col_base;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
   wire win_last_output;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  reg  [4:0] win_row_end_raw;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  reg  [4:0] win_col_end_raw;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  reg  [3:0] win_row_end;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  reg  [3:0] win_col_end;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire [9:0] win_next_start_slot;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
   reg  gather_image;  // Blocks/ConvAccelerator.swift makeConv(_:)
   reg  gather_wait;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire wr_same_image;  // Blocks/ConvAccelerator.swift makeConv(_:)
@@ -86,13 +91,13 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   reg  [4:0] gather_tb;  // Blocks/ConvAccelerator.swift makeConv(_:)
   reg  [1:0] gather_dy;  // Blocks/ConvAccelerator.swift makeConv(_:)
   reg  [1:0] gather_dx;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  reg  [9:0] gather_tap_offset;  // Blocks/ConvAccelerator.swift makeConv(_:)
   reg  [2:0] gather_beat;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire enc_ready;  // Blocks/ConvAccelerator.swift makeConv(_:)
   reg  window_valid;  // Blocks/ConvAccelerator.swift makeConv(_:)
   reg  window_pad;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_load;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire [9:0] gather_slot;  // Blocks/ConvAccelerator.swift makeConv(_:)
+  reg  [9:0] gather_slot;  // Blocks/WindowParts.swift tapSlotRegister(_:)
+  reg  [3:0] gather_beat_offset;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire [9:0] gather_addr;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_tap_done;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_window_done;  // Blocks/ConvAccelerator.swift makeConv(_:)
@@ -166,22 +171,32 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   wire [3:0] u_lif_out_spike;  // u_lif.out_spike
   wire win_last_output_eq;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
   wire win_last_output_eq_1;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire [10:0] win_next_start_slot_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_next_start_slot_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_next_start_slot_add;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire win_next_start_slot_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_next_start_slot_sub;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  /* verilator lint_off UNUSED */
+  wire [10:0] win_next_start_slot_mux;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  /* verilator lint_on UNUSED */
+  wire [9:0] win_next_start_slot_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [9:0] win_next_start_slot_mux_1;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire [10:0] win_next_start_slot_ext_2;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_next_start_slot_ext_3;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_next_start_slot_add_1;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire win_next_start_slot_ge_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_next_start_slot_sub_1;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  /* verilator lint_off UNUSED */
+  wire [10:0] win_next_start_slot_mux_2;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  /* verilator lint_on UNUSED */
+  wire [9:0] win_next_start_slot_trunc_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
   wire s_ready_lt;  // Blocks/WindowParts.swift ult(_:_:)
   wire s_ready_or;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire window_ready_ne;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire [4:0] window_ready_ext;  // Blocks/WindowParts.swift widen(_:_:)
-  wire [4:0] window_ready_add;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire window_ready_gt;  // Blocks/WindowParts.swift uminConst(_:_:)
-  wire [4:0] window_ready_mux;  // Blocks/WindowParts.swift uminConst(_:_:)
-  wire window_ready_gt_1;  // Blocks/WindowParts.swift ugt(_:_:)
+  wire window_ready_gt;  // Blocks/WindowParts.swift ugt(_:_:)
   wire window_ready_or;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire [4:0] window_ready_ext_1;  // Blocks/WindowParts.swift widen(_:_:)
   wire window_ready_eq;  // Blocks/WindowParts.swift ueq(_:_:)
-  wire [4:0] window_ready_ext_2;  // Blocks/WindowParts.swift widen(_:_:)
-  wire [4:0] window_ready_add_1;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire window_ready_gt_2;  // Blocks/WindowParts.swift uminConst(_:_:)
-  wire [4:0] window_ready_mux_1;  // Blocks/WindowParts.swift uminConst(_:_:)
-  wire window_ready_gt_3;  // Blocks/WindowParts.swift ugt(_:_:)
+  wire window_ready_gt_1;  // Blocks/WindowParts.swift ugt(_:_:)
   wire window_ready_and;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_start_not;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_start_not_1;  // Blocks/ConvAccelerator.swift makeConv(_:)
@@ -190,17 +205,8 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   wire gather_start_and_1;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_load_not;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_load_or;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire [10:0] gather_slot_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] gather_slot_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] gather_slot_add;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire gather_slot_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] gather_slot_sub;  // Blocks/ConvAccelerator.swift makeConv(_:)
   /* verilator lint_off UNUSED */
-  wire [10:0] gather_slot_mux;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  /* verilator lint_on UNUSED */
   wire [10:0] gather_addr_add;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  /* verilator lint_off UNUSED */
-  wire [11:0] gather_addr_add_1;  // Blocks/ConvAccelerator.swift makeConv(_:)
   /* verilator lint_on UNUSED */
   wire gather_tap_done_eq;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_window_done_eq;  // Blocks/ConvAccelerator.swift makeConv(_:)
@@ -325,18 +331,24 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   wire [1:0] gather_dy_next_add;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire [1:0] gather_dy_next_mux;  // Blocks/WindowParts.swift wrapIncrement(_:last:)
   wire gather_dy_en_and;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire gather_tap_offset_next_and;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire [10:0] gather_tap_offset_next_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [9:0] gather_tap_offset_next_mux;  // Blocks/WindowParts.swift tapStep(lastDx:)
-  wire [10:0] gather_tap_offset_next_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] gather_tap_offset_next_add;  // Blocks/ConvAccelerator.swift makeConv(_:)
-  wire gather_tap_offset_next_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] gather_tap_offset_next_sub;  // Blocks/ConvAccelerator.swift makeConv(_:)
+  wire gather_slot_next_and;  // Blocks/WindowParts.swift updateTapSlot(_:tapDone:lastDx:windowEnd:outputDone:)
+  wire [9:0] gather_slot_next_mux;  // Blocks/WindowParts.swift updateTapSlot(_:tapDone:lastDx:windowEnd:outputDone:)
+  wire [10:0] gather_slot_next_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [9:0] gather_slot_next_mux_1;  // Blocks/WindowParts.swift tapStep(lastDx:)
+  wire [10:0] gather_slot_next_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] gather_slot_next_add;  // Blocks/WindowParts.swift updateTapSlot(_:tapDone:lastDx:windowEnd:outputDone:)
+  wire gather_slot_next_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] gather_slot_next_sub;  // Blocks/WindowParts.swift updateTapSlot(_:tapDone:lastDx:windowEnd:outputDone:)
   /* verilator lint_off UNUSED */
-  wire [10:0] gather_tap_offset_next_mux_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] gather_slot_next_mux_2;  // Blocks/WindowParts.swift addMod(_:_:_:)
   /* verilator lint_on UNUSED */
-  wire [9:0] gather_tap_offset_next_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [9:0] gather_tap_offset_next_mux_2;  // Blocks/ConvAccelerator.swift makeConv(_:)
+  wire [9:0] gather_slot_next_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [9:0] gather_slot_next_mux_3;  // Blocks/WindowParts.swift updateTapSlot(_:tapDone:lastDx:windowEnd:outputDone:)
+  wire [3:0] gather_beat_offset_next_add;  // Blocks/ConvAccelerator.swift makeConv(_:)
+  wire [3:0] gather_beat_offset_next_mux;  // Blocks/ConvAccelerator.swift makeConv(_:)
+  wire [3:0] gather_beat_offset_next_trunc;  // Blocks/WindowParts.swift fitTo(_:_:)
+  wire [3:0] gather_beat_offset_next_mux_1;  // Blocks/ConvAccelerator.swift makeConv(_:)
+  wire [3:0] gather_beat_offset_next_mux_2;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_t_next_eq;  // Blocks/WindowParts.swift wrapIncrement(_:last:)
   wire gather_t_next_add;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_t_next_mux;  // Blocks/WindowParts.swift wrapIncrement(_:last:)
@@ -346,7 +358,6 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   wire gather_active_next_mux_1;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire [3:0] win_ox_next_add;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_ox_next_mux;  // Blocks/WindowParts.swift advance(enable:)
-  wire win_oy_next_eq;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_oy_next_add;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_oy_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_oy_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
@@ -356,28 +367,32 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   wire [8:0] win_limit_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
   wire [8:0] win_row_limit_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [8:0] win_row_limit_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire [10:0] win_start_slot_next_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] win_start_slot_next_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] win_start_slot_next_add;  // Blocks/WindowParts.swift advance(enable:)
-  wire win_start_slot_next_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] win_start_slot_next_sub;  // Blocks/WindowParts.swift advance(enable:)
+  wire [10:0] win_row_slot_next_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_row_slot_next_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_row_slot_next_add;  // Blocks/WindowParts.swift advance(enable:)
+  wire win_row_slot_next_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_row_slot_next_sub;  // Blocks/WindowParts.swift advance(enable:)
   /* verilator lint_off UNUSED */
-  wire [10:0] win_start_slot_next_mux;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [10:0] win_row_slot_next_mux;  // Blocks/WindowParts.swift addMod(_:_:_:)
   /* verilator lint_on UNUSED */
-  wire [9:0] win_start_slot_next_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [9:0] win_start_slot_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire [10:0] win_start_slot_next_ext_2;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] win_start_slot_next_ext_3;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] win_start_slot_next_add_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire win_start_slot_next_ge_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [10:0] win_start_slot_next_sub_1;  // Blocks/WindowParts.swift advance(enable:)
-  /* verilator lint_off UNUSED */
-  wire [10:0] win_start_slot_next_mux_2;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  /* verilator lint_on UNUSED */
-  wire [9:0] win_start_slot_next_trunc_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [9:0] win_start_slot_next_mux_3;  // Blocks/WindowParts.swift advance(enable:)
-  wire [9:0] win_row_slot_next_mux;  // Blocks/WindowParts.swift advance(enable:)
+  wire [9:0] win_row_slot_next_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
   wire [9:0] win_row_slot_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
+  wire [9:0] win_row_slot_next_mux_2;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_col_end_raw_next_add;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_col_end_raw_next_mux;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_row_end_raw_next_add;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_row_end_raw_next_mux;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_row_end_raw_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
+  wire win_col_end_next_gt;  // Blocks/WindowParts.swift uminConst(_:_:)
+  /* verilator lint_off UNUSED */
+  wire [4:0] win_col_end_next_mux;  // Blocks/WindowParts.swift uminConst(_:_:)
+  /* verilator lint_on UNUSED */
+  wire [3:0] win_col_end_next_trunc;  // Blocks/WindowParts.swift fitTo(_:_:)
+  wire win_row_end_next_gt;  // Blocks/WindowParts.swift uminConst(_:_:)
+  /* verilator lint_off UNUSED */
+  wire [4:0] win_row_end_next_mux;  // Blocks/WindowParts.swift uminConst(_:_:)
+  /* verilator lint_on UNUSED */
+  wire [3:0] win_row_end_next_trunc;  // Blocks/WindowParts.swift fitTo(_:_:)
   wire gather_wait_next_and;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_wait_next_not;  // Blocks/ConvAccelerator.swift makeConv(_:)
   wire gather_wait_next_and_1;  // Blocks/ConvAccelerator.swift makeConv(_:)
@@ -463,23 +478,29 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
 
   assign win_last_output_eq = win_ox == 4'd15;
   assign win_last_output_eq_1 = win_oy == 4'd15;
+  assign win_next_start_slot_ext = {1'd0, win_row_slot};
+  assign win_next_start_slot_ext_1 = 11'd256;
+  assign win_next_start_slot_add = win_next_start_slot_ext + win_next_start_slot_ext_1;
+  assign win_next_start_slot_ge = win_next_start_slot_add >= 11'd576;
+  assign win_next_start_slot_sub = win_next_start_slot_add - 11'd576;
+  assign win_next_start_slot_mux = win_next_start_slot_ge ? win_next_start_slot_sub : win_next_start_slot_add;
+  assign win_next_start_slot_trunc = win_next_start_slot_mux[9:0];
+  assign win_next_start_slot_mux_1 = win_last_output_eq_1 ? 10'd304 : win_next_start_slot_trunc;
+  assign win_next_start_slot_ext_2 = {1'd0, win_start_slot};
+  assign win_next_start_slot_ext_3 = 11'd16;
+  assign win_next_start_slot_add_1 = win_next_start_slot_ext_2 + win_next_start_slot_ext_3;
+  assign win_next_start_slot_ge_1 = win_next_start_slot_add_1 >= 11'd576;
+  assign win_next_start_slot_sub_1 = win_next_start_slot_add_1 - 11'd576;
+  assign win_next_start_slot_mux_2 = win_next_start_slot_ge_1 ? win_next_start_slot_sub_1 : win_next_start_slot_add_1;
+  assign win_next_start_slot_trunc_1 = win_next_start_slot_mux_2[9:0];
   assign s_ready_lt = wr_token < win_limit;
   assign s_ready_or = gather_wait | s_ready_lt;
   assign window_ready_ne = wr_image != gather_image;
-  assign window_ready_ext = {1'd0, wr_row};
-  assign window_ready_add = {1'd0, win_row_base} + 5'd1;
-  assign window_ready_gt = window_ready_add > 5'd15;
-  assign window_ready_mux = window_ready_gt ? 5'd15 : window_ready_add;
-  assign window_ready_gt_1 = window_ready_ext > window_ready_mux;
-  assign window_ready_or = window_ready_ne | window_ready_gt_1;
-  assign window_ready_ext_1 = {1'd0, wr_row};
-  assign window_ready_eq = window_ready_ext_1 == window_ready_mux;
-  assign window_ready_ext_2 = {1'd0, wr_col};
-  assign window_ready_add_1 = {1'd0, win_col_base} + 5'd1;
-  assign window_ready_gt_2 = window_ready_add_1 > 5'd15;
-  assign window_ready_mux_1 = window_ready_gt_2 ? 5'd15 : window_ready_add_1;
-  assign window_ready_gt_3 = window_ready_ext_2 > window_ready_mux_1;
-  assign window_ready_and = window_ready_eq & window_ready_gt_3;
+  assign window_ready_gt = wr_row > win_row_end;
+  assign window_ready_or = window_ready_ne | window_ready_gt;
+  assign window_ready_eq = wr_row == win_row_end;
+  assign window_ready_gt_1 = wr_col > win_col_end;
+  assign window_ready_and = window_ready_eq & window_ready_gt_1;
   assign gather_start_not = ~gather_active;
   assign gather_start_not_1 = ~gather_wait;
   assign gather_start_and = gather_start_not & gather_start_not_1;
@@ -487,14 +508,7 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   assign gather_start_and_1 = gather_start_and & gather_start_lt;
   assign gather_load_not = ~window_valid;
   assign gather_load_or = gather_load_not | enc_ready;
-  assign gather_slot_ext = {1'd0, win_start_slot};
-  assign gather_slot_ext_1 = {1'd0, gather_tap_offset};
-  assign gather_slot_add = gather_slot_ext + gather_slot_ext_1;
-  assign gather_slot_ge = gather_slot_add >= 11'd576;
-  assign gather_slot_sub = gather_slot_add - 11'd576;
-  assign gather_slot_mux = gather_slot_ge ? gather_slot_sub : gather_slot_add;
-  assign gather_addr_add = {1'd0, gather_slot} + {6'd0, gather_tb};
-  assign gather_addr_add_1 = {1'd0, gather_addr_add} + {9'd0, gather_beat};
+  assign gather_addr_add = {1'd0, gather_slot} + {7'd0, gather_beat_offset};
   assign gather_tap_done_eq = gather_beat == 3'd7;
   assign gather_window_done_eq = gather_dx == 2'd2;
   assign gather_window_done_and = gather_tap_done & gather_window_done_eq;
@@ -618,16 +632,22 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   assign gather_dy_next_add = gather_dy + 2'd1;
   assign gather_dy_next_mux = gather_dy_next_eq ? 2'd0 : gather_dy_next_add;
   assign gather_dy_en_and = gather_tap_done & gather_window_done_eq;
-  assign gather_tap_offset_next_and = gather_window_done_eq & gather_window_done_eq_1;
-  assign gather_tap_offset_next_ext = {1'd0, gather_tap_offset};
-  assign gather_tap_offset_next_mux = gather_window_done_eq ? 10'd224 : 10'd16;
-  assign gather_tap_offset_next_ext_1 = {1'd0, gather_tap_offset_next_mux};
-  assign gather_tap_offset_next_add = gather_tap_offset_next_ext + gather_tap_offset_next_ext_1;
-  assign gather_tap_offset_next_ge = gather_tap_offset_next_add >= 11'd576;
-  assign gather_tap_offset_next_sub = gather_tap_offset_next_add - 11'd576;
-  assign gather_tap_offset_next_mux_1 = gather_tap_offset_next_ge ? gather_tap_offset_next_sub : gather_tap_offset_next_add;
-  assign gather_tap_offset_next_trunc = gather_tap_offset_next_mux_1[9:0];
-  assign gather_tap_offset_next_mux_2 = gather_tap_offset_next_and ? 10'd0 : gather_tap_offset_next_trunc;
+  assign gather_slot_next_and = gather_window_done_eq & gather_window_done_eq_1;
+  assign gather_slot_next_mux = gather_output_done ? win_next_start_slot : win_start_slot;
+  assign gather_slot_next_ext = {1'd0, gather_slot};
+  assign gather_slot_next_mux_1 = gather_window_done_eq ? 10'd224 : 10'd16;
+  assign gather_slot_next_ext_1 = {1'd0, gather_slot_next_mux_1};
+  assign gather_slot_next_add = gather_slot_next_ext + gather_slot_next_ext_1;
+  assign gather_slot_next_ge = gather_slot_next_add >= 11'd576;
+  assign gather_slot_next_sub = gather_slot_next_add - 11'd576;
+  assign gather_slot_next_mux_2 = gather_slot_next_ge ? gather_slot_next_sub : gather_slot_next_add;
+  assign gather_slot_next_trunc = gather_slot_next_mux_2[9:0];
+  assign gather_slot_next_mux_3 = gather_slot_next_and ? gather_slot_next_mux : gather_slot_next_trunc;
+  assign gather_beat_offset_next_add = gather_beat_offset + 4'd1;
+  assign gather_beat_offset_next_mux = gather_output_done_eq ? 4'd0 : gather_beat_offset_next_add;
+  assign gather_beat_offset_next_trunc = gather_tb[3:0];
+  assign gather_beat_offset_next_mux_1 = gather_window_done ? gather_beat_offset_next_mux : gather_beat_offset_next_trunc;
+  assign gather_beat_offset_next_mux_2 = gather_tap_done_eq ? gather_beat_offset_next_mux_1 : gather_beat_offset_next_add;
   assign gather_t_next_eq = gather_t == 1'd1;
   assign gather_t_next_add = gather_t + 1'd1;
   assign gather_t_next_mux = gather_t_next_eq ? 1'd0 : gather_t_next_add;
@@ -637,34 +657,35 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   assign gather_active_next_mux_1 = gather_start ? 1'd1 : gather_active_next_mux;
   assign win_ox_next_add = win_ox + 4'd1;
   assign win_ox_next_mux = win_last_output_eq ? 4'd0 : win_ox_next_add;
-  assign win_oy_next_eq = win_oy == 4'd15;
   assign win_oy_next_add = win_oy + 4'd1;
-  assign win_oy_next_mux = win_oy_next_eq ? 4'd0 : win_oy_next_add;
+  assign win_oy_next_mux = win_last_output_eq_1 ? 4'd0 : win_oy_next_add;
   assign win_oy_next_mux_1 = win_last_output_eq ? win_oy_next_mux : win_oy;
   assign win_limit_next_add = win_row_limit + 9'd16;
-  assign win_limit_next_mux = win_oy_next_eq ? 9'd19 : win_limit_next_add;
+  assign win_limit_next_mux = win_last_output_eq_1 ? 9'd19 : win_limit_next_add;
   assign win_limit_next_add_1 = win_limit + 9'd1;
   assign win_limit_next_mux_1 = win_last_output_eq ? win_limit_next_mux : win_limit_next_add_1;
-  assign win_row_limit_next_mux = win_oy_next_eq ? 9'd19 : win_limit_next_add;
+  assign win_row_limit_next_mux = win_last_output_eq_1 ? 9'd19 : win_limit_next_add;
   assign win_row_limit_next_mux_1 = win_last_output_eq ? win_row_limit_next_mux : win_row_limit;
-  assign win_start_slot_next_ext = {1'd0, win_row_slot};
-  assign win_start_slot_next_ext_1 = 11'd256;
-  assign win_start_slot_next_add = win_start_slot_next_ext + win_start_slot_next_ext_1;
-  assign win_start_slot_next_ge = win_start_slot_next_add >= 11'd576;
-  assign win_start_slot_next_sub = win_start_slot_next_add - 11'd576;
-  assign win_start_slot_next_mux = win_start_slot_next_ge ? win_start_slot_next_sub : win_start_slot_next_add;
-  assign win_start_slot_next_trunc = win_start_slot_next_mux[9:0];
-  assign win_start_slot_next_mux_1 = win_oy_next_eq ? 10'd304 : win_start_slot_next_trunc;
-  assign win_start_slot_next_ext_2 = {1'd0, win_start_slot};
-  assign win_start_slot_next_ext_3 = 11'd16;
-  assign win_start_slot_next_add_1 = win_start_slot_next_ext_2 + win_start_slot_next_ext_3;
-  assign win_start_slot_next_ge_1 = win_start_slot_next_add_1 >= 11'd576;
-  assign win_start_slot_next_sub_1 = win_start_slot_next_add_1 - 11'd576;
-  assign win_start_slot_next_mux_2 = win_start_slot_next_ge_1 ? win_start_slot_next_sub_1 : win_start_slot_next_add_1;
-  assign win_start_slot_next_trunc_1 = win_start_slot_next_mux_2[9:0];
-  assign win_start_slot_next_mux_3 = win_last_output_eq ? win_start_slot_next_mux_1 : win_start_slot_next_trunc_1;
-  assign win_row_slot_next_mux = win_oy_next_eq ? 10'd304 : win_start_slot_next_trunc;
-  assign win_row_slot_next_mux_1 = win_last_output_eq ? win_row_slot_next_mux : win_row_slot;
+  assign win_row_slot_next_ext = {1'd0, win_row_slot};
+  assign win_row_slot_next_ext_1 = 11'd256;
+  assign win_row_slot_next_add = win_row_slot_next_ext + win_row_slot_next_ext_1;
+  assign win_row_slot_next_ge = win_row_slot_next_add >= 11'd576;
+  assign win_row_slot_next_sub = win_row_slot_next_add - 11'd576;
+  assign win_row_slot_next_mux = win_row_slot_next_ge ? win_row_slot_next_sub : win_row_slot_next_add;
+  assign win_row_slot_next_trunc = win_row_slot_next_mux[9:0];
+  assign win_row_slot_next_mux_1 = win_last_output_eq_1 ? 10'd304 : win_row_slot_next_trunc;
+  assign win_row_slot_next_mux_2 = win_last_output_eq ? win_row_slot_next_mux_1 : win_row_slot;
+  assign win_col_end_raw_next_add = win_col_end_raw + 5'd1;
+  assign win_col_end_raw_next_mux = win_last_output_eq ? 5'd1 : win_col_end_raw_next_add;
+  assign win_row_end_raw_next_add = win_row_end_raw + 5'd1;
+  assign win_row_end_raw_next_mux = win_last_output_eq_1 ? 5'd1 : win_row_end_raw_next_add;
+  assign win_row_end_raw_next_mux_1 = win_last_output_eq ? win_row_end_raw_next_mux : win_row_end_raw;
+  assign win_col_end_next_gt = win_col_end_raw_next_mux > 5'd15;
+  assign win_col_end_next_mux = win_col_end_next_gt ? 5'd15 : win_col_end_raw_next_mux;
+  assign win_col_end_next_trunc = win_col_end_next_mux[3:0];
+  assign win_row_end_next_gt = win_row_end_raw_next_mux_1 > 5'd15;
+  assign win_row_end_next_mux = win_row_end_next_gt ? 5'd15 : win_row_end_raw_next_mux_1;
+  assign win_row_end_next_trunc = win_row_end_next_mux[3:0];
   assign gather_wait_next_and = gather_output_done & win_last_output;
   assign gather_wait_next_not = ~wr_same_image;
   assign gather_wait_next_and_1 = gather_wait & gather_wait_next_not;
@@ -741,14 +762,14 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
   assign win_row_base = win_oy;
   assign win_col_base = win_ox;
   assign win_last_output = win_last_output_eq & win_last_output_eq_1;
+  assign win_next_start_slot = win_last_output_eq ? win_next_start_slot_mux_1 : win_next_start_slot_trunc_1;
   assign wr_same_image = wr_image == gather_image;
   assign s_ready = wr_same_image & s_ready_or;
   assign s_fire = s_axis_tvalid & s_ready;
   assign window_ready = window_ready_or | window_ready_and;
   assign gather_start = gather_start_and_1 & window_ready;
   assign gather_load = gather_active & gather_load_or;
-  assign gather_slot = gather_slot_mux[9:0];
-  assign gather_addr = gather_addr_add_1[9:0];
+  assign gather_addr = gather_addr_add[9:0];
   assign gather_tap_done = gather_load & gather_tap_done_eq;
   assign gather_window_done = gather_window_done_and & gather_window_done_eq_1;
   assign gather_output_done = gather_window_done & gather_output_done_eq;
@@ -816,8 +837,11 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
     if (rst) gather_dy <= 2'd0;
     else if (gather_dy_en_and) gather_dy <= gather_dy_next_mux;
   always @(posedge clk)
-    if (rst) gather_tap_offset <= 10'd0;
-    else if (gather_tap_done) gather_tap_offset <= gather_tap_offset_next_mux_2;
+    if (rst) gather_slot <= 10'd304;
+    else if (gather_tap_done) gather_slot <= gather_slot_next_mux_3;
+  always @(posedge clk)
+    if (rst) gather_beat_offset <= 4'd0;
+    else if (gather_load) gather_beat_offset <= gather_beat_offset_next_mux_2;
   always @(posedge clk)
     if (rst) gather_t <= 1'd0;
     else if (gather_window_done) gather_t <= gather_t_next_mux;
@@ -841,10 +865,22 @@ module patch_embed2_custom_conv2_k3s1_ci32_co32_16x16_t2_p4_pool_15184d00 (
     else if (gather_output_done) win_row_limit <= win_row_limit_next_mux_1;
   always @(posedge clk)
     if (rst) win_start_slot <= 10'd304;
-    else if (gather_output_done) win_start_slot <= win_start_slot_next_mux_3;
+    else if (gather_output_done) win_start_slot <= win_next_start_slot;
   always @(posedge clk)
     if (rst) win_row_slot <= 10'd304;
-    else if (gather_output_done) win_row_slot <= win_row_slot_next_mux_1;
+    else if (gather_output_done) win_row_slot <= win_row_slot_next_mux_2;
+  always @(posedge clk)
+    if (rst) win_col_end_raw <= 5'd1;
+    else if (gather_output_done) win_col_end_raw <= win_col_end_raw_next_mux;
+  always @(posedge clk)
+    if (rst) win_row_end_raw <= 5'd1;
+    else if (gather_output_done) win_row_end_raw <= win_row_end_raw_next_mux_1;
+  always @(posedge clk)
+    if (rst) win_col_end <= 4'd1;
+    else if (gather_output_done) win_col_end <= win_col_end_next_trunc;
+  always @(posedge clk)
+    if (rst) win_row_end <= 4'd1;
+    else if (gather_output_done) win_row_end <= win_row_end_next_trunc;
   always @(posedge clk)
     if (rst) gather_wait <= 1'd0;
     else gather_wait <= gather_wait_next_mux_1;

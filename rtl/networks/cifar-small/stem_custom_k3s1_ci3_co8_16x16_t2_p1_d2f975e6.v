@@ -66,6 +66,11 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire [3:0] win_row_base;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
   wire [3:0] win_col_base;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
   wire win_last_output;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  reg  [4:0] win_row_end_raw;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  reg  [4:0] win_col_end_raw;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  reg  [3:0] win_row_end;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  reg  [3:0] win_col_end;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire [5:0] win_next_start_slot;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
   reg  gather_image;  // Blocks/StemAccelerator.swift makeStem(_:)
   reg  gather_wait;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire wr_same_image;  // Blocks/StemAccelerator.swift makeStem(_:)
@@ -136,22 +141,32 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire u_lif_out_spike;  // u_lif.out_spike
   wire win_last_output_eq;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
   wire win_last_output_eq_1;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire [6:0] win_next_start_slot_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_next_start_slot_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_next_start_slot_add;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire win_next_start_slot_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_next_start_slot_sub;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  /* verilator lint_off UNUSED */
+  wire [6:0] win_next_start_slot_mux;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  /* verilator lint_on UNUSED */
+  wire [5:0] win_next_start_slot_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [5:0] win_next_start_slot_mux_1;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire [6:0] win_next_start_slot_ext_2;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_next_start_slot_ext_3;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_next_start_slot_add_1;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  wire win_next_start_slot_ge_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_next_start_slot_sub_1;  // Blocks/WindowParts.swift init(_:_:geometry:scale:)
+  /* verilator lint_off UNUSED */
+  wire [6:0] win_next_start_slot_mux_2;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  /* verilator lint_on UNUSED */
+  wire [5:0] win_next_start_slot_trunc_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
   wire s_ready_lt;  // Blocks/WindowParts.swift ult(_:_:)
   wire s_ready_or;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire window_ready_ne;  // Blocks/StemAccelerator.swift makeStem(_:)
-  wire [4:0] window_ready_ext;  // Blocks/WindowParts.swift widen(_:_:)
-  wire [4:0] window_ready_add;  // Blocks/StemAccelerator.swift makeStem(_:)
-  wire window_ready_gt;  // Blocks/WindowParts.swift uminConst(_:_:)
-  wire [4:0] window_ready_mux;  // Blocks/WindowParts.swift uminConst(_:_:)
-  wire window_ready_gt_1;  // Blocks/WindowParts.swift ugt(_:_:)
+  wire window_ready_gt;  // Blocks/WindowParts.swift ugt(_:_:)
   wire window_ready_or;  // Blocks/StemAccelerator.swift makeStem(_:)
-  wire [4:0] window_ready_ext_1;  // Blocks/WindowParts.swift widen(_:_:)
   wire window_ready_eq;  // Blocks/WindowParts.swift ueq(_:_:)
-  wire [4:0] window_ready_ext_2;  // Blocks/WindowParts.swift widen(_:_:)
-  wire [4:0] window_ready_add_1;  // Blocks/StemAccelerator.swift makeStem(_:)
-  wire window_ready_gt_2;  // Blocks/WindowParts.swift uminConst(_:_:)
-  wire [4:0] window_ready_mux_1;  // Blocks/WindowParts.swift uminConst(_:_:)
-  wire window_ready_gt_3;  // Blocks/WindowParts.swift ugt(_:_:)
+  wire window_ready_gt_1;  // Blocks/WindowParts.swift ugt(_:_:)
   wire window_ready_and;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire gather_start_not;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire gather_start_not_1;  // Blocks/StemAccelerator.swift makeStem(_:)
@@ -292,7 +307,6 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire gather_active_next_mux_1;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire [3:0] win_ox_next_add;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_ox_next_mux;  // Blocks/WindowParts.swift advance(enable:)
-  wire win_oy_next_eq;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_oy_next_add;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_oy_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_oy_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
@@ -302,28 +316,32 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire [8:0] win_limit_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
   wire [8:0] win_row_limit_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [8:0] win_row_limit_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire [6:0] win_start_slot_next_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [6:0] win_start_slot_next_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [6:0] win_start_slot_next_add;  // Blocks/WindowParts.swift advance(enable:)
-  wire win_start_slot_next_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [6:0] win_start_slot_next_sub;  // Blocks/WindowParts.swift advance(enable:)
+  wire [6:0] win_row_slot_next_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_row_slot_next_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_row_slot_next_add;  // Blocks/WindowParts.swift advance(enable:)
+  wire win_row_slot_next_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_row_slot_next_sub;  // Blocks/WindowParts.swift advance(enable:)
   /* verilator lint_off UNUSED */
-  wire [6:0] win_start_slot_next_mux;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [6:0] win_row_slot_next_mux;  // Blocks/WindowParts.swift addMod(_:_:_:)
   /* verilator lint_on UNUSED */
-  wire [5:0] win_start_slot_next_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [5:0] win_start_slot_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire [6:0] win_start_slot_next_ext_2;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [6:0] win_start_slot_next_ext_3;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [6:0] win_start_slot_next_add_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire win_start_slot_next_ge_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [6:0] win_start_slot_next_sub_1;  // Blocks/WindowParts.swift advance(enable:)
-  /* verilator lint_off UNUSED */
-  wire [6:0] win_start_slot_next_mux_2;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  /* verilator lint_on UNUSED */
-  wire [5:0] win_start_slot_next_trunc_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [5:0] win_start_slot_next_mux_3;  // Blocks/WindowParts.swift advance(enable:)
-  wire [5:0] win_row_slot_next_mux;  // Blocks/WindowParts.swift advance(enable:)
+  wire [5:0] win_row_slot_next_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
   wire [5:0] win_row_slot_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
+  wire [5:0] win_row_slot_next_mux_2;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_col_end_raw_next_add;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_col_end_raw_next_mux;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_row_end_raw_next_add;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_row_end_raw_next_mux;  // Blocks/WindowParts.swift advance(enable:)
+  wire [4:0] win_row_end_raw_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
+  wire win_col_end_next_gt;  // Blocks/WindowParts.swift uminConst(_:_:)
+  /* verilator lint_off UNUSED */
+  wire [4:0] win_col_end_next_mux;  // Blocks/WindowParts.swift uminConst(_:_:)
+  /* verilator lint_on UNUSED */
+  wire [3:0] win_col_end_next_trunc;  // Blocks/WindowParts.swift fitTo(_:_:)
+  wire win_row_end_next_gt;  // Blocks/WindowParts.swift uminConst(_:_:)
+  /* verilator lint_off UNUSED */
+  wire [4:0] win_row_end_next_mux;  // Blocks/WindowParts.swift uminConst(_:_:)
+  /* verilator lint_on UNUSED */
+  wire [3:0] win_row_end_next_trunc;  // Blocks/WindowParts.swift fitTo(_:_:)
   wire gather_wait_next_and;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire gather_wait_next_not;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire gather_wait_next_and_1;  // Blocks/StemAccelerator.swift makeStem(_:)
@@ -385,23 +403,29 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
 
   assign win_last_output_eq = win_ox == 4'd15;
   assign win_last_output_eq_1 = win_oy == 4'd15;
+  assign win_next_start_slot_ext = {1'd0, win_row_slot};
+  assign win_next_start_slot_ext_1 = 7'd16;
+  assign win_next_start_slot_add = win_next_start_slot_ext + win_next_start_slot_ext_1;
+  assign win_next_start_slot_ge = win_next_start_slot_add >= 7'd36;
+  assign win_next_start_slot_sub = win_next_start_slot_add - 7'd36;
+  assign win_next_start_slot_mux = win_next_start_slot_ge ? win_next_start_slot_sub : win_next_start_slot_add;
+  assign win_next_start_slot_trunc = win_next_start_slot_mux[5:0];
+  assign win_next_start_slot_mux_1 = win_last_output_eq_1 ? 6'd19 : win_next_start_slot_trunc;
+  assign win_next_start_slot_ext_2 = {1'd0, win_start_slot};
+  assign win_next_start_slot_ext_3 = 7'd1;
+  assign win_next_start_slot_add_1 = win_next_start_slot_ext_2 + win_next_start_slot_ext_3;
+  assign win_next_start_slot_ge_1 = win_next_start_slot_add_1 >= 7'd36;
+  assign win_next_start_slot_sub_1 = win_next_start_slot_add_1 - 7'd36;
+  assign win_next_start_slot_mux_2 = win_next_start_slot_ge_1 ? win_next_start_slot_sub_1 : win_next_start_slot_add_1;
+  assign win_next_start_slot_trunc_1 = win_next_start_slot_mux_2[5:0];
   assign s_ready_lt = wr_token < win_limit;
   assign s_ready_or = gather_wait | s_ready_lt;
   assign window_ready_ne = wr_image != gather_image;
-  assign window_ready_ext = {1'd0, wr_row};
-  assign window_ready_add = {1'd0, win_row_base} + 5'd1;
-  assign window_ready_gt = window_ready_add > 5'd15;
-  assign window_ready_mux = window_ready_gt ? 5'd15 : window_ready_add;
-  assign window_ready_gt_1 = window_ready_ext > window_ready_mux;
-  assign window_ready_or = window_ready_ne | window_ready_gt_1;
-  assign window_ready_ext_1 = {1'd0, wr_row};
-  assign window_ready_eq = window_ready_ext_1 == window_ready_mux;
-  assign window_ready_ext_2 = {1'd0, wr_col};
-  assign window_ready_add_1 = {1'd0, win_col_base} + 5'd1;
-  assign window_ready_gt_2 = window_ready_add_1 > 5'd15;
-  assign window_ready_mux_1 = window_ready_gt_2 ? 5'd15 : window_ready_add_1;
-  assign window_ready_gt_3 = window_ready_ext_2 > window_ready_mux_1;
-  assign window_ready_and = window_ready_eq & window_ready_gt_3;
+  assign window_ready_gt = wr_row > win_row_end;
+  assign window_ready_or = window_ready_ne | window_ready_gt;
+  assign window_ready_eq = wr_row == win_row_end;
+  assign window_ready_gt_1 = wr_col > win_col_end;
+  assign window_ready_and = window_ready_eq & window_ready_gt_1;
   assign gather_start_not = ~gather_active;
   assign gather_start_not_1 = ~gather_wait;
   assign gather_start_and = gather_start_not & gather_start_not_1;
@@ -531,34 +555,35 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   assign gather_active_next_mux_1 = gather_start ? 1'd1 : gather_active_next_mux;
   assign win_ox_next_add = win_ox + 4'd1;
   assign win_ox_next_mux = win_last_output_eq ? 4'd0 : win_ox_next_add;
-  assign win_oy_next_eq = win_oy == 4'd15;
   assign win_oy_next_add = win_oy + 4'd1;
-  assign win_oy_next_mux = win_oy_next_eq ? 4'd0 : win_oy_next_add;
+  assign win_oy_next_mux = win_last_output_eq_1 ? 4'd0 : win_oy_next_add;
   assign win_oy_next_mux_1 = win_last_output_eq ? win_oy_next_mux : win_oy;
   assign win_limit_next_add = win_row_limit + 9'd16;
-  assign win_limit_next_mux = win_oy_next_eq ? 9'd19 : win_limit_next_add;
+  assign win_limit_next_mux = win_last_output_eq_1 ? 9'd19 : win_limit_next_add;
   assign win_limit_next_add_1 = win_limit + 9'd1;
   assign win_limit_next_mux_1 = win_last_output_eq ? win_limit_next_mux : win_limit_next_add_1;
-  assign win_row_limit_next_mux = win_oy_next_eq ? 9'd19 : win_limit_next_add;
+  assign win_row_limit_next_mux = win_last_output_eq_1 ? 9'd19 : win_limit_next_add;
   assign win_row_limit_next_mux_1 = win_last_output_eq ? win_row_limit_next_mux : win_row_limit;
-  assign win_start_slot_next_ext = {1'd0, win_row_slot};
-  assign win_start_slot_next_ext_1 = 7'd16;
-  assign win_start_slot_next_add = win_start_slot_next_ext + win_start_slot_next_ext_1;
-  assign win_start_slot_next_ge = win_start_slot_next_add >= 7'd36;
-  assign win_start_slot_next_sub = win_start_slot_next_add - 7'd36;
-  assign win_start_slot_next_mux = win_start_slot_next_ge ? win_start_slot_next_sub : win_start_slot_next_add;
-  assign win_start_slot_next_trunc = win_start_slot_next_mux[5:0];
-  assign win_start_slot_next_mux_1 = win_oy_next_eq ? 6'd19 : win_start_slot_next_trunc;
-  assign win_start_slot_next_ext_2 = {1'd0, win_start_slot};
-  assign win_start_slot_next_ext_3 = 7'd1;
-  assign win_start_slot_next_add_1 = win_start_slot_next_ext_2 + win_start_slot_next_ext_3;
-  assign win_start_slot_next_ge_1 = win_start_slot_next_add_1 >= 7'd36;
-  assign win_start_slot_next_sub_1 = win_start_slot_next_add_1 - 7'd36;
-  assign win_start_slot_next_mux_2 = win_start_slot_next_ge_1 ? win_start_slot_next_sub_1 : win_start_slot_next_add_1;
-  assign win_start_slot_next_trunc_1 = win_start_slot_next_mux_2[5:0];
-  assign win_start_slot_next_mux_3 = win_last_output_eq ? win_start_slot_next_mux_1 : win_start_slot_next_trunc_1;
-  assign win_row_slot_next_mux = win_oy_next_eq ? 6'd19 : win_start_slot_next_trunc;
-  assign win_row_slot_next_mux_1 = win_last_output_eq ? win_row_slot_next_mux : win_row_slot;
+  assign win_row_slot_next_ext = {1'd0, win_row_slot};
+  assign win_row_slot_next_ext_1 = 7'd16;
+  assign win_row_slot_next_add = win_row_slot_next_ext + win_row_slot_next_ext_1;
+  assign win_row_slot_next_ge = win_row_slot_next_add >= 7'd36;
+  assign win_row_slot_next_sub = win_row_slot_next_add - 7'd36;
+  assign win_row_slot_next_mux = win_row_slot_next_ge ? win_row_slot_next_sub : win_row_slot_next_add;
+  assign win_row_slot_next_trunc = win_row_slot_next_mux[5:0];
+  assign win_row_slot_next_mux_1 = win_last_output_eq_1 ? 6'd19 : win_row_slot_next_trunc;
+  assign win_row_slot_next_mux_2 = win_last_output_eq ? win_row_slot_next_mux_1 : win_row_slot;
+  assign win_col_end_raw_next_add = win_col_end_raw + 5'd1;
+  assign win_col_end_raw_next_mux = win_last_output_eq ? 5'd1 : win_col_end_raw_next_add;
+  assign win_row_end_raw_next_add = win_row_end_raw + 5'd1;
+  assign win_row_end_raw_next_mux = win_last_output_eq_1 ? 5'd1 : win_row_end_raw_next_add;
+  assign win_row_end_raw_next_mux_1 = win_last_output_eq ? win_row_end_raw_next_mux : win_row_end_raw;
+  assign win_col_end_next_gt = win_col_end_raw_next_mux > 5'd15;
+  assign win_col_end_next_mux = win_col_end_next_gt ? 5'd15 : win_col_end_raw_next_mux;
+  assign win_col_end_next_trunc = win_col_end_next_mux[3:0];
+  assign win_row_end_next_gt = win_row_end_raw_next_mux_1 > 5'd15;
+  assign win_row_end_next_mux = win_row_end_next_gt ? 5'd15 : win_row_end_raw_next_mux_1;
+  assign win_row_end_next_trunc = win_row_end_next_mux[3:0];
   assign gather_wait_next_and = gather_output_done & win_last_output;
   assign gather_wait_next_not = ~wr_same_image;
   assign gather_wait_next_and_1 = gather_wait & gather_wait_next_not;
@@ -610,6 +635,7 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   assign win_row_base = win_oy;
   assign win_col_base = win_ox;
   assign win_last_output = win_last_output_eq & win_last_output_eq_1;
+  assign win_next_start_slot = win_last_output_eq ? win_next_start_slot_mux_1 : win_next_start_slot_trunc_1;
   assign wr_same_image = wr_image == gather_image;
   assign s_ready = wr_same_image & s_ready_or;
   assign s_fire = s_axis_tvalid & s_ready;
@@ -718,10 +744,22 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
     else if (gather_output_done) win_row_limit <= win_row_limit_next_mux_1;
   always @(posedge clk)
     if (rst) win_start_slot <= 6'd19;
-    else if (gather_output_done) win_start_slot <= win_start_slot_next_mux_3;
+    else if (gather_output_done) win_start_slot <= win_next_start_slot;
   always @(posedge clk)
     if (rst) win_row_slot <= 6'd19;
-    else if (gather_output_done) win_row_slot <= win_row_slot_next_mux_1;
+    else if (gather_output_done) win_row_slot <= win_row_slot_next_mux_2;
+  always @(posedge clk)
+    if (rst) win_col_end_raw <= 5'd1;
+    else if (gather_output_done) win_col_end_raw <= win_col_end_raw_next_mux;
+  always @(posedge clk)
+    if (rst) win_row_end_raw <= 5'd1;
+    else if (gather_output_done) win_row_end_raw <= win_row_end_raw_next_mux_1;
+  always @(posedge clk)
+    if (rst) win_col_end <= 4'd1;
+    else if (gather_output_done) win_col_end <= win_col_end_next_trunc;
+  always @(posedge clk)
+    if (rst) win_row_end <= 4'd1;
+    else if (gather_output_done) win_row_end <= win_row_end_next_trunc;
   always @(posedge clk)
     if (rst) gather_wait <= 1'd0;
     else gather_wait <= gather_wait_next_mux_1;
