@@ -115,7 +115,7 @@ enum EstimateNetwork {
         } else if let b = budget {
             folding = try PipelineFolding.budget(b, cache: cache)
         } else {
-            folding = PipelineFolding.uniform(lanes ?? max(1, network.config.dims[0] / 8), model: model)
+            folding = lanes.map { PipelineFolding.uniform($0, model: model) } ?? PipelineFolding.hardwareDefault(model: model)
         }
         return Pipeline(model: model, cache: cache, folding: folding, clockMHz: clock, clockSource: clockSource)
     }

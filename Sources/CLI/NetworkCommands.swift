@@ -78,7 +78,7 @@ enum NetworkCommands {
         } else if args.given("lanes") {
             lanes = PipelineFolding.uniform(try args.int("lanes", default: 8, in: 1...256), model: model).lanes
         } else {
-            lanes = model.layers.indices.map { max(1, model.maxLanes($0) / 8) }
+            lanes = PipelineFolding.hardwareDefault(model: model).lanes
         }
         var cycles = 0.0
         let folded = lanes.indices.map { min(lanes[$0], model.maxLanes($0)) }

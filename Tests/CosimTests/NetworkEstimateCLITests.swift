@@ -99,6 +99,23 @@ import Testing
             }
         }
         #expect(converters > 0, "the folding puts a lane converter somewhere: \(sections.map { $0["converter"] ?? "-" })")
+        // Without folding flags, estimate describes what generate builds by default.
+        let e0 = try Command.run(CLITests.binary.path, ["estimate", "--model", "n.json", "--clock-mhz", "100", "--json"], in: dir)
+        #expect(e0.status == 0, "\(e0.output)")
+        let layers0 = try #require((try JSONSerialization.jsonObject(with: Data(e0.output.utf8)) as? [String: Any])?["layers"] as? [[String: Any]])
+        var estimated0: [String: Int] = [:]
+        for l in layers0 { estimated0[l["name"] as! String] = l["lanes"] as? Int }
+        let g0 = try Command.run(CLITests.binary.path, ["generate", "--model", "n.json", "--out", "net0"], in: dir)
+        #expect(g0.status == 0, "\(g0.output)")
+        let report0 = try #require(try JSONSerialization.jsonObject(with: Data(contentsOf: dir.appendingPathComponent("net0/report.json"))) as? [String: Any])
+        var built0: [String: Int] = [:]
+        for s in try #require(report0["sections"] as? [[String: Any]]) {
+            let name = s["name"] as! String
+            if name.hasPrefix("stage") || name == "stem" { built0[name] = s["lanes"] as? Int }
+            for (conv, p) in s["convLanes"] as! [String: Int] { built0[conv] = p }
+        }
+        #expect(built0.count == layers0.count - 1)
+        for (name, p) in built0 { #expect(estimated0[name] == p, "default folding, \(name): built \(p) lanes, estimated \(estimated0[name] ?? -1)") }
         // A block takes --lanes; --budget is a network's.
         let bad = try Command.run(CLITests.binary.path, ["generate", "--model", "hst-4-384", "--stage", "1", "--budget", "9000", "--out", "blk"], in: dir)
         #expect(bad.status == 2 && bad.output.contains("--budget"), "\(bad.output)")

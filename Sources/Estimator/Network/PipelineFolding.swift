@@ -115,6 +115,8 @@ extension NetworkCycleModel {
 /// How every layer of the pipeline is folded, and how the lanes were chosen.
 public struct PipelineFolding: Sendable, Hashable, Codable {
     public enum Method: Sendable, Hashable, Codable {
+        /// No folding flag: what `generate` builds by default (`hardwareDefault`).
+        case hardwareDefault
         /// `--lanes P`: every layer alike (capped at the layer's width).
         case uniform(Int)
         /// `--target-fps F` at the clock: each layer's fewest lanes that meet the rate.
@@ -133,6 +135,25 @@ public struct PipelineFolding: Sendable, Hashable, Codable {
     public static func candidates(max m: Int) -> [Int] {
         let grid = [1, 2, 3, 4, 6, 8, 12, 16, 24, 32, 48, 64, 96, 128, 192, 256].filter { $0 < m }
         return grid + [m]
+    }
+
+    /// What `generate` builds without folding flags (`NetworkFolding()`): each section at
+    /// `C / 8` lanes of the channels it writes (at least 1), each conv at most its own width, the
+    /// stem at `Cout / 8` multipliers, the head at the lanes of the section before it.
+    public static func hardwareDefault(model: NetworkCycleModel) -> PipelineFolding {
+        let n = model.network
+        var lanes: [Int] = []
+        for (i, l) in model.layers.enumerated() {
+            switch l.kind {
+            case .stem, .conv, .block:
+                let written = l.sectionIndex.map { n.sections[$0].output.channels } ?? l.output.channels
+                lanes.append(min(max(1, written / 8), model.maxLanes(i)))
+            case .head:
+                lanes.append(min(lanes.last ?? 1, model.maxLanes(i)))
+            }
+        }
+        return PipelineFolding(method: .hardwareDefault, lanes: lanes, feasible: true,
+                               note: "as generate builds without folding flags: each section at C/8 lanes of the channels it writes")
     }
 
     /// Every layer alike.
