@@ -79,6 +79,10 @@ enum EstimateNetwork {
         var worst: (name: String, path: LogicDepth.Path)? = nil
         for (name, module) in parts {
             let path = LogicDepth.analyze(try Elaborate.run(module), lutInputs: 4, delays: .ecp5)
+            if ProcessInfo.processInfo.environment["QKFORGE_DEPTH_SECTIONS"] != nil {
+                print(String(format: "  section %@: %.2f ns (%.1f MHz) into %@, %d LUT4 levels, %d carry chains", name, path.ns, path.fmaxMHz,
+                             path.endModule, path.lutLevels, path.chains))
+            }
             if worst == nil || path.ns > worst!.path.ns { worst = (name, path) }
         }
         let w = worst!

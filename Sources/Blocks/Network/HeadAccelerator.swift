@@ -197,9 +197,9 @@ public func makeHead(_ c: HeadConfig) throws -> Module {
     m.next(qLane, lane, enable: macIssue)
     m.next(qFirst, chan.eq(.const(0, width: chan.width)), enable: macIssue)
     m.next(qLast, lastChan, enable: macIssue)
-    var pick: Expr = old.slice(sw - 1, 0)
-    for j in 1..<K { pick = mux(qLane.eq(.const(j, width: lw)), old.slice(j * sw + sw - 1, j * sw), pick) }
-    let sValue = m.wire("mac_sum", pick)
+    // The lane's sum: a balanced tree on qLane's bits (K can be 256), not a chain of compares.
+    let slices = (0..<K).map { j in old.slice(j * sw + sw - 1, j * sw) }
+    let sValue = K == 1 ? m.wire("mac_sum", slices[0]) : SpikeStreamParts.select(m, "mac_sum", index: qLane, items: slices, fallback: slices[0])
     let product = m.wire("mac_product", wq * sValue.extend(to: sw + 1).asSigned())
     let accReg = m.reg("mac_acc", width: aw, signed: true)
     // Every partial sum, product and N*T*b lies in the accumulator's range (accumulatorRange).

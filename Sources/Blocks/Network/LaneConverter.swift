@@ -102,13 +102,8 @@ public func makeLaneConverter(_ c: LaneConverterConfig) throws -> Module {
         choices.append(n == Ko ? slice : cat(.const(0, width: (Ko - n) * w), slice))
     }
     // A balanced tree on the bits of out_beat (log2 of the beats deep), not a chain of compares:
-    // a 384-channel vector at 2 lanes has 192 beats. Past the last beat the tree repeats it.
-    var level = choices
-    for bit in 0..<bow {
-        let sel = outBeat.slice(bit, bit)
-        level = stride(from: 0, to: level.count, by: 2).map { i in i + 1 < level.count ? mux(sel, level[i + 1], level[i]) : level[i] }
-    }
-    let data = level[0]
+    // a 384-channel vector at 2 lanes has 192 beats.
+    let data = SpikeStreamParts.select(m, "out_data", index: outBeat, items: choices, fallback: choices[Bo - 1])
     m.next(outBeat, mux(outLast, .const(0, width: bow), outBeat +% .const(1, width: bow)), enable: mFire)
     m.next(readSlot, ~readSlot, enable: mFire & outLast)
     for s in 0..<2 {
@@ -123,7 +118,7 @@ public func makeLaneConverter(_ c: LaneConverterConfig) throws -> Module {
     m.output("s_axis_tready", sReady)
     m.output("s_axis_error", error)
     m.output("m_axis_tvalid", mValid)
-    m.output("m_axis_tdata", m.wire("out_data", data))
+    m.output("m_axis_tdata", data)
     m.output("m_axis_tlast", outLast)
     m.output("m_axis_tuser", cat(firstOut & startsToken, firstOut))
     return m
