@@ -61,8 +61,8 @@ public struct HeadConfig: Hashable, Sendable {
     }
 
     /// Cycles from the image's last input beat to the last `z`, with `m_axis` always ready:
-    /// `classes * (C + 3) + 2`.
-    public var computeCycles: Int { classes * (channels + 3) + 2 }
+    /// `classes * (C + 4) + 2`.
+    public var computeCycles: Int { classes * (channels + 4) + 2 }
 
     public func validate() throws {
         guard channels >= 1, classes >= 1 else { throw BlockError("the head needs at least one channel and one class") }
@@ -204,10 +204,22 @@ public func makeHead(_ c: HeadConfig) throws -> Module {
     let accReg = m.reg("mac_acc", width: aw, signed: true)
     // Every partial sum, product and N*T*b lies in the accumulator's range (accumulatorRange).
     func fitAcc(_ e: Expr) -> Expr { e.width <= aw ? e.extend(to: aw) : e.truncate(to: aw).asSigned() }
-    let accNext = m.wire("mac_acc_next", mux(qFirst, bq, accReg) +% fitAcc(product))
-    m.next(accReg, accNext, enable: qValid)
+    // The product is registered before the add (the RAM reads, the multiplier and the
+    // accumulator's carry chain would otherwise be one path): one more cycle per class.
+    let xValid = m.reg("mac_product_valid", width: 1, reset: 0)
+    let xFirst = m.reg("mac_product_first", width: 1)
+    let xLast = m.reg("mac_product_last", width: 1)
+    let xBias = m.reg("mac_product_bias", width: aw, signed: true)
+    let xProduct = m.reg("mac_product_q", width: product.width, signed: product.isSigned)
+    m.next(xValid, qValid)
+    m.next(xFirst, qFirst, enable: qValid)
+    m.next(xLast, qLast, enable: qValid)
+    m.next(xBias, bq, enable: qValid)
+    m.next(xProduct, product, enable: qValid)
+    let accNext = m.wire("mac_acc_next", mux(xFirst, xBias, accReg) +% fitAcc(xProduct))
+    m.next(accReg, accNext, enable: xValid)
     // The last channel's product completes z[k]: stop issuing and emit it.
-    let zDone = m.wire("z_done", qValid & qLast)
+    let zDone = m.wire("z_done", xValid & xLast)
 
     let outValid = m.reg("out_valid", width: 1, reset: 0)
     let outLast = m.reg("out_last", width: 1)

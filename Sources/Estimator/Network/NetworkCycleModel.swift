@@ -24,7 +24,7 @@ import Blocks
 /// runs the `T` steps of each pooled position over `G` groups.
 ///
 /// **Head.** Count sums of the `N x T` input vectors (one beat of `P` counts per cycle, `P` the
-/// lanes of the stream it reads: its lane group is the last stage's), then `classes x (C + 3) + 2`
+/// lanes of the stream it reads: its lane group is the last stage's), then `classes x (C + 4) + 2`
 /// cycles of multiply-accumulates, one per cycle (`HeadAccelerator`; it has one multiplier).
 ///
 /// **Blocks.** The existing block models (`BlockRateCycleModel` for QKTA and QKCA blocks,
@@ -99,9 +99,9 @@ public struct NetworkCycleModel: Sendable {
             return Self.convImageCycles(g, timeSteps: l.timeSteps, beatsPerVector: B, cyclesPerVector: perVector) + Double(Self.imageOverhead)
         case .head:
             // Count sums one input beat of `K` counts per cycle (the last stage's lanes), then
-            // `HeadConfig.computeCycles`: one multiply-accumulate per cycle, three more per class.
+            // `HeadConfig.computeCycles`: one multiply-accumulate per cycle, four more per class.
             let C = l.input.channels, B = Double((C + K - 1) / K)
-            return Double(l.input.tokens) * T * B + Double(l.classes * (C + 3) + 2)
+            return Double(l.input.tokens) * T * B + Double(l.classes * (C + 4) + 2)
         case .block:
             return try blockCycles(i, lanes: p)
         }
