@@ -255,8 +255,18 @@ public func makeStem(_ c: StemConfig) throws -> Module {
     let outValid = m.reg("current_valid", width: 1, reset: 0)
     let outReady = m.wire("current_ready", width: 1)
     let outFree = m.wire("current_free", ~outValid | outReady)
-    let s2Adv = m.wire("mac_advance", s2Valid & (~s2Last | outFree))
+    // Stage 3 holds the products (registered after the multipliers, before the accumulating add).
+    let s3Valid = m.reg("product_valid", width: 1, reset: 0)
+    let s3First = m.reg("product_first", width: 1, reset: 0)
+    let s3Last = m.reg("product_last", width: 1, reset: 0)
+    let s3Group = m.reg("product_group", width: gw, reset: 0)
+    let s3Adv = m.wire("product_advance", s3Valid & (~s3Last | outFree))
+    let s2Adv = m.wire("mac_advance", s2Valid & (~s3Valid | s3Adv))
     let load = m.wire("gather_load", active & (~s2Valid | s2Adv))
+    m.next(s3Valid, s2Adv | (s3Valid & ~s3Adv))
+    m.next(s3First, s2First, enable: s2Adv)
+    m.next(s3Last, s2Last, enable: s2Adv)
+    m.next(s3Group, s2Group, enable: s2Adv)
 
     var weightWords: [Bits] = []
     for g in 0..<G {
@@ -303,25 +313,27 @@ public func makeStem(_ c: StemConfig) throws -> Module {
     let pixels = (0..<Cin).map { i in pixWord.slice(i * pb + pb - 1, i * pb) }
     let chosen = Cin == 1 ? pixels[0] : SpikeStreamParts.select(m, "mac_pixel_raw", index: s2Channel, items: pixels, fallback: pixels[0])
     let pixel = m.wire("mac_pixel", mux(s2Inside, chosen, ucon(0, pb)).asSigned())
-    let biasWord = m.read(biasMem, s2Group)
+    let biasWord = m.read(biasMem, s3Group)
     var sums: [Expr] = []
     for l in 0..<P {
         let acc = m.reg("acc\(l)", width: wa, signed: true, reset: 0)
         let w = wWord.slice(l * ww + ww - 1, l * ww).asSigned()
-        let product = m.wire("prod\(l)", pixel * w)
+        let raw = pixel * w
+        let product = m.reg("prod\(l)", width: raw.width, signed: true)
+        m.next(product, raw, enable: s2Adv)
         let b = biasWord.slice(l * bw + bw - 1, l * bw).asSigned().extend(to: max(bw, wa))
-        let base = mux(s2First, b.truncate(to: wa), acc)
+        let base = mux(s3First, b.truncate(to: wa), acc)
         // Every partial sum lies in the proven current range: narrowing loses nothing.
         let sum = m.wire("sum\(l)", (base +& product).truncate(to: wa))
-        m.next(acc, sum, enable: s2Adv)
+        m.next(acc, sum, enable: s3Adv)
         sums.append(sum)
     }
-    let emit = m.wire("current_emit", s2Adv & s2Last)
+    let emit = m.wire("current_emit", s3Adv & s3Last)
     m.next(outValid, emit | (outValid & ~outReady))
     let outCurrent = m.reg("current_data", width: P * wa, reset: 0)
     let outGroup = m.reg("current_group", width: gw, reset: 0)
     m.next(outCurrent, cat(sums.reversed().map { $0.asUnsigned() }), enable: emit)
-    m.next(outGroup, s2Group, enable: emit)
+    m.next(outGroup, s3Group, enable: emit)
 
     // MARK: Optional pool (stored once), replay T times, LIF
 
