@@ -12,7 +12,7 @@
 //   m_axis_tdata  [19:0]  z[k], signed (range [-270336, 252192], the accumulator's proven range)
 //   m_axis_tlast  on z[9]
 // Timing: s_axis_tready is low from the image's last beat until z[9] has left; with m_axis always ready
-// that is 512 cycles (one multiply-accumulate per cycle, 48 per class).
+// that is 522 cycles (one multiply-accumulate per cycle, 48 per class).
 // Memory: S sums 8 x 48 bits (RAM), weights 480 x 8 bits (ROM), N*T*b 10 x 20 bits (ROM).
 // Reset: rst is active high and synchronous; hold it for at least 1 clock cycle with s_axis_tvalid low.
 // It clears every valid, counter and LIF membrane held in registers; RAM-stored membranes are set by the
@@ -79,9 +79,14 @@ module head_custom_c48_k6_n16_t2_o10 (
   reg  [2:0] mac_lane_q;  // Blocks/HeadAccelerator.swift makeHead(_:)
   reg  mac_first;  // Blocks/HeadAccelerator.swift makeHead(_:)
   reg  mac_last;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire [7:0] mac_sum;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  wire [7:0] mac_sum;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [16:0] mac_product;  // signed, Blocks/HeadAccelerator.swift makeHead(_:)
   reg  [19:0] mac_acc;  // signed, Blocks/HeadAccelerator.swift makeHead(_:)
+  reg  mac_product_valid;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  reg  mac_product_first;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  reg  mac_product_last;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  reg  [19:0] mac_product_bias;  // signed, Blocks/HeadAccelerator.swift makeHead(_:)
+  reg  [16:0] mac_product_q;  // signed, Blocks/HeadAccelerator.swift makeHead(_:)
   wire [19:0] mac_acc_next;  // signed, Blocks/HeadAccelerator.swift makeHead(_:)
   wire z_done;  // Blocks/HeadAccelerator.swift makeHead(_:)
   reg  out_valid;  // Blocks/HeadAccelerator.swift makeHead(_:)
@@ -131,21 +136,23 @@ module head_custom_c48_k6_n16_t2_o10 (
   wire [7:0] upd_data_ext_5;  // Blocks/HeadAccelerator.swift makeHead(_:)
   wire [7:0] upd_data_add_5;  // Blocks/HeadAccelerator.swift makeHead(_:)
   wire mac_word_step_eq;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire mac_sum_eq;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire [7:0] mac_sum_bits;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire mac_sum_eq_1;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire [7:0] mac_sum_bits_1;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire mac_sum_eq_2;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  wire mac_sum_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire mac_sum_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [7:0] mac_sum_bits_2;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire mac_sum_eq_3;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire [7:0] mac_sum_bits_3;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire mac_sum_eq_4;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  wire mac_sum_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [7:0] mac_sum_bits_4;  // Blocks/HeadAccelerator.swift makeHead(_:)
   wire [7:0] mac_sum_bits_5;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire [7:0] mac_sum_mux;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire [7:0] mac_sum_mux_1;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire [7:0] mac_sum_mux_2;  // Blocks/HeadAccelerator.swift makeHead(_:)
-  wire [7:0] mac_sum_mux_3;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  wire [7:0] mac_sum_mux;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire [7:0] mac_sum_mux_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire mac_sum_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire mac_sum_bits_7;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire [7:0] mac_sum_bits_8;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  wire [7:0] mac_sum_bits_9;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  wire [7:0] mac_sum_mux_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire mac_sum_bits_10;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire [7:0] mac_sum_bits_11;  // Blocks/HeadAccelerator.swift makeHead(_:)
+  wire [7:0] mac_sum_mux_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire [7:0] mac_sum_mux_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [8:0] mac_product_ext;  // Blocks/HeadAccelerator.swift makeHead(_:)
   wire [19:0] mac_acc_next_mux;  // signed, Blocks/HeadAccelerator.swift makeHead(_:)
   wire [19:0] mac_acc_next_ext;  // signed, Blocks/HeadAccelerator.swift fitAcc(_:)
@@ -239,24 +246,26 @@ module head_custom_c48_k6_n16_t2_o10 (
   assign upd_data_ext_5 = {5'd0, upd_data_bits_11};
   assign upd_data_add_5 = upd_data_mux_5 + upd_data_ext_5;
   assign mac_word_step_eq = mac_lane == 3'd5;
-  assign mac_sum_eq = mac_lane_q == 3'd5;
-  assign mac_sum_bits = sums_q[47:40];
-  assign mac_sum_eq_1 = mac_lane_q == 3'd4;
-  assign mac_sum_bits_1 = sums_q[39:32];
-  assign mac_sum_eq_2 = mac_lane_q == 3'd3;
-  assign mac_sum_bits_2 = sums_q[31:24];
-  assign mac_sum_eq_3 = mac_lane_q == 3'd2;
-  assign mac_sum_bits_3 = sums_q[23:16];
-  assign mac_sum_eq_4 = mac_lane_q == 3'd1;
-  assign mac_sum_bits_4 = sums_q[15:8];
-  assign mac_sum_bits_5 = sums_q[7:0];
-  assign mac_sum_mux = mac_sum_eq_4 ? mac_sum_bits_4 : mac_sum_bits_5;
-  assign mac_sum_mux_1 = mac_sum_eq_3 ? mac_sum_bits_3 : mac_sum_mux;
-  assign mac_sum_mux_2 = mac_sum_eq_2 ? mac_sum_bits_2 : mac_sum_mux_1;
-  assign mac_sum_mux_3 = mac_sum_eq_1 ? mac_sum_bits_1 : mac_sum_mux_2;
+  assign mac_sum_bits = mac_lane_q[2];
+  assign mac_sum_bits_1 = mac_lane_q[1];
+  assign mac_sum_bits_2 = sums_q[7:0];
+  assign mac_sum_bits_3 = mac_lane_q[0];
+  assign mac_sum_bits_4 = sums_q[47:40];
+  assign mac_sum_bits_5 = sums_q[39:32];
+  assign mac_sum_mux = mac_sum_bits_3 ? mac_sum_bits_4 : mac_sum_bits_5;
+  assign mac_sum_mux_1 = mac_sum_bits_1 ? mac_sum_bits_2 : mac_sum_mux;
+  assign mac_sum_bits_6 = mac_lane_q[1];
+  assign mac_sum_bits_7 = mac_lane_q[0];
+  assign mac_sum_bits_8 = sums_q[31:24];
+  assign mac_sum_bits_9 = sums_q[23:16];
+  assign mac_sum_mux_2 = mac_sum_bits_7 ? mac_sum_bits_8 : mac_sum_bits_9;
+  assign mac_sum_bits_10 = mac_lane_q[0];
+  assign mac_sum_bits_11 = sums_q[15:8];
+  assign mac_sum_mux_3 = mac_sum_bits_10 ? mac_sum_bits_11 : mac_sum_bits_2;
+  assign mac_sum_mux_4 = mac_sum_bits_6 ? mac_sum_mux_2 : mac_sum_mux_3;
   assign mac_product_ext = {1'd0, mac_sum};
-  assign mac_acc_next_mux = mac_first ? class_bias_q : mac_acc;
-  assign mac_acc_next_ext = {{3{mac_product[16]}}, mac_product};
+  assign mac_acc_next_mux = mac_product_first ? mac_product_bias : mac_acc;
+  assign mac_acc_next_ext = {{3{mac_product_q[16]}}, mac_product_q};
   assign in_beat_next_add = in_beat + 3'd1;
   assign in_beat_next_mux = in_last_beat ? 3'd0 : in_beat_next_add;
   assign in_vector_next_add = in_vector + 6'd1;
@@ -314,10 +323,10 @@ module head_custom_c48_k6_n16_t2_o10 (
   assign upd_data = {upd_data_add, upd_data_add_1, upd_data_add_2, upd_data_add_3, upd_data_add_4, upd_data_add_5};
   assign mac_last_channel = mac_channel == 6'd47;
   assign mac_word_step = mac_word_step_eq | mac_last_channel;
-  assign mac_sum = mac_sum_eq ? mac_sum_bits : mac_sum_mux_3;
+  assign mac_sum = mac_sum_bits ? mac_sum_mux_1 : mac_sum_mux_4;
   assign mac_product = {{9{weight_q[7]}}, weight_q} * {{8{mac_product_ext[8]}}, mac_product_ext};
   assign mac_acc_next = mac_acc_next_mux + mac_acc_next_ext;
-  assign z_done = mac_valid & mac_last;
+  assign z_done = mac_product_valid & mac_product_last;
   assign out_fire = out_valid & m_axis_tready;
   assign after_emit = state_emit & out_fire;
   assign s_axis_tready = s_ready;
@@ -379,7 +388,18 @@ module head_custom_c48_k6_n16_t2_o10 (
   always @(posedge clk)
     if (mac_issue) mac_last <= mac_last_channel;
   always @(posedge clk)
-    if (mac_valid) mac_acc <= mac_acc_next;
+    if (rst) mac_product_valid <= 1'd0;
+    else mac_product_valid <= mac_valid;
+  always @(posedge clk)
+    if (mac_valid) mac_product_first <= mac_first;
+  always @(posedge clk)
+    if (mac_valid) mac_product_last <= mac_last;
+  always @(posedge clk)
+    if (mac_valid) mac_product_bias <= class_bias_q;
+  always @(posedge clk)
+    if (mac_valid) mac_product_q <= mac_product;
+  always @(posedge clk)
+    if (mac_product_valid) mac_acc <= mac_acc_next;
   always @(posedge clk)
     if (rst) out_valid <= 1'd0;
     else out_valid <= out_valid_next_mux;

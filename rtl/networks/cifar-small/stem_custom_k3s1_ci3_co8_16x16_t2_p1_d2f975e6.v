@@ -98,6 +98,11 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   reg  current_valid;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire current_ready;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire current_free;  // Blocks/StemAccelerator.swift makeStem(_:)
+  reg  product_valid;  // Blocks/StemAccelerator.swift makeStem(_:)
+  reg  product_first;  // Blocks/StemAccelerator.swift makeStem(_:)
+  reg  product_last;  // Blocks/StemAccelerator.swift makeStem(_:)
+  reg  [2:0] product_group;  // Blocks/StemAccelerator.swift makeStem(_:)
+  wire product_advance;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire mac_advance;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire gather_load;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire [5:0] gather_addr;  // Blocks/StemAccelerator.swift makeStem(_:)
@@ -107,7 +112,7 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire [7:0] mac_pixel_raw;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [7:0] mac_pixel;  // signed, Blocks/StemAccelerator.swift makeStem(_:)
   reg  [18:0] acc0;  // signed, Blocks/StemAccelerator.swift makeStem(_:)
-  wire [15:0] prod0;  // signed, Blocks/StemAccelerator.swift makeStem(_:)
+  reg  [15:0] prod0;  // signed, Blocks/StemAccelerator.swift makeStem(_:)
   wire [18:0] sum0;  // signed, Blocks/StemAccelerator.swift makeStem(_:)
   wire current_emit;  // Blocks/StemAccelerator.swift makeStem(_:)
   reg  [18:0] current_data;  // Blocks/StemAccelerator.swift makeStem(_:)
@@ -174,6 +179,8 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire gather_start_lt;  // Blocks/WindowParts.swift ult(_:_:)
   wire gather_start_and_1;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire current_free_not;  // Blocks/StemAccelerator.swift makeStem(_:)
+  wire product_advance_not;  // Blocks/StemAccelerator.swift makeStem(_:)
+  wire product_advance_or;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire mac_advance_not;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire mac_advance_or;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire gather_load_not;  // Blocks/StemAccelerator.swift makeStem(_:)
@@ -200,7 +207,6 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire [7:0] mac_pixel_raw_bits_5;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire [7:0] mac_pixel_raw_mux_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [7:0] mac_pixel_mux;  // Blocks/StemAccelerator.swift makeStem(_:)
-  wire [7:0] prod0_bits;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire [12:0] sum0_rd;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire [12:0] sum0_bits;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire [18:0] sum0_ext;  // signed, Blocks/StemAccelerator.swift makeStem(_:)
@@ -255,6 +261,9 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire [5:0] wr_addr_next_mux_1;  // Blocks/WindowParts.swift advance(fire:)
   wire wr_image_next_not;  // Blocks/WindowParts.swift advance(fire:)
   wire wr_image_en_and;  // Blocks/WindowParts.swift advance(fire:)
+  wire product_valid_next_not;  // Blocks/StemAccelerator.swift makeStem(_:)
+  wire product_valid_next_and;  // Blocks/StemAccelerator.swift makeStem(_:)
+  wire product_valid_next_or;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire mac_valid_next_not;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire mac_valid_next_and;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire mac_valid_next_or;  // Blocks/StemAccelerator.swift makeStem(_:)
@@ -358,6 +367,8 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire [1:0] inflight_next_sub;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire [1:0] inflight_next_mux;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire [1:0] inflight_next_mux_1;  // Blocks/StemAccelerator.swift makeStem(_:)
+  wire [7:0] prod0_next_bits;  // Blocks/StemAccelerator.swift makeStem(_:)
+  wire [15:0] prod0_next_mul;  // signed, Blocks/StemAccelerator.swift makeStem(_:)
   wire current_valid_next_not;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire current_valid_next_and;  // Blocks/StemAccelerator.swift makeStem(_:)
   wire current_valid_next_or;  // Blocks/StemAccelerator.swift makeStem(_:)
@@ -432,8 +443,10 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   assign gather_start_lt = inflight < 2'd2;
   assign gather_start_and_1 = gather_start_and & gather_start_lt;
   assign current_free_not = ~current_valid;
-  assign mac_advance_not = ~mac_last;
-  assign mac_advance_or = mac_advance_not | current_free;
+  assign product_advance_not = ~product_last;
+  assign product_advance_or = product_advance_not | current_free;
+  assign mac_advance_not = ~product_valid;
+  assign mac_advance_or = mac_advance_not | product_advance;
   assign gather_load_not = ~mac_valid;
   assign gather_load_or = gather_load_not | mac_advance;
   assign gather_addr_ext = {1'd0, win_start_slot};
@@ -456,11 +469,10 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   assign mac_pixel_raw_bits_5 = pixel_q[15:8];
   assign mac_pixel_raw_mux_1 = mac_pixel_raw_bits_4 ? mac_pixel_raw_bits_5 : mac_pixel_raw_bits_2;
   assign mac_pixel_mux = mac_inside ? mac_pixel_raw : 8'd0;
-  assign prod0_bits = weight_q;
-  assign sum0_rd = bias[mac_group];
+  assign sum0_rd = bias[product_group];
   assign sum0_bits = sum0_rd;
   assign sum0_ext = {{6{sum0_bits[12]}}, sum0_bits};
-  assign sum0_mux = mac_first ? sum0_ext : acc0;
+  assign sum0_mux = product_first ? sum0_ext : acc0;
   assign sum0_add = {sum0_mux[18], sum0_mux} + {{4{prod0[15]}}, prod0};
   assign replay_in_fire_not = ~replay_fill_full;
   assign replay_write_addr_ext = {2'd0, replay_fill};
@@ -505,6 +517,9 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   assign wr_addr_next_mux_1 = wr_addr_next_and ? 6'd0 : wr_addr_next_mux;
   assign wr_image_next_not = ~wr_image;
   assign wr_image_en_and = s_fire & wr_addr_next_and;
+  assign product_valid_next_not = ~product_advance;
+  assign product_valid_next_and = product_valid & product_valid_next_not;
+  assign product_valid_next_or = mac_advance | product_valid_next_and;
   assign mac_valid_next_not = ~mac_advance;
   assign mac_valid_next_and = mac_valid & mac_valid_next_not;
   assign mac_valid_next_or = gather_load | mac_valid_next_and;
@@ -600,6 +615,8 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   assign inflight_next_sub = inflight - 2'd1;
   assign inflight_next_mux = inflight_next_and_1 ? inflight_next_sub : inflight;
   assign inflight_next_mux_1 = inflight_next_and ? inflight_next_add : inflight_next_mux;
+  assign prod0_next_bits = weight_q;
+  assign prod0_next_mul = {{8{mac_pixel[7]}}, mac_pixel} * {{8{prod0_next_bits[7]}}, prod0_next_bits};
   assign current_valid_next_not = ~current_ready;
   assign current_valid_next_and = current_valid & current_valid_next_not;
   assign current_valid_next_or = current_emit | current_valid_next_and;
@@ -642,6 +659,7 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   assign window_ready = window_ready_or | window_ready_and;
   assign gather_start = gather_start_and_1 & window_ready;
   assign current_free = current_free_not | current_ready;
+  assign product_advance = product_valid & product_advance_or;
   assign mac_advance = mac_valid & mac_advance_or;
   assign gather_load = gather_active & gather_load_or;
   assign gather_addr = gather_addr_mux[5:0];
@@ -650,9 +668,8 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   assign gather_output_done = gather_group_done & gather_output_done_eq;
   assign mac_pixel_raw = mac_pixel_raw_bits ? mac_pixel_raw_mux : mac_pixel_raw_mux_1;
   assign mac_pixel = mac_pixel_mux;
-  assign prod0 = {{8{mac_pixel[7]}}, mac_pixel} * {{8{prod0_bits[7]}}, prod0_bits};
   assign sum0 = sum0_add[18:0];
-  assign current_emit = mac_advance & mac_last;
+  assign current_emit = product_advance & product_last;
   assign current_ready = replay_in_ready;
   assign gather_token_done = out_token_done;
   assign replay_fill_full = replay_fill_bank ? replay_full1 : replay_full0;
@@ -691,6 +708,18 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   always @(posedge clk)
     if (rst) wr_image <= 1'd0;
     else if (wr_image_en_and) wr_image <= wr_image_next_not;
+  always @(posedge clk)
+    if (rst) product_valid <= 1'd0;
+    else product_valid <= product_valid_next_or;
+  always @(posedge clk)
+    if (rst) product_first <= 1'd0;
+    else if (mac_advance) product_first <= mac_first;
+  always @(posedge clk)
+    if (rst) product_last <= 1'd0;
+    else if (mac_advance) product_last <= mac_last;
+  always @(posedge clk)
+    if (rst) product_group <= 3'd0;
+    else if (mac_advance) product_group <= mac_group;
   always @(posedge clk)
     if (rst) mac_valid <= 1'd0;
     else mac_valid <= mac_valid_next_or;
@@ -770,8 +799,10 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
     if (rst) inflight <= 2'd0;
     else inflight <= inflight_next_mux_1;
   always @(posedge clk)
+    if (mac_advance) prod0 <= prod0_next_mul;
+  always @(posedge clk)
     if (rst) acc0 <= 19'd0;
-    else if (mac_advance) acc0 <= sum0;
+    else if (product_advance) acc0 <= sum0;
   always @(posedge clk)
     if (rst) current_valid <= 1'd0;
     else current_valid <= current_valid_next_or;
@@ -780,7 +811,7 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
     else if (current_emit) current_data <= current_data_next_cat;
   always @(posedge clk)
     if (rst) current_group <= 3'd0;
-    else if (current_emit) current_group <= mac_group;
+    else if (current_emit) current_group <= product_group;
   always @(posedge clk)
     if (rst) replay_fill <= 3'd0;
     else if (replay_in_fire) replay_fill <= replay_fill_next_mux;
