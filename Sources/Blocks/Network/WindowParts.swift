@@ -192,15 +192,15 @@ final class WindowWalker {
         colEnd = m.reg("\(prefix)_col_end", width: uwidth(g.width - 1), reset: min(end0, g.width - 1))
         self.end0 = end0
         let s0 = ucon(slot0, slotWidth)
-        let nextRowSlot = addMod(rowSlot, ((g.stride * g.width) % g.slots) * scale, g.slots * scale)
+        nextRowSlot = addMod(rowSlot, ((g.stride * g.width) % g.slots) * scale, g.slots * scale)
         nextStartSlot = m.wire("\(prefix)_next_start_slot",
                                mux(lastCol, mux(lastRow, s0, nextRowSlot), addMod(startSlot, (g.stride % g.slots) * scale, g.slots * scale)))
     }
     private let lastCol: Expr, lastRow: Expr
     private let limit0: Int, slot0: Int, end0: Int
     private let rowEndRaw: Expr, colEndRaw: Expr, rowEnd: Expr, colEnd: Expr
-    /// `startSlot` after `advance` (the next output's).
-    private let nextStartSlot: Expr
+    /// `startSlot` after `advance` (the next output's), and the next row's first slot.
+    private let nextStartSlot: Expr, nextRowSlot: Expr
 
     /// Whether the writer, at `(row, col)` of `image`, has written the window's last token
     /// `end(j)` (or finished the image, `writerAhead`).
@@ -240,9 +240,8 @@ final class WindowWalker {
     }
 
     func advance(enable: Expr) {
-        let s = g.stride, D = modulus, lw = limit.width
+        let s = g.stride, lw = limit.width
         let nextRowLimit = (rowLimit +% ucon(s * g.width, lw))
-        let nextRowSlot = addMod(rowSlot, ((s * g.width) % g.slots) * scale, D)
         let l0 = ucon(limit0, lw), s0 = ucon(slot0, slotWidth)
         m.next(ox, mux(lastCol, ucon(0, ox.width), ox +% ucon(1, ox.width)), enable: enable)
         m.next(oy, mux(lastCol, mux(lastRow, ucon(0, oy.width), oy +% ucon(1, oy.width)), oy), enable: enable)
