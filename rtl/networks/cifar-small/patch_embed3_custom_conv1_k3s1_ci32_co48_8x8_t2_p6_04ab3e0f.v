@@ -267,17 +267,8 @@ module patch_embed3_custom_conv1_k3s1_ci32_co48_8x8_t2_p6_04ab3e0f (
   wire [6:0] win_limit_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
   wire [6:0] win_row_limit_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [6:0] win_row_limit_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire [9:0] win_row_slot_next_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [9:0] win_row_slot_next_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [9:0] win_row_slot_next_add;  // Blocks/WindowParts.swift advance(enable:)
-  wire win_row_slot_next_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [9:0] win_row_slot_next_sub;  // Blocks/WindowParts.swift advance(enable:)
-  /* verilator lint_off UNUSED */
-  wire [9:0] win_row_slot_next_mux;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  /* verilator lint_on UNUSED */
-  wire [8:0] win_row_slot_next_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [8:0] win_row_slot_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [8:0] win_row_slot_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire [8:0] win_row_slot_next_mux_2;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_col_end_raw_next_add;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_col_end_raw_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [3:0] win_row_end_raw_next_add;  // Blocks/WindowParts.swift advance(enable:)
@@ -466,15 +457,8 @@ module patch_embed3_custom_conv1_k3s1_ci32_co48_8x8_t2_p6_04ab3e0f (
   assign win_limit_next_mux_1 = win_last_output_eq ? win_limit_next_mux : win_limit_next_add_1;
   assign win_row_limit_next_mux = win_last_output_eq_1 ? 7'd11 : win_limit_next_add;
   assign win_row_limit_next_mux_1 = win_last_output_eq ? win_row_limit_next_mux : win_row_limit;
-  assign win_row_slot_next_ext = {1'd0, win_row_slot};
-  assign win_row_slot_next_ext_1 = 10'd128;
-  assign win_row_slot_next_add = win_row_slot_next_ext + win_row_slot_next_ext_1;
-  assign win_row_slot_next_ge = win_row_slot_next_add >= 10'd320;
-  assign win_row_slot_next_sub = win_row_slot_next_add - 10'd320;
-  assign win_row_slot_next_mux = win_row_slot_next_ge ? win_row_slot_next_sub : win_row_slot_next_add;
-  assign win_row_slot_next_trunc = win_row_slot_next_mux[8:0];
-  assign win_row_slot_next_mux_1 = win_last_output_eq_1 ? 9'd176 : win_row_slot_next_trunc;
-  assign win_row_slot_next_mux_2 = win_last_output_eq ? win_row_slot_next_mux_1 : win_row_slot;
+  assign win_row_slot_next_mux = win_last_output_eq_1 ? 9'd176 : win_next_start_slot_trunc;
+  assign win_row_slot_next_mux_1 = win_last_output_eq ? win_row_slot_next_mux : win_row_slot;
   assign win_col_end_raw_next_add = win_col_end_raw + 4'd1;
   assign win_col_end_raw_next_mux = win_last_output_eq ? 4'd1 : win_col_end_raw_next_add;
   assign win_row_end_raw_next_add = win_row_end_raw + 4'd1;
@@ -613,7 +597,7 @@ module patch_embed3_custom_conv1_k3s1_ci32_co48_8x8_t2_p6_04ab3e0f (
     else if (gather_output_done) win_start_slot <= win_next_start_slot;
   always @(posedge clk)
     if (rst) win_row_slot <= 9'd176;
-    else if (gather_output_done) win_row_slot <= win_row_slot_next_mux_2;
+    else if (gather_output_done) win_row_slot <= win_row_slot_next_mux_1;
   always @(posedge clk)
     if (rst) win_col_end_raw <= 4'd1;
     else if (gather_output_done) win_col_end_raw <= win_col_end_raw_next_mux;

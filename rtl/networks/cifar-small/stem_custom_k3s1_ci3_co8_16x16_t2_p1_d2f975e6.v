@@ -325,17 +325,8 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   wire [8:0] win_limit_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
   wire [8:0] win_row_limit_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [8:0] win_row_limit_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire [6:0] win_row_slot_next_ext;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [6:0] win_row_slot_next_ext_1;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [6:0] win_row_slot_next_add;  // Blocks/WindowParts.swift advance(enable:)
-  wire win_row_slot_next_ge;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  wire [6:0] win_row_slot_next_sub;  // Blocks/WindowParts.swift advance(enable:)
-  /* verilator lint_off UNUSED */
-  wire [6:0] win_row_slot_next_mux;  // Blocks/WindowParts.swift addMod(_:_:_:)
-  /* verilator lint_on UNUSED */
-  wire [5:0] win_row_slot_next_trunc;  // Blocks/WindowParts.swift addMod(_:_:_:)
+  wire [5:0] win_row_slot_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [5:0] win_row_slot_next_mux_1;  // Blocks/WindowParts.swift advance(enable:)
-  wire [5:0] win_row_slot_next_mux_2;  // Blocks/WindowParts.swift advance(enable:)
   wire [4:0] win_col_end_raw_next_add;  // Blocks/WindowParts.swift advance(enable:)
   wire [4:0] win_col_end_raw_next_mux;  // Blocks/WindowParts.swift advance(enable:)
   wire [4:0] win_row_end_raw_next_add;  // Blocks/WindowParts.swift advance(enable:)
@@ -579,15 +570,8 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
   assign win_limit_next_mux_1 = win_last_output_eq ? win_limit_next_mux : win_limit_next_add_1;
   assign win_row_limit_next_mux = win_last_output_eq_1 ? 9'd19 : win_limit_next_add;
   assign win_row_limit_next_mux_1 = win_last_output_eq ? win_row_limit_next_mux : win_row_limit;
-  assign win_row_slot_next_ext = {1'd0, win_row_slot};
-  assign win_row_slot_next_ext_1 = 7'd16;
-  assign win_row_slot_next_add = win_row_slot_next_ext + win_row_slot_next_ext_1;
-  assign win_row_slot_next_ge = win_row_slot_next_add >= 7'd36;
-  assign win_row_slot_next_sub = win_row_slot_next_add - 7'd36;
-  assign win_row_slot_next_mux = win_row_slot_next_ge ? win_row_slot_next_sub : win_row_slot_next_add;
-  assign win_row_slot_next_trunc = win_row_slot_next_mux[5:0];
-  assign win_row_slot_next_mux_1 = win_last_output_eq_1 ? 6'd19 : win_row_slot_next_trunc;
-  assign win_row_slot_next_mux_2 = win_last_output_eq ? win_row_slot_next_mux_1 : win_row_slot;
+  assign win_row_slot_next_mux = win_last_output_eq_1 ? 6'd19 : win_next_start_slot_trunc;
+  assign win_row_slot_next_mux_1 = win_last_output_eq ? win_row_slot_next_mux : win_row_slot;
   assign win_col_end_raw_next_add = win_col_end_raw + 5'd1;
   assign win_col_end_raw_next_mux = win_last_output_eq ? 5'd1 : win_col_end_raw_next_add;
   assign win_row_end_raw_next_add = win_row_end_raw + 5'd1;
@@ -776,7 +760,7 @@ module stem_custom_k3s1_ci3_co8_16x16_t2_p1_d2f975e6 (
     else if (gather_output_done) win_start_slot <= win_next_start_slot;
   always @(posedge clk)
     if (rst) win_row_slot <= 6'd19;
-    else if (gather_output_done) win_row_slot <= win_row_slot_next_mux_2;
+    else if (gather_output_done) win_row_slot <= win_row_slot_next_mux_1;
   always @(posedge clk)
     if (rst) win_col_end_raw <= 5'd1;
     else if (gather_output_done) win_col_end_raw <= win_col_end_raw_next_mux;
