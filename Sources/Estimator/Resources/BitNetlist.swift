@@ -7,22 +7,32 @@ import HDL
 /// adders and subtractors (one LUT per bit beside a CARRY4 chain), multipliers (DSP48E1) and
 /// memories (block RAM, LUT RAM, or logic, by `MemoryMapping`).
 ///
-/// Bit 0 is the constant 0, bit 1 the constant 1. Every other bit is a gate or a leaf (an
-/// input port, a flip-flop output, a carry-chain output, a RAM output).
+/// Bit 0 is the constant 0, bit 1 the constant 1. Bits 2 and 3 are the *late* constants 0
+/// and 1: values that synthesis learns only after `synth_xilinx` has mapped adders to CARRY4
+/// (a flop that `opt_dff` finds constant on the gate-level netlist, such as a one-step time
+/// counter at T = 1, and whatever follows from it). Gates fold them like constants, since the
+/// gate-level `opt` and ABC do; the hard-block builders (`FlatBuilder`'s adders, comparisons
+/// and products) test `isConst` and see them as variables, because Yosys built those blocks
+/// before the value was known and never folds a CARRY4. Every other bit is a gate or a leaf
+/// (an input port, a flip-flop output, a carry-chain output, a RAM output).
 final class BitNetlist {
     enum Kind: UInt8 { case const0, const1, leaf, not, and, or, xor, mux }
 
-    var kind: [Kind] = [.const0, .const1]
-    var a: [Int32] = [0, 0]
-    var b: [Int32] = [0, 0]
-    var c: [Int32] = [0, 0]
+    var kind: [Kind] = [.const0, .const1, .const0, .const1]
+    var a: [Int32] = [0, 0, 0, 0]
+    var b: [Int32] = [0, 0, 0, 0]
+    var c: [Int32] = [0, 0, 0, 0]
     /// Placed-module index that owns the bit (for per-module attribution).
-    var owner: [Int32] = [0, 0]
+    var owner: [Int32] = [0, 0, 0, 0]
     private var strash: [SIMD4<Int32>: Int32] = [:]
     /// The module placement new gates are attributed to.
     var currentOwner: Int32 = 0
 
     static let zero = 0, one = 1
+    static let lateZero = 2, lateOne = 3
+
+    /// The value of a constant or late-constant bit, nil for any other.
+    static func value(_ x: Int) -> Int? { x <= 3 ? x & 1 : nil }
 
     func leaf() -> Int {
         kind.append(.leaf); a.append(0); b.append(0); c.append(0); owner.append(currentOwner)
@@ -41,8 +51,7 @@ final class BitNetlist {
     func isConst(_ x: Int) -> Bool { x <= 1 }
 
     func not(_ x: Int) -> Int {
-        if x == 0 { return 1 }
-        if x == 1 { return 0 }
+        if x <= 3 { return x ^ 1 }
         if kind[x] == .not { return Int(a[x]) }
         return gate(.not, x)
     }
@@ -51,6 +60,9 @@ final class BitNetlist {
         if x == 0 || y == 0 { return 0 }
         if x == 1 { return y }
         if y == 1 || x == y { return x }
+        if x == 2 || y == 2 { return 2 }
+        if x == 3 { return y }
+        if y == 3 { return x }
         if (kind[x] == .not && Int(a[x]) == y) || (kind[y] == .not && Int(a[y]) == x) { return 0 }
         return gate(.and, min(x, y), max(x, y))
     }
@@ -59,6 +71,9 @@ final class BitNetlist {
         if x == 1 || y == 1 { return 1 }
         if x == 0 { return y }
         if y == 0 || x == y { return x }
+        if x == 3 || y == 3 { return 3 }
+        if x == 2 { return y }
+        if y == 2 { return x }
         if (kind[x] == .not && Int(a[x]) == y) || (kind[y] == .not && Int(a[y]) == x) { return 1 }
         return gate(.or, min(x, y), max(x, y))
     }
@@ -68,6 +83,10 @@ final class BitNetlist {
         if y == 0 { return x }
         if x == 1 { return not(y) }
         if y == 1 { return not(x) }
+        if x == 2 { return y }
+        if y == 2 { return x }
+        if x == 3 { return not(y) }
+        if y == 3 { return not(x) }
         if x == y { return 0 }
         return gate(.xor, min(x, y), max(x, y))
     }
@@ -76,12 +95,18 @@ final class BitNetlist {
     func mux(_ s: Int, _ t: Int, _ f: Int) -> Int {
         if s == 1 || t == f { return t }
         if s == 0 { return f }
-        if t == 1 && f == 0 { return s }
-        if t == 0 && f == 1 { return not(s) }
-        if f == 0 { return and(s, t) }
-        if t == 0 { return and(not(s), f) }
-        if t == 1 { return or(s, f) }
-        if f == 1 { return or(not(s), t) }
+        // A late select makes a constant it picks late too.
+        if s == 3 { return t <= 1 ? t + 2 : t }
+        if s == 2 { return f <= 1 ? f + 2 : f }
+        if let tv = Self.value(t), let fv = Self.value(f) {
+            // Equal values, one of them late: the late one (known only at gate level).
+            if tv == fv { return max(t, f) }
+            return tv == 1 ? s : not(s)
+        }
+        if f == 0 || f == 2 { return and(s, t) }
+        if t == 0 || t == 2 { return and(not(s), f) }
+        if t == 1 || t == 3 { return or(s, f) }
+        if f == 1 || f == 3 { return or(not(s), t) }
         if kind[s] == .not { return gate(.mux, Int(a[s]), f, t) }
         return gate(.mux, s, t, f)
     }

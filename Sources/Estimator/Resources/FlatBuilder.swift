@@ -58,7 +58,8 @@ final class FlatBuilder {
     /// them as logic (as here); Yosys `synth_ecp5` keeps them on a carry chain (`$alu`), which
     /// `LogicDepth` times. Resources are not affected.
     var constantCompares: [Int: [Int]] = [:]
-    /// Register bits proven constant, and register bits merged into an identical one.
+    /// Register bits proven constant (0 or 1, or a late constant 2 or 3: `BitNetlist`), and
+    /// register bits merged into an identical one.
     let constantFlops: [FlopKey: Int]
     let mergedFlops: [FlopKey: FlopKey]
 
@@ -509,6 +510,10 @@ final class FlatBuilder {
     }
 
     private func isAllConst(_ x: [Int]) -> Bool { x.allSatisfy { $0 <= 1 } }
+    /// Whether a hard block on these operand bits may be shared with an identical one
+    /// (`opt_merge`): not when a late constant is among them, since in Yosys each is the
+    /// output of its own cell (`s ? 0 : v_lane0`, `s ? 0 : v_lane1`) when the blocks are built.
+    private func shareable(_ bits: [Int]) -> Bool { !bits.contains { $0 == BitNetlist.lateZero || $0 == BitNetlist.lateOne } }
     private func value(_ x: [Int]) -> [Bool] { x.map { $0 == 1 } }
 
     /// `x + y` or `x - y` on a CARRY4 chain: one LUT per bit from the first bit that can
@@ -526,7 +531,10 @@ final class FlatBuilder {
         }
         // wreduce: operands that are sign extensions of fewer bits give a sum of one bit more;
         // the bits above it copy its top bit.
+        // Late constants (BitNetlist) are wires of distinct cells when wreduce runs: never an
+        // extension.
         func extensionStart(_ v: [Int]) -> Int {
+            if v[v.count - 1] == BitNetlist.lateZero || v[v.count - 1] == BitNetlist.lateOne { return v.count - 1 }
             var e = v.count - 1
             while e > 0 && v[e - 1] == v[v.count - 1] { e -= 1 }
             return e
@@ -543,14 +551,15 @@ final class FlatBuilder {
         if !subtract { while i < w && x[i] == 0 && y[i] != 0 && out.count == i && i == 0 { out.append(y[i]); i += 1 } }
         if i == w { return out }
         let key = [0, subtract ? 1 : 0, i] + x + [-1] + y
-        if let outs = blockHash[key] { return out + outs }
+        let shared = shareable(x + y)
+        if shared, let outs = blockHash[key] { return out + outs }
         var blk = HardBlock(kind: .adder, owner: p, outputs: [])
         for j in i..<w { blk.pairs.append((net.xor(x[j], subtract ? net.not(y[j]) : y[j]), x[j])) }
         blk.carry4 = (w - i + 3) / 4
         for _ in i..<w { let q = net.leaf(); out.append(q); blk.outputs.append(q) }
         blocks.append(blk)
         for q in blk.outputs { leafBlock[q] = blocks.count - 1 }
-        blockHash[key] = blk.outputs
+        if shared { blockHash[key] = blk.outputs }
         return out
     }
 
@@ -559,11 +568,12 @@ final class FlatBuilder {
     private func compare(_ p: Int, _ x: [Int], _ y: [Int]) -> Int {
         if isAllConst(x) || isAllConst(y) {
             let o = net.lessThan(x, y)
-            if o > 1 { constantCompares[o] = (isAllConst(x) ? y : x).filter { $0 > 1 } }
+            if o > 3 { constantCompares[o] = (isAllConst(x) ? y : x).filter { $0 > 3 } }
             return o
         }
         let key = [1] + x + [-1] + y
-        if let o = blockHash[key] { return o[0] }
+        let shared = shareable(x + y)
+        if shared, let o = blockHash[key] { return o[0] }
         let w = x.count
         let groups = (w + 2) / 3
         var blk = HardBlock(kind: .compare, owner: p, outputs: [net.leaf()])
@@ -572,7 +582,7 @@ final class FlatBuilder {
         blk.carry4 = (groups + 3) / 4
         blocks.append(blk)
         leafBlock[blk.outputs[0]] = blocks.count - 1
-        blockHash[key] = blk.outputs
+        if shared { blockHash[key] = blk.outputs }
         return blk.outputs[0]
     }
 
@@ -581,10 +591,16 @@ final class FlatBuilder {
     private func equality(_ p: Int, _ x: [Int], _ y: [Int]) -> Int {
         var xs: [Int] = [], ys: [Int] = []
         var literals: [Int] = []
+        // `$eq` is gate logic in Yosys, so late constants (BitNetlist) fold here like constants.
+        // A result decided by late constants alone is a late constant.
         for (a, b) in zip(x, y) {
-            if a <= 1 && b <= 1 { if a != b { return 0 }; continue }
-            if a <= 1 { literals.append(a == 1 ? b : net.not(b)); continue }
-            if b <= 1 { literals.append(b == 1 ? a : net.not(a)); continue }
+            if let va = BitNetlist.value(a), let vb = BitNetlist.value(b) {
+                if va != vb { return a <= 1 && b <= 1 ? 0 : BitNetlist.lateZero }
+                if a > 1 || b > 1 { literals.append(BitNetlist.lateOne) }
+                continue
+            }
+            if let va = BitNetlist.value(a) { literals.append(va == 1 ? b : net.not(b)); continue }
+            if let vb = BitNetlist.value(b) { literals.append(vb == 1 ? a : net.not(a)); continue }
             if a == b { continue }
             xs.append(a); ys.append(b)
         }
@@ -615,14 +631,15 @@ final class FlatBuilder {
         if a == 0 || b == 0 { return [Int](repeating: 0, count: w) }
         if a >= 2 && b >= 2 && w >= 9 && !(isAllConst(x) && isAllConst(y)) {
             let key = [3] + x + [-1] + y
-            if let o = blockHash[key] { return o }
+            let shared = shareable(x + y)
+            if shared, let o = blockHash[key] { return o }
             var blk = HardBlock(kind: .dsp, owner: p, outputs: [])
             blk.inputs = x + y
             blk.dsps = ((max(a, b) + 23) / 24) * ((min(a, b) + 16) / 17)
             for _ in 0..<w { blk.outputs.append(net.leaf()) }
             blocks.append(blk)
             for q in blk.outputs { leafBlock[q] = blocks.count - 1 }
-            blockHash[key] = blk.outputs
+            if shared { blockHash[key] = blk.outputs }
             return blk.outputs
         }
         // Shift-and-add: one partial product per bit of the narrower operand.

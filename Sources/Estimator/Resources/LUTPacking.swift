@@ -44,9 +44,24 @@ struct LUTPacking {
         var liveFlop = [Bool](repeating: false, count: b.flops.count)
         var liveBlock = [Bool](repeating: false, count: b.blocks.count)
         var work = b.topOutputs
+        func strip(_ x: Int) -> Int {
+            var x = x
+            while net.kind[x] == .not { x = Int(net.a[x]) }
+            return x
+        }
+        var wideCompareReads: [Int: [Int]] = [:]
+        for (o, vars) in b.constantCompares where vars.count > 12 { wideCompareReads[strip(o), default: []] += vars }
         while let x = work.popLast() {
             if live[x] { continue }
             live[x] = true
+            // A comparison against a constant of more than 12 variable bits is a `cmp2lcu`
+            // chain in Yosys 0.23 (three or more 6-bit slices on a CARRY4): every variable bit
+            // is read, even one the constant makes irrelevant. Measured on a register compared
+            // with a constant (`synth_xilinx -family xc7`): `r >= 3 << 9` at 12 bits keeps 3
+            // flops and a LUT3, `r >= 1 << 12` at 13 bits all 13 flops, 4 LUT6 and a CARRY4. A
+            // LIF bank's `H >= 256` on 13 bits so reads the low bits of H, which at T = 1
+            // nothing else does. (Keyed without inverters: `r >= 1 << 12` is the bare `r[12]`.)
+            if let vars = wideCompareReads[strip(x)] { work += vars }
             switch net.kind[x] {
             case .const0, .const1: break
             case .leaf:
@@ -106,7 +121,7 @@ struct LUTPacking {
         /// Candidate cuts of a bit: its own trivial cut plus, for a gate, its kept cuts.
         func options(_ x: Int) -> [[Int32]] {
             let r = rep(x)
-            if r <= 1 { return [[]] }
+            if r <= 3 { return [[]] }  // a constant (or late constant): no input
             if !isGate(r) || wideMuxRoot[r] { return [[Int32(r)]] }
             return [[Int32(r)]] + cuts[r]
         }
@@ -155,7 +170,7 @@ struct LUTPacking {
         }
         for x in 0..<n where live[x] && isGate(x) && net.kind[x] != .not {
             if wideMuxRoot[x] {
-                let c = [Int32(rep(Int(net.a[x]))), Int32(rep(Int(net.b[x]))), Int32(rep(Int(net.c[x])))].filter { $0 > 1 }
+                let c = [Int32(rep(Int(net.a[x]))), Int32(rep(Int(net.b[x]))), Int32(rep(Int(net.c[x])))].filter { $0 > 3 }
                 let sorted = Array(Set(c)).sorted()
                 cuts[x] = [sorted]
                 arrival[x] = cutArrival(sorted)
@@ -195,7 +210,7 @@ struct LUTPacking {
             let r = rep(x)
             if isGate(r) { required[r] = true; return }
             // A lone inverter of a leaf or a constant-free wire into a pin is an INV.
-            if r != x && r > 1 && inverterLUTs[x] == nil { inverterLUTs[x] = true; lutCount[Int(net.owner[x])] += 1 }
+            if r != x && r > 3 && inverterLUTs[x] == nil { inverterLUTs[x] = true; lutCount[Int(net.owner[x])] += 1 }
         }
         for (i, f) in b.flops.enumerated() where liveFlop[i] {
             sink(f.d); sink(f.en)
@@ -355,11 +370,19 @@ struct LUTPacking {
         for f in b.flops {
             if f.en == 0 || f.d == f.q { constantFlops[f.key] = f.reset ?? 0; continue }
             if f.d <= 1 && (f.reset == nil || f.reset == f.d) { constantFlops[f.key] = f.d; continue }
-            // Constant by induction from reset (`opt_dff -sat`): with its own output at its
-            // reset value, the flop's next value is that value again (or it is not enabled).
-            // A time-step counter of one step (T = 1) is such a flop; the state it gates away
-            // (a LIF membrane that is never read back) then dies in the next round.
-            if let r = f.reset, Self.holdsReset(f, r, b.net) { constantFlops[f.key] = r; continue }
+            // The same on late constants (BitNetlist): the flop is a late constant too.
+            if f.en == BitNetlist.lateZero { constantFlops[f.key] = BitNetlist.lateZero + (f.reset ?? 0); continue }
+            if let v = BitNetlist.value(f.d), f.d > 1, f.reset == nil || f.reset == v {
+                constantFlops[f.key] = f.d; continue
+            }
+            // Constant by induction from reset: with its own output at its reset value, the
+            // flop's next value is that value again (or it is not enabled). A time-step counter
+            // of one step (T = 1) is such a flop (`q == 0 ? 0 : q + 1`); the state it gates
+            // away (a LIF membrane that is never read back) then dies in the next round. Yosys
+            // sees it only on the gate-level netlist, after the adders are CARRY4 cells, so it
+            // is a late constant: the chains it feeds stay, as they do in Yosys
+            // (`LateConstantTests`).
+            if let r = f.reset, Self.holdsReset(f, r, b.net) { constantFlops[f.key] = BitNetlist.lateZero + r; continue }
             let sig = SIMD3<Int32>(Int32(f.d), Int32(f.en), Int32(f.reset ?? -1))
             if let rep = seen[sig] { mergedFlops[f.key] = rep } else { seen[sig] = f.key }
         }

@@ -75,8 +75,6 @@ public enum ResourceModel {
             if packing.constantFlops.keys.allSatisfy({ constants[$0] != nil }) && packing.mergedFlops.keys.allSatisfy({ merged[$0] != nil }) { break }
             constants.merge(packing.constantFlops) { a, _ in a }
             merged.merge(packing.mergedFlops) { a, _ in a }
-            let before = (constants.count, merged.count)
-            _ = before
             builder = FlatBuilder(design, constantFlops: constants, mergedFlops: merged)
             builder.build()
             packing = LUTPacking(builder)
