@@ -96,7 +96,9 @@ public struct MemoryMapping: Sendable, Equatable {
             let (n18, n36, cost) = blockRAM(depth: memory.depth, width: memory.width)
             if cost < bestCost { best = MemoryMapping(kind: .blockRAM, bram18: n18, bram36: n36); bestCost = cost }
         }
-        if !isROM && readPorts >= 1 && memory.depth <= 256 {
+        // Any depth: memory_libmap stacks LUT RAMs behind an address multiplexer (Yosys 0.23: a
+        // 320 x 5 K buffer of a QKCA block in 10 RAM64M, rather than a RAMB18).
+        if !isROM && readPorts >= 1 {
             let (cells, sites) = lutRAM(depth: memory.depth, width: memory.width, readPorts: readPorts)
             let cost = Double(cells) * lutRAMCellCost
             if cost < bestCost { best = MemoryMapping(kind: .lutRAM, lutRAMSites: sites, lutRAMCells: cells); bestCost = cost }
