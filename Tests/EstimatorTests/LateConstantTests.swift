@@ -53,3 +53,35 @@ import HDL
         #expect(e.luts == 1)
     }
 }
+
+/// `opt_dff`'s synchronous reset from a constant arm of a register's next value, on the shape of
+/// a pipelined LIF bank's stage-2 membrane register (`s2 <= first ? 0 : rd`, `rd` a 3:1 group
+/// read). Expected counts are Yosys 0.23 `synth_xilinx -family xc7 -flatten` on the same
+/// circuit in Verilog.
+@Suite struct ConstantArmResetTests {
+    static func circuit(enabled: Bool) throws -> ResourceCount {
+        let m = Module("arm")
+        let first = m.input("first", width: 1), g = m.input("g", width: 2), adv = m.input("adv", width: 1)
+        let v = (0..<3).map { m.input("v\($0)", width: 15) }
+        let rd = mux(g.bit(1), mux(g.bit(0), .const(0, width: 15), v[2]), mux(g.bit(0), v[1], v[0]))
+        let s2 = m.reg("s2", width: 15)
+        m.next(s2, mux(first, .const(0, width: 15), rd), enable: enabled ? adv : nil)
+        m.output("y", s2)
+        return ResourceModel.estimate(try Elaborate.run(m)).total
+    }
+
+    /// With a clock enable the reset is `first & adv`, one LUT2 per bit (15), beside the read's
+    /// LUT5 on D (15): 30 LUTs, where one LUT6 per bit would do.
+    @Test func underAClockEnableTheResetCostsALUTPerBit() throws {
+        let e = try Self.circuit(enabled: true)
+        #expect(e.flipFlops == 15)
+        #expect(e.luts == 30)
+    }
+
+    /// Without one, R is `first` itself: the 15 LUT5 of the read alone.
+    @Test func withoutAClockEnableTheResetIsFree() throws {
+        let e = try Self.circuit(enabled: false)
+        #expect(e.flipFlops == 15)
+        #expect(e.luts == 15)
+    }
+}

@@ -17,6 +17,12 @@ struct FlopBit {
     var en: Int
     let reset: Int?
     let owner: Int
+    /// The pins Yosys wires when `opt_dff` turns a constant arm of the next value into a
+    /// synchronous reset (`c ? K : x`, a register without its own reset): D reads `x`
+    /// (`dPin`) and R or S reads `c` (`rPin`); `d` keeps the whole next value for the
+    /// constant and duplicate analyses. Nil otherwise.
+    var dPin: Int? = nil
+    var rPin: Int? = nil
     /// Register identity for the fixpoint (placement, signal index or sync-read key, bit).
     let key: FlopKey
 }
@@ -230,9 +236,19 @@ final class FlatBuilder {
             deferred.append {
                 if let u = m.updates.last(where: { $0.target.signal === s }) {
                     let (d, en) = self.withOwner(p) { (self.eval(p, u.value), u.enable.map { self.eval(p, $0)[0] } ?? 1) }
+                    // opt_dff: `c ? K : x` on a register with no reset of its own becomes a
+                    // synchronous reset (or set) on `c`, D = x.
+                    var pins: (d: [Int], r: Int)? = nil
+                    if s.resetValue == nil, let arm = self.constantArm(p, u.value) {
+                        pins = self.withOwner(p) {
+                            let c = self.eval(p, arm.cond)[0]
+                            return (self.ext(p, arm.rest, s.width), arm.invert ? self.net.not(c) : c)
+                        }
+                    }
                     for (i, key) in pending {
                         let reset = s.resetValue.map { $0.bit(i) ? 1 : 0 }
                         self.addFlop(q: bits[i], d: d[i], en: en, reset: reset, owner: p, key: key)
+                        if let pins, pins.r > 3 { self.flops[self.flops.count - 1].dPin = pins.d[i]; self.flops[self.flops.count - 1].rPin = pins.r }
                     }
                 } else {
                     for (i, key) in pending { self.addFlop(q: bits[i], d: bits[i], en: 0, reset: s.resetValue.map { $0.bit(i) ? 1 : 0 }, owner: p, key: key) }
@@ -386,6 +402,22 @@ final class FlatBuilder {
     }
 
     private func ext(_ p: Int, _ e: Expr, _ w: Int) -> [Int] { net.extend(eval(p, e), signed: e.isSigned, to: w) }
+
+    /// A multiplexer with one constant arm, through wires: `cond ? K : rest` (`invert` false)
+    /// or `cond ? rest : K` (`invert` true), as `opt_dff` finds it on a register's D.
+    func constantArm(_ p: Int, _ e: Expr) -> (cond: Expr, invert: Bool, rest: Expr)? {
+        let d = drivers[ObjectIdentifier(placements[p].module)]!
+        var e = e
+        for _ in 0..<64 {
+            guard let s = e.signal, s.kind == .wire || s.kind == .output, let next = d[s] else { break }
+            e = next
+        }
+        guard case .mux = e.op else { return nil }
+        func isConst(_ x: Expr) -> Bool { if case .const = x.op { return true }; return false }
+        if isConst(e.args[1]) && !isConst(e.args[2]) { return (e.args[0], false, e.args[2]) }
+        if isConst(e.args[2]) && !isConst(e.args[1]) { return (e.args[0], true, e.args[1]) }
+        return nil
+    }
 
     private func compute(_ p: Int, _ e: Expr) -> [Int] {
         let w = e.width

@@ -82,7 +82,10 @@ struct LUTPacking {
         for x in 0..<n where live[x] && net.kind[x].rawValue >= BitNetlist.Kind.not.rawValue {
             for f in net.fanins(x) { fanout[f] += 1 }
         }
-        for (i, f) in b.flops.enumerated() where liveFlop[i] { fanout[f.d] += 1; fanout[f.en] += 1 }
+        for (i, f) in b.flops.enumerated() where liveFlop[i] {
+            fanout[f.dPin ?? f.d] += 1; fanout[f.en] += 1
+            if let r = f.rPin { fanout[r] += 1 }
+        }
         for (i, k) in b.blocks.enumerated() where liveBlock[i] {
             for x in k.inputs { fanout[x] += 1 }
             for (p, q) in k.pairs { fanout[p] += 1; fanout[q] += 1 }
@@ -154,7 +157,7 @@ struct LUTPacking {
             // (CARRY4 DI, flip-flop D or CE, a RAM/DSP port, a top output). Trees read only by
             // LUTs are absorbed into them as any 2:1 multiplexer is.
             var signalPins: [Int] = b.topOutputs
-            for (i, f) in b.flops.enumerated() where liveFlop[i] { signalPins += [f.d, f.en] }
+            for (i, f) in b.flops.enumerated() where liveFlop[i] { signalPins += [f.dPin ?? f.d, f.en] + (f.rPin.map { [$0] } ?? []) }
             for (i, k) in b.blocks.enumerated() where liveBlock[i] { signalPins += k.inputs + k.pairs.map { $0.1 } }
             var realized = [Bool](repeating: false, count: n)
             for y in signalPins {
@@ -213,8 +216,16 @@ struct LUTPacking {
             if r != x && r > 3 && inverterLUTs[x] == nil { inverterLUTs[x] = true; lutCount[Int(net.owner[x])] += 1 }
         }
         for (i, f) in b.flops.enumerated() where liveFlop[i] {
-            sink(f.d); sink(f.en)
+            sink(f.dPin ?? f.d); sink(f.en)
             flops[f.owner] += 1
+            // The sync reset made from a constant arm (`FlopBit.rPin`): under a clock enable it
+            // is `c & en`, which `dfflegalize` builds for every bit and ABC keeps as one LUT per
+            // bit (Yosys 0.23: a 15-bit `if (adv) s2 <= first ? 0 : rd` has 15 LUT2 on R and 15
+            // LUT5 on D; a LIF bank's stage-2 membrane register is this register).
+            if let r = f.rPin {
+                sink(r)
+                if f.en != 1 && f.en > 3 { lutCount[f.owner] += 1 }
+            }
         }
         for (i, k) in b.blocks.enumerated() where liveBlock[i] {
             for x in k.inputs { sink(x) }
