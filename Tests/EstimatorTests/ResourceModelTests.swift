@@ -100,6 +100,24 @@ import HDL
         #expect(r.1 == 12)
     }
 
+    /// `memory_libmap`'s LUT-RAM cost, against what Yosys 0.23 prints with `debug
+    /// memory_libmap` and decides: an MLP fc1 accumulator state of 4 x 14 bits with two reads at
+    /// registered addresses costs 54.67 as RAM32M (3 cells per copy, 2 copies, transparency
+    /// emulated on both reads) against 56 for flip-flops, and goes to LUT RAM; the 4 x 11 state
+    /// of the calibration set (45.67 against 44) stays in flip-flops; a 320 x 5 K buffer goes to
+    /// 10 RAM64M rather than a RAMB18 (129).
+    @Test func lutRAMCostIsMemoryLibmapsOwn() {
+        let (c14, cells14, sites14) = MemoryMapping.lutRAM(depth: 4, width: 14, readPorts: 2, transparentReads: 2)
+        #expect(abs(c14 - 54.6667) < 0.001)
+        #expect(cells14 == 6 && sites14 == 24)
+        #expect(c14 < 56)
+        let (c11, _, _) = MemoryMapping.lutRAM(depth: 4, width: 11, readPorts: 2, transparentReads: 2)
+        #expect(c11 > 44)
+        let (ck, cellsK, sitesK) = MemoryMapping.lutRAM(depth: 320, width: 5, readPorts: 1, transparentReads: 1)
+        #expect(ck < MemoryMapping.ramb18Cost)
+        #expect(cellsK == 10 && sitesK == 40)
+    }
+
     @Test func smallAsyncROMBecomesLogicWithConstantColumnsFolded() throws {
         let m = Module("rom8")
         // Bit 0 is always 1, bit 1 always 0; bits 2 and 3 are functions of 3 address bits.

@@ -24,13 +24,6 @@ public struct MemoryMapping: Sendable, Equatable {
     static let ramb18: [(Int, Int)] = [(16384, 1), (8192, 2), (4096, 4), (2048, 9), (1024, 18), (512, 36)]
     static let ramb36: [(Int, Int)] = [(32768, 1), (16384, 2), (8192, 4), (4096, 9), (2048, 18), (1024, 36), (512, 72)]
     static let ramb18Cost = 129.0, ramb36Cost = 257.0
-    /// LUT RAM cost per cell against soft logic. The library says `cost 8` with `widthscale`;
-    /// the effective cost against `-logic-cost-ram` was fitted on three observed decisions of
-    /// Yosys 0.23: a 4 x 11-bit RAM with two read ports (4 RAM32M) goes to flip-flops, an
-    /// 8 x 13-bit one (6 RAM32M) to LUT RAM (`qkforge calibrate`), and a 6 x 13-bit one (6 RAM32M,
-    /// the MLP's fc1 accumulator at G1 = 6) to LUT RAM; any value in (11, 13) fits.
-    static let lutRAMCellCost = 12.0
-
     /// Soft-logic cost of a ROM bit against the block-RAM costs above. Fitted on synchronous
     /// ROMs with random contents synthesized alone (`synth_xilinx -family xc7`, Yosys 0.23):
     /// 256 x 64 and 257 x 64 stay logic, 300 x 64 and 256 x 72 take one RAMB36 (512 x 72);
@@ -67,18 +60,46 @@ public struct MemoryMapping: Sendable, Equatable {
         return best
     }
 
-    /// Distributed RAM for `readPorts` asynchronous read ports: memory_libmap gives each read
-    /// port its own simple-dual-port copy (RAM32M: 32 x 6 bits, RAM64M: 64 x 3,
-    /// RAM128X1D: 128 x 1, RAM256X1S: 256 x 1). Returns (cells, LUT sites).
-    static func lutRAM(depth: Int, width: Int, readPorts: Int) -> (Int, Int) {
+    /// A LUT-RAM type of the xc7 library (`lutrams_xc5v.txt`) at one address width: its depth
+    /// (`2^abits`), data bits per cell, read ports per cell (each needs its own copy beyond),
+    /// `cost` and `widthscale`, and the LUT sites of one cell. SDP: RAM32M (6 bits) and RAM64M
+    /// (3 bits) with one write and one read port; QP: the same cells with three read ports and
+    /// 2 or 1 bits; DP at 7 address bits: RAM128X1D. (SP needs the read at the write address,
+    /// which no generated memory has; DP at 5 and 6 address bits is never cheaper than SDP.)
+    struct LUTRAMType { let abits: Int; let unit: Int; let readsPerCell: Int; let cost: Double; let widthscale: Double }
+    static let lutRAMTypes: [LUTRAMType] = [
+        LUTRAMType(abits: 5, unit: 6, readsPerCell: 1, cost: 8, widthscale: 7),
+        LUTRAMType(abits: 6, unit: 3, readsPerCell: 1, cost: 8, widthscale: 7),
+        LUTRAMType(abits: 5, unit: 2, readsPerCell: 3, cost: 7, widthscale: 7),
+        LUTRAMType(abits: 6, unit: 1, readsPerCell: 3, cost: 7, widthscale: 7),
+        LUTRAMType(abits: 7, unit: 1, readsPerCell: 1, cost: 8, widthscale: 8),
+    ]
+
+    /// The cheapest LUT-RAM mapping by `memory_libmap`'s own cost (Yosys 0.23, `handle_geom`
+    /// and `score_emu_ports`): with `k = ceil(depth / 2^abits)` stacked address ranges,
+    /// `repl = k * ceil(width / unit)` cells per copy and one copy per `readsPerCell` read ports,
+    /// cost = (cost - widthscale) * repl * copies + widthscale * k * width / unit * copies
+    /// + 0.5 * (k - 1) * width per read port (the read multiplexer) + 0.5 * k when stacked (the
+    /// write decode) + 2 * (1 per read port + 3 per read port that must emulate transparency:
+    /// an asynchronous read at a registered address, which `memory_dff` makes a transparent
+    /// synchronous port). Checked against Yosys's `debug memory_libmap` output: a 4 x 14
+    /// accumulator state with two such reads costs 54.67 (3 RAM32M per copy), against 56 for
+    /// flip-flops. Returns (cost, cells, LUT sites).
+    static func lutRAM(depth: Int, width: Int, readPorts: Int, transparentReads: Int) -> (Double, Int, Int) {
         let ports = max(readPorts, 1)
-        if depth <= 32 { let n = (width + 5) / 6 * ports; return (n, 4 * n) }
-        // Or RAM32M stacked 32 deep, read through a mux (Yosys: a 76 x 12 FIFO in 6 RAM32M, not 12 RAM128X1D).
-        let stacked = (depth + 31) / 32 * ((width + 5) / 6)
-        if depth <= 64 { let n = min((width + 2) / 3, stacked) * ports; return (n, 4 * n) }
-        if depth <= 128 { let n = min(width, stacked) * ports; return (n, 4 * n) }
-        let n = min(width * ((depth + 255) / 256), stacked) * ports
-        return (n, 4 * n)
+        var best = (Double.infinity, 0, 0)
+        for t in lutRAMTypes {
+            let k = (depth + (1 << t.abits) - 1) >> t.abits
+            let repl = k * ((width + t.unit - 1) / t.unit)
+            let copies = (ports + t.readsPerCell - 1) / t.readsPerCell
+            var cost = (t.cost - t.widthscale) * Double(repl * copies)
+            cost += t.widthscale * Double(k * width) / Double(t.unit) * Double(copies)
+            cost += 0.5 * Double((k - 1) * width * ports)
+            if k != 1 { cost += 0.5 * Double(k) }
+            cost += 2 * Double(ports + 3 * transparentReads)
+            if cost < best.0 { best = (cost, repl * copies, 4 * repl * copies) }
+        }
+        return best
     }
 
     /// The mapping of `memory`, read through `asyncReads` combinational ports (of which
@@ -99,8 +120,8 @@ public struct MemoryMapping: Sendable, Equatable {
         // Any depth: memory_libmap stacks LUT RAMs behind an address multiplexer (Yosys 0.23: a
         // 320 x 5 K buffer of a QKCA block in 10 RAM64M, rather than a RAMB18).
         if !isROM && readPorts >= 1 {
-            let (cells, sites) = lutRAM(depth: memory.depth, width: memory.width, readPorts: readPorts)
-            let cost = Double(cells) * lutRAMCellCost
+            let (cost, cells, sites) = lutRAM(depth: memory.depth, width: memory.width, readPorts: readPorts,
+                                              transparentReads: registeredAsyncReads)
             if cost < bestCost { best = MemoryMapping(kind: .lutRAM, lutRAMSites: sites, lutRAMCells: cells); bestCost = cost }
         }
         return best
