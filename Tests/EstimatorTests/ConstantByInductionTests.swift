@@ -5,6 +5,16 @@ import HDL
 /// Flops constant by induction from reset, on a tiny module worked out by hand and checked
 /// against Yosys 0.23 `synth_xilinx -family xc7 -flatten` on the same circuit in Verilog.
 @Suite struct ConstantByInductionTests {
+    /// A time-step counter of one step as the blocks build it: `t` resets to 0 and, under a
+    /// clock enable, takes `t == 0 ? 0 : t + 1`. Returns `t` and `first = t == 0`.
+    static func oneStepCounter(_ m: Module) -> (t: Expr, first: Expr) {
+        let en = m.input("en", width: 1)
+        let t = m.reg("t", width: 1, reset: 0)
+        let first = t.eq(.const(0, width: 1))
+        m.next(t, mux(first, .const(0, width: 1), t +% .const(1, width: 1)), enable: en)
+        return (t, first)
+    }
+
     /// A one-step counter as the blocks build it at T = 1, with a clock enable: `t` starts at 0
     /// and its next value `t == 0 ? 0 : t + 1` is 0 whenever `t` is 0, so it is 0 forever. So
     /// `v`'s next value `t ? v + a : a` is just `a`: 8 flops with D = a, no adder, no LUT, and
@@ -14,9 +24,8 @@ import HDL
     /// the model removes it; the blocks' counters are all of the form above.)
     @Test func counterOfOneStateIsRemovedWithWhatItGates() throws {
         let m = Module("ind")
-        let a = m.input("a", width: 8), en = m.input("en", width: 1)
-        let t = m.reg("t", width: 1, reset: 0)
-        m.next(t, mux(t.eq(.const(0, width: 1)), .const(0, width: 1), t +% .const(1, width: 1)), enable: en)
+        let a = m.input("a", width: 8)
+        let t = Self.oneStepCounter(m).t
         let v = m.reg("v", width: 8, reset: 0)
         m.next(v, mux(t, v +% a, a))
         m.output("y", v)
