@@ -56,11 +56,17 @@ import HDL
 /// read). Expected counts are Yosys 0.23 `synth_xilinx -family xc7 -flatten` on the same
 /// circuit in Verilog.
 @Suite struct ConstantArmResetTests {
-    static func circuit(enabled: Bool) throws -> ResourceCount {
+    static func circuit(enabled: Bool, groups: Int = 3) throws -> ResourceCount {
         let m = Module("arm")
-        let first = m.input("first", width: 1), g = m.input("g", width: 2), adv = m.input("adv", width: 1)
-        let v = (0..<3).map { m.input("v\($0)", width: 15) }
-        let rd = mux(g.bit(1), mux(g.bit(0), .const(0, width: 15), v[2]), mux(g.bit(0), v[1], v[0]))
+        let gw = groups <= 4 ? 2 : 3
+        let first = m.input("first", width: 1), g = m.input("g", width: gw), adv = m.input("adv", width: 1)
+        let v = (0..<groups).map { m.input("v\($0)", width: 15) }
+        // g[1] ? (g[0] ? v3 : v2) : (g[0] ? v1 : v0), and so on; a missing group reads 0.
+        func read(_ base: Int, _ bit: Int) -> Expr {
+            if bit < 0 { return base < groups ? v[base] : .const(0, width: 15) }
+            return mux(g.bit(bit), read(base + (1 << bit), bit - 1), read(base, bit - 1))
+        }
+        let rd = read(0, gw - 1)
         let s2 = m.reg("s2", width: 15)
         m.next(s2, mux(first, .const(0, width: 15), rd), enable: enabled ? adv : nil)
         m.output("y", s2)
@@ -73,6 +79,13 @@ import HDL
         let e = try Self.circuit(enabled: true)
         #expect(e.flipFlops == 15)
         #expect(e.luts == 30)
+    }
+
+    /// An 8:1 read is wider than a LUT: Yosys keeps `first` in the read's last LUT, 45 LUT6 and
+    /// no LUT on R (and a 4:1 read, 6 inputs, is again 15 LUT6 + 15 LUT2).
+    @Test func aReadWiderThanALUTKeepsTheConditionOnD() throws {
+        #expect(try Self.circuit(enabled: true, groups: 8).luts == 45)
+        #expect(try Self.circuit(enabled: true, groups: 4).luts == 30)
     }
 
     /// Without one, R is `first` itself: the 15 LUT5 of the read alone.

@@ -248,7 +248,12 @@ final class FlatBuilder {
                     for (i, key) in pending {
                         let reset = s.resetValue.map { $0.bit(i) ? 1 : 0 }
                         self.addFlop(q: bits[i], d: d[i], en: en, reset: reset, owner: p, key: key)
-                        if let pins, pins.r > 3 { self.flops[self.flops.count - 1].dPin = pins.d[i]; self.flops[self.flops.count - 1].rPin = pins.r }
+                        // Only where the rest fits one LUT6: a wider rest (an 8:1 group read) keeps
+                        // the condition in its last LUT (Yosys: 3 LUT6 per bit, no LUT on R).
+                        if let pins, pins.r > 3, self.support(pins.d[i], limit: 6) <= 6 {
+                            self.flops[self.flops.count - 1].dPin = pins.d[i]
+                            self.flops[self.flops.count - 1].rPin = pins.r
+                        }
                     }
                 } else {
                     for (i, key) in pending { self.addFlop(q: bits[i], d: bits[i], en: 0, reset: s.resetValue.map { $0.bit(i) ? 1 : 0 }, owner: p, key: key) }
@@ -402,6 +407,17 @@ final class FlatBuilder {
     }
 
     private func ext(_ p: Int, _ e: Expr, _ w: Int) -> [Int] { net.extend(eval(p, e), signed: e.isSigned, to: w) }
+
+    /// The number of distinct leaves (inputs, flip-flops, hard-block outputs) that gate logic
+    /// `x` reads, counted up to `limit + 1`.
+    func support(_ x: Int, limit: Int) -> Int {
+        var seen = Set<Int>(), leaves = Set<Int>(), stack = [x]
+        while let y = stack.popLast(), leaves.count <= limit {
+            if y <= 3 || !seen.insert(y).inserted { continue }
+            if net.kind[y] == .leaf { leaves.insert(y) } else { stack += net.fanins(y) }
+        }
+        return leaves.count
+    }
 
     /// A multiplexer with one constant arm, through wires: `cond ? K : rest` (`invert` false)
     /// or `cond ? rest : K` (`invert` true), as `opt_dff` finds it on a register's D.

@@ -220,8 +220,9 @@ struct LUTPacking {
             flops[f.owner] += 1
             // The sync reset made from a constant arm (`FlopBit.rPin`): under a clock enable it
             // is `c & en`, which `dfflegalize` builds for every bit and ABC keeps as one LUT per
-            // bit (Yosys 0.23: a 15-bit `if (adv) s2 <= first ? 0 : rd` has 15 LUT2 on R and 15
-            // LUT5 on D; a LIF bank's stage-2 membrane register is this register).
+            // bit (Yosys 0.23, 15-bit `if (adv) s2 <= first ? 0 : rd`: a 3:1 or 4:1 group read
+            // gives 15 LUT2 on R beside 15 LUT5 or LUT6 on D; an 8:1 read, 45 LUT6 and none on R,
+            // which is why `FlatBuilder` sets the pins only for a rest of at most 6 inputs).
             if let r = f.rPin {
                 sink(r)
                 if f.en != 1 && f.en > 3 { lutCount[f.owner] += 1 }
