@@ -33,6 +33,8 @@ final class BitNetlist {
 
     /// The value of a constant or late-constant bit, nil for any other.
     static func value(_ x: Int) -> Int? { x <= 3 ? x & 1 : nil }
+    /// Whether `x` is a late constant.
+    static func isLate(_ x: Int) -> Bool { x == lateZero || x == lateOne }
 
     func leaf() -> Int {
         kind.append(.leaf); a.append(0); b.append(0); c.append(0); owner.append(currentOwner)

@@ -561,7 +561,7 @@ final class FlatBuilder {
     /// Whether a hard block on these operand bits may be shared with an identical one
     /// (`opt_merge`): not when a late constant is among them, since in Yosys each is the
     /// output of its own cell (`s ? 0 : v_lane0`, `s ? 0 : v_lane1`) when the blocks are built.
-    private func shareable(_ bits: [Int]) -> Bool { !bits.contains { $0 == BitNetlist.lateZero || $0 == BitNetlist.lateOne } }
+    private func shareable(_ bits: [Int]) -> Bool { !bits.contains(where: BitNetlist.isLate) }
     private func value(_ x: [Int]) -> [Bool] { x.map { $0 == 1 } }
 
     /// `x + y` or `x - y` on a CARRY4 chain: one LUT per bit from the first bit that can
@@ -582,7 +582,7 @@ final class FlatBuilder {
         // Late constants (BitNetlist) are wires of distinct cells when wreduce runs: never an
         // extension.
         func extensionStart(_ v: [Int]) -> Int {
-            if v[v.count - 1] == BitNetlist.lateZero || v[v.count - 1] == BitNetlist.lateOne { return v.count - 1 }
+            if BitNetlist.isLate(v[v.count - 1]) { return v.count - 1 }
             var e = v.count - 1
             while e > 0 && v[e - 1] == v[v.count - 1] { e -= 1 }
             return e
