@@ -48,6 +48,9 @@ public struct EventEncoderConfig: Hashable, Sendable {
     }
 }
 
+/// Bits of a channel index within a beat of `k` channels.
+private func indexWidthOf(_ k: Int) -> Int { Interval(0, k - 1).unsignedWidth }
+
 /// The event encoder (spike router, docs/arithmetic.md §3): turns dense count vectors into address
 /// events `(channel, count)`, skipping zeros with a find-first-set scan.
 ///
@@ -118,13 +121,17 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     let chunkValid = m.reg("chunk_valid", width: 1, reset: 0)
     let chunkMask = m.reg("chunk_mask", width: k)
     let chunkCounts = m.reg("chunk_counts", width: k * wc)
-    let chunkBase = m.reg("chunk_base", width: wch)
+    // With `K` a power of two every base is a multiple of `K`: the register keeps the beat
+    // number and the channel is the beat number beside the index, with no adder on the
+    // pick-to-output path (docs/timing.md).
+    let beatShift = chunks > 1 && k > 1 && k & (k - 1) == 0 ? indexWidthOf(k) : 0
+    let chunkBase = m.reg(beatShift > 0 ? "chunk_beat" : "chunk_base", width: wch - beatShift)
     let chunkFinal = m.reg("chunk_final", width: 1)
 
     // E find-first-set steps: each takes the lowest set bit and clears it.
     var rest = chunkMask
     var slotValid: [Expr] = [], slotChannel: [Expr] = [], slotCount: [Expr] = []
-    let indexWidth = Interval(0, k - 1).unsignedWidth
+    let indexWidth = indexWidthOf(k)
 
     /// The lowest set bit of `x` as a one-hot (`x & -x`) without a carry chain: bit `j` is set
     /// when `x[j]` is and none below it is, the OR of the bits below from a log-depth
@@ -151,33 +158,45 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     // has data and whether it has at most one set bit are computed for the next mask (the
     // input beat's, or this one's after the pick) and loaded with it, so no find-first-set sits
     // in series with the index, the channel add and the hand-off (docs/timing.md). Same cycles.
+    // "At most one bit" is kept as two registers, one loaded with the input beat and one at each
+    // pick, and a third that says which was loaded last, so neither count tree sits behind the
+    // late `in_fire` select.
     var picked: (onehot: Expr, hasData: Expr, restEmpty: Expr)? = nil
+    var restEmptyRegs: (loaded: Expr, picked: Expr, fromLoad: Expr)? = nil
     if e == 1 {
+        let regs = (loaded: m.reg("scan_rest_empty_in_r", width: 1, reset: 0),
+                    picked: m.reg("scan_rest_empty_pick_r", width: 1, reset: 0),
+                    fromLoad: m.reg("scan_rest_empty_sel_r", width: 1, reset: 1))
+        restEmptyRegs = regs
         picked = (m.reg("pick0_onehot_r", width: k, reset: 0), m.reg("scan_has_data_r", width: 1, reset: 0),
-                  m.reg("scan_rest_empty_r", width: 1, reset: 0))
+                  m.wire("scan_rest_empty_r", mux(regs.fromLoad, regs.loaded, regs.picked)))
     }
-    /// How many bits of `x` are set, saturated at 3 (two bits), by a tree of pairs: each output
-    /// bit of a pair is a function of four bits, one LUT4, so `log2 K` levels and no adder.
+    /// Whether at least two and at least three bits of `x` are set, by a tree of pairs that
+    /// carries the thermometer code (at least 1, 2, 3) of each half: every output is an AND/OR
+    /// of its children's flags, monotone, so the mapper keeps the tree `log2 K` levels deep. (A
+    /// two-bit saturating count, with its "exactly one" term, was rewritten into a chain twice as
+    /// deep, and the mapper then relaxed every other path of the encoder to that depth.)
     func countUpTo3(_ x: Expr, name: String, three: Bool) -> (atLeast2: Expr, atLeast3: Expr) {
-        var nodes: [(hi: Expr, lo: Expr)] = (0..<x.width).map { (.const(0, width: 1), x.bit($0)) }
+        let zero = Expr.const(0, width: 1)
+        var nodes: [(one: Expr, two: Expr, three: Expr)] = (0..<x.width).map { (x.bit($0), zero, zero) }
         var level = 0
         while nodes.count > 1 {
-            var next: [(hi: Expr, lo: Expr)] = []
+            var next: [(one: Expr, two: Expr, three: Expr)] = []
             for i in stride(from: 0, to: nodes.count, by: 2) {
                 guard i + 1 < nodes.count else { next.append(nodes[i]); continue }
-                let (a1, a0) = nodes[i], (b1, b0) = nodes[i + 1]
-                let hi = a1 | b1 | (a0 & b0)   // a + b >= 2
-                let three = (a1 & a0) | (b1 & b0) | (a1 & (b1 | b0)) | (b1 & (a1 | a0))
-                let one = (~a1 & a0 & ~b1 & ~b0) | (~a1 & ~a0 & ~b1 & b0)
-                next.append((hi, one | three))   // min(a + b, 3)
+                let a = nodes[i], b = nodes[i + 1]
+                next.append((a.one | b.one,
+                             a.two | b.two | (a.one & b.one),
+                             a.three | b.three | (a.two & b.one) | (a.one & b.two)))
             }
-            let his = m.wire("\(name)_hi\(level)", cat(Array(next.map(\.hi).reversed())))
-            // The root's low bit only matters for `atLeast3`: unnamed (and dropped) otherwise.
-            let los = next.count > 1 || three ? m.wire("\(name)_lo\(level)", cat(Array(next.map(\.lo).reversed()))) : nil
-            nodes = (0..<next.count).map { (his.bit($0), los?.bit($0) ?? next[$0].lo) }
+            let ones = next.count > 1 ? m.wire("\(name)_any\(level)", cat(Array(next.map(\.one).reversed()))) : nil
+            let twos = m.wire("\(name)_two\(level)", cat(Array(next.map(\.two).reversed())))
+            // The third flag only matters for `atLeast3`: unnamed (and dropped) otherwise.
+            let threes = three ? m.wire("\(name)_three\(level)", cat(Array(next.map(\.three).reversed()))) : nil
+            nodes = (0..<next.count).map { (ones?.bit($0) ?? next[$0].one, twos.bit($0), threes?.bit($0) ?? next[$0].three) }
             level += 1
         }
-        return (nodes[0].hi, nodes[0].hi & nodes[0].lo)
+        return (nodes[0].two, nodes[0].three)
     }
 
     for s in 0..<e {
@@ -195,7 +214,8 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
         }
         slotCount.append(m.wire("pick\(s)_count", count))
         // base + index < C: the narrowing loses nothing.
-        let channel = (chunkBase +& index.extend(to: max(indexWidth, wch))).truncate(to: wch)
+        let channel = beatShift > 0 ? cat(chunkBase, index)
+            : (chunkBase +& index.extend(to: max(indexWidth, wch))).truncate(to: wch)
         slotChannel.append(m.wire("pick\(s)_channel", channel))
         rest = m.wire("pick\(s)_rest", rest & ~lowest)
     }
@@ -229,17 +249,24 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
         // Both candidates are computed, the input beat's and the rest's, and chosen after. The
         // rest has at most one bit after its pick when the beat has at most two now (a take
         // with no data ends an empty beat: 0 bits, still at most one); both counts come
-        // straight from registered masks by a count tree, not through a pick.
-        let inPick = m.wire("in_pick", lowestSet(inMask, name: "in_pick"))
-        let restPick = m.wire("rest_pick", lowestSet(rest, name: "rest_pick"))
+        // straight from registered masks by a count tree, not through a pick. Registered, the
+        // pick is `x & -x`: a carry chain is a hard macro the LUT mapper leaves alone, where it
+        // rewrote the prefix tree of `lowestSet` into a ripple of wide LUTs as deep as the
+        // deepest cone of the encoder (10 levels on a 64-channel beat; docs/timing.md).
+        let inPick = m.wire("in_pick", inMask & (Expr.const(0, width: k) -% inMask))
+        let restPick = m.wire("rest_pick", rest & (Expr.const(0, width: k) -% rest))
         m.next(r.onehot, mux(inFire, inPick, restPick), enable: inFire | take)
         m.next(r.hasData, mux(inFire, inMask.orReduce(), ~r.restEmpty), enable: inFire | take)
         let inCount = k > 1 ? countUpTo3(inMask, name: "in_count", three: false) : (atLeast2: Expr.const(0, width: 1), atLeast3: Expr.const(0, width: 1))
         let nowCount = k > 2 ? countUpTo3(chunkMask, name: "scan_count", three: true) : (atLeast2: Expr.const(0, width: 1), atLeast3: Expr.const(0, width: 1))
-        m.next(r.restEmpty, mux(inFire, ~inCount.atLeast2, ~nowCount.atLeast3), enable: inFire | take)
+        if let q = restEmptyRegs {
+            m.next(q.loaded, ~inCount.atLeast2, enable: inFire)
+            m.next(q.picked, ~nowCount.atLeast3, enable: take)
+            m.next(q.fromLoad, inFire, enable: inFire | take)
+        }
     }
     m.next(chunkCounts, inCounts, enable: inFire)
-    m.next(chunkBase, inBase, enable: inFire)
+    m.next(chunkBase, beatShift > 0 ? inBase.slice(wch - 1, beatShift) : inBase, enable: inFire)
     m.next(chunkFinal, inFinal, enable: inFire)
     if let r = inBaseReg {
         // The final beat's base is the largest, (chunks-1)*K < C: the sum fits.

@@ -113,6 +113,10 @@ final class EncoderBench: Bench {
         ("c5k2", EventEncoderConfig(channels: 5, chunkChannels: 2, countWidth: 3, slots: 2), true),
         ("c96k32", EventEncoderConfig(channels: 96, chunkChannels: 32, countWidth: 2, slots: 4), true),
         ("c96k96", EventEncoderConfig(channels: 96, chunkChannels: 96, countWidth: 1, slots: 1), true),
+        // The generated blocks' shapes: a 64-channel beat and a partial final beat (the channel
+        // is the beat number beside the index), and 12-channel beats (the channel is an add).
+        ("c96k64", EventEncoderConfig(channels: 96, chunkChannels: 64, countWidth: 1, slots: 1), true),
+        ("c96k12", EventEncoderConfig(channels: 96, chunkChannels: 12, countWidth: 1, slots: 1), true),
         // No stalls: the measured rate against max(1, ceil(nonzeros/E)) cycles per input beat.
         ("rate_e4", EventEncoderConfig(channels: 96, chunkChannels: 32, countWidth: 2, slots: 4), false),
         ("rate_e1", EventEncoderConfig(channels: 64, chunkChannels: 64, countWidth: 1, slots: 1), false),
@@ -146,7 +150,7 @@ final class EncoderBench: Bench {
     }
 
     @Test func encoderLintClean() throws {
-        for (_, config, _) in Self.sweep.prefix(7) {
+        for (_, config, _) in Self.sweep.prefix(9) {
             let findings = try SweepRunner.lint(try makeEventEncoder(config))
             #expect(findings.isEmpty, "\(config.moduleName): \(findings)")
         }
