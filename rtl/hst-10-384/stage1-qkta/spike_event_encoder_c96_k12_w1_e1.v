@@ -31,9 +31,12 @@ module spike_event_encoder_c96_k12_w1_e1 (
   reg  [11:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [6:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_in_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_pick_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_sel_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [11:0] pick0_onehot_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  scan_has_data_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  reg  scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [11:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [3:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -70,31 +73,28 @@ module spike_event_encoder_c96_k12_w1_e1 (
   wire chunk_done;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [10:0] in_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [10:0] in_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [10:0] in_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [10:0] in_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire [11:0] in_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [10:0] rest_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [10:0] rest_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [10:0] rest_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [10:0] rest_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire [11:0] rest_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [5:0] in_count_hi0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [5:0] in_count_lo0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] in_count_hi1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] in_count_lo1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] in_count_hi2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] in_count_lo2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [5:0] scan_count_hi0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [5:0] scan_count_lo0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] scan_count_hi1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] scan_count_lo1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] scan_count_hi2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] scan_count_lo2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] in_count_any0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] in_count_two0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] in_count_any1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] in_count_two1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] in_count_any2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] in_count_two2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] scan_count_any0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] scan_count_two0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] scan_count_three0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] scan_count_any1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] scan_count_two1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] scan_count_three1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] scan_count_any2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] scan_count_two2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] scan_count_three2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  /* verilator lint_off UNUSED */
+  wire scan_count_two3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  /* verilator lint_on UNUSED */
+  wire scan_count_three3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire in_mask_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -226,859 +226,228 @@ module spike_event_encoder_c96_k12_w1_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_count_hi0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [11:0] in_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [11:0] rest_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_count_any0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire ev_out_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_event_next_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -1112,14 +481,11 @@ module spike_event_encoder_c96_k12_w1_e1 (
   wire scan_has_data_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_in_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_rest_empty_in_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_pick_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_rest_empty_pick_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_sel_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_off UNUSED */
   wire [8:0] in_base_next_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
@@ -1255,859 +621,228 @@ module spike_event_encoder_c96_k12_w1_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
-  assign in_pick_below0_bits = in_mask[10];
-  assign in_pick_below0_bits_1 = in_mask[9];
-  assign in_pick_below0_or = in_pick_below0_bits | in_pick_below0_bits_1;
-  assign in_pick_below0_bits_2 = in_mask[8];
-  assign in_pick_below0_or_1 = in_pick_below0_bits_1 | in_pick_below0_bits_2;
-  assign in_pick_below0_bits_3 = in_mask[7];
-  assign in_pick_below0_or_2 = in_pick_below0_bits_2 | in_pick_below0_bits_3;
-  assign in_pick_below0_bits_4 = in_mask[6];
-  assign in_pick_below0_or_3 = in_pick_below0_bits_3 | in_pick_below0_bits_4;
-  assign in_pick_below0_bits_5 = in_mask[5];
-  assign in_pick_below0_or_4 = in_pick_below0_bits_4 | in_pick_below0_bits_5;
-  assign in_pick_below0_bits_6 = in_mask[4];
-  assign in_pick_below0_or_5 = in_pick_below0_bits_5 | in_pick_below0_bits_6;
-  assign in_pick_below0_bits_7 = in_mask[3];
-  assign in_pick_below0_or_6 = in_pick_below0_bits_6 | in_pick_below0_bits_7;
-  assign in_pick_below0_bits_8 = in_mask[2];
-  assign in_pick_below0_or_7 = in_pick_below0_bits_7 | in_pick_below0_bits_8;
-  assign in_pick_below0_bits_9 = in_mask[1];
-  assign in_pick_below0_or_8 = in_pick_below0_bits_8 | in_pick_below0_bits_9;
-  assign in_pick_below0_bits_10 = in_mask[0];
-  assign in_pick_below0_or_9 = in_pick_below0_bits_9 | in_pick_below0_bits_10;
-  assign in_pick_below1_bits = in_pick_below0[10];
-  assign in_pick_below1_bits_1 = in_pick_below0[8];
-  assign in_pick_below1_or = in_pick_below1_bits | in_pick_below1_bits_1;
-  assign in_pick_below1_bits_2 = in_pick_below0[9];
-  assign in_pick_below1_bits_3 = in_pick_below0[7];
-  assign in_pick_below1_or_1 = in_pick_below1_bits_2 | in_pick_below1_bits_3;
-  assign in_pick_below1_bits_4 = in_pick_below0[6];
-  assign in_pick_below1_or_2 = in_pick_below1_bits_1 | in_pick_below1_bits_4;
-  assign in_pick_below1_bits_5 = in_pick_below0[5];
-  assign in_pick_below1_or_3 = in_pick_below1_bits_3 | in_pick_below1_bits_5;
-  assign in_pick_below1_bits_6 = in_pick_below0[4];
-  assign in_pick_below1_or_4 = in_pick_below1_bits_4 | in_pick_below1_bits_6;
-  assign in_pick_below1_bits_7 = in_pick_below0[3];
-  assign in_pick_below1_or_5 = in_pick_below1_bits_5 | in_pick_below1_bits_7;
-  assign in_pick_below1_bits_8 = in_pick_below0[2];
-  assign in_pick_below1_or_6 = in_pick_below1_bits_6 | in_pick_below1_bits_8;
-  assign in_pick_below1_bits_9 = in_pick_below0[1];
-  assign in_pick_below1_or_7 = in_pick_below1_bits_7 | in_pick_below1_bits_9;
-  assign in_pick_below1_bits_10 = in_pick_below0[0];
-  assign in_pick_below1_or_8 = in_pick_below1_bits_8 | in_pick_below1_bits_10;
-  assign in_pick_below2_bits = in_pick_below1[10];
-  assign in_pick_below2_bits_1 = in_pick_below1[6];
-  assign in_pick_below2_or = in_pick_below2_bits | in_pick_below2_bits_1;
-  assign in_pick_below2_bits_2 = in_pick_below1[9];
-  assign in_pick_below2_bits_3 = in_pick_below1[5];
-  assign in_pick_below2_or_1 = in_pick_below2_bits_2 | in_pick_below2_bits_3;
-  assign in_pick_below2_bits_4 = in_pick_below1[8];
-  assign in_pick_below2_bits_5 = in_pick_below1[4];
-  assign in_pick_below2_or_2 = in_pick_below2_bits_4 | in_pick_below2_bits_5;
-  assign in_pick_below2_bits_6 = in_pick_below1[7];
-  assign in_pick_below2_bits_7 = in_pick_below1[3];
-  assign in_pick_below2_or_3 = in_pick_below2_bits_6 | in_pick_below2_bits_7;
-  assign in_pick_below2_bits_8 = in_pick_below1[2];
-  assign in_pick_below2_or_4 = in_pick_below2_bits_1 | in_pick_below2_bits_8;
-  assign in_pick_below2_bits_9 = in_pick_below1[1];
-  assign in_pick_below2_or_5 = in_pick_below2_bits_3 | in_pick_below2_bits_9;
-  assign in_pick_below2_bits_10 = in_pick_below1[0];
-  assign in_pick_below2_or_6 = in_pick_below2_bits_5 | in_pick_below2_bits_10;
-  assign in_pick_below3_bits = in_pick_below2[10];
-  assign in_pick_below3_bits_1 = in_pick_below2[2];
-  assign in_pick_below3_or = in_pick_below3_bits | in_pick_below3_bits_1;
-  assign in_pick_below3_bits_2 = in_pick_below2[9];
-  assign in_pick_below3_bits_3 = in_pick_below2[1];
-  assign in_pick_below3_or_1 = in_pick_below3_bits_2 | in_pick_below3_bits_3;
-  assign in_pick_below3_bits_4 = in_pick_below2[8];
-  assign in_pick_below3_bits_5 = in_pick_below2[0];
-  assign in_pick_below3_or_2 = in_pick_below3_bits_4 | in_pick_below3_bits_5;
-  assign in_pick_below3_bits_6 = in_pick_below2[7];
-  assign in_pick_below3_bits_7 = in_pick_below2[6];
-  assign in_pick_below3_bits_8 = in_pick_below2[5];
-  assign in_pick_below3_bits_9 = in_pick_below2[4];
-  assign in_pick_below3_bits_10 = in_pick_below2[3];
-  assign in_pick_bits = in_mask[11];
-  assign in_pick_bits_1 = in_pick_below3[10];
-  assign in_pick_not = ~in_pick_bits_1;
-  assign in_pick_and = in_pick_bits & in_pick_not;
-  assign in_pick_bits_2 = in_mask[10];
-  assign in_pick_bits_3 = in_pick_below3[9];
-  assign in_pick_not_1 = ~in_pick_bits_3;
-  assign in_pick_and_1 = in_pick_bits_2 & in_pick_not_1;
-  assign in_pick_bits_4 = in_mask[9];
-  assign in_pick_bits_5 = in_pick_below3[8];
-  assign in_pick_not_2 = ~in_pick_bits_5;
-  assign in_pick_and_2 = in_pick_bits_4 & in_pick_not_2;
-  assign in_pick_bits_6 = in_mask[8];
-  assign in_pick_bits_7 = in_pick_below3[7];
-  assign in_pick_not_3 = ~in_pick_bits_7;
-  assign in_pick_and_3 = in_pick_bits_6 & in_pick_not_3;
-  assign in_pick_bits_8 = in_mask[7];
-  assign in_pick_bits_9 = in_pick_below3[6];
-  assign in_pick_not_4 = ~in_pick_bits_9;
-  assign in_pick_and_4 = in_pick_bits_8 & in_pick_not_4;
-  assign in_pick_bits_10 = in_mask[6];
-  assign in_pick_bits_11 = in_pick_below3[5];
-  assign in_pick_not_5 = ~in_pick_bits_11;
-  assign in_pick_and_5 = in_pick_bits_10 & in_pick_not_5;
-  assign in_pick_bits_12 = in_mask[5];
-  assign in_pick_bits_13 = in_pick_below3[4];
-  assign in_pick_not_6 = ~in_pick_bits_13;
-  assign in_pick_and_6 = in_pick_bits_12 & in_pick_not_6;
-  assign in_pick_bits_14 = in_mask[4];
-  assign in_pick_bits_15 = in_pick_below3[3];
-  assign in_pick_not_7 = ~in_pick_bits_15;
-  assign in_pick_and_7 = in_pick_bits_14 & in_pick_not_7;
-  assign in_pick_bits_16 = in_mask[3];
-  assign in_pick_bits_17 = in_pick_below3[2];
-  assign in_pick_not_8 = ~in_pick_bits_17;
-  assign in_pick_and_8 = in_pick_bits_16 & in_pick_not_8;
-  assign in_pick_bits_18 = in_mask[2];
-  assign in_pick_bits_19 = in_pick_below3[1];
-  assign in_pick_not_9 = ~in_pick_bits_19;
-  assign in_pick_and_9 = in_pick_bits_18 & in_pick_not_9;
-  assign in_pick_bits_20 = in_mask[1];
-  assign in_pick_bits_21 = in_pick_below3[0];
-  assign in_pick_not_10 = ~in_pick_bits_21;
-  assign in_pick_and_10 = in_pick_bits_20 & in_pick_not_10;
-  assign in_pick_bits_22 = in_mask[0];
-  assign rest_pick_below0_bits = pick0_rest[10];
-  assign rest_pick_below0_bits_1 = pick0_rest[9];
-  assign rest_pick_below0_or = rest_pick_below0_bits | rest_pick_below0_bits_1;
-  assign rest_pick_below0_bits_2 = pick0_rest[8];
-  assign rest_pick_below0_or_1 = rest_pick_below0_bits_1 | rest_pick_below0_bits_2;
-  assign rest_pick_below0_bits_3 = pick0_rest[7];
-  assign rest_pick_below0_or_2 = rest_pick_below0_bits_2 | rest_pick_below0_bits_3;
-  assign rest_pick_below0_bits_4 = pick0_rest[6];
-  assign rest_pick_below0_or_3 = rest_pick_below0_bits_3 | rest_pick_below0_bits_4;
-  assign rest_pick_below0_bits_5 = pick0_rest[5];
-  assign rest_pick_below0_or_4 = rest_pick_below0_bits_4 | rest_pick_below0_bits_5;
-  assign rest_pick_below0_bits_6 = pick0_rest[4];
-  assign rest_pick_below0_or_5 = rest_pick_below0_bits_5 | rest_pick_below0_bits_6;
-  assign rest_pick_below0_bits_7 = pick0_rest[3];
-  assign rest_pick_below0_or_6 = rest_pick_below0_bits_6 | rest_pick_below0_bits_7;
-  assign rest_pick_below0_bits_8 = pick0_rest[2];
-  assign rest_pick_below0_or_7 = rest_pick_below0_bits_7 | rest_pick_below0_bits_8;
-  assign rest_pick_below0_bits_9 = pick0_rest[1];
-  assign rest_pick_below0_or_8 = rest_pick_below0_bits_8 | rest_pick_below0_bits_9;
-  assign rest_pick_below0_bits_10 = pick0_rest[0];
-  assign rest_pick_below0_or_9 = rest_pick_below0_bits_9 | rest_pick_below0_bits_10;
-  assign rest_pick_below1_bits = rest_pick_below0[10];
-  assign rest_pick_below1_bits_1 = rest_pick_below0[8];
-  assign rest_pick_below1_or = rest_pick_below1_bits | rest_pick_below1_bits_1;
-  assign rest_pick_below1_bits_2 = rest_pick_below0[9];
-  assign rest_pick_below1_bits_3 = rest_pick_below0[7];
-  assign rest_pick_below1_or_1 = rest_pick_below1_bits_2 | rest_pick_below1_bits_3;
-  assign rest_pick_below1_bits_4 = rest_pick_below0[6];
-  assign rest_pick_below1_or_2 = rest_pick_below1_bits_1 | rest_pick_below1_bits_4;
-  assign rest_pick_below1_bits_5 = rest_pick_below0[5];
-  assign rest_pick_below1_or_3 = rest_pick_below1_bits_3 | rest_pick_below1_bits_5;
-  assign rest_pick_below1_bits_6 = rest_pick_below0[4];
-  assign rest_pick_below1_or_4 = rest_pick_below1_bits_4 | rest_pick_below1_bits_6;
-  assign rest_pick_below1_bits_7 = rest_pick_below0[3];
-  assign rest_pick_below1_or_5 = rest_pick_below1_bits_5 | rest_pick_below1_bits_7;
-  assign rest_pick_below1_bits_8 = rest_pick_below0[2];
-  assign rest_pick_below1_or_6 = rest_pick_below1_bits_6 | rest_pick_below1_bits_8;
-  assign rest_pick_below1_bits_9 = rest_pick_below0[1];
-  assign rest_pick_below1_or_7 = rest_pick_below1_bits_7 | rest_pick_below1_bits_9;
-  assign rest_pick_below1_bits_10 = rest_pick_below0[0];
-  assign rest_pick_below1_or_8 = rest_pick_below1_bits_8 | rest_pick_below1_bits_10;
-  assign rest_pick_below2_bits = rest_pick_below1[10];
-  assign rest_pick_below2_bits_1 = rest_pick_below1[6];
-  assign rest_pick_below2_or = rest_pick_below2_bits | rest_pick_below2_bits_1;
-  assign rest_pick_below2_bits_2 = rest_pick_below1[9];
-  assign rest_pick_below2_bits_3 = rest_pick_below1[5];
-  assign rest_pick_below2_or_1 = rest_pick_below2_bits_2 | rest_pick_below2_bits_3;
-  assign rest_pick_below2_bits_4 = rest_pick_below1[8];
-  assign rest_pick_below2_bits_5 = rest_pick_below1[4];
-  assign rest_pick_below2_or_2 = rest_pick_below2_bits_4 | rest_pick_below2_bits_5;
-  assign rest_pick_below2_bits_6 = rest_pick_below1[7];
-  assign rest_pick_below2_bits_7 = rest_pick_below1[3];
-  assign rest_pick_below2_or_3 = rest_pick_below2_bits_6 | rest_pick_below2_bits_7;
-  assign rest_pick_below2_bits_8 = rest_pick_below1[2];
-  assign rest_pick_below2_or_4 = rest_pick_below2_bits_1 | rest_pick_below2_bits_8;
-  assign rest_pick_below2_bits_9 = rest_pick_below1[1];
-  assign rest_pick_below2_or_5 = rest_pick_below2_bits_3 | rest_pick_below2_bits_9;
-  assign rest_pick_below2_bits_10 = rest_pick_below1[0];
-  assign rest_pick_below2_or_6 = rest_pick_below2_bits_5 | rest_pick_below2_bits_10;
-  assign rest_pick_below3_bits = rest_pick_below2[10];
-  assign rest_pick_below3_bits_1 = rest_pick_below2[2];
-  assign rest_pick_below3_or = rest_pick_below3_bits | rest_pick_below3_bits_1;
-  assign rest_pick_below3_bits_2 = rest_pick_below2[9];
-  assign rest_pick_below3_bits_3 = rest_pick_below2[1];
-  assign rest_pick_below3_or_1 = rest_pick_below3_bits_2 | rest_pick_below3_bits_3;
-  assign rest_pick_below3_bits_4 = rest_pick_below2[8];
-  assign rest_pick_below3_bits_5 = rest_pick_below2[0];
-  assign rest_pick_below3_or_2 = rest_pick_below3_bits_4 | rest_pick_below3_bits_5;
-  assign rest_pick_below3_bits_6 = rest_pick_below2[7];
-  assign rest_pick_below3_bits_7 = rest_pick_below2[6];
-  assign rest_pick_below3_bits_8 = rest_pick_below2[5];
-  assign rest_pick_below3_bits_9 = rest_pick_below2[4];
-  assign rest_pick_below3_bits_10 = rest_pick_below2[3];
-  assign rest_pick_bits = pick0_rest[11];
-  assign rest_pick_bits_1 = rest_pick_below3[10];
-  assign rest_pick_not = ~rest_pick_bits_1;
-  assign rest_pick_and = rest_pick_bits & rest_pick_not;
-  assign rest_pick_bits_2 = pick0_rest[10];
-  assign rest_pick_bits_3 = rest_pick_below3[9];
-  assign rest_pick_not_1 = ~rest_pick_bits_3;
-  assign rest_pick_and_1 = rest_pick_bits_2 & rest_pick_not_1;
-  assign rest_pick_bits_4 = pick0_rest[9];
-  assign rest_pick_bits_5 = rest_pick_below3[8];
-  assign rest_pick_not_2 = ~rest_pick_bits_5;
-  assign rest_pick_and_2 = rest_pick_bits_4 & rest_pick_not_2;
-  assign rest_pick_bits_6 = pick0_rest[8];
-  assign rest_pick_bits_7 = rest_pick_below3[7];
-  assign rest_pick_not_3 = ~rest_pick_bits_7;
-  assign rest_pick_and_3 = rest_pick_bits_6 & rest_pick_not_3;
-  assign rest_pick_bits_8 = pick0_rest[7];
-  assign rest_pick_bits_9 = rest_pick_below3[6];
-  assign rest_pick_not_4 = ~rest_pick_bits_9;
-  assign rest_pick_and_4 = rest_pick_bits_8 & rest_pick_not_4;
-  assign rest_pick_bits_10 = pick0_rest[6];
-  assign rest_pick_bits_11 = rest_pick_below3[5];
-  assign rest_pick_not_5 = ~rest_pick_bits_11;
-  assign rest_pick_and_5 = rest_pick_bits_10 & rest_pick_not_5;
-  assign rest_pick_bits_12 = pick0_rest[5];
-  assign rest_pick_bits_13 = rest_pick_below3[4];
-  assign rest_pick_not_6 = ~rest_pick_bits_13;
-  assign rest_pick_and_6 = rest_pick_bits_12 & rest_pick_not_6;
-  assign rest_pick_bits_14 = pick0_rest[4];
-  assign rest_pick_bits_15 = rest_pick_below3[3];
-  assign rest_pick_not_7 = ~rest_pick_bits_15;
-  assign rest_pick_and_7 = rest_pick_bits_14 & rest_pick_not_7;
-  assign rest_pick_bits_16 = pick0_rest[3];
-  assign rest_pick_bits_17 = rest_pick_below3[2];
-  assign rest_pick_not_8 = ~rest_pick_bits_17;
-  assign rest_pick_and_8 = rest_pick_bits_16 & rest_pick_not_8;
-  assign rest_pick_bits_18 = pick0_rest[2];
-  assign rest_pick_bits_19 = rest_pick_below3[1];
-  assign rest_pick_not_9 = ~rest_pick_bits_19;
-  assign rest_pick_and_9 = rest_pick_bits_18 & rest_pick_not_9;
-  assign rest_pick_bits_20 = pick0_rest[1];
-  assign rest_pick_bits_21 = rest_pick_below3[0];
-  assign rest_pick_not_10 = ~rest_pick_bits_21;
-  assign rest_pick_and_10 = rest_pick_bits_20 & rest_pick_not_10;
-  assign rest_pick_bits_22 = pick0_rest[0];
-  assign in_count_hi0_or = 1'd0 | 1'd0;
-  assign in_count_hi0_bits = in_mask[10];
-  assign in_count_hi0_bits_1 = in_mask[11];
-  assign in_count_hi0_and = in_count_hi0_bits & in_count_hi0_bits_1;
-  assign in_count_hi0_or_1 = in_count_hi0_or | in_count_hi0_and;
-  assign in_count_hi0_or_2 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_2 = in_mask[8];
-  assign in_count_hi0_bits_3 = in_mask[9];
-  assign in_count_hi0_and_1 = in_count_hi0_bits_2 & in_count_hi0_bits_3;
-  assign in_count_hi0_or_3 = in_count_hi0_or_2 | in_count_hi0_and_1;
-  assign in_count_hi0_or_4 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_4 = in_mask[6];
-  assign in_count_hi0_bits_5 = in_mask[7];
-  assign in_count_hi0_and_2 = in_count_hi0_bits_4 & in_count_hi0_bits_5;
-  assign in_count_hi0_or_5 = in_count_hi0_or_4 | in_count_hi0_and_2;
-  assign in_count_hi0_or_6 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_6 = in_mask[4];
-  assign in_count_hi0_bits_7 = in_mask[5];
-  assign in_count_hi0_and_3 = in_count_hi0_bits_6 & in_count_hi0_bits_7;
-  assign in_count_hi0_or_7 = in_count_hi0_or_6 | in_count_hi0_and_3;
-  assign in_count_hi0_or_8 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_8 = in_mask[2];
-  assign in_count_hi0_bits_9 = in_mask[3];
-  assign in_count_hi0_and_4 = in_count_hi0_bits_8 & in_count_hi0_bits_9;
-  assign in_count_hi0_or_9 = in_count_hi0_or_8 | in_count_hi0_and_4;
-  assign in_count_hi0_or_10 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_10 = in_mask[0];
-  assign in_count_hi0_bits_11 = in_mask[1];
-  assign in_count_hi0_and_5 = in_count_hi0_bits_10 & in_count_hi0_bits_11;
-  assign in_count_hi0_or_11 = in_count_hi0_or_10 | in_count_hi0_and_5;
-  assign in_count_lo0_not = ~1'd0;
-  assign in_count_lo0_and = in_count_lo0_not & in_count_hi0_bits;
-  assign in_count_lo0_not_1 = ~1'd0;
-  assign in_count_lo0_and_1 = in_count_lo0_and & in_count_lo0_not_1;
-  assign in_count_lo0_not_2 = ~in_count_hi0_bits_1;
-  assign in_count_lo0_and_2 = in_count_lo0_and_1 & in_count_lo0_not_2;
-  assign in_count_lo0_not_3 = ~1'd0;
-  assign in_count_lo0_not_4 = ~in_count_hi0_bits;
-  assign in_count_lo0_and_3 = in_count_lo0_not_3 & in_count_lo0_not_4;
-  assign in_count_lo0_not_5 = ~1'd0;
-  assign in_count_lo0_and_4 = in_count_lo0_and_3 & in_count_lo0_not_5;
-  assign in_count_lo0_and_5 = in_count_lo0_and_4 & in_count_hi0_bits_1;
-  assign in_count_lo0_or = in_count_lo0_and_2 | in_count_lo0_and_5;
-  assign in_count_lo0_and_6 = 1'd0 & in_count_hi0_bits;
-  assign in_count_lo0_and_7 = 1'd0 & in_count_hi0_bits_1;
-  assign in_count_lo0_or_1 = in_count_lo0_and_6 | in_count_lo0_and_7;
-  assign in_count_lo0_or_2 = 1'd0 | in_count_hi0_bits_1;
-  assign in_count_lo0_and_8 = 1'd0 & in_count_lo0_or_2;
-  assign in_count_lo0_or_3 = in_count_lo0_or_1 | in_count_lo0_and_8;
-  assign in_count_lo0_or_4 = 1'd0 | in_count_hi0_bits;
-  assign in_count_lo0_and_9 = 1'd0 & in_count_lo0_or_4;
-  assign in_count_lo0_or_5 = in_count_lo0_or_3 | in_count_lo0_and_9;
-  assign in_count_lo0_or_6 = in_count_lo0_or | in_count_lo0_or_5;
-  assign in_count_lo0_not_6 = ~1'd0;
-  assign in_count_lo0_and_10 = in_count_lo0_not_6 & in_count_hi0_bits_2;
-  assign in_count_lo0_not_7 = ~1'd0;
-  assign in_count_lo0_and_11 = in_count_lo0_and_10 & in_count_lo0_not_7;
-  assign in_count_lo0_not_8 = ~in_count_hi0_bits_3;
-  assign in_count_lo0_and_12 = in_count_lo0_and_11 & in_count_lo0_not_8;
-  assign in_count_lo0_not_9 = ~1'd0;
-  assign in_count_lo0_not_10 = ~in_count_hi0_bits_2;
-  assign in_count_lo0_and_13 = in_count_lo0_not_9 & in_count_lo0_not_10;
-  assign in_count_lo0_not_11 = ~1'd0;
-  assign in_count_lo0_and_14 = in_count_lo0_and_13 & in_count_lo0_not_11;
-  assign in_count_lo0_and_15 = in_count_lo0_and_14 & in_count_hi0_bits_3;
-  assign in_count_lo0_or_7 = in_count_lo0_and_12 | in_count_lo0_and_15;
-  assign in_count_lo0_and_16 = 1'd0 & in_count_hi0_bits_2;
-  assign in_count_lo0_and_17 = 1'd0 & in_count_hi0_bits_3;
-  assign in_count_lo0_or_8 = in_count_lo0_and_16 | in_count_lo0_and_17;
-  assign in_count_lo0_or_9 = 1'd0 | in_count_hi0_bits_3;
-  assign in_count_lo0_and_18 = 1'd0 & in_count_lo0_or_9;
-  assign in_count_lo0_or_10 = in_count_lo0_or_8 | in_count_lo0_and_18;
-  assign in_count_lo0_or_11 = 1'd0 | in_count_hi0_bits_2;
-  assign in_count_lo0_and_19 = 1'd0 & in_count_lo0_or_11;
-  assign in_count_lo0_or_12 = in_count_lo0_or_10 | in_count_lo0_and_19;
-  assign in_count_lo0_or_13 = in_count_lo0_or_7 | in_count_lo0_or_12;
-  assign in_count_lo0_not_12 = ~1'd0;
-  assign in_count_lo0_and_20 = in_count_lo0_not_12 & in_count_hi0_bits_4;
-  assign in_count_lo0_not_13 = ~1'd0;
-  assign in_count_lo0_and_21 = in_count_lo0_and_20 & in_count_lo0_not_13;
-  assign in_count_lo0_not_14 = ~in_count_hi0_bits_5;
-  assign in_count_lo0_and_22 = in_count_lo0_and_21 & in_count_lo0_not_14;
-  assign in_count_lo0_not_15 = ~1'd0;
-  assign in_count_lo0_not_16 = ~in_count_hi0_bits_4;
-  assign in_count_lo0_and_23 = in_count_lo0_not_15 & in_count_lo0_not_16;
-  assign in_count_lo0_not_17 = ~1'd0;
-  assign in_count_lo0_and_24 = in_count_lo0_and_23 & in_count_lo0_not_17;
-  assign in_count_lo0_and_25 = in_count_lo0_and_24 & in_count_hi0_bits_5;
-  assign in_count_lo0_or_14 = in_count_lo0_and_22 | in_count_lo0_and_25;
-  assign in_count_lo0_and_26 = 1'd0 & in_count_hi0_bits_4;
-  assign in_count_lo0_and_27 = 1'd0 & in_count_hi0_bits_5;
-  assign in_count_lo0_or_15 = in_count_lo0_and_26 | in_count_lo0_and_27;
-  assign in_count_lo0_or_16 = 1'd0 | in_count_hi0_bits_5;
-  assign in_count_lo0_and_28 = 1'd0 & in_count_lo0_or_16;
-  assign in_count_lo0_or_17 = in_count_lo0_or_15 | in_count_lo0_and_28;
-  assign in_count_lo0_or_18 = 1'd0 | in_count_hi0_bits_4;
-  assign in_count_lo0_and_29 = 1'd0 & in_count_lo0_or_18;
-  assign in_count_lo0_or_19 = in_count_lo0_or_17 | in_count_lo0_and_29;
-  assign in_count_lo0_or_20 = in_count_lo0_or_14 | in_count_lo0_or_19;
-  assign in_count_lo0_not_18 = ~1'd0;
-  assign in_count_lo0_and_30 = in_count_lo0_not_18 & in_count_hi0_bits_6;
-  assign in_count_lo0_not_19 = ~1'd0;
-  assign in_count_lo0_and_31 = in_count_lo0_and_30 & in_count_lo0_not_19;
-  assign in_count_lo0_not_20 = ~in_count_hi0_bits_7;
-  assign in_count_lo0_and_32 = in_count_lo0_and_31 & in_count_lo0_not_20;
-  assign in_count_lo0_not_21 = ~1'd0;
-  assign in_count_lo0_not_22 = ~in_count_hi0_bits_6;
-  assign in_count_lo0_and_33 = in_count_lo0_not_21 & in_count_lo0_not_22;
-  assign in_count_lo0_not_23 = ~1'd0;
-  assign in_count_lo0_and_34 = in_count_lo0_and_33 & in_count_lo0_not_23;
-  assign in_count_lo0_and_35 = in_count_lo0_and_34 & in_count_hi0_bits_7;
-  assign in_count_lo0_or_21 = in_count_lo0_and_32 | in_count_lo0_and_35;
-  assign in_count_lo0_and_36 = 1'd0 & in_count_hi0_bits_6;
-  assign in_count_lo0_and_37 = 1'd0 & in_count_hi0_bits_7;
-  assign in_count_lo0_or_22 = in_count_lo0_and_36 | in_count_lo0_and_37;
-  assign in_count_lo0_or_23 = 1'd0 | in_count_hi0_bits_7;
-  assign in_count_lo0_and_38 = 1'd0 & in_count_lo0_or_23;
-  assign in_count_lo0_or_24 = in_count_lo0_or_22 | in_count_lo0_and_38;
-  assign in_count_lo0_or_25 = 1'd0 | in_count_hi0_bits_6;
-  assign in_count_lo0_and_39 = 1'd0 & in_count_lo0_or_25;
-  assign in_count_lo0_or_26 = in_count_lo0_or_24 | in_count_lo0_and_39;
-  assign in_count_lo0_or_27 = in_count_lo0_or_21 | in_count_lo0_or_26;
-  assign in_count_lo0_not_24 = ~1'd0;
-  assign in_count_lo0_and_40 = in_count_lo0_not_24 & in_count_hi0_bits_8;
-  assign in_count_lo0_not_25 = ~1'd0;
-  assign in_count_lo0_and_41 = in_count_lo0_and_40 & in_count_lo0_not_25;
-  assign in_count_lo0_not_26 = ~in_count_hi0_bits_9;
-  assign in_count_lo0_and_42 = in_count_lo0_and_41 & in_count_lo0_not_26;
-  assign in_count_lo0_not_27 = ~1'd0;
-  assign in_count_lo0_not_28 = ~in_count_hi0_bits_8;
-  assign in_count_lo0_and_43 = in_count_lo0_not_27 & in_count_lo0_not_28;
-  assign in_count_lo0_not_29 = ~1'd0;
-  assign in_count_lo0_and_44 = in_count_lo0_and_43 & in_count_lo0_not_29;
-  assign in_count_lo0_and_45 = in_count_lo0_and_44 & in_count_hi0_bits_9;
-  assign in_count_lo0_or_28 = in_count_lo0_and_42 | in_count_lo0_and_45;
-  assign in_count_lo0_and_46 = 1'd0 & in_count_hi0_bits_8;
-  assign in_count_lo0_and_47 = 1'd0 & in_count_hi0_bits_9;
-  assign in_count_lo0_or_29 = in_count_lo0_and_46 | in_count_lo0_and_47;
-  assign in_count_lo0_or_30 = 1'd0 | in_count_hi0_bits_9;
-  assign in_count_lo0_and_48 = 1'd0 & in_count_lo0_or_30;
-  assign in_count_lo0_or_31 = in_count_lo0_or_29 | in_count_lo0_and_48;
-  assign in_count_lo0_or_32 = 1'd0 | in_count_hi0_bits_8;
-  assign in_count_lo0_and_49 = 1'd0 & in_count_lo0_or_32;
-  assign in_count_lo0_or_33 = in_count_lo0_or_31 | in_count_lo0_and_49;
-  assign in_count_lo0_or_34 = in_count_lo0_or_28 | in_count_lo0_or_33;
-  assign in_count_lo0_not_30 = ~1'd0;
-  assign in_count_lo0_and_50 = in_count_lo0_not_30 & in_count_hi0_bits_10;
-  assign in_count_lo0_not_31 = ~1'd0;
-  assign in_count_lo0_and_51 = in_count_lo0_and_50 & in_count_lo0_not_31;
-  assign in_count_lo0_not_32 = ~in_count_hi0_bits_11;
-  assign in_count_lo0_and_52 = in_count_lo0_and_51 & in_count_lo0_not_32;
-  assign in_count_lo0_not_33 = ~1'd0;
-  assign in_count_lo0_not_34 = ~in_count_hi0_bits_10;
-  assign in_count_lo0_and_53 = in_count_lo0_not_33 & in_count_lo0_not_34;
-  assign in_count_lo0_not_35 = ~1'd0;
-  assign in_count_lo0_and_54 = in_count_lo0_and_53 & in_count_lo0_not_35;
-  assign in_count_lo0_and_55 = in_count_lo0_and_54 & in_count_hi0_bits_11;
-  assign in_count_lo0_or_35 = in_count_lo0_and_52 | in_count_lo0_and_55;
-  assign in_count_lo0_and_56 = 1'd0 & in_count_hi0_bits_10;
-  assign in_count_lo0_and_57 = 1'd0 & in_count_hi0_bits_11;
-  assign in_count_lo0_or_36 = in_count_lo0_and_56 | in_count_lo0_and_57;
-  assign in_count_lo0_or_37 = 1'd0 | in_count_hi0_bits_11;
-  assign in_count_lo0_and_58 = 1'd0 & in_count_lo0_or_37;
-  assign in_count_lo0_or_38 = in_count_lo0_or_36 | in_count_lo0_and_58;
-  assign in_count_lo0_or_39 = 1'd0 | in_count_hi0_bits_10;
-  assign in_count_lo0_and_59 = 1'd0 & in_count_lo0_or_39;
-  assign in_count_lo0_or_40 = in_count_lo0_or_38 | in_count_lo0_and_59;
-  assign in_count_lo0_or_41 = in_count_lo0_or_35 | in_count_lo0_or_40;
-  assign in_count_hi1_bits = in_count_hi0[4];
-  assign in_count_hi1_bits_1 = in_count_hi0[5];
-  assign in_count_hi1_or = in_count_hi1_bits | in_count_hi1_bits_1;
-  assign in_count_hi1_bits_2 = in_count_lo0[4];
-  assign in_count_hi1_bits_3 = in_count_lo0[5];
-  assign in_count_hi1_and = in_count_hi1_bits_2 & in_count_hi1_bits_3;
-  assign in_count_hi1_or_1 = in_count_hi1_or | in_count_hi1_and;
-  assign in_count_hi1_bits_4 = in_count_hi0[2];
-  assign in_count_hi1_bits_5 = in_count_hi0[3];
-  assign in_count_hi1_or_2 = in_count_hi1_bits_4 | in_count_hi1_bits_5;
-  assign in_count_hi1_bits_6 = in_count_lo0[2];
-  assign in_count_hi1_bits_7 = in_count_lo0[3];
-  assign in_count_hi1_and_1 = in_count_hi1_bits_6 & in_count_hi1_bits_7;
-  assign in_count_hi1_or_3 = in_count_hi1_or_2 | in_count_hi1_and_1;
-  assign in_count_hi1_bits_8 = in_count_hi0[0];
-  assign in_count_hi1_bits_9 = in_count_hi0[1];
-  assign in_count_hi1_or_4 = in_count_hi1_bits_8 | in_count_hi1_bits_9;
-  assign in_count_hi1_bits_10 = in_count_lo0[0];
-  assign in_count_hi1_bits_11 = in_count_lo0[1];
-  assign in_count_hi1_and_2 = in_count_hi1_bits_10 & in_count_hi1_bits_11;
-  assign in_count_hi1_or_5 = in_count_hi1_or_4 | in_count_hi1_and_2;
-  assign in_count_lo1_not = ~in_count_hi1_bits;
-  assign in_count_lo1_and = in_count_lo1_not & in_count_hi1_bits_2;
-  assign in_count_lo1_not_1 = ~in_count_hi1_bits_1;
-  assign in_count_lo1_and_1 = in_count_lo1_and & in_count_lo1_not_1;
-  assign in_count_lo1_not_2 = ~in_count_hi1_bits_3;
-  assign in_count_lo1_and_2 = in_count_lo1_and_1 & in_count_lo1_not_2;
-  assign in_count_lo1_not_3 = ~in_count_hi1_bits;
-  assign in_count_lo1_not_4 = ~in_count_hi1_bits_2;
-  assign in_count_lo1_and_3 = in_count_lo1_not_3 & in_count_lo1_not_4;
-  assign in_count_lo1_not_5 = ~in_count_hi1_bits_1;
-  assign in_count_lo1_and_4 = in_count_lo1_and_3 & in_count_lo1_not_5;
-  assign in_count_lo1_and_5 = in_count_lo1_and_4 & in_count_hi1_bits_3;
-  assign in_count_lo1_or = in_count_lo1_and_2 | in_count_lo1_and_5;
-  assign in_count_lo1_and_6 = in_count_hi1_bits & in_count_hi1_bits_2;
-  assign in_count_lo1_and_7 = in_count_hi1_bits_1 & in_count_hi1_bits_3;
-  assign in_count_lo1_or_1 = in_count_lo1_and_6 | in_count_lo1_and_7;
-  assign in_count_lo1_or_2 = in_count_hi1_bits_1 | in_count_hi1_bits_3;
-  assign in_count_lo1_and_8 = in_count_hi1_bits & in_count_lo1_or_2;
-  assign in_count_lo1_or_3 = in_count_lo1_or_1 | in_count_lo1_and_8;
-  assign in_count_lo1_or_4 = in_count_hi1_bits | in_count_hi1_bits_2;
-  assign in_count_lo1_and_9 = in_count_hi1_bits_1 & in_count_lo1_or_4;
-  assign in_count_lo1_or_5 = in_count_lo1_or_3 | in_count_lo1_and_9;
-  assign in_count_lo1_or_6 = in_count_lo1_or | in_count_lo1_or_5;
-  assign in_count_lo1_not_6 = ~in_count_hi1_bits_4;
-  assign in_count_lo1_and_10 = in_count_lo1_not_6 & in_count_hi1_bits_6;
-  assign in_count_lo1_not_7 = ~in_count_hi1_bits_5;
-  assign in_count_lo1_and_11 = in_count_lo1_and_10 & in_count_lo1_not_7;
-  assign in_count_lo1_not_8 = ~in_count_hi1_bits_7;
-  assign in_count_lo1_and_12 = in_count_lo1_and_11 & in_count_lo1_not_8;
-  assign in_count_lo1_not_9 = ~in_count_hi1_bits_4;
-  assign in_count_lo1_not_10 = ~in_count_hi1_bits_6;
-  assign in_count_lo1_and_13 = in_count_lo1_not_9 & in_count_lo1_not_10;
-  assign in_count_lo1_not_11 = ~in_count_hi1_bits_5;
-  assign in_count_lo1_and_14 = in_count_lo1_and_13 & in_count_lo1_not_11;
-  assign in_count_lo1_and_15 = in_count_lo1_and_14 & in_count_hi1_bits_7;
-  assign in_count_lo1_or_7 = in_count_lo1_and_12 | in_count_lo1_and_15;
-  assign in_count_lo1_and_16 = in_count_hi1_bits_4 & in_count_hi1_bits_6;
-  assign in_count_lo1_and_17 = in_count_hi1_bits_5 & in_count_hi1_bits_7;
-  assign in_count_lo1_or_8 = in_count_lo1_and_16 | in_count_lo1_and_17;
-  assign in_count_lo1_or_9 = in_count_hi1_bits_5 | in_count_hi1_bits_7;
-  assign in_count_lo1_and_18 = in_count_hi1_bits_4 & in_count_lo1_or_9;
-  assign in_count_lo1_or_10 = in_count_lo1_or_8 | in_count_lo1_and_18;
-  assign in_count_lo1_or_11 = in_count_hi1_bits_4 | in_count_hi1_bits_6;
-  assign in_count_lo1_and_19 = in_count_hi1_bits_5 & in_count_lo1_or_11;
-  assign in_count_lo1_or_12 = in_count_lo1_or_10 | in_count_lo1_and_19;
-  assign in_count_lo1_or_13 = in_count_lo1_or_7 | in_count_lo1_or_12;
-  assign in_count_lo1_not_12 = ~in_count_hi1_bits_8;
-  assign in_count_lo1_and_20 = in_count_lo1_not_12 & in_count_hi1_bits_10;
-  assign in_count_lo1_not_13 = ~in_count_hi1_bits_9;
-  assign in_count_lo1_and_21 = in_count_lo1_and_20 & in_count_lo1_not_13;
-  assign in_count_lo1_not_14 = ~in_count_hi1_bits_11;
-  assign in_count_lo1_and_22 = in_count_lo1_and_21 & in_count_lo1_not_14;
-  assign in_count_lo1_not_15 = ~in_count_hi1_bits_8;
-  assign in_count_lo1_not_16 = ~in_count_hi1_bits_10;
-  assign in_count_lo1_and_23 = in_count_lo1_not_15 & in_count_lo1_not_16;
-  assign in_count_lo1_not_17 = ~in_count_hi1_bits_9;
-  assign in_count_lo1_and_24 = in_count_lo1_and_23 & in_count_lo1_not_17;
-  assign in_count_lo1_and_25 = in_count_lo1_and_24 & in_count_hi1_bits_11;
-  assign in_count_lo1_or_14 = in_count_lo1_and_22 | in_count_lo1_and_25;
-  assign in_count_lo1_and_26 = in_count_hi1_bits_8 & in_count_hi1_bits_10;
-  assign in_count_lo1_and_27 = in_count_hi1_bits_9 & in_count_hi1_bits_11;
-  assign in_count_lo1_or_15 = in_count_lo1_and_26 | in_count_lo1_and_27;
-  assign in_count_lo1_or_16 = in_count_hi1_bits_9 | in_count_hi1_bits_11;
-  assign in_count_lo1_and_28 = in_count_hi1_bits_8 & in_count_lo1_or_16;
-  assign in_count_lo1_or_17 = in_count_lo1_or_15 | in_count_lo1_and_28;
-  assign in_count_lo1_or_18 = in_count_hi1_bits_8 | in_count_hi1_bits_10;
-  assign in_count_lo1_and_29 = in_count_hi1_bits_9 & in_count_lo1_or_18;
-  assign in_count_lo1_or_19 = in_count_lo1_or_17 | in_count_lo1_and_29;
-  assign in_count_lo1_or_20 = in_count_lo1_or_14 | in_count_lo1_or_19;
-  assign in_count_hi2_bits = in_count_hi1[2];
-  assign in_count_hi2_bits_1 = in_count_hi1[0];
-  assign in_count_hi2_bits_2 = in_count_hi1[1];
-  assign in_count_hi2_or = in_count_hi2_bits_1 | in_count_hi2_bits_2;
-  assign in_count_hi2_bits_3 = in_count_lo1[0];
-  assign in_count_hi2_bits_4 = in_count_lo1[1];
-  assign in_count_hi2_and = in_count_hi2_bits_3 & in_count_hi2_bits_4;
-  assign in_count_hi2_or_1 = in_count_hi2_or | in_count_hi2_and;
-  assign in_count_lo2_bits = in_count_lo1[2];
-  assign in_count_lo2_not = ~in_count_hi2_bits_1;
-  assign in_count_lo2_and = in_count_lo2_not & in_count_hi2_bits_3;
-  assign in_count_lo2_not_1 = ~in_count_hi2_bits_2;
-  assign in_count_lo2_and_1 = in_count_lo2_and & in_count_lo2_not_1;
-  assign in_count_lo2_not_2 = ~in_count_hi2_bits_4;
-  assign in_count_lo2_and_2 = in_count_lo2_and_1 & in_count_lo2_not_2;
-  assign in_count_lo2_not_3 = ~in_count_hi2_bits_1;
-  assign in_count_lo2_not_4 = ~in_count_hi2_bits_3;
-  assign in_count_lo2_and_3 = in_count_lo2_not_3 & in_count_lo2_not_4;
-  assign in_count_lo2_not_5 = ~in_count_hi2_bits_2;
-  assign in_count_lo2_and_4 = in_count_lo2_and_3 & in_count_lo2_not_5;
-  assign in_count_lo2_and_5 = in_count_lo2_and_4 & in_count_hi2_bits_4;
-  assign in_count_lo2_or = in_count_lo2_and_2 | in_count_lo2_and_5;
-  assign in_count_lo2_and_6 = in_count_hi2_bits_1 & in_count_hi2_bits_3;
-  assign in_count_lo2_and_7 = in_count_hi2_bits_2 & in_count_hi2_bits_4;
-  assign in_count_lo2_or_1 = in_count_lo2_and_6 | in_count_lo2_and_7;
-  assign in_count_lo2_or_2 = in_count_hi2_bits_2 | in_count_hi2_bits_4;
-  assign in_count_lo2_and_8 = in_count_hi2_bits_1 & in_count_lo2_or_2;
-  assign in_count_lo2_or_3 = in_count_lo2_or_1 | in_count_lo2_and_8;
-  assign in_count_lo2_or_4 = in_count_hi2_bits_1 | in_count_hi2_bits_3;
-  assign in_count_lo2_and_9 = in_count_hi2_bits_2 & in_count_lo2_or_4;
-  assign in_count_lo2_or_5 = in_count_lo2_or_3 | in_count_lo2_and_9;
-  assign in_count_lo2_or_6 = in_count_lo2_or | in_count_lo2_or_5;
-  assign in_count_hi3_bits = in_count_hi2[0];
-  assign in_count_hi3_bits_1 = in_count_hi2[1];
-  assign in_count_hi3_or = in_count_hi3_bits | in_count_hi3_bits_1;
-  assign in_count_hi3_bits_2 = in_count_lo2[0];
-  assign in_count_hi3_bits_3 = in_count_lo2[1];
-  assign in_count_hi3_and = in_count_hi3_bits_2 & in_count_hi3_bits_3;
-  assign in_count_hi3_or_1 = in_count_hi3_or | in_count_hi3_and;
-  assign scan_count_hi0_or = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits = chunk_mask[10];
-  assign scan_count_hi0_bits_1 = chunk_mask[11];
-  assign scan_count_hi0_and = scan_count_hi0_bits & scan_count_hi0_bits_1;
-  assign scan_count_hi0_or_1 = scan_count_hi0_or | scan_count_hi0_and;
-  assign scan_count_hi0_or_2 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_2 = chunk_mask[8];
-  assign scan_count_hi0_bits_3 = chunk_mask[9];
-  assign scan_count_hi0_and_1 = scan_count_hi0_bits_2 & scan_count_hi0_bits_3;
-  assign scan_count_hi0_or_3 = scan_count_hi0_or_2 | scan_count_hi0_and_1;
-  assign scan_count_hi0_or_4 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_4 = chunk_mask[6];
-  assign scan_count_hi0_bits_5 = chunk_mask[7];
-  assign scan_count_hi0_and_2 = scan_count_hi0_bits_4 & scan_count_hi0_bits_5;
-  assign scan_count_hi0_or_5 = scan_count_hi0_or_4 | scan_count_hi0_and_2;
-  assign scan_count_hi0_or_6 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_6 = chunk_mask[4];
-  assign scan_count_hi0_bits_7 = chunk_mask[5];
-  assign scan_count_hi0_and_3 = scan_count_hi0_bits_6 & scan_count_hi0_bits_7;
-  assign scan_count_hi0_or_7 = scan_count_hi0_or_6 | scan_count_hi0_and_3;
-  assign scan_count_hi0_or_8 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_8 = chunk_mask[2];
-  assign scan_count_hi0_bits_9 = chunk_mask[3];
-  assign scan_count_hi0_and_4 = scan_count_hi0_bits_8 & scan_count_hi0_bits_9;
-  assign scan_count_hi0_or_9 = scan_count_hi0_or_8 | scan_count_hi0_and_4;
-  assign scan_count_hi0_or_10 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_10 = chunk_mask[0];
-  assign scan_count_hi0_bits_11 = chunk_mask[1];
-  assign scan_count_hi0_and_5 = scan_count_hi0_bits_10 & scan_count_hi0_bits_11;
-  assign scan_count_hi0_or_11 = scan_count_hi0_or_10 | scan_count_hi0_and_5;
-  assign scan_count_lo0_not = ~1'd0;
-  assign scan_count_lo0_and = scan_count_lo0_not & scan_count_hi0_bits;
-  assign scan_count_lo0_not_1 = ~1'd0;
-  assign scan_count_lo0_and_1 = scan_count_lo0_and & scan_count_lo0_not_1;
-  assign scan_count_lo0_not_2 = ~scan_count_hi0_bits_1;
-  assign scan_count_lo0_and_2 = scan_count_lo0_and_1 & scan_count_lo0_not_2;
-  assign scan_count_lo0_not_3 = ~1'd0;
-  assign scan_count_lo0_not_4 = ~scan_count_hi0_bits;
-  assign scan_count_lo0_and_3 = scan_count_lo0_not_3 & scan_count_lo0_not_4;
-  assign scan_count_lo0_not_5 = ~1'd0;
-  assign scan_count_lo0_and_4 = scan_count_lo0_and_3 & scan_count_lo0_not_5;
-  assign scan_count_lo0_and_5 = scan_count_lo0_and_4 & scan_count_hi0_bits_1;
-  assign scan_count_lo0_or = scan_count_lo0_and_2 | scan_count_lo0_and_5;
-  assign scan_count_lo0_and_6 = 1'd0 & scan_count_hi0_bits;
-  assign scan_count_lo0_and_7 = 1'd0 & scan_count_hi0_bits_1;
-  assign scan_count_lo0_or_1 = scan_count_lo0_and_6 | scan_count_lo0_and_7;
-  assign scan_count_lo0_or_2 = 1'd0 | scan_count_hi0_bits_1;
-  assign scan_count_lo0_and_8 = 1'd0 & scan_count_lo0_or_2;
-  assign scan_count_lo0_or_3 = scan_count_lo0_or_1 | scan_count_lo0_and_8;
-  assign scan_count_lo0_or_4 = 1'd0 | scan_count_hi0_bits;
-  assign scan_count_lo0_and_9 = 1'd0 & scan_count_lo0_or_4;
-  assign scan_count_lo0_or_5 = scan_count_lo0_or_3 | scan_count_lo0_and_9;
-  assign scan_count_lo0_or_6 = scan_count_lo0_or | scan_count_lo0_or_5;
-  assign scan_count_lo0_not_6 = ~1'd0;
-  assign scan_count_lo0_and_10 = scan_count_lo0_not_6 & scan_count_hi0_bits_2;
-  assign scan_count_lo0_not_7 = ~1'd0;
-  assign scan_count_lo0_and_11 = scan_count_lo0_and_10 & scan_count_lo0_not_7;
-  assign scan_count_lo0_not_8 = ~scan_count_hi0_bits_3;
-  assign scan_count_lo0_and_12 = scan_count_lo0_and_11 & scan_count_lo0_not_8;
-  assign scan_count_lo0_not_9 = ~1'd0;
-  assign scan_count_lo0_not_10 = ~scan_count_hi0_bits_2;
-  assign scan_count_lo0_and_13 = scan_count_lo0_not_9 & scan_count_lo0_not_10;
-  assign scan_count_lo0_not_11 = ~1'd0;
-  assign scan_count_lo0_and_14 = scan_count_lo0_and_13 & scan_count_lo0_not_11;
-  assign scan_count_lo0_and_15 = scan_count_lo0_and_14 & scan_count_hi0_bits_3;
-  assign scan_count_lo0_or_7 = scan_count_lo0_and_12 | scan_count_lo0_and_15;
-  assign scan_count_lo0_and_16 = 1'd0 & scan_count_hi0_bits_2;
-  assign scan_count_lo0_and_17 = 1'd0 & scan_count_hi0_bits_3;
-  assign scan_count_lo0_or_8 = scan_count_lo0_and_16 | scan_count_lo0_and_17;
-  assign scan_count_lo0_or_9 = 1'd0 | scan_count_hi0_bits_3;
-  assign scan_count_lo0_and_18 = 1'd0 & scan_count_lo0_or_9;
-  assign scan_count_lo0_or_10 = scan_count_lo0_or_8 | scan_count_lo0_and_18;
-  assign scan_count_lo0_or_11 = 1'd0 | scan_count_hi0_bits_2;
-  assign scan_count_lo0_and_19 = 1'd0 & scan_count_lo0_or_11;
-  assign scan_count_lo0_or_12 = scan_count_lo0_or_10 | scan_count_lo0_and_19;
-  assign scan_count_lo0_or_13 = scan_count_lo0_or_7 | scan_count_lo0_or_12;
-  assign scan_count_lo0_not_12 = ~1'd0;
-  assign scan_count_lo0_and_20 = scan_count_lo0_not_12 & scan_count_hi0_bits_4;
-  assign scan_count_lo0_not_13 = ~1'd0;
-  assign scan_count_lo0_and_21 = scan_count_lo0_and_20 & scan_count_lo0_not_13;
-  assign scan_count_lo0_not_14 = ~scan_count_hi0_bits_5;
-  assign scan_count_lo0_and_22 = scan_count_lo0_and_21 & scan_count_lo0_not_14;
-  assign scan_count_lo0_not_15 = ~1'd0;
-  assign scan_count_lo0_not_16 = ~scan_count_hi0_bits_4;
-  assign scan_count_lo0_and_23 = scan_count_lo0_not_15 & scan_count_lo0_not_16;
-  assign scan_count_lo0_not_17 = ~1'd0;
-  assign scan_count_lo0_and_24 = scan_count_lo0_and_23 & scan_count_lo0_not_17;
-  assign scan_count_lo0_and_25 = scan_count_lo0_and_24 & scan_count_hi0_bits_5;
-  assign scan_count_lo0_or_14 = scan_count_lo0_and_22 | scan_count_lo0_and_25;
-  assign scan_count_lo0_and_26 = 1'd0 & scan_count_hi0_bits_4;
-  assign scan_count_lo0_and_27 = 1'd0 & scan_count_hi0_bits_5;
-  assign scan_count_lo0_or_15 = scan_count_lo0_and_26 | scan_count_lo0_and_27;
-  assign scan_count_lo0_or_16 = 1'd0 | scan_count_hi0_bits_5;
-  assign scan_count_lo0_and_28 = 1'd0 & scan_count_lo0_or_16;
-  assign scan_count_lo0_or_17 = scan_count_lo0_or_15 | scan_count_lo0_and_28;
-  assign scan_count_lo0_or_18 = 1'd0 | scan_count_hi0_bits_4;
-  assign scan_count_lo0_and_29 = 1'd0 & scan_count_lo0_or_18;
-  assign scan_count_lo0_or_19 = scan_count_lo0_or_17 | scan_count_lo0_and_29;
-  assign scan_count_lo0_or_20 = scan_count_lo0_or_14 | scan_count_lo0_or_19;
-  assign scan_count_lo0_not_18 = ~1'd0;
-  assign scan_count_lo0_and_30 = scan_count_lo0_not_18 & scan_count_hi0_bits_6;
-  assign scan_count_lo0_not_19 = ~1'd0;
-  assign scan_count_lo0_and_31 = scan_count_lo0_and_30 & scan_count_lo0_not_19;
-  assign scan_count_lo0_not_20 = ~scan_count_hi0_bits_7;
-  assign scan_count_lo0_and_32 = scan_count_lo0_and_31 & scan_count_lo0_not_20;
-  assign scan_count_lo0_not_21 = ~1'd0;
-  assign scan_count_lo0_not_22 = ~scan_count_hi0_bits_6;
-  assign scan_count_lo0_and_33 = scan_count_lo0_not_21 & scan_count_lo0_not_22;
-  assign scan_count_lo0_not_23 = ~1'd0;
-  assign scan_count_lo0_and_34 = scan_count_lo0_and_33 & scan_count_lo0_not_23;
-  assign scan_count_lo0_and_35 = scan_count_lo0_and_34 & scan_count_hi0_bits_7;
-  assign scan_count_lo0_or_21 = scan_count_lo0_and_32 | scan_count_lo0_and_35;
-  assign scan_count_lo0_and_36 = 1'd0 & scan_count_hi0_bits_6;
-  assign scan_count_lo0_and_37 = 1'd0 & scan_count_hi0_bits_7;
-  assign scan_count_lo0_or_22 = scan_count_lo0_and_36 | scan_count_lo0_and_37;
-  assign scan_count_lo0_or_23 = 1'd0 | scan_count_hi0_bits_7;
-  assign scan_count_lo0_and_38 = 1'd0 & scan_count_lo0_or_23;
-  assign scan_count_lo0_or_24 = scan_count_lo0_or_22 | scan_count_lo0_and_38;
-  assign scan_count_lo0_or_25 = 1'd0 | scan_count_hi0_bits_6;
-  assign scan_count_lo0_and_39 = 1'd0 & scan_count_lo0_or_25;
-  assign scan_count_lo0_or_26 = scan_count_lo0_or_24 | scan_count_lo0_and_39;
-  assign scan_count_lo0_or_27 = scan_count_lo0_or_21 | scan_count_lo0_or_26;
-  assign scan_count_lo0_not_24 = ~1'd0;
-  assign scan_count_lo0_and_40 = scan_count_lo0_not_24 & scan_count_hi0_bits_8;
-  assign scan_count_lo0_not_25 = ~1'd0;
-  assign scan_count_lo0_and_41 = scan_count_lo0_and_40 & scan_count_lo0_not_25;
-  assign scan_count_lo0_not_26 = ~scan_count_hi0_bits_9;
-  assign scan_count_lo0_and_42 = scan_count_lo0_and_41 & scan_count_lo0_not_26;
-  assign scan_count_lo0_not_27 = ~1'd0;
-  assign scan_count_lo0_not_28 = ~scan_count_hi0_bits_8;
-  assign scan_count_lo0_and_43 = scan_count_lo0_not_27 & scan_count_lo0_not_28;
-  assign scan_count_lo0_not_29 = ~1'd0;
-  assign scan_count_lo0_and_44 = scan_count_lo0_and_43 & scan_count_lo0_not_29;
-  assign scan_count_lo0_and_45 = scan_count_lo0_and_44 & scan_count_hi0_bits_9;
-  assign scan_count_lo0_or_28 = scan_count_lo0_and_42 | scan_count_lo0_and_45;
-  assign scan_count_lo0_and_46 = 1'd0 & scan_count_hi0_bits_8;
-  assign scan_count_lo0_and_47 = 1'd0 & scan_count_hi0_bits_9;
-  assign scan_count_lo0_or_29 = scan_count_lo0_and_46 | scan_count_lo0_and_47;
-  assign scan_count_lo0_or_30 = 1'd0 | scan_count_hi0_bits_9;
-  assign scan_count_lo0_and_48 = 1'd0 & scan_count_lo0_or_30;
-  assign scan_count_lo0_or_31 = scan_count_lo0_or_29 | scan_count_lo0_and_48;
-  assign scan_count_lo0_or_32 = 1'd0 | scan_count_hi0_bits_8;
-  assign scan_count_lo0_and_49 = 1'd0 & scan_count_lo0_or_32;
-  assign scan_count_lo0_or_33 = scan_count_lo0_or_31 | scan_count_lo0_and_49;
-  assign scan_count_lo0_or_34 = scan_count_lo0_or_28 | scan_count_lo0_or_33;
-  assign scan_count_lo0_not_30 = ~1'd0;
-  assign scan_count_lo0_and_50 = scan_count_lo0_not_30 & scan_count_hi0_bits_10;
-  assign scan_count_lo0_not_31 = ~1'd0;
-  assign scan_count_lo0_and_51 = scan_count_lo0_and_50 & scan_count_lo0_not_31;
-  assign scan_count_lo0_not_32 = ~scan_count_hi0_bits_11;
-  assign scan_count_lo0_and_52 = scan_count_lo0_and_51 & scan_count_lo0_not_32;
-  assign scan_count_lo0_not_33 = ~1'd0;
-  assign scan_count_lo0_not_34 = ~scan_count_hi0_bits_10;
-  assign scan_count_lo0_and_53 = scan_count_lo0_not_33 & scan_count_lo0_not_34;
-  assign scan_count_lo0_not_35 = ~1'd0;
-  assign scan_count_lo0_and_54 = scan_count_lo0_and_53 & scan_count_lo0_not_35;
-  assign scan_count_lo0_and_55 = scan_count_lo0_and_54 & scan_count_hi0_bits_11;
-  assign scan_count_lo0_or_35 = scan_count_lo0_and_52 | scan_count_lo0_and_55;
-  assign scan_count_lo0_and_56 = 1'd0 & scan_count_hi0_bits_10;
-  assign scan_count_lo0_and_57 = 1'd0 & scan_count_hi0_bits_11;
-  assign scan_count_lo0_or_36 = scan_count_lo0_and_56 | scan_count_lo0_and_57;
-  assign scan_count_lo0_or_37 = 1'd0 | scan_count_hi0_bits_11;
-  assign scan_count_lo0_and_58 = 1'd0 & scan_count_lo0_or_37;
-  assign scan_count_lo0_or_38 = scan_count_lo0_or_36 | scan_count_lo0_and_58;
-  assign scan_count_lo0_or_39 = 1'd0 | scan_count_hi0_bits_10;
-  assign scan_count_lo0_and_59 = 1'd0 & scan_count_lo0_or_39;
-  assign scan_count_lo0_or_40 = scan_count_lo0_or_38 | scan_count_lo0_and_59;
-  assign scan_count_lo0_or_41 = scan_count_lo0_or_35 | scan_count_lo0_or_40;
-  assign scan_count_hi1_bits = scan_count_hi0[4];
-  assign scan_count_hi1_bits_1 = scan_count_hi0[5];
-  assign scan_count_hi1_or = scan_count_hi1_bits | scan_count_hi1_bits_1;
-  assign scan_count_hi1_bits_2 = scan_count_lo0[4];
-  assign scan_count_hi1_bits_3 = scan_count_lo0[5];
-  assign scan_count_hi1_and = scan_count_hi1_bits_2 & scan_count_hi1_bits_3;
-  assign scan_count_hi1_or_1 = scan_count_hi1_or | scan_count_hi1_and;
-  assign scan_count_hi1_bits_4 = scan_count_hi0[2];
-  assign scan_count_hi1_bits_5 = scan_count_hi0[3];
-  assign scan_count_hi1_or_2 = scan_count_hi1_bits_4 | scan_count_hi1_bits_5;
-  assign scan_count_hi1_bits_6 = scan_count_lo0[2];
-  assign scan_count_hi1_bits_7 = scan_count_lo0[3];
-  assign scan_count_hi1_and_1 = scan_count_hi1_bits_6 & scan_count_hi1_bits_7;
-  assign scan_count_hi1_or_3 = scan_count_hi1_or_2 | scan_count_hi1_and_1;
-  assign scan_count_hi1_bits_8 = scan_count_hi0[0];
-  assign scan_count_hi1_bits_9 = scan_count_hi0[1];
-  assign scan_count_hi1_or_4 = scan_count_hi1_bits_8 | scan_count_hi1_bits_9;
-  assign scan_count_hi1_bits_10 = scan_count_lo0[0];
-  assign scan_count_hi1_bits_11 = scan_count_lo0[1];
-  assign scan_count_hi1_and_2 = scan_count_hi1_bits_10 & scan_count_hi1_bits_11;
-  assign scan_count_hi1_or_5 = scan_count_hi1_or_4 | scan_count_hi1_and_2;
-  assign scan_count_lo1_not = ~scan_count_hi1_bits;
-  assign scan_count_lo1_and = scan_count_lo1_not & scan_count_hi1_bits_2;
-  assign scan_count_lo1_not_1 = ~scan_count_hi1_bits_1;
-  assign scan_count_lo1_and_1 = scan_count_lo1_and & scan_count_lo1_not_1;
-  assign scan_count_lo1_not_2 = ~scan_count_hi1_bits_3;
-  assign scan_count_lo1_and_2 = scan_count_lo1_and_1 & scan_count_lo1_not_2;
-  assign scan_count_lo1_not_3 = ~scan_count_hi1_bits;
-  assign scan_count_lo1_not_4 = ~scan_count_hi1_bits_2;
-  assign scan_count_lo1_and_3 = scan_count_lo1_not_3 & scan_count_lo1_not_4;
-  assign scan_count_lo1_not_5 = ~scan_count_hi1_bits_1;
-  assign scan_count_lo1_and_4 = scan_count_lo1_and_3 & scan_count_lo1_not_5;
-  assign scan_count_lo1_and_5 = scan_count_lo1_and_4 & scan_count_hi1_bits_3;
-  assign scan_count_lo1_or = scan_count_lo1_and_2 | scan_count_lo1_and_5;
-  assign scan_count_lo1_and_6 = scan_count_hi1_bits & scan_count_hi1_bits_2;
-  assign scan_count_lo1_and_7 = scan_count_hi1_bits_1 & scan_count_hi1_bits_3;
-  assign scan_count_lo1_or_1 = scan_count_lo1_and_6 | scan_count_lo1_and_7;
-  assign scan_count_lo1_or_2 = scan_count_hi1_bits_1 | scan_count_hi1_bits_3;
-  assign scan_count_lo1_and_8 = scan_count_hi1_bits & scan_count_lo1_or_2;
-  assign scan_count_lo1_or_3 = scan_count_lo1_or_1 | scan_count_lo1_and_8;
-  assign scan_count_lo1_or_4 = scan_count_hi1_bits | scan_count_hi1_bits_2;
-  assign scan_count_lo1_and_9 = scan_count_hi1_bits_1 & scan_count_lo1_or_4;
-  assign scan_count_lo1_or_5 = scan_count_lo1_or_3 | scan_count_lo1_and_9;
-  assign scan_count_lo1_or_6 = scan_count_lo1_or | scan_count_lo1_or_5;
-  assign scan_count_lo1_not_6 = ~scan_count_hi1_bits_4;
-  assign scan_count_lo1_and_10 = scan_count_lo1_not_6 & scan_count_hi1_bits_6;
-  assign scan_count_lo1_not_7 = ~scan_count_hi1_bits_5;
-  assign scan_count_lo1_and_11 = scan_count_lo1_and_10 & scan_count_lo1_not_7;
-  assign scan_count_lo1_not_8 = ~scan_count_hi1_bits_7;
-  assign scan_count_lo1_and_12 = scan_count_lo1_and_11 & scan_count_lo1_not_8;
-  assign scan_count_lo1_not_9 = ~scan_count_hi1_bits_4;
-  assign scan_count_lo1_not_10 = ~scan_count_hi1_bits_6;
-  assign scan_count_lo1_and_13 = scan_count_lo1_not_9 & scan_count_lo1_not_10;
-  assign scan_count_lo1_not_11 = ~scan_count_hi1_bits_5;
-  assign scan_count_lo1_and_14 = scan_count_lo1_and_13 & scan_count_lo1_not_11;
-  assign scan_count_lo1_and_15 = scan_count_lo1_and_14 & scan_count_hi1_bits_7;
-  assign scan_count_lo1_or_7 = scan_count_lo1_and_12 | scan_count_lo1_and_15;
-  assign scan_count_lo1_and_16 = scan_count_hi1_bits_4 & scan_count_hi1_bits_6;
-  assign scan_count_lo1_and_17 = scan_count_hi1_bits_5 & scan_count_hi1_bits_7;
-  assign scan_count_lo1_or_8 = scan_count_lo1_and_16 | scan_count_lo1_and_17;
-  assign scan_count_lo1_or_9 = scan_count_hi1_bits_5 | scan_count_hi1_bits_7;
-  assign scan_count_lo1_and_18 = scan_count_hi1_bits_4 & scan_count_lo1_or_9;
-  assign scan_count_lo1_or_10 = scan_count_lo1_or_8 | scan_count_lo1_and_18;
-  assign scan_count_lo1_or_11 = scan_count_hi1_bits_4 | scan_count_hi1_bits_6;
-  assign scan_count_lo1_and_19 = scan_count_hi1_bits_5 & scan_count_lo1_or_11;
-  assign scan_count_lo1_or_12 = scan_count_lo1_or_10 | scan_count_lo1_and_19;
-  assign scan_count_lo1_or_13 = scan_count_lo1_or_7 | scan_count_lo1_or_12;
-  assign scan_count_lo1_not_12 = ~scan_count_hi1_bits_8;
-  assign scan_count_lo1_and_20 = scan_count_lo1_not_12 & scan_count_hi1_bits_10;
-  assign scan_count_lo1_not_13 = ~scan_count_hi1_bits_9;
-  assign scan_count_lo1_and_21 = scan_count_lo1_and_20 & scan_count_lo1_not_13;
-  assign scan_count_lo1_not_14 = ~scan_count_hi1_bits_11;
-  assign scan_count_lo1_and_22 = scan_count_lo1_and_21 & scan_count_lo1_not_14;
-  assign scan_count_lo1_not_15 = ~scan_count_hi1_bits_8;
-  assign scan_count_lo1_not_16 = ~scan_count_hi1_bits_10;
-  assign scan_count_lo1_and_23 = scan_count_lo1_not_15 & scan_count_lo1_not_16;
-  assign scan_count_lo1_not_17 = ~scan_count_hi1_bits_9;
-  assign scan_count_lo1_and_24 = scan_count_lo1_and_23 & scan_count_lo1_not_17;
-  assign scan_count_lo1_and_25 = scan_count_lo1_and_24 & scan_count_hi1_bits_11;
-  assign scan_count_lo1_or_14 = scan_count_lo1_and_22 | scan_count_lo1_and_25;
-  assign scan_count_lo1_and_26 = scan_count_hi1_bits_8 & scan_count_hi1_bits_10;
-  assign scan_count_lo1_and_27 = scan_count_hi1_bits_9 & scan_count_hi1_bits_11;
-  assign scan_count_lo1_or_15 = scan_count_lo1_and_26 | scan_count_lo1_and_27;
-  assign scan_count_lo1_or_16 = scan_count_hi1_bits_9 | scan_count_hi1_bits_11;
-  assign scan_count_lo1_and_28 = scan_count_hi1_bits_8 & scan_count_lo1_or_16;
-  assign scan_count_lo1_or_17 = scan_count_lo1_or_15 | scan_count_lo1_and_28;
-  assign scan_count_lo1_or_18 = scan_count_hi1_bits_8 | scan_count_hi1_bits_10;
-  assign scan_count_lo1_and_29 = scan_count_hi1_bits_9 & scan_count_lo1_or_18;
-  assign scan_count_lo1_or_19 = scan_count_lo1_or_17 | scan_count_lo1_and_29;
-  assign scan_count_lo1_or_20 = scan_count_lo1_or_14 | scan_count_lo1_or_19;
-  assign scan_count_hi2_bits = scan_count_hi1[2];
-  assign scan_count_hi2_bits_1 = scan_count_hi1[0];
-  assign scan_count_hi2_bits_2 = scan_count_hi1[1];
-  assign scan_count_hi2_or = scan_count_hi2_bits_1 | scan_count_hi2_bits_2;
-  assign scan_count_hi2_bits_3 = scan_count_lo1[0];
-  assign scan_count_hi2_bits_4 = scan_count_lo1[1];
-  assign scan_count_hi2_and = scan_count_hi2_bits_3 & scan_count_hi2_bits_4;
-  assign scan_count_hi2_or_1 = scan_count_hi2_or | scan_count_hi2_and;
-  assign scan_count_lo2_bits = scan_count_lo1[2];
-  assign scan_count_lo2_not = ~scan_count_hi2_bits_1;
-  assign scan_count_lo2_and = scan_count_lo2_not & scan_count_hi2_bits_3;
-  assign scan_count_lo2_not_1 = ~scan_count_hi2_bits_2;
-  assign scan_count_lo2_and_1 = scan_count_lo2_and & scan_count_lo2_not_1;
-  assign scan_count_lo2_not_2 = ~scan_count_hi2_bits_4;
-  assign scan_count_lo2_and_2 = scan_count_lo2_and_1 & scan_count_lo2_not_2;
-  assign scan_count_lo2_not_3 = ~scan_count_hi2_bits_1;
-  assign scan_count_lo2_not_4 = ~scan_count_hi2_bits_3;
-  assign scan_count_lo2_and_3 = scan_count_lo2_not_3 & scan_count_lo2_not_4;
-  assign scan_count_lo2_not_5 = ~scan_count_hi2_bits_2;
-  assign scan_count_lo2_and_4 = scan_count_lo2_and_3 & scan_count_lo2_not_5;
-  assign scan_count_lo2_and_5 = scan_count_lo2_and_4 & scan_count_hi2_bits_4;
-  assign scan_count_lo2_or = scan_count_lo2_and_2 | scan_count_lo2_and_5;
-  assign scan_count_lo2_and_6 = scan_count_hi2_bits_1 & scan_count_hi2_bits_3;
-  assign scan_count_lo2_and_7 = scan_count_hi2_bits_2 & scan_count_hi2_bits_4;
-  assign scan_count_lo2_or_1 = scan_count_lo2_and_6 | scan_count_lo2_and_7;
-  assign scan_count_lo2_or_2 = scan_count_hi2_bits_2 | scan_count_hi2_bits_4;
-  assign scan_count_lo2_and_8 = scan_count_hi2_bits_1 & scan_count_lo2_or_2;
-  assign scan_count_lo2_or_3 = scan_count_lo2_or_1 | scan_count_lo2_and_8;
-  assign scan_count_lo2_or_4 = scan_count_hi2_bits_1 | scan_count_hi2_bits_3;
-  assign scan_count_lo2_and_9 = scan_count_hi2_bits_2 & scan_count_lo2_or_4;
-  assign scan_count_lo2_or_5 = scan_count_lo2_or_3 | scan_count_lo2_and_9;
-  assign scan_count_lo2_or_6 = scan_count_lo2_or | scan_count_lo2_or_5;
-  assign scan_count_hi3_bits = scan_count_hi2[0];
-  assign scan_count_hi3_bits_1 = scan_count_hi2[1];
-  assign scan_count_hi3_or = scan_count_hi3_bits | scan_count_hi3_bits_1;
-  assign scan_count_hi3_bits_2 = scan_count_lo2[0];
-  assign scan_count_hi3_bits_3 = scan_count_lo2[1];
-  assign scan_count_hi3_and = scan_count_hi3_bits_2 & scan_count_hi3_bits_3;
-  assign scan_count_hi3_or_1 = scan_count_hi3_or | scan_count_hi3_and;
-  assign scan_count_lo3_not = ~scan_count_hi3_bits;
-  assign scan_count_lo3_and = scan_count_lo3_not & scan_count_hi3_bits_2;
-  assign scan_count_lo3_not_1 = ~scan_count_hi3_bits_1;
-  assign scan_count_lo3_and_1 = scan_count_lo3_and & scan_count_lo3_not_1;
-  assign scan_count_lo3_not_2 = ~scan_count_hi3_bits_3;
-  assign scan_count_lo3_and_2 = scan_count_lo3_and_1 & scan_count_lo3_not_2;
-  assign scan_count_lo3_not_3 = ~scan_count_hi3_bits;
-  assign scan_count_lo3_not_4 = ~scan_count_hi3_bits_2;
-  assign scan_count_lo3_and_3 = scan_count_lo3_not_3 & scan_count_lo3_not_4;
-  assign scan_count_lo3_not_5 = ~scan_count_hi3_bits_1;
-  assign scan_count_lo3_and_4 = scan_count_lo3_and_3 & scan_count_lo3_not_5;
-  assign scan_count_lo3_and_5 = scan_count_lo3_and_4 & scan_count_hi3_bits_3;
-  assign scan_count_lo3_or = scan_count_lo3_and_2 | scan_count_lo3_and_5;
-  assign scan_count_lo3_and_6 = scan_count_hi3_bits & scan_count_hi3_bits_2;
-  assign scan_count_lo3_and_7 = scan_count_hi3_bits_1 & scan_count_hi3_bits_3;
-  assign scan_count_lo3_or_1 = scan_count_lo3_and_6 | scan_count_lo3_and_7;
-  assign scan_count_lo3_or_2 = scan_count_hi3_bits_1 | scan_count_hi3_bits_3;
-  assign scan_count_lo3_and_8 = scan_count_hi3_bits & scan_count_lo3_or_2;
-  assign scan_count_lo3_or_3 = scan_count_lo3_or_1 | scan_count_lo3_and_8;
-  assign scan_count_lo3_or_4 = scan_count_hi3_bits | scan_count_hi3_bits_2;
-  assign scan_count_lo3_and_9 = scan_count_hi3_bits_1 & scan_count_lo3_or_4;
-  assign scan_count_lo3_or_5 = scan_count_lo3_or_3 | scan_count_lo3_and_9;
-  assign scan_count_lo3_or_6 = scan_count_lo3_or | scan_count_lo3_or_5;
+  assign in_pick_sub = 12'd0 - in_mask;
+  assign rest_pick_sub = 12'd0 - pick0_rest;
+  assign in_count_any0_bits = in_mask[10];
+  assign in_count_any0_bits_1 = in_mask[11];
+  assign in_count_any0_or = in_count_any0_bits | in_count_any0_bits_1;
+  assign in_count_any0_bits_2 = in_mask[8];
+  assign in_count_any0_bits_3 = in_mask[9];
+  assign in_count_any0_or_1 = in_count_any0_bits_2 | in_count_any0_bits_3;
+  assign in_count_any0_bits_4 = in_mask[6];
+  assign in_count_any0_bits_5 = in_mask[7];
+  assign in_count_any0_or_2 = in_count_any0_bits_4 | in_count_any0_bits_5;
+  assign in_count_any0_bits_6 = in_mask[4];
+  assign in_count_any0_bits_7 = in_mask[5];
+  assign in_count_any0_or_3 = in_count_any0_bits_6 | in_count_any0_bits_7;
+  assign in_count_any0_bits_8 = in_mask[2];
+  assign in_count_any0_bits_9 = in_mask[3];
+  assign in_count_any0_or_4 = in_count_any0_bits_8 | in_count_any0_bits_9;
+  assign in_count_any0_bits_10 = in_mask[0];
+  assign in_count_any0_bits_11 = in_mask[1];
+  assign in_count_any0_or_5 = in_count_any0_bits_10 | in_count_any0_bits_11;
+  assign in_count_two0_or = 1'd0 | 1'd0;
+  assign in_count_two0_and = in_count_any0_bits & in_count_any0_bits_1;
+  assign in_count_two0_or_1 = in_count_two0_or | in_count_two0_and;
+  assign in_count_two0_or_2 = 1'd0 | 1'd0;
+  assign in_count_two0_and_1 = in_count_any0_bits_2 & in_count_any0_bits_3;
+  assign in_count_two0_or_3 = in_count_two0_or_2 | in_count_two0_and_1;
+  assign in_count_two0_or_4 = 1'd0 | 1'd0;
+  assign in_count_two0_and_2 = in_count_any0_bits_4 & in_count_any0_bits_5;
+  assign in_count_two0_or_5 = in_count_two0_or_4 | in_count_two0_and_2;
+  assign in_count_two0_or_6 = 1'd0 | 1'd0;
+  assign in_count_two0_and_3 = in_count_any0_bits_6 & in_count_any0_bits_7;
+  assign in_count_two0_or_7 = in_count_two0_or_6 | in_count_two0_and_3;
+  assign in_count_two0_or_8 = 1'd0 | 1'd0;
+  assign in_count_two0_and_4 = in_count_any0_bits_8 & in_count_any0_bits_9;
+  assign in_count_two0_or_9 = in_count_two0_or_8 | in_count_two0_and_4;
+  assign in_count_two0_or_10 = 1'd0 | 1'd0;
+  assign in_count_two0_and_5 = in_count_any0_bits_10 & in_count_any0_bits_11;
+  assign in_count_two0_or_11 = in_count_two0_or_10 | in_count_two0_and_5;
+  assign in_count_any1_bits = in_count_any0[4];
+  assign in_count_any1_bits_1 = in_count_any0[5];
+  assign in_count_any1_or = in_count_any1_bits | in_count_any1_bits_1;
+  assign in_count_any1_bits_2 = in_count_any0[2];
+  assign in_count_any1_bits_3 = in_count_any0[3];
+  assign in_count_any1_or_1 = in_count_any1_bits_2 | in_count_any1_bits_3;
+  assign in_count_any1_bits_4 = in_count_any0[0];
+  assign in_count_any1_bits_5 = in_count_any0[1];
+  assign in_count_any1_or_2 = in_count_any1_bits_4 | in_count_any1_bits_5;
+  assign in_count_two1_bits = in_count_two0[4];
+  assign in_count_two1_bits_1 = in_count_two0[5];
+  assign in_count_two1_or = in_count_two1_bits | in_count_two1_bits_1;
+  assign in_count_two1_and = in_count_any1_bits & in_count_any1_bits_1;
+  assign in_count_two1_or_1 = in_count_two1_or | in_count_two1_and;
+  assign in_count_two1_bits_2 = in_count_two0[2];
+  assign in_count_two1_bits_3 = in_count_two0[3];
+  assign in_count_two1_or_2 = in_count_two1_bits_2 | in_count_two1_bits_3;
+  assign in_count_two1_and_1 = in_count_any1_bits_2 & in_count_any1_bits_3;
+  assign in_count_two1_or_3 = in_count_two1_or_2 | in_count_two1_and_1;
+  assign in_count_two1_bits_4 = in_count_two0[0];
+  assign in_count_two1_bits_5 = in_count_two0[1];
+  assign in_count_two1_or_4 = in_count_two1_bits_4 | in_count_two1_bits_5;
+  assign in_count_two1_and_2 = in_count_any1_bits_4 & in_count_any1_bits_5;
+  assign in_count_two1_or_5 = in_count_two1_or_4 | in_count_two1_and_2;
+  assign in_count_any2_bits = in_count_any1[2];
+  assign in_count_any2_bits_1 = in_count_any1[0];
+  assign in_count_any2_bits_2 = in_count_any1[1];
+  assign in_count_any2_or = in_count_any2_bits_1 | in_count_any2_bits_2;
+  assign in_count_two2_bits = in_count_two1[2];
+  assign in_count_two2_bits_1 = in_count_two1[0];
+  assign in_count_two2_bits_2 = in_count_two1[1];
+  assign in_count_two2_or = in_count_two2_bits_1 | in_count_two2_bits_2;
+  assign in_count_two2_and = in_count_any2_bits_1 & in_count_any2_bits_2;
+  assign in_count_two2_or_1 = in_count_two2_or | in_count_two2_and;
+  assign in_count_two3_bits = in_count_two2[0];
+  assign in_count_two3_bits_1 = in_count_two2[1];
+  assign in_count_two3_or = in_count_two3_bits | in_count_two3_bits_1;
+  assign in_count_two3_bits_2 = in_count_any2[0];
+  assign in_count_two3_bits_3 = in_count_any2[1];
+  assign in_count_two3_and = in_count_two3_bits_2 & in_count_two3_bits_3;
+  assign in_count_two3_or_1 = in_count_two3_or | in_count_two3_and;
+  assign scan_count_any0_bits = chunk_mask[10];
+  assign scan_count_any0_bits_1 = chunk_mask[11];
+  assign scan_count_any0_or = scan_count_any0_bits | scan_count_any0_bits_1;
+  assign scan_count_any0_bits_2 = chunk_mask[8];
+  assign scan_count_any0_bits_3 = chunk_mask[9];
+  assign scan_count_any0_or_1 = scan_count_any0_bits_2 | scan_count_any0_bits_3;
+  assign scan_count_any0_bits_4 = chunk_mask[6];
+  assign scan_count_any0_bits_5 = chunk_mask[7];
+  assign scan_count_any0_or_2 = scan_count_any0_bits_4 | scan_count_any0_bits_5;
+  assign scan_count_any0_bits_6 = chunk_mask[4];
+  assign scan_count_any0_bits_7 = chunk_mask[5];
+  assign scan_count_any0_or_3 = scan_count_any0_bits_6 | scan_count_any0_bits_7;
+  assign scan_count_any0_bits_8 = chunk_mask[2];
+  assign scan_count_any0_bits_9 = chunk_mask[3];
+  assign scan_count_any0_or_4 = scan_count_any0_bits_8 | scan_count_any0_bits_9;
+  assign scan_count_any0_bits_10 = chunk_mask[0];
+  assign scan_count_any0_bits_11 = chunk_mask[1];
+  assign scan_count_any0_or_5 = scan_count_any0_bits_10 | scan_count_any0_bits_11;
+  assign scan_count_two0_or = 1'd0 | 1'd0;
+  assign scan_count_two0_and = scan_count_any0_bits & scan_count_any0_bits_1;
+  assign scan_count_two0_or_1 = scan_count_two0_or | scan_count_two0_and;
+  assign scan_count_two0_or_2 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_1 = scan_count_any0_bits_2 & scan_count_any0_bits_3;
+  assign scan_count_two0_or_3 = scan_count_two0_or_2 | scan_count_two0_and_1;
+  assign scan_count_two0_or_4 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_2 = scan_count_any0_bits_4 & scan_count_any0_bits_5;
+  assign scan_count_two0_or_5 = scan_count_two0_or_4 | scan_count_two0_and_2;
+  assign scan_count_two0_or_6 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_3 = scan_count_any0_bits_6 & scan_count_any0_bits_7;
+  assign scan_count_two0_or_7 = scan_count_two0_or_6 | scan_count_two0_and_3;
+  assign scan_count_two0_or_8 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_4 = scan_count_any0_bits_8 & scan_count_any0_bits_9;
+  assign scan_count_two0_or_9 = scan_count_two0_or_8 | scan_count_two0_and_4;
+  assign scan_count_two0_or_10 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_5 = scan_count_any0_bits_10 & scan_count_any0_bits_11;
+  assign scan_count_two0_or_11 = scan_count_two0_or_10 | scan_count_two0_and_5;
+  assign scan_count_three0_or = 1'd0 | 1'd0;
+  assign scan_count_three0_and = 1'd0 & scan_count_any0_bits_1;
+  assign scan_count_three0_or_1 = scan_count_three0_or | scan_count_three0_and;
+  assign scan_count_three0_and_1 = scan_count_any0_bits & 1'd0;
+  assign scan_count_three0_or_2 = scan_count_three0_or_1 | scan_count_three0_and_1;
+  assign scan_count_three0_or_3 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_2 = 1'd0 & scan_count_any0_bits_3;
+  assign scan_count_three0_or_4 = scan_count_three0_or_3 | scan_count_three0_and_2;
+  assign scan_count_three0_and_3 = scan_count_any0_bits_2 & 1'd0;
+  assign scan_count_three0_or_5 = scan_count_three0_or_4 | scan_count_three0_and_3;
+  assign scan_count_three0_or_6 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_4 = 1'd0 & scan_count_any0_bits_5;
+  assign scan_count_three0_or_7 = scan_count_three0_or_6 | scan_count_three0_and_4;
+  assign scan_count_three0_and_5 = scan_count_any0_bits_4 & 1'd0;
+  assign scan_count_three0_or_8 = scan_count_three0_or_7 | scan_count_three0_and_5;
+  assign scan_count_three0_or_9 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_6 = 1'd0 & scan_count_any0_bits_7;
+  assign scan_count_three0_or_10 = scan_count_three0_or_9 | scan_count_three0_and_6;
+  assign scan_count_three0_and_7 = scan_count_any0_bits_6 & 1'd0;
+  assign scan_count_three0_or_11 = scan_count_three0_or_10 | scan_count_three0_and_7;
+  assign scan_count_three0_or_12 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_8 = 1'd0 & scan_count_any0_bits_9;
+  assign scan_count_three0_or_13 = scan_count_three0_or_12 | scan_count_three0_and_8;
+  assign scan_count_three0_and_9 = scan_count_any0_bits_8 & 1'd0;
+  assign scan_count_three0_or_14 = scan_count_three0_or_13 | scan_count_three0_and_9;
+  assign scan_count_three0_or_15 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_10 = 1'd0 & scan_count_any0_bits_11;
+  assign scan_count_three0_or_16 = scan_count_three0_or_15 | scan_count_three0_and_10;
+  assign scan_count_three0_and_11 = scan_count_any0_bits_10 & 1'd0;
+  assign scan_count_three0_or_17 = scan_count_three0_or_16 | scan_count_three0_and_11;
+  assign scan_count_any1_bits = scan_count_any0[4];
+  assign scan_count_any1_bits_1 = scan_count_any0[5];
+  assign scan_count_any1_or = scan_count_any1_bits | scan_count_any1_bits_1;
+  assign scan_count_any1_bits_2 = scan_count_any0[2];
+  assign scan_count_any1_bits_3 = scan_count_any0[3];
+  assign scan_count_any1_or_1 = scan_count_any1_bits_2 | scan_count_any1_bits_3;
+  assign scan_count_any1_bits_4 = scan_count_any0[0];
+  assign scan_count_any1_bits_5 = scan_count_any0[1];
+  assign scan_count_any1_or_2 = scan_count_any1_bits_4 | scan_count_any1_bits_5;
+  assign scan_count_two1_bits = scan_count_two0[4];
+  assign scan_count_two1_bits_1 = scan_count_two0[5];
+  assign scan_count_two1_or = scan_count_two1_bits | scan_count_two1_bits_1;
+  assign scan_count_two1_and = scan_count_any1_bits & scan_count_any1_bits_1;
+  assign scan_count_two1_or_1 = scan_count_two1_or | scan_count_two1_and;
+  assign scan_count_two1_bits_2 = scan_count_two0[2];
+  assign scan_count_two1_bits_3 = scan_count_two0[3];
+  assign scan_count_two1_or_2 = scan_count_two1_bits_2 | scan_count_two1_bits_3;
+  assign scan_count_two1_and_1 = scan_count_any1_bits_2 & scan_count_any1_bits_3;
+  assign scan_count_two1_or_3 = scan_count_two1_or_2 | scan_count_two1_and_1;
+  assign scan_count_two1_bits_4 = scan_count_two0[0];
+  assign scan_count_two1_bits_5 = scan_count_two0[1];
+  assign scan_count_two1_or_4 = scan_count_two1_bits_4 | scan_count_two1_bits_5;
+  assign scan_count_two1_and_2 = scan_count_any1_bits_4 & scan_count_any1_bits_5;
+  assign scan_count_two1_or_5 = scan_count_two1_or_4 | scan_count_two1_and_2;
+  assign scan_count_three1_bits = scan_count_three0[4];
+  assign scan_count_three1_bits_1 = scan_count_three0[5];
+  assign scan_count_three1_or = scan_count_three1_bits | scan_count_three1_bits_1;
+  assign scan_count_three1_and = scan_count_two1_bits & scan_count_any1_bits_1;
+  assign scan_count_three1_or_1 = scan_count_three1_or | scan_count_three1_and;
+  assign scan_count_three1_and_1 = scan_count_any1_bits & scan_count_two1_bits_1;
+  assign scan_count_three1_or_2 = scan_count_three1_or_1 | scan_count_three1_and_1;
+  assign scan_count_three1_bits_2 = scan_count_three0[2];
+  assign scan_count_three1_bits_3 = scan_count_three0[3];
+  assign scan_count_three1_or_3 = scan_count_three1_bits_2 | scan_count_three1_bits_3;
+  assign scan_count_three1_and_2 = scan_count_two1_bits_2 & scan_count_any1_bits_3;
+  assign scan_count_three1_or_4 = scan_count_three1_or_3 | scan_count_three1_and_2;
+  assign scan_count_three1_and_3 = scan_count_any1_bits_2 & scan_count_two1_bits_3;
+  assign scan_count_three1_or_5 = scan_count_three1_or_4 | scan_count_three1_and_3;
+  assign scan_count_three1_bits_4 = scan_count_three0[0];
+  assign scan_count_three1_bits_5 = scan_count_three0[1];
+  assign scan_count_three1_or_6 = scan_count_three1_bits_4 | scan_count_three1_bits_5;
+  assign scan_count_three1_and_4 = scan_count_two1_bits_4 & scan_count_any1_bits_5;
+  assign scan_count_three1_or_7 = scan_count_three1_or_6 | scan_count_three1_and_4;
+  assign scan_count_three1_and_5 = scan_count_any1_bits_4 & scan_count_two1_bits_5;
+  assign scan_count_three1_or_8 = scan_count_three1_or_7 | scan_count_three1_and_5;
+  assign scan_count_any2_bits = scan_count_any1[2];
+  assign scan_count_any2_bits_1 = scan_count_any1[0];
+  assign scan_count_any2_bits_2 = scan_count_any1[1];
+  assign scan_count_any2_or = scan_count_any2_bits_1 | scan_count_any2_bits_2;
+  assign scan_count_two2_bits = scan_count_two1[2];
+  assign scan_count_two2_bits_1 = scan_count_two1[0];
+  assign scan_count_two2_bits_2 = scan_count_two1[1];
+  assign scan_count_two2_or = scan_count_two2_bits_1 | scan_count_two2_bits_2;
+  assign scan_count_two2_and = scan_count_any2_bits_1 & scan_count_any2_bits_2;
+  assign scan_count_two2_or_1 = scan_count_two2_or | scan_count_two2_and;
+  assign scan_count_three2_bits = scan_count_three1[2];
+  assign scan_count_three2_bits_1 = scan_count_three1[0];
+  assign scan_count_three2_bits_2 = scan_count_three1[1];
+  assign scan_count_three2_or = scan_count_three2_bits_1 | scan_count_three2_bits_2;
+  assign scan_count_three2_and = scan_count_two2_bits_1 & scan_count_any2_bits_2;
+  assign scan_count_three2_or_1 = scan_count_three2_or | scan_count_three2_and;
+  assign scan_count_three2_and_1 = scan_count_any2_bits_1 & scan_count_two2_bits_2;
+  assign scan_count_three2_or_2 = scan_count_three2_or_1 | scan_count_three2_and_1;
+  assign scan_count_two3_bits = scan_count_two2[0];
+  assign scan_count_two3_bits_1 = scan_count_two2[1];
+  assign scan_count_two3_or = scan_count_two3_bits | scan_count_two3_bits_1;
+  assign scan_count_two3_bits_2 = scan_count_any2[0];
+  assign scan_count_two3_bits_3 = scan_count_any2[1];
+  assign scan_count_two3_and = scan_count_two3_bits_2 & scan_count_two3_bits_3;
+  assign scan_count_two3_or_1 = scan_count_two3_or | scan_count_two3_and;
+  assign scan_count_three3_bits = scan_count_three2[0];
+  assign scan_count_three3_bits_1 = scan_count_three2[1];
+  assign scan_count_three3_or = scan_count_three3_bits | scan_count_three3_bits_1;
+  assign scan_count_three3_and = scan_count_two3_bits & scan_count_two3_bits_3;
+  assign scan_count_three3_or_1 = scan_count_three3_or | scan_count_three3_and;
+  assign scan_count_three3_and_1 = scan_count_two3_bits_2 & scan_count_two3_bits_1;
+  assign scan_count_three3_or_2 = scan_count_three3_or_1 | scan_count_three3_and_1;
   assign ev_out_valid_next_or = ev_out_skid_valid | ev_out_up_fire;
   assign ev_out_valid_next_mux = ev_out_load ? ev_out_valid_next_or : ev_out_valid;
   assign ev_out_event_next_cat = {pick0_valid};
@@ -2141,19 +876,17 @@ module spike_event_encoder_c96_k12_w1_e1 (
   assign scan_has_data_r_next_not = ~scan_rest_empty_r;
   assign scan_has_data_r_next_mux = in_fire ? scan_has_data_r_next_or_r : scan_has_data_r_next_not;
   assign scan_has_data_r_en_or = in_fire | scan_take;
-  assign scan_rest_empty_r_next_bits = in_count_hi3;
-  assign scan_rest_empty_r_next_not = ~scan_rest_empty_r_next_bits;
-  assign scan_rest_empty_r_next_bits_1 = scan_count_hi3;
-  assign scan_rest_empty_r_next_bits_2 = scan_count_lo3;
-  assign scan_rest_empty_r_next_and = scan_rest_empty_r_next_bits_1 & scan_rest_empty_r_next_bits_2;
-  assign scan_rest_empty_r_next_not_1 = ~scan_rest_empty_r_next_and;
-  assign scan_rest_empty_r_next_mux = in_fire ? scan_rest_empty_r_next_not : scan_rest_empty_r_next_not_1;
-  assign scan_rest_empty_r_en_or = in_fire | scan_take;
+  assign scan_rest_empty_in_r_next_bits = in_count_two3;
+  assign scan_rest_empty_in_r_next_not = ~scan_rest_empty_in_r_next_bits;
+  assign scan_rest_empty_pick_r_next_bits = scan_count_three3;
+  assign scan_rest_empty_pick_r_next_not = ~scan_rest_empty_pick_r_next_bits;
+  assign scan_rest_empty_sel_r_en_or = in_fire | scan_take;
   assign in_base_next_add = {2'd0, in_base} + 9'd12;
   assign in_base_next_trunc = in_base_next_add[6:0];
   assign in_base_next_mux = in_final ? 7'd0 : in_base_next_trunc;
   assign in_final = in_base == 7'd84;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3, in_mask_or_r_4, in_mask_or_r_5, in_mask_or_r_6, in_mask_or_r_7, in_mask_or_r_8, in_mask_or_r_9, in_mask_or_r_10, in_mask_or_r_11};
+  assign scan_rest_empty_r = scan_rest_empty_sel_r ? scan_rest_empty_in_r : scan_rest_empty_pick_r;
   assign pick0_onehot = pick0_onehot_r;
   assign pick0_valid = scan_has_data_r;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1, pick0_index_or_r_2, pick0_index_or_r_3};
@@ -2175,31 +908,26 @@ module spike_event_encoder_c96_k12_w1_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
-  assign in_pick_below0 = {in_pick_below0_or, in_pick_below0_or_1, in_pick_below0_or_2, in_pick_below0_or_3, in_pick_below0_or_4, in_pick_below0_or_5, in_pick_below0_or_6, in_pick_below0_or_7, in_pick_below0_or_8, in_pick_below0_or_9, in_pick_below0_bits_10};
-  assign in_pick_below1 = {in_pick_below1_or, in_pick_below1_or_1, in_pick_below1_or_2, in_pick_below1_or_3, in_pick_below1_or_4, in_pick_below1_or_5, in_pick_below1_or_6, in_pick_below1_or_7, in_pick_below1_or_8, in_pick_below1_bits_9, in_pick_below1_bits_10};
-  assign in_pick_below2 = {in_pick_below2_or, in_pick_below2_or_1, in_pick_below2_or_2, in_pick_below2_or_3, in_pick_below2_or_4, in_pick_below2_or_5, in_pick_below2_or_6, in_pick_below2_bits_7, in_pick_below2_bits_8, in_pick_below2_bits_9, in_pick_below2_bits_10};
-  assign in_pick_below3 = {in_pick_below3_or, in_pick_below3_or_1, in_pick_below3_or_2, in_pick_below3_bits_6, in_pick_below3_bits_7, in_pick_below3_bits_8, in_pick_below3_bits_9, in_pick_below3_bits_10, in_pick_below3_bits_1, in_pick_below3_bits_3, in_pick_below3_bits_5};
-  assign in_pick = {in_pick_and, in_pick_and_1, in_pick_and_2, in_pick_and_3, in_pick_and_4, in_pick_and_5, in_pick_and_6, in_pick_and_7, in_pick_and_8, in_pick_and_9, in_pick_and_10, in_pick_bits_22};
-  assign rest_pick_below0 = {rest_pick_below0_or, rest_pick_below0_or_1, rest_pick_below0_or_2, rest_pick_below0_or_3, rest_pick_below0_or_4, rest_pick_below0_or_5, rest_pick_below0_or_6, rest_pick_below0_or_7, rest_pick_below0_or_8, rest_pick_below0_or_9, rest_pick_below0_bits_10};
-  assign rest_pick_below1 = {rest_pick_below1_or, rest_pick_below1_or_1, rest_pick_below1_or_2, rest_pick_below1_or_3, rest_pick_below1_or_4, rest_pick_below1_or_5, rest_pick_below1_or_6, rest_pick_below1_or_7, rest_pick_below1_or_8, rest_pick_below1_bits_9, rest_pick_below1_bits_10};
-  assign rest_pick_below2 = {rest_pick_below2_or, rest_pick_below2_or_1, rest_pick_below2_or_2, rest_pick_below2_or_3, rest_pick_below2_or_4, rest_pick_below2_or_5, rest_pick_below2_or_6, rest_pick_below2_bits_7, rest_pick_below2_bits_8, rest_pick_below2_bits_9, rest_pick_below2_bits_10};
-  assign rest_pick_below3 = {rest_pick_below3_or, rest_pick_below3_or_1, rest_pick_below3_or_2, rest_pick_below3_bits_6, rest_pick_below3_bits_7, rest_pick_below3_bits_8, rest_pick_below3_bits_9, rest_pick_below3_bits_10, rest_pick_below3_bits_1, rest_pick_below3_bits_3, rest_pick_below3_bits_5};
-  assign rest_pick = {rest_pick_and, rest_pick_and_1, rest_pick_and_2, rest_pick_and_3, rest_pick_and_4, rest_pick_and_5, rest_pick_and_6, rest_pick_and_7, rest_pick_and_8, rest_pick_and_9, rest_pick_and_10, rest_pick_bits_22};
-  assign in_count_hi0 = {in_count_hi0_or_1, in_count_hi0_or_3, in_count_hi0_or_5, in_count_hi0_or_7, in_count_hi0_or_9, in_count_hi0_or_11};
-  assign in_count_lo0 = {in_count_lo0_or_6, in_count_lo0_or_13, in_count_lo0_or_20, in_count_lo0_or_27, in_count_lo0_or_34, in_count_lo0_or_41};
-  assign in_count_hi1 = {in_count_hi1_or_1, in_count_hi1_or_3, in_count_hi1_or_5};
-  assign in_count_lo1 = {in_count_lo1_or_6, in_count_lo1_or_13, in_count_lo1_or_20};
-  assign in_count_hi2 = {in_count_hi2_bits, in_count_hi2_or_1};
-  assign in_count_lo2 = {in_count_lo2_bits, in_count_lo2_or_6};
-  assign in_count_hi3 = {in_count_hi3_or_1};
-  assign scan_count_hi0 = {scan_count_hi0_or_1, scan_count_hi0_or_3, scan_count_hi0_or_5, scan_count_hi0_or_7, scan_count_hi0_or_9, scan_count_hi0_or_11};
-  assign scan_count_lo0 = {scan_count_lo0_or_6, scan_count_lo0_or_13, scan_count_lo0_or_20, scan_count_lo0_or_27, scan_count_lo0_or_34, scan_count_lo0_or_41};
-  assign scan_count_hi1 = {scan_count_hi1_or_1, scan_count_hi1_or_3, scan_count_hi1_or_5};
-  assign scan_count_lo1 = {scan_count_lo1_or_6, scan_count_lo1_or_13, scan_count_lo1_or_20};
-  assign scan_count_hi2 = {scan_count_hi2_bits, scan_count_hi2_or_1};
-  assign scan_count_lo2 = {scan_count_lo2_bits, scan_count_lo2_or_6};
-  assign scan_count_hi3 = {scan_count_hi3_or_1};
-  assign scan_count_lo3 = {scan_count_lo3_or_6};
+  assign in_pick = in_mask & in_pick_sub;
+  assign rest_pick = pick0_rest & rest_pick_sub;
+  assign in_count_any0 = {in_count_any0_or, in_count_any0_or_1, in_count_any0_or_2, in_count_any0_or_3, in_count_any0_or_4, in_count_any0_or_5};
+  assign in_count_two0 = {in_count_two0_or_1, in_count_two0_or_3, in_count_two0_or_5, in_count_two0_or_7, in_count_two0_or_9, in_count_two0_or_11};
+  assign in_count_any1 = {in_count_any1_or, in_count_any1_or_1, in_count_any1_or_2};
+  assign in_count_two1 = {in_count_two1_or_1, in_count_two1_or_3, in_count_two1_or_5};
+  assign in_count_any2 = {in_count_any2_bits, in_count_any2_or};
+  assign in_count_two2 = {in_count_two2_bits, in_count_two2_or_1};
+  assign in_count_two3 = {in_count_two3_or_1};
+  assign scan_count_any0 = {scan_count_any0_or, scan_count_any0_or_1, scan_count_any0_or_2, scan_count_any0_or_3, scan_count_any0_or_4, scan_count_any0_or_5};
+  assign scan_count_two0 = {scan_count_two0_or_1, scan_count_two0_or_3, scan_count_two0_or_5, scan_count_two0_or_7, scan_count_two0_or_9, scan_count_two0_or_11};
+  assign scan_count_three0 = {scan_count_three0_or_2, scan_count_three0_or_5, scan_count_three0_or_8, scan_count_three0_or_11, scan_count_three0_or_14, scan_count_three0_or_17};
+  assign scan_count_any1 = {scan_count_any1_or, scan_count_any1_or_1, scan_count_any1_or_2};
+  assign scan_count_two1 = {scan_count_two1_or_1, scan_count_two1_or_3, scan_count_two1_or_5};
+  assign scan_count_three1 = {scan_count_three1_or_2, scan_count_three1_or_5, scan_count_three1_or_8};
+  assign scan_count_any2 = {scan_count_any2_bits, scan_count_any2_or};
+  assign scan_count_two2 = {scan_count_two2_bits, scan_count_two2_or_1};
+  assign scan_count_three2 = {scan_count_three2_bits, scan_count_three2_or_2};
+  assign scan_count_two3 = {scan_count_two3_or_1};
+  assign scan_count_three3 = {scan_count_three3_or_2};
   assign in_ready = in_ready_int;
   assign out_valid = ev_out_valid;
   assign out_event = ev_out_event;
@@ -2253,8 +981,14 @@ module spike_event_encoder_c96_k12_w1_e1 (
     if (rst) scan_has_data_r <= 1'd0;
     else if (scan_has_data_r_en_or) scan_has_data_r <= scan_has_data_r_next_mux;
   always @(posedge clk)
-    if (rst) scan_rest_empty_r <= 1'd0;
-    else if (scan_rest_empty_r_en_or) scan_rest_empty_r <= scan_rest_empty_r_next_mux;
+    if (rst) scan_rest_empty_in_r <= 1'd0;
+    else if (in_fire) scan_rest_empty_in_r <= scan_rest_empty_in_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_pick_r <= 1'd0;
+    else if (scan_take) scan_rest_empty_pick_r <= scan_rest_empty_pick_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_sel_r <= 1'd1;
+    else if (scan_rest_empty_sel_r_en_or) scan_rest_empty_sel_r <= in_fire;
   always @(posedge clk)
     if (in_fire) chunk_counts <= in_counts;
   always @(posedge clk)

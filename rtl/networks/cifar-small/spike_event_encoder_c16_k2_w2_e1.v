@@ -29,11 +29,14 @@ module spike_event_encoder_c16_k2_w2_e1 (
   reg  chunk_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [1:0] chunk_mask;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [3:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  reg  [3:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  [2:0] chunk_beat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_in_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_pick_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_sel_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [1:0] pick0_onehot_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  scan_has_data_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  reg  scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -72,7 +75,7 @@ module spike_event_encoder_c16_k2_w2_e1 (
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] in_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] rest_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_count_hi0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire [1:0] in_mask_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] in_mask_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -87,10 +90,6 @@ module spike_event_encoder_c16_k2_w2_e1 (
   wire pick0_count_bits_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] pick0_count_bits_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] pick0_count_mux_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [3:0] pick0_channel_ext;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  /* verilator lint_off UNUSED */
-  wire [4:0] pick0_channel_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  /* verilator lint_on UNUSED */
   wire [1:0] pick0_rest_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_token_valid_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_take_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -119,21 +118,13 @@ module spike_event_encoder_c16_k2_w2_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_count_hi0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] in_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [1:0] rest_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_count_two0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire ev_out_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_event_next_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -167,11 +158,11 @@ module spike_event_encoder_c16_k2_w2_e1 (
   wire scan_has_data_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_in_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_rest_empty_in_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_pick_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_sel_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [2:0] chunk_beat_next_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_off UNUSED */
   wire [5:0] in_base_next_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
@@ -192,8 +183,6 @@ module spike_event_encoder_c16_k2_w2_e1 (
   assign pick0_count_bits_2 = pick0_onehot[1];
   assign pick0_count_bits_3 = chunk_counts[3:2];
   assign pick0_count_mux_1 = pick0_count_bits_2 ? pick0_count_bits_3 : 2'd0;
-  assign pick0_channel_ext = {3'd0, pick0_index};
-  assign pick0_channel_add = {1'd0, chunk_base} + {1'd0, pick0_channel_ext};
   assign pick0_rest_not = ~pick0_onehot;
   assign scan_token_valid_or = scan_has_data | chunk_final;
   assign scan_take_not = ~scan_ends_vector;
@@ -222,21 +211,13 @@ module spike_event_encoder_c16_k2_w2_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
-  assign in_pick_bits = in_mask[1];
-  assign in_pick_bits_1 = in_mask[0];
-  assign in_pick_not = ~in_pick_bits_1;
-  assign in_pick_and = in_pick_bits & in_pick_not;
-  assign in_pick_bits_2 = in_mask[0];
-  assign rest_pick_bits = pick0_rest[1];
-  assign rest_pick_bits_1 = pick0_rest[0];
-  assign rest_pick_not = ~rest_pick_bits_1;
-  assign rest_pick_and = rest_pick_bits & rest_pick_not;
-  assign rest_pick_bits_2 = pick0_rest[0];
-  assign in_count_hi0_or = 1'd0 | 1'd0;
-  assign in_count_hi0_bits = in_mask[0];
-  assign in_count_hi0_bits_1 = in_mask[1];
-  assign in_count_hi0_and = in_count_hi0_bits & in_count_hi0_bits_1;
-  assign in_count_hi0_or_1 = in_count_hi0_or | in_count_hi0_and;
+  assign in_pick_sub = 2'd0 - in_mask;
+  assign rest_pick_sub = 2'd0 - pick0_rest;
+  assign in_count_two0_or = 1'd0 | 1'd0;
+  assign in_count_two0_bits = in_mask[0];
+  assign in_count_two0_bits_1 = in_mask[1];
+  assign in_count_two0_and = in_count_two0_bits & in_count_two0_bits_1;
+  assign in_count_two0_or_1 = in_count_two0_or | in_count_two0_and;
   assign ev_out_valid_next_or = ev_out_skid_valid | ev_out_up_fire;
   assign ev_out_valid_next_mux = ev_out_load ? ev_out_valid_next_or : ev_out_valid;
   assign ev_out_event_next_cat = {pick0_valid};
@@ -270,21 +251,22 @@ module spike_event_encoder_c16_k2_w2_e1 (
   assign scan_has_data_r_next_not = ~scan_rest_empty_r;
   assign scan_has_data_r_next_mux = in_fire ? scan_has_data_r_next_or_r : scan_has_data_r_next_not;
   assign scan_has_data_r_en_or = in_fire | scan_take;
-  assign scan_rest_empty_r_next_bits = in_count_hi0;
-  assign scan_rest_empty_r_next_not = ~scan_rest_empty_r_next_bits;
-  assign scan_rest_empty_r_next_not_1 = ~1'd0;
-  assign scan_rest_empty_r_next_mux = in_fire ? scan_rest_empty_r_next_not : scan_rest_empty_r_next_not_1;
-  assign scan_rest_empty_r_en_or = in_fire | scan_take;
+  assign scan_rest_empty_in_r_next_bits = in_count_two0;
+  assign scan_rest_empty_in_r_next_not = ~scan_rest_empty_in_r_next_bits;
+  assign scan_rest_empty_pick_r_next_not = ~1'd0;
+  assign scan_rest_empty_sel_r_en_or = in_fire | scan_take;
+  assign chunk_beat_next_bits = in_base[3:1];
   assign in_base_next_add = {2'd0, in_base} + 6'd2;
   assign in_base_next_trunc = in_base_next_add[3:0];
   assign in_base_next_mux = in_final ? 4'd0 : in_base_next_trunc;
   assign in_final = in_base == 4'd14;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1};
+  assign scan_rest_empty_r = scan_rest_empty_sel_r ? scan_rest_empty_in_r : scan_rest_empty_pick_r;
   assign pick0_onehot = pick0_onehot_r;
   assign pick0_valid = scan_has_data_r;
   assign pick0_index = {pick0_index_or_r};
   assign pick0_count = pick0_count_or | pick0_count_mux_1;
-  assign pick0_channel = pick0_channel_add[3:0];
+  assign pick0_channel = {chunk_beat, pick0_index};
   assign pick0_rest = chunk_mask & pick0_rest_not;
   assign scan_has_data = scan_has_data_r;
   assign scan_rest_empty = scan_rest_empty_r;
@@ -301,9 +283,9 @@ module spike_event_encoder_c16_k2_w2_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
-  assign in_pick = {in_pick_and, in_pick_bits_2};
-  assign rest_pick = {rest_pick_and, rest_pick_bits_2};
-  assign in_count_hi0 = {in_count_hi0_or_1};
+  assign in_pick = in_mask & in_pick_sub;
+  assign rest_pick = pick0_rest & rest_pick_sub;
+  assign in_count_two0 = {in_count_two0_or_1};
   assign in_ready = in_ready_int;
   assign out_valid = ev_out_valid;
   assign out_event = ev_out_event;
@@ -357,12 +339,18 @@ module spike_event_encoder_c16_k2_w2_e1 (
     if (rst) scan_has_data_r <= 1'd0;
     else if (scan_has_data_r_en_or) scan_has_data_r <= scan_has_data_r_next_mux;
   always @(posedge clk)
-    if (rst) scan_rest_empty_r <= 1'd0;
-    else if (scan_rest_empty_r_en_or) scan_rest_empty_r <= scan_rest_empty_r_next_mux;
+    if (rst) scan_rest_empty_in_r <= 1'd0;
+    else if (in_fire) scan_rest_empty_in_r <= scan_rest_empty_in_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_pick_r <= 1'd0;
+    else if (scan_take) scan_rest_empty_pick_r <= scan_rest_empty_pick_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_sel_r <= 1'd1;
+    else if (scan_rest_empty_sel_r_en_or) scan_rest_empty_sel_r <= in_fire;
   always @(posedge clk)
     if (in_fire) chunk_counts <= in_counts;
   always @(posedge clk)
-    if (in_fire) chunk_base <= in_base;
+    if (in_fire) chunk_beat <= chunk_beat_next_bits;
   always @(posedge clk)
     if (in_fire) chunk_final <= in_final;
   always @(posedge clk)

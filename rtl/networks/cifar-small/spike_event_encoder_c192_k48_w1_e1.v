@@ -31,9 +31,12 @@ module spike_event_encoder_c192_k48_w1_e1 (
   reg  [47:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [7:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_in_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_pick_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_sel_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [47:0] pick0_onehot_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  scan_has_data_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  reg  scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [47:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [5:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -70,43 +73,38 @@ module spike_event_encoder_c192_k48_w1_e1 (
   wire chunk_done;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [46:0] in_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] in_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] in_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] in_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] in_pick_below4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] in_pick_below5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire [47:0] in_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [46:0] rest_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] rest_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] rest_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] rest_pick_below3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] rest_pick_below4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [46:0] rest_pick_below5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire [47:0] rest_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [23:0] in_count_hi0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [23:0] in_count_lo0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [11:0] in_count_hi1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [11:0] in_count_lo1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [5:0] in_count_hi2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [5:0] in_count_lo2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] in_count_hi3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] in_count_lo3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] in_count_hi4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] in_count_lo4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [23:0] scan_count_hi0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [23:0] scan_count_lo0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [11:0] scan_count_hi1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [11:0] scan_count_lo1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [5:0] scan_count_hi2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [5:0] scan_count_lo2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] scan_count_hi3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] scan_count_lo3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] scan_count_hi4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] scan_count_lo4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [23:0] in_count_any0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [23:0] in_count_two0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [11:0] in_count_any1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [11:0] in_count_two1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] in_count_any2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] in_count_two2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] in_count_any3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] in_count_two3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] in_count_any4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] in_count_two4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [23:0] scan_count_any0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [23:0] scan_count_two0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [23:0] scan_count_three0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [11:0] scan_count_any1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [11:0] scan_count_two1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [11:0] scan_count_three1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] scan_count_any2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] scan_count_two2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] scan_count_three2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] scan_count_any3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] scan_count_two3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] scan_count_three3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] scan_count_any4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] scan_count_two4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] scan_count_three4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  /* verilator lint_off UNUSED */
+  wire scan_count_two5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  /* verilator lint_on UNUSED */
+  wire scan_count_three5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire in_mask_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -566,4091 +564,948 @@ module spike_event_encoder_c192_k48_w1_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below3_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below4_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below5_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_63;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_64;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_65;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_66;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_67;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_68;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_69;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_70;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_71;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_72;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_73;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_74;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_75;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_76;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_77;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_78;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_79;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_80;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_81;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_82;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_83;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_84;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_85;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_86;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_87;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_88;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_89;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_90;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_91;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_92;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_93;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_94;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below3_or_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below4_or_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_or_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below5_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_11;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_5;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_12;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_13;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_6;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_14;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_15;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_7;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_16;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_17;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_8;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_18;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_19;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_9;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_20;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_21;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_10;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_22;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_23;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_11;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_24;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_25;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_12;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_26;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_27;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_13;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_28;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_29;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_14;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_30;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_31;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_15;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_32;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_33;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_16;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_34;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_35;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_17;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_36;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_37;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_18;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_38;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_39;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_19;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_40;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_41;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_20;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_42;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_43;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_21;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_44;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_45;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_22;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_46;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_47;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_23;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_48;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_49;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_24;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_50;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_51;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_25;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_52;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_53;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_26;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_54;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_55;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_27;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_56;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_57;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_28;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_58;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_59;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_29;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_60;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_61;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_30;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_62;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_63;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_31;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_64;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_65;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_32;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_66;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_67;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_33;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_68;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_69;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_34;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_70;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_71;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_35;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_72;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_73;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_36;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_74;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_75;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_37;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_76;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_77;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_38;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_78;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_79;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_39;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_80;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_81;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_40;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_82;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_83;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_41;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_84;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_85;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_42;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_86;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_87;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_43;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_88;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_89;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_44;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_90;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_91;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_45;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_92;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_93;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_46;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_94;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_count_hi0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_84;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_85;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_86;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_87;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_88;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_89;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_90;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_91;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_92;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_93;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_94;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_95;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_96;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_97;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_98;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_99;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_100;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_101;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_102;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_103;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_104;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_105;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_106;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_107;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_108;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_109;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_110;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_111;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_112;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_113;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_114;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_115;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_116;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_117;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_118;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_119;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_120;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_121;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_122;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_123;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_124;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_125;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_84;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_126;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_127;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_85;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_86;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_128;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_87;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_88;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_129;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_89;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_90;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_130;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_131;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_132;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_133;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_134;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_135;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_91;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_136;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_137;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_92;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_93;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_138;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_94;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_95;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_139;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_96;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_97;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_84;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_140;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_85;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_141;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_86;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_142;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_87;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_88;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_143;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_89;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_144;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_145;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_98;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_146;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_147;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_99;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_100;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_148;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_101;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_102;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_149;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_103;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_104;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_90;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_150;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_91;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_151;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_92;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_152;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_93;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_94;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_153;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_95;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_154;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_155;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_105;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_156;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_157;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_106;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_107;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_158;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_108;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_109;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_159;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_110;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_111;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_96;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_160;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_97;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_161;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_98;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_162;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_99;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_100;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_163;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_101;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_164;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_165;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_112;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_166;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_167;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_113;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_114;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_168;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_115;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_116;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_169;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_117;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_118;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_102;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_170;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_103;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_171;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_104;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_172;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_105;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_106;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_173;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_107;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_174;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_175;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_119;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_176;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_177;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_120;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_121;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_178;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_122;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_123;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_179;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_124;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_125;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_108;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_180;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_109;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_181;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_110;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_182;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_111;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_112;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_183;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_113;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_184;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_185;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_126;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_186;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_187;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_127;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_128;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_188;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_129;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_130;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_189;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_131;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_132;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_114;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_190;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_115;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_191;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_116;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_192;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_117;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_118;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_193;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_119;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_194;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_195;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_133;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_196;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_197;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_134;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_135;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_198;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_136;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_137;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_199;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_138;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_139;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_120;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_200;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_121;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_201;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_122;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_202;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_123;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_124;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_203;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_125;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_204;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_205;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_140;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_206;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_207;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_141;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_142;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_208;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_143;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_144;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_209;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_145;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_146;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_126;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_210;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_127;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_211;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_128;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_212;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_129;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_130;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_213;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_131;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_214;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_215;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_147;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_216;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_217;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_148;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_149;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_218;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_150;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_151;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_219;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_152;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_153;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_132;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_220;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_133;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_221;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_134;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_222;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_135;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_136;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_223;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_137;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_224;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_225;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_154;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_226;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_227;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_155;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_156;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_228;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_157;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_158;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_229;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_159;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_160;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_138;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_230;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_139;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_231;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_140;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_232;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_141;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_142;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_233;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_143;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_234;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_235;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_161;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_236;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_237;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_162;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_163;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_238;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_164;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_165;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_239;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_166;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_167;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_84;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_85;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_86;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_87;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_88;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_89;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_90;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_91;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_92;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_93;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_94;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_95;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_96;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_97;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_98;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_99;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_100;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_101;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_102;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_103;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_104;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_105;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_106;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_107;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_108;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_109;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_110;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_111;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_112;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_113;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_114;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_115;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_116;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_117;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_118;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_119;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_not_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_and_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo2_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi3_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo3_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi4_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi4_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi4_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi4_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi4_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi4_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi4_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi4_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo4_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi5_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi5_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi5_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi5_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi5_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi5_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi5_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_84;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_85;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_86;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_87;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_88;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_89;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_90;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_91;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_92;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_93;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_94;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_95;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_96;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_97;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_98;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_99;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_100;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_101;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_102;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_103;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_104;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_105;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_106;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_107;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_108;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_109;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_110;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_111;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_112;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_113;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_114;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_115;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_116;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_117;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_118;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_119;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_120;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_121;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_122;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_123;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_124;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_125;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_84;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_126;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_127;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_85;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_86;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_128;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_87;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_88;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_129;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_89;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_90;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_130;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_131;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_132;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_133;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_134;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_135;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_91;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_136;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_137;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_92;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_93;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_138;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_94;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_95;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_139;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_96;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_97;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_84;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_140;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_85;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_141;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_86;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_142;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_87;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_88;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_143;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_89;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_144;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_145;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_98;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_146;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_147;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_99;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_100;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_148;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_101;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_102;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_149;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_103;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_104;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_90;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_150;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_91;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_151;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_92;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_152;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_93;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_94;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_153;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_95;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_154;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_155;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_105;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_156;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_157;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_106;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_107;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_158;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_108;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_109;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_159;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_110;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_111;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_96;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_160;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_97;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_161;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_98;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_162;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_99;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_100;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_163;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_101;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_164;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_165;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_112;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_166;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_167;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_113;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_114;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_168;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_115;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_116;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_169;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_117;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_118;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_102;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_170;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_103;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_171;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_104;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_172;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_105;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_106;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_173;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_107;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_174;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_175;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_119;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_176;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_177;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_120;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_121;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_178;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_122;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_123;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_179;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_124;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_125;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_108;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_180;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_109;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_181;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_110;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_182;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_111;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_112;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_183;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_113;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_184;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_185;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_126;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_186;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_187;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_127;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_128;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_188;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_129;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_130;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_189;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_131;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_132;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_114;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_190;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_115;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_191;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_116;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_192;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_117;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_118;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_193;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_119;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_194;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_195;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_133;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_196;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_197;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_134;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_135;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_198;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_136;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_137;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_199;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_138;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_139;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_120;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_200;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_121;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_201;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_122;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_202;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_123;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_124;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_203;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_125;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_204;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_205;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_140;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_206;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_207;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_141;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_142;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_208;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_143;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_144;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_209;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_145;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_146;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_126;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_210;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_127;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_211;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_128;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_212;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_129;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_130;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_213;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_131;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_214;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_215;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_147;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_216;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_217;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_148;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_149;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_218;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_150;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_151;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_219;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_152;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_153;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_132;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_220;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_133;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_221;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_134;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_222;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_135;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_136;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_223;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_137;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_224;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_225;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_154;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_226;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_227;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_155;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_156;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_228;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_157;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_158;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_229;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_159;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_160;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_138;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_230;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_139;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_231;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_140;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_232;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_141;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_142;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_233;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_143;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_234;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_235;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_161;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_236;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_237;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_162;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_163;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_238;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_164;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_165;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_239;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_166;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_167;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_84;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_85;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_86;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_87;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_88;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_89;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_90;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_91;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_92;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_93;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_94;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_95;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_96;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_97;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_98;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_99;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_100;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_101;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_102;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_103;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_104;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_105;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_106;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_107;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_72;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_108;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_73;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_74;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_109;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_75;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_76;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_110;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_111;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_112;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_113;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_114;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_115;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_77;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_116;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_117;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_78;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_79;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_118;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_80;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_81;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_119;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_82;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_83;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi3_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo3_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi4_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi4_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi4_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi4_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi4_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi4_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi4_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi4_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo4_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi5_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi5_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi5_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi5_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi5_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi5_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi5_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo5_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [47:0] in_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [47:0] rest_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_count_any0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any3_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any3_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two3_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any4_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any4_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any4_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any4_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two4_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two4_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two4_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two4_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two4_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two4_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two5_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two5_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two5_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two5_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two5_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two5_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two5_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_48;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_49;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_50;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_51;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_52;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_53;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_54;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_36;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_55;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_37;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_56;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_57;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_38;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_58;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_39;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_59;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_60;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_40;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_61;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_41;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_62;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_63;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_42;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_64;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_43;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_65;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_66;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_44;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_67;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_45;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_68;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_69;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_46;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_70;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_47;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_71;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_30;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_31;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_32;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_33;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_34;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_35;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any3_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any3_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two3_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three3_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any4_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any4_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any4_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any4_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two4_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two4_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two4_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two4_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two4_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two4_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three4_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three4_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three4_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three4_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three4_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three4_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three4_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three4_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two5_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two5_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two5_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two5_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two5_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two5_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two5_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three5_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three5_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three5_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three5_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three5_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three5_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three5_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire ev_out_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_event_next_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -4684,14 +1539,11 @@ module spike_event_encoder_c192_k48_w1_e1 (
   wire scan_has_data_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_in_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_rest_empty_in_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_pick_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_rest_empty_pick_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_sel_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_off UNUSED */
   wire [9:0] in_base_next_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
@@ -5155,4091 +2007,948 @@ module spike_event_encoder_c192_k48_w1_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
-  assign in_pick_below0_bits = in_mask[46];
-  assign in_pick_below0_bits_1 = in_mask[45];
-  assign in_pick_below0_or = in_pick_below0_bits | in_pick_below0_bits_1;
-  assign in_pick_below0_bits_2 = in_mask[44];
-  assign in_pick_below0_or_1 = in_pick_below0_bits_1 | in_pick_below0_bits_2;
-  assign in_pick_below0_bits_3 = in_mask[43];
-  assign in_pick_below0_or_2 = in_pick_below0_bits_2 | in_pick_below0_bits_3;
-  assign in_pick_below0_bits_4 = in_mask[42];
-  assign in_pick_below0_or_3 = in_pick_below0_bits_3 | in_pick_below0_bits_4;
-  assign in_pick_below0_bits_5 = in_mask[41];
-  assign in_pick_below0_or_4 = in_pick_below0_bits_4 | in_pick_below0_bits_5;
-  assign in_pick_below0_bits_6 = in_mask[40];
-  assign in_pick_below0_or_5 = in_pick_below0_bits_5 | in_pick_below0_bits_6;
-  assign in_pick_below0_bits_7 = in_mask[39];
-  assign in_pick_below0_or_6 = in_pick_below0_bits_6 | in_pick_below0_bits_7;
-  assign in_pick_below0_bits_8 = in_mask[38];
-  assign in_pick_below0_or_7 = in_pick_below0_bits_7 | in_pick_below0_bits_8;
-  assign in_pick_below0_bits_9 = in_mask[37];
-  assign in_pick_below0_or_8 = in_pick_below0_bits_8 | in_pick_below0_bits_9;
-  assign in_pick_below0_bits_10 = in_mask[36];
-  assign in_pick_below0_or_9 = in_pick_below0_bits_9 | in_pick_below0_bits_10;
-  assign in_pick_below0_bits_11 = in_mask[35];
-  assign in_pick_below0_or_10 = in_pick_below0_bits_10 | in_pick_below0_bits_11;
-  assign in_pick_below0_bits_12 = in_mask[34];
-  assign in_pick_below0_or_11 = in_pick_below0_bits_11 | in_pick_below0_bits_12;
-  assign in_pick_below0_bits_13 = in_mask[33];
-  assign in_pick_below0_or_12 = in_pick_below0_bits_12 | in_pick_below0_bits_13;
-  assign in_pick_below0_bits_14 = in_mask[32];
-  assign in_pick_below0_or_13 = in_pick_below0_bits_13 | in_pick_below0_bits_14;
-  assign in_pick_below0_bits_15 = in_mask[31];
-  assign in_pick_below0_or_14 = in_pick_below0_bits_14 | in_pick_below0_bits_15;
-  assign in_pick_below0_bits_16 = in_mask[30];
-  assign in_pick_below0_or_15 = in_pick_below0_bits_15 | in_pick_below0_bits_16;
-  assign in_pick_below0_bits_17 = in_mask[29];
-  assign in_pick_below0_or_16 = in_pick_below0_bits_16 | in_pick_below0_bits_17;
-  assign in_pick_below0_bits_18 = in_mask[28];
-  assign in_pick_below0_or_17 = in_pick_below0_bits_17 | in_pick_below0_bits_18;
-  assign in_pick_below0_bits_19 = in_mask[27];
-  assign in_pick_below0_or_18 = in_pick_below0_bits_18 | in_pick_below0_bits_19;
-  assign in_pick_below0_bits_20 = in_mask[26];
-  assign in_pick_below0_or_19 = in_pick_below0_bits_19 | in_pick_below0_bits_20;
-  assign in_pick_below0_bits_21 = in_mask[25];
-  assign in_pick_below0_or_20 = in_pick_below0_bits_20 | in_pick_below0_bits_21;
-  assign in_pick_below0_bits_22 = in_mask[24];
-  assign in_pick_below0_or_21 = in_pick_below0_bits_21 | in_pick_below0_bits_22;
-  assign in_pick_below0_bits_23 = in_mask[23];
-  assign in_pick_below0_or_22 = in_pick_below0_bits_22 | in_pick_below0_bits_23;
-  assign in_pick_below0_bits_24 = in_mask[22];
-  assign in_pick_below0_or_23 = in_pick_below0_bits_23 | in_pick_below0_bits_24;
-  assign in_pick_below0_bits_25 = in_mask[21];
-  assign in_pick_below0_or_24 = in_pick_below0_bits_24 | in_pick_below0_bits_25;
-  assign in_pick_below0_bits_26 = in_mask[20];
-  assign in_pick_below0_or_25 = in_pick_below0_bits_25 | in_pick_below0_bits_26;
-  assign in_pick_below0_bits_27 = in_mask[19];
-  assign in_pick_below0_or_26 = in_pick_below0_bits_26 | in_pick_below0_bits_27;
-  assign in_pick_below0_bits_28 = in_mask[18];
-  assign in_pick_below0_or_27 = in_pick_below0_bits_27 | in_pick_below0_bits_28;
-  assign in_pick_below0_bits_29 = in_mask[17];
-  assign in_pick_below0_or_28 = in_pick_below0_bits_28 | in_pick_below0_bits_29;
-  assign in_pick_below0_bits_30 = in_mask[16];
-  assign in_pick_below0_or_29 = in_pick_below0_bits_29 | in_pick_below0_bits_30;
-  assign in_pick_below0_bits_31 = in_mask[15];
-  assign in_pick_below0_or_30 = in_pick_below0_bits_30 | in_pick_below0_bits_31;
-  assign in_pick_below0_bits_32 = in_mask[14];
-  assign in_pick_below0_or_31 = in_pick_below0_bits_31 | in_pick_below0_bits_32;
-  assign in_pick_below0_bits_33 = in_mask[13];
-  assign in_pick_below0_or_32 = in_pick_below0_bits_32 | in_pick_below0_bits_33;
-  assign in_pick_below0_bits_34 = in_mask[12];
-  assign in_pick_below0_or_33 = in_pick_below0_bits_33 | in_pick_below0_bits_34;
-  assign in_pick_below0_bits_35 = in_mask[11];
-  assign in_pick_below0_or_34 = in_pick_below0_bits_34 | in_pick_below0_bits_35;
-  assign in_pick_below0_bits_36 = in_mask[10];
-  assign in_pick_below0_or_35 = in_pick_below0_bits_35 | in_pick_below0_bits_36;
-  assign in_pick_below0_bits_37 = in_mask[9];
-  assign in_pick_below0_or_36 = in_pick_below0_bits_36 | in_pick_below0_bits_37;
-  assign in_pick_below0_bits_38 = in_mask[8];
-  assign in_pick_below0_or_37 = in_pick_below0_bits_37 | in_pick_below0_bits_38;
-  assign in_pick_below0_bits_39 = in_mask[7];
-  assign in_pick_below0_or_38 = in_pick_below0_bits_38 | in_pick_below0_bits_39;
-  assign in_pick_below0_bits_40 = in_mask[6];
-  assign in_pick_below0_or_39 = in_pick_below0_bits_39 | in_pick_below0_bits_40;
-  assign in_pick_below0_bits_41 = in_mask[5];
-  assign in_pick_below0_or_40 = in_pick_below0_bits_40 | in_pick_below0_bits_41;
-  assign in_pick_below0_bits_42 = in_mask[4];
-  assign in_pick_below0_or_41 = in_pick_below0_bits_41 | in_pick_below0_bits_42;
-  assign in_pick_below0_bits_43 = in_mask[3];
-  assign in_pick_below0_or_42 = in_pick_below0_bits_42 | in_pick_below0_bits_43;
-  assign in_pick_below0_bits_44 = in_mask[2];
-  assign in_pick_below0_or_43 = in_pick_below0_bits_43 | in_pick_below0_bits_44;
-  assign in_pick_below0_bits_45 = in_mask[1];
-  assign in_pick_below0_or_44 = in_pick_below0_bits_44 | in_pick_below0_bits_45;
-  assign in_pick_below0_bits_46 = in_mask[0];
-  assign in_pick_below0_or_45 = in_pick_below0_bits_45 | in_pick_below0_bits_46;
-  assign in_pick_below1_bits = in_pick_below0[46];
-  assign in_pick_below1_bits_1 = in_pick_below0[44];
-  assign in_pick_below1_or = in_pick_below1_bits | in_pick_below1_bits_1;
-  assign in_pick_below1_bits_2 = in_pick_below0[45];
-  assign in_pick_below1_bits_3 = in_pick_below0[43];
-  assign in_pick_below1_or_1 = in_pick_below1_bits_2 | in_pick_below1_bits_3;
-  assign in_pick_below1_bits_4 = in_pick_below0[42];
-  assign in_pick_below1_or_2 = in_pick_below1_bits_1 | in_pick_below1_bits_4;
-  assign in_pick_below1_bits_5 = in_pick_below0[41];
-  assign in_pick_below1_or_3 = in_pick_below1_bits_3 | in_pick_below1_bits_5;
-  assign in_pick_below1_bits_6 = in_pick_below0[40];
-  assign in_pick_below1_or_4 = in_pick_below1_bits_4 | in_pick_below1_bits_6;
-  assign in_pick_below1_bits_7 = in_pick_below0[39];
-  assign in_pick_below1_or_5 = in_pick_below1_bits_5 | in_pick_below1_bits_7;
-  assign in_pick_below1_bits_8 = in_pick_below0[38];
-  assign in_pick_below1_or_6 = in_pick_below1_bits_6 | in_pick_below1_bits_8;
-  assign in_pick_below1_bits_9 = in_pick_below0[37];
-  assign in_pick_below1_or_7 = in_pick_below1_bits_7 | in_pick_below1_bits_9;
-  assign in_pick_below1_bits_10 = in_pick_below0[36];
-  assign in_pick_below1_or_8 = in_pick_below1_bits_8 | in_pick_below1_bits_10;
-  assign in_pick_below1_bits_11 = in_pick_below0[35];
-  assign in_pick_below1_or_9 = in_pick_below1_bits_9 | in_pick_below1_bits_11;
-  assign in_pick_below1_bits_12 = in_pick_below0[34];
-  assign in_pick_below1_or_10 = in_pick_below1_bits_10 | in_pick_below1_bits_12;
-  assign in_pick_below1_bits_13 = in_pick_below0[33];
-  assign in_pick_below1_or_11 = in_pick_below1_bits_11 | in_pick_below1_bits_13;
-  assign in_pick_below1_bits_14 = in_pick_below0[32];
-  assign in_pick_below1_or_12 = in_pick_below1_bits_12 | in_pick_below1_bits_14;
-  assign in_pick_below1_bits_15 = in_pick_below0[31];
-  assign in_pick_below1_or_13 = in_pick_below1_bits_13 | in_pick_below1_bits_15;
-  assign in_pick_below1_bits_16 = in_pick_below0[30];
-  assign in_pick_below1_or_14 = in_pick_below1_bits_14 | in_pick_below1_bits_16;
-  assign in_pick_below1_bits_17 = in_pick_below0[29];
-  assign in_pick_below1_or_15 = in_pick_below1_bits_15 | in_pick_below1_bits_17;
-  assign in_pick_below1_bits_18 = in_pick_below0[28];
-  assign in_pick_below1_or_16 = in_pick_below1_bits_16 | in_pick_below1_bits_18;
-  assign in_pick_below1_bits_19 = in_pick_below0[27];
-  assign in_pick_below1_or_17 = in_pick_below1_bits_17 | in_pick_below1_bits_19;
-  assign in_pick_below1_bits_20 = in_pick_below0[26];
-  assign in_pick_below1_or_18 = in_pick_below1_bits_18 | in_pick_below1_bits_20;
-  assign in_pick_below1_bits_21 = in_pick_below0[25];
-  assign in_pick_below1_or_19 = in_pick_below1_bits_19 | in_pick_below1_bits_21;
-  assign in_pick_below1_bits_22 = in_pick_below0[24];
-  assign in_pick_below1_or_20 = in_pick_below1_bits_20 | in_pick_below1_bits_22;
-  assign in_pick_below1_bits_23 = in_pick_below0[23];
-  assign in_pick_below1_or_21 = in_pick_below1_bits_21 | in_pick_below1_bits_23;
-  assign in_pick_below1_bits_24 = in_pick_below0[22];
-  assign in_pick_below1_or_22 = in_pick_below1_bits_22 | in_pick_below1_bits_24;
-  assign in_pick_below1_bits_25 = in_pick_below0[21];
-  assign in_pick_below1_or_23 = in_pick_below1_bits_23 | in_pick_below1_bits_25;
-  assign in_pick_below1_bits_26 = in_pick_below0[20];
-  assign in_pick_below1_or_24 = in_pick_below1_bits_24 | in_pick_below1_bits_26;
-  assign in_pick_below1_bits_27 = in_pick_below0[19];
-  assign in_pick_below1_or_25 = in_pick_below1_bits_25 | in_pick_below1_bits_27;
-  assign in_pick_below1_bits_28 = in_pick_below0[18];
-  assign in_pick_below1_or_26 = in_pick_below1_bits_26 | in_pick_below1_bits_28;
-  assign in_pick_below1_bits_29 = in_pick_below0[17];
-  assign in_pick_below1_or_27 = in_pick_below1_bits_27 | in_pick_below1_bits_29;
-  assign in_pick_below1_bits_30 = in_pick_below0[16];
-  assign in_pick_below1_or_28 = in_pick_below1_bits_28 | in_pick_below1_bits_30;
-  assign in_pick_below1_bits_31 = in_pick_below0[15];
-  assign in_pick_below1_or_29 = in_pick_below1_bits_29 | in_pick_below1_bits_31;
-  assign in_pick_below1_bits_32 = in_pick_below0[14];
-  assign in_pick_below1_or_30 = in_pick_below1_bits_30 | in_pick_below1_bits_32;
-  assign in_pick_below1_bits_33 = in_pick_below0[13];
-  assign in_pick_below1_or_31 = in_pick_below1_bits_31 | in_pick_below1_bits_33;
-  assign in_pick_below1_bits_34 = in_pick_below0[12];
-  assign in_pick_below1_or_32 = in_pick_below1_bits_32 | in_pick_below1_bits_34;
-  assign in_pick_below1_bits_35 = in_pick_below0[11];
-  assign in_pick_below1_or_33 = in_pick_below1_bits_33 | in_pick_below1_bits_35;
-  assign in_pick_below1_bits_36 = in_pick_below0[10];
-  assign in_pick_below1_or_34 = in_pick_below1_bits_34 | in_pick_below1_bits_36;
-  assign in_pick_below1_bits_37 = in_pick_below0[9];
-  assign in_pick_below1_or_35 = in_pick_below1_bits_35 | in_pick_below1_bits_37;
-  assign in_pick_below1_bits_38 = in_pick_below0[8];
-  assign in_pick_below1_or_36 = in_pick_below1_bits_36 | in_pick_below1_bits_38;
-  assign in_pick_below1_bits_39 = in_pick_below0[7];
-  assign in_pick_below1_or_37 = in_pick_below1_bits_37 | in_pick_below1_bits_39;
-  assign in_pick_below1_bits_40 = in_pick_below0[6];
-  assign in_pick_below1_or_38 = in_pick_below1_bits_38 | in_pick_below1_bits_40;
-  assign in_pick_below1_bits_41 = in_pick_below0[5];
-  assign in_pick_below1_or_39 = in_pick_below1_bits_39 | in_pick_below1_bits_41;
-  assign in_pick_below1_bits_42 = in_pick_below0[4];
-  assign in_pick_below1_or_40 = in_pick_below1_bits_40 | in_pick_below1_bits_42;
-  assign in_pick_below1_bits_43 = in_pick_below0[3];
-  assign in_pick_below1_or_41 = in_pick_below1_bits_41 | in_pick_below1_bits_43;
-  assign in_pick_below1_bits_44 = in_pick_below0[2];
-  assign in_pick_below1_or_42 = in_pick_below1_bits_42 | in_pick_below1_bits_44;
-  assign in_pick_below1_bits_45 = in_pick_below0[1];
-  assign in_pick_below1_or_43 = in_pick_below1_bits_43 | in_pick_below1_bits_45;
-  assign in_pick_below1_bits_46 = in_pick_below0[0];
-  assign in_pick_below1_or_44 = in_pick_below1_bits_44 | in_pick_below1_bits_46;
-  assign in_pick_below2_bits = in_pick_below1[46];
-  assign in_pick_below2_bits_1 = in_pick_below1[42];
-  assign in_pick_below2_or = in_pick_below2_bits | in_pick_below2_bits_1;
-  assign in_pick_below2_bits_2 = in_pick_below1[45];
-  assign in_pick_below2_bits_3 = in_pick_below1[41];
-  assign in_pick_below2_or_1 = in_pick_below2_bits_2 | in_pick_below2_bits_3;
-  assign in_pick_below2_bits_4 = in_pick_below1[44];
-  assign in_pick_below2_bits_5 = in_pick_below1[40];
-  assign in_pick_below2_or_2 = in_pick_below2_bits_4 | in_pick_below2_bits_5;
-  assign in_pick_below2_bits_6 = in_pick_below1[43];
-  assign in_pick_below2_bits_7 = in_pick_below1[39];
-  assign in_pick_below2_or_3 = in_pick_below2_bits_6 | in_pick_below2_bits_7;
-  assign in_pick_below2_bits_8 = in_pick_below1[38];
-  assign in_pick_below2_or_4 = in_pick_below2_bits_1 | in_pick_below2_bits_8;
-  assign in_pick_below2_bits_9 = in_pick_below1[37];
-  assign in_pick_below2_or_5 = in_pick_below2_bits_3 | in_pick_below2_bits_9;
-  assign in_pick_below2_bits_10 = in_pick_below1[36];
-  assign in_pick_below2_or_6 = in_pick_below2_bits_5 | in_pick_below2_bits_10;
-  assign in_pick_below2_bits_11 = in_pick_below1[35];
-  assign in_pick_below2_or_7 = in_pick_below2_bits_7 | in_pick_below2_bits_11;
-  assign in_pick_below2_bits_12 = in_pick_below1[34];
-  assign in_pick_below2_or_8 = in_pick_below2_bits_8 | in_pick_below2_bits_12;
-  assign in_pick_below2_bits_13 = in_pick_below1[33];
-  assign in_pick_below2_or_9 = in_pick_below2_bits_9 | in_pick_below2_bits_13;
-  assign in_pick_below2_bits_14 = in_pick_below1[32];
-  assign in_pick_below2_or_10 = in_pick_below2_bits_10 | in_pick_below2_bits_14;
-  assign in_pick_below2_bits_15 = in_pick_below1[31];
-  assign in_pick_below2_or_11 = in_pick_below2_bits_11 | in_pick_below2_bits_15;
-  assign in_pick_below2_bits_16 = in_pick_below1[30];
-  assign in_pick_below2_or_12 = in_pick_below2_bits_12 | in_pick_below2_bits_16;
-  assign in_pick_below2_bits_17 = in_pick_below1[29];
-  assign in_pick_below2_or_13 = in_pick_below2_bits_13 | in_pick_below2_bits_17;
-  assign in_pick_below2_bits_18 = in_pick_below1[28];
-  assign in_pick_below2_or_14 = in_pick_below2_bits_14 | in_pick_below2_bits_18;
-  assign in_pick_below2_bits_19 = in_pick_below1[27];
-  assign in_pick_below2_or_15 = in_pick_below2_bits_15 | in_pick_below2_bits_19;
-  assign in_pick_below2_bits_20 = in_pick_below1[26];
-  assign in_pick_below2_or_16 = in_pick_below2_bits_16 | in_pick_below2_bits_20;
-  assign in_pick_below2_bits_21 = in_pick_below1[25];
-  assign in_pick_below2_or_17 = in_pick_below2_bits_17 | in_pick_below2_bits_21;
-  assign in_pick_below2_bits_22 = in_pick_below1[24];
-  assign in_pick_below2_or_18 = in_pick_below2_bits_18 | in_pick_below2_bits_22;
-  assign in_pick_below2_bits_23 = in_pick_below1[23];
-  assign in_pick_below2_or_19 = in_pick_below2_bits_19 | in_pick_below2_bits_23;
-  assign in_pick_below2_bits_24 = in_pick_below1[22];
-  assign in_pick_below2_or_20 = in_pick_below2_bits_20 | in_pick_below2_bits_24;
-  assign in_pick_below2_bits_25 = in_pick_below1[21];
-  assign in_pick_below2_or_21 = in_pick_below2_bits_21 | in_pick_below2_bits_25;
-  assign in_pick_below2_bits_26 = in_pick_below1[20];
-  assign in_pick_below2_or_22 = in_pick_below2_bits_22 | in_pick_below2_bits_26;
-  assign in_pick_below2_bits_27 = in_pick_below1[19];
-  assign in_pick_below2_or_23 = in_pick_below2_bits_23 | in_pick_below2_bits_27;
-  assign in_pick_below2_bits_28 = in_pick_below1[18];
-  assign in_pick_below2_or_24 = in_pick_below2_bits_24 | in_pick_below2_bits_28;
-  assign in_pick_below2_bits_29 = in_pick_below1[17];
-  assign in_pick_below2_or_25 = in_pick_below2_bits_25 | in_pick_below2_bits_29;
-  assign in_pick_below2_bits_30 = in_pick_below1[16];
-  assign in_pick_below2_or_26 = in_pick_below2_bits_26 | in_pick_below2_bits_30;
-  assign in_pick_below2_bits_31 = in_pick_below1[15];
-  assign in_pick_below2_or_27 = in_pick_below2_bits_27 | in_pick_below2_bits_31;
-  assign in_pick_below2_bits_32 = in_pick_below1[14];
-  assign in_pick_below2_or_28 = in_pick_below2_bits_28 | in_pick_below2_bits_32;
-  assign in_pick_below2_bits_33 = in_pick_below1[13];
-  assign in_pick_below2_or_29 = in_pick_below2_bits_29 | in_pick_below2_bits_33;
-  assign in_pick_below2_bits_34 = in_pick_below1[12];
-  assign in_pick_below2_or_30 = in_pick_below2_bits_30 | in_pick_below2_bits_34;
-  assign in_pick_below2_bits_35 = in_pick_below1[11];
-  assign in_pick_below2_or_31 = in_pick_below2_bits_31 | in_pick_below2_bits_35;
-  assign in_pick_below2_bits_36 = in_pick_below1[10];
-  assign in_pick_below2_or_32 = in_pick_below2_bits_32 | in_pick_below2_bits_36;
-  assign in_pick_below2_bits_37 = in_pick_below1[9];
-  assign in_pick_below2_or_33 = in_pick_below2_bits_33 | in_pick_below2_bits_37;
-  assign in_pick_below2_bits_38 = in_pick_below1[8];
-  assign in_pick_below2_or_34 = in_pick_below2_bits_34 | in_pick_below2_bits_38;
-  assign in_pick_below2_bits_39 = in_pick_below1[7];
-  assign in_pick_below2_or_35 = in_pick_below2_bits_35 | in_pick_below2_bits_39;
-  assign in_pick_below2_bits_40 = in_pick_below1[6];
-  assign in_pick_below2_or_36 = in_pick_below2_bits_36 | in_pick_below2_bits_40;
-  assign in_pick_below2_bits_41 = in_pick_below1[5];
-  assign in_pick_below2_or_37 = in_pick_below2_bits_37 | in_pick_below2_bits_41;
-  assign in_pick_below2_bits_42 = in_pick_below1[4];
-  assign in_pick_below2_or_38 = in_pick_below2_bits_38 | in_pick_below2_bits_42;
-  assign in_pick_below2_bits_43 = in_pick_below1[3];
-  assign in_pick_below2_or_39 = in_pick_below2_bits_39 | in_pick_below2_bits_43;
-  assign in_pick_below2_bits_44 = in_pick_below1[2];
-  assign in_pick_below2_or_40 = in_pick_below2_bits_40 | in_pick_below2_bits_44;
-  assign in_pick_below2_bits_45 = in_pick_below1[1];
-  assign in_pick_below2_or_41 = in_pick_below2_bits_41 | in_pick_below2_bits_45;
-  assign in_pick_below2_bits_46 = in_pick_below1[0];
-  assign in_pick_below2_or_42 = in_pick_below2_bits_42 | in_pick_below2_bits_46;
-  assign in_pick_below3_bits = in_pick_below2[46];
-  assign in_pick_below3_bits_1 = in_pick_below2[38];
-  assign in_pick_below3_or = in_pick_below3_bits | in_pick_below3_bits_1;
-  assign in_pick_below3_bits_2 = in_pick_below2[45];
-  assign in_pick_below3_bits_3 = in_pick_below2[37];
-  assign in_pick_below3_or_1 = in_pick_below3_bits_2 | in_pick_below3_bits_3;
-  assign in_pick_below3_bits_4 = in_pick_below2[44];
-  assign in_pick_below3_bits_5 = in_pick_below2[36];
-  assign in_pick_below3_or_2 = in_pick_below3_bits_4 | in_pick_below3_bits_5;
-  assign in_pick_below3_bits_6 = in_pick_below2[43];
-  assign in_pick_below3_bits_7 = in_pick_below2[35];
-  assign in_pick_below3_or_3 = in_pick_below3_bits_6 | in_pick_below3_bits_7;
-  assign in_pick_below3_bits_8 = in_pick_below2[42];
-  assign in_pick_below3_bits_9 = in_pick_below2[34];
-  assign in_pick_below3_or_4 = in_pick_below3_bits_8 | in_pick_below3_bits_9;
-  assign in_pick_below3_bits_10 = in_pick_below2[41];
-  assign in_pick_below3_bits_11 = in_pick_below2[33];
-  assign in_pick_below3_or_5 = in_pick_below3_bits_10 | in_pick_below3_bits_11;
-  assign in_pick_below3_bits_12 = in_pick_below2[40];
-  assign in_pick_below3_bits_13 = in_pick_below2[32];
-  assign in_pick_below3_or_6 = in_pick_below3_bits_12 | in_pick_below3_bits_13;
-  assign in_pick_below3_bits_14 = in_pick_below2[39];
-  assign in_pick_below3_bits_15 = in_pick_below2[31];
-  assign in_pick_below3_or_7 = in_pick_below3_bits_14 | in_pick_below3_bits_15;
-  assign in_pick_below3_bits_16 = in_pick_below2[30];
-  assign in_pick_below3_or_8 = in_pick_below3_bits_1 | in_pick_below3_bits_16;
-  assign in_pick_below3_bits_17 = in_pick_below2[29];
-  assign in_pick_below3_or_9 = in_pick_below3_bits_3 | in_pick_below3_bits_17;
-  assign in_pick_below3_bits_18 = in_pick_below2[28];
-  assign in_pick_below3_or_10 = in_pick_below3_bits_5 | in_pick_below3_bits_18;
-  assign in_pick_below3_bits_19 = in_pick_below2[27];
-  assign in_pick_below3_or_11 = in_pick_below3_bits_7 | in_pick_below3_bits_19;
-  assign in_pick_below3_bits_20 = in_pick_below2[26];
-  assign in_pick_below3_or_12 = in_pick_below3_bits_9 | in_pick_below3_bits_20;
-  assign in_pick_below3_bits_21 = in_pick_below2[25];
-  assign in_pick_below3_or_13 = in_pick_below3_bits_11 | in_pick_below3_bits_21;
-  assign in_pick_below3_bits_22 = in_pick_below2[24];
-  assign in_pick_below3_or_14 = in_pick_below3_bits_13 | in_pick_below3_bits_22;
-  assign in_pick_below3_bits_23 = in_pick_below2[23];
-  assign in_pick_below3_or_15 = in_pick_below3_bits_15 | in_pick_below3_bits_23;
-  assign in_pick_below3_bits_24 = in_pick_below2[22];
-  assign in_pick_below3_or_16 = in_pick_below3_bits_16 | in_pick_below3_bits_24;
-  assign in_pick_below3_bits_25 = in_pick_below2[21];
-  assign in_pick_below3_or_17 = in_pick_below3_bits_17 | in_pick_below3_bits_25;
-  assign in_pick_below3_bits_26 = in_pick_below2[20];
-  assign in_pick_below3_or_18 = in_pick_below3_bits_18 | in_pick_below3_bits_26;
-  assign in_pick_below3_bits_27 = in_pick_below2[19];
-  assign in_pick_below3_or_19 = in_pick_below3_bits_19 | in_pick_below3_bits_27;
-  assign in_pick_below3_bits_28 = in_pick_below2[18];
-  assign in_pick_below3_or_20 = in_pick_below3_bits_20 | in_pick_below3_bits_28;
-  assign in_pick_below3_bits_29 = in_pick_below2[17];
-  assign in_pick_below3_or_21 = in_pick_below3_bits_21 | in_pick_below3_bits_29;
-  assign in_pick_below3_bits_30 = in_pick_below2[16];
-  assign in_pick_below3_or_22 = in_pick_below3_bits_22 | in_pick_below3_bits_30;
-  assign in_pick_below3_bits_31 = in_pick_below2[15];
-  assign in_pick_below3_or_23 = in_pick_below3_bits_23 | in_pick_below3_bits_31;
-  assign in_pick_below3_bits_32 = in_pick_below2[14];
-  assign in_pick_below3_or_24 = in_pick_below3_bits_24 | in_pick_below3_bits_32;
-  assign in_pick_below3_bits_33 = in_pick_below2[13];
-  assign in_pick_below3_or_25 = in_pick_below3_bits_25 | in_pick_below3_bits_33;
-  assign in_pick_below3_bits_34 = in_pick_below2[12];
-  assign in_pick_below3_or_26 = in_pick_below3_bits_26 | in_pick_below3_bits_34;
-  assign in_pick_below3_bits_35 = in_pick_below2[11];
-  assign in_pick_below3_or_27 = in_pick_below3_bits_27 | in_pick_below3_bits_35;
-  assign in_pick_below3_bits_36 = in_pick_below2[10];
-  assign in_pick_below3_or_28 = in_pick_below3_bits_28 | in_pick_below3_bits_36;
-  assign in_pick_below3_bits_37 = in_pick_below2[9];
-  assign in_pick_below3_or_29 = in_pick_below3_bits_29 | in_pick_below3_bits_37;
-  assign in_pick_below3_bits_38 = in_pick_below2[8];
-  assign in_pick_below3_or_30 = in_pick_below3_bits_30 | in_pick_below3_bits_38;
-  assign in_pick_below3_bits_39 = in_pick_below2[7];
-  assign in_pick_below3_or_31 = in_pick_below3_bits_31 | in_pick_below3_bits_39;
-  assign in_pick_below3_bits_40 = in_pick_below2[6];
-  assign in_pick_below3_or_32 = in_pick_below3_bits_32 | in_pick_below3_bits_40;
-  assign in_pick_below3_bits_41 = in_pick_below2[5];
-  assign in_pick_below3_or_33 = in_pick_below3_bits_33 | in_pick_below3_bits_41;
-  assign in_pick_below3_bits_42 = in_pick_below2[4];
-  assign in_pick_below3_or_34 = in_pick_below3_bits_34 | in_pick_below3_bits_42;
-  assign in_pick_below3_bits_43 = in_pick_below2[3];
-  assign in_pick_below3_or_35 = in_pick_below3_bits_35 | in_pick_below3_bits_43;
-  assign in_pick_below3_bits_44 = in_pick_below2[2];
-  assign in_pick_below3_or_36 = in_pick_below3_bits_36 | in_pick_below3_bits_44;
-  assign in_pick_below3_bits_45 = in_pick_below2[1];
-  assign in_pick_below3_or_37 = in_pick_below3_bits_37 | in_pick_below3_bits_45;
-  assign in_pick_below3_bits_46 = in_pick_below2[0];
-  assign in_pick_below3_or_38 = in_pick_below3_bits_38 | in_pick_below3_bits_46;
-  assign in_pick_below4_bits = in_pick_below3[46];
-  assign in_pick_below4_bits_1 = in_pick_below3[30];
-  assign in_pick_below4_or = in_pick_below4_bits | in_pick_below4_bits_1;
-  assign in_pick_below4_bits_2 = in_pick_below3[45];
-  assign in_pick_below4_bits_3 = in_pick_below3[29];
-  assign in_pick_below4_or_1 = in_pick_below4_bits_2 | in_pick_below4_bits_3;
-  assign in_pick_below4_bits_4 = in_pick_below3[44];
-  assign in_pick_below4_bits_5 = in_pick_below3[28];
-  assign in_pick_below4_or_2 = in_pick_below4_bits_4 | in_pick_below4_bits_5;
-  assign in_pick_below4_bits_6 = in_pick_below3[43];
-  assign in_pick_below4_bits_7 = in_pick_below3[27];
-  assign in_pick_below4_or_3 = in_pick_below4_bits_6 | in_pick_below4_bits_7;
-  assign in_pick_below4_bits_8 = in_pick_below3[42];
-  assign in_pick_below4_bits_9 = in_pick_below3[26];
-  assign in_pick_below4_or_4 = in_pick_below4_bits_8 | in_pick_below4_bits_9;
-  assign in_pick_below4_bits_10 = in_pick_below3[41];
-  assign in_pick_below4_bits_11 = in_pick_below3[25];
-  assign in_pick_below4_or_5 = in_pick_below4_bits_10 | in_pick_below4_bits_11;
-  assign in_pick_below4_bits_12 = in_pick_below3[40];
-  assign in_pick_below4_bits_13 = in_pick_below3[24];
-  assign in_pick_below4_or_6 = in_pick_below4_bits_12 | in_pick_below4_bits_13;
-  assign in_pick_below4_bits_14 = in_pick_below3[39];
-  assign in_pick_below4_bits_15 = in_pick_below3[23];
-  assign in_pick_below4_or_7 = in_pick_below4_bits_14 | in_pick_below4_bits_15;
-  assign in_pick_below4_bits_16 = in_pick_below3[38];
-  assign in_pick_below4_bits_17 = in_pick_below3[22];
-  assign in_pick_below4_or_8 = in_pick_below4_bits_16 | in_pick_below4_bits_17;
-  assign in_pick_below4_bits_18 = in_pick_below3[37];
-  assign in_pick_below4_bits_19 = in_pick_below3[21];
-  assign in_pick_below4_or_9 = in_pick_below4_bits_18 | in_pick_below4_bits_19;
-  assign in_pick_below4_bits_20 = in_pick_below3[36];
-  assign in_pick_below4_bits_21 = in_pick_below3[20];
-  assign in_pick_below4_or_10 = in_pick_below4_bits_20 | in_pick_below4_bits_21;
-  assign in_pick_below4_bits_22 = in_pick_below3[35];
-  assign in_pick_below4_bits_23 = in_pick_below3[19];
-  assign in_pick_below4_or_11 = in_pick_below4_bits_22 | in_pick_below4_bits_23;
-  assign in_pick_below4_bits_24 = in_pick_below3[34];
-  assign in_pick_below4_bits_25 = in_pick_below3[18];
-  assign in_pick_below4_or_12 = in_pick_below4_bits_24 | in_pick_below4_bits_25;
-  assign in_pick_below4_bits_26 = in_pick_below3[33];
-  assign in_pick_below4_bits_27 = in_pick_below3[17];
-  assign in_pick_below4_or_13 = in_pick_below4_bits_26 | in_pick_below4_bits_27;
-  assign in_pick_below4_bits_28 = in_pick_below3[32];
-  assign in_pick_below4_bits_29 = in_pick_below3[16];
-  assign in_pick_below4_or_14 = in_pick_below4_bits_28 | in_pick_below4_bits_29;
-  assign in_pick_below4_bits_30 = in_pick_below3[31];
-  assign in_pick_below4_bits_31 = in_pick_below3[15];
-  assign in_pick_below4_or_15 = in_pick_below4_bits_30 | in_pick_below4_bits_31;
-  assign in_pick_below4_bits_32 = in_pick_below3[14];
-  assign in_pick_below4_or_16 = in_pick_below4_bits_1 | in_pick_below4_bits_32;
-  assign in_pick_below4_bits_33 = in_pick_below3[13];
-  assign in_pick_below4_or_17 = in_pick_below4_bits_3 | in_pick_below4_bits_33;
-  assign in_pick_below4_bits_34 = in_pick_below3[12];
-  assign in_pick_below4_or_18 = in_pick_below4_bits_5 | in_pick_below4_bits_34;
-  assign in_pick_below4_bits_35 = in_pick_below3[11];
-  assign in_pick_below4_or_19 = in_pick_below4_bits_7 | in_pick_below4_bits_35;
-  assign in_pick_below4_bits_36 = in_pick_below3[10];
-  assign in_pick_below4_or_20 = in_pick_below4_bits_9 | in_pick_below4_bits_36;
-  assign in_pick_below4_bits_37 = in_pick_below3[9];
-  assign in_pick_below4_or_21 = in_pick_below4_bits_11 | in_pick_below4_bits_37;
-  assign in_pick_below4_bits_38 = in_pick_below3[8];
-  assign in_pick_below4_or_22 = in_pick_below4_bits_13 | in_pick_below4_bits_38;
-  assign in_pick_below4_bits_39 = in_pick_below3[7];
-  assign in_pick_below4_or_23 = in_pick_below4_bits_15 | in_pick_below4_bits_39;
-  assign in_pick_below4_bits_40 = in_pick_below3[6];
-  assign in_pick_below4_or_24 = in_pick_below4_bits_17 | in_pick_below4_bits_40;
-  assign in_pick_below4_bits_41 = in_pick_below3[5];
-  assign in_pick_below4_or_25 = in_pick_below4_bits_19 | in_pick_below4_bits_41;
-  assign in_pick_below4_bits_42 = in_pick_below3[4];
-  assign in_pick_below4_or_26 = in_pick_below4_bits_21 | in_pick_below4_bits_42;
-  assign in_pick_below4_bits_43 = in_pick_below3[3];
-  assign in_pick_below4_or_27 = in_pick_below4_bits_23 | in_pick_below4_bits_43;
-  assign in_pick_below4_bits_44 = in_pick_below3[2];
-  assign in_pick_below4_or_28 = in_pick_below4_bits_25 | in_pick_below4_bits_44;
-  assign in_pick_below4_bits_45 = in_pick_below3[1];
-  assign in_pick_below4_or_29 = in_pick_below4_bits_27 | in_pick_below4_bits_45;
-  assign in_pick_below4_bits_46 = in_pick_below3[0];
-  assign in_pick_below4_or_30 = in_pick_below4_bits_29 | in_pick_below4_bits_46;
-  assign in_pick_below5_bits = in_pick_below4[46];
-  assign in_pick_below5_bits_1 = in_pick_below4[14];
-  assign in_pick_below5_or = in_pick_below5_bits | in_pick_below5_bits_1;
-  assign in_pick_below5_bits_2 = in_pick_below4[45];
-  assign in_pick_below5_bits_3 = in_pick_below4[13];
-  assign in_pick_below5_or_1 = in_pick_below5_bits_2 | in_pick_below5_bits_3;
-  assign in_pick_below5_bits_4 = in_pick_below4[44];
-  assign in_pick_below5_bits_5 = in_pick_below4[12];
-  assign in_pick_below5_or_2 = in_pick_below5_bits_4 | in_pick_below5_bits_5;
-  assign in_pick_below5_bits_6 = in_pick_below4[43];
-  assign in_pick_below5_bits_7 = in_pick_below4[11];
-  assign in_pick_below5_or_3 = in_pick_below5_bits_6 | in_pick_below5_bits_7;
-  assign in_pick_below5_bits_8 = in_pick_below4[42];
-  assign in_pick_below5_bits_9 = in_pick_below4[10];
-  assign in_pick_below5_or_4 = in_pick_below5_bits_8 | in_pick_below5_bits_9;
-  assign in_pick_below5_bits_10 = in_pick_below4[41];
-  assign in_pick_below5_bits_11 = in_pick_below4[9];
-  assign in_pick_below5_or_5 = in_pick_below5_bits_10 | in_pick_below5_bits_11;
-  assign in_pick_below5_bits_12 = in_pick_below4[40];
-  assign in_pick_below5_bits_13 = in_pick_below4[8];
-  assign in_pick_below5_or_6 = in_pick_below5_bits_12 | in_pick_below5_bits_13;
-  assign in_pick_below5_bits_14 = in_pick_below4[39];
-  assign in_pick_below5_bits_15 = in_pick_below4[7];
-  assign in_pick_below5_or_7 = in_pick_below5_bits_14 | in_pick_below5_bits_15;
-  assign in_pick_below5_bits_16 = in_pick_below4[38];
-  assign in_pick_below5_bits_17 = in_pick_below4[6];
-  assign in_pick_below5_or_8 = in_pick_below5_bits_16 | in_pick_below5_bits_17;
-  assign in_pick_below5_bits_18 = in_pick_below4[37];
-  assign in_pick_below5_bits_19 = in_pick_below4[5];
-  assign in_pick_below5_or_9 = in_pick_below5_bits_18 | in_pick_below5_bits_19;
-  assign in_pick_below5_bits_20 = in_pick_below4[36];
-  assign in_pick_below5_bits_21 = in_pick_below4[4];
-  assign in_pick_below5_or_10 = in_pick_below5_bits_20 | in_pick_below5_bits_21;
-  assign in_pick_below5_bits_22 = in_pick_below4[35];
-  assign in_pick_below5_bits_23 = in_pick_below4[3];
-  assign in_pick_below5_or_11 = in_pick_below5_bits_22 | in_pick_below5_bits_23;
-  assign in_pick_below5_bits_24 = in_pick_below4[34];
-  assign in_pick_below5_bits_25 = in_pick_below4[2];
-  assign in_pick_below5_or_12 = in_pick_below5_bits_24 | in_pick_below5_bits_25;
-  assign in_pick_below5_bits_26 = in_pick_below4[33];
-  assign in_pick_below5_bits_27 = in_pick_below4[1];
-  assign in_pick_below5_or_13 = in_pick_below5_bits_26 | in_pick_below5_bits_27;
-  assign in_pick_below5_bits_28 = in_pick_below4[32];
-  assign in_pick_below5_bits_29 = in_pick_below4[0];
-  assign in_pick_below5_or_14 = in_pick_below5_bits_28 | in_pick_below5_bits_29;
-  assign in_pick_below5_bits_30 = in_pick_below4[31];
-  assign in_pick_below5_bits_31 = in_pick_below4[30];
-  assign in_pick_below5_bits_32 = in_pick_below4[29];
-  assign in_pick_below5_bits_33 = in_pick_below4[28];
-  assign in_pick_below5_bits_34 = in_pick_below4[27];
-  assign in_pick_below5_bits_35 = in_pick_below4[26];
-  assign in_pick_below5_bits_36 = in_pick_below4[25];
-  assign in_pick_below5_bits_37 = in_pick_below4[24];
-  assign in_pick_below5_bits_38 = in_pick_below4[23];
-  assign in_pick_below5_bits_39 = in_pick_below4[22];
-  assign in_pick_below5_bits_40 = in_pick_below4[21];
-  assign in_pick_below5_bits_41 = in_pick_below4[20];
-  assign in_pick_below5_bits_42 = in_pick_below4[19];
-  assign in_pick_below5_bits_43 = in_pick_below4[18];
-  assign in_pick_below5_bits_44 = in_pick_below4[17];
-  assign in_pick_below5_bits_45 = in_pick_below4[16];
-  assign in_pick_below5_bits_46 = in_pick_below4[15];
-  assign in_pick_bits = in_mask[47];
-  assign in_pick_bits_1 = in_pick_below5[46];
-  assign in_pick_not = ~in_pick_bits_1;
-  assign in_pick_and = in_pick_bits & in_pick_not;
-  assign in_pick_bits_2 = in_mask[46];
-  assign in_pick_bits_3 = in_pick_below5[45];
-  assign in_pick_not_1 = ~in_pick_bits_3;
-  assign in_pick_and_1 = in_pick_bits_2 & in_pick_not_1;
-  assign in_pick_bits_4 = in_mask[45];
-  assign in_pick_bits_5 = in_pick_below5[44];
-  assign in_pick_not_2 = ~in_pick_bits_5;
-  assign in_pick_and_2 = in_pick_bits_4 & in_pick_not_2;
-  assign in_pick_bits_6 = in_mask[44];
-  assign in_pick_bits_7 = in_pick_below5[43];
-  assign in_pick_not_3 = ~in_pick_bits_7;
-  assign in_pick_and_3 = in_pick_bits_6 & in_pick_not_3;
-  assign in_pick_bits_8 = in_mask[43];
-  assign in_pick_bits_9 = in_pick_below5[42];
-  assign in_pick_not_4 = ~in_pick_bits_9;
-  assign in_pick_and_4 = in_pick_bits_8 & in_pick_not_4;
-  assign in_pick_bits_10 = in_mask[42];
-  assign in_pick_bits_11 = in_pick_below5[41];
-  assign in_pick_not_5 = ~in_pick_bits_11;
-  assign in_pick_and_5 = in_pick_bits_10 & in_pick_not_5;
-  assign in_pick_bits_12 = in_mask[41];
-  assign in_pick_bits_13 = in_pick_below5[40];
-  assign in_pick_not_6 = ~in_pick_bits_13;
-  assign in_pick_and_6 = in_pick_bits_12 & in_pick_not_6;
-  assign in_pick_bits_14 = in_mask[40];
-  assign in_pick_bits_15 = in_pick_below5[39];
-  assign in_pick_not_7 = ~in_pick_bits_15;
-  assign in_pick_and_7 = in_pick_bits_14 & in_pick_not_7;
-  assign in_pick_bits_16 = in_mask[39];
-  assign in_pick_bits_17 = in_pick_below5[38];
-  assign in_pick_not_8 = ~in_pick_bits_17;
-  assign in_pick_and_8 = in_pick_bits_16 & in_pick_not_8;
-  assign in_pick_bits_18 = in_mask[38];
-  assign in_pick_bits_19 = in_pick_below5[37];
-  assign in_pick_not_9 = ~in_pick_bits_19;
-  assign in_pick_and_9 = in_pick_bits_18 & in_pick_not_9;
-  assign in_pick_bits_20 = in_mask[37];
-  assign in_pick_bits_21 = in_pick_below5[36];
-  assign in_pick_not_10 = ~in_pick_bits_21;
-  assign in_pick_and_10 = in_pick_bits_20 & in_pick_not_10;
-  assign in_pick_bits_22 = in_mask[36];
-  assign in_pick_bits_23 = in_pick_below5[35];
-  assign in_pick_not_11 = ~in_pick_bits_23;
-  assign in_pick_and_11 = in_pick_bits_22 & in_pick_not_11;
-  assign in_pick_bits_24 = in_mask[35];
-  assign in_pick_bits_25 = in_pick_below5[34];
-  assign in_pick_not_12 = ~in_pick_bits_25;
-  assign in_pick_and_12 = in_pick_bits_24 & in_pick_not_12;
-  assign in_pick_bits_26 = in_mask[34];
-  assign in_pick_bits_27 = in_pick_below5[33];
-  assign in_pick_not_13 = ~in_pick_bits_27;
-  assign in_pick_and_13 = in_pick_bits_26 & in_pick_not_13;
-  assign in_pick_bits_28 = in_mask[33];
-  assign in_pick_bits_29 = in_pick_below5[32];
-  assign in_pick_not_14 = ~in_pick_bits_29;
-  assign in_pick_and_14 = in_pick_bits_28 & in_pick_not_14;
-  assign in_pick_bits_30 = in_mask[32];
-  assign in_pick_bits_31 = in_pick_below5[31];
-  assign in_pick_not_15 = ~in_pick_bits_31;
-  assign in_pick_and_15 = in_pick_bits_30 & in_pick_not_15;
-  assign in_pick_bits_32 = in_mask[31];
-  assign in_pick_bits_33 = in_pick_below5[30];
-  assign in_pick_not_16 = ~in_pick_bits_33;
-  assign in_pick_and_16 = in_pick_bits_32 & in_pick_not_16;
-  assign in_pick_bits_34 = in_mask[30];
-  assign in_pick_bits_35 = in_pick_below5[29];
-  assign in_pick_not_17 = ~in_pick_bits_35;
-  assign in_pick_and_17 = in_pick_bits_34 & in_pick_not_17;
-  assign in_pick_bits_36 = in_mask[29];
-  assign in_pick_bits_37 = in_pick_below5[28];
-  assign in_pick_not_18 = ~in_pick_bits_37;
-  assign in_pick_and_18 = in_pick_bits_36 & in_pick_not_18;
-  assign in_pick_bits_38 = in_mask[28];
-  assign in_pick_bits_39 = in_pick_below5[27];
-  assign in_pick_not_19 = ~in_pick_bits_39;
-  assign in_pick_and_19 = in_pick_bits_38 & in_pick_not_19;
-  assign in_pick_bits_40 = in_mask[27];
-  assign in_pick_bits_41 = in_pick_below5[26];
-  assign in_pick_not_20 = ~in_pick_bits_41;
-  assign in_pick_and_20 = in_pick_bits_40 & in_pick_not_20;
-  assign in_pick_bits_42 = in_mask[26];
-  assign in_pick_bits_43 = in_pick_below5[25];
-  assign in_pick_not_21 = ~in_pick_bits_43;
-  assign in_pick_and_21 = in_pick_bits_42 & in_pick_not_21;
-  assign in_pick_bits_44 = in_mask[25];
-  assign in_pick_bits_45 = in_pick_below5[24];
-  assign in_pick_not_22 = ~in_pick_bits_45;
-  assign in_pick_and_22 = in_pick_bits_44 & in_pick_not_22;
-  assign in_pick_bits_46 = in_mask[24];
-  assign in_pick_bits_47 = in_pick_below5[23];
-  assign in_pick_not_23 = ~in_pick_bits_47;
-  assign in_pick_and_23 = in_pick_bits_46 & in_pick_not_23;
-  assign in_pick_bits_48 = in_mask[23];
-  assign in_pick_bits_49 = in_pick_below5[22];
-  assign in_pick_not_24 = ~in_pick_bits_49;
-  assign in_pick_and_24 = in_pick_bits_48 & in_pick_not_24;
-  assign in_pick_bits_50 = in_mask[22];
-  assign in_pick_bits_51 = in_pick_below5[21];
-  assign in_pick_not_25 = ~in_pick_bits_51;
-  assign in_pick_and_25 = in_pick_bits_50 & in_pick_not_25;
-  assign in_pick_bits_52 = in_mask[21];
-  assign in_pick_bits_53 = in_pick_below5[20];
-  assign in_pick_not_26 = ~in_pick_bits_53;
-  assign in_pick_and_26 = in_pick_bits_52 & in_pick_not_26;
-  assign in_pick_bits_54 = in_mask[20];
-  assign in_pick_bits_55 = in_pick_below5[19];
-  assign in_pick_not_27 = ~in_pick_bits_55;
-  assign in_pick_and_27 = in_pick_bits_54 & in_pick_not_27;
-  assign in_pick_bits_56 = in_mask[19];
-  assign in_pick_bits_57 = in_pick_below5[18];
-  assign in_pick_not_28 = ~in_pick_bits_57;
-  assign in_pick_and_28 = in_pick_bits_56 & in_pick_not_28;
-  assign in_pick_bits_58 = in_mask[18];
-  assign in_pick_bits_59 = in_pick_below5[17];
-  assign in_pick_not_29 = ~in_pick_bits_59;
-  assign in_pick_and_29 = in_pick_bits_58 & in_pick_not_29;
-  assign in_pick_bits_60 = in_mask[17];
-  assign in_pick_bits_61 = in_pick_below5[16];
-  assign in_pick_not_30 = ~in_pick_bits_61;
-  assign in_pick_and_30 = in_pick_bits_60 & in_pick_not_30;
-  assign in_pick_bits_62 = in_mask[16];
-  assign in_pick_bits_63 = in_pick_below5[15];
-  assign in_pick_not_31 = ~in_pick_bits_63;
-  assign in_pick_and_31 = in_pick_bits_62 & in_pick_not_31;
-  assign in_pick_bits_64 = in_mask[15];
-  assign in_pick_bits_65 = in_pick_below5[14];
-  assign in_pick_not_32 = ~in_pick_bits_65;
-  assign in_pick_and_32 = in_pick_bits_64 & in_pick_not_32;
-  assign in_pick_bits_66 = in_mask[14];
-  assign in_pick_bits_67 = in_pick_below5[13];
-  assign in_pick_not_33 = ~in_pick_bits_67;
-  assign in_pick_and_33 = in_pick_bits_66 & in_pick_not_33;
-  assign in_pick_bits_68 = in_mask[13];
-  assign in_pick_bits_69 = in_pick_below5[12];
-  assign in_pick_not_34 = ~in_pick_bits_69;
-  assign in_pick_and_34 = in_pick_bits_68 & in_pick_not_34;
-  assign in_pick_bits_70 = in_mask[12];
-  assign in_pick_bits_71 = in_pick_below5[11];
-  assign in_pick_not_35 = ~in_pick_bits_71;
-  assign in_pick_and_35 = in_pick_bits_70 & in_pick_not_35;
-  assign in_pick_bits_72 = in_mask[11];
-  assign in_pick_bits_73 = in_pick_below5[10];
-  assign in_pick_not_36 = ~in_pick_bits_73;
-  assign in_pick_and_36 = in_pick_bits_72 & in_pick_not_36;
-  assign in_pick_bits_74 = in_mask[10];
-  assign in_pick_bits_75 = in_pick_below5[9];
-  assign in_pick_not_37 = ~in_pick_bits_75;
-  assign in_pick_and_37 = in_pick_bits_74 & in_pick_not_37;
-  assign in_pick_bits_76 = in_mask[9];
-  assign in_pick_bits_77 = in_pick_below5[8];
-  assign in_pick_not_38 = ~in_pick_bits_77;
-  assign in_pick_and_38 = in_pick_bits_76 & in_pick_not_38;
-  assign in_pick_bits_78 = in_mask[8];
-  assign in_pick_bits_79 = in_pick_below5[7];
-  assign in_pick_not_39 = ~in_pick_bits_79;
-  assign in_pick_and_39 = in_pick_bits_78 & in_pick_not_39;
-  assign in_pick_bits_80 = in_mask[7];
-  assign in_pick_bits_81 = in_pick_below5[6];
-  assign in_pick_not_40 = ~in_pick_bits_81;
-  assign in_pick_and_40 = in_pick_bits_80 & in_pick_not_40;
-  assign in_pick_bits_82 = in_mask[6];
-  assign in_pick_bits_83 = in_pick_below5[5];
-  assign in_pick_not_41 = ~in_pick_bits_83;
-  assign in_pick_and_41 = in_pick_bits_82 & in_pick_not_41;
-  assign in_pick_bits_84 = in_mask[5];
-  assign in_pick_bits_85 = in_pick_below5[4];
-  assign in_pick_not_42 = ~in_pick_bits_85;
-  assign in_pick_and_42 = in_pick_bits_84 & in_pick_not_42;
-  assign in_pick_bits_86 = in_mask[4];
-  assign in_pick_bits_87 = in_pick_below5[3];
-  assign in_pick_not_43 = ~in_pick_bits_87;
-  assign in_pick_and_43 = in_pick_bits_86 & in_pick_not_43;
-  assign in_pick_bits_88 = in_mask[3];
-  assign in_pick_bits_89 = in_pick_below5[2];
-  assign in_pick_not_44 = ~in_pick_bits_89;
-  assign in_pick_and_44 = in_pick_bits_88 & in_pick_not_44;
-  assign in_pick_bits_90 = in_mask[2];
-  assign in_pick_bits_91 = in_pick_below5[1];
-  assign in_pick_not_45 = ~in_pick_bits_91;
-  assign in_pick_and_45 = in_pick_bits_90 & in_pick_not_45;
-  assign in_pick_bits_92 = in_mask[1];
-  assign in_pick_bits_93 = in_pick_below5[0];
-  assign in_pick_not_46 = ~in_pick_bits_93;
-  assign in_pick_and_46 = in_pick_bits_92 & in_pick_not_46;
-  assign in_pick_bits_94 = in_mask[0];
-  assign rest_pick_below0_bits = pick0_rest[46];
-  assign rest_pick_below0_bits_1 = pick0_rest[45];
-  assign rest_pick_below0_or = rest_pick_below0_bits | rest_pick_below0_bits_1;
-  assign rest_pick_below0_bits_2 = pick0_rest[44];
-  assign rest_pick_below0_or_1 = rest_pick_below0_bits_1 | rest_pick_below0_bits_2;
-  assign rest_pick_below0_bits_3 = pick0_rest[43];
-  assign rest_pick_below0_or_2 = rest_pick_below0_bits_2 | rest_pick_below0_bits_3;
-  assign rest_pick_below0_bits_4 = pick0_rest[42];
-  assign rest_pick_below0_or_3 = rest_pick_below0_bits_3 | rest_pick_below0_bits_4;
-  assign rest_pick_below0_bits_5 = pick0_rest[41];
-  assign rest_pick_below0_or_4 = rest_pick_below0_bits_4 | rest_pick_below0_bits_5;
-  assign rest_pick_below0_bits_6 = pick0_rest[40];
-  assign rest_pick_below0_or_5 = rest_pick_below0_bits_5 | rest_pick_below0_bits_6;
-  assign rest_pick_below0_bits_7 = pick0_rest[39];
-  assign rest_pick_below0_or_6 = rest_pick_below0_bits_6 | rest_pick_below0_bits_7;
-  assign rest_pick_below0_bits_8 = pick0_rest[38];
-  assign rest_pick_below0_or_7 = rest_pick_below0_bits_7 | rest_pick_below0_bits_8;
-  assign rest_pick_below0_bits_9 = pick0_rest[37];
-  assign rest_pick_below0_or_8 = rest_pick_below0_bits_8 | rest_pick_below0_bits_9;
-  assign rest_pick_below0_bits_10 = pick0_rest[36];
-  assign rest_pick_below0_or_9 = rest_pick_below0_bits_9 | rest_pick_below0_bits_10;
-  assign rest_pick_below0_bits_11 = pick0_rest[35];
-  assign rest_pick_below0_or_10 = rest_pick_below0_bits_10 | rest_pick_below0_bits_11;
-  assign rest_pick_below0_bits_12 = pick0_rest[34];
-  assign rest_pick_below0_or_11 = rest_pick_below0_bits_11 | rest_pick_below0_bits_12;
-  assign rest_pick_below0_bits_13 = pick0_rest[33];
-  assign rest_pick_below0_or_12 = rest_pick_below0_bits_12 | rest_pick_below0_bits_13;
-  assign rest_pick_below0_bits_14 = pick0_rest[32];
-  assign rest_pick_below0_or_13 = rest_pick_below0_bits_13 | rest_pick_below0_bits_14;
-  assign rest_pick_below0_bits_15 = pick0_rest[31];
-  assign rest_pick_below0_or_14 = rest_pick_below0_bits_14 | rest_pick_below0_bits_15;
-  assign rest_pick_below0_bits_16 = pick0_rest[30];
-  assign rest_pick_below0_or_15 = rest_pick_below0_bits_15 | rest_pick_below0_bits_16;
-  assign rest_pick_below0_bits_17 = pick0_rest[29];
-  assign rest_pick_below0_or_16 = rest_pick_below0_bits_16 | rest_pick_below0_bits_17;
-  assign rest_pick_below0_bits_18 = pick0_rest[28];
-  assign rest_pick_below0_or_17 = rest_pick_below0_bits_17 | rest_pick_below0_bits_18;
-  assign rest_pick_below0_bits_19 = pick0_rest[27];
-  assign rest_pick_below0_or_18 = rest_pick_below0_bits_18 | rest_pick_below0_bits_19;
-  assign rest_pick_below0_bits_20 = pick0_rest[26];
-  assign rest_pick_below0_or_19 = rest_pick_below0_bits_19 | rest_pick_below0_bits_20;
-  assign rest_pick_below0_bits_21 = pick0_rest[25];
-  assign rest_pick_below0_or_20 = rest_pick_below0_bits_20 | rest_pick_below0_bits_21;
-  assign rest_pick_below0_bits_22 = pick0_rest[24];
-  assign rest_pick_below0_or_21 = rest_pick_below0_bits_21 | rest_pick_below0_bits_22;
-  assign rest_pick_below0_bits_23 = pick0_rest[23];
-  assign rest_pick_below0_or_22 = rest_pick_below0_bits_22 | rest_pick_below0_bits_23;
-  assign rest_pick_below0_bits_24 = pick0_rest[22];
-  assign rest_pick_below0_or_23 = rest_pick_below0_bits_23 | rest_pick_below0_bits_24;
-  assign rest_pick_below0_bits_25 = pick0_rest[21];
-  assign rest_pick_below0_or_24 = rest_pick_below0_bits_24 | rest_pick_below0_bits_25;
-  assign rest_pick_below0_bits_26 = pick0_rest[20];
-  assign rest_pick_below0_or_25 = rest_pick_below0_bits_25 | rest_pick_below0_bits_26;
-  assign rest_pick_below0_bits_27 = pick0_rest[19];
-  assign rest_pick_below0_or_26 = rest_pick_below0_bits_26 | rest_pick_below0_bits_27;
-  assign rest_pick_below0_bits_28 = pick0_rest[18];
-  assign rest_pick_below0_or_27 = rest_pick_below0_bits_27 | rest_pick_below0_bits_28;
-  assign rest_pick_below0_bits_29 = pick0_rest[17];
-  assign rest_pick_below0_or_28 = rest_pick_below0_bits_28 | rest_pick_below0_bits_29;
-  assign rest_pick_below0_bits_30 = pick0_rest[16];
-  assign rest_pick_below0_or_29 = rest_pick_below0_bits_29 | rest_pick_below0_bits_30;
-  assign rest_pick_below0_bits_31 = pick0_rest[15];
-  assign rest_pick_below0_or_30 = rest_pick_below0_bits_30 | rest_pick_below0_bits_31;
-  assign rest_pick_below0_bits_32 = pick0_rest[14];
-  assign rest_pick_below0_or_31 = rest_pick_below0_bits_31 | rest_pick_below0_bits_32;
-  assign rest_pick_below0_bits_33 = pick0_rest[13];
-  assign rest_pick_below0_or_32 = rest_pick_below0_bits_32 | rest_pick_below0_bits_33;
-  assign rest_pick_below0_bits_34 = pick0_rest[12];
-  assign rest_pick_below0_or_33 = rest_pick_below0_bits_33 | rest_pick_below0_bits_34;
-  assign rest_pick_below0_bits_35 = pick0_rest[11];
-  assign rest_pick_below0_or_34 = rest_pick_below0_bits_34 | rest_pick_below0_bits_35;
-  assign rest_pick_below0_bits_36 = pick0_rest[10];
-  assign rest_pick_below0_or_35 = rest_pick_below0_bits_35 | rest_pick_below0_bits_36;
-  assign rest_pick_below0_bits_37 = pick0_rest[9];
-  assign rest_pick_below0_or_36 = rest_pick_below0_bits_36 | rest_pick_below0_bits_37;
-  assign rest_pick_below0_bits_38 = pick0_rest[8];
-  assign rest_pick_below0_or_37 = rest_pick_below0_bits_37 | rest_pick_below0_bits_38;
-  assign rest_pick_below0_bits_39 = pick0_rest[7];
-  assign rest_pick_below0_or_38 = rest_pick_below0_bits_38 | rest_pick_below0_bits_39;
-  assign rest_pick_below0_bits_40 = pick0_rest[6];
-  assign rest_pick_below0_or_39 = rest_pick_below0_bits_39 | rest_pick_below0_bits_40;
-  assign rest_pick_below0_bits_41 = pick0_rest[5];
-  assign rest_pick_below0_or_40 = rest_pick_below0_bits_40 | rest_pick_below0_bits_41;
-  assign rest_pick_below0_bits_42 = pick0_rest[4];
-  assign rest_pick_below0_or_41 = rest_pick_below0_bits_41 | rest_pick_below0_bits_42;
-  assign rest_pick_below0_bits_43 = pick0_rest[3];
-  assign rest_pick_below0_or_42 = rest_pick_below0_bits_42 | rest_pick_below0_bits_43;
-  assign rest_pick_below0_bits_44 = pick0_rest[2];
-  assign rest_pick_below0_or_43 = rest_pick_below0_bits_43 | rest_pick_below0_bits_44;
-  assign rest_pick_below0_bits_45 = pick0_rest[1];
-  assign rest_pick_below0_or_44 = rest_pick_below0_bits_44 | rest_pick_below0_bits_45;
-  assign rest_pick_below0_bits_46 = pick0_rest[0];
-  assign rest_pick_below0_or_45 = rest_pick_below0_bits_45 | rest_pick_below0_bits_46;
-  assign rest_pick_below1_bits = rest_pick_below0[46];
-  assign rest_pick_below1_bits_1 = rest_pick_below0[44];
-  assign rest_pick_below1_or = rest_pick_below1_bits | rest_pick_below1_bits_1;
-  assign rest_pick_below1_bits_2 = rest_pick_below0[45];
-  assign rest_pick_below1_bits_3 = rest_pick_below0[43];
-  assign rest_pick_below1_or_1 = rest_pick_below1_bits_2 | rest_pick_below1_bits_3;
-  assign rest_pick_below1_bits_4 = rest_pick_below0[42];
-  assign rest_pick_below1_or_2 = rest_pick_below1_bits_1 | rest_pick_below1_bits_4;
-  assign rest_pick_below1_bits_5 = rest_pick_below0[41];
-  assign rest_pick_below1_or_3 = rest_pick_below1_bits_3 | rest_pick_below1_bits_5;
-  assign rest_pick_below1_bits_6 = rest_pick_below0[40];
-  assign rest_pick_below1_or_4 = rest_pick_below1_bits_4 | rest_pick_below1_bits_6;
-  assign rest_pick_below1_bits_7 = rest_pick_below0[39];
-  assign rest_pick_below1_or_5 = rest_pick_below1_bits_5 | rest_pick_below1_bits_7;
-  assign rest_pick_below1_bits_8 = rest_pick_below0[38];
-  assign rest_pick_below1_or_6 = rest_pick_below1_bits_6 | rest_pick_below1_bits_8;
-  assign rest_pick_below1_bits_9 = rest_pick_below0[37];
-  assign rest_pick_below1_or_7 = rest_pick_below1_bits_7 | rest_pick_below1_bits_9;
-  assign rest_pick_below1_bits_10 = rest_pick_below0[36];
-  assign rest_pick_below1_or_8 = rest_pick_below1_bits_8 | rest_pick_below1_bits_10;
-  assign rest_pick_below1_bits_11 = rest_pick_below0[35];
-  assign rest_pick_below1_or_9 = rest_pick_below1_bits_9 | rest_pick_below1_bits_11;
-  assign rest_pick_below1_bits_12 = rest_pick_below0[34];
-  assign rest_pick_below1_or_10 = rest_pick_below1_bits_10 | rest_pick_below1_bits_12;
-  assign rest_pick_below1_bits_13 = rest_pick_below0[33];
-  assign rest_pick_below1_or_11 = rest_pick_below1_bits_11 | rest_pick_below1_bits_13;
-  assign rest_pick_below1_bits_14 = rest_pick_below0[32];
-  assign rest_pick_below1_or_12 = rest_pick_below1_bits_12 | rest_pick_below1_bits_14;
-  assign rest_pick_below1_bits_15 = rest_pick_below0[31];
-  assign rest_pick_below1_or_13 = rest_pick_below1_bits_13 | rest_pick_below1_bits_15;
-  assign rest_pick_below1_bits_16 = rest_pick_below0[30];
-  assign rest_pick_below1_or_14 = rest_pick_below1_bits_14 | rest_pick_below1_bits_16;
-  assign rest_pick_below1_bits_17 = rest_pick_below0[29];
-  assign rest_pick_below1_or_15 = rest_pick_below1_bits_15 | rest_pick_below1_bits_17;
-  assign rest_pick_below1_bits_18 = rest_pick_below0[28];
-  assign rest_pick_below1_or_16 = rest_pick_below1_bits_16 | rest_pick_below1_bits_18;
-  assign rest_pick_below1_bits_19 = rest_pick_below0[27];
-  assign rest_pick_below1_or_17 = rest_pick_below1_bits_17 | rest_pick_below1_bits_19;
-  assign rest_pick_below1_bits_20 = rest_pick_below0[26];
-  assign rest_pick_below1_or_18 = rest_pick_below1_bits_18 | rest_pick_below1_bits_20;
-  assign rest_pick_below1_bits_21 = rest_pick_below0[25];
-  assign rest_pick_below1_or_19 = rest_pick_below1_bits_19 | rest_pick_below1_bits_21;
-  assign rest_pick_below1_bits_22 = rest_pick_below0[24];
-  assign rest_pick_below1_or_20 = rest_pick_below1_bits_20 | rest_pick_below1_bits_22;
-  assign rest_pick_below1_bits_23 = rest_pick_below0[23];
-  assign rest_pick_below1_or_21 = rest_pick_below1_bits_21 | rest_pick_below1_bits_23;
-  assign rest_pick_below1_bits_24 = rest_pick_below0[22];
-  assign rest_pick_below1_or_22 = rest_pick_below1_bits_22 | rest_pick_below1_bits_24;
-  assign rest_pick_below1_bits_25 = rest_pick_below0[21];
-  assign rest_pick_below1_or_23 = rest_pick_below1_bits_23 | rest_pick_below1_bits_25;
-  assign rest_pick_below1_bits_26 = rest_pick_below0[20];
-  assign rest_pick_below1_or_24 = rest_pick_below1_bits_24 | rest_pick_below1_bits_26;
-  assign rest_pick_below1_bits_27 = rest_pick_below0[19];
-  assign rest_pick_below1_or_25 = rest_pick_below1_bits_25 | rest_pick_below1_bits_27;
-  assign rest_pick_below1_bits_28 = rest_pick_below0[18];
-  assign rest_pick_below1_or_26 = rest_pick_below1_bits_26 | rest_pick_below1_bits_28;
-  assign rest_pick_below1_bits_29 = rest_pick_below0[17];
-  assign rest_pick_below1_or_27 = rest_pick_below1_bits_27 | rest_pick_below1_bits_29;
-  assign rest_pick_below1_bits_30 = rest_pick_below0[16];
-  assign rest_pick_below1_or_28 = rest_pick_below1_bits_28 | rest_pick_below1_bits_30;
-  assign rest_pick_below1_bits_31 = rest_pick_below0[15];
-  assign rest_pick_below1_or_29 = rest_pick_below1_bits_29 | rest_pick_below1_bits_31;
-  assign rest_pick_below1_bits_32 = rest_pick_below0[14];
-  assign rest_pick_below1_or_30 = rest_pick_below1_bits_30 | rest_pick_below1_bits_32;
-  assign rest_pick_below1_bits_33 = rest_pick_below0[13];
-  assign rest_pick_below1_or_31 = rest_pick_below1_bits_31 | rest_pick_below1_bits_33;
-  assign rest_pick_below1_bits_34 = rest_pick_below0[12];
-  assign rest_pick_below1_or_32 = rest_pick_below1_bits_32 | rest_pick_below1_bits_34;
-  assign rest_pick_below1_bits_35 = rest_pick_below0[11];
-  assign rest_pick_below1_or_33 = rest_pick_below1_bits_33 | rest_pick_below1_bits_35;
-  assign rest_pick_below1_bits_36 = rest_pick_below0[10];
-  assign rest_pick_below1_or_34 = rest_pick_below1_bits_34 | rest_pick_below1_bits_36;
-  assign rest_pick_below1_bits_37 = rest_pick_below0[9];
-  assign rest_pick_below1_or_35 = rest_pick_below1_bits_35 | rest_pick_below1_bits_37;
-  assign rest_pick_below1_bits_38 = rest_pick_below0[8];
-  assign rest_pick_below1_or_36 = rest_pick_below1_bits_36 | rest_pick_below1_bits_38;
-  assign rest_pick_below1_bits_39 = rest_pick_below0[7];
-  assign rest_pick_below1_or_37 = rest_pick_below1_bits_37 | rest_pick_below1_bits_39;
-  assign rest_pick_below1_bits_40 = rest_pick_below0[6];
-  assign rest_pick_below1_or_38 = rest_pick_below1_bits_38 | rest_pick_below1_bits_40;
-  assign rest_pick_below1_bits_41 = rest_pick_below0[5];
-  assign rest_pick_below1_or_39 = rest_pick_below1_bits_39 | rest_pick_below1_bits_41;
-  assign rest_pick_below1_bits_42 = rest_pick_below0[4];
-  assign rest_pick_below1_or_40 = rest_pick_below1_bits_40 | rest_pick_below1_bits_42;
-  assign rest_pick_below1_bits_43 = rest_pick_below0[3];
-  assign rest_pick_below1_or_41 = rest_pick_below1_bits_41 | rest_pick_below1_bits_43;
-  assign rest_pick_below1_bits_44 = rest_pick_below0[2];
-  assign rest_pick_below1_or_42 = rest_pick_below1_bits_42 | rest_pick_below1_bits_44;
-  assign rest_pick_below1_bits_45 = rest_pick_below0[1];
-  assign rest_pick_below1_or_43 = rest_pick_below1_bits_43 | rest_pick_below1_bits_45;
-  assign rest_pick_below1_bits_46 = rest_pick_below0[0];
-  assign rest_pick_below1_or_44 = rest_pick_below1_bits_44 | rest_pick_below1_bits_46;
-  assign rest_pick_below2_bits = rest_pick_below1[46];
-  assign rest_pick_below2_bits_1 = rest_pick_below1[42];
-  assign rest_pick_below2_or = rest_pick_below2_bits | rest_pick_below2_bits_1;
-  assign rest_pick_below2_bits_2 = rest_pick_below1[45];
-  assign rest_pick_below2_bits_3 = rest_pick_below1[41];
-  assign rest_pick_below2_or_1 = rest_pick_below2_bits_2 | rest_pick_below2_bits_3;
-  assign rest_pick_below2_bits_4 = rest_pick_below1[44];
-  assign rest_pick_below2_bits_5 = rest_pick_below1[40];
-  assign rest_pick_below2_or_2 = rest_pick_below2_bits_4 | rest_pick_below2_bits_5;
-  assign rest_pick_below2_bits_6 = rest_pick_below1[43];
-  assign rest_pick_below2_bits_7 = rest_pick_below1[39];
-  assign rest_pick_below2_or_3 = rest_pick_below2_bits_6 | rest_pick_below2_bits_7;
-  assign rest_pick_below2_bits_8 = rest_pick_below1[38];
-  assign rest_pick_below2_or_4 = rest_pick_below2_bits_1 | rest_pick_below2_bits_8;
-  assign rest_pick_below2_bits_9 = rest_pick_below1[37];
-  assign rest_pick_below2_or_5 = rest_pick_below2_bits_3 | rest_pick_below2_bits_9;
-  assign rest_pick_below2_bits_10 = rest_pick_below1[36];
-  assign rest_pick_below2_or_6 = rest_pick_below2_bits_5 | rest_pick_below2_bits_10;
-  assign rest_pick_below2_bits_11 = rest_pick_below1[35];
-  assign rest_pick_below2_or_7 = rest_pick_below2_bits_7 | rest_pick_below2_bits_11;
-  assign rest_pick_below2_bits_12 = rest_pick_below1[34];
-  assign rest_pick_below2_or_8 = rest_pick_below2_bits_8 | rest_pick_below2_bits_12;
-  assign rest_pick_below2_bits_13 = rest_pick_below1[33];
-  assign rest_pick_below2_or_9 = rest_pick_below2_bits_9 | rest_pick_below2_bits_13;
-  assign rest_pick_below2_bits_14 = rest_pick_below1[32];
-  assign rest_pick_below2_or_10 = rest_pick_below2_bits_10 | rest_pick_below2_bits_14;
-  assign rest_pick_below2_bits_15 = rest_pick_below1[31];
-  assign rest_pick_below2_or_11 = rest_pick_below2_bits_11 | rest_pick_below2_bits_15;
-  assign rest_pick_below2_bits_16 = rest_pick_below1[30];
-  assign rest_pick_below2_or_12 = rest_pick_below2_bits_12 | rest_pick_below2_bits_16;
-  assign rest_pick_below2_bits_17 = rest_pick_below1[29];
-  assign rest_pick_below2_or_13 = rest_pick_below2_bits_13 | rest_pick_below2_bits_17;
-  assign rest_pick_below2_bits_18 = rest_pick_below1[28];
-  assign rest_pick_below2_or_14 = rest_pick_below2_bits_14 | rest_pick_below2_bits_18;
-  assign rest_pick_below2_bits_19 = rest_pick_below1[27];
-  assign rest_pick_below2_or_15 = rest_pick_below2_bits_15 | rest_pick_below2_bits_19;
-  assign rest_pick_below2_bits_20 = rest_pick_below1[26];
-  assign rest_pick_below2_or_16 = rest_pick_below2_bits_16 | rest_pick_below2_bits_20;
-  assign rest_pick_below2_bits_21 = rest_pick_below1[25];
-  assign rest_pick_below2_or_17 = rest_pick_below2_bits_17 | rest_pick_below2_bits_21;
-  assign rest_pick_below2_bits_22 = rest_pick_below1[24];
-  assign rest_pick_below2_or_18 = rest_pick_below2_bits_18 | rest_pick_below2_bits_22;
-  assign rest_pick_below2_bits_23 = rest_pick_below1[23];
-  assign rest_pick_below2_or_19 = rest_pick_below2_bits_19 | rest_pick_below2_bits_23;
-  assign rest_pick_below2_bits_24 = rest_pick_below1[22];
-  assign rest_pick_below2_or_20 = rest_pick_below2_bits_20 | rest_pick_below2_bits_24;
-  assign rest_pick_below2_bits_25 = rest_pick_below1[21];
-  assign rest_pick_below2_or_21 = rest_pick_below2_bits_21 | rest_pick_below2_bits_25;
-  assign rest_pick_below2_bits_26 = rest_pick_below1[20];
-  assign rest_pick_below2_or_22 = rest_pick_below2_bits_22 | rest_pick_below2_bits_26;
-  assign rest_pick_below2_bits_27 = rest_pick_below1[19];
-  assign rest_pick_below2_or_23 = rest_pick_below2_bits_23 | rest_pick_below2_bits_27;
-  assign rest_pick_below2_bits_28 = rest_pick_below1[18];
-  assign rest_pick_below2_or_24 = rest_pick_below2_bits_24 | rest_pick_below2_bits_28;
-  assign rest_pick_below2_bits_29 = rest_pick_below1[17];
-  assign rest_pick_below2_or_25 = rest_pick_below2_bits_25 | rest_pick_below2_bits_29;
-  assign rest_pick_below2_bits_30 = rest_pick_below1[16];
-  assign rest_pick_below2_or_26 = rest_pick_below2_bits_26 | rest_pick_below2_bits_30;
-  assign rest_pick_below2_bits_31 = rest_pick_below1[15];
-  assign rest_pick_below2_or_27 = rest_pick_below2_bits_27 | rest_pick_below2_bits_31;
-  assign rest_pick_below2_bits_32 = rest_pick_below1[14];
-  assign rest_pick_below2_or_28 = rest_pick_below2_bits_28 | rest_pick_below2_bits_32;
-  assign rest_pick_below2_bits_33 = rest_pick_below1[13];
-  assign rest_pick_below2_or_29 = rest_pick_below2_bits_29 | rest_pick_below2_bits_33;
-  assign rest_pick_below2_bits_34 = rest_pick_below1[12];
-  assign rest_pick_below2_or_30 = rest_pick_below2_bits_30 | rest_pick_below2_bits_34;
-  assign rest_pick_below2_bits_35 = rest_pick_below1[11];
-  assign rest_pick_below2_or_31 = rest_pick_below2_bits_31 | rest_pick_below2_bits_35;
-  assign rest_pick_below2_bits_36 = rest_pick_below1[10];
-  assign rest_pick_below2_or_32 = rest_pick_below2_bits_32 | rest_pick_below2_bits_36;
-  assign rest_pick_below2_bits_37 = rest_pick_below1[9];
-  assign rest_pick_below2_or_33 = rest_pick_below2_bits_33 | rest_pick_below2_bits_37;
-  assign rest_pick_below2_bits_38 = rest_pick_below1[8];
-  assign rest_pick_below2_or_34 = rest_pick_below2_bits_34 | rest_pick_below2_bits_38;
-  assign rest_pick_below2_bits_39 = rest_pick_below1[7];
-  assign rest_pick_below2_or_35 = rest_pick_below2_bits_35 | rest_pick_below2_bits_39;
-  assign rest_pick_below2_bits_40 = rest_pick_below1[6];
-  assign rest_pick_below2_or_36 = rest_pick_below2_bits_36 | rest_pick_below2_bits_40;
-  assign rest_pick_below2_bits_41 = rest_pick_below1[5];
-  assign rest_pick_below2_or_37 = rest_pick_below2_bits_37 | rest_pick_below2_bits_41;
-  assign rest_pick_below2_bits_42 = rest_pick_below1[4];
-  assign rest_pick_below2_or_38 = rest_pick_below2_bits_38 | rest_pick_below2_bits_42;
-  assign rest_pick_below2_bits_43 = rest_pick_below1[3];
-  assign rest_pick_below2_or_39 = rest_pick_below2_bits_39 | rest_pick_below2_bits_43;
-  assign rest_pick_below2_bits_44 = rest_pick_below1[2];
-  assign rest_pick_below2_or_40 = rest_pick_below2_bits_40 | rest_pick_below2_bits_44;
-  assign rest_pick_below2_bits_45 = rest_pick_below1[1];
-  assign rest_pick_below2_or_41 = rest_pick_below2_bits_41 | rest_pick_below2_bits_45;
-  assign rest_pick_below2_bits_46 = rest_pick_below1[0];
-  assign rest_pick_below2_or_42 = rest_pick_below2_bits_42 | rest_pick_below2_bits_46;
-  assign rest_pick_below3_bits = rest_pick_below2[46];
-  assign rest_pick_below3_bits_1 = rest_pick_below2[38];
-  assign rest_pick_below3_or = rest_pick_below3_bits | rest_pick_below3_bits_1;
-  assign rest_pick_below3_bits_2 = rest_pick_below2[45];
-  assign rest_pick_below3_bits_3 = rest_pick_below2[37];
-  assign rest_pick_below3_or_1 = rest_pick_below3_bits_2 | rest_pick_below3_bits_3;
-  assign rest_pick_below3_bits_4 = rest_pick_below2[44];
-  assign rest_pick_below3_bits_5 = rest_pick_below2[36];
-  assign rest_pick_below3_or_2 = rest_pick_below3_bits_4 | rest_pick_below3_bits_5;
-  assign rest_pick_below3_bits_6 = rest_pick_below2[43];
-  assign rest_pick_below3_bits_7 = rest_pick_below2[35];
-  assign rest_pick_below3_or_3 = rest_pick_below3_bits_6 | rest_pick_below3_bits_7;
-  assign rest_pick_below3_bits_8 = rest_pick_below2[42];
-  assign rest_pick_below3_bits_9 = rest_pick_below2[34];
-  assign rest_pick_below3_or_4 = rest_pick_below3_bits_8 | rest_pick_below3_bits_9;
-  assign rest_pick_below3_bits_10 = rest_pick_below2[41];
-  assign rest_pick_below3_bits_11 = rest_pick_below2[33];
-  assign rest_pick_below3_or_5 = rest_pick_below3_bits_10 | rest_pick_below3_bits_11;
-  assign rest_pick_below3_bits_12 = rest_pick_below2[40];
-  assign rest_pick_below3_bits_13 = rest_pick_below2[32];
-  assign rest_pick_below3_or_6 = rest_pick_below3_bits_12 | rest_pick_below3_bits_13;
-  assign rest_pick_below3_bits_14 = rest_pick_below2[39];
-  assign rest_pick_below3_bits_15 = rest_pick_below2[31];
-  assign rest_pick_below3_or_7 = rest_pick_below3_bits_14 | rest_pick_below3_bits_15;
-  assign rest_pick_below3_bits_16 = rest_pick_below2[30];
-  assign rest_pick_below3_or_8 = rest_pick_below3_bits_1 | rest_pick_below3_bits_16;
-  assign rest_pick_below3_bits_17 = rest_pick_below2[29];
-  assign rest_pick_below3_or_9 = rest_pick_below3_bits_3 | rest_pick_below3_bits_17;
-  assign rest_pick_below3_bits_18 = rest_pick_below2[28];
-  assign rest_pick_below3_or_10 = rest_pick_below3_bits_5 | rest_pick_below3_bits_18;
-  assign rest_pick_below3_bits_19 = rest_pick_below2[27];
-  assign rest_pick_below3_or_11 = rest_pick_below3_bits_7 | rest_pick_below3_bits_19;
-  assign rest_pick_below3_bits_20 = rest_pick_below2[26];
-  assign rest_pick_below3_or_12 = rest_pick_below3_bits_9 | rest_pick_below3_bits_20;
-  assign rest_pick_below3_bits_21 = rest_pick_below2[25];
-  assign rest_pick_below3_or_13 = rest_pick_below3_bits_11 | rest_pick_below3_bits_21;
-  assign rest_pick_below3_bits_22 = rest_pick_below2[24];
-  assign rest_pick_below3_or_14 = rest_pick_below3_bits_13 | rest_pick_below3_bits_22;
-  assign rest_pick_below3_bits_23 = rest_pick_below2[23];
-  assign rest_pick_below3_or_15 = rest_pick_below3_bits_15 | rest_pick_below3_bits_23;
-  assign rest_pick_below3_bits_24 = rest_pick_below2[22];
-  assign rest_pick_below3_or_16 = rest_pick_below3_bits_16 | rest_pick_below3_bits_24;
-  assign rest_pick_below3_bits_25 = rest_pick_below2[21];
-  assign rest_pick_below3_or_17 = rest_pick_below3_bits_17 | rest_pick_below3_bits_25;
-  assign rest_pick_below3_bits_26 = rest_pick_below2[20];
-  assign rest_pick_below3_or_18 = rest_pick_below3_bits_18 | rest_pick_below3_bits_26;
-  assign rest_pick_below3_bits_27 = rest_pick_below2[19];
-  assign rest_pick_below3_or_19 = rest_pick_below3_bits_19 | rest_pick_below3_bits_27;
-  assign rest_pick_below3_bits_28 = rest_pick_below2[18];
-  assign rest_pick_below3_or_20 = rest_pick_below3_bits_20 | rest_pick_below3_bits_28;
-  assign rest_pick_below3_bits_29 = rest_pick_below2[17];
-  assign rest_pick_below3_or_21 = rest_pick_below3_bits_21 | rest_pick_below3_bits_29;
-  assign rest_pick_below3_bits_30 = rest_pick_below2[16];
-  assign rest_pick_below3_or_22 = rest_pick_below3_bits_22 | rest_pick_below3_bits_30;
-  assign rest_pick_below3_bits_31 = rest_pick_below2[15];
-  assign rest_pick_below3_or_23 = rest_pick_below3_bits_23 | rest_pick_below3_bits_31;
-  assign rest_pick_below3_bits_32 = rest_pick_below2[14];
-  assign rest_pick_below3_or_24 = rest_pick_below3_bits_24 | rest_pick_below3_bits_32;
-  assign rest_pick_below3_bits_33 = rest_pick_below2[13];
-  assign rest_pick_below3_or_25 = rest_pick_below3_bits_25 | rest_pick_below3_bits_33;
-  assign rest_pick_below3_bits_34 = rest_pick_below2[12];
-  assign rest_pick_below3_or_26 = rest_pick_below3_bits_26 | rest_pick_below3_bits_34;
-  assign rest_pick_below3_bits_35 = rest_pick_below2[11];
-  assign rest_pick_below3_or_27 = rest_pick_below3_bits_27 | rest_pick_below3_bits_35;
-  assign rest_pick_below3_bits_36 = rest_pick_below2[10];
-  assign rest_pick_below3_or_28 = rest_pick_below3_bits_28 | rest_pick_below3_bits_36;
-  assign rest_pick_below3_bits_37 = rest_pick_below2[9];
-  assign rest_pick_below3_or_29 = rest_pick_below3_bits_29 | rest_pick_below3_bits_37;
-  assign rest_pick_below3_bits_38 = rest_pick_below2[8];
-  assign rest_pick_below3_or_30 = rest_pick_below3_bits_30 | rest_pick_below3_bits_38;
-  assign rest_pick_below3_bits_39 = rest_pick_below2[7];
-  assign rest_pick_below3_or_31 = rest_pick_below3_bits_31 | rest_pick_below3_bits_39;
-  assign rest_pick_below3_bits_40 = rest_pick_below2[6];
-  assign rest_pick_below3_or_32 = rest_pick_below3_bits_32 | rest_pick_below3_bits_40;
-  assign rest_pick_below3_bits_41 = rest_pick_below2[5];
-  assign rest_pick_below3_or_33 = rest_pick_below3_bits_33 | rest_pick_below3_bits_41;
-  assign rest_pick_below3_bits_42 = rest_pick_below2[4];
-  assign rest_pick_below3_or_34 = rest_pick_below3_bits_34 | rest_pick_below3_bits_42;
-  assign rest_pick_below3_bits_43 = rest_pick_below2[3];
-  assign rest_pick_below3_or_35 = rest_pick_below3_bits_35 | rest_pick_below3_bits_43;
-  assign rest_pick_below3_bits_44 = rest_pick_below2[2];
-  assign rest_pick_below3_or_36 = rest_pick_below3_bits_36 | rest_pick_below3_bits_44;
-  assign rest_pick_below3_bits_45 = rest_pick_below2[1];
-  assign rest_pick_below3_or_37 = rest_pick_below3_bits_37 | rest_pick_below3_bits_45;
-  assign rest_pick_below3_bits_46 = rest_pick_below2[0];
-  assign rest_pick_below3_or_38 = rest_pick_below3_bits_38 | rest_pick_below3_bits_46;
-  assign rest_pick_below4_bits = rest_pick_below3[46];
-  assign rest_pick_below4_bits_1 = rest_pick_below3[30];
-  assign rest_pick_below4_or = rest_pick_below4_bits | rest_pick_below4_bits_1;
-  assign rest_pick_below4_bits_2 = rest_pick_below3[45];
-  assign rest_pick_below4_bits_3 = rest_pick_below3[29];
-  assign rest_pick_below4_or_1 = rest_pick_below4_bits_2 | rest_pick_below4_bits_3;
-  assign rest_pick_below4_bits_4 = rest_pick_below3[44];
-  assign rest_pick_below4_bits_5 = rest_pick_below3[28];
-  assign rest_pick_below4_or_2 = rest_pick_below4_bits_4 | rest_pick_below4_bits_5;
-  assign rest_pick_below4_bits_6 = rest_pick_below3[43];
-  assign rest_pick_below4_bits_7 = rest_pick_below3[27];
-  assign rest_pick_below4_or_3 = rest_pick_below4_bits_6 | rest_pick_below4_bits_7;
-  assign rest_pick_below4_bits_8 = rest_pick_below3[42];
-  assign rest_pick_below4_bits_9 = rest_pick_below3[26];
-  assign rest_pick_below4_or_4 = rest_pick_below4_bits_8 | rest_pick_below4_bits_9;
-  assign rest_pick_below4_bits_10 = rest_pick_below3[41];
-  assign rest_pick_below4_bits_11 = rest_pick_below3[25];
-  assign rest_pick_below4_or_5 = rest_pick_below4_bits_10 | rest_pick_below4_bits_11;
-  assign rest_pick_below4_bits_12 = rest_pick_below3[40];
-  assign rest_pick_below4_bits_13 = rest_pick_below3[24];
-  assign rest_pick_below4_or_6 = rest_pick_below4_bits_12 | rest_pick_below4_bits_13;
-  assign rest_pick_below4_bits_14 = rest_pick_below3[39];
-  assign rest_pick_below4_bits_15 = rest_pick_below3[23];
-  assign rest_pick_below4_or_7 = rest_pick_below4_bits_14 | rest_pick_below4_bits_15;
-  assign rest_pick_below4_bits_16 = rest_pick_below3[38];
-  assign rest_pick_below4_bits_17 = rest_pick_below3[22];
-  assign rest_pick_below4_or_8 = rest_pick_below4_bits_16 | rest_pick_below4_bits_17;
-  assign rest_pick_below4_bits_18 = rest_pick_below3[37];
-  assign rest_pick_below4_bits_19 = rest_pick_below3[21];
-  assign rest_pick_below4_or_9 = rest_pick_below4_bits_18 | rest_pick_below4_bits_19;
-  assign rest_pick_below4_bits_20 = rest_pick_below3[36];
-  assign rest_pick_below4_bits_21 = rest_pick_below3[20];
-  assign rest_pick_below4_or_10 = rest_pick_below4_bits_20 | rest_pick_below4_bits_21;
-  assign rest_pick_below4_bits_22 = rest_pick_below3[35];
-  assign rest_pick_below4_bits_23 = rest_pick_below3[19];
-  assign rest_pick_below4_or_11 = rest_pick_below4_bits_22 | rest_pick_below4_bits_23;
-  assign rest_pick_below4_bits_24 = rest_pick_below3[34];
-  assign rest_pick_below4_bits_25 = rest_pick_below3[18];
-  assign rest_pick_below4_or_12 = rest_pick_below4_bits_24 | rest_pick_below4_bits_25;
-  assign rest_pick_below4_bits_26 = rest_pick_below3[33];
-  assign rest_pick_below4_bits_27 = rest_pick_below3[17];
-  assign rest_pick_below4_or_13 = rest_pick_below4_bits_26 | rest_pick_below4_bits_27;
-  assign rest_pick_below4_bits_28 = rest_pick_below3[32];
-  assign rest_pick_below4_bits_29 = rest_pick_below3[16];
-  assign rest_pick_below4_or_14 = rest_pick_below4_bits_28 | rest_pick_below4_bits_29;
-  assign rest_pick_below4_bits_30 = rest_pick_below3[31];
-  assign rest_pick_below4_bits_31 = rest_pick_below3[15];
-  assign rest_pick_below4_or_15 = rest_pick_below4_bits_30 | rest_pick_below4_bits_31;
-  assign rest_pick_below4_bits_32 = rest_pick_below3[14];
-  assign rest_pick_below4_or_16 = rest_pick_below4_bits_1 | rest_pick_below4_bits_32;
-  assign rest_pick_below4_bits_33 = rest_pick_below3[13];
-  assign rest_pick_below4_or_17 = rest_pick_below4_bits_3 | rest_pick_below4_bits_33;
-  assign rest_pick_below4_bits_34 = rest_pick_below3[12];
-  assign rest_pick_below4_or_18 = rest_pick_below4_bits_5 | rest_pick_below4_bits_34;
-  assign rest_pick_below4_bits_35 = rest_pick_below3[11];
-  assign rest_pick_below4_or_19 = rest_pick_below4_bits_7 | rest_pick_below4_bits_35;
-  assign rest_pick_below4_bits_36 = rest_pick_below3[10];
-  assign rest_pick_below4_or_20 = rest_pick_below4_bits_9 | rest_pick_below4_bits_36;
-  assign rest_pick_below4_bits_37 = rest_pick_below3[9];
-  assign rest_pick_below4_or_21 = rest_pick_below4_bits_11 | rest_pick_below4_bits_37;
-  assign rest_pick_below4_bits_38 = rest_pick_below3[8];
-  assign rest_pick_below4_or_22 = rest_pick_below4_bits_13 | rest_pick_below4_bits_38;
-  assign rest_pick_below4_bits_39 = rest_pick_below3[7];
-  assign rest_pick_below4_or_23 = rest_pick_below4_bits_15 | rest_pick_below4_bits_39;
-  assign rest_pick_below4_bits_40 = rest_pick_below3[6];
-  assign rest_pick_below4_or_24 = rest_pick_below4_bits_17 | rest_pick_below4_bits_40;
-  assign rest_pick_below4_bits_41 = rest_pick_below3[5];
-  assign rest_pick_below4_or_25 = rest_pick_below4_bits_19 | rest_pick_below4_bits_41;
-  assign rest_pick_below4_bits_42 = rest_pick_below3[4];
-  assign rest_pick_below4_or_26 = rest_pick_below4_bits_21 | rest_pick_below4_bits_42;
-  assign rest_pick_below4_bits_43 = rest_pick_below3[3];
-  assign rest_pick_below4_or_27 = rest_pick_below4_bits_23 | rest_pick_below4_bits_43;
-  assign rest_pick_below4_bits_44 = rest_pick_below3[2];
-  assign rest_pick_below4_or_28 = rest_pick_below4_bits_25 | rest_pick_below4_bits_44;
-  assign rest_pick_below4_bits_45 = rest_pick_below3[1];
-  assign rest_pick_below4_or_29 = rest_pick_below4_bits_27 | rest_pick_below4_bits_45;
-  assign rest_pick_below4_bits_46 = rest_pick_below3[0];
-  assign rest_pick_below4_or_30 = rest_pick_below4_bits_29 | rest_pick_below4_bits_46;
-  assign rest_pick_below5_bits = rest_pick_below4[46];
-  assign rest_pick_below5_bits_1 = rest_pick_below4[14];
-  assign rest_pick_below5_or = rest_pick_below5_bits | rest_pick_below5_bits_1;
-  assign rest_pick_below5_bits_2 = rest_pick_below4[45];
-  assign rest_pick_below5_bits_3 = rest_pick_below4[13];
-  assign rest_pick_below5_or_1 = rest_pick_below5_bits_2 | rest_pick_below5_bits_3;
-  assign rest_pick_below5_bits_4 = rest_pick_below4[44];
-  assign rest_pick_below5_bits_5 = rest_pick_below4[12];
-  assign rest_pick_below5_or_2 = rest_pick_below5_bits_4 | rest_pick_below5_bits_5;
-  assign rest_pick_below5_bits_6 = rest_pick_below4[43];
-  assign rest_pick_below5_bits_7 = rest_pick_below4[11];
-  assign rest_pick_below5_or_3 = rest_pick_below5_bits_6 | rest_pick_below5_bits_7;
-  assign rest_pick_below5_bits_8 = rest_pick_below4[42];
-  assign rest_pick_below5_bits_9 = rest_pick_below4[10];
-  assign rest_pick_below5_or_4 = rest_pick_below5_bits_8 | rest_pick_below5_bits_9;
-  assign rest_pick_below5_bits_10 = rest_pick_below4[41];
-  assign rest_pick_below5_bits_11 = rest_pick_below4[9];
-  assign rest_pick_below5_or_5 = rest_pick_below5_bits_10 | rest_pick_below5_bits_11;
-  assign rest_pick_below5_bits_12 = rest_pick_below4[40];
-  assign rest_pick_below5_bits_13 = rest_pick_below4[8];
-  assign rest_pick_below5_or_6 = rest_pick_below5_bits_12 | rest_pick_below5_bits_13;
-  assign rest_pick_below5_bits_14 = rest_pick_below4[39];
-  assign rest_pick_below5_bits_15 = rest_pick_below4[7];
-  assign rest_pick_below5_or_7 = rest_pick_below5_bits_14 | rest_pick_below5_bits_15;
-  assign rest_pick_below5_bits_16 = rest_pick_below4[38];
-  assign rest_pick_below5_bits_17 = rest_pick_below4[6];
-  assign rest_pick_below5_or_8 = rest_pick_below5_bits_16 | rest_pick_below5_bits_17;
-  assign rest_pick_below5_bits_18 = rest_pick_below4[37];
-  assign rest_pick_below5_bits_19 = rest_pick_below4[5];
-  assign rest_pick_below5_or_9 = rest_pick_below5_bits_18 | rest_pick_below5_bits_19;
-  assign rest_pick_below5_bits_20 = rest_pick_below4[36];
-  assign rest_pick_below5_bits_21 = rest_pick_below4[4];
-  assign rest_pick_below5_or_10 = rest_pick_below5_bits_20 | rest_pick_below5_bits_21;
-  assign rest_pick_below5_bits_22 = rest_pick_below4[35];
-  assign rest_pick_below5_bits_23 = rest_pick_below4[3];
-  assign rest_pick_below5_or_11 = rest_pick_below5_bits_22 | rest_pick_below5_bits_23;
-  assign rest_pick_below5_bits_24 = rest_pick_below4[34];
-  assign rest_pick_below5_bits_25 = rest_pick_below4[2];
-  assign rest_pick_below5_or_12 = rest_pick_below5_bits_24 | rest_pick_below5_bits_25;
-  assign rest_pick_below5_bits_26 = rest_pick_below4[33];
-  assign rest_pick_below5_bits_27 = rest_pick_below4[1];
-  assign rest_pick_below5_or_13 = rest_pick_below5_bits_26 | rest_pick_below5_bits_27;
-  assign rest_pick_below5_bits_28 = rest_pick_below4[32];
-  assign rest_pick_below5_bits_29 = rest_pick_below4[0];
-  assign rest_pick_below5_or_14 = rest_pick_below5_bits_28 | rest_pick_below5_bits_29;
-  assign rest_pick_below5_bits_30 = rest_pick_below4[31];
-  assign rest_pick_below5_bits_31 = rest_pick_below4[30];
-  assign rest_pick_below5_bits_32 = rest_pick_below4[29];
-  assign rest_pick_below5_bits_33 = rest_pick_below4[28];
-  assign rest_pick_below5_bits_34 = rest_pick_below4[27];
-  assign rest_pick_below5_bits_35 = rest_pick_below4[26];
-  assign rest_pick_below5_bits_36 = rest_pick_below4[25];
-  assign rest_pick_below5_bits_37 = rest_pick_below4[24];
-  assign rest_pick_below5_bits_38 = rest_pick_below4[23];
-  assign rest_pick_below5_bits_39 = rest_pick_below4[22];
-  assign rest_pick_below5_bits_40 = rest_pick_below4[21];
-  assign rest_pick_below5_bits_41 = rest_pick_below4[20];
-  assign rest_pick_below5_bits_42 = rest_pick_below4[19];
-  assign rest_pick_below5_bits_43 = rest_pick_below4[18];
-  assign rest_pick_below5_bits_44 = rest_pick_below4[17];
-  assign rest_pick_below5_bits_45 = rest_pick_below4[16];
-  assign rest_pick_below5_bits_46 = rest_pick_below4[15];
-  assign rest_pick_bits = pick0_rest[47];
-  assign rest_pick_bits_1 = rest_pick_below5[46];
-  assign rest_pick_not = ~rest_pick_bits_1;
-  assign rest_pick_and = rest_pick_bits & rest_pick_not;
-  assign rest_pick_bits_2 = pick0_rest[46];
-  assign rest_pick_bits_3 = rest_pick_below5[45];
-  assign rest_pick_not_1 = ~rest_pick_bits_3;
-  assign rest_pick_and_1 = rest_pick_bits_2 & rest_pick_not_1;
-  assign rest_pick_bits_4 = pick0_rest[45];
-  assign rest_pick_bits_5 = rest_pick_below5[44];
-  assign rest_pick_not_2 = ~rest_pick_bits_5;
-  assign rest_pick_and_2 = rest_pick_bits_4 & rest_pick_not_2;
-  assign rest_pick_bits_6 = pick0_rest[44];
-  assign rest_pick_bits_7 = rest_pick_below5[43];
-  assign rest_pick_not_3 = ~rest_pick_bits_7;
-  assign rest_pick_and_3 = rest_pick_bits_6 & rest_pick_not_3;
-  assign rest_pick_bits_8 = pick0_rest[43];
-  assign rest_pick_bits_9 = rest_pick_below5[42];
-  assign rest_pick_not_4 = ~rest_pick_bits_9;
-  assign rest_pick_and_4 = rest_pick_bits_8 & rest_pick_not_4;
-  assign rest_pick_bits_10 = pick0_rest[42];
-  assign rest_pick_bits_11 = rest_pick_below5[41];
-  assign rest_pick_not_5 = ~rest_pick_bits_11;
-  assign rest_pick_and_5 = rest_pick_bits_10 & rest_pick_not_5;
-  assign rest_pick_bits_12 = pick0_rest[41];
-  assign rest_pick_bits_13 = rest_pick_below5[40];
-  assign rest_pick_not_6 = ~rest_pick_bits_13;
-  assign rest_pick_and_6 = rest_pick_bits_12 & rest_pick_not_6;
-  assign rest_pick_bits_14 = pick0_rest[40];
-  assign rest_pick_bits_15 = rest_pick_below5[39];
-  assign rest_pick_not_7 = ~rest_pick_bits_15;
-  assign rest_pick_and_7 = rest_pick_bits_14 & rest_pick_not_7;
-  assign rest_pick_bits_16 = pick0_rest[39];
-  assign rest_pick_bits_17 = rest_pick_below5[38];
-  assign rest_pick_not_8 = ~rest_pick_bits_17;
-  assign rest_pick_and_8 = rest_pick_bits_16 & rest_pick_not_8;
-  assign rest_pick_bits_18 = pick0_rest[38];
-  assign rest_pick_bits_19 = rest_pick_below5[37];
-  assign rest_pick_not_9 = ~rest_pick_bits_19;
-  assign rest_pick_and_9 = rest_pick_bits_18 & rest_pick_not_9;
-  assign rest_pick_bits_20 = pick0_rest[37];
-  assign rest_pick_bits_21 = rest_pick_below5[36];
-  assign rest_pick_not_10 = ~rest_pick_bits_21;
-  assign rest_pick_and_10 = rest_pick_bits_20 & rest_pick_not_10;
-  assign rest_pick_bits_22 = pick0_rest[36];
-  assign rest_pick_bits_23 = rest_pick_below5[35];
-  assign rest_pick_not_11 = ~rest_pick_bits_23;
-  assign rest_pick_and_11 = rest_pick_bits_22 & rest_pick_not_11;
-  assign rest_pick_bits_24 = pick0_rest[35];
-  assign rest_pick_bits_25 = rest_pick_below5[34];
-  assign rest_pick_not_12 = ~rest_pick_bits_25;
-  assign rest_pick_and_12 = rest_pick_bits_24 & rest_pick_not_12;
-  assign rest_pick_bits_26 = pick0_rest[34];
-  assign rest_pick_bits_27 = rest_pick_below5[33];
-  assign rest_pick_not_13 = ~rest_pick_bits_27;
-  assign rest_pick_and_13 = rest_pick_bits_26 & rest_pick_not_13;
-  assign rest_pick_bits_28 = pick0_rest[33];
-  assign rest_pick_bits_29 = rest_pick_below5[32];
-  assign rest_pick_not_14 = ~rest_pick_bits_29;
-  assign rest_pick_and_14 = rest_pick_bits_28 & rest_pick_not_14;
-  assign rest_pick_bits_30 = pick0_rest[32];
-  assign rest_pick_bits_31 = rest_pick_below5[31];
-  assign rest_pick_not_15 = ~rest_pick_bits_31;
-  assign rest_pick_and_15 = rest_pick_bits_30 & rest_pick_not_15;
-  assign rest_pick_bits_32 = pick0_rest[31];
-  assign rest_pick_bits_33 = rest_pick_below5[30];
-  assign rest_pick_not_16 = ~rest_pick_bits_33;
-  assign rest_pick_and_16 = rest_pick_bits_32 & rest_pick_not_16;
-  assign rest_pick_bits_34 = pick0_rest[30];
-  assign rest_pick_bits_35 = rest_pick_below5[29];
-  assign rest_pick_not_17 = ~rest_pick_bits_35;
-  assign rest_pick_and_17 = rest_pick_bits_34 & rest_pick_not_17;
-  assign rest_pick_bits_36 = pick0_rest[29];
-  assign rest_pick_bits_37 = rest_pick_below5[28];
-  assign rest_pick_not_18 = ~rest_pick_bits_37;
-  assign rest_pick_and_18 = rest_pick_bits_36 & rest_pick_not_18;
-  assign rest_pick_bits_38 = pick0_rest[28];
-  assign rest_pick_bits_39 = rest_pick_below5[27];
-  assign rest_pick_not_19 = ~rest_pick_bits_39;
-  assign rest_pick_and_19 = rest_pick_bits_38 & rest_pick_not_19;
-  assign rest_pick_bits_40 = pick0_rest[27];
-  assign rest_pick_bits_41 = rest_pick_below5[26];
-  assign rest_pick_not_20 = ~rest_pick_bits_41;
-  assign rest_pick_and_20 = rest_pick_bits_40 & rest_pick_not_20;
-  assign rest_pick_bits_42 = pick0_rest[26];
-  assign rest_pick_bits_43 = rest_pick_below5[25];
-  assign rest_pick_not_21 = ~rest_pick_bits_43;
-  assign rest_pick_and_21 = rest_pick_bits_42 & rest_pick_not_21;
-  assign rest_pick_bits_44 = pick0_rest[25];
-  assign rest_pick_bits_45 = rest_pick_below5[24];
-  assign rest_pick_not_22 = ~rest_pick_bits_45;
-  assign rest_pick_and_22 = rest_pick_bits_44 & rest_pick_not_22;
-  assign rest_pick_bits_46 = pick0_rest[24];
-  assign rest_pick_bits_47 = rest_pick_below5[23];
-  assign rest_pick_not_23 = ~rest_pick_bits_47;
-  assign rest_pick_and_23 = rest_pick_bits_46 & rest_pick_not_23;
-  assign rest_pick_bits_48 = pick0_rest[23];
-  assign rest_pick_bits_49 = rest_pick_below5[22];
-  assign rest_pick_not_24 = ~rest_pick_bits_49;
-  assign rest_pick_and_24 = rest_pick_bits_48 & rest_pick_not_24;
-  assign rest_pick_bits_50 = pick0_rest[22];
-  assign rest_pick_bits_51 = rest_pick_below5[21];
-  assign rest_pick_not_25 = ~rest_pick_bits_51;
-  assign rest_pick_and_25 = rest_pick_bits_50 & rest_pick_not_25;
-  assign rest_pick_bits_52 = pick0_rest[21];
-  assign rest_pick_bits_53 = rest_pick_below5[20];
-  assign rest_pick_not_26 = ~rest_pick_bits_53;
-  assign rest_pick_and_26 = rest_pick_bits_52 & rest_pick_not_26;
-  assign rest_pick_bits_54 = pick0_rest[20];
-  assign rest_pick_bits_55 = rest_pick_below5[19];
-  assign rest_pick_not_27 = ~rest_pick_bits_55;
-  assign rest_pick_and_27 = rest_pick_bits_54 & rest_pick_not_27;
-  assign rest_pick_bits_56 = pick0_rest[19];
-  assign rest_pick_bits_57 = rest_pick_below5[18];
-  assign rest_pick_not_28 = ~rest_pick_bits_57;
-  assign rest_pick_and_28 = rest_pick_bits_56 & rest_pick_not_28;
-  assign rest_pick_bits_58 = pick0_rest[18];
-  assign rest_pick_bits_59 = rest_pick_below5[17];
-  assign rest_pick_not_29 = ~rest_pick_bits_59;
-  assign rest_pick_and_29 = rest_pick_bits_58 & rest_pick_not_29;
-  assign rest_pick_bits_60 = pick0_rest[17];
-  assign rest_pick_bits_61 = rest_pick_below5[16];
-  assign rest_pick_not_30 = ~rest_pick_bits_61;
-  assign rest_pick_and_30 = rest_pick_bits_60 & rest_pick_not_30;
-  assign rest_pick_bits_62 = pick0_rest[16];
-  assign rest_pick_bits_63 = rest_pick_below5[15];
-  assign rest_pick_not_31 = ~rest_pick_bits_63;
-  assign rest_pick_and_31 = rest_pick_bits_62 & rest_pick_not_31;
-  assign rest_pick_bits_64 = pick0_rest[15];
-  assign rest_pick_bits_65 = rest_pick_below5[14];
-  assign rest_pick_not_32 = ~rest_pick_bits_65;
-  assign rest_pick_and_32 = rest_pick_bits_64 & rest_pick_not_32;
-  assign rest_pick_bits_66 = pick0_rest[14];
-  assign rest_pick_bits_67 = rest_pick_below5[13];
-  assign rest_pick_not_33 = ~rest_pick_bits_67;
-  assign rest_pick_and_33 = rest_pick_bits_66 & rest_pick_not_33;
-  assign rest_pick_bits_68 = pick0_rest[13];
-  assign rest_pick_bits_69 = rest_pick_below5[12];
-  assign rest_pick_not_34 = ~rest_pick_bits_69;
-  assign rest_pick_and_34 = rest_pick_bits_68 & rest_pick_not_34;
-  assign rest_pick_bits_70 = pick0_rest[12];
-  assign rest_pick_bits_71 = rest_pick_below5[11];
-  assign rest_pick_not_35 = ~rest_pick_bits_71;
-  assign rest_pick_and_35 = rest_pick_bits_70 & rest_pick_not_35;
-  assign rest_pick_bits_72 = pick0_rest[11];
-  assign rest_pick_bits_73 = rest_pick_below5[10];
-  assign rest_pick_not_36 = ~rest_pick_bits_73;
-  assign rest_pick_and_36 = rest_pick_bits_72 & rest_pick_not_36;
-  assign rest_pick_bits_74 = pick0_rest[10];
-  assign rest_pick_bits_75 = rest_pick_below5[9];
-  assign rest_pick_not_37 = ~rest_pick_bits_75;
-  assign rest_pick_and_37 = rest_pick_bits_74 & rest_pick_not_37;
-  assign rest_pick_bits_76 = pick0_rest[9];
-  assign rest_pick_bits_77 = rest_pick_below5[8];
-  assign rest_pick_not_38 = ~rest_pick_bits_77;
-  assign rest_pick_and_38 = rest_pick_bits_76 & rest_pick_not_38;
-  assign rest_pick_bits_78 = pick0_rest[8];
-  assign rest_pick_bits_79 = rest_pick_below5[7];
-  assign rest_pick_not_39 = ~rest_pick_bits_79;
-  assign rest_pick_and_39 = rest_pick_bits_78 & rest_pick_not_39;
-  assign rest_pick_bits_80 = pick0_rest[7];
-  assign rest_pick_bits_81 = rest_pick_below5[6];
-  assign rest_pick_not_40 = ~rest_pick_bits_81;
-  assign rest_pick_and_40 = rest_pick_bits_80 & rest_pick_not_40;
-  assign rest_pick_bits_82 = pick0_rest[6];
-  assign rest_pick_bits_83 = rest_pick_below5[5];
-  assign rest_pick_not_41 = ~rest_pick_bits_83;
-  assign rest_pick_and_41 = rest_pick_bits_82 & rest_pick_not_41;
-  assign rest_pick_bits_84 = pick0_rest[5];
-  assign rest_pick_bits_85 = rest_pick_below5[4];
-  assign rest_pick_not_42 = ~rest_pick_bits_85;
-  assign rest_pick_and_42 = rest_pick_bits_84 & rest_pick_not_42;
-  assign rest_pick_bits_86 = pick0_rest[4];
-  assign rest_pick_bits_87 = rest_pick_below5[3];
-  assign rest_pick_not_43 = ~rest_pick_bits_87;
-  assign rest_pick_and_43 = rest_pick_bits_86 & rest_pick_not_43;
-  assign rest_pick_bits_88 = pick0_rest[3];
-  assign rest_pick_bits_89 = rest_pick_below5[2];
-  assign rest_pick_not_44 = ~rest_pick_bits_89;
-  assign rest_pick_and_44 = rest_pick_bits_88 & rest_pick_not_44;
-  assign rest_pick_bits_90 = pick0_rest[2];
-  assign rest_pick_bits_91 = rest_pick_below5[1];
-  assign rest_pick_not_45 = ~rest_pick_bits_91;
-  assign rest_pick_and_45 = rest_pick_bits_90 & rest_pick_not_45;
-  assign rest_pick_bits_92 = pick0_rest[1];
-  assign rest_pick_bits_93 = rest_pick_below5[0];
-  assign rest_pick_not_46 = ~rest_pick_bits_93;
-  assign rest_pick_and_46 = rest_pick_bits_92 & rest_pick_not_46;
-  assign rest_pick_bits_94 = pick0_rest[0];
-  assign in_count_hi0_or = 1'd0 | 1'd0;
-  assign in_count_hi0_bits = in_mask[46];
-  assign in_count_hi0_bits_1 = in_mask[47];
-  assign in_count_hi0_and = in_count_hi0_bits & in_count_hi0_bits_1;
-  assign in_count_hi0_or_1 = in_count_hi0_or | in_count_hi0_and;
-  assign in_count_hi0_or_2 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_2 = in_mask[44];
-  assign in_count_hi0_bits_3 = in_mask[45];
-  assign in_count_hi0_and_1 = in_count_hi0_bits_2 & in_count_hi0_bits_3;
-  assign in_count_hi0_or_3 = in_count_hi0_or_2 | in_count_hi0_and_1;
-  assign in_count_hi0_or_4 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_4 = in_mask[42];
-  assign in_count_hi0_bits_5 = in_mask[43];
-  assign in_count_hi0_and_2 = in_count_hi0_bits_4 & in_count_hi0_bits_5;
-  assign in_count_hi0_or_5 = in_count_hi0_or_4 | in_count_hi0_and_2;
-  assign in_count_hi0_or_6 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_6 = in_mask[40];
-  assign in_count_hi0_bits_7 = in_mask[41];
-  assign in_count_hi0_and_3 = in_count_hi0_bits_6 & in_count_hi0_bits_7;
-  assign in_count_hi0_or_7 = in_count_hi0_or_6 | in_count_hi0_and_3;
-  assign in_count_hi0_or_8 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_8 = in_mask[38];
-  assign in_count_hi0_bits_9 = in_mask[39];
-  assign in_count_hi0_and_4 = in_count_hi0_bits_8 & in_count_hi0_bits_9;
-  assign in_count_hi0_or_9 = in_count_hi0_or_8 | in_count_hi0_and_4;
-  assign in_count_hi0_or_10 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_10 = in_mask[36];
-  assign in_count_hi0_bits_11 = in_mask[37];
-  assign in_count_hi0_and_5 = in_count_hi0_bits_10 & in_count_hi0_bits_11;
-  assign in_count_hi0_or_11 = in_count_hi0_or_10 | in_count_hi0_and_5;
-  assign in_count_hi0_or_12 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_12 = in_mask[34];
-  assign in_count_hi0_bits_13 = in_mask[35];
-  assign in_count_hi0_and_6 = in_count_hi0_bits_12 & in_count_hi0_bits_13;
-  assign in_count_hi0_or_13 = in_count_hi0_or_12 | in_count_hi0_and_6;
-  assign in_count_hi0_or_14 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_14 = in_mask[32];
-  assign in_count_hi0_bits_15 = in_mask[33];
-  assign in_count_hi0_and_7 = in_count_hi0_bits_14 & in_count_hi0_bits_15;
-  assign in_count_hi0_or_15 = in_count_hi0_or_14 | in_count_hi0_and_7;
-  assign in_count_hi0_or_16 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_16 = in_mask[30];
-  assign in_count_hi0_bits_17 = in_mask[31];
-  assign in_count_hi0_and_8 = in_count_hi0_bits_16 & in_count_hi0_bits_17;
-  assign in_count_hi0_or_17 = in_count_hi0_or_16 | in_count_hi0_and_8;
-  assign in_count_hi0_or_18 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_18 = in_mask[28];
-  assign in_count_hi0_bits_19 = in_mask[29];
-  assign in_count_hi0_and_9 = in_count_hi0_bits_18 & in_count_hi0_bits_19;
-  assign in_count_hi0_or_19 = in_count_hi0_or_18 | in_count_hi0_and_9;
-  assign in_count_hi0_or_20 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_20 = in_mask[26];
-  assign in_count_hi0_bits_21 = in_mask[27];
-  assign in_count_hi0_and_10 = in_count_hi0_bits_20 & in_count_hi0_bits_21;
-  assign in_count_hi0_or_21 = in_count_hi0_or_20 | in_count_hi0_and_10;
-  assign in_count_hi0_or_22 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_22 = in_mask[24];
-  assign in_count_hi0_bits_23 = in_mask[25];
-  assign in_count_hi0_and_11 = in_count_hi0_bits_22 & in_count_hi0_bits_23;
-  assign in_count_hi0_or_23 = in_count_hi0_or_22 | in_count_hi0_and_11;
-  assign in_count_hi0_or_24 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_24 = in_mask[22];
-  assign in_count_hi0_bits_25 = in_mask[23];
-  assign in_count_hi0_and_12 = in_count_hi0_bits_24 & in_count_hi0_bits_25;
-  assign in_count_hi0_or_25 = in_count_hi0_or_24 | in_count_hi0_and_12;
-  assign in_count_hi0_or_26 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_26 = in_mask[20];
-  assign in_count_hi0_bits_27 = in_mask[21];
-  assign in_count_hi0_and_13 = in_count_hi0_bits_26 & in_count_hi0_bits_27;
-  assign in_count_hi0_or_27 = in_count_hi0_or_26 | in_count_hi0_and_13;
-  assign in_count_hi0_or_28 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_28 = in_mask[18];
-  assign in_count_hi0_bits_29 = in_mask[19];
-  assign in_count_hi0_and_14 = in_count_hi0_bits_28 & in_count_hi0_bits_29;
-  assign in_count_hi0_or_29 = in_count_hi0_or_28 | in_count_hi0_and_14;
-  assign in_count_hi0_or_30 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_30 = in_mask[16];
-  assign in_count_hi0_bits_31 = in_mask[17];
-  assign in_count_hi0_and_15 = in_count_hi0_bits_30 & in_count_hi0_bits_31;
-  assign in_count_hi0_or_31 = in_count_hi0_or_30 | in_count_hi0_and_15;
-  assign in_count_hi0_or_32 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_32 = in_mask[14];
-  assign in_count_hi0_bits_33 = in_mask[15];
-  assign in_count_hi0_and_16 = in_count_hi0_bits_32 & in_count_hi0_bits_33;
-  assign in_count_hi0_or_33 = in_count_hi0_or_32 | in_count_hi0_and_16;
-  assign in_count_hi0_or_34 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_34 = in_mask[12];
-  assign in_count_hi0_bits_35 = in_mask[13];
-  assign in_count_hi0_and_17 = in_count_hi0_bits_34 & in_count_hi0_bits_35;
-  assign in_count_hi0_or_35 = in_count_hi0_or_34 | in_count_hi0_and_17;
-  assign in_count_hi0_or_36 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_36 = in_mask[10];
-  assign in_count_hi0_bits_37 = in_mask[11];
-  assign in_count_hi0_and_18 = in_count_hi0_bits_36 & in_count_hi0_bits_37;
-  assign in_count_hi0_or_37 = in_count_hi0_or_36 | in_count_hi0_and_18;
-  assign in_count_hi0_or_38 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_38 = in_mask[8];
-  assign in_count_hi0_bits_39 = in_mask[9];
-  assign in_count_hi0_and_19 = in_count_hi0_bits_38 & in_count_hi0_bits_39;
-  assign in_count_hi0_or_39 = in_count_hi0_or_38 | in_count_hi0_and_19;
-  assign in_count_hi0_or_40 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_40 = in_mask[6];
-  assign in_count_hi0_bits_41 = in_mask[7];
-  assign in_count_hi0_and_20 = in_count_hi0_bits_40 & in_count_hi0_bits_41;
-  assign in_count_hi0_or_41 = in_count_hi0_or_40 | in_count_hi0_and_20;
-  assign in_count_hi0_or_42 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_42 = in_mask[4];
-  assign in_count_hi0_bits_43 = in_mask[5];
-  assign in_count_hi0_and_21 = in_count_hi0_bits_42 & in_count_hi0_bits_43;
-  assign in_count_hi0_or_43 = in_count_hi0_or_42 | in_count_hi0_and_21;
-  assign in_count_hi0_or_44 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_44 = in_mask[2];
-  assign in_count_hi0_bits_45 = in_mask[3];
-  assign in_count_hi0_and_22 = in_count_hi0_bits_44 & in_count_hi0_bits_45;
-  assign in_count_hi0_or_45 = in_count_hi0_or_44 | in_count_hi0_and_22;
-  assign in_count_hi0_or_46 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_46 = in_mask[0];
-  assign in_count_hi0_bits_47 = in_mask[1];
-  assign in_count_hi0_and_23 = in_count_hi0_bits_46 & in_count_hi0_bits_47;
-  assign in_count_hi0_or_47 = in_count_hi0_or_46 | in_count_hi0_and_23;
-  assign in_count_lo0_not = ~1'd0;
-  assign in_count_lo0_and = in_count_lo0_not & in_count_hi0_bits;
-  assign in_count_lo0_not_1 = ~1'd0;
-  assign in_count_lo0_and_1 = in_count_lo0_and & in_count_lo0_not_1;
-  assign in_count_lo0_not_2 = ~in_count_hi0_bits_1;
-  assign in_count_lo0_and_2 = in_count_lo0_and_1 & in_count_lo0_not_2;
-  assign in_count_lo0_not_3 = ~1'd0;
-  assign in_count_lo0_not_4 = ~in_count_hi0_bits;
-  assign in_count_lo0_and_3 = in_count_lo0_not_3 & in_count_lo0_not_4;
-  assign in_count_lo0_not_5 = ~1'd0;
-  assign in_count_lo0_and_4 = in_count_lo0_and_3 & in_count_lo0_not_5;
-  assign in_count_lo0_and_5 = in_count_lo0_and_4 & in_count_hi0_bits_1;
-  assign in_count_lo0_or = in_count_lo0_and_2 | in_count_lo0_and_5;
-  assign in_count_lo0_and_6 = 1'd0 & in_count_hi0_bits;
-  assign in_count_lo0_and_7 = 1'd0 & in_count_hi0_bits_1;
-  assign in_count_lo0_or_1 = in_count_lo0_and_6 | in_count_lo0_and_7;
-  assign in_count_lo0_or_2 = 1'd0 | in_count_hi0_bits_1;
-  assign in_count_lo0_and_8 = 1'd0 & in_count_lo0_or_2;
-  assign in_count_lo0_or_3 = in_count_lo0_or_1 | in_count_lo0_and_8;
-  assign in_count_lo0_or_4 = 1'd0 | in_count_hi0_bits;
-  assign in_count_lo0_and_9 = 1'd0 & in_count_lo0_or_4;
-  assign in_count_lo0_or_5 = in_count_lo0_or_3 | in_count_lo0_and_9;
-  assign in_count_lo0_or_6 = in_count_lo0_or | in_count_lo0_or_5;
-  assign in_count_lo0_not_6 = ~1'd0;
-  assign in_count_lo0_and_10 = in_count_lo0_not_6 & in_count_hi0_bits_2;
-  assign in_count_lo0_not_7 = ~1'd0;
-  assign in_count_lo0_and_11 = in_count_lo0_and_10 & in_count_lo0_not_7;
-  assign in_count_lo0_not_8 = ~in_count_hi0_bits_3;
-  assign in_count_lo0_and_12 = in_count_lo0_and_11 & in_count_lo0_not_8;
-  assign in_count_lo0_not_9 = ~1'd0;
-  assign in_count_lo0_not_10 = ~in_count_hi0_bits_2;
-  assign in_count_lo0_and_13 = in_count_lo0_not_9 & in_count_lo0_not_10;
-  assign in_count_lo0_not_11 = ~1'd0;
-  assign in_count_lo0_and_14 = in_count_lo0_and_13 & in_count_lo0_not_11;
-  assign in_count_lo0_and_15 = in_count_lo0_and_14 & in_count_hi0_bits_3;
-  assign in_count_lo0_or_7 = in_count_lo0_and_12 | in_count_lo0_and_15;
-  assign in_count_lo0_and_16 = 1'd0 & in_count_hi0_bits_2;
-  assign in_count_lo0_and_17 = 1'd0 & in_count_hi0_bits_3;
-  assign in_count_lo0_or_8 = in_count_lo0_and_16 | in_count_lo0_and_17;
-  assign in_count_lo0_or_9 = 1'd0 | in_count_hi0_bits_3;
-  assign in_count_lo0_and_18 = 1'd0 & in_count_lo0_or_9;
-  assign in_count_lo0_or_10 = in_count_lo0_or_8 | in_count_lo0_and_18;
-  assign in_count_lo0_or_11 = 1'd0 | in_count_hi0_bits_2;
-  assign in_count_lo0_and_19 = 1'd0 & in_count_lo0_or_11;
-  assign in_count_lo0_or_12 = in_count_lo0_or_10 | in_count_lo0_and_19;
-  assign in_count_lo0_or_13 = in_count_lo0_or_7 | in_count_lo0_or_12;
-  assign in_count_lo0_not_12 = ~1'd0;
-  assign in_count_lo0_and_20 = in_count_lo0_not_12 & in_count_hi0_bits_4;
-  assign in_count_lo0_not_13 = ~1'd0;
-  assign in_count_lo0_and_21 = in_count_lo0_and_20 & in_count_lo0_not_13;
-  assign in_count_lo0_not_14 = ~in_count_hi0_bits_5;
-  assign in_count_lo0_and_22 = in_count_lo0_and_21 & in_count_lo0_not_14;
-  assign in_count_lo0_not_15 = ~1'd0;
-  assign in_count_lo0_not_16 = ~in_count_hi0_bits_4;
-  assign in_count_lo0_and_23 = in_count_lo0_not_15 & in_count_lo0_not_16;
-  assign in_count_lo0_not_17 = ~1'd0;
-  assign in_count_lo0_and_24 = in_count_lo0_and_23 & in_count_lo0_not_17;
-  assign in_count_lo0_and_25 = in_count_lo0_and_24 & in_count_hi0_bits_5;
-  assign in_count_lo0_or_14 = in_count_lo0_and_22 | in_count_lo0_and_25;
-  assign in_count_lo0_and_26 = 1'd0 & in_count_hi0_bits_4;
-  assign in_count_lo0_and_27 = 1'd0 & in_count_hi0_bits_5;
-  assign in_count_lo0_or_15 = in_count_lo0_and_26 | in_count_lo0_and_27;
-  assign in_count_lo0_or_16 = 1'd0 | in_count_hi0_bits_5;
-  assign in_count_lo0_and_28 = 1'd0 & in_count_lo0_or_16;
-  assign in_count_lo0_or_17 = in_count_lo0_or_15 | in_count_lo0_and_28;
-  assign in_count_lo0_or_18 = 1'd0 | in_count_hi0_bits_4;
-  assign in_count_lo0_and_29 = 1'd0 & in_count_lo0_or_18;
-  assign in_count_lo0_or_19 = in_count_lo0_or_17 | in_count_lo0_and_29;
-  assign in_count_lo0_or_20 = in_count_lo0_or_14 | in_count_lo0_or_19;
-  assign in_count_lo0_not_18 = ~1'd0;
-  assign in_count_lo0_and_30 = in_count_lo0_not_18 & in_count_hi0_bits_6;
-  assign in_count_lo0_not_19 = ~1'd0;
-  assign in_count_lo0_and_31 = in_count_lo0_and_30 & in_count_lo0_not_19;
-  assign in_count_lo0_not_20 = ~in_count_hi0_bits_7;
-  assign in_count_lo0_and_32 = in_count_lo0_and_31 & in_count_lo0_not_20;
-  assign in_count_lo0_not_21 = ~1'd0;
-  assign in_count_lo0_not_22 = ~in_count_hi0_bits_6;
-  assign in_count_lo0_and_33 = in_count_lo0_not_21 & in_count_lo0_not_22;
-  assign in_count_lo0_not_23 = ~1'd0;
-  assign in_count_lo0_and_34 = in_count_lo0_and_33 & in_count_lo0_not_23;
-  assign in_count_lo0_and_35 = in_count_lo0_and_34 & in_count_hi0_bits_7;
-  assign in_count_lo0_or_21 = in_count_lo0_and_32 | in_count_lo0_and_35;
-  assign in_count_lo0_and_36 = 1'd0 & in_count_hi0_bits_6;
-  assign in_count_lo0_and_37 = 1'd0 & in_count_hi0_bits_7;
-  assign in_count_lo0_or_22 = in_count_lo0_and_36 | in_count_lo0_and_37;
-  assign in_count_lo0_or_23 = 1'd0 | in_count_hi0_bits_7;
-  assign in_count_lo0_and_38 = 1'd0 & in_count_lo0_or_23;
-  assign in_count_lo0_or_24 = in_count_lo0_or_22 | in_count_lo0_and_38;
-  assign in_count_lo0_or_25 = 1'd0 | in_count_hi0_bits_6;
-  assign in_count_lo0_and_39 = 1'd0 & in_count_lo0_or_25;
-  assign in_count_lo0_or_26 = in_count_lo0_or_24 | in_count_lo0_and_39;
-  assign in_count_lo0_or_27 = in_count_lo0_or_21 | in_count_lo0_or_26;
-  assign in_count_lo0_not_24 = ~1'd0;
-  assign in_count_lo0_and_40 = in_count_lo0_not_24 & in_count_hi0_bits_8;
-  assign in_count_lo0_not_25 = ~1'd0;
-  assign in_count_lo0_and_41 = in_count_lo0_and_40 & in_count_lo0_not_25;
-  assign in_count_lo0_not_26 = ~in_count_hi0_bits_9;
-  assign in_count_lo0_and_42 = in_count_lo0_and_41 & in_count_lo0_not_26;
-  assign in_count_lo0_not_27 = ~1'd0;
-  assign in_count_lo0_not_28 = ~in_count_hi0_bits_8;
-  assign in_count_lo0_and_43 = in_count_lo0_not_27 & in_count_lo0_not_28;
-  assign in_count_lo0_not_29 = ~1'd0;
-  assign in_count_lo0_and_44 = in_count_lo0_and_43 & in_count_lo0_not_29;
-  assign in_count_lo0_and_45 = in_count_lo0_and_44 & in_count_hi0_bits_9;
-  assign in_count_lo0_or_28 = in_count_lo0_and_42 | in_count_lo0_and_45;
-  assign in_count_lo0_and_46 = 1'd0 & in_count_hi0_bits_8;
-  assign in_count_lo0_and_47 = 1'd0 & in_count_hi0_bits_9;
-  assign in_count_lo0_or_29 = in_count_lo0_and_46 | in_count_lo0_and_47;
-  assign in_count_lo0_or_30 = 1'd0 | in_count_hi0_bits_9;
-  assign in_count_lo0_and_48 = 1'd0 & in_count_lo0_or_30;
-  assign in_count_lo0_or_31 = in_count_lo0_or_29 | in_count_lo0_and_48;
-  assign in_count_lo0_or_32 = 1'd0 | in_count_hi0_bits_8;
-  assign in_count_lo0_and_49 = 1'd0 & in_count_lo0_or_32;
-  assign in_count_lo0_or_33 = in_count_lo0_or_31 | in_count_lo0_and_49;
-  assign in_count_lo0_or_34 = in_count_lo0_or_28 | in_count_lo0_or_33;
-  assign in_count_lo0_not_30 = ~1'd0;
-  assign in_count_lo0_and_50 = in_count_lo0_not_30 & in_count_hi0_bits_10;
-  assign in_count_lo0_not_31 = ~1'd0;
-  assign in_count_lo0_and_51 = in_count_lo0_and_50 & in_count_lo0_not_31;
-  assign in_count_lo0_not_32 = ~in_count_hi0_bits_11;
-  assign in_count_lo0_and_52 = in_count_lo0_and_51 & in_count_lo0_not_32;
-  assign in_count_lo0_not_33 = ~1'd0;
-  assign in_count_lo0_not_34 = ~in_count_hi0_bits_10;
-  assign in_count_lo0_and_53 = in_count_lo0_not_33 & in_count_lo0_not_34;
-  assign in_count_lo0_not_35 = ~1'd0;
-  assign in_count_lo0_and_54 = in_count_lo0_and_53 & in_count_lo0_not_35;
-  assign in_count_lo0_and_55 = in_count_lo0_and_54 & in_count_hi0_bits_11;
-  assign in_count_lo0_or_35 = in_count_lo0_and_52 | in_count_lo0_and_55;
-  assign in_count_lo0_and_56 = 1'd0 & in_count_hi0_bits_10;
-  assign in_count_lo0_and_57 = 1'd0 & in_count_hi0_bits_11;
-  assign in_count_lo0_or_36 = in_count_lo0_and_56 | in_count_lo0_and_57;
-  assign in_count_lo0_or_37 = 1'd0 | in_count_hi0_bits_11;
-  assign in_count_lo0_and_58 = 1'd0 & in_count_lo0_or_37;
-  assign in_count_lo0_or_38 = in_count_lo0_or_36 | in_count_lo0_and_58;
-  assign in_count_lo0_or_39 = 1'd0 | in_count_hi0_bits_10;
-  assign in_count_lo0_and_59 = 1'd0 & in_count_lo0_or_39;
-  assign in_count_lo0_or_40 = in_count_lo0_or_38 | in_count_lo0_and_59;
-  assign in_count_lo0_or_41 = in_count_lo0_or_35 | in_count_lo0_or_40;
-  assign in_count_lo0_not_36 = ~1'd0;
-  assign in_count_lo0_and_60 = in_count_lo0_not_36 & in_count_hi0_bits_12;
-  assign in_count_lo0_not_37 = ~1'd0;
-  assign in_count_lo0_and_61 = in_count_lo0_and_60 & in_count_lo0_not_37;
-  assign in_count_lo0_not_38 = ~in_count_hi0_bits_13;
-  assign in_count_lo0_and_62 = in_count_lo0_and_61 & in_count_lo0_not_38;
-  assign in_count_lo0_not_39 = ~1'd0;
-  assign in_count_lo0_not_40 = ~in_count_hi0_bits_12;
-  assign in_count_lo0_and_63 = in_count_lo0_not_39 & in_count_lo0_not_40;
-  assign in_count_lo0_not_41 = ~1'd0;
-  assign in_count_lo0_and_64 = in_count_lo0_and_63 & in_count_lo0_not_41;
-  assign in_count_lo0_and_65 = in_count_lo0_and_64 & in_count_hi0_bits_13;
-  assign in_count_lo0_or_42 = in_count_lo0_and_62 | in_count_lo0_and_65;
-  assign in_count_lo0_and_66 = 1'd0 & in_count_hi0_bits_12;
-  assign in_count_lo0_and_67 = 1'd0 & in_count_hi0_bits_13;
-  assign in_count_lo0_or_43 = in_count_lo0_and_66 | in_count_lo0_and_67;
-  assign in_count_lo0_or_44 = 1'd0 | in_count_hi0_bits_13;
-  assign in_count_lo0_and_68 = 1'd0 & in_count_lo0_or_44;
-  assign in_count_lo0_or_45 = in_count_lo0_or_43 | in_count_lo0_and_68;
-  assign in_count_lo0_or_46 = 1'd0 | in_count_hi0_bits_12;
-  assign in_count_lo0_and_69 = 1'd0 & in_count_lo0_or_46;
-  assign in_count_lo0_or_47 = in_count_lo0_or_45 | in_count_lo0_and_69;
-  assign in_count_lo0_or_48 = in_count_lo0_or_42 | in_count_lo0_or_47;
-  assign in_count_lo0_not_42 = ~1'd0;
-  assign in_count_lo0_and_70 = in_count_lo0_not_42 & in_count_hi0_bits_14;
-  assign in_count_lo0_not_43 = ~1'd0;
-  assign in_count_lo0_and_71 = in_count_lo0_and_70 & in_count_lo0_not_43;
-  assign in_count_lo0_not_44 = ~in_count_hi0_bits_15;
-  assign in_count_lo0_and_72 = in_count_lo0_and_71 & in_count_lo0_not_44;
-  assign in_count_lo0_not_45 = ~1'd0;
-  assign in_count_lo0_not_46 = ~in_count_hi0_bits_14;
-  assign in_count_lo0_and_73 = in_count_lo0_not_45 & in_count_lo0_not_46;
-  assign in_count_lo0_not_47 = ~1'd0;
-  assign in_count_lo0_and_74 = in_count_lo0_and_73 & in_count_lo0_not_47;
-  assign in_count_lo0_and_75 = in_count_lo0_and_74 & in_count_hi0_bits_15;
-  assign in_count_lo0_or_49 = in_count_lo0_and_72 | in_count_lo0_and_75;
-  assign in_count_lo0_and_76 = 1'd0 & in_count_hi0_bits_14;
-  assign in_count_lo0_and_77 = 1'd0 & in_count_hi0_bits_15;
-  assign in_count_lo0_or_50 = in_count_lo0_and_76 | in_count_lo0_and_77;
-  assign in_count_lo0_or_51 = 1'd0 | in_count_hi0_bits_15;
-  assign in_count_lo0_and_78 = 1'd0 & in_count_lo0_or_51;
-  assign in_count_lo0_or_52 = in_count_lo0_or_50 | in_count_lo0_and_78;
-  assign in_count_lo0_or_53 = 1'd0 | in_count_hi0_bits_14;
-  assign in_count_lo0_and_79 = 1'd0 & in_count_lo0_or_53;
-  assign in_count_lo0_or_54 = in_count_lo0_or_52 | in_count_lo0_and_79;
-  assign in_count_lo0_or_55 = in_count_lo0_or_49 | in_count_lo0_or_54;
-  assign in_count_lo0_not_48 = ~1'd0;
-  assign in_count_lo0_and_80 = in_count_lo0_not_48 & in_count_hi0_bits_16;
-  assign in_count_lo0_not_49 = ~1'd0;
-  assign in_count_lo0_and_81 = in_count_lo0_and_80 & in_count_lo0_not_49;
-  assign in_count_lo0_not_50 = ~in_count_hi0_bits_17;
-  assign in_count_lo0_and_82 = in_count_lo0_and_81 & in_count_lo0_not_50;
-  assign in_count_lo0_not_51 = ~1'd0;
-  assign in_count_lo0_not_52 = ~in_count_hi0_bits_16;
-  assign in_count_lo0_and_83 = in_count_lo0_not_51 & in_count_lo0_not_52;
-  assign in_count_lo0_not_53 = ~1'd0;
-  assign in_count_lo0_and_84 = in_count_lo0_and_83 & in_count_lo0_not_53;
-  assign in_count_lo0_and_85 = in_count_lo0_and_84 & in_count_hi0_bits_17;
-  assign in_count_lo0_or_56 = in_count_lo0_and_82 | in_count_lo0_and_85;
-  assign in_count_lo0_and_86 = 1'd0 & in_count_hi0_bits_16;
-  assign in_count_lo0_and_87 = 1'd0 & in_count_hi0_bits_17;
-  assign in_count_lo0_or_57 = in_count_lo0_and_86 | in_count_lo0_and_87;
-  assign in_count_lo0_or_58 = 1'd0 | in_count_hi0_bits_17;
-  assign in_count_lo0_and_88 = 1'd0 & in_count_lo0_or_58;
-  assign in_count_lo0_or_59 = in_count_lo0_or_57 | in_count_lo0_and_88;
-  assign in_count_lo0_or_60 = 1'd0 | in_count_hi0_bits_16;
-  assign in_count_lo0_and_89 = 1'd0 & in_count_lo0_or_60;
-  assign in_count_lo0_or_61 = in_count_lo0_or_59 | in_count_lo0_and_89;
-  assign in_count_lo0_or_62 = in_count_lo0_or_56 | in_count_lo0_or_61;
-  assign in_count_lo0_not_54 = ~1'd0;
-  assign in_count_lo0_and_90 = in_count_lo0_not_54 & in_count_hi0_bits_18;
-  assign in_count_lo0_not_55 = ~1'd0;
-  assign in_count_lo0_and_91 = in_count_lo0_and_90 & in_count_lo0_not_55;
-  assign in_count_lo0_not_56 = ~in_count_hi0_bits_19;
-  assign in_count_lo0_and_92 = in_count_lo0_and_91 & in_count_lo0_not_56;
-  assign in_count_lo0_not_57 = ~1'd0;
-  assign in_count_lo0_not_58 = ~in_count_hi0_bits_18;
-  assign in_count_lo0_and_93 = in_count_lo0_not_57 & in_count_lo0_not_58;
-  assign in_count_lo0_not_59 = ~1'd0;
-  assign in_count_lo0_and_94 = in_count_lo0_and_93 & in_count_lo0_not_59;
-  assign in_count_lo0_and_95 = in_count_lo0_and_94 & in_count_hi0_bits_19;
-  assign in_count_lo0_or_63 = in_count_lo0_and_92 | in_count_lo0_and_95;
-  assign in_count_lo0_and_96 = 1'd0 & in_count_hi0_bits_18;
-  assign in_count_lo0_and_97 = 1'd0 & in_count_hi0_bits_19;
-  assign in_count_lo0_or_64 = in_count_lo0_and_96 | in_count_lo0_and_97;
-  assign in_count_lo0_or_65 = 1'd0 | in_count_hi0_bits_19;
-  assign in_count_lo0_and_98 = 1'd0 & in_count_lo0_or_65;
-  assign in_count_lo0_or_66 = in_count_lo0_or_64 | in_count_lo0_and_98;
-  assign in_count_lo0_or_67 = 1'd0 | in_count_hi0_bits_18;
-  assign in_count_lo0_and_99 = 1'd0 & in_count_lo0_or_67;
-  assign in_count_lo0_or_68 = in_count_lo0_or_66 | in_count_lo0_and_99;
-  assign in_count_lo0_or_69 = in_count_lo0_or_63 | in_count_lo0_or_68;
-  assign in_count_lo0_not_60 = ~1'd0;
-  assign in_count_lo0_and_100 = in_count_lo0_not_60 & in_count_hi0_bits_20;
-  assign in_count_lo0_not_61 = ~1'd0;
-  assign in_count_lo0_and_101 = in_count_lo0_and_100 & in_count_lo0_not_61;
-  assign in_count_lo0_not_62 = ~in_count_hi0_bits_21;
-  assign in_count_lo0_and_102 = in_count_lo0_and_101 & in_count_lo0_not_62;
-  assign in_count_lo0_not_63 = ~1'd0;
-  assign in_count_lo0_not_64 = ~in_count_hi0_bits_20;
-  assign in_count_lo0_and_103 = in_count_lo0_not_63 & in_count_lo0_not_64;
-  assign in_count_lo0_not_65 = ~1'd0;
-  assign in_count_lo0_and_104 = in_count_lo0_and_103 & in_count_lo0_not_65;
-  assign in_count_lo0_and_105 = in_count_lo0_and_104 & in_count_hi0_bits_21;
-  assign in_count_lo0_or_70 = in_count_lo0_and_102 | in_count_lo0_and_105;
-  assign in_count_lo0_and_106 = 1'd0 & in_count_hi0_bits_20;
-  assign in_count_lo0_and_107 = 1'd0 & in_count_hi0_bits_21;
-  assign in_count_lo0_or_71 = in_count_lo0_and_106 | in_count_lo0_and_107;
-  assign in_count_lo0_or_72 = 1'd0 | in_count_hi0_bits_21;
-  assign in_count_lo0_and_108 = 1'd0 & in_count_lo0_or_72;
-  assign in_count_lo0_or_73 = in_count_lo0_or_71 | in_count_lo0_and_108;
-  assign in_count_lo0_or_74 = 1'd0 | in_count_hi0_bits_20;
-  assign in_count_lo0_and_109 = 1'd0 & in_count_lo0_or_74;
-  assign in_count_lo0_or_75 = in_count_lo0_or_73 | in_count_lo0_and_109;
-  assign in_count_lo0_or_76 = in_count_lo0_or_70 | in_count_lo0_or_75;
-  assign in_count_lo0_not_66 = ~1'd0;
-  assign in_count_lo0_and_110 = in_count_lo0_not_66 & in_count_hi0_bits_22;
-  assign in_count_lo0_not_67 = ~1'd0;
-  assign in_count_lo0_and_111 = in_count_lo0_and_110 & in_count_lo0_not_67;
-  assign in_count_lo0_not_68 = ~in_count_hi0_bits_23;
-  assign in_count_lo0_and_112 = in_count_lo0_and_111 & in_count_lo0_not_68;
-  assign in_count_lo0_not_69 = ~1'd0;
-  assign in_count_lo0_not_70 = ~in_count_hi0_bits_22;
-  assign in_count_lo0_and_113 = in_count_lo0_not_69 & in_count_lo0_not_70;
-  assign in_count_lo0_not_71 = ~1'd0;
-  assign in_count_lo0_and_114 = in_count_lo0_and_113 & in_count_lo0_not_71;
-  assign in_count_lo0_and_115 = in_count_lo0_and_114 & in_count_hi0_bits_23;
-  assign in_count_lo0_or_77 = in_count_lo0_and_112 | in_count_lo0_and_115;
-  assign in_count_lo0_and_116 = 1'd0 & in_count_hi0_bits_22;
-  assign in_count_lo0_and_117 = 1'd0 & in_count_hi0_bits_23;
-  assign in_count_lo0_or_78 = in_count_lo0_and_116 | in_count_lo0_and_117;
-  assign in_count_lo0_or_79 = 1'd0 | in_count_hi0_bits_23;
-  assign in_count_lo0_and_118 = 1'd0 & in_count_lo0_or_79;
-  assign in_count_lo0_or_80 = in_count_lo0_or_78 | in_count_lo0_and_118;
-  assign in_count_lo0_or_81 = 1'd0 | in_count_hi0_bits_22;
-  assign in_count_lo0_and_119 = 1'd0 & in_count_lo0_or_81;
-  assign in_count_lo0_or_82 = in_count_lo0_or_80 | in_count_lo0_and_119;
-  assign in_count_lo0_or_83 = in_count_lo0_or_77 | in_count_lo0_or_82;
-  assign in_count_lo0_not_72 = ~1'd0;
-  assign in_count_lo0_and_120 = in_count_lo0_not_72 & in_count_hi0_bits_24;
-  assign in_count_lo0_not_73 = ~1'd0;
-  assign in_count_lo0_and_121 = in_count_lo0_and_120 & in_count_lo0_not_73;
-  assign in_count_lo0_not_74 = ~in_count_hi0_bits_25;
-  assign in_count_lo0_and_122 = in_count_lo0_and_121 & in_count_lo0_not_74;
-  assign in_count_lo0_not_75 = ~1'd0;
-  assign in_count_lo0_not_76 = ~in_count_hi0_bits_24;
-  assign in_count_lo0_and_123 = in_count_lo0_not_75 & in_count_lo0_not_76;
-  assign in_count_lo0_not_77 = ~1'd0;
-  assign in_count_lo0_and_124 = in_count_lo0_and_123 & in_count_lo0_not_77;
-  assign in_count_lo0_and_125 = in_count_lo0_and_124 & in_count_hi0_bits_25;
-  assign in_count_lo0_or_84 = in_count_lo0_and_122 | in_count_lo0_and_125;
-  assign in_count_lo0_and_126 = 1'd0 & in_count_hi0_bits_24;
-  assign in_count_lo0_and_127 = 1'd0 & in_count_hi0_bits_25;
-  assign in_count_lo0_or_85 = in_count_lo0_and_126 | in_count_lo0_and_127;
-  assign in_count_lo0_or_86 = 1'd0 | in_count_hi0_bits_25;
-  assign in_count_lo0_and_128 = 1'd0 & in_count_lo0_or_86;
-  assign in_count_lo0_or_87 = in_count_lo0_or_85 | in_count_lo0_and_128;
-  assign in_count_lo0_or_88 = 1'd0 | in_count_hi0_bits_24;
-  assign in_count_lo0_and_129 = 1'd0 & in_count_lo0_or_88;
-  assign in_count_lo0_or_89 = in_count_lo0_or_87 | in_count_lo0_and_129;
-  assign in_count_lo0_or_90 = in_count_lo0_or_84 | in_count_lo0_or_89;
-  assign in_count_lo0_not_78 = ~1'd0;
-  assign in_count_lo0_and_130 = in_count_lo0_not_78 & in_count_hi0_bits_26;
-  assign in_count_lo0_not_79 = ~1'd0;
-  assign in_count_lo0_and_131 = in_count_lo0_and_130 & in_count_lo0_not_79;
-  assign in_count_lo0_not_80 = ~in_count_hi0_bits_27;
-  assign in_count_lo0_and_132 = in_count_lo0_and_131 & in_count_lo0_not_80;
-  assign in_count_lo0_not_81 = ~1'd0;
-  assign in_count_lo0_not_82 = ~in_count_hi0_bits_26;
-  assign in_count_lo0_and_133 = in_count_lo0_not_81 & in_count_lo0_not_82;
-  assign in_count_lo0_not_83 = ~1'd0;
-  assign in_count_lo0_and_134 = in_count_lo0_and_133 & in_count_lo0_not_83;
-  assign in_count_lo0_and_135 = in_count_lo0_and_134 & in_count_hi0_bits_27;
-  assign in_count_lo0_or_91 = in_count_lo0_and_132 | in_count_lo0_and_135;
-  assign in_count_lo0_and_136 = 1'd0 & in_count_hi0_bits_26;
-  assign in_count_lo0_and_137 = 1'd0 & in_count_hi0_bits_27;
-  assign in_count_lo0_or_92 = in_count_lo0_and_136 | in_count_lo0_and_137;
-  assign in_count_lo0_or_93 = 1'd0 | in_count_hi0_bits_27;
-  assign in_count_lo0_and_138 = 1'd0 & in_count_lo0_or_93;
-  assign in_count_lo0_or_94 = in_count_lo0_or_92 | in_count_lo0_and_138;
-  assign in_count_lo0_or_95 = 1'd0 | in_count_hi0_bits_26;
-  assign in_count_lo0_and_139 = 1'd0 & in_count_lo0_or_95;
-  assign in_count_lo0_or_96 = in_count_lo0_or_94 | in_count_lo0_and_139;
-  assign in_count_lo0_or_97 = in_count_lo0_or_91 | in_count_lo0_or_96;
-  assign in_count_lo0_not_84 = ~1'd0;
-  assign in_count_lo0_and_140 = in_count_lo0_not_84 & in_count_hi0_bits_28;
-  assign in_count_lo0_not_85 = ~1'd0;
-  assign in_count_lo0_and_141 = in_count_lo0_and_140 & in_count_lo0_not_85;
-  assign in_count_lo0_not_86 = ~in_count_hi0_bits_29;
-  assign in_count_lo0_and_142 = in_count_lo0_and_141 & in_count_lo0_not_86;
-  assign in_count_lo0_not_87 = ~1'd0;
-  assign in_count_lo0_not_88 = ~in_count_hi0_bits_28;
-  assign in_count_lo0_and_143 = in_count_lo0_not_87 & in_count_lo0_not_88;
-  assign in_count_lo0_not_89 = ~1'd0;
-  assign in_count_lo0_and_144 = in_count_lo0_and_143 & in_count_lo0_not_89;
-  assign in_count_lo0_and_145 = in_count_lo0_and_144 & in_count_hi0_bits_29;
-  assign in_count_lo0_or_98 = in_count_lo0_and_142 | in_count_lo0_and_145;
-  assign in_count_lo0_and_146 = 1'd0 & in_count_hi0_bits_28;
-  assign in_count_lo0_and_147 = 1'd0 & in_count_hi0_bits_29;
-  assign in_count_lo0_or_99 = in_count_lo0_and_146 | in_count_lo0_and_147;
-  assign in_count_lo0_or_100 = 1'd0 | in_count_hi0_bits_29;
-  assign in_count_lo0_and_148 = 1'd0 & in_count_lo0_or_100;
-  assign in_count_lo0_or_101 = in_count_lo0_or_99 | in_count_lo0_and_148;
-  assign in_count_lo0_or_102 = 1'd0 | in_count_hi0_bits_28;
-  assign in_count_lo0_and_149 = 1'd0 & in_count_lo0_or_102;
-  assign in_count_lo0_or_103 = in_count_lo0_or_101 | in_count_lo0_and_149;
-  assign in_count_lo0_or_104 = in_count_lo0_or_98 | in_count_lo0_or_103;
-  assign in_count_lo0_not_90 = ~1'd0;
-  assign in_count_lo0_and_150 = in_count_lo0_not_90 & in_count_hi0_bits_30;
-  assign in_count_lo0_not_91 = ~1'd0;
-  assign in_count_lo0_and_151 = in_count_lo0_and_150 & in_count_lo0_not_91;
-  assign in_count_lo0_not_92 = ~in_count_hi0_bits_31;
-  assign in_count_lo0_and_152 = in_count_lo0_and_151 & in_count_lo0_not_92;
-  assign in_count_lo0_not_93 = ~1'd0;
-  assign in_count_lo0_not_94 = ~in_count_hi0_bits_30;
-  assign in_count_lo0_and_153 = in_count_lo0_not_93 & in_count_lo0_not_94;
-  assign in_count_lo0_not_95 = ~1'd0;
-  assign in_count_lo0_and_154 = in_count_lo0_and_153 & in_count_lo0_not_95;
-  assign in_count_lo0_and_155 = in_count_lo0_and_154 & in_count_hi0_bits_31;
-  assign in_count_lo0_or_105 = in_count_lo0_and_152 | in_count_lo0_and_155;
-  assign in_count_lo0_and_156 = 1'd0 & in_count_hi0_bits_30;
-  assign in_count_lo0_and_157 = 1'd0 & in_count_hi0_bits_31;
-  assign in_count_lo0_or_106 = in_count_lo0_and_156 | in_count_lo0_and_157;
-  assign in_count_lo0_or_107 = 1'd0 | in_count_hi0_bits_31;
-  assign in_count_lo0_and_158 = 1'd0 & in_count_lo0_or_107;
-  assign in_count_lo0_or_108 = in_count_lo0_or_106 | in_count_lo0_and_158;
-  assign in_count_lo0_or_109 = 1'd0 | in_count_hi0_bits_30;
-  assign in_count_lo0_and_159 = 1'd0 & in_count_lo0_or_109;
-  assign in_count_lo0_or_110 = in_count_lo0_or_108 | in_count_lo0_and_159;
-  assign in_count_lo0_or_111 = in_count_lo0_or_105 | in_count_lo0_or_110;
-  assign in_count_lo0_not_96 = ~1'd0;
-  assign in_count_lo0_and_160 = in_count_lo0_not_96 & in_count_hi0_bits_32;
-  assign in_count_lo0_not_97 = ~1'd0;
-  assign in_count_lo0_and_161 = in_count_lo0_and_160 & in_count_lo0_not_97;
-  assign in_count_lo0_not_98 = ~in_count_hi0_bits_33;
-  assign in_count_lo0_and_162 = in_count_lo0_and_161 & in_count_lo0_not_98;
-  assign in_count_lo0_not_99 = ~1'd0;
-  assign in_count_lo0_not_100 = ~in_count_hi0_bits_32;
-  assign in_count_lo0_and_163 = in_count_lo0_not_99 & in_count_lo0_not_100;
-  assign in_count_lo0_not_101 = ~1'd0;
-  assign in_count_lo0_and_164 = in_count_lo0_and_163 & in_count_lo0_not_101;
-  assign in_count_lo0_and_165 = in_count_lo0_and_164 & in_count_hi0_bits_33;
-  assign in_count_lo0_or_112 = in_count_lo0_and_162 | in_count_lo0_and_165;
-  assign in_count_lo0_and_166 = 1'd0 & in_count_hi0_bits_32;
-  assign in_count_lo0_and_167 = 1'd0 & in_count_hi0_bits_33;
-  assign in_count_lo0_or_113 = in_count_lo0_and_166 | in_count_lo0_and_167;
-  assign in_count_lo0_or_114 = 1'd0 | in_count_hi0_bits_33;
-  assign in_count_lo0_and_168 = 1'd0 & in_count_lo0_or_114;
-  assign in_count_lo0_or_115 = in_count_lo0_or_113 | in_count_lo0_and_168;
-  assign in_count_lo0_or_116 = 1'd0 | in_count_hi0_bits_32;
-  assign in_count_lo0_and_169 = 1'd0 & in_count_lo0_or_116;
-  assign in_count_lo0_or_117 = in_count_lo0_or_115 | in_count_lo0_and_169;
-  assign in_count_lo0_or_118 = in_count_lo0_or_112 | in_count_lo0_or_117;
-  assign in_count_lo0_not_102 = ~1'd0;
-  assign in_count_lo0_and_170 = in_count_lo0_not_102 & in_count_hi0_bits_34;
-  assign in_count_lo0_not_103 = ~1'd0;
-  assign in_count_lo0_and_171 = in_count_lo0_and_170 & in_count_lo0_not_103;
-  assign in_count_lo0_not_104 = ~in_count_hi0_bits_35;
-  assign in_count_lo0_and_172 = in_count_lo0_and_171 & in_count_lo0_not_104;
-  assign in_count_lo0_not_105 = ~1'd0;
-  assign in_count_lo0_not_106 = ~in_count_hi0_bits_34;
-  assign in_count_lo0_and_173 = in_count_lo0_not_105 & in_count_lo0_not_106;
-  assign in_count_lo0_not_107 = ~1'd0;
-  assign in_count_lo0_and_174 = in_count_lo0_and_173 & in_count_lo0_not_107;
-  assign in_count_lo0_and_175 = in_count_lo0_and_174 & in_count_hi0_bits_35;
-  assign in_count_lo0_or_119 = in_count_lo0_and_172 | in_count_lo0_and_175;
-  assign in_count_lo0_and_176 = 1'd0 & in_count_hi0_bits_34;
-  assign in_count_lo0_and_177 = 1'd0 & in_count_hi0_bits_35;
-  assign in_count_lo0_or_120 = in_count_lo0_and_176 | in_count_lo0_and_177;
-  assign in_count_lo0_or_121 = 1'd0 | in_count_hi0_bits_35;
-  assign in_count_lo0_and_178 = 1'd0 & in_count_lo0_or_121;
-  assign in_count_lo0_or_122 = in_count_lo0_or_120 | in_count_lo0_and_178;
-  assign in_count_lo0_or_123 = 1'd0 | in_count_hi0_bits_34;
-  assign in_count_lo0_and_179 = 1'd0 & in_count_lo0_or_123;
-  assign in_count_lo0_or_124 = in_count_lo0_or_122 | in_count_lo0_and_179;
-  assign in_count_lo0_or_125 = in_count_lo0_or_119 | in_count_lo0_or_124;
-  assign in_count_lo0_not_108 = ~1'd0;
-  assign in_count_lo0_and_180 = in_count_lo0_not_108 & in_count_hi0_bits_36;
-  assign in_count_lo0_not_109 = ~1'd0;
-  assign in_count_lo0_and_181 = in_count_lo0_and_180 & in_count_lo0_not_109;
-  assign in_count_lo0_not_110 = ~in_count_hi0_bits_37;
-  assign in_count_lo0_and_182 = in_count_lo0_and_181 & in_count_lo0_not_110;
-  assign in_count_lo0_not_111 = ~1'd0;
-  assign in_count_lo0_not_112 = ~in_count_hi0_bits_36;
-  assign in_count_lo0_and_183 = in_count_lo0_not_111 & in_count_lo0_not_112;
-  assign in_count_lo0_not_113 = ~1'd0;
-  assign in_count_lo0_and_184 = in_count_lo0_and_183 & in_count_lo0_not_113;
-  assign in_count_lo0_and_185 = in_count_lo0_and_184 & in_count_hi0_bits_37;
-  assign in_count_lo0_or_126 = in_count_lo0_and_182 | in_count_lo0_and_185;
-  assign in_count_lo0_and_186 = 1'd0 & in_count_hi0_bits_36;
-  assign in_count_lo0_and_187 = 1'd0 & in_count_hi0_bits_37;
-  assign in_count_lo0_or_127 = in_count_lo0_and_186 | in_count_lo0_and_187;
-  assign in_count_lo0_or_128 = 1'd0 | in_count_hi0_bits_37;
-  assign in_count_lo0_and_188 = 1'd0 & in_count_lo0_or_128;
-  assign in_count_lo0_or_129 = in_count_lo0_or_127 | in_count_lo0_and_188;
-  assign in_count_lo0_or_130 = 1'd0 | in_count_hi0_bits_36;
-  assign in_count_lo0_and_189 = 1'd0 & in_count_lo0_or_130;
-  assign in_count_lo0_or_131 = in_count_lo0_or_129 | in_count_lo0_and_189;
-  assign in_count_lo0_or_132 = in_count_lo0_or_126 | in_count_lo0_or_131;
-  assign in_count_lo0_not_114 = ~1'd0;
-  assign in_count_lo0_and_190 = in_count_lo0_not_114 & in_count_hi0_bits_38;
-  assign in_count_lo0_not_115 = ~1'd0;
-  assign in_count_lo0_and_191 = in_count_lo0_and_190 & in_count_lo0_not_115;
-  assign in_count_lo0_not_116 = ~in_count_hi0_bits_39;
-  assign in_count_lo0_and_192 = in_count_lo0_and_191 & in_count_lo0_not_116;
-  assign in_count_lo0_not_117 = ~1'd0;
-  assign in_count_lo0_not_118 = ~in_count_hi0_bits_38;
-  assign in_count_lo0_and_193 = in_count_lo0_not_117 & in_count_lo0_not_118;
-  assign in_count_lo0_not_119 = ~1'd0;
-  assign in_count_lo0_and_194 = in_count_lo0_and_193 & in_count_lo0_not_119;
-  assign in_count_lo0_and_195 = in_count_lo0_and_194 & in_count_hi0_bits_39;
-  assign in_count_lo0_or_133 = in_count_lo0_and_192 | in_count_lo0_and_195;
-  assign in_count_lo0_and_196 = 1'd0 & in_count_hi0_bits_38;
-  assign in_count_lo0_and_197 = 1'd0 & in_count_hi0_bits_39;
-  assign in_count_lo0_or_134 = in_count_lo0_and_196 | in_count_lo0_and_197;
-  assign in_count_lo0_or_135 = 1'd0 | in_count_hi0_bits_39;
-  assign in_count_lo0_and_198 = 1'd0 & in_count_lo0_or_135;
-  assign in_count_lo0_or_136 = in_count_lo0_or_134 | in_count_lo0_and_198;
-  assign in_count_lo0_or_137 = 1'd0 | in_count_hi0_bits_38;
-  assign in_count_lo0_and_199 = 1'd0 & in_count_lo0_or_137;
-  assign in_count_lo0_or_138 = in_count_lo0_or_136 | in_count_lo0_and_199;
-  assign in_count_lo0_or_139 = in_count_lo0_or_133 | in_count_lo0_or_138;
-  assign in_count_lo0_not_120 = ~1'd0;
-  assign in_count_lo0_and_200 = in_count_lo0_not_120 & in_count_hi0_bits_40;
-  assign in_count_lo0_not_121 = ~1'd0;
-  assign in_count_lo0_and_201 = in_count_lo0_and_200 & in_count_lo0_not_121;
-  assign in_count_lo0_not_122 = ~in_count_hi0_bits_41;
-  assign in_count_lo0_and_202 = in_count_lo0_and_201 & in_count_lo0_not_122;
-  assign in_count_lo0_not_123 = ~1'd0;
-  assign in_count_lo0_not_124 = ~in_count_hi0_bits_40;
-  assign in_count_lo0_and_203 = in_count_lo0_not_123 & in_count_lo0_not_124;
-  assign in_count_lo0_not_125 = ~1'd0;
-  assign in_count_lo0_and_204 = in_count_lo0_and_203 & in_count_lo0_not_125;
-  assign in_count_lo0_and_205 = in_count_lo0_and_204 & in_count_hi0_bits_41;
-  assign in_count_lo0_or_140 = in_count_lo0_and_202 | in_count_lo0_and_205;
-  assign in_count_lo0_and_206 = 1'd0 & in_count_hi0_bits_40;
-  assign in_count_lo0_and_207 = 1'd0 & in_count_hi0_bits_41;
-  assign in_count_lo0_or_141 = in_count_lo0_and_206 | in_count_lo0_and_207;
-  assign in_count_lo0_or_142 = 1'd0 | in_count_hi0_bits_41;
-  assign in_count_lo0_and_208 = 1'd0 & in_count_lo0_or_142;
-  assign in_count_lo0_or_143 = in_count_lo0_or_141 | in_count_lo0_and_208;
-  assign in_count_lo0_or_144 = 1'd0 | in_count_hi0_bits_40;
-  assign in_count_lo0_and_209 = 1'd0 & in_count_lo0_or_144;
-  assign in_count_lo0_or_145 = in_count_lo0_or_143 | in_count_lo0_and_209;
-  assign in_count_lo0_or_146 = in_count_lo0_or_140 | in_count_lo0_or_145;
-  assign in_count_lo0_not_126 = ~1'd0;
-  assign in_count_lo0_and_210 = in_count_lo0_not_126 & in_count_hi0_bits_42;
-  assign in_count_lo0_not_127 = ~1'd0;
-  assign in_count_lo0_and_211 = in_count_lo0_and_210 & in_count_lo0_not_127;
-  assign in_count_lo0_not_128 = ~in_count_hi0_bits_43;
-  assign in_count_lo0_and_212 = in_count_lo0_and_211 & in_count_lo0_not_128;
-  assign in_count_lo0_not_129 = ~1'd0;
-  assign in_count_lo0_not_130 = ~in_count_hi0_bits_42;
-  assign in_count_lo0_and_213 = in_count_lo0_not_129 & in_count_lo0_not_130;
-  assign in_count_lo0_not_131 = ~1'd0;
-  assign in_count_lo0_and_214 = in_count_lo0_and_213 & in_count_lo0_not_131;
-  assign in_count_lo0_and_215 = in_count_lo0_and_214 & in_count_hi0_bits_43;
-  assign in_count_lo0_or_147 = in_count_lo0_and_212 | in_count_lo0_and_215;
-  assign in_count_lo0_and_216 = 1'd0 & in_count_hi0_bits_42;
-  assign in_count_lo0_and_217 = 1'd0 & in_count_hi0_bits_43;
-  assign in_count_lo0_or_148 = in_count_lo0_and_216 | in_count_lo0_and_217;
-  assign in_count_lo0_or_149 = 1'd0 | in_count_hi0_bits_43;
-  assign in_count_lo0_and_218 = 1'd0 & in_count_lo0_or_149;
-  assign in_count_lo0_or_150 = in_count_lo0_or_148 | in_count_lo0_and_218;
-  assign in_count_lo0_or_151 = 1'd0 | in_count_hi0_bits_42;
-  assign in_count_lo0_and_219 = 1'd0 & in_count_lo0_or_151;
-  assign in_count_lo0_or_152 = in_count_lo0_or_150 | in_count_lo0_and_219;
-  assign in_count_lo0_or_153 = in_count_lo0_or_147 | in_count_lo0_or_152;
-  assign in_count_lo0_not_132 = ~1'd0;
-  assign in_count_lo0_and_220 = in_count_lo0_not_132 & in_count_hi0_bits_44;
-  assign in_count_lo0_not_133 = ~1'd0;
-  assign in_count_lo0_and_221 = in_count_lo0_and_220 & in_count_lo0_not_133;
-  assign in_count_lo0_not_134 = ~in_count_hi0_bits_45;
-  assign in_count_lo0_and_222 = in_count_lo0_and_221 & in_count_lo0_not_134;
-  assign in_count_lo0_not_135 = ~1'd0;
-  assign in_count_lo0_not_136 = ~in_count_hi0_bits_44;
-  assign in_count_lo0_and_223 = in_count_lo0_not_135 & in_count_lo0_not_136;
-  assign in_count_lo0_not_137 = ~1'd0;
-  assign in_count_lo0_and_224 = in_count_lo0_and_223 & in_count_lo0_not_137;
-  assign in_count_lo0_and_225 = in_count_lo0_and_224 & in_count_hi0_bits_45;
-  assign in_count_lo0_or_154 = in_count_lo0_and_222 | in_count_lo0_and_225;
-  assign in_count_lo0_and_226 = 1'd0 & in_count_hi0_bits_44;
-  assign in_count_lo0_and_227 = 1'd0 & in_count_hi0_bits_45;
-  assign in_count_lo0_or_155 = in_count_lo0_and_226 | in_count_lo0_and_227;
-  assign in_count_lo0_or_156 = 1'd0 | in_count_hi0_bits_45;
-  assign in_count_lo0_and_228 = 1'd0 & in_count_lo0_or_156;
-  assign in_count_lo0_or_157 = in_count_lo0_or_155 | in_count_lo0_and_228;
-  assign in_count_lo0_or_158 = 1'd0 | in_count_hi0_bits_44;
-  assign in_count_lo0_and_229 = 1'd0 & in_count_lo0_or_158;
-  assign in_count_lo0_or_159 = in_count_lo0_or_157 | in_count_lo0_and_229;
-  assign in_count_lo0_or_160 = in_count_lo0_or_154 | in_count_lo0_or_159;
-  assign in_count_lo0_not_138 = ~1'd0;
-  assign in_count_lo0_and_230 = in_count_lo0_not_138 & in_count_hi0_bits_46;
-  assign in_count_lo0_not_139 = ~1'd0;
-  assign in_count_lo0_and_231 = in_count_lo0_and_230 & in_count_lo0_not_139;
-  assign in_count_lo0_not_140 = ~in_count_hi0_bits_47;
-  assign in_count_lo0_and_232 = in_count_lo0_and_231 & in_count_lo0_not_140;
-  assign in_count_lo0_not_141 = ~1'd0;
-  assign in_count_lo0_not_142 = ~in_count_hi0_bits_46;
-  assign in_count_lo0_and_233 = in_count_lo0_not_141 & in_count_lo0_not_142;
-  assign in_count_lo0_not_143 = ~1'd0;
-  assign in_count_lo0_and_234 = in_count_lo0_and_233 & in_count_lo0_not_143;
-  assign in_count_lo0_and_235 = in_count_lo0_and_234 & in_count_hi0_bits_47;
-  assign in_count_lo0_or_161 = in_count_lo0_and_232 | in_count_lo0_and_235;
-  assign in_count_lo0_and_236 = 1'd0 & in_count_hi0_bits_46;
-  assign in_count_lo0_and_237 = 1'd0 & in_count_hi0_bits_47;
-  assign in_count_lo0_or_162 = in_count_lo0_and_236 | in_count_lo0_and_237;
-  assign in_count_lo0_or_163 = 1'd0 | in_count_hi0_bits_47;
-  assign in_count_lo0_and_238 = 1'd0 & in_count_lo0_or_163;
-  assign in_count_lo0_or_164 = in_count_lo0_or_162 | in_count_lo0_and_238;
-  assign in_count_lo0_or_165 = 1'd0 | in_count_hi0_bits_46;
-  assign in_count_lo0_and_239 = 1'd0 & in_count_lo0_or_165;
-  assign in_count_lo0_or_166 = in_count_lo0_or_164 | in_count_lo0_and_239;
-  assign in_count_lo0_or_167 = in_count_lo0_or_161 | in_count_lo0_or_166;
-  assign in_count_hi1_bits = in_count_hi0[22];
-  assign in_count_hi1_bits_1 = in_count_hi0[23];
-  assign in_count_hi1_or = in_count_hi1_bits | in_count_hi1_bits_1;
-  assign in_count_hi1_bits_2 = in_count_lo0[22];
-  assign in_count_hi1_bits_3 = in_count_lo0[23];
-  assign in_count_hi1_and = in_count_hi1_bits_2 & in_count_hi1_bits_3;
-  assign in_count_hi1_or_1 = in_count_hi1_or | in_count_hi1_and;
-  assign in_count_hi1_bits_4 = in_count_hi0[20];
-  assign in_count_hi1_bits_5 = in_count_hi0[21];
-  assign in_count_hi1_or_2 = in_count_hi1_bits_4 | in_count_hi1_bits_5;
-  assign in_count_hi1_bits_6 = in_count_lo0[20];
-  assign in_count_hi1_bits_7 = in_count_lo0[21];
-  assign in_count_hi1_and_1 = in_count_hi1_bits_6 & in_count_hi1_bits_7;
-  assign in_count_hi1_or_3 = in_count_hi1_or_2 | in_count_hi1_and_1;
-  assign in_count_hi1_bits_8 = in_count_hi0[18];
-  assign in_count_hi1_bits_9 = in_count_hi0[19];
-  assign in_count_hi1_or_4 = in_count_hi1_bits_8 | in_count_hi1_bits_9;
-  assign in_count_hi1_bits_10 = in_count_lo0[18];
-  assign in_count_hi1_bits_11 = in_count_lo0[19];
-  assign in_count_hi1_and_2 = in_count_hi1_bits_10 & in_count_hi1_bits_11;
-  assign in_count_hi1_or_5 = in_count_hi1_or_4 | in_count_hi1_and_2;
-  assign in_count_hi1_bits_12 = in_count_hi0[16];
-  assign in_count_hi1_bits_13 = in_count_hi0[17];
-  assign in_count_hi1_or_6 = in_count_hi1_bits_12 | in_count_hi1_bits_13;
-  assign in_count_hi1_bits_14 = in_count_lo0[16];
-  assign in_count_hi1_bits_15 = in_count_lo0[17];
-  assign in_count_hi1_and_3 = in_count_hi1_bits_14 & in_count_hi1_bits_15;
-  assign in_count_hi1_or_7 = in_count_hi1_or_6 | in_count_hi1_and_3;
-  assign in_count_hi1_bits_16 = in_count_hi0[14];
-  assign in_count_hi1_bits_17 = in_count_hi0[15];
-  assign in_count_hi1_or_8 = in_count_hi1_bits_16 | in_count_hi1_bits_17;
-  assign in_count_hi1_bits_18 = in_count_lo0[14];
-  assign in_count_hi1_bits_19 = in_count_lo0[15];
-  assign in_count_hi1_and_4 = in_count_hi1_bits_18 & in_count_hi1_bits_19;
-  assign in_count_hi1_or_9 = in_count_hi1_or_8 | in_count_hi1_and_4;
-  assign in_count_hi1_bits_20 = in_count_hi0[12];
-  assign in_count_hi1_bits_21 = in_count_hi0[13];
-  assign in_count_hi1_or_10 = in_count_hi1_bits_20 | in_count_hi1_bits_21;
-  assign in_count_hi1_bits_22 = in_count_lo0[12];
-  assign in_count_hi1_bits_23 = in_count_lo0[13];
-  assign in_count_hi1_and_5 = in_count_hi1_bits_22 & in_count_hi1_bits_23;
-  assign in_count_hi1_or_11 = in_count_hi1_or_10 | in_count_hi1_and_5;
-  assign in_count_hi1_bits_24 = in_count_hi0[10];
-  assign in_count_hi1_bits_25 = in_count_hi0[11];
-  assign in_count_hi1_or_12 = in_count_hi1_bits_24 | in_count_hi1_bits_25;
-  assign in_count_hi1_bits_26 = in_count_lo0[10];
-  assign in_count_hi1_bits_27 = in_count_lo0[11];
-  assign in_count_hi1_and_6 = in_count_hi1_bits_26 & in_count_hi1_bits_27;
-  assign in_count_hi1_or_13 = in_count_hi1_or_12 | in_count_hi1_and_6;
-  assign in_count_hi1_bits_28 = in_count_hi0[8];
-  assign in_count_hi1_bits_29 = in_count_hi0[9];
-  assign in_count_hi1_or_14 = in_count_hi1_bits_28 | in_count_hi1_bits_29;
-  assign in_count_hi1_bits_30 = in_count_lo0[8];
-  assign in_count_hi1_bits_31 = in_count_lo0[9];
-  assign in_count_hi1_and_7 = in_count_hi1_bits_30 & in_count_hi1_bits_31;
-  assign in_count_hi1_or_15 = in_count_hi1_or_14 | in_count_hi1_and_7;
-  assign in_count_hi1_bits_32 = in_count_hi0[6];
-  assign in_count_hi1_bits_33 = in_count_hi0[7];
-  assign in_count_hi1_or_16 = in_count_hi1_bits_32 | in_count_hi1_bits_33;
-  assign in_count_hi1_bits_34 = in_count_lo0[6];
-  assign in_count_hi1_bits_35 = in_count_lo0[7];
-  assign in_count_hi1_and_8 = in_count_hi1_bits_34 & in_count_hi1_bits_35;
-  assign in_count_hi1_or_17 = in_count_hi1_or_16 | in_count_hi1_and_8;
-  assign in_count_hi1_bits_36 = in_count_hi0[4];
-  assign in_count_hi1_bits_37 = in_count_hi0[5];
-  assign in_count_hi1_or_18 = in_count_hi1_bits_36 | in_count_hi1_bits_37;
-  assign in_count_hi1_bits_38 = in_count_lo0[4];
-  assign in_count_hi1_bits_39 = in_count_lo0[5];
-  assign in_count_hi1_and_9 = in_count_hi1_bits_38 & in_count_hi1_bits_39;
-  assign in_count_hi1_or_19 = in_count_hi1_or_18 | in_count_hi1_and_9;
-  assign in_count_hi1_bits_40 = in_count_hi0[2];
-  assign in_count_hi1_bits_41 = in_count_hi0[3];
-  assign in_count_hi1_or_20 = in_count_hi1_bits_40 | in_count_hi1_bits_41;
-  assign in_count_hi1_bits_42 = in_count_lo0[2];
-  assign in_count_hi1_bits_43 = in_count_lo0[3];
-  assign in_count_hi1_and_10 = in_count_hi1_bits_42 & in_count_hi1_bits_43;
-  assign in_count_hi1_or_21 = in_count_hi1_or_20 | in_count_hi1_and_10;
-  assign in_count_hi1_bits_44 = in_count_hi0[0];
-  assign in_count_hi1_bits_45 = in_count_hi0[1];
-  assign in_count_hi1_or_22 = in_count_hi1_bits_44 | in_count_hi1_bits_45;
-  assign in_count_hi1_bits_46 = in_count_lo0[0];
-  assign in_count_hi1_bits_47 = in_count_lo0[1];
-  assign in_count_hi1_and_11 = in_count_hi1_bits_46 & in_count_hi1_bits_47;
-  assign in_count_hi1_or_23 = in_count_hi1_or_22 | in_count_hi1_and_11;
-  assign in_count_lo1_not = ~in_count_hi1_bits;
-  assign in_count_lo1_and = in_count_lo1_not & in_count_hi1_bits_2;
-  assign in_count_lo1_not_1 = ~in_count_hi1_bits_1;
-  assign in_count_lo1_and_1 = in_count_lo1_and & in_count_lo1_not_1;
-  assign in_count_lo1_not_2 = ~in_count_hi1_bits_3;
-  assign in_count_lo1_and_2 = in_count_lo1_and_1 & in_count_lo1_not_2;
-  assign in_count_lo1_not_3 = ~in_count_hi1_bits;
-  assign in_count_lo1_not_4 = ~in_count_hi1_bits_2;
-  assign in_count_lo1_and_3 = in_count_lo1_not_3 & in_count_lo1_not_4;
-  assign in_count_lo1_not_5 = ~in_count_hi1_bits_1;
-  assign in_count_lo1_and_4 = in_count_lo1_and_3 & in_count_lo1_not_5;
-  assign in_count_lo1_and_5 = in_count_lo1_and_4 & in_count_hi1_bits_3;
-  assign in_count_lo1_or = in_count_lo1_and_2 | in_count_lo1_and_5;
-  assign in_count_lo1_and_6 = in_count_hi1_bits & in_count_hi1_bits_2;
-  assign in_count_lo1_and_7 = in_count_hi1_bits_1 & in_count_hi1_bits_3;
-  assign in_count_lo1_or_1 = in_count_lo1_and_6 | in_count_lo1_and_7;
-  assign in_count_lo1_or_2 = in_count_hi1_bits_1 | in_count_hi1_bits_3;
-  assign in_count_lo1_and_8 = in_count_hi1_bits & in_count_lo1_or_2;
-  assign in_count_lo1_or_3 = in_count_lo1_or_1 | in_count_lo1_and_8;
-  assign in_count_lo1_or_4 = in_count_hi1_bits | in_count_hi1_bits_2;
-  assign in_count_lo1_and_9 = in_count_hi1_bits_1 & in_count_lo1_or_4;
-  assign in_count_lo1_or_5 = in_count_lo1_or_3 | in_count_lo1_and_9;
-  assign in_count_lo1_or_6 = in_count_lo1_or | in_count_lo1_or_5;
-  assign in_count_lo1_not_6 = ~in_count_hi1_bits_4;
-  assign in_count_lo1_and_10 = in_count_lo1_not_6 & in_count_hi1_bits_6;
-  assign in_count_lo1_not_7 = ~in_count_hi1_bits_5;
-  assign in_count_lo1_and_11 = in_count_lo1_and_10 & in_count_lo1_not_7;
-  assign in_count_lo1_not_8 = ~in_count_hi1_bits_7;
-  assign in_count_lo1_and_12 = in_count_lo1_and_11 & in_count_lo1_not_8;
-  assign in_count_lo1_not_9 = ~in_count_hi1_bits_4;
-  assign in_count_lo1_not_10 = ~in_count_hi1_bits_6;
-  assign in_count_lo1_and_13 = in_count_lo1_not_9 & in_count_lo1_not_10;
-  assign in_count_lo1_not_11 = ~in_count_hi1_bits_5;
-  assign in_count_lo1_and_14 = in_count_lo1_and_13 & in_count_lo1_not_11;
-  assign in_count_lo1_and_15 = in_count_lo1_and_14 & in_count_hi1_bits_7;
-  assign in_count_lo1_or_7 = in_count_lo1_and_12 | in_count_lo1_and_15;
-  assign in_count_lo1_and_16 = in_count_hi1_bits_4 & in_count_hi1_bits_6;
-  assign in_count_lo1_and_17 = in_count_hi1_bits_5 & in_count_hi1_bits_7;
-  assign in_count_lo1_or_8 = in_count_lo1_and_16 | in_count_lo1_and_17;
-  assign in_count_lo1_or_9 = in_count_hi1_bits_5 | in_count_hi1_bits_7;
-  assign in_count_lo1_and_18 = in_count_hi1_bits_4 & in_count_lo1_or_9;
-  assign in_count_lo1_or_10 = in_count_lo1_or_8 | in_count_lo1_and_18;
-  assign in_count_lo1_or_11 = in_count_hi1_bits_4 | in_count_hi1_bits_6;
-  assign in_count_lo1_and_19 = in_count_hi1_bits_5 & in_count_lo1_or_11;
-  assign in_count_lo1_or_12 = in_count_lo1_or_10 | in_count_lo1_and_19;
-  assign in_count_lo1_or_13 = in_count_lo1_or_7 | in_count_lo1_or_12;
-  assign in_count_lo1_not_12 = ~in_count_hi1_bits_8;
-  assign in_count_lo1_and_20 = in_count_lo1_not_12 & in_count_hi1_bits_10;
-  assign in_count_lo1_not_13 = ~in_count_hi1_bits_9;
-  assign in_count_lo1_and_21 = in_count_lo1_and_20 & in_count_lo1_not_13;
-  assign in_count_lo1_not_14 = ~in_count_hi1_bits_11;
-  assign in_count_lo1_and_22 = in_count_lo1_and_21 & in_count_lo1_not_14;
-  assign in_count_lo1_not_15 = ~in_count_hi1_bits_8;
-  assign in_count_lo1_not_16 = ~in_count_hi1_bits_10;
-  assign in_count_lo1_and_23 = in_count_lo1_not_15 & in_count_lo1_not_16;
-  assign in_count_lo1_not_17 = ~in_count_hi1_bits_9;
-  assign in_count_lo1_and_24 = in_count_lo1_and_23 & in_count_lo1_not_17;
-  assign in_count_lo1_and_25 = in_count_lo1_and_24 & in_count_hi1_bits_11;
-  assign in_count_lo1_or_14 = in_count_lo1_and_22 | in_count_lo1_and_25;
-  assign in_count_lo1_and_26 = in_count_hi1_bits_8 & in_count_hi1_bits_10;
-  assign in_count_lo1_and_27 = in_count_hi1_bits_9 & in_count_hi1_bits_11;
-  assign in_count_lo1_or_15 = in_count_lo1_and_26 | in_count_lo1_and_27;
-  assign in_count_lo1_or_16 = in_count_hi1_bits_9 | in_count_hi1_bits_11;
-  assign in_count_lo1_and_28 = in_count_hi1_bits_8 & in_count_lo1_or_16;
-  assign in_count_lo1_or_17 = in_count_lo1_or_15 | in_count_lo1_and_28;
-  assign in_count_lo1_or_18 = in_count_hi1_bits_8 | in_count_hi1_bits_10;
-  assign in_count_lo1_and_29 = in_count_hi1_bits_9 & in_count_lo1_or_18;
-  assign in_count_lo1_or_19 = in_count_lo1_or_17 | in_count_lo1_and_29;
-  assign in_count_lo1_or_20 = in_count_lo1_or_14 | in_count_lo1_or_19;
-  assign in_count_lo1_not_18 = ~in_count_hi1_bits_12;
-  assign in_count_lo1_and_30 = in_count_lo1_not_18 & in_count_hi1_bits_14;
-  assign in_count_lo1_not_19 = ~in_count_hi1_bits_13;
-  assign in_count_lo1_and_31 = in_count_lo1_and_30 & in_count_lo1_not_19;
-  assign in_count_lo1_not_20 = ~in_count_hi1_bits_15;
-  assign in_count_lo1_and_32 = in_count_lo1_and_31 & in_count_lo1_not_20;
-  assign in_count_lo1_not_21 = ~in_count_hi1_bits_12;
-  assign in_count_lo1_not_22 = ~in_count_hi1_bits_14;
-  assign in_count_lo1_and_33 = in_count_lo1_not_21 & in_count_lo1_not_22;
-  assign in_count_lo1_not_23 = ~in_count_hi1_bits_13;
-  assign in_count_lo1_and_34 = in_count_lo1_and_33 & in_count_lo1_not_23;
-  assign in_count_lo1_and_35 = in_count_lo1_and_34 & in_count_hi1_bits_15;
-  assign in_count_lo1_or_21 = in_count_lo1_and_32 | in_count_lo1_and_35;
-  assign in_count_lo1_and_36 = in_count_hi1_bits_12 & in_count_hi1_bits_14;
-  assign in_count_lo1_and_37 = in_count_hi1_bits_13 & in_count_hi1_bits_15;
-  assign in_count_lo1_or_22 = in_count_lo1_and_36 | in_count_lo1_and_37;
-  assign in_count_lo1_or_23 = in_count_hi1_bits_13 | in_count_hi1_bits_15;
-  assign in_count_lo1_and_38 = in_count_hi1_bits_12 & in_count_lo1_or_23;
-  assign in_count_lo1_or_24 = in_count_lo1_or_22 | in_count_lo1_and_38;
-  assign in_count_lo1_or_25 = in_count_hi1_bits_12 | in_count_hi1_bits_14;
-  assign in_count_lo1_and_39 = in_count_hi1_bits_13 & in_count_lo1_or_25;
-  assign in_count_lo1_or_26 = in_count_lo1_or_24 | in_count_lo1_and_39;
-  assign in_count_lo1_or_27 = in_count_lo1_or_21 | in_count_lo1_or_26;
-  assign in_count_lo1_not_24 = ~in_count_hi1_bits_16;
-  assign in_count_lo1_and_40 = in_count_lo1_not_24 & in_count_hi1_bits_18;
-  assign in_count_lo1_not_25 = ~in_count_hi1_bits_17;
-  assign in_count_lo1_and_41 = in_count_lo1_and_40 & in_count_lo1_not_25;
-  assign in_count_lo1_not_26 = ~in_count_hi1_bits_19;
-  assign in_count_lo1_and_42 = in_count_lo1_and_41 & in_count_lo1_not_26;
-  assign in_count_lo1_not_27 = ~in_count_hi1_bits_16;
-  assign in_count_lo1_not_28 = ~in_count_hi1_bits_18;
-  assign in_count_lo1_and_43 = in_count_lo1_not_27 & in_count_lo1_not_28;
-  assign in_count_lo1_not_29 = ~in_count_hi1_bits_17;
-  assign in_count_lo1_and_44 = in_count_lo1_and_43 & in_count_lo1_not_29;
-  assign in_count_lo1_and_45 = in_count_lo1_and_44 & in_count_hi1_bits_19;
-  assign in_count_lo1_or_28 = in_count_lo1_and_42 | in_count_lo1_and_45;
-  assign in_count_lo1_and_46 = in_count_hi1_bits_16 & in_count_hi1_bits_18;
-  assign in_count_lo1_and_47 = in_count_hi1_bits_17 & in_count_hi1_bits_19;
-  assign in_count_lo1_or_29 = in_count_lo1_and_46 | in_count_lo1_and_47;
-  assign in_count_lo1_or_30 = in_count_hi1_bits_17 | in_count_hi1_bits_19;
-  assign in_count_lo1_and_48 = in_count_hi1_bits_16 & in_count_lo1_or_30;
-  assign in_count_lo1_or_31 = in_count_lo1_or_29 | in_count_lo1_and_48;
-  assign in_count_lo1_or_32 = in_count_hi1_bits_16 | in_count_hi1_bits_18;
-  assign in_count_lo1_and_49 = in_count_hi1_bits_17 & in_count_lo1_or_32;
-  assign in_count_lo1_or_33 = in_count_lo1_or_31 | in_count_lo1_and_49;
-  assign in_count_lo1_or_34 = in_count_lo1_or_28 | in_count_lo1_or_33;
-  assign in_count_lo1_not_30 = ~in_count_hi1_bits_20;
-  assign in_count_lo1_and_50 = in_count_lo1_not_30 & in_count_hi1_bits_22;
-  assign in_count_lo1_not_31 = ~in_count_hi1_bits_21;
-  assign in_count_lo1_and_51 = in_count_lo1_and_50 & in_count_lo1_not_31;
-  assign in_count_lo1_not_32 = ~in_count_hi1_bits_23;
-  assign in_count_lo1_and_52 = in_count_lo1_and_51 & in_count_lo1_not_32;
-  assign in_count_lo1_not_33 = ~in_count_hi1_bits_20;
-  assign in_count_lo1_not_34 = ~in_count_hi1_bits_22;
-  assign in_count_lo1_and_53 = in_count_lo1_not_33 & in_count_lo1_not_34;
-  assign in_count_lo1_not_35 = ~in_count_hi1_bits_21;
-  assign in_count_lo1_and_54 = in_count_lo1_and_53 & in_count_lo1_not_35;
-  assign in_count_lo1_and_55 = in_count_lo1_and_54 & in_count_hi1_bits_23;
-  assign in_count_lo1_or_35 = in_count_lo1_and_52 | in_count_lo1_and_55;
-  assign in_count_lo1_and_56 = in_count_hi1_bits_20 & in_count_hi1_bits_22;
-  assign in_count_lo1_and_57 = in_count_hi1_bits_21 & in_count_hi1_bits_23;
-  assign in_count_lo1_or_36 = in_count_lo1_and_56 | in_count_lo1_and_57;
-  assign in_count_lo1_or_37 = in_count_hi1_bits_21 | in_count_hi1_bits_23;
-  assign in_count_lo1_and_58 = in_count_hi1_bits_20 & in_count_lo1_or_37;
-  assign in_count_lo1_or_38 = in_count_lo1_or_36 | in_count_lo1_and_58;
-  assign in_count_lo1_or_39 = in_count_hi1_bits_20 | in_count_hi1_bits_22;
-  assign in_count_lo1_and_59 = in_count_hi1_bits_21 & in_count_lo1_or_39;
-  assign in_count_lo1_or_40 = in_count_lo1_or_38 | in_count_lo1_and_59;
-  assign in_count_lo1_or_41 = in_count_lo1_or_35 | in_count_lo1_or_40;
-  assign in_count_lo1_not_36 = ~in_count_hi1_bits_24;
-  assign in_count_lo1_and_60 = in_count_lo1_not_36 & in_count_hi1_bits_26;
-  assign in_count_lo1_not_37 = ~in_count_hi1_bits_25;
-  assign in_count_lo1_and_61 = in_count_lo1_and_60 & in_count_lo1_not_37;
-  assign in_count_lo1_not_38 = ~in_count_hi1_bits_27;
-  assign in_count_lo1_and_62 = in_count_lo1_and_61 & in_count_lo1_not_38;
-  assign in_count_lo1_not_39 = ~in_count_hi1_bits_24;
-  assign in_count_lo1_not_40 = ~in_count_hi1_bits_26;
-  assign in_count_lo1_and_63 = in_count_lo1_not_39 & in_count_lo1_not_40;
-  assign in_count_lo1_not_41 = ~in_count_hi1_bits_25;
-  assign in_count_lo1_and_64 = in_count_lo1_and_63 & in_count_lo1_not_41;
-  assign in_count_lo1_and_65 = in_count_lo1_and_64 & in_count_hi1_bits_27;
-  assign in_count_lo1_or_42 = in_count_lo1_and_62 | in_count_lo1_and_65;
-  assign in_count_lo1_and_66 = in_count_hi1_bits_24 & in_count_hi1_bits_26;
-  assign in_count_lo1_and_67 = in_count_hi1_bits_25 & in_count_hi1_bits_27;
-  assign in_count_lo1_or_43 = in_count_lo1_and_66 | in_count_lo1_and_67;
-  assign in_count_lo1_or_44 = in_count_hi1_bits_25 | in_count_hi1_bits_27;
-  assign in_count_lo1_and_68 = in_count_hi1_bits_24 & in_count_lo1_or_44;
-  assign in_count_lo1_or_45 = in_count_lo1_or_43 | in_count_lo1_and_68;
-  assign in_count_lo1_or_46 = in_count_hi1_bits_24 | in_count_hi1_bits_26;
-  assign in_count_lo1_and_69 = in_count_hi1_bits_25 & in_count_lo1_or_46;
-  assign in_count_lo1_or_47 = in_count_lo1_or_45 | in_count_lo1_and_69;
-  assign in_count_lo1_or_48 = in_count_lo1_or_42 | in_count_lo1_or_47;
-  assign in_count_lo1_not_42 = ~in_count_hi1_bits_28;
-  assign in_count_lo1_and_70 = in_count_lo1_not_42 & in_count_hi1_bits_30;
-  assign in_count_lo1_not_43 = ~in_count_hi1_bits_29;
-  assign in_count_lo1_and_71 = in_count_lo1_and_70 & in_count_lo1_not_43;
-  assign in_count_lo1_not_44 = ~in_count_hi1_bits_31;
-  assign in_count_lo1_and_72 = in_count_lo1_and_71 & in_count_lo1_not_44;
-  assign in_count_lo1_not_45 = ~in_count_hi1_bits_28;
-  assign in_count_lo1_not_46 = ~in_count_hi1_bits_30;
-  assign in_count_lo1_and_73 = in_count_lo1_not_45 & in_count_lo1_not_46;
-  assign in_count_lo1_not_47 = ~in_count_hi1_bits_29;
-  assign in_count_lo1_and_74 = in_count_lo1_and_73 & in_count_lo1_not_47;
-  assign in_count_lo1_and_75 = in_count_lo1_and_74 & in_count_hi1_bits_31;
-  assign in_count_lo1_or_49 = in_count_lo1_and_72 | in_count_lo1_and_75;
-  assign in_count_lo1_and_76 = in_count_hi1_bits_28 & in_count_hi1_bits_30;
-  assign in_count_lo1_and_77 = in_count_hi1_bits_29 & in_count_hi1_bits_31;
-  assign in_count_lo1_or_50 = in_count_lo1_and_76 | in_count_lo1_and_77;
-  assign in_count_lo1_or_51 = in_count_hi1_bits_29 | in_count_hi1_bits_31;
-  assign in_count_lo1_and_78 = in_count_hi1_bits_28 & in_count_lo1_or_51;
-  assign in_count_lo1_or_52 = in_count_lo1_or_50 | in_count_lo1_and_78;
-  assign in_count_lo1_or_53 = in_count_hi1_bits_28 | in_count_hi1_bits_30;
-  assign in_count_lo1_and_79 = in_count_hi1_bits_29 & in_count_lo1_or_53;
-  assign in_count_lo1_or_54 = in_count_lo1_or_52 | in_count_lo1_and_79;
-  assign in_count_lo1_or_55 = in_count_lo1_or_49 | in_count_lo1_or_54;
-  assign in_count_lo1_not_48 = ~in_count_hi1_bits_32;
-  assign in_count_lo1_and_80 = in_count_lo1_not_48 & in_count_hi1_bits_34;
-  assign in_count_lo1_not_49 = ~in_count_hi1_bits_33;
-  assign in_count_lo1_and_81 = in_count_lo1_and_80 & in_count_lo1_not_49;
-  assign in_count_lo1_not_50 = ~in_count_hi1_bits_35;
-  assign in_count_lo1_and_82 = in_count_lo1_and_81 & in_count_lo1_not_50;
-  assign in_count_lo1_not_51 = ~in_count_hi1_bits_32;
-  assign in_count_lo1_not_52 = ~in_count_hi1_bits_34;
-  assign in_count_lo1_and_83 = in_count_lo1_not_51 & in_count_lo1_not_52;
-  assign in_count_lo1_not_53 = ~in_count_hi1_bits_33;
-  assign in_count_lo1_and_84 = in_count_lo1_and_83 & in_count_lo1_not_53;
-  assign in_count_lo1_and_85 = in_count_lo1_and_84 & in_count_hi1_bits_35;
-  assign in_count_lo1_or_56 = in_count_lo1_and_82 | in_count_lo1_and_85;
-  assign in_count_lo1_and_86 = in_count_hi1_bits_32 & in_count_hi1_bits_34;
-  assign in_count_lo1_and_87 = in_count_hi1_bits_33 & in_count_hi1_bits_35;
-  assign in_count_lo1_or_57 = in_count_lo1_and_86 | in_count_lo1_and_87;
-  assign in_count_lo1_or_58 = in_count_hi1_bits_33 | in_count_hi1_bits_35;
-  assign in_count_lo1_and_88 = in_count_hi1_bits_32 & in_count_lo1_or_58;
-  assign in_count_lo1_or_59 = in_count_lo1_or_57 | in_count_lo1_and_88;
-  assign in_count_lo1_or_60 = in_count_hi1_bits_32 | in_count_hi1_bits_34;
-  assign in_count_lo1_and_89 = in_count_hi1_bits_33 & in_count_lo1_or_60;
-  assign in_count_lo1_or_61 = in_count_lo1_or_59 | in_count_lo1_and_89;
-  assign in_count_lo1_or_62 = in_count_lo1_or_56 | in_count_lo1_or_61;
-  assign in_count_lo1_not_54 = ~in_count_hi1_bits_36;
-  assign in_count_lo1_and_90 = in_count_lo1_not_54 & in_count_hi1_bits_38;
-  assign in_count_lo1_not_55 = ~in_count_hi1_bits_37;
-  assign in_count_lo1_and_91 = in_count_lo1_and_90 & in_count_lo1_not_55;
-  assign in_count_lo1_not_56 = ~in_count_hi1_bits_39;
-  assign in_count_lo1_and_92 = in_count_lo1_and_91 & in_count_lo1_not_56;
-  assign in_count_lo1_not_57 = ~in_count_hi1_bits_36;
-  assign in_count_lo1_not_58 = ~in_count_hi1_bits_38;
-  assign in_count_lo1_and_93 = in_count_lo1_not_57 & in_count_lo1_not_58;
-  assign in_count_lo1_not_59 = ~in_count_hi1_bits_37;
-  assign in_count_lo1_and_94 = in_count_lo1_and_93 & in_count_lo1_not_59;
-  assign in_count_lo1_and_95 = in_count_lo1_and_94 & in_count_hi1_bits_39;
-  assign in_count_lo1_or_63 = in_count_lo1_and_92 | in_count_lo1_and_95;
-  assign in_count_lo1_and_96 = in_count_hi1_bits_36 & in_count_hi1_bits_38;
-  assign in_count_lo1_and_97 = in_count_hi1_bits_37 & in_count_hi1_bits_39;
-  assign in_count_lo1_or_64 = in_count_lo1_and_96 | in_count_lo1_and_97;
-  assign in_count_lo1_or_65 = in_count_hi1_bits_37 | in_count_hi1_bits_39;
-  assign in_count_lo1_and_98 = in_count_hi1_bits_36 & in_count_lo1_or_65;
-  assign in_count_lo1_or_66 = in_count_lo1_or_64 | in_count_lo1_and_98;
-  assign in_count_lo1_or_67 = in_count_hi1_bits_36 | in_count_hi1_bits_38;
-  assign in_count_lo1_and_99 = in_count_hi1_bits_37 & in_count_lo1_or_67;
-  assign in_count_lo1_or_68 = in_count_lo1_or_66 | in_count_lo1_and_99;
-  assign in_count_lo1_or_69 = in_count_lo1_or_63 | in_count_lo1_or_68;
-  assign in_count_lo1_not_60 = ~in_count_hi1_bits_40;
-  assign in_count_lo1_and_100 = in_count_lo1_not_60 & in_count_hi1_bits_42;
-  assign in_count_lo1_not_61 = ~in_count_hi1_bits_41;
-  assign in_count_lo1_and_101 = in_count_lo1_and_100 & in_count_lo1_not_61;
-  assign in_count_lo1_not_62 = ~in_count_hi1_bits_43;
-  assign in_count_lo1_and_102 = in_count_lo1_and_101 & in_count_lo1_not_62;
-  assign in_count_lo1_not_63 = ~in_count_hi1_bits_40;
-  assign in_count_lo1_not_64 = ~in_count_hi1_bits_42;
-  assign in_count_lo1_and_103 = in_count_lo1_not_63 & in_count_lo1_not_64;
-  assign in_count_lo1_not_65 = ~in_count_hi1_bits_41;
-  assign in_count_lo1_and_104 = in_count_lo1_and_103 & in_count_lo1_not_65;
-  assign in_count_lo1_and_105 = in_count_lo1_and_104 & in_count_hi1_bits_43;
-  assign in_count_lo1_or_70 = in_count_lo1_and_102 | in_count_lo1_and_105;
-  assign in_count_lo1_and_106 = in_count_hi1_bits_40 & in_count_hi1_bits_42;
-  assign in_count_lo1_and_107 = in_count_hi1_bits_41 & in_count_hi1_bits_43;
-  assign in_count_lo1_or_71 = in_count_lo1_and_106 | in_count_lo1_and_107;
-  assign in_count_lo1_or_72 = in_count_hi1_bits_41 | in_count_hi1_bits_43;
-  assign in_count_lo1_and_108 = in_count_hi1_bits_40 & in_count_lo1_or_72;
-  assign in_count_lo1_or_73 = in_count_lo1_or_71 | in_count_lo1_and_108;
-  assign in_count_lo1_or_74 = in_count_hi1_bits_40 | in_count_hi1_bits_42;
-  assign in_count_lo1_and_109 = in_count_hi1_bits_41 & in_count_lo1_or_74;
-  assign in_count_lo1_or_75 = in_count_lo1_or_73 | in_count_lo1_and_109;
-  assign in_count_lo1_or_76 = in_count_lo1_or_70 | in_count_lo1_or_75;
-  assign in_count_lo1_not_66 = ~in_count_hi1_bits_44;
-  assign in_count_lo1_and_110 = in_count_lo1_not_66 & in_count_hi1_bits_46;
-  assign in_count_lo1_not_67 = ~in_count_hi1_bits_45;
-  assign in_count_lo1_and_111 = in_count_lo1_and_110 & in_count_lo1_not_67;
-  assign in_count_lo1_not_68 = ~in_count_hi1_bits_47;
-  assign in_count_lo1_and_112 = in_count_lo1_and_111 & in_count_lo1_not_68;
-  assign in_count_lo1_not_69 = ~in_count_hi1_bits_44;
-  assign in_count_lo1_not_70 = ~in_count_hi1_bits_46;
-  assign in_count_lo1_and_113 = in_count_lo1_not_69 & in_count_lo1_not_70;
-  assign in_count_lo1_not_71 = ~in_count_hi1_bits_45;
-  assign in_count_lo1_and_114 = in_count_lo1_and_113 & in_count_lo1_not_71;
-  assign in_count_lo1_and_115 = in_count_lo1_and_114 & in_count_hi1_bits_47;
-  assign in_count_lo1_or_77 = in_count_lo1_and_112 | in_count_lo1_and_115;
-  assign in_count_lo1_and_116 = in_count_hi1_bits_44 & in_count_hi1_bits_46;
-  assign in_count_lo1_and_117 = in_count_hi1_bits_45 & in_count_hi1_bits_47;
-  assign in_count_lo1_or_78 = in_count_lo1_and_116 | in_count_lo1_and_117;
-  assign in_count_lo1_or_79 = in_count_hi1_bits_45 | in_count_hi1_bits_47;
-  assign in_count_lo1_and_118 = in_count_hi1_bits_44 & in_count_lo1_or_79;
-  assign in_count_lo1_or_80 = in_count_lo1_or_78 | in_count_lo1_and_118;
-  assign in_count_lo1_or_81 = in_count_hi1_bits_44 | in_count_hi1_bits_46;
-  assign in_count_lo1_and_119 = in_count_hi1_bits_45 & in_count_lo1_or_81;
-  assign in_count_lo1_or_82 = in_count_lo1_or_80 | in_count_lo1_and_119;
-  assign in_count_lo1_or_83 = in_count_lo1_or_77 | in_count_lo1_or_82;
-  assign in_count_hi2_bits = in_count_hi1[10];
-  assign in_count_hi2_bits_1 = in_count_hi1[11];
-  assign in_count_hi2_or = in_count_hi2_bits | in_count_hi2_bits_1;
-  assign in_count_hi2_bits_2 = in_count_lo1[10];
-  assign in_count_hi2_bits_3 = in_count_lo1[11];
-  assign in_count_hi2_and = in_count_hi2_bits_2 & in_count_hi2_bits_3;
-  assign in_count_hi2_or_1 = in_count_hi2_or | in_count_hi2_and;
-  assign in_count_hi2_bits_4 = in_count_hi1[8];
-  assign in_count_hi2_bits_5 = in_count_hi1[9];
-  assign in_count_hi2_or_2 = in_count_hi2_bits_4 | in_count_hi2_bits_5;
-  assign in_count_hi2_bits_6 = in_count_lo1[8];
-  assign in_count_hi2_bits_7 = in_count_lo1[9];
-  assign in_count_hi2_and_1 = in_count_hi2_bits_6 & in_count_hi2_bits_7;
-  assign in_count_hi2_or_3 = in_count_hi2_or_2 | in_count_hi2_and_1;
-  assign in_count_hi2_bits_8 = in_count_hi1[6];
-  assign in_count_hi2_bits_9 = in_count_hi1[7];
-  assign in_count_hi2_or_4 = in_count_hi2_bits_8 | in_count_hi2_bits_9;
-  assign in_count_hi2_bits_10 = in_count_lo1[6];
-  assign in_count_hi2_bits_11 = in_count_lo1[7];
-  assign in_count_hi2_and_2 = in_count_hi2_bits_10 & in_count_hi2_bits_11;
-  assign in_count_hi2_or_5 = in_count_hi2_or_4 | in_count_hi2_and_2;
-  assign in_count_hi2_bits_12 = in_count_hi1[4];
-  assign in_count_hi2_bits_13 = in_count_hi1[5];
-  assign in_count_hi2_or_6 = in_count_hi2_bits_12 | in_count_hi2_bits_13;
-  assign in_count_hi2_bits_14 = in_count_lo1[4];
-  assign in_count_hi2_bits_15 = in_count_lo1[5];
-  assign in_count_hi2_and_3 = in_count_hi2_bits_14 & in_count_hi2_bits_15;
-  assign in_count_hi2_or_7 = in_count_hi2_or_6 | in_count_hi2_and_3;
-  assign in_count_hi2_bits_16 = in_count_hi1[2];
-  assign in_count_hi2_bits_17 = in_count_hi1[3];
-  assign in_count_hi2_or_8 = in_count_hi2_bits_16 | in_count_hi2_bits_17;
-  assign in_count_hi2_bits_18 = in_count_lo1[2];
-  assign in_count_hi2_bits_19 = in_count_lo1[3];
-  assign in_count_hi2_and_4 = in_count_hi2_bits_18 & in_count_hi2_bits_19;
-  assign in_count_hi2_or_9 = in_count_hi2_or_8 | in_count_hi2_and_4;
-  assign in_count_hi2_bits_20 = in_count_hi1[0];
-  assign in_count_hi2_bits_21 = in_count_hi1[1];
-  assign in_count_hi2_or_10 = in_count_hi2_bits_20 | in_count_hi2_bits_21;
-  assign in_count_hi2_bits_22 = in_count_lo1[0];
-  assign in_count_hi2_bits_23 = in_count_lo1[1];
-  assign in_count_hi2_and_5 = in_count_hi2_bits_22 & in_count_hi2_bits_23;
-  assign in_count_hi2_or_11 = in_count_hi2_or_10 | in_count_hi2_and_5;
-  assign in_count_lo2_not = ~in_count_hi2_bits;
-  assign in_count_lo2_and = in_count_lo2_not & in_count_hi2_bits_2;
-  assign in_count_lo2_not_1 = ~in_count_hi2_bits_1;
-  assign in_count_lo2_and_1 = in_count_lo2_and & in_count_lo2_not_1;
-  assign in_count_lo2_not_2 = ~in_count_hi2_bits_3;
-  assign in_count_lo2_and_2 = in_count_lo2_and_1 & in_count_lo2_not_2;
-  assign in_count_lo2_not_3 = ~in_count_hi2_bits;
-  assign in_count_lo2_not_4 = ~in_count_hi2_bits_2;
-  assign in_count_lo2_and_3 = in_count_lo2_not_3 & in_count_lo2_not_4;
-  assign in_count_lo2_not_5 = ~in_count_hi2_bits_1;
-  assign in_count_lo2_and_4 = in_count_lo2_and_3 & in_count_lo2_not_5;
-  assign in_count_lo2_and_5 = in_count_lo2_and_4 & in_count_hi2_bits_3;
-  assign in_count_lo2_or = in_count_lo2_and_2 | in_count_lo2_and_5;
-  assign in_count_lo2_and_6 = in_count_hi2_bits & in_count_hi2_bits_2;
-  assign in_count_lo2_and_7 = in_count_hi2_bits_1 & in_count_hi2_bits_3;
-  assign in_count_lo2_or_1 = in_count_lo2_and_6 | in_count_lo2_and_7;
-  assign in_count_lo2_or_2 = in_count_hi2_bits_1 | in_count_hi2_bits_3;
-  assign in_count_lo2_and_8 = in_count_hi2_bits & in_count_lo2_or_2;
-  assign in_count_lo2_or_3 = in_count_lo2_or_1 | in_count_lo2_and_8;
-  assign in_count_lo2_or_4 = in_count_hi2_bits | in_count_hi2_bits_2;
-  assign in_count_lo2_and_9 = in_count_hi2_bits_1 & in_count_lo2_or_4;
-  assign in_count_lo2_or_5 = in_count_lo2_or_3 | in_count_lo2_and_9;
-  assign in_count_lo2_or_6 = in_count_lo2_or | in_count_lo2_or_5;
-  assign in_count_lo2_not_6 = ~in_count_hi2_bits_4;
-  assign in_count_lo2_and_10 = in_count_lo2_not_6 & in_count_hi2_bits_6;
-  assign in_count_lo2_not_7 = ~in_count_hi2_bits_5;
-  assign in_count_lo2_and_11 = in_count_lo2_and_10 & in_count_lo2_not_7;
-  assign in_count_lo2_not_8 = ~in_count_hi2_bits_7;
-  assign in_count_lo2_and_12 = in_count_lo2_and_11 & in_count_lo2_not_8;
-  assign in_count_lo2_not_9 = ~in_count_hi2_bits_4;
-  assign in_count_lo2_not_10 = ~in_count_hi2_bits_6;
-  assign in_count_lo2_and_13 = in_count_lo2_not_9 & in_count_lo2_not_10;
-  assign in_count_lo2_not_11 = ~in_count_hi2_bits_5;
-  assign in_count_lo2_and_14 = in_count_lo2_and_13 & in_count_lo2_not_11;
-  assign in_count_lo2_and_15 = in_count_lo2_and_14 & in_count_hi2_bits_7;
-  assign in_count_lo2_or_7 = in_count_lo2_and_12 | in_count_lo2_and_15;
-  assign in_count_lo2_and_16 = in_count_hi2_bits_4 & in_count_hi2_bits_6;
-  assign in_count_lo2_and_17 = in_count_hi2_bits_5 & in_count_hi2_bits_7;
-  assign in_count_lo2_or_8 = in_count_lo2_and_16 | in_count_lo2_and_17;
-  assign in_count_lo2_or_9 = in_count_hi2_bits_5 | in_count_hi2_bits_7;
-  assign in_count_lo2_and_18 = in_count_hi2_bits_4 & in_count_lo2_or_9;
-  assign in_count_lo2_or_10 = in_count_lo2_or_8 | in_count_lo2_and_18;
-  assign in_count_lo2_or_11 = in_count_hi2_bits_4 | in_count_hi2_bits_6;
-  assign in_count_lo2_and_19 = in_count_hi2_bits_5 & in_count_lo2_or_11;
-  assign in_count_lo2_or_12 = in_count_lo2_or_10 | in_count_lo2_and_19;
-  assign in_count_lo2_or_13 = in_count_lo2_or_7 | in_count_lo2_or_12;
-  assign in_count_lo2_not_12 = ~in_count_hi2_bits_8;
-  assign in_count_lo2_and_20 = in_count_lo2_not_12 & in_count_hi2_bits_10;
-  assign in_count_lo2_not_13 = ~in_count_hi2_bits_9;
-  assign in_count_lo2_and_21 = in_count_lo2_and_20 & in_count_lo2_not_13;
-  assign in_count_lo2_not_14 = ~in_count_hi2_bits_11;
-  assign in_count_lo2_and_22 = in_count_lo2_and_21 & in_count_lo2_not_14;
-  assign in_count_lo2_not_15 = ~in_count_hi2_bits_8;
-  assign in_count_lo2_not_16 = ~in_count_hi2_bits_10;
-  assign in_count_lo2_and_23 = in_count_lo2_not_15 & in_count_lo2_not_16;
-  assign in_count_lo2_not_17 = ~in_count_hi2_bits_9;
-  assign in_count_lo2_and_24 = in_count_lo2_and_23 & in_count_lo2_not_17;
-  assign in_count_lo2_and_25 = in_count_lo2_and_24 & in_count_hi2_bits_11;
-  assign in_count_lo2_or_14 = in_count_lo2_and_22 | in_count_lo2_and_25;
-  assign in_count_lo2_and_26 = in_count_hi2_bits_8 & in_count_hi2_bits_10;
-  assign in_count_lo2_and_27 = in_count_hi2_bits_9 & in_count_hi2_bits_11;
-  assign in_count_lo2_or_15 = in_count_lo2_and_26 | in_count_lo2_and_27;
-  assign in_count_lo2_or_16 = in_count_hi2_bits_9 | in_count_hi2_bits_11;
-  assign in_count_lo2_and_28 = in_count_hi2_bits_8 & in_count_lo2_or_16;
-  assign in_count_lo2_or_17 = in_count_lo2_or_15 | in_count_lo2_and_28;
-  assign in_count_lo2_or_18 = in_count_hi2_bits_8 | in_count_hi2_bits_10;
-  assign in_count_lo2_and_29 = in_count_hi2_bits_9 & in_count_lo2_or_18;
-  assign in_count_lo2_or_19 = in_count_lo2_or_17 | in_count_lo2_and_29;
-  assign in_count_lo2_or_20 = in_count_lo2_or_14 | in_count_lo2_or_19;
-  assign in_count_lo2_not_18 = ~in_count_hi2_bits_12;
-  assign in_count_lo2_and_30 = in_count_lo2_not_18 & in_count_hi2_bits_14;
-  assign in_count_lo2_not_19 = ~in_count_hi2_bits_13;
-  assign in_count_lo2_and_31 = in_count_lo2_and_30 & in_count_lo2_not_19;
-  assign in_count_lo2_not_20 = ~in_count_hi2_bits_15;
-  assign in_count_lo2_and_32 = in_count_lo2_and_31 & in_count_lo2_not_20;
-  assign in_count_lo2_not_21 = ~in_count_hi2_bits_12;
-  assign in_count_lo2_not_22 = ~in_count_hi2_bits_14;
-  assign in_count_lo2_and_33 = in_count_lo2_not_21 & in_count_lo2_not_22;
-  assign in_count_lo2_not_23 = ~in_count_hi2_bits_13;
-  assign in_count_lo2_and_34 = in_count_lo2_and_33 & in_count_lo2_not_23;
-  assign in_count_lo2_and_35 = in_count_lo2_and_34 & in_count_hi2_bits_15;
-  assign in_count_lo2_or_21 = in_count_lo2_and_32 | in_count_lo2_and_35;
-  assign in_count_lo2_and_36 = in_count_hi2_bits_12 & in_count_hi2_bits_14;
-  assign in_count_lo2_and_37 = in_count_hi2_bits_13 & in_count_hi2_bits_15;
-  assign in_count_lo2_or_22 = in_count_lo2_and_36 | in_count_lo2_and_37;
-  assign in_count_lo2_or_23 = in_count_hi2_bits_13 | in_count_hi2_bits_15;
-  assign in_count_lo2_and_38 = in_count_hi2_bits_12 & in_count_lo2_or_23;
-  assign in_count_lo2_or_24 = in_count_lo2_or_22 | in_count_lo2_and_38;
-  assign in_count_lo2_or_25 = in_count_hi2_bits_12 | in_count_hi2_bits_14;
-  assign in_count_lo2_and_39 = in_count_hi2_bits_13 & in_count_lo2_or_25;
-  assign in_count_lo2_or_26 = in_count_lo2_or_24 | in_count_lo2_and_39;
-  assign in_count_lo2_or_27 = in_count_lo2_or_21 | in_count_lo2_or_26;
-  assign in_count_lo2_not_24 = ~in_count_hi2_bits_16;
-  assign in_count_lo2_and_40 = in_count_lo2_not_24 & in_count_hi2_bits_18;
-  assign in_count_lo2_not_25 = ~in_count_hi2_bits_17;
-  assign in_count_lo2_and_41 = in_count_lo2_and_40 & in_count_lo2_not_25;
-  assign in_count_lo2_not_26 = ~in_count_hi2_bits_19;
-  assign in_count_lo2_and_42 = in_count_lo2_and_41 & in_count_lo2_not_26;
-  assign in_count_lo2_not_27 = ~in_count_hi2_bits_16;
-  assign in_count_lo2_not_28 = ~in_count_hi2_bits_18;
-  assign in_count_lo2_and_43 = in_count_lo2_not_27 & in_count_lo2_not_28;
-  assign in_count_lo2_not_29 = ~in_count_hi2_bits_17;
-  assign in_count_lo2_and_44 = in_count_lo2_and_43 & in_count_lo2_not_29;
-  assign in_count_lo2_and_45 = in_count_lo2_and_44 & in_count_hi2_bits_19;
-  assign in_count_lo2_or_28 = in_count_lo2_and_42 | in_count_lo2_and_45;
-  assign in_count_lo2_and_46 = in_count_hi2_bits_16 & in_count_hi2_bits_18;
-  assign in_count_lo2_and_47 = in_count_hi2_bits_17 & in_count_hi2_bits_19;
-  assign in_count_lo2_or_29 = in_count_lo2_and_46 | in_count_lo2_and_47;
-  assign in_count_lo2_or_30 = in_count_hi2_bits_17 | in_count_hi2_bits_19;
-  assign in_count_lo2_and_48 = in_count_hi2_bits_16 & in_count_lo2_or_30;
-  assign in_count_lo2_or_31 = in_count_lo2_or_29 | in_count_lo2_and_48;
-  assign in_count_lo2_or_32 = in_count_hi2_bits_16 | in_count_hi2_bits_18;
-  assign in_count_lo2_and_49 = in_count_hi2_bits_17 & in_count_lo2_or_32;
-  assign in_count_lo2_or_33 = in_count_lo2_or_31 | in_count_lo2_and_49;
-  assign in_count_lo2_or_34 = in_count_lo2_or_28 | in_count_lo2_or_33;
-  assign in_count_lo2_not_30 = ~in_count_hi2_bits_20;
-  assign in_count_lo2_and_50 = in_count_lo2_not_30 & in_count_hi2_bits_22;
-  assign in_count_lo2_not_31 = ~in_count_hi2_bits_21;
-  assign in_count_lo2_and_51 = in_count_lo2_and_50 & in_count_lo2_not_31;
-  assign in_count_lo2_not_32 = ~in_count_hi2_bits_23;
-  assign in_count_lo2_and_52 = in_count_lo2_and_51 & in_count_lo2_not_32;
-  assign in_count_lo2_not_33 = ~in_count_hi2_bits_20;
-  assign in_count_lo2_not_34 = ~in_count_hi2_bits_22;
-  assign in_count_lo2_and_53 = in_count_lo2_not_33 & in_count_lo2_not_34;
-  assign in_count_lo2_not_35 = ~in_count_hi2_bits_21;
-  assign in_count_lo2_and_54 = in_count_lo2_and_53 & in_count_lo2_not_35;
-  assign in_count_lo2_and_55 = in_count_lo2_and_54 & in_count_hi2_bits_23;
-  assign in_count_lo2_or_35 = in_count_lo2_and_52 | in_count_lo2_and_55;
-  assign in_count_lo2_and_56 = in_count_hi2_bits_20 & in_count_hi2_bits_22;
-  assign in_count_lo2_and_57 = in_count_hi2_bits_21 & in_count_hi2_bits_23;
-  assign in_count_lo2_or_36 = in_count_lo2_and_56 | in_count_lo2_and_57;
-  assign in_count_lo2_or_37 = in_count_hi2_bits_21 | in_count_hi2_bits_23;
-  assign in_count_lo2_and_58 = in_count_hi2_bits_20 & in_count_lo2_or_37;
-  assign in_count_lo2_or_38 = in_count_lo2_or_36 | in_count_lo2_and_58;
-  assign in_count_lo2_or_39 = in_count_hi2_bits_20 | in_count_hi2_bits_22;
-  assign in_count_lo2_and_59 = in_count_hi2_bits_21 & in_count_lo2_or_39;
-  assign in_count_lo2_or_40 = in_count_lo2_or_38 | in_count_lo2_and_59;
-  assign in_count_lo2_or_41 = in_count_lo2_or_35 | in_count_lo2_or_40;
-  assign in_count_hi3_bits = in_count_hi2[4];
-  assign in_count_hi3_bits_1 = in_count_hi2[5];
-  assign in_count_hi3_or = in_count_hi3_bits | in_count_hi3_bits_1;
-  assign in_count_hi3_bits_2 = in_count_lo2[4];
-  assign in_count_hi3_bits_3 = in_count_lo2[5];
-  assign in_count_hi3_and = in_count_hi3_bits_2 & in_count_hi3_bits_3;
-  assign in_count_hi3_or_1 = in_count_hi3_or | in_count_hi3_and;
-  assign in_count_hi3_bits_4 = in_count_hi2[2];
-  assign in_count_hi3_bits_5 = in_count_hi2[3];
-  assign in_count_hi3_or_2 = in_count_hi3_bits_4 | in_count_hi3_bits_5;
-  assign in_count_hi3_bits_6 = in_count_lo2[2];
-  assign in_count_hi3_bits_7 = in_count_lo2[3];
-  assign in_count_hi3_and_1 = in_count_hi3_bits_6 & in_count_hi3_bits_7;
-  assign in_count_hi3_or_3 = in_count_hi3_or_2 | in_count_hi3_and_1;
-  assign in_count_hi3_bits_8 = in_count_hi2[0];
-  assign in_count_hi3_bits_9 = in_count_hi2[1];
-  assign in_count_hi3_or_4 = in_count_hi3_bits_8 | in_count_hi3_bits_9;
-  assign in_count_hi3_bits_10 = in_count_lo2[0];
-  assign in_count_hi3_bits_11 = in_count_lo2[1];
-  assign in_count_hi3_and_2 = in_count_hi3_bits_10 & in_count_hi3_bits_11;
-  assign in_count_hi3_or_5 = in_count_hi3_or_4 | in_count_hi3_and_2;
-  assign in_count_lo3_not = ~in_count_hi3_bits;
-  assign in_count_lo3_and = in_count_lo3_not & in_count_hi3_bits_2;
-  assign in_count_lo3_not_1 = ~in_count_hi3_bits_1;
-  assign in_count_lo3_and_1 = in_count_lo3_and & in_count_lo3_not_1;
-  assign in_count_lo3_not_2 = ~in_count_hi3_bits_3;
-  assign in_count_lo3_and_2 = in_count_lo3_and_1 & in_count_lo3_not_2;
-  assign in_count_lo3_not_3 = ~in_count_hi3_bits;
-  assign in_count_lo3_not_4 = ~in_count_hi3_bits_2;
-  assign in_count_lo3_and_3 = in_count_lo3_not_3 & in_count_lo3_not_4;
-  assign in_count_lo3_not_5 = ~in_count_hi3_bits_1;
-  assign in_count_lo3_and_4 = in_count_lo3_and_3 & in_count_lo3_not_5;
-  assign in_count_lo3_and_5 = in_count_lo3_and_4 & in_count_hi3_bits_3;
-  assign in_count_lo3_or = in_count_lo3_and_2 | in_count_lo3_and_5;
-  assign in_count_lo3_and_6 = in_count_hi3_bits & in_count_hi3_bits_2;
-  assign in_count_lo3_and_7 = in_count_hi3_bits_1 & in_count_hi3_bits_3;
-  assign in_count_lo3_or_1 = in_count_lo3_and_6 | in_count_lo3_and_7;
-  assign in_count_lo3_or_2 = in_count_hi3_bits_1 | in_count_hi3_bits_3;
-  assign in_count_lo3_and_8 = in_count_hi3_bits & in_count_lo3_or_2;
-  assign in_count_lo3_or_3 = in_count_lo3_or_1 | in_count_lo3_and_8;
-  assign in_count_lo3_or_4 = in_count_hi3_bits | in_count_hi3_bits_2;
-  assign in_count_lo3_and_9 = in_count_hi3_bits_1 & in_count_lo3_or_4;
-  assign in_count_lo3_or_5 = in_count_lo3_or_3 | in_count_lo3_and_9;
-  assign in_count_lo3_or_6 = in_count_lo3_or | in_count_lo3_or_5;
-  assign in_count_lo3_not_6 = ~in_count_hi3_bits_4;
-  assign in_count_lo3_and_10 = in_count_lo3_not_6 & in_count_hi3_bits_6;
-  assign in_count_lo3_not_7 = ~in_count_hi3_bits_5;
-  assign in_count_lo3_and_11 = in_count_lo3_and_10 & in_count_lo3_not_7;
-  assign in_count_lo3_not_8 = ~in_count_hi3_bits_7;
-  assign in_count_lo3_and_12 = in_count_lo3_and_11 & in_count_lo3_not_8;
-  assign in_count_lo3_not_9 = ~in_count_hi3_bits_4;
-  assign in_count_lo3_not_10 = ~in_count_hi3_bits_6;
-  assign in_count_lo3_and_13 = in_count_lo3_not_9 & in_count_lo3_not_10;
-  assign in_count_lo3_not_11 = ~in_count_hi3_bits_5;
-  assign in_count_lo3_and_14 = in_count_lo3_and_13 & in_count_lo3_not_11;
-  assign in_count_lo3_and_15 = in_count_lo3_and_14 & in_count_hi3_bits_7;
-  assign in_count_lo3_or_7 = in_count_lo3_and_12 | in_count_lo3_and_15;
-  assign in_count_lo3_and_16 = in_count_hi3_bits_4 & in_count_hi3_bits_6;
-  assign in_count_lo3_and_17 = in_count_hi3_bits_5 & in_count_hi3_bits_7;
-  assign in_count_lo3_or_8 = in_count_lo3_and_16 | in_count_lo3_and_17;
-  assign in_count_lo3_or_9 = in_count_hi3_bits_5 | in_count_hi3_bits_7;
-  assign in_count_lo3_and_18 = in_count_hi3_bits_4 & in_count_lo3_or_9;
-  assign in_count_lo3_or_10 = in_count_lo3_or_8 | in_count_lo3_and_18;
-  assign in_count_lo3_or_11 = in_count_hi3_bits_4 | in_count_hi3_bits_6;
-  assign in_count_lo3_and_19 = in_count_hi3_bits_5 & in_count_lo3_or_11;
-  assign in_count_lo3_or_12 = in_count_lo3_or_10 | in_count_lo3_and_19;
-  assign in_count_lo3_or_13 = in_count_lo3_or_7 | in_count_lo3_or_12;
-  assign in_count_lo3_not_12 = ~in_count_hi3_bits_8;
-  assign in_count_lo3_and_20 = in_count_lo3_not_12 & in_count_hi3_bits_10;
-  assign in_count_lo3_not_13 = ~in_count_hi3_bits_9;
-  assign in_count_lo3_and_21 = in_count_lo3_and_20 & in_count_lo3_not_13;
-  assign in_count_lo3_not_14 = ~in_count_hi3_bits_11;
-  assign in_count_lo3_and_22 = in_count_lo3_and_21 & in_count_lo3_not_14;
-  assign in_count_lo3_not_15 = ~in_count_hi3_bits_8;
-  assign in_count_lo3_not_16 = ~in_count_hi3_bits_10;
-  assign in_count_lo3_and_23 = in_count_lo3_not_15 & in_count_lo3_not_16;
-  assign in_count_lo3_not_17 = ~in_count_hi3_bits_9;
-  assign in_count_lo3_and_24 = in_count_lo3_and_23 & in_count_lo3_not_17;
-  assign in_count_lo3_and_25 = in_count_lo3_and_24 & in_count_hi3_bits_11;
-  assign in_count_lo3_or_14 = in_count_lo3_and_22 | in_count_lo3_and_25;
-  assign in_count_lo3_and_26 = in_count_hi3_bits_8 & in_count_hi3_bits_10;
-  assign in_count_lo3_and_27 = in_count_hi3_bits_9 & in_count_hi3_bits_11;
-  assign in_count_lo3_or_15 = in_count_lo3_and_26 | in_count_lo3_and_27;
-  assign in_count_lo3_or_16 = in_count_hi3_bits_9 | in_count_hi3_bits_11;
-  assign in_count_lo3_and_28 = in_count_hi3_bits_8 & in_count_lo3_or_16;
-  assign in_count_lo3_or_17 = in_count_lo3_or_15 | in_count_lo3_and_28;
-  assign in_count_lo3_or_18 = in_count_hi3_bits_8 | in_count_hi3_bits_10;
-  assign in_count_lo3_and_29 = in_count_hi3_bits_9 & in_count_lo3_or_18;
-  assign in_count_lo3_or_19 = in_count_lo3_or_17 | in_count_lo3_and_29;
-  assign in_count_lo3_or_20 = in_count_lo3_or_14 | in_count_lo3_or_19;
-  assign in_count_hi4_bits = in_count_hi3[2];
-  assign in_count_hi4_bits_1 = in_count_hi3[0];
-  assign in_count_hi4_bits_2 = in_count_hi3[1];
-  assign in_count_hi4_or = in_count_hi4_bits_1 | in_count_hi4_bits_2;
-  assign in_count_hi4_bits_3 = in_count_lo3[0];
-  assign in_count_hi4_bits_4 = in_count_lo3[1];
-  assign in_count_hi4_and = in_count_hi4_bits_3 & in_count_hi4_bits_4;
-  assign in_count_hi4_or_1 = in_count_hi4_or | in_count_hi4_and;
-  assign in_count_lo4_bits = in_count_lo3[2];
-  assign in_count_lo4_not = ~in_count_hi4_bits_1;
-  assign in_count_lo4_and = in_count_lo4_not & in_count_hi4_bits_3;
-  assign in_count_lo4_not_1 = ~in_count_hi4_bits_2;
-  assign in_count_lo4_and_1 = in_count_lo4_and & in_count_lo4_not_1;
-  assign in_count_lo4_not_2 = ~in_count_hi4_bits_4;
-  assign in_count_lo4_and_2 = in_count_lo4_and_1 & in_count_lo4_not_2;
-  assign in_count_lo4_not_3 = ~in_count_hi4_bits_1;
-  assign in_count_lo4_not_4 = ~in_count_hi4_bits_3;
-  assign in_count_lo4_and_3 = in_count_lo4_not_3 & in_count_lo4_not_4;
-  assign in_count_lo4_not_5 = ~in_count_hi4_bits_2;
-  assign in_count_lo4_and_4 = in_count_lo4_and_3 & in_count_lo4_not_5;
-  assign in_count_lo4_and_5 = in_count_lo4_and_4 & in_count_hi4_bits_4;
-  assign in_count_lo4_or = in_count_lo4_and_2 | in_count_lo4_and_5;
-  assign in_count_lo4_and_6 = in_count_hi4_bits_1 & in_count_hi4_bits_3;
-  assign in_count_lo4_and_7 = in_count_hi4_bits_2 & in_count_hi4_bits_4;
-  assign in_count_lo4_or_1 = in_count_lo4_and_6 | in_count_lo4_and_7;
-  assign in_count_lo4_or_2 = in_count_hi4_bits_2 | in_count_hi4_bits_4;
-  assign in_count_lo4_and_8 = in_count_hi4_bits_1 & in_count_lo4_or_2;
-  assign in_count_lo4_or_3 = in_count_lo4_or_1 | in_count_lo4_and_8;
-  assign in_count_lo4_or_4 = in_count_hi4_bits_1 | in_count_hi4_bits_3;
-  assign in_count_lo4_and_9 = in_count_hi4_bits_2 & in_count_lo4_or_4;
-  assign in_count_lo4_or_5 = in_count_lo4_or_3 | in_count_lo4_and_9;
-  assign in_count_lo4_or_6 = in_count_lo4_or | in_count_lo4_or_5;
-  assign in_count_hi5_bits = in_count_hi4[0];
-  assign in_count_hi5_bits_1 = in_count_hi4[1];
-  assign in_count_hi5_or = in_count_hi5_bits | in_count_hi5_bits_1;
-  assign in_count_hi5_bits_2 = in_count_lo4[0];
-  assign in_count_hi5_bits_3 = in_count_lo4[1];
-  assign in_count_hi5_and = in_count_hi5_bits_2 & in_count_hi5_bits_3;
-  assign in_count_hi5_or_1 = in_count_hi5_or | in_count_hi5_and;
-  assign scan_count_hi0_or = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits = chunk_mask[46];
-  assign scan_count_hi0_bits_1 = chunk_mask[47];
-  assign scan_count_hi0_and = scan_count_hi0_bits & scan_count_hi0_bits_1;
-  assign scan_count_hi0_or_1 = scan_count_hi0_or | scan_count_hi0_and;
-  assign scan_count_hi0_or_2 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_2 = chunk_mask[44];
-  assign scan_count_hi0_bits_3 = chunk_mask[45];
-  assign scan_count_hi0_and_1 = scan_count_hi0_bits_2 & scan_count_hi0_bits_3;
-  assign scan_count_hi0_or_3 = scan_count_hi0_or_2 | scan_count_hi0_and_1;
-  assign scan_count_hi0_or_4 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_4 = chunk_mask[42];
-  assign scan_count_hi0_bits_5 = chunk_mask[43];
-  assign scan_count_hi0_and_2 = scan_count_hi0_bits_4 & scan_count_hi0_bits_5;
-  assign scan_count_hi0_or_5 = scan_count_hi0_or_4 | scan_count_hi0_and_2;
-  assign scan_count_hi0_or_6 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_6 = chunk_mask[40];
-  assign scan_count_hi0_bits_7 = chunk_mask[41];
-  assign scan_count_hi0_and_3 = scan_count_hi0_bits_6 & scan_count_hi0_bits_7;
-  assign scan_count_hi0_or_7 = scan_count_hi0_or_6 | scan_count_hi0_and_3;
-  assign scan_count_hi0_or_8 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_8 = chunk_mask[38];
-  assign scan_count_hi0_bits_9 = chunk_mask[39];
-  assign scan_count_hi0_and_4 = scan_count_hi0_bits_8 & scan_count_hi0_bits_9;
-  assign scan_count_hi0_or_9 = scan_count_hi0_or_8 | scan_count_hi0_and_4;
-  assign scan_count_hi0_or_10 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_10 = chunk_mask[36];
-  assign scan_count_hi0_bits_11 = chunk_mask[37];
-  assign scan_count_hi0_and_5 = scan_count_hi0_bits_10 & scan_count_hi0_bits_11;
-  assign scan_count_hi0_or_11 = scan_count_hi0_or_10 | scan_count_hi0_and_5;
-  assign scan_count_hi0_or_12 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_12 = chunk_mask[34];
-  assign scan_count_hi0_bits_13 = chunk_mask[35];
-  assign scan_count_hi0_and_6 = scan_count_hi0_bits_12 & scan_count_hi0_bits_13;
-  assign scan_count_hi0_or_13 = scan_count_hi0_or_12 | scan_count_hi0_and_6;
-  assign scan_count_hi0_or_14 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_14 = chunk_mask[32];
-  assign scan_count_hi0_bits_15 = chunk_mask[33];
-  assign scan_count_hi0_and_7 = scan_count_hi0_bits_14 & scan_count_hi0_bits_15;
-  assign scan_count_hi0_or_15 = scan_count_hi0_or_14 | scan_count_hi0_and_7;
-  assign scan_count_hi0_or_16 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_16 = chunk_mask[30];
-  assign scan_count_hi0_bits_17 = chunk_mask[31];
-  assign scan_count_hi0_and_8 = scan_count_hi0_bits_16 & scan_count_hi0_bits_17;
-  assign scan_count_hi0_or_17 = scan_count_hi0_or_16 | scan_count_hi0_and_8;
-  assign scan_count_hi0_or_18 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_18 = chunk_mask[28];
-  assign scan_count_hi0_bits_19 = chunk_mask[29];
-  assign scan_count_hi0_and_9 = scan_count_hi0_bits_18 & scan_count_hi0_bits_19;
-  assign scan_count_hi0_or_19 = scan_count_hi0_or_18 | scan_count_hi0_and_9;
-  assign scan_count_hi0_or_20 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_20 = chunk_mask[26];
-  assign scan_count_hi0_bits_21 = chunk_mask[27];
-  assign scan_count_hi0_and_10 = scan_count_hi0_bits_20 & scan_count_hi0_bits_21;
-  assign scan_count_hi0_or_21 = scan_count_hi0_or_20 | scan_count_hi0_and_10;
-  assign scan_count_hi0_or_22 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_22 = chunk_mask[24];
-  assign scan_count_hi0_bits_23 = chunk_mask[25];
-  assign scan_count_hi0_and_11 = scan_count_hi0_bits_22 & scan_count_hi0_bits_23;
-  assign scan_count_hi0_or_23 = scan_count_hi0_or_22 | scan_count_hi0_and_11;
-  assign scan_count_hi0_or_24 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_24 = chunk_mask[22];
-  assign scan_count_hi0_bits_25 = chunk_mask[23];
-  assign scan_count_hi0_and_12 = scan_count_hi0_bits_24 & scan_count_hi0_bits_25;
-  assign scan_count_hi0_or_25 = scan_count_hi0_or_24 | scan_count_hi0_and_12;
-  assign scan_count_hi0_or_26 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_26 = chunk_mask[20];
-  assign scan_count_hi0_bits_27 = chunk_mask[21];
-  assign scan_count_hi0_and_13 = scan_count_hi0_bits_26 & scan_count_hi0_bits_27;
-  assign scan_count_hi0_or_27 = scan_count_hi0_or_26 | scan_count_hi0_and_13;
-  assign scan_count_hi0_or_28 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_28 = chunk_mask[18];
-  assign scan_count_hi0_bits_29 = chunk_mask[19];
-  assign scan_count_hi0_and_14 = scan_count_hi0_bits_28 & scan_count_hi0_bits_29;
-  assign scan_count_hi0_or_29 = scan_count_hi0_or_28 | scan_count_hi0_and_14;
-  assign scan_count_hi0_or_30 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_30 = chunk_mask[16];
-  assign scan_count_hi0_bits_31 = chunk_mask[17];
-  assign scan_count_hi0_and_15 = scan_count_hi0_bits_30 & scan_count_hi0_bits_31;
-  assign scan_count_hi0_or_31 = scan_count_hi0_or_30 | scan_count_hi0_and_15;
-  assign scan_count_hi0_or_32 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_32 = chunk_mask[14];
-  assign scan_count_hi0_bits_33 = chunk_mask[15];
-  assign scan_count_hi0_and_16 = scan_count_hi0_bits_32 & scan_count_hi0_bits_33;
-  assign scan_count_hi0_or_33 = scan_count_hi0_or_32 | scan_count_hi0_and_16;
-  assign scan_count_hi0_or_34 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_34 = chunk_mask[12];
-  assign scan_count_hi0_bits_35 = chunk_mask[13];
-  assign scan_count_hi0_and_17 = scan_count_hi0_bits_34 & scan_count_hi0_bits_35;
-  assign scan_count_hi0_or_35 = scan_count_hi0_or_34 | scan_count_hi0_and_17;
-  assign scan_count_hi0_or_36 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_36 = chunk_mask[10];
-  assign scan_count_hi0_bits_37 = chunk_mask[11];
-  assign scan_count_hi0_and_18 = scan_count_hi0_bits_36 & scan_count_hi0_bits_37;
-  assign scan_count_hi0_or_37 = scan_count_hi0_or_36 | scan_count_hi0_and_18;
-  assign scan_count_hi0_or_38 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_38 = chunk_mask[8];
-  assign scan_count_hi0_bits_39 = chunk_mask[9];
-  assign scan_count_hi0_and_19 = scan_count_hi0_bits_38 & scan_count_hi0_bits_39;
-  assign scan_count_hi0_or_39 = scan_count_hi0_or_38 | scan_count_hi0_and_19;
-  assign scan_count_hi0_or_40 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_40 = chunk_mask[6];
-  assign scan_count_hi0_bits_41 = chunk_mask[7];
-  assign scan_count_hi0_and_20 = scan_count_hi0_bits_40 & scan_count_hi0_bits_41;
-  assign scan_count_hi0_or_41 = scan_count_hi0_or_40 | scan_count_hi0_and_20;
-  assign scan_count_hi0_or_42 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_42 = chunk_mask[4];
-  assign scan_count_hi0_bits_43 = chunk_mask[5];
-  assign scan_count_hi0_and_21 = scan_count_hi0_bits_42 & scan_count_hi0_bits_43;
-  assign scan_count_hi0_or_43 = scan_count_hi0_or_42 | scan_count_hi0_and_21;
-  assign scan_count_hi0_or_44 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_44 = chunk_mask[2];
-  assign scan_count_hi0_bits_45 = chunk_mask[3];
-  assign scan_count_hi0_and_22 = scan_count_hi0_bits_44 & scan_count_hi0_bits_45;
-  assign scan_count_hi0_or_45 = scan_count_hi0_or_44 | scan_count_hi0_and_22;
-  assign scan_count_hi0_or_46 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_46 = chunk_mask[0];
-  assign scan_count_hi0_bits_47 = chunk_mask[1];
-  assign scan_count_hi0_and_23 = scan_count_hi0_bits_46 & scan_count_hi0_bits_47;
-  assign scan_count_hi0_or_47 = scan_count_hi0_or_46 | scan_count_hi0_and_23;
-  assign scan_count_lo0_not = ~1'd0;
-  assign scan_count_lo0_and = scan_count_lo0_not & scan_count_hi0_bits;
-  assign scan_count_lo0_not_1 = ~1'd0;
-  assign scan_count_lo0_and_1 = scan_count_lo0_and & scan_count_lo0_not_1;
-  assign scan_count_lo0_not_2 = ~scan_count_hi0_bits_1;
-  assign scan_count_lo0_and_2 = scan_count_lo0_and_1 & scan_count_lo0_not_2;
-  assign scan_count_lo0_not_3 = ~1'd0;
-  assign scan_count_lo0_not_4 = ~scan_count_hi0_bits;
-  assign scan_count_lo0_and_3 = scan_count_lo0_not_3 & scan_count_lo0_not_4;
-  assign scan_count_lo0_not_5 = ~1'd0;
-  assign scan_count_lo0_and_4 = scan_count_lo0_and_3 & scan_count_lo0_not_5;
-  assign scan_count_lo0_and_5 = scan_count_lo0_and_4 & scan_count_hi0_bits_1;
-  assign scan_count_lo0_or = scan_count_lo0_and_2 | scan_count_lo0_and_5;
-  assign scan_count_lo0_and_6 = 1'd0 & scan_count_hi0_bits;
-  assign scan_count_lo0_and_7 = 1'd0 & scan_count_hi0_bits_1;
-  assign scan_count_lo0_or_1 = scan_count_lo0_and_6 | scan_count_lo0_and_7;
-  assign scan_count_lo0_or_2 = 1'd0 | scan_count_hi0_bits_1;
-  assign scan_count_lo0_and_8 = 1'd0 & scan_count_lo0_or_2;
-  assign scan_count_lo0_or_3 = scan_count_lo0_or_1 | scan_count_lo0_and_8;
-  assign scan_count_lo0_or_4 = 1'd0 | scan_count_hi0_bits;
-  assign scan_count_lo0_and_9 = 1'd0 & scan_count_lo0_or_4;
-  assign scan_count_lo0_or_5 = scan_count_lo0_or_3 | scan_count_lo0_and_9;
-  assign scan_count_lo0_or_6 = scan_count_lo0_or | scan_count_lo0_or_5;
-  assign scan_count_lo0_not_6 = ~1'd0;
-  assign scan_count_lo0_and_10 = scan_count_lo0_not_6 & scan_count_hi0_bits_2;
-  assign scan_count_lo0_not_7 = ~1'd0;
-  assign scan_count_lo0_and_11 = scan_count_lo0_and_10 & scan_count_lo0_not_7;
-  assign scan_count_lo0_not_8 = ~scan_count_hi0_bits_3;
-  assign scan_count_lo0_and_12 = scan_count_lo0_and_11 & scan_count_lo0_not_8;
-  assign scan_count_lo0_not_9 = ~1'd0;
-  assign scan_count_lo0_not_10 = ~scan_count_hi0_bits_2;
-  assign scan_count_lo0_and_13 = scan_count_lo0_not_9 & scan_count_lo0_not_10;
-  assign scan_count_lo0_not_11 = ~1'd0;
-  assign scan_count_lo0_and_14 = scan_count_lo0_and_13 & scan_count_lo0_not_11;
-  assign scan_count_lo0_and_15 = scan_count_lo0_and_14 & scan_count_hi0_bits_3;
-  assign scan_count_lo0_or_7 = scan_count_lo0_and_12 | scan_count_lo0_and_15;
-  assign scan_count_lo0_and_16 = 1'd0 & scan_count_hi0_bits_2;
-  assign scan_count_lo0_and_17 = 1'd0 & scan_count_hi0_bits_3;
-  assign scan_count_lo0_or_8 = scan_count_lo0_and_16 | scan_count_lo0_and_17;
-  assign scan_count_lo0_or_9 = 1'd0 | scan_count_hi0_bits_3;
-  assign scan_count_lo0_and_18 = 1'd0 & scan_count_lo0_or_9;
-  assign scan_count_lo0_or_10 = scan_count_lo0_or_8 | scan_count_lo0_and_18;
-  assign scan_count_lo0_or_11 = 1'd0 | scan_count_hi0_bits_2;
-  assign scan_count_lo0_and_19 = 1'd0 & scan_count_lo0_or_11;
-  assign scan_count_lo0_or_12 = scan_count_lo0_or_10 | scan_count_lo0_and_19;
-  assign scan_count_lo0_or_13 = scan_count_lo0_or_7 | scan_count_lo0_or_12;
-  assign scan_count_lo0_not_12 = ~1'd0;
-  assign scan_count_lo0_and_20 = scan_count_lo0_not_12 & scan_count_hi0_bits_4;
-  assign scan_count_lo0_not_13 = ~1'd0;
-  assign scan_count_lo0_and_21 = scan_count_lo0_and_20 & scan_count_lo0_not_13;
-  assign scan_count_lo0_not_14 = ~scan_count_hi0_bits_5;
-  assign scan_count_lo0_and_22 = scan_count_lo0_and_21 & scan_count_lo0_not_14;
-  assign scan_count_lo0_not_15 = ~1'd0;
-  assign scan_count_lo0_not_16 = ~scan_count_hi0_bits_4;
-  assign scan_count_lo0_and_23 = scan_count_lo0_not_15 & scan_count_lo0_not_16;
-  assign scan_count_lo0_not_17 = ~1'd0;
-  assign scan_count_lo0_and_24 = scan_count_lo0_and_23 & scan_count_lo0_not_17;
-  assign scan_count_lo0_and_25 = scan_count_lo0_and_24 & scan_count_hi0_bits_5;
-  assign scan_count_lo0_or_14 = scan_count_lo0_and_22 | scan_count_lo0_and_25;
-  assign scan_count_lo0_and_26 = 1'd0 & scan_count_hi0_bits_4;
-  assign scan_count_lo0_and_27 = 1'd0 & scan_count_hi0_bits_5;
-  assign scan_count_lo0_or_15 = scan_count_lo0_and_26 | scan_count_lo0_and_27;
-  assign scan_count_lo0_or_16 = 1'd0 | scan_count_hi0_bits_5;
-  assign scan_count_lo0_and_28 = 1'd0 & scan_count_lo0_or_16;
-  assign scan_count_lo0_or_17 = scan_count_lo0_or_15 | scan_count_lo0_and_28;
-  assign scan_count_lo0_or_18 = 1'd0 | scan_count_hi0_bits_4;
-  assign scan_count_lo0_and_29 = 1'd0 & scan_count_lo0_or_18;
-  assign scan_count_lo0_or_19 = scan_count_lo0_or_17 | scan_count_lo0_and_29;
-  assign scan_count_lo0_or_20 = scan_count_lo0_or_14 | scan_count_lo0_or_19;
-  assign scan_count_lo0_not_18 = ~1'd0;
-  assign scan_count_lo0_and_30 = scan_count_lo0_not_18 & scan_count_hi0_bits_6;
-  assign scan_count_lo0_not_19 = ~1'd0;
-  assign scan_count_lo0_and_31 = scan_count_lo0_and_30 & scan_count_lo0_not_19;
-  assign scan_count_lo0_not_20 = ~scan_count_hi0_bits_7;
-  assign scan_count_lo0_and_32 = scan_count_lo0_and_31 & scan_count_lo0_not_20;
-  assign scan_count_lo0_not_21 = ~1'd0;
-  assign scan_count_lo0_not_22 = ~scan_count_hi0_bits_6;
-  assign scan_count_lo0_and_33 = scan_count_lo0_not_21 & scan_count_lo0_not_22;
-  assign scan_count_lo0_not_23 = ~1'd0;
-  assign scan_count_lo0_and_34 = scan_count_lo0_and_33 & scan_count_lo0_not_23;
-  assign scan_count_lo0_and_35 = scan_count_lo0_and_34 & scan_count_hi0_bits_7;
-  assign scan_count_lo0_or_21 = scan_count_lo0_and_32 | scan_count_lo0_and_35;
-  assign scan_count_lo0_and_36 = 1'd0 & scan_count_hi0_bits_6;
-  assign scan_count_lo0_and_37 = 1'd0 & scan_count_hi0_bits_7;
-  assign scan_count_lo0_or_22 = scan_count_lo0_and_36 | scan_count_lo0_and_37;
-  assign scan_count_lo0_or_23 = 1'd0 | scan_count_hi0_bits_7;
-  assign scan_count_lo0_and_38 = 1'd0 & scan_count_lo0_or_23;
-  assign scan_count_lo0_or_24 = scan_count_lo0_or_22 | scan_count_lo0_and_38;
-  assign scan_count_lo0_or_25 = 1'd0 | scan_count_hi0_bits_6;
-  assign scan_count_lo0_and_39 = 1'd0 & scan_count_lo0_or_25;
-  assign scan_count_lo0_or_26 = scan_count_lo0_or_24 | scan_count_lo0_and_39;
-  assign scan_count_lo0_or_27 = scan_count_lo0_or_21 | scan_count_lo0_or_26;
-  assign scan_count_lo0_not_24 = ~1'd0;
-  assign scan_count_lo0_and_40 = scan_count_lo0_not_24 & scan_count_hi0_bits_8;
-  assign scan_count_lo0_not_25 = ~1'd0;
-  assign scan_count_lo0_and_41 = scan_count_lo0_and_40 & scan_count_lo0_not_25;
-  assign scan_count_lo0_not_26 = ~scan_count_hi0_bits_9;
-  assign scan_count_lo0_and_42 = scan_count_lo0_and_41 & scan_count_lo0_not_26;
-  assign scan_count_lo0_not_27 = ~1'd0;
-  assign scan_count_lo0_not_28 = ~scan_count_hi0_bits_8;
-  assign scan_count_lo0_and_43 = scan_count_lo0_not_27 & scan_count_lo0_not_28;
-  assign scan_count_lo0_not_29 = ~1'd0;
-  assign scan_count_lo0_and_44 = scan_count_lo0_and_43 & scan_count_lo0_not_29;
-  assign scan_count_lo0_and_45 = scan_count_lo0_and_44 & scan_count_hi0_bits_9;
-  assign scan_count_lo0_or_28 = scan_count_lo0_and_42 | scan_count_lo0_and_45;
-  assign scan_count_lo0_and_46 = 1'd0 & scan_count_hi0_bits_8;
-  assign scan_count_lo0_and_47 = 1'd0 & scan_count_hi0_bits_9;
-  assign scan_count_lo0_or_29 = scan_count_lo0_and_46 | scan_count_lo0_and_47;
-  assign scan_count_lo0_or_30 = 1'd0 | scan_count_hi0_bits_9;
-  assign scan_count_lo0_and_48 = 1'd0 & scan_count_lo0_or_30;
-  assign scan_count_lo0_or_31 = scan_count_lo0_or_29 | scan_count_lo0_and_48;
-  assign scan_count_lo0_or_32 = 1'd0 | scan_count_hi0_bits_8;
-  assign scan_count_lo0_and_49 = 1'd0 & scan_count_lo0_or_32;
-  assign scan_count_lo0_or_33 = scan_count_lo0_or_31 | scan_count_lo0_and_49;
-  assign scan_count_lo0_or_34 = scan_count_lo0_or_28 | scan_count_lo0_or_33;
-  assign scan_count_lo0_not_30 = ~1'd0;
-  assign scan_count_lo0_and_50 = scan_count_lo0_not_30 & scan_count_hi0_bits_10;
-  assign scan_count_lo0_not_31 = ~1'd0;
-  assign scan_count_lo0_and_51 = scan_count_lo0_and_50 & scan_count_lo0_not_31;
-  assign scan_count_lo0_not_32 = ~scan_count_hi0_bits_11;
-  assign scan_count_lo0_and_52 = scan_count_lo0_and_51 & scan_count_lo0_not_32;
-  assign scan_count_lo0_not_33 = ~1'd0;
-  assign scan_count_lo0_not_34 = ~scan_count_hi0_bits_10;
-  assign scan_count_lo0_and_53 = scan_count_lo0_not_33 & scan_count_lo0_not_34;
-  assign scan_count_lo0_not_35 = ~1'd0;
-  assign scan_count_lo0_and_54 = scan_count_lo0_and_53 & scan_count_lo0_not_35;
-  assign scan_count_lo0_and_55 = scan_count_lo0_and_54 & scan_count_hi0_bits_11;
-  assign scan_count_lo0_or_35 = scan_count_lo0_and_52 | scan_count_lo0_and_55;
-  assign scan_count_lo0_and_56 = 1'd0 & scan_count_hi0_bits_10;
-  assign scan_count_lo0_and_57 = 1'd0 & scan_count_hi0_bits_11;
-  assign scan_count_lo0_or_36 = scan_count_lo0_and_56 | scan_count_lo0_and_57;
-  assign scan_count_lo0_or_37 = 1'd0 | scan_count_hi0_bits_11;
-  assign scan_count_lo0_and_58 = 1'd0 & scan_count_lo0_or_37;
-  assign scan_count_lo0_or_38 = scan_count_lo0_or_36 | scan_count_lo0_and_58;
-  assign scan_count_lo0_or_39 = 1'd0 | scan_count_hi0_bits_10;
-  assign scan_count_lo0_and_59 = 1'd0 & scan_count_lo0_or_39;
-  assign scan_count_lo0_or_40 = scan_count_lo0_or_38 | scan_count_lo0_and_59;
-  assign scan_count_lo0_or_41 = scan_count_lo0_or_35 | scan_count_lo0_or_40;
-  assign scan_count_lo0_not_36 = ~1'd0;
-  assign scan_count_lo0_and_60 = scan_count_lo0_not_36 & scan_count_hi0_bits_12;
-  assign scan_count_lo0_not_37 = ~1'd0;
-  assign scan_count_lo0_and_61 = scan_count_lo0_and_60 & scan_count_lo0_not_37;
-  assign scan_count_lo0_not_38 = ~scan_count_hi0_bits_13;
-  assign scan_count_lo0_and_62 = scan_count_lo0_and_61 & scan_count_lo0_not_38;
-  assign scan_count_lo0_not_39 = ~1'd0;
-  assign scan_count_lo0_not_40 = ~scan_count_hi0_bits_12;
-  assign scan_count_lo0_and_63 = scan_count_lo0_not_39 & scan_count_lo0_not_40;
-  assign scan_count_lo0_not_41 = ~1'd0;
-  assign scan_count_lo0_and_64 = scan_count_lo0_and_63 & scan_count_lo0_not_41;
-  assign scan_count_lo0_and_65 = scan_count_lo0_and_64 & scan_count_hi0_bits_13;
-  assign scan_count_lo0_or_42 = scan_count_lo0_and_62 | scan_count_lo0_and_65;
-  assign scan_count_lo0_and_66 = 1'd0 & scan_count_hi0_bits_12;
-  assign scan_count_lo0_and_67 = 1'd0 & scan_count_hi0_bits_13;
-  assign scan_count_lo0_or_43 = scan_count_lo0_and_66 | scan_count_lo0_and_67;
-  assign scan_count_lo0_or_44 = 1'd0 | scan_count_hi0_bits_13;
-  assign scan_count_lo0_and_68 = 1'd0 & scan_count_lo0_or_44;
-  assign scan_count_lo0_or_45 = scan_count_lo0_or_43 | scan_count_lo0_and_68;
-  assign scan_count_lo0_or_46 = 1'd0 | scan_count_hi0_bits_12;
-  assign scan_count_lo0_and_69 = 1'd0 & scan_count_lo0_or_46;
-  assign scan_count_lo0_or_47 = scan_count_lo0_or_45 | scan_count_lo0_and_69;
-  assign scan_count_lo0_or_48 = scan_count_lo0_or_42 | scan_count_lo0_or_47;
-  assign scan_count_lo0_not_42 = ~1'd0;
-  assign scan_count_lo0_and_70 = scan_count_lo0_not_42 & scan_count_hi0_bits_14;
-  assign scan_count_lo0_not_43 = ~1'd0;
-  assign scan_count_lo0_and_71 = scan_count_lo0_and_70 & scan_count_lo0_not_43;
-  assign scan_count_lo0_not_44 = ~scan_count_hi0_bits_15;
-  assign scan_count_lo0_and_72 = scan_count_lo0_and_71 & scan_count_lo0_not_44;
-  assign scan_count_lo0_not_45 = ~1'd0;
-  assign scan_count_lo0_not_46 = ~scan_count_hi0_bits_14;
-  assign scan_count_lo0_and_73 = scan_count_lo0_not_45 & scan_count_lo0_not_46;
-  assign scan_count_lo0_not_47 = ~1'd0;
-  assign scan_count_lo0_and_74 = scan_count_lo0_and_73 & scan_count_lo0_not_47;
-  assign scan_count_lo0_and_75 = scan_count_lo0_and_74 & scan_count_hi0_bits_15;
-  assign scan_count_lo0_or_49 = scan_count_lo0_and_72 | scan_count_lo0_and_75;
-  assign scan_count_lo0_and_76 = 1'd0 & scan_count_hi0_bits_14;
-  assign scan_count_lo0_and_77 = 1'd0 & scan_count_hi0_bits_15;
-  assign scan_count_lo0_or_50 = scan_count_lo0_and_76 | scan_count_lo0_and_77;
-  assign scan_count_lo0_or_51 = 1'd0 | scan_count_hi0_bits_15;
-  assign scan_count_lo0_and_78 = 1'd0 & scan_count_lo0_or_51;
-  assign scan_count_lo0_or_52 = scan_count_lo0_or_50 | scan_count_lo0_and_78;
-  assign scan_count_lo0_or_53 = 1'd0 | scan_count_hi0_bits_14;
-  assign scan_count_lo0_and_79 = 1'd0 & scan_count_lo0_or_53;
-  assign scan_count_lo0_or_54 = scan_count_lo0_or_52 | scan_count_lo0_and_79;
-  assign scan_count_lo0_or_55 = scan_count_lo0_or_49 | scan_count_lo0_or_54;
-  assign scan_count_lo0_not_48 = ~1'd0;
-  assign scan_count_lo0_and_80 = scan_count_lo0_not_48 & scan_count_hi0_bits_16;
-  assign scan_count_lo0_not_49 = ~1'd0;
-  assign scan_count_lo0_and_81 = scan_count_lo0_and_80 & scan_count_lo0_not_49;
-  assign scan_count_lo0_not_50 = ~scan_count_hi0_bits_17;
-  assign scan_count_lo0_and_82 = scan_count_lo0_and_81 & scan_count_lo0_not_50;
-  assign scan_count_lo0_not_51 = ~1'd0;
-  assign scan_count_lo0_not_52 = ~scan_count_hi0_bits_16;
-  assign scan_count_lo0_and_83 = scan_count_lo0_not_51 & scan_count_lo0_not_52;
-  assign scan_count_lo0_not_53 = ~1'd0;
-  assign scan_count_lo0_and_84 = scan_count_lo0_and_83 & scan_count_lo0_not_53;
-  assign scan_count_lo0_and_85 = scan_count_lo0_and_84 & scan_count_hi0_bits_17;
-  assign scan_count_lo0_or_56 = scan_count_lo0_and_82 | scan_count_lo0_and_85;
-  assign scan_count_lo0_and_86 = 1'd0 & scan_count_hi0_bits_16;
-  assign scan_count_lo0_and_87 = 1'd0 & scan_count_hi0_bits_17;
-  assign scan_count_lo0_or_57 = scan_count_lo0_and_86 | scan_count_lo0_and_87;
-  assign scan_count_lo0_or_58 = 1'd0 | scan_count_hi0_bits_17;
-  assign scan_count_lo0_and_88 = 1'd0 & scan_count_lo0_or_58;
-  assign scan_count_lo0_or_59 = scan_count_lo0_or_57 | scan_count_lo0_and_88;
-  assign scan_count_lo0_or_60 = 1'd0 | scan_count_hi0_bits_16;
-  assign scan_count_lo0_and_89 = 1'd0 & scan_count_lo0_or_60;
-  assign scan_count_lo0_or_61 = scan_count_lo0_or_59 | scan_count_lo0_and_89;
-  assign scan_count_lo0_or_62 = scan_count_lo0_or_56 | scan_count_lo0_or_61;
-  assign scan_count_lo0_not_54 = ~1'd0;
-  assign scan_count_lo0_and_90 = scan_count_lo0_not_54 & scan_count_hi0_bits_18;
-  assign scan_count_lo0_not_55 = ~1'd0;
-  assign scan_count_lo0_and_91 = scan_count_lo0_and_90 & scan_count_lo0_not_55;
-  assign scan_count_lo0_not_56 = ~scan_count_hi0_bits_19;
-  assign scan_count_lo0_and_92 = scan_count_lo0_and_91 & scan_count_lo0_not_56;
-  assign scan_count_lo0_not_57 = ~1'd0;
-  assign scan_count_lo0_not_58 = ~scan_count_hi0_bits_18;
-  assign scan_count_lo0_and_93 = scan_count_lo0_not_57 & scan_count_lo0_not_58;
-  assign scan_count_lo0_not_59 = ~1'd0;
-  assign scan_count_lo0_and_94 = scan_count_lo0_and_93 & scan_count_lo0_not_59;
-  assign scan_count_lo0_and_95 = scan_count_lo0_and_94 & scan_count_hi0_bits_19;
-  assign scan_count_lo0_or_63 = scan_count_lo0_and_92 | scan_count_lo0_and_95;
-  assign scan_count_lo0_and_96 = 1'd0 & scan_count_hi0_bits_18;
-  assign scan_count_lo0_and_97 = 1'd0 & scan_count_hi0_bits_19;
-  assign scan_count_lo0_or_64 = scan_count_lo0_and_96 | scan_count_lo0_and_97;
-  assign scan_count_lo0_or_65 = 1'd0 | scan_count_hi0_bits_19;
-  assign scan_count_lo0_and_98 = 1'd0 & scan_count_lo0_or_65;
-  assign scan_count_lo0_or_66 = scan_count_lo0_or_64 | scan_count_lo0_and_98;
-  assign scan_count_lo0_or_67 = 1'd0 | scan_count_hi0_bits_18;
-  assign scan_count_lo0_and_99 = 1'd0 & scan_count_lo0_or_67;
-  assign scan_count_lo0_or_68 = scan_count_lo0_or_66 | scan_count_lo0_and_99;
-  assign scan_count_lo0_or_69 = scan_count_lo0_or_63 | scan_count_lo0_or_68;
-  assign scan_count_lo0_not_60 = ~1'd0;
-  assign scan_count_lo0_and_100 = scan_count_lo0_not_60 & scan_count_hi0_bits_20;
-  assign scan_count_lo0_not_61 = ~1'd0;
-  assign scan_count_lo0_and_101 = scan_count_lo0_and_100 & scan_count_lo0_not_61;
-  assign scan_count_lo0_not_62 = ~scan_count_hi0_bits_21;
-  assign scan_count_lo0_and_102 = scan_count_lo0_and_101 & scan_count_lo0_not_62;
-  assign scan_count_lo0_not_63 = ~1'd0;
-  assign scan_count_lo0_not_64 = ~scan_count_hi0_bits_20;
-  assign scan_count_lo0_and_103 = scan_count_lo0_not_63 & scan_count_lo0_not_64;
-  assign scan_count_lo0_not_65 = ~1'd0;
-  assign scan_count_lo0_and_104 = scan_count_lo0_and_103 & scan_count_lo0_not_65;
-  assign scan_count_lo0_and_105 = scan_count_lo0_and_104 & scan_count_hi0_bits_21;
-  assign scan_count_lo0_or_70 = scan_count_lo0_and_102 | scan_count_lo0_and_105;
-  assign scan_count_lo0_and_106 = 1'd0 & scan_count_hi0_bits_20;
-  assign scan_count_lo0_and_107 = 1'd0 & scan_count_hi0_bits_21;
-  assign scan_count_lo0_or_71 = scan_count_lo0_and_106 | scan_count_lo0_and_107;
-  assign scan_count_lo0_or_72 = 1'd0 | scan_count_hi0_bits_21;
-  assign scan_count_lo0_and_108 = 1'd0 & scan_count_lo0_or_72;
-  assign scan_count_lo0_or_73 = scan_count_lo0_or_71 | scan_count_lo0_and_108;
-  assign scan_count_lo0_or_74 = 1'd0 | scan_count_hi0_bits_20;
-  assign scan_count_lo0_and_109 = 1'd0 & scan_count_lo0_or_74;
-  assign scan_count_lo0_or_75 = scan_count_lo0_or_73 | scan_count_lo0_and_109;
-  assign scan_count_lo0_or_76 = scan_count_lo0_or_70 | scan_count_lo0_or_75;
-  assign scan_count_lo0_not_66 = ~1'd0;
-  assign scan_count_lo0_and_110 = scan_count_lo0_not_66 & scan_count_hi0_bits_22;
-  assign scan_count_lo0_not_67 = ~1'd0;
-  assign scan_count_lo0_and_111 = scan_count_lo0_and_110 & scan_count_lo0_not_67;
-  assign scan_count_lo0_not_68 = ~scan_count_hi0_bits_23;
-  assign scan_count_lo0_and_112 = scan_count_lo0_and_111 & scan_count_lo0_not_68;
-  assign scan_count_lo0_not_69 = ~1'd0;
-  assign scan_count_lo0_not_70 = ~scan_count_hi0_bits_22;
-  assign scan_count_lo0_and_113 = scan_count_lo0_not_69 & scan_count_lo0_not_70;
-  assign scan_count_lo0_not_71 = ~1'd0;
-  assign scan_count_lo0_and_114 = scan_count_lo0_and_113 & scan_count_lo0_not_71;
-  assign scan_count_lo0_and_115 = scan_count_lo0_and_114 & scan_count_hi0_bits_23;
-  assign scan_count_lo0_or_77 = scan_count_lo0_and_112 | scan_count_lo0_and_115;
-  assign scan_count_lo0_and_116 = 1'd0 & scan_count_hi0_bits_22;
-  assign scan_count_lo0_and_117 = 1'd0 & scan_count_hi0_bits_23;
-  assign scan_count_lo0_or_78 = scan_count_lo0_and_116 | scan_count_lo0_and_117;
-  assign scan_count_lo0_or_79 = 1'd0 | scan_count_hi0_bits_23;
-  assign scan_count_lo0_and_118 = 1'd0 & scan_count_lo0_or_79;
-  assign scan_count_lo0_or_80 = scan_count_lo0_or_78 | scan_count_lo0_and_118;
-  assign scan_count_lo0_or_81 = 1'd0 | scan_count_hi0_bits_22;
-  assign scan_count_lo0_and_119 = 1'd0 & scan_count_lo0_or_81;
-  assign scan_count_lo0_or_82 = scan_count_lo0_or_80 | scan_count_lo0_and_119;
-  assign scan_count_lo0_or_83 = scan_count_lo0_or_77 | scan_count_lo0_or_82;
-  assign scan_count_lo0_not_72 = ~1'd0;
-  assign scan_count_lo0_and_120 = scan_count_lo0_not_72 & scan_count_hi0_bits_24;
-  assign scan_count_lo0_not_73 = ~1'd0;
-  assign scan_count_lo0_and_121 = scan_count_lo0_and_120 & scan_count_lo0_not_73;
-  assign scan_count_lo0_not_74 = ~scan_count_hi0_bits_25;
-  assign scan_count_lo0_and_122 = scan_count_lo0_and_121 & scan_count_lo0_not_74;
-  assign scan_count_lo0_not_75 = ~1'd0;
-  assign scan_count_lo0_not_76 = ~scan_count_hi0_bits_24;
-  assign scan_count_lo0_and_123 = scan_count_lo0_not_75 & scan_count_lo0_not_76;
-  assign scan_count_lo0_not_77 = ~1'd0;
-  assign scan_count_lo0_and_124 = scan_count_lo0_and_123 & scan_count_lo0_not_77;
-  assign scan_count_lo0_and_125 = scan_count_lo0_and_124 & scan_count_hi0_bits_25;
-  assign scan_count_lo0_or_84 = scan_count_lo0_and_122 | scan_count_lo0_and_125;
-  assign scan_count_lo0_and_126 = 1'd0 & scan_count_hi0_bits_24;
-  assign scan_count_lo0_and_127 = 1'd0 & scan_count_hi0_bits_25;
-  assign scan_count_lo0_or_85 = scan_count_lo0_and_126 | scan_count_lo0_and_127;
-  assign scan_count_lo0_or_86 = 1'd0 | scan_count_hi0_bits_25;
-  assign scan_count_lo0_and_128 = 1'd0 & scan_count_lo0_or_86;
-  assign scan_count_lo0_or_87 = scan_count_lo0_or_85 | scan_count_lo0_and_128;
-  assign scan_count_lo0_or_88 = 1'd0 | scan_count_hi0_bits_24;
-  assign scan_count_lo0_and_129 = 1'd0 & scan_count_lo0_or_88;
-  assign scan_count_lo0_or_89 = scan_count_lo0_or_87 | scan_count_lo0_and_129;
-  assign scan_count_lo0_or_90 = scan_count_lo0_or_84 | scan_count_lo0_or_89;
-  assign scan_count_lo0_not_78 = ~1'd0;
-  assign scan_count_lo0_and_130 = scan_count_lo0_not_78 & scan_count_hi0_bits_26;
-  assign scan_count_lo0_not_79 = ~1'd0;
-  assign scan_count_lo0_and_131 = scan_count_lo0_and_130 & scan_count_lo0_not_79;
-  assign scan_count_lo0_not_80 = ~scan_count_hi0_bits_27;
-  assign scan_count_lo0_and_132 = scan_count_lo0_and_131 & scan_count_lo0_not_80;
-  assign scan_count_lo0_not_81 = ~1'd0;
-  assign scan_count_lo0_not_82 = ~scan_count_hi0_bits_26;
-  assign scan_count_lo0_and_133 = scan_count_lo0_not_81 & scan_count_lo0_not_82;
-  assign scan_count_lo0_not_83 = ~1'd0;
-  assign scan_count_lo0_and_134 = scan_count_lo0_and_133 & scan_count_lo0_not_83;
-  assign scan_count_lo0_and_135 = scan_count_lo0_and_134 & scan_count_hi0_bits_27;
-  assign scan_count_lo0_or_91 = scan_count_lo0_and_132 | scan_count_lo0_and_135;
-  assign scan_count_lo0_and_136 = 1'd0 & scan_count_hi0_bits_26;
-  assign scan_count_lo0_and_137 = 1'd0 & scan_count_hi0_bits_27;
-  assign scan_count_lo0_or_92 = scan_count_lo0_and_136 | scan_count_lo0_and_137;
-  assign scan_count_lo0_or_93 = 1'd0 | scan_count_hi0_bits_27;
-  assign scan_count_lo0_and_138 = 1'd0 & scan_count_lo0_or_93;
-  assign scan_count_lo0_or_94 = scan_count_lo0_or_92 | scan_count_lo0_and_138;
-  assign scan_count_lo0_or_95 = 1'd0 | scan_count_hi0_bits_26;
-  assign scan_count_lo0_and_139 = 1'd0 & scan_count_lo0_or_95;
-  assign scan_count_lo0_or_96 = scan_count_lo0_or_94 | scan_count_lo0_and_139;
-  assign scan_count_lo0_or_97 = scan_count_lo0_or_91 | scan_count_lo0_or_96;
-  assign scan_count_lo0_not_84 = ~1'd0;
-  assign scan_count_lo0_and_140 = scan_count_lo0_not_84 & scan_count_hi0_bits_28;
-  assign scan_count_lo0_not_85 = ~1'd0;
-  assign scan_count_lo0_and_141 = scan_count_lo0_and_140 & scan_count_lo0_not_85;
-  assign scan_count_lo0_not_86 = ~scan_count_hi0_bits_29;
-  assign scan_count_lo0_and_142 = scan_count_lo0_and_141 & scan_count_lo0_not_86;
-  assign scan_count_lo0_not_87 = ~1'd0;
-  assign scan_count_lo0_not_88 = ~scan_count_hi0_bits_28;
-  assign scan_count_lo0_and_143 = scan_count_lo0_not_87 & scan_count_lo0_not_88;
-  assign scan_count_lo0_not_89 = ~1'd0;
-  assign scan_count_lo0_and_144 = scan_count_lo0_and_143 & scan_count_lo0_not_89;
-  assign scan_count_lo0_and_145 = scan_count_lo0_and_144 & scan_count_hi0_bits_29;
-  assign scan_count_lo0_or_98 = scan_count_lo0_and_142 | scan_count_lo0_and_145;
-  assign scan_count_lo0_and_146 = 1'd0 & scan_count_hi0_bits_28;
-  assign scan_count_lo0_and_147 = 1'd0 & scan_count_hi0_bits_29;
-  assign scan_count_lo0_or_99 = scan_count_lo0_and_146 | scan_count_lo0_and_147;
-  assign scan_count_lo0_or_100 = 1'd0 | scan_count_hi0_bits_29;
-  assign scan_count_lo0_and_148 = 1'd0 & scan_count_lo0_or_100;
-  assign scan_count_lo0_or_101 = scan_count_lo0_or_99 | scan_count_lo0_and_148;
-  assign scan_count_lo0_or_102 = 1'd0 | scan_count_hi0_bits_28;
-  assign scan_count_lo0_and_149 = 1'd0 & scan_count_lo0_or_102;
-  assign scan_count_lo0_or_103 = scan_count_lo0_or_101 | scan_count_lo0_and_149;
-  assign scan_count_lo0_or_104 = scan_count_lo0_or_98 | scan_count_lo0_or_103;
-  assign scan_count_lo0_not_90 = ~1'd0;
-  assign scan_count_lo0_and_150 = scan_count_lo0_not_90 & scan_count_hi0_bits_30;
-  assign scan_count_lo0_not_91 = ~1'd0;
-  assign scan_count_lo0_and_151 = scan_count_lo0_and_150 & scan_count_lo0_not_91;
-  assign scan_count_lo0_not_92 = ~scan_count_hi0_bits_31;
-  assign scan_count_lo0_and_152 = scan_count_lo0_and_151 & scan_count_lo0_not_92;
-  assign scan_count_lo0_not_93 = ~1'd0;
-  assign scan_count_lo0_not_94 = ~scan_count_hi0_bits_30;
-  assign scan_count_lo0_and_153 = scan_count_lo0_not_93 & scan_count_lo0_not_94;
-  assign scan_count_lo0_not_95 = ~1'd0;
-  assign scan_count_lo0_and_154 = scan_count_lo0_and_153 & scan_count_lo0_not_95;
-  assign scan_count_lo0_and_155 = scan_count_lo0_and_154 & scan_count_hi0_bits_31;
-  assign scan_count_lo0_or_105 = scan_count_lo0_and_152 | scan_count_lo0_and_155;
-  assign scan_count_lo0_and_156 = 1'd0 & scan_count_hi0_bits_30;
-  assign scan_count_lo0_and_157 = 1'd0 & scan_count_hi0_bits_31;
-  assign scan_count_lo0_or_106 = scan_count_lo0_and_156 | scan_count_lo0_and_157;
-  assign scan_count_lo0_or_107 = 1'd0 | scan_count_hi0_bits_31;
-  assign scan_count_lo0_and_158 = 1'd0 & scan_count_lo0_or_107;
-  assign scan_count_lo0_or_108 = scan_count_lo0_or_106 | scan_count_lo0_and_158;
-  assign scan_count_lo0_or_109 = 1'd0 | scan_count_hi0_bits_30;
-  assign scan_count_lo0_and_159 = 1'd0 & scan_count_lo0_or_109;
-  assign scan_count_lo0_or_110 = scan_count_lo0_or_108 | scan_count_lo0_and_159;
-  assign scan_count_lo0_or_111 = scan_count_lo0_or_105 | scan_count_lo0_or_110;
-  assign scan_count_lo0_not_96 = ~1'd0;
-  assign scan_count_lo0_and_160 = scan_count_lo0_not_96 & scan_count_hi0_bits_32;
-  assign scan_count_lo0_not_97 = ~1'd0;
-  assign scan_count_lo0_and_161 = scan_count_lo0_and_160 & scan_count_lo0_not_97;
-  assign scan_count_lo0_not_98 = ~scan_count_hi0_bits_33;
-  assign scan_count_lo0_and_162 = scan_count_lo0_and_161 & scan_count_lo0_not_98;
-  assign scan_count_lo0_not_99 = ~1'd0;
-  assign scan_count_lo0_not_100 = ~scan_count_hi0_bits_32;
-  assign scan_count_lo0_and_163 = scan_count_lo0_not_99 & scan_count_lo0_not_100;
-  assign scan_count_lo0_not_101 = ~1'd0;
-  assign scan_count_lo0_and_164 = scan_count_lo0_and_163 & scan_count_lo0_not_101;
-  assign scan_count_lo0_and_165 = scan_count_lo0_and_164 & scan_count_hi0_bits_33;
-  assign scan_count_lo0_or_112 = scan_count_lo0_and_162 | scan_count_lo0_and_165;
-  assign scan_count_lo0_and_166 = 1'd0 & scan_count_hi0_bits_32;
-  assign scan_count_lo0_and_167 = 1'd0 & scan_count_hi0_bits_33;
-  assign scan_count_lo0_or_113 = scan_count_lo0_and_166 | scan_count_lo0_and_167;
-  assign scan_count_lo0_or_114 = 1'd0 | scan_count_hi0_bits_33;
-  assign scan_count_lo0_and_168 = 1'd0 & scan_count_lo0_or_114;
-  assign scan_count_lo0_or_115 = scan_count_lo0_or_113 | scan_count_lo0_and_168;
-  assign scan_count_lo0_or_116 = 1'd0 | scan_count_hi0_bits_32;
-  assign scan_count_lo0_and_169 = 1'd0 & scan_count_lo0_or_116;
-  assign scan_count_lo0_or_117 = scan_count_lo0_or_115 | scan_count_lo0_and_169;
-  assign scan_count_lo0_or_118 = scan_count_lo0_or_112 | scan_count_lo0_or_117;
-  assign scan_count_lo0_not_102 = ~1'd0;
-  assign scan_count_lo0_and_170 = scan_count_lo0_not_102 & scan_count_hi0_bits_34;
-  assign scan_count_lo0_not_103 = ~1'd0;
-  assign scan_count_lo0_and_171 = scan_count_lo0_and_170 & scan_count_lo0_not_103;
-  assign scan_count_lo0_not_104 = ~scan_count_hi0_bits_35;
-  assign scan_count_lo0_and_172 = scan_count_lo0_and_171 & scan_count_lo0_not_104;
-  assign scan_count_lo0_not_105 = ~1'd0;
-  assign scan_count_lo0_not_106 = ~scan_count_hi0_bits_34;
-  assign scan_count_lo0_and_173 = scan_count_lo0_not_105 & scan_count_lo0_not_106;
-  assign scan_count_lo0_not_107 = ~1'd0;
-  assign scan_count_lo0_and_174 = scan_count_lo0_and_173 & scan_count_lo0_not_107;
-  assign scan_count_lo0_and_175 = scan_count_lo0_and_174 & scan_count_hi0_bits_35;
-  assign scan_count_lo0_or_119 = scan_count_lo0_and_172 | scan_count_lo0_and_175;
-  assign scan_count_lo0_and_176 = 1'd0 & scan_count_hi0_bits_34;
-  assign scan_count_lo0_and_177 = 1'd0 & scan_count_hi0_bits_35;
-  assign scan_count_lo0_or_120 = scan_count_lo0_and_176 | scan_count_lo0_and_177;
-  assign scan_count_lo0_or_121 = 1'd0 | scan_count_hi0_bits_35;
-  assign scan_count_lo0_and_178 = 1'd0 & scan_count_lo0_or_121;
-  assign scan_count_lo0_or_122 = scan_count_lo0_or_120 | scan_count_lo0_and_178;
-  assign scan_count_lo0_or_123 = 1'd0 | scan_count_hi0_bits_34;
-  assign scan_count_lo0_and_179 = 1'd0 & scan_count_lo0_or_123;
-  assign scan_count_lo0_or_124 = scan_count_lo0_or_122 | scan_count_lo0_and_179;
-  assign scan_count_lo0_or_125 = scan_count_lo0_or_119 | scan_count_lo0_or_124;
-  assign scan_count_lo0_not_108 = ~1'd0;
-  assign scan_count_lo0_and_180 = scan_count_lo0_not_108 & scan_count_hi0_bits_36;
-  assign scan_count_lo0_not_109 = ~1'd0;
-  assign scan_count_lo0_and_181 = scan_count_lo0_and_180 & scan_count_lo0_not_109;
-  assign scan_count_lo0_not_110 = ~scan_count_hi0_bits_37;
-  assign scan_count_lo0_and_182 = scan_count_lo0_and_181 & scan_count_lo0_not_110;
-  assign scan_count_lo0_not_111 = ~1'd0;
-  assign scan_count_lo0_not_112 = ~scan_count_hi0_bits_36;
-  assign scan_count_lo0_and_183 = scan_count_lo0_not_111 & scan_count_lo0_not_112;
-  assign scan_count_lo0_not_113 = ~1'd0;
-  assign scan_count_lo0_and_184 = scan_count_lo0_and_183 & scan_count_lo0_not_113;
-  assign scan_count_lo0_and_185 = scan_count_lo0_and_184 & scan_count_hi0_bits_37;
-  assign scan_count_lo0_or_126 = scan_count_lo0_and_182 | scan_count_lo0_and_185;
-  assign scan_count_lo0_and_186 = 1'd0 & scan_count_hi0_bits_36;
-  assign scan_count_lo0_and_187 = 1'd0 & scan_count_hi0_bits_37;
-  assign scan_count_lo0_or_127 = scan_count_lo0_and_186 | scan_count_lo0_and_187;
-  assign scan_count_lo0_or_128 = 1'd0 | scan_count_hi0_bits_37;
-  assign scan_count_lo0_and_188 = 1'd0 & scan_count_lo0_or_128;
-  assign scan_count_lo0_or_129 = scan_count_lo0_or_127 | scan_count_lo0_and_188;
-  assign scan_count_lo0_or_130 = 1'd0 | scan_count_hi0_bits_36;
-  assign scan_count_lo0_and_189 = 1'd0 & scan_count_lo0_or_130;
-  assign scan_count_lo0_or_131 = scan_count_lo0_or_129 | scan_count_lo0_and_189;
-  assign scan_count_lo0_or_132 = scan_count_lo0_or_126 | scan_count_lo0_or_131;
-  assign scan_count_lo0_not_114 = ~1'd0;
-  assign scan_count_lo0_and_190 = scan_count_lo0_not_114 & scan_count_hi0_bits_38;
-  assign scan_count_lo0_not_115 = ~1'd0;
-  assign scan_count_lo0_and_191 = scan_count_lo0_and_190 & scan_count_lo0_not_115;
-  assign scan_count_lo0_not_116 = ~scan_count_hi0_bits_39;
-  assign scan_count_lo0_and_192 = scan_count_lo0_and_191 & scan_count_lo0_not_116;
-  assign scan_count_lo0_not_117 = ~1'd0;
-  assign scan_count_lo0_not_118 = ~scan_count_hi0_bits_38;
-  assign scan_count_lo0_and_193 = scan_count_lo0_not_117 & scan_count_lo0_not_118;
-  assign scan_count_lo0_not_119 = ~1'd0;
-  assign scan_count_lo0_and_194 = scan_count_lo0_and_193 & scan_count_lo0_not_119;
-  assign scan_count_lo0_and_195 = scan_count_lo0_and_194 & scan_count_hi0_bits_39;
-  assign scan_count_lo0_or_133 = scan_count_lo0_and_192 | scan_count_lo0_and_195;
-  assign scan_count_lo0_and_196 = 1'd0 & scan_count_hi0_bits_38;
-  assign scan_count_lo0_and_197 = 1'd0 & scan_count_hi0_bits_39;
-  assign scan_count_lo0_or_134 = scan_count_lo0_and_196 | scan_count_lo0_and_197;
-  assign scan_count_lo0_or_135 = 1'd0 | scan_count_hi0_bits_39;
-  assign scan_count_lo0_and_198 = 1'd0 & scan_count_lo0_or_135;
-  assign scan_count_lo0_or_136 = scan_count_lo0_or_134 | scan_count_lo0_and_198;
-  assign scan_count_lo0_or_137 = 1'd0 | scan_count_hi0_bits_38;
-  assign scan_count_lo0_and_199 = 1'd0 & scan_count_lo0_or_137;
-  assign scan_count_lo0_or_138 = scan_count_lo0_or_136 | scan_count_lo0_and_199;
-  assign scan_count_lo0_or_139 = scan_count_lo0_or_133 | scan_count_lo0_or_138;
-  assign scan_count_lo0_not_120 = ~1'd0;
-  assign scan_count_lo0_and_200 = scan_count_lo0_not_120 & scan_count_hi0_bits_40;
-  assign scan_count_lo0_not_121 = ~1'd0;
-  assign scan_count_lo0_and_201 = scan_count_lo0_and_200 & scan_count_lo0_not_121;
-  assign scan_count_lo0_not_122 = ~scan_count_hi0_bits_41;
-  assign scan_count_lo0_and_202 = scan_count_lo0_and_201 & scan_count_lo0_not_122;
-  assign scan_count_lo0_not_123 = ~1'd0;
-  assign scan_count_lo0_not_124 = ~scan_count_hi0_bits_40;
-  assign scan_count_lo0_and_203 = scan_count_lo0_not_123 & scan_count_lo0_not_124;
-  assign scan_count_lo0_not_125 = ~1'd0;
-  assign scan_count_lo0_and_204 = scan_count_lo0_and_203 & scan_count_lo0_not_125;
-  assign scan_count_lo0_and_205 = scan_count_lo0_and_204 & scan_count_hi0_bits_41;
-  assign scan_count_lo0_or_140 = scan_count_lo0_and_202 | scan_count_lo0_and_205;
-  assign scan_count_lo0_and_206 = 1'd0 & scan_count_hi0_bits_40;
-  assign scan_count_lo0_and_207 = 1'd0 & scan_count_hi0_bits_41;
-  assign scan_count_lo0_or_141 = scan_count_lo0_and_206 | scan_count_lo0_and_207;
-  assign scan_count_lo0_or_142 = 1'd0 | scan_count_hi0_bits_41;
-  assign scan_count_lo0_and_208 = 1'd0 & scan_count_lo0_or_142;
-  assign scan_count_lo0_or_143 = scan_count_lo0_or_141 | scan_count_lo0_and_208;
-  assign scan_count_lo0_or_144 = 1'd0 | scan_count_hi0_bits_40;
-  assign scan_count_lo0_and_209 = 1'd0 & scan_count_lo0_or_144;
-  assign scan_count_lo0_or_145 = scan_count_lo0_or_143 | scan_count_lo0_and_209;
-  assign scan_count_lo0_or_146 = scan_count_lo0_or_140 | scan_count_lo0_or_145;
-  assign scan_count_lo0_not_126 = ~1'd0;
-  assign scan_count_lo0_and_210 = scan_count_lo0_not_126 & scan_count_hi0_bits_42;
-  assign scan_count_lo0_not_127 = ~1'd0;
-  assign scan_count_lo0_and_211 = scan_count_lo0_and_210 & scan_count_lo0_not_127;
-  assign scan_count_lo0_not_128 = ~scan_count_hi0_bits_43;
-  assign scan_count_lo0_and_212 = scan_count_lo0_and_211 & scan_count_lo0_not_128;
-  assign scan_count_lo0_not_129 = ~1'd0;
-  assign scan_count_lo0_not_130 = ~scan_count_hi0_bits_42;
-  assign scan_count_lo0_and_213 = scan_count_lo0_not_129 & scan_count_lo0_not_130;
-  assign scan_count_lo0_not_131 = ~1'd0;
-  assign scan_count_lo0_and_214 = scan_count_lo0_and_213 & scan_count_lo0_not_131;
-  assign scan_count_lo0_and_215 = scan_count_lo0_and_214 & scan_count_hi0_bits_43;
-  assign scan_count_lo0_or_147 = scan_count_lo0_and_212 | scan_count_lo0_and_215;
-  assign scan_count_lo0_and_216 = 1'd0 & scan_count_hi0_bits_42;
-  assign scan_count_lo0_and_217 = 1'd0 & scan_count_hi0_bits_43;
-  assign scan_count_lo0_or_148 = scan_count_lo0_and_216 | scan_count_lo0_and_217;
-  assign scan_count_lo0_or_149 = 1'd0 | scan_count_hi0_bits_43;
-  assign scan_count_lo0_and_218 = 1'd0 & scan_count_lo0_or_149;
-  assign scan_count_lo0_or_150 = scan_count_lo0_or_148 | scan_count_lo0_and_218;
-  assign scan_count_lo0_or_151 = 1'd0 | scan_count_hi0_bits_42;
-  assign scan_count_lo0_and_219 = 1'd0 & scan_count_lo0_or_151;
-  assign scan_count_lo0_or_152 = scan_count_lo0_or_150 | scan_count_lo0_and_219;
-  assign scan_count_lo0_or_153 = scan_count_lo0_or_147 | scan_count_lo0_or_152;
-  assign scan_count_lo0_not_132 = ~1'd0;
-  assign scan_count_lo0_and_220 = scan_count_lo0_not_132 & scan_count_hi0_bits_44;
-  assign scan_count_lo0_not_133 = ~1'd0;
-  assign scan_count_lo0_and_221 = scan_count_lo0_and_220 & scan_count_lo0_not_133;
-  assign scan_count_lo0_not_134 = ~scan_count_hi0_bits_45;
-  assign scan_count_lo0_and_222 = scan_count_lo0_and_221 & scan_count_lo0_not_134;
-  assign scan_count_lo0_not_135 = ~1'd0;
-  assign scan_count_lo0_not_136 = ~scan_count_hi0_bits_44;
-  assign scan_count_lo0_and_223 = scan_count_lo0_not_135 & scan_count_lo0_not_136;
-  assign scan_count_lo0_not_137 = ~1'd0;
-  assign scan_count_lo0_and_224 = scan_count_lo0_and_223 & scan_count_lo0_not_137;
-  assign scan_count_lo0_and_225 = scan_count_lo0_and_224 & scan_count_hi0_bits_45;
-  assign scan_count_lo0_or_154 = scan_count_lo0_and_222 | scan_count_lo0_and_225;
-  assign scan_count_lo0_and_226 = 1'd0 & scan_count_hi0_bits_44;
-  assign scan_count_lo0_and_227 = 1'd0 & scan_count_hi0_bits_45;
-  assign scan_count_lo0_or_155 = scan_count_lo0_and_226 | scan_count_lo0_and_227;
-  assign scan_count_lo0_or_156 = 1'd0 | scan_count_hi0_bits_45;
-  assign scan_count_lo0_and_228 = 1'd0 & scan_count_lo0_or_156;
-  assign scan_count_lo0_or_157 = scan_count_lo0_or_155 | scan_count_lo0_and_228;
-  assign scan_count_lo0_or_158 = 1'd0 | scan_count_hi0_bits_44;
-  assign scan_count_lo0_and_229 = 1'd0 & scan_count_lo0_or_158;
-  assign scan_count_lo0_or_159 = scan_count_lo0_or_157 | scan_count_lo0_and_229;
-  assign scan_count_lo0_or_160 = scan_count_lo0_or_154 | scan_count_lo0_or_159;
-  assign scan_count_lo0_not_138 = ~1'd0;
-  assign scan_count_lo0_and_230 = scan_count_lo0_not_138 & scan_count_hi0_bits_46;
-  assign scan_count_lo0_not_139 = ~1'd0;
-  assign scan_count_lo0_and_231 = scan_count_lo0_and_230 & scan_count_lo0_not_139;
-  assign scan_count_lo0_not_140 = ~scan_count_hi0_bits_47;
-  assign scan_count_lo0_and_232 = scan_count_lo0_and_231 & scan_count_lo0_not_140;
-  assign scan_count_lo0_not_141 = ~1'd0;
-  assign scan_count_lo0_not_142 = ~scan_count_hi0_bits_46;
-  assign scan_count_lo0_and_233 = scan_count_lo0_not_141 & scan_count_lo0_not_142;
-  assign scan_count_lo0_not_143 = ~1'd0;
-  assign scan_count_lo0_and_234 = scan_count_lo0_and_233 & scan_count_lo0_not_143;
-  assign scan_count_lo0_and_235 = scan_count_lo0_and_234 & scan_count_hi0_bits_47;
-  assign scan_count_lo0_or_161 = scan_count_lo0_and_232 | scan_count_lo0_and_235;
-  assign scan_count_lo0_and_236 = 1'd0 & scan_count_hi0_bits_46;
-  assign scan_count_lo0_and_237 = 1'd0 & scan_count_hi0_bits_47;
-  assign scan_count_lo0_or_162 = scan_count_lo0_and_236 | scan_count_lo0_and_237;
-  assign scan_count_lo0_or_163 = 1'd0 | scan_count_hi0_bits_47;
-  assign scan_count_lo0_and_238 = 1'd0 & scan_count_lo0_or_163;
-  assign scan_count_lo0_or_164 = scan_count_lo0_or_162 | scan_count_lo0_and_238;
-  assign scan_count_lo0_or_165 = 1'd0 | scan_count_hi0_bits_46;
-  assign scan_count_lo0_and_239 = 1'd0 & scan_count_lo0_or_165;
-  assign scan_count_lo0_or_166 = scan_count_lo0_or_164 | scan_count_lo0_and_239;
-  assign scan_count_lo0_or_167 = scan_count_lo0_or_161 | scan_count_lo0_or_166;
-  assign scan_count_hi1_bits = scan_count_hi0[22];
-  assign scan_count_hi1_bits_1 = scan_count_hi0[23];
-  assign scan_count_hi1_or = scan_count_hi1_bits | scan_count_hi1_bits_1;
-  assign scan_count_hi1_bits_2 = scan_count_lo0[22];
-  assign scan_count_hi1_bits_3 = scan_count_lo0[23];
-  assign scan_count_hi1_and = scan_count_hi1_bits_2 & scan_count_hi1_bits_3;
-  assign scan_count_hi1_or_1 = scan_count_hi1_or | scan_count_hi1_and;
-  assign scan_count_hi1_bits_4 = scan_count_hi0[20];
-  assign scan_count_hi1_bits_5 = scan_count_hi0[21];
-  assign scan_count_hi1_or_2 = scan_count_hi1_bits_4 | scan_count_hi1_bits_5;
-  assign scan_count_hi1_bits_6 = scan_count_lo0[20];
-  assign scan_count_hi1_bits_7 = scan_count_lo0[21];
-  assign scan_count_hi1_and_1 = scan_count_hi1_bits_6 & scan_count_hi1_bits_7;
-  assign scan_count_hi1_or_3 = scan_count_hi1_or_2 | scan_count_hi1_and_1;
-  assign scan_count_hi1_bits_8 = scan_count_hi0[18];
-  assign scan_count_hi1_bits_9 = scan_count_hi0[19];
-  assign scan_count_hi1_or_4 = scan_count_hi1_bits_8 | scan_count_hi1_bits_9;
-  assign scan_count_hi1_bits_10 = scan_count_lo0[18];
-  assign scan_count_hi1_bits_11 = scan_count_lo0[19];
-  assign scan_count_hi1_and_2 = scan_count_hi1_bits_10 & scan_count_hi1_bits_11;
-  assign scan_count_hi1_or_5 = scan_count_hi1_or_4 | scan_count_hi1_and_2;
-  assign scan_count_hi1_bits_12 = scan_count_hi0[16];
-  assign scan_count_hi1_bits_13 = scan_count_hi0[17];
-  assign scan_count_hi1_or_6 = scan_count_hi1_bits_12 | scan_count_hi1_bits_13;
-  assign scan_count_hi1_bits_14 = scan_count_lo0[16];
-  assign scan_count_hi1_bits_15 = scan_count_lo0[17];
-  assign scan_count_hi1_and_3 = scan_count_hi1_bits_14 & scan_count_hi1_bits_15;
-  assign scan_count_hi1_or_7 = scan_count_hi1_or_6 | scan_count_hi1_and_3;
-  assign scan_count_hi1_bits_16 = scan_count_hi0[14];
-  assign scan_count_hi1_bits_17 = scan_count_hi0[15];
-  assign scan_count_hi1_or_8 = scan_count_hi1_bits_16 | scan_count_hi1_bits_17;
-  assign scan_count_hi1_bits_18 = scan_count_lo0[14];
-  assign scan_count_hi1_bits_19 = scan_count_lo0[15];
-  assign scan_count_hi1_and_4 = scan_count_hi1_bits_18 & scan_count_hi1_bits_19;
-  assign scan_count_hi1_or_9 = scan_count_hi1_or_8 | scan_count_hi1_and_4;
-  assign scan_count_hi1_bits_20 = scan_count_hi0[12];
-  assign scan_count_hi1_bits_21 = scan_count_hi0[13];
-  assign scan_count_hi1_or_10 = scan_count_hi1_bits_20 | scan_count_hi1_bits_21;
-  assign scan_count_hi1_bits_22 = scan_count_lo0[12];
-  assign scan_count_hi1_bits_23 = scan_count_lo0[13];
-  assign scan_count_hi1_and_5 = scan_count_hi1_bits_22 & scan_count_hi1_bits_23;
-  assign scan_count_hi1_or_11 = scan_count_hi1_or_10 | scan_count_hi1_and_5;
-  assign scan_count_hi1_bits_24 = scan_count_hi0[10];
-  assign scan_count_hi1_bits_25 = scan_count_hi0[11];
-  assign scan_count_hi1_or_12 = scan_count_hi1_bits_24 | scan_count_hi1_bits_25;
-  assign scan_count_hi1_bits_26 = scan_count_lo0[10];
-  assign scan_count_hi1_bits_27 = scan_count_lo0[11];
-  assign scan_count_hi1_and_6 = scan_count_hi1_bits_26 & scan_count_hi1_bits_27;
-  assign scan_count_hi1_or_13 = scan_count_hi1_or_12 | scan_count_hi1_and_6;
-  assign scan_count_hi1_bits_28 = scan_count_hi0[8];
-  assign scan_count_hi1_bits_29 = scan_count_hi0[9];
-  assign scan_count_hi1_or_14 = scan_count_hi1_bits_28 | scan_count_hi1_bits_29;
-  assign scan_count_hi1_bits_30 = scan_count_lo0[8];
-  assign scan_count_hi1_bits_31 = scan_count_lo0[9];
-  assign scan_count_hi1_and_7 = scan_count_hi1_bits_30 & scan_count_hi1_bits_31;
-  assign scan_count_hi1_or_15 = scan_count_hi1_or_14 | scan_count_hi1_and_7;
-  assign scan_count_hi1_bits_32 = scan_count_hi0[6];
-  assign scan_count_hi1_bits_33 = scan_count_hi0[7];
-  assign scan_count_hi1_or_16 = scan_count_hi1_bits_32 | scan_count_hi1_bits_33;
-  assign scan_count_hi1_bits_34 = scan_count_lo0[6];
-  assign scan_count_hi1_bits_35 = scan_count_lo0[7];
-  assign scan_count_hi1_and_8 = scan_count_hi1_bits_34 & scan_count_hi1_bits_35;
-  assign scan_count_hi1_or_17 = scan_count_hi1_or_16 | scan_count_hi1_and_8;
-  assign scan_count_hi1_bits_36 = scan_count_hi0[4];
-  assign scan_count_hi1_bits_37 = scan_count_hi0[5];
-  assign scan_count_hi1_or_18 = scan_count_hi1_bits_36 | scan_count_hi1_bits_37;
-  assign scan_count_hi1_bits_38 = scan_count_lo0[4];
-  assign scan_count_hi1_bits_39 = scan_count_lo0[5];
-  assign scan_count_hi1_and_9 = scan_count_hi1_bits_38 & scan_count_hi1_bits_39;
-  assign scan_count_hi1_or_19 = scan_count_hi1_or_18 | scan_count_hi1_and_9;
-  assign scan_count_hi1_bits_40 = scan_count_hi0[2];
-  assign scan_count_hi1_bits_41 = scan_count_hi0[3];
-  assign scan_count_hi1_or_20 = scan_count_hi1_bits_40 | scan_count_hi1_bits_41;
-  assign scan_count_hi1_bits_42 = scan_count_lo0[2];
-  assign scan_count_hi1_bits_43 = scan_count_lo0[3];
-  assign scan_count_hi1_and_10 = scan_count_hi1_bits_42 & scan_count_hi1_bits_43;
-  assign scan_count_hi1_or_21 = scan_count_hi1_or_20 | scan_count_hi1_and_10;
-  assign scan_count_hi1_bits_44 = scan_count_hi0[0];
-  assign scan_count_hi1_bits_45 = scan_count_hi0[1];
-  assign scan_count_hi1_or_22 = scan_count_hi1_bits_44 | scan_count_hi1_bits_45;
-  assign scan_count_hi1_bits_46 = scan_count_lo0[0];
-  assign scan_count_hi1_bits_47 = scan_count_lo0[1];
-  assign scan_count_hi1_and_11 = scan_count_hi1_bits_46 & scan_count_hi1_bits_47;
-  assign scan_count_hi1_or_23 = scan_count_hi1_or_22 | scan_count_hi1_and_11;
-  assign scan_count_lo1_not = ~scan_count_hi1_bits;
-  assign scan_count_lo1_and = scan_count_lo1_not & scan_count_hi1_bits_2;
-  assign scan_count_lo1_not_1 = ~scan_count_hi1_bits_1;
-  assign scan_count_lo1_and_1 = scan_count_lo1_and & scan_count_lo1_not_1;
-  assign scan_count_lo1_not_2 = ~scan_count_hi1_bits_3;
-  assign scan_count_lo1_and_2 = scan_count_lo1_and_1 & scan_count_lo1_not_2;
-  assign scan_count_lo1_not_3 = ~scan_count_hi1_bits;
-  assign scan_count_lo1_not_4 = ~scan_count_hi1_bits_2;
-  assign scan_count_lo1_and_3 = scan_count_lo1_not_3 & scan_count_lo1_not_4;
-  assign scan_count_lo1_not_5 = ~scan_count_hi1_bits_1;
-  assign scan_count_lo1_and_4 = scan_count_lo1_and_3 & scan_count_lo1_not_5;
-  assign scan_count_lo1_and_5 = scan_count_lo1_and_4 & scan_count_hi1_bits_3;
-  assign scan_count_lo1_or = scan_count_lo1_and_2 | scan_count_lo1_and_5;
-  assign scan_count_lo1_and_6 = scan_count_hi1_bits & scan_count_hi1_bits_2;
-  assign scan_count_lo1_and_7 = scan_count_hi1_bits_1 & scan_count_hi1_bits_3;
-  assign scan_count_lo1_or_1 = scan_count_lo1_and_6 | scan_count_lo1_and_7;
-  assign scan_count_lo1_or_2 = scan_count_hi1_bits_1 | scan_count_hi1_bits_3;
-  assign scan_count_lo1_and_8 = scan_count_hi1_bits & scan_count_lo1_or_2;
-  assign scan_count_lo1_or_3 = scan_count_lo1_or_1 | scan_count_lo1_and_8;
-  assign scan_count_lo1_or_4 = scan_count_hi1_bits | scan_count_hi1_bits_2;
-  assign scan_count_lo1_and_9 = scan_count_hi1_bits_1 & scan_count_lo1_or_4;
-  assign scan_count_lo1_or_5 = scan_count_lo1_or_3 | scan_count_lo1_and_9;
-  assign scan_count_lo1_or_6 = scan_count_lo1_or | scan_count_lo1_or_5;
-  assign scan_count_lo1_not_6 = ~scan_count_hi1_bits_4;
-  assign scan_count_lo1_and_10 = scan_count_lo1_not_6 & scan_count_hi1_bits_6;
-  assign scan_count_lo1_not_7 = ~scan_count_hi1_bits_5;
-  assign scan_count_lo1_and_11 = scan_count_lo1_and_10 & scan_count_lo1_not_7;
-  assign scan_count_lo1_not_8 = ~scan_count_hi1_bits_7;
-  assign scan_count_lo1_and_12 = scan_count_lo1_and_11 & scan_count_lo1_not_8;
-  assign scan_count_lo1_not_9 = ~scan_count_hi1_bits_4;
-  assign scan_count_lo1_not_10 = ~scan_count_hi1_bits_6;
-  assign scan_count_lo1_and_13 = scan_count_lo1_not_9 & scan_count_lo1_not_10;
-  assign scan_count_lo1_not_11 = ~scan_count_hi1_bits_5;
-  assign scan_count_lo1_and_14 = scan_count_lo1_and_13 & scan_count_lo1_not_11;
-  assign scan_count_lo1_and_15 = scan_count_lo1_and_14 & scan_count_hi1_bits_7;
-  assign scan_count_lo1_or_7 = scan_count_lo1_and_12 | scan_count_lo1_and_15;
-  assign scan_count_lo1_and_16 = scan_count_hi1_bits_4 & scan_count_hi1_bits_6;
-  assign scan_count_lo1_and_17 = scan_count_hi1_bits_5 & scan_count_hi1_bits_7;
-  assign scan_count_lo1_or_8 = scan_count_lo1_and_16 | scan_count_lo1_and_17;
-  assign scan_count_lo1_or_9 = scan_count_hi1_bits_5 | scan_count_hi1_bits_7;
-  assign scan_count_lo1_and_18 = scan_count_hi1_bits_4 & scan_count_lo1_or_9;
-  assign scan_count_lo1_or_10 = scan_count_lo1_or_8 | scan_count_lo1_and_18;
-  assign scan_count_lo1_or_11 = scan_count_hi1_bits_4 | scan_count_hi1_bits_6;
-  assign scan_count_lo1_and_19 = scan_count_hi1_bits_5 & scan_count_lo1_or_11;
-  assign scan_count_lo1_or_12 = scan_count_lo1_or_10 | scan_count_lo1_and_19;
-  assign scan_count_lo1_or_13 = scan_count_lo1_or_7 | scan_count_lo1_or_12;
-  assign scan_count_lo1_not_12 = ~scan_count_hi1_bits_8;
-  assign scan_count_lo1_and_20 = scan_count_lo1_not_12 & scan_count_hi1_bits_10;
-  assign scan_count_lo1_not_13 = ~scan_count_hi1_bits_9;
-  assign scan_count_lo1_and_21 = scan_count_lo1_and_20 & scan_count_lo1_not_13;
-  assign scan_count_lo1_not_14 = ~scan_count_hi1_bits_11;
-  assign scan_count_lo1_and_22 = scan_count_lo1_and_21 & scan_count_lo1_not_14;
-  assign scan_count_lo1_not_15 = ~scan_count_hi1_bits_8;
-  assign scan_count_lo1_not_16 = ~scan_count_hi1_bits_10;
-  assign scan_count_lo1_and_23 = scan_count_lo1_not_15 & scan_count_lo1_not_16;
-  assign scan_count_lo1_not_17 = ~scan_count_hi1_bits_9;
-  assign scan_count_lo1_and_24 = scan_count_lo1_and_23 & scan_count_lo1_not_17;
-  assign scan_count_lo1_and_25 = scan_count_lo1_and_24 & scan_count_hi1_bits_11;
-  assign scan_count_lo1_or_14 = scan_count_lo1_and_22 | scan_count_lo1_and_25;
-  assign scan_count_lo1_and_26 = scan_count_hi1_bits_8 & scan_count_hi1_bits_10;
-  assign scan_count_lo1_and_27 = scan_count_hi1_bits_9 & scan_count_hi1_bits_11;
-  assign scan_count_lo1_or_15 = scan_count_lo1_and_26 | scan_count_lo1_and_27;
-  assign scan_count_lo1_or_16 = scan_count_hi1_bits_9 | scan_count_hi1_bits_11;
-  assign scan_count_lo1_and_28 = scan_count_hi1_bits_8 & scan_count_lo1_or_16;
-  assign scan_count_lo1_or_17 = scan_count_lo1_or_15 | scan_count_lo1_and_28;
-  assign scan_count_lo1_or_18 = scan_count_hi1_bits_8 | scan_count_hi1_bits_10;
-  assign scan_count_lo1_and_29 = scan_count_hi1_bits_9 & scan_count_lo1_or_18;
-  assign scan_count_lo1_or_19 = scan_count_lo1_or_17 | scan_count_lo1_and_29;
-  assign scan_count_lo1_or_20 = scan_count_lo1_or_14 | scan_count_lo1_or_19;
-  assign scan_count_lo1_not_18 = ~scan_count_hi1_bits_12;
-  assign scan_count_lo1_and_30 = scan_count_lo1_not_18 & scan_count_hi1_bits_14;
-  assign scan_count_lo1_not_19 = ~scan_count_hi1_bits_13;
-  assign scan_count_lo1_and_31 = scan_count_lo1_and_30 & scan_count_lo1_not_19;
-  assign scan_count_lo1_not_20 = ~scan_count_hi1_bits_15;
-  assign scan_count_lo1_and_32 = scan_count_lo1_and_31 & scan_count_lo1_not_20;
-  assign scan_count_lo1_not_21 = ~scan_count_hi1_bits_12;
-  assign scan_count_lo1_not_22 = ~scan_count_hi1_bits_14;
-  assign scan_count_lo1_and_33 = scan_count_lo1_not_21 & scan_count_lo1_not_22;
-  assign scan_count_lo1_not_23 = ~scan_count_hi1_bits_13;
-  assign scan_count_lo1_and_34 = scan_count_lo1_and_33 & scan_count_lo1_not_23;
-  assign scan_count_lo1_and_35 = scan_count_lo1_and_34 & scan_count_hi1_bits_15;
-  assign scan_count_lo1_or_21 = scan_count_lo1_and_32 | scan_count_lo1_and_35;
-  assign scan_count_lo1_and_36 = scan_count_hi1_bits_12 & scan_count_hi1_bits_14;
-  assign scan_count_lo1_and_37 = scan_count_hi1_bits_13 & scan_count_hi1_bits_15;
-  assign scan_count_lo1_or_22 = scan_count_lo1_and_36 | scan_count_lo1_and_37;
-  assign scan_count_lo1_or_23 = scan_count_hi1_bits_13 | scan_count_hi1_bits_15;
-  assign scan_count_lo1_and_38 = scan_count_hi1_bits_12 & scan_count_lo1_or_23;
-  assign scan_count_lo1_or_24 = scan_count_lo1_or_22 | scan_count_lo1_and_38;
-  assign scan_count_lo1_or_25 = scan_count_hi1_bits_12 | scan_count_hi1_bits_14;
-  assign scan_count_lo1_and_39 = scan_count_hi1_bits_13 & scan_count_lo1_or_25;
-  assign scan_count_lo1_or_26 = scan_count_lo1_or_24 | scan_count_lo1_and_39;
-  assign scan_count_lo1_or_27 = scan_count_lo1_or_21 | scan_count_lo1_or_26;
-  assign scan_count_lo1_not_24 = ~scan_count_hi1_bits_16;
-  assign scan_count_lo1_and_40 = scan_count_lo1_not_24 & scan_count_hi1_bits_18;
-  assign scan_count_lo1_not_25 = ~scan_count_hi1_bits_17;
-  assign scan_count_lo1_and_41 = scan_count_lo1_and_40 & scan_count_lo1_not_25;
-  assign scan_count_lo1_not_26 = ~scan_count_hi1_bits_19;
-  assign scan_count_lo1_and_42 = scan_count_lo1_and_41 & scan_count_lo1_not_26;
-  assign scan_count_lo1_not_27 = ~scan_count_hi1_bits_16;
-  assign scan_count_lo1_not_28 = ~scan_count_hi1_bits_18;
-  assign scan_count_lo1_and_43 = scan_count_lo1_not_27 & scan_count_lo1_not_28;
-  assign scan_count_lo1_not_29 = ~scan_count_hi1_bits_17;
-  assign scan_count_lo1_and_44 = scan_count_lo1_and_43 & scan_count_lo1_not_29;
-  assign scan_count_lo1_and_45 = scan_count_lo1_and_44 & scan_count_hi1_bits_19;
-  assign scan_count_lo1_or_28 = scan_count_lo1_and_42 | scan_count_lo1_and_45;
-  assign scan_count_lo1_and_46 = scan_count_hi1_bits_16 & scan_count_hi1_bits_18;
-  assign scan_count_lo1_and_47 = scan_count_hi1_bits_17 & scan_count_hi1_bits_19;
-  assign scan_count_lo1_or_29 = scan_count_lo1_and_46 | scan_count_lo1_and_47;
-  assign scan_count_lo1_or_30 = scan_count_hi1_bits_17 | scan_count_hi1_bits_19;
-  assign scan_count_lo1_and_48 = scan_count_hi1_bits_16 & scan_count_lo1_or_30;
-  assign scan_count_lo1_or_31 = scan_count_lo1_or_29 | scan_count_lo1_and_48;
-  assign scan_count_lo1_or_32 = scan_count_hi1_bits_16 | scan_count_hi1_bits_18;
-  assign scan_count_lo1_and_49 = scan_count_hi1_bits_17 & scan_count_lo1_or_32;
-  assign scan_count_lo1_or_33 = scan_count_lo1_or_31 | scan_count_lo1_and_49;
-  assign scan_count_lo1_or_34 = scan_count_lo1_or_28 | scan_count_lo1_or_33;
-  assign scan_count_lo1_not_30 = ~scan_count_hi1_bits_20;
-  assign scan_count_lo1_and_50 = scan_count_lo1_not_30 & scan_count_hi1_bits_22;
-  assign scan_count_lo1_not_31 = ~scan_count_hi1_bits_21;
-  assign scan_count_lo1_and_51 = scan_count_lo1_and_50 & scan_count_lo1_not_31;
-  assign scan_count_lo1_not_32 = ~scan_count_hi1_bits_23;
-  assign scan_count_lo1_and_52 = scan_count_lo1_and_51 & scan_count_lo1_not_32;
-  assign scan_count_lo1_not_33 = ~scan_count_hi1_bits_20;
-  assign scan_count_lo1_not_34 = ~scan_count_hi1_bits_22;
-  assign scan_count_lo1_and_53 = scan_count_lo1_not_33 & scan_count_lo1_not_34;
-  assign scan_count_lo1_not_35 = ~scan_count_hi1_bits_21;
-  assign scan_count_lo1_and_54 = scan_count_lo1_and_53 & scan_count_lo1_not_35;
-  assign scan_count_lo1_and_55 = scan_count_lo1_and_54 & scan_count_hi1_bits_23;
-  assign scan_count_lo1_or_35 = scan_count_lo1_and_52 | scan_count_lo1_and_55;
-  assign scan_count_lo1_and_56 = scan_count_hi1_bits_20 & scan_count_hi1_bits_22;
-  assign scan_count_lo1_and_57 = scan_count_hi1_bits_21 & scan_count_hi1_bits_23;
-  assign scan_count_lo1_or_36 = scan_count_lo1_and_56 | scan_count_lo1_and_57;
-  assign scan_count_lo1_or_37 = scan_count_hi1_bits_21 | scan_count_hi1_bits_23;
-  assign scan_count_lo1_and_58 = scan_count_hi1_bits_20 & scan_count_lo1_or_37;
-  assign scan_count_lo1_or_38 = scan_count_lo1_or_36 | scan_count_lo1_and_58;
-  assign scan_count_lo1_or_39 = scan_count_hi1_bits_20 | scan_count_hi1_bits_22;
-  assign scan_count_lo1_and_59 = scan_count_hi1_bits_21 & scan_count_lo1_or_39;
-  assign scan_count_lo1_or_40 = scan_count_lo1_or_38 | scan_count_lo1_and_59;
-  assign scan_count_lo1_or_41 = scan_count_lo1_or_35 | scan_count_lo1_or_40;
-  assign scan_count_lo1_not_36 = ~scan_count_hi1_bits_24;
-  assign scan_count_lo1_and_60 = scan_count_lo1_not_36 & scan_count_hi1_bits_26;
-  assign scan_count_lo1_not_37 = ~scan_count_hi1_bits_25;
-  assign scan_count_lo1_and_61 = scan_count_lo1_and_60 & scan_count_lo1_not_37;
-  assign scan_count_lo1_not_38 = ~scan_count_hi1_bits_27;
-  assign scan_count_lo1_and_62 = scan_count_lo1_and_61 & scan_count_lo1_not_38;
-  assign scan_count_lo1_not_39 = ~scan_count_hi1_bits_24;
-  assign scan_count_lo1_not_40 = ~scan_count_hi1_bits_26;
-  assign scan_count_lo1_and_63 = scan_count_lo1_not_39 & scan_count_lo1_not_40;
-  assign scan_count_lo1_not_41 = ~scan_count_hi1_bits_25;
-  assign scan_count_lo1_and_64 = scan_count_lo1_and_63 & scan_count_lo1_not_41;
-  assign scan_count_lo1_and_65 = scan_count_lo1_and_64 & scan_count_hi1_bits_27;
-  assign scan_count_lo1_or_42 = scan_count_lo1_and_62 | scan_count_lo1_and_65;
-  assign scan_count_lo1_and_66 = scan_count_hi1_bits_24 & scan_count_hi1_bits_26;
-  assign scan_count_lo1_and_67 = scan_count_hi1_bits_25 & scan_count_hi1_bits_27;
-  assign scan_count_lo1_or_43 = scan_count_lo1_and_66 | scan_count_lo1_and_67;
-  assign scan_count_lo1_or_44 = scan_count_hi1_bits_25 | scan_count_hi1_bits_27;
-  assign scan_count_lo1_and_68 = scan_count_hi1_bits_24 & scan_count_lo1_or_44;
-  assign scan_count_lo1_or_45 = scan_count_lo1_or_43 | scan_count_lo1_and_68;
-  assign scan_count_lo1_or_46 = scan_count_hi1_bits_24 | scan_count_hi1_bits_26;
-  assign scan_count_lo1_and_69 = scan_count_hi1_bits_25 & scan_count_lo1_or_46;
-  assign scan_count_lo1_or_47 = scan_count_lo1_or_45 | scan_count_lo1_and_69;
-  assign scan_count_lo1_or_48 = scan_count_lo1_or_42 | scan_count_lo1_or_47;
-  assign scan_count_lo1_not_42 = ~scan_count_hi1_bits_28;
-  assign scan_count_lo1_and_70 = scan_count_lo1_not_42 & scan_count_hi1_bits_30;
-  assign scan_count_lo1_not_43 = ~scan_count_hi1_bits_29;
-  assign scan_count_lo1_and_71 = scan_count_lo1_and_70 & scan_count_lo1_not_43;
-  assign scan_count_lo1_not_44 = ~scan_count_hi1_bits_31;
-  assign scan_count_lo1_and_72 = scan_count_lo1_and_71 & scan_count_lo1_not_44;
-  assign scan_count_lo1_not_45 = ~scan_count_hi1_bits_28;
-  assign scan_count_lo1_not_46 = ~scan_count_hi1_bits_30;
-  assign scan_count_lo1_and_73 = scan_count_lo1_not_45 & scan_count_lo1_not_46;
-  assign scan_count_lo1_not_47 = ~scan_count_hi1_bits_29;
-  assign scan_count_lo1_and_74 = scan_count_lo1_and_73 & scan_count_lo1_not_47;
-  assign scan_count_lo1_and_75 = scan_count_lo1_and_74 & scan_count_hi1_bits_31;
-  assign scan_count_lo1_or_49 = scan_count_lo1_and_72 | scan_count_lo1_and_75;
-  assign scan_count_lo1_and_76 = scan_count_hi1_bits_28 & scan_count_hi1_bits_30;
-  assign scan_count_lo1_and_77 = scan_count_hi1_bits_29 & scan_count_hi1_bits_31;
-  assign scan_count_lo1_or_50 = scan_count_lo1_and_76 | scan_count_lo1_and_77;
-  assign scan_count_lo1_or_51 = scan_count_hi1_bits_29 | scan_count_hi1_bits_31;
-  assign scan_count_lo1_and_78 = scan_count_hi1_bits_28 & scan_count_lo1_or_51;
-  assign scan_count_lo1_or_52 = scan_count_lo1_or_50 | scan_count_lo1_and_78;
-  assign scan_count_lo1_or_53 = scan_count_hi1_bits_28 | scan_count_hi1_bits_30;
-  assign scan_count_lo1_and_79 = scan_count_hi1_bits_29 & scan_count_lo1_or_53;
-  assign scan_count_lo1_or_54 = scan_count_lo1_or_52 | scan_count_lo1_and_79;
-  assign scan_count_lo1_or_55 = scan_count_lo1_or_49 | scan_count_lo1_or_54;
-  assign scan_count_lo1_not_48 = ~scan_count_hi1_bits_32;
-  assign scan_count_lo1_and_80 = scan_count_lo1_not_48 & scan_count_hi1_bits_34;
-  assign scan_count_lo1_not_49 = ~scan_count_hi1_bits_33;
-  assign scan_count_lo1_and_81 = scan_count_lo1_and_80 & scan_count_lo1_not_49;
-  assign scan_count_lo1_not_50 = ~scan_count_hi1_bits_35;
-  assign scan_count_lo1_and_82 = scan_count_lo1_and_81 & scan_count_lo1_not_50;
-  assign scan_count_lo1_not_51 = ~scan_count_hi1_bits_32;
-  assign scan_count_lo1_not_52 = ~scan_count_hi1_bits_34;
-  assign scan_count_lo1_and_83 = scan_count_lo1_not_51 & scan_count_lo1_not_52;
-  assign scan_count_lo1_not_53 = ~scan_count_hi1_bits_33;
-  assign scan_count_lo1_and_84 = scan_count_lo1_and_83 & scan_count_lo1_not_53;
-  assign scan_count_lo1_and_85 = scan_count_lo1_and_84 & scan_count_hi1_bits_35;
-  assign scan_count_lo1_or_56 = scan_count_lo1_and_82 | scan_count_lo1_and_85;
-  assign scan_count_lo1_and_86 = scan_count_hi1_bits_32 & scan_count_hi1_bits_34;
-  assign scan_count_lo1_and_87 = scan_count_hi1_bits_33 & scan_count_hi1_bits_35;
-  assign scan_count_lo1_or_57 = scan_count_lo1_and_86 | scan_count_lo1_and_87;
-  assign scan_count_lo1_or_58 = scan_count_hi1_bits_33 | scan_count_hi1_bits_35;
-  assign scan_count_lo1_and_88 = scan_count_hi1_bits_32 & scan_count_lo1_or_58;
-  assign scan_count_lo1_or_59 = scan_count_lo1_or_57 | scan_count_lo1_and_88;
-  assign scan_count_lo1_or_60 = scan_count_hi1_bits_32 | scan_count_hi1_bits_34;
-  assign scan_count_lo1_and_89 = scan_count_hi1_bits_33 & scan_count_lo1_or_60;
-  assign scan_count_lo1_or_61 = scan_count_lo1_or_59 | scan_count_lo1_and_89;
-  assign scan_count_lo1_or_62 = scan_count_lo1_or_56 | scan_count_lo1_or_61;
-  assign scan_count_lo1_not_54 = ~scan_count_hi1_bits_36;
-  assign scan_count_lo1_and_90 = scan_count_lo1_not_54 & scan_count_hi1_bits_38;
-  assign scan_count_lo1_not_55 = ~scan_count_hi1_bits_37;
-  assign scan_count_lo1_and_91 = scan_count_lo1_and_90 & scan_count_lo1_not_55;
-  assign scan_count_lo1_not_56 = ~scan_count_hi1_bits_39;
-  assign scan_count_lo1_and_92 = scan_count_lo1_and_91 & scan_count_lo1_not_56;
-  assign scan_count_lo1_not_57 = ~scan_count_hi1_bits_36;
-  assign scan_count_lo1_not_58 = ~scan_count_hi1_bits_38;
-  assign scan_count_lo1_and_93 = scan_count_lo1_not_57 & scan_count_lo1_not_58;
-  assign scan_count_lo1_not_59 = ~scan_count_hi1_bits_37;
-  assign scan_count_lo1_and_94 = scan_count_lo1_and_93 & scan_count_lo1_not_59;
-  assign scan_count_lo1_and_95 = scan_count_lo1_and_94 & scan_count_hi1_bits_39;
-  assign scan_count_lo1_or_63 = scan_count_lo1_and_92 | scan_count_lo1_and_95;
-  assign scan_count_lo1_and_96 = scan_count_hi1_bits_36 & scan_count_hi1_bits_38;
-  assign scan_count_lo1_and_97 = scan_count_hi1_bits_37 & scan_count_hi1_bits_39;
-  assign scan_count_lo1_or_64 = scan_count_lo1_and_96 | scan_count_lo1_and_97;
-  assign scan_count_lo1_or_65 = scan_count_hi1_bits_37 | scan_count_hi1_bits_39;
-  assign scan_count_lo1_and_98 = scan_count_hi1_bits_36 & scan_count_lo1_or_65;
-  assign scan_count_lo1_or_66 = scan_count_lo1_or_64 | scan_count_lo1_and_98;
-  assign scan_count_lo1_or_67 = scan_count_hi1_bits_36 | scan_count_hi1_bits_38;
-  assign scan_count_lo1_and_99 = scan_count_hi1_bits_37 & scan_count_lo1_or_67;
-  assign scan_count_lo1_or_68 = scan_count_lo1_or_66 | scan_count_lo1_and_99;
-  assign scan_count_lo1_or_69 = scan_count_lo1_or_63 | scan_count_lo1_or_68;
-  assign scan_count_lo1_not_60 = ~scan_count_hi1_bits_40;
-  assign scan_count_lo1_and_100 = scan_count_lo1_not_60 & scan_count_hi1_bits_42;
-  assign scan_count_lo1_not_61 = ~scan_count_hi1_bits_41;
-  assign scan_count_lo1_and_101 = scan_count_lo1_and_100 & scan_count_lo1_not_61;
-  assign scan_count_lo1_not_62 = ~scan_count_hi1_bits_43;
-  assign scan_count_lo1_and_102 = scan_count_lo1_and_101 & scan_count_lo1_not_62;
-  assign scan_count_lo1_not_63 = ~scan_count_hi1_bits_40;
-  assign scan_count_lo1_not_64 = ~scan_count_hi1_bits_42;
-  assign scan_count_lo1_and_103 = scan_count_lo1_not_63 & scan_count_lo1_not_64;
-  assign scan_count_lo1_not_65 = ~scan_count_hi1_bits_41;
-  assign scan_count_lo1_and_104 = scan_count_lo1_and_103 & scan_count_lo1_not_65;
-  assign scan_count_lo1_and_105 = scan_count_lo1_and_104 & scan_count_hi1_bits_43;
-  assign scan_count_lo1_or_70 = scan_count_lo1_and_102 | scan_count_lo1_and_105;
-  assign scan_count_lo1_and_106 = scan_count_hi1_bits_40 & scan_count_hi1_bits_42;
-  assign scan_count_lo1_and_107 = scan_count_hi1_bits_41 & scan_count_hi1_bits_43;
-  assign scan_count_lo1_or_71 = scan_count_lo1_and_106 | scan_count_lo1_and_107;
-  assign scan_count_lo1_or_72 = scan_count_hi1_bits_41 | scan_count_hi1_bits_43;
-  assign scan_count_lo1_and_108 = scan_count_hi1_bits_40 & scan_count_lo1_or_72;
-  assign scan_count_lo1_or_73 = scan_count_lo1_or_71 | scan_count_lo1_and_108;
-  assign scan_count_lo1_or_74 = scan_count_hi1_bits_40 | scan_count_hi1_bits_42;
-  assign scan_count_lo1_and_109 = scan_count_hi1_bits_41 & scan_count_lo1_or_74;
-  assign scan_count_lo1_or_75 = scan_count_lo1_or_73 | scan_count_lo1_and_109;
-  assign scan_count_lo1_or_76 = scan_count_lo1_or_70 | scan_count_lo1_or_75;
-  assign scan_count_lo1_not_66 = ~scan_count_hi1_bits_44;
-  assign scan_count_lo1_and_110 = scan_count_lo1_not_66 & scan_count_hi1_bits_46;
-  assign scan_count_lo1_not_67 = ~scan_count_hi1_bits_45;
-  assign scan_count_lo1_and_111 = scan_count_lo1_and_110 & scan_count_lo1_not_67;
-  assign scan_count_lo1_not_68 = ~scan_count_hi1_bits_47;
-  assign scan_count_lo1_and_112 = scan_count_lo1_and_111 & scan_count_lo1_not_68;
-  assign scan_count_lo1_not_69 = ~scan_count_hi1_bits_44;
-  assign scan_count_lo1_not_70 = ~scan_count_hi1_bits_46;
-  assign scan_count_lo1_and_113 = scan_count_lo1_not_69 & scan_count_lo1_not_70;
-  assign scan_count_lo1_not_71 = ~scan_count_hi1_bits_45;
-  assign scan_count_lo1_and_114 = scan_count_lo1_and_113 & scan_count_lo1_not_71;
-  assign scan_count_lo1_and_115 = scan_count_lo1_and_114 & scan_count_hi1_bits_47;
-  assign scan_count_lo1_or_77 = scan_count_lo1_and_112 | scan_count_lo1_and_115;
-  assign scan_count_lo1_and_116 = scan_count_hi1_bits_44 & scan_count_hi1_bits_46;
-  assign scan_count_lo1_and_117 = scan_count_hi1_bits_45 & scan_count_hi1_bits_47;
-  assign scan_count_lo1_or_78 = scan_count_lo1_and_116 | scan_count_lo1_and_117;
-  assign scan_count_lo1_or_79 = scan_count_hi1_bits_45 | scan_count_hi1_bits_47;
-  assign scan_count_lo1_and_118 = scan_count_hi1_bits_44 & scan_count_lo1_or_79;
-  assign scan_count_lo1_or_80 = scan_count_lo1_or_78 | scan_count_lo1_and_118;
-  assign scan_count_lo1_or_81 = scan_count_hi1_bits_44 | scan_count_hi1_bits_46;
-  assign scan_count_lo1_and_119 = scan_count_hi1_bits_45 & scan_count_lo1_or_81;
-  assign scan_count_lo1_or_82 = scan_count_lo1_or_80 | scan_count_lo1_and_119;
-  assign scan_count_lo1_or_83 = scan_count_lo1_or_77 | scan_count_lo1_or_82;
-  assign scan_count_hi2_bits = scan_count_hi1[10];
-  assign scan_count_hi2_bits_1 = scan_count_hi1[11];
-  assign scan_count_hi2_or = scan_count_hi2_bits | scan_count_hi2_bits_1;
-  assign scan_count_hi2_bits_2 = scan_count_lo1[10];
-  assign scan_count_hi2_bits_3 = scan_count_lo1[11];
-  assign scan_count_hi2_and = scan_count_hi2_bits_2 & scan_count_hi2_bits_3;
-  assign scan_count_hi2_or_1 = scan_count_hi2_or | scan_count_hi2_and;
-  assign scan_count_hi2_bits_4 = scan_count_hi1[8];
-  assign scan_count_hi2_bits_5 = scan_count_hi1[9];
-  assign scan_count_hi2_or_2 = scan_count_hi2_bits_4 | scan_count_hi2_bits_5;
-  assign scan_count_hi2_bits_6 = scan_count_lo1[8];
-  assign scan_count_hi2_bits_7 = scan_count_lo1[9];
-  assign scan_count_hi2_and_1 = scan_count_hi2_bits_6 & scan_count_hi2_bits_7;
-  assign scan_count_hi2_or_3 = scan_count_hi2_or_2 | scan_count_hi2_and_1;
-  assign scan_count_hi2_bits_8 = scan_count_hi1[6];
-  assign scan_count_hi2_bits_9 = scan_count_hi1[7];
-  assign scan_count_hi2_or_4 = scan_count_hi2_bits_8 | scan_count_hi2_bits_9;
-  assign scan_count_hi2_bits_10 = scan_count_lo1[6];
-  assign scan_count_hi2_bits_11 = scan_count_lo1[7];
-  assign scan_count_hi2_and_2 = scan_count_hi2_bits_10 & scan_count_hi2_bits_11;
-  assign scan_count_hi2_or_5 = scan_count_hi2_or_4 | scan_count_hi2_and_2;
-  assign scan_count_hi2_bits_12 = scan_count_hi1[4];
-  assign scan_count_hi2_bits_13 = scan_count_hi1[5];
-  assign scan_count_hi2_or_6 = scan_count_hi2_bits_12 | scan_count_hi2_bits_13;
-  assign scan_count_hi2_bits_14 = scan_count_lo1[4];
-  assign scan_count_hi2_bits_15 = scan_count_lo1[5];
-  assign scan_count_hi2_and_3 = scan_count_hi2_bits_14 & scan_count_hi2_bits_15;
-  assign scan_count_hi2_or_7 = scan_count_hi2_or_6 | scan_count_hi2_and_3;
-  assign scan_count_hi2_bits_16 = scan_count_hi1[2];
-  assign scan_count_hi2_bits_17 = scan_count_hi1[3];
-  assign scan_count_hi2_or_8 = scan_count_hi2_bits_16 | scan_count_hi2_bits_17;
-  assign scan_count_hi2_bits_18 = scan_count_lo1[2];
-  assign scan_count_hi2_bits_19 = scan_count_lo1[3];
-  assign scan_count_hi2_and_4 = scan_count_hi2_bits_18 & scan_count_hi2_bits_19;
-  assign scan_count_hi2_or_9 = scan_count_hi2_or_8 | scan_count_hi2_and_4;
-  assign scan_count_hi2_bits_20 = scan_count_hi1[0];
-  assign scan_count_hi2_bits_21 = scan_count_hi1[1];
-  assign scan_count_hi2_or_10 = scan_count_hi2_bits_20 | scan_count_hi2_bits_21;
-  assign scan_count_hi2_bits_22 = scan_count_lo1[0];
-  assign scan_count_hi2_bits_23 = scan_count_lo1[1];
-  assign scan_count_hi2_and_5 = scan_count_hi2_bits_22 & scan_count_hi2_bits_23;
-  assign scan_count_hi2_or_11 = scan_count_hi2_or_10 | scan_count_hi2_and_5;
-  assign scan_count_lo2_not = ~scan_count_hi2_bits;
-  assign scan_count_lo2_and = scan_count_lo2_not & scan_count_hi2_bits_2;
-  assign scan_count_lo2_not_1 = ~scan_count_hi2_bits_1;
-  assign scan_count_lo2_and_1 = scan_count_lo2_and & scan_count_lo2_not_1;
-  assign scan_count_lo2_not_2 = ~scan_count_hi2_bits_3;
-  assign scan_count_lo2_and_2 = scan_count_lo2_and_1 & scan_count_lo2_not_2;
-  assign scan_count_lo2_not_3 = ~scan_count_hi2_bits;
-  assign scan_count_lo2_not_4 = ~scan_count_hi2_bits_2;
-  assign scan_count_lo2_and_3 = scan_count_lo2_not_3 & scan_count_lo2_not_4;
-  assign scan_count_lo2_not_5 = ~scan_count_hi2_bits_1;
-  assign scan_count_lo2_and_4 = scan_count_lo2_and_3 & scan_count_lo2_not_5;
-  assign scan_count_lo2_and_5 = scan_count_lo2_and_4 & scan_count_hi2_bits_3;
-  assign scan_count_lo2_or = scan_count_lo2_and_2 | scan_count_lo2_and_5;
-  assign scan_count_lo2_and_6 = scan_count_hi2_bits & scan_count_hi2_bits_2;
-  assign scan_count_lo2_and_7 = scan_count_hi2_bits_1 & scan_count_hi2_bits_3;
-  assign scan_count_lo2_or_1 = scan_count_lo2_and_6 | scan_count_lo2_and_7;
-  assign scan_count_lo2_or_2 = scan_count_hi2_bits_1 | scan_count_hi2_bits_3;
-  assign scan_count_lo2_and_8 = scan_count_hi2_bits & scan_count_lo2_or_2;
-  assign scan_count_lo2_or_3 = scan_count_lo2_or_1 | scan_count_lo2_and_8;
-  assign scan_count_lo2_or_4 = scan_count_hi2_bits | scan_count_hi2_bits_2;
-  assign scan_count_lo2_and_9 = scan_count_hi2_bits_1 & scan_count_lo2_or_4;
-  assign scan_count_lo2_or_5 = scan_count_lo2_or_3 | scan_count_lo2_and_9;
-  assign scan_count_lo2_or_6 = scan_count_lo2_or | scan_count_lo2_or_5;
-  assign scan_count_lo2_not_6 = ~scan_count_hi2_bits_4;
-  assign scan_count_lo2_and_10 = scan_count_lo2_not_6 & scan_count_hi2_bits_6;
-  assign scan_count_lo2_not_7 = ~scan_count_hi2_bits_5;
-  assign scan_count_lo2_and_11 = scan_count_lo2_and_10 & scan_count_lo2_not_7;
-  assign scan_count_lo2_not_8 = ~scan_count_hi2_bits_7;
-  assign scan_count_lo2_and_12 = scan_count_lo2_and_11 & scan_count_lo2_not_8;
-  assign scan_count_lo2_not_9 = ~scan_count_hi2_bits_4;
-  assign scan_count_lo2_not_10 = ~scan_count_hi2_bits_6;
-  assign scan_count_lo2_and_13 = scan_count_lo2_not_9 & scan_count_lo2_not_10;
-  assign scan_count_lo2_not_11 = ~scan_count_hi2_bits_5;
-  assign scan_count_lo2_and_14 = scan_count_lo2_and_13 & scan_count_lo2_not_11;
-  assign scan_count_lo2_and_15 = scan_count_lo2_and_14 & scan_count_hi2_bits_7;
-  assign scan_count_lo2_or_7 = scan_count_lo2_and_12 | scan_count_lo2_and_15;
-  assign scan_count_lo2_and_16 = scan_count_hi2_bits_4 & scan_count_hi2_bits_6;
-  assign scan_count_lo2_and_17 = scan_count_hi2_bits_5 & scan_count_hi2_bits_7;
-  assign scan_count_lo2_or_8 = scan_count_lo2_and_16 | scan_count_lo2_and_17;
-  assign scan_count_lo2_or_9 = scan_count_hi2_bits_5 | scan_count_hi2_bits_7;
-  assign scan_count_lo2_and_18 = scan_count_hi2_bits_4 & scan_count_lo2_or_9;
-  assign scan_count_lo2_or_10 = scan_count_lo2_or_8 | scan_count_lo2_and_18;
-  assign scan_count_lo2_or_11 = scan_count_hi2_bits_4 | scan_count_hi2_bits_6;
-  assign scan_count_lo2_and_19 = scan_count_hi2_bits_5 & scan_count_lo2_or_11;
-  assign scan_count_lo2_or_12 = scan_count_lo2_or_10 | scan_count_lo2_and_19;
-  assign scan_count_lo2_or_13 = scan_count_lo2_or_7 | scan_count_lo2_or_12;
-  assign scan_count_lo2_not_12 = ~scan_count_hi2_bits_8;
-  assign scan_count_lo2_and_20 = scan_count_lo2_not_12 & scan_count_hi2_bits_10;
-  assign scan_count_lo2_not_13 = ~scan_count_hi2_bits_9;
-  assign scan_count_lo2_and_21 = scan_count_lo2_and_20 & scan_count_lo2_not_13;
-  assign scan_count_lo2_not_14 = ~scan_count_hi2_bits_11;
-  assign scan_count_lo2_and_22 = scan_count_lo2_and_21 & scan_count_lo2_not_14;
-  assign scan_count_lo2_not_15 = ~scan_count_hi2_bits_8;
-  assign scan_count_lo2_not_16 = ~scan_count_hi2_bits_10;
-  assign scan_count_lo2_and_23 = scan_count_lo2_not_15 & scan_count_lo2_not_16;
-  assign scan_count_lo2_not_17 = ~scan_count_hi2_bits_9;
-  assign scan_count_lo2_and_24 = scan_count_lo2_and_23 & scan_count_lo2_not_17;
-  assign scan_count_lo2_and_25 = scan_count_lo2_and_24 & scan_count_hi2_bits_11;
-  assign scan_count_lo2_or_14 = scan_count_lo2_and_22 | scan_count_lo2_and_25;
-  assign scan_count_lo2_and_26 = scan_count_hi2_bits_8 & scan_count_hi2_bits_10;
-  assign scan_count_lo2_and_27 = scan_count_hi2_bits_9 & scan_count_hi2_bits_11;
-  assign scan_count_lo2_or_15 = scan_count_lo2_and_26 | scan_count_lo2_and_27;
-  assign scan_count_lo2_or_16 = scan_count_hi2_bits_9 | scan_count_hi2_bits_11;
-  assign scan_count_lo2_and_28 = scan_count_hi2_bits_8 & scan_count_lo2_or_16;
-  assign scan_count_lo2_or_17 = scan_count_lo2_or_15 | scan_count_lo2_and_28;
-  assign scan_count_lo2_or_18 = scan_count_hi2_bits_8 | scan_count_hi2_bits_10;
-  assign scan_count_lo2_and_29 = scan_count_hi2_bits_9 & scan_count_lo2_or_18;
-  assign scan_count_lo2_or_19 = scan_count_lo2_or_17 | scan_count_lo2_and_29;
-  assign scan_count_lo2_or_20 = scan_count_lo2_or_14 | scan_count_lo2_or_19;
-  assign scan_count_lo2_not_18 = ~scan_count_hi2_bits_12;
-  assign scan_count_lo2_and_30 = scan_count_lo2_not_18 & scan_count_hi2_bits_14;
-  assign scan_count_lo2_not_19 = ~scan_count_hi2_bits_13;
-  assign scan_count_lo2_and_31 = scan_count_lo2_and_30 & scan_count_lo2_not_19;
-  assign scan_count_lo2_not_20 = ~scan_count_hi2_bits_15;
-  assign scan_count_lo2_and_32 = scan_count_lo2_and_31 & scan_count_lo2_not_20;
-  assign scan_count_lo2_not_21 = ~scan_count_hi2_bits_12;
-  assign scan_count_lo2_not_22 = ~scan_count_hi2_bits_14;
-  assign scan_count_lo2_and_33 = scan_count_lo2_not_21 & scan_count_lo2_not_22;
-  assign scan_count_lo2_not_23 = ~scan_count_hi2_bits_13;
-  assign scan_count_lo2_and_34 = scan_count_lo2_and_33 & scan_count_lo2_not_23;
-  assign scan_count_lo2_and_35 = scan_count_lo2_and_34 & scan_count_hi2_bits_15;
-  assign scan_count_lo2_or_21 = scan_count_lo2_and_32 | scan_count_lo2_and_35;
-  assign scan_count_lo2_and_36 = scan_count_hi2_bits_12 & scan_count_hi2_bits_14;
-  assign scan_count_lo2_and_37 = scan_count_hi2_bits_13 & scan_count_hi2_bits_15;
-  assign scan_count_lo2_or_22 = scan_count_lo2_and_36 | scan_count_lo2_and_37;
-  assign scan_count_lo2_or_23 = scan_count_hi2_bits_13 | scan_count_hi2_bits_15;
-  assign scan_count_lo2_and_38 = scan_count_hi2_bits_12 & scan_count_lo2_or_23;
-  assign scan_count_lo2_or_24 = scan_count_lo2_or_22 | scan_count_lo2_and_38;
-  assign scan_count_lo2_or_25 = scan_count_hi2_bits_12 | scan_count_hi2_bits_14;
-  assign scan_count_lo2_and_39 = scan_count_hi2_bits_13 & scan_count_lo2_or_25;
-  assign scan_count_lo2_or_26 = scan_count_lo2_or_24 | scan_count_lo2_and_39;
-  assign scan_count_lo2_or_27 = scan_count_lo2_or_21 | scan_count_lo2_or_26;
-  assign scan_count_lo2_not_24 = ~scan_count_hi2_bits_16;
-  assign scan_count_lo2_and_40 = scan_count_lo2_not_24 & scan_count_hi2_bits_18;
-  assign scan_count_lo2_not_25 = ~scan_count_hi2_bits_17;
-  assign scan_count_lo2_and_41 = scan_count_lo2_and_40 & scan_count_lo2_not_25;
-  assign scan_count_lo2_not_26 = ~scan_count_hi2_bits_19;
-  assign scan_count_lo2_and_42 = scan_count_lo2_and_41 & scan_count_lo2_not_26;
-  assign scan_count_lo2_not_27 = ~scan_count_hi2_bits_16;
-  assign scan_count_lo2_not_28 = ~scan_count_hi2_bits_18;
-  assign scan_count_lo2_and_43 = scan_count_lo2_not_27 & scan_count_lo2_not_28;
-  assign scan_count_lo2_not_29 = ~scan_count_hi2_bits_17;
-  assign scan_count_lo2_and_44 = scan_count_lo2_and_43 & scan_count_lo2_not_29;
-  assign scan_count_lo2_and_45 = scan_count_lo2_and_44 & scan_count_hi2_bits_19;
-  assign scan_count_lo2_or_28 = scan_count_lo2_and_42 | scan_count_lo2_and_45;
-  assign scan_count_lo2_and_46 = scan_count_hi2_bits_16 & scan_count_hi2_bits_18;
-  assign scan_count_lo2_and_47 = scan_count_hi2_bits_17 & scan_count_hi2_bits_19;
-  assign scan_count_lo2_or_29 = scan_count_lo2_and_46 | scan_count_lo2_and_47;
-  assign scan_count_lo2_or_30 = scan_count_hi2_bits_17 | scan_count_hi2_bits_19;
-  assign scan_count_lo2_and_48 = scan_count_hi2_bits_16 & scan_count_lo2_or_30;
-  assign scan_count_lo2_or_31 = scan_count_lo2_or_29 | scan_count_lo2_and_48;
-  assign scan_count_lo2_or_32 = scan_count_hi2_bits_16 | scan_count_hi2_bits_18;
-  assign scan_count_lo2_and_49 = scan_count_hi2_bits_17 & scan_count_lo2_or_32;
-  assign scan_count_lo2_or_33 = scan_count_lo2_or_31 | scan_count_lo2_and_49;
-  assign scan_count_lo2_or_34 = scan_count_lo2_or_28 | scan_count_lo2_or_33;
-  assign scan_count_lo2_not_30 = ~scan_count_hi2_bits_20;
-  assign scan_count_lo2_and_50 = scan_count_lo2_not_30 & scan_count_hi2_bits_22;
-  assign scan_count_lo2_not_31 = ~scan_count_hi2_bits_21;
-  assign scan_count_lo2_and_51 = scan_count_lo2_and_50 & scan_count_lo2_not_31;
-  assign scan_count_lo2_not_32 = ~scan_count_hi2_bits_23;
-  assign scan_count_lo2_and_52 = scan_count_lo2_and_51 & scan_count_lo2_not_32;
-  assign scan_count_lo2_not_33 = ~scan_count_hi2_bits_20;
-  assign scan_count_lo2_not_34 = ~scan_count_hi2_bits_22;
-  assign scan_count_lo2_and_53 = scan_count_lo2_not_33 & scan_count_lo2_not_34;
-  assign scan_count_lo2_not_35 = ~scan_count_hi2_bits_21;
-  assign scan_count_lo2_and_54 = scan_count_lo2_and_53 & scan_count_lo2_not_35;
-  assign scan_count_lo2_and_55 = scan_count_lo2_and_54 & scan_count_hi2_bits_23;
-  assign scan_count_lo2_or_35 = scan_count_lo2_and_52 | scan_count_lo2_and_55;
-  assign scan_count_lo2_and_56 = scan_count_hi2_bits_20 & scan_count_hi2_bits_22;
-  assign scan_count_lo2_and_57 = scan_count_hi2_bits_21 & scan_count_hi2_bits_23;
-  assign scan_count_lo2_or_36 = scan_count_lo2_and_56 | scan_count_lo2_and_57;
-  assign scan_count_lo2_or_37 = scan_count_hi2_bits_21 | scan_count_hi2_bits_23;
-  assign scan_count_lo2_and_58 = scan_count_hi2_bits_20 & scan_count_lo2_or_37;
-  assign scan_count_lo2_or_38 = scan_count_lo2_or_36 | scan_count_lo2_and_58;
-  assign scan_count_lo2_or_39 = scan_count_hi2_bits_20 | scan_count_hi2_bits_22;
-  assign scan_count_lo2_and_59 = scan_count_hi2_bits_21 & scan_count_lo2_or_39;
-  assign scan_count_lo2_or_40 = scan_count_lo2_or_38 | scan_count_lo2_and_59;
-  assign scan_count_lo2_or_41 = scan_count_lo2_or_35 | scan_count_lo2_or_40;
-  assign scan_count_hi3_bits = scan_count_hi2[4];
-  assign scan_count_hi3_bits_1 = scan_count_hi2[5];
-  assign scan_count_hi3_or = scan_count_hi3_bits | scan_count_hi3_bits_1;
-  assign scan_count_hi3_bits_2 = scan_count_lo2[4];
-  assign scan_count_hi3_bits_3 = scan_count_lo2[5];
-  assign scan_count_hi3_and = scan_count_hi3_bits_2 & scan_count_hi3_bits_3;
-  assign scan_count_hi3_or_1 = scan_count_hi3_or | scan_count_hi3_and;
-  assign scan_count_hi3_bits_4 = scan_count_hi2[2];
-  assign scan_count_hi3_bits_5 = scan_count_hi2[3];
-  assign scan_count_hi3_or_2 = scan_count_hi3_bits_4 | scan_count_hi3_bits_5;
-  assign scan_count_hi3_bits_6 = scan_count_lo2[2];
-  assign scan_count_hi3_bits_7 = scan_count_lo2[3];
-  assign scan_count_hi3_and_1 = scan_count_hi3_bits_6 & scan_count_hi3_bits_7;
-  assign scan_count_hi3_or_3 = scan_count_hi3_or_2 | scan_count_hi3_and_1;
-  assign scan_count_hi3_bits_8 = scan_count_hi2[0];
-  assign scan_count_hi3_bits_9 = scan_count_hi2[1];
-  assign scan_count_hi3_or_4 = scan_count_hi3_bits_8 | scan_count_hi3_bits_9;
-  assign scan_count_hi3_bits_10 = scan_count_lo2[0];
-  assign scan_count_hi3_bits_11 = scan_count_lo2[1];
-  assign scan_count_hi3_and_2 = scan_count_hi3_bits_10 & scan_count_hi3_bits_11;
-  assign scan_count_hi3_or_5 = scan_count_hi3_or_4 | scan_count_hi3_and_2;
-  assign scan_count_lo3_not = ~scan_count_hi3_bits;
-  assign scan_count_lo3_and = scan_count_lo3_not & scan_count_hi3_bits_2;
-  assign scan_count_lo3_not_1 = ~scan_count_hi3_bits_1;
-  assign scan_count_lo3_and_1 = scan_count_lo3_and & scan_count_lo3_not_1;
-  assign scan_count_lo3_not_2 = ~scan_count_hi3_bits_3;
-  assign scan_count_lo3_and_2 = scan_count_lo3_and_1 & scan_count_lo3_not_2;
-  assign scan_count_lo3_not_3 = ~scan_count_hi3_bits;
-  assign scan_count_lo3_not_4 = ~scan_count_hi3_bits_2;
-  assign scan_count_lo3_and_3 = scan_count_lo3_not_3 & scan_count_lo3_not_4;
-  assign scan_count_lo3_not_5 = ~scan_count_hi3_bits_1;
-  assign scan_count_lo3_and_4 = scan_count_lo3_and_3 & scan_count_lo3_not_5;
-  assign scan_count_lo3_and_5 = scan_count_lo3_and_4 & scan_count_hi3_bits_3;
-  assign scan_count_lo3_or = scan_count_lo3_and_2 | scan_count_lo3_and_5;
-  assign scan_count_lo3_and_6 = scan_count_hi3_bits & scan_count_hi3_bits_2;
-  assign scan_count_lo3_and_7 = scan_count_hi3_bits_1 & scan_count_hi3_bits_3;
-  assign scan_count_lo3_or_1 = scan_count_lo3_and_6 | scan_count_lo3_and_7;
-  assign scan_count_lo3_or_2 = scan_count_hi3_bits_1 | scan_count_hi3_bits_3;
-  assign scan_count_lo3_and_8 = scan_count_hi3_bits & scan_count_lo3_or_2;
-  assign scan_count_lo3_or_3 = scan_count_lo3_or_1 | scan_count_lo3_and_8;
-  assign scan_count_lo3_or_4 = scan_count_hi3_bits | scan_count_hi3_bits_2;
-  assign scan_count_lo3_and_9 = scan_count_hi3_bits_1 & scan_count_lo3_or_4;
-  assign scan_count_lo3_or_5 = scan_count_lo3_or_3 | scan_count_lo3_and_9;
-  assign scan_count_lo3_or_6 = scan_count_lo3_or | scan_count_lo3_or_5;
-  assign scan_count_lo3_not_6 = ~scan_count_hi3_bits_4;
-  assign scan_count_lo3_and_10 = scan_count_lo3_not_6 & scan_count_hi3_bits_6;
-  assign scan_count_lo3_not_7 = ~scan_count_hi3_bits_5;
-  assign scan_count_lo3_and_11 = scan_count_lo3_and_10 & scan_count_lo3_not_7;
-  assign scan_count_lo3_not_8 = ~scan_count_hi3_bits_7;
-  assign scan_count_lo3_and_12 = scan_count_lo3_and_11 & scan_count_lo3_not_8;
-  assign scan_count_lo3_not_9 = ~scan_count_hi3_bits_4;
-  assign scan_count_lo3_not_10 = ~scan_count_hi3_bits_6;
-  assign scan_count_lo3_and_13 = scan_count_lo3_not_9 & scan_count_lo3_not_10;
-  assign scan_count_lo3_not_11 = ~scan_count_hi3_bits_5;
-  assign scan_count_lo3_and_14 = scan_count_lo3_and_13 & scan_count_lo3_not_11;
-  assign scan_count_lo3_and_15 = scan_count_lo3_and_14 & scan_count_hi3_bits_7;
-  assign scan_count_lo3_or_7 = scan_count_lo3_and_12 | scan_count_lo3_and_15;
-  assign scan_count_lo3_and_16 = scan_count_hi3_bits_4 & scan_count_hi3_bits_6;
-  assign scan_count_lo3_and_17 = scan_count_hi3_bits_5 & scan_count_hi3_bits_7;
-  assign scan_count_lo3_or_8 = scan_count_lo3_and_16 | scan_count_lo3_and_17;
-  assign scan_count_lo3_or_9 = scan_count_hi3_bits_5 | scan_count_hi3_bits_7;
-  assign scan_count_lo3_and_18 = scan_count_hi3_bits_4 & scan_count_lo3_or_9;
-  assign scan_count_lo3_or_10 = scan_count_lo3_or_8 | scan_count_lo3_and_18;
-  assign scan_count_lo3_or_11 = scan_count_hi3_bits_4 | scan_count_hi3_bits_6;
-  assign scan_count_lo3_and_19 = scan_count_hi3_bits_5 & scan_count_lo3_or_11;
-  assign scan_count_lo3_or_12 = scan_count_lo3_or_10 | scan_count_lo3_and_19;
-  assign scan_count_lo3_or_13 = scan_count_lo3_or_7 | scan_count_lo3_or_12;
-  assign scan_count_lo3_not_12 = ~scan_count_hi3_bits_8;
-  assign scan_count_lo3_and_20 = scan_count_lo3_not_12 & scan_count_hi3_bits_10;
-  assign scan_count_lo3_not_13 = ~scan_count_hi3_bits_9;
-  assign scan_count_lo3_and_21 = scan_count_lo3_and_20 & scan_count_lo3_not_13;
-  assign scan_count_lo3_not_14 = ~scan_count_hi3_bits_11;
-  assign scan_count_lo3_and_22 = scan_count_lo3_and_21 & scan_count_lo3_not_14;
-  assign scan_count_lo3_not_15 = ~scan_count_hi3_bits_8;
-  assign scan_count_lo3_not_16 = ~scan_count_hi3_bits_10;
-  assign scan_count_lo3_and_23 = scan_count_lo3_not_15 & scan_count_lo3_not_16;
-  assign scan_count_lo3_not_17 = ~scan_count_hi3_bits_9;
-  assign scan_count_lo3_and_24 = scan_count_lo3_and_23 & scan_count_lo3_not_17;
-  assign scan_count_lo3_and_25 = scan_count_lo3_and_24 & scan_count_hi3_bits_11;
-  assign scan_count_lo3_or_14 = scan_count_lo3_and_22 | scan_count_lo3_and_25;
-  assign scan_count_lo3_and_26 = scan_count_hi3_bits_8 & scan_count_hi3_bits_10;
-  assign scan_count_lo3_and_27 = scan_count_hi3_bits_9 & scan_count_hi3_bits_11;
-  assign scan_count_lo3_or_15 = scan_count_lo3_and_26 | scan_count_lo3_and_27;
-  assign scan_count_lo3_or_16 = scan_count_hi3_bits_9 | scan_count_hi3_bits_11;
-  assign scan_count_lo3_and_28 = scan_count_hi3_bits_8 & scan_count_lo3_or_16;
-  assign scan_count_lo3_or_17 = scan_count_lo3_or_15 | scan_count_lo3_and_28;
-  assign scan_count_lo3_or_18 = scan_count_hi3_bits_8 | scan_count_hi3_bits_10;
-  assign scan_count_lo3_and_29 = scan_count_hi3_bits_9 & scan_count_lo3_or_18;
-  assign scan_count_lo3_or_19 = scan_count_lo3_or_17 | scan_count_lo3_and_29;
-  assign scan_count_lo3_or_20 = scan_count_lo3_or_14 | scan_count_lo3_or_19;
-  assign scan_count_hi4_bits = scan_count_hi3[2];
-  assign scan_count_hi4_bits_1 = scan_count_hi3[0];
-  assign scan_count_hi4_bits_2 = scan_count_hi3[1];
-  assign scan_count_hi4_or = scan_count_hi4_bits_1 | scan_count_hi4_bits_2;
-  assign scan_count_hi4_bits_3 = scan_count_lo3[0];
-  assign scan_count_hi4_bits_4 = scan_count_lo3[1];
-  assign scan_count_hi4_and = scan_count_hi4_bits_3 & scan_count_hi4_bits_4;
-  assign scan_count_hi4_or_1 = scan_count_hi4_or | scan_count_hi4_and;
-  assign scan_count_lo4_bits = scan_count_lo3[2];
-  assign scan_count_lo4_not = ~scan_count_hi4_bits_1;
-  assign scan_count_lo4_and = scan_count_lo4_not & scan_count_hi4_bits_3;
-  assign scan_count_lo4_not_1 = ~scan_count_hi4_bits_2;
-  assign scan_count_lo4_and_1 = scan_count_lo4_and & scan_count_lo4_not_1;
-  assign scan_count_lo4_not_2 = ~scan_count_hi4_bits_4;
-  assign scan_count_lo4_and_2 = scan_count_lo4_and_1 & scan_count_lo4_not_2;
-  assign scan_count_lo4_not_3 = ~scan_count_hi4_bits_1;
-  assign scan_count_lo4_not_4 = ~scan_count_hi4_bits_3;
-  assign scan_count_lo4_and_3 = scan_count_lo4_not_3 & scan_count_lo4_not_4;
-  assign scan_count_lo4_not_5 = ~scan_count_hi4_bits_2;
-  assign scan_count_lo4_and_4 = scan_count_lo4_and_3 & scan_count_lo4_not_5;
-  assign scan_count_lo4_and_5 = scan_count_lo4_and_4 & scan_count_hi4_bits_4;
-  assign scan_count_lo4_or = scan_count_lo4_and_2 | scan_count_lo4_and_5;
-  assign scan_count_lo4_and_6 = scan_count_hi4_bits_1 & scan_count_hi4_bits_3;
-  assign scan_count_lo4_and_7 = scan_count_hi4_bits_2 & scan_count_hi4_bits_4;
-  assign scan_count_lo4_or_1 = scan_count_lo4_and_6 | scan_count_lo4_and_7;
-  assign scan_count_lo4_or_2 = scan_count_hi4_bits_2 | scan_count_hi4_bits_4;
-  assign scan_count_lo4_and_8 = scan_count_hi4_bits_1 & scan_count_lo4_or_2;
-  assign scan_count_lo4_or_3 = scan_count_lo4_or_1 | scan_count_lo4_and_8;
-  assign scan_count_lo4_or_4 = scan_count_hi4_bits_1 | scan_count_hi4_bits_3;
-  assign scan_count_lo4_and_9 = scan_count_hi4_bits_2 & scan_count_lo4_or_4;
-  assign scan_count_lo4_or_5 = scan_count_lo4_or_3 | scan_count_lo4_and_9;
-  assign scan_count_lo4_or_6 = scan_count_lo4_or | scan_count_lo4_or_5;
-  assign scan_count_hi5_bits = scan_count_hi4[0];
-  assign scan_count_hi5_bits_1 = scan_count_hi4[1];
-  assign scan_count_hi5_or = scan_count_hi5_bits | scan_count_hi5_bits_1;
-  assign scan_count_hi5_bits_2 = scan_count_lo4[0];
-  assign scan_count_hi5_bits_3 = scan_count_lo4[1];
-  assign scan_count_hi5_and = scan_count_hi5_bits_2 & scan_count_hi5_bits_3;
-  assign scan_count_hi5_or_1 = scan_count_hi5_or | scan_count_hi5_and;
-  assign scan_count_lo5_not = ~scan_count_hi5_bits;
-  assign scan_count_lo5_and = scan_count_lo5_not & scan_count_hi5_bits_2;
-  assign scan_count_lo5_not_1 = ~scan_count_hi5_bits_1;
-  assign scan_count_lo5_and_1 = scan_count_lo5_and & scan_count_lo5_not_1;
-  assign scan_count_lo5_not_2 = ~scan_count_hi5_bits_3;
-  assign scan_count_lo5_and_2 = scan_count_lo5_and_1 & scan_count_lo5_not_2;
-  assign scan_count_lo5_not_3 = ~scan_count_hi5_bits;
-  assign scan_count_lo5_not_4 = ~scan_count_hi5_bits_2;
-  assign scan_count_lo5_and_3 = scan_count_lo5_not_3 & scan_count_lo5_not_4;
-  assign scan_count_lo5_not_5 = ~scan_count_hi5_bits_1;
-  assign scan_count_lo5_and_4 = scan_count_lo5_and_3 & scan_count_lo5_not_5;
-  assign scan_count_lo5_and_5 = scan_count_lo5_and_4 & scan_count_hi5_bits_3;
-  assign scan_count_lo5_or = scan_count_lo5_and_2 | scan_count_lo5_and_5;
-  assign scan_count_lo5_and_6 = scan_count_hi5_bits & scan_count_hi5_bits_2;
-  assign scan_count_lo5_and_7 = scan_count_hi5_bits_1 & scan_count_hi5_bits_3;
-  assign scan_count_lo5_or_1 = scan_count_lo5_and_6 | scan_count_lo5_and_7;
-  assign scan_count_lo5_or_2 = scan_count_hi5_bits_1 | scan_count_hi5_bits_3;
-  assign scan_count_lo5_and_8 = scan_count_hi5_bits & scan_count_lo5_or_2;
-  assign scan_count_lo5_or_3 = scan_count_lo5_or_1 | scan_count_lo5_and_8;
-  assign scan_count_lo5_or_4 = scan_count_hi5_bits | scan_count_hi5_bits_2;
-  assign scan_count_lo5_and_9 = scan_count_hi5_bits_1 & scan_count_lo5_or_4;
-  assign scan_count_lo5_or_5 = scan_count_lo5_or_3 | scan_count_lo5_and_9;
-  assign scan_count_lo5_or_6 = scan_count_lo5_or | scan_count_lo5_or_5;
+  assign in_pick_sub = 48'd0 - in_mask;
+  assign rest_pick_sub = 48'd0 - pick0_rest;
+  assign in_count_any0_bits = in_mask[46];
+  assign in_count_any0_bits_1 = in_mask[47];
+  assign in_count_any0_or = in_count_any0_bits | in_count_any0_bits_1;
+  assign in_count_any0_bits_2 = in_mask[44];
+  assign in_count_any0_bits_3 = in_mask[45];
+  assign in_count_any0_or_1 = in_count_any0_bits_2 | in_count_any0_bits_3;
+  assign in_count_any0_bits_4 = in_mask[42];
+  assign in_count_any0_bits_5 = in_mask[43];
+  assign in_count_any0_or_2 = in_count_any0_bits_4 | in_count_any0_bits_5;
+  assign in_count_any0_bits_6 = in_mask[40];
+  assign in_count_any0_bits_7 = in_mask[41];
+  assign in_count_any0_or_3 = in_count_any0_bits_6 | in_count_any0_bits_7;
+  assign in_count_any0_bits_8 = in_mask[38];
+  assign in_count_any0_bits_9 = in_mask[39];
+  assign in_count_any0_or_4 = in_count_any0_bits_8 | in_count_any0_bits_9;
+  assign in_count_any0_bits_10 = in_mask[36];
+  assign in_count_any0_bits_11 = in_mask[37];
+  assign in_count_any0_or_5 = in_count_any0_bits_10 | in_count_any0_bits_11;
+  assign in_count_any0_bits_12 = in_mask[34];
+  assign in_count_any0_bits_13 = in_mask[35];
+  assign in_count_any0_or_6 = in_count_any0_bits_12 | in_count_any0_bits_13;
+  assign in_count_any0_bits_14 = in_mask[32];
+  assign in_count_any0_bits_15 = in_mask[33];
+  assign in_count_any0_or_7 = in_count_any0_bits_14 | in_count_any0_bits_15;
+  assign in_count_any0_bits_16 = in_mask[30];
+  assign in_count_any0_bits_17 = in_mask[31];
+  assign in_count_any0_or_8 = in_count_any0_bits_16 | in_count_any0_bits_17;
+  assign in_count_any0_bits_18 = in_mask[28];
+  assign in_count_any0_bits_19 = in_mask[29];
+  assign in_count_any0_or_9 = in_count_any0_bits_18 | in_count_any0_bits_19;
+  assign in_count_any0_bits_20 = in_mask[26];
+  assign in_count_any0_bits_21 = in_mask[27];
+  assign in_count_any0_or_10 = in_count_any0_bits_20 | in_count_any0_bits_21;
+  assign in_count_any0_bits_22 = in_mask[24];
+  assign in_count_any0_bits_23 = in_mask[25];
+  assign in_count_any0_or_11 = in_count_any0_bits_22 | in_count_any0_bits_23;
+  assign in_count_any0_bits_24 = in_mask[22];
+  assign in_count_any0_bits_25 = in_mask[23];
+  assign in_count_any0_or_12 = in_count_any0_bits_24 | in_count_any0_bits_25;
+  assign in_count_any0_bits_26 = in_mask[20];
+  assign in_count_any0_bits_27 = in_mask[21];
+  assign in_count_any0_or_13 = in_count_any0_bits_26 | in_count_any0_bits_27;
+  assign in_count_any0_bits_28 = in_mask[18];
+  assign in_count_any0_bits_29 = in_mask[19];
+  assign in_count_any0_or_14 = in_count_any0_bits_28 | in_count_any0_bits_29;
+  assign in_count_any0_bits_30 = in_mask[16];
+  assign in_count_any0_bits_31 = in_mask[17];
+  assign in_count_any0_or_15 = in_count_any0_bits_30 | in_count_any0_bits_31;
+  assign in_count_any0_bits_32 = in_mask[14];
+  assign in_count_any0_bits_33 = in_mask[15];
+  assign in_count_any0_or_16 = in_count_any0_bits_32 | in_count_any0_bits_33;
+  assign in_count_any0_bits_34 = in_mask[12];
+  assign in_count_any0_bits_35 = in_mask[13];
+  assign in_count_any0_or_17 = in_count_any0_bits_34 | in_count_any0_bits_35;
+  assign in_count_any0_bits_36 = in_mask[10];
+  assign in_count_any0_bits_37 = in_mask[11];
+  assign in_count_any0_or_18 = in_count_any0_bits_36 | in_count_any0_bits_37;
+  assign in_count_any0_bits_38 = in_mask[8];
+  assign in_count_any0_bits_39 = in_mask[9];
+  assign in_count_any0_or_19 = in_count_any0_bits_38 | in_count_any0_bits_39;
+  assign in_count_any0_bits_40 = in_mask[6];
+  assign in_count_any0_bits_41 = in_mask[7];
+  assign in_count_any0_or_20 = in_count_any0_bits_40 | in_count_any0_bits_41;
+  assign in_count_any0_bits_42 = in_mask[4];
+  assign in_count_any0_bits_43 = in_mask[5];
+  assign in_count_any0_or_21 = in_count_any0_bits_42 | in_count_any0_bits_43;
+  assign in_count_any0_bits_44 = in_mask[2];
+  assign in_count_any0_bits_45 = in_mask[3];
+  assign in_count_any0_or_22 = in_count_any0_bits_44 | in_count_any0_bits_45;
+  assign in_count_any0_bits_46 = in_mask[0];
+  assign in_count_any0_bits_47 = in_mask[1];
+  assign in_count_any0_or_23 = in_count_any0_bits_46 | in_count_any0_bits_47;
+  assign in_count_two0_or = 1'd0 | 1'd0;
+  assign in_count_two0_and = in_count_any0_bits & in_count_any0_bits_1;
+  assign in_count_two0_or_1 = in_count_two0_or | in_count_two0_and;
+  assign in_count_two0_or_2 = 1'd0 | 1'd0;
+  assign in_count_two0_and_1 = in_count_any0_bits_2 & in_count_any0_bits_3;
+  assign in_count_two0_or_3 = in_count_two0_or_2 | in_count_two0_and_1;
+  assign in_count_two0_or_4 = 1'd0 | 1'd0;
+  assign in_count_two0_and_2 = in_count_any0_bits_4 & in_count_any0_bits_5;
+  assign in_count_two0_or_5 = in_count_two0_or_4 | in_count_two0_and_2;
+  assign in_count_two0_or_6 = 1'd0 | 1'd0;
+  assign in_count_two0_and_3 = in_count_any0_bits_6 & in_count_any0_bits_7;
+  assign in_count_two0_or_7 = in_count_two0_or_6 | in_count_two0_and_3;
+  assign in_count_two0_or_8 = 1'd0 | 1'd0;
+  assign in_count_two0_and_4 = in_count_any0_bits_8 & in_count_any0_bits_9;
+  assign in_count_two0_or_9 = in_count_two0_or_8 | in_count_two0_and_4;
+  assign in_count_two0_or_10 = 1'd0 | 1'd0;
+  assign in_count_two0_and_5 = in_count_any0_bits_10 & in_count_any0_bits_11;
+  assign in_count_two0_or_11 = in_count_two0_or_10 | in_count_two0_and_5;
+  assign in_count_two0_or_12 = 1'd0 | 1'd0;
+  assign in_count_two0_and_6 = in_count_any0_bits_12 & in_count_any0_bits_13;
+  assign in_count_two0_or_13 = in_count_two0_or_12 | in_count_two0_and_6;
+  assign in_count_two0_or_14 = 1'd0 | 1'd0;
+  assign in_count_two0_and_7 = in_count_any0_bits_14 & in_count_any0_bits_15;
+  assign in_count_two0_or_15 = in_count_two0_or_14 | in_count_two0_and_7;
+  assign in_count_two0_or_16 = 1'd0 | 1'd0;
+  assign in_count_two0_and_8 = in_count_any0_bits_16 & in_count_any0_bits_17;
+  assign in_count_two0_or_17 = in_count_two0_or_16 | in_count_two0_and_8;
+  assign in_count_two0_or_18 = 1'd0 | 1'd0;
+  assign in_count_two0_and_9 = in_count_any0_bits_18 & in_count_any0_bits_19;
+  assign in_count_two0_or_19 = in_count_two0_or_18 | in_count_two0_and_9;
+  assign in_count_two0_or_20 = 1'd0 | 1'd0;
+  assign in_count_two0_and_10 = in_count_any0_bits_20 & in_count_any0_bits_21;
+  assign in_count_two0_or_21 = in_count_two0_or_20 | in_count_two0_and_10;
+  assign in_count_two0_or_22 = 1'd0 | 1'd0;
+  assign in_count_two0_and_11 = in_count_any0_bits_22 & in_count_any0_bits_23;
+  assign in_count_two0_or_23 = in_count_two0_or_22 | in_count_two0_and_11;
+  assign in_count_two0_or_24 = 1'd0 | 1'd0;
+  assign in_count_two0_and_12 = in_count_any0_bits_24 & in_count_any0_bits_25;
+  assign in_count_two0_or_25 = in_count_two0_or_24 | in_count_two0_and_12;
+  assign in_count_two0_or_26 = 1'd0 | 1'd0;
+  assign in_count_two0_and_13 = in_count_any0_bits_26 & in_count_any0_bits_27;
+  assign in_count_two0_or_27 = in_count_two0_or_26 | in_count_two0_and_13;
+  assign in_count_two0_or_28 = 1'd0 | 1'd0;
+  assign in_count_two0_and_14 = in_count_any0_bits_28 & in_count_any0_bits_29;
+  assign in_count_two0_or_29 = in_count_two0_or_28 | in_count_two0_and_14;
+  assign in_count_two0_or_30 = 1'd0 | 1'd0;
+  assign in_count_two0_and_15 = in_count_any0_bits_30 & in_count_any0_bits_31;
+  assign in_count_two0_or_31 = in_count_two0_or_30 | in_count_two0_and_15;
+  assign in_count_two0_or_32 = 1'd0 | 1'd0;
+  assign in_count_two0_and_16 = in_count_any0_bits_32 & in_count_any0_bits_33;
+  assign in_count_two0_or_33 = in_count_two0_or_32 | in_count_two0_and_16;
+  assign in_count_two0_or_34 = 1'd0 | 1'd0;
+  assign in_count_two0_and_17 = in_count_any0_bits_34 & in_count_any0_bits_35;
+  assign in_count_two0_or_35 = in_count_two0_or_34 | in_count_two0_and_17;
+  assign in_count_two0_or_36 = 1'd0 | 1'd0;
+  assign in_count_two0_and_18 = in_count_any0_bits_36 & in_count_any0_bits_37;
+  assign in_count_two0_or_37 = in_count_two0_or_36 | in_count_two0_and_18;
+  assign in_count_two0_or_38 = 1'd0 | 1'd0;
+  assign in_count_two0_and_19 = in_count_any0_bits_38 & in_count_any0_bits_39;
+  assign in_count_two0_or_39 = in_count_two0_or_38 | in_count_two0_and_19;
+  assign in_count_two0_or_40 = 1'd0 | 1'd0;
+  assign in_count_two0_and_20 = in_count_any0_bits_40 & in_count_any0_bits_41;
+  assign in_count_two0_or_41 = in_count_two0_or_40 | in_count_two0_and_20;
+  assign in_count_two0_or_42 = 1'd0 | 1'd0;
+  assign in_count_two0_and_21 = in_count_any0_bits_42 & in_count_any0_bits_43;
+  assign in_count_two0_or_43 = in_count_two0_or_42 | in_count_two0_and_21;
+  assign in_count_two0_or_44 = 1'd0 | 1'd0;
+  assign in_count_two0_and_22 = in_count_any0_bits_44 & in_count_any0_bits_45;
+  assign in_count_two0_or_45 = in_count_two0_or_44 | in_count_two0_and_22;
+  assign in_count_two0_or_46 = 1'd0 | 1'd0;
+  assign in_count_two0_and_23 = in_count_any0_bits_46 & in_count_any0_bits_47;
+  assign in_count_two0_or_47 = in_count_two0_or_46 | in_count_two0_and_23;
+  assign in_count_any1_bits = in_count_any0[22];
+  assign in_count_any1_bits_1 = in_count_any0[23];
+  assign in_count_any1_or = in_count_any1_bits | in_count_any1_bits_1;
+  assign in_count_any1_bits_2 = in_count_any0[20];
+  assign in_count_any1_bits_3 = in_count_any0[21];
+  assign in_count_any1_or_1 = in_count_any1_bits_2 | in_count_any1_bits_3;
+  assign in_count_any1_bits_4 = in_count_any0[18];
+  assign in_count_any1_bits_5 = in_count_any0[19];
+  assign in_count_any1_or_2 = in_count_any1_bits_4 | in_count_any1_bits_5;
+  assign in_count_any1_bits_6 = in_count_any0[16];
+  assign in_count_any1_bits_7 = in_count_any0[17];
+  assign in_count_any1_or_3 = in_count_any1_bits_6 | in_count_any1_bits_7;
+  assign in_count_any1_bits_8 = in_count_any0[14];
+  assign in_count_any1_bits_9 = in_count_any0[15];
+  assign in_count_any1_or_4 = in_count_any1_bits_8 | in_count_any1_bits_9;
+  assign in_count_any1_bits_10 = in_count_any0[12];
+  assign in_count_any1_bits_11 = in_count_any0[13];
+  assign in_count_any1_or_5 = in_count_any1_bits_10 | in_count_any1_bits_11;
+  assign in_count_any1_bits_12 = in_count_any0[10];
+  assign in_count_any1_bits_13 = in_count_any0[11];
+  assign in_count_any1_or_6 = in_count_any1_bits_12 | in_count_any1_bits_13;
+  assign in_count_any1_bits_14 = in_count_any0[8];
+  assign in_count_any1_bits_15 = in_count_any0[9];
+  assign in_count_any1_or_7 = in_count_any1_bits_14 | in_count_any1_bits_15;
+  assign in_count_any1_bits_16 = in_count_any0[6];
+  assign in_count_any1_bits_17 = in_count_any0[7];
+  assign in_count_any1_or_8 = in_count_any1_bits_16 | in_count_any1_bits_17;
+  assign in_count_any1_bits_18 = in_count_any0[4];
+  assign in_count_any1_bits_19 = in_count_any0[5];
+  assign in_count_any1_or_9 = in_count_any1_bits_18 | in_count_any1_bits_19;
+  assign in_count_any1_bits_20 = in_count_any0[2];
+  assign in_count_any1_bits_21 = in_count_any0[3];
+  assign in_count_any1_or_10 = in_count_any1_bits_20 | in_count_any1_bits_21;
+  assign in_count_any1_bits_22 = in_count_any0[0];
+  assign in_count_any1_bits_23 = in_count_any0[1];
+  assign in_count_any1_or_11 = in_count_any1_bits_22 | in_count_any1_bits_23;
+  assign in_count_two1_bits = in_count_two0[22];
+  assign in_count_two1_bits_1 = in_count_two0[23];
+  assign in_count_two1_or = in_count_two1_bits | in_count_two1_bits_1;
+  assign in_count_two1_and = in_count_any1_bits & in_count_any1_bits_1;
+  assign in_count_two1_or_1 = in_count_two1_or | in_count_two1_and;
+  assign in_count_two1_bits_2 = in_count_two0[20];
+  assign in_count_two1_bits_3 = in_count_two0[21];
+  assign in_count_two1_or_2 = in_count_two1_bits_2 | in_count_two1_bits_3;
+  assign in_count_two1_and_1 = in_count_any1_bits_2 & in_count_any1_bits_3;
+  assign in_count_two1_or_3 = in_count_two1_or_2 | in_count_two1_and_1;
+  assign in_count_two1_bits_4 = in_count_two0[18];
+  assign in_count_two1_bits_5 = in_count_two0[19];
+  assign in_count_two1_or_4 = in_count_two1_bits_4 | in_count_two1_bits_5;
+  assign in_count_two1_and_2 = in_count_any1_bits_4 & in_count_any1_bits_5;
+  assign in_count_two1_or_5 = in_count_two1_or_4 | in_count_two1_and_2;
+  assign in_count_two1_bits_6 = in_count_two0[16];
+  assign in_count_two1_bits_7 = in_count_two0[17];
+  assign in_count_two1_or_6 = in_count_two1_bits_6 | in_count_two1_bits_7;
+  assign in_count_two1_and_3 = in_count_any1_bits_6 & in_count_any1_bits_7;
+  assign in_count_two1_or_7 = in_count_two1_or_6 | in_count_two1_and_3;
+  assign in_count_two1_bits_8 = in_count_two0[14];
+  assign in_count_two1_bits_9 = in_count_two0[15];
+  assign in_count_two1_or_8 = in_count_two1_bits_8 | in_count_two1_bits_9;
+  assign in_count_two1_and_4 = in_count_any1_bits_8 & in_count_any1_bits_9;
+  assign in_count_two1_or_9 = in_count_two1_or_8 | in_count_two1_and_4;
+  assign in_count_two1_bits_10 = in_count_two0[12];
+  assign in_count_two1_bits_11 = in_count_two0[13];
+  assign in_count_two1_or_10 = in_count_two1_bits_10 | in_count_two1_bits_11;
+  assign in_count_two1_and_5 = in_count_any1_bits_10 & in_count_any1_bits_11;
+  assign in_count_two1_or_11 = in_count_two1_or_10 | in_count_two1_and_5;
+  assign in_count_two1_bits_12 = in_count_two0[10];
+  assign in_count_two1_bits_13 = in_count_two0[11];
+  assign in_count_two1_or_12 = in_count_two1_bits_12 | in_count_two1_bits_13;
+  assign in_count_two1_and_6 = in_count_any1_bits_12 & in_count_any1_bits_13;
+  assign in_count_two1_or_13 = in_count_two1_or_12 | in_count_two1_and_6;
+  assign in_count_two1_bits_14 = in_count_two0[8];
+  assign in_count_two1_bits_15 = in_count_two0[9];
+  assign in_count_two1_or_14 = in_count_two1_bits_14 | in_count_two1_bits_15;
+  assign in_count_two1_and_7 = in_count_any1_bits_14 & in_count_any1_bits_15;
+  assign in_count_two1_or_15 = in_count_two1_or_14 | in_count_two1_and_7;
+  assign in_count_two1_bits_16 = in_count_two0[6];
+  assign in_count_two1_bits_17 = in_count_two0[7];
+  assign in_count_two1_or_16 = in_count_two1_bits_16 | in_count_two1_bits_17;
+  assign in_count_two1_and_8 = in_count_any1_bits_16 & in_count_any1_bits_17;
+  assign in_count_two1_or_17 = in_count_two1_or_16 | in_count_two1_and_8;
+  assign in_count_two1_bits_18 = in_count_two0[4];
+  assign in_count_two1_bits_19 = in_count_two0[5];
+  assign in_count_two1_or_18 = in_count_two1_bits_18 | in_count_two1_bits_19;
+  assign in_count_two1_and_9 = in_count_any1_bits_18 & in_count_any1_bits_19;
+  assign in_count_two1_or_19 = in_count_two1_or_18 | in_count_two1_and_9;
+  assign in_count_two1_bits_20 = in_count_two0[2];
+  assign in_count_two1_bits_21 = in_count_two0[3];
+  assign in_count_two1_or_20 = in_count_two1_bits_20 | in_count_two1_bits_21;
+  assign in_count_two1_and_10 = in_count_any1_bits_20 & in_count_any1_bits_21;
+  assign in_count_two1_or_21 = in_count_two1_or_20 | in_count_two1_and_10;
+  assign in_count_two1_bits_22 = in_count_two0[0];
+  assign in_count_two1_bits_23 = in_count_two0[1];
+  assign in_count_two1_or_22 = in_count_two1_bits_22 | in_count_two1_bits_23;
+  assign in_count_two1_and_11 = in_count_any1_bits_22 & in_count_any1_bits_23;
+  assign in_count_two1_or_23 = in_count_two1_or_22 | in_count_two1_and_11;
+  assign in_count_any2_bits = in_count_any1[10];
+  assign in_count_any2_bits_1 = in_count_any1[11];
+  assign in_count_any2_or = in_count_any2_bits | in_count_any2_bits_1;
+  assign in_count_any2_bits_2 = in_count_any1[8];
+  assign in_count_any2_bits_3 = in_count_any1[9];
+  assign in_count_any2_or_1 = in_count_any2_bits_2 | in_count_any2_bits_3;
+  assign in_count_any2_bits_4 = in_count_any1[6];
+  assign in_count_any2_bits_5 = in_count_any1[7];
+  assign in_count_any2_or_2 = in_count_any2_bits_4 | in_count_any2_bits_5;
+  assign in_count_any2_bits_6 = in_count_any1[4];
+  assign in_count_any2_bits_7 = in_count_any1[5];
+  assign in_count_any2_or_3 = in_count_any2_bits_6 | in_count_any2_bits_7;
+  assign in_count_any2_bits_8 = in_count_any1[2];
+  assign in_count_any2_bits_9 = in_count_any1[3];
+  assign in_count_any2_or_4 = in_count_any2_bits_8 | in_count_any2_bits_9;
+  assign in_count_any2_bits_10 = in_count_any1[0];
+  assign in_count_any2_bits_11 = in_count_any1[1];
+  assign in_count_any2_or_5 = in_count_any2_bits_10 | in_count_any2_bits_11;
+  assign in_count_two2_bits = in_count_two1[10];
+  assign in_count_two2_bits_1 = in_count_two1[11];
+  assign in_count_two2_or = in_count_two2_bits | in_count_two2_bits_1;
+  assign in_count_two2_and = in_count_any2_bits & in_count_any2_bits_1;
+  assign in_count_two2_or_1 = in_count_two2_or | in_count_two2_and;
+  assign in_count_two2_bits_2 = in_count_two1[8];
+  assign in_count_two2_bits_3 = in_count_two1[9];
+  assign in_count_two2_or_2 = in_count_two2_bits_2 | in_count_two2_bits_3;
+  assign in_count_two2_and_1 = in_count_any2_bits_2 & in_count_any2_bits_3;
+  assign in_count_two2_or_3 = in_count_two2_or_2 | in_count_two2_and_1;
+  assign in_count_two2_bits_4 = in_count_two1[6];
+  assign in_count_two2_bits_5 = in_count_two1[7];
+  assign in_count_two2_or_4 = in_count_two2_bits_4 | in_count_two2_bits_5;
+  assign in_count_two2_and_2 = in_count_any2_bits_4 & in_count_any2_bits_5;
+  assign in_count_two2_or_5 = in_count_two2_or_4 | in_count_two2_and_2;
+  assign in_count_two2_bits_6 = in_count_two1[4];
+  assign in_count_two2_bits_7 = in_count_two1[5];
+  assign in_count_two2_or_6 = in_count_two2_bits_6 | in_count_two2_bits_7;
+  assign in_count_two2_and_3 = in_count_any2_bits_6 & in_count_any2_bits_7;
+  assign in_count_two2_or_7 = in_count_two2_or_6 | in_count_two2_and_3;
+  assign in_count_two2_bits_8 = in_count_two1[2];
+  assign in_count_two2_bits_9 = in_count_two1[3];
+  assign in_count_two2_or_8 = in_count_two2_bits_8 | in_count_two2_bits_9;
+  assign in_count_two2_and_4 = in_count_any2_bits_8 & in_count_any2_bits_9;
+  assign in_count_two2_or_9 = in_count_two2_or_8 | in_count_two2_and_4;
+  assign in_count_two2_bits_10 = in_count_two1[0];
+  assign in_count_two2_bits_11 = in_count_two1[1];
+  assign in_count_two2_or_10 = in_count_two2_bits_10 | in_count_two2_bits_11;
+  assign in_count_two2_and_5 = in_count_any2_bits_10 & in_count_any2_bits_11;
+  assign in_count_two2_or_11 = in_count_two2_or_10 | in_count_two2_and_5;
+  assign in_count_any3_bits = in_count_any2[4];
+  assign in_count_any3_bits_1 = in_count_any2[5];
+  assign in_count_any3_or = in_count_any3_bits | in_count_any3_bits_1;
+  assign in_count_any3_bits_2 = in_count_any2[2];
+  assign in_count_any3_bits_3 = in_count_any2[3];
+  assign in_count_any3_or_1 = in_count_any3_bits_2 | in_count_any3_bits_3;
+  assign in_count_any3_bits_4 = in_count_any2[0];
+  assign in_count_any3_bits_5 = in_count_any2[1];
+  assign in_count_any3_or_2 = in_count_any3_bits_4 | in_count_any3_bits_5;
+  assign in_count_two3_bits = in_count_two2[4];
+  assign in_count_two3_bits_1 = in_count_two2[5];
+  assign in_count_two3_or = in_count_two3_bits | in_count_two3_bits_1;
+  assign in_count_two3_and = in_count_any3_bits & in_count_any3_bits_1;
+  assign in_count_two3_or_1 = in_count_two3_or | in_count_two3_and;
+  assign in_count_two3_bits_2 = in_count_two2[2];
+  assign in_count_two3_bits_3 = in_count_two2[3];
+  assign in_count_two3_or_2 = in_count_two3_bits_2 | in_count_two3_bits_3;
+  assign in_count_two3_and_1 = in_count_any3_bits_2 & in_count_any3_bits_3;
+  assign in_count_two3_or_3 = in_count_two3_or_2 | in_count_two3_and_1;
+  assign in_count_two3_bits_4 = in_count_two2[0];
+  assign in_count_two3_bits_5 = in_count_two2[1];
+  assign in_count_two3_or_4 = in_count_two3_bits_4 | in_count_two3_bits_5;
+  assign in_count_two3_and_2 = in_count_any3_bits_4 & in_count_any3_bits_5;
+  assign in_count_two3_or_5 = in_count_two3_or_4 | in_count_two3_and_2;
+  assign in_count_any4_bits = in_count_any3[2];
+  assign in_count_any4_bits_1 = in_count_any3[0];
+  assign in_count_any4_bits_2 = in_count_any3[1];
+  assign in_count_any4_or = in_count_any4_bits_1 | in_count_any4_bits_2;
+  assign in_count_two4_bits = in_count_two3[2];
+  assign in_count_two4_bits_1 = in_count_two3[0];
+  assign in_count_two4_bits_2 = in_count_two3[1];
+  assign in_count_two4_or = in_count_two4_bits_1 | in_count_two4_bits_2;
+  assign in_count_two4_and = in_count_any4_bits_1 & in_count_any4_bits_2;
+  assign in_count_two4_or_1 = in_count_two4_or | in_count_two4_and;
+  assign in_count_two5_bits = in_count_two4[0];
+  assign in_count_two5_bits_1 = in_count_two4[1];
+  assign in_count_two5_or = in_count_two5_bits | in_count_two5_bits_1;
+  assign in_count_two5_bits_2 = in_count_any4[0];
+  assign in_count_two5_bits_3 = in_count_any4[1];
+  assign in_count_two5_and = in_count_two5_bits_2 & in_count_two5_bits_3;
+  assign in_count_two5_or_1 = in_count_two5_or | in_count_two5_and;
+  assign scan_count_any0_bits = chunk_mask[46];
+  assign scan_count_any0_bits_1 = chunk_mask[47];
+  assign scan_count_any0_or = scan_count_any0_bits | scan_count_any0_bits_1;
+  assign scan_count_any0_bits_2 = chunk_mask[44];
+  assign scan_count_any0_bits_3 = chunk_mask[45];
+  assign scan_count_any0_or_1 = scan_count_any0_bits_2 | scan_count_any0_bits_3;
+  assign scan_count_any0_bits_4 = chunk_mask[42];
+  assign scan_count_any0_bits_5 = chunk_mask[43];
+  assign scan_count_any0_or_2 = scan_count_any0_bits_4 | scan_count_any0_bits_5;
+  assign scan_count_any0_bits_6 = chunk_mask[40];
+  assign scan_count_any0_bits_7 = chunk_mask[41];
+  assign scan_count_any0_or_3 = scan_count_any0_bits_6 | scan_count_any0_bits_7;
+  assign scan_count_any0_bits_8 = chunk_mask[38];
+  assign scan_count_any0_bits_9 = chunk_mask[39];
+  assign scan_count_any0_or_4 = scan_count_any0_bits_8 | scan_count_any0_bits_9;
+  assign scan_count_any0_bits_10 = chunk_mask[36];
+  assign scan_count_any0_bits_11 = chunk_mask[37];
+  assign scan_count_any0_or_5 = scan_count_any0_bits_10 | scan_count_any0_bits_11;
+  assign scan_count_any0_bits_12 = chunk_mask[34];
+  assign scan_count_any0_bits_13 = chunk_mask[35];
+  assign scan_count_any0_or_6 = scan_count_any0_bits_12 | scan_count_any0_bits_13;
+  assign scan_count_any0_bits_14 = chunk_mask[32];
+  assign scan_count_any0_bits_15 = chunk_mask[33];
+  assign scan_count_any0_or_7 = scan_count_any0_bits_14 | scan_count_any0_bits_15;
+  assign scan_count_any0_bits_16 = chunk_mask[30];
+  assign scan_count_any0_bits_17 = chunk_mask[31];
+  assign scan_count_any0_or_8 = scan_count_any0_bits_16 | scan_count_any0_bits_17;
+  assign scan_count_any0_bits_18 = chunk_mask[28];
+  assign scan_count_any0_bits_19 = chunk_mask[29];
+  assign scan_count_any0_or_9 = scan_count_any0_bits_18 | scan_count_any0_bits_19;
+  assign scan_count_any0_bits_20 = chunk_mask[26];
+  assign scan_count_any0_bits_21 = chunk_mask[27];
+  assign scan_count_any0_or_10 = scan_count_any0_bits_20 | scan_count_any0_bits_21;
+  assign scan_count_any0_bits_22 = chunk_mask[24];
+  assign scan_count_any0_bits_23 = chunk_mask[25];
+  assign scan_count_any0_or_11 = scan_count_any0_bits_22 | scan_count_any0_bits_23;
+  assign scan_count_any0_bits_24 = chunk_mask[22];
+  assign scan_count_any0_bits_25 = chunk_mask[23];
+  assign scan_count_any0_or_12 = scan_count_any0_bits_24 | scan_count_any0_bits_25;
+  assign scan_count_any0_bits_26 = chunk_mask[20];
+  assign scan_count_any0_bits_27 = chunk_mask[21];
+  assign scan_count_any0_or_13 = scan_count_any0_bits_26 | scan_count_any0_bits_27;
+  assign scan_count_any0_bits_28 = chunk_mask[18];
+  assign scan_count_any0_bits_29 = chunk_mask[19];
+  assign scan_count_any0_or_14 = scan_count_any0_bits_28 | scan_count_any0_bits_29;
+  assign scan_count_any0_bits_30 = chunk_mask[16];
+  assign scan_count_any0_bits_31 = chunk_mask[17];
+  assign scan_count_any0_or_15 = scan_count_any0_bits_30 | scan_count_any0_bits_31;
+  assign scan_count_any0_bits_32 = chunk_mask[14];
+  assign scan_count_any0_bits_33 = chunk_mask[15];
+  assign scan_count_any0_or_16 = scan_count_any0_bits_32 | scan_count_any0_bits_33;
+  assign scan_count_any0_bits_34 = chunk_mask[12];
+  assign scan_count_any0_bits_35 = chunk_mask[13];
+  assign scan_count_any0_or_17 = scan_count_any0_bits_34 | scan_count_any0_bits_35;
+  assign scan_count_any0_bits_36 = chunk_mask[10];
+  assign scan_count_any0_bits_37 = chunk_mask[11];
+  assign scan_count_any0_or_18 = scan_count_any0_bits_36 | scan_count_any0_bits_37;
+  assign scan_count_any0_bits_38 = chunk_mask[8];
+  assign scan_count_any0_bits_39 = chunk_mask[9];
+  assign scan_count_any0_or_19 = scan_count_any0_bits_38 | scan_count_any0_bits_39;
+  assign scan_count_any0_bits_40 = chunk_mask[6];
+  assign scan_count_any0_bits_41 = chunk_mask[7];
+  assign scan_count_any0_or_20 = scan_count_any0_bits_40 | scan_count_any0_bits_41;
+  assign scan_count_any0_bits_42 = chunk_mask[4];
+  assign scan_count_any0_bits_43 = chunk_mask[5];
+  assign scan_count_any0_or_21 = scan_count_any0_bits_42 | scan_count_any0_bits_43;
+  assign scan_count_any0_bits_44 = chunk_mask[2];
+  assign scan_count_any0_bits_45 = chunk_mask[3];
+  assign scan_count_any0_or_22 = scan_count_any0_bits_44 | scan_count_any0_bits_45;
+  assign scan_count_any0_bits_46 = chunk_mask[0];
+  assign scan_count_any0_bits_47 = chunk_mask[1];
+  assign scan_count_any0_or_23 = scan_count_any0_bits_46 | scan_count_any0_bits_47;
+  assign scan_count_two0_or = 1'd0 | 1'd0;
+  assign scan_count_two0_and = scan_count_any0_bits & scan_count_any0_bits_1;
+  assign scan_count_two0_or_1 = scan_count_two0_or | scan_count_two0_and;
+  assign scan_count_two0_or_2 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_1 = scan_count_any0_bits_2 & scan_count_any0_bits_3;
+  assign scan_count_two0_or_3 = scan_count_two0_or_2 | scan_count_two0_and_1;
+  assign scan_count_two0_or_4 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_2 = scan_count_any0_bits_4 & scan_count_any0_bits_5;
+  assign scan_count_two0_or_5 = scan_count_two0_or_4 | scan_count_two0_and_2;
+  assign scan_count_two0_or_6 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_3 = scan_count_any0_bits_6 & scan_count_any0_bits_7;
+  assign scan_count_two0_or_7 = scan_count_two0_or_6 | scan_count_two0_and_3;
+  assign scan_count_two0_or_8 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_4 = scan_count_any0_bits_8 & scan_count_any0_bits_9;
+  assign scan_count_two0_or_9 = scan_count_two0_or_8 | scan_count_two0_and_4;
+  assign scan_count_two0_or_10 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_5 = scan_count_any0_bits_10 & scan_count_any0_bits_11;
+  assign scan_count_two0_or_11 = scan_count_two0_or_10 | scan_count_two0_and_5;
+  assign scan_count_two0_or_12 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_6 = scan_count_any0_bits_12 & scan_count_any0_bits_13;
+  assign scan_count_two0_or_13 = scan_count_two0_or_12 | scan_count_two0_and_6;
+  assign scan_count_two0_or_14 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_7 = scan_count_any0_bits_14 & scan_count_any0_bits_15;
+  assign scan_count_two0_or_15 = scan_count_two0_or_14 | scan_count_two0_and_7;
+  assign scan_count_two0_or_16 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_8 = scan_count_any0_bits_16 & scan_count_any0_bits_17;
+  assign scan_count_two0_or_17 = scan_count_two0_or_16 | scan_count_two0_and_8;
+  assign scan_count_two0_or_18 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_9 = scan_count_any0_bits_18 & scan_count_any0_bits_19;
+  assign scan_count_two0_or_19 = scan_count_two0_or_18 | scan_count_two0_and_9;
+  assign scan_count_two0_or_20 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_10 = scan_count_any0_bits_20 & scan_count_any0_bits_21;
+  assign scan_count_two0_or_21 = scan_count_two0_or_20 | scan_count_two0_and_10;
+  assign scan_count_two0_or_22 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_11 = scan_count_any0_bits_22 & scan_count_any0_bits_23;
+  assign scan_count_two0_or_23 = scan_count_two0_or_22 | scan_count_two0_and_11;
+  assign scan_count_two0_or_24 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_12 = scan_count_any0_bits_24 & scan_count_any0_bits_25;
+  assign scan_count_two0_or_25 = scan_count_two0_or_24 | scan_count_two0_and_12;
+  assign scan_count_two0_or_26 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_13 = scan_count_any0_bits_26 & scan_count_any0_bits_27;
+  assign scan_count_two0_or_27 = scan_count_two0_or_26 | scan_count_two0_and_13;
+  assign scan_count_two0_or_28 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_14 = scan_count_any0_bits_28 & scan_count_any0_bits_29;
+  assign scan_count_two0_or_29 = scan_count_two0_or_28 | scan_count_two0_and_14;
+  assign scan_count_two0_or_30 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_15 = scan_count_any0_bits_30 & scan_count_any0_bits_31;
+  assign scan_count_two0_or_31 = scan_count_two0_or_30 | scan_count_two0_and_15;
+  assign scan_count_two0_or_32 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_16 = scan_count_any0_bits_32 & scan_count_any0_bits_33;
+  assign scan_count_two0_or_33 = scan_count_two0_or_32 | scan_count_two0_and_16;
+  assign scan_count_two0_or_34 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_17 = scan_count_any0_bits_34 & scan_count_any0_bits_35;
+  assign scan_count_two0_or_35 = scan_count_two0_or_34 | scan_count_two0_and_17;
+  assign scan_count_two0_or_36 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_18 = scan_count_any0_bits_36 & scan_count_any0_bits_37;
+  assign scan_count_two0_or_37 = scan_count_two0_or_36 | scan_count_two0_and_18;
+  assign scan_count_two0_or_38 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_19 = scan_count_any0_bits_38 & scan_count_any0_bits_39;
+  assign scan_count_two0_or_39 = scan_count_two0_or_38 | scan_count_two0_and_19;
+  assign scan_count_two0_or_40 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_20 = scan_count_any0_bits_40 & scan_count_any0_bits_41;
+  assign scan_count_two0_or_41 = scan_count_two0_or_40 | scan_count_two0_and_20;
+  assign scan_count_two0_or_42 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_21 = scan_count_any0_bits_42 & scan_count_any0_bits_43;
+  assign scan_count_two0_or_43 = scan_count_two0_or_42 | scan_count_two0_and_21;
+  assign scan_count_two0_or_44 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_22 = scan_count_any0_bits_44 & scan_count_any0_bits_45;
+  assign scan_count_two0_or_45 = scan_count_two0_or_44 | scan_count_two0_and_22;
+  assign scan_count_two0_or_46 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_23 = scan_count_any0_bits_46 & scan_count_any0_bits_47;
+  assign scan_count_two0_or_47 = scan_count_two0_or_46 | scan_count_two0_and_23;
+  assign scan_count_three0_or = 1'd0 | 1'd0;
+  assign scan_count_three0_and = 1'd0 & scan_count_any0_bits_1;
+  assign scan_count_three0_or_1 = scan_count_three0_or | scan_count_three0_and;
+  assign scan_count_three0_and_1 = scan_count_any0_bits & 1'd0;
+  assign scan_count_three0_or_2 = scan_count_three0_or_1 | scan_count_three0_and_1;
+  assign scan_count_three0_or_3 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_2 = 1'd0 & scan_count_any0_bits_3;
+  assign scan_count_three0_or_4 = scan_count_three0_or_3 | scan_count_three0_and_2;
+  assign scan_count_three0_and_3 = scan_count_any0_bits_2 & 1'd0;
+  assign scan_count_three0_or_5 = scan_count_three0_or_4 | scan_count_three0_and_3;
+  assign scan_count_three0_or_6 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_4 = 1'd0 & scan_count_any0_bits_5;
+  assign scan_count_three0_or_7 = scan_count_three0_or_6 | scan_count_three0_and_4;
+  assign scan_count_three0_and_5 = scan_count_any0_bits_4 & 1'd0;
+  assign scan_count_three0_or_8 = scan_count_three0_or_7 | scan_count_three0_and_5;
+  assign scan_count_three0_or_9 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_6 = 1'd0 & scan_count_any0_bits_7;
+  assign scan_count_three0_or_10 = scan_count_three0_or_9 | scan_count_three0_and_6;
+  assign scan_count_three0_and_7 = scan_count_any0_bits_6 & 1'd0;
+  assign scan_count_three0_or_11 = scan_count_three0_or_10 | scan_count_three0_and_7;
+  assign scan_count_three0_or_12 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_8 = 1'd0 & scan_count_any0_bits_9;
+  assign scan_count_three0_or_13 = scan_count_three0_or_12 | scan_count_three0_and_8;
+  assign scan_count_three0_and_9 = scan_count_any0_bits_8 & 1'd0;
+  assign scan_count_three0_or_14 = scan_count_three0_or_13 | scan_count_three0_and_9;
+  assign scan_count_three0_or_15 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_10 = 1'd0 & scan_count_any0_bits_11;
+  assign scan_count_three0_or_16 = scan_count_three0_or_15 | scan_count_three0_and_10;
+  assign scan_count_three0_and_11 = scan_count_any0_bits_10 & 1'd0;
+  assign scan_count_three0_or_17 = scan_count_three0_or_16 | scan_count_three0_and_11;
+  assign scan_count_three0_or_18 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_12 = 1'd0 & scan_count_any0_bits_13;
+  assign scan_count_three0_or_19 = scan_count_three0_or_18 | scan_count_three0_and_12;
+  assign scan_count_three0_and_13 = scan_count_any0_bits_12 & 1'd0;
+  assign scan_count_three0_or_20 = scan_count_three0_or_19 | scan_count_three0_and_13;
+  assign scan_count_three0_or_21 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_14 = 1'd0 & scan_count_any0_bits_15;
+  assign scan_count_three0_or_22 = scan_count_three0_or_21 | scan_count_three0_and_14;
+  assign scan_count_three0_and_15 = scan_count_any0_bits_14 & 1'd0;
+  assign scan_count_three0_or_23 = scan_count_three0_or_22 | scan_count_three0_and_15;
+  assign scan_count_three0_or_24 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_16 = 1'd0 & scan_count_any0_bits_17;
+  assign scan_count_three0_or_25 = scan_count_three0_or_24 | scan_count_three0_and_16;
+  assign scan_count_three0_and_17 = scan_count_any0_bits_16 & 1'd0;
+  assign scan_count_three0_or_26 = scan_count_three0_or_25 | scan_count_three0_and_17;
+  assign scan_count_three0_or_27 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_18 = 1'd0 & scan_count_any0_bits_19;
+  assign scan_count_three0_or_28 = scan_count_three0_or_27 | scan_count_three0_and_18;
+  assign scan_count_three0_and_19 = scan_count_any0_bits_18 & 1'd0;
+  assign scan_count_three0_or_29 = scan_count_three0_or_28 | scan_count_three0_and_19;
+  assign scan_count_three0_or_30 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_20 = 1'd0 & scan_count_any0_bits_21;
+  assign scan_count_three0_or_31 = scan_count_three0_or_30 | scan_count_three0_and_20;
+  assign scan_count_three0_and_21 = scan_count_any0_bits_20 & 1'd0;
+  assign scan_count_three0_or_32 = scan_count_three0_or_31 | scan_count_three0_and_21;
+  assign scan_count_three0_or_33 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_22 = 1'd0 & scan_count_any0_bits_23;
+  assign scan_count_three0_or_34 = scan_count_three0_or_33 | scan_count_three0_and_22;
+  assign scan_count_three0_and_23 = scan_count_any0_bits_22 & 1'd0;
+  assign scan_count_three0_or_35 = scan_count_three0_or_34 | scan_count_three0_and_23;
+  assign scan_count_three0_or_36 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_24 = 1'd0 & scan_count_any0_bits_25;
+  assign scan_count_three0_or_37 = scan_count_three0_or_36 | scan_count_three0_and_24;
+  assign scan_count_three0_and_25 = scan_count_any0_bits_24 & 1'd0;
+  assign scan_count_three0_or_38 = scan_count_three0_or_37 | scan_count_three0_and_25;
+  assign scan_count_three0_or_39 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_26 = 1'd0 & scan_count_any0_bits_27;
+  assign scan_count_three0_or_40 = scan_count_three0_or_39 | scan_count_three0_and_26;
+  assign scan_count_three0_and_27 = scan_count_any0_bits_26 & 1'd0;
+  assign scan_count_three0_or_41 = scan_count_three0_or_40 | scan_count_three0_and_27;
+  assign scan_count_three0_or_42 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_28 = 1'd0 & scan_count_any0_bits_29;
+  assign scan_count_three0_or_43 = scan_count_three0_or_42 | scan_count_three0_and_28;
+  assign scan_count_three0_and_29 = scan_count_any0_bits_28 & 1'd0;
+  assign scan_count_three0_or_44 = scan_count_three0_or_43 | scan_count_three0_and_29;
+  assign scan_count_three0_or_45 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_30 = 1'd0 & scan_count_any0_bits_31;
+  assign scan_count_three0_or_46 = scan_count_three0_or_45 | scan_count_three0_and_30;
+  assign scan_count_three0_and_31 = scan_count_any0_bits_30 & 1'd0;
+  assign scan_count_three0_or_47 = scan_count_three0_or_46 | scan_count_three0_and_31;
+  assign scan_count_three0_or_48 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_32 = 1'd0 & scan_count_any0_bits_33;
+  assign scan_count_three0_or_49 = scan_count_three0_or_48 | scan_count_three0_and_32;
+  assign scan_count_three0_and_33 = scan_count_any0_bits_32 & 1'd0;
+  assign scan_count_three0_or_50 = scan_count_three0_or_49 | scan_count_three0_and_33;
+  assign scan_count_three0_or_51 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_34 = 1'd0 & scan_count_any0_bits_35;
+  assign scan_count_three0_or_52 = scan_count_three0_or_51 | scan_count_three0_and_34;
+  assign scan_count_three0_and_35 = scan_count_any0_bits_34 & 1'd0;
+  assign scan_count_three0_or_53 = scan_count_three0_or_52 | scan_count_three0_and_35;
+  assign scan_count_three0_or_54 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_36 = 1'd0 & scan_count_any0_bits_37;
+  assign scan_count_three0_or_55 = scan_count_three0_or_54 | scan_count_three0_and_36;
+  assign scan_count_three0_and_37 = scan_count_any0_bits_36 & 1'd0;
+  assign scan_count_three0_or_56 = scan_count_three0_or_55 | scan_count_three0_and_37;
+  assign scan_count_three0_or_57 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_38 = 1'd0 & scan_count_any0_bits_39;
+  assign scan_count_three0_or_58 = scan_count_three0_or_57 | scan_count_three0_and_38;
+  assign scan_count_three0_and_39 = scan_count_any0_bits_38 & 1'd0;
+  assign scan_count_three0_or_59 = scan_count_three0_or_58 | scan_count_three0_and_39;
+  assign scan_count_three0_or_60 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_40 = 1'd0 & scan_count_any0_bits_41;
+  assign scan_count_three0_or_61 = scan_count_three0_or_60 | scan_count_three0_and_40;
+  assign scan_count_three0_and_41 = scan_count_any0_bits_40 & 1'd0;
+  assign scan_count_three0_or_62 = scan_count_three0_or_61 | scan_count_three0_and_41;
+  assign scan_count_three0_or_63 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_42 = 1'd0 & scan_count_any0_bits_43;
+  assign scan_count_three0_or_64 = scan_count_three0_or_63 | scan_count_three0_and_42;
+  assign scan_count_three0_and_43 = scan_count_any0_bits_42 & 1'd0;
+  assign scan_count_three0_or_65 = scan_count_three0_or_64 | scan_count_three0_and_43;
+  assign scan_count_three0_or_66 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_44 = 1'd0 & scan_count_any0_bits_45;
+  assign scan_count_three0_or_67 = scan_count_three0_or_66 | scan_count_three0_and_44;
+  assign scan_count_three0_and_45 = scan_count_any0_bits_44 & 1'd0;
+  assign scan_count_three0_or_68 = scan_count_three0_or_67 | scan_count_three0_and_45;
+  assign scan_count_three0_or_69 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_46 = 1'd0 & scan_count_any0_bits_47;
+  assign scan_count_three0_or_70 = scan_count_three0_or_69 | scan_count_three0_and_46;
+  assign scan_count_three0_and_47 = scan_count_any0_bits_46 & 1'd0;
+  assign scan_count_three0_or_71 = scan_count_three0_or_70 | scan_count_three0_and_47;
+  assign scan_count_any1_bits = scan_count_any0[22];
+  assign scan_count_any1_bits_1 = scan_count_any0[23];
+  assign scan_count_any1_or = scan_count_any1_bits | scan_count_any1_bits_1;
+  assign scan_count_any1_bits_2 = scan_count_any0[20];
+  assign scan_count_any1_bits_3 = scan_count_any0[21];
+  assign scan_count_any1_or_1 = scan_count_any1_bits_2 | scan_count_any1_bits_3;
+  assign scan_count_any1_bits_4 = scan_count_any0[18];
+  assign scan_count_any1_bits_5 = scan_count_any0[19];
+  assign scan_count_any1_or_2 = scan_count_any1_bits_4 | scan_count_any1_bits_5;
+  assign scan_count_any1_bits_6 = scan_count_any0[16];
+  assign scan_count_any1_bits_7 = scan_count_any0[17];
+  assign scan_count_any1_or_3 = scan_count_any1_bits_6 | scan_count_any1_bits_7;
+  assign scan_count_any1_bits_8 = scan_count_any0[14];
+  assign scan_count_any1_bits_9 = scan_count_any0[15];
+  assign scan_count_any1_or_4 = scan_count_any1_bits_8 | scan_count_any1_bits_9;
+  assign scan_count_any1_bits_10 = scan_count_any0[12];
+  assign scan_count_any1_bits_11 = scan_count_any0[13];
+  assign scan_count_any1_or_5 = scan_count_any1_bits_10 | scan_count_any1_bits_11;
+  assign scan_count_any1_bits_12 = scan_count_any0[10];
+  assign scan_count_any1_bits_13 = scan_count_any0[11];
+  assign scan_count_any1_or_6 = scan_count_any1_bits_12 | scan_count_any1_bits_13;
+  assign scan_count_any1_bits_14 = scan_count_any0[8];
+  assign scan_count_any1_bits_15 = scan_count_any0[9];
+  assign scan_count_any1_or_7 = scan_count_any1_bits_14 | scan_count_any1_bits_15;
+  assign scan_count_any1_bits_16 = scan_count_any0[6];
+  assign scan_count_any1_bits_17 = scan_count_any0[7];
+  assign scan_count_any1_or_8 = scan_count_any1_bits_16 | scan_count_any1_bits_17;
+  assign scan_count_any1_bits_18 = scan_count_any0[4];
+  assign scan_count_any1_bits_19 = scan_count_any0[5];
+  assign scan_count_any1_or_9 = scan_count_any1_bits_18 | scan_count_any1_bits_19;
+  assign scan_count_any1_bits_20 = scan_count_any0[2];
+  assign scan_count_any1_bits_21 = scan_count_any0[3];
+  assign scan_count_any1_or_10 = scan_count_any1_bits_20 | scan_count_any1_bits_21;
+  assign scan_count_any1_bits_22 = scan_count_any0[0];
+  assign scan_count_any1_bits_23 = scan_count_any0[1];
+  assign scan_count_any1_or_11 = scan_count_any1_bits_22 | scan_count_any1_bits_23;
+  assign scan_count_two1_bits = scan_count_two0[22];
+  assign scan_count_two1_bits_1 = scan_count_two0[23];
+  assign scan_count_two1_or = scan_count_two1_bits | scan_count_two1_bits_1;
+  assign scan_count_two1_and = scan_count_any1_bits & scan_count_any1_bits_1;
+  assign scan_count_two1_or_1 = scan_count_two1_or | scan_count_two1_and;
+  assign scan_count_two1_bits_2 = scan_count_two0[20];
+  assign scan_count_two1_bits_3 = scan_count_two0[21];
+  assign scan_count_two1_or_2 = scan_count_two1_bits_2 | scan_count_two1_bits_3;
+  assign scan_count_two1_and_1 = scan_count_any1_bits_2 & scan_count_any1_bits_3;
+  assign scan_count_two1_or_3 = scan_count_two1_or_2 | scan_count_two1_and_1;
+  assign scan_count_two1_bits_4 = scan_count_two0[18];
+  assign scan_count_two1_bits_5 = scan_count_two0[19];
+  assign scan_count_two1_or_4 = scan_count_two1_bits_4 | scan_count_two1_bits_5;
+  assign scan_count_two1_and_2 = scan_count_any1_bits_4 & scan_count_any1_bits_5;
+  assign scan_count_two1_or_5 = scan_count_two1_or_4 | scan_count_two1_and_2;
+  assign scan_count_two1_bits_6 = scan_count_two0[16];
+  assign scan_count_two1_bits_7 = scan_count_two0[17];
+  assign scan_count_two1_or_6 = scan_count_two1_bits_6 | scan_count_two1_bits_7;
+  assign scan_count_two1_and_3 = scan_count_any1_bits_6 & scan_count_any1_bits_7;
+  assign scan_count_two1_or_7 = scan_count_two1_or_6 | scan_count_two1_and_3;
+  assign scan_count_two1_bits_8 = scan_count_two0[14];
+  assign scan_count_two1_bits_9 = scan_count_two0[15];
+  assign scan_count_two1_or_8 = scan_count_two1_bits_8 | scan_count_two1_bits_9;
+  assign scan_count_two1_and_4 = scan_count_any1_bits_8 & scan_count_any1_bits_9;
+  assign scan_count_two1_or_9 = scan_count_two1_or_8 | scan_count_two1_and_4;
+  assign scan_count_two1_bits_10 = scan_count_two0[12];
+  assign scan_count_two1_bits_11 = scan_count_two0[13];
+  assign scan_count_two1_or_10 = scan_count_two1_bits_10 | scan_count_two1_bits_11;
+  assign scan_count_two1_and_5 = scan_count_any1_bits_10 & scan_count_any1_bits_11;
+  assign scan_count_two1_or_11 = scan_count_two1_or_10 | scan_count_two1_and_5;
+  assign scan_count_two1_bits_12 = scan_count_two0[10];
+  assign scan_count_two1_bits_13 = scan_count_two0[11];
+  assign scan_count_two1_or_12 = scan_count_two1_bits_12 | scan_count_two1_bits_13;
+  assign scan_count_two1_and_6 = scan_count_any1_bits_12 & scan_count_any1_bits_13;
+  assign scan_count_two1_or_13 = scan_count_two1_or_12 | scan_count_two1_and_6;
+  assign scan_count_two1_bits_14 = scan_count_two0[8];
+  assign scan_count_two1_bits_15 = scan_count_two0[9];
+  assign scan_count_two1_or_14 = scan_count_two1_bits_14 | scan_count_two1_bits_15;
+  assign scan_count_two1_and_7 = scan_count_any1_bits_14 & scan_count_any1_bits_15;
+  assign scan_count_two1_or_15 = scan_count_two1_or_14 | scan_count_two1_and_7;
+  assign scan_count_two1_bits_16 = scan_count_two0[6];
+  assign scan_count_two1_bits_17 = scan_count_two0[7];
+  assign scan_count_two1_or_16 = scan_count_two1_bits_16 | scan_count_two1_bits_17;
+  assign scan_count_two1_and_8 = scan_count_any1_bits_16 & scan_count_any1_bits_17;
+  assign scan_count_two1_or_17 = scan_count_two1_or_16 | scan_count_two1_and_8;
+  assign scan_count_two1_bits_18 = scan_count_two0[4];
+  assign scan_count_two1_bits_19 = scan_count_two0[5];
+  assign scan_count_two1_or_18 = scan_count_two1_bits_18 | scan_count_two1_bits_19;
+  assign scan_count_two1_and_9 = scan_count_any1_bits_18 & scan_count_any1_bits_19;
+  assign scan_count_two1_or_19 = scan_count_two1_or_18 | scan_count_two1_and_9;
+  assign scan_count_two1_bits_20 = scan_count_two0[2];
+  assign scan_count_two1_bits_21 = scan_count_two0[3];
+  assign scan_count_two1_or_20 = scan_count_two1_bits_20 | scan_count_two1_bits_21;
+  assign scan_count_two1_and_10 = scan_count_any1_bits_20 & scan_count_any1_bits_21;
+  assign scan_count_two1_or_21 = scan_count_two1_or_20 | scan_count_two1_and_10;
+  assign scan_count_two1_bits_22 = scan_count_two0[0];
+  assign scan_count_two1_bits_23 = scan_count_two0[1];
+  assign scan_count_two1_or_22 = scan_count_two1_bits_22 | scan_count_two1_bits_23;
+  assign scan_count_two1_and_11 = scan_count_any1_bits_22 & scan_count_any1_bits_23;
+  assign scan_count_two1_or_23 = scan_count_two1_or_22 | scan_count_two1_and_11;
+  assign scan_count_three1_bits = scan_count_three0[22];
+  assign scan_count_three1_bits_1 = scan_count_three0[23];
+  assign scan_count_three1_or = scan_count_three1_bits | scan_count_three1_bits_1;
+  assign scan_count_three1_and = scan_count_two1_bits & scan_count_any1_bits_1;
+  assign scan_count_three1_or_1 = scan_count_three1_or | scan_count_three1_and;
+  assign scan_count_three1_and_1 = scan_count_any1_bits & scan_count_two1_bits_1;
+  assign scan_count_three1_or_2 = scan_count_three1_or_1 | scan_count_three1_and_1;
+  assign scan_count_three1_bits_2 = scan_count_three0[20];
+  assign scan_count_three1_bits_3 = scan_count_three0[21];
+  assign scan_count_three1_or_3 = scan_count_three1_bits_2 | scan_count_three1_bits_3;
+  assign scan_count_three1_and_2 = scan_count_two1_bits_2 & scan_count_any1_bits_3;
+  assign scan_count_three1_or_4 = scan_count_three1_or_3 | scan_count_three1_and_2;
+  assign scan_count_three1_and_3 = scan_count_any1_bits_2 & scan_count_two1_bits_3;
+  assign scan_count_three1_or_5 = scan_count_three1_or_4 | scan_count_three1_and_3;
+  assign scan_count_three1_bits_4 = scan_count_three0[18];
+  assign scan_count_three1_bits_5 = scan_count_three0[19];
+  assign scan_count_three1_or_6 = scan_count_three1_bits_4 | scan_count_three1_bits_5;
+  assign scan_count_three1_and_4 = scan_count_two1_bits_4 & scan_count_any1_bits_5;
+  assign scan_count_three1_or_7 = scan_count_three1_or_6 | scan_count_three1_and_4;
+  assign scan_count_three1_and_5 = scan_count_any1_bits_4 & scan_count_two1_bits_5;
+  assign scan_count_three1_or_8 = scan_count_three1_or_7 | scan_count_three1_and_5;
+  assign scan_count_three1_bits_6 = scan_count_three0[16];
+  assign scan_count_three1_bits_7 = scan_count_three0[17];
+  assign scan_count_three1_or_9 = scan_count_three1_bits_6 | scan_count_three1_bits_7;
+  assign scan_count_three1_and_6 = scan_count_two1_bits_6 & scan_count_any1_bits_7;
+  assign scan_count_three1_or_10 = scan_count_three1_or_9 | scan_count_three1_and_6;
+  assign scan_count_three1_and_7 = scan_count_any1_bits_6 & scan_count_two1_bits_7;
+  assign scan_count_three1_or_11 = scan_count_three1_or_10 | scan_count_three1_and_7;
+  assign scan_count_three1_bits_8 = scan_count_three0[14];
+  assign scan_count_three1_bits_9 = scan_count_three0[15];
+  assign scan_count_three1_or_12 = scan_count_three1_bits_8 | scan_count_three1_bits_9;
+  assign scan_count_three1_and_8 = scan_count_two1_bits_8 & scan_count_any1_bits_9;
+  assign scan_count_three1_or_13 = scan_count_three1_or_12 | scan_count_three1_and_8;
+  assign scan_count_three1_and_9 = scan_count_any1_bits_8 & scan_count_two1_bits_9;
+  assign scan_count_three1_or_14 = scan_count_three1_or_13 | scan_count_three1_and_9;
+  assign scan_count_three1_bits_10 = scan_count_three0[12];
+  assign scan_count_three1_bits_11 = scan_count_three0[13];
+  assign scan_count_three1_or_15 = scan_count_three1_bits_10 | scan_count_three1_bits_11;
+  assign scan_count_three1_and_10 = scan_count_two1_bits_10 & scan_count_any1_bits_11;
+  assign scan_count_three1_or_16 = scan_count_three1_or_15 | scan_count_three1_and_10;
+  assign scan_count_three1_and_11 = scan_count_any1_bits_10 & scan_count_two1_bits_11;
+  assign scan_count_three1_or_17 = scan_count_three1_or_16 | scan_count_three1_and_11;
+  assign scan_count_three1_bits_12 = scan_count_three0[10];
+  assign scan_count_three1_bits_13 = scan_count_three0[11];
+  assign scan_count_three1_or_18 = scan_count_three1_bits_12 | scan_count_three1_bits_13;
+  assign scan_count_three1_and_12 = scan_count_two1_bits_12 & scan_count_any1_bits_13;
+  assign scan_count_three1_or_19 = scan_count_three1_or_18 | scan_count_three1_and_12;
+  assign scan_count_three1_and_13 = scan_count_any1_bits_12 & scan_count_two1_bits_13;
+  assign scan_count_three1_or_20 = scan_count_three1_or_19 | scan_count_three1_and_13;
+  assign scan_count_three1_bits_14 = scan_count_three0[8];
+  assign scan_count_three1_bits_15 = scan_count_three0[9];
+  assign scan_count_three1_or_21 = scan_count_three1_bits_14 | scan_count_three1_bits_15;
+  assign scan_count_three1_and_14 = scan_count_two1_bits_14 & scan_count_any1_bits_15;
+  assign scan_count_three1_or_22 = scan_count_three1_or_21 | scan_count_three1_and_14;
+  assign scan_count_three1_and_15 = scan_count_any1_bits_14 & scan_count_two1_bits_15;
+  assign scan_count_three1_or_23 = scan_count_three1_or_22 | scan_count_three1_and_15;
+  assign scan_count_three1_bits_16 = scan_count_three0[6];
+  assign scan_count_three1_bits_17 = scan_count_three0[7];
+  assign scan_count_three1_or_24 = scan_count_three1_bits_16 | scan_count_three1_bits_17;
+  assign scan_count_three1_and_16 = scan_count_two1_bits_16 & scan_count_any1_bits_17;
+  assign scan_count_three1_or_25 = scan_count_three1_or_24 | scan_count_three1_and_16;
+  assign scan_count_three1_and_17 = scan_count_any1_bits_16 & scan_count_two1_bits_17;
+  assign scan_count_three1_or_26 = scan_count_three1_or_25 | scan_count_three1_and_17;
+  assign scan_count_three1_bits_18 = scan_count_three0[4];
+  assign scan_count_three1_bits_19 = scan_count_three0[5];
+  assign scan_count_three1_or_27 = scan_count_three1_bits_18 | scan_count_three1_bits_19;
+  assign scan_count_three1_and_18 = scan_count_two1_bits_18 & scan_count_any1_bits_19;
+  assign scan_count_three1_or_28 = scan_count_three1_or_27 | scan_count_three1_and_18;
+  assign scan_count_three1_and_19 = scan_count_any1_bits_18 & scan_count_two1_bits_19;
+  assign scan_count_three1_or_29 = scan_count_three1_or_28 | scan_count_three1_and_19;
+  assign scan_count_three1_bits_20 = scan_count_three0[2];
+  assign scan_count_three1_bits_21 = scan_count_three0[3];
+  assign scan_count_three1_or_30 = scan_count_three1_bits_20 | scan_count_three1_bits_21;
+  assign scan_count_three1_and_20 = scan_count_two1_bits_20 & scan_count_any1_bits_21;
+  assign scan_count_three1_or_31 = scan_count_three1_or_30 | scan_count_three1_and_20;
+  assign scan_count_three1_and_21 = scan_count_any1_bits_20 & scan_count_two1_bits_21;
+  assign scan_count_three1_or_32 = scan_count_three1_or_31 | scan_count_three1_and_21;
+  assign scan_count_three1_bits_22 = scan_count_three0[0];
+  assign scan_count_three1_bits_23 = scan_count_three0[1];
+  assign scan_count_three1_or_33 = scan_count_three1_bits_22 | scan_count_three1_bits_23;
+  assign scan_count_three1_and_22 = scan_count_two1_bits_22 & scan_count_any1_bits_23;
+  assign scan_count_three1_or_34 = scan_count_three1_or_33 | scan_count_three1_and_22;
+  assign scan_count_three1_and_23 = scan_count_any1_bits_22 & scan_count_two1_bits_23;
+  assign scan_count_three1_or_35 = scan_count_three1_or_34 | scan_count_three1_and_23;
+  assign scan_count_any2_bits = scan_count_any1[10];
+  assign scan_count_any2_bits_1 = scan_count_any1[11];
+  assign scan_count_any2_or = scan_count_any2_bits | scan_count_any2_bits_1;
+  assign scan_count_any2_bits_2 = scan_count_any1[8];
+  assign scan_count_any2_bits_3 = scan_count_any1[9];
+  assign scan_count_any2_or_1 = scan_count_any2_bits_2 | scan_count_any2_bits_3;
+  assign scan_count_any2_bits_4 = scan_count_any1[6];
+  assign scan_count_any2_bits_5 = scan_count_any1[7];
+  assign scan_count_any2_or_2 = scan_count_any2_bits_4 | scan_count_any2_bits_5;
+  assign scan_count_any2_bits_6 = scan_count_any1[4];
+  assign scan_count_any2_bits_7 = scan_count_any1[5];
+  assign scan_count_any2_or_3 = scan_count_any2_bits_6 | scan_count_any2_bits_7;
+  assign scan_count_any2_bits_8 = scan_count_any1[2];
+  assign scan_count_any2_bits_9 = scan_count_any1[3];
+  assign scan_count_any2_or_4 = scan_count_any2_bits_8 | scan_count_any2_bits_9;
+  assign scan_count_any2_bits_10 = scan_count_any1[0];
+  assign scan_count_any2_bits_11 = scan_count_any1[1];
+  assign scan_count_any2_or_5 = scan_count_any2_bits_10 | scan_count_any2_bits_11;
+  assign scan_count_two2_bits = scan_count_two1[10];
+  assign scan_count_two2_bits_1 = scan_count_two1[11];
+  assign scan_count_two2_or = scan_count_two2_bits | scan_count_two2_bits_1;
+  assign scan_count_two2_and = scan_count_any2_bits & scan_count_any2_bits_1;
+  assign scan_count_two2_or_1 = scan_count_two2_or | scan_count_two2_and;
+  assign scan_count_two2_bits_2 = scan_count_two1[8];
+  assign scan_count_two2_bits_3 = scan_count_two1[9];
+  assign scan_count_two2_or_2 = scan_count_two2_bits_2 | scan_count_two2_bits_3;
+  assign scan_count_two2_and_1 = scan_count_any2_bits_2 & scan_count_any2_bits_3;
+  assign scan_count_two2_or_3 = scan_count_two2_or_2 | scan_count_two2_and_1;
+  assign scan_count_two2_bits_4 = scan_count_two1[6];
+  assign scan_count_two2_bits_5 = scan_count_two1[7];
+  assign scan_count_two2_or_4 = scan_count_two2_bits_4 | scan_count_two2_bits_5;
+  assign scan_count_two2_and_2 = scan_count_any2_bits_4 & scan_count_any2_bits_5;
+  assign scan_count_two2_or_5 = scan_count_two2_or_4 | scan_count_two2_and_2;
+  assign scan_count_two2_bits_6 = scan_count_two1[4];
+  assign scan_count_two2_bits_7 = scan_count_two1[5];
+  assign scan_count_two2_or_6 = scan_count_two2_bits_6 | scan_count_two2_bits_7;
+  assign scan_count_two2_and_3 = scan_count_any2_bits_6 & scan_count_any2_bits_7;
+  assign scan_count_two2_or_7 = scan_count_two2_or_6 | scan_count_two2_and_3;
+  assign scan_count_two2_bits_8 = scan_count_two1[2];
+  assign scan_count_two2_bits_9 = scan_count_two1[3];
+  assign scan_count_two2_or_8 = scan_count_two2_bits_8 | scan_count_two2_bits_9;
+  assign scan_count_two2_and_4 = scan_count_any2_bits_8 & scan_count_any2_bits_9;
+  assign scan_count_two2_or_9 = scan_count_two2_or_8 | scan_count_two2_and_4;
+  assign scan_count_two2_bits_10 = scan_count_two1[0];
+  assign scan_count_two2_bits_11 = scan_count_two1[1];
+  assign scan_count_two2_or_10 = scan_count_two2_bits_10 | scan_count_two2_bits_11;
+  assign scan_count_two2_and_5 = scan_count_any2_bits_10 & scan_count_any2_bits_11;
+  assign scan_count_two2_or_11 = scan_count_two2_or_10 | scan_count_two2_and_5;
+  assign scan_count_three2_bits = scan_count_three1[10];
+  assign scan_count_three2_bits_1 = scan_count_three1[11];
+  assign scan_count_three2_or = scan_count_three2_bits | scan_count_three2_bits_1;
+  assign scan_count_three2_and = scan_count_two2_bits & scan_count_any2_bits_1;
+  assign scan_count_three2_or_1 = scan_count_three2_or | scan_count_three2_and;
+  assign scan_count_three2_and_1 = scan_count_any2_bits & scan_count_two2_bits_1;
+  assign scan_count_three2_or_2 = scan_count_three2_or_1 | scan_count_three2_and_1;
+  assign scan_count_three2_bits_2 = scan_count_three1[8];
+  assign scan_count_three2_bits_3 = scan_count_three1[9];
+  assign scan_count_three2_or_3 = scan_count_three2_bits_2 | scan_count_three2_bits_3;
+  assign scan_count_three2_and_2 = scan_count_two2_bits_2 & scan_count_any2_bits_3;
+  assign scan_count_three2_or_4 = scan_count_three2_or_3 | scan_count_three2_and_2;
+  assign scan_count_three2_and_3 = scan_count_any2_bits_2 & scan_count_two2_bits_3;
+  assign scan_count_three2_or_5 = scan_count_three2_or_4 | scan_count_three2_and_3;
+  assign scan_count_three2_bits_4 = scan_count_three1[6];
+  assign scan_count_three2_bits_5 = scan_count_three1[7];
+  assign scan_count_three2_or_6 = scan_count_three2_bits_4 | scan_count_three2_bits_5;
+  assign scan_count_three2_and_4 = scan_count_two2_bits_4 & scan_count_any2_bits_5;
+  assign scan_count_three2_or_7 = scan_count_three2_or_6 | scan_count_three2_and_4;
+  assign scan_count_three2_and_5 = scan_count_any2_bits_4 & scan_count_two2_bits_5;
+  assign scan_count_three2_or_8 = scan_count_three2_or_7 | scan_count_three2_and_5;
+  assign scan_count_three2_bits_6 = scan_count_three1[4];
+  assign scan_count_three2_bits_7 = scan_count_three1[5];
+  assign scan_count_three2_or_9 = scan_count_three2_bits_6 | scan_count_three2_bits_7;
+  assign scan_count_three2_and_6 = scan_count_two2_bits_6 & scan_count_any2_bits_7;
+  assign scan_count_three2_or_10 = scan_count_three2_or_9 | scan_count_three2_and_6;
+  assign scan_count_three2_and_7 = scan_count_any2_bits_6 & scan_count_two2_bits_7;
+  assign scan_count_three2_or_11 = scan_count_three2_or_10 | scan_count_three2_and_7;
+  assign scan_count_three2_bits_8 = scan_count_three1[2];
+  assign scan_count_three2_bits_9 = scan_count_three1[3];
+  assign scan_count_three2_or_12 = scan_count_three2_bits_8 | scan_count_three2_bits_9;
+  assign scan_count_three2_and_8 = scan_count_two2_bits_8 & scan_count_any2_bits_9;
+  assign scan_count_three2_or_13 = scan_count_three2_or_12 | scan_count_three2_and_8;
+  assign scan_count_three2_and_9 = scan_count_any2_bits_8 & scan_count_two2_bits_9;
+  assign scan_count_three2_or_14 = scan_count_three2_or_13 | scan_count_three2_and_9;
+  assign scan_count_three2_bits_10 = scan_count_three1[0];
+  assign scan_count_three2_bits_11 = scan_count_three1[1];
+  assign scan_count_three2_or_15 = scan_count_three2_bits_10 | scan_count_three2_bits_11;
+  assign scan_count_three2_and_10 = scan_count_two2_bits_10 & scan_count_any2_bits_11;
+  assign scan_count_three2_or_16 = scan_count_three2_or_15 | scan_count_three2_and_10;
+  assign scan_count_three2_and_11 = scan_count_any2_bits_10 & scan_count_two2_bits_11;
+  assign scan_count_three2_or_17 = scan_count_three2_or_16 | scan_count_three2_and_11;
+  assign scan_count_any3_bits = scan_count_any2[4];
+  assign scan_count_any3_bits_1 = scan_count_any2[5];
+  assign scan_count_any3_or = scan_count_any3_bits | scan_count_any3_bits_1;
+  assign scan_count_any3_bits_2 = scan_count_any2[2];
+  assign scan_count_any3_bits_3 = scan_count_any2[3];
+  assign scan_count_any3_or_1 = scan_count_any3_bits_2 | scan_count_any3_bits_3;
+  assign scan_count_any3_bits_4 = scan_count_any2[0];
+  assign scan_count_any3_bits_5 = scan_count_any2[1];
+  assign scan_count_any3_or_2 = scan_count_any3_bits_4 | scan_count_any3_bits_5;
+  assign scan_count_two3_bits = scan_count_two2[4];
+  assign scan_count_two3_bits_1 = scan_count_two2[5];
+  assign scan_count_two3_or = scan_count_two3_bits | scan_count_two3_bits_1;
+  assign scan_count_two3_and = scan_count_any3_bits & scan_count_any3_bits_1;
+  assign scan_count_two3_or_1 = scan_count_two3_or | scan_count_two3_and;
+  assign scan_count_two3_bits_2 = scan_count_two2[2];
+  assign scan_count_two3_bits_3 = scan_count_two2[3];
+  assign scan_count_two3_or_2 = scan_count_two3_bits_2 | scan_count_two3_bits_3;
+  assign scan_count_two3_and_1 = scan_count_any3_bits_2 & scan_count_any3_bits_3;
+  assign scan_count_two3_or_3 = scan_count_two3_or_2 | scan_count_two3_and_1;
+  assign scan_count_two3_bits_4 = scan_count_two2[0];
+  assign scan_count_two3_bits_5 = scan_count_two2[1];
+  assign scan_count_two3_or_4 = scan_count_two3_bits_4 | scan_count_two3_bits_5;
+  assign scan_count_two3_and_2 = scan_count_any3_bits_4 & scan_count_any3_bits_5;
+  assign scan_count_two3_or_5 = scan_count_two3_or_4 | scan_count_two3_and_2;
+  assign scan_count_three3_bits = scan_count_three2[4];
+  assign scan_count_three3_bits_1 = scan_count_three2[5];
+  assign scan_count_three3_or = scan_count_three3_bits | scan_count_three3_bits_1;
+  assign scan_count_three3_and = scan_count_two3_bits & scan_count_any3_bits_1;
+  assign scan_count_three3_or_1 = scan_count_three3_or | scan_count_three3_and;
+  assign scan_count_three3_and_1 = scan_count_any3_bits & scan_count_two3_bits_1;
+  assign scan_count_three3_or_2 = scan_count_three3_or_1 | scan_count_three3_and_1;
+  assign scan_count_three3_bits_2 = scan_count_three2[2];
+  assign scan_count_three3_bits_3 = scan_count_three2[3];
+  assign scan_count_three3_or_3 = scan_count_three3_bits_2 | scan_count_three3_bits_3;
+  assign scan_count_three3_and_2 = scan_count_two3_bits_2 & scan_count_any3_bits_3;
+  assign scan_count_three3_or_4 = scan_count_three3_or_3 | scan_count_three3_and_2;
+  assign scan_count_three3_and_3 = scan_count_any3_bits_2 & scan_count_two3_bits_3;
+  assign scan_count_three3_or_5 = scan_count_three3_or_4 | scan_count_three3_and_3;
+  assign scan_count_three3_bits_4 = scan_count_three2[0];
+  assign scan_count_three3_bits_5 = scan_count_three2[1];
+  assign scan_count_three3_or_6 = scan_count_three3_bits_4 | scan_count_three3_bits_5;
+  assign scan_count_three3_and_4 = scan_count_two3_bits_4 & scan_count_any3_bits_5;
+  assign scan_count_three3_or_7 = scan_count_three3_or_6 | scan_count_three3_and_4;
+  assign scan_count_three3_and_5 = scan_count_any3_bits_4 & scan_count_two3_bits_5;
+  assign scan_count_three3_or_8 = scan_count_three3_or_7 | scan_count_three3_and_5;
+  assign scan_count_any4_bits = scan_count_any3[2];
+  assign scan_count_any4_bits_1 = scan_count_any3[0];
+  assign scan_count_any4_bits_2 = scan_count_any3[1];
+  assign scan_count_any4_or = scan_count_any4_bits_1 | scan_count_any4_bits_2;
+  assign scan_count_two4_bits = scan_count_two3[2];
+  assign scan_count_two4_bits_1 = scan_count_two3[0];
+  assign scan_count_two4_bits_2 = scan_count_two3[1];
+  assign scan_count_two4_or = scan_count_two4_bits_1 | scan_count_two4_bits_2;
+  assign scan_count_two4_and = scan_count_any4_bits_1 & scan_count_any4_bits_2;
+  assign scan_count_two4_or_1 = scan_count_two4_or | scan_count_two4_and;
+  assign scan_count_three4_bits = scan_count_three3[2];
+  assign scan_count_three4_bits_1 = scan_count_three3[0];
+  assign scan_count_three4_bits_2 = scan_count_three3[1];
+  assign scan_count_three4_or = scan_count_three4_bits_1 | scan_count_three4_bits_2;
+  assign scan_count_three4_and = scan_count_two4_bits_1 & scan_count_any4_bits_2;
+  assign scan_count_three4_or_1 = scan_count_three4_or | scan_count_three4_and;
+  assign scan_count_three4_and_1 = scan_count_any4_bits_1 & scan_count_two4_bits_2;
+  assign scan_count_three4_or_2 = scan_count_three4_or_1 | scan_count_three4_and_1;
+  assign scan_count_two5_bits = scan_count_two4[0];
+  assign scan_count_two5_bits_1 = scan_count_two4[1];
+  assign scan_count_two5_or = scan_count_two5_bits | scan_count_two5_bits_1;
+  assign scan_count_two5_bits_2 = scan_count_any4[0];
+  assign scan_count_two5_bits_3 = scan_count_any4[1];
+  assign scan_count_two5_and = scan_count_two5_bits_2 & scan_count_two5_bits_3;
+  assign scan_count_two5_or_1 = scan_count_two5_or | scan_count_two5_and;
+  assign scan_count_three5_bits = scan_count_three4[0];
+  assign scan_count_three5_bits_1 = scan_count_three4[1];
+  assign scan_count_three5_or = scan_count_three5_bits | scan_count_three5_bits_1;
+  assign scan_count_three5_and = scan_count_two5_bits & scan_count_two5_bits_3;
+  assign scan_count_three5_or_1 = scan_count_three5_or | scan_count_three5_and;
+  assign scan_count_three5_and_1 = scan_count_two5_bits_2 & scan_count_two5_bits_1;
+  assign scan_count_three5_or_2 = scan_count_three5_or_1 | scan_count_three5_and_1;
   assign ev_out_valid_next_or = ev_out_skid_valid | ev_out_up_fire;
   assign ev_out_valid_next_mux = ev_out_load ? ev_out_valid_next_or : ev_out_valid;
   assign ev_out_event_next_cat = {pick0_valid};
@@ -9273,19 +2982,17 @@ module spike_event_encoder_c192_k48_w1_e1 (
   assign scan_has_data_r_next_not = ~scan_rest_empty_r;
   assign scan_has_data_r_next_mux = in_fire ? scan_has_data_r_next_or_r : scan_has_data_r_next_not;
   assign scan_has_data_r_en_or = in_fire | scan_take;
-  assign scan_rest_empty_r_next_bits = in_count_hi5;
-  assign scan_rest_empty_r_next_not = ~scan_rest_empty_r_next_bits;
-  assign scan_rest_empty_r_next_bits_1 = scan_count_hi5;
-  assign scan_rest_empty_r_next_bits_2 = scan_count_lo5;
-  assign scan_rest_empty_r_next_and = scan_rest_empty_r_next_bits_1 & scan_rest_empty_r_next_bits_2;
-  assign scan_rest_empty_r_next_not_1 = ~scan_rest_empty_r_next_and;
-  assign scan_rest_empty_r_next_mux = in_fire ? scan_rest_empty_r_next_not : scan_rest_empty_r_next_not_1;
-  assign scan_rest_empty_r_en_or = in_fire | scan_take;
+  assign scan_rest_empty_in_r_next_bits = in_count_two5;
+  assign scan_rest_empty_in_r_next_not = ~scan_rest_empty_in_r_next_bits;
+  assign scan_rest_empty_pick_r_next_bits = scan_count_three5;
+  assign scan_rest_empty_pick_r_next_not = ~scan_rest_empty_pick_r_next_bits;
+  assign scan_rest_empty_sel_r_en_or = in_fire | scan_take;
   assign in_base_next_add = {2'd0, in_base} + 10'd48;
   assign in_base_next_trunc = in_base_next_add[7:0];
   assign in_base_next_mux = in_final ? 8'd0 : in_base_next_trunc;
   assign in_final = in_base == 8'd144;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3, in_mask_or_r_4, in_mask_or_r_5, in_mask_or_r_6, in_mask_or_r_7, in_mask_or_r_8, in_mask_or_r_9, in_mask_or_r_10, in_mask_or_r_11, in_mask_or_r_12, in_mask_or_r_13, in_mask_or_r_14, in_mask_or_r_15, in_mask_or_r_16, in_mask_or_r_17, in_mask_or_r_18, in_mask_or_r_19, in_mask_or_r_20, in_mask_or_r_21, in_mask_or_r_22, in_mask_or_r_23, in_mask_or_r_24, in_mask_or_r_25, in_mask_or_r_26, in_mask_or_r_27, in_mask_or_r_28, in_mask_or_r_29, in_mask_or_r_30, in_mask_or_r_31, in_mask_or_r_32, in_mask_or_r_33, in_mask_or_r_34, in_mask_or_r_35, in_mask_or_r_36, in_mask_or_r_37, in_mask_or_r_38, in_mask_or_r_39, in_mask_or_r_40, in_mask_or_r_41, in_mask_or_r_42, in_mask_or_r_43, in_mask_or_r_44, in_mask_or_r_45, in_mask_or_r_46, in_mask_or_r_47};
+  assign scan_rest_empty_r = scan_rest_empty_sel_r ? scan_rest_empty_in_r : scan_rest_empty_pick_r;
   assign pick0_onehot = pick0_onehot_r;
   assign pick0_valid = scan_has_data_r;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1, pick0_index_or_r_2, pick0_index_or_r_3, pick0_index_or_r_4, pick0_index_or_r_5};
@@ -9307,43 +3014,36 @@ module spike_event_encoder_c192_k48_w1_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
-  assign in_pick_below0 = {in_pick_below0_or, in_pick_below0_or_1, in_pick_below0_or_2, in_pick_below0_or_3, in_pick_below0_or_4, in_pick_below0_or_5, in_pick_below0_or_6, in_pick_below0_or_7, in_pick_below0_or_8, in_pick_below0_or_9, in_pick_below0_or_10, in_pick_below0_or_11, in_pick_below0_or_12, in_pick_below0_or_13, in_pick_below0_or_14, in_pick_below0_or_15, in_pick_below0_or_16, in_pick_below0_or_17, in_pick_below0_or_18, in_pick_below0_or_19, in_pick_below0_or_20, in_pick_below0_or_21, in_pick_below0_or_22, in_pick_below0_or_23, in_pick_below0_or_24, in_pick_below0_or_25, in_pick_below0_or_26, in_pick_below0_or_27, in_pick_below0_or_28, in_pick_below0_or_29, in_pick_below0_or_30, in_pick_below0_or_31, in_pick_below0_or_32, in_pick_below0_or_33, in_pick_below0_or_34, in_pick_below0_or_35, in_pick_below0_or_36, in_pick_below0_or_37, in_pick_below0_or_38, in_pick_below0_or_39, in_pick_below0_or_40, in_pick_below0_or_41, in_pick_below0_or_42, in_pick_below0_or_43, in_pick_below0_or_44, in_pick_below0_or_45, in_pick_below0_bits_46};
-  assign in_pick_below1 = {in_pick_below1_or, in_pick_below1_or_1, in_pick_below1_or_2, in_pick_below1_or_3, in_pick_below1_or_4, in_pick_below1_or_5, in_pick_below1_or_6, in_pick_below1_or_7, in_pick_below1_or_8, in_pick_below1_or_9, in_pick_below1_or_10, in_pick_below1_or_11, in_pick_below1_or_12, in_pick_below1_or_13, in_pick_below1_or_14, in_pick_below1_or_15, in_pick_below1_or_16, in_pick_below1_or_17, in_pick_below1_or_18, in_pick_below1_or_19, in_pick_below1_or_20, in_pick_below1_or_21, in_pick_below1_or_22, in_pick_below1_or_23, in_pick_below1_or_24, in_pick_below1_or_25, in_pick_below1_or_26, in_pick_below1_or_27, in_pick_below1_or_28, in_pick_below1_or_29, in_pick_below1_or_30, in_pick_below1_or_31, in_pick_below1_or_32, in_pick_below1_or_33, in_pick_below1_or_34, in_pick_below1_or_35, in_pick_below1_or_36, in_pick_below1_or_37, in_pick_below1_or_38, in_pick_below1_or_39, in_pick_below1_or_40, in_pick_below1_or_41, in_pick_below1_or_42, in_pick_below1_or_43, in_pick_below1_or_44, in_pick_below1_bits_45, in_pick_below1_bits_46};
-  assign in_pick_below2 = {in_pick_below2_or, in_pick_below2_or_1, in_pick_below2_or_2, in_pick_below2_or_3, in_pick_below2_or_4, in_pick_below2_or_5, in_pick_below2_or_6, in_pick_below2_or_7, in_pick_below2_or_8, in_pick_below2_or_9, in_pick_below2_or_10, in_pick_below2_or_11, in_pick_below2_or_12, in_pick_below2_or_13, in_pick_below2_or_14, in_pick_below2_or_15, in_pick_below2_or_16, in_pick_below2_or_17, in_pick_below2_or_18, in_pick_below2_or_19, in_pick_below2_or_20, in_pick_below2_or_21, in_pick_below2_or_22, in_pick_below2_or_23, in_pick_below2_or_24, in_pick_below2_or_25, in_pick_below2_or_26, in_pick_below2_or_27, in_pick_below2_or_28, in_pick_below2_or_29, in_pick_below2_or_30, in_pick_below2_or_31, in_pick_below2_or_32, in_pick_below2_or_33, in_pick_below2_or_34, in_pick_below2_or_35, in_pick_below2_or_36, in_pick_below2_or_37, in_pick_below2_or_38, in_pick_below2_or_39, in_pick_below2_or_40, in_pick_below2_or_41, in_pick_below2_or_42, in_pick_below2_bits_43, in_pick_below2_bits_44, in_pick_below2_bits_45, in_pick_below2_bits_46};
-  assign in_pick_below3 = {in_pick_below3_or, in_pick_below3_or_1, in_pick_below3_or_2, in_pick_below3_or_3, in_pick_below3_or_4, in_pick_below3_or_5, in_pick_below3_or_6, in_pick_below3_or_7, in_pick_below3_or_8, in_pick_below3_or_9, in_pick_below3_or_10, in_pick_below3_or_11, in_pick_below3_or_12, in_pick_below3_or_13, in_pick_below3_or_14, in_pick_below3_or_15, in_pick_below3_or_16, in_pick_below3_or_17, in_pick_below3_or_18, in_pick_below3_or_19, in_pick_below3_or_20, in_pick_below3_or_21, in_pick_below3_or_22, in_pick_below3_or_23, in_pick_below3_or_24, in_pick_below3_or_25, in_pick_below3_or_26, in_pick_below3_or_27, in_pick_below3_or_28, in_pick_below3_or_29, in_pick_below3_or_30, in_pick_below3_or_31, in_pick_below3_or_32, in_pick_below3_or_33, in_pick_below3_or_34, in_pick_below3_or_35, in_pick_below3_or_36, in_pick_below3_or_37, in_pick_below3_or_38, in_pick_below3_bits_39, in_pick_below3_bits_40, in_pick_below3_bits_41, in_pick_below3_bits_42, in_pick_below3_bits_43, in_pick_below3_bits_44, in_pick_below3_bits_45, in_pick_below3_bits_46};
-  assign in_pick_below4 = {in_pick_below4_or, in_pick_below4_or_1, in_pick_below4_or_2, in_pick_below4_or_3, in_pick_below4_or_4, in_pick_below4_or_5, in_pick_below4_or_6, in_pick_below4_or_7, in_pick_below4_or_8, in_pick_below4_or_9, in_pick_below4_or_10, in_pick_below4_or_11, in_pick_below4_or_12, in_pick_below4_or_13, in_pick_below4_or_14, in_pick_below4_or_15, in_pick_below4_or_16, in_pick_below4_or_17, in_pick_below4_or_18, in_pick_below4_or_19, in_pick_below4_or_20, in_pick_below4_or_21, in_pick_below4_or_22, in_pick_below4_or_23, in_pick_below4_or_24, in_pick_below4_or_25, in_pick_below4_or_26, in_pick_below4_or_27, in_pick_below4_or_28, in_pick_below4_or_29, in_pick_below4_or_30, in_pick_below4_bits_31, in_pick_below4_bits_32, in_pick_below4_bits_33, in_pick_below4_bits_34, in_pick_below4_bits_35, in_pick_below4_bits_36, in_pick_below4_bits_37, in_pick_below4_bits_38, in_pick_below4_bits_39, in_pick_below4_bits_40, in_pick_below4_bits_41, in_pick_below4_bits_42, in_pick_below4_bits_43, in_pick_below4_bits_44, in_pick_below4_bits_45, in_pick_below4_bits_46};
-  assign in_pick_below5 = {in_pick_below5_or, in_pick_below5_or_1, in_pick_below5_or_2, in_pick_below5_or_3, in_pick_below5_or_4, in_pick_below5_or_5, in_pick_below5_or_6, in_pick_below5_or_7, in_pick_below5_or_8, in_pick_below5_or_9, in_pick_below5_or_10, in_pick_below5_or_11, in_pick_below5_or_12, in_pick_below5_or_13, in_pick_below5_or_14, in_pick_below5_bits_30, in_pick_below5_bits_31, in_pick_below5_bits_32, in_pick_below5_bits_33, in_pick_below5_bits_34, in_pick_below5_bits_35, in_pick_below5_bits_36, in_pick_below5_bits_37, in_pick_below5_bits_38, in_pick_below5_bits_39, in_pick_below5_bits_40, in_pick_below5_bits_41, in_pick_below5_bits_42, in_pick_below5_bits_43, in_pick_below5_bits_44, in_pick_below5_bits_45, in_pick_below5_bits_46, in_pick_below5_bits_1, in_pick_below5_bits_3, in_pick_below5_bits_5, in_pick_below5_bits_7, in_pick_below5_bits_9, in_pick_below5_bits_11, in_pick_below5_bits_13, in_pick_below5_bits_15, in_pick_below5_bits_17, in_pick_below5_bits_19, in_pick_below5_bits_21, in_pick_below5_bits_23, in_pick_below5_bits_25, in_pick_below5_bits_27, in_pick_below5_bits_29};
-  assign in_pick = {in_pick_and, in_pick_and_1, in_pick_and_2, in_pick_and_3, in_pick_and_4, in_pick_and_5, in_pick_and_6, in_pick_and_7, in_pick_and_8, in_pick_and_9, in_pick_and_10, in_pick_and_11, in_pick_and_12, in_pick_and_13, in_pick_and_14, in_pick_and_15, in_pick_and_16, in_pick_and_17, in_pick_and_18, in_pick_and_19, in_pick_and_20, in_pick_and_21, in_pick_and_22, in_pick_and_23, in_pick_and_24, in_pick_and_25, in_pick_and_26, in_pick_and_27, in_pick_and_28, in_pick_and_29, in_pick_and_30, in_pick_and_31, in_pick_and_32, in_pick_and_33, in_pick_and_34, in_pick_and_35, in_pick_and_36, in_pick_and_37, in_pick_and_38, in_pick_and_39, in_pick_and_40, in_pick_and_41, in_pick_and_42, in_pick_and_43, in_pick_and_44, in_pick_and_45, in_pick_and_46, in_pick_bits_94};
-  assign rest_pick_below0 = {rest_pick_below0_or, rest_pick_below0_or_1, rest_pick_below0_or_2, rest_pick_below0_or_3, rest_pick_below0_or_4, rest_pick_below0_or_5, rest_pick_below0_or_6, rest_pick_below0_or_7, rest_pick_below0_or_8, rest_pick_below0_or_9, rest_pick_below0_or_10, rest_pick_below0_or_11, rest_pick_below0_or_12, rest_pick_below0_or_13, rest_pick_below0_or_14, rest_pick_below0_or_15, rest_pick_below0_or_16, rest_pick_below0_or_17, rest_pick_below0_or_18, rest_pick_below0_or_19, rest_pick_below0_or_20, rest_pick_below0_or_21, rest_pick_below0_or_22, rest_pick_below0_or_23, rest_pick_below0_or_24, rest_pick_below0_or_25, rest_pick_below0_or_26, rest_pick_below0_or_27, rest_pick_below0_or_28, rest_pick_below0_or_29, rest_pick_below0_or_30, rest_pick_below0_or_31, rest_pick_below0_or_32, rest_pick_below0_or_33, rest_pick_below0_or_34, rest_pick_below0_or_35, rest_pick_below0_or_36, rest_pick_below0_or_37, rest_pick_below0_or_38, rest_pick_below0_or_39, rest_pick_below0_or_40, rest_pick_below0_or_41, rest_pick_below0_or_42, rest_pick_below0_or_43, rest_pick_below0_or_44, rest_pick_below0_or_45, rest_pick_below0_bits_46};
-  assign rest_pick_below1 = {rest_pick_below1_or, rest_pick_below1_or_1, rest_pick_below1_or_2, rest_pick_below1_or_3, rest_pick_below1_or_4, rest_pick_below1_or_5, rest_pick_below1_or_6, rest_pick_below1_or_7, rest_pick_below1_or_8, rest_pick_below1_or_9, rest_pick_below1_or_10, rest_pick_below1_or_11, rest_pick_below1_or_12, rest_pick_below1_or_13, rest_pick_below1_or_14, rest_pick_below1_or_15, rest_pick_below1_or_16, rest_pick_below1_or_17, rest_pick_below1_or_18, rest_pick_below1_or_19, rest_pick_below1_or_20, rest_pick_below1_or_21, rest_pick_below1_or_22, rest_pick_below1_or_23, rest_pick_below1_or_24, rest_pick_below1_or_25, rest_pick_below1_or_26, rest_pick_below1_or_27, rest_pick_below1_or_28, rest_pick_below1_or_29, rest_pick_below1_or_30, rest_pick_below1_or_31, rest_pick_below1_or_32, rest_pick_below1_or_33, rest_pick_below1_or_34, rest_pick_below1_or_35, rest_pick_below1_or_36, rest_pick_below1_or_37, rest_pick_below1_or_38, rest_pick_below1_or_39, rest_pick_below1_or_40, rest_pick_below1_or_41, rest_pick_below1_or_42, rest_pick_below1_or_43, rest_pick_below1_or_44, rest_pick_below1_bits_45, rest_pick_below1_bits_46};
-  assign rest_pick_below2 = {rest_pick_below2_or, rest_pick_below2_or_1, rest_pick_below2_or_2, rest_pick_below2_or_3, rest_pick_below2_or_4, rest_pick_below2_or_5, rest_pick_below2_or_6, rest_pick_below2_or_7, rest_pick_below2_or_8, rest_pick_below2_or_9, rest_pick_below2_or_10, rest_pick_below2_or_11, rest_pick_below2_or_12, rest_pick_below2_or_13, rest_pick_below2_or_14, rest_pick_below2_or_15, rest_pick_below2_or_16, rest_pick_below2_or_17, rest_pick_below2_or_18, rest_pick_below2_or_19, rest_pick_below2_or_20, rest_pick_below2_or_21, rest_pick_below2_or_22, rest_pick_below2_or_23, rest_pick_below2_or_24, rest_pick_below2_or_25, rest_pick_below2_or_26, rest_pick_below2_or_27, rest_pick_below2_or_28, rest_pick_below2_or_29, rest_pick_below2_or_30, rest_pick_below2_or_31, rest_pick_below2_or_32, rest_pick_below2_or_33, rest_pick_below2_or_34, rest_pick_below2_or_35, rest_pick_below2_or_36, rest_pick_below2_or_37, rest_pick_below2_or_38, rest_pick_below2_or_39, rest_pick_below2_or_40, rest_pick_below2_or_41, rest_pick_below2_or_42, rest_pick_below2_bits_43, rest_pick_below2_bits_44, rest_pick_below2_bits_45, rest_pick_below2_bits_46};
-  assign rest_pick_below3 = {rest_pick_below3_or, rest_pick_below3_or_1, rest_pick_below3_or_2, rest_pick_below3_or_3, rest_pick_below3_or_4, rest_pick_below3_or_5, rest_pick_below3_or_6, rest_pick_below3_or_7, rest_pick_below3_or_8, rest_pick_below3_or_9, rest_pick_below3_or_10, rest_pick_below3_or_11, rest_pick_below3_or_12, rest_pick_below3_or_13, rest_pick_below3_or_14, rest_pick_below3_or_15, rest_pick_below3_or_16, rest_pick_below3_or_17, rest_pick_below3_or_18, rest_pick_below3_or_19, rest_pick_below3_or_20, rest_pick_below3_or_21, rest_pick_below3_or_22, rest_pick_below3_or_23, rest_pick_below3_or_24, rest_pick_below3_or_25, rest_pick_below3_or_26, rest_pick_below3_or_27, rest_pick_below3_or_28, rest_pick_below3_or_29, rest_pick_below3_or_30, rest_pick_below3_or_31, rest_pick_below3_or_32, rest_pick_below3_or_33, rest_pick_below3_or_34, rest_pick_below3_or_35, rest_pick_below3_or_36, rest_pick_below3_or_37, rest_pick_below3_or_38, rest_pick_below3_bits_39, rest_pick_below3_bits_40, rest_pick_below3_bits_41, rest_pick_below3_bits_42, rest_pick_below3_bits_43, rest_pick_below3_bits_44, rest_pick_below3_bits_45, rest_pick_below3_bits_46};
-  assign rest_pick_below4 = {rest_pick_below4_or, rest_pick_below4_or_1, rest_pick_below4_or_2, rest_pick_below4_or_3, rest_pick_below4_or_4, rest_pick_below4_or_5, rest_pick_below4_or_6, rest_pick_below4_or_7, rest_pick_below4_or_8, rest_pick_below4_or_9, rest_pick_below4_or_10, rest_pick_below4_or_11, rest_pick_below4_or_12, rest_pick_below4_or_13, rest_pick_below4_or_14, rest_pick_below4_or_15, rest_pick_below4_or_16, rest_pick_below4_or_17, rest_pick_below4_or_18, rest_pick_below4_or_19, rest_pick_below4_or_20, rest_pick_below4_or_21, rest_pick_below4_or_22, rest_pick_below4_or_23, rest_pick_below4_or_24, rest_pick_below4_or_25, rest_pick_below4_or_26, rest_pick_below4_or_27, rest_pick_below4_or_28, rest_pick_below4_or_29, rest_pick_below4_or_30, rest_pick_below4_bits_31, rest_pick_below4_bits_32, rest_pick_below4_bits_33, rest_pick_below4_bits_34, rest_pick_below4_bits_35, rest_pick_below4_bits_36, rest_pick_below4_bits_37, rest_pick_below4_bits_38, rest_pick_below4_bits_39, rest_pick_below4_bits_40, rest_pick_below4_bits_41, rest_pick_below4_bits_42, rest_pick_below4_bits_43, rest_pick_below4_bits_44, rest_pick_below4_bits_45, rest_pick_below4_bits_46};
-  assign rest_pick_below5 = {rest_pick_below5_or, rest_pick_below5_or_1, rest_pick_below5_or_2, rest_pick_below5_or_3, rest_pick_below5_or_4, rest_pick_below5_or_5, rest_pick_below5_or_6, rest_pick_below5_or_7, rest_pick_below5_or_8, rest_pick_below5_or_9, rest_pick_below5_or_10, rest_pick_below5_or_11, rest_pick_below5_or_12, rest_pick_below5_or_13, rest_pick_below5_or_14, rest_pick_below5_bits_30, rest_pick_below5_bits_31, rest_pick_below5_bits_32, rest_pick_below5_bits_33, rest_pick_below5_bits_34, rest_pick_below5_bits_35, rest_pick_below5_bits_36, rest_pick_below5_bits_37, rest_pick_below5_bits_38, rest_pick_below5_bits_39, rest_pick_below5_bits_40, rest_pick_below5_bits_41, rest_pick_below5_bits_42, rest_pick_below5_bits_43, rest_pick_below5_bits_44, rest_pick_below5_bits_45, rest_pick_below5_bits_46, rest_pick_below5_bits_1, rest_pick_below5_bits_3, rest_pick_below5_bits_5, rest_pick_below5_bits_7, rest_pick_below5_bits_9, rest_pick_below5_bits_11, rest_pick_below5_bits_13, rest_pick_below5_bits_15, rest_pick_below5_bits_17, rest_pick_below5_bits_19, rest_pick_below5_bits_21, rest_pick_below5_bits_23, rest_pick_below5_bits_25, rest_pick_below5_bits_27, rest_pick_below5_bits_29};
-  assign rest_pick = {rest_pick_and, rest_pick_and_1, rest_pick_and_2, rest_pick_and_3, rest_pick_and_4, rest_pick_and_5, rest_pick_and_6, rest_pick_and_7, rest_pick_and_8, rest_pick_and_9, rest_pick_and_10, rest_pick_and_11, rest_pick_and_12, rest_pick_and_13, rest_pick_and_14, rest_pick_and_15, rest_pick_and_16, rest_pick_and_17, rest_pick_and_18, rest_pick_and_19, rest_pick_and_20, rest_pick_and_21, rest_pick_and_22, rest_pick_and_23, rest_pick_and_24, rest_pick_and_25, rest_pick_and_26, rest_pick_and_27, rest_pick_and_28, rest_pick_and_29, rest_pick_and_30, rest_pick_and_31, rest_pick_and_32, rest_pick_and_33, rest_pick_and_34, rest_pick_and_35, rest_pick_and_36, rest_pick_and_37, rest_pick_and_38, rest_pick_and_39, rest_pick_and_40, rest_pick_and_41, rest_pick_and_42, rest_pick_and_43, rest_pick_and_44, rest_pick_and_45, rest_pick_and_46, rest_pick_bits_94};
-  assign in_count_hi0 = {in_count_hi0_or_1, in_count_hi0_or_3, in_count_hi0_or_5, in_count_hi0_or_7, in_count_hi0_or_9, in_count_hi0_or_11, in_count_hi0_or_13, in_count_hi0_or_15, in_count_hi0_or_17, in_count_hi0_or_19, in_count_hi0_or_21, in_count_hi0_or_23, in_count_hi0_or_25, in_count_hi0_or_27, in_count_hi0_or_29, in_count_hi0_or_31, in_count_hi0_or_33, in_count_hi0_or_35, in_count_hi0_or_37, in_count_hi0_or_39, in_count_hi0_or_41, in_count_hi0_or_43, in_count_hi0_or_45, in_count_hi0_or_47};
-  assign in_count_lo0 = {in_count_lo0_or_6, in_count_lo0_or_13, in_count_lo0_or_20, in_count_lo0_or_27, in_count_lo0_or_34, in_count_lo0_or_41, in_count_lo0_or_48, in_count_lo0_or_55, in_count_lo0_or_62, in_count_lo0_or_69, in_count_lo0_or_76, in_count_lo0_or_83, in_count_lo0_or_90, in_count_lo0_or_97, in_count_lo0_or_104, in_count_lo0_or_111, in_count_lo0_or_118, in_count_lo0_or_125, in_count_lo0_or_132, in_count_lo0_or_139, in_count_lo0_or_146, in_count_lo0_or_153, in_count_lo0_or_160, in_count_lo0_or_167};
-  assign in_count_hi1 = {in_count_hi1_or_1, in_count_hi1_or_3, in_count_hi1_or_5, in_count_hi1_or_7, in_count_hi1_or_9, in_count_hi1_or_11, in_count_hi1_or_13, in_count_hi1_or_15, in_count_hi1_or_17, in_count_hi1_or_19, in_count_hi1_or_21, in_count_hi1_or_23};
-  assign in_count_lo1 = {in_count_lo1_or_6, in_count_lo1_or_13, in_count_lo1_or_20, in_count_lo1_or_27, in_count_lo1_or_34, in_count_lo1_or_41, in_count_lo1_or_48, in_count_lo1_or_55, in_count_lo1_or_62, in_count_lo1_or_69, in_count_lo1_or_76, in_count_lo1_or_83};
-  assign in_count_hi2 = {in_count_hi2_or_1, in_count_hi2_or_3, in_count_hi2_or_5, in_count_hi2_or_7, in_count_hi2_or_9, in_count_hi2_or_11};
-  assign in_count_lo2 = {in_count_lo2_or_6, in_count_lo2_or_13, in_count_lo2_or_20, in_count_lo2_or_27, in_count_lo2_or_34, in_count_lo2_or_41};
-  assign in_count_hi3 = {in_count_hi3_or_1, in_count_hi3_or_3, in_count_hi3_or_5};
-  assign in_count_lo3 = {in_count_lo3_or_6, in_count_lo3_or_13, in_count_lo3_or_20};
-  assign in_count_hi4 = {in_count_hi4_bits, in_count_hi4_or_1};
-  assign in_count_lo4 = {in_count_lo4_bits, in_count_lo4_or_6};
-  assign in_count_hi5 = {in_count_hi5_or_1};
-  assign scan_count_hi0 = {scan_count_hi0_or_1, scan_count_hi0_or_3, scan_count_hi0_or_5, scan_count_hi0_or_7, scan_count_hi0_or_9, scan_count_hi0_or_11, scan_count_hi0_or_13, scan_count_hi0_or_15, scan_count_hi0_or_17, scan_count_hi0_or_19, scan_count_hi0_or_21, scan_count_hi0_or_23, scan_count_hi0_or_25, scan_count_hi0_or_27, scan_count_hi0_or_29, scan_count_hi0_or_31, scan_count_hi0_or_33, scan_count_hi0_or_35, scan_count_hi0_or_37, scan_count_hi0_or_39, scan_count_hi0_or_41, scan_count_hi0_or_43, scan_count_hi0_or_45, scan_count_hi0_or_47};
-  assign scan_count_lo0 = {scan_count_lo0_or_6, scan_count_lo0_or_13, scan_count_lo0_or_20, scan_count_lo0_or_27, scan_count_lo0_or_34, scan_count_lo0_or_41, scan_count_lo0_or_48, scan_count_lo0_or_55, scan_count_lo0_or_62, scan_count_lo0_or_69, scan_count_lo0_or_76, scan_count_lo0_or_83, scan_count_lo0_or_90, scan_count_lo0_or_97, scan_count_lo0_or_104, scan_count_lo0_or_111, scan_count_lo0_or_118, scan_count_lo0_or_125, scan_count_lo0_or_132, scan_count_lo0_or_139, scan_count_lo0_or_146, scan_count_lo0_or_153, scan_count_lo0_or_160, scan_count_lo0_or_167};
-  assign scan_count_hi1 = {scan_count_hi1_or_1, scan_count_hi1_or_3, scan_count_hi1_or_5, scan_count_hi1_or_7, scan_count_hi1_or_9, scan_count_hi1_or_11, scan_count_hi1_or_13, scan_count_hi1_or_15, scan_count_hi1_or_17, scan_count_hi1_or_19, scan_count_hi1_or_21, scan_count_hi1_or_23};
-  assign scan_count_lo1 = {scan_count_lo1_or_6, scan_count_lo1_or_13, scan_count_lo1_or_20, scan_count_lo1_or_27, scan_count_lo1_or_34, scan_count_lo1_or_41, scan_count_lo1_or_48, scan_count_lo1_or_55, scan_count_lo1_or_62, scan_count_lo1_or_69, scan_count_lo1_or_76, scan_count_lo1_or_83};
-  assign scan_count_hi2 = {scan_count_hi2_or_1, scan_count_hi2_or_3, scan_count_hi2_or_5, scan_count_hi2_or_7, scan_count_hi2_or_9, scan_count_hi2_or_11};
-  assign scan_count_lo2 = {scan_count_lo2_or_6, scan_count_lo2_or_13, scan_count_lo2_or_20, scan_count_lo2_or_27, scan_count_lo2_or_34, scan_count_lo2_or_41};
-  assign scan_count_hi3 = {scan_count_hi3_or_1, scan_count_hi3_or_3, scan_count_hi3_or_5};
-  assign scan_count_lo3 = {scan_count_lo3_or_6, scan_count_lo3_or_13, scan_count_lo3_or_20};
-  assign scan_count_hi4 = {scan_count_hi4_bits, scan_count_hi4_or_1};
-  assign scan_count_lo4 = {scan_count_lo4_bits, scan_count_lo4_or_6};
-  assign scan_count_hi5 = {scan_count_hi5_or_1};
-  assign scan_count_lo5 = {scan_count_lo5_or_6};
+  assign in_pick = in_mask & in_pick_sub;
+  assign rest_pick = pick0_rest & rest_pick_sub;
+  assign in_count_any0 = {in_count_any0_or, in_count_any0_or_1, in_count_any0_or_2, in_count_any0_or_3, in_count_any0_or_4, in_count_any0_or_5, in_count_any0_or_6, in_count_any0_or_7, in_count_any0_or_8, in_count_any0_or_9, in_count_any0_or_10, in_count_any0_or_11, in_count_any0_or_12, in_count_any0_or_13, in_count_any0_or_14, in_count_any0_or_15, in_count_any0_or_16, in_count_any0_or_17, in_count_any0_or_18, in_count_any0_or_19, in_count_any0_or_20, in_count_any0_or_21, in_count_any0_or_22, in_count_any0_or_23};
+  assign in_count_two0 = {in_count_two0_or_1, in_count_two0_or_3, in_count_two0_or_5, in_count_two0_or_7, in_count_two0_or_9, in_count_two0_or_11, in_count_two0_or_13, in_count_two0_or_15, in_count_two0_or_17, in_count_two0_or_19, in_count_two0_or_21, in_count_two0_or_23, in_count_two0_or_25, in_count_two0_or_27, in_count_two0_or_29, in_count_two0_or_31, in_count_two0_or_33, in_count_two0_or_35, in_count_two0_or_37, in_count_two0_or_39, in_count_two0_or_41, in_count_two0_or_43, in_count_two0_or_45, in_count_two0_or_47};
+  assign in_count_any1 = {in_count_any1_or, in_count_any1_or_1, in_count_any1_or_2, in_count_any1_or_3, in_count_any1_or_4, in_count_any1_or_5, in_count_any1_or_6, in_count_any1_or_7, in_count_any1_or_8, in_count_any1_or_9, in_count_any1_or_10, in_count_any1_or_11};
+  assign in_count_two1 = {in_count_two1_or_1, in_count_two1_or_3, in_count_two1_or_5, in_count_two1_or_7, in_count_two1_or_9, in_count_two1_or_11, in_count_two1_or_13, in_count_two1_or_15, in_count_two1_or_17, in_count_two1_or_19, in_count_two1_or_21, in_count_two1_or_23};
+  assign in_count_any2 = {in_count_any2_or, in_count_any2_or_1, in_count_any2_or_2, in_count_any2_or_3, in_count_any2_or_4, in_count_any2_or_5};
+  assign in_count_two2 = {in_count_two2_or_1, in_count_two2_or_3, in_count_two2_or_5, in_count_two2_or_7, in_count_two2_or_9, in_count_two2_or_11};
+  assign in_count_any3 = {in_count_any3_or, in_count_any3_or_1, in_count_any3_or_2};
+  assign in_count_two3 = {in_count_two3_or_1, in_count_two3_or_3, in_count_two3_or_5};
+  assign in_count_any4 = {in_count_any4_bits, in_count_any4_or};
+  assign in_count_two4 = {in_count_two4_bits, in_count_two4_or_1};
+  assign in_count_two5 = {in_count_two5_or_1};
+  assign scan_count_any0 = {scan_count_any0_or, scan_count_any0_or_1, scan_count_any0_or_2, scan_count_any0_or_3, scan_count_any0_or_4, scan_count_any0_or_5, scan_count_any0_or_6, scan_count_any0_or_7, scan_count_any0_or_8, scan_count_any0_or_9, scan_count_any0_or_10, scan_count_any0_or_11, scan_count_any0_or_12, scan_count_any0_or_13, scan_count_any0_or_14, scan_count_any0_or_15, scan_count_any0_or_16, scan_count_any0_or_17, scan_count_any0_or_18, scan_count_any0_or_19, scan_count_any0_or_20, scan_count_any0_or_21, scan_count_any0_or_22, scan_count_any0_or_23};
+  assign scan_count_two0 = {scan_count_two0_or_1, scan_count_two0_or_3, scan_count_two0_or_5, scan_count_two0_or_7, scan_count_two0_or_9, scan_count_two0_or_11, scan_count_two0_or_13, scan_count_two0_or_15, scan_count_two0_or_17, scan_count_two0_or_19, scan_count_two0_or_21, scan_count_two0_or_23, scan_count_two0_or_25, scan_count_two0_or_27, scan_count_two0_or_29, scan_count_two0_or_31, scan_count_two0_or_33, scan_count_two0_or_35, scan_count_two0_or_37, scan_count_two0_or_39, scan_count_two0_or_41, scan_count_two0_or_43, scan_count_two0_or_45, scan_count_two0_or_47};
+  assign scan_count_three0 = {scan_count_three0_or_2, scan_count_three0_or_5, scan_count_three0_or_8, scan_count_three0_or_11, scan_count_three0_or_14, scan_count_three0_or_17, scan_count_three0_or_20, scan_count_three0_or_23, scan_count_three0_or_26, scan_count_three0_or_29, scan_count_three0_or_32, scan_count_three0_or_35, scan_count_three0_or_38, scan_count_three0_or_41, scan_count_three0_or_44, scan_count_three0_or_47, scan_count_three0_or_50, scan_count_three0_or_53, scan_count_three0_or_56, scan_count_three0_or_59, scan_count_three0_or_62, scan_count_three0_or_65, scan_count_three0_or_68, scan_count_three0_or_71};
+  assign scan_count_any1 = {scan_count_any1_or, scan_count_any1_or_1, scan_count_any1_or_2, scan_count_any1_or_3, scan_count_any1_or_4, scan_count_any1_or_5, scan_count_any1_or_6, scan_count_any1_or_7, scan_count_any1_or_8, scan_count_any1_or_9, scan_count_any1_or_10, scan_count_any1_or_11};
+  assign scan_count_two1 = {scan_count_two1_or_1, scan_count_two1_or_3, scan_count_two1_or_5, scan_count_two1_or_7, scan_count_two1_or_9, scan_count_two1_or_11, scan_count_two1_or_13, scan_count_two1_or_15, scan_count_two1_or_17, scan_count_two1_or_19, scan_count_two1_or_21, scan_count_two1_or_23};
+  assign scan_count_three1 = {scan_count_three1_or_2, scan_count_three1_or_5, scan_count_three1_or_8, scan_count_three1_or_11, scan_count_three1_or_14, scan_count_three1_or_17, scan_count_three1_or_20, scan_count_three1_or_23, scan_count_three1_or_26, scan_count_three1_or_29, scan_count_three1_or_32, scan_count_three1_or_35};
+  assign scan_count_any2 = {scan_count_any2_or, scan_count_any2_or_1, scan_count_any2_or_2, scan_count_any2_or_3, scan_count_any2_or_4, scan_count_any2_or_5};
+  assign scan_count_two2 = {scan_count_two2_or_1, scan_count_two2_or_3, scan_count_two2_or_5, scan_count_two2_or_7, scan_count_two2_or_9, scan_count_two2_or_11};
+  assign scan_count_three2 = {scan_count_three2_or_2, scan_count_three2_or_5, scan_count_three2_or_8, scan_count_three2_or_11, scan_count_three2_or_14, scan_count_three2_or_17};
+  assign scan_count_any3 = {scan_count_any3_or, scan_count_any3_or_1, scan_count_any3_or_2};
+  assign scan_count_two3 = {scan_count_two3_or_1, scan_count_two3_or_3, scan_count_two3_or_5};
+  assign scan_count_three3 = {scan_count_three3_or_2, scan_count_three3_or_5, scan_count_three3_or_8};
+  assign scan_count_any4 = {scan_count_any4_bits, scan_count_any4_or};
+  assign scan_count_two4 = {scan_count_two4_bits, scan_count_two4_or_1};
+  assign scan_count_three4 = {scan_count_three4_bits, scan_count_three4_or_2};
+  assign scan_count_two5 = {scan_count_two5_or_1};
+  assign scan_count_three5 = {scan_count_three5_or_2};
   assign in_ready = in_ready_int;
   assign out_valid = ev_out_valid;
   assign out_event = ev_out_event;
@@ -9397,8 +3097,14 @@ module spike_event_encoder_c192_k48_w1_e1 (
     if (rst) scan_has_data_r <= 1'd0;
     else if (scan_has_data_r_en_or) scan_has_data_r <= scan_has_data_r_next_mux;
   always @(posedge clk)
-    if (rst) scan_rest_empty_r <= 1'd0;
-    else if (scan_rest_empty_r_en_or) scan_rest_empty_r <= scan_rest_empty_r_next_mux;
+    if (rst) scan_rest_empty_in_r <= 1'd0;
+    else if (in_fire) scan_rest_empty_in_r <= scan_rest_empty_in_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_pick_r <= 1'd0;
+    else if (scan_take) scan_rest_empty_pick_r <= scan_rest_empty_pick_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_sel_r <= 1'd1;
+    else if (scan_rest_empty_sel_r_en_or) scan_rest_empty_sel_r <= in_fire;
   always @(posedge clk)
     if (in_fire) chunk_counts <= in_counts;
   always @(posedge clk)

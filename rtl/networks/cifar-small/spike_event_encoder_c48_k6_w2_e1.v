@@ -31,9 +31,12 @@ module spike_event_encoder_c48_k6_w2_e1 (
   reg  [11:0] chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [5:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_in_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_pick_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_sel_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [5:0] pick0_onehot_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  scan_has_data_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  reg  scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [5:0] pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [2:0] pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -70,25 +73,23 @@ module spike_event_encoder_c48_k6_w2_e1 (
   wire chunk_done;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [4:0] in_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [4:0] in_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [4:0] in_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire [5:0] in_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [4:0] rest_pick_below0;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [4:0] rest_pick_below1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire [4:0] rest_pick_below2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
   wire [5:0] rest_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [2:0] in_count_hi0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] in_count_lo0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] in_count_hi1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] in_count_lo1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] scan_count_hi0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [2:0] scan_count_lo0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] scan_count_hi1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire [1:0] scan_count_lo1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] in_count_any0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] in_count_two0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] in_count_any1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] in_count_two1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] scan_count_any0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] scan_count_two0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [2:0] scan_count_three0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] scan_count_any1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] scan_count_two1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [1:0] scan_count_three1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  /* verilator lint_off UNUSED */
+  wire scan_count_two2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  /* verilator lint_on UNUSED */
+  wire scan_count_three2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire [1:0] in_mask_bits;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_mask_or_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [1:0] in_mask_bits_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -169,363 +170,108 @@ module spike_event_encoder_c48_k6_w2_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire in_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below0_or_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below1_or_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_or;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_below2_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_1;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_2;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_3;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_4;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_5;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_2;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_6;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_7;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_3;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_8;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_bits_9;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire rest_pick_not_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_and_4;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire rest_pick_bits_10;  // Blocks/EventEncoder.swift lowestSet(_:name:)
-  wire in_count_hi0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_lo1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire in_count_hi2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_10;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_11;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_12;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_13;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_21;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_22;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_23;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_not_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_24;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_25;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_14;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_26;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_27;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_15;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_16;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_28;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_17;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_18;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_and_29;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_19;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo0_or_20;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo1_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_hi2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_not_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_and_9;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_count_lo2_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire [5:0] in_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [5:0] rest_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_count_any0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_any1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire in_count_two2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_bits_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_6;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_4;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_7;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_and_5;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three0_or_8;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_any1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three1_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_bits_3;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_two2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_and_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_count_three2_or_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire ev_out_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_event_next_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -559,14 +305,11 @@ module spike_event_encoder_c48_k6_w2_e1 (
   wire scan_has_data_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_bits_2;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
-  wire scan_rest_empty_r_next_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_in_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_rest_empty_in_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_pick_r_next_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
+  wire scan_rest_empty_pick_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_sel_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_off UNUSED */
   wire [7:0] in_base_next_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
@@ -651,363 +394,108 @@ module spike_event_encoder_c48_k6_w2_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
-  assign in_pick_below0_bits = in_mask[4];
-  assign in_pick_below0_bits_1 = in_mask[3];
-  assign in_pick_below0_or = in_pick_below0_bits | in_pick_below0_bits_1;
-  assign in_pick_below0_bits_2 = in_mask[2];
-  assign in_pick_below0_or_1 = in_pick_below0_bits_1 | in_pick_below0_bits_2;
-  assign in_pick_below0_bits_3 = in_mask[1];
-  assign in_pick_below0_or_2 = in_pick_below0_bits_2 | in_pick_below0_bits_3;
-  assign in_pick_below0_bits_4 = in_mask[0];
-  assign in_pick_below0_or_3 = in_pick_below0_bits_3 | in_pick_below0_bits_4;
-  assign in_pick_below1_bits = in_pick_below0[4];
-  assign in_pick_below1_bits_1 = in_pick_below0[2];
-  assign in_pick_below1_or = in_pick_below1_bits | in_pick_below1_bits_1;
-  assign in_pick_below1_bits_2 = in_pick_below0[3];
-  assign in_pick_below1_bits_3 = in_pick_below0[1];
-  assign in_pick_below1_or_1 = in_pick_below1_bits_2 | in_pick_below1_bits_3;
-  assign in_pick_below1_bits_4 = in_pick_below0[0];
-  assign in_pick_below1_or_2 = in_pick_below1_bits_1 | in_pick_below1_bits_4;
-  assign in_pick_below2_bits = in_pick_below1[4];
-  assign in_pick_below2_bits_1 = in_pick_below1[0];
-  assign in_pick_below2_or = in_pick_below2_bits | in_pick_below2_bits_1;
-  assign in_pick_below2_bits_2 = in_pick_below1[3];
-  assign in_pick_below2_bits_3 = in_pick_below1[2];
-  assign in_pick_below2_bits_4 = in_pick_below1[1];
-  assign in_pick_bits = in_mask[5];
-  assign in_pick_bits_1 = in_pick_below2[4];
-  assign in_pick_not = ~in_pick_bits_1;
-  assign in_pick_and = in_pick_bits & in_pick_not;
-  assign in_pick_bits_2 = in_mask[4];
-  assign in_pick_bits_3 = in_pick_below2[3];
-  assign in_pick_not_1 = ~in_pick_bits_3;
-  assign in_pick_and_1 = in_pick_bits_2 & in_pick_not_1;
-  assign in_pick_bits_4 = in_mask[3];
-  assign in_pick_bits_5 = in_pick_below2[2];
-  assign in_pick_not_2 = ~in_pick_bits_5;
-  assign in_pick_and_2 = in_pick_bits_4 & in_pick_not_2;
-  assign in_pick_bits_6 = in_mask[2];
-  assign in_pick_bits_7 = in_pick_below2[1];
-  assign in_pick_not_3 = ~in_pick_bits_7;
-  assign in_pick_and_3 = in_pick_bits_6 & in_pick_not_3;
-  assign in_pick_bits_8 = in_mask[1];
-  assign in_pick_bits_9 = in_pick_below2[0];
-  assign in_pick_not_4 = ~in_pick_bits_9;
-  assign in_pick_and_4 = in_pick_bits_8 & in_pick_not_4;
-  assign in_pick_bits_10 = in_mask[0];
-  assign rest_pick_below0_bits = pick0_rest[4];
-  assign rest_pick_below0_bits_1 = pick0_rest[3];
-  assign rest_pick_below0_or = rest_pick_below0_bits | rest_pick_below0_bits_1;
-  assign rest_pick_below0_bits_2 = pick0_rest[2];
-  assign rest_pick_below0_or_1 = rest_pick_below0_bits_1 | rest_pick_below0_bits_2;
-  assign rest_pick_below0_bits_3 = pick0_rest[1];
-  assign rest_pick_below0_or_2 = rest_pick_below0_bits_2 | rest_pick_below0_bits_3;
-  assign rest_pick_below0_bits_4 = pick0_rest[0];
-  assign rest_pick_below0_or_3 = rest_pick_below0_bits_3 | rest_pick_below0_bits_4;
-  assign rest_pick_below1_bits = rest_pick_below0[4];
-  assign rest_pick_below1_bits_1 = rest_pick_below0[2];
-  assign rest_pick_below1_or = rest_pick_below1_bits | rest_pick_below1_bits_1;
-  assign rest_pick_below1_bits_2 = rest_pick_below0[3];
-  assign rest_pick_below1_bits_3 = rest_pick_below0[1];
-  assign rest_pick_below1_or_1 = rest_pick_below1_bits_2 | rest_pick_below1_bits_3;
-  assign rest_pick_below1_bits_4 = rest_pick_below0[0];
-  assign rest_pick_below1_or_2 = rest_pick_below1_bits_1 | rest_pick_below1_bits_4;
-  assign rest_pick_below2_bits = rest_pick_below1[4];
-  assign rest_pick_below2_bits_1 = rest_pick_below1[0];
-  assign rest_pick_below2_or = rest_pick_below2_bits | rest_pick_below2_bits_1;
-  assign rest_pick_below2_bits_2 = rest_pick_below1[3];
-  assign rest_pick_below2_bits_3 = rest_pick_below1[2];
-  assign rest_pick_below2_bits_4 = rest_pick_below1[1];
-  assign rest_pick_bits = pick0_rest[5];
-  assign rest_pick_bits_1 = rest_pick_below2[4];
-  assign rest_pick_not = ~rest_pick_bits_1;
-  assign rest_pick_and = rest_pick_bits & rest_pick_not;
-  assign rest_pick_bits_2 = pick0_rest[4];
-  assign rest_pick_bits_3 = rest_pick_below2[3];
-  assign rest_pick_not_1 = ~rest_pick_bits_3;
-  assign rest_pick_and_1 = rest_pick_bits_2 & rest_pick_not_1;
-  assign rest_pick_bits_4 = pick0_rest[3];
-  assign rest_pick_bits_5 = rest_pick_below2[2];
-  assign rest_pick_not_2 = ~rest_pick_bits_5;
-  assign rest_pick_and_2 = rest_pick_bits_4 & rest_pick_not_2;
-  assign rest_pick_bits_6 = pick0_rest[2];
-  assign rest_pick_bits_7 = rest_pick_below2[1];
-  assign rest_pick_not_3 = ~rest_pick_bits_7;
-  assign rest_pick_and_3 = rest_pick_bits_6 & rest_pick_not_3;
-  assign rest_pick_bits_8 = pick0_rest[1];
-  assign rest_pick_bits_9 = rest_pick_below2[0];
-  assign rest_pick_not_4 = ~rest_pick_bits_9;
-  assign rest_pick_and_4 = rest_pick_bits_8 & rest_pick_not_4;
-  assign rest_pick_bits_10 = pick0_rest[0];
-  assign in_count_hi0_or = 1'd0 | 1'd0;
-  assign in_count_hi0_bits = in_mask[4];
-  assign in_count_hi0_bits_1 = in_mask[5];
-  assign in_count_hi0_and = in_count_hi0_bits & in_count_hi0_bits_1;
-  assign in_count_hi0_or_1 = in_count_hi0_or | in_count_hi0_and;
-  assign in_count_hi0_or_2 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_2 = in_mask[2];
-  assign in_count_hi0_bits_3 = in_mask[3];
-  assign in_count_hi0_and_1 = in_count_hi0_bits_2 & in_count_hi0_bits_3;
-  assign in_count_hi0_or_3 = in_count_hi0_or_2 | in_count_hi0_and_1;
-  assign in_count_hi0_or_4 = 1'd0 | 1'd0;
-  assign in_count_hi0_bits_4 = in_mask[0];
-  assign in_count_hi0_bits_5 = in_mask[1];
-  assign in_count_hi0_and_2 = in_count_hi0_bits_4 & in_count_hi0_bits_5;
-  assign in_count_hi0_or_5 = in_count_hi0_or_4 | in_count_hi0_and_2;
-  assign in_count_lo0_not = ~1'd0;
-  assign in_count_lo0_and = in_count_lo0_not & in_count_hi0_bits;
-  assign in_count_lo0_not_1 = ~1'd0;
-  assign in_count_lo0_and_1 = in_count_lo0_and & in_count_lo0_not_1;
-  assign in_count_lo0_not_2 = ~in_count_hi0_bits_1;
-  assign in_count_lo0_and_2 = in_count_lo0_and_1 & in_count_lo0_not_2;
-  assign in_count_lo0_not_3 = ~1'd0;
-  assign in_count_lo0_not_4 = ~in_count_hi0_bits;
-  assign in_count_lo0_and_3 = in_count_lo0_not_3 & in_count_lo0_not_4;
-  assign in_count_lo0_not_5 = ~1'd0;
-  assign in_count_lo0_and_4 = in_count_lo0_and_3 & in_count_lo0_not_5;
-  assign in_count_lo0_and_5 = in_count_lo0_and_4 & in_count_hi0_bits_1;
-  assign in_count_lo0_or = in_count_lo0_and_2 | in_count_lo0_and_5;
-  assign in_count_lo0_and_6 = 1'd0 & in_count_hi0_bits;
-  assign in_count_lo0_and_7 = 1'd0 & in_count_hi0_bits_1;
-  assign in_count_lo0_or_1 = in_count_lo0_and_6 | in_count_lo0_and_7;
-  assign in_count_lo0_or_2 = 1'd0 | in_count_hi0_bits_1;
-  assign in_count_lo0_and_8 = 1'd0 & in_count_lo0_or_2;
-  assign in_count_lo0_or_3 = in_count_lo0_or_1 | in_count_lo0_and_8;
-  assign in_count_lo0_or_4 = 1'd0 | in_count_hi0_bits;
-  assign in_count_lo0_and_9 = 1'd0 & in_count_lo0_or_4;
-  assign in_count_lo0_or_5 = in_count_lo0_or_3 | in_count_lo0_and_9;
-  assign in_count_lo0_or_6 = in_count_lo0_or | in_count_lo0_or_5;
-  assign in_count_lo0_not_6 = ~1'd0;
-  assign in_count_lo0_and_10 = in_count_lo0_not_6 & in_count_hi0_bits_2;
-  assign in_count_lo0_not_7 = ~1'd0;
-  assign in_count_lo0_and_11 = in_count_lo0_and_10 & in_count_lo0_not_7;
-  assign in_count_lo0_not_8 = ~in_count_hi0_bits_3;
-  assign in_count_lo0_and_12 = in_count_lo0_and_11 & in_count_lo0_not_8;
-  assign in_count_lo0_not_9 = ~1'd0;
-  assign in_count_lo0_not_10 = ~in_count_hi0_bits_2;
-  assign in_count_lo0_and_13 = in_count_lo0_not_9 & in_count_lo0_not_10;
-  assign in_count_lo0_not_11 = ~1'd0;
-  assign in_count_lo0_and_14 = in_count_lo0_and_13 & in_count_lo0_not_11;
-  assign in_count_lo0_and_15 = in_count_lo0_and_14 & in_count_hi0_bits_3;
-  assign in_count_lo0_or_7 = in_count_lo0_and_12 | in_count_lo0_and_15;
-  assign in_count_lo0_and_16 = 1'd0 & in_count_hi0_bits_2;
-  assign in_count_lo0_and_17 = 1'd0 & in_count_hi0_bits_3;
-  assign in_count_lo0_or_8 = in_count_lo0_and_16 | in_count_lo0_and_17;
-  assign in_count_lo0_or_9 = 1'd0 | in_count_hi0_bits_3;
-  assign in_count_lo0_and_18 = 1'd0 & in_count_lo0_or_9;
-  assign in_count_lo0_or_10 = in_count_lo0_or_8 | in_count_lo0_and_18;
-  assign in_count_lo0_or_11 = 1'd0 | in_count_hi0_bits_2;
-  assign in_count_lo0_and_19 = 1'd0 & in_count_lo0_or_11;
-  assign in_count_lo0_or_12 = in_count_lo0_or_10 | in_count_lo0_and_19;
-  assign in_count_lo0_or_13 = in_count_lo0_or_7 | in_count_lo0_or_12;
-  assign in_count_lo0_not_12 = ~1'd0;
-  assign in_count_lo0_and_20 = in_count_lo0_not_12 & in_count_hi0_bits_4;
-  assign in_count_lo0_not_13 = ~1'd0;
-  assign in_count_lo0_and_21 = in_count_lo0_and_20 & in_count_lo0_not_13;
-  assign in_count_lo0_not_14 = ~in_count_hi0_bits_5;
-  assign in_count_lo0_and_22 = in_count_lo0_and_21 & in_count_lo0_not_14;
-  assign in_count_lo0_not_15 = ~1'd0;
-  assign in_count_lo0_not_16 = ~in_count_hi0_bits_4;
-  assign in_count_lo0_and_23 = in_count_lo0_not_15 & in_count_lo0_not_16;
-  assign in_count_lo0_not_17 = ~1'd0;
-  assign in_count_lo0_and_24 = in_count_lo0_and_23 & in_count_lo0_not_17;
-  assign in_count_lo0_and_25 = in_count_lo0_and_24 & in_count_hi0_bits_5;
-  assign in_count_lo0_or_14 = in_count_lo0_and_22 | in_count_lo0_and_25;
-  assign in_count_lo0_and_26 = 1'd0 & in_count_hi0_bits_4;
-  assign in_count_lo0_and_27 = 1'd0 & in_count_hi0_bits_5;
-  assign in_count_lo0_or_15 = in_count_lo0_and_26 | in_count_lo0_and_27;
-  assign in_count_lo0_or_16 = 1'd0 | in_count_hi0_bits_5;
-  assign in_count_lo0_and_28 = 1'd0 & in_count_lo0_or_16;
-  assign in_count_lo0_or_17 = in_count_lo0_or_15 | in_count_lo0_and_28;
-  assign in_count_lo0_or_18 = 1'd0 | in_count_hi0_bits_4;
-  assign in_count_lo0_and_29 = 1'd0 & in_count_lo0_or_18;
-  assign in_count_lo0_or_19 = in_count_lo0_or_17 | in_count_lo0_and_29;
-  assign in_count_lo0_or_20 = in_count_lo0_or_14 | in_count_lo0_or_19;
-  assign in_count_hi1_bits = in_count_hi0[2];
-  assign in_count_hi1_bits_1 = in_count_hi0[0];
-  assign in_count_hi1_bits_2 = in_count_hi0[1];
-  assign in_count_hi1_or = in_count_hi1_bits_1 | in_count_hi1_bits_2;
-  assign in_count_hi1_bits_3 = in_count_lo0[0];
-  assign in_count_hi1_bits_4 = in_count_lo0[1];
-  assign in_count_hi1_and = in_count_hi1_bits_3 & in_count_hi1_bits_4;
-  assign in_count_hi1_or_1 = in_count_hi1_or | in_count_hi1_and;
-  assign in_count_lo1_bits = in_count_lo0[2];
-  assign in_count_lo1_not = ~in_count_hi1_bits_1;
-  assign in_count_lo1_and = in_count_lo1_not & in_count_hi1_bits_3;
-  assign in_count_lo1_not_1 = ~in_count_hi1_bits_2;
-  assign in_count_lo1_and_1 = in_count_lo1_and & in_count_lo1_not_1;
-  assign in_count_lo1_not_2 = ~in_count_hi1_bits_4;
-  assign in_count_lo1_and_2 = in_count_lo1_and_1 & in_count_lo1_not_2;
-  assign in_count_lo1_not_3 = ~in_count_hi1_bits_1;
-  assign in_count_lo1_not_4 = ~in_count_hi1_bits_3;
-  assign in_count_lo1_and_3 = in_count_lo1_not_3 & in_count_lo1_not_4;
-  assign in_count_lo1_not_5 = ~in_count_hi1_bits_2;
-  assign in_count_lo1_and_4 = in_count_lo1_and_3 & in_count_lo1_not_5;
-  assign in_count_lo1_and_5 = in_count_lo1_and_4 & in_count_hi1_bits_4;
-  assign in_count_lo1_or = in_count_lo1_and_2 | in_count_lo1_and_5;
-  assign in_count_lo1_and_6 = in_count_hi1_bits_1 & in_count_hi1_bits_3;
-  assign in_count_lo1_and_7 = in_count_hi1_bits_2 & in_count_hi1_bits_4;
-  assign in_count_lo1_or_1 = in_count_lo1_and_6 | in_count_lo1_and_7;
-  assign in_count_lo1_or_2 = in_count_hi1_bits_2 | in_count_hi1_bits_4;
-  assign in_count_lo1_and_8 = in_count_hi1_bits_1 & in_count_lo1_or_2;
-  assign in_count_lo1_or_3 = in_count_lo1_or_1 | in_count_lo1_and_8;
-  assign in_count_lo1_or_4 = in_count_hi1_bits_1 | in_count_hi1_bits_3;
-  assign in_count_lo1_and_9 = in_count_hi1_bits_2 & in_count_lo1_or_4;
-  assign in_count_lo1_or_5 = in_count_lo1_or_3 | in_count_lo1_and_9;
-  assign in_count_lo1_or_6 = in_count_lo1_or | in_count_lo1_or_5;
-  assign in_count_hi2_bits = in_count_hi1[0];
-  assign in_count_hi2_bits_1 = in_count_hi1[1];
-  assign in_count_hi2_or = in_count_hi2_bits | in_count_hi2_bits_1;
-  assign in_count_hi2_bits_2 = in_count_lo1[0];
-  assign in_count_hi2_bits_3 = in_count_lo1[1];
-  assign in_count_hi2_and = in_count_hi2_bits_2 & in_count_hi2_bits_3;
-  assign in_count_hi2_or_1 = in_count_hi2_or | in_count_hi2_and;
-  assign scan_count_hi0_or = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits = chunk_mask[4];
-  assign scan_count_hi0_bits_1 = chunk_mask[5];
-  assign scan_count_hi0_and = scan_count_hi0_bits & scan_count_hi0_bits_1;
-  assign scan_count_hi0_or_1 = scan_count_hi0_or | scan_count_hi0_and;
-  assign scan_count_hi0_or_2 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_2 = chunk_mask[2];
-  assign scan_count_hi0_bits_3 = chunk_mask[3];
-  assign scan_count_hi0_and_1 = scan_count_hi0_bits_2 & scan_count_hi0_bits_3;
-  assign scan_count_hi0_or_3 = scan_count_hi0_or_2 | scan_count_hi0_and_1;
-  assign scan_count_hi0_or_4 = 1'd0 | 1'd0;
-  assign scan_count_hi0_bits_4 = chunk_mask[0];
-  assign scan_count_hi0_bits_5 = chunk_mask[1];
-  assign scan_count_hi0_and_2 = scan_count_hi0_bits_4 & scan_count_hi0_bits_5;
-  assign scan_count_hi0_or_5 = scan_count_hi0_or_4 | scan_count_hi0_and_2;
-  assign scan_count_lo0_not = ~1'd0;
-  assign scan_count_lo0_and = scan_count_lo0_not & scan_count_hi0_bits;
-  assign scan_count_lo0_not_1 = ~1'd0;
-  assign scan_count_lo0_and_1 = scan_count_lo0_and & scan_count_lo0_not_1;
-  assign scan_count_lo0_not_2 = ~scan_count_hi0_bits_1;
-  assign scan_count_lo0_and_2 = scan_count_lo0_and_1 & scan_count_lo0_not_2;
-  assign scan_count_lo0_not_3 = ~1'd0;
-  assign scan_count_lo0_not_4 = ~scan_count_hi0_bits;
-  assign scan_count_lo0_and_3 = scan_count_lo0_not_3 & scan_count_lo0_not_4;
-  assign scan_count_lo0_not_5 = ~1'd0;
-  assign scan_count_lo0_and_4 = scan_count_lo0_and_3 & scan_count_lo0_not_5;
-  assign scan_count_lo0_and_5 = scan_count_lo0_and_4 & scan_count_hi0_bits_1;
-  assign scan_count_lo0_or = scan_count_lo0_and_2 | scan_count_lo0_and_5;
-  assign scan_count_lo0_and_6 = 1'd0 & scan_count_hi0_bits;
-  assign scan_count_lo0_and_7 = 1'd0 & scan_count_hi0_bits_1;
-  assign scan_count_lo0_or_1 = scan_count_lo0_and_6 | scan_count_lo0_and_7;
-  assign scan_count_lo0_or_2 = 1'd0 | scan_count_hi0_bits_1;
-  assign scan_count_lo0_and_8 = 1'd0 & scan_count_lo0_or_2;
-  assign scan_count_lo0_or_3 = scan_count_lo0_or_1 | scan_count_lo0_and_8;
-  assign scan_count_lo0_or_4 = 1'd0 | scan_count_hi0_bits;
-  assign scan_count_lo0_and_9 = 1'd0 & scan_count_lo0_or_4;
-  assign scan_count_lo0_or_5 = scan_count_lo0_or_3 | scan_count_lo0_and_9;
-  assign scan_count_lo0_or_6 = scan_count_lo0_or | scan_count_lo0_or_5;
-  assign scan_count_lo0_not_6 = ~1'd0;
-  assign scan_count_lo0_and_10 = scan_count_lo0_not_6 & scan_count_hi0_bits_2;
-  assign scan_count_lo0_not_7 = ~1'd0;
-  assign scan_count_lo0_and_11 = scan_count_lo0_and_10 & scan_count_lo0_not_7;
-  assign scan_count_lo0_not_8 = ~scan_count_hi0_bits_3;
-  assign scan_count_lo0_and_12 = scan_count_lo0_and_11 & scan_count_lo0_not_8;
-  assign scan_count_lo0_not_9 = ~1'd0;
-  assign scan_count_lo0_not_10 = ~scan_count_hi0_bits_2;
-  assign scan_count_lo0_and_13 = scan_count_lo0_not_9 & scan_count_lo0_not_10;
-  assign scan_count_lo0_not_11 = ~1'd0;
-  assign scan_count_lo0_and_14 = scan_count_lo0_and_13 & scan_count_lo0_not_11;
-  assign scan_count_lo0_and_15 = scan_count_lo0_and_14 & scan_count_hi0_bits_3;
-  assign scan_count_lo0_or_7 = scan_count_lo0_and_12 | scan_count_lo0_and_15;
-  assign scan_count_lo0_and_16 = 1'd0 & scan_count_hi0_bits_2;
-  assign scan_count_lo0_and_17 = 1'd0 & scan_count_hi0_bits_3;
-  assign scan_count_lo0_or_8 = scan_count_lo0_and_16 | scan_count_lo0_and_17;
-  assign scan_count_lo0_or_9 = 1'd0 | scan_count_hi0_bits_3;
-  assign scan_count_lo0_and_18 = 1'd0 & scan_count_lo0_or_9;
-  assign scan_count_lo0_or_10 = scan_count_lo0_or_8 | scan_count_lo0_and_18;
-  assign scan_count_lo0_or_11 = 1'd0 | scan_count_hi0_bits_2;
-  assign scan_count_lo0_and_19 = 1'd0 & scan_count_lo0_or_11;
-  assign scan_count_lo0_or_12 = scan_count_lo0_or_10 | scan_count_lo0_and_19;
-  assign scan_count_lo0_or_13 = scan_count_lo0_or_7 | scan_count_lo0_or_12;
-  assign scan_count_lo0_not_12 = ~1'd0;
-  assign scan_count_lo0_and_20 = scan_count_lo0_not_12 & scan_count_hi0_bits_4;
-  assign scan_count_lo0_not_13 = ~1'd0;
-  assign scan_count_lo0_and_21 = scan_count_lo0_and_20 & scan_count_lo0_not_13;
-  assign scan_count_lo0_not_14 = ~scan_count_hi0_bits_5;
-  assign scan_count_lo0_and_22 = scan_count_lo0_and_21 & scan_count_lo0_not_14;
-  assign scan_count_lo0_not_15 = ~1'd0;
-  assign scan_count_lo0_not_16 = ~scan_count_hi0_bits_4;
-  assign scan_count_lo0_and_23 = scan_count_lo0_not_15 & scan_count_lo0_not_16;
-  assign scan_count_lo0_not_17 = ~1'd0;
-  assign scan_count_lo0_and_24 = scan_count_lo0_and_23 & scan_count_lo0_not_17;
-  assign scan_count_lo0_and_25 = scan_count_lo0_and_24 & scan_count_hi0_bits_5;
-  assign scan_count_lo0_or_14 = scan_count_lo0_and_22 | scan_count_lo0_and_25;
-  assign scan_count_lo0_and_26 = 1'd0 & scan_count_hi0_bits_4;
-  assign scan_count_lo0_and_27 = 1'd0 & scan_count_hi0_bits_5;
-  assign scan_count_lo0_or_15 = scan_count_lo0_and_26 | scan_count_lo0_and_27;
-  assign scan_count_lo0_or_16 = 1'd0 | scan_count_hi0_bits_5;
-  assign scan_count_lo0_and_28 = 1'd0 & scan_count_lo0_or_16;
-  assign scan_count_lo0_or_17 = scan_count_lo0_or_15 | scan_count_lo0_and_28;
-  assign scan_count_lo0_or_18 = 1'd0 | scan_count_hi0_bits_4;
-  assign scan_count_lo0_and_29 = 1'd0 & scan_count_lo0_or_18;
-  assign scan_count_lo0_or_19 = scan_count_lo0_or_17 | scan_count_lo0_and_29;
-  assign scan_count_lo0_or_20 = scan_count_lo0_or_14 | scan_count_lo0_or_19;
-  assign scan_count_hi1_bits = scan_count_hi0[2];
-  assign scan_count_hi1_bits_1 = scan_count_hi0[0];
-  assign scan_count_hi1_bits_2 = scan_count_hi0[1];
-  assign scan_count_hi1_or = scan_count_hi1_bits_1 | scan_count_hi1_bits_2;
-  assign scan_count_hi1_bits_3 = scan_count_lo0[0];
-  assign scan_count_hi1_bits_4 = scan_count_lo0[1];
-  assign scan_count_hi1_and = scan_count_hi1_bits_3 & scan_count_hi1_bits_4;
-  assign scan_count_hi1_or_1 = scan_count_hi1_or | scan_count_hi1_and;
-  assign scan_count_lo1_bits = scan_count_lo0[2];
-  assign scan_count_lo1_not = ~scan_count_hi1_bits_1;
-  assign scan_count_lo1_and = scan_count_lo1_not & scan_count_hi1_bits_3;
-  assign scan_count_lo1_not_1 = ~scan_count_hi1_bits_2;
-  assign scan_count_lo1_and_1 = scan_count_lo1_and & scan_count_lo1_not_1;
-  assign scan_count_lo1_not_2 = ~scan_count_hi1_bits_4;
-  assign scan_count_lo1_and_2 = scan_count_lo1_and_1 & scan_count_lo1_not_2;
-  assign scan_count_lo1_not_3 = ~scan_count_hi1_bits_1;
-  assign scan_count_lo1_not_4 = ~scan_count_hi1_bits_3;
-  assign scan_count_lo1_and_3 = scan_count_lo1_not_3 & scan_count_lo1_not_4;
-  assign scan_count_lo1_not_5 = ~scan_count_hi1_bits_2;
-  assign scan_count_lo1_and_4 = scan_count_lo1_and_3 & scan_count_lo1_not_5;
-  assign scan_count_lo1_and_5 = scan_count_lo1_and_4 & scan_count_hi1_bits_4;
-  assign scan_count_lo1_or = scan_count_lo1_and_2 | scan_count_lo1_and_5;
-  assign scan_count_lo1_and_6 = scan_count_hi1_bits_1 & scan_count_hi1_bits_3;
-  assign scan_count_lo1_and_7 = scan_count_hi1_bits_2 & scan_count_hi1_bits_4;
-  assign scan_count_lo1_or_1 = scan_count_lo1_and_6 | scan_count_lo1_and_7;
-  assign scan_count_lo1_or_2 = scan_count_hi1_bits_2 | scan_count_hi1_bits_4;
-  assign scan_count_lo1_and_8 = scan_count_hi1_bits_1 & scan_count_lo1_or_2;
-  assign scan_count_lo1_or_3 = scan_count_lo1_or_1 | scan_count_lo1_and_8;
-  assign scan_count_lo1_or_4 = scan_count_hi1_bits_1 | scan_count_hi1_bits_3;
-  assign scan_count_lo1_and_9 = scan_count_hi1_bits_2 & scan_count_lo1_or_4;
-  assign scan_count_lo1_or_5 = scan_count_lo1_or_3 | scan_count_lo1_and_9;
-  assign scan_count_lo1_or_6 = scan_count_lo1_or | scan_count_lo1_or_5;
-  assign scan_count_hi2_bits = scan_count_hi1[0];
-  assign scan_count_hi2_bits_1 = scan_count_hi1[1];
-  assign scan_count_hi2_or = scan_count_hi2_bits | scan_count_hi2_bits_1;
-  assign scan_count_hi2_bits_2 = scan_count_lo1[0];
-  assign scan_count_hi2_bits_3 = scan_count_lo1[1];
-  assign scan_count_hi2_and = scan_count_hi2_bits_2 & scan_count_hi2_bits_3;
-  assign scan_count_hi2_or_1 = scan_count_hi2_or | scan_count_hi2_and;
-  assign scan_count_lo2_not = ~scan_count_hi2_bits;
-  assign scan_count_lo2_and = scan_count_lo2_not & scan_count_hi2_bits_2;
-  assign scan_count_lo2_not_1 = ~scan_count_hi2_bits_1;
-  assign scan_count_lo2_and_1 = scan_count_lo2_and & scan_count_lo2_not_1;
-  assign scan_count_lo2_not_2 = ~scan_count_hi2_bits_3;
-  assign scan_count_lo2_and_2 = scan_count_lo2_and_1 & scan_count_lo2_not_2;
-  assign scan_count_lo2_not_3 = ~scan_count_hi2_bits;
-  assign scan_count_lo2_not_4 = ~scan_count_hi2_bits_2;
-  assign scan_count_lo2_and_3 = scan_count_lo2_not_3 & scan_count_lo2_not_4;
-  assign scan_count_lo2_not_5 = ~scan_count_hi2_bits_1;
-  assign scan_count_lo2_and_4 = scan_count_lo2_and_3 & scan_count_lo2_not_5;
-  assign scan_count_lo2_and_5 = scan_count_lo2_and_4 & scan_count_hi2_bits_3;
-  assign scan_count_lo2_or = scan_count_lo2_and_2 | scan_count_lo2_and_5;
-  assign scan_count_lo2_and_6 = scan_count_hi2_bits & scan_count_hi2_bits_2;
-  assign scan_count_lo2_and_7 = scan_count_hi2_bits_1 & scan_count_hi2_bits_3;
-  assign scan_count_lo2_or_1 = scan_count_lo2_and_6 | scan_count_lo2_and_7;
-  assign scan_count_lo2_or_2 = scan_count_hi2_bits_1 | scan_count_hi2_bits_3;
-  assign scan_count_lo2_and_8 = scan_count_hi2_bits & scan_count_lo2_or_2;
-  assign scan_count_lo2_or_3 = scan_count_lo2_or_1 | scan_count_lo2_and_8;
-  assign scan_count_lo2_or_4 = scan_count_hi2_bits | scan_count_hi2_bits_2;
-  assign scan_count_lo2_and_9 = scan_count_hi2_bits_1 & scan_count_lo2_or_4;
-  assign scan_count_lo2_or_5 = scan_count_lo2_or_3 | scan_count_lo2_and_9;
-  assign scan_count_lo2_or_6 = scan_count_lo2_or | scan_count_lo2_or_5;
+  assign in_pick_sub = 6'd0 - in_mask;
+  assign rest_pick_sub = 6'd0 - pick0_rest;
+  assign in_count_any0_bits = in_mask[4];
+  assign in_count_any0_bits_1 = in_mask[5];
+  assign in_count_any0_or = in_count_any0_bits | in_count_any0_bits_1;
+  assign in_count_any0_bits_2 = in_mask[2];
+  assign in_count_any0_bits_3 = in_mask[3];
+  assign in_count_any0_or_1 = in_count_any0_bits_2 | in_count_any0_bits_3;
+  assign in_count_any0_bits_4 = in_mask[0];
+  assign in_count_any0_bits_5 = in_mask[1];
+  assign in_count_any0_or_2 = in_count_any0_bits_4 | in_count_any0_bits_5;
+  assign in_count_two0_or = 1'd0 | 1'd0;
+  assign in_count_two0_and = in_count_any0_bits & in_count_any0_bits_1;
+  assign in_count_two0_or_1 = in_count_two0_or | in_count_two0_and;
+  assign in_count_two0_or_2 = 1'd0 | 1'd0;
+  assign in_count_two0_and_1 = in_count_any0_bits_2 & in_count_any0_bits_3;
+  assign in_count_two0_or_3 = in_count_two0_or_2 | in_count_two0_and_1;
+  assign in_count_two0_or_4 = 1'd0 | 1'd0;
+  assign in_count_two0_and_2 = in_count_any0_bits_4 & in_count_any0_bits_5;
+  assign in_count_two0_or_5 = in_count_two0_or_4 | in_count_two0_and_2;
+  assign in_count_any1_bits = in_count_any0[2];
+  assign in_count_any1_bits_1 = in_count_any0[0];
+  assign in_count_any1_bits_2 = in_count_any0[1];
+  assign in_count_any1_or = in_count_any1_bits_1 | in_count_any1_bits_2;
+  assign in_count_two1_bits = in_count_two0[2];
+  assign in_count_two1_bits_1 = in_count_two0[0];
+  assign in_count_two1_bits_2 = in_count_two0[1];
+  assign in_count_two1_or = in_count_two1_bits_1 | in_count_two1_bits_2;
+  assign in_count_two1_and = in_count_any1_bits_1 & in_count_any1_bits_2;
+  assign in_count_two1_or_1 = in_count_two1_or | in_count_two1_and;
+  assign in_count_two2_bits = in_count_two1[0];
+  assign in_count_two2_bits_1 = in_count_two1[1];
+  assign in_count_two2_or = in_count_two2_bits | in_count_two2_bits_1;
+  assign in_count_two2_bits_2 = in_count_any1[0];
+  assign in_count_two2_bits_3 = in_count_any1[1];
+  assign in_count_two2_and = in_count_two2_bits_2 & in_count_two2_bits_3;
+  assign in_count_two2_or_1 = in_count_two2_or | in_count_two2_and;
+  assign scan_count_any0_bits = chunk_mask[4];
+  assign scan_count_any0_bits_1 = chunk_mask[5];
+  assign scan_count_any0_or = scan_count_any0_bits | scan_count_any0_bits_1;
+  assign scan_count_any0_bits_2 = chunk_mask[2];
+  assign scan_count_any0_bits_3 = chunk_mask[3];
+  assign scan_count_any0_or_1 = scan_count_any0_bits_2 | scan_count_any0_bits_3;
+  assign scan_count_any0_bits_4 = chunk_mask[0];
+  assign scan_count_any0_bits_5 = chunk_mask[1];
+  assign scan_count_any0_or_2 = scan_count_any0_bits_4 | scan_count_any0_bits_5;
+  assign scan_count_two0_or = 1'd0 | 1'd0;
+  assign scan_count_two0_and = scan_count_any0_bits & scan_count_any0_bits_1;
+  assign scan_count_two0_or_1 = scan_count_two0_or | scan_count_two0_and;
+  assign scan_count_two0_or_2 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_1 = scan_count_any0_bits_2 & scan_count_any0_bits_3;
+  assign scan_count_two0_or_3 = scan_count_two0_or_2 | scan_count_two0_and_1;
+  assign scan_count_two0_or_4 = 1'd0 | 1'd0;
+  assign scan_count_two0_and_2 = scan_count_any0_bits_4 & scan_count_any0_bits_5;
+  assign scan_count_two0_or_5 = scan_count_two0_or_4 | scan_count_two0_and_2;
+  assign scan_count_three0_or = 1'd0 | 1'd0;
+  assign scan_count_three0_and = 1'd0 & scan_count_any0_bits_1;
+  assign scan_count_three0_or_1 = scan_count_three0_or | scan_count_three0_and;
+  assign scan_count_three0_and_1 = scan_count_any0_bits & 1'd0;
+  assign scan_count_three0_or_2 = scan_count_three0_or_1 | scan_count_three0_and_1;
+  assign scan_count_three0_or_3 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_2 = 1'd0 & scan_count_any0_bits_3;
+  assign scan_count_three0_or_4 = scan_count_three0_or_3 | scan_count_three0_and_2;
+  assign scan_count_three0_and_3 = scan_count_any0_bits_2 & 1'd0;
+  assign scan_count_three0_or_5 = scan_count_three0_or_4 | scan_count_three0_and_3;
+  assign scan_count_three0_or_6 = 1'd0 | 1'd0;
+  assign scan_count_three0_and_4 = 1'd0 & scan_count_any0_bits_5;
+  assign scan_count_three0_or_7 = scan_count_three0_or_6 | scan_count_three0_and_4;
+  assign scan_count_three0_and_5 = scan_count_any0_bits_4 & 1'd0;
+  assign scan_count_three0_or_8 = scan_count_three0_or_7 | scan_count_three0_and_5;
+  assign scan_count_any1_bits = scan_count_any0[2];
+  assign scan_count_any1_bits_1 = scan_count_any0[0];
+  assign scan_count_any1_bits_2 = scan_count_any0[1];
+  assign scan_count_any1_or = scan_count_any1_bits_1 | scan_count_any1_bits_2;
+  assign scan_count_two1_bits = scan_count_two0[2];
+  assign scan_count_two1_bits_1 = scan_count_two0[0];
+  assign scan_count_two1_bits_2 = scan_count_two0[1];
+  assign scan_count_two1_or = scan_count_two1_bits_1 | scan_count_two1_bits_2;
+  assign scan_count_two1_and = scan_count_any1_bits_1 & scan_count_any1_bits_2;
+  assign scan_count_two1_or_1 = scan_count_two1_or | scan_count_two1_and;
+  assign scan_count_three1_bits = scan_count_three0[2];
+  assign scan_count_three1_bits_1 = scan_count_three0[0];
+  assign scan_count_three1_bits_2 = scan_count_three0[1];
+  assign scan_count_three1_or = scan_count_three1_bits_1 | scan_count_three1_bits_2;
+  assign scan_count_three1_and = scan_count_two1_bits_1 & scan_count_any1_bits_2;
+  assign scan_count_three1_or_1 = scan_count_three1_or | scan_count_three1_and;
+  assign scan_count_three1_and_1 = scan_count_any1_bits_1 & scan_count_two1_bits_2;
+  assign scan_count_three1_or_2 = scan_count_three1_or_1 | scan_count_three1_and_1;
+  assign scan_count_two2_bits = scan_count_two1[0];
+  assign scan_count_two2_bits_1 = scan_count_two1[1];
+  assign scan_count_two2_or = scan_count_two2_bits | scan_count_two2_bits_1;
+  assign scan_count_two2_bits_2 = scan_count_any1[0];
+  assign scan_count_two2_bits_3 = scan_count_any1[1];
+  assign scan_count_two2_and = scan_count_two2_bits_2 & scan_count_two2_bits_3;
+  assign scan_count_two2_or_1 = scan_count_two2_or | scan_count_two2_and;
+  assign scan_count_three2_bits = scan_count_three1[0];
+  assign scan_count_three2_bits_1 = scan_count_three1[1];
+  assign scan_count_three2_or = scan_count_three2_bits | scan_count_three2_bits_1;
+  assign scan_count_three2_and = scan_count_two2_bits & scan_count_two2_bits_3;
+  assign scan_count_three2_or_1 = scan_count_three2_or | scan_count_three2_and;
+  assign scan_count_three2_and_1 = scan_count_two2_bits_2 & scan_count_two2_bits_1;
+  assign scan_count_three2_or_2 = scan_count_three2_or_1 | scan_count_three2_and_1;
   assign ev_out_valid_next_or = ev_out_skid_valid | ev_out_up_fire;
   assign ev_out_valid_next_mux = ev_out_load ? ev_out_valid_next_or : ev_out_valid;
   assign ev_out_event_next_cat = {pick0_valid};
@@ -1041,19 +529,17 @@ module spike_event_encoder_c48_k6_w2_e1 (
   assign scan_has_data_r_next_not = ~scan_rest_empty_r;
   assign scan_has_data_r_next_mux = in_fire ? scan_has_data_r_next_or_r : scan_has_data_r_next_not;
   assign scan_has_data_r_en_or = in_fire | scan_take;
-  assign scan_rest_empty_r_next_bits = in_count_hi2;
-  assign scan_rest_empty_r_next_not = ~scan_rest_empty_r_next_bits;
-  assign scan_rest_empty_r_next_bits_1 = scan_count_hi2;
-  assign scan_rest_empty_r_next_bits_2 = scan_count_lo2;
-  assign scan_rest_empty_r_next_and = scan_rest_empty_r_next_bits_1 & scan_rest_empty_r_next_bits_2;
-  assign scan_rest_empty_r_next_not_1 = ~scan_rest_empty_r_next_and;
-  assign scan_rest_empty_r_next_mux = in_fire ? scan_rest_empty_r_next_not : scan_rest_empty_r_next_not_1;
-  assign scan_rest_empty_r_en_or = in_fire | scan_take;
+  assign scan_rest_empty_in_r_next_bits = in_count_two2;
+  assign scan_rest_empty_in_r_next_not = ~scan_rest_empty_in_r_next_bits;
+  assign scan_rest_empty_pick_r_next_bits = scan_count_three2;
+  assign scan_rest_empty_pick_r_next_not = ~scan_rest_empty_pick_r_next_bits;
+  assign scan_rest_empty_sel_r_en_or = in_fire | scan_take;
   assign in_base_next_add = {2'd0, in_base} + 8'd6;
   assign in_base_next_trunc = in_base_next_add[5:0];
   assign in_base_next_mux = in_final ? 6'd0 : in_base_next_trunc;
   assign in_final = in_base == 6'd42;
   assign in_mask = {in_mask_or_r, in_mask_or_r_1, in_mask_or_r_2, in_mask_or_r_3, in_mask_or_r_4, in_mask_or_r_5};
+  assign scan_rest_empty_r = scan_rest_empty_sel_r ? scan_rest_empty_in_r : scan_rest_empty_pick_r;
   assign pick0_onehot = pick0_onehot_r;
   assign pick0_valid = scan_has_data_r;
   assign pick0_index = {pick0_index_or_r, pick0_index_or_r_1, pick0_index_or_r_2};
@@ -1075,25 +561,21 @@ module spike_event_encoder_c48_k6_w2_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
-  assign in_pick_below0 = {in_pick_below0_or, in_pick_below0_or_1, in_pick_below0_or_2, in_pick_below0_or_3, in_pick_below0_bits_4};
-  assign in_pick_below1 = {in_pick_below1_or, in_pick_below1_or_1, in_pick_below1_or_2, in_pick_below1_bits_3, in_pick_below1_bits_4};
-  assign in_pick_below2 = {in_pick_below2_or, in_pick_below2_bits_2, in_pick_below2_bits_3, in_pick_below2_bits_4, in_pick_below2_bits_1};
-  assign in_pick = {in_pick_and, in_pick_and_1, in_pick_and_2, in_pick_and_3, in_pick_and_4, in_pick_bits_10};
-  assign rest_pick_below0 = {rest_pick_below0_or, rest_pick_below0_or_1, rest_pick_below0_or_2, rest_pick_below0_or_3, rest_pick_below0_bits_4};
-  assign rest_pick_below1 = {rest_pick_below1_or, rest_pick_below1_or_1, rest_pick_below1_or_2, rest_pick_below1_bits_3, rest_pick_below1_bits_4};
-  assign rest_pick_below2 = {rest_pick_below2_or, rest_pick_below2_bits_2, rest_pick_below2_bits_3, rest_pick_below2_bits_4, rest_pick_below2_bits_1};
-  assign rest_pick = {rest_pick_and, rest_pick_and_1, rest_pick_and_2, rest_pick_and_3, rest_pick_and_4, rest_pick_bits_10};
-  assign in_count_hi0 = {in_count_hi0_or_1, in_count_hi0_or_3, in_count_hi0_or_5};
-  assign in_count_lo0 = {in_count_lo0_or_6, in_count_lo0_or_13, in_count_lo0_or_20};
-  assign in_count_hi1 = {in_count_hi1_bits, in_count_hi1_or_1};
-  assign in_count_lo1 = {in_count_lo1_bits, in_count_lo1_or_6};
-  assign in_count_hi2 = {in_count_hi2_or_1};
-  assign scan_count_hi0 = {scan_count_hi0_or_1, scan_count_hi0_or_3, scan_count_hi0_or_5};
-  assign scan_count_lo0 = {scan_count_lo0_or_6, scan_count_lo0_or_13, scan_count_lo0_or_20};
-  assign scan_count_hi1 = {scan_count_hi1_bits, scan_count_hi1_or_1};
-  assign scan_count_lo1 = {scan_count_lo1_bits, scan_count_lo1_or_6};
-  assign scan_count_hi2 = {scan_count_hi2_or_1};
-  assign scan_count_lo2 = {scan_count_lo2_or_6};
+  assign in_pick = in_mask & in_pick_sub;
+  assign rest_pick = pick0_rest & rest_pick_sub;
+  assign in_count_any0 = {in_count_any0_or, in_count_any0_or_1, in_count_any0_or_2};
+  assign in_count_two0 = {in_count_two0_or_1, in_count_two0_or_3, in_count_two0_or_5};
+  assign in_count_any1 = {in_count_any1_bits, in_count_any1_or};
+  assign in_count_two1 = {in_count_two1_bits, in_count_two1_or_1};
+  assign in_count_two2 = {in_count_two2_or_1};
+  assign scan_count_any0 = {scan_count_any0_or, scan_count_any0_or_1, scan_count_any0_or_2};
+  assign scan_count_two0 = {scan_count_two0_or_1, scan_count_two0_or_3, scan_count_two0_or_5};
+  assign scan_count_three0 = {scan_count_three0_or_2, scan_count_three0_or_5, scan_count_three0_or_8};
+  assign scan_count_any1 = {scan_count_any1_bits, scan_count_any1_or};
+  assign scan_count_two1 = {scan_count_two1_bits, scan_count_two1_or_1};
+  assign scan_count_three1 = {scan_count_three1_bits, scan_count_three1_or_2};
+  assign scan_count_two2 = {scan_count_two2_or_1};
+  assign scan_count_three2 = {scan_count_three2_or_2};
   assign in_ready = in_ready_int;
   assign out_valid = ev_out_valid;
   assign out_event = ev_out_event;
@@ -1147,8 +629,14 @@ module spike_event_encoder_c48_k6_w2_e1 (
     if (rst) scan_has_data_r <= 1'd0;
     else if (scan_has_data_r_en_or) scan_has_data_r <= scan_has_data_r_next_mux;
   always @(posedge clk)
-    if (rst) scan_rest_empty_r <= 1'd0;
-    else if (scan_rest_empty_r_en_or) scan_rest_empty_r <= scan_rest_empty_r_next_mux;
+    if (rst) scan_rest_empty_in_r <= 1'd0;
+    else if (in_fire) scan_rest_empty_in_r <= scan_rest_empty_in_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_pick_r <= 1'd0;
+    else if (scan_take) scan_rest_empty_pick_r <= scan_rest_empty_pick_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_sel_r <= 1'd1;
+    else if (scan_rest_empty_sel_r_en_or) scan_rest_empty_sel_r <= in_fire;
   always @(posedge clk)
     if (in_fire) chunk_counts <= in_counts;
   always @(posedge clk)

@@ -31,9 +31,12 @@ module spike_event_encoder_c72_k1_w1_e1 (
   reg  chunk_counts;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  [6:0] chunk_base;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  chunk_final;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_in_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_pick_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  reg  scan_rest_empty_sel_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  pick0_onehot_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   reg  scan_has_data_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  reg  scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_r;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_onehot;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire pick0_index;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -109,6 +112,8 @@ module spike_event_encoder_c72_k1_w1_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire in_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire rest_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire ev_out_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_event_next_cat;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -142,10 +147,9 @@ module spike_event_encoder_c72_k1_w1_e1 (
   wire scan_has_data_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_has_data_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_not_1;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_next_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire scan_rest_empty_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_in_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_pick_r_next_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire scan_rest_empty_sel_r_en_or;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_off UNUSED */
   wire [8:0] in_base_next_add;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   /* verilator lint_on UNUSED */
@@ -187,6 +191,8 @@ module spike_event_encoder_c72_k1_w1_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
+  assign in_pick_sub = 1'd0 - in_mask;
+  assign rest_pick_sub = 1'd0 - pick0_rest;
   assign ev_out_valid_next_or = ev_out_skid_valid | ev_out_up_fire;
   assign ev_out_valid_next_mux = ev_out_load ? ev_out_valid_next_or : ev_out_valid;
   assign ev_out_event_next_cat = {pick0_valid};
@@ -220,15 +226,15 @@ module spike_event_encoder_c72_k1_w1_e1 (
   assign scan_has_data_r_next_not = ~scan_rest_empty_r;
   assign scan_has_data_r_next_mux = in_fire ? scan_has_data_r_next_or_r : scan_has_data_r_next_not;
   assign scan_has_data_r_en_or = in_fire | scan_take;
-  assign scan_rest_empty_r_next_not = ~1'd0;
-  assign scan_rest_empty_r_next_not_1 = ~1'd0;
-  assign scan_rest_empty_r_next_mux = in_fire ? scan_rest_empty_r_next_not : scan_rest_empty_r_next_not_1;
-  assign scan_rest_empty_r_en_or = in_fire | scan_take;
+  assign scan_rest_empty_in_r_next_not = ~1'd0;
+  assign scan_rest_empty_pick_r_next_not = ~1'd0;
+  assign scan_rest_empty_sel_r_en_or = in_fire | scan_take;
   assign in_base_next_add = {2'd0, in_base} + 9'd1;
   assign in_base_next_trunc = in_base_next_add[6:0];
   assign in_base_next_mux = in_final ? 7'd0 : in_base_next_trunc;
   assign in_final = in_base == 7'd71;
   assign in_mask = {in_mask_or_r};
+  assign scan_rest_empty_r = scan_rest_empty_sel_r ? scan_rest_empty_in_r : scan_rest_empty_pick_r;
   assign pick0_onehot = pick0_onehot_r;
   assign pick0_valid = scan_has_data_r;
   assign pick0_index = {1'd0};
@@ -250,8 +256,8 @@ module spike_event_encoder_c72_k1_w1_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
-  assign in_pick = in_mask;
-  assign rest_pick = pick0_rest;
+  assign in_pick = in_mask & in_pick_sub;
+  assign rest_pick = pick0_rest & rest_pick_sub;
   assign in_ready = in_ready_int;
   assign out_valid = ev_out_valid;
   assign out_event = ev_out_event;
@@ -305,8 +311,14 @@ module spike_event_encoder_c72_k1_w1_e1 (
     if (rst) scan_has_data_r <= 1'd0;
     else if (scan_has_data_r_en_or) scan_has_data_r <= scan_has_data_r_next_mux;
   always @(posedge clk)
-    if (rst) scan_rest_empty_r <= 1'd0;
-    else if (scan_rest_empty_r_en_or) scan_rest_empty_r <= scan_rest_empty_r_next_mux;
+    if (rst) scan_rest_empty_in_r <= 1'd0;
+    else if (in_fire) scan_rest_empty_in_r <= scan_rest_empty_in_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_pick_r <= 1'd0;
+    else if (scan_take) scan_rest_empty_pick_r <= scan_rest_empty_pick_r_next_not;
+  always @(posedge clk)
+    if (rst) scan_rest_empty_sel_r <= 1'd1;
+    else if (scan_rest_empty_sel_r_en_or) scan_rest_empty_sel_r <= in_fire;
   always @(posedge clk)
     if (in_fire) chunk_counts <= in_counts;
   always @(posedge clk)
