@@ -340,12 +340,10 @@ enum CalibrateCommand {
               column equal to an address bit gives a flop that Yosys then reads as that address
               bit, so the spike accumulators' `acc_lane[drain_group]` reads take 7 inputs, not 8.
 
-            Largest remaining difference: the event encoder alone is 8% high. Its lowest-set-bit
-            isolate `mask & (~mask + 1)` feeds six 32-input index ORs, the count OR and the mask
-            update. ABC reads the mask and carry-chain bits directly, three pairs per LUT6 (48
-            such LUT6), and keeps only 25 of the 64 one-hot ANDs as LUTs; with exact-area recovery
-            the model keeps 58 of them and reads pairs directly in 18 LUT6 (384 LUTs against 355;
-            415 with area flow alone).
+            The event encoder's registered pick is `mask & -mask` on a carry chain (as an adder,
+            above), and its count tree is AND/OR flags: both are mapped alike by ABC and the
+            model. (A Kogge-Stone prefix pick, which ABC re-associated into shared OR groups and
+            the model mapped as written, was 49% high alone until 2026-12-06.)
             Elsewhere ABC's restructuring (`dc2`, `dch`, `mfs2`) of logic the model maps as the
             generator wrote it leaves the rows between 7% low and 7% high.
 
