@@ -118,6 +118,27 @@ import HDL
         #expect(cellsK == 10 && sitesK == 40)
     }
 
+    /// A RAM read at a registered address is a transparent synchronous port, and block RAM has to
+    /// emulate the transparency against the write port as LUT RAM does. Yosys 0.23 `debug
+    /// memory_libmap` on the 153 x 14 residual FIFO of a channel QKFormer block (held-out seed 8):
+    /// RAMB18 cost 137 (129 + 2 x emulation score 4), 15 RAM32M 135.17; Yosys takes the RAM32M.
+    @Test func transparentReadTipsABorderlineFIFOIntoLUTRAM() throws {
+        let m = Module("fifo153")
+        let we = m.input("we", width: 1), wa = m.input("wa", width: 8), wd = m.input("wd", width: 14)
+        let ra = m.input("ra", width: 8)
+        let mem = m.memory("storage", width: 14, depth: 153)
+        m.write(mem, address: wa, data: wd, enable: we)
+        let raReg = m.reg("ra_r", width: 8, reset: 0)
+        m.next(raReg, ra)
+        m.output("rd", m.read(mem, raReg))
+        let e = try estimate(m)
+        #expect(e.bram18 + e.bram36 == 0)
+        #expect(e.lutRAMSites == 60)
+        let (lutCost, cells, _) = MemoryMapping.lutRAM(depth: 153, width: 14, readPorts: 1, transparentReads: 1)
+        #expect(abs(lutCost - 135.1667) < 0.001 && cells == 15)
+        #expect(lutCost < MemoryMapping.ramb18Cost + 8 && lutCost > MemoryMapping.ramb18Cost)
+    }
+
     @Test func smallAsyncROMBecomesLogicWithConstantColumnsFolded() throws {
         let m = Module("rom8")
         // Bit 0 is always 1, bit 1 always 0; bits 2 and 3 are functions of 3 address bits.
