@@ -48,9 +48,6 @@ public struct EventEncoderConfig: Hashable, Sendable {
     }
 }
 
-/// Bits of a channel index within a beat of `k` channels.
-private func indexWidthOf(_ k: Int) -> Int { Interval(0, k - 1).unsignedWidth }
-
 /// The event encoder (spike router, docs/arithmetic.md §3): turns dense count vectors into address
 /// events `(channel, count)`, skipping zeros with a find-first-set scan.
 ///
@@ -124,20 +121,20 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     // With `K` a power of two every base is a multiple of `K`: the register keeps the beat
     // number and the channel is the beat number beside the index, with no adder on the
     // pick-to-output path (docs/timing.md).
-    let beatShift = chunks > 1 && k > 1 && k & (k - 1) == 0 ? indexWidthOf(k) : 0
+    let indexWidth = Interval(0, k - 1).unsignedWidth
+    let beatShift = chunks > 1 && k > 1 && k & (k - 1) == 0 ? indexWidth : 0
     let chunkBase = m.reg(beatShift > 0 ? "chunk_beat" : "chunk_base", width: wch - beatShift)
     let chunkFinal = m.reg("chunk_final", width: 1)
 
     // E find-first-set steps: each takes the lowest set bit and clears it.
     var rest = chunkMask
     var slotValid: [Expr] = [], slotChannel: [Expr] = [], slotCount: [Expr] = []
-    let indexWidth = indexWidthOf(k)
 
     /// The lowest set bit of `x` as a one-hot (`x & -x`) without a carry chain: bit `j` is set
     /// when `x[j]` is and none below it is, the OR of the bits below from a log-depth
-    /// (Kogge-Stone) prefix tree over `x[k-2:0]`. A `-x` is a `K`-cell carry chain in series
-    /// with the index encoder and the channel add: the critical path of wide encoders
-    /// (docs/timing.md).
+    /// (Kogge-Stone) prefix tree over `x[k-2:0]`. For the unregistered picks of several slots,
+    /// where a `-x` would be a `K`-cell carry chain in series with the index encoder and the
+    /// channel add (docs/timing.md); the registered one-slot pick below is `x & -x` itself.
     func lowestSet(_ x: Expr, name: String) -> Expr {
         guard k > 1 else { return x }
         var below = (0..<(k - 1)).map { x.bit($0) }   // inclusive prefix OR of x[k-2:0]
