@@ -158,15 +158,14 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     // "At most one bit" is kept as two registers, one loaded with the input beat and one at each
     // pick, and a third that says which was loaded last, so neither count tree sits behind the
     // late `in_fire` select.
-    var picked: (onehot: Expr, hasData: Expr, restEmpty: Expr)? = nil
-    var restEmptyRegs: (loaded: Expr, picked: Expr, fromLoad: Expr)? = nil
+    var picked: (onehot: Expr, hasData: Expr, restEmpty: Expr, emptyIfLoaded: Expr, emptyAfterPick: Expr, fromLoad: Expr)? = nil
     if e == 1 {
-        let regs = (loaded: m.reg("scan_rest_empty_in_r", width: 1, reset: 0),
-                    picked: m.reg("scan_rest_empty_pick_r", width: 1, reset: 0),
-                    fromLoad: m.reg("scan_rest_empty_sel_r", width: 1, reset: 1))
-        restEmptyRegs = regs
+        let emptyIfLoaded = m.reg("scan_rest_empty_in_r", width: 1, reset: 0)
+        let emptyAfterPick = m.reg("scan_rest_empty_pick_r", width: 1, reset: 0)
+        let fromLoad = m.reg("scan_rest_empty_sel_r", width: 1, reset: 1)
         picked = (m.reg("pick0_onehot_r", width: k, reset: 0), m.reg("scan_has_data_r", width: 1, reset: 0),
-                  m.wire("scan_rest_empty_r", mux(regs.fromLoad, regs.loaded, regs.picked)))
+                  m.wire("scan_rest_empty_r", mux(fromLoad, emptyIfLoaded, emptyAfterPick)),
+                  emptyIfLoaded, emptyAfterPick, fromLoad)
     }
     /// Whether at least two and at least three bits of `x` are set, by a tree of pairs that
     /// carries the thermometer code (at least 1, 2, 3) of each half: every output is an AND/OR
@@ -256,11 +255,9 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
         m.next(r.hasData, mux(inFire, inMask.orReduce(), ~r.restEmpty), enable: inFire | take)
         let inCount = k > 1 ? countUpTo3(inMask, name: "in_count", three: false) : (atLeast2: Expr.const(0, width: 1), atLeast3: Expr.const(0, width: 1))
         let nowCount = k > 2 ? countUpTo3(chunkMask, name: "scan_count", three: true) : (atLeast2: Expr.const(0, width: 1), atLeast3: Expr.const(0, width: 1))
-        if let q = restEmptyRegs {
-            m.next(q.loaded, ~inCount.atLeast2, enable: inFire)
-            m.next(q.picked, ~nowCount.atLeast3, enable: take)
-            m.next(q.fromLoad, inFire, enable: inFire | take)
-        }
+        m.next(r.emptyIfLoaded, ~inCount.atLeast2, enable: inFire)
+        m.next(r.emptyAfterPick, ~nowCount.atLeast3, enable: take)
+        m.next(r.fromLoad, inFire, enable: inFire | take)
     }
     m.next(chunkCounts, inCounts, enable: inFire)
     m.next(chunkBase, beatShift > 0 ? inBase.slice(wch - 1, beatShift) : inBase, enable: inFire)
