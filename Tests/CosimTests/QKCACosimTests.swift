@@ -27,7 +27,7 @@ import Cosim
         Shape(tokens: 5, timeSteps: 3, lanes: 4, count: 3, storage: .registers, form: .general),
         Shape(tokens: 5, timeSteps: 3, lanes: 32, count: 1, storage: .ram, form: .general),
         Shape(tokens: 1, timeSteps: 1, lanes: 4, count: 1, storage: .ram, form: .general),
-        // The three-stage LIF update, in both forms (hazards: 1 group at P = 16, C = 16).
+        // The four-stage LIF update, in both forms (hazards: 1 group at P = 16, C = 16).
         Shape(tokens: 5, timeSteps: 3, lanes: 4, count: 2, storage: .pipelined, form: .automatic),
         Shape(tokens: 5, timeSteps: 3, lanes: 16, count: 1, storage: .pipelined, form: .general),
     ]

@@ -50,37 +50,38 @@ import Blocks
 
     @Test func pipelinedLIFBanksLengthenTheTimelinesByHand() {
         // The default storage `auto` builds the Q, K and projection LIF banks pipelined when
-        // G >= 3 (LIFBank.swift): a beat spends s1 (accepted), s2 (start membrane), s3 (charged
-        // H) and is written into the output skid buffer one edge later, latency 4 instead of the
-        // register bank's 1, so each bank adds 3 cycles and holds 3 more beats.
-        // QKTA C = 6, P = 2 (G = 3, o = 1), one head, one vector: 1 input event, 1 X' event in group 0.
-        // Registers: input side ends at 1 + 2 = 3 (groups issued at 1, 2, 3); Q's last event ends
-        //   at 3, mask at 3 + G + 4 = 10 (Q drain of 3 beats, Q LIF 1, gather, row sums, attention
-        //   LIF); K group 0 drained at 4, passes the mask at max(11, 4 + 2) = 11; the X' encoder
-        //   takes it at 12, emits at 13; the projection accumulator accepts at 14, done at 17;
-        //   last beat 17 + G + 4 = 24 (drain 3, projection LIF 1, output).
-        let reg = CycleModel(AcceleratorShape(mask: .token, channels: 6, heads: 1, tokens: 1, timeSteps: 1, lanes: 2,
+        // G >= 4 (LIFBank.swift): a beat spends s1 (accepted), s2 (start membrane), s3 (charged
+        // H), s4 (spike and reset membrane) and is written into the output skid buffer one edge
+        // later, latency 5 instead of the register bank's 1, so each bank adds 4 cycles and holds
+        // 4 more beats.
+        // QKTA C = 8, P = 2 (G = 4, o = 1), one head, one vector: 1 input event, 1 X' event in group 0.
+        // Registers: input side ends at 1 + 3 = 4 (groups issued at 1, 2, 3, 4); Q's last event
+        //   ends at 4, mask at 4 + G + 4 = 12 (Q drain of 4 beats, Q LIF 1, gather, row sums,
+        //   attention LIF); K group 0 drained at 5, passes the mask at max(13, 5 + 2) = 13; the X'
+        //   encoder takes it at 14, emits at 15; the projection accumulator accepts at 16, done at
+        //   20; last beat 20 + G + 4 = 28 (drain 4, projection LIF 1, output).
+        let reg = CycleModel(AcceleratorShape(mask: .token, channels: 8, heads: 1, tokens: 1, timeSteps: 1, lanes: 2,
                                               weightWidth: 8, accumulatorWidth: 16, membraneWidth: 12, storage: .registers))
-        let v = [[VectorEvents(inputPerBeat: [1], maskedPerGroup: [1, 0, 0])]]
-        #expect(reg.runCycles(v) == 24)
-        // Pipelined (auto, G = 3): the Q bank's 3 stages move the mask to 13; K group 0 (drained
-        // at 4, out of the K bank at 4 + 2 + 3 = 9) waits for it and passes at 14; encoder 15, emit
-        // 16, accept 17, done 20; the projection bank's 3 stages: last beat 20 + 3 + 4 + 3 = 30.
-        let pipe = CycleModel(Self.shape(.token, C: 6, P: 2, N: 1))
-        #expect(pipe.shape.lifExtraLatency == 3)
-        #expect(pipe.runCycles(v) == 30)
-        // QKCA C = 12, P = 4 (G = 3, o = 1), N = 2, T = 1, one 12-channel beat, OR-form mask:
-        // pass 1 = max(2, 2*3 + 1) + max(1, 1*3 + 1) = 7 + 4 = 11; pass 2 = max(3, 1*3 + 1) + max(3, 4) = 8.
-        // Hand-over 8 with register banks (36 = 11 + 1 + 8 + 8 + 8); the pipelined K (and Q)
-        // bank delays pass 2 by 3, the projection bank the last beat by 3: 11 + 1 + 11 + 8 + 11 = 42.
-        let sample = [VectorEvents(inputPerBeat: [2], maskedPerGroup: [1, 0, 0]),
-                      VectorEvents(inputPerBeat: [0], maskedPerGroup: [0, 0, 0])]
-        let qkcaReg = CycleModel(AcceleratorShape(mask: .channel, channels: 12, heads: 1, tokens: 2, timeSteps: 1, lanes: 4,
-                                                  inputChunk: 12, weightWidth: 8, accumulatorWidth: 16, membraneWidth: 12,
+        let v = [[VectorEvents(inputPerBeat: [1], maskedPerGroup: [1, 0, 0, 0])]]
+        #expect(reg.runCycles(v) == 28)
+        // Pipelined (auto, G = 4): the Q bank's 4 stages move the mask to 16; K group 0 (drained
+        // at 5, out of the K bank at 5 + 2 + 4 = 11) waits for it and passes at 17; encoder 18,
+        // emit 19, accept 20, done 24; the projection bank's 4 stages: last beat 24 + 4 + 4 + 4 = 36.
+        let pipe = CycleModel(Self.shape(.token, C: 8, P: 2, N: 1))
+        #expect(pipe.shape.lifExtraLatency == 4)
+        #expect(pipe.runCycles(v) == 36)
+        // QKCA C = 16, P = 4 (G = 4, o = 1), N = 2, T = 1, one 16-channel beat, OR-form mask:
+        // the pipelined K (and Q) bank delays pass 2 by 4 and the projection bank the last beat
+        // by 4, so the pipelined sample takes 8 cycles more than the register one.
+        let sample = [VectorEvents(inputPerBeat: [2], maskedPerGroup: [1, 0, 0, 0]),
+                      VectorEvents(inputPerBeat: [0], maskedPerGroup: [0, 0, 0, 0])]
+        let qkcaReg = CycleModel(AcceleratorShape(mask: .channel, channels: 16, heads: 1, tokens: 2, timeSteps: 1, lanes: 4,
+                                                  inputChunk: 16, weightWidth: 8, accumulatorWidth: 16, membraneWidth: 12,
                                                   storage: .registers))
-        #expect(qkcaReg.runCycles([sample]) == 36)
-        #expect(CycleModel(Self.shape(.channel, C: 12, P: 4, N: 2, chunk: 12)).runCycles([sample]) == 42)
-        // G < 3 stays on registers: the hand-worked cases above (G <= 2) do not change.
+        let qkcaPipe = CycleModel(Self.shape(.channel, C: 16, P: 4, N: 2, chunk: 16))
+        #expect(qkcaPipe.runCycles([sample]) == qkcaReg.runCycles([sample]) + 8)
+        // G = 3 stays on registers: its beats would wait for their own group's write-back.
+        #expect(Self.shape(.token, C: 6, P: 2, N: 2).lifExtraLatency == 0)
         #expect(Self.shape(.token, C: 4, P: 2, N: 2).lifExtraLatency == 0)
     }
 

@@ -8,21 +8,22 @@ public enum LIFStateStorage: String, Hashable, Sendable {
     /// block RAM wants for large `L`. Not reset: the first beat of each group after power-up or
     /// reset must set `first`.
     case ram
-    /// One register per neuron, like `registers`, with the update split over three register
-    /// stages (read the membrane; charge `H`; fire, reset and write back) so that no clock
-    /// period holds the read mux and the three carry chains in series. A beat waits in the
-    /// first stage while a beat of its own group is still in the other two (its membrane is
-    /// not written yet) unless it starts a token (`first`): with `G >= 3` groups sent in
-    /// order it never waits.
+    /// One register per neuron, like `registers`, with the update split over four register
+    /// stages (s1 read the membrane through a one-hot registered select; s2 charge `H`; s3 fire
+    /// and reset; s4 write back and emit) so that no clock period holds more than one carry
+    /// chain, and the write-back's fan-out to the `G` groups starts at a register. A beat waits
+    /// in the first stage while a beat of its own group is still in the other three (its
+    /// membrane is not written yet) unless it starts a token (`first`): with `G >= 4` groups
+    /// sent in order it never waits.
     case pipelined
-    /// `pipelined` where the bank has `G >= 3` groups (its beats never wait there, and the
+    /// `pipelined` where the bank has `G >= 4` groups (its beats never wait there, and the
     /// membrane update is what limits the clock: docs/timing.md), `registers` otherwise (with
     /// fewer groups a pipelined beat would wait for its own group's write-back). The default.
     case auto
 
     /// The storage a bank of `groups` groups gets: `auto` resolved, any other case itself.
     public func resolved(groups: Int) -> LIFStateStorage {
-        self == .auto ? (groups >= 3 ? .pipelined : .registers) : self
+        self == .auto ? (groups >= 4 ? .pipelined : .registers) : self
     }
 }
 
@@ -153,8 +154,8 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         Current I in \(c.current) (\(wi) signed bits per lane), membrane V in \(dp.ranges.membrane) (\(wv) bits), H in \(dp.ranges.hidden).
         in:  in_valid, in_ready, in_first (start from V = vr), in_group [\(gw)], in_current [\(p)x\(wi)] (lane j at [j*\(wi) +: \(wi)]).
         out: out_valid, out_ready, out_first, out_group [\(gw)], out_spike [\(p)] (lane j at bit j)\(c.membraneOutput ? ", out_membrane [\(p)x\(wv)] (V after the step)" : "").
-        One output beat per input beat, in order; latency \(c.storage == .ram ? 2 : c.storage == .pipelined ? 4 : 1) cycle(s), one beat per cycle unstalled\(c.storage == .pipelined ? " (a beat of a group still in flight waits, unless it sets in_first)" : "").
-        \(c.storage == .ram ? "RAM \(g) x \(p * wv), sync read on accept, write one stage later; a same-group write on the accepting edge is forwarded. The first beat of each group after power-up or reset must set in_first." : c.storage == .pipelined ? "Registers reset to vr; stages: s1 the accepted beat, s2 the start membrane V0, s3 the charged H, then fire, reset and write back." : "Registers reset to vr.")
+        One output beat per input beat, in order; latency \(c.storage == .ram ? 2 : c.storage == .pipelined ? 5 : 1) cycle(s), one beat per cycle unstalled\(c.storage == .pipelined ? " (a beat of a group still in flight waits, unless it sets in_first)" : "").
+        \(c.storage == .ram ? "RAM \(g) x \(p * wv), sync read on accept, write one stage later; a same-group write on the accepting edge is forwarded. The first beat of each group after power-up or reset must set in_first." : c.storage == .pipelined ? "Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves." : "Registers reset to vr.")
         """)
     m.parameter("neurons", l)
     m.parameter("lanes", p)
@@ -279,53 +280,110 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
 
     case .pipelined:
         let v = (0..<l).map { m.reg("v_\($0)", width: wv, signed: true, reset: c.neuron.resetValue) }
-        let s1Valid = m.reg("s1_valid", width: 1, reset: 0), s2Valid = m.reg("s2_valid", width: 1, reset: 0)
-        let s3Valid = m.reg("s3_valid", width: 1, reset: 0)
-        let s1First = m.reg("s1_first", width: 1), s2First = m.reg("s2_first", width: 1), s3First = m.reg("s3_first", width: 1)
-        let s1Group = m.reg("s1_group", width: gw), s2Group = m.reg("s2_group", width: gw), s3Group = m.reg("s3_group", width: gw)
-        let s1Current = m.reg("s1_current", width: p * wi)
-        let s3Advance = m.wire("s3_advance", s3Valid & buf.ready)
-        let s2Advance = m.wire("s2_advance", s2Valid & (~s3Valid | s3Advance))
-        // A beat reads its group's membranes in s1; a beat of the same group in s2 or s3 has
-        // not written them yet, so the reader waits (a token's first step reads nothing).
-        let inFlight = g == 1 ? s2Valid | s3Valid
-            : (s2Valid & s2Group.eq(s1Group)) | (s3Valid & s3Group.eq(s1Group))
-        let hazard = m.wire("hazard", ~s1First & inFlight)
-        let s1Advance = m.wire("s1_advance", s1Valid & ~hazard & (~s2Valid | s2Advance))
-        let inReady = m.wire("in_ready_w", ~s1Valid | s1Advance)
-        let accept = m.wire("accept", inValid & inReady)
-        m.next(s1Valid, accept | (s1Valid & ~s1Advance))
-        m.next(s1First, inFirst, enable: accept)
-        m.next(s1Group, inGroup, enable: accept)
-        m.next(s1Current, inCurrent, enable: accept)
+        // s1 is a skid buffer: in_ready is a register, so the producer's valid/ready logic
+        // never waits on this bank's stages; a beat arriving while s1 stalls waits in its skid
+        // entry. s1_read[gi]: the beat reads group gi (one-hot, all zero on a token's first
+        // step), so that the membrane read is an AND-OR of registered selects, two LUT levels,
+        // instead of a mux tree on the group index behind the `first` select.
+        let s1 = SkidBuffer(m, "s1", fields: [StreamField("first", width: 1), StreamField("group", width: gw),
+                                              StreamField("current", width: p * wi), StreamField("read", width: g)])
+        let s1Valid = s1.downValid
+        let (s1First, s1Group, s1Current, s1Read) = (s1.downPayload[0], s1.downPayload[1], s1.downPayload[2], s1.downPayload[3])
+        let s2Valid = m.reg("s2_valid", width: 1, reset: 0)
+        let s3Valid = m.reg("s3_valid", width: 1, reset: 0), s4Valid = m.reg("s4_valid", width: 1, reset: 0)
+        let s2First = m.reg("s2_first", width: 1)
+        let s3First = m.reg("s3_first", width: 1), s4First = m.reg("s4_first", width: 1)
+        let s2Group = m.reg("s2_group", width: gw)
+        let s3Group = m.reg("s3_group", width: gw), s4Group = m.reg("s4_group", width: gw)
+        // sK_free: stage K can take a beat this edge (it is empty, or its beat moves on). The
+        // data registers of a stage load whenever it is free, valid beat or not (its valid bit
+        // says which), so their enables, which fan out to every lane, stay one LUT from the
+        // registers and never wait on the hazard check.
+        let s4Free = m.wire("s4_free", ~s4Valid | buf.ready)
+        let s3Free = m.wire("s3_free", ~s3Valid | s4Free)
+        let s2Free = m.wire("s2_free", ~s2Valid | s3Free)
+        let s4Advance = m.wire("s4_advance", s4Valid & buf.ready)
+        let s3Advance = m.wire("s3_advance", s3Valid & s4Free)
+        let s2Advance = m.wire("s2_advance", s2Valid & s3Free)
+        // A beat reads its group's membranes in s1; a beat of the same group in s2, s3 or s4 has
+        // not written them yet, so the reader waits (a token's first step reads nothing). The
+        // check is a register, `hazard`, computed for the beat s1 holds after each edge, so that
+        // the stage enables never wait on a group compare:
+        // - s1 loads a beat (from its skid entry or the input): it meets the beat leaving s1, the
+        //   beats of s2 and s3 (they stay in flight whether they move or not), and that of s4
+        //   unless it leaves;
+        // - s1 keeps its beat: it meets the beats of s2 and s3, and that of s4 unless it leaves.
+        let hazard = m.reg("hazard", width: 1, reset: 0)
+        let s1Take = m.wire("s1_take", ~hazard & s2Free)
+        let s1Advance = m.wire("s1_advance", s1Valid & s1Take)
+        let reads = (0..<g).map { gi in g == 1 ? ~inFirst : ~inFirst & inGroup.eq(.const(gi, width: gw)) }
+        let (s1Load, incoming) = s1.drive(upValid: inValid, upPayload: [inFirst, inGroup, inCurrent, SpikeStreamParts.pack(reads)],
+                                          downReady: s1Take)
+        let (newFirst, newGroup) = (m.wire("s1_new_first", incoming[0]), m.wire("s1_new_group", incoming[1]))
+        func same(_ a: Expr, _ b: Expr) -> Expr { g == 1 ? .const(1, width: 1) : a.eq(b) }
+        let s4Stays: Expr = m.wire("s4_stays", s4Valid & ~buf.ready)
+        let newMeets1: Expr = s1Valid & same(newGroup, s1Group)
+        let newMeets2: Expr = s2Valid & same(newGroup, s2Group)
+        let newMeets3: Expr = s3Valid & same(newGroup, s3Group)
+        let newMeets4: Expr = s4Stays & same(newGroup, s4Group)
+        let meetsNew: Expr = m.wire("new_meets", (newMeets1 | newMeets2) | (newMeets3 | newMeets4))
+        let heldMeets2: Expr = s2Valid & same(s1Group, s2Group)
+        let heldMeets3: Expr = s3Valid & same(s1Group, s3Group)
+        let heldMeets4: Expr = s4Stays & same(s1Group, s4Group)
+        let meetsHeld: Expr = m.wire("held_meets", (heldMeets2 | heldMeets3) | heldMeets4)
+        let hazardNew: Expr = ~newFirst & meetsNew
+        let hazardHeld: Expr = ~s1First & meetsHeld
+        m.next(hazard, mux(s1Load, hazardNew, hazardHeld))
         m.next(s2Valid, s1Advance | (s2Valid & ~s2Advance))
-        m.next(s2First, s1First, enable: s1Advance)
-        m.next(s2Group, s1Group, enable: s1Advance)
+        m.next(s2First, s1First, enable: s2Free)
+        m.next(s2Group, s1Group, enable: s2Free)
         m.next(s3Valid, s2Advance | (s3Valid & ~s3Advance))
-        m.next(s3First, s2First, enable: s2Advance)
-        m.next(s3Group, s2Group, enable: s2Advance)
+        m.next(s3First, s2First, enable: s3Free)
+        m.next(s3Group, s2Group, enable: s3Free)
+        m.next(s4Valid, s3Advance | (s4Valid & ~s4Advance))
+        m.next(s4First, s3First, enable: s4Free)
+        m.next(s4Group, s3Group, enable: s4Free)
         for j in 0..<p {
-            // s1 -> s2: the start membrane, and the lane's current.
-            let old = storedMembrane(v, j, group: s1Group)
+            // s1 -> s2: the start membrane (the OR of the selected group's membrane and, on a
+            // token's first step or for a lane with no neuron in the group, vr), and the current.
+            var terms: [Expr] = []
+            for gi in 0..<g where gi * p + j < l { terms.append(SpikeStreamParts.gate(s1Read.bit(gi), v[gi * p + j])) }
+            let hasNeuron = !terms.isEmpty
+            var useVr: Expr = s1First
+            if j >= partial && g > 1 { useVr = useVr | s1Read.bit(g - 1) }
+            if hasNeuron && c.neuron.resetValue != 0 { terms.append(SpikeStreamParts.gate(useVr, vrConst)) }
             let s2V0 = m.reg("s2_v0_lane\(j)", width: wv, signed: true)
             let s2Current = m.reg("s2_current_lane\(j)", width: wi, signed: true)
-            m.next(s2V0, dp.start(m, "lane\(j)", membrane: old, first: s1First), enable: s1Advance)
-            m.next(s2Current, SpikeStreamParts.field(s1Current, j, wi).asSigned(), enable: s1Advance)
+            let start = !hasNeuron ? vrConst : m.wire("v0_lane\(j)", terms.dropFirst().reduce(terms[0]) { $0 | $1 })
+            m.next(s2V0, start, enable: s2Free)
+            m.next(s2Current, SpikeStreamParts.field(s1Current, j, wi).asSigned(), enable: s2Free)
             // s2 -> s3: the charged membrane, and the lane's threshold for the beat's group.
             let s3H = m.reg("s3_h_lane\(j)", width: dp.chargedWidth, signed: true)
-            m.next(s3H, try dp.charge(m, "lane\(j)", start: s2V0, current: s2Current), enable: s2Advance)
+            m.next(s3H, try dp.charge(m, "lane\(j)", start: s2V0, current: s2Current), enable: s3Free)
             var th: Expr?
             if let t = laneThreshold(j, group: s2Group) {
                 let s3Th = m.reg("s3_th_lane\(j)", width: t.width, signed: true)
-                m.next(s3Th, t, enable: s2Advance)
+                m.next(s3Th, t, enable: s3Free)
                 th = s3Th
             }
-            // s3 -> out: fire, reset and write back.
-            let (s, nv) = dp.fire(m, "lane\(j)", charged: s3H, threshold: th)
-            retire(v, j, spike: s, next: nv, group: s3Group, write: s3Advance)
+            // s3 -> s4: the compare, and the two membranes the reset chooses from; s4 selects
+            // one, writes it back and emits the spike.
+            let f = dp.compare(m, "lane\(j)", charged: s3H, threshold: th)
+            let s4Spike = m.reg("s4_spike_lane\(j)", width: 1)
+            let s4Kept = m.reg("s4_kept_lane\(j)", width: wv, signed: true)
+            m.next(s4Spike, f.spike, enable: s4Free)
+            m.next(s4Kept, f.kept, enable: s4Free)
+            var fired = f.fired   // vr, a constant, for a hard reset
+            if case .soft = c.neuron.reset {
+                let s4Fired = m.reg("s4_fired_lane\(j)", width: wv, signed: true)
+                m.next(s4Fired, f.fired, enable: s4Free)
+                fired = s4Fired
+            }
+            let s4V = dp.reset(m, "lane\(j)", spike: s4Spike, fired: fired, kept: s4Kept)
+            retire(v, j, spike: s4Spike, next: s4V, group: s4Group, write: s4Advance)
         }
-        emit(first: s3First, group: s3Group, enqueue: s3Advance)
-        m.output("in_ready", inReady)
+        emit(first: s4First, group: s4Group, enqueue: s4Advance)
+        m.output("in_ready", s1.upReady)
     }
     m.output("out_valid", buf.valid)
     m.output("out_first", buf.payload[0])

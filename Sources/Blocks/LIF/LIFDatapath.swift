@@ -73,27 +73,41 @@ struct LIFDatapath {
     /// Step 3 of 3: the spike and the membrane after the reset, from the charged membrane
     /// (`chargedWidth` bits, signed) and the lane's threshold (nil: `neuron.threshold`).
     func fire(_ m: Module, _ p: String, charged hs: Expr, threshold: Expr?) -> (spike: Expr, next: Expr) {
+        let f = compare(m, p, charged: hs, threshold: threshold)
+        return (f.spike, reset(m, p, spike: f.spike, fired: f.fired, kept: f.kept))
+    }
+
+    /// Step 3, first half: the spike, and the two membranes the reset chooses from
+    /// (`membraneWidth` bits, signed): `fired` where the neuron fires (vr, a constant, for a
+    /// hard reset; `H - th` for a soft one) and `kept` where it does not (`H`). Each is brought
+    /// to the membrane width as the analysis proves it fits where it is chosen, or saturated
+    /// there (clamp point 2, forced widths only). A pipelined bank registers these, so that the
+    /// compare's carry chain and the write-back never share a clock period.
+    func compare(_ m: Module, _ p: String, charged hs: Expr, threshold: Expr?) -> (spike: Expr, fired: Expr, kept: Expr) {
         let n = neuron
         let wv = membraneWidth
         let vrConst = Expr.const(n.resetValue, width: wv, signed: true)
         let cmpWidth = max(hs.width, Interval.point(n.threshold).signedWidth)
         let th = threshold.map { fitWidth($0, cmpWidth) } ?? .const(n.threshold, width: cmpWidth, signed: true)
         let spike = m.wire("\(p)_spike", hs.extend(to: cmpWidth).ge(th))
-        let next: Expr
+        // Not firing means H < th: inside the membrane range for a hard reset, and for a soft
+        // one the analysis proves H fits (a forced width has clamped H to Wv already).
+        let kept = n.membraneWidth != nil ? hs : fitWidth(hs, wv)
         switch n.reset {
         case .hard:
-            // Not firing means H < th, inside the membrane range; firing gives vr.
-            let kept = n.membraneWidth != nil ? hs : fitWidth(hs, wv)
-            next = mux(spike, vrConst, kept)
+            return (spike, vrConst, kept)
         case .soft:
             let thWidth = Interval.point(n.threshold).signedWidth
-            let r = hs.sub(.const(n.threshold, width: thWidth, signed: true))
-            let chosen = m.wire("\(p)_hr", mux(spike, r, hs.extend(to: r.width)))
+            let r = m.wire("\(p)_hr", hs.sub(.const(n.threshold, width: thWidth, signed: true)))
             // Clamp point 2: the reset membrane saturates to Wv (forced widths only); without a
             // forced width the analysis proves it fits.
-            next = n.membraneWidth != nil ? chosen.saturate(to: wv) : fitWidth(chosen, wv)
+            return (spike, n.membraneWidth != nil ? r.saturate(to: wv) : fitWidth(r, wv), kept)
         }
-        return (spike, m.wire("\(p)_vn", next))
+    }
+
+    /// Step 3, second half: the next membrane, `fired` if `spike`, else `kept`.
+    func reset(_ m: Module, _ p: String, spike: Expr, fired: Expr, kept: Expr) -> Expr {
+        m.wire("\(p)_vn", mux(spike, fired, kept))
     }
 
     /// `e` at the width of `range`: a value proven to lie in `range` loses nothing.

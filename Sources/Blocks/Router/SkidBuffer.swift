@@ -33,23 +33,30 @@ final class SkidBuffer {
     }
 
     /// `upValid`/`upPayload`: the producer's beat (it transfers when `upValid && upReady`);
-    /// `downReady`: the consumer takes `downPayload` when `downValid && downReady`.
-    func drive(upValid: Expr, upPayload: [Expr], downReady: Expr) {
+    /// `downReady`: the consumer takes `downPayload` when `downValid && downReady`. Returns when
+    /// the output entry loads (`load`) and what it loads (`incoming`, per field: the skid entry
+    /// if it holds a beat, else the producer's), for logic that follows the beat into the entry.
+    @discardableResult
+    func drive(upValid: Expr, upPayload: [Expr], downReady: Expr) -> (load: Expr, incoming: [Expr]) {
         let m = module
         precondition(upPayload.count == fields.count, "skid buffer \(name): \(upPayload.count) payload values for \(fields.count) fields")
         let upFire = m.wire("\(name)_up_fire", upValid & upReady)
         // The output entry is free, or empties this cycle: refill it, from the skid first.
         let load = m.wire("\(name)_load", downReady | ~downValid)
         m.next(downValid, mux(load, skidValid | upFire, downValid))
+        let incoming = downPayload.indices.map { i in mux(skidValid, skid[i], upPayload[i]) }
         for (i, r) in downPayload.enumerated() {
-            m.next(r, mux(skidValid, skid[i], upPayload[i]), enable: load)
+            m.next(r, incoming[i], enable: load)
         }
-        // A beat that arrives while the output entry is stuck waits in the skid entry.
+        // A beat that arrives while the output entry is stuck waits in the skid entry. The skid
+        // entry's data copies the producer whenever the entry is empty (`upReady`, a register,
+        // so the enable that fans out to every bit waits on no logic); only its valid bit
+        // decides whether the copy is a parked beat.
         m.next(skidValid, mux(load, .const(0, width: 1), skidValid | upFire))
-        let park = m.wire("\(name)_park", upFire & ~load)
         for (i, r) in skid.enumerated() {
-            m.next(r, upPayload[i], enable: park)
+            m.next(r, upPayload[i], enable: upReady)
         }
+        return (load, incoming)
     }
 }
 

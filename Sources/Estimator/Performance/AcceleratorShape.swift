@@ -101,7 +101,7 @@ public struct AcceleratorShape: Sendable, Hashable {
     /// `G = ceil(C / P)`: cycles per accumulate event, beats per spike vector.
     public var groups: Int { (channels + lanes - 1) / lanes }
     /// Cycles each of the Q, K and projection LIF banks (all `G` groups) adds over a register
-    /// bank: 3 when `auto` or `pipelined` builds it pipelined, 1 with RAM (`extraLatency`).
+    /// bank: 4 when `auto` or `pipelined` builds it pipelined, 1 with RAM (`extraLatency`).
     public var lifExtraLatency: Int { storage.resolved(groups: groups).extraLatency }
     /// `s_axis` beats per vector, `ceil(C / K)`.
     public var inputBeats: Int { (channels + inputChunk - 1) / inputChunk }
@@ -128,14 +128,14 @@ public struct AcceleratorShape: Sendable, Hashable {
 
 extension LIFStateStorage {
     /// Cycles a LIF bank with this (resolved) storage adds over a register bank, whose latency
-    /// is 1 (the output skid buffer): the pipelined bank's beat passes s1, s2 and s3 before it
-    /// is written into the buffer (latency 4, +3); the RAM bank's beat waits one stage for its
+    /// is 1 (the output skid buffer): the pipelined bank's beat passes s1, s2, s3 and s4 before
+    /// it is written into the buffer (latency 5, +4); the RAM bank's beat waits one stage for its
     /// synchronous read (latency 2, +1). `auto` must be resolved first (`resolved(groups:)`).
     public var extraLatency: Int {
         switch self {
         case .registers, .auto: return 0
         case .ram: return 1
-        case .pipelined: return 3
+        case .pipelined: return 4
         }
     }
 }

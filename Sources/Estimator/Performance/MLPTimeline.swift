@@ -27,7 +27,7 @@ import Description
 struct MLPTimeline {
     let G1: Int, G: Int, o1: Int, o2: Int
     /// `chain`, `passLatency` and `outputLatency` are for register LIF banks plus the extra
-    /// cycles of a pipelined fc1 bank (3 more beats held, 3 cycles later) and fc2 bank.
+    /// cycles of a pipelined fc1 bank (4 more beats held, 4 cycles later) and fc2 bank.
     let chain: Int
     let passLatency: Int
     let skid = 2

@@ -24,8 +24,8 @@
 /// `CyclesVsSimulationTests` checks the result against Verilator (docs/estimate-cycles.md).
 struct QKTATimeline {
     let G: Int, o: Int
-    /// With register LIF banks (`x = 0`); a pipelined bank holds `x = 3` more beats (s1, s2,
-    /// s3) and passes each `x` cycles later (`AcceleratorShape.lifExtraLatency`): the K bank
+    /// With register LIF banks (`x = 0`); a pipelined bank holds `x = 4` more beats (s1, s2,
+    /// s3, s4) and passes each `x` cycles later (`AcceleratorShape.lifExtraLatency`): the K bank
     /// lengthens `kChain` and `kLatency`, the Q bank `qLatency`, the projection bank the end.
     let kChain: Int
     let kLatency: Int
