@@ -315,8 +315,14 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     let kMem = m.memory("k_buffer", width: W, depth: D)
     let wPtr = m.reg("k_wptr", width: dw, reset: 0)
     let rPtr = m.reg("k_rptr", width: dw, reset: 0)
-    // A word may be overwritten once pass 2 of the previous sample has read it.
-    let kReady = m.wire("k_sink_ready", ~kPending | wPtr.lt(rPtr))
+    // A word may be overwritten once pass 2 of the previous sample has read it: the buffer is
+    // full when k_pending and k_wptr == k_rptr (the writer has caught up with the reader). The
+    // flag is a register, kept from the words held (`k_count`, written minus read), so that
+    // the write enable and the K bank's out_ready never wait on a pointer compare.
+    let kFull = m.reg("k_full", width: 1, reset: 0)
+    let kcw = Memory.addressWidth(depth: D + 1)
+    let kCount = m.reg("k_count", width: kcw, reset: 0)
+    let kReady = m.wire("k_sink_ready", ~kFull)
     uLifK.connect("out_ready", kReady)
     let kFire = m.wire("k_fire", uLifK.output("out_valid") & kReady)
     let kSpike = uLifK.output("out_spike")
@@ -327,10 +333,18 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     // ---- Pass 2: replay, AND with the mask, into the projection.
     let replay = m.wire("replay", maskReady & kPending)
     let xBuf = SpikeSkidBuffer(m, "x", fields: [("spike", W, false)])
+    // x_s1: the word being read (the RAM's registered output) and its mask; x_s2: the word
+    // registered again before the AND, so that the block RAMs' clock-to-out and the mux across
+    // them (a deep K buffer spans many) have a clock period of their own.
     let s1Valid = m.reg("x_s1_valid", width: 1, reset: 0)
     let s1Mask = m.reg("x_s1_mask", width: W)
-    let s1Advance = m.wire("x_s1_advance", s1Valid & xBuf.ready)
-    let issue = m.wire("x_issue", replay & (~s1Valid | xBuf.ready))
+    let s2Valid = m.reg("x_s2_valid", width: 1, reset: 0)
+    let s2Word = m.reg("x_s2_word", width: W)
+    let s2Mask = m.reg("x_s2_mask", width: W)
+    let s2Free = m.wire("x_s2_free", ~s2Valid | xBuf.ready)
+    let s2Advance = m.wire("x_s2_advance", s2Valid & xBuf.ready)
+    let s1Advance = m.wire("x_s1_advance", s1Valid & s2Free)
+    let issue = m.wire("x_issue", replay & (~s1Valid | s2Free))
     let rData = m.readSync(kMem, rPtr, enable: issue, name: "k_rdata")
     let rSlot = m.reg("x_slot", width: aw, reset: 0)         // t*G + group of the word read next
     let rLast = rPtr.eq(k(D - 1, dw))
@@ -339,11 +353,19 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     let maskNow = SpikeStreamParts.select(m, "x_mask_sel", index: rSlot, items: maskRegs, fallback: k(0, W))
     m.next(s1Mask, maskNow, enable: issue)
     m.next(s1Valid, issue | (s1Valid & ~s1Advance))
+    m.next(s2Valid, s1Advance | (s2Valid & ~s2Advance))
+    m.next(s2Word, rData, enable: s2Free)
+    m.next(s2Mask, s1Mask, enable: s2Free)
     let replayDone = m.wire("replay_done", issue & rLast)
     m.next(kPending, mux(kFire & wLast, k(1, 1), kPending & ~replayDone))
+    // Full: nothing is written while full, so one read empties a word; otherwise it fills when
+    // the last free word is written and none is read.
+    let kCountPlus = mux(kFire, kCount +% k(1, kcw), kCount)
+    m.next(kCount, mux(issue, kCountPlus -% k(1, kcw), kCountPlus))
+    m.next(kFull, mux(kFull, ~issue, kFire & ~issue & kCount.eq(k(D - 1, kcw))))
     m.next(maskReady, mux(attnDone, k(1, 1), maskReady & ~replayDone))
 
     let xReady = try attentionProjection(m, c, valid: xBuf.valid, spikes: xBuf.payload[0])
-    xBuf.connect(enqueue: s1Advance, payload: [m.wire("x_masked", rData & s1Mask)], consumerReady: xReady)
+    xBuf.connect(enqueue: s2Advance, payload: [m.wire("x_masked", s2Word & s2Mask)], consumerReady: xReady)
     return m
 }

@@ -87,7 +87,8 @@ public struct CycleModel: Sendable {
             let start2 = max(end1 + maskCycles + passLatency, end2)
             end2 = start2 + p2
         }
-        return end2 + passLatency
+        // Pass 2's last word also passes the K buffer's second read register (`x_s2`).
+        return end2 + passLatency + 1
     }
 
     /// Steady-state cycles per sample of `sample` (no fill): what a long stream of such samples
