@@ -7,8 +7,8 @@
 // Current I in [-13368, 12249] (15 signed bits per lane), membrane V in [-213888, 2047] (19 bits), H in [-213888, 99015].
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [2], in_current [96x15] (lane j at [j*15 +: 15]).
 // out: out_valid, out_ready, out_first, out_group [2], out_spike [96] (lane j at bit j).
-// One output beat per input beat, in order; latency 4 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat, s2 the start membrane V0, s3 the charged H, then fire, reset and write back.
+// One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
 // Parameters: neurons = 384, lanes = 96, neuron = k=1 th=2048 reset=hard(vr=0) decayInput=true E=4 Wv=auto, current = [-13368, 12249], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -421,26 +421,45 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] v_381;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_382;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_383;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [1439:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [1439:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s2_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [1:0] s1_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [1:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [1:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [1439:0] s1_current;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [1:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire accept;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] v_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_new_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [1:0] s1_new_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_stays;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s2_v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -448,12 +467,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -461,12 +481,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -474,12 +495,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -487,12 +509,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -500,12 +523,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -513,12 +537,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -526,12 +551,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -539,12 +565,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane8;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -552,12 +579,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane8_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane9;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -565,12 +593,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane9_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane10;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -578,12 +607,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane10_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane11;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -591,12 +621,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane11_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane12;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane12_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -604,12 +635,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane12_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane13;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane13_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -617,12 +649,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane13_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane14;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane14_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -630,12 +663,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane14_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane15;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane15_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -643,12 +677,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane15_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane16;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane16_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -656,12 +691,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane16_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane17;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane17_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -669,12 +705,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane17_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane18;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane18_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -682,12 +719,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane18_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane19;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane19_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -695,12 +733,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane19_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane20;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane20_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -708,12 +747,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane20_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane21;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane21_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -721,12 +761,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane21_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane22;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane22_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -734,12 +775,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane22_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane23;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane23_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -747,12 +789,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane23_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane24;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane24_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane24_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -760,12 +803,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane24_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane24_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane24_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane24_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane25;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane24_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane24;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane24_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane25_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane25_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -773,12 +817,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane25_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane25_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane25_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane25_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane26;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane25_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane25;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane25_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane26_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane26_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -786,12 +831,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane26_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane26_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane26_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane26_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane27;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane26_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane26;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane26_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane27_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane27_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -799,12 +845,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane27_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane27_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane27_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane27_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane28;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane27_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane27;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane27_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane28_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane28_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -812,12 +859,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane28_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane28_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane28_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane28_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane29;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane28_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane28;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane28_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane29_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane29_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -825,12 +873,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane29_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane29_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane29_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane29_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane30;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane29_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane29;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane29_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane30_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane30_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -838,12 +887,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane30_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane30_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane30_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane30_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane31;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane30_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane30;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane30_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane31_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane31_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -851,12 +901,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane31_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane31_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane31_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane31_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane32;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane31_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane31;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane31_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane32;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane32;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane32_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane32;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane32;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane32_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -864,12 +915,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane32_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane32_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane32_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane32_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane33;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane32_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane32;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane32;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane32_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane33;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane33;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane33_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane33;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane33;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane33_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -877,12 +929,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane33_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane33_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane33_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane33_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane34;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane33_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane33;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane33;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane33_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane34;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane34;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane34_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane34;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane34;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane34_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -890,12 +943,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane34_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane34_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane34_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane34_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane35;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane34_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane34;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane34;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane34_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane35;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane35;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane35_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane35;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane35;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane35_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -903,12 +957,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane35_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane35_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane35_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane35_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane36;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane35_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane35;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane35;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane35_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane36;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane36;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane36_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane36;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane36;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane36_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -916,12 +971,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane36_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane36_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane36_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane36_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane37;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane36_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane36;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane36;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane36_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane37;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane37;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane37_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane37;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane37;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane37_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -929,12 +985,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane37_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane37_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane37_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane37_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane38;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane37_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane37;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane37;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane37_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane38;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane38;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane38_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane38;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane38;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane38_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -942,12 +999,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane38_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane38_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane38_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane38_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane39;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane38_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane38;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane38;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane38_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane39;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane39;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane39_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane39;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane39;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane39_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -955,12 +1013,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane39_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane39_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane39_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane39_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane40;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane39_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane39;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane39;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane39_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane40;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane40;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane40_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane40;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane40;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane40_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -968,12 +1027,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane40_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane40_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane40_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane40_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane41;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane40_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane40;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane40;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane40_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane41;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane41;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane41_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane41;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane41;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane41_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -981,12 +1041,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane41_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane41_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane41_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane41_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane42;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane41_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane41;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane41;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane41_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane42;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane42;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane42_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane42;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane42;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane42_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -994,12 +1055,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane42_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane42_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane42_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane42_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane43;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane42_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane42;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane42;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane42_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane43;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane43;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane43_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane43;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane43;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane43_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1007,12 +1069,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane43_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane43_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane43_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane43_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane44;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane43_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane43;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane43;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane43_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane44;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane44;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane44_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane44;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane44;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane44_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1020,12 +1083,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane44_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane44_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane44_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane44_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane45;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane44_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane44;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane44;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane44_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane45_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane45_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1033,12 +1097,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane45_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane45_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane45_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane45_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane46;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane45_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane45;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane45_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane46_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane46_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1046,12 +1111,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane46_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane46_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane46_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane46_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane47;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane46_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane46;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane46_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane47_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane47_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1059,12 +1125,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane47_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane47_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane47_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane47_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane48;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane47_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane47;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane47_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane48;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane48;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane48_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane48;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane48;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane48_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1072,12 +1139,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane48_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane48_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane48_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane48_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane49;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane48_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane48;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane48;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane48_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane49;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane49;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane49_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane49;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane49;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane49_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1085,12 +1153,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane49_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane49_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane49_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane49_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane50;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane49_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane49;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane49;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane49_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane50;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane50;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane50_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane50;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane50;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane50_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1098,12 +1167,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane50_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane50_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane50_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane50_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane51;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane50_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane50;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane50;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane50_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane51;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane51;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane51_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane51;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane51;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane51_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1111,12 +1181,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane51_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane51_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane51_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane51_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane52;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane51_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane51;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane51;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane51_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane52;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane52;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane52_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane52;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane52;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane52_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1124,12 +1195,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane52_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane52_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane52_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane52_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane53;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane52_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane52;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane52;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane52_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane53;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane53;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane53_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane53;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane53;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane53_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1137,12 +1209,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane53_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane53_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane53_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane53_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane54;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane53_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane53;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane53;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane53_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane54;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane54;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane54_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane54;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane54;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane54_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1150,12 +1223,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane54_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane54_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane54_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane54_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane55;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane54_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane54;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane54;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane54_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane55;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane55;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane55_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane55;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane55;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane55_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1163,12 +1237,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane55_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane55_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane55_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane55_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane56;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane55_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane55;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane55;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane55_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane56;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane56;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane56_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane56;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane56;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane56_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1176,12 +1251,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane56_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane56_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane56_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane56_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane57;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane56_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane56;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane56;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane56_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane57;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane57;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane57_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane57;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane57;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane57_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1189,12 +1265,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane57_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane57_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane57_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane57_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane58;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane57_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane57;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane57;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane57_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane58;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane58;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane58_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane58;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane58;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane58_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1202,12 +1279,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane58_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane58_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane58_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane58_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane59;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane58_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane58;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane58;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane58_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane59;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane59;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane59_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane59;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane59;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane59_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1215,12 +1293,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane59_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane59_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane59_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane59_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane60;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane59_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane59;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane59;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane59_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane60;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane60;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane60_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane60;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane60;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane60_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1228,12 +1307,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane60_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane60_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane60_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane60_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane61;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane60_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane60;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane60;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane60_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane61;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane61;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane61_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane61;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane61;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane61_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1241,12 +1321,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane61_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane61_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane61_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane61_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane62;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane61_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane61;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane61;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane61_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane62;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane62;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane62_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane62;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane62;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane62_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1254,12 +1335,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane62_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane62_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane62_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane62_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane63;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane62_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane62;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane62;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane62_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane63;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane63;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane63_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane63;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane63;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane63_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1267,12 +1349,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane63_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane63_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane63_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane63_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane64;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane63_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane63;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane63;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane63_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane64;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane64;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane64_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane64;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane64;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane64_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1280,12 +1363,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane64_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane64_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane64_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane64_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane65;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane64_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane64;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane64;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane64_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane65;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane65;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane65_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane65;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane65;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane65_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1293,12 +1377,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane65_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane65_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane65_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane65_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane66;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane65_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane65;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane65;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane65_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane66;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane66;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane66_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane66;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane66;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane66_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1306,12 +1391,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane66_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane66_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane66_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane66_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane67;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane66_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane66;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane66;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane66_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane67;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane67;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane67_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane67;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane67;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane67_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1319,12 +1405,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane67_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane67_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane67_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane67_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane68;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane67_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane67;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane67;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane67_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane68;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane68;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane68_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane68;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane68;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane68_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1332,12 +1419,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane68_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane68_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane68_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane68_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane69;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane68_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane68;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane68;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane68_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane69;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane69;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane69_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane69;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane69;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane69_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1345,12 +1433,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane69_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane69_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane69_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane69_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane70;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane69_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane69;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane69;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane69_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane70;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane70;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane70_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane70;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane70;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane70_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1358,12 +1447,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane70_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane70_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane70_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane70_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane71;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane70_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane70;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane70;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane70_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane71;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane71;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane71_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane71;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane71;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane71_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1371,12 +1461,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane71_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane71_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane71_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane71_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane72;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane71_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane71;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane71;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane71_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane72;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane72;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane72_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane72;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane72;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane72_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1384,12 +1475,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane72_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane72_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane72_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane72_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane73;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane72_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane72;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane72;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane72_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane73;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane73;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane73_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane73;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane73;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane73_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1397,12 +1489,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane73_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane73_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane73_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane73_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane74;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane73_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane73;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane73;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane73_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane74;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane74;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane74_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane74;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane74;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane74_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1410,12 +1503,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane74_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane74_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane74_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane74_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane75;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane74_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane74;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane74;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane74_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane75;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane75;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane75_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane75;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane75;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane75_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1423,12 +1517,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane75_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane75_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane75_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane75_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane76;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane75_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane75;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane75;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane75_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane76;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane76;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane76_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane76;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane76;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane76_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1436,12 +1531,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane76_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane76_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane76_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane76_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane77;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane76_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane76;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane76;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane76_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane77;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane77;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane77_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane77;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane77;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane77_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1449,12 +1545,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane77_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane77_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane77_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane77_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane78;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane77_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane77;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane77;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane77_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane78;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane78;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane78_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane78;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane78;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane78_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1462,12 +1559,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane78_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane78_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane78_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane78_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane79;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane78_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane78;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane78;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane78_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane79;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane79;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane79_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane79;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane79;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane79_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1475,12 +1573,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane79_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane79_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane79_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane79_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane80;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane79_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane79;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane79;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane79_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane80;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane80;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane80_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane80;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane80;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane80_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1488,12 +1587,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane80_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane80_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane80_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane80_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane81;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane80_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane80;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane80;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane80_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane81;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane81;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane81_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane81;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane81;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane81_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1501,12 +1601,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane81_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane81_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane81_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane81_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane82;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane81_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane81;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane81;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane81_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane82;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane82;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane82_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane82;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane82;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane82_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1514,12 +1615,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane82_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane82_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane82_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane82_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane83;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane82_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane82;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane82;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane82_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane83;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane83;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane83_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane83;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane83;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane83_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1527,12 +1629,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane83_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane83_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane83_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane83_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane84;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane83_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane83;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane83;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane83_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane84;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane84;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane84_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane84;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane84;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane84_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1540,12 +1643,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane84_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane84_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane84_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane84_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane85;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane84_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane84;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane84;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane84_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane85;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane85;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane85_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane85;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane85;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane85_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1553,12 +1657,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane85_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane85_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane85_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane85_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane86;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane85_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane85;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane85;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane85_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane86;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane86;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane86_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane86;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane86;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane86_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1566,12 +1671,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane86_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane86_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane86_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane86_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane87;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane86_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane86;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane86;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane86_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane87;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane87;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane87_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane87;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane87;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane87_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1579,12 +1685,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane87_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane87_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane87_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane87_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane88;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane87_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane87;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane87;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane87_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane88;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane88;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane88_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane88;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane88;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane88_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1592,12 +1699,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane88_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane88_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane88_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane88_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane89;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane88_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane88;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane88;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane88_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane89;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane89;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane89_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane89;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane89;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane89_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1605,12 +1713,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane89_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane89_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane89_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane89_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane90;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane89_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane89;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane89;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane89_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane90;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane90;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane90_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane90;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane90;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane90_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1618,12 +1727,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane90_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane90_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane90_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane90_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane91;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane90_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane90;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane90;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane90_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane91;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane91;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane91_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane91;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane91;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane91_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1631,12 +1741,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane91_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane91_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane91_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane91_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane92;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane91_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane91;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane91;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane91_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane92;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane92;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane92_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane92;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane92;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane92_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1644,12 +1755,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane92_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane92_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane92_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane92_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane93;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane92_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane92;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane92;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane92_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane93_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane93_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1657,12 +1769,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane93_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane93_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane93_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane93_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane94;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane93_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane93;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane93_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane94_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane94_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1670,12 +1783,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane94_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane94_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane94_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane94_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] v_lane95;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane94_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane94;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane94_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [18:0] s2_v0_lane95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_current_lane95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [18:0] lane95_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [18:0] v0_lane95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] s3_h_lane95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane95_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -1683,803 +1797,1317 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane95_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane95_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane95_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane95_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane95_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane95;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [18:0] s4_kept_lane95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] lane95_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s2_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_3;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane0_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane0_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane1_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane1_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane2_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane2_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane2_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane3_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane3_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane3_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane4_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane4_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane4_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane4_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane5_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane5_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane5_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane5_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane6_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane6_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane6_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane6_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane6_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane7_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane7_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane7_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane7_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane7_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane8_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane8_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane8_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane8_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane8_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane9_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane9_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane9_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane9_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane9_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane10_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane10_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane10_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane10_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane10_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane11_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane11_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane11_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane11_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane11_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane12_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane12_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane12_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane12_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane12_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane12_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane12_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane13_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane13_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane13_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane13_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane13_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane13_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane13_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane14_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane14_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane14_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane14_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane14_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane14_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane14_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane15_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane15_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane15_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane15_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane15_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane15_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane15_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane16_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane16_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane16_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane16_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane16_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane16_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane16_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane16_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane17_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane17_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane17_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane17_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane17_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane17_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane17_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane17_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane18_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane18_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane18_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane18_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane18_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane18_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane18_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane18_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane19_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane19_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane19_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane19_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane19_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane19_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane19_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane19_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane20_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane20_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane20_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane20_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane20_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane20_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane20_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane20_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane21_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane21_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane21_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane21_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane21_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane21_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane21_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane21_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane22_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane22_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane22_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane22_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane22_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane22_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane22_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane22_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane23_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane23_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane23_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane23_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane23_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane23_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane23_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane23_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane24_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane24_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane24_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane24_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane24_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane24_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane24_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane24_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane24_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane24_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane24_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane24_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane24_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane24_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane24_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane24_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane25_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane25_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane25_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane25_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane25_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane25_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane25_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane25_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane25_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane25_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane25_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane25_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane25_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane25_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane25_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane25_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane26_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane26_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane26_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane26_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane26_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane26_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane26_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane26_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane26_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane26_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane26_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane26_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane26_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane26_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane26_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane26_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane27_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane27_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane27_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane27_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane27_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane27_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane27_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane27_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane27_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane27_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane27_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane27_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane27_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane27_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane27_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane27_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane28_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane28_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane28_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane28_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane28_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane28_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane28_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane28_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane28_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane28_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane28_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane28_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane28_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane28_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane28_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane28_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane29_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane29_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane29_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane29_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane29_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane29_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane29_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane29_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane29_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane29_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane29_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane29_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane29_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane29_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane29_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane29_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane30_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane30_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane30_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane30_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane30_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane30_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane30_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane30_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane30_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane30_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane30_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane30_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane30_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane30_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane30_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane30_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane31_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane31_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane31_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane31_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane31_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane31_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane31_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane31_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane31_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane31_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane31_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane31_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane31_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane31_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane31_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane31_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane32_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane32_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane32_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane32_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane32_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane32_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane32_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane32_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane32_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane32_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane32_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane32_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane32_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane32_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane32_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane32_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane33_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane33_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane33_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane33_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane33_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane33_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane33_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane33_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane33_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane33_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane33_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane33_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane33_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane33_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane33_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane33_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane34_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane34_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane34_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane34_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane34_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane34_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane34_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane34_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane34_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane34_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane34_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane34_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane34_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane34_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane34_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane34_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane35_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane35_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane35_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane35_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane35_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane35_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane35_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane35_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane35_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane35_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane35_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane35_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane35_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane35_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane35_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane35_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane36_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane36_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane36_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane36_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane36_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane36_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane36_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane36_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane36_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane36_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane36_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane36_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane36_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane36_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane36_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane36_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane37_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane37_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane37_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane37_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane37_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane37_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane37_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane37_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane37_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane37_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane37_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane37_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane37_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane37_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane37_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane37_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane38_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane38_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane38_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane38_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane38_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane38_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane38_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane38_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane38_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane38_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane38_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane38_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane38_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane38_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane38_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane38_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane39_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane39_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane39_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane39_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane39_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane39_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane39_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane39_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane39_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane39_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane39_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane39_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane39_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane39_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane39_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane39_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane40_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane40_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane40_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane40_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane40_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane40_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane40_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane40_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane40_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane40_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane40_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane40_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane40_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane40_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane40_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane40_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane41_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane41_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane41_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane41_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane41_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane41_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane41_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane41_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane41_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane41_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane41_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane41_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane41_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane41_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane41_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane41_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane42_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane42_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane42_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane42_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane42_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane42_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane42_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane42_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane42_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane42_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane42_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane42_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane42_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane42_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane42_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane42_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane43_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane43_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane43_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane43_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane43_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane43_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane43_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane43_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane43_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane43_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane43_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane43_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane43_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane43_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane43_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane43_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane44_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane44_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane44_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane44_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane44_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane44_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane44_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane44_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane44_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane44_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane44_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane44_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane44_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane44_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane44_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane44_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane45_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane45_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane45_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane45_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane45_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane45_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane45_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane45_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane45_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane45_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane45_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane45_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane45_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane45_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane45_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane45_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane46_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane46_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane46_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane46_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane46_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane46_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane46_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane46_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane46_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane46_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane46_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane46_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane46_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane46_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane46_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane46_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane47_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane47_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane47_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane47_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane47_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane47_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane47_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane47_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane47_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane47_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane47_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane47_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane47_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane47_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane47_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane47_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane48_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane48_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane48_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane48_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane48_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane48_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane48_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane48_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane48_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane48_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane48_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane48_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane48_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane48_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane48_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane48_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane49_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane49_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane49_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane49_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane49_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane49_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane49_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane49_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane49_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane49_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane49_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane49_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane49_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane49_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane49_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane49_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane50_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane50_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane50_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane50_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane50_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane50_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane50_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane50_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane50_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane50_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane50_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane50_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane50_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane50_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane50_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane50_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane51_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane51_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane51_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane51_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane51_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane51_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane51_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane51_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane51_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane51_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane51_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane51_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane51_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane51_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane51_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane51_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane52_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane52_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane52_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane52_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane52_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane52_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane52_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane52_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane52_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane52_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane52_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane52_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane52_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane52_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane52_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane52_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane53_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane53_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane53_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane53_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane53_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane53_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane53_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane53_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane53_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane53_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane53_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane53_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane53_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane53_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane53_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane53_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane54_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane54_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane54_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane54_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane54_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane54_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane54_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane54_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane54_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane54_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane54_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane54_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane54_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane54_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane54_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane54_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane55_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane55_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane55_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane55_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane55_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane55_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane55_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane55_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane55_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane55_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane55_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane55_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane55_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane55_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane55_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane55_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane56_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane56_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane56_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane56_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane56_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane56_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane56_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane56_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane56_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane56_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane56_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane56_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane56_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane56_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane56_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane56_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane57_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane57_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane57_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane57_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane57_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane57_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane57_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane57_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane57_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane57_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane57_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane57_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane57_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane57_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane57_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane57_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane58_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane58_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane58_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane58_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane58_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane58_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane58_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane58_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane58_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane58_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane58_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane58_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane58_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane58_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane58_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane58_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane59_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane59_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane59_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane59_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane59_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane59_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane59_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane59_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane59_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane59_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane59_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane59_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane59_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane59_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane59_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane59_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane60_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane60_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane60_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane60_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane60_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane60_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane60_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane60_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane60_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane60_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane60_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane60_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane60_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane60_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane60_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane60_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane61_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane61_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane61_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane61_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane61_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane61_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane61_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane61_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane61_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane61_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane61_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane61_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane61_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane61_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane61_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane61_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane62_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane62_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane62_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane62_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane62_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane62_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane62_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane62_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane62_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane62_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane62_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane62_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane62_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane62_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane62_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane62_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane63_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane63_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane63_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane63_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane63_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane63_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane63_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane63_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane63_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane63_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane63_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane63_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane63_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane63_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane63_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane63_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane64_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane64_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane64_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane64_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane64_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane64_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane64_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane64_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane64_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane64_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane64_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane64_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane64_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane64_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane64_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane64_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane65_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane65_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane65_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane65_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane65_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane65_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane65_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane65_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane65_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane65_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane65_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane65_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane65_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane65_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane65_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane65_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane66_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane66_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane66_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane66_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane66_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane66_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane66_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane66_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane66_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane66_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane66_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane66_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane66_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane66_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane66_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane66_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane67_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane67_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane67_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane67_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane67_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane67_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane67_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane67_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane67_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane67_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane67_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane67_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane67_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane67_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane67_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane67_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane68_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane68_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane68_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane68_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane68_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane68_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane68_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane68_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane68_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane68_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane68_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane68_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane68_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane68_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane68_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane68_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane69_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane69_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane69_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane69_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane69_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane69_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane69_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane69_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane69_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane69_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane69_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane69_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane69_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane69_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane69_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane69_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane70_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane70_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane70_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane70_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane70_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane70_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane70_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane70_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane70_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane70_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane70_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane70_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane70_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane70_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane70_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane70_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane71_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane71_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane71_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane71_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane71_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane71_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane71_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane71_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane71_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane71_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane71_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane71_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane71_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane71_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane71_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane71_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane72_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane72_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane72_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane72_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane72_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane72_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane72_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane72_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane72_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane72_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane72_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane72_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane72_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane72_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane72_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane72_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane73_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane73_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane73_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane73_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane73_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane73_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane73_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane73_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane73_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane73_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane73_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane73_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane73_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane73_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane73_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane73_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane74_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane74_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane74_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane74_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane74_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane74_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane74_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane74_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane74_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane74_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane74_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane74_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane74_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane74_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane74_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane74_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane75_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane75_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane75_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane75_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane75_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane75_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane75_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane75_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane75_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane75_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane75_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane75_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane75_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane75_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane75_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane75_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane76_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane76_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane76_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane76_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane76_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane76_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane76_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane76_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane76_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane76_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane76_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane76_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane76_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane76_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane76_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane76_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane77_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane77_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane77_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane77_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane77_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane77_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane77_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane77_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane77_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane77_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane77_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane77_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane77_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane77_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane77_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane77_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane78_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane78_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane78_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane78_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane78_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane78_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane78_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane78_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane78_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane78_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane78_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane78_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane78_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane78_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane78_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane78_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane79_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane79_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane79_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane79_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane79_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane79_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane79_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane79_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane79_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane79_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane79_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane79_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane79_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane79_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane79_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane79_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane80_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane80_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane80_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane80_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane80_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane80_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane80_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane80_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane80_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane80_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane80_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane80_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane80_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane80_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane80_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane80_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane81_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane81_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane81_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane81_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane81_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane81_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane81_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane81_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane81_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane81_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane81_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane81_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane81_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane81_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane81_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane81_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane82_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane82_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane82_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane82_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane82_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane82_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane82_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane82_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane82_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane82_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane82_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane82_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane82_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane82_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane82_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane82_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane83_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane83_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane83_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane83_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane83_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane83_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane83_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane83_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane83_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane83_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane83_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane83_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane83_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane83_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane83_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane83_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane84_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane84_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane84_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane84_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane84_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane84_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane84_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane84_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane84_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane84_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane84_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane84_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane84_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane84_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane84_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane84_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane85_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane85_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane85_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane85_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane85_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane85_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane85_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane85_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane85_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane85_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane85_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane85_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane85_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane85_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane85_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane85_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane86_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane86_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane86_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane86_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane86_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane86_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane86_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane86_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane86_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane86_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane86_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane86_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane86_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane86_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane86_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane86_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane87_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane87_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane87_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane87_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane87_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane87_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane87_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane87_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane87_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane87_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane87_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane87_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane87_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane87_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane87_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane87_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane88_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane88_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane88_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane88_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane88_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane88_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane88_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane88_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane88_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane88_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane88_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane88_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane88_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane88_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane88_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane88_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane89_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane89_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane89_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane89_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane89_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane89_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane89_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane89_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane89_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane89_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane89_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane89_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane89_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane89_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane89_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane89_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane90_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane90_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane90_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane90_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane90_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane90_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane90_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane90_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane90_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane90_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane90_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane90_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane90_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane90_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane90_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane90_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane91_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane91_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane91_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane91_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane91_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane91_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane91_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane91_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane91_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane91_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane91_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane91_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane91_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane91_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane91_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane91_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane92_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane92_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane92_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane92_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane92_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane92_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane92_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane92_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane92_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane92_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane92_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane92_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane92_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane92_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane92_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane92_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane93_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane93_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane93_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane93_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane93_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane93_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane93_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane93_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane93_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane93_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane93_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane93_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane93_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane93_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane93_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane93_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane94_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane94_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane94_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane94_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane94_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane94_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane94_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane94_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane94_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane94_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane94_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane94_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane94_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane94_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane94_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane94_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane95_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane95_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane95_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane95_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [18:0] v_lane95_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane95_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane95_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane95_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane95_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane95_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane95_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane95_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [18:0] v0_lane95_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane95_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [18:0] v0_lane95_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [19:0] lane95_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s1_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [1439:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [3:0] s1_read_next_cat;  // Blocks/SpikeStreamParts.swift pack(_:)
+  wire [3:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -3449,2353 +4077,2779 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s2_advance_not = ~s3_valid;
-  assign s2_advance_or = s2_advance_not | s3_advance;
-  assign hazard_not = ~s1_first;
-  assign hazard_eq = s2_group == s1_group;
-  assign hazard_and = s2_valid & hazard_eq;
-  assign hazard_eq_1 = s3_group == s1_group;
-  assign hazard_and_1 = s3_valid & hazard_eq_1;
-  assign hazard_or = hazard_and | hazard_and_1;
-  assign s1_advance_not = ~hazard;
-  assign s1_advance_and = s1_valid & s1_advance_not;
-  assign s1_advance_not_1 = ~s2_valid;
-  assign s1_advance_or = s1_advance_not_1 | s2_advance;
-  assign in_ready_w_not = ~s1_valid;
-  assign v_lane0_bits = s1_group[1];
-  assign v_lane0_bits_1 = s1_group[0];
-  assign v_lane0_mux = v_lane0_bits_1 ? v_288 : v_192;
-  assign v_lane0_bits_2 = s1_group[0];
-  assign v_lane0_mux_1 = v_lane0_bits_2 ? v_96 : v_0;
+  assign s4_free_not = ~s4_valid;
+  assign s3_free_not = ~s3_valid;
+  assign s2_free_not = ~s2_valid;
+  assign s1_take_not = ~hazard;
+  assign s1_load_not = ~s1_valid;
+  assign s4_stays_not = ~out_q_up_ready;
+  assign new_meets_eq = s1_new_group == s1_group;
+  assign new_meets_and = s1_valid & new_meets_eq;
+  assign new_meets_eq_1 = s1_new_group == s2_group;
+  assign new_meets_and_1 = s2_valid & new_meets_eq_1;
+  assign new_meets_or = new_meets_and | new_meets_and_1;
+  assign new_meets_eq_2 = s1_new_group == s3_group;
+  assign new_meets_and_2 = s3_valid & new_meets_eq_2;
+  assign new_meets_eq_3 = s1_new_group == s4_group;
+  assign new_meets_and_3 = s4_stays & new_meets_eq_3;
+  assign new_meets_or_1 = new_meets_and_2 | new_meets_and_3;
+  assign held_meets_eq = s1_group == s2_group;
+  assign held_meets_and = s2_valid & held_meets_eq;
+  assign held_meets_eq_1 = s1_group == s3_group;
+  assign held_meets_and_1 = s3_valid & held_meets_eq_1;
+  assign held_meets_or = held_meets_and | held_meets_and_1;
+  assign held_meets_eq_2 = s1_group == s4_group;
+  assign held_meets_and_2 = s4_stays & held_meets_eq_2;
+  assign v0_lane0_bits = s1_read[0];
+  assign v0_lane0_mux = v0_lane0_bits ? v_0 : 19'd0;
+  assign v0_lane0_bits_1 = s1_read[1];
+  assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_96 : 19'd0;
+  assign v0_lane0_or = v0_lane0_mux | v0_lane0_mux_1;
+  assign v0_lane0_bits_2 = s1_read[2];
+  assign v0_lane0_mux_2 = v0_lane0_bits_2 ? v_192 : 19'd0;
+  assign v0_lane0_or_1 = v0_lane0_or | v0_lane0_mux_2;
+  assign v0_lane0_bits_3 = s1_read[3];
+  assign v0_lane0_mux_3 = v0_lane0_bits_3 ? v_288 : 19'd0;
   assign lane0_h_add = {s2_v0_lane0[18], s2_v0_lane0} + {lane0_dk[18], lane0_dk};
-  assign v_lane1_bits = s1_group[1];
-  assign v_lane1_bits_1 = s1_group[0];
-  assign v_lane1_mux = v_lane1_bits_1 ? v_289 : v_193;
-  assign v_lane1_bits_2 = s1_group[0];
-  assign v_lane1_mux_1 = v_lane1_bits_2 ? v_97 : v_1;
+  assign v0_lane1_bits = s1_read[0];
+  assign v0_lane1_mux = v0_lane1_bits ? v_1 : 19'd0;
+  assign v0_lane1_bits_1 = s1_read[1];
+  assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_97 : 19'd0;
+  assign v0_lane1_or = v0_lane1_mux | v0_lane1_mux_1;
+  assign v0_lane1_bits_2 = s1_read[2];
+  assign v0_lane1_mux_2 = v0_lane1_bits_2 ? v_193 : 19'd0;
+  assign v0_lane1_or_1 = v0_lane1_or | v0_lane1_mux_2;
+  assign v0_lane1_bits_3 = s1_read[3];
+  assign v0_lane1_mux_3 = v0_lane1_bits_3 ? v_289 : 19'd0;
   assign lane1_h_add = {s2_v0_lane1[18], s2_v0_lane1} + {lane1_dk[18], lane1_dk};
-  assign v_lane2_bits = s1_group[1];
-  assign v_lane2_bits_1 = s1_group[0];
-  assign v_lane2_mux = v_lane2_bits_1 ? v_290 : v_194;
-  assign v_lane2_bits_2 = s1_group[0];
-  assign v_lane2_mux_1 = v_lane2_bits_2 ? v_98 : v_2;
+  assign v0_lane2_bits = s1_read[0];
+  assign v0_lane2_mux = v0_lane2_bits ? v_2 : 19'd0;
+  assign v0_lane2_bits_1 = s1_read[1];
+  assign v0_lane2_mux_1 = v0_lane2_bits_1 ? v_98 : 19'd0;
+  assign v0_lane2_or = v0_lane2_mux | v0_lane2_mux_1;
+  assign v0_lane2_bits_2 = s1_read[2];
+  assign v0_lane2_mux_2 = v0_lane2_bits_2 ? v_194 : 19'd0;
+  assign v0_lane2_or_1 = v0_lane2_or | v0_lane2_mux_2;
+  assign v0_lane2_bits_3 = s1_read[3];
+  assign v0_lane2_mux_3 = v0_lane2_bits_3 ? v_290 : 19'd0;
   assign lane2_h_add = {s2_v0_lane2[18], s2_v0_lane2} + {lane2_dk[18], lane2_dk};
-  assign v_lane3_bits = s1_group[1];
-  assign v_lane3_bits_1 = s1_group[0];
-  assign v_lane3_mux = v_lane3_bits_1 ? v_291 : v_195;
-  assign v_lane3_bits_2 = s1_group[0];
-  assign v_lane3_mux_1 = v_lane3_bits_2 ? v_99 : v_3;
+  assign v0_lane3_bits = s1_read[0];
+  assign v0_lane3_mux = v0_lane3_bits ? v_3 : 19'd0;
+  assign v0_lane3_bits_1 = s1_read[1];
+  assign v0_lane3_mux_1 = v0_lane3_bits_1 ? v_99 : 19'd0;
+  assign v0_lane3_or = v0_lane3_mux | v0_lane3_mux_1;
+  assign v0_lane3_bits_2 = s1_read[2];
+  assign v0_lane3_mux_2 = v0_lane3_bits_2 ? v_195 : 19'd0;
+  assign v0_lane3_or_1 = v0_lane3_or | v0_lane3_mux_2;
+  assign v0_lane3_bits_3 = s1_read[3];
+  assign v0_lane3_mux_3 = v0_lane3_bits_3 ? v_291 : 19'd0;
   assign lane3_h_add = {s2_v0_lane3[18], s2_v0_lane3} + {lane3_dk[18], lane3_dk};
-  assign v_lane4_bits = s1_group[1];
-  assign v_lane4_bits_1 = s1_group[0];
-  assign v_lane4_mux = v_lane4_bits_1 ? v_292 : v_196;
-  assign v_lane4_bits_2 = s1_group[0];
-  assign v_lane4_mux_1 = v_lane4_bits_2 ? v_100 : v_4;
+  assign v0_lane4_bits = s1_read[0];
+  assign v0_lane4_mux = v0_lane4_bits ? v_4 : 19'd0;
+  assign v0_lane4_bits_1 = s1_read[1];
+  assign v0_lane4_mux_1 = v0_lane4_bits_1 ? v_100 : 19'd0;
+  assign v0_lane4_or = v0_lane4_mux | v0_lane4_mux_1;
+  assign v0_lane4_bits_2 = s1_read[2];
+  assign v0_lane4_mux_2 = v0_lane4_bits_2 ? v_196 : 19'd0;
+  assign v0_lane4_or_1 = v0_lane4_or | v0_lane4_mux_2;
+  assign v0_lane4_bits_3 = s1_read[3];
+  assign v0_lane4_mux_3 = v0_lane4_bits_3 ? v_292 : 19'd0;
   assign lane4_h_add = {s2_v0_lane4[18], s2_v0_lane4} + {lane4_dk[18], lane4_dk};
-  assign v_lane5_bits = s1_group[1];
-  assign v_lane5_bits_1 = s1_group[0];
-  assign v_lane5_mux = v_lane5_bits_1 ? v_293 : v_197;
-  assign v_lane5_bits_2 = s1_group[0];
-  assign v_lane5_mux_1 = v_lane5_bits_2 ? v_101 : v_5;
+  assign v0_lane5_bits = s1_read[0];
+  assign v0_lane5_mux = v0_lane5_bits ? v_5 : 19'd0;
+  assign v0_lane5_bits_1 = s1_read[1];
+  assign v0_lane5_mux_1 = v0_lane5_bits_1 ? v_101 : 19'd0;
+  assign v0_lane5_or = v0_lane5_mux | v0_lane5_mux_1;
+  assign v0_lane5_bits_2 = s1_read[2];
+  assign v0_lane5_mux_2 = v0_lane5_bits_2 ? v_197 : 19'd0;
+  assign v0_lane5_or_1 = v0_lane5_or | v0_lane5_mux_2;
+  assign v0_lane5_bits_3 = s1_read[3];
+  assign v0_lane5_mux_3 = v0_lane5_bits_3 ? v_293 : 19'd0;
   assign lane5_h_add = {s2_v0_lane5[18], s2_v0_lane5} + {lane5_dk[18], lane5_dk};
-  assign v_lane6_bits = s1_group[1];
-  assign v_lane6_bits_1 = s1_group[0];
-  assign v_lane6_mux = v_lane6_bits_1 ? v_294 : v_198;
-  assign v_lane6_bits_2 = s1_group[0];
-  assign v_lane6_mux_1 = v_lane6_bits_2 ? v_102 : v_6;
+  assign v0_lane6_bits = s1_read[0];
+  assign v0_lane6_mux = v0_lane6_bits ? v_6 : 19'd0;
+  assign v0_lane6_bits_1 = s1_read[1];
+  assign v0_lane6_mux_1 = v0_lane6_bits_1 ? v_102 : 19'd0;
+  assign v0_lane6_or = v0_lane6_mux | v0_lane6_mux_1;
+  assign v0_lane6_bits_2 = s1_read[2];
+  assign v0_lane6_mux_2 = v0_lane6_bits_2 ? v_198 : 19'd0;
+  assign v0_lane6_or_1 = v0_lane6_or | v0_lane6_mux_2;
+  assign v0_lane6_bits_3 = s1_read[3];
+  assign v0_lane6_mux_3 = v0_lane6_bits_3 ? v_294 : 19'd0;
   assign lane6_h_add = {s2_v0_lane6[18], s2_v0_lane6} + {lane6_dk[18], lane6_dk};
-  assign v_lane7_bits = s1_group[1];
-  assign v_lane7_bits_1 = s1_group[0];
-  assign v_lane7_mux = v_lane7_bits_1 ? v_295 : v_199;
-  assign v_lane7_bits_2 = s1_group[0];
-  assign v_lane7_mux_1 = v_lane7_bits_2 ? v_103 : v_7;
+  assign v0_lane7_bits = s1_read[0];
+  assign v0_lane7_mux = v0_lane7_bits ? v_7 : 19'd0;
+  assign v0_lane7_bits_1 = s1_read[1];
+  assign v0_lane7_mux_1 = v0_lane7_bits_1 ? v_103 : 19'd0;
+  assign v0_lane7_or = v0_lane7_mux | v0_lane7_mux_1;
+  assign v0_lane7_bits_2 = s1_read[2];
+  assign v0_lane7_mux_2 = v0_lane7_bits_2 ? v_199 : 19'd0;
+  assign v0_lane7_or_1 = v0_lane7_or | v0_lane7_mux_2;
+  assign v0_lane7_bits_3 = s1_read[3];
+  assign v0_lane7_mux_3 = v0_lane7_bits_3 ? v_295 : 19'd0;
   assign lane7_h_add = {s2_v0_lane7[18], s2_v0_lane7} + {lane7_dk[18], lane7_dk};
-  assign v_lane8_bits = s1_group[1];
-  assign v_lane8_bits_1 = s1_group[0];
-  assign v_lane8_mux = v_lane8_bits_1 ? v_296 : v_200;
-  assign v_lane8_bits_2 = s1_group[0];
-  assign v_lane8_mux_1 = v_lane8_bits_2 ? v_104 : v_8;
+  assign v0_lane8_bits = s1_read[0];
+  assign v0_lane8_mux = v0_lane8_bits ? v_8 : 19'd0;
+  assign v0_lane8_bits_1 = s1_read[1];
+  assign v0_lane8_mux_1 = v0_lane8_bits_1 ? v_104 : 19'd0;
+  assign v0_lane8_or = v0_lane8_mux | v0_lane8_mux_1;
+  assign v0_lane8_bits_2 = s1_read[2];
+  assign v0_lane8_mux_2 = v0_lane8_bits_2 ? v_200 : 19'd0;
+  assign v0_lane8_or_1 = v0_lane8_or | v0_lane8_mux_2;
+  assign v0_lane8_bits_3 = s1_read[3];
+  assign v0_lane8_mux_3 = v0_lane8_bits_3 ? v_296 : 19'd0;
   assign lane8_h_add = {s2_v0_lane8[18], s2_v0_lane8} + {lane8_dk[18], lane8_dk};
-  assign v_lane9_bits = s1_group[1];
-  assign v_lane9_bits_1 = s1_group[0];
-  assign v_lane9_mux = v_lane9_bits_1 ? v_297 : v_201;
-  assign v_lane9_bits_2 = s1_group[0];
-  assign v_lane9_mux_1 = v_lane9_bits_2 ? v_105 : v_9;
+  assign v0_lane9_bits = s1_read[0];
+  assign v0_lane9_mux = v0_lane9_bits ? v_9 : 19'd0;
+  assign v0_lane9_bits_1 = s1_read[1];
+  assign v0_lane9_mux_1 = v0_lane9_bits_1 ? v_105 : 19'd0;
+  assign v0_lane9_or = v0_lane9_mux | v0_lane9_mux_1;
+  assign v0_lane9_bits_2 = s1_read[2];
+  assign v0_lane9_mux_2 = v0_lane9_bits_2 ? v_201 : 19'd0;
+  assign v0_lane9_or_1 = v0_lane9_or | v0_lane9_mux_2;
+  assign v0_lane9_bits_3 = s1_read[3];
+  assign v0_lane9_mux_3 = v0_lane9_bits_3 ? v_297 : 19'd0;
   assign lane9_h_add = {s2_v0_lane9[18], s2_v0_lane9} + {lane9_dk[18], lane9_dk};
-  assign v_lane10_bits = s1_group[1];
-  assign v_lane10_bits_1 = s1_group[0];
-  assign v_lane10_mux = v_lane10_bits_1 ? v_298 : v_202;
-  assign v_lane10_bits_2 = s1_group[0];
-  assign v_lane10_mux_1 = v_lane10_bits_2 ? v_106 : v_10;
+  assign v0_lane10_bits = s1_read[0];
+  assign v0_lane10_mux = v0_lane10_bits ? v_10 : 19'd0;
+  assign v0_lane10_bits_1 = s1_read[1];
+  assign v0_lane10_mux_1 = v0_lane10_bits_1 ? v_106 : 19'd0;
+  assign v0_lane10_or = v0_lane10_mux | v0_lane10_mux_1;
+  assign v0_lane10_bits_2 = s1_read[2];
+  assign v0_lane10_mux_2 = v0_lane10_bits_2 ? v_202 : 19'd0;
+  assign v0_lane10_or_1 = v0_lane10_or | v0_lane10_mux_2;
+  assign v0_lane10_bits_3 = s1_read[3];
+  assign v0_lane10_mux_3 = v0_lane10_bits_3 ? v_298 : 19'd0;
   assign lane10_h_add = {s2_v0_lane10[18], s2_v0_lane10} + {lane10_dk[18], lane10_dk};
-  assign v_lane11_bits = s1_group[1];
-  assign v_lane11_bits_1 = s1_group[0];
-  assign v_lane11_mux = v_lane11_bits_1 ? v_299 : v_203;
-  assign v_lane11_bits_2 = s1_group[0];
-  assign v_lane11_mux_1 = v_lane11_bits_2 ? v_107 : v_11;
+  assign v0_lane11_bits = s1_read[0];
+  assign v0_lane11_mux = v0_lane11_bits ? v_11 : 19'd0;
+  assign v0_lane11_bits_1 = s1_read[1];
+  assign v0_lane11_mux_1 = v0_lane11_bits_1 ? v_107 : 19'd0;
+  assign v0_lane11_or = v0_lane11_mux | v0_lane11_mux_1;
+  assign v0_lane11_bits_2 = s1_read[2];
+  assign v0_lane11_mux_2 = v0_lane11_bits_2 ? v_203 : 19'd0;
+  assign v0_lane11_or_1 = v0_lane11_or | v0_lane11_mux_2;
+  assign v0_lane11_bits_3 = s1_read[3];
+  assign v0_lane11_mux_3 = v0_lane11_bits_3 ? v_299 : 19'd0;
   assign lane11_h_add = {s2_v0_lane11[18], s2_v0_lane11} + {lane11_dk[18], lane11_dk};
-  assign v_lane12_bits = s1_group[1];
-  assign v_lane12_bits_1 = s1_group[0];
-  assign v_lane12_mux = v_lane12_bits_1 ? v_300 : v_204;
-  assign v_lane12_bits_2 = s1_group[0];
-  assign v_lane12_mux_1 = v_lane12_bits_2 ? v_108 : v_12;
+  assign v0_lane12_bits = s1_read[0];
+  assign v0_lane12_mux = v0_lane12_bits ? v_12 : 19'd0;
+  assign v0_lane12_bits_1 = s1_read[1];
+  assign v0_lane12_mux_1 = v0_lane12_bits_1 ? v_108 : 19'd0;
+  assign v0_lane12_or = v0_lane12_mux | v0_lane12_mux_1;
+  assign v0_lane12_bits_2 = s1_read[2];
+  assign v0_lane12_mux_2 = v0_lane12_bits_2 ? v_204 : 19'd0;
+  assign v0_lane12_or_1 = v0_lane12_or | v0_lane12_mux_2;
+  assign v0_lane12_bits_3 = s1_read[3];
+  assign v0_lane12_mux_3 = v0_lane12_bits_3 ? v_300 : 19'd0;
   assign lane12_h_add = {s2_v0_lane12[18], s2_v0_lane12} + {lane12_dk[18], lane12_dk};
-  assign v_lane13_bits = s1_group[1];
-  assign v_lane13_bits_1 = s1_group[0];
-  assign v_lane13_mux = v_lane13_bits_1 ? v_301 : v_205;
-  assign v_lane13_bits_2 = s1_group[0];
-  assign v_lane13_mux_1 = v_lane13_bits_2 ? v_109 : v_13;
+  assign v0_lane13_bits = s1_read[0];
+  assign v0_lane13_mux = v0_lane13_bits ? v_13 : 19'd0;
+  assign v0_lane13_bits_1 = s1_read[1];
+  assign v0_lane13_mux_1 = v0_lane13_bits_1 ? v_109 : 19'd0;
+  assign v0_lane13_or = v0_lane13_mux | v0_lane13_mux_1;
+  assign v0_lane13_bits_2 = s1_read[2];
+  assign v0_lane13_mux_2 = v0_lane13_bits_2 ? v_205 : 19'd0;
+  assign v0_lane13_or_1 = v0_lane13_or | v0_lane13_mux_2;
+  assign v0_lane13_bits_3 = s1_read[3];
+  assign v0_lane13_mux_3 = v0_lane13_bits_3 ? v_301 : 19'd0;
   assign lane13_h_add = {s2_v0_lane13[18], s2_v0_lane13} + {lane13_dk[18], lane13_dk};
-  assign v_lane14_bits = s1_group[1];
-  assign v_lane14_bits_1 = s1_group[0];
-  assign v_lane14_mux = v_lane14_bits_1 ? v_302 : v_206;
-  assign v_lane14_bits_2 = s1_group[0];
-  assign v_lane14_mux_1 = v_lane14_bits_2 ? v_110 : v_14;
+  assign v0_lane14_bits = s1_read[0];
+  assign v0_lane14_mux = v0_lane14_bits ? v_14 : 19'd0;
+  assign v0_lane14_bits_1 = s1_read[1];
+  assign v0_lane14_mux_1 = v0_lane14_bits_1 ? v_110 : 19'd0;
+  assign v0_lane14_or = v0_lane14_mux | v0_lane14_mux_1;
+  assign v0_lane14_bits_2 = s1_read[2];
+  assign v0_lane14_mux_2 = v0_lane14_bits_2 ? v_206 : 19'd0;
+  assign v0_lane14_or_1 = v0_lane14_or | v0_lane14_mux_2;
+  assign v0_lane14_bits_3 = s1_read[3];
+  assign v0_lane14_mux_3 = v0_lane14_bits_3 ? v_302 : 19'd0;
   assign lane14_h_add = {s2_v0_lane14[18], s2_v0_lane14} + {lane14_dk[18], lane14_dk};
-  assign v_lane15_bits = s1_group[1];
-  assign v_lane15_bits_1 = s1_group[0];
-  assign v_lane15_mux = v_lane15_bits_1 ? v_303 : v_207;
-  assign v_lane15_bits_2 = s1_group[0];
-  assign v_lane15_mux_1 = v_lane15_bits_2 ? v_111 : v_15;
+  assign v0_lane15_bits = s1_read[0];
+  assign v0_lane15_mux = v0_lane15_bits ? v_15 : 19'd0;
+  assign v0_lane15_bits_1 = s1_read[1];
+  assign v0_lane15_mux_1 = v0_lane15_bits_1 ? v_111 : 19'd0;
+  assign v0_lane15_or = v0_lane15_mux | v0_lane15_mux_1;
+  assign v0_lane15_bits_2 = s1_read[2];
+  assign v0_lane15_mux_2 = v0_lane15_bits_2 ? v_207 : 19'd0;
+  assign v0_lane15_or_1 = v0_lane15_or | v0_lane15_mux_2;
+  assign v0_lane15_bits_3 = s1_read[3];
+  assign v0_lane15_mux_3 = v0_lane15_bits_3 ? v_303 : 19'd0;
   assign lane15_h_add = {s2_v0_lane15[18], s2_v0_lane15} + {lane15_dk[18], lane15_dk};
-  assign v_lane16_bits = s1_group[1];
-  assign v_lane16_bits_1 = s1_group[0];
-  assign v_lane16_mux = v_lane16_bits_1 ? v_304 : v_208;
-  assign v_lane16_bits_2 = s1_group[0];
-  assign v_lane16_mux_1 = v_lane16_bits_2 ? v_112 : v_16;
+  assign v0_lane16_bits = s1_read[0];
+  assign v0_lane16_mux = v0_lane16_bits ? v_16 : 19'd0;
+  assign v0_lane16_bits_1 = s1_read[1];
+  assign v0_lane16_mux_1 = v0_lane16_bits_1 ? v_112 : 19'd0;
+  assign v0_lane16_or = v0_lane16_mux | v0_lane16_mux_1;
+  assign v0_lane16_bits_2 = s1_read[2];
+  assign v0_lane16_mux_2 = v0_lane16_bits_2 ? v_208 : 19'd0;
+  assign v0_lane16_or_1 = v0_lane16_or | v0_lane16_mux_2;
+  assign v0_lane16_bits_3 = s1_read[3];
+  assign v0_lane16_mux_3 = v0_lane16_bits_3 ? v_304 : 19'd0;
   assign lane16_h_add = {s2_v0_lane16[18], s2_v0_lane16} + {lane16_dk[18], lane16_dk};
-  assign v_lane17_bits = s1_group[1];
-  assign v_lane17_bits_1 = s1_group[0];
-  assign v_lane17_mux = v_lane17_bits_1 ? v_305 : v_209;
-  assign v_lane17_bits_2 = s1_group[0];
-  assign v_lane17_mux_1 = v_lane17_bits_2 ? v_113 : v_17;
+  assign v0_lane17_bits = s1_read[0];
+  assign v0_lane17_mux = v0_lane17_bits ? v_17 : 19'd0;
+  assign v0_lane17_bits_1 = s1_read[1];
+  assign v0_lane17_mux_1 = v0_lane17_bits_1 ? v_113 : 19'd0;
+  assign v0_lane17_or = v0_lane17_mux | v0_lane17_mux_1;
+  assign v0_lane17_bits_2 = s1_read[2];
+  assign v0_lane17_mux_2 = v0_lane17_bits_2 ? v_209 : 19'd0;
+  assign v0_lane17_or_1 = v0_lane17_or | v0_lane17_mux_2;
+  assign v0_lane17_bits_3 = s1_read[3];
+  assign v0_lane17_mux_3 = v0_lane17_bits_3 ? v_305 : 19'd0;
   assign lane17_h_add = {s2_v0_lane17[18], s2_v0_lane17} + {lane17_dk[18], lane17_dk};
-  assign v_lane18_bits = s1_group[1];
-  assign v_lane18_bits_1 = s1_group[0];
-  assign v_lane18_mux = v_lane18_bits_1 ? v_306 : v_210;
-  assign v_lane18_bits_2 = s1_group[0];
-  assign v_lane18_mux_1 = v_lane18_bits_2 ? v_114 : v_18;
+  assign v0_lane18_bits = s1_read[0];
+  assign v0_lane18_mux = v0_lane18_bits ? v_18 : 19'd0;
+  assign v0_lane18_bits_1 = s1_read[1];
+  assign v0_lane18_mux_1 = v0_lane18_bits_1 ? v_114 : 19'd0;
+  assign v0_lane18_or = v0_lane18_mux | v0_lane18_mux_1;
+  assign v0_lane18_bits_2 = s1_read[2];
+  assign v0_lane18_mux_2 = v0_lane18_bits_2 ? v_210 : 19'd0;
+  assign v0_lane18_or_1 = v0_lane18_or | v0_lane18_mux_2;
+  assign v0_lane18_bits_3 = s1_read[3];
+  assign v0_lane18_mux_3 = v0_lane18_bits_3 ? v_306 : 19'd0;
   assign lane18_h_add = {s2_v0_lane18[18], s2_v0_lane18} + {lane18_dk[18], lane18_dk};
-  assign v_lane19_bits = s1_group[1];
-  assign v_lane19_bits_1 = s1_group[0];
-  assign v_lane19_mux = v_lane19_bits_1 ? v_307 : v_211;
-  assign v_lane19_bits_2 = s1_group[0];
-  assign v_lane19_mux_1 = v_lane19_bits_2 ? v_115 : v_19;
+  assign v0_lane19_bits = s1_read[0];
+  assign v0_lane19_mux = v0_lane19_bits ? v_19 : 19'd0;
+  assign v0_lane19_bits_1 = s1_read[1];
+  assign v0_lane19_mux_1 = v0_lane19_bits_1 ? v_115 : 19'd0;
+  assign v0_lane19_or = v0_lane19_mux | v0_lane19_mux_1;
+  assign v0_lane19_bits_2 = s1_read[2];
+  assign v0_lane19_mux_2 = v0_lane19_bits_2 ? v_211 : 19'd0;
+  assign v0_lane19_or_1 = v0_lane19_or | v0_lane19_mux_2;
+  assign v0_lane19_bits_3 = s1_read[3];
+  assign v0_lane19_mux_3 = v0_lane19_bits_3 ? v_307 : 19'd0;
   assign lane19_h_add = {s2_v0_lane19[18], s2_v0_lane19} + {lane19_dk[18], lane19_dk};
-  assign v_lane20_bits = s1_group[1];
-  assign v_lane20_bits_1 = s1_group[0];
-  assign v_lane20_mux = v_lane20_bits_1 ? v_308 : v_212;
-  assign v_lane20_bits_2 = s1_group[0];
-  assign v_lane20_mux_1 = v_lane20_bits_2 ? v_116 : v_20;
+  assign v0_lane20_bits = s1_read[0];
+  assign v0_lane20_mux = v0_lane20_bits ? v_20 : 19'd0;
+  assign v0_lane20_bits_1 = s1_read[1];
+  assign v0_lane20_mux_1 = v0_lane20_bits_1 ? v_116 : 19'd0;
+  assign v0_lane20_or = v0_lane20_mux | v0_lane20_mux_1;
+  assign v0_lane20_bits_2 = s1_read[2];
+  assign v0_lane20_mux_2 = v0_lane20_bits_2 ? v_212 : 19'd0;
+  assign v0_lane20_or_1 = v0_lane20_or | v0_lane20_mux_2;
+  assign v0_lane20_bits_3 = s1_read[3];
+  assign v0_lane20_mux_3 = v0_lane20_bits_3 ? v_308 : 19'd0;
   assign lane20_h_add = {s2_v0_lane20[18], s2_v0_lane20} + {lane20_dk[18], lane20_dk};
-  assign v_lane21_bits = s1_group[1];
-  assign v_lane21_bits_1 = s1_group[0];
-  assign v_lane21_mux = v_lane21_bits_1 ? v_309 : v_213;
-  assign v_lane21_bits_2 = s1_group[0];
-  assign v_lane21_mux_1 = v_lane21_bits_2 ? v_117 : v_21;
+  assign v0_lane21_bits = s1_read[0];
+  assign v0_lane21_mux = v0_lane21_bits ? v_21 : 19'd0;
+  assign v0_lane21_bits_1 = s1_read[1];
+  assign v0_lane21_mux_1 = v0_lane21_bits_1 ? v_117 : 19'd0;
+  assign v0_lane21_or = v0_lane21_mux | v0_lane21_mux_1;
+  assign v0_lane21_bits_2 = s1_read[2];
+  assign v0_lane21_mux_2 = v0_lane21_bits_2 ? v_213 : 19'd0;
+  assign v0_lane21_or_1 = v0_lane21_or | v0_lane21_mux_2;
+  assign v0_lane21_bits_3 = s1_read[3];
+  assign v0_lane21_mux_3 = v0_lane21_bits_3 ? v_309 : 19'd0;
   assign lane21_h_add = {s2_v0_lane21[18], s2_v0_lane21} + {lane21_dk[18], lane21_dk};
-  assign v_lane22_bits = s1_group[1];
-  assign v_lane22_bits_1 = s1_group[0];
-  assign v_lane22_mux = v_lane22_bits_1 ? v_310 : v_214;
-  assign v_lane22_bits_2 = s1_group[0];
-  assign v_lane22_mux_1 = v_lane22_bits_2 ? v_118 : v_22;
+  assign v0_lane22_bits = s1_read[0];
+  assign v0_lane22_mux = v0_lane22_bits ? v_22 : 19'd0;
+  assign v0_lane22_bits_1 = s1_read[1];
+  assign v0_lane22_mux_1 = v0_lane22_bits_1 ? v_118 : 19'd0;
+  assign v0_lane22_or = v0_lane22_mux | v0_lane22_mux_1;
+  assign v0_lane22_bits_2 = s1_read[2];
+  assign v0_lane22_mux_2 = v0_lane22_bits_2 ? v_214 : 19'd0;
+  assign v0_lane22_or_1 = v0_lane22_or | v0_lane22_mux_2;
+  assign v0_lane22_bits_3 = s1_read[3];
+  assign v0_lane22_mux_3 = v0_lane22_bits_3 ? v_310 : 19'd0;
   assign lane22_h_add = {s2_v0_lane22[18], s2_v0_lane22} + {lane22_dk[18], lane22_dk};
-  assign v_lane23_bits = s1_group[1];
-  assign v_lane23_bits_1 = s1_group[0];
-  assign v_lane23_mux = v_lane23_bits_1 ? v_311 : v_215;
-  assign v_lane23_bits_2 = s1_group[0];
-  assign v_lane23_mux_1 = v_lane23_bits_2 ? v_119 : v_23;
+  assign v0_lane23_bits = s1_read[0];
+  assign v0_lane23_mux = v0_lane23_bits ? v_23 : 19'd0;
+  assign v0_lane23_bits_1 = s1_read[1];
+  assign v0_lane23_mux_1 = v0_lane23_bits_1 ? v_119 : 19'd0;
+  assign v0_lane23_or = v0_lane23_mux | v0_lane23_mux_1;
+  assign v0_lane23_bits_2 = s1_read[2];
+  assign v0_lane23_mux_2 = v0_lane23_bits_2 ? v_215 : 19'd0;
+  assign v0_lane23_or_1 = v0_lane23_or | v0_lane23_mux_2;
+  assign v0_lane23_bits_3 = s1_read[3];
+  assign v0_lane23_mux_3 = v0_lane23_bits_3 ? v_311 : 19'd0;
   assign lane23_h_add = {s2_v0_lane23[18], s2_v0_lane23} + {lane23_dk[18], lane23_dk};
-  assign v_lane24_bits = s1_group[1];
-  assign v_lane24_bits_1 = s1_group[0];
-  assign v_lane24_mux = v_lane24_bits_1 ? v_312 : v_216;
-  assign v_lane24_bits_2 = s1_group[0];
-  assign v_lane24_mux_1 = v_lane24_bits_2 ? v_120 : v_24;
+  assign v0_lane24_bits = s1_read[0];
+  assign v0_lane24_mux = v0_lane24_bits ? v_24 : 19'd0;
+  assign v0_lane24_bits_1 = s1_read[1];
+  assign v0_lane24_mux_1 = v0_lane24_bits_1 ? v_120 : 19'd0;
+  assign v0_lane24_or = v0_lane24_mux | v0_lane24_mux_1;
+  assign v0_lane24_bits_2 = s1_read[2];
+  assign v0_lane24_mux_2 = v0_lane24_bits_2 ? v_216 : 19'd0;
+  assign v0_lane24_or_1 = v0_lane24_or | v0_lane24_mux_2;
+  assign v0_lane24_bits_3 = s1_read[3];
+  assign v0_lane24_mux_3 = v0_lane24_bits_3 ? v_312 : 19'd0;
   assign lane24_h_add = {s2_v0_lane24[18], s2_v0_lane24} + {lane24_dk[18], lane24_dk};
-  assign v_lane25_bits = s1_group[1];
-  assign v_lane25_bits_1 = s1_group[0];
-  assign v_lane25_mux = v_lane25_bits_1 ? v_313 : v_217;
-  assign v_lane25_bits_2 = s1_group[0];
-  assign v_lane25_mux_1 = v_lane25_bits_2 ? v_121 : v_25;
+  assign v0_lane25_bits = s1_read[0];
+  assign v0_lane25_mux = v0_lane25_bits ? v_25 : 19'd0;
+  assign v0_lane25_bits_1 = s1_read[1];
+  assign v0_lane25_mux_1 = v0_lane25_bits_1 ? v_121 : 19'd0;
+  assign v0_lane25_or = v0_lane25_mux | v0_lane25_mux_1;
+  assign v0_lane25_bits_2 = s1_read[2];
+  assign v0_lane25_mux_2 = v0_lane25_bits_2 ? v_217 : 19'd0;
+  assign v0_lane25_or_1 = v0_lane25_or | v0_lane25_mux_2;
+  assign v0_lane25_bits_3 = s1_read[3];
+  assign v0_lane25_mux_3 = v0_lane25_bits_3 ? v_313 : 19'd0;
   assign lane25_h_add = {s2_v0_lane25[18], s2_v0_lane25} + {lane25_dk[18], lane25_dk};
-  assign v_lane26_bits = s1_group[1];
-  assign v_lane26_bits_1 = s1_group[0];
-  assign v_lane26_mux = v_lane26_bits_1 ? v_314 : v_218;
-  assign v_lane26_bits_2 = s1_group[0];
-  assign v_lane26_mux_1 = v_lane26_bits_2 ? v_122 : v_26;
+  assign v0_lane26_bits = s1_read[0];
+  assign v0_lane26_mux = v0_lane26_bits ? v_26 : 19'd0;
+  assign v0_lane26_bits_1 = s1_read[1];
+  assign v0_lane26_mux_1 = v0_lane26_bits_1 ? v_122 : 19'd0;
+  assign v0_lane26_or = v0_lane26_mux | v0_lane26_mux_1;
+  assign v0_lane26_bits_2 = s1_read[2];
+  assign v0_lane26_mux_2 = v0_lane26_bits_2 ? v_218 : 19'd0;
+  assign v0_lane26_or_1 = v0_lane26_or | v0_lane26_mux_2;
+  assign v0_lane26_bits_3 = s1_read[3];
+  assign v0_lane26_mux_3 = v0_lane26_bits_3 ? v_314 : 19'd0;
   assign lane26_h_add = {s2_v0_lane26[18], s2_v0_lane26} + {lane26_dk[18], lane26_dk};
-  assign v_lane27_bits = s1_group[1];
-  assign v_lane27_bits_1 = s1_group[0];
-  assign v_lane27_mux = v_lane27_bits_1 ? v_315 : v_219;
-  assign v_lane27_bits_2 = s1_group[0];
-  assign v_lane27_mux_1 = v_lane27_bits_2 ? v_123 : v_27;
+  assign v0_lane27_bits = s1_read[0];
+  assign v0_lane27_mux = v0_lane27_bits ? v_27 : 19'd0;
+  assign v0_lane27_bits_1 = s1_read[1];
+  assign v0_lane27_mux_1 = v0_lane27_bits_1 ? v_123 : 19'd0;
+  assign v0_lane27_or = v0_lane27_mux | v0_lane27_mux_1;
+  assign v0_lane27_bits_2 = s1_read[2];
+  assign v0_lane27_mux_2 = v0_lane27_bits_2 ? v_219 : 19'd0;
+  assign v0_lane27_or_1 = v0_lane27_or | v0_lane27_mux_2;
+  assign v0_lane27_bits_3 = s1_read[3];
+  assign v0_lane27_mux_3 = v0_lane27_bits_3 ? v_315 : 19'd0;
   assign lane27_h_add = {s2_v0_lane27[18], s2_v0_lane27} + {lane27_dk[18], lane27_dk};
-  assign v_lane28_bits = s1_group[1];
-  assign v_lane28_bits_1 = s1_group[0];
-  assign v_lane28_mux = v_lane28_bits_1 ? v_316 : v_220;
-  assign v_lane28_bits_2 = s1_group[0];
-  assign v_lane28_mux_1 = v_lane28_bits_2 ? v_124 : v_28;
+  assign v0_lane28_bits = s1_read[0];
+  assign v0_lane28_mux = v0_lane28_bits ? v_28 : 19'd0;
+  assign v0_lane28_bits_1 = s1_read[1];
+  assign v0_lane28_mux_1 = v0_lane28_bits_1 ? v_124 : 19'd0;
+  assign v0_lane28_or = v0_lane28_mux | v0_lane28_mux_1;
+  assign v0_lane28_bits_2 = s1_read[2];
+  assign v0_lane28_mux_2 = v0_lane28_bits_2 ? v_220 : 19'd0;
+  assign v0_lane28_or_1 = v0_lane28_or | v0_lane28_mux_2;
+  assign v0_lane28_bits_3 = s1_read[3];
+  assign v0_lane28_mux_3 = v0_lane28_bits_3 ? v_316 : 19'd0;
   assign lane28_h_add = {s2_v0_lane28[18], s2_v0_lane28} + {lane28_dk[18], lane28_dk};
-  assign v_lane29_bits = s1_group[1];
-  assign v_lane29_bits_1 = s1_group[0];
-  assign v_lane29_mux = v_lane29_bits_1 ? v_317 : v_221;
-  assign v_lane29_bits_2 = s1_group[0];
-  assign v_lane29_mux_1 = v_lane29_bits_2 ? v_125 : v_29;
+  assign v0_lane29_bits = s1_read[0];
+  assign v0_lane29_mux = v0_lane29_bits ? v_29 : 19'd0;
+  assign v0_lane29_bits_1 = s1_read[1];
+  assign v0_lane29_mux_1 = v0_lane29_bits_1 ? v_125 : 19'd0;
+  assign v0_lane29_or = v0_lane29_mux | v0_lane29_mux_1;
+  assign v0_lane29_bits_2 = s1_read[2];
+  assign v0_lane29_mux_2 = v0_lane29_bits_2 ? v_221 : 19'd0;
+  assign v0_lane29_or_1 = v0_lane29_or | v0_lane29_mux_2;
+  assign v0_lane29_bits_3 = s1_read[3];
+  assign v0_lane29_mux_3 = v0_lane29_bits_3 ? v_317 : 19'd0;
   assign lane29_h_add = {s2_v0_lane29[18], s2_v0_lane29} + {lane29_dk[18], lane29_dk};
-  assign v_lane30_bits = s1_group[1];
-  assign v_lane30_bits_1 = s1_group[0];
-  assign v_lane30_mux = v_lane30_bits_1 ? v_318 : v_222;
-  assign v_lane30_bits_2 = s1_group[0];
-  assign v_lane30_mux_1 = v_lane30_bits_2 ? v_126 : v_30;
+  assign v0_lane30_bits = s1_read[0];
+  assign v0_lane30_mux = v0_lane30_bits ? v_30 : 19'd0;
+  assign v0_lane30_bits_1 = s1_read[1];
+  assign v0_lane30_mux_1 = v0_lane30_bits_1 ? v_126 : 19'd0;
+  assign v0_lane30_or = v0_lane30_mux | v0_lane30_mux_1;
+  assign v0_lane30_bits_2 = s1_read[2];
+  assign v0_lane30_mux_2 = v0_lane30_bits_2 ? v_222 : 19'd0;
+  assign v0_lane30_or_1 = v0_lane30_or | v0_lane30_mux_2;
+  assign v0_lane30_bits_3 = s1_read[3];
+  assign v0_lane30_mux_3 = v0_lane30_bits_3 ? v_318 : 19'd0;
   assign lane30_h_add = {s2_v0_lane30[18], s2_v0_lane30} + {lane30_dk[18], lane30_dk};
-  assign v_lane31_bits = s1_group[1];
-  assign v_lane31_bits_1 = s1_group[0];
-  assign v_lane31_mux = v_lane31_bits_1 ? v_319 : v_223;
-  assign v_lane31_bits_2 = s1_group[0];
-  assign v_lane31_mux_1 = v_lane31_bits_2 ? v_127 : v_31;
+  assign v0_lane31_bits = s1_read[0];
+  assign v0_lane31_mux = v0_lane31_bits ? v_31 : 19'd0;
+  assign v0_lane31_bits_1 = s1_read[1];
+  assign v0_lane31_mux_1 = v0_lane31_bits_1 ? v_127 : 19'd0;
+  assign v0_lane31_or = v0_lane31_mux | v0_lane31_mux_1;
+  assign v0_lane31_bits_2 = s1_read[2];
+  assign v0_lane31_mux_2 = v0_lane31_bits_2 ? v_223 : 19'd0;
+  assign v0_lane31_or_1 = v0_lane31_or | v0_lane31_mux_2;
+  assign v0_lane31_bits_3 = s1_read[3];
+  assign v0_lane31_mux_3 = v0_lane31_bits_3 ? v_319 : 19'd0;
   assign lane31_h_add = {s2_v0_lane31[18], s2_v0_lane31} + {lane31_dk[18], lane31_dk};
-  assign v_lane32_bits = s1_group[1];
-  assign v_lane32_bits_1 = s1_group[0];
-  assign v_lane32_mux = v_lane32_bits_1 ? v_320 : v_224;
-  assign v_lane32_bits_2 = s1_group[0];
-  assign v_lane32_mux_1 = v_lane32_bits_2 ? v_128 : v_32;
+  assign v0_lane32_bits = s1_read[0];
+  assign v0_lane32_mux = v0_lane32_bits ? v_32 : 19'd0;
+  assign v0_lane32_bits_1 = s1_read[1];
+  assign v0_lane32_mux_1 = v0_lane32_bits_1 ? v_128 : 19'd0;
+  assign v0_lane32_or = v0_lane32_mux | v0_lane32_mux_1;
+  assign v0_lane32_bits_2 = s1_read[2];
+  assign v0_lane32_mux_2 = v0_lane32_bits_2 ? v_224 : 19'd0;
+  assign v0_lane32_or_1 = v0_lane32_or | v0_lane32_mux_2;
+  assign v0_lane32_bits_3 = s1_read[3];
+  assign v0_lane32_mux_3 = v0_lane32_bits_3 ? v_320 : 19'd0;
   assign lane32_h_add = {s2_v0_lane32[18], s2_v0_lane32} + {lane32_dk[18], lane32_dk};
-  assign v_lane33_bits = s1_group[1];
-  assign v_lane33_bits_1 = s1_group[0];
-  assign v_lane33_mux = v_lane33_bits_1 ? v_321 : v_225;
-  assign v_lane33_bits_2 = s1_group[0];
-  assign v_lane33_mux_1 = v_lane33_bits_2 ? v_129 : v_33;
+  assign v0_lane33_bits = s1_read[0];
+  assign v0_lane33_mux = v0_lane33_bits ? v_33 : 19'd0;
+  assign v0_lane33_bits_1 = s1_read[1];
+  assign v0_lane33_mux_1 = v0_lane33_bits_1 ? v_129 : 19'd0;
+  assign v0_lane33_or = v0_lane33_mux | v0_lane33_mux_1;
+  assign v0_lane33_bits_2 = s1_read[2];
+  assign v0_lane33_mux_2 = v0_lane33_bits_2 ? v_225 : 19'd0;
+  assign v0_lane33_or_1 = v0_lane33_or | v0_lane33_mux_2;
+  assign v0_lane33_bits_3 = s1_read[3];
+  assign v0_lane33_mux_3 = v0_lane33_bits_3 ? v_321 : 19'd0;
   assign lane33_h_add = {s2_v0_lane33[18], s2_v0_lane33} + {lane33_dk[18], lane33_dk};
-  assign v_lane34_bits = s1_group[1];
-  assign v_lane34_bits_1 = s1_group[0];
-  assign v_lane34_mux = v_lane34_bits_1 ? v_322 : v_226;
-  assign v_lane34_bits_2 = s1_group[0];
-  assign v_lane34_mux_1 = v_lane34_bits_2 ? v_130 : v_34;
+  assign v0_lane34_bits = s1_read[0];
+  assign v0_lane34_mux = v0_lane34_bits ? v_34 : 19'd0;
+  assign v0_lane34_bits_1 = s1_read[1];
+  assign v0_lane34_mux_1 = v0_lane34_bits_1 ? v_130 : 19'd0;
+  assign v0_lane34_or = v0_lane34_mux | v0_lane34_mux_1;
+  assign v0_lane34_bits_2 = s1_read[2];
+  assign v0_lane34_mux_2 = v0_lane34_bits_2 ? v_226 : 19'd0;
+  assign v0_lane34_or_1 = v0_lane34_or | v0_lane34_mux_2;
+  assign v0_lane34_bits_3 = s1_read[3];
+  assign v0_lane34_mux_3 = v0_lane34_bits_3 ? v_322 : 19'd0;
   assign lane34_h_add = {s2_v0_lane34[18], s2_v0_lane34} + {lane34_dk[18], lane34_dk};
-  assign v_lane35_bits = s1_group[1];
-  assign v_lane35_bits_1 = s1_group[0];
-  assign v_lane35_mux = v_lane35_bits_1 ? v_323 : v_227;
-  assign v_lane35_bits_2 = s1_group[0];
-  assign v_lane35_mux_1 = v_lane35_bits_2 ? v_131 : v_35;
+  assign v0_lane35_bits = s1_read[0];
+  assign v0_lane35_mux = v0_lane35_bits ? v_35 : 19'd0;
+  assign v0_lane35_bits_1 = s1_read[1];
+  assign v0_lane35_mux_1 = v0_lane35_bits_1 ? v_131 : 19'd0;
+  assign v0_lane35_or = v0_lane35_mux | v0_lane35_mux_1;
+  assign v0_lane35_bits_2 = s1_read[2];
+  assign v0_lane35_mux_2 = v0_lane35_bits_2 ? v_227 : 19'd0;
+  assign v0_lane35_or_1 = v0_lane35_or | v0_lane35_mux_2;
+  assign v0_lane35_bits_3 = s1_read[3];
+  assign v0_lane35_mux_3 = v0_lane35_bits_3 ? v_323 : 19'd0;
   assign lane35_h_add = {s2_v0_lane35[18], s2_v0_lane35} + {lane35_dk[18], lane35_dk};
-  assign v_lane36_bits = s1_group[1];
-  assign v_lane36_bits_1 = s1_group[0];
-  assign v_lane36_mux = v_lane36_bits_1 ? v_324 : v_228;
-  assign v_lane36_bits_2 = s1_group[0];
-  assign v_lane36_mux_1 = v_lane36_bits_2 ? v_132 : v_36;
+  assign v0_lane36_bits = s1_read[0];
+  assign v0_lane36_mux = v0_lane36_bits ? v_36 : 19'd0;
+  assign v0_lane36_bits_1 = s1_read[1];
+  assign v0_lane36_mux_1 = v0_lane36_bits_1 ? v_132 : 19'd0;
+  assign v0_lane36_or = v0_lane36_mux | v0_lane36_mux_1;
+  assign v0_lane36_bits_2 = s1_read[2];
+  assign v0_lane36_mux_2 = v0_lane36_bits_2 ? v_228 : 19'd0;
+  assign v0_lane36_or_1 = v0_lane36_or | v0_lane36_mux_2;
+  assign v0_lane36_bits_3 = s1_read[3];
+  assign v0_lane36_mux_3 = v0_lane36_bits_3 ? v_324 : 19'd0;
   assign lane36_h_add = {s2_v0_lane36[18], s2_v0_lane36} + {lane36_dk[18], lane36_dk};
-  assign v_lane37_bits = s1_group[1];
-  assign v_lane37_bits_1 = s1_group[0];
-  assign v_lane37_mux = v_lane37_bits_1 ? v_325 : v_229;
-  assign v_lane37_bits_2 = s1_group[0];
-  assign v_lane37_mux_1 = v_lane37_bits_2 ? v_133 : v_37;
+  assign v0_lane37_bits = s1_read[0];
+  assign v0_lane37_mux = v0_lane37_bits ? v_37 : 19'd0;
+  assign v0_lane37_bits_1 = s1_read[1];
+  assign v0_lane37_mux_1 = v0_lane37_bits_1 ? v_133 : 19'd0;
+  assign v0_lane37_or = v0_lane37_mux | v0_lane37_mux_1;
+  assign v0_lane37_bits_2 = s1_read[2];
+  assign v0_lane37_mux_2 = v0_lane37_bits_2 ? v_229 : 19'd0;
+  assign v0_lane37_or_1 = v0_lane37_or | v0_lane37_mux_2;
+  assign v0_lane37_bits_3 = s1_read[3];
+  assign v0_lane37_mux_3 = v0_lane37_bits_3 ? v_325 : 19'd0;
   assign lane37_h_add = {s2_v0_lane37[18], s2_v0_lane37} + {lane37_dk[18], lane37_dk};
-  assign v_lane38_bits = s1_group[1];
-  assign v_lane38_bits_1 = s1_group[0];
-  assign v_lane38_mux = v_lane38_bits_1 ? v_326 : v_230;
-  assign v_lane38_bits_2 = s1_group[0];
-  assign v_lane38_mux_1 = v_lane38_bits_2 ? v_134 : v_38;
+  assign v0_lane38_bits = s1_read[0];
+  assign v0_lane38_mux = v0_lane38_bits ? v_38 : 19'd0;
+  assign v0_lane38_bits_1 = s1_read[1];
+  assign v0_lane38_mux_1 = v0_lane38_bits_1 ? v_134 : 19'd0;
+  assign v0_lane38_or = v0_lane38_mux | v0_lane38_mux_1;
+  assign v0_lane38_bits_2 = s1_read[2];
+  assign v0_lane38_mux_2 = v0_lane38_bits_2 ? v_230 : 19'd0;
+  assign v0_lane38_or_1 = v0_lane38_or | v0_lane38_mux_2;
+  assign v0_lane38_bits_3 = s1_read[3];
+  assign v0_lane38_mux_3 = v0_lane38_bits_3 ? v_326 : 19'd0;
   assign lane38_h_add = {s2_v0_lane38[18], s2_v0_lane38} + {lane38_dk[18], lane38_dk};
-  assign v_lane39_bits = s1_group[1];
-  assign v_lane39_bits_1 = s1_group[0];
-  assign v_lane39_mux = v_lane39_bits_1 ? v_327 : v_231;
-  assign v_lane39_bits_2 = s1_group[0];
-  assign v_lane39_mux_1 = v_lane39_bits_2 ? v_135 : v_39;
+  assign v0_lane39_bits = s1_read[0];
+  assign v0_lane39_mux = v0_lane39_bits ? v_39 : 19'd0;
+  assign v0_lane39_bits_1 = s1_read[1];
+  assign v0_lane39_mux_1 = v0_lane39_bits_1 ? v_135 : 19'd0;
+  assign v0_lane39_or = v0_lane39_mux | v0_lane39_mux_1;
+  assign v0_lane39_bits_2 = s1_read[2];
+  assign v0_lane39_mux_2 = v0_lane39_bits_2 ? v_231 : 19'd0;
+  assign v0_lane39_or_1 = v0_lane39_or | v0_lane39_mux_2;
+  assign v0_lane39_bits_3 = s1_read[3];
+  assign v0_lane39_mux_3 = v0_lane39_bits_3 ? v_327 : 19'd0;
   assign lane39_h_add = {s2_v0_lane39[18], s2_v0_lane39} + {lane39_dk[18], lane39_dk};
-  assign v_lane40_bits = s1_group[1];
-  assign v_lane40_bits_1 = s1_group[0];
-  assign v_lane40_mux = v_lane40_bits_1 ? v_328 : v_232;
-  assign v_lane40_bits_2 = s1_group[0];
-  assign v_lane40_mux_1 = v_lane40_bits_2 ? v_136 : v_40;
+  assign v0_lane40_bits = s1_read[0];
+  assign v0_lane40_mux = v0_lane40_bits ? v_40 : 19'd0;
+  assign v0_lane40_bits_1 = s1_read[1];
+  assign v0_lane40_mux_1 = v0_lane40_bits_1 ? v_136 : 19'd0;
+  assign v0_lane40_or = v0_lane40_mux | v0_lane40_mux_1;
+  assign v0_lane40_bits_2 = s1_read[2];
+  assign v0_lane40_mux_2 = v0_lane40_bits_2 ? v_232 : 19'd0;
+  assign v0_lane40_or_1 = v0_lane40_or | v0_lane40_mux_2;
+  assign v0_lane40_bits_3 = s1_read[3];
+  assign v0_lane40_mux_3 = v0_lane40_bits_3 ? v_328 : 19'd0;
   assign lane40_h_add = {s2_v0_lane40[18], s2_v0_lane40} + {lane40_dk[18], lane40_dk};
-  assign v_lane41_bits = s1_group[1];
-  assign v_lane41_bits_1 = s1_group[0];
-  assign v_lane41_mux = v_lane41_bits_1 ? v_329 : v_233;
-  assign v_lane41_bits_2 = s1_group[0];
-  assign v_lane41_mux_1 = v_lane41_bits_2 ? v_137 : v_41;
+  assign v0_lane41_bits = s1_read[0];
+  assign v0_lane41_mux = v0_lane41_bits ? v_41 : 19'd0;
+  assign v0_lane41_bits_1 = s1_read[1];
+  assign v0_lane41_mux_1 = v0_lane41_bits_1 ? v_137 : 19'd0;
+  assign v0_lane41_or = v0_lane41_mux | v0_lane41_mux_1;
+  assign v0_lane41_bits_2 = s1_read[2];
+  assign v0_lane41_mux_2 = v0_lane41_bits_2 ? v_233 : 19'd0;
+  assign v0_lane41_or_1 = v0_lane41_or | v0_lane41_mux_2;
+  assign v0_lane41_bits_3 = s1_read[3];
+  assign v0_lane41_mux_3 = v0_lane41_bits_3 ? v_329 : 19'd0;
   assign lane41_h_add = {s2_v0_lane41[18], s2_v0_lane41} + {lane41_dk[18], lane41_dk};
-  assign v_lane42_bits = s1_group[1];
-  assign v_lane42_bits_1 = s1_group[0];
-  assign v_lane42_mux = v_lane42_bits_1 ? v_330 : v_234;
-  assign v_lane42_bits_2 = s1_group[0];
-  assign v_lane42_mux_1 = v_lane42_bits_2 ? v_138 : v_42;
+  assign v0_lane42_bits = s1_read[0];
+  assign v0_lane42_mux = v0_lane42_bits ? v_42 : 19'd0;
+  assign v0_lane42_bits_1 = s1_read[1];
+  assign v0_lane42_mux_1 = v0_lane42_bits_1 ? v_138 : 19'd0;
+  assign v0_lane42_or = v0_lane42_mux | v0_lane42_mux_1;
+  assign v0_lane42_bits_2 = s1_read[2];
+  assign v0_lane42_mux_2 = v0_lane42_bits_2 ? v_234 : 19'd0;
+  assign v0_lane42_or_1 = v0_lane42_or | v0_lane42_mux_2;
+  assign v0_lane42_bits_3 = s1_read[3];
+  assign v0_lane42_mux_3 = v0_lane42_bits_3 ? v_330 : 19'd0;
   assign lane42_h_add = {s2_v0_lane42[18], s2_v0_lane42} + {lane42_dk[18], lane42_dk};
-  assign v_lane43_bits = s1_group[1];
-  assign v_lane43_bits_1 = s1_group[0];
-  assign v_lane43_mux = v_lane43_bits_1 ? v_331 : v_235;
-  assign v_lane43_bits_2 = s1_group[0];
-  assign v_lane43_mux_1 = v_lane43_bits_2 ? v_139 : v_43;
+  assign v0_lane43_bits = s1_read[0];
+  assign v0_lane43_mux = v0_lane43_bits ? v_43 : 19'd0;
+  assign v0_lane43_bits_1 = s1_read[1];
+  assign v0_lane43_mux_1 = v0_lane43_bits_1 ? v_139 : 19'd0;
+  assign v0_lane43_or = v0_lane43_mux | v0_lane43_mux_1;
+  assign v0_lane43_bits_2 = s1_read[2];
+  assign v0_lane43_mux_2 = v0_lane43_bits_2 ? v_235 : 19'd0;
+  assign v0_lane43_or_1 = v0_lane43_or | v0_lane43_mux_2;
+  assign v0_lane43_bits_3 = s1_read[3];
+  assign v0_lane43_mux_3 = v0_lane43_bits_3 ? v_331 : 19'd0;
   assign lane43_h_add = {s2_v0_lane43[18], s2_v0_lane43} + {lane43_dk[18], lane43_dk};
-  assign v_lane44_bits = s1_group[1];
-  assign v_lane44_bits_1 = s1_group[0];
-  assign v_lane44_mux = v_lane44_bits_1 ? v_332 : v_236;
-  assign v_lane44_bits_2 = s1_group[0];
-  assign v_lane44_mux_1 = v_lane44_bits_2 ? v_140 : v_44;
+  assign v0_lane44_bits = s1_read[0];
+  assign v0_lane44_mux = v0_lane44_bits ? v_44 : 19'd0;
+  assign v0_lane44_bits_1 = s1_read[1];
+  assign v0_lane44_mux_1 = v0_lane44_bits_1 ? v_140 : 19'd0;
+  assign v0_lane44_or = v0_lane44_mux | v0_lane44_mux_1;
+  assign v0_lane44_bits_2 = s1_read[2];
+  assign v0_lane44_mux_2 = v0_lane44_bits_2 ? v_236 : 19'd0;
+  assign v0_lane44_or_1 = v0_lane44_or | v0_lane44_mux_2;
+  assign v0_lane44_bits_3 = s1_read[3];
+  assign v0_lane44_mux_3 = v0_lane44_bits_3 ? v_332 : 19'd0;
   assign lane44_h_add = {s2_v0_lane44[18], s2_v0_lane44} + {lane44_dk[18], lane44_dk};
-  assign v_lane45_bits = s1_group[1];
-  assign v_lane45_bits_1 = s1_group[0];
-  assign v_lane45_mux = v_lane45_bits_1 ? v_333 : v_237;
-  assign v_lane45_bits_2 = s1_group[0];
-  assign v_lane45_mux_1 = v_lane45_bits_2 ? v_141 : v_45;
+  assign v0_lane45_bits = s1_read[0];
+  assign v0_lane45_mux = v0_lane45_bits ? v_45 : 19'd0;
+  assign v0_lane45_bits_1 = s1_read[1];
+  assign v0_lane45_mux_1 = v0_lane45_bits_1 ? v_141 : 19'd0;
+  assign v0_lane45_or = v0_lane45_mux | v0_lane45_mux_1;
+  assign v0_lane45_bits_2 = s1_read[2];
+  assign v0_lane45_mux_2 = v0_lane45_bits_2 ? v_237 : 19'd0;
+  assign v0_lane45_or_1 = v0_lane45_or | v0_lane45_mux_2;
+  assign v0_lane45_bits_3 = s1_read[3];
+  assign v0_lane45_mux_3 = v0_lane45_bits_3 ? v_333 : 19'd0;
   assign lane45_h_add = {s2_v0_lane45[18], s2_v0_lane45} + {lane45_dk[18], lane45_dk};
-  assign v_lane46_bits = s1_group[1];
-  assign v_lane46_bits_1 = s1_group[0];
-  assign v_lane46_mux = v_lane46_bits_1 ? v_334 : v_238;
-  assign v_lane46_bits_2 = s1_group[0];
-  assign v_lane46_mux_1 = v_lane46_bits_2 ? v_142 : v_46;
+  assign v0_lane46_bits = s1_read[0];
+  assign v0_lane46_mux = v0_lane46_bits ? v_46 : 19'd0;
+  assign v0_lane46_bits_1 = s1_read[1];
+  assign v0_lane46_mux_1 = v0_lane46_bits_1 ? v_142 : 19'd0;
+  assign v0_lane46_or = v0_lane46_mux | v0_lane46_mux_1;
+  assign v0_lane46_bits_2 = s1_read[2];
+  assign v0_lane46_mux_2 = v0_lane46_bits_2 ? v_238 : 19'd0;
+  assign v0_lane46_or_1 = v0_lane46_or | v0_lane46_mux_2;
+  assign v0_lane46_bits_3 = s1_read[3];
+  assign v0_lane46_mux_3 = v0_lane46_bits_3 ? v_334 : 19'd0;
   assign lane46_h_add = {s2_v0_lane46[18], s2_v0_lane46} + {lane46_dk[18], lane46_dk};
-  assign v_lane47_bits = s1_group[1];
-  assign v_lane47_bits_1 = s1_group[0];
-  assign v_lane47_mux = v_lane47_bits_1 ? v_335 : v_239;
-  assign v_lane47_bits_2 = s1_group[0];
-  assign v_lane47_mux_1 = v_lane47_bits_2 ? v_143 : v_47;
+  assign v0_lane47_bits = s1_read[0];
+  assign v0_lane47_mux = v0_lane47_bits ? v_47 : 19'd0;
+  assign v0_lane47_bits_1 = s1_read[1];
+  assign v0_lane47_mux_1 = v0_lane47_bits_1 ? v_143 : 19'd0;
+  assign v0_lane47_or = v0_lane47_mux | v0_lane47_mux_1;
+  assign v0_lane47_bits_2 = s1_read[2];
+  assign v0_lane47_mux_2 = v0_lane47_bits_2 ? v_239 : 19'd0;
+  assign v0_lane47_or_1 = v0_lane47_or | v0_lane47_mux_2;
+  assign v0_lane47_bits_3 = s1_read[3];
+  assign v0_lane47_mux_3 = v0_lane47_bits_3 ? v_335 : 19'd0;
   assign lane47_h_add = {s2_v0_lane47[18], s2_v0_lane47} + {lane47_dk[18], lane47_dk};
-  assign v_lane48_bits = s1_group[1];
-  assign v_lane48_bits_1 = s1_group[0];
-  assign v_lane48_mux = v_lane48_bits_1 ? v_336 : v_240;
-  assign v_lane48_bits_2 = s1_group[0];
-  assign v_lane48_mux_1 = v_lane48_bits_2 ? v_144 : v_48;
+  assign v0_lane48_bits = s1_read[0];
+  assign v0_lane48_mux = v0_lane48_bits ? v_48 : 19'd0;
+  assign v0_lane48_bits_1 = s1_read[1];
+  assign v0_lane48_mux_1 = v0_lane48_bits_1 ? v_144 : 19'd0;
+  assign v0_lane48_or = v0_lane48_mux | v0_lane48_mux_1;
+  assign v0_lane48_bits_2 = s1_read[2];
+  assign v0_lane48_mux_2 = v0_lane48_bits_2 ? v_240 : 19'd0;
+  assign v0_lane48_or_1 = v0_lane48_or | v0_lane48_mux_2;
+  assign v0_lane48_bits_3 = s1_read[3];
+  assign v0_lane48_mux_3 = v0_lane48_bits_3 ? v_336 : 19'd0;
   assign lane48_h_add = {s2_v0_lane48[18], s2_v0_lane48} + {lane48_dk[18], lane48_dk};
-  assign v_lane49_bits = s1_group[1];
-  assign v_lane49_bits_1 = s1_group[0];
-  assign v_lane49_mux = v_lane49_bits_1 ? v_337 : v_241;
-  assign v_lane49_bits_2 = s1_group[0];
-  assign v_lane49_mux_1 = v_lane49_bits_2 ? v_145 : v_49;
+  assign v0_lane49_bits = s1_read[0];
+  assign v0_lane49_mux = v0_lane49_bits ? v_49 : 19'd0;
+  assign v0_lane49_bits_1 = s1_read[1];
+  assign v0_lane49_mux_1 = v0_lane49_bits_1 ? v_145 : 19'd0;
+  assign v0_lane49_or = v0_lane49_mux | v0_lane49_mux_1;
+  assign v0_lane49_bits_2 = s1_read[2];
+  assign v0_lane49_mux_2 = v0_lane49_bits_2 ? v_241 : 19'd0;
+  assign v0_lane49_or_1 = v0_lane49_or | v0_lane49_mux_2;
+  assign v0_lane49_bits_3 = s1_read[3];
+  assign v0_lane49_mux_3 = v0_lane49_bits_3 ? v_337 : 19'd0;
   assign lane49_h_add = {s2_v0_lane49[18], s2_v0_lane49} + {lane49_dk[18], lane49_dk};
-  assign v_lane50_bits = s1_group[1];
-  assign v_lane50_bits_1 = s1_group[0];
-  assign v_lane50_mux = v_lane50_bits_1 ? v_338 : v_242;
-  assign v_lane50_bits_2 = s1_group[0];
-  assign v_lane50_mux_1 = v_lane50_bits_2 ? v_146 : v_50;
+  assign v0_lane50_bits = s1_read[0];
+  assign v0_lane50_mux = v0_lane50_bits ? v_50 : 19'd0;
+  assign v0_lane50_bits_1 = s1_read[1];
+  assign v0_lane50_mux_1 = v0_lane50_bits_1 ? v_146 : 19'd0;
+  assign v0_lane50_or = v0_lane50_mux | v0_lane50_mux_1;
+  assign v0_lane50_bits_2 = s1_read[2];
+  assign v0_lane50_mux_2 = v0_lane50_bits_2 ? v_242 : 19'd0;
+  assign v0_lane50_or_1 = v0_lane50_or | v0_lane50_mux_2;
+  assign v0_lane50_bits_3 = s1_read[3];
+  assign v0_lane50_mux_3 = v0_lane50_bits_3 ? v_338 : 19'd0;
   assign lane50_h_add = {s2_v0_lane50[18], s2_v0_lane50} + {lane50_dk[18], lane50_dk};
-  assign v_lane51_bits = s1_group[1];
-  assign v_lane51_bits_1 = s1_group[0];
-  assign v_lane51_mux = v_lane51_bits_1 ? v_339 : v_243;
-  assign v_lane51_bits_2 = s1_group[0];
-  assign v_lane51_mux_1 = v_lane51_bits_2 ? v_147 : v_51;
+  assign v0_lane51_bits = s1_read[0];
+  assign v0_lane51_mux = v0_lane51_bits ? v_51 : 19'd0;
+  assign v0_lane51_bits_1 = s1_read[1];
+  assign v0_lane51_mux_1 = v0_lane51_bits_1 ? v_147 : 19'd0;
+  assign v0_lane51_or = v0_lane51_mux | v0_lane51_mux_1;
+  assign v0_lane51_bits_2 = s1_read[2];
+  assign v0_lane51_mux_2 = v0_lane51_bits_2 ? v_243 : 19'd0;
+  assign v0_lane51_or_1 = v0_lane51_or | v0_lane51_mux_2;
+  assign v0_lane51_bits_3 = s1_read[3];
+  assign v0_lane51_mux_3 = v0_lane51_bits_3 ? v_339 : 19'd0;
   assign lane51_h_add = {s2_v0_lane51[18], s2_v0_lane51} + {lane51_dk[18], lane51_dk};
-  assign v_lane52_bits = s1_group[1];
-  assign v_lane52_bits_1 = s1_group[0];
-  assign v_lane52_mux = v_lane52_bits_1 ? v_340 : v_244;
-  assign v_lane52_bits_2 = s1_group[0];
-  assign v_lane52_mux_1 = v_lane52_bits_2 ? v_148 : v_52;
+  assign v0_lane52_bits = s1_read[0];
+  assign v0_lane52_mux = v0_lane52_bits ? v_52 : 19'd0;
+  assign v0_lane52_bits_1 = s1_read[1];
+  assign v0_lane52_mux_1 = v0_lane52_bits_1 ? v_148 : 19'd0;
+  assign v0_lane52_or = v0_lane52_mux | v0_lane52_mux_1;
+  assign v0_lane52_bits_2 = s1_read[2];
+  assign v0_lane52_mux_2 = v0_lane52_bits_2 ? v_244 : 19'd0;
+  assign v0_lane52_or_1 = v0_lane52_or | v0_lane52_mux_2;
+  assign v0_lane52_bits_3 = s1_read[3];
+  assign v0_lane52_mux_3 = v0_lane52_bits_3 ? v_340 : 19'd0;
   assign lane52_h_add = {s2_v0_lane52[18], s2_v0_lane52} + {lane52_dk[18], lane52_dk};
-  assign v_lane53_bits = s1_group[1];
-  assign v_lane53_bits_1 = s1_group[0];
-  assign v_lane53_mux = v_lane53_bits_1 ? v_341 : v_245;
-  assign v_lane53_bits_2 = s1_group[0];
-  assign v_lane53_mux_1 = v_lane53_bits_2 ? v_149 : v_53;
+  assign v0_lane53_bits = s1_read[0];
+  assign v0_lane53_mux = v0_lane53_bits ? v_53 : 19'd0;
+  assign v0_lane53_bits_1 = s1_read[1];
+  assign v0_lane53_mux_1 = v0_lane53_bits_1 ? v_149 : 19'd0;
+  assign v0_lane53_or = v0_lane53_mux | v0_lane53_mux_1;
+  assign v0_lane53_bits_2 = s1_read[2];
+  assign v0_lane53_mux_2 = v0_lane53_bits_2 ? v_245 : 19'd0;
+  assign v0_lane53_or_1 = v0_lane53_or | v0_lane53_mux_2;
+  assign v0_lane53_bits_3 = s1_read[3];
+  assign v0_lane53_mux_3 = v0_lane53_bits_3 ? v_341 : 19'd0;
   assign lane53_h_add = {s2_v0_lane53[18], s2_v0_lane53} + {lane53_dk[18], lane53_dk};
-  assign v_lane54_bits = s1_group[1];
-  assign v_lane54_bits_1 = s1_group[0];
-  assign v_lane54_mux = v_lane54_bits_1 ? v_342 : v_246;
-  assign v_lane54_bits_2 = s1_group[0];
-  assign v_lane54_mux_1 = v_lane54_bits_2 ? v_150 : v_54;
+  assign v0_lane54_bits = s1_read[0];
+  assign v0_lane54_mux = v0_lane54_bits ? v_54 : 19'd0;
+  assign v0_lane54_bits_1 = s1_read[1];
+  assign v0_lane54_mux_1 = v0_lane54_bits_1 ? v_150 : 19'd0;
+  assign v0_lane54_or = v0_lane54_mux | v0_lane54_mux_1;
+  assign v0_lane54_bits_2 = s1_read[2];
+  assign v0_lane54_mux_2 = v0_lane54_bits_2 ? v_246 : 19'd0;
+  assign v0_lane54_or_1 = v0_lane54_or | v0_lane54_mux_2;
+  assign v0_lane54_bits_3 = s1_read[3];
+  assign v0_lane54_mux_3 = v0_lane54_bits_3 ? v_342 : 19'd0;
   assign lane54_h_add = {s2_v0_lane54[18], s2_v0_lane54} + {lane54_dk[18], lane54_dk};
-  assign v_lane55_bits = s1_group[1];
-  assign v_lane55_bits_1 = s1_group[0];
-  assign v_lane55_mux = v_lane55_bits_1 ? v_343 : v_247;
-  assign v_lane55_bits_2 = s1_group[0];
-  assign v_lane55_mux_1 = v_lane55_bits_2 ? v_151 : v_55;
+  assign v0_lane55_bits = s1_read[0];
+  assign v0_lane55_mux = v0_lane55_bits ? v_55 : 19'd0;
+  assign v0_lane55_bits_1 = s1_read[1];
+  assign v0_lane55_mux_1 = v0_lane55_bits_1 ? v_151 : 19'd0;
+  assign v0_lane55_or = v0_lane55_mux | v0_lane55_mux_1;
+  assign v0_lane55_bits_2 = s1_read[2];
+  assign v0_lane55_mux_2 = v0_lane55_bits_2 ? v_247 : 19'd0;
+  assign v0_lane55_or_1 = v0_lane55_or | v0_lane55_mux_2;
+  assign v0_lane55_bits_3 = s1_read[3];
+  assign v0_lane55_mux_3 = v0_lane55_bits_3 ? v_343 : 19'd0;
   assign lane55_h_add = {s2_v0_lane55[18], s2_v0_lane55} + {lane55_dk[18], lane55_dk};
-  assign v_lane56_bits = s1_group[1];
-  assign v_lane56_bits_1 = s1_group[0];
-  assign v_lane56_mux = v_lane56_bits_1 ? v_344 : v_248;
-  assign v_lane56_bits_2 = s1_group[0];
-  assign v_lane56_mux_1 = v_lane56_bits_2 ? v_152 : v_56;
+  assign v0_lane56_bits = s1_read[0];
+  assign v0_lane56_mux = v0_lane56_bits ? v_56 : 19'd0;
+  assign v0_lane56_bits_1 = s1_read[1];
+  assign v0_lane56_mux_1 = v0_lane56_bits_1 ? v_152 : 19'd0;
+  assign v0_lane56_or = v0_lane56_mux | v0_lane56_mux_1;
+  assign v0_lane56_bits_2 = s1_read[2];
+  assign v0_lane56_mux_2 = v0_lane56_bits_2 ? v_248 : 19'd0;
+  assign v0_lane56_or_1 = v0_lane56_or | v0_lane56_mux_2;
+  assign v0_lane56_bits_3 = s1_read[3];
+  assign v0_lane56_mux_3 = v0_lane56_bits_3 ? v_344 : 19'd0;
   assign lane56_h_add = {s2_v0_lane56[18], s2_v0_lane56} + {lane56_dk[18], lane56_dk};
-  assign v_lane57_bits = s1_group[1];
-  assign v_lane57_bits_1 = s1_group[0];
-  assign v_lane57_mux = v_lane57_bits_1 ? v_345 : v_249;
-  assign v_lane57_bits_2 = s1_group[0];
-  assign v_lane57_mux_1 = v_lane57_bits_2 ? v_153 : v_57;
+  assign v0_lane57_bits = s1_read[0];
+  assign v0_lane57_mux = v0_lane57_bits ? v_57 : 19'd0;
+  assign v0_lane57_bits_1 = s1_read[1];
+  assign v0_lane57_mux_1 = v0_lane57_bits_1 ? v_153 : 19'd0;
+  assign v0_lane57_or = v0_lane57_mux | v0_lane57_mux_1;
+  assign v0_lane57_bits_2 = s1_read[2];
+  assign v0_lane57_mux_2 = v0_lane57_bits_2 ? v_249 : 19'd0;
+  assign v0_lane57_or_1 = v0_lane57_or | v0_lane57_mux_2;
+  assign v0_lane57_bits_3 = s1_read[3];
+  assign v0_lane57_mux_3 = v0_lane57_bits_3 ? v_345 : 19'd0;
   assign lane57_h_add = {s2_v0_lane57[18], s2_v0_lane57} + {lane57_dk[18], lane57_dk};
-  assign v_lane58_bits = s1_group[1];
-  assign v_lane58_bits_1 = s1_group[0];
-  assign v_lane58_mux = v_lane58_bits_1 ? v_346 : v_250;
-  assign v_lane58_bits_2 = s1_group[0];
-  assign v_lane58_mux_1 = v_lane58_bits_2 ? v_154 : v_58;
+  assign v0_lane58_bits = s1_read[0];
+  assign v0_lane58_mux = v0_lane58_bits ? v_58 : 19'd0;
+  assign v0_lane58_bits_1 = s1_read[1];
+  assign v0_lane58_mux_1 = v0_lane58_bits_1 ? v_154 : 19'd0;
+  assign v0_lane58_or = v0_lane58_mux | v0_lane58_mux_1;
+  assign v0_lane58_bits_2 = s1_read[2];
+  assign v0_lane58_mux_2 = v0_lane58_bits_2 ? v_250 : 19'd0;
+  assign v0_lane58_or_1 = v0_lane58_or | v0_lane58_mux_2;
+  assign v0_lane58_bits_3 = s1_read[3];
+  assign v0_lane58_mux_3 = v0_lane58_bits_3 ? v_346 : 19'd0;
   assign lane58_h_add = {s2_v0_lane58[18], s2_v0_lane58} + {lane58_dk[18], lane58_dk};
-  assign v_lane59_bits = s1_group[1];
-  assign v_lane59_bits_1 = s1_group[0];
-  assign v_lane59_mux = v_lane59_bits_1 ? v_347 : v_251;
-  assign v_lane59_bits_2 = s1_group[0];
-  assign v_lane59_mux_1 = v_lane59_bits_2 ? v_155 : v_59;
+  assign v0_lane59_bits = s1_read[0];
+  assign v0_lane59_mux = v0_lane59_bits ? v_59 : 19'd0;
+  assign v0_lane59_bits_1 = s1_read[1];
+  assign v0_lane59_mux_1 = v0_lane59_bits_1 ? v_155 : 19'd0;
+  assign v0_lane59_or = v0_lane59_mux | v0_lane59_mux_1;
+  assign v0_lane59_bits_2 = s1_read[2];
+  assign v0_lane59_mux_2 = v0_lane59_bits_2 ? v_251 : 19'd0;
+  assign v0_lane59_or_1 = v0_lane59_or | v0_lane59_mux_2;
+  assign v0_lane59_bits_3 = s1_read[3];
+  assign v0_lane59_mux_3 = v0_lane59_bits_3 ? v_347 : 19'd0;
   assign lane59_h_add = {s2_v0_lane59[18], s2_v0_lane59} + {lane59_dk[18], lane59_dk};
-  assign v_lane60_bits = s1_group[1];
-  assign v_lane60_bits_1 = s1_group[0];
-  assign v_lane60_mux = v_lane60_bits_1 ? v_348 : v_252;
-  assign v_lane60_bits_2 = s1_group[0];
-  assign v_lane60_mux_1 = v_lane60_bits_2 ? v_156 : v_60;
+  assign v0_lane60_bits = s1_read[0];
+  assign v0_lane60_mux = v0_lane60_bits ? v_60 : 19'd0;
+  assign v0_lane60_bits_1 = s1_read[1];
+  assign v0_lane60_mux_1 = v0_lane60_bits_1 ? v_156 : 19'd0;
+  assign v0_lane60_or = v0_lane60_mux | v0_lane60_mux_1;
+  assign v0_lane60_bits_2 = s1_read[2];
+  assign v0_lane60_mux_2 = v0_lane60_bits_2 ? v_252 : 19'd0;
+  assign v0_lane60_or_1 = v0_lane60_or | v0_lane60_mux_2;
+  assign v0_lane60_bits_3 = s1_read[3];
+  assign v0_lane60_mux_3 = v0_lane60_bits_3 ? v_348 : 19'd0;
   assign lane60_h_add = {s2_v0_lane60[18], s2_v0_lane60} + {lane60_dk[18], lane60_dk};
-  assign v_lane61_bits = s1_group[1];
-  assign v_lane61_bits_1 = s1_group[0];
-  assign v_lane61_mux = v_lane61_bits_1 ? v_349 : v_253;
-  assign v_lane61_bits_2 = s1_group[0];
-  assign v_lane61_mux_1 = v_lane61_bits_2 ? v_157 : v_61;
+  assign v0_lane61_bits = s1_read[0];
+  assign v0_lane61_mux = v0_lane61_bits ? v_61 : 19'd0;
+  assign v0_lane61_bits_1 = s1_read[1];
+  assign v0_lane61_mux_1 = v0_lane61_bits_1 ? v_157 : 19'd0;
+  assign v0_lane61_or = v0_lane61_mux | v0_lane61_mux_1;
+  assign v0_lane61_bits_2 = s1_read[2];
+  assign v0_lane61_mux_2 = v0_lane61_bits_2 ? v_253 : 19'd0;
+  assign v0_lane61_or_1 = v0_lane61_or | v0_lane61_mux_2;
+  assign v0_lane61_bits_3 = s1_read[3];
+  assign v0_lane61_mux_3 = v0_lane61_bits_3 ? v_349 : 19'd0;
   assign lane61_h_add = {s2_v0_lane61[18], s2_v0_lane61} + {lane61_dk[18], lane61_dk};
-  assign v_lane62_bits = s1_group[1];
-  assign v_lane62_bits_1 = s1_group[0];
-  assign v_lane62_mux = v_lane62_bits_1 ? v_350 : v_254;
-  assign v_lane62_bits_2 = s1_group[0];
-  assign v_lane62_mux_1 = v_lane62_bits_2 ? v_158 : v_62;
+  assign v0_lane62_bits = s1_read[0];
+  assign v0_lane62_mux = v0_lane62_bits ? v_62 : 19'd0;
+  assign v0_lane62_bits_1 = s1_read[1];
+  assign v0_lane62_mux_1 = v0_lane62_bits_1 ? v_158 : 19'd0;
+  assign v0_lane62_or = v0_lane62_mux | v0_lane62_mux_1;
+  assign v0_lane62_bits_2 = s1_read[2];
+  assign v0_lane62_mux_2 = v0_lane62_bits_2 ? v_254 : 19'd0;
+  assign v0_lane62_or_1 = v0_lane62_or | v0_lane62_mux_2;
+  assign v0_lane62_bits_3 = s1_read[3];
+  assign v0_lane62_mux_3 = v0_lane62_bits_3 ? v_350 : 19'd0;
   assign lane62_h_add = {s2_v0_lane62[18], s2_v0_lane62} + {lane62_dk[18], lane62_dk};
-  assign v_lane63_bits = s1_group[1];
-  assign v_lane63_bits_1 = s1_group[0];
-  assign v_lane63_mux = v_lane63_bits_1 ? v_351 : v_255;
-  assign v_lane63_bits_2 = s1_group[0];
-  assign v_lane63_mux_1 = v_lane63_bits_2 ? v_159 : v_63;
+  assign v0_lane63_bits = s1_read[0];
+  assign v0_lane63_mux = v0_lane63_bits ? v_63 : 19'd0;
+  assign v0_lane63_bits_1 = s1_read[1];
+  assign v0_lane63_mux_1 = v0_lane63_bits_1 ? v_159 : 19'd0;
+  assign v0_lane63_or = v0_lane63_mux | v0_lane63_mux_1;
+  assign v0_lane63_bits_2 = s1_read[2];
+  assign v0_lane63_mux_2 = v0_lane63_bits_2 ? v_255 : 19'd0;
+  assign v0_lane63_or_1 = v0_lane63_or | v0_lane63_mux_2;
+  assign v0_lane63_bits_3 = s1_read[3];
+  assign v0_lane63_mux_3 = v0_lane63_bits_3 ? v_351 : 19'd0;
   assign lane63_h_add = {s2_v0_lane63[18], s2_v0_lane63} + {lane63_dk[18], lane63_dk};
-  assign v_lane64_bits = s1_group[1];
-  assign v_lane64_bits_1 = s1_group[0];
-  assign v_lane64_mux = v_lane64_bits_1 ? v_352 : v_256;
-  assign v_lane64_bits_2 = s1_group[0];
-  assign v_lane64_mux_1 = v_lane64_bits_2 ? v_160 : v_64;
+  assign v0_lane64_bits = s1_read[0];
+  assign v0_lane64_mux = v0_lane64_bits ? v_64 : 19'd0;
+  assign v0_lane64_bits_1 = s1_read[1];
+  assign v0_lane64_mux_1 = v0_lane64_bits_1 ? v_160 : 19'd0;
+  assign v0_lane64_or = v0_lane64_mux | v0_lane64_mux_1;
+  assign v0_lane64_bits_2 = s1_read[2];
+  assign v0_lane64_mux_2 = v0_lane64_bits_2 ? v_256 : 19'd0;
+  assign v0_lane64_or_1 = v0_lane64_or | v0_lane64_mux_2;
+  assign v0_lane64_bits_3 = s1_read[3];
+  assign v0_lane64_mux_3 = v0_lane64_bits_3 ? v_352 : 19'd0;
   assign lane64_h_add = {s2_v0_lane64[18], s2_v0_lane64} + {lane64_dk[18], lane64_dk};
-  assign v_lane65_bits = s1_group[1];
-  assign v_lane65_bits_1 = s1_group[0];
-  assign v_lane65_mux = v_lane65_bits_1 ? v_353 : v_257;
-  assign v_lane65_bits_2 = s1_group[0];
-  assign v_lane65_mux_1 = v_lane65_bits_2 ? v_161 : v_65;
+  assign v0_lane65_bits = s1_read[0];
+  assign v0_lane65_mux = v0_lane65_bits ? v_65 : 19'd0;
+  assign v0_lane65_bits_1 = s1_read[1];
+  assign v0_lane65_mux_1 = v0_lane65_bits_1 ? v_161 : 19'd0;
+  assign v0_lane65_or = v0_lane65_mux | v0_lane65_mux_1;
+  assign v0_lane65_bits_2 = s1_read[2];
+  assign v0_lane65_mux_2 = v0_lane65_bits_2 ? v_257 : 19'd0;
+  assign v0_lane65_or_1 = v0_lane65_or | v0_lane65_mux_2;
+  assign v0_lane65_bits_3 = s1_read[3];
+  assign v0_lane65_mux_3 = v0_lane65_bits_3 ? v_353 : 19'd0;
   assign lane65_h_add = {s2_v0_lane65[18], s2_v0_lane65} + {lane65_dk[18], lane65_dk};
-  assign v_lane66_bits = s1_group[1];
-  assign v_lane66_bits_1 = s1_group[0];
-  assign v_lane66_mux = v_lane66_bits_1 ? v_354 : v_258;
-  assign v_lane66_bits_2 = s1_group[0];
-  assign v_lane66_mux_1 = v_lane66_bits_2 ? v_162 : v_66;
+  assign v0_lane66_bits = s1_read[0];
+  assign v0_lane66_mux = v0_lane66_bits ? v_66 : 19'd0;
+  assign v0_lane66_bits_1 = s1_read[1];
+  assign v0_lane66_mux_1 = v0_lane66_bits_1 ? v_162 : 19'd0;
+  assign v0_lane66_or = v0_lane66_mux | v0_lane66_mux_1;
+  assign v0_lane66_bits_2 = s1_read[2];
+  assign v0_lane66_mux_2 = v0_lane66_bits_2 ? v_258 : 19'd0;
+  assign v0_lane66_or_1 = v0_lane66_or | v0_lane66_mux_2;
+  assign v0_lane66_bits_3 = s1_read[3];
+  assign v0_lane66_mux_3 = v0_lane66_bits_3 ? v_354 : 19'd0;
   assign lane66_h_add = {s2_v0_lane66[18], s2_v0_lane66} + {lane66_dk[18], lane66_dk};
-  assign v_lane67_bits = s1_group[1];
-  assign v_lane67_bits_1 = s1_group[0];
-  assign v_lane67_mux = v_lane67_bits_1 ? v_355 : v_259;
-  assign v_lane67_bits_2 = s1_group[0];
-  assign v_lane67_mux_1 = v_lane67_bits_2 ? v_163 : v_67;
+  assign v0_lane67_bits = s1_read[0];
+  assign v0_lane67_mux = v0_lane67_bits ? v_67 : 19'd0;
+  assign v0_lane67_bits_1 = s1_read[1];
+  assign v0_lane67_mux_1 = v0_lane67_bits_1 ? v_163 : 19'd0;
+  assign v0_lane67_or = v0_lane67_mux | v0_lane67_mux_1;
+  assign v0_lane67_bits_2 = s1_read[2];
+  assign v0_lane67_mux_2 = v0_lane67_bits_2 ? v_259 : 19'd0;
+  assign v0_lane67_or_1 = v0_lane67_or | v0_lane67_mux_2;
+  assign v0_lane67_bits_3 = s1_read[3];
+  assign v0_lane67_mux_3 = v0_lane67_bits_3 ? v_355 : 19'd0;
   assign lane67_h_add = {s2_v0_lane67[18], s2_v0_lane67} + {lane67_dk[18], lane67_dk};
-  assign v_lane68_bits = s1_group[1];
-  assign v_lane68_bits_1 = s1_group[0];
-  assign v_lane68_mux = v_lane68_bits_1 ? v_356 : v_260;
-  assign v_lane68_bits_2 = s1_group[0];
-  assign v_lane68_mux_1 = v_lane68_bits_2 ? v_164 : v_68;
+  assign v0_lane68_bits = s1_read[0];
+  assign v0_lane68_mux = v0_lane68_bits ? v_68 : 19'd0;
+  assign v0_lane68_bits_1 = s1_read[1];
+  assign v0_lane68_mux_1 = v0_lane68_bits_1 ? v_164 : 19'd0;
+  assign v0_lane68_or = v0_lane68_mux | v0_lane68_mux_1;
+  assign v0_lane68_bits_2 = s1_read[2];
+  assign v0_lane68_mux_2 = v0_lane68_bits_2 ? v_260 : 19'd0;
+  assign v0_lane68_or_1 = v0_lane68_or | v0_lane68_mux_2;
+  assign v0_lane68_bits_3 = s1_read[3];
+  assign v0_lane68_mux_3 = v0_lane68_bits_3 ? v_356 : 19'd0;
   assign lane68_h_add = {s2_v0_lane68[18], s2_v0_lane68} + {lane68_dk[18], lane68_dk};
-  assign v_lane69_bits = s1_group[1];
-  assign v_lane69_bits_1 = s1_group[0];
-  assign v_lane69_mux = v_lane69_bits_1 ? v_357 : v_261;
-  assign v_lane69_bits_2 = s1_group[0];
-  assign v_lane69_mux_1 = v_lane69_bits_2 ? v_165 : v_69;
+  assign v0_lane69_bits = s1_read[0];
+  assign v0_lane69_mux = v0_lane69_bits ? v_69 : 19'd0;
+  assign v0_lane69_bits_1 = s1_read[1];
+  assign v0_lane69_mux_1 = v0_lane69_bits_1 ? v_165 : 19'd0;
+  assign v0_lane69_or = v0_lane69_mux | v0_lane69_mux_1;
+  assign v0_lane69_bits_2 = s1_read[2];
+  assign v0_lane69_mux_2 = v0_lane69_bits_2 ? v_261 : 19'd0;
+  assign v0_lane69_or_1 = v0_lane69_or | v0_lane69_mux_2;
+  assign v0_lane69_bits_3 = s1_read[3];
+  assign v0_lane69_mux_3 = v0_lane69_bits_3 ? v_357 : 19'd0;
   assign lane69_h_add = {s2_v0_lane69[18], s2_v0_lane69} + {lane69_dk[18], lane69_dk};
-  assign v_lane70_bits = s1_group[1];
-  assign v_lane70_bits_1 = s1_group[0];
-  assign v_lane70_mux = v_lane70_bits_1 ? v_358 : v_262;
-  assign v_lane70_bits_2 = s1_group[0];
-  assign v_lane70_mux_1 = v_lane70_bits_2 ? v_166 : v_70;
+  assign v0_lane70_bits = s1_read[0];
+  assign v0_lane70_mux = v0_lane70_bits ? v_70 : 19'd0;
+  assign v0_lane70_bits_1 = s1_read[1];
+  assign v0_lane70_mux_1 = v0_lane70_bits_1 ? v_166 : 19'd0;
+  assign v0_lane70_or = v0_lane70_mux | v0_lane70_mux_1;
+  assign v0_lane70_bits_2 = s1_read[2];
+  assign v0_lane70_mux_2 = v0_lane70_bits_2 ? v_262 : 19'd0;
+  assign v0_lane70_or_1 = v0_lane70_or | v0_lane70_mux_2;
+  assign v0_lane70_bits_3 = s1_read[3];
+  assign v0_lane70_mux_3 = v0_lane70_bits_3 ? v_358 : 19'd0;
   assign lane70_h_add = {s2_v0_lane70[18], s2_v0_lane70} + {lane70_dk[18], lane70_dk};
-  assign v_lane71_bits = s1_group[1];
-  assign v_lane71_bits_1 = s1_group[0];
-  assign v_lane71_mux = v_lane71_bits_1 ? v_359 : v_263;
-  assign v_lane71_bits_2 = s1_group[0];
-  assign v_lane71_mux_1 = v_lane71_bits_2 ? v_167 : v_71;
+  assign v0_lane71_bits = s1_read[0];
+  assign v0_lane71_mux = v0_lane71_bits ? v_71 : 19'd0;
+  assign v0_lane71_bits_1 = s1_read[1];
+  assign v0_lane71_mux_1 = v0_lane71_bits_1 ? v_167 : 19'd0;
+  assign v0_lane71_or = v0_lane71_mux | v0_lane71_mux_1;
+  assign v0_lane71_bits_2 = s1_read[2];
+  assign v0_lane71_mux_2 = v0_lane71_bits_2 ? v_263 : 19'd0;
+  assign v0_lane71_or_1 = v0_lane71_or | v0_lane71_mux_2;
+  assign v0_lane71_bits_3 = s1_read[3];
+  assign v0_lane71_mux_3 = v0_lane71_bits_3 ? v_359 : 19'd0;
   assign lane71_h_add = {s2_v0_lane71[18], s2_v0_lane71} + {lane71_dk[18], lane71_dk};
-  assign v_lane72_bits = s1_group[1];
-  assign v_lane72_bits_1 = s1_group[0];
-  assign v_lane72_mux = v_lane72_bits_1 ? v_360 : v_264;
-  assign v_lane72_bits_2 = s1_group[0];
-  assign v_lane72_mux_1 = v_lane72_bits_2 ? v_168 : v_72;
+  assign v0_lane72_bits = s1_read[0];
+  assign v0_lane72_mux = v0_lane72_bits ? v_72 : 19'd0;
+  assign v0_lane72_bits_1 = s1_read[1];
+  assign v0_lane72_mux_1 = v0_lane72_bits_1 ? v_168 : 19'd0;
+  assign v0_lane72_or = v0_lane72_mux | v0_lane72_mux_1;
+  assign v0_lane72_bits_2 = s1_read[2];
+  assign v0_lane72_mux_2 = v0_lane72_bits_2 ? v_264 : 19'd0;
+  assign v0_lane72_or_1 = v0_lane72_or | v0_lane72_mux_2;
+  assign v0_lane72_bits_3 = s1_read[3];
+  assign v0_lane72_mux_3 = v0_lane72_bits_3 ? v_360 : 19'd0;
   assign lane72_h_add = {s2_v0_lane72[18], s2_v0_lane72} + {lane72_dk[18], lane72_dk};
-  assign v_lane73_bits = s1_group[1];
-  assign v_lane73_bits_1 = s1_group[0];
-  assign v_lane73_mux = v_lane73_bits_1 ? v_361 : v_265;
-  assign v_lane73_bits_2 = s1_group[0];
-  assign v_lane73_mux_1 = v_lane73_bits_2 ? v_169 : v_73;
+  assign v0_lane73_bits = s1_read[0];
+  assign v0_lane73_mux = v0_lane73_bits ? v_73 : 19'd0;
+  assign v0_lane73_bits_1 = s1_read[1];
+  assign v0_lane73_mux_1 = v0_lane73_bits_1 ? v_169 : 19'd0;
+  assign v0_lane73_or = v0_lane73_mux | v0_lane73_mux_1;
+  assign v0_lane73_bits_2 = s1_read[2];
+  assign v0_lane73_mux_2 = v0_lane73_bits_2 ? v_265 : 19'd0;
+  assign v0_lane73_or_1 = v0_lane73_or | v0_lane73_mux_2;
+  assign v0_lane73_bits_3 = s1_read[3];
+  assign v0_lane73_mux_3 = v0_lane73_bits_3 ? v_361 : 19'd0;
   assign lane73_h_add = {s2_v0_lane73[18], s2_v0_lane73} + {lane73_dk[18], lane73_dk};
-  assign v_lane74_bits = s1_group[1];
-  assign v_lane74_bits_1 = s1_group[0];
-  assign v_lane74_mux = v_lane74_bits_1 ? v_362 : v_266;
-  assign v_lane74_bits_2 = s1_group[0];
-  assign v_lane74_mux_1 = v_lane74_bits_2 ? v_170 : v_74;
+  assign v0_lane74_bits = s1_read[0];
+  assign v0_lane74_mux = v0_lane74_bits ? v_74 : 19'd0;
+  assign v0_lane74_bits_1 = s1_read[1];
+  assign v0_lane74_mux_1 = v0_lane74_bits_1 ? v_170 : 19'd0;
+  assign v0_lane74_or = v0_lane74_mux | v0_lane74_mux_1;
+  assign v0_lane74_bits_2 = s1_read[2];
+  assign v0_lane74_mux_2 = v0_lane74_bits_2 ? v_266 : 19'd0;
+  assign v0_lane74_or_1 = v0_lane74_or | v0_lane74_mux_2;
+  assign v0_lane74_bits_3 = s1_read[3];
+  assign v0_lane74_mux_3 = v0_lane74_bits_3 ? v_362 : 19'd0;
   assign lane74_h_add = {s2_v0_lane74[18], s2_v0_lane74} + {lane74_dk[18], lane74_dk};
-  assign v_lane75_bits = s1_group[1];
-  assign v_lane75_bits_1 = s1_group[0];
-  assign v_lane75_mux = v_lane75_bits_1 ? v_363 : v_267;
-  assign v_lane75_bits_2 = s1_group[0];
-  assign v_lane75_mux_1 = v_lane75_bits_2 ? v_171 : v_75;
+  assign v0_lane75_bits = s1_read[0];
+  assign v0_lane75_mux = v0_lane75_bits ? v_75 : 19'd0;
+  assign v0_lane75_bits_1 = s1_read[1];
+  assign v0_lane75_mux_1 = v0_lane75_bits_1 ? v_171 : 19'd0;
+  assign v0_lane75_or = v0_lane75_mux | v0_lane75_mux_1;
+  assign v0_lane75_bits_2 = s1_read[2];
+  assign v0_lane75_mux_2 = v0_lane75_bits_2 ? v_267 : 19'd0;
+  assign v0_lane75_or_1 = v0_lane75_or | v0_lane75_mux_2;
+  assign v0_lane75_bits_3 = s1_read[3];
+  assign v0_lane75_mux_3 = v0_lane75_bits_3 ? v_363 : 19'd0;
   assign lane75_h_add = {s2_v0_lane75[18], s2_v0_lane75} + {lane75_dk[18], lane75_dk};
-  assign v_lane76_bits = s1_group[1];
-  assign v_lane76_bits_1 = s1_group[0];
-  assign v_lane76_mux = v_lane76_bits_1 ? v_364 : v_268;
-  assign v_lane76_bits_2 = s1_group[0];
-  assign v_lane76_mux_1 = v_lane76_bits_2 ? v_172 : v_76;
+  assign v0_lane76_bits = s1_read[0];
+  assign v0_lane76_mux = v0_lane76_bits ? v_76 : 19'd0;
+  assign v0_lane76_bits_1 = s1_read[1];
+  assign v0_lane76_mux_1 = v0_lane76_bits_1 ? v_172 : 19'd0;
+  assign v0_lane76_or = v0_lane76_mux | v0_lane76_mux_1;
+  assign v0_lane76_bits_2 = s1_read[2];
+  assign v0_lane76_mux_2 = v0_lane76_bits_2 ? v_268 : 19'd0;
+  assign v0_lane76_or_1 = v0_lane76_or | v0_lane76_mux_2;
+  assign v0_lane76_bits_3 = s1_read[3];
+  assign v0_lane76_mux_3 = v0_lane76_bits_3 ? v_364 : 19'd0;
   assign lane76_h_add = {s2_v0_lane76[18], s2_v0_lane76} + {lane76_dk[18], lane76_dk};
-  assign v_lane77_bits = s1_group[1];
-  assign v_lane77_bits_1 = s1_group[0];
-  assign v_lane77_mux = v_lane77_bits_1 ? v_365 : v_269;
-  assign v_lane77_bits_2 = s1_group[0];
-  assign v_lane77_mux_1 = v_lane77_bits_2 ? v_173 : v_77;
+  assign v0_lane77_bits = s1_read[0];
+  assign v0_lane77_mux = v0_lane77_bits ? v_77 : 19'd0;
+  assign v0_lane77_bits_1 = s1_read[1];
+  assign v0_lane77_mux_1 = v0_lane77_bits_1 ? v_173 : 19'd0;
+  assign v0_lane77_or = v0_lane77_mux | v0_lane77_mux_1;
+  assign v0_lane77_bits_2 = s1_read[2];
+  assign v0_lane77_mux_2 = v0_lane77_bits_2 ? v_269 : 19'd0;
+  assign v0_lane77_or_1 = v0_lane77_or | v0_lane77_mux_2;
+  assign v0_lane77_bits_3 = s1_read[3];
+  assign v0_lane77_mux_3 = v0_lane77_bits_3 ? v_365 : 19'd0;
   assign lane77_h_add = {s2_v0_lane77[18], s2_v0_lane77} + {lane77_dk[18], lane77_dk};
-  assign v_lane78_bits = s1_group[1];
-  assign v_lane78_bits_1 = s1_group[0];
-  assign v_lane78_mux = v_lane78_bits_1 ? v_366 : v_270;
-  assign v_lane78_bits_2 = s1_group[0];
-  assign v_lane78_mux_1 = v_lane78_bits_2 ? v_174 : v_78;
+  assign v0_lane78_bits = s1_read[0];
+  assign v0_lane78_mux = v0_lane78_bits ? v_78 : 19'd0;
+  assign v0_lane78_bits_1 = s1_read[1];
+  assign v0_lane78_mux_1 = v0_lane78_bits_1 ? v_174 : 19'd0;
+  assign v0_lane78_or = v0_lane78_mux | v0_lane78_mux_1;
+  assign v0_lane78_bits_2 = s1_read[2];
+  assign v0_lane78_mux_2 = v0_lane78_bits_2 ? v_270 : 19'd0;
+  assign v0_lane78_or_1 = v0_lane78_or | v0_lane78_mux_2;
+  assign v0_lane78_bits_3 = s1_read[3];
+  assign v0_lane78_mux_3 = v0_lane78_bits_3 ? v_366 : 19'd0;
   assign lane78_h_add = {s2_v0_lane78[18], s2_v0_lane78} + {lane78_dk[18], lane78_dk};
-  assign v_lane79_bits = s1_group[1];
-  assign v_lane79_bits_1 = s1_group[0];
-  assign v_lane79_mux = v_lane79_bits_1 ? v_367 : v_271;
-  assign v_lane79_bits_2 = s1_group[0];
-  assign v_lane79_mux_1 = v_lane79_bits_2 ? v_175 : v_79;
+  assign v0_lane79_bits = s1_read[0];
+  assign v0_lane79_mux = v0_lane79_bits ? v_79 : 19'd0;
+  assign v0_lane79_bits_1 = s1_read[1];
+  assign v0_lane79_mux_1 = v0_lane79_bits_1 ? v_175 : 19'd0;
+  assign v0_lane79_or = v0_lane79_mux | v0_lane79_mux_1;
+  assign v0_lane79_bits_2 = s1_read[2];
+  assign v0_lane79_mux_2 = v0_lane79_bits_2 ? v_271 : 19'd0;
+  assign v0_lane79_or_1 = v0_lane79_or | v0_lane79_mux_2;
+  assign v0_lane79_bits_3 = s1_read[3];
+  assign v0_lane79_mux_3 = v0_lane79_bits_3 ? v_367 : 19'd0;
   assign lane79_h_add = {s2_v0_lane79[18], s2_v0_lane79} + {lane79_dk[18], lane79_dk};
-  assign v_lane80_bits = s1_group[1];
-  assign v_lane80_bits_1 = s1_group[0];
-  assign v_lane80_mux = v_lane80_bits_1 ? v_368 : v_272;
-  assign v_lane80_bits_2 = s1_group[0];
-  assign v_lane80_mux_1 = v_lane80_bits_2 ? v_176 : v_80;
+  assign v0_lane80_bits = s1_read[0];
+  assign v0_lane80_mux = v0_lane80_bits ? v_80 : 19'd0;
+  assign v0_lane80_bits_1 = s1_read[1];
+  assign v0_lane80_mux_1 = v0_lane80_bits_1 ? v_176 : 19'd0;
+  assign v0_lane80_or = v0_lane80_mux | v0_lane80_mux_1;
+  assign v0_lane80_bits_2 = s1_read[2];
+  assign v0_lane80_mux_2 = v0_lane80_bits_2 ? v_272 : 19'd0;
+  assign v0_lane80_or_1 = v0_lane80_or | v0_lane80_mux_2;
+  assign v0_lane80_bits_3 = s1_read[3];
+  assign v0_lane80_mux_3 = v0_lane80_bits_3 ? v_368 : 19'd0;
   assign lane80_h_add = {s2_v0_lane80[18], s2_v0_lane80} + {lane80_dk[18], lane80_dk};
-  assign v_lane81_bits = s1_group[1];
-  assign v_lane81_bits_1 = s1_group[0];
-  assign v_lane81_mux = v_lane81_bits_1 ? v_369 : v_273;
-  assign v_lane81_bits_2 = s1_group[0];
-  assign v_lane81_mux_1 = v_lane81_bits_2 ? v_177 : v_81;
+  assign v0_lane81_bits = s1_read[0];
+  assign v0_lane81_mux = v0_lane81_bits ? v_81 : 19'd0;
+  assign v0_lane81_bits_1 = s1_read[1];
+  assign v0_lane81_mux_1 = v0_lane81_bits_1 ? v_177 : 19'd0;
+  assign v0_lane81_or = v0_lane81_mux | v0_lane81_mux_1;
+  assign v0_lane81_bits_2 = s1_read[2];
+  assign v0_lane81_mux_2 = v0_lane81_bits_2 ? v_273 : 19'd0;
+  assign v0_lane81_or_1 = v0_lane81_or | v0_lane81_mux_2;
+  assign v0_lane81_bits_3 = s1_read[3];
+  assign v0_lane81_mux_3 = v0_lane81_bits_3 ? v_369 : 19'd0;
   assign lane81_h_add = {s2_v0_lane81[18], s2_v0_lane81} + {lane81_dk[18], lane81_dk};
-  assign v_lane82_bits = s1_group[1];
-  assign v_lane82_bits_1 = s1_group[0];
-  assign v_lane82_mux = v_lane82_bits_1 ? v_370 : v_274;
-  assign v_lane82_bits_2 = s1_group[0];
-  assign v_lane82_mux_1 = v_lane82_bits_2 ? v_178 : v_82;
+  assign v0_lane82_bits = s1_read[0];
+  assign v0_lane82_mux = v0_lane82_bits ? v_82 : 19'd0;
+  assign v0_lane82_bits_1 = s1_read[1];
+  assign v0_lane82_mux_1 = v0_lane82_bits_1 ? v_178 : 19'd0;
+  assign v0_lane82_or = v0_lane82_mux | v0_lane82_mux_1;
+  assign v0_lane82_bits_2 = s1_read[2];
+  assign v0_lane82_mux_2 = v0_lane82_bits_2 ? v_274 : 19'd0;
+  assign v0_lane82_or_1 = v0_lane82_or | v0_lane82_mux_2;
+  assign v0_lane82_bits_3 = s1_read[3];
+  assign v0_lane82_mux_3 = v0_lane82_bits_3 ? v_370 : 19'd0;
   assign lane82_h_add = {s2_v0_lane82[18], s2_v0_lane82} + {lane82_dk[18], lane82_dk};
-  assign v_lane83_bits = s1_group[1];
-  assign v_lane83_bits_1 = s1_group[0];
-  assign v_lane83_mux = v_lane83_bits_1 ? v_371 : v_275;
-  assign v_lane83_bits_2 = s1_group[0];
-  assign v_lane83_mux_1 = v_lane83_bits_2 ? v_179 : v_83;
+  assign v0_lane83_bits = s1_read[0];
+  assign v0_lane83_mux = v0_lane83_bits ? v_83 : 19'd0;
+  assign v0_lane83_bits_1 = s1_read[1];
+  assign v0_lane83_mux_1 = v0_lane83_bits_1 ? v_179 : 19'd0;
+  assign v0_lane83_or = v0_lane83_mux | v0_lane83_mux_1;
+  assign v0_lane83_bits_2 = s1_read[2];
+  assign v0_lane83_mux_2 = v0_lane83_bits_2 ? v_275 : 19'd0;
+  assign v0_lane83_or_1 = v0_lane83_or | v0_lane83_mux_2;
+  assign v0_lane83_bits_3 = s1_read[3];
+  assign v0_lane83_mux_3 = v0_lane83_bits_3 ? v_371 : 19'd0;
   assign lane83_h_add = {s2_v0_lane83[18], s2_v0_lane83} + {lane83_dk[18], lane83_dk};
-  assign v_lane84_bits = s1_group[1];
-  assign v_lane84_bits_1 = s1_group[0];
-  assign v_lane84_mux = v_lane84_bits_1 ? v_372 : v_276;
-  assign v_lane84_bits_2 = s1_group[0];
-  assign v_lane84_mux_1 = v_lane84_bits_2 ? v_180 : v_84;
+  assign v0_lane84_bits = s1_read[0];
+  assign v0_lane84_mux = v0_lane84_bits ? v_84 : 19'd0;
+  assign v0_lane84_bits_1 = s1_read[1];
+  assign v0_lane84_mux_1 = v0_lane84_bits_1 ? v_180 : 19'd0;
+  assign v0_lane84_or = v0_lane84_mux | v0_lane84_mux_1;
+  assign v0_lane84_bits_2 = s1_read[2];
+  assign v0_lane84_mux_2 = v0_lane84_bits_2 ? v_276 : 19'd0;
+  assign v0_lane84_or_1 = v0_lane84_or | v0_lane84_mux_2;
+  assign v0_lane84_bits_3 = s1_read[3];
+  assign v0_lane84_mux_3 = v0_lane84_bits_3 ? v_372 : 19'd0;
   assign lane84_h_add = {s2_v0_lane84[18], s2_v0_lane84} + {lane84_dk[18], lane84_dk};
-  assign v_lane85_bits = s1_group[1];
-  assign v_lane85_bits_1 = s1_group[0];
-  assign v_lane85_mux = v_lane85_bits_1 ? v_373 : v_277;
-  assign v_lane85_bits_2 = s1_group[0];
-  assign v_lane85_mux_1 = v_lane85_bits_2 ? v_181 : v_85;
+  assign v0_lane85_bits = s1_read[0];
+  assign v0_lane85_mux = v0_lane85_bits ? v_85 : 19'd0;
+  assign v0_lane85_bits_1 = s1_read[1];
+  assign v0_lane85_mux_1 = v0_lane85_bits_1 ? v_181 : 19'd0;
+  assign v0_lane85_or = v0_lane85_mux | v0_lane85_mux_1;
+  assign v0_lane85_bits_2 = s1_read[2];
+  assign v0_lane85_mux_2 = v0_lane85_bits_2 ? v_277 : 19'd0;
+  assign v0_lane85_or_1 = v0_lane85_or | v0_lane85_mux_2;
+  assign v0_lane85_bits_3 = s1_read[3];
+  assign v0_lane85_mux_3 = v0_lane85_bits_3 ? v_373 : 19'd0;
   assign lane85_h_add = {s2_v0_lane85[18], s2_v0_lane85} + {lane85_dk[18], lane85_dk};
-  assign v_lane86_bits = s1_group[1];
-  assign v_lane86_bits_1 = s1_group[0];
-  assign v_lane86_mux = v_lane86_bits_1 ? v_374 : v_278;
-  assign v_lane86_bits_2 = s1_group[0];
-  assign v_lane86_mux_1 = v_lane86_bits_2 ? v_182 : v_86;
+  assign v0_lane86_bits = s1_read[0];
+  assign v0_lane86_mux = v0_lane86_bits ? v_86 : 19'd0;
+  assign v0_lane86_bits_1 = s1_read[1];
+  assign v0_lane86_mux_1 = v0_lane86_bits_1 ? v_182 : 19'd0;
+  assign v0_lane86_or = v0_lane86_mux | v0_lane86_mux_1;
+  assign v0_lane86_bits_2 = s1_read[2];
+  assign v0_lane86_mux_2 = v0_lane86_bits_2 ? v_278 : 19'd0;
+  assign v0_lane86_or_1 = v0_lane86_or | v0_lane86_mux_2;
+  assign v0_lane86_bits_3 = s1_read[3];
+  assign v0_lane86_mux_3 = v0_lane86_bits_3 ? v_374 : 19'd0;
   assign lane86_h_add = {s2_v0_lane86[18], s2_v0_lane86} + {lane86_dk[18], lane86_dk};
-  assign v_lane87_bits = s1_group[1];
-  assign v_lane87_bits_1 = s1_group[0];
-  assign v_lane87_mux = v_lane87_bits_1 ? v_375 : v_279;
-  assign v_lane87_bits_2 = s1_group[0];
-  assign v_lane87_mux_1 = v_lane87_bits_2 ? v_183 : v_87;
+  assign v0_lane87_bits = s1_read[0];
+  assign v0_lane87_mux = v0_lane87_bits ? v_87 : 19'd0;
+  assign v0_lane87_bits_1 = s1_read[1];
+  assign v0_lane87_mux_1 = v0_lane87_bits_1 ? v_183 : 19'd0;
+  assign v0_lane87_or = v0_lane87_mux | v0_lane87_mux_1;
+  assign v0_lane87_bits_2 = s1_read[2];
+  assign v0_lane87_mux_2 = v0_lane87_bits_2 ? v_279 : 19'd0;
+  assign v0_lane87_or_1 = v0_lane87_or | v0_lane87_mux_2;
+  assign v0_lane87_bits_3 = s1_read[3];
+  assign v0_lane87_mux_3 = v0_lane87_bits_3 ? v_375 : 19'd0;
   assign lane87_h_add = {s2_v0_lane87[18], s2_v0_lane87} + {lane87_dk[18], lane87_dk};
-  assign v_lane88_bits = s1_group[1];
-  assign v_lane88_bits_1 = s1_group[0];
-  assign v_lane88_mux = v_lane88_bits_1 ? v_376 : v_280;
-  assign v_lane88_bits_2 = s1_group[0];
-  assign v_lane88_mux_1 = v_lane88_bits_2 ? v_184 : v_88;
+  assign v0_lane88_bits = s1_read[0];
+  assign v0_lane88_mux = v0_lane88_bits ? v_88 : 19'd0;
+  assign v0_lane88_bits_1 = s1_read[1];
+  assign v0_lane88_mux_1 = v0_lane88_bits_1 ? v_184 : 19'd0;
+  assign v0_lane88_or = v0_lane88_mux | v0_lane88_mux_1;
+  assign v0_lane88_bits_2 = s1_read[2];
+  assign v0_lane88_mux_2 = v0_lane88_bits_2 ? v_280 : 19'd0;
+  assign v0_lane88_or_1 = v0_lane88_or | v0_lane88_mux_2;
+  assign v0_lane88_bits_3 = s1_read[3];
+  assign v0_lane88_mux_3 = v0_lane88_bits_3 ? v_376 : 19'd0;
   assign lane88_h_add = {s2_v0_lane88[18], s2_v0_lane88} + {lane88_dk[18], lane88_dk};
-  assign v_lane89_bits = s1_group[1];
-  assign v_lane89_bits_1 = s1_group[0];
-  assign v_lane89_mux = v_lane89_bits_1 ? v_377 : v_281;
-  assign v_lane89_bits_2 = s1_group[0];
-  assign v_lane89_mux_1 = v_lane89_bits_2 ? v_185 : v_89;
+  assign v0_lane89_bits = s1_read[0];
+  assign v0_lane89_mux = v0_lane89_bits ? v_89 : 19'd0;
+  assign v0_lane89_bits_1 = s1_read[1];
+  assign v0_lane89_mux_1 = v0_lane89_bits_1 ? v_185 : 19'd0;
+  assign v0_lane89_or = v0_lane89_mux | v0_lane89_mux_1;
+  assign v0_lane89_bits_2 = s1_read[2];
+  assign v0_lane89_mux_2 = v0_lane89_bits_2 ? v_281 : 19'd0;
+  assign v0_lane89_or_1 = v0_lane89_or | v0_lane89_mux_2;
+  assign v0_lane89_bits_3 = s1_read[3];
+  assign v0_lane89_mux_3 = v0_lane89_bits_3 ? v_377 : 19'd0;
   assign lane89_h_add = {s2_v0_lane89[18], s2_v0_lane89} + {lane89_dk[18], lane89_dk};
-  assign v_lane90_bits = s1_group[1];
-  assign v_lane90_bits_1 = s1_group[0];
-  assign v_lane90_mux = v_lane90_bits_1 ? v_378 : v_282;
-  assign v_lane90_bits_2 = s1_group[0];
-  assign v_lane90_mux_1 = v_lane90_bits_2 ? v_186 : v_90;
+  assign v0_lane90_bits = s1_read[0];
+  assign v0_lane90_mux = v0_lane90_bits ? v_90 : 19'd0;
+  assign v0_lane90_bits_1 = s1_read[1];
+  assign v0_lane90_mux_1 = v0_lane90_bits_1 ? v_186 : 19'd0;
+  assign v0_lane90_or = v0_lane90_mux | v0_lane90_mux_1;
+  assign v0_lane90_bits_2 = s1_read[2];
+  assign v0_lane90_mux_2 = v0_lane90_bits_2 ? v_282 : 19'd0;
+  assign v0_lane90_or_1 = v0_lane90_or | v0_lane90_mux_2;
+  assign v0_lane90_bits_3 = s1_read[3];
+  assign v0_lane90_mux_3 = v0_lane90_bits_3 ? v_378 : 19'd0;
   assign lane90_h_add = {s2_v0_lane90[18], s2_v0_lane90} + {lane90_dk[18], lane90_dk};
-  assign v_lane91_bits = s1_group[1];
-  assign v_lane91_bits_1 = s1_group[0];
-  assign v_lane91_mux = v_lane91_bits_1 ? v_379 : v_283;
-  assign v_lane91_bits_2 = s1_group[0];
-  assign v_lane91_mux_1 = v_lane91_bits_2 ? v_187 : v_91;
+  assign v0_lane91_bits = s1_read[0];
+  assign v0_lane91_mux = v0_lane91_bits ? v_91 : 19'd0;
+  assign v0_lane91_bits_1 = s1_read[1];
+  assign v0_lane91_mux_1 = v0_lane91_bits_1 ? v_187 : 19'd0;
+  assign v0_lane91_or = v0_lane91_mux | v0_lane91_mux_1;
+  assign v0_lane91_bits_2 = s1_read[2];
+  assign v0_lane91_mux_2 = v0_lane91_bits_2 ? v_283 : 19'd0;
+  assign v0_lane91_or_1 = v0_lane91_or | v0_lane91_mux_2;
+  assign v0_lane91_bits_3 = s1_read[3];
+  assign v0_lane91_mux_3 = v0_lane91_bits_3 ? v_379 : 19'd0;
   assign lane91_h_add = {s2_v0_lane91[18], s2_v0_lane91} + {lane91_dk[18], lane91_dk};
-  assign v_lane92_bits = s1_group[1];
-  assign v_lane92_bits_1 = s1_group[0];
-  assign v_lane92_mux = v_lane92_bits_1 ? v_380 : v_284;
-  assign v_lane92_bits_2 = s1_group[0];
-  assign v_lane92_mux_1 = v_lane92_bits_2 ? v_188 : v_92;
+  assign v0_lane92_bits = s1_read[0];
+  assign v0_lane92_mux = v0_lane92_bits ? v_92 : 19'd0;
+  assign v0_lane92_bits_1 = s1_read[1];
+  assign v0_lane92_mux_1 = v0_lane92_bits_1 ? v_188 : 19'd0;
+  assign v0_lane92_or = v0_lane92_mux | v0_lane92_mux_1;
+  assign v0_lane92_bits_2 = s1_read[2];
+  assign v0_lane92_mux_2 = v0_lane92_bits_2 ? v_284 : 19'd0;
+  assign v0_lane92_or_1 = v0_lane92_or | v0_lane92_mux_2;
+  assign v0_lane92_bits_3 = s1_read[3];
+  assign v0_lane92_mux_3 = v0_lane92_bits_3 ? v_380 : 19'd0;
   assign lane92_h_add = {s2_v0_lane92[18], s2_v0_lane92} + {lane92_dk[18], lane92_dk};
-  assign v_lane93_bits = s1_group[1];
-  assign v_lane93_bits_1 = s1_group[0];
-  assign v_lane93_mux = v_lane93_bits_1 ? v_381 : v_285;
-  assign v_lane93_bits_2 = s1_group[0];
-  assign v_lane93_mux_1 = v_lane93_bits_2 ? v_189 : v_93;
+  assign v0_lane93_bits = s1_read[0];
+  assign v0_lane93_mux = v0_lane93_bits ? v_93 : 19'd0;
+  assign v0_lane93_bits_1 = s1_read[1];
+  assign v0_lane93_mux_1 = v0_lane93_bits_1 ? v_189 : 19'd0;
+  assign v0_lane93_or = v0_lane93_mux | v0_lane93_mux_1;
+  assign v0_lane93_bits_2 = s1_read[2];
+  assign v0_lane93_mux_2 = v0_lane93_bits_2 ? v_285 : 19'd0;
+  assign v0_lane93_or_1 = v0_lane93_or | v0_lane93_mux_2;
+  assign v0_lane93_bits_3 = s1_read[3];
+  assign v0_lane93_mux_3 = v0_lane93_bits_3 ? v_381 : 19'd0;
   assign lane93_h_add = {s2_v0_lane93[18], s2_v0_lane93} + {lane93_dk[18], lane93_dk};
-  assign v_lane94_bits = s1_group[1];
-  assign v_lane94_bits_1 = s1_group[0];
-  assign v_lane94_mux = v_lane94_bits_1 ? v_382 : v_286;
-  assign v_lane94_bits_2 = s1_group[0];
-  assign v_lane94_mux_1 = v_lane94_bits_2 ? v_190 : v_94;
+  assign v0_lane94_bits = s1_read[0];
+  assign v0_lane94_mux = v0_lane94_bits ? v_94 : 19'd0;
+  assign v0_lane94_bits_1 = s1_read[1];
+  assign v0_lane94_mux_1 = v0_lane94_bits_1 ? v_190 : 19'd0;
+  assign v0_lane94_or = v0_lane94_mux | v0_lane94_mux_1;
+  assign v0_lane94_bits_2 = s1_read[2];
+  assign v0_lane94_mux_2 = v0_lane94_bits_2 ? v_286 : 19'd0;
+  assign v0_lane94_or_1 = v0_lane94_or | v0_lane94_mux_2;
+  assign v0_lane94_bits_3 = s1_read[3];
+  assign v0_lane94_mux_3 = v0_lane94_bits_3 ? v_382 : 19'd0;
   assign lane94_h_add = {s2_v0_lane94[18], s2_v0_lane94} + {lane94_dk[18], lane94_dk};
-  assign v_lane95_bits = s1_group[1];
-  assign v_lane95_bits_1 = s1_group[0];
-  assign v_lane95_mux = v_lane95_bits_1 ? v_383 : v_287;
-  assign v_lane95_bits_2 = s1_group[0];
-  assign v_lane95_mux_1 = v_lane95_bits_2 ? v_191 : v_95;
+  assign v0_lane95_bits = s1_read[0];
+  assign v0_lane95_mux = v0_lane95_bits ? v_95 : 19'd0;
+  assign v0_lane95_bits_1 = s1_read[1];
+  assign v0_lane95_mux_1 = v0_lane95_bits_1 ? v_191 : 19'd0;
+  assign v0_lane95_or = v0_lane95_mux | v0_lane95_mux_1;
+  assign v0_lane95_bits_2 = s1_read[2];
+  assign v0_lane95_mux_2 = v0_lane95_bits_2 ? v_287 : 19'd0;
+  assign v0_lane95_or_1 = v0_lane95_or | v0_lane95_mux_2;
+  assign v0_lane95_bits_3 = s1_read[3];
+  assign v0_lane95_mux_3 = v0_lane95_bits_3 ? v_383 : 19'd0;
   assign lane95_h_add = {s2_v0_lane95[18], s2_v0_lane95} + {lane95_dk[18], lane95_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
-  assign s1_valid_next_not = ~s1_advance;
-  assign s1_valid_next_and = s1_valid & s1_valid_next_not;
-  assign s1_valid_next_or = accept | s1_valid_next_and;
+  assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
+  assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
+  assign s1_read_next_not = ~in_first;
+  assign s1_read_next_eq = in_group == 2'd3;
+  assign s1_read_next_and = s1_read_next_not & s1_read_next_eq;
+  assign s1_read_next_not_1 = ~in_first;
+  assign s1_read_next_eq_1 = in_group == 2'd2;
+  assign s1_read_next_and_1 = s1_read_next_not_1 & s1_read_next_eq_1;
+  assign s1_read_next_not_2 = ~in_first;
+  assign s1_read_next_eq_2 = in_group == 2'd1;
+  assign s1_read_next_and_2 = s1_read_next_not_2 & s1_read_next_eq_2;
+  assign s1_read_next_not_3 = ~in_first;
+  assign s1_read_next_eq_3 = in_group == 2'd0;
+  assign s1_read_next_and_3 = s1_read_next_not_3 & s1_read_next_eq_3;
+  assign s1_read_next_cat = {s1_read_next_and, s1_read_next_and_1, s1_read_next_and_2, s1_read_next_and_3};
+  assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
+  assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
+  assign hazard_next_not = ~s1_new_first;
+  assign hazard_next_and = hazard_next_not & new_meets;
+  assign hazard_next_not_1 = ~s1_first;
+  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
+  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
   assign s2_valid_next_not = ~s2_advance;
   assign s2_valid_next_and = s2_valid & s2_valid_next_not;
   assign s2_valid_next_or = s1_advance | s2_valid_next_and;
   assign s3_valid_next_not = ~s3_advance;
   assign s3_valid_next_and = s3_valid & s3_valid_next_not;
   assign s3_valid_next_or = s2_advance | s3_valid_next_and;
+  assign s4_valid_next_not = ~s4_advance;
+  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
+  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
   assign s2_current_lane0_next_bits = s1_current[14:0];
-  assign v_0_en_eq = s3_group == 2'd0;
-  assign v_0_en_and = s3_advance & v_0_en_eq;
-  assign v_96_en_eq = s3_group == 2'd1;
-  assign v_96_en_and = s3_advance & v_96_en_eq;
-  assign v_192_en_eq = s3_group == 2'd2;
-  assign v_192_en_and = s3_advance & v_192_en_eq;
-  assign v_288_en_eq = s3_group == 2'd3;
-  assign v_288_en_and = s3_advance & v_288_en_eq;
+  assign v_0_en_eq = s4_group == 2'd0;
+  assign v_0_en_and = s4_advance & v_0_en_eq;
+  assign v_96_en_eq = s4_group == 2'd1;
+  assign v_96_en_and = s4_advance & v_96_en_eq;
+  assign v_192_en_eq = s4_group == 2'd2;
+  assign v_192_en_and = s4_advance & v_192_en_eq;
+  assign v_288_en_eq = s4_group == 2'd3;
+  assign v_288_en_and = s4_advance & v_288_en_eq;
   assign s2_current_lane1_next_bits = s1_current[29:15];
-  assign v_1_en_eq = s3_group == 2'd0;
-  assign v_1_en_and = s3_advance & v_1_en_eq;
-  assign v_97_en_eq = s3_group == 2'd1;
-  assign v_97_en_and = s3_advance & v_97_en_eq;
-  assign v_193_en_eq = s3_group == 2'd2;
-  assign v_193_en_and = s3_advance & v_193_en_eq;
-  assign v_289_en_eq = s3_group == 2'd3;
-  assign v_289_en_and = s3_advance & v_289_en_eq;
+  assign v_1_en_eq = s4_group == 2'd0;
+  assign v_1_en_and = s4_advance & v_1_en_eq;
+  assign v_97_en_eq = s4_group == 2'd1;
+  assign v_97_en_and = s4_advance & v_97_en_eq;
+  assign v_193_en_eq = s4_group == 2'd2;
+  assign v_193_en_and = s4_advance & v_193_en_eq;
+  assign v_289_en_eq = s4_group == 2'd3;
+  assign v_289_en_and = s4_advance & v_289_en_eq;
   assign s2_current_lane2_next_bits = s1_current[44:30];
-  assign v_2_en_eq = s3_group == 2'd0;
-  assign v_2_en_and = s3_advance & v_2_en_eq;
-  assign v_98_en_eq = s3_group == 2'd1;
-  assign v_98_en_and = s3_advance & v_98_en_eq;
-  assign v_194_en_eq = s3_group == 2'd2;
-  assign v_194_en_and = s3_advance & v_194_en_eq;
-  assign v_290_en_eq = s3_group == 2'd3;
-  assign v_290_en_and = s3_advance & v_290_en_eq;
+  assign v_2_en_eq = s4_group == 2'd0;
+  assign v_2_en_and = s4_advance & v_2_en_eq;
+  assign v_98_en_eq = s4_group == 2'd1;
+  assign v_98_en_and = s4_advance & v_98_en_eq;
+  assign v_194_en_eq = s4_group == 2'd2;
+  assign v_194_en_and = s4_advance & v_194_en_eq;
+  assign v_290_en_eq = s4_group == 2'd3;
+  assign v_290_en_and = s4_advance & v_290_en_eq;
   assign s2_current_lane3_next_bits = s1_current[59:45];
-  assign v_3_en_eq = s3_group == 2'd0;
-  assign v_3_en_and = s3_advance & v_3_en_eq;
-  assign v_99_en_eq = s3_group == 2'd1;
-  assign v_99_en_and = s3_advance & v_99_en_eq;
-  assign v_195_en_eq = s3_group == 2'd2;
-  assign v_195_en_and = s3_advance & v_195_en_eq;
-  assign v_291_en_eq = s3_group == 2'd3;
-  assign v_291_en_and = s3_advance & v_291_en_eq;
+  assign v_3_en_eq = s4_group == 2'd0;
+  assign v_3_en_and = s4_advance & v_3_en_eq;
+  assign v_99_en_eq = s4_group == 2'd1;
+  assign v_99_en_and = s4_advance & v_99_en_eq;
+  assign v_195_en_eq = s4_group == 2'd2;
+  assign v_195_en_and = s4_advance & v_195_en_eq;
+  assign v_291_en_eq = s4_group == 2'd3;
+  assign v_291_en_and = s4_advance & v_291_en_eq;
   assign s2_current_lane4_next_bits = s1_current[74:60];
-  assign v_4_en_eq = s3_group == 2'd0;
-  assign v_4_en_and = s3_advance & v_4_en_eq;
-  assign v_100_en_eq = s3_group == 2'd1;
-  assign v_100_en_and = s3_advance & v_100_en_eq;
-  assign v_196_en_eq = s3_group == 2'd2;
-  assign v_196_en_and = s3_advance & v_196_en_eq;
-  assign v_292_en_eq = s3_group == 2'd3;
-  assign v_292_en_and = s3_advance & v_292_en_eq;
+  assign v_4_en_eq = s4_group == 2'd0;
+  assign v_4_en_and = s4_advance & v_4_en_eq;
+  assign v_100_en_eq = s4_group == 2'd1;
+  assign v_100_en_and = s4_advance & v_100_en_eq;
+  assign v_196_en_eq = s4_group == 2'd2;
+  assign v_196_en_and = s4_advance & v_196_en_eq;
+  assign v_292_en_eq = s4_group == 2'd3;
+  assign v_292_en_and = s4_advance & v_292_en_eq;
   assign s2_current_lane5_next_bits = s1_current[89:75];
-  assign v_5_en_eq = s3_group == 2'd0;
-  assign v_5_en_and = s3_advance & v_5_en_eq;
-  assign v_101_en_eq = s3_group == 2'd1;
-  assign v_101_en_and = s3_advance & v_101_en_eq;
-  assign v_197_en_eq = s3_group == 2'd2;
-  assign v_197_en_and = s3_advance & v_197_en_eq;
-  assign v_293_en_eq = s3_group == 2'd3;
-  assign v_293_en_and = s3_advance & v_293_en_eq;
+  assign v_5_en_eq = s4_group == 2'd0;
+  assign v_5_en_and = s4_advance & v_5_en_eq;
+  assign v_101_en_eq = s4_group == 2'd1;
+  assign v_101_en_and = s4_advance & v_101_en_eq;
+  assign v_197_en_eq = s4_group == 2'd2;
+  assign v_197_en_and = s4_advance & v_197_en_eq;
+  assign v_293_en_eq = s4_group == 2'd3;
+  assign v_293_en_and = s4_advance & v_293_en_eq;
   assign s2_current_lane6_next_bits = s1_current[104:90];
-  assign v_6_en_eq = s3_group == 2'd0;
-  assign v_6_en_and = s3_advance & v_6_en_eq;
-  assign v_102_en_eq = s3_group == 2'd1;
-  assign v_102_en_and = s3_advance & v_102_en_eq;
-  assign v_198_en_eq = s3_group == 2'd2;
-  assign v_198_en_and = s3_advance & v_198_en_eq;
-  assign v_294_en_eq = s3_group == 2'd3;
-  assign v_294_en_and = s3_advance & v_294_en_eq;
+  assign v_6_en_eq = s4_group == 2'd0;
+  assign v_6_en_and = s4_advance & v_6_en_eq;
+  assign v_102_en_eq = s4_group == 2'd1;
+  assign v_102_en_and = s4_advance & v_102_en_eq;
+  assign v_198_en_eq = s4_group == 2'd2;
+  assign v_198_en_and = s4_advance & v_198_en_eq;
+  assign v_294_en_eq = s4_group == 2'd3;
+  assign v_294_en_and = s4_advance & v_294_en_eq;
   assign s2_current_lane7_next_bits = s1_current[119:105];
-  assign v_7_en_eq = s3_group == 2'd0;
-  assign v_7_en_and = s3_advance & v_7_en_eq;
-  assign v_103_en_eq = s3_group == 2'd1;
-  assign v_103_en_and = s3_advance & v_103_en_eq;
-  assign v_199_en_eq = s3_group == 2'd2;
-  assign v_199_en_and = s3_advance & v_199_en_eq;
-  assign v_295_en_eq = s3_group == 2'd3;
-  assign v_295_en_and = s3_advance & v_295_en_eq;
+  assign v_7_en_eq = s4_group == 2'd0;
+  assign v_7_en_and = s4_advance & v_7_en_eq;
+  assign v_103_en_eq = s4_group == 2'd1;
+  assign v_103_en_and = s4_advance & v_103_en_eq;
+  assign v_199_en_eq = s4_group == 2'd2;
+  assign v_199_en_and = s4_advance & v_199_en_eq;
+  assign v_295_en_eq = s4_group == 2'd3;
+  assign v_295_en_and = s4_advance & v_295_en_eq;
   assign s2_current_lane8_next_bits = s1_current[134:120];
-  assign v_8_en_eq = s3_group == 2'd0;
-  assign v_8_en_and = s3_advance & v_8_en_eq;
-  assign v_104_en_eq = s3_group == 2'd1;
-  assign v_104_en_and = s3_advance & v_104_en_eq;
-  assign v_200_en_eq = s3_group == 2'd2;
-  assign v_200_en_and = s3_advance & v_200_en_eq;
-  assign v_296_en_eq = s3_group == 2'd3;
-  assign v_296_en_and = s3_advance & v_296_en_eq;
+  assign v_8_en_eq = s4_group == 2'd0;
+  assign v_8_en_and = s4_advance & v_8_en_eq;
+  assign v_104_en_eq = s4_group == 2'd1;
+  assign v_104_en_and = s4_advance & v_104_en_eq;
+  assign v_200_en_eq = s4_group == 2'd2;
+  assign v_200_en_and = s4_advance & v_200_en_eq;
+  assign v_296_en_eq = s4_group == 2'd3;
+  assign v_296_en_and = s4_advance & v_296_en_eq;
   assign s2_current_lane9_next_bits = s1_current[149:135];
-  assign v_9_en_eq = s3_group == 2'd0;
-  assign v_9_en_and = s3_advance & v_9_en_eq;
-  assign v_105_en_eq = s3_group == 2'd1;
-  assign v_105_en_and = s3_advance & v_105_en_eq;
-  assign v_201_en_eq = s3_group == 2'd2;
-  assign v_201_en_and = s3_advance & v_201_en_eq;
-  assign v_297_en_eq = s3_group == 2'd3;
-  assign v_297_en_and = s3_advance & v_297_en_eq;
+  assign v_9_en_eq = s4_group == 2'd0;
+  assign v_9_en_and = s4_advance & v_9_en_eq;
+  assign v_105_en_eq = s4_group == 2'd1;
+  assign v_105_en_and = s4_advance & v_105_en_eq;
+  assign v_201_en_eq = s4_group == 2'd2;
+  assign v_201_en_and = s4_advance & v_201_en_eq;
+  assign v_297_en_eq = s4_group == 2'd3;
+  assign v_297_en_and = s4_advance & v_297_en_eq;
   assign s2_current_lane10_next_bits = s1_current[164:150];
-  assign v_10_en_eq = s3_group == 2'd0;
-  assign v_10_en_and = s3_advance & v_10_en_eq;
-  assign v_106_en_eq = s3_group == 2'd1;
-  assign v_106_en_and = s3_advance & v_106_en_eq;
-  assign v_202_en_eq = s3_group == 2'd2;
-  assign v_202_en_and = s3_advance & v_202_en_eq;
-  assign v_298_en_eq = s3_group == 2'd3;
-  assign v_298_en_and = s3_advance & v_298_en_eq;
+  assign v_10_en_eq = s4_group == 2'd0;
+  assign v_10_en_and = s4_advance & v_10_en_eq;
+  assign v_106_en_eq = s4_group == 2'd1;
+  assign v_106_en_and = s4_advance & v_106_en_eq;
+  assign v_202_en_eq = s4_group == 2'd2;
+  assign v_202_en_and = s4_advance & v_202_en_eq;
+  assign v_298_en_eq = s4_group == 2'd3;
+  assign v_298_en_and = s4_advance & v_298_en_eq;
   assign s2_current_lane11_next_bits = s1_current[179:165];
-  assign v_11_en_eq = s3_group == 2'd0;
-  assign v_11_en_and = s3_advance & v_11_en_eq;
-  assign v_107_en_eq = s3_group == 2'd1;
-  assign v_107_en_and = s3_advance & v_107_en_eq;
-  assign v_203_en_eq = s3_group == 2'd2;
-  assign v_203_en_and = s3_advance & v_203_en_eq;
-  assign v_299_en_eq = s3_group == 2'd3;
-  assign v_299_en_and = s3_advance & v_299_en_eq;
+  assign v_11_en_eq = s4_group == 2'd0;
+  assign v_11_en_and = s4_advance & v_11_en_eq;
+  assign v_107_en_eq = s4_group == 2'd1;
+  assign v_107_en_and = s4_advance & v_107_en_eq;
+  assign v_203_en_eq = s4_group == 2'd2;
+  assign v_203_en_and = s4_advance & v_203_en_eq;
+  assign v_299_en_eq = s4_group == 2'd3;
+  assign v_299_en_and = s4_advance & v_299_en_eq;
   assign s2_current_lane12_next_bits = s1_current[194:180];
-  assign v_12_en_eq = s3_group == 2'd0;
-  assign v_12_en_and = s3_advance & v_12_en_eq;
-  assign v_108_en_eq = s3_group == 2'd1;
-  assign v_108_en_and = s3_advance & v_108_en_eq;
-  assign v_204_en_eq = s3_group == 2'd2;
-  assign v_204_en_and = s3_advance & v_204_en_eq;
-  assign v_300_en_eq = s3_group == 2'd3;
-  assign v_300_en_and = s3_advance & v_300_en_eq;
+  assign v_12_en_eq = s4_group == 2'd0;
+  assign v_12_en_and = s4_advance & v_12_en_eq;
+  assign v_108_en_eq = s4_group == 2'd1;
+  assign v_108_en_and = s4_advance & v_108_en_eq;
+  assign v_204_en_eq = s4_group == 2'd2;
+  assign v_204_en_and = s4_advance & v_204_en_eq;
+  assign v_300_en_eq = s4_group == 2'd3;
+  assign v_300_en_and = s4_advance & v_300_en_eq;
   assign s2_current_lane13_next_bits = s1_current[209:195];
-  assign v_13_en_eq = s3_group == 2'd0;
-  assign v_13_en_and = s3_advance & v_13_en_eq;
-  assign v_109_en_eq = s3_group == 2'd1;
-  assign v_109_en_and = s3_advance & v_109_en_eq;
-  assign v_205_en_eq = s3_group == 2'd2;
-  assign v_205_en_and = s3_advance & v_205_en_eq;
-  assign v_301_en_eq = s3_group == 2'd3;
-  assign v_301_en_and = s3_advance & v_301_en_eq;
+  assign v_13_en_eq = s4_group == 2'd0;
+  assign v_13_en_and = s4_advance & v_13_en_eq;
+  assign v_109_en_eq = s4_group == 2'd1;
+  assign v_109_en_and = s4_advance & v_109_en_eq;
+  assign v_205_en_eq = s4_group == 2'd2;
+  assign v_205_en_and = s4_advance & v_205_en_eq;
+  assign v_301_en_eq = s4_group == 2'd3;
+  assign v_301_en_and = s4_advance & v_301_en_eq;
   assign s2_current_lane14_next_bits = s1_current[224:210];
-  assign v_14_en_eq = s3_group == 2'd0;
-  assign v_14_en_and = s3_advance & v_14_en_eq;
-  assign v_110_en_eq = s3_group == 2'd1;
-  assign v_110_en_and = s3_advance & v_110_en_eq;
-  assign v_206_en_eq = s3_group == 2'd2;
-  assign v_206_en_and = s3_advance & v_206_en_eq;
-  assign v_302_en_eq = s3_group == 2'd3;
-  assign v_302_en_and = s3_advance & v_302_en_eq;
+  assign v_14_en_eq = s4_group == 2'd0;
+  assign v_14_en_and = s4_advance & v_14_en_eq;
+  assign v_110_en_eq = s4_group == 2'd1;
+  assign v_110_en_and = s4_advance & v_110_en_eq;
+  assign v_206_en_eq = s4_group == 2'd2;
+  assign v_206_en_and = s4_advance & v_206_en_eq;
+  assign v_302_en_eq = s4_group == 2'd3;
+  assign v_302_en_and = s4_advance & v_302_en_eq;
   assign s2_current_lane15_next_bits = s1_current[239:225];
-  assign v_15_en_eq = s3_group == 2'd0;
-  assign v_15_en_and = s3_advance & v_15_en_eq;
-  assign v_111_en_eq = s3_group == 2'd1;
-  assign v_111_en_and = s3_advance & v_111_en_eq;
-  assign v_207_en_eq = s3_group == 2'd2;
-  assign v_207_en_and = s3_advance & v_207_en_eq;
-  assign v_303_en_eq = s3_group == 2'd3;
-  assign v_303_en_and = s3_advance & v_303_en_eq;
+  assign v_15_en_eq = s4_group == 2'd0;
+  assign v_15_en_and = s4_advance & v_15_en_eq;
+  assign v_111_en_eq = s4_group == 2'd1;
+  assign v_111_en_and = s4_advance & v_111_en_eq;
+  assign v_207_en_eq = s4_group == 2'd2;
+  assign v_207_en_and = s4_advance & v_207_en_eq;
+  assign v_303_en_eq = s4_group == 2'd3;
+  assign v_303_en_and = s4_advance & v_303_en_eq;
   assign s2_current_lane16_next_bits = s1_current[254:240];
-  assign v_16_en_eq = s3_group == 2'd0;
-  assign v_16_en_and = s3_advance & v_16_en_eq;
-  assign v_112_en_eq = s3_group == 2'd1;
-  assign v_112_en_and = s3_advance & v_112_en_eq;
-  assign v_208_en_eq = s3_group == 2'd2;
-  assign v_208_en_and = s3_advance & v_208_en_eq;
-  assign v_304_en_eq = s3_group == 2'd3;
-  assign v_304_en_and = s3_advance & v_304_en_eq;
+  assign v_16_en_eq = s4_group == 2'd0;
+  assign v_16_en_and = s4_advance & v_16_en_eq;
+  assign v_112_en_eq = s4_group == 2'd1;
+  assign v_112_en_and = s4_advance & v_112_en_eq;
+  assign v_208_en_eq = s4_group == 2'd2;
+  assign v_208_en_and = s4_advance & v_208_en_eq;
+  assign v_304_en_eq = s4_group == 2'd3;
+  assign v_304_en_and = s4_advance & v_304_en_eq;
   assign s2_current_lane17_next_bits = s1_current[269:255];
-  assign v_17_en_eq = s3_group == 2'd0;
-  assign v_17_en_and = s3_advance & v_17_en_eq;
-  assign v_113_en_eq = s3_group == 2'd1;
-  assign v_113_en_and = s3_advance & v_113_en_eq;
-  assign v_209_en_eq = s3_group == 2'd2;
-  assign v_209_en_and = s3_advance & v_209_en_eq;
-  assign v_305_en_eq = s3_group == 2'd3;
-  assign v_305_en_and = s3_advance & v_305_en_eq;
+  assign v_17_en_eq = s4_group == 2'd0;
+  assign v_17_en_and = s4_advance & v_17_en_eq;
+  assign v_113_en_eq = s4_group == 2'd1;
+  assign v_113_en_and = s4_advance & v_113_en_eq;
+  assign v_209_en_eq = s4_group == 2'd2;
+  assign v_209_en_and = s4_advance & v_209_en_eq;
+  assign v_305_en_eq = s4_group == 2'd3;
+  assign v_305_en_and = s4_advance & v_305_en_eq;
   assign s2_current_lane18_next_bits = s1_current[284:270];
-  assign v_18_en_eq = s3_group == 2'd0;
-  assign v_18_en_and = s3_advance & v_18_en_eq;
-  assign v_114_en_eq = s3_group == 2'd1;
-  assign v_114_en_and = s3_advance & v_114_en_eq;
-  assign v_210_en_eq = s3_group == 2'd2;
-  assign v_210_en_and = s3_advance & v_210_en_eq;
-  assign v_306_en_eq = s3_group == 2'd3;
-  assign v_306_en_and = s3_advance & v_306_en_eq;
+  assign v_18_en_eq = s4_group == 2'd0;
+  assign v_18_en_and = s4_advance & v_18_en_eq;
+  assign v_114_en_eq = s4_group == 2'd1;
+  assign v_114_en_and = s4_advance & v_114_en_eq;
+  assign v_210_en_eq = s4_group == 2'd2;
+  assign v_210_en_and = s4_advance & v_210_en_eq;
+  assign v_306_en_eq = s4_group == 2'd3;
+  assign v_306_en_and = s4_advance & v_306_en_eq;
   assign s2_current_lane19_next_bits = s1_current[299:285];
-  assign v_19_en_eq = s3_group == 2'd0;
-  assign v_19_en_and = s3_advance & v_19_en_eq;
-  assign v_115_en_eq = s3_group == 2'd1;
-  assign v_115_en_and = s3_advance & v_115_en_eq;
-  assign v_211_en_eq = s3_group == 2'd2;
-  assign v_211_en_and = s3_advance & v_211_en_eq;
-  assign v_307_en_eq = s3_group == 2'd3;
-  assign v_307_en_and = s3_advance & v_307_en_eq;
+  assign v_19_en_eq = s4_group == 2'd0;
+  assign v_19_en_and = s4_advance & v_19_en_eq;
+  assign v_115_en_eq = s4_group == 2'd1;
+  assign v_115_en_and = s4_advance & v_115_en_eq;
+  assign v_211_en_eq = s4_group == 2'd2;
+  assign v_211_en_and = s4_advance & v_211_en_eq;
+  assign v_307_en_eq = s4_group == 2'd3;
+  assign v_307_en_and = s4_advance & v_307_en_eq;
   assign s2_current_lane20_next_bits = s1_current[314:300];
-  assign v_20_en_eq = s3_group == 2'd0;
-  assign v_20_en_and = s3_advance & v_20_en_eq;
-  assign v_116_en_eq = s3_group == 2'd1;
-  assign v_116_en_and = s3_advance & v_116_en_eq;
-  assign v_212_en_eq = s3_group == 2'd2;
-  assign v_212_en_and = s3_advance & v_212_en_eq;
-  assign v_308_en_eq = s3_group == 2'd3;
-  assign v_308_en_and = s3_advance & v_308_en_eq;
+  assign v_20_en_eq = s4_group == 2'd0;
+  assign v_20_en_and = s4_advance & v_20_en_eq;
+  assign v_116_en_eq = s4_group == 2'd1;
+  assign v_116_en_and = s4_advance & v_116_en_eq;
+  assign v_212_en_eq = s4_group == 2'd2;
+  assign v_212_en_and = s4_advance & v_212_en_eq;
+  assign v_308_en_eq = s4_group == 2'd3;
+  assign v_308_en_and = s4_advance & v_308_en_eq;
   assign s2_current_lane21_next_bits = s1_current[329:315];
-  assign v_21_en_eq = s3_group == 2'd0;
-  assign v_21_en_and = s3_advance & v_21_en_eq;
-  assign v_117_en_eq = s3_group == 2'd1;
-  assign v_117_en_and = s3_advance & v_117_en_eq;
-  assign v_213_en_eq = s3_group == 2'd2;
-  assign v_213_en_and = s3_advance & v_213_en_eq;
-  assign v_309_en_eq = s3_group == 2'd3;
-  assign v_309_en_and = s3_advance & v_309_en_eq;
+  assign v_21_en_eq = s4_group == 2'd0;
+  assign v_21_en_and = s4_advance & v_21_en_eq;
+  assign v_117_en_eq = s4_group == 2'd1;
+  assign v_117_en_and = s4_advance & v_117_en_eq;
+  assign v_213_en_eq = s4_group == 2'd2;
+  assign v_213_en_and = s4_advance & v_213_en_eq;
+  assign v_309_en_eq = s4_group == 2'd3;
+  assign v_309_en_and = s4_advance & v_309_en_eq;
   assign s2_current_lane22_next_bits = s1_current[344:330];
-  assign v_22_en_eq = s3_group == 2'd0;
-  assign v_22_en_and = s3_advance & v_22_en_eq;
-  assign v_118_en_eq = s3_group == 2'd1;
-  assign v_118_en_and = s3_advance & v_118_en_eq;
-  assign v_214_en_eq = s3_group == 2'd2;
-  assign v_214_en_and = s3_advance & v_214_en_eq;
-  assign v_310_en_eq = s3_group == 2'd3;
-  assign v_310_en_and = s3_advance & v_310_en_eq;
+  assign v_22_en_eq = s4_group == 2'd0;
+  assign v_22_en_and = s4_advance & v_22_en_eq;
+  assign v_118_en_eq = s4_group == 2'd1;
+  assign v_118_en_and = s4_advance & v_118_en_eq;
+  assign v_214_en_eq = s4_group == 2'd2;
+  assign v_214_en_and = s4_advance & v_214_en_eq;
+  assign v_310_en_eq = s4_group == 2'd3;
+  assign v_310_en_and = s4_advance & v_310_en_eq;
   assign s2_current_lane23_next_bits = s1_current[359:345];
-  assign v_23_en_eq = s3_group == 2'd0;
-  assign v_23_en_and = s3_advance & v_23_en_eq;
-  assign v_119_en_eq = s3_group == 2'd1;
-  assign v_119_en_and = s3_advance & v_119_en_eq;
-  assign v_215_en_eq = s3_group == 2'd2;
-  assign v_215_en_and = s3_advance & v_215_en_eq;
-  assign v_311_en_eq = s3_group == 2'd3;
-  assign v_311_en_and = s3_advance & v_311_en_eq;
+  assign v_23_en_eq = s4_group == 2'd0;
+  assign v_23_en_and = s4_advance & v_23_en_eq;
+  assign v_119_en_eq = s4_group == 2'd1;
+  assign v_119_en_and = s4_advance & v_119_en_eq;
+  assign v_215_en_eq = s4_group == 2'd2;
+  assign v_215_en_and = s4_advance & v_215_en_eq;
+  assign v_311_en_eq = s4_group == 2'd3;
+  assign v_311_en_and = s4_advance & v_311_en_eq;
   assign s2_current_lane24_next_bits = s1_current[374:360];
-  assign v_24_en_eq = s3_group == 2'd0;
-  assign v_24_en_and = s3_advance & v_24_en_eq;
-  assign v_120_en_eq = s3_group == 2'd1;
-  assign v_120_en_and = s3_advance & v_120_en_eq;
-  assign v_216_en_eq = s3_group == 2'd2;
-  assign v_216_en_and = s3_advance & v_216_en_eq;
-  assign v_312_en_eq = s3_group == 2'd3;
-  assign v_312_en_and = s3_advance & v_312_en_eq;
+  assign v_24_en_eq = s4_group == 2'd0;
+  assign v_24_en_and = s4_advance & v_24_en_eq;
+  assign v_120_en_eq = s4_group == 2'd1;
+  assign v_120_en_and = s4_advance & v_120_en_eq;
+  assign v_216_en_eq = s4_group == 2'd2;
+  assign v_216_en_and = s4_advance & v_216_en_eq;
+  assign v_312_en_eq = s4_group == 2'd3;
+  assign v_312_en_and = s4_advance & v_312_en_eq;
   assign s2_current_lane25_next_bits = s1_current[389:375];
-  assign v_25_en_eq = s3_group == 2'd0;
-  assign v_25_en_and = s3_advance & v_25_en_eq;
-  assign v_121_en_eq = s3_group == 2'd1;
-  assign v_121_en_and = s3_advance & v_121_en_eq;
-  assign v_217_en_eq = s3_group == 2'd2;
-  assign v_217_en_and = s3_advance & v_217_en_eq;
-  assign v_313_en_eq = s3_group == 2'd3;
-  assign v_313_en_and = s3_advance & v_313_en_eq;
+  assign v_25_en_eq = s4_group == 2'd0;
+  assign v_25_en_and = s4_advance & v_25_en_eq;
+  assign v_121_en_eq = s4_group == 2'd1;
+  assign v_121_en_and = s4_advance & v_121_en_eq;
+  assign v_217_en_eq = s4_group == 2'd2;
+  assign v_217_en_and = s4_advance & v_217_en_eq;
+  assign v_313_en_eq = s4_group == 2'd3;
+  assign v_313_en_and = s4_advance & v_313_en_eq;
   assign s2_current_lane26_next_bits = s1_current[404:390];
-  assign v_26_en_eq = s3_group == 2'd0;
-  assign v_26_en_and = s3_advance & v_26_en_eq;
-  assign v_122_en_eq = s3_group == 2'd1;
-  assign v_122_en_and = s3_advance & v_122_en_eq;
-  assign v_218_en_eq = s3_group == 2'd2;
-  assign v_218_en_and = s3_advance & v_218_en_eq;
-  assign v_314_en_eq = s3_group == 2'd3;
-  assign v_314_en_and = s3_advance & v_314_en_eq;
+  assign v_26_en_eq = s4_group == 2'd0;
+  assign v_26_en_and = s4_advance & v_26_en_eq;
+  assign v_122_en_eq = s4_group == 2'd1;
+  assign v_122_en_and = s4_advance & v_122_en_eq;
+  assign v_218_en_eq = s4_group == 2'd2;
+  assign v_218_en_and = s4_advance & v_218_en_eq;
+  assign v_314_en_eq = s4_group == 2'd3;
+  assign v_314_en_and = s4_advance & v_314_en_eq;
   assign s2_current_lane27_next_bits = s1_current[419:405];
-  assign v_27_en_eq = s3_group == 2'd0;
-  assign v_27_en_and = s3_advance & v_27_en_eq;
-  assign v_123_en_eq = s3_group == 2'd1;
-  assign v_123_en_and = s3_advance & v_123_en_eq;
-  assign v_219_en_eq = s3_group == 2'd2;
-  assign v_219_en_and = s3_advance & v_219_en_eq;
-  assign v_315_en_eq = s3_group == 2'd3;
-  assign v_315_en_and = s3_advance & v_315_en_eq;
+  assign v_27_en_eq = s4_group == 2'd0;
+  assign v_27_en_and = s4_advance & v_27_en_eq;
+  assign v_123_en_eq = s4_group == 2'd1;
+  assign v_123_en_and = s4_advance & v_123_en_eq;
+  assign v_219_en_eq = s4_group == 2'd2;
+  assign v_219_en_and = s4_advance & v_219_en_eq;
+  assign v_315_en_eq = s4_group == 2'd3;
+  assign v_315_en_and = s4_advance & v_315_en_eq;
   assign s2_current_lane28_next_bits = s1_current[434:420];
-  assign v_28_en_eq = s3_group == 2'd0;
-  assign v_28_en_and = s3_advance & v_28_en_eq;
-  assign v_124_en_eq = s3_group == 2'd1;
-  assign v_124_en_and = s3_advance & v_124_en_eq;
-  assign v_220_en_eq = s3_group == 2'd2;
-  assign v_220_en_and = s3_advance & v_220_en_eq;
-  assign v_316_en_eq = s3_group == 2'd3;
-  assign v_316_en_and = s3_advance & v_316_en_eq;
+  assign v_28_en_eq = s4_group == 2'd0;
+  assign v_28_en_and = s4_advance & v_28_en_eq;
+  assign v_124_en_eq = s4_group == 2'd1;
+  assign v_124_en_and = s4_advance & v_124_en_eq;
+  assign v_220_en_eq = s4_group == 2'd2;
+  assign v_220_en_and = s4_advance & v_220_en_eq;
+  assign v_316_en_eq = s4_group == 2'd3;
+  assign v_316_en_and = s4_advance & v_316_en_eq;
   assign s2_current_lane29_next_bits = s1_current[449:435];
-  assign v_29_en_eq = s3_group == 2'd0;
-  assign v_29_en_and = s3_advance & v_29_en_eq;
-  assign v_125_en_eq = s3_group == 2'd1;
-  assign v_125_en_and = s3_advance & v_125_en_eq;
-  assign v_221_en_eq = s3_group == 2'd2;
-  assign v_221_en_and = s3_advance & v_221_en_eq;
-  assign v_317_en_eq = s3_group == 2'd3;
-  assign v_317_en_and = s3_advance & v_317_en_eq;
+  assign v_29_en_eq = s4_group == 2'd0;
+  assign v_29_en_and = s4_advance & v_29_en_eq;
+  assign v_125_en_eq = s4_group == 2'd1;
+  assign v_125_en_and = s4_advance & v_125_en_eq;
+  assign v_221_en_eq = s4_group == 2'd2;
+  assign v_221_en_and = s4_advance & v_221_en_eq;
+  assign v_317_en_eq = s4_group == 2'd3;
+  assign v_317_en_and = s4_advance & v_317_en_eq;
   assign s2_current_lane30_next_bits = s1_current[464:450];
-  assign v_30_en_eq = s3_group == 2'd0;
-  assign v_30_en_and = s3_advance & v_30_en_eq;
-  assign v_126_en_eq = s3_group == 2'd1;
-  assign v_126_en_and = s3_advance & v_126_en_eq;
-  assign v_222_en_eq = s3_group == 2'd2;
-  assign v_222_en_and = s3_advance & v_222_en_eq;
-  assign v_318_en_eq = s3_group == 2'd3;
-  assign v_318_en_and = s3_advance & v_318_en_eq;
+  assign v_30_en_eq = s4_group == 2'd0;
+  assign v_30_en_and = s4_advance & v_30_en_eq;
+  assign v_126_en_eq = s4_group == 2'd1;
+  assign v_126_en_and = s4_advance & v_126_en_eq;
+  assign v_222_en_eq = s4_group == 2'd2;
+  assign v_222_en_and = s4_advance & v_222_en_eq;
+  assign v_318_en_eq = s4_group == 2'd3;
+  assign v_318_en_and = s4_advance & v_318_en_eq;
   assign s2_current_lane31_next_bits = s1_current[479:465];
-  assign v_31_en_eq = s3_group == 2'd0;
-  assign v_31_en_and = s3_advance & v_31_en_eq;
-  assign v_127_en_eq = s3_group == 2'd1;
-  assign v_127_en_and = s3_advance & v_127_en_eq;
-  assign v_223_en_eq = s3_group == 2'd2;
-  assign v_223_en_and = s3_advance & v_223_en_eq;
-  assign v_319_en_eq = s3_group == 2'd3;
-  assign v_319_en_and = s3_advance & v_319_en_eq;
+  assign v_31_en_eq = s4_group == 2'd0;
+  assign v_31_en_and = s4_advance & v_31_en_eq;
+  assign v_127_en_eq = s4_group == 2'd1;
+  assign v_127_en_and = s4_advance & v_127_en_eq;
+  assign v_223_en_eq = s4_group == 2'd2;
+  assign v_223_en_and = s4_advance & v_223_en_eq;
+  assign v_319_en_eq = s4_group == 2'd3;
+  assign v_319_en_and = s4_advance & v_319_en_eq;
   assign s2_current_lane32_next_bits = s1_current[494:480];
-  assign v_32_en_eq = s3_group == 2'd0;
-  assign v_32_en_and = s3_advance & v_32_en_eq;
-  assign v_128_en_eq = s3_group == 2'd1;
-  assign v_128_en_and = s3_advance & v_128_en_eq;
-  assign v_224_en_eq = s3_group == 2'd2;
-  assign v_224_en_and = s3_advance & v_224_en_eq;
-  assign v_320_en_eq = s3_group == 2'd3;
-  assign v_320_en_and = s3_advance & v_320_en_eq;
+  assign v_32_en_eq = s4_group == 2'd0;
+  assign v_32_en_and = s4_advance & v_32_en_eq;
+  assign v_128_en_eq = s4_group == 2'd1;
+  assign v_128_en_and = s4_advance & v_128_en_eq;
+  assign v_224_en_eq = s4_group == 2'd2;
+  assign v_224_en_and = s4_advance & v_224_en_eq;
+  assign v_320_en_eq = s4_group == 2'd3;
+  assign v_320_en_and = s4_advance & v_320_en_eq;
   assign s2_current_lane33_next_bits = s1_current[509:495];
-  assign v_33_en_eq = s3_group == 2'd0;
-  assign v_33_en_and = s3_advance & v_33_en_eq;
-  assign v_129_en_eq = s3_group == 2'd1;
-  assign v_129_en_and = s3_advance & v_129_en_eq;
-  assign v_225_en_eq = s3_group == 2'd2;
-  assign v_225_en_and = s3_advance & v_225_en_eq;
-  assign v_321_en_eq = s3_group == 2'd3;
-  assign v_321_en_and = s3_advance & v_321_en_eq;
+  assign v_33_en_eq = s4_group == 2'd0;
+  assign v_33_en_and = s4_advance & v_33_en_eq;
+  assign v_129_en_eq = s4_group == 2'd1;
+  assign v_129_en_and = s4_advance & v_129_en_eq;
+  assign v_225_en_eq = s4_group == 2'd2;
+  assign v_225_en_and = s4_advance & v_225_en_eq;
+  assign v_321_en_eq = s4_group == 2'd3;
+  assign v_321_en_and = s4_advance & v_321_en_eq;
   assign s2_current_lane34_next_bits = s1_current[524:510];
-  assign v_34_en_eq = s3_group == 2'd0;
-  assign v_34_en_and = s3_advance & v_34_en_eq;
-  assign v_130_en_eq = s3_group == 2'd1;
-  assign v_130_en_and = s3_advance & v_130_en_eq;
-  assign v_226_en_eq = s3_group == 2'd2;
-  assign v_226_en_and = s3_advance & v_226_en_eq;
-  assign v_322_en_eq = s3_group == 2'd3;
-  assign v_322_en_and = s3_advance & v_322_en_eq;
+  assign v_34_en_eq = s4_group == 2'd0;
+  assign v_34_en_and = s4_advance & v_34_en_eq;
+  assign v_130_en_eq = s4_group == 2'd1;
+  assign v_130_en_and = s4_advance & v_130_en_eq;
+  assign v_226_en_eq = s4_group == 2'd2;
+  assign v_226_en_and = s4_advance & v_226_en_eq;
+  assign v_322_en_eq = s4_group == 2'd3;
+  assign v_322_en_and = s4_advance & v_322_en_eq;
   assign s2_current_lane35_next_bits = s1_current[539:525];
-  assign v_35_en_eq = s3_group == 2'd0;
-  assign v_35_en_and = s3_advance & v_35_en_eq;
-  assign v_131_en_eq = s3_group == 2'd1;
-  assign v_131_en_and = s3_advance & v_131_en_eq;
-  assign v_227_en_eq = s3_group == 2'd2;
-  assign v_227_en_and = s3_advance & v_227_en_eq;
-  assign v_323_en_eq = s3_group == 2'd3;
-  assign v_323_en_and = s3_advance & v_323_en_eq;
+  assign v_35_en_eq = s4_group == 2'd0;
+  assign v_35_en_and = s4_advance & v_35_en_eq;
+  assign v_131_en_eq = s4_group == 2'd1;
+  assign v_131_en_and = s4_advance & v_131_en_eq;
+  assign v_227_en_eq = s4_group == 2'd2;
+  assign v_227_en_and = s4_advance & v_227_en_eq;
+  assign v_323_en_eq = s4_group == 2'd3;
+  assign v_323_en_and = s4_advance & v_323_en_eq;
   assign s2_current_lane36_next_bits = s1_current[554:540];
-  assign v_36_en_eq = s3_group == 2'd0;
-  assign v_36_en_and = s3_advance & v_36_en_eq;
-  assign v_132_en_eq = s3_group == 2'd1;
-  assign v_132_en_and = s3_advance & v_132_en_eq;
-  assign v_228_en_eq = s3_group == 2'd2;
-  assign v_228_en_and = s3_advance & v_228_en_eq;
-  assign v_324_en_eq = s3_group == 2'd3;
-  assign v_324_en_and = s3_advance & v_324_en_eq;
+  assign v_36_en_eq = s4_group == 2'd0;
+  assign v_36_en_and = s4_advance & v_36_en_eq;
+  assign v_132_en_eq = s4_group == 2'd1;
+  assign v_132_en_and = s4_advance & v_132_en_eq;
+  assign v_228_en_eq = s4_group == 2'd2;
+  assign v_228_en_and = s4_advance & v_228_en_eq;
+  assign v_324_en_eq = s4_group == 2'd3;
+  assign v_324_en_and = s4_advance & v_324_en_eq;
   assign s2_current_lane37_next_bits = s1_current[569:555];
-  assign v_37_en_eq = s3_group == 2'd0;
-  assign v_37_en_and = s3_advance & v_37_en_eq;
-  assign v_133_en_eq = s3_group == 2'd1;
-  assign v_133_en_and = s3_advance & v_133_en_eq;
-  assign v_229_en_eq = s3_group == 2'd2;
-  assign v_229_en_and = s3_advance & v_229_en_eq;
-  assign v_325_en_eq = s3_group == 2'd3;
-  assign v_325_en_and = s3_advance & v_325_en_eq;
+  assign v_37_en_eq = s4_group == 2'd0;
+  assign v_37_en_and = s4_advance & v_37_en_eq;
+  assign v_133_en_eq = s4_group == 2'd1;
+  assign v_133_en_and = s4_advance & v_133_en_eq;
+  assign v_229_en_eq = s4_group == 2'd2;
+  assign v_229_en_and = s4_advance & v_229_en_eq;
+  assign v_325_en_eq = s4_group == 2'd3;
+  assign v_325_en_and = s4_advance & v_325_en_eq;
   assign s2_current_lane38_next_bits = s1_current[584:570];
-  assign v_38_en_eq = s3_group == 2'd0;
-  assign v_38_en_and = s3_advance & v_38_en_eq;
-  assign v_134_en_eq = s3_group == 2'd1;
-  assign v_134_en_and = s3_advance & v_134_en_eq;
-  assign v_230_en_eq = s3_group == 2'd2;
-  assign v_230_en_and = s3_advance & v_230_en_eq;
-  assign v_326_en_eq = s3_group == 2'd3;
-  assign v_326_en_and = s3_advance & v_326_en_eq;
+  assign v_38_en_eq = s4_group == 2'd0;
+  assign v_38_en_and = s4_advance & v_38_en_eq;
+  assign v_134_en_eq = s4_group == 2'd1;
+  assign v_134_en_and = s4_advance & v_134_en_eq;
+  assign v_230_en_eq = s4_group == 2'd2;
+  assign v_230_en_and = s4_advance & v_230_en_eq;
+  assign v_326_en_eq = s4_group == 2'd3;
+  assign v_326_en_and = s4_advance & v_326_en_eq;
   assign s2_current_lane39_next_bits = s1_current[599:585];
-  assign v_39_en_eq = s3_group == 2'd0;
-  assign v_39_en_and = s3_advance & v_39_en_eq;
-  assign v_135_en_eq = s3_group == 2'd1;
-  assign v_135_en_and = s3_advance & v_135_en_eq;
-  assign v_231_en_eq = s3_group == 2'd2;
-  assign v_231_en_and = s3_advance & v_231_en_eq;
-  assign v_327_en_eq = s3_group == 2'd3;
-  assign v_327_en_and = s3_advance & v_327_en_eq;
+  assign v_39_en_eq = s4_group == 2'd0;
+  assign v_39_en_and = s4_advance & v_39_en_eq;
+  assign v_135_en_eq = s4_group == 2'd1;
+  assign v_135_en_and = s4_advance & v_135_en_eq;
+  assign v_231_en_eq = s4_group == 2'd2;
+  assign v_231_en_and = s4_advance & v_231_en_eq;
+  assign v_327_en_eq = s4_group == 2'd3;
+  assign v_327_en_and = s4_advance & v_327_en_eq;
   assign s2_current_lane40_next_bits = s1_current[614:600];
-  assign v_40_en_eq = s3_group == 2'd0;
-  assign v_40_en_and = s3_advance & v_40_en_eq;
-  assign v_136_en_eq = s3_group == 2'd1;
-  assign v_136_en_and = s3_advance & v_136_en_eq;
-  assign v_232_en_eq = s3_group == 2'd2;
-  assign v_232_en_and = s3_advance & v_232_en_eq;
-  assign v_328_en_eq = s3_group == 2'd3;
-  assign v_328_en_and = s3_advance & v_328_en_eq;
+  assign v_40_en_eq = s4_group == 2'd0;
+  assign v_40_en_and = s4_advance & v_40_en_eq;
+  assign v_136_en_eq = s4_group == 2'd1;
+  assign v_136_en_and = s4_advance & v_136_en_eq;
+  assign v_232_en_eq = s4_group == 2'd2;
+  assign v_232_en_and = s4_advance & v_232_en_eq;
+  assign v_328_en_eq = s4_group == 2'd3;
+  assign v_328_en_and = s4_advance & v_328_en_eq;
   assign s2_current_lane41_next_bits = s1_current[629:615];
-  assign v_41_en_eq = s3_group == 2'd0;
-  assign v_41_en_and = s3_advance & v_41_en_eq;
-  assign v_137_en_eq = s3_group == 2'd1;
-  assign v_137_en_and = s3_advance & v_137_en_eq;
-  assign v_233_en_eq = s3_group == 2'd2;
-  assign v_233_en_and = s3_advance & v_233_en_eq;
-  assign v_329_en_eq = s3_group == 2'd3;
-  assign v_329_en_and = s3_advance & v_329_en_eq;
+  assign v_41_en_eq = s4_group == 2'd0;
+  assign v_41_en_and = s4_advance & v_41_en_eq;
+  assign v_137_en_eq = s4_group == 2'd1;
+  assign v_137_en_and = s4_advance & v_137_en_eq;
+  assign v_233_en_eq = s4_group == 2'd2;
+  assign v_233_en_and = s4_advance & v_233_en_eq;
+  assign v_329_en_eq = s4_group == 2'd3;
+  assign v_329_en_and = s4_advance & v_329_en_eq;
   assign s2_current_lane42_next_bits = s1_current[644:630];
-  assign v_42_en_eq = s3_group == 2'd0;
-  assign v_42_en_and = s3_advance & v_42_en_eq;
-  assign v_138_en_eq = s3_group == 2'd1;
-  assign v_138_en_and = s3_advance & v_138_en_eq;
-  assign v_234_en_eq = s3_group == 2'd2;
-  assign v_234_en_and = s3_advance & v_234_en_eq;
-  assign v_330_en_eq = s3_group == 2'd3;
-  assign v_330_en_and = s3_advance & v_330_en_eq;
+  assign v_42_en_eq = s4_group == 2'd0;
+  assign v_42_en_and = s4_advance & v_42_en_eq;
+  assign v_138_en_eq = s4_group == 2'd1;
+  assign v_138_en_and = s4_advance & v_138_en_eq;
+  assign v_234_en_eq = s4_group == 2'd2;
+  assign v_234_en_and = s4_advance & v_234_en_eq;
+  assign v_330_en_eq = s4_group == 2'd3;
+  assign v_330_en_and = s4_advance & v_330_en_eq;
   assign s2_current_lane43_next_bits = s1_current[659:645];
-  assign v_43_en_eq = s3_group == 2'd0;
-  assign v_43_en_and = s3_advance & v_43_en_eq;
-  assign v_139_en_eq = s3_group == 2'd1;
-  assign v_139_en_and = s3_advance & v_139_en_eq;
-  assign v_235_en_eq = s3_group == 2'd2;
-  assign v_235_en_and = s3_advance & v_235_en_eq;
-  assign v_331_en_eq = s3_group == 2'd3;
-  assign v_331_en_and = s3_advance & v_331_en_eq;
+  assign v_43_en_eq = s4_group == 2'd0;
+  assign v_43_en_and = s4_advance & v_43_en_eq;
+  assign v_139_en_eq = s4_group == 2'd1;
+  assign v_139_en_and = s4_advance & v_139_en_eq;
+  assign v_235_en_eq = s4_group == 2'd2;
+  assign v_235_en_and = s4_advance & v_235_en_eq;
+  assign v_331_en_eq = s4_group == 2'd3;
+  assign v_331_en_and = s4_advance & v_331_en_eq;
   assign s2_current_lane44_next_bits = s1_current[674:660];
-  assign v_44_en_eq = s3_group == 2'd0;
-  assign v_44_en_and = s3_advance & v_44_en_eq;
-  assign v_140_en_eq = s3_group == 2'd1;
-  assign v_140_en_and = s3_advance & v_140_en_eq;
-  assign v_236_en_eq = s3_group == 2'd2;
-  assign v_236_en_and = s3_advance & v_236_en_eq;
-  assign v_332_en_eq = s3_group == 2'd3;
-  assign v_332_en_and = s3_advance & v_332_en_eq;
+  assign v_44_en_eq = s4_group == 2'd0;
+  assign v_44_en_and = s4_advance & v_44_en_eq;
+  assign v_140_en_eq = s4_group == 2'd1;
+  assign v_140_en_and = s4_advance & v_140_en_eq;
+  assign v_236_en_eq = s4_group == 2'd2;
+  assign v_236_en_and = s4_advance & v_236_en_eq;
+  assign v_332_en_eq = s4_group == 2'd3;
+  assign v_332_en_and = s4_advance & v_332_en_eq;
   assign s2_current_lane45_next_bits = s1_current[689:675];
-  assign v_45_en_eq = s3_group == 2'd0;
-  assign v_45_en_and = s3_advance & v_45_en_eq;
-  assign v_141_en_eq = s3_group == 2'd1;
-  assign v_141_en_and = s3_advance & v_141_en_eq;
-  assign v_237_en_eq = s3_group == 2'd2;
-  assign v_237_en_and = s3_advance & v_237_en_eq;
-  assign v_333_en_eq = s3_group == 2'd3;
-  assign v_333_en_and = s3_advance & v_333_en_eq;
+  assign v_45_en_eq = s4_group == 2'd0;
+  assign v_45_en_and = s4_advance & v_45_en_eq;
+  assign v_141_en_eq = s4_group == 2'd1;
+  assign v_141_en_and = s4_advance & v_141_en_eq;
+  assign v_237_en_eq = s4_group == 2'd2;
+  assign v_237_en_and = s4_advance & v_237_en_eq;
+  assign v_333_en_eq = s4_group == 2'd3;
+  assign v_333_en_and = s4_advance & v_333_en_eq;
   assign s2_current_lane46_next_bits = s1_current[704:690];
-  assign v_46_en_eq = s3_group == 2'd0;
-  assign v_46_en_and = s3_advance & v_46_en_eq;
-  assign v_142_en_eq = s3_group == 2'd1;
-  assign v_142_en_and = s3_advance & v_142_en_eq;
-  assign v_238_en_eq = s3_group == 2'd2;
-  assign v_238_en_and = s3_advance & v_238_en_eq;
-  assign v_334_en_eq = s3_group == 2'd3;
-  assign v_334_en_and = s3_advance & v_334_en_eq;
+  assign v_46_en_eq = s4_group == 2'd0;
+  assign v_46_en_and = s4_advance & v_46_en_eq;
+  assign v_142_en_eq = s4_group == 2'd1;
+  assign v_142_en_and = s4_advance & v_142_en_eq;
+  assign v_238_en_eq = s4_group == 2'd2;
+  assign v_238_en_and = s4_advance & v_238_en_eq;
+  assign v_334_en_eq = s4_group == 2'd3;
+  assign v_334_en_and = s4_advance & v_334_en_eq;
   assign s2_current_lane47_next_bits = s1_current[719:705];
-  assign v_47_en_eq = s3_group == 2'd0;
-  assign v_47_en_and = s3_advance & v_47_en_eq;
-  assign v_143_en_eq = s3_group == 2'd1;
-  assign v_143_en_and = s3_advance & v_143_en_eq;
-  assign v_239_en_eq = s3_group == 2'd2;
-  assign v_239_en_and = s3_advance & v_239_en_eq;
-  assign v_335_en_eq = s3_group == 2'd3;
-  assign v_335_en_and = s3_advance & v_335_en_eq;
+  assign v_47_en_eq = s4_group == 2'd0;
+  assign v_47_en_and = s4_advance & v_47_en_eq;
+  assign v_143_en_eq = s4_group == 2'd1;
+  assign v_143_en_and = s4_advance & v_143_en_eq;
+  assign v_239_en_eq = s4_group == 2'd2;
+  assign v_239_en_and = s4_advance & v_239_en_eq;
+  assign v_335_en_eq = s4_group == 2'd3;
+  assign v_335_en_and = s4_advance & v_335_en_eq;
   assign s2_current_lane48_next_bits = s1_current[734:720];
-  assign v_48_en_eq = s3_group == 2'd0;
-  assign v_48_en_and = s3_advance & v_48_en_eq;
-  assign v_144_en_eq = s3_group == 2'd1;
-  assign v_144_en_and = s3_advance & v_144_en_eq;
-  assign v_240_en_eq = s3_group == 2'd2;
-  assign v_240_en_and = s3_advance & v_240_en_eq;
-  assign v_336_en_eq = s3_group == 2'd3;
-  assign v_336_en_and = s3_advance & v_336_en_eq;
+  assign v_48_en_eq = s4_group == 2'd0;
+  assign v_48_en_and = s4_advance & v_48_en_eq;
+  assign v_144_en_eq = s4_group == 2'd1;
+  assign v_144_en_and = s4_advance & v_144_en_eq;
+  assign v_240_en_eq = s4_group == 2'd2;
+  assign v_240_en_and = s4_advance & v_240_en_eq;
+  assign v_336_en_eq = s4_group == 2'd3;
+  assign v_336_en_and = s4_advance & v_336_en_eq;
   assign s2_current_lane49_next_bits = s1_current[749:735];
-  assign v_49_en_eq = s3_group == 2'd0;
-  assign v_49_en_and = s3_advance & v_49_en_eq;
-  assign v_145_en_eq = s3_group == 2'd1;
-  assign v_145_en_and = s3_advance & v_145_en_eq;
-  assign v_241_en_eq = s3_group == 2'd2;
-  assign v_241_en_and = s3_advance & v_241_en_eq;
-  assign v_337_en_eq = s3_group == 2'd3;
-  assign v_337_en_and = s3_advance & v_337_en_eq;
+  assign v_49_en_eq = s4_group == 2'd0;
+  assign v_49_en_and = s4_advance & v_49_en_eq;
+  assign v_145_en_eq = s4_group == 2'd1;
+  assign v_145_en_and = s4_advance & v_145_en_eq;
+  assign v_241_en_eq = s4_group == 2'd2;
+  assign v_241_en_and = s4_advance & v_241_en_eq;
+  assign v_337_en_eq = s4_group == 2'd3;
+  assign v_337_en_and = s4_advance & v_337_en_eq;
   assign s2_current_lane50_next_bits = s1_current[764:750];
-  assign v_50_en_eq = s3_group == 2'd0;
-  assign v_50_en_and = s3_advance & v_50_en_eq;
-  assign v_146_en_eq = s3_group == 2'd1;
-  assign v_146_en_and = s3_advance & v_146_en_eq;
-  assign v_242_en_eq = s3_group == 2'd2;
-  assign v_242_en_and = s3_advance & v_242_en_eq;
-  assign v_338_en_eq = s3_group == 2'd3;
-  assign v_338_en_and = s3_advance & v_338_en_eq;
+  assign v_50_en_eq = s4_group == 2'd0;
+  assign v_50_en_and = s4_advance & v_50_en_eq;
+  assign v_146_en_eq = s4_group == 2'd1;
+  assign v_146_en_and = s4_advance & v_146_en_eq;
+  assign v_242_en_eq = s4_group == 2'd2;
+  assign v_242_en_and = s4_advance & v_242_en_eq;
+  assign v_338_en_eq = s4_group == 2'd3;
+  assign v_338_en_and = s4_advance & v_338_en_eq;
   assign s2_current_lane51_next_bits = s1_current[779:765];
-  assign v_51_en_eq = s3_group == 2'd0;
-  assign v_51_en_and = s3_advance & v_51_en_eq;
-  assign v_147_en_eq = s3_group == 2'd1;
-  assign v_147_en_and = s3_advance & v_147_en_eq;
-  assign v_243_en_eq = s3_group == 2'd2;
-  assign v_243_en_and = s3_advance & v_243_en_eq;
-  assign v_339_en_eq = s3_group == 2'd3;
-  assign v_339_en_and = s3_advance & v_339_en_eq;
+  assign v_51_en_eq = s4_group == 2'd0;
+  assign v_51_en_and = s4_advance & v_51_en_eq;
+  assign v_147_en_eq = s4_group == 2'd1;
+  assign v_147_en_and = s4_advance & v_147_en_eq;
+  assign v_243_en_eq = s4_group == 2'd2;
+  assign v_243_en_and = s4_advance & v_243_en_eq;
+  assign v_339_en_eq = s4_group == 2'd3;
+  assign v_339_en_and = s4_advance & v_339_en_eq;
   assign s2_current_lane52_next_bits = s1_current[794:780];
-  assign v_52_en_eq = s3_group == 2'd0;
-  assign v_52_en_and = s3_advance & v_52_en_eq;
-  assign v_148_en_eq = s3_group == 2'd1;
-  assign v_148_en_and = s3_advance & v_148_en_eq;
-  assign v_244_en_eq = s3_group == 2'd2;
-  assign v_244_en_and = s3_advance & v_244_en_eq;
-  assign v_340_en_eq = s3_group == 2'd3;
-  assign v_340_en_and = s3_advance & v_340_en_eq;
+  assign v_52_en_eq = s4_group == 2'd0;
+  assign v_52_en_and = s4_advance & v_52_en_eq;
+  assign v_148_en_eq = s4_group == 2'd1;
+  assign v_148_en_and = s4_advance & v_148_en_eq;
+  assign v_244_en_eq = s4_group == 2'd2;
+  assign v_244_en_and = s4_advance & v_244_en_eq;
+  assign v_340_en_eq = s4_group == 2'd3;
+  assign v_340_en_and = s4_advance & v_340_en_eq;
   assign s2_current_lane53_next_bits = s1_current[809:795];
-  assign v_53_en_eq = s3_group == 2'd0;
-  assign v_53_en_and = s3_advance & v_53_en_eq;
-  assign v_149_en_eq = s3_group == 2'd1;
-  assign v_149_en_and = s3_advance & v_149_en_eq;
-  assign v_245_en_eq = s3_group == 2'd2;
-  assign v_245_en_and = s3_advance & v_245_en_eq;
-  assign v_341_en_eq = s3_group == 2'd3;
-  assign v_341_en_and = s3_advance & v_341_en_eq;
+  assign v_53_en_eq = s4_group == 2'd0;
+  assign v_53_en_and = s4_advance & v_53_en_eq;
+  assign v_149_en_eq = s4_group == 2'd1;
+  assign v_149_en_and = s4_advance & v_149_en_eq;
+  assign v_245_en_eq = s4_group == 2'd2;
+  assign v_245_en_and = s4_advance & v_245_en_eq;
+  assign v_341_en_eq = s4_group == 2'd3;
+  assign v_341_en_and = s4_advance & v_341_en_eq;
   assign s2_current_lane54_next_bits = s1_current[824:810];
-  assign v_54_en_eq = s3_group == 2'd0;
-  assign v_54_en_and = s3_advance & v_54_en_eq;
-  assign v_150_en_eq = s3_group == 2'd1;
-  assign v_150_en_and = s3_advance & v_150_en_eq;
-  assign v_246_en_eq = s3_group == 2'd2;
-  assign v_246_en_and = s3_advance & v_246_en_eq;
-  assign v_342_en_eq = s3_group == 2'd3;
-  assign v_342_en_and = s3_advance & v_342_en_eq;
+  assign v_54_en_eq = s4_group == 2'd0;
+  assign v_54_en_and = s4_advance & v_54_en_eq;
+  assign v_150_en_eq = s4_group == 2'd1;
+  assign v_150_en_and = s4_advance & v_150_en_eq;
+  assign v_246_en_eq = s4_group == 2'd2;
+  assign v_246_en_and = s4_advance & v_246_en_eq;
+  assign v_342_en_eq = s4_group == 2'd3;
+  assign v_342_en_and = s4_advance & v_342_en_eq;
   assign s2_current_lane55_next_bits = s1_current[839:825];
-  assign v_55_en_eq = s3_group == 2'd0;
-  assign v_55_en_and = s3_advance & v_55_en_eq;
-  assign v_151_en_eq = s3_group == 2'd1;
-  assign v_151_en_and = s3_advance & v_151_en_eq;
-  assign v_247_en_eq = s3_group == 2'd2;
-  assign v_247_en_and = s3_advance & v_247_en_eq;
-  assign v_343_en_eq = s3_group == 2'd3;
-  assign v_343_en_and = s3_advance & v_343_en_eq;
+  assign v_55_en_eq = s4_group == 2'd0;
+  assign v_55_en_and = s4_advance & v_55_en_eq;
+  assign v_151_en_eq = s4_group == 2'd1;
+  assign v_151_en_and = s4_advance & v_151_en_eq;
+  assign v_247_en_eq = s4_group == 2'd2;
+  assign v_247_en_and = s4_advance & v_247_en_eq;
+  assign v_343_en_eq = s4_group == 2'd3;
+  assign v_343_en_and = s4_advance & v_343_en_eq;
   assign s2_current_lane56_next_bits = s1_current[854:840];
-  assign v_56_en_eq = s3_group == 2'd0;
-  assign v_56_en_and = s3_advance & v_56_en_eq;
-  assign v_152_en_eq = s3_group == 2'd1;
-  assign v_152_en_and = s3_advance & v_152_en_eq;
-  assign v_248_en_eq = s3_group == 2'd2;
-  assign v_248_en_and = s3_advance & v_248_en_eq;
-  assign v_344_en_eq = s3_group == 2'd3;
-  assign v_344_en_and = s3_advance & v_344_en_eq;
+  assign v_56_en_eq = s4_group == 2'd0;
+  assign v_56_en_and = s4_advance & v_56_en_eq;
+  assign v_152_en_eq = s4_group == 2'd1;
+  assign v_152_en_and = s4_advance & v_152_en_eq;
+  assign v_248_en_eq = s4_group == 2'd2;
+  assign v_248_en_and = s4_advance & v_248_en_eq;
+  assign v_344_en_eq = s4_group == 2'd3;
+  assign v_344_en_and = s4_advance & v_344_en_eq;
   assign s2_current_lane57_next_bits = s1_current[869:855];
-  assign v_57_en_eq = s3_group == 2'd0;
-  assign v_57_en_and = s3_advance & v_57_en_eq;
-  assign v_153_en_eq = s3_group == 2'd1;
-  assign v_153_en_and = s3_advance & v_153_en_eq;
-  assign v_249_en_eq = s3_group == 2'd2;
-  assign v_249_en_and = s3_advance & v_249_en_eq;
-  assign v_345_en_eq = s3_group == 2'd3;
-  assign v_345_en_and = s3_advance & v_345_en_eq;
+  assign v_57_en_eq = s4_group == 2'd0;
+  assign v_57_en_and = s4_advance & v_57_en_eq;
+  assign v_153_en_eq = s4_group == 2'd1;
+  assign v_153_en_and = s4_advance & v_153_en_eq;
+  assign v_249_en_eq = s4_group == 2'd2;
+  assign v_249_en_and = s4_advance & v_249_en_eq;
+  assign v_345_en_eq = s4_group == 2'd3;
+  assign v_345_en_and = s4_advance & v_345_en_eq;
   assign s2_current_lane58_next_bits = s1_current[884:870];
-  assign v_58_en_eq = s3_group == 2'd0;
-  assign v_58_en_and = s3_advance & v_58_en_eq;
-  assign v_154_en_eq = s3_group == 2'd1;
-  assign v_154_en_and = s3_advance & v_154_en_eq;
-  assign v_250_en_eq = s3_group == 2'd2;
-  assign v_250_en_and = s3_advance & v_250_en_eq;
-  assign v_346_en_eq = s3_group == 2'd3;
-  assign v_346_en_and = s3_advance & v_346_en_eq;
+  assign v_58_en_eq = s4_group == 2'd0;
+  assign v_58_en_and = s4_advance & v_58_en_eq;
+  assign v_154_en_eq = s4_group == 2'd1;
+  assign v_154_en_and = s4_advance & v_154_en_eq;
+  assign v_250_en_eq = s4_group == 2'd2;
+  assign v_250_en_and = s4_advance & v_250_en_eq;
+  assign v_346_en_eq = s4_group == 2'd3;
+  assign v_346_en_and = s4_advance & v_346_en_eq;
   assign s2_current_lane59_next_bits = s1_current[899:885];
-  assign v_59_en_eq = s3_group == 2'd0;
-  assign v_59_en_and = s3_advance & v_59_en_eq;
-  assign v_155_en_eq = s3_group == 2'd1;
-  assign v_155_en_and = s3_advance & v_155_en_eq;
-  assign v_251_en_eq = s3_group == 2'd2;
-  assign v_251_en_and = s3_advance & v_251_en_eq;
-  assign v_347_en_eq = s3_group == 2'd3;
-  assign v_347_en_and = s3_advance & v_347_en_eq;
+  assign v_59_en_eq = s4_group == 2'd0;
+  assign v_59_en_and = s4_advance & v_59_en_eq;
+  assign v_155_en_eq = s4_group == 2'd1;
+  assign v_155_en_and = s4_advance & v_155_en_eq;
+  assign v_251_en_eq = s4_group == 2'd2;
+  assign v_251_en_and = s4_advance & v_251_en_eq;
+  assign v_347_en_eq = s4_group == 2'd3;
+  assign v_347_en_and = s4_advance & v_347_en_eq;
   assign s2_current_lane60_next_bits = s1_current[914:900];
-  assign v_60_en_eq = s3_group == 2'd0;
-  assign v_60_en_and = s3_advance & v_60_en_eq;
-  assign v_156_en_eq = s3_group == 2'd1;
-  assign v_156_en_and = s3_advance & v_156_en_eq;
-  assign v_252_en_eq = s3_group == 2'd2;
-  assign v_252_en_and = s3_advance & v_252_en_eq;
-  assign v_348_en_eq = s3_group == 2'd3;
-  assign v_348_en_and = s3_advance & v_348_en_eq;
+  assign v_60_en_eq = s4_group == 2'd0;
+  assign v_60_en_and = s4_advance & v_60_en_eq;
+  assign v_156_en_eq = s4_group == 2'd1;
+  assign v_156_en_and = s4_advance & v_156_en_eq;
+  assign v_252_en_eq = s4_group == 2'd2;
+  assign v_252_en_and = s4_advance & v_252_en_eq;
+  assign v_348_en_eq = s4_group == 2'd3;
+  assign v_348_en_and = s4_advance & v_348_en_eq;
   assign s2_current_lane61_next_bits = s1_current[929:915];
-  assign v_61_en_eq = s3_group == 2'd0;
-  assign v_61_en_and = s3_advance & v_61_en_eq;
-  assign v_157_en_eq = s3_group == 2'd1;
-  assign v_157_en_and = s3_advance & v_157_en_eq;
-  assign v_253_en_eq = s3_group == 2'd2;
-  assign v_253_en_and = s3_advance & v_253_en_eq;
-  assign v_349_en_eq = s3_group == 2'd3;
-  assign v_349_en_and = s3_advance & v_349_en_eq;
+  assign v_61_en_eq = s4_group == 2'd0;
+  assign v_61_en_and = s4_advance & v_61_en_eq;
+  assign v_157_en_eq = s4_group == 2'd1;
+  assign v_157_en_and = s4_advance & v_157_en_eq;
+  assign v_253_en_eq = s4_group == 2'd2;
+  assign v_253_en_and = s4_advance & v_253_en_eq;
+  assign v_349_en_eq = s4_group == 2'd3;
+  assign v_349_en_and = s4_advance & v_349_en_eq;
   assign s2_current_lane62_next_bits = s1_current[944:930];
-  assign v_62_en_eq = s3_group == 2'd0;
-  assign v_62_en_and = s3_advance & v_62_en_eq;
-  assign v_158_en_eq = s3_group == 2'd1;
-  assign v_158_en_and = s3_advance & v_158_en_eq;
-  assign v_254_en_eq = s3_group == 2'd2;
-  assign v_254_en_and = s3_advance & v_254_en_eq;
-  assign v_350_en_eq = s3_group == 2'd3;
-  assign v_350_en_and = s3_advance & v_350_en_eq;
+  assign v_62_en_eq = s4_group == 2'd0;
+  assign v_62_en_and = s4_advance & v_62_en_eq;
+  assign v_158_en_eq = s4_group == 2'd1;
+  assign v_158_en_and = s4_advance & v_158_en_eq;
+  assign v_254_en_eq = s4_group == 2'd2;
+  assign v_254_en_and = s4_advance & v_254_en_eq;
+  assign v_350_en_eq = s4_group == 2'd3;
+  assign v_350_en_and = s4_advance & v_350_en_eq;
   assign s2_current_lane63_next_bits = s1_current[959:945];
-  assign v_63_en_eq = s3_group == 2'd0;
-  assign v_63_en_and = s3_advance & v_63_en_eq;
-  assign v_159_en_eq = s3_group == 2'd1;
-  assign v_159_en_and = s3_advance & v_159_en_eq;
-  assign v_255_en_eq = s3_group == 2'd2;
-  assign v_255_en_and = s3_advance & v_255_en_eq;
-  assign v_351_en_eq = s3_group == 2'd3;
-  assign v_351_en_and = s3_advance & v_351_en_eq;
+  assign v_63_en_eq = s4_group == 2'd0;
+  assign v_63_en_and = s4_advance & v_63_en_eq;
+  assign v_159_en_eq = s4_group == 2'd1;
+  assign v_159_en_and = s4_advance & v_159_en_eq;
+  assign v_255_en_eq = s4_group == 2'd2;
+  assign v_255_en_and = s4_advance & v_255_en_eq;
+  assign v_351_en_eq = s4_group == 2'd3;
+  assign v_351_en_and = s4_advance & v_351_en_eq;
   assign s2_current_lane64_next_bits = s1_current[974:960];
-  assign v_64_en_eq = s3_group == 2'd0;
-  assign v_64_en_and = s3_advance & v_64_en_eq;
-  assign v_160_en_eq = s3_group == 2'd1;
-  assign v_160_en_and = s3_advance & v_160_en_eq;
-  assign v_256_en_eq = s3_group == 2'd2;
-  assign v_256_en_and = s3_advance & v_256_en_eq;
-  assign v_352_en_eq = s3_group == 2'd3;
-  assign v_352_en_and = s3_advance & v_352_en_eq;
+  assign v_64_en_eq = s4_group == 2'd0;
+  assign v_64_en_and = s4_advance & v_64_en_eq;
+  assign v_160_en_eq = s4_group == 2'd1;
+  assign v_160_en_and = s4_advance & v_160_en_eq;
+  assign v_256_en_eq = s4_group == 2'd2;
+  assign v_256_en_and = s4_advance & v_256_en_eq;
+  assign v_352_en_eq = s4_group == 2'd3;
+  assign v_352_en_and = s4_advance & v_352_en_eq;
   assign s2_current_lane65_next_bits = s1_current[989:975];
-  assign v_65_en_eq = s3_group == 2'd0;
-  assign v_65_en_and = s3_advance & v_65_en_eq;
-  assign v_161_en_eq = s3_group == 2'd1;
-  assign v_161_en_and = s3_advance & v_161_en_eq;
-  assign v_257_en_eq = s3_group == 2'd2;
-  assign v_257_en_and = s3_advance & v_257_en_eq;
-  assign v_353_en_eq = s3_group == 2'd3;
-  assign v_353_en_and = s3_advance & v_353_en_eq;
+  assign v_65_en_eq = s4_group == 2'd0;
+  assign v_65_en_and = s4_advance & v_65_en_eq;
+  assign v_161_en_eq = s4_group == 2'd1;
+  assign v_161_en_and = s4_advance & v_161_en_eq;
+  assign v_257_en_eq = s4_group == 2'd2;
+  assign v_257_en_and = s4_advance & v_257_en_eq;
+  assign v_353_en_eq = s4_group == 2'd3;
+  assign v_353_en_and = s4_advance & v_353_en_eq;
   assign s2_current_lane66_next_bits = s1_current[1004:990];
-  assign v_66_en_eq = s3_group == 2'd0;
-  assign v_66_en_and = s3_advance & v_66_en_eq;
-  assign v_162_en_eq = s3_group == 2'd1;
-  assign v_162_en_and = s3_advance & v_162_en_eq;
-  assign v_258_en_eq = s3_group == 2'd2;
-  assign v_258_en_and = s3_advance & v_258_en_eq;
-  assign v_354_en_eq = s3_group == 2'd3;
-  assign v_354_en_and = s3_advance & v_354_en_eq;
+  assign v_66_en_eq = s4_group == 2'd0;
+  assign v_66_en_and = s4_advance & v_66_en_eq;
+  assign v_162_en_eq = s4_group == 2'd1;
+  assign v_162_en_and = s4_advance & v_162_en_eq;
+  assign v_258_en_eq = s4_group == 2'd2;
+  assign v_258_en_and = s4_advance & v_258_en_eq;
+  assign v_354_en_eq = s4_group == 2'd3;
+  assign v_354_en_and = s4_advance & v_354_en_eq;
   assign s2_current_lane67_next_bits = s1_current[1019:1005];
-  assign v_67_en_eq = s3_group == 2'd0;
-  assign v_67_en_and = s3_advance & v_67_en_eq;
-  assign v_163_en_eq = s3_group == 2'd1;
-  assign v_163_en_and = s3_advance & v_163_en_eq;
-  assign v_259_en_eq = s3_group == 2'd2;
-  assign v_259_en_and = s3_advance & v_259_en_eq;
-  assign v_355_en_eq = s3_group == 2'd3;
-  assign v_355_en_and = s3_advance & v_355_en_eq;
+  assign v_67_en_eq = s4_group == 2'd0;
+  assign v_67_en_and = s4_advance & v_67_en_eq;
+  assign v_163_en_eq = s4_group == 2'd1;
+  assign v_163_en_and = s4_advance & v_163_en_eq;
+  assign v_259_en_eq = s4_group == 2'd2;
+  assign v_259_en_and = s4_advance & v_259_en_eq;
+  assign v_355_en_eq = s4_group == 2'd3;
+  assign v_355_en_and = s4_advance & v_355_en_eq;
   assign s2_current_lane68_next_bits = s1_current[1034:1020];
-  assign v_68_en_eq = s3_group == 2'd0;
-  assign v_68_en_and = s3_advance & v_68_en_eq;
-  assign v_164_en_eq = s3_group == 2'd1;
-  assign v_164_en_and = s3_advance & v_164_en_eq;
-  assign v_260_en_eq = s3_group == 2'd2;
-  assign v_260_en_and = s3_advance & v_260_en_eq;
-  assign v_356_en_eq = s3_group == 2'd3;
-  assign v_356_en_and = s3_advance & v_356_en_eq;
+  assign v_68_en_eq = s4_group == 2'd0;
+  assign v_68_en_and = s4_advance & v_68_en_eq;
+  assign v_164_en_eq = s4_group == 2'd1;
+  assign v_164_en_and = s4_advance & v_164_en_eq;
+  assign v_260_en_eq = s4_group == 2'd2;
+  assign v_260_en_and = s4_advance & v_260_en_eq;
+  assign v_356_en_eq = s4_group == 2'd3;
+  assign v_356_en_and = s4_advance & v_356_en_eq;
   assign s2_current_lane69_next_bits = s1_current[1049:1035];
-  assign v_69_en_eq = s3_group == 2'd0;
-  assign v_69_en_and = s3_advance & v_69_en_eq;
-  assign v_165_en_eq = s3_group == 2'd1;
-  assign v_165_en_and = s3_advance & v_165_en_eq;
-  assign v_261_en_eq = s3_group == 2'd2;
-  assign v_261_en_and = s3_advance & v_261_en_eq;
-  assign v_357_en_eq = s3_group == 2'd3;
-  assign v_357_en_and = s3_advance & v_357_en_eq;
+  assign v_69_en_eq = s4_group == 2'd0;
+  assign v_69_en_and = s4_advance & v_69_en_eq;
+  assign v_165_en_eq = s4_group == 2'd1;
+  assign v_165_en_and = s4_advance & v_165_en_eq;
+  assign v_261_en_eq = s4_group == 2'd2;
+  assign v_261_en_and = s4_advance & v_261_en_eq;
+  assign v_357_en_eq = s4_group == 2'd3;
+  assign v_357_en_and = s4_advance & v_357_en_eq;
   assign s2_current_lane70_next_bits = s1_current[1064:1050];
-  assign v_70_en_eq = s3_group == 2'd0;
-  assign v_70_en_and = s3_advance & v_70_en_eq;
-  assign v_166_en_eq = s3_group == 2'd1;
-  assign v_166_en_and = s3_advance & v_166_en_eq;
-  assign v_262_en_eq = s3_group == 2'd2;
-  assign v_262_en_and = s3_advance & v_262_en_eq;
-  assign v_358_en_eq = s3_group == 2'd3;
-  assign v_358_en_and = s3_advance & v_358_en_eq;
+  assign v_70_en_eq = s4_group == 2'd0;
+  assign v_70_en_and = s4_advance & v_70_en_eq;
+  assign v_166_en_eq = s4_group == 2'd1;
+  assign v_166_en_and = s4_advance & v_166_en_eq;
+  assign v_262_en_eq = s4_group == 2'd2;
+  assign v_262_en_and = s4_advance & v_262_en_eq;
+  assign v_358_en_eq = s4_group == 2'd3;
+  assign v_358_en_and = s4_advance & v_358_en_eq;
   assign s2_current_lane71_next_bits = s1_current[1079:1065];
-  assign v_71_en_eq = s3_group == 2'd0;
-  assign v_71_en_and = s3_advance & v_71_en_eq;
-  assign v_167_en_eq = s3_group == 2'd1;
-  assign v_167_en_and = s3_advance & v_167_en_eq;
-  assign v_263_en_eq = s3_group == 2'd2;
-  assign v_263_en_and = s3_advance & v_263_en_eq;
-  assign v_359_en_eq = s3_group == 2'd3;
-  assign v_359_en_and = s3_advance & v_359_en_eq;
+  assign v_71_en_eq = s4_group == 2'd0;
+  assign v_71_en_and = s4_advance & v_71_en_eq;
+  assign v_167_en_eq = s4_group == 2'd1;
+  assign v_167_en_and = s4_advance & v_167_en_eq;
+  assign v_263_en_eq = s4_group == 2'd2;
+  assign v_263_en_and = s4_advance & v_263_en_eq;
+  assign v_359_en_eq = s4_group == 2'd3;
+  assign v_359_en_and = s4_advance & v_359_en_eq;
   assign s2_current_lane72_next_bits = s1_current[1094:1080];
-  assign v_72_en_eq = s3_group == 2'd0;
-  assign v_72_en_and = s3_advance & v_72_en_eq;
-  assign v_168_en_eq = s3_group == 2'd1;
-  assign v_168_en_and = s3_advance & v_168_en_eq;
-  assign v_264_en_eq = s3_group == 2'd2;
-  assign v_264_en_and = s3_advance & v_264_en_eq;
-  assign v_360_en_eq = s3_group == 2'd3;
-  assign v_360_en_and = s3_advance & v_360_en_eq;
+  assign v_72_en_eq = s4_group == 2'd0;
+  assign v_72_en_and = s4_advance & v_72_en_eq;
+  assign v_168_en_eq = s4_group == 2'd1;
+  assign v_168_en_and = s4_advance & v_168_en_eq;
+  assign v_264_en_eq = s4_group == 2'd2;
+  assign v_264_en_and = s4_advance & v_264_en_eq;
+  assign v_360_en_eq = s4_group == 2'd3;
+  assign v_360_en_and = s4_advance & v_360_en_eq;
   assign s2_current_lane73_next_bits = s1_current[1109:1095];
-  assign v_73_en_eq = s3_group == 2'd0;
-  assign v_73_en_and = s3_advance & v_73_en_eq;
-  assign v_169_en_eq = s3_group == 2'd1;
-  assign v_169_en_and = s3_advance & v_169_en_eq;
-  assign v_265_en_eq = s3_group == 2'd2;
-  assign v_265_en_and = s3_advance & v_265_en_eq;
-  assign v_361_en_eq = s3_group == 2'd3;
-  assign v_361_en_and = s3_advance & v_361_en_eq;
+  assign v_73_en_eq = s4_group == 2'd0;
+  assign v_73_en_and = s4_advance & v_73_en_eq;
+  assign v_169_en_eq = s4_group == 2'd1;
+  assign v_169_en_and = s4_advance & v_169_en_eq;
+  assign v_265_en_eq = s4_group == 2'd2;
+  assign v_265_en_and = s4_advance & v_265_en_eq;
+  assign v_361_en_eq = s4_group == 2'd3;
+  assign v_361_en_and = s4_advance & v_361_en_eq;
   assign s2_current_lane74_next_bits = s1_current[1124:1110];
-  assign v_74_en_eq = s3_group == 2'd0;
-  assign v_74_en_and = s3_advance & v_74_en_eq;
-  assign v_170_en_eq = s3_group == 2'd1;
-  assign v_170_en_and = s3_advance & v_170_en_eq;
-  assign v_266_en_eq = s3_group == 2'd2;
-  assign v_266_en_and = s3_advance & v_266_en_eq;
-  assign v_362_en_eq = s3_group == 2'd3;
-  assign v_362_en_and = s3_advance & v_362_en_eq;
+  assign v_74_en_eq = s4_group == 2'd0;
+  assign v_74_en_and = s4_advance & v_74_en_eq;
+  assign v_170_en_eq = s4_group == 2'd1;
+  assign v_170_en_and = s4_advance & v_170_en_eq;
+  assign v_266_en_eq = s4_group == 2'd2;
+  assign v_266_en_and = s4_advance & v_266_en_eq;
+  assign v_362_en_eq = s4_group == 2'd3;
+  assign v_362_en_and = s4_advance & v_362_en_eq;
   assign s2_current_lane75_next_bits = s1_current[1139:1125];
-  assign v_75_en_eq = s3_group == 2'd0;
-  assign v_75_en_and = s3_advance & v_75_en_eq;
-  assign v_171_en_eq = s3_group == 2'd1;
-  assign v_171_en_and = s3_advance & v_171_en_eq;
-  assign v_267_en_eq = s3_group == 2'd2;
-  assign v_267_en_and = s3_advance & v_267_en_eq;
-  assign v_363_en_eq = s3_group == 2'd3;
-  assign v_363_en_and = s3_advance & v_363_en_eq;
+  assign v_75_en_eq = s4_group == 2'd0;
+  assign v_75_en_and = s4_advance & v_75_en_eq;
+  assign v_171_en_eq = s4_group == 2'd1;
+  assign v_171_en_and = s4_advance & v_171_en_eq;
+  assign v_267_en_eq = s4_group == 2'd2;
+  assign v_267_en_and = s4_advance & v_267_en_eq;
+  assign v_363_en_eq = s4_group == 2'd3;
+  assign v_363_en_and = s4_advance & v_363_en_eq;
   assign s2_current_lane76_next_bits = s1_current[1154:1140];
-  assign v_76_en_eq = s3_group == 2'd0;
-  assign v_76_en_and = s3_advance & v_76_en_eq;
-  assign v_172_en_eq = s3_group == 2'd1;
-  assign v_172_en_and = s3_advance & v_172_en_eq;
-  assign v_268_en_eq = s3_group == 2'd2;
-  assign v_268_en_and = s3_advance & v_268_en_eq;
-  assign v_364_en_eq = s3_group == 2'd3;
-  assign v_364_en_and = s3_advance & v_364_en_eq;
+  assign v_76_en_eq = s4_group == 2'd0;
+  assign v_76_en_and = s4_advance & v_76_en_eq;
+  assign v_172_en_eq = s4_group == 2'd1;
+  assign v_172_en_and = s4_advance & v_172_en_eq;
+  assign v_268_en_eq = s4_group == 2'd2;
+  assign v_268_en_and = s4_advance & v_268_en_eq;
+  assign v_364_en_eq = s4_group == 2'd3;
+  assign v_364_en_and = s4_advance & v_364_en_eq;
   assign s2_current_lane77_next_bits = s1_current[1169:1155];
-  assign v_77_en_eq = s3_group == 2'd0;
-  assign v_77_en_and = s3_advance & v_77_en_eq;
-  assign v_173_en_eq = s3_group == 2'd1;
-  assign v_173_en_and = s3_advance & v_173_en_eq;
-  assign v_269_en_eq = s3_group == 2'd2;
-  assign v_269_en_and = s3_advance & v_269_en_eq;
-  assign v_365_en_eq = s3_group == 2'd3;
-  assign v_365_en_and = s3_advance & v_365_en_eq;
+  assign v_77_en_eq = s4_group == 2'd0;
+  assign v_77_en_and = s4_advance & v_77_en_eq;
+  assign v_173_en_eq = s4_group == 2'd1;
+  assign v_173_en_and = s4_advance & v_173_en_eq;
+  assign v_269_en_eq = s4_group == 2'd2;
+  assign v_269_en_and = s4_advance & v_269_en_eq;
+  assign v_365_en_eq = s4_group == 2'd3;
+  assign v_365_en_and = s4_advance & v_365_en_eq;
   assign s2_current_lane78_next_bits = s1_current[1184:1170];
-  assign v_78_en_eq = s3_group == 2'd0;
-  assign v_78_en_and = s3_advance & v_78_en_eq;
-  assign v_174_en_eq = s3_group == 2'd1;
-  assign v_174_en_and = s3_advance & v_174_en_eq;
-  assign v_270_en_eq = s3_group == 2'd2;
-  assign v_270_en_and = s3_advance & v_270_en_eq;
-  assign v_366_en_eq = s3_group == 2'd3;
-  assign v_366_en_and = s3_advance & v_366_en_eq;
+  assign v_78_en_eq = s4_group == 2'd0;
+  assign v_78_en_and = s4_advance & v_78_en_eq;
+  assign v_174_en_eq = s4_group == 2'd1;
+  assign v_174_en_and = s4_advance & v_174_en_eq;
+  assign v_270_en_eq = s4_group == 2'd2;
+  assign v_270_en_and = s4_advance & v_270_en_eq;
+  assign v_366_en_eq = s4_group == 2'd3;
+  assign v_366_en_and = s4_advance & v_366_en_eq;
   assign s2_current_lane79_next_bits = s1_current[1199:1185];
-  assign v_79_en_eq = s3_group == 2'd0;
-  assign v_79_en_and = s3_advance & v_79_en_eq;
-  assign v_175_en_eq = s3_group == 2'd1;
-  assign v_175_en_and = s3_advance & v_175_en_eq;
-  assign v_271_en_eq = s3_group == 2'd2;
-  assign v_271_en_and = s3_advance & v_271_en_eq;
-  assign v_367_en_eq = s3_group == 2'd3;
-  assign v_367_en_and = s3_advance & v_367_en_eq;
+  assign v_79_en_eq = s4_group == 2'd0;
+  assign v_79_en_and = s4_advance & v_79_en_eq;
+  assign v_175_en_eq = s4_group == 2'd1;
+  assign v_175_en_and = s4_advance & v_175_en_eq;
+  assign v_271_en_eq = s4_group == 2'd2;
+  assign v_271_en_and = s4_advance & v_271_en_eq;
+  assign v_367_en_eq = s4_group == 2'd3;
+  assign v_367_en_and = s4_advance & v_367_en_eq;
   assign s2_current_lane80_next_bits = s1_current[1214:1200];
-  assign v_80_en_eq = s3_group == 2'd0;
-  assign v_80_en_and = s3_advance & v_80_en_eq;
-  assign v_176_en_eq = s3_group == 2'd1;
-  assign v_176_en_and = s3_advance & v_176_en_eq;
-  assign v_272_en_eq = s3_group == 2'd2;
-  assign v_272_en_and = s3_advance & v_272_en_eq;
-  assign v_368_en_eq = s3_group == 2'd3;
-  assign v_368_en_and = s3_advance & v_368_en_eq;
+  assign v_80_en_eq = s4_group == 2'd0;
+  assign v_80_en_and = s4_advance & v_80_en_eq;
+  assign v_176_en_eq = s4_group == 2'd1;
+  assign v_176_en_and = s4_advance & v_176_en_eq;
+  assign v_272_en_eq = s4_group == 2'd2;
+  assign v_272_en_and = s4_advance & v_272_en_eq;
+  assign v_368_en_eq = s4_group == 2'd3;
+  assign v_368_en_and = s4_advance & v_368_en_eq;
   assign s2_current_lane81_next_bits = s1_current[1229:1215];
-  assign v_81_en_eq = s3_group == 2'd0;
-  assign v_81_en_and = s3_advance & v_81_en_eq;
-  assign v_177_en_eq = s3_group == 2'd1;
-  assign v_177_en_and = s3_advance & v_177_en_eq;
-  assign v_273_en_eq = s3_group == 2'd2;
-  assign v_273_en_and = s3_advance & v_273_en_eq;
-  assign v_369_en_eq = s3_group == 2'd3;
-  assign v_369_en_and = s3_advance & v_369_en_eq;
+  assign v_81_en_eq = s4_group == 2'd0;
+  assign v_81_en_and = s4_advance & v_81_en_eq;
+  assign v_177_en_eq = s4_group == 2'd1;
+  assign v_177_en_and = s4_advance & v_177_en_eq;
+  assign v_273_en_eq = s4_group == 2'd2;
+  assign v_273_en_and = s4_advance & v_273_en_eq;
+  assign v_369_en_eq = s4_group == 2'd3;
+  assign v_369_en_and = s4_advance & v_369_en_eq;
   assign s2_current_lane82_next_bits = s1_current[1244:1230];
-  assign v_82_en_eq = s3_group == 2'd0;
-  assign v_82_en_and = s3_advance & v_82_en_eq;
-  assign v_178_en_eq = s3_group == 2'd1;
-  assign v_178_en_and = s3_advance & v_178_en_eq;
-  assign v_274_en_eq = s3_group == 2'd2;
-  assign v_274_en_and = s3_advance & v_274_en_eq;
-  assign v_370_en_eq = s3_group == 2'd3;
-  assign v_370_en_and = s3_advance & v_370_en_eq;
+  assign v_82_en_eq = s4_group == 2'd0;
+  assign v_82_en_and = s4_advance & v_82_en_eq;
+  assign v_178_en_eq = s4_group == 2'd1;
+  assign v_178_en_and = s4_advance & v_178_en_eq;
+  assign v_274_en_eq = s4_group == 2'd2;
+  assign v_274_en_and = s4_advance & v_274_en_eq;
+  assign v_370_en_eq = s4_group == 2'd3;
+  assign v_370_en_and = s4_advance & v_370_en_eq;
   assign s2_current_lane83_next_bits = s1_current[1259:1245];
-  assign v_83_en_eq = s3_group == 2'd0;
-  assign v_83_en_and = s3_advance & v_83_en_eq;
-  assign v_179_en_eq = s3_group == 2'd1;
-  assign v_179_en_and = s3_advance & v_179_en_eq;
-  assign v_275_en_eq = s3_group == 2'd2;
-  assign v_275_en_and = s3_advance & v_275_en_eq;
-  assign v_371_en_eq = s3_group == 2'd3;
-  assign v_371_en_and = s3_advance & v_371_en_eq;
+  assign v_83_en_eq = s4_group == 2'd0;
+  assign v_83_en_and = s4_advance & v_83_en_eq;
+  assign v_179_en_eq = s4_group == 2'd1;
+  assign v_179_en_and = s4_advance & v_179_en_eq;
+  assign v_275_en_eq = s4_group == 2'd2;
+  assign v_275_en_and = s4_advance & v_275_en_eq;
+  assign v_371_en_eq = s4_group == 2'd3;
+  assign v_371_en_and = s4_advance & v_371_en_eq;
   assign s2_current_lane84_next_bits = s1_current[1274:1260];
-  assign v_84_en_eq = s3_group == 2'd0;
-  assign v_84_en_and = s3_advance & v_84_en_eq;
-  assign v_180_en_eq = s3_group == 2'd1;
-  assign v_180_en_and = s3_advance & v_180_en_eq;
-  assign v_276_en_eq = s3_group == 2'd2;
-  assign v_276_en_and = s3_advance & v_276_en_eq;
-  assign v_372_en_eq = s3_group == 2'd3;
-  assign v_372_en_and = s3_advance & v_372_en_eq;
+  assign v_84_en_eq = s4_group == 2'd0;
+  assign v_84_en_and = s4_advance & v_84_en_eq;
+  assign v_180_en_eq = s4_group == 2'd1;
+  assign v_180_en_and = s4_advance & v_180_en_eq;
+  assign v_276_en_eq = s4_group == 2'd2;
+  assign v_276_en_and = s4_advance & v_276_en_eq;
+  assign v_372_en_eq = s4_group == 2'd3;
+  assign v_372_en_and = s4_advance & v_372_en_eq;
   assign s2_current_lane85_next_bits = s1_current[1289:1275];
-  assign v_85_en_eq = s3_group == 2'd0;
-  assign v_85_en_and = s3_advance & v_85_en_eq;
-  assign v_181_en_eq = s3_group == 2'd1;
-  assign v_181_en_and = s3_advance & v_181_en_eq;
-  assign v_277_en_eq = s3_group == 2'd2;
-  assign v_277_en_and = s3_advance & v_277_en_eq;
-  assign v_373_en_eq = s3_group == 2'd3;
-  assign v_373_en_and = s3_advance & v_373_en_eq;
+  assign v_85_en_eq = s4_group == 2'd0;
+  assign v_85_en_and = s4_advance & v_85_en_eq;
+  assign v_181_en_eq = s4_group == 2'd1;
+  assign v_181_en_and = s4_advance & v_181_en_eq;
+  assign v_277_en_eq = s4_group == 2'd2;
+  assign v_277_en_and = s4_advance & v_277_en_eq;
+  assign v_373_en_eq = s4_group == 2'd3;
+  assign v_373_en_and = s4_advance & v_373_en_eq;
   assign s2_current_lane86_next_bits = s1_current[1304:1290];
-  assign v_86_en_eq = s3_group == 2'd0;
-  assign v_86_en_and = s3_advance & v_86_en_eq;
-  assign v_182_en_eq = s3_group == 2'd1;
-  assign v_182_en_and = s3_advance & v_182_en_eq;
-  assign v_278_en_eq = s3_group == 2'd2;
-  assign v_278_en_and = s3_advance & v_278_en_eq;
-  assign v_374_en_eq = s3_group == 2'd3;
-  assign v_374_en_and = s3_advance & v_374_en_eq;
+  assign v_86_en_eq = s4_group == 2'd0;
+  assign v_86_en_and = s4_advance & v_86_en_eq;
+  assign v_182_en_eq = s4_group == 2'd1;
+  assign v_182_en_and = s4_advance & v_182_en_eq;
+  assign v_278_en_eq = s4_group == 2'd2;
+  assign v_278_en_and = s4_advance & v_278_en_eq;
+  assign v_374_en_eq = s4_group == 2'd3;
+  assign v_374_en_and = s4_advance & v_374_en_eq;
   assign s2_current_lane87_next_bits = s1_current[1319:1305];
-  assign v_87_en_eq = s3_group == 2'd0;
-  assign v_87_en_and = s3_advance & v_87_en_eq;
-  assign v_183_en_eq = s3_group == 2'd1;
-  assign v_183_en_and = s3_advance & v_183_en_eq;
-  assign v_279_en_eq = s3_group == 2'd2;
-  assign v_279_en_and = s3_advance & v_279_en_eq;
-  assign v_375_en_eq = s3_group == 2'd3;
-  assign v_375_en_and = s3_advance & v_375_en_eq;
+  assign v_87_en_eq = s4_group == 2'd0;
+  assign v_87_en_and = s4_advance & v_87_en_eq;
+  assign v_183_en_eq = s4_group == 2'd1;
+  assign v_183_en_and = s4_advance & v_183_en_eq;
+  assign v_279_en_eq = s4_group == 2'd2;
+  assign v_279_en_and = s4_advance & v_279_en_eq;
+  assign v_375_en_eq = s4_group == 2'd3;
+  assign v_375_en_and = s4_advance & v_375_en_eq;
   assign s2_current_lane88_next_bits = s1_current[1334:1320];
-  assign v_88_en_eq = s3_group == 2'd0;
-  assign v_88_en_and = s3_advance & v_88_en_eq;
-  assign v_184_en_eq = s3_group == 2'd1;
-  assign v_184_en_and = s3_advance & v_184_en_eq;
-  assign v_280_en_eq = s3_group == 2'd2;
-  assign v_280_en_and = s3_advance & v_280_en_eq;
-  assign v_376_en_eq = s3_group == 2'd3;
-  assign v_376_en_and = s3_advance & v_376_en_eq;
+  assign v_88_en_eq = s4_group == 2'd0;
+  assign v_88_en_and = s4_advance & v_88_en_eq;
+  assign v_184_en_eq = s4_group == 2'd1;
+  assign v_184_en_and = s4_advance & v_184_en_eq;
+  assign v_280_en_eq = s4_group == 2'd2;
+  assign v_280_en_and = s4_advance & v_280_en_eq;
+  assign v_376_en_eq = s4_group == 2'd3;
+  assign v_376_en_and = s4_advance & v_376_en_eq;
   assign s2_current_lane89_next_bits = s1_current[1349:1335];
-  assign v_89_en_eq = s3_group == 2'd0;
-  assign v_89_en_and = s3_advance & v_89_en_eq;
-  assign v_185_en_eq = s3_group == 2'd1;
-  assign v_185_en_and = s3_advance & v_185_en_eq;
-  assign v_281_en_eq = s3_group == 2'd2;
-  assign v_281_en_and = s3_advance & v_281_en_eq;
-  assign v_377_en_eq = s3_group == 2'd3;
-  assign v_377_en_and = s3_advance & v_377_en_eq;
+  assign v_89_en_eq = s4_group == 2'd0;
+  assign v_89_en_and = s4_advance & v_89_en_eq;
+  assign v_185_en_eq = s4_group == 2'd1;
+  assign v_185_en_and = s4_advance & v_185_en_eq;
+  assign v_281_en_eq = s4_group == 2'd2;
+  assign v_281_en_and = s4_advance & v_281_en_eq;
+  assign v_377_en_eq = s4_group == 2'd3;
+  assign v_377_en_and = s4_advance & v_377_en_eq;
   assign s2_current_lane90_next_bits = s1_current[1364:1350];
-  assign v_90_en_eq = s3_group == 2'd0;
-  assign v_90_en_and = s3_advance & v_90_en_eq;
-  assign v_186_en_eq = s3_group == 2'd1;
-  assign v_186_en_and = s3_advance & v_186_en_eq;
-  assign v_282_en_eq = s3_group == 2'd2;
-  assign v_282_en_and = s3_advance & v_282_en_eq;
-  assign v_378_en_eq = s3_group == 2'd3;
-  assign v_378_en_and = s3_advance & v_378_en_eq;
+  assign v_90_en_eq = s4_group == 2'd0;
+  assign v_90_en_and = s4_advance & v_90_en_eq;
+  assign v_186_en_eq = s4_group == 2'd1;
+  assign v_186_en_and = s4_advance & v_186_en_eq;
+  assign v_282_en_eq = s4_group == 2'd2;
+  assign v_282_en_and = s4_advance & v_282_en_eq;
+  assign v_378_en_eq = s4_group == 2'd3;
+  assign v_378_en_and = s4_advance & v_378_en_eq;
   assign s2_current_lane91_next_bits = s1_current[1379:1365];
-  assign v_91_en_eq = s3_group == 2'd0;
-  assign v_91_en_and = s3_advance & v_91_en_eq;
-  assign v_187_en_eq = s3_group == 2'd1;
-  assign v_187_en_and = s3_advance & v_187_en_eq;
-  assign v_283_en_eq = s3_group == 2'd2;
-  assign v_283_en_and = s3_advance & v_283_en_eq;
-  assign v_379_en_eq = s3_group == 2'd3;
-  assign v_379_en_and = s3_advance & v_379_en_eq;
+  assign v_91_en_eq = s4_group == 2'd0;
+  assign v_91_en_and = s4_advance & v_91_en_eq;
+  assign v_187_en_eq = s4_group == 2'd1;
+  assign v_187_en_and = s4_advance & v_187_en_eq;
+  assign v_283_en_eq = s4_group == 2'd2;
+  assign v_283_en_and = s4_advance & v_283_en_eq;
+  assign v_379_en_eq = s4_group == 2'd3;
+  assign v_379_en_and = s4_advance & v_379_en_eq;
   assign s2_current_lane92_next_bits = s1_current[1394:1380];
-  assign v_92_en_eq = s3_group == 2'd0;
-  assign v_92_en_and = s3_advance & v_92_en_eq;
-  assign v_188_en_eq = s3_group == 2'd1;
-  assign v_188_en_and = s3_advance & v_188_en_eq;
-  assign v_284_en_eq = s3_group == 2'd2;
-  assign v_284_en_and = s3_advance & v_284_en_eq;
-  assign v_380_en_eq = s3_group == 2'd3;
-  assign v_380_en_and = s3_advance & v_380_en_eq;
+  assign v_92_en_eq = s4_group == 2'd0;
+  assign v_92_en_and = s4_advance & v_92_en_eq;
+  assign v_188_en_eq = s4_group == 2'd1;
+  assign v_188_en_and = s4_advance & v_188_en_eq;
+  assign v_284_en_eq = s4_group == 2'd2;
+  assign v_284_en_and = s4_advance & v_284_en_eq;
+  assign v_380_en_eq = s4_group == 2'd3;
+  assign v_380_en_and = s4_advance & v_380_en_eq;
   assign s2_current_lane93_next_bits = s1_current[1409:1395];
-  assign v_93_en_eq = s3_group == 2'd0;
-  assign v_93_en_and = s3_advance & v_93_en_eq;
-  assign v_189_en_eq = s3_group == 2'd1;
-  assign v_189_en_and = s3_advance & v_189_en_eq;
-  assign v_285_en_eq = s3_group == 2'd2;
-  assign v_285_en_and = s3_advance & v_285_en_eq;
-  assign v_381_en_eq = s3_group == 2'd3;
-  assign v_381_en_and = s3_advance & v_381_en_eq;
+  assign v_93_en_eq = s4_group == 2'd0;
+  assign v_93_en_and = s4_advance & v_93_en_eq;
+  assign v_189_en_eq = s4_group == 2'd1;
+  assign v_189_en_and = s4_advance & v_189_en_eq;
+  assign v_285_en_eq = s4_group == 2'd2;
+  assign v_285_en_and = s4_advance & v_285_en_eq;
+  assign v_381_en_eq = s4_group == 2'd3;
+  assign v_381_en_and = s4_advance & v_381_en_eq;
   assign s2_current_lane94_next_bits = s1_current[1424:1410];
-  assign v_94_en_eq = s3_group == 2'd0;
-  assign v_94_en_and = s3_advance & v_94_en_eq;
-  assign v_190_en_eq = s3_group == 2'd1;
-  assign v_190_en_and = s3_advance & v_190_en_eq;
-  assign v_286_en_eq = s3_group == 2'd2;
-  assign v_286_en_and = s3_advance & v_286_en_eq;
-  assign v_382_en_eq = s3_group == 2'd3;
-  assign v_382_en_and = s3_advance & v_382_en_eq;
+  assign v_94_en_eq = s4_group == 2'd0;
+  assign v_94_en_and = s4_advance & v_94_en_eq;
+  assign v_190_en_eq = s4_group == 2'd1;
+  assign v_190_en_and = s4_advance & v_190_en_eq;
+  assign v_286_en_eq = s4_group == 2'd2;
+  assign v_286_en_and = s4_advance & v_286_en_eq;
+  assign v_382_en_eq = s4_group == 2'd3;
+  assign v_382_en_and = s4_advance & v_382_en_eq;
   assign s2_current_lane95_next_bits = s1_current[1439:1425];
-  assign v_95_en_eq = s3_group == 2'd0;
-  assign v_95_en_and = s3_advance & v_95_en_eq;
-  assign v_191_en_eq = s3_group == 2'd1;
-  assign v_191_en_and = s3_advance & v_191_en_eq;
-  assign v_287_en_eq = s3_group == 2'd2;
-  assign v_287_en_and = s3_advance & v_287_en_eq;
-  assign v_383_en_eq = s3_group == 2'd3;
-  assign v_383_en_and = s3_advance & v_383_en_eq;
+  assign v_95_en_eq = s4_group == 2'd0;
+  assign v_95_en_and = s4_advance & v_95_en_eq;
+  assign v_191_en_eq = s4_group == 2'd1;
+  assign v_191_en_and = s4_advance & v_191_en_eq;
+  assign v_287_en_eq = s4_group == 2'd2;
+  assign v_287_en_and = s4_advance & v_287_en_eq;
+  assign v_383_en_eq = s4_group == 2'd3;
+  assign v_383_en_and = s4_advance & v_383_en_eq;
   assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
-  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s3_first;
-  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s3_group;
-  assign out_q_spike_next_and = lane95_spike & 1'd1;
-  assign out_q_spike_next_and_1 = lane94_spike & 1'd1;
-  assign out_q_spike_next_and_2 = lane93_spike & 1'd1;
-  assign out_q_spike_next_and_3 = lane92_spike & 1'd1;
-  assign out_q_spike_next_and_4 = lane91_spike & 1'd1;
-  assign out_q_spike_next_and_5 = lane90_spike & 1'd1;
-  assign out_q_spike_next_and_6 = lane89_spike & 1'd1;
-  assign out_q_spike_next_and_7 = lane88_spike & 1'd1;
-  assign out_q_spike_next_and_8 = lane87_spike & 1'd1;
-  assign out_q_spike_next_and_9 = lane86_spike & 1'd1;
-  assign out_q_spike_next_and_10 = lane85_spike & 1'd1;
-  assign out_q_spike_next_and_11 = lane84_spike & 1'd1;
-  assign out_q_spike_next_and_12 = lane83_spike & 1'd1;
-  assign out_q_spike_next_and_13 = lane82_spike & 1'd1;
-  assign out_q_spike_next_and_14 = lane81_spike & 1'd1;
-  assign out_q_spike_next_and_15 = lane80_spike & 1'd1;
-  assign out_q_spike_next_and_16 = lane79_spike & 1'd1;
-  assign out_q_spike_next_and_17 = lane78_spike & 1'd1;
-  assign out_q_spike_next_and_18 = lane77_spike & 1'd1;
-  assign out_q_spike_next_and_19 = lane76_spike & 1'd1;
-  assign out_q_spike_next_and_20 = lane75_spike & 1'd1;
-  assign out_q_spike_next_and_21 = lane74_spike & 1'd1;
-  assign out_q_spike_next_and_22 = lane73_spike & 1'd1;
-  assign out_q_spike_next_and_23 = lane72_spike & 1'd1;
-  assign out_q_spike_next_and_24 = lane71_spike & 1'd1;
-  assign out_q_spike_next_and_25 = lane70_spike & 1'd1;
-  assign out_q_spike_next_and_26 = lane69_spike & 1'd1;
-  assign out_q_spike_next_and_27 = lane68_spike & 1'd1;
-  assign out_q_spike_next_and_28 = lane67_spike & 1'd1;
-  assign out_q_spike_next_and_29 = lane66_spike & 1'd1;
-  assign out_q_spike_next_and_30 = lane65_spike & 1'd1;
-  assign out_q_spike_next_and_31 = lane64_spike & 1'd1;
-  assign out_q_spike_next_and_32 = lane63_spike & 1'd1;
-  assign out_q_spike_next_and_33 = lane62_spike & 1'd1;
-  assign out_q_spike_next_and_34 = lane61_spike & 1'd1;
-  assign out_q_spike_next_and_35 = lane60_spike & 1'd1;
-  assign out_q_spike_next_and_36 = lane59_spike & 1'd1;
-  assign out_q_spike_next_and_37 = lane58_spike & 1'd1;
-  assign out_q_spike_next_and_38 = lane57_spike & 1'd1;
-  assign out_q_spike_next_and_39 = lane56_spike & 1'd1;
-  assign out_q_spike_next_and_40 = lane55_spike & 1'd1;
-  assign out_q_spike_next_and_41 = lane54_spike & 1'd1;
-  assign out_q_spike_next_and_42 = lane53_spike & 1'd1;
-  assign out_q_spike_next_and_43 = lane52_spike & 1'd1;
-  assign out_q_spike_next_and_44 = lane51_spike & 1'd1;
-  assign out_q_spike_next_and_45 = lane50_spike & 1'd1;
-  assign out_q_spike_next_and_46 = lane49_spike & 1'd1;
-  assign out_q_spike_next_and_47 = lane48_spike & 1'd1;
-  assign out_q_spike_next_and_48 = lane47_spike & 1'd1;
-  assign out_q_spike_next_and_49 = lane46_spike & 1'd1;
-  assign out_q_spike_next_and_50 = lane45_spike & 1'd1;
-  assign out_q_spike_next_and_51 = lane44_spike & 1'd1;
-  assign out_q_spike_next_and_52 = lane43_spike & 1'd1;
-  assign out_q_spike_next_and_53 = lane42_spike & 1'd1;
-  assign out_q_spike_next_and_54 = lane41_spike & 1'd1;
-  assign out_q_spike_next_and_55 = lane40_spike & 1'd1;
-  assign out_q_spike_next_and_56 = lane39_spike & 1'd1;
-  assign out_q_spike_next_and_57 = lane38_spike & 1'd1;
-  assign out_q_spike_next_and_58 = lane37_spike & 1'd1;
-  assign out_q_spike_next_and_59 = lane36_spike & 1'd1;
-  assign out_q_spike_next_and_60 = lane35_spike & 1'd1;
-  assign out_q_spike_next_and_61 = lane34_spike & 1'd1;
-  assign out_q_spike_next_and_62 = lane33_spike & 1'd1;
-  assign out_q_spike_next_and_63 = lane32_spike & 1'd1;
-  assign out_q_spike_next_and_64 = lane31_spike & 1'd1;
-  assign out_q_spike_next_and_65 = lane30_spike & 1'd1;
-  assign out_q_spike_next_and_66 = lane29_spike & 1'd1;
-  assign out_q_spike_next_and_67 = lane28_spike & 1'd1;
-  assign out_q_spike_next_and_68 = lane27_spike & 1'd1;
-  assign out_q_spike_next_and_69 = lane26_spike & 1'd1;
-  assign out_q_spike_next_and_70 = lane25_spike & 1'd1;
-  assign out_q_spike_next_and_71 = lane24_spike & 1'd1;
-  assign out_q_spike_next_and_72 = lane23_spike & 1'd1;
-  assign out_q_spike_next_and_73 = lane22_spike & 1'd1;
-  assign out_q_spike_next_and_74 = lane21_spike & 1'd1;
-  assign out_q_spike_next_and_75 = lane20_spike & 1'd1;
-  assign out_q_spike_next_and_76 = lane19_spike & 1'd1;
-  assign out_q_spike_next_and_77 = lane18_spike & 1'd1;
-  assign out_q_spike_next_and_78 = lane17_spike & 1'd1;
-  assign out_q_spike_next_and_79 = lane16_spike & 1'd1;
-  assign out_q_spike_next_and_80 = lane15_spike & 1'd1;
-  assign out_q_spike_next_and_81 = lane14_spike & 1'd1;
-  assign out_q_spike_next_and_82 = lane13_spike & 1'd1;
-  assign out_q_spike_next_and_83 = lane12_spike & 1'd1;
-  assign out_q_spike_next_and_84 = lane11_spike & 1'd1;
-  assign out_q_spike_next_and_85 = lane10_spike & 1'd1;
-  assign out_q_spike_next_and_86 = lane9_spike & 1'd1;
-  assign out_q_spike_next_and_87 = lane8_spike & 1'd1;
-  assign out_q_spike_next_and_88 = lane7_spike & 1'd1;
-  assign out_q_spike_next_and_89 = lane6_spike & 1'd1;
-  assign out_q_spike_next_and_90 = lane5_spike & 1'd1;
-  assign out_q_spike_next_and_91 = lane4_spike & 1'd1;
-  assign out_q_spike_next_and_92 = lane3_spike & 1'd1;
-  assign out_q_spike_next_and_93 = lane2_spike & 1'd1;
-  assign out_q_spike_next_and_94 = lane1_spike & 1'd1;
-  assign out_q_spike_next_and_95 = lane0_spike & 1'd1;
+  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s4_first;
+  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s4_group;
+  assign out_q_spike_next_and = s4_spike_lane95 & 1'd1;
+  assign out_q_spike_next_and_1 = s4_spike_lane94 & 1'd1;
+  assign out_q_spike_next_and_2 = s4_spike_lane93 & 1'd1;
+  assign out_q_spike_next_and_3 = s4_spike_lane92 & 1'd1;
+  assign out_q_spike_next_and_4 = s4_spike_lane91 & 1'd1;
+  assign out_q_spike_next_and_5 = s4_spike_lane90 & 1'd1;
+  assign out_q_spike_next_and_6 = s4_spike_lane89 & 1'd1;
+  assign out_q_spike_next_and_7 = s4_spike_lane88 & 1'd1;
+  assign out_q_spike_next_and_8 = s4_spike_lane87 & 1'd1;
+  assign out_q_spike_next_and_9 = s4_spike_lane86 & 1'd1;
+  assign out_q_spike_next_and_10 = s4_spike_lane85 & 1'd1;
+  assign out_q_spike_next_and_11 = s4_spike_lane84 & 1'd1;
+  assign out_q_spike_next_and_12 = s4_spike_lane83 & 1'd1;
+  assign out_q_spike_next_and_13 = s4_spike_lane82 & 1'd1;
+  assign out_q_spike_next_and_14 = s4_spike_lane81 & 1'd1;
+  assign out_q_spike_next_and_15 = s4_spike_lane80 & 1'd1;
+  assign out_q_spike_next_and_16 = s4_spike_lane79 & 1'd1;
+  assign out_q_spike_next_and_17 = s4_spike_lane78 & 1'd1;
+  assign out_q_spike_next_and_18 = s4_spike_lane77 & 1'd1;
+  assign out_q_spike_next_and_19 = s4_spike_lane76 & 1'd1;
+  assign out_q_spike_next_and_20 = s4_spike_lane75 & 1'd1;
+  assign out_q_spike_next_and_21 = s4_spike_lane74 & 1'd1;
+  assign out_q_spike_next_and_22 = s4_spike_lane73 & 1'd1;
+  assign out_q_spike_next_and_23 = s4_spike_lane72 & 1'd1;
+  assign out_q_spike_next_and_24 = s4_spike_lane71 & 1'd1;
+  assign out_q_spike_next_and_25 = s4_spike_lane70 & 1'd1;
+  assign out_q_spike_next_and_26 = s4_spike_lane69 & 1'd1;
+  assign out_q_spike_next_and_27 = s4_spike_lane68 & 1'd1;
+  assign out_q_spike_next_and_28 = s4_spike_lane67 & 1'd1;
+  assign out_q_spike_next_and_29 = s4_spike_lane66 & 1'd1;
+  assign out_q_spike_next_and_30 = s4_spike_lane65 & 1'd1;
+  assign out_q_spike_next_and_31 = s4_spike_lane64 & 1'd1;
+  assign out_q_spike_next_and_32 = s4_spike_lane63 & 1'd1;
+  assign out_q_spike_next_and_33 = s4_spike_lane62 & 1'd1;
+  assign out_q_spike_next_and_34 = s4_spike_lane61 & 1'd1;
+  assign out_q_spike_next_and_35 = s4_spike_lane60 & 1'd1;
+  assign out_q_spike_next_and_36 = s4_spike_lane59 & 1'd1;
+  assign out_q_spike_next_and_37 = s4_spike_lane58 & 1'd1;
+  assign out_q_spike_next_and_38 = s4_spike_lane57 & 1'd1;
+  assign out_q_spike_next_and_39 = s4_spike_lane56 & 1'd1;
+  assign out_q_spike_next_and_40 = s4_spike_lane55 & 1'd1;
+  assign out_q_spike_next_and_41 = s4_spike_lane54 & 1'd1;
+  assign out_q_spike_next_and_42 = s4_spike_lane53 & 1'd1;
+  assign out_q_spike_next_and_43 = s4_spike_lane52 & 1'd1;
+  assign out_q_spike_next_and_44 = s4_spike_lane51 & 1'd1;
+  assign out_q_spike_next_and_45 = s4_spike_lane50 & 1'd1;
+  assign out_q_spike_next_and_46 = s4_spike_lane49 & 1'd1;
+  assign out_q_spike_next_and_47 = s4_spike_lane48 & 1'd1;
+  assign out_q_spike_next_and_48 = s4_spike_lane47 & 1'd1;
+  assign out_q_spike_next_and_49 = s4_spike_lane46 & 1'd1;
+  assign out_q_spike_next_and_50 = s4_spike_lane45 & 1'd1;
+  assign out_q_spike_next_and_51 = s4_spike_lane44 & 1'd1;
+  assign out_q_spike_next_and_52 = s4_spike_lane43 & 1'd1;
+  assign out_q_spike_next_and_53 = s4_spike_lane42 & 1'd1;
+  assign out_q_spike_next_and_54 = s4_spike_lane41 & 1'd1;
+  assign out_q_spike_next_and_55 = s4_spike_lane40 & 1'd1;
+  assign out_q_spike_next_and_56 = s4_spike_lane39 & 1'd1;
+  assign out_q_spike_next_and_57 = s4_spike_lane38 & 1'd1;
+  assign out_q_spike_next_and_58 = s4_spike_lane37 & 1'd1;
+  assign out_q_spike_next_and_59 = s4_spike_lane36 & 1'd1;
+  assign out_q_spike_next_and_60 = s4_spike_lane35 & 1'd1;
+  assign out_q_spike_next_and_61 = s4_spike_lane34 & 1'd1;
+  assign out_q_spike_next_and_62 = s4_spike_lane33 & 1'd1;
+  assign out_q_spike_next_and_63 = s4_spike_lane32 & 1'd1;
+  assign out_q_spike_next_and_64 = s4_spike_lane31 & 1'd1;
+  assign out_q_spike_next_and_65 = s4_spike_lane30 & 1'd1;
+  assign out_q_spike_next_and_66 = s4_spike_lane29 & 1'd1;
+  assign out_q_spike_next_and_67 = s4_spike_lane28 & 1'd1;
+  assign out_q_spike_next_and_68 = s4_spike_lane27 & 1'd1;
+  assign out_q_spike_next_and_69 = s4_spike_lane26 & 1'd1;
+  assign out_q_spike_next_and_70 = s4_spike_lane25 & 1'd1;
+  assign out_q_spike_next_and_71 = s4_spike_lane24 & 1'd1;
+  assign out_q_spike_next_and_72 = s4_spike_lane23 & 1'd1;
+  assign out_q_spike_next_and_73 = s4_spike_lane22 & 1'd1;
+  assign out_q_spike_next_and_74 = s4_spike_lane21 & 1'd1;
+  assign out_q_spike_next_and_75 = s4_spike_lane20 & 1'd1;
+  assign out_q_spike_next_and_76 = s4_spike_lane19 & 1'd1;
+  assign out_q_spike_next_and_77 = s4_spike_lane18 & 1'd1;
+  assign out_q_spike_next_and_78 = s4_spike_lane17 & 1'd1;
+  assign out_q_spike_next_and_79 = s4_spike_lane16 & 1'd1;
+  assign out_q_spike_next_and_80 = s4_spike_lane15 & 1'd1;
+  assign out_q_spike_next_and_81 = s4_spike_lane14 & 1'd1;
+  assign out_q_spike_next_and_82 = s4_spike_lane13 & 1'd1;
+  assign out_q_spike_next_and_83 = s4_spike_lane12 & 1'd1;
+  assign out_q_spike_next_and_84 = s4_spike_lane11 & 1'd1;
+  assign out_q_spike_next_and_85 = s4_spike_lane10 & 1'd1;
+  assign out_q_spike_next_and_86 = s4_spike_lane9 & 1'd1;
+  assign out_q_spike_next_and_87 = s4_spike_lane8 & 1'd1;
+  assign out_q_spike_next_and_88 = s4_spike_lane7 & 1'd1;
+  assign out_q_spike_next_and_89 = s4_spike_lane6 & 1'd1;
+  assign out_q_spike_next_and_90 = s4_spike_lane5 & 1'd1;
+  assign out_q_spike_next_and_91 = s4_spike_lane4 & 1'd1;
+  assign out_q_spike_next_and_92 = s4_spike_lane3 & 1'd1;
+  assign out_q_spike_next_and_93 = s4_spike_lane2 & 1'd1;
+  assign out_q_spike_next_and_94 = s4_spike_lane1 & 1'd1;
+  assign out_q_spike_next_and_95 = s4_spike_lane0 & 1'd1;
   assign out_q_spike_next_cat = {out_q_spike_next_and, out_q_spike_next_and_1, out_q_spike_next_and_2, out_q_spike_next_and_3, out_q_spike_next_and_4, out_q_spike_next_and_5, out_q_spike_next_and_6, out_q_spike_next_and_7, out_q_spike_next_and_8, out_q_spike_next_and_9, out_q_spike_next_and_10, out_q_spike_next_and_11, out_q_spike_next_and_12, out_q_spike_next_and_13, out_q_spike_next_and_14, out_q_spike_next_and_15, out_q_spike_next_and_16, out_q_spike_next_and_17, out_q_spike_next_and_18, out_q_spike_next_and_19, out_q_spike_next_and_20, out_q_spike_next_and_21, out_q_spike_next_and_22, out_q_spike_next_and_23, out_q_spike_next_and_24, out_q_spike_next_and_25, out_q_spike_next_and_26, out_q_spike_next_and_27, out_q_spike_next_and_28, out_q_spike_next_and_29, out_q_spike_next_and_30, out_q_spike_next_and_31, out_q_spike_next_and_32, out_q_spike_next_and_33, out_q_spike_next_and_34, out_q_spike_next_and_35, out_q_spike_next_and_36, out_q_spike_next_and_37, out_q_spike_next_and_38, out_q_spike_next_and_39, out_q_spike_next_and_40, out_q_spike_next_and_41, out_q_spike_next_and_42, out_q_spike_next_and_43, out_q_spike_next_and_44, out_q_spike_next_and_45, out_q_spike_next_and_46, out_q_spike_next_and_47, out_q_spike_next_and_48, out_q_spike_next_and_49, out_q_spike_next_and_50, out_q_spike_next_and_51, out_q_spike_next_and_52, out_q_spike_next_and_53, out_q_spike_next_and_54, out_q_spike_next_and_55, out_q_spike_next_and_56, out_q_spike_next_and_57, out_q_spike_next_and_58, out_q_spike_next_and_59, out_q_spike_next_and_60, out_q_spike_next_and_61, out_q_spike_next_and_62, out_q_spike_next_and_63, out_q_spike_next_and_64, out_q_spike_next_and_65, out_q_spike_next_and_66, out_q_spike_next_and_67, out_q_spike_next_and_68, out_q_spike_next_and_69, out_q_spike_next_and_70, out_q_spike_next_and_71, out_q_spike_next_and_72, out_q_spike_next_and_73, out_q_spike_next_and_74, out_q_spike_next_and_75, out_q_spike_next_and_76, out_q_spike_next_and_77, out_q_spike_next_and_78, out_q_spike_next_and_79, out_q_spike_next_and_80, out_q_spike_next_and_81, out_q_spike_next_and_82, out_q_spike_next_and_83, out_q_spike_next_and_84, out_q_spike_next_and_85, out_q_spike_next_and_86, out_q_spike_next_and_87, out_q_spike_next_and_88, out_q_spike_next_and_89, out_q_spike_next_and_90, out_q_spike_next_and_91, out_q_spike_next_and_92, out_q_spike_next_and_93, out_q_spike_next_and_94, out_q_spike_next_and_95};
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
-  assign s3_advance = s3_valid & out_q_up_ready;
-  assign s2_advance = s2_valid & s2_advance_or;
-  assign hazard = hazard_not & hazard_or;
-  assign s1_advance = s1_advance_and & s1_advance_or;
-  assign in_ready_w = in_ready_w_not | s1_advance;
-  assign accept = in_valid & in_ready_w;
-  assign v_lane0 = v_lane0_bits ? v_lane0_mux : v_lane0_mux_1;
-  assign lane0_v0 = s1_first ? 19'd0 : v_lane0;
+  assign s1_up_ready = ~s1_skid_valid;
+  assign s4_free = s4_free_not | out_q_up_ready;
+  assign s3_free = s3_free_not | s4_free;
+  assign s2_free = s2_free_not | s3_free;
+  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s3_advance = s3_valid & s4_free;
+  assign s2_advance = s2_valid & s3_free;
+  assign s1_take = s1_take_not & s2_free;
+  assign s1_advance = s1_valid & s1_take;
+  assign s1_up_fire = in_valid & s1_up_ready;
+  assign s1_load = s1_take | s1_load_not;
+  assign s1_new_first = s1_skid_valid ? s1_skid_first : in_first;
+  assign s1_new_group = s1_skid_valid ? s1_skid_group : in_group;
+  assign s4_stays = s4_valid & s4_stays_not;
+  assign new_meets = new_meets_or | new_meets_or_1;
+  assign held_meets = held_meets_or | held_meets_and_2;
+  assign v0_lane0 = v0_lane0_or_1 | v0_lane0_mux_3;
   assign lane0_a = {s2_current_lane0, 4'd0};
   assign lane0_d = {lane0_a[18], lane0_a} - {s2_v0_lane0[18], s2_v0_lane0};
   assign lane0_dk = lane0_d[19:1];
   assign lane0_h = lane0_h_add[18:0];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(19'd2048);
-  assign lane0_vn = lane0_spike ? 19'd0 : s3_h_lane0;
-  assign v_lane1 = v_lane1_bits ? v_lane1_mux : v_lane1_mux_1;
-  assign lane1_v0 = s1_first ? 19'd0 : v_lane1;
+  assign lane0_vn = s4_spike_lane0 ? 19'd0 : s4_kept_lane0;
+  assign v0_lane1 = v0_lane1_or_1 | v0_lane1_mux_3;
   assign lane1_a = {s2_current_lane1, 4'd0};
   assign lane1_d = {lane1_a[18], lane1_a} - {s2_v0_lane1[18], s2_v0_lane1};
   assign lane1_dk = lane1_d[19:1];
   assign lane1_h = lane1_h_add[18:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(19'd2048);
-  assign lane1_vn = lane1_spike ? 19'd0 : s3_h_lane1;
-  assign v_lane2 = v_lane2_bits ? v_lane2_mux : v_lane2_mux_1;
-  assign lane2_v0 = s1_first ? 19'd0 : v_lane2;
+  assign lane1_vn = s4_spike_lane1 ? 19'd0 : s4_kept_lane1;
+  assign v0_lane2 = v0_lane2_or_1 | v0_lane2_mux_3;
   assign lane2_a = {s2_current_lane2, 4'd0};
   assign lane2_d = {lane2_a[18], lane2_a} - {s2_v0_lane2[18], s2_v0_lane2};
   assign lane2_dk = lane2_d[19:1];
   assign lane2_h = lane2_h_add[18:0];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(19'd2048);
-  assign lane2_vn = lane2_spike ? 19'd0 : s3_h_lane2;
-  assign v_lane3 = v_lane3_bits ? v_lane3_mux : v_lane3_mux_1;
-  assign lane3_v0 = s1_first ? 19'd0 : v_lane3;
+  assign lane2_vn = s4_spike_lane2 ? 19'd0 : s4_kept_lane2;
+  assign v0_lane3 = v0_lane3_or_1 | v0_lane3_mux_3;
   assign lane3_a = {s2_current_lane3, 4'd0};
   assign lane3_d = {lane3_a[18], lane3_a} - {s2_v0_lane3[18], s2_v0_lane3};
   assign lane3_dk = lane3_d[19:1];
   assign lane3_h = lane3_h_add[18:0];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(19'd2048);
-  assign lane3_vn = lane3_spike ? 19'd0 : s3_h_lane3;
-  assign v_lane4 = v_lane4_bits ? v_lane4_mux : v_lane4_mux_1;
-  assign lane4_v0 = s1_first ? 19'd0 : v_lane4;
+  assign lane3_vn = s4_spike_lane3 ? 19'd0 : s4_kept_lane3;
+  assign v0_lane4 = v0_lane4_or_1 | v0_lane4_mux_3;
   assign lane4_a = {s2_current_lane4, 4'd0};
   assign lane4_d = {lane4_a[18], lane4_a} - {s2_v0_lane4[18], s2_v0_lane4};
   assign lane4_dk = lane4_d[19:1];
   assign lane4_h = lane4_h_add[18:0];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(19'd2048);
-  assign lane4_vn = lane4_spike ? 19'd0 : s3_h_lane4;
-  assign v_lane5 = v_lane5_bits ? v_lane5_mux : v_lane5_mux_1;
-  assign lane5_v0 = s1_first ? 19'd0 : v_lane5;
+  assign lane4_vn = s4_spike_lane4 ? 19'd0 : s4_kept_lane4;
+  assign v0_lane5 = v0_lane5_or_1 | v0_lane5_mux_3;
   assign lane5_a = {s2_current_lane5, 4'd0};
   assign lane5_d = {lane5_a[18], lane5_a} - {s2_v0_lane5[18], s2_v0_lane5};
   assign lane5_dk = lane5_d[19:1];
   assign lane5_h = lane5_h_add[18:0];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(19'd2048);
-  assign lane5_vn = lane5_spike ? 19'd0 : s3_h_lane5;
-  assign v_lane6 = v_lane6_bits ? v_lane6_mux : v_lane6_mux_1;
-  assign lane6_v0 = s1_first ? 19'd0 : v_lane6;
+  assign lane5_vn = s4_spike_lane5 ? 19'd0 : s4_kept_lane5;
+  assign v0_lane6 = v0_lane6_or_1 | v0_lane6_mux_3;
   assign lane6_a = {s2_current_lane6, 4'd0};
   assign lane6_d = {lane6_a[18], lane6_a} - {s2_v0_lane6[18], s2_v0_lane6};
   assign lane6_dk = lane6_d[19:1];
   assign lane6_h = lane6_h_add[18:0];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(19'd2048);
-  assign lane6_vn = lane6_spike ? 19'd0 : s3_h_lane6;
-  assign v_lane7 = v_lane7_bits ? v_lane7_mux : v_lane7_mux_1;
-  assign lane7_v0 = s1_first ? 19'd0 : v_lane7;
+  assign lane6_vn = s4_spike_lane6 ? 19'd0 : s4_kept_lane6;
+  assign v0_lane7 = v0_lane7_or_1 | v0_lane7_mux_3;
   assign lane7_a = {s2_current_lane7, 4'd0};
   assign lane7_d = {lane7_a[18], lane7_a} - {s2_v0_lane7[18], s2_v0_lane7};
   assign lane7_dk = lane7_d[19:1];
   assign lane7_h = lane7_h_add[18:0];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(19'd2048);
-  assign lane7_vn = lane7_spike ? 19'd0 : s3_h_lane7;
-  assign v_lane8 = v_lane8_bits ? v_lane8_mux : v_lane8_mux_1;
-  assign lane8_v0 = s1_first ? 19'd0 : v_lane8;
+  assign lane7_vn = s4_spike_lane7 ? 19'd0 : s4_kept_lane7;
+  assign v0_lane8 = v0_lane8_or_1 | v0_lane8_mux_3;
   assign lane8_a = {s2_current_lane8, 4'd0};
   assign lane8_d = {lane8_a[18], lane8_a} - {s2_v0_lane8[18], s2_v0_lane8};
   assign lane8_dk = lane8_d[19:1];
   assign lane8_h = lane8_h_add[18:0];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(19'd2048);
-  assign lane8_vn = lane8_spike ? 19'd0 : s3_h_lane8;
-  assign v_lane9 = v_lane9_bits ? v_lane9_mux : v_lane9_mux_1;
-  assign lane9_v0 = s1_first ? 19'd0 : v_lane9;
+  assign lane8_vn = s4_spike_lane8 ? 19'd0 : s4_kept_lane8;
+  assign v0_lane9 = v0_lane9_or_1 | v0_lane9_mux_3;
   assign lane9_a = {s2_current_lane9, 4'd0};
   assign lane9_d = {lane9_a[18], lane9_a} - {s2_v0_lane9[18], s2_v0_lane9};
   assign lane9_dk = lane9_d[19:1];
   assign lane9_h = lane9_h_add[18:0];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(19'd2048);
-  assign lane9_vn = lane9_spike ? 19'd0 : s3_h_lane9;
-  assign v_lane10 = v_lane10_bits ? v_lane10_mux : v_lane10_mux_1;
-  assign lane10_v0 = s1_first ? 19'd0 : v_lane10;
+  assign lane9_vn = s4_spike_lane9 ? 19'd0 : s4_kept_lane9;
+  assign v0_lane10 = v0_lane10_or_1 | v0_lane10_mux_3;
   assign lane10_a = {s2_current_lane10, 4'd0};
   assign lane10_d = {lane10_a[18], lane10_a} - {s2_v0_lane10[18], s2_v0_lane10};
   assign lane10_dk = lane10_d[19:1];
   assign lane10_h = lane10_h_add[18:0];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(19'd2048);
-  assign lane10_vn = lane10_spike ? 19'd0 : s3_h_lane10;
-  assign v_lane11 = v_lane11_bits ? v_lane11_mux : v_lane11_mux_1;
-  assign lane11_v0 = s1_first ? 19'd0 : v_lane11;
+  assign lane10_vn = s4_spike_lane10 ? 19'd0 : s4_kept_lane10;
+  assign v0_lane11 = v0_lane11_or_1 | v0_lane11_mux_3;
   assign lane11_a = {s2_current_lane11, 4'd0};
   assign lane11_d = {lane11_a[18], lane11_a} - {s2_v0_lane11[18], s2_v0_lane11};
   assign lane11_dk = lane11_d[19:1];
   assign lane11_h = lane11_h_add[18:0];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(19'd2048);
-  assign lane11_vn = lane11_spike ? 19'd0 : s3_h_lane11;
-  assign v_lane12 = v_lane12_bits ? v_lane12_mux : v_lane12_mux_1;
-  assign lane12_v0 = s1_first ? 19'd0 : v_lane12;
+  assign lane11_vn = s4_spike_lane11 ? 19'd0 : s4_kept_lane11;
+  assign v0_lane12 = v0_lane12_or_1 | v0_lane12_mux_3;
   assign lane12_a = {s2_current_lane12, 4'd0};
   assign lane12_d = {lane12_a[18], lane12_a} - {s2_v0_lane12[18], s2_v0_lane12};
   assign lane12_dk = lane12_d[19:1];
   assign lane12_h = lane12_h_add[18:0];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(19'd2048);
-  assign lane12_vn = lane12_spike ? 19'd0 : s3_h_lane12;
-  assign v_lane13 = v_lane13_bits ? v_lane13_mux : v_lane13_mux_1;
-  assign lane13_v0 = s1_first ? 19'd0 : v_lane13;
+  assign lane12_vn = s4_spike_lane12 ? 19'd0 : s4_kept_lane12;
+  assign v0_lane13 = v0_lane13_or_1 | v0_lane13_mux_3;
   assign lane13_a = {s2_current_lane13, 4'd0};
   assign lane13_d = {lane13_a[18], lane13_a} - {s2_v0_lane13[18], s2_v0_lane13};
   assign lane13_dk = lane13_d[19:1];
   assign lane13_h = lane13_h_add[18:0];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(19'd2048);
-  assign lane13_vn = lane13_spike ? 19'd0 : s3_h_lane13;
-  assign v_lane14 = v_lane14_bits ? v_lane14_mux : v_lane14_mux_1;
-  assign lane14_v0 = s1_first ? 19'd0 : v_lane14;
+  assign lane13_vn = s4_spike_lane13 ? 19'd0 : s4_kept_lane13;
+  assign v0_lane14 = v0_lane14_or_1 | v0_lane14_mux_3;
   assign lane14_a = {s2_current_lane14, 4'd0};
   assign lane14_d = {lane14_a[18], lane14_a} - {s2_v0_lane14[18], s2_v0_lane14};
   assign lane14_dk = lane14_d[19:1];
   assign lane14_h = lane14_h_add[18:0];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(19'd2048);
-  assign lane14_vn = lane14_spike ? 19'd0 : s3_h_lane14;
-  assign v_lane15 = v_lane15_bits ? v_lane15_mux : v_lane15_mux_1;
-  assign lane15_v0 = s1_first ? 19'd0 : v_lane15;
+  assign lane14_vn = s4_spike_lane14 ? 19'd0 : s4_kept_lane14;
+  assign v0_lane15 = v0_lane15_or_1 | v0_lane15_mux_3;
   assign lane15_a = {s2_current_lane15, 4'd0};
   assign lane15_d = {lane15_a[18], lane15_a} - {s2_v0_lane15[18], s2_v0_lane15};
   assign lane15_dk = lane15_d[19:1];
   assign lane15_h = lane15_h_add[18:0];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(19'd2048);
-  assign lane15_vn = lane15_spike ? 19'd0 : s3_h_lane15;
-  assign v_lane16 = v_lane16_bits ? v_lane16_mux : v_lane16_mux_1;
-  assign lane16_v0 = s1_first ? 19'd0 : v_lane16;
+  assign lane15_vn = s4_spike_lane15 ? 19'd0 : s4_kept_lane15;
+  assign v0_lane16 = v0_lane16_or_1 | v0_lane16_mux_3;
   assign lane16_a = {s2_current_lane16, 4'd0};
   assign lane16_d = {lane16_a[18], lane16_a} - {s2_v0_lane16[18], s2_v0_lane16};
   assign lane16_dk = lane16_d[19:1];
   assign lane16_h = lane16_h_add[18:0];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(19'd2048);
-  assign lane16_vn = lane16_spike ? 19'd0 : s3_h_lane16;
-  assign v_lane17 = v_lane17_bits ? v_lane17_mux : v_lane17_mux_1;
-  assign lane17_v0 = s1_first ? 19'd0 : v_lane17;
+  assign lane16_vn = s4_spike_lane16 ? 19'd0 : s4_kept_lane16;
+  assign v0_lane17 = v0_lane17_or_1 | v0_lane17_mux_3;
   assign lane17_a = {s2_current_lane17, 4'd0};
   assign lane17_d = {lane17_a[18], lane17_a} - {s2_v0_lane17[18], s2_v0_lane17};
   assign lane17_dk = lane17_d[19:1];
   assign lane17_h = lane17_h_add[18:0];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(19'd2048);
-  assign lane17_vn = lane17_spike ? 19'd0 : s3_h_lane17;
-  assign v_lane18 = v_lane18_bits ? v_lane18_mux : v_lane18_mux_1;
-  assign lane18_v0 = s1_first ? 19'd0 : v_lane18;
+  assign lane17_vn = s4_spike_lane17 ? 19'd0 : s4_kept_lane17;
+  assign v0_lane18 = v0_lane18_or_1 | v0_lane18_mux_3;
   assign lane18_a = {s2_current_lane18, 4'd0};
   assign lane18_d = {lane18_a[18], lane18_a} - {s2_v0_lane18[18], s2_v0_lane18};
   assign lane18_dk = lane18_d[19:1];
   assign lane18_h = lane18_h_add[18:0];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(19'd2048);
-  assign lane18_vn = lane18_spike ? 19'd0 : s3_h_lane18;
-  assign v_lane19 = v_lane19_bits ? v_lane19_mux : v_lane19_mux_1;
-  assign lane19_v0 = s1_first ? 19'd0 : v_lane19;
+  assign lane18_vn = s4_spike_lane18 ? 19'd0 : s4_kept_lane18;
+  assign v0_lane19 = v0_lane19_or_1 | v0_lane19_mux_3;
   assign lane19_a = {s2_current_lane19, 4'd0};
   assign lane19_d = {lane19_a[18], lane19_a} - {s2_v0_lane19[18], s2_v0_lane19};
   assign lane19_dk = lane19_d[19:1];
   assign lane19_h = lane19_h_add[18:0];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(19'd2048);
-  assign lane19_vn = lane19_spike ? 19'd0 : s3_h_lane19;
-  assign v_lane20 = v_lane20_bits ? v_lane20_mux : v_lane20_mux_1;
-  assign lane20_v0 = s1_first ? 19'd0 : v_lane20;
+  assign lane19_vn = s4_spike_lane19 ? 19'd0 : s4_kept_lane19;
+  assign v0_lane20 = v0_lane20_or_1 | v0_lane20_mux_3;
   assign lane20_a = {s2_current_lane20, 4'd0};
   assign lane20_d = {lane20_a[18], lane20_a} - {s2_v0_lane20[18], s2_v0_lane20};
   assign lane20_dk = lane20_d[19:1];
   assign lane20_h = lane20_h_add[18:0];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(19'd2048);
-  assign lane20_vn = lane20_spike ? 19'd0 : s3_h_lane20;
-  assign v_lane21 = v_lane21_bits ? v_lane21_mux : v_lane21_mux_1;
-  assign lane21_v0 = s1_first ? 19'd0 : v_lane21;
+  assign lane20_vn = s4_spike_lane20 ? 19'd0 : s4_kept_lane20;
+  assign v0_lane21 = v0_lane21_or_1 | v0_lane21_mux_3;
   assign lane21_a = {s2_current_lane21, 4'd0};
   assign lane21_d = {lane21_a[18], lane21_a} - {s2_v0_lane21[18], s2_v0_lane21};
   assign lane21_dk = lane21_d[19:1];
   assign lane21_h = lane21_h_add[18:0];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(19'd2048);
-  assign lane21_vn = lane21_spike ? 19'd0 : s3_h_lane21;
-  assign v_lane22 = v_lane22_bits ? v_lane22_mux : v_lane22_mux_1;
-  assign lane22_v0 = s1_first ? 19'd0 : v_lane22;
+  assign lane21_vn = s4_spike_lane21 ? 19'd0 : s4_kept_lane21;
+  assign v0_lane22 = v0_lane22_or_1 | v0_lane22_mux_3;
   assign lane22_a = {s2_current_lane22, 4'd0};
   assign lane22_d = {lane22_a[18], lane22_a} - {s2_v0_lane22[18], s2_v0_lane22};
   assign lane22_dk = lane22_d[19:1];
   assign lane22_h = lane22_h_add[18:0];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(19'd2048);
-  assign lane22_vn = lane22_spike ? 19'd0 : s3_h_lane22;
-  assign v_lane23 = v_lane23_bits ? v_lane23_mux : v_lane23_mux_1;
-  assign lane23_v0 = s1_first ? 19'd0 : v_lane23;
+  assign lane22_vn = s4_spike_lane22 ? 19'd0 : s4_kept_lane22;
+  assign v0_lane23 = v0_lane23_or_1 | v0_lane23_mux_3;
   assign lane23_a = {s2_current_lane23, 4'd0};
   assign lane23_d = {lane23_a[18], lane23_a} - {s2_v0_lane23[18], s2_v0_lane23};
   assign lane23_dk = lane23_d[19:1];
   assign lane23_h = lane23_h_add[18:0];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(19'd2048);
-  assign lane23_vn = lane23_spike ? 19'd0 : s3_h_lane23;
-  assign v_lane24 = v_lane24_bits ? v_lane24_mux : v_lane24_mux_1;
-  assign lane24_v0 = s1_first ? 19'd0 : v_lane24;
+  assign lane23_vn = s4_spike_lane23 ? 19'd0 : s4_kept_lane23;
+  assign v0_lane24 = v0_lane24_or_1 | v0_lane24_mux_3;
   assign lane24_a = {s2_current_lane24, 4'd0};
   assign lane24_d = {lane24_a[18], lane24_a} - {s2_v0_lane24[18], s2_v0_lane24};
   assign lane24_dk = lane24_d[19:1];
   assign lane24_h = lane24_h_add[18:0];
   assign lane24_spike = $signed(s3_h_lane24) >= $signed(19'd2048);
-  assign lane24_vn = lane24_spike ? 19'd0 : s3_h_lane24;
-  assign v_lane25 = v_lane25_bits ? v_lane25_mux : v_lane25_mux_1;
-  assign lane25_v0 = s1_first ? 19'd0 : v_lane25;
+  assign lane24_vn = s4_spike_lane24 ? 19'd0 : s4_kept_lane24;
+  assign v0_lane25 = v0_lane25_or_1 | v0_lane25_mux_3;
   assign lane25_a = {s2_current_lane25, 4'd0};
   assign lane25_d = {lane25_a[18], lane25_a} - {s2_v0_lane25[18], s2_v0_lane25};
   assign lane25_dk = lane25_d[19:1];
   assign lane25_h = lane25_h_add[18:0];
   assign lane25_spike = $signed(s3_h_lane25) >= $signed(19'd2048);
-  assign lane25_vn = lane25_spike ? 19'd0 : s3_h_lane25;
-  assign v_lane26 = v_lane26_bits ? v_lane26_mux : v_lane26_mux_1;
-  assign lane26_v0 = s1_first ? 19'd0 : v_lane26;
+  assign lane25_vn = s4_spike_lane25 ? 19'd0 : s4_kept_lane25;
+  assign v0_lane26 = v0_lane26_or_1 | v0_lane26_mux_3;
   assign lane26_a = {s2_current_lane26, 4'd0};
   assign lane26_d = {lane26_a[18], lane26_a} - {s2_v0_lane26[18], s2_v0_lane26};
   assign lane26_dk = lane26_d[19:1];
   assign lane26_h = lane26_h_add[18:0];
   assign lane26_spike = $signed(s3_h_lane26) >= $signed(19'd2048);
-  assign lane26_vn = lane26_spike ? 19'd0 : s3_h_lane26;
-  assign v_lane27 = v_lane27_bits ? v_lane27_mux : v_lane27_mux_1;
-  assign lane27_v0 = s1_first ? 19'd0 : v_lane27;
+  assign lane26_vn = s4_spike_lane26 ? 19'd0 : s4_kept_lane26;
+  assign v0_lane27 = v0_lane27_or_1 | v0_lane27_mux_3;
   assign lane27_a = {s2_current_lane27, 4'd0};
   assign lane27_d = {lane27_a[18], lane27_a} - {s2_v0_lane27[18], s2_v0_lane27};
   assign lane27_dk = lane27_d[19:1];
   assign lane27_h = lane27_h_add[18:0];
   assign lane27_spike = $signed(s3_h_lane27) >= $signed(19'd2048);
-  assign lane27_vn = lane27_spike ? 19'd0 : s3_h_lane27;
-  assign v_lane28 = v_lane28_bits ? v_lane28_mux : v_lane28_mux_1;
-  assign lane28_v0 = s1_first ? 19'd0 : v_lane28;
+  assign lane27_vn = s4_spike_lane27 ? 19'd0 : s4_kept_lane27;
+  assign v0_lane28 = v0_lane28_or_1 | v0_lane28_mux_3;
   assign lane28_a = {s2_current_lane28, 4'd0};
   assign lane28_d = {lane28_a[18], lane28_a} - {s2_v0_lane28[18], s2_v0_lane28};
   assign lane28_dk = lane28_d[19:1];
   assign lane28_h = lane28_h_add[18:0];
   assign lane28_spike = $signed(s3_h_lane28) >= $signed(19'd2048);
-  assign lane28_vn = lane28_spike ? 19'd0 : s3_h_lane28;
-  assign v_lane29 = v_lane29_bits ? v_lane29_mux : v_lane29_mux_1;
-  assign lane29_v0 = s1_first ? 19'd0 : v_lane29;
+  assign lane28_vn = s4_spike_lane28 ? 19'd0 : s4_kept_lane28;
+  assign v0_lane29 = v0_lane29_or_1 | v0_lane29_mux_3;
   assign lane29_a = {s2_current_lane29, 4'd0};
   assign lane29_d = {lane29_a[18], lane29_a} - {s2_v0_lane29[18], s2_v0_lane29};
   assign lane29_dk = lane29_d[19:1];
   assign lane29_h = lane29_h_add[18:0];
   assign lane29_spike = $signed(s3_h_lane29) >= $signed(19'd2048);
-  assign lane29_vn = lane29_spike ? 19'd0 : s3_h_lane29;
-  assign v_lane30 = v_lane30_bits ? v_lane30_mux : v_lane30_mux_1;
-  assign lane30_v0 = s1_first ? 19'd0 : v_lane30;
+  assign lane29_vn = s4_spike_lane29 ? 19'd0 : s4_kept_lane29;
+  assign v0_lane30 = v0_lane30_or_1 | v0_lane30_mux_3;
   assign lane30_a = {s2_current_lane30, 4'd0};
   assign lane30_d = {lane30_a[18], lane30_a} - {s2_v0_lane30[18], s2_v0_lane30};
   assign lane30_dk = lane30_d[19:1];
   assign lane30_h = lane30_h_add[18:0];
   assign lane30_spike = $signed(s3_h_lane30) >= $signed(19'd2048);
-  assign lane30_vn = lane30_spike ? 19'd0 : s3_h_lane30;
-  assign v_lane31 = v_lane31_bits ? v_lane31_mux : v_lane31_mux_1;
-  assign lane31_v0 = s1_first ? 19'd0 : v_lane31;
+  assign lane30_vn = s4_spike_lane30 ? 19'd0 : s4_kept_lane30;
+  assign v0_lane31 = v0_lane31_or_1 | v0_lane31_mux_3;
   assign lane31_a = {s2_current_lane31, 4'd0};
   assign lane31_d = {lane31_a[18], lane31_a} - {s2_v0_lane31[18], s2_v0_lane31};
   assign lane31_dk = lane31_d[19:1];
   assign lane31_h = lane31_h_add[18:0];
   assign lane31_spike = $signed(s3_h_lane31) >= $signed(19'd2048);
-  assign lane31_vn = lane31_spike ? 19'd0 : s3_h_lane31;
-  assign v_lane32 = v_lane32_bits ? v_lane32_mux : v_lane32_mux_1;
-  assign lane32_v0 = s1_first ? 19'd0 : v_lane32;
+  assign lane31_vn = s4_spike_lane31 ? 19'd0 : s4_kept_lane31;
+  assign v0_lane32 = v0_lane32_or_1 | v0_lane32_mux_3;
   assign lane32_a = {s2_current_lane32, 4'd0};
   assign lane32_d = {lane32_a[18], lane32_a} - {s2_v0_lane32[18], s2_v0_lane32};
   assign lane32_dk = lane32_d[19:1];
   assign lane32_h = lane32_h_add[18:0];
   assign lane32_spike = $signed(s3_h_lane32) >= $signed(19'd2048);
-  assign lane32_vn = lane32_spike ? 19'd0 : s3_h_lane32;
-  assign v_lane33 = v_lane33_bits ? v_lane33_mux : v_lane33_mux_1;
-  assign lane33_v0 = s1_first ? 19'd0 : v_lane33;
+  assign lane32_vn = s4_spike_lane32 ? 19'd0 : s4_kept_lane32;
+  assign v0_lane33 = v0_lane33_or_1 | v0_lane33_mux_3;
   assign lane33_a = {s2_current_lane33, 4'd0};
   assign lane33_d = {lane33_a[18], lane33_a} - {s2_v0_lane33[18], s2_v0_lane33};
   assign lane33_dk = lane33_d[19:1];
   assign lane33_h = lane33_h_add[18:0];
   assign lane33_spike = $signed(s3_h_lane33) >= $signed(19'd2048);
-  assign lane33_vn = lane33_spike ? 19'd0 : s3_h_lane33;
-  assign v_lane34 = v_lane34_bits ? v_lane34_mux : v_lane34_mux_1;
-  assign lane34_v0 = s1_first ? 19'd0 : v_lane34;
+  assign lane33_vn = s4_spike_lane33 ? 19'd0 : s4_kept_lane33;
+  assign v0_lane34 = v0_lane34_or_1 | v0_lane34_mux_3;
   assign lane34_a = {s2_current_lane34, 4'd0};
   assign lane34_d = {lane34_a[18], lane34_a} - {s2_v0_lane34[18], s2_v0_lane34};
   assign lane34_dk = lane34_d[19:1];
   assign lane34_h = lane34_h_add[18:0];
   assign lane34_spike = $signed(s3_h_lane34) >= $signed(19'd2048);
-  assign lane34_vn = lane34_spike ? 19'd0 : s3_h_lane34;
-  assign v_lane35 = v_lane35_bits ? v_lane35_mux : v_lane35_mux_1;
-  assign lane35_v0 = s1_first ? 19'd0 : v_lane35;
+  assign lane34_vn = s4_spike_lane34 ? 19'd0 : s4_kept_lane34;
+  assign v0_lane35 = v0_lane35_or_1 | v0_lane35_mux_3;
   assign lane35_a = {s2_current_lane35, 4'd0};
   assign lane35_d = {lane35_a[18], lane35_a} - {s2_v0_lane35[18], s2_v0_lane35};
   assign lane35_dk = lane35_d[19:1];
   assign lane35_h = lane35_h_add[18:0];
   assign lane35_spike = $signed(s3_h_lane35) >= $signed(19'd2048);
-  assign lane35_vn = lane35_spike ? 19'd0 : s3_h_lane35;
-  assign v_lane36 = v_lane36_bits ? v_lane36_mux : v_lane36_mux_1;
-  assign lane36_v0 = s1_first ? 19'd0 : v_lane36;
+  assign lane35_vn = s4_spike_lane35 ? 19'd0 : s4_kept_lane35;
+  assign v0_lane36 = v0_lane36_or_1 | v0_lane36_mux_3;
   assign lane36_a = {s2_current_lane36, 4'd0};
   assign lane36_d = {lane36_a[18], lane36_a} - {s2_v0_lane36[18], s2_v0_lane36};
   assign lane36_dk = lane36_d[19:1];
   assign lane36_h = lane36_h_add[18:0];
   assign lane36_spike = $signed(s3_h_lane36) >= $signed(19'd2048);
-  assign lane36_vn = lane36_spike ? 19'd0 : s3_h_lane36;
-  assign v_lane37 = v_lane37_bits ? v_lane37_mux : v_lane37_mux_1;
-  assign lane37_v0 = s1_first ? 19'd0 : v_lane37;
+  assign lane36_vn = s4_spike_lane36 ? 19'd0 : s4_kept_lane36;
+  assign v0_lane37 = v0_lane37_or_1 | v0_lane37_mux_3;
   assign lane37_a = {s2_current_lane37, 4'd0};
   assign lane37_d = {lane37_a[18], lane37_a} - {s2_v0_lane37[18], s2_v0_lane37};
   assign lane37_dk = lane37_d[19:1];
   assign lane37_h = lane37_h_add[18:0];
   assign lane37_spike = $signed(s3_h_lane37) >= $signed(19'd2048);
-  assign lane37_vn = lane37_spike ? 19'd0 : s3_h_lane37;
-  assign v_lane38 = v_lane38_bits ? v_lane38_mux : v_lane38_mux_1;
-  assign lane38_v0 = s1_first ? 19'd0 : v_lane38;
+  assign lane37_vn = s4_spike_lane37 ? 19'd0 : s4_kept_lane37;
+  assign v0_lane38 = v0_lane38_or_1 | v0_lane38_mux_3;
   assign lane38_a = {s2_current_lane38, 4'd0};
   assign lane38_d = {lane38_a[18], lane38_a} - {s2_v0_lane38[18], s2_v0_lane38};
   assign lane38_dk = lane38_d[19:1];
   assign lane38_h = lane38_h_add[18:0];
   assign lane38_spike = $signed(s3_h_lane38) >= $signed(19'd2048);
-  assign lane38_vn = lane38_spike ? 19'd0 : s3_h_lane38;
-  assign v_lane39 = v_lane39_bits ? v_lane39_mux : v_lane39_mux_1;
-  assign lane39_v0 = s1_first ? 19'd0 : v_lane39;
+  assign lane38_vn = s4_spike_lane38 ? 19'd0 : s4_kept_lane38;
+  assign v0_lane39 = v0_lane39_or_1 | v0_lane39_mux_3;
   assign lane39_a = {s2_current_lane39, 4'd0};
   assign lane39_d = {lane39_a[18], lane39_a} - {s2_v0_lane39[18], s2_v0_lane39};
   assign lane39_dk = lane39_d[19:1];
   assign lane39_h = lane39_h_add[18:0];
   assign lane39_spike = $signed(s3_h_lane39) >= $signed(19'd2048);
-  assign lane39_vn = lane39_spike ? 19'd0 : s3_h_lane39;
-  assign v_lane40 = v_lane40_bits ? v_lane40_mux : v_lane40_mux_1;
-  assign lane40_v0 = s1_first ? 19'd0 : v_lane40;
+  assign lane39_vn = s4_spike_lane39 ? 19'd0 : s4_kept_lane39;
+  assign v0_lane40 = v0_lane40_or_1 | v0_lane40_mux_3;
   assign lane40_a = {s2_current_lane40, 4'd0};
   assign lane40_d = {lane40_a[18], lane40_a} - {s2_v0_lane40[18], s2_v0_lane40};
   assign lane40_dk = lane40_d[19:1];
   assign lane40_h = lane40_h_add[18:0];
   assign lane40_spike = $signed(s3_h_lane40) >= $signed(19'd2048);
-  assign lane40_vn = lane40_spike ? 19'd0 : s3_h_lane40;
-  assign v_lane41 = v_lane41_bits ? v_lane41_mux : v_lane41_mux_1;
-  assign lane41_v0 = s1_first ? 19'd0 : v_lane41;
+  assign lane40_vn = s4_spike_lane40 ? 19'd0 : s4_kept_lane40;
+  assign v0_lane41 = v0_lane41_or_1 | v0_lane41_mux_3;
   assign lane41_a = {s2_current_lane41, 4'd0};
   assign lane41_d = {lane41_a[18], lane41_a} - {s2_v0_lane41[18], s2_v0_lane41};
   assign lane41_dk = lane41_d[19:1];
   assign lane41_h = lane41_h_add[18:0];
   assign lane41_spike = $signed(s3_h_lane41) >= $signed(19'd2048);
-  assign lane41_vn = lane41_spike ? 19'd0 : s3_h_lane41;
-  assign v_lane42 = v_lane42_bits ? v_lane42_mux : v_lane42_mux_1;
-  assign lane42_v0 = s1_first ? 19'd0 : v_lane42;
+  assign lane41_vn = s4_spike_lane41 ? 19'd0 : s4_kept_lane41;
+  assign v0_lane42 = v0_lane42_or_1 | v0_lane42_mux_3;
   assign lane42_a = {s2_current_lane42, 4'd0};
   assign lane42_d = {lane42_a[18], lane42_a} - {s2_v0_lane42[18], s2_v0_lane42};
   assign lane42_dk = lane42_d[19:1];
   assign lane42_h = lane42_h_add[18:0];
   assign lane42_spike = $signed(s3_h_lane42) >= $signed(19'd2048);
-  assign lane42_vn = lane42_spike ? 19'd0 : s3_h_lane42;
-  assign v_lane43 = v_lane43_bits ? v_lane43_mux : v_lane43_mux_1;
-  assign lane43_v0 = s1_first ? 19'd0 : v_lane43;
+  assign lane42_vn = s4_spike_lane42 ? 19'd0 : s4_kept_lane42;
+  assign v0_lane43 = v0_lane43_or_1 | v0_lane43_mux_3;
   assign lane43_a = {s2_current_lane43, 4'd0};
   assign lane43_d = {lane43_a[18], lane43_a} - {s2_v0_lane43[18], s2_v0_lane43};
   assign lane43_dk = lane43_d[19:1];
   assign lane43_h = lane43_h_add[18:0];
   assign lane43_spike = $signed(s3_h_lane43) >= $signed(19'd2048);
-  assign lane43_vn = lane43_spike ? 19'd0 : s3_h_lane43;
-  assign v_lane44 = v_lane44_bits ? v_lane44_mux : v_lane44_mux_1;
-  assign lane44_v0 = s1_first ? 19'd0 : v_lane44;
+  assign lane43_vn = s4_spike_lane43 ? 19'd0 : s4_kept_lane43;
+  assign v0_lane44 = v0_lane44_or_1 | v0_lane44_mux_3;
   assign lane44_a = {s2_current_lane44, 4'd0};
   assign lane44_d = {lane44_a[18], lane44_a} - {s2_v0_lane44[18], s2_v0_lane44};
   assign lane44_dk = lane44_d[19:1];
   assign lane44_h = lane44_h_add[18:0];
   assign lane44_spike = $signed(s3_h_lane44) >= $signed(19'd2048);
-  assign lane44_vn = lane44_spike ? 19'd0 : s3_h_lane44;
-  assign v_lane45 = v_lane45_bits ? v_lane45_mux : v_lane45_mux_1;
-  assign lane45_v0 = s1_first ? 19'd0 : v_lane45;
+  assign lane44_vn = s4_spike_lane44 ? 19'd0 : s4_kept_lane44;
+  assign v0_lane45 = v0_lane45_or_1 | v0_lane45_mux_3;
   assign lane45_a = {s2_current_lane45, 4'd0};
   assign lane45_d = {lane45_a[18], lane45_a} - {s2_v0_lane45[18], s2_v0_lane45};
   assign lane45_dk = lane45_d[19:1];
   assign lane45_h = lane45_h_add[18:0];
   assign lane45_spike = $signed(s3_h_lane45) >= $signed(19'd2048);
-  assign lane45_vn = lane45_spike ? 19'd0 : s3_h_lane45;
-  assign v_lane46 = v_lane46_bits ? v_lane46_mux : v_lane46_mux_1;
-  assign lane46_v0 = s1_first ? 19'd0 : v_lane46;
+  assign lane45_vn = s4_spike_lane45 ? 19'd0 : s4_kept_lane45;
+  assign v0_lane46 = v0_lane46_or_1 | v0_lane46_mux_3;
   assign lane46_a = {s2_current_lane46, 4'd0};
   assign lane46_d = {lane46_a[18], lane46_a} - {s2_v0_lane46[18], s2_v0_lane46};
   assign lane46_dk = lane46_d[19:1];
   assign lane46_h = lane46_h_add[18:0];
   assign lane46_spike = $signed(s3_h_lane46) >= $signed(19'd2048);
-  assign lane46_vn = lane46_spike ? 19'd0 : s3_h_lane46;
-  assign v_lane47 = v_lane47_bits ? v_lane47_mux : v_lane47_mux_1;
-  assign lane47_v0 = s1_first ? 19'd0 : v_lane47;
+  assign lane46_vn = s4_spike_lane46 ? 19'd0 : s4_kept_lane46;
+  assign v0_lane47 = v0_lane47_or_1 | v0_lane47_mux_3;
   assign lane47_a = {s2_current_lane47, 4'd0};
   assign lane47_d = {lane47_a[18], lane47_a} - {s2_v0_lane47[18], s2_v0_lane47};
   assign lane47_dk = lane47_d[19:1];
   assign lane47_h = lane47_h_add[18:0];
   assign lane47_spike = $signed(s3_h_lane47) >= $signed(19'd2048);
-  assign lane47_vn = lane47_spike ? 19'd0 : s3_h_lane47;
-  assign v_lane48 = v_lane48_bits ? v_lane48_mux : v_lane48_mux_1;
-  assign lane48_v0 = s1_first ? 19'd0 : v_lane48;
+  assign lane47_vn = s4_spike_lane47 ? 19'd0 : s4_kept_lane47;
+  assign v0_lane48 = v0_lane48_or_1 | v0_lane48_mux_3;
   assign lane48_a = {s2_current_lane48, 4'd0};
   assign lane48_d = {lane48_a[18], lane48_a} - {s2_v0_lane48[18], s2_v0_lane48};
   assign lane48_dk = lane48_d[19:1];
   assign lane48_h = lane48_h_add[18:0];
   assign lane48_spike = $signed(s3_h_lane48) >= $signed(19'd2048);
-  assign lane48_vn = lane48_spike ? 19'd0 : s3_h_lane48;
-  assign v_lane49 = v_lane49_bits ? v_lane49_mux : v_lane49_mux_1;
-  assign lane49_v0 = s1_first ? 19'd0 : v_lane49;
+  assign lane48_vn = s4_spike_lane48 ? 19'd0 : s4_kept_lane48;
+  assign v0_lane49 = v0_lane49_or_1 | v0_lane49_mux_3;
   assign lane49_a = {s2_current_lane49, 4'd0};
   assign lane49_d = {lane49_a[18], lane49_a} - {s2_v0_lane49[18], s2_v0_lane49};
   assign lane49_dk = lane49_d[19:1];
   assign lane49_h = lane49_h_add[18:0];
   assign lane49_spike = $signed(s3_h_lane49) >= $signed(19'd2048);
-  assign lane49_vn = lane49_spike ? 19'd0 : s3_h_lane49;
-  assign v_lane50 = v_lane50_bits ? v_lane50_mux : v_lane50_mux_1;
-  assign lane50_v0 = s1_first ? 19'd0 : v_lane50;
+  assign lane49_vn = s4_spike_lane49 ? 19'd0 : s4_kept_lane49;
+  assign v0_lane50 = v0_lane50_or_1 | v0_lane50_mux_3;
   assign lane50_a = {s2_current_lane50, 4'd0};
   assign lane50_d = {lane50_a[18], lane50_a} - {s2_v0_lane50[18], s2_v0_lane50};
   assign lane50_dk = lane50_d[19:1];
   assign lane50_h = lane50_h_add[18:0];
   assign lane50_spike = $signed(s3_h_lane50) >= $signed(19'd2048);
-  assign lane50_vn = lane50_spike ? 19'd0 : s3_h_lane50;
-  assign v_lane51 = v_lane51_bits ? v_lane51_mux : v_lane51_mux_1;
-  assign lane51_v0 = s1_first ? 19'd0 : v_lane51;
+  assign lane50_vn = s4_spike_lane50 ? 19'd0 : s4_kept_lane50;
+  assign v0_lane51 = v0_lane51_or_1 | v0_lane51_mux_3;
   assign lane51_a = {s2_current_lane51, 4'd0};
   assign lane51_d = {lane51_a[18], lane51_a} - {s2_v0_lane51[18], s2_v0_lane51};
   assign lane51_dk = lane51_d[19:1];
   assign lane51_h = lane51_h_add[18:0];
   assign lane51_spike = $signed(s3_h_lane51) >= $signed(19'd2048);
-  assign lane51_vn = lane51_spike ? 19'd0 : s3_h_lane51;
-  assign v_lane52 = v_lane52_bits ? v_lane52_mux : v_lane52_mux_1;
-  assign lane52_v0 = s1_first ? 19'd0 : v_lane52;
+  assign lane51_vn = s4_spike_lane51 ? 19'd0 : s4_kept_lane51;
+  assign v0_lane52 = v0_lane52_or_1 | v0_lane52_mux_3;
   assign lane52_a = {s2_current_lane52, 4'd0};
   assign lane52_d = {lane52_a[18], lane52_a} - {s2_v0_lane52[18], s2_v0_lane52};
   assign lane52_dk = lane52_d[19:1];
   assign lane52_h = lane52_h_add[18:0];
   assign lane52_spike = $signed(s3_h_lane52) >= $signed(19'd2048);
-  assign lane52_vn = lane52_spike ? 19'd0 : s3_h_lane52;
-  assign v_lane53 = v_lane53_bits ? v_lane53_mux : v_lane53_mux_1;
-  assign lane53_v0 = s1_first ? 19'd0 : v_lane53;
+  assign lane52_vn = s4_spike_lane52 ? 19'd0 : s4_kept_lane52;
+  assign v0_lane53 = v0_lane53_or_1 | v0_lane53_mux_3;
   assign lane53_a = {s2_current_lane53, 4'd0};
   assign lane53_d = {lane53_a[18], lane53_a} - {s2_v0_lane53[18], s2_v0_lane53};
   assign lane53_dk = lane53_d[19:1];
   assign lane53_h = lane53_h_add[18:0];
   assign lane53_spike = $signed(s3_h_lane53) >= $signed(19'd2048);
-  assign lane53_vn = lane53_spike ? 19'd0 : s3_h_lane53;
-  assign v_lane54 = v_lane54_bits ? v_lane54_mux : v_lane54_mux_1;
-  assign lane54_v0 = s1_first ? 19'd0 : v_lane54;
+  assign lane53_vn = s4_spike_lane53 ? 19'd0 : s4_kept_lane53;
+  assign v0_lane54 = v0_lane54_or_1 | v0_lane54_mux_3;
   assign lane54_a = {s2_current_lane54, 4'd0};
   assign lane54_d = {lane54_a[18], lane54_a} - {s2_v0_lane54[18], s2_v0_lane54};
   assign lane54_dk = lane54_d[19:1];
   assign lane54_h = lane54_h_add[18:0];
   assign lane54_spike = $signed(s3_h_lane54) >= $signed(19'd2048);
-  assign lane54_vn = lane54_spike ? 19'd0 : s3_h_lane54;
-  assign v_lane55 = v_lane55_bits ? v_lane55_mux : v_lane55_mux_1;
-  assign lane55_v0 = s1_first ? 19'd0 : v_lane55;
+  assign lane54_vn = s4_spike_lane54 ? 19'd0 : s4_kept_lane54;
+  assign v0_lane55 = v0_lane55_or_1 | v0_lane55_mux_3;
   assign lane55_a = {s2_current_lane55, 4'd0};
   assign lane55_d = {lane55_a[18], lane55_a} - {s2_v0_lane55[18], s2_v0_lane55};
   assign lane55_dk = lane55_d[19:1];
   assign lane55_h = lane55_h_add[18:0];
   assign lane55_spike = $signed(s3_h_lane55) >= $signed(19'd2048);
-  assign lane55_vn = lane55_spike ? 19'd0 : s3_h_lane55;
-  assign v_lane56 = v_lane56_bits ? v_lane56_mux : v_lane56_mux_1;
-  assign lane56_v0 = s1_first ? 19'd0 : v_lane56;
+  assign lane55_vn = s4_spike_lane55 ? 19'd0 : s4_kept_lane55;
+  assign v0_lane56 = v0_lane56_or_1 | v0_lane56_mux_3;
   assign lane56_a = {s2_current_lane56, 4'd0};
   assign lane56_d = {lane56_a[18], lane56_a} - {s2_v0_lane56[18], s2_v0_lane56};
   assign lane56_dk = lane56_d[19:1];
   assign lane56_h = lane56_h_add[18:0];
   assign lane56_spike = $signed(s3_h_lane56) >= $signed(19'd2048);
-  assign lane56_vn = lane56_spike ? 19'd0 : s3_h_lane56;
-  assign v_lane57 = v_lane57_bits ? v_lane57_mux : v_lane57_mux_1;
-  assign lane57_v0 = s1_first ? 19'd0 : v_lane57;
+  assign lane56_vn = s4_spike_lane56 ? 19'd0 : s4_kept_lane56;
+  assign v0_lane57 = v0_lane57_or_1 | v0_lane57_mux_3;
   assign lane57_a = {s2_current_lane57, 4'd0};
   assign lane57_d = {lane57_a[18], lane57_a} - {s2_v0_lane57[18], s2_v0_lane57};
   assign lane57_dk = lane57_d[19:1];
   assign lane57_h = lane57_h_add[18:0];
   assign lane57_spike = $signed(s3_h_lane57) >= $signed(19'd2048);
-  assign lane57_vn = lane57_spike ? 19'd0 : s3_h_lane57;
-  assign v_lane58 = v_lane58_bits ? v_lane58_mux : v_lane58_mux_1;
-  assign lane58_v0 = s1_first ? 19'd0 : v_lane58;
+  assign lane57_vn = s4_spike_lane57 ? 19'd0 : s4_kept_lane57;
+  assign v0_lane58 = v0_lane58_or_1 | v0_lane58_mux_3;
   assign lane58_a = {s2_current_lane58, 4'd0};
   assign lane58_d = {lane58_a[18], lane58_a} - {s2_v0_lane58[18], s2_v0_lane58};
   assign lane58_dk = lane58_d[19:1];
   assign lane58_h = lane58_h_add[18:0];
   assign lane58_spike = $signed(s3_h_lane58) >= $signed(19'd2048);
-  assign lane58_vn = lane58_spike ? 19'd0 : s3_h_lane58;
-  assign v_lane59 = v_lane59_bits ? v_lane59_mux : v_lane59_mux_1;
-  assign lane59_v0 = s1_first ? 19'd0 : v_lane59;
+  assign lane58_vn = s4_spike_lane58 ? 19'd0 : s4_kept_lane58;
+  assign v0_lane59 = v0_lane59_or_1 | v0_lane59_mux_3;
   assign lane59_a = {s2_current_lane59, 4'd0};
   assign lane59_d = {lane59_a[18], lane59_a} - {s2_v0_lane59[18], s2_v0_lane59};
   assign lane59_dk = lane59_d[19:1];
   assign lane59_h = lane59_h_add[18:0];
   assign lane59_spike = $signed(s3_h_lane59) >= $signed(19'd2048);
-  assign lane59_vn = lane59_spike ? 19'd0 : s3_h_lane59;
-  assign v_lane60 = v_lane60_bits ? v_lane60_mux : v_lane60_mux_1;
-  assign lane60_v0 = s1_first ? 19'd0 : v_lane60;
+  assign lane59_vn = s4_spike_lane59 ? 19'd0 : s4_kept_lane59;
+  assign v0_lane60 = v0_lane60_or_1 | v0_lane60_mux_3;
   assign lane60_a = {s2_current_lane60, 4'd0};
   assign lane60_d = {lane60_a[18], lane60_a} - {s2_v0_lane60[18], s2_v0_lane60};
   assign lane60_dk = lane60_d[19:1];
   assign lane60_h = lane60_h_add[18:0];
   assign lane60_spike = $signed(s3_h_lane60) >= $signed(19'd2048);
-  assign lane60_vn = lane60_spike ? 19'd0 : s3_h_lane60;
-  assign v_lane61 = v_lane61_bits ? v_lane61_mux : v_lane61_mux_1;
-  assign lane61_v0 = s1_first ? 19'd0 : v_lane61;
+  assign lane60_vn = s4_spike_lane60 ? 19'd0 : s4_kept_lane60;
+  assign v0_lane61 = v0_lane61_or_1 | v0_lane61_mux_3;
   assign lane61_a = {s2_current_lane61, 4'd0};
   assign lane61_d = {lane61_a[18], lane61_a} - {s2_v0_lane61[18], s2_v0_lane61};
   assign lane61_dk = lane61_d[19:1];
   assign lane61_h = lane61_h_add[18:0];
   assign lane61_spike = $signed(s3_h_lane61) >= $signed(19'd2048);
-  assign lane61_vn = lane61_spike ? 19'd0 : s3_h_lane61;
-  assign v_lane62 = v_lane62_bits ? v_lane62_mux : v_lane62_mux_1;
-  assign lane62_v0 = s1_first ? 19'd0 : v_lane62;
+  assign lane61_vn = s4_spike_lane61 ? 19'd0 : s4_kept_lane61;
+  assign v0_lane62 = v0_lane62_or_1 | v0_lane62_mux_3;
   assign lane62_a = {s2_current_lane62, 4'd0};
   assign lane62_d = {lane62_a[18], lane62_a} - {s2_v0_lane62[18], s2_v0_lane62};
   assign lane62_dk = lane62_d[19:1];
   assign lane62_h = lane62_h_add[18:0];
   assign lane62_spike = $signed(s3_h_lane62) >= $signed(19'd2048);
-  assign lane62_vn = lane62_spike ? 19'd0 : s3_h_lane62;
-  assign v_lane63 = v_lane63_bits ? v_lane63_mux : v_lane63_mux_1;
-  assign lane63_v0 = s1_first ? 19'd0 : v_lane63;
+  assign lane62_vn = s4_spike_lane62 ? 19'd0 : s4_kept_lane62;
+  assign v0_lane63 = v0_lane63_or_1 | v0_lane63_mux_3;
   assign lane63_a = {s2_current_lane63, 4'd0};
   assign lane63_d = {lane63_a[18], lane63_a} - {s2_v0_lane63[18], s2_v0_lane63};
   assign lane63_dk = lane63_d[19:1];
   assign lane63_h = lane63_h_add[18:0];
   assign lane63_spike = $signed(s3_h_lane63) >= $signed(19'd2048);
-  assign lane63_vn = lane63_spike ? 19'd0 : s3_h_lane63;
-  assign v_lane64 = v_lane64_bits ? v_lane64_mux : v_lane64_mux_1;
-  assign lane64_v0 = s1_first ? 19'd0 : v_lane64;
+  assign lane63_vn = s4_spike_lane63 ? 19'd0 : s4_kept_lane63;
+  assign v0_lane64 = v0_lane64_or_1 | v0_lane64_mux_3;
   assign lane64_a = {s2_current_lane64, 4'd0};
   assign lane64_d = {lane64_a[18], lane64_a} - {s2_v0_lane64[18], s2_v0_lane64};
   assign lane64_dk = lane64_d[19:1];
   assign lane64_h = lane64_h_add[18:0];
   assign lane64_spike = $signed(s3_h_lane64) >= $signed(19'd2048);
-  assign lane64_vn = lane64_spike ? 19'd0 : s3_h_lane64;
-  assign v_lane65 = v_lane65_bits ? v_lane65_mux : v_lane65_mux_1;
-  assign lane65_v0 = s1_first ? 19'd0 : v_lane65;
+  assign lane64_vn = s4_spike_lane64 ? 19'd0 : s4_kept_lane64;
+  assign v0_lane65 = v0_lane65_or_1 | v0_lane65_mux_3;
   assign lane65_a = {s2_current_lane65, 4'd0};
   assign lane65_d = {lane65_a[18], lane65_a} - {s2_v0_lane65[18], s2_v0_lane65};
   assign lane65_dk = lane65_d[19:1];
   assign lane65_h = lane65_h_add[18:0];
   assign lane65_spike = $signed(s3_h_lane65) >= $signed(19'd2048);
-  assign lane65_vn = lane65_spike ? 19'd0 : s3_h_lane65;
-  assign v_lane66 = v_lane66_bits ? v_lane66_mux : v_lane66_mux_1;
-  assign lane66_v0 = s1_first ? 19'd0 : v_lane66;
+  assign lane65_vn = s4_spike_lane65 ? 19'd0 : s4_kept_lane65;
+  assign v0_lane66 = v0_lane66_or_1 | v0_lane66_mux_3;
   assign lane66_a = {s2_current_lane66, 4'd0};
   assign lane66_d = {lane66_a[18], lane66_a} - {s2_v0_lane66[18], s2_v0_lane66};
   assign lane66_dk = lane66_d[19:1];
   assign lane66_h = lane66_h_add[18:0];
   assign lane66_spike = $signed(s3_h_lane66) >= $signed(19'd2048);
-  assign lane66_vn = lane66_spike ? 19'd0 : s3_h_lane66;
-  assign v_lane67 = v_lane67_bits ? v_lane67_mux : v_lane67_mux_1;
-  assign lane67_v0 = s1_first ? 19'd0 : v_lane67;
+  assign lane66_vn = s4_spike_lane66 ? 19'd0 : s4_kept_lane66;
+  assign v0_lane67 = v0_lane67_or_1 | v0_lane67_mux_3;
   assign lane67_a = {s2_current_lane67, 4'd0};
   assign lane67_d = {lane67_a[18], lane67_a} - {s2_v0_lane67[18], s2_v0_lane67};
   assign lane67_dk = lane67_d[19:1];
   assign lane67_h = lane67_h_add[18:0];
   assign lane67_spike = $signed(s3_h_lane67) >= $signed(19'd2048);
-  assign lane67_vn = lane67_spike ? 19'd0 : s3_h_lane67;
-  assign v_lane68 = v_lane68_bits ? v_lane68_mux : v_lane68_mux_1;
-  assign lane68_v0 = s1_first ? 19'd0 : v_lane68;
+  assign lane67_vn = s4_spike_lane67 ? 19'd0 : s4_kept_lane67;
+  assign v0_lane68 = v0_lane68_or_1 | v0_lane68_mux_3;
   assign lane68_a = {s2_current_lane68, 4'd0};
   assign lane68_d = {lane68_a[18], lane68_a} - {s2_v0_lane68[18], s2_v0_lane68};
   assign lane68_dk = lane68_d[19:1];
   assign lane68_h = lane68_h_add[18:0];
   assign lane68_spike = $signed(s3_h_lane68) >= $signed(19'd2048);
-  assign lane68_vn = lane68_spike ? 19'd0 : s3_h_lane68;
-  assign v_lane69 = v_lane69_bits ? v_lane69_mux : v_lane69_mux_1;
-  assign lane69_v0 = s1_first ? 19'd0 : v_lane69;
+  assign lane68_vn = s4_spike_lane68 ? 19'd0 : s4_kept_lane68;
+  assign v0_lane69 = v0_lane69_or_1 | v0_lane69_mux_3;
   assign lane69_a = {s2_current_lane69, 4'd0};
   assign lane69_d = {lane69_a[18], lane69_a} - {s2_v0_lane69[18], s2_v0_lane69};
   assign lane69_dk = lane69_d[19:1];
   assign lane69_h = lane69_h_add[18:0];
   assign lane69_spike = $signed(s3_h_lane69) >= $signed(19'd2048);
-  assign lane69_vn = lane69_spike ? 19'd0 : s3_h_lane69;
-  assign v_lane70 = v_lane70_bits ? v_lane70_mux : v_lane70_mux_1;
-  assign lane70_v0 = s1_first ? 19'd0 : v_lane70;
+  assign lane69_vn = s4_spike_lane69 ? 19'd0 : s4_kept_lane69;
+  assign v0_lane70 = v0_lane70_or_1 | v0_lane70_mux_3;
   assign lane70_a = {s2_current_lane70, 4'd0};
   assign lane70_d = {lane70_a[18], lane70_a} - {s2_v0_lane70[18], s2_v0_lane70};
   assign lane70_dk = lane70_d[19:1];
   assign lane70_h = lane70_h_add[18:0];
   assign lane70_spike = $signed(s3_h_lane70) >= $signed(19'd2048);
-  assign lane70_vn = lane70_spike ? 19'd0 : s3_h_lane70;
-  assign v_lane71 = v_lane71_bits ? v_lane71_mux : v_lane71_mux_1;
-  assign lane71_v0 = s1_first ? 19'd0 : v_lane71;
+  assign lane70_vn = s4_spike_lane70 ? 19'd0 : s4_kept_lane70;
+  assign v0_lane71 = v0_lane71_or_1 | v0_lane71_mux_3;
   assign lane71_a = {s2_current_lane71, 4'd0};
   assign lane71_d = {lane71_a[18], lane71_a} - {s2_v0_lane71[18], s2_v0_lane71};
   assign lane71_dk = lane71_d[19:1];
   assign lane71_h = lane71_h_add[18:0];
   assign lane71_spike = $signed(s3_h_lane71) >= $signed(19'd2048);
-  assign lane71_vn = lane71_spike ? 19'd0 : s3_h_lane71;
-  assign v_lane72 = v_lane72_bits ? v_lane72_mux : v_lane72_mux_1;
-  assign lane72_v0 = s1_first ? 19'd0 : v_lane72;
+  assign lane71_vn = s4_spike_lane71 ? 19'd0 : s4_kept_lane71;
+  assign v0_lane72 = v0_lane72_or_1 | v0_lane72_mux_3;
   assign lane72_a = {s2_current_lane72, 4'd0};
   assign lane72_d = {lane72_a[18], lane72_a} - {s2_v0_lane72[18], s2_v0_lane72};
   assign lane72_dk = lane72_d[19:1];
   assign lane72_h = lane72_h_add[18:0];
   assign lane72_spike = $signed(s3_h_lane72) >= $signed(19'd2048);
-  assign lane72_vn = lane72_spike ? 19'd0 : s3_h_lane72;
-  assign v_lane73 = v_lane73_bits ? v_lane73_mux : v_lane73_mux_1;
-  assign lane73_v0 = s1_first ? 19'd0 : v_lane73;
+  assign lane72_vn = s4_spike_lane72 ? 19'd0 : s4_kept_lane72;
+  assign v0_lane73 = v0_lane73_or_1 | v0_lane73_mux_3;
   assign lane73_a = {s2_current_lane73, 4'd0};
   assign lane73_d = {lane73_a[18], lane73_a} - {s2_v0_lane73[18], s2_v0_lane73};
   assign lane73_dk = lane73_d[19:1];
   assign lane73_h = lane73_h_add[18:0];
   assign lane73_spike = $signed(s3_h_lane73) >= $signed(19'd2048);
-  assign lane73_vn = lane73_spike ? 19'd0 : s3_h_lane73;
-  assign v_lane74 = v_lane74_bits ? v_lane74_mux : v_lane74_mux_1;
-  assign lane74_v0 = s1_first ? 19'd0 : v_lane74;
+  assign lane73_vn = s4_spike_lane73 ? 19'd0 : s4_kept_lane73;
+  assign v0_lane74 = v0_lane74_or_1 | v0_lane74_mux_3;
   assign lane74_a = {s2_current_lane74, 4'd0};
   assign lane74_d = {lane74_a[18], lane74_a} - {s2_v0_lane74[18], s2_v0_lane74};
   assign lane74_dk = lane74_d[19:1];
   assign lane74_h = lane74_h_add[18:0];
   assign lane74_spike = $signed(s3_h_lane74) >= $signed(19'd2048);
-  assign lane74_vn = lane74_spike ? 19'd0 : s3_h_lane74;
-  assign v_lane75 = v_lane75_bits ? v_lane75_mux : v_lane75_mux_1;
-  assign lane75_v0 = s1_first ? 19'd0 : v_lane75;
+  assign lane74_vn = s4_spike_lane74 ? 19'd0 : s4_kept_lane74;
+  assign v0_lane75 = v0_lane75_or_1 | v0_lane75_mux_3;
   assign lane75_a = {s2_current_lane75, 4'd0};
   assign lane75_d = {lane75_a[18], lane75_a} - {s2_v0_lane75[18], s2_v0_lane75};
   assign lane75_dk = lane75_d[19:1];
   assign lane75_h = lane75_h_add[18:0];
   assign lane75_spike = $signed(s3_h_lane75) >= $signed(19'd2048);
-  assign lane75_vn = lane75_spike ? 19'd0 : s3_h_lane75;
-  assign v_lane76 = v_lane76_bits ? v_lane76_mux : v_lane76_mux_1;
-  assign lane76_v0 = s1_first ? 19'd0 : v_lane76;
+  assign lane75_vn = s4_spike_lane75 ? 19'd0 : s4_kept_lane75;
+  assign v0_lane76 = v0_lane76_or_1 | v0_lane76_mux_3;
   assign lane76_a = {s2_current_lane76, 4'd0};
   assign lane76_d = {lane76_a[18], lane76_a} - {s2_v0_lane76[18], s2_v0_lane76};
   assign lane76_dk = lane76_d[19:1];
   assign lane76_h = lane76_h_add[18:0];
   assign lane76_spike = $signed(s3_h_lane76) >= $signed(19'd2048);
-  assign lane76_vn = lane76_spike ? 19'd0 : s3_h_lane76;
-  assign v_lane77 = v_lane77_bits ? v_lane77_mux : v_lane77_mux_1;
-  assign lane77_v0 = s1_first ? 19'd0 : v_lane77;
+  assign lane76_vn = s4_spike_lane76 ? 19'd0 : s4_kept_lane76;
+  assign v0_lane77 = v0_lane77_or_1 | v0_lane77_mux_3;
   assign lane77_a = {s2_current_lane77, 4'd0};
   assign lane77_d = {lane77_a[18], lane77_a} - {s2_v0_lane77[18], s2_v0_lane77};
   assign lane77_dk = lane77_d[19:1];
   assign lane77_h = lane77_h_add[18:0];
   assign lane77_spike = $signed(s3_h_lane77) >= $signed(19'd2048);
-  assign lane77_vn = lane77_spike ? 19'd0 : s3_h_lane77;
-  assign v_lane78 = v_lane78_bits ? v_lane78_mux : v_lane78_mux_1;
-  assign lane78_v0 = s1_first ? 19'd0 : v_lane78;
+  assign lane77_vn = s4_spike_lane77 ? 19'd0 : s4_kept_lane77;
+  assign v0_lane78 = v0_lane78_or_1 | v0_lane78_mux_3;
   assign lane78_a = {s2_current_lane78, 4'd0};
   assign lane78_d = {lane78_a[18], lane78_a} - {s2_v0_lane78[18], s2_v0_lane78};
   assign lane78_dk = lane78_d[19:1];
   assign lane78_h = lane78_h_add[18:0];
   assign lane78_spike = $signed(s3_h_lane78) >= $signed(19'd2048);
-  assign lane78_vn = lane78_spike ? 19'd0 : s3_h_lane78;
-  assign v_lane79 = v_lane79_bits ? v_lane79_mux : v_lane79_mux_1;
-  assign lane79_v0 = s1_first ? 19'd0 : v_lane79;
+  assign lane78_vn = s4_spike_lane78 ? 19'd0 : s4_kept_lane78;
+  assign v0_lane79 = v0_lane79_or_1 | v0_lane79_mux_3;
   assign lane79_a = {s2_current_lane79, 4'd0};
   assign lane79_d = {lane79_a[18], lane79_a} - {s2_v0_lane79[18], s2_v0_lane79};
   assign lane79_dk = lane79_d[19:1];
   assign lane79_h = lane79_h_add[18:0];
   assign lane79_spike = $signed(s3_h_lane79) >= $signed(19'd2048);
-  assign lane79_vn = lane79_spike ? 19'd0 : s3_h_lane79;
-  assign v_lane80 = v_lane80_bits ? v_lane80_mux : v_lane80_mux_1;
-  assign lane80_v0 = s1_first ? 19'd0 : v_lane80;
+  assign lane79_vn = s4_spike_lane79 ? 19'd0 : s4_kept_lane79;
+  assign v0_lane80 = v0_lane80_or_1 | v0_lane80_mux_3;
   assign lane80_a = {s2_current_lane80, 4'd0};
   assign lane80_d = {lane80_a[18], lane80_a} - {s2_v0_lane80[18], s2_v0_lane80};
   assign lane80_dk = lane80_d[19:1];
   assign lane80_h = lane80_h_add[18:0];
   assign lane80_spike = $signed(s3_h_lane80) >= $signed(19'd2048);
-  assign lane80_vn = lane80_spike ? 19'd0 : s3_h_lane80;
-  assign v_lane81 = v_lane81_bits ? v_lane81_mux : v_lane81_mux_1;
-  assign lane81_v0 = s1_first ? 19'd0 : v_lane81;
+  assign lane80_vn = s4_spike_lane80 ? 19'd0 : s4_kept_lane80;
+  assign v0_lane81 = v0_lane81_or_1 | v0_lane81_mux_3;
   assign lane81_a = {s2_current_lane81, 4'd0};
   assign lane81_d = {lane81_a[18], lane81_a} - {s2_v0_lane81[18], s2_v0_lane81};
   assign lane81_dk = lane81_d[19:1];
   assign lane81_h = lane81_h_add[18:0];
   assign lane81_spike = $signed(s3_h_lane81) >= $signed(19'd2048);
-  assign lane81_vn = lane81_spike ? 19'd0 : s3_h_lane81;
-  assign v_lane82 = v_lane82_bits ? v_lane82_mux : v_lane82_mux_1;
-  assign lane82_v0 = s1_first ? 19'd0 : v_lane82;
+  assign lane81_vn = s4_spike_lane81 ? 19'd0 : s4_kept_lane81;
+  assign v0_lane82 = v0_lane82_or_1 | v0_lane82_mux_3;
   assign lane82_a = {s2_current_lane82, 4'd0};
   assign lane82_d = {lane82_a[18], lane82_a} - {s2_v0_lane82[18], s2_v0_lane82};
   assign lane82_dk = lane82_d[19:1];
   assign lane82_h = lane82_h_add[18:0];
   assign lane82_spike = $signed(s3_h_lane82) >= $signed(19'd2048);
-  assign lane82_vn = lane82_spike ? 19'd0 : s3_h_lane82;
-  assign v_lane83 = v_lane83_bits ? v_lane83_mux : v_lane83_mux_1;
-  assign lane83_v0 = s1_first ? 19'd0 : v_lane83;
+  assign lane82_vn = s4_spike_lane82 ? 19'd0 : s4_kept_lane82;
+  assign v0_lane83 = v0_lane83_or_1 | v0_lane83_mux_3;
   assign lane83_a = {s2_current_lane83, 4'd0};
   assign lane83_d = {lane83_a[18], lane83_a} - {s2_v0_lane83[18], s2_v0_lane83};
   assign lane83_dk = lane83_d[19:1];
   assign lane83_h = lane83_h_add[18:0];
   assign lane83_spike = $signed(s3_h_lane83) >= $signed(19'd2048);
-  assign lane83_vn = lane83_spike ? 19'd0 : s3_h_lane83;
-  assign v_lane84 = v_lane84_bits ? v_lane84_mux : v_lane84_mux_1;
-  assign lane84_v0 = s1_first ? 19'd0 : v_lane84;
+  assign lane83_vn = s4_spike_lane83 ? 19'd0 : s4_kept_lane83;
+  assign v0_lane84 = v0_lane84_or_1 | v0_lane84_mux_3;
   assign lane84_a = {s2_current_lane84, 4'd0};
   assign lane84_d = {lane84_a[18], lane84_a} - {s2_v0_lane84[18], s2_v0_lane84};
   assign lane84_dk = lane84_d[19:1];
   assign lane84_h = lane84_h_add[18:0];
   assign lane84_spike = $signed(s3_h_lane84) >= $signed(19'd2048);
-  assign lane84_vn = lane84_spike ? 19'd0 : s3_h_lane84;
-  assign v_lane85 = v_lane85_bits ? v_lane85_mux : v_lane85_mux_1;
-  assign lane85_v0 = s1_first ? 19'd0 : v_lane85;
+  assign lane84_vn = s4_spike_lane84 ? 19'd0 : s4_kept_lane84;
+  assign v0_lane85 = v0_lane85_or_1 | v0_lane85_mux_3;
   assign lane85_a = {s2_current_lane85, 4'd0};
   assign lane85_d = {lane85_a[18], lane85_a} - {s2_v0_lane85[18], s2_v0_lane85};
   assign lane85_dk = lane85_d[19:1];
   assign lane85_h = lane85_h_add[18:0];
   assign lane85_spike = $signed(s3_h_lane85) >= $signed(19'd2048);
-  assign lane85_vn = lane85_spike ? 19'd0 : s3_h_lane85;
-  assign v_lane86 = v_lane86_bits ? v_lane86_mux : v_lane86_mux_1;
-  assign lane86_v0 = s1_first ? 19'd0 : v_lane86;
+  assign lane85_vn = s4_spike_lane85 ? 19'd0 : s4_kept_lane85;
+  assign v0_lane86 = v0_lane86_or_1 | v0_lane86_mux_3;
   assign lane86_a = {s2_current_lane86, 4'd0};
   assign lane86_d = {lane86_a[18], lane86_a} - {s2_v0_lane86[18], s2_v0_lane86};
   assign lane86_dk = lane86_d[19:1];
   assign lane86_h = lane86_h_add[18:0];
   assign lane86_spike = $signed(s3_h_lane86) >= $signed(19'd2048);
-  assign lane86_vn = lane86_spike ? 19'd0 : s3_h_lane86;
-  assign v_lane87 = v_lane87_bits ? v_lane87_mux : v_lane87_mux_1;
-  assign lane87_v0 = s1_first ? 19'd0 : v_lane87;
+  assign lane86_vn = s4_spike_lane86 ? 19'd0 : s4_kept_lane86;
+  assign v0_lane87 = v0_lane87_or_1 | v0_lane87_mux_3;
   assign lane87_a = {s2_current_lane87, 4'd0};
   assign lane87_d = {lane87_a[18], lane87_a} - {s2_v0_lane87[18], s2_v0_lane87};
   assign lane87_dk = lane87_d[19:1];
   assign lane87_h = lane87_h_add[18:0];
   assign lane87_spike = $signed(s3_h_lane87) >= $signed(19'd2048);
-  assign lane87_vn = lane87_spike ? 19'd0 : s3_h_lane87;
-  assign v_lane88 = v_lane88_bits ? v_lane88_mux : v_lane88_mux_1;
-  assign lane88_v0 = s1_first ? 19'd0 : v_lane88;
+  assign lane87_vn = s4_spike_lane87 ? 19'd0 : s4_kept_lane87;
+  assign v0_lane88 = v0_lane88_or_1 | v0_lane88_mux_3;
   assign lane88_a = {s2_current_lane88, 4'd0};
   assign lane88_d = {lane88_a[18], lane88_a} - {s2_v0_lane88[18], s2_v0_lane88};
   assign lane88_dk = lane88_d[19:1];
   assign lane88_h = lane88_h_add[18:0];
   assign lane88_spike = $signed(s3_h_lane88) >= $signed(19'd2048);
-  assign lane88_vn = lane88_spike ? 19'd0 : s3_h_lane88;
-  assign v_lane89 = v_lane89_bits ? v_lane89_mux : v_lane89_mux_1;
-  assign lane89_v0 = s1_first ? 19'd0 : v_lane89;
+  assign lane88_vn = s4_spike_lane88 ? 19'd0 : s4_kept_lane88;
+  assign v0_lane89 = v0_lane89_or_1 | v0_lane89_mux_3;
   assign lane89_a = {s2_current_lane89, 4'd0};
   assign lane89_d = {lane89_a[18], lane89_a} - {s2_v0_lane89[18], s2_v0_lane89};
   assign lane89_dk = lane89_d[19:1];
   assign lane89_h = lane89_h_add[18:0];
   assign lane89_spike = $signed(s3_h_lane89) >= $signed(19'd2048);
-  assign lane89_vn = lane89_spike ? 19'd0 : s3_h_lane89;
-  assign v_lane90 = v_lane90_bits ? v_lane90_mux : v_lane90_mux_1;
-  assign lane90_v0 = s1_first ? 19'd0 : v_lane90;
+  assign lane89_vn = s4_spike_lane89 ? 19'd0 : s4_kept_lane89;
+  assign v0_lane90 = v0_lane90_or_1 | v0_lane90_mux_3;
   assign lane90_a = {s2_current_lane90, 4'd0};
   assign lane90_d = {lane90_a[18], lane90_a} - {s2_v0_lane90[18], s2_v0_lane90};
   assign lane90_dk = lane90_d[19:1];
   assign lane90_h = lane90_h_add[18:0];
   assign lane90_spike = $signed(s3_h_lane90) >= $signed(19'd2048);
-  assign lane90_vn = lane90_spike ? 19'd0 : s3_h_lane90;
-  assign v_lane91 = v_lane91_bits ? v_lane91_mux : v_lane91_mux_1;
-  assign lane91_v0 = s1_first ? 19'd0 : v_lane91;
+  assign lane90_vn = s4_spike_lane90 ? 19'd0 : s4_kept_lane90;
+  assign v0_lane91 = v0_lane91_or_1 | v0_lane91_mux_3;
   assign lane91_a = {s2_current_lane91, 4'd0};
   assign lane91_d = {lane91_a[18], lane91_a} - {s2_v0_lane91[18], s2_v0_lane91};
   assign lane91_dk = lane91_d[19:1];
   assign lane91_h = lane91_h_add[18:0];
   assign lane91_spike = $signed(s3_h_lane91) >= $signed(19'd2048);
-  assign lane91_vn = lane91_spike ? 19'd0 : s3_h_lane91;
-  assign v_lane92 = v_lane92_bits ? v_lane92_mux : v_lane92_mux_1;
-  assign lane92_v0 = s1_first ? 19'd0 : v_lane92;
+  assign lane91_vn = s4_spike_lane91 ? 19'd0 : s4_kept_lane91;
+  assign v0_lane92 = v0_lane92_or_1 | v0_lane92_mux_3;
   assign lane92_a = {s2_current_lane92, 4'd0};
   assign lane92_d = {lane92_a[18], lane92_a} - {s2_v0_lane92[18], s2_v0_lane92};
   assign lane92_dk = lane92_d[19:1];
   assign lane92_h = lane92_h_add[18:0];
   assign lane92_spike = $signed(s3_h_lane92) >= $signed(19'd2048);
-  assign lane92_vn = lane92_spike ? 19'd0 : s3_h_lane92;
-  assign v_lane93 = v_lane93_bits ? v_lane93_mux : v_lane93_mux_1;
-  assign lane93_v0 = s1_first ? 19'd0 : v_lane93;
+  assign lane92_vn = s4_spike_lane92 ? 19'd0 : s4_kept_lane92;
+  assign v0_lane93 = v0_lane93_or_1 | v0_lane93_mux_3;
   assign lane93_a = {s2_current_lane93, 4'd0};
   assign lane93_d = {lane93_a[18], lane93_a} - {s2_v0_lane93[18], s2_v0_lane93};
   assign lane93_dk = lane93_d[19:1];
   assign lane93_h = lane93_h_add[18:0];
   assign lane93_spike = $signed(s3_h_lane93) >= $signed(19'd2048);
-  assign lane93_vn = lane93_spike ? 19'd0 : s3_h_lane93;
-  assign v_lane94 = v_lane94_bits ? v_lane94_mux : v_lane94_mux_1;
-  assign lane94_v0 = s1_first ? 19'd0 : v_lane94;
+  assign lane93_vn = s4_spike_lane93 ? 19'd0 : s4_kept_lane93;
+  assign v0_lane94 = v0_lane94_or_1 | v0_lane94_mux_3;
   assign lane94_a = {s2_current_lane94, 4'd0};
   assign lane94_d = {lane94_a[18], lane94_a} - {s2_v0_lane94[18], s2_v0_lane94};
   assign lane94_dk = lane94_d[19:1];
   assign lane94_h = lane94_h_add[18:0];
   assign lane94_spike = $signed(s3_h_lane94) >= $signed(19'd2048);
-  assign lane94_vn = lane94_spike ? 19'd0 : s3_h_lane94;
-  assign v_lane95 = v_lane95_bits ? v_lane95_mux : v_lane95_mux_1;
-  assign lane95_v0 = s1_first ? 19'd0 : v_lane95;
+  assign lane94_vn = s4_spike_lane94 ? 19'd0 : s4_kept_lane94;
+  assign v0_lane95 = v0_lane95_or_1 | v0_lane95_mux_3;
   assign lane95_a = {s2_current_lane95, 4'd0};
   assign lane95_d = {lane95_a[18], lane95_a} - {s2_v0_lane95[18], s2_v0_lane95};
   assign lane95_dk = lane95_d[19:1];
   assign lane95_h = lane95_h_add[18:0];
   assign lane95_spike = $signed(s3_h_lane95) >= $signed(19'd2048);
-  assign lane95_vn = lane95_spike ? 19'd0 : s3_h_lane95;
-  assign out_q_up_fire = s3_advance & out_q_up_ready;
+  assign lane95_vn = s4_spike_lane95 ? 19'd0 : s4_kept_lane95;
+  assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
-  assign in_ready = in_ready_w;
+  assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
   assign out_group = out_q_group;
@@ -5803,33 +6857,60 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
 
   always @(posedge clk)
     if (rst) s1_valid <= 1'd0;
-    else s1_valid <= s1_valid_next_or;
+    else s1_valid <= s1_valid_next_mux;
   always @(posedge clk)
-    if (accept) s1_first <= in_first;
+    if (s1_load) s1_first <= s1_new_first;
   always @(posedge clk)
-    if (accept) s1_group <= in_group;
+    if (s1_load) s1_group <= s1_new_group;
   always @(posedge clk)
-    if (accept) s1_current <= in_current;
+    if (s1_load) s1_current <= s1_current_next_mux;
+  always @(posedge clk)
+    if (s1_load) s1_read <= s1_read_next_mux;
+  always @(posedge clk)
+    if (rst) s1_skid_valid <= 1'd0;
+    else s1_skid_valid <= s1_skid_valid_next_mux;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_first <= in_first;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_group <= in_group;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_current <= in_current;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
+  always @(posedge clk)
+    if (rst) hazard <= 1'd0;
+    else hazard <= hazard_next_mux;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_first <= s1_first;
+    if (s2_free) s2_first <= s1_first;
   always @(posedge clk)
-    if (s1_advance) s2_group <= s1_group;
+    if (s2_free) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_or;
   always @(posedge clk)
-    if (s2_advance) s3_first <= s2_first;
+    if (s3_free) s3_first <= s2_first;
   always @(posedge clk)
-    if (s2_advance) s3_group <= s2_group;
+    if (s3_free) s3_group <= s2_group;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane0 <= lane0_v0;
+    if (rst) s4_valid <= 1'd0;
+    else s4_valid <= s4_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (s4_free) s4_first <= s3_first;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane0 <= lane0_h;
+    if (s4_free) s4_group <= s3_group;
+  always @(posedge clk)
+    if (s2_free) s2_v0_lane0 <= v0_lane0;
+  always @(posedge clk)
+    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+  always @(posedge clk)
+    if (s3_free) s3_h_lane0 <= lane0_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane0 <= lane0_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 19'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -5843,11 +6924,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_288 <= 19'd0;
     else if (v_288_en_and) v_288 <= lane0_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane1 <= lane1_v0;
+    if (s2_free) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane1 <= lane1_h;
+    if (s3_free) s3_h_lane1 <= lane1_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane1 <= lane1_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 19'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -5861,11 +6946,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_289 <= 19'd0;
     else if (v_289_en_and) v_289 <= lane1_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane2 <= lane2_v0;
+    if (s2_free) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (s2_free) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane2 <= lane2_h;
+    if (s3_free) s3_h_lane2 <= lane2_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane2 <= lane2_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 19'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -5879,11 +6968,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_290 <= 19'd0;
     else if (v_290_en_and) v_290 <= lane2_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane3 <= lane3_v0;
+    if (s2_free) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (s2_free) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane3 <= lane3_h;
+    if (s3_free) s3_h_lane3 <= lane3_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane3 <= lane3_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 19'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -5897,11 +6990,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_291 <= 19'd0;
     else if (v_291_en_and) v_291 <= lane3_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane4 <= lane4_v0;
+    if (s2_free) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (s2_free) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane4 <= lane4_h;
+    if (s3_free) s3_h_lane4 <= lane4_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane4 <= lane4_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 19'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -5915,11 +7012,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_292 <= 19'd0;
     else if (v_292_en_and) v_292 <= lane4_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane5 <= lane5_v0;
+    if (s2_free) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (s2_free) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane5 <= lane5_h;
+    if (s3_free) s3_h_lane5 <= lane5_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane5 <= lane5_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 19'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -5933,11 +7034,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_293 <= 19'd0;
     else if (v_293_en_and) v_293 <= lane5_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane6 <= lane6_v0;
+    if (s2_free) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (s2_free) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane6 <= lane6_h;
+    if (s3_free) s3_h_lane6 <= lane6_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane6 <= lane6_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 19'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -5951,11 +7056,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_294 <= 19'd0;
     else if (v_294_en_and) v_294 <= lane6_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane7 <= lane7_v0;
+    if (s2_free) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (s2_free) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane7 <= lane7_h;
+    if (s3_free) s3_h_lane7 <= lane7_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane7 <= lane7_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 19'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -5969,11 +7078,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_295 <= 19'd0;
     else if (v_295_en_and) v_295 <= lane7_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane8 <= lane8_v0;
+    if (s2_free) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (s2_free) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane8 <= lane8_h;
+    if (s3_free) s3_h_lane8 <= lane8_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane8 <= lane8_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 19'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -5987,11 +7100,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_296 <= 19'd0;
     else if (v_296_en_and) v_296 <= lane8_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane9 <= lane9_v0;
+    if (s2_free) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (s2_free) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane9 <= lane9_h;
+    if (s3_free) s3_h_lane9 <= lane9_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane9 <= lane9_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 19'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -6005,11 +7122,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_297 <= 19'd0;
     else if (v_297_en_and) v_297 <= lane9_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane10 <= lane10_v0;
+    if (s2_free) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (s2_free) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane10 <= lane10_h;
+    if (s3_free) s3_h_lane10 <= lane10_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane10 <= lane10_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 19'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -6023,11 +7144,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_298 <= 19'd0;
     else if (v_298_en_and) v_298 <= lane10_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane11 <= lane11_v0;
+    if (s2_free) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (s2_free) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane11 <= lane11_h;
+    if (s3_free) s3_h_lane11 <= lane11_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane11 <= lane11_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 19'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -6041,11 +7166,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_299 <= 19'd0;
     else if (v_299_en_and) v_299 <= lane11_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane12 <= lane12_v0;
+    if (s2_free) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (s2_free) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane12 <= lane12_h;
+    if (s3_free) s3_h_lane12 <= lane12_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane12 <= lane12_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 19'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -6059,11 +7188,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_300 <= 19'd0;
     else if (v_300_en_and) v_300 <= lane12_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane13 <= lane13_v0;
+    if (s2_free) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (s2_free) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane13 <= lane13_h;
+    if (s3_free) s3_h_lane13 <= lane13_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane13 <= lane13_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 19'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -6077,11 +7210,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_301 <= 19'd0;
     else if (v_301_en_and) v_301 <= lane13_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane14 <= lane14_v0;
+    if (s2_free) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (s2_free) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane14 <= lane14_h;
+    if (s3_free) s3_h_lane14 <= lane14_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane14 <= lane14_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 19'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -6095,11 +7232,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_302 <= 19'd0;
     else if (v_302_en_and) v_302 <= lane14_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane15 <= lane15_v0;
+    if (s2_free) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (s2_free) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane15 <= lane15_h;
+    if (s3_free) s3_h_lane15 <= lane15_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane15 <= lane15_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 19'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -6113,11 +7254,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_303 <= 19'd0;
     else if (v_303_en_and) v_303 <= lane15_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane16 <= lane16_v0;
+    if (s2_free) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (s2_free) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane16 <= lane16_h;
+    if (s3_free) s3_h_lane16 <= lane16_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane16 <= lane16_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 19'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -6131,11 +7276,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_304 <= 19'd0;
     else if (v_304_en_and) v_304 <= lane16_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane17 <= lane17_v0;
+    if (s2_free) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (s2_free) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane17 <= lane17_h;
+    if (s3_free) s3_h_lane17 <= lane17_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane17 <= lane17_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 19'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -6149,11 +7298,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_305 <= 19'd0;
     else if (v_305_en_and) v_305 <= lane17_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane18 <= lane18_v0;
+    if (s2_free) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (s2_free) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane18 <= lane18_h;
+    if (s3_free) s3_h_lane18 <= lane18_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane18 <= lane18_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 19'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -6167,11 +7320,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_306 <= 19'd0;
     else if (v_306_en_and) v_306 <= lane18_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane19 <= lane19_v0;
+    if (s2_free) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (s2_free) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane19 <= lane19_h;
+    if (s3_free) s3_h_lane19 <= lane19_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane19 <= lane19_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 19'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -6185,11 +7342,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_307 <= 19'd0;
     else if (v_307_en_and) v_307 <= lane19_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane20 <= lane20_v0;
+    if (s2_free) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (s2_free) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane20 <= lane20_h;
+    if (s3_free) s3_h_lane20 <= lane20_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane20 <= lane20_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 19'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -6203,11 +7364,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_308 <= 19'd0;
     else if (v_308_en_and) v_308 <= lane20_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane21 <= lane21_v0;
+    if (s2_free) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (s2_free) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane21 <= lane21_h;
+    if (s3_free) s3_h_lane21 <= lane21_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane21 <= lane21_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 19'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -6221,11 +7386,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_309 <= 19'd0;
     else if (v_309_en_and) v_309 <= lane21_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane22 <= lane22_v0;
+    if (s2_free) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (s2_free) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane22 <= lane22_h;
+    if (s3_free) s3_h_lane22 <= lane22_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane22 <= lane22_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 19'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -6239,11 +7408,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_310 <= 19'd0;
     else if (v_310_en_and) v_310 <= lane22_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane23 <= lane23_v0;
+    if (s2_free) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (s2_free) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane23 <= lane23_h;
+    if (s3_free) s3_h_lane23 <= lane23_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane23 <= lane23_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 19'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -6257,11 +7430,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_311 <= 19'd0;
     else if (v_311_en_and) v_311 <= lane23_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane24 <= lane24_v0;
+    if (s2_free) s2_v0_lane24 <= v0_lane24;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane24 <= s2_current_lane24_next_bits;
+    if (s2_free) s2_current_lane24 <= s2_current_lane24_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane24 <= lane24_h;
+    if (s3_free) s3_h_lane24 <= lane24_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane24 <= lane24_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane24 <= s3_h_lane24;
   always @(posedge clk)
     if (rst) v_24 <= 19'd0;
     else if (v_24_en_and) v_24 <= lane24_vn;
@@ -6275,11 +7452,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_312 <= 19'd0;
     else if (v_312_en_and) v_312 <= lane24_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane25 <= lane25_v0;
+    if (s2_free) s2_v0_lane25 <= v0_lane25;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane25 <= s2_current_lane25_next_bits;
+    if (s2_free) s2_current_lane25 <= s2_current_lane25_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane25 <= lane25_h;
+    if (s3_free) s3_h_lane25 <= lane25_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane25 <= lane25_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane25 <= s3_h_lane25;
   always @(posedge clk)
     if (rst) v_25 <= 19'd0;
     else if (v_25_en_and) v_25 <= lane25_vn;
@@ -6293,11 +7474,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_313 <= 19'd0;
     else if (v_313_en_and) v_313 <= lane25_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane26 <= lane26_v0;
+    if (s2_free) s2_v0_lane26 <= v0_lane26;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane26 <= s2_current_lane26_next_bits;
+    if (s2_free) s2_current_lane26 <= s2_current_lane26_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane26 <= lane26_h;
+    if (s3_free) s3_h_lane26 <= lane26_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane26 <= lane26_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane26 <= s3_h_lane26;
   always @(posedge clk)
     if (rst) v_26 <= 19'd0;
     else if (v_26_en_and) v_26 <= lane26_vn;
@@ -6311,11 +7496,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_314 <= 19'd0;
     else if (v_314_en_and) v_314 <= lane26_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane27 <= lane27_v0;
+    if (s2_free) s2_v0_lane27 <= v0_lane27;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane27 <= s2_current_lane27_next_bits;
+    if (s2_free) s2_current_lane27 <= s2_current_lane27_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane27 <= lane27_h;
+    if (s3_free) s3_h_lane27 <= lane27_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane27 <= lane27_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane27 <= s3_h_lane27;
   always @(posedge clk)
     if (rst) v_27 <= 19'd0;
     else if (v_27_en_and) v_27 <= lane27_vn;
@@ -6329,11 +7518,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_315 <= 19'd0;
     else if (v_315_en_and) v_315 <= lane27_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane28 <= lane28_v0;
+    if (s2_free) s2_v0_lane28 <= v0_lane28;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane28 <= s2_current_lane28_next_bits;
+    if (s2_free) s2_current_lane28 <= s2_current_lane28_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane28 <= lane28_h;
+    if (s3_free) s3_h_lane28 <= lane28_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane28 <= lane28_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane28 <= s3_h_lane28;
   always @(posedge clk)
     if (rst) v_28 <= 19'd0;
     else if (v_28_en_and) v_28 <= lane28_vn;
@@ -6347,11 +7540,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_316 <= 19'd0;
     else if (v_316_en_and) v_316 <= lane28_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane29 <= lane29_v0;
+    if (s2_free) s2_v0_lane29 <= v0_lane29;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane29 <= s2_current_lane29_next_bits;
+    if (s2_free) s2_current_lane29 <= s2_current_lane29_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane29 <= lane29_h;
+    if (s3_free) s3_h_lane29 <= lane29_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane29 <= lane29_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane29 <= s3_h_lane29;
   always @(posedge clk)
     if (rst) v_29 <= 19'd0;
     else if (v_29_en_and) v_29 <= lane29_vn;
@@ -6365,11 +7562,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_317 <= 19'd0;
     else if (v_317_en_and) v_317 <= lane29_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane30 <= lane30_v0;
+    if (s2_free) s2_v0_lane30 <= v0_lane30;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane30 <= s2_current_lane30_next_bits;
+    if (s2_free) s2_current_lane30 <= s2_current_lane30_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane30 <= lane30_h;
+    if (s3_free) s3_h_lane30 <= lane30_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane30 <= lane30_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane30 <= s3_h_lane30;
   always @(posedge clk)
     if (rst) v_30 <= 19'd0;
     else if (v_30_en_and) v_30 <= lane30_vn;
@@ -6383,11 +7584,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_318 <= 19'd0;
     else if (v_318_en_and) v_318 <= lane30_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane31 <= lane31_v0;
+    if (s2_free) s2_v0_lane31 <= v0_lane31;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane31 <= s2_current_lane31_next_bits;
+    if (s2_free) s2_current_lane31 <= s2_current_lane31_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane31 <= lane31_h;
+    if (s3_free) s3_h_lane31 <= lane31_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane31 <= lane31_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane31 <= s3_h_lane31;
   always @(posedge clk)
     if (rst) v_31 <= 19'd0;
     else if (v_31_en_and) v_31 <= lane31_vn;
@@ -6401,11 +7606,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_319 <= 19'd0;
     else if (v_319_en_and) v_319 <= lane31_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane32 <= lane32_v0;
+    if (s2_free) s2_v0_lane32 <= v0_lane32;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane32 <= s2_current_lane32_next_bits;
+    if (s2_free) s2_current_lane32 <= s2_current_lane32_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane32 <= lane32_h;
+    if (s3_free) s3_h_lane32 <= lane32_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane32 <= lane32_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane32 <= s3_h_lane32;
   always @(posedge clk)
     if (rst) v_32 <= 19'd0;
     else if (v_32_en_and) v_32 <= lane32_vn;
@@ -6419,11 +7628,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_320 <= 19'd0;
     else if (v_320_en_and) v_320 <= lane32_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane33 <= lane33_v0;
+    if (s2_free) s2_v0_lane33 <= v0_lane33;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane33 <= s2_current_lane33_next_bits;
+    if (s2_free) s2_current_lane33 <= s2_current_lane33_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane33 <= lane33_h;
+    if (s3_free) s3_h_lane33 <= lane33_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane33 <= lane33_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane33 <= s3_h_lane33;
   always @(posedge clk)
     if (rst) v_33 <= 19'd0;
     else if (v_33_en_and) v_33 <= lane33_vn;
@@ -6437,11 +7650,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_321 <= 19'd0;
     else if (v_321_en_and) v_321 <= lane33_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane34 <= lane34_v0;
+    if (s2_free) s2_v0_lane34 <= v0_lane34;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane34 <= s2_current_lane34_next_bits;
+    if (s2_free) s2_current_lane34 <= s2_current_lane34_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane34 <= lane34_h;
+    if (s3_free) s3_h_lane34 <= lane34_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane34 <= lane34_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane34 <= s3_h_lane34;
   always @(posedge clk)
     if (rst) v_34 <= 19'd0;
     else if (v_34_en_and) v_34 <= lane34_vn;
@@ -6455,11 +7672,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_322 <= 19'd0;
     else if (v_322_en_and) v_322 <= lane34_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane35 <= lane35_v0;
+    if (s2_free) s2_v0_lane35 <= v0_lane35;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane35 <= s2_current_lane35_next_bits;
+    if (s2_free) s2_current_lane35 <= s2_current_lane35_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane35 <= lane35_h;
+    if (s3_free) s3_h_lane35 <= lane35_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane35 <= lane35_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane35 <= s3_h_lane35;
   always @(posedge clk)
     if (rst) v_35 <= 19'd0;
     else if (v_35_en_and) v_35 <= lane35_vn;
@@ -6473,11 +7694,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_323 <= 19'd0;
     else if (v_323_en_and) v_323 <= lane35_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane36 <= lane36_v0;
+    if (s2_free) s2_v0_lane36 <= v0_lane36;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane36 <= s2_current_lane36_next_bits;
+    if (s2_free) s2_current_lane36 <= s2_current_lane36_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane36 <= lane36_h;
+    if (s3_free) s3_h_lane36 <= lane36_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane36 <= lane36_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane36 <= s3_h_lane36;
   always @(posedge clk)
     if (rst) v_36 <= 19'd0;
     else if (v_36_en_and) v_36 <= lane36_vn;
@@ -6491,11 +7716,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_324 <= 19'd0;
     else if (v_324_en_and) v_324 <= lane36_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane37 <= lane37_v0;
+    if (s2_free) s2_v0_lane37 <= v0_lane37;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane37 <= s2_current_lane37_next_bits;
+    if (s2_free) s2_current_lane37 <= s2_current_lane37_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane37 <= lane37_h;
+    if (s3_free) s3_h_lane37 <= lane37_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane37 <= lane37_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane37 <= s3_h_lane37;
   always @(posedge clk)
     if (rst) v_37 <= 19'd0;
     else if (v_37_en_and) v_37 <= lane37_vn;
@@ -6509,11 +7738,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_325 <= 19'd0;
     else if (v_325_en_and) v_325 <= lane37_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane38 <= lane38_v0;
+    if (s2_free) s2_v0_lane38 <= v0_lane38;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane38 <= s2_current_lane38_next_bits;
+    if (s2_free) s2_current_lane38 <= s2_current_lane38_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane38 <= lane38_h;
+    if (s3_free) s3_h_lane38 <= lane38_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane38 <= lane38_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane38 <= s3_h_lane38;
   always @(posedge clk)
     if (rst) v_38 <= 19'd0;
     else if (v_38_en_and) v_38 <= lane38_vn;
@@ -6527,11 +7760,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_326 <= 19'd0;
     else if (v_326_en_and) v_326 <= lane38_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane39 <= lane39_v0;
+    if (s2_free) s2_v0_lane39 <= v0_lane39;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane39 <= s2_current_lane39_next_bits;
+    if (s2_free) s2_current_lane39 <= s2_current_lane39_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane39 <= lane39_h;
+    if (s3_free) s3_h_lane39 <= lane39_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane39 <= lane39_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane39 <= s3_h_lane39;
   always @(posedge clk)
     if (rst) v_39 <= 19'd0;
     else if (v_39_en_and) v_39 <= lane39_vn;
@@ -6545,11 +7782,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_327 <= 19'd0;
     else if (v_327_en_and) v_327 <= lane39_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane40 <= lane40_v0;
+    if (s2_free) s2_v0_lane40 <= v0_lane40;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane40 <= s2_current_lane40_next_bits;
+    if (s2_free) s2_current_lane40 <= s2_current_lane40_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane40 <= lane40_h;
+    if (s3_free) s3_h_lane40 <= lane40_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane40 <= lane40_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane40 <= s3_h_lane40;
   always @(posedge clk)
     if (rst) v_40 <= 19'd0;
     else if (v_40_en_and) v_40 <= lane40_vn;
@@ -6563,11 +7804,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_328 <= 19'd0;
     else if (v_328_en_and) v_328 <= lane40_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane41 <= lane41_v0;
+    if (s2_free) s2_v0_lane41 <= v0_lane41;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane41 <= s2_current_lane41_next_bits;
+    if (s2_free) s2_current_lane41 <= s2_current_lane41_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane41 <= lane41_h;
+    if (s3_free) s3_h_lane41 <= lane41_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane41 <= lane41_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane41 <= s3_h_lane41;
   always @(posedge clk)
     if (rst) v_41 <= 19'd0;
     else if (v_41_en_and) v_41 <= lane41_vn;
@@ -6581,11 +7826,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_329 <= 19'd0;
     else if (v_329_en_and) v_329 <= lane41_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane42 <= lane42_v0;
+    if (s2_free) s2_v0_lane42 <= v0_lane42;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane42 <= s2_current_lane42_next_bits;
+    if (s2_free) s2_current_lane42 <= s2_current_lane42_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane42 <= lane42_h;
+    if (s3_free) s3_h_lane42 <= lane42_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane42 <= lane42_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane42 <= s3_h_lane42;
   always @(posedge clk)
     if (rst) v_42 <= 19'd0;
     else if (v_42_en_and) v_42 <= lane42_vn;
@@ -6599,11 +7848,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_330 <= 19'd0;
     else if (v_330_en_and) v_330 <= lane42_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane43 <= lane43_v0;
+    if (s2_free) s2_v0_lane43 <= v0_lane43;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane43 <= s2_current_lane43_next_bits;
+    if (s2_free) s2_current_lane43 <= s2_current_lane43_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane43 <= lane43_h;
+    if (s3_free) s3_h_lane43 <= lane43_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane43 <= lane43_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane43 <= s3_h_lane43;
   always @(posedge clk)
     if (rst) v_43 <= 19'd0;
     else if (v_43_en_and) v_43 <= lane43_vn;
@@ -6617,11 +7870,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_331 <= 19'd0;
     else if (v_331_en_and) v_331 <= lane43_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane44 <= lane44_v0;
+    if (s2_free) s2_v0_lane44 <= v0_lane44;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane44 <= s2_current_lane44_next_bits;
+    if (s2_free) s2_current_lane44 <= s2_current_lane44_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane44 <= lane44_h;
+    if (s3_free) s3_h_lane44 <= lane44_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane44 <= lane44_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane44 <= s3_h_lane44;
   always @(posedge clk)
     if (rst) v_44 <= 19'd0;
     else if (v_44_en_and) v_44 <= lane44_vn;
@@ -6635,11 +7892,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_332 <= 19'd0;
     else if (v_332_en_and) v_332 <= lane44_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane45 <= lane45_v0;
+    if (s2_free) s2_v0_lane45 <= v0_lane45;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane45 <= s2_current_lane45_next_bits;
+    if (s2_free) s2_current_lane45 <= s2_current_lane45_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane45 <= lane45_h;
+    if (s3_free) s3_h_lane45 <= lane45_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane45 <= lane45_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane45 <= s3_h_lane45;
   always @(posedge clk)
     if (rst) v_45 <= 19'd0;
     else if (v_45_en_and) v_45 <= lane45_vn;
@@ -6653,11 +7914,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_333 <= 19'd0;
     else if (v_333_en_and) v_333 <= lane45_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane46 <= lane46_v0;
+    if (s2_free) s2_v0_lane46 <= v0_lane46;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane46 <= s2_current_lane46_next_bits;
+    if (s2_free) s2_current_lane46 <= s2_current_lane46_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane46 <= lane46_h;
+    if (s3_free) s3_h_lane46 <= lane46_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane46 <= lane46_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane46 <= s3_h_lane46;
   always @(posedge clk)
     if (rst) v_46 <= 19'd0;
     else if (v_46_en_and) v_46 <= lane46_vn;
@@ -6671,11 +7936,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_334 <= 19'd0;
     else if (v_334_en_and) v_334 <= lane46_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane47 <= lane47_v0;
+    if (s2_free) s2_v0_lane47 <= v0_lane47;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane47 <= s2_current_lane47_next_bits;
+    if (s2_free) s2_current_lane47 <= s2_current_lane47_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane47 <= lane47_h;
+    if (s3_free) s3_h_lane47 <= lane47_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane47 <= lane47_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane47 <= s3_h_lane47;
   always @(posedge clk)
     if (rst) v_47 <= 19'd0;
     else if (v_47_en_and) v_47 <= lane47_vn;
@@ -6689,11 +7958,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_335 <= 19'd0;
     else if (v_335_en_and) v_335 <= lane47_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane48 <= lane48_v0;
+    if (s2_free) s2_v0_lane48 <= v0_lane48;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane48 <= s2_current_lane48_next_bits;
+    if (s2_free) s2_current_lane48 <= s2_current_lane48_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane48 <= lane48_h;
+    if (s3_free) s3_h_lane48 <= lane48_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane48 <= lane48_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane48 <= s3_h_lane48;
   always @(posedge clk)
     if (rst) v_48 <= 19'd0;
     else if (v_48_en_and) v_48 <= lane48_vn;
@@ -6707,11 +7980,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_336 <= 19'd0;
     else if (v_336_en_and) v_336 <= lane48_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane49 <= lane49_v0;
+    if (s2_free) s2_v0_lane49 <= v0_lane49;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane49 <= s2_current_lane49_next_bits;
+    if (s2_free) s2_current_lane49 <= s2_current_lane49_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane49 <= lane49_h;
+    if (s3_free) s3_h_lane49 <= lane49_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane49 <= lane49_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane49 <= s3_h_lane49;
   always @(posedge clk)
     if (rst) v_49 <= 19'd0;
     else if (v_49_en_and) v_49 <= lane49_vn;
@@ -6725,11 +8002,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_337 <= 19'd0;
     else if (v_337_en_and) v_337 <= lane49_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane50 <= lane50_v0;
+    if (s2_free) s2_v0_lane50 <= v0_lane50;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane50 <= s2_current_lane50_next_bits;
+    if (s2_free) s2_current_lane50 <= s2_current_lane50_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane50 <= lane50_h;
+    if (s3_free) s3_h_lane50 <= lane50_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane50 <= lane50_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane50 <= s3_h_lane50;
   always @(posedge clk)
     if (rst) v_50 <= 19'd0;
     else if (v_50_en_and) v_50 <= lane50_vn;
@@ -6743,11 +8024,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_338 <= 19'd0;
     else if (v_338_en_and) v_338 <= lane50_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane51 <= lane51_v0;
+    if (s2_free) s2_v0_lane51 <= v0_lane51;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane51 <= s2_current_lane51_next_bits;
+    if (s2_free) s2_current_lane51 <= s2_current_lane51_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane51 <= lane51_h;
+    if (s3_free) s3_h_lane51 <= lane51_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane51 <= lane51_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane51 <= s3_h_lane51;
   always @(posedge clk)
     if (rst) v_51 <= 19'd0;
     else if (v_51_en_and) v_51 <= lane51_vn;
@@ -6761,11 +8046,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_339 <= 19'd0;
     else if (v_339_en_and) v_339 <= lane51_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane52 <= lane52_v0;
+    if (s2_free) s2_v0_lane52 <= v0_lane52;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane52 <= s2_current_lane52_next_bits;
+    if (s2_free) s2_current_lane52 <= s2_current_lane52_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane52 <= lane52_h;
+    if (s3_free) s3_h_lane52 <= lane52_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane52 <= lane52_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane52 <= s3_h_lane52;
   always @(posedge clk)
     if (rst) v_52 <= 19'd0;
     else if (v_52_en_and) v_52 <= lane52_vn;
@@ -6779,11 +8068,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_340 <= 19'd0;
     else if (v_340_en_and) v_340 <= lane52_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane53 <= lane53_v0;
+    if (s2_free) s2_v0_lane53 <= v0_lane53;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane53 <= s2_current_lane53_next_bits;
+    if (s2_free) s2_current_lane53 <= s2_current_lane53_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane53 <= lane53_h;
+    if (s3_free) s3_h_lane53 <= lane53_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane53 <= lane53_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane53 <= s3_h_lane53;
   always @(posedge clk)
     if (rst) v_53 <= 19'd0;
     else if (v_53_en_and) v_53 <= lane53_vn;
@@ -6797,11 +8090,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_341 <= 19'd0;
     else if (v_341_en_and) v_341 <= lane53_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane54 <= lane54_v0;
+    if (s2_free) s2_v0_lane54 <= v0_lane54;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane54 <= s2_current_lane54_next_bits;
+    if (s2_free) s2_current_lane54 <= s2_current_lane54_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane54 <= lane54_h;
+    if (s3_free) s3_h_lane54 <= lane54_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane54 <= lane54_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane54 <= s3_h_lane54;
   always @(posedge clk)
     if (rst) v_54 <= 19'd0;
     else if (v_54_en_and) v_54 <= lane54_vn;
@@ -6815,11 +8112,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_342 <= 19'd0;
     else if (v_342_en_and) v_342 <= lane54_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane55 <= lane55_v0;
+    if (s2_free) s2_v0_lane55 <= v0_lane55;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane55 <= s2_current_lane55_next_bits;
+    if (s2_free) s2_current_lane55 <= s2_current_lane55_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane55 <= lane55_h;
+    if (s3_free) s3_h_lane55 <= lane55_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane55 <= lane55_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane55 <= s3_h_lane55;
   always @(posedge clk)
     if (rst) v_55 <= 19'd0;
     else if (v_55_en_and) v_55 <= lane55_vn;
@@ -6833,11 +8134,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_343 <= 19'd0;
     else if (v_343_en_and) v_343 <= lane55_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane56 <= lane56_v0;
+    if (s2_free) s2_v0_lane56 <= v0_lane56;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane56 <= s2_current_lane56_next_bits;
+    if (s2_free) s2_current_lane56 <= s2_current_lane56_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane56 <= lane56_h;
+    if (s3_free) s3_h_lane56 <= lane56_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane56 <= lane56_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane56 <= s3_h_lane56;
   always @(posedge clk)
     if (rst) v_56 <= 19'd0;
     else if (v_56_en_and) v_56 <= lane56_vn;
@@ -6851,11 +8156,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_344 <= 19'd0;
     else if (v_344_en_and) v_344 <= lane56_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane57 <= lane57_v0;
+    if (s2_free) s2_v0_lane57 <= v0_lane57;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane57 <= s2_current_lane57_next_bits;
+    if (s2_free) s2_current_lane57 <= s2_current_lane57_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane57 <= lane57_h;
+    if (s3_free) s3_h_lane57 <= lane57_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane57 <= lane57_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane57 <= s3_h_lane57;
   always @(posedge clk)
     if (rst) v_57 <= 19'd0;
     else if (v_57_en_and) v_57 <= lane57_vn;
@@ -6869,11 +8178,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_345 <= 19'd0;
     else if (v_345_en_and) v_345 <= lane57_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane58 <= lane58_v0;
+    if (s2_free) s2_v0_lane58 <= v0_lane58;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane58 <= s2_current_lane58_next_bits;
+    if (s2_free) s2_current_lane58 <= s2_current_lane58_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane58 <= lane58_h;
+    if (s3_free) s3_h_lane58 <= lane58_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane58 <= lane58_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane58 <= s3_h_lane58;
   always @(posedge clk)
     if (rst) v_58 <= 19'd0;
     else if (v_58_en_and) v_58 <= lane58_vn;
@@ -6887,11 +8200,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_346 <= 19'd0;
     else if (v_346_en_and) v_346 <= lane58_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane59 <= lane59_v0;
+    if (s2_free) s2_v0_lane59 <= v0_lane59;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane59 <= s2_current_lane59_next_bits;
+    if (s2_free) s2_current_lane59 <= s2_current_lane59_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane59 <= lane59_h;
+    if (s3_free) s3_h_lane59 <= lane59_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane59 <= lane59_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane59 <= s3_h_lane59;
   always @(posedge clk)
     if (rst) v_59 <= 19'd0;
     else if (v_59_en_and) v_59 <= lane59_vn;
@@ -6905,11 +8222,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_347 <= 19'd0;
     else if (v_347_en_and) v_347 <= lane59_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane60 <= lane60_v0;
+    if (s2_free) s2_v0_lane60 <= v0_lane60;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane60 <= s2_current_lane60_next_bits;
+    if (s2_free) s2_current_lane60 <= s2_current_lane60_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane60 <= lane60_h;
+    if (s3_free) s3_h_lane60 <= lane60_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane60 <= lane60_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane60 <= s3_h_lane60;
   always @(posedge clk)
     if (rst) v_60 <= 19'd0;
     else if (v_60_en_and) v_60 <= lane60_vn;
@@ -6923,11 +8244,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_348 <= 19'd0;
     else if (v_348_en_and) v_348 <= lane60_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane61 <= lane61_v0;
+    if (s2_free) s2_v0_lane61 <= v0_lane61;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane61 <= s2_current_lane61_next_bits;
+    if (s2_free) s2_current_lane61 <= s2_current_lane61_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane61 <= lane61_h;
+    if (s3_free) s3_h_lane61 <= lane61_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane61 <= lane61_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane61 <= s3_h_lane61;
   always @(posedge clk)
     if (rst) v_61 <= 19'd0;
     else if (v_61_en_and) v_61 <= lane61_vn;
@@ -6941,11 +8266,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_349 <= 19'd0;
     else if (v_349_en_and) v_349 <= lane61_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane62 <= lane62_v0;
+    if (s2_free) s2_v0_lane62 <= v0_lane62;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane62 <= s2_current_lane62_next_bits;
+    if (s2_free) s2_current_lane62 <= s2_current_lane62_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane62 <= lane62_h;
+    if (s3_free) s3_h_lane62 <= lane62_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane62 <= lane62_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane62 <= s3_h_lane62;
   always @(posedge clk)
     if (rst) v_62 <= 19'd0;
     else if (v_62_en_and) v_62 <= lane62_vn;
@@ -6959,11 +8288,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_350 <= 19'd0;
     else if (v_350_en_and) v_350 <= lane62_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane63 <= lane63_v0;
+    if (s2_free) s2_v0_lane63 <= v0_lane63;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane63 <= s2_current_lane63_next_bits;
+    if (s2_free) s2_current_lane63 <= s2_current_lane63_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane63 <= lane63_h;
+    if (s3_free) s3_h_lane63 <= lane63_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane63 <= lane63_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane63 <= s3_h_lane63;
   always @(posedge clk)
     if (rst) v_63 <= 19'd0;
     else if (v_63_en_and) v_63 <= lane63_vn;
@@ -6977,11 +8310,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_351 <= 19'd0;
     else if (v_351_en_and) v_351 <= lane63_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane64 <= lane64_v0;
+    if (s2_free) s2_v0_lane64 <= v0_lane64;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane64 <= s2_current_lane64_next_bits;
+    if (s2_free) s2_current_lane64 <= s2_current_lane64_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane64 <= lane64_h;
+    if (s3_free) s3_h_lane64 <= lane64_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane64 <= lane64_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane64 <= s3_h_lane64;
   always @(posedge clk)
     if (rst) v_64 <= 19'd0;
     else if (v_64_en_and) v_64 <= lane64_vn;
@@ -6995,11 +8332,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_352 <= 19'd0;
     else if (v_352_en_and) v_352 <= lane64_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane65 <= lane65_v0;
+    if (s2_free) s2_v0_lane65 <= v0_lane65;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane65 <= s2_current_lane65_next_bits;
+    if (s2_free) s2_current_lane65 <= s2_current_lane65_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane65 <= lane65_h;
+    if (s3_free) s3_h_lane65 <= lane65_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane65 <= lane65_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane65 <= s3_h_lane65;
   always @(posedge clk)
     if (rst) v_65 <= 19'd0;
     else if (v_65_en_and) v_65 <= lane65_vn;
@@ -7013,11 +8354,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_353 <= 19'd0;
     else if (v_353_en_and) v_353 <= lane65_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane66 <= lane66_v0;
+    if (s2_free) s2_v0_lane66 <= v0_lane66;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane66 <= s2_current_lane66_next_bits;
+    if (s2_free) s2_current_lane66 <= s2_current_lane66_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane66 <= lane66_h;
+    if (s3_free) s3_h_lane66 <= lane66_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane66 <= lane66_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane66 <= s3_h_lane66;
   always @(posedge clk)
     if (rst) v_66 <= 19'd0;
     else if (v_66_en_and) v_66 <= lane66_vn;
@@ -7031,11 +8376,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_354 <= 19'd0;
     else if (v_354_en_and) v_354 <= lane66_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane67 <= lane67_v0;
+    if (s2_free) s2_v0_lane67 <= v0_lane67;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane67 <= s2_current_lane67_next_bits;
+    if (s2_free) s2_current_lane67 <= s2_current_lane67_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane67 <= lane67_h;
+    if (s3_free) s3_h_lane67 <= lane67_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane67 <= lane67_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane67 <= s3_h_lane67;
   always @(posedge clk)
     if (rst) v_67 <= 19'd0;
     else if (v_67_en_and) v_67 <= lane67_vn;
@@ -7049,11 +8398,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_355 <= 19'd0;
     else if (v_355_en_and) v_355 <= lane67_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane68 <= lane68_v0;
+    if (s2_free) s2_v0_lane68 <= v0_lane68;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane68 <= s2_current_lane68_next_bits;
+    if (s2_free) s2_current_lane68 <= s2_current_lane68_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane68 <= lane68_h;
+    if (s3_free) s3_h_lane68 <= lane68_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane68 <= lane68_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane68 <= s3_h_lane68;
   always @(posedge clk)
     if (rst) v_68 <= 19'd0;
     else if (v_68_en_and) v_68 <= lane68_vn;
@@ -7067,11 +8420,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_356 <= 19'd0;
     else if (v_356_en_and) v_356 <= lane68_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane69 <= lane69_v0;
+    if (s2_free) s2_v0_lane69 <= v0_lane69;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane69 <= s2_current_lane69_next_bits;
+    if (s2_free) s2_current_lane69 <= s2_current_lane69_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane69 <= lane69_h;
+    if (s3_free) s3_h_lane69 <= lane69_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane69 <= lane69_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane69 <= s3_h_lane69;
   always @(posedge clk)
     if (rst) v_69 <= 19'd0;
     else if (v_69_en_and) v_69 <= lane69_vn;
@@ -7085,11 +8442,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_357 <= 19'd0;
     else if (v_357_en_and) v_357 <= lane69_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane70 <= lane70_v0;
+    if (s2_free) s2_v0_lane70 <= v0_lane70;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane70 <= s2_current_lane70_next_bits;
+    if (s2_free) s2_current_lane70 <= s2_current_lane70_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane70 <= lane70_h;
+    if (s3_free) s3_h_lane70 <= lane70_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane70 <= lane70_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane70 <= s3_h_lane70;
   always @(posedge clk)
     if (rst) v_70 <= 19'd0;
     else if (v_70_en_and) v_70 <= lane70_vn;
@@ -7103,11 +8464,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_358 <= 19'd0;
     else if (v_358_en_and) v_358 <= lane70_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane71 <= lane71_v0;
+    if (s2_free) s2_v0_lane71 <= v0_lane71;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane71 <= s2_current_lane71_next_bits;
+    if (s2_free) s2_current_lane71 <= s2_current_lane71_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane71 <= lane71_h;
+    if (s3_free) s3_h_lane71 <= lane71_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane71 <= lane71_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane71 <= s3_h_lane71;
   always @(posedge clk)
     if (rst) v_71 <= 19'd0;
     else if (v_71_en_and) v_71 <= lane71_vn;
@@ -7121,11 +8486,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_359 <= 19'd0;
     else if (v_359_en_and) v_359 <= lane71_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane72 <= lane72_v0;
+    if (s2_free) s2_v0_lane72 <= v0_lane72;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane72 <= s2_current_lane72_next_bits;
+    if (s2_free) s2_current_lane72 <= s2_current_lane72_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane72 <= lane72_h;
+    if (s3_free) s3_h_lane72 <= lane72_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane72 <= lane72_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane72 <= s3_h_lane72;
   always @(posedge clk)
     if (rst) v_72 <= 19'd0;
     else if (v_72_en_and) v_72 <= lane72_vn;
@@ -7139,11 +8508,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_360 <= 19'd0;
     else if (v_360_en_and) v_360 <= lane72_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane73 <= lane73_v0;
+    if (s2_free) s2_v0_lane73 <= v0_lane73;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane73 <= s2_current_lane73_next_bits;
+    if (s2_free) s2_current_lane73 <= s2_current_lane73_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane73 <= lane73_h;
+    if (s3_free) s3_h_lane73 <= lane73_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane73 <= lane73_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane73 <= s3_h_lane73;
   always @(posedge clk)
     if (rst) v_73 <= 19'd0;
     else if (v_73_en_and) v_73 <= lane73_vn;
@@ -7157,11 +8530,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_361 <= 19'd0;
     else if (v_361_en_and) v_361 <= lane73_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane74 <= lane74_v0;
+    if (s2_free) s2_v0_lane74 <= v0_lane74;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane74 <= s2_current_lane74_next_bits;
+    if (s2_free) s2_current_lane74 <= s2_current_lane74_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane74 <= lane74_h;
+    if (s3_free) s3_h_lane74 <= lane74_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane74 <= lane74_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane74 <= s3_h_lane74;
   always @(posedge clk)
     if (rst) v_74 <= 19'd0;
     else if (v_74_en_and) v_74 <= lane74_vn;
@@ -7175,11 +8552,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_362 <= 19'd0;
     else if (v_362_en_and) v_362 <= lane74_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane75 <= lane75_v0;
+    if (s2_free) s2_v0_lane75 <= v0_lane75;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane75 <= s2_current_lane75_next_bits;
+    if (s2_free) s2_current_lane75 <= s2_current_lane75_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane75 <= lane75_h;
+    if (s3_free) s3_h_lane75 <= lane75_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane75 <= lane75_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane75 <= s3_h_lane75;
   always @(posedge clk)
     if (rst) v_75 <= 19'd0;
     else if (v_75_en_and) v_75 <= lane75_vn;
@@ -7193,11 +8574,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_363 <= 19'd0;
     else if (v_363_en_and) v_363 <= lane75_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane76 <= lane76_v0;
+    if (s2_free) s2_v0_lane76 <= v0_lane76;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane76 <= s2_current_lane76_next_bits;
+    if (s2_free) s2_current_lane76 <= s2_current_lane76_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane76 <= lane76_h;
+    if (s3_free) s3_h_lane76 <= lane76_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane76 <= lane76_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane76 <= s3_h_lane76;
   always @(posedge clk)
     if (rst) v_76 <= 19'd0;
     else if (v_76_en_and) v_76 <= lane76_vn;
@@ -7211,11 +8596,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_364 <= 19'd0;
     else if (v_364_en_and) v_364 <= lane76_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane77 <= lane77_v0;
+    if (s2_free) s2_v0_lane77 <= v0_lane77;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane77 <= s2_current_lane77_next_bits;
+    if (s2_free) s2_current_lane77 <= s2_current_lane77_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane77 <= lane77_h;
+    if (s3_free) s3_h_lane77 <= lane77_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane77 <= lane77_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane77 <= s3_h_lane77;
   always @(posedge clk)
     if (rst) v_77 <= 19'd0;
     else if (v_77_en_and) v_77 <= lane77_vn;
@@ -7229,11 +8618,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_365 <= 19'd0;
     else if (v_365_en_and) v_365 <= lane77_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane78 <= lane78_v0;
+    if (s2_free) s2_v0_lane78 <= v0_lane78;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane78 <= s2_current_lane78_next_bits;
+    if (s2_free) s2_current_lane78 <= s2_current_lane78_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane78 <= lane78_h;
+    if (s3_free) s3_h_lane78 <= lane78_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane78 <= lane78_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane78 <= s3_h_lane78;
   always @(posedge clk)
     if (rst) v_78 <= 19'd0;
     else if (v_78_en_and) v_78 <= lane78_vn;
@@ -7247,11 +8640,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_366 <= 19'd0;
     else if (v_366_en_and) v_366 <= lane78_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane79 <= lane79_v0;
+    if (s2_free) s2_v0_lane79 <= v0_lane79;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane79 <= s2_current_lane79_next_bits;
+    if (s2_free) s2_current_lane79 <= s2_current_lane79_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane79 <= lane79_h;
+    if (s3_free) s3_h_lane79 <= lane79_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane79 <= lane79_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane79 <= s3_h_lane79;
   always @(posedge clk)
     if (rst) v_79 <= 19'd0;
     else if (v_79_en_and) v_79 <= lane79_vn;
@@ -7265,11 +8662,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_367 <= 19'd0;
     else if (v_367_en_and) v_367 <= lane79_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane80 <= lane80_v0;
+    if (s2_free) s2_v0_lane80 <= v0_lane80;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane80 <= s2_current_lane80_next_bits;
+    if (s2_free) s2_current_lane80 <= s2_current_lane80_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane80 <= lane80_h;
+    if (s3_free) s3_h_lane80 <= lane80_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane80 <= lane80_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane80 <= s3_h_lane80;
   always @(posedge clk)
     if (rst) v_80 <= 19'd0;
     else if (v_80_en_and) v_80 <= lane80_vn;
@@ -7283,11 +8684,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_368 <= 19'd0;
     else if (v_368_en_and) v_368 <= lane80_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane81 <= lane81_v0;
+    if (s2_free) s2_v0_lane81 <= v0_lane81;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane81 <= s2_current_lane81_next_bits;
+    if (s2_free) s2_current_lane81 <= s2_current_lane81_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane81 <= lane81_h;
+    if (s3_free) s3_h_lane81 <= lane81_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane81 <= lane81_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane81 <= s3_h_lane81;
   always @(posedge clk)
     if (rst) v_81 <= 19'd0;
     else if (v_81_en_and) v_81 <= lane81_vn;
@@ -7301,11 +8706,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_369 <= 19'd0;
     else if (v_369_en_and) v_369 <= lane81_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane82 <= lane82_v0;
+    if (s2_free) s2_v0_lane82 <= v0_lane82;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane82 <= s2_current_lane82_next_bits;
+    if (s2_free) s2_current_lane82 <= s2_current_lane82_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane82 <= lane82_h;
+    if (s3_free) s3_h_lane82 <= lane82_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane82 <= lane82_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane82 <= s3_h_lane82;
   always @(posedge clk)
     if (rst) v_82 <= 19'd0;
     else if (v_82_en_and) v_82 <= lane82_vn;
@@ -7319,11 +8728,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_370 <= 19'd0;
     else if (v_370_en_and) v_370 <= lane82_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane83 <= lane83_v0;
+    if (s2_free) s2_v0_lane83 <= v0_lane83;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane83 <= s2_current_lane83_next_bits;
+    if (s2_free) s2_current_lane83 <= s2_current_lane83_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane83 <= lane83_h;
+    if (s3_free) s3_h_lane83 <= lane83_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane83 <= lane83_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane83 <= s3_h_lane83;
   always @(posedge clk)
     if (rst) v_83 <= 19'd0;
     else if (v_83_en_and) v_83 <= lane83_vn;
@@ -7337,11 +8750,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_371 <= 19'd0;
     else if (v_371_en_and) v_371 <= lane83_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane84 <= lane84_v0;
+    if (s2_free) s2_v0_lane84 <= v0_lane84;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane84 <= s2_current_lane84_next_bits;
+    if (s2_free) s2_current_lane84 <= s2_current_lane84_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane84 <= lane84_h;
+    if (s3_free) s3_h_lane84 <= lane84_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane84 <= lane84_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane84 <= s3_h_lane84;
   always @(posedge clk)
     if (rst) v_84 <= 19'd0;
     else if (v_84_en_and) v_84 <= lane84_vn;
@@ -7355,11 +8772,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_372 <= 19'd0;
     else if (v_372_en_and) v_372 <= lane84_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane85 <= lane85_v0;
+    if (s2_free) s2_v0_lane85 <= v0_lane85;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane85 <= s2_current_lane85_next_bits;
+    if (s2_free) s2_current_lane85 <= s2_current_lane85_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane85 <= lane85_h;
+    if (s3_free) s3_h_lane85 <= lane85_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane85 <= lane85_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane85 <= s3_h_lane85;
   always @(posedge clk)
     if (rst) v_85 <= 19'd0;
     else if (v_85_en_and) v_85 <= lane85_vn;
@@ -7373,11 +8794,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_373 <= 19'd0;
     else if (v_373_en_and) v_373 <= lane85_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane86 <= lane86_v0;
+    if (s2_free) s2_v0_lane86 <= v0_lane86;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane86 <= s2_current_lane86_next_bits;
+    if (s2_free) s2_current_lane86 <= s2_current_lane86_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane86 <= lane86_h;
+    if (s3_free) s3_h_lane86 <= lane86_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane86 <= lane86_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane86 <= s3_h_lane86;
   always @(posedge clk)
     if (rst) v_86 <= 19'd0;
     else if (v_86_en_and) v_86 <= lane86_vn;
@@ -7391,11 +8816,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_374 <= 19'd0;
     else if (v_374_en_and) v_374 <= lane86_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane87 <= lane87_v0;
+    if (s2_free) s2_v0_lane87 <= v0_lane87;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane87 <= s2_current_lane87_next_bits;
+    if (s2_free) s2_current_lane87 <= s2_current_lane87_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane87 <= lane87_h;
+    if (s3_free) s3_h_lane87 <= lane87_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane87 <= lane87_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane87 <= s3_h_lane87;
   always @(posedge clk)
     if (rst) v_87 <= 19'd0;
     else if (v_87_en_and) v_87 <= lane87_vn;
@@ -7409,11 +8838,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_375 <= 19'd0;
     else if (v_375_en_and) v_375 <= lane87_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane88 <= lane88_v0;
+    if (s2_free) s2_v0_lane88 <= v0_lane88;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane88 <= s2_current_lane88_next_bits;
+    if (s2_free) s2_current_lane88 <= s2_current_lane88_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane88 <= lane88_h;
+    if (s3_free) s3_h_lane88 <= lane88_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane88 <= lane88_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane88 <= s3_h_lane88;
   always @(posedge clk)
     if (rst) v_88 <= 19'd0;
     else if (v_88_en_and) v_88 <= lane88_vn;
@@ -7427,11 +8860,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_376 <= 19'd0;
     else if (v_376_en_and) v_376 <= lane88_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane89 <= lane89_v0;
+    if (s2_free) s2_v0_lane89 <= v0_lane89;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane89 <= s2_current_lane89_next_bits;
+    if (s2_free) s2_current_lane89 <= s2_current_lane89_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane89 <= lane89_h;
+    if (s3_free) s3_h_lane89 <= lane89_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane89 <= lane89_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane89 <= s3_h_lane89;
   always @(posedge clk)
     if (rst) v_89 <= 19'd0;
     else if (v_89_en_and) v_89 <= lane89_vn;
@@ -7445,11 +8882,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_377 <= 19'd0;
     else if (v_377_en_and) v_377 <= lane89_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane90 <= lane90_v0;
+    if (s2_free) s2_v0_lane90 <= v0_lane90;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane90 <= s2_current_lane90_next_bits;
+    if (s2_free) s2_current_lane90 <= s2_current_lane90_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane90 <= lane90_h;
+    if (s3_free) s3_h_lane90 <= lane90_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane90 <= lane90_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane90 <= s3_h_lane90;
   always @(posedge clk)
     if (rst) v_90 <= 19'd0;
     else if (v_90_en_and) v_90 <= lane90_vn;
@@ -7463,11 +8904,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_378 <= 19'd0;
     else if (v_378_en_and) v_378 <= lane90_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane91 <= lane91_v0;
+    if (s2_free) s2_v0_lane91 <= v0_lane91;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane91 <= s2_current_lane91_next_bits;
+    if (s2_free) s2_current_lane91 <= s2_current_lane91_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane91 <= lane91_h;
+    if (s3_free) s3_h_lane91 <= lane91_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane91 <= lane91_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane91 <= s3_h_lane91;
   always @(posedge clk)
     if (rst) v_91 <= 19'd0;
     else if (v_91_en_and) v_91 <= lane91_vn;
@@ -7481,11 +8926,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_379 <= 19'd0;
     else if (v_379_en_and) v_379 <= lane91_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane92 <= lane92_v0;
+    if (s2_free) s2_v0_lane92 <= v0_lane92;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane92 <= s2_current_lane92_next_bits;
+    if (s2_free) s2_current_lane92 <= s2_current_lane92_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane92 <= lane92_h;
+    if (s3_free) s3_h_lane92 <= lane92_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane92 <= lane92_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane92 <= s3_h_lane92;
   always @(posedge clk)
     if (rst) v_92 <= 19'd0;
     else if (v_92_en_and) v_92 <= lane92_vn;
@@ -7499,11 +8948,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_380 <= 19'd0;
     else if (v_380_en_and) v_380 <= lane92_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane93 <= lane93_v0;
+    if (s2_free) s2_v0_lane93 <= v0_lane93;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane93 <= s2_current_lane93_next_bits;
+    if (s2_free) s2_current_lane93 <= s2_current_lane93_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane93 <= lane93_h;
+    if (s3_free) s3_h_lane93 <= lane93_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane93 <= lane93_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane93 <= s3_h_lane93;
   always @(posedge clk)
     if (rst) v_93 <= 19'd0;
     else if (v_93_en_and) v_93 <= lane93_vn;
@@ -7517,11 +8970,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_381 <= 19'd0;
     else if (v_381_en_and) v_381 <= lane93_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane94 <= lane94_v0;
+    if (s2_free) s2_v0_lane94 <= v0_lane94;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane94 <= s2_current_lane94_next_bits;
+    if (s2_free) s2_current_lane94 <= s2_current_lane94_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane94 <= lane94_h;
+    if (s3_free) s3_h_lane94 <= lane94_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane94 <= lane94_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane94 <= s3_h_lane94;
   always @(posedge clk)
     if (rst) v_94 <= 19'd0;
     else if (v_94_en_and) v_94 <= lane94_vn;
@@ -7535,11 +8992,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_382 <= 19'd0;
     else if (v_382_en_and) v_382 <= lane94_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane95 <= lane95_v0;
+    if (s2_free) s2_v0_lane95 <= v0_lane95;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane95 <= s2_current_lane95_next_bits;
+    if (s2_free) s2_current_lane95 <= s2_current_lane95_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane95 <= lane95_h;
+    if (s3_free) s3_h_lane95 <= lane95_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane95 <= lane95_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane95 <= s3_h_lane95;
   always @(posedge clk)
     if (rst) v_95 <= 19'd0;
     else if (v_95_en_and) v_95 <= lane95_vn;
@@ -7565,10 +9026,10 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= s3_first;
+    if (out_q_up_ready) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= s3_group;
+    if (out_q_up_ready) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

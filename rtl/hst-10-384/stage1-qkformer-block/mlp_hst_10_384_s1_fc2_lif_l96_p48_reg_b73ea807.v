@@ -143,8 +143,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -153,8 +153,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -163,8 +163,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -173,8 +173,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -183,8 +183,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -193,8 +193,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -203,8 +203,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -213,8 +213,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane8;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -223,8 +223,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane8_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane9;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -233,8 +233,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane9_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane10;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -243,8 +243,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane10_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane11;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -253,8 +253,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane11_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane12;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane12_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -263,8 +263,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane12_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane13;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane13_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -273,8 +273,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane13_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane14;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane14_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -283,8 +283,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane14_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane15;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane15_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -293,8 +293,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane15_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane16;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane16_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -303,8 +303,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane16_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane17;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane17_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -313,8 +313,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane17_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane18;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane18_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -323,8 +323,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane18_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane19;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane19_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -333,8 +333,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane19_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane20;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane20_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -343,8 +343,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane20_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane21;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane21_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -353,8 +353,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane21_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane22;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane22_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -363,8 +363,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane22_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane23;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane23_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -373,8 +373,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane23_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane24;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane24_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane24_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -383,8 +383,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane24_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane24_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane24_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane24_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane24_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane24_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane25;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane25_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane25_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -393,8 +393,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane25_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane25_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane25_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane25_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane25_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane25_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane26;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane26_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane26_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -403,8 +403,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane26_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane26_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane26_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane26_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane26_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane26_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane27;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane27_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane27_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -413,8 +413,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane27_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane27_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane27_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane27_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane27_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane27_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane28;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane28_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane28_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -423,8 +423,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane28_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane28_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane28_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane28_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane28_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane28_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane29;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane29_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane29_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -433,8 +433,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane29_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane29_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane29_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane29_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane29_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane29_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane30;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane30_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane30_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -443,8 +443,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane30_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane30_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane30_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane30_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane30_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane30_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane31;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane31_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane31_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -453,8 +453,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane31_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane31_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane31_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane31_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane31_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane31_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane32;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane32_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane32_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -463,8 +463,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane32_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane32_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane32_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane32_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane32_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane32_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane33;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane33_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane33_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -473,8 +473,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane33_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane33_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane33_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane33_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane33_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane33_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane34;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane34_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane34_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -483,8 +483,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane34_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane34_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane34_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane34_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane34_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane34_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane35;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane35_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane35_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -493,8 +493,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane35_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane35_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane35_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane35_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane35_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane35_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane36;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane36_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane36_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -503,8 +503,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane36_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane36_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane36_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane36_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane36_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane36_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane37;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane37_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane37_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -513,8 +513,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane37_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane37_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane37_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane37_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane37_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane37_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane38;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane38_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane38_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -523,8 +523,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane38_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane38_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane38_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane38_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane38_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane38_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane39;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane39_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane39_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -533,8 +533,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane39_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane39_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane39_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane39_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane39_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane39_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane40;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane40_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane40_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -543,8 +543,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane40_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane40_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane40_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane40_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane40_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane40_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane41;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane41_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane41_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -553,8 +553,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane41_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane41_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane41_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane41_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane41_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane41_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane42;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane42_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane42_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -563,8 +563,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane42_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane42_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane42_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane42_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane42_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane42_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane43;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane43_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane43_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -573,8 +573,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane43_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane43_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane43_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane43_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane43_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane43_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane44;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane44_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane44_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -583,8 +583,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane44_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane44_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane44_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane44_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane44_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane44_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane45;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane45_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane45_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -593,8 +593,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane45_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane45_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane45_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane45_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane45_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane45_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane46;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane46_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane46_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -603,8 +603,8 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane46_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane46_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane46_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane46_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane46_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane46_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [18:0] v_lane47;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [18:0] lane47_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [18:0] lane47_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -613,11 +613,10 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   /* verilator lint_on UNUSED */
   wire [18:0] lane47_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane47_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane47_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [18:0] lane47_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane47_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [18:0] lane47_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane0_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
@@ -859,7 +858,6 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   wire [19:0] lane47_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_48_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -1254,7 +1252,6 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   assign lane47_a_bits = in_current[719:705];
   assign lane47_h_add = {lane47_v0[18], lane47_v0} + {lane47_dk[18], lane47_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
   assign v_0_en_eq = in_group == 1'd0;
   assign v_0_en_and = accept & v_0_en_eq;
   assign v_48_en_eq = in_group == 1'd1;
@@ -1892,7 +1889,6 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
   assign lane47_vn = lane47_spike ? 19'd0 : lane47_h;
   assign out_q_up_fire = accept & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = in_ready_w;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -2200,10 +2196,10 @@ module mlp_hst_10_384_s1_fc2_lif_l96_p48_reg_b73ea807 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= in_first;
+    if (out_q_up_ready) out_q_skid_first <= in_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= in_group;
+    if (out_q_up_ready) out_q_skid_group <= in_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -7,8 +7,8 @@
 // Current I in [-3995, 4107] (14 signed bits per lane), membrane V in [-63920, 2047] (17 bits), H in [-63920, 33879].
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [3], in_current [12x14] (lane j at [j*14 +: 14]).
 // out: out_valid, out_ready, out_first, out_group [3], out_spike [12] (lane j at bit j).
-// One output beat per input beat, in order; latency 4 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat, s2 the start membrane V0, s3 the charged H, then fire, reset and write back.
+// One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
 // Parameters: neurons = 96, lanes = 12, neuron = k=1 th=2048 reset=hard(vr=0) decayInput=true E=4 Wv=auto, current = [-3995, 4107], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -133,26 +133,45 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   reg  [16:0] v_93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] v_94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] v_95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [167:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [167:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s2_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [2:0] s1_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [167:0] s1_current;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [2:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire accept;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] v_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_new_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [2:0] s1_new_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_stays;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s2_v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -160,12 +179,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -173,12 +193,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -186,12 +207,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -199,12 +221,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -212,12 +235,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -225,12 +249,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -238,12 +263,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -251,12 +277,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane8;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -264,12 +291,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane8_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane9;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -277,12 +305,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane9_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane10;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -290,12 +319,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane10_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] v_lane11;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [16:0] s2_v0_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [16:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [16:0] v0_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -303,246 +333,365 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   /* verilator lint_on UNUSED */
   wire [16:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane11_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [16:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [16:0] s4_kept_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s2_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_3;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane0_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane0_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane0_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane0_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane0_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane0_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane0_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane1_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane1_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane1_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane1_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane1_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane1_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane1_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane2_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane2_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane2_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane2_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane2_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane2_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane2_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane2_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane2_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane2_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane3_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane3_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane3_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane3_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane3_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane3_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane3_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane3_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane3_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane3_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane4_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane4_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane4_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane4_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane4_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane4_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane4_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane4_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane4_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane4_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane4_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane4_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane4_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane4_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane4_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane5_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane5_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane5_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane5_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane5_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane5_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane5_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane5_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane5_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane5_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane5_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane5_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane5_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane5_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane5_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane6_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane6_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane6_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane6_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane6_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane6_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane6_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane6_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane6_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane6_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane6_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane6_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane6_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane6_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane6_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane6_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane6_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane6_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane7_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane7_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane7_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane7_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane7_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane7_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane7_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane7_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane7_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane7_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane7_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane7_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane7_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane7_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane7_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane7_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane7_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane7_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane8_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane8_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane8_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane8_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane8_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane8_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane8_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane8_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane8_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane8_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane8_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane8_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane8_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane8_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane8_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane8_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane8_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane8_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane9_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane9_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane9_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane9_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane9_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane9_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane9_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane9_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane9_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane9_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane9_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane9_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane9_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane9_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane9_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane9_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane9_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane9_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane10_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane10_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane10_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane10_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane10_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane10_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane10_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane10_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane10_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane10_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane10_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane10_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane10_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane10_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane10_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane10_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane10_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane10_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   /* verilator lint_off UNUSED */
   wire [17:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane11_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane11_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane11_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane11_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [16:0] v_lane11_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane11_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane11_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane11_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane11_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane11_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane11_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane11_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane11_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane11_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane11_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [16:0] v0_lane11_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [16:0] v0_lane11_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane11_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
@@ -550,16 +699,51 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   wire [17:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s1_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [167:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [7:0] s1_read_next_cat;  // Blocks/SpikeStreamParts.swift pack(_:)
+  wire [7:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [13:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -785,541 +969,691 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s2_advance_not = ~s3_valid;
-  assign s2_advance_or = s2_advance_not | s3_advance;
-  assign hazard_not = ~s1_first;
-  assign hazard_eq = s2_group == s1_group;
-  assign hazard_and = s2_valid & hazard_eq;
-  assign hazard_eq_1 = s3_group == s1_group;
-  assign hazard_and_1 = s3_valid & hazard_eq_1;
-  assign hazard_or = hazard_and | hazard_and_1;
-  assign s1_advance_not = ~hazard;
-  assign s1_advance_and = s1_valid & s1_advance_not;
-  assign s1_advance_not_1 = ~s2_valid;
-  assign s1_advance_or = s1_advance_not_1 | s2_advance;
-  assign in_ready_w_not = ~s1_valid;
-  assign v_lane0_bits = s1_group[2];
-  assign v_lane0_bits_1 = s1_group[1];
-  assign v_lane0_bits_2 = s1_group[0];
-  assign v_lane0_mux = v_lane0_bits_2 ? v_84 : v_72;
-  assign v_lane0_bits_3 = s1_group[0];
-  assign v_lane0_mux_1 = v_lane0_bits_3 ? v_60 : v_48;
-  assign v_lane0_mux_2 = v_lane0_bits_1 ? v_lane0_mux : v_lane0_mux_1;
-  assign v_lane0_bits_4 = s1_group[1];
-  assign v_lane0_bits_5 = s1_group[0];
-  assign v_lane0_mux_3 = v_lane0_bits_5 ? v_36 : v_24;
-  assign v_lane0_bits_6 = s1_group[0];
-  assign v_lane0_mux_4 = v_lane0_bits_6 ? v_12 : v_0;
-  assign v_lane0_mux_5 = v_lane0_bits_4 ? v_lane0_mux_3 : v_lane0_mux_4;
+  assign s4_free_not = ~s4_valid;
+  assign s3_free_not = ~s3_valid;
+  assign s2_free_not = ~s2_valid;
+  assign s1_take_not = ~hazard;
+  assign s1_load_not = ~s1_valid;
+  assign s4_stays_not = ~out_q_up_ready;
+  assign new_meets_eq = s1_new_group == s1_group;
+  assign new_meets_and = s1_valid & new_meets_eq;
+  assign new_meets_eq_1 = s1_new_group == s2_group;
+  assign new_meets_and_1 = s2_valid & new_meets_eq_1;
+  assign new_meets_or = new_meets_and | new_meets_and_1;
+  assign new_meets_eq_2 = s1_new_group == s3_group;
+  assign new_meets_and_2 = s3_valid & new_meets_eq_2;
+  assign new_meets_eq_3 = s1_new_group == s4_group;
+  assign new_meets_and_3 = s4_stays & new_meets_eq_3;
+  assign new_meets_or_1 = new_meets_and_2 | new_meets_and_3;
+  assign held_meets_eq = s1_group == s2_group;
+  assign held_meets_and = s2_valid & held_meets_eq;
+  assign held_meets_eq_1 = s1_group == s3_group;
+  assign held_meets_and_1 = s3_valid & held_meets_eq_1;
+  assign held_meets_or = held_meets_and | held_meets_and_1;
+  assign held_meets_eq_2 = s1_group == s4_group;
+  assign held_meets_and_2 = s4_stays & held_meets_eq_2;
+  assign v0_lane0_bits = s1_read[0];
+  assign v0_lane0_mux = v0_lane0_bits ? v_0 : 17'd0;
+  assign v0_lane0_bits_1 = s1_read[1];
+  assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_12 : 17'd0;
+  assign v0_lane0_or = v0_lane0_mux | v0_lane0_mux_1;
+  assign v0_lane0_bits_2 = s1_read[2];
+  assign v0_lane0_mux_2 = v0_lane0_bits_2 ? v_24 : 17'd0;
+  assign v0_lane0_or_1 = v0_lane0_or | v0_lane0_mux_2;
+  assign v0_lane0_bits_3 = s1_read[3];
+  assign v0_lane0_mux_3 = v0_lane0_bits_3 ? v_36 : 17'd0;
+  assign v0_lane0_or_2 = v0_lane0_or_1 | v0_lane0_mux_3;
+  assign v0_lane0_bits_4 = s1_read[4];
+  assign v0_lane0_mux_4 = v0_lane0_bits_4 ? v_48 : 17'd0;
+  assign v0_lane0_or_3 = v0_lane0_or_2 | v0_lane0_mux_4;
+  assign v0_lane0_bits_5 = s1_read[5];
+  assign v0_lane0_mux_5 = v0_lane0_bits_5 ? v_60 : 17'd0;
+  assign v0_lane0_or_4 = v0_lane0_or_3 | v0_lane0_mux_5;
+  assign v0_lane0_bits_6 = s1_read[6];
+  assign v0_lane0_mux_6 = v0_lane0_bits_6 ? v_72 : 17'd0;
+  assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
+  assign v0_lane0_bits_7 = s1_read[7];
+  assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_84 : 17'd0;
   assign lane0_d_sub = {lane0_a[17], lane0_a} - {{2{s2_v0_lane0[16]}}, s2_v0_lane0};
   assign lane0_h_add = {s2_v0_lane0[16], s2_v0_lane0} + {lane0_dk[16], lane0_dk};
-  assign v_lane1_bits = s1_group[2];
-  assign v_lane1_bits_1 = s1_group[1];
-  assign v_lane1_bits_2 = s1_group[0];
-  assign v_lane1_mux = v_lane1_bits_2 ? v_85 : v_73;
-  assign v_lane1_bits_3 = s1_group[0];
-  assign v_lane1_mux_1 = v_lane1_bits_3 ? v_61 : v_49;
-  assign v_lane1_mux_2 = v_lane1_bits_1 ? v_lane1_mux : v_lane1_mux_1;
-  assign v_lane1_bits_4 = s1_group[1];
-  assign v_lane1_bits_5 = s1_group[0];
-  assign v_lane1_mux_3 = v_lane1_bits_5 ? v_37 : v_25;
-  assign v_lane1_bits_6 = s1_group[0];
-  assign v_lane1_mux_4 = v_lane1_bits_6 ? v_13 : v_1;
-  assign v_lane1_mux_5 = v_lane1_bits_4 ? v_lane1_mux_3 : v_lane1_mux_4;
+  assign v0_lane1_bits = s1_read[0];
+  assign v0_lane1_mux = v0_lane1_bits ? v_1 : 17'd0;
+  assign v0_lane1_bits_1 = s1_read[1];
+  assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_13 : 17'd0;
+  assign v0_lane1_or = v0_lane1_mux | v0_lane1_mux_1;
+  assign v0_lane1_bits_2 = s1_read[2];
+  assign v0_lane1_mux_2 = v0_lane1_bits_2 ? v_25 : 17'd0;
+  assign v0_lane1_or_1 = v0_lane1_or | v0_lane1_mux_2;
+  assign v0_lane1_bits_3 = s1_read[3];
+  assign v0_lane1_mux_3 = v0_lane1_bits_3 ? v_37 : 17'd0;
+  assign v0_lane1_or_2 = v0_lane1_or_1 | v0_lane1_mux_3;
+  assign v0_lane1_bits_4 = s1_read[4];
+  assign v0_lane1_mux_4 = v0_lane1_bits_4 ? v_49 : 17'd0;
+  assign v0_lane1_or_3 = v0_lane1_or_2 | v0_lane1_mux_4;
+  assign v0_lane1_bits_5 = s1_read[5];
+  assign v0_lane1_mux_5 = v0_lane1_bits_5 ? v_61 : 17'd0;
+  assign v0_lane1_or_4 = v0_lane1_or_3 | v0_lane1_mux_5;
+  assign v0_lane1_bits_6 = s1_read[6];
+  assign v0_lane1_mux_6 = v0_lane1_bits_6 ? v_73 : 17'd0;
+  assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
+  assign v0_lane1_bits_7 = s1_read[7];
+  assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_85 : 17'd0;
   assign lane1_d_sub = {lane1_a[17], lane1_a} - {{2{s2_v0_lane1[16]}}, s2_v0_lane1};
   assign lane1_h_add = {s2_v0_lane1[16], s2_v0_lane1} + {lane1_dk[16], lane1_dk};
-  assign v_lane2_bits = s1_group[2];
-  assign v_lane2_bits_1 = s1_group[1];
-  assign v_lane2_bits_2 = s1_group[0];
-  assign v_lane2_mux = v_lane2_bits_2 ? v_86 : v_74;
-  assign v_lane2_bits_3 = s1_group[0];
-  assign v_lane2_mux_1 = v_lane2_bits_3 ? v_62 : v_50;
-  assign v_lane2_mux_2 = v_lane2_bits_1 ? v_lane2_mux : v_lane2_mux_1;
-  assign v_lane2_bits_4 = s1_group[1];
-  assign v_lane2_bits_5 = s1_group[0];
-  assign v_lane2_mux_3 = v_lane2_bits_5 ? v_38 : v_26;
-  assign v_lane2_bits_6 = s1_group[0];
-  assign v_lane2_mux_4 = v_lane2_bits_6 ? v_14 : v_2;
-  assign v_lane2_mux_5 = v_lane2_bits_4 ? v_lane2_mux_3 : v_lane2_mux_4;
+  assign v0_lane2_bits = s1_read[0];
+  assign v0_lane2_mux = v0_lane2_bits ? v_2 : 17'd0;
+  assign v0_lane2_bits_1 = s1_read[1];
+  assign v0_lane2_mux_1 = v0_lane2_bits_1 ? v_14 : 17'd0;
+  assign v0_lane2_or = v0_lane2_mux | v0_lane2_mux_1;
+  assign v0_lane2_bits_2 = s1_read[2];
+  assign v0_lane2_mux_2 = v0_lane2_bits_2 ? v_26 : 17'd0;
+  assign v0_lane2_or_1 = v0_lane2_or | v0_lane2_mux_2;
+  assign v0_lane2_bits_3 = s1_read[3];
+  assign v0_lane2_mux_3 = v0_lane2_bits_3 ? v_38 : 17'd0;
+  assign v0_lane2_or_2 = v0_lane2_or_1 | v0_lane2_mux_3;
+  assign v0_lane2_bits_4 = s1_read[4];
+  assign v0_lane2_mux_4 = v0_lane2_bits_4 ? v_50 : 17'd0;
+  assign v0_lane2_or_3 = v0_lane2_or_2 | v0_lane2_mux_4;
+  assign v0_lane2_bits_5 = s1_read[5];
+  assign v0_lane2_mux_5 = v0_lane2_bits_5 ? v_62 : 17'd0;
+  assign v0_lane2_or_4 = v0_lane2_or_3 | v0_lane2_mux_5;
+  assign v0_lane2_bits_6 = s1_read[6];
+  assign v0_lane2_mux_6 = v0_lane2_bits_6 ? v_74 : 17'd0;
+  assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
+  assign v0_lane2_bits_7 = s1_read[7];
+  assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_86 : 17'd0;
   assign lane2_d_sub = {lane2_a[17], lane2_a} - {{2{s2_v0_lane2[16]}}, s2_v0_lane2};
   assign lane2_h_add = {s2_v0_lane2[16], s2_v0_lane2} + {lane2_dk[16], lane2_dk};
-  assign v_lane3_bits = s1_group[2];
-  assign v_lane3_bits_1 = s1_group[1];
-  assign v_lane3_bits_2 = s1_group[0];
-  assign v_lane3_mux = v_lane3_bits_2 ? v_87 : v_75;
-  assign v_lane3_bits_3 = s1_group[0];
-  assign v_lane3_mux_1 = v_lane3_bits_3 ? v_63 : v_51;
-  assign v_lane3_mux_2 = v_lane3_bits_1 ? v_lane3_mux : v_lane3_mux_1;
-  assign v_lane3_bits_4 = s1_group[1];
-  assign v_lane3_bits_5 = s1_group[0];
-  assign v_lane3_mux_3 = v_lane3_bits_5 ? v_39 : v_27;
-  assign v_lane3_bits_6 = s1_group[0];
-  assign v_lane3_mux_4 = v_lane3_bits_6 ? v_15 : v_3;
-  assign v_lane3_mux_5 = v_lane3_bits_4 ? v_lane3_mux_3 : v_lane3_mux_4;
+  assign v0_lane3_bits = s1_read[0];
+  assign v0_lane3_mux = v0_lane3_bits ? v_3 : 17'd0;
+  assign v0_lane3_bits_1 = s1_read[1];
+  assign v0_lane3_mux_1 = v0_lane3_bits_1 ? v_15 : 17'd0;
+  assign v0_lane3_or = v0_lane3_mux | v0_lane3_mux_1;
+  assign v0_lane3_bits_2 = s1_read[2];
+  assign v0_lane3_mux_2 = v0_lane3_bits_2 ? v_27 : 17'd0;
+  assign v0_lane3_or_1 = v0_lane3_or | v0_lane3_mux_2;
+  assign v0_lane3_bits_3 = s1_read[3];
+  assign v0_lane3_mux_3 = v0_lane3_bits_3 ? v_39 : 17'd0;
+  assign v0_lane3_or_2 = v0_lane3_or_1 | v0_lane3_mux_3;
+  assign v0_lane3_bits_4 = s1_read[4];
+  assign v0_lane3_mux_4 = v0_lane3_bits_4 ? v_51 : 17'd0;
+  assign v0_lane3_or_3 = v0_lane3_or_2 | v0_lane3_mux_4;
+  assign v0_lane3_bits_5 = s1_read[5];
+  assign v0_lane3_mux_5 = v0_lane3_bits_5 ? v_63 : 17'd0;
+  assign v0_lane3_or_4 = v0_lane3_or_3 | v0_lane3_mux_5;
+  assign v0_lane3_bits_6 = s1_read[6];
+  assign v0_lane3_mux_6 = v0_lane3_bits_6 ? v_75 : 17'd0;
+  assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
+  assign v0_lane3_bits_7 = s1_read[7];
+  assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_87 : 17'd0;
   assign lane3_d_sub = {lane3_a[17], lane3_a} - {{2{s2_v0_lane3[16]}}, s2_v0_lane3};
   assign lane3_h_add = {s2_v0_lane3[16], s2_v0_lane3} + {lane3_dk[16], lane3_dk};
-  assign v_lane4_bits = s1_group[2];
-  assign v_lane4_bits_1 = s1_group[1];
-  assign v_lane4_bits_2 = s1_group[0];
-  assign v_lane4_mux = v_lane4_bits_2 ? v_88 : v_76;
-  assign v_lane4_bits_3 = s1_group[0];
-  assign v_lane4_mux_1 = v_lane4_bits_3 ? v_64 : v_52;
-  assign v_lane4_mux_2 = v_lane4_bits_1 ? v_lane4_mux : v_lane4_mux_1;
-  assign v_lane4_bits_4 = s1_group[1];
-  assign v_lane4_bits_5 = s1_group[0];
-  assign v_lane4_mux_3 = v_lane4_bits_5 ? v_40 : v_28;
-  assign v_lane4_bits_6 = s1_group[0];
-  assign v_lane4_mux_4 = v_lane4_bits_6 ? v_16 : v_4;
-  assign v_lane4_mux_5 = v_lane4_bits_4 ? v_lane4_mux_3 : v_lane4_mux_4;
+  assign v0_lane4_bits = s1_read[0];
+  assign v0_lane4_mux = v0_lane4_bits ? v_4 : 17'd0;
+  assign v0_lane4_bits_1 = s1_read[1];
+  assign v0_lane4_mux_1 = v0_lane4_bits_1 ? v_16 : 17'd0;
+  assign v0_lane4_or = v0_lane4_mux | v0_lane4_mux_1;
+  assign v0_lane4_bits_2 = s1_read[2];
+  assign v0_lane4_mux_2 = v0_lane4_bits_2 ? v_28 : 17'd0;
+  assign v0_lane4_or_1 = v0_lane4_or | v0_lane4_mux_2;
+  assign v0_lane4_bits_3 = s1_read[3];
+  assign v0_lane4_mux_3 = v0_lane4_bits_3 ? v_40 : 17'd0;
+  assign v0_lane4_or_2 = v0_lane4_or_1 | v0_lane4_mux_3;
+  assign v0_lane4_bits_4 = s1_read[4];
+  assign v0_lane4_mux_4 = v0_lane4_bits_4 ? v_52 : 17'd0;
+  assign v0_lane4_or_3 = v0_lane4_or_2 | v0_lane4_mux_4;
+  assign v0_lane4_bits_5 = s1_read[5];
+  assign v0_lane4_mux_5 = v0_lane4_bits_5 ? v_64 : 17'd0;
+  assign v0_lane4_or_4 = v0_lane4_or_3 | v0_lane4_mux_5;
+  assign v0_lane4_bits_6 = s1_read[6];
+  assign v0_lane4_mux_6 = v0_lane4_bits_6 ? v_76 : 17'd0;
+  assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
+  assign v0_lane4_bits_7 = s1_read[7];
+  assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_88 : 17'd0;
   assign lane4_d_sub = {lane4_a[17], lane4_a} - {{2{s2_v0_lane4[16]}}, s2_v0_lane4};
   assign lane4_h_add = {s2_v0_lane4[16], s2_v0_lane4} + {lane4_dk[16], lane4_dk};
-  assign v_lane5_bits = s1_group[2];
-  assign v_lane5_bits_1 = s1_group[1];
-  assign v_lane5_bits_2 = s1_group[0];
-  assign v_lane5_mux = v_lane5_bits_2 ? v_89 : v_77;
-  assign v_lane5_bits_3 = s1_group[0];
-  assign v_lane5_mux_1 = v_lane5_bits_3 ? v_65 : v_53;
-  assign v_lane5_mux_2 = v_lane5_bits_1 ? v_lane5_mux : v_lane5_mux_1;
-  assign v_lane5_bits_4 = s1_group[1];
-  assign v_lane5_bits_5 = s1_group[0];
-  assign v_lane5_mux_3 = v_lane5_bits_5 ? v_41 : v_29;
-  assign v_lane5_bits_6 = s1_group[0];
-  assign v_lane5_mux_4 = v_lane5_bits_6 ? v_17 : v_5;
-  assign v_lane5_mux_5 = v_lane5_bits_4 ? v_lane5_mux_3 : v_lane5_mux_4;
+  assign v0_lane5_bits = s1_read[0];
+  assign v0_lane5_mux = v0_lane5_bits ? v_5 : 17'd0;
+  assign v0_lane5_bits_1 = s1_read[1];
+  assign v0_lane5_mux_1 = v0_lane5_bits_1 ? v_17 : 17'd0;
+  assign v0_lane5_or = v0_lane5_mux | v0_lane5_mux_1;
+  assign v0_lane5_bits_2 = s1_read[2];
+  assign v0_lane5_mux_2 = v0_lane5_bits_2 ? v_29 : 17'd0;
+  assign v0_lane5_or_1 = v0_lane5_or | v0_lane5_mux_2;
+  assign v0_lane5_bits_3 = s1_read[3];
+  assign v0_lane5_mux_3 = v0_lane5_bits_3 ? v_41 : 17'd0;
+  assign v0_lane5_or_2 = v0_lane5_or_1 | v0_lane5_mux_3;
+  assign v0_lane5_bits_4 = s1_read[4];
+  assign v0_lane5_mux_4 = v0_lane5_bits_4 ? v_53 : 17'd0;
+  assign v0_lane5_or_3 = v0_lane5_or_2 | v0_lane5_mux_4;
+  assign v0_lane5_bits_5 = s1_read[5];
+  assign v0_lane5_mux_5 = v0_lane5_bits_5 ? v_65 : 17'd0;
+  assign v0_lane5_or_4 = v0_lane5_or_3 | v0_lane5_mux_5;
+  assign v0_lane5_bits_6 = s1_read[6];
+  assign v0_lane5_mux_6 = v0_lane5_bits_6 ? v_77 : 17'd0;
+  assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
+  assign v0_lane5_bits_7 = s1_read[7];
+  assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_89 : 17'd0;
   assign lane5_d_sub = {lane5_a[17], lane5_a} - {{2{s2_v0_lane5[16]}}, s2_v0_lane5};
   assign lane5_h_add = {s2_v0_lane5[16], s2_v0_lane5} + {lane5_dk[16], lane5_dk};
-  assign v_lane6_bits = s1_group[2];
-  assign v_lane6_bits_1 = s1_group[1];
-  assign v_lane6_bits_2 = s1_group[0];
-  assign v_lane6_mux = v_lane6_bits_2 ? v_90 : v_78;
-  assign v_lane6_bits_3 = s1_group[0];
-  assign v_lane6_mux_1 = v_lane6_bits_3 ? v_66 : v_54;
-  assign v_lane6_mux_2 = v_lane6_bits_1 ? v_lane6_mux : v_lane6_mux_1;
-  assign v_lane6_bits_4 = s1_group[1];
-  assign v_lane6_bits_5 = s1_group[0];
-  assign v_lane6_mux_3 = v_lane6_bits_5 ? v_42 : v_30;
-  assign v_lane6_bits_6 = s1_group[0];
-  assign v_lane6_mux_4 = v_lane6_bits_6 ? v_18 : v_6;
-  assign v_lane6_mux_5 = v_lane6_bits_4 ? v_lane6_mux_3 : v_lane6_mux_4;
+  assign v0_lane6_bits = s1_read[0];
+  assign v0_lane6_mux = v0_lane6_bits ? v_6 : 17'd0;
+  assign v0_lane6_bits_1 = s1_read[1];
+  assign v0_lane6_mux_1 = v0_lane6_bits_1 ? v_18 : 17'd0;
+  assign v0_lane6_or = v0_lane6_mux | v0_lane6_mux_1;
+  assign v0_lane6_bits_2 = s1_read[2];
+  assign v0_lane6_mux_2 = v0_lane6_bits_2 ? v_30 : 17'd0;
+  assign v0_lane6_or_1 = v0_lane6_or | v0_lane6_mux_2;
+  assign v0_lane6_bits_3 = s1_read[3];
+  assign v0_lane6_mux_3 = v0_lane6_bits_3 ? v_42 : 17'd0;
+  assign v0_lane6_or_2 = v0_lane6_or_1 | v0_lane6_mux_3;
+  assign v0_lane6_bits_4 = s1_read[4];
+  assign v0_lane6_mux_4 = v0_lane6_bits_4 ? v_54 : 17'd0;
+  assign v0_lane6_or_3 = v0_lane6_or_2 | v0_lane6_mux_4;
+  assign v0_lane6_bits_5 = s1_read[5];
+  assign v0_lane6_mux_5 = v0_lane6_bits_5 ? v_66 : 17'd0;
+  assign v0_lane6_or_4 = v0_lane6_or_3 | v0_lane6_mux_5;
+  assign v0_lane6_bits_6 = s1_read[6];
+  assign v0_lane6_mux_6 = v0_lane6_bits_6 ? v_78 : 17'd0;
+  assign v0_lane6_or_5 = v0_lane6_or_4 | v0_lane6_mux_6;
+  assign v0_lane6_bits_7 = s1_read[7];
+  assign v0_lane6_mux_7 = v0_lane6_bits_7 ? v_90 : 17'd0;
   assign lane6_d_sub = {lane6_a[17], lane6_a} - {{2{s2_v0_lane6[16]}}, s2_v0_lane6};
   assign lane6_h_add = {s2_v0_lane6[16], s2_v0_lane6} + {lane6_dk[16], lane6_dk};
-  assign v_lane7_bits = s1_group[2];
-  assign v_lane7_bits_1 = s1_group[1];
-  assign v_lane7_bits_2 = s1_group[0];
-  assign v_lane7_mux = v_lane7_bits_2 ? v_91 : v_79;
-  assign v_lane7_bits_3 = s1_group[0];
-  assign v_lane7_mux_1 = v_lane7_bits_3 ? v_67 : v_55;
-  assign v_lane7_mux_2 = v_lane7_bits_1 ? v_lane7_mux : v_lane7_mux_1;
-  assign v_lane7_bits_4 = s1_group[1];
-  assign v_lane7_bits_5 = s1_group[0];
-  assign v_lane7_mux_3 = v_lane7_bits_5 ? v_43 : v_31;
-  assign v_lane7_bits_6 = s1_group[0];
-  assign v_lane7_mux_4 = v_lane7_bits_6 ? v_19 : v_7;
-  assign v_lane7_mux_5 = v_lane7_bits_4 ? v_lane7_mux_3 : v_lane7_mux_4;
+  assign v0_lane7_bits = s1_read[0];
+  assign v0_lane7_mux = v0_lane7_bits ? v_7 : 17'd0;
+  assign v0_lane7_bits_1 = s1_read[1];
+  assign v0_lane7_mux_1 = v0_lane7_bits_1 ? v_19 : 17'd0;
+  assign v0_lane7_or = v0_lane7_mux | v0_lane7_mux_1;
+  assign v0_lane7_bits_2 = s1_read[2];
+  assign v0_lane7_mux_2 = v0_lane7_bits_2 ? v_31 : 17'd0;
+  assign v0_lane7_or_1 = v0_lane7_or | v0_lane7_mux_2;
+  assign v0_lane7_bits_3 = s1_read[3];
+  assign v0_lane7_mux_3 = v0_lane7_bits_3 ? v_43 : 17'd0;
+  assign v0_lane7_or_2 = v0_lane7_or_1 | v0_lane7_mux_3;
+  assign v0_lane7_bits_4 = s1_read[4];
+  assign v0_lane7_mux_4 = v0_lane7_bits_4 ? v_55 : 17'd0;
+  assign v0_lane7_or_3 = v0_lane7_or_2 | v0_lane7_mux_4;
+  assign v0_lane7_bits_5 = s1_read[5];
+  assign v0_lane7_mux_5 = v0_lane7_bits_5 ? v_67 : 17'd0;
+  assign v0_lane7_or_4 = v0_lane7_or_3 | v0_lane7_mux_5;
+  assign v0_lane7_bits_6 = s1_read[6];
+  assign v0_lane7_mux_6 = v0_lane7_bits_6 ? v_79 : 17'd0;
+  assign v0_lane7_or_5 = v0_lane7_or_4 | v0_lane7_mux_6;
+  assign v0_lane7_bits_7 = s1_read[7];
+  assign v0_lane7_mux_7 = v0_lane7_bits_7 ? v_91 : 17'd0;
   assign lane7_d_sub = {lane7_a[17], lane7_a} - {{2{s2_v0_lane7[16]}}, s2_v0_lane7};
   assign lane7_h_add = {s2_v0_lane7[16], s2_v0_lane7} + {lane7_dk[16], lane7_dk};
-  assign v_lane8_bits = s1_group[2];
-  assign v_lane8_bits_1 = s1_group[1];
-  assign v_lane8_bits_2 = s1_group[0];
-  assign v_lane8_mux = v_lane8_bits_2 ? v_92 : v_80;
-  assign v_lane8_bits_3 = s1_group[0];
-  assign v_lane8_mux_1 = v_lane8_bits_3 ? v_68 : v_56;
-  assign v_lane8_mux_2 = v_lane8_bits_1 ? v_lane8_mux : v_lane8_mux_1;
-  assign v_lane8_bits_4 = s1_group[1];
-  assign v_lane8_bits_5 = s1_group[0];
-  assign v_lane8_mux_3 = v_lane8_bits_5 ? v_44 : v_32;
-  assign v_lane8_bits_6 = s1_group[0];
-  assign v_lane8_mux_4 = v_lane8_bits_6 ? v_20 : v_8;
-  assign v_lane8_mux_5 = v_lane8_bits_4 ? v_lane8_mux_3 : v_lane8_mux_4;
+  assign v0_lane8_bits = s1_read[0];
+  assign v0_lane8_mux = v0_lane8_bits ? v_8 : 17'd0;
+  assign v0_lane8_bits_1 = s1_read[1];
+  assign v0_lane8_mux_1 = v0_lane8_bits_1 ? v_20 : 17'd0;
+  assign v0_lane8_or = v0_lane8_mux | v0_lane8_mux_1;
+  assign v0_lane8_bits_2 = s1_read[2];
+  assign v0_lane8_mux_2 = v0_lane8_bits_2 ? v_32 : 17'd0;
+  assign v0_lane8_or_1 = v0_lane8_or | v0_lane8_mux_2;
+  assign v0_lane8_bits_3 = s1_read[3];
+  assign v0_lane8_mux_3 = v0_lane8_bits_3 ? v_44 : 17'd0;
+  assign v0_lane8_or_2 = v0_lane8_or_1 | v0_lane8_mux_3;
+  assign v0_lane8_bits_4 = s1_read[4];
+  assign v0_lane8_mux_4 = v0_lane8_bits_4 ? v_56 : 17'd0;
+  assign v0_lane8_or_3 = v0_lane8_or_2 | v0_lane8_mux_4;
+  assign v0_lane8_bits_5 = s1_read[5];
+  assign v0_lane8_mux_5 = v0_lane8_bits_5 ? v_68 : 17'd0;
+  assign v0_lane8_or_4 = v0_lane8_or_3 | v0_lane8_mux_5;
+  assign v0_lane8_bits_6 = s1_read[6];
+  assign v0_lane8_mux_6 = v0_lane8_bits_6 ? v_80 : 17'd0;
+  assign v0_lane8_or_5 = v0_lane8_or_4 | v0_lane8_mux_6;
+  assign v0_lane8_bits_7 = s1_read[7];
+  assign v0_lane8_mux_7 = v0_lane8_bits_7 ? v_92 : 17'd0;
   assign lane8_d_sub = {lane8_a[17], lane8_a} - {{2{s2_v0_lane8[16]}}, s2_v0_lane8};
   assign lane8_h_add = {s2_v0_lane8[16], s2_v0_lane8} + {lane8_dk[16], lane8_dk};
-  assign v_lane9_bits = s1_group[2];
-  assign v_lane9_bits_1 = s1_group[1];
-  assign v_lane9_bits_2 = s1_group[0];
-  assign v_lane9_mux = v_lane9_bits_2 ? v_93 : v_81;
-  assign v_lane9_bits_3 = s1_group[0];
-  assign v_lane9_mux_1 = v_lane9_bits_3 ? v_69 : v_57;
-  assign v_lane9_mux_2 = v_lane9_bits_1 ? v_lane9_mux : v_lane9_mux_1;
-  assign v_lane9_bits_4 = s1_group[1];
-  assign v_lane9_bits_5 = s1_group[0];
-  assign v_lane9_mux_3 = v_lane9_bits_5 ? v_45 : v_33;
-  assign v_lane9_bits_6 = s1_group[0];
-  assign v_lane9_mux_4 = v_lane9_bits_6 ? v_21 : v_9;
-  assign v_lane9_mux_5 = v_lane9_bits_4 ? v_lane9_mux_3 : v_lane9_mux_4;
+  assign v0_lane9_bits = s1_read[0];
+  assign v0_lane9_mux = v0_lane9_bits ? v_9 : 17'd0;
+  assign v0_lane9_bits_1 = s1_read[1];
+  assign v0_lane9_mux_1 = v0_lane9_bits_1 ? v_21 : 17'd0;
+  assign v0_lane9_or = v0_lane9_mux | v0_lane9_mux_1;
+  assign v0_lane9_bits_2 = s1_read[2];
+  assign v0_lane9_mux_2 = v0_lane9_bits_2 ? v_33 : 17'd0;
+  assign v0_lane9_or_1 = v0_lane9_or | v0_lane9_mux_2;
+  assign v0_lane9_bits_3 = s1_read[3];
+  assign v0_lane9_mux_3 = v0_lane9_bits_3 ? v_45 : 17'd0;
+  assign v0_lane9_or_2 = v0_lane9_or_1 | v0_lane9_mux_3;
+  assign v0_lane9_bits_4 = s1_read[4];
+  assign v0_lane9_mux_4 = v0_lane9_bits_4 ? v_57 : 17'd0;
+  assign v0_lane9_or_3 = v0_lane9_or_2 | v0_lane9_mux_4;
+  assign v0_lane9_bits_5 = s1_read[5];
+  assign v0_lane9_mux_5 = v0_lane9_bits_5 ? v_69 : 17'd0;
+  assign v0_lane9_or_4 = v0_lane9_or_3 | v0_lane9_mux_5;
+  assign v0_lane9_bits_6 = s1_read[6];
+  assign v0_lane9_mux_6 = v0_lane9_bits_6 ? v_81 : 17'd0;
+  assign v0_lane9_or_5 = v0_lane9_or_4 | v0_lane9_mux_6;
+  assign v0_lane9_bits_7 = s1_read[7];
+  assign v0_lane9_mux_7 = v0_lane9_bits_7 ? v_93 : 17'd0;
   assign lane9_d_sub = {lane9_a[17], lane9_a} - {{2{s2_v0_lane9[16]}}, s2_v0_lane9};
   assign lane9_h_add = {s2_v0_lane9[16], s2_v0_lane9} + {lane9_dk[16], lane9_dk};
-  assign v_lane10_bits = s1_group[2];
-  assign v_lane10_bits_1 = s1_group[1];
-  assign v_lane10_bits_2 = s1_group[0];
-  assign v_lane10_mux = v_lane10_bits_2 ? v_94 : v_82;
-  assign v_lane10_bits_3 = s1_group[0];
-  assign v_lane10_mux_1 = v_lane10_bits_3 ? v_70 : v_58;
-  assign v_lane10_mux_2 = v_lane10_bits_1 ? v_lane10_mux : v_lane10_mux_1;
-  assign v_lane10_bits_4 = s1_group[1];
-  assign v_lane10_bits_5 = s1_group[0];
-  assign v_lane10_mux_3 = v_lane10_bits_5 ? v_46 : v_34;
-  assign v_lane10_bits_6 = s1_group[0];
-  assign v_lane10_mux_4 = v_lane10_bits_6 ? v_22 : v_10;
-  assign v_lane10_mux_5 = v_lane10_bits_4 ? v_lane10_mux_3 : v_lane10_mux_4;
+  assign v0_lane10_bits = s1_read[0];
+  assign v0_lane10_mux = v0_lane10_bits ? v_10 : 17'd0;
+  assign v0_lane10_bits_1 = s1_read[1];
+  assign v0_lane10_mux_1 = v0_lane10_bits_1 ? v_22 : 17'd0;
+  assign v0_lane10_or = v0_lane10_mux | v0_lane10_mux_1;
+  assign v0_lane10_bits_2 = s1_read[2];
+  assign v0_lane10_mux_2 = v0_lane10_bits_2 ? v_34 : 17'd0;
+  assign v0_lane10_or_1 = v0_lane10_or | v0_lane10_mux_2;
+  assign v0_lane10_bits_3 = s1_read[3];
+  assign v0_lane10_mux_3 = v0_lane10_bits_3 ? v_46 : 17'd0;
+  assign v0_lane10_or_2 = v0_lane10_or_1 | v0_lane10_mux_3;
+  assign v0_lane10_bits_4 = s1_read[4];
+  assign v0_lane10_mux_4 = v0_lane10_bits_4 ? v_58 : 17'd0;
+  assign v0_lane10_or_3 = v0_lane10_or_2 | v0_lane10_mux_4;
+  assign v0_lane10_bits_5 = s1_read[5];
+  assign v0_lane10_mux_5 = v0_lane10_bits_5 ? v_70 : 17'd0;
+  assign v0_lane10_or_4 = v0_lane10_or_3 | v0_lane10_mux_5;
+  assign v0_lane10_bits_6 = s1_read[6];
+  assign v0_lane10_mux_6 = v0_lane10_bits_6 ? v_82 : 17'd0;
+  assign v0_lane10_or_5 = v0_lane10_or_4 | v0_lane10_mux_6;
+  assign v0_lane10_bits_7 = s1_read[7];
+  assign v0_lane10_mux_7 = v0_lane10_bits_7 ? v_94 : 17'd0;
   assign lane10_d_sub = {lane10_a[17], lane10_a} - {{2{s2_v0_lane10[16]}}, s2_v0_lane10};
   assign lane10_h_add = {s2_v0_lane10[16], s2_v0_lane10} + {lane10_dk[16], lane10_dk};
-  assign v_lane11_bits = s1_group[2];
-  assign v_lane11_bits_1 = s1_group[1];
-  assign v_lane11_bits_2 = s1_group[0];
-  assign v_lane11_mux = v_lane11_bits_2 ? v_95 : v_83;
-  assign v_lane11_bits_3 = s1_group[0];
-  assign v_lane11_mux_1 = v_lane11_bits_3 ? v_71 : v_59;
-  assign v_lane11_mux_2 = v_lane11_bits_1 ? v_lane11_mux : v_lane11_mux_1;
-  assign v_lane11_bits_4 = s1_group[1];
-  assign v_lane11_bits_5 = s1_group[0];
-  assign v_lane11_mux_3 = v_lane11_bits_5 ? v_47 : v_35;
-  assign v_lane11_bits_6 = s1_group[0];
-  assign v_lane11_mux_4 = v_lane11_bits_6 ? v_23 : v_11;
-  assign v_lane11_mux_5 = v_lane11_bits_4 ? v_lane11_mux_3 : v_lane11_mux_4;
+  assign v0_lane11_bits = s1_read[0];
+  assign v0_lane11_mux = v0_lane11_bits ? v_11 : 17'd0;
+  assign v0_lane11_bits_1 = s1_read[1];
+  assign v0_lane11_mux_1 = v0_lane11_bits_1 ? v_23 : 17'd0;
+  assign v0_lane11_or = v0_lane11_mux | v0_lane11_mux_1;
+  assign v0_lane11_bits_2 = s1_read[2];
+  assign v0_lane11_mux_2 = v0_lane11_bits_2 ? v_35 : 17'd0;
+  assign v0_lane11_or_1 = v0_lane11_or | v0_lane11_mux_2;
+  assign v0_lane11_bits_3 = s1_read[3];
+  assign v0_lane11_mux_3 = v0_lane11_bits_3 ? v_47 : 17'd0;
+  assign v0_lane11_or_2 = v0_lane11_or_1 | v0_lane11_mux_3;
+  assign v0_lane11_bits_4 = s1_read[4];
+  assign v0_lane11_mux_4 = v0_lane11_bits_4 ? v_59 : 17'd0;
+  assign v0_lane11_or_3 = v0_lane11_or_2 | v0_lane11_mux_4;
+  assign v0_lane11_bits_5 = s1_read[5];
+  assign v0_lane11_mux_5 = v0_lane11_bits_5 ? v_71 : 17'd0;
+  assign v0_lane11_or_4 = v0_lane11_or_3 | v0_lane11_mux_5;
+  assign v0_lane11_bits_6 = s1_read[6];
+  assign v0_lane11_mux_6 = v0_lane11_bits_6 ? v_83 : 17'd0;
+  assign v0_lane11_or_5 = v0_lane11_or_4 | v0_lane11_mux_6;
+  assign v0_lane11_bits_7 = s1_read[7];
+  assign v0_lane11_mux_7 = v0_lane11_bits_7 ? v_95 : 17'd0;
   assign lane11_d_sub = {lane11_a[17], lane11_a} - {{2{s2_v0_lane11[16]}}, s2_v0_lane11};
   assign lane11_h_add = {s2_v0_lane11[16], s2_v0_lane11} + {lane11_dk[16], lane11_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
-  assign s1_valid_next_not = ~s1_advance;
-  assign s1_valid_next_and = s1_valid & s1_valid_next_not;
-  assign s1_valid_next_or = accept | s1_valid_next_and;
+  assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
+  assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
+  assign s1_read_next_not = ~in_first;
+  assign s1_read_next_eq = in_group == 3'd7;
+  assign s1_read_next_and = s1_read_next_not & s1_read_next_eq;
+  assign s1_read_next_not_1 = ~in_first;
+  assign s1_read_next_eq_1 = in_group == 3'd6;
+  assign s1_read_next_and_1 = s1_read_next_not_1 & s1_read_next_eq_1;
+  assign s1_read_next_not_2 = ~in_first;
+  assign s1_read_next_eq_2 = in_group == 3'd5;
+  assign s1_read_next_and_2 = s1_read_next_not_2 & s1_read_next_eq_2;
+  assign s1_read_next_not_3 = ~in_first;
+  assign s1_read_next_eq_3 = in_group == 3'd4;
+  assign s1_read_next_and_3 = s1_read_next_not_3 & s1_read_next_eq_3;
+  assign s1_read_next_not_4 = ~in_first;
+  assign s1_read_next_eq_4 = in_group == 3'd3;
+  assign s1_read_next_and_4 = s1_read_next_not_4 & s1_read_next_eq_4;
+  assign s1_read_next_not_5 = ~in_first;
+  assign s1_read_next_eq_5 = in_group == 3'd2;
+  assign s1_read_next_and_5 = s1_read_next_not_5 & s1_read_next_eq_5;
+  assign s1_read_next_not_6 = ~in_first;
+  assign s1_read_next_eq_6 = in_group == 3'd1;
+  assign s1_read_next_and_6 = s1_read_next_not_6 & s1_read_next_eq_6;
+  assign s1_read_next_not_7 = ~in_first;
+  assign s1_read_next_eq_7 = in_group == 3'd0;
+  assign s1_read_next_and_7 = s1_read_next_not_7 & s1_read_next_eq_7;
+  assign s1_read_next_cat = {s1_read_next_and, s1_read_next_and_1, s1_read_next_and_2, s1_read_next_and_3, s1_read_next_and_4, s1_read_next_and_5, s1_read_next_and_6, s1_read_next_and_7};
+  assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
+  assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
+  assign hazard_next_not = ~s1_new_first;
+  assign hazard_next_and = hazard_next_not & new_meets;
+  assign hazard_next_not_1 = ~s1_first;
+  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
+  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
   assign s2_valid_next_not = ~s2_advance;
   assign s2_valid_next_and = s2_valid & s2_valid_next_not;
   assign s2_valid_next_or = s1_advance | s2_valid_next_and;
   assign s3_valid_next_not = ~s3_advance;
   assign s3_valid_next_and = s3_valid & s3_valid_next_not;
   assign s3_valid_next_or = s2_advance | s3_valid_next_and;
+  assign s4_valid_next_not = ~s4_advance;
+  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
+  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
   assign s2_current_lane0_next_bits = s1_current[13:0];
-  assign v_0_en_eq = s3_group == 3'd0;
-  assign v_0_en_and = s3_advance & v_0_en_eq;
-  assign v_12_en_eq = s3_group == 3'd1;
-  assign v_12_en_and = s3_advance & v_12_en_eq;
-  assign v_24_en_eq = s3_group == 3'd2;
-  assign v_24_en_and = s3_advance & v_24_en_eq;
-  assign v_36_en_eq = s3_group == 3'd3;
-  assign v_36_en_and = s3_advance & v_36_en_eq;
-  assign v_48_en_eq = s3_group == 3'd4;
-  assign v_48_en_and = s3_advance & v_48_en_eq;
-  assign v_60_en_eq = s3_group == 3'd5;
-  assign v_60_en_and = s3_advance & v_60_en_eq;
-  assign v_72_en_eq = s3_group == 3'd6;
-  assign v_72_en_and = s3_advance & v_72_en_eq;
-  assign v_84_en_eq = s3_group == 3'd7;
-  assign v_84_en_and = s3_advance & v_84_en_eq;
+  assign v_0_en_eq = s4_group == 3'd0;
+  assign v_0_en_and = s4_advance & v_0_en_eq;
+  assign v_12_en_eq = s4_group == 3'd1;
+  assign v_12_en_and = s4_advance & v_12_en_eq;
+  assign v_24_en_eq = s4_group == 3'd2;
+  assign v_24_en_and = s4_advance & v_24_en_eq;
+  assign v_36_en_eq = s4_group == 3'd3;
+  assign v_36_en_and = s4_advance & v_36_en_eq;
+  assign v_48_en_eq = s4_group == 3'd4;
+  assign v_48_en_and = s4_advance & v_48_en_eq;
+  assign v_60_en_eq = s4_group == 3'd5;
+  assign v_60_en_and = s4_advance & v_60_en_eq;
+  assign v_72_en_eq = s4_group == 3'd6;
+  assign v_72_en_and = s4_advance & v_72_en_eq;
+  assign v_84_en_eq = s4_group == 3'd7;
+  assign v_84_en_and = s4_advance & v_84_en_eq;
   assign s2_current_lane1_next_bits = s1_current[27:14];
-  assign v_1_en_eq = s3_group == 3'd0;
-  assign v_1_en_and = s3_advance & v_1_en_eq;
-  assign v_13_en_eq = s3_group == 3'd1;
-  assign v_13_en_and = s3_advance & v_13_en_eq;
-  assign v_25_en_eq = s3_group == 3'd2;
-  assign v_25_en_and = s3_advance & v_25_en_eq;
-  assign v_37_en_eq = s3_group == 3'd3;
-  assign v_37_en_and = s3_advance & v_37_en_eq;
-  assign v_49_en_eq = s3_group == 3'd4;
-  assign v_49_en_and = s3_advance & v_49_en_eq;
-  assign v_61_en_eq = s3_group == 3'd5;
-  assign v_61_en_and = s3_advance & v_61_en_eq;
-  assign v_73_en_eq = s3_group == 3'd6;
-  assign v_73_en_and = s3_advance & v_73_en_eq;
-  assign v_85_en_eq = s3_group == 3'd7;
-  assign v_85_en_and = s3_advance & v_85_en_eq;
+  assign v_1_en_eq = s4_group == 3'd0;
+  assign v_1_en_and = s4_advance & v_1_en_eq;
+  assign v_13_en_eq = s4_group == 3'd1;
+  assign v_13_en_and = s4_advance & v_13_en_eq;
+  assign v_25_en_eq = s4_group == 3'd2;
+  assign v_25_en_and = s4_advance & v_25_en_eq;
+  assign v_37_en_eq = s4_group == 3'd3;
+  assign v_37_en_and = s4_advance & v_37_en_eq;
+  assign v_49_en_eq = s4_group == 3'd4;
+  assign v_49_en_and = s4_advance & v_49_en_eq;
+  assign v_61_en_eq = s4_group == 3'd5;
+  assign v_61_en_and = s4_advance & v_61_en_eq;
+  assign v_73_en_eq = s4_group == 3'd6;
+  assign v_73_en_and = s4_advance & v_73_en_eq;
+  assign v_85_en_eq = s4_group == 3'd7;
+  assign v_85_en_and = s4_advance & v_85_en_eq;
   assign s2_current_lane2_next_bits = s1_current[41:28];
-  assign v_2_en_eq = s3_group == 3'd0;
-  assign v_2_en_and = s3_advance & v_2_en_eq;
-  assign v_14_en_eq = s3_group == 3'd1;
-  assign v_14_en_and = s3_advance & v_14_en_eq;
-  assign v_26_en_eq = s3_group == 3'd2;
-  assign v_26_en_and = s3_advance & v_26_en_eq;
-  assign v_38_en_eq = s3_group == 3'd3;
-  assign v_38_en_and = s3_advance & v_38_en_eq;
-  assign v_50_en_eq = s3_group == 3'd4;
-  assign v_50_en_and = s3_advance & v_50_en_eq;
-  assign v_62_en_eq = s3_group == 3'd5;
-  assign v_62_en_and = s3_advance & v_62_en_eq;
-  assign v_74_en_eq = s3_group == 3'd6;
-  assign v_74_en_and = s3_advance & v_74_en_eq;
-  assign v_86_en_eq = s3_group == 3'd7;
-  assign v_86_en_and = s3_advance & v_86_en_eq;
+  assign v_2_en_eq = s4_group == 3'd0;
+  assign v_2_en_and = s4_advance & v_2_en_eq;
+  assign v_14_en_eq = s4_group == 3'd1;
+  assign v_14_en_and = s4_advance & v_14_en_eq;
+  assign v_26_en_eq = s4_group == 3'd2;
+  assign v_26_en_and = s4_advance & v_26_en_eq;
+  assign v_38_en_eq = s4_group == 3'd3;
+  assign v_38_en_and = s4_advance & v_38_en_eq;
+  assign v_50_en_eq = s4_group == 3'd4;
+  assign v_50_en_and = s4_advance & v_50_en_eq;
+  assign v_62_en_eq = s4_group == 3'd5;
+  assign v_62_en_and = s4_advance & v_62_en_eq;
+  assign v_74_en_eq = s4_group == 3'd6;
+  assign v_74_en_and = s4_advance & v_74_en_eq;
+  assign v_86_en_eq = s4_group == 3'd7;
+  assign v_86_en_and = s4_advance & v_86_en_eq;
   assign s2_current_lane3_next_bits = s1_current[55:42];
-  assign v_3_en_eq = s3_group == 3'd0;
-  assign v_3_en_and = s3_advance & v_3_en_eq;
-  assign v_15_en_eq = s3_group == 3'd1;
-  assign v_15_en_and = s3_advance & v_15_en_eq;
-  assign v_27_en_eq = s3_group == 3'd2;
-  assign v_27_en_and = s3_advance & v_27_en_eq;
-  assign v_39_en_eq = s3_group == 3'd3;
-  assign v_39_en_and = s3_advance & v_39_en_eq;
-  assign v_51_en_eq = s3_group == 3'd4;
-  assign v_51_en_and = s3_advance & v_51_en_eq;
-  assign v_63_en_eq = s3_group == 3'd5;
-  assign v_63_en_and = s3_advance & v_63_en_eq;
-  assign v_75_en_eq = s3_group == 3'd6;
-  assign v_75_en_and = s3_advance & v_75_en_eq;
-  assign v_87_en_eq = s3_group == 3'd7;
-  assign v_87_en_and = s3_advance & v_87_en_eq;
+  assign v_3_en_eq = s4_group == 3'd0;
+  assign v_3_en_and = s4_advance & v_3_en_eq;
+  assign v_15_en_eq = s4_group == 3'd1;
+  assign v_15_en_and = s4_advance & v_15_en_eq;
+  assign v_27_en_eq = s4_group == 3'd2;
+  assign v_27_en_and = s4_advance & v_27_en_eq;
+  assign v_39_en_eq = s4_group == 3'd3;
+  assign v_39_en_and = s4_advance & v_39_en_eq;
+  assign v_51_en_eq = s4_group == 3'd4;
+  assign v_51_en_and = s4_advance & v_51_en_eq;
+  assign v_63_en_eq = s4_group == 3'd5;
+  assign v_63_en_and = s4_advance & v_63_en_eq;
+  assign v_75_en_eq = s4_group == 3'd6;
+  assign v_75_en_and = s4_advance & v_75_en_eq;
+  assign v_87_en_eq = s4_group == 3'd7;
+  assign v_87_en_and = s4_advance & v_87_en_eq;
   assign s2_current_lane4_next_bits = s1_current[69:56];
-  assign v_4_en_eq = s3_group == 3'd0;
-  assign v_4_en_and = s3_advance & v_4_en_eq;
-  assign v_16_en_eq = s3_group == 3'd1;
-  assign v_16_en_and = s3_advance & v_16_en_eq;
-  assign v_28_en_eq = s3_group == 3'd2;
-  assign v_28_en_and = s3_advance & v_28_en_eq;
-  assign v_40_en_eq = s3_group == 3'd3;
-  assign v_40_en_and = s3_advance & v_40_en_eq;
-  assign v_52_en_eq = s3_group == 3'd4;
-  assign v_52_en_and = s3_advance & v_52_en_eq;
-  assign v_64_en_eq = s3_group == 3'd5;
-  assign v_64_en_and = s3_advance & v_64_en_eq;
-  assign v_76_en_eq = s3_group == 3'd6;
-  assign v_76_en_and = s3_advance & v_76_en_eq;
-  assign v_88_en_eq = s3_group == 3'd7;
-  assign v_88_en_and = s3_advance & v_88_en_eq;
+  assign v_4_en_eq = s4_group == 3'd0;
+  assign v_4_en_and = s4_advance & v_4_en_eq;
+  assign v_16_en_eq = s4_group == 3'd1;
+  assign v_16_en_and = s4_advance & v_16_en_eq;
+  assign v_28_en_eq = s4_group == 3'd2;
+  assign v_28_en_and = s4_advance & v_28_en_eq;
+  assign v_40_en_eq = s4_group == 3'd3;
+  assign v_40_en_and = s4_advance & v_40_en_eq;
+  assign v_52_en_eq = s4_group == 3'd4;
+  assign v_52_en_and = s4_advance & v_52_en_eq;
+  assign v_64_en_eq = s4_group == 3'd5;
+  assign v_64_en_and = s4_advance & v_64_en_eq;
+  assign v_76_en_eq = s4_group == 3'd6;
+  assign v_76_en_and = s4_advance & v_76_en_eq;
+  assign v_88_en_eq = s4_group == 3'd7;
+  assign v_88_en_and = s4_advance & v_88_en_eq;
   assign s2_current_lane5_next_bits = s1_current[83:70];
-  assign v_5_en_eq = s3_group == 3'd0;
-  assign v_5_en_and = s3_advance & v_5_en_eq;
-  assign v_17_en_eq = s3_group == 3'd1;
-  assign v_17_en_and = s3_advance & v_17_en_eq;
-  assign v_29_en_eq = s3_group == 3'd2;
-  assign v_29_en_and = s3_advance & v_29_en_eq;
-  assign v_41_en_eq = s3_group == 3'd3;
-  assign v_41_en_and = s3_advance & v_41_en_eq;
-  assign v_53_en_eq = s3_group == 3'd4;
-  assign v_53_en_and = s3_advance & v_53_en_eq;
-  assign v_65_en_eq = s3_group == 3'd5;
-  assign v_65_en_and = s3_advance & v_65_en_eq;
-  assign v_77_en_eq = s3_group == 3'd6;
-  assign v_77_en_and = s3_advance & v_77_en_eq;
-  assign v_89_en_eq = s3_group == 3'd7;
-  assign v_89_en_and = s3_advance & v_89_en_eq;
+  assign v_5_en_eq = s4_group == 3'd0;
+  assign v_5_en_and = s4_advance & v_5_en_eq;
+  assign v_17_en_eq = s4_group == 3'd1;
+  assign v_17_en_and = s4_advance & v_17_en_eq;
+  assign v_29_en_eq = s4_group == 3'd2;
+  assign v_29_en_and = s4_advance & v_29_en_eq;
+  assign v_41_en_eq = s4_group == 3'd3;
+  assign v_41_en_and = s4_advance & v_41_en_eq;
+  assign v_53_en_eq = s4_group == 3'd4;
+  assign v_53_en_and = s4_advance & v_53_en_eq;
+  assign v_65_en_eq = s4_group == 3'd5;
+  assign v_65_en_and = s4_advance & v_65_en_eq;
+  assign v_77_en_eq = s4_group == 3'd6;
+  assign v_77_en_and = s4_advance & v_77_en_eq;
+  assign v_89_en_eq = s4_group == 3'd7;
+  assign v_89_en_and = s4_advance & v_89_en_eq;
   assign s2_current_lane6_next_bits = s1_current[97:84];
-  assign v_6_en_eq = s3_group == 3'd0;
-  assign v_6_en_and = s3_advance & v_6_en_eq;
-  assign v_18_en_eq = s3_group == 3'd1;
-  assign v_18_en_and = s3_advance & v_18_en_eq;
-  assign v_30_en_eq = s3_group == 3'd2;
-  assign v_30_en_and = s3_advance & v_30_en_eq;
-  assign v_42_en_eq = s3_group == 3'd3;
-  assign v_42_en_and = s3_advance & v_42_en_eq;
-  assign v_54_en_eq = s3_group == 3'd4;
-  assign v_54_en_and = s3_advance & v_54_en_eq;
-  assign v_66_en_eq = s3_group == 3'd5;
-  assign v_66_en_and = s3_advance & v_66_en_eq;
-  assign v_78_en_eq = s3_group == 3'd6;
-  assign v_78_en_and = s3_advance & v_78_en_eq;
-  assign v_90_en_eq = s3_group == 3'd7;
-  assign v_90_en_and = s3_advance & v_90_en_eq;
+  assign v_6_en_eq = s4_group == 3'd0;
+  assign v_6_en_and = s4_advance & v_6_en_eq;
+  assign v_18_en_eq = s4_group == 3'd1;
+  assign v_18_en_and = s4_advance & v_18_en_eq;
+  assign v_30_en_eq = s4_group == 3'd2;
+  assign v_30_en_and = s4_advance & v_30_en_eq;
+  assign v_42_en_eq = s4_group == 3'd3;
+  assign v_42_en_and = s4_advance & v_42_en_eq;
+  assign v_54_en_eq = s4_group == 3'd4;
+  assign v_54_en_and = s4_advance & v_54_en_eq;
+  assign v_66_en_eq = s4_group == 3'd5;
+  assign v_66_en_and = s4_advance & v_66_en_eq;
+  assign v_78_en_eq = s4_group == 3'd6;
+  assign v_78_en_and = s4_advance & v_78_en_eq;
+  assign v_90_en_eq = s4_group == 3'd7;
+  assign v_90_en_and = s4_advance & v_90_en_eq;
   assign s2_current_lane7_next_bits = s1_current[111:98];
-  assign v_7_en_eq = s3_group == 3'd0;
-  assign v_7_en_and = s3_advance & v_7_en_eq;
-  assign v_19_en_eq = s3_group == 3'd1;
-  assign v_19_en_and = s3_advance & v_19_en_eq;
-  assign v_31_en_eq = s3_group == 3'd2;
-  assign v_31_en_and = s3_advance & v_31_en_eq;
-  assign v_43_en_eq = s3_group == 3'd3;
-  assign v_43_en_and = s3_advance & v_43_en_eq;
-  assign v_55_en_eq = s3_group == 3'd4;
-  assign v_55_en_and = s3_advance & v_55_en_eq;
-  assign v_67_en_eq = s3_group == 3'd5;
-  assign v_67_en_and = s3_advance & v_67_en_eq;
-  assign v_79_en_eq = s3_group == 3'd6;
-  assign v_79_en_and = s3_advance & v_79_en_eq;
-  assign v_91_en_eq = s3_group == 3'd7;
-  assign v_91_en_and = s3_advance & v_91_en_eq;
+  assign v_7_en_eq = s4_group == 3'd0;
+  assign v_7_en_and = s4_advance & v_7_en_eq;
+  assign v_19_en_eq = s4_group == 3'd1;
+  assign v_19_en_and = s4_advance & v_19_en_eq;
+  assign v_31_en_eq = s4_group == 3'd2;
+  assign v_31_en_and = s4_advance & v_31_en_eq;
+  assign v_43_en_eq = s4_group == 3'd3;
+  assign v_43_en_and = s4_advance & v_43_en_eq;
+  assign v_55_en_eq = s4_group == 3'd4;
+  assign v_55_en_and = s4_advance & v_55_en_eq;
+  assign v_67_en_eq = s4_group == 3'd5;
+  assign v_67_en_and = s4_advance & v_67_en_eq;
+  assign v_79_en_eq = s4_group == 3'd6;
+  assign v_79_en_and = s4_advance & v_79_en_eq;
+  assign v_91_en_eq = s4_group == 3'd7;
+  assign v_91_en_and = s4_advance & v_91_en_eq;
   assign s2_current_lane8_next_bits = s1_current[125:112];
-  assign v_8_en_eq = s3_group == 3'd0;
-  assign v_8_en_and = s3_advance & v_8_en_eq;
-  assign v_20_en_eq = s3_group == 3'd1;
-  assign v_20_en_and = s3_advance & v_20_en_eq;
-  assign v_32_en_eq = s3_group == 3'd2;
-  assign v_32_en_and = s3_advance & v_32_en_eq;
-  assign v_44_en_eq = s3_group == 3'd3;
-  assign v_44_en_and = s3_advance & v_44_en_eq;
-  assign v_56_en_eq = s3_group == 3'd4;
-  assign v_56_en_and = s3_advance & v_56_en_eq;
-  assign v_68_en_eq = s3_group == 3'd5;
-  assign v_68_en_and = s3_advance & v_68_en_eq;
-  assign v_80_en_eq = s3_group == 3'd6;
-  assign v_80_en_and = s3_advance & v_80_en_eq;
-  assign v_92_en_eq = s3_group == 3'd7;
-  assign v_92_en_and = s3_advance & v_92_en_eq;
+  assign v_8_en_eq = s4_group == 3'd0;
+  assign v_8_en_and = s4_advance & v_8_en_eq;
+  assign v_20_en_eq = s4_group == 3'd1;
+  assign v_20_en_and = s4_advance & v_20_en_eq;
+  assign v_32_en_eq = s4_group == 3'd2;
+  assign v_32_en_and = s4_advance & v_32_en_eq;
+  assign v_44_en_eq = s4_group == 3'd3;
+  assign v_44_en_and = s4_advance & v_44_en_eq;
+  assign v_56_en_eq = s4_group == 3'd4;
+  assign v_56_en_and = s4_advance & v_56_en_eq;
+  assign v_68_en_eq = s4_group == 3'd5;
+  assign v_68_en_and = s4_advance & v_68_en_eq;
+  assign v_80_en_eq = s4_group == 3'd6;
+  assign v_80_en_and = s4_advance & v_80_en_eq;
+  assign v_92_en_eq = s4_group == 3'd7;
+  assign v_92_en_and = s4_advance & v_92_en_eq;
   assign s2_current_lane9_next_bits = s1_current[139:126];
-  assign v_9_en_eq = s3_group == 3'd0;
-  assign v_9_en_and = s3_advance & v_9_en_eq;
-  assign v_21_en_eq = s3_group == 3'd1;
-  assign v_21_en_and = s3_advance & v_21_en_eq;
-  assign v_33_en_eq = s3_group == 3'd2;
-  assign v_33_en_and = s3_advance & v_33_en_eq;
-  assign v_45_en_eq = s3_group == 3'd3;
-  assign v_45_en_and = s3_advance & v_45_en_eq;
-  assign v_57_en_eq = s3_group == 3'd4;
-  assign v_57_en_and = s3_advance & v_57_en_eq;
-  assign v_69_en_eq = s3_group == 3'd5;
-  assign v_69_en_and = s3_advance & v_69_en_eq;
-  assign v_81_en_eq = s3_group == 3'd6;
-  assign v_81_en_and = s3_advance & v_81_en_eq;
-  assign v_93_en_eq = s3_group == 3'd7;
-  assign v_93_en_and = s3_advance & v_93_en_eq;
+  assign v_9_en_eq = s4_group == 3'd0;
+  assign v_9_en_and = s4_advance & v_9_en_eq;
+  assign v_21_en_eq = s4_group == 3'd1;
+  assign v_21_en_and = s4_advance & v_21_en_eq;
+  assign v_33_en_eq = s4_group == 3'd2;
+  assign v_33_en_and = s4_advance & v_33_en_eq;
+  assign v_45_en_eq = s4_group == 3'd3;
+  assign v_45_en_and = s4_advance & v_45_en_eq;
+  assign v_57_en_eq = s4_group == 3'd4;
+  assign v_57_en_and = s4_advance & v_57_en_eq;
+  assign v_69_en_eq = s4_group == 3'd5;
+  assign v_69_en_and = s4_advance & v_69_en_eq;
+  assign v_81_en_eq = s4_group == 3'd6;
+  assign v_81_en_and = s4_advance & v_81_en_eq;
+  assign v_93_en_eq = s4_group == 3'd7;
+  assign v_93_en_and = s4_advance & v_93_en_eq;
   assign s2_current_lane10_next_bits = s1_current[153:140];
-  assign v_10_en_eq = s3_group == 3'd0;
-  assign v_10_en_and = s3_advance & v_10_en_eq;
-  assign v_22_en_eq = s3_group == 3'd1;
-  assign v_22_en_and = s3_advance & v_22_en_eq;
-  assign v_34_en_eq = s3_group == 3'd2;
-  assign v_34_en_and = s3_advance & v_34_en_eq;
-  assign v_46_en_eq = s3_group == 3'd3;
-  assign v_46_en_and = s3_advance & v_46_en_eq;
-  assign v_58_en_eq = s3_group == 3'd4;
-  assign v_58_en_and = s3_advance & v_58_en_eq;
-  assign v_70_en_eq = s3_group == 3'd5;
-  assign v_70_en_and = s3_advance & v_70_en_eq;
-  assign v_82_en_eq = s3_group == 3'd6;
-  assign v_82_en_and = s3_advance & v_82_en_eq;
-  assign v_94_en_eq = s3_group == 3'd7;
-  assign v_94_en_and = s3_advance & v_94_en_eq;
+  assign v_10_en_eq = s4_group == 3'd0;
+  assign v_10_en_and = s4_advance & v_10_en_eq;
+  assign v_22_en_eq = s4_group == 3'd1;
+  assign v_22_en_and = s4_advance & v_22_en_eq;
+  assign v_34_en_eq = s4_group == 3'd2;
+  assign v_34_en_and = s4_advance & v_34_en_eq;
+  assign v_46_en_eq = s4_group == 3'd3;
+  assign v_46_en_and = s4_advance & v_46_en_eq;
+  assign v_58_en_eq = s4_group == 3'd4;
+  assign v_58_en_and = s4_advance & v_58_en_eq;
+  assign v_70_en_eq = s4_group == 3'd5;
+  assign v_70_en_and = s4_advance & v_70_en_eq;
+  assign v_82_en_eq = s4_group == 3'd6;
+  assign v_82_en_and = s4_advance & v_82_en_eq;
+  assign v_94_en_eq = s4_group == 3'd7;
+  assign v_94_en_and = s4_advance & v_94_en_eq;
   assign s2_current_lane11_next_bits = s1_current[167:154];
-  assign v_11_en_eq = s3_group == 3'd0;
-  assign v_11_en_and = s3_advance & v_11_en_eq;
-  assign v_23_en_eq = s3_group == 3'd1;
-  assign v_23_en_and = s3_advance & v_23_en_eq;
-  assign v_35_en_eq = s3_group == 3'd2;
-  assign v_35_en_and = s3_advance & v_35_en_eq;
-  assign v_47_en_eq = s3_group == 3'd3;
-  assign v_47_en_and = s3_advance & v_47_en_eq;
-  assign v_59_en_eq = s3_group == 3'd4;
-  assign v_59_en_and = s3_advance & v_59_en_eq;
-  assign v_71_en_eq = s3_group == 3'd5;
-  assign v_71_en_and = s3_advance & v_71_en_eq;
-  assign v_83_en_eq = s3_group == 3'd6;
-  assign v_83_en_and = s3_advance & v_83_en_eq;
-  assign v_95_en_eq = s3_group == 3'd7;
-  assign v_95_en_and = s3_advance & v_95_en_eq;
+  assign v_11_en_eq = s4_group == 3'd0;
+  assign v_11_en_and = s4_advance & v_11_en_eq;
+  assign v_23_en_eq = s4_group == 3'd1;
+  assign v_23_en_and = s4_advance & v_23_en_eq;
+  assign v_35_en_eq = s4_group == 3'd2;
+  assign v_35_en_and = s4_advance & v_35_en_eq;
+  assign v_47_en_eq = s4_group == 3'd3;
+  assign v_47_en_and = s4_advance & v_47_en_eq;
+  assign v_59_en_eq = s4_group == 3'd4;
+  assign v_59_en_and = s4_advance & v_59_en_eq;
+  assign v_71_en_eq = s4_group == 3'd5;
+  assign v_71_en_and = s4_advance & v_71_en_eq;
+  assign v_83_en_eq = s4_group == 3'd6;
+  assign v_83_en_and = s4_advance & v_83_en_eq;
+  assign v_95_en_eq = s4_group == 3'd7;
+  assign v_95_en_and = s4_advance & v_95_en_eq;
   assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
-  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s3_first;
-  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s3_group;
-  assign out_q_spike_next_and = lane11_spike & 1'd1;
-  assign out_q_spike_next_and_1 = lane10_spike & 1'd1;
-  assign out_q_spike_next_and_2 = lane9_spike & 1'd1;
-  assign out_q_spike_next_and_3 = lane8_spike & 1'd1;
-  assign out_q_spike_next_and_4 = lane7_spike & 1'd1;
-  assign out_q_spike_next_and_5 = lane6_spike & 1'd1;
-  assign out_q_spike_next_and_6 = lane5_spike & 1'd1;
-  assign out_q_spike_next_and_7 = lane4_spike & 1'd1;
-  assign out_q_spike_next_and_8 = lane3_spike & 1'd1;
-  assign out_q_spike_next_and_9 = lane2_spike & 1'd1;
-  assign out_q_spike_next_and_10 = lane1_spike & 1'd1;
-  assign out_q_spike_next_and_11 = lane0_spike & 1'd1;
+  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s4_first;
+  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s4_group;
+  assign out_q_spike_next_and = s4_spike_lane11 & 1'd1;
+  assign out_q_spike_next_and_1 = s4_spike_lane10 & 1'd1;
+  assign out_q_spike_next_and_2 = s4_spike_lane9 & 1'd1;
+  assign out_q_spike_next_and_3 = s4_spike_lane8 & 1'd1;
+  assign out_q_spike_next_and_4 = s4_spike_lane7 & 1'd1;
+  assign out_q_spike_next_and_5 = s4_spike_lane6 & 1'd1;
+  assign out_q_spike_next_and_6 = s4_spike_lane5 & 1'd1;
+  assign out_q_spike_next_and_7 = s4_spike_lane4 & 1'd1;
+  assign out_q_spike_next_and_8 = s4_spike_lane3 & 1'd1;
+  assign out_q_spike_next_and_9 = s4_spike_lane2 & 1'd1;
+  assign out_q_spike_next_and_10 = s4_spike_lane1 & 1'd1;
+  assign out_q_spike_next_and_11 = s4_spike_lane0 & 1'd1;
   assign out_q_spike_next_cat = {out_q_spike_next_and, out_q_spike_next_and_1, out_q_spike_next_and_2, out_q_spike_next_and_3, out_q_spike_next_and_4, out_q_spike_next_and_5, out_q_spike_next_and_6, out_q_spike_next_and_7, out_q_spike_next_and_8, out_q_spike_next_and_9, out_q_spike_next_and_10, out_q_spike_next_and_11};
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
-  assign s3_advance = s3_valid & out_q_up_ready;
-  assign s2_advance = s2_valid & s2_advance_or;
-  assign hazard = hazard_not & hazard_or;
-  assign s1_advance = s1_advance_and & s1_advance_or;
-  assign in_ready_w = in_ready_w_not | s1_advance;
-  assign accept = in_valid & in_ready_w;
-  assign v_lane0 = v_lane0_bits ? v_lane0_mux_2 : v_lane0_mux_5;
-  assign lane0_v0 = s1_first ? 17'd0 : v_lane0;
+  assign s1_up_ready = ~s1_skid_valid;
+  assign s4_free = s4_free_not | out_q_up_ready;
+  assign s3_free = s3_free_not | s4_free;
+  assign s2_free = s2_free_not | s3_free;
+  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s3_advance = s3_valid & s4_free;
+  assign s2_advance = s2_valid & s3_free;
+  assign s1_take = s1_take_not & s2_free;
+  assign s1_advance = s1_valid & s1_take;
+  assign s1_up_fire = in_valid & s1_up_ready;
+  assign s1_load = s1_take | s1_load_not;
+  assign s1_new_first = s1_skid_valid ? s1_skid_first : in_first;
+  assign s1_new_group = s1_skid_valid ? s1_skid_group : in_group;
+  assign s4_stays = s4_valid & s4_stays_not;
+  assign new_meets = new_meets_or | new_meets_or_1;
+  assign held_meets = held_meets_or | held_meets_and_2;
+  assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 4'd0};
   assign lane0_d = lane0_d_sub[17:0];
   assign lane0_dk = lane0_d[17:1];
   assign lane0_h = lane0_h_add[16:0];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(17'd2048);
-  assign lane0_vn = lane0_spike ? 17'd0 : s3_h_lane0;
-  assign v_lane1 = v_lane1_bits ? v_lane1_mux_2 : v_lane1_mux_5;
-  assign lane1_v0 = s1_first ? 17'd0 : v_lane1;
+  assign lane0_vn = s4_spike_lane0 ? 17'd0 : s4_kept_lane0;
+  assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 4'd0};
   assign lane1_d = lane1_d_sub[17:0];
   assign lane1_dk = lane1_d[17:1];
   assign lane1_h = lane1_h_add[16:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(17'd2048);
-  assign lane1_vn = lane1_spike ? 17'd0 : s3_h_lane1;
-  assign v_lane2 = v_lane2_bits ? v_lane2_mux_2 : v_lane2_mux_5;
-  assign lane2_v0 = s1_first ? 17'd0 : v_lane2;
+  assign lane1_vn = s4_spike_lane1 ? 17'd0 : s4_kept_lane1;
+  assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 4'd0};
   assign lane2_d = lane2_d_sub[17:0];
   assign lane2_dk = lane2_d[17:1];
   assign lane2_h = lane2_h_add[16:0];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(17'd2048);
-  assign lane2_vn = lane2_spike ? 17'd0 : s3_h_lane2;
-  assign v_lane3 = v_lane3_bits ? v_lane3_mux_2 : v_lane3_mux_5;
-  assign lane3_v0 = s1_first ? 17'd0 : v_lane3;
+  assign lane2_vn = s4_spike_lane2 ? 17'd0 : s4_kept_lane2;
+  assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 4'd0};
   assign lane3_d = lane3_d_sub[17:0];
   assign lane3_dk = lane3_d[17:1];
   assign lane3_h = lane3_h_add[16:0];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(17'd2048);
-  assign lane3_vn = lane3_spike ? 17'd0 : s3_h_lane3;
-  assign v_lane4 = v_lane4_bits ? v_lane4_mux_2 : v_lane4_mux_5;
-  assign lane4_v0 = s1_first ? 17'd0 : v_lane4;
+  assign lane3_vn = s4_spike_lane3 ? 17'd0 : s4_kept_lane3;
+  assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 4'd0};
   assign lane4_d = lane4_d_sub[17:0];
   assign lane4_dk = lane4_d[17:1];
   assign lane4_h = lane4_h_add[16:0];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(17'd2048);
-  assign lane4_vn = lane4_spike ? 17'd0 : s3_h_lane4;
-  assign v_lane5 = v_lane5_bits ? v_lane5_mux_2 : v_lane5_mux_5;
-  assign lane5_v0 = s1_first ? 17'd0 : v_lane5;
+  assign lane4_vn = s4_spike_lane4 ? 17'd0 : s4_kept_lane4;
+  assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 4'd0};
   assign lane5_d = lane5_d_sub[17:0];
   assign lane5_dk = lane5_d[17:1];
   assign lane5_h = lane5_h_add[16:0];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(17'd2048);
-  assign lane5_vn = lane5_spike ? 17'd0 : s3_h_lane5;
-  assign v_lane6 = v_lane6_bits ? v_lane6_mux_2 : v_lane6_mux_5;
-  assign lane6_v0 = s1_first ? 17'd0 : v_lane6;
+  assign lane5_vn = s4_spike_lane5 ? 17'd0 : s4_kept_lane5;
+  assign v0_lane6 = v0_lane6_or_5 | v0_lane6_mux_7;
   assign lane6_a = {s2_current_lane6, 4'd0};
   assign lane6_d = lane6_d_sub[17:0];
   assign lane6_dk = lane6_d[17:1];
   assign lane6_h = lane6_h_add[16:0];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(17'd2048);
-  assign lane6_vn = lane6_spike ? 17'd0 : s3_h_lane6;
-  assign v_lane7 = v_lane7_bits ? v_lane7_mux_2 : v_lane7_mux_5;
-  assign lane7_v0 = s1_first ? 17'd0 : v_lane7;
+  assign lane6_vn = s4_spike_lane6 ? 17'd0 : s4_kept_lane6;
+  assign v0_lane7 = v0_lane7_or_5 | v0_lane7_mux_7;
   assign lane7_a = {s2_current_lane7, 4'd0};
   assign lane7_d = lane7_d_sub[17:0];
   assign lane7_dk = lane7_d[17:1];
   assign lane7_h = lane7_h_add[16:0];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(17'd2048);
-  assign lane7_vn = lane7_spike ? 17'd0 : s3_h_lane7;
-  assign v_lane8 = v_lane8_bits ? v_lane8_mux_2 : v_lane8_mux_5;
-  assign lane8_v0 = s1_first ? 17'd0 : v_lane8;
+  assign lane7_vn = s4_spike_lane7 ? 17'd0 : s4_kept_lane7;
+  assign v0_lane8 = v0_lane8_or_5 | v0_lane8_mux_7;
   assign lane8_a = {s2_current_lane8, 4'd0};
   assign lane8_d = lane8_d_sub[17:0];
   assign lane8_dk = lane8_d[17:1];
   assign lane8_h = lane8_h_add[16:0];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(17'd2048);
-  assign lane8_vn = lane8_spike ? 17'd0 : s3_h_lane8;
-  assign v_lane9 = v_lane9_bits ? v_lane9_mux_2 : v_lane9_mux_5;
-  assign lane9_v0 = s1_first ? 17'd0 : v_lane9;
+  assign lane8_vn = s4_spike_lane8 ? 17'd0 : s4_kept_lane8;
+  assign v0_lane9 = v0_lane9_or_5 | v0_lane9_mux_7;
   assign lane9_a = {s2_current_lane9, 4'd0};
   assign lane9_d = lane9_d_sub[17:0];
   assign lane9_dk = lane9_d[17:1];
   assign lane9_h = lane9_h_add[16:0];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(17'd2048);
-  assign lane9_vn = lane9_spike ? 17'd0 : s3_h_lane9;
-  assign v_lane10 = v_lane10_bits ? v_lane10_mux_2 : v_lane10_mux_5;
-  assign lane10_v0 = s1_first ? 17'd0 : v_lane10;
+  assign lane9_vn = s4_spike_lane9 ? 17'd0 : s4_kept_lane9;
+  assign v0_lane10 = v0_lane10_or_5 | v0_lane10_mux_7;
   assign lane10_a = {s2_current_lane10, 4'd0};
   assign lane10_d = lane10_d_sub[17:0];
   assign lane10_dk = lane10_d[17:1];
   assign lane10_h = lane10_h_add[16:0];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(17'd2048);
-  assign lane10_vn = lane10_spike ? 17'd0 : s3_h_lane10;
-  assign v_lane11 = v_lane11_bits ? v_lane11_mux_2 : v_lane11_mux_5;
-  assign lane11_v0 = s1_first ? 17'd0 : v_lane11;
+  assign lane10_vn = s4_spike_lane10 ? 17'd0 : s4_kept_lane10;
+  assign v0_lane11 = v0_lane11_or_5 | v0_lane11_mux_7;
   assign lane11_a = {s2_current_lane11, 4'd0};
   assign lane11_d = lane11_d_sub[17:0];
   assign lane11_dk = lane11_d[17:1];
   assign lane11_h = lane11_h_add[16:0];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(17'd2048);
-  assign lane11_vn = lane11_spike ? 17'd0 : s3_h_lane11;
-  assign out_q_up_fire = s3_advance & out_q_up_ready;
+  assign lane11_vn = s4_spike_lane11 ? 17'd0 : s4_kept_lane11;
+  assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
-  assign in_ready = in_ready_w;
+  assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
   assign out_group = out_q_group;
@@ -1327,33 +1661,60 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
 
   always @(posedge clk)
     if (rst) s1_valid <= 1'd0;
-    else s1_valid <= s1_valid_next_or;
+    else s1_valid <= s1_valid_next_mux;
   always @(posedge clk)
-    if (accept) s1_first <= in_first;
+    if (s1_load) s1_first <= s1_new_first;
   always @(posedge clk)
-    if (accept) s1_group <= in_group;
+    if (s1_load) s1_group <= s1_new_group;
   always @(posedge clk)
-    if (accept) s1_current <= in_current;
+    if (s1_load) s1_current <= s1_current_next_mux;
+  always @(posedge clk)
+    if (s1_load) s1_read <= s1_read_next_mux;
+  always @(posedge clk)
+    if (rst) s1_skid_valid <= 1'd0;
+    else s1_skid_valid <= s1_skid_valid_next_mux;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_first <= in_first;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_group <= in_group;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_current <= in_current;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
+  always @(posedge clk)
+    if (rst) hazard <= 1'd0;
+    else hazard <= hazard_next_mux;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_first <= s1_first;
+    if (s2_free) s2_first <= s1_first;
   always @(posedge clk)
-    if (s1_advance) s2_group <= s1_group;
+    if (s2_free) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_or;
   always @(posedge clk)
-    if (s2_advance) s3_first <= s2_first;
+    if (s3_free) s3_first <= s2_first;
   always @(posedge clk)
-    if (s2_advance) s3_group <= s2_group;
+    if (s3_free) s3_group <= s2_group;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane0 <= lane0_v0;
+    if (rst) s4_valid <= 1'd0;
+    else s4_valid <= s4_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (s4_free) s4_first <= s3_first;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane0 <= lane0_h;
+    if (s4_free) s4_group <= s3_group;
+  always @(posedge clk)
+    if (s2_free) s2_v0_lane0 <= v0_lane0;
+  always @(posedge clk)
+    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+  always @(posedge clk)
+    if (s3_free) s3_h_lane0 <= lane0_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane0 <= lane0_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 17'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -1379,11 +1740,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_84 <= 17'd0;
     else if (v_84_en_and) v_84 <= lane0_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane1 <= lane1_v0;
+    if (s2_free) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane1 <= lane1_h;
+    if (s3_free) s3_h_lane1 <= lane1_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane1 <= lane1_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 17'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -1409,11 +1774,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_85 <= 17'd0;
     else if (v_85_en_and) v_85 <= lane1_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane2 <= lane2_v0;
+    if (s2_free) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (s2_free) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane2 <= lane2_h;
+    if (s3_free) s3_h_lane2 <= lane2_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane2 <= lane2_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 17'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -1439,11 +1808,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_86 <= 17'd0;
     else if (v_86_en_and) v_86 <= lane2_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane3 <= lane3_v0;
+    if (s2_free) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (s2_free) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane3 <= lane3_h;
+    if (s3_free) s3_h_lane3 <= lane3_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane3 <= lane3_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 17'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -1469,11 +1842,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_87 <= 17'd0;
     else if (v_87_en_and) v_87 <= lane3_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane4 <= lane4_v0;
+    if (s2_free) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (s2_free) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane4 <= lane4_h;
+    if (s3_free) s3_h_lane4 <= lane4_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane4 <= lane4_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 17'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -1499,11 +1876,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_88 <= 17'd0;
     else if (v_88_en_and) v_88 <= lane4_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane5 <= lane5_v0;
+    if (s2_free) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (s2_free) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane5 <= lane5_h;
+    if (s3_free) s3_h_lane5 <= lane5_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane5 <= lane5_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 17'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -1529,11 +1910,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_89 <= 17'd0;
     else if (v_89_en_and) v_89 <= lane5_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane6 <= lane6_v0;
+    if (s2_free) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (s2_free) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane6 <= lane6_h;
+    if (s3_free) s3_h_lane6 <= lane6_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane6 <= lane6_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 17'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -1559,11 +1944,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_90 <= 17'd0;
     else if (v_90_en_and) v_90 <= lane6_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane7 <= lane7_v0;
+    if (s2_free) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (s2_free) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane7 <= lane7_h;
+    if (s3_free) s3_h_lane7 <= lane7_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane7 <= lane7_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 17'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -1589,11 +1978,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_91 <= 17'd0;
     else if (v_91_en_and) v_91 <= lane7_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane8 <= lane8_v0;
+    if (s2_free) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (s2_free) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane8 <= lane8_h;
+    if (s3_free) s3_h_lane8 <= lane8_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane8 <= lane8_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 17'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -1619,11 +2012,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_92 <= 17'd0;
     else if (v_92_en_and) v_92 <= lane8_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane9 <= lane9_v0;
+    if (s2_free) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (s2_free) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane9 <= lane9_h;
+    if (s3_free) s3_h_lane9 <= lane9_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane9 <= lane9_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 17'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -1649,11 +2046,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_93 <= 17'd0;
     else if (v_93_en_and) v_93 <= lane9_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane10 <= lane10_v0;
+    if (s2_free) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (s2_free) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane10 <= lane10_h;
+    if (s3_free) s3_h_lane10 <= lane10_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane10 <= lane10_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 17'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -1679,11 +2080,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_94 <= 17'd0;
     else if (v_94_en_and) v_94 <= lane10_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane11 <= lane11_v0;
+    if (s2_free) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (s2_free) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane11 <= lane11_h;
+    if (s3_free) s3_h_lane11 <= lane11_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane11 <= lane11_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 17'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -1721,10 +2126,10 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= s3_first;
+    if (out_q_up_ready) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= s3_group;
+    if (out_q_up_ready) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

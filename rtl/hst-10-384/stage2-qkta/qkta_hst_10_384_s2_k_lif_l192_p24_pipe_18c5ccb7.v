@@ -7,8 +7,8 @@
 // Current I in [-7571, 7921] (14 signed bits per lane), membrane V in [-121136, 2047] (18 bits), H in [-121136, 64391].
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [3], in_current [24x14] (lane j at [j*14 +: 14]).
 // out: out_valid, out_ready, out_first, out_group [3], out_spike [24] (lane j at bit j).
-// One output beat per input beat, in order; latency 4 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat, s2 the start membrane V0, s3 the charged H, then fire, reset and write back.
+// One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
 // Parameters: neurons = 192, lanes = 24, neuron = k=1 th=2048 reset=hard(vr=0) decayInput=true E=4 Wv=auto, current = [-7571, 7921], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -229,26 +229,45 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   reg  [17:0] v_189;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] v_190;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] v_191;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [335:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [335:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s2_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [2:0] s1_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [335:0] s1_current;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [2:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire accept;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] v_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_new_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [2:0] s1_new_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_stays;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s2_v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -256,12 +275,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -269,12 +289,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -282,12 +303,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -295,12 +317,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -308,12 +331,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -321,12 +345,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -334,12 +359,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -347,12 +373,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane8;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -360,12 +387,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane8_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane9;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -373,12 +401,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane9_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane10;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -386,12 +415,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane10_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane11;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -399,12 +429,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane11_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane12;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane12_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -412,12 +443,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane12_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane13;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane13_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -425,12 +457,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane13_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane14;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane14_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -438,12 +471,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane14_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane15;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane15_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -451,12 +485,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane15_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane16;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane16_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -464,12 +499,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane16_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane17;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane17_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -477,12 +513,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane17_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane18;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane18_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -490,12 +527,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane18_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane19;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane19_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -503,12 +541,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane19_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane20;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane20_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -516,12 +555,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane20_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane21;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane21_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -529,12 +569,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane21_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane22;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane22_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -542,12 +583,13 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane22_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] v_lane23;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [17:0] s2_v0_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [17:0] lane23_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [17:0] v0_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -555,419 +597,681 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   /* verilator lint_on UNUSED */
   wire [17:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane23_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [17:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [17:0] s4_kept_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s2_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_3;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane0_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane0_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane0_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane0_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane0_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane0_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane1_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane1_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane1_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane1_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane1_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane1_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane2_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane2_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane2_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane2_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane2_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane2_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane2_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane2_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane2_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane3_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane3_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane3_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane3_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane3_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane3_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane3_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane3_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane3_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane4_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane4_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane4_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane4_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane4_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane4_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane4_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane4_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane4_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane4_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane4_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane4_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane4_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane4_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane5_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane5_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane5_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane5_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane5_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane5_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane5_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane5_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane5_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane5_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane5_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane5_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane5_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane5_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane6_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane6_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane6_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane6_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane6_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane6_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane6_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane6_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane6_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane6_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane6_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane6_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane6_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane6_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane6_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane6_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane6_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane7_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane7_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane7_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane7_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane7_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane7_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane7_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane7_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane7_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane7_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane7_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane7_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane7_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane7_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane7_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane7_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane7_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane8_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane8_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane8_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane8_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane8_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane8_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane8_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane8_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane8_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane8_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane8_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane8_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane8_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane8_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane8_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane8_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane8_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane9_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane9_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane9_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane9_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane9_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane9_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane9_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane9_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane9_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane9_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane9_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane9_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane9_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane9_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane9_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane9_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane9_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane10_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane10_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane10_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane10_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane10_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane10_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane10_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane10_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane10_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane10_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane10_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane10_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane10_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane10_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane10_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane10_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane10_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane11_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane11_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane11_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane11_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane11_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane11_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane11_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane11_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane11_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane11_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane11_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane11_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane11_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane11_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane11_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane11_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane11_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane12_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane12_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane12_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane12_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane12_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane12_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane12_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane12_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane12_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane12_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane12_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane12_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane12_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane12_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane12_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane12_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane12_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane12_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane12_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane13_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane13_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane13_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane13_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane13_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane13_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane13_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane13_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane13_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane13_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane13_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane13_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane13_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane13_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane13_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane13_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane13_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane13_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane13_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane14_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane14_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane14_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane14_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane14_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane14_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane14_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane14_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane14_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane14_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane14_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane14_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane14_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane14_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane14_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane14_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane14_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane14_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane14_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane15_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane15_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane15_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane15_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane15_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane15_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane15_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane15_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane15_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane15_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane15_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane15_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane15_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane15_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane15_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane15_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane15_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane15_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane15_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane16_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane16_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane16_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane16_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane16_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane16_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane16_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane16_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane16_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane16_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane16_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane16_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane16_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane16_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane16_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane16_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane16_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane16_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane16_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane16_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane17_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane17_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane17_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane17_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane17_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane17_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane17_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane17_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane17_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane17_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane17_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane17_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane17_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane17_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane17_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane17_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane17_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane17_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane17_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane17_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane18_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane18_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane18_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane18_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane18_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane18_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane18_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane18_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane18_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane18_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane18_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane18_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane18_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane18_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane18_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane18_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane18_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane18_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane18_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane18_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane19_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane19_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane19_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane19_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane19_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane19_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane19_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane19_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane19_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane19_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane19_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane19_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane19_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane19_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane19_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane19_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane19_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane19_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane19_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane19_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane20_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane20_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane20_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane20_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane20_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane20_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane20_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane20_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane20_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane20_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane20_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane20_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane20_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane20_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane20_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane20_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane20_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane20_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane20_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane20_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane21_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane21_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane21_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane21_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane21_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane21_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane21_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane21_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane21_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane21_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane21_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane21_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane21_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane21_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane21_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane21_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane21_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane21_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane21_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane21_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane22_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane22_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane22_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane22_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane22_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane22_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane22_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane22_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane22_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane22_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane22_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane22_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane22_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane22_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane22_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane22_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane22_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane22_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane22_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane22_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane23_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane23_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane23_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane23_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane23_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [17:0] v_lane23_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane23_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane23_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane23_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane23_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane23_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane23_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane23_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane23_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane23_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane23_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane23_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane23_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [17:0] v0_lane23_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [17:0] v0_lane23_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [18:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s1_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [335:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [7:0] s1_read_next_cat;  // Blocks/SpikeStreamParts.swift pack(_:)
+  wire [7:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [13:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -1409,1009 +1713,1255 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s2_advance_not = ~s3_valid;
-  assign s2_advance_or = s2_advance_not | s3_advance;
-  assign hazard_not = ~s1_first;
-  assign hazard_eq = s2_group == s1_group;
-  assign hazard_and = s2_valid & hazard_eq;
-  assign hazard_eq_1 = s3_group == s1_group;
-  assign hazard_and_1 = s3_valid & hazard_eq_1;
-  assign hazard_or = hazard_and | hazard_and_1;
-  assign s1_advance_not = ~hazard;
-  assign s1_advance_and = s1_valid & s1_advance_not;
-  assign s1_advance_not_1 = ~s2_valid;
-  assign s1_advance_or = s1_advance_not_1 | s2_advance;
-  assign in_ready_w_not = ~s1_valid;
-  assign v_lane0_bits = s1_group[2];
-  assign v_lane0_bits_1 = s1_group[1];
-  assign v_lane0_bits_2 = s1_group[0];
-  assign v_lane0_mux = v_lane0_bits_2 ? v_168 : v_144;
-  assign v_lane0_bits_3 = s1_group[0];
-  assign v_lane0_mux_1 = v_lane0_bits_3 ? v_120 : v_96;
-  assign v_lane0_mux_2 = v_lane0_bits_1 ? v_lane0_mux : v_lane0_mux_1;
-  assign v_lane0_bits_4 = s1_group[1];
-  assign v_lane0_bits_5 = s1_group[0];
-  assign v_lane0_mux_3 = v_lane0_bits_5 ? v_72 : v_48;
-  assign v_lane0_bits_6 = s1_group[0];
-  assign v_lane0_mux_4 = v_lane0_bits_6 ? v_24 : v_0;
-  assign v_lane0_mux_5 = v_lane0_bits_4 ? v_lane0_mux_3 : v_lane0_mux_4;
+  assign s4_free_not = ~s4_valid;
+  assign s3_free_not = ~s3_valid;
+  assign s2_free_not = ~s2_valid;
+  assign s1_take_not = ~hazard;
+  assign s1_load_not = ~s1_valid;
+  assign s4_stays_not = ~out_q_up_ready;
+  assign new_meets_eq = s1_new_group == s1_group;
+  assign new_meets_and = s1_valid & new_meets_eq;
+  assign new_meets_eq_1 = s1_new_group == s2_group;
+  assign new_meets_and_1 = s2_valid & new_meets_eq_1;
+  assign new_meets_or = new_meets_and | new_meets_and_1;
+  assign new_meets_eq_2 = s1_new_group == s3_group;
+  assign new_meets_and_2 = s3_valid & new_meets_eq_2;
+  assign new_meets_eq_3 = s1_new_group == s4_group;
+  assign new_meets_and_3 = s4_stays & new_meets_eq_3;
+  assign new_meets_or_1 = new_meets_and_2 | new_meets_and_3;
+  assign held_meets_eq = s1_group == s2_group;
+  assign held_meets_and = s2_valid & held_meets_eq;
+  assign held_meets_eq_1 = s1_group == s3_group;
+  assign held_meets_and_1 = s3_valid & held_meets_eq_1;
+  assign held_meets_or = held_meets_and | held_meets_and_1;
+  assign held_meets_eq_2 = s1_group == s4_group;
+  assign held_meets_and_2 = s4_stays & held_meets_eq_2;
+  assign v0_lane0_bits = s1_read[0];
+  assign v0_lane0_mux = v0_lane0_bits ? v_0 : 18'd0;
+  assign v0_lane0_bits_1 = s1_read[1];
+  assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_24 : 18'd0;
+  assign v0_lane0_or = v0_lane0_mux | v0_lane0_mux_1;
+  assign v0_lane0_bits_2 = s1_read[2];
+  assign v0_lane0_mux_2 = v0_lane0_bits_2 ? v_48 : 18'd0;
+  assign v0_lane0_or_1 = v0_lane0_or | v0_lane0_mux_2;
+  assign v0_lane0_bits_3 = s1_read[3];
+  assign v0_lane0_mux_3 = v0_lane0_bits_3 ? v_72 : 18'd0;
+  assign v0_lane0_or_2 = v0_lane0_or_1 | v0_lane0_mux_3;
+  assign v0_lane0_bits_4 = s1_read[4];
+  assign v0_lane0_mux_4 = v0_lane0_bits_4 ? v_96 : 18'd0;
+  assign v0_lane0_or_3 = v0_lane0_or_2 | v0_lane0_mux_4;
+  assign v0_lane0_bits_5 = s1_read[5];
+  assign v0_lane0_mux_5 = v0_lane0_bits_5 ? v_120 : 18'd0;
+  assign v0_lane0_or_4 = v0_lane0_or_3 | v0_lane0_mux_5;
+  assign v0_lane0_bits_6 = s1_read[6];
+  assign v0_lane0_mux_6 = v0_lane0_bits_6 ? v_144 : 18'd0;
+  assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
+  assign v0_lane0_bits_7 = s1_read[7];
+  assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_168 : 18'd0;
   assign lane0_h_add = {s2_v0_lane0[17], s2_v0_lane0} + {lane0_dk[17], lane0_dk};
-  assign v_lane1_bits = s1_group[2];
-  assign v_lane1_bits_1 = s1_group[1];
-  assign v_lane1_bits_2 = s1_group[0];
-  assign v_lane1_mux = v_lane1_bits_2 ? v_169 : v_145;
-  assign v_lane1_bits_3 = s1_group[0];
-  assign v_lane1_mux_1 = v_lane1_bits_3 ? v_121 : v_97;
-  assign v_lane1_mux_2 = v_lane1_bits_1 ? v_lane1_mux : v_lane1_mux_1;
-  assign v_lane1_bits_4 = s1_group[1];
-  assign v_lane1_bits_5 = s1_group[0];
-  assign v_lane1_mux_3 = v_lane1_bits_5 ? v_73 : v_49;
-  assign v_lane1_bits_6 = s1_group[0];
-  assign v_lane1_mux_4 = v_lane1_bits_6 ? v_25 : v_1;
-  assign v_lane1_mux_5 = v_lane1_bits_4 ? v_lane1_mux_3 : v_lane1_mux_4;
+  assign v0_lane1_bits = s1_read[0];
+  assign v0_lane1_mux = v0_lane1_bits ? v_1 : 18'd0;
+  assign v0_lane1_bits_1 = s1_read[1];
+  assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_25 : 18'd0;
+  assign v0_lane1_or = v0_lane1_mux | v0_lane1_mux_1;
+  assign v0_lane1_bits_2 = s1_read[2];
+  assign v0_lane1_mux_2 = v0_lane1_bits_2 ? v_49 : 18'd0;
+  assign v0_lane1_or_1 = v0_lane1_or | v0_lane1_mux_2;
+  assign v0_lane1_bits_3 = s1_read[3];
+  assign v0_lane1_mux_3 = v0_lane1_bits_3 ? v_73 : 18'd0;
+  assign v0_lane1_or_2 = v0_lane1_or_1 | v0_lane1_mux_3;
+  assign v0_lane1_bits_4 = s1_read[4];
+  assign v0_lane1_mux_4 = v0_lane1_bits_4 ? v_97 : 18'd0;
+  assign v0_lane1_or_3 = v0_lane1_or_2 | v0_lane1_mux_4;
+  assign v0_lane1_bits_5 = s1_read[5];
+  assign v0_lane1_mux_5 = v0_lane1_bits_5 ? v_121 : 18'd0;
+  assign v0_lane1_or_4 = v0_lane1_or_3 | v0_lane1_mux_5;
+  assign v0_lane1_bits_6 = s1_read[6];
+  assign v0_lane1_mux_6 = v0_lane1_bits_6 ? v_145 : 18'd0;
+  assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
+  assign v0_lane1_bits_7 = s1_read[7];
+  assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_169 : 18'd0;
   assign lane1_h_add = {s2_v0_lane1[17], s2_v0_lane1} + {lane1_dk[17], lane1_dk};
-  assign v_lane2_bits = s1_group[2];
-  assign v_lane2_bits_1 = s1_group[1];
-  assign v_lane2_bits_2 = s1_group[0];
-  assign v_lane2_mux = v_lane2_bits_2 ? v_170 : v_146;
-  assign v_lane2_bits_3 = s1_group[0];
-  assign v_lane2_mux_1 = v_lane2_bits_3 ? v_122 : v_98;
-  assign v_lane2_mux_2 = v_lane2_bits_1 ? v_lane2_mux : v_lane2_mux_1;
-  assign v_lane2_bits_4 = s1_group[1];
-  assign v_lane2_bits_5 = s1_group[0];
-  assign v_lane2_mux_3 = v_lane2_bits_5 ? v_74 : v_50;
-  assign v_lane2_bits_6 = s1_group[0];
-  assign v_lane2_mux_4 = v_lane2_bits_6 ? v_26 : v_2;
-  assign v_lane2_mux_5 = v_lane2_bits_4 ? v_lane2_mux_3 : v_lane2_mux_4;
+  assign v0_lane2_bits = s1_read[0];
+  assign v0_lane2_mux = v0_lane2_bits ? v_2 : 18'd0;
+  assign v0_lane2_bits_1 = s1_read[1];
+  assign v0_lane2_mux_1 = v0_lane2_bits_1 ? v_26 : 18'd0;
+  assign v0_lane2_or = v0_lane2_mux | v0_lane2_mux_1;
+  assign v0_lane2_bits_2 = s1_read[2];
+  assign v0_lane2_mux_2 = v0_lane2_bits_2 ? v_50 : 18'd0;
+  assign v0_lane2_or_1 = v0_lane2_or | v0_lane2_mux_2;
+  assign v0_lane2_bits_3 = s1_read[3];
+  assign v0_lane2_mux_3 = v0_lane2_bits_3 ? v_74 : 18'd0;
+  assign v0_lane2_or_2 = v0_lane2_or_1 | v0_lane2_mux_3;
+  assign v0_lane2_bits_4 = s1_read[4];
+  assign v0_lane2_mux_4 = v0_lane2_bits_4 ? v_98 : 18'd0;
+  assign v0_lane2_or_3 = v0_lane2_or_2 | v0_lane2_mux_4;
+  assign v0_lane2_bits_5 = s1_read[5];
+  assign v0_lane2_mux_5 = v0_lane2_bits_5 ? v_122 : 18'd0;
+  assign v0_lane2_or_4 = v0_lane2_or_3 | v0_lane2_mux_5;
+  assign v0_lane2_bits_6 = s1_read[6];
+  assign v0_lane2_mux_6 = v0_lane2_bits_6 ? v_146 : 18'd0;
+  assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
+  assign v0_lane2_bits_7 = s1_read[7];
+  assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_170 : 18'd0;
   assign lane2_h_add = {s2_v0_lane2[17], s2_v0_lane2} + {lane2_dk[17], lane2_dk};
-  assign v_lane3_bits = s1_group[2];
-  assign v_lane3_bits_1 = s1_group[1];
-  assign v_lane3_bits_2 = s1_group[0];
-  assign v_lane3_mux = v_lane3_bits_2 ? v_171 : v_147;
-  assign v_lane3_bits_3 = s1_group[0];
-  assign v_lane3_mux_1 = v_lane3_bits_3 ? v_123 : v_99;
-  assign v_lane3_mux_2 = v_lane3_bits_1 ? v_lane3_mux : v_lane3_mux_1;
-  assign v_lane3_bits_4 = s1_group[1];
-  assign v_lane3_bits_5 = s1_group[0];
-  assign v_lane3_mux_3 = v_lane3_bits_5 ? v_75 : v_51;
-  assign v_lane3_bits_6 = s1_group[0];
-  assign v_lane3_mux_4 = v_lane3_bits_6 ? v_27 : v_3;
-  assign v_lane3_mux_5 = v_lane3_bits_4 ? v_lane3_mux_3 : v_lane3_mux_4;
+  assign v0_lane3_bits = s1_read[0];
+  assign v0_lane3_mux = v0_lane3_bits ? v_3 : 18'd0;
+  assign v0_lane3_bits_1 = s1_read[1];
+  assign v0_lane3_mux_1 = v0_lane3_bits_1 ? v_27 : 18'd0;
+  assign v0_lane3_or = v0_lane3_mux | v0_lane3_mux_1;
+  assign v0_lane3_bits_2 = s1_read[2];
+  assign v0_lane3_mux_2 = v0_lane3_bits_2 ? v_51 : 18'd0;
+  assign v0_lane3_or_1 = v0_lane3_or | v0_lane3_mux_2;
+  assign v0_lane3_bits_3 = s1_read[3];
+  assign v0_lane3_mux_3 = v0_lane3_bits_3 ? v_75 : 18'd0;
+  assign v0_lane3_or_2 = v0_lane3_or_1 | v0_lane3_mux_3;
+  assign v0_lane3_bits_4 = s1_read[4];
+  assign v0_lane3_mux_4 = v0_lane3_bits_4 ? v_99 : 18'd0;
+  assign v0_lane3_or_3 = v0_lane3_or_2 | v0_lane3_mux_4;
+  assign v0_lane3_bits_5 = s1_read[5];
+  assign v0_lane3_mux_5 = v0_lane3_bits_5 ? v_123 : 18'd0;
+  assign v0_lane3_or_4 = v0_lane3_or_3 | v0_lane3_mux_5;
+  assign v0_lane3_bits_6 = s1_read[6];
+  assign v0_lane3_mux_6 = v0_lane3_bits_6 ? v_147 : 18'd0;
+  assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
+  assign v0_lane3_bits_7 = s1_read[7];
+  assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_171 : 18'd0;
   assign lane3_h_add = {s2_v0_lane3[17], s2_v0_lane3} + {lane3_dk[17], lane3_dk};
-  assign v_lane4_bits = s1_group[2];
-  assign v_lane4_bits_1 = s1_group[1];
-  assign v_lane4_bits_2 = s1_group[0];
-  assign v_lane4_mux = v_lane4_bits_2 ? v_172 : v_148;
-  assign v_lane4_bits_3 = s1_group[0];
-  assign v_lane4_mux_1 = v_lane4_bits_3 ? v_124 : v_100;
-  assign v_lane4_mux_2 = v_lane4_bits_1 ? v_lane4_mux : v_lane4_mux_1;
-  assign v_lane4_bits_4 = s1_group[1];
-  assign v_lane4_bits_5 = s1_group[0];
-  assign v_lane4_mux_3 = v_lane4_bits_5 ? v_76 : v_52;
-  assign v_lane4_bits_6 = s1_group[0];
-  assign v_lane4_mux_4 = v_lane4_bits_6 ? v_28 : v_4;
-  assign v_lane4_mux_5 = v_lane4_bits_4 ? v_lane4_mux_3 : v_lane4_mux_4;
+  assign v0_lane4_bits = s1_read[0];
+  assign v0_lane4_mux = v0_lane4_bits ? v_4 : 18'd0;
+  assign v0_lane4_bits_1 = s1_read[1];
+  assign v0_lane4_mux_1 = v0_lane4_bits_1 ? v_28 : 18'd0;
+  assign v0_lane4_or = v0_lane4_mux | v0_lane4_mux_1;
+  assign v0_lane4_bits_2 = s1_read[2];
+  assign v0_lane4_mux_2 = v0_lane4_bits_2 ? v_52 : 18'd0;
+  assign v0_lane4_or_1 = v0_lane4_or | v0_lane4_mux_2;
+  assign v0_lane4_bits_3 = s1_read[3];
+  assign v0_lane4_mux_3 = v0_lane4_bits_3 ? v_76 : 18'd0;
+  assign v0_lane4_or_2 = v0_lane4_or_1 | v0_lane4_mux_3;
+  assign v0_lane4_bits_4 = s1_read[4];
+  assign v0_lane4_mux_4 = v0_lane4_bits_4 ? v_100 : 18'd0;
+  assign v0_lane4_or_3 = v0_lane4_or_2 | v0_lane4_mux_4;
+  assign v0_lane4_bits_5 = s1_read[5];
+  assign v0_lane4_mux_5 = v0_lane4_bits_5 ? v_124 : 18'd0;
+  assign v0_lane4_or_4 = v0_lane4_or_3 | v0_lane4_mux_5;
+  assign v0_lane4_bits_6 = s1_read[6];
+  assign v0_lane4_mux_6 = v0_lane4_bits_6 ? v_148 : 18'd0;
+  assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
+  assign v0_lane4_bits_7 = s1_read[7];
+  assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_172 : 18'd0;
   assign lane4_h_add = {s2_v0_lane4[17], s2_v0_lane4} + {lane4_dk[17], lane4_dk};
-  assign v_lane5_bits = s1_group[2];
-  assign v_lane5_bits_1 = s1_group[1];
-  assign v_lane5_bits_2 = s1_group[0];
-  assign v_lane5_mux = v_lane5_bits_2 ? v_173 : v_149;
-  assign v_lane5_bits_3 = s1_group[0];
-  assign v_lane5_mux_1 = v_lane5_bits_3 ? v_125 : v_101;
-  assign v_lane5_mux_2 = v_lane5_bits_1 ? v_lane5_mux : v_lane5_mux_1;
-  assign v_lane5_bits_4 = s1_group[1];
-  assign v_lane5_bits_5 = s1_group[0];
-  assign v_lane5_mux_3 = v_lane5_bits_5 ? v_77 : v_53;
-  assign v_lane5_bits_6 = s1_group[0];
-  assign v_lane5_mux_4 = v_lane5_bits_6 ? v_29 : v_5;
-  assign v_lane5_mux_5 = v_lane5_bits_4 ? v_lane5_mux_3 : v_lane5_mux_4;
+  assign v0_lane5_bits = s1_read[0];
+  assign v0_lane5_mux = v0_lane5_bits ? v_5 : 18'd0;
+  assign v0_lane5_bits_1 = s1_read[1];
+  assign v0_lane5_mux_1 = v0_lane5_bits_1 ? v_29 : 18'd0;
+  assign v0_lane5_or = v0_lane5_mux | v0_lane5_mux_1;
+  assign v0_lane5_bits_2 = s1_read[2];
+  assign v0_lane5_mux_2 = v0_lane5_bits_2 ? v_53 : 18'd0;
+  assign v0_lane5_or_1 = v0_lane5_or | v0_lane5_mux_2;
+  assign v0_lane5_bits_3 = s1_read[3];
+  assign v0_lane5_mux_3 = v0_lane5_bits_3 ? v_77 : 18'd0;
+  assign v0_lane5_or_2 = v0_lane5_or_1 | v0_lane5_mux_3;
+  assign v0_lane5_bits_4 = s1_read[4];
+  assign v0_lane5_mux_4 = v0_lane5_bits_4 ? v_101 : 18'd0;
+  assign v0_lane5_or_3 = v0_lane5_or_2 | v0_lane5_mux_4;
+  assign v0_lane5_bits_5 = s1_read[5];
+  assign v0_lane5_mux_5 = v0_lane5_bits_5 ? v_125 : 18'd0;
+  assign v0_lane5_or_4 = v0_lane5_or_3 | v0_lane5_mux_5;
+  assign v0_lane5_bits_6 = s1_read[6];
+  assign v0_lane5_mux_6 = v0_lane5_bits_6 ? v_149 : 18'd0;
+  assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
+  assign v0_lane5_bits_7 = s1_read[7];
+  assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_173 : 18'd0;
   assign lane5_h_add = {s2_v0_lane5[17], s2_v0_lane5} + {lane5_dk[17], lane5_dk};
-  assign v_lane6_bits = s1_group[2];
-  assign v_lane6_bits_1 = s1_group[1];
-  assign v_lane6_bits_2 = s1_group[0];
-  assign v_lane6_mux = v_lane6_bits_2 ? v_174 : v_150;
-  assign v_lane6_bits_3 = s1_group[0];
-  assign v_lane6_mux_1 = v_lane6_bits_3 ? v_126 : v_102;
-  assign v_lane6_mux_2 = v_lane6_bits_1 ? v_lane6_mux : v_lane6_mux_1;
-  assign v_lane6_bits_4 = s1_group[1];
-  assign v_lane6_bits_5 = s1_group[0];
-  assign v_lane6_mux_3 = v_lane6_bits_5 ? v_78 : v_54;
-  assign v_lane6_bits_6 = s1_group[0];
-  assign v_lane6_mux_4 = v_lane6_bits_6 ? v_30 : v_6;
-  assign v_lane6_mux_5 = v_lane6_bits_4 ? v_lane6_mux_3 : v_lane6_mux_4;
+  assign v0_lane6_bits = s1_read[0];
+  assign v0_lane6_mux = v0_lane6_bits ? v_6 : 18'd0;
+  assign v0_lane6_bits_1 = s1_read[1];
+  assign v0_lane6_mux_1 = v0_lane6_bits_1 ? v_30 : 18'd0;
+  assign v0_lane6_or = v0_lane6_mux | v0_lane6_mux_1;
+  assign v0_lane6_bits_2 = s1_read[2];
+  assign v0_lane6_mux_2 = v0_lane6_bits_2 ? v_54 : 18'd0;
+  assign v0_lane6_or_1 = v0_lane6_or | v0_lane6_mux_2;
+  assign v0_lane6_bits_3 = s1_read[3];
+  assign v0_lane6_mux_3 = v0_lane6_bits_3 ? v_78 : 18'd0;
+  assign v0_lane6_or_2 = v0_lane6_or_1 | v0_lane6_mux_3;
+  assign v0_lane6_bits_4 = s1_read[4];
+  assign v0_lane6_mux_4 = v0_lane6_bits_4 ? v_102 : 18'd0;
+  assign v0_lane6_or_3 = v0_lane6_or_2 | v0_lane6_mux_4;
+  assign v0_lane6_bits_5 = s1_read[5];
+  assign v0_lane6_mux_5 = v0_lane6_bits_5 ? v_126 : 18'd0;
+  assign v0_lane6_or_4 = v0_lane6_or_3 | v0_lane6_mux_5;
+  assign v0_lane6_bits_6 = s1_read[6];
+  assign v0_lane6_mux_6 = v0_lane6_bits_6 ? v_150 : 18'd0;
+  assign v0_lane6_or_5 = v0_lane6_or_4 | v0_lane6_mux_6;
+  assign v0_lane6_bits_7 = s1_read[7];
+  assign v0_lane6_mux_7 = v0_lane6_bits_7 ? v_174 : 18'd0;
   assign lane6_h_add = {s2_v0_lane6[17], s2_v0_lane6} + {lane6_dk[17], lane6_dk};
-  assign v_lane7_bits = s1_group[2];
-  assign v_lane7_bits_1 = s1_group[1];
-  assign v_lane7_bits_2 = s1_group[0];
-  assign v_lane7_mux = v_lane7_bits_2 ? v_175 : v_151;
-  assign v_lane7_bits_3 = s1_group[0];
-  assign v_lane7_mux_1 = v_lane7_bits_3 ? v_127 : v_103;
-  assign v_lane7_mux_2 = v_lane7_bits_1 ? v_lane7_mux : v_lane7_mux_1;
-  assign v_lane7_bits_4 = s1_group[1];
-  assign v_lane7_bits_5 = s1_group[0];
-  assign v_lane7_mux_3 = v_lane7_bits_5 ? v_79 : v_55;
-  assign v_lane7_bits_6 = s1_group[0];
-  assign v_lane7_mux_4 = v_lane7_bits_6 ? v_31 : v_7;
-  assign v_lane7_mux_5 = v_lane7_bits_4 ? v_lane7_mux_3 : v_lane7_mux_4;
+  assign v0_lane7_bits = s1_read[0];
+  assign v0_lane7_mux = v0_lane7_bits ? v_7 : 18'd0;
+  assign v0_lane7_bits_1 = s1_read[1];
+  assign v0_lane7_mux_1 = v0_lane7_bits_1 ? v_31 : 18'd0;
+  assign v0_lane7_or = v0_lane7_mux | v0_lane7_mux_1;
+  assign v0_lane7_bits_2 = s1_read[2];
+  assign v0_lane7_mux_2 = v0_lane7_bits_2 ? v_55 : 18'd0;
+  assign v0_lane7_or_1 = v0_lane7_or | v0_lane7_mux_2;
+  assign v0_lane7_bits_3 = s1_read[3];
+  assign v0_lane7_mux_3 = v0_lane7_bits_3 ? v_79 : 18'd0;
+  assign v0_lane7_or_2 = v0_lane7_or_1 | v0_lane7_mux_3;
+  assign v0_lane7_bits_4 = s1_read[4];
+  assign v0_lane7_mux_4 = v0_lane7_bits_4 ? v_103 : 18'd0;
+  assign v0_lane7_or_3 = v0_lane7_or_2 | v0_lane7_mux_4;
+  assign v0_lane7_bits_5 = s1_read[5];
+  assign v0_lane7_mux_5 = v0_lane7_bits_5 ? v_127 : 18'd0;
+  assign v0_lane7_or_4 = v0_lane7_or_3 | v0_lane7_mux_5;
+  assign v0_lane7_bits_6 = s1_read[6];
+  assign v0_lane7_mux_6 = v0_lane7_bits_6 ? v_151 : 18'd0;
+  assign v0_lane7_or_5 = v0_lane7_or_4 | v0_lane7_mux_6;
+  assign v0_lane7_bits_7 = s1_read[7];
+  assign v0_lane7_mux_7 = v0_lane7_bits_7 ? v_175 : 18'd0;
   assign lane7_h_add = {s2_v0_lane7[17], s2_v0_lane7} + {lane7_dk[17], lane7_dk};
-  assign v_lane8_bits = s1_group[2];
-  assign v_lane8_bits_1 = s1_group[1];
-  assign v_lane8_bits_2 = s1_group[0];
-  assign v_lane8_mux = v_lane8_bits_2 ? v_176 : v_152;
-  assign v_lane8_bits_3 = s1_group[0];
-  assign v_lane8_mux_1 = v_lane8_bits_3 ? v_128 : v_104;
-  assign v_lane8_mux_2 = v_lane8_bits_1 ? v_lane8_mux : v_lane8_mux_1;
-  assign v_lane8_bits_4 = s1_group[1];
-  assign v_lane8_bits_5 = s1_group[0];
-  assign v_lane8_mux_3 = v_lane8_bits_5 ? v_80 : v_56;
-  assign v_lane8_bits_6 = s1_group[0];
-  assign v_lane8_mux_4 = v_lane8_bits_6 ? v_32 : v_8;
-  assign v_lane8_mux_5 = v_lane8_bits_4 ? v_lane8_mux_3 : v_lane8_mux_4;
+  assign v0_lane8_bits = s1_read[0];
+  assign v0_lane8_mux = v0_lane8_bits ? v_8 : 18'd0;
+  assign v0_lane8_bits_1 = s1_read[1];
+  assign v0_lane8_mux_1 = v0_lane8_bits_1 ? v_32 : 18'd0;
+  assign v0_lane8_or = v0_lane8_mux | v0_lane8_mux_1;
+  assign v0_lane8_bits_2 = s1_read[2];
+  assign v0_lane8_mux_2 = v0_lane8_bits_2 ? v_56 : 18'd0;
+  assign v0_lane8_or_1 = v0_lane8_or | v0_lane8_mux_2;
+  assign v0_lane8_bits_3 = s1_read[3];
+  assign v0_lane8_mux_3 = v0_lane8_bits_3 ? v_80 : 18'd0;
+  assign v0_lane8_or_2 = v0_lane8_or_1 | v0_lane8_mux_3;
+  assign v0_lane8_bits_4 = s1_read[4];
+  assign v0_lane8_mux_4 = v0_lane8_bits_4 ? v_104 : 18'd0;
+  assign v0_lane8_or_3 = v0_lane8_or_2 | v0_lane8_mux_4;
+  assign v0_lane8_bits_5 = s1_read[5];
+  assign v0_lane8_mux_5 = v0_lane8_bits_5 ? v_128 : 18'd0;
+  assign v0_lane8_or_4 = v0_lane8_or_3 | v0_lane8_mux_5;
+  assign v0_lane8_bits_6 = s1_read[6];
+  assign v0_lane8_mux_6 = v0_lane8_bits_6 ? v_152 : 18'd0;
+  assign v0_lane8_or_5 = v0_lane8_or_4 | v0_lane8_mux_6;
+  assign v0_lane8_bits_7 = s1_read[7];
+  assign v0_lane8_mux_7 = v0_lane8_bits_7 ? v_176 : 18'd0;
   assign lane8_h_add = {s2_v0_lane8[17], s2_v0_lane8} + {lane8_dk[17], lane8_dk};
-  assign v_lane9_bits = s1_group[2];
-  assign v_lane9_bits_1 = s1_group[1];
-  assign v_lane9_bits_2 = s1_group[0];
-  assign v_lane9_mux = v_lane9_bits_2 ? v_177 : v_153;
-  assign v_lane9_bits_3 = s1_group[0];
-  assign v_lane9_mux_1 = v_lane9_bits_3 ? v_129 : v_105;
-  assign v_lane9_mux_2 = v_lane9_bits_1 ? v_lane9_mux : v_lane9_mux_1;
-  assign v_lane9_bits_4 = s1_group[1];
-  assign v_lane9_bits_5 = s1_group[0];
-  assign v_lane9_mux_3 = v_lane9_bits_5 ? v_81 : v_57;
-  assign v_lane9_bits_6 = s1_group[0];
-  assign v_lane9_mux_4 = v_lane9_bits_6 ? v_33 : v_9;
-  assign v_lane9_mux_5 = v_lane9_bits_4 ? v_lane9_mux_3 : v_lane9_mux_4;
+  assign v0_lane9_bits = s1_read[0];
+  assign v0_lane9_mux = v0_lane9_bits ? v_9 : 18'd0;
+  assign v0_lane9_bits_1 = s1_read[1];
+  assign v0_lane9_mux_1 = v0_lane9_bits_1 ? v_33 : 18'd0;
+  assign v0_lane9_or = v0_lane9_mux | v0_lane9_mux_1;
+  assign v0_lane9_bits_2 = s1_read[2];
+  assign v0_lane9_mux_2 = v0_lane9_bits_2 ? v_57 : 18'd0;
+  assign v0_lane9_or_1 = v0_lane9_or | v0_lane9_mux_2;
+  assign v0_lane9_bits_3 = s1_read[3];
+  assign v0_lane9_mux_3 = v0_lane9_bits_3 ? v_81 : 18'd0;
+  assign v0_lane9_or_2 = v0_lane9_or_1 | v0_lane9_mux_3;
+  assign v0_lane9_bits_4 = s1_read[4];
+  assign v0_lane9_mux_4 = v0_lane9_bits_4 ? v_105 : 18'd0;
+  assign v0_lane9_or_3 = v0_lane9_or_2 | v0_lane9_mux_4;
+  assign v0_lane9_bits_5 = s1_read[5];
+  assign v0_lane9_mux_5 = v0_lane9_bits_5 ? v_129 : 18'd0;
+  assign v0_lane9_or_4 = v0_lane9_or_3 | v0_lane9_mux_5;
+  assign v0_lane9_bits_6 = s1_read[6];
+  assign v0_lane9_mux_6 = v0_lane9_bits_6 ? v_153 : 18'd0;
+  assign v0_lane9_or_5 = v0_lane9_or_4 | v0_lane9_mux_6;
+  assign v0_lane9_bits_7 = s1_read[7];
+  assign v0_lane9_mux_7 = v0_lane9_bits_7 ? v_177 : 18'd0;
   assign lane9_h_add = {s2_v0_lane9[17], s2_v0_lane9} + {lane9_dk[17], lane9_dk};
-  assign v_lane10_bits = s1_group[2];
-  assign v_lane10_bits_1 = s1_group[1];
-  assign v_lane10_bits_2 = s1_group[0];
-  assign v_lane10_mux = v_lane10_bits_2 ? v_178 : v_154;
-  assign v_lane10_bits_3 = s1_group[0];
-  assign v_lane10_mux_1 = v_lane10_bits_3 ? v_130 : v_106;
-  assign v_lane10_mux_2 = v_lane10_bits_1 ? v_lane10_mux : v_lane10_mux_1;
-  assign v_lane10_bits_4 = s1_group[1];
-  assign v_lane10_bits_5 = s1_group[0];
-  assign v_lane10_mux_3 = v_lane10_bits_5 ? v_82 : v_58;
-  assign v_lane10_bits_6 = s1_group[0];
-  assign v_lane10_mux_4 = v_lane10_bits_6 ? v_34 : v_10;
-  assign v_lane10_mux_5 = v_lane10_bits_4 ? v_lane10_mux_3 : v_lane10_mux_4;
+  assign v0_lane10_bits = s1_read[0];
+  assign v0_lane10_mux = v0_lane10_bits ? v_10 : 18'd0;
+  assign v0_lane10_bits_1 = s1_read[1];
+  assign v0_lane10_mux_1 = v0_lane10_bits_1 ? v_34 : 18'd0;
+  assign v0_lane10_or = v0_lane10_mux | v0_lane10_mux_1;
+  assign v0_lane10_bits_2 = s1_read[2];
+  assign v0_lane10_mux_2 = v0_lane10_bits_2 ? v_58 : 18'd0;
+  assign v0_lane10_or_1 = v0_lane10_or | v0_lane10_mux_2;
+  assign v0_lane10_bits_3 = s1_read[3];
+  assign v0_lane10_mux_3 = v0_lane10_bits_3 ? v_82 : 18'd0;
+  assign v0_lane10_or_2 = v0_lane10_or_1 | v0_lane10_mux_3;
+  assign v0_lane10_bits_4 = s1_read[4];
+  assign v0_lane10_mux_4 = v0_lane10_bits_4 ? v_106 : 18'd0;
+  assign v0_lane10_or_3 = v0_lane10_or_2 | v0_lane10_mux_4;
+  assign v0_lane10_bits_5 = s1_read[5];
+  assign v0_lane10_mux_5 = v0_lane10_bits_5 ? v_130 : 18'd0;
+  assign v0_lane10_or_4 = v0_lane10_or_3 | v0_lane10_mux_5;
+  assign v0_lane10_bits_6 = s1_read[6];
+  assign v0_lane10_mux_6 = v0_lane10_bits_6 ? v_154 : 18'd0;
+  assign v0_lane10_or_5 = v0_lane10_or_4 | v0_lane10_mux_6;
+  assign v0_lane10_bits_7 = s1_read[7];
+  assign v0_lane10_mux_7 = v0_lane10_bits_7 ? v_178 : 18'd0;
   assign lane10_h_add = {s2_v0_lane10[17], s2_v0_lane10} + {lane10_dk[17], lane10_dk};
-  assign v_lane11_bits = s1_group[2];
-  assign v_lane11_bits_1 = s1_group[1];
-  assign v_lane11_bits_2 = s1_group[0];
-  assign v_lane11_mux = v_lane11_bits_2 ? v_179 : v_155;
-  assign v_lane11_bits_3 = s1_group[0];
-  assign v_lane11_mux_1 = v_lane11_bits_3 ? v_131 : v_107;
-  assign v_lane11_mux_2 = v_lane11_bits_1 ? v_lane11_mux : v_lane11_mux_1;
-  assign v_lane11_bits_4 = s1_group[1];
-  assign v_lane11_bits_5 = s1_group[0];
-  assign v_lane11_mux_3 = v_lane11_bits_5 ? v_83 : v_59;
-  assign v_lane11_bits_6 = s1_group[0];
-  assign v_lane11_mux_4 = v_lane11_bits_6 ? v_35 : v_11;
-  assign v_lane11_mux_5 = v_lane11_bits_4 ? v_lane11_mux_3 : v_lane11_mux_4;
+  assign v0_lane11_bits = s1_read[0];
+  assign v0_lane11_mux = v0_lane11_bits ? v_11 : 18'd0;
+  assign v0_lane11_bits_1 = s1_read[1];
+  assign v0_lane11_mux_1 = v0_lane11_bits_1 ? v_35 : 18'd0;
+  assign v0_lane11_or = v0_lane11_mux | v0_lane11_mux_1;
+  assign v0_lane11_bits_2 = s1_read[2];
+  assign v0_lane11_mux_2 = v0_lane11_bits_2 ? v_59 : 18'd0;
+  assign v0_lane11_or_1 = v0_lane11_or | v0_lane11_mux_2;
+  assign v0_lane11_bits_3 = s1_read[3];
+  assign v0_lane11_mux_3 = v0_lane11_bits_3 ? v_83 : 18'd0;
+  assign v0_lane11_or_2 = v0_lane11_or_1 | v0_lane11_mux_3;
+  assign v0_lane11_bits_4 = s1_read[4];
+  assign v0_lane11_mux_4 = v0_lane11_bits_4 ? v_107 : 18'd0;
+  assign v0_lane11_or_3 = v0_lane11_or_2 | v0_lane11_mux_4;
+  assign v0_lane11_bits_5 = s1_read[5];
+  assign v0_lane11_mux_5 = v0_lane11_bits_5 ? v_131 : 18'd0;
+  assign v0_lane11_or_4 = v0_lane11_or_3 | v0_lane11_mux_5;
+  assign v0_lane11_bits_6 = s1_read[6];
+  assign v0_lane11_mux_6 = v0_lane11_bits_6 ? v_155 : 18'd0;
+  assign v0_lane11_or_5 = v0_lane11_or_4 | v0_lane11_mux_6;
+  assign v0_lane11_bits_7 = s1_read[7];
+  assign v0_lane11_mux_7 = v0_lane11_bits_7 ? v_179 : 18'd0;
   assign lane11_h_add = {s2_v0_lane11[17], s2_v0_lane11} + {lane11_dk[17], lane11_dk};
-  assign v_lane12_bits = s1_group[2];
-  assign v_lane12_bits_1 = s1_group[1];
-  assign v_lane12_bits_2 = s1_group[0];
-  assign v_lane12_mux = v_lane12_bits_2 ? v_180 : v_156;
-  assign v_lane12_bits_3 = s1_group[0];
-  assign v_lane12_mux_1 = v_lane12_bits_3 ? v_132 : v_108;
-  assign v_lane12_mux_2 = v_lane12_bits_1 ? v_lane12_mux : v_lane12_mux_1;
-  assign v_lane12_bits_4 = s1_group[1];
-  assign v_lane12_bits_5 = s1_group[0];
-  assign v_lane12_mux_3 = v_lane12_bits_5 ? v_84 : v_60;
-  assign v_lane12_bits_6 = s1_group[0];
-  assign v_lane12_mux_4 = v_lane12_bits_6 ? v_36 : v_12;
-  assign v_lane12_mux_5 = v_lane12_bits_4 ? v_lane12_mux_3 : v_lane12_mux_4;
+  assign v0_lane12_bits = s1_read[0];
+  assign v0_lane12_mux = v0_lane12_bits ? v_12 : 18'd0;
+  assign v0_lane12_bits_1 = s1_read[1];
+  assign v0_lane12_mux_1 = v0_lane12_bits_1 ? v_36 : 18'd0;
+  assign v0_lane12_or = v0_lane12_mux | v0_lane12_mux_1;
+  assign v0_lane12_bits_2 = s1_read[2];
+  assign v0_lane12_mux_2 = v0_lane12_bits_2 ? v_60 : 18'd0;
+  assign v0_lane12_or_1 = v0_lane12_or | v0_lane12_mux_2;
+  assign v0_lane12_bits_3 = s1_read[3];
+  assign v0_lane12_mux_3 = v0_lane12_bits_3 ? v_84 : 18'd0;
+  assign v0_lane12_or_2 = v0_lane12_or_1 | v0_lane12_mux_3;
+  assign v0_lane12_bits_4 = s1_read[4];
+  assign v0_lane12_mux_4 = v0_lane12_bits_4 ? v_108 : 18'd0;
+  assign v0_lane12_or_3 = v0_lane12_or_2 | v0_lane12_mux_4;
+  assign v0_lane12_bits_5 = s1_read[5];
+  assign v0_lane12_mux_5 = v0_lane12_bits_5 ? v_132 : 18'd0;
+  assign v0_lane12_or_4 = v0_lane12_or_3 | v0_lane12_mux_5;
+  assign v0_lane12_bits_6 = s1_read[6];
+  assign v0_lane12_mux_6 = v0_lane12_bits_6 ? v_156 : 18'd0;
+  assign v0_lane12_or_5 = v0_lane12_or_4 | v0_lane12_mux_6;
+  assign v0_lane12_bits_7 = s1_read[7];
+  assign v0_lane12_mux_7 = v0_lane12_bits_7 ? v_180 : 18'd0;
   assign lane12_h_add = {s2_v0_lane12[17], s2_v0_lane12} + {lane12_dk[17], lane12_dk};
-  assign v_lane13_bits = s1_group[2];
-  assign v_lane13_bits_1 = s1_group[1];
-  assign v_lane13_bits_2 = s1_group[0];
-  assign v_lane13_mux = v_lane13_bits_2 ? v_181 : v_157;
-  assign v_lane13_bits_3 = s1_group[0];
-  assign v_lane13_mux_1 = v_lane13_bits_3 ? v_133 : v_109;
-  assign v_lane13_mux_2 = v_lane13_bits_1 ? v_lane13_mux : v_lane13_mux_1;
-  assign v_lane13_bits_4 = s1_group[1];
-  assign v_lane13_bits_5 = s1_group[0];
-  assign v_lane13_mux_3 = v_lane13_bits_5 ? v_85 : v_61;
-  assign v_lane13_bits_6 = s1_group[0];
-  assign v_lane13_mux_4 = v_lane13_bits_6 ? v_37 : v_13;
-  assign v_lane13_mux_5 = v_lane13_bits_4 ? v_lane13_mux_3 : v_lane13_mux_4;
+  assign v0_lane13_bits = s1_read[0];
+  assign v0_lane13_mux = v0_lane13_bits ? v_13 : 18'd0;
+  assign v0_lane13_bits_1 = s1_read[1];
+  assign v0_lane13_mux_1 = v0_lane13_bits_1 ? v_37 : 18'd0;
+  assign v0_lane13_or = v0_lane13_mux | v0_lane13_mux_1;
+  assign v0_lane13_bits_2 = s1_read[2];
+  assign v0_lane13_mux_2 = v0_lane13_bits_2 ? v_61 : 18'd0;
+  assign v0_lane13_or_1 = v0_lane13_or | v0_lane13_mux_2;
+  assign v0_lane13_bits_3 = s1_read[3];
+  assign v0_lane13_mux_3 = v0_lane13_bits_3 ? v_85 : 18'd0;
+  assign v0_lane13_or_2 = v0_lane13_or_1 | v0_lane13_mux_3;
+  assign v0_lane13_bits_4 = s1_read[4];
+  assign v0_lane13_mux_4 = v0_lane13_bits_4 ? v_109 : 18'd0;
+  assign v0_lane13_or_3 = v0_lane13_or_2 | v0_lane13_mux_4;
+  assign v0_lane13_bits_5 = s1_read[5];
+  assign v0_lane13_mux_5 = v0_lane13_bits_5 ? v_133 : 18'd0;
+  assign v0_lane13_or_4 = v0_lane13_or_3 | v0_lane13_mux_5;
+  assign v0_lane13_bits_6 = s1_read[6];
+  assign v0_lane13_mux_6 = v0_lane13_bits_6 ? v_157 : 18'd0;
+  assign v0_lane13_or_5 = v0_lane13_or_4 | v0_lane13_mux_6;
+  assign v0_lane13_bits_7 = s1_read[7];
+  assign v0_lane13_mux_7 = v0_lane13_bits_7 ? v_181 : 18'd0;
   assign lane13_h_add = {s2_v0_lane13[17], s2_v0_lane13} + {lane13_dk[17], lane13_dk};
-  assign v_lane14_bits = s1_group[2];
-  assign v_lane14_bits_1 = s1_group[1];
-  assign v_lane14_bits_2 = s1_group[0];
-  assign v_lane14_mux = v_lane14_bits_2 ? v_182 : v_158;
-  assign v_lane14_bits_3 = s1_group[0];
-  assign v_lane14_mux_1 = v_lane14_bits_3 ? v_134 : v_110;
-  assign v_lane14_mux_2 = v_lane14_bits_1 ? v_lane14_mux : v_lane14_mux_1;
-  assign v_lane14_bits_4 = s1_group[1];
-  assign v_lane14_bits_5 = s1_group[0];
-  assign v_lane14_mux_3 = v_lane14_bits_5 ? v_86 : v_62;
-  assign v_lane14_bits_6 = s1_group[0];
-  assign v_lane14_mux_4 = v_lane14_bits_6 ? v_38 : v_14;
-  assign v_lane14_mux_5 = v_lane14_bits_4 ? v_lane14_mux_3 : v_lane14_mux_4;
+  assign v0_lane14_bits = s1_read[0];
+  assign v0_lane14_mux = v0_lane14_bits ? v_14 : 18'd0;
+  assign v0_lane14_bits_1 = s1_read[1];
+  assign v0_lane14_mux_1 = v0_lane14_bits_1 ? v_38 : 18'd0;
+  assign v0_lane14_or = v0_lane14_mux | v0_lane14_mux_1;
+  assign v0_lane14_bits_2 = s1_read[2];
+  assign v0_lane14_mux_2 = v0_lane14_bits_2 ? v_62 : 18'd0;
+  assign v0_lane14_or_1 = v0_lane14_or | v0_lane14_mux_2;
+  assign v0_lane14_bits_3 = s1_read[3];
+  assign v0_lane14_mux_3 = v0_lane14_bits_3 ? v_86 : 18'd0;
+  assign v0_lane14_or_2 = v0_lane14_or_1 | v0_lane14_mux_3;
+  assign v0_lane14_bits_4 = s1_read[4];
+  assign v0_lane14_mux_4 = v0_lane14_bits_4 ? v_110 : 18'd0;
+  assign v0_lane14_or_3 = v0_lane14_or_2 | v0_lane14_mux_4;
+  assign v0_lane14_bits_5 = s1_read[5];
+  assign v0_lane14_mux_5 = v0_lane14_bits_5 ? v_134 : 18'd0;
+  assign v0_lane14_or_4 = v0_lane14_or_3 | v0_lane14_mux_5;
+  assign v0_lane14_bits_6 = s1_read[6];
+  assign v0_lane14_mux_6 = v0_lane14_bits_6 ? v_158 : 18'd0;
+  assign v0_lane14_or_5 = v0_lane14_or_4 | v0_lane14_mux_6;
+  assign v0_lane14_bits_7 = s1_read[7];
+  assign v0_lane14_mux_7 = v0_lane14_bits_7 ? v_182 : 18'd0;
   assign lane14_h_add = {s2_v0_lane14[17], s2_v0_lane14} + {lane14_dk[17], lane14_dk};
-  assign v_lane15_bits = s1_group[2];
-  assign v_lane15_bits_1 = s1_group[1];
-  assign v_lane15_bits_2 = s1_group[0];
-  assign v_lane15_mux = v_lane15_bits_2 ? v_183 : v_159;
-  assign v_lane15_bits_3 = s1_group[0];
-  assign v_lane15_mux_1 = v_lane15_bits_3 ? v_135 : v_111;
-  assign v_lane15_mux_2 = v_lane15_bits_1 ? v_lane15_mux : v_lane15_mux_1;
-  assign v_lane15_bits_4 = s1_group[1];
-  assign v_lane15_bits_5 = s1_group[0];
-  assign v_lane15_mux_3 = v_lane15_bits_5 ? v_87 : v_63;
-  assign v_lane15_bits_6 = s1_group[0];
-  assign v_lane15_mux_4 = v_lane15_bits_6 ? v_39 : v_15;
-  assign v_lane15_mux_5 = v_lane15_bits_4 ? v_lane15_mux_3 : v_lane15_mux_4;
+  assign v0_lane15_bits = s1_read[0];
+  assign v0_lane15_mux = v0_lane15_bits ? v_15 : 18'd0;
+  assign v0_lane15_bits_1 = s1_read[1];
+  assign v0_lane15_mux_1 = v0_lane15_bits_1 ? v_39 : 18'd0;
+  assign v0_lane15_or = v0_lane15_mux | v0_lane15_mux_1;
+  assign v0_lane15_bits_2 = s1_read[2];
+  assign v0_lane15_mux_2 = v0_lane15_bits_2 ? v_63 : 18'd0;
+  assign v0_lane15_or_1 = v0_lane15_or | v0_lane15_mux_2;
+  assign v0_lane15_bits_3 = s1_read[3];
+  assign v0_lane15_mux_3 = v0_lane15_bits_3 ? v_87 : 18'd0;
+  assign v0_lane15_or_2 = v0_lane15_or_1 | v0_lane15_mux_3;
+  assign v0_lane15_bits_4 = s1_read[4];
+  assign v0_lane15_mux_4 = v0_lane15_bits_4 ? v_111 : 18'd0;
+  assign v0_lane15_or_3 = v0_lane15_or_2 | v0_lane15_mux_4;
+  assign v0_lane15_bits_5 = s1_read[5];
+  assign v0_lane15_mux_5 = v0_lane15_bits_5 ? v_135 : 18'd0;
+  assign v0_lane15_or_4 = v0_lane15_or_3 | v0_lane15_mux_5;
+  assign v0_lane15_bits_6 = s1_read[6];
+  assign v0_lane15_mux_6 = v0_lane15_bits_6 ? v_159 : 18'd0;
+  assign v0_lane15_or_5 = v0_lane15_or_4 | v0_lane15_mux_6;
+  assign v0_lane15_bits_7 = s1_read[7];
+  assign v0_lane15_mux_7 = v0_lane15_bits_7 ? v_183 : 18'd0;
   assign lane15_h_add = {s2_v0_lane15[17], s2_v0_lane15} + {lane15_dk[17], lane15_dk};
-  assign v_lane16_bits = s1_group[2];
-  assign v_lane16_bits_1 = s1_group[1];
-  assign v_lane16_bits_2 = s1_group[0];
-  assign v_lane16_mux = v_lane16_bits_2 ? v_184 : v_160;
-  assign v_lane16_bits_3 = s1_group[0];
-  assign v_lane16_mux_1 = v_lane16_bits_3 ? v_136 : v_112;
-  assign v_lane16_mux_2 = v_lane16_bits_1 ? v_lane16_mux : v_lane16_mux_1;
-  assign v_lane16_bits_4 = s1_group[1];
-  assign v_lane16_bits_5 = s1_group[0];
-  assign v_lane16_mux_3 = v_lane16_bits_5 ? v_88 : v_64;
-  assign v_lane16_bits_6 = s1_group[0];
-  assign v_lane16_mux_4 = v_lane16_bits_6 ? v_40 : v_16;
-  assign v_lane16_mux_5 = v_lane16_bits_4 ? v_lane16_mux_3 : v_lane16_mux_4;
+  assign v0_lane16_bits = s1_read[0];
+  assign v0_lane16_mux = v0_lane16_bits ? v_16 : 18'd0;
+  assign v0_lane16_bits_1 = s1_read[1];
+  assign v0_lane16_mux_1 = v0_lane16_bits_1 ? v_40 : 18'd0;
+  assign v0_lane16_or = v0_lane16_mux | v0_lane16_mux_1;
+  assign v0_lane16_bits_2 = s1_read[2];
+  assign v0_lane16_mux_2 = v0_lane16_bits_2 ? v_64 : 18'd0;
+  assign v0_lane16_or_1 = v0_lane16_or | v0_lane16_mux_2;
+  assign v0_lane16_bits_3 = s1_read[3];
+  assign v0_lane16_mux_3 = v0_lane16_bits_3 ? v_88 : 18'd0;
+  assign v0_lane16_or_2 = v0_lane16_or_1 | v0_lane16_mux_3;
+  assign v0_lane16_bits_4 = s1_read[4];
+  assign v0_lane16_mux_4 = v0_lane16_bits_4 ? v_112 : 18'd0;
+  assign v0_lane16_or_3 = v0_lane16_or_2 | v0_lane16_mux_4;
+  assign v0_lane16_bits_5 = s1_read[5];
+  assign v0_lane16_mux_5 = v0_lane16_bits_5 ? v_136 : 18'd0;
+  assign v0_lane16_or_4 = v0_lane16_or_3 | v0_lane16_mux_5;
+  assign v0_lane16_bits_6 = s1_read[6];
+  assign v0_lane16_mux_6 = v0_lane16_bits_6 ? v_160 : 18'd0;
+  assign v0_lane16_or_5 = v0_lane16_or_4 | v0_lane16_mux_6;
+  assign v0_lane16_bits_7 = s1_read[7];
+  assign v0_lane16_mux_7 = v0_lane16_bits_7 ? v_184 : 18'd0;
   assign lane16_h_add = {s2_v0_lane16[17], s2_v0_lane16} + {lane16_dk[17], lane16_dk};
-  assign v_lane17_bits = s1_group[2];
-  assign v_lane17_bits_1 = s1_group[1];
-  assign v_lane17_bits_2 = s1_group[0];
-  assign v_lane17_mux = v_lane17_bits_2 ? v_185 : v_161;
-  assign v_lane17_bits_3 = s1_group[0];
-  assign v_lane17_mux_1 = v_lane17_bits_3 ? v_137 : v_113;
-  assign v_lane17_mux_2 = v_lane17_bits_1 ? v_lane17_mux : v_lane17_mux_1;
-  assign v_lane17_bits_4 = s1_group[1];
-  assign v_lane17_bits_5 = s1_group[0];
-  assign v_lane17_mux_3 = v_lane17_bits_5 ? v_89 : v_65;
-  assign v_lane17_bits_6 = s1_group[0];
-  assign v_lane17_mux_4 = v_lane17_bits_6 ? v_41 : v_17;
-  assign v_lane17_mux_5 = v_lane17_bits_4 ? v_lane17_mux_3 : v_lane17_mux_4;
+  assign v0_lane17_bits = s1_read[0];
+  assign v0_lane17_mux = v0_lane17_bits ? v_17 : 18'd0;
+  assign v0_lane17_bits_1 = s1_read[1];
+  assign v0_lane17_mux_1 = v0_lane17_bits_1 ? v_41 : 18'd0;
+  assign v0_lane17_or = v0_lane17_mux | v0_lane17_mux_1;
+  assign v0_lane17_bits_2 = s1_read[2];
+  assign v0_lane17_mux_2 = v0_lane17_bits_2 ? v_65 : 18'd0;
+  assign v0_lane17_or_1 = v0_lane17_or | v0_lane17_mux_2;
+  assign v0_lane17_bits_3 = s1_read[3];
+  assign v0_lane17_mux_3 = v0_lane17_bits_3 ? v_89 : 18'd0;
+  assign v0_lane17_or_2 = v0_lane17_or_1 | v0_lane17_mux_3;
+  assign v0_lane17_bits_4 = s1_read[4];
+  assign v0_lane17_mux_4 = v0_lane17_bits_4 ? v_113 : 18'd0;
+  assign v0_lane17_or_3 = v0_lane17_or_2 | v0_lane17_mux_4;
+  assign v0_lane17_bits_5 = s1_read[5];
+  assign v0_lane17_mux_5 = v0_lane17_bits_5 ? v_137 : 18'd0;
+  assign v0_lane17_or_4 = v0_lane17_or_3 | v0_lane17_mux_5;
+  assign v0_lane17_bits_6 = s1_read[6];
+  assign v0_lane17_mux_6 = v0_lane17_bits_6 ? v_161 : 18'd0;
+  assign v0_lane17_or_5 = v0_lane17_or_4 | v0_lane17_mux_6;
+  assign v0_lane17_bits_7 = s1_read[7];
+  assign v0_lane17_mux_7 = v0_lane17_bits_7 ? v_185 : 18'd0;
   assign lane17_h_add = {s2_v0_lane17[17], s2_v0_lane17} + {lane17_dk[17], lane17_dk};
-  assign v_lane18_bits = s1_group[2];
-  assign v_lane18_bits_1 = s1_group[1];
-  assign v_lane18_bits_2 = s1_group[0];
-  assign v_lane18_mux = v_lane18_bits_2 ? v_186 : v_162;
-  assign v_lane18_bits_3 = s1_group[0];
-  assign v_lane18_mux_1 = v_lane18_bits_3 ? v_138 : v_114;
-  assign v_lane18_mux_2 = v_lane18_bits_1 ? v_lane18_mux : v_lane18_mux_1;
-  assign v_lane18_bits_4 = s1_group[1];
-  assign v_lane18_bits_5 = s1_group[0];
-  assign v_lane18_mux_3 = v_lane18_bits_5 ? v_90 : v_66;
-  assign v_lane18_bits_6 = s1_group[0];
-  assign v_lane18_mux_4 = v_lane18_bits_6 ? v_42 : v_18;
-  assign v_lane18_mux_5 = v_lane18_bits_4 ? v_lane18_mux_3 : v_lane18_mux_4;
+  assign v0_lane18_bits = s1_read[0];
+  assign v0_lane18_mux = v0_lane18_bits ? v_18 : 18'd0;
+  assign v0_lane18_bits_1 = s1_read[1];
+  assign v0_lane18_mux_1 = v0_lane18_bits_1 ? v_42 : 18'd0;
+  assign v0_lane18_or = v0_lane18_mux | v0_lane18_mux_1;
+  assign v0_lane18_bits_2 = s1_read[2];
+  assign v0_lane18_mux_2 = v0_lane18_bits_2 ? v_66 : 18'd0;
+  assign v0_lane18_or_1 = v0_lane18_or | v0_lane18_mux_2;
+  assign v0_lane18_bits_3 = s1_read[3];
+  assign v0_lane18_mux_3 = v0_lane18_bits_3 ? v_90 : 18'd0;
+  assign v0_lane18_or_2 = v0_lane18_or_1 | v0_lane18_mux_3;
+  assign v0_lane18_bits_4 = s1_read[4];
+  assign v0_lane18_mux_4 = v0_lane18_bits_4 ? v_114 : 18'd0;
+  assign v0_lane18_or_3 = v0_lane18_or_2 | v0_lane18_mux_4;
+  assign v0_lane18_bits_5 = s1_read[5];
+  assign v0_lane18_mux_5 = v0_lane18_bits_5 ? v_138 : 18'd0;
+  assign v0_lane18_or_4 = v0_lane18_or_3 | v0_lane18_mux_5;
+  assign v0_lane18_bits_6 = s1_read[6];
+  assign v0_lane18_mux_6 = v0_lane18_bits_6 ? v_162 : 18'd0;
+  assign v0_lane18_or_5 = v0_lane18_or_4 | v0_lane18_mux_6;
+  assign v0_lane18_bits_7 = s1_read[7];
+  assign v0_lane18_mux_7 = v0_lane18_bits_7 ? v_186 : 18'd0;
   assign lane18_h_add = {s2_v0_lane18[17], s2_v0_lane18} + {lane18_dk[17], lane18_dk};
-  assign v_lane19_bits = s1_group[2];
-  assign v_lane19_bits_1 = s1_group[1];
-  assign v_lane19_bits_2 = s1_group[0];
-  assign v_lane19_mux = v_lane19_bits_2 ? v_187 : v_163;
-  assign v_lane19_bits_3 = s1_group[0];
-  assign v_lane19_mux_1 = v_lane19_bits_3 ? v_139 : v_115;
-  assign v_lane19_mux_2 = v_lane19_bits_1 ? v_lane19_mux : v_lane19_mux_1;
-  assign v_lane19_bits_4 = s1_group[1];
-  assign v_lane19_bits_5 = s1_group[0];
-  assign v_lane19_mux_3 = v_lane19_bits_5 ? v_91 : v_67;
-  assign v_lane19_bits_6 = s1_group[0];
-  assign v_lane19_mux_4 = v_lane19_bits_6 ? v_43 : v_19;
-  assign v_lane19_mux_5 = v_lane19_bits_4 ? v_lane19_mux_3 : v_lane19_mux_4;
+  assign v0_lane19_bits = s1_read[0];
+  assign v0_lane19_mux = v0_lane19_bits ? v_19 : 18'd0;
+  assign v0_lane19_bits_1 = s1_read[1];
+  assign v0_lane19_mux_1 = v0_lane19_bits_1 ? v_43 : 18'd0;
+  assign v0_lane19_or = v0_lane19_mux | v0_lane19_mux_1;
+  assign v0_lane19_bits_2 = s1_read[2];
+  assign v0_lane19_mux_2 = v0_lane19_bits_2 ? v_67 : 18'd0;
+  assign v0_lane19_or_1 = v0_lane19_or | v0_lane19_mux_2;
+  assign v0_lane19_bits_3 = s1_read[3];
+  assign v0_lane19_mux_3 = v0_lane19_bits_3 ? v_91 : 18'd0;
+  assign v0_lane19_or_2 = v0_lane19_or_1 | v0_lane19_mux_3;
+  assign v0_lane19_bits_4 = s1_read[4];
+  assign v0_lane19_mux_4 = v0_lane19_bits_4 ? v_115 : 18'd0;
+  assign v0_lane19_or_3 = v0_lane19_or_2 | v0_lane19_mux_4;
+  assign v0_lane19_bits_5 = s1_read[5];
+  assign v0_lane19_mux_5 = v0_lane19_bits_5 ? v_139 : 18'd0;
+  assign v0_lane19_or_4 = v0_lane19_or_3 | v0_lane19_mux_5;
+  assign v0_lane19_bits_6 = s1_read[6];
+  assign v0_lane19_mux_6 = v0_lane19_bits_6 ? v_163 : 18'd0;
+  assign v0_lane19_or_5 = v0_lane19_or_4 | v0_lane19_mux_6;
+  assign v0_lane19_bits_7 = s1_read[7];
+  assign v0_lane19_mux_7 = v0_lane19_bits_7 ? v_187 : 18'd0;
   assign lane19_h_add = {s2_v0_lane19[17], s2_v0_lane19} + {lane19_dk[17], lane19_dk};
-  assign v_lane20_bits = s1_group[2];
-  assign v_lane20_bits_1 = s1_group[1];
-  assign v_lane20_bits_2 = s1_group[0];
-  assign v_lane20_mux = v_lane20_bits_2 ? v_188 : v_164;
-  assign v_lane20_bits_3 = s1_group[0];
-  assign v_lane20_mux_1 = v_lane20_bits_3 ? v_140 : v_116;
-  assign v_lane20_mux_2 = v_lane20_bits_1 ? v_lane20_mux : v_lane20_mux_1;
-  assign v_lane20_bits_4 = s1_group[1];
-  assign v_lane20_bits_5 = s1_group[0];
-  assign v_lane20_mux_3 = v_lane20_bits_5 ? v_92 : v_68;
-  assign v_lane20_bits_6 = s1_group[0];
-  assign v_lane20_mux_4 = v_lane20_bits_6 ? v_44 : v_20;
-  assign v_lane20_mux_5 = v_lane20_bits_4 ? v_lane20_mux_3 : v_lane20_mux_4;
+  assign v0_lane20_bits = s1_read[0];
+  assign v0_lane20_mux = v0_lane20_bits ? v_20 : 18'd0;
+  assign v0_lane20_bits_1 = s1_read[1];
+  assign v0_lane20_mux_1 = v0_lane20_bits_1 ? v_44 : 18'd0;
+  assign v0_lane20_or = v0_lane20_mux | v0_lane20_mux_1;
+  assign v0_lane20_bits_2 = s1_read[2];
+  assign v0_lane20_mux_2 = v0_lane20_bits_2 ? v_68 : 18'd0;
+  assign v0_lane20_or_1 = v0_lane20_or | v0_lane20_mux_2;
+  assign v0_lane20_bits_3 = s1_read[3];
+  assign v0_lane20_mux_3 = v0_lane20_bits_3 ? v_92 : 18'd0;
+  assign v0_lane20_or_2 = v0_lane20_or_1 | v0_lane20_mux_3;
+  assign v0_lane20_bits_4 = s1_read[4];
+  assign v0_lane20_mux_4 = v0_lane20_bits_4 ? v_116 : 18'd0;
+  assign v0_lane20_or_3 = v0_lane20_or_2 | v0_lane20_mux_4;
+  assign v0_lane20_bits_5 = s1_read[5];
+  assign v0_lane20_mux_5 = v0_lane20_bits_5 ? v_140 : 18'd0;
+  assign v0_lane20_or_4 = v0_lane20_or_3 | v0_lane20_mux_5;
+  assign v0_lane20_bits_6 = s1_read[6];
+  assign v0_lane20_mux_6 = v0_lane20_bits_6 ? v_164 : 18'd0;
+  assign v0_lane20_or_5 = v0_lane20_or_4 | v0_lane20_mux_6;
+  assign v0_lane20_bits_7 = s1_read[7];
+  assign v0_lane20_mux_7 = v0_lane20_bits_7 ? v_188 : 18'd0;
   assign lane20_h_add = {s2_v0_lane20[17], s2_v0_lane20} + {lane20_dk[17], lane20_dk};
-  assign v_lane21_bits = s1_group[2];
-  assign v_lane21_bits_1 = s1_group[1];
-  assign v_lane21_bits_2 = s1_group[0];
-  assign v_lane21_mux = v_lane21_bits_2 ? v_189 : v_165;
-  assign v_lane21_bits_3 = s1_group[0];
-  assign v_lane21_mux_1 = v_lane21_bits_3 ? v_141 : v_117;
-  assign v_lane21_mux_2 = v_lane21_bits_1 ? v_lane21_mux : v_lane21_mux_1;
-  assign v_lane21_bits_4 = s1_group[1];
-  assign v_lane21_bits_5 = s1_group[0];
-  assign v_lane21_mux_3 = v_lane21_bits_5 ? v_93 : v_69;
-  assign v_lane21_bits_6 = s1_group[0];
-  assign v_lane21_mux_4 = v_lane21_bits_6 ? v_45 : v_21;
-  assign v_lane21_mux_5 = v_lane21_bits_4 ? v_lane21_mux_3 : v_lane21_mux_4;
+  assign v0_lane21_bits = s1_read[0];
+  assign v0_lane21_mux = v0_lane21_bits ? v_21 : 18'd0;
+  assign v0_lane21_bits_1 = s1_read[1];
+  assign v0_lane21_mux_1 = v0_lane21_bits_1 ? v_45 : 18'd0;
+  assign v0_lane21_or = v0_lane21_mux | v0_lane21_mux_1;
+  assign v0_lane21_bits_2 = s1_read[2];
+  assign v0_lane21_mux_2 = v0_lane21_bits_2 ? v_69 : 18'd0;
+  assign v0_lane21_or_1 = v0_lane21_or | v0_lane21_mux_2;
+  assign v0_lane21_bits_3 = s1_read[3];
+  assign v0_lane21_mux_3 = v0_lane21_bits_3 ? v_93 : 18'd0;
+  assign v0_lane21_or_2 = v0_lane21_or_1 | v0_lane21_mux_3;
+  assign v0_lane21_bits_4 = s1_read[4];
+  assign v0_lane21_mux_4 = v0_lane21_bits_4 ? v_117 : 18'd0;
+  assign v0_lane21_or_3 = v0_lane21_or_2 | v0_lane21_mux_4;
+  assign v0_lane21_bits_5 = s1_read[5];
+  assign v0_lane21_mux_5 = v0_lane21_bits_5 ? v_141 : 18'd0;
+  assign v0_lane21_or_4 = v0_lane21_or_3 | v0_lane21_mux_5;
+  assign v0_lane21_bits_6 = s1_read[6];
+  assign v0_lane21_mux_6 = v0_lane21_bits_6 ? v_165 : 18'd0;
+  assign v0_lane21_or_5 = v0_lane21_or_4 | v0_lane21_mux_6;
+  assign v0_lane21_bits_7 = s1_read[7];
+  assign v0_lane21_mux_7 = v0_lane21_bits_7 ? v_189 : 18'd0;
   assign lane21_h_add = {s2_v0_lane21[17], s2_v0_lane21} + {lane21_dk[17], lane21_dk};
-  assign v_lane22_bits = s1_group[2];
-  assign v_lane22_bits_1 = s1_group[1];
-  assign v_lane22_bits_2 = s1_group[0];
-  assign v_lane22_mux = v_lane22_bits_2 ? v_190 : v_166;
-  assign v_lane22_bits_3 = s1_group[0];
-  assign v_lane22_mux_1 = v_lane22_bits_3 ? v_142 : v_118;
-  assign v_lane22_mux_2 = v_lane22_bits_1 ? v_lane22_mux : v_lane22_mux_1;
-  assign v_lane22_bits_4 = s1_group[1];
-  assign v_lane22_bits_5 = s1_group[0];
-  assign v_lane22_mux_3 = v_lane22_bits_5 ? v_94 : v_70;
-  assign v_lane22_bits_6 = s1_group[0];
-  assign v_lane22_mux_4 = v_lane22_bits_6 ? v_46 : v_22;
-  assign v_lane22_mux_5 = v_lane22_bits_4 ? v_lane22_mux_3 : v_lane22_mux_4;
+  assign v0_lane22_bits = s1_read[0];
+  assign v0_lane22_mux = v0_lane22_bits ? v_22 : 18'd0;
+  assign v0_lane22_bits_1 = s1_read[1];
+  assign v0_lane22_mux_1 = v0_lane22_bits_1 ? v_46 : 18'd0;
+  assign v0_lane22_or = v0_lane22_mux | v0_lane22_mux_1;
+  assign v0_lane22_bits_2 = s1_read[2];
+  assign v0_lane22_mux_2 = v0_lane22_bits_2 ? v_70 : 18'd0;
+  assign v0_lane22_or_1 = v0_lane22_or | v0_lane22_mux_2;
+  assign v0_lane22_bits_3 = s1_read[3];
+  assign v0_lane22_mux_3 = v0_lane22_bits_3 ? v_94 : 18'd0;
+  assign v0_lane22_or_2 = v0_lane22_or_1 | v0_lane22_mux_3;
+  assign v0_lane22_bits_4 = s1_read[4];
+  assign v0_lane22_mux_4 = v0_lane22_bits_4 ? v_118 : 18'd0;
+  assign v0_lane22_or_3 = v0_lane22_or_2 | v0_lane22_mux_4;
+  assign v0_lane22_bits_5 = s1_read[5];
+  assign v0_lane22_mux_5 = v0_lane22_bits_5 ? v_142 : 18'd0;
+  assign v0_lane22_or_4 = v0_lane22_or_3 | v0_lane22_mux_5;
+  assign v0_lane22_bits_6 = s1_read[6];
+  assign v0_lane22_mux_6 = v0_lane22_bits_6 ? v_166 : 18'd0;
+  assign v0_lane22_or_5 = v0_lane22_or_4 | v0_lane22_mux_6;
+  assign v0_lane22_bits_7 = s1_read[7];
+  assign v0_lane22_mux_7 = v0_lane22_bits_7 ? v_190 : 18'd0;
   assign lane22_h_add = {s2_v0_lane22[17], s2_v0_lane22} + {lane22_dk[17], lane22_dk};
-  assign v_lane23_bits = s1_group[2];
-  assign v_lane23_bits_1 = s1_group[1];
-  assign v_lane23_bits_2 = s1_group[0];
-  assign v_lane23_mux = v_lane23_bits_2 ? v_191 : v_167;
-  assign v_lane23_bits_3 = s1_group[0];
-  assign v_lane23_mux_1 = v_lane23_bits_3 ? v_143 : v_119;
-  assign v_lane23_mux_2 = v_lane23_bits_1 ? v_lane23_mux : v_lane23_mux_1;
-  assign v_lane23_bits_4 = s1_group[1];
-  assign v_lane23_bits_5 = s1_group[0];
-  assign v_lane23_mux_3 = v_lane23_bits_5 ? v_95 : v_71;
-  assign v_lane23_bits_6 = s1_group[0];
-  assign v_lane23_mux_4 = v_lane23_bits_6 ? v_47 : v_23;
-  assign v_lane23_mux_5 = v_lane23_bits_4 ? v_lane23_mux_3 : v_lane23_mux_4;
+  assign v0_lane23_bits = s1_read[0];
+  assign v0_lane23_mux = v0_lane23_bits ? v_23 : 18'd0;
+  assign v0_lane23_bits_1 = s1_read[1];
+  assign v0_lane23_mux_1 = v0_lane23_bits_1 ? v_47 : 18'd0;
+  assign v0_lane23_or = v0_lane23_mux | v0_lane23_mux_1;
+  assign v0_lane23_bits_2 = s1_read[2];
+  assign v0_lane23_mux_2 = v0_lane23_bits_2 ? v_71 : 18'd0;
+  assign v0_lane23_or_1 = v0_lane23_or | v0_lane23_mux_2;
+  assign v0_lane23_bits_3 = s1_read[3];
+  assign v0_lane23_mux_3 = v0_lane23_bits_3 ? v_95 : 18'd0;
+  assign v0_lane23_or_2 = v0_lane23_or_1 | v0_lane23_mux_3;
+  assign v0_lane23_bits_4 = s1_read[4];
+  assign v0_lane23_mux_4 = v0_lane23_bits_4 ? v_119 : 18'd0;
+  assign v0_lane23_or_3 = v0_lane23_or_2 | v0_lane23_mux_4;
+  assign v0_lane23_bits_5 = s1_read[5];
+  assign v0_lane23_mux_5 = v0_lane23_bits_5 ? v_143 : 18'd0;
+  assign v0_lane23_or_4 = v0_lane23_or_3 | v0_lane23_mux_5;
+  assign v0_lane23_bits_6 = s1_read[6];
+  assign v0_lane23_mux_6 = v0_lane23_bits_6 ? v_167 : 18'd0;
+  assign v0_lane23_or_5 = v0_lane23_or_4 | v0_lane23_mux_6;
+  assign v0_lane23_bits_7 = s1_read[7];
+  assign v0_lane23_mux_7 = v0_lane23_bits_7 ? v_191 : 18'd0;
   assign lane23_h_add = {s2_v0_lane23[17], s2_v0_lane23} + {lane23_dk[17], lane23_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
-  assign s1_valid_next_not = ~s1_advance;
-  assign s1_valid_next_and = s1_valid & s1_valid_next_not;
-  assign s1_valid_next_or = accept | s1_valid_next_and;
+  assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
+  assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
+  assign s1_read_next_not = ~in_first;
+  assign s1_read_next_eq = in_group == 3'd7;
+  assign s1_read_next_and = s1_read_next_not & s1_read_next_eq;
+  assign s1_read_next_not_1 = ~in_first;
+  assign s1_read_next_eq_1 = in_group == 3'd6;
+  assign s1_read_next_and_1 = s1_read_next_not_1 & s1_read_next_eq_1;
+  assign s1_read_next_not_2 = ~in_first;
+  assign s1_read_next_eq_2 = in_group == 3'd5;
+  assign s1_read_next_and_2 = s1_read_next_not_2 & s1_read_next_eq_2;
+  assign s1_read_next_not_3 = ~in_first;
+  assign s1_read_next_eq_3 = in_group == 3'd4;
+  assign s1_read_next_and_3 = s1_read_next_not_3 & s1_read_next_eq_3;
+  assign s1_read_next_not_4 = ~in_first;
+  assign s1_read_next_eq_4 = in_group == 3'd3;
+  assign s1_read_next_and_4 = s1_read_next_not_4 & s1_read_next_eq_4;
+  assign s1_read_next_not_5 = ~in_first;
+  assign s1_read_next_eq_5 = in_group == 3'd2;
+  assign s1_read_next_and_5 = s1_read_next_not_5 & s1_read_next_eq_5;
+  assign s1_read_next_not_6 = ~in_first;
+  assign s1_read_next_eq_6 = in_group == 3'd1;
+  assign s1_read_next_and_6 = s1_read_next_not_6 & s1_read_next_eq_6;
+  assign s1_read_next_not_7 = ~in_first;
+  assign s1_read_next_eq_7 = in_group == 3'd0;
+  assign s1_read_next_and_7 = s1_read_next_not_7 & s1_read_next_eq_7;
+  assign s1_read_next_cat = {s1_read_next_and, s1_read_next_and_1, s1_read_next_and_2, s1_read_next_and_3, s1_read_next_and_4, s1_read_next_and_5, s1_read_next_and_6, s1_read_next_and_7};
+  assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
+  assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
+  assign hazard_next_not = ~s1_new_first;
+  assign hazard_next_and = hazard_next_not & new_meets;
+  assign hazard_next_not_1 = ~s1_first;
+  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
+  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
   assign s2_valid_next_not = ~s2_advance;
   assign s2_valid_next_and = s2_valid & s2_valid_next_not;
   assign s2_valid_next_or = s1_advance | s2_valid_next_and;
   assign s3_valid_next_not = ~s3_advance;
   assign s3_valid_next_and = s3_valid & s3_valid_next_not;
   assign s3_valid_next_or = s2_advance | s3_valid_next_and;
+  assign s4_valid_next_not = ~s4_advance;
+  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
+  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
   assign s2_current_lane0_next_bits = s1_current[13:0];
-  assign v_0_en_eq = s3_group == 3'd0;
-  assign v_0_en_and = s3_advance & v_0_en_eq;
-  assign v_24_en_eq = s3_group == 3'd1;
-  assign v_24_en_and = s3_advance & v_24_en_eq;
-  assign v_48_en_eq = s3_group == 3'd2;
-  assign v_48_en_and = s3_advance & v_48_en_eq;
-  assign v_72_en_eq = s3_group == 3'd3;
-  assign v_72_en_and = s3_advance & v_72_en_eq;
-  assign v_96_en_eq = s3_group == 3'd4;
-  assign v_96_en_and = s3_advance & v_96_en_eq;
-  assign v_120_en_eq = s3_group == 3'd5;
-  assign v_120_en_and = s3_advance & v_120_en_eq;
-  assign v_144_en_eq = s3_group == 3'd6;
-  assign v_144_en_and = s3_advance & v_144_en_eq;
-  assign v_168_en_eq = s3_group == 3'd7;
-  assign v_168_en_and = s3_advance & v_168_en_eq;
+  assign v_0_en_eq = s4_group == 3'd0;
+  assign v_0_en_and = s4_advance & v_0_en_eq;
+  assign v_24_en_eq = s4_group == 3'd1;
+  assign v_24_en_and = s4_advance & v_24_en_eq;
+  assign v_48_en_eq = s4_group == 3'd2;
+  assign v_48_en_and = s4_advance & v_48_en_eq;
+  assign v_72_en_eq = s4_group == 3'd3;
+  assign v_72_en_and = s4_advance & v_72_en_eq;
+  assign v_96_en_eq = s4_group == 3'd4;
+  assign v_96_en_and = s4_advance & v_96_en_eq;
+  assign v_120_en_eq = s4_group == 3'd5;
+  assign v_120_en_and = s4_advance & v_120_en_eq;
+  assign v_144_en_eq = s4_group == 3'd6;
+  assign v_144_en_and = s4_advance & v_144_en_eq;
+  assign v_168_en_eq = s4_group == 3'd7;
+  assign v_168_en_and = s4_advance & v_168_en_eq;
   assign s2_current_lane1_next_bits = s1_current[27:14];
-  assign v_1_en_eq = s3_group == 3'd0;
-  assign v_1_en_and = s3_advance & v_1_en_eq;
-  assign v_25_en_eq = s3_group == 3'd1;
-  assign v_25_en_and = s3_advance & v_25_en_eq;
-  assign v_49_en_eq = s3_group == 3'd2;
-  assign v_49_en_and = s3_advance & v_49_en_eq;
-  assign v_73_en_eq = s3_group == 3'd3;
-  assign v_73_en_and = s3_advance & v_73_en_eq;
-  assign v_97_en_eq = s3_group == 3'd4;
-  assign v_97_en_and = s3_advance & v_97_en_eq;
-  assign v_121_en_eq = s3_group == 3'd5;
-  assign v_121_en_and = s3_advance & v_121_en_eq;
-  assign v_145_en_eq = s3_group == 3'd6;
-  assign v_145_en_and = s3_advance & v_145_en_eq;
-  assign v_169_en_eq = s3_group == 3'd7;
-  assign v_169_en_and = s3_advance & v_169_en_eq;
+  assign v_1_en_eq = s4_group == 3'd0;
+  assign v_1_en_and = s4_advance & v_1_en_eq;
+  assign v_25_en_eq = s4_group == 3'd1;
+  assign v_25_en_and = s4_advance & v_25_en_eq;
+  assign v_49_en_eq = s4_group == 3'd2;
+  assign v_49_en_and = s4_advance & v_49_en_eq;
+  assign v_73_en_eq = s4_group == 3'd3;
+  assign v_73_en_and = s4_advance & v_73_en_eq;
+  assign v_97_en_eq = s4_group == 3'd4;
+  assign v_97_en_and = s4_advance & v_97_en_eq;
+  assign v_121_en_eq = s4_group == 3'd5;
+  assign v_121_en_and = s4_advance & v_121_en_eq;
+  assign v_145_en_eq = s4_group == 3'd6;
+  assign v_145_en_and = s4_advance & v_145_en_eq;
+  assign v_169_en_eq = s4_group == 3'd7;
+  assign v_169_en_and = s4_advance & v_169_en_eq;
   assign s2_current_lane2_next_bits = s1_current[41:28];
-  assign v_2_en_eq = s3_group == 3'd0;
-  assign v_2_en_and = s3_advance & v_2_en_eq;
-  assign v_26_en_eq = s3_group == 3'd1;
-  assign v_26_en_and = s3_advance & v_26_en_eq;
-  assign v_50_en_eq = s3_group == 3'd2;
-  assign v_50_en_and = s3_advance & v_50_en_eq;
-  assign v_74_en_eq = s3_group == 3'd3;
-  assign v_74_en_and = s3_advance & v_74_en_eq;
-  assign v_98_en_eq = s3_group == 3'd4;
-  assign v_98_en_and = s3_advance & v_98_en_eq;
-  assign v_122_en_eq = s3_group == 3'd5;
-  assign v_122_en_and = s3_advance & v_122_en_eq;
-  assign v_146_en_eq = s3_group == 3'd6;
-  assign v_146_en_and = s3_advance & v_146_en_eq;
-  assign v_170_en_eq = s3_group == 3'd7;
-  assign v_170_en_and = s3_advance & v_170_en_eq;
+  assign v_2_en_eq = s4_group == 3'd0;
+  assign v_2_en_and = s4_advance & v_2_en_eq;
+  assign v_26_en_eq = s4_group == 3'd1;
+  assign v_26_en_and = s4_advance & v_26_en_eq;
+  assign v_50_en_eq = s4_group == 3'd2;
+  assign v_50_en_and = s4_advance & v_50_en_eq;
+  assign v_74_en_eq = s4_group == 3'd3;
+  assign v_74_en_and = s4_advance & v_74_en_eq;
+  assign v_98_en_eq = s4_group == 3'd4;
+  assign v_98_en_and = s4_advance & v_98_en_eq;
+  assign v_122_en_eq = s4_group == 3'd5;
+  assign v_122_en_and = s4_advance & v_122_en_eq;
+  assign v_146_en_eq = s4_group == 3'd6;
+  assign v_146_en_and = s4_advance & v_146_en_eq;
+  assign v_170_en_eq = s4_group == 3'd7;
+  assign v_170_en_and = s4_advance & v_170_en_eq;
   assign s2_current_lane3_next_bits = s1_current[55:42];
-  assign v_3_en_eq = s3_group == 3'd0;
-  assign v_3_en_and = s3_advance & v_3_en_eq;
-  assign v_27_en_eq = s3_group == 3'd1;
-  assign v_27_en_and = s3_advance & v_27_en_eq;
-  assign v_51_en_eq = s3_group == 3'd2;
-  assign v_51_en_and = s3_advance & v_51_en_eq;
-  assign v_75_en_eq = s3_group == 3'd3;
-  assign v_75_en_and = s3_advance & v_75_en_eq;
-  assign v_99_en_eq = s3_group == 3'd4;
-  assign v_99_en_and = s3_advance & v_99_en_eq;
-  assign v_123_en_eq = s3_group == 3'd5;
-  assign v_123_en_and = s3_advance & v_123_en_eq;
-  assign v_147_en_eq = s3_group == 3'd6;
-  assign v_147_en_and = s3_advance & v_147_en_eq;
-  assign v_171_en_eq = s3_group == 3'd7;
-  assign v_171_en_and = s3_advance & v_171_en_eq;
+  assign v_3_en_eq = s4_group == 3'd0;
+  assign v_3_en_and = s4_advance & v_3_en_eq;
+  assign v_27_en_eq = s4_group == 3'd1;
+  assign v_27_en_and = s4_advance & v_27_en_eq;
+  assign v_51_en_eq = s4_group == 3'd2;
+  assign v_51_en_and = s4_advance & v_51_en_eq;
+  assign v_75_en_eq = s4_group == 3'd3;
+  assign v_75_en_and = s4_advance & v_75_en_eq;
+  assign v_99_en_eq = s4_group == 3'd4;
+  assign v_99_en_and = s4_advance & v_99_en_eq;
+  assign v_123_en_eq = s4_group == 3'd5;
+  assign v_123_en_and = s4_advance & v_123_en_eq;
+  assign v_147_en_eq = s4_group == 3'd6;
+  assign v_147_en_and = s4_advance & v_147_en_eq;
+  assign v_171_en_eq = s4_group == 3'd7;
+  assign v_171_en_and = s4_advance & v_171_en_eq;
   assign s2_current_lane4_next_bits = s1_current[69:56];
-  assign v_4_en_eq = s3_group == 3'd0;
-  assign v_4_en_and = s3_advance & v_4_en_eq;
-  assign v_28_en_eq = s3_group == 3'd1;
-  assign v_28_en_and = s3_advance & v_28_en_eq;
-  assign v_52_en_eq = s3_group == 3'd2;
-  assign v_52_en_and = s3_advance & v_52_en_eq;
-  assign v_76_en_eq = s3_group == 3'd3;
-  assign v_76_en_and = s3_advance & v_76_en_eq;
-  assign v_100_en_eq = s3_group == 3'd4;
-  assign v_100_en_and = s3_advance & v_100_en_eq;
-  assign v_124_en_eq = s3_group == 3'd5;
-  assign v_124_en_and = s3_advance & v_124_en_eq;
-  assign v_148_en_eq = s3_group == 3'd6;
-  assign v_148_en_and = s3_advance & v_148_en_eq;
-  assign v_172_en_eq = s3_group == 3'd7;
-  assign v_172_en_and = s3_advance & v_172_en_eq;
+  assign v_4_en_eq = s4_group == 3'd0;
+  assign v_4_en_and = s4_advance & v_4_en_eq;
+  assign v_28_en_eq = s4_group == 3'd1;
+  assign v_28_en_and = s4_advance & v_28_en_eq;
+  assign v_52_en_eq = s4_group == 3'd2;
+  assign v_52_en_and = s4_advance & v_52_en_eq;
+  assign v_76_en_eq = s4_group == 3'd3;
+  assign v_76_en_and = s4_advance & v_76_en_eq;
+  assign v_100_en_eq = s4_group == 3'd4;
+  assign v_100_en_and = s4_advance & v_100_en_eq;
+  assign v_124_en_eq = s4_group == 3'd5;
+  assign v_124_en_and = s4_advance & v_124_en_eq;
+  assign v_148_en_eq = s4_group == 3'd6;
+  assign v_148_en_and = s4_advance & v_148_en_eq;
+  assign v_172_en_eq = s4_group == 3'd7;
+  assign v_172_en_and = s4_advance & v_172_en_eq;
   assign s2_current_lane5_next_bits = s1_current[83:70];
-  assign v_5_en_eq = s3_group == 3'd0;
-  assign v_5_en_and = s3_advance & v_5_en_eq;
-  assign v_29_en_eq = s3_group == 3'd1;
-  assign v_29_en_and = s3_advance & v_29_en_eq;
-  assign v_53_en_eq = s3_group == 3'd2;
-  assign v_53_en_and = s3_advance & v_53_en_eq;
-  assign v_77_en_eq = s3_group == 3'd3;
-  assign v_77_en_and = s3_advance & v_77_en_eq;
-  assign v_101_en_eq = s3_group == 3'd4;
-  assign v_101_en_and = s3_advance & v_101_en_eq;
-  assign v_125_en_eq = s3_group == 3'd5;
-  assign v_125_en_and = s3_advance & v_125_en_eq;
-  assign v_149_en_eq = s3_group == 3'd6;
-  assign v_149_en_and = s3_advance & v_149_en_eq;
-  assign v_173_en_eq = s3_group == 3'd7;
-  assign v_173_en_and = s3_advance & v_173_en_eq;
+  assign v_5_en_eq = s4_group == 3'd0;
+  assign v_5_en_and = s4_advance & v_5_en_eq;
+  assign v_29_en_eq = s4_group == 3'd1;
+  assign v_29_en_and = s4_advance & v_29_en_eq;
+  assign v_53_en_eq = s4_group == 3'd2;
+  assign v_53_en_and = s4_advance & v_53_en_eq;
+  assign v_77_en_eq = s4_group == 3'd3;
+  assign v_77_en_and = s4_advance & v_77_en_eq;
+  assign v_101_en_eq = s4_group == 3'd4;
+  assign v_101_en_and = s4_advance & v_101_en_eq;
+  assign v_125_en_eq = s4_group == 3'd5;
+  assign v_125_en_and = s4_advance & v_125_en_eq;
+  assign v_149_en_eq = s4_group == 3'd6;
+  assign v_149_en_and = s4_advance & v_149_en_eq;
+  assign v_173_en_eq = s4_group == 3'd7;
+  assign v_173_en_and = s4_advance & v_173_en_eq;
   assign s2_current_lane6_next_bits = s1_current[97:84];
-  assign v_6_en_eq = s3_group == 3'd0;
-  assign v_6_en_and = s3_advance & v_6_en_eq;
-  assign v_30_en_eq = s3_group == 3'd1;
-  assign v_30_en_and = s3_advance & v_30_en_eq;
-  assign v_54_en_eq = s3_group == 3'd2;
-  assign v_54_en_and = s3_advance & v_54_en_eq;
-  assign v_78_en_eq = s3_group == 3'd3;
-  assign v_78_en_and = s3_advance & v_78_en_eq;
-  assign v_102_en_eq = s3_group == 3'd4;
-  assign v_102_en_and = s3_advance & v_102_en_eq;
-  assign v_126_en_eq = s3_group == 3'd5;
-  assign v_126_en_and = s3_advance & v_126_en_eq;
-  assign v_150_en_eq = s3_group == 3'd6;
-  assign v_150_en_and = s3_advance & v_150_en_eq;
-  assign v_174_en_eq = s3_group == 3'd7;
-  assign v_174_en_and = s3_advance & v_174_en_eq;
+  assign v_6_en_eq = s4_group == 3'd0;
+  assign v_6_en_and = s4_advance & v_6_en_eq;
+  assign v_30_en_eq = s4_group == 3'd1;
+  assign v_30_en_and = s4_advance & v_30_en_eq;
+  assign v_54_en_eq = s4_group == 3'd2;
+  assign v_54_en_and = s4_advance & v_54_en_eq;
+  assign v_78_en_eq = s4_group == 3'd3;
+  assign v_78_en_and = s4_advance & v_78_en_eq;
+  assign v_102_en_eq = s4_group == 3'd4;
+  assign v_102_en_and = s4_advance & v_102_en_eq;
+  assign v_126_en_eq = s4_group == 3'd5;
+  assign v_126_en_and = s4_advance & v_126_en_eq;
+  assign v_150_en_eq = s4_group == 3'd6;
+  assign v_150_en_and = s4_advance & v_150_en_eq;
+  assign v_174_en_eq = s4_group == 3'd7;
+  assign v_174_en_and = s4_advance & v_174_en_eq;
   assign s2_current_lane7_next_bits = s1_current[111:98];
-  assign v_7_en_eq = s3_group == 3'd0;
-  assign v_7_en_and = s3_advance & v_7_en_eq;
-  assign v_31_en_eq = s3_group == 3'd1;
-  assign v_31_en_and = s3_advance & v_31_en_eq;
-  assign v_55_en_eq = s3_group == 3'd2;
-  assign v_55_en_and = s3_advance & v_55_en_eq;
-  assign v_79_en_eq = s3_group == 3'd3;
-  assign v_79_en_and = s3_advance & v_79_en_eq;
-  assign v_103_en_eq = s3_group == 3'd4;
-  assign v_103_en_and = s3_advance & v_103_en_eq;
-  assign v_127_en_eq = s3_group == 3'd5;
-  assign v_127_en_and = s3_advance & v_127_en_eq;
-  assign v_151_en_eq = s3_group == 3'd6;
-  assign v_151_en_and = s3_advance & v_151_en_eq;
-  assign v_175_en_eq = s3_group == 3'd7;
-  assign v_175_en_and = s3_advance & v_175_en_eq;
+  assign v_7_en_eq = s4_group == 3'd0;
+  assign v_7_en_and = s4_advance & v_7_en_eq;
+  assign v_31_en_eq = s4_group == 3'd1;
+  assign v_31_en_and = s4_advance & v_31_en_eq;
+  assign v_55_en_eq = s4_group == 3'd2;
+  assign v_55_en_and = s4_advance & v_55_en_eq;
+  assign v_79_en_eq = s4_group == 3'd3;
+  assign v_79_en_and = s4_advance & v_79_en_eq;
+  assign v_103_en_eq = s4_group == 3'd4;
+  assign v_103_en_and = s4_advance & v_103_en_eq;
+  assign v_127_en_eq = s4_group == 3'd5;
+  assign v_127_en_and = s4_advance & v_127_en_eq;
+  assign v_151_en_eq = s4_group == 3'd6;
+  assign v_151_en_and = s4_advance & v_151_en_eq;
+  assign v_175_en_eq = s4_group == 3'd7;
+  assign v_175_en_and = s4_advance & v_175_en_eq;
   assign s2_current_lane8_next_bits = s1_current[125:112];
-  assign v_8_en_eq = s3_group == 3'd0;
-  assign v_8_en_and = s3_advance & v_8_en_eq;
-  assign v_32_en_eq = s3_group == 3'd1;
-  assign v_32_en_and = s3_advance & v_32_en_eq;
-  assign v_56_en_eq = s3_group == 3'd2;
-  assign v_56_en_and = s3_advance & v_56_en_eq;
-  assign v_80_en_eq = s3_group == 3'd3;
-  assign v_80_en_and = s3_advance & v_80_en_eq;
-  assign v_104_en_eq = s3_group == 3'd4;
-  assign v_104_en_and = s3_advance & v_104_en_eq;
-  assign v_128_en_eq = s3_group == 3'd5;
-  assign v_128_en_and = s3_advance & v_128_en_eq;
-  assign v_152_en_eq = s3_group == 3'd6;
-  assign v_152_en_and = s3_advance & v_152_en_eq;
-  assign v_176_en_eq = s3_group == 3'd7;
-  assign v_176_en_and = s3_advance & v_176_en_eq;
+  assign v_8_en_eq = s4_group == 3'd0;
+  assign v_8_en_and = s4_advance & v_8_en_eq;
+  assign v_32_en_eq = s4_group == 3'd1;
+  assign v_32_en_and = s4_advance & v_32_en_eq;
+  assign v_56_en_eq = s4_group == 3'd2;
+  assign v_56_en_and = s4_advance & v_56_en_eq;
+  assign v_80_en_eq = s4_group == 3'd3;
+  assign v_80_en_and = s4_advance & v_80_en_eq;
+  assign v_104_en_eq = s4_group == 3'd4;
+  assign v_104_en_and = s4_advance & v_104_en_eq;
+  assign v_128_en_eq = s4_group == 3'd5;
+  assign v_128_en_and = s4_advance & v_128_en_eq;
+  assign v_152_en_eq = s4_group == 3'd6;
+  assign v_152_en_and = s4_advance & v_152_en_eq;
+  assign v_176_en_eq = s4_group == 3'd7;
+  assign v_176_en_and = s4_advance & v_176_en_eq;
   assign s2_current_lane9_next_bits = s1_current[139:126];
-  assign v_9_en_eq = s3_group == 3'd0;
-  assign v_9_en_and = s3_advance & v_9_en_eq;
-  assign v_33_en_eq = s3_group == 3'd1;
-  assign v_33_en_and = s3_advance & v_33_en_eq;
-  assign v_57_en_eq = s3_group == 3'd2;
-  assign v_57_en_and = s3_advance & v_57_en_eq;
-  assign v_81_en_eq = s3_group == 3'd3;
-  assign v_81_en_and = s3_advance & v_81_en_eq;
-  assign v_105_en_eq = s3_group == 3'd4;
-  assign v_105_en_and = s3_advance & v_105_en_eq;
-  assign v_129_en_eq = s3_group == 3'd5;
-  assign v_129_en_and = s3_advance & v_129_en_eq;
-  assign v_153_en_eq = s3_group == 3'd6;
-  assign v_153_en_and = s3_advance & v_153_en_eq;
-  assign v_177_en_eq = s3_group == 3'd7;
-  assign v_177_en_and = s3_advance & v_177_en_eq;
+  assign v_9_en_eq = s4_group == 3'd0;
+  assign v_9_en_and = s4_advance & v_9_en_eq;
+  assign v_33_en_eq = s4_group == 3'd1;
+  assign v_33_en_and = s4_advance & v_33_en_eq;
+  assign v_57_en_eq = s4_group == 3'd2;
+  assign v_57_en_and = s4_advance & v_57_en_eq;
+  assign v_81_en_eq = s4_group == 3'd3;
+  assign v_81_en_and = s4_advance & v_81_en_eq;
+  assign v_105_en_eq = s4_group == 3'd4;
+  assign v_105_en_and = s4_advance & v_105_en_eq;
+  assign v_129_en_eq = s4_group == 3'd5;
+  assign v_129_en_and = s4_advance & v_129_en_eq;
+  assign v_153_en_eq = s4_group == 3'd6;
+  assign v_153_en_and = s4_advance & v_153_en_eq;
+  assign v_177_en_eq = s4_group == 3'd7;
+  assign v_177_en_and = s4_advance & v_177_en_eq;
   assign s2_current_lane10_next_bits = s1_current[153:140];
-  assign v_10_en_eq = s3_group == 3'd0;
-  assign v_10_en_and = s3_advance & v_10_en_eq;
-  assign v_34_en_eq = s3_group == 3'd1;
-  assign v_34_en_and = s3_advance & v_34_en_eq;
-  assign v_58_en_eq = s3_group == 3'd2;
-  assign v_58_en_and = s3_advance & v_58_en_eq;
-  assign v_82_en_eq = s3_group == 3'd3;
-  assign v_82_en_and = s3_advance & v_82_en_eq;
-  assign v_106_en_eq = s3_group == 3'd4;
-  assign v_106_en_and = s3_advance & v_106_en_eq;
-  assign v_130_en_eq = s3_group == 3'd5;
-  assign v_130_en_and = s3_advance & v_130_en_eq;
-  assign v_154_en_eq = s3_group == 3'd6;
-  assign v_154_en_and = s3_advance & v_154_en_eq;
-  assign v_178_en_eq = s3_group == 3'd7;
-  assign v_178_en_and = s3_advance & v_178_en_eq;
+  assign v_10_en_eq = s4_group == 3'd0;
+  assign v_10_en_and = s4_advance & v_10_en_eq;
+  assign v_34_en_eq = s4_group == 3'd1;
+  assign v_34_en_and = s4_advance & v_34_en_eq;
+  assign v_58_en_eq = s4_group == 3'd2;
+  assign v_58_en_and = s4_advance & v_58_en_eq;
+  assign v_82_en_eq = s4_group == 3'd3;
+  assign v_82_en_and = s4_advance & v_82_en_eq;
+  assign v_106_en_eq = s4_group == 3'd4;
+  assign v_106_en_and = s4_advance & v_106_en_eq;
+  assign v_130_en_eq = s4_group == 3'd5;
+  assign v_130_en_and = s4_advance & v_130_en_eq;
+  assign v_154_en_eq = s4_group == 3'd6;
+  assign v_154_en_and = s4_advance & v_154_en_eq;
+  assign v_178_en_eq = s4_group == 3'd7;
+  assign v_178_en_and = s4_advance & v_178_en_eq;
   assign s2_current_lane11_next_bits = s1_current[167:154];
-  assign v_11_en_eq = s3_group == 3'd0;
-  assign v_11_en_and = s3_advance & v_11_en_eq;
-  assign v_35_en_eq = s3_group == 3'd1;
-  assign v_35_en_and = s3_advance & v_35_en_eq;
-  assign v_59_en_eq = s3_group == 3'd2;
-  assign v_59_en_and = s3_advance & v_59_en_eq;
-  assign v_83_en_eq = s3_group == 3'd3;
-  assign v_83_en_and = s3_advance & v_83_en_eq;
-  assign v_107_en_eq = s3_group == 3'd4;
-  assign v_107_en_and = s3_advance & v_107_en_eq;
-  assign v_131_en_eq = s3_group == 3'd5;
-  assign v_131_en_and = s3_advance & v_131_en_eq;
-  assign v_155_en_eq = s3_group == 3'd6;
-  assign v_155_en_and = s3_advance & v_155_en_eq;
-  assign v_179_en_eq = s3_group == 3'd7;
-  assign v_179_en_and = s3_advance & v_179_en_eq;
+  assign v_11_en_eq = s4_group == 3'd0;
+  assign v_11_en_and = s4_advance & v_11_en_eq;
+  assign v_35_en_eq = s4_group == 3'd1;
+  assign v_35_en_and = s4_advance & v_35_en_eq;
+  assign v_59_en_eq = s4_group == 3'd2;
+  assign v_59_en_and = s4_advance & v_59_en_eq;
+  assign v_83_en_eq = s4_group == 3'd3;
+  assign v_83_en_and = s4_advance & v_83_en_eq;
+  assign v_107_en_eq = s4_group == 3'd4;
+  assign v_107_en_and = s4_advance & v_107_en_eq;
+  assign v_131_en_eq = s4_group == 3'd5;
+  assign v_131_en_and = s4_advance & v_131_en_eq;
+  assign v_155_en_eq = s4_group == 3'd6;
+  assign v_155_en_and = s4_advance & v_155_en_eq;
+  assign v_179_en_eq = s4_group == 3'd7;
+  assign v_179_en_and = s4_advance & v_179_en_eq;
   assign s2_current_lane12_next_bits = s1_current[181:168];
-  assign v_12_en_eq = s3_group == 3'd0;
-  assign v_12_en_and = s3_advance & v_12_en_eq;
-  assign v_36_en_eq = s3_group == 3'd1;
-  assign v_36_en_and = s3_advance & v_36_en_eq;
-  assign v_60_en_eq = s3_group == 3'd2;
-  assign v_60_en_and = s3_advance & v_60_en_eq;
-  assign v_84_en_eq = s3_group == 3'd3;
-  assign v_84_en_and = s3_advance & v_84_en_eq;
-  assign v_108_en_eq = s3_group == 3'd4;
-  assign v_108_en_and = s3_advance & v_108_en_eq;
-  assign v_132_en_eq = s3_group == 3'd5;
-  assign v_132_en_and = s3_advance & v_132_en_eq;
-  assign v_156_en_eq = s3_group == 3'd6;
-  assign v_156_en_and = s3_advance & v_156_en_eq;
-  assign v_180_en_eq = s3_group == 3'd7;
-  assign v_180_en_and = s3_advance & v_180_en_eq;
+  assign v_12_en_eq = s4_group == 3'd0;
+  assign v_12_en_and = s4_advance & v_12_en_eq;
+  assign v_36_en_eq = s4_group == 3'd1;
+  assign v_36_en_and = s4_advance & v_36_en_eq;
+  assign v_60_en_eq = s4_group == 3'd2;
+  assign v_60_en_and = s4_advance & v_60_en_eq;
+  assign v_84_en_eq = s4_group == 3'd3;
+  assign v_84_en_and = s4_advance & v_84_en_eq;
+  assign v_108_en_eq = s4_group == 3'd4;
+  assign v_108_en_and = s4_advance & v_108_en_eq;
+  assign v_132_en_eq = s4_group == 3'd5;
+  assign v_132_en_and = s4_advance & v_132_en_eq;
+  assign v_156_en_eq = s4_group == 3'd6;
+  assign v_156_en_and = s4_advance & v_156_en_eq;
+  assign v_180_en_eq = s4_group == 3'd7;
+  assign v_180_en_and = s4_advance & v_180_en_eq;
   assign s2_current_lane13_next_bits = s1_current[195:182];
-  assign v_13_en_eq = s3_group == 3'd0;
-  assign v_13_en_and = s3_advance & v_13_en_eq;
-  assign v_37_en_eq = s3_group == 3'd1;
-  assign v_37_en_and = s3_advance & v_37_en_eq;
-  assign v_61_en_eq = s3_group == 3'd2;
-  assign v_61_en_and = s3_advance & v_61_en_eq;
-  assign v_85_en_eq = s3_group == 3'd3;
-  assign v_85_en_and = s3_advance & v_85_en_eq;
-  assign v_109_en_eq = s3_group == 3'd4;
-  assign v_109_en_and = s3_advance & v_109_en_eq;
-  assign v_133_en_eq = s3_group == 3'd5;
-  assign v_133_en_and = s3_advance & v_133_en_eq;
-  assign v_157_en_eq = s3_group == 3'd6;
-  assign v_157_en_and = s3_advance & v_157_en_eq;
-  assign v_181_en_eq = s3_group == 3'd7;
-  assign v_181_en_and = s3_advance & v_181_en_eq;
+  assign v_13_en_eq = s4_group == 3'd0;
+  assign v_13_en_and = s4_advance & v_13_en_eq;
+  assign v_37_en_eq = s4_group == 3'd1;
+  assign v_37_en_and = s4_advance & v_37_en_eq;
+  assign v_61_en_eq = s4_group == 3'd2;
+  assign v_61_en_and = s4_advance & v_61_en_eq;
+  assign v_85_en_eq = s4_group == 3'd3;
+  assign v_85_en_and = s4_advance & v_85_en_eq;
+  assign v_109_en_eq = s4_group == 3'd4;
+  assign v_109_en_and = s4_advance & v_109_en_eq;
+  assign v_133_en_eq = s4_group == 3'd5;
+  assign v_133_en_and = s4_advance & v_133_en_eq;
+  assign v_157_en_eq = s4_group == 3'd6;
+  assign v_157_en_and = s4_advance & v_157_en_eq;
+  assign v_181_en_eq = s4_group == 3'd7;
+  assign v_181_en_and = s4_advance & v_181_en_eq;
   assign s2_current_lane14_next_bits = s1_current[209:196];
-  assign v_14_en_eq = s3_group == 3'd0;
-  assign v_14_en_and = s3_advance & v_14_en_eq;
-  assign v_38_en_eq = s3_group == 3'd1;
-  assign v_38_en_and = s3_advance & v_38_en_eq;
-  assign v_62_en_eq = s3_group == 3'd2;
-  assign v_62_en_and = s3_advance & v_62_en_eq;
-  assign v_86_en_eq = s3_group == 3'd3;
-  assign v_86_en_and = s3_advance & v_86_en_eq;
-  assign v_110_en_eq = s3_group == 3'd4;
-  assign v_110_en_and = s3_advance & v_110_en_eq;
-  assign v_134_en_eq = s3_group == 3'd5;
-  assign v_134_en_and = s3_advance & v_134_en_eq;
-  assign v_158_en_eq = s3_group == 3'd6;
-  assign v_158_en_and = s3_advance & v_158_en_eq;
-  assign v_182_en_eq = s3_group == 3'd7;
-  assign v_182_en_and = s3_advance & v_182_en_eq;
+  assign v_14_en_eq = s4_group == 3'd0;
+  assign v_14_en_and = s4_advance & v_14_en_eq;
+  assign v_38_en_eq = s4_group == 3'd1;
+  assign v_38_en_and = s4_advance & v_38_en_eq;
+  assign v_62_en_eq = s4_group == 3'd2;
+  assign v_62_en_and = s4_advance & v_62_en_eq;
+  assign v_86_en_eq = s4_group == 3'd3;
+  assign v_86_en_and = s4_advance & v_86_en_eq;
+  assign v_110_en_eq = s4_group == 3'd4;
+  assign v_110_en_and = s4_advance & v_110_en_eq;
+  assign v_134_en_eq = s4_group == 3'd5;
+  assign v_134_en_and = s4_advance & v_134_en_eq;
+  assign v_158_en_eq = s4_group == 3'd6;
+  assign v_158_en_and = s4_advance & v_158_en_eq;
+  assign v_182_en_eq = s4_group == 3'd7;
+  assign v_182_en_and = s4_advance & v_182_en_eq;
   assign s2_current_lane15_next_bits = s1_current[223:210];
-  assign v_15_en_eq = s3_group == 3'd0;
-  assign v_15_en_and = s3_advance & v_15_en_eq;
-  assign v_39_en_eq = s3_group == 3'd1;
-  assign v_39_en_and = s3_advance & v_39_en_eq;
-  assign v_63_en_eq = s3_group == 3'd2;
-  assign v_63_en_and = s3_advance & v_63_en_eq;
-  assign v_87_en_eq = s3_group == 3'd3;
-  assign v_87_en_and = s3_advance & v_87_en_eq;
-  assign v_111_en_eq = s3_group == 3'd4;
-  assign v_111_en_and = s3_advance & v_111_en_eq;
-  assign v_135_en_eq = s3_group == 3'd5;
-  assign v_135_en_and = s3_advance & v_135_en_eq;
-  assign v_159_en_eq = s3_group == 3'd6;
-  assign v_159_en_and = s3_advance & v_159_en_eq;
-  assign v_183_en_eq = s3_group == 3'd7;
-  assign v_183_en_and = s3_advance & v_183_en_eq;
+  assign v_15_en_eq = s4_group == 3'd0;
+  assign v_15_en_and = s4_advance & v_15_en_eq;
+  assign v_39_en_eq = s4_group == 3'd1;
+  assign v_39_en_and = s4_advance & v_39_en_eq;
+  assign v_63_en_eq = s4_group == 3'd2;
+  assign v_63_en_and = s4_advance & v_63_en_eq;
+  assign v_87_en_eq = s4_group == 3'd3;
+  assign v_87_en_and = s4_advance & v_87_en_eq;
+  assign v_111_en_eq = s4_group == 3'd4;
+  assign v_111_en_and = s4_advance & v_111_en_eq;
+  assign v_135_en_eq = s4_group == 3'd5;
+  assign v_135_en_and = s4_advance & v_135_en_eq;
+  assign v_159_en_eq = s4_group == 3'd6;
+  assign v_159_en_and = s4_advance & v_159_en_eq;
+  assign v_183_en_eq = s4_group == 3'd7;
+  assign v_183_en_and = s4_advance & v_183_en_eq;
   assign s2_current_lane16_next_bits = s1_current[237:224];
-  assign v_16_en_eq = s3_group == 3'd0;
-  assign v_16_en_and = s3_advance & v_16_en_eq;
-  assign v_40_en_eq = s3_group == 3'd1;
-  assign v_40_en_and = s3_advance & v_40_en_eq;
-  assign v_64_en_eq = s3_group == 3'd2;
-  assign v_64_en_and = s3_advance & v_64_en_eq;
-  assign v_88_en_eq = s3_group == 3'd3;
-  assign v_88_en_and = s3_advance & v_88_en_eq;
-  assign v_112_en_eq = s3_group == 3'd4;
-  assign v_112_en_and = s3_advance & v_112_en_eq;
-  assign v_136_en_eq = s3_group == 3'd5;
-  assign v_136_en_and = s3_advance & v_136_en_eq;
-  assign v_160_en_eq = s3_group == 3'd6;
-  assign v_160_en_and = s3_advance & v_160_en_eq;
-  assign v_184_en_eq = s3_group == 3'd7;
-  assign v_184_en_and = s3_advance & v_184_en_eq;
+  assign v_16_en_eq = s4_group == 3'd0;
+  assign v_16_en_and = s4_advance & v_16_en_eq;
+  assign v_40_en_eq = s4_group == 3'd1;
+  assign v_40_en_and = s4_advance & v_40_en_eq;
+  assign v_64_en_eq = s4_group == 3'd2;
+  assign v_64_en_and = s4_advance & v_64_en_eq;
+  assign v_88_en_eq = s4_group == 3'd3;
+  assign v_88_en_and = s4_advance & v_88_en_eq;
+  assign v_112_en_eq = s4_group == 3'd4;
+  assign v_112_en_and = s4_advance & v_112_en_eq;
+  assign v_136_en_eq = s4_group == 3'd5;
+  assign v_136_en_and = s4_advance & v_136_en_eq;
+  assign v_160_en_eq = s4_group == 3'd6;
+  assign v_160_en_and = s4_advance & v_160_en_eq;
+  assign v_184_en_eq = s4_group == 3'd7;
+  assign v_184_en_and = s4_advance & v_184_en_eq;
   assign s2_current_lane17_next_bits = s1_current[251:238];
-  assign v_17_en_eq = s3_group == 3'd0;
-  assign v_17_en_and = s3_advance & v_17_en_eq;
-  assign v_41_en_eq = s3_group == 3'd1;
-  assign v_41_en_and = s3_advance & v_41_en_eq;
-  assign v_65_en_eq = s3_group == 3'd2;
-  assign v_65_en_and = s3_advance & v_65_en_eq;
-  assign v_89_en_eq = s3_group == 3'd3;
-  assign v_89_en_and = s3_advance & v_89_en_eq;
-  assign v_113_en_eq = s3_group == 3'd4;
-  assign v_113_en_and = s3_advance & v_113_en_eq;
-  assign v_137_en_eq = s3_group == 3'd5;
-  assign v_137_en_and = s3_advance & v_137_en_eq;
-  assign v_161_en_eq = s3_group == 3'd6;
-  assign v_161_en_and = s3_advance & v_161_en_eq;
-  assign v_185_en_eq = s3_group == 3'd7;
-  assign v_185_en_and = s3_advance & v_185_en_eq;
+  assign v_17_en_eq = s4_group == 3'd0;
+  assign v_17_en_and = s4_advance & v_17_en_eq;
+  assign v_41_en_eq = s4_group == 3'd1;
+  assign v_41_en_and = s4_advance & v_41_en_eq;
+  assign v_65_en_eq = s4_group == 3'd2;
+  assign v_65_en_and = s4_advance & v_65_en_eq;
+  assign v_89_en_eq = s4_group == 3'd3;
+  assign v_89_en_and = s4_advance & v_89_en_eq;
+  assign v_113_en_eq = s4_group == 3'd4;
+  assign v_113_en_and = s4_advance & v_113_en_eq;
+  assign v_137_en_eq = s4_group == 3'd5;
+  assign v_137_en_and = s4_advance & v_137_en_eq;
+  assign v_161_en_eq = s4_group == 3'd6;
+  assign v_161_en_and = s4_advance & v_161_en_eq;
+  assign v_185_en_eq = s4_group == 3'd7;
+  assign v_185_en_and = s4_advance & v_185_en_eq;
   assign s2_current_lane18_next_bits = s1_current[265:252];
-  assign v_18_en_eq = s3_group == 3'd0;
-  assign v_18_en_and = s3_advance & v_18_en_eq;
-  assign v_42_en_eq = s3_group == 3'd1;
-  assign v_42_en_and = s3_advance & v_42_en_eq;
-  assign v_66_en_eq = s3_group == 3'd2;
-  assign v_66_en_and = s3_advance & v_66_en_eq;
-  assign v_90_en_eq = s3_group == 3'd3;
-  assign v_90_en_and = s3_advance & v_90_en_eq;
-  assign v_114_en_eq = s3_group == 3'd4;
-  assign v_114_en_and = s3_advance & v_114_en_eq;
-  assign v_138_en_eq = s3_group == 3'd5;
-  assign v_138_en_and = s3_advance & v_138_en_eq;
-  assign v_162_en_eq = s3_group == 3'd6;
-  assign v_162_en_and = s3_advance & v_162_en_eq;
-  assign v_186_en_eq = s3_group == 3'd7;
-  assign v_186_en_and = s3_advance & v_186_en_eq;
+  assign v_18_en_eq = s4_group == 3'd0;
+  assign v_18_en_and = s4_advance & v_18_en_eq;
+  assign v_42_en_eq = s4_group == 3'd1;
+  assign v_42_en_and = s4_advance & v_42_en_eq;
+  assign v_66_en_eq = s4_group == 3'd2;
+  assign v_66_en_and = s4_advance & v_66_en_eq;
+  assign v_90_en_eq = s4_group == 3'd3;
+  assign v_90_en_and = s4_advance & v_90_en_eq;
+  assign v_114_en_eq = s4_group == 3'd4;
+  assign v_114_en_and = s4_advance & v_114_en_eq;
+  assign v_138_en_eq = s4_group == 3'd5;
+  assign v_138_en_and = s4_advance & v_138_en_eq;
+  assign v_162_en_eq = s4_group == 3'd6;
+  assign v_162_en_and = s4_advance & v_162_en_eq;
+  assign v_186_en_eq = s4_group == 3'd7;
+  assign v_186_en_and = s4_advance & v_186_en_eq;
   assign s2_current_lane19_next_bits = s1_current[279:266];
-  assign v_19_en_eq = s3_group == 3'd0;
-  assign v_19_en_and = s3_advance & v_19_en_eq;
-  assign v_43_en_eq = s3_group == 3'd1;
-  assign v_43_en_and = s3_advance & v_43_en_eq;
-  assign v_67_en_eq = s3_group == 3'd2;
-  assign v_67_en_and = s3_advance & v_67_en_eq;
-  assign v_91_en_eq = s3_group == 3'd3;
-  assign v_91_en_and = s3_advance & v_91_en_eq;
-  assign v_115_en_eq = s3_group == 3'd4;
-  assign v_115_en_and = s3_advance & v_115_en_eq;
-  assign v_139_en_eq = s3_group == 3'd5;
-  assign v_139_en_and = s3_advance & v_139_en_eq;
-  assign v_163_en_eq = s3_group == 3'd6;
-  assign v_163_en_and = s3_advance & v_163_en_eq;
-  assign v_187_en_eq = s3_group == 3'd7;
-  assign v_187_en_and = s3_advance & v_187_en_eq;
+  assign v_19_en_eq = s4_group == 3'd0;
+  assign v_19_en_and = s4_advance & v_19_en_eq;
+  assign v_43_en_eq = s4_group == 3'd1;
+  assign v_43_en_and = s4_advance & v_43_en_eq;
+  assign v_67_en_eq = s4_group == 3'd2;
+  assign v_67_en_and = s4_advance & v_67_en_eq;
+  assign v_91_en_eq = s4_group == 3'd3;
+  assign v_91_en_and = s4_advance & v_91_en_eq;
+  assign v_115_en_eq = s4_group == 3'd4;
+  assign v_115_en_and = s4_advance & v_115_en_eq;
+  assign v_139_en_eq = s4_group == 3'd5;
+  assign v_139_en_and = s4_advance & v_139_en_eq;
+  assign v_163_en_eq = s4_group == 3'd6;
+  assign v_163_en_and = s4_advance & v_163_en_eq;
+  assign v_187_en_eq = s4_group == 3'd7;
+  assign v_187_en_and = s4_advance & v_187_en_eq;
   assign s2_current_lane20_next_bits = s1_current[293:280];
-  assign v_20_en_eq = s3_group == 3'd0;
-  assign v_20_en_and = s3_advance & v_20_en_eq;
-  assign v_44_en_eq = s3_group == 3'd1;
-  assign v_44_en_and = s3_advance & v_44_en_eq;
-  assign v_68_en_eq = s3_group == 3'd2;
-  assign v_68_en_and = s3_advance & v_68_en_eq;
-  assign v_92_en_eq = s3_group == 3'd3;
-  assign v_92_en_and = s3_advance & v_92_en_eq;
-  assign v_116_en_eq = s3_group == 3'd4;
-  assign v_116_en_and = s3_advance & v_116_en_eq;
-  assign v_140_en_eq = s3_group == 3'd5;
-  assign v_140_en_and = s3_advance & v_140_en_eq;
-  assign v_164_en_eq = s3_group == 3'd6;
-  assign v_164_en_and = s3_advance & v_164_en_eq;
-  assign v_188_en_eq = s3_group == 3'd7;
-  assign v_188_en_and = s3_advance & v_188_en_eq;
+  assign v_20_en_eq = s4_group == 3'd0;
+  assign v_20_en_and = s4_advance & v_20_en_eq;
+  assign v_44_en_eq = s4_group == 3'd1;
+  assign v_44_en_and = s4_advance & v_44_en_eq;
+  assign v_68_en_eq = s4_group == 3'd2;
+  assign v_68_en_and = s4_advance & v_68_en_eq;
+  assign v_92_en_eq = s4_group == 3'd3;
+  assign v_92_en_and = s4_advance & v_92_en_eq;
+  assign v_116_en_eq = s4_group == 3'd4;
+  assign v_116_en_and = s4_advance & v_116_en_eq;
+  assign v_140_en_eq = s4_group == 3'd5;
+  assign v_140_en_and = s4_advance & v_140_en_eq;
+  assign v_164_en_eq = s4_group == 3'd6;
+  assign v_164_en_and = s4_advance & v_164_en_eq;
+  assign v_188_en_eq = s4_group == 3'd7;
+  assign v_188_en_and = s4_advance & v_188_en_eq;
   assign s2_current_lane21_next_bits = s1_current[307:294];
-  assign v_21_en_eq = s3_group == 3'd0;
-  assign v_21_en_and = s3_advance & v_21_en_eq;
-  assign v_45_en_eq = s3_group == 3'd1;
-  assign v_45_en_and = s3_advance & v_45_en_eq;
-  assign v_69_en_eq = s3_group == 3'd2;
-  assign v_69_en_and = s3_advance & v_69_en_eq;
-  assign v_93_en_eq = s3_group == 3'd3;
-  assign v_93_en_and = s3_advance & v_93_en_eq;
-  assign v_117_en_eq = s3_group == 3'd4;
-  assign v_117_en_and = s3_advance & v_117_en_eq;
-  assign v_141_en_eq = s3_group == 3'd5;
-  assign v_141_en_and = s3_advance & v_141_en_eq;
-  assign v_165_en_eq = s3_group == 3'd6;
-  assign v_165_en_and = s3_advance & v_165_en_eq;
-  assign v_189_en_eq = s3_group == 3'd7;
-  assign v_189_en_and = s3_advance & v_189_en_eq;
+  assign v_21_en_eq = s4_group == 3'd0;
+  assign v_21_en_and = s4_advance & v_21_en_eq;
+  assign v_45_en_eq = s4_group == 3'd1;
+  assign v_45_en_and = s4_advance & v_45_en_eq;
+  assign v_69_en_eq = s4_group == 3'd2;
+  assign v_69_en_and = s4_advance & v_69_en_eq;
+  assign v_93_en_eq = s4_group == 3'd3;
+  assign v_93_en_and = s4_advance & v_93_en_eq;
+  assign v_117_en_eq = s4_group == 3'd4;
+  assign v_117_en_and = s4_advance & v_117_en_eq;
+  assign v_141_en_eq = s4_group == 3'd5;
+  assign v_141_en_and = s4_advance & v_141_en_eq;
+  assign v_165_en_eq = s4_group == 3'd6;
+  assign v_165_en_and = s4_advance & v_165_en_eq;
+  assign v_189_en_eq = s4_group == 3'd7;
+  assign v_189_en_and = s4_advance & v_189_en_eq;
   assign s2_current_lane22_next_bits = s1_current[321:308];
-  assign v_22_en_eq = s3_group == 3'd0;
-  assign v_22_en_and = s3_advance & v_22_en_eq;
-  assign v_46_en_eq = s3_group == 3'd1;
-  assign v_46_en_and = s3_advance & v_46_en_eq;
-  assign v_70_en_eq = s3_group == 3'd2;
-  assign v_70_en_and = s3_advance & v_70_en_eq;
-  assign v_94_en_eq = s3_group == 3'd3;
-  assign v_94_en_and = s3_advance & v_94_en_eq;
-  assign v_118_en_eq = s3_group == 3'd4;
-  assign v_118_en_and = s3_advance & v_118_en_eq;
-  assign v_142_en_eq = s3_group == 3'd5;
-  assign v_142_en_and = s3_advance & v_142_en_eq;
-  assign v_166_en_eq = s3_group == 3'd6;
-  assign v_166_en_and = s3_advance & v_166_en_eq;
-  assign v_190_en_eq = s3_group == 3'd7;
-  assign v_190_en_and = s3_advance & v_190_en_eq;
+  assign v_22_en_eq = s4_group == 3'd0;
+  assign v_22_en_and = s4_advance & v_22_en_eq;
+  assign v_46_en_eq = s4_group == 3'd1;
+  assign v_46_en_and = s4_advance & v_46_en_eq;
+  assign v_70_en_eq = s4_group == 3'd2;
+  assign v_70_en_and = s4_advance & v_70_en_eq;
+  assign v_94_en_eq = s4_group == 3'd3;
+  assign v_94_en_and = s4_advance & v_94_en_eq;
+  assign v_118_en_eq = s4_group == 3'd4;
+  assign v_118_en_and = s4_advance & v_118_en_eq;
+  assign v_142_en_eq = s4_group == 3'd5;
+  assign v_142_en_and = s4_advance & v_142_en_eq;
+  assign v_166_en_eq = s4_group == 3'd6;
+  assign v_166_en_and = s4_advance & v_166_en_eq;
+  assign v_190_en_eq = s4_group == 3'd7;
+  assign v_190_en_and = s4_advance & v_190_en_eq;
   assign s2_current_lane23_next_bits = s1_current[335:322];
-  assign v_23_en_eq = s3_group == 3'd0;
-  assign v_23_en_and = s3_advance & v_23_en_eq;
-  assign v_47_en_eq = s3_group == 3'd1;
-  assign v_47_en_and = s3_advance & v_47_en_eq;
-  assign v_71_en_eq = s3_group == 3'd2;
-  assign v_71_en_and = s3_advance & v_71_en_eq;
-  assign v_95_en_eq = s3_group == 3'd3;
-  assign v_95_en_and = s3_advance & v_95_en_eq;
-  assign v_119_en_eq = s3_group == 3'd4;
-  assign v_119_en_and = s3_advance & v_119_en_eq;
-  assign v_143_en_eq = s3_group == 3'd5;
-  assign v_143_en_and = s3_advance & v_143_en_eq;
-  assign v_167_en_eq = s3_group == 3'd6;
-  assign v_167_en_and = s3_advance & v_167_en_eq;
-  assign v_191_en_eq = s3_group == 3'd7;
-  assign v_191_en_and = s3_advance & v_191_en_eq;
+  assign v_23_en_eq = s4_group == 3'd0;
+  assign v_23_en_and = s4_advance & v_23_en_eq;
+  assign v_47_en_eq = s4_group == 3'd1;
+  assign v_47_en_and = s4_advance & v_47_en_eq;
+  assign v_71_en_eq = s4_group == 3'd2;
+  assign v_71_en_and = s4_advance & v_71_en_eq;
+  assign v_95_en_eq = s4_group == 3'd3;
+  assign v_95_en_and = s4_advance & v_95_en_eq;
+  assign v_119_en_eq = s4_group == 3'd4;
+  assign v_119_en_and = s4_advance & v_119_en_eq;
+  assign v_143_en_eq = s4_group == 3'd5;
+  assign v_143_en_and = s4_advance & v_143_en_eq;
+  assign v_167_en_eq = s4_group == 3'd6;
+  assign v_167_en_and = s4_advance & v_167_en_eq;
+  assign v_191_en_eq = s4_group == 3'd7;
+  assign v_191_en_and = s4_advance & v_191_en_eq;
   assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
-  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s3_first;
-  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s3_group;
-  assign out_q_spike_next_and = lane23_spike & 1'd1;
-  assign out_q_spike_next_and_1 = lane22_spike & 1'd1;
-  assign out_q_spike_next_and_2 = lane21_spike & 1'd1;
-  assign out_q_spike_next_and_3 = lane20_spike & 1'd1;
-  assign out_q_spike_next_and_4 = lane19_spike & 1'd1;
-  assign out_q_spike_next_and_5 = lane18_spike & 1'd1;
-  assign out_q_spike_next_and_6 = lane17_spike & 1'd1;
-  assign out_q_spike_next_and_7 = lane16_spike & 1'd1;
-  assign out_q_spike_next_and_8 = lane15_spike & 1'd1;
-  assign out_q_spike_next_and_9 = lane14_spike & 1'd1;
-  assign out_q_spike_next_and_10 = lane13_spike & 1'd1;
-  assign out_q_spike_next_and_11 = lane12_spike & 1'd1;
-  assign out_q_spike_next_and_12 = lane11_spike & 1'd1;
-  assign out_q_spike_next_and_13 = lane10_spike & 1'd1;
-  assign out_q_spike_next_and_14 = lane9_spike & 1'd1;
-  assign out_q_spike_next_and_15 = lane8_spike & 1'd1;
-  assign out_q_spike_next_and_16 = lane7_spike & 1'd1;
-  assign out_q_spike_next_and_17 = lane6_spike & 1'd1;
-  assign out_q_spike_next_and_18 = lane5_spike & 1'd1;
-  assign out_q_spike_next_and_19 = lane4_spike & 1'd1;
-  assign out_q_spike_next_and_20 = lane3_spike & 1'd1;
-  assign out_q_spike_next_and_21 = lane2_spike & 1'd1;
-  assign out_q_spike_next_and_22 = lane1_spike & 1'd1;
-  assign out_q_spike_next_and_23 = lane0_spike & 1'd1;
+  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s4_first;
+  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s4_group;
+  assign out_q_spike_next_and = s4_spike_lane23 & 1'd1;
+  assign out_q_spike_next_and_1 = s4_spike_lane22 & 1'd1;
+  assign out_q_spike_next_and_2 = s4_spike_lane21 & 1'd1;
+  assign out_q_spike_next_and_3 = s4_spike_lane20 & 1'd1;
+  assign out_q_spike_next_and_4 = s4_spike_lane19 & 1'd1;
+  assign out_q_spike_next_and_5 = s4_spike_lane18 & 1'd1;
+  assign out_q_spike_next_and_6 = s4_spike_lane17 & 1'd1;
+  assign out_q_spike_next_and_7 = s4_spike_lane16 & 1'd1;
+  assign out_q_spike_next_and_8 = s4_spike_lane15 & 1'd1;
+  assign out_q_spike_next_and_9 = s4_spike_lane14 & 1'd1;
+  assign out_q_spike_next_and_10 = s4_spike_lane13 & 1'd1;
+  assign out_q_spike_next_and_11 = s4_spike_lane12 & 1'd1;
+  assign out_q_spike_next_and_12 = s4_spike_lane11 & 1'd1;
+  assign out_q_spike_next_and_13 = s4_spike_lane10 & 1'd1;
+  assign out_q_spike_next_and_14 = s4_spike_lane9 & 1'd1;
+  assign out_q_spike_next_and_15 = s4_spike_lane8 & 1'd1;
+  assign out_q_spike_next_and_16 = s4_spike_lane7 & 1'd1;
+  assign out_q_spike_next_and_17 = s4_spike_lane6 & 1'd1;
+  assign out_q_spike_next_and_18 = s4_spike_lane5 & 1'd1;
+  assign out_q_spike_next_and_19 = s4_spike_lane4 & 1'd1;
+  assign out_q_spike_next_and_20 = s4_spike_lane3 & 1'd1;
+  assign out_q_spike_next_and_21 = s4_spike_lane2 & 1'd1;
+  assign out_q_spike_next_and_22 = s4_spike_lane1 & 1'd1;
+  assign out_q_spike_next_and_23 = s4_spike_lane0 & 1'd1;
   assign out_q_spike_next_cat = {out_q_spike_next_and, out_q_spike_next_and_1, out_q_spike_next_and_2, out_q_spike_next_and_3, out_q_spike_next_and_4, out_q_spike_next_and_5, out_q_spike_next_and_6, out_q_spike_next_and_7, out_q_spike_next_and_8, out_q_spike_next_and_9, out_q_spike_next_and_10, out_q_spike_next_and_11, out_q_spike_next_and_12, out_q_spike_next_and_13, out_q_spike_next_and_14, out_q_spike_next_and_15, out_q_spike_next_and_16, out_q_spike_next_and_17, out_q_spike_next_and_18, out_q_spike_next_and_19, out_q_spike_next_and_20, out_q_spike_next_and_21, out_q_spike_next_and_22, out_q_spike_next_and_23};
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
-  assign s3_advance = s3_valid & out_q_up_ready;
-  assign s2_advance = s2_valid & s2_advance_or;
-  assign hazard = hazard_not & hazard_or;
-  assign s1_advance = s1_advance_and & s1_advance_or;
-  assign in_ready_w = in_ready_w_not | s1_advance;
-  assign accept = in_valid & in_ready_w;
-  assign v_lane0 = v_lane0_bits ? v_lane0_mux_2 : v_lane0_mux_5;
-  assign lane0_v0 = s1_first ? 18'd0 : v_lane0;
+  assign s1_up_ready = ~s1_skid_valid;
+  assign s4_free = s4_free_not | out_q_up_ready;
+  assign s3_free = s3_free_not | s4_free;
+  assign s2_free = s2_free_not | s3_free;
+  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s3_advance = s3_valid & s4_free;
+  assign s2_advance = s2_valid & s3_free;
+  assign s1_take = s1_take_not & s2_free;
+  assign s1_advance = s1_valid & s1_take;
+  assign s1_up_fire = in_valid & s1_up_ready;
+  assign s1_load = s1_take | s1_load_not;
+  assign s1_new_first = s1_skid_valid ? s1_skid_first : in_first;
+  assign s1_new_group = s1_skid_valid ? s1_skid_group : in_group;
+  assign s4_stays = s4_valid & s4_stays_not;
+  assign new_meets = new_meets_or | new_meets_or_1;
+  assign held_meets = held_meets_or | held_meets_and_2;
+  assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 4'd0};
   assign lane0_d = {lane0_a[17], lane0_a} - {s2_v0_lane0[17], s2_v0_lane0};
   assign lane0_dk = lane0_d[18:1];
   assign lane0_h = lane0_h_add[17:0];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(18'd2048);
-  assign lane0_vn = lane0_spike ? 18'd0 : s3_h_lane0;
-  assign v_lane1 = v_lane1_bits ? v_lane1_mux_2 : v_lane1_mux_5;
-  assign lane1_v0 = s1_first ? 18'd0 : v_lane1;
+  assign lane0_vn = s4_spike_lane0 ? 18'd0 : s4_kept_lane0;
+  assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 4'd0};
   assign lane1_d = {lane1_a[17], lane1_a} - {s2_v0_lane1[17], s2_v0_lane1};
   assign lane1_dk = lane1_d[18:1];
   assign lane1_h = lane1_h_add[17:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(18'd2048);
-  assign lane1_vn = lane1_spike ? 18'd0 : s3_h_lane1;
-  assign v_lane2 = v_lane2_bits ? v_lane2_mux_2 : v_lane2_mux_5;
-  assign lane2_v0 = s1_first ? 18'd0 : v_lane2;
+  assign lane1_vn = s4_spike_lane1 ? 18'd0 : s4_kept_lane1;
+  assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 4'd0};
   assign lane2_d = {lane2_a[17], lane2_a} - {s2_v0_lane2[17], s2_v0_lane2};
   assign lane2_dk = lane2_d[18:1];
   assign lane2_h = lane2_h_add[17:0];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(18'd2048);
-  assign lane2_vn = lane2_spike ? 18'd0 : s3_h_lane2;
-  assign v_lane3 = v_lane3_bits ? v_lane3_mux_2 : v_lane3_mux_5;
-  assign lane3_v0 = s1_first ? 18'd0 : v_lane3;
+  assign lane2_vn = s4_spike_lane2 ? 18'd0 : s4_kept_lane2;
+  assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 4'd0};
   assign lane3_d = {lane3_a[17], lane3_a} - {s2_v0_lane3[17], s2_v0_lane3};
   assign lane3_dk = lane3_d[18:1];
   assign lane3_h = lane3_h_add[17:0];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(18'd2048);
-  assign lane3_vn = lane3_spike ? 18'd0 : s3_h_lane3;
-  assign v_lane4 = v_lane4_bits ? v_lane4_mux_2 : v_lane4_mux_5;
-  assign lane4_v0 = s1_first ? 18'd0 : v_lane4;
+  assign lane3_vn = s4_spike_lane3 ? 18'd0 : s4_kept_lane3;
+  assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 4'd0};
   assign lane4_d = {lane4_a[17], lane4_a} - {s2_v0_lane4[17], s2_v0_lane4};
   assign lane4_dk = lane4_d[18:1];
   assign lane4_h = lane4_h_add[17:0];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(18'd2048);
-  assign lane4_vn = lane4_spike ? 18'd0 : s3_h_lane4;
-  assign v_lane5 = v_lane5_bits ? v_lane5_mux_2 : v_lane5_mux_5;
-  assign lane5_v0 = s1_first ? 18'd0 : v_lane5;
+  assign lane4_vn = s4_spike_lane4 ? 18'd0 : s4_kept_lane4;
+  assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 4'd0};
   assign lane5_d = {lane5_a[17], lane5_a} - {s2_v0_lane5[17], s2_v0_lane5};
   assign lane5_dk = lane5_d[18:1];
   assign lane5_h = lane5_h_add[17:0];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(18'd2048);
-  assign lane5_vn = lane5_spike ? 18'd0 : s3_h_lane5;
-  assign v_lane6 = v_lane6_bits ? v_lane6_mux_2 : v_lane6_mux_5;
-  assign lane6_v0 = s1_first ? 18'd0 : v_lane6;
+  assign lane5_vn = s4_spike_lane5 ? 18'd0 : s4_kept_lane5;
+  assign v0_lane6 = v0_lane6_or_5 | v0_lane6_mux_7;
   assign lane6_a = {s2_current_lane6, 4'd0};
   assign lane6_d = {lane6_a[17], lane6_a} - {s2_v0_lane6[17], s2_v0_lane6};
   assign lane6_dk = lane6_d[18:1];
   assign lane6_h = lane6_h_add[17:0];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(18'd2048);
-  assign lane6_vn = lane6_spike ? 18'd0 : s3_h_lane6;
-  assign v_lane7 = v_lane7_bits ? v_lane7_mux_2 : v_lane7_mux_5;
-  assign lane7_v0 = s1_first ? 18'd0 : v_lane7;
+  assign lane6_vn = s4_spike_lane6 ? 18'd0 : s4_kept_lane6;
+  assign v0_lane7 = v0_lane7_or_5 | v0_lane7_mux_7;
   assign lane7_a = {s2_current_lane7, 4'd0};
   assign lane7_d = {lane7_a[17], lane7_a} - {s2_v0_lane7[17], s2_v0_lane7};
   assign lane7_dk = lane7_d[18:1];
   assign lane7_h = lane7_h_add[17:0];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(18'd2048);
-  assign lane7_vn = lane7_spike ? 18'd0 : s3_h_lane7;
-  assign v_lane8 = v_lane8_bits ? v_lane8_mux_2 : v_lane8_mux_5;
-  assign lane8_v0 = s1_first ? 18'd0 : v_lane8;
+  assign lane7_vn = s4_spike_lane7 ? 18'd0 : s4_kept_lane7;
+  assign v0_lane8 = v0_lane8_or_5 | v0_lane8_mux_7;
   assign lane8_a = {s2_current_lane8, 4'd0};
   assign lane8_d = {lane8_a[17], lane8_a} - {s2_v0_lane8[17], s2_v0_lane8};
   assign lane8_dk = lane8_d[18:1];
   assign lane8_h = lane8_h_add[17:0];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(18'd2048);
-  assign lane8_vn = lane8_spike ? 18'd0 : s3_h_lane8;
-  assign v_lane9 = v_lane9_bits ? v_lane9_mux_2 : v_lane9_mux_5;
-  assign lane9_v0 = s1_first ? 18'd0 : v_lane9;
+  assign lane8_vn = s4_spike_lane8 ? 18'd0 : s4_kept_lane8;
+  assign v0_lane9 = v0_lane9_or_5 | v0_lane9_mux_7;
   assign lane9_a = {s2_current_lane9, 4'd0};
   assign lane9_d = {lane9_a[17], lane9_a} - {s2_v0_lane9[17], s2_v0_lane9};
   assign lane9_dk = lane9_d[18:1];
   assign lane9_h = lane9_h_add[17:0];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(18'd2048);
-  assign lane9_vn = lane9_spike ? 18'd0 : s3_h_lane9;
-  assign v_lane10 = v_lane10_bits ? v_lane10_mux_2 : v_lane10_mux_5;
-  assign lane10_v0 = s1_first ? 18'd0 : v_lane10;
+  assign lane9_vn = s4_spike_lane9 ? 18'd0 : s4_kept_lane9;
+  assign v0_lane10 = v0_lane10_or_5 | v0_lane10_mux_7;
   assign lane10_a = {s2_current_lane10, 4'd0};
   assign lane10_d = {lane10_a[17], lane10_a} - {s2_v0_lane10[17], s2_v0_lane10};
   assign lane10_dk = lane10_d[18:1];
   assign lane10_h = lane10_h_add[17:0];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(18'd2048);
-  assign lane10_vn = lane10_spike ? 18'd0 : s3_h_lane10;
-  assign v_lane11 = v_lane11_bits ? v_lane11_mux_2 : v_lane11_mux_5;
-  assign lane11_v0 = s1_first ? 18'd0 : v_lane11;
+  assign lane10_vn = s4_spike_lane10 ? 18'd0 : s4_kept_lane10;
+  assign v0_lane11 = v0_lane11_or_5 | v0_lane11_mux_7;
   assign lane11_a = {s2_current_lane11, 4'd0};
   assign lane11_d = {lane11_a[17], lane11_a} - {s2_v0_lane11[17], s2_v0_lane11};
   assign lane11_dk = lane11_d[18:1];
   assign lane11_h = lane11_h_add[17:0];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(18'd2048);
-  assign lane11_vn = lane11_spike ? 18'd0 : s3_h_lane11;
-  assign v_lane12 = v_lane12_bits ? v_lane12_mux_2 : v_lane12_mux_5;
-  assign lane12_v0 = s1_first ? 18'd0 : v_lane12;
+  assign lane11_vn = s4_spike_lane11 ? 18'd0 : s4_kept_lane11;
+  assign v0_lane12 = v0_lane12_or_5 | v0_lane12_mux_7;
   assign lane12_a = {s2_current_lane12, 4'd0};
   assign lane12_d = {lane12_a[17], lane12_a} - {s2_v0_lane12[17], s2_v0_lane12};
   assign lane12_dk = lane12_d[18:1];
   assign lane12_h = lane12_h_add[17:0];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(18'd2048);
-  assign lane12_vn = lane12_spike ? 18'd0 : s3_h_lane12;
-  assign v_lane13 = v_lane13_bits ? v_lane13_mux_2 : v_lane13_mux_5;
-  assign lane13_v0 = s1_first ? 18'd0 : v_lane13;
+  assign lane12_vn = s4_spike_lane12 ? 18'd0 : s4_kept_lane12;
+  assign v0_lane13 = v0_lane13_or_5 | v0_lane13_mux_7;
   assign lane13_a = {s2_current_lane13, 4'd0};
   assign lane13_d = {lane13_a[17], lane13_a} - {s2_v0_lane13[17], s2_v0_lane13};
   assign lane13_dk = lane13_d[18:1];
   assign lane13_h = lane13_h_add[17:0];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(18'd2048);
-  assign lane13_vn = lane13_spike ? 18'd0 : s3_h_lane13;
-  assign v_lane14 = v_lane14_bits ? v_lane14_mux_2 : v_lane14_mux_5;
-  assign lane14_v0 = s1_first ? 18'd0 : v_lane14;
+  assign lane13_vn = s4_spike_lane13 ? 18'd0 : s4_kept_lane13;
+  assign v0_lane14 = v0_lane14_or_5 | v0_lane14_mux_7;
   assign lane14_a = {s2_current_lane14, 4'd0};
   assign lane14_d = {lane14_a[17], lane14_a} - {s2_v0_lane14[17], s2_v0_lane14};
   assign lane14_dk = lane14_d[18:1];
   assign lane14_h = lane14_h_add[17:0];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(18'd2048);
-  assign lane14_vn = lane14_spike ? 18'd0 : s3_h_lane14;
-  assign v_lane15 = v_lane15_bits ? v_lane15_mux_2 : v_lane15_mux_5;
-  assign lane15_v0 = s1_first ? 18'd0 : v_lane15;
+  assign lane14_vn = s4_spike_lane14 ? 18'd0 : s4_kept_lane14;
+  assign v0_lane15 = v0_lane15_or_5 | v0_lane15_mux_7;
   assign lane15_a = {s2_current_lane15, 4'd0};
   assign lane15_d = {lane15_a[17], lane15_a} - {s2_v0_lane15[17], s2_v0_lane15};
   assign lane15_dk = lane15_d[18:1];
   assign lane15_h = lane15_h_add[17:0];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(18'd2048);
-  assign lane15_vn = lane15_spike ? 18'd0 : s3_h_lane15;
-  assign v_lane16 = v_lane16_bits ? v_lane16_mux_2 : v_lane16_mux_5;
-  assign lane16_v0 = s1_first ? 18'd0 : v_lane16;
+  assign lane15_vn = s4_spike_lane15 ? 18'd0 : s4_kept_lane15;
+  assign v0_lane16 = v0_lane16_or_5 | v0_lane16_mux_7;
   assign lane16_a = {s2_current_lane16, 4'd0};
   assign lane16_d = {lane16_a[17], lane16_a} - {s2_v0_lane16[17], s2_v0_lane16};
   assign lane16_dk = lane16_d[18:1];
   assign lane16_h = lane16_h_add[17:0];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(18'd2048);
-  assign lane16_vn = lane16_spike ? 18'd0 : s3_h_lane16;
-  assign v_lane17 = v_lane17_bits ? v_lane17_mux_2 : v_lane17_mux_5;
-  assign lane17_v0 = s1_first ? 18'd0 : v_lane17;
+  assign lane16_vn = s4_spike_lane16 ? 18'd0 : s4_kept_lane16;
+  assign v0_lane17 = v0_lane17_or_5 | v0_lane17_mux_7;
   assign lane17_a = {s2_current_lane17, 4'd0};
   assign lane17_d = {lane17_a[17], lane17_a} - {s2_v0_lane17[17], s2_v0_lane17};
   assign lane17_dk = lane17_d[18:1];
   assign lane17_h = lane17_h_add[17:0];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(18'd2048);
-  assign lane17_vn = lane17_spike ? 18'd0 : s3_h_lane17;
-  assign v_lane18 = v_lane18_bits ? v_lane18_mux_2 : v_lane18_mux_5;
-  assign lane18_v0 = s1_first ? 18'd0 : v_lane18;
+  assign lane17_vn = s4_spike_lane17 ? 18'd0 : s4_kept_lane17;
+  assign v0_lane18 = v0_lane18_or_5 | v0_lane18_mux_7;
   assign lane18_a = {s2_current_lane18, 4'd0};
   assign lane18_d = {lane18_a[17], lane18_a} - {s2_v0_lane18[17], s2_v0_lane18};
   assign lane18_dk = lane18_d[18:1];
   assign lane18_h = lane18_h_add[17:0];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(18'd2048);
-  assign lane18_vn = lane18_spike ? 18'd0 : s3_h_lane18;
-  assign v_lane19 = v_lane19_bits ? v_lane19_mux_2 : v_lane19_mux_5;
-  assign lane19_v0 = s1_first ? 18'd0 : v_lane19;
+  assign lane18_vn = s4_spike_lane18 ? 18'd0 : s4_kept_lane18;
+  assign v0_lane19 = v0_lane19_or_5 | v0_lane19_mux_7;
   assign lane19_a = {s2_current_lane19, 4'd0};
   assign lane19_d = {lane19_a[17], lane19_a} - {s2_v0_lane19[17], s2_v0_lane19};
   assign lane19_dk = lane19_d[18:1];
   assign lane19_h = lane19_h_add[17:0];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(18'd2048);
-  assign lane19_vn = lane19_spike ? 18'd0 : s3_h_lane19;
-  assign v_lane20 = v_lane20_bits ? v_lane20_mux_2 : v_lane20_mux_5;
-  assign lane20_v0 = s1_first ? 18'd0 : v_lane20;
+  assign lane19_vn = s4_spike_lane19 ? 18'd0 : s4_kept_lane19;
+  assign v0_lane20 = v0_lane20_or_5 | v0_lane20_mux_7;
   assign lane20_a = {s2_current_lane20, 4'd0};
   assign lane20_d = {lane20_a[17], lane20_a} - {s2_v0_lane20[17], s2_v0_lane20};
   assign lane20_dk = lane20_d[18:1];
   assign lane20_h = lane20_h_add[17:0];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(18'd2048);
-  assign lane20_vn = lane20_spike ? 18'd0 : s3_h_lane20;
-  assign v_lane21 = v_lane21_bits ? v_lane21_mux_2 : v_lane21_mux_5;
-  assign lane21_v0 = s1_first ? 18'd0 : v_lane21;
+  assign lane20_vn = s4_spike_lane20 ? 18'd0 : s4_kept_lane20;
+  assign v0_lane21 = v0_lane21_or_5 | v0_lane21_mux_7;
   assign lane21_a = {s2_current_lane21, 4'd0};
   assign lane21_d = {lane21_a[17], lane21_a} - {s2_v0_lane21[17], s2_v0_lane21};
   assign lane21_dk = lane21_d[18:1];
   assign lane21_h = lane21_h_add[17:0];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(18'd2048);
-  assign lane21_vn = lane21_spike ? 18'd0 : s3_h_lane21;
-  assign v_lane22 = v_lane22_bits ? v_lane22_mux_2 : v_lane22_mux_5;
-  assign lane22_v0 = s1_first ? 18'd0 : v_lane22;
+  assign lane21_vn = s4_spike_lane21 ? 18'd0 : s4_kept_lane21;
+  assign v0_lane22 = v0_lane22_or_5 | v0_lane22_mux_7;
   assign lane22_a = {s2_current_lane22, 4'd0};
   assign lane22_d = {lane22_a[17], lane22_a} - {s2_v0_lane22[17], s2_v0_lane22};
   assign lane22_dk = lane22_d[18:1];
   assign lane22_h = lane22_h_add[17:0];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(18'd2048);
-  assign lane22_vn = lane22_spike ? 18'd0 : s3_h_lane22;
-  assign v_lane23 = v_lane23_bits ? v_lane23_mux_2 : v_lane23_mux_5;
-  assign lane23_v0 = s1_first ? 18'd0 : v_lane23;
+  assign lane22_vn = s4_spike_lane22 ? 18'd0 : s4_kept_lane22;
+  assign v0_lane23 = v0_lane23_or_5 | v0_lane23_mux_7;
   assign lane23_a = {s2_current_lane23, 4'd0};
   assign lane23_d = {lane23_a[17], lane23_a} - {s2_v0_lane23[17], s2_v0_lane23};
   assign lane23_dk = lane23_d[18:1];
   assign lane23_h = lane23_h_add[17:0];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(18'd2048);
-  assign lane23_vn = lane23_spike ? 18'd0 : s3_h_lane23;
-  assign out_q_up_fire = s3_advance & out_q_up_ready;
+  assign lane23_vn = s4_spike_lane23 ? 18'd0 : s4_kept_lane23;
+  assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
-  assign in_ready = in_ready_w;
+  assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
   assign out_group = out_q_group;
@@ -2419,33 +2969,60 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
 
   always @(posedge clk)
     if (rst) s1_valid <= 1'd0;
-    else s1_valid <= s1_valid_next_or;
+    else s1_valid <= s1_valid_next_mux;
   always @(posedge clk)
-    if (accept) s1_first <= in_first;
+    if (s1_load) s1_first <= s1_new_first;
   always @(posedge clk)
-    if (accept) s1_group <= in_group;
+    if (s1_load) s1_group <= s1_new_group;
   always @(posedge clk)
-    if (accept) s1_current <= in_current;
+    if (s1_load) s1_current <= s1_current_next_mux;
+  always @(posedge clk)
+    if (s1_load) s1_read <= s1_read_next_mux;
+  always @(posedge clk)
+    if (rst) s1_skid_valid <= 1'd0;
+    else s1_skid_valid <= s1_skid_valid_next_mux;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_first <= in_first;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_group <= in_group;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_current <= in_current;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
+  always @(posedge clk)
+    if (rst) hazard <= 1'd0;
+    else hazard <= hazard_next_mux;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_first <= s1_first;
+    if (s2_free) s2_first <= s1_first;
   always @(posedge clk)
-    if (s1_advance) s2_group <= s1_group;
+    if (s2_free) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_or;
   always @(posedge clk)
-    if (s2_advance) s3_first <= s2_first;
+    if (s3_free) s3_first <= s2_first;
   always @(posedge clk)
-    if (s2_advance) s3_group <= s2_group;
+    if (s3_free) s3_group <= s2_group;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane0 <= lane0_v0;
+    if (rst) s4_valid <= 1'd0;
+    else s4_valid <= s4_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (s4_free) s4_first <= s3_first;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane0 <= lane0_h;
+    if (s4_free) s4_group <= s3_group;
+  always @(posedge clk)
+    if (s2_free) s2_v0_lane0 <= v0_lane0;
+  always @(posedge clk)
+    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+  always @(posedge clk)
+    if (s3_free) s3_h_lane0 <= lane0_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane0 <= lane0_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 18'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -2471,11 +3048,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_168 <= 18'd0;
     else if (v_168_en_and) v_168 <= lane0_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane1 <= lane1_v0;
+    if (s2_free) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane1 <= lane1_h;
+    if (s3_free) s3_h_lane1 <= lane1_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane1 <= lane1_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 18'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -2501,11 +3082,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_169 <= 18'd0;
     else if (v_169_en_and) v_169 <= lane1_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane2 <= lane2_v0;
+    if (s2_free) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (s2_free) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane2 <= lane2_h;
+    if (s3_free) s3_h_lane2 <= lane2_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane2 <= lane2_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 18'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -2531,11 +3116,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_170 <= 18'd0;
     else if (v_170_en_and) v_170 <= lane2_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane3 <= lane3_v0;
+    if (s2_free) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (s2_free) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane3 <= lane3_h;
+    if (s3_free) s3_h_lane3 <= lane3_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane3 <= lane3_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 18'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -2561,11 +3150,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_171 <= 18'd0;
     else if (v_171_en_and) v_171 <= lane3_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane4 <= lane4_v0;
+    if (s2_free) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (s2_free) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane4 <= lane4_h;
+    if (s3_free) s3_h_lane4 <= lane4_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane4 <= lane4_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 18'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -2591,11 +3184,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_172 <= 18'd0;
     else if (v_172_en_and) v_172 <= lane4_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane5 <= lane5_v0;
+    if (s2_free) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (s2_free) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane5 <= lane5_h;
+    if (s3_free) s3_h_lane5 <= lane5_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane5 <= lane5_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 18'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -2621,11 +3218,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_173 <= 18'd0;
     else if (v_173_en_and) v_173 <= lane5_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane6 <= lane6_v0;
+    if (s2_free) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (s2_free) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane6 <= lane6_h;
+    if (s3_free) s3_h_lane6 <= lane6_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane6 <= lane6_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 18'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -2651,11 +3252,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_174 <= 18'd0;
     else if (v_174_en_and) v_174 <= lane6_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane7 <= lane7_v0;
+    if (s2_free) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (s2_free) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane7 <= lane7_h;
+    if (s3_free) s3_h_lane7 <= lane7_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane7 <= lane7_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 18'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -2681,11 +3286,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_175 <= 18'd0;
     else if (v_175_en_and) v_175 <= lane7_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane8 <= lane8_v0;
+    if (s2_free) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (s2_free) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane8 <= lane8_h;
+    if (s3_free) s3_h_lane8 <= lane8_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane8 <= lane8_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 18'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -2711,11 +3320,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_176 <= 18'd0;
     else if (v_176_en_and) v_176 <= lane8_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane9 <= lane9_v0;
+    if (s2_free) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (s2_free) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane9 <= lane9_h;
+    if (s3_free) s3_h_lane9 <= lane9_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane9 <= lane9_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 18'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -2741,11 +3354,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_177 <= 18'd0;
     else if (v_177_en_and) v_177 <= lane9_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane10 <= lane10_v0;
+    if (s2_free) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (s2_free) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane10 <= lane10_h;
+    if (s3_free) s3_h_lane10 <= lane10_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane10 <= lane10_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 18'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -2771,11 +3388,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_178 <= 18'd0;
     else if (v_178_en_and) v_178 <= lane10_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane11 <= lane11_v0;
+    if (s2_free) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (s2_free) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane11 <= lane11_h;
+    if (s3_free) s3_h_lane11 <= lane11_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane11 <= lane11_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 18'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -2801,11 +3422,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_179 <= 18'd0;
     else if (v_179_en_and) v_179 <= lane11_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane12 <= lane12_v0;
+    if (s2_free) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (s2_free) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane12 <= lane12_h;
+    if (s3_free) s3_h_lane12 <= lane12_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane12 <= lane12_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 18'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -2831,11 +3456,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_180 <= 18'd0;
     else if (v_180_en_and) v_180 <= lane12_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane13 <= lane13_v0;
+    if (s2_free) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (s2_free) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane13 <= lane13_h;
+    if (s3_free) s3_h_lane13 <= lane13_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane13 <= lane13_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 18'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -2861,11 +3490,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_181 <= 18'd0;
     else if (v_181_en_and) v_181 <= lane13_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane14 <= lane14_v0;
+    if (s2_free) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (s2_free) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane14 <= lane14_h;
+    if (s3_free) s3_h_lane14 <= lane14_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane14 <= lane14_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 18'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -2891,11 +3524,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_182 <= 18'd0;
     else if (v_182_en_and) v_182 <= lane14_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane15 <= lane15_v0;
+    if (s2_free) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (s2_free) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane15 <= lane15_h;
+    if (s3_free) s3_h_lane15 <= lane15_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane15 <= lane15_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 18'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -2921,11 +3558,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_183 <= 18'd0;
     else if (v_183_en_and) v_183 <= lane15_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane16 <= lane16_v0;
+    if (s2_free) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (s2_free) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane16 <= lane16_h;
+    if (s3_free) s3_h_lane16 <= lane16_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane16 <= lane16_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 18'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -2951,11 +3592,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_184 <= 18'd0;
     else if (v_184_en_and) v_184 <= lane16_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane17 <= lane17_v0;
+    if (s2_free) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (s2_free) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane17 <= lane17_h;
+    if (s3_free) s3_h_lane17 <= lane17_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane17 <= lane17_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 18'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -2981,11 +3626,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_185 <= 18'd0;
     else if (v_185_en_and) v_185 <= lane17_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane18 <= lane18_v0;
+    if (s2_free) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (s2_free) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane18 <= lane18_h;
+    if (s3_free) s3_h_lane18 <= lane18_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane18 <= lane18_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 18'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -3011,11 +3660,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_186 <= 18'd0;
     else if (v_186_en_and) v_186 <= lane18_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane19 <= lane19_v0;
+    if (s2_free) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (s2_free) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane19 <= lane19_h;
+    if (s3_free) s3_h_lane19 <= lane19_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane19 <= lane19_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 18'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -3041,11 +3694,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_187 <= 18'd0;
     else if (v_187_en_and) v_187 <= lane19_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane20 <= lane20_v0;
+    if (s2_free) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (s2_free) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane20 <= lane20_h;
+    if (s3_free) s3_h_lane20 <= lane20_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane20 <= lane20_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 18'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -3071,11 +3728,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_188 <= 18'd0;
     else if (v_188_en_and) v_188 <= lane20_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane21 <= lane21_v0;
+    if (s2_free) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (s2_free) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane21 <= lane21_h;
+    if (s3_free) s3_h_lane21 <= lane21_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane21 <= lane21_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 18'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -3101,11 +3762,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_189 <= 18'd0;
     else if (v_189_en_and) v_189 <= lane21_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane22 <= lane22_v0;
+    if (s2_free) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (s2_free) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane22 <= lane22_h;
+    if (s3_free) s3_h_lane22 <= lane22_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane22 <= lane22_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 18'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -3131,11 +3796,15 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) v_190 <= 18'd0;
     else if (v_190_en_and) v_190 <= lane22_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane23 <= lane23_v0;
+    if (s2_free) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (s2_free) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane23 <= lane23_h;
+    if (s3_free) s3_h_lane23 <= lane23_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane23 <= lane23_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 18'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -3173,10 +3842,10 @@ module qkta_hst_10_384_s2_k_lif_l192_p24_pipe_18c5ccb7 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= s3_first;
+    if (out_q_up_ready) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= s3_group;
+    if (out_q_up_ready) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -521,6 +521,8 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire attn_start;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   reg  [14:0] k_wptr;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   reg  [14:0] k_rptr;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  reg  k_full;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  reg  [15:0] k_count;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_sink_ready;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_fire;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire replay;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
@@ -531,6 +533,11 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire x_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  x_s1_valid;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   reg  [11:0] x_s1_mask;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  reg  x_s2_valid;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  reg  [11:0] x_s2_word;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  reg  [11:0] x_s2_mask;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire x_s2_free;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire x_s2_advance;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_s1_advance;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_issue;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   reg  [4:0] x_slot;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
@@ -540,7 +547,6 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire [11:0] x_masked;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire x_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire x_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [11:0] k_rdata;  // read of k_buffer, Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire u_enc_in_in_ready;  // u_enc_in.in_ready
   wire u_enc_in_out_valid;  // u_enc_in.out_valid
@@ -645,8 +651,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire q_hit_t3_g6_eq;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire q_hit_t3_g7_eq;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire attn_start_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
-  wire k_sink_ready_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
-  wire k_sink_ready_lt;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire x_s2_free_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_issue_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_issue_or;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_mask_sel_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -714,7 +719,6 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire m_axis_tuser_eq;  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
   wire m_axis_tuser_and;  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
   wire x_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire x_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s_beat_next_add;  // Blocks/AttentionShared.swift init(_:_:v:)
   wire s_beat_next_mux;  // Blocks/AttentionShared.swift init(_:_:v:)
   wire s_step_next_eq;  // Blocks/AttentionShared.swift init(_:_:v:)
@@ -1936,10 +1940,23 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire x_s1_valid_next_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_s1_valid_next_and;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_s1_valid_next_or;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire x_s2_valid_next_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire x_s2_valid_next_and;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire x_s2_valid_next_or;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_pending_next_and;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_pending_next_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_pending_next_and_1;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_pending_next_mux;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire [15:0] k_count_next_add;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire [15:0] k_count_next_mux;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire [15:0] k_count_next_sub;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire [15:0] k_count_next_mux_1;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire k_full_next_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire k_full_next_not_1;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire k_full_next_and;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire k_full_next_eq;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire k_full_next_and_1;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire k_full_next_mux;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire mask_ready_next_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire mask_ready_next_and;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire mask_ready_next_mux;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
@@ -2003,10 +2020,9 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign q_hit_t3_g6_eq = q_slot == 5'd30;
   assign q_hit_t3_g7_eq = q_slot == 5'd31;
   assign attn_start_not = ~mask_ready;
-  assign k_sink_ready_not = ~k_pending;
-  assign k_sink_ready_lt = k_wptr < k_rptr;
+  assign x_s2_free_not = ~x_s2_valid;
   assign x_issue_not = ~x_s1_valid;
-  assign x_issue_or = x_issue_not | x_q_up_ready;
+  assign x_issue_or = x_issue_not | x_s2_free;
   assign x_mask_sel_bits = x_slot[4];
   assign x_mask_sel_bits_1 = x_slot[3];
   assign x_mask_sel_bits_2 = x_slot[2];
@@ -2072,7 +2088,6 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign m_axis_tuser_eq = u_lif_proj_out_group == 3'd0;
   assign m_axis_tuser_and = m_axis_tuser_eq & u_lif_proj_out_first;
   assign x_q_load_not = ~x_q_valid;
-  assign x_q_park_not = ~x_q_load;
   assign s_beat_next_add = s_beat + 1'd1;
   assign s_beat_next_mux = s_last_beat ? 1'd0 : s_beat_next_add;
   assign s_step_next_eq = s_step == 2'd3;
@@ -3294,10 +3309,23 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign x_s1_valid_next_not = ~x_s1_advance;
   assign x_s1_valid_next_and = x_s1_valid & x_s1_valid_next_not;
   assign x_s1_valid_next_or = x_issue | x_s1_valid_next_and;
+  assign x_s2_valid_next_not = ~x_s2_advance;
+  assign x_s2_valid_next_and = x_s2_valid & x_s2_valid_next_not;
+  assign x_s2_valid_next_or = x_s1_advance | x_s2_valid_next_and;
   assign k_pending_next_and = k_fire & k_wptr_next_eq;
   assign k_pending_next_not = ~replay_done;
   assign k_pending_next_and_1 = k_pending & k_pending_next_not;
   assign k_pending_next_mux = k_pending_next_and ? 1'd1 : k_pending_next_and_1;
+  assign k_count_next_add = k_count + 16'd1;
+  assign k_count_next_mux = k_fire ? k_count_next_add : k_count;
+  assign k_count_next_sub = k_count_next_mux - 16'd1;
+  assign k_count_next_mux_1 = x_issue ? k_count_next_sub : k_count_next_mux;
+  assign k_full_next_not = ~x_issue;
+  assign k_full_next_not_1 = ~x_issue;
+  assign k_full_next_and = k_fire & k_full_next_not_1;
+  assign k_full_next_eq = k_count == 16'd32767;
+  assign k_full_next_and_1 = k_full_next_and & k_full_next_eq;
+  assign k_full_next_mux = k_full ? k_full_next_not : k_full_next_and_1;
   assign mask_ready_next_not = ~replay_done;
   assign mask_ready_next_and = mask_ready & mask_ready_next_not;
   assign mask_ready_next_mux = attn_start ? 1'd1 : mask_ready_next_and;
@@ -3356,11 +3384,13 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign q_hit_t3_g6 = q_fire & q_hit_t3_g6_eq;
   assign q_hit_t3_g7 = q_fire & q_hit_t3_g7_eq;
   assign attn_start = q_pending & attn_start_not;
-  assign k_sink_ready = k_sink_ready_not | k_sink_ready_lt;
+  assign k_sink_ready = ~k_full;
   assign k_fire = u_lif_k_out_valid & k_sink_ready;
   assign replay = mask_ready & k_pending;
   assign x_q_up_ready = ~x_q_skid_valid;
-  assign x_s1_advance = x_s1_valid & x_q_up_ready;
+  assign x_s2_free = x_s2_free_not | x_q_up_ready;
+  assign x_s2_advance = x_s2_valid & x_q_up_ready;
+  assign x_s1_advance = x_s1_valid & x_s2_free;
   assign x_issue = replay & x_issue_or;
   assign x_mask_sel = x_mask_sel_bits ? x_mask_sel_mux_14 : x_mask_sel_mux_29;
   assign replay_done = x_issue & replay_done_eq;
@@ -3368,10 +3398,9 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign m_axis_tdata = u_lif_proj_out_spike;
   assign m_axis_tlast = u_lif_proj_out_group == 3'd7;
   assign m_axis_tuser = {m_axis_tuser_and, m_axis_tuser_eq};
-  assign x_masked = k_rdata & x_s1_mask;
-  assign x_q_up_fire = x_s1_advance & x_q_up_ready;
+  assign x_masked = x_s2_word & x_s2_mask;
+  assign x_q_up_fire = x_s2_advance & x_q_up_ready;
   assign x_q_load = u_enc_x_in_ready | x_q_load_not;
-  assign x_q_park = x_q_up_fire & x_q_park_not;
 
   always @(posedge clk)
     if (rst) s_beat <= 1'd0;
@@ -4660,8 +4689,21 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
     if (rst) x_s1_valid <= 1'd0;
     else x_s1_valid <= x_s1_valid_next_or;
   always @(posedge clk)
+    if (rst) x_s2_valid <= 1'd0;
+    else x_s2_valid <= x_s2_valid_next_or;
+  always @(posedge clk)
+    if (x_s2_free) x_s2_word <= k_rdata;
+  always @(posedge clk)
+    if (x_s2_free) x_s2_mask <= x_s1_mask;
+  always @(posedge clk)
     if (rst) k_pending <= 1'd0;
     else k_pending <= k_pending_next_mux;
+  always @(posedge clk)
+    if (rst) k_count <= 16'd0;
+    else k_count <= k_count_next_mux_1;
+  always @(posedge clk)
+    if (rst) k_full <= 1'd0;
+    else k_full <= k_full_next_mux;
   always @(posedge clk)
     if (rst) mask_ready <= 1'd0;
     else mask_ready <= mask_ready_next_mux;
@@ -4677,7 +4719,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
     if (rst) x_q_skid_valid <= 1'd0;
     else x_q_skid_valid <= x_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (x_q_park) x_q_skid_spike <= x_masked;
+    if (x_q_up_ready) x_q_skid_spike <= x_masked;
   always @(posedge clk)
     if (x_issue) k_rdata <= k_buffer[k_rptr];
 

@@ -63,8 +63,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [14:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [14:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [14:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -73,8 +73,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [14:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [14:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [14:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -83,8 +83,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [14:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [14:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [14:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -93,8 +93,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [14:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [14:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [14:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -103,8 +103,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [14:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [14:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [14:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -113,8 +113,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [14:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [14:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [14:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -123,8 +123,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [14:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [14:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [14:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [14:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -133,11 +133,10 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [14:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [12:0] lane0_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
@@ -179,7 +178,6 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   wire [15:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_8_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -254,7 +252,6 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   assign lane7_a_bits = in_current[103:91];
   assign lane7_h_add = {lane7_v0[14], lane7_v0} + {lane7_dk[14], lane7_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
   assign v_0_en_eq = in_group == 1'd0;
   assign v_0_en_and = accept & v_0_en_eq;
   assign v_8_en_eq = in_group == 1'd1;
@@ -372,7 +369,6 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
   assign lane7_vn = lane7_spike ? 15'd0 : lane7_h;
   assign out_q_up_fire = accept & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = in_ready_w;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -440,10 +436,10 @@ module mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= in_first;
+    if (out_q_up_ready) out_q_skid_first <= in_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= in_group;
+    if (out_q_up_ready) out_q_skid_group <= in_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -7,8 +7,8 @@
 // Current I in [-5515, 4638] (14 signed bits per lane), membrane V in [-22060, 511] (16 bits), H in [-22060, 9531].
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [2], in_current [32x14] (lane j at [j*14 +: 14]).
 // out: out_valid, out_ready, out_first, out_group [2], out_spike [32] (lane j at bit j).
-// One output beat per input beat, in order; latency 4 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat, s2 the start membrane V0, s3 the charged H, then fire, reset and write back.
+// One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
 // Parameters: neurons = 128, lanes = 32, neuron = k=1 th=512 reset=hard(vr=0) decayInput=true E=2 Wv=auto, current = [-5515, 4638], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -165,26 +165,45 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   reg  [15:0] v_125;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_126;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_127;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [447:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [447:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s2_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [1:0] s1_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [1:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [1:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [447:0] s1_current;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [1:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire accept;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] v_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_new_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [1:0] s1_new_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_stays;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s2_v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -192,12 +211,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -205,12 +225,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -218,12 +239,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -231,12 +253,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -244,12 +267,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -257,12 +281,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -270,12 +295,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -283,12 +309,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane8;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -296,12 +323,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane8_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane9;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -309,12 +337,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane9_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane10;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -322,12 +351,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane10_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane11;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -335,12 +365,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane11_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane12;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane12_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -348,12 +379,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane12_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane13;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane13_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -361,12 +393,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane13_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane14;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane14_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -374,12 +407,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane14_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane15;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane15_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -387,12 +421,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane15_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane16;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane16_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -400,12 +435,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane16_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane17;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane17_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -413,12 +449,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane17_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane18;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane18_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -426,12 +463,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane18_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane19;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane19_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -439,12 +477,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane19_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane20;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane20_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -452,12 +491,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane20_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane21;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane21_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -465,12 +505,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane21_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane22;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane22_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -478,12 +519,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane22_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane23;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane23_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -491,12 +533,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane23_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane24;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane24_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane24_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -504,12 +547,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane24_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane24_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane24_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane24_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane25;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane24_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane24;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane24_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane25_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane25_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -517,12 +561,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane25_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane25_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane25_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane25_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane26;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane25_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane25;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane25_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane26_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane26_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -530,12 +575,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane26_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane26_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane26_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane26_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane27;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane26_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane26;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane26_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane27_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane27_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -543,12 +589,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane27_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane27_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane27_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane27_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane28;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane27_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane27;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane27_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane28_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane28_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -556,12 +603,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane28_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane28_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane28_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane28_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane29;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane28_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane28;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane28_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane29_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane29_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -569,12 +617,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane29_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane29_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane29_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane29_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane30;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane29_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane29;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane29_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane30_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane30_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -582,12 +631,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane30_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane30_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane30_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane30_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane31;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane30_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane30;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane30_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane31_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane31_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -595,291 +645,485 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane31_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane31_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane31_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane31_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane31_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane31;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane31_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s2_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_3;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane0_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane0_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane1_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane1_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane2_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane2_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane2_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane3_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane3_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane3_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane4_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane4_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane4_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane4_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane5_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane5_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane5_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane5_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane6_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane6_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane6_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane6_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane6_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane6_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane6_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane7_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane7_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane7_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane7_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane7_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane7_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane7_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane8_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane8_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane8_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane8_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane8_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane8_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane8_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane9_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane9_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane9_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane9_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane9_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane9_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane9_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane10_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane10_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane10_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane10_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane10_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane10_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane10_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane11_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane11_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane11_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane11_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane11_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane11_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane11_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane12_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane12_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane12_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane12_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane12_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane12_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane12_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane12_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane12_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane13_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane13_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane13_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane13_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane13_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane13_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane13_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane13_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane13_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane14_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane14_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane14_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane14_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane14_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane14_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane14_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane14_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane14_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane15_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane15_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane15_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane15_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane15_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane15_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane15_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane15_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane15_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane16_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane16_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane16_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane16_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane16_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane16_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane16_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane16_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane16_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane16_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane17_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane17_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane17_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane17_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane17_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane17_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane17_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane17_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane17_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane17_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane18_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane18_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane18_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane18_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane18_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane18_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane18_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane18_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane18_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane18_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane19_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane19_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane19_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane19_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane19_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane19_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane19_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane19_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane19_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane19_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane20_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane20_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane20_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane20_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane20_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane20_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane20_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane20_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane20_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane20_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane21_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane21_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane21_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane21_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane21_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane21_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane21_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane21_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane21_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane21_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane22_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane22_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane22_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane22_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane22_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane22_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane22_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane22_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane22_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane22_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane23_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane23_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane23_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane23_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane23_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane23_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane23_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane23_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane23_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane23_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane24_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane24_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane24_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane24_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane24_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane24_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane24_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane24_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane24_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane24_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane24_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane24_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane24_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane24_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane24_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane24_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane25_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane25_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane25_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane25_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane25_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane25_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane25_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane25_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane25_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane25_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane25_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane25_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane25_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane25_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane25_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane25_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane26_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane26_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane26_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane26_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane26_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane26_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane26_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane26_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane26_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane26_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane26_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane26_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane26_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane26_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane26_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane26_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane27_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane27_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane27_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane27_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane27_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane27_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane27_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane27_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane27_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane27_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane27_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane27_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane27_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane27_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane27_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane27_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane28_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane28_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane28_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane28_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane28_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane28_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane28_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane28_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane28_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane28_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane28_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane28_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane28_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane28_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane28_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane28_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane29_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane29_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane29_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane29_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane29_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane29_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane29_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane29_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane29_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane29_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane29_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane29_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane29_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane29_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane29_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane29_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane30_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane30_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane30_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane30_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane30_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane30_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane30_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane30_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane30_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane30_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane30_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane30_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane30_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane30_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane30_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane30_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane31_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane31_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane31_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane31_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane31_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane31_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane31_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane31_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane31_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane31_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane31_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane31_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane31_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane31_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane31_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane31_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s1_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [447:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [3:0] s1_read_next_cat;  // Blocks/SpikeStreamParts.swift pack(_:)
+  wire [3:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [13:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -1209,817 +1453,987 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s2_advance_not = ~s3_valid;
-  assign s2_advance_or = s2_advance_not | s3_advance;
-  assign hazard_not = ~s1_first;
-  assign hazard_eq = s2_group == s1_group;
-  assign hazard_and = s2_valid & hazard_eq;
-  assign hazard_eq_1 = s3_group == s1_group;
-  assign hazard_and_1 = s3_valid & hazard_eq_1;
-  assign hazard_or = hazard_and | hazard_and_1;
-  assign s1_advance_not = ~hazard;
-  assign s1_advance_and = s1_valid & s1_advance_not;
-  assign s1_advance_not_1 = ~s2_valid;
-  assign s1_advance_or = s1_advance_not_1 | s2_advance;
-  assign in_ready_w_not = ~s1_valid;
-  assign v_lane0_bits = s1_group[1];
-  assign v_lane0_bits_1 = s1_group[0];
-  assign v_lane0_mux = v_lane0_bits_1 ? v_96 : v_64;
-  assign v_lane0_bits_2 = s1_group[0];
-  assign v_lane0_mux_1 = v_lane0_bits_2 ? v_32 : v_0;
+  assign s4_free_not = ~s4_valid;
+  assign s3_free_not = ~s3_valid;
+  assign s2_free_not = ~s2_valid;
+  assign s1_take_not = ~hazard;
+  assign s1_load_not = ~s1_valid;
+  assign s4_stays_not = ~out_q_up_ready;
+  assign new_meets_eq = s1_new_group == s1_group;
+  assign new_meets_and = s1_valid & new_meets_eq;
+  assign new_meets_eq_1 = s1_new_group == s2_group;
+  assign new_meets_and_1 = s2_valid & new_meets_eq_1;
+  assign new_meets_or = new_meets_and | new_meets_and_1;
+  assign new_meets_eq_2 = s1_new_group == s3_group;
+  assign new_meets_and_2 = s3_valid & new_meets_eq_2;
+  assign new_meets_eq_3 = s1_new_group == s4_group;
+  assign new_meets_and_3 = s4_stays & new_meets_eq_3;
+  assign new_meets_or_1 = new_meets_and_2 | new_meets_and_3;
+  assign held_meets_eq = s1_group == s2_group;
+  assign held_meets_and = s2_valid & held_meets_eq;
+  assign held_meets_eq_1 = s1_group == s3_group;
+  assign held_meets_and_1 = s3_valid & held_meets_eq_1;
+  assign held_meets_or = held_meets_and | held_meets_and_1;
+  assign held_meets_eq_2 = s1_group == s4_group;
+  assign held_meets_and_2 = s4_stays & held_meets_eq_2;
+  assign v0_lane0_bits = s1_read[0];
+  assign v0_lane0_mux = v0_lane0_bits ? v_0 : 16'd0;
+  assign v0_lane0_bits_1 = s1_read[1];
+  assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_32 : 16'd0;
+  assign v0_lane0_or = v0_lane0_mux | v0_lane0_mux_1;
+  assign v0_lane0_bits_2 = s1_read[2];
+  assign v0_lane0_mux_2 = v0_lane0_bits_2 ? v_64 : 16'd0;
+  assign v0_lane0_or_1 = v0_lane0_or | v0_lane0_mux_2;
+  assign v0_lane0_bits_3 = s1_read[3];
+  assign v0_lane0_mux_3 = v0_lane0_bits_3 ? v_96 : 16'd0;
   assign lane0_h_add = {s2_v0_lane0[15], s2_v0_lane0} + {lane0_dk[15], lane0_dk};
-  assign v_lane1_bits = s1_group[1];
-  assign v_lane1_bits_1 = s1_group[0];
-  assign v_lane1_mux = v_lane1_bits_1 ? v_97 : v_65;
-  assign v_lane1_bits_2 = s1_group[0];
-  assign v_lane1_mux_1 = v_lane1_bits_2 ? v_33 : v_1;
+  assign v0_lane1_bits = s1_read[0];
+  assign v0_lane1_mux = v0_lane1_bits ? v_1 : 16'd0;
+  assign v0_lane1_bits_1 = s1_read[1];
+  assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_33 : 16'd0;
+  assign v0_lane1_or = v0_lane1_mux | v0_lane1_mux_1;
+  assign v0_lane1_bits_2 = s1_read[2];
+  assign v0_lane1_mux_2 = v0_lane1_bits_2 ? v_65 : 16'd0;
+  assign v0_lane1_or_1 = v0_lane1_or | v0_lane1_mux_2;
+  assign v0_lane1_bits_3 = s1_read[3];
+  assign v0_lane1_mux_3 = v0_lane1_bits_3 ? v_97 : 16'd0;
   assign lane1_h_add = {s2_v0_lane1[15], s2_v0_lane1} + {lane1_dk[15], lane1_dk};
-  assign v_lane2_bits = s1_group[1];
-  assign v_lane2_bits_1 = s1_group[0];
-  assign v_lane2_mux = v_lane2_bits_1 ? v_98 : v_66;
-  assign v_lane2_bits_2 = s1_group[0];
-  assign v_lane2_mux_1 = v_lane2_bits_2 ? v_34 : v_2;
+  assign v0_lane2_bits = s1_read[0];
+  assign v0_lane2_mux = v0_lane2_bits ? v_2 : 16'd0;
+  assign v0_lane2_bits_1 = s1_read[1];
+  assign v0_lane2_mux_1 = v0_lane2_bits_1 ? v_34 : 16'd0;
+  assign v0_lane2_or = v0_lane2_mux | v0_lane2_mux_1;
+  assign v0_lane2_bits_2 = s1_read[2];
+  assign v0_lane2_mux_2 = v0_lane2_bits_2 ? v_66 : 16'd0;
+  assign v0_lane2_or_1 = v0_lane2_or | v0_lane2_mux_2;
+  assign v0_lane2_bits_3 = s1_read[3];
+  assign v0_lane2_mux_3 = v0_lane2_bits_3 ? v_98 : 16'd0;
   assign lane2_h_add = {s2_v0_lane2[15], s2_v0_lane2} + {lane2_dk[15], lane2_dk};
-  assign v_lane3_bits = s1_group[1];
-  assign v_lane3_bits_1 = s1_group[0];
-  assign v_lane3_mux = v_lane3_bits_1 ? v_99 : v_67;
-  assign v_lane3_bits_2 = s1_group[0];
-  assign v_lane3_mux_1 = v_lane3_bits_2 ? v_35 : v_3;
+  assign v0_lane3_bits = s1_read[0];
+  assign v0_lane3_mux = v0_lane3_bits ? v_3 : 16'd0;
+  assign v0_lane3_bits_1 = s1_read[1];
+  assign v0_lane3_mux_1 = v0_lane3_bits_1 ? v_35 : 16'd0;
+  assign v0_lane3_or = v0_lane3_mux | v0_lane3_mux_1;
+  assign v0_lane3_bits_2 = s1_read[2];
+  assign v0_lane3_mux_2 = v0_lane3_bits_2 ? v_67 : 16'd0;
+  assign v0_lane3_or_1 = v0_lane3_or | v0_lane3_mux_2;
+  assign v0_lane3_bits_3 = s1_read[3];
+  assign v0_lane3_mux_3 = v0_lane3_bits_3 ? v_99 : 16'd0;
   assign lane3_h_add = {s2_v0_lane3[15], s2_v0_lane3} + {lane3_dk[15], lane3_dk};
-  assign v_lane4_bits = s1_group[1];
-  assign v_lane4_bits_1 = s1_group[0];
-  assign v_lane4_mux = v_lane4_bits_1 ? v_100 : v_68;
-  assign v_lane4_bits_2 = s1_group[0];
-  assign v_lane4_mux_1 = v_lane4_bits_2 ? v_36 : v_4;
+  assign v0_lane4_bits = s1_read[0];
+  assign v0_lane4_mux = v0_lane4_bits ? v_4 : 16'd0;
+  assign v0_lane4_bits_1 = s1_read[1];
+  assign v0_lane4_mux_1 = v0_lane4_bits_1 ? v_36 : 16'd0;
+  assign v0_lane4_or = v0_lane4_mux | v0_lane4_mux_1;
+  assign v0_lane4_bits_2 = s1_read[2];
+  assign v0_lane4_mux_2 = v0_lane4_bits_2 ? v_68 : 16'd0;
+  assign v0_lane4_or_1 = v0_lane4_or | v0_lane4_mux_2;
+  assign v0_lane4_bits_3 = s1_read[3];
+  assign v0_lane4_mux_3 = v0_lane4_bits_3 ? v_100 : 16'd0;
   assign lane4_h_add = {s2_v0_lane4[15], s2_v0_lane4} + {lane4_dk[15], lane4_dk};
-  assign v_lane5_bits = s1_group[1];
-  assign v_lane5_bits_1 = s1_group[0];
-  assign v_lane5_mux = v_lane5_bits_1 ? v_101 : v_69;
-  assign v_lane5_bits_2 = s1_group[0];
-  assign v_lane5_mux_1 = v_lane5_bits_2 ? v_37 : v_5;
+  assign v0_lane5_bits = s1_read[0];
+  assign v0_lane5_mux = v0_lane5_bits ? v_5 : 16'd0;
+  assign v0_lane5_bits_1 = s1_read[1];
+  assign v0_lane5_mux_1 = v0_lane5_bits_1 ? v_37 : 16'd0;
+  assign v0_lane5_or = v0_lane5_mux | v0_lane5_mux_1;
+  assign v0_lane5_bits_2 = s1_read[2];
+  assign v0_lane5_mux_2 = v0_lane5_bits_2 ? v_69 : 16'd0;
+  assign v0_lane5_or_1 = v0_lane5_or | v0_lane5_mux_2;
+  assign v0_lane5_bits_3 = s1_read[3];
+  assign v0_lane5_mux_3 = v0_lane5_bits_3 ? v_101 : 16'd0;
   assign lane5_h_add = {s2_v0_lane5[15], s2_v0_lane5} + {lane5_dk[15], lane5_dk};
-  assign v_lane6_bits = s1_group[1];
-  assign v_lane6_bits_1 = s1_group[0];
-  assign v_lane6_mux = v_lane6_bits_1 ? v_102 : v_70;
-  assign v_lane6_bits_2 = s1_group[0];
-  assign v_lane6_mux_1 = v_lane6_bits_2 ? v_38 : v_6;
+  assign v0_lane6_bits = s1_read[0];
+  assign v0_lane6_mux = v0_lane6_bits ? v_6 : 16'd0;
+  assign v0_lane6_bits_1 = s1_read[1];
+  assign v0_lane6_mux_1 = v0_lane6_bits_1 ? v_38 : 16'd0;
+  assign v0_lane6_or = v0_lane6_mux | v0_lane6_mux_1;
+  assign v0_lane6_bits_2 = s1_read[2];
+  assign v0_lane6_mux_2 = v0_lane6_bits_2 ? v_70 : 16'd0;
+  assign v0_lane6_or_1 = v0_lane6_or | v0_lane6_mux_2;
+  assign v0_lane6_bits_3 = s1_read[3];
+  assign v0_lane6_mux_3 = v0_lane6_bits_3 ? v_102 : 16'd0;
   assign lane6_h_add = {s2_v0_lane6[15], s2_v0_lane6} + {lane6_dk[15], lane6_dk};
-  assign v_lane7_bits = s1_group[1];
-  assign v_lane7_bits_1 = s1_group[0];
-  assign v_lane7_mux = v_lane7_bits_1 ? v_103 : v_71;
-  assign v_lane7_bits_2 = s1_group[0];
-  assign v_lane7_mux_1 = v_lane7_bits_2 ? v_39 : v_7;
+  assign v0_lane7_bits = s1_read[0];
+  assign v0_lane7_mux = v0_lane7_bits ? v_7 : 16'd0;
+  assign v0_lane7_bits_1 = s1_read[1];
+  assign v0_lane7_mux_1 = v0_lane7_bits_1 ? v_39 : 16'd0;
+  assign v0_lane7_or = v0_lane7_mux | v0_lane7_mux_1;
+  assign v0_lane7_bits_2 = s1_read[2];
+  assign v0_lane7_mux_2 = v0_lane7_bits_2 ? v_71 : 16'd0;
+  assign v0_lane7_or_1 = v0_lane7_or | v0_lane7_mux_2;
+  assign v0_lane7_bits_3 = s1_read[3];
+  assign v0_lane7_mux_3 = v0_lane7_bits_3 ? v_103 : 16'd0;
   assign lane7_h_add = {s2_v0_lane7[15], s2_v0_lane7} + {lane7_dk[15], lane7_dk};
-  assign v_lane8_bits = s1_group[1];
-  assign v_lane8_bits_1 = s1_group[0];
-  assign v_lane8_mux = v_lane8_bits_1 ? v_104 : v_72;
-  assign v_lane8_bits_2 = s1_group[0];
-  assign v_lane8_mux_1 = v_lane8_bits_2 ? v_40 : v_8;
+  assign v0_lane8_bits = s1_read[0];
+  assign v0_lane8_mux = v0_lane8_bits ? v_8 : 16'd0;
+  assign v0_lane8_bits_1 = s1_read[1];
+  assign v0_lane8_mux_1 = v0_lane8_bits_1 ? v_40 : 16'd0;
+  assign v0_lane8_or = v0_lane8_mux | v0_lane8_mux_1;
+  assign v0_lane8_bits_2 = s1_read[2];
+  assign v0_lane8_mux_2 = v0_lane8_bits_2 ? v_72 : 16'd0;
+  assign v0_lane8_or_1 = v0_lane8_or | v0_lane8_mux_2;
+  assign v0_lane8_bits_3 = s1_read[3];
+  assign v0_lane8_mux_3 = v0_lane8_bits_3 ? v_104 : 16'd0;
   assign lane8_h_add = {s2_v0_lane8[15], s2_v0_lane8} + {lane8_dk[15], lane8_dk};
-  assign v_lane9_bits = s1_group[1];
-  assign v_lane9_bits_1 = s1_group[0];
-  assign v_lane9_mux = v_lane9_bits_1 ? v_105 : v_73;
-  assign v_lane9_bits_2 = s1_group[0];
-  assign v_lane9_mux_1 = v_lane9_bits_2 ? v_41 : v_9;
+  assign v0_lane9_bits = s1_read[0];
+  assign v0_lane9_mux = v0_lane9_bits ? v_9 : 16'd0;
+  assign v0_lane9_bits_1 = s1_read[1];
+  assign v0_lane9_mux_1 = v0_lane9_bits_1 ? v_41 : 16'd0;
+  assign v0_lane9_or = v0_lane9_mux | v0_lane9_mux_1;
+  assign v0_lane9_bits_2 = s1_read[2];
+  assign v0_lane9_mux_2 = v0_lane9_bits_2 ? v_73 : 16'd0;
+  assign v0_lane9_or_1 = v0_lane9_or | v0_lane9_mux_2;
+  assign v0_lane9_bits_3 = s1_read[3];
+  assign v0_lane9_mux_3 = v0_lane9_bits_3 ? v_105 : 16'd0;
   assign lane9_h_add = {s2_v0_lane9[15], s2_v0_lane9} + {lane9_dk[15], lane9_dk};
-  assign v_lane10_bits = s1_group[1];
-  assign v_lane10_bits_1 = s1_group[0];
-  assign v_lane10_mux = v_lane10_bits_1 ? v_106 : v_74;
-  assign v_lane10_bits_2 = s1_group[0];
-  assign v_lane10_mux_1 = v_lane10_bits_2 ? v_42 : v_10;
+  assign v0_lane10_bits = s1_read[0];
+  assign v0_lane10_mux = v0_lane10_bits ? v_10 : 16'd0;
+  assign v0_lane10_bits_1 = s1_read[1];
+  assign v0_lane10_mux_1 = v0_lane10_bits_1 ? v_42 : 16'd0;
+  assign v0_lane10_or = v0_lane10_mux | v0_lane10_mux_1;
+  assign v0_lane10_bits_2 = s1_read[2];
+  assign v0_lane10_mux_2 = v0_lane10_bits_2 ? v_74 : 16'd0;
+  assign v0_lane10_or_1 = v0_lane10_or | v0_lane10_mux_2;
+  assign v0_lane10_bits_3 = s1_read[3];
+  assign v0_lane10_mux_3 = v0_lane10_bits_3 ? v_106 : 16'd0;
   assign lane10_h_add = {s2_v0_lane10[15], s2_v0_lane10} + {lane10_dk[15], lane10_dk};
-  assign v_lane11_bits = s1_group[1];
-  assign v_lane11_bits_1 = s1_group[0];
-  assign v_lane11_mux = v_lane11_bits_1 ? v_107 : v_75;
-  assign v_lane11_bits_2 = s1_group[0];
-  assign v_lane11_mux_1 = v_lane11_bits_2 ? v_43 : v_11;
+  assign v0_lane11_bits = s1_read[0];
+  assign v0_lane11_mux = v0_lane11_bits ? v_11 : 16'd0;
+  assign v0_lane11_bits_1 = s1_read[1];
+  assign v0_lane11_mux_1 = v0_lane11_bits_1 ? v_43 : 16'd0;
+  assign v0_lane11_or = v0_lane11_mux | v0_lane11_mux_1;
+  assign v0_lane11_bits_2 = s1_read[2];
+  assign v0_lane11_mux_2 = v0_lane11_bits_2 ? v_75 : 16'd0;
+  assign v0_lane11_or_1 = v0_lane11_or | v0_lane11_mux_2;
+  assign v0_lane11_bits_3 = s1_read[3];
+  assign v0_lane11_mux_3 = v0_lane11_bits_3 ? v_107 : 16'd0;
   assign lane11_h_add = {s2_v0_lane11[15], s2_v0_lane11} + {lane11_dk[15], lane11_dk};
-  assign v_lane12_bits = s1_group[1];
-  assign v_lane12_bits_1 = s1_group[0];
-  assign v_lane12_mux = v_lane12_bits_1 ? v_108 : v_76;
-  assign v_lane12_bits_2 = s1_group[0];
-  assign v_lane12_mux_1 = v_lane12_bits_2 ? v_44 : v_12;
+  assign v0_lane12_bits = s1_read[0];
+  assign v0_lane12_mux = v0_lane12_bits ? v_12 : 16'd0;
+  assign v0_lane12_bits_1 = s1_read[1];
+  assign v0_lane12_mux_1 = v0_lane12_bits_1 ? v_44 : 16'd0;
+  assign v0_lane12_or = v0_lane12_mux | v0_lane12_mux_1;
+  assign v0_lane12_bits_2 = s1_read[2];
+  assign v0_lane12_mux_2 = v0_lane12_bits_2 ? v_76 : 16'd0;
+  assign v0_lane12_or_1 = v0_lane12_or | v0_lane12_mux_2;
+  assign v0_lane12_bits_3 = s1_read[3];
+  assign v0_lane12_mux_3 = v0_lane12_bits_3 ? v_108 : 16'd0;
   assign lane12_h_add = {s2_v0_lane12[15], s2_v0_lane12} + {lane12_dk[15], lane12_dk};
-  assign v_lane13_bits = s1_group[1];
-  assign v_lane13_bits_1 = s1_group[0];
-  assign v_lane13_mux = v_lane13_bits_1 ? v_109 : v_77;
-  assign v_lane13_bits_2 = s1_group[0];
-  assign v_lane13_mux_1 = v_lane13_bits_2 ? v_45 : v_13;
+  assign v0_lane13_bits = s1_read[0];
+  assign v0_lane13_mux = v0_lane13_bits ? v_13 : 16'd0;
+  assign v0_lane13_bits_1 = s1_read[1];
+  assign v0_lane13_mux_1 = v0_lane13_bits_1 ? v_45 : 16'd0;
+  assign v0_lane13_or = v0_lane13_mux | v0_lane13_mux_1;
+  assign v0_lane13_bits_2 = s1_read[2];
+  assign v0_lane13_mux_2 = v0_lane13_bits_2 ? v_77 : 16'd0;
+  assign v0_lane13_or_1 = v0_lane13_or | v0_lane13_mux_2;
+  assign v0_lane13_bits_3 = s1_read[3];
+  assign v0_lane13_mux_3 = v0_lane13_bits_3 ? v_109 : 16'd0;
   assign lane13_h_add = {s2_v0_lane13[15], s2_v0_lane13} + {lane13_dk[15], lane13_dk};
-  assign v_lane14_bits = s1_group[1];
-  assign v_lane14_bits_1 = s1_group[0];
-  assign v_lane14_mux = v_lane14_bits_1 ? v_110 : v_78;
-  assign v_lane14_bits_2 = s1_group[0];
-  assign v_lane14_mux_1 = v_lane14_bits_2 ? v_46 : v_14;
+  assign v0_lane14_bits = s1_read[0];
+  assign v0_lane14_mux = v0_lane14_bits ? v_14 : 16'd0;
+  assign v0_lane14_bits_1 = s1_read[1];
+  assign v0_lane14_mux_1 = v0_lane14_bits_1 ? v_46 : 16'd0;
+  assign v0_lane14_or = v0_lane14_mux | v0_lane14_mux_1;
+  assign v0_lane14_bits_2 = s1_read[2];
+  assign v0_lane14_mux_2 = v0_lane14_bits_2 ? v_78 : 16'd0;
+  assign v0_lane14_or_1 = v0_lane14_or | v0_lane14_mux_2;
+  assign v0_lane14_bits_3 = s1_read[3];
+  assign v0_lane14_mux_3 = v0_lane14_bits_3 ? v_110 : 16'd0;
   assign lane14_h_add = {s2_v0_lane14[15], s2_v0_lane14} + {lane14_dk[15], lane14_dk};
-  assign v_lane15_bits = s1_group[1];
-  assign v_lane15_bits_1 = s1_group[0];
-  assign v_lane15_mux = v_lane15_bits_1 ? v_111 : v_79;
-  assign v_lane15_bits_2 = s1_group[0];
-  assign v_lane15_mux_1 = v_lane15_bits_2 ? v_47 : v_15;
+  assign v0_lane15_bits = s1_read[0];
+  assign v0_lane15_mux = v0_lane15_bits ? v_15 : 16'd0;
+  assign v0_lane15_bits_1 = s1_read[1];
+  assign v0_lane15_mux_1 = v0_lane15_bits_1 ? v_47 : 16'd0;
+  assign v0_lane15_or = v0_lane15_mux | v0_lane15_mux_1;
+  assign v0_lane15_bits_2 = s1_read[2];
+  assign v0_lane15_mux_2 = v0_lane15_bits_2 ? v_79 : 16'd0;
+  assign v0_lane15_or_1 = v0_lane15_or | v0_lane15_mux_2;
+  assign v0_lane15_bits_3 = s1_read[3];
+  assign v0_lane15_mux_3 = v0_lane15_bits_3 ? v_111 : 16'd0;
   assign lane15_h_add = {s2_v0_lane15[15], s2_v0_lane15} + {lane15_dk[15], lane15_dk};
-  assign v_lane16_bits = s1_group[1];
-  assign v_lane16_bits_1 = s1_group[0];
-  assign v_lane16_mux = v_lane16_bits_1 ? v_112 : v_80;
-  assign v_lane16_bits_2 = s1_group[0];
-  assign v_lane16_mux_1 = v_lane16_bits_2 ? v_48 : v_16;
+  assign v0_lane16_bits = s1_read[0];
+  assign v0_lane16_mux = v0_lane16_bits ? v_16 : 16'd0;
+  assign v0_lane16_bits_1 = s1_read[1];
+  assign v0_lane16_mux_1 = v0_lane16_bits_1 ? v_48 : 16'd0;
+  assign v0_lane16_or = v0_lane16_mux | v0_lane16_mux_1;
+  assign v0_lane16_bits_2 = s1_read[2];
+  assign v0_lane16_mux_2 = v0_lane16_bits_2 ? v_80 : 16'd0;
+  assign v0_lane16_or_1 = v0_lane16_or | v0_lane16_mux_2;
+  assign v0_lane16_bits_3 = s1_read[3];
+  assign v0_lane16_mux_3 = v0_lane16_bits_3 ? v_112 : 16'd0;
   assign lane16_h_add = {s2_v0_lane16[15], s2_v0_lane16} + {lane16_dk[15], lane16_dk};
-  assign v_lane17_bits = s1_group[1];
-  assign v_lane17_bits_1 = s1_group[0];
-  assign v_lane17_mux = v_lane17_bits_1 ? v_113 : v_81;
-  assign v_lane17_bits_2 = s1_group[0];
-  assign v_lane17_mux_1 = v_lane17_bits_2 ? v_49 : v_17;
+  assign v0_lane17_bits = s1_read[0];
+  assign v0_lane17_mux = v0_lane17_bits ? v_17 : 16'd0;
+  assign v0_lane17_bits_1 = s1_read[1];
+  assign v0_lane17_mux_1 = v0_lane17_bits_1 ? v_49 : 16'd0;
+  assign v0_lane17_or = v0_lane17_mux | v0_lane17_mux_1;
+  assign v0_lane17_bits_2 = s1_read[2];
+  assign v0_lane17_mux_2 = v0_lane17_bits_2 ? v_81 : 16'd0;
+  assign v0_lane17_or_1 = v0_lane17_or | v0_lane17_mux_2;
+  assign v0_lane17_bits_3 = s1_read[3];
+  assign v0_lane17_mux_3 = v0_lane17_bits_3 ? v_113 : 16'd0;
   assign lane17_h_add = {s2_v0_lane17[15], s2_v0_lane17} + {lane17_dk[15], lane17_dk};
-  assign v_lane18_bits = s1_group[1];
-  assign v_lane18_bits_1 = s1_group[0];
-  assign v_lane18_mux = v_lane18_bits_1 ? v_114 : v_82;
-  assign v_lane18_bits_2 = s1_group[0];
-  assign v_lane18_mux_1 = v_lane18_bits_2 ? v_50 : v_18;
+  assign v0_lane18_bits = s1_read[0];
+  assign v0_lane18_mux = v0_lane18_bits ? v_18 : 16'd0;
+  assign v0_lane18_bits_1 = s1_read[1];
+  assign v0_lane18_mux_1 = v0_lane18_bits_1 ? v_50 : 16'd0;
+  assign v0_lane18_or = v0_lane18_mux | v0_lane18_mux_1;
+  assign v0_lane18_bits_2 = s1_read[2];
+  assign v0_lane18_mux_2 = v0_lane18_bits_2 ? v_82 : 16'd0;
+  assign v0_lane18_or_1 = v0_lane18_or | v0_lane18_mux_2;
+  assign v0_lane18_bits_3 = s1_read[3];
+  assign v0_lane18_mux_3 = v0_lane18_bits_3 ? v_114 : 16'd0;
   assign lane18_h_add = {s2_v0_lane18[15], s2_v0_lane18} + {lane18_dk[15], lane18_dk};
-  assign v_lane19_bits = s1_group[1];
-  assign v_lane19_bits_1 = s1_group[0];
-  assign v_lane19_mux = v_lane19_bits_1 ? v_115 : v_83;
-  assign v_lane19_bits_2 = s1_group[0];
-  assign v_lane19_mux_1 = v_lane19_bits_2 ? v_51 : v_19;
+  assign v0_lane19_bits = s1_read[0];
+  assign v0_lane19_mux = v0_lane19_bits ? v_19 : 16'd0;
+  assign v0_lane19_bits_1 = s1_read[1];
+  assign v0_lane19_mux_1 = v0_lane19_bits_1 ? v_51 : 16'd0;
+  assign v0_lane19_or = v0_lane19_mux | v0_lane19_mux_1;
+  assign v0_lane19_bits_2 = s1_read[2];
+  assign v0_lane19_mux_2 = v0_lane19_bits_2 ? v_83 : 16'd0;
+  assign v0_lane19_or_1 = v0_lane19_or | v0_lane19_mux_2;
+  assign v0_lane19_bits_3 = s1_read[3];
+  assign v0_lane19_mux_3 = v0_lane19_bits_3 ? v_115 : 16'd0;
   assign lane19_h_add = {s2_v0_lane19[15], s2_v0_lane19} + {lane19_dk[15], lane19_dk};
-  assign v_lane20_bits = s1_group[1];
-  assign v_lane20_bits_1 = s1_group[0];
-  assign v_lane20_mux = v_lane20_bits_1 ? v_116 : v_84;
-  assign v_lane20_bits_2 = s1_group[0];
-  assign v_lane20_mux_1 = v_lane20_bits_2 ? v_52 : v_20;
+  assign v0_lane20_bits = s1_read[0];
+  assign v0_lane20_mux = v0_lane20_bits ? v_20 : 16'd0;
+  assign v0_lane20_bits_1 = s1_read[1];
+  assign v0_lane20_mux_1 = v0_lane20_bits_1 ? v_52 : 16'd0;
+  assign v0_lane20_or = v0_lane20_mux | v0_lane20_mux_1;
+  assign v0_lane20_bits_2 = s1_read[2];
+  assign v0_lane20_mux_2 = v0_lane20_bits_2 ? v_84 : 16'd0;
+  assign v0_lane20_or_1 = v0_lane20_or | v0_lane20_mux_2;
+  assign v0_lane20_bits_3 = s1_read[3];
+  assign v0_lane20_mux_3 = v0_lane20_bits_3 ? v_116 : 16'd0;
   assign lane20_h_add = {s2_v0_lane20[15], s2_v0_lane20} + {lane20_dk[15], lane20_dk};
-  assign v_lane21_bits = s1_group[1];
-  assign v_lane21_bits_1 = s1_group[0];
-  assign v_lane21_mux = v_lane21_bits_1 ? v_117 : v_85;
-  assign v_lane21_bits_2 = s1_group[0];
-  assign v_lane21_mux_1 = v_lane21_bits_2 ? v_53 : v_21;
+  assign v0_lane21_bits = s1_read[0];
+  assign v0_lane21_mux = v0_lane21_bits ? v_21 : 16'd0;
+  assign v0_lane21_bits_1 = s1_read[1];
+  assign v0_lane21_mux_1 = v0_lane21_bits_1 ? v_53 : 16'd0;
+  assign v0_lane21_or = v0_lane21_mux | v0_lane21_mux_1;
+  assign v0_lane21_bits_2 = s1_read[2];
+  assign v0_lane21_mux_2 = v0_lane21_bits_2 ? v_85 : 16'd0;
+  assign v0_lane21_or_1 = v0_lane21_or | v0_lane21_mux_2;
+  assign v0_lane21_bits_3 = s1_read[3];
+  assign v0_lane21_mux_3 = v0_lane21_bits_3 ? v_117 : 16'd0;
   assign lane21_h_add = {s2_v0_lane21[15], s2_v0_lane21} + {lane21_dk[15], lane21_dk};
-  assign v_lane22_bits = s1_group[1];
-  assign v_lane22_bits_1 = s1_group[0];
-  assign v_lane22_mux = v_lane22_bits_1 ? v_118 : v_86;
-  assign v_lane22_bits_2 = s1_group[0];
-  assign v_lane22_mux_1 = v_lane22_bits_2 ? v_54 : v_22;
+  assign v0_lane22_bits = s1_read[0];
+  assign v0_lane22_mux = v0_lane22_bits ? v_22 : 16'd0;
+  assign v0_lane22_bits_1 = s1_read[1];
+  assign v0_lane22_mux_1 = v0_lane22_bits_1 ? v_54 : 16'd0;
+  assign v0_lane22_or = v0_lane22_mux | v0_lane22_mux_1;
+  assign v0_lane22_bits_2 = s1_read[2];
+  assign v0_lane22_mux_2 = v0_lane22_bits_2 ? v_86 : 16'd0;
+  assign v0_lane22_or_1 = v0_lane22_or | v0_lane22_mux_2;
+  assign v0_lane22_bits_3 = s1_read[3];
+  assign v0_lane22_mux_3 = v0_lane22_bits_3 ? v_118 : 16'd0;
   assign lane22_h_add = {s2_v0_lane22[15], s2_v0_lane22} + {lane22_dk[15], lane22_dk};
-  assign v_lane23_bits = s1_group[1];
-  assign v_lane23_bits_1 = s1_group[0];
-  assign v_lane23_mux = v_lane23_bits_1 ? v_119 : v_87;
-  assign v_lane23_bits_2 = s1_group[0];
-  assign v_lane23_mux_1 = v_lane23_bits_2 ? v_55 : v_23;
+  assign v0_lane23_bits = s1_read[0];
+  assign v0_lane23_mux = v0_lane23_bits ? v_23 : 16'd0;
+  assign v0_lane23_bits_1 = s1_read[1];
+  assign v0_lane23_mux_1 = v0_lane23_bits_1 ? v_55 : 16'd0;
+  assign v0_lane23_or = v0_lane23_mux | v0_lane23_mux_1;
+  assign v0_lane23_bits_2 = s1_read[2];
+  assign v0_lane23_mux_2 = v0_lane23_bits_2 ? v_87 : 16'd0;
+  assign v0_lane23_or_1 = v0_lane23_or | v0_lane23_mux_2;
+  assign v0_lane23_bits_3 = s1_read[3];
+  assign v0_lane23_mux_3 = v0_lane23_bits_3 ? v_119 : 16'd0;
   assign lane23_h_add = {s2_v0_lane23[15], s2_v0_lane23} + {lane23_dk[15], lane23_dk};
-  assign v_lane24_bits = s1_group[1];
-  assign v_lane24_bits_1 = s1_group[0];
-  assign v_lane24_mux = v_lane24_bits_1 ? v_120 : v_88;
-  assign v_lane24_bits_2 = s1_group[0];
-  assign v_lane24_mux_1 = v_lane24_bits_2 ? v_56 : v_24;
+  assign v0_lane24_bits = s1_read[0];
+  assign v0_lane24_mux = v0_lane24_bits ? v_24 : 16'd0;
+  assign v0_lane24_bits_1 = s1_read[1];
+  assign v0_lane24_mux_1 = v0_lane24_bits_1 ? v_56 : 16'd0;
+  assign v0_lane24_or = v0_lane24_mux | v0_lane24_mux_1;
+  assign v0_lane24_bits_2 = s1_read[2];
+  assign v0_lane24_mux_2 = v0_lane24_bits_2 ? v_88 : 16'd0;
+  assign v0_lane24_or_1 = v0_lane24_or | v0_lane24_mux_2;
+  assign v0_lane24_bits_3 = s1_read[3];
+  assign v0_lane24_mux_3 = v0_lane24_bits_3 ? v_120 : 16'd0;
   assign lane24_h_add = {s2_v0_lane24[15], s2_v0_lane24} + {lane24_dk[15], lane24_dk};
-  assign v_lane25_bits = s1_group[1];
-  assign v_lane25_bits_1 = s1_group[0];
-  assign v_lane25_mux = v_lane25_bits_1 ? v_121 : v_89;
-  assign v_lane25_bits_2 = s1_group[0];
-  assign v_lane25_mux_1 = v_lane25_bits_2 ? v_57 : v_25;
+  assign v0_lane25_bits = s1_read[0];
+  assign v0_lane25_mux = v0_lane25_bits ? v_25 : 16'd0;
+  assign v0_lane25_bits_1 = s1_read[1];
+  assign v0_lane25_mux_1 = v0_lane25_bits_1 ? v_57 : 16'd0;
+  assign v0_lane25_or = v0_lane25_mux | v0_lane25_mux_1;
+  assign v0_lane25_bits_2 = s1_read[2];
+  assign v0_lane25_mux_2 = v0_lane25_bits_2 ? v_89 : 16'd0;
+  assign v0_lane25_or_1 = v0_lane25_or | v0_lane25_mux_2;
+  assign v0_lane25_bits_3 = s1_read[3];
+  assign v0_lane25_mux_3 = v0_lane25_bits_3 ? v_121 : 16'd0;
   assign lane25_h_add = {s2_v0_lane25[15], s2_v0_lane25} + {lane25_dk[15], lane25_dk};
-  assign v_lane26_bits = s1_group[1];
-  assign v_lane26_bits_1 = s1_group[0];
-  assign v_lane26_mux = v_lane26_bits_1 ? v_122 : v_90;
-  assign v_lane26_bits_2 = s1_group[0];
-  assign v_lane26_mux_1 = v_lane26_bits_2 ? v_58 : v_26;
+  assign v0_lane26_bits = s1_read[0];
+  assign v0_lane26_mux = v0_lane26_bits ? v_26 : 16'd0;
+  assign v0_lane26_bits_1 = s1_read[1];
+  assign v0_lane26_mux_1 = v0_lane26_bits_1 ? v_58 : 16'd0;
+  assign v0_lane26_or = v0_lane26_mux | v0_lane26_mux_1;
+  assign v0_lane26_bits_2 = s1_read[2];
+  assign v0_lane26_mux_2 = v0_lane26_bits_2 ? v_90 : 16'd0;
+  assign v0_lane26_or_1 = v0_lane26_or | v0_lane26_mux_2;
+  assign v0_lane26_bits_3 = s1_read[3];
+  assign v0_lane26_mux_3 = v0_lane26_bits_3 ? v_122 : 16'd0;
   assign lane26_h_add = {s2_v0_lane26[15], s2_v0_lane26} + {lane26_dk[15], lane26_dk};
-  assign v_lane27_bits = s1_group[1];
-  assign v_lane27_bits_1 = s1_group[0];
-  assign v_lane27_mux = v_lane27_bits_1 ? v_123 : v_91;
-  assign v_lane27_bits_2 = s1_group[0];
-  assign v_lane27_mux_1 = v_lane27_bits_2 ? v_59 : v_27;
+  assign v0_lane27_bits = s1_read[0];
+  assign v0_lane27_mux = v0_lane27_bits ? v_27 : 16'd0;
+  assign v0_lane27_bits_1 = s1_read[1];
+  assign v0_lane27_mux_1 = v0_lane27_bits_1 ? v_59 : 16'd0;
+  assign v0_lane27_or = v0_lane27_mux | v0_lane27_mux_1;
+  assign v0_lane27_bits_2 = s1_read[2];
+  assign v0_lane27_mux_2 = v0_lane27_bits_2 ? v_91 : 16'd0;
+  assign v0_lane27_or_1 = v0_lane27_or | v0_lane27_mux_2;
+  assign v0_lane27_bits_3 = s1_read[3];
+  assign v0_lane27_mux_3 = v0_lane27_bits_3 ? v_123 : 16'd0;
   assign lane27_h_add = {s2_v0_lane27[15], s2_v0_lane27} + {lane27_dk[15], lane27_dk};
-  assign v_lane28_bits = s1_group[1];
-  assign v_lane28_bits_1 = s1_group[0];
-  assign v_lane28_mux = v_lane28_bits_1 ? v_124 : v_92;
-  assign v_lane28_bits_2 = s1_group[0];
-  assign v_lane28_mux_1 = v_lane28_bits_2 ? v_60 : v_28;
+  assign v0_lane28_bits = s1_read[0];
+  assign v0_lane28_mux = v0_lane28_bits ? v_28 : 16'd0;
+  assign v0_lane28_bits_1 = s1_read[1];
+  assign v0_lane28_mux_1 = v0_lane28_bits_1 ? v_60 : 16'd0;
+  assign v0_lane28_or = v0_lane28_mux | v0_lane28_mux_1;
+  assign v0_lane28_bits_2 = s1_read[2];
+  assign v0_lane28_mux_2 = v0_lane28_bits_2 ? v_92 : 16'd0;
+  assign v0_lane28_or_1 = v0_lane28_or | v0_lane28_mux_2;
+  assign v0_lane28_bits_3 = s1_read[3];
+  assign v0_lane28_mux_3 = v0_lane28_bits_3 ? v_124 : 16'd0;
   assign lane28_h_add = {s2_v0_lane28[15], s2_v0_lane28} + {lane28_dk[15], lane28_dk};
-  assign v_lane29_bits = s1_group[1];
-  assign v_lane29_bits_1 = s1_group[0];
-  assign v_lane29_mux = v_lane29_bits_1 ? v_125 : v_93;
-  assign v_lane29_bits_2 = s1_group[0];
-  assign v_lane29_mux_1 = v_lane29_bits_2 ? v_61 : v_29;
+  assign v0_lane29_bits = s1_read[0];
+  assign v0_lane29_mux = v0_lane29_bits ? v_29 : 16'd0;
+  assign v0_lane29_bits_1 = s1_read[1];
+  assign v0_lane29_mux_1 = v0_lane29_bits_1 ? v_61 : 16'd0;
+  assign v0_lane29_or = v0_lane29_mux | v0_lane29_mux_1;
+  assign v0_lane29_bits_2 = s1_read[2];
+  assign v0_lane29_mux_2 = v0_lane29_bits_2 ? v_93 : 16'd0;
+  assign v0_lane29_or_1 = v0_lane29_or | v0_lane29_mux_2;
+  assign v0_lane29_bits_3 = s1_read[3];
+  assign v0_lane29_mux_3 = v0_lane29_bits_3 ? v_125 : 16'd0;
   assign lane29_h_add = {s2_v0_lane29[15], s2_v0_lane29} + {lane29_dk[15], lane29_dk};
-  assign v_lane30_bits = s1_group[1];
-  assign v_lane30_bits_1 = s1_group[0];
-  assign v_lane30_mux = v_lane30_bits_1 ? v_126 : v_94;
-  assign v_lane30_bits_2 = s1_group[0];
-  assign v_lane30_mux_1 = v_lane30_bits_2 ? v_62 : v_30;
+  assign v0_lane30_bits = s1_read[0];
+  assign v0_lane30_mux = v0_lane30_bits ? v_30 : 16'd0;
+  assign v0_lane30_bits_1 = s1_read[1];
+  assign v0_lane30_mux_1 = v0_lane30_bits_1 ? v_62 : 16'd0;
+  assign v0_lane30_or = v0_lane30_mux | v0_lane30_mux_1;
+  assign v0_lane30_bits_2 = s1_read[2];
+  assign v0_lane30_mux_2 = v0_lane30_bits_2 ? v_94 : 16'd0;
+  assign v0_lane30_or_1 = v0_lane30_or | v0_lane30_mux_2;
+  assign v0_lane30_bits_3 = s1_read[3];
+  assign v0_lane30_mux_3 = v0_lane30_bits_3 ? v_126 : 16'd0;
   assign lane30_h_add = {s2_v0_lane30[15], s2_v0_lane30} + {lane30_dk[15], lane30_dk};
-  assign v_lane31_bits = s1_group[1];
-  assign v_lane31_bits_1 = s1_group[0];
-  assign v_lane31_mux = v_lane31_bits_1 ? v_127 : v_95;
-  assign v_lane31_bits_2 = s1_group[0];
-  assign v_lane31_mux_1 = v_lane31_bits_2 ? v_63 : v_31;
+  assign v0_lane31_bits = s1_read[0];
+  assign v0_lane31_mux = v0_lane31_bits ? v_31 : 16'd0;
+  assign v0_lane31_bits_1 = s1_read[1];
+  assign v0_lane31_mux_1 = v0_lane31_bits_1 ? v_63 : 16'd0;
+  assign v0_lane31_or = v0_lane31_mux | v0_lane31_mux_1;
+  assign v0_lane31_bits_2 = s1_read[2];
+  assign v0_lane31_mux_2 = v0_lane31_bits_2 ? v_95 : 16'd0;
+  assign v0_lane31_or_1 = v0_lane31_or | v0_lane31_mux_2;
+  assign v0_lane31_bits_3 = s1_read[3];
+  assign v0_lane31_mux_3 = v0_lane31_bits_3 ? v_127 : 16'd0;
   assign lane31_h_add = {s2_v0_lane31[15], s2_v0_lane31} + {lane31_dk[15], lane31_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
-  assign s1_valid_next_not = ~s1_advance;
-  assign s1_valid_next_and = s1_valid & s1_valid_next_not;
-  assign s1_valid_next_or = accept | s1_valid_next_and;
+  assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
+  assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
+  assign s1_read_next_not = ~in_first;
+  assign s1_read_next_eq = in_group == 2'd3;
+  assign s1_read_next_and = s1_read_next_not & s1_read_next_eq;
+  assign s1_read_next_not_1 = ~in_first;
+  assign s1_read_next_eq_1 = in_group == 2'd2;
+  assign s1_read_next_and_1 = s1_read_next_not_1 & s1_read_next_eq_1;
+  assign s1_read_next_not_2 = ~in_first;
+  assign s1_read_next_eq_2 = in_group == 2'd1;
+  assign s1_read_next_and_2 = s1_read_next_not_2 & s1_read_next_eq_2;
+  assign s1_read_next_not_3 = ~in_first;
+  assign s1_read_next_eq_3 = in_group == 2'd0;
+  assign s1_read_next_and_3 = s1_read_next_not_3 & s1_read_next_eq_3;
+  assign s1_read_next_cat = {s1_read_next_and, s1_read_next_and_1, s1_read_next_and_2, s1_read_next_and_3};
+  assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
+  assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
+  assign hazard_next_not = ~s1_new_first;
+  assign hazard_next_and = hazard_next_not & new_meets;
+  assign hazard_next_not_1 = ~s1_first;
+  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
+  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
   assign s2_valid_next_not = ~s2_advance;
   assign s2_valid_next_and = s2_valid & s2_valid_next_not;
   assign s2_valid_next_or = s1_advance | s2_valid_next_and;
   assign s3_valid_next_not = ~s3_advance;
   assign s3_valid_next_and = s3_valid & s3_valid_next_not;
   assign s3_valid_next_or = s2_advance | s3_valid_next_and;
+  assign s4_valid_next_not = ~s4_advance;
+  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
+  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
   assign s2_current_lane0_next_bits = s1_current[13:0];
-  assign v_0_en_eq = s3_group == 2'd0;
-  assign v_0_en_and = s3_advance & v_0_en_eq;
-  assign v_32_en_eq = s3_group == 2'd1;
-  assign v_32_en_and = s3_advance & v_32_en_eq;
-  assign v_64_en_eq = s3_group == 2'd2;
-  assign v_64_en_and = s3_advance & v_64_en_eq;
-  assign v_96_en_eq = s3_group == 2'd3;
-  assign v_96_en_and = s3_advance & v_96_en_eq;
+  assign v_0_en_eq = s4_group == 2'd0;
+  assign v_0_en_and = s4_advance & v_0_en_eq;
+  assign v_32_en_eq = s4_group == 2'd1;
+  assign v_32_en_and = s4_advance & v_32_en_eq;
+  assign v_64_en_eq = s4_group == 2'd2;
+  assign v_64_en_and = s4_advance & v_64_en_eq;
+  assign v_96_en_eq = s4_group == 2'd3;
+  assign v_96_en_and = s4_advance & v_96_en_eq;
   assign s2_current_lane1_next_bits = s1_current[27:14];
-  assign v_1_en_eq = s3_group == 2'd0;
-  assign v_1_en_and = s3_advance & v_1_en_eq;
-  assign v_33_en_eq = s3_group == 2'd1;
-  assign v_33_en_and = s3_advance & v_33_en_eq;
-  assign v_65_en_eq = s3_group == 2'd2;
-  assign v_65_en_and = s3_advance & v_65_en_eq;
-  assign v_97_en_eq = s3_group == 2'd3;
-  assign v_97_en_and = s3_advance & v_97_en_eq;
+  assign v_1_en_eq = s4_group == 2'd0;
+  assign v_1_en_and = s4_advance & v_1_en_eq;
+  assign v_33_en_eq = s4_group == 2'd1;
+  assign v_33_en_and = s4_advance & v_33_en_eq;
+  assign v_65_en_eq = s4_group == 2'd2;
+  assign v_65_en_and = s4_advance & v_65_en_eq;
+  assign v_97_en_eq = s4_group == 2'd3;
+  assign v_97_en_and = s4_advance & v_97_en_eq;
   assign s2_current_lane2_next_bits = s1_current[41:28];
-  assign v_2_en_eq = s3_group == 2'd0;
-  assign v_2_en_and = s3_advance & v_2_en_eq;
-  assign v_34_en_eq = s3_group == 2'd1;
-  assign v_34_en_and = s3_advance & v_34_en_eq;
-  assign v_66_en_eq = s3_group == 2'd2;
-  assign v_66_en_and = s3_advance & v_66_en_eq;
-  assign v_98_en_eq = s3_group == 2'd3;
-  assign v_98_en_and = s3_advance & v_98_en_eq;
+  assign v_2_en_eq = s4_group == 2'd0;
+  assign v_2_en_and = s4_advance & v_2_en_eq;
+  assign v_34_en_eq = s4_group == 2'd1;
+  assign v_34_en_and = s4_advance & v_34_en_eq;
+  assign v_66_en_eq = s4_group == 2'd2;
+  assign v_66_en_and = s4_advance & v_66_en_eq;
+  assign v_98_en_eq = s4_group == 2'd3;
+  assign v_98_en_and = s4_advance & v_98_en_eq;
   assign s2_current_lane3_next_bits = s1_current[55:42];
-  assign v_3_en_eq = s3_group == 2'd0;
-  assign v_3_en_and = s3_advance & v_3_en_eq;
-  assign v_35_en_eq = s3_group == 2'd1;
-  assign v_35_en_and = s3_advance & v_35_en_eq;
-  assign v_67_en_eq = s3_group == 2'd2;
-  assign v_67_en_and = s3_advance & v_67_en_eq;
-  assign v_99_en_eq = s3_group == 2'd3;
-  assign v_99_en_and = s3_advance & v_99_en_eq;
+  assign v_3_en_eq = s4_group == 2'd0;
+  assign v_3_en_and = s4_advance & v_3_en_eq;
+  assign v_35_en_eq = s4_group == 2'd1;
+  assign v_35_en_and = s4_advance & v_35_en_eq;
+  assign v_67_en_eq = s4_group == 2'd2;
+  assign v_67_en_and = s4_advance & v_67_en_eq;
+  assign v_99_en_eq = s4_group == 2'd3;
+  assign v_99_en_and = s4_advance & v_99_en_eq;
   assign s2_current_lane4_next_bits = s1_current[69:56];
-  assign v_4_en_eq = s3_group == 2'd0;
-  assign v_4_en_and = s3_advance & v_4_en_eq;
-  assign v_36_en_eq = s3_group == 2'd1;
-  assign v_36_en_and = s3_advance & v_36_en_eq;
-  assign v_68_en_eq = s3_group == 2'd2;
-  assign v_68_en_and = s3_advance & v_68_en_eq;
-  assign v_100_en_eq = s3_group == 2'd3;
-  assign v_100_en_and = s3_advance & v_100_en_eq;
+  assign v_4_en_eq = s4_group == 2'd0;
+  assign v_4_en_and = s4_advance & v_4_en_eq;
+  assign v_36_en_eq = s4_group == 2'd1;
+  assign v_36_en_and = s4_advance & v_36_en_eq;
+  assign v_68_en_eq = s4_group == 2'd2;
+  assign v_68_en_and = s4_advance & v_68_en_eq;
+  assign v_100_en_eq = s4_group == 2'd3;
+  assign v_100_en_and = s4_advance & v_100_en_eq;
   assign s2_current_lane5_next_bits = s1_current[83:70];
-  assign v_5_en_eq = s3_group == 2'd0;
-  assign v_5_en_and = s3_advance & v_5_en_eq;
-  assign v_37_en_eq = s3_group == 2'd1;
-  assign v_37_en_and = s3_advance & v_37_en_eq;
-  assign v_69_en_eq = s3_group == 2'd2;
-  assign v_69_en_and = s3_advance & v_69_en_eq;
-  assign v_101_en_eq = s3_group == 2'd3;
-  assign v_101_en_and = s3_advance & v_101_en_eq;
+  assign v_5_en_eq = s4_group == 2'd0;
+  assign v_5_en_and = s4_advance & v_5_en_eq;
+  assign v_37_en_eq = s4_group == 2'd1;
+  assign v_37_en_and = s4_advance & v_37_en_eq;
+  assign v_69_en_eq = s4_group == 2'd2;
+  assign v_69_en_and = s4_advance & v_69_en_eq;
+  assign v_101_en_eq = s4_group == 2'd3;
+  assign v_101_en_and = s4_advance & v_101_en_eq;
   assign s2_current_lane6_next_bits = s1_current[97:84];
-  assign v_6_en_eq = s3_group == 2'd0;
-  assign v_6_en_and = s3_advance & v_6_en_eq;
-  assign v_38_en_eq = s3_group == 2'd1;
-  assign v_38_en_and = s3_advance & v_38_en_eq;
-  assign v_70_en_eq = s3_group == 2'd2;
-  assign v_70_en_and = s3_advance & v_70_en_eq;
-  assign v_102_en_eq = s3_group == 2'd3;
-  assign v_102_en_and = s3_advance & v_102_en_eq;
+  assign v_6_en_eq = s4_group == 2'd0;
+  assign v_6_en_and = s4_advance & v_6_en_eq;
+  assign v_38_en_eq = s4_group == 2'd1;
+  assign v_38_en_and = s4_advance & v_38_en_eq;
+  assign v_70_en_eq = s4_group == 2'd2;
+  assign v_70_en_and = s4_advance & v_70_en_eq;
+  assign v_102_en_eq = s4_group == 2'd3;
+  assign v_102_en_and = s4_advance & v_102_en_eq;
   assign s2_current_lane7_next_bits = s1_current[111:98];
-  assign v_7_en_eq = s3_group == 2'd0;
-  assign v_7_en_and = s3_advance & v_7_en_eq;
-  assign v_39_en_eq = s3_group == 2'd1;
-  assign v_39_en_and = s3_advance & v_39_en_eq;
-  assign v_71_en_eq = s3_group == 2'd2;
-  assign v_71_en_and = s3_advance & v_71_en_eq;
-  assign v_103_en_eq = s3_group == 2'd3;
-  assign v_103_en_and = s3_advance & v_103_en_eq;
+  assign v_7_en_eq = s4_group == 2'd0;
+  assign v_7_en_and = s4_advance & v_7_en_eq;
+  assign v_39_en_eq = s4_group == 2'd1;
+  assign v_39_en_and = s4_advance & v_39_en_eq;
+  assign v_71_en_eq = s4_group == 2'd2;
+  assign v_71_en_and = s4_advance & v_71_en_eq;
+  assign v_103_en_eq = s4_group == 2'd3;
+  assign v_103_en_and = s4_advance & v_103_en_eq;
   assign s2_current_lane8_next_bits = s1_current[125:112];
-  assign v_8_en_eq = s3_group == 2'd0;
-  assign v_8_en_and = s3_advance & v_8_en_eq;
-  assign v_40_en_eq = s3_group == 2'd1;
-  assign v_40_en_and = s3_advance & v_40_en_eq;
-  assign v_72_en_eq = s3_group == 2'd2;
-  assign v_72_en_and = s3_advance & v_72_en_eq;
-  assign v_104_en_eq = s3_group == 2'd3;
-  assign v_104_en_and = s3_advance & v_104_en_eq;
+  assign v_8_en_eq = s4_group == 2'd0;
+  assign v_8_en_and = s4_advance & v_8_en_eq;
+  assign v_40_en_eq = s4_group == 2'd1;
+  assign v_40_en_and = s4_advance & v_40_en_eq;
+  assign v_72_en_eq = s4_group == 2'd2;
+  assign v_72_en_and = s4_advance & v_72_en_eq;
+  assign v_104_en_eq = s4_group == 2'd3;
+  assign v_104_en_and = s4_advance & v_104_en_eq;
   assign s2_current_lane9_next_bits = s1_current[139:126];
-  assign v_9_en_eq = s3_group == 2'd0;
-  assign v_9_en_and = s3_advance & v_9_en_eq;
-  assign v_41_en_eq = s3_group == 2'd1;
-  assign v_41_en_and = s3_advance & v_41_en_eq;
-  assign v_73_en_eq = s3_group == 2'd2;
-  assign v_73_en_and = s3_advance & v_73_en_eq;
-  assign v_105_en_eq = s3_group == 2'd3;
-  assign v_105_en_and = s3_advance & v_105_en_eq;
+  assign v_9_en_eq = s4_group == 2'd0;
+  assign v_9_en_and = s4_advance & v_9_en_eq;
+  assign v_41_en_eq = s4_group == 2'd1;
+  assign v_41_en_and = s4_advance & v_41_en_eq;
+  assign v_73_en_eq = s4_group == 2'd2;
+  assign v_73_en_and = s4_advance & v_73_en_eq;
+  assign v_105_en_eq = s4_group == 2'd3;
+  assign v_105_en_and = s4_advance & v_105_en_eq;
   assign s2_current_lane10_next_bits = s1_current[153:140];
-  assign v_10_en_eq = s3_group == 2'd0;
-  assign v_10_en_and = s3_advance & v_10_en_eq;
-  assign v_42_en_eq = s3_group == 2'd1;
-  assign v_42_en_and = s3_advance & v_42_en_eq;
-  assign v_74_en_eq = s3_group == 2'd2;
-  assign v_74_en_and = s3_advance & v_74_en_eq;
-  assign v_106_en_eq = s3_group == 2'd3;
-  assign v_106_en_and = s3_advance & v_106_en_eq;
+  assign v_10_en_eq = s4_group == 2'd0;
+  assign v_10_en_and = s4_advance & v_10_en_eq;
+  assign v_42_en_eq = s4_group == 2'd1;
+  assign v_42_en_and = s4_advance & v_42_en_eq;
+  assign v_74_en_eq = s4_group == 2'd2;
+  assign v_74_en_and = s4_advance & v_74_en_eq;
+  assign v_106_en_eq = s4_group == 2'd3;
+  assign v_106_en_and = s4_advance & v_106_en_eq;
   assign s2_current_lane11_next_bits = s1_current[167:154];
-  assign v_11_en_eq = s3_group == 2'd0;
-  assign v_11_en_and = s3_advance & v_11_en_eq;
-  assign v_43_en_eq = s3_group == 2'd1;
-  assign v_43_en_and = s3_advance & v_43_en_eq;
-  assign v_75_en_eq = s3_group == 2'd2;
-  assign v_75_en_and = s3_advance & v_75_en_eq;
-  assign v_107_en_eq = s3_group == 2'd3;
-  assign v_107_en_and = s3_advance & v_107_en_eq;
+  assign v_11_en_eq = s4_group == 2'd0;
+  assign v_11_en_and = s4_advance & v_11_en_eq;
+  assign v_43_en_eq = s4_group == 2'd1;
+  assign v_43_en_and = s4_advance & v_43_en_eq;
+  assign v_75_en_eq = s4_group == 2'd2;
+  assign v_75_en_and = s4_advance & v_75_en_eq;
+  assign v_107_en_eq = s4_group == 2'd3;
+  assign v_107_en_and = s4_advance & v_107_en_eq;
   assign s2_current_lane12_next_bits = s1_current[181:168];
-  assign v_12_en_eq = s3_group == 2'd0;
-  assign v_12_en_and = s3_advance & v_12_en_eq;
-  assign v_44_en_eq = s3_group == 2'd1;
-  assign v_44_en_and = s3_advance & v_44_en_eq;
-  assign v_76_en_eq = s3_group == 2'd2;
-  assign v_76_en_and = s3_advance & v_76_en_eq;
-  assign v_108_en_eq = s3_group == 2'd3;
-  assign v_108_en_and = s3_advance & v_108_en_eq;
+  assign v_12_en_eq = s4_group == 2'd0;
+  assign v_12_en_and = s4_advance & v_12_en_eq;
+  assign v_44_en_eq = s4_group == 2'd1;
+  assign v_44_en_and = s4_advance & v_44_en_eq;
+  assign v_76_en_eq = s4_group == 2'd2;
+  assign v_76_en_and = s4_advance & v_76_en_eq;
+  assign v_108_en_eq = s4_group == 2'd3;
+  assign v_108_en_and = s4_advance & v_108_en_eq;
   assign s2_current_lane13_next_bits = s1_current[195:182];
-  assign v_13_en_eq = s3_group == 2'd0;
-  assign v_13_en_and = s3_advance & v_13_en_eq;
-  assign v_45_en_eq = s3_group == 2'd1;
-  assign v_45_en_and = s3_advance & v_45_en_eq;
-  assign v_77_en_eq = s3_group == 2'd2;
-  assign v_77_en_and = s3_advance & v_77_en_eq;
-  assign v_109_en_eq = s3_group == 2'd3;
-  assign v_109_en_and = s3_advance & v_109_en_eq;
+  assign v_13_en_eq = s4_group == 2'd0;
+  assign v_13_en_and = s4_advance & v_13_en_eq;
+  assign v_45_en_eq = s4_group == 2'd1;
+  assign v_45_en_and = s4_advance & v_45_en_eq;
+  assign v_77_en_eq = s4_group == 2'd2;
+  assign v_77_en_and = s4_advance & v_77_en_eq;
+  assign v_109_en_eq = s4_group == 2'd3;
+  assign v_109_en_and = s4_advance & v_109_en_eq;
   assign s2_current_lane14_next_bits = s1_current[209:196];
-  assign v_14_en_eq = s3_group == 2'd0;
-  assign v_14_en_and = s3_advance & v_14_en_eq;
-  assign v_46_en_eq = s3_group == 2'd1;
-  assign v_46_en_and = s3_advance & v_46_en_eq;
-  assign v_78_en_eq = s3_group == 2'd2;
-  assign v_78_en_and = s3_advance & v_78_en_eq;
-  assign v_110_en_eq = s3_group == 2'd3;
-  assign v_110_en_and = s3_advance & v_110_en_eq;
+  assign v_14_en_eq = s4_group == 2'd0;
+  assign v_14_en_and = s4_advance & v_14_en_eq;
+  assign v_46_en_eq = s4_group == 2'd1;
+  assign v_46_en_and = s4_advance & v_46_en_eq;
+  assign v_78_en_eq = s4_group == 2'd2;
+  assign v_78_en_and = s4_advance & v_78_en_eq;
+  assign v_110_en_eq = s4_group == 2'd3;
+  assign v_110_en_and = s4_advance & v_110_en_eq;
   assign s2_current_lane15_next_bits = s1_current[223:210];
-  assign v_15_en_eq = s3_group == 2'd0;
-  assign v_15_en_and = s3_advance & v_15_en_eq;
-  assign v_47_en_eq = s3_group == 2'd1;
-  assign v_47_en_and = s3_advance & v_47_en_eq;
-  assign v_79_en_eq = s3_group == 2'd2;
-  assign v_79_en_and = s3_advance & v_79_en_eq;
-  assign v_111_en_eq = s3_group == 2'd3;
-  assign v_111_en_and = s3_advance & v_111_en_eq;
+  assign v_15_en_eq = s4_group == 2'd0;
+  assign v_15_en_and = s4_advance & v_15_en_eq;
+  assign v_47_en_eq = s4_group == 2'd1;
+  assign v_47_en_and = s4_advance & v_47_en_eq;
+  assign v_79_en_eq = s4_group == 2'd2;
+  assign v_79_en_and = s4_advance & v_79_en_eq;
+  assign v_111_en_eq = s4_group == 2'd3;
+  assign v_111_en_and = s4_advance & v_111_en_eq;
   assign s2_current_lane16_next_bits = s1_current[237:224];
-  assign v_16_en_eq = s3_group == 2'd0;
-  assign v_16_en_and = s3_advance & v_16_en_eq;
-  assign v_48_en_eq = s3_group == 2'd1;
-  assign v_48_en_and = s3_advance & v_48_en_eq;
-  assign v_80_en_eq = s3_group == 2'd2;
-  assign v_80_en_and = s3_advance & v_80_en_eq;
-  assign v_112_en_eq = s3_group == 2'd3;
-  assign v_112_en_and = s3_advance & v_112_en_eq;
+  assign v_16_en_eq = s4_group == 2'd0;
+  assign v_16_en_and = s4_advance & v_16_en_eq;
+  assign v_48_en_eq = s4_group == 2'd1;
+  assign v_48_en_and = s4_advance & v_48_en_eq;
+  assign v_80_en_eq = s4_group == 2'd2;
+  assign v_80_en_and = s4_advance & v_80_en_eq;
+  assign v_112_en_eq = s4_group == 2'd3;
+  assign v_112_en_and = s4_advance & v_112_en_eq;
   assign s2_current_lane17_next_bits = s1_current[251:238];
-  assign v_17_en_eq = s3_group == 2'd0;
-  assign v_17_en_and = s3_advance & v_17_en_eq;
-  assign v_49_en_eq = s3_group == 2'd1;
-  assign v_49_en_and = s3_advance & v_49_en_eq;
-  assign v_81_en_eq = s3_group == 2'd2;
-  assign v_81_en_and = s3_advance & v_81_en_eq;
-  assign v_113_en_eq = s3_group == 2'd3;
-  assign v_113_en_and = s3_advance & v_113_en_eq;
+  assign v_17_en_eq = s4_group == 2'd0;
+  assign v_17_en_and = s4_advance & v_17_en_eq;
+  assign v_49_en_eq = s4_group == 2'd1;
+  assign v_49_en_and = s4_advance & v_49_en_eq;
+  assign v_81_en_eq = s4_group == 2'd2;
+  assign v_81_en_and = s4_advance & v_81_en_eq;
+  assign v_113_en_eq = s4_group == 2'd3;
+  assign v_113_en_and = s4_advance & v_113_en_eq;
   assign s2_current_lane18_next_bits = s1_current[265:252];
-  assign v_18_en_eq = s3_group == 2'd0;
-  assign v_18_en_and = s3_advance & v_18_en_eq;
-  assign v_50_en_eq = s3_group == 2'd1;
-  assign v_50_en_and = s3_advance & v_50_en_eq;
-  assign v_82_en_eq = s3_group == 2'd2;
-  assign v_82_en_and = s3_advance & v_82_en_eq;
-  assign v_114_en_eq = s3_group == 2'd3;
-  assign v_114_en_and = s3_advance & v_114_en_eq;
+  assign v_18_en_eq = s4_group == 2'd0;
+  assign v_18_en_and = s4_advance & v_18_en_eq;
+  assign v_50_en_eq = s4_group == 2'd1;
+  assign v_50_en_and = s4_advance & v_50_en_eq;
+  assign v_82_en_eq = s4_group == 2'd2;
+  assign v_82_en_and = s4_advance & v_82_en_eq;
+  assign v_114_en_eq = s4_group == 2'd3;
+  assign v_114_en_and = s4_advance & v_114_en_eq;
   assign s2_current_lane19_next_bits = s1_current[279:266];
-  assign v_19_en_eq = s3_group == 2'd0;
-  assign v_19_en_and = s3_advance & v_19_en_eq;
-  assign v_51_en_eq = s3_group == 2'd1;
-  assign v_51_en_and = s3_advance & v_51_en_eq;
-  assign v_83_en_eq = s3_group == 2'd2;
-  assign v_83_en_and = s3_advance & v_83_en_eq;
-  assign v_115_en_eq = s3_group == 2'd3;
-  assign v_115_en_and = s3_advance & v_115_en_eq;
+  assign v_19_en_eq = s4_group == 2'd0;
+  assign v_19_en_and = s4_advance & v_19_en_eq;
+  assign v_51_en_eq = s4_group == 2'd1;
+  assign v_51_en_and = s4_advance & v_51_en_eq;
+  assign v_83_en_eq = s4_group == 2'd2;
+  assign v_83_en_and = s4_advance & v_83_en_eq;
+  assign v_115_en_eq = s4_group == 2'd3;
+  assign v_115_en_and = s4_advance & v_115_en_eq;
   assign s2_current_lane20_next_bits = s1_current[293:280];
-  assign v_20_en_eq = s3_group == 2'd0;
-  assign v_20_en_and = s3_advance & v_20_en_eq;
-  assign v_52_en_eq = s3_group == 2'd1;
-  assign v_52_en_and = s3_advance & v_52_en_eq;
-  assign v_84_en_eq = s3_group == 2'd2;
-  assign v_84_en_and = s3_advance & v_84_en_eq;
-  assign v_116_en_eq = s3_group == 2'd3;
-  assign v_116_en_and = s3_advance & v_116_en_eq;
+  assign v_20_en_eq = s4_group == 2'd0;
+  assign v_20_en_and = s4_advance & v_20_en_eq;
+  assign v_52_en_eq = s4_group == 2'd1;
+  assign v_52_en_and = s4_advance & v_52_en_eq;
+  assign v_84_en_eq = s4_group == 2'd2;
+  assign v_84_en_and = s4_advance & v_84_en_eq;
+  assign v_116_en_eq = s4_group == 2'd3;
+  assign v_116_en_and = s4_advance & v_116_en_eq;
   assign s2_current_lane21_next_bits = s1_current[307:294];
-  assign v_21_en_eq = s3_group == 2'd0;
-  assign v_21_en_and = s3_advance & v_21_en_eq;
-  assign v_53_en_eq = s3_group == 2'd1;
-  assign v_53_en_and = s3_advance & v_53_en_eq;
-  assign v_85_en_eq = s3_group == 2'd2;
-  assign v_85_en_and = s3_advance & v_85_en_eq;
-  assign v_117_en_eq = s3_group == 2'd3;
-  assign v_117_en_and = s3_advance & v_117_en_eq;
+  assign v_21_en_eq = s4_group == 2'd0;
+  assign v_21_en_and = s4_advance & v_21_en_eq;
+  assign v_53_en_eq = s4_group == 2'd1;
+  assign v_53_en_and = s4_advance & v_53_en_eq;
+  assign v_85_en_eq = s4_group == 2'd2;
+  assign v_85_en_and = s4_advance & v_85_en_eq;
+  assign v_117_en_eq = s4_group == 2'd3;
+  assign v_117_en_and = s4_advance & v_117_en_eq;
   assign s2_current_lane22_next_bits = s1_current[321:308];
-  assign v_22_en_eq = s3_group == 2'd0;
-  assign v_22_en_and = s3_advance & v_22_en_eq;
-  assign v_54_en_eq = s3_group == 2'd1;
-  assign v_54_en_and = s3_advance & v_54_en_eq;
-  assign v_86_en_eq = s3_group == 2'd2;
-  assign v_86_en_and = s3_advance & v_86_en_eq;
-  assign v_118_en_eq = s3_group == 2'd3;
-  assign v_118_en_and = s3_advance & v_118_en_eq;
+  assign v_22_en_eq = s4_group == 2'd0;
+  assign v_22_en_and = s4_advance & v_22_en_eq;
+  assign v_54_en_eq = s4_group == 2'd1;
+  assign v_54_en_and = s4_advance & v_54_en_eq;
+  assign v_86_en_eq = s4_group == 2'd2;
+  assign v_86_en_and = s4_advance & v_86_en_eq;
+  assign v_118_en_eq = s4_group == 2'd3;
+  assign v_118_en_and = s4_advance & v_118_en_eq;
   assign s2_current_lane23_next_bits = s1_current[335:322];
-  assign v_23_en_eq = s3_group == 2'd0;
-  assign v_23_en_and = s3_advance & v_23_en_eq;
-  assign v_55_en_eq = s3_group == 2'd1;
-  assign v_55_en_and = s3_advance & v_55_en_eq;
-  assign v_87_en_eq = s3_group == 2'd2;
-  assign v_87_en_and = s3_advance & v_87_en_eq;
-  assign v_119_en_eq = s3_group == 2'd3;
-  assign v_119_en_and = s3_advance & v_119_en_eq;
+  assign v_23_en_eq = s4_group == 2'd0;
+  assign v_23_en_and = s4_advance & v_23_en_eq;
+  assign v_55_en_eq = s4_group == 2'd1;
+  assign v_55_en_and = s4_advance & v_55_en_eq;
+  assign v_87_en_eq = s4_group == 2'd2;
+  assign v_87_en_and = s4_advance & v_87_en_eq;
+  assign v_119_en_eq = s4_group == 2'd3;
+  assign v_119_en_and = s4_advance & v_119_en_eq;
   assign s2_current_lane24_next_bits = s1_current[349:336];
-  assign v_24_en_eq = s3_group == 2'd0;
-  assign v_24_en_and = s3_advance & v_24_en_eq;
-  assign v_56_en_eq = s3_group == 2'd1;
-  assign v_56_en_and = s3_advance & v_56_en_eq;
-  assign v_88_en_eq = s3_group == 2'd2;
-  assign v_88_en_and = s3_advance & v_88_en_eq;
-  assign v_120_en_eq = s3_group == 2'd3;
-  assign v_120_en_and = s3_advance & v_120_en_eq;
+  assign v_24_en_eq = s4_group == 2'd0;
+  assign v_24_en_and = s4_advance & v_24_en_eq;
+  assign v_56_en_eq = s4_group == 2'd1;
+  assign v_56_en_and = s4_advance & v_56_en_eq;
+  assign v_88_en_eq = s4_group == 2'd2;
+  assign v_88_en_and = s4_advance & v_88_en_eq;
+  assign v_120_en_eq = s4_group == 2'd3;
+  assign v_120_en_and = s4_advance & v_120_en_eq;
   assign s2_current_lane25_next_bits = s1_current[363:350];
-  assign v_25_en_eq = s3_group == 2'd0;
-  assign v_25_en_and = s3_advance & v_25_en_eq;
-  assign v_57_en_eq = s3_group == 2'd1;
-  assign v_57_en_and = s3_advance & v_57_en_eq;
-  assign v_89_en_eq = s3_group == 2'd2;
-  assign v_89_en_and = s3_advance & v_89_en_eq;
-  assign v_121_en_eq = s3_group == 2'd3;
-  assign v_121_en_and = s3_advance & v_121_en_eq;
+  assign v_25_en_eq = s4_group == 2'd0;
+  assign v_25_en_and = s4_advance & v_25_en_eq;
+  assign v_57_en_eq = s4_group == 2'd1;
+  assign v_57_en_and = s4_advance & v_57_en_eq;
+  assign v_89_en_eq = s4_group == 2'd2;
+  assign v_89_en_and = s4_advance & v_89_en_eq;
+  assign v_121_en_eq = s4_group == 2'd3;
+  assign v_121_en_and = s4_advance & v_121_en_eq;
   assign s2_current_lane26_next_bits = s1_current[377:364];
-  assign v_26_en_eq = s3_group == 2'd0;
-  assign v_26_en_and = s3_advance & v_26_en_eq;
-  assign v_58_en_eq = s3_group == 2'd1;
-  assign v_58_en_and = s3_advance & v_58_en_eq;
-  assign v_90_en_eq = s3_group == 2'd2;
-  assign v_90_en_and = s3_advance & v_90_en_eq;
-  assign v_122_en_eq = s3_group == 2'd3;
-  assign v_122_en_and = s3_advance & v_122_en_eq;
+  assign v_26_en_eq = s4_group == 2'd0;
+  assign v_26_en_and = s4_advance & v_26_en_eq;
+  assign v_58_en_eq = s4_group == 2'd1;
+  assign v_58_en_and = s4_advance & v_58_en_eq;
+  assign v_90_en_eq = s4_group == 2'd2;
+  assign v_90_en_and = s4_advance & v_90_en_eq;
+  assign v_122_en_eq = s4_group == 2'd3;
+  assign v_122_en_and = s4_advance & v_122_en_eq;
   assign s2_current_lane27_next_bits = s1_current[391:378];
-  assign v_27_en_eq = s3_group == 2'd0;
-  assign v_27_en_and = s3_advance & v_27_en_eq;
-  assign v_59_en_eq = s3_group == 2'd1;
-  assign v_59_en_and = s3_advance & v_59_en_eq;
-  assign v_91_en_eq = s3_group == 2'd2;
-  assign v_91_en_and = s3_advance & v_91_en_eq;
-  assign v_123_en_eq = s3_group == 2'd3;
-  assign v_123_en_and = s3_advance & v_123_en_eq;
+  assign v_27_en_eq = s4_group == 2'd0;
+  assign v_27_en_and = s4_advance & v_27_en_eq;
+  assign v_59_en_eq = s4_group == 2'd1;
+  assign v_59_en_and = s4_advance & v_59_en_eq;
+  assign v_91_en_eq = s4_group == 2'd2;
+  assign v_91_en_and = s4_advance & v_91_en_eq;
+  assign v_123_en_eq = s4_group == 2'd3;
+  assign v_123_en_and = s4_advance & v_123_en_eq;
   assign s2_current_lane28_next_bits = s1_current[405:392];
-  assign v_28_en_eq = s3_group == 2'd0;
-  assign v_28_en_and = s3_advance & v_28_en_eq;
-  assign v_60_en_eq = s3_group == 2'd1;
-  assign v_60_en_and = s3_advance & v_60_en_eq;
-  assign v_92_en_eq = s3_group == 2'd2;
-  assign v_92_en_and = s3_advance & v_92_en_eq;
-  assign v_124_en_eq = s3_group == 2'd3;
-  assign v_124_en_and = s3_advance & v_124_en_eq;
+  assign v_28_en_eq = s4_group == 2'd0;
+  assign v_28_en_and = s4_advance & v_28_en_eq;
+  assign v_60_en_eq = s4_group == 2'd1;
+  assign v_60_en_and = s4_advance & v_60_en_eq;
+  assign v_92_en_eq = s4_group == 2'd2;
+  assign v_92_en_and = s4_advance & v_92_en_eq;
+  assign v_124_en_eq = s4_group == 2'd3;
+  assign v_124_en_and = s4_advance & v_124_en_eq;
   assign s2_current_lane29_next_bits = s1_current[419:406];
-  assign v_29_en_eq = s3_group == 2'd0;
-  assign v_29_en_and = s3_advance & v_29_en_eq;
-  assign v_61_en_eq = s3_group == 2'd1;
-  assign v_61_en_and = s3_advance & v_61_en_eq;
-  assign v_93_en_eq = s3_group == 2'd2;
-  assign v_93_en_and = s3_advance & v_93_en_eq;
-  assign v_125_en_eq = s3_group == 2'd3;
-  assign v_125_en_and = s3_advance & v_125_en_eq;
+  assign v_29_en_eq = s4_group == 2'd0;
+  assign v_29_en_and = s4_advance & v_29_en_eq;
+  assign v_61_en_eq = s4_group == 2'd1;
+  assign v_61_en_and = s4_advance & v_61_en_eq;
+  assign v_93_en_eq = s4_group == 2'd2;
+  assign v_93_en_and = s4_advance & v_93_en_eq;
+  assign v_125_en_eq = s4_group == 2'd3;
+  assign v_125_en_and = s4_advance & v_125_en_eq;
   assign s2_current_lane30_next_bits = s1_current[433:420];
-  assign v_30_en_eq = s3_group == 2'd0;
-  assign v_30_en_and = s3_advance & v_30_en_eq;
-  assign v_62_en_eq = s3_group == 2'd1;
-  assign v_62_en_and = s3_advance & v_62_en_eq;
-  assign v_94_en_eq = s3_group == 2'd2;
-  assign v_94_en_and = s3_advance & v_94_en_eq;
-  assign v_126_en_eq = s3_group == 2'd3;
-  assign v_126_en_and = s3_advance & v_126_en_eq;
+  assign v_30_en_eq = s4_group == 2'd0;
+  assign v_30_en_and = s4_advance & v_30_en_eq;
+  assign v_62_en_eq = s4_group == 2'd1;
+  assign v_62_en_and = s4_advance & v_62_en_eq;
+  assign v_94_en_eq = s4_group == 2'd2;
+  assign v_94_en_and = s4_advance & v_94_en_eq;
+  assign v_126_en_eq = s4_group == 2'd3;
+  assign v_126_en_and = s4_advance & v_126_en_eq;
   assign s2_current_lane31_next_bits = s1_current[447:434];
-  assign v_31_en_eq = s3_group == 2'd0;
-  assign v_31_en_and = s3_advance & v_31_en_eq;
-  assign v_63_en_eq = s3_group == 2'd1;
-  assign v_63_en_and = s3_advance & v_63_en_eq;
-  assign v_95_en_eq = s3_group == 2'd2;
-  assign v_95_en_and = s3_advance & v_95_en_eq;
-  assign v_127_en_eq = s3_group == 2'd3;
-  assign v_127_en_and = s3_advance & v_127_en_eq;
+  assign v_31_en_eq = s4_group == 2'd0;
+  assign v_31_en_and = s4_advance & v_31_en_eq;
+  assign v_63_en_eq = s4_group == 2'd1;
+  assign v_63_en_and = s4_advance & v_63_en_eq;
+  assign v_95_en_eq = s4_group == 2'd2;
+  assign v_95_en_and = s4_advance & v_95_en_eq;
+  assign v_127_en_eq = s4_group == 2'd3;
+  assign v_127_en_and = s4_advance & v_127_en_eq;
   assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
-  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s3_first;
-  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s3_group;
-  assign out_q_spike_next_and = lane31_spike & 1'd1;
-  assign out_q_spike_next_and_1 = lane30_spike & 1'd1;
-  assign out_q_spike_next_and_2 = lane29_spike & 1'd1;
-  assign out_q_spike_next_and_3 = lane28_spike & 1'd1;
-  assign out_q_spike_next_and_4 = lane27_spike & 1'd1;
-  assign out_q_spike_next_and_5 = lane26_spike & 1'd1;
-  assign out_q_spike_next_and_6 = lane25_spike & 1'd1;
-  assign out_q_spike_next_and_7 = lane24_spike & 1'd1;
-  assign out_q_spike_next_and_8 = lane23_spike & 1'd1;
-  assign out_q_spike_next_and_9 = lane22_spike & 1'd1;
-  assign out_q_spike_next_and_10 = lane21_spike & 1'd1;
-  assign out_q_spike_next_and_11 = lane20_spike & 1'd1;
-  assign out_q_spike_next_and_12 = lane19_spike & 1'd1;
-  assign out_q_spike_next_and_13 = lane18_spike & 1'd1;
-  assign out_q_spike_next_and_14 = lane17_spike & 1'd1;
-  assign out_q_spike_next_and_15 = lane16_spike & 1'd1;
-  assign out_q_spike_next_and_16 = lane15_spike & 1'd1;
-  assign out_q_spike_next_and_17 = lane14_spike & 1'd1;
-  assign out_q_spike_next_and_18 = lane13_spike & 1'd1;
-  assign out_q_spike_next_and_19 = lane12_spike & 1'd1;
-  assign out_q_spike_next_and_20 = lane11_spike & 1'd1;
-  assign out_q_spike_next_and_21 = lane10_spike & 1'd1;
-  assign out_q_spike_next_and_22 = lane9_spike & 1'd1;
-  assign out_q_spike_next_and_23 = lane8_spike & 1'd1;
-  assign out_q_spike_next_and_24 = lane7_spike & 1'd1;
-  assign out_q_spike_next_and_25 = lane6_spike & 1'd1;
-  assign out_q_spike_next_and_26 = lane5_spike & 1'd1;
-  assign out_q_spike_next_and_27 = lane4_spike & 1'd1;
-  assign out_q_spike_next_and_28 = lane3_spike & 1'd1;
-  assign out_q_spike_next_and_29 = lane2_spike & 1'd1;
-  assign out_q_spike_next_and_30 = lane1_spike & 1'd1;
-  assign out_q_spike_next_and_31 = lane0_spike & 1'd1;
+  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s4_first;
+  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s4_group;
+  assign out_q_spike_next_and = s4_spike_lane31 & 1'd1;
+  assign out_q_spike_next_and_1 = s4_spike_lane30 & 1'd1;
+  assign out_q_spike_next_and_2 = s4_spike_lane29 & 1'd1;
+  assign out_q_spike_next_and_3 = s4_spike_lane28 & 1'd1;
+  assign out_q_spike_next_and_4 = s4_spike_lane27 & 1'd1;
+  assign out_q_spike_next_and_5 = s4_spike_lane26 & 1'd1;
+  assign out_q_spike_next_and_6 = s4_spike_lane25 & 1'd1;
+  assign out_q_spike_next_and_7 = s4_spike_lane24 & 1'd1;
+  assign out_q_spike_next_and_8 = s4_spike_lane23 & 1'd1;
+  assign out_q_spike_next_and_9 = s4_spike_lane22 & 1'd1;
+  assign out_q_spike_next_and_10 = s4_spike_lane21 & 1'd1;
+  assign out_q_spike_next_and_11 = s4_spike_lane20 & 1'd1;
+  assign out_q_spike_next_and_12 = s4_spike_lane19 & 1'd1;
+  assign out_q_spike_next_and_13 = s4_spike_lane18 & 1'd1;
+  assign out_q_spike_next_and_14 = s4_spike_lane17 & 1'd1;
+  assign out_q_spike_next_and_15 = s4_spike_lane16 & 1'd1;
+  assign out_q_spike_next_and_16 = s4_spike_lane15 & 1'd1;
+  assign out_q_spike_next_and_17 = s4_spike_lane14 & 1'd1;
+  assign out_q_spike_next_and_18 = s4_spike_lane13 & 1'd1;
+  assign out_q_spike_next_and_19 = s4_spike_lane12 & 1'd1;
+  assign out_q_spike_next_and_20 = s4_spike_lane11 & 1'd1;
+  assign out_q_spike_next_and_21 = s4_spike_lane10 & 1'd1;
+  assign out_q_spike_next_and_22 = s4_spike_lane9 & 1'd1;
+  assign out_q_spike_next_and_23 = s4_spike_lane8 & 1'd1;
+  assign out_q_spike_next_and_24 = s4_spike_lane7 & 1'd1;
+  assign out_q_spike_next_and_25 = s4_spike_lane6 & 1'd1;
+  assign out_q_spike_next_and_26 = s4_spike_lane5 & 1'd1;
+  assign out_q_spike_next_and_27 = s4_spike_lane4 & 1'd1;
+  assign out_q_spike_next_and_28 = s4_spike_lane3 & 1'd1;
+  assign out_q_spike_next_and_29 = s4_spike_lane2 & 1'd1;
+  assign out_q_spike_next_and_30 = s4_spike_lane1 & 1'd1;
+  assign out_q_spike_next_and_31 = s4_spike_lane0 & 1'd1;
   assign out_q_spike_next_cat = {out_q_spike_next_and, out_q_spike_next_and_1, out_q_spike_next_and_2, out_q_spike_next_and_3, out_q_spike_next_and_4, out_q_spike_next_and_5, out_q_spike_next_and_6, out_q_spike_next_and_7, out_q_spike_next_and_8, out_q_spike_next_and_9, out_q_spike_next_and_10, out_q_spike_next_and_11, out_q_spike_next_and_12, out_q_spike_next_and_13, out_q_spike_next_and_14, out_q_spike_next_and_15, out_q_spike_next_and_16, out_q_spike_next_and_17, out_q_spike_next_and_18, out_q_spike_next_and_19, out_q_spike_next_and_20, out_q_spike_next_and_21, out_q_spike_next_and_22, out_q_spike_next_and_23, out_q_spike_next_and_24, out_q_spike_next_and_25, out_q_spike_next_and_26, out_q_spike_next_and_27, out_q_spike_next_and_28, out_q_spike_next_and_29, out_q_spike_next_and_30, out_q_spike_next_and_31};
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
-  assign s3_advance = s3_valid & out_q_up_ready;
-  assign s2_advance = s2_valid & s2_advance_or;
-  assign hazard = hazard_not & hazard_or;
-  assign s1_advance = s1_advance_and & s1_advance_or;
-  assign in_ready_w = in_ready_w_not | s1_advance;
-  assign accept = in_valid & in_ready_w;
-  assign v_lane0 = v_lane0_bits ? v_lane0_mux : v_lane0_mux_1;
-  assign lane0_v0 = s1_first ? 16'd0 : v_lane0;
+  assign s1_up_ready = ~s1_skid_valid;
+  assign s4_free = s4_free_not | out_q_up_ready;
+  assign s3_free = s3_free_not | s4_free;
+  assign s2_free = s2_free_not | s3_free;
+  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s3_advance = s3_valid & s4_free;
+  assign s2_advance = s2_valid & s3_free;
+  assign s1_take = s1_take_not & s2_free;
+  assign s1_advance = s1_valid & s1_take;
+  assign s1_up_fire = in_valid & s1_up_ready;
+  assign s1_load = s1_take | s1_load_not;
+  assign s1_new_first = s1_skid_valid ? s1_skid_first : in_first;
+  assign s1_new_group = s1_skid_valid ? s1_skid_group : in_group;
+  assign s4_stays = s4_valid & s4_stays_not;
+  assign new_meets = new_meets_or | new_meets_or_1;
+  assign held_meets = held_meets_or | held_meets_and_2;
+  assign v0_lane0 = v0_lane0_or_1 | v0_lane0_mux_3;
   assign lane0_a = {s2_current_lane0, 2'd0};
   assign lane0_d = {lane0_a[15], lane0_a} - {s2_v0_lane0[15], s2_v0_lane0};
   assign lane0_dk = lane0_d[16:1];
   assign lane0_h = lane0_h_add[15:0];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(16'd512);
-  assign lane0_vn = lane0_spike ? 16'd0 : s3_h_lane0;
-  assign v_lane1 = v_lane1_bits ? v_lane1_mux : v_lane1_mux_1;
-  assign lane1_v0 = s1_first ? 16'd0 : v_lane1;
+  assign lane0_vn = s4_spike_lane0 ? 16'd0 : s4_kept_lane0;
+  assign v0_lane1 = v0_lane1_or_1 | v0_lane1_mux_3;
   assign lane1_a = {s2_current_lane1, 2'd0};
   assign lane1_d = {lane1_a[15], lane1_a} - {s2_v0_lane1[15], s2_v0_lane1};
   assign lane1_dk = lane1_d[16:1];
   assign lane1_h = lane1_h_add[15:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(16'd512);
-  assign lane1_vn = lane1_spike ? 16'd0 : s3_h_lane1;
-  assign v_lane2 = v_lane2_bits ? v_lane2_mux : v_lane2_mux_1;
-  assign lane2_v0 = s1_first ? 16'd0 : v_lane2;
+  assign lane1_vn = s4_spike_lane1 ? 16'd0 : s4_kept_lane1;
+  assign v0_lane2 = v0_lane2_or_1 | v0_lane2_mux_3;
   assign lane2_a = {s2_current_lane2, 2'd0};
   assign lane2_d = {lane2_a[15], lane2_a} - {s2_v0_lane2[15], s2_v0_lane2};
   assign lane2_dk = lane2_d[16:1];
   assign lane2_h = lane2_h_add[15:0];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(16'd512);
-  assign lane2_vn = lane2_spike ? 16'd0 : s3_h_lane2;
-  assign v_lane3 = v_lane3_bits ? v_lane3_mux : v_lane3_mux_1;
-  assign lane3_v0 = s1_first ? 16'd0 : v_lane3;
+  assign lane2_vn = s4_spike_lane2 ? 16'd0 : s4_kept_lane2;
+  assign v0_lane3 = v0_lane3_or_1 | v0_lane3_mux_3;
   assign lane3_a = {s2_current_lane3, 2'd0};
   assign lane3_d = {lane3_a[15], lane3_a} - {s2_v0_lane3[15], s2_v0_lane3};
   assign lane3_dk = lane3_d[16:1];
   assign lane3_h = lane3_h_add[15:0];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(16'd512);
-  assign lane3_vn = lane3_spike ? 16'd0 : s3_h_lane3;
-  assign v_lane4 = v_lane4_bits ? v_lane4_mux : v_lane4_mux_1;
-  assign lane4_v0 = s1_first ? 16'd0 : v_lane4;
+  assign lane3_vn = s4_spike_lane3 ? 16'd0 : s4_kept_lane3;
+  assign v0_lane4 = v0_lane4_or_1 | v0_lane4_mux_3;
   assign lane4_a = {s2_current_lane4, 2'd0};
   assign lane4_d = {lane4_a[15], lane4_a} - {s2_v0_lane4[15], s2_v0_lane4};
   assign lane4_dk = lane4_d[16:1];
   assign lane4_h = lane4_h_add[15:0];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(16'd512);
-  assign lane4_vn = lane4_spike ? 16'd0 : s3_h_lane4;
-  assign v_lane5 = v_lane5_bits ? v_lane5_mux : v_lane5_mux_1;
-  assign lane5_v0 = s1_first ? 16'd0 : v_lane5;
+  assign lane4_vn = s4_spike_lane4 ? 16'd0 : s4_kept_lane4;
+  assign v0_lane5 = v0_lane5_or_1 | v0_lane5_mux_3;
   assign lane5_a = {s2_current_lane5, 2'd0};
   assign lane5_d = {lane5_a[15], lane5_a} - {s2_v0_lane5[15], s2_v0_lane5};
   assign lane5_dk = lane5_d[16:1];
   assign lane5_h = lane5_h_add[15:0];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(16'd512);
-  assign lane5_vn = lane5_spike ? 16'd0 : s3_h_lane5;
-  assign v_lane6 = v_lane6_bits ? v_lane6_mux : v_lane6_mux_1;
-  assign lane6_v0 = s1_first ? 16'd0 : v_lane6;
+  assign lane5_vn = s4_spike_lane5 ? 16'd0 : s4_kept_lane5;
+  assign v0_lane6 = v0_lane6_or_1 | v0_lane6_mux_3;
   assign lane6_a = {s2_current_lane6, 2'd0};
   assign lane6_d = {lane6_a[15], lane6_a} - {s2_v0_lane6[15], s2_v0_lane6};
   assign lane6_dk = lane6_d[16:1];
   assign lane6_h = lane6_h_add[15:0];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(16'd512);
-  assign lane6_vn = lane6_spike ? 16'd0 : s3_h_lane6;
-  assign v_lane7 = v_lane7_bits ? v_lane7_mux : v_lane7_mux_1;
-  assign lane7_v0 = s1_first ? 16'd0 : v_lane7;
+  assign lane6_vn = s4_spike_lane6 ? 16'd0 : s4_kept_lane6;
+  assign v0_lane7 = v0_lane7_or_1 | v0_lane7_mux_3;
   assign lane7_a = {s2_current_lane7, 2'd0};
   assign lane7_d = {lane7_a[15], lane7_a} - {s2_v0_lane7[15], s2_v0_lane7};
   assign lane7_dk = lane7_d[16:1];
   assign lane7_h = lane7_h_add[15:0];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(16'd512);
-  assign lane7_vn = lane7_spike ? 16'd0 : s3_h_lane7;
-  assign v_lane8 = v_lane8_bits ? v_lane8_mux : v_lane8_mux_1;
-  assign lane8_v0 = s1_first ? 16'd0 : v_lane8;
+  assign lane7_vn = s4_spike_lane7 ? 16'd0 : s4_kept_lane7;
+  assign v0_lane8 = v0_lane8_or_1 | v0_lane8_mux_3;
   assign lane8_a = {s2_current_lane8, 2'd0};
   assign lane8_d = {lane8_a[15], lane8_a} - {s2_v0_lane8[15], s2_v0_lane8};
   assign lane8_dk = lane8_d[16:1];
   assign lane8_h = lane8_h_add[15:0];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(16'd512);
-  assign lane8_vn = lane8_spike ? 16'd0 : s3_h_lane8;
-  assign v_lane9 = v_lane9_bits ? v_lane9_mux : v_lane9_mux_1;
-  assign lane9_v0 = s1_first ? 16'd0 : v_lane9;
+  assign lane8_vn = s4_spike_lane8 ? 16'd0 : s4_kept_lane8;
+  assign v0_lane9 = v0_lane9_or_1 | v0_lane9_mux_3;
   assign lane9_a = {s2_current_lane9, 2'd0};
   assign lane9_d = {lane9_a[15], lane9_a} - {s2_v0_lane9[15], s2_v0_lane9};
   assign lane9_dk = lane9_d[16:1];
   assign lane9_h = lane9_h_add[15:0];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(16'd512);
-  assign lane9_vn = lane9_spike ? 16'd0 : s3_h_lane9;
-  assign v_lane10 = v_lane10_bits ? v_lane10_mux : v_lane10_mux_1;
-  assign lane10_v0 = s1_first ? 16'd0 : v_lane10;
+  assign lane9_vn = s4_spike_lane9 ? 16'd0 : s4_kept_lane9;
+  assign v0_lane10 = v0_lane10_or_1 | v0_lane10_mux_3;
   assign lane10_a = {s2_current_lane10, 2'd0};
   assign lane10_d = {lane10_a[15], lane10_a} - {s2_v0_lane10[15], s2_v0_lane10};
   assign lane10_dk = lane10_d[16:1];
   assign lane10_h = lane10_h_add[15:0];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(16'd512);
-  assign lane10_vn = lane10_spike ? 16'd0 : s3_h_lane10;
-  assign v_lane11 = v_lane11_bits ? v_lane11_mux : v_lane11_mux_1;
-  assign lane11_v0 = s1_first ? 16'd0 : v_lane11;
+  assign lane10_vn = s4_spike_lane10 ? 16'd0 : s4_kept_lane10;
+  assign v0_lane11 = v0_lane11_or_1 | v0_lane11_mux_3;
   assign lane11_a = {s2_current_lane11, 2'd0};
   assign lane11_d = {lane11_a[15], lane11_a} - {s2_v0_lane11[15], s2_v0_lane11};
   assign lane11_dk = lane11_d[16:1];
   assign lane11_h = lane11_h_add[15:0];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(16'd512);
-  assign lane11_vn = lane11_spike ? 16'd0 : s3_h_lane11;
-  assign v_lane12 = v_lane12_bits ? v_lane12_mux : v_lane12_mux_1;
-  assign lane12_v0 = s1_first ? 16'd0 : v_lane12;
+  assign lane11_vn = s4_spike_lane11 ? 16'd0 : s4_kept_lane11;
+  assign v0_lane12 = v0_lane12_or_1 | v0_lane12_mux_3;
   assign lane12_a = {s2_current_lane12, 2'd0};
   assign lane12_d = {lane12_a[15], lane12_a} - {s2_v0_lane12[15], s2_v0_lane12};
   assign lane12_dk = lane12_d[16:1];
   assign lane12_h = lane12_h_add[15:0];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(16'd512);
-  assign lane12_vn = lane12_spike ? 16'd0 : s3_h_lane12;
-  assign v_lane13 = v_lane13_bits ? v_lane13_mux : v_lane13_mux_1;
-  assign lane13_v0 = s1_first ? 16'd0 : v_lane13;
+  assign lane12_vn = s4_spike_lane12 ? 16'd0 : s4_kept_lane12;
+  assign v0_lane13 = v0_lane13_or_1 | v0_lane13_mux_3;
   assign lane13_a = {s2_current_lane13, 2'd0};
   assign lane13_d = {lane13_a[15], lane13_a} - {s2_v0_lane13[15], s2_v0_lane13};
   assign lane13_dk = lane13_d[16:1];
   assign lane13_h = lane13_h_add[15:0];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(16'd512);
-  assign lane13_vn = lane13_spike ? 16'd0 : s3_h_lane13;
-  assign v_lane14 = v_lane14_bits ? v_lane14_mux : v_lane14_mux_1;
-  assign lane14_v0 = s1_first ? 16'd0 : v_lane14;
+  assign lane13_vn = s4_spike_lane13 ? 16'd0 : s4_kept_lane13;
+  assign v0_lane14 = v0_lane14_or_1 | v0_lane14_mux_3;
   assign lane14_a = {s2_current_lane14, 2'd0};
   assign lane14_d = {lane14_a[15], lane14_a} - {s2_v0_lane14[15], s2_v0_lane14};
   assign lane14_dk = lane14_d[16:1];
   assign lane14_h = lane14_h_add[15:0];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(16'd512);
-  assign lane14_vn = lane14_spike ? 16'd0 : s3_h_lane14;
-  assign v_lane15 = v_lane15_bits ? v_lane15_mux : v_lane15_mux_1;
-  assign lane15_v0 = s1_first ? 16'd0 : v_lane15;
+  assign lane14_vn = s4_spike_lane14 ? 16'd0 : s4_kept_lane14;
+  assign v0_lane15 = v0_lane15_or_1 | v0_lane15_mux_3;
   assign lane15_a = {s2_current_lane15, 2'd0};
   assign lane15_d = {lane15_a[15], lane15_a} - {s2_v0_lane15[15], s2_v0_lane15};
   assign lane15_dk = lane15_d[16:1];
   assign lane15_h = lane15_h_add[15:0];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(16'd512);
-  assign lane15_vn = lane15_spike ? 16'd0 : s3_h_lane15;
-  assign v_lane16 = v_lane16_bits ? v_lane16_mux : v_lane16_mux_1;
-  assign lane16_v0 = s1_first ? 16'd0 : v_lane16;
+  assign lane15_vn = s4_spike_lane15 ? 16'd0 : s4_kept_lane15;
+  assign v0_lane16 = v0_lane16_or_1 | v0_lane16_mux_3;
   assign lane16_a = {s2_current_lane16, 2'd0};
   assign lane16_d = {lane16_a[15], lane16_a} - {s2_v0_lane16[15], s2_v0_lane16};
   assign lane16_dk = lane16_d[16:1];
   assign lane16_h = lane16_h_add[15:0];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(16'd512);
-  assign lane16_vn = lane16_spike ? 16'd0 : s3_h_lane16;
-  assign v_lane17 = v_lane17_bits ? v_lane17_mux : v_lane17_mux_1;
-  assign lane17_v0 = s1_first ? 16'd0 : v_lane17;
+  assign lane16_vn = s4_spike_lane16 ? 16'd0 : s4_kept_lane16;
+  assign v0_lane17 = v0_lane17_or_1 | v0_lane17_mux_3;
   assign lane17_a = {s2_current_lane17, 2'd0};
   assign lane17_d = {lane17_a[15], lane17_a} - {s2_v0_lane17[15], s2_v0_lane17};
   assign lane17_dk = lane17_d[16:1];
   assign lane17_h = lane17_h_add[15:0];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(16'd512);
-  assign lane17_vn = lane17_spike ? 16'd0 : s3_h_lane17;
-  assign v_lane18 = v_lane18_bits ? v_lane18_mux : v_lane18_mux_1;
-  assign lane18_v0 = s1_first ? 16'd0 : v_lane18;
+  assign lane17_vn = s4_spike_lane17 ? 16'd0 : s4_kept_lane17;
+  assign v0_lane18 = v0_lane18_or_1 | v0_lane18_mux_3;
   assign lane18_a = {s2_current_lane18, 2'd0};
   assign lane18_d = {lane18_a[15], lane18_a} - {s2_v0_lane18[15], s2_v0_lane18};
   assign lane18_dk = lane18_d[16:1];
   assign lane18_h = lane18_h_add[15:0];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(16'd512);
-  assign lane18_vn = lane18_spike ? 16'd0 : s3_h_lane18;
-  assign v_lane19 = v_lane19_bits ? v_lane19_mux : v_lane19_mux_1;
-  assign lane19_v0 = s1_first ? 16'd0 : v_lane19;
+  assign lane18_vn = s4_spike_lane18 ? 16'd0 : s4_kept_lane18;
+  assign v0_lane19 = v0_lane19_or_1 | v0_lane19_mux_3;
   assign lane19_a = {s2_current_lane19, 2'd0};
   assign lane19_d = {lane19_a[15], lane19_a} - {s2_v0_lane19[15], s2_v0_lane19};
   assign lane19_dk = lane19_d[16:1];
   assign lane19_h = lane19_h_add[15:0];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(16'd512);
-  assign lane19_vn = lane19_spike ? 16'd0 : s3_h_lane19;
-  assign v_lane20 = v_lane20_bits ? v_lane20_mux : v_lane20_mux_1;
-  assign lane20_v0 = s1_first ? 16'd0 : v_lane20;
+  assign lane19_vn = s4_spike_lane19 ? 16'd0 : s4_kept_lane19;
+  assign v0_lane20 = v0_lane20_or_1 | v0_lane20_mux_3;
   assign lane20_a = {s2_current_lane20, 2'd0};
   assign lane20_d = {lane20_a[15], lane20_a} - {s2_v0_lane20[15], s2_v0_lane20};
   assign lane20_dk = lane20_d[16:1];
   assign lane20_h = lane20_h_add[15:0];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(16'd512);
-  assign lane20_vn = lane20_spike ? 16'd0 : s3_h_lane20;
-  assign v_lane21 = v_lane21_bits ? v_lane21_mux : v_lane21_mux_1;
-  assign lane21_v0 = s1_first ? 16'd0 : v_lane21;
+  assign lane20_vn = s4_spike_lane20 ? 16'd0 : s4_kept_lane20;
+  assign v0_lane21 = v0_lane21_or_1 | v0_lane21_mux_3;
   assign lane21_a = {s2_current_lane21, 2'd0};
   assign lane21_d = {lane21_a[15], lane21_a} - {s2_v0_lane21[15], s2_v0_lane21};
   assign lane21_dk = lane21_d[16:1];
   assign lane21_h = lane21_h_add[15:0];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(16'd512);
-  assign lane21_vn = lane21_spike ? 16'd0 : s3_h_lane21;
-  assign v_lane22 = v_lane22_bits ? v_lane22_mux : v_lane22_mux_1;
-  assign lane22_v0 = s1_first ? 16'd0 : v_lane22;
+  assign lane21_vn = s4_spike_lane21 ? 16'd0 : s4_kept_lane21;
+  assign v0_lane22 = v0_lane22_or_1 | v0_lane22_mux_3;
   assign lane22_a = {s2_current_lane22, 2'd0};
   assign lane22_d = {lane22_a[15], lane22_a} - {s2_v0_lane22[15], s2_v0_lane22};
   assign lane22_dk = lane22_d[16:1];
   assign lane22_h = lane22_h_add[15:0];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(16'd512);
-  assign lane22_vn = lane22_spike ? 16'd0 : s3_h_lane22;
-  assign v_lane23 = v_lane23_bits ? v_lane23_mux : v_lane23_mux_1;
-  assign lane23_v0 = s1_first ? 16'd0 : v_lane23;
+  assign lane22_vn = s4_spike_lane22 ? 16'd0 : s4_kept_lane22;
+  assign v0_lane23 = v0_lane23_or_1 | v0_lane23_mux_3;
   assign lane23_a = {s2_current_lane23, 2'd0};
   assign lane23_d = {lane23_a[15], lane23_a} - {s2_v0_lane23[15], s2_v0_lane23};
   assign lane23_dk = lane23_d[16:1];
   assign lane23_h = lane23_h_add[15:0];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(16'd512);
-  assign lane23_vn = lane23_spike ? 16'd0 : s3_h_lane23;
-  assign v_lane24 = v_lane24_bits ? v_lane24_mux : v_lane24_mux_1;
-  assign lane24_v0 = s1_first ? 16'd0 : v_lane24;
+  assign lane23_vn = s4_spike_lane23 ? 16'd0 : s4_kept_lane23;
+  assign v0_lane24 = v0_lane24_or_1 | v0_lane24_mux_3;
   assign lane24_a = {s2_current_lane24, 2'd0};
   assign lane24_d = {lane24_a[15], lane24_a} - {s2_v0_lane24[15], s2_v0_lane24};
   assign lane24_dk = lane24_d[16:1];
   assign lane24_h = lane24_h_add[15:0];
   assign lane24_spike = $signed(s3_h_lane24) >= $signed(16'd512);
-  assign lane24_vn = lane24_spike ? 16'd0 : s3_h_lane24;
-  assign v_lane25 = v_lane25_bits ? v_lane25_mux : v_lane25_mux_1;
-  assign lane25_v0 = s1_first ? 16'd0 : v_lane25;
+  assign lane24_vn = s4_spike_lane24 ? 16'd0 : s4_kept_lane24;
+  assign v0_lane25 = v0_lane25_or_1 | v0_lane25_mux_3;
   assign lane25_a = {s2_current_lane25, 2'd0};
   assign lane25_d = {lane25_a[15], lane25_a} - {s2_v0_lane25[15], s2_v0_lane25};
   assign lane25_dk = lane25_d[16:1];
   assign lane25_h = lane25_h_add[15:0];
   assign lane25_spike = $signed(s3_h_lane25) >= $signed(16'd512);
-  assign lane25_vn = lane25_spike ? 16'd0 : s3_h_lane25;
-  assign v_lane26 = v_lane26_bits ? v_lane26_mux : v_lane26_mux_1;
-  assign lane26_v0 = s1_first ? 16'd0 : v_lane26;
+  assign lane25_vn = s4_spike_lane25 ? 16'd0 : s4_kept_lane25;
+  assign v0_lane26 = v0_lane26_or_1 | v0_lane26_mux_3;
   assign lane26_a = {s2_current_lane26, 2'd0};
   assign lane26_d = {lane26_a[15], lane26_a} - {s2_v0_lane26[15], s2_v0_lane26};
   assign lane26_dk = lane26_d[16:1];
   assign lane26_h = lane26_h_add[15:0];
   assign lane26_spike = $signed(s3_h_lane26) >= $signed(16'd512);
-  assign lane26_vn = lane26_spike ? 16'd0 : s3_h_lane26;
-  assign v_lane27 = v_lane27_bits ? v_lane27_mux : v_lane27_mux_1;
-  assign lane27_v0 = s1_first ? 16'd0 : v_lane27;
+  assign lane26_vn = s4_spike_lane26 ? 16'd0 : s4_kept_lane26;
+  assign v0_lane27 = v0_lane27_or_1 | v0_lane27_mux_3;
   assign lane27_a = {s2_current_lane27, 2'd0};
   assign lane27_d = {lane27_a[15], lane27_a} - {s2_v0_lane27[15], s2_v0_lane27};
   assign lane27_dk = lane27_d[16:1];
   assign lane27_h = lane27_h_add[15:0];
   assign lane27_spike = $signed(s3_h_lane27) >= $signed(16'd512);
-  assign lane27_vn = lane27_spike ? 16'd0 : s3_h_lane27;
-  assign v_lane28 = v_lane28_bits ? v_lane28_mux : v_lane28_mux_1;
-  assign lane28_v0 = s1_first ? 16'd0 : v_lane28;
+  assign lane27_vn = s4_spike_lane27 ? 16'd0 : s4_kept_lane27;
+  assign v0_lane28 = v0_lane28_or_1 | v0_lane28_mux_3;
   assign lane28_a = {s2_current_lane28, 2'd0};
   assign lane28_d = {lane28_a[15], lane28_a} - {s2_v0_lane28[15], s2_v0_lane28};
   assign lane28_dk = lane28_d[16:1];
   assign lane28_h = lane28_h_add[15:0];
   assign lane28_spike = $signed(s3_h_lane28) >= $signed(16'd512);
-  assign lane28_vn = lane28_spike ? 16'd0 : s3_h_lane28;
-  assign v_lane29 = v_lane29_bits ? v_lane29_mux : v_lane29_mux_1;
-  assign lane29_v0 = s1_first ? 16'd0 : v_lane29;
+  assign lane28_vn = s4_spike_lane28 ? 16'd0 : s4_kept_lane28;
+  assign v0_lane29 = v0_lane29_or_1 | v0_lane29_mux_3;
   assign lane29_a = {s2_current_lane29, 2'd0};
   assign lane29_d = {lane29_a[15], lane29_a} - {s2_v0_lane29[15], s2_v0_lane29};
   assign lane29_dk = lane29_d[16:1];
   assign lane29_h = lane29_h_add[15:0];
   assign lane29_spike = $signed(s3_h_lane29) >= $signed(16'd512);
-  assign lane29_vn = lane29_spike ? 16'd0 : s3_h_lane29;
-  assign v_lane30 = v_lane30_bits ? v_lane30_mux : v_lane30_mux_1;
-  assign lane30_v0 = s1_first ? 16'd0 : v_lane30;
+  assign lane29_vn = s4_spike_lane29 ? 16'd0 : s4_kept_lane29;
+  assign v0_lane30 = v0_lane30_or_1 | v0_lane30_mux_3;
   assign lane30_a = {s2_current_lane30, 2'd0};
   assign lane30_d = {lane30_a[15], lane30_a} - {s2_v0_lane30[15], s2_v0_lane30};
   assign lane30_dk = lane30_d[16:1];
   assign lane30_h = lane30_h_add[15:0];
   assign lane30_spike = $signed(s3_h_lane30) >= $signed(16'd512);
-  assign lane30_vn = lane30_spike ? 16'd0 : s3_h_lane30;
-  assign v_lane31 = v_lane31_bits ? v_lane31_mux : v_lane31_mux_1;
-  assign lane31_v0 = s1_first ? 16'd0 : v_lane31;
+  assign lane30_vn = s4_spike_lane30 ? 16'd0 : s4_kept_lane30;
+  assign v0_lane31 = v0_lane31_or_1 | v0_lane31_mux_3;
   assign lane31_a = {s2_current_lane31, 2'd0};
   assign lane31_d = {lane31_a[15], lane31_a} - {s2_v0_lane31[15], s2_v0_lane31};
   assign lane31_dk = lane31_d[16:1];
   assign lane31_h = lane31_h_add[15:0];
   assign lane31_spike = $signed(s3_h_lane31) >= $signed(16'd512);
-  assign lane31_vn = lane31_spike ? 16'd0 : s3_h_lane31;
-  assign out_q_up_fire = s3_advance & out_q_up_ready;
+  assign lane31_vn = s4_spike_lane31 ? 16'd0 : s4_kept_lane31;
+  assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
-  assign in_ready = in_ready_w;
+  assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
   assign out_group = out_q_group;
@@ -2027,33 +2441,60 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
 
   always @(posedge clk)
     if (rst) s1_valid <= 1'd0;
-    else s1_valid <= s1_valid_next_or;
+    else s1_valid <= s1_valid_next_mux;
   always @(posedge clk)
-    if (accept) s1_first <= in_first;
+    if (s1_load) s1_first <= s1_new_first;
   always @(posedge clk)
-    if (accept) s1_group <= in_group;
+    if (s1_load) s1_group <= s1_new_group;
   always @(posedge clk)
-    if (accept) s1_current <= in_current;
+    if (s1_load) s1_current <= s1_current_next_mux;
+  always @(posedge clk)
+    if (s1_load) s1_read <= s1_read_next_mux;
+  always @(posedge clk)
+    if (rst) s1_skid_valid <= 1'd0;
+    else s1_skid_valid <= s1_skid_valid_next_mux;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_first <= in_first;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_group <= in_group;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_current <= in_current;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
+  always @(posedge clk)
+    if (rst) hazard <= 1'd0;
+    else hazard <= hazard_next_mux;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_first <= s1_first;
+    if (s2_free) s2_first <= s1_first;
   always @(posedge clk)
-    if (s1_advance) s2_group <= s1_group;
+    if (s2_free) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_or;
   always @(posedge clk)
-    if (s2_advance) s3_first <= s2_first;
+    if (s3_free) s3_first <= s2_first;
   always @(posedge clk)
-    if (s2_advance) s3_group <= s2_group;
+    if (s3_free) s3_group <= s2_group;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane0 <= lane0_v0;
+    if (rst) s4_valid <= 1'd0;
+    else s4_valid <= s4_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (s4_free) s4_first <= s3_first;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane0 <= lane0_h;
+    if (s4_free) s4_group <= s3_group;
+  always @(posedge clk)
+    if (s2_free) s2_v0_lane0 <= v0_lane0;
+  always @(posedge clk)
+    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+  always @(posedge clk)
+    if (s3_free) s3_h_lane0 <= lane0_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane0 <= lane0_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 16'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -2067,11 +2508,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_96 <= 16'd0;
     else if (v_96_en_and) v_96 <= lane0_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane1 <= lane1_v0;
+    if (s2_free) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane1 <= lane1_h;
+    if (s3_free) s3_h_lane1 <= lane1_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane1 <= lane1_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 16'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -2085,11 +2530,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_97 <= 16'd0;
     else if (v_97_en_and) v_97 <= lane1_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane2 <= lane2_v0;
+    if (s2_free) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (s2_free) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane2 <= lane2_h;
+    if (s3_free) s3_h_lane2 <= lane2_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane2 <= lane2_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 16'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -2103,11 +2552,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_98 <= 16'd0;
     else if (v_98_en_and) v_98 <= lane2_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane3 <= lane3_v0;
+    if (s2_free) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (s2_free) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane3 <= lane3_h;
+    if (s3_free) s3_h_lane3 <= lane3_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane3 <= lane3_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 16'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -2121,11 +2574,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_99 <= 16'd0;
     else if (v_99_en_and) v_99 <= lane3_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane4 <= lane4_v0;
+    if (s2_free) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (s2_free) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane4 <= lane4_h;
+    if (s3_free) s3_h_lane4 <= lane4_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane4 <= lane4_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 16'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -2139,11 +2596,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_100 <= 16'd0;
     else if (v_100_en_and) v_100 <= lane4_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane5 <= lane5_v0;
+    if (s2_free) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (s2_free) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane5 <= lane5_h;
+    if (s3_free) s3_h_lane5 <= lane5_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane5 <= lane5_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 16'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -2157,11 +2618,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_101 <= 16'd0;
     else if (v_101_en_and) v_101 <= lane5_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane6 <= lane6_v0;
+    if (s2_free) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (s2_free) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane6 <= lane6_h;
+    if (s3_free) s3_h_lane6 <= lane6_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane6 <= lane6_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 16'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -2175,11 +2640,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_102 <= 16'd0;
     else if (v_102_en_and) v_102 <= lane6_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane7 <= lane7_v0;
+    if (s2_free) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (s2_free) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane7 <= lane7_h;
+    if (s3_free) s3_h_lane7 <= lane7_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane7 <= lane7_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 16'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -2193,11 +2662,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_103 <= 16'd0;
     else if (v_103_en_and) v_103 <= lane7_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane8 <= lane8_v0;
+    if (s2_free) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (s2_free) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane8 <= lane8_h;
+    if (s3_free) s3_h_lane8 <= lane8_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane8 <= lane8_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 16'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -2211,11 +2684,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_104 <= 16'd0;
     else if (v_104_en_and) v_104 <= lane8_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane9 <= lane9_v0;
+    if (s2_free) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (s2_free) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane9 <= lane9_h;
+    if (s3_free) s3_h_lane9 <= lane9_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane9 <= lane9_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 16'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -2229,11 +2706,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_105 <= 16'd0;
     else if (v_105_en_and) v_105 <= lane9_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane10 <= lane10_v0;
+    if (s2_free) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (s2_free) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane10 <= lane10_h;
+    if (s3_free) s3_h_lane10 <= lane10_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane10 <= lane10_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 16'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -2247,11 +2728,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_106 <= 16'd0;
     else if (v_106_en_and) v_106 <= lane10_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane11 <= lane11_v0;
+    if (s2_free) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (s2_free) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane11 <= lane11_h;
+    if (s3_free) s3_h_lane11 <= lane11_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane11 <= lane11_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 16'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -2265,11 +2750,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_107 <= 16'd0;
     else if (v_107_en_and) v_107 <= lane11_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane12 <= lane12_v0;
+    if (s2_free) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (s2_free) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane12 <= lane12_h;
+    if (s3_free) s3_h_lane12 <= lane12_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane12 <= lane12_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 16'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -2283,11 +2772,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_108 <= 16'd0;
     else if (v_108_en_and) v_108 <= lane12_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane13 <= lane13_v0;
+    if (s2_free) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (s2_free) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane13 <= lane13_h;
+    if (s3_free) s3_h_lane13 <= lane13_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane13 <= lane13_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 16'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -2301,11 +2794,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_109 <= 16'd0;
     else if (v_109_en_and) v_109 <= lane13_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane14 <= lane14_v0;
+    if (s2_free) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (s2_free) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane14 <= lane14_h;
+    if (s3_free) s3_h_lane14 <= lane14_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane14 <= lane14_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 16'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -2319,11 +2816,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_110 <= 16'd0;
     else if (v_110_en_and) v_110 <= lane14_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane15 <= lane15_v0;
+    if (s2_free) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (s2_free) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane15 <= lane15_h;
+    if (s3_free) s3_h_lane15 <= lane15_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane15 <= lane15_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 16'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -2337,11 +2838,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_111 <= 16'd0;
     else if (v_111_en_and) v_111 <= lane15_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane16 <= lane16_v0;
+    if (s2_free) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (s2_free) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane16 <= lane16_h;
+    if (s3_free) s3_h_lane16 <= lane16_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane16 <= lane16_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 16'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -2355,11 +2860,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_112 <= 16'd0;
     else if (v_112_en_and) v_112 <= lane16_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane17 <= lane17_v0;
+    if (s2_free) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (s2_free) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane17 <= lane17_h;
+    if (s3_free) s3_h_lane17 <= lane17_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane17 <= lane17_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 16'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -2373,11 +2882,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_113 <= 16'd0;
     else if (v_113_en_and) v_113 <= lane17_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane18 <= lane18_v0;
+    if (s2_free) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (s2_free) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane18 <= lane18_h;
+    if (s3_free) s3_h_lane18 <= lane18_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane18 <= lane18_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 16'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -2391,11 +2904,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_114 <= 16'd0;
     else if (v_114_en_and) v_114 <= lane18_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane19 <= lane19_v0;
+    if (s2_free) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (s2_free) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane19 <= lane19_h;
+    if (s3_free) s3_h_lane19 <= lane19_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane19 <= lane19_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 16'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -2409,11 +2926,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_115 <= 16'd0;
     else if (v_115_en_and) v_115 <= lane19_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane20 <= lane20_v0;
+    if (s2_free) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (s2_free) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane20 <= lane20_h;
+    if (s3_free) s3_h_lane20 <= lane20_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane20 <= lane20_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 16'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -2427,11 +2948,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_116 <= 16'd0;
     else if (v_116_en_and) v_116 <= lane20_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane21 <= lane21_v0;
+    if (s2_free) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (s2_free) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane21 <= lane21_h;
+    if (s3_free) s3_h_lane21 <= lane21_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane21 <= lane21_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 16'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -2445,11 +2970,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_117 <= 16'd0;
     else if (v_117_en_and) v_117 <= lane21_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane22 <= lane22_v0;
+    if (s2_free) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (s2_free) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane22 <= lane22_h;
+    if (s3_free) s3_h_lane22 <= lane22_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane22 <= lane22_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 16'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -2463,11 +2992,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_118 <= 16'd0;
     else if (v_118_en_and) v_118 <= lane22_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane23 <= lane23_v0;
+    if (s2_free) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (s2_free) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane23 <= lane23_h;
+    if (s3_free) s3_h_lane23 <= lane23_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane23 <= lane23_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 16'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -2481,11 +3014,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_119 <= 16'd0;
     else if (v_119_en_and) v_119 <= lane23_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane24 <= lane24_v0;
+    if (s2_free) s2_v0_lane24 <= v0_lane24;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane24 <= s2_current_lane24_next_bits;
+    if (s2_free) s2_current_lane24 <= s2_current_lane24_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane24 <= lane24_h;
+    if (s3_free) s3_h_lane24 <= lane24_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane24 <= lane24_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane24 <= s3_h_lane24;
   always @(posedge clk)
     if (rst) v_24 <= 16'd0;
     else if (v_24_en_and) v_24 <= lane24_vn;
@@ -2499,11 +3036,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_120 <= 16'd0;
     else if (v_120_en_and) v_120 <= lane24_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane25 <= lane25_v0;
+    if (s2_free) s2_v0_lane25 <= v0_lane25;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane25 <= s2_current_lane25_next_bits;
+    if (s2_free) s2_current_lane25 <= s2_current_lane25_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane25 <= lane25_h;
+    if (s3_free) s3_h_lane25 <= lane25_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane25 <= lane25_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane25 <= s3_h_lane25;
   always @(posedge clk)
     if (rst) v_25 <= 16'd0;
     else if (v_25_en_and) v_25 <= lane25_vn;
@@ -2517,11 +3058,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_121 <= 16'd0;
     else if (v_121_en_and) v_121 <= lane25_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane26 <= lane26_v0;
+    if (s2_free) s2_v0_lane26 <= v0_lane26;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane26 <= s2_current_lane26_next_bits;
+    if (s2_free) s2_current_lane26 <= s2_current_lane26_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane26 <= lane26_h;
+    if (s3_free) s3_h_lane26 <= lane26_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane26 <= lane26_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane26 <= s3_h_lane26;
   always @(posedge clk)
     if (rst) v_26 <= 16'd0;
     else if (v_26_en_and) v_26 <= lane26_vn;
@@ -2535,11 +3080,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_122 <= 16'd0;
     else if (v_122_en_and) v_122 <= lane26_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane27 <= lane27_v0;
+    if (s2_free) s2_v0_lane27 <= v0_lane27;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane27 <= s2_current_lane27_next_bits;
+    if (s2_free) s2_current_lane27 <= s2_current_lane27_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane27 <= lane27_h;
+    if (s3_free) s3_h_lane27 <= lane27_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane27 <= lane27_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane27 <= s3_h_lane27;
   always @(posedge clk)
     if (rst) v_27 <= 16'd0;
     else if (v_27_en_and) v_27 <= lane27_vn;
@@ -2553,11 +3102,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_123 <= 16'd0;
     else if (v_123_en_and) v_123 <= lane27_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane28 <= lane28_v0;
+    if (s2_free) s2_v0_lane28 <= v0_lane28;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane28 <= s2_current_lane28_next_bits;
+    if (s2_free) s2_current_lane28 <= s2_current_lane28_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane28 <= lane28_h;
+    if (s3_free) s3_h_lane28 <= lane28_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane28 <= lane28_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane28 <= s3_h_lane28;
   always @(posedge clk)
     if (rst) v_28 <= 16'd0;
     else if (v_28_en_and) v_28 <= lane28_vn;
@@ -2571,11 +3124,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_124 <= 16'd0;
     else if (v_124_en_and) v_124 <= lane28_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane29 <= lane29_v0;
+    if (s2_free) s2_v0_lane29 <= v0_lane29;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane29 <= s2_current_lane29_next_bits;
+    if (s2_free) s2_current_lane29 <= s2_current_lane29_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane29 <= lane29_h;
+    if (s3_free) s3_h_lane29 <= lane29_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane29 <= lane29_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane29 <= s3_h_lane29;
   always @(posedge clk)
     if (rst) v_29 <= 16'd0;
     else if (v_29_en_and) v_29 <= lane29_vn;
@@ -2589,11 +3146,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_125 <= 16'd0;
     else if (v_125_en_and) v_125 <= lane29_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane30 <= lane30_v0;
+    if (s2_free) s2_v0_lane30 <= v0_lane30;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane30 <= s2_current_lane30_next_bits;
+    if (s2_free) s2_current_lane30 <= s2_current_lane30_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane30 <= lane30_h;
+    if (s3_free) s3_h_lane30 <= lane30_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane30 <= lane30_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane30 <= s3_h_lane30;
   always @(posedge clk)
     if (rst) v_30 <= 16'd0;
     else if (v_30_en_and) v_30 <= lane30_vn;
@@ -2607,11 +3168,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_126 <= 16'd0;
     else if (v_126_en_and) v_126 <= lane30_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane31 <= lane31_v0;
+    if (s2_free) s2_v0_lane31 <= v0_lane31;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane31 <= s2_current_lane31_next_bits;
+    if (s2_free) s2_current_lane31 <= s2_current_lane31_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane31 <= lane31_h;
+    if (s3_free) s3_h_lane31 <= lane31_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane31 <= lane31_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane31 <= s3_h_lane31;
   always @(posedge clk)
     if (rst) v_31 <= 16'd0;
     else if (v_31_en_and) v_31 <= lane31_vn;
@@ -2637,10 +3202,10 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= s3_first;
+    if (out_q_up_ready) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= s3_group;
+    if (out_q_up_ready) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -79,8 +79,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -89,8 +89,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -99,8 +99,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -109,8 +109,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -119,8 +119,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -129,8 +129,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -139,8 +139,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -149,8 +149,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane8;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -159,8 +159,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane8_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane9;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -169,8 +169,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane9_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane10;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -179,8 +179,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane10_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane11;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -189,8 +189,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane11_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane12;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane12_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -199,8 +199,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane12_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane13;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane13_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -209,8 +209,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane13_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane14;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane14_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -219,8 +219,8 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane14_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane15;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane15_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -229,11 +229,10 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   /* verilator lint_on UNUSED */
   wire [15:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane15_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane0_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
@@ -315,7 +314,6 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   wire [16:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_16_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -454,7 +452,6 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   assign lane15_a_bits = in_current[223:210];
   assign lane15_h_add = {lane15_v0[15], lane15_v0} + {lane15_dk[15], lane15_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
   assign v_0_en_eq = in_group == 1'd0;
   assign v_0_en_and = accept & v_0_en_eq;
   assign v_16_en_eq = in_group == 1'd1;
@@ -676,7 +673,6 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   assign lane15_vn = lane15_spike ? 16'd0 : lane15_h;
   assign out_q_up_fire = accept & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = in_ready_w;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -792,10 +788,10 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= in_first;
+    if (out_q_up_ready) out_q_skid_first <= in_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= in_group;
+    if (out_q_up_ready) out_q_skid_group <= in_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -95,8 +95,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -105,8 +105,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -115,8 +115,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -125,8 +125,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -135,8 +135,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -145,8 +145,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane6;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane6_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -155,8 +155,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane6_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane6_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane7;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane7_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -165,8 +165,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane7_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane7_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane8;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane8_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -175,8 +175,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane8_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane8_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane9;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane9_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -185,8 +185,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane9_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane9_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane10;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane10_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -195,8 +195,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane10_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane10_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane11;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane11_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -205,8 +205,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane11_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane11_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane12;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane12_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -215,8 +215,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane12_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane12_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane13;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane13_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -225,8 +225,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane13_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane13_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane14;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane14_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -235,8 +235,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane14_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane14_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane15;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane15_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -245,8 +245,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane15_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane16;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane16_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -255,8 +255,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane16_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane16_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane17;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane17_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -265,8 +265,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane17_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane17_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane18;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane18_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -275,8 +275,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane18_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane18_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane19;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane19_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -285,8 +285,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane19_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane19_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane20;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane20_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -295,8 +295,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane20_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane20_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane21;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane21_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -305,8 +305,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane21_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane21_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane22;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane22_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -315,8 +315,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane22_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane22_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire [15:0] v_lane23;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane23_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
   wire [15:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
@@ -325,11 +325,10 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   /* verilator lint_on UNUSED */
   wire [15:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane23_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  wire [15:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane0_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
@@ -451,7 +450,6 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   wire [16:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_24_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -654,7 +652,6 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   assign lane23_a_bits = in_current[335:322];
   assign lane23_h_add = {lane23_v0[15], lane23_v0} + {lane23_dk[15], lane23_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
   assign v_0_en_eq = in_group == 1'd0;
   assign v_0_en_and = accept & v_0_en_eq;
   assign v_24_en_eq = in_group == 1'd1;
@@ -980,7 +977,6 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   assign lane23_vn = lane23_spike ? 16'd0 : lane23_h;
   assign out_q_up_fire = accept & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = in_ready_w;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -1144,10 +1140,10 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= in_first;
+    if (out_q_up_ready) out_q_skid_first <= in_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= in_group;
+    if (out_q_up_ready) out_q_skid_group <= in_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -7,8 +7,8 @@
 // Current I in [-5713, 6864] (14 signed bits per lane), membrane V in [-22852, 511] (16 bits), H in [-22852, 13983].
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [3], in_current [4x14] (lane j at [j*14 +: 14]).
 // out: out_valid, out_ready, out_first, out_group [3], out_spike [4] (lane j at bit j).
-// One output beat per input beat, in order; latency 4 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat, s2 the start membrane V0, s3 the charged H, then fire, reset and write back.
+// One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
 // Parameters: neurons = 32, lanes = 4, neuron = k=1 th=512 reset=hard(vr=0) decayInput=true E=2 Wv=auto, current = [-5713, 6864], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -69,26 +69,45 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   reg  [15:0] v_29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [55:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [55:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s2_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [2:0] s1_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [55:0] s1_current;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [2:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire accept;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] v_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_new_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [2:0] s1_new_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_stays;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s2_v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -96,12 +115,13 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   /* verilator lint_on UNUSED */
   wire [15:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -109,12 +129,13 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   /* verilator lint_on UNUSED */
   wire [15:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -122,12 +143,13 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   /* verilator lint_on UNUSED */
   wire [15:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [15:0] s2_v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_current_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [15:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [15:0] v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -135,99 +157,181 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   /* verilator lint_on UNUSED */
   wire [15:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [15:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [15:0] s4_kept_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s2_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_3;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane0_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane0_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane0_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane0_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane0_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane1_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane1_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane1_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane1_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane1_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane2_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane2_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane2_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane2_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane2_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane2_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane2_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane3_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane3_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [15:0] v_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane3_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane3_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane3_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane3_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane3_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [15:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [15:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [16:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s1_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [55:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [7:0] s1_read_next_cat;  // Blocks/SpikeStreamParts.swift pack(_:)
+  wire [7:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [13:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -309,209 +413,295 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s2_advance_not = ~s3_valid;
-  assign s2_advance_or = s2_advance_not | s3_advance;
-  assign hazard_not = ~s1_first;
-  assign hazard_eq = s2_group == s1_group;
-  assign hazard_and = s2_valid & hazard_eq;
-  assign hazard_eq_1 = s3_group == s1_group;
-  assign hazard_and_1 = s3_valid & hazard_eq_1;
-  assign hazard_or = hazard_and | hazard_and_1;
-  assign s1_advance_not = ~hazard;
-  assign s1_advance_and = s1_valid & s1_advance_not;
-  assign s1_advance_not_1 = ~s2_valid;
-  assign s1_advance_or = s1_advance_not_1 | s2_advance;
-  assign in_ready_w_not = ~s1_valid;
-  assign v_lane0_bits = s1_group[2];
-  assign v_lane0_bits_1 = s1_group[1];
-  assign v_lane0_bits_2 = s1_group[0];
-  assign v_lane0_mux = v_lane0_bits_2 ? v_28 : v_24;
-  assign v_lane0_bits_3 = s1_group[0];
-  assign v_lane0_mux_1 = v_lane0_bits_3 ? v_20 : v_16;
-  assign v_lane0_mux_2 = v_lane0_bits_1 ? v_lane0_mux : v_lane0_mux_1;
-  assign v_lane0_bits_4 = s1_group[1];
-  assign v_lane0_bits_5 = s1_group[0];
-  assign v_lane0_mux_3 = v_lane0_bits_5 ? v_12 : v_8;
-  assign v_lane0_bits_6 = s1_group[0];
-  assign v_lane0_mux_4 = v_lane0_bits_6 ? v_4 : v_0;
-  assign v_lane0_mux_5 = v_lane0_bits_4 ? v_lane0_mux_3 : v_lane0_mux_4;
+  assign s4_free_not = ~s4_valid;
+  assign s3_free_not = ~s3_valid;
+  assign s2_free_not = ~s2_valid;
+  assign s1_take_not = ~hazard;
+  assign s1_load_not = ~s1_valid;
+  assign s4_stays_not = ~out_q_up_ready;
+  assign new_meets_eq = s1_new_group == s1_group;
+  assign new_meets_and = s1_valid & new_meets_eq;
+  assign new_meets_eq_1 = s1_new_group == s2_group;
+  assign new_meets_and_1 = s2_valid & new_meets_eq_1;
+  assign new_meets_or = new_meets_and | new_meets_and_1;
+  assign new_meets_eq_2 = s1_new_group == s3_group;
+  assign new_meets_and_2 = s3_valid & new_meets_eq_2;
+  assign new_meets_eq_3 = s1_new_group == s4_group;
+  assign new_meets_and_3 = s4_stays & new_meets_eq_3;
+  assign new_meets_or_1 = new_meets_and_2 | new_meets_and_3;
+  assign held_meets_eq = s1_group == s2_group;
+  assign held_meets_and = s2_valid & held_meets_eq;
+  assign held_meets_eq_1 = s1_group == s3_group;
+  assign held_meets_and_1 = s3_valid & held_meets_eq_1;
+  assign held_meets_or = held_meets_and | held_meets_and_1;
+  assign held_meets_eq_2 = s1_group == s4_group;
+  assign held_meets_and_2 = s4_stays & held_meets_eq_2;
+  assign v0_lane0_bits = s1_read[0];
+  assign v0_lane0_mux = v0_lane0_bits ? v_0 : 16'd0;
+  assign v0_lane0_bits_1 = s1_read[1];
+  assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_4 : 16'd0;
+  assign v0_lane0_or = v0_lane0_mux | v0_lane0_mux_1;
+  assign v0_lane0_bits_2 = s1_read[2];
+  assign v0_lane0_mux_2 = v0_lane0_bits_2 ? v_8 : 16'd0;
+  assign v0_lane0_or_1 = v0_lane0_or | v0_lane0_mux_2;
+  assign v0_lane0_bits_3 = s1_read[3];
+  assign v0_lane0_mux_3 = v0_lane0_bits_3 ? v_12 : 16'd0;
+  assign v0_lane0_or_2 = v0_lane0_or_1 | v0_lane0_mux_3;
+  assign v0_lane0_bits_4 = s1_read[4];
+  assign v0_lane0_mux_4 = v0_lane0_bits_4 ? v_16 : 16'd0;
+  assign v0_lane0_or_3 = v0_lane0_or_2 | v0_lane0_mux_4;
+  assign v0_lane0_bits_5 = s1_read[5];
+  assign v0_lane0_mux_5 = v0_lane0_bits_5 ? v_20 : 16'd0;
+  assign v0_lane0_or_4 = v0_lane0_or_3 | v0_lane0_mux_5;
+  assign v0_lane0_bits_6 = s1_read[6];
+  assign v0_lane0_mux_6 = v0_lane0_bits_6 ? v_24 : 16'd0;
+  assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
+  assign v0_lane0_bits_7 = s1_read[7];
+  assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_28 : 16'd0;
   assign lane0_h_add = {s2_v0_lane0[15], s2_v0_lane0} + {lane0_dk[15], lane0_dk};
-  assign v_lane1_bits = s1_group[2];
-  assign v_lane1_bits_1 = s1_group[1];
-  assign v_lane1_bits_2 = s1_group[0];
-  assign v_lane1_mux = v_lane1_bits_2 ? v_29 : v_25;
-  assign v_lane1_bits_3 = s1_group[0];
-  assign v_lane1_mux_1 = v_lane1_bits_3 ? v_21 : v_17;
-  assign v_lane1_mux_2 = v_lane1_bits_1 ? v_lane1_mux : v_lane1_mux_1;
-  assign v_lane1_bits_4 = s1_group[1];
-  assign v_lane1_bits_5 = s1_group[0];
-  assign v_lane1_mux_3 = v_lane1_bits_5 ? v_13 : v_9;
-  assign v_lane1_bits_6 = s1_group[0];
-  assign v_lane1_mux_4 = v_lane1_bits_6 ? v_5 : v_1;
-  assign v_lane1_mux_5 = v_lane1_bits_4 ? v_lane1_mux_3 : v_lane1_mux_4;
+  assign v0_lane1_bits = s1_read[0];
+  assign v0_lane1_mux = v0_lane1_bits ? v_1 : 16'd0;
+  assign v0_lane1_bits_1 = s1_read[1];
+  assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_5 : 16'd0;
+  assign v0_lane1_or = v0_lane1_mux | v0_lane1_mux_1;
+  assign v0_lane1_bits_2 = s1_read[2];
+  assign v0_lane1_mux_2 = v0_lane1_bits_2 ? v_9 : 16'd0;
+  assign v0_lane1_or_1 = v0_lane1_or | v0_lane1_mux_2;
+  assign v0_lane1_bits_3 = s1_read[3];
+  assign v0_lane1_mux_3 = v0_lane1_bits_3 ? v_13 : 16'd0;
+  assign v0_lane1_or_2 = v0_lane1_or_1 | v0_lane1_mux_3;
+  assign v0_lane1_bits_4 = s1_read[4];
+  assign v0_lane1_mux_4 = v0_lane1_bits_4 ? v_17 : 16'd0;
+  assign v0_lane1_or_3 = v0_lane1_or_2 | v0_lane1_mux_4;
+  assign v0_lane1_bits_5 = s1_read[5];
+  assign v0_lane1_mux_5 = v0_lane1_bits_5 ? v_21 : 16'd0;
+  assign v0_lane1_or_4 = v0_lane1_or_3 | v0_lane1_mux_5;
+  assign v0_lane1_bits_6 = s1_read[6];
+  assign v0_lane1_mux_6 = v0_lane1_bits_6 ? v_25 : 16'd0;
+  assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
+  assign v0_lane1_bits_7 = s1_read[7];
+  assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_29 : 16'd0;
   assign lane1_h_add = {s2_v0_lane1[15], s2_v0_lane1} + {lane1_dk[15], lane1_dk};
-  assign v_lane2_bits = s1_group[2];
-  assign v_lane2_bits_1 = s1_group[1];
-  assign v_lane2_bits_2 = s1_group[0];
-  assign v_lane2_mux = v_lane2_bits_2 ? v_30 : v_26;
-  assign v_lane2_bits_3 = s1_group[0];
-  assign v_lane2_mux_1 = v_lane2_bits_3 ? v_22 : v_18;
-  assign v_lane2_mux_2 = v_lane2_bits_1 ? v_lane2_mux : v_lane2_mux_1;
-  assign v_lane2_bits_4 = s1_group[1];
-  assign v_lane2_bits_5 = s1_group[0];
-  assign v_lane2_mux_3 = v_lane2_bits_5 ? v_14 : v_10;
-  assign v_lane2_bits_6 = s1_group[0];
-  assign v_lane2_mux_4 = v_lane2_bits_6 ? v_6 : v_2;
-  assign v_lane2_mux_5 = v_lane2_bits_4 ? v_lane2_mux_3 : v_lane2_mux_4;
+  assign v0_lane2_bits = s1_read[0];
+  assign v0_lane2_mux = v0_lane2_bits ? v_2 : 16'd0;
+  assign v0_lane2_bits_1 = s1_read[1];
+  assign v0_lane2_mux_1 = v0_lane2_bits_1 ? v_6 : 16'd0;
+  assign v0_lane2_or = v0_lane2_mux | v0_lane2_mux_1;
+  assign v0_lane2_bits_2 = s1_read[2];
+  assign v0_lane2_mux_2 = v0_lane2_bits_2 ? v_10 : 16'd0;
+  assign v0_lane2_or_1 = v0_lane2_or | v0_lane2_mux_2;
+  assign v0_lane2_bits_3 = s1_read[3];
+  assign v0_lane2_mux_3 = v0_lane2_bits_3 ? v_14 : 16'd0;
+  assign v0_lane2_or_2 = v0_lane2_or_1 | v0_lane2_mux_3;
+  assign v0_lane2_bits_4 = s1_read[4];
+  assign v0_lane2_mux_4 = v0_lane2_bits_4 ? v_18 : 16'd0;
+  assign v0_lane2_or_3 = v0_lane2_or_2 | v0_lane2_mux_4;
+  assign v0_lane2_bits_5 = s1_read[5];
+  assign v0_lane2_mux_5 = v0_lane2_bits_5 ? v_22 : 16'd0;
+  assign v0_lane2_or_4 = v0_lane2_or_3 | v0_lane2_mux_5;
+  assign v0_lane2_bits_6 = s1_read[6];
+  assign v0_lane2_mux_6 = v0_lane2_bits_6 ? v_26 : 16'd0;
+  assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
+  assign v0_lane2_bits_7 = s1_read[7];
+  assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_30 : 16'd0;
   assign lane2_h_add = {s2_v0_lane2[15], s2_v0_lane2} + {lane2_dk[15], lane2_dk};
-  assign v_lane3_bits = s1_group[2];
-  assign v_lane3_bits_1 = s1_group[1];
-  assign v_lane3_bits_2 = s1_group[0];
-  assign v_lane3_mux = v_lane3_bits_2 ? v_31 : v_27;
-  assign v_lane3_bits_3 = s1_group[0];
-  assign v_lane3_mux_1 = v_lane3_bits_3 ? v_23 : v_19;
-  assign v_lane3_mux_2 = v_lane3_bits_1 ? v_lane3_mux : v_lane3_mux_1;
-  assign v_lane3_bits_4 = s1_group[1];
-  assign v_lane3_bits_5 = s1_group[0];
-  assign v_lane3_mux_3 = v_lane3_bits_5 ? v_15 : v_11;
-  assign v_lane3_bits_6 = s1_group[0];
-  assign v_lane3_mux_4 = v_lane3_bits_6 ? v_7 : v_3;
-  assign v_lane3_mux_5 = v_lane3_bits_4 ? v_lane3_mux_3 : v_lane3_mux_4;
+  assign v0_lane3_bits = s1_read[0];
+  assign v0_lane3_mux = v0_lane3_bits ? v_3 : 16'd0;
+  assign v0_lane3_bits_1 = s1_read[1];
+  assign v0_lane3_mux_1 = v0_lane3_bits_1 ? v_7 : 16'd0;
+  assign v0_lane3_or = v0_lane3_mux | v0_lane3_mux_1;
+  assign v0_lane3_bits_2 = s1_read[2];
+  assign v0_lane3_mux_2 = v0_lane3_bits_2 ? v_11 : 16'd0;
+  assign v0_lane3_or_1 = v0_lane3_or | v0_lane3_mux_2;
+  assign v0_lane3_bits_3 = s1_read[3];
+  assign v0_lane3_mux_3 = v0_lane3_bits_3 ? v_15 : 16'd0;
+  assign v0_lane3_or_2 = v0_lane3_or_1 | v0_lane3_mux_3;
+  assign v0_lane3_bits_4 = s1_read[4];
+  assign v0_lane3_mux_4 = v0_lane3_bits_4 ? v_19 : 16'd0;
+  assign v0_lane3_or_3 = v0_lane3_or_2 | v0_lane3_mux_4;
+  assign v0_lane3_bits_5 = s1_read[5];
+  assign v0_lane3_mux_5 = v0_lane3_bits_5 ? v_23 : 16'd0;
+  assign v0_lane3_or_4 = v0_lane3_or_3 | v0_lane3_mux_5;
+  assign v0_lane3_bits_6 = s1_read[6];
+  assign v0_lane3_mux_6 = v0_lane3_bits_6 ? v_27 : 16'd0;
+  assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
+  assign v0_lane3_bits_7 = s1_read[7];
+  assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_31 : 16'd0;
   assign lane3_h_add = {s2_v0_lane3[15], s2_v0_lane3} + {lane3_dk[15], lane3_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
-  assign s1_valid_next_not = ~s1_advance;
-  assign s1_valid_next_and = s1_valid & s1_valid_next_not;
-  assign s1_valid_next_or = accept | s1_valid_next_and;
+  assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
+  assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
+  assign s1_read_next_not = ~in_first;
+  assign s1_read_next_eq = in_group == 3'd7;
+  assign s1_read_next_and = s1_read_next_not & s1_read_next_eq;
+  assign s1_read_next_not_1 = ~in_first;
+  assign s1_read_next_eq_1 = in_group == 3'd6;
+  assign s1_read_next_and_1 = s1_read_next_not_1 & s1_read_next_eq_1;
+  assign s1_read_next_not_2 = ~in_first;
+  assign s1_read_next_eq_2 = in_group == 3'd5;
+  assign s1_read_next_and_2 = s1_read_next_not_2 & s1_read_next_eq_2;
+  assign s1_read_next_not_3 = ~in_first;
+  assign s1_read_next_eq_3 = in_group == 3'd4;
+  assign s1_read_next_and_3 = s1_read_next_not_3 & s1_read_next_eq_3;
+  assign s1_read_next_not_4 = ~in_first;
+  assign s1_read_next_eq_4 = in_group == 3'd3;
+  assign s1_read_next_and_4 = s1_read_next_not_4 & s1_read_next_eq_4;
+  assign s1_read_next_not_5 = ~in_first;
+  assign s1_read_next_eq_5 = in_group == 3'd2;
+  assign s1_read_next_and_5 = s1_read_next_not_5 & s1_read_next_eq_5;
+  assign s1_read_next_not_6 = ~in_first;
+  assign s1_read_next_eq_6 = in_group == 3'd1;
+  assign s1_read_next_and_6 = s1_read_next_not_6 & s1_read_next_eq_6;
+  assign s1_read_next_not_7 = ~in_first;
+  assign s1_read_next_eq_7 = in_group == 3'd0;
+  assign s1_read_next_and_7 = s1_read_next_not_7 & s1_read_next_eq_7;
+  assign s1_read_next_cat = {s1_read_next_and, s1_read_next_and_1, s1_read_next_and_2, s1_read_next_and_3, s1_read_next_and_4, s1_read_next_and_5, s1_read_next_and_6, s1_read_next_and_7};
+  assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
+  assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
+  assign hazard_next_not = ~s1_new_first;
+  assign hazard_next_and = hazard_next_not & new_meets;
+  assign hazard_next_not_1 = ~s1_first;
+  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
+  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
   assign s2_valid_next_not = ~s2_advance;
   assign s2_valid_next_and = s2_valid & s2_valid_next_not;
   assign s2_valid_next_or = s1_advance | s2_valid_next_and;
   assign s3_valid_next_not = ~s3_advance;
   assign s3_valid_next_and = s3_valid & s3_valid_next_not;
   assign s3_valid_next_or = s2_advance | s3_valid_next_and;
+  assign s4_valid_next_not = ~s4_advance;
+  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
+  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
   assign s2_current_lane0_next_bits = s1_current[13:0];
-  assign v_0_en_eq = s3_group == 3'd0;
-  assign v_0_en_and = s3_advance & v_0_en_eq;
-  assign v_4_en_eq = s3_group == 3'd1;
-  assign v_4_en_and = s3_advance & v_4_en_eq;
-  assign v_8_en_eq = s3_group == 3'd2;
-  assign v_8_en_and = s3_advance & v_8_en_eq;
-  assign v_12_en_eq = s3_group == 3'd3;
-  assign v_12_en_and = s3_advance & v_12_en_eq;
-  assign v_16_en_eq = s3_group == 3'd4;
-  assign v_16_en_and = s3_advance & v_16_en_eq;
-  assign v_20_en_eq = s3_group == 3'd5;
-  assign v_20_en_and = s3_advance & v_20_en_eq;
-  assign v_24_en_eq = s3_group == 3'd6;
-  assign v_24_en_and = s3_advance & v_24_en_eq;
-  assign v_28_en_eq = s3_group == 3'd7;
-  assign v_28_en_and = s3_advance & v_28_en_eq;
+  assign v_0_en_eq = s4_group == 3'd0;
+  assign v_0_en_and = s4_advance & v_0_en_eq;
+  assign v_4_en_eq = s4_group == 3'd1;
+  assign v_4_en_and = s4_advance & v_4_en_eq;
+  assign v_8_en_eq = s4_group == 3'd2;
+  assign v_8_en_and = s4_advance & v_8_en_eq;
+  assign v_12_en_eq = s4_group == 3'd3;
+  assign v_12_en_and = s4_advance & v_12_en_eq;
+  assign v_16_en_eq = s4_group == 3'd4;
+  assign v_16_en_and = s4_advance & v_16_en_eq;
+  assign v_20_en_eq = s4_group == 3'd5;
+  assign v_20_en_and = s4_advance & v_20_en_eq;
+  assign v_24_en_eq = s4_group == 3'd6;
+  assign v_24_en_and = s4_advance & v_24_en_eq;
+  assign v_28_en_eq = s4_group == 3'd7;
+  assign v_28_en_and = s4_advance & v_28_en_eq;
   assign s2_current_lane1_next_bits = s1_current[27:14];
-  assign v_1_en_eq = s3_group == 3'd0;
-  assign v_1_en_and = s3_advance & v_1_en_eq;
-  assign v_5_en_eq = s3_group == 3'd1;
-  assign v_5_en_and = s3_advance & v_5_en_eq;
-  assign v_9_en_eq = s3_group == 3'd2;
-  assign v_9_en_and = s3_advance & v_9_en_eq;
-  assign v_13_en_eq = s3_group == 3'd3;
-  assign v_13_en_and = s3_advance & v_13_en_eq;
-  assign v_17_en_eq = s3_group == 3'd4;
-  assign v_17_en_and = s3_advance & v_17_en_eq;
-  assign v_21_en_eq = s3_group == 3'd5;
-  assign v_21_en_and = s3_advance & v_21_en_eq;
-  assign v_25_en_eq = s3_group == 3'd6;
-  assign v_25_en_and = s3_advance & v_25_en_eq;
-  assign v_29_en_eq = s3_group == 3'd7;
-  assign v_29_en_and = s3_advance & v_29_en_eq;
+  assign v_1_en_eq = s4_group == 3'd0;
+  assign v_1_en_and = s4_advance & v_1_en_eq;
+  assign v_5_en_eq = s4_group == 3'd1;
+  assign v_5_en_and = s4_advance & v_5_en_eq;
+  assign v_9_en_eq = s4_group == 3'd2;
+  assign v_9_en_and = s4_advance & v_9_en_eq;
+  assign v_13_en_eq = s4_group == 3'd3;
+  assign v_13_en_and = s4_advance & v_13_en_eq;
+  assign v_17_en_eq = s4_group == 3'd4;
+  assign v_17_en_and = s4_advance & v_17_en_eq;
+  assign v_21_en_eq = s4_group == 3'd5;
+  assign v_21_en_and = s4_advance & v_21_en_eq;
+  assign v_25_en_eq = s4_group == 3'd6;
+  assign v_25_en_and = s4_advance & v_25_en_eq;
+  assign v_29_en_eq = s4_group == 3'd7;
+  assign v_29_en_and = s4_advance & v_29_en_eq;
   assign s2_current_lane2_next_bits = s1_current[41:28];
-  assign v_2_en_eq = s3_group == 3'd0;
-  assign v_2_en_and = s3_advance & v_2_en_eq;
-  assign v_6_en_eq = s3_group == 3'd1;
-  assign v_6_en_and = s3_advance & v_6_en_eq;
-  assign v_10_en_eq = s3_group == 3'd2;
-  assign v_10_en_and = s3_advance & v_10_en_eq;
-  assign v_14_en_eq = s3_group == 3'd3;
-  assign v_14_en_and = s3_advance & v_14_en_eq;
-  assign v_18_en_eq = s3_group == 3'd4;
-  assign v_18_en_and = s3_advance & v_18_en_eq;
-  assign v_22_en_eq = s3_group == 3'd5;
-  assign v_22_en_and = s3_advance & v_22_en_eq;
-  assign v_26_en_eq = s3_group == 3'd6;
-  assign v_26_en_and = s3_advance & v_26_en_eq;
-  assign v_30_en_eq = s3_group == 3'd7;
-  assign v_30_en_and = s3_advance & v_30_en_eq;
+  assign v_2_en_eq = s4_group == 3'd0;
+  assign v_2_en_and = s4_advance & v_2_en_eq;
+  assign v_6_en_eq = s4_group == 3'd1;
+  assign v_6_en_and = s4_advance & v_6_en_eq;
+  assign v_10_en_eq = s4_group == 3'd2;
+  assign v_10_en_and = s4_advance & v_10_en_eq;
+  assign v_14_en_eq = s4_group == 3'd3;
+  assign v_14_en_and = s4_advance & v_14_en_eq;
+  assign v_18_en_eq = s4_group == 3'd4;
+  assign v_18_en_and = s4_advance & v_18_en_eq;
+  assign v_22_en_eq = s4_group == 3'd5;
+  assign v_22_en_and = s4_advance & v_22_en_eq;
+  assign v_26_en_eq = s4_group == 3'd6;
+  assign v_26_en_and = s4_advance & v_26_en_eq;
+  assign v_30_en_eq = s4_group == 3'd7;
+  assign v_30_en_and = s4_advance & v_30_en_eq;
   assign s2_current_lane3_next_bits = s1_current[55:42];
-  assign v_3_en_eq = s3_group == 3'd0;
-  assign v_3_en_and = s3_advance & v_3_en_eq;
-  assign v_7_en_eq = s3_group == 3'd1;
-  assign v_7_en_and = s3_advance & v_7_en_eq;
-  assign v_11_en_eq = s3_group == 3'd2;
-  assign v_11_en_and = s3_advance & v_11_en_eq;
-  assign v_15_en_eq = s3_group == 3'd3;
-  assign v_15_en_and = s3_advance & v_15_en_eq;
-  assign v_19_en_eq = s3_group == 3'd4;
-  assign v_19_en_and = s3_advance & v_19_en_eq;
-  assign v_23_en_eq = s3_group == 3'd5;
-  assign v_23_en_and = s3_advance & v_23_en_eq;
-  assign v_27_en_eq = s3_group == 3'd6;
-  assign v_27_en_and = s3_advance & v_27_en_eq;
-  assign v_31_en_eq = s3_group == 3'd7;
-  assign v_31_en_and = s3_advance & v_31_en_eq;
+  assign v_3_en_eq = s4_group == 3'd0;
+  assign v_3_en_and = s4_advance & v_3_en_eq;
+  assign v_7_en_eq = s4_group == 3'd1;
+  assign v_7_en_and = s4_advance & v_7_en_eq;
+  assign v_11_en_eq = s4_group == 3'd2;
+  assign v_11_en_and = s4_advance & v_11_en_eq;
+  assign v_15_en_eq = s4_group == 3'd3;
+  assign v_15_en_and = s4_advance & v_15_en_eq;
+  assign v_19_en_eq = s4_group == 3'd4;
+  assign v_19_en_and = s4_advance & v_19_en_eq;
+  assign v_23_en_eq = s4_group == 3'd5;
+  assign v_23_en_and = s4_advance & v_23_en_eq;
+  assign v_27_en_eq = s4_group == 3'd6;
+  assign v_27_en_and = s4_advance & v_27_en_eq;
+  assign v_31_en_eq = s4_group == 3'd7;
+  assign v_31_en_and = s4_advance & v_31_en_eq;
   assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
-  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s3_first;
-  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s3_group;
-  assign out_q_spike_next_and = lane3_spike & 1'd1;
-  assign out_q_spike_next_and_1 = lane2_spike & 1'd1;
-  assign out_q_spike_next_and_2 = lane1_spike & 1'd1;
-  assign out_q_spike_next_and_3 = lane0_spike & 1'd1;
+  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s4_first;
+  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s4_group;
+  assign out_q_spike_next_and = s4_spike_lane3 & 1'd1;
+  assign out_q_spike_next_and_1 = s4_spike_lane2 & 1'd1;
+  assign out_q_spike_next_and_2 = s4_spike_lane1 & 1'd1;
+  assign out_q_spike_next_and_3 = s4_spike_lane0 & 1'd1;
   assign out_q_spike_next_cat = {out_q_spike_next_and, out_q_spike_next_and_1, out_q_spike_next_and_2, out_q_spike_next_and_3};
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
-  assign s3_advance = s3_valid & out_q_up_ready;
-  assign s2_advance = s2_valid & s2_advance_or;
-  assign hazard = hazard_not & hazard_or;
-  assign s1_advance = s1_advance_and & s1_advance_or;
-  assign in_ready_w = in_ready_w_not | s1_advance;
-  assign accept = in_valid & in_ready_w;
-  assign v_lane0 = v_lane0_bits ? v_lane0_mux_2 : v_lane0_mux_5;
-  assign lane0_v0 = s1_first ? 16'd0 : v_lane0;
+  assign s1_up_ready = ~s1_skid_valid;
+  assign s4_free = s4_free_not | out_q_up_ready;
+  assign s3_free = s3_free_not | s4_free;
+  assign s2_free = s2_free_not | s3_free;
+  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s3_advance = s3_valid & s4_free;
+  assign s2_advance = s2_valid & s3_free;
+  assign s1_take = s1_take_not & s2_free;
+  assign s1_advance = s1_valid & s1_take;
+  assign s1_up_fire = in_valid & s1_up_ready;
+  assign s1_load = s1_take | s1_load_not;
+  assign s1_new_first = s1_skid_valid ? s1_skid_first : in_first;
+  assign s1_new_group = s1_skid_valid ? s1_skid_group : in_group;
+  assign s4_stays = s4_valid & s4_stays_not;
+  assign new_meets = new_meets_or | new_meets_or_1;
+  assign held_meets = held_meets_or | held_meets_and_2;
+  assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 2'd0};
   assign lane0_d = {lane0_a[15], lane0_a} - {s2_v0_lane0[15], s2_v0_lane0};
   assign lane0_dk = lane0_d[16:1];
   assign lane0_h = lane0_h_add[15:0];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(16'd512);
-  assign lane0_vn = lane0_spike ? 16'd0 : s3_h_lane0;
-  assign v_lane1 = v_lane1_bits ? v_lane1_mux_2 : v_lane1_mux_5;
-  assign lane1_v0 = s1_first ? 16'd0 : v_lane1;
+  assign lane0_vn = s4_spike_lane0 ? 16'd0 : s4_kept_lane0;
+  assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 2'd0};
   assign lane1_d = {lane1_a[15], lane1_a} - {s2_v0_lane1[15], s2_v0_lane1};
   assign lane1_dk = lane1_d[16:1];
   assign lane1_h = lane1_h_add[15:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(16'd512);
-  assign lane1_vn = lane1_spike ? 16'd0 : s3_h_lane1;
-  assign v_lane2 = v_lane2_bits ? v_lane2_mux_2 : v_lane2_mux_5;
-  assign lane2_v0 = s1_first ? 16'd0 : v_lane2;
+  assign lane1_vn = s4_spike_lane1 ? 16'd0 : s4_kept_lane1;
+  assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 2'd0};
   assign lane2_d = {lane2_a[15], lane2_a} - {s2_v0_lane2[15], s2_v0_lane2};
   assign lane2_dk = lane2_d[16:1];
   assign lane2_h = lane2_h_add[15:0];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(16'd512);
-  assign lane2_vn = lane2_spike ? 16'd0 : s3_h_lane2;
-  assign v_lane3 = v_lane3_bits ? v_lane3_mux_2 : v_lane3_mux_5;
-  assign lane3_v0 = s1_first ? 16'd0 : v_lane3;
+  assign lane2_vn = s4_spike_lane2 ? 16'd0 : s4_kept_lane2;
+  assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 2'd0};
   assign lane3_d = {lane3_a[15], lane3_a} - {s2_v0_lane3[15], s2_v0_lane3};
   assign lane3_dk = lane3_d[16:1];
   assign lane3_h = lane3_h_add[15:0];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(16'd512);
-  assign lane3_vn = lane3_spike ? 16'd0 : s3_h_lane3;
-  assign out_q_up_fire = s3_advance & out_q_up_ready;
+  assign lane3_vn = s4_spike_lane3 ? 16'd0 : s4_kept_lane3;
+  assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
-  assign in_ready = in_ready_w;
+  assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
   assign out_group = out_q_group;
@@ -519,33 +709,60 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
 
   always @(posedge clk)
     if (rst) s1_valid <= 1'd0;
-    else s1_valid <= s1_valid_next_or;
+    else s1_valid <= s1_valid_next_mux;
   always @(posedge clk)
-    if (accept) s1_first <= in_first;
+    if (s1_load) s1_first <= s1_new_first;
   always @(posedge clk)
-    if (accept) s1_group <= in_group;
+    if (s1_load) s1_group <= s1_new_group;
   always @(posedge clk)
-    if (accept) s1_current <= in_current;
+    if (s1_load) s1_current <= s1_current_next_mux;
+  always @(posedge clk)
+    if (s1_load) s1_read <= s1_read_next_mux;
+  always @(posedge clk)
+    if (rst) s1_skid_valid <= 1'd0;
+    else s1_skid_valid <= s1_skid_valid_next_mux;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_first <= in_first;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_group <= in_group;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_current <= in_current;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
+  always @(posedge clk)
+    if (rst) hazard <= 1'd0;
+    else hazard <= hazard_next_mux;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_first <= s1_first;
+    if (s2_free) s2_first <= s1_first;
   always @(posedge clk)
-    if (s1_advance) s2_group <= s1_group;
+    if (s2_free) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_or;
   always @(posedge clk)
-    if (s2_advance) s3_first <= s2_first;
+    if (s3_free) s3_first <= s2_first;
   always @(posedge clk)
-    if (s2_advance) s3_group <= s2_group;
+    if (s3_free) s3_group <= s2_group;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane0 <= lane0_v0;
+    if (rst) s4_valid <= 1'd0;
+    else s4_valid <= s4_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (s4_free) s4_first <= s3_first;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane0 <= lane0_h;
+    if (s4_free) s4_group <= s3_group;
+  always @(posedge clk)
+    if (s2_free) s2_v0_lane0 <= v0_lane0;
+  always @(posedge clk)
+    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+  always @(posedge clk)
+    if (s3_free) s3_h_lane0 <= lane0_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane0 <= lane0_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 16'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -571,11 +788,15 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
     if (rst) v_28 <= 16'd0;
     else if (v_28_en_and) v_28 <= lane0_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane1 <= lane1_v0;
+    if (s2_free) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane1 <= lane1_h;
+    if (s3_free) s3_h_lane1 <= lane1_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane1 <= lane1_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 16'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -601,11 +822,15 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
     if (rst) v_29 <= 16'd0;
     else if (v_29_en_and) v_29 <= lane1_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane2 <= lane2_v0;
+    if (s2_free) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (s2_free) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane2 <= lane2_h;
+    if (s3_free) s3_h_lane2 <= lane2_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane2 <= lane2_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 16'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -631,11 +856,15 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
     if (rst) v_30 <= 16'd0;
     else if (v_30_en_and) v_30 <= lane2_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane3 <= lane3_v0;
+    if (s2_free) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (s2_free) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane3 <= lane3_h;
+    if (s3_free) s3_h_lane3 <= lane3_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane3 <= lane3_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 16'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -673,10 +902,10 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= s3_first;
+    if (out_q_up_ready) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= s3_group;
+    if (out_q_up_ready) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -7,8 +7,8 @@
 // Current I in [-1950, 2322] (13 signed bits per lane), membrane V in [-7800, 511] (14 bits), H in [-7800, 4899].
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [3], in_current [2x13] (lane j at [j*13 +: 13]).
 // out: out_valid, out_ready, out_first, out_group [3], out_spike [2] (lane j at bit j).
-// One output beat per input beat, in order; latency 4 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat, s2 the start membrane V0, s3 the charged H, then fire, reset and write back.
+// One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
 // Parameters: neurons = 16, lanes = 2, neuron = k=1 th=512 reset=hard(vr=0) decayInput=true E=2 Wv=auto, current = [-1950, 2322], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -53,26 +53,45 @@ module qkta_custom_s1_k_lif_l16_p2_pipe_b5746bf7 (
   reg  [13:0] v_13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] v_14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] v_15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [25:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [25:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s2_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [2:0] s1_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [25:0] s1_current;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [2:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire accept;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [13:0] v_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_new_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [2:0] s1_new_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_stays;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s2_v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [12:0] s2_current_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [13:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [13:0] v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -80,12 +99,13 @@ module qkta_custom_s1_k_lif_l16_p2_pipe_b5746bf7 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [13:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [13:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [13:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [13:0] s4_kept_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [13:0] s2_v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [12:0] s2_current_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [13:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [13:0] v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -93,67 +113,131 @@ module qkta_custom_s1_k_lif_l16_p2_pipe_b5746bf7 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [13:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [13:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [13:0] s4_kept_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s2_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_3;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane0_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane0_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane0_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane0_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane0_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane0_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [15:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [13:0] v_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane1_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane1_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane1_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane1_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane1_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane1_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [13:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [13:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [15:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s1_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [25:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [7:0] s1_read_next_cat;  // Blocks/SpikeStreamParts.swift pack(_:)
+  wire [7:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [12:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -199,129 +283,199 @@ module qkta_custom_s1_k_lif_l16_p2_pipe_b5746bf7 (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s2_advance_not = ~s3_valid;
-  assign s2_advance_or = s2_advance_not | s3_advance;
-  assign hazard_not = ~s1_first;
-  assign hazard_eq = s2_group == s1_group;
-  assign hazard_and = s2_valid & hazard_eq;
-  assign hazard_eq_1 = s3_group == s1_group;
-  assign hazard_and_1 = s3_valid & hazard_eq_1;
-  assign hazard_or = hazard_and | hazard_and_1;
-  assign s1_advance_not = ~hazard;
-  assign s1_advance_and = s1_valid & s1_advance_not;
-  assign s1_advance_not_1 = ~s2_valid;
-  assign s1_advance_or = s1_advance_not_1 | s2_advance;
-  assign in_ready_w_not = ~s1_valid;
-  assign v_lane0_bits = s1_group[2];
-  assign v_lane0_bits_1 = s1_group[1];
-  assign v_lane0_bits_2 = s1_group[0];
-  assign v_lane0_mux = v_lane0_bits_2 ? v_14 : v_12;
-  assign v_lane0_bits_3 = s1_group[0];
-  assign v_lane0_mux_1 = v_lane0_bits_3 ? v_10 : v_8;
-  assign v_lane0_mux_2 = v_lane0_bits_1 ? v_lane0_mux : v_lane0_mux_1;
-  assign v_lane0_bits_4 = s1_group[1];
-  assign v_lane0_bits_5 = s1_group[0];
-  assign v_lane0_mux_3 = v_lane0_bits_5 ? v_6 : v_4;
-  assign v_lane0_bits_6 = s1_group[0];
-  assign v_lane0_mux_4 = v_lane0_bits_6 ? v_2 : v_0;
-  assign v_lane0_mux_5 = v_lane0_bits_4 ? v_lane0_mux_3 : v_lane0_mux_4;
+  assign s4_free_not = ~s4_valid;
+  assign s3_free_not = ~s3_valid;
+  assign s2_free_not = ~s2_valid;
+  assign s1_take_not = ~hazard;
+  assign s1_load_not = ~s1_valid;
+  assign s4_stays_not = ~out_q_up_ready;
+  assign new_meets_eq = s1_new_group == s1_group;
+  assign new_meets_and = s1_valid & new_meets_eq;
+  assign new_meets_eq_1 = s1_new_group == s2_group;
+  assign new_meets_and_1 = s2_valid & new_meets_eq_1;
+  assign new_meets_or = new_meets_and | new_meets_and_1;
+  assign new_meets_eq_2 = s1_new_group == s3_group;
+  assign new_meets_and_2 = s3_valid & new_meets_eq_2;
+  assign new_meets_eq_3 = s1_new_group == s4_group;
+  assign new_meets_and_3 = s4_stays & new_meets_eq_3;
+  assign new_meets_or_1 = new_meets_and_2 | new_meets_and_3;
+  assign held_meets_eq = s1_group == s2_group;
+  assign held_meets_and = s2_valid & held_meets_eq;
+  assign held_meets_eq_1 = s1_group == s3_group;
+  assign held_meets_and_1 = s3_valid & held_meets_eq_1;
+  assign held_meets_or = held_meets_and | held_meets_and_1;
+  assign held_meets_eq_2 = s1_group == s4_group;
+  assign held_meets_and_2 = s4_stays & held_meets_eq_2;
+  assign v0_lane0_bits = s1_read[0];
+  assign v0_lane0_mux = v0_lane0_bits ? v_0 : 14'd0;
+  assign v0_lane0_bits_1 = s1_read[1];
+  assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_2 : 14'd0;
+  assign v0_lane0_or = v0_lane0_mux | v0_lane0_mux_1;
+  assign v0_lane0_bits_2 = s1_read[2];
+  assign v0_lane0_mux_2 = v0_lane0_bits_2 ? v_4 : 14'd0;
+  assign v0_lane0_or_1 = v0_lane0_or | v0_lane0_mux_2;
+  assign v0_lane0_bits_3 = s1_read[3];
+  assign v0_lane0_mux_3 = v0_lane0_bits_3 ? v_6 : 14'd0;
+  assign v0_lane0_or_2 = v0_lane0_or_1 | v0_lane0_mux_3;
+  assign v0_lane0_bits_4 = s1_read[4];
+  assign v0_lane0_mux_4 = v0_lane0_bits_4 ? v_8 : 14'd0;
+  assign v0_lane0_or_3 = v0_lane0_or_2 | v0_lane0_mux_4;
+  assign v0_lane0_bits_5 = s1_read[5];
+  assign v0_lane0_mux_5 = v0_lane0_bits_5 ? v_10 : 14'd0;
+  assign v0_lane0_or_4 = v0_lane0_or_3 | v0_lane0_mux_5;
+  assign v0_lane0_bits_6 = s1_read[6];
+  assign v0_lane0_mux_6 = v0_lane0_bits_6 ? v_12 : 14'd0;
+  assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
+  assign v0_lane0_bits_7 = s1_read[7];
+  assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_14 : 14'd0;
   assign lane0_h_add = {{2{s2_v0_lane0[13]}}, s2_v0_lane0} + {lane0_dk[14], lane0_dk};
-  assign v_lane1_bits = s1_group[2];
-  assign v_lane1_bits_1 = s1_group[1];
-  assign v_lane1_bits_2 = s1_group[0];
-  assign v_lane1_mux = v_lane1_bits_2 ? v_15 : v_13;
-  assign v_lane1_bits_3 = s1_group[0];
-  assign v_lane1_mux_1 = v_lane1_bits_3 ? v_11 : v_9;
-  assign v_lane1_mux_2 = v_lane1_bits_1 ? v_lane1_mux : v_lane1_mux_1;
-  assign v_lane1_bits_4 = s1_group[1];
-  assign v_lane1_bits_5 = s1_group[0];
-  assign v_lane1_mux_3 = v_lane1_bits_5 ? v_7 : v_5;
-  assign v_lane1_bits_6 = s1_group[0];
-  assign v_lane1_mux_4 = v_lane1_bits_6 ? v_3 : v_1;
-  assign v_lane1_mux_5 = v_lane1_bits_4 ? v_lane1_mux_3 : v_lane1_mux_4;
+  assign v0_lane1_bits = s1_read[0];
+  assign v0_lane1_mux = v0_lane1_bits ? v_1 : 14'd0;
+  assign v0_lane1_bits_1 = s1_read[1];
+  assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_3 : 14'd0;
+  assign v0_lane1_or = v0_lane1_mux | v0_lane1_mux_1;
+  assign v0_lane1_bits_2 = s1_read[2];
+  assign v0_lane1_mux_2 = v0_lane1_bits_2 ? v_5 : 14'd0;
+  assign v0_lane1_or_1 = v0_lane1_or | v0_lane1_mux_2;
+  assign v0_lane1_bits_3 = s1_read[3];
+  assign v0_lane1_mux_3 = v0_lane1_bits_3 ? v_7 : 14'd0;
+  assign v0_lane1_or_2 = v0_lane1_or_1 | v0_lane1_mux_3;
+  assign v0_lane1_bits_4 = s1_read[4];
+  assign v0_lane1_mux_4 = v0_lane1_bits_4 ? v_9 : 14'd0;
+  assign v0_lane1_or_3 = v0_lane1_or_2 | v0_lane1_mux_4;
+  assign v0_lane1_bits_5 = s1_read[5];
+  assign v0_lane1_mux_5 = v0_lane1_bits_5 ? v_11 : 14'd0;
+  assign v0_lane1_or_4 = v0_lane1_or_3 | v0_lane1_mux_5;
+  assign v0_lane1_bits_6 = s1_read[6];
+  assign v0_lane1_mux_6 = v0_lane1_bits_6 ? v_13 : 14'd0;
+  assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
+  assign v0_lane1_bits_7 = s1_read[7];
+  assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_15 : 14'd0;
   assign lane1_h_add = {{2{s2_v0_lane1[13]}}, s2_v0_lane1} + {lane1_dk[14], lane1_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
-  assign s1_valid_next_not = ~s1_advance;
-  assign s1_valid_next_and = s1_valid & s1_valid_next_not;
-  assign s1_valid_next_or = accept | s1_valid_next_and;
+  assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
+  assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
+  assign s1_read_next_not = ~in_first;
+  assign s1_read_next_eq = in_group == 3'd7;
+  assign s1_read_next_and = s1_read_next_not & s1_read_next_eq;
+  assign s1_read_next_not_1 = ~in_first;
+  assign s1_read_next_eq_1 = in_group == 3'd6;
+  assign s1_read_next_and_1 = s1_read_next_not_1 & s1_read_next_eq_1;
+  assign s1_read_next_not_2 = ~in_first;
+  assign s1_read_next_eq_2 = in_group == 3'd5;
+  assign s1_read_next_and_2 = s1_read_next_not_2 & s1_read_next_eq_2;
+  assign s1_read_next_not_3 = ~in_first;
+  assign s1_read_next_eq_3 = in_group == 3'd4;
+  assign s1_read_next_and_3 = s1_read_next_not_3 & s1_read_next_eq_3;
+  assign s1_read_next_not_4 = ~in_first;
+  assign s1_read_next_eq_4 = in_group == 3'd3;
+  assign s1_read_next_and_4 = s1_read_next_not_4 & s1_read_next_eq_4;
+  assign s1_read_next_not_5 = ~in_first;
+  assign s1_read_next_eq_5 = in_group == 3'd2;
+  assign s1_read_next_and_5 = s1_read_next_not_5 & s1_read_next_eq_5;
+  assign s1_read_next_not_6 = ~in_first;
+  assign s1_read_next_eq_6 = in_group == 3'd1;
+  assign s1_read_next_and_6 = s1_read_next_not_6 & s1_read_next_eq_6;
+  assign s1_read_next_not_7 = ~in_first;
+  assign s1_read_next_eq_7 = in_group == 3'd0;
+  assign s1_read_next_and_7 = s1_read_next_not_7 & s1_read_next_eq_7;
+  assign s1_read_next_cat = {s1_read_next_and, s1_read_next_and_1, s1_read_next_and_2, s1_read_next_and_3, s1_read_next_and_4, s1_read_next_and_5, s1_read_next_and_6, s1_read_next_and_7};
+  assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
+  assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
+  assign hazard_next_not = ~s1_new_first;
+  assign hazard_next_and = hazard_next_not & new_meets;
+  assign hazard_next_not_1 = ~s1_first;
+  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
+  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
   assign s2_valid_next_not = ~s2_advance;
   assign s2_valid_next_and = s2_valid & s2_valid_next_not;
   assign s2_valid_next_or = s1_advance | s2_valid_next_and;
   assign s3_valid_next_not = ~s3_advance;
   assign s3_valid_next_and = s3_valid & s3_valid_next_not;
   assign s3_valid_next_or = s2_advance | s3_valid_next_and;
+  assign s4_valid_next_not = ~s4_advance;
+  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
+  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
   assign s2_current_lane0_next_bits = s1_current[12:0];
-  assign v_0_en_eq = s3_group == 3'd0;
-  assign v_0_en_and = s3_advance & v_0_en_eq;
-  assign v_2_en_eq = s3_group == 3'd1;
-  assign v_2_en_and = s3_advance & v_2_en_eq;
-  assign v_4_en_eq = s3_group == 3'd2;
-  assign v_4_en_and = s3_advance & v_4_en_eq;
-  assign v_6_en_eq = s3_group == 3'd3;
-  assign v_6_en_and = s3_advance & v_6_en_eq;
-  assign v_8_en_eq = s3_group == 3'd4;
-  assign v_8_en_and = s3_advance & v_8_en_eq;
-  assign v_10_en_eq = s3_group == 3'd5;
-  assign v_10_en_and = s3_advance & v_10_en_eq;
-  assign v_12_en_eq = s3_group == 3'd6;
-  assign v_12_en_and = s3_advance & v_12_en_eq;
-  assign v_14_en_eq = s3_group == 3'd7;
-  assign v_14_en_and = s3_advance & v_14_en_eq;
+  assign v_0_en_eq = s4_group == 3'd0;
+  assign v_0_en_and = s4_advance & v_0_en_eq;
+  assign v_2_en_eq = s4_group == 3'd1;
+  assign v_2_en_and = s4_advance & v_2_en_eq;
+  assign v_4_en_eq = s4_group == 3'd2;
+  assign v_4_en_and = s4_advance & v_4_en_eq;
+  assign v_6_en_eq = s4_group == 3'd3;
+  assign v_6_en_and = s4_advance & v_6_en_eq;
+  assign v_8_en_eq = s4_group == 3'd4;
+  assign v_8_en_and = s4_advance & v_8_en_eq;
+  assign v_10_en_eq = s4_group == 3'd5;
+  assign v_10_en_and = s4_advance & v_10_en_eq;
+  assign v_12_en_eq = s4_group == 3'd6;
+  assign v_12_en_and = s4_advance & v_12_en_eq;
+  assign v_14_en_eq = s4_group == 3'd7;
+  assign v_14_en_and = s4_advance & v_14_en_eq;
   assign s2_current_lane1_next_bits = s1_current[25:13];
-  assign v_1_en_eq = s3_group == 3'd0;
-  assign v_1_en_and = s3_advance & v_1_en_eq;
-  assign v_3_en_eq = s3_group == 3'd1;
-  assign v_3_en_and = s3_advance & v_3_en_eq;
-  assign v_5_en_eq = s3_group == 3'd2;
-  assign v_5_en_and = s3_advance & v_5_en_eq;
-  assign v_7_en_eq = s3_group == 3'd3;
-  assign v_7_en_and = s3_advance & v_7_en_eq;
-  assign v_9_en_eq = s3_group == 3'd4;
-  assign v_9_en_and = s3_advance & v_9_en_eq;
-  assign v_11_en_eq = s3_group == 3'd5;
-  assign v_11_en_and = s3_advance & v_11_en_eq;
-  assign v_13_en_eq = s3_group == 3'd6;
-  assign v_13_en_and = s3_advance & v_13_en_eq;
-  assign v_15_en_eq = s3_group == 3'd7;
-  assign v_15_en_and = s3_advance & v_15_en_eq;
+  assign v_1_en_eq = s4_group == 3'd0;
+  assign v_1_en_and = s4_advance & v_1_en_eq;
+  assign v_3_en_eq = s4_group == 3'd1;
+  assign v_3_en_and = s4_advance & v_3_en_eq;
+  assign v_5_en_eq = s4_group == 3'd2;
+  assign v_5_en_and = s4_advance & v_5_en_eq;
+  assign v_7_en_eq = s4_group == 3'd3;
+  assign v_7_en_and = s4_advance & v_7_en_eq;
+  assign v_9_en_eq = s4_group == 3'd4;
+  assign v_9_en_and = s4_advance & v_9_en_eq;
+  assign v_11_en_eq = s4_group == 3'd5;
+  assign v_11_en_and = s4_advance & v_11_en_eq;
+  assign v_13_en_eq = s4_group == 3'd6;
+  assign v_13_en_and = s4_advance & v_13_en_eq;
+  assign v_15_en_eq = s4_group == 3'd7;
+  assign v_15_en_and = s4_advance & v_15_en_eq;
   assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
-  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s3_first;
-  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s3_group;
-  assign out_q_spike_next_and = lane1_spike & 1'd1;
-  assign out_q_spike_next_and_1 = lane0_spike & 1'd1;
+  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s4_first;
+  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s4_group;
+  assign out_q_spike_next_and = s4_spike_lane1 & 1'd1;
+  assign out_q_spike_next_and_1 = s4_spike_lane0 & 1'd1;
   assign out_q_spike_next_cat = {out_q_spike_next_and, out_q_spike_next_and_1};
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
-  assign s3_advance = s3_valid & out_q_up_ready;
-  assign s2_advance = s2_valid & s2_advance_or;
-  assign hazard = hazard_not & hazard_or;
-  assign s1_advance = s1_advance_and & s1_advance_or;
-  assign in_ready_w = in_ready_w_not | s1_advance;
-  assign accept = in_valid & in_ready_w;
-  assign v_lane0 = v_lane0_bits ? v_lane0_mux_2 : v_lane0_mux_5;
-  assign lane0_v0 = s1_first ? 14'd0 : v_lane0;
+  assign s1_up_ready = ~s1_skid_valid;
+  assign s4_free = s4_free_not | out_q_up_ready;
+  assign s3_free = s3_free_not | s4_free;
+  assign s2_free = s2_free_not | s3_free;
+  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s3_advance = s3_valid & s4_free;
+  assign s2_advance = s2_valid & s3_free;
+  assign s1_take = s1_take_not & s2_free;
+  assign s1_advance = s1_valid & s1_take;
+  assign s1_up_fire = in_valid & s1_up_ready;
+  assign s1_load = s1_take | s1_load_not;
+  assign s1_new_first = s1_skid_valid ? s1_skid_first : in_first;
+  assign s1_new_group = s1_skid_valid ? s1_skid_group : in_group;
+  assign s4_stays = s4_valid & s4_stays_not;
+  assign new_meets = new_meets_or | new_meets_or_1;
+  assign held_meets = held_meets_or | held_meets_and_2;
+  assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 2'd0};
   assign lane0_d = {lane0_a[14], lane0_a} - {{2{s2_v0_lane0[13]}}, s2_v0_lane0};
   assign lane0_dk = lane0_d[15:1];
   assign lane0_h = lane0_h_add[13:0];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(14'd512);
-  assign lane0_vn = lane0_spike ? 14'd0 : s3_h_lane0;
-  assign v_lane1 = v_lane1_bits ? v_lane1_mux_2 : v_lane1_mux_5;
-  assign lane1_v0 = s1_first ? 14'd0 : v_lane1;
+  assign lane0_vn = s4_spike_lane0 ? 14'd0 : s4_kept_lane0;
+  assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 2'd0};
   assign lane1_d = {lane1_a[14], lane1_a} - {{2{s2_v0_lane1[13]}}, s2_v0_lane1};
   assign lane1_dk = lane1_d[15:1];
   assign lane1_h = lane1_h_add[13:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(14'd512);
-  assign lane1_vn = lane1_spike ? 14'd0 : s3_h_lane1;
-  assign out_q_up_fire = s3_advance & out_q_up_ready;
+  assign lane1_vn = s4_spike_lane1 ? 14'd0 : s4_kept_lane1;
+  assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
-  assign in_ready = in_ready_w;
+  assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
   assign out_group = out_q_group;
@@ -329,33 +483,60 @@ module qkta_custom_s1_k_lif_l16_p2_pipe_b5746bf7 (
 
   always @(posedge clk)
     if (rst) s1_valid <= 1'd0;
-    else s1_valid <= s1_valid_next_or;
+    else s1_valid <= s1_valid_next_mux;
   always @(posedge clk)
-    if (accept) s1_first <= in_first;
+    if (s1_load) s1_first <= s1_new_first;
   always @(posedge clk)
-    if (accept) s1_group <= in_group;
+    if (s1_load) s1_group <= s1_new_group;
   always @(posedge clk)
-    if (accept) s1_current <= in_current;
+    if (s1_load) s1_current <= s1_current_next_mux;
+  always @(posedge clk)
+    if (s1_load) s1_read <= s1_read_next_mux;
+  always @(posedge clk)
+    if (rst) s1_skid_valid <= 1'd0;
+    else s1_skid_valid <= s1_skid_valid_next_mux;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_first <= in_first;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_group <= in_group;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_current <= in_current;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
+  always @(posedge clk)
+    if (rst) hazard <= 1'd0;
+    else hazard <= hazard_next_mux;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_first <= s1_first;
+    if (s2_free) s2_first <= s1_first;
   always @(posedge clk)
-    if (s1_advance) s2_group <= s1_group;
+    if (s2_free) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_or;
   always @(posedge clk)
-    if (s2_advance) s3_first <= s2_first;
+    if (s3_free) s3_first <= s2_first;
   always @(posedge clk)
-    if (s2_advance) s3_group <= s2_group;
+    if (s3_free) s3_group <= s2_group;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane0 <= lane0_v0;
+    if (rst) s4_valid <= 1'd0;
+    else s4_valid <= s4_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (s4_free) s4_first <= s3_first;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane0 <= lane0_h;
+    if (s4_free) s4_group <= s3_group;
+  always @(posedge clk)
+    if (s2_free) s2_v0_lane0 <= v0_lane0;
+  always @(posedge clk)
+    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+  always @(posedge clk)
+    if (s3_free) s3_h_lane0 <= lane0_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane0 <= lane0_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 14'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -381,11 +562,15 @@ module qkta_custom_s1_k_lif_l16_p2_pipe_b5746bf7 (
     if (rst) v_14 <= 14'd0;
     else if (v_14_en_and) v_14 <= lane0_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane1 <= lane1_v0;
+    if (s2_free) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane1 <= lane1_h;
+    if (s3_free) s3_h_lane1 <= lane1_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane1 <= lane1_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 14'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -423,10 +608,10 @@ module qkta_custom_s1_k_lif_l16_p2_pipe_b5746bf7 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= s3_first;
+    if (out_q_up_ready) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= s3_group;
+    if (out_q_up_ready) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

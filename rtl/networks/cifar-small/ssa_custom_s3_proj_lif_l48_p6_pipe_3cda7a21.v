@@ -7,8 +7,8 @@
 // Current I in [-2211, 2179] (13 signed bits per lane), membrane V in [-8844, 511] (15 bits), H in [-8844, 4613].
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [3], in_current [6x13] (lane j at [j*13 +: 13]).
 // out: out_valid, out_ready, out_first, out_group [3], out_spike [6] (lane j at bit j).
-// One output beat per input beat, in order; latency 4 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat, s2 the start membrane V0, s3 the charged H, then fire, reset and write back.
+// One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
 // Parameters: neurons = 48, lanes = 6, neuron = k=1 th=512 reset=hard(vr=0) decayInput=true E=2 Wv=auto, current = [-2211, 2179], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -85,26 +85,45 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
   reg  [14:0] v_45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] v_46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] v_47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [77:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [77:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s2_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [2:0] s1_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s4_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  [77:0] s1_current;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [2:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire accept;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [14:0] v_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_new_first;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [2:0] s1_new_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_stays;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s2_v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [12:0] s2_current_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [14:0] lane0_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [14:0] v0_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -112,12 +131,13 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane0_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] v_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [14:0] s4_kept_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] lane0_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [14:0] s2_v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [12:0] s2_current_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [14:0] lane1_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [14:0] v0_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -125,12 +145,13 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane1_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] v_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [14:0] s4_kept_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] lane1_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [14:0] s2_v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [12:0] s2_current_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [14:0] lane2_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [14:0] v0_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -138,12 +159,13 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane2_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] v_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [14:0] s4_kept_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] lane2_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [14:0] s2_v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [12:0] s2_current_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [14:0] lane3_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [14:0] v0_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -151,12 +173,13 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane3_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] v_lane4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [14:0] s4_kept_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [14:0] s2_v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [12:0] s2_current_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [14:0] lane4_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [14:0] v0_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -164,12 +187,13 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane4_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] v_lane5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [14:0] s4_kept_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] lane4_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   reg  [14:0] s2_v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [12:0] s2_current_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  wire [14:0] lane5_v0;  // signed, Blocks/LIFDatapath.swift start(_:_:membrane:first:)
+  wire [14:0] v0_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
@@ -177,131 +201,231 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
   /* verilator lint_on UNUSED */
   wire [14:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  wire lane5_spike;  // Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
-  wire [14:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift fire(_:_:charged:threshold:)
+  wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
+  reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  [14:0] s4_kept_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s2_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_advance_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire in_ready_w_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane0_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_eq_3;  // Blocks/LIFBank.swift same(_:_:)
+  wire new_meets_and_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire new_meets_or_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_1;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire held_meets_eq_2;  // Blocks/LIFBank.swift same(_:_:)
+  wire held_meets_and_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane0_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane0_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane0_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane0_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane0_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane0_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane0_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane0_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [15:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane1_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane1_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane1_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane1_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane1_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane1_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane1_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane1_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane1_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [15:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane2_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane2_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane2_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane2_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane2_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane2_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane2_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane2_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane2_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane2_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane2_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [15:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane3_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane3_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane3_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane3_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane3_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane3_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane3_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane3_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane3_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane3_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane3_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [15:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane4_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane4_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane4_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane4_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane4_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane4_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane4_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane4_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane4_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane4_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane4_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane4_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane4_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane4_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane4_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [15:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire v_lane5_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_3;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane5_mux_2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_4;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_5;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire v_lane5_bits_6;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane5_mux_4;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
-  wire [14:0] v_lane5_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
+  wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane5_or;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane5_mux_2;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane5_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane5_or_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane5_mux_4;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane5_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane5_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane5_or_4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane5_mux_6;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
+  wire [14:0] v0_lane5_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
+  wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire [14:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
   wire [15:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s1_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s1_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [77:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_1;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_2;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_2;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_3;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_4;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_4;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_5;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_6;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_6;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_not_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_read_next_eq_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s1_read_next_and_7;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [7:0] s1_read_next_cat;  // Blocks/SpikeStreamParts.swift pack(_:)
+  wire [7:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [12:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -419,289 +543,391 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s2_advance_not = ~s3_valid;
-  assign s2_advance_or = s2_advance_not | s3_advance;
-  assign hazard_not = ~s1_first;
-  assign hazard_eq = s2_group == s1_group;
-  assign hazard_and = s2_valid & hazard_eq;
-  assign hazard_eq_1 = s3_group == s1_group;
-  assign hazard_and_1 = s3_valid & hazard_eq_1;
-  assign hazard_or = hazard_and | hazard_and_1;
-  assign s1_advance_not = ~hazard;
-  assign s1_advance_and = s1_valid & s1_advance_not;
-  assign s1_advance_not_1 = ~s2_valid;
-  assign s1_advance_or = s1_advance_not_1 | s2_advance;
-  assign in_ready_w_not = ~s1_valid;
-  assign v_lane0_bits = s1_group[2];
-  assign v_lane0_bits_1 = s1_group[1];
-  assign v_lane0_bits_2 = s1_group[0];
-  assign v_lane0_mux = v_lane0_bits_2 ? v_42 : v_36;
-  assign v_lane0_bits_3 = s1_group[0];
-  assign v_lane0_mux_1 = v_lane0_bits_3 ? v_30 : v_24;
-  assign v_lane0_mux_2 = v_lane0_bits_1 ? v_lane0_mux : v_lane0_mux_1;
-  assign v_lane0_bits_4 = s1_group[1];
-  assign v_lane0_bits_5 = s1_group[0];
-  assign v_lane0_mux_3 = v_lane0_bits_5 ? v_18 : v_12;
-  assign v_lane0_bits_6 = s1_group[0];
-  assign v_lane0_mux_4 = v_lane0_bits_6 ? v_6 : v_0;
-  assign v_lane0_mux_5 = v_lane0_bits_4 ? v_lane0_mux_3 : v_lane0_mux_4;
+  assign s4_free_not = ~s4_valid;
+  assign s3_free_not = ~s3_valid;
+  assign s2_free_not = ~s2_valid;
+  assign s1_take_not = ~hazard;
+  assign s1_load_not = ~s1_valid;
+  assign s4_stays_not = ~out_q_up_ready;
+  assign new_meets_eq = s1_new_group == s1_group;
+  assign new_meets_and = s1_valid & new_meets_eq;
+  assign new_meets_eq_1 = s1_new_group == s2_group;
+  assign new_meets_and_1 = s2_valid & new_meets_eq_1;
+  assign new_meets_or = new_meets_and | new_meets_and_1;
+  assign new_meets_eq_2 = s1_new_group == s3_group;
+  assign new_meets_and_2 = s3_valid & new_meets_eq_2;
+  assign new_meets_eq_3 = s1_new_group == s4_group;
+  assign new_meets_and_3 = s4_stays & new_meets_eq_3;
+  assign new_meets_or_1 = new_meets_and_2 | new_meets_and_3;
+  assign held_meets_eq = s1_group == s2_group;
+  assign held_meets_and = s2_valid & held_meets_eq;
+  assign held_meets_eq_1 = s1_group == s3_group;
+  assign held_meets_and_1 = s3_valid & held_meets_eq_1;
+  assign held_meets_or = held_meets_and | held_meets_and_1;
+  assign held_meets_eq_2 = s1_group == s4_group;
+  assign held_meets_and_2 = s4_stays & held_meets_eq_2;
+  assign v0_lane0_bits = s1_read[0];
+  assign v0_lane0_mux = v0_lane0_bits ? v_0 : 15'd0;
+  assign v0_lane0_bits_1 = s1_read[1];
+  assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_6 : 15'd0;
+  assign v0_lane0_or = v0_lane0_mux | v0_lane0_mux_1;
+  assign v0_lane0_bits_2 = s1_read[2];
+  assign v0_lane0_mux_2 = v0_lane0_bits_2 ? v_12 : 15'd0;
+  assign v0_lane0_or_1 = v0_lane0_or | v0_lane0_mux_2;
+  assign v0_lane0_bits_3 = s1_read[3];
+  assign v0_lane0_mux_3 = v0_lane0_bits_3 ? v_18 : 15'd0;
+  assign v0_lane0_or_2 = v0_lane0_or_1 | v0_lane0_mux_3;
+  assign v0_lane0_bits_4 = s1_read[4];
+  assign v0_lane0_mux_4 = v0_lane0_bits_4 ? v_24 : 15'd0;
+  assign v0_lane0_or_3 = v0_lane0_or_2 | v0_lane0_mux_4;
+  assign v0_lane0_bits_5 = s1_read[5];
+  assign v0_lane0_mux_5 = v0_lane0_bits_5 ? v_30 : 15'd0;
+  assign v0_lane0_or_4 = v0_lane0_or_3 | v0_lane0_mux_5;
+  assign v0_lane0_bits_6 = s1_read[6];
+  assign v0_lane0_mux_6 = v0_lane0_bits_6 ? v_36 : 15'd0;
+  assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
+  assign v0_lane0_bits_7 = s1_read[7];
+  assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_42 : 15'd0;
   assign lane0_h_add = {s2_v0_lane0[14], s2_v0_lane0} + {lane0_dk[14], lane0_dk};
-  assign v_lane1_bits = s1_group[2];
-  assign v_lane1_bits_1 = s1_group[1];
-  assign v_lane1_bits_2 = s1_group[0];
-  assign v_lane1_mux = v_lane1_bits_2 ? v_43 : v_37;
-  assign v_lane1_bits_3 = s1_group[0];
-  assign v_lane1_mux_1 = v_lane1_bits_3 ? v_31 : v_25;
-  assign v_lane1_mux_2 = v_lane1_bits_1 ? v_lane1_mux : v_lane1_mux_1;
-  assign v_lane1_bits_4 = s1_group[1];
-  assign v_lane1_bits_5 = s1_group[0];
-  assign v_lane1_mux_3 = v_lane1_bits_5 ? v_19 : v_13;
-  assign v_lane1_bits_6 = s1_group[0];
-  assign v_lane1_mux_4 = v_lane1_bits_6 ? v_7 : v_1;
-  assign v_lane1_mux_5 = v_lane1_bits_4 ? v_lane1_mux_3 : v_lane1_mux_4;
+  assign v0_lane1_bits = s1_read[0];
+  assign v0_lane1_mux = v0_lane1_bits ? v_1 : 15'd0;
+  assign v0_lane1_bits_1 = s1_read[1];
+  assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_7 : 15'd0;
+  assign v0_lane1_or = v0_lane1_mux | v0_lane1_mux_1;
+  assign v0_lane1_bits_2 = s1_read[2];
+  assign v0_lane1_mux_2 = v0_lane1_bits_2 ? v_13 : 15'd0;
+  assign v0_lane1_or_1 = v0_lane1_or | v0_lane1_mux_2;
+  assign v0_lane1_bits_3 = s1_read[3];
+  assign v0_lane1_mux_3 = v0_lane1_bits_3 ? v_19 : 15'd0;
+  assign v0_lane1_or_2 = v0_lane1_or_1 | v0_lane1_mux_3;
+  assign v0_lane1_bits_4 = s1_read[4];
+  assign v0_lane1_mux_4 = v0_lane1_bits_4 ? v_25 : 15'd0;
+  assign v0_lane1_or_3 = v0_lane1_or_2 | v0_lane1_mux_4;
+  assign v0_lane1_bits_5 = s1_read[5];
+  assign v0_lane1_mux_5 = v0_lane1_bits_5 ? v_31 : 15'd0;
+  assign v0_lane1_or_4 = v0_lane1_or_3 | v0_lane1_mux_5;
+  assign v0_lane1_bits_6 = s1_read[6];
+  assign v0_lane1_mux_6 = v0_lane1_bits_6 ? v_37 : 15'd0;
+  assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
+  assign v0_lane1_bits_7 = s1_read[7];
+  assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_43 : 15'd0;
   assign lane1_h_add = {s2_v0_lane1[14], s2_v0_lane1} + {lane1_dk[14], lane1_dk};
-  assign v_lane2_bits = s1_group[2];
-  assign v_lane2_bits_1 = s1_group[1];
-  assign v_lane2_bits_2 = s1_group[0];
-  assign v_lane2_mux = v_lane2_bits_2 ? v_44 : v_38;
-  assign v_lane2_bits_3 = s1_group[0];
-  assign v_lane2_mux_1 = v_lane2_bits_3 ? v_32 : v_26;
-  assign v_lane2_mux_2 = v_lane2_bits_1 ? v_lane2_mux : v_lane2_mux_1;
-  assign v_lane2_bits_4 = s1_group[1];
-  assign v_lane2_bits_5 = s1_group[0];
-  assign v_lane2_mux_3 = v_lane2_bits_5 ? v_20 : v_14;
-  assign v_lane2_bits_6 = s1_group[0];
-  assign v_lane2_mux_4 = v_lane2_bits_6 ? v_8 : v_2;
-  assign v_lane2_mux_5 = v_lane2_bits_4 ? v_lane2_mux_3 : v_lane2_mux_4;
+  assign v0_lane2_bits = s1_read[0];
+  assign v0_lane2_mux = v0_lane2_bits ? v_2 : 15'd0;
+  assign v0_lane2_bits_1 = s1_read[1];
+  assign v0_lane2_mux_1 = v0_lane2_bits_1 ? v_8 : 15'd0;
+  assign v0_lane2_or = v0_lane2_mux | v0_lane2_mux_1;
+  assign v0_lane2_bits_2 = s1_read[2];
+  assign v0_lane2_mux_2 = v0_lane2_bits_2 ? v_14 : 15'd0;
+  assign v0_lane2_or_1 = v0_lane2_or | v0_lane2_mux_2;
+  assign v0_lane2_bits_3 = s1_read[3];
+  assign v0_lane2_mux_3 = v0_lane2_bits_3 ? v_20 : 15'd0;
+  assign v0_lane2_or_2 = v0_lane2_or_1 | v0_lane2_mux_3;
+  assign v0_lane2_bits_4 = s1_read[4];
+  assign v0_lane2_mux_4 = v0_lane2_bits_4 ? v_26 : 15'd0;
+  assign v0_lane2_or_3 = v0_lane2_or_2 | v0_lane2_mux_4;
+  assign v0_lane2_bits_5 = s1_read[5];
+  assign v0_lane2_mux_5 = v0_lane2_bits_5 ? v_32 : 15'd0;
+  assign v0_lane2_or_4 = v0_lane2_or_3 | v0_lane2_mux_5;
+  assign v0_lane2_bits_6 = s1_read[6];
+  assign v0_lane2_mux_6 = v0_lane2_bits_6 ? v_38 : 15'd0;
+  assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
+  assign v0_lane2_bits_7 = s1_read[7];
+  assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_44 : 15'd0;
   assign lane2_h_add = {s2_v0_lane2[14], s2_v0_lane2} + {lane2_dk[14], lane2_dk};
-  assign v_lane3_bits = s1_group[2];
-  assign v_lane3_bits_1 = s1_group[1];
-  assign v_lane3_bits_2 = s1_group[0];
-  assign v_lane3_mux = v_lane3_bits_2 ? v_45 : v_39;
-  assign v_lane3_bits_3 = s1_group[0];
-  assign v_lane3_mux_1 = v_lane3_bits_3 ? v_33 : v_27;
-  assign v_lane3_mux_2 = v_lane3_bits_1 ? v_lane3_mux : v_lane3_mux_1;
-  assign v_lane3_bits_4 = s1_group[1];
-  assign v_lane3_bits_5 = s1_group[0];
-  assign v_lane3_mux_3 = v_lane3_bits_5 ? v_21 : v_15;
-  assign v_lane3_bits_6 = s1_group[0];
-  assign v_lane3_mux_4 = v_lane3_bits_6 ? v_9 : v_3;
-  assign v_lane3_mux_5 = v_lane3_bits_4 ? v_lane3_mux_3 : v_lane3_mux_4;
+  assign v0_lane3_bits = s1_read[0];
+  assign v0_lane3_mux = v0_lane3_bits ? v_3 : 15'd0;
+  assign v0_lane3_bits_1 = s1_read[1];
+  assign v0_lane3_mux_1 = v0_lane3_bits_1 ? v_9 : 15'd0;
+  assign v0_lane3_or = v0_lane3_mux | v0_lane3_mux_1;
+  assign v0_lane3_bits_2 = s1_read[2];
+  assign v0_lane3_mux_2 = v0_lane3_bits_2 ? v_15 : 15'd0;
+  assign v0_lane3_or_1 = v0_lane3_or | v0_lane3_mux_2;
+  assign v0_lane3_bits_3 = s1_read[3];
+  assign v0_lane3_mux_3 = v0_lane3_bits_3 ? v_21 : 15'd0;
+  assign v0_lane3_or_2 = v0_lane3_or_1 | v0_lane3_mux_3;
+  assign v0_lane3_bits_4 = s1_read[4];
+  assign v0_lane3_mux_4 = v0_lane3_bits_4 ? v_27 : 15'd0;
+  assign v0_lane3_or_3 = v0_lane3_or_2 | v0_lane3_mux_4;
+  assign v0_lane3_bits_5 = s1_read[5];
+  assign v0_lane3_mux_5 = v0_lane3_bits_5 ? v_33 : 15'd0;
+  assign v0_lane3_or_4 = v0_lane3_or_3 | v0_lane3_mux_5;
+  assign v0_lane3_bits_6 = s1_read[6];
+  assign v0_lane3_mux_6 = v0_lane3_bits_6 ? v_39 : 15'd0;
+  assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
+  assign v0_lane3_bits_7 = s1_read[7];
+  assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_45 : 15'd0;
   assign lane3_h_add = {s2_v0_lane3[14], s2_v0_lane3} + {lane3_dk[14], lane3_dk};
-  assign v_lane4_bits = s1_group[2];
-  assign v_lane4_bits_1 = s1_group[1];
-  assign v_lane4_bits_2 = s1_group[0];
-  assign v_lane4_mux = v_lane4_bits_2 ? v_46 : v_40;
-  assign v_lane4_bits_3 = s1_group[0];
-  assign v_lane4_mux_1 = v_lane4_bits_3 ? v_34 : v_28;
-  assign v_lane4_mux_2 = v_lane4_bits_1 ? v_lane4_mux : v_lane4_mux_1;
-  assign v_lane4_bits_4 = s1_group[1];
-  assign v_lane4_bits_5 = s1_group[0];
-  assign v_lane4_mux_3 = v_lane4_bits_5 ? v_22 : v_16;
-  assign v_lane4_bits_6 = s1_group[0];
-  assign v_lane4_mux_4 = v_lane4_bits_6 ? v_10 : v_4;
-  assign v_lane4_mux_5 = v_lane4_bits_4 ? v_lane4_mux_3 : v_lane4_mux_4;
+  assign v0_lane4_bits = s1_read[0];
+  assign v0_lane4_mux = v0_lane4_bits ? v_4 : 15'd0;
+  assign v0_lane4_bits_1 = s1_read[1];
+  assign v0_lane4_mux_1 = v0_lane4_bits_1 ? v_10 : 15'd0;
+  assign v0_lane4_or = v0_lane4_mux | v0_lane4_mux_1;
+  assign v0_lane4_bits_2 = s1_read[2];
+  assign v0_lane4_mux_2 = v0_lane4_bits_2 ? v_16 : 15'd0;
+  assign v0_lane4_or_1 = v0_lane4_or | v0_lane4_mux_2;
+  assign v0_lane4_bits_3 = s1_read[3];
+  assign v0_lane4_mux_3 = v0_lane4_bits_3 ? v_22 : 15'd0;
+  assign v0_lane4_or_2 = v0_lane4_or_1 | v0_lane4_mux_3;
+  assign v0_lane4_bits_4 = s1_read[4];
+  assign v0_lane4_mux_4 = v0_lane4_bits_4 ? v_28 : 15'd0;
+  assign v0_lane4_or_3 = v0_lane4_or_2 | v0_lane4_mux_4;
+  assign v0_lane4_bits_5 = s1_read[5];
+  assign v0_lane4_mux_5 = v0_lane4_bits_5 ? v_34 : 15'd0;
+  assign v0_lane4_or_4 = v0_lane4_or_3 | v0_lane4_mux_5;
+  assign v0_lane4_bits_6 = s1_read[6];
+  assign v0_lane4_mux_6 = v0_lane4_bits_6 ? v_40 : 15'd0;
+  assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
+  assign v0_lane4_bits_7 = s1_read[7];
+  assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_46 : 15'd0;
   assign lane4_h_add = {s2_v0_lane4[14], s2_v0_lane4} + {lane4_dk[14], lane4_dk};
-  assign v_lane5_bits = s1_group[2];
-  assign v_lane5_bits_1 = s1_group[1];
-  assign v_lane5_bits_2 = s1_group[0];
-  assign v_lane5_mux = v_lane5_bits_2 ? v_47 : v_41;
-  assign v_lane5_bits_3 = s1_group[0];
-  assign v_lane5_mux_1 = v_lane5_bits_3 ? v_35 : v_29;
-  assign v_lane5_mux_2 = v_lane5_bits_1 ? v_lane5_mux : v_lane5_mux_1;
-  assign v_lane5_bits_4 = s1_group[1];
-  assign v_lane5_bits_5 = s1_group[0];
-  assign v_lane5_mux_3 = v_lane5_bits_5 ? v_23 : v_17;
-  assign v_lane5_bits_6 = s1_group[0];
-  assign v_lane5_mux_4 = v_lane5_bits_6 ? v_11 : v_5;
-  assign v_lane5_mux_5 = v_lane5_bits_4 ? v_lane5_mux_3 : v_lane5_mux_4;
+  assign v0_lane5_bits = s1_read[0];
+  assign v0_lane5_mux = v0_lane5_bits ? v_5 : 15'd0;
+  assign v0_lane5_bits_1 = s1_read[1];
+  assign v0_lane5_mux_1 = v0_lane5_bits_1 ? v_11 : 15'd0;
+  assign v0_lane5_or = v0_lane5_mux | v0_lane5_mux_1;
+  assign v0_lane5_bits_2 = s1_read[2];
+  assign v0_lane5_mux_2 = v0_lane5_bits_2 ? v_17 : 15'd0;
+  assign v0_lane5_or_1 = v0_lane5_or | v0_lane5_mux_2;
+  assign v0_lane5_bits_3 = s1_read[3];
+  assign v0_lane5_mux_3 = v0_lane5_bits_3 ? v_23 : 15'd0;
+  assign v0_lane5_or_2 = v0_lane5_or_1 | v0_lane5_mux_3;
+  assign v0_lane5_bits_4 = s1_read[4];
+  assign v0_lane5_mux_4 = v0_lane5_bits_4 ? v_29 : 15'd0;
+  assign v0_lane5_or_3 = v0_lane5_or_2 | v0_lane5_mux_4;
+  assign v0_lane5_bits_5 = s1_read[5];
+  assign v0_lane5_mux_5 = v0_lane5_bits_5 ? v_35 : 15'd0;
+  assign v0_lane5_or_4 = v0_lane5_or_3 | v0_lane5_mux_5;
+  assign v0_lane5_bits_6 = s1_read[6];
+  assign v0_lane5_mux_6 = v0_lane5_bits_6 ? v_41 : 15'd0;
+  assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
+  assign v0_lane5_bits_7 = s1_read[7];
+  assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_47 : 15'd0;
   assign lane5_h_add = {s2_v0_lane5[14], s2_v0_lane5} + {lane5_dk[14], lane5_dk};
   assign out_q_load_not = ~out_q_valid;
-  assign out_q_park_not = ~out_q_load;
-  assign s1_valid_next_not = ~s1_advance;
-  assign s1_valid_next_and = s1_valid & s1_valid_next_not;
-  assign s1_valid_next_or = accept | s1_valid_next_and;
+  assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
+  assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
+  assign s1_read_next_not = ~in_first;
+  assign s1_read_next_eq = in_group == 3'd7;
+  assign s1_read_next_and = s1_read_next_not & s1_read_next_eq;
+  assign s1_read_next_not_1 = ~in_first;
+  assign s1_read_next_eq_1 = in_group == 3'd6;
+  assign s1_read_next_and_1 = s1_read_next_not_1 & s1_read_next_eq_1;
+  assign s1_read_next_not_2 = ~in_first;
+  assign s1_read_next_eq_2 = in_group == 3'd5;
+  assign s1_read_next_and_2 = s1_read_next_not_2 & s1_read_next_eq_2;
+  assign s1_read_next_not_3 = ~in_first;
+  assign s1_read_next_eq_3 = in_group == 3'd4;
+  assign s1_read_next_and_3 = s1_read_next_not_3 & s1_read_next_eq_3;
+  assign s1_read_next_not_4 = ~in_first;
+  assign s1_read_next_eq_4 = in_group == 3'd3;
+  assign s1_read_next_and_4 = s1_read_next_not_4 & s1_read_next_eq_4;
+  assign s1_read_next_not_5 = ~in_first;
+  assign s1_read_next_eq_5 = in_group == 3'd2;
+  assign s1_read_next_and_5 = s1_read_next_not_5 & s1_read_next_eq_5;
+  assign s1_read_next_not_6 = ~in_first;
+  assign s1_read_next_eq_6 = in_group == 3'd1;
+  assign s1_read_next_and_6 = s1_read_next_not_6 & s1_read_next_eq_6;
+  assign s1_read_next_not_7 = ~in_first;
+  assign s1_read_next_eq_7 = in_group == 3'd0;
+  assign s1_read_next_and_7 = s1_read_next_not_7 & s1_read_next_eq_7;
+  assign s1_read_next_cat = {s1_read_next_and, s1_read_next_and_1, s1_read_next_and_2, s1_read_next_and_3, s1_read_next_and_4, s1_read_next_and_5, s1_read_next_and_6, s1_read_next_and_7};
+  assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
+  assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
+  assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
+  assign hazard_next_not = ~s1_new_first;
+  assign hazard_next_and = hazard_next_not & new_meets;
+  assign hazard_next_not_1 = ~s1_first;
+  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
+  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
   assign s2_valid_next_not = ~s2_advance;
   assign s2_valid_next_and = s2_valid & s2_valid_next_not;
   assign s2_valid_next_or = s1_advance | s2_valid_next_and;
   assign s3_valid_next_not = ~s3_advance;
   assign s3_valid_next_and = s3_valid & s3_valid_next_not;
   assign s3_valid_next_or = s2_advance | s3_valid_next_and;
+  assign s4_valid_next_not = ~s4_advance;
+  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
+  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
   assign s2_current_lane0_next_bits = s1_current[12:0];
-  assign v_0_en_eq = s3_group == 3'd0;
-  assign v_0_en_and = s3_advance & v_0_en_eq;
-  assign v_6_en_eq = s3_group == 3'd1;
-  assign v_6_en_and = s3_advance & v_6_en_eq;
-  assign v_12_en_eq = s3_group == 3'd2;
-  assign v_12_en_and = s3_advance & v_12_en_eq;
-  assign v_18_en_eq = s3_group == 3'd3;
-  assign v_18_en_and = s3_advance & v_18_en_eq;
-  assign v_24_en_eq = s3_group == 3'd4;
-  assign v_24_en_and = s3_advance & v_24_en_eq;
-  assign v_30_en_eq = s3_group == 3'd5;
-  assign v_30_en_and = s3_advance & v_30_en_eq;
-  assign v_36_en_eq = s3_group == 3'd6;
-  assign v_36_en_and = s3_advance & v_36_en_eq;
-  assign v_42_en_eq = s3_group == 3'd7;
-  assign v_42_en_and = s3_advance & v_42_en_eq;
+  assign v_0_en_eq = s4_group == 3'd0;
+  assign v_0_en_and = s4_advance & v_0_en_eq;
+  assign v_6_en_eq = s4_group == 3'd1;
+  assign v_6_en_and = s4_advance & v_6_en_eq;
+  assign v_12_en_eq = s4_group == 3'd2;
+  assign v_12_en_and = s4_advance & v_12_en_eq;
+  assign v_18_en_eq = s4_group == 3'd3;
+  assign v_18_en_and = s4_advance & v_18_en_eq;
+  assign v_24_en_eq = s4_group == 3'd4;
+  assign v_24_en_and = s4_advance & v_24_en_eq;
+  assign v_30_en_eq = s4_group == 3'd5;
+  assign v_30_en_and = s4_advance & v_30_en_eq;
+  assign v_36_en_eq = s4_group == 3'd6;
+  assign v_36_en_and = s4_advance & v_36_en_eq;
+  assign v_42_en_eq = s4_group == 3'd7;
+  assign v_42_en_and = s4_advance & v_42_en_eq;
   assign s2_current_lane1_next_bits = s1_current[25:13];
-  assign v_1_en_eq = s3_group == 3'd0;
-  assign v_1_en_and = s3_advance & v_1_en_eq;
-  assign v_7_en_eq = s3_group == 3'd1;
-  assign v_7_en_and = s3_advance & v_7_en_eq;
-  assign v_13_en_eq = s3_group == 3'd2;
-  assign v_13_en_and = s3_advance & v_13_en_eq;
-  assign v_19_en_eq = s3_group == 3'd3;
-  assign v_19_en_and = s3_advance & v_19_en_eq;
-  assign v_25_en_eq = s3_group == 3'd4;
-  assign v_25_en_and = s3_advance & v_25_en_eq;
-  assign v_31_en_eq = s3_group == 3'd5;
-  assign v_31_en_and = s3_advance & v_31_en_eq;
-  assign v_37_en_eq = s3_group == 3'd6;
-  assign v_37_en_and = s3_advance & v_37_en_eq;
-  assign v_43_en_eq = s3_group == 3'd7;
-  assign v_43_en_and = s3_advance & v_43_en_eq;
+  assign v_1_en_eq = s4_group == 3'd0;
+  assign v_1_en_and = s4_advance & v_1_en_eq;
+  assign v_7_en_eq = s4_group == 3'd1;
+  assign v_7_en_and = s4_advance & v_7_en_eq;
+  assign v_13_en_eq = s4_group == 3'd2;
+  assign v_13_en_and = s4_advance & v_13_en_eq;
+  assign v_19_en_eq = s4_group == 3'd3;
+  assign v_19_en_and = s4_advance & v_19_en_eq;
+  assign v_25_en_eq = s4_group == 3'd4;
+  assign v_25_en_and = s4_advance & v_25_en_eq;
+  assign v_31_en_eq = s4_group == 3'd5;
+  assign v_31_en_and = s4_advance & v_31_en_eq;
+  assign v_37_en_eq = s4_group == 3'd6;
+  assign v_37_en_and = s4_advance & v_37_en_eq;
+  assign v_43_en_eq = s4_group == 3'd7;
+  assign v_43_en_and = s4_advance & v_43_en_eq;
   assign s2_current_lane2_next_bits = s1_current[38:26];
-  assign v_2_en_eq = s3_group == 3'd0;
-  assign v_2_en_and = s3_advance & v_2_en_eq;
-  assign v_8_en_eq = s3_group == 3'd1;
-  assign v_8_en_and = s3_advance & v_8_en_eq;
-  assign v_14_en_eq = s3_group == 3'd2;
-  assign v_14_en_and = s3_advance & v_14_en_eq;
-  assign v_20_en_eq = s3_group == 3'd3;
-  assign v_20_en_and = s3_advance & v_20_en_eq;
-  assign v_26_en_eq = s3_group == 3'd4;
-  assign v_26_en_and = s3_advance & v_26_en_eq;
-  assign v_32_en_eq = s3_group == 3'd5;
-  assign v_32_en_and = s3_advance & v_32_en_eq;
-  assign v_38_en_eq = s3_group == 3'd6;
-  assign v_38_en_and = s3_advance & v_38_en_eq;
-  assign v_44_en_eq = s3_group == 3'd7;
-  assign v_44_en_and = s3_advance & v_44_en_eq;
+  assign v_2_en_eq = s4_group == 3'd0;
+  assign v_2_en_and = s4_advance & v_2_en_eq;
+  assign v_8_en_eq = s4_group == 3'd1;
+  assign v_8_en_and = s4_advance & v_8_en_eq;
+  assign v_14_en_eq = s4_group == 3'd2;
+  assign v_14_en_and = s4_advance & v_14_en_eq;
+  assign v_20_en_eq = s4_group == 3'd3;
+  assign v_20_en_and = s4_advance & v_20_en_eq;
+  assign v_26_en_eq = s4_group == 3'd4;
+  assign v_26_en_and = s4_advance & v_26_en_eq;
+  assign v_32_en_eq = s4_group == 3'd5;
+  assign v_32_en_and = s4_advance & v_32_en_eq;
+  assign v_38_en_eq = s4_group == 3'd6;
+  assign v_38_en_and = s4_advance & v_38_en_eq;
+  assign v_44_en_eq = s4_group == 3'd7;
+  assign v_44_en_and = s4_advance & v_44_en_eq;
   assign s2_current_lane3_next_bits = s1_current[51:39];
-  assign v_3_en_eq = s3_group == 3'd0;
-  assign v_3_en_and = s3_advance & v_3_en_eq;
-  assign v_9_en_eq = s3_group == 3'd1;
-  assign v_9_en_and = s3_advance & v_9_en_eq;
-  assign v_15_en_eq = s3_group == 3'd2;
-  assign v_15_en_and = s3_advance & v_15_en_eq;
-  assign v_21_en_eq = s3_group == 3'd3;
-  assign v_21_en_and = s3_advance & v_21_en_eq;
-  assign v_27_en_eq = s3_group == 3'd4;
-  assign v_27_en_and = s3_advance & v_27_en_eq;
-  assign v_33_en_eq = s3_group == 3'd5;
-  assign v_33_en_and = s3_advance & v_33_en_eq;
-  assign v_39_en_eq = s3_group == 3'd6;
-  assign v_39_en_and = s3_advance & v_39_en_eq;
-  assign v_45_en_eq = s3_group == 3'd7;
-  assign v_45_en_and = s3_advance & v_45_en_eq;
+  assign v_3_en_eq = s4_group == 3'd0;
+  assign v_3_en_and = s4_advance & v_3_en_eq;
+  assign v_9_en_eq = s4_group == 3'd1;
+  assign v_9_en_and = s4_advance & v_9_en_eq;
+  assign v_15_en_eq = s4_group == 3'd2;
+  assign v_15_en_and = s4_advance & v_15_en_eq;
+  assign v_21_en_eq = s4_group == 3'd3;
+  assign v_21_en_and = s4_advance & v_21_en_eq;
+  assign v_27_en_eq = s4_group == 3'd4;
+  assign v_27_en_and = s4_advance & v_27_en_eq;
+  assign v_33_en_eq = s4_group == 3'd5;
+  assign v_33_en_and = s4_advance & v_33_en_eq;
+  assign v_39_en_eq = s4_group == 3'd6;
+  assign v_39_en_and = s4_advance & v_39_en_eq;
+  assign v_45_en_eq = s4_group == 3'd7;
+  assign v_45_en_and = s4_advance & v_45_en_eq;
   assign s2_current_lane4_next_bits = s1_current[64:52];
-  assign v_4_en_eq = s3_group == 3'd0;
-  assign v_4_en_and = s3_advance & v_4_en_eq;
-  assign v_10_en_eq = s3_group == 3'd1;
-  assign v_10_en_and = s3_advance & v_10_en_eq;
-  assign v_16_en_eq = s3_group == 3'd2;
-  assign v_16_en_and = s3_advance & v_16_en_eq;
-  assign v_22_en_eq = s3_group == 3'd3;
-  assign v_22_en_and = s3_advance & v_22_en_eq;
-  assign v_28_en_eq = s3_group == 3'd4;
-  assign v_28_en_and = s3_advance & v_28_en_eq;
-  assign v_34_en_eq = s3_group == 3'd5;
-  assign v_34_en_and = s3_advance & v_34_en_eq;
-  assign v_40_en_eq = s3_group == 3'd6;
-  assign v_40_en_and = s3_advance & v_40_en_eq;
-  assign v_46_en_eq = s3_group == 3'd7;
-  assign v_46_en_and = s3_advance & v_46_en_eq;
+  assign v_4_en_eq = s4_group == 3'd0;
+  assign v_4_en_and = s4_advance & v_4_en_eq;
+  assign v_10_en_eq = s4_group == 3'd1;
+  assign v_10_en_and = s4_advance & v_10_en_eq;
+  assign v_16_en_eq = s4_group == 3'd2;
+  assign v_16_en_and = s4_advance & v_16_en_eq;
+  assign v_22_en_eq = s4_group == 3'd3;
+  assign v_22_en_and = s4_advance & v_22_en_eq;
+  assign v_28_en_eq = s4_group == 3'd4;
+  assign v_28_en_and = s4_advance & v_28_en_eq;
+  assign v_34_en_eq = s4_group == 3'd5;
+  assign v_34_en_and = s4_advance & v_34_en_eq;
+  assign v_40_en_eq = s4_group == 3'd6;
+  assign v_40_en_and = s4_advance & v_40_en_eq;
+  assign v_46_en_eq = s4_group == 3'd7;
+  assign v_46_en_and = s4_advance & v_46_en_eq;
   assign s2_current_lane5_next_bits = s1_current[77:65];
-  assign v_5_en_eq = s3_group == 3'd0;
-  assign v_5_en_and = s3_advance & v_5_en_eq;
-  assign v_11_en_eq = s3_group == 3'd1;
-  assign v_11_en_and = s3_advance & v_11_en_eq;
-  assign v_17_en_eq = s3_group == 3'd2;
-  assign v_17_en_and = s3_advance & v_17_en_eq;
-  assign v_23_en_eq = s3_group == 3'd3;
-  assign v_23_en_and = s3_advance & v_23_en_eq;
-  assign v_29_en_eq = s3_group == 3'd4;
-  assign v_29_en_and = s3_advance & v_29_en_eq;
-  assign v_35_en_eq = s3_group == 3'd5;
-  assign v_35_en_and = s3_advance & v_35_en_eq;
-  assign v_41_en_eq = s3_group == 3'd6;
-  assign v_41_en_and = s3_advance & v_41_en_eq;
-  assign v_47_en_eq = s3_group == 3'd7;
-  assign v_47_en_and = s3_advance & v_47_en_eq;
+  assign v_5_en_eq = s4_group == 3'd0;
+  assign v_5_en_and = s4_advance & v_5_en_eq;
+  assign v_11_en_eq = s4_group == 3'd1;
+  assign v_11_en_and = s4_advance & v_11_en_eq;
+  assign v_17_en_eq = s4_group == 3'd2;
+  assign v_17_en_and = s4_advance & v_17_en_eq;
+  assign v_23_en_eq = s4_group == 3'd3;
+  assign v_23_en_and = s4_advance & v_23_en_eq;
+  assign v_29_en_eq = s4_group == 3'd4;
+  assign v_29_en_and = s4_advance & v_29_en_eq;
+  assign v_35_en_eq = s4_group == 3'd5;
+  assign v_35_en_and = s4_advance & v_35_en_eq;
+  assign v_41_en_eq = s4_group == 3'd6;
+  assign v_41_en_and = s4_advance & v_41_en_eq;
+  assign v_47_en_eq = s4_group == 3'd7;
+  assign v_47_en_and = s4_advance & v_47_en_eq;
   assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
-  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s3_first;
-  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s3_group;
-  assign out_q_spike_next_and = lane5_spike & 1'd1;
-  assign out_q_spike_next_and_1 = lane4_spike & 1'd1;
-  assign out_q_spike_next_and_2 = lane3_spike & 1'd1;
-  assign out_q_spike_next_and_3 = lane2_spike & 1'd1;
-  assign out_q_spike_next_and_4 = lane1_spike & 1'd1;
-  assign out_q_spike_next_and_5 = lane0_spike & 1'd1;
+  assign out_q_first_next_mux = out_q_skid_valid ? out_q_skid_first : s4_first;
+  assign out_q_group_next_mux = out_q_skid_valid ? out_q_skid_group : s4_group;
+  assign out_q_spike_next_and = s4_spike_lane5 & 1'd1;
+  assign out_q_spike_next_and_1 = s4_spike_lane4 & 1'd1;
+  assign out_q_spike_next_and_2 = s4_spike_lane3 & 1'd1;
+  assign out_q_spike_next_and_3 = s4_spike_lane2 & 1'd1;
+  assign out_q_spike_next_and_4 = s4_spike_lane1 & 1'd1;
+  assign out_q_spike_next_and_5 = s4_spike_lane0 & 1'd1;
   assign out_q_spike_next_cat = {out_q_spike_next_and, out_q_spike_next_and_1, out_q_spike_next_and_2, out_q_spike_next_and_3, out_q_spike_next_and_4, out_q_spike_next_and_5};
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
-  assign s3_advance = s3_valid & out_q_up_ready;
-  assign s2_advance = s2_valid & s2_advance_or;
-  assign hazard = hazard_not & hazard_or;
-  assign s1_advance = s1_advance_and & s1_advance_or;
-  assign in_ready_w = in_ready_w_not | s1_advance;
-  assign accept = in_valid & in_ready_w;
-  assign v_lane0 = v_lane0_bits ? v_lane0_mux_2 : v_lane0_mux_5;
-  assign lane0_v0 = s1_first ? 15'd0 : v_lane0;
+  assign s1_up_ready = ~s1_skid_valid;
+  assign s4_free = s4_free_not | out_q_up_ready;
+  assign s3_free = s3_free_not | s4_free;
+  assign s2_free = s2_free_not | s3_free;
+  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s3_advance = s3_valid & s4_free;
+  assign s2_advance = s2_valid & s3_free;
+  assign s1_take = s1_take_not & s2_free;
+  assign s1_advance = s1_valid & s1_take;
+  assign s1_up_fire = in_valid & s1_up_ready;
+  assign s1_load = s1_take | s1_load_not;
+  assign s1_new_first = s1_skid_valid ? s1_skid_first : in_first;
+  assign s1_new_group = s1_skid_valid ? s1_skid_group : in_group;
+  assign s4_stays = s4_valid & s4_stays_not;
+  assign new_meets = new_meets_or | new_meets_or_1;
+  assign held_meets = held_meets_or | held_meets_and_2;
+  assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 2'd0};
   assign lane0_d = {lane0_a[14], lane0_a} - {s2_v0_lane0[14], s2_v0_lane0};
   assign lane0_dk = lane0_d[15:1];
   assign lane0_h = lane0_h_add[14:0];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(15'd512);
-  assign lane0_vn = lane0_spike ? 15'd0 : s3_h_lane0;
-  assign v_lane1 = v_lane1_bits ? v_lane1_mux_2 : v_lane1_mux_5;
-  assign lane1_v0 = s1_first ? 15'd0 : v_lane1;
+  assign lane0_vn = s4_spike_lane0 ? 15'd0 : s4_kept_lane0;
+  assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 2'd0};
   assign lane1_d = {lane1_a[14], lane1_a} - {s2_v0_lane1[14], s2_v0_lane1};
   assign lane1_dk = lane1_d[15:1];
   assign lane1_h = lane1_h_add[14:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(15'd512);
-  assign lane1_vn = lane1_spike ? 15'd0 : s3_h_lane1;
-  assign v_lane2 = v_lane2_bits ? v_lane2_mux_2 : v_lane2_mux_5;
-  assign lane2_v0 = s1_first ? 15'd0 : v_lane2;
+  assign lane1_vn = s4_spike_lane1 ? 15'd0 : s4_kept_lane1;
+  assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 2'd0};
   assign lane2_d = {lane2_a[14], lane2_a} - {s2_v0_lane2[14], s2_v0_lane2};
   assign lane2_dk = lane2_d[15:1];
   assign lane2_h = lane2_h_add[14:0];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(15'd512);
-  assign lane2_vn = lane2_spike ? 15'd0 : s3_h_lane2;
-  assign v_lane3 = v_lane3_bits ? v_lane3_mux_2 : v_lane3_mux_5;
-  assign lane3_v0 = s1_first ? 15'd0 : v_lane3;
+  assign lane2_vn = s4_spike_lane2 ? 15'd0 : s4_kept_lane2;
+  assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 2'd0};
   assign lane3_d = {lane3_a[14], lane3_a} - {s2_v0_lane3[14], s2_v0_lane3};
   assign lane3_dk = lane3_d[15:1];
   assign lane3_h = lane3_h_add[14:0];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(15'd512);
-  assign lane3_vn = lane3_spike ? 15'd0 : s3_h_lane3;
-  assign v_lane4 = v_lane4_bits ? v_lane4_mux_2 : v_lane4_mux_5;
-  assign lane4_v0 = s1_first ? 15'd0 : v_lane4;
+  assign lane3_vn = s4_spike_lane3 ? 15'd0 : s4_kept_lane3;
+  assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 2'd0};
   assign lane4_d = {lane4_a[14], lane4_a} - {s2_v0_lane4[14], s2_v0_lane4};
   assign lane4_dk = lane4_d[15:1];
   assign lane4_h = lane4_h_add[14:0];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(15'd512);
-  assign lane4_vn = lane4_spike ? 15'd0 : s3_h_lane4;
-  assign v_lane5 = v_lane5_bits ? v_lane5_mux_2 : v_lane5_mux_5;
-  assign lane5_v0 = s1_first ? 15'd0 : v_lane5;
+  assign lane4_vn = s4_spike_lane4 ? 15'd0 : s4_kept_lane4;
+  assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 2'd0};
   assign lane5_d = {lane5_a[14], lane5_a} - {s2_v0_lane5[14], s2_v0_lane5};
   assign lane5_dk = lane5_d[15:1];
   assign lane5_h = lane5_h_add[14:0];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(15'd512);
-  assign lane5_vn = lane5_spike ? 15'd0 : s3_h_lane5;
-  assign out_q_up_fire = s3_advance & out_q_up_ready;
+  assign lane5_vn = s4_spike_lane5 ? 15'd0 : s4_kept_lane5;
+  assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
-  assign out_q_park = out_q_up_fire & out_q_park_not;
-  assign in_ready = in_ready_w;
+  assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
   assign out_group = out_q_group;
@@ -709,33 +935,60 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
 
   always @(posedge clk)
     if (rst) s1_valid <= 1'd0;
-    else s1_valid <= s1_valid_next_or;
+    else s1_valid <= s1_valid_next_mux;
   always @(posedge clk)
-    if (accept) s1_first <= in_first;
+    if (s1_load) s1_first <= s1_new_first;
   always @(posedge clk)
-    if (accept) s1_group <= in_group;
+    if (s1_load) s1_group <= s1_new_group;
   always @(posedge clk)
-    if (accept) s1_current <= in_current;
+    if (s1_load) s1_current <= s1_current_next_mux;
+  always @(posedge clk)
+    if (s1_load) s1_read <= s1_read_next_mux;
+  always @(posedge clk)
+    if (rst) s1_skid_valid <= 1'd0;
+    else s1_skid_valid <= s1_skid_valid_next_mux;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_first <= in_first;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_group <= in_group;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_current <= in_current;
+  always @(posedge clk)
+    if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
+  always @(posedge clk)
+    if (rst) hazard <= 1'd0;
+    else hazard <= hazard_next_mux;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_first <= s1_first;
+    if (s2_free) s2_first <= s1_first;
   always @(posedge clk)
-    if (s1_advance) s2_group <= s1_group;
+    if (s2_free) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_or;
   always @(posedge clk)
-    if (s2_advance) s3_first <= s2_first;
+    if (s3_free) s3_first <= s2_first;
   always @(posedge clk)
-    if (s2_advance) s3_group <= s2_group;
+    if (s3_free) s3_group <= s2_group;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane0 <= lane0_v0;
+    if (rst) s4_valid <= 1'd0;
+    else s4_valid <= s4_valid_next_or;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (s4_free) s4_first <= s3_first;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane0 <= lane0_h;
+    if (s4_free) s4_group <= s3_group;
+  always @(posedge clk)
+    if (s2_free) s2_v0_lane0 <= v0_lane0;
+  always @(posedge clk)
+    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+  always @(posedge clk)
+    if (s3_free) s3_h_lane0 <= lane0_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane0 <= lane0_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 15'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -761,11 +1014,15 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
     if (rst) v_42 <= 15'd0;
     else if (v_42_en_and) v_42 <= lane0_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane1 <= lane1_v0;
+    if (s2_free) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane1 <= lane1_h;
+    if (s3_free) s3_h_lane1 <= lane1_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane1 <= lane1_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 15'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -791,11 +1048,15 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
     if (rst) v_43 <= 15'd0;
     else if (v_43_en_and) v_43 <= lane1_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane2 <= lane2_v0;
+    if (s2_free) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (s2_free) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane2 <= lane2_h;
+    if (s3_free) s3_h_lane2 <= lane2_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane2 <= lane2_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 15'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -821,11 +1082,15 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
     if (rst) v_44 <= 15'd0;
     else if (v_44_en_and) v_44 <= lane2_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane3 <= lane3_v0;
+    if (s2_free) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (s2_free) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane3 <= lane3_h;
+    if (s3_free) s3_h_lane3 <= lane3_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane3 <= lane3_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 15'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -851,11 +1116,15 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
     if (rst) v_45 <= 15'd0;
     else if (v_45_en_and) v_45 <= lane3_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane4 <= lane4_v0;
+    if (s2_free) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (s2_free) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane4 <= lane4_h;
+    if (s3_free) s3_h_lane4 <= lane4_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane4 <= lane4_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 15'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -881,11 +1150,15 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
     if (rst) v_46 <= 15'd0;
     else if (v_46_en_and) v_46 <= lane4_vn;
   always @(posedge clk)
-    if (s1_advance) s2_v0_lane5 <= lane5_v0;
+    if (s2_free) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (s1_advance) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (s2_free) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (s2_advance) s3_h_lane5 <= lane5_h;
+    if (s3_free) s3_h_lane5 <= lane5_h;
+  always @(posedge clk)
+    if (s4_free) s4_spike_lane5 <= lane5_spike;
+  always @(posedge clk)
+    if (s4_free) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 15'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -923,10 +1196,10 @@ module ssa_custom_s3_proj_lif_l48_p6_pipe_3cda7a21 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_first <= s3_first;
+    if (out_q_up_ready) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_group <= s3_group;
+    if (out_q_up_ready) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire
