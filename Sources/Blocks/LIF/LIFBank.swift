@@ -286,7 +286,8 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         // step), so that the membrane read is an AND-OR of registered selects, two LUT levels,
         // instead of a mux tree on the group index behind the `first` select.
         let s1 = SkidBuffer(m, "s1", fields: [StreamField("first", width: 1), StreamField("group", width: gw),
-                                              StreamField("current", width: p * wi), StreamField("read", width: g)])
+                                              StreamField("current", width: p * wi), StreamField("read", width: g)],
+                            loadsWhenEmpty: true)
         let s1Valid = s1.downValid
         let (s1First, s1Group, s1Current, s1Read) = (s1.downPayload[0], s1.downPayload[1], s1.downPayload[2], s1.downPayload[3])
         let s2Valid = m.reg("s2_valid", width: 1, reset: 0)

@@ -20,9 +20,15 @@ final class SkidBuffer {
     private unowned let module: Module
     private let skidValid: Expr
     private let skid: [Expr]
+    /// Whether the skid entry's data copies the producer whenever the entry is empty (its
+    /// enable is then `upReady`, a register) rather than only when a beat parks (a gate on
+    /// the consumer's ready): for a wide entry whose enable would otherwise be on a critical
+    /// path (the pipelined LIF bank's input).
+    private let loadsWhenEmpty: Bool
 
-    init(_ m: Module, _ name: String, fields: [StreamField]) {
+    init(_ m: Module, _ name: String, fields: [StreamField], loadsWhenEmpty: Bool = false) {
         self.module = m
+        self.loadsWhenEmpty = loadsWhenEmpty
         self.name = name
         self.fields = fields
         downValid = m.reg("\(name)_valid", width: 1, reset: 0)
@@ -48,13 +54,13 @@ final class SkidBuffer {
         for (i, r) in downPayload.enumerated() {
             m.next(r, incoming[i], enable: load)
         }
-        // A beat that arrives while the output entry is stuck waits in the skid entry. The skid
-        // entry's data copies the producer whenever the entry is empty (`upReady`, a register,
-        // so the enable that fans out to every bit waits on no logic); only its valid bit
-        // decides whether the copy is a parked beat.
+        // A beat that arrives while the output entry is stuck waits in the skid entry. With
+        // `loadsWhenEmpty` the entry's data copies the producer whenever the entry is empty
+        // and only its valid bit says whether the copy is a parked beat.
         m.next(skidValid, mux(load, .const(0, width: 1), skidValid | upFire))
+        let park = loadsWhenEmpty ? upReady : m.wire("\(name)_park", upFire & ~load)
         for (i, r) in skid.enumerated() {
-            m.next(r, upPayload[i], enable: upReady)
+            m.next(r, upPayload[i], enable: park)
         }
         return (load, incoming)
     }
