@@ -92,15 +92,15 @@ module qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c (
   wire [12:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [11:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [47:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [47:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [47:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [47:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -111,6 +111,7 @@ module qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c (
   wire [11:0] result3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [31:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -163,6 +164,7 @@ module qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c (
   wire [11:0] result3_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [11:0] result3_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -257,6 +259,7 @@ module qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c (
   assign result3_ext = {result3_bits[10], result3_bits};
   assign result3_rd = acc_lane3[drain_group];
   assign out_slice_load_not = ~out_slice_valid;
+  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -322,6 +325,7 @@ module qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c (
   assign result3 = drain_fresh ? result3_ext : result3_rd;
   assign out_slice_up_fire = drain_valid & out_slice_up_ready;
   assign out_slice_load = out_ready | out_slice_load_not;
+  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
   assign out_valid = out_slice_valid;
   assign out_group = out_slice_group;
@@ -378,11 +382,11 @@ module qkta_custom_s1_k_acc_i32_o32_p4_a12_b880883c (
     if (rst) out_slice_skid_valid <= 1'd0;
     else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_group <= drain_group;
+    if (out_slice_park) out_slice_skid_group <= drain_group;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_last <= drain_last;
+    if (out_slice_park) out_slice_skid_last <= drain_last;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_current <= out_slice_current_next_cat;
+    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;

@@ -28,15 +28,15 @@ module qkta_custom_s1_proj_lif_l32_p4_pipe_7326bf6e (
   output wire [3:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [3:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [3:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [3:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [3:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  [15:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -69,17 +69,17 @@ module qkta_custom_s1_proj_lif_l32_p4_pipe_7326bf6e (
   reg  [15:0] v_29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [47:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [47:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [47:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [47:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -171,6 +171,7 @@ module qkta_custom_s1_proj_lif_l32_p4_pipe_7326bf6e (
   wire [15:0] lane3_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -351,6 +352,7 @@ module qkta_custom_s1_proj_lif_l32_p4_pipe_7326bf6e (
   wire [14:0] th_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [15:0] lane3_spike_ext;  // signed, Blocks/LIFDatapath.swift fitWidth(_:_:)
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [47:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -649,6 +651,7 @@ module qkta_custom_s1_proj_lif_l32_p4_pipe_7326bf6e (
   assign th_lane3_mux_5 = th_lane3_bits_4 ? th_lane3_mux_3 : th_lane3_mux_4;
   assign lane3_spike_ext = {s3_th_lane3[14], s3_th_lane3};
   assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
   assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
   assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
@@ -825,6 +828,7 @@ module qkta_custom_s1_proj_lif_l32_p4_pipe_7326bf6e (
   assign lane3_vn = s4_spike_lane3 ? 16'd0 : s4_kept_lane3;
   assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -1034,10 +1038,10 @@ module qkta_custom_s1_proj_lif_l32_p4_pipe_7326bf6e (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_first <= s4_first;
+    if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_group <= s4_group;
+    if (out_q_park) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

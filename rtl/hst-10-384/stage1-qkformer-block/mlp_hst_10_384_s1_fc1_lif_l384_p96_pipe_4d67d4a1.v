@@ -28,15 +28,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   output wire [95:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [95:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [95:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [95:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [95:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  [18:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -421,17 +421,17 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] v_381;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_382;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_383;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1439:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1439:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1439:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1439:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1803,6 +1803,7 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] lane95_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3075,6 +3076,7 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [19:0] lane95_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [1439:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -5157,6 +5159,7 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane95_mux_3 = v0_lane95_bits_3 ? v_383 : 19'd0;
   assign lane95_h_add = {s2_v0_lane95[18], s2_v0_lane95} + {lane95_dk[18], lane95_dk};
   assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
   assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
   assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
@@ -6849,6 +6852,7 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign lane95_vn = s4_spike_lane95 ? 19'd0 : s4_kept_lane95;
   assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -9026,10 +9030,10 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_first <= s4_first;
+    if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_group <= s4_group;
+    if (out_q_park) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

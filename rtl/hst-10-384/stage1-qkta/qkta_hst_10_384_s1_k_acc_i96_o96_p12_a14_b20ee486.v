@@ -148,15 +148,15 @@ module qkta_hst_10_384_s1_k_acc_i96_o96_p12_a14_b20ee486 (
   wire [14:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [167:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [167:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [167:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [167:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -175,6 +175,7 @@ module qkta_hst_10_384_s1_k_acc_i96_o96_p12_a14_b20ee486 (
   wire [13:0] result11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [95:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -291,6 +292,7 @@ module qkta_hst_10_384_s1_k_acc_i96_o96_p12_a14_b20ee486 (
   wire [13:0] result11_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] result11_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -473,6 +475,7 @@ module qkta_hst_10_384_s1_k_acc_i96_o96_p12_a14_b20ee486 (
   assign result11_ext = {{6{result11_bits[7]}}, result11_bits};
   assign result11_rd = acc_lane11[drain_group];
   assign out_slice_load_not = ~out_slice_valid;
+  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -586,6 +589,7 @@ module qkta_hst_10_384_s1_k_acc_i96_o96_p12_a14_b20ee486 (
   assign result11 = drain_fresh ? result11_ext : result11_rd;
   assign out_slice_up_fire = drain_valid & out_slice_up_ready;
   assign out_slice_load = out_ready | out_slice_load_not;
+  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
   assign out_valid = out_slice_valid;
   assign out_group = out_slice_group;
@@ -642,11 +646,11 @@ module qkta_hst_10_384_s1_k_acc_i96_o96_p12_a14_b20ee486 (
     if (rst) out_slice_skid_valid <= 1'd0;
     else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_group <= drain_group;
+    if (out_slice_park) out_slice_skid_group <= drain_group;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_last <= drain_last;
+    if (out_slice_park) out_slice_skid_last <= drain_last;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_current <= out_slice_current_next_cat;
+    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;

@@ -1403,15 +1403,15 @@ module mlp_hst_10_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   wire [17:0] sum191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [3263:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [3263:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [3263:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [3263:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1610,6 +1610,7 @@ module mlp_hst_10_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   wire [16:0] result191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [1535:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -3163,6 +3164,7 @@ module mlp_hst_10_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   wire [16:0] result191_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] result191_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -5322,6 +5324,7 @@ module mlp_hst_10_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   assign result191_ext = {{8{result191_bits[8]}}, result191_bits};
   assign result191_rd = acc_lane191[drain_group];
   assign out_slice_load_not = ~out_slice_valid;
+  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -6515,6 +6518,7 @@ module mlp_hst_10_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   assign result191 = drain_fresh ? result191_ext : result191_rd;
   assign out_slice_up_fire = drain_valid & out_slice_up_ready;
   assign out_slice_load = out_ready | out_slice_load_not;
+  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
   assign out_valid = out_slice_valid;
   assign out_group = out_slice_group;
@@ -6560,11 +6564,11 @@ module mlp_hst_10_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
     if (rst) out_slice_skid_valid <= 1'd0;
     else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_group <= drain_group;
+    if (out_slice_park) out_slice_skid_group <= drain_group;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_last <= drain_last;
+    if (out_slice_park) out_slice_skid_last <= drain_last;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_current <= out_slice_current_next_cat;
+    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 1'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;

@@ -51,15 +51,15 @@ module qkformer_block_hst_10_384_s3_res_attn_c384_k48_m2_v787 (
   wire credit_ok;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire s_ready;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire s_fire;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [95:0] out_slice_data;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_slice_user;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [95:0] out_slice_skid_data;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_slice_skid_user;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [95:0] out_slice_data;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_slice_user;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [95:0] out_slice_skid_data;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_slice_skid_user;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire join_valid;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire join_fire;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   reg  [2:0] out_beat;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
@@ -70,6 +70,7 @@ module qkformer_block_hst_10_384_s3_res_attn_c384_k48_m2_v787 (
   wire [95:0] sum;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  join_error;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire u_branch_s_axis_tready;  // u_branch.s_axis_tready
   wire u_branch_s_axis_error;  // u_branch.s_axis_error
@@ -285,6 +286,7 @@ module qkformer_block_hst_10_384_s3_res_attn_c384_k48_m2_v787 (
   wire [1:0] sum_ext_47;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire [1:0] sum_add_47;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire in_beat_next_eq;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire [2:0] in_beat_next_add;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire [2:0] in_beat_next_mux;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
@@ -525,6 +527,7 @@ module qkformer_block_hst_10_384_s3_res_attn_c384_k48_m2_v787 (
   assign sum_ext_47 = {1'd0, sum_bits_95};
   assign sum_add_47 = sum_bits_94 + sum_ext_47;
   assign out_slice_load_not = ~out_slice_valid;
+  assign out_slice_park_not = ~out_slice_load;
   assign in_beat_next_eq = in_beat == 3'd7;
   assign in_beat_next_add = in_beat + 3'd1;
   assign in_beat_next_mux = in_beat_next_eq ? 3'd0 : in_beat_next_add;
@@ -577,6 +580,7 @@ module qkformer_block_hst_10_384_s3_res_attn_c384_k48_m2_v787 (
   assign sum = {sum_add, sum_add_1, sum_add_2, sum_add_3, sum_add_4, sum_add_5, sum_add_6, sum_add_7, sum_add_8, sum_add_9, sum_add_10, sum_add_11, sum_add_12, sum_add_13, sum_add_14, sum_add_15, sum_add_16, sum_add_17, sum_add_18, sum_add_19, sum_add_20, sum_add_21, sum_add_22, sum_add_23, sum_add_24, sum_add_25, sum_add_26, sum_add_27, sum_add_28, sum_add_29, sum_add_30, sum_add_31, sum_add_32, sum_add_33, sum_add_34, sum_add_35, sum_add_36, sum_add_37, sum_add_38, sum_add_39, sum_add_40, sum_add_41, sum_add_42, sum_add_43, sum_add_44, sum_add_45, sum_add_46, sum_add_47};
   assign out_slice_up_fire = join_valid & out_slice_up_ready;
   assign out_slice_load = m_axis_tready | out_slice_load_not;
+  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign s_axis_tready = s_ready;
   assign s_axis_error = u_branch_s_axis_error | join_error;
   assign m_axis_tvalid = out_slice_valid;
@@ -621,11 +625,11 @@ module qkformer_block_hst_10_384_s3_res_attn_c384_k48_m2_v787 (
     if (rst) out_slice_skid_valid <= 1'd0;
     else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_data <= sum;
+    if (out_slice_park) out_slice_skid_data <= sum;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_last <= out_last_beat;
+    if (out_slice_park) out_slice_skid_last <= out_last_beat;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_user <= out_slice_user_next_cat;
+    if (out_slice_park) out_slice_skid_user <= out_slice_user_next_cat;
   always @(posedge clk)
     if (rst) join_error <= 1'd0;
     else join_error <= join_error_next_or;

@@ -400,15 +400,15 @@ module ssa_hst_10_384_s3_v_acc_i384_o384_p48_a17_f09944df (
   wire [17:0] sum47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [815:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [815:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [815:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [815:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -463,6 +463,7 @@ module ssa_hst_10_384_s3_v_acc_i384_o384_p48_a17_f09944df (
   wire [16:0] result47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [383:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -820,6 +821,7 @@ module ssa_hst_10_384_s3_v_acc_i384_o384_p48_a17_f09944df (
   wire [16:0] result47_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] result47_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1351,6 +1353,7 @@ module ssa_hst_10_384_s3_v_acc_i384_o384_p48_a17_f09944df (
   assign result47_ext = {{8{result47_bits[8]}}, result47_bits};
   assign result47_rd = acc_lane47[drain_group];
   assign out_slice_load_not = ~out_slice_valid;
+  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -1680,6 +1683,7 @@ module ssa_hst_10_384_s3_v_acc_i384_o384_p48_a17_f09944df (
   assign result47 = drain_fresh ? result47_ext : result47_rd;
   assign out_slice_up_fire = drain_valid & out_slice_up_ready;
   assign out_slice_load = out_ready | out_slice_load_not;
+  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
   assign out_valid = out_slice_valid;
   assign out_group = out_slice_group;
@@ -1736,11 +1740,11 @@ module ssa_hst_10_384_s3_v_acc_i384_o384_p48_a17_f09944df (
     if (rst) out_slice_skid_valid <= 1'd0;
     else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_group <= drain_group;
+    if (out_slice_park) out_slice_skid_group <= drain_group;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_last <= drain_last;
+    if (out_slice_park) out_slice_skid_last <= drain_last;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_current <= out_slice_current_next_cat;
+    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;

@@ -22,18 +22,20 @@ module qkta_hst_10_512_s1_token_attn_c128_h8_or_64602d8e (
   output wire [7:0] out_mask  // Blocks/TokenAttention.swift makeTokenAttention(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] out_q_mask;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] out_q_skid_mask;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] out_q_mask;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] out_q_skid_mask;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire u_any_in_ready;  // u_any.in_ready
   wire u_any_out_valid;  // u_any.out_valid
   wire [7:0] u_any_out_count;  // u_any.out_count
   wire out_q_up_fire_and;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [7:0] out_q_mask_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -42,6 +44,7 @@ module qkta_hst_10_512_s1_token_attn_c128_h8_or_64602d8e (
 
   assign out_q_up_fire_and = u_any_out_valid & out_q_up_ready;
   assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign out_q_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_valid_next_mux = out_q_load ? out_q_valid_next_or : out_q_valid;
   assign out_q_mask_next_mux = out_q_skid_valid ? out_q_skid_mask : u_any_out_count;
@@ -50,6 +53,7 @@ module qkta_hst_10_512_s1_token_attn_c128_h8_or_64602d8e (
   assign out_q_up_ready = ~out_q_skid_valid;
   assign out_q_up_fire = out_q_up_fire_and & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = u_any_in_ready;
   assign out_valid = out_q_valid;
   assign out_mask = out_q_mask;
@@ -63,7 +67,7 @@ module qkta_hst_10_512_s1_token_attn_c128_h8_or_64602d8e (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_mask <= u_any_out_count;
+    if (out_q_park) out_q_skid_mask <= u_any_out_count;
 
   qkta_hst_10_512_s1_token_attn_any_c128_h8_s1_f86e65ef u_any (  // Blocks/TokenAttention.swift makeTokenAttention(_:)
     .clk(clk),

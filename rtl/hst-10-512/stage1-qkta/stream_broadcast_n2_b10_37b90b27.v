@@ -30,17 +30,17 @@ module stream_broadcast_n2_b10_37b90b27 (
   output wire out1_last  // Blocks/StreamLayout.swift outputStream(_:_:valid:payload:)
 );
 
-  reg  in_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  in_slice_event;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [6:0] in_slice_channel;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  in_slice_count;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  in_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  in_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  in_slice_skid_event;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [6:0] in_slice_skid_channel;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  in_slice_skid_count;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  in_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire in_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  in_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  in_slice_event;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [6:0] in_slice_channel;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  in_slice_count;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  in_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  in_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  in_slice_skid_event;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [6:0] in_slice_skid_channel;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  in_slice_skid_count;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  in_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire in_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  held_event;  // Blocks/StreamBroadcast.swift makeStreamBroadcast(_:)
   reg  [6:0] held_channel;  // Blocks/StreamBroadcast.swift makeStreamBroadcast(_:)
   reg  held_count;  // Blocks/StreamBroadcast.swift makeStreamBroadcast(_:)
@@ -51,12 +51,14 @@ module stream_broadcast_n2_b10_37b90b27 (
   wire load;  // Blocks/StreamBroadcast.swift makeStreamBroadcast(_:)
   wire in_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire in_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire in_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire all_taken_not;  // Blocks/StreamBroadcast.swift makeStreamBroadcast(_:)
   wire all_taken_or;  // Blocks/StreamBroadcast.swift makeStreamBroadcast(_:)
   wire all_taken_and;  // Blocks/StreamBroadcast.swift makeStreamBroadcast(_:)
   wire all_taken_not_1;  // Blocks/StreamBroadcast.swift makeStreamBroadcast(_:)
   wire all_taken_or_1;  // Blocks/StreamBroadcast.swift makeStreamBroadcast(_:)
   wire in_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire in_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire in_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire in_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire in_slice_event_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -78,6 +80,7 @@ module stream_broadcast_n2_b10_37b90b27 (
   assign all_taken_not_1 = ~pending1;
   assign all_taken_or_1 = all_taken_not_1 | out1_ready;
   assign in_slice_load_not = ~in_slice_valid;
+  assign in_slice_park_not = ~in_slice_load;
   assign in_slice_valid_next_or = in_slice_skid_valid | in_slice_up_fire;
   assign in_slice_valid_next_mux = in_slice_load ? in_slice_valid_next_or : in_slice_valid;
   assign in_slice_event_next_mux = in_slice_skid_valid ? in_slice_skid_event : in_event;
@@ -97,6 +100,7 @@ module stream_broadcast_n2_b10_37b90b27 (
   assign load = in_slice_valid & all_taken;
   assign in_slice_up_fire = in_valid & in_slice_up_ready;
   assign in_slice_load = all_taken | in_slice_load_not;
+  assign in_slice_park = in_slice_up_fire & in_slice_park_not;
   assign in_ready = in_slice_up_ready;
   assign out0_valid = pending0;
   assign out0_event = held_event;
@@ -124,13 +128,13 @@ module stream_broadcast_n2_b10_37b90b27 (
     if (rst) in_slice_skid_valid <= 1'd0;
     else in_slice_skid_valid <= in_slice_skid_valid_next_mux;
   always @(posedge clk)
-    if (in_slice_up_ready) in_slice_skid_event <= in_event;
+    if (in_slice_park) in_slice_skid_event <= in_event;
   always @(posedge clk)
-    if (in_slice_up_ready) in_slice_skid_channel <= in_channel;
+    if (in_slice_park) in_slice_skid_channel <= in_channel;
   always @(posedge clk)
-    if (in_slice_up_ready) in_slice_skid_count <= in_count;
+    if (in_slice_park) in_slice_skid_count <= in_count;
   always @(posedge clk)
-    if (in_slice_up_ready) in_slice_skid_last <= in_last;
+    if (in_slice_park) in_slice_skid_last <= in_last;
   always @(posedge clk)
     if (load) held_event <= in_slice_event;
   always @(posedge clk)

@@ -47,17 +47,17 @@ module spike_event_encoder_c384_k64_w1_e1 (
   wire scan_rest_empty;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_ends_vector;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire scan_token_valid;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  reg  ev_out_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  ev_out_event;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [8:0] ev_out_channel;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  ev_out_count;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  ev_out_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  ev_out_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  ev_out_skid_event;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [8:0] ev_out_skid_channel;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  ev_out_skid_count;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  ev_out_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire ev_out_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  ev_out_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  ev_out_event;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [8:0] ev_out_channel;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  ev_out_count;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  ev_out_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  ev_out_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  ev_out_skid_event;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [8:0] ev_out_skid_channel;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  ev_out_skid_count;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  ev_out_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire ev_out_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  ev_hold_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  ev_hold_final;  // Blocks/SkidBuffer.swift init(_:_:fields:)
   reg  ev_hold_event;  // Blocks/SkidBuffer.swift init(_:_:fields:)
@@ -69,6 +69,7 @@ module spike_event_encoder_c384_k64_w1_e1 (
   wire ev_load_hold;  // Blocks/SkidBuffer.swift drive(take:hasData:end:payload:downReady:)
   wire ev_out_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire ev_out_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire chunk_done;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -715,6 +716,7 @@ module spike_event_encoder_c384_k64_w1_e1 (
   wire ev_load_hold_or_1;  // Blocks/SkidBuffer.swift drive(take:hasData:end:payload:downReady:)
   wire ev_out_up_fire_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_out_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire ev_out_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
@@ -2631,6 +2633,7 @@ module spike_event_encoder_c384_k64_w1_e1 (
   assign ev_load_hold_or_1 = ev_load_hold_and | ev_load_hold_and_2;
   assign ev_out_up_fire_or = ev_push_held | ev_push_token;
   assign ev_out_load_not = ~ev_out_valid;
+  assign ev_out_park_not = ~ev_out_load;
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
@@ -3953,6 +3956,7 @@ module spike_event_encoder_c384_k64_w1_e1 (
   assign ev_load_hold = scan_take & ev_load_hold_or_1;
   assign ev_out_up_fire = ev_out_up_fire_or & ev_out_up_ready;
   assign ev_out_load = out_ready | ev_out_load_not;
+  assign ev_out_park = ev_out_up_fire & ev_out_park_not;
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
@@ -4008,13 +4012,13 @@ module spike_event_encoder_c384_k64_w1_e1 (
     if (rst) ev_out_skid_valid <= 1'd0;
     else ev_out_skid_valid <= ev_out_skid_valid_next_mux;
   always @(posedge clk)
-    if (ev_out_up_ready) ev_out_skid_event <= ev_out_event_next_mux_1;
+    if (ev_out_park) ev_out_skid_event <= ev_out_event_next_mux_1;
   always @(posedge clk)
-    if (ev_out_up_ready) ev_out_skid_channel <= ev_out_channel_next_mux_1;
+    if (ev_out_park) ev_out_skid_channel <= ev_out_channel_next_mux_1;
   always @(posedge clk)
-    if (ev_out_up_ready) ev_out_skid_count <= ev_out_count_next_mux_1;
+    if (ev_out_park) ev_out_skid_count <= ev_out_count_next_mux_1;
   always @(posedge clk)
-    if (ev_out_up_ready) ev_out_skid_last <= ev_out_last_next_mux;
+    if (ev_out_park) ev_out_skid_last <= ev_out_last_next_mux;
   always @(posedge clk)
     if (rst) ev_hold_valid <= 1'd0;
     else ev_hold_valid <= ev_hold_valid_next_mux_1;

@@ -28,15 +28,15 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   output wire [31:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [31:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [31:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [31:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [31:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  [30:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [30:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [30:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -293,17 +293,17 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] v_253;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [30:0] v_254;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [30:0] v_255;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [479:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [479:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [479:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [479:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -779,6 +779,7 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] lane31_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1603,6 +1604,7 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [31:0] lane31_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [479:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -2993,6 +2995,7 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane31_mux_7 = v0_lane31_bits_7 ? v_255 : 31'd0;
   assign lane31_h_add = {s2_v0_lane31[30], s2_v0_lane31} + {lane31_dk[30], lane31_dk};
   assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
   assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
   assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
@@ -3865,6 +3868,7 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign lane31_vn = s4_spike_lane31 ? 31'd0 : s4_kept_lane31;
   assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -5018,10 +5022,10 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_first <= s4_first;
+    if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_group <= s4_group;
+    if (out_q_park) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -526,11 +526,11 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire k_sink_ready;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_fire;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire replay;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
-  reg  x_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [11:0] x_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  x_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [11:0] x_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire x_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  x_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [11:0] x_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  x_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [11:0] x_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire x_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  x_s1_valid;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   reg  [11:0] x_s1_mask;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   reg  x_s2_valid;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
@@ -547,6 +547,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire [11:0] x_masked;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire x_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire x_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [11:0] k_rdata;  // read of k_buffer, Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire u_enc_in_in_ready;  // u_enc_in.in_ready
   wire u_enc_in_out_valid;  // u_enc_in.out_valid
@@ -719,6 +720,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire m_axis_tuser_eq;  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
   wire m_axis_tuser_and;  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
   wire x_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire x_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s_beat_next_add;  // Blocks/AttentionShared.swift init(_:_:v:)
   wire s_beat_next_mux;  // Blocks/AttentionShared.swift init(_:_:v:)
   wire s_step_next_eq;  // Blocks/AttentionShared.swift init(_:_:v:)
@@ -2088,6 +2090,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign m_axis_tuser_eq = u_lif_proj_out_group == 3'd0;
   assign m_axis_tuser_and = m_axis_tuser_eq & u_lif_proj_out_first;
   assign x_q_load_not = ~x_q_valid;
+  assign x_q_park_not = ~x_q_load;
   assign s_beat_next_add = s_beat + 1'd1;
   assign s_beat_next_mux = s_last_beat ? 1'd0 : s_beat_next_add;
   assign s_step_next_eq = s_step == 2'd3;
@@ -3401,6 +3404,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign x_masked = x_s2_word & x_s2_mask;
   assign x_q_up_fire = x_s2_advance & x_q_up_ready;
   assign x_q_load = u_enc_x_in_ready | x_q_load_not;
+  assign x_q_park = x_q_up_fire & x_q_park_not;
 
   always @(posedge clk)
     if (rst) s_beat <= 1'd0;
@@ -4719,7 +4723,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
     if (rst) x_q_skid_valid <= 1'd0;
     else x_q_skid_valid <= x_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (x_q_up_ready) x_q_skid_spike <= x_masked;
+    if (x_q_park) x_q_skid_spike <= x_masked;
   always @(posedge clk)
     if (x_issue) k_rdata <= k_buffer[k_rptr];
 

@@ -1856,15 +1856,15 @@ module mlp_hst_4_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [17:0] sum255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [4351:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [4351:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [4351:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [4351:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -2127,6 +2127,7 @@ module mlp_hst_4_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] result255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [2047:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -3940,6 +3941,7 @@ module mlp_hst_4_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] result255_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] result255_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -6551,6 +6553,7 @@ module mlp_hst_4_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   assign result255_ext = {{8{result255_bits[8]}}, result255_bits};
   assign result255_rd = acc_lane255[drain_group];
   assign out_slice_load_not = ~out_slice_valid;
+  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -8128,6 +8131,7 @@ module mlp_hst_4_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   assign result255 = drain_fresh ? result255_ext : result255_rd;
   assign out_slice_up_fire = drain_valid & out_slice_up_ready;
   assign out_slice_load = out_ready | out_slice_load_not;
+  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
   assign out_valid = out_slice_valid;
   assign out_group = out_slice_group;
@@ -8184,11 +8188,11 @@ module mlp_hst_4_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
     if (rst) out_slice_skid_valid <= 1'd0;
     else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_group <= drain_group;
+    if (out_slice_park) out_slice_skid_group <= drain_group;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_last <= drain_last;
+    if (out_slice_park) out_slice_skid_last <= drain_last;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_current <= out_slice_current_next_cat;
+    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;

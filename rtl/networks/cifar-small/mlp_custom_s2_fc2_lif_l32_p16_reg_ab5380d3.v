@@ -28,15 +28,15 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   output wire [15:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [15:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [15:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [15:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [15:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire in_ready_w;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire accept;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -233,6 +233,7 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   wire [15:0] lane15_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane0_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
@@ -314,6 +315,7 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   wire [16:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_16_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -452,6 +454,7 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   assign lane15_a_bits = in_current[223:210];
   assign lane15_h_add = {lane15_v0[15], lane15_v0} + {lane15_dk[15], lane15_dk};
   assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign v_0_en_eq = in_group == 1'd0;
   assign v_0_en_and = accept & v_0_en_eq;
   assign v_16_en_eq = in_group == 1'd1;
@@ -673,6 +676,7 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
   assign lane15_vn = lane15_spike ? 16'd0 : lane15_h;
   assign out_q_up_fire = accept & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = in_ready_w;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -788,10 +792,10 @@ module mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_first <= in_first;
+    if (out_q_park) out_q_skid_first <= in_first;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_group <= in_group;
+    if (out_q_park) out_q_skid_group <= in_group;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -28,15 +28,15 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   output wire [23:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [23:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [23:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [23:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [23:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire in_ready_w;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire accept;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -329,6 +329,7 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   wire [15:0] lane23_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [13:0] lane0_a_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   /* verilator lint_off UNUSED */
@@ -450,6 +451,7 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   wire [16:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_24_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -652,6 +654,7 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   assign lane23_a_bits = in_current[335:322];
   assign lane23_h_add = {lane23_v0[15], lane23_v0} + {lane23_dk[15], lane23_dk};
   assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign v_0_en_eq = in_group == 1'd0;
   assign v_0_en_and = accept & v_0_en_eq;
   assign v_24_en_eq = in_group == 1'd1;
@@ -977,6 +980,7 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
   assign lane23_vn = lane23_spike ? 16'd0 : lane23_h;
   assign out_q_up_fire = accept & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = in_ready_w;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -1140,10 +1144,10 @@ module mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_first <= in_first;
+    if (out_q_park) out_q_skid_first <= in_first;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_group <= in_group;
+    if (out_q_park) out_q_skid_group <= in_group;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

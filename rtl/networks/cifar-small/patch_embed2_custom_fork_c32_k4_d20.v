@@ -42,15 +42,15 @@ module patch_embed2_custom_fork_c32_k4_d20 (
   reg  [1:0] held_user;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   wire s_ready;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   wire s_fire;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] out_slice_data;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_slice_user;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] out_slice_skid_data;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_slice_skid_user;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] out_slice_data;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_slice_user;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] out_slice_skid_data;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_slice_skid_user;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire join_valid;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   wire join_fire;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   reg  [2:0] out_beat;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
@@ -59,6 +59,7 @@ module patch_embed2_custom_fork_c32_k4_d20 (
   wire [7:0] sum;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  join_error;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   wire u_main_s_axis_tready;  // u_main.s_axis_tready
   wire u_main_s_axis_error;  // u_main.s_axis_error
@@ -109,6 +110,7 @@ module patch_embed2_custom_fork_c32_k4_d20 (
   wire [1:0] sum_ext_7;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   wire [1:0] sum_add_3;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s_axis_error_or;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   wire pending_main_next_not;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
   wire pending_main_next_and;  // Blocks/PatchFork.swift makePatchFork(_:main:shortcut:)
@@ -164,6 +166,7 @@ module patch_embed2_custom_fork_c32_k4_d20 (
   assign sum_ext_7 = {1'd0, sum_bits_7};
   assign sum_add_3 = sum_ext_6 + sum_ext_7;
   assign out_slice_load_not = ~out_slice_valid;
+  assign out_slice_park_not = ~out_slice_load;
   assign s_axis_error_or = u_main_s_axis_error | u_shortcut_s_axis_error;
   assign pending_main_next_not = ~u_main_s_axis_tready;
   assign pending_main_next_and = pending_main & pending_main_next_not;
@@ -202,6 +205,7 @@ module patch_embed2_custom_fork_c32_k4_d20 (
   assign sum = {sum_add, sum_add_1, sum_add_2, sum_add_3};
   assign out_slice_up_fire = join_valid & out_slice_up_ready;
   assign out_slice_load = m_axis_tready | out_slice_load_not;
+  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign s_axis_tready = s_ready;
   assign s_axis_error = s_axis_error_or | join_error;
   assign m_axis_tvalid = out_slice_valid;
@@ -240,11 +244,11 @@ module patch_embed2_custom_fork_c32_k4_d20 (
     if (rst) out_slice_skid_valid <= 1'd0;
     else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_data <= sum;
+    if (out_slice_park) out_slice_skid_data <= sum;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_last <= out_last_beat;
+    if (out_slice_park) out_slice_skid_last <= out_last_beat;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_user <= out_slice_user_next_cat;
+    if (out_slice_park) out_slice_skid_user <= out_slice_user_next_cat;
   always @(posedge clk)
     if (rst) join_error <= 1'd0;
     else join_error <= join_error_next_or;

@@ -51,15 +51,15 @@ module qkformer_block_custom_s2_res_attn_c32_k4_m2_v4 (
   wire credit_ok;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire s_ready;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire s_fire;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] out_slice_data;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_slice_user;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] out_slice_skid_data;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_slice_skid_user;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] out_slice_data;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_slice_user;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] out_slice_skid_data;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_slice_skid_user;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   wire join_valid;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire join_fire;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   reg  [2:0] out_beat;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
@@ -70,6 +70,7 @@ module qkformer_block_custom_s2_res_attn_c32_k4_m2_v4 (
   wire [7:0] sum;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  join_error;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire u_branch_s_axis_tready;  // u_branch.s_axis_tready
   wire u_branch_s_axis_error;  // u_branch.s_axis_error
@@ -109,6 +110,7 @@ module qkformer_block_custom_s2_res_attn_c32_k4_m2_v4 (
   wire [1:0] sum_ext_3;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire [1:0] sum_add_3;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire in_beat_next_eq;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire [2:0] in_beat_next_add;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
   wire [2:0] in_beat_next_mux;  // Blocks/ResidualAdd.swift makeResidual(_:branch:)
@@ -173,6 +175,7 @@ module qkformer_block_custom_s2_res_attn_c32_k4_m2_v4 (
   assign sum_ext_3 = {1'd0, sum_bits_7};
   assign sum_add_3 = sum_bits_6 + sum_ext_3;
   assign out_slice_load_not = ~out_slice_valid;
+  assign out_slice_park_not = ~out_slice_load;
   assign in_beat_next_eq = in_beat == 3'd7;
   assign in_beat_next_add = in_beat + 3'd1;
   assign in_beat_next_mux = in_beat_next_eq ? 3'd0 : in_beat_next_add;
@@ -225,6 +228,7 @@ module qkformer_block_custom_s2_res_attn_c32_k4_m2_v4 (
   assign sum = {sum_add, sum_add_1, sum_add_2, sum_add_3};
   assign out_slice_up_fire = join_valid & out_slice_up_ready;
   assign out_slice_load = m_axis_tready | out_slice_load_not;
+  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign s_axis_tready = s_ready;
   assign s_axis_error = u_branch_s_axis_error | join_error;
   assign m_axis_tvalid = out_slice_valid;
@@ -269,11 +273,11 @@ module qkformer_block_custom_s2_res_attn_c32_k4_m2_v4 (
     if (rst) out_slice_skid_valid <= 1'd0;
     else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_data <= sum;
+    if (out_slice_park) out_slice_skid_data <= sum;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_last <= out_last_beat;
+    if (out_slice_park) out_slice_skid_last <= out_last_beat;
   always @(posedge clk)
-    if (out_slice_up_ready) out_slice_skid_user <= out_slice_user_next_cat;
+    if (out_slice_park) out_slice_skid_user <= out_slice_user_next_cat;
   always @(posedge clk)
     if (rst) join_error <= 1'd0;
     else join_error <= join_error_next_or;

@@ -25,15 +25,15 @@ module qkta_custom_s1_mask_token_c16_p2_h2_20c2b6b0 (
   output wire [1:0] out_spike  // Blocks/MaskAttention.swift makeMaskAttention(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [1:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [1:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  mask_loaded;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire k_ready_w;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire k_accept;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
@@ -48,12 +48,14 @@ module qkta_custom_s1_mask_token_c16_p2_h2_20c2b6b0 (
   wire x_lane1;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire a_ready_w_not;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire mask_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire x_lane0_bits;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire mask_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire x_lane1_bits;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire mask_0_next_bits;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire mask_1_next_bits;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire mask_loaded_next_not;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
@@ -74,6 +76,7 @@ module qkta_custom_s1_mask_token_c16_p2_h2_20c2b6b0 (
   assign mask_lane1_bits = k_group[2];
   assign x_lane1_bits = k_spike[1];
   assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign mask_0_next_bits = a_mask[0];
   assign mask_1_next_bits = a_mask[1];
   assign mask_loaded_next_not = ~mask_release;
@@ -99,6 +102,7 @@ module qkta_custom_s1_mask_token_c16_p2_h2_20c2b6b0 (
   assign x_lane1 = x_lane1_bits & mask_lane1;
   assign out_q_up_fire = k_accept & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign a_ready = a_ready_w;
   assign k_ready = k_ready_w;
   assign out_valid = out_q_valid;
@@ -126,10 +130,10 @@ module qkta_custom_s1_mask_token_c16_p2_h2_20c2b6b0 (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_group <= k_group;
+    if (out_q_park) out_q_skid_group <= k_group;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_last <= k_last;
+    if (out_q_park) out_q_skid_last <= k_last;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -25,15 +25,15 @@ module qkta_custom_s2_mask_token_c32_p4_h4_07283f2a (
   output wire [3:0] out_spike  // Blocks/MaskAttention.swift makeMaskAttention(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [3:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [3:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [3:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [3:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  mask_loaded;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire k_ready_w;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire k_accept;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
@@ -54,6 +54,7 @@ module qkta_custom_s2_mask_token_c32_p4_h4_07283f2a (
   wire x_lane3;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire a_ready_w_not;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire mask_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire mask_lane0_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -80,6 +81,7 @@ module qkta_custom_s2_mask_token_c32_p4_h4_07283f2a (
   wire mask_lane3_mux_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire x_lane3_bits;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire mask_0_next_bits;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire mask_1_next_bits;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
   wire mask_2_next_bits;  // Blocks/MaskAttention.swift makeMaskAttention(_:)
@@ -122,6 +124,7 @@ module qkta_custom_s2_mask_token_c32_p4_h4_07283f2a (
   assign mask_lane3_mux_1 = mask_lane3_bits_2 ? mask_1 : mask_0;
   assign x_lane3_bits = k_spike[3];
   assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign mask_0_next_bits = a_mask[0];
   assign mask_1_next_bits = a_mask[1];
   assign mask_2_next_bits = a_mask[2];
@@ -153,6 +156,7 @@ module qkta_custom_s2_mask_token_c32_p4_h4_07283f2a (
   assign x_lane3 = x_lane3_bits & mask_lane3;
   assign out_q_up_fire = k_accept & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign a_ready = a_ready_w;
   assign k_ready = k_ready_w;
   assign out_valid = out_q_valid;
@@ -184,10 +188,10 @@ module qkta_custom_s2_mask_token_c32_p4_h4_07283f2a (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_group <= k_group;
+    if (out_q_park) out_q_skid_group <= k_group;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_last <= k_last;
+    if (out_q_park) out_q_skid_last <= k_last;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

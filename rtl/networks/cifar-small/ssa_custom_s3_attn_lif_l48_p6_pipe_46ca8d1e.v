@@ -28,15 +28,15 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   output wire [5:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [5:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [5:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [5:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [5:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  [4:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [4:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [4:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -85,17 +85,17 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   reg  [4:0] v_45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [4:0] v_46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [4:0] v_47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [53:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [53:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [53:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [53:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -207,6 +207,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   wire [4:0] lane5_vn;  // signed, Blocks/LIFDatapath.swift reset(_:_:spike:fired:kept:)
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -399,6 +400,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   wire [10:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [53:0] s1_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -735,6 +737,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   assign lane5_d_sub = {lane5_a[10], lane5_a} - {{7{s2_v0_lane5[4]}}, s2_v0_lane5};
   assign lane5_h_add = {{6{s2_v0_lane5[4]}}, s2_v0_lane5} + {lane5_dk[9], lane5_dk};
   assign out_q_load_not = ~out_q_valid;
+  assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
   assign s1_valid_next_mux = s1_load ? s1_valid_next_or : s1_valid;
   assign s1_current_next_mux = s1_skid_valid ? s1_skid_current : in_current;
@@ -963,6 +966,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   assign lane5_vn = s4_spike_lane5 ? 5'd0 : s4_kept_lane5;
   assign out_q_up_fire = s4_advance & out_q_up_ready;
   assign out_q_load = out_ready | out_q_load_not;
+  assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
   assign out_valid = out_q_valid;
   assign out_first = out_q_first;
@@ -1232,10 +1236,10 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_first <= s4_first;
+    if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_group <= s4_group;
+    if (out_q_park) out_q_skid_group <= s4_group;
   always @(posedge clk)
-    if (out_q_up_ready) out_q_skid_spike <= out_q_spike_next_cat;
+    if (out_q_park) out_q_skid_spike <= out_q_spike_next_cat;
 endmodule
 `default_nettype wire

@@ -115,17 +115,18 @@ module ssa_custom_s3_c48_h4_t2_n16_p6_b2 (
   wire s_write1;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   wire rd_bank_writing;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   wire rd_replay;  // Blocks/SSAAccelerator.swift makeSSA(_:)
-  reg  qr_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [5:0] qr_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  qr_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  reg  [5:0] qr_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:)
-  wire qr_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:)
+  reg  qr_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [5:0] qr_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  qr_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  [5:0] qr_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  wire qr_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
   reg  qr_s1_valid;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   wire qr_s1_advance;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   wire qr_issue;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   wire qr_done;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   wire qr_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire qr_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire qr_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [95:0] sum_h0;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   reg  [95:0] sum_h1;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   reg  [95:0] sum_h2;  // Blocks/SSAAccelerator.swift makeSSA(_:)
@@ -366,6 +367,7 @@ module ssa_custom_s3_c48_h4_t2_n16_p6_b2 (
   wire qr_issue_or;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   wire qr_done_eq;  // Blocks/SSAAccelerator.swift makeSSA(_:)
   wire qr_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire qr_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [59:0] rd_row_data_mux;  // Blocks/SSAAccelerator.swift ofBank(_:_:)
   wire rd_head_sums_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire rd_head_sums_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -794,6 +796,7 @@ module ssa_custom_s3_c48_h4_t2_n16_p6_b2 (
   assign qr_issue_or = qr_issue_not | qr_q_up_ready;
   assign qr_done_eq = q_rptr == 8'd255;
   assign qr_q_load_not = ~qr_q_valid;
+  assign qr_q_park_not = ~qr_q_load;
   assign rd_row_data_mux = s_rbank ? s_rdata1 : s_rdata0;
   assign rd_head_sums_bits = rd1_head[1];
   assign rd_head_sums_bits_1 = rd1_head[0];
@@ -1133,6 +1136,7 @@ module ssa_custom_s3_c48_h4_t2_n16_p6_b2 (
   assign qr_done = qr_issue & qr_done_eq;
   assign qr_q_up_fire = qr_s1_advance & qr_q_up_ready;
   assign qr_q_load = u_enc_q2_in_ready | qr_q_load_not;
+  assign qr_q_park = qr_q_up_fire & qr_q_park_not;
   assign rd_row_data = rd1_written ? rd_row_data_mux : 60'd0;
   assign rd_head_sums = rd_head_sums_bits ? rd_head_sums_mux : rd_head_sums_mux_1;
   assign rd_added = {rd_added_add, rd_added_add_1, rd_added_add_2, rd_added_add_3, rd_added_add_4, rd_added_add_5, rd_added_add_6, rd_added_add_7, rd_added_add_8, rd_added_add_9, rd_added_add_10, rd_added_add_11};
@@ -1223,7 +1227,7 @@ module ssa_custom_s3_c48_h4_t2_n16_p6_b2 (
     if (rst) qr_q_skid_valid <= 1'd0;
     else qr_q_skid_valid <= qr_q_skid_valid_next_mux;
   always @(posedge clk)
-    if (qr_q_up_ready) qr_q_skid_spike <= q_rdata;
+    if (qr_q_park) qr_q_skid_spike <= q_rdata;
   always @(posedge clk)
     if (rst) rd_draining <= 1'd0;
     else rd_draining <= rd_draining_next_mux;
