@@ -373,6 +373,9 @@ struct ModuleWriter {
         for mem in module.memories {
             let mn = net.memoryNames[mem]!
             var lines = ["  reg \(Self.range(mem.width))\(mn) [0:\(mem.depth - 1)];  // \(mem.depth) x \(mem.width)\(mem.isSigned ? " signed" : ""), \(mem.loc.stable)"]
+            if mem.readsNeverMeetWrite {
+                lines.insert("  // No synchronous read meets a write of its word in one cycle (the generator proves it; checked below).\n  (* no_rw_check *)", at: 0)
+            }
             if let initial = mem.initial {
                 let file = "\(name)_\(mn).hex"
                 images.append(EmittedDesign.File(name: file, contents: initial.map { $0.hex + "\n" }.joined()))
@@ -388,6 +391,17 @@ struct ModuleWriter {
             let mn = net.memoryNames[r.memory]!
             readMemories.insert(mn)
             sequential.append("  always @(posedge clk)\n    if (\(ref(r.enable))) \(rn) <= \(mn)[\(ref(r.address))];")
+            if r.memory.readsNeverMeetWrite, let wp = r.memory.writePort {
+                sequential.append("""
+                    `ifndef SYNTHESIS
+                      always @(posedge clk)
+                        if (\(ref(wp.enable)) && \(ref(r.enable)) && \(ref(wp.address)) == \(ref(r.address))) begin
+                          $display("ERROR: \(name).\(mn): read (\(rn)) and written at address %0d in one cycle, which the generator promised never happens", \(ref(wp.address)));
+                          $stop;
+                        end
+                    `endif
+                    """)
+            }
         }
         var instanceText: [String] = []
         for inst in module.instances {

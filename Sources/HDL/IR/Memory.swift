@@ -15,6 +15,9 @@ public final class Memory: Hashable, @unchecked Sendable {
 
     /// Set by `Module.write`.
     public internal(set) var writePort: MemoryWritePort?
+    /// Set by `Module.promiseNoReadWriteCollision`: no synchronous read addresses the word
+    /// written in the same cycle, so synthesis may leave out the read-old-data bypass.
+    public internal(set) var readsNeverMeetWrite = false
 
     init(name: String, width: Int, depth: Int, isSigned: Bool, initial: [Bits]?, loc: SourceLoc,
          index: Int, module: Module) {

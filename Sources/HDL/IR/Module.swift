@@ -210,6 +210,16 @@ public final class Module: @unchecked Sendable {
         memory.writePort = MemoryWritePort(address: address, data: data, enable: enable, loc: loc)
     }
 
+    /// Promises that no synchronous read of `memory` addresses the word its write port writes
+    /// in the same cycle (the caller proves it from its own control). The Verilog then tells
+    /// synthesis so (Yosys `(* no_rw_check *)`): an ECP5 DP16KD cannot return the old word to one
+    /// port while the other writes it, and Yosys 0.23 would build that from LUTs and flip-flops,
+    /// a multiplexer after the RAM's clock-to-out. Simulation checks the promise: the emitted
+    /// Verilog stops (`$stop`, outside synthesis) on a read and a write of one address in one cycle.
+    public func promiseNoReadWriteCollision(_ memory: Memory) {
+        memory.readsNeverMeetWrite = true
+    }
+
     private func addressProblem(_ memory: Memory, _ address: Expr) -> String? {
         if address.isSigned || address.width != memory.addressWidth {
             return "address of memory '\(memory.name)' (depth \(memory.depth)) must be \(memory.addressWidth)-bit unsigned, got \(address.typeDescription) (\(address.loc))"
