@@ -157,6 +157,7 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     let nw = Memory.addressWidth(depth: N)
     let aw = Memory.addressWidth(depth: TG)
     let dw = Memory.addressWidth(depth: D)
+    let layout = BlockRAMBanks(depth: D, width: W)
     func k(_ v: Int, _ w: Int) -> Expr { .const(v, width: w) }
 
     let attnConfig = LIFBankConfig(neurons: C, lanes: P, neuron: c.attention, current: Interval(0, N),
@@ -185,7 +186,7 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
 
         Dataflow (two passes per sample):
           pass 1: input events -> Q and K accumulators -> Q and K LIF banks (per token, as QKTA);
-                  Q spikes -> T x C column counters (\(cw) bit each); K spikes -> K buffer RAM, word (token*T + t)*\(G) + group.
+                  Q spikes -> T x C column counters (\(cw) bit each); K spikes -> K buffer RAM, word (token*T + t)*\(G) + group\(layout.banks == 1 ? "" : " (\(layout.banks) banks of \(layout.bankDepth) words, by the word's high address bits)").
           mask:   after the sample's last Q beat, \(attnText) -> mask registers A_c[t].
           pass 2: the K buffer is read back in input order (1 word per cycle), each word AND-ed with A_c[t] of its time
                   step -> event encoder -> projection accumulator -> projection LIF bank -> m_axis.
@@ -312,7 +313,19 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     m.next(qPending, mux(qSampleDone, k(1, 1), qPending & ~attnDone))
 
     // ---- The K buffer: written in input order by pass 1, read in the same order by pass 2.
-    let kMem = m.memory("k_buffer", width: W, depth: D)
+    // Deeper than one block RAM, the buffer is banks of one RAM's depth (`BlockRAMBanks`), so
+    // that pass 2 registers each bank's word before the multiplexer across them.
+    let ob = layout.offsetBits
+    let kMems = (0..<layout.banks).map { i in
+        m.memory(layout.banks == 1 ? "k_buffer" : "k_buffer_b\(i)", width: W, depth: layout.depth(ofBank: i))
+    }
+    // No read meets a write of its word: a word is written only when the words held are fewer
+    // than D (so the writer is not at the reader's word, except with none held), and read only
+    // in pass 2, which starts once the sample's last word is written and reads only words held.
+    for mem in kMems { m.promiseNoReadWriteCollision(mem) }
+    /// The bank of a word address and its address inside bank `i`.
+    func bank(_ ptr: Expr) -> Expr { ptr.slice(dw - 1, ob) }
+    func offset(_ ptr: Expr, _ i: Int) -> Expr { ptr.slice(Memory.addressWidth(depth: layout.depth(ofBank: i)) - 1, 0) }
     let wPtr = m.reg("k_wptr", width: dw, reset: 0)
     let rPtr = m.reg("k_rptr", width: dw, reset: 0)
     // A word may be overwritten once pass 2 of the previous sample has read it: the buffer is
@@ -326,7 +339,15 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     uLifK.connect("out_ready", kReady)
     let kFire = m.wire("k_fire", uLifK.output("out_valid") & kReady)
     let kSpike = uLifK.output("out_spike")
-    m.write(kMem, address: wPtr, data: W == P ? kSpike : kSpike.truncate(to: W), enable: kFire)
+    let kWord = W == P ? kSpike : kSpike.truncate(to: W)
+    if layout.banks == 1 {
+        m.write(kMems[0], address: wPtr, data: kWord, enable: kFire)
+    } else {
+        let wBank = m.wire("k_wbank", bank(wPtr))
+        for (i, mem) in kMems.enumerated() {
+            m.write(mem, address: offset(wPtr, i), data: kWord, enable: kFire & wBank.eq(k(i, wBank.width)))
+        }
+    }
     let wLast = wPtr.eq(k(D - 1, dw))
     m.next(wPtr, mux(wLast, k(0, dw), wPtr +% k(1, dw)), enable: kFire)
 
@@ -334,18 +355,36 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     let replay = m.wire("replay", maskReady & kPending)
     let xBuf = SpikeSkidBuffer(m, "x", fields: [("spike", W, false)])
     // x_s1: the word being read (the RAM's registered output) and its mask; x_s2: the word
-    // registered again before the AND, so that the block RAMs' clock-to-out and the mux across
-    // them (a deep K buffer spans many) have a clock period of their own.
+    // registered again in the fabric (each bank's, when banked) before the multiplexer and the
+    // AND, so that the block RAMs' clock-to-out has a clock period of its own.
     let s1Valid = m.reg("x_s1_valid", width: 1, reset: 0)
     let s1Mask = m.reg("x_s1_mask", width: W)
     let s2Valid = m.reg("x_s2_valid", width: 1, reset: 0)
-    let s2Word = m.reg("x_s2_word", width: W)
     let s2Mask = m.reg("x_s2_mask", width: W)
     let s2Free = m.wire("x_s2_free", ~s2Valid | xBuf.ready)
     let s2Advance = m.wire("x_s2_advance", s2Valid & xBuf.ready)
     let s1Advance = m.wire("x_s1_advance", s1Valid & s2Free)
     let issue = m.wire("x_issue", replay & (~s1Valid | s2Free))
-    let rData = m.readSync(kMem, rPtr, enable: issue, name: "k_rdata")
+    let s2Word: Expr
+    if layout.banks == 1 {
+        let rData = m.readSync(kMems[0], rPtr, enable: issue, name: "k_rdata")
+        let word = m.reg("x_s2_word", width: W)
+        m.next(word, rData, enable: s2Free)
+        s2Word = word
+    } else {
+        let rBank = m.wire("k_rbank", bank(rPtr))
+        let s1Bank = m.reg("x_s1_bank", width: rBank.width)
+        let s2Bank = m.reg("x_s2_bank", width: rBank.width)
+        m.next(s1Bank, rBank, enable: issue)
+        m.next(s2Bank, s1Bank, enable: s2Free)
+        let words = kMems.enumerated().map { i, mem -> Expr in
+            let rData = m.readSync(mem, offset(rPtr, i), enable: issue & rBank.eq(k(i, rBank.width)), name: "k_rdata_b\(i)")
+            let word = m.reg("x_s2_word_b\(i)", width: W)
+            m.next(word, rData, enable: s2Free)
+            return word
+        }
+        s2Word = SpikeStreamParts.select(m, "x_s2_word", index: s2Bank, items: words, fallback: k(0, W))
+    }
     let rSlot = m.reg("x_slot", width: aw, reset: 0)         // t*G + group of the word read next
     let rLast = rPtr.eq(k(D - 1, dw))
     m.next(rPtr, mux(rLast, k(0, dw), rPtr +% k(1, dw)), enable: issue)
@@ -354,7 +393,6 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     m.next(s1Mask, maskNow, enable: issue)
     m.next(s1Valid, issue | (s1Valid & ~s1Advance))
     m.next(s2Valid, s1Advance | (s2Valid & ~s2Advance))
-    m.next(s2Word, rData, enable: s2Free)
     m.next(s2Mask, s1Mask, enable: s2Free)
     let replayDone = m.wire("replay_done", issue & rLast)
     m.next(kPending, mux(kFire & wLast, k(1, 1), kPending & ~replayDone))
