@@ -92,6 +92,7 @@ enum BlockCommands {
         let emitted = VerilogEmitter.emit(design, directory: folder.absolute)
         let r = IRResources(design)
         let input = model.hardware.inputFormat, output = model.hardware.outputFormat
+        let clock = try ClockChoice.choose(design, given: nil)
         let report = Report(generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom",
                             stage: c.stage, index: c.index, block: c.block.rawValue,
                             attention: c.block == .qkformerBlock ? c.attention.rawValue : nil,
@@ -103,7 +104,7 @@ enum BlockCommands {
                             files: Report.Files(paths: folder.absolute == nil ? "relative" : "absolute",
                                                 memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro,
                                                 memoryDirectory: folder.absolute ?? "."),
-                            resources: GenerateReport.Resources(ResourceModel.estimate(design).total), performance: try BlockPerformance.estimate(model.hardware, tokens: f.tokens, stage: c.stage),
+                            resources: GenerateReport.Resources(ResourceModel.estimate(design).total), performance: try BlockPerformance.estimate(model.hardware, tokens: f.tokens, stage: c.stage, clock: clock),
                             ssaBuffers: SSABuffers(model.hardware))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]

@@ -18,9 +18,6 @@ enum BlockPerformance {
         case ssaBlock(SSAShape, MLPShape)
     }
 
-    /// The clock the times assume (no timing analysis is run), as `qkforge estimate` assumes.
-    static let assumedClockMHz = 200.0
-
     struct Rates: Encodable {
         let input: Double
         /// SSA only: its Q and K spikes.
@@ -43,6 +40,7 @@ enum BlockPerformance {
         let rates: Rates
         let clockMHz: Double
         let clockIsAssumed: Bool
+        let clockSource: String
         let latencyMicroseconds: Double
         let samplesPerSecond: Double
         let source: String
@@ -50,22 +48,22 @@ enum BlockPerformance {
 
     /// The estimate of a composite block's hardware serving `tokens` tokens per sample, at an
     /// assumed clock of `clockMHz`.
-    static func estimate(_ hw: BlockHardware, tokens: Int, stage: Int, clockMHz: Double = assumedClockMHz) throws -> Report {
+    static func estimate(_ hw: BlockHardware, tokens: Int, stage: Int, clock: ClockChoice) throws -> Report {
         switch hw.structure {
-        case .mlp(let m): return estimate(.mlp(MLPShape(mlp: m, tokens: tokens)), stage: stage, clockMHz: clockMHz)
+        case .mlp(let m): return estimate(.mlp(MLPShape(mlp: m, tokens: tokens)), stage: stage, clock: clock)
         case .qkformerBlock(let b):
             if case .selfAttention(let s) = b.attention {
-                return estimate(.ssaBlock(SSAShape(ssa: s), MLPShape(mlp: b.mlp, tokens: tokens)), stage: stage, clockMHz: clockMHz)
+                return estimate(.ssaBlock(SSAShape(ssa: s), MLPShape(mlp: b.mlp, tokens: tokens)), stage: stage, clock: clock)
             }
-            return estimate(.block(try BlockShape(block: b, tokens: tokens)), stage: stage, clockMHz: clockMHz)
-        case .attention(.selfAttention(let s)): return estimate(.ssa(SSAShape(ssa: s)), stage: stage, clockMHz: clockMHz)
+            return estimate(.block(try BlockShape(block: b, tokens: tokens)), stage: stage, clock: clock)
+        case .attention(.selfAttention(let s)): return estimate(.ssa(SSAShape(ssa: s)), stage: stage, clock: clock)
         case .attention: preconditionFailure("QKTA and QKCA have their own performance report (GenerateReport)")
         }
     }
 
     /// The estimate of `shape` at the assumed rates of `stage` (QKFormer's Table 7 where it has
     /// them) and the assumed clock.
-    static func estimate(_ shape: Shape, stage: Int, clockMHz: Double = assumedClockMHz) -> Report {
+    static func estimate(_ shape: Shape, stage: Int, clock: ClockChoice) -> Report {
         let tidy = JSONValue.tidy
         let rates: Rates, cycles: Double, latency: Int
         func blockRates(_ r: BlockFiringRates, attention: Bool) -> Rates {
@@ -97,15 +95,15 @@ enum BlockPerformance {
             latency = one.runCycles(ssa: [ssa.syntheticSample(r)], mlp: [mlp.syntheticMLPSample(h)])
             rates = ssaRates(r, hidden: h)
         }
-        let clock = clockMHz
         let source: String
         switch shape {
         case .ssa, .ssaBlock: source = "estimate: the SSA cycle model from firing rates, streams that never stall (docs/estimate-cycles.md)"
         default: source = "estimate: the composite-block cycle model from firing rates, streams that never stall (docs/estimate-cycles.md)"
         }
         return Report(cyclesPerSample: tidy(cycles), latencyCycles: latency, rates: rates,
-                      clockMHz: clock, clockIsAssumed: true, latencyMicroseconds: tidy(Double(latency) / clock),
-                      samplesPerSecond: tidy(clock * 1e6 / max(cycles, 1)), source: source)
+                      clockMHz: tidy(clock.mhz), clockIsAssumed: clock.isAssumed, clockSource: clock.source,
+                      latencyMicroseconds: tidy(Double(latency) / clock.mhz),
+                      samplesPerSecond: tidy(clock.mhz * 1e6 / max(cycles, 1)), source: source)
     }
 
     static func ratesText(_ r: Rates) -> String {
@@ -125,8 +123,8 @@ enum BlockPerformance {
             streams that never stall:
 
             - \(g(p.cyclesPerSample)) cycles per sample (steady state), latency \(p.latencyCycles) cycles;
-            - at an **assumed** \(g(p.clockMHz)) MHz clock (no timing analysis has been run): \(g(p.latencyMicroseconds)) us latency,
-              \(g(p.samplesPerSecond)) samples/s.
+            - at \(g(p.clockMHz)) MHz, \(FolderText.clock(p.clockSource)): \(g(p.latencyMicroseconds)) us latency,
+              \(g(p.samplesPerSecond)) samples/s. `qkforge timing` measures the real Fmax (docs/timing.md).
             """
     }
 
@@ -134,7 +132,7 @@ enum BlockPerformance {
     static func summary(_ p: Report) -> [String] {
         return [
             "  cycles per sample: \(Int(p.cyclesPerSample.rounded())) at ASSUMED firing rates (\(ratesText(p.rates)))",
-            "  latency \(p.latencyCycles) cycles = \(g(p.latencyMicroseconds)) us, \(g(p.samplesPerSecond)) samples/s at an ASSUMED \(g(p.clockMHz)) MHz clock (not a timing result)",
+            "  latency \(p.latencyCycles) cycles = \(g(p.latencyMicroseconds)) us, \(g(p.samplesPerSecond)) samples/s at \(g(p.clockMHz)) MHz, \(p.clockSource)",
         ]
     }
 }

@@ -160,15 +160,7 @@ enum EstimateCommand {
         let res = ResourceModel.estimate(design)
         // The Fmax estimate from the estimator's own netlist (LogicDepth: ECP5 LUT4 levels and
         // carry chains between flops); the clock of the latency and throughput unless given.
-        // QKFORGE_ECP5_DELAYS="clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM" (ns) replaces
-        // the calibrated delays: the calibration of docs/estimate-accuracy.md fits them with it.
-        var delays = LogicDepth.Delays.ecp5
-        if let e = ProcessInfo.processInfo.environment["QKFORGE_ECP5_DELAYS"] {
-            let v = e.split(separator: ",").compactMap { Double($0) }
-            guard v.count == 8 else { throw Failure(message: "QKFORGE_ECP5_DELAYS must be 8 numbers (clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM), got '\(e)'", code: 2) }
-            delays = LogicDepth.Delays(clockToQ: v[0], setup: v[1], lut: v[2], routeFanout: v[3], carryEntry: v[4], carryBit: v[5], dsp: v[6])
-            delays.blockRAM = v[7]
-        }
+        let delays = try ClockChoice.delays()
         let ecp5 = LogicDepth.analyze(design, lutInputs: 4, delays: delays)
         let xc7 = LogicDepth.analyze(design, lutInputs: 6)
         let clock = given ?? ecp5.fmaxMHz

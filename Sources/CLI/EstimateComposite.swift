@@ -45,10 +45,10 @@ extension EstimateCommand {
         if let f = ["rate", "q-rate", "k-rate", "attention-rate", "x-rate", "out-rate", "e-ac", "e-mac", "e-mem-bit"].first(where: args.given) {
             throw Arguments.UsageError(description: "--\(f) does not apply to --block \(kind): its cycle model takes QKFormer's Table 7 rates and has no energy model yet; drop --\(f)")
         }
-        let clock = try positive(args, "clock-mhz", default: BlockPerformance.assumedClockMHz)
         let design = try Elaborate.run(try model.hardware.makeModule())
+        let clock = try ClockChoice.choose(design, given: args.string("clock-mhz").map { _ in try positive(args, "clock-mhz", default: 200) })
         let res = ResourceModel.estimate(design)
-        let perf = try BlockPerformance.estimate(model.hardware, tokens: model.block.input.tokens, stage: c.stage, clockMHz: clock)
+        let perf = try BlockPerformance.estimate(model.hardware, tokens: model.block.input.tokens, stage: c.stage, clock: clock)
         if args.flag("json") {
             let r = CompositeReport(
                 schemaVersion: schemaVersion,

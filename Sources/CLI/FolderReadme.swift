@@ -34,8 +34,8 @@ struct FolderReadme {
             X' \(g(p.rates.xPrime)), out \(g(p.rates.out)); \(p.rates.source.replacingOccurrences(of: "assumed: ", with: ""))), streams that never stall:
 
             - \(g(p.cyclesPerSample)) cycles per sample (steady state), latency \(p.latencyCycles) cycles;
-            - at an **assumed** \(g(p.clockMHz)) MHz clock (no timing analysis has been run): \(g(p.latencyMicroseconds)) us latency,
-              \(g(p.samplesPerSecond)) samples/s.
+            - at \(g(p.clockMHz)) MHz, \(FolderText.clock(p.clockSource)): \(g(p.latencyMicroseconds)) us latency,
+              \(g(p.samplesPerSecond)) samples/s. `qkforge timing` measures the real Fmax (docs/timing.md).
 
             """
     }
@@ -45,6 +45,11 @@ struct FolderReadme {
 /// MLP and QKFormer blocks): the files, the port table, lint and simulation, synthesis and the
 /// resource estimate. Each ends with a newline; put one more between two of them.
 enum FolderText {
+    /// A clock source line (`ClockChoice.source`) with its capitals turned to emphasis.
+    static func clock(_ source: String) -> String {
+        source.replacingOccurrences(of: "ESTIMATED", with: "**estimated**").replacingOccurrences(of: "ASSUMED", with: "**assumed**")
+    }
+
     /// The pointer to the docs and the list of the folder's files.
     static func files(top: String, absolute: String?) -> String {
         let macro = VerilogEmitter.memoryDirectoryMacro

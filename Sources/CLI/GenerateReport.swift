@@ -39,7 +39,7 @@ struct GenerateReport: Codable {
     }
 
     /// Cycles from the checked cycle model (docs/estimate-cycles.md) at assumed firing rates;
-    /// time at an assumed clock, not a timing result.
+    /// times at the Fmax estimate (`ClockChoice`), not a timing result.
     struct Performance: Codable {
         var cyclesPerSample: Double
         var latencyCycles: Int
@@ -47,6 +47,7 @@ struct GenerateReport: Codable {
         var rates: Rates
         var clockMHz: Double
         var clockIsAssumed: Bool
+        var clockSource: String
         var latencyMicroseconds: Double
         var samplesPerSecond: Double
     }
@@ -99,14 +100,14 @@ extension GenerateReport.Resources {
 }
 
 extension GenerateReport.Performance {
-    init(_ est: PerformanceEstimate) {
+    init(_ est: PerformanceEstimate, clock: ClockChoice) {
         let r = est.rates
         self.init(cyclesPerSample: JSONValue.tidy(est.cyclesPerSample), latencyCycles: est.latencyCycles,
                   eventBoundCycles: JSONValue.tidy(est.eventBoundCycles),
                   rates: GenerateReport.Rates(input: JSONValue.tidy(r.input), q: JSONValue.tidy(r.q), k: JSONValue.tidy(r.k),
                                               attention: JSONValue.tidy(r.attention), xPrime: JSONValue.tidy(r.xPrime),
                                               out: JSONValue.tidy(r.out), source: "assumed: " + r.source),
-                  clockMHz: JSONValue.tidy(est.clockMHz), clockIsAssumed: true,
+                  clockMHz: JSONValue.tidy(est.clockMHz), clockIsAssumed: clock.isAssumed, clockSource: clock.source,
                   latencyMicroseconds: JSONValue.tidy(est.latencyMicroseconds), samplesPerSecond: JSONValue.tidy(est.samplesPerSecond))
     }
 }

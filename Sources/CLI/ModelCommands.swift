@@ -160,7 +160,8 @@ enum ModelCommands {
         let emitted = VerilogEmitter.emit(design, directory: folder.absolute)
         let r = IRResources(design)
         let resources = ResourceModel.estimate(design).total
-        let perf = PerformanceEstimate(shape: shape, rates: FiringRates.resolve(shape: shape, stage: c.stage))
+        let clock = try ClockChoice.choose(design, given: nil)
+        let perf = PerformanceEstimate(shape: shape, rates: FiringRates.resolve(shape: shape, stage: c.stage), clockMHz: clock.mhz)
         _ = try args.uint64("seed", default: 1)  // a malformed --seed is still refused
         let report = GenerateReport(
             generator: "qkforge \(QKForgeVersion.string)", top: emitted.top, model: c.model ?? "custom", stage: c.stage,
@@ -170,7 +171,7 @@ enum ModelCommands {
             memories: r.memories.map { GenerateReport.Memory(path: $0.path, depth: $0.depth, width: $0.width) },
             files: GenerateReport.Files(paths: folder.absolute == nil ? "relative" : "absolute",
                                         memoryDirectoryMacro: VerilogEmitter.memoryDirectoryMacro, memoryDirectory: folder.absolute ?? "."),
-            resources: GenerateReport.Resources(resources), performance: GenerateReport.Performance(perf),
+            resources: GenerateReport.Resources(resources), performance: GenerateReport.Performance(perf, clock: clock),
             quantization: bundle.map { JSONValue($0.json) })
         let readme = FolderReadme(report: report, design: design, emitted: emitted, flags: rebuildFlags(args, model)).text
         let files = (emitted.allFiles + [EmittedDesign.File(name: "report.json", contents: try report.encoded()),
@@ -208,7 +209,7 @@ enum ModelCommands {
         return [
             "  estimate (no synthesis): \(e.luts) LUTs, \(e.flipFlops) FFs, BRAM \(e.bram36) x 36K + \(e.bram18) x 18K, \(e.dsps) DSPs (xc7)",
             "  cycles per sample: \(Int(p.cyclesPerSample.rounded())) at assumed firing rates (input \(EstimateCommand.g(p.rates.input)), QKFormer Table 7)",
-            "  latency \(p.latencyCycles) cycles = \(EstimateCommand.g(p.latencyMicroseconds)) us, \(EstimateCommand.g(p.samplesPerSecond)) samples/s at an ASSUMED \(EstimateCommand.g(p.clockMHz)) MHz clock (not a timing result)",
+            "  latency \(p.latencyCycles) cycles = \(EstimateCommand.g(p.latencyMicroseconds)) us, \(EstimateCommand.g(p.samplesPerSecond)) samples/s at \(EstimateCommand.g(p.clockMHz)) MHz, \(p.clockSource)",
         ]
     }
 

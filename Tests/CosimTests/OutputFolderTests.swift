@@ -54,13 +54,18 @@ import Cosim
 
         // The folder says what it is, and report.json carries the estimate.
         let readme = try String(contentsOf: out.appendingPathComponent("README.md"), encoding: .utf8)
-        #expect(readme.contains("Top module: `\(Self.top)`") && readme.contains("| `s_axis_tdata` | input |") && readme.contains("assumed"))
+        #expect(readme.contains("Top module: `\(Self.top)`") && readme.contains("| `s_axis_tdata` | input |") && readme.contains("**estimated**"))
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: out.appendingPathComponent("report.json"))) as? [String: Any]
         let resources = try #require(report?["resources"] as? [String: Any])
         for key in ["luts", "flipFlops", "bram36", "bram18", "dsps"] { #expect(resources[key] is Int, "report.json resources.\(key)") }
         #expect((resources["luts"] as? Int ?? 0) > 0)
         let performance = try #require(report?["performance"] as? [String: Any])
-        #expect(performance["clockIsAssumed"] as? Bool == true)
+        // Times at the Fmax estimate, said so; samples/s = clock / cycles per sample.
+        #expect(performance["clockIsAssumed"] as? Bool == false)
+        #expect((performance["clockSource"] as? String ?? "").contains("ESTIMATED Fmax"), "\(performance)")
+        let mhz = performance["clockMHz"] as? Double ?? 0, cycles = performance["cyclesPerSample"] as? Double ?? 0
+        #expect(mhz > 20 && mhz < 500 && cycles > 0, "\(performance)")
+        #expect(abs((performance["samplesPerSecond"] as? Double ?? 0) - mhz * 1e6 / cycles) <= 1e-3 * mhz * 1e6 / cycles)
     }
 
     @Test func portableFolderLintsWithRelativeFileList() throws {

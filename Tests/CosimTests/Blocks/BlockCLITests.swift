@@ -56,6 +56,13 @@ import Cosim
             // samples/s = clock / cycles per sample, at the given clock.
             #expect(abs((perf?["samplesPerSecond"] as? Double ?? 0) - 100e6 / cycles) <= 1e-3 * 100e6 / cycles, "\(r.output)")
             #expect(perf?["clockMHz"] as? Double == 100)
+            #expect(perf?["clockIsAssumed"] as? Bool == true)
+            // Without --clock-mhz the times are at the block's Fmax estimate, said so.
+            let e = try run(["estimate", "--model", "c.json", "--block", kind, "--lanes", "4", "--json"], in: dir)
+            let ep = (try JSONSerialization.jsonObject(with: Data(e.output.utf8)) as? [String: Any])?["performance"] as? [String: Any]
+            let mhz = ep?["clockMHz"] as? Double ?? 0
+            #expect(ep?["clockIsAssumed"] as? Bool == false && mhz > 20 && mhz < 500, "\(e.output)")
+            #expect((ep?["clockSource"] as? String ?? "").contains("ESTIMATED Fmax"), "\(e.output)")
         }
         // QKTA's full estimate (docs/estimate-json.md): the clock is the Fmax estimate unless given.
         for clock in [nil, "100"] {
@@ -75,7 +82,7 @@ import Cosim
     }
 
     /// A composite folder has a README naming its top module and the cosim flags that rebuild it,
-    /// and a report.json with the resource estimate and the cycle estimate at assumed rates and clock.
+    /// and a report.json with the resource estimate and the cycle estimate at assumed rates and the Fmax estimate.
     @Test(arguments: ["qkformer-block", "mlp"])
     func generateWritesReadmeAndResourceEstimate(block: String) throws {
         let dir = try Self.workDir("readme-\(block)", config: Self.config)
@@ -83,7 +90,7 @@ import Cosim
         let r = try run(["generate", "--model", "c.json", "--block", block, "--lanes", "4", "--portable", "--out", "o"], in: dir)
         #expect(r.status == 0, "\(r.output)")
         #expect(r.output.contains("estimate (no synthesis): ") && r.output.contains("(xc7)"), "\(r.output)")
-        #expect(r.output.contains("cycles per sample: ") && r.output.contains("ASSUMED 200 MHz clock"), "\(r.output)")
+        #expect(r.output.contains("cycles per sample: ") && r.output.contains("the ESTIMATED Fmax (ECP5 speed 8"), "\(r.output)")
         let json = try #require(FileManager.default.contents(atPath: dir.appendingPathComponent("o/report.json").path))
         let report = try #require(try JSONSerialization.jsonObject(with: json) as? [String: Any])
         let top = try #require(report["top"] as? String)
@@ -98,13 +105,13 @@ import Cosim
         #expect(counted > 0 && ffs >= counted, "estimate \(ffs) FFs, counted \(counted)")
         #expect(resources["memoryBits"] as? Int == report["memoryBits"] as? Int)
         let performance = try #require(report["performance"] as? [String: Any])
-        #expect((performance["cyclesPerSample"] as? Double ?? 0) > 0 && performance["clockIsAssumed"] as? Bool == true)
+        #expect((performance["cyclesPerSample"] as? Double ?? 0) > 0 && performance["clockIsAssumed"] as? Bool == false)
         let readme = try String(contentsOf: dir.appendingPathComponent("o/README.md"), encoding: .utf8)
         #expect(readme.hasPrefix("# \(top)\n"))
         #expect(readme.contains("Top module: `\(top)` in `\(top).v`"))
         #expect(readme.contains("`qkforge cosim --model c.json --block \(block) --lanes 4 --seed 1`"))
         #expect(readme.contains("| \(luts) | \(ffs) |"))
-        #expect(readme.contains("**assumed** firing rates"))
+        #expect(readme.contains("**assumed** firing rates") && readme.contains("MHz, the **estimated** Fmax"))
         #expect(!readme.contains(dir.path), "a --portable README names no path of this machine")
     }
 
