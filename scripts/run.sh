@@ -74,7 +74,7 @@ cat <<EOF
   lint       clean (Verilator -Wall, Icarus, Yosys)
   cosim      $result; $per_sample cycles per sample, measured in Verilator (stall probability $stalls on each stream)
   resources  $luts LUTs, $ffs FFs, $bram36 BRAM36 + $bram18 BRAM18, $dsps DSPs (xc7; estimated, not synthesized)
-  time       $ms ms per sample at an ASSUMED $mhz MHz clock (an assumption: no timing analysis is run)
+  time       $ms ms per sample at $mhz MHz, the ESTIMATED Fmax (ECP5, from the netlist's logic depth; \`qkforge timing\` measures it: docs/timing.md)
 
 Next, try:
   $show_bin estimate --model $model --stage $stage --sweep lanes=4,8,12,24 --svg sweep.svg
