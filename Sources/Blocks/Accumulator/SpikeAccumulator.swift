@@ -27,6 +27,10 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     let wa = w.accumulator, ww = w.weight, wb = w.bias, wc = w.count, gw = w.group
     // The weight word is registered before the add when that costs no cycle (below).
     let registeredWeight = g >= 3
+    // With counts above 1 the product `x * w` is a shift-and-add, in series with the add into
+    // the lane state: with G >= 4 it gets a register stage of its own, again at no cycle (the
+    // write of group g then ends 3 cycles after its issue, before the drain can read it).
+    let registeredProduct = g >= 4 && wc > 1
     let m = Module(try config.moduleName(), doc: """
         Event-driven spike x weight accumulator: I[o] = b[o] + sum_i x[i] * W[o][i], C_in = \(cin), C_out = \(cout).
         in:  in_valid/in_ready, in_event, in_channel[\(w.channel - 1):0] (i < \(cin)), in_count[\(wc - 1):0] (x >= 1), in_last;
@@ -37,7 +41,7 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
         Lanes P = \(p), groups G = ceil(C_out/P) = \(g): each event takes G cycles (weights read synchronously from
         the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators \(wa) bits
         (\(w.saturates ? "forced, saturating at each addition; exact needs \(w.exactAccumulator)" : "exact: range \(w.exactRange)")).
-        Weight word \(registeredWeight ? "registered before the add (G >= 3: no cycle lost)" : "added straight from the read (G < 3: a register would delay the drain)").
+        Weight word \(registeredWeight ? "registered before the add (G >= 3: no cycle lost)" : "added straight from the read (G < 3: a register would delay the drain)")\(registeredProduct ? "; the count x weight product registered before the add too (G >= 4: no cycle lost)" : "").
         Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
         waits for that group's write); the result drains (G beats) while the next vector accumulates, which
         costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -158,24 +162,41 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
         weightAdd = weightWord
     }
 
-    let biasAdd = m.read(biasMem, s1Group)
+    // The add stage: s1, or with a registered product the stage after it.
+    var (addValid, addGroup, addFresh): (Expr, Expr, Expr) = (s1Valid, s1Group, s1Fresh)
+    if registeredProduct {
+        let pValid = m.reg("prod_valid", width: 1, reset: 0)
+        let pGroup = m.reg("prod_group", width: gw)
+        let pFresh = m.reg("prod_fresh", width: 1)
+        m.next(pValid, s1Valid)
+        m.next(pGroup, s1Group, enable: s1Valid)
+        m.next(pFresh, s1Fresh, enable: s1Valid)
+        pending = pending.map { $0 | (s1Valid & s1Group.eq(drainGroup)) }
+        (addValid, addGroup, addFresh) = (pValid, pGroup, pFresh)
+    }
+    let biasAdd = m.read(biasMem, addGroup)
     let countSigned = s1Count.extend(to: wc + 1).asSigned()
     for lane in 0..<p {
         let weight = m.wire("w\(lane)", weightAdd.slice(lane * ww + ww - 1, lane * ww).asSigned())
-        let old = m.read(accMem[lane], s1Group)
+        let old = m.read(accMem[lane], addGroup)
         let b = biasAdd.slice(lane * wb + wb - 1, lane * wb).asSigned().extend(to: wa)
-        let base = m.wire("base\(lane)", mux(s1Fresh, b, old))
-        let product: Expr
+        let base = m.wire("base\(lane)", mux(addFresh, b, old))
+        var product: Expr
         if wc == 1 {
             product = mux(s1Count.bit(0), weight, .const(0, width: ww, signed: true))
         } else {
             product = countSigned * weight
         }
+        if registeredProduct {
+            let r = m.reg("prod_r\(lane)", width: product.width, signed: true)
+            m.next(r, product, enable: s1Valid)
+            product = r
+        }
         let sum = m.wire("sum\(lane)", base +& m.wire("prod\(lane)", product))
         // Saturate where the width was forced below the exact one; otherwise every partial
         // sum lies in the interval the width was sized for, so narrowing loses nothing.
         let next = w.saturates ? sum.saturate(to: wa) : sum.truncate(to: wa)
-        m.write(accMem[lane], address: s1Group, data: m.wire("acc_next\(lane)", next), enable: s1Valid)
+        m.write(accMem[lane], address: addGroup, data: m.wire("acc_next\(lane)", next), enable: addValid)
     }
 
     // MARK: Drain: G result beats per vector
@@ -185,7 +206,7 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     let out = SkidBuffer(m, "out_slice", fields: outFields)
     // The group's last addition is still being written (or, with a registered weight, its
     // word is still in the weight register).
-    let writing = s1Valid & s1Group.eq(drainGroup)
+    let writing = addValid & addGroup.eq(drainGroup)
     let hazard = m.wire("drain_hazard", pending.map { writing | $0 } ?? writing)
     let drainValid = m.wire("drain_valid", drainActive & ~hazard)
     let drainLast = m.wire("drain_last", drainGroup.eq(.const(g - 1, width: gw)))

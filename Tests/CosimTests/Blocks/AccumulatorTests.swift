@@ -231,6 +231,8 @@ final class ProjectionPairBench: Bench {
             ("r96", try LayerCase(inputs: 96, outputs: 96, lanes: 16, maxCount: 1, weightBits: 8, biasRange: 4096, rng: &rng), false),
             ("r7", try LayerCase(inputs: 7, outputs: 5, lanes: 2, maxCount: 3, weightBits: 6, biasRange: 300, rng: &rng), false),
             ("rg1", try LayerCase(inputs: 16, outputs: 8, lanes: 8, maxCount: 2, weightBits: 8, biasRange: 100, rng: &rng), false),
+            // Counts with G >= 4: the product has its own register stage, at no cycle.
+            ("rp6", try LayerCase(inputs: 40, outputs: 24, lanes: 4, maxCount: 3, weightBits: 7, biasRange: 300, rng: &rng), false),
         ]
     }
 
