@@ -9,7 +9,7 @@
 // Lanes P = 96, groups G = ceil(C_out/P) = 4: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 15 bits
 // (exact: range [-13368, 12249]).
-// Weight word registered before the add (G >= 3: no cycle lost).
+// Weight word registered before the add (G >= 3: no cycle lost); the count x weight product registered before the add too (G >= 4: no cycle lost).
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
 // waits for that group's write); the result drains (G beats) while the next vector accumulates, which
 // costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -64,8 +64,12 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   reg  [1:0] wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  [767:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [1:0] prod_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -73,6 +77,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -80,6 +85,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -87,6 +93,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -94,6 +101,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -101,6 +109,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -108,6 +117,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -115,6 +125,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -122,6 +133,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -129,6 +141,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -136,6 +149,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -143,6 +157,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -150,6 +165,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -157,6 +173,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -164,6 +181,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -171,6 +189,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -178,6 +197,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -185,6 +205,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -192,6 +213,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -199,6 +221,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -206,6 +229,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -213,6 +237,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -220,6 +245,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -227,6 +253,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -234,6 +261,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -241,6 +269,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -248,6 +277,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -255,6 +285,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -262,6 +293,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -269,6 +301,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -276,6 +309,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -283,6 +317,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -290,6 +325,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -297,6 +333,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -304,6 +341,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -311,6 +349,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -318,6 +357,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -325,6 +365,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -332,6 +373,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -339,6 +381,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -346,6 +389,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -353,6 +397,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -360,6 +405,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -367,6 +413,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -374,6 +421,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -381,6 +429,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -388,6 +437,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -395,6 +445,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -402,6 +453,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -409,6 +461,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -416,6 +469,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -423,6 +477,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -430,6 +485,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -437,6 +493,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -444,6 +501,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -451,6 +509,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -458,6 +517,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -465,6 +525,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -472,6 +533,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -479,6 +541,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -486,6 +549,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -493,6 +557,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -500,6 +565,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -507,6 +573,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -514,6 +581,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -521,6 +589,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -528,6 +597,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -535,6 +605,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -542,6 +613,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -549,6 +621,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -556,6 +629,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -563,6 +637,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -570,6 +645,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -577,6 +653,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -584,6 +661,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -591,6 +669,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -598,6 +677,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -605,6 +685,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -612,6 +693,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -619,6 +701,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -626,6 +709,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -633,6 +717,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -640,6 +725,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -647,6 +733,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -654,6 +741,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -661,6 +749,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -668,6 +757,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -675,6 +765,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -682,6 +773,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -689,6 +781,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -696,6 +789,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -703,6 +797,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -710,6 +805,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -717,6 +813,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -724,6 +821,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -731,6 +829,7 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] acc_next94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [15:0] sum95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -865,7 +964,6 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [8:0] base0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base0_rd_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod0_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] base1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base1_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1250,6 +1348,9 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [863:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1553,6 +1654,103 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [1:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r16_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r17_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r18_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r19_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r20_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r21_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r22_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r23_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r24_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r25_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r26_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r27_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r28_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r29_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r30_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r31_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r32_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r33_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r34_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r35_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r36_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r37_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r38_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r39_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r40_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r41_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r42_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r43_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r44_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r45_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r46_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r47_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r48_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r49_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r50_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r51_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r52_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r53_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r54_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r55_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r56_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r57_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r58_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r59_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r60_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r61_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r62_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r63_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r64_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r65_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r66_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r67_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r68_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r69_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r70_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r71_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r72_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r73_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r74_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r75_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r76_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r77_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r78_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r79_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r80_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r81_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r82_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r83_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r84_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r85_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r86_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r87_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r88_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r89_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r90_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r91_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r92_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r93_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r94_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r95_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [1:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -1574,292 +1772,292 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   initial $readmemh({`QKFORGE_MEM_DIR, "/mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619_bias.hex"}, bias);
   reg [14:0] acc_lane0 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane0[add_group] <= acc_next0;
+    if (prod_valid) acc_lane0[prod_group] <= acc_next0;
   reg [14:0] acc_lane1 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane1[add_group] <= acc_next1;
+    if (prod_valid) acc_lane1[prod_group] <= acc_next1;
   reg [14:0] acc_lane2 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane2[add_group] <= acc_next2;
+    if (prod_valid) acc_lane2[prod_group] <= acc_next2;
   reg [14:0] acc_lane3 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane3[add_group] <= acc_next3;
+    if (prod_valid) acc_lane3[prod_group] <= acc_next3;
   reg [14:0] acc_lane4 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane4[add_group] <= acc_next4;
+    if (prod_valid) acc_lane4[prod_group] <= acc_next4;
   reg [14:0] acc_lane5 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane5[add_group] <= acc_next5;
+    if (prod_valid) acc_lane5[prod_group] <= acc_next5;
   reg [14:0] acc_lane6 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane6[add_group] <= acc_next6;
+    if (prod_valid) acc_lane6[prod_group] <= acc_next6;
   reg [14:0] acc_lane7 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane7[add_group] <= acc_next7;
+    if (prod_valid) acc_lane7[prod_group] <= acc_next7;
   reg [14:0] acc_lane8 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane8[add_group] <= acc_next8;
+    if (prod_valid) acc_lane8[prod_group] <= acc_next8;
   reg [14:0] acc_lane9 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane9[add_group] <= acc_next9;
+    if (prod_valid) acc_lane9[prod_group] <= acc_next9;
   reg [14:0] acc_lane10 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane10[add_group] <= acc_next10;
+    if (prod_valid) acc_lane10[prod_group] <= acc_next10;
   reg [14:0] acc_lane11 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane11[add_group] <= acc_next11;
+    if (prod_valid) acc_lane11[prod_group] <= acc_next11;
   reg [14:0] acc_lane12 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane12[add_group] <= acc_next12;
+    if (prod_valid) acc_lane12[prod_group] <= acc_next12;
   reg [14:0] acc_lane13 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane13[add_group] <= acc_next13;
+    if (prod_valid) acc_lane13[prod_group] <= acc_next13;
   reg [14:0] acc_lane14 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane14[add_group] <= acc_next14;
+    if (prod_valid) acc_lane14[prod_group] <= acc_next14;
   reg [14:0] acc_lane15 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane15[add_group] <= acc_next15;
+    if (prod_valid) acc_lane15[prod_group] <= acc_next15;
   reg [14:0] acc_lane16 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane16[add_group] <= acc_next16;
+    if (prod_valid) acc_lane16[prod_group] <= acc_next16;
   reg [14:0] acc_lane17 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane17[add_group] <= acc_next17;
+    if (prod_valid) acc_lane17[prod_group] <= acc_next17;
   reg [14:0] acc_lane18 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane18[add_group] <= acc_next18;
+    if (prod_valid) acc_lane18[prod_group] <= acc_next18;
   reg [14:0] acc_lane19 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane19[add_group] <= acc_next19;
+    if (prod_valid) acc_lane19[prod_group] <= acc_next19;
   reg [14:0] acc_lane20 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane20[add_group] <= acc_next20;
+    if (prod_valid) acc_lane20[prod_group] <= acc_next20;
   reg [14:0] acc_lane21 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane21[add_group] <= acc_next21;
+    if (prod_valid) acc_lane21[prod_group] <= acc_next21;
   reg [14:0] acc_lane22 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane22[add_group] <= acc_next22;
+    if (prod_valid) acc_lane22[prod_group] <= acc_next22;
   reg [14:0] acc_lane23 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane23[add_group] <= acc_next23;
+    if (prod_valid) acc_lane23[prod_group] <= acc_next23;
   reg [14:0] acc_lane24 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane24[add_group] <= acc_next24;
+    if (prod_valid) acc_lane24[prod_group] <= acc_next24;
   reg [14:0] acc_lane25 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane25[add_group] <= acc_next25;
+    if (prod_valid) acc_lane25[prod_group] <= acc_next25;
   reg [14:0] acc_lane26 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane26[add_group] <= acc_next26;
+    if (prod_valid) acc_lane26[prod_group] <= acc_next26;
   reg [14:0] acc_lane27 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane27[add_group] <= acc_next27;
+    if (prod_valid) acc_lane27[prod_group] <= acc_next27;
   reg [14:0] acc_lane28 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane28[add_group] <= acc_next28;
+    if (prod_valid) acc_lane28[prod_group] <= acc_next28;
   reg [14:0] acc_lane29 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane29[add_group] <= acc_next29;
+    if (prod_valid) acc_lane29[prod_group] <= acc_next29;
   reg [14:0] acc_lane30 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane30[add_group] <= acc_next30;
+    if (prod_valid) acc_lane30[prod_group] <= acc_next30;
   reg [14:0] acc_lane31 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane31[add_group] <= acc_next31;
+    if (prod_valid) acc_lane31[prod_group] <= acc_next31;
   reg [14:0] acc_lane32 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane32[add_group] <= acc_next32;
+    if (prod_valid) acc_lane32[prod_group] <= acc_next32;
   reg [14:0] acc_lane33 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane33[add_group] <= acc_next33;
+    if (prod_valid) acc_lane33[prod_group] <= acc_next33;
   reg [14:0] acc_lane34 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane34[add_group] <= acc_next34;
+    if (prod_valid) acc_lane34[prod_group] <= acc_next34;
   reg [14:0] acc_lane35 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane35[add_group] <= acc_next35;
+    if (prod_valid) acc_lane35[prod_group] <= acc_next35;
   reg [14:0] acc_lane36 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane36[add_group] <= acc_next36;
+    if (prod_valid) acc_lane36[prod_group] <= acc_next36;
   reg [14:0] acc_lane37 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane37[add_group] <= acc_next37;
+    if (prod_valid) acc_lane37[prod_group] <= acc_next37;
   reg [14:0] acc_lane38 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane38[add_group] <= acc_next38;
+    if (prod_valid) acc_lane38[prod_group] <= acc_next38;
   reg [14:0] acc_lane39 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane39[add_group] <= acc_next39;
+    if (prod_valid) acc_lane39[prod_group] <= acc_next39;
   reg [14:0] acc_lane40 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane40[add_group] <= acc_next40;
+    if (prod_valid) acc_lane40[prod_group] <= acc_next40;
   reg [14:0] acc_lane41 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane41[add_group] <= acc_next41;
+    if (prod_valid) acc_lane41[prod_group] <= acc_next41;
   reg [14:0] acc_lane42 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane42[add_group] <= acc_next42;
+    if (prod_valid) acc_lane42[prod_group] <= acc_next42;
   reg [14:0] acc_lane43 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane43[add_group] <= acc_next43;
+    if (prod_valid) acc_lane43[prod_group] <= acc_next43;
   reg [14:0] acc_lane44 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane44[add_group] <= acc_next44;
+    if (prod_valid) acc_lane44[prod_group] <= acc_next44;
   reg [14:0] acc_lane45 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane45[add_group] <= acc_next45;
+    if (prod_valid) acc_lane45[prod_group] <= acc_next45;
   reg [14:0] acc_lane46 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane46[add_group] <= acc_next46;
+    if (prod_valid) acc_lane46[prod_group] <= acc_next46;
   reg [14:0] acc_lane47 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane47[add_group] <= acc_next47;
+    if (prod_valid) acc_lane47[prod_group] <= acc_next47;
   reg [14:0] acc_lane48 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane48[add_group] <= acc_next48;
+    if (prod_valid) acc_lane48[prod_group] <= acc_next48;
   reg [14:0] acc_lane49 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane49[add_group] <= acc_next49;
+    if (prod_valid) acc_lane49[prod_group] <= acc_next49;
   reg [14:0] acc_lane50 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane50[add_group] <= acc_next50;
+    if (prod_valid) acc_lane50[prod_group] <= acc_next50;
   reg [14:0] acc_lane51 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane51[add_group] <= acc_next51;
+    if (prod_valid) acc_lane51[prod_group] <= acc_next51;
   reg [14:0] acc_lane52 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane52[add_group] <= acc_next52;
+    if (prod_valid) acc_lane52[prod_group] <= acc_next52;
   reg [14:0] acc_lane53 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane53[add_group] <= acc_next53;
+    if (prod_valid) acc_lane53[prod_group] <= acc_next53;
   reg [14:0] acc_lane54 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane54[add_group] <= acc_next54;
+    if (prod_valid) acc_lane54[prod_group] <= acc_next54;
   reg [14:0] acc_lane55 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane55[add_group] <= acc_next55;
+    if (prod_valid) acc_lane55[prod_group] <= acc_next55;
   reg [14:0] acc_lane56 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane56[add_group] <= acc_next56;
+    if (prod_valid) acc_lane56[prod_group] <= acc_next56;
   reg [14:0] acc_lane57 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane57[add_group] <= acc_next57;
+    if (prod_valid) acc_lane57[prod_group] <= acc_next57;
   reg [14:0] acc_lane58 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane58[add_group] <= acc_next58;
+    if (prod_valid) acc_lane58[prod_group] <= acc_next58;
   reg [14:0] acc_lane59 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane59[add_group] <= acc_next59;
+    if (prod_valid) acc_lane59[prod_group] <= acc_next59;
   reg [14:0] acc_lane60 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane60[add_group] <= acc_next60;
+    if (prod_valid) acc_lane60[prod_group] <= acc_next60;
   reg [14:0] acc_lane61 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane61[add_group] <= acc_next61;
+    if (prod_valid) acc_lane61[prod_group] <= acc_next61;
   reg [14:0] acc_lane62 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane62[add_group] <= acc_next62;
+    if (prod_valid) acc_lane62[prod_group] <= acc_next62;
   reg [14:0] acc_lane63 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane63[add_group] <= acc_next63;
+    if (prod_valid) acc_lane63[prod_group] <= acc_next63;
   reg [14:0] acc_lane64 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane64[add_group] <= acc_next64;
+    if (prod_valid) acc_lane64[prod_group] <= acc_next64;
   reg [14:0] acc_lane65 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane65[add_group] <= acc_next65;
+    if (prod_valid) acc_lane65[prod_group] <= acc_next65;
   reg [14:0] acc_lane66 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane66[add_group] <= acc_next66;
+    if (prod_valid) acc_lane66[prod_group] <= acc_next66;
   reg [14:0] acc_lane67 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane67[add_group] <= acc_next67;
+    if (prod_valid) acc_lane67[prod_group] <= acc_next67;
   reg [14:0] acc_lane68 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane68[add_group] <= acc_next68;
+    if (prod_valid) acc_lane68[prod_group] <= acc_next68;
   reg [14:0] acc_lane69 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane69[add_group] <= acc_next69;
+    if (prod_valid) acc_lane69[prod_group] <= acc_next69;
   reg [14:0] acc_lane70 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane70[add_group] <= acc_next70;
+    if (prod_valid) acc_lane70[prod_group] <= acc_next70;
   reg [14:0] acc_lane71 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane71[add_group] <= acc_next71;
+    if (prod_valid) acc_lane71[prod_group] <= acc_next71;
   reg [14:0] acc_lane72 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane72[add_group] <= acc_next72;
+    if (prod_valid) acc_lane72[prod_group] <= acc_next72;
   reg [14:0] acc_lane73 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane73[add_group] <= acc_next73;
+    if (prod_valid) acc_lane73[prod_group] <= acc_next73;
   reg [14:0] acc_lane74 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane74[add_group] <= acc_next74;
+    if (prod_valid) acc_lane74[prod_group] <= acc_next74;
   reg [14:0] acc_lane75 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane75[add_group] <= acc_next75;
+    if (prod_valid) acc_lane75[prod_group] <= acc_next75;
   reg [14:0] acc_lane76 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane76[add_group] <= acc_next76;
+    if (prod_valid) acc_lane76[prod_group] <= acc_next76;
   reg [14:0] acc_lane77 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane77[add_group] <= acc_next77;
+    if (prod_valid) acc_lane77[prod_group] <= acc_next77;
   reg [14:0] acc_lane78 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane78[add_group] <= acc_next78;
+    if (prod_valid) acc_lane78[prod_group] <= acc_next78;
   reg [14:0] acc_lane79 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane79[add_group] <= acc_next79;
+    if (prod_valid) acc_lane79[prod_group] <= acc_next79;
   reg [14:0] acc_lane80 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane80[add_group] <= acc_next80;
+    if (prod_valid) acc_lane80[prod_group] <= acc_next80;
   reg [14:0] acc_lane81 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane81[add_group] <= acc_next81;
+    if (prod_valid) acc_lane81[prod_group] <= acc_next81;
   reg [14:0] acc_lane82 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane82[add_group] <= acc_next82;
+    if (prod_valid) acc_lane82[prod_group] <= acc_next82;
   reg [14:0] acc_lane83 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane83[add_group] <= acc_next83;
+    if (prod_valid) acc_lane83[prod_group] <= acc_next83;
   reg [14:0] acc_lane84 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane84[add_group] <= acc_next84;
+    if (prod_valid) acc_lane84[prod_group] <= acc_next84;
   reg [14:0] acc_lane85 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane85[add_group] <= acc_next85;
+    if (prod_valid) acc_lane85[prod_group] <= acc_next85;
   reg [14:0] acc_lane86 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane86[add_group] <= acc_next86;
+    if (prod_valid) acc_lane86[prod_group] <= acc_next86;
   reg [14:0] acc_lane87 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane87[add_group] <= acc_next87;
+    if (prod_valid) acc_lane87[prod_group] <= acc_next87;
   reg [14:0] acc_lane88 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane88[add_group] <= acc_next88;
+    if (prod_valid) acc_lane88[prod_group] <= acc_next88;
   reg [14:0] acc_lane89 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane89[add_group] <= acc_next89;
+    if (prod_valid) acc_lane89[prod_group] <= acc_next89;
   reg [14:0] acc_lane90 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane90[add_group] <= acc_next90;
+    if (prod_valid) acc_lane90[prod_group] <= acc_next90;
   reg [14:0] acc_lane91 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane91[add_group] <= acc_next91;
+    if (prod_valid) acc_lane91[prod_group] <= acc_next91;
   reg [14:0] acc_lane92 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane92[add_group] <= acc_next92;
+    if (prod_valid) acc_lane92[prod_group] <= acc_next92;
   reg [14:0] acc_lane93 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane93[add_group] <= acc_next93;
+    if (prod_valid) acc_lane93[prod_group] <= acc_next93;
   reg [14:0] acc_lane94 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane94[add_group] <= acc_next94;
+    if (prod_valid) acc_lane94[prod_group] <= acc_next94;
   reg [14:0] acc_lane95 [0:3];  // 4 x 15 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane95[add_group] <= acc_next95;
+    if (prod_valid) acc_lane95[prod_group] <= acc_next95;
 
   assign group_free_not = ~drain_active;
   assign group_free_lt = group < drain_group;
@@ -1873,395 +2071,397 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
   assign w0_bits = weight_r[7:0];
-  assign base0_rd = bias[add_group];
+  assign base0_rd = bias[prod_group];
   assign base0_bits = base0_rd[8:0];
   assign base0_ext = {{6{base0_bits[8]}}, base0_bits};
-  assign base0_rd_1 = acc_lane0[add_group];
-  assign prod0_ext = {1'd0, add_count};
+  assign base0_rd_1 = acc_lane0[prod_group];
   assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[17:9];
   assign base1_ext = {{6{base1_bits[8]}}, base1_bits};
-  assign base1_rd = acc_lane1[add_group];
+  assign base1_rd = acc_lane1[prod_group];
   assign w2_bits = weight_r[23:16];
   assign base2_bits = base0_rd[26:18];
   assign base2_ext = {{6{base2_bits[8]}}, base2_bits};
-  assign base2_rd = acc_lane2[add_group];
+  assign base2_rd = acc_lane2[prod_group];
   assign w3_bits = weight_r[31:24];
   assign base3_bits = base0_rd[35:27];
   assign base3_ext = {{6{base3_bits[8]}}, base3_bits};
-  assign base3_rd = acc_lane3[add_group];
+  assign base3_rd = acc_lane3[prod_group];
   assign w4_bits = weight_r[39:32];
   assign base4_bits = base0_rd[44:36];
   assign base4_ext = {{6{base4_bits[8]}}, base4_bits};
-  assign base4_rd = acc_lane4[add_group];
+  assign base4_rd = acc_lane4[prod_group];
   assign w5_bits = weight_r[47:40];
   assign base5_bits = base0_rd[53:45];
   assign base5_ext = {{6{base5_bits[8]}}, base5_bits};
-  assign base5_rd = acc_lane5[add_group];
+  assign base5_rd = acc_lane5[prod_group];
   assign w6_bits = weight_r[55:48];
   assign base6_bits = base0_rd[62:54];
   assign base6_ext = {{6{base6_bits[8]}}, base6_bits};
-  assign base6_rd = acc_lane6[add_group];
+  assign base6_rd = acc_lane6[prod_group];
   assign w7_bits = weight_r[63:56];
   assign base7_bits = base0_rd[71:63];
   assign base7_ext = {{6{base7_bits[8]}}, base7_bits};
-  assign base7_rd = acc_lane7[add_group];
+  assign base7_rd = acc_lane7[prod_group];
   assign w8_bits = weight_r[71:64];
   assign base8_bits = base0_rd[80:72];
   assign base8_ext = {{6{base8_bits[8]}}, base8_bits};
-  assign base8_rd = acc_lane8[add_group];
+  assign base8_rd = acc_lane8[prod_group];
   assign w9_bits = weight_r[79:72];
   assign base9_bits = base0_rd[89:81];
   assign base9_ext = {{6{base9_bits[8]}}, base9_bits};
-  assign base9_rd = acc_lane9[add_group];
+  assign base9_rd = acc_lane9[prod_group];
   assign w10_bits = weight_r[87:80];
   assign base10_bits = base0_rd[98:90];
   assign base10_ext = {{6{base10_bits[8]}}, base10_bits};
-  assign base10_rd = acc_lane10[add_group];
+  assign base10_rd = acc_lane10[prod_group];
   assign w11_bits = weight_r[95:88];
   assign base11_bits = base0_rd[107:99];
   assign base11_ext = {{6{base11_bits[8]}}, base11_bits};
-  assign base11_rd = acc_lane11[add_group];
+  assign base11_rd = acc_lane11[prod_group];
   assign w12_bits = weight_r[103:96];
   assign base12_bits = base0_rd[116:108];
   assign base12_ext = {{6{base12_bits[8]}}, base12_bits};
-  assign base12_rd = acc_lane12[add_group];
+  assign base12_rd = acc_lane12[prod_group];
   assign w13_bits = weight_r[111:104];
   assign base13_bits = base0_rd[125:117];
   assign base13_ext = {{6{base13_bits[8]}}, base13_bits};
-  assign base13_rd = acc_lane13[add_group];
+  assign base13_rd = acc_lane13[prod_group];
   assign w14_bits = weight_r[119:112];
   assign base14_bits = base0_rd[134:126];
   assign base14_ext = {{6{base14_bits[8]}}, base14_bits};
-  assign base14_rd = acc_lane14[add_group];
+  assign base14_rd = acc_lane14[prod_group];
   assign w15_bits = weight_r[127:120];
   assign base15_bits = base0_rd[143:135];
   assign base15_ext = {{6{base15_bits[8]}}, base15_bits};
-  assign base15_rd = acc_lane15[add_group];
+  assign base15_rd = acc_lane15[prod_group];
   assign w16_bits = weight_r[135:128];
   assign base16_bits = base0_rd[152:144];
   assign base16_ext = {{6{base16_bits[8]}}, base16_bits};
-  assign base16_rd = acc_lane16[add_group];
+  assign base16_rd = acc_lane16[prod_group];
   assign w17_bits = weight_r[143:136];
   assign base17_bits = base0_rd[161:153];
   assign base17_ext = {{6{base17_bits[8]}}, base17_bits};
-  assign base17_rd = acc_lane17[add_group];
+  assign base17_rd = acc_lane17[prod_group];
   assign w18_bits = weight_r[151:144];
   assign base18_bits = base0_rd[170:162];
   assign base18_ext = {{6{base18_bits[8]}}, base18_bits};
-  assign base18_rd = acc_lane18[add_group];
+  assign base18_rd = acc_lane18[prod_group];
   assign w19_bits = weight_r[159:152];
   assign base19_bits = base0_rd[179:171];
   assign base19_ext = {{6{base19_bits[8]}}, base19_bits};
-  assign base19_rd = acc_lane19[add_group];
+  assign base19_rd = acc_lane19[prod_group];
   assign w20_bits = weight_r[167:160];
   assign base20_bits = base0_rd[188:180];
   assign base20_ext = {{6{base20_bits[8]}}, base20_bits};
-  assign base20_rd = acc_lane20[add_group];
+  assign base20_rd = acc_lane20[prod_group];
   assign w21_bits = weight_r[175:168];
   assign base21_bits = base0_rd[197:189];
   assign base21_ext = {{6{base21_bits[8]}}, base21_bits};
-  assign base21_rd = acc_lane21[add_group];
+  assign base21_rd = acc_lane21[prod_group];
   assign w22_bits = weight_r[183:176];
   assign base22_bits = base0_rd[206:198];
   assign base22_ext = {{6{base22_bits[8]}}, base22_bits};
-  assign base22_rd = acc_lane22[add_group];
+  assign base22_rd = acc_lane22[prod_group];
   assign w23_bits = weight_r[191:184];
   assign base23_bits = base0_rd[215:207];
   assign base23_ext = {{6{base23_bits[8]}}, base23_bits};
-  assign base23_rd = acc_lane23[add_group];
+  assign base23_rd = acc_lane23[prod_group];
   assign w24_bits = weight_r[199:192];
   assign base24_bits = base0_rd[224:216];
   assign base24_ext = {{6{base24_bits[8]}}, base24_bits};
-  assign base24_rd = acc_lane24[add_group];
+  assign base24_rd = acc_lane24[prod_group];
   assign w25_bits = weight_r[207:200];
   assign base25_bits = base0_rd[233:225];
   assign base25_ext = {{6{base25_bits[8]}}, base25_bits};
-  assign base25_rd = acc_lane25[add_group];
+  assign base25_rd = acc_lane25[prod_group];
   assign w26_bits = weight_r[215:208];
   assign base26_bits = base0_rd[242:234];
   assign base26_ext = {{6{base26_bits[8]}}, base26_bits};
-  assign base26_rd = acc_lane26[add_group];
+  assign base26_rd = acc_lane26[prod_group];
   assign w27_bits = weight_r[223:216];
   assign base27_bits = base0_rd[251:243];
   assign base27_ext = {{6{base27_bits[8]}}, base27_bits};
-  assign base27_rd = acc_lane27[add_group];
+  assign base27_rd = acc_lane27[prod_group];
   assign w28_bits = weight_r[231:224];
   assign base28_bits = base0_rd[260:252];
   assign base28_ext = {{6{base28_bits[8]}}, base28_bits};
-  assign base28_rd = acc_lane28[add_group];
+  assign base28_rd = acc_lane28[prod_group];
   assign w29_bits = weight_r[239:232];
   assign base29_bits = base0_rd[269:261];
   assign base29_ext = {{6{base29_bits[8]}}, base29_bits};
-  assign base29_rd = acc_lane29[add_group];
+  assign base29_rd = acc_lane29[prod_group];
   assign w30_bits = weight_r[247:240];
   assign base30_bits = base0_rd[278:270];
   assign base30_ext = {{6{base30_bits[8]}}, base30_bits};
-  assign base30_rd = acc_lane30[add_group];
+  assign base30_rd = acc_lane30[prod_group];
   assign w31_bits = weight_r[255:248];
   assign base31_bits = base0_rd[287:279];
   assign base31_ext = {{6{base31_bits[8]}}, base31_bits};
-  assign base31_rd = acc_lane31[add_group];
+  assign base31_rd = acc_lane31[prod_group];
   assign w32_bits = weight_r[263:256];
   assign base32_bits = base0_rd[296:288];
   assign base32_ext = {{6{base32_bits[8]}}, base32_bits};
-  assign base32_rd = acc_lane32[add_group];
+  assign base32_rd = acc_lane32[prod_group];
   assign w33_bits = weight_r[271:264];
   assign base33_bits = base0_rd[305:297];
   assign base33_ext = {{6{base33_bits[8]}}, base33_bits};
-  assign base33_rd = acc_lane33[add_group];
+  assign base33_rd = acc_lane33[prod_group];
   assign w34_bits = weight_r[279:272];
   assign base34_bits = base0_rd[314:306];
   assign base34_ext = {{6{base34_bits[8]}}, base34_bits};
-  assign base34_rd = acc_lane34[add_group];
+  assign base34_rd = acc_lane34[prod_group];
   assign w35_bits = weight_r[287:280];
   assign base35_bits = base0_rd[323:315];
   assign base35_ext = {{6{base35_bits[8]}}, base35_bits};
-  assign base35_rd = acc_lane35[add_group];
+  assign base35_rd = acc_lane35[prod_group];
   assign w36_bits = weight_r[295:288];
   assign base36_bits = base0_rd[332:324];
   assign base36_ext = {{6{base36_bits[8]}}, base36_bits};
-  assign base36_rd = acc_lane36[add_group];
+  assign base36_rd = acc_lane36[prod_group];
   assign w37_bits = weight_r[303:296];
   assign base37_bits = base0_rd[341:333];
   assign base37_ext = {{6{base37_bits[8]}}, base37_bits};
-  assign base37_rd = acc_lane37[add_group];
+  assign base37_rd = acc_lane37[prod_group];
   assign w38_bits = weight_r[311:304];
   assign base38_bits = base0_rd[350:342];
   assign base38_ext = {{6{base38_bits[8]}}, base38_bits};
-  assign base38_rd = acc_lane38[add_group];
+  assign base38_rd = acc_lane38[prod_group];
   assign w39_bits = weight_r[319:312];
   assign base39_bits = base0_rd[359:351];
   assign base39_ext = {{6{base39_bits[8]}}, base39_bits};
-  assign base39_rd = acc_lane39[add_group];
+  assign base39_rd = acc_lane39[prod_group];
   assign w40_bits = weight_r[327:320];
   assign base40_bits = base0_rd[368:360];
   assign base40_ext = {{6{base40_bits[8]}}, base40_bits};
-  assign base40_rd = acc_lane40[add_group];
+  assign base40_rd = acc_lane40[prod_group];
   assign w41_bits = weight_r[335:328];
   assign base41_bits = base0_rd[377:369];
   assign base41_ext = {{6{base41_bits[8]}}, base41_bits};
-  assign base41_rd = acc_lane41[add_group];
+  assign base41_rd = acc_lane41[prod_group];
   assign w42_bits = weight_r[343:336];
   assign base42_bits = base0_rd[386:378];
   assign base42_ext = {{6{base42_bits[8]}}, base42_bits};
-  assign base42_rd = acc_lane42[add_group];
+  assign base42_rd = acc_lane42[prod_group];
   assign w43_bits = weight_r[351:344];
   assign base43_bits = base0_rd[395:387];
   assign base43_ext = {{6{base43_bits[8]}}, base43_bits};
-  assign base43_rd = acc_lane43[add_group];
+  assign base43_rd = acc_lane43[prod_group];
   assign w44_bits = weight_r[359:352];
   assign base44_bits = base0_rd[404:396];
   assign base44_ext = {{6{base44_bits[8]}}, base44_bits};
-  assign base44_rd = acc_lane44[add_group];
+  assign base44_rd = acc_lane44[prod_group];
   assign w45_bits = weight_r[367:360];
   assign base45_bits = base0_rd[413:405];
   assign base45_ext = {{6{base45_bits[8]}}, base45_bits};
-  assign base45_rd = acc_lane45[add_group];
+  assign base45_rd = acc_lane45[prod_group];
   assign w46_bits = weight_r[375:368];
   assign base46_bits = base0_rd[422:414];
   assign base46_ext = {{6{base46_bits[8]}}, base46_bits};
-  assign base46_rd = acc_lane46[add_group];
+  assign base46_rd = acc_lane46[prod_group];
   assign w47_bits = weight_r[383:376];
   assign base47_bits = base0_rd[431:423];
   assign base47_ext = {{6{base47_bits[8]}}, base47_bits};
-  assign base47_rd = acc_lane47[add_group];
+  assign base47_rd = acc_lane47[prod_group];
   assign w48_bits = weight_r[391:384];
   assign base48_bits = base0_rd[440:432];
   assign base48_ext = {{6{base48_bits[8]}}, base48_bits};
-  assign base48_rd = acc_lane48[add_group];
+  assign base48_rd = acc_lane48[prod_group];
   assign w49_bits = weight_r[399:392];
   assign base49_bits = base0_rd[449:441];
   assign base49_ext = {{6{base49_bits[8]}}, base49_bits};
-  assign base49_rd = acc_lane49[add_group];
+  assign base49_rd = acc_lane49[prod_group];
   assign w50_bits = weight_r[407:400];
   assign base50_bits = base0_rd[458:450];
   assign base50_ext = {{6{base50_bits[8]}}, base50_bits};
-  assign base50_rd = acc_lane50[add_group];
+  assign base50_rd = acc_lane50[prod_group];
   assign w51_bits = weight_r[415:408];
   assign base51_bits = base0_rd[467:459];
   assign base51_ext = {{6{base51_bits[8]}}, base51_bits};
-  assign base51_rd = acc_lane51[add_group];
+  assign base51_rd = acc_lane51[prod_group];
   assign w52_bits = weight_r[423:416];
   assign base52_bits = base0_rd[476:468];
   assign base52_ext = {{6{base52_bits[8]}}, base52_bits};
-  assign base52_rd = acc_lane52[add_group];
+  assign base52_rd = acc_lane52[prod_group];
   assign w53_bits = weight_r[431:424];
   assign base53_bits = base0_rd[485:477];
   assign base53_ext = {{6{base53_bits[8]}}, base53_bits};
-  assign base53_rd = acc_lane53[add_group];
+  assign base53_rd = acc_lane53[prod_group];
   assign w54_bits = weight_r[439:432];
   assign base54_bits = base0_rd[494:486];
   assign base54_ext = {{6{base54_bits[8]}}, base54_bits};
-  assign base54_rd = acc_lane54[add_group];
+  assign base54_rd = acc_lane54[prod_group];
   assign w55_bits = weight_r[447:440];
   assign base55_bits = base0_rd[503:495];
   assign base55_ext = {{6{base55_bits[8]}}, base55_bits};
-  assign base55_rd = acc_lane55[add_group];
+  assign base55_rd = acc_lane55[prod_group];
   assign w56_bits = weight_r[455:448];
   assign base56_bits = base0_rd[512:504];
   assign base56_ext = {{6{base56_bits[8]}}, base56_bits};
-  assign base56_rd = acc_lane56[add_group];
+  assign base56_rd = acc_lane56[prod_group];
   assign w57_bits = weight_r[463:456];
   assign base57_bits = base0_rd[521:513];
   assign base57_ext = {{6{base57_bits[8]}}, base57_bits};
-  assign base57_rd = acc_lane57[add_group];
+  assign base57_rd = acc_lane57[prod_group];
   assign w58_bits = weight_r[471:464];
   assign base58_bits = base0_rd[530:522];
   assign base58_ext = {{6{base58_bits[8]}}, base58_bits};
-  assign base58_rd = acc_lane58[add_group];
+  assign base58_rd = acc_lane58[prod_group];
   assign w59_bits = weight_r[479:472];
   assign base59_bits = base0_rd[539:531];
   assign base59_ext = {{6{base59_bits[8]}}, base59_bits};
-  assign base59_rd = acc_lane59[add_group];
+  assign base59_rd = acc_lane59[prod_group];
   assign w60_bits = weight_r[487:480];
   assign base60_bits = base0_rd[548:540];
   assign base60_ext = {{6{base60_bits[8]}}, base60_bits};
-  assign base60_rd = acc_lane60[add_group];
+  assign base60_rd = acc_lane60[prod_group];
   assign w61_bits = weight_r[495:488];
   assign base61_bits = base0_rd[557:549];
   assign base61_ext = {{6{base61_bits[8]}}, base61_bits};
-  assign base61_rd = acc_lane61[add_group];
+  assign base61_rd = acc_lane61[prod_group];
   assign w62_bits = weight_r[503:496];
   assign base62_bits = base0_rd[566:558];
   assign base62_ext = {{6{base62_bits[8]}}, base62_bits};
-  assign base62_rd = acc_lane62[add_group];
+  assign base62_rd = acc_lane62[prod_group];
   assign w63_bits = weight_r[511:504];
   assign base63_bits = base0_rd[575:567];
   assign base63_ext = {{6{base63_bits[8]}}, base63_bits};
-  assign base63_rd = acc_lane63[add_group];
+  assign base63_rd = acc_lane63[prod_group];
   assign w64_bits = weight_r[519:512];
   assign base64_bits = base0_rd[584:576];
   assign base64_ext = {{6{base64_bits[8]}}, base64_bits};
-  assign base64_rd = acc_lane64[add_group];
+  assign base64_rd = acc_lane64[prod_group];
   assign w65_bits = weight_r[527:520];
   assign base65_bits = base0_rd[593:585];
   assign base65_ext = {{6{base65_bits[8]}}, base65_bits};
-  assign base65_rd = acc_lane65[add_group];
+  assign base65_rd = acc_lane65[prod_group];
   assign w66_bits = weight_r[535:528];
   assign base66_bits = base0_rd[602:594];
   assign base66_ext = {{6{base66_bits[8]}}, base66_bits};
-  assign base66_rd = acc_lane66[add_group];
+  assign base66_rd = acc_lane66[prod_group];
   assign w67_bits = weight_r[543:536];
   assign base67_bits = base0_rd[611:603];
   assign base67_ext = {{6{base67_bits[8]}}, base67_bits};
-  assign base67_rd = acc_lane67[add_group];
+  assign base67_rd = acc_lane67[prod_group];
   assign w68_bits = weight_r[551:544];
   assign base68_bits = base0_rd[620:612];
   assign base68_ext = {{6{base68_bits[8]}}, base68_bits};
-  assign base68_rd = acc_lane68[add_group];
+  assign base68_rd = acc_lane68[prod_group];
   assign w69_bits = weight_r[559:552];
   assign base69_bits = base0_rd[629:621];
   assign base69_ext = {{6{base69_bits[8]}}, base69_bits};
-  assign base69_rd = acc_lane69[add_group];
+  assign base69_rd = acc_lane69[prod_group];
   assign w70_bits = weight_r[567:560];
   assign base70_bits = base0_rd[638:630];
   assign base70_ext = {{6{base70_bits[8]}}, base70_bits};
-  assign base70_rd = acc_lane70[add_group];
+  assign base70_rd = acc_lane70[prod_group];
   assign w71_bits = weight_r[575:568];
   assign base71_bits = base0_rd[647:639];
   assign base71_ext = {{6{base71_bits[8]}}, base71_bits};
-  assign base71_rd = acc_lane71[add_group];
+  assign base71_rd = acc_lane71[prod_group];
   assign w72_bits = weight_r[583:576];
   assign base72_bits = base0_rd[656:648];
   assign base72_ext = {{6{base72_bits[8]}}, base72_bits};
-  assign base72_rd = acc_lane72[add_group];
+  assign base72_rd = acc_lane72[prod_group];
   assign w73_bits = weight_r[591:584];
   assign base73_bits = base0_rd[665:657];
   assign base73_ext = {{6{base73_bits[8]}}, base73_bits};
-  assign base73_rd = acc_lane73[add_group];
+  assign base73_rd = acc_lane73[prod_group];
   assign w74_bits = weight_r[599:592];
   assign base74_bits = base0_rd[674:666];
   assign base74_ext = {{6{base74_bits[8]}}, base74_bits};
-  assign base74_rd = acc_lane74[add_group];
+  assign base74_rd = acc_lane74[prod_group];
   assign w75_bits = weight_r[607:600];
   assign base75_bits = base0_rd[683:675];
   assign base75_ext = {{6{base75_bits[8]}}, base75_bits};
-  assign base75_rd = acc_lane75[add_group];
+  assign base75_rd = acc_lane75[prod_group];
   assign w76_bits = weight_r[615:608];
   assign base76_bits = base0_rd[692:684];
   assign base76_ext = {{6{base76_bits[8]}}, base76_bits};
-  assign base76_rd = acc_lane76[add_group];
+  assign base76_rd = acc_lane76[prod_group];
   assign w77_bits = weight_r[623:616];
   assign base77_bits = base0_rd[701:693];
   assign base77_ext = {{6{base77_bits[8]}}, base77_bits};
-  assign base77_rd = acc_lane77[add_group];
+  assign base77_rd = acc_lane77[prod_group];
   assign w78_bits = weight_r[631:624];
   assign base78_bits = base0_rd[710:702];
   assign base78_ext = {{6{base78_bits[8]}}, base78_bits};
-  assign base78_rd = acc_lane78[add_group];
+  assign base78_rd = acc_lane78[prod_group];
   assign w79_bits = weight_r[639:632];
   assign base79_bits = base0_rd[719:711];
   assign base79_ext = {{6{base79_bits[8]}}, base79_bits};
-  assign base79_rd = acc_lane79[add_group];
+  assign base79_rd = acc_lane79[prod_group];
   assign w80_bits = weight_r[647:640];
   assign base80_bits = base0_rd[728:720];
   assign base80_ext = {{6{base80_bits[8]}}, base80_bits};
-  assign base80_rd = acc_lane80[add_group];
+  assign base80_rd = acc_lane80[prod_group];
   assign w81_bits = weight_r[655:648];
   assign base81_bits = base0_rd[737:729];
   assign base81_ext = {{6{base81_bits[8]}}, base81_bits};
-  assign base81_rd = acc_lane81[add_group];
+  assign base81_rd = acc_lane81[prod_group];
   assign w82_bits = weight_r[663:656];
   assign base82_bits = base0_rd[746:738];
   assign base82_ext = {{6{base82_bits[8]}}, base82_bits};
-  assign base82_rd = acc_lane82[add_group];
+  assign base82_rd = acc_lane82[prod_group];
   assign w83_bits = weight_r[671:664];
   assign base83_bits = base0_rd[755:747];
   assign base83_ext = {{6{base83_bits[8]}}, base83_bits};
-  assign base83_rd = acc_lane83[add_group];
+  assign base83_rd = acc_lane83[prod_group];
   assign w84_bits = weight_r[679:672];
   assign base84_bits = base0_rd[764:756];
   assign base84_ext = {{6{base84_bits[8]}}, base84_bits};
-  assign base84_rd = acc_lane84[add_group];
+  assign base84_rd = acc_lane84[prod_group];
   assign w85_bits = weight_r[687:680];
   assign base85_bits = base0_rd[773:765];
   assign base85_ext = {{6{base85_bits[8]}}, base85_bits};
-  assign base85_rd = acc_lane85[add_group];
+  assign base85_rd = acc_lane85[prod_group];
   assign w86_bits = weight_r[695:688];
   assign base86_bits = base0_rd[782:774];
   assign base86_ext = {{6{base86_bits[8]}}, base86_bits};
-  assign base86_rd = acc_lane86[add_group];
+  assign base86_rd = acc_lane86[prod_group];
   assign w87_bits = weight_r[703:696];
   assign base87_bits = base0_rd[791:783];
   assign base87_ext = {{6{base87_bits[8]}}, base87_bits};
-  assign base87_rd = acc_lane87[add_group];
+  assign base87_rd = acc_lane87[prod_group];
   assign w88_bits = weight_r[711:704];
   assign base88_bits = base0_rd[800:792];
   assign base88_ext = {{6{base88_bits[8]}}, base88_bits};
-  assign base88_rd = acc_lane88[add_group];
+  assign base88_rd = acc_lane88[prod_group];
   assign w89_bits = weight_r[719:712];
   assign base89_bits = base0_rd[809:801];
   assign base89_ext = {{6{base89_bits[8]}}, base89_bits};
-  assign base89_rd = acc_lane89[add_group];
+  assign base89_rd = acc_lane89[prod_group];
   assign w90_bits = weight_r[727:720];
   assign base90_bits = base0_rd[818:810];
   assign base90_ext = {{6{base90_bits[8]}}, base90_bits};
-  assign base90_rd = acc_lane90[add_group];
+  assign base90_rd = acc_lane90[prod_group];
   assign w91_bits = weight_r[735:728];
   assign base91_bits = base0_rd[827:819];
   assign base91_ext = {{6{base91_bits[8]}}, base91_bits};
-  assign base91_rd = acc_lane91[add_group];
+  assign base91_rd = acc_lane91[prod_group];
   assign w92_bits = weight_r[743:736];
   assign base92_bits = base0_rd[836:828];
   assign base92_ext = {{6{base92_bits[8]}}, base92_bits};
-  assign base92_rd = acc_lane92[add_group];
+  assign base92_rd = acc_lane92[prod_group];
   assign w93_bits = weight_r[751:744];
   assign base93_bits = base0_rd[845:837];
   assign base93_ext = {{6{base93_bits[8]}}, base93_bits};
-  assign base93_rd = acc_lane93[add_group];
+  assign base93_rd = acc_lane93[prod_group];
   assign w94_bits = weight_r[759:752];
   assign base94_bits = base0_rd[854:846];
   assign base94_ext = {{6{base94_bits[8]}}, base94_bits};
-  assign base94_rd = acc_lane94[add_group];
+  assign base94_rd = acc_lane94[prod_group];
   assign w95_bits = weight_r[767:760];
   assign base95_bits = base0_rd[863:855];
   assign base95_ext = {{6{base95_bits[8]}}, base95_bits};
-  assign base95_rd = acc_lane95[add_group];
-  assign drain_hazard_eq = add_group == drain_group;
-  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign base95_rd = acc_lane95[prod_group];
+  assign drain_hazard_eq = prod_group == drain_group;
+  assign drain_hazard_and = prod_valid & drain_hazard_eq;
   assign drain_hazard_eq_1 = wq_group == drain_group;
   assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
+  assign drain_hazard_eq_2 = add_group == drain_group;
+  assign drain_hazard_and_2 = add_valid & drain_hazard_eq_2;
+  assign drain_hazard_or = drain_hazard_and_1 | drain_hazard_and_2;
   assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
@@ -2565,6 +2765,103 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign group_next_mux = last_group ? 2'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
+  assign prod_r0_next_ext = {1'd0, add_count};
+  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
+  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
+  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
+  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
+  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
+  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
+  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
+  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
+  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
+  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
+  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
+  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
+  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
+  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
+  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
+  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
+  assign prod_r16_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w16[7]}}, w16};
+  assign prod_r17_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w17[7]}}, w17};
+  assign prod_r18_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w18[7]}}, w18};
+  assign prod_r19_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w19[7]}}, w19};
+  assign prod_r20_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w20[7]}}, w20};
+  assign prod_r21_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w21[7]}}, w21};
+  assign prod_r22_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w22[7]}}, w22};
+  assign prod_r23_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w23[7]}}, w23};
+  assign prod_r24_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w24[7]}}, w24};
+  assign prod_r25_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w25[7]}}, w25};
+  assign prod_r26_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w26[7]}}, w26};
+  assign prod_r27_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w27[7]}}, w27};
+  assign prod_r28_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w28[7]}}, w28};
+  assign prod_r29_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w29[7]}}, w29};
+  assign prod_r30_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w30[7]}}, w30};
+  assign prod_r31_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w31[7]}}, w31};
+  assign prod_r32_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w32[7]}}, w32};
+  assign prod_r33_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w33[7]}}, w33};
+  assign prod_r34_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w34[7]}}, w34};
+  assign prod_r35_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w35[7]}}, w35};
+  assign prod_r36_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w36[7]}}, w36};
+  assign prod_r37_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w37[7]}}, w37};
+  assign prod_r38_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w38[7]}}, w38};
+  assign prod_r39_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w39[7]}}, w39};
+  assign prod_r40_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w40[7]}}, w40};
+  assign prod_r41_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w41[7]}}, w41};
+  assign prod_r42_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w42[7]}}, w42};
+  assign prod_r43_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w43[7]}}, w43};
+  assign prod_r44_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w44[7]}}, w44};
+  assign prod_r45_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w45[7]}}, w45};
+  assign prod_r46_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w46[7]}}, w46};
+  assign prod_r47_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w47[7]}}, w47};
+  assign prod_r48_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w48[7]}}, w48};
+  assign prod_r49_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w49[7]}}, w49};
+  assign prod_r50_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w50[7]}}, w50};
+  assign prod_r51_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w51[7]}}, w51};
+  assign prod_r52_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w52[7]}}, w52};
+  assign prod_r53_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w53[7]}}, w53};
+  assign prod_r54_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w54[7]}}, w54};
+  assign prod_r55_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w55[7]}}, w55};
+  assign prod_r56_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w56[7]}}, w56};
+  assign prod_r57_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w57[7]}}, w57};
+  assign prod_r58_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w58[7]}}, w58};
+  assign prod_r59_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w59[7]}}, w59};
+  assign prod_r60_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w60[7]}}, w60};
+  assign prod_r61_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w61[7]}}, w61};
+  assign prod_r62_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w62[7]}}, w62};
+  assign prod_r63_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w63[7]}}, w63};
+  assign prod_r64_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w64[7]}}, w64};
+  assign prod_r65_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w65[7]}}, w65};
+  assign prod_r66_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w66[7]}}, w66};
+  assign prod_r67_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w67[7]}}, w67};
+  assign prod_r68_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w68[7]}}, w68};
+  assign prod_r69_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w69[7]}}, w69};
+  assign prod_r70_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w70[7]}}, w70};
+  assign prod_r71_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w71[7]}}, w71};
+  assign prod_r72_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w72[7]}}, w72};
+  assign prod_r73_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w73[7]}}, w73};
+  assign prod_r74_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w74[7]}}, w74};
+  assign prod_r75_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w75[7]}}, w75};
+  assign prod_r76_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w76[7]}}, w76};
+  assign prod_r77_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w77[7]}}, w77};
+  assign prod_r78_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w78[7]}}, w78};
+  assign prod_r79_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w79[7]}}, w79};
+  assign prod_r80_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w80[7]}}, w80};
+  assign prod_r81_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w81[7]}}, w81};
+  assign prod_r82_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w82[7]}}, w82};
+  assign prod_r83_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w83[7]}}, w83};
+  assign prod_r84_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w84[7]}}, w84};
+  assign prod_r85_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w85[7]}}, w85};
+  assign prod_r86_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w86[7]}}, w86};
+  assign prod_r87_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w87[7]}}, w87};
+  assign prod_r88_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w88[7]}}, w88};
+  assign prod_r89_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w89[7]}}, w89};
+  assign prod_r90_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w90[7]}}, w90};
+  assign prod_r91_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w91[7]}}, w91};
+  assign prod_r92_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w92[7]}}, w92};
+  assign prod_r93_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w93[7]}}, w93};
+  assign prod_r94_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w94[7]}}, w94};
+  assign prod_r95_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w95[7]}}, w95};
   assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
   assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
   assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
@@ -2589,487 +2886,487 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign accept = in_valid & in_ready_int;
   assign row_addr = {in_channel, 2'd0};
   assign w0 = w0_bits;
-  assign base0 = add_fresh ? base0_ext : base0_rd_1;
-  assign prod0 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w0[7]}}, w0};
+  assign base0 = prod_fresh ? base0_ext : base0_rd_1;
+  assign prod0 = prod_r0;
   assign sum0 = {base0[14], base0} + {{5{prod0[10]}}, prod0};
   assign acc_next0 = sum0[14:0];
   assign w1 = w1_bits;
-  assign base1 = add_fresh ? base1_ext : base1_rd;
-  assign prod1 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w1[7]}}, w1};
+  assign base1 = prod_fresh ? base1_ext : base1_rd;
+  assign prod1 = prod_r1;
   assign sum1 = {base1[14], base1} + {{5{prod1[10]}}, prod1};
   assign acc_next1 = sum1[14:0];
   assign w2 = w2_bits;
-  assign base2 = add_fresh ? base2_ext : base2_rd;
-  assign prod2 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w2[7]}}, w2};
+  assign base2 = prod_fresh ? base2_ext : base2_rd;
+  assign prod2 = prod_r2;
   assign sum2 = {base2[14], base2} + {{5{prod2[10]}}, prod2};
   assign acc_next2 = sum2[14:0];
   assign w3 = w3_bits;
-  assign base3 = add_fresh ? base3_ext : base3_rd;
-  assign prod3 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w3[7]}}, w3};
+  assign base3 = prod_fresh ? base3_ext : base3_rd;
+  assign prod3 = prod_r3;
   assign sum3 = {base3[14], base3} + {{5{prod3[10]}}, prod3};
   assign acc_next3 = sum3[14:0];
   assign w4 = w4_bits;
-  assign base4 = add_fresh ? base4_ext : base4_rd;
-  assign prod4 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w4[7]}}, w4};
+  assign base4 = prod_fresh ? base4_ext : base4_rd;
+  assign prod4 = prod_r4;
   assign sum4 = {base4[14], base4} + {{5{prod4[10]}}, prod4};
   assign acc_next4 = sum4[14:0];
   assign w5 = w5_bits;
-  assign base5 = add_fresh ? base5_ext : base5_rd;
-  assign prod5 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w5[7]}}, w5};
+  assign base5 = prod_fresh ? base5_ext : base5_rd;
+  assign prod5 = prod_r5;
   assign sum5 = {base5[14], base5} + {{5{prod5[10]}}, prod5};
   assign acc_next5 = sum5[14:0];
   assign w6 = w6_bits;
-  assign base6 = add_fresh ? base6_ext : base6_rd;
-  assign prod6 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w6[7]}}, w6};
+  assign base6 = prod_fresh ? base6_ext : base6_rd;
+  assign prod6 = prod_r6;
   assign sum6 = {base6[14], base6} + {{5{prod6[10]}}, prod6};
   assign acc_next6 = sum6[14:0];
   assign w7 = w7_bits;
-  assign base7 = add_fresh ? base7_ext : base7_rd;
-  assign prod7 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w7[7]}}, w7};
+  assign base7 = prod_fresh ? base7_ext : base7_rd;
+  assign prod7 = prod_r7;
   assign sum7 = {base7[14], base7} + {{5{prod7[10]}}, prod7};
   assign acc_next7 = sum7[14:0];
   assign w8 = w8_bits;
-  assign base8 = add_fresh ? base8_ext : base8_rd;
-  assign prod8 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w8[7]}}, w8};
+  assign base8 = prod_fresh ? base8_ext : base8_rd;
+  assign prod8 = prod_r8;
   assign sum8 = {base8[14], base8} + {{5{prod8[10]}}, prod8};
   assign acc_next8 = sum8[14:0];
   assign w9 = w9_bits;
-  assign base9 = add_fresh ? base9_ext : base9_rd;
-  assign prod9 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w9[7]}}, w9};
+  assign base9 = prod_fresh ? base9_ext : base9_rd;
+  assign prod9 = prod_r9;
   assign sum9 = {base9[14], base9} + {{5{prod9[10]}}, prod9};
   assign acc_next9 = sum9[14:0];
   assign w10 = w10_bits;
-  assign base10 = add_fresh ? base10_ext : base10_rd;
-  assign prod10 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w10[7]}}, w10};
+  assign base10 = prod_fresh ? base10_ext : base10_rd;
+  assign prod10 = prod_r10;
   assign sum10 = {base10[14], base10} + {{5{prod10[10]}}, prod10};
   assign acc_next10 = sum10[14:0];
   assign w11 = w11_bits;
-  assign base11 = add_fresh ? base11_ext : base11_rd;
-  assign prod11 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w11[7]}}, w11};
+  assign base11 = prod_fresh ? base11_ext : base11_rd;
+  assign prod11 = prod_r11;
   assign sum11 = {base11[14], base11} + {{5{prod11[10]}}, prod11};
   assign acc_next11 = sum11[14:0];
   assign w12 = w12_bits;
-  assign base12 = add_fresh ? base12_ext : base12_rd;
-  assign prod12 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w12[7]}}, w12};
+  assign base12 = prod_fresh ? base12_ext : base12_rd;
+  assign prod12 = prod_r12;
   assign sum12 = {base12[14], base12} + {{5{prod12[10]}}, prod12};
   assign acc_next12 = sum12[14:0];
   assign w13 = w13_bits;
-  assign base13 = add_fresh ? base13_ext : base13_rd;
-  assign prod13 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w13[7]}}, w13};
+  assign base13 = prod_fresh ? base13_ext : base13_rd;
+  assign prod13 = prod_r13;
   assign sum13 = {base13[14], base13} + {{5{prod13[10]}}, prod13};
   assign acc_next13 = sum13[14:0];
   assign w14 = w14_bits;
-  assign base14 = add_fresh ? base14_ext : base14_rd;
-  assign prod14 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w14[7]}}, w14};
+  assign base14 = prod_fresh ? base14_ext : base14_rd;
+  assign prod14 = prod_r14;
   assign sum14 = {base14[14], base14} + {{5{prod14[10]}}, prod14};
   assign acc_next14 = sum14[14:0];
   assign w15 = w15_bits;
-  assign base15 = add_fresh ? base15_ext : base15_rd;
-  assign prod15 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w15[7]}}, w15};
+  assign base15 = prod_fresh ? base15_ext : base15_rd;
+  assign prod15 = prod_r15;
   assign sum15 = {base15[14], base15} + {{5{prod15[10]}}, prod15};
   assign acc_next15 = sum15[14:0];
   assign w16 = w16_bits;
-  assign base16 = add_fresh ? base16_ext : base16_rd;
-  assign prod16 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w16[7]}}, w16};
+  assign base16 = prod_fresh ? base16_ext : base16_rd;
+  assign prod16 = prod_r16;
   assign sum16 = {base16[14], base16} + {{5{prod16[10]}}, prod16};
   assign acc_next16 = sum16[14:0];
   assign w17 = w17_bits;
-  assign base17 = add_fresh ? base17_ext : base17_rd;
-  assign prod17 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w17[7]}}, w17};
+  assign base17 = prod_fresh ? base17_ext : base17_rd;
+  assign prod17 = prod_r17;
   assign sum17 = {base17[14], base17} + {{5{prod17[10]}}, prod17};
   assign acc_next17 = sum17[14:0];
   assign w18 = w18_bits;
-  assign base18 = add_fresh ? base18_ext : base18_rd;
-  assign prod18 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w18[7]}}, w18};
+  assign base18 = prod_fresh ? base18_ext : base18_rd;
+  assign prod18 = prod_r18;
   assign sum18 = {base18[14], base18} + {{5{prod18[10]}}, prod18};
   assign acc_next18 = sum18[14:0];
   assign w19 = w19_bits;
-  assign base19 = add_fresh ? base19_ext : base19_rd;
-  assign prod19 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w19[7]}}, w19};
+  assign base19 = prod_fresh ? base19_ext : base19_rd;
+  assign prod19 = prod_r19;
   assign sum19 = {base19[14], base19} + {{5{prod19[10]}}, prod19};
   assign acc_next19 = sum19[14:0];
   assign w20 = w20_bits;
-  assign base20 = add_fresh ? base20_ext : base20_rd;
-  assign prod20 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w20[7]}}, w20};
+  assign base20 = prod_fresh ? base20_ext : base20_rd;
+  assign prod20 = prod_r20;
   assign sum20 = {base20[14], base20} + {{5{prod20[10]}}, prod20};
   assign acc_next20 = sum20[14:0];
   assign w21 = w21_bits;
-  assign base21 = add_fresh ? base21_ext : base21_rd;
-  assign prod21 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w21[7]}}, w21};
+  assign base21 = prod_fresh ? base21_ext : base21_rd;
+  assign prod21 = prod_r21;
   assign sum21 = {base21[14], base21} + {{5{prod21[10]}}, prod21};
   assign acc_next21 = sum21[14:0];
   assign w22 = w22_bits;
-  assign base22 = add_fresh ? base22_ext : base22_rd;
-  assign prod22 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w22[7]}}, w22};
+  assign base22 = prod_fresh ? base22_ext : base22_rd;
+  assign prod22 = prod_r22;
   assign sum22 = {base22[14], base22} + {{5{prod22[10]}}, prod22};
   assign acc_next22 = sum22[14:0];
   assign w23 = w23_bits;
-  assign base23 = add_fresh ? base23_ext : base23_rd;
-  assign prod23 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w23[7]}}, w23};
+  assign base23 = prod_fresh ? base23_ext : base23_rd;
+  assign prod23 = prod_r23;
   assign sum23 = {base23[14], base23} + {{5{prod23[10]}}, prod23};
   assign acc_next23 = sum23[14:0];
   assign w24 = w24_bits;
-  assign base24 = add_fresh ? base24_ext : base24_rd;
-  assign prod24 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w24[7]}}, w24};
+  assign base24 = prod_fresh ? base24_ext : base24_rd;
+  assign prod24 = prod_r24;
   assign sum24 = {base24[14], base24} + {{5{prod24[10]}}, prod24};
   assign acc_next24 = sum24[14:0];
   assign w25 = w25_bits;
-  assign base25 = add_fresh ? base25_ext : base25_rd;
-  assign prod25 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w25[7]}}, w25};
+  assign base25 = prod_fresh ? base25_ext : base25_rd;
+  assign prod25 = prod_r25;
   assign sum25 = {base25[14], base25} + {{5{prod25[10]}}, prod25};
   assign acc_next25 = sum25[14:0];
   assign w26 = w26_bits;
-  assign base26 = add_fresh ? base26_ext : base26_rd;
-  assign prod26 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w26[7]}}, w26};
+  assign base26 = prod_fresh ? base26_ext : base26_rd;
+  assign prod26 = prod_r26;
   assign sum26 = {base26[14], base26} + {{5{prod26[10]}}, prod26};
   assign acc_next26 = sum26[14:0];
   assign w27 = w27_bits;
-  assign base27 = add_fresh ? base27_ext : base27_rd;
-  assign prod27 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w27[7]}}, w27};
+  assign base27 = prod_fresh ? base27_ext : base27_rd;
+  assign prod27 = prod_r27;
   assign sum27 = {base27[14], base27} + {{5{prod27[10]}}, prod27};
   assign acc_next27 = sum27[14:0];
   assign w28 = w28_bits;
-  assign base28 = add_fresh ? base28_ext : base28_rd;
-  assign prod28 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w28[7]}}, w28};
+  assign base28 = prod_fresh ? base28_ext : base28_rd;
+  assign prod28 = prod_r28;
   assign sum28 = {base28[14], base28} + {{5{prod28[10]}}, prod28};
   assign acc_next28 = sum28[14:0];
   assign w29 = w29_bits;
-  assign base29 = add_fresh ? base29_ext : base29_rd;
-  assign prod29 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w29[7]}}, w29};
+  assign base29 = prod_fresh ? base29_ext : base29_rd;
+  assign prod29 = prod_r29;
   assign sum29 = {base29[14], base29} + {{5{prod29[10]}}, prod29};
   assign acc_next29 = sum29[14:0];
   assign w30 = w30_bits;
-  assign base30 = add_fresh ? base30_ext : base30_rd;
-  assign prod30 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w30[7]}}, w30};
+  assign base30 = prod_fresh ? base30_ext : base30_rd;
+  assign prod30 = prod_r30;
   assign sum30 = {base30[14], base30} + {{5{prod30[10]}}, prod30};
   assign acc_next30 = sum30[14:0];
   assign w31 = w31_bits;
-  assign base31 = add_fresh ? base31_ext : base31_rd;
-  assign prod31 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w31[7]}}, w31};
+  assign base31 = prod_fresh ? base31_ext : base31_rd;
+  assign prod31 = prod_r31;
   assign sum31 = {base31[14], base31} + {{5{prod31[10]}}, prod31};
   assign acc_next31 = sum31[14:0];
   assign w32 = w32_bits;
-  assign base32 = add_fresh ? base32_ext : base32_rd;
-  assign prod32 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w32[7]}}, w32};
+  assign base32 = prod_fresh ? base32_ext : base32_rd;
+  assign prod32 = prod_r32;
   assign sum32 = {base32[14], base32} + {{5{prod32[10]}}, prod32};
   assign acc_next32 = sum32[14:0];
   assign w33 = w33_bits;
-  assign base33 = add_fresh ? base33_ext : base33_rd;
-  assign prod33 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w33[7]}}, w33};
+  assign base33 = prod_fresh ? base33_ext : base33_rd;
+  assign prod33 = prod_r33;
   assign sum33 = {base33[14], base33} + {{5{prod33[10]}}, prod33};
   assign acc_next33 = sum33[14:0];
   assign w34 = w34_bits;
-  assign base34 = add_fresh ? base34_ext : base34_rd;
-  assign prod34 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w34[7]}}, w34};
+  assign base34 = prod_fresh ? base34_ext : base34_rd;
+  assign prod34 = prod_r34;
   assign sum34 = {base34[14], base34} + {{5{prod34[10]}}, prod34};
   assign acc_next34 = sum34[14:0];
   assign w35 = w35_bits;
-  assign base35 = add_fresh ? base35_ext : base35_rd;
-  assign prod35 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w35[7]}}, w35};
+  assign base35 = prod_fresh ? base35_ext : base35_rd;
+  assign prod35 = prod_r35;
   assign sum35 = {base35[14], base35} + {{5{prod35[10]}}, prod35};
   assign acc_next35 = sum35[14:0];
   assign w36 = w36_bits;
-  assign base36 = add_fresh ? base36_ext : base36_rd;
-  assign prod36 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w36[7]}}, w36};
+  assign base36 = prod_fresh ? base36_ext : base36_rd;
+  assign prod36 = prod_r36;
   assign sum36 = {base36[14], base36} + {{5{prod36[10]}}, prod36};
   assign acc_next36 = sum36[14:0];
   assign w37 = w37_bits;
-  assign base37 = add_fresh ? base37_ext : base37_rd;
-  assign prod37 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w37[7]}}, w37};
+  assign base37 = prod_fresh ? base37_ext : base37_rd;
+  assign prod37 = prod_r37;
   assign sum37 = {base37[14], base37} + {{5{prod37[10]}}, prod37};
   assign acc_next37 = sum37[14:0];
   assign w38 = w38_bits;
-  assign base38 = add_fresh ? base38_ext : base38_rd;
-  assign prod38 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w38[7]}}, w38};
+  assign base38 = prod_fresh ? base38_ext : base38_rd;
+  assign prod38 = prod_r38;
   assign sum38 = {base38[14], base38} + {{5{prod38[10]}}, prod38};
   assign acc_next38 = sum38[14:0];
   assign w39 = w39_bits;
-  assign base39 = add_fresh ? base39_ext : base39_rd;
-  assign prod39 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w39[7]}}, w39};
+  assign base39 = prod_fresh ? base39_ext : base39_rd;
+  assign prod39 = prod_r39;
   assign sum39 = {base39[14], base39} + {{5{prod39[10]}}, prod39};
   assign acc_next39 = sum39[14:0];
   assign w40 = w40_bits;
-  assign base40 = add_fresh ? base40_ext : base40_rd;
-  assign prod40 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w40[7]}}, w40};
+  assign base40 = prod_fresh ? base40_ext : base40_rd;
+  assign prod40 = prod_r40;
   assign sum40 = {base40[14], base40} + {{5{prod40[10]}}, prod40};
   assign acc_next40 = sum40[14:0];
   assign w41 = w41_bits;
-  assign base41 = add_fresh ? base41_ext : base41_rd;
-  assign prod41 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w41[7]}}, w41};
+  assign base41 = prod_fresh ? base41_ext : base41_rd;
+  assign prod41 = prod_r41;
   assign sum41 = {base41[14], base41} + {{5{prod41[10]}}, prod41};
   assign acc_next41 = sum41[14:0];
   assign w42 = w42_bits;
-  assign base42 = add_fresh ? base42_ext : base42_rd;
-  assign prod42 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w42[7]}}, w42};
+  assign base42 = prod_fresh ? base42_ext : base42_rd;
+  assign prod42 = prod_r42;
   assign sum42 = {base42[14], base42} + {{5{prod42[10]}}, prod42};
   assign acc_next42 = sum42[14:0];
   assign w43 = w43_bits;
-  assign base43 = add_fresh ? base43_ext : base43_rd;
-  assign prod43 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w43[7]}}, w43};
+  assign base43 = prod_fresh ? base43_ext : base43_rd;
+  assign prod43 = prod_r43;
   assign sum43 = {base43[14], base43} + {{5{prod43[10]}}, prod43};
   assign acc_next43 = sum43[14:0];
   assign w44 = w44_bits;
-  assign base44 = add_fresh ? base44_ext : base44_rd;
-  assign prod44 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w44[7]}}, w44};
+  assign base44 = prod_fresh ? base44_ext : base44_rd;
+  assign prod44 = prod_r44;
   assign sum44 = {base44[14], base44} + {{5{prod44[10]}}, prod44};
   assign acc_next44 = sum44[14:0];
   assign w45 = w45_bits;
-  assign base45 = add_fresh ? base45_ext : base45_rd;
-  assign prod45 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w45[7]}}, w45};
+  assign base45 = prod_fresh ? base45_ext : base45_rd;
+  assign prod45 = prod_r45;
   assign sum45 = {base45[14], base45} + {{5{prod45[10]}}, prod45};
   assign acc_next45 = sum45[14:0];
   assign w46 = w46_bits;
-  assign base46 = add_fresh ? base46_ext : base46_rd;
-  assign prod46 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w46[7]}}, w46};
+  assign base46 = prod_fresh ? base46_ext : base46_rd;
+  assign prod46 = prod_r46;
   assign sum46 = {base46[14], base46} + {{5{prod46[10]}}, prod46};
   assign acc_next46 = sum46[14:0];
   assign w47 = w47_bits;
-  assign base47 = add_fresh ? base47_ext : base47_rd;
-  assign prod47 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w47[7]}}, w47};
+  assign base47 = prod_fresh ? base47_ext : base47_rd;
+  assign prod47 = prod_r47;
   assign sum47 = {base47[14], base47} + {{5{prod47[10]}}, prod47};
   assign acc_next47 = sum47[14:0];
   assign w48 = w48_bits;
-  assign base48 = add_fresh ? base48_ext : base48_rd;
-  assign prod48 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w48[7]}}, w48};
+  assign base48 = prod_fresh ? base48_ext : base48_rd;
+  assign prod48 = prod_r48;
   assign sum48 = {base48[14], base48} + {{5{prod48[10]}}, prod48};
   assign acc_next48 = sum48[14:0];
   assign w49 = w49_bits;
-  assign base49 = add_fresh ? base49_ext : base49_rd;
-  assign prod49 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w49[7]}}, w49};
+  assign base49 = prod_fresh ? base49_ext : base49_rd;
+  assign prod49 = prod_r49;
   assign sum49 = {base49[14], base49} + {{5{prod49[10]}}, prod49};
   assign acc_next49 = sum49[14:0];
   assign w50 = w50_bits;
-  assign base50 = add_fresh ? base50_ext : base50_rd;
-  assign prod50 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w50[7]}}, w50};
+  assign base50 = prod_fresh ? base50_ext : base50_rd;
+  assign prod50 = prod_r50;
   assign sum50 = {base50[14], base50} + {{5{prod50[10]}}, prod50};
   assign acc_next50 = sum50[14:0];
   assign w51 = w51_bits;
-  assign base51 = add_fresh ? base51_ext : base51_rd;
-  assign prod51 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w51[7]}}, w51};
+  assign base51 = prod_fresh ? base51_ext : base51_rd;
+  assign prod51 = prod_r51;
   assign sum51 = {base51[14], base51} + {{5{prod51[10]}}, prod51};
   assign acc_next51 = sum51[14:0];
   assign w52 = w52_bits;
-  assign base52 = add_fresh ? base52_ext : base52_rd;
-  assign prod52 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w52[7]}}, w52};
+  assign base52 = prod_fresh ? base52_ext : base52_rd;
+  assign prod52 = prod_r52;
   assign sum52 = {base52[14], base52} + {{5{prod52[10]}}, prod52};
   assign acc_next52 = sum52[14:0];
   assign w53 = w53_bits;
-  assign base53 = add_fresh ? base53_ext : base53_rd;
-  assign prod53 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w53[7]}}, w53};
+  assign base53 = prod_fresh ? base53_ext : base53_rd;
+  assign prod53 = prod_r53;
   assign sum53 = {base53[14], base53} + {{5{prod53[10]}}, prod53};
   assign acc_next53 = sum53[14:0];
   assign w54 = w54_bits;
-  assign base54 = add_fresh ? base54_ext : base54_rd;
-  assign prod54 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w54[7]}}, w54};
+  assign base54 = prod_fresh ? base54_ext : base54_rd;
+  assign prod54 = prod_r54;
   assign sum54 = {base54[14], base54} + {{5{prod54[10]}}, prod54};
   assign acc_next54 = sum54[14:0];
   assign w55 = w55_bits;
-  assign base55 = add_fresh ? base55_ext : base55_rd;
-  assign prod55 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w55[7]}}, w55};
+  assign base55 = prod_fresh ? base55_ext : base55_rd;
+  assign prod55 = prod_r55;
   assign sum55 = {base55[14], base55} + {{5{prod55[10]}}, prod55};
   assign acc_next55 = sum55[14:0];
   assign w56 = w56_bits;
-  assign base56 = add_fresh ? base56_ext : base56_rd;
-  assign prod56 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w56[7]}}, w56};
+  assign base56 = prod_fresh ? base56_ext : base56_rd;
+  assign prod56 = prod_r56;
   assign sum56 = {base56[14], base56} + {{5{prod56[10]}}, prod56};
   assign acc_next56 = sum56[14:0];
   assign w57 = w57_bits;
-  assign base57 = add_fresh ? base57_ext : base57_rd;
-  assign prod57 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w57[7]}}, w57};
+  assign base57 = prod_fresh ? base57_ext : base57_rd;
+  assign prod57 = prod_r57;
   assign sum57 = {base57[14], base57} + {{5{prod57[10]}}, prod57};
   assign acc_next57 = sum57[14:0];
   assign w58 = w58_bits;
-  assign base58 = add_fresh ? base58_ext : base58_rd;
-  assign prod58 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w58[7]}}, w58};
+  assign base58 = prod_fresh ? base58_ext : base58_rd;
+  assign prod58 = prod_r58;
   assign sum58 = {base58[14], base58} + {{5{prod58[10]}}, prod58};
   assign acc_next58 = sum58[14:0];
   assign w59 = w59_bits;
-  assign base59 = add_fresh ? base59_ext : base59_rd;
-  assign prod59 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w59[7]}}, w59};
+  assign base59 = prod_fresh ? base59_ext : base59_rd;
+  assign prod59 = prod_r59;
   assign sum59 = {base59[14], base59} + {{5{prod59[10]}}, prod59};
   assign acc_next59 = sum59[14:0];
   assign w60 = w60_bits;
-  assign base60 = add_fresh ? base60_ext : base60_rd;
-  assign prod60 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w60[7]}}, w60};
+  assign base60 = prod_fresh ? base60_ext : base60_rd;
+  assign prod60 = prod_r60;
   assign sum60 = {base60[14], base60} + {{5{prod60[10]}}, prod60};
   assign acc_next60 = sum60[14:0];
   assign w61 = w61_bits;
-  assign base61 = add_fresh ? base61_ext : base61_rd;
-  assign prod61 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w61[7]}}, w61};
+  assign base61 = prod_fresh ? base61_ext : base61_rd;
+  assign prod61 = prod_r61;
   assign sum61 = {base61[14], base61} + {{5{prod61[10]}}, prod61};
   assign acc_next61 = sum61[14:0];
   assign w62 = w62_bits;
-  assign base62 = add_fresh ? base62_ext : base62_rd;
-  assign prod62 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w62[7]}}, w62};
+  assign base62 = prod_fresh ? base62_ext : base62_rd;
+  assign prod62 = prod_r62;
   assign sum62 = {base62[14], base62} + {{5{prod62[10]}}, prod62};
   assign acc_next62 = sum62[14:0];
   assign w63 = w63_bits;
-  assign base63 = add_fresh ? base63_ext : base63_rd;
-  assign prod63 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w63[7]}}, w63};
+  assign base63 = prod_fresh ? base63_ext : base63_rd;
+  assign prod63 = prod_r63;
   assign sum63 = {base63[14], base63} + {{5{prod63[10]}}, prod63};
   assign acc_next63 = sum63[14:0];
   assign w64 = w64_bits;
-  assign base64 = add_fresh ? base64_ext : base64_rd;
-  assign prod64 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w64[7]}}, w64};
+  assign base64 = prod_fresh ? base64_ext : base64_rd;
+  assign prod64 = prod_r64;
   assign sum64 = {base64[14], base64} + {{5{prod64[10]}}, prod64};
   assign acc_next64 = sum64[14:0];
   assign w65 = w65_bits;
-  assign base65 = add_fresh ? base65_ext : base65_rd;
-  assign prod65 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w65[7]}}, w65};
+  assign base65 = prod_fresh ? base65_ext : base65_rd;
+  assign prod65 = prod_r65;
   assign sum65 = {base65[14], base65} + {{5{prod65[10]}}, prod65};
   assign acc_next65 = sum65[14:0];
   assign w66 = w66_bits;
-  assign base66 = add_fresh ? base66_ext : base66_rd;
-  assign prod66 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w66[7]}}, w66};
+  assign base66 = prod_fresh ? base66_ext : base66_rd;
+  assign prod66 = prod_r66;
   assign sum66 = {base66[14], base66} + {{5{prod66[10]}}, prod66};
   assign acc_next66 = sum66[14:0];
   assign w67 = w67_bits;
-  assign base67 = add_fresh ? base67_ext : base67_rd;
-  assign prod67 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w67[7]}}, w67};
+  assign base67 = prod_fresh ? base67_ext : base67_rd;
+  assign prod67 = prod_r67;
   assign sum67 = {base67[14], base67} + {{5{prod67[10]}}, prod67};
   assign acc_next67 = sum67[14:0];
   assign w68 = w68_bits;
-  assign base68 = add_fresh ? base68_ext : base68_rd;
-  assign prod68 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w68[7]}}, w68};
+  assign base68 = prod_fresh ? base68_ext : base68_rd;
+  assign prod68 = prod_r68;
   assign sum68 = {base68[14], base68} + {{5{prod68[10]}}, prod68};
   assign acc_next68 = sum68[14:0];
   assign w69 = w69_bits;
-  assign base69 = add_fresh ? base69_ext : base69_rd;
-  assign prod69 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w69[7]}}, w69};
+  assign base69 = prod_fresh ? base69_ext : base69_rd;
+  assign prod69 = prod_r69;
   assign sum69 = {base69[14], base69} + {{5{prod69[10]}}, prod69};
   assign acc_next69 = sum69[14:0];
   assign w70 = w70_bits;
-  assign base70 = add_fresh ? base70_ext : base70_rd;
-  assign prod70 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w70[7]}}, w70};
+  assign base70 = prod_fresh ? base70_ext : base70_rd;
+  assign prod70 = prod_r70;
   assign sum70 = {base70[14], base70} + {{5{prod70[10]}}, prod70};
   assign acc_next70 = sum70[14:0];
   assign w71 = w71_bits;
-  assign base71 = add_fresh ? base71_ext : base71_rd;
-  assign prod71 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w71[7]}}, w71};
+  assign base71 = prod_fresh ? base71_ext : base71_rd;
+  assign prod71 = prod_r71;
   assign sum71 = {base71[14], base71} + {{5{prod71[10]}}, prod71};
   assign acc_next71 = sum71[14:0];
   assign w72 = w72_bits;
-  assign base72 = add_fresh ? base72_ext : base72_rd;
-  assign prod72 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w72[7]}}, w72};
+  assign base72 = prod_fresh ? base72_ext : base72_rd;
+  assign prod72 = prod_r72;
   assign sum72 = {base72[14], base72} + {{5{prod72[10]}}, prod72};
   assign acc_next72 = sum72[14:0];
   assign w73 = w73_bits;
-  assign base73 = add_fresh ? base73_ext : base73_rd;
-  assign prod73 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w73[7]}}, w73};
+  assign base73 = prod_fresh ? base73_ext : base73_rd;
+  assign prod73 = prod_r73;
   assign sum73 = {base73[14], base73} + {{5{prod73[10]}}, prod73};
   assign acc_next73 = sum73[14:0];
   assign w74 = w74_bits;
-  assign base74 = add_fresh ? base74_ext : base74_rd;
-  assign prod74 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w74[7]}}, w74};
+  assign base74 = prod_fresh ? base74_ext : base74_rd;
+  assign prod74 = prod_r74;
   assign sum74 = {base74[14], base74} + {{5{prod74[10]}}, prod74};
   assign acc_next74 = sum74[14:0];
   assign w75 = w75_bits;
-  assign base75 = add_fresh ? base75_ext : base75_rd;
-  assign prod75 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w75[7]}}, w75};
+  assign base75 = prod_fresh ? base75_ext : base75_rd;
+  assign prod75 = prod_r75;
   assign sum75 = {base75[14], base75} + {{5{prod75[10]}}, prod75};
   assign acc_next75 = sum75[14:0];
   assign w76 = w76_bits;
-  assign base76 = add_fresh ? base76_ext : base76_rd;
-  assign prod76 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w76[7]}}, w76};
+  assign base76 = prod_fresh ? base76_ext : base76_rd;
+  assign prod76 = prod_r76;
   assign sum76 = {base76[14], base76} + {{5{prod76[10]}}, prod76};
   assign acc_next76 = sum76[14:0];
   assign w77 = w77_bits;
-  assign base77 = add_fresh ? base77_ext : base77_rd;
-  assign prod77 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w77[7]}}, w77};
+  assign base77 = prod_fresh ? base77_ext : base77_rd;
+  assign prod77 = prod_r77;
   assign sum77 = {base77[14], base77} + {{5{prod77[10]}}, prod77};
   assign acc_next77 = sum77[14:0];
   assign w78 = w78_bits;
-  assign base78 = add_fresh ? base78_ext : base78_rd;
-  assign prod78 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w78[7]}}, w78};
+  assign base78 = prod_fresh ? base78_ext : base78_rd;
+  assign prod78 = prod_r78;
   assign sum78 = {base78[14], base78} + {{5{prod78[10]}}, prod78};
   assign acc_next78 = sum78[14:0];
   assign w79 = w79_bits;
-  assign base79 = add_fresh ? base79_ext : base79_rd;
-  assign prod79 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w79[7]}}, w79};
+  assign base79 = prod_fresh ? base79_ext : base79_rd;
+  assign prod79 = prod_r79;
   assign sum79 = {base79[14], base79} + {{5{prod79[10]}}, prod79};
   assign acc_next79 = sum79[14:0];
   assign w80 = w80_bits;
-  assign base80 = add_fresh ? base80_ext : base80_rd;
-  assign prod80 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w80[7]}}, w80};
+  assign base80 = prod_fresh ? base80_ext : base80_rd;
+  assign prod80 = prod_r80;
   assign sum80 = {base80[14], base80} + {{5{prod80[10]}}, prod80};
   assign acc_next80 = sum80[14:0];
   assign w81 = w81_bits;
-  assign base81 = add_fresh ? base81_ext : base81_rd;
-  assign prod81 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w81[7]}}, w81};
+  assign base81 = prod_fresh ? base81_ext : base81_rd;
+  assign prod81 = prod_r81;
   assign sum81 = {base81[14], base81} + {{5{prod81[10]}}, prod81};
   assign acc_next81 = sum81[14:0];
   assign w82 = w82_bits;
-  assign base82 = add_fresh ? base82_ext : base82_rd;
-  assign prod82 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w82[7]}}, w82};
+  assign base82 = prod_fresh ? base82_ext : base82_rd;
+  assign prod82 = prod_r82;
   assign sum82 = {base82[14], base82} + {{5{prod82[10]}}, prod82};
   assign acc_next82 = sum82[14:0];
   assign w83 = w83_bits;
-  assign base83 = add_fresh ? base83_ext : base83_rd;
-  assign prod83 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w83[7]}}, w83};
+  assign base83 = prod_fresh ? base83_ext : base83_rd;
+  assign prod83 = prod_r83;
   assign sum83 = {base83[14], base83} + {{5{prod83[10]}}, prod83};
   assign acc_next83 = sum83[14:0];
   assign w84 = w84_bits;
-  assign base84 = add_fresh ? base84_ext : base84_rd;
-  assign prod84 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w84[7]}}, w84};
+  assign base84 = prod_fresh ? base84_ext : base84_rd;
+  assign prod84 = prod_r84;
   assign sum84 = {base84[14], base84} + {{5{prod84[10]}}, prod84};
   assign acc_next84 = sum84[14:0];
   assign w85 = w85_bits;
-  assign base85 = add_fresh ? base85_ext : base85_rd;
-  assign prod85 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w85[7]}}, w85};
+  assign base85 = prod_fresh ? base85_ext : base85_rd;
+  assign prod85 = prod_r85;
   assign sum85 = {base85[14], base85} + {{5{prod85[10]}}, prod85};
   assign acc_next85 = sum85[14:0];
   assign w86 = w86_bits;
-  assign base86 = add_fresh ? base86_ext : base86_rd;
-  assign prod86 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w86[7]}}, w86};
+  assign base86 = prod_fresh ? base86_ext : base86_rd;
+  assign prod86 = prod_r86;
   assign sum86 = {base86[14], base86} + {{5{prod86[10]}}, prod86};
   assign acc_next86 = sum86[14:0];
   assign w87 = w87_bits;
-  assign base87 = add_fresh ? base87_ext : base87_rd;
-  assign prod87 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w87[7]}}, w87};
+  assign base87 = prod_fresh ? base87_ext : base87_rd;
+  assign prod87 = prod_r87;
   assign sum87 = {base87[14], base87} + {{5{prod87[10]}}, prod87};
   assign acc_next87 = sum87[14:0];
   assign w88 = w88_bits;
-  assign base88 = add_fresh ? base88_ext : base88_rd;
-  assign prod88 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w88[7]}}, w88};
+  assign base88 = prod_fresh ? base88_ext : base88_rd;
+  assign prod88 = prod_r88;
   assign sum88 = {base88[14], base88} + {{5{prod88[10]}}, prod88};
   assign acc_next88 = sum88[14:0];
   assign w89 = w89_bits;
-  assign base89 = add_fresh ? base89_ext : base89_rd;
-  assign prod89 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w89[7]}}, w89};
+  assign base89 = prod_fresh ? base89_ext : base89_rd;
+  assign prod89 = prod_r89;
   assign sum89 = {base89[14], base89} + {{5{prod89[10]}}, prod89};
   assign acc_next89 = sum89[14:0];
   assign w90 = w90_bits;
-  assign base90 = add_fresh ? base90_ext : base90_rd;
-  assign prod90 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w90[7]}}, w90};
+  assign base90 = prod_fresh ? base90_ext : base90_rd;
+  assign prod90 = prod_r90;
   assign sum90 = {base90[14], base90} + {{5{prod90[10]}}, prod90};
   assign acc_next90 = sum90[14:0];
   assign w91 = w91_bits;
-  assign base91 = add_fresh ? base91_ext : base91_rd;
-  assign prod91 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w91[7]}}, w91};
+  assign base91 = prod_fresh ? base91_ext : base91_rd;
+  assign prod91 = prod_r91;
   assign sum91 = {base91[14], base91} + {{5{prod91[10]}}, prod91};
   assign acc_next91 = sum91[14:0];
   assign w92 = w92_bits;
-  assign base92 = add_fresh ? base92_ext : base92_rd;
-  assign prod92 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w92[7]}}, w92};
+  assign base92 = prod_fresh ? base92_ext : base92_rd;
+  assign prod92 = prod_r92;
   assign sum92 = {base92[14], base92} + {{5{prod92[10]}}, prod92};
   assign acc_next92 = sum92[14:0];
   assign w93 = w93_bits;
-  assign base93 = add_fresh ? base93_ext : base93_rd;
-  assign prod93 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w93[7]}}, w93};
+  assign base93 = prod_fresh ? base93_ext : base93_rd;
+  assign prod93 = prod_r93;
   assign sum93 = {base93[14], base93} + {{5{prod93[10]}}, prod93};
   assign acc_next93 = sum93[14:0];
   assign w94 = w94_bits;
-  assign base94 = add_fresh ? base94_ext : base94_rd;
-  assign prod94 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w94[7]}}, w94};
+  assign base94 = prod_fresh ? base94_ext : base94_rd;
+  assign prod94 = prod_r94;
   assign sum94 = {base94[14], base94} + {{5{prod94[10]}}, prod94};
   assign acc_next94 = sum94[14:0];
   assign w95 = w95_bits;
-  assign base95 = add_fresh ? base95_ext : base95_rd;
-  assign prod95 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w95[7]}}, w95};
+  assign base95 = prod_fresh ? base95_ext : base95_rd;
+  assign prod95 = prod_r95;
   assign sum95 = {base95[14], base95} + {{5{prod95[10]}}, prod95};
   assign acc_next95 = sum95[14:0];
   assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
+  assign drain_hazard = drain_hazard_and | drain_hazard_or;
   assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 2'd3;
   assign drain_load = drain_valid & out_slice_up_ready;
@@ -3215,6 +3512,205 @@ module mlp_hst_10_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
     if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
     if (wq_valid) add_fresh <= wq_fresh;
+  always @(posedge clk)
+    if (rst) prod_valid <= 1'd0;
+    else prod_valid <= add_valid;
+  always @(posedge clk)
+    if (add_valid) prod_group <= add_group;
+  always @(posedge clk)
+    if (add_valid) prod_fresh <= add_fresh;
+  always @(posedge clk)
+    if (add_valid) prod_r0 <= prod_r0_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r1 <= prod_r1_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r2 <= prod_r2_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r3 <= prod_r3_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r4 <= prod_r4_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r5 <= prod_r5_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r6 <= prod_r6_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r7 <= prod_r7_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r8 <= prod_r8_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r9 <= prod_r9_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r10 <= prod_r10_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r11 <= prod_r11_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r12 <= prod_r12_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r13 <= prod_r13_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r14 <= prod_r14_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r15 <= prod_r15_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r16 <= prod_r16_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r17 <= prod_r17_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r18 <= prod_r18_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r19 <= prod_r19_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r20 <= prod_r20_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r21 <= prod_r21_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r22 <= prod_r22_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r23 <= prod_r23_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r24 <= prod_r24_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r25 <= prod_r25_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r26 <= prod_r26_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r27 <= prod_r27_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r28 <= prod_r28_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r29 <= prod_r29_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r30 <= prod_r30_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r31 <= prod_r31_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r32 <= prod_r32_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r33 <= prod_r33_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r34 <= prod_r34_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r35 <= prod_r35_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r36 <= prod_r36_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r37 <= prod_r37_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r38 <= prod_r38_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r39 <= prod_r39_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r40 <= prod_r40_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r41 <= prod_r41_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r42 <= prod_r42_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r43 <= prod_r43_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r44 <= prod_r44_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r45 <= prod_r45_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r46 <= prod_r46_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r47 <= prod_r47_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r48 <= prod_r48_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r49 <= prod_r49_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r50 <= prod_r50_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r51 <= prod_r51_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r52 <= prod_r52_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r53 <= prod_r53_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r54 <= prod_r54_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r55 <= prod_r55_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r56 <= prod_r56_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r57 <= prod_r57_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r58 <= prod_r58_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r59 <= prod_r59_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r60 <= prod_r60_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r61 <= prod_r61_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r62 <= prod_r62_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r63 <= prod_r63_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r64 <= prod_r64_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r65 <= prod_r65_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r66 <= prod_r66_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r67 <= prod_r67_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r68 <= prod_r68_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r69 <= prod_r69_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r70 <= prod_r70_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r71 <= prod_r71_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r72 <= prod_r72_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r73 <= prod_r73_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r74 <= prod_r74_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r75 <= prod_r75_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r76 <= prod_r76_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r77 <= prod_r77_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r78 <= prod_r78_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r79 <= prod_r79_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r80 <= prod_r80_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r81 <= prod_r81_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r82 <= prod_r82_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r83 <= prod_r83_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r84 <= prod_r84_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r85 <= prod_r85_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r86 <= prod_r86_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r87 <= prod_r87_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r88 <= prod_r88_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r89 <= prod_r89_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r90 <= prod_r90_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r91 <= prod_r91_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r92 <= prod_r92_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r93 <= prod_r93_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r94 <= prod_r94_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r95 <= prod_r95_next_mul;
   always @(posedge clk)
     if (rst) out_slice_valid <= 1'd0;
     else out_slice_valid <= out_slice_valid_next_mux;

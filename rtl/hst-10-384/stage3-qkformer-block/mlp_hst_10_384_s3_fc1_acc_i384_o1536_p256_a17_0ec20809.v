@@ -9,7 +9,7 @@
 // Lanes P = 256, groups G = ceil(C_out/P) = 6: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 17 bits
 // (exact: range [-44794, 43516]).
-// Weight word registered before the add (G >= 3: no cycle lost).
+// Weight word registered before the add (G >= 3: no cycle lost); the count x weight product registered before the add too (G >= 4: no cycle lost).
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
 // waits for that group's write); the result drains (G beats) while the next vector accumulates, which
 // costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -64,8 +64,12 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   reg  [1:0] wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  [2047:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [2:0] prod_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -73,6 +77,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -80,6 +85,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -87,6 +93,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -94,6 +101,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -101,6 +109,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -108,6 +117,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -115,6 +125,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -122,6 +133,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -129,6 +141,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -136,6 +149,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -143,6 +157,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -150,6 +165,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -157,6 +173,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -164,6 +181,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -171,6 +189,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -178,6 +197,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -185,6 +205,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -192,6 +213,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -199,6 +221,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -206,6 +229,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -213,6 +237,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -220,6 +245,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -227,6 +253,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -234,6 +261,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -241,6 +269,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -248,6 +277,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -255,6 +285,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -262,6 +293,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -269,6 +301,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -276,6 +309,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -283,6 +317,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -290,6 +325,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -297,6 +333,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -304,6 +341,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -311,6 +349,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -318,6 +357,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -325,6 +365,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -332,6 +373,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -339,6 +381,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -346,6 +389,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -353,6 +397,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -360,6 +405,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -367,6 +413,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -374,6 +421,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -381,6 +429,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -388,6 +437,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -395,6 +445,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -402,6 +453,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -409,6 +461,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next48;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -416,6 +469,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next49;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -423,6 +477,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next50;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -430,6 +485,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next51;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -437,6 +493,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next52;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -444,6 +501,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next53;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -451,6 +509,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next54;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -458,6 +517,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next55;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -465,6 +525,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next56;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -472,6 +533,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next57;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -479,6 +541,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next58;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -486,6 +549,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next59;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -493,6 +557,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next60;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -500,6 +565,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next61;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -507,6 +573,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next62;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -514,6 +581,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next63;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -521,6 +589,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next64;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -528,6 +597,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next65;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -535,6 +605,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next66;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -542,6 +613,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next67;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -549,6 +621,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next68;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -556,6 +629,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next69;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -563,6 +637,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next70;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -570,6 +645,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next71;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -577,6 +653,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next72;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -584,6 +661,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next73;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -591,6 +669,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next74;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -598,6 +677,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next75;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -605,6 +685,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next76;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -612,6 +693,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next77;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -619,6 +701,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next78;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -626,6 +709,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next79;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -633,6 +717,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next80;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -640,6 +725,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next81;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -647,6 +733,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next82;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -654,6 +741,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next83;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -661,6 +749,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next84;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -668,6 +757,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next85;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -675,6 +765,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next86;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -682,6 +773,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next87;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -689,6 +781,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next88;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -696,6 +789,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next89;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -703,6 +797,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next90;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -710,6 +805,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next91;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -717,6 +813,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next92;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -724,6 +821,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -731,6 +829,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -738,6 +837,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -745,6 +845,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next96;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -752,6 +853,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next97;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -759,6 +861,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next98;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -766,6 +869,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next99;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -773,6 +877,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next100;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -780,6 +885,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next101;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -787,6 +893,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next102;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -794,6 +901,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next103;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -801,6 +909,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next104;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -808,6 +917,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next105;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -815,6 +925,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next106;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -822,6 +933,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next107;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -829,6 +941,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next108;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -836,6 +949,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next109;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -843,6 +957,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next110;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -850,6 +965,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next111;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -857,6 +973,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next112;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -864,6 +981,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next113;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -871,6 +989,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next114;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -878,6 +997,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next115;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -885,6 +1005,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next116;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -892,6 +1013,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next117;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -899,6 +1021,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next118;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -906,6 +1029,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next119;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -913,6 +1037,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next120;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -920,6 +1045,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next121;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -927,6 +1053,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next122;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -934,6 +1061,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next123;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -941,6 +1069,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next124;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -948,6 +1077,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next125;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -955,6 +1085,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next126;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -962,6 +1093,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next127;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -969,6 +1101,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next128;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -976,6 +1109,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next129;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -983,6 +1117,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next130;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -990,6 +1125,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next131;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -997,6 +1133,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next132;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1004,6 +1141,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next133;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1011,6 +1149,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next134;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1018,6 +1157,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next135;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1025,6 +1165,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next136;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1032,6 +1173,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next137;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1039,6 +1181,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next138;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1046,6 +1189,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next139;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1053,6 +1197,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next140;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1060,6 +1205,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next141;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1067,6 +1213,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next142;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1074,6 +1221,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next143;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1081,6 +1229,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next144;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1088,6 +1237,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next145;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1095,6 +1245,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next146;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1102,6 +1253,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next147;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1109,6 +1261,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next148;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1116,6 +1269,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next149;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1123,6 +1277,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next150;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1130,6 +1285,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next151;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1137,6 +1293,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next152;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1144,6 +1301,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next153;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1151,6 +1309,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next154;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1158,6 +1317,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next155;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1165,6 +1325,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next156;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1172,6 +1333,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next157;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1179,6 +1341,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next158;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1186,6 +1349,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next159;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1193,6 +1357,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next160;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1200,6 +1365,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next161;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1207,6 +1373,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next162;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1214,6 +1381,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next163;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1221,6 +1389,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next164;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1228,6 +1397,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next165;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1235,6 +1405,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next166;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1242,6 +1413,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next167;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1249,6 +1421,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next168;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1256,6 +1429,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next169;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1263,6 +1437,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next170;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1270,6 +1445,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next171;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1277,6 +1453,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next172;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1284,6 +1461,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next173;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1291,6 +1469,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next174;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1298,6 +1477,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next175;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1305,6 +1485,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next176;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1312,6 +1493,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next177;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1319,6 +1501,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next178;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1326,6 +1509,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next179;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1333,6 +1517,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next180;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1340,6 +1525,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next181;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1347,6 +1533,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next182;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1354,6 +1541,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next183;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1361,6 +1549,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next184;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1368,6 +1557,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next185;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1375,6 +1565,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next186;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1382,6 +1573,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next187;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1389,6 +1581,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next188;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1396,6 +1589,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1403,6 +1597,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1410,6 +1605,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1417,6 +1613,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next192;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1424,6 +1621,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next193;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1431,6 +1629,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next194;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1438,6 +1637,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next195;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1445,6 +1645,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next196;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1452,6 +1653,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next197;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1459,6 +1661,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next198;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1466,6 +1669,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next199;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1473,6 +1677,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next200;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1480,6 +1685,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next201;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1487,6 +1693,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next202;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1494,6 +1701,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next203;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1501,6 +1709,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next204;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1508,6 +1717,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next205;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1515,6 +1725,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next206;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1522,6 +1733,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next207;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1529,6 +1741,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next208;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1536,6 +1749,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next209;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1543,6 +1757,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next210;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1550,6 +1765,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next211;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1557,6 +1773,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next212;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1564,6 +1781,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next213;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1571,6 +1789,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next214;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1578,6 +1797,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next215;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1585,6 +1805,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next216;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1592,6 +1813,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next217;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1599,6 +1821,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next218;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1606,6 +1829,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next219;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1613,6 +1837,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next220;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1620,6 +1845,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next221;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1627,6 +1853,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next222;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1634,6 +1861,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next223;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1641,6 +1869,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next224;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1648,6 +1877,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next225;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1655,6 +1885,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next226;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1662,6 +1893,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next227;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1669,6 +1901,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next228;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1676,6 +1909,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next229;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1683,6 +1917,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next230;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1690,6 +1925,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next231;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1697,6 +1933,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next232;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1704,6 +1941,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next233;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1711,6 +1949,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next234;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1718,6 +1957,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next235;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1725,6 +1965,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next236;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1732,6 +1973,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next237;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1739,6 +1981,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next238;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1746,6 +1989,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next239;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1753,6 +1997,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next240;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1760,6 +2005,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next241;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1767,6 +2013,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next242;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1774,6 +2021,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next243;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1781,6 +2029,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next244;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1788,6 +2037,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next245;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1795,6 +2045,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next246;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1802,6 +2053,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next247;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1809,6 +2061,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next248;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1816,6 +2069,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next249;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1823,6 +2077,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next250;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1830,6 +2085,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next251;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1837,6 +2093,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next252;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1844,6 +2101,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next253;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1851,6 +2109,7 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [16:0] acc_next254;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum255;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -2145,7 +2404,6 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [8:0] base0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base0_rd_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod0_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] base1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base1_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -3170,6 +3428,9 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2303:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -3953,6 +4214,263 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   wire [2:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r16_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r17_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r18_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r19_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r20_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r21_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r22_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r23_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r24_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r25_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r26_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r27_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r28_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r29_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r30_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r31_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r32_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r33_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r34_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r35_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r36_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r37_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r38_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r39_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r40_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r41_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r42_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r43_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r44_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r45_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r46_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r47_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r48_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r49_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r50_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r51_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r52_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r53_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r54_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r55_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r56_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r57_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r58_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r59_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r60_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r61_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r62_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r63_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r64_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r65_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r66_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r67_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r68_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r69_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r70_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r71_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r72_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r73_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r74_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r75_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r76_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r77_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r78_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r79_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r80_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r81_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r82_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r83_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r84_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r85_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r86_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r87_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r88_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r89_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r90_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r91_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r92_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r93_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r94_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r95_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r96_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r97_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r98_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r99_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r100_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r101_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r102_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r103_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r104_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r105_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r106_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r107_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r108_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r109_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r110_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r111_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r112_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r113_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r114_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r115_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r116_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r117_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r118_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r119_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r120_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r121_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r122_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r123_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r124_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r125_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r126_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r127_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r128_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r129_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r130_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r131_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r132_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r133_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r134_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r135_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r136_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r137_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r138_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r139_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r140_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r141_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r142_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r143_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r144_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r145_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r146_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r147_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r148_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r149_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r150_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r151_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r152_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r153_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r154_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r155_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r156_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r157_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r158_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r159_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r160_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r161_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r162_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r163_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r164_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r165_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r166_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r167_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r168_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r169_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r170_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r171_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r172_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r173_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r174_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r175_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r176_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r177_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r178_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r179_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r180_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r181_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r182_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r183_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r184_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r185_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r186_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r187_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r188_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r189_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r190_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r191_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r192_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r193_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r194_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r195_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r196_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r197_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r198_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r199_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r200_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r201_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r202_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r203_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r204_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r205_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r206_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r207_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r208_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r209_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r210_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r211_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r212_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r213_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r214_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r215_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r216_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r217_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r218_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r219_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r220_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r221_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r222_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r223_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r224_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r225_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r226_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r227_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r228_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r229_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r230_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r231_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r232_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r233_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r234_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r235_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r236_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r237_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r238_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r239_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r240_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r241_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r242_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r243_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r244_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r245_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r246_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r247_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r248_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r249_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r250_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r251_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r252_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r253_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r254_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r255_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [2:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -3974,772 +4492,772 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   initial $readmemh({`QKFORGE_MEM_DIR, "/mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809_bias.hex"}, bias);
   reg [16:0] acc_lane0 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane0[add_group] <= acc_next0;
+    if (prod_valid) acc_lane0[prod_group] <= acc_next0;
   reg [16:0] acc_lane1 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane1[add_group] <= acc_next1;
+    if (prod_valid) acc_lane1[prod_group] <= acc_next1;
   reg [16:0] acc_lane2 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane2[add_group] <= acc_next2;
+    if (prod_valid) acc_lane2[prod_group] <= acc_next2;
   reg [16:0] acc_lane3 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane3[add_group] <= acc_next3;
+    if (prod_valid) acc_lane3[prod_group] <= acc_next3;
   reg [16:0] acc_lane4 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane4[add_group] <= acc_next4;
+    if (prod_valid) acc_lane4[prod_group] <= acc_next4;
   reg [16:0] acc_lane5 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane5[add_group] <= acc_next5;
+    if (prod_valid) acc_lane5[prod_group] <= acc_next5;
   reg [16:0] acc_lane6 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane6[add_group] <= acc_next6;
+    if (prod_valid) acc_lane6[prod_group] <= acc_next6;
   reg [16:0] acc_lane7 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane7[add_group] <= acc_next7;
+    if (prod_valid) acc_lane7[prod_group] <= acc_next7;
   reg [16:0] acc_lane8 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane8[add_group] <= acc_next8;
+    if (prod_valid) acc_lane8[prod_group] <= acc_next8;
   reg [16:0] acc_lane9 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane9[add_group] <= acc_next9;
+    if (prod_valid) acc_lane9[prod_group] <= acc_next9;
   reg [16:0] acc_lane10 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane10[add_group] <= acc_next10;
+    if (prod_valid) acc_lane10[prod_group] <= acc_next10;
   reg [16:0] acc_lane11 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane11[add_group] <= acc_next11;
+    if (prod_valid) acc_lane11[prod_group] <= acc_next11;
   reg [16:0] acc_lane12 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane12[add_group] <= acc_next12;
+    if (prod_valid) acc_lane12[prod_group] <= acc_next12;
   reg [16:0] acc_lane13 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane13[add_group] <= acc_next13;
+    if (prod_valid) acc_lane13[prod_group] <= acc_next13;
   reg [16:0] acc_lane14 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane14[add_group] <= acc_next14;
+    if (prod_valid) acc_lane14[prod_group] <= acc_next14;
   reg [16:0] acc_lane15 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane15[add_group] <= acc_next15;
+    if (prod_valid) acc_lane15[prod_group] <= acc_next15;
   reg [16:0] acc_lane16 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane16[add_group] <= acc_next16;
+    if (prod_valid) acc_lane16[prod_group] <= acc_next16;
   reg [16:0] acc_lane17 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane17[add_group] <= acc_next17;
+    if (prod_valid) acc_lane17[prod_group] <= acc_next17;
   reg [16:0] acc_lane18 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane18[add_group] <= acc_next18;
+    if (prod_valid) acc_lane18[prod_group] <= acc_next18;
   reg [16:0] acc_lane19 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane19[add_group] <= acc_next19;
+    if (prod_valid) acc_lane19[prod_group] <= acc_next19;
   reg [16:0] acc_lane20 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane20[add_group] <= acc_next20;
+    if (prod_valid) acc_lane20[prod_group] <= acc_next20;
   reg [16:0] acc_lane21 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane21[add_group] <= acc_next21;
+    if (prod_valid) acc_lane21[prod_group] <= acc_next21;
   reg [16:0] acc_lane22 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane22[add_group] <= acc_next22;
+    if (prod_valid) acc_lane22[prod_group] <= acc_next22;
   reg [16:0] acc_lane23 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane23[add_group] <= acc_next23;
+    if (prod_valid) acc_lane23[prod_group] <= acc_next23;
   reg [16:0] acc_lane24 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane24[add_group] <= acc_next24;
+    if (prod_valid) acc_lane24[prod_group] <= acc_next24;
   reg [16:0] acc_lane25 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane25[add_group] <= acc_next25;
+    if (prod_valid) acc_lane25[prod_group] <= acc_next25;
   reg [16:0] acc_lane26 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane26[add_group] <= acc_next26;
+    if (prod_valid) acc_lane26[prod_group] <= acc_next26;
   reg [16:0] acc_lane27 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane27[add_group] <= acc_next27;
+    if (prod_valid) acc_lane27[prod_group] <= acc_next27;
   reg [16:0] acc_lane28 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane28[add_group] <= acc_next28;
+    if (prod_valid) acc_lane28[prod_group] <= acc_next28;
   reg [16:0] acc_lane29 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane29[add_group] <= acc_next29;
+    if (prod_valid) acc_lane29[prod_group] <= acc_next29;
   reg [16:0] acc_lane30 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane30[add_group] <= acc_next30;
+    if (prod_valid) acc_lane30[prod_group] <= acc_next30;
   reg [16:0] acc_lane31 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane31[add_group] <= acc_next31;
+    if (prod_valid) acc_lane31[prod_group] <= acc_next31;
   reg [16:0] acc_lane32 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane32[add_group] <= acc_next32;
+    if (prod_valid) acc_lane32[prod_group] <= acc_next32;
   reg [16:0] acc_lane33 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane33[add_group] <= acc_next33;
+    if (prod_valid) acc_lane33[prod_group] <= acc_next33;
   reg [16:0] acc_lane34 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane34[add_group] <= acc_next34;
+    if (prod_valid) acc_lane34[prod_group] <= acc_next34;
   reg [16:0] acc_lane35 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane35[add_group] <= acc_next35;
+    if (prod_valid) acc_lane35[prod_group] <= acc_next35;
   reg [16:0] acc_lane36 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane36[add_group] <= acc_next36;
+    if (prod_valid) acc_lane36[prod_group] <= acc_next36;
   reg [16:0] acc_lane37 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane37[add_group] <= acc_next37;
+    if (prod_valid) acc_lane37[prod_group] <= acc_next37;
   reg [16:0] acc_lane38 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane38[add_group] <= acc_next38;
+    if (prod_valid) acc_lane38[prod_group] <= acc_next38;
   reg [16:0] acc_lane39 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane39[add_group] <= acc_next39;
+    if (prod_valid) acc_lane39[prod_group] <= acc_next39;
   reg [16:0] acc_lane40 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane40[add_group] <= acc_next40;
+    if (prod_valid) acc_lane40[prod_group] <= acc_next40;
   reg [16:0] acc_lane41 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane41[add_group] <= acc_next41;
+    if (prod_valid) acc_lane41[prod_group] <= acc_next41;
   reg [16:0] acc_lane42 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane42[add_group] <= acc_next42;
+    if (prod_valid) acc_lane42[prod_group] <= acc_next42;
   reg [16:0] acc_lane43 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane43[add_group] <= acc_next43;
+    if (prod_valid) acc_lane43[prod_group] <= acc_next43;
   reg [16:0] acc_lane44 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane44[add_group] <= acc_next44;
+    if (prod_valid) acc_lane44[prod_group] <= acc_next44;
   reg [16:0] acc_lane45 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane45[add_group] <= acc_next45;
+    if (prod_valid) acc_lane45[prod_group] <= acc_next45;
   reg [16:0] acc_lane46 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane46[add_group] <= acc_next46;
+    if (prod_valid) acc_lane46[prod_group] <= acc_next46;
   reg [16:0] acc_lane47 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane47[add_group] <= acc_next47;
+    if (prod_valid) acc_lane47[prod_group] <= acc_next47;
   reg [16:0] acc_lane48 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane48[add_group] <= acc_next48;
+    if (prod_valid) acc_lane48[prod_group] <= acc_next48;
   reg [16:0] acc_lane49 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane49[add_group] <= acc_next49;
+    if (prod_valid) acc_lane49[prod_group] <= acc_next49;
   reg [16:0] acc_lane50 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane50[add_group] <= acc_next50;
+    if (prod_valid) acc_lane50[prod_group] <= acc_next50;
   reg [16:0] acc_lane51 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane51[add_group] <= acc_next51;
+    if (prod_valid) acc_lane51[prod_group] <= acc_next51;
   reg [16:0] acc_lane52 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane52[add_group] <= acc_next52;
+    if (prod_valid) acc_lane52[prod_group] <= acc_next52;
   reg [16:0] acc_lane53 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane53[add_group] <= acc_next53;
+    if (prod_valid) acc_lane53[prod_group] <= acc_next53;
   reg [16:0] acc_lane54 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane54[add_group] <= acc_next54;
+    if (prod_valid) acc_lane54[prod_group] <= acc_next54;
   reg [16:0] acc_lane55 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane55[add_group] <= acc_next55;
+    if (prod_valid) acc_lane55[prod_group] <= acc_next55;
   reg [16:0] acc_lane56 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane56[add_group] <= acc_next56;
+    if (prod_valid) acc_lane56[prod_group] <= acc_next56;
   reg [16:0] acc_lane57 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane57[add_group] <= acc_next57;
+    if (prod_valid) acc_lane57[prod_group] <= acc_next57;
   reg [16:0] acc_lane58 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane58[add_group] <= acc_next58;
+    if (prod_valid) acc_lane58[prod_group] <= acc_next58;
   reg [16:0] acc_lane59 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane59[add_group] <= acc_next59;
+    if (prod_valid) acc_lane59[prod_group] <= acc_next59;
   reg [16:0] acc_lane60 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane60[add_group] <= acc_next60;
+    if (prod_valid) acc_lane60[prod_group] <= acc_next60;
   reg [16:0] acc_lane61 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane61[add_group] <= acc_next61;
+    if (prod_valid) acc_lane61[prod_group] <= acc_next61;
   reg [16:0] acc_lane62 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane62[add_group] <= acc_next62;
+    if (prod_valid) acc_lane62[prod_group] <= acc_next62;
   reg [16:0] acc_lane63 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane63[add_group] <= acc_next63;
+    if (prod_valid) acc_lane63[prod_group] <= acc_next63;
   reg [16:0] acc_lane64 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane64[add_group] <= acc_next64;
+    if (prod_valid) acc_lane64[prod_group] <= acc_next64;
   reg [16:0] acc_lane65 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane65[add_group] <= acc_next65;
+    if (prod_valid) acc_lane65[prod_group] <= acc_next65;
   reg [16:0] acc_lane66 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane66[add_group] <= acc_next66;
+    if (prod_valid) acc_lane66[prod_group] <= acc_next66;
   reg [16:0] acc_lane67 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane67[add_group] <= acc_next67;
+    if (prod_valid) acc_lane67[prod_group] <= acc_next67;
   reg [16:0] acc_lane68 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane68[add_group] <= acc_next68;
+    if (prod_valid) acc_lane68[prod_group] <= acc_next68;
   reg [16:0] acc_lane69 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane69[add_group] <= acc_next69;
+    if (prod_valid) acc_lane69[prod_group] <= acc_next69;
   reg [16:0] acc_lane70 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane70[add_group] <= acc_next70;
+    if (prod_valid) acc_lane70[prod_group] <= acc_next70;
   reg [16:0] acc_lane71 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane71[add_group] <= acc_next71;
+    if (prod_valid) acc_lane71[prod_group] <= acc_next71;
   reg [16:0] acc_lane72 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane72[add_group] <= acc_next72;
+    if (prod_valid) acc_lane72[prod_group] <= acc_next72;
   reg [16:0] acc_lane73 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane73[add_group] <= acc_next73;
+    if (prod_valid) acc_lane73[prod_group] <= acc_next73;
   reg [16:0] acc_lane74 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane74[add_group] <= acc_next74;
+    if (prod_valid) acc_lane74[prod_group] <= acc_next74;
   reg [16:0] acc_lane75 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane75[add_group] <= acc_next75;
+    if (prod_valid) acc_lane75[prod_group] <= acc_next75;
   reg [16:0] acc_lane76 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane76[add_group] <= acc_next76;
+    if (prod_valid) acc_lane76[prod_group] <= acc_next76;
   reg [16:0] acc_lane77 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane77[add_group] <= acc_next77;
+    if (prod_valid) acc_lane77[prod_group] <= acc_next77;
   reg [16:0] acc_lane78 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane78[add_group] <= acc_next78;
+    if (prod_valid) acc_lane78[prod_group] <= acc_next78;
   reg [16:0] acc_lane79 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane79[add_group] <= acc_next79;
+    if (prod_valid) acc_lane79[prod_group] <= acc_next79;
   reg [16:0] acc_lane80 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane80[add_group] <= acc_next80;
+    if (prod_valid) acc_lane80[prod_group] <= acc_next80;
   reg [16:0] acc_lane81 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane81[add_group] <= acc_next81;
+    if (prod_valid) acc_lane81[prod_group] <= acc_next81;
   reg [16:0] acc_lane82 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane82[add_group] <= acc_next82;
+    if (prod_valid) acc_lane82[prod_group] <= acc_next82;
   reg [16:0] acc_lane83 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane83[add_group] <= acc_next83;
+    if (prod_valid) acc_lane83[prod_group] <= acc_next83;
   reg [16:0] acc_lane84 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane84[add_group] <= acc_next84;
+    if (prod_valid) acc_lane84[prod_group] <= acc_next84;
   reg [16:0] acc_lane85 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane85[add_group] <= acc_next85;
+    if (prod_valid) acc_lane85[prod_group] <= acc_next85;
   reg [16:0] acc_lane86 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane86[add_group] <= acc_next86;
+    if (prod_valid) acc_lane86[prod_group] <= acc_next86;
   reg [16:0] acc_lane87 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane87[add_group] <= acc_next87;
+    if (prod_valid) acc_lane87[prod_group] <= acc_next87;
   reg [16:0] acc_lane88 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane88[add_group] <= acc_next88;
+    if (prod_valid) acc_lane88[prod_group] <= acc_next88;
   reg [16:0] acc_lane89 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane89[add_group] <= acc_next89;
+    if (prod_valid) acc_lane89[prod_group] <= acc_next89;
   reg [16:0] acc_lane90 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane90[add_group] <= acc_next90;
+    if (prod_valid) acc_lane90[prod_group] <= acc_next90;
   reg [16:0] acc_lane91 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane91[add_group] <= acc_next91;
+    if (prod_valid) acc_lane91[prod_group] <= acc_next91;
   reg [16:0] acc_lane92 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane92[add_group] <= acc_next92;
+    if (prod_valid) acc_lane92[prod_group] <= acc_next92;
   reg [16:0] acc_lane93 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane93[add_group] <= acc_next93;
+    if (prod_valid) acc_lane93[prod_group] <= acc_next93;
   reg [16:0] acc_lane94 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane94[add_group] <= acc_next94;
+    if (prod_valid) acc_lane94[prod_group] <= acc_next94;
   reg [16:0] acc_lane95 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane95[add_group] <= acc_next95;
+    if (prod_valid) acc_lane95[prod_group] <= acc_next95;
   reg [16:0] acc_lane96 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane96[add_group] <= acc_next96;
+    if (prod_valid) acc_lane96[prod_group] <= acc_next96;
   reg [16:0] acc_lane97 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane97[add_group] <= acc_next97;
+    if (prod_valid) acc_lane97[prod_group] <= acc_next97;
   reg [16:0] acc_lane98 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane98[add_group] <= acc_next98;
+    if (prod_valid) acc_lane98[prod_group] <= acc_next98;
   reg [16:0] acc_lane99 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane99[add_group] <= acc_next99;
+    if (prod_valid) acc_lane99[prod_group] <= acc_next99;
   reg [16:0] acc_lane100 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane100[add_group] <= acc_next100;
+    if (prod_valid) acc_lane100[prod_group] <= acc_next100;
   reg [16:0] acc_lane101 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane101[add_group] <= acc_next101;
+    if (prod_valid) acc_lane101[prod_group] <= acc_next101;
   reg [16:0] acc_lane102 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane102[add_group] <= acc_next102;
+    if (prod_valid) acc_lane102[prod_group] <= acc_next102;
   reg [16:0] acc_lane103 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane103[add_group] <= acc_next103;
+    if (prod_valid) acc_lane103[prod_group] <= acc_next103;
   reg [16:0] acc_lane104 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane104[add_group] <= acc_next104;
+    if (prod_valid) acc_lane104[prod_group] <= acc_next104;
   reg [16:0] acc_lane105 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane105[add_group] <= acc_next105;
+    if (prod_valid) acc_lane105[prod_group] <= acc_next105;
   reg [16:0] acc_lane106 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane106[add_group] <= acc_next106;
+    if (prod_valid) acc_lane106[prod_group] <= acc_next106;
   reg [16:0] acc_lane107 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane107[add_group] <= acc_next107;
+    if (prod_valid) acc_lane107[prod_group] <= acc_next107;
   reg [16:0] acc_lane108 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane108[add_group] <= acc_next108;
+    if (prod_valid) acc_lane108[prod_group] <= acc_next108;
   reg [16:0] acc_lane109 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane109[add_group] <= acc_next109;
+    if (prod_valid) acc_lane109[prod_group] <= acc_next109;
   reg [16:0] acc_lane110 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane110[add_group] <= acc_next110;
+    if (prod_valid) acc_lane110[prod_group] <= acc_next110;
   reg [16:0] acc_lane111 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane111[add_group] <= acc_next111;
+    if (prod_valid) acc_lane111[prod_group] <= acc_next111;
   reg [16:0] acc_lane112 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane112[add_group] <= acc_next112;
+    if (prod_valid) acc_lane112[prod_group] <= acc_next112;
   reg [16:0] acc_lane113 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane113[add_group] <= acc_next113;
+    if (prod_valid) acc_lane113[prod_group] <= acc_next113;
   reg [16:0] acc_lane114 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane114[add_group] <= acc_next114;
+    if (prod_valid) acc_lane114[prod_group] <= acc_next114;
   reg [16:0] acc_lane115 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane115[add_group] <= acc_next115;
+    if (prod_valid) acc_lane115[prod_group] <= acc_next115;
   reg [16:0] acc_lane116 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane116[add_group] <= acc_next116;
+    if (prod_valid) acc_lane116[prod_group] <= acc_next116;
   reg [16:0] acc_lane117 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane117[add_group] <= acc_next117;
+    if (prod_valid) acc_lane117[prod_group] <= acc_next117;
   reg [16:0] acc_lane118 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane118[add_group] <= acc_next118;
+    if (prod_valid) acc_lane118[prod_group] <= acc_next118;
   reg [16:0] acc_lane119 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane119[add_group] <= acc_next119;
+    if (prod_valid) acc_lane119[prod_group] <= acc_next119;
   reg [16:0] acc_lane120 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane120[add_group] <= acc_next120;
+    if (prod_valid) acc_lane120[prod_group] <= acc_next120;
   reg [16:0] acc_lane121 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane121[add_group] <= acc_next121;
+    if (prod_valid) acc_lane121[prod_group] <= acc_next121;
   reg [16:0] acc_lane122 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane122[add_group] <= acc_next122;
+    if (prod_valid) acc_lane122[prod_group] <= acc_next122;
   reg [16:0] acc_lane123 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane123[add_group] <= acc_next123;
+    if (prod_valid) acc_lane123[prod_group] <= acc_next123;
   reg [16:0] acc_lane124 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane124[add_group] <= acc_next124;
+    if (prod_valid) acc_lane124[prod_group] <= acc_next124;
   reg [16:0] acc_lane125 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane125[add_group] <= acc_next125;
+    if (prod_valid) acc_lane125[prod_group] <= acc_next125;
   reg [16:0] acc_lane126 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane126[add_group] <= acc_next126;
+    if (prod_valid) acc_lane126[prod_group] <= acc_next126;
   reg [16:0] acc_lane127 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane127[add_group] <= acc_next127;
+    if (prod_valid) acc_lane127[prod_group] <= acc_next127;
   reg [16:0] acc_lane128 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane128[add_group] <= acc_next128;
+    if (prod_valid) acc_lane128[prod_group] <= acc_next128;
   reg [16:0] acc_lane129 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane129[add_group] <= acc_next129;
+    if (prod_valid) acc_lane129[prod_group] <= acc_next129;
   reg [16:0] acc_lane130 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane130[add_group] <= acc_next130;
+    if (prod_valid) acc_lane130[prod_group] <= acc_next130;
   reg [16:0] acc_lane131 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane131[add_group] <= acc_next131;
+    if (prod_valid) acc_lane131[prod_group] <= acc_next131;
   reg [16:0] acc_lane132 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane132[add_group] <= acc_next132;
+    if (prod_valid) acc_lane132[prod_group] <= acc_next132;
   reg [16:0] acc_lane133 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane133[add_group] <= acc_next133;
+    if (prod_valid) acc_lane133[prod_group] <= acc_next133;
   reg [16:0] acc_lane134 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane134[add_group] <= acc_next134;
+    if (prod_valid) acc_lane134[prod_group] <= acc_next134;
   reg [16:0] acc_lane135 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane135[add_group] <= acc_next135;
+    if (prod_valid) acc_lane135[prod_group] <= acc_next135;
   reg [16:0] acc_lane136 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane136[add_group] <= acc_next136;
+    if (prod_valid) acc_lane136[prod_group] <= acc_next136;
   reg [16:0] acc_lane137 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane137[add_group] <= acc_next137;
+    if (prod_valid) acc_lane137[prod_group] <= acc_next137;
   reg [16:0] acc_lane138 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane138[add_group] <= acc_next138;
+    if (prod_valid) acc_lane138[prod_group] <= acc_next138;
   reg [16:0] acc_lane139 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane139[add_group] <= acc_next139;
+    if (prod_valid) acc_lane139[prod_group] <= acc_next139;
   reg [16:0] acc_lane140 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane140[add_group] <= acc_next140;
+    if (prod_valid) acc_lane140[prod_group] <= acc_next140;
   reg [16:0] acc_lane141 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane141[add_group] <= acc_next141;
+    if (prod_valid) acc_lane141[prod_group] <= acc_next141;
   reg [16:0] acc_lane142 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane142[add_group] <= acc_next142;
+    if (prod_valid) acc_lane142[prod_group] <= acc_next142;
   reg [16:0] acc_lane143 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane143[add_group] <= acc_next143;
+    if (prod_valid) acc_lane143[prod_group] <= acc_next143;
   reg [16:0] acc_lane144 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane144[add_group] <= acc_next144;
+    if (prod_valid) acc_lane144[prod_group] <= acc_next144;
   reg [16:0] acc_lane145 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane145[add_group] <= acc_next145;
+    if (prod_valid) acc_lane145[prod_group] <= acc_next145;
   reg [16:0] acc_lane146 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane146[add_group] <= acc_next146;
+    if (prod_valid) acc_lane146[prod_group] <= acc_next146;
   reg [16:0] acc_lane147 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane147[add_group] <= acc_next147;
+    if (prod_valid) acc_lane147[prod_group] <= acc_next147;
   reg [16:0] acc_lane148 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane148[add_group] <= acc_next148;
+    if (prod_valid) acc_lane148[prod_group] <= acc_next148;
   reg [16:0] acc_lane149 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane149[add_group] <= acc_next149;
+    if (prod_valid) acc_lane149[prod_group] <= acc_next149;
   reg [16:0] acc_lane150 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane150[add_group] <= acc_next150;
+    if (prod_valid) acc_lane150[prod_group] <= acc_next150;
   reg [16:0] acc_lane151 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane151[add_group] <= acc_next151;
+    if (prod_valid) acc_lane151[prod_group] <= acc_next151;
   reg [16:0] acc_lane152 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane152[add_group] <= acc_next152;
+    if (prod_valid) acc_lane152[prod_group] <= acc_next152;
   reg [16:0] acc_lane153 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane153[add_group] <= acc_next153;
+    if (prod_valid) acc_lane153[prod_group] <= acc_next153;
   reg [16:0] acc_lane154 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane154[add_group] <= acc_next154;
+    if (prod_valid) acc_lane154[prod_group] <= acc_next154;
   reg [16:0] acc_lane155 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane155[add_group] <= acc_next155;
+    if (prod_valid) acc_lane155[prod_group] <= acc_next155;
   reg [16:0] acc_lane156 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane156[add_group] <= acc_next156;
+    if (prod_valid) acc_lane156[prod_group] <= acc_next156;
   reg [16:0] acc_lane157 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane157[add_group] <= acc_next157;
+    if (prod_valid) acc_lane157[prod_group] <= acc_next157;
   reg [16:0] acc_lane158 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane158[add_group] <= acc_next158;
+    if (prod_valid) acc_lane158[prod_group] <= acc_next158;
   reg [16:0] acc_lane159 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane159[add_group] <= acc_next159;
+    if (prod_valid) acc_lane159[prod_group] <= acc_next159;
   reg [16:0] acc_lane160 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane160[add_group] <= acc_next160;
+    if (prod_valid) acc_lane160[prod_group] <= acc_next160;
   reg [16:0] acc_lane161 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane161[add_group] <= acc_next161;
+    if (prod_valid) acc_lane161[prod_group] <= acc_next161;
   reg [16:0] acc_lane162 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane162[add_group] <= acc_next162;
+    if (prod_valid) acc_lane162[prod_group] <= acc_next162;
   reg [16:0] acc_lane163 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane163[add_group] <= acc_next163;
+    if (prod_valid) acc_lane163[prod_group] <= acc_next163;
   reg [16:0] acc_lane164 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane164[add_group] <= acc_next164;
+    if (prod_valid) acc_lane164[prod_group] <= acc_next164;
   reg [16:0] acc_lane165 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane165[add_group] <= acc_next165;
+    if (prod_valid) acc_lane165[prod_group] <= acc_next165;
   reg [16:0] acc_lane166 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane166[add_group] <= acc_next166;
+    if (prod_valid) acc_lane166[prod_group] <= acc_next166;
   reg [16:0] acc_lane167 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane167[add_group] <= acc_next167;
+    if (prod_valid) acc_lane167[prod_group] <= acc_next167;
   reg [16:0] acc_lane168 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane168[add_group] <= acc_next168;
+    if (prod_valid) acc_lane168[prod_group] <= acc_next168;
   reg [16:0] acc_lane169 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane169[add_group] <= acc_next169;
+    if (prod_valid) acc_lane169[prod_group] <= acc_next169;
   reg [16:0] acc_lane170 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane170[add_group] <= acc_next170;
+    if (prod_valid) acc_lane170[prod_group] <= acc_next170;
   reg [16:0] acc_lane171 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane171[add_group] <= acc_next171;
+    if (prod_valid) acc_lane171[prod_group] <= acc_next171;
   reg [16:0] acc_lane172 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane172[add_group] <= acc_next172;
+    if (prod_valid) acc_lane172[prod_group] <= acc_next172;
   reg [16:0] acc_lane173 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane173[add_group] <= acc_next173;
+    if (prod_valid) acc_lane173[prod_group] <= acc_next173;
   reg [16:0] acc_lane174 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane174[add_group] <= acc_next174;
+    if (prod_valid) acc_lane174[prod_group] <= acc_next174;
   reg [16:0] acc_lane175 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane175[add_group] <= acc_next175;
+    if (prod_valid) acc_lane175[prod_group] <= acc_next175;
   reg [16:0] acc_lane176 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane176[add_group] <= acc_next176;
+    if (prod_valid) acc_lane176[prod_group] <= acc_next176;
   reg [16:0] acc_lane177 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane177[add_group] <= acc_next177;
+    if (prod_valid) acc_lane177[prod_group] <= acc_next177;
   reg [16:0] acc_lane178 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane178[add_group] <= acc_next178;
+    if (prod_valid) acc_lane178[prod_group] <= acc_next178;
   reg [16:0] acc_lane179 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane179[add_group] <= acc_next179;
+    if (prod_valid) acc_lane179[prod_group] <= acc_next179;
   reg [16:0] acc_lane180 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane180[add_group] <= acc_next180;
+    if (prod_valid) acc_lane180[prod_group] <= acc_next180;
   reg [16:0] acc_lane181 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane181[add_group] <= acc_next181;
+    if (prod_valid) acc_lane181[prod_group] <= acc_next181;
   reg [16:0] acc_lane182 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane182[add_group] <= acc_next182;
+    if (prod_valid) acc_lane182[prod_group] <= acc_next182;
   reg [16:0] acc_lane183 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane183[add_group] <= acc_next183;
+    if (prod_valid) acc_lane183[prod_group] <= acc_next183;
   reg [16:0] acc_lane184 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane184[add_group] <= acc_next184;
+    if (prod_valid) acc_lane184[prod_group] <= acc_next184;
   reg [16:0] acc_lane185 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane185[add_group] <= acc_next185;
+    if (prod_valid) acc_lane185[prod_group] <= acc_next185;
   reg [16:0] acc_lane186 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane186[add_group] <= acc_next186;
+    if (prod_valid) acc_lane186[prod_group] <= acc_next186;
   reg [16:0] acc_lane187 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane187[add_group] <= acc_next187;
+    if (prod_valid) acc_lane187[prod_group] <= acc_next187;
   reg [16:0] acc_lane188 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane188[add_group] <= acc_next188;
+    if (prod_valid) acc_lane188[prod_group] <= acc_next188;
   reg [16:0] acc_lane189 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane189[add_group] <= acc_next189;
+    if (prod_valid) acc_lane189[prod_group] <= acc_next189;
   reg [16:0] acc_lane190 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane190[add_group] <= acc_next190;
+    if (prod_valid) acc_lane190[prod_group] <= acc_next190;
   reg [16:0] acc_lane191 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane191[add_group] <= acc_next191;
+    if (prod_valid) acc_lane191[prod_group] <= acc_next191;
   reg [16:0] acc_lane192 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane192[add_group] <= acc_next192;
+    if (prod_valid) acc_lane192[prod_group] <= acc_next192;
   reg [16:0] acc_lane193 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane193[add_group] <= acc_next193;
+    if (prod_valid) acc_lane193[prod_group] <= acc_next193;
   reg [16:0] acc_lane194 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane194[add_group] <= acc_next194;
+    if (prod_valid) acc_lane194[prod_group] <= acc_next194;
   reg [16:0] acc_lane195 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane195[add_group] <= acc_next195;
+    if (prod_valid) acc_lane195[prod_group] <= acc_next195;
   reg [16:0] acc_lane196 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane196[add_group] <= acc_next196;
+    if (prod_valid) acc_lane196[prod_group] <= acc_next196;
   reg [16:0] acc_lane197 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane197[add_group] <= acc_next197;
+    if (prod_valid) acc_lane197[prod_group] <= acc_next197;
   reg [16:0] acc_lane198 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane198[add_group] <= acc_next198;
+    if (prod_valid) acc_lane198[prod_group] <= acc_next198;
   reg [16:0] acc_lane199 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane199[add_group] <= acc_next199;
+    if (prod_valid) acc_lane199[prod_group] <= acc_next199;
   reg [16:0] acc_lane200 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane200[add_group] <= acc_next200;
+    if (prod_valid) acc_lane200[prod_group] <= acc_next200;
   reg [16:0] acc_lane201 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane201[add_group] <= acc_next201;
+    if (prod_valid) acc_lane201[prod_group] <= acc_next201;
   reg [16:0] acc_lane202 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane202[add_group] <= acc_next202;
+    if (prod_valid) acc_lane202[prod_group] <= acc_next202;
   reg [16:0] acc_lane203 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane203[add_group] <= acc_next203;
+    if (prod_valid) acc_lane203[prod_group] <= acc_next203;
   reg [16:0] acc_lane204 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane204[add_group] <= acc_next204;
+    if (prod_valid) acc_lane204[prod_group] <= acc_next204;
   reg [16:0] acc_lane205 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane205[add_group] <= acc_next205;
+    if (prod_valid) acc_lane205[prod_group] <= acc_next205;
   reg [16:0] acc_lane206 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane206[add_group] <= acc_next206;
+    if (prod_valid) acc_lane206[prod_group] <= acc_next206;
   reg [16:0] acc_lane207 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane207[add_group] <= acc_next207;
+    if (prod_valid) acc_lane207[prod_group] <= acc_next207;
   reg [16:0] acc_lane208 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane208[add_group] <= acc_next208;
+    if (prod_valid) acc_lane208[prod_group] <= acc_next208;
   reg [16:0] acc_lane209 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane209[add_group] <= acc_next209;
+    if (prod_valid) acc_lane209[prod_group] <= acc_next209;
   reg [16:0] acc_lane210 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane210[add_group] <= acc_next210;
+    if (prod_valid) acc_lane210[prod_group] <= acc_next210;
   reg [16:0] acc_lane211 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane211[add_group] <= acc_next211;
+    if (prod_valid) acc_lane211[prod_group] <= acc_next211;
   reg [16:0] acc_lane212 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane212[add_group] <= acc_next212;
+    if (prod_valid) acc_lane212[prod_group] <= acc_next212;
   reg [16:0] acc_lane213 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane213[add_group] <= acc_next213;
+    if (prod_valid) acc_lane213[prod_group] <= acc_next213;
   reg [16:0] acc_lane214 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane214[add_group] <= acc_next214;
+    if (prod_valid) acc_lane214[prod_group] <= acc_next214;
   reg [16:0] acc_lane215 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane215[add_group] <= acc_next215;
+    if (prod_valid) acc_lane215[prod_group] <= acc_next215;
   reg [16:0] acc_lane216 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane216[add_group] <= acc_next216;
+    if (prod_valid) acc_lane216[prod_group] <= acc_next216;
   reg [16:0] acc_lane217 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane217[add_group] <= acc_next217;
+    if (prod_valid) acc_lane217[prod_group] <= acc_next217;
   reg [16:0] acc_lane218 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane218[add_group] <= acc_next218;
+    if (prod_valid) acc_lane218[prod_group] <= acc_next218;
   reg [16:0] acc_lane219 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane219[add_group] <= acc_next219;
+    if (prod_valid) acc_lane219[prod_group] <= acc_next219;
   reg [16:0] acc_lane220 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane220[add_group] <= acc_next220;
+    if (prod_valid) acc_lane220[prod_group] <= acc_next220;
   reg [16:0] acc_lane221 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane221[add_group] <= acc_next221;
+    if (prod_valid) acc_lane221[prod_group] <= acc_next221;
   reg [16:0] acc_lane222 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane222[add_group] <= acc_next222;
+    if (prod_valid) acc_lane222[prod_group] <= acc_next222;
   reg [16:0] acc_lane223 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane223[add_group] <= acc_next223;
+    if (prod_valid) acc_lane223[prod_group] <= acc_next223;
   reg [16:0] acc_lane224 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane224[add_group] <= acc_next224;
+    if (prod_valid) acc_lane224[prod_group] <= acc_next224;
   reg [16:0] acc_lane225 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane225[add_group] <= acc_next225;
+    if (prod_valid) acc_lane225[prod_group] <= acc_next225;
   reg [16:0] acc_lane226 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane226[add_group] <= acc_next226;
+    if (prod_valid) acc_lane226[prod_group] <= acc_next226;
   reg [16:0] acc_lane227 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane227[add_group] <= acc_next227;
+    if (prod_valid) acc_lane227[prod_group] <= acc_next227;
   reg [16:0] acc_lane228 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane228[add_group] <= acc_next228;
+    if (prod_valid) acc_lane228[prod_group] <= acc_next228;
   reg [16:0] acc_lane229 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane229[add_group] <= acc_next229;
+    if (prod_valid) acc_lane229[prod_group] <= acc_next229;
   reg [16:0] acc_lane230 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane230[add_group] <= acc_next230;
+    if (prod_valid) acc_lane230[prod_group] <= acc_next230;
   reg [16:0] acc_lane231 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane231[add_group] <= acc_next231;
+    if (prod_valid) acc_lane231[prod_group] <= acc_next231;
   reg [16:0] acc_lane232 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane232[add_group] <= acc_next232;
+    if (prod_valid) acc_lane232[prod_group] <= acc_next232;
   reg [16:0] acc_lane233 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane233[add_group] <= acc_next233;
+    if (prod_valid) acc_lane233[prod_group] <= acc_next233;
   reg [16:0] acc_lane234 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane234[add_group] <= acc_next234;
+    if (prod_valid) acc_lane234[prod_group] <= acc_next234;
   reg [16:0] acc_lane235 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane235[add_group] <= acc_next235;
+    if (prod_valid) acc_lane235[prod_group] <= acc_next235;
   reg [16:0] acc_lane236 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane236[add_group] <= acc_next236;
+    if (prod_valid) acc_lane236[prod_group] <= acc_next236;
   reg [16:0] acc_lane237 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane237[add_group] <= acc_next237;
+    if (prod_valid) acc_lane237[prod_group] <= acc_next237;
   reg [16:0] acc_lane238 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane238[add_group] <= acc_next238;
+    if (prod_valid) acc_lane238[prod_group] <= acc_next238;
   reg [16:0] acc_lane239 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane239[add_group] <= acc_next239;
+    if (prod_valid) acc_lane239[prod_group] <= acc_next239;
   reg [16:0] acc_lane240 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane240[add_group] <= acc_next240;
+    if (prod_valid) acc_lane240[prod_group] <= acc_next240;
   reg [16:0] acc_lane241 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane241[add_group] <= acc_next241;
+    if (prod_valid) acc_lane241[prod_group] <= acc_next241;
   reg [16:0] acc_lane242 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane242[add_group] <= acc_next242;
+    if (prod_valid) acc_lane242[prod_group] <= acc_next242;
   reg [16:0] acc_lane243 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane243[add_group] <= acc_next243;
+    if (prod_valid) acc_lane243[prod_group] <= acc_next243;
   reg [16:0] acc_lane244 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane244[add_group] <= acc_next244;
+    if (prod_valid) acc_lane244[prod_group] <= acc_next244;
   reg [16:0] acc_lane245 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane245[add_group] <= acc_next245;
+    if (prod_valid) acc_lane245[prod_group] <= acc_next245;
   reg [16:0] acc_lane246 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane246[add_group] <= acc_next246;
+    if (prod_valid) acc_lane246[prod_group] <= acc_next246;
   reg [16:0] acc_lane247 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane247[add_group] <= acc_next247;
+    if (prod_valid) acc_lane247[prod_group] <= acc_next247;
   reg [16:0] acc_lane248 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane248[add_group] <= acc_next248;
+    if (prod_valid) acc_lane248[prod_group] <= acc_next248;
   reg [16:0] acc_lane249 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane249[add_group] <= acc_next249;
+    if (prod_valid) acc_lane249[prod_group] <= acc_next249;
   reg [16:0] acc_lane250 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane250[add_group] <= acc_next250;
+    if (prod_valid) acc_lane250[prod_group] <= acc_next250;
   reg [16:0] acc_lane251 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane251[add_group] <= acc_next251;
+    if (prod_valid) acc_lane251[prod_group] <= acc_next251;
   reg [16:0] acc_lane252 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane252[add_group] <= acc_next252;
+    if (prod_valid) acc_lane252[prod_group] <= acc_next252;
   reg [16:0] acc_lane253 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane253[add_group] <= acc_next253;
+    if (prod_valid) acc_lane253[prod_group] <= acc_next253;
   reg [16:0] acc_lane254 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane254[add_group] <= acc_next254;
+    if (prod_valid) acc_lane254[prod_group] <= acc_next254;
   reg [16:0] acc_lane255 [0:5];  // 6 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane255[add_group] <= acc_next255;
+    if (prod_valid) acc_lane255[prod_group] <= acc_next255;
 
   assign group_free_not = ~drain_active;
   assign group_free_lt = group < drain_group;
@@ -4753,1035 +5271,1037 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
   assign w0_bits = weight_r[7:0];
-  assign base0_rd = bias[add_group];
+  assign base0_rd = bias[prod_group];
   assign base0_bits = base0_rd[8:0];
   assign base0_ext = {{8{base0_bits[8]}}, base0_bits};
-  assign base0_rd_1 = acc_lane0[add_group];
-  assign prod0_ext = {1'd0, add_count};
+  assign base0_rd_1 = acc_lane0[prod_group];
   assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[17:9];
   assign base1_ext = {{8{base1_bits[8]}}, base1_bits};
-  assign base1_rd = acc_lane1[add_group];
+  assign base1_rd = acc_lane1[prod_group];
   assign w2_bits = weight_r[23:16];
   assign base2_bits = base0_rd[26:18];
   assign base2_ext = {{8{base2_bits[8]}}, base2_bits};
-  assign base2_rd = acc_lane2[add_group];
+  assign base2_rd = acc_lane2[prod_group];
   assign w3_bits = weight_r[31:24];
   assign base3_bits = base0_rd[35:27];
   assign base3_ext = {{8{base3_bits[8]}}, base3_bits};
-  assign base3_rd = acc_lane3[add_group];
+  assign base3_rd = acc_lane3[prod_group];
   assign w4_bits = weight_r[39:32];
   assign base4_bits = base0_rd[44:36];
   assign base4_ext = {{8{base4_bits[8]}}, base4_bits};
-  assign base4_rd = acc_lane4[add_group];
+  assign base4_rd = acc_lane4[prod_group];
   assign w5_bits = weight_r[47:40];
   assign base5_bits = base0_rd[53:45];
   assign base5_ext = {{8{base5_bits[8]}}, base5_bits};
-  assign base5_rd = acc_lane5[add_group];
+  assign base5_rd = acc_lane5[prod_group];
   assign w6_bits = weight_r[55:48];
   assign base6_bits = base0_rd[62:54];
   assign base6_ext = {{8{base6_bits[8]}}, base6_bits};
-  assign base6_rd = acc_lane6[add_group];
+  assign base6_rd = acc_lane6[prod_group];
   assign w7_bits = weight_r[63:56];
   assign base7_bits = base0_rd[71:63];
   assign base7_ext = {{8{base7_bits[8]}}, base7_bits};
-  assign base7_rd = acc_lane7[add_group];
+  assign base7_rd = acc_lane7[prod_group];
   assign w8_bits = weight_r[71:64];
   assign base8_bits = base0_rd[80:72];
   assign base8_ext = {{8{base8_bits[8]}}, base8_bits};
-  assign base8_rd = acc_lane8[add_group];
+  assign base8_rd = acc_lane8[prod_group];
   assign w9_bits = weight_r[79:72];
   assign base9_bits = base0_rd[89:81];
   assign base9_ext = {{8{base9_bits[8]}}, base9_bits};
-  assign base9_rd = acc_lane9[add_group];
+  assign base9_rd = acc_lane9[prod_group];
   assign w10_bits = weight_r[87:80];
   assign base10_bits = base0_rd[98:90];
   assign base10_ext = {{8{base10_bits[8]}}, base10_bits};
-  assign base10_rd = acc_lane10[add_group];
+  assign base10_rd = acc_lane10[prod_group];
   assign w11_bits = weight_r[95:88];
   assign base11_bits = base0_rd[107:99];
   assign base11_ext = {{8{base11_bits[8]}}, base11_bits};
-  assign base11_rd = acc_lane11[add_group];
+  assign base11_rd = acc_lane11[prod_group];
   assign w12_bits = weight_r[103:96];
   assign base12_bits = base0_rd[116:108];
   assign base12_ext = {{8{base12_bits[8]}}, base12_bits};
-  assign base12_rd = acc_lane12[add_group];
+  assign base12_rd = acc_lane12[prod_group];
   assign w13_bits = weight_r[111:104];
   assign base13_bits = base0_rd[125:117];
   assign base13_ext = {{8{base13_bits[8]}}, base13_bits};
-  assign base13_rd = acc_lane13[add_group];
+  assign base13_rd = acc_lane13[prod_group];
   assign w14_bits = weight_r[119:112];
   assign base14_bits = base0_rd[134:126];
   assign base14_ext = {{8{base14_bits[8]}}, base14_bits};
-  assign base14_rd = acc_lane14[add_group];
+  assign base14_rd = acc_lane14[prod_group];
   assign w15_bits = weight_r[127:120];
   assign base15_bits = base0_rd[143:135];
   assign base15_ext = {{8{base15_bits[8]}}, base15_bits};
-  assign base15_rd = acc_lane15[add_group];
+  assign base15_rd = acc_lane15[prod_group];
   assign w16_bits = weight_r[135:128];
   assign base16_bits = base0_rd[152:144];
   assign base16_ext = {{8{base16_bits[8]}}, base16_bits};
-  assign base16_rd = acc_lane16[add_group];
+  assign base16_rd = acc_lane16[prod_group];
   assign w17_bits = weight_r[143:136];
   assign base17_bits = base0_rd[161:153];
   assign base17_ext = {{8{base17_bits[8]}}, base17_bits};
-  assign base17_rd = acc_lane17[add_group];
+  assign base17_rd = acc_lane17[prod_group];
   assign w18_bits = weight_r[151:144];
   assign base18_bits = base0_rd[170:162];
   assign base18_ext = {{8{base18_bits[8]}}, base18_bits};
-  assign base18_rd = acc_lane18[add_group];
+  assign base18_rd = acc_lane18[prod_group];
   assign w19_bits = weight_r[159:152];
   assign base19_bits = base0_rd[179:171];
   assign base19_ext = {{8{base19_bits[8]}}, base19_bits};
-  assign base19_rd = acc_lane19[add_group];
+  assign base19_rd = acc_lane19[prod_group];
   assign w20_bits = weight_r[167:160];
   assign base20_bits = base0_rd[188:180];
   assign base20_ext = {{8{base20_bits[8]}}, base20_bits};
-  assign base20_rd = acc_lane20[add_group];
+  assign base20_rd = acc_lane20[prod_group];
   assign w21_bits = weight_r[175:168];
   assign base21_bits = base0_rd[197:189];
   assign base21_ext = {{8{base21_bits[8]}}, base21_bits};
-  assign base21_rd = acc_lane21[add_group];
+  assign base21_rd = acc_lane21[prod_group];
   assign w22_bits = weight_r[183:176];
   assign base22_bits = base0_rd[206:198];
   assign base22_ext = {{8{base22_bits[8]}}, base22_bits};
-  assign base22_rd = acc_lane22[add_group];
+  assign base22_rd = acc_lane22[prod_group];
   assign w23_bits = weight_r[191:184];
   assign base23_bits = base0_rd[215:207];
   assign base23_ext = {{8{base23_bits[8]}}, base23_bits};
-  assign base23_rd = acc_lane23[add_group];
+  assign base23_rd = acc_lane23[prod_group];
   assign w24_bits = weight_r[199:192];
   assign base24_bits = base0_rd[224:216];
   assign base24_ext = {{8{base24_bits[8]}}, base24_bits};
-  assign base24_rd = acc_lane24[add_group];
+  assign base24_rd = acc_lane24[prod_group];
   assign w25_bits = weight_r[207:200];
   assign base25_bits = base0_rd[233:225];
   assign base25_ext = {{8{base25_bits[8]}}, base25_bits};
-  assign base25_rd = acc_lane25[add_group];
+  assign base25_rd = acc_lane25[prod_group];
   assign w26_bits = weight_r[215:208];
   assign base26_bits = base0_rd[242:234];
   assign base26_ext = {{8{base26_bits[8]}}, base26_bits};
-  assign base26_rd = acc_lane26[add_group];
+  assign base26_rd = acc_lane26[prod_group];
   assign w27_bits = weight_r[223:216];
   assign base27_bits = base0_rd[251:243];
   assign base27_ext = {{8{base27_bits[8]}}, base27_bits};
-  assign base27_rd = acc_lane27[add_group];
+  assign base27_rd = acc_lane27[prod_group];
   assign w28_bits = weight_r[231:224];
   assign base28_bits = base0_rd[260:252];
   assign base28_ext = {{8{base28_bits[8]}}, base28_bits};
-  assign base28_rd = acc_lane28[add_group];
+  assign base28_rd = acc_lane28[prod_group];
   assign w29_bits = weight_r[239:232];
   assign base29_bits = base0_rd[269:261];
   assign base29_ext = {{8{base29_bits[8]}}, base29_bits};
-  assign base29_rd = acc_lane29[add_group];
+  assign base29_rd = acc_lane29[prod_group];
   assign w30_bits = weight_r[247:240];
   assign base30_bits = base0_rd[278:270];
   assign base30_ext = {{8{base30_bits[8]}}, base30_bits};
-  assign base30_rd = acc_lane30[add_group];
+  assign base30_rd = acc_lane30[prod_group];
   assign w31_bits = weight_r[255:248];
   assign base31_bits = base0_rd[287:279];
   assign base31_ext = {{8{base31_bits[8]}}, base31_bits};
-  assign base31_rd = acc_lane31[add_group];
+  assign base31_rd = acc_lane31[prod_group];
   assign w32_bits = weight_r[263:256];
   assign base32_bits = base0_rd[296:288];
   assign base32_ext = {{8{base32_bits[8]}}, base32_bits};
-  assign base32_rd = acc_lane32[add_group];
+  assign base32_rd = acc_lane32[prod_group];
   assign w33_bits = weight_r[271:264];
   assign base33_bits = base0_rd[305:297];
   assign base33_ext = {{8{base33_bits[8]}}, base33_bits};
-  assign base33_rd = acc_lane33[add_group];
+  assign base33_rd = acc_lane33[prod_group];
   assign w34_bits = weight_r[279:272];
   assign base34_bits = base0_rd[314:306];
   assign base34_ext = {{8{base34_bits[8]}}, base34_bits};
-  assign base34_rd = acc_lane34[add_group];
+  assign base34_rd = acc_lane34[prod_group];
   assign w35_bits = weight_r[287:280];
   assign base35_bits = base0_rd[323:315];
   assign base35_ext = {{8{base35_bits[8]}}, base35_bits};
-  assign base35_rd = acc_lane35[add_group];
+  assign base35_rd = acc_lane35[prod_group];
   assign w36_bits = weight_r[295:288];
   assign base36_bits = base0_rd[332:324];
   assign base36_ext = {{8{base36_bits[8]}}, base36_bits};
-  assign base36_rd = acc_lane36[add_group];
+  assign base36_rd = acc_lane36[prod_group];
   assign w37_bits = weight_r[303:296];
   assign base37_bits = base0_rd[341:333];
   assign base37_ext = {{8{base37_bits[8]}}, base37_bits};
-  assign base37_rd = acc_lane37[add_group];
+  assign base37_rd = acc_lane37[prod_group];
   assign w38_bits = weight_r[311:304];
   assign base38_bits = base0_rd[350:342];
   assign base38_ext = {{8{base38_bits[8]}}, base38_bits};
-  assign base38_rd = acc_lane38[add_group];
+  assign base38_rd = acc_lane38[prod_group];
   assign w39_bits = weight_r[319:312];
   assign base39_bits = base0_rd[359:351];
   assign base39_ext = {{8{base39_bits[8]}}, base39_bits};
-  assign base39_rd = acc_lane39[add_group];
+  assign base39_rd = acc_lane39[prod_group];
   assign w40_bits = weight_r[327:320];
   assign base40_bits = base0_rd[368:360];
   assign base40_ext = {{8{base40_bits[8]}}, base40_bits};
-  assign base40_rd = acc_lane40[add_group];
+  assign base40_rd = acc_lane40[prod_group];
   assign w41_bits = weight_r[335:328];
   assign base41_bits = base0_rd[377:369];
   assign base41_ext = {{8{base41_bits[8]}}, base41_bits};
-  assign base41_rd = acc_lane41[add_group];
+  assign base41_rd = acc_lane41[prod_group];
   assign w42_bits = weight_r[343:336];
   assign base42_bits = base0_rd[386:378];
   assign base42_ext = {{8{base42_bits[8]}}, base42_bits};
-  assign base42_rd = acc_lane42[add_group];
+  assign base42_rd = acc_lane42[prod_group];
   assign w43_bits = weight_r[351:344];
   assign base43_bits = base0_rd[395:387];
   assign base43_ext = {{8{base43_bits[8]}}, base43_bits};
-  assign base43_rd = acc_lane43[add_group];
+  assign base43_rd = acc_lane43[prod_group];
   assign w44_bits = weight_r[359:352];
   assign base44_bits = base0_rd[404:396];
   assign base44_ext = {{8{base44_bits[8]}}, base44_bits};
-  assign base44_rd = acc_lane44[add_group];
+  assign base44_rd = acc_lane44[prod_group];
   assign w45_bits = weight_r[367:360];
   assign base45_bits = base0_rd[413:405];
   assign base45_ext = {{8{base45_bits[8]}}, base45_bits};
-  assign base45_rd = acc_lane45[add_group];
+  assign base45_rd = acc_lane45[prod_group];
   assign w46_bits = weight_r[375:368];
   assign base46_bits = base0_rd[422:414];
   assign base46_ext = {{8{base46_bits[8]}}, base46_bits};
-  assign base46_rd = acc_lane46[add_group];
+  assign base46_rd = acc_lane46[prod_group];
   assign w47_bits = weight_r[383:376];
   assign base47_bits = base0_rd[431:423];
   assign base47_ext = {{8{base47_bits[8]}}, base47_bits};
-  assign base47_rd = acc_lane47[add_group];
+  assign base47_rd = acc_lane47[prod_group];
   assign w48_bits = weight_r[391:384];
   assign base48_bits = base0_rd[440:432];
   assign base48_ext = {{8{base48_bits[8]}}, base48_bits};
-  assign base48_rd = acc_lane48[add_group];
+  assign base48_rd = acc_lane48[prod_group];
   assign w49_bits = weight_r[399:392];
   assign base49_bits = base0_rd[449:441];
   assign base49_ext = {{8{base49_bits[8]}}, base49_bits};
-  assign base49_rd = acc_lane49[add_group];
+  assign base49_rd = acc_lane49[prod_group];
   assign w50_bits = weight_r[407:400];
   assign base50_bits = base0_rd[458:450];
   assign base50_ext = {{8{base50_bits[8]}}, base50_bits};
-  assign base50_rd = acc_lane50[add_group];
+  assign base50_rd = acc_lane50[prod_group];
   assign w51_bits = weight_r[415:408];
   assign base51_bits = base0_rd[467:459];
   assign base51_ext = {{8{base51_bits[8]}}, base51_bits};
-  assign base51_rd = acc_lane51[add_group];
+  assign base51_rd = acc_lane51[prod_group];
   assign w52_bits = weight_r[423:416];
   assign base52_bits = base0_rd[476:468];
   assign base52_ext = {{8{base52_bits[8]}}, base52_bits};
-  assign base52_rd = acc_lane52[add_group];
+  assign base52_rd = acc_lane52[prod_group];
   assign w53_bits = weight_r[431:424];
   assign base53_bits = base0_rd[485:477];
   assign base53_ext = {{8{base53_bits[8]}}, base53_bits};
-  assign base53_rd = acc_lane53[add_group];
+  assign base53_rd = acc_lane53[prod_group];
   assign w54_bits = weight_r[439:432];
   assign base54_bits = base0_rd[494:486];
   assign base54_ext = {{8{base54_bits[8]}}, base54_bits};
-  assign base54_rd = acc_lane54[add_group];
+  assign base54_rd = acc_lane54[prod_group];
   assign w55_bits = weight_r[447:440];
   assign base55_bits = base0_rd[503:495];
   assign base55_ext = {{8{base55_bits[8]}}, base55_bits};
-  assign base55_rd = acc_lane55[add_group];
+  assign base55_rd = acc_lane55[prod_group];
   assign w56_bits = weight_r[455:448];
   assign base56_bits = base0_rd[512:504];
   assign base56_ext = {{8{base56_bits[8]}}, base56_bits};
-  assign base56_rd = acc_lane56[add_group];
+  assign base56_rd = acc_lane56[prod_group];
   assign w57_bits = weight_r[463:456];
   assign base57_bits = base0_rd[521:513];
   assign base57_ext = {{8{base57_bits[8]}}, base57_bits};
-  assign base57_rd = acc_lane57[add_group];
+  assign base57_rd = acc_lane57[prod_group];
   assign w58_bits = weight_r[471:464];
   assign base58_bits = base0_rd[530:522];
   assign base58_ext = {{8{base58_bits[8]}}, base58_bits};
-  assign base58_rd = acc_lane58[add_group];
+  assign base58_rd = acc_lane58[prod_group];
   assign w59_bits = weight_r[479:472];
   assign base59_bits = base0_rd[539:531];
   assign base59_ext = {{8{base59_bits[8]}}, base59_bits};
-  assign base59_rd = acc_lane59[add_group];
+  assign base59_rd = acc_lane59[prod_group];
   assign w60_bits = weight_r[487:480];
   assign base60_bits = base0_rd[548:540];
   assign base60_ext = {{8{base60_bits[8]}}, base60_bits};
-  assign base60_rd = acc_lane60[add_group];
+  assign base60_rd = acc_lane60[prod_group];
   assign w61_bits = weight_r[495:488];
   assign base61_bits = base0_rd[557:549];
   assign base61_ext = {{8{base61_bits[8]}}, base61_bits};
-  assign base61_rd = acc_lane61[add_group];
+  assign base61_rd = acc_lane61[prod_group];
   assign w62_bits = weight_r[503:496];
   assign base62_bits = base0_rd[566:558];
   assign base62_ext = {{8{base62_bits[8]}}, base62_bits};
-  assign base62_rd = acc_lane62[add_group];
+  assign base62_rd = acc_lane62[prod_group];
   assign w63_bits = weight_r[511:504];
   assign base63_bits = base0_rd[575:567];
   assign base63_ext = {{8{base63_bits[8]}}, base63_bits};
-  assign base63_rd = acc_lane63[add_group];
+  assign base63_rd = acc_lane63[prod_group];
   assign w64_bits = weight_r[519:512];
   assign base64_bits = base0_rd[584:576];
   assign base64_ext = {{8{base64_bits[8]}}, base64_bits};
-  assign base64_rd = acc_lane64[add_group];
+  assign base64_rd = acc_lane64[prod_group];
   assign w65_bits = weight_r[527:520];
   assign base65_bits = base0_rd[593:585];
   assign base65_ext = {{8{base65_bits[8]}}, base65_bits};
-  assign base65_rd = acc_lane65[add_group];
+  assign base65_rd = acc_lane65[prod_group];
   assign w66_bits = weight_r[535:528];
   assign base66_bits = base0_rd[602:594];
   assign base66_ext = {{8{base66_bits[8]}}, base66_bits};
-  assign base66_rd = acc_lane66[add_group];
+  assign base66_rd = acc_lane66[prod_group];
   assign w67_bits = weight_r[543:536];
   assign base67_bits = base0_rd[611:603];
   assign base67_ext = {{8{base67_bits[8]}}, base67_bits};
-  assign base67_rd = acc_lane67[add_group];
+  assign base67_rd = acc_lane67[prod_group];
   assign w68_bits = weight_r[551:544];
   assign base68_bits = base0_rd[620:612];
   assign base68_ext = {{8{base68_bits[8]}}, base68_bits};
-  assign base68_rd = acc_lane68[add_group];
+  assign base68_rd = acc_lane68[prod_group];
   assign w69_bits = weight_r[559:552];
   assign base69_bits = base0_rd[629:621];
   assign base69_ext = {{8{base69_bits[8]}}, base69_bits};
-  assign base69_rd = acc_lane69[add_group];
+  assign base69_rd = acc_lane69[prod_group];
   assign w70_bits = weight_r[567:560];
   assign base70_bits = base0_rd[638:630];
   assign base70_ext = {{8{base70_bits[8]}}, base70_bits};
-  assign base70_rd = acc_lane70[add_group];
+  assign base70_rd = acc_lane70[prod_group];
   assign w71_bits = weight_r[575:568];
   assign base71_bits = base0_rd[647:639];
   assign base71_ext = {{8{base71_bits[8]}}, base71_bits};
-  assign base71_rd = acc_lane71[add_group];
+  assign base71_rd = acc_lane71[prod_group];
   assign w72_bits = weight_r[583:576];
   assign base72_bits = base0_rd[656:648];
   assign base72_ext = {{8{base72_bits[8]}}, base72_bits};
-  assign base72_rd = acc_lane72[add_group];
+  assign base72_rd = acc_lane72[prod_group];
   assign w73_bits = weight_r[591:584];
   assign base73_bits = base0_rd[665:657];
   assign base73_ext = {{8{base73_bits[8]}}, base73_bits};
-  assign base73_rd = acc_lane73[add_group];
+  assign base73_rd = acc_lane73[prod_group];
   assign w74_bits = weight_r[599:592];
   assign base74_bits = base0_rd[674:666];
   assign base74_ext = {{8{base74_bits[8]}}, base74_bits};
-  assign base74_rd = acc_lane74[add_group];
+  assign base74_rd = acc_lane74[prod_group];
   assign w75_bits = weight_r[607:600];
   assign base75_bits = base0_rd[683:675];
   assign base75_ext = {{8{base75_bits[8]}}, base75_bits};
-  assign base75_rd = acc_lane75[add_group];
+  assign base75_rd = acc_lane75[prod_group];
   assign w76_bits = weight_r[615:608];
   assign base76_bits = base0_rd[692:684];
   assign base76_ext = {{8{base76_bits[8]}}, base76_bits};
-  assign base76_rd = acc_lane76[add_group];
+  assign base76_rd = acc_lane76[prod_group];
   assign w77_bits = weight_r[623:616];
   assign base77_bits = base0_rd[701:693];
   assign base77_ext = {{8{base77_bits[8]}}, base77_bits};
-  assign base77_rd = acc_lane77[add_group];
+  assign base77_rd = acc_lane77[prod_group];
   assign w78_bits = weight_r[631:624];
   assign base78_bits = base0_rd[710:702];
   assign base78_ext = {{8{base78_bits[8]}}, base78_bits};
-  assign base78_rd = acc_lane78[add_group];
+  assign base78_rd = acc_lane78[prod_group];
   assign w79_bits = weight_r[639:632];
   assign base79_bits = base0_rd[719:711];
   assign base79_ext = {{8{base79_bits[8]}}, base79_bits};
-  assign base79_rd = acc_lane79[add_group];
+  assign base79_rd = acc_lane79[prod_group];
   assign w80_bits = weight_r[647:640];
   assign base80_bits = base0_rd[728:720];
   assign base80_ext = {{8{base80_bits[8]}}, base80_bits};
-  assign base80_rd = acc_lane80[add_group];
+  assign base80_rd = acc_lane80[prod_group];
   assign w81_bits = weight_r[655:648];
   assign base81_bits = base0_rd[737:729];
   assign base81_ext = {{8{base81_bits[8]}}, base81_bits};
-  assign base81_rd = acc_lane81[add_group];
+  assign base81_rd = acc_lane81[prod_group];
   assign w82_bits = weight_r[663:656];
   assign base82_bits = base0_rd[746:738];
   assign base82_ext = {{8{base82_bits[8]}}, base82_bits};
-  assign base82_rd = acc_lane82[add_group];
+  assign base82_rd = acc_lane82[prod_group];
   assign w83_bits = weight_r[671:664];
   assign base83_bits = base0_rd[755:747];
   assign base83_ext = {{8{base83_bits[8]}}, base83_bits};
-  assign base83_rd = acc_lane83[add_group];
+  assign base83_rd = acc_lane83[prod_group];
   assign w84_bits = weight_r[679:672];
   assign base84_bits = base0_rd[764:756];
   assign base84_ext = {{8{base84_bits[8]}}, base84_bits};
-  assign base84_rd = acc_lane84[add_group];
+  assign base84_rd = acc_lane84[prod_group];
   assign w85_bits = weight_r[687:680];
   assign base85_bits = base0_rd[773:765];
   assign base85_ext = {{8{base85_bits[8]}}, base85_bits};
-  assign base85_rd = acc_lane85[add_group];
+  assign base85_rd = acc_lane85[prod_group];
   assign w86_bits = weight_r[695:688];
   assign base86_bits = base0_rd[782:774];
   assign base86_ext = {{8{base86_bits[8]}}, base86_bits};
-  assign base86_rd = acc_lane86[add_group];
+  assign base86_rd = acc_lane86[prod_group];
   assign w87_bits = weight_r[703:696];
   assign base87_bits = base0_rd[791:783];
   assign base87_ext = {{8{base87_bits[8]}}, base87_bits};
-  assign base87_rd = acc_lane87[add_group];
+  assign base87_rd = acc_lane87[prod_group];
   assign w88_bits = weight_r[711:704];
   assign base88_bits = base0_rd[800:792];
   assign base88_ext = {{8{base88_bits[8]}}, base88_bits};
-  assign base88_rd = acc_lane88[add_group];
+  assign base88_rd = acc_lane88[prod_group];
   assign w89_bits = weight_r[719:712];
   assign base89_bits = base0_rd[809:801];
   assign base89_ext = {{8{base89_bits[8]}}, base89_bits};
-  assign base89_rd = acc_lane89[add_group];
+  assign base89_rd = acc_lane89[prod_group];
   assign w90_bits = weight_r[727:720];
   assign base90_bits = base0_rd[818:810];
   assign base90_ext = {{8{base90_bits[8]}}, base90_bits};
-  assign base90_rd = acc_lane90[add_group];
+  assign base90_rd = acc_lane90[prod_group];
   assign w91_bits = weight_r[735:728];
   assign base91_bits = base0_rd[827:819];
   assign base91_ext = {{8{base91_bits[8]}}, base91_bits};
-  assign base91_rd = acc_lane91[add_group];
+  assign base91_rd = acc_lane91[prod_group];
   assign w92_bits = weight_r[743:736];
   assign base92_bits = base0_rd[836:828];
   assign base92_ext = {{8{base92_bits[8]}}, base92_bits};
-  assign base92_rd = acc_lane92[add_group];
+  assign base92_rd = acc_lane92[prod_group];
   assign w93_bits = weight_r[751:744];
   assign base93_bits = base0_rd[845:837];
   assign base93_ext = {{8{base93_bits[8]}}, base93_bits};
-  assign base93_rd = acc_lane93[add_group];
+  assign base93_rd = acc_lane93[prod_group];
   assign w94_bits = weight_r[759:752];
   assign base94_bits = base0_rd[854:846];
   assign base94_ext = {{8{base94_bits[8]}}, base94_bits};
-  assign base94_rd = acc_lane94[add_group];
+  assign base94_rd = acc_lane94[prod_group];
   assign w95_bits = weight_r[767:760];
   assign base95_bits = base0_rd[863:855];
   assign base95_ext = {{8{base95_bits[8]}}, base95_bits};
-  assign base95_rd = acc_lane95[add_group];
+  assign base95_rd = acc_lane95[prod_group];
   assign w96_bits = weight_r[775:768];
   assign base96_bits = base0_rd[872:864];
   assign base96_ext = {{8{base96_bits[8]}}, base96_bits};
-  assign base96_rd = acc_lane96[add_group];
+  assign base96_rd = acc_lane96[prod_group];
   assign w97_bits = weight_r[783:776];
   assign base97_bits = base0_rd[881:873];
   assign base97_ext = {{8{base97_bits[8]}}, base97_bits};
-  assign base97_rd = acc_lane97[add_group];
+  assign base97_rd = acc_lane97[prod_group];
   assign w98_bits = weight_r[791:784];
   assign base98_bits = base0_rd[890:882];
   assign base98_ext = {{8{base98_bits[8]}}, base98_bits};
-  assign base98_rd = acc_lane98[add_group];
+  assign base98_rd = acc_lane98[prod_group];
   assign w99_bits = weight_r[799:792];
   assign base99_bits = base0_rd[899:891];
   assign base99_ext = {{8{base99_bits[8]}}, base99_bits};
-  assign base99_rd = acc_lane99[add_group];
+  assign base99_rd = acc_lane99[prod_group];
   assign w100_bits = weight_r[807:800];
   assign base100_bits = base0_rd[908:900];
   assign base100_ext = {{8{base100_bits[8]}}, base100_bits};
-  assign base100_rd = acc_lane100[add_group];
+  assign base100_rd = acc_lane100[prod_group];
   assign w101_bits = weight_r[815:808];
   assign base101_bits = base0_rd[917:909];
   assign base101_ext = {{8{base101_bits[8]}}, base101_bits};
-  assign base101_rd = acc_lane101[add_group];
+  assign base101_rd = acc_lane101[prod_group];
   assign w102_bits = weight_r[823:816];
   assign base102_bits = base0_rd[926:918];
   assign base102_ext = {{8{base102_bits[8]}}, base102_bits};
-  assign base102_rd = acc_lane102[add_group];
+  assign base102_rd = acc_lane102[prod_group];
   assign w103_bits = weight_r[831:824];
   assign base103_bits = base0_rd[935:927];
   assign base103_ext = {{8{base103_bits[8]}}, base103_bits};
-  assign base103_rd = acc_lane103[add_group];
+  assign base103_rd = acc_lane103[prod_group];
   assign w104_bits = weight_r[839:832];
   assign base104_bits = base0_rd[944:936];
   assign base104_ext = {{8{base104_bits[8]}}, base104_bits};
-  assign base104_rd = acc_lane104[add_group];
+  assign base104_rd = acc_lane104[prod_group];
   assign w105_bits = weight_r[847:840];
   assign base105_bits = base0_rd[953:945];
   assign base105_ext = {{8{base105_bits[8]}}, base105_bits};
-  assign base105_rd = acc_lane105[add_group];
+  assign base105_rd = acc_lane105[prod_group];
   assign w106_bits = weight_r[855:848];
   assign base106_bits = base0_rd[962:954];
   assign base106_ext = {{8{base106_bits[8]}}, base106_bits};
-  assign base106_rd = acc_lane106[add_group];
+  assign base106_rd = acc_lane106[prod_group];
   assign w107_bits = weight_r[863:856];
   assign base107_bits = base0_rd[971:963];
   assign base107_ext = {{8{base107_bits[8]}}, base107_bits};
-  assign base107_rd = acc_lane107[add_group];
+  assign base107_rd = acc_lane107[prod_group];
   assign w108_bits = weight_r[871:864];
   assign base108_bits = base0_rd[980:972];
   assign base108_ext = {{8{base108_bits[8]}}, base108_bits};
-  assign base108_rd = acc_lane108[add_group];
+  assign base108_rd = acc_lane108[prod_group];
   assign w109_bits = weight_r[879:872];
   assign base109_bits = base0_rd[989:981];
   assign base109_ext = {{8{base109_bits[8]}}, base109_bits};
-  assign base109_rd = acc_lane109[add_group];
+  assign base109_rd = acc_lane109[prod_group];
   assign w110_bits = weight_r[887:880];
   assign base110_bits = base0_rd[998:990];
   assign base110_ext = {{8{base110_bits[8]}}, base110_bits};
-  assign base110_rd = acc_lane110[add_group];
+  assign base110_rd = acc_lane110[prod_group];
   assign w111_bits = weight_r[895:888];
   assign base111_bits = base0_rd[1007:999];
   assign base111_ext = {{8{base111_bits[8]}}, base111_bits};
-  assign base111_rd = acc_lane111[add_group];
+  assign base111_rd = acc_lane111[prod_group];
   assign w112_bits = weight_r[903:896];
   assign base112_bits = base0_rd[1016:1008];
   assign base112_ext = {{8{base112_bits[8]}}, base112_bits};
-  assign base112_rd = acc_lane112[add_group];
+  assign base112_rd = acc_lane112[prod_group];
   assign w113_bits = weight_r[911:904];
   assign base113_bits = base0_rd[1025:1017];
   assign base113_ext = {{8{base113_bits[8]}}, base113_bits};
-  assign base113_rd = acc_lane113[add_group];
+  assign base113_rd = acc_lane113[prod_group];
   assign w114_bits = weight_r[919:912];
   assign base114_bits = base0_rd[1034:1026];
   assign base114_ext = {{8{base114_bits[8]}}, base114_bits};
-  assign base114_rd = acc_lane114[add_group];
+  assign base114_rd = acc_lane114[prod_group];
   assign w115_bits = weight_r[927:920];
   assign base115_bits = base0_rd[1043:1035];
   assign base115_ext = {{8{base115_bits[8]}}, base115_bits};
-  assign base115_rd = acc_lane115[add_group];
+  assign base115_rd = acc_lane115[prod_group];
   assign w116_bits = weight_r[935:928];
   assign base116_bits = base0_rd[1052:1044];
   assign base116_ext = {{8{base116_bits[8]}}, base116_bits};
-  assign base116_rd = acc_lane116[add_group];
+  assign base116_rd = acc_lane116[prod_group];
   assign w117_bits = weight_r[943:936];
   assign base117_bits = base0_rd[1061:1053];
   assign base117_ext = {{8{base117_bits[8]}}, base117_bits};
-  assign base117_rd = acc_lane117[add_group];
+  assign base117_rd = acc_lane117[prod_group];
   assign w118_bits = weight_r[951:944];
   assign base118_bits = base0_rd[1070:1062];
   assign base118_ext = {{8{base118_bits[8]}}, base118_bits};
-  assign base118_rd = acc_lane118[add_group];
+  assign base118_rd = acc_lane118[prod_group];
   assign w119_bits = weight_r[959:952];
   assign base119_bits = base0_rd[1079:1071];
   assign base119_ext = {{8{base119_bits[8]}}, base119_bits};
-  assign base119_rd = acc_lane119[add_group];
+  assign base119_rd = acc_lane119[prod_group];
   assign w120_bits = weight_r[967:960];
   assign base120_bits = base0_rd[1088:1080];
   assign base120_ext = {{8{base120_bits[8]}}, base120_bits};
-  assign base120_rd = acc_lane120[add_group];
+  assign base120_rd = acc_lane120[prod_group];
   assign w121_bits = weight_r[975:968];
   assign base121_bits = base0_rd[1097:1089];
   assign base121_ext = {{8{base121_bits[8]}}, base121_bits};
-  assign base121_rd = acc_lane121[add_group];
+  assign base121_rd = acc_lane121[prod_group];
   assign w122_bits = weight_r[983:976];
   assign base122_bits = base0_rd[1106:1098];
   assign base122_ext = {{8{base122_bits[8]}}, base122_bits};
-  assign base122_rd = acc_lane122[add_group];
+  assign base122_rd = acc_lane122[prod_group];
   assign w123_bits = weight_r[991:984];
   assign base123_bits = base0_rd[1115:1107];
   assign base123_ext = {{8{base123_bits[8]}}, base123_bits};
-  assign base123_rd = acc_lane123[add_group];
+  assign base123_rd = acc_lane123[prod_group];
   assign w124_bits = weight_r[999:992];
   assign base124_bits = base0_rd[1124:1116];
   assign base124_ext = {{8{base124_bits[8]}}, base124_bits};
-  assign base124_rd = acc_lane124[add_group];
+  assign base124_rd = acc_lane124[prod_group];
   assign w125_bits = weight_r[1007:1000];
   assign base125_bits = base0_rd[1133:1125];
   assign base125_ext = {{8{base125_bits[8]}}, base125_bits};
-  assign base125_rd = acc_lane125[add_group];
+  assign base125_rd = acc_lane125[prod_group];
   assign w126_bits = weight_r[1015:1008];
   assign base126_bits = base0_rd[1142:1134];
   assign base126_ext = {{8{base126_bits[8]}}, base126_bits};
-  assign base126_rd = acc_lane126[add_group];
+  assign base126_rd = acc_lane126[prod_group];
   assign w127_bits = weight_r[1023:1016];
   assign base127_bits = base0_rd[1151:1143];
   assign base127_ext = {{8{base127_bits[8]}}, base127_bits};
-  assign base127_rd = acc_lane127[add_group];
+  assign base127_rd = acc_lane127[prod_group];
   assign w128_bits = weight_r[1031:1024];
   assign base128_bits = base0_rd[1160:1152];
   assign base128_ext = {{8{base128_bits[8]}}, base128_bits};
-  assign base128_rd = acc_lane128[add_group];
+  assign base128_rd = acc_lane128[prod_group];
   assign w129_bits = weight_r[1039:1032];
   assign base129_bits = base0_rd[1169:1161];
   assign base129_ext = {{8{base129_bits[8]}}, base129_bits};
-  assign base129_rd = acc_lane129[add_group];
+  assign base129_rd = acc_lane129[prod_group];
   assign w130_bits = weight_r[1047:1040];
   assign base130_bits = base0_rd[1178:1170];
   assign base130_ext = {{8{base130_bits[8]}}, base130_bits};
-  assign base130_rd = acc_lane130[add_group];
+  assign base130_rd = acc_lane130[prod_group];
   assign w131_bits = weight_r[1055:1048];
   assign base131_bits = base0_rd[1187:1179];
   assign base131_ext = {{8{base131_bits[8]}}, base131_bits};
-  assign base131_rd = acc_lane131[add_group];
+  assign base131_rd = acc_lane131[prod_group];
   assign w132_bits = weight_r[1063:1056];
   assign base132_bits = base0_rd[1196:1188];
   assign base132_ext = {{8{base132_bits[8]}}, base132_bits};
-  assign base132_rd = acc_lane132[add_group];
+  assign base132_rd = acc_lane132[prod_group];
   assign w133_bits = weight_r[1071:1064];
   assign base133_bits = base0_rd[1205:1197];
   assign base133_ext = {{8{base133_bits[8]}}, base133_bits};
-  assign base133_rd = acc_lane133[add_group];
+  assign base133_rd = acc_lane133[prod_group];
   assign w134_bits = weight_r[1079:1072];
   assign base134_bits = base0_rd[1214:1206];
   assign base134_ext = {{8{base134_bits[8]}}, base134_bits};
-  assign base134_rd = acc_lane134[add_group];
+  assign base134_rd = acc_lane134[prod_group];
   assign w135_bits = weight_r[1087:1080];
   assign base135_bits = base0_rd[1223:1215];
   assign base135_ext = {{8{base135_bits[8]}}, base135_bits};
-  assign base135_rd = acc_lane135[add_group];
+  assign base135_rd = acc_lane135[prod_group];
   assign w136_bits = weight_r[1095:1088];
   assign base136_bits = base0_rd[1232:1224];
   assign base136_ext = {{8{base136_bits[8]}}, base136_bits};
-  assign base136_rd = acc_lane136[add_group];
+  assign base136_rd = acc_lane136[prod_group];
   assign w137_bits = weight_r[1103:1096];
   assign base137_bits = base0_rd[1241:1233];
   assign base137_ext = {{8{base137_bits[8]}}, base137_bits};
-  assign base137_rd = acc_lane137[add_group];
+  assign base137_rd = acc_lane137[prod_group];
   assign w138_bits = weight_r[1111:1104];
   assign base138_bits = base0_rd[1250:1242];
   assign base138_ext = {{8{base138_bits[8]}}, base138_bits};
-  assign base138_rd = acc_lane138[add_group];
+  assign base138_rd = acc_lane138[prod_group];
   assign w139_bits = weight_r[1119:1112];
   assign base139_bits = base0_rd[1259:1251];
   assign base139_ext = {{8{base139_bits[8]}}, base139_bits};
-  assign base139_rd = acc_lane139[add_group];
+  assign base139_rd = acc_lane139[prod_group];
   assign w140_bits = weight_r[1127:1120];
   assign base140_bits = base0_rd[1268:1260];
   assign base140_ext = {{8{base140_bits[8]}}, base140_bits};
-  assign base140_rd = acc_lane140[add_group];
+  assign base140_rd = acc_lane140[prod_group];
   assign w141_bits = weight_r[1135:1128];
   assign base141_bits = base0_rd[1277:1269];
   assign base141_ext = {{8{base141_bits[8]}}, base141_bits};
-  assign base141_rd = acc_lane141[add_group];
+  assign base141_rd = acc_lane141[prod_group];
   assign w142_bits = weight_r[1143:1136];
   assign base142_bits = base0_rd[1286:1278];
   assign base142_ext = {{8{base142_bits[8]}}, base142_bits};
-  assign base142_rd = acc_lane142[add_group];
+  assign base142_rd = acc_lane142[prod_group];
   assign w143_bits = weight_r[1151:1144];
   assign base143_bits = base0_rd[1295:1287];
   assign base143_ext = {{8{base143_bits[8]}}, base143_bits};
-  assign base143_rd = acc_lane143[add_group];
+  assign base143_rd = acc_lane143[prod_group];
   assign w144_bits = weight_r[1159:1152];
   assign base144_bits = base0_rd[1304:1296];
   assign base144_ext = {{8{base144_bits[8]}}, base144_bits};
-  assign base144_rd = acc_lane144[add_group];
+  assign base144_rd = acc_lane144[prod_group];
   assign w145_bits = weight_r[1167:1160];
   assign base145_bits = base0_rd[1313:1305];
   assign base145_ext = {{8{base145_bits[8]}}, base145_bits};
-  assign base145_rd = acc_lane145[add_group];
+  assign base145_rd = acc_lane145[prod_group];
   assign w146_bits = weight_r[1175:1168];
   assign base146_bits = base0_rd[1322:1314];
   assign base146_ext = {{8{base146_bits[8]}}, base146_bits};
-  assign base146_rd = acc_lane146[add_group];
+  assign base146_rd = acc_lane146[prod_group];
   assign w147_bits = weight_r[1183:1176];
   assign base147_bits = base0_rd[1331:1323];
   assign base147_ext = {{8{base147_bits[8]}}, base147_bits};
-  assign base147_rd = acc_lane147[add_group];
+  assign base147_rd = acc_lane147[prod_group];
   assign w148_bits = weight_r[1191:1184];
   assign base148_bits = base0_rd[1340:1332];
   assign base148_ext = {{8{base148_bits[8]}}, base148_bits};
-  assign base148_rd = acc_lane148[add_group];
+  assign base148_rd = acc_lane148[prod_group];
   assign w149_bits = weight_r[1199:1192];
   assign base149_bits = base0_rd[1349:1341];
   assign base149_ext = {{8{base149_bits[8]}}, base149_bits};
-  assign base149_rd = acc_lane149[add_group];
+  assign base149_rd = acc_lane149[prod_group];
   assign w150_bits = weight_r[1207:1200];
   assign base150_bits = base0_rd[1358:1350];
   assign base150_ext = {{8{base150_bits[8]}}, base150_bits};
-  assign base150_rd = acc_lane150[add_group];
+  assign base150_rd = acc_lane150[prod_group];
   assign w151_bits = weight_r[1215:1208];
   assign base151_bits = base0_rd[1367:1359];
   assign base151_ext = {{8{base151_bits[8]}}, base151_bits};
-  assign base151_rd = acc_lane151[add_group];
+  assign base151_rd = acc_lane151[prod_group];
   assign w152_bits = weight_r[1223:1216];
   assign base152_bits = base0_rd[1376:1368];
   assign base152_ext = {{8{base152_bits[8]}}, base152_bits};
-  assign base152_rd = acc_lane152[add_group];
+  assign base152_rd = acc_lane152[prod_group];
   assign w153_bits = weight_r[1231:1224];
   assign base153_bits = base0_rd[1385:1377];
   assign base153_ext = {{8{base153_bits[8]}}, base153_bits};
-  assign base153_rd = acc_lane153[add_group];
+  assign base153_rd = acc_lane153[prod_group];
   assign w154_bits = weight_r[1239:1232];
   assign base154_bits = base0_rd[1394:1386];
   assign base154_ext = {{8{base154_bits[8]}}, base154_bits};
-  assign base154_rd = acc_lane154[add_group];
+  assign base154_rd = acc_lane154[prod_group];
   assign w155_bits = weight_r[1247:1240];
   assign base155_bits = base0_rd[1403:1395];
   assign base155_ext = {{8{base155_bits[8]}}, base155_bits};
-  assign base155_rd = acc_lane155[add_group];
+  assign base155_rd = acc_lane155[prod_group];
   assign w156_bits = weight_r[1255:1248];
   assign base156_bits = base0_rd[1412:1404];
   assign base156_ext = {{8{base156_bits[8]}}, base156_bits};
-  assign base156_rd = acc_lane156[add_group];
+  assign base156_rd = acc_lane156[prod_group];
   assign w157_bits = weight_r[1263:1256];
   assign base157_bits = base0_rd[1421:1413];
   assign base157_ext = {{8{base157_bits[8]}}, base157_bits};
-  assign base157_rd = acc_lane157[add_group];
+  assign base157_rd = acc_lane157[prod_group];
   assign w158_bits = weight_r[1271:1264];
   assign base158_bits = base0_rd[1430:1422];
   assign base158_ext = {{8{base158_bits[8]}}, base158_bits};
-  assign base158_rd = acc_lane158[add_group];
+  assign base158_rd = acc_lane158[prod_group];
   assign w159_bits = weight_r[1279:1272];
   assign base159_bits = base0_rd[1439:1431];
   assign base159_ext = {{8{base159_bits[8]}}, base159_bits};
-  assign base159_rd = acc_lane159[add_group];
+  assign base159_rd = acc_lane159[prod_group];
   assign w160_bits = weight_r[1287:1280];
   assign base160_bits = base0_rd[1448:1440];
   assign base160_ext = {{8{base160_bits[8]}}, base160_bits};
-  assign base160_rd = acc_lane160[add_group];
+  assign base160_rd = acc_lane160[prod_group];
   assign w161_bits = weight_r[1295:1288];
   assign base161_bits = base0_rd[1457:1449];
   assign base161_ext = {{8{base161_bits[8]}}, base161_bits};
-  assign base161_rd = acc_lane161[add_group];
+  assign base161_rd = acc_lane161[prod_group];
   assign w162_bits = weight_r[1303:1296];
   assign base162_bits = base0_rd[1466:1458];
   assign base162_ext = {{8{base162_bits[8]}}, base162_bits};
-  assign base162_rd = acc_lane162[add_group];
+  assign base162_rd = acc_lane162[prod_group];
   assign w163_bits = weight_r[1311:1304];
   assign base163_bits = base0_rd[1475:1467];
   assign base163_ext = {{8{base163_bits[8]}}, base163_bits};
-  assign base163_rd = acc_lane163[add_group];
+  assign base163_rd = acc_lane163[prod_group];
   assign w164_bits = weight_r[1319:1312];
   assign base164_bits = base0_rd[1484:1476];
   assign base164_ext = {{8{base164_bits[8]}}, base164_bits};
-  assign base164_rd = acc_lane164[add_group];
+  assign base164_rd = acc_lane164[prod_group];
   assign w165_bits = weight_r[1327:1320];
   assign base165_bits = base0_rd[1493:1485];
   assign base165_ext = {{8{base165_bits[8]}}, base165_bits};
-  assign base165_rd = acc_lane165[add_group];
+  assign base165_rd = acc_lane165[prod_group];
   assign w166_bits = weight_r[1335:1328];
   assign base166_bits = base0_rd[1502:1494];
   assign base166_ext = {{8{base166_bits[8]}}, base166_bits};
-  assign base166_rd = acc_lane166[add_group];
+  assign base166_rd = acc_lane166[prod_group];
   assign w167_bits = weight_r[1343:1336];
   assign base167_bits = base0_rd[1511:1503];
   assign base167_ext = {{8{base167_bits[8]}}, base167_bits};
-  assign base167_rd = acc_lane167[add_group];
+  assign base167_rd = acc_lane167[prod_group];
   assign w168_bits = weight_r[1351:1344];
   assign base168_bits = base0_rd[1520:1512];
   assign base168_ext = {{8{base168_bits[8]}}, base168_bits};
-  assign base168_rd = acc_lane168[add_group];
+  assign base168_rd = acc_lane168[prod_group];
   assign w169_bits = weight_r[1359:1352];
   assign base169_bits = base0_rd[1529:1521];
   assign base169_ext = {{8{base169_bits[8]}}, base169_bits};
-  assign base169_rd = acc_lane169[add_group];
+  assign base169_rd = acc_lane169[prod_group];
   assign w170_bits = weight_r[1367:1360];
   assign base170_bits = base0_rd[1538:1530];
   assign base170_ext = {{8{base170_bits[8]}}, base170_bits};
-  assign base170_rd = acc_lane170[add_group];
+  assign base170_rd = acc_lane170[prod_group];
   assign w171_bits = weight_r[1375:1368];
   assign base171_bits = base0_rd[1547:1539];
   assign base171_ext = {{8{base171_bits[8]}}, base171_bits};
-  assign base171_rd = acc_lane171[add_group];
+  assign base171_rd = acc_lane171[prod_group];
   assign w172_bits = weight_r[1383:1376];
   assign base172_bits = base0_rd[1556:1548];
   assign base172_ext = {{8{base172_bits[8]}}, base172_bits};
-  assign base172_rd = acc_lane172[add_group];
+  assign base172_rd = acc_lane172[prod_group];
   assign w173_bits = weight_r[1391:1384];
   assign base173_bits = base0_rd[1565:1557];
   assign base173_ext = {{8{base173_bits[8]}}, base173_bits};
-  assign base173_rd = acc_lane173[add_group];
+  assign base173_rd = acc_lane173[prod_group];
   assign w174_bits = weight_r[1399:1392];
   assign base174_bits = base0_rd[1574:1566];
   assign base174_ext = {{8{base174_bits[8]}}, base174_bits};
-  assign base174_rd = acc_lane174[add_group];
+  assign base174_rd = acc_lane174[prod_group];
   assign w175_bits = weight_r[1407:1400];
   assign base175_bits = base0_rd[1583:1575];
   assign base175_ext = {{8{base175_bits[8]}}, base175_bits};
-  assign base175_rd = acc_lane175[add_group];
+  assign base175_rd = acc_lane175[prod_group];
   assign w176_bits = weight_r[1415:1408];
   assign base176_bits = base0_rd[1592:1584];
   assign base176_ext = {{8{base176_bits[8]}}, base176_bits};
-  assign base176_rd = acc_lane176[add_group];
+  assign base176_rd = acc_lane176[prod_group];
   assign w177_bits = weight_r[1423:1416];
   assign base177_bits = base0_rd[1601:1593];
   assign base177_ext = {{8{base177_bits[8]}}, base177_bits};
-  assign base177_rd = acc_lane177[add_group];
+  assign base177_rd = acc_lane177[prod_group];
   assign w178_bits = weight_r[1431:1424];
   assign base178_bits = base0_rd[1610:1602];
   assign base178_ext = {{8{base178_bits[8]}}, base178_bits};
-  assign base178_rd = acc_lane178[add_group];
+  assign base178_rd = acc_lane178[prod_group];
   assign w179_bits = weight_r[1439:1432];
   assign base179_bits = base0_rd[1619:1611];
   assign base179_ext = {{8{base179_bits[8]}}, base179_bits};
-  assign base179_rd = acc_lane179[add_group];
+  assign base179_rd = acc_lane179[prod_group];
   assign w180_bits = weight_r[1447:1440];
   assign base180_bits = base0_rd[1628:1620];
   assign base180_ext = {{8{base180_bits[8]}}, base180_bits};
-  assign base180_rd = acc_lane180[add_group];
+  assign base180_rd = acc_lane180[prod_group];
   assign w181_bits = weight_r[1455:1448];
   assign base181_bits = base0_rd[1637:1629];
   assign base181_ext = {{8{base181_bits[8]}}, base181_bits};
-  assign base181_rd = acc_lane181[add_group];
+  assign base181_rd = acc_lane181[prod_group];
   assign w182_bits = weight_r[1463:1456];
   assign base182_bits = base0_rd[1646:1638];
   assign base182_ext = {{8{base182_bits[8]}}, base182_bits};
-  assign base182_rd = acc_lane182[add_group];
+  assign base182_rd = acc_lane182[prod_group];
   assign w183_bits = weight_r[1471:1464];
   assign base183_bits = base0_rd[1655:1647];
   assign base183_ext = {{8{base183_bits[8]}}, base183_bits};
-  assign base183_rd = acc_lane183[add_group];
+  assign base183_rd = acc_lane183[prod_group];
   assign w184_bits = weight_r[1479:1472];
   assign base184_bits = base0_rd[1664:1656];
   assign base184_ext = {{8{base184_bits[8]}}, base184_bits};
-  assign base184_rd = acc_lane184[add_group];
+  assign base184_rd = acc_lane184[prod_group];
   assign w185_bits = weight_r[1487:1480];
   assign base185_bits = base0_rd[1673:1665];
   assign base185_ext = {{8{base185_bits[8]}}, base185_bits};
-  assign base185_rd = acc_lane185[add_group];
+  assign base185_rd = acc_lane185[prod_group];
   assign w186_bits = weight_r[1495:1488];
   assign base186_bits = base0_rd[1682:1674];
   assign base186_ext = {{8{base186_bits[8]}}, base186_bits};
-  assign base186_rd = acc_lane186[add_group];
+  assign base186_rd = acc_lane186[prod_group];
   assign w187_bits = weight_r[1503:1496];
   assign base187_bits = base0_rd[1691:1683];
   assign base187_ext = {{8{base187_bits[8]}}, base187_bits};
-  assign base187_rd = acc_lane187[add_group];
+  assign base187_rd = acc_lane187[prod_group];
   assign w188_bits = weight_r[1511:1504];
   assign base188_bits = base0_rd[1700:1692];
   assign base188_ext = {{8{base188_bits[8]}}, base188_bits};
-  assign base188_rd = acc_lane188[add_group];
+  assign base188_rd = acc_lane188[prod_group];
   assign w189_bits = weight_r[1519:1512];
   assign base189_bits = base0_rd[1709:1701];
   assign base189_ext = {{8{base189_bits[8]}}, base189_bits};
-  assign base189_rd = acc_lane189[add_group];
+  assign base189_rd = acc_lane189[prod_group];
   assign w190_bits = weight_r[1527:1520];
   assign base190_bits = base0_rd[1718:1710];
   assign base190_ext = {{8{base190_bits[8]}}, base190_bits};
-  assign base190_rd = acc_lane190[add_group];
+  assign base190_rd = acc_lane190[prod_group];
   assign w191_bits = weight_r[1535:1528];
   assign base191_bits = base0_rd[1727:1719];
   assign base191_ext = {{8{base191_bits[8]}}, base191_bits};
-  assign base191_rd = acc_lane191[add_group];
+  assign base191_rd = acc_lane191[prod_group];
   assign w192_bits = weight_r[1543:1536];
   assign base192_bits = base0_rd[1736:1728];
   assign base192_ext = {{8{base192_bits[8]}}, base192_bits};
-  assign base192_rd = acc_lane192[add_group];
+  assign base192_rd = acc_lane192[prod_group];
   assign w193_bits = weight_r[1551:1544];
   assign base193_bits = base0_rd[1745:1737];
   assign base193_ext = {{8{base193_bits[8]}}, base193_bits};
-  assign base193_rd = acc_lane193[add_group];
+  assign base193_rd = acc_lane193[prod_group];
   assign w194_bits = weight_r[1559:1552];
   assign base194_bits = base0_rd[1754:1746];
   assign base194_ext = {{8{base194_bits[8]}}, base194_bits};
-  assign base194_rd = acc_lane194[add_group];
+  assign base194_rd = acc_lane194[prod_group];
   assign w195_bits = weight_r[1567:1560];
   assign base195_bits = base0_rd[1763:1755];
   assign base195_ext = {{8{base195_bits[8]}}, base195_bits};
-  assign base195_rd = acc_lane195[add_group];
+  assign base195_rd = acc_lane195[prod_group];
   assign w196_bits = weight_r[1575:1568];
   assign base196_bits = base0_rd[1772:1764];
   assign base196_ext = {{8{base196_bits[8]}}, base196_bits};
-  assign base196_rd = acc_lane196[add_group];
+  assign base196_rd = acc_lane196[prod_group];
   assign w197_bits = weight_r[1583:1576];
   assign base197_bits = base0_rd[1781:1773];
   assign base197_ext = {{8{base197_bits[8]}}, base197_bits};
-  assign base197_rd = acc_lane197[add_group];
+  assign base197_rd = acc_lane197[prod_group];
   assign w198_bits = weight_r[1591:1584];
   assign base198_bits = base0_rd[1790:1782];
   assign base198_ext = {{8{base198_bits[8]}}, base198_bits};
-  assign base198_rd = acc_lane198[add_group];
+  assign base198_rd = acc_lane198[prod_group];
   assign w199_bits = weight_r[1599:1592];
   assign base199_bits = base0_rd[1799:1791];
   assign base199_ext = {{8{base199_bits[8]}}, base199_bits};
-  assign base199_rd = acc_lane199[add_group];
+  assign base199_rd = acc_lane199[prod_group];
   assign w200_bits = weight_r[1607:1600];
   assign base200_bits = base0_rd[1808:1800];
   assign base200_ext = {{8{base200_bits[8]}}, base200_bits};
-  assign base200_rd = acc_lane200[add_group];
+  assign base200_rd = acc_lane200[prod_group];
   assign w201_bits = weight_r[1615:1608];
   assign base201_bits = base0_rd[1817:1809];
   assign base201_ext = {{8{base201_bits[8]}}, base201_bits};
-  assign base201_rd = acc_lane201[add_group];
+  assign base201_rd = acc_lane201[prod_group];
   assign w202_bits = weight_r[1623:1616];
   assign base202_bits = base0_rd[1826:1818];
   assign base202_ext = {{8{base202_bits[8]}}, base202_bits};
-  assign base202_rd = acc_lane202[add_group];
+  assign base202_rd = acc_lane202[prod_group];
   assign w203_bits = weight_r[1631:1624];
   assign base203_bits = base0_rd[1835:1827];
   assign base203_ext = {{8{base203_bits[8]}}, base203_bits};
-  assign base203_rd = acc_lane203[add_group];
+  assign base203_rd = acc_lane203[prod_group];
   assign w204_bits = weight_r[1639:1632];
   assign base204_bits = base0_rd[1844:1836];
   assign base204_ext = {{8{base204_bits[8]}}, base204_bits};
-  assign base204_rd = acc_lane204[add_group];
+  assign base204_rd = acc_lane204[prod_group];
   assign w205_bits = weight_r[1647:1640];
   assign base205_bits = base0_rd[1853:1845];
   assign base205_ext = {{8{base205_bits[8]}}, base205_bits};
-  assign base205_rd = acc_lane205[add_group];
+  assign base205_rd = acc_lane205[prod_group];
   assign w206_bits = weight_r[1655:1648];
   assign base206_bits = base0_rd[1862:1854];
   assign base206_ext = {{8{base206_bits[8]}}, base206_bits};
-  assign base206_rd = acc_lane206[add_group];
+  assign base206_rd = acc_lane206[prod_group];
   assign w207_bits = weight_r[1663:1656];
   assign base207_bits = base0_rd[1871:1863];
   assign base207_ext = {{8{base207_bits[8]}}, base207_bits};
-  assign base207_rd = acc_lane207[add_group];
+  assign base207_rd = acc_lane207[prod_group];
   assign w208_bits = weight_r[1671:1664];
   assign base208_bits = base0_rd[1880:1872];
   assign base208_ext = {{8{base208_bits[8]}}, base208_bits};
-  assign base208_rd = acc_lane208[add_group];
+  assign base208_rd = acc_lane208[prod_group];
   assign w209_bits = weight_r[1679:1672];
   assign base209_bits = base0_rd[1889:1881];
   assign base209_ext = {{8{base209_bits[8]}}, base209_bits};
-  assign base209_rd = acc_lane209[add_group];
+  assign base209_rd = acc_lane209[prod_group];
   assign w210_bits = weight_r[1687:1680];
   assign base210_bits = base0_rd[1898:1890];
   assign base210_ext = {{8{base210_bits[8]}}, base210_bits};
-  assign base210_rd = acc_lane210[add_group];
+  assign base210_rd = acc_lane210[prod_group];
   assign w211_bits = weight_r[1695:1688];
   assign base211_bits = base0_rd[1907:1899];
   assign base211_ext = {{8{base211_bits[8]}}, base211_bits};
-  assign base211_rd = acc_lane211[add_group];
+  assign base211_rd = acc_lane211[prod_group];
   assign w212_bits = weight_r[1703:1696];
   assign base212_bits = base0_rd[1916:1908];
   assign base212_ext = {{8{base212_bits[8]}}, base212_bits};
-  assign base212_rd = acc_lane212[add_group];
+  assign base212_rd = acc_lane212[prod_group];
   assign w213_bits = weight_r[1711:1704];
   assign base213_bits = base0_rd[1925:1917];
   assign base213_ext = {{8{base213_bits[8]}}, base213_bits};
-  assign base213_rd = acc_lane213[add_group];
+  assign base213_rd = acc_lane213[prod_group];
   assign w214_bits = weight_r[1719:1712];
   assign base214_bits = base0_rd[1934:1926];
   assign base214_ext = {{8{base214_bits[8]}}, base214_bits};
-  assign base214_rd = acc_lane214[add_group];
+  assign base214_rd = acc_lane214[prod_group];
   assign w215_bits = weight_r[1727:1720];
   assign base215_bits = base0_rd[1943:1935];
   assign base215_ext = {{8{base215_bits[8]}}, base215_bits};
-  assign base215_rd = acc_lane215[add_group];
+  assign base215_rd = acc_lane215[prod_group];
   assign w216_bits = weight_r[1735:1728];
   assign base216_bits = base0_rd[1952:1944];
   assign base216_ext = {{8{base216_bits[8]}}, base216_bits};
-  assign base216_rd = acc_lane216[add_group];
+  assign base216_rd = acc_lane216[prod_group];
   assign w217_bits = weight_r[1743:1736];
   assign base217_bits = base0_rd[1961:1953];
   assign base217_ext = {{8{base217_bits[8]}}, base217_bits};
-  assign base217_rd = acc_lane217[add_group];
+  assign base217_rd = acc_lane217[prod_group];
   assign w218_bits = weight_r[1751:1744];
   assign base218_bits = base0_rd[1970:1962];
   assign base218_ext = {{8{base218_bits[8]}}, base218_bits};
-  assign base218_rd = acc_lane218[add_group];
+  assign base218_rd = acc_lane218[prod_group];
   assign w219_bits = weight_r[1759:1752];
   assign base219_bits = base0_rd[1979:1971];
   assign base219_ext = {{8{base219_bits[8]}}, base219_bits};
-  assign base219_rd = acc_lane219[add_group];
+  assign base219_rd = acc_lane219[prod_group];
   assign w220_bits = weight_r[1767:1760];
   assign base220_bits = base0_rd[1988:1980];
   assign base220_ext = {{8{base220_bits[8]}}, base220_bits};
-  assign base220_rd = acc_lane220[add_group];
+  assign base220_rd = acc_lane220[prod_group];
   assign w221_bits = weight_r[1775:1768];
   assign base221_bits = base0_rd[1997:1989];
   assign base221_ext = {{8{base221_bits[8]}}, base221_bits};
-  assign base221_rd = acc_lane221[add_group];
+  assign base221_rd = acc_lane221[prod_group];
   assign w222_bits = weight_r[1783:1776];
   assign base222_bits = base0_rd[2006:1998];
   assign base222_ext = {{8{base222_bits[8]}}, base222_bits};
-  assign base222_rd = acc_lane222[add_group];
+  assign base222_rd = acc_lane222[prod_group];
   assign w223_bits = weight_r[1791:1784];
   assign base223_bits = base0_rd[2015:2007];
   assign base223_ext = {{8{base223_bits[8]}}, base223_bits};
-  assign base223_rd = acc_lane223[add_group];
+  assign base223_rd = acc_lane223[prod_group];
   assign w224_bits = weight_r[1799:1792];
   assign base224_bits = base0_rd[2024:2016];
   assign base224_ext = {{8{base224_bits[8]}}, base224_bits};
-  assign base224_rd = acc_lane224[add_group];
+  assign base224_rd = acc_lane224[prod_group];
   assign w225_bits = weight_r[1807:1800];
   assign base225_bits = base0_rd[2033:2025];
   assign base225_ext = {{8{base225_bits[8]}}, base225_bits};
-  assign base225_rd = acc_lane225[add_group];
+  assign base225_rd = acc_lane225[prod_group];
   assign w226_bits = weight_r[1815:1808];
   assign base226_bits = base0_rd[2042:2034];
   assign base226_ext = {{8{base226_bits[8]}}, base226_bits};
-  assign base226_rd = acc_lane226[add_group];
+  assign base226_rd = acc_lane226[prod_group];
   assign w227_bits = weight_r[1823:1816];
   assign base227_bits = base0_rd[2051:2043];
   assign base227_ext = {{8{base227_bits[8]}}, base227_bits};
-  assign base227_rd = acc_lane227[add_group];
+  assign base227_rd = acc_lane227[prod_group];
   assign w228_bits = weight_r[1831:1824];
   assign base228_bits = base0_rd[2060:2052];
   assign base228_ext = {{8{base228_bits[8]}}, base228_bits};
-  assign base228_rd = acc_lane228[add_group];
+  assign base228_rd = acc_lane228[prod_group];
   assign w229_bits = weight_r[1839:1832];
   assign base229_bits = base0_rd[2069:2061];
   assign base229_ext = {{8{base229_bits[8]}}, base229_bits};
-  assign base229_rd = acc_lane229[add_group];
+  assign base229_rd = acc_lane229[prod_group];
   assign w230_bits = weight_r[1847:1840];
   assign base230_bits = base0_rd[2078:2070];
   assign base230_ext = {{8{base230_bits[8]}}, base230_bits};
-  assign base230_rd = acc_lane230[add_group];
+  assign base230_rd = acc_lane230[prod_group];
   assign w231_bits = weight_r[1855:1848];
   assign base231_bits = base0_rd[2087:2079];
   assign base231_ext = {{8{base231_bits[8]}}, base231_bits};
-  assign base231_rd = acc_lane231[add_group];
+  assign base231_rd = acc_lane231[prod_group];
   assign w232_bits = weight_r[1863:1856];
   assign base232_bits = base0_rd[2096:2088];
   assign base232_ext = {{8{base232_bits[8]}}, base232_bits};
-  assign base232_rd = acc_lane232[add_group];
+  assign base232_rd = acc_lane232[prod_group];
   assign w233_bits = weight_r[1871:1864];
   assign base233_bits = base0_rd[2105:2097];
   assign base233_ext = {{8{base233_bits[8]}}, base233_bits};
-  assign base233_rd = acc_lane233[add_group];
+  assign base233_rd = acc_lane233[prod_group];
   assign w234_bits = weight_r[1879:1872];
   assign base234_bits = base0_rd[2114:2106];
   assign base234_ext = {{8{base234_bits[8]}}, base234_bits};
-  assign base234_rd = acc_lane234[add_group];
+  assign base234_rd = acc_lane234[prod_group];
   assign w235_bits = weight_r[1887:1880];
   assign base235_bits = base0_rd[2123:2115];
   assign base235_ext = {{8{base235_bits[8]}}, base235_bits};
-  assign base235_rd = acc_lane235[add_group];
+  assign base235_rd = acc_lane235[prod_group];
   assign w236_bits = weight_r[1895:1888];
   assign base236_bits = base0_rd[2132:2124];
   assign base236_ext = {{8{base236_bits[8]}}, base236_bits};
-  assign base236_rd = acc_lane236[add_group];
+  assign base236_rd = acc_lane236[prod_group];
   assign w237_bits = weight_r[1903:1896];
   assign base237_bits = base0_rd[2141:2133];
   assign base237_ext = {{8{base237_bits[8]}}, base237_bits};
-  assign base237_rd = acc_lane237[add_group];
+  assign base237_rd = acc_lane237[prod_group];
   assign w238_bits = weight_r[1911:1904];
   assign base238_bits = base0_rd[2150:2142];
   assign base238_ext = {{8{base238_bits[8]}}, base238_bits};
-  assign base238_rd = acc_lane238[add_group];
+  assign base238_rd = acc_lane238[prod_group];
   assign w239_bits = weight_r[1919:1912];
   assign base239_bits = base0_rd[2159:2151];
   assign base239_ext = {{8{base239_bits[8]}}, base239_bits};
-  assign base239_rd = acc_lane239[add_group];
+  assign base239_rd = acc_lane239[prod_group];
   assign w240_bits = weight_r[1927:1920];
   assign base240_bits = base0_rd[2168:2160];
   assign base240_ext = {{8{base240_bits[8]}}, base240_bits};
-  assign base240_rd = acc_lane240[add_group];
+  assign base240_rd = acc_lane240[prod_group];
   assign w241_bits = weight_r[1935:1928];
   assign base241_bits = base0_rd[2177:2169];
   assign base241_ext = {{8{base241_bits[8]}}, base241_bits};
-  assign base241_rd = acc_lane241[add_group];
+  assign base241_rd = acc_lane241[prod_group];
   assign w242_bits = weight_r[1943:1936];
   assign base242_bits = base0_rd[2186:2178];
   assign base242_ext = {{8{base242_bits[8]}}, base242_bits};
-  assign base242_rd = acc_lane242[add_group];
+  assign base242_rd = acc_lane242[prod_group];
   assign w243_bits = weight_r[1951:1944];
   assign base243_bits = base0_rd[2195:2187];
   assign base243_ext = {{8{base243_bits[8]}}, base243_bits};
-  assign base243_rd = acc_lane243[add_group];
+  assign base243_rd = acc_lane243[prod_group];
   assign w244_bits = weight_r[1959:1952];
   assign base244_bits = base0_rd[2204:2196];
   assign base244_ext = {{8{base244_bits[8]}}, base244_bits};
-  assign base244_rd = acc_lane244[add_group];
+  assign base244_rd = acc_lane244[prod_group];
   assign w245_bits = weight_r[1967:1960];
   assign base245_bits = base0_rd[2213:2205];
   assign base245_ext = {{8{base245_bits[8]}}, base245_bits};
-  assign base245_rd = acc_lane245[add_group];
+  assign base245_rd = acc_lane245[prod_group];
   assign w246_bits = weight_r[1975:1968];
   assign base246_bits = base0_rd[2222:2214];
   assign base246_ext = {{8{base246_bits[8]}}, base246_bits};
-  assign base246_rd = acc_lane246[add_group];
+  assign base246_rd = acc_lane246[prod_group];
   assign w247_bits = weight_r[1983:1976];
   assign base247_bits = base0_rd[2231:2223];
   assign base247_ext = {{8{base247_bits[8]}}, base247_bits};
-  assign base247_rd = acc_lane247[add_group];
+  assign base247_rd = acc_lane247[prod_group];
   assign w248_bits = weight_r[1991:1984];
   assign base248_bits = base0_rd[2240:2232];
   assign base248_ext = {{8{base248_bits[8]}}, base248_bits};
-  assign base248_rd = acc_lane248[add_group];
+  assign base248_rd = acc_lane248[prod_group];
   assign w249_bits = weight_r[1999:1992];
   assign base249_bits = base0_rd[2249:2241];
   assign base249_ext = {{8{base249_bits[8]}}, base249_bits};
-  assign base249_rd = acc_lane249[add_group];
+  assign base249_rd = acc_lane249[prod_group];
   assign w250_bits = weight_r[2007:2000];
   assign base250_bits = base0_rd[2258:2250];
   assign base250_ext = {{8{base250_bits[8]}}, base250_bits};
-  assign base250_rd = acc_lane250[add_group];
+  assign base250_rd = acc_lane250[prod_group];
   assign w251_bits = weight_r[2015:2008];
   assign base251_bits = base0_rd[2267:2259];
   assign base251_ext = {{8{base251_bits[8]}}, base251_bits};
-  assign base251_rd = acc_lane251[add_group];
+  assign base251_rd = acc_lane251[prod_group];
   assign w252_bits = weight_r[2023:2016];
   assign base252_bits = base0_rd[2276:2268];
   assign base252_ext = {{8{base252_bits[8]}}, base252_bits};
-  assign base252_rd = acc_lane252[add_group];
+  assign base252_rd = acc_lane252[prod_group];
   assign w253_bits = weight_r[2031:2024];
   assign base253_bits = base0_rd[2285:2277];
   assign base253_ext = {{8{base253_bits[8]}}, base253_bits};
-  assign base253_rd = acc_lane253[add_group];
+  assign base253_rd = acc_lane253[prod_group];
   assign w254_bits = weight_r[2039:2032];
   assign base254_bits = base0_rd[2294:2286];
   assign base254_ext = {{8{base254_bits[8]}}, base254_bits};
-  assign base254_rd = acc_lane254[add_group];
+  assign base254_rd = acc_lane254[prod_group];
   assign w255_bits = weight_r[2047:2040];
   assign base255_bits = base0_rd[2303:2295];
   assign base255_ext = {{8{base255_bits[8]}}, base255_bits};
-  assign base255_rd = acc_lane255[add_group];
-  assign drain_hazard_eq = add_group == drain_group;
-  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign base255_rd = acc_lane255[prod_group];
+  assign drain_hazard_eq = prod_group == drain_group;
+  assign drain_hazard_and = prod_valid & drain_hazard_eq;
   assign drain_hazard_eq_1 = wq_group == drain_group;
   assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
+  assign drain_hazard_eq_2 = add_group == drain_group;
+  assign drain_hazard_and_2 = add_valid & drain_hazard_eq_2;
+  assign drain_hazard_or = drain_hazard_and_1 | drain_hazard_and_2;
   assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
@@ -6565,6 +7085,263 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   assign group_next_mux = last_group ? 3'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
+  assign prod_r0_next_ext = {1'd0, add_count};
+  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
+  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
+  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
+  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
+  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
+  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
+  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
+  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
+  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
+  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
+  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
+  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
+  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
+  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
+  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
+  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
+  assign prod_r16_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w16[7]}}, w16};
+  assign prod_r17_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w17[7]}}, w17};
+  assign prod_r18_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w18[7]}}, w18};
+  assign prod_r19_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w19[7]}}, w19};
+  assign prod_r20_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w20[7]}}, w20};
+  assign prod_r21_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w21[7]}}, w21};
+  assign prod_r22_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w22[7]}}, w22};
+  assign prod_r23_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w23[7]}}, w23};
+  assign prod_r24_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w24[7]}}, w24};
+  assign prod_r25_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w25[7]}}, w25};
+  assign prod_r26_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w26[7]}}, w26};
+  assign prod_r27_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w27[7]}}, w27};
+  assign prod_r28_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w28[7]}}, w28};
+  assign prod_r29_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w29[7]}}, w29};
+  assign prod_r30_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w30[7]}}, w30};
+  assign prod_r31_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w31[7]}}, w31};
+  assign prod_r32_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w32[7]}}, w32};
+  assign prod_r33_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w33[7]}}, w33};
+  assign prod_r34_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w34[7]}}, w34};
+  assign prod_r35_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w35[7]}}, w35};
+  assign prod_r36_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w36[7]}}, w36};
+  assign prod_r37_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w37[7]}}, w37};
+  assign prod_r38_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w38[7]}}, w38};
+  assign prod_r39_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w39[7]}}, w39};
+  assign prod_r40_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w40[7]}}, w40};
+  assign prod_r41_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w41[7]}}, w41};
+  assign prod_r42_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w42[7]}}, w42};
+  assign prod_r43_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w43[7]}}, w43};
+  assign prod_r44_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w44[7]}}, w44};
+  assign prod_r45_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w45[7]}}, w45};
+  assign prod_r46_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w46[7]}}, w46};
+  assign prod_r47_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w47[7]}}, w47};
+  assign prod_r48_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w48[7]}}, w48};
+  assign prod_r49_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w49[7]}}, w49};
+  assign prod_r50_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w50[7]}}, w50};
+  assign prod_r51_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w51[7]}}, w51};
+  assign prod_r52_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w52[7]}}, w52};
+  assign prod_r53_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w53[7]}}, w53};
+  assign prod_r54_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w54[7]}}, w54};
+  assign prod_r55_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w55[7]}}, w55};
+  assign prod_r56_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w56[7]}}, w56};
+  assign prod_r57_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w57[7]}}, w57};
+  assign prod_r58_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w58[7]}}, w58};
+  assign prod_r59_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w59[7]}}, w59};
+  assign prod_r60_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w60[7]}}, w60};
+  assign prod_r61_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w61[7]}}, w61};
+  assign prod_r62_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w62[7]}}, w62};
+  assign prod_r63_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w63[7]}}, w63};
+  assign prod_r64_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w64[7]}}, w64};
+  assign prod_r65_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w65[7]}}, w65};
+  assign prod_r66_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w66[7]}}, w66};
+  assign prod_r67_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w67[7]}}, w67};
+  assign prod_r68_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w68[7]}}, w68};
+  assign prod_r69_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w69[7]}}, w69};
+  assign prod_r70_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w70[7]}}, w70};
+  assign prod_r71_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w71[7]}}, w71};
+  assign prod_r72_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w72[7]}}, w72};
+  assign prod_r73_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w73[7]}}, w73};
+  assign prod_r74_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w74[7]}}, w74};
+  assign prod_r75_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w75[7]}}, w75};
+  assign prod_r76_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w76[7]}}, w76};
+  assign prod_r77_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w77[7]}}, w77};
+  assign prod_r78_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w78[7]}}, w78};
+  assign prod_r79_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w79[7]}}, w79};
+  assign prod_r80_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w80[7]}}, w80};
+  assign prod_r81_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w81[7]}}, w81};
+  assign prod_r82_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w82[7]}}, w82};
+  assign prod_r83_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w83[7]}}, w83};
+  assign prod_r84_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w84[7]}}, w84};
+  assign prod_r85_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w85[7]}}, w85};
+  assign prod_r86_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w86[7]}}, w86};
+  assign prod_r87_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w87[7]}}, w87};
+  assign prod_r88_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w88[7]}}, w88};
+  assign prod_r89_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w89[7]}}, w89};
+  assign prod_r90_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w90[7]}}, w90};
+  assign prod_r91_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w91[7]}}, w91};
+  assign prod_r92_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w92[7]}}, w92};
+  assign prod_r93_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w93[7]}}, w93};
+  assign prod_r94_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w94[7]}}, w94};
+  assign prod_r95_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w95[7]}}, w95};
+  assign prod_r96_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w96[7]}}, w96};
+  assign prod_r97_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w97[7]}}, w97};
+  assign prod_r98_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w98[7]}}, w98};
+  assign prod_r99_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w99[7]}}, w99};
+  assign prod_r100_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w100[7]}}, w100};
+  assign prod_r101_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w101[7]}}, w101};
+  assign prod_r102_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w102[7]}}, w102};
+  assign prod_r103_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w103[7]}}, w103};
+  assign prod_r104_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w104[7]}}, w104};
+  assign prod_r105_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w105[7]}}, w105};
+  assign prod_r106_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w106[7]}}, w106};
+  assign prod_r107_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w107[7]}}, w107};
+  assign prod_r108_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w108[7]}}, w108};
+  assign prod_r109_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w109[7]}}, w109};
+  assign prod_r110_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w110[7]}}, w110};
+  assign prod_r111_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w111[7]}}, w111};
+  assign prod_r112_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w112[7]}}, w112};
+  assign prod_r113_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w113[7]}}, w113};
+  assign prod_r114_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w114[7]}}, w114};
+  assign prod_r115_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w115[7]}}, w115};
+  assign prod_r116_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w116[7]}}, w116};
+  assign prod_r117_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w117[7]}}, w117};
+  assign prod_r118_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w118[7]}}, w118};
+  assign prod_r119_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w119[7]}}, w119};
+  assign prod_r120_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w120[7]}}, w120};
+  assign prod_r121_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w121[7]}}, w121};
+  assign prod_r122_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w122[7]}}, w122};
+  assign prod_r123_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w123[7]}}, w123};
+  assign prod_r124_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w124[7]}}, w124};
+  assign prod_r125_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w125[7]}}, w125};
+  assign prod_r126_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w126[7]}}, w126};
+  assign prod_r127_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w127[7]}}, w127};
+  assign prod_r128_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w128[7]}}, w128};
+  assign prod_r129_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w129[7]}}, w129};
+  assign prod_r130_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w130[7]}}, w130};
+  assign prod_r131_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w131[7]}}, w131};
+  assign prod_r132_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w132[7]}}, w132};
+  assign prod_r133_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w133[7]}}, w133};
+  assign prod_r134_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w134[7]}}, w134};
+  assign prod_r135_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w135[7]}}, w135};
+  assign prod_r136_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w136[7]}}, w136};
+  assign prod_r137_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w137[7]}}, w137};
+  assign prod_r138_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w138[7]}}, w138};
+  assign prod_r139_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w139[7]}}, w139};
+  assign prod_r140_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w140[7]}}, w140};
+  assign prod_r141_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w141[7]}}, w141};
+  assign prod_r142_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w142[7]}}, w142};
+  assign prod_r143_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w143[7]}}, w143};
+  assign prod_r144_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w144[7]}}, w144};
+  assign prod_r145_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w145[7]}}, w145};
+  assign prod_r146_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w146[7]}}, w146};
+  assign prod_r147_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w147[7]}}, w147};
+  assign prod_r148_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w148[7]}}, w148};
+  assign prod_r149_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w149[7]}}, w149};
+  assign prod_r150_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w150[7]}}, w150};
+  assign prod_r151_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w151[7]}}, w151};
+  assign prod_r152_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w152[7]}}, w152};
+  assign prod_r153_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w153[7]}}, w153};
+  assign prod_r154_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w154[7]}}, w154};
+  assign prod_r155_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w155[7]}}, w155};
+  assign prod_r156_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w156[7]}}, w156};
+  assign prod_r157_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w157[7]}}, w157};
+  assign prod_r158_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w158[7]}}, w158};
+  assign prod_r159_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w159[7]}}, w159};
+  assign prod_r160_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w160[7]}}, w160};
+  assign prod_r161_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w161[7]}}, w161};
+  assign prod_r162_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w162[7]}}, w162};
+  assign prod_r163_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w163[7]}}, w163};
+  assign prod_r164_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w164[7]}}, w164};
+  assign prod_r165_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w165[7]}}, w165};
+  assign prod_r166_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w166[7]}}, w166};
+  assign prod_r167_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w167[7]}}, w167};
+  assign prod_r168_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w168[7]}}, w168};
+  assign prod_r169_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w169[7]}}, w169};
+  assign prod_r170_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w170[7]}}, w170};
+  assign prod_r171_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w171[7]}}, w171};
+  assign prod_r172_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w172[7]}}, w172};
+  assign prod_r173_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w173[7]}}, w173};
+  assign prod_r174_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w174[7]}}, w174};
+  assign prod_r175_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w175[7]}}, w175};
+  assign prod_r176_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w176[7]}}, w176};
+  assign prod_r177_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w177[7]}}, w177};
+  assign prod_r178_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w178[7]}}, w178};
+  assign prod_r179_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w179[7]}}, w179};
+  assign prod_r180_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w180[7]}}, w180};
+  assign prod_r181_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w181[7]}}, w181};
+  assign prod_r182_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w182[7]}}, w182};
+  assign prod_r183_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w183[7]}}, w183};
+  assign prod_r184_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w184[7]}}, w184};
+  assign prod_r185_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w185[7]}}, w185};
+  assign prod_r186_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w186[7]}}, w186};
+  assign prod_r187_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w187[7]}}, w187};
+  assign prod_r188_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w188[7]}}, w188};
+  assign prod_r189_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w189[7]}}, w189};
+  assign prod_r190_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w190[7]}}, w190};
+  assign prod_r191_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w191[7]}}, w191};
+  assign prod_r192_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w192[7]}}, w192};
+  assign prod_r193_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w193[7]}}, w193};
+  assign prod_r194_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w194[7]}}, w194};
+  assign prod_r195_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w195[7]}}, w195};
+  assign prod_r196_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w196[7]}}, w196};
+  assign prod_r197_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w197[7]}}, w197};
+  assign prod_r198_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w198[7]}}, w198};
+  assign prod_r199_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w199[7]}}, w199};
+  assign prod_r200_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w200[7]}}, w200};
+  assign prod_r201_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w201[7]}}, w201};
+  assign prod_r202_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w202[7]}}, w202};
+  assign prod_r203_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w203[7]}}, w203};
+  assign prod_r204_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w204[7]}}, w204};
+  assign prod_r205_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w205[7]}}, w205};
+  assign prod_r206_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w206[7]}}, w206};
+  assign prod_r207_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w207[7]}}, w207};
+  assign prod_r208_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w208[7]}}, w208};
+  assign prod_r209_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w209[7]}}, w209};
+  assign prod_r210_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w210[7]}}, w210};
+  assign prod_r211_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w211[7]}}, w211};
+  assign prod_r212_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w212[7]}}, w212};
+  assign prod_r213_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w213[7]}}, w213};
+  assign prod_r214_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w214[7]}}, w214};
+  assign prod_r215_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w215[7]}}, w215};
+  assign prod_r216_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w216[7]}}, w216};
+  assign prod_r217_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w217[7]}}, w217};
+  assign prod_r218_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w218[7]}}, w218};
+  assign prod_r219_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w219[7]}}, w219};
+  assign prod_r220_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w220[7]}}, w220};
+  assign prod_r221_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w221[7]}}, w221};
+  assign prod_r222_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w222[7]}}, w222};
+  assign prod_r223_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w223[7]}}, w223};
+  assign prod_r224_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w224[7]}}, w224};
+  assign prod_r225_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w225[7]}}, w225};
+  assign prod_r226_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w226[7]}}, w226};
+  assign prod_r227_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w227[7]}}, w227};
+  assign prod_r228_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w228[7]}}, w228};
+  assign prod_r229_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w229[7]}}, w229};
+  assign prod_r230_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w230[7]}}, w230};
+  assign prod_r231_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w231[7]}}, w231};
+  assign prod_r232_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w232[7]}}, w232};
+  assign prod_r233_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w233[7]}}, w233};
+  assign prod_r234_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w234[7]}}, w234};
+  assign prod_r235_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w235[7]}}, w235};
+  assign prod_r236_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w236[7]}}, w236};
+  assign prod_r237_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w237[7]}}, w237};
+  assign prod_r238_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w238[7]}}, w238};
+  assign prod_r239_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w239[7]}}, w239};
+  assign prod_r240_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w240[7]}}, w240};
+  assign prod_r241_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w241[7]}}, w241};
+  assign prod_r242_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w242[7]}}, w242};
+  assign prod_r243_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w243[7]}}, w243};
+  assign prod_r244_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w244[7]}}, w244};
+  assign prod_r245_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w245[7]}}, w245};
+  assign prod_r246_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w246[7]}}, w246};
+  assign prod_r247_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w247[7]}}, w247};
+  assign prod_r248_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w248[7]}}, w248};
+  assign prod_r249_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w249[7]}}, w249};
+  assign prod_r250_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w250[7]}}, w250};
+  assign prod_r251_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w251[7]}}, w251};
+  assign prod_r252_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w252[7]}}, w252};
+  assign prod_r253_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w253[7]}}, w253};
+  assign prod_r254_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w254[7]}}, w254};
+  assign prod_r255_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w255[7]}}, w255};
   assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
   assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
   assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
@@ -6589,1287 +7366,1287 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
   assign accept = in_valid & in_ready_int;
   assign row_addr = {3'd0, in_channel} * 12'd6;
   assign w0 = w0_bits;
-  assign base0 = add_fresh ? base0_ext : base0_rd_1;
-  assign prod0 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w0[7]}}, w0};
+  assign base0 = prod_fresh ? base0_ext : base0_rd_1;
+  assign prod0 = prod_r0;
   assign sum0 = {base0[16], base0} + {{7{prod0[10]}}, prod0};
   assign acc_next0 = sum0[16:0];
   assign w1 = w1_bits;
-  assign base1 = add_fresh ? base1_ext : base1_rd;
-  assign prod1 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w1[7]}}, w1};
+  assign base1 = prod_fresh ? base1_ext : base1_rd;
+  assign prod1 = prod_r1;
   assign sum1 = {base1[16], base1} + {{7{prod1[10]}}, prod1};
   assign acc_next1 = sum1[16:0];
   assign w2 = w2_bits;
-  assign base2 = add_fresh ? base2_ext : base2_rd;
-  assign prod2 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w2[7]}}, w2};
+  assign base2 = prod_fresh ? base2_ext : base2_rd;
+  assign prod2 = prod_r2;
   assign sum2 = {base2[16], base2} + {{7{prod2[10]}}, prod2};
   assign acc_next2 = sum2[16:0];
   assign w3 = w3_bits;
-  assign base3 = add_fresh ? base3_ext : base3_rd;
-  assign prod3 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w3[7]}}, w3};
+  assign base3 = prod_fresh ? base3_ext : base3_rd;
+  assign prod3 = prod_r3;
   assign sum3 = {base3[16], base3} + {{7{prod3[10]}}, prod3};
   assign acc_next3 = sum3[16:0];
   assign w4 = w4_bits;
-  assign base4 = add_fresh ? base4_ext : base4_rd;
-  assign prod4 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w4[7]}}, w4};
+  assign base4 = prod_fresh ? base4_ext : base4_rd;
+  assign prod4 = prod_r4;
   assign sum4 = {base4[16], base4} + {{7{prod4[10]}}, prod4};
   assign acc_next4 = sum4[16:0];
   assign w5 = w5_bits;
-  assign base5 = add_fresh ? base5_ext : base5_rd;
-  assign prod5 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w5[7]}}, w5};
+  assign base5 = prod_fresh ? base5_ext : base5_rd;
+  assign prod5 = prod_r5;
   assign sum5 = {base5[16], base5} + {{7{prod5[10]}}, prod5};
   assign acc_next5 = sum5[16:0];
   assign w6 = w6_bits;
-  assign base6 = add_fresh ? base6_ext : base6_rd;
-  assign prod6 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w6[7]}}, w6};
+  assign base6 = prod_fresh ? base6_ext : base6_rd;
+  assign prod6 = prod_r6;
   assign sum6 = {base6[16], base6} + {{7{prod6[10]}}, prod6};
   assign acc_next6 = sum6[16:0];
   assign w7 = w7_bits;
-  assign base7 = add_fresh ? base7_ext : base7_rd;
-  assign prod7 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w7[7]}}, w7};
+  assign base7 = prod_fresh ? base7_ext : base7_rd;
+  assign prod7 = prod_r7;
   assign sum7 = {base7[16], base7} + {{7{prod7[10]}}, prod7};
   assign acc_next7 = sum7[16:0];
   assign w8 = w8_bits;
-  assign base8 = add_fresh ? base8_ext : base8_rd;
-  assign prod8 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w8[7]}}, w8};
+  assign base8 = prod_fresh ? base8_ext : base8_rd;
+  assign prod8 = prod_r8;
   assign sum8 = {base8[16], base8} + {{7{prod8[10]}}, prod8};
   assign acc_next8 = sum8[16:0];
   assign w9 = w9_bits;
-  assign base9 = add_fresh ? base9_ext : base9_rd;
-  assign prod9 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w9[7]}}, w9};
+  assign base9 = prod_fresh ? base9_ext : base9_rd;
+  assign prod9 = prod_r9;
   assign sum9 = {base9[16], base9} + {{7{prod9[10]}}, prod9};
   assign acc_next9 = sum9[16:0];
   assign w10 = w10_bits;
-  assign base10 = add_fresh ? base10_ext : base10_rd;
-  assign prod10 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w10[7]}}, w10};
+  assign base10 = prod_fresh ? base10_ext : base10_rd;
+  assign prod10 = prod_r10;
   assign sum10 = {base10[16], base10} + {{7{prod10[10]}}, prod10};
   assign acc_next10 = sum10[16:0];
   assign w11 = w11_bits;
-  assign base11 = add_fresh ? base11_ext : base11_rd;
-  assign prod11 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w11[7]}}, w11};
+  assign base11 = prod_fresh ? base11_ext : base11_rd;
+  assign prod11 = prod_r11;
   assign sum11 = {base11[16], base11} + {{7{prod11[10]}}, prod11};
   assign acc_next11 = sum11[16:0];
   assign w12 = w12_bits;
-  assign base12 = add_fresh ? base12_ext : base12_rd;
-  assign prod12 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w12[7]}}, w12};
+  assign base12 = prod_fresh ? base12_ext : base12_rd;
+  assign prod12 = prod_r12;
   assign sum12 = {base12[16], base12} + {{7{prod12[10]}}, prod12};
   assign acc_next12 = sum12[16:0];
   assign w13 = w13_bits;
-  assign base13 = add_fresh ? base13_ext : base13_rd;
-  assign prod13 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w13[7]}}, w13};
+  assign base13 = prod_fresh ? base13_ext : base13_rd;
+  assign prod13 = prod_r13;
   assign sum13 = {base13[16], base13} + {{7{prod13[10]}}, prod13};
   assign acc_next13 = sum13[16:0];
   assign w14 = w14_bits;
-  assign base14 = add_fresh ? base14_ext : base14_rd;
-  assign prod14 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w14[7]}}, w14};
+  assign base14 = prod_fresh ? base14_ext : base14_rd;
+  assign prod14 = prod_r14;
   assign sum14 = {base14[16], base14} + {{7{prod14[10]}}, prod14};
   assign acc_next14 = sum14[16:0];
   assign w15 = w15_bits;
-  assign base15 = add_fresh ? base15_ext : base15_rd;
-  assign prod15 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w15[7]}}, w15};
+  assign base15 = prod_fresh ? base15_ext : base15_rd;
+  assign prod15 = prod_r15;
   assign sum15 = {base15[16], base15} + {{7{prod15[10]}}, prod15};
   assign acc_next15 = sum15[16:0];
   assign w16 = w16_bits;
-  assign base16 = add_fresh ? base16_ext : base16_rd;
-  assign prod16 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w16[7]}}, w16};
+  assign base16 = prod_fresh ? base16_ext : base16_rd;
+  assign prod16 = prod_r16;
   assign sum16 = {base16[16], base16} + {{7{prod16[10]}}, prod16};
   assign acc_next16 = sum16[16:0];
   assign w17 = w17_bits;
-  assign base17 = add_fresh ? base17_ext : base17_rd;
-  assign prod17 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w17[7]}}, w17};
+  assign base17 = prod_fresh ? base17_ext : base17_rd;
+  assign prod17 = prod_r17;
   assign sum17 = {base17[16], base17} + {{7{prod17[10]}}, prod17};
   assign acc_next17 = sum17[16:0];
   assign w18 = w18_bits;
-  assign base18 = add_fresh ? base18_ext : base18_rd;
-  assign prod18 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w18[7]}}, w18};
+  assign base18 = prod_fresh ? base18_ext : base18_rd;
+  assign prod18 = prod_r18;
   assign sum18 = {base18[16], base18} + {{7{prod18[10]}}, prod18};
   assign acc_next18 = sum18[16:0];
   assign w19 = w19_bits;
-  assign base19 = add_fresh ? base19_ext : base19_rd;
-  assign prod19 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w19[7]}}, w19};
+  assign base19 = prod_fresh ? base19_ext : base19_rd;
+  assign prod19 = prod_r19;
   assign sum19 = {base19[16], base19} + {{7{prod19[10]}}, prod19};
   assign acc_next19 = sum19[16:0];
   assign w20 = w20_bits;
-  assign base20 = add_fresh ? base20_ext : base20_rd;
-  assign prod20 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w20[7]}}, w20};
+  assign base20 = prod_fresh ? base20_ext : base20_rd;
+  assign prod20 = prod_r20;
   assign sum20 = {base20[16], base20} + {{7{prod20[10]}}, prod20};
   assign acc_next20 = sum20[16:0];
   assign w21 = w21_bits;
-  assign base21 = add_fresh ? base21_ext : base21_rd;
-  assign prod21 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w21[7]}}, w21};
+  assign base21 = prod_fresh ? base21_ext : base21_rd;
+  assign prod21 = prod_r21;
   assign sum21 = {base21[16], base21} + {{7{prod21[10]}}, prod21};
   assign acc_next21 = sum21[16:0];
   assign w22 = w22_bits;
-  assign base22 = add_fresh ? base22_ext : base22_rd;
-  assign prod22 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w22[7]}}, w22};
+  assign base22 = prod_fresh ? base22_ext : base22_rd;
+  assign prod22 = prod_r22;
   assign sum22 = {base22[16], base22} + {{7{prod22[10]}}, prod22};
   assign acc_next22 = sum22[16:0];
   assign w23 = w23_bits;
-  assign base23 = add_fresh ? base23_ext : base23_rd;
-  assign prod23 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w23[7]}}, w23};
+  assign base23 = prod_fresh ? base23_ext : base23_rd;
+  assign prod23 = prod_r23;
   assign sum23 = {base23[16], base23} + {{7{prod23[10]}}, prod23};
   assign acc_next23 = sum23[16:0];
   assign w24 = w24_bits;
-  assign base24 = add_fresh ? base24_ext : base24_rd;
-  assign prod24 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w24[7]}}, w24};
+  assign base24 = prod_fresh ? base24_ext : base24_rd;
+  assign prod24 = prod_r24;
   assign sum24 = {base24[16], base24} + {{7{prod24[10]}}, prod24};
   assign acc_next24 = sum24[16:0];
   assign w25 = w25_bits;
-  assign base25 = add_fresh ? base25_ext : base25_rd;
-  assign prod25 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w25[7]}}, w25};
+  assign base25 = prod_fresh ? base25_ext : base25_rd;
+  assign prod25 = prod_r25;
   assign sum25 = {base25[16], base25} + {{7{prod25[10]}}, prod25};
   assign acc_next25 = sum25[16:0];
   assign w26 = w26_bits;
-  assign base26 = add_fresh ? base26_ext : base26_rd;
-  assign prod26 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w26[7]}}, w26};
+  assign base26 = prod_fresh ? base26_ext : base26_rd;
+  assign prod26 = prod_r26;
   assign sum26 = {base26[16], base26} + {{7{prod26[10]}}, prod26};
   assign acc_next26 = sum26[16:0];
   assign w27 = w27_bits;
-  assign base27 = add_fresh ? base27_ext : base27_rd;
-  assign prod27 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w27[7]}}, w27};
+  assign base27 = prod_fresh ? base27_ext : base27_rd;
+  assign prod27 = prod_r27;
   assign sum27 = {base27[16], base27} + {{7{prod27[10]}}, prod27};
   assign acc_next27 = sum27[16:0];
   assign w28 = w28_bits;
-  assign base28 = add_fresh ? base28_ext : base28_rd;
-  assign prod28 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w28[7]}}, w28};
+  assign base28 = prod_fresh ? base28_ext : base28_rd;
+  assign prod28 = prod_r28;
   assign sum28 = {base28[16], base28} + {{7{prod28[10]}}, prod28};
   assign acc_next28 = sum28[16:0];
   assign w29 = w29_bits;
-  assign base29 = add_fresh ? base29_ext : base29_rd;
-  assign prod29 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w29[7]}}, w29};
+  assign base29 = prod_fresh ? base29_ext : base29_rd;
+  assign prod29 = prod_r29;
   assign sum29 = {base29[16], base29} + {{7{prod29[10]}}, prod29};
   assign acc_next29 = sum29[16:0];
   assign w30 = w30_bits;
-  assign base30 = add_fresh ? base30_ext : base30_rd;
-  assign prod30 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w30[7]}}, w30};
+  assign base30 = prod_fresh ? base30_ext : base30_rd;
+  assign prod30 = prod_r30;
   assign sum30 = {base30[16], base30} + {{7{prod30[10]}}, prod30};
   assign acc_next30 = sum30[16:0];
   assign w31 = w31_bits;
-  assign base31 = add_fresh ? base31_ext : base31_rd;
-  assign prod31 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w31[7]}}, w31};
+  assign base31 = prod_fresh ? base31_ext : base31_rd;
+  assign prod31 = prod_r31;
   assign sum31 = {base31[16], base31} + {{7{prod31[10]}}, prod31};
   assign acc_next31 = sum31[16:0];
   assign w32 = w32_bits;
-  assign base32 = add_fresh ? base32_ext : base32_rd;
-  assign prod32 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w32[7]}}, w32};
+  assign base32 = prod_fresh ? base32_ext : base32_rd;
+  assign prod32 = prod_r32;
   assign sum32 = {base32[16], base32} + {{7{prod32[10]}}, prod32};
   assign acc_next32 = sum32[16:0];
   assign w33 = w33_bits;
-  assign base33 = add_fresh ? base33_ext : base33_rd;
-  assign prod33 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w33[7]}}, w33};
+  assign base33 = prod_fresh ? base33_ext : base33_rd;
+  assign prod33 = prod_r33;
   assign sum33 = {base33[16], base33} + {{7{prod33[10]}}, prod33};
   assign acc_next33 = sum33[16:0];
   assign w34 = w34_bits;
-  assign base34 = add_fresh ? base34_ext : base34_rd;
-  assign prod34 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w34[7]}}, w34};
+  assign base34 = prod_fresh ? base34_ext : base34_rd;
+  assign prod34 = prod_r34;
   assign sum34 = {base34[16], base34} + {{7{prod34[10]}}, prod34};
   assign acc_next34 = sum34[16:0];
   assign w35 = w35_bits;
-  assign base35 = add_fresh ? base35_ext : base35_rd;
-  assign prod35 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w35[7]}}, w35};
+  assign base35 = prod_fresh ? base35_ext : base35_rd;
+  assign prod35 = prod_r35;
   assign sum35 = {base35[16], base35} + {{7{prod35[10]}}, prod35};
   assign acc_next35 = sum35[16:0];
   assign w36 = w36_bits;
-  assign base36 = add_fresh ? base36_ext : base36_rd;
-  assign prod36 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w36[7]}}, w36};
+  assign base36 = prod_fresh ? base36_ext : base36_rd;
+  assign prod36 = prod_r36;
   assign sum36 = {base36[16], base36} + {{7{prod36[10]}}, prod36};
   assign acc_next36 = sum36[16:0];
   assign w37 = w37_bits;
-  assign base37 = add_fresh ? base37_ext : base37_rd;
-  assign prod37 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w37[7]}}, w37};
+  assign base37 = prod_fresh ? base37_ext : base37_rd;
+  assign prod37 = prod_r37;
   assign sum37 = {base37[16], base37} + {{7{prod37[10]}}, prod37};
   assign acc_next37 = sum37[16:0];
   assign w38 = w38_bits;
-  assign base38 = add_fresh ? base38_ext : base38_rd;
-  assign prod38 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w38[7]}}, w38};
+  assign base38 = prod_fresh ? base38_ext : base38_rd;
+  assign prod38 = prod_r38;
   assign sum38 = {base38[16], base38} + {{7{prod38[10]}}, prod38};
   assign acc_next38 = sum38[16:0];
   assign w39 = w39_bits;
-  assign base39 = add_fresh ? base39_ext : base39_rd;
-  assign prod39 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w39[7]}}, w39};
+  assign base39 = prod_fresh ? base39_ext : base39_rd;
+  assign prod39 = prod_r39;
   assign sum39 = {base39[16], base39} + {{7{prod39[10]}}, prod39};
   assign acc_next39 = sum39[16:0];
   assign w40 = w40_bits;
-  assign base40 = add_fresh ? base40_ext : base40_rd;
-  assign prod40 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w40[7]}}, w40};
+  assign base40 = prod_fresh ? base40_ext : base40_rd;
+  assign prod40 = prod_r40;
   assign sum40 = {base40[16], base40} + {{7{prod40[10]}}, prod40};
   assign acc_next40 = sum40[16:0];
   assign w41 = w41_bits;
-  assign base41 = add_fresh ? base41_ext : base41_rd;
-  assign prod41 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w41[7]}}, w41};
+  assign base41 = prod_fresh ? base41_ext : base41_rd;
+  assign prod41 = prod_r41;
   assign sum41 = {base41[16], base41} + {{7{prod41[10]}}, prod41};
   assign acc_next41 = sum41[16:0];
   assign w42 = w42_bits;
-  assign base42 = add_fresh ? base42_ext : base42_rd;
-  assign prod42 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w42[7]}}, w42};
+  assign base42 = prod_fresh ? base42_ext : base42_rd;
+  assign prod42 = prod_r42;
   assign sum42 = {base42[16], base42} + {{7{prod42[10]}}, prod42};
   assign acc_next42 = sum42[16:0];
   assign w43 = w43_bits;
-  assign base43 = add_fresh ? base43_ext : base43_rd;
-  assign prod43 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w43[7]}}, w43};
+  assign base43 = prod_fresh ? base43_ext : base43_rd;
+  assign prod43 = prod_r43;
   assign sum43 = {base43[16], base43} + {{7{prod43[10]}}, prod43};
   assign acc_next43 = sum43[16:0];
   assign w44 = w44_bits;
-  assign base44 = add_fresh ? base44_ext : base44_rd;
-  assign prod44 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w44[7]}}, w44};
+  assign base44 = prod_fresh ? base44_ext : base44_rd;
+  assign prod44 = prod_r44;
   assign sum44 = {base44[16], base44} + {{7{prod44[10]}}, prod44};
   assign acc_next44 = sum44[16:0];
   assign w45 = w45_bits;
-  assign base45 = add_fresh ? base45_ext : base45_rd;
-  assign prod45 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w45[7]}}, w45};
+  assign base45 = prod_fresh ? base45_ext : base45_rd;
+  assign prod45 = prod_r45;
   assign sum45 = {base45[16], base45} + {{7{prod45[10]}}, prod45};
   assign acc_next45 = sum45[16:0];
   assign w46 = w46_bits;
-  assign base46 = add_fresh ? base46_ext : base46_rd;
-  assign prod46 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w46[7]}}, w46};
+  assign base46 = prod_fresh ? base46_ext : base46_rd;
+  assign prod46 = prod_r46;
   assign sum46 = {base46[16], base46} + {{7{prod46[10]}}, prod46};
   assign acc_next46 = sum46[16:0];
   assign w47 = w47_bits;
-  assign base47 = add_fresh ? base47_ext : base47_rd;
-  assign prod47 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w47[7]}}, w47};
+  assign base47 = prod_fresh ? base47_ext : base47_rd;
+  assign prod47 = prod_r47;
   assign sum47 = {base47[16], base47} + {{7{prod47[10]}}, prod47};
   assign acc_next47 = sum47[16:0];
   assign w48 = w48_bits;
-  assign base48 = add_fresh ? base48_ext : base48_rd;
-  assign prod48 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w48[7]}}, w48};
+  assign base48 = prod_fresh ? base48_ext : base48_rd;
+  assign prod48 = prod_r48;
   assign sum48 = {base48[16], base48} + {{7{prod48[10]}}, prod48};
   assign acc_next48 = sum48[16:0];
   assign w49 = w49_bits;
-  assign base49 = add_fresh ? base49_ext : base49_rd;
-  assign prod49 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w49[7]}}, w49};
+  assign base49 = prod_fresh ? base49_ext : base49_rd;
+  assign prod49 = prod_r49;
   assign sum49 = {base49[16], base49} + {{7{prod49[10]}}, prod49};
   assign acc_next49 = sum49[16:0];
   assign w50 = w50_bits;
-  assign base50 = add_fresh ? base50_ext : base50_rd;
-  assign prod50 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w50[7]}}, w50};
+  assign base50 = prod_fresh ? base50_ext : base50_rd;
+  assign prod50 = prod_r50;
   assign sum50 = {base50[16], base50} + {{7{prod50[10]}}, prod50};
   assign acc_next50 = sum50[16:0];
   assign w51 = w51_bits;
-  assign base51 = add_fresh ? base51_ext : base51_rd;
-  assign prod51 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w51[7]}}, w51};
+  assign base51 = prod_fresh ? base51_ext : base51_rd;
+  assign prod51 = prod_r51;
   assign sum51 = {base51[16], base51} + {{7{prod51[10]}}, prod51};
   assign acc_next51 = sum51[16:0];
   assign w52 = w52_bits;
-  assign base52 = add_fresh ? base52_ext : base52_rd;
-  assign prod52 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w52[7]}}, w52};
+  assign base52 = prod_fresh ? base52_ext : base52_rd;
+  assign prod52 = prod_r52;
   assign sum52 = {base52[16], base52} + {{7{prod52[10]}}, prod52};
   assign acc_next52 = sum52[16:0];
   assign w53 = w53_bits;
-  assign base53 = add_fresh ? base53_ext : base53_rd;
-  assign prod53 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w53[7]}}, w53};
+  assign base53 = prod_fresh ? base53_ext : base53_rd;
+  assign prod53 = prod_r53;
   assign sum53 = {base53[16], base53} + {{7{prod53[10]}}, prod53};
   assign acc_next53 = sum53[16:0];
   assign w54 = w54_bits;
-  assign base54 = add_fresh ? base54_ext : base54_rd;
-  assign prod54 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w54[7]}}, w54};
+  assign base54 = prod_fresh ? base54_ext : base54_rd;
+  assign prod54 = prod_r54;
   assign sum54 = {base54[16], base54} + {{7{prod54[10]}}, prod54};
   assign acc_next54 = sum54[16:0];
   assign w55 = w55_bits;
-  assign base55 = add_fresh ? base55_ext : base55_rd;
-  assign prod55 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w55[7]}}, w55};
+  assign base55 = prod_fresh ? base55_ext : base55_rd;
+  assign prod55 = prod_r55;
   assign sum55 = {base55[16], base55} + {{7{prod55[10]}}, prod55};
   assign acc_next55 = sum55[16:0];
   assign w56 = w56_bits;
-  assign base56 = add_fresh ? base56_ext : base56_rd;
-  assign prod56 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w56[7]}}, w56};
+  assign base56 = prod_fresh ? base56_ext : base56_rd;
+  assign prod56 = prod_r56;
   assign sum56 = {base56[16], base56} + {{7{prod56[10]}}, prod56};
   assign acc_next56 = sum56[16:0];
   assign w57 = w57_bits;
-  assign base57 = add_fresh ? base57_ext : base57_rd;
-  assign prod57 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w57[7]}}, w57};
+  assign base57 = prod_fresh ? base57_ext : base57_rd;
+  assign prod57 = prod_r57;
   assign sum57 = {base57[16], base57} + {{7{prod57[10]}}, prod57};
   assign acc_next57 = sum57[16:0];
   assign w58 = w58_bits;
-  assign base58 = add_fresh ? base58_ext : base58_rd;
-  assign prod58 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w58[7]}}, w58};
+  assign base58 = prod_fresh ? base58_ext : base58_rd;
+  assign prod58 = prod_r58;
   assign sum58 = {base58[16], base58} + {{7{prod58[10]}}, prod58};
   assign acc_next58 = sum58[16:0];
   assign w59 = w59_bits;
-  assign base59 = add_fresh ? base59_ext : base59_rd;
-  assign prod59 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w59[7]}}, w59};
+  assign base59 = prod_fresh ? base59_ext : base59_rd;
+  assign prod59 = prod_r59;
   assign sum59 = {base59[16], base59} + {{7{prod59[10]}}, prod59};
   assign acc_next59 = sum59[16:0];
   assign w60 = w60_bits;
-  assign base60 = add_fresh ? base60_ext : base60_rd;
-  assign prod60 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w60[7]}}, w60};
+  assign base60 = prod_fresh ? base60_ext : base60_rd;
+  assign prod60 = prod_r60;
   assign sum60 = {base60[16], base60} + {{7{prod60[10]}}, prod60};
   assign acc_next60 = sum60[16:0];
   assign w61 = w61_bits;
-  assign base61 = add_fresh ? base61_ext : base61_rd;
-  assign prod61 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w61[7]}}, w61};
+  assign base61 = prod_fresh ? base61_ext : base61_rd;
+  assign prod61 = prod_r61;
   assign sum61 = {base61[16], base61} + {{7{prod61[10]}}, prod61};
   assign acc_next61 = sum61[16:0];
   assign w62 = w62_bits;
-  assign base62 = add_fresh ? base62_ext : base62_rd;
-  assign prod62 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w62[7]}}, w62};
+  assign base62 = prod_fresh ? base62_ext : base62_rd;
+  assign prod62 = prod_r62;
   assign sum62 = {base62[16], base62} + {{7{prod62[10]}}, prod62};
   assign acc_next62 = sum62[16:0];
   assign w63 = w63_bits;
-  assign base63 = add_fresh ? base63_ext : base63_rd;
-  assign prod63 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w63[7]}}, w63};
+  assign base63 = prod_fresh ? base63_ext : base63_rd;
+  assign prod63 = prod_r63;
   assign sum63 = {base63[16], base63} + {{7{prod63[10]}}, prod63};
   assign acc_next63 = sum63[16:0];
   assign w64 = w64_bits;
-  assign base64 = add_fresh ? base64_ext : base64_rd;
-  assign prod64 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w64[7]}}, w64};
+  assign base64 = prod_fresh ? base64_ext : base64_rd;
+  assign prod64 = prod_r64;
   assign sum64 = {base64[16], base64} + {{7{prod64[10]}}, prod64};
   assign acc_next64 = sum64[16:0];
   assign w65 = w65_bits;
-  assign base65 = add_fresh ? base65_ext : base65_rd;
-  assign prod65 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w65[7]}}, w65};
+  assign base65 = prod_fresh ? base65_ext : base65_rd;
+  assign prod65 = prod_r65;
   assign sum65 = {base65[16], base65} + {{7{prod65[10]}}, prod65};
   assign acc_next65 = sum65[16:0];
   assign w66 = w66_bits;
-  assign base66 = add_fresh ? base66_ext : base66_rd;
-  assign prod66 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w66[7]}}, w66};
+  assign base66 = prod_fresh ? base66_ext : base66_rd;
+  assign prod66 = prod_r66;
   assign sum66 = {base66[16], base66} + {{7{prod66[10]}}, prod66};
   assign acc_next66 = sum66[16:0];
   assign w67 = w67_bits;
-  assign base67 = add_fresh ? base67_ext : base67_rd;
-  assign prod67 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w67[7]}}, w67};
+  assign base67 = prod_fresh ? base67_ext : base67_rd;
+  assign prod67 = prod_r67;
   assign sum67 = {base67[16], base67} + {{7{prod67[10]}}, prod67};
   assign acc_next67 = sum67[16:0];
   assign w68 = w68_bits;
-  assign base68 = add_fresh ? base68_ext : base68_rd;
-  assign prod68 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w68[7]}}, w68};
+  assign base68 = prod_fresh ? base68_ext : base68_rd;
+  assign prod68 = prod_r68;
   assign sum68 = {base68[16], base68} + {{7{prod68[10]}}, prod68};
   assign acc_next68 = sum68[16:0];
   assign w69 = w69_bits;
-  assign base69 = add_fresh ? base69_ext : base69_rd;
-  assign prod69 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w69[7]}}, w69};
+  assign base69 = prod_fresh ? base69_ext : base69_rd;
+  assign prod69 = prod_r69;
   assign sum69 = {base69[16], base69} + {{7{prod69[10]}}, prod69};
   assign acc_next69 = sum69[16:0];
   assign w70 = w70_bits;
-  assign base70 = add_fresh ? base70_ext : base70_rd;
-  assign prod70 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w70[7]}}, w70};
+  assign base70 = prod_fresh ? base70_ext : base70_rd;
+  assign prod70 = prod_r70;
   assign sum70 = {base70[16], base70} + {{7{prod70[10]}}, prod70};
   assign acc_next70 = sum70[16:0];
   assign w71 = w71_bits;
-  assign base71 = add_fresh ? base71_ext : base71_rd;
-  assign prod71 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w71[7]}}, w71};
+  assign base71 = prod_fresh ? base71_ext : base71_rd;
+  assign prod71 = prod_r71;
   assign sum71 = {base71[16], base71} + {{7{prod71[10]}}, prod71};
   assign acc_next71 = sum71[16:0];
   assign w72 = w72_bits;
-  assign base72 = add_fresh ? base72_ext : base72_rd;
-  assign prod72 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w72[7]}}, w72};
+  assign base72 = prod_fresh ? base72_ext : base72_rd;
+  assign prod72 = prod_r72;
   assign sum72 = {base72[16], base72} + {{7{prod72[10]}}, prod72};
   assign acc_next72 = sum72[16:0];
   assign w73 = w73_bits;
-  assign base73 = add_fresh ? base73_ext : base73_rd;
-  assign prod73 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w73[7]}}, w73};
+  assign base73 = prod_fresh ? base73_ext : base73_rd;
+  assign prod73 = prod_r73;
   assign sum73 = {base73[16], base73} + {{7{prod73[10]}}, prod73};
   assign acc_next73 = sum73[16:0];
   assign w74 = w74_bits;
-  assign base74 = add_fresh ? base74_ext : base74_rd;
-  assign prod74 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w74[7]}}, w74};
+  assign base74 = prod_fresh ? base74_ext : base74_rd;
+  assign prod74 = prod_r74;
   assign sum74 = {base74[16], base74} + {{7{prod74[10]}}, prod74};
   assign acc_next74 = sum74[16:0];
   assign w75 = w75_bits;
-  assign base75 = add_fresh ? base75_ext : base75_rd;
-  assign prod75 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w75[7]}}, w75};
+  assign base75 = prod_fresh ? base75_ext : base75_rd;
+  assign prod75 = prod_r75;
   assign sum75 = {base75[16], base75} + {{7{prod75[10]}}, prod75};
   assign acc_next75 = sum75[16:0];
   assign w76 = w76_bits;
-  assign base76 = add_fresh ? base76_ext : base76_rd;
-  assign prod76 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w76[7]}}, w76};
+  assign base76 = prod_fresh ? base76_ext : base76_rd;
+  assign prod76 = prod_r76;
   assign sum76 = {base76[16], base76} + {{7{prod76[10]}}, prod76};
   assign acc_next76 = sum76[16:0];
   assign w77 = w77_bits;
-  assign base77 = add_fresh ? base77_ext : base77_rd;
-  assign prod77 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w77[7]}}, w77};
+  assign base77 = prod_fresh ? base77_ext : base77_rd;
+  assign prod77 = prod_r77;
   assign sum77 = {base77[16], base77} + {{7{prod77[10]}}, prod77};
   assign acc_next77 = sum77[16:0];
   assign w78 = w78_bits;
-  assign base78 = add_fresh ? base78_ext : base78_rd;
-  assign prod78 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w78[7]}}, w78};
+  assign base78 = prod_fresh ? base78_ext : base78_rd;
+  assign prod78 = prod_r78;
   assign sum78 = {base78[16], base78} + {{7{prod78[10]}}, prod78};
   assign acc_next78 = sum78[16:0];
   assign w79 = w79_bits;
-  assign base79 = add_fresh ? base79_ext : base79_rd;
-  assign prod79 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w79[7]}}, w79};
+  assign base79 = prod_fresh ? base79_ext : base79_rd;
+  assign prod79 = prod_r79;
   assign sum79 = {base79[16], base79} + {{7{prod79[10]}}, prod79};
   assign acc_next79 = sum79[16:0];
   assign w80 = w80_bits;
-  assign base80 = add_fresh ? base80_ext : base80_rd;
-  assign prod80 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w80[7]}}, w80};
+  assign base80 = prod_fresh ? base80_ext : base80_rd;
+  assign prod80 = prod_r80;
   assign sum80 = {base80[16], base80} + {{7{prod80[10]}}, prod80};
   assign acc_next80 = sum80[16:0];
   assign w81 = w81_bits;
-  assign base81 = add_fresh ? base81_ext : base81_rd;
-  assign prod81 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w81[7]}}, w81};
+  assign base81 = prod_fresh ? base81_ext : base81_rd;
+  assign prod81 = prod_r81;
   assign sum81 = {base81[16], base81} + {{7{prod81[10]}}, prod81};
   assign acc_next81 = sum81[16:0];
   assign w82 = w82_bits;
-  assign base82 = add_fresh ? base82_ext : base82_rd;
-  assign prod82 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w82[7]}}, w82};
+  assign base82 = prod_fresh ? base82_ext : base82_rd;
+  assign prod82 = prod_r82;
   assign sum82 = {base82[16], base82} + {{7{prod82[10]}}, prod82};
   assign acc_next82 = sum82[16:0];
   assign w83 = w83_bits;
-  assign base83 = add_fresh ? base83_ext : base83_rd;
-  assign prod83 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w83[7]}}, w83};
+  assign base83 = prod_fresh ? base83_ext : base83_rd;
+  assign prod83 = prod_r83;
   assign sum83 = {base83[16], base83} + {{7{prod83[10]}}, prod83};
   assign acc_next83 = sum83[16:0];
   assign w84 = w84_bits;
-  assign base84 = add_fresh ? base84_ext : base84_rd;
-  assign prod84 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w84[7]}}, w84};
+  assign base84 = prod_fresh ? base84_ext : base84_rd;
+  assign prod84 = prod_r84;
   assign sum84 = {base84[16], base84} + {{7{prod84[10]}}, prod84};
   assign acc_next84 = sum84[16:0];
   assign w85 = w85_bits;
-  assign base85 = add_fresh ? base85_ext : base85_rd;
-  assign prod85 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w85[7]}}, w85};
+  assign base85 = prod_fresh ? base85_ext : base85_rd;
+  assign prod85 = prod_r85;
   assign sum85 = {base85[16], base85} + {{7{prod85[10]}}, prod85};
   assign acc_next85 = sum85[16:0];
   assign w86 = w86_bits;
-  assign base86 = add_fresh ? base86_ext : base86_rd;
-  assign prod86 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w86[7]}}, w86};
+  assign base86 = prod_fresh ? base86_ext : base86_rd;
+  assign prod86 = prod_r86;
   assign sum86 = {base86[16], base86} + {{7{prod86[10]}}, prod86};
   assign acc_next86 = sum86[16:0];
   assign w87 = w87_bits;
-  assign base87 = add_fresh ? base87_ext : base87_rd;
-  assign prod87 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w87[7]}}, w87};
+  assign base87 = prod_fresh ? base87_ext : base87_rd;
+  assign prod87 = prod_r87;
   assign sum87 = {base87[16], base87} + {{7{prod87[10]}}, prod87};
   assign acc_next87 = sum87[16:0];
   assign w88 = w88_bits;
-  assign base88 = add_fresh ? base88_ext : base88_rd;
-  assign prod88 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w88[7]}}, w88};
+  assign base88 = prod_fresh ? base88_ext : base88_rd;
+  assign prod88 = prod_r88;
   assign sum88 = {base88[16], base88} + {{7{prod88[10]}}, prod88};
   assign acc_next88 = sum88[16:0];
   assign w89 = w89_bits;
-  assign base89 = add_fresh ? base89_ext : base89_rd;
-  assign prod89 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w89[7]}}, w89};
+  assign base89 = prod_fresh ? base89_ext : base89_rd;
+  assign prod89 = prod_r89;
   assign sum89 = {base89[16], base89} + {{7{prod89[10]}}, prod89};
   assign acc_next89 = sum89[16:0];
   assign w90 = w90_bits;
-  assign base90 = add_fresh ? base90_ext : base90_rd;
-  assign prod90 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w90[7]}}, w90};
+  assign base90 = prod_fresh ? base90_ext : base90_rd;
+  assign prod90 = prod_r90;
   assign sum90 = {base90[16], base90} + {{7{prod90[10]}}, prod90};
   assign acc_next90 = sum90[16:0];
   assign w91 = w91_bits;
-  assign base91 = add_fresh ? base91_ext : base91_rd;
-  assign prod91 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w91[7]}}, w91};
+  assign base91 = prod_fresh ? base91_ext : base91_rd;
+  assign prod91 = prod_r91;
   assign sum91 = {base91[16], base91} + {{7{prod91[10]}}, prod91};
   assign acc_next91 = sum91[16:0];
   assign w92 = w92_bits;
-  assign base92 = add_fresh ? base92_ext : base92_rd;
-  assign prod92 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w92[7]}}, w92};
+  assign base92 = prod_fresh ? base92_ext : base92_rd;
+  assign prod92 = prod_r92;
   assign sum92 = {base92[16], base92} + {{7{prod92[10]}}, prod92};
   assign acc_next92 = sum92[16:0];
   assign w93 = w93_bits;
-  assign base93 = add_fresh ? base93_ext : base93_rd;
-  assign prod93 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w93[7]}}, w93};
+  assign base93 = prod_fresh ? base93_ext : base93_rd;
+  assign prod93 = prod_r93;
   assign sum93 = {base93[16], base93} + {{7{prod93[10]}}, prod93};
   assign acc_next93 = sum93[16:0];
   assign w94 = w94_bits;
-  assign base94 = add_fresh ? base94_ext : base94_rd;
-  assign prod94 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w94[7]}}, w94};
+  assign base94 = prod_fresh ? base94_ext : base94_rd;
+  assign prod94 = prod_r94;
   assign sum94 = {base94[16], base94} + {{7{prod94[10]}}, prod94};
   assign acc_next94 = sum94[16:0];
   assign w95 = w95_bits;
-  assign base95 = add_fresh ? base95_ext : base95_rd;
-  assign prod95 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w95[7]}}, w95};
+  assign base95 = prod_fresh ? base95_ext : base95_rd;
+  assign prod95 = prod_r95;
   assign sum95 = {base95[16], base95} + {{7{prod95[10]}}, prod95};
   assign acc_next95 = sum95[16:0];
   assign w96 = w96_bits;
-  assign base96 = add_fresh ? base96_ext : base96_rd;
-  assign prod96 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w96[7]}}, w96};
+  assign base96 = prod_fresh ? base96_ext : base96_rd;
+  assign prod96 = prod_r96;
   assign sum96 = {base96[16], base96} + {{7{prod96[10]}}, prod96};
   assign acc_next96 = sum96[16:0];
   assign w97 = w97_bits;
-  assign base97 = add_fresh ? base97_ext : base97_rd;
-  assign prod97 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w97[7]}}, w97};
+  assign base97 = prod_fresh ? base97_ext : base97_rd;
+  assign prod97 = prod_r97;
   assign sum97 = {base97[16], base97} + {{7{prod97[10]}}, prod97};
   assign acc_next97 = sum97[16:0];
   assign w98 = w98_bits;
-  assign base98 = add_fresh ? base98_ext : base98_rd;
-  assign prod98 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w98[7]}}, w98};
+  assign base98 = prod_fresh ? base98_ext : base98_rd;
+  assign prod98 = prod_r98;
   assign sum98 = {base98[16], base98} + {{7{prod98[10]}}, prod98};
   assign acc_next98 = sum98[16:0];
   assign w99 = w99_bits;
-  assign base99 = add_fresh ? base99_ext : base99_rd;
-  assign prod99 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w99[7]}}, w99};
+  assign base99 = prod_fresh ? base99_ext : base99_rd;
+  assign prod99 = prod_r99;
   assign sum99 = {base99[16], base99} + {{7{prod99[10]}}, prod99};
   assign acc_next99 = sum99[16:0];
   assign w100 = w100_bits;
-  assign base100 = add_fresh ? base100_ext : base100_rd;
-  assign prod100 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w100[7]}}, w100};
+  assign base100 = prod_fresh ? base100_ext : base100_rd;
+  assign prod100 = prod_r100;
   assign sum100 = {base100[16], base100} + {{7{prod100[10]}}, prod100};
   assign acc_next100 = sum100[16:0];
   assign w101 = w101_bits;
-  assign base101 = add_fresh ? base101_ext : base101_rd;
-  assign prod101 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w101[7]}}, w101};
+  assign base101 = prod_fresh ? base101_ext : base101_rd;
+  assign prod101 = prod_r101;
   assign sum101 = {base101[16], base101} + {{7{prod101[10]}}, prod101};
   assign acc_next101 = sum101[16:0];
   assign w102 = w102_bits;
-  assign base102 = add_fresh ? base102_ext : base102_rd;
-  assign prod102 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w102[7]}}, w102};
+  assign base102 = prod_fresh ? base102_ext : base102_rd;
+  assign prod102 = prod_r102;
   assign sum102 = {base102[16], base102} + {{7{prod102[10]}}, prod102};
   assign acc_next102 = sum102[16:0];
   assign w103 = w103_bits;
-  assign base103 = add_fresh ? base103_ext : base103_rd;
-  assign prod103 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w103[7]}}, w103};
+  assign base103 = prod_fresh ? base103_ext : base103_rd;
+  assign prod103 = prod_r103;
   assign sum103 = {base103[16], base103} + {{7{prod103[10]}}, prod103};
   assign acc_next103 = sum103[16:0];
   assign w104 = w104_bits;
-  assign base104 = add_fresh ? base104_ext : base104_rd;
-  assign prod104 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w104[7]}}, w104};
+  assign base104 = prod_fresh ? base104_ext : base104_rd;
+  assign prod104 = prod_r104;
   assign sum104 = {base104[16], base104} + {{7{prod104[10]}}, prod104};
   assign acc_next104 = sum104[16:0];
   assign w105 = w105_bits;
-  assign base105 = add_fresh ? base105_ext : base105_rd;
-  assign prod105 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w105[7]}}, w105};
+  assign base105 = prod_fresh ? base105_ext : base105_rd;
+  assign prod105 = prod_r105;
   assign sum105 = {base105[16], base105} + {{7{prod105[10]}}, prod105};
   assign acc_next105 = sum105[16:0];
   assign w106 = w106_bits;
-  assign base106 = add_fresh ? base106_ext : base106_rd;
-  assign prod106 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w106[7]}}, w106};
+  assign base106 = prod_fresh ? base106_ext : base106_rd;
+  assign prod106 = prod_r106;
   assign sum106 = {base106[16], base106} + {{7{prod106[10]}}, prod106};
   assign acc_next106 = sum106[16:0];
   assign w107 = w107_bits;
-  assign base107 = add_fresh ? base107_ext : base107_rd;
-  assign prod107 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w107[7]}}, w107};
+  assign base107 = prod_fresh ? base107_ext : base107_rd;
+  assign prod107 = prod_r107;
   assign sum107 = {base107[16], base107} + {{7{prod107[10]}}, prod107};
   assign acc_next107 = sum107[16:0];
   assign w108 = w108_bits;
-  assign base108 = add_fresh ? base108_ext : base108_rd;
-  assign prod108 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w108[7]}}, w108};
+  assign base108 = prod_fresh ? base108_ext : base108_rd;
+  assign prod108 = prod_r108;
   assign sum108 = {base108[16], base108} + {{7{prod108[10]}}, prod108};
   assign acc_next108 = sum108[16:0];
   assign w109 = w109_bits;
-  assign base109 = add_fresh ? base109_ext : base109_rd;
-  assign prod109 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w109[7]}}, w109};
+  assign base109 = prod_fresh ? base109_ext : base109_rd;
+  assign prod109 = prod_r109;
   assign sum109 = {base109[16], base109} + {{7{prod109[10]}}, prod109};
   assign acc_next109 = sum109[16:0];
   assign w110 = w110_bits;
-  assign base110 = add_fresh ? base110_ext : base110_rd;
-  assign prod110 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w110[7]}}, w110};
+  assign base110 = prod_fresh ? base110_ext : base110_rd;
+  assign prod110 = prod_r110;
   assign sum110 = {base110[16], base110} + {{7{prod110[10]}}, prod110};
   assign acc_next110 = sum110[16:0];
   assign w111 = w111_bits;
-  assign base111 = add_fresh ? base111_ext : base111_rd;
-  assign prod111 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w111[7]}}, w111};
+  assign base111 = prod_fresh ? base111_ext : base111_rd;
+  assign prod111 = prod_r111;
   assign sum111 = {base111[16], base111} + {{7{prod111[10]}}, prod111};
   assign acc_next111 = sum111[16:0];
   assign w112 = w112_bits;
-  assign base112 = add_fresh ? base112_ext : base112_rd;
-  assign prod112 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w112[7]}}, w112};
+  assign base112 = prod_fresh ? base112_ext : base112_rd;
+  assign prod112 = prod_r112;
   assign sum112 = {base112[16], base112} + {{7{prod112[10]}}, prod112};
   assign acc_next112 = sum112[16:0];
   assign w113 = w113_bits;
-  assign base113 = add_fresh ? base113_ext : base113_rd;
-  assign prod113 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w113[7]}}, w113};
+  assign base113 = prod_fresh ? base113_ext : base113_rd;
+  assign prod113 = prod_r113;
   assign sum113 = {base113[16], base113} + {{7{prod113[10]}}, prod113};
   assign acc_next113 = sum113[16:0];
   assign w114 = w114_bits;
-  assign base114 = add_fresh ? base114_ext : base114_rd;
-  assign prod114 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w114[7]}}, w114};
+  assign base114 = prod_fresh ? base114_ext : base114_rd;
+  assign prod114 = prod_r114;
   assign sum114 = {base114[16], base114} + {{7{prod114[10]}}, prod114};
   assign acc_next114 = sum114[16:0];
   assign w115 = w115_bits;
-  assign base115 = add_fresh ? base115_ext : base115_rd;
-  assign prod115 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w115[7]}}, w115};
+  assign base115 = prod_fresh ? base115_ext : base115_rd;
+  assign prod115 = prod_r115;
   assign sum115 = {base115[16], base115} + {{7{prod115[10]}}, prod115};
   assign acc_next115 = sum115[16:0];
   assign w116 = w116_bits;
-  assign base116 = add_fresh ? base116_ext : base116_rd;
-  assign prod116 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w116[7]}}, w116};
+  assign base116 = prod_fresh ? base116_ext : base116_rd;
+  assign prod116 = prod_r116;
   assign sum116 = {base116[16], base116} + {{7{prod116[10]}}, prod116};
   assign acc_next116 = sum116[16:0];
   assign w117 = w117_bits;
-  assign base117 = add_fresh ? base117_ext : base117_rd;
-  assign prod117 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w117[7]}}, w117};
+  assign base117 = prod_fresh ? base117_ext : base117_rd;
+  assign prod117 = prod_r117;
   assign sum117 = {base117[16], base117} + {{7{prod117[10]}}, prod117};
   assign acc_next117 = sum117[16:0];
   assign w118 = w118_bits;
-  assign base118 = add_fresh ? base118_ext : base118_rd;
-  assign prod118 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w118[7]}}, w118};
+  assign base118 = prod_fresh ? base118_ext : base118_rd;
+  assign prod118 = prod_r118;
   assign sum118 = {base118[16], base118} + {{7{prod118[10]}}, prod118};
   assign acc_next118 = sum118[16:0];
   assign w119 = w119_bits;
-  assign base119 = add_fresh ? base119_ext : base119_rd;
-  assign prod119 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w119[7]}}, w119};
+  assign base119 = prod_fresh ? base119_ext : base119_rd;
+  assign prod119 = prod_r119;
   assign sum119 = {base119[16], base119} + {{7{prod119[10]}}, prod119};
   assign acc_next119 = sum119[16:0];
   assign w120 = w120_bits;
-  assign base120 = add_fresh ? base120_ext : base120_rd;
-  assign prod120 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w120[7]}}, w120};
+  assign base120 = prod_fresh ? base120_ext : base120_rd;
+  assign prod120 = prod_r120;
   assign sum120 = {base120[16], base120} + {{7{prod120[10]}}, prod120};
   assign acc_next120 = sum120[16:0];
   assign w121 = w121_bits;
-  assign base121 = add_fresh ? base121_ext : base121_rd;
-  assign prod121 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w121[7]}}, w121};
+  assign base121 = prod_fresh ? base121_ext : base121_rd;
+  assign prod121 = prod_r121;
   assign sum121 = {base121[16], base121} + {{7{prod121[10]}}, prod121};
   assign acc_next121 = sum121[16:0];
   assign w122 = w122_bits;
-  assign base122 = add_fresh ? base122_ext : base122_rd;
-  assign prod122 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w122[7]}}, w122};
+  assign base122 = prod_fresh ? base122_ext : base122_rd;
+  assign prod122 = prod_r122;
   assign sum122 = {base122[16], base122} + {{7{prod122[10]}}, prod122};
   assign acc_next122 = sum122[16:0];
   assign w123 = w123_bits;
-  assign base123 = add_fresh ? base123_ext : base123_rd;
-  assign prod123 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w123[7]}}, w123};
+  assign base123 = prod_fresh ? base123_ext : base123_rd;
+  assign prod123 = prod_r123;
   assign sum123 = {base123[16], base123} + {{7{prod123[10]}}, prod123};
   assign acc_next123 = sum123[16:0];
   assign w124 = w124_bits;
-  assign base124 = add_fresh ? base124_ext : base124_rd;
-  assign prod124 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w124[7]}}, w124};
+  assign base124 = prod_fresh ? base124_ext : base124_rd;
+  assign prod124 = prod_r124;
   assign sum124 = {base124[16], base124} + {{7{prod124[10]}}, prod124};
   assign acc_next124 = sum124[16:0];
   assign w125 = w125_bits;
-  assign base125 = add_fresh ? base125_ext : base125_rd;
-  assign prod125 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w125[7]}}, w125};
+  assign base125 = prod_fresh ? base125_ext : base125_rd;
+  assign prod125 = prod_r125;
   assign sum125 = {base125[16], base125} + {{7{prod125[10]}}, prod125};
   assign acc_next125 = sum125[16:0];
   assign w126 = w126_bits;
-  assign base126 = add_fresh ? base126_ext : base126_rd;
-  assign prod126 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w126[7]}}, w126};
+  assign base126 = prod_fresh ? base126_ext : base126_rd;
+  assign prod126 = prod_r126;
   assign sum126 = {base126[16], base126} + {{7{prod126[10]}}, prod126};
   assign acc_next126 = sum126[16:0];
   assign w127 = w127_bits;
-  assign base127 = add_fresh ? base127_ext : base127_rd;
-  assign prod127 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w127[7]}}, w127};
+  assign base127 = prod_fresh ? base127_ext : base127_rd;
+  assign prod127 = prod_r127;
   assign sum127 = {base127[16], base127} + {{7{prod127[10]}}, prod127};
   assign acc_next127 = sum127[16:0];
   assign w128 = w128_bits;
-  assign base128 = add_fresh ? base128_ext : base128_rd;
-  assign prod128 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w128[7]}}, w128};
+  assign base128 = prod_fresh ? base128_ext : base128_rd;
+  assign prod128 = prod_r128;
   assign sum128 = {base128[16], base128} + {{7{prod128[10]}}, prod128};
   assign acc_next128 = sum128[16:0];
   assign w129 = w129_bits;
-  assign base129 = add_fresh ? base129_ext : base129_rd;
-  assign prod129 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w129[7]}}, w129};
+  assign base129 = prod_fresh ? base129_ext : base129_rd;
+  assign prod129 = prod_r129;
   assign sum129 = {base129[16], base129} + {{7{prod129[10]}}, prod129};
   assign acc_next129 = sum129[16:0];
   assign w130 = w130_bits;
-  assign base130 = add_fresh ? base130_ext : base130_rd;
-  assign prod130 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w130[7]}}, w130};
+  assign base130 = prod_fresh ? base130_ext : base130_rd;
+  assign prod130 = prod_r130;
   assign sum130 = {base130[16], base130} + {{7{prod130[10]}}, prod130};
   assign acc_next130 = sum130[16:0];
   assign w131 = w131_bits;
-  assign base131 = add_fresh ? base131_ext : base131_rd;
-  assign prod131 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w131[7]}}, w131};
+  assign base131 = prod_fresh ? base131_ext : base131_rd;
+  assign prod131 = prod_r131;
   assign sum131 = {base131[16], base131} + {{7{prod131[10]}}, prod131};
   assign acc_next131 = sum131[16:0];
   assign w132 = w132_bits;
-  assign base132 = add_fresh ? base132_ext : base132_rd;
-  assign prod132 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w132[7]}}, w132};
+  assign base132 = prod_fresh ? base132_ext : base132_rd;
+  assign prod132 = prod_r132;
   assign sum132 = {base132[16], base132} + {{7{prod132[10]}}, prod132};
   assign acc_next132 = sum132[16:0];
   assign w133 = w133_bits;
-  assign base133 = add_fresh ? base133_ext : base133_rd;
-  assign prod133 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w133[7]}}, w133};
+  assign base133 = prod_fresh ? base133_ext : base133_rd;
+  assign prod133 = prod_r133;
   assign sum133 = {base133[16], base133} + {{7{prod133[10]}}, prod133};
   assign acc_next133 = sum133[16:0];
   assign w134 = w134_bits;
-  assign base134 = add_fresh ? base134_ext : base134_rd;
-  assign prod134 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w134[7]}}, w134};
+  assign base134 = prod_fresh ? base134_ext : base134_rd;
+  assign prod134 = prod_r134;
   assign sum134 = {base134[16], base134} + {{7{prod134[10]}}, prod134};
   assign acc_next134 = sum134[16:0];
   assign w135 = w135_bits;
-  assign base135 = add_fresh ? base135_ext : base135_rd;
-  assign prod135 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w135[7]}}, w135};
+  assign base135 = prod_fresh ? base135_ext : base135_rd;
+  assign prod135 = prod_r135;
   assign sum135 = {base135[16], base135} + {{7{prod135[10]}}, prod135};
   assign acc_next135 = sum135[16:0];
   assign w136 = w136_bits;
-  assign base136 = add_fresh ? base136_ext : base136_rd;
-  assign prod136 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w136[7]}}, w136};
+  assign base136 = prod_fresh ? base136_ext : base136_rd;
+  assign prod136 = prod_r136;
   assign sum136 = {base136[16], base136} + {{7{prod136[10]}}, prod136};
   assign acc_next136 = sum136[16:0];
   assign w137 = w137_bits;
-  assign base137 = add_fresh ? base137_ext : base137_rd;
-  assign prod137 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w137[7]}}, w137};
+  assign base137 = prod_fresh ? base137_ext : base137_rd;
+  assign prod137 = prod_r137;
   assign sum137 = {base137[16], base137} + {{7{prod137[10]}}, prod137};
   assign acc_next137 = sum137[16:0];
   assign w138 = w138_bits;
-  assign base138 = add_fresh ? base138_ext : base138_rd;
-  assign prod138 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w138[7]}}, w138};
+  assign base138 = prod_fresh ? base138_ext : base138_rd;
+  assign prod138 = prod_r138;
   assign sum138 = {base138[16], base138} + {{7{prod138[10]}}, prod138};
   assign acc_next138 = sum138[16:0];
   assign w139 = w139_bits;
-  assign base139 = add_fresh ? base139_ext : base139_rd;
-  assign prod139 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w139[7]}}, w139};
+  assign base139 = prod_fresh ? base139_ext : base139_rd;
+  assign prod139 = prod_r139;
   assign sum139 = {base139[16], base139} + {{7{prod139[10]}}, prod139};
   assign acc_next139 = sum139[16:0];
   assign w140 = w140_bits;
-  assign base140 = add_fresh ? base140_ext : base140_rd;
-  assign prod140 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w140[7]}}, w140};
+  assign base140 = prod_fresh ? base140_ext : base140_rd;
+  assign prod140 = prod_r140;
   assign sum140 = {base140[16], base140} + {{7{prod140[10]}}, prod140};
   assign acc_next140 = sum140[16:0];
   assign w141 = w141_bits;
-  assign base141 = add_fresh ? base141_ext : base141_rd;
-  assign prod141 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w141[7]}}, w141};
+  assign base141 = prod_fresh ? base141_ext : base141_rd;
+  assign prod141 = prod_r141;
   assign sum141 = {base141[16], base141} + {{7{prod141[10]}}, prod141};
   assign acc_next141 = sum141[16:0];
   assign w142 = w142_bits;
-  assign base142 = add_fresh ? base142_ext : base142_rd;
-  assign prod142 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w142[7]}}, w142};
+  assign base142 = prod_fresh ? base142_ext : base142_rd;
+  assign prod142 = prod_r142;
   assign sum142 = {base142[16], base142} + {{7{prod142[10]}}, prod142};
   assign acc_next142 = sum142[16:0];
   assign w143 = w143_bits;
-  assign base143 = add_fresh ? base143_ext : base143_rd;
-  assign prod143 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w143[7]}}, w143};
+  assign base143 = prod_fresh ? base143_ext : base143_rd;
+  assign prod143 = prod_r143;
   assign sum143 = {base143[16], base143} + {{7{prod143[10]}}, prod143};
   assign acc_next143 = sum143[16:0];
   assign w144 = w144_bits;
-  assign base144 = add_fresh ? base144_ext : base144_rd;
-  assign prod144 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w144[7]}}, w144};
+  assign base144 = prod_fresh ? base144_ext : base144_rd;
+  assign prod144 = prod_r144;
   assign sum144 = {base144[16], base144} + {{7{prod144[10]}}, prod144};
   assign acc_next144 = sum144[16:0];
   assign w145 = w145_bits;
-  assign base145 = add_fresh ? base145_ext : base145_rd;
-  assign prod145 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w145[7]}}, w145};
+  assign base145 = prod_fresh ? base145_ext : base145_rd;
+  assign prod145 = prod_r145;
   assign sum145 = {base145[16], base145} + {{7{prod145[10]}}, prod145};
   assign acc_next145 = sum145[16:0];
   assign w146 = w146_bits;
-  assign base146 = add_fresh ? base146_ext : base146_rd;
-  assign prod146 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w146[7]}}, w146};
+  assign base146 = prod_fresh ? base146_ext : base146_rd;
+  assign prod146 = prod_r146;
   assign sum146 = {base146[16], base146} + {{7{prod146[10]}}, prod146};
   assign acc_next146 = sum146[16:0];
   assign w147 = w147_bits;
-  assign base147 = add_fresh ? base147_ext : base147_rd;
-  assign prod147 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w147[7]}}, w147};
+  assign base147 = prod_fresh ? base147_ext : base147_rd;
+  assign prod147 = prod_r147;
   assign sum147 = {base147[16], base147} + {{7{prod147[10]}}, prod147};
   assign acc_next147 = sum147[16:0];
   assign w148 = w148_bits;
-  assign base148 = add_fresh ? base148_ext : base148_rd;
-  assign prod148 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w148[7]}}, w148};
+  assign base148 = prod_fresh ? base148_ext : base148_rd;
+  assign prod148 = prod_r148;
   assign sum148 = {base148[16], base148} + {{7{prod148[10]}}, prod148};
   assign acc_next148 = sum148[16:0];
   assign w149 = w149_bits;
-  assign base149 = add_fresh ? base149_ext : base149_rd;
-  assign prod149 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w149[7]}}, w149};
+  assign base149 = prod_fresh ? base149_ext : base149_rd;
+  assign prod149 = prod_r149;
   assign sum149 = {base149[16], base149} + {{7{prod149[10]}}, prod149};
   assign acc_next149 = sum149[16:0];
   assign w150 = w150_bits;
-  assign base150 = add_fresh ? base150_ext : base150_rd;
-  assign prod150 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w150[7]}}, w150};
+  assign base150 = prod_fresh ? base150_ext : base150_rd;
+  assign prod150 = prod_r150;
   assign sum150 = {base150[16], base150} + {{7{prod150[10]}}, prod150};
   assign acc_next150 = sum150[16:0];
   assign w151 = w151_bits;
-  assign base151 = add_fresh ? base151_ext : base151_rd;
-  assign prod151 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w151[7]}}, w151};
+  assign base151 = prod_fresh ? base151_ext : base151_rd;
+  assign prod151 = prod_r151;
   assign sum151 = {base151[16], base151} + {{7{prod151[10]}}, prod151};
   assign acc_next151 = sum151[16:0];
   assign w152 = w152_bits;
-  assign base152 = add_fresh ? base152_ext : base152_rd;
-  assign prod152 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w152[7]}}, w152};
+  assign base152 = prod_fresh ? base152_ext : base152_rd;
+  assign prod152 = prod_r152;
   assign sum152 = {base152[16], base152} + {{7{prod152[10]}}, prod152};
   assign acc_next152 = sum152[16:0];
   assign w153 = w153_bits;
-  assign base153 = add_fresh ? base153_ext : base153_rd;
-  assign prod153 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w153[7]}}, w153};
+  assign base153 = prod_fresh ? base153_ext : base153_rd;
+  assign prod153 = prod_r153;
   assign sum153 = {base153[16], base153} + {{7{prod153[10]}}, prod153};
   assign acc_next153 = sum153[16:0];
   assign w154 = w154_bits;
-  assign base154 = add_fresh ? base154_ext : base154_rd;
-  assign prod154 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w154[7]}}, w154};
+  assign base154 = prod_fresh ? base154_ext : base154_rd;
+  assign prod154 = prod_r154;
   assign sum154 = {base154[16], base154} + {{7{prod154[10]}}, prod154};
   assign acc_next154 = sum154[16:0];
   assign w155 = w155_bits;
-  assign base155 = add_fresh ? base155_ext : base155_rd;
-  assign prod155 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w155[7]}}, w155};
+  assign base155 = prod_fresh ? base155_ext : base155_rd;
+  assign prod155 = prod_r155;
   assign sum155 = {base155[16], base155} + {{7{prod155[10]}}, prod155};
   assign acc_next155 = sum155[16:0];
   assign w156 = w156_bits;
-  assign base156 = add_fresh ? base156_ext : base156_rd;
-  assign prod156 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w156[7]}}, w156};
+  assign base156 = prod_fresh ? base156_ext : base156_rd;
+  assign prod156 = prod_r156;
   assign sum156 = {base156[16], base156} + {{7{prod156[10]}}, prod156};
   assign acc_next156 = sum156[16:0];
   assign w157 = w157_bits;
-  assign base157 = add_fresh ? base157_ext : base157_rd;
-  assign prod157 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w157[7]}}, w157};
+  assign base157 = prod_fresh ? base157_ext : base157_rd;
+  assign prod157 = prod_r157;
   assign sum157 = {base157[16], base157} + {{7{prod157[10]}}, prod157};
   assign acc_next157 = sum157[16:0];
   assign w158 = w158_bits;
-  assign base158 = add_fresh ? base158_ext : base158_rd;
-  assign prod158 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w158[7]}}, w158};
+  assign base158 = prod_fresh ? base158_ext : base158_rd;
+  assign prod158 = prod_r158;
   assign sum158 = {base158[16], base158} + {{7{prod158[10]}}, prod158};
   assign acc_next158 = sum158[16:0];
   assign w159 = w159_bits;
-  assign base159 = add_fresh ? base159_ext : base159_rd;
-  assign prod159 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w159[7]}}, w159};
+  assign base159 = prod_fresh ? base159_ext : base159_rd;
+  assign prod159 = prod_r159;
   assign sum159 = {base159[16], base159} + {{7{prod159[10]}}, prod159};
   assign acc_next159 = sum159[16:0];
   assign w160 = w160_bits;
-  assign base160 = add_fresh ? base160_ext : base160_rd;
-  assign prod160 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w160[7]}}, w160};
+  assign base160 = prod_fresh ? base160_ext : base160_rd;
+  assign prod160 = prod_r160;
   assign sum160 = {base160[16], base160} + {{7{prod160[10]}}, prod160};
   assign acc_next160 = sum160[16:0];
   assign w161 = w161_bits;
-  assign base161 = add_fresh ? base161_ext : base161_rd;
-  assign prod161 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w161[7]}}, w161};
+  assign base161 = prod_fresh ? base161_ext : base161_rd;
+  assign prod161 = prod_r161;
   assign sum161 = {base161[16], base161} + {{7{prod161[10]}}, prod161};
   assign acc_next161 = sum161[16:0];
   assign w162 = w162_bits;
-  assign base162 = add_fresh ? base162_ext : base162_rd;
-  assign prod162 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w162[7]}}, w162};
+  assign base162 = prod_fresh ? base162_ext : base162_rd;
+  assign prod162 = prod_r162;
   assign sum162 = {base162[16], base162} + {{7{prod162[10]}}, prod162};
   assign acc_next162 = sum162[16:0];
   assign w163 = w163_bits;
-  assign base163 = add_fresh ? base163_ext : base163_rd;
-  assign prod163 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w163[7]}}, w163};
+  assign base163 = prod_fresh ? base163_ext : base163_rd;
+  assign prod163 = prod_r163;
   assign sum163 = {base163[16], base163} + {{7{prod163[10]}}, prod163};
   assign acc_next163 = sum163[16:0];
   assign w164 = w164_bits;
-  assign base164 = add_fresh ? base164_ext : base164_rd;
-  assign prod164 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w164[7]}}, w164};
+  assign base164 = prod_fresh ? base164_ext : base164_rd;
+  assign prod164 = prod_r164;
   assign sum164 = {base164[16], base164} + {{7{prod164[10]}}, prod164};
   assign acc_next164 = sum164[16:0];
   assign w165 = w165_bits;
-  assign base165 = add_fresh ? base165_ext : base165_rd;
-  assign prod165 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w165[7]}}, w165};
+  assign base165 = prod_fresh ? base165_ext : base165_rd;
+  assign prod165 = prod_r165;
   assign sum165 = {base165[16], base165} + {{7{prod165[10]}}, prod165};
   assign acc_next165 = sum165[16:0];
   assign w166 = w166_bits;
-  assign base166 = add_fresh ? base166_ext : base166_rd;
-  assign prod166 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w166[7]}}, w166};
+  assign base166 = prod_fresh ? base166_ext : base166_rd;
+  assign prod166 = prod_r166;
   assign sum166 = {base166[16], base166} + {{7{prod166[10]}}, prod166};
   assign acc_next166 = sum166[16:0];
   assign w167 = w167_bits;
-  assign base167 = add_fresh ? base167_ext : base167_rd;
-  assign prod167 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w167[7]}}, w167};
+  assign base167 = prod_fresh ? base167_ext : base167_rd;
+  assign prod167 = prod_r167;
   assign sum167 = {base167[16], base167} + {{7{prod167[10]}}, prod167};
   assign acc_next167 = sum167[16:0];
   assign w168 = w168_bits;
-  assign base168 = add_fresh ? base168_ext : base168_rd;
-  assign prod168 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w168[7]}}, w168};
+  assign base168 = prod_fresh ? base168_ext : base168_rd;
+  assign prod168 = prod_r168;
   assign sum168 = {base168[16], base168} + {{7{prod168[10]}}, prod168};
   assign acc_next168 = sum168[16:0];
   assign w169 = w169_bits;
-  assign base169 = add_fresh ? base169_ext : base169_rd;
-  assign prod169 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w169[7]}}, w169};
+  assign base169 = prod_fresh ? base169_ext : base169_rd;
+  assign prod169 = prod_r169;
   assign sum169 = {base169[16], base169} + {{7{prod169[10]}}, prod169};
   assign acc_next169 = sum169[16:0];
   assign w170 = w170_bits;
-  assign base170 = add_fresh ? base170_ext : base170_rd;
-  assign prod170 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w170[7]}}, w170};
+  assign base170 = prod_fresh ? base170_ext : base170_rd;
+  assign prod170 = prod_r170;
   assign sum170 = {base170[16], base170} + {{7{prod170[10]}}, prod170};
   assign acc_next170 = sum170[16:0];
   assign w171 = w171_bits;
-  assign base171 = add_fresh ? base171_ext : base171_rd;
-  assign prod171 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w171[7]}}, w171};
+  assign base171 = prod_fresh ? base171_ext : base171_rd;
+  assign prod171 = prod_r171;
   assign sum171 = {base171[16], base171} + {{7{prod171[10]}}, prod171};
   assign acc_next171 = sum171[16:0];
   assign w172 = w172_bits;
-  assign base172 = add_fresh ? base172_ext : base172_rd;
-  assign prod172 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w172[7]}}, w172};
+  assign base172 = prod_fresh ? base172_ext : base172_rd;
+  assign prod172 = prod_r172;
   assign sum172 = {base172[16], base172} + {{7{prod172[10]}}, prod172};
   assign acc_next172 = sum172[16:0];
   assign w173 = w173_bits;
-  assign base173 = add_fresh ? base173_ext : base173_rd;
-  assign prod173 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w173[7]}}, w173};
+  assign base173 = prod_fresh ? base173_ext : base173_rd;
+  assign prod173 = prod_r173;
   assign sum173 = {base173[16], base173} + {{7{prod173[10]}}, prod173};
   assign acc_next173 = sum173[16:0];
   assign w174 = w174_bits;
-  assign base174 = add_fresh ? base174_ext : base174_rd;
-  assign prod174 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w174[7]}}, w174};
+  assign base174 = prod_fresh ? base174_ext : base174_rd;
+  assign prod174 = prod_r174;
   assign sum174 = {base174[16], base174} + {{7{prod174[10]}}, prod174};
   assign acc_next174 = sum174[16:0];
   assign w175 = w175_bits;
-  assign base175 = add_fresh ? base175_ext : base175_rd;
-  assign prod175 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w175[7]}}, w175};
+  assign base175 = prod_fresh ? base175_ext : base175_rd;
+  assign prod175 = prod_r175;
   assign sum175 = {base175[16], base175} + {{7{prod175[10]}}, prod175};
   assign acc_next175 = sum175[16:0];
   assign w176 = w176_bits;
-  assign base176 = add_fresh ? base176_ext : base176_rd;
-  assign prod176 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w176[7]}}, w176};
+  assign base176 = prod_fresh ? base176_ext : base176_rd;
+  assign prod176 = prod_r176;
   assign sum176 = {base176[16], base176} + {{7{prod176[10]}}, prod176};
   assign acc_next176 = sum176[16:0];
   assign w177 = w177_bits;
-  assign base177 = add_fresh ? base177_ext : base177_rd;
-  assign prod177 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w177[7]}}, w177};
+  assign base177 = prod_fresh ? base177_ext : base177_rd;
+  assign prod177 = prod_r177;
   assign sum177 = {base177[16], base177} + {{7{prod177[10]}}, prod177};
   assign acc_next177 = sum177[16:0];
   assign w178 = w178_bits;
-  assign base178 = add_fresh ? base178_ext : base178_rd;
-  assign prod178 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w178[7]}}, w178};
+  assign base178 = prod_fresh ? base178_ext : base178_rd;
+  assign prod178 = prod_r178;
   assign sum178 = {base178[16], base178} + {{7{prod178[10]}}, prod178};
   assign acc_next178 = sum178[16:0];
   assign w179 = w179_bits;
-  assign base179 = add_fresh ? base179_ext : base179_rd;
-  assign prod179 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w179[7]}}, w179};
+  assign base179 = prod_fresh ? base179_ext : base179_rd;
+  assign prod179 = prod_r179;
   assign sum179 = {base179[16], base179} + {{7{prod179[10]}}, prod179};
   assign acc_next179 = sum179[16:0];
   assign w180 = w180_bits;
-  assign base180 = add_fresh ? base180_ext : base180_rd;
-  assign prod180 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w180[7]}}, w180};
+  assign base180 = prod_fresh ? base180_ext : base180_rd;
+  assign prod180 = prod_r180;
   assign sum180 = {base180[16], base180} + {{7{prod180[10]}}, prod180};
   assign acc_next180 = sum180[16:0];
   assign w181 = w181_bits;
-  assign base181 = add_fresh ? base181_ext : base181_rd;
-  assign prod181 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w181[7]}}, w181};
+  assign base181 = prod_fresh ? base181_ext : base181_rd;
+  assign prod181 = prod_r181;
   assign sum181 = {base181[16], base181} + {{7{prod181[10]}}, prod181};
   assign acc_next181 = sum181[16:0];
   assign w182 = w182_bits;
-  assign base182 = add_fresh ? base182_ext : base182_rd;
-  assign prod182 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w182[7]}}, w182};
+  assign base182 = prod_fresh ? base182_ext : base182_rd;
+  assign prod182 = prod_r182;
   assign sum182 = {base182[16], base182} + {{7{prod182[10]}}, prod182};
   assign acc_next182 = sum182[16:0];
   assign w183 = w183_bits;
-  assign base183 = add_fresh ? base183_ext : base183_rd;
-  assign prod183 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w183[7]}}, w183};
+  assign base183 = prod_fresh ? base183_ext : base183_rd;
+  assign prod183 = prod_r183;
   assign sum183 = {base183[16], base183} + {{7{prod183[10]}}, prod183};
   assign acc_next183 = sum183[16:0];
   assign w184 = w184_bits;
-  assign base184 = add_fresh ? base184_ext : base184_rd;
-  assign prod184 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w184[7]}}, w184};
+  assign base184 = prod_fresh ? base184_ext : base184_rd;
+  assign prod184 = prod_r184;
   assign sum184 = {base184[16], base184} + {{7{prod184[10]}}, prod184};
   assign acc_next184 = sum184[16:0];
   assign w185 = w185_bits;
-  assign base185 = add_fresh ? base185_ext : base185_rd;
-  assign prod185 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w185[7]}}, w185};
+  assign base185 = prod_fresh ? base185_ext : base185_rd;
+  assign prod185 = prod_r185;
   assign sum185 = {base185[16], base185} + {{7{prod185[10]}}, prod185};
   assign acc_next185 = sum185[16:0];
   assign w186 = w186_bits;
-  assign base186 = add_fresh ? base186_ext : base186_rd;
-  assign prod186 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w186[7]}}, w186};
+  assign base186 = prod_fresh ? base186_ext : base186_rd;
+  assign prod186 = prod_r186;
   assign sum186 = {base186[16], base186} + {{7{prod186[10]}}, prod186};
   assign acc_next186 = sum186[16:0];
   assign w187 = w187_bits;
-  assign base187 = add_fresh ? base187_ext : base187_rd;
-  assign prod187 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w187[7]}}, w187};
+  assign base187 = prod_fresh ? base187_ext : base187_rd;
+  assign prod187 = prod_r187;
   assign sum187 = {base187[16], base187} + {{7{prod187[10]}}, prod187};
   assign acc_next187 = sum187[16:0];
   assign w188 = w188_bits;
-  assign base188 = add_fresh ? base188_ext : base188_rd;
-  assign prod188 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w188[7]}}, w188};
+  assign base188 = prod_fresh ? base188_ext : base188_rd;
+  assign prod188 = prod_r188;
   assign sum188 = {base188[16], base188} + {{7{prod188[10]}}, prod188};
   assign acc_next188 = sum188[16:0];
   assign w189 = w189_bits;
-  assign base189 = add_fresh ? base189_ext : base189_rd;
-  assign prod189 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w189[7]}}, w189};
+  assign base189 = prod_fresh ? base189_ext : base189_rd;
+  assign prod189 = prod_r189;
   assign sum189 = {base189[16], base189} + {{7{prod189[10]}}, prod189};
   assign acc_next189 = sum189[16:0];
   assign w190 = w190_bits;
-  assign base190 = add_fresh ? base190_ext : base190_rd;
-  assign prod190 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w190[7]}}, w190};
+  assign base190 = prod_fresh ? base190_ext : base190_rd;
+  assign prod190 = prod_r190;
   assign sum190 = {base190[16], base190} + {{7{prod190[10]}}, prod190};
   assign acc_next190 = sum190[16:0];
   assign w191 = w191_bits;
-  assign base191 = add_fresh ? base191_ext : base191_rd;
-  assign prod191 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w191[7]}}, w191};
+  assign base191 = prod_fresh ? base191_ext : base191_rd;
+  assign prod191 = prod_r191;
   assign sum191 = {base191[16], base191} + {{7{prod191[10]}}, prod191};
   assign acc_next191 = sum191[16:0];
   assign w192 = w192_bits;
-  assign base192 = add_fresh ? base192_ext : base192_rd;
-  assign prod192 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w192[7]}}, w192};
+  assign base192 = prod_fresh ? base192_ext : base192_rd;
+  assign prod192 = prod_r192;
   assign sum192 = {base192[16], base192} + {{7{prod192[10]}}, prod192};
   assign acc_next192 = sum192[16:0];
   assign w193 = w193_bits;
-  assign base193 = add_fresh ? base193_ext : base193_rd;
-  assign prod193 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w193[7]}}, w193};
+  assign base193 = prod_fresh ? base193_ext : base193_rd;
+  assign prod193 = prod_r193;
   assign sum193 = {base193[16], base193} + {{7{prod193[10]}}, prod193};
   assign acc_next193 = sum193[16:0];
   assign w194 = w194_bits;
-  assign base194 = add_fresh ? base194_ext : base194_rd;
-  assign prod194 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w194[7]}}, w194};
+  assign base194 = prod_fresh ? base194_ext : base194_rd;
+  assign prod194 = prod_r194;
   assign sum194 = {base194[16], base194} + {{7{prod194[10]}}, prod194};
   assign acc_next194 = sum194[16:0];
   assign w195 = w195_bits;
-  assign base195 = add_fresh ? base195_ext : base195_rd;
-  assign prod195 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w195[7]}}, w195};
+  assign base195 = prod_fresh ? base195_ext : base195_rd;
+  assign prod195 = prod_r195;
   assign sum195 = {base195[16], base195} + {{7{prod195[10]}}, prod195};
   assign acc_next195 = sum195[16:0];
   assign w196 = w196_bits;
-  assign base196 = add_fresh ? base196_ext : base196_rd;
-  assign prod196 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w196[7]}}, w196};
+  assign base196 = prod_fresh ? base196_ext : base196_rd;
+  assign prod196 = prod_r196;
   assign sum196 = {base196[16], base196} + {{7{prod196[10]}}, prod196};
   assign acc_next196 = sum196[16:0];
   assign w197 = w197_bits;
-  assign base197 = add_fresh ? base197_ext : base197_rd;
-  assign prod197 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w197[7]}}, w197};
+  assign base197 = prod_fresh ? base197_ext : base197_rd;
+  assign prod197 = prod_r197;
   assign sum197 = {base197[16], base197} + {{7{prod197[10]}}, prod197};
   assign acc_next197 = sum197[16:0];
   assign w198 = w198_bits;
-  assign base198 = add_fresh ? base198_ext : base198_rd;
-  assign prod198 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w198[7]}}, w198};
+  assign base198 = prod_fresh ? base198_ext : base198_rd;
+  assign prod198 = prod_r198;
   assign sum198 = {base198[16], base198} + {{7{prod198[10]}}, prod198};
   assign acc_next198 = sum198[16:0];
   assign w199 = w199_bits;
-  assign base199 = add_fresh ? base199_ext : base199_rd;
-  assign prod199 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w199[7]}}, w199};
+  assign base199 = prod_fresh ? base199_ext : base199_rd;
+  assign prod199 = prod_r199;
   assign sum199 = {base199[16], base199} + {{7{prod199[10]}}, prod199};
   assign acc_next199 = sum199[16:0];
   assign w200 = w200_bits;
-  assign base200 = add_fresh ? base200_ext : base200_rd;
-  assign prod200 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w200[7]}}, w200};
+  assign base200 = prod_fresh ? base200_ext : base200_rd;
+  assign prod200 = prod_r200;
   assign sum200 = {base200[16], base200} + {{7{prod200[10]}}, prod200};
   assign acc_next200 = sum200[16:0];
   assign w201 = w201_bits;
-  assign base201 = add_fresh ? base201_ext : base201_rd;
-  assign prod201 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w201[7]}}, w201};
+  assign base201 = prod_fresh ? base201_ext : base201_rd;
+  assign prod201 = prod_r201;
   assign sum201 = {base201[16], base201} + {{7{prod201[10]}}, prod201};
   assign acc_next201 = sum201[16:0];
   assign w202 = w202_bits;
-  assign base202 = add_fresh ? base202_ext : base202_rd;
-  assign prod202 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w202[7]}}, w202};
+  assign base202 = prod_fresh ? base202_ext : base202_rd;
+  assign prod202 = prod_r202;
   assign sum202 = {base202[16], base202} + {{7{prod202[10]}}, prod202};
   assign acc_next202 = sum202[16:0];
   assign w203 = w203_bits;
-  assign base203 = add_fresh ? base203_ext : base203_rd;
-  assign prod203 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w203[7]}}, w203};
+  assign base203 = prod_fresh ? base203_ext : base203_rd;
+  assign prod203 = prod_r203;
   assign sum203 = {base203[16], base203} + {{7{prod203[10]}}, prod203};
   assign acc_next203 = sum203[16:0];
   assign w204 = w204_bits;
-  assign base204 = add_fresh ? base204_ext : base204_rd;
-  assign prod204 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w204[7]}}, w204};
+  assign base204 = prod_fresh ? base204_ext : base204_rd;
+  assign prod204 = prod_r204;
   assign sum204 = {base204[16], base204} + {{7{prod204[10]}}, prod204};
   assign acc_next204 = sum204[16:0];
   assign w205 = w205_bits;
-  assign base205 = add_fresh ? base205_ext : base205_rd;
-  assign prod205 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w205[7]}}, w205};
+  assign base205 = prod_fresh ? base205_ext : base205_rd;
+  assign prod205 = prod_r205;
   assign sum205 = {base205[16], base205} + {{7{prod205[10]}}, prod205};
   assign acc_next205 = sum205[16:0];
   assign w206 = w206_bits;
-  assign base206 = add_fresh ? base206_ext : base206_rd;
-  assign prod206 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w206[7]}}, w206};
+  assign base206 = prod_fresh ? base206_ext : base206_rd;
+  assign prod206 = prod_r206;
   assign sum206 = {base206[16], base206} + {{7{prod206[10]}}, prod206};
   assign acc_next206 = sum206[16:0];
   assign w207 = w207_bits;
-  assign base207 = add_fresh ? base207_ext : base207_rd;
-  assign prod207 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w207[7]}}, w207};
+  assign base207 = prod_fresh ? base207_ext : base207_rd;
+  assign prod207 = prod_r207;
   assign sum207 = {base207[16], base207} + {{7{prod207[10]}}, prod207};
   assign acc_next207 = sum207[16:0];
   assign w208 = w208_bits;
-  assign base208 = add_fresh ? base208_ext : base208_rd;
-  assign prod208 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w208[7]}}, w208};
+  assign base208 = prod_fresh ? base208_ext : base208_rd;
+  assign prod208 = prod_r208;
   assign sum208 = {base208[16], base208} + {{7{prod208[10]}}, prod208};
   assign acc_next208 = sum208[16:0];
   assign w209 = w209_bits;
-  assign base209 = add_fresh ? base209_ext : base209_rd;
-  assign prod209 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w209[7]}}, w209};
+  assign base209 = prod_fresh ? base209_ext : base209_rd;
+  assign prod209 = prod_r209;
   assign sum209 = {base209[16], base209} + {{7{prod209[10]}}, prod209};
   assign acc_next209 = sum209[16:0];
   assign w210 = w210_bits;
-  assign base210 = add_fresh ? base210_ext : base210_rd;
-  assign prod210 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w210[7]}}, w210};
+  assign base210 = prod_fresh ? base210_ext : base210_rd;
+  assign prod210 = prod_r210;
   assign sum210 = {base210[16], base210} + {{7{prod210[10]}}, prod210};
   assign acc_next210 = sum210[16:0];
   assign w211 = w211_bits;
-  assign base211 = add_fresh ? base211_ext : base211_rd;
-  assign prod211 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w211[7]}}, w211};
+  assign base211 = prod_fresh ? base211_ext : base211_rd;
+  assign prod211 = prod_r211;
   assign sum211 = {base211[16], base211} + {{7{prod211[10]}}, prod211};
   assign acc_next211 = sum211[16:0];
   assign w212 = w212_bits;
-  assign base212 = add_fresh ? base212_ext : base212_rd;
-  assign prod212 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w212[7]}}, w212};
+  assign base212 = prod_fresh ? base212_ext : base212_rd;
+  assign prod212 = prod_r212;
   assign sum212 = {base212[16], base212} + {{7{prod212[10]}}, prod212};
   assign acc_next212 = sum212[16:0];
   assign w213 = w213_bits;
-  assign base213 = add_fresh ? base213_ext : base213_rd;
-  assign prod213 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w213[7]}}, w213};
+  assign base213 = prod_fresh ? base213_ext : base213_rd;
+  assign prod213 = prod_r213;
   assign sum213 = {base213[16], base213} + {{7{prod213[10]}}, prod213};
   assign acc_next213 = sum213[16:0];
   assign w214 = w214_bits;
-  assign base214 = add_fresh ? base214_ext : base214_rd;
-  assign prod214 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w214[7]}}, w214};
+  assign base214 = prod_fresh ? base214_ext : base214_rd;
+  assign prod214 = prod_r214;
   assign sum214 = {base214[16], base214} + {{7{prod214[10]}}, prod214};
   assign acc_next214 = sum214[16:0];
   assign w215 = w215_bits;
-  assign base215 = add_fresh ? base215_ext : base215_rd;
-  assign prod215 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w215[7]}}, w215};
+  assign base215 = prod_fresh ? base215_ext : base215_rd;
+  assign prod215 = prod_r215;
   assign sum215 = {base215[16], base215} + {{7{prod215[10]}}, prod215};
   assign acc_next215 = sum215[16:0];
   assign w216 = w216_bits;
-  assign base216 = add_fresh ? base216_ext : base216_rd;
-  assign prod216 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w216[7]}}, w216};
+  assign base216 = prod_fresh ? base216_ext : base216_rd;
+  assign prod216 = prod_r216;
   assign sum216 = {base216[16], base216} + {{7{prod216[10]}}, prod216};
   assign acc_next216 = sum216[16:0];
   assign w217 = w217_bits;
-  assign base217 = add_fresh ? base217_ext : base217_rd;
-  assign prod217 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w217[7]}}, w217};
+  assign base217 = prod_fresh ? base217_ext : base217_rd;
+  assign prod217 = prod_r217;
   assign sum217 = {base217[16], base217} + {{7{prod217[10]}}, prod217};
   assign acc_next217 = sum217[16:0];
   assign w218 = w218_bits;
-  assign base218 = add_fresh ? base218_ext : base218_rd;
-  assign prod218 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w218[7]}}, w218};
+  assign base218 = prod_fresh ? base218_ext : base218_rd;
+  assign prod218 = prod_r218;
   assign sum218 = {base218[16], base218} + {{7{prod218[10]}}, prod218};
   assign acc_next218 = sum218[16:0];
   assign w219 = w219_bits;
-  assign base219 = add_fresh ? base219_ext : base219_rd;
-  assign prod219 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w219[7]}}, w219};
+  assign base219 = prod_fresh ? base219_ext : base219_rd;
+  assign prod219 = prod_r219;
   assign sum219 = {base219[16], base219} + {{7{prod219[10]}}, prod219};
   assign acc_next219 = sum219[16:0];
   assign w220 = w220_bits;
-  assign base220 = add_fresh ? base220_ext : base220_rd;
-  assign prod220 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w220[7]}}, w220};
+  assign base220 = prod_fresh ? base220_ext : base220_rd;
+  assign prod220 = prod_r220;
   assign sum220 = {base220[16], base220} + {{7{prod220[10]}}, prod220};
   assign acc_next220 = sum220[16:0];
   assign w221 = w221_bits;
-  assign base221 = add_fresh ? base221_ext : base221_rd;
-  assign prod221 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w221[7]}}, w221};
+  assign base221 = prod_fresh ? base221_ext : base221_rd;
+  assign prod221 = prod_r221;
   assign sum221 = {base221[16], base221} + {{7{prod221[10]}}, prod221};
   assign acc_next221 = sum221[16:0];
   assign w222 = w222_bits;
-  assign base222 = add_fresh ? base222_ext : base222_rd;
-  assign prod222 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w222[7]}}, w222};
+  assign base222 = prod_fresh ? base222_ext : base222_rd;
+  assign prod222 = prod_r222;
   assign sum222 = {base222[16], base222} + {{7{prod222[10]}}, prod222};
   assign acc_next222 = sum222[16:0];
   assign w223 = w223_bits;
-  assign base223 = add_fresh ? base223_ext : base223_rd;
-  assign prod223 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w223[7]}}, w223};
+  assign base223 = prod_fresh ? base223_ext : base223_rd;
+  assign prod223 = prod_r223;
   assign sum223 = {base223[16], base223} + {{7{prod223[10]}}, prod223};
   assign acc_next223 = sum223[16:0];
   assign w224 = w224_bits;
-  assign base224 = add_fresh ? base224_ext : base224_rd;
-  assign prod224 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w224[7]}}, w224};
+  assign base224 = prod_fresh ? base224_ext : base224_rd;
+  assign prod224 = prod_r224;
   assign sum224 = {base224[16], base224} + {{7{prod224[10]}}, prod224};
   assign acc_next224 = sum224[16:0];
   assign w225 = w225_bits;
-  assign base225 = add_fresh ? base225_ext : base225_rd;
-  assign prod225 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w225[7]}}, w225};
+  assign base225 = prod_fresh ? base225_ext : base225_rd;
+  assign prod225 = prod_r225;
   assign sum225 = {base225[16], base225} + {{7{prod225[10]}}, prod225};
   assign acc_next225 = sum225[16:0];
   assign w226 = w226_bits;
-  assign base226 = add_fresh ? base226_ext : base226_rd;
-  assign prod226 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w226[7]}}, w226};
+  assign base226 = prod_fresh ? base226_ext : base226_rd;
+  assign prod226 = prod_r226;
   assign sum226 = {base226[16], base226} + {{7{prod226[10]}}, prod226};
   assign acc_next226 = sum226[16:0];
   assign w227 = w227_bits;
-  assign base227 = add_fresh ? base227_ext : base227_rd;
-  assign prod227 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w227[7]}}, w227};
+  assign base227 = prod_fresh ? base227_ext : base227_rd;
+  assign prod227 = prod_r227;
   assign sum227 = {base227[16], base227} + {{7{prod227[10]}}, prod227};
   assign acc_next227 = sum227[16:0];
   assign w228 = w228_bits;
-  assign base228 = add_fresh ? base228_ext : base228_rd;
-  assign prod228 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w228[7]}}, w228};
+  assign base228 = prod_fresh ? base228_ext : base228_rd;
+  assign prod228 = prod_r228;
   assign sum228 = {base228[16], base228} + {{7{prod228[10]}}, prod228};
   assign acc_next228 = sum228[16:0];
   assign w229 = w229_bits;
-  assign base229 = add_fresh ? base229_ext : base229_rd;
-  assign prod229 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w229[7]}}, w229};
+  assign base229 = prod_fresh ? base229_ext : base229_rd;
+  assign prod229 = prod_r229;
   assign sum229 = {base229[16], base229} + {{7{prod229[10]}}, prod229};
   assign acc_next229 = sum229[16:0];
   assign w230 = w230_bits;
-  assign base230 = add_fresh ? base230_ext : base230_rd;
-  assign prod230 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w230[7]}}, w230};
+  assign base230 = prod_fresh ? base230_ext : base230_rd;
+  assign prod230 = prod_r230;
   assign sum230 = {base230[16], base230} + {{7{prod230[10]}}, prod230};
   assign acc_next230 = sum230[16:0];
   assign w231 = w231_bits;
-  assign base231 = add_fresh ? base231_ext : base231_rd;
-  assign prod231 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w231[7]}}, w231};
+  assign base231 = prod_fresh ? base231_ext : base231_rd;
+  assign prod231 = prod_r231;
   assign sum231 = {base231[16], base231} + {{7{prod231[10]}}, prod231};
   assign acc_next231 = sum231[16:0];
   assign w232 = w232_bits;
-  assign base232 = add_fresh ? base232_ext : base232_rd;
-  assign prod232 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w232[7]}}, w232};
+  assign base232 = prod_fresh ? base232_ext : base232_rd;
+  assign prod232 = prod_r232;
   assign sum232 = {base232[16], base232} + {{7{prod232[10]}}, prod232};
   assign acc_next232 = sum232[16:0];
   assign w233 = w233_bits;
-  assign base233 = add_fresh ? base233_ext : base233_rd;
-  assign prod233 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w233[7]}}, w233};
+  assign base233 = prod_fresh ? base233_ext : base233_rd;
+  assign prod233 = prod_r233;
   assign sum233 = {base233[16], base233} + {{7{prod233[10]}}, prod233};
   assign acc_next233 = sum233[16:0];
   assign w234 = w234_bits;
-  assign base234 = add_fresh ? base234_ext : base234_rd;
-  assign prod234 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w234[7]}}, w234};
+  assign base234 = prod_fresh ? base234_ext : base234_rd;
+  assign prod234 = prod_r234;
   assign sum234 = {base234[16], base234} + {{7{prod234[10]}}, prod234};
   assign acc_next234 = sum234[16:0];
   assign w235 = w235_bits;
-  assign base235 = add_fresh ? base235_ext : base235_rd;
-  assign prod235 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w235[7]}}, w235};
+  assign base235 = prod_fresh ? base235_ext : base235_rd;
+  assign prod235 = prod_r235;
   assign sum235 = {base235[16], base235} + {{7{prod235[10]}}, prod235};
   assign acc_next235 = sum235[16:0];
   assign w236 = w236_bits;
-  assign base236 = add_fresh ? base236_ext : base236_rd;
-  assign prod236 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w236[7]}}, w236};
+  assign base236 = prod_fresh ? base236_ext : base236_rd;
+  assign prod236 = prod_r236;
   assign sum236 = {base236[16], base236} + {{7{prod236[10]}}, prod236};
   assign acc_next236 = sum236[16:0];
   assign w237 = w237_bits;
-  assign base237 = add_fresh ? base237_ext : base237_rd;
-  assign prod237 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w237[7]}}, w237};
+  assign base237 = prod_fresh ? base237_ext : base237_rd;
+  assign prod237 = prod_r237;
   assign sum237 = {base237[16], base237} + {{7{prod237[10]}}, prod237};
   assign acc_next237 = sum237[16:0];
   assign w238 = w238_bits;
-  assign base238 = add_fresh ? base238_ext : base238_rd;
-  assign prod238 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w238[7]}}, w238};
+  assign base238 = prod_fresh ? base238_ext : base238_rd;
+  assign prod238 = prod_r238;
   assign sum238 = {base238[16], base238} + {{7{prod238[10]}}, prod238};
   assign acc_next238 = sum238[16:0];
   assign w239 = w239_bits;
-  assign base239 = add_fresh ? base239_ext : base239_rd;
-  assign prod239 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w239[7]}}, w239};
+  assign base239 = prod_fresh ? base239_ext : base239_rd;
+  assign prod239 = prod_r239;
   assign sum239 = {base239[16], base239} + {{7{prod239[10]}}, prod239};
   assign acc_next239 = sum239[16:0];
   assign w240 = w240_bits;
-  assign base240 = add_fresh ? base240_ext : base240_rd;
-  assign prod240 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w240[7]}}, w240};
+  assign base240 = prod_fresh ? base240_ext : base240_rd;
+  assign prod240 = prod_r240;
   assign sum240 = {base240[16], base240} + {{7{prod240[10]}}, prod240};
   assign acc_next240 = sum240[16:0];
   assign w241 = w241_bits;
-  assign base241 = add_fresh ? base241_ext : base241_rd;
-  assign prod241 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w241[7]}}, w241};
+  assign base241 = prod_fresh ? base241_ext : base241_rd;
+  assign prod241 = prod_r241;
   assign sum241 = {base241[16], base241} + {{7{prod241[10]}}, prod241};
   assign acc_next241 = sum241[16:0];
   assign w242 = w242_bits;
-  assign base242 = add_fresh ? base242_ext : base242_rd;
-  assign prod242 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w242[7]}}, w242};
+  assign base242 = prod_fresh ? base242_ext : base242_rd;
+  assign prod242 = prod_r242;
   assign sum242 = {base242[16], base242} + {{7{prod242[10]}}, prod242};
   assign acc_next242 = sum242[16:0];
   assign w243 = w243_bits;
-  assign base243 = add_fresh ? base243_ext : base243_rd;
-  assign prod243 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w243[7]}}, w243};
+  assign base243 = prod_fresh ? base243_ext : base243_rd;
+  assign prod243 = prod_r243;
   assign sum243 = {base243[16], base243} + {{7{prod243[10]}}, prod243};
   assign acc_next243 = sum243[16:0];
   assign w244 = w244_bits;
-  assign base244 = add_fresh ? base244_ext : base244_rd;
-  assign prod244 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w244[7]}}, w244};
+  assign base244 = prod_fresh ? base244_ext : base244_rd;
+  assign prod244 = prod_r244;
   assign sum244 = {base244[16], base244} + {{7{prod244[10]}}, prod244};
   assign acc_next244 = sum244[16:0];
   assign w245 = w245_bits;
-  assign base245 = add_fresh ? base245_ext : base245_rd;
-  assign prod245 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w245[7]}}, w245};
+  assign base245 = prod_fresh ? base245_ext : base245_rd;
+  assign prod245 = prod_r245;
   assign sum245 = {base245[16], base245} + {{7{prod245[10]}}, prod245};
   assign acc_next245 = sum245[16:0];
   assign w246 = w246_bits;
-  assign base246 = add_fresh ? base246_ext : base246_rd;
-  assign prod246 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w246[7]}}, w246};
+  assign base246 = prod_fresh ? base246_ext : base246_rd;
+  assign prod246 = prod_r246;
   assign sum246 = {base246[16], base246} + {{7{prod246[10]}}, prod246};
   assign acc_next246 = sum246[16:0];
   assign w247 = w247_bits;
-  assign base247 = add_fresh ? base247_ext : base247_rd;
-  assign prod247 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w247[7]}}, w247};
+  assign base247 = prod_fresh ? base247_ext : base247_rd;
+  assign prod247 = prod_r247;
   assign sum247 = {base247[16], base247} + {{7{prod247[10]}}, prod247};
   assign acc_next247 = sum247[16:0];
   assign w248 = w248_bits;
-  assign base248 = add_fresh ? base248_ext : base248_rd;
-  assign prod248 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w248[7]}}, w248};
+  assign base248 = prod_fresh ? base248_ext : base248_rd;
+  assign prod248 = prod_r248;
   assign sum248 = {base248[16], base248} + {{7{prod248[10]}}, prod248};
   assign acc_next248 = sum248[16:0];
   assign w249 = w249_bits;
-  assign base249 = add_fresh ? base249_ext : base249_rd;
-  assign prod249 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w249[7]}}, w249};
+  assign base249 = prod_fresh ? base249_ext : base249_rd;
+  assign prod249 = prod_r249;
   assign sum249 = {base249[16], base249} + {{7{prod249[10]}}, prod249};
   assign acc_next249 = sum249[16:0];
   assign w250 = w250_bits;
-  assign base250 = add_fresh ? base250_ext : base250_rd;
-  assign prod250 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w250[7]}}, w250};
+  assign base250 = prod_fresh ? base250_ext : base250_rd;
+  assign prod250 = prod_r250;
   assign sum250 = {base250[16], base250} + {{7{prod250[10]}}, prod250};
   assign acc_next250 = sum250[16:0];
   assign w251 = w251_bits;
-  assign base251 = add_fresh ? base251_ext : base251_rd;
-  assign prod251 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w251[7]}}, w251};
+  assign base251 = prod_fresh ? base251_ext : base251_rd;
+  assign prod251 = prod_r251;
   assign sum251 = {base251[16], base251} + {{7{prod251[10]}}, prod251};
   assign acc_next251 = sum251[16:0];
   assign w252 = w252_bits;
-  assign base252 = add_fresh ? base252_ext : base252_rd;
-  assign prod252 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w252[7]}}, w252};
+  assign base252 = prod_fresh ? base252_ext : base252_rd;
+  assign prod252 = prod_r252;
   assign sum252 = {base252[16], base252} + {{7{prod252[10]}}, prod252};
   assign acc_next252 = sum252[16:0];
   assign w253 = w253_bits;
-  assign base253 = add_fresh ? base253_ext : base253_rd;
-  assign prod253 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w253[7]}}, w253};
+  assign base253 = prod_fresh ? base253_ext : base253_rd;
+  assign prod253 = prod_r253;
   assign sum253 = {base253[16], base253} + {{7{prod253[10]}}, prod253};
   assign acc_next253 = sum253[16:0];
   assign w254 = w254_bits;
-  assign base254 = add_fresh ? base254_ext : base254_rd;
-  assign prod254 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w254[7]}}, w254};
+  assign base254 = prod_fresh ? base254_ext : base254_rd;
+  assign prod254 = prod_r254;
   assign sum254 = {base254[16], base254} + {{7{prod254[10]}}, prod254};
   assign acc_next254 = sum254[16:0];
   assign w255 = w255_bits;
-  assign base255 = add_fresh ? base255_ext : base255_rd;
-  assign prod255 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w255[7]}}, w255};
+  assign base255 = prod_fresh ? base255_ext : base255_rd;
+  assign prod255 = prod_r255;
   assign sum255 = {base255[16], base255} + {{7{prod255[10]}}, prod255};
   assign acc_next255 = sum255[16:0];
   assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
+  assign drain_hazard = drain_hazard_and | drain_hazard_or;
   assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 3'd5;
   assign drain_load = drain_valid & out_slice_up_ready;
@@ -8175,6 +8952,525 @@ module mlp_hst_10_384_s3_fc1_acc_i384_o1536_p256_a17_0ec20809 (
     if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
     if (wq_valid) add_fresh <= wq_fresh;
+  always @(posedge clk)
+    if (rst) prod_valid <= 1'd0;
+    else prod_valid <= add_valid;
+  always @(posedge clk)
+    if (add_valid) prod_group <= add_group;
+  always @(posedge clk)
+    if (add_valid) prod_fresh <= add_fresh;
+  always @(posedge clk)
+    if (add_valid) prod_r0 <= prod_r0_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r1 <= prod_r1_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r2 <= prod_r2_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r3 <= prod_r3_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r4 <= prod_r4_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r5 <= prod_r5_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r6 <= prod_r6_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r7 <= prod_r7_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r8 <= prod_r8_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r9 <= prod_r9_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r10 <= prod_r10_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r11 <= prod_r11_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r12 <= prod_r12_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r13 <= prod_r13_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r14 <= prod_r14_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r15 <= prod_r15_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r16 <= prod_r16_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r17 <= prod_r17_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r18 <= prod_r18_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r19 <= prod_r19_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r20 <= prod_r20_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r21 <= prod_r21_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r22 <= prod_r22_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r23 <= prod_r23_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r24 <= prod_r24_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r25 <= prod_r25_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r26 <= prod_r26_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r27 <= prod_r27_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r28 <= prod_r28_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r29 <= prod_r29_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r30 <= prod_r30_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r31 <= prod_r31_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r32 <= prod_r32_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r33 <= prod_r33_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r34 <= prod_r34_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r35 <= prod_r35_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r36 <= prod_r36_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r37 <= prod_r37_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r38 <= prod_r38_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r39 <= prod_r39_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r40 <= prod_r40_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r41 <= prod_r41_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r42 <= prod_r42_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r43 <= prod_r43_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r44 <= prod_r44_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r45 <= prod_r45_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r46 <= prod_r46_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r47 <= prod_r47_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r48 <= prod_r48_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r49 <= prod_r49_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r50 <= prod_r50_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r51 <= prod_r51_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r52 <= prod_r52_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r53 <= prod_r53_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r54 <= prod_r54_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r55 <= prod_r55_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r56 <= prod_r56_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r57 <= prod_r57_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r58 <= prod_r58_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r59 <= prod_r59_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r60 <= prod_r60_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r61 <= prod_r61_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r62 <= prod_r62_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r63 <= prod_r63_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r64 <= prod_r64_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r65 <= prod_r65_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r66 <= prod_r66_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r67 <= prod_r67_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r68 <= prod_r68_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r69 <= prod_r69_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r70 <= prod_r70_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r71 <= prod_r71_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r72 <= prod_r72_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r73 <= prod_r73_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r74 <= prod_r74_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r75 <= prod_r75_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r76 <= prod_r76_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r77 <= prod_r77_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r78 <= prod_r78_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r79 <= prod_r79_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r80 <= prod_r80_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r81 <= prod_r81_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r82 <= prod_r82_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r83 <= prod_r83_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r84 <= prod_r84_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r85 <= prod_r85_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r86 <= prod_r86_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r87 <= prod_r87_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r88 <= prod_r88_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r89 <= prod_r89_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r90 <= prod_r90_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r91 <= prod_r91_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r92 <= prod_r92_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r93 <= prod_r93_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r94 <= prod_r94_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r95 <= prod_r95_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r96 <= prod_r96_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r97 <= prod_r97_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r98 <= prod_r98_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r99 <= prod_r99_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r100 <= prod_r100_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r101 <= prod_r101_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r102 <= prod_r102_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r103 <= prod_r103_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r104 <= prod_r104_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r105 <= prod_r105_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r106 <= prod_r106_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r107 <= prod_r107_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r108 <= prod_r108_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r109 <= prod_r109_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r110 <= prod_r110_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r111 <= prod_r111_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r112 <= prod_r112_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r113 <= prod_r113_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r114 <= prod_r114_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r115 <= prod_r115_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r116 <= prod_r116_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r117 <= prod_r117_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r118 <= prod_r118_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r119 <= prod_r119_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r120 <= prod_r120_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r121 <= prod_r121_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r122 <= prod_r122_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r123 <= prod_r123_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r124 <= prod_r124_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r125 <= prod_r125_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r126 <= prod_r126_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r127 <= prod_r127_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r128 <= prod_r128_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r129 <= prod_r129_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r130 <= prod_r130_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r131 <= prod_r131_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r132 <= prod_r132_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r133 <= prod_r133_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r134 <= prod_r134_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r135 <= prod_r135_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r136 <= prod_r136_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r137 <= prod_r137_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r138 <= prod_r138_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r139 <= prod_r139_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r140 <= prod_r140_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r141 <= prod_r141_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r142 <= prod_r142_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r143 <= prod_r143_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r144 <= prod_r144_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r145 <= prod_r145_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r146 <= prod_r146_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r147 <= prod_r147_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r148 <= prod_r148_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r149 <= prod_r149_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r150 <= prod_r150_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r151 <= prod_r151_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r152 <= prod_r152_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r153 <= prod_r153_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r154 <= prod_r154_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r155 <= prod_r155_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r156 <= prod_r156_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r157 <= prod_r157_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r158 <= prod_r158_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r159 <= prod_r159_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r160 <= prod_r160_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r161 <= prod_r161_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r162 <= prod_r162_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r163 <= prod_r163_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r164 <= prod_r164_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r165 <= prod_r165_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r166 <= prod_r166_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r167 <= prod_r167_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r168 <= prod_r168_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r169 <= prod_r169_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r170 <= prod_r170_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r171 <= prod_r171_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r172 <= prod_r172_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r173 <= prod_r173_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r174 <= prod_r174_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r175 <= prod_r175_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r176 <= prod_r176_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r177 <= prod_r177_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r178 <= prod_r178_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r179 <= prod_r179_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r180 <= prod_r180_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r181 <= prod_r181_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r182 <= prod_r182_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r183 <= prod_r183_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r184 <= prod_r184_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r185 <= prod_r185_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r186 <= prod_r186_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r187 <= prod_r187_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r188 <= prod_r188_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r189 <= prod_r189_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r190 <= prod_r190_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r191 <= prod_r191_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r192 <= prod_r192_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r193 <= prod_r193_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r194 <= prod_r194_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r195 <= prod_r195_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r196 <= prod_r196_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r197 <= prod_r197_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r198 <= prod_r198_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r199 <= prod_r199_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r200 <= prod_r200_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r201 <= prod_r201_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r202 <= prod_r202_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r203 <= prod_r203_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r204 <= prod_r204_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r205 <= prod_r205_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r206 <= prod_r206_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r207 <= prod_r207_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r208 <= prod_r208_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r209 <= prod_r209_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r210 <= prod_r210_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r211 <= prod_r211_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r212 <= prod_r212_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r213 <= prod_r213_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r214 <= prod_r214_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r215 <= prod_r215_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r216 <= prod_r216_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r217 <= prod_r217_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r218 <= prod_r218_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r219 <= prod_r219_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r220 <= prod_r220_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r221 <= prod_r221_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r222 <= prod_r222_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r223 <= prod_r223_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r224 <= prod_r224_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r225 <= prod_r225_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r226 <= prod_r226_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r227 <= prod_r227_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r228 <= prod_r228_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r229 <= prod_r229_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r230 <= prod_r230_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r231 <= prod_r231_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r232 <= prod_r232_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r233 <= prod_r233_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r234 <= prod_r234_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r235 <= prod_r235_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r236 <= prod_r236_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r237 <= prod_r237_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r238 <= prod_r238_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r239 <= prod_r239_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r240 <= prod_r240_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r241 <= prod_r241_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r242 <= prod_r242_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r243 <= prod_r243_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r244 <= prod_r244_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r245 <= prod_r245_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r246 <= prod_r246_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r247 <= prod_r247_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r248 <= prod_r248_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r249 <= prod_r249_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r250 <= prod_r250_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r251 <= prod_r251_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r252 <= prod_r252_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r253 <= prod_r253_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r254 <= prod_r254_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r255 <= prod_r255_next_mul;
   always @(posedge clk)
     if (rst) out_slice_valid <= 1'd0;
     else out_slice_valid <= out_slice_valid_next_mux;

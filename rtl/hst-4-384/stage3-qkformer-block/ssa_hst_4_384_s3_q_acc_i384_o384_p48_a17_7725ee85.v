@@ -9,7 +9,7 @@
 // Lanes P = 48, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 17 bits
 // (exact: range [-44033, 45264]).
-// Weight word registered before the add (G >= 3: no cycle lost).
+// Weight word registered before the add (G >= 3: no cycle lost); the count x weight product registered before the add too (G >= 4: no cycle lost).
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
 // waits for that group's write); the result drains (G beats) while the next vector accumulates, which
 // costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -64,8 +64,12 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   reg  [1:0] wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  [383:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [2:0] prod_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -73,6 +77,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -80,6 +85,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -87,6 +93,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -94,6 +101,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -101,6 +109,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -108,6 +117,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -115,6 +125,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -122,6 +133,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -129,6 +141,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -136,6 +149,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -143,6 +157,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -150,6 +165,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -157,6 +173,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -164,6 +181,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -171,6 +189,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -178,6 +197,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -185,6 +205,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -192,6 +213,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -199,6 +221,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -206,6 +229,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -213,6 +237,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -220,6 +245,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -227,6 +253,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -234,6 +261,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -241,6 +269,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -248,6 +277,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -255,6 +285,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -262,6 +293,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -269,6 +301,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -276,6 +309,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -283,6 +317,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -290,6 +325,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -297,6 +333,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next32;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -304,6 +341,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next33;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -311,6 +349,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next34;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -318,6 +357,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next35;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -325,6 +365,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next36;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -332,6 +373,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next37;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -339,6 +381,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next38;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -346,6 +389,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next39;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -353,6 +397,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next40;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -360,6 +405,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next41;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -367,6 +413,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next42;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -374,6 +421,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next43;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -381,6 +429,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next44;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -388,6 +437,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next45;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -395,6 +445,7 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [16:0] acc_next46;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [17:0] sum47;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -481,7 +532,6 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [8:0] base0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base0_rd_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod0_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] base1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base1_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -674,6 +724,9 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [431:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -833,6 +886,55 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   wire [2:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r16_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r17_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r18_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r19_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r20_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r21_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r22_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r23_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r24_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r25_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r26_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r27_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r28_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r29_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r30_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r31_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r32_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r33_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r34_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r35_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r36_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r37_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r38_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r39_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r40_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r41_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r42_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r43_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r44_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r45_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r46_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r47_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [2:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -854,148 +956,148 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   initial $readmemh({`QKFORGE_MEM_DIR, "/ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85_bias.hex"}, bias);
   reg [16:0] acc_lane0 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane0[add_group] <= acc_next0;
+    if (prod_valid) acc_lane0[prod_group] <= acc_next0;
   reg [16:0] acc_lane1 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane1[add_group] <= acc_next1;
+    if (prod_valid) acc_lane1[prod_group] <= acc_next1;
   reg [16:0] acc_lane2 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane2[add_group] <= acc_next2;
+    if (prod_valid) acc_lane2[prod_group] <= acc_next2;
   reg [16:0] acc_lane3 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane3[add_group] <= acc_next3;
+    if (prod_valid) acc_lane3[prod_group] <= acc_next3;
   reg [16:0] acc_lane4 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane4[add_group] <= acc_next4;
+    if (prod_valid) acc_lane4[prod_group] <= acc_next4;
   reg [16:0] acc_lane5 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane5[add_group] <= acc_next5;
+    if (prod_valid) acc_lane5[prod_group] <= acc_next5;
   reg [16:0] acc_lane6 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane6[add_group] <= acc_next6;
+    if (prod_valid) acc_lane6[prod_group] <= acc_next6;
   reg [16:0] acc_lane7 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane7[add_group] <= acc_next7;
+    if (prod_valid) acc_lane7[prod_group] <= acc_next7;
   reg [16:0] acc_lane8 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane8[add_group] <= acc_next8;
+    if (prod_valid) acc_lane8[prod_group] <= acc_next8;
   reg [16:0] acc_lane9 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane9[add_group] <= acc_next9;
+    if (prod_valid) acc_lane9[prod_group] <= acc_next9;
   reg [16:0] acc_lane10 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane10[add_group] <= acc_next10;
+    if (prod_valid) acc_lane10[prod_group] <= acc_next10;
   reg [16:0] acc_lane11 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane11[add_group] <= acc_next11;
+    if (prod_valid) acc_lane11[prod_group] <= acc_next11;
   reg [16:0] acc_lane12 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane12[add_group] <= acc_next12;
+    if (prod_valid) acc_lane12[prod_group] <= acc_next12;
   reg [16:0] acc_lane13 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane13[add_group] <= acc_next13;
+    if (prod_valid) acc_lane13[prod_group] <= acc_next13;
   reg [16:0] acc_lane14 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane14[add_group] <= acc_next14;
+    if (prod_valid) acc_lane14[prod_group] <= acc_next14;
   reg [16:0] acc_lane15 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane15[add_group] <= acc_next15;
+    if (prod_valid) acc_lane15[prod_group] <= acc_next15;
   reg [16:0] acc_lane16 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane16[add_group] <= acc_next16;
+    if (prod_valid) acc_lane16[prod_group] <= acc_next16;
   reg [16:0] acc_lane17 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane17[add_group] <= acc_next17;
+    if (prod_valid) acc_lane17[prod_group] <= acc_next17;
   reg [16:0] acc_lane18 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane18[add_group] <= acc_next18;
+    if (prod_valid) acc_lane18[prod_group] <= acc_next18;
   reg [16:0] acc_lane19 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane19[add_group] <= acc_next19;
+    if (prod_valid) acc_lane19[prod_group] <= acc_next19;
   reg [16:0] acc_lane20 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane20[add_group] <= acc_next20;
+    if (prod_valid) acc_lane20[prod_group] <= acc_next20;
   reg [16:0] acc_lane21 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane21[add_group] <= acc_next21;
+    if (prod_valid) acc_lane21[prod_group] <= acc_next21;
   reg [16:0] acc_lane22 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane22[add_group] <= acc_next22;
+    if (prod_valid) acc_lane22[prod_group] <= acc_next22;
   reg [16:0] acc_lane23 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane23[add_group] <= acc_next23;
+    if (prod_valid) acc_lane23[prod_group] <= acc_next23;
   reg [16:0] acc_lane24 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane24[add_group] <= acc_next24;
+    if (prod_valid) acc_lane24[prod_group] <= acc_next24;
   reg [16:0] acc_lane25 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane25[add_group] <= acc_next25;
+    if (prod_valid) acc_lane25[prod_group] <= acc_next25;
   reg [16:0] acc_lane26 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane26[add_group] <= acc_next26;
+    if (prod_valid) acc_lane26[prod_group] <= acc_next26;
   reg [16:0] acc_lane27 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane27[add_group] <= acc_next27;
+    if (prod_valid) acc_lane27[prod_group] <= acc_next27;
   reg [16:0] acc_lane28 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane28[add_group] <= acc_next28;
+    if (prod_valid) acc_lane28[prod_group] <= acc_next28;
   reg [16:0] acc_lane29 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane29[add_group] <= acc_next29;
+    if (prod_valid) acc_lane29[prod_group] <= acc_next29;
   reg [16:0] acc_lane30 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane30[add_group] <= acc_next30;
+    if (prod_valid) acc_lane30[prod_group] <= acc_next30;
   reg [16:0] acc_lane31 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane31[add_group] <= acc_next31;
+    if (prod_valid) acc_lane31[prod_group] <= acc_next31;
   reg [16:0] acc_lane32 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane32[add_group] <= acc_next32;
+    if (prod_valid) acc_lane32[prod_group] <= acc_next32;
   reg [16:0] acc_lane33 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane33[add_group] <= acc_next33;
+    if (prod_valid) acc_lane33[prod_group] <= acc_next33;
   reg [16:0] acc_lane34 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane34[add_group] <= acc_next34;
+    if (prod_valid) acc_lane34[prod_group] <= acc_next34;
   reg [16:0] acc_lane35 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane35[add_group] <= acc_next35;
+    if (prod_valid) acc_lane35[prod_group] <= acc_next35;
   reg [16:0] acc_lane36 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane36[add_group] <= acc_next36;
+    if (prod_valid) acc_lane36[prod_group] <= acc_next36;
   reg [16:0] acc_lane37 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane37[add_group] <= acc_next37;
+    if (prod_valid) acc_lane37[prod_group] <= acc_next37;
   reg [16:0] acc_lane38 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane38[add_group] <= acc_next38;
+    if (prod_valid) acc_lane38[prod_group] <= acc_next38;
   reg [16:0] acc_lane39 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane39[add_group] <= acc_next39;
+    if (prod_valid) acc_lane39[prod_group] <= acc_next39;
   reg [16:0] acc_lane40 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane40[add_group] <= acc_next40;
+    if (prod_valid) acc_lane40[prod_group] <= acc_next40;
   reg [16:0] acc_lane41 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane41[add_group] <= acc_next41;
+    if (prod_valid) acc_lane41[prod_group] <= acc_next41;
   reg [16:0] acc_lane42 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane42[add_group] <= acc_next42;
+    if (prod_valid) acc_lane42[prod_group] <= acc_next42;
   reg [16:0] acc_lane43 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane43[add_group] <= acc_next43;
+    if (prod_valid) acc_lane43[prod_group] <= acc_next43;
   reg [16:0] acc_lane44 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane44[add_group] <= acc_next44;
+    if (prod_valid) acc_lane44[prod_group] <= acc_next44;
   reg [16:0] acc_lane45 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane45[add_group] <= acc_next45;
+    if (prod_valid) acc_lane45[prod_group] <= acc_next45;
   reg [16:0] acc_lane46 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane46[add_group] <= acc_next46;
+    if (prod_valid) acc_lane46[prod_group] <= acc_next46;
   reg [16:0] acc_lane47 [0:7];  // 8 x 17 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane47[add_group] <= acc_next47;
+    if (prod_valid) acc_lane47[prod_group] <= acc_next47;
 
   assign group_free_not = ~drain_active;
   assign group_free_lt = group < drain_group;
@@ -1009,203 +1111,205 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
   assign w0_bits = weight_r[7:0];
-  assign base0_rd = bias[add_group];
+  assign base0_rd = bias[prod_group];
   assign base0_bits = base0_rd[8:0];
   assign base0_ext = {{8{base0_bits[8]}}, base0_bits};
-  assign base0_rd_1 = acc_lane0[add_group];
-  assign prod0_ext = {1'd0, add_count};
+  assign base0_rd_1 = acc_lane0[prod_group];
   assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[17:9];
   assign base1_ext = {{8{base1_bits[8]}}, base1_bits};
-  assign base1_rd = acc_lane1[add_group];
+  assign base1_rd = acc_lane1[prod_group];
   assign w2_bits = weight_r[23:16];
   assign base2_bits = base0_rd[26:18];
   assign base2_ext = {{8{base2_bits[8]}}, base2_bits};
-  assign base2_rd = acc_lane2[add_group];
+  assign base2_rd = acc_lane2[prod_group];
   assign w3_bits = weight_r[31:24];
   assign base3_bits = base0_rd[35:27];
   assign base3_ext = {{8{base3_bits[8]}}, base3_bits};
-  assign base3_rd = acc_lane3[add_group];
+  assign base3_rd = acc_lane3[prod_group];
   assign w4_bits = weight_r[39:32];
   assign base4_bits = base0_rd[44:36];
   assign base4_ext = {{8{base4_bits[8]}}, base4_bits};
-  assign base4_rd = acc_lane4[add_group];
+  assign base4_rd = acc_lane4[prod_group];
   assign w5_bits = weight_r[47:40];
   assign base5_bits = base0_rd[53:45];
   assign base5_ext = {{8{base5_bits[8]}}, base5_bits};
-  assign base5_rd = acc_lane5[add_group];
+  assign base5_rd = acc_lane5[prod_group];
   assign w6_bits = weight_r[55:48];
   assign base6_bits = base0_rd[62:54];
   assign base6_ext = {{8{base6_bits[8]}}, base6_bits};
-  assign base6_rd = acc_lane6[add_group];
+  assign base6_rd = acc_lane6[prod_group];
   assign w7_bits = weight_r[63:56];
   assign base7_bits = base0_rd[71:63];
   assign base7_ext = {{8{base7_bits[8]}}, base7_bits};
-  assign base7_rd = acc_lane7[add_group];
+  assign base7_rd = acc_lane7[prod_group];
   assign w8_bits = weight_r[71:64];
   assign base8_bits = base0_rd[80:72];
   assign base8_ext = {{8{base8_bits[8]}}, base8_bits};
-  assign base8_rd = acc_lane8[add_group];
+  assign base8_rd = acc_lane8[prod_group];
   assign w9_bits = weight_r[79:72];
   assign base9_bits = base0_rd[89:81];
   assign base9_ext = {{8{base9_bits[8]}}, base9_bits};
-  assign base9_rd = acc_lane9[add_group];
+  assign base9_rd = acc_lane9[prod_group];
   assign w10_bits = weight_r[87:80];
   assign base10_bits = base0_rd[98:90];
   assign base10_ext = {{8{base10_bits[8]}}, base10_bits};
-  assign base10_rd = acc_lane10[add_group];
+  assign base10_rd = acc_lane10[prod_group];
   assign w11_bits = weight_r[95:88];
   assign base11_bits = base0_rd[107:99];
   assign base11_ext = {{8{base11_bits[8]}}, base11_bits};
-  assign base11_rd = acc_lane11[add_group];
+  assign base11_rd = acc_lane11[prod_group];
   assign w12_bits = weight_r[103:96];
   assign base12_bits = base0_rd[116:108];
   assign base12_ext = {{8{base12_bits[8]}}, base12_bits};
-  assign base12_rd = acc_lane12[add_group];
+  assign base12_rd = acc_lane12[prod_group];
   assign w13_bits = weight_r[111:104];
   assign base13_bits = base0_rd[125:117];
   assign base13_ext = {{8{base13_bits[8]}}, base13_bits};
-  assign base13_rd = acc_lane13[add_group];
+  assign base13_rd = acc_lane13[prod_group];
   assign w14_bits = weight_r[119:112];
   assign base14_bits = base0_rd[134:126];
   assign base14_ext = {{8{base14_bits[8]}}, base14_bits};
-  assign base14_rd = acc_lane14[add_group];
+  assign base14_rd = acc_lane14[prod_group];
   assign w15_bits = weight_r[127:120];
   assign base15_bits = base0_rd[143:135];
   assign base15_ext = {{8{base15_bits[8]}}, base15_bits};
-  assign base15_rd = acc_lane15[add_group];
+  assign base15_rd = acc_lane15[prod_group];
   assign w16_bits = weight_r[135:128];
   assign base16_bits = base0_rd[152:144];
   assign base16_ext = {{8{base16_bits[8]}}, base16_bits};
-  assign base16_rd = acc_lane16[add_group];
+  assign base16_rd = acc_lane16[prod_group];
   assign w17_bits = weight_r[143:136];
   assign base17_bits = base0_rd[161:153];
   assign base17_ext = {{8{base17_bits[8]}}, base17_bits};
-  assign base17_rd = acc_lane17[add_group];
+  assign base17_rd = acc_lane17[prod_group];
   assign w18_bits = weight_r[151:144];
   assign base18_bits = base0_rd[170:162];
   assign base18_ext = {{8{base18_bits[8]}}, base18_bits};
-  assign base18_rd = acc_lane18[add_group];
+  assign base18_rd = acc_lane18[prod_group];
   assign w19_bits = weight_r[159:152];
   assign base19_bits = base0_rd[179:171];
   assign base19_ext = {{8{base19_bits[8]}}, base19_bits};
-  assign base19_rd = acc_lane19[add_group];
+  assign base19_rd = acc_lane19[prod_group];
   assign w20_bits = weight_r[167:160];
   assign base20_bits = base0_rd[188:180];
   assign base20_ext = {{8{base20_bits[8]}}, base20_bits};
-  assign base20_rd = acc_lane20[add_group];
+  assign base20_rd = acc_lane20[prod_group];
   assign w21_bits = weight_r[175:168];
   assign base21_bits = base0_rd[197:189];
   assign base21_ext = {{8{base21_bits[8]}}, base21_bits};
-  assign base21_rd = acc_lane21[add_group];
+  assign base21_rd = acc_lane21[prod_group];
   assign w22_bits = weight_r[183:176];
   assign base22_bits = base0_rd[206:198];
   assign base22_ext = {{8{base22_bits[8]}}, base22_bits};
-  assign base22_rd = acc_lane22[add_group];
+  assign base22_rd = acc_lane22[prod_group];
   assign w23_bits = weight_r[191:184];
   assign base23_bits = base0_rd[215:207];
   assign base23_ext = {{8{base23_bits[8]}}, base23_bits};
-  assign base23_rd = acc_lane23[add_group];
+  assign base23_rd = acc_lane23[prod_group];
   assign w24_bits = weight_r[199:192];
   assign base24_bits = base0_rd[224:216];
   assign base24_ext = {{8{base24_bits[8]}}, base24_bits};
-  assign base24_rd = acc_lane24[add_group];
+  assign base24_rd = acc_lane24[prod_group];
   assign w25_bits = weight_r[207:200];
   assign base25_bits = base0_rd[233:225];
   assign base25_ext = {{8{base25_bits[8]}}, base25_bits};
-  assign base25_rd = acc_lane25[add_group];
+  assign base25_rd = acc_lane25[prod_group];
   assign w26_bits = weight_r[215:208];
   assign base26_bits = base0_rd[242:234];
   assign base26_ext = {{8{base26_bits[8]}}, base26_bits};
-  assign base26_rd = acc_lane26[add_group];
+  assign base26_rd = acc_lane26[prod_group];
   assign w27_bits = weight_r[223:216];
   assign base27_bits = base0_rd[251:243];
   assign base27_ext = {{8{base27_bits[8]}}, base27_bits};
-  assign base27_rd = acc_lane27[add_group];
+  assign base27_rd = acc_lane27[prod_group];
   assign w28_bits = weight_r[231:224];
   assign base28_bits = base0_rd[260:252];
   assign base28_ext = {{8{base28_bits[8]}}, base28_bits};
-  assign base28_rd = acc_lane28[add_group];
+  assign base28_rd = acc_lane28[prod_group];
   assign w29_bits = weight_r[239:232];
   assign base29_bits = base0_rd[269:261];
   assign base29_ext = {{8{base29_bits[8]}}, base29_bits};
-  assign base29_rd = acc_lane29[add_group];
+  assign base29_rd = acc_lane29[prod_group];
   assign w30_bits = weight_r[247:240];
   assign base30_bits = base0_rd[278:270];
   assign base30_ext = {{8{base30_bits[8]}}, base30_bits};
-  assign base30_rd = acc_lane30[add_group];
+  assign base30_rd = acc_lane30[prod_group];
   assign w31_bits = weight_r[255:248];
   assign base31_bits = base0_rd[287:279];
   assign base31_ext = {{8{base31_bits[8]}}, base31_bits};
-  assign base31_rd = acc_lane31[add_group];
+  assign base31_rd = acc_lane31[prod_group];
   assign w32_bits = weight_r[263:256];
   assign base32_bits = base0_rd[296:288];
   assign base32_ext = {{8{base32_bits[8]}}, base32_bits};
-  assign base32_rd = acc_lane32[add_group];
+  assign base32_rd = acc_lane32[prod_group];
   assign w33_bits = weight_r[271:264];
   assign base33_bits = base0_rd[305:297];
   assign base33_ext = {{8{base33_bits[8]}}, base33_bits};
-  assign base33_rd = acc_lane33[add_group];
+  assign base33_rd = acc_lane33[prod_group];
   assign w34_bits = weight_r[279:272];
   assign base34_bits = base0_rd[314:306];
   assign base34_ext = {{8{base34_bits[8]}}, base34_bits};
-  assign base34_rd = acc_lane34[add_group];
+  assign base34_rd = acc_lane34[prod_group];
   assign w35_bits = weight_r[287:280];
   assign base35_bits = base0_rd[323:315];
   assign base35_ext = {{8{base35_bits[8]}}, base35_bits};
-  assign base35_rd = acc_lane35[add_group];
+  assign base35_rd = acc_lane35[prod_group];
   assign w36_bits = weight_r[295:288];
   assign base36_bits = base0_rd[332:324];
   assign base36_ext = {{8{base36_bits[8]}}, base36_bits};
-  assign base36_rd = acc_lane36[add_group];
+  assign base36_rd = acc_lane36[prod_group];
   assign w37_bits = weight_r[303:296];
   assign base37_bits = base0_rd[341:333];
   assign base37_ext = {{8{base37_bits[8]}}, base37_bits};
-  assign base37_rd = acc_lane37[add_group];
+  assign base37_rd = acc_lane37[prod_group];
   assign w38_bits = weight_r[311:304];
   assign base38_bits = base0_rd[350:342];
   assign base38_ext = {{8{base38_bits[8]}}, base38_bits};
-  assign base38_rd = acc_lane38[add_group];
+  assign base38_rd = acc_lane38[prod_group];
   assign w39_bits = weight_r[319:312];
   assign base39_bits = base0_rd[359:351];
   assign base39_ext = {{8{base39_bits[8]}}, base39_bits};
-  assign base39_rd = acc_lane39[add_group];
+  assign base39_rd = acc_lane39[prod_group];
   assign w40_bits = weight_r[327:320];
   assign base40_bits = base0_rd[368:360];
   assign base40_ext = {{8{base40_bits[8]}}, base40_bits};
-  assign base40_rd = acc_lane40[add_group];
+  assign base40_rd = acc_lane40[prod_group];
   assign w41_bits = weight_r[335:328];
   assign base41_bits = base0_rd[377:369];
   assign base41_ext = {{8{base41_bits[8]}}, base41_bits};
-  assign base41_rd = acc_lane41[add_group];
+  assign base41_rd = acc_lane41[prod_group];
   assign w42_bits = weight_r[343:336];
   assign base42_bits = base0_rd[386:378];
   assign base42_ext = {{8{base42_bits[8]}}, base42_bits};
-  assign base42_rd = acc_lane42[add_group];
+  assign base42_rd = acc_lane42[prod_group];
   assign w43_bits = weight_r[351:344];
   assign base43_bits = base0_rd[395:387];
   assign base43_ext = {{8{base43_bits[8]}}, base43_bits};
-  assign base43_rd = acc_lane43[add_group];
+  assign base43_rd = acc_lane43[prod_group];
   assign w44_bits = weight_r[359:352];
   assign base44_bits = base0_rd[404:396];
   assign base44_ext = {{8{base44_bits[8]}}, base44_bits};
-  assign base44_rd = acc_lane44[add_group];
+  assign base44_rd = acc_lane44[prod_group];
   assign w45_bits = weight_r[367:360];
   assign base45_bits = base0_rd[413:405];
   assign base45_ext = {{8{base45_bits[8]}}, base45_bits};
-  assign base45_rd = acc_lane45[add_group];
+  assign base45_rd = acc_lane45[prod_group];
   assign w46_bits = weight_r[375:368];
   assign base46_bits = base0_rd[422:414];
   assign base46_ext = {{8{base46_bits[8]}}, base46_bits};
-  assign base46_rd = acc_lane46[add_group];
+  assign base46_rd = acc_lane46[prod_group];
   assign w47_bits = weight_r[383:376];
   assign base47_bits = base0_rd[431:423];
   assign base47_ext = {{8{base47_bits[8]}}, base47_bits};
-  assign base47_rd = acc_lane47[add_group];
-  assign drain_hazard_eq = add_group == drain_group;
-  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign base47_rd = acc_lane47[prod_group];
+  assign drain_hazard_eq = prod_group == drain_group;
+  assign drain_hazard_and = prod_valid & drain_hazard_eq;
   assign drain_hazard_eq_1 = wq_group == drain_group;
   assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
+  assign drain_hazard_eq_2 = add_group == drain_group;
+  assign drain_hazard_and_2 = add_valid & drain_hazard_eq_2;
+  assign drain_hazard_or = drain_hazard_and_1 | drain_hazard_and_2;
   assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
@@ -1365,6 +1469,55 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   assign group_next_mux = last_group ? 3'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
+  assign prod_r0_next_ext = {1'd0, add_count};
+  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
+  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
+  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
+  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
+  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
+  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
+  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
+  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
+  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
+  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
+  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
+  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
+  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
+  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
+  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
+  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
+  assign prod_r16_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w16[7]}}, w16};
+  assign prod_r17_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w17[7]}}, w17};
+  assign prod_r18_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w18[7]}}, w18};
+  assign prod_r19_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w19[7]}}, w19};
+  assign prod_r20_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w20[7]}}, w20};
+  assign prod_r21_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w21[7]}}, w21};
+  assign prod_r22_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w22[7]}}, w22};
+  assign prod_r23_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w23[7]}}, w23};
+  assign prod_r24_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w24[7]}}, w24};
+  assign prod_r25_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w25[7]}}, w25};
+  assign prod_r26_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w26[7]}}, w26};
+  assign prod_r27_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w27[7]}}, w27};
+  assign prod_r28_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w28[7]}}, w28};
+  assign prod_r29_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w29[7]}}, w29};
+  assign prod_r30_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w30[7]}}, w30};
+  assign prod_r31_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w31[7]}}, w31};
+  assign prod_r32_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w32[7]}}, w32};
+  assign prod_r33_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w33[7]}}, w33};
+  assign prod_r34_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w34[7]}}, w34};
+  assign prod_r35_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w35[7]}}, w35};
+  assign prod_r36_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w36[7]}}, w36};
+  assign prod_r37_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w37[7]}}, w37};
+  assign prod_r38_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w38[7]}}, w38};
+  assign prod_r39_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w39[7]}}, w39};
+  assign prod_r40_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w40[7]}}, w40};
+  assign prod_r41_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w41[7]}}, w41};
+  assign prod_r42_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w42[7]}}, w42};
+  assign prod_r43_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w43[7]}}, w43};
+  assign prod_r44_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w44[7]}}, w44};
+  assign prod_r45_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w45[7]}}, w45};
+  assign prod_r46_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w46[7]}}, w46};
+  assign prod_r47_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w47[7]}}, w47};
   assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
   assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
   assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
@@ -1389,247 +1542,247 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
   assign accept = in_valid & in_ready_int;
   assign row_addr = {in_channel, 3'd0};
   assign w0 = w0_bits;
-  assign base0 = add_fresh ? base0_ext : base0_rd_1;
-  assign prod0 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w0[7]}}, w0};
+  assign base0 = prod_fresh ? base0_ext : base0_rd_1;
+  assign prod0 = prod_r0;
   assign sum0 = {base0[16], base0} + {{7{prod0[10]}}, prod0};
   assign acc_next0 = sum0[16:0];
   assign w1 = w1_bits;
-  assign base1 = add_fresh ? base1_ext : base1_rd;
-  assign prod1 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w1[7]}}, w1};
+  assign base1 = prod_fresh ? base1_ext : base1_rd;
+  assign prod1 = prod_r1;
   assign sum1 = {base1[16], base1} + {{7{prod1[10]}}, prod1};
   assign acc_next1 = sum1[16:0];
   assign w2 = w2_bits;
-  assign base2 = add_fresh ? base2_ext : base2_rd;
-  assign prod2 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w2[7]}}, w2};
+  assign base2 = prod_fresh ? base2_ext : base2_rd;
+  assign prod2 = prod_r2;
   assign sum2 = {base2[16], base2} + {{7{prod2[10]}}, prod2};
   assign acc_next2 = sum2[16:0];
   assign w3 = w3_bits;
-  assign base3 = add_fresh ? base3_ext : base3_rd;
-  assign prod3 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w3[7]}}, w3};
+  assign base3 = prod_fresh ? base3_ext : base3_rd;
+  assign prod3 = prod_r3;
   assign sum3 = {base3[16], base3} + {{7{prod3[10]}}, prod3};
   assign acc_next3 = sum3[16:0];
   assign w4 = w4_bits;
-  assign base4 = add_fresh ? base4_ext : base4_rd;
-  assign prod4 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w4[7]}}, w4};
+  assign base4 = prod_fresh ? base4_ext : base4_rd;
+  assign prod4 = prod_r4;
   assign sum4 = {base4[16], base4} + {{7{prod4[10]}}, prod4};
   assign acc_next4 = sum4[16:0];
   assign w5 = w5_bits;
-  assign base5 = add_fresh ? base5_ext : base5_rd;
-  assign prod5 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w5[7]}}, w5};
+  assign base5 = prod_fresh ? base5_ext : base5_rd;
+  assign prod5 = prod_r5;
   assign sum5 = {base5[16], base5} + {{7{prod5[10]}}, prod5};
   assign acc_next5 = sum5[16:0];
   assign w6 = w6_bits;
-  assign base6 = add_fresh ? base6_ext : base6_rd;
-  assign prod6 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w6[7]}}, w6};
+  assign base6 = prod_fresh ? base6_ext : base6_rd;
+  assign prod6 = prod_r6;
   assign sum6 = {base6[16], base6} + {{7{prod6[10]}}, prod6};
   assign acc_next6 = sum6[16:0];
   assign w7 = w7_bits;
-  assign base7 = add_fresh ? base7_ext : base7_rd;
-  assign prod7 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w7[7]}}, w7};
+  assign base7 = prod_fresh ? base7_ext : base7_rd;
+  assign prod7 = prod_r7;
   assign sum7 = {base7[16], base7} + {{7{prod7[10]}}, prod7};
   assign acc_next7 = sum7[16:0];
   assign w8 = w8_bits;
-  assign base8 = add_fresh ? base8_ext : base8_rd;
-  assign prod8 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w8[7]}}, w8};
+  assign base8 = prod_fresh ? base8_ext : base8_rd;
+  assign prod8 = prod_r8;
   assign sum8 = {base8[16], base8} + {{7{prod8[10]}}, prod8};
   assign acc_next8 = sum8[16:0];
   assign w9 = w9_bits;
-  assign base9 = add_fresh ? base9_ext : base9_rd;
-  assign prod9 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w9[7]}}, w9};
+  assign base9 = prod_fresh ? base9_ext : base9_rd;
+  assign prod9 = prod_r9;
   assign sum9 = {base9[16], base9} + {{7{prod9[10]}}, prod9};
   assign acc_next9 = sum9[16:0];
   assign w10 = w10_bits;
-  assign base10 = add_fresh ? base10_ext : base10_rd;
-  assign prod10 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w10[7]}}, w10};
+  assign base10 = prod_fresh ? base10_ext : base10_rd;
+  assign prod10 = prod_r10;
   assign sum10 = {base10[16], base10} + {{7{prod10[10]}}, prod10};
   assign acc_next10 = sum10[16:0];
   assign w11 = w11_bits;
-  assign base11 = add_fresh ? base11_ext : base11_rd;
-  assign prod11 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w11[7]}}, w11};
+  assign base11 = prod_fresh ? base11_ext : base11_rd;
+  assign prod11 = prod_r11;
   assign sum11 = {base11[16], base11} + {{7{prod11[10]}}, prod11};
   assign acc_next11 = sum11[16:0];
   assign w12 = w12_bits;
-  assign base12 = add_fresh ? base12_ext : base12_rd;
-  assign prod12 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w12[7]}}, w12};
+  assign base12 = prod_fresh ? base12_ext : base12_rd;
+  assign prod12 = prod_r12;
   assign sum12 = {base12[16], base12} + {{7{prod12[10]}}, prod12};
   assign acc_next12 = sum12[16:0];
   assign w13 = w13_bits;
-  assign base13 = add_fresh ? base13_ext : base13_rd;
-  assign prod13 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w13[7]}}, w13};
+  assign base13 = prod_fresh ? base13_ext : base13_rd;
+  assign prod13 = prod_r13;
   assign sum13 = {base13[16], base13} + {{7{prod13[10]}}, prod13};
   assign acc_next13 = sum13[16:0];
   assign w14 = w14_bits;
-  assign base14 = add_fresh ? base14_ext : base14_rd;
-  assign prod14 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w14[7]}}, w14};
+  assign base14 = prod_fresh ? base14_ext : base14_rd;
+  assign prod14 = prod_r14;
   assign sum14 = {base14[16], base14} + {{7{prod14[10]}}, prod14};
   assign acc_next14 = sum14[16:0];
   assign w15 = w15_bits;
-  assign base15 = add_fresh ? base15_ext : base15_rd;
-  assign prod15 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w15[7]}}, w15};
+  assign base15 = prod_fresh ? base15_ext : base15_rd;
+  assign prod15 = prod_r15;
   assign sum15 = {base15[16], base15} + {{7{prod15[10]}}, prod15};
   assign acc_next15 = sum15[16:0];
   assign w16 = w16_bits;
-  assign base16 = add_fresh ? base16_ext : base16_rd;
-  assign prod16 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w16[7]}}, w16};
+  assign base16 = prod_fresh ? base16_ext : base16_rd;
+  assign prod16 = prod_r16;
   assign sum16 = {base16[16], base16} + {{7{prod16[10]}}, prod16};
   assign acc_next16 = sum16[16:0];
   assign w17 = w17_bits;
-  assign base17 = add_fresh ? base17_ext : base17_rd;
-  assign prod17 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w17[7]}}, w17};
+  assign base17 = prod_fresh ? base17_ext : base17_rd;
+  assign prod17 = prod_r17;
   assign sum17 = {base17[16], base17} + {{7{prod17[10]}}, prod17};
   assign acc_next17 = sum17[16:0];
   assign w18 = w18_bits;
-  assign base18 = add_fresh ? base18_ext : base18_rd;
-  assign prod18 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w18[7]}}, w18};
+  assign base18 = prod_fresh ? base18_ext : base18_rd;
+  assign prod18 = prod_r18;
   assign sum18 = {base18[16], base18} + {{7{prod18[10]}}, prod18};
   assign acc_next18 = sum18[16:0];
   assign w19 = w19_bits;
-  assign base19 = add_fresh ? base19_ext : base19_rd;
-  assign prod19 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w19[7]}}, w19};
+  assign base19 = prod_fresh ? base19_ext : base19_rd;
+  assign prod19 = prod_r19;
   assign sum19 = {base19[16], base19} + {{7{prod19[10]}}, prod19};
   assign acc_next19 = sum19[16:0];
   assign w20 = w20_bits;
-  assign base20 = add_fresh ? base20_ext : base20_rd;
-  assign prod20 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w20[7]}}, w20};
+  assign base20 = prod_fresh ? base20_ext : base20_rd;
+  assign prod20 = prod_r20;
   assign sum20 = {base20[16], base20} + {{7{prod20[10]}}, prod20};
   assign acc_next20 = sum20[16:0];
   assign w21 = w21_bits;
-  assign base21 = add_fresh ? base21_ext : base21_rd;
-  assign prod21 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w21[7]}}, w21};
+  assign base21 = prod_fresh ? base21_ext : base21_rd;
+  assign prod21 = prod_r21;
   assign sum21 = {base21[16], base21} + {{7{prod21[10]}}, prod21};
   assign acc_next21 = sum21[16:0];
   assign w22 = w22_bits;
-  assign base22 = add_fresh ? base22_ext : base22_rd;
-  assign prod22 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w22[7]}}, w22};
+  assign base22 = prod_fresh ? base22_ext : base22_rd;
+  assign prod22 = prod_r22;
   assign sum22 = {base22[16], base22} + {{7{prod22[10]}}, prod22};
   assign acc_next22 = sum22[16:0];
   assign w23 = w23_bits;
-  assign base23 = add_fresh ? base23_ext : base23_rd;
-  assign prod23 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w23[7]}}, w23};
+  assign base23 = prod_fresh ? base23_ext : base23_rd;
+  assign prod23 = prod_r23;
   assign sum23 = {base23[16], base23} + {{7{prod23[10]}}, prod23};
   assign acc_next23 = sum23[16:0];
   assign w24 = w24_bits;
-  assign base24 = add_fresh ? base24_ext : base24_rd;
-  assign prod24 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w24[7]}}, w24};
+  assign base24 = prod_fresh ? base24_ext : base24_rd;
+  assign prod24 = prod_r24;
   assign sum24 = {base24[16], base24} + {{7{prod24[10]}}, prod24};
   assign acc_next24 = sum24[16:0];
   assign w25 = w25_bits;
-  assign base25 = add_fresh ? base25_ext : base25_rd;
-  assign prod25 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w25[7]}}, w25};
+  assign base25 = prod_fresh ? base25_ext : base25_rd;
+  assign prod25 = prod_r25;
   assign sum25 = {base25[16], base25} + {{7{prod25[10]}}, prod25};
   assign acc_next25 = sum25[16:0];
   assign w26 = w26_bits;
-  assign base26 = add_fresh ? base26_ext : base26_rd;
-  assign prod26 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w26[7]}}, w26};
+  assign base26 = prod_fresh ? base26_ext : base26_rd;
+  assign prod26 = prod_r26;
   assign sum26 = {base26[16], base26} + {{7{prod26[10]}}, prod26};
   assign acc_next26 = sum26[16:0];
   assign w27 = w27_bits;
-  assign base27 = add_fresh ? base27_ext : base27_rd;
-  assign prod27 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w27[7]}}, w27};
+  assign base27 = prod_fresh ? base27_ext : base27_rd;
+  assign prod27 = prod_r27;
   assign sum27 = {base27[16], base27} + {{7{prod27[10]}}, prod27};
   assign acc_next27 = sum27[16:0];
   assign w28 = w28_bits;
-  assign base28 = add_fresh ? base28_ext : base28_rd;
-  assign prod28 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w28[7]}}, w28};
+  assign base28 = prod_fresh ? base28_ext : base28_rd;
+  assign prod28 = prod_r28;
   assign sum28 = {base28[16], base28} + {{7{prod28[10]}}, prod28};
   assign acc_next28 = sum28[16:0];
   assign w29 = w29_bits;
-  assign base29 = add_fresh ? base29_ext : base29_rd;
-  assign prod29 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w29[7]}}, w29};
+  assign base29 = prod_fresh ? base29_ext : base29_rd;
+  assign prod29 = prod_r29;
   assign sum29 = {base29[16], base29} + {{7{prod29[10]}}, prod29};
   assign acc_next29 = sum29[16:0];
   assign w30 = w30_bits;
-  assign base30 = add_fresh ? base30_ext : base30_rd;
-  assign prod30 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w30[7]}}, w30};
+  assign base30 = prod_fresh ? base30_ext : base30_rd;
+  assign prod30 = prod_r30;
   assign sum30 = {base30[16], base30} + {{7{prod30[10]}}, prod30};
   assign acc_next30 = sum30[16:0];
   assign w31 = w31_bits;
-  assign base31 = add_fresh ? base31_ext : base31_rd;
-  assign prod31 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w31[7]}}, w31};
+  assign base31 = prod_fresh ? base31_ext : base31_rd;
+  assign prod31 = prod_r31;
   assign sum31 = {base31[16], base31} + {{7{prod31[10]}}, prod31};
   assign acc_next31 = sum31[16:0];
   assign w32 = w32_bits;
-  assign base32 = add_fresh ? base32_ext : base32_rd;
-  assign prod32 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w32[7]}}, w32};
+  assign base32 = prod_fresh ? base32_ext : base32_rd;
+  assign prod32 = prod_r32;
   assign sum32 = {base32[16], base32} + {{7{prod32[10]}}, prod32};
   assign acc_next32 = sum32[16:0];
   assign w33 = w33_bits;
-  assign base33 = add_fresh ? base33_ext : base33_rd;
-  assign prod33 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w33[7]}}, w33};
+  assign base33 = prod_fresh ? base33_ext : base33_rd;
+  assign prod33 = prod_r33;
   assign sum33 = {base33[16], base33} + {{7{prod33[10]}}, prod33};
   assign acc_next33 = sum33[16:0];
   assign w34 = w34_bits;
-  assign base34 = add_fresh ? base34_ext : base34_rd;
-  assign prod34 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w34[7]}}, w34};
+  assign base34 = prod_fresh ? base34_ext : base34_rd;
+  assign prod34 = prod_r34;
   assign sum34 = {base34[16], base34} + {{7{prod34[10]}}, prod34};
   assign acc_next34 = sum34[16:0];
   assign w35 = w35_bits;
-  assign base35 = add_fresh ? base35_ext : base35_rd;
-  assign prod35 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w35[7]}}, w35};
+  assign base35 = prod_fresh ? base35_ext : base35_rd;
+  assign prod35 = prod_r35;
   assign sum35 = {base35[16], base35} + {{7{prod35[10]}}, prod35};
   assign acc_next35 = sum35[16:0];
   assign w36 = w36_bits;
-  assign base36 = add_fresh ? base36_ext : base36_rd;
-  assign prod36 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w36[7]}}, w36};
+  assign base36 = prod_fresh ? base36_ext : base36_rd;
+  assign prod36 = prod_r36;
   assign sum36 = {base36[16], base36} + {{7{prod36[10]}}, prod36};
   assign acc_next36 = sum36[16:0];
   assign w37 = w37_bits;
-  assign base37 = add_fresh ? base37_ext : base37_rd;
-  assign prod37 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w37[7]}}, w37};
+  assign base37 = prod_fresh ? base37_ext : base37_rd;
+  assign prod37 = prod_r37;
   assign sum37 = {base37[16], base37} + {{7{prod37[10]}}, prod37};
   assign acc_next37 = sum37[16:0];
   assign w38 = w38_bits;
-  assign base38 = add_fresh ? base38_ext : base38_rd;
-  assign prod38 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w38[7]}}, w38};
+  assign base38 = prod_fresh ? base38_ext : base38_rd;
+  assign prod38 = prod_r38;
   assign sum38 = {base38[16], base38} + {{7{prod38[10]}}, prod38};
   assign acc_next38 = sum38[16:0];
   assign w39 = w39_bits;
-  assign base39 = add_fresh ? base39_ext : base39_rd;
-  assign prod39 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w39[7]}}, w39};
+  assign base39 = prod_fresh ? base39_ext : base39_rd;
+  assign prod39 = prod_r39;
   assign sum39 = {base39[16], base39} + {{7{prod39[10]}}, prod39};
   assign acc_next39 = sum39[16:0];
   assign w40 = w40_bits;
-  assign base40 = add_fresh ? base40_ext : base40_rd;
-  assign prod40 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w40[7]}}, w40};
+  assign base40 = prod_fresh ? base40_ext : base40_rd;
+  assign prod40 = prod_r40;
   assign sum40 = {base40[16], base40} + {{7{prod40[10]}}, prod40};
   assign acc_next40 = sum40[16:0];
   assign w41 = w41_bits;
-  assign base41 = add_fresh ? base41_ext : base41_rd;
-  assign prod41 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w41[7]}}, w41};
+  assign base41 = prod_fresh ? base41_ext : base41_rd;
+  assign prod41 = prod_r41;
   assign sum41 = {base41[16], base41} + {{7{prod41[10]}}, prod41};
   assign acc_next41 = sum41[16:0];
   assign w42 = w42_bits;
-  assign base42 = add_fresh ? base42_ext : base42_rd;
-  assign prod42 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w42[7]}}, w42};
+  assign base42 = prod_fresh ? base42_ext : base42_rd;
+  assign prod42 = prod_r42;
   assign sum42 = {base42[16], base42} + {{7{prod42[10]}}, prod42};
   assign acc_next42 = sum42[16:0];
   assign w43 = w43_bits;
-  assign base43 = add_fresh ? base43_ext : base43_rd;
-  assign prod43 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w43[7]}}, w43};
+  assign base43 = prod_fresh ? base43_ext : base43_rd;
+  assign prod43 = prod_r43;
   assign sum43 = {base43[16], base43} + {{7{prod43[10]}}, prod43};
   assign acc_next43 = sum43[16:0];
   assign w44 = w44_bits;
-  assign base44 = add_fresh ? base44_ext : base44_rd;
-  assign prod44 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w44[7]}}, w44};
+  assign base44 = prod_fresh ? base44_ext : base44_rd;
+  assign prod44 = prod_r44;
   assign sum44 = {base44[16], base44} + {{7{prod44[10]}}, prod44};
   assign acc_next44 = sum44[16:0];
   assign w45 = w45_bits;
-  assign base45 = add_fresh ? base45_ext : base45_rd;
-  assign prod45 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w45[7]}}, w45};
+  assign base45 = prod_fresh ? base45_ext : base45_rd;
+  assign prod45 = prod_r45;
   assign sum45 = {base45[16], base45} + {{7{prod45[10]}}, prod45};
   assign acc_next45 = sum45[16:0];
   assign w46 = w46_bits;
-  assign base46 = add_fresh ? base46_ext : base46_rd;
-  assign prod46 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w46[7]}}, w46};
+  assign base46 = prod_fresh ? base46_ext : base46_rd;
+  assign prod46 = prod_r46;
   assign sum46 = {base46[16], base46} + {{7{prod46[10]}}, prod46};
   assign acc_next46 = sum46[16:0];
   assign w47 = w47_bits;
-  assign base47 = add_fresh ? base47_ext : base47_rd;
-  assign prod47 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w47[7]}}, w47};
+  assign base47 = prod_fresh ? base47_ext : base47_rd;
+  assign prod47 = prod_r47;
   assign sum47 = {base47[16], base47} + {{7{prod47[10]}}, prod47};
   assign acc_next47 = sum47[16:0];
   assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
+  assign drain_hazard = drain_hazard_and | drain_hazard_or;
   assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 3'd7;
   assign drain_load = drain_valid & out_slice_up_ready;
@@ -1727,6 +1880,109 @@ module ssa_hst_4_384_s3_q_acc_i384_o384_p48_a17_7725ee85 (
     if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
     if (wq_valid) add_fresh <= wq_fresh;
+  always @(posedge clk)
+    if (rst) prod_valid <= 1'd0;
+    else prod_valid <= add_valid;
+  always @(posedge clk)
+    if (add_valid) prod_group <= add_group;
+  always @(posedge clk)
+    if (add_valid) prod_fresh <= add_fresh;
+  always @(posedge clk)
+    if (add_valid) prod_r0 <= prod_r0_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r1 <= prod_r1_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r2 <= prod_r2_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r3 <= prod_r3_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r4 <= prod_r4_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r5 <= prod_r5_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r6 <= prod_r6_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r7 <= prod_r7_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r8 <= prod_r8_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r9 <= prod_r9_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r10 <= prod_r10_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r11 <= prod_r11_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r12 <= prod_r12_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r13 <= prod_r13_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r14 <= prod_r14_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r15 <= prod_r15_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r16 <= prod_r16_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r17 <= prod_r17_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r18 <= prod_r18_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r19 <= prod_r19_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r20 <= prod_r20_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r21 <= prod_r21_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r22 <= prod_r22_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r23 <= prod_r23_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r24 <= prod_r24_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r25 <= prod_r25_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r26 <= prod_r26_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r27 <= prod_r27_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r28 <= prod_r28_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r29 <= prod_r29_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r30 <= prod_r30_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r31 <= prod_r31_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r32 <= prod_r32_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r33 <= prod_r33_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r34 <= prod_r34_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r35 <= prod_r35_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r36 <= prod_r36_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r37 <= prod_r37_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r38 <= prod_r38_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r39 <= prod_r39_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r40 <= prod_r40_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r41 <= prod_r41_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r42 <= prod_r42_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r43 <= prod_r43_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r44 <= prod_r44_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r45 <= prod_r45_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r46 <= prod_r46_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r47 <= prod_r47_next_mul;
   always @(posedge clk)
     if (rst) out_slice_valid <= 1'd0;
     else out_slice_valid <= out_slice_valid_next_mux;

@@ -9,7 +9,7 @@
 // Lanes P = 16, groups G = ceil(C_out/P) = 4: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 13 bits
 // (exact: range [-2510, 3192]).
-// Weight word registered before the add (G >= 3: no cycle lost).
+// Weight word registered before the add (G >= 3: no cycle lost); the count x weight product registered before the add too (G >= 4: no cycle lost).
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
 // waits for that group's write); the result drains (G beats) while the next vector accumulates, which
 // costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -64,8 +64,12 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   reg  [1:0] wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  [127:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [1:0] prod_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -73,6 +77,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -80,6 +85,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -87,6 +93,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -94,6 +101,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -101,6 +109,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -108,6 +117,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -115,6 +125,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -122,6 +133,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -129,6 +141,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -136,6 +149,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -143,6 +157,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -150,6 +165,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -157,6 +173,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -164,6 +181,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -171,6 +189,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -225,7 +244,6 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [8:0] base0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base0_rd_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod0_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] base1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base1_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -290,6 +308,9 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [143:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -353,6 +374,23 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [1:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [1:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -374,52 +412,52 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   initial $readmemh({`QKFORGE_MEM_DIR, "/mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237_bias.hex"}, bias);
   reg [12:0] acc_lane0 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane0[add_group] <= acc_next0;
+    if (prod_valid) acc_lane0[prod_group] <= acc_next0;
   reg [12:0] acc_lane1 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane1[add_group] <= acc_next1;
+    if (prod_valid) acc_lane1[prod_group] <= acc_next1;
   reg [12:0] acc_lane2 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane2[add_group] <= acc_next2;
+    if (prod_valid) acc_lane2[prod_group] <= acc_next2;
   reg [12:0] acc_lane3 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane3[add_group] <= acc_next3;
+    if (prod_valid) acc_lane3[prod_group] <= acc_next3;
   reg [12:0] acc_lane4 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane4[add_group] <= acc_next4;
+    if (prod_valid) acc_lane4[prod_group] <= acc_next4;
   reg [12:0] acc_lane5 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane5[add_group] <= acc_next5;
+    if (prod_valid) acc_lane5[prod_group] <= acc_next5;
   reg [12:0] acc_lane6 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane6[add_group] <= acc_next6;
+    if (prod_valid) acc_lane6[prod_group] <= acc_next6;
   reg [12:0] acc_lane7 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane7[add_group] <= acc_next7;
+    if (prod_valid) acc_lane7[prod_group] <= acc_next7;
   reg [12:0] acc_lane8 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane8[add_group] <= acc_next8;
+    if (prod_valid) acc_lane8[prod_group] <= acc_next8;
   reg [12:0] acc_lane9 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane9[add_group] <= acc_next9;
+    if (prod_valid) acc_lane9[prod_group] <= acc_next9;
   reg [12:0] acc_lane10 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane10[add_group] <= acc_next10;
+    if (prod_valid) acc_lane10[prod_group] <= acc_next10;
   reg [12:0] acc_lane11 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane11[add_group] <= acc_next11;
+    if (prod_valid) acc_lane11[prod_group] <= acc_next11;
   reg [12:0] acc_lane12 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane12[add_group] <= acc_next12;
+    if (prod_valid) acc_lane12[prod_group] <= acc_next12;
   reg [12:0] acc_lane13 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane13[add_group] <= acc_next13;
+    if (prod_valid) acc_lane13[prod_group] <= acc_next13;
   reg [12:0] acc_lane14 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane14[add_group] <= acc_next14;
+    if (prod_valid) acc_lane14[prod_group] <= acc_next14;
   reg [12:0] acc_lane15 [0:3];  // 4 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane15[add_group] <= acc_next15;
+    if (prod_valid) acc_lane15[prod_group] <= acc_next15;
 
   assign group_free_not = ~drain_active;
   assign group_free_lt = group < drain_group;
@@ -433,75 +471,77 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
   assign w0_bits = weight_r[7:0];
-  assign base0_rd = bias[add_group];
+  assign base0_rd = bias[prod_group];
   assign base0_bits = base0_rd[8:0];
   assign base0_ext = {{4{base0_bits[8]}}, base0_bits};
-  assign base0_rd_1 = acc_lane0[add_group];
-  assign prod0_ext = {1'd0, add_count};
+  assign base0_rd_1 = acc_lane0[prod_group];
   assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[17:9];
   assign base1_ext = {{4{base1_bits[8]}}, base1_bits};
-  assign base1_rd = acc_lane1[add_group];
+  assign base1_rd = acc_lane1[prod_group];
   assign w2_bits = weight_r[23:16];
   assign base2_bits = base0_rd[26:18];
   assign base2_ext = {{4{base2_bits[8]}}, base2_bits};
-  assign base2_rd = acc_lane2[add_group];
+  assign base2_rd = acc_lane2[prod_group];
   assign w3_bits = weight_r[31:24];
   assign base3_bits = base0_rd[35:27];
   assign base3_ext = {{4{base3_bits[8]}}, base3_bits};
-  assign base3_rd = acc_lane3[add_group];
+  assign base3_rd = acc_lane3[prod_group];
   assign w4_bits = weight_r[39:32];
   assign base4_bits = base0_rd[44:36];
   assign base4_ext = {{4{base4_bits[8]}}, base4_bits};
-  assign base4_rd = acc_lane4[add_group];
+  assign base4_rd = acc_lane4[prod_group];
   assign w5_bits = weight_r[47:40];
   assign base5_bits = base0_rd[53:45];
   assign base5_ext = {{4{base5_bits[8]}}, base5_bits};
-  assign base5_rd = acc_lane5[add_group];
+  assign base5_rd = acc_lane5[prod_group];
   assign w6_bits = weight_r[55:48];
   assign base6_bits = base0_rd[62:54];
   assign base6_ext = {{4{base6_bits[8]}}, base6_bits};
-  assign base6_rd = acc_lane6[add_group];
+  assign base6_rd = acc_lane6[prod_group];
   assign w7_bits = weight_r[63:56];
   assign base7_bits = base0_rd[71:63];
   assign base7_ext = {{4{base7_bits[8]}}, base7_bits};
-  assign base7_rd = acc_lane7[add_group];
+  assign base7_rd = acc_lane7[prod_group];
   assign w8_bits = weight_r[71:64];
   assign base8_bits = base0_rd[80:72];
   assign base8_ext = {{4{base8_bits[8]}}, base8_bits};
-  assign base8_rd = acc_lane8[add_group];
+  assign base8_rd = acc_lane8[prod_group];
   assign w9_bits = weight_r[79:72];
   assign base9_bits = base0_rd[89:81];
   assign base9_ext = {{4{base9_bits[8]}}, base9_bits};
-  assign base9_rd = acc_lane9[add_group];
+  assign base9_rd = acc_lane9[prod_group];
   assign w10_bits = weight_r[87:80];
   assign base10_bits = base0_rd[98:90];
   assign base10_ext = {{4{base10_bits[8]}}, base10_bits};
-  assign base10_rd = acc_lane10[add_group];
+  assign base10_rd = acc_lane10[prod_group];
   assign w11_bits = weight_r[95:88];
   assign base11_bits = base0_rd[107:99];
   assign base11_ext = {{4{base11_bits[8]}}, base11_bits};
-  assign base11_rd = acc_lane11[add_group];
+  assign base11_rd = acc_lane11[prod_group];
   assign w12_bits = weight_r[103:96];
   assign base12_bits = base0_rd[116:108];
   assign base12_ext = {{4{base12_bits[8]}}, base12_bits};
-  assign base12_rd = acc_lane12[add_group];
+  assign base12_rd = acc_lane12[prod_group];
   assign w13_bits = weight_r[111:104];
   assign base13_bits = base0_rd[125:117];
   assign base13_ext = {{4{base13_bits[8]}}, base13_bits};
-  assign base13_rd = acc_lane13[add_group];
+  assign base13_rd = acc_lane13[prod_group];
   assign w14_bits = weight_r[119:112];
   assign base14_bits = base0_rd[134:126];
   assign base14_ext = {{4{base14_bits[8]}}, base14_bits};
-  assign base14_rd = acc_lane14[add_group];
+  assign base14_rd = acc_lane14[prod_group];
   assign w15_bits = weight_r[127:120];
   assign base15_bits = base0_rd[143:135];
   assign base15_ext = {{4{base15_bits[8]}}, base15_bits};
-  assign base15_rd = acc_lane15[add_group];
-  assign drain_hazard_eq = add_group == drain_group;
-  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign base15_rd = acc_lane15[prod_group];
+  assign drain_hazard_eq = prod_group == drain_group;
+  assign drain_hazard_and = prod_valid & drain_hazard_eq;
   assign drain_hazard_eq_1 = wq_group == drain_group;
   assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
+  assign drain_hazard_eq_2 = add_group == drain_group;
+  assign drain_hazard_and_2 = add_valid & drain_hazard_eq_2;
+  assign drain_hazard_or = drain_hazard_and_1 | drain_hazard_and_2;
   assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
@@ -565,6 +605,23 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign group_next_mux = last_group ? 2'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
+  assign prod_r0_next_ext = {1'd0, add_count};
+  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
+  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
+  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
+  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
+  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
+  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
+  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
+  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
+  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
+  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
+  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
+  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
+  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
+  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
+  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
+  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
   assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
   assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
   assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
@@ -589,87 +646,87 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign accept = in_valid & in_ready_int;
   assign row_addr = {in_channel, 2'd0};
   assign w0 = w0_bits;
-  assign base0 = add_fresh ? base0_ext : base0_rd_1;
-  assign prod0 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w0[7]}}, w0};
+  assign base0 = prod_fresh ? base0_ext : base0_rd_1;
+  assign prod0 = prod_r0;
   assign sum0 = {base0[12], base0} + {{3{prod0[10]}}, prod0};
   assign acc_next0 = sum0[12:0];
   assign w1 = w1_bits;
-  assign base1 = add_fresh ? base1_ext : base1_rd;
-  assign prod1 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w1[7]}}, w1};
+  assign base1 = prod_fresh ? base1_ext : base1_rd;
+  assign prod1 = prod_r1;
   assign sum1 = {base1[12], base1} + {{3{prod1[10]}}, prod1};
   assign acc_next1 = sum1[12:0];
   assign w2 = w2_bits;
-  assign base2 = add_fresh ? base2_ext : base2_rd;
-  assign prod2 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w2[7]}}, w2};
+  assign base2 = prod_fresh ? base2_ext : base2_rd;
+  assign prod2 = prod_r2;
   assign sum2 = {base2[12], base2} + {{3{prod2[10]}}, prod2};
   assign acc_next2 = sum2[12:0];
   assign w3 = w3_bits;
-  assign base3 = add_fresh ? base3_ext : base3_rd;
-  assign prod3 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w3[7]}}, w3};
+  assign base3 = prod_fresh ? base3_ext : base3_rd;
+  assign prod3 = prod_r3;
   assign sum3 = {base3[12], base3} + {{3{prod3[10]}}, prod3};
   assign acc_next3 = sum3[12:0];
   assign w4 = w4_bits;
-  assign base4 = add_fresh ? base4_ext : base4_rd;
-  assign prod4 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w4[7]}}, w4};
+  assign base4 = prod_fresh ? base4_ext : base4_rd;
+  assign prod4 = prod_r4;
   assign sum4 = {base4[12], base4} + {{3{prod4[10]}}, prod4};
   assign acc_next4 = sum4[12:0];
   assign w5 = w5_bits;
-  assign base5 = add_fresh ? base5_ext : base5_rd;
-  assign prod5 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w5[7]}}, w5};
+  assign base5 = prod_fresh ? base5_ext : base5_rd;
+  assign prod5 = prod_r5;
   assign sum5 = {base5[12], base5} + {{3{prod5[10]}}, prod5};
   assign acc_next5 = sum5[12:0];
   assign w6 = w6_bits;
-  assign base6 = add_fresh ? base6_ext : base6_rd;
-  assign prod6 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w6[7]}}, w6};
+  assign base6 = prod_fresh ? base6_ext : base6_rd;
+  assign prod6 = prod_r6;
   assign sum6 = {base6[12], base6} + {{3{prod6[10]}}, prod6};
   assign acc_next6 = sum6[12:0];
   assign w7 = w7_bits;
-  assign base7 = add_fresh ? base7_ext : base7_rd;
-  assign prod7 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w7[7]}}, w7};
+  assign base7 = prod_fresh ? base7_ext : base7_rd;
+  assign prod7 = prod_r7;
   assign sum7 = {base7[12], base7} + {{3{prod7[10]}}, prod7};
   assign acc_next7 = sum7[12:0];
   assign w8 = w8_bits;
-  assign base8 = add_fresh ? base8_ext : base8_rd;
-  assign prod8 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w8[7]}}, w8};
+  assign base8 = prod_fresh ? base8_ext : base8_rd;
+  assign prod8 = prod_r8;
   assign sum8 = {base8[12], base8} + {{3{prod8[10]}}, prod8};
   assign acc_next8 = sum8[12:0];
   assign w9 = w9_bits;
-  assign base9 = add_fresh ? base9_ext : base9_rd;
-  assign prod9 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w9[7]}}, w9};
+  assign base9 = prod_fresh ? base9_ext : base9_rd;
+  assign prod9 = prod_r9;
   assign sum9 = {base9[12], base9} + {{3{prod9[10]}}, prod9};
   assign acc_next9 = sum9[12:0];
   assign w10 = w10_bits;
-  assign base10 = add_fresh ? base10_ext : base10_rd;
-  assign prod10 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w10[7]}}, w10};
+  assign base10 = prod_fresh ? base10_ext : base10_rd;
+  assign prod10 = prod_r10;
   assign sum10 = {base10[12], base10} + {{3{prod10[10]}}, prod10};
   assign acc_next10 = sum10[12:0];
   assign w11 = w11_bits;
-  assign base11 = add_fresh ? base11_ext : base11_rd;
-  assign prod11 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w11[7]}}, w11};
+  assign base11 = prod_fresh ? base11_ext : base11_rd;
+  assign prod11 = prod_r11;
   assign sum11 = {base11[12], base11} + {{3{prod11[10]}}, prod11};
   assign acc_next11 = sum11[12:0];
   assign w12 = w12_bits;
-  assign base12 = add_fresh ? base12_ext : base12_rd;
-  assign prod12 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w12[7]}}, w12};
+  assign base12 = prod_fresh ? base12_ext : base12_rd;
+  assign prod12 = prod_r12;
   assign sum12 = {base12[12], base12} + {{3{prod12[10]}}, prod12};
   assign acc_next12 = sum12[12:0];
   assign w13 = w13_bits;
-  assign base13 = add_fresh ? base13_ext : base13_rd;
-  assign prod13 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w13[7]}}, w13};
+  assign base13 = prod_fresh ? base13_ext : base13_rd;
+  assign prod13 = prod_r13;
   assign sum13 = {base13[12], base13} + {{3{prod13[10]}}, prod13};
   assign acc_next13 = sum13[12:0];
   assign w14 = w14_bits;
-  assign base14 = add_fresh ? base14_ext : base14_rd;
-  assign prod14 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w14[7]}}, w14};
+  assign base14 = prod_fresh ? base14_ext : base14_rd;
+  assign prod14 = prod_r14;
   assign sum14 = {base14[12], base14} + {{3{prod14[10]}}, prod14};
   assign acc_next14 = sum14[12:0];
   assign w15 = w15_bits;
-  assign base15 = add_fresh ? base15_ext : base15_rd;
-  assign prod15 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w15[7]}}, w15};
+  assign base15 = prod_fresh ? base15_ext : base15_rd;
+  assign prod15 = prod_r15;
   assign sum15 = {base15[12], base15} + {{3{prod15[10]}}, prod15};
   assign acc_next15 = sum15[12:0];
   assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
+  assign drain_hazard = drain_hazard_and | drain_hazard_or;
   assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 2'd3;
   assign drain_load = drain_valid & out_slice_up_ready;
@@ -735,6 +792,45 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
     if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
     if (wq_valid) add_fresh <= wq_fresh;
+  always @(posedge clk)
+    if (rst) prod_valid <= 1'd0;
+    else prod_valid <= add_valid;
+  always @(posedge clk)
+    if (add_valid) prod_group <= add_group;
+  always @(posedge clk)
+    if (add_valid) prod_fresh <= add_fresh;
+  always @(posedge clk)
+    if (add_valid) prod_r0 <= prod_r0_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r1 <= prod_r1_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r2 <= prod_r2_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r3 <= prod_r3_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r4 <= prod_r4_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r5 <= prod_r5_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r6 <= prod_r6_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r7 <= prod_r7_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r8 <= prod_r8_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r9 <= prod_r9_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r10 <= prod_r10_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r11 <= prod_r11_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r12 <= prod_r12_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r13 <= prod_r13_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r14 <= prod_r14_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r15 <= prod_r15_next_mul;
   always @(posedge clk)
     if (rst) out_slice_valid <= 1'd0;
     else out_slice_valid <= out_slice_valid_next_mux;

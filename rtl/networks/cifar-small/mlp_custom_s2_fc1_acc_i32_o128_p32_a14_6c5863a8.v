@@ -9,7 +9,7 @@
 // Lanes P = 32, groups G = ceil(C_out/P) = 4: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 14 bits
 // (exact: range [-5515, 4638]).
-// Weight word registered before the add (G >= 3: no cycle lost).
+// Weight word registered before the add (G >= 3: no cycle lost); the count x weight product registered before the add too (G >= 4: no cycle lost).
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
 // waits for that group's write); the result drains (G beats) while the next vector accumulates, which
 // costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -64,8 +64,12 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   reg  [1:0] wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  [255:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [1:0] prod_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -73,6 +77,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -80,6 +85,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -87,6 +93,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next2;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -94,6 +101,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next3;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -101,6 +109,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next4;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -108,6 +117,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next5;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -115,6 +125,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next6;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -122,6 +133,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next7;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -129,6 +141,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next8;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -136,6 +149,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -143,6 +157,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -150,6 +165,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -157,6 +173,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next12;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -164,6 +181,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -171,6 +189,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -178,6 +197,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -185,6 +205,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next16;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -192,6 +213,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next17;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -199,6 +221,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next18;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -206,6 +229,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next19;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -213,6 +237,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next20;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -220,6 +245,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -227,6 +253,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -234,6 +261,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -241,6 +269,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next24;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -248,6 +277,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next25;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -255,6 +285,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next26;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -262,6 +293,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next27;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -269,6 +301,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next28;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -276,6 +309,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next29;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -283,6 +317,7 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [13:0] acc_next30;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [14:0] sum31;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -353,7 +388,6 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [8:0] base0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base0_rd_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod0_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] base1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base1_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -482,6 +516,9 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [287:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -593,6 +630,39 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   wire [1:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r2_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r3_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r4_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r5_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r6_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r7_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r8_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r9_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r10_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r11_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r12_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r16_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r17_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r18_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r19_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r20_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r21_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r22_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r23_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r24_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r25_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r26_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r27_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r28_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r29_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r30_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r31_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [1:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -614,100 +684,100 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   initial $readmemh({`QKFORGE_MEM_DIR, "/mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8_bias.hex"}, bias);
   reg [13:0] acc_lane0 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane0[add_group] <= acc_next0;
+    if (prod_valid) acc_lane0[prod_group] <= acc_next0;
   reg [13:0] acc_lane1 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane1[add_group] <= acc_next1;
+    if (prod_valid) acc_lane1[prod_group] <= acc_next1;
   reg [13:0] acc_lane2 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane2[add_group] <= acc_next2;
+    if (prod_valid) acc_lane2[prod_group] <= acc_next2;
   reg [13:0] acc_lane3 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane3[add_group] <= acc_next3;
+    if (prod_valid) acc_lane3[prod_group] <= acc_next3;
   reg [13:0] acc_lane4 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane4[add_group] <= acc_next4;
+    if (prod_valid) acc_lane4[prod_group] <= acc_next4;
   reg [13:0] acc_lane5 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane5[add_group] <= acc_next5;
+    if (prod_valid) acc_lane5[prod_group] <= acc_next5;
   reg [13:0] acc_lane6 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane6[add_group] <= acc_next6;
+    if (prod_valid) acc_lane6[prod_group] <= acc_next6;
   reg [13:0] acc_lane7 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane7[add_group] <= acc_next7;
+    if (prod_valid) acc_lane7[prod_group] <= acc_next7;
   reg [13:0] acc_lane8 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane8[add_group] <= acc_next8;
+    if (prod_valid) acc_lane8[prod_group] <= acc_next8;
   reg [13:0] acc_lane9 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane9[add_group] <= acc_next9;
+    if (prod_valid) acc_lane9[prod_group] <= acc_next9;
   reg [13:0] acc_lane10 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane10[add_group] <= acc_next10;
+    if (prod_valid) acc_lane10[prod_group] <= acc_next10;
   reg [13:0] acc_lane11 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane11[add_group] <= acc_next11;
+    if (prod_valid) acc_lane11[prod_group] <= acc_next11;
   reg [13:0] acc_lane12 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane12[add_group] <= acc_next12;
+    if (prod_valid) acc_lane12[prod_group] <= acc_next12;
   reg [13:0] acc_lane13 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane13[add_group] <= acc_next13;
+    if (prod_valid) acc_lane13[prod_group] <= acc_next13;
   reg [13:0] acc_lane14 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane14[add_group] <= acc_next14;
+    if (prod_valid) acc_lane14[prod_group] <= acc_next14;
   reg [13:0] acc_lane15 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane15[add_group] <= acc_next15;
+    if (prod_valid) acc_lane15[prod_group] <= acc_next15;
   reg [13:0] acc_lane16 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane16[add_group] <= acc_next16;
+    if (prod_valid) acc_lane16[prod_group] <= acc_next16;
   reg [13:0] acc_lane17 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane17[add_group] <= acc_next17;
+    if (prod_valid) acc_lane17[prod_group] <= acc_next17;
   reg [13:0] acc_lane18 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane18[add_group] <= acc_next18;
+    if (prod_valid) acc_lane18[prod_group] <= acc_next18;
   reg [13:0] acc_lane19 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane19[add_group] <= acc_next19;
+    if (prod_valid) acc_lane19[prod_group] <= acc_next19;
   reg [13:0] acc_lane20 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane20[add_group] <= acc_next20;
+    if (prod_valid) acc_lane20[prod_group] <= acc_next20;
   reg [13:0] acc_lane21 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane21[add_group] <= acc_next21;
+    if (prod_valid) acc_lane21[prod_group] <= acc_next21;
   reg [13:0] acc_lane22 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane22[add_group] <= acc_next22;
+    if (prod_valid) acc_lane22[prod_group] <= acc_next22;
   reg [13:0] acc_lane23 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane23[add_group] <= acc_next23;
+    if (prod_valid) acc_lane23[prod_group] <= acc_next23;
   reg [13:0] acc_lane24 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane24[add_group] <= acc_next24;
+    if (prod_valid) acc_lane24[prod_group] <= acc_next24;
   reg [13:0] acc_lane25 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane25[add_group] <= acc_next25;
+    if (prod_valid) acc_lane25[prod_group] <= acc_next25;
   reg [13:0] acc_lane26 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane26[add_group] <= acc_next26;
+    if (prod_valid) acc_lane26[prod_group] <= acc_next26;
   reg [13:0] acc_lane27 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane27[add_group] <= acc_next27;
+    if (prod_valid) acc_lane27[prod_group] <= acc_next27;
   reg [13:0] acc_lane28 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane28[add_group] <= acc_next28;
+    if (prod_valid) acc_lane28[prod_group] <= acc_next28;
   reg [13:0] acc_lane29 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane29[add_group] <= acc_next29;
+    if (prod_valid) acc_lane29[prod_group] <= acc_next29;
   reg [13:0] acc_lane30 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane30[add_group] <= acc_next30;
+    if (prod_valid) acc_lane30[prod_group] <= acc_next30;
   reg [13:0] acc_lane31 [0:3];  // 4 x 14 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane31[add_group] <= acc_next31;
+    if (prod_valid) acc_lane31[prod_group] <= acc_next31;
 
   assign group_free_not = ~drain_active;
   assign group_free_lt = group < drain_group;
@@ -721,139 +791,141 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
   assign w0_bits = weight_r[7:0];
-  assign base0_rd = bias[add_group];
+  assign base0_rd = bias[prod_group];
   assign base0_bits = base0_rd[8:0];
   assign base0_ext = {{5{base0_bits[8]}}, base0_bits};
-  assign base0_rd_1 = acc_lane0[add_group];
-  assign prod0_ext = {1'd0, add_count};
+  assign base0_rd_1 = acc_lane0[prod_group];
   assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[17:9];
   assign base1_ext = {{5{base1_bits[8]}}, base1_bits};
-  assign base1_rd = acc_lane1[add_group];
+  assign base1_rd = acc_lane1[prod_group];
   assign w2_bits = weight_r[23:16];
   assign base2_bits = base0_rd[26:18];
   assign base2_ext = {{5{base2_bits[8]}}, base2_bits};
-  assign base2_rd = acc_lane2[add_group];
+  assign base2_rd = acc_lane2[prod_group];
   assign w3_bits = weight_r[31:24];
   assign base3_bits = base0_rd[35:27];
   assign base3_ext = {{5{base3_bits[8]}}, base3_bits};
-  assign base3_rd = acc_lane3[add_group];
+  assign base3_rd = acc_lane3[prod_group];
   assign w4_bits = weight_r[39:32];
   assign base4_bits = base0_rd[44:36];
   assign base4_ext = {{5{base4_bits[8]}}, base4_bits};
-  assign base4_rd = acc_lane4[add_group];
+  assign base4_rd = acc_lane4[prod_group];
   assign w5_bits = weight_r[47:40];
   assign base5_bits = base0_rd[53:45];
   assign base5_ext = {{5{base5_bits[8]}}, base5_bits};
-  assign base5_rd = acc_lane5[add_group];
+  assign base5_rd = acc_lane5[prod_group];
   assign w6_bits = weight_r[55:48];
   assign base6_bits = base0_rd[62:54];
   assign base6_ext = {{5{base6_bits[8]}}, base6_bits};
-  assign base6_rd = acc_lane6[add_group];
+  assign base6_rd = acc_lane6[prod_group];
   assign w7_bits = weight_r[63:56];
   assign base7_bits = base0_rd[71:63];
   assign base7_ext = {{5{base7_bits[8]}}, base7_bits};
-  assign base7_rd = acc_lane7[add_group];
+  assign base7_rd = acc_lane7[prod_group];
   assign w8_bits = weight_r[71:64];
   assign base8_bits = base0_rd[80:72];
   assign base8_ext = {{5{base8_bits[8]}}, base8_bits};
-  assign base8_rd = acc_lane8[add_group];
+  assign base8_rd = acc_lane8[prod_group];
   assign w9_bits = weight_r[79:72];
   assign base9_bits = base0_rd[89:81];
   assign base9_ext = {{5{base9_bits[8]}}, base9_bits};
-  assign base9_rd = acc_lane9[add_group];
+  assign base9_rd = acc_lane9[prod_group];
   assign w10_bits = weight_r[87:80];
   assign base10_bits = base0_rd[98:90];
   assign base10_ext = {{5{base10_bits[8]}}, base10_bits};
-  assign base10_rd = acc_lane10[add_group];
+  assign base10_rd = acc_lane10[prod_group];
   assign w11_bits = weight_r[95:88];
   assign base11_bits = base0_rd[107:99];
   assign base11_ext = {{5{base11_bits[8]}}, base11_bits};
-  assign base11_rd = acc_lane11[add_group];
+  assign base11_rd = acc_lane11[prod_group];
   assign w12_bits = weight_r[103:96];
   assign base12_bits = base0_rd[116:108];
   assign base12_ext = {{5{base12_bits[8]}}, base12_bits};
-  assign base12_rd = acc_lane12[add_group];
+  assign base12_rd = acc_lane12[prod_group];
   assign w13_bits = weight_r[111:104];
   assign base13_bits = base0_rd[125:117];
   assign base13_ext = {{5{base13_bits[8]}}, base13_bits};
-  assign base13_rd = acc_lane13[add_group];
+  assign base13_rd = acc_lane13[prod_group];
   assign w14_bits = weight_r[119:112];
   assign base14_bits = base0_rd[134:126];
   assign base14_ext = {{5{base14_bits[8]}}, base14_bits};
-  assign base14_rd = acc_lane14[add_group];
+  assign base14_rd = acc_lane14[prod_group];
   assign w15_bits = weight_r[127:120];
   assign base15_bits = base0_rd[143:135];
   assign base15_ext = {{5{base15_bits[8]}}, base15_bits};
-  assign base15_rd = acc_lane15[add_group];
+  assign base15_rd = acc_lane15[prod_group];
   assign w16_bits = weight_r[135:128];
   assign base16_bits = base0_rd[152:144];
   assign base16_ext = {{5{base16_bits[8]}}, base16_bits};
-  assign base16_rd = acc_lane16[add_group];
+  assign base16_rd = acc_lane16[prod_group];
   assign w17_bits = weight_r[143:136];
   assign base17_bits = base0_rd[161:153];
   assign base17_ext = {{5{base17_bits[8]}}, base17_bits};
-  assign base17_rd = acc_lane17[add_group];
+  assign base17_rd = acc_lane17[prod_group];
   assign w18_bits = weight_r[151:144];
   assign base18_bits = base0_rd[170:162];
   assign base18_ext = {{5{base18_bits[8]}}, base18_bits};
-  assign base18_rd = acc_lane18[add_group];
+  assign base18_rd = acc_lane18[prod_group];
   assign w19_bits = weight_r[159:152];
   assign base19_bits = base0_rd[179:171];
   assign base19_ext = {{5{base19_bits[8]}}, base19_bits};
-  assign base19_rd = acc_lane19[add_group];
+  assign base19_rd = acc_lane19[prod_group];
   assign w20_bits = weight_r[167:160];
   assign base20_bits = base0_rd[188:180];
   assign base20_ext = {{5{base20_bits[8]}}, base20_bits};
-  assign base20_rd = acc_lane20[add_group];
+  assign base20_rd = acc_lane20[prod_group];
   assign w21_bits = weight_r[175:168];
   assign base21_bits = base0_rd[197:189];
   assign base21_ext = {{5{base21_bits[8]}}, base21_bits};
-  assign base21_rd = acc_lane21[add_group];
+  assign base21_rd = acc_lane21[prod_group];
   assign w22_bits = weight_r[183:176];
   assign base22_bits = base0_rd[206:198];
   assign base22_ext = {{5{base22_bits[8]}}, base22_bits};
-  assign base22_rd = acc_lane22[add_group];
+  assign base22_rd = acc_lane22[prod_group];
   assign w23_bits = weight_r[191:184];
   assign base23_bits = base0_rd[215:207];
   assign base23_ext = {{5{base23_bits[8]}}, base23_bits};
-  assign base23_rd = acc_lane23[add_group];
+  assign base23_rd = acc_lane23[prod_group];
   assign w24_bits = weight_r[199:192];
   assign base24_bits = base0_rd[224:216];
   assign base24_ext = {{5{base24_bits[8]}}, base24_bits};
-  assign base24_rd = acc_lane24[add_group];
+  assign base24_rd = acc_lane24[prod_group];
   assign w25_bits = weight_r[207:200];
   assign base25_bits = base0_rd[233:225];
   assign base25_ext = {{5{base25_bits[8]}}, base25_bits};
-  assign base25_rd = acc_lane25[add_group];
+  assign base25_rd = acc_lane25[prod_group];
   assign w26_bits = weight_r[215:208];
   assign base26_bits = base0_rd[242:234];
   assign base26_ext = {{5{base26_bits[8]}}, base26_bits};
-  assign base26_rd = acc_lane26[add_group];
+  assign base26_rd = acc_lane26[prod_group];
   assign w27_bits = weight_r[223:216];
   assign base27_bits = base0_rd[251:243];
   assign base27_ext = {{5{base27_bits[8]}}, base27_bits};
-  assign base27_rd = acc_lane27[add_group];
+  assign base27_rd = acc_lane27[prod_group];
   assign w28_bits = weight_r[231:224];
   assign base28_bits = base0_rd[260:252];
   assign base28_ext = {{5{base28_bits[8]}}, base28_bits};
-  assign base28_rd = acc_lane28[add_group];
+  assign base28_rd = acc_lane28[prod_group];
   assign w29_bits = weight_r[239:232];
   assign base29_bits = base0_rd[269:261];
   assign base29_ext = {{5{base29_bits[8]}}, base29_bits};
-  assign base29_rd = acc_lane29[add_group];
+  assign base29_rd = acc_lane29[prod_group];
   assign w30_bits = weight_r[247:240];
   assign base30_bits = base0_rd[278:270];
   assign base30_ext = {{5{base30_bits[8]}}, base30_bits};
-  assign base30_rd = acc_lane30[add_group];
+  assign base30_rd = acc_lane30[prod_group];
   assign w31_bits = weight_r[255:248];
   assign base31_bits = base0_rd[287:279];
   assign base31_ext = {{5{base31_bits[8]}}, base31_bits};
-  assign base31_rd = acc_lane31[add_group];
-  assign drain_hazard_eq = add_group == drain_group;
-  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign base31_rd = acc_lane31[prod_group];
+  assign drain_hazard_eq = prod_group == drain_group;
+  assign drain_hazard_and = prod_valid & drain_hazard_eq;
   assign drain_hazard_eq_1 = wq_group == drain_group;
   assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
+  assign drain_hazard_eq_2 = add_group == drain_group;
+  assign drain_hazard_and_2 = add_valid & drain_hazard_eq_2;
+  assign drain_hazard_or = drain_hazard_and_1 | drain_hazard_and_2;
   assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
@@ -965,6 +1037,39 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   assign group_next_mux = last_group ? 2'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
+  assign prod_r0_next_ext = {1'd0, add_count};
+  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
+  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
+  assign prod_r2_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w2[7]}}, w2};
+  assign prod_r3_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w3[7]}}, w3};
+  assign prod_r4_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w4[7]}}, w4};
+  assign prod_r5_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w5[7]}}, w5};
+  assign prod_r6_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w6[7]}}, w6};
+  assign prod_r7_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w7[7]}}, w7};
+  assign prod_r8_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w8[7]}}, w8};
+  assign prod_r9_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w9[7]}}, w9};
+  assign prod_r10_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w10[7]}}, w10};
+  assign prod_r11_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w11[7]}}, w11};
+  assign prod_r12_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w12[7]}}, w12};
+  assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
+  assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
+  assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
+  assign prod_r16_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w16[7]}}, w16};
+  assign prod_r17_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w17[7]}}, w17};
+  assign prod_r18_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w18[7]}}, w18};
+  assign prod_r19_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w19[7]}}, w19};
+  assign prod_r20_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w20[7]}}, w20};
+  assign prod_r21_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w21[7]}}, w21};
+  assign prod_r22_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w22[7]}}, w22};
+  assign prod_r23_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w23[7]}}, w23};
+  assign prod_r24_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w24[7]}}, w24};
+  assign prod_r25_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w25[7]}}, w25};
+  assign prod_r26_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w26[7]}}, w26};
+  assign prod_r27_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w27[7]}}, w27};
+  assign prod_r28_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w28[7]}}, w28};
+  assign prod_r29_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w29[7]}}, w29};
+  assign prod_r30_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w30[7]}}, w30};
+  assign prod_r31_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w31[7]}}, w31};
   assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
   assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
   assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
@@ -989,167 +1094,167 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
   assign accept = in_valid & in_ready_int;
   assign row_addr = {in_channel, 2'd0};
   assign w0 = w0_bits;
-  assign base0 = add_fresh ? base0_ext : base0_rd_1;
-  assign prod0 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w0[7]}}, w0};
+  assign base0 = prod_fresh ? base0_ext : base0_rd_1;
+  assign prod0 = prod_r0;
   assign sum0 = {base0[13], base0} + {{4{prod0[10]}}, prod0};
   assign acc_next0 = sum0[13:0];
   assign w1 = w1_bits;
-  assign base1 = add_fresh ? base1_ext : base1_rd;
-  assign prod1 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w1[7]}}, w1};
+  assign base1 = prod_fresh ? base1_ext : base1_rd;
+  assign prod1 = prod_r1;
   assign sum1 = {base1[13], base1} + {{4{prod1[10]}}, prod1};
   assign acc_next1 = sum1[13:0];
   assign w2 = w2_bits;
-  assign base2 = add_fresh ? base2_ext : base2_rd;
-  assign prod2 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w2[7]}}, w2};
+  assign base2 = prod_fresh ? base2_ext : base2_rd;
+  assign prod2 = prod_r2;
   assign sum2 = {base2[13], base2} + {{4{prod2[10]}}, prod2};
   assign acc_next2 = sum2[13:0];
   assign w3 = w3_bits;
-  assign base3 = add_fresh ? base3_ext : base3_rd;
-  assign prod3 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w3[7]}}, w3};
+  assign base3 = prod_fresh ? base3_ext : base3_rd;
+  assign prod3 = prod_r3;
   assign sum3 = {base3[13], base3} + {{4{prod3[10]}}, prod3};
   assign acc_next3 = sum3[13:0];
   assign w4 = w4_bits;
-  assign base4 = add_fresh ? base4_ext : base4_rd;
-  assign prod4 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w4[7]}}, w4};
+  assign base4 = prod_fresh ? base4_ext : base4_rd;
+  assign prod4 = prod_r4;
   assign sum4 = {base4[13], base4} + {{4{prod4[10]}}, prod4};
   assign acc_next4 = sum4[13:0];
   assign w5 = w5_bits;
-  assign base5 = add_fresh ? base5_ext : base5_rd;
-  assign prod5 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w5[7]}}, w5};
+  assign base5 = prod_fresh ? base5_ext : base5_rd;
+  assign prod5 = prod_r5;
   assign sum5 = {base5[13], base5} + {{4{prod5[10]}}, prod5};
   assign acc_next5 = sum5[13:0];
   assign w6 = w6_bits;
-  assign base6 = add_fresh ? base6_ext : base6_rd;
-  assign prod6 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w6[7]}}, w6};
+  assign base6 = prod_fresh ? base6_ext : base6_rd;
+  assign prod6 = prod_r6;
   assign sum6 = {base6[13], base6} + {{4{prod6[10]}}, prod6};
   assign acc_next6 = sum6[13:0];
   assign w7 = w7_bits;
-  assign base7 = add_fresh ? base7_ext : base7_rd;
-  assign prod7 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w7[7]}}, w7};
+  assign base7 = prod_fresh ? base7_ext : base7_rd;
+  assign prod7 = prod_r7;
   assign sum7 = {base7[13], base7} + {{4{prod7[10]}}, prod7};
   assign acc_next7 = sum7[13:0];
   assign w8 = w8_bits;
-  assign base8 = add_fresh ? base8_ext : base8_rd;
-  assign prod8 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w8[7]}}, w8};
+  assign base8 = prod_fresh ? base8_ext : base8_rd;
+  assign prod8 = prod_r8;
   assign sum8 = {base8[13], base8} + {{4{prod8[10]}}, prod8};
   assign acc_next8 = sum8[13:0];
   assign w9 = w9_bits;
-  assign base9 = add_fresh ? base9_ext : base9_rd;
-  assign prod9 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w9[7]}}, w9};
+  assign base9 = prod_fresh ? base9_ext : base9_rd;
+  assign prod9 = prod_r9;
   assign sum9 = {base9[13], base9} + {{4{prod9[10]}}, prod9};
   assign acc_next9 = sum9[13:0];
   assign w10 = w10_bits;
-  assign base10 = add_fresh ? base10_ext : base10_rd;
-  assign prod10 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w10[7]}}, w10};
+  assign base10 = prod_fresh ? base10_ext : base10_rd;
+  assign prod10 = prod_r10;
   assign sum10 = {base10[13], base10} + {{4{prod10[10]}}, prod10};
   assign acc_next10 = sum10[13:0];
   assign w11 = w11_bits;
-  assign base11 = add_fresh ? base11_ext : base11_rd;
-  assign prod11 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w11[7]}}, w11};
+  assign base11 = prod_fresh ? base11_ext : base11_rd;
+  assign prod11 = prod_r11;
   assign sum11 = {base11[13], base11} + {{4{prod11[10]}}, prod11};
   assign acc_next11 = sum11[13:0];
   assign w12 = w12_bits;
-  assign base12 = add_fresh ? base12_ext : base12_rd;
-  assign prod12 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w12[7]}}, w12};
+  assign base12 = prod_fresh ? base12_ext : base12_rd;
+  assign prod12 = prod_r12;
   assign sum12 = {base12[13], base12} + {{4{prod12[10]}}, prod12};
   assign acc_next12 = sum12[13:0];
   assign w13 = w13_bits;
-  assign base13 = add_fresh ? base13_ext : base13_rd;
-  assign prod13 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w13[7]}}, w13};
+  assign base13 = prod_fresh ? base13_ext : base13_rd;
+  assign prod13 = prod_r13;
   assign sum13 = {base13[13], base13} + {{4{prod13[10]}}, prod13};
   assign acc_next13 = sum13[13:0];
   assign w14 = w14_bits;
-  assign base14 = add_fresh ? base14_ext : base14_rd;
-  assign prod14 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w14[7]}}, w14};
+  assign base14 = prod_fresh ? base14_ext : base14_rd;
+  assign prod14 = prod_r14;
   assign sum14 = {base14[13], base14} + {{4{prod14[10]}}, prod14};
   assign acc_next14 = sum14[13:0];
   assign w15 = w15_bits;
-  assign base15 = add_fresh ? base15_ext : base15_rd;
-  assign prod15 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w15[7]}}, w15};
+  assign base15 = prod_fresh ? base15_ext : base15_rd;
+  assign prod15 = prod_r15;
   assign sum15 = {base15[13], base15} + {{4{prod15[10]}}, prod15};
   assign acc_next15 = sum15[13:0];
   assign w16 = w16_bits;
-  assign base16 = add_fresh ? base16_ext : base16_rd;
-  assign prod16 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w16[7]}}, w16};
+  assign base16 = prod_fresh ? base16_ext : base16_rd;
+  assign prod16 = prod_r16;
   assign sum16 = {base16[13], base16} + {{4{prod16[10]}}, prod16};
   assign acc_next16 = sum16[13:0];
   assign w17 = w17_bits;
-  assign base17 = add_fresh ? base17_ext : base17_rd;
-  assign prod17 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w17[7]}}, w17};
+  assign base17 = prod_fresh ? base17_ext : base17_rd;
+  assign prod17 = prod_r17;
   assign sum17 = {base17[13], base17} + {{4{prod17[10]}}, prod17};
   assign acc_next17 = sum17[13:0];
   assign w18 = w18_bits;
-  assign base18 = add_fresh ? base18_ext : base18_rd;
-  assign prod18 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w18[7]}}, w18};
+  assign base18 = prod_fresh ? base18_ext : base18_rd;
+  assign prod18 = prod_r18;
   assign sum18 = {base18[13], base18} + {{4{prod18[10]}}, prod18};
   assign acc_next18 = sum18[13:0];
   assign w19 = w19_bits;
-  assign base19 = add_fresh ? base19_ext : base19_rd;
-  assign prod19 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w19[7]}}, w19};
+  assign base19 = prod_fresh ? base19_ext : base19_rd;
+  assign prod19 = prod_r19;
   assign sum19 = {base19[13], base19} + {{4{prod19[10]}}, prod19};
   assign acc_next19 = sum19[13:0];
   assign w20 = w20_bits;
-  assign base20 = add_fresh ? base20_ext : base20_rd;
-  assign prod20 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w20[7]}}, w20};
+  assign base20 = prod_fresh ? base20_ext : base20_rd;
+  assign prod20 = prod_r20;
   assign sum20 = {base20[13], base20} + {{4{prod20[10]}}, prod20};
   assign acc_next20 = sum20[13:0];
   assign w21 = w21_bits;
-  assign base21 = add_fresh ? base21_ext : base21_rd;
-  assign prod21 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w21[7]}}, w21};
+  assign base21 = prod_fresh ? base21_ext : base21_rd;
+  assign prod21 = prod_r21;
   assign sum21 = {base21[13], base21} + {{4{prod21[10]}}, prod21};
   assign acc_next21 = sum21[13:0];
   assign w22 = w22_bits;
-  assign base22 = add_fresh ? base22_ext : base22_rd;
-  assign prod22 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w22[7]}}, w22};
+  assign base22 = prod_fresh ? base22_ext : base22_rd;
+  assign prod22 = prod_r22;
   assign sum22 = {base22[13], base22} + {{4{prod22[10]}}, prod22};
   assign acc_next22 = sum22[13:0];
   assign w23 = w23_bits;
-  assign base23 = add_fresh ? base23_ext : base23_rd;
-  assign prod23 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w23[7]}}, w23};
+  assign base23 = prod_fresh ? base23_ext : base23_rd;
+  assign prod23 = prod_r23;
   assign sum23 = {base23[13], base23} + {{4{prod23[10]}}, prod23};
   assign acc_next23 = sum23[13:0];
   assign w24 = w24_bits;
-  assign base24 = add_fresh ? base24_ext : base24_rd;
-  assign prod24 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w24[7]}}, w24};
+  assign base24 = prod_fresh ? base24_ext : base24_rd;
+  assign prod24 = prod_r24;
   assign sum24 = {base24[13], base24} + {{4{prod24[10]}}, prod24};
   assign acc_next24 = sum24[13:0];
   assign w25 = w25_bits;
-  assign base25 = add_fresh ? base25_ext : base25_rd;
-  assign prod25 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w25[7]}}, w25};
+  assign base25 = prod_fresh ? base25_ext : base25_rd;
+  assign prod25 = prod_r25;
   assign sum25 = {base25[13], base25} + {{4{prod25[10]}}, prod25};
   assign acc_next25 = sum25[13:0];
   assign w26 = w26_bits;
-  assign base26 = add_fresh ? base26_ext : base26_rd;
-  assign prod26 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w26[7]}}, w26};
+  assign base26 = prod_fresh ? base26_ext : base26_rd;
+  assign prod26 = prod_r26;
   assign sum26 = {base26[13], base26} + {{4{prod26[10]}}, prod26};
   assign acc_next26 = sum26[13:0];
   assign w27 = w27_bits;
-  assign base27 = add_fresh ? base27_ext : base27_rd;
-  assign prod27 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w27[7]}}, w27};
+  assign base27 = prod_fresh ? base27_ext : base27_rd;
+  assign prod27 = prod_r27;
   assign sum27 = {base27[13], base27} + {{4{prod27[10]}}, prod27};
   assign acc_next27 = sum27[13:0];
   assign w28 = w28_bits;
-  assign base28 = add_fresh ? base28_ext : base28_rd;
-  assign prod28 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w28[7]}}, w28};
+  assign base28 = prod_fresh ? base28_ext : base28_rd;
+  assign prod28 = prod_r28;
   assign sum28 = {base28[13], base28} + {{4{prod28[10]}}, prod28};
   assign acc_next28 = sum28[13:0];
   assign w29 = w29_bits;
-  assign base29 = add_fresh ? base29_ext : base29_rd;
-  assign prod29 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w29[7]}}, w29};
+  assign base29 = prod_fresh ? base29_ext : base29_rd;
+  assign prod29 = prod_r29;
   assign sum29 = {base29[13], base29} + {{4{prod29[10]}}, prod29};
   assign acc_next29 = sum29[13:0];
   assign w30 = w30_bits;
-  assign base30 = add_fresh ? base30_ext : base30_rd;
-  assign prod30 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w30[7]}}, w30};
+  assign base30 = prod_fresh ? base30_ext : base30_rd;
+  assign prod30 = prod_r30;
   assign sum30 = {base30[13], base30} + {{4{prod30[10]}}, prod30};
   assign acc_next30 = sum30[13:0];
   assign w31 = w31_bits;
-  assign base31 = add_fresh ? base31_ext : base31_rd;
-  assign prod31 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w31[7]}}, w31};
+  assign base31 = prod_fresh ? base31_ext : base31_rd;
+  assign prod31 = prod_r31;
   assign sum31 = {base31[13], base31} + {{4{prod31[10]}}, prod31};
   assign acc_next31 = sum31[13:0];
   assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
+  assign drain_hazard = drain_hazard_and | drain_hazard_or;
   assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 2'd3;
   assign drain_load = drain_valid & out_slice_up_ready;
@@ -1231,6 +1336,77 @@ module mlp_custom_s2_fc1_acc_i32_o128_p32_a14_6c5863a8 (
     if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
     if (wq_valid) add_fresh <= wq_fresh;
+  always @(posedge clk)
+    if (rst) prod_valid <= 1'd0;
+    else prod_valid <= add_valid;
+  always @(posedge clk)
+    if (add_valid) prod_group <= add_group;
+  always @(posedge clk)
+    if (add_valid) prod_fresh <= add_fresh;
+  always @(posedge clk)
+    if (add_valid) prod_r0 <= prod_r0_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r1 <= prod_r1_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r2 <= prod_r2_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r3 <= prod_r3_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r4 <= prod_r4_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r5 <= prod_r5_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r6 <= prod_r6_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r7 <= prod_r7_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r8 <= prod_r8_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r9 <= prod_r9_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r10 <= prod_r10_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r11 <= prod_r11_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r12 <= prod_r12_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r13 <= prod_r13_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r14 <= prod_r14_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r15 <= prod_r15_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r16 <= prod_r16_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r17 <= prod_r17_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r18 <= prod_r18_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r19 <= prod_r19_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r20 <= prod_r20_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r21 <= prod_r21_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r22 <= prod_r22_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r23 <= prod_r23_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r24 <= prod_r24_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r25 <= prod_r25_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r26 <= prod_r26_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r27 <= prod_r27_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r28 <= prod_r28_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r29 <= prod_r29_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r30 <= prod_r30_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r31 <= prod_r31_next_mul;
   always @(posedge clk)
     if (rst) out_slice_valid <= 1'd0;
     else out_slice_valid <= out_slice_valid_next_mux;

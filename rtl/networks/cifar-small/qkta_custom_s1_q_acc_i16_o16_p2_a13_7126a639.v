@@ -9,7 +9,7 @@
 // Lanes P = 2, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 13 bits
 // (exact: range [-2888, 2142]).
-// Weight word registered before the add (G >= 3: no cycle lost).
+// Weight word registered before the add (G >= 3: no cycle lost); the count x weight product registered before the add too (G >= 4: no cycle lost).
 // Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
 // waits for that group's write); the result drains (G beats) while the next vector accumulates, which
 // costs about 1 cycle per vector (2 when G = 1) on top of events x G.
@@ -64,8 +64,12 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
   reg  [1:0] wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  [15:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [2:0] prod_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  prod_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -73,6 +77,7 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
   wire [12:0] acc_next0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [10:0] prod_r1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_off UNUSED */
   wire [13:0] sum1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -113,7 +118,6 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
   wire [8:0] base0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base0_rd_1;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [2:0] prod0_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] base1_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base1_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -122,6 +126,9 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
   wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [17:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -143,6 +150,9 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
   wire [2:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [2:0] prod_r0_next_ext;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r0_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire [10:0] prod_r1_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire [2:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -164,10 +174,10 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
   initial $readmemh({`QKFORGE_MEM_DIR, "/qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639_bias.hex"}, bias);
   reg [12:0] acc_lane0 [0:7];  // 8 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane0[add_group] <= acc_next0;
+    if (prod_valid) acc_lane0[prod_group] <= acc_next0;
   reg [12:0] acc_lane1 [0:7];  // 8 x 13 signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   always @(posedge clk)
-    if (add_valid) acc_lane1[add_group] <= acc_next1;
+    if (prod_valid) acc_lane1[prod_group] <= acc_next1;
 
   assign group_free_not = ~drain_active;
   assign group_free_lt = group < drain_group;
@@ -181,19 +191,21 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
   assign w0_bits = weight_r[7:0];
-  assign base0_rd = bias[add_group];
+  assign base0_rd = bias[prod_group];
   assign base0_bits = base0_rd[8:0];
   assign base0_ext = {{4{base0_bits[8]}}, base0_bits};
-  assign base0_rd_1 = acc_lane0[add_group];
-  assign prod0_ext = {1'd0, add_count};
+  assign base0_rd_1 = acc_lane0[prod_group];
   assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[17:9];
   assign base1_ext = {{4{base1_bits[8]}}, base1_bits};
-  assign base1_rd = acc_lane1[add_group];
-  assign drain_hazard_eq = add_group == drain_group;
-  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign base1_rd = acc_lane1[prod_group];
+  assign drain_hazard_eq = prod_group == drain_group;
+  assign drain_hazard_and = prod_valid & drain_hazard_eq;
   assign drain_hazard_eq_1 = wq_group == drain_group;
   assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
+  assign drain_hazard_eq_2 = add_group == drain_group;
+  assign drain_hazard_and_2 = add_valid & drain_hazard_eq_2;
+  assign drain_hazard_or = drain_hazard_and_1 | drain_hazard_and_2;
   assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
@@ -215,6 +227,9 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
   assign group_next_mux = last_group ? 3'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
+  assign prod_r0_next_ext = {1'd0, add_count};
+  assign prod_r0_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w0[7]}}, w0};
+  assign prod_r1_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w1[7]}}, w1};
   assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
   assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
   assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
@@ -239,17 +254,17 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
   assign accept = in_valid & in_ready_int;
   assign row_addr = {in_channel, 3'd0};
   assign w0 = w0_bits;
-  assign base0 = add_fresh ? base0_ext : base0_rd_1;
-  assign prod0 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w0[7]}}, w0};
+  assign base0 = prod_fresh ? base0_ext : base0_rd_1;
+  assign prod0 = prod_r0;
   assign sum0 = {base0[12], base0} + {{3{prod0[10]}}, prod0};
   assign acc_next0 = sum0[12:0];
   assign w1 = w1_bits;
-  assign base1 = add_fresh ? base1_ext : base1_rd;
-  assign prod1 = {{8{prod0_ext[2]}}, prod0_ext} * {{3{w1[7]}}, w1};
+  assign base1 = prod_fresh ? base1_ext : base1_rd;
+  assign prod1 = prod_r1;
   assign sum1 = {base1[12], base1} + {{3{prod1[10]}}, prod1};
   assign acc_next1 = sum1[12:0];
   assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
+  assign drain_hazard = drain_hazard_and | drain_hazard_or;
   assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 3'd7;
   assign drain_load = drain_valid & out_slice_up_ready;
@@ -301,6 +316,17 @@ module qkta_custom_s1_q_acc_i16_o16_p2_a13_7126a639 (
     if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
     if (wq_valid) add_fresh <= wq_fresh;
+  always @(posedge clk)
+    if (rst) prod_valid <= 1'd0;
+    else prod_valid <= add_valid;
+  always @(posedge clk)
+    if (add_valid) prod_group <= add_group;
+  always @(posedge clk)
+    if (add_valid) prod_fresh <= add_fresh;
+  always @(posedge clk)
+    if (add_valid) prod_r0 <= prod_r0_next_mul;
+  always @(posedge clk)
+    if (add_valid) prod_r1 <= prod_r1_next_mul;
   always @(posedge clk)
     if (rst) out_slice_valid <= 1'd0;
     else out_slice_valid <= out_slice_valid_next_mux;
