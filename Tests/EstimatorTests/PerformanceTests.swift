@@ -6,9 +6,10 @@ import Blocks
 
 /// The cycle and energy models on small cases worked out by hand from their documented rules.
 @Suite struct PerformanceTests {
-    static func shape(_ mask: AttentionMask, C: Int, P: Int, N: Int, T: Int = 1, heads: Int = 1, chunk: Int? = nil) -> AcceleratorShape {
+    static func shape(_ mask: AttentionMask, C: Int, P: Int, N: Int, T: Int = 1, heads: Int = 1, chunk: Int? = nil,
+                      storage: LIFStateStorage = .auto) -> AcceleratorShape {
         AcceleratorShape(mask: mask, channels: C, heads: heads, tokens: N, timeSteps: T, lanes: P, inputChunk: chunk,
-                         weightWidth: 8, accumulatorWidth: 16, membraneWidth: 12)
+                         weightWidth: 8, accumulatorWidth: 16, membraneWidth: 12, storage: storage)
     }
 
     @Test func stageCostsFollowEventsTimesGroups() {
@@ -64,10 +65,11 @@ import Blocks
                                               weightWidth: 8, accumulatorWidth: 16, membraneWidth: 12, storage: .registers))
         let v = [[VectorEvents(inputPerBeat: [1], maskedPerGroup: [1, 0, 0, 0])]]
         #expect(reg.runCycles(v) == 28)
-        // Pipelined (auto, G = 4): the Q bank's 4 stages move the mask to 16; K group 0 (drained
-        // at 5, out of the K bank at 5 + 2 + 4 = 11) waits for it and passes at 17; encoder 18,
-        // emit 19, accept 20, done 24; the projection bank's 4 stages: last beat 24 + 4 + 4 + 4 = 36.
-        let pipe = CycleModel(Self.shape(.token, C: 8, P: 2, N: 1))
+        // Pipelined (G = 4; `auto` would pick it at T >= 2): the Q bank's 4 stages move the mask
+        // to 16; K group 0 (drained at 5, out of the K bank at 5 + 2 + 4 = 11) waits for it and
+        // passes at 17; encoder 18, emit 19, accept 20, done 24; the projection bank's 4 stages:
+        // last beat 24 + 4 + 4 + 4 = 36.
+        let pipe = CycleModel(Self.shape(.token, C: 8, P: 2, N: 1, storage: .pipelined))
         #expect(pipe.shape.lifExtraLatency == 4)
         #expect(pipe.runCycles(v) == 36)
         // QKCA C = 16, P = 4 (G = 4, o = 1), N = 2, T = 1, one 16-channel beat, OR-form mask:
@@ -78,10 +80,13 @@ import Blocks
         let qkcaReg = CycleModel(AcceleratorShape(mask: .channel, channels: 16, heads: 1, tokens: 2, timeSteps: 1, lanes: 4,
                                                   inputChunk: 16, weightWidth: 8, accumulatorWidth: 16, membraneWidth: 12,
                                                   storage: .registers))
-        let qkcaPipe = CycleModel(Self.shape(.channel, C: 16, P: 4, N: 2, chunk: 16))
+        let qkcaPipe = CycleModel(Self.shape(.channel, C: 16, P: 4, N: 2, chunk: 16, storage: .pipelined))
         #expect(qkcaPipe.runCycles([sample]) == qkcaReg.runCycles([sample]) + 8)
-        // G = 3 stays on registers: its beats would wait for their own group's write-back.
-        #expect(Self.shape(.token, C: 6, P: 2, N: 2).lifExtraLatency == 0)
+        // `auto`: G = 4 pipelines at T >= 2; G = 3 stays on registers (its beats would wait for
+        // their own group's write-back), and so does any bank at T = 1 (no membrane is read back).
+        #expect(Self.shape(.token, C: 8, P: 2, N: 1, T: 2).lifExtraLatency == 4)
+        #expect(Self.shape(.token, C: 8, P: 2, N: 1).lifExtraLatency == 0)
+        #expect(Self.shape(.token, C: 6, P: 2, N: 2, T: 2).lifExtraLatency == 0)
         #expect(Self.shape(.token, C: 4, P: 2, N: 2).lifExtraLatency == 0)
     }
 

@@ -35,7 +35,8 @@ struct AttentionInput {
 
     /// An event-driven accumulator of `P` lanes and the LIF bank it feeds.
     static func layer(_ c: some AttentionShape, _ l: SpikingLayerWeights, _ tag: String, maxCount: Int) throws -> (acc: Module, lif: Module) {
-        let cfg = try l.configs(channels: c.channels, lanes: c.lanes, maxCount: maxCount, storage: c.storage, name: "\(c.name)_\(tag)")
+        let cfg = try l.configs(channels: c.channels, lanes: c.lanes, maxCount: maxCount,
+                                storage: c.storage.forTimeSteps(c.timeSteps), name: "\(c.name)_\(tag)")
         return (try makeSpikeAccumulator(cfg.accumulator), try makeLIFBank(cfg.lif))
     }
 
@@ -126,14 +127,21 @@ func attentionProjection(_ m: Module, _ c: some AttentionShape, valid: Expr, spi
 
 /// Accumulator results into a LIF bank, with `first` on the first time step of each token
 /// (every neuron of the Q, K and projection banks evolves over the T steps of one token).
+/// With `T = 1` every beat is a token's first: `first` is the constant 1, so that synthesis
+/// drops the membranes, which are never read back, from the start (a one-step counter becomes
+/// constant only after technology mapping, too late for everything it gates).
 func feedBank(_ m: Module, _ acc: Instance, _ lif: Instance, _ tag: String, timeSteps T: Int) {
-    let tw = Memory.addressWidth(depth: T)
-    let t = m.reg("\(tag)_step", width: tw, reset: 0)
     lif.connect("in_valid", acc.output("out_valid"))
     lif.connect("in_group", acc.output("out_group"))
     lif.connect("in_current", acc.output("out_current"))
-    lif.connect("in_first", t.eq(.const(0, width: tw)))
     acc.connect("out_ready", lif.output("in_ready"))
+    if T == 1 {
+        lif.connect("in_first", .const(1, width: 1))
+        return
+    }
+    let tw = Memory.addressWidth(depth: T)
+    let t = m.reg("\(tag)_step", width: tw, reset: 0)
+    lif.connect("in_first", t.eq(.const(0, width: tw)))
     let done = acc.output("out_valid") & lif.output("in_ready") & acc.output("out_last")
     m.next(t, mux(t.eq(.const(T - 1, width: tw)), .const(0, width: tw), t +% .const(1, width: tw)), enable: done)
 }

@@ -25,6 +25,14 @@ public enum LIFStateStorage: String, Hashable, Sendable {
     public func resolved(groups: Int) -> LIFStateStorage {
         self == .auto ? (groups >= 4 ? .pipelined : .registers) : self
     }
+
+    /// `auto` for a bank whose tokens have `timeSteps` steps: with one step every beat starts
+    /// from `vr` (`in_first` is the constant 1), no membrane is ever read back, and `registers`
+    /// lets synthesis drop the state outright, where the pipelined form's stage registers kept
+    /// it in Yosys (held-out seed 10, docs/estimate-accuracy.md). Any other case is itself.
+    public func forTimeSteps(_ timeSteps: Int) -> LIFStateStorage {
+        self == .auto && timeSteps == 1 ? .registers : self
+    }
 }
 
 /// A bank of `L` LIF neurons (docs/arithmetic.md §1) folded over `P` lanes.

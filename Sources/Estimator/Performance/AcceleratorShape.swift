@@ -102,7 +102,7 @@ public struct AcceleratorShape: Sendable, Hashable {
     public var groups: Int { (channels + lanes - 1) / lanes }
     /// Cycles each of the Q, K and projection LIF banks (all `G` groups) adds over a register
     /// bank: 4 when `auto` or `pipelined` builds it pipelined, 1 with RAM (`extraLatency`).
-    public var lifExtraLatency: Int { storage.resolved(groups: groups).extraLatency }
+    public var lifExtraLatency: Int { storage.forTimeSteps(timeSteps).resolved(groups: groups).extraLatency }
     /// `s_axis` beats per vector, `ceil(C / K)`.
     public var inputBeats: Int { (channels + inputChunk - 1) / inputChunk }
     /// Vectors (token x time step) per sample, `N * T`.

@@ -41,9 +41,9 @@ public struct MLPShape: Sendable, Hashable {
     }
 
     /// Cycles the fc1 LIF bank adds over a register bank (`LIFStateStorage.extraLatency`).
-    public var hiddenLIFExtraLatency: Int { storage.resolved(groups: hiddenGroups).extraLatency }
+    public var hiddenLIFExtraLatency: Int { storage.forTimeSteps(timeSteps).resolved(groups: hiddenGroups).extraLatency }
     /// Cycles the fc2 LIF bank adds over a register bank.
-    public var outputLIFExtraLatency: Int { storage.resolved(groups: groups).extraLatency }
+    public var outputLIFExtraLatency: Int { storage.forTimeSteps(timeSteps).resolved(groups: groups).extraLatency }
 
     /// `G = ceil(C / P)`: fc2 cycles per hidden event, output beats per vector.
     public var groups: Int { (channels + lanes - 1) / lanes }
