@@ -151,18 +151,12 @@ import Cosim
         let design = try Elaborate.run(try makeQKCA(cfg))
         let text = VerilogEmitter.emit(design).verilog.map(\.contents).joined()
         for i in 0..<4 { #expect(text.contains("k_buffer_b\(i)"), "bank \(i) missing") }
-        var o = BlockCosim.Options()
-        o.samples = 3
-        o.seed = seed
-        o.inputRate = 0.3
-        o.maxInputCount = 2
-        o.inputStall = 0.2
-        o.outputStall = 0.4
-        let r = try BlockCosim.run(model, options: o)
-        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
-        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        // Three samples back to back (the writer of one follows the reader of the one before).
+        let r = try BlockCosim.run(model, options: .init(samples: 3, seed: seed, inputRate: 0.3, maxInputCount: 2,
+                                                         inputStall: 0.2, outputStall: 0.4))
+        #expect(r.passed, "\(r.mismatches.prefix(3)) \(r.protocolErrors)")
         #expect((r.rates["out"] ?? 0) > 0, "the output must not be trivially silent")
-        print("  \(r.samples) samples, \(r.vectors) vectors, \(r.cycles) cycles, \(String(format: "%.1f", r.seconds)) s, rates \(r.rates)")
+        print("  \(r.samples) samples, \(r.vectors) vectors, \(r.cycles) cycles, rates \(r.rates)")
     }
 
     /// A stage-sized shape: dim 96, 8 heads, 16 tokens, T 4, 16 lanes.

@@ -28,7 +28,11 @@ public enum BlockCosim {
         public var workDirectory: URL = FileManager.default.temporaryDirectory
             .appendingPathComponent("qkforge-cosim-\(getpid())-\(UUID().uuidString.prefix(8))")
         public var writeReplay = true
-        public init() {}
+        public init(samples: Int = 2, seed: UInt64 = 1, inputRate: Double = 0.2, maxInputCount: Int? = nil,
+                    inputStall: Double = 0.1, outputStall: Double = 0.1) {
+            (self.samples, self.seed, self.inputRate, self.maxInputCount) = (samples, seed, inputRate, maxInputCount)
+            (self.inputStall, self.outputStall) = (inputStall, outputStall)
+        }
     }
 
     public typealias Mismatch = BlockStreamCosim.Mismatch
