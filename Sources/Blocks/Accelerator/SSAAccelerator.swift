@@ -362,7 +362,7 @@ public func makeSSA(_ c: SSAConfig) throws -> Module {
         SpikeStreamParts.pack((0..<P).map { j in SummationWidths.current(g * P + j < C ? allSums[g * P + j] : zero, width: wi) })
     }
     uA.connect("in_valid", draining)
-    uA.connect("in_first", T == 1 ? k(1, 1) : rT.eq(k(0, tw)))   // T = 1: a constant, as in feedBank
+    uA.connect("in_first", rT.eq(k(0, tw)))
     uA.connect("in_group", dGroup)
     uA.connect("in_current", SpikeStreamParts.select(m, "attn_current", index: dGroup, items: groupWords, fallback: k(0, P * wi)))
 
