@@ -12,7 +12,8 @@ QKFORGE_BIN="$(swift build --show-bin-path)/qkforge" bash scripts/crosscheck.sh
 if [ -x scripts/regenerate-rtl.sh ] && [ -d rtl ]; then
   # A release build: generate runs the Fmax estimate (LogicDepth) on every design, minutes per
   # full-size design in a debug build, seconds in release.
-  swift build -c release --product qkforge >/dev/null
+  swift build -c release --product qkforge >.build/regenerate-release-build.log 2>&1 \
+    || { cat .build/regenerate-release-build.log; exit 1; }
   QKFORGE_BIN="$(swift build -c release --show-bin-path)/qkforge" bash scripts/regenerate-rtl.sh
   git diff --exit-code -- rtl/ || { echo "rtl/ differs from the generator's output: run scripts/regenerate-rtl.sh and commit"; exit 1; }
   untracked=$(git ls-files --others --exclude-standard -- rtl/)
