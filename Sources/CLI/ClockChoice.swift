@@ -12,8 +12,6 @@ struct ClockChoice {
     let isAssumed: Bool
     /// One line saying where the clock comes from.
     let source: String
-    /// The estimate's critical path, when the clock is the estimate.
-    let path: LogicDepth.Path?
 
     /// The calibrated ECP5 delays, or the eight numbers of `QKFORGE_ECP5_DELAYS`
     /// ("clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM", ns), with which the
@@ -34,11 +32,11 @@ struct ClockChoice {
     /// `given` (MHz) as an assumption, or the Fmax estimate of `design`.
     static func choose(_ design: Design, given: Double?) throws -> ClockChoice {
         if let given {
-            return ClockChoice(mhz: given, isAssumed: true, source: "an ASSUMED clock (--clock-mhz), not a timing result", path: nil)
+            return ClockChoice(mhz: given, isAssumed: true, source: "an ASSUMED clock (--clock-mhz), not a timing result")
         }
         let p = LogicDepth.analyze(design, lutInputs: 4, delays: try delays())
         let text = String(format: "the ESTIMATED Fmax (ECP5 speed 8, from the netlist's logic depth: %.2f ns into %@, %d LUT4 levels, %d carry bits; docs/estimate-accuracy.md), not a place-and-route result",
                           p.ns, p.endModule.isEmpty ? "the top" : p.endModule, p.lutLevels, p.carryBits)
-        return ClockChoice(mhz: p.fmaxMHz, isAssumed: false, source: text, path: p)
+        return ClockChoice(mhz: p.fmaxMHz, isAssumed: false, source: text)
     }
 }
