@@ -216,8 +216,19 @@ public enum BlockStreamCosim {
             try Data(report.utf8).write(to: dir.appendingPathComponent("mismatches.txt"))
             replay = dir
         }
+        if replay == nil { removeWorkFiles(options.workDirectory, "rtl") }
         return Result(samples: samples.count, vectors: samples.count * No * T, cycles: cycles, mismatches: mismatches,
                       mismatchCount: mismatchCount, failedSamples: failed.count, protocolErrors: protocolErrors,
                       seconds: seconds, inputBeats: beats.count, outputs: rtlOut, replayDirectory: replay)
+    }
+
+    /// A run that leaves no replay leaves nothing behind: the Verilog written for Verilator goes
+    /// (the built model is cached by the hash of that Verilog, not read from here), and the work
+    /// directory with it when nothing else is in it.
+    static func removeWorkFiles(_ work: URL, _ subdirectory: String) {
+        let fm = FileManager.default
+        try? fm.removeItem(at: work.appendingPathComponent(subdirectory))
+        guard work.standardizedFileURL != fm.temporaryDirectory.standardizedFileURL else { return }
+        if let rest = try? fm.contentsOfDirectory(atPath: work.path), rest.isEmpty { try? fm.removeItem(at: work) }
     }
 }

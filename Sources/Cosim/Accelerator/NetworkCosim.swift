@@ -23,6 +23,7 @@ public enum NetworkCosim {
         /// Run the whole network end to end.
         public var whole = true
         public var workDirectory: URL = FileManager.default.temporaryDirectory
+            .appendingPathComponent("qkforge-netcosim-\(getpid())-\(UUID().uuidString.prefix(8))")
         public var writeReplay = true
         /// The whole network's watchdog: cycles in which no beat crosses either port before the
         /// run is called stuck. A large network computes for millions of cycles between its last
@@ -231,6 +232,7 @@ public enum NetworkCosim {
         let beats = try input.beats(hw)
         let design = try Elaborate.run(try hw.makeModule())
         let driver = try PortDriver.verilator(design, directory: o.workDirectory.appendingPathComponent("network"))
+        defer { BlockStreamCosim.removeWorkFiles(o.workDirectory, "network") }
         let zw = try hw.head.accumulatorRange().signedWidth, classes = hw.head.classes, total = input.count * classes
         var got: [Int64] = [], errors: [String] = []
         let progressBar = ProgressLine("simulating \(input.count) \(input.noun)\(input.count == 1 ? "" : "s") through the network in Verilator",
@@ -327,6 +329,7 @@ public enum NetworkCosim {
     static func stem(_ sc: StemConfig, images: [Tensor<Int64>], expected: [SpikeTensor], options o: Options) throws -> LayerResult {
         let design = try Elaborate.run(try makeStem(sc))
         let driver = try PortDriver.verilator(design, directory: o.workDirectory.appendingPathComponent("stem"))
+        defer { BlockStreamCosim.removeWorkFiles(o.workDirectory, "stem") }
         let out = sc.outputFormat, T = sc.timeSteps, Go = out.beats, Ko = out.lanes
         let N = expected[0].shape[1], Co = expected[0].shape[2]
         let beats = images.flatMap { pixelBeats(sc, $0) }
