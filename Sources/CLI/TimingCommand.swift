@@ -60,7 +60,10 @@ struct TimingCommand: QKCommand {
             guard let text = try? String(contentsOf: list, encoding: .utf8) else {
                 throw Arguments.UsageError(description: "--dir \(d): no readable files.f there; give a folder that qkforge generate wrote")
             }
+            // A folder written without --portable lists absolute paths: the files are read from
+            // the folder by name either way.
             let files = text.split(separator: "\n").map { $0.trimmingCharacters(in: .whitespaces) }.filter { !$0.isEmpty }
+                .map { URL(fileURLWithPath: $0).lastPathComponent }
             guard let last = files.last, last.hasSuffix(".v") else {
                 throw Arguments.UsageError(description: "--dir \(d): files.f lists no .v file; give a folder that qkforge generate wrote")
             }
