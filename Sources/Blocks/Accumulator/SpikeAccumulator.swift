@@ -37,7 +37,8 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
              a vector is its events in ascending channel order, the last with in_last; an empty vector is one beat
              with in_event = 0, in_last = 1.
         out: out_valid/out_ready, out_group[\(gw - 1):0] (g), out_current[\(p * wa - 1):0] (lane p at [p*\(wa) +: \(wa)], signed:
-             I[g*\(p) + p]; lanes >= C_out read 0), out_last (g = \(g - 1)); \(g) beat(s) per vector.
+             I[g*\(p) + p]; lanes >= C_out read 0), out_last (g = \(g - 1)); \(g) beat(s) per vector. The outputs are
+             registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
         Lanes P = \(p), groups G = ceil(C_out/P) = \(g): each event takes G cycles (weights read synchronously from
         the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators \(wa) bits
         (\(w.saturates ? "forced, saturating at each addition; exact needs \(w.exactAccumulator)" : "exact: range \(w.exactRange)")).
@@ -201,16 +202,35 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
 
     // MARK: Drain: G result beats per vector
 
-    let outFields = [StreamField("group", width: gw), StreamField("last", width: 1),
-                     StreamField("current", width: p * wa)]
-    let out = SkidBuffer(m, "out_slice", fields: outFields)
-    // The group's last addition is still being written (or, with a registered weight, its
-    // word is still in the weight register).
-    let writing = addValid & addGroup.eq(drainGroup)
-    let hazard = m.wire("drain_hazard", pending.map { writing | $0 } ?? writing)
-    let drainValid = m.wire("drain_valid", drainActive & ~hazard)
+    // The output register: the drained group's lane states (distributed RAM, read
+    // asynchronously) and the bias select go straight into it, with no skid entry in front: the
+    // consumer's ready (a LIF bank's `in_ready`, or a pool's) is itself a register, so the
+    // drain's enable waits on nothing deeper.
+    let outValid = m.reg("out_valid_r", width: 1, reset: 0)
+    let outGroup = m.reg("out_group_r", width: gw)
+    let outLast = m.reg("out_last_r", width: 1)
+    let outCurrent = m.reg("out_current_r", width: p * wa)
+    let outFree = m.wire("out_free", ~outValid | outReady)
+    // Whether the drain can read a group whose last addition is still in flight. The vector's
+    // last event issues group g at t_g <= t - (G-1-g) (t: its last group, the cycle the drain
+    // starts; groups issue in order, at most one a cycle) and, the add pipeline never
+    // stalling, writes it at the end of t_g + L (L: the add's stages after the issue, 1 plus
+    // the weight and product registers), readable from t_g + L + 1 <= t + g - G + L + 2. The
+    // drain reads group g at t + 1 + g at the earliest: after the write when G >= L + 1.
+    // Earlier events wrote sooner, and the next vector issues group g only once the drain has
+    // read it (`group_free`). So the check is built only below that bound (G = 1).
+    let addStages = 1 + (registeredWeight ? 1 : 0) + (registeredProduct ? 1 : 0)
+    let drainValid: Expr
+    if g < addStages + 1 {
+        // The group's last addition is still being written (or is still in an earlier stage).
+        let writing = addValid & addGroup.eq(drainGroup)
+        let hazard = m.wire("drain_hazard", pending.map { writing | $0 } ?? writing)
+        drainValid = m.wire("drain_valid", drainActive & ~hazard)
+    } else {
+        drainValid = drainActive
+    }
     let drainLast = m.wire("drain_last", drainGroup.eq(.const(g - 1, width: gw)))
-    let drainLoad = m.wire("drain_load", drainValid & out.upReady)
+    let drainLoad = m.wire("drain_load", drainValid & outFree)
     let biasDrain = m.read(biasMem, drainGroup)
     var results: [Expr] = []
     for lane in 0..<p {
@@ -218,16 +238,20 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
         results.append(m.wire("result\(lane)", mux(drainFresh, b, m.read(accMem[lane], drainGroup))))
     }
     // Lane p at bits [p*Wa +: Wa], the layout of the LIF bank's in_current.
-    let packed = cat(results.reversed().map { $0.asUnsigned() })
-    out.drive(upValid: drainValid, upPayload: [drainGroup, drainLast, packed], downReady: outReady)
+    m.next(outValid, drainValid, enable: outFree)
+    m.next(outGroup, drainGroup, enable: drainLoad)
+    m.next(outLast, drainLast, enable: drainLoad)
+    m.next(outCurrent, cat(results.reversed().map { $0.asUnsigned() }), enable: drainLoad)
     m.next(drainGroup, mux(drainLast, .const(0, width: gw), drainGroup +% .const(1, width: gw)), enable: drainLoad)
     m.next(drainActive, mux(startDrain, .const(1, width: 1), mux(drainLoad & drainLast, .const(0, width: 1), drainActive)))
     // An empty vector drains the bias.
     m.next(drainFresh, markerDone & vecFresh, enable: startDrain)
 
     m.output("in_ready", inReady)
-    m.output("out_valid", out.downValid)
-    for (f, v) in zip(outFields, out.downPayload) { m.output("out_\(f.name)", v) }
+    m.output("out_valid", outValid)
+    m.output("out_group", outGroup)
+    m.output("out_last", outLast)
+    m.output("out_current", outCurrent)
     return m
 }
 
