@@ -5,7 +5,8 @@
 //      a vector is its events in ascending channel order, the last with in_last; an empty vector is one beat
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[2:0] (g), out_current[359:0] (lane p at [p*15 +: 15], signed:
-//      I[g*24 + p]; lanes >= C_out read 0), out_last (g = 7); 8 beat(s) per vector.
+//      I[g*24 + p]; lanes >= C_out read 0), out_last (g = 7); 8 beat(s) per vector. The outputs are
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
 // Lanes P = 24, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 15 bits
 // (exact: range [-8001, 8354]).
@@ -232,17 +233,11 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   wire [15:0] sum23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [359:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [359:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_valid_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [2:0] out_group_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_last_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [359:0] out_current_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_load;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -269,9 +264,6 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   wire [14:0] result21;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result22;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result23;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [191:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -405,11 +397,7 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   wire [14:0] base23_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base23_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire prod23_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [191:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -483,8 +471,6 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   wire [7:0] result23_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result23_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result23_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -496,14 +482,7 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   wire [2:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire [2:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_last_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire [359:0] out_slice_current_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [359:0] out_slice_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [359:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_active_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -720,11 +699,7 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   assign base23_ext = {{7{base23_bits[7]}}, base23_bits};
   assign base23_rd = acc_lane23[add_group];
   assign prod23_bits = add_count;
-  assign drain_hazard_eq = add_group == drain_group;
-  assign drain_hazard_and = add_valid & drain_hazard_eq;
-  assign drain_hazard_eq_1 = wq_group == drain_group;
-  assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
-  assign drain_valid_not = ~drain_hazard;
+  assign out_free_not = ~out_valid_r;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[7:0];
   assign result0_ext = {{7{result0_bits[7]}}, result0_bits};
@@ -798,8 +773,6 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   assign result23_bits = result0_rd[191:184];
   assign result23_ext = {{7{result23_bits[7]}}, result23_bits};
   assign result23_rd = acc_lane23[drain_group];
-  assign out_slice_load_not = ~out_slice_valid;
-  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -811,14 +784,7 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   assign group_next_mux = last_group ? 3'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
-  assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
-  assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
-  assign out_slice_last_next_mux = out_slice_skid_valid ? out_slice_skid_last : drain_last;
-  assign out_slice_current_next_cat = {result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
-  assign out_slice_current_next_mux = out_slice_skid_valid ? out_slice_skid_current : out_slice_current_next_cat;
-  assign out_slice_skid_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_skid_valid_next_mux = out_slice_load ? 1'd0 : out_slice_skid_valid_next_or;
+  assign out_current_r_next_cat = {result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 3'd1;
   assign drain_group_next_mux = drain_last ? 3'd0 : drain_group_next_add;
   assign drain_active_next_and = drain_load & drain_last;
@@ -954,11 +920,9 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   assign prod23 = prod23_bits ? w23 : 8'd0;
   assign sum23 = {base23[14], base23} + {{8{prod23[7]}}, prod23};
   assign acc_next23 = sum23[14:0];
-  assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
-  assign drain_valid = drain_active & drain_valid_not;
+  assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 3'd7;
-  assign drain_load = drain_valid & out_slice_up_ready;
+  assign drain_load = drain_active & out_free;
   assign result0 = drain_fresh ? result0_ext : result0_rd_1;
   assign result1 = drain_fresh ? result1_ext : result1_rd;
   assign result2 = drain_fresh ? result2_ext : result2_rd;
@@ -983,14 +947,11 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   assign result21 = drain_fresh ? result21_ext : result21_rd;
   assign result22 = drain_fresh ? result22_ext : result22_rd;
   assign result23 = drain_fresh ? result23_ext : result23_rd;
-  assign out_slice_up_fire = drain_valid & out_slice_up_ready;
-  assign out_slice_load = out_ready | out_slice_load_not;
-  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
-  assign out_valid = out_slice_valid;
-  assign out_group = out_slice_group;
-  assign out_last = out_slice_last;
-  assign out_current = out_slice_current;
+  assign out_valid = out_valid_r;
+  assign out_group = out_group_r;
+  assign out_last = out_last_r;
+  assign out_current = out_current_r;
 
   always @(posedge clk)
     if (rst) ev_valid <= 1'd0;
@@ -1030,23 +991,14 @@ module qkta_hst_10_384_s2_proj_acc_i192_o192_p24_a15_f56d60ef (
   always @(posedge clk)
     if (wq_valid) add_fresh <= wq_fresh;
   always @(posedge clk)
-    if (rst) out_slice_valid <= 1'd0;
-    else out_slice_valid <= out_slice_valid_next_mux;
+    if (rst) out_valid_r <= 1'd0;
+    else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (out_slice_load) out_slice_group <= out_slice_group_next_mux;
+    if (drain_load) out_group_r <= drain_group;
   always @(posedge clk)
-    if (out_slice_load) out_slice_last <= out_slice_last_next_mux;
+    if (drain_load) out_last_r <= drain_last;
   always @(posedge clk)
-    if (out_slice_load) out_slice_current <= out_slice_current_next_mux;
-  always @(posedge clk)
-    if (rst) out_slice_skid_valid <= 1'd0;
-    else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_group <= drain_group;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_last <= drain_last;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
+    if (drain_load) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;

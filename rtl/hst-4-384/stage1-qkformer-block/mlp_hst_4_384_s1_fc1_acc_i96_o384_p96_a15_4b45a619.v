@@ -5,7 +5,8 @@
 //      a vector is its events in ascending channel order, the last with in_last; an empty vector is one beat
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[1:0] (g), out_current[1439:0] (lane p at [p*15 +: 15], signed:
-//      I[g*96 + p]; lanes >= C_out read 0), out_last (g = 3); 4 beat(s) per vector.
+//      I[g*96 + p]; lanes >= C_out read 0), out_last (g = 3); 4 beat(s) per vector. The outputs are
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
 // Lanes P = 96, groups G = ceil(C_out/P) = 4: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 15 bits
 // (exact: range [-13368, 12249]).
@@ -835,17 +836,11 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [15:0] sum95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [14:0] acc_next95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1439:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1439:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_valid_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [1:0] out_group_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_last_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [1439:0] out_current_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_load;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -944,9 +939,6 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [14:0] result93;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result94;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result95;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [767:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1344,14 +1336,7 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [8:0] base95_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base95_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base95_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [863:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1641,8 +1626,6 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [8:0] result95_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result95_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result95_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1751,14 +1734,7 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   wire [10:0] prod_r93_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod_r94_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod_r95_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire [1:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_last_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire [1439:0] out_slice_current_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [1439:0] out_slice_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [1439:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_active_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -2455,14 +2431,7 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign base95_bits = base0_rd[863:855];
   assign base95_ext = {{6{base95_bits[8]}}, base95_bits};
   assign base95_rd = acc_lane95[prod_group];
-  assign drain_hazard_eq = prod_group == drain_group;
-  assign drain_hazard_and = prod_valid & drain_hazard_eq;
-  assign drain_hazard_eq_1 = wq_group == drain_group;
-  assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
-  assign drain_hazard_eq_2 = add_group == drain_group;
-  assign drain_hazard_and_2 = add_valid & drain_hazard_eq_2;
-  assign drain_hazard_or = drain_hazard_and_1 | drain_hazard_and_2;
-  assign drain_valid_not = ~drain_hazard;
+  assign out_free_not = ~out_valid_r;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
   assign result0_ext = {{6{result0_bits[8]}}, result0_bits};
@@ -2752,8 +2721,6 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign result95_bits = result0_rd[863:855];
   assign result95_ext = {{6{result95_bits[8]}}, result95_bits};
   assign result95_rd = acc_lane95[drain_group];
-  assign out_slice_load_not = ~out_slice_valid;
-  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -2862,14 +2829,7 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign prod_r93_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w93[7]}}, w93};
   assign prod_r94_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w94[7]}}, w94};
   assign prod_r95_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w95[7]}}, w95};
-  assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
-  assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
-  assign out_slice_last_next_mux = out_slice_skid_valid ? out_slice_skid_last : drain_last;
-  assign out_slice_current_next_cat = {result95, result94, result93, result92, result91, result90, result89, result88, result87, result86, result85, result84, result83, result82, result81, result80, result79, result78, result77, result76, result75, result74, result73, result72, result71, result70, result69, result68, result67, result66, result65, result64, result63, result62, result61, result60, result59, result58, result57, result56, result55, result54, result53, result52, result51, result50, result49, result48, result47, result46, result45, result44, result43, result42, result41, result40, result39, result38, result37, result36, result35, result34, result33, result32, result31, result30, result29, result28, result27, result26, result25, result24, result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
-  assign out_slice_current_next_mux = out_slice_skid_valid ? out_slice_skid_current : out_slice_current_next_cat;
-  assign out_slice_skid_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_skid_valid_next_mux = out_slice_load ? 1'd0 : out_slice_skid_valid_next_or;
+  assign out_current_r_next_cat = {result95, result94, result93, result92, result91, result90, result89, result88, result87, result86, result85, result84, result83, result82, result81, result80, result79, result78, result77, result76, result75, result74, result73, result72, result71, result70, result69, result68, result67, result66, result65, result64, result63, result62, result61, result60, result59, result58, result57, result56, result55, result54, result53, result52, result51, result50, result49, result48, result47, result46, result45, result44, result43, result42, result41, result40, result39, result38, result37, result36, result35, result34, result33, result32, result31, result30, result29, result28, result27, result26, result25, result24, result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 2'd1;
   assign drain_group_next_mux = drain_last ? 2'd0 : drain_group_next_add;
   assign drain_active_next_and = drain_load & drain_last;
@@ -3365,11 +3325,9 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign prod95 = prod_r95;
   assign sum95 = {base95[14], base95} + {{5{prod95[10]}}, prod95};
   assign acc_next95 = sum95[14:0];
-  assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_or;
-  assign drain_valid = drain_active & drain_valid_not;
+  assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 2'd3;
-  assign drain_load = drain_valid & out_slice_up_ready;
+  assign drain_load = drain_active & out_free;
   assign result0 = drain_fresh ? result0_ext : result0_rd_1;
   assign result1 = drain_fresh ? result1_ext : result1_rd;
   assign result2 = drain_fresh ? result2_ext : result2_rd;
@@ -3466,14 +3424,11 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   assign result93 = drain_fresh ? result93_ext : result93_rd;
   assign result94 = drain_fresh ? result94_ext : result94_rd;
   assign result95 = drain_fresh ? result95_ext : result95_rd;
-  assign out_slice_up_fire = drain_valid & out_slice_up_ready;
-  assign out_slice_load = out_ready | out_slice_load_not;
-  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
-  assign out_valid = out_slice_valid;
-  assign out_group = out_slice_group;
-  assign out_last = out_slice_last;
-  assign out_current = out_slice_current;
+  assign out_valid = out_valid_r;
+  assign out_group = out_group_r;
+  assign out_last = out_last_r;
+  assign out_current = out_current_r;
 
   always @(posedge clk)
     if (rst) ev_valid <= 1'd0;
@@ -3712,23 +3667,14 @@ module mlp_hst_4_384_s1_fc1_acc_i96_o384_p96_a15_4b45a619 (
   always @(posedge clk)
     if (add_valid) prod_r95 <= prod_r95_next_mul;
   always @(posedge clk)
-    if (rst) out_slice_valid <= 1'd0;
-    else out_slice_valid <= out_slice_valid_next_mux;
+    if (rst) out_valid_r <= 1'd0;
+    else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (out_slice_load) out_slice_group <= out_slice_group_next_mux;
+    if (drain_load) out_group_r <= drain_group;
   always @(posedge clk)
-    if (out_slice_load) out_slice_last <= out_slice_last_next_mux;
+    if (drain_load) out_last_r <= drain_last;
   always @(posedge clk)
-    if (out_slice_load) out_slice_current <= out_slice_current_next_mux;
-  always @(posedge clk)
-    if (rst) out_slice_skid_valid <= 1'd0;
-    else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_group <= drain_group;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_last <= drain_last;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
+    if (drain_load) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 2'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;

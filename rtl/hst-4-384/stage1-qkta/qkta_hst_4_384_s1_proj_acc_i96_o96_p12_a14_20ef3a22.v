@@ -5,7 +5,8 @@
 //      a vector is its events in ascending channel order, the last with in_last; an empty vector is one beat
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[2:0] (g), out_current[167:0] (lane p at [p*14 +: 14], signed:
-//      I[g*12 + p]; lanes >= C_out read 0), out_last (g = 7); 8 beat(s) per vector.
+//      I[g*12 + p]; lanes >= C_out read 0), out_last (g = 7); 8 beat(s) per vector. The outputs are
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
 // Lanes P = 12, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 14 bits
 // (exact: range [-3995, 4107]).
@@ -148,17 +149,11 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   wire [14:0] sum11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [13:0] acc_next11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [167:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [167:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_valid_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [2:0] out_group_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_last_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [167:0] out_current_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_load;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] result0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -173,9 +168,6 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   wire [13:0] result9;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] result10;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] result11;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [95:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -249,11 +241,7 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   wire [13:0] base11_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base11_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire prod11_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [107:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] result0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -291,8 +279,6 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   wire [8:0] result11_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] result11_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] result11_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -304,14 +290,7 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   wire [2:0] group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire [2:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_last_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire [167:0] out_slice_current_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [167:0] out_slice_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [167:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [2:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_active_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -432,11 +411,7 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   assign base11_ext = {{5{base11_bits[8]}}, base11_bits};
   assign base11_rd = acc_lane11[add_group];
   assign prod11_bits = add_count;
-  assign drain_hazard_eq = add_group == drain_group;
-  assign drain_hazard_and = add_valid & drain_hazard_eq;
-  assign drain_hazard_eq_1 = wq_group == drain_group;
-  assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
-  assign drain_valid_not = ~drain_hazard;
+  assign out_free_not = ~out_valid_r;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
   assign result0_ext = {{5{result0_bits[8]}}, result0_bits};
@@ -474,8 +449,6 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   assign result11_bits = result0_rd[107:99];
   assign result11_ext = {{5{result11_bits[8]}}, result11_bits};
   assign result11_rd = acc_lane11[drain_group];
-  assign out_slice_load_not = ~out_slice_valid;
-  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -487,14 +460,7 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   assign group_next_mux = last_group ? 3'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
-  assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
-  assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
-  assign out_slice_last_next_mux = out_slice_skid_valid ? out_slice_skid_last : drain_last;
-  assign out_slice_current_next_cat = {result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
-  assign out_slice_current_next_mux = out_slice_skid_valid ? out_slice_skid_current : out_slice_current_next_cat;
-  assign out_slice_skid_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_skid_valid_next_mux = out_slice_load ? 1'd0 : out_slice_skid_valid_next_or;
+  assign out_current_r_next_cat = {result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 3'd1;
   assign drain_group_next_mux = drain_last ? 3'd0 : drain_group_next_add;
   assign drain_active_next_and = drain_load & drain_last;
@@ -570,11 +536,9 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   assign prod11 = prod11_bits ? w11 : 8'd0;
   assign sum11 = {base11[13], base11} + {{7{prod11[7]}}, prod11};
   assign acc_next11 = sum11[13:0];
-  assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
-  assign drain_valid = drain_active & drain_valid_not;
+  assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 3'd7;
-  assign drain_load = drain_valid & out_slice_up_ready;
+  assign drain_load = drain_active & out_free;
   assign result0 = drain_fresh ? result0_ext : result0_rd_1;
   assign result1 = drain_fresh ? result1_ext : result1_rd;
   assign result2 = drain_fresh ? result2_ext : result2_rd;
@@ -587,14 +551,11 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   assign result9 = drain_fresh ? result9_ext : result9_rd;
   assign result10 = drain_fresh ? result10_ext : result10_rd;
   assign result11 = drain_fresh ? result11_ext : result11_rd;
-  assign out_slice_up_fire = drain_valid & out_slice_up_ready;
-  assign out_slice_load = out_ready | out_slice_load_not;
-  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
-  assign out_valid = out_slice_valid;
-  assign out_group = out_slice_group;
-  assign out_last = out_slice_last;
-  assign out_current = out_slice_current;
+  assign out_valid = out_valid_r;
+  assign out_group = out_group_r;
+  assign out_last = out_last_r;
+  assign out_current = out_current_r;
 
   always @(posedge clk)
     if (rst) ev_valid <= 1'd0;
@@ -634,23 +595,14 @@ module qkta_hst_4_384_s1_proj_acc_i96_o96_p12_a14_20ef3a22 (
   always @(posedge clk)
     if (wq_valid) add_fresh <= wq_fresh;
   always @(posedge clk)
-    if (rst) out_slice_valid <= 1'd0;
-    else out_slice_valid <= out_slice_valid_next_mux;
+    if (rst) out_valid_r <= 1'd0;
+    else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (out_slice_load) out_slice_group <= out_slice_group_next_mux;
+    if (drain_load) out_group_r <= drain_group;
   always @(posedge clk)
-    if (out_slice_load) out_slice_last <= out_slice_last_next_mux;
+    if (drain_load) out_last_r <= drain_last;
   always @(posedge clk)
-    if (out_slice_load) out_slice_current <= out_slice_current_next_mux;
-  always @(posedge clk)
-    if (rst) out_slice_skid_valid <= 1'd0;
-    else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_group <= drain_group;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_last <= drain_last;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
+    if (drain_load) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 3'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;

@@ -5,7 +5,8 @@
 //      a vector is its events in ascending channel order, the last with in_last; an empty vector is one beat
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[0:0] (g), out_current[3263:0] (lane p at [p*17 +: 17], signed:
-//      I[g*192 + p]; lanes >= C_out read 0), out_last (g = 1); 2 beat(s) per vector.
+//      I[g*192 + p]; lanes >= C_out read 0), out_last (g = 1); 2 beat(s) per vector. The outputs are
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
 // Lanes P = 192, groups G = ceil(C_out/P) = 2: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 17 bits
 // (exact: range [-53977, 53703]).
@@ -1403,17 +1404,11 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   wire [17:0] sum191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [16:0] acc_next191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3263:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3263:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_valid_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_group_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_last_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [3263:0] out_current_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_load;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] result0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1608,9 +1603,6 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   wire [16:0] result189;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] result190;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] result191;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [1535:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -2584,8 +2576,7 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   wire [16:0] base191_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] base191_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire prod191_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1727:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] result0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -3163,8 +3154,6 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   wire [8:0] result191_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] result191_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [16:0] result191_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -3176,14 +3165,7 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   wire group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire vector_fresh_next_mux_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_last_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire [3263:0] out_slice_current_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [3263:0] out_slice_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [3263:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_active_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -4744,8 +4726,7 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   assign base191_ext = {{8{base191_bits[8]}}, base191_bits};
   assign base191_rd = acc_lane191[add_group];
   assign prod191_bits = add_count;
-  assign drain_hazard_eq = add_group == drain_group;
-  assign drain_valid_not = ~drain_hazard;
+  assign out_free_not = ~out_valid_r;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
   assign result0_ext = {{8{result0_bits[8]}}, result0_bits};
@@ -5323,8 +5304,6 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   assign result191_bits = result0_rd[1727:1719];
   assign result191_ext = {{8{result191_bits[8]}}, result191_bits};
   assign result191_rd = acc_lane191[drain_group];
-  assign out_slice_load_not = ~out_slice_valid;
-  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -5336,14 +5315,7 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   assign group_next_mux = last_group ? 1'd0 : group_next_add;
   assign vector_fresh_next_mux = event_done ? 1'd0 : vector_fresh;
   assign vector_fresh_next_mux_1 = start_drain ? 1'd1 : vector_fresh_next_mux;
-  assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
-  assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
-  assign out_slice_last_next_mux = out_slice_skid_valid ? out_slice_skid_last : drain_last;
-  assign out_slice_current_next_cat = {result191, result190, result189, result188, result187, result186, result185, result184, result183, result182, result181, result180, result179, result178, result177, result176, result175, result174, result173, result172, result171, result170, result169, result168, result167, result166, result165, result164, result163, result162, result161, result160, result159, result158, result157, result156, result155, result154, result153, result152, result151, result150, result149, result148, result147, result146, result145, result144, result143, result142, result141, result140, result139, result138, result137, result136, result135, result134, result133, result132, result131, result130, result129, result128, result127, result126, result125, result124, result123, result122, result121, result120, result119, result118, result117, result116, result115, result114, result113, result112, result111, result110, result109, result108, result107, result106, result105, result104, result103, result102, result101, result100, result99, result98, result97, result96, result95, result94, result93, result92, result91, result90, result89, result88, result87, result86, result85, result84, result83, result82, result81, result80, result79, result78, result77, result76, result75, result74, result73, result72, result71, result70, result69, result68, result67, result66, result65, result64, result63, result62, result61, result60, result59, result58, result57, result56, result55, result54, result53, result52, result51, result50, result49, result48, result47, result46, result45, result44, result43, result42, result41, result40, result39, result38, result37, result36, result35, result34, result33, result32, result31, result30, result29, result28, result27, result26, result25, result24, result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
-  assign out_slice_current_next_mux = out_slice_skid_valid ? out_slice_skid_current : out_slice_current_next_cat;
-  assign out_slice_skid_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_skid_valid_next_mux = out_slice_load ? 1'd0 : out_slice_skid_valid_next_or;
+  assign out_current_r_next_cat = {result191, result190, result189, result188, result187, result186, result185, result184, result183, result182, result181, result180, result179, result178, result177, result176, result175, result174, result173, result172, result171, result170, result169, result168, result167, result166, result165, result164, result163, result162, result161, result160, result159, result158, result157, result156, result155, result154, result153, result152, result151, result150, result149, result148, result147, result146, result145, result144, result143, result142, result141, result140, result139, result138, result137, result136, result135, result134, result133, result132, result131, result130, result129, result128, result127, result126, result125, result124, result123, result122, result121, result120, result119, result118, result117, result116, result115, result114, result113, result112, result111, result110, result109, result108, result107, result106, result105, result104, result103, result102, result101, result100, result99, result98, result97, result96, result95, result94, result93, result92, result91, result90, result89, result88, result87, result86, result85, result84, result83, result82, result81, result80, result79, result78, result77, result76, result75, result74, result73, result72, result71, result70, result69, result68, result67, result66, result65, result64, result63, result62, result61, result60, result59, result58, result57, result56, result55, result54, result53, result52, result51, result50, result49, result48, result47, result46, result45, result44, result43, result42, result41, result40, result39, result38, result37, result36, result35, result34, result33, result32, result31, result30, result29, result28, result27, result26, result25, result24, result23, result22, result21, result20, result19, result18, result17, result16, result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 1'd1;
   assign drain_group_next_mux = drain_last ? 1'd0 : drain_group_next_add;
   assign drain_active_next_and = drain_load & drain_last;
@@ -6319,11 +6291,9 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   assign prod191 = prod191_bits ? w191 : 8'd0;
   assign sum191 = {base191[16], base191} + {{10{prod191[7]}}, prod191};
   assign acc_next191 = sum191[16:0];
-  assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = add_valid & drain_hazard_eq;
-  assign drain_valid = drain_active & drain_valid_not;
+  assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 1'd1;
-  assign drain_load = drain_valid & out_slice_up_ready;
+  assign drain_load = drain_active & out_free;
   assign result0 = drain_fresh ? result0_ext : result0_rd_1;
   assign result1 = drain_fresh ? result1_ext : result1_rd;
   assign result2 = drain_fresh ? result2_ext : result2_rd;
@@ -6516,14 +6486,11 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   assign result189 = drain_fresh ? result189_ext : result189_rd;
   assign result190 = drain_fresh ? result190_ext : result190_rd;
   assign result191 = drain_fresh ? result191_ext : result191_rd;
-  assign out_slice_up_fire = drain_valid & out_slice_up_ready;
-  assign out_slice_load = out_ready | out_slice_load_not;
-  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
-  assign out_valid = out_slice_valid;
-  assign out_group = out_slice_group;
-  assign out_last = out_slice_last;
-  assign out_current = out_slice_current;
+  assign out_valid = out_valid_r;
+  assign out_group = out_group_r;
+  assign out_last = out_last_r;
+  assign out_current = out_current_r;
 
   always @(posedge clk)
     if (rst) ev_valid <= 1'd0;
@@ -6552,23 +6519,14 @@ module mlp_hst_4_384_s3_fc2_acc_i1536_o384_p192_a17_0c1be7b0 (
   always @(posedge clk)
     if (issue) add_fresh <= vector_fresh;
   always @(posedge clk)
-    if (rst) out_slice_valid <= 1'd0;
-    else out_slice_valid <= out_slice_valid_next_mux;
+    if (rst) out_valid_r <= 1'd0;
+    else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (out_slice_load) out_slice_group <= out_slice_group_next_mux;
+    if (drain_load) out_group_r <= drain_group;
   always @(posedge clk)
-    if (out_slice_load) out_slice_last <= out_slice_last_next_mux;
+    if (drain_load) out_last_r <= drain_last;
   always @(posedge clk)
-    if (out_slice_load) out_slice_current <= out_slice_current_next_mux;
-  always @(posedge clk)
-    if (rst) out_slice_skid_valid <= 1'd0;
-    else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_group <= drain_group;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_last <= drain_last;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
+    if (drain_load) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 1'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;

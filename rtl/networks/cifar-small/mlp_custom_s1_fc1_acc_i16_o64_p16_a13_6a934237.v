@@ -5,7 +5,8 @@
 //      a vector is its events in ascending channel order, the last with in_last; an empty vector is one beat
 //      with in_event = 0, in_last = 1.
 // out: out_valid/out_ready, out_group[1:0] (g), out_current[207:0] (lane p at [p*13 +: 13], signed:
-//      I[g*16 + p]; lanes >= C_out read 0), out_last (g = 3); 4 beat(s) per vector.
+//      I[g*16 + p]; lanes >= C_out read 0), out_last (g = 3); 4 beat(s) per vector. The outputs are
+//      registers; out_ready enables the drain's read into them in the same cycle (no skid entry).
 // Lanes P = 16, groups G = ceil(C_out/P) = 4: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 13 bits
 // (exact: range [-2510, 3192]).
@@ -195,17 +196,11 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [13:0] sum15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   /* verilator lint_on UNUSED */
   wire [12:0] acc_next15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  reg  out_slice_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_slice_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [207:0] out_slice_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_slice_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_slice_skid_last;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [207:0] out_slice_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_slice_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_valid_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [1:0] out_group_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  out_last_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [207:0] out_current_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_load;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] result0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -224,9 +219,6 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [12:0] result13;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] result14;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] result15;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   reg  [127:0] weight_q;  // read of weights, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire group_free_lt;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -304,14 +296,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [8:0] base15_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base15_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] base15_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_eq_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_and_2;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_hazard_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire out_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [143:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] result0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -361,8 +346,6 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [8:0] result15_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] result15_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [12:0] result15_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire ev_valid_next_or;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire ev_valid_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -391,14 +374,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   wire [10:0] prod_r13_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod_r14_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [10:0] prod_r15_next_mul;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire out_slice_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire [1:0] out_slice_group_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_last_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire [207:0] out_slice_current_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
-  wire [207:0] out_slice_current_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire out_slice_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire [207:0] out_current_r_next_cat;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_add;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [1:0] drain_group_next_mux;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_active_next_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -535,14 +511,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign base15_bits = base0_rd[143:135];
   assign base15_ext = {{4{base15_bits[8]}}, base15_bits};
   assign base15_rd = acc_lane15[prod_group];
-  assign drain_hazard_eq = prod_group == drain_group;
-  assign drain_hazard_and = prod_valid & drain_hazard_eq;
-  assign drain_hazard_eq_1 = wq_group == drain_group;
-  assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
-  assign drain_hazard_eq_2 = add_group == drain_group;
-  assign drain_hazard_and_2 = add_valid & drain_hazard_eq_2;
-  assign drain_hazard_or = drain_hazard_and_1 | drain_hazard_and_2;
-  assign drain_valid_not = ~drain_hazard;
+  assign out_free_not = ~out_valid_r;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
   assign result0_ext = {{4{result0_bits[8]}}, result0_bits};
@@ -592,8 +561,6 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign result15_bits = result0_rd[143:135];
   assign result15_ext = {{4{result15_bits[8]}}, result15_bits};
   assign result15_rd = acc_lane15[drain_group];
-  assign out_slice_load_not = ~out_slice_valid;
-  assign out_slice_park_not = ~out_slice_load;
   assign ev_valid_next_or = event_done | marker_done;
   assign ev_valid_next_not = ~ev_valid_next_or;
   assign ev_valid_next_and = ev_valid & ev_valid_next_not;
@@ -622,14 +589,7 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign prod_r13_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w13[7]}}, w13};
   assign prod_r14_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w14[7]}}, w14};
   assign prod_r15_next_mul = {{8{prod_r0_next_ext[2]}}, prod_r0_next_ext} * {{3{w15[7]}}, w15};
-  assign out_slice_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_valid_next_mux = out_slice_load ? out_slice_valid_next_or : out_slice_valid;
-  assign out_slice_group_next_mux = out_slice_skid_valid ? out_slice_skid_group : drain_group;
-  assign out_slice_last_next_mux = out_slice_skid_valid ? out_slice_skid_last : drain_last;
-  assign out_slice_current_next_cat = {result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
-  assign out_slice_current_next_mux = out_slice_skid_valid ? out_slice_skid_current : out_slice_current_next_cat;
-  assign out_slice_skid_valid_next_or = out_slice_skid_valid | out_slice_up_fire;
-  assign out_slice_skid_valid_next_mux = out_slice_load ? 1'd0 : out_slice_skid_valid_next_or;
+  assign out_current_r_next_cat = {result15, result14, result13, result12, result11, result10, result9, result8, result7, result6, result5, result4, result3, result2, result1, result0};
   assign drain_group_next_add = drain_group + 2'd1;
   assign drain_group_next_mux = drain_last ? 2'd0 : drain_group_next_add;
   assign drain_active_next_and = drain_load & drain_last;
@@ -725,11 +685,9 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign prod15 = prod_r15;
   assign sum15 = {base15[12], base15} + {{3{prod15[10]}}, prod15};
   assign acc_next15 = sum15[12:0];
-  assign out_slice_up_ready = ~out_slice_skid_valid;
-  assign drain_hazard = drain_hazard_and | drain_hazard_or;
-  assign drain_valid = drain_active & drain_valid_not;
+  assign out_free = out_free_not | out_ready;
   assign drain_last = drain_group == 2'd3;
-  assign drain_load = drain_valid & out_slice_up_ready;
+  assign drain_load = drain_active & out_free;
   assign result0 = drain_fresh ? result0_ext : result0_rd_1;
   assign result1 = drain_fresh ? result1_ext : result1_rd;
   assign result2 = drain_fresh ? result2_ext : result2_rd;
@@ -746,14 +704,11 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   assign result13 = drain_fresh ? result13_ext : result13_rd;
   assign result14 = drain_fresh ? result14_ext : result14_rd;
   assign result15 = drain_fresh ? result15_ext : result15_rd;
-  assign out_slice_up_fire = drain_valid & out_slice_up_ready;
-  assign out_slice_load = out_ready | out_slice_load_not;
-  assign out_slice_park = out_slice_up_fire & out_slice_park_not;
   assign in_ready = in_ready_int;
-  assign out_valid = out_slice_valid;
-  assign out_group = out_slice_group;
-  assign out_last = out_slice_last;
-  assign out_current = out_slice_current;
+  assign out_valid = out_valid_r;
+  assign out_group = out_group_r;
+  assign out_last = out_last_r;
+  assign out_current = out_current_r;
 
   always @(posedge clk)
     if (rst) ev_valid <= 1'd0;
@@ -832,23 +787,14 @@ module mlp_custom_s1_fc1_acc_i16_o64_p16_a13_6a934237 (
   always @(posedge clk)
     if (add_valid) prod_r15 <= prod_r15_next_mul;
   always @(posedge clk)
-    if (rst) out_slice_valid <= 1'd0;
-    else out_slice_valid <= out_slice_valid_next_mux;
+    if (rst) out_valid_r <= 1'd0;
+    else if (out_free) out_valid_r <= drain_active;
   always @(posedge clk)
-    if (out_slice_load) out_slice_group <= out_slice_group_next_mux;
+    if (drain_load) out_group_r <= drain_group;
   always @(posedge clk)
-    if (out_slice_load) out_slice_last <= out_slice_last_next_mux;
+    if (drain_load) out_last_r <= drain_last;
   always @(posedge clk)
-    if (out_slice_load) out_slice_current <= out_slice_current_next_mux;
-  always @(posedge clk)
-    if (rst) out_slice_skid_valid <= 1'd0;
-    else out_slice_skid_valid <= out_slice_skid_valid_next_mux;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_group <= drain_group;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_last <= drain_last;
-  always @(posedge clk)
-    if (out_slice_park) out_slice_skid_current <= out_slice_current_next_cat;
+    if (drain_load) out_current_r <= out_current_r_next_cat;
   always @(posedge clk)
     if (rst) drain_group <= 2'd0;
     else if (drain_load) drain_group <= drain_group_next_mux;
