@@ -199,10 +199,7 @@ public enum BlockStreamCosim {
         if driver.bit("s_axis_error") {
             protocolError(nil, "s_axis_error went high although the input followed the beat layout")
         }
-        if let model = driver.model as? VerilatorModel, case .failed(let message) = model.status {
-            // A simulation-only check of the design stopped it (the ERROR line it printed says which).
-            protocolError(nil, "the design stopped the simulation (\(message)); see the ERROR line above")
-        }
+        if let stop = NetworkCosim.stopMessage(driver) { protocolError(nil, stop) }
         let seconds = Date().timeIntervalSince(t0)
         var replay: URL?
         if options.writeReplay && (mismatchCount > 0 || !protocolErrors.isEmpty), let model = driver.model as? VerilatorModel {

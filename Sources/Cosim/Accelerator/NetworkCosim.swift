@@ -250,8 +250,16 @@ public enum NetworkCosim {
             errors.append("no progress for \(o.idleLimit) cycles (the watchdog) after \(got.count) of \(total) class scores and \(run.consumed) of \(beats.count) input beats: the network is stuck")
         }
         if driver.bit("error") { errors.append("the network's error output went high") }
+        if let stop = stopMessage(driver) { errors.append(stop) }
         let z = stride(from: 0, to: got.count - classes + 1, by: classes).map { Array(got[$0..<($0 + classes)]) }
         return (z, run.cycles, errors)
+    }
+
+    /// A simulation-only check of the design (a promise the generator made, e.g. that a block
+    /// RAM is never read and written at one address in one cycle) stopped the simulation.
+    static func stopMessage(_ driver: PortDriver) -> String? {
+        guard let model = driver.model as? VerilatorModel, case .failed(let message) = model.status else { return nil }
+        return "the design stopped the simulation (\(message)); see the ERROR line above"
     }
 
     /// The one driving loop of the network's modules: after a reset, offers `beats` on `s_axis`
@@ -352,6 +360,7 @@ public enum NetworkCosim {
             }
         }
         if run.stuck { errors.append("the stem is stuck after \(run.received) of \(total) output beats") }
+        if let stop = stopMessage(driver) { errors.append(stop) }
         return LayerResult(name: "stem", vectors: images.count * N * T, cycles: run.cycles, mismatchCount: mismatches, firstMismatch: first,
                            protocolErrors: errors, replayDirectory: nil)
     }
