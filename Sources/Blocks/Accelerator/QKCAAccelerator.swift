@@ -398,8 +398,9 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     m.next(kPending, mux(kFire & wLast, k(1, 1), kPending & ~replayDone))
     // Full: nothing is written while full, so one read empties a word; otherwise it fills when
     // the last free word is written and none is read.
-    let kCountPlus = mux(kFire, kCount +% k(1, kcw), kCount)
-    m.next(kCount, mux(issue, kCountPlus -% k(1, kcw), kCountPlus))
+    // The count moves by one adder: +1 for a write alone, -1 (all ones) for a read alone.
+    let kCountDown = m.wire("k_count_down", issue & ~kFire)
+    m.next(kCount, kCount +% mux(kCountDown, k((1 << kcw) - 1, kcw), k(1, kcw)), enable: kFire ^ issue)
     m.next(kFull, mux(kFull, ~issue, kFire & ~issue & kCount.eq(k(D - 1, kcw))))
     m.next(maskReady, mux(attnDone, k(1, 1), maskReady & ~replayDone))
 
