@@ -555,6 +555,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   reg  [4:0] x_slot;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire [11:0] x_mask_sel;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire replay_done;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire k_count_down;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   reg  [1:0] proj_step;  // Blocks/AttentionShared.swift feedBank(_:_:_:_:timeSteps:)
   wire [11:0] x_masked;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire x_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -749,6 +750,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire [11:0] x_mask_sel_mux_28;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire [11:0] x_mask_sel_mux_29;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire replay_done_eq;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire k_count_down_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire m_axis_tuser_eq;  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
   wire m_axis_tuser_and;  // Blocks/AttentionShared.swift attentionProjection(_:_:valid:spikes:)
   wire x_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -1981,10 +1983,9 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   wire k_pending_next_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_pending_next_and_1;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_pending_next_mux;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
-  wire [15:0] k_count_next_add;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire [15:0] k_count_next_mux;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
-  wire [15:0] k_count_next_sub;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
-  wire [15:0] k_count_next_mux_1;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire [15:0] k_count_next_add;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
+  wire k_count_en_xor;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_full_next_not;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_full_next_not_1;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
   wire k_full_next_and;  // Blocks/QKCAAccelerator.swift makeQKCA(_:)
@@ -2217,6 +2218,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign x_mask_sel_mux_28 = x_mask_sel_bits_24 ? x_mask_sel_mux_24 : x_mask_sel_mux_27;
   assign x_mask_sel_mux_29 = x_mask_sel_bits_16 ? x_mask_sel_mux_21 : x_mask_sel_mux_28;
   assign replay_done_eq = k_rptr == 15'd32767;
+  assign k_count_down_not = ~k_fire;
   assign m_axis_tuser_eq = u_lif_proj_out_group == 3'd0;
   assign m_axis_tuser_and = m_axis_tuser_eq & u_lif_proj_out_first;
   assign x_q_load_not = ~x_q_valid;
@@ -3449,10 +3451,9 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign k_pending_next_not = ~replay_done;
   assign k_pending_next_and_1 = k_pending & k_pending_next_not;
   assign k_pending_next_mux = k_pending_next_and ? 1'd1 : k_pending_next_and_1;
-  assign k_count_next_add = k_count + 16'd1;
-  assign k_count_next_mux = k_fire ? k_count_next_add : k_count;
-  assign k_count_next_sub = k_count_next_mux - 16'd1;
-  assign k_count_next_mux_1 = x_issue ? k_count_next_sub : k_count_next_mux;
+  assign k_count_next_mux = k_count_down ? 16'd65535 : 16'd1;
+  assign k_count_next_add = k_count + k_count_next_mux;
+  assign k_count_en_xor = k_fire ^ x_issue;
   assign k_full_next_not = ~x_issue;
   assign k_full_next_not_1 = ~x_issue;
   assign k_full_next_and = k_fire & k_full_next_not_1;
@@ -3578,6 +3579,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
   assign x_s2_word = x_s2_word_bits ? x_s2_word_mux_2 : x_s2_word_mux_5;
   assign x_mask_sel = x_mask_sel_bits ? x_mask_sel_mux_14 : x_mask_sel_mux_29;
   assign replay_done = x_issue & replay_done_eq;
+  assign k_count_down = x_issue & k_count_down_not;
   assign m_axis_tvalid = u_lif_proj_out_valid;
   assign m_axis_tdata = u_lif_proj_out_spike;
   assign m_axis_tlast = u_lif_proj_out_group == 3'd7;
@@ -4903,7 +4905,7 @@ module qkca_hst_4_384_s1_c96_h8_t4_n1024_p12 (
     else k_pending <= k_pending_next_mux;
   always @(posedge clk)
     if (rst) k_count <= 16'd0;
-    else k_count <= k_count_next_mux_1;
+    else if (k_count_en_xor) k_count <= k_count_next_add;
   always @(posedge clk)
     if (rst) k_full <= 1'd0;
     else k_full <= k_full_next_mux;
