@@ -162,7 +162,8 @@ enum EstimateCommand {
         // carry chains between flops); the clock of the latency and throughput unless given.
         let delays = try ClockChoice.delays()
         let ecp5 = LogicDepth.analyze(design, lutInputs: 4, delays: delays)
-        let xc7 = LogicDepth.analyze(design, lutInputs: 6)
+        // xc7: the most LUT6 levels on any flop-to-flop path (not the ECP5 critical path's).
+        let xc7 = LogicDepth.analyze(design, lutInputs: 6, delays: .levels)
         let clock = given ?? ecp5.fmaxMHz
         let source = given == nil ? "estimated Fmax (ECP5, LogicDepth)" : "assumed (--clock-mhz)"
         let rates = try rates(args, shape, stage: c.stage)
@@ -174,7 +175,7 @@ enum EstimateCommand {
             print(try r.json())
         } else {
             var t = text(c, weights: weights, res: res, est: est)
-            let fmax = String(format: "Fmax estimate (ECP5 speed 8, from the netlist): %.1f MHz: critical path %.2f ns into %@, %d LUT4 levels, %d carry bits (longest chain %d); xc7: %d LUT6 levels\n",
+            let fmax = String(format: "Fmax estimate (ECP5 speed 8, from the netlist): %.1f MHz: critical path %.2f ns into %@, %d LUT4 levels, %d carry bits (longest chain %d); xc7: at most %d LUT6 levels between flip-flops\n",
                               ecp5.fmaxMHz, ecp5.ns, ecp5.endModule, ecp5.lutLevels, ecp5.carryBits, ecp5.longestCarry, xc7.lutLevels)
             t = t.replacingOccurrences(of: "(an assumed clock, not a timing result)", with: "(\(source))")
             if let r = t.range(of: "cycles per sample:") { t.insert(contentsOf: fmax, at: r.lowerBound) } else { t += fmax }

@@ -45,6 +45,24 @@ import HDL
         }
     }
 
+    /// `Delays.levels` picks the path with the most LUT levels, not the slowest one: beside a
+    /// 24-bit registered sum (one chain, the slowest path with the calibrated ECP5 delays) a
+    /// registered 64-input AND has 3 LUT6 levels (36 < 64 <= 216), the count xc7 is judged by.
+    @Test func levelsDelaysCountLUTLevelsOnly() throws {
+        let m = Module("sum_and")
+        let a = m.input("a", width: 24), b = m.input("b", width: 24), c = m.input("c", width: 64)
+        let s = m.reg("s", width: 24), r = m.reg("r", width: 1)
+        m.next(s, a +% b)
+        m.next(r, Self.andTree(c, 64))
+        m.output("y", cat([s, r]))
+        let design = try Elaborate.run(m)
+        let slowest = LogicDepth.analyze(design, lutInputs: 6, delays: .ecp5)
+        #expect(slowest.chains == 1 && slowest.lutLevels == 0, "\(slowest)")
+        let deepest = LogicDepth.analyze(design, lutInputs: 6, delays: .levels)
+        #expect(deepest.lutLevels == 3 && deepest.chains == 0, "\(deepest)")
+        #expect(abs(deepest.ns - 3) < 1e-9)
+    }
+
     /// A 12-bit registered sum of two ports: no LUT level, one chain entered at bit 0 and rippled
     /// through the other 11 bits to the top sum bit: 1 + 11 x 0.1 = 2.1 ns.
     @Test func adderIsOneChain() throws {

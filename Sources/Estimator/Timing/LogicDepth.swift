@@ -44,6 +44,14 @@ public enum LogicDepth {
 
         public static let ecp5 = Delays(clockToQ: 0.5, setup: 0.3, lut: 0.4, routeFanout: 0.0,
                                         carryEntry: 3.3, carryBit: 0.0, dsp: 4.5)
+        /// Every LUT level 1, everything else nothing: the "deepest" path is then the one with
+        /// the most LUT levels between flip-flops (summed across any carry chain, RAM or DSP it
+        /// passes), and its `ns` is that count. The xc7 figure `estimate` prints.
+        public static let levels: Delays = {
+            var d = Delays(clockToQ: 0, setup: 0, lut: 1, routeFanout: 0, carryEntry: 0, carryBit: 0, dsp: 0)
+            d.blockRAM = 0
+            return d
+        }()
     }
 
     /// The deepest register-to-register path.
