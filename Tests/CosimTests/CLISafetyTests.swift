@@ -293,6 +293,29 @@ import HDL
         return cases
     }
 
+    /// `timing --dir` reads a folder written without --portable (absolute paths in files.f) by
+    /// name: it gets past the file check to the tool lookup, here a nextpnr that does not exist,
+    /// while a file really missing from such a folder is named by its own name.
+    @Test func timingReadsAnAbsoluteFilesListByName() throws {
+        let dir = try Self.sandbox()
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let gen = try Self.qkforge(["generate", "--model", "c.json", "--out", "abs"], in: dir)
+        try #require(gen.status == 0, "\(gen.stderr)")
+        let list = try String(contentsOf: dir.appendingPathComponent("abs/files.f"), encoding: .utf8)
+        #expect(list.hasPrefix("/"), "files.f should list absolute paths without --portable: \(list.prefix(80))")
+        let noTool = ["QKFORGE_NEXTPNR": dir.appendingPathComponent("no-such-nextpnr").path]
+        let r = try Self.qkforge(["timing", "--dir", "abs"], in: dir, environment: noTool)
+        #expect(r.status != 0)
+        #expect(!r.stderr.contains("not in the folder"), "\(r.stderr)")
+        #expect(r.stderr.contains("nextpnr-ecp5 is not installed") || r.stderr.contains("yosys is not on PATH"), "\(r.stderr)")
+        let first = String(list.split(separator: "\n")[0])
+        let base = URL(fileURLWithPath: first).lastPathComponent
+        try FileManager.default.removeItem(atPath: first)
+        let missing = try Self.qkforge(["timing", "--dir", "abs"], in: dir, environment: noTool)
+        #expect(missing.status == 2)
+        #expect(missing.stderr.contains("files.f names \(base), which is not in the folder"), "\(missing.stderr)")
+    }
+
     @Test func badFlagValuesExit2WithOneLineAndChangeNothing() throws {
         let dir = try Self.sandbox()
         defer { try? FileManager.default.removeItem(at: dir) }
