@@ -163,7 +163,7 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         in:  in_valid, in_ready, in_first (start from V = vr), in_group [\(gw)], in_current [\(p)x\(wi)] (lane j at [j*\(wi) +: \(wi)]).
         out: out_valid, out_ready, out_first, out_group [\(gw)], out_spike [\(p)] (lane j at bit j)\(c.membraneOutput ? ", out_membrane [\(p)x\(wv)] (V after the step)" : "").
         One output beat per input beat, in order; latency \(c.storage == .ram ? 2 : c.storage == .pipelined ? 5 : 1) cycle(s), one beat per cycle unstalled\(c.storage == .pipelined ? " (a beat of a group still in flight waits, unless it sets in_first)" : "").
-        \(c.storage == .ram ? "RAM \(g) x \(p * wv), sync read on accept, write one stage later; a same-group write on the accepting edge is forwarded. The first beat of each group after power-up or reset must set in_first." : c.storage == .pipelined ? "Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves." : "Registers reset to vr.")
+        \(c.storage == .ram ? "RAM \(g) x \(p * wv), sync read on accept, write one stage later; a same-group write on the accepting edge is forwarded. The first beat of each group after power-up or reset must set in_first." : c.storage == .pipelined ? "Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves; s2 to s4 shift together, bubbles included, whenever the output buffer has room." : "Registers reset to vr.")
         """)
     m.parameter("neurons", l)
     m.parameter("lanes", p)
@@ -304,33 +304,40 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         let s3First = m.reg("s3_first", width: 1), s4First = m.reg("s4_first", width: 1)
         let s2Group = m.reg("s2_group", width: gw)
         let s3Group = m.reg("s3_group", width: gw), s4Group = m.reg("s4_group", width: gw)
-        // sK_free: stage K can take a beat this edge (it is empty, or its beat moves on). The
-        // data registers of a stage load whenever it is free, valid beat or not (its valid bit
-        // says which), so their enables, which fan out to every lane, stay one LUT from the
-        // registers and never wait on the hazard check.
-        let s4Free = m.wire("s4_free", ~s4Valid | buf.ready)
-        let s3Free = m.wire("s3_free", ~s3Valid | s4Free)
-        let s2Free = m.wire("s2_free", ~s2Valid | s3Free)
-        let s4Advance = m.wire("s4_advance", s4Valid & buf.ready)
-        let s3Advance = m.wire("s3_advance", s3Valid & s4Free)
-        let s2Advance = m.wire("s2_advance", s2Valid & s3Free)
+        // s2 to s4 move together: all of them shift, bubbles included, whenever the output
+        // buffer can take a beat (`buf.ready`, a register), and all of them hold otherwise. The
+        // data registers of a stage load on every shift (the valid bit says whether a beat came),
+        // so their enables, which fan out to every lane, are that register itself, with no LUT
+        // in between and no chain of per-stage "free" terms (a stage-by-stage chain, which
+        // would let a stage fill a bubble below a stalled one, put three LUT levels on those
+        // wide nets and set the bank's clock). A bubble is only kept while the output buffer
+        // is full, so the consumer still has two beats waiting.
+        let shift = buf.ready
+        let s4Advance = m.wire("s4_advance", s4Valid & shift)
         // A beat reads its group's membranes in s1; a beat of the same group in s2, s3 or s4 has
         // not written them yet, so the reader waits (a token's first step reads nothing). The
-        // check is a register, `hazard`, computed for the beat s1 holds after each edge, so that
-        // the stage enables never wait on a group compare:
-        // - s1 loads a beat (from its skid entry or the input): it meets the beat leaving s1, the
-        //   beats of s2 and s3 (they stay in flight whether they move or not), and that of s4
-        //   unless it leaves;
-        // - s1 keeps its beat: it meets the beats of s2 and s3, and that of s4 unless it leaves.
-        let hazard = m.reg("hazard", width: 1, reset: 0)
-        let s1Take = m.wire("s1_take", ~hazard & s2Free)
+        // check is computed for the beat s1 holds after each edge, so that the stage enables
+        // never wait on a group compare. Both candidates are checked in registers:
+        // - `hazard_new`, in case s1 loads a beat (from its skid entry or the input): it meets
+        //   the beat leaving s1, the beats of s2 and s3 (they stay in flight whether they move
+        //   or not), and that of s4 unless it leaves;
+        // - `hazard_held`, in case s1 keeps its beat: it meets the beats of s2 and s3, and that
+        //   of s4 unless it leaves;
+        // and `s1_loaded` picks one after the edge. Choosing before the edge would put s1's load
+        // (a net that fans out to the enables of every lane's s1 registers) in series with the
+        // group compares.
+        let hazardNewR = m.reg("hazard_new", width: 1, reset: 0)
+        let hazardHeldR = m.reg("hazard_held", width: 1, reset: 0)
+        let s1Loaded = m.reg("s1_loaded", width: 1, reset: 0)
+        let hazard = m.wire("hazard", mux(s1Loaded, hazardNewR, hazardHeldR))
+        let s1Take = m.wire("s1_take", ~hazard & shift)
         let s1Advance = m.wire("s1_advance", s1Valid & s1Take)
         let reads = (0..<g).map { gi in g == 1 ? ~inFirst : ~inFirst & inGroup.eq(.const(gi, width: gw)) }
         let (s1Load, incoming) = s1.drive(upValid: inValid, upPayload: [inFirst, inGroup, inCurrent, SpikeStreamParts.pack(reads)],
                                           downReady: s1Take)
         let (newFirst, newGroup) = (m.wire("s1_new_first", incoming[0]), m.wire("s1_new_group", incoming[1]))
         func same(_ a: Expr, _ b: Expr) -> Expr { g == 1 ? .const(1, width: 1) : a.eq(b) }
-        let s4Stays: Expr = m.wire("s4_stays", s4Valid & ~buf.ready)
+        let s4Stays: Expr = m.wire("s4_stays", s4Valid & ~shift)
         let newMeets1: Expr = s1Valid & same(newGroup, s1Group)
         let newMeets2: Expr = s2Valid & same(newGroup, s2Group)
         let newMeets3: Expr = s3Valid & same(newGroup, s3Group)
@@ -342,16 +349,18 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         let meetsHeld: Expr = m.wire("held_meets", (heldMeets2 | heldMeets3) | heldMeets4)
         let hazardNew: Expr = ~newFirst & meetsNew
         let hazardHeld: Expr = ~s1First & meetsHeld
-        m.next(hazard, mux(s1Load, hazardNew, hazardHeld))
-        m.next(s2Valid, s1Advance | (s2Valid & ~s2Advance))
-        m.next(s2First, s1First, enable: s2Free)
-        m.next(s2Group, s1Group, enable: s2Free)
-        m.next(s3Valid, s2Advance | (s3Valid & ~s3Advance))
-        m.next(s3First, s2First, enable: s3Free)
-        m.next(s3Group, s2Group, enable: s3Free)
-        m.next(s4Valid, s3Advance | (s4Valid & ~s4Advance))
-        m.next(s4First, s3First, enable: s4Free)
-        m.next(s4Group, s3Group, enable: s4Free)
+        m.next(hazardNewR, hazardNew)
+        m.next(hazardHeldR, hazardHeld)
+        m.next(s1Loaded, s1Load)
+        m.next(s2Valid, mux(shift, s1Advance, s2Valid))
+        m.next(s2First, s1First, enable: shift)
+        m.next(s2Group, s1Group, enable: shift)
+        m.next(s3Valid, mux(shift, s2Valid, s3Valid))
+        m.next(s3First, s2First, enable: shift)
+        m.next(s3Group, s2Group, enable: shift)
+        m.next(s4Valid, mux(shift, s3Valid, s4Valid))
+        m.next(s4First, s3First, enable: shift)
+        m.next(s4Group, s3Group, enable: shift)
         for j in 0..<p {
             // s1 -> s2: the start membrane (the OR of the selected group's membrane and, on a
             // token's first step or for a lane with no neuron in the group, vr), and the current.
@@ -364,15 +373,15 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
             let s2V0 = m.reg("s2_v0_lane\(j)", width: wv, signed: true)
             let s2Current = m.reg("s2_current_lane\(j)", width: wi, signed: true)
             let start = !hasNeuron ? vrConst : m.wire("v0_lane\(j)", terms.dropFirst().reduce(terms[0]) { $0 | $1 })
-            m.next(s2V0, start, enable: s2Free)
-            m.next(s2Current, SpikeStreamParts.field(s1Current, j, wi).asSigned(), enable: s2Free)
+            m.next(s2V0, start, enable: shift)
+            m.next(s2Current, SpikeStreamParts.field(s1Current, j, wi).asSigned(), enable: shift)
             // s2 -> s3: the charged membrane, and the lane's threshold for the beat's group.
             let s3H = m.reg("s3_h_lane\(j)", width: dp.chargedWidth, signed: true)
-            m.next(s3H, try dp.charge(m, "lane\(j)", start: s2V0, current: s2Current), enable: s3Free)
+            m.next(s3H, try dp.charge(m, "lane\(j)", start: s2V0, current: s2Current), enable: shift)
             var th: Expr?
             if let t = laneThreshold(j, group: s2Group) {
                 let s3Th = m.reg("s3_th_lane\(j)", width: t.width, signed: true)
-                m.next(s3Th, t, enable: s3Free)
+                m.next(s3Th, t, enable: shift)
                 th = s3Th
             }
             // s3 -> s4: the compare, and the two membranes the reset chooses from; s4 selects
@@ -380,12 +389,12 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
             let f = dp.compare(m, "lane\(j)", charged: s3H, threshold: th)
             let s4Spike = m.reg("s4_spike_lane\(j)", width: 1)
             let s4Kept = m.reg("s4_kept_lane\(j)", width: wv, signed: true)
-            m.next(s4Spike, f.spike, enable: s4Free)
-            m.next(s4Kept, f.kept, enable: s4Free)
+            m.next(s4Spike, f.spike, enable: shift)
+            m.next(s4Kept, f.kept, enable: shift)
             var fired = f.fired   // vr, a constant, for a hard reset
             if case .soft = c.neuron.reset {
                 let s4Fired = m.reg("s4_fired_lane\(j)", width: wv, signed: true)
-                m.next(s4Fired, f.fired, enable: s4Free)
+                m.next(s4Fired, f.fired, enable: shift)
                 fired = s4Fired
             }
             let s4V = dp.reset(m, "lane\(j)", spike: s4Spike, fired: fired, kept: s4Kept)
