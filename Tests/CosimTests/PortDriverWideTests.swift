@@ -70,6 +70,7 @@ import Cosim
         let seed = TestSeed.value(default: 7)
         print("PortDriverWideTests verilator seed \(seed)")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-wideports-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
         exercise(try PortDriver.verilator(try Self.design(), directory: dir), seed: seed)
     }
 }

@@ -80,6 +80,7 @@ import Cosim
         print("StreamFIFOTests verilator seed \(seed)")
         let design = try Elaborate.run(try makeStreamFIFO(StreamFIFOConfig(width: 11, depth: 3)))
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-fifo-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
         let driver = try PortDriver.verilator(design, directory: dir)
         _ = try Self.run(driver, width: 11, depth: 3, count: 2000, inStall: 0.3, outStall: 0.3, seed: seed)
     }

@@ -93,6 +93,7 @@ import Cosim
         var rng = SplitMix64(seed: seed)
         let c = Self.random(&rng, channels: 10, lanes: 4, classes: 3, tokens: 6, T: 2, maxCount: 5)
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-head-\(getpid())")
+        defer { try? FileManager.default.removeItem(at: dir) }
         let driver = try PortDriver.verilator(try Elaborate.run(try makeHead(c)), directory: dir)
         try Self.run(driver, c, images: Self.images(c, count: 4, &rng), inStall: 0.3, outStall: 0.3, seed: seed)
     }
