@@ -8,7 +8,7 @@
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [3], in_current [16x14] (lane j at [j*14 +: 14]).
 // out: out_valid, out_ready, out_first, out_group [3], out_spike [16] (lane j at bit j).
 // One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves; s2 to s4 shift together, bubbles included, whenever the output buffer has room.
 // Parameters: neurons = 128, lanes = 16, neuron = k=1 th=8388608 reset=hard(vr=0) decayInput=true E=16 Wv=auto, current = [-5174, 5166], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -185,13 +185,11 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
   reg  [2:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard_new;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard_held;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_loaded;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -428,9 +426,6 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -884,20 +879,13 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
   wire [7:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_new_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_new_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_held_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_held_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_valid_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_valid_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [13:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -1195,9 +1183,6 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s4_free_not = ~s4_valid;
-  assign s3_free_not = ~s3_valid;
-  assign s2_free_not = ~s2_valid;
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
   assign s4_stays_not = ~out_q_up_ready;
@@ -1619,20 +1604,13 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
   assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
   assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
   assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
-  assign hazard_next_not = ~s1_new_first;
-  assign hazard_next_and = hazard_next_not & new_meets;
-  assign hazard_next_not_1 = ~s1_first;
-  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
-  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
-  assign s2_valid_next_not = ~s2_advance;
-  assign s2_valid_next_and = s2_valid & s2_valid_next_not;
-  assign s2_valid_next_or = s1_advance | s2_valid_next_and;
-  assign s3_valid_next_not = ~s3_advance;
-  assign s3_valid_next_and = s3_valid & s3_valid_next_not;
-  assign s3_valid_next_or = s2_advance | s3_valid_next_and;
-  assign s4_valid_next_not = ~s4_advance;
-  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
-  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
+  assign hazard_new_next_not = ~s1_new_first;
+  assign hazard_new_next_and = hazard_new_next_not & new_meets;
+  assign hazard_held_next_not = ~s1_first;
+  assign hazard_held_next_and = hazard_held_next_not & held_meets;
+  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[13:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -1931,13 +1909,9 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_free = s4_free_not | out_q_up_ready;
-  assign s3_free = s3_free_not | s4_free;
-  assign s2_free = s2_free_not | s3_free;
   assign s4_advance = s4_valid & out_q_up_ready;
-  assign s3_advance = s3_valid & s4_free;
-  assign s2_advance = s2_valid & s3_free;
-  assign s1_take = s1_take_not & s2_free;
+  assign hazard = s1_loaded ? hazard_new : hazard_held;
+  assign s1_take = s1_take_not & out_q_up_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -2090,39 +2064,45 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
   always @(posedge clk)
     if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
   always @(posedge clk)
-    if (rst) hazard <= 1'd0;
-    else hazard <= hazard_next_mux;
+    if (rst) hazard_new <= 1'd0;
+    else hazard_new <= hazard_new_next_and;
+  always @(posedge clk)
+    if (rst) hazard_held <= 1'd0;
+    else hazard_held <= hazard_held_next_and;
+  always @(posedge clk)
+    if (rst) s1_loaded <= 1'd0;
+    else s1_loaded <= s1_load;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
-    else s2_valid <= s2_valid_next_or;
+    else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (s2_free) s2_first <= s1_first;
+    if (out_q_up_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (s2_free) s2_group <= s1_group;
+    if (out_q_up_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
-    else s3_valid <= s3_valid_next_or;
+    else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (s3_free) s3_first <= s2_first;
+    if (out_q_up_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (s3_free) s3_group <= s2_group;
+    if (out_q_up_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
-    else s4_valid <= s4_valid_next_or;
+    else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (s4_free) s4_first <= s3_first;
+    if (out_q_up_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (s4_free) s4_group <= s3_group;
+    if (out_q_up_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane0 <= v0_lane0;
+    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane0 <= lane0_h;
+    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane0 <= lane0_spike;
+    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 30'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -2148,15 +2128,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_112 <= 30'd0;
     else if (v_112_en_and) v_112 <= lane0_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane1 <= v0_lane1;
+    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane1 <= lane1_h;
+    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane1 <= lane1_spike;
+    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 30'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -2182,15 +2162,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_113 <= 30'd0;
     else if (v_113_en_and) v_113 <= lane1_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane2 <= v0_lane2;
+    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (s2_free) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane2 <= lane2_h;
+    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane2 <= lane2_spike;
+    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 30'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -2216,15 +2196,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_114 <= 30'd0;
     else if (v_114_en_and) v_114 <= lane2_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane3 <= v0_lane3;
+    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (s2_free) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane3 <= lane3_h;
+    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane3 <= lane3_spike;
+    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 30'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -2250,15 +2230,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_115 <= 30'd0;
     else if (v_115_en_and) v_115 <= lane3_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane4 <= v0_lane4;
+    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (s2_free) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane4 <= lane4_h;
+    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane4 <= lane4_spike;
+    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 30'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -2284,15 +2264,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_116 <= 30'd0;
     else if (v_116_en_and) v_116 <= lane4_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane5 <= v0_lane5;
+    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (s2_free) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane5 <= lane5_h;
+    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane5 <= lane5_spike;
+    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 30'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -2318,15 +2298,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_117 <= 30'd0;
     else if (v_117_en_and) v_117 <= lane5_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane6 <= v0_lane6;
+    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (s2_free) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane6 <= lane6_h;
+    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane6 <= lane6_spike;
+    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 30'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -2352,15 +2332,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_118 <= 30'd0;
     else if (v_118_en_and) v_118 <= lane6_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane7 <= v0_lane7;
+    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (s2_free) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane7 <= lane7_h;
+    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane7 <= lane7_spike;
+    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 30'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -2386,15 +2366,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_119 <= 30'd0;
     else if (v_119_en_and) v_119 <= lane7_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane8 <= v0_lane8;
+    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (s2_free) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane8 <= lane8_h;
+    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane8 <= lane8_spike;
+    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 30'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -2420,15 +2400,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_120 <= 30'd0;
     else if (v_120_en_and) v_120 <= lane8_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane9 <= v0_lane9;
+    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (s2_free) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane9 <= lane9_h;
+    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane9 <= lane9_spike;
+    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 30'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -2454,15 +2434,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_121 <= 30'd0;
     else if (v_121_en_and) v_121 <= lane9_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane10 <= v0_lane10;
+    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (s2_free) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane10 <= lane10_h;
+    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane10 <= lane10_spike;
+    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 30'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -2488,15 +2468,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_122 <= 30'd0;
     else if (v_122_en_and) v_122 <= lane10_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane11 <= v0_lane11;
+    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (s2_free) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane11 <= lane11_h;
+    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane11 <= lane11_spike;
+    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 30'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -2522,15 +2502,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_123 <= 30'd0;
     else if (v_123_en_and) v_123 <= lane11_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane12 <= v0_lane12;
+    if (out_q_up_ready) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (s2_free) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (out_q_up_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane12 <= lane12_h;
+    if (out_q_up_ready) s3_h_lane12 <= lane12_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane12 <= lane12_spike;
+    if (out_q_up_ready) s4_spike_lane12 <= lane12_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane12 <= s3_h_lane12;
+    if (out_q_up_ready) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 30'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -2556,15 +2536,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_124 <= 30'd0;
     else if (v_124_en_and) v_124 <= lane12_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane13 <= v0_lane13;
+    if (out_q_up_ready) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (s2_free) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (out_q_up_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane13 <= lane13_h;
+    if (out_q_up_ready) s3_h_lane13 <= lane13_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane13 <= lane13_spike;
+    if (out_q_up_ready) s4_spike_lane13 <= lane13_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane13 <= s3_h_lane13;
+    if (out_q_up_ready) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 30'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -2590,15 +2570,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_125 <= 30'd0;
     else if (v_125_en_and) v_125 <= lane13_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane14 <= v0_lane14;
+    if (out_q_up_ready) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (s2_free) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (out_q_up_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane14 <= lane14_h;
+    if (out_q_up_ready) s3_h_lane14 <= lane14_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane14 <= lane14_spike;
+    if (out_q_up_ready) s4_spike_lane14 <= lane14_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane14 <= s3_h_lane14;
+    if (out_q_up_ready) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 30'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -2624,15 +2604,15 @@ module qkta_hst_2_256_s1_q_lif_l128_p16_pipe_62a4bb13 (
     if (rst) v_126 <= 30'd0;
     else if (v_126_en_and) v_126 <= lane14_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane15 <= v0_lane15;
+    if (out_q_up_ready) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (s2_free) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (out_q_up_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane15 <= lane15_h;
+    if (out_q_up_ready) s3_h_lane15 <= lane15_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane15 <= lane15_spike;
+    if (out_q_up_ready) s4_spike_lane15 <= lane15_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane15 <= s3_h_lane15;
+    if (out_q_up_ready) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 30'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;

@@ -8,7 +8,7 @@
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [3], in_current [2x11] (lane j at [j*11 +: 11]).
 // out: out_valid, out_ready, out_first, out_group [3], out_spike [2] (lane j at bit j).
 // One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves; s2 to s4 shift together, bubbles included, whenever the output buffer has room.
 // Parameters: neurons = 16, lanes = 2, neuron = k=1 th=512 reset=hard(vr=0) decayInput=true E=2 Wv=auto, current = [-374, 663], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -73,13 +73,11 @@ module patch_embed1_custom_shortcut_lif_l16_p2_pipe_1252a982 (
   reg  [2:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard_new;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard_held;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_loaded;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -120,9 +118,6 @@ module patch_embed1_custom_shortcut_lif_l16_p2_pipe_1252a982 (
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -226,20 +221,13 @@ module patch_embed1_custom_shortcut_lif_l16_p2_pipe_1252a982 (
   wire [7:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_new_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_new_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_held_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_held_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_valid_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_valid_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [10:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -285,9 +273,6 @@ module patch_embed1_custom_shortcut_lif_l16_p2_pipe_1252a982 (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s4_free_not = ~s4_valid;
-  assign s3_free_not = ~s3_valid;
-  assign s2_free_not = ~s2_valid;
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
   assign s4_stays_not = ~out_q_up_ready;
@@ -387,20 +372,13 @@ module patch_embed1_custom_shortcut_lif_l16_p2_pipe_1252a982 (
   assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
   assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
   assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
-  assign hazard_next_not = ~s1_new_first;
-  assign hazard_next_and = hazard_next_not & new_meets;
-  assign hazard_next_not_1 = ~s1_first;
-  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
-  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
-  assign s2_valid_next_not = ~s2_advance;
-  assign s2_valid_next_and = s2_valid & s2_valid_next_not;
-  assign s2_valid_next_or = s1_advance | s2_valid_next_and;
-  assign s3_valid_next_not = ~s3_advance;
-  assign s3_valid_next_and = s3_valid & s3_valid_next_not;
-  assign s3_valid_next_or = s2_advance | s3_valid_next_and;
-  assign s4_valid_next_not = ~s4_advance;
-  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
-  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
+  assign hazard_new_next_not = ~s1_new_first;
+  assign hazard_new_next_and = hazard_new_next_not & new_meets;
+  assign hazard_held_next_not = ~s1_first;
+  assign hazard_held_next_and = hazard_held_next_not & held_meets;
+  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[10:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -447,13 +425,9 @@ module patch_embed1_custom_shortcut_lif_l16_p2_pipe_1252a982 (
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_free = s4_free_not | out_q_up_ready;
-  assign s3_free = s3_free_not | s4_free;
-  assign s2_free = s2_free_not | s3_free;
   assign s4_advance = s4_valid & out_q_up_ready;
-  assign s3_advance = s3_valid & s4_free;
-  assign s2_advance = s2_valid & s3_free;
-  assign s1_take = s1_take_not & s2_free;
+  assign hazard = s1_loaded ? hazard_new : hazard_held;
+  assign s1_take = s1_take_not & out_q_up_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -508,39 +482,45 @@ module patch_embed1_custom_shortcut_lif_l16_p2_pipe_1252a982 (
   always @(posedge clk)
     if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
   always @(posedge clk)
-    if (rst) hazard <= 1'd0;
-    else hazard <= hazard_next_mux;
+    if (rst) hazard_new <= 1'd0;
+    else hazard_new <= hazard_new_next_and;
+  always @(posedge clk)
+    if (rst) hazard_held <= 1'd0;
+    else hazard_held <= hazard_held_next_and;
+  always @(posedge clk)
+    if (rst) s1_loaded <= 1'd0;
+    else s1_loaded <= s1_load;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
-    else s2_valid <= s2_valid_next_or;
+    else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (s2_free) s2_first <= s1_first;
+    if (out_q_up_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (s2_free) s2_group <= s1_group;
+    if (out_q_up_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
-    else s3_valid <= s3_valid_next_or;
+    else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (s3_free) s3_first <= s2_first;
+    if (out_q_up_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (s3_free) s3_group <= s2_group;
+    if (out_q_up_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
-    else s4_valid <= s4_valid_next_or;
+    else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (s4_free) s4_first <= s3_first;
+    if (out_q_up_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (s4_free) s4_group <= s3_group;
+    if (out_q_up_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane0 <= v0_lane0;
+    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane0 <= lane0_h;
+    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane0 <= lane0_spike;
+    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 12'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -566,15 +546,15 @@ module patch_embed1_custom_shortcut_lif_l16_p2_pipe_1252a982 (
     if (rst) v_14 <= 12'd0;
     else if (v_14_en_and) v_14 <= lane0_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane1 <= v0_lane1;
+    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane1 <= lane1_h;
+    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane1 <= lane1_spike;
+    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 12'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;

@@ -8,7 +8,7 @@
 // in:  in_valid, in_ready, in_first (start from V = vr), in_group [3], in_current [6x14] (lane j at [j*14 +: 14]).
 // out: out_valid, out_ready, out_first, out_group [3], out_spike [6] (lane j at bit j).
 // One output beat per input beat, in order; latency 5 cycle(s), one beat per cycle unstalled (a beat of a group still in flight waits, unless it sets in_first).
-// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves.
+// Registers reset to vr; stages: s1 the accepted beat (one-hot read select), s2 the start membrane V0, s3 the charged H, s4 the spike and both reset candidates, written back as the beat leaves; s2 to s4 shift together, bubbles included, whenever the output buffer has room.
 // Parameters: neurons = 48, lanes = 6, neuron = k=1 th=512 reset=hard(vr=0) decayInput=true E=2 Wv=auto, current = [-6571, 6944], storage = pipelined, membraneOutput = false
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -105,13 +105,11 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
   reg  [2:0] s2_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s3_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [2:0] s4_group;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_free;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s4_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard_new;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  hazard_held;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  reg  s1_loaded;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_take;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_advance;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -208,9 +206,6 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
   wire out_q_up_fire;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_load;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire s4_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_free_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_take_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire s1_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s4_stays_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -414,20 +409,13 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
   wire [7:0] s1_read_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
-  wire hazard_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_not_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_and_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire hazard_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s2_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s3_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_valid_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_valid_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
-  wire s4_valid_next_or;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_new_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_new_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_held_next_not;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire hazard_held_next_and;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s2_valid_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s3_valid_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
+  wire s4_valid_next_mux;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [13:0] s2_current_lane0_next_bits;  // Blocks/SpikeStreamParts.swift field(_:_:_:)
   wire v_0_en_eq;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
   wire v_0_en_and;  // Blocks/LIFBank.swift retire(_:_:spike:next:group:write:)
@@ -545,9 +533,6 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
-  assign s4_free_not = ~s4_valid;
-  assign s3_free_not = ~s3_valid;
-  assign s2_free_not = ~s2_valid;
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
   assign s4_stays_not = ~out_q_up_ready;
@@ -739,20 +724,13 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
   assign s1_read_next_mux = s1_skid_valid ? s1_skid_read : s1_read_next_cat;
   assign s1_skid_valid_next_or = s1_skid_valid | s1_up_fire;
   assign s1_skid_valid_next_mux = s1_load ? 1'd0 : s1_skid_valid_next_or;
-  assign hazard_next_not = ~s1_new_first;
-  assign hazard_next_and = hazard_next_not & new_meets;
-  assign hazard_next_not_1 = ~s1_first;
-  assign hazard_next_and_1 = hazard_next_not_1 & held_meets;
-  assign hazard_next_mux = s1_load ? hazard_next_and : hazard_next_and_1;
-  assign s2_valid_next_not = ~s2_advance;
-  assign s2_valid_next_and = s2_valid & s2_valid_next_not;
-  assign s2_valid_next_or = s1_advance | s2_valid_next_and;
-  assign s3_valid_next_not = ~s3_advance;
-  assign s3_valid_next_and = s3_valid & s3_valid_next_not;
-  assign s3_valid_next_or = s2_advance | s3_valid_next_and;
-  assign s4_valid_next_not = ~s4_advance;
-  assign s4_valid_next_and = s4_valid & s4_valid_next_not;
-  assign s4_valid_next_or = s3_advance | s4_valid_next_and;
+  assign hazard_new_next_not = ~s1_new_first;
+  assign hazard_new_next_and = hazard_new_next_not & new_meets;
+  assign hazard_held_next_not = ~s1_first;
+  assign hazard_held_next_and = hazard_held_next_not & held_meets;
+  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[13:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -871,13 +849,9 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
   assign out_q_up_ready = ~out_q_skid_valid;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_free = s4_free_not | out_q_up_ready;
-  assign s3_free = s3_free_not | s4_free;
-  assign s2_free = s2_free_not | s3_free;
   assign s4_advance = s4_valid & out_q_up_ready;
-  assign s3_advance = s3_valid & s4_free;
-  assign s2_advance = s2_valid & s3_free;
-  assign s1_take = s1_take_not & s2_free;
+  assign hazard = s1_loaded ? hazard_new : hazard_held;
+  assign s1_take = s1_take_not & out_q_up_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -960,39 +934,45 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
   always @(posedge clk)
     if (s1_up_ready) s1_skid_read <= s1_read_next_cat;
   always @(posedge clk)
-    if (rst) hazard <= 1'd0;
-    else hazard <= hazard_next_mux;
+    if (rst) hazard_new <= 1'd0;
+    else hazard_new <= hazard_new_next_and;
+  always @(posedge clk)
+    if (rst) hazard_held <= 1'd0;
+    else hazard_held <= hazard_held_next_and;
+  always @(posedge clk)
+    if (rst) s1_loaded <= 1'd0;
+    else s1_loaded <= s1_load;
   always @(posedge clk)
     if (rst) s2_valid <= 1'd0;
-    else s2_valid <= s2_valid_next_or;
+    else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (s2_free) s2_first <= s1_first;
+    if (out_q_up_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (s2_free) s2_group <= s1_group;
+    if (out_q_up_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
-    else s3_valid <= s3_valid_next_or;
+    else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (s3_free) s3_first <= s2_first;
+    if (out_q_up_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (s3_free) s3_group <= s2_group;
+    if (out_q_up_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
-    else s4_valid <= s4_valid_next_or;
+    else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (s4_free) s4_first <= s3_first;
+    if (out_q_up_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (s4_free) s4_group <= s3_group;
+    if (out_q_up_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane0 <= v0_lane0;
+    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (s2_free) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane0 <= lane0_h;
+    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane0 <= lane0_spike;
+    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 16'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -1018,15 +998,15 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
     if (rst) v_42 <= 16'd0;
     else if (v_42_en_and) v_42 <= lane0_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane1 <= v0_lane1;
+    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (s2_free) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane1 <= lane1_h;
+    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane1 <= lane1_spike;
+    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 16'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -1052,15 +1032,15 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
     if (rst) v_43 <= 16'd0;
     else if (v_43_en_and) v_43 <= lane1_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane2 <= v0_lane2;
+    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (s2_free) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane2 <= lane2_h;
+    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane2 <= lane2_spike;
+    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 16'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -1086,15 +1066,15 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
     if (rst) v_44 <= 16'd0;
     else if (v_44_en_and) v_44 <= lane2_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane3 <= v0_lane3;
+    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (s2_free) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane3 <= lane3_h;
+    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane3 <= lane3_spike;
+    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 16'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -1120,15 +1100,15 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
     if (rst) v_45 <= 16'd0;
     else if (v_45_en_and) v_45 <= lane3_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane4 <= v0_lane4;
+    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (s2_free) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane4 <= lane4_h;
+    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane4 <= lane4_spike;
+    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 16'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -1154,15 +1134,15 @@ module ssa_custom_s3_v_lif_l48_p6_pipe_a7f4c410 (
     if (rst) v_46 <= 16'd0;
     else if (v_46_en_and) v_46 <= lane4_vn;
   always @(posedge clk)
-    if (s2_free) s2_v0_lane5 <= v0_lane5;
+    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (s2_free) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (s3_free) s3_h_lane5 <= lane5_h;
+    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (s4_free) s4_spike_lane5 <= lane5_spike;
+    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (s4_free) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 16'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
