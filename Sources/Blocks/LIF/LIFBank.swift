@@ -181,7 +181,8 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
 
     var fields: [(name: String, width: Int, signed: Bool)] = [("first", 1, false), ("group", gw, false), ("spike", p, false)]
     if c.membraneOutput { fields.append(("membrane", p * wv, false)) }
-    let buf = SpikeSkidBuffer(m, "out", fields: fields)
+    // Pipelined: `buf.ready` is the shift enable of every s2..s4 flop, so it is a flop itself.
+    let buf = SpikeSkidBuffer(m, "out", fields: fields, readyRegister: c.storage == .pipelined)
     let vrConst = Expr.const(c.neuron.resetValue, width: wv, signed: true)
 
     /// Whether lane `j` holds a neuron in the beat's group.
@@ -305,7 +306,7 @@ public func makeLIFBank(_ config: LIFBankConfig) throws -> Module {
         let s2Group = m.reg("s2_group", width: gw)
         let s3Group = m.reg("s3_group", width: gw), s4Group = m.reg("s4_group", width: gw)
         // s2 to s4 move together: all of them shift, bubbles included, whenever the output
-        // buffer can take a beat (`buf.ready`, a register), and all of them hold otherwise. The
+        // buffer can take a beat (`buf.ready`, a flop of positive polarity), and all of them hold otherwise. The
         // data registers of a stage load on every shift (the valid bit says whether a beat came),
         // so their enables, which fan out to every lane, are that register itself, with no LUT
         // in between and no chain of per-stage "free" terms (a stage-by-stage chain, which

@@ -8,8 +8,10 @@ import HDL
 struct SpikeSkidBuffer {
     private let buffer: SkidBuffer
 
-    init(_ m: Module, _ prefix: String, fields: [(name: String, width: Int, signed: Bool)]) {
-        buffer = SkidBuffer(m, "\(prefix)_q", fields: fields.map { StreamField($0.name, width: $0.width, signed: $0.signed) })
+    /// `readyRegister`: `ready` is a flop of its own rather than an inverter (`SkidBuffer`).
+    init(_ m: Module, _ prefix: String, fields: [(name: String, width: Int, signed: Bool)], readyRegister: Bool = false) {
+        buffer = SkidBuffer(m, "\(prefix)_q", fields: fields.map { StreamField($0.name, width: $0.width, signed: $0.signed) },
+                            readyRegister: readyRegister)
     }
 
     /// The producer may enqueue this cycle (a register).

@@ -25,8 +25,13 @@ final class SkidBuffer {
     /// the consumer's ready): for a wide entry whose enable would otherwise be on a critical
     /// path (the pipelined LIF bank's input).
     private let loadsWhenEmpty: Bool
+    /// With `readyRegister`, `upReady` is a register of its own that always equals
+    /// `!skidValid` (reset 1), rather than an inverter of `skidValid`: where `upReady` enables
+    /// many flops (the pipelined LIF bank's shift), Yosys' `synth_xilinx` puts one INV in front of
+    /// every flop whose clock enable is an inverted signal; one flop more avoids all of them.
+    private let readyRegister: Expr?
 
-    init(_ m: Module, _ name: String, fields: [StreamField], loadsWhenEmpty: Bool = false) {
+    init(_ m: Module, _ name: String, fields: [StreamField], loadsWhenEmpty: Bool = false, readyRegister: Bool = false) {
         self.module = m
         self.loadsWhenEmpty = loadsWhenEmpty
         self.name = name
@@ -35,7 +40,14 @@ final class SkidBuffer {
         downPayload = fields.map { m.reg("\(name)_\($0.name)", width: $0.width, signed: $0.isSigned) }
         skidValid = m.reg("\(name)_skid_valid", width: 1, reset: 0)
         skid = fields.map { m.reg("\(name)_skid_\($0.name)", width: $0.width, signed: $0.isSigned) }
-        upReady = m.wire("\(name)_up_ready", ~skidValid)
+        if readyRegister {
+            let r = m.reg("\(name)_ready", width: 1, reset: 1)
+            self.readyRegister = r
+            upReady = r
+        } else {
+            self.readyRegister = nil
+            upReady = m.wire("\(name)_up_ready", ~skidValid)
+        }
     }
 
     /// `upValid`/`upPayload`: the producer's beat (it transfers when `upValid && upReady`);
@@ -58,6 +70,7 @@ final class SkidBuffer {
         // `loadsWhenEmpty` the entry's data copies the producer whenever the entry is empty
         // and only its valid bit says whether the copy is a parked beat.
         m.next(skidValid, mux(load, .const(0, width: 1), skidValid | upFire))
+        if let r = readyRegister { m.next(r, mux(load, .const(1, width: 1), ~(skidValid | upFire))) }
         let park = loadsWhenEmpty ? upReady : m.wire("\(name)_park", upFire & ~load)
         for (i, r) in skid.enumerated() {
             m.next(r, upPayload[i], enable: park)
