@@ -161,7 +161,7 @@ public func makeQKCA(_ c: QKCAConfig) throws -> Module {
     func k(_ v: Int, _ w: Int) -> Expr { .const(v, width: w) }
 
     let attnConfig = LIFBankConfig(neurons: C, lanes: P, neuron: c.attention, current: Interval(0, N),
-                                   storage: c.storage.forTimeSteps(T).resolved(groups: G), name: "\(c.name)_attn_lif")
+                                   storage: c.storage.forTimeSteps(T).resolvedWithoutWaits(groups: G), name: "\(c.name)_attn_lif")
     let lifA: Module? = orForm ? nil : try makeLIFBank(attnConfig)
 
     let attnText = orForm

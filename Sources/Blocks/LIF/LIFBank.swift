@@ -16,13 +16,25 @@ public enum LIFStateStorage: String, Hashable, Sendable {
     /// membrane is not written yet) unless it starts a token (`first`): with `G >= 4` groups
     /// sent in order it never waits.
     case pipelined
-    /// `pipelined` where the bank has `G >= 4` groups (its beats never wait there, and the
-    /// membrane update is what limits the clock: docs/timing.md), `registers` otherwise (with
-    /// fewer groups a pipelined beat would wait for its own group's write-back). The default.
+    /// `pipelined` where the bank has `G >= 2` groups, `registers` where it has one (`L <= P`).
+    /// With `G >= 4` groups sent in order a pipelined beat never waits; with 2 or 3 each beat
+    /// waits for its own group's write-back (2 cycles in 4 at `G = 2`, 1 in 4 at `G = 3`), which
+    /// a bank behind an accumulator's drain (one drain of `G` beats per vector, after a whole
+    /// vector of events) does not feel, while the one-cycle register update (three carry
+    /// chains) set the clock of every block that had one (66 MHz for hst-4-384's stage-1
+    /// QKFormer block, docs/timing.md). With one group every beat would wait 3 cycles in 4.
+    /// The default.
     case auto
 
     /// The storage a bank of `groups` groups gets: `auto` resolved, any other case itself.
     public func resolved(groups: Int) -> LIFStateStorage {
+        self == .auto ? (groups >= 2 ? .pipelined : .registers) : self
+    }
+
+    /// `auto` resolved where no beat may wait: `pipelined` only at `G >= 4`. For the QKCA's
+    /// channel-mask bank, whose general form keeps the OR form's cycle-for-cycle timing (and
+    /// the cycle model that assumes it) wherever `auto` leaves it on registers.
+    public func resolvedWithoutWaits(groups: Int) -> LIFStateStorage {
         self == .auto ? (groups >= 4 ? .pipelined : .registers) : self
     }
 

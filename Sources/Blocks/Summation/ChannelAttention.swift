@@ -61,7 +61,7 @@ public func makeChannelAttention(_ config: ChannelAttentionConfig) throws -> Mod
     try c.sum.validate()
     let sums = Interval(0, c.sum.maxSum)
     let useOr = try c.usesOrForm()
-    let storage = c.storage.resolved(groups: (c.channels + c.lanes - 1) / max(c.lanes, 1))
+    let storage = c.storage.resolvedWithoutWaits(groups: (c.channels + c.lanes - 1) / max(c.lanes, 1))
     let lifConfig = LIFBankConfig(neurons: c.channels, lanes: c.lanes, neuron: c.neuron, current: sums,
                                   storage: storage, name: "\(c.name)_lif")
     let lif = try makeLIFBank(lifConfig)   // validates the neuron in both forms

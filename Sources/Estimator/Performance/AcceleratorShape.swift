@@ -103,6 +103,9 @@ public struct AcceleratorShape: Sendable, Hashable {
     /// Cycles each of the Q, K and projection LIF banks (all `G` groups) adds over a register
     /// bank: 4 when `auto` or `pipelined` builds it pipelined, 1 with RAM (`extraLatency`).
     public var lifExtraLatency: Int { storage.forTimeSteps(timeSteps).resolved(groups: groups).extraLatency }
+    /// The same for the QKCA's channel-mask bank (general form), which `auto` pipelines only
+    /// where its beats never wait (`resolvedWithoutWaits`, `G >= 4`).
+    public var attentionLIFExtraLatency: Int { storage.forTimeSteps(timeSteps).resolvedWithoutWaits(groups: groups).extraLatency }
     /// `s_axis` beats per vector, `ceil(C / K)`.
     public var inputBeats: Int { (channels + inputChunk - 1) / inputChunk }
     /// Vectors (token x time step) per sample, `N * T`.

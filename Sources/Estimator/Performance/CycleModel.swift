@@ -76,7 +76,7 @@ public struct CycleModel: Sendable {
     }
 
     /// Cycles of the mask step of QKCA between the passes.
-    public var maskCycles: Int { shape.orForm ? 1 : shape.timeSteps * shape.groups + 3 + shape.lifExtraLatency }
+    public var maskCycles: Int { shape.orForm ? 1 : shape.timeSteps * shape.groups + 3 + shape.attentionLIFExtraLatency }
 
     /// Two-pass pipeline over samples with pass costs `(pass1, pass2)`.
     func qkcaRun(_ passes: [(Int, Int)]) -> Int {
