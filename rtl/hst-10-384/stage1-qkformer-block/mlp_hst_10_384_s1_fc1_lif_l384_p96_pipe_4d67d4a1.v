@@ -28,15 +28,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   output wire [95:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [95:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [95:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [95:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [95:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [18:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -421,17 +421,17 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] v_381;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_382;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_383;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1439:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1439:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1439:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1439:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4066,10 +4066,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [95:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -5168,9 +5171,9 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[14:0];
   assign v_0_en_eq = s4_group == 2'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -6139,11 +6142,13 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -6824,7 +6829,7 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign lane95_h = lane95_h_add[18:0];
   assign lane95_spike = $signed(s3_h_lane95) >= $signed(19'd2048);
   assign lane95_vn = s4_spike_lane95 ? 19'd0 : s4_kept_lane95;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -6868,33 +6873,33 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 19'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -6908,15 +6913,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_288 <= 19'd0;
     else if (v_288_en_and) v_288 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 19'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -6930,15 +6935,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_289 <= 19'd0;
     else if (v_289_en_and) v_289 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 19'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -6952,15 +6957,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_290 <= 19'd0;
     else if (v_290_en_and) v_290 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 19'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -6974,15 +6979,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_291 <= 19'd0;
     else if (v_291_en_and) v_291 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 19'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -6996,15 +7001,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_292 <= 19'd0;
     else if (v_292_en_and) v_292 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 19'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -7018,15 +7023,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_293 <= 19'd0;
     else if (v_293_en_and) v_293 <= lane5_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
+    if (out_q_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
+    if (out_q_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
+    if (out_q_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 19'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -7040,15 +7045,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_294 <= 19'd0;
     else if (v_294_en_and) v_294 <= lane6_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
+    if (out_q_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
+    if (out_q_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
+    if (out_q_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 19'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -7062,15 +7067,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_295 <= 19'd0;
     else if (v_295_en_and) v_295 <= lane7_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
+    if (out_q_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
+    if (out_q_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
+    if (out_q_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 19'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -7084,15 +7089,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_296 <= 19'd0;
     else if (v_296_en_and) v_296 <= lane8_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
+    if (out_q_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
+    if (out_q_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
+    if (out_q_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 19'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -7106,15 +7111,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_297 <= 19'd0;
     else if (v_297_en_and) v_297 <= lane9_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
+    if (out_q_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
+    if (out_q_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
+    if (out_q_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 19'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -7128,15 +7133,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_298 <= 19'd0;
     else if (v_298_en_and) v_298 <= lane10_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
+    if (out_q_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
+    if (out_q_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
+    if (out_q_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 19'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -7150,15 +7155,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_299 <= 19'd0;
     else if (v_299_en_and) v_299 <= lane11_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane12 <= v0_lane12;
+    if (out_q_ready) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (out_q_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane12 <= lane12_h;
+    if (out_q_ready) s3_h_lane12 <= lane12_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane12 <= lane12_spike;
+    if (out_q_ready) s4_spike_lane12 <= lane12_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane12 <= s3_h_lane12;
+    if (out_q_ready) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 19'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -7172,15 +7177,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_300 <= 19'd0;
     else if (v_300_en_and) v_300 <= lane12_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane13 <= v0_lane13;
+    if (out_q_ready) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (out_q_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane13 <= lane13_h;
+    if (out_q_ready) s3_h_lane13 <= lane13_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane13 <= lane13_spike;
+    if (out_q_ready) s4_spike_lane13 <= lane13_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane13 <= s3_h_lane13;
+    if (out_q_ready) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 19'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -7194,15 +7199,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_301 <= 19'd0;
     else if (v_301_en_and) v_301 <= lane13_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane14 <= v0_lane14;
+    if (out_q_ready) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (out_q_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane14 <= lane14_h;
+    if (out_q_ready) s3_h_lane14 <= lane14_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane14 <= lane14_spike;
+    if (out_q_ready) s4_spike_lane14 <= lane14_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane14 <= s3_h_lane14;
+    if (out_q_ready) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 19'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -7216,15 +7221,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_302 <= 19'd0;
     else if (v_302_en_and) v_302 <= lane14_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane15 <= v0_lane15;
+    if (out_q_ready) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (out_q_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane15 <= lane15_h;
+    if (out_q_ready) s3_h_lane15 <= lane15_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane15 <= lane15_spike;
+    if (out_q_ready) s4_spike_lane15 <= lane15_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane15 <= s3_h_lane15;
+    if (out_q_ready) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 19'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -7238,15 +7243,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_303 <= 19'd0;
     else if (v_303_en_and) v_303 <= lane15_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane16 <= v0_lane16;
+    if (out_q_ready) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (out_q_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane16 <= lane16_h;
+    if (out_q_ready) s3_h_lane16 <= lane16_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane16 <= lane16_spike;
+    if (out_q_ready) s4_spike_lane16 <= lane16_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane16 <= s3_h_lane16;
+    if (out_q_ready) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 19'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -7260,15 +7265,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_304 <= 19'd0;
     else if (v_304_en_and) v_304 <= lane16_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane17 <= v0_lane17;
+    if (out_q_ready) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (out_q_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane17 <= lane17_h;
+    if (out_q_ready) s3_h_lane17 <= lane17_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane17 <= lane17_spike;
+    if (out_q_ready) s4_spike_lane17 <= lane17_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane17 <= s3_h_lane17;
+    if (out_q_ready) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 19'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -7282,15 +7287,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_305 <= 19'd0;
     else if (v_305_en_and) v_305 <= lane17_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane18 <= v0_lane18;
+    if (out_q_ready) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (out_q_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane18 <= lane18_h;
+    if (out_q_ready) s3_h_lane18 <= lane18_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane18 <= lane18_spike;
+    if (out_q_ready) s4_spike_lane18 <= lane18_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane18 <= s3_h_lane18;
+    if (out_q_ready) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 19'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -7304,15 +7309,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_306 <= 19'd0;
     else if (v_306_en_and) v_306 <= lane18_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane19 <= v0_lane19;
+    if (out_q_ready) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (out_q_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane19 <= lane19_h;
+    if (out_q_ready) s3_h_lane19 <= lane19_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane19 <= lane19_spike;
+    if (out_q_ready) s4_spike_lane19 <= lane19_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane19 <= s3_h_lane19;
+    if (out_q_ready) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 19'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -7326,15 +7331,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_307 <= 19'd0;
     else if (v_307_en_and) v_307 <= lane19_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane20 <= v0_lane20;
+    if (out_q_ready) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (out_q_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane20 <= lane20_h;
+    if (out_q_ready) s3_h_lane20 <= lane20_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane20 <= lane20_spike;
+    if (out_q_ready) s4_spike_lane20 <= lane20_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane20 <= s3_h_lane20;
+    if (out_q_ready) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 19'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -7348,15 +7353,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_308 <= 19'd0;
     else if (v_308_en_and) v_308 <= lane20_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane21 <= v0_lane21;
+    if (out_q_ready) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (out_q_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane21 <= lane21_h;
+    if (out_q_ready) s3_h_lane21 <= lane21_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane21 <= lane21_spike;
+    if (out_q_ready) s4_spike_lane21 <= lane21_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane21 <= s3_h_lane21;
+    if (out_q_ready) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 19'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -7370,15 +7375,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_309 <= 19'd0;
     else if (v_309_en_and) v_309 <= lane21_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane22 <= v0_lane22;
+    if (out_q_ready) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (out_q_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane22 <= lane22_h;
+    if (out_q_ready) s3_h_lane22 <= lane22_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane22 <= lane22_spike;
+    if (out_q_ready) s4_spike_lane22 <= lane22_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane22 <= s3_h_lane22;
+    if (out_q_ready) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 19'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -7392,15 +7397,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_310 <= 19'd0;
     else if (v_310_en_and) v_310 <= lane22_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane23 <= v0_lane23;
+    if (out_q_ready) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (out_q_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane23 <= lane23_h;
+    if (out_q_ready) s3_h_lane23 <= lane23_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane23 <= lane23_spike;
+    if (out_q_ready) s4_spike_lane23 <= lane23_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane23 <= s3_h_lane23;
+    if (out_q_ready) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 19'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -7414,15 +7419,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_311 <= 19'd0;
     else if (v_311_en_and) v_311 <= lane23_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane24 <= v0_lane24;
+    if (out_q_ready) s2_v0_lane24 <= v0_lane24;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
+    if (out_q_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane24 <= lane24_h;
+    if (out_q_ready) s3_h_lane24 <= lane24_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane24 <= lane24_spike;
+    if (out_q_ready) s4_spike_lane24 <= lane24_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane24 <= s3_h_lane24;
+    if (out_q_ready) s4_kept_lane24 <= s3_h_lane24;
   always @(posedge clk)
     if (rst) v_24 <= 19'd0;
     else if (v_24_en_and) v_24 <= lane24_vn;
@@ -7436,15 +7441,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_312 <= 19'd0;
     else if (v_312_en_and) v_312 <= lane24_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane25 <= v0_lane25;
+    if (out_q_ready) s2_v0_lane25 <= v0_lane25;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
+    if (out_q_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane25 <= lane25_h;
+    if (out_q_ready) s3_h_lane25 <= lane25_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane25 <= lane25_spike;
+    if (out_q_ready) s4_spike_lane25 <= lane25_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane25 <= s3_h_lane25;
+    if (out_q_ready) s4_kept_lane25 <= s3_h_lane25;
   always @(posedge clk)
     if (rst) v_25 <= 19'd0;
     else if (v_25_en_and) v_25 <= lane25_vn;
@@ -7458,15 +7463,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_313 <= 19'd0;
     else if (v_313_en_and) v_313 <= lane25_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane26 <= v0_lane26;
+    if (out_q_ready) s2_v0_lane26 <= v0_lane26;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
+    if (out_q_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane26 <= lane26_h;
+    if (out_q_ready) s3_h_lane26 <= lane26_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane26 <= lane26_spike;
+    if (out_q_ready) s4_spike_lane26 <= lane26_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane26 <= s3_h_lane26;
+    if (out_q_ready) s4_kept_lane26 <= s3_h_lane26;
   always @(posedge clk)
     if (rst) v_26 <= 19'd0;
     else if (v_26_en_and) v_26 <= lane26_vn;
@@ -7480,15 +7485,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_314 <= 19'd0;
     else if (v_314_en_and) v_314 <= lane26_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane27 <= v0_lane27;
+    if (out_q_ready) s2_v0_lane27 <= v0_lane27;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
+    if (out_q_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane27 <= lane27_h;
+    if (out_q_ready) s3_h_lane27 <= lane27_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane27 <= lane27_spike;
+    if (out_q_ready) s4_spike_lane27 <= lane27_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane27 <= s3_h_lane27;
+    if (out_q_ready) s4_kept_lane27 <= s3_h_lane27;
   always @(posedge clk)
     if (rst) v_27 <= 19'd0;
     else if (v_27_en_and) v_27 <= lane27_vn;
@@ -7502,15 +7507,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_315 <= 19'd0;
     else if (v_315_en_and) v_315 <= lane27_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane28 <= v0_lane28;
+    if (out_q_ready) s2_v0_lane28 <= v0_lane28;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
+    if (out_q_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane28 <= lane28_h;
+    if (out_q_ready) s3_h_lane28 <= lane28_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane28 <= lane28_spike;
+    if (out_q_ready) s4_spike_lane28 <= lane28_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane28 <= s3_h_lane28;
+    if (out_q_ready) s4_kept_lane28 <= s3_h_lane28;
   always @(posedge clk)
     if (rst) v_28 <= 19'd0;
     else if (v_28_en_and) v_28 <= lane28_vn;
@@ -7524,15 +7529,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_316 <= 19'd0;
     else if (v_316_en_and) v_316 <= lane28_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane29 <= v0_lane29;
+    if (out_q_ready) s2_v0_lane29 <= v0_lane29;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
+    if (out_q_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane29 <= lane29_h;
+    if (out_q_ready) s3_h_lane29 <= lane29_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane29 <= lane29_spike;
+    if (out_q_ready) s4_spike_lane29 <= lane29_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane29 <= s3_h_lane29;
+    if (out_q_ready) s4_kept_lane29 <= s3_h_lane29;
   always @(posedge clk)
     if (rst) v_29 <= 19'd0;
     else if (v_29_en_and) v_29 <= lane29_vn;
@@ -7546,15 +7551,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_317 <= 19'd0;
     else if (v_317_en_and) v_317 <= lane29_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane30 <= v0_lane30;
+    if (out_q_ready) s2_v0_lane30 <= v0_lane30;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
+    if (out_q_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane30 <= lane30_h;
+    if (out_q_ready) s3_h_lane30 <= lane30_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane30 <= lane30_spike;
+    if (out_q_ready) s4_spike_lane30 <= lane30_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane30 <= s3_h_lane30;
+    if (out_q_ready) s4_kept_lane30 <= s3_h_lane30;
   always @(posedge clk)
     if (rst) v_30 <= 19'd0;
     else if (v_30_en_and) v_30 <= lane30_vn;
@@ -7568,15 +7573,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_318 <= 19'd0;
     else if (v_318_en_and) v_318 <= lane30_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane31 <= v0_lane31;
+    if (out_q_ready) s2_v0_lane31 <= v0_lane31;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
+    if (out_q_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane31 <= lane31_h;
+    if (out_q_ready) s3_h_lane31 <= lane31_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane31 <= lane31_spike;
+    if (out_q_ready) s4_spike_lane31 <= lane31_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane31 <= s3_h_lane31;
+    if (out_q_ready) s4_kept_lane31 <= s3_h_lane31;
   always @(posedge clk)
     if (rst) v_31 <= 19'd0;
     else if (v_31_en_and) v_31 <= lane31_vn;
@@ -7590,15 +7595,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_319 <= 19'd0;
     else if (v_319_en_and) v_319 <= lane31_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane32 <= v0_lane32;
+    if (out_q_ready) s2_v0_lane32 <= v0_lane32;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane32 <= s2_current_lane32_next_bits;
+    if (out_q_ready) s2_current_lane32 <= s2_current_lane32_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane32 <= lane32_h;
+    if (out_q_ready) s3_h_lane32 <= lane32_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane32 <= lane32_spike;
+    if (out_q_ready) s4_spike_lane32 <= lane32_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane32 <= s3_h_lane32;
+    if (out_q_ready) s4_kept_lane32 <= s3_h_lane32;
   always @(posedge clk)
     if (rst) v_32 <= 19'd0;
     else if (v_32_en_and) v_32 <= lane32_vn;
@@ -7612,15 +7617,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_320 <= 19'd0;
     else if (v_320_en_and) v_320 <= lane32_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane33 <= v0_lane33;
+    if (out_q_ready) s2_v0_lane33 <= v0_lane33;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane33 <= s2_current_lane33_next_bits;
+    if (out_q_ready) s2_current_lane33 <= s2_current_lane33_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane33 <= lane33_h;
+    if (out_q_ready) s3_h_lane33 <= lane33_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane33 <= lane33_spike;
+    if (out_q_ready) s4_spike_lane33 <= lane33_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane33 <= s3_h_lane33;
+    if (out_q_ready) s4_kept_lane33 <= s3_h_lane33;
   always @(posedge clk)
     if (rst) v_33 <= 19'd0;
     else if (v_33_en_and) v_33 <= lane33_vn;
@@ -7634,15 +7639,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_321 <= 19'd0;
     else if (v_321_en_and) v_321 <= lane33_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane34 <= v0_lane34;
+    if (out_q_ready) s2_v0_lane34 <= v0_lane34;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane34 <= s2_current_lane34_next_bits;
+    if (out_q_ready) s2_current_lane34 <= s2_current_lane34_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane34 <= lane34_h;
+    if (out_q_ready) s3_h_lane34 <= lane34_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane34 <= lane34_spike;
+    if (out_q_ready) s4_spike_lane34 <= lane34_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane34 <= s3_h_lane34;
+    if (out_q_ready) s4_kept_lane34 <= s3_h_lane34;
   always @(posedge clk)
     if (rst) v_34 <= 19'd0;
     else if (v_34_en_and) v_34 <= lane34_vn;
@@ -7656,15 +7661,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_322 <= 19'd0;
     else if (v_322_en_and) v_322 <= lane34_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane35 <= v0_lane35;
+    if (out_q_ready) s2_v0_lane35 <= v0_lane35;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane35 <= s2_current_lane35_next_bits;
+    if (out_q_ready) s2_current_lane35 <= s2_current_lane35_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane35 <= lane35_h;
+    if (out_q_ready) s3_h_lane35 <= lane35_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane35 <= lane35_spike;
+    if (out_q_ready) s4_spike_lane35 <= lane35_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane35 <= s3_h_lane35;
+    if (out_q_ready) s4_kept_lane35 <= s3_h_lane35;
   always @(posedge clk)
     if (rst) v_35 <= 19'd0;
     else if (v_35_en_and) v_35 <= lane35_vn;
@@ -7678,15 +7683,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_323 <= 19'd0;
     else if (v_323_en_and) v_323 <= lane35_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane36 <= v0_lane36;
+    if (out_q_ready) s2_v0_lane36 <= v0_lane36;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane36 <= s2_current_lane36_next_bits;
+    if (out_q_ready) s2_current_lane36 <= s2_current_lane36_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane36 <= lane36_h;
+    if (out_q_ready) s3_h_lane36 <= lane36_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane36 <= lane36_spike;
+    if (out_q_ready) s4_spike_lane36 <= lane36_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane36 <= s3_h_lane36;
+    if (out_q_ready) s4_kept_lane36 <= s3_h_lane36;
   always @(posedge clk)
     if (rst) v_36 <= 19'd0;
     else if (v_36_en_and) v_36 <= lane36_vn;
@@ -7700,15 +7705,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_324 <= 19'd0;
     else if (v_324_en_and) v_324 <= lane36_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane37 <= v0_lane37;
+    if (out_q_ready) s2_v0_lane37 <= v0_lane37;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane37 <= s2_current_lane37_next_bits;
+    if (out_q_ready) s2_current_lane37 <= s2_current_lane37_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane37 <= lane37_h;
+    if (out_q_ready) s3_h_lane37 <= lane37_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane37 <= lane37_spike;
+    if (out_q_ready) s4_spike_lane37 <= lane37_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane37 <= s3_h_lane37;
+    if (out_q_ready) s4_kept_lane37 <= s3_h_lane37;
   always @(posedge clk)
     if (rst) v_37 <= 19'd0;
     else if (v_37_en_and) v_37 <= lane37_vn;
@@ -7722,15 +7727,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_325 <= 19'd0;
     else if (v_325_en_and) v_325 <= lane37_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane38 <= v0_lane38;
+    if (out_q_ready) s2_v0_lane38 <= v0_lane38;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane38 <= s2_current_lane38_next_bits;
+    if (out_q_ready) s2_current_lane38 <= s2_current_lane38_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane38 <= lane38_h;
+    if (out_q_ready) s3_h_lane38 <= lane38_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane38 <= lane38_spike;
+    if (out_q_ready) s4_spike_lane38 <= lane38_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane38 <= s3_h_lane38;
+    if (out_q_ready) s4_kept_lane38 <= s3_h_lane38;
   always @(posedge clk)
     if (rst) v_38 <= 19'd0;
     else if (v_38_en_and) v_38 <= lane38_vn;
@@ -7744,15 +7749,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_326 <= 19'd0;
     else if (v_326_en_and) v_326 <= lane38_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane39 <= v0_lane39;
+    if (out_q_ready) s2_v0_lane39 <= v0_lane39;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane39 <= s2_current_lane39_next_bits;
+    if (out_q_ready) s2_current_lane39 <= s2_current_lane39_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane39 <= lane39_h;
+    if (out_q_ready) s3_h_lane39 <= lane39_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane39 <= lane39_spike;
+    if (out_q_ready) s4_spike_lane39 <= lane39_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane39 <= s3_h_lane39;
+    if (out_q_ready) s4_kept_lane39 <= s3_h_lane39;
   always @(posedge clk)
     if (rst) v_39 <= 19'd0;
     else if (v_39_en_and) v_39 <= lane39_vn;
@@ -7766,15 +7771,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_327 <= 19'd0;
     else if (v_327_en_and) v_327 <= lane39_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane40 <= v0_lane40;
+    if (out_q_ready) s2_v0_lane40 <= v0_lane40;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane40 <= s2_current_lane40_next_bits;
+    if (out_q_ready) s2_current_lane40 <= s2_current_lane40_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane40 <= lane40_h;
+    if (out_q_ready) s3_h_lane40 <= lane40_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane40 <= lane40_spike;
+    if (out_q_ready) s4_spike_lane40 <= lane40_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane40 <= s3_h_lane40;
+    if (out_q_ready) s4_kept_lane40 <= s3_h_lane40;
   always @(posedge clk)
     if (rst) v_40 <= 19'd0;
     else if (v_40_en_and) v_40 <= lane40_vn;
@@ -7788,15 +7793,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_328 <= 19'd0;
     else if (v_328_en_and) v_328 <= lane40_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane41 <= v0_lane41;
+    if (out_q_ready) s2_v0_lane41 <= v0_lane41;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane41 <= s2_current_lane41_next_bits;
+    if (out_q_ready) s2_current_lane41 <= s2_current_lane41_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane41 <= lane41_h;
+    if (out_q_ready) s3_h_lane41 <= lane41_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane41 <= lane41_spike;
+    if (out_q_ready) s4_spike_lane41 <= lane41_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane41 <= s3_h_lane41;
+    if (out_q_ready) s4_kept_lane41 <= s3_h_lane41;
   always @(posedge clk)
     if (rst) v_41 <= 19'd0;
     else if (v_41_en_and) v_41 <= lane41_vn;
@@ -7810,15 +7815,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_329 <= 19'd0;
     else if (v_329_en_and) v_329 <= lane41_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane42 <= v0_lane42;
+    if (out_q_ready) s2_v0_lane42 <= v0_lane42;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane42 <= s2_current_lane42_next_bits;
+    if (out_q_ready) s2_current_lane42 <= s2_current_lane42_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane42 <= lane42_h;
+    if (out_q_ready) s3_h_lane42 <= lane42_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane42 <= lane42_spike;
+    if (out_q_ready) s4_spike_lane42 <= lane42_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane42 <= s3_h_lane42;
+    if (out_q_ready) s4_kept_lane42 <= s3_h_lane42;
   always @(posedge clk)
     if (rst) v_42 <= 19'd0;
     else if (v_42_en_and) v_42 <= lane42_vn;
@@ -7832,15 +7837,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_330 <= 19'd0;
     else if (v_330_en_and) v_330 <= lane42_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane43 <= v0_lane43;
+    if (out_q_ready) s2_v0_lane43 <= v0_lane43;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane43 <= s2_current_lane43_next_bits;
+    if (out_q_ready) s2_current_lane43 <= s2_current_lane43_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane43 <= lane43_h;
+    if (out_q_ready) s3_h_lane43 <= lane43_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane43 <= lane43_spike;
+    if (out_q_ready) s4_spike_lane43 <= lane43_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane43 <= s3_h_lane43;
+    if (out_q_ready) s4_kept_lane43 <= s3_h_lane43;
   always @(posedge clk)
     if (rst) v_43 <= 19'd0;
     else if (v_43_en_and) v_43 <= lane43_vn;
@@ -7854,15 +7859,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_331 <= 19'd0;
     else if (v_331_en_and) v_331 <= lane43_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane44 <= v0_lane44;
+    if (out_q_ready) s2_v0_lane44 <= v0_lane44;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane44 <= s2_current_lane44_next_bits;
+    if (out_q_ready) s2_current_lane44 <= s2_current_lane44_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane44 <= lane44_h;
+    if (out_q_ready) s3_h_lane44 <= lane44_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane44 <= lane44_spike;
+    if (out_q_ready) s4_spike_lane44 <= lane44_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane44 <= s3_h_lane44;
+    if (out_q_ready) s4_kept_lane44 <= s3_h_lane44;
   always @(posedge clk)
     if (rst) v_44 <= 19'd0;
     else if (v_44_en_and) v_44 <= lane44_vn;
@@ -7876,15 +7881,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_332 <= 19'd0;
     else if (v_332_en_and) v_332 <= lane44_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane45 <= v0_lane45;
+    if (out_q_ready) s2_v0_lane45 <= v0_lane45;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane45 <= s2_current_lane45_next_bits;
+    if (out_q_ready) s2_current_lane45 <= s2_current_lane45_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane45 <= lane45_h;
+    if (out_q_ready) s3_h_lane45 <= lane45_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane45 <= lane45_spike;
+    if (out_q_ready) s4_spike_lane45 <= lane45_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane45 <= s3_h_lane45;
+    if (out_q_ready) s4_kept_lane45 <= s3_h_lane45;
   always @(posedge clk)
     if (rst) v_45 <= 19'd0;
     else if (v_45_en_and) v_45 <= lane45_vn;
@@ -7898,15 +7903,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_333 <= 19'd0;
     else if (v_333_en_and) v_333 <= lane45_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane46 <= v0_lane46;
+    if (out_q_ready) s2_v0_lane46 <= v0_lane46;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane46 <= s2_current_lane46_next_bits;
+    if (out_q_ready) s2_current_lane46 <= s2_current_lane46_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane46 <= lane46_h;
+    if (out_q_ready) s3_h_lane46 <= lane46_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane46 <= lane46_spike;
+    if (out_q_ready) s4_spike_lane46 <= lane46_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane46 <= s3_h_lane46;
+    if (out_q_ready) s4_kept_lane46 <= s3_h_lane46;
   always @(posedge clk)
     if (rst) v_46 <= 19'd0;
     else if (v_46_en_and) v_46 <= lane46_vn;
@@ -7920,15 +7925,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_334 <= 19'd0;
     else if (v_334_en_and) v_334 <= lane46_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane47 <= v0_lane47;
+    if (out_q_ready) s2_v0_lane47 <= v0_lane47;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane47 <= s2_current_lane47_next_bits;
+    if (out_q_ready) s2_current_lane47 <= s2_current_lane47_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane47 <= lane47_h;
+    if (out_q_ready) s3_h_lane47 <= lane47_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane47 <= lane47_spike;
+    if (out_q_ready) s4_spike_lane47 <= lane47_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane47 <= s3_h_lane47;
+    if (out_q_ready) s4_kept_lane47 <= s3_h_lane47;
   always @(posedge clk)
     if (rst) v_47 <= 19'd0;
     else if (v_47_en_and) v_47 <= lane47_vn;
@@ -7942,15 +7947,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_335 <= 19'd0;
     else if (v_335_en_and) v_335 <= lane47_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane48 <= v0_lane48;
+    if (out_q_ready) s2_v0_lane48 <= v0_lane48;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane48 <= s2_current_lane48_next_bits;
+    if (out_q_ready) s2_current_lane48 <= s2_current_lane48_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane48 <= lane48_h;
+    if (out_q_ready) s3_h_lane48 <= lane48_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane48 <= lane48_spike;
+    if (out_q_ready) s4_spike_lane48 <= lane48_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane48 <= s3_h_lane48;
+    if (out_q_ready) s4_kept_lane48 <= s3_h_lane48;
   always @(posedge clk)
     if (rst) v_48 <= 19'd0;
     else if (v_48_en_and) v_48 <= lane48_vn;
@@ -7964,15 +7969,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_336 <= 19'd0;
     else if (v_336_en_and) v_336 <= lane48_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane49 <= v0_lane49;
+    if (out_q_ready) s2_v0_lane49 <= v0_lane49;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane49 <= s2_current_lane49_next_bits;
+    if (out_q_ready) s2_current_lane49 <= s2_current_lane49_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane49 <= lane49_h;
+    if (out_q_ready) s3_h_lane49 <= lane49_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane49 <= lane49_spike;
+    if (out_q_ready) s4_spike_lane49 <= lane49_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane49 <= s3_h_lane49;
+    if (out_q_ready) s4_kept_lane49 <= s3_h_lane49;
   always @(posedge clk)
     if (rst) v_49 <= 19'd0;
     else if (v_49_en_and) v_49 <= lane49_vn;
@@ -7986,15 +7991,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_337 <= 19'd0;
     else if (v_337_en_and) v_337 <= lane49_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane50 <= v0_lane50;
+    if (out_q_ready) s2_v0_lane50 <= v0_lane50;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane50 <= s2_current_lane50_next_bits;
+    if (out_q_ready) s2_current_lane50 <= s2_current_lane50_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane50 <= lane50_h;
+    if (out_q_ready) s3_h_lane50 <= lane50_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane50 <= lane50_spike;
+    if (out_q_ready) s4_spike_lane50 <= lane50_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane50 <= s3_h_lane50;
+    if (out_q_ready) s4_kept_lane50 <= s3_h_lane50;
   always @(posedge clk)
     if (rst) v_50 <= 19'd0;
     else if (v_50_en_and) v_50 <= lane50_vn;
@@ -8008,15 +8013,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_338 <= 19'd0;
     else if (v_338_en_and) v_338 <= lane50_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane51 <= v0_lane51;
+    if (out_q_ready) s2_v0_lane51 <= v0_lane51;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane51 <= s2_current_lane51_next_bits;
+    if (out_q_ready) s2_current_lane51 <= s2_current_lane51_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane51 <= lane51_h;
+    if (out_q_ready) s3_h_lane51 <= lane51_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane51 <= lane51_spike;
+    if (out_q_ready) s4_spike_lane51 <= lane51_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane51 <= s3_h_lane51;
+    if (out_q_ready) s4_kept_lane51 <= s3_h_lane51;
   always @(posedge clk)
     if (rst) v_51 <= 19'd0;
     else if (v_51_en_and) v_51 <= lane51_vn;
@@ -8030,15 +8035,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_339 <= 19'd0;
     else if (v_339_en_and) v_339 <= lane51_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane52 <= v0_lane52;
+    if (out_q_ready) s2_v0_lane52 <= v0_lane52;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane52 <= s2_current_lane52_next_bits;
+    if (out_q_ready) s2_current_lane52 <= s2_current_lane52_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane52 <= lane52_h;
+    if (out_q_ready) s3_h_lane52 <= lane52_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane52 <= lane52_spike;
+    if (out_q_ready) s4_spike_lane52 <= lane52_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane52 <= s3_h_lane52;
+    if (out_q_ready) s4_kept_lane52 <= s3_h_lane52;
   always @(posedge clk)
     if (rst) v_52 <= 19'd0;
     else if (v_52_en_and) v_52 <= lane52_vn;
@@ -8052,15 +8057,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_340 <= 19'd0;
     else if (v_340_en_and) v_340 <= lane52_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane53 <= v0_lane53;
+    if (out_q_ready) s2_v0_lane53 <= v0_lane53;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane53 <= s2_current_lane53_next_bits;
+    if (out_q_ready) s2_current_lane53 <= s2_current_lane53_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane53 <= lane53_h;
+    if (out_q_ready) s3_h_lane53 <= lane53_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane53 <= lane53_spike;
+    if (out_q_ready) s4_spike_lane53 <= lane53_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane53 <= s3_h_lane53;
+    if (out_q_ready) s4_kept_lane53 <= s3_h_lane53;
   always @(posedge clk)
     if (rst) v_53 <= 19'd0;
     else if (v_53_en_and) v_53 <= lane53_vn;
@@ -8074,15 +8079,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_341 <= 19'd0;
     else if (v_341_en_and) v_341 <= lane53_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane54 <= v0_lane54;
+    if (out_q_ready) s2_v0_lane54 <= v0_lane54;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane54 <= s2_current_lane54_next_bits;
+    if (out_q_ready) s2_current_lane54 <= s2_current_lane54_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane54 <= lane54_h;
+    if (out_q_ready) s3_h_lane54 <= lane54_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane54 <= lane54_spike;
+    if (out_q_ready) s4_spike_lane54 <= lane54_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane54 <= s3_h_lane54;
+    if (out_q_ready) s4_kept_lane54 <= s3_h_lane54;
   always @(posedge clk)
     if (rst) v_54 <= 19'd0;
     else if (v_54_en_and) v_54 <= lane54_vn;
@@ -8096,15 +8101,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_342 <= 19'd0;
     else if (v_342_en_and) v_342 <= lane54_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane55 <= v0_lane55;
+    if (out_q_ready) s2_v0_lane55 <= v0_lane55;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane55 <= s2_current_lane55_next_bits;
+    if (out_q_ready) s2_current_lane55 <= s2_current_lane55_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane55 <= lane55_h;
+    if (out_q_ready) s3_h_lane55 <= lane55_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane55 <= lane55_spike;
+    if (out_q_ready) s4_spike_lane55 <= lane55_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane55 <= s3_h_lane55;
+    if (out_q_ready) s4_kept_lane55 <= s3_h_lane55;
   always @(posedge clk)
     if (rst) v_55 <= 19'd0;
     else if (v_55_en_and) v_55 <= lane55_vn;
@@ -8118,15 +8123,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_343 <= 19'd0;
     else if (v_343_en_and) v_343 <= lane55_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane56 <= v0_lane56;
+    if (out_q_ready) s2_v0_lane56 <= v0_lane56;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane56 <= s2_current_lane56_next_bits;
+    if (out_q_ready) s2_current_lane56 <= s2_current_lane56_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane56 <= lane56_h;
+    if (out_q_ready) s3_h_lane56 <= lane56_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane56 <= lane56_spike;
+    if (out_q_ready) s4_spike_lane56 <= lane56_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane56 <= s3_h_lane56;
+    if (out_q_ready) s4_kept_lane56 <= s3_h_lane56;
   always @(posedge clk)
     if (rst) v_56 <= 19'd0;
     else if (v_56_en_and) v_56 <= lane56_vn;
@@ -8140,15 +8145,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_344 <= 19'd0;
     else if (v_344_en_and) v_344 <= lane56_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane57 <= v0_lane57;
+    if (out_q_ready) s2_v0_lane57 <= v0_lane57;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane57 <= s2_current_lane57_next_bits;
+    if (out_q_ready) s2_current_lane57 <= s2_current_lane57_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane57 <= lane57_h;
+    if (out_q_ready) s3_h_lane57 <= lane57_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane57 <= lane57_spike;
+    if (out_q_ready) s4_spike_lane57 <= lane57_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane57 <= s3_h_lane57;
+    if (out_q_ready) s4_kept_lane57 <= s3_h_lane57;
   always @(posedge clk)
     if (rst) v_57 <= 19'd0;
     else if (v_57_en_and) v_57 <= lane57_vn;
@@ -8162,15 +8167,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_345 <= 19'd0;
     else if (v_345_en_and) v_345 <= lane57_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane58 <= v0_lane58;
+    if (out_q_ready) s2_v0_lane58 <= v0_lane58;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane58 <= s2_current_lane58_next_bits;
+    if (out_q_ready) s2_current_lane58 <= s2_current_lane58_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane58 <= lane58_h;
+    if (out_q_ready) s3_h_lane58 <= lane58_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane58 <= lane58_spike;
+    if (out_q_ready) s4_spike_lane58 <= lane58_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane58 <= s3_h_lane58;
+    if (out_q_ready) s4_kept_lane58 <= s3_h_lane58;
   always @(posedge clk)
     if (rst) v_58 <= 19'd0;
     else if (v_58_en_and) v_58 <= lane58_vn;
@@ -8184,15 +8189,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_346 <= 19'd0;
     else if (v_346_en_and) v_346 <= lane58_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane59 <= v0_lane59;
+    if (out_q_ready) s2_v0_lane59 <= v0_lane59;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane59 <= s2_current_lane59_next_bits;
+    if (out_q_ready) s2_current_lane59 <= s2_current_lane59_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane59 <= lane59_h;
+    if (out_q_ready) s3_h_lane59 <= lane59_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane59 <= lane59_spike;
+    if (out_q_ready) s4_spike_lane59 <= lane59_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane59 <= s3_h_lane59;
+    if (out_q_ready) s4_kept_lane59 <= s3_h_lane59;
   always @(posedge clk)
     if (rst) v_59 <= 19'd0;
     else if (v_59_en_and) v_59 <= lane59_vn;
@@ -8206,15 +8211,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_347 <= 19'd0;
     else if (v_347_en_and) v_347 <= lane59_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane60 <= v0_lane60;
+    if (out_q_ready) s2_v0_lane60 <= v0_lane60;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane60 <= s2_current_lane60_next_bits;
+    if (out_q_ready) s2_current_lane60 <= s2_current_lane60_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane60 <= lane60_h;
+    if (out_q_ready) s3_h_lane60 <= lane60_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane60 <= lane60_spike;
+    if (out_q_ready) s4_spike_lane60 <= lane60_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane60 <= s3_h_lane60;
+    if (out_q_ready) s4_kept_lane60 <= s3_h_lane60;
   always @(posedge clk)
     if (rst) v_60 <= 19'd0;
     else if (v_60_en_and) v_60 <= lane60_vn;
@@ -8228,15 +8233,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_348 <= 19'd0;
     else if (v_348_en_and) v_348 <= lane60_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane61 <= v0_lane61;
+    if (out_q_ready) s2_v0_lane61 <= v0_lane61;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane61 <= s2_current_lane61_next_bits;
+    if (out_q_ready) s2_current_lane61 <= s2_current_lane61_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane61 <= lane61_h;
+    if (out_q_ready) s3_h_lane61 <= lane61_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane61 <= lane61_spike;
+    if (out_q_ready) s4_spike_lane61 <= lane61_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane61 <= s3_h_lane61;
+    if (out_q_ready) s4_kept_lane61 <= s3_h_lane61;
   always @(posedge clk)
     if (rst) v_61 <= 19'd0;
     else if (v_61_en_and) v_61 <= lane61_vn;
@@ -8250,15 +8255,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_349 <= 19'd0;
     else if (v_349_en_and) v_349 <= lane61_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane62 <= v0_lane62;
+    if (out_q_ready) s2_v0_lane62 <= v0_lane62;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane62 <= s2_current_lane62_next_bits;
+    if (out_q_ready) s2_current_lane62 <= s2_current_lane62_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane62 <= lane62_h;
+    if (out_q_ready) s3_h_lane62 <= lane62_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane62 <= lane62_spike;
+    if (out_q_ready) s4_spike_lane62 <= lane62_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane62 <= s3_h_lane62;
+    if (out_q_ready) s4_kept_lane62 <= s3_h_lane62;
   always @(posedge clk)
     if (rst) v_62 <= 19'd0;
     else if (v_62_en_and) v_62 <= lane62_vn;
@@ -8272,15 +8277,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_350 <= 19'd0;
     else if (v_350_en_and) v_350 <= lane62_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane63 <= v0_lane63;
+    if (out_q_ready) s2_v0_lane63 <= v0_lane63;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane63 <= s2_current_lane63_next_bits;
+    if (out_q_ready) s2_current_lane63 <= s2_current_lane63_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane63 <= lane63_h;
+    if (out_q_ready) s3_h_lane63 <= lane63_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane63 <= lane63_spike;
+    if (out_q_ready) s4_spike_lane63 <= lane63_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane63 <= s3_h_lane63;
+    if (out_q_ready) s4_kept_lane63 <= s3_h_lane63;
   always @(posedge clk)
     if (rst) v_63 <= 19'd0;
     else if (v_63_en_and) v_63 <= lane63_vn;
@@ -8294,15 +8299,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_351 <= 19'd0;
     else if (v_351_en_and) v_351 <= lane63_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane64 <= v0_lane64;
+    if (out_q_ready) s2_v0_lane64 <= v0_lane64;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane64 <= s2_current_lane64_next_bits;
+    if (out_q_ready) s2_current_lane64 <= s2_current_lane64_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane64 <= lane64_h;
+    if (out_q_ready) s3_h_lane64 <= lane64_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane64 <= lane64_spike;
+    if (out_q_ready) s4_spike_lane64 <= lane64_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane64 <= s3_h_lane64;
+    if (out_q_ready) s4_kept_lane64 <= s3_h_lane64;
   always @(posedge clk)
     if (rst) v_64 <= 19'd0;
     else if (v_64_en_and) v_64 <= lane64_vn;
@@ -8316,15 +8321,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_352 <= 19'd0;
     else if (v_352_en_and) v_352 <= lane64_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane65 <= v0_lane65;
+    if (out_q_ready) s2_v0_lane65 <= v0_lane65;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane65 <= s2_current_lane65_next_bits;
+    if (out_q_ready) s2_current_lane65 <= s2_current_lane65_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane65 <= lane65_h;
+    if (out_q_ready) s3_h_lane65 <= lane65_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane65 <= lane65_spike;
+    if (out_q_ready) s4_spike_lane65 <= lane65_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane65 <= s3_h_lane65;
+    if (out_q_ready) s4_kept_lane65 <= s3_h_lane65;
   always @(posedge clk)
     if (rst) v_65 <= 19'd0;
     else if (v_65_en_and) v_65 <= lane65_vn;
@@ -8338,15 +8343,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_353 <= 19'd0;
     else if (v_353_en_and) v_353 <= lane65_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane66 <= v0_lane66;
+    if (out_q_ready) s2_v0_lane66 <= v0_lane66;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane66 <= s2_current_lane66_next_bits;
+    if (out_q_ready) s2_current_lane66 <= s2_current_lane66_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane66 <= lane66_h;
+    if (out_q_ready) s3_h_lane66 <= lane66_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane66 <= lane66_spike;
+    if (out_q_ready) s4_spike_lane66 <= lane66_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane66 <= s3_h_lane66;
+    if (out_q_ready) s4_kept_lane66 <= s3_h_lane66;
   always @(posedge clk)
     if (rst) v_66 <= 19'd0;
     else if (v_66_en_and) v_66 <= lane66_vn;
@@ -8360,15 +8365,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_354 <= 19'd0;
     else if (v_354_en_and) v_354 <= lane66_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane67 <= v0_lane67;
+    if (out_q_ready) s2_v0_lane67 <= v0_lane67;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane67 <= s2_current_lane67_next_bits;
+    if (out_q_ready) s2_current_lane67 <= s2_current_lane67_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane67 <= lane67_h;
+    if (out_q_ready) s3_h_lane67 <= lane67_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane67 <= lane67_spike;
+    if (out_q_ready) s4_spike_lane67 <= lane67_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane67 <= s3_h_lane67;
+    if (out_q_ready) s4_kept_lane67 <= s3_h_lane67;
   always @(posedge clk)
     if (rst) v_67 <= 19'd0;
     else if (v_67_en_and) v_67 <= lane67_vn;
@@ -8382,15 +8387,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_355 <= 19'd0;
     else if (v_355_en_and) v_355 <= lane67_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane68 <= v0_lane68;
+    if (out_q_ready) s2_v0_lane68 <= v0_lane68;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane68 <= s2_current_lane68_next_bits;
+    if (out_q_ready) s2_current_lane68 <= s2_current_lane68_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane68 <= lane68_h;
+    if (out_q_ready) s3_h_lane68 <= lane68_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane68 <= lane68_spike;
+    if (out_q_ready) s4_spike_lane68 <= lane68_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane68 <= s3_h_lane68;
+    if (out_q_ready) s4_kept_lane68 <= s3_h_lane68;
   always @(posedge clk)
     if (rst) v_68 <= 19'd0;
     else if (v_68_en_and) v_68 <= lane68_vn;
@@ -8404,15 +8409,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_356 <= 19'd0;
     else if (v_356_en_and) v_356 <= lane68_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane69 <= v0_lane69;
+    if (out_q_ready) s2_v0_lane69 <= v0_lane69;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane69 <= s2_current_lane69_next_bits;
+    if (out_q_ready) s2_current_lane69 <= s2_current_lane69_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane69 <= lane69_h;
+    if (out_q_ready) s3_h_lane69 <= lane69_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane69 <= lane69_spike;
+    if (out_q_ready) s4_spike_lane69 <= lane69_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane69 <= s3_h_lane69;
+    if (out_q_ready) s4_kept_lane69 <= s3_h_lane69;
   always @(posedge clk)
     if (rst) v_69 <= 19'd0;
     else if (v_69_en_and) v_69 <= lane69_vn;
@@ -8426,15 +8431,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_357 <= 19'd0;
     else if (v_357_en_and) v_357 <= lane69_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane70 <= v0_lane70;
+    if (out_q_ready) s2_v0_lane70 <= v0_lane70;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane70 <= s2_current_lane70_next_bits;
+    if (out_q_ready) s2_current_lane70 <= s2_current_lane70_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane70 <= lane70_h;
+    if (out_q_ready) s3_h_lane70 <= lane70_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane70 <= lane70_spike;
+    if (out_q_ready) s4_spike_lane70 <= lane70_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane70 <= s3_h_lane70;
+    if (out_q_ready) s4_kept_lane70 <= s3_h_lane70;
   always @(posedge clk)
     if (rst) v_70 <= 19'd0;
     else if (v_70_en_and) v_70 <= lane70_vn;
@@ -8448,15 +8453,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_358 <= 19'd0;
     else if (v_358_en_and) v_358 <= lane70_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane71 <= v0_lane71;
+    if (out_q_ready) s2_v0_lane71 <= v0_lane71;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane71 <= s2_current_lane71_next_bits;
+    if (out_q_ready) s2_current_lane71 <= s2_current_lane71_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane71 <= lane71_h;
+    if (out_q_ready) s3_h_lane71 <= lane71_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane71 <= lane71_spike;
+    if (out_q_ready) s4_spike_lane71 <= lane71_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane71 <= s3_h_lane71;
+    if (out_q_ready) s4_kept_lane71 <= s3_h_lane71;
   always @(posedge clk)
     if (rst) v_71 <= 19'd0;
     else if (v_71_en_and) v_71 <= lane71_vn;
@@ -8470,15 +8475,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_359 <= 19'd0;
     else if (v_359_en_and) v_359 <= lane71_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane72 <= v0_lane72;
+    if (out_q_ready) s2_v0_lane72 <= v0_lane72;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane72 <= s2_current_lane72_next_bits;
+    if (out_q_ready) s2_current_lane72 <= s2_current_lane72_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane72 <= lane72_h;
+    if (out_q_ready) s3_h_lane72 <= lane72_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane72 <= lane72_spike;
+    if (out_q_ready) s4_spike_lane72 <= lane72_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane72 <= s3_h_lane72;
+    if (out_q_ready) s4_kept_lane72 <= s3_h_lane72;
   always @(posedge clk)
     if (rst) v_72 <= 19'd0;
     else if (v_72_en_and) v_72 <= lane72_vn;
@@ -8492,15 +8497,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_360 <= 19'd0;
     else if (v_360_en_and) v_360 <= lane72_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane73 <= v0_lane73;
+    if (out_q_ready) s2_v0_lane73 <= v0_lane73;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane73 <= s2_current_lane73_next_bits;
+    if (out_q_ready) s2_current_lane73 <= s2_current_lane73_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane73 <= lane73_h;
+    if (out_q_ready) s3_h_lane73 <= lane73_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane73 <= lane73_spike;
+    if (out_q_ready) s4_spike_lane73 <= lane73_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane73 <= s3_h_lane73;
+    if (out_q_ready) s4_kept_lane73 <= s3_h_lane73;
   always @(posedge clk)
     if (rst) v_73 <= 19'd0;
     else if (v_73_en_and) v_73 <= lane73_vn;
@@ -8514,15 +8519,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_361 <= 19'd0;
     else if (v_361_en_and) v_361 <= lane73_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane74 <= v0_lane74;
+    if (out_q_ready) s2_v0_lane74 <= v0_lane74;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane74 <= s2_current_lane74_next_bits;
+    if (out_q_ready) s2_current_lane74 <= s2_current_lane74_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane74 <= lane74_h;
+    if (out_q_ready) s3_h_lane74 <= lane74_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane74 <= lane74_spike;
+    if (out_q_ready) s4_spike_lane74 <= lane74_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane74 <= s3_h_lane74;
+    if (out_q_ready) s4_kept_lane74 <= s3_h_lane74;
   always @(posedge clk)
     if (rst) v_74 <= 19'd0;
     else if (v_74_en_and) v_74 <= lane74_vn;
@@ -8536,15 +8541,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_362 <= 19'd0;
     else if (v_362_en_and) v_362 <= lane74_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane75 <= v0_lane75;
+    if (out_q_ready) s2_v0_lane75 <= v0_lane75;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane75 <= s2_current_lane75_next_bits;
+    if (out_q_ready) s2_current_lane75 <= s2_current_lane75_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane75 <= lane75_h;
+    if (out_q_ready) s3_h_lane75 <= lane75_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane75 <= lane75_spike;
+    if (out_q_ready) s4_spike_lane75 <= lane75_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane75 <= s3_h_lane75;
+    if (out_q_ready) s4_kept_lane75 <= s3_h_lane75;
   always @(posedge clk)
     if (rst) v_75 <= 19'd0;
     else if (v_75_en_and) v_75 <= lane75_vn;
@@ -8558,15 +8563,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_363 <= 19'd0;
     else if (v_363_en_and) v_363 <= lane75_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane76 <= v0_lane76;
+    if (out_q_ready) s2_v0_lane76 <= v0_lane76;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane76 <= s2_current_lane76_next_bits;
+    if (out_q_ready) s2_current_lane76 <= s2_current_lane76_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane76 <= lane76_h;
+    if (out_q_ready) s3_h_lane76 <= lane76_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane76 <= lane76_spike;
+    if (out_q_ready) s4_spike_lane76 <= lane76_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane76 <= s3_h_lane76;
+    if (out_q_ready) s4_kept_lane76 <= s3_h_lane76;
   always @(posedge clk)
     if (rst) v_76 <= 19'd0;
     else if (v_76_en_and) v_76 <= lane76_vn;
@@ -8580,15 +8585,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_364 <= 19'd0;
     else if (v_364_en_and) v_364 <= lane76_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane77 <= v0_lane77;
+    if (out_q_ready) s2_v0_lane77 <= v0_lane77;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane77 <= s2_current_lane77_next_bits;
+    if (out_q_ready) s2_current_lane77 <= s2_current_lane77_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane77 <= lane77_h;
+    if (out_q_ready) s3_h_lane77 <= lane77_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane77 <= lane77_spike;
+    if (out_q_ready) s4_spike_lane77 <= lane77_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane77 <= s3_h_lane77;
+    if (out_q_ready) s4_kept_lane77 <= s3_h_lane77;
   always @(posedge clk)
     if (rst) v_77 <= 19'd0;
     else if (v_77_en_and) v_77 <= lane77_vn;
@@ -8602,15 +8607,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_365 <= 19'd0;
     else if (v_365_en_and) v_365 <= lane77_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane78 <= v0_lane78;
+    if (out_q_ready) s2_v0_lane78 <= v0_lane78;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane78 <= s2_current_lane78_next_bits;
+    if (out_q_ready) s2_current_lane78 <= s2_current_lane78_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane78 <= lane78_h;
+    if (out_q_ready) s3_h_lane78 <= lane78_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane78 <= lane78_spike;
+    if (out_q_ready) s4_spike_lane78 <= lane78_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane78 <= s3_h_lane78;
+    if (out_q_ready) s4_kept_lane78 <= s3_h_lane78;
   always @(posedge clk)
     if (rst) v_78 <= 19'd0;
     else if (v_78_en_and) v_78 <= lane78_vn;
@@ -8624,15 +8629,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_366 <= 19'd0;
     else if (v_366_en_and) v_366 <= lane78_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane79 <= v0_lane79;
+    if (out_q_ready) s2_v0_lane79 <= v0_lane79;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane79 <= s2_current_lane79_next_bits;
+    if (out_q_ready) s2_current_lane79 <= s2_current_lane79_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane79 <= lane79_h;
+    if (out_q_ready) s3_h_lane79 <= lane79_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane79 <= lane79_spike;
+    if (out_q_ready) s4_spike_lane79 <= lane79_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane79 <= s3_h_lane79;
+    if (out_q_ready) s4_kept_lane79 <= s3_h_lane79;
   always @(posedge clk)
     if (rst) v_79 <= 19'd0;
     else if (v_79_en_and) v_79 <= lane79_vn;
@@ -8646,15 +8651,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_367 <= 19'd0;
     else if (v_367_en_and) v_367 <= lane79_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane80 <= v0_lane80;
+    if (out_q_ready) s2_v0_lane80 <= v0_lane80;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane80 <= s2_current_lane80_next_bits;
+    if (out_q_ready) s2_current_lane80 <= s2_current_lane80_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane80 <= lane80_h;
+    if (out_q_ready) s3_h_lane80 <= lane80_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane80 <= lane80_spike;
+    if (out_q_ready) s4_spike_lane80 <= lane80_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane80 <= s3_h_lane80;
+    if (out_q_ready) s4_kept_lane80 <= s3_h_lane80;
   always @(posedge clk)
     if (rst) v_80 <= 19'd0;
     else if (v_80_en_and) v_80 <= lane80_vn;
@@ -8668,15 +8673,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_368 <= 19'd0;
     else if (v_368_en_and) v_368 <= lane80_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane81 <= v0_lane81;
+    if (out_q_ready) s2_v0_lane81 <= v0_lane81;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane81 <= s2_current_lane81_next_bits;
+    if (out_q_ready) s2_current_lane81 <= s2_current_lane81_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane81 <= lane81_h;
+    if (out_q_ready) s3_h_lane81 <= lane81_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane81 <= lane81_spike;
+    if (out_q_ready) s4_spike_lane81 <= lane81_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane81 <= s3_h_lane81;
+    if (out_q_ready) s4_kept_lane81 <= s3_h_lane81;
   always @(posedge clk)
     if (rst) v_81 <= 19'd0;
     else if (v_81_en_and) v_81 <= lane81_vn;
@@ -8690,15 +8695,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_369 <= 19'd0;
     else if (v_369_en_and) v_369 <= lane81_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane82 <= v0_lane82;
+    if (out_q_ready) s2_v0_lane82 <= v0_lane82;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane82 <= s2_current_lane82_next_bits;
+    if (out_q_ready) s2_current_lane82 <= s2_current_lane82_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane82 <= lane82_h;
+    if (out_q_ready) s3_h_lane82 <= lane82_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane82 <= lane82_spike;
+    if (out_q_ready) s4_spike_lane82 <= lane82_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane82 <= s3_h_lane82;
+    if (out_q_ready) s4_kept_lane82 <= s3_h_lane82;
   always @(posedge clk)
     if (rst) v_82 <= 19'd0;
     else if (v_82_en_and) v_82 <= lane82_vn;
@@ -8712,15 +8717,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_370 <= 19'd0;
     else if (v_370_en_and) v_370 <= lane82_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane83 <= v0_lane83;
+    if (out_q_ready) s2_v0_lane83 <= v0_lane83;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane83 <= s2_current_lane83_next_bits;
+    if (out_q_ready) s2_current_lane83 <= s2_current_lane83_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane83 <= lane83_h;
+    if (out_q_ready) s3_h_lane83 <= lane83_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane83 <= lane83_spike;
+    if (out_q_ready) s4_spike_lane83 <= lane83_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane83 <= s3_h_lane83;
+    if (out_q_ready) s4_kept_lane83 <= s3_h_lane83;
   always @(posedge clk)
     if (rst) v_83 <= 19'd0;
     else if (v_83_en_and) v_83 <= lane83_vn;
@@ -8734,15 +8739,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_371 <= 19'd0;
     else if (v_371_en_and) v_371 <= lane83_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane84 <= v0_lane84;
+    if (out_q_ready) s2_v0_lane84 <= v0_lane84;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane84 <= s2_current_lane84_next_bits;
+    if (out_q_ready) s2_current_lane84 <= s2_current_lane84_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane84 <= lane84_h;
+    if (out_q_ready) s3_h_lane84 <= lane84_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane84 <= lane84_spike;
+    if (out_q_ready) s4_spike_lane84 <= lane84_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane84 <= s3_h_lane84;
+    if (out_q_ready) s4_kept_lane84 <= s3_h_lane84;
   always @(posedge clk)
     if (rst) v_84 <= 19'd0;
     else if (v_84_en_and) v_84 <= lane84_vn;
@@ -8756,15 +8761,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_372 <= 19'd0;
     else if (v_372_en_and) v_372 <= lane84_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane85 <= v0_lane85;
+    if (out_q_ready) s2_v0_lane85 <= v0_lane85;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane85 <= s2_current_lane85_next_bits;
+    if (out_q_ready) s2_current_lane85 <= s2_current_lane85_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane85 <= lane85_h;
+    if (out_q_ready) s3_h_lane85 <= lane85_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane85 <= lane85_spike;
+    if (out_q_ready) s4_spike_lane85 <= lane85_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane85 <= s3_h_lane85;
+    if (out_q_ready) s4_kept_lane85 <= s3_h_lane85;
   always @(posedge clk)
     if (rst) v_85 <= 19'd0;
     else if (v_85_en_and) v_85 <= lane85_vn;
@@ -8778,15 +8783,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_373 <= 19'd0;
     else if (v_373_en_and) v_373 <= lane85_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane86 <= v0_lane86;
+    if (out_q_ready) s2_v0_lane86 <= v0_lane86;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane86 <= s2_current_lane86_next_bits;
+    if (out_q_ready) s2_current_lane86 <= s2_current_lane86_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane86 <= lane86_h;
+    if (out_q_ready) s3_h_lane86 <= lane86_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane86 <= lane86_spike;
+    if (out_q_ready) s4_spike_lane86 <= lane86_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane86 <= s3_h_lane86;
+    if (out_q_ready) s4_kept_lane86 <= s3_h_lane86;
   always @(posedge clk)
     if (rst) v_86 <= 19'd0;
     else if (v_86_en_and) v_86 <= lane86_vn;
@@ -8800,15 +8805,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_374 <= 19'd0;
     else if (v_374_en_and) v_374 <= lane86_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane87 <= v0_lane87;
+    if (out_q_ready) s2_v0_lane87 <= v0_lane87;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane87 <= s2_current_lane87_next_bits;
+    if (out_q_ready) s2_current_lane87 <= s2_current_lane87_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane87 <= lane87_h;
+    if (out_q_ready) s3_h_lane87 <= lane87_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane87 <= lane87_spike;
+    if (out_q_ready) s4_spike_lane87 <= lane87_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane87 <= s3_h_lane87;
+    if (out_q_ready) s4_kept_lane87 <= s3_h_lane87;
   always @(posedge clk)
     if (rst) v_87 <= 19'd0;
     else if (v_87_en_and) v_87 <= lane87_vn;
@@ -8822,15 +8827,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_375 <= 19'd0;
     else if (v_375_en_and) v_375 <= lane87_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane88 <= v0_lane88;
+    if (out_q_ready) s2_v0_lane88 <= v0_lane88;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane88 <= s2_current_lane88_next_bits;
+    if (out_q_ready) s2_current_lane88 <= s2_current_lane88_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane88 <= lane88_h;
+    if (out_q_ready) s3_h_lane88 <= lane88_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane88 <= lane88_spike;
+    if (out_q_ready) s4_spike_lane88 <= lane88_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane88 <= s3_h_lane88;
+    if (out_q_ready) s4_kept_lane88 <= s3_h_lane88;
   always @(posedge clk)
     if (rst) v_88 <= 19'd0;
     else if (v_88_en_and) v_88 <= lane88_vn;
@@ -8844,15 +8849,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_376 <= 19'd0;
     else if (v_376_en_and) v_376 <= lane88_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane89 <= v0_lane89;
+    if (out_q_ready) s2_v0_lane89 <= v0_lane89;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane89 <= s2_current_lane89_next_bits;
+    if (out_q_ready) s2_current_lane89 <= s2_current_lane89_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane89 <= lane89_h;
+    if (out_q_ready) s3_h_lane89 <= lane89_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane89 <= lane89_spike;
+    if (out_q_ready) s4_spike_lane89 <= lane89_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane89 <= s3_h_lane89;
+    if (out_q_ready) s4_kept_lane89 <= s3_h_lane89;
   always @(posedge clk)
     if (rst) v_89 <= 19'd0;
     else if (v_89_en_and) v_89 <= lane89_vn;
@@ -8866,15 +8871,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_377 <= 19'd0;
     else if (v_377_en_and) v_377 <= lane89_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane90 <= v0_lane90;
+    if (out_q_ready) s2_v0_lane90 <= v0_lane90;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane90 <= s2_current_lane90_next_bits;
+    if (out_q_ready) s2_current_lane90 <= s2_current_lane90_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane90 <= lane90_h;
+    if (out_q_ready) s3_h_lane90 <= lane90_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane90 <= lane90_spike;
+    if (out_q_ready) s4_spike_lane90 <= lane90_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane90 <= s3_h_lane90;
+    if (out_q_ready) s4_kept_lane90 <= s3_h_lane90;
   always @(posedge clk)
     if (rst) v_90 <= 19'd0;
     else if (v_90_en_and) v_90 <= lane90_vn;
@@ -8888,15 +8893,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_378 <= 19'd0;
     else if (v_378_en_and) v_378 <= lane90_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane91 <= v0_lane91;
+    if (out_q_ready) s2_v0_lane91 <= v0_lane91;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane91 <= s2_current_lane91_next_bits;
+    if (out_q_ready) s2_current_lane91 <= s2_current_lane91_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane91 <= lane91_h;
+    if (out_q_ready) s3_h_lane91 <= lane91_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane91 <= lane91_spike;
+    if (out_q_ready) s4_spike_lane91 <= lane91_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane91 <= s3_h_lane91;
+    if (out_q_ready) s4_kept_lane91 <= s3_h_lane91;
   always @(posedge clk)
     if (rst) v_91 <= 19'd0;
     else if (v_91_en_and) v_91 <= lane91_vn;
@@ -8910,15 +8915,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_379 <= 19'd0;
     else if (v_379_en_and) v_379 <= lane91_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane92 <= v0_lane92;
+    if (out_q_ready) s2_v0_lane92 <= v0_lane92;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane92 <= s2_current_lane92_next_bits;
+    if (out_q_ready) s2_current_lane92 <= s2_current_lane92_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane92 <= lane92_h;
+    if (out_q_ready) s3_h_lane92 <= lane92_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane92 <= lane92_spike;
+    if (out_q_ready) s4_spike_lane92 <= lane92_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane92 <= s3_h_lane92;
+    if (out_q_ready) s4_kept_lane92 <= s3_h_lane92;
   always @(posedge clk)
     if (rst) v_92 <= 19'd0;
     else if (v_92_en_and) v_92 <= lane92_vn;
@@ -8932,15 +8937,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_380 <= 19'd0;
     else if (v_380_en_and) v_380 <= lane92_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane93 <= v0_lane93;
+    if (out_q_ready) s2_v0_lane93 <= v0_lane93;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane93 <= s2_current_lane93_next_bits;
+    if (out_q_ready) s2_current_lane93 <= s2_current_lane93_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane93 <= lane93_h;
+    if (out_q_ready) s3_h_lane93 <= lane93_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane93 <= lane93_spike;
+    if (out_q_ready) s4_spike_lane93 <= lane93_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane93 <= s3_h_lane93;
+    if (out_q_ready) s4_kept_lane93 <= s3_h_lane93;
   always @(posedge clk)
     if (rst) v_93 <= 19'd0;
     else if (v_93_en_and) v_93 <= lane93_vn;
@@ -8954,15 +8959,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_381 <= 19'd0;
     else if (v_381_en_and) v_381 <= lane93_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane94 <= v0_lane94;
+    if (out_q_ready) s2_v0_lane94 <= v0_lane94;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane94 <= s2_current_lane94_next_bits;
+    if (out_q_ready) s2_current_lane94 <= s2_current_lane94_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane94 <= lane94_h;
+    if (out_q_ready) s3_h_lane94 <= lane94_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane94 <= lane94_spike;
+    if (out_q_ready) s4_spike_lane94 <= lane94_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane94 <= s3_h_lane94;
+    if (out_q_ready) s4_kept_lane94 <= s3_h_lane94;
   always @(posedge clk)
     if (rst) v_94 <= 19'd0;
     else if (v_94_en_and) v_94 <= lane94_vn;
@@ -8976,15 +8981,15 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
     if (rst) v_382 <= 19'd0;
     else if (v_382_en_and) v_382 <= lane94_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane95 <= v0_lane95;
+    if (out_q_ready) s2_v0_lane95 <= v0_lane95;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane95 <= s2_current_lane95_next_bits;
+    if (out_q_ready) s2_current_lane95 <= s2_current_lane95_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane95 <= lane95_h;
+    if (out_q_ready) s3_h_lane95 <= lane95_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane95 <= lane95_spike;
+    if (out_q_ready) s4_spike_lane95 <= lane95_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane95 <= s3_h_lane95;
+    if (out_q_ready) s4_kept_lane95 <= s3_h_lane95;
   always @(posedge clk)
     if (rst) v_95 <= 19'd0;
     else if (v_95_en_and) v_95 <= lane95_vn;
@@ -9009,6 +9014,9 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

@@ -28,15 +28,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   output wire [11:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [11:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [11:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [11:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [11:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [16:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -133,17 +133,17 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   reg  [16:0] v_93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] v_94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [16:0] v_95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [167:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [167:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [167:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [167:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -958,10 +958,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   wire [11:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -1304,9 +1307,9 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[13:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -1531,11 +1534,13 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -1628,7 +1633,7 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   assign lane11_h = lane11_h_add[16:0];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(17'd2048);
   assign lane11_vn = s4_spike_lane11 ? 17'd0 : s4_kept_lane11;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -1672,33 +1677,33 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 17'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -1724,15 +1729,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_84 <= 17'd0;
     else if (v_84_en_and) v_84 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 17'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -1758,15 +1763,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_85 <= 17'd0;
     else if (v_85_en_and) v_85 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 17'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -1792,15 +1797,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_86 <= 17'd0;
     else if (v_86_en_and) v_86 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 17'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -1826,15 +1831,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_87 <= 17'd0;
     else if (v_87_en_and) v_87 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 17'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -1860,15 +1865,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_88 <= 17'd0;
     else if (v_88_en_and) v_88 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 17'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -1894,15 +1899,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_89 <= 17'd0;
     else if (v_89_en_and) v_89 <= lane5_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
+    if (out_q_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
+    if (out_q_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
+    if (out_q_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 17'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -1928,15 +1933,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_90 <= 17'd0;
     else if (v_90_en_and) v_90 <= lane6_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
+    if (out_q_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
+    if (out_q_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
+    if (out_q_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 17'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -1962,15 +1967,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_91 <= 17'd0;
     else if (v_91_en_and) v_91 <= lane7_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
+    if (out_q_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
+    if (out_q_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
+    if (out_q_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 17'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -1996,15 +2001,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_92 <= 17'd0;
     else if (v_92_en_and) v_92 <= lane8_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
+    if (out_q_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
+    if (out_q_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
+    if (out_q_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 17'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -2030,15 +2035,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_93 <= 17'd0;
     else if (v_93_en_and) v_93 <= lane9_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
+    if (out_q_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
+    if (out_q_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
+    if (out_q_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 17'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -2064,15 +2069,15 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
     if (rst) v_94 <= 17'd0;
     else if (v_94_en_and) v_94 <= lane10_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
+    if (out_q_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
+    if (out_q_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
+    if (out_q_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 17'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -2109,6 +2114,9 @@ module qkta_hst_10_384_s1_proj_lif_l96_p12_pipe_e79721a4 (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

@@ -28,15 +28,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   output wire [23:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [23:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [23:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [23:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [23:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [17:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -229,17 +229,17 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] v_189;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] v_190;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [17:0] v_191;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [359:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [359:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [359:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [359:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1774,10 +1774,13 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire [23:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -2408,9 +2411,9 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[14:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -2851,11 +2854,13 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -3032,7 +3037,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign lane23_h = lane23_h_add[17:0];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(18'd2048);
   assign lane23_vn = s4_spike_lane23 ? 18'd0 : s4_kept_lane23;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -3076,33 +3081,33 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 18'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -3128,15 +3133,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_168 <= 18'd0;
     else if (v_168_en_and) v_168 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 18'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -3162,15 +3167,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_169 <= 18'd0;
     else if (v_169_en_and) v_169 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 18'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -3196,15 +3201,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_170 <= 18'd0;
     else if (v_170_en_and) v_170 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 18'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -3230,15 +3235,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_171 <= 18'd0;
     else if (v_171_en_and) v_171 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 18'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -3264,15 +3269,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_172 <= 18'd0;
     else if (v_172_en_and) v_172 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 18'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -3298,15 +3303,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_173 <= 18'd0;
     else if (v_173_en_and) v_173 <= lane5_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
+    if (out_q_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
+    if (out_q_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
+    if (out_q_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 18'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -3332,15 +3337,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_174 <= 18'd0;
     else if (v_174_en_and) v_174 <= lane6_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
+    if (out_q_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
+    if (out_q_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
+    if (out_q_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 18'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -3366,15 +3371,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_175 <= 18'd0;
     else if (v_175_en_and) v_175 <= lane7_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
+    if (out_q_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
+    if (out_q_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
+    if (out_q_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 18'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -3400,15 +3405,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_176 <= 18'd0;
     else if (v_176_en_and) v_176 <= lane8_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
+    if (out_q_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
+    if (out_q_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
+    if (out_q_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 18'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -3434,15 +3439,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_177 <= 18'd0;
     else if (v_177_en_and) v_177 <= lane9_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
+    if (out_q_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
+    if (out_q_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
+    if (out_q_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 18'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -3468,15 +3473,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_178 <= 18'd0;
     else if (v_178_en_and) v_178 <= lane10_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
+    if (out_q_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
+    if (out_q_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
+    if (out_q_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 18'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -3502,15 +3507,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_179 <= 18'd0;
     else if (v_179_en_and) v_179 <= lane11_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane12 <= v0_lane12;
+    if (out_q_ready) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (out_q_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane12 <= lane12_h;
+    if (out_q_ready) s3_h_lane12 <= lane12_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane12 <= lane12_spike;
+    if (out_q_ready) s4_spike_lane12 <= lane12_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane12 <= s3_h_lane12;
+    if (out_q_ready) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 18'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -3536,15 +3541,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_180 <= 18'd0;
     else if (v_180_en_and) v_180 <= lane12_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane13 <= v0_lane13;
+    if (out_q_ready) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (out_q_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane13 <= lane13_h;
+    if (out_q_ready) s3_h_lane13 <= lane13_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane13 <= lane13_spike;
+    if (out_q_ready) s4_spike_lane13 <= lane13_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane13 <= s3_h_lane13;
+    if (out_q_ready) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 18'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -3570,15 +3575,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_181 <= 18'd0;
     else if (v_181_en_and) v_181 <= lane13_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane14 <= v0_lane14;
+    if (out_q_ready) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (out_q_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane14 <= lane14_h;
+    if (out_q_ready) s3_h_lane14 <= lane14_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane14 <= lane14_spike;
+    if (out_q_ready) s4_spike_lane14 <= lane14_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane14 <= s3_h_lane14;
+    if (out_q_ready) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 18'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -3604,15 +3609,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_182 <= 18'd0;
     else if (v_182_en_and) v_182 <= lane14_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane15 <= v0_lane15;
+    if (out_q_ready) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (out_q_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane15 <= lane15_h;
+    if (out_q_ready) s3_h_lane15 <= lane15_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane15 <= lane15_spike;
+    if (out_q_ready) s4_spike_lane15 <= lane15_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane15 <= s3_h_lane15;
+    if (out_q_ready) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 18'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -3638,15 +3643,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_183 <= 18'd0;
     else if (v_183_en_and) v_183 <= lane15_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane16 <= v0_lane16;
+    if (out_q_ready) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (out_q_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane16 <= lane16_h;
+    if (out_q_ready) s3_h_lane16 <= lane16_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane16 <= lane16_spike;
+    if (out_q_ready) s4_spike_lane16 <= lane16_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane16 <= s3_h_lane16;
+    if (out_q_ready) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 18'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -3672,15 +3677,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_184 <= 18'd0;
     else if (v_184_en_and) v_184 <= lane16_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane17 <= v0_lane17;
+    if (out_q_ready) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (out_q_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane17 <= lane17_h;
+    if (out_q_ready) s3_h_lane17 <= lane17_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane17 <= lane17_spike;
+    if (out_q_ready) s4_spike_lane17 <= lane17_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane17 <= s3_h_lane17;
+    if (out_q_ready) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 18'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -3706,15 +3711,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_185 <= 18'd0;
     else if (v_185_en_and) v_185 <= lane17_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane18 <= v0_lane18;
+    if (out_q_ready) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (out_q_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane18 <= lane18_h;
+    if (out_q_ready) s3_h_lane18 <= lane18_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane18 <= lane18_spike;
+    if (out_q_ready) s4_spike_lane18 <= lane18_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane18 <= s3_h_lane18;
+    if (out_q_ready) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 18'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -3740,15 +3745,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_186 <= 18'd0;
     else if (v_186_en_and) v_186 <= lane18_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane19 <= v0_lane19;
+    if (out_q_ready) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (out_q_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane19 <= lane19_h;
+    if (out_q_ready) s3_h_lane19 <= lane19_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane19 <= lane19_spike;
+    if (out_q_ready) s4_spike_lane19 <= lane19_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane19 <= s3_h_lane19;
+    if (out_q_ready) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 18'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -3774,15 +3779,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_187 <= 18'd0;
     else if (v_187_en_and) v_187 <= lane19_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane20 <= v0_lane20;
+    if (out_q_ready) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (out_q_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane20 <= lane20_h;
+    if (out_q_ready) s3_h_lane20 <= lane20_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane20 <= lane20_spike;
+    if (out_q_ready) s4_spike_lane20 <= lane20_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane20 <= s3_h_lane20;
+    if (out_q_ready) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 18'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -3808,15 +3813,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_188 <= 18'd0;
     else if (v_188_en_and) v_188 <= lane20_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane21 <= v0_lane21;
+    if (out_q_ready) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (out_q_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane21 <= lane21_h;
+    if (out_q_ready) s3_h_lane21 <= lane21_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane21 <= lane21_spike;
+    if (out_q_ready) s4_spike_lane21 <= lane21_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane21 <= s3_h_lane21;
+    if (out_q_ready) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 18'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -3842,15 +3847,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_189 <= 18'd0;
     else if (v_189_en_and) v_189 <= lane21_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane22 <= v0_lane22;
+    if (out_q_ready) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (out_q_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane22 <= lane22_h;
+    if (out_q_ready) s3_h_lane22 <= lane22_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane22 <= lane22_spike;
+    if (out_q_ready) s4_spike_lane22 <= lane22_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane22 <= s3_h_lane22;
+    if (out_q_ready) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 18'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -3876,15 +3881,15 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
     if (rst) v_190 <= 18'd0;
     else if (v_190_en_and) v_190 <= lane22_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane23 <= v0_lane23;
+    if (out_q_ready) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (out_q_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane23 <= lane23_h;
+    if (out_q_ready) s3_h_lane23 <= lane23_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane23 <= lane23_spike;
+    if (out_q_ready) s4_spike_lane23 <= lane23_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane23 <= s3_h_lane23;
+    if (out_q_ready) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 18'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -3921,6 +3926,9 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

@@ -236,7 +236,7 @@ module mlp_hst_10_384_s3_c384_h1536_t4_p192 (
     .out_last(u_acc_fc2_out_last),
     .out_current(u_acc_fc2_out_current)
   );
-  mlp_hst_10_384_s3_fc2_lif_l384_p192_reg_7d6970de u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
+  mlp_hst_10_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_fc2_out_valid),

@@ -28,15 +28,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   output wire [255:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [255:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [255:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [255:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [255:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [20:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [20:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [20:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1573,17 +1573,17 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] v_1533;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [20:0] v_1534;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [20:0] v_1535;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [4351:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [5:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [4351:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [5:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [4351:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [5:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [4351:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [5:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -13704,10 +13704,13 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [255:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -18108,9 +18111,9 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[16:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -21703,11 +21706,13 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -23508,7 +23513,7 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign lane255_h = lane255_h_add[20:0];
   assign lane255_spike = $signed(s3_h_lane255) >= $signed(21'd2048);
   assign lane255_vn = s4_spike_lane255 ? 21'd0 : s4_kept_lane255;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -23552,33 +23557,33 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 21'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -23598,15 +23603,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1280 <= 21'd0;
     else if (v_1280_en_and) v_1280 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 21'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -23626,15 +23631,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1281 <= 21'd0;
     else if (v_1281_en_and) v_1281 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 21'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -23654,15 +23659,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1282 <= 21'd0;
     else if (v_1282_en_and) v_1282 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 21'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -23682,15 +23687,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1283 <= 21'd0;
     else if (v_1283_en_and) v_1283 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 21'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -23710,15 +23715,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1284 <= 21'd0;
     else if (v_1284_en_and) v_1284 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 21'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -23738,15 +23743,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1285 <= 21'd0;
     else if (v_1285_en_and) v_1285 <= lane5_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
+    if (out_q_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
+    if (out_q_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
+    if (out_q_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 21'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -23766,15 +23771,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1286 <= 21'd0;
     else if (v_1286_en_and) v_1286 <= lane6_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
+    if (out_q_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
+    if (out_q_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
+    if (out_q_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 21'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -23794,15 +23799,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1287 <= 21'd0;
     else if (v_1287_en_and) v_1287 <= lane7_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
+    if (out_q_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
+    if (out_q_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
+    if (out_q_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 21'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -23822,15 +23827,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1288 <= 21'd0;
     else if (v_1288_en_and) v_1288 <= lane8_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
+    if (out_q_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
+    if (out_q_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
+    if (out_q_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 21'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -23850,15 +23855,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1289 <= 21'd0;
     else if (v_1289_en_and) v_1289 <= lane9_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
+    if (out_q_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
+    if (out_q_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
+    if (out_q_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 21'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -23878,15 +23883,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1290 <= 21'd0;
     else if (v_1290_en_and) v_1290 <= lane10_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
+    if (out_q_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
+    if (out_q_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
+    if (out_q_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 21'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -23906,15 +23911,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1291 <= 21'd0;
     else if (v_1291_en_and) v_1291 <= lane11_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane12 <= v0_lane12;
+    if (out_q_ready) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (out_q_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane12 <= lane12_h;
+    if (out_q_ready) s3_h_lane12 <= lane12_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane12 <= lane12_spike;
+    if (out_q_ready) s4_spike_lane12 <= lane12_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane12 <= s3_h_lane12;
+    if (out_q_ready) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 21'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -23934,15 +23939,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1292 <= 21'd0;
     else if (v_1292_en_and) v_1292 <= lane12_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane13 <= v0_lane13;
+    if (out_q_ready) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (out_q_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane13 <= lane13_h;
+    if (out_q_ready) s3_h_lane13 <= lane13_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane13 <= lane13_spike;
+    if (out_q_ready) s4_spike_lane13 <= lane13_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane13 <= s3_h_lane13;
+    if (out_q_ready) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 21'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -23962,15 +23967,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1293 <= 21'd0;
     else if (v_1293_en_and) v_1293 <= lane13_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane14 <= v0_lane14;
+    if (out_q_ready) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (out_q_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane14 <= lane14_h;
+    if (out_q_ready) s3_h_lane14 <= lane14_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane14 <= lane14_spike;
+    if (out_q_ready) s4_spike_lane14 <= lane14_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane14 <= s3_h_lane14;
+    if (out_q_ready) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 21'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -23990,15 +23995,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1294 <= 21'd0;
     else if (v_1294_en_and) v_1294 <= lane14_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane15 <= v0_lane15;
+    if (out_q_ready) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (out_q_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane15 <= lane15_h;
+    if (out_q_ready) s3_h_lane15 <= lane15_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane15 <= lane15_spike;
+    if (out_q_ready) s4_spike_lane15 <= lane15_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane15 <= s3_h_lane15;
+    if (out_q_ready) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 21'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -24018,15 +24023,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1295 <= 21'd0;
     else if (v_1295_en_and) v_1295 <= lane15_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane16 <= v0_lane16;
+    if (out_q_ready) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (out_q_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane16 <= lane16_h;
+    if (out_q_ready) s3_h_lane16 <= lane16_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane16 <= lane16_spike;
+    if (out_q_ready) s4_spike_lane16 <= lane16_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane16 <= s3_h_lane16;
+    if (out_q_ready) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 21'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -24046,15 +24051,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1296 <= 21'd0;
     else if (v_1296_en_and) v_1296 <= lane16_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane17 <= v0_lane17;
+    if (out_q_ready) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (out_q_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane17 <= lane17_h;
+    if (out_q_ready) s3_h_lane17 <= lane17_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane17 <= lane17_spike;
+    if (out_q_ready) s4_spike_lane17 <= lane17_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane17 <= s3_h_lane17;
+    if (out_q_ready) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 21'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -24074,15 +24079,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1297 <= 21'd0;
     else if (v_1297_en_and) v_1297 <= lane17_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane18 <= v0_lane18;
+    if (out_q_ready) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (out_q_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane18 <= lane18_h;
+    if (out_q_ready) s3_h_lane18 <= lane18_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane18 <= lane18_spike;
+    if (out_q_ready) s4_spike_lane18 <= lane18_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane18 <= s3_h_lane18;
+    if (out_q_ready) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 21'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -24102,15 +24107,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1298 <= 21'd0;
     else if (v_1298_en_and) v_1298 <= lane18_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane19 <= v0_lane19;
+    if (out_q_ready) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (out_q_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane19 <= lane19_h;
+    if (out_q_ready) s3_h_lane19 <= lane19_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane19 <= lane19_spike;
+    if (out_q_ready) s4_spike_lane19 <= lane19_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane19 <= s3_h_lane19;
+    if (out_q_ready) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 21'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -24130,15 +24135,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1299 <= 21'd0;
     else if (v_1299_en_and) v_1299 <= lane19_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane20 <= v0_lane20;
+    if (out_q_ready) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (out_q_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane20 <= lane20_h;
+    if (out_q_ready) s3_h_lane20 <= lane20_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane20 <= lane20_spike;
+    if (out_q_ready) s4_spike_lane20 <= lane20_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane20 <= s3_h_lane20;
+    if (out_q_ready) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 21'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -24158,15 +24163,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1300 <= 21'd0;
     else if (v_1300_en_and) v_1300 <= lane20_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane21 <= v0_lane21;
+    if (out_q_ready) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (out_q_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane21 <= lane21_h;
+    if (out_q_ready) s3_h_lane21 <= lane21_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane21 <= lane21_spike;
+    if (out_q_ready) s4_spike_lane21 <= lane21_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane21 <= s3_h_lane21;
+    if (out_q_ready) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 21'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -24186,15 +24191,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1301 <= 21'd0;
     else if (v_1301_en_and) v_1301 <= lane21_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane22 <= v0_lane22;
+    if (out_q_ready) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (out_q_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane22 <= lane22_h;
+    if (out_q_ready) s3_h_lane22 <= lane22_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane22 <= lane22_spike;
+    if (out_q_ready) s4_spike_lane22 <= lane22_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane22 <= s3_h_lane22;
+    if (out_q_ready) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 21'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -24214,15 +24219,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1302 <= 21'd0;
     else if (v_1302_en_and) v_1302 <= lane22_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane23 <= v0_lane23;
+    if (out_q_ready) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (out_q_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane23 <= lane23_h;
+    if (out_q_ready) s3_h_lane23 <= lane23_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane23 <= lane23_spike;
+    if (out_q_ready) s4_spike_lane23 <= lane23_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane23 <= s3_h_lane23;
+    if (out_q_ready) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 21'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -24242,15 +24247,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1303 <= 21'd0;
     else if (v_1303_en_and) v_1303 <= lane23_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane24 <= v0_lane24;
+    if (out_q_ready) s2_v0_lane24 <= v0_lane24;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
+    if (out_q_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane24 <= lane24_h;
+    if (out_q_ready) s3_h_lane24 <= lane24_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane24 <= lane24_spike;
+    if (out_q_ready) s4_spike_lane24 <= lane24_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane24 <= s3_h_lane24;
+    if (out_q_ready) s4_kept_lane24 <= s3_h_lane24;
   always @(posedge clk)
     if (rst) v_24 <= 21'd0;
     else if (v_24_en_and) v_24 <= lane24_vn;
@@ -24270,15 +24275,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1304 <= 21'd0;
     else if (v_1304_en_and) v_1304 <= lane24_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane25 <= v0_lane25;
+    if (out_q_ready) s2_v0_lane25 <= v0_lane25;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
+    if (out_q_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane25 <= lane25_h;
+    if (out_q_ready) s3_h_lane25 <= lane25_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane25 <= lane25_spike;
+    if (out_q_ready) s4_spike_lane25 <= lane25_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane25 <= s3_h_lane25;
+    if (out_q_ready) s4_kept_lane25 <= s3_h_lane25;
   always @(posedge clk)
     if (rst) v_25 <= 21'd0;
     else if (v_25_en_and) v_25 <= lane25_vn;
@@ -24298,15 +24303,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1305 <= 21'd0;
     else if (v_1305_en_and) v_1305 <= lane25_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane26 <= v0_lane26;
+    if (out_q_ready) s2_v0_lane26 <= v0_lane26;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
+    if (out_q_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane26 <= lane26_h;
+    if (out_q_ready) s3_h_lane26 <= lane26_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane26 <= lane26_spike;
+    if (out_q_ready) s4_spike_lane26 <= lane26_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane26 <= s3_h_lane26;
+    if (out_q_ready) s4_kept_lane26 <= s3_h_lane26;
   always @(posedge clk)
     if (rst) v_26 <= 21'd0;
     else if (v_26_en_and) v_26 <= lane26_vn;
@@ -24326,15 +24331,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1306 <= 21'd0;
     else if (v_1306_en_and) v_1306 <= lane26_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane27 <= v0_lane27;
+    if (out_q_ready) s2_v0_lane27 <= v0_lane27;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
+    if (out_q_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane27 <= lane27_h;
+    if (out_q_ready) s3_h_lane27 <= lane27_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane27 <= lane27_spike;
+    if (out_q_ready) s4_spike_lane27 <= lane27_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane27 <= s3_h_lane27;
+    if (out_q_ready) s4_kept_lane27 <= s3_h_lane27;
   always @(posedge clk)
     if (rst) v_27 <= 21'd0;
     else if (v_27_en_and) v_27 <= lane27_vn;
@@ -24354,15 +24359,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1307 <= 21'd0;
     else if (v_1307_en_and) v_1307 <= lane27_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane28 <= v0_lane28;
+    if (out_q_ready) s2_v0_lane28 <= v0_lane28;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
+    if (out_q_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane28 <= lane28_h;
+    if (out_q_ready) s3_h_lane28 <= lane28_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane28 <= lane28_spike;
+    if (out_q_ready) s4_spike_lane28 <= lane28_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane28 <= s3_h_lane28;
+    if (out_q_ready) s4_kept_lane28 <= s3_h_lane28;
   always @(posedge clk)
     if (rst) v_28 <= 21'd0;
     else if (v_28_en_and) v_28 <= lane28_vn;
@@ -24382,15 +24387,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1308 <= 21'd0;
     else if (v_1308_en_and) v_1308 <= lane28_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane29 <= v0_lane29;
+    if (out_q_ready) s2_v0_lane29 <= v0_lane29;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
+    if (out_q_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane29 <= lane29_h;
+    if (out_q_ready) s3_h_lane29 <= lane29_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane29 <= lane29_spike;
+    if (out_q_ready) s4_spike_lane29 <= lane29_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane29 <= s3_h_lane29;
+    if (out_q_ready) s4_kept_lane29 <= s3_h_lane29;
   always @(posedge clk)
     if (rst) v_29 <= 21'd0;
     else if (v_29_en_and) v_29 <= lane29_vn;
@@ -24410,15 +24415,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1309 <= 21'd0;
     else if (v_1309_en_and) v_1309 <= lane29_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane30 <= v0_lane30;
+    if (out_q_ready) s2_v0_lane30 <= v0_lane30;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
+    if (out_q_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane30 <= lane30_h;
+    if (out_q_ready) s3_h_lane30 <= lane30_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane30 <= lane30_spike;
+    if (out_q_ready) s4_spike_lane30 <= lane30_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane30 <= s3_h_lane30;
+    if (out_q_ready) s4_kept_lane30 <= s3_h_lane30;
   always @(posedge clk)
     if (rst) v_30 <= 21'd0;
     else if (v_30_en_and) v_30 <= lane30_vn;
@@ -24438,15 +24443,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1310 <= 21'd0;
     else if (v_1310_en_and) v_1310 <= lane30_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane31 <= v0_lane31;
+    if (out_q_ready) s2_v0_lane31 <= v0_lane31;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
+    if (out_q_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane31 <= lane31_h;
+    if (out_q_ready) s3_h_lane31 <= lane31_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane31 <= lane31_spike;
+    if (out_q_ready) s4_spike_lane31 <= lane31_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane31 <= s3_h_lane31;
+    if (out_q_ready) s4_kept_lane31 <= s3_h_lane31;
   always @(posedge clk)
     if (rst) v_31 <= 21'd0;
     else if (v_31_en_and) v_31 <= lane31_vn;
@@ -24466,15 +24471,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1311 <= 21'd0;
     else if (v_1311_en_and) v_1311 <= lane31_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane32 <= v0_lane32;
+    if (out_q_ready) s2_v0_lane32 <= v0_lane32;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane32 <= s2_current_lane32_next_bits;
+    if (out_q_ready) s2_current_lane32 <= s2_current_lane32_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane32 <= lane32_h;
+    if (out_q_ready) s3_h_lane32 <= lane32_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane32 <= lane32_spike;
+    if (out_q_ready) s4_spike_lane32 <= lane32_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane32 <= s3_h_lane32;
+    if (out_q_ready) s4_kept_lane32 <= s3_h_lane32;
   always @(posedge clk)
     if (rst) v_32 <= 21'd0;
     else if (v_32_en_and) v_32 <= lane32_vn;
@@ -24494,15 +24499,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1312 <= 21'd0;
     else if (v_1312_en_and) v_1312 <= lane32_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane33 <= v0_lane33;
+    if (out_q_ready) s2_v0_lane33 <= v0_lane33;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane33 <= s2_current_lane33_next_bits;
+    if (out_q_ready) s2_current_lane33 <= s2_current_lane33_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane33 <= lane33_h;
+    if (out_q_ready) s3_h_lane33 <= lane33_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane33 <= lane33_spike;
+    if (out_q_ready) s4_spike_lane33 <= lane33_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane33 <= s3_h_lane33;
+    if (out_q_ready) s4_kept_lane33 <= s3_h_lane33;
   always @(posedge clk)
     if (rst) v_33 <= 21'd0;
     else if (v_33_en_and) v_33 <= lane33_vn;
@@ -24522,15 +24527,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1313 <= 21'd0;
     else if (v_1313_en_and) v_1313 <= lane33_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane34 <= v0_lane34;
+    if (out_q_ready) s2_v0_lane34 <= v0_lane34;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane34 <= s2_current_lane34_next_bits;
+    if (out_q_ready) s2_current_lane34 <= s2_current_lane34_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane34 <= lane34_h;
+    if (out_q_ready) s3_h_lane34 <= lane34_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane34 <= lane34_spike;
+    if (out_q_ready) s4_spike_lane34 <= lane34_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane34 <= s3_h_lane34;
+    if (out_q_ready) s4_kept_lane34 <= s3_h_lane34;
   always @(posedge clk)
     if (rst) v_34 <= 21'd0;
     else if (v_34_en_and) v_34 <= lane34_vn;
@@ -24550,15 +24555,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1314 <= 21'd0;
     else if (v_1314_en_and) v_1314 <= lane34_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane35 <= v0_lane35;
+    if (out_q_ready) s2_v0_lane35 <= v0_lane35;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane35 <= s2_current_lane35_next_bits;
+    if (out_q_ready) s2_current_lane35 <= s2_current_lane35_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane35 <= lane35_h;
+    if (out_q_ready) s3_h_lane35 <= lane35_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane35 <= lane35_spike;
+    if (out_q_ready) s4_spike_lane35 <= lane35_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane35 <= s3_h_lane35;
+    if (out_q_ready) s4_kept_lane35 <= s3_h_lane35;
   always @(posedge clk)
     if (rst) v_35 <= 21'd0;
     else if (v_35_en_and) v_35 <= lane35_vn;
@@ -24578,15 +24583,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1315 <= 21'd0;
     else if (v_1315_en_and) v_1315 <= lane35_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane36 <= v0_lane36;
+    if (out_q_ready) s2_v0_lane36 <= v0_lane36;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane36 <= s2_current_lane36_next_bits;
+    if (out_q_ready) s2_current_lane36 <= s2_current_lane36_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane36 <= lane36_h;
+    if (out_q_ready) s3_h_lane36 <= lane36_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane36 <= lane36_spike;
+    if (out_q_ready) s4_spike_lane36 <= lane36_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane36 <= s3_h_lane36;
+    if (out_q_ready) s4_kept_lane36 <= s3_h_lane36;
   always @(posedge clk)
     if (rst) v_36 <= 21'd0;
     else if (v_36_en_and) v_36 <= lane36_vn;
@@ -24606,15 +24611,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1316 <= 21'd0;
     else if (v_1316_en_and) v_1316 <= lane36_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane37 <= v0_lane37;
+    if (out_q_ready) s2_v0_lane37 <= v0_lane37;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane37 <= s2_current_lane37_next_bits;
+    if (out_q_ready) s2_current_lane37 <= s2_current_lane37_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane37 <= lane37_h;
+    if (out_q_ready) s3_h_lane37 <= lane37_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane37 <= lane37_spike;
+    if (out_q_ready) s4_spike_lane37 <= lane37_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane37 <= s3_h_lane37;
+    if (out_q_ready) s4_kept_lane37 <= s3_h_lane37;
   always @(posedge clk)
     if (rst) v_37 <= 21'd0;
     else if (v_37_en_and) v_37 <= lane37_vn;
@@ -24634,15 +24639,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1317 <= 21'd0;
     else if (v_1317_en_and) v_1317 <= lane37_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane38 <= v0_lane38;
+    if (out_q_ready) s2_v0_lane38 <= v0_lane38;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane38 <= s2_current_lane38_next_bits;
+    if (out_q_ready) s2_current_lane38 <= s2_current_lane38_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane38 <= lane38_h;
+    if (out_q_ready) s3_h_lane38 <= lane38_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane38 <= lane38_spike;
+    if (out_q_ready) s4_spike_lane38 <= lane38_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane38 <= s3_h_lane38;
+    if (out_q_ready) s4_kept_lane38 <= s3_h_lane38;
   always @(posedge clk)
     if (rst) v_38 <= 21'd0;
     else if (v_38_en_and) v_38 <= lane38_vn;
@@ -24662,15 +24667,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1318 <= 21'd0;
     else if (v_1318_en_and) v_1318 <= lane38_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane39 <= v0_lane39;
+    if (out_q_ready) s2_v0_lane39 <= v0_lane39;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane39 <= s2_current_lane39_next_bits;
+    if (out_q_ready) s2_current_lane39 <= s2_current_lane39_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane39 <= lane39_h;
+    if (out_q_ready) s3_h_lane39 <= lane39_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane39 <= lane39_spike;
+    if (out_q_ready) s4_spike_lane39 <= lane39_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane39 <= s3_h_lane39;
+    if (out_q_ready) s4_kept_lane39 <= s3_h_lane39;
   always @(posedge clk)
     if (rst) v_39 <= 21'd0;
     else if (v_39_en_and) v_39 <= lane39_vn;
@@ -24690,15 +24695,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1319 <= 21'd0;
     else if (v_1319_en_and) v_1319 <= lane39_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane40 <= v0_lane40;
+    if (out_q_ready) s2_v0_lane40 <= v0_lane40;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane40 <= s2_current_lane40_next_bits;
+    if (out_q_ready) s2_current_lane40 <= s2_current_lane40_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane40 <= lane40_h;
+    if (out_q_ready) s3_h_lane40 <= lane40_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane40 <= lane40_spike;
+    if (out_q_ready) s4_spike_lane40 <= lane40_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane40 <= s3_h_lane40;
+    if (out_q_ready) s4_kept_lane40 <= s3_h_lane40;
   always @(posedge clk)
     if (rst) v_40 <= 21'd0;
     else if (v_40_en_and) v_40 <= lane40_vn;
@@ -24718,15 +24723,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1320 <= 21'd0;
     else if (v_1320_en_and) v_1320 <= lane40_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane41 <= v0_lane41;
+    if (out_q_ready) s2_v0_lane41 <= v0_lane41;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane41 <= s2_current_lane41_next_bits;
+    if (out_q_ready) s2_current_lane41 <= s2_current_lane41_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane41 <= lane41_h;
+    if (out_q_ready) s3_h_lane41 <= lane41_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane41 <= lane41_spike;
+    if (out_q_ready) s4_spike_lane41 <= lane41_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane41 <= s3_h_lane41;
+    if (out_q_ready) s4_kept_lane41 <= s3_h_lane41;
   always @(posedge clk)
     if (rst) v_41 <= 21'd0;
     else if (v_41_en_and) v_41 <= lane41_vn;
@@ -24746,15 +24751,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1321 <= 21'd0;
     else if (v_1321_en_and) v_1321 <= lane41_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane42 <= v0_lane42;
+    if (out_q_ready) s2_v0_lane42 <= v0_lane42;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane42 <= s2_current_lane42_next_bits;
+    if (out_q_ready) s2_current_lane42 <= s2_current_lane42_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane42 <= lane42_h;
+    if (out_q_ready) s3_h_lane42 <= lane42_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane42 <= lane42_spike;
+    if (out_q_ready) s4_spike_lane42 <= lane42_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane42 <= s3_h_lane42;
+    if (out_q_ready) s4_kept_lane42 <= s3_h_lane42;
   always @(posedge clk)
     if (rst) v_42 <= 21'd0;
     else if (v_42_en_and) v_42 <= lane42_vn;
@@ -24774,15 +24779,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1322 <= 21'd0;
     else if (v_1322_en_and) v_1322 <= lane42_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane43 <= v0_lane43;
+    if (out_q_ready) s2_v0_lane43 <= v0_lane43;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane43 <= s2_current_lane43_next_bits;
+    if (out_q_ready) s2_current_lane43 <= s2_current_lane43_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane43 <= lane43_h;
+    if (out_q_ready) s3_h_lane43 <= lane43_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane43 <= lane43_spike;
+    if (out_q_ready) s4_spike_lane43 <= lane43_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane43 <= s3_h_lane43;
+    if (out_q_ready) s4_kept_lane43 <= s3_h_lane43;
   always @(posedge clk)
     if (rst) v_43 <= 21'd0;
     else if (v_43_en_and) v_43 <= lane43_vn;
@@ -24802,15 +24807,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1323 <= 21'd0;
     else if (v_1323_en_and) v_1323 <= lane43_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane44 <= v0_lane44;
+    if (out_q_ready) s2_v0_lane44 <= v0_lane44;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane44 <= s2_current_lane44_next_bits;
+    if (out_q_ready) s2_current_lane44 <= s2_current_lane44_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane44 <= lane44_h;
+    if (out_q_ready) s3_h_lane44 <= lane44_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane44 <= lane44_spike;
+    if (out_q_ready) s4_spike_lane44 <= lane44_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane44 <= s3_h_lane44;
+    if (out_q_ready) s4_kept_lane44 <= s3_h_lane44;
   always @(posedge clk)
     if (rst) v_44 <= 21'd0;
     else if (v_44_en_and) v_44 <= lane44_vn;
@@ -24830,15 +24835,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1324 <= 21'd0;
     else if (v_1324_en_and) v_1324 <= lane44_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane45 <= v0_lane45;
+    if (out_q_ready) s2_v0_lane45 <= v0_lane45;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane45 <= s2_current_lane45_next_bits;
+    if (out_q_ready) s2_current_lane45 <= s2_current_lane45_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane45 <= lane45_h;
+    if (out_q_ready) s3_h_lane45 <= lane45_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane45 <= lane45_spike;
+    if (out_q_ready) s4_spike_lane45 <= lane45_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane45 <= s3_h_lane45;
+    if (out_q_ready) s4_kept_lane45 <= s3_h_lane45;
   always @(posedge clk)
     if (rst) v_45 <= 21'd0;
     else if (v_45_en_and) v_45 <= lane45_vn;
@@ -24858,15 +24863,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1325 <= 21'd0;
     else if (v_1325_en_and) v_1325 <= lane45_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane46 <= v0_lane46;
+    if (out_q_ready) s2_v0_lane46 <= v0_lane46;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane46 <= s2_current_lane46_next_bits;
+    if (out_q_ready) s2_current_lane46 <= s2_current_lane46_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane46 <= lane46_h;
+    if (out_q_ready) s3_h_lane46 <= lane46_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane46 <= lane46_spike;
+    if (out_q_ready) s4_spike_lane46 <= lane46_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane46 <= s3_h_lane46;
+    if (out_q_ready) s4_kept_lane46 <= s3_h_lane46;
   always @(posedge clk)
     if (rst) v_46 <= 21'd0;
     else if (v_46_en_and) v_46 <= lane46_vn;
@@ -24886,15 +24891,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1326 <= 21'd0;
     else if (v_1326_en_and) v_1326 <= lane46_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane47 <= v0_lane47;
+    if (out_q_ready) s2_v0_lane47 <= v0_lane47;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane47 <= s2_current_lane47_next_bits;
+    if (out_q_ready) s2_current_lane47 <= s2_current_lane47_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane47 <= lane47_h;
+    if (out_q_ready) s3_h_lane47 <= lane47_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane47 <= lane47_spike;
+    if (out_q_ready) s4_spike_lane47 <= lane47_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane47 <= s3_h_lane47;
+    if (out_q_ready) s4_kept_lane47 <= s3_h_lane47;
   always @(posedge clk)
     if (rst) v_47 <= 21'd0;
     else if (v_47_en_and) v_47 <= lane47_vn;
@@ -24914,15 +24919,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1327 <= 21'd0;
     else if (v_1327_en_and) v_1327 <= lane47_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane48 <= v0_lane48;
+    if (out_q_ready) s2_v0_lane48 <= v0_lane48;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane48 <= s2_current_lane48_next_bits;
+    if (out_q_ready) s2_current_lane48 <= s2_current_lane48_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane48 <= lane48_h;
+    if (out_q_ready) s3_h_lane48 <= lane48_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane48 <= lane48_spike;
+    if (out_q_ready) s4_spike_lane48 <= lane48_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane48 <= s3_h_lane48;
+    if (out_q_ready) s4_kept_lane48 <= s3_h_lane48;
   always @(posedge clk)
     if (rst) v_48 <= 21'd0;
     else if (v_48_en_and) v_48 <= lane48_vn;
@@ -24942,15 +24947,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1328 <= 21'd0;
     else if (v_1328_en_and) v_1328 <= lane48_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane49 <= v0_lane49;
+    if (out_q_ready) s2_v0_lane49 <= v0_lane49;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane49 <= s2_current_lane49_next_bits;
+    if (out_q_ready) s2_current_lane49 <= s2_current_lane49_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane49 <= lane49_h;
+    if (out_q_ready) s3_h_lane49 <= lane49_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane49 <= lane49_spike;
+    if (out_q_ready) s4_spike_lane49 <= lane49_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane49 <= s3_h_lane49;
+    if (out_q_ready) s4_kept_lane49 <= s3_h_lane49;
   always @(posedge clk)
     if (rst) v_49 <= 21'd0;
     else if (v_49_en_and) v_49 <= lane49_vn;
@@ -24970,15 +24975,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1329 <= 21'd0;
     else if (v_1329_en_and) v_1329 <= lane49_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane50 <= v0_lane50;
+    if (out_q_ready) s2_v0_lane50 <= v0_lane50;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane50 <= s2_current_lane50_next_bits;
+    if (out_q_ready) s2_current_lane50 <= s2_current_lane50_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane50 <= lane50_h;
+    if (out_q_ready) s3_h_lane50 <= lane50_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane50 <= lane50_spike;
+    if (out_q_ready) s4_spike_lane50 <= lane50_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane50 <= s3_h_lane50;
+    if (out_q_ready) s4_kept_lane50 <= s3_h_lane50;
   always @(posedge clk)
     if (rst) v_50 <= 21'd0;
     else if (v_50_en_and) v_50 <= lane50_vn;
@@ -24998,15 +25003,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1330 <= 21'd0;
     else if (v_1330_en_and) v_1330 <= lane50_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane51 <= v0_lane51;
+    if (out_q_ready) s2_v0_lane51 <= v0_lane51;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane51 <= s2_current_lane51_next_bits;
+    if (out_q_ready) s2_current_lane51 <= s2_current_lane51_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane51 <= lane51_h;
+    if (out_q_ready) s3_h_lane51 <= lane51_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane51 <= lane51_spike;
+    if (out_q_ready) s4_spike_lane51 <= lane51_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane51 <= s3_h_lane51;
+    if (out_q_ready) s4_kept_lane51 <= s3_h_lane51;
   always @(posedge clk)
     if (rst) v_51 <= 21'd0;
     else if (v_51_en_and) v_51 <= lane51_vn;
@@ -25026,15 +25031,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1331 <= 21'd0;
     else if (v_1331_en_and) v_1331 <= lane51_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane52 <= v0_lane52;
+    if (out_q_ready) s2_v0_lane52 <= v0_lane52;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane52 <= s2_current_lane52_next_bits;
+    if (out_q_ready) s2_current_lane52 <= s2_current_lane52_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane52 <= lane52_h;
+    if (out_q_ready) s3_h_lane52 <= lane52_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane52 <= lane52_spike;
+    if (out_q_ready) s4_spike_lane52 <= lane52_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane52 <= s3_h_lane52;
+    if (out_q_ready) s4_kept_lane52 <= s3_h_lane52;
   always @(posedge clk)
     if (rst) v_52 <= 21'd0;
     else if (v_52_en_and) v_52 <= lane52_vn;
@@ -25054,15 +25059,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1332 <= 21'd0;
     else if (v_1332_en_and) v_1332 <= lane52_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane53 <= v0_lane53;
+    if (out_q_ready) s2_v0_lane53 <= v0_lane53;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane53 <= s2_current_lane53_next_bits;
+    if (out_q_ready) s2_current_lane53 <= s2_current_lane53_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane53 <= lane53_h;
+    if (out_q_ready) s3_h_lane53 <= lane53_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane53 <= lane53_spike;
+    if (out_q_ready) s4_spike_lane53 <= lane53_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane53 <= s3_h_lane53;
+    if (out_q_ready) s4_kept_lane53 <= s3_h_lane53;
   always @(posedge clk)
     if (rst) v_53 <= 21'd0;
     else if (v_53_en_and) v_53 <= lane53_vn;
@@ -25082,15 +25087,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1333 <= 21'd0;
     else if (v_1333_en_and) v_1333 <= lane53_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane54 <= v0_lane54;
+    if (out_q_ready) s2_v0_lane54 <= v0_lane54;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane54 <= s2_current_lane54_next_bits;
+    if (out_q_ready) s2_current_lane54 <= s2_current_lane54_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane54 <= lane54_h;
+    if (out_q_ready) s3_h_lane54 <= lane54_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane54 <= lane54_spike;
+    if (out_q_ready) s4_spike_lane54 <= lane54_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane54 <= s3_h_lane54;
+    if (out_q_ready) s4_kept_lane54 <= s3_h_lane54;
   always @(posedge clk)
     if (rst) v_54 <= 21'd0;
     else if (v_54_en_and) v_54 <= lane54_vn;
@@ -25110,15 +25115,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1334 <= 21'd0;
     else if (v_1334_en_and) v_1334 <= lane54_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane55 <= v0_lane55;
+    if (out_q_ready) s2_v0_lane55 <= v0_lane55;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane55 <= s2_current_lane55_next_bits;
+    if (out_q_ready) s2_current_lane55 <= s2_current_lane55_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane55 <= lane55_h;
+    if (out_q_ready) s3_h_lane55 <= lane55_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane55 <= lane55_spike;
+    if (out_q_ready) s4_spike_lane55 <= lane55_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane55 <= s3_h_lane55;
+    if (out_q_ready) s4_kept_lane55 <= s3_h_lane55;
   always @(posedge clk)
     if (rst) v_55 <= 21'd0;
     else if (v_55_en_and) v_55 <= lane55_vn;
@@ -25138,15 +25143,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1335 <= 21'd0;
     else if (v_1335_en_and) v_1335 <= lane55_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane56 <= v0_lane56;
+    if (out_q_ready) s2_v0_lane56 <= v0_lane56;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane56 <= s2_current_lane56_next_bits;
+    if (out_q_ready) s2_current_lane56 <= s2_current_lane56_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane56 <= lane56_h;
+    if (out_q_ready) s3_h_lane56 <= lane56_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane56 <= lane56_spike;
+    if (out_q_ready) s4_spike_lane56 <= lane56_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane56 <= s3_h_lane56;
+    if (out_q_ready) s4_kept_lane56 <= s3_h_lane56;
   always @(posedge clk)
     if (rst) v_56 <= 21'd0;
     else if (v_56_en_and) v_56 <= lane56_vn;
@@ -25166,15 +25171,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1336 <= 21'd0;
     else if (v_1336_en_and) v_1336 <= lane56_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane57 <= v0_lane57;
+    if (out_q_ready) s2_v0_lane57 <= v0_lane57;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane57 <= s2_current_lane57_next_bits;
+    if (out_q_ready) s2_current_lane57 <= s2_current_lane57_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane57 <= lane57_h;
+    if (out_q_ready) s3_h_lane57 <= lane57_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane57 <= lane57_spike;
+    if (out_q_ready) s4_spike_lane57 <= lane57_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane57 <= s3_h_lane57;
+    if (out_q_ready) s4_kept_lane57 <= s3_h_lane57;
   always @(posedge clk)
     if (rst) v_57 <= 21'd0;
     else if (v_57_en_and) v_57 <= lane57_vn;
@@ -25194,15 +25199,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1337 <= 21'd0;
     else if (v_1337_en_and) v_1337 <= lane57_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane58 <= v0_lane58;
+    if (out_q_ready) s2_v0_lane58 <= v0_lane58;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane58 <= s2_current_lane58_next_bits;
+    if (out_q_ready) s2_current_lane58 <= s2_current_lane58_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane58 <= lane58_h;
+    if (out_q_ready) s3_h_lane58 <= lane58_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane58 <= lane58_spike;
+    if (out_q_ready) s4_spike_lane58 <= lane58_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane58 <= s3_h_lane58;
+    if (out_q_ready) s4_kept_lane58 <= s3_h_lane58;
   always @(posedge clk)
     if (rst) v_58 <= 21'd0;
     else if (v_58_en_and) v_58 <= lane58_vn;
@@ -25222,15 +25227,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1338 <= 21'd0;
     else if (v_1338_en_and) v_1338 <= lane58_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane59 <= v0_lane59;
+    if (out_q_ready) s2_v0_lane59 <= v0_lane59;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane59 <= s2_current_lane59_next_bits;
+    if (out_q_ready) s2_current_lane59 <= s2_current_lane59_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane59 <= lane59_h;
+    if (out_q_ready) s3_h_lane59 <= lane59_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane59 <= lane59_spike;
+    if (out_q_ready) s4_spike_lane59 <= lane59_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane59 <= s3_h_lane59;
+    if (out_q_ready) s4_kept_lane59 <= s3_h_lane59;
   always @(posedge clk)
     if (rst) v_59 <= 21'd0;
     else if (v_59_en_and) v_59 <= lane59_vn;
@@ -25250,15 +25255,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1339 <= 21'd0;
     else if (v_1339_en_and) v_1339 <= lane59_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane60 <= v0_lane60;
+    if (out_q_ready) s2_v0_lane60 <= v0_lane60;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane60 <= s2_current_lane60_next_bits;
+    if (out_q_ready) s2_current_lane60 <= s2_current_lane60_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane60 <= lane60_h;
+    if (out_q_ready) s3_h_lane60 <= lane60_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane60 <= lane60_spike;
+    if (out_q_ready) s4_spike_lane60 <= lane60_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane60 <= s3_h_lane60;
+    if (out_q_ready) s4_kept_lane60 <= s3_h_lane60;
   always @(posedge clk)
     if (rst) v_60 <= 21'd0;
     else if (v_60_en_and) v_60 <= lane60_vn;
@@ -25278,15 +25283,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1340 <= 21'd0;
     else if (v_1340_en_and) v_1340 <= lane60_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane61 <= v0_lane61;
+    if (out_q_ready) s2_v0_lane61 <= v0_lane61;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane61 <= s2_current_lane61_next_bits;
+    if (out_q_ready) s2_current_lane61 <= s2_current_lane61_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane61 <= lane61_h;
+    if (out_q_ready) s3_h_lane61 <= lane61_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane61 <= lane61_spike;
+    if (out_q_ready) s4_spike_lane61 <= lane61_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane61 <= s3_h_lane61;
+    if (out_q_ready) s4_kept_lane61 <= s3_h_lane61;
   always @(posedge clk)
     if (rst) v_61 <= 21'd0;
     else if (v_61_en_and) v_61 <= lane61_vn;
@@ -25306,15 +25311,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1341 <= 21'd0;
     else if (v_1341_en_and) v_1341 <= lane61_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane62 <= v0_lane62;
+    if (out_q_ready) s2_v0_lane62 <= v0_lane62;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane62 <= s2_current_lane62_next_bits;
+    if (out_q_ready) s2_current_lane62 <= s2_current_lane62_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane62 <= lane62_h;
+    if (out_q_ready) s3_h_lane62 <= lane62_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane62 <= lane62_spike;
+    if (out_q_ready) s4_spike_lane62 <= lane62_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane62 <= s3_h_lane62;
+    if (out_q_ready) s4_kept_lane62 <= s3_h_lane62;
   always @(posedge clk)
     if (rst) v_62 <= 21'd0;
     else if (v_62_en_and) v_62 <= lane62_vn;
@@ -25334,15 +25339,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1342 <= 21'd0;
     else if (v_1342_en_and) v_1342 <= lane62_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane63 <= v0_lane63;
+    if (out_q_ready) s2_v0_lane63 <= v0_lane63;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane63 <= s2_current_lane63_next_bits;
+    if (out_q_ready) s2_current_lane63 <= s2_current_lane63_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane63 <= lane63_h;
+    if (out_q_ready) s3_h_lane63 <= lane63_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane63 <= lane63_spike;
+    if (out_q_ready) s4_spike_lane63 <= lane63_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane63 <= s3_h_lane63;
+    if (out_q_ready) s4_kept_lane63 <= s3_h_lane63;
   always @(posedge clk)
     if (rst) v_63 <= 21'd0;
     else if (v_63_en_and) v_63 <= lane63_vn;
@@ -25362,15 +25367,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1343 <= 21'd0;
     else if (v_1343_en_and) v_1343 <= lane63_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane64 <= v0_lane64;
+    if (out_q_ready) s2_v0_lane64 <= v0_lane64;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane64 <= s2_current_lane64_next_bits;
+    if (out_q_ready) s2_current_lane64 <= s2_current_lane64_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane64 <= lane64_h;
+    if (out_q_ready) s3_h_lane64 <= lane64_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane64 <= lane64_spike;
+    if (out_q_ready) s4_spike_lane64 <= lane64_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane64 <= s3_h_lane64;
+    if (out_q_ready) s4_kept_lane64 <= s3_h_lane64;
   always @(posedge clk)
     if (rst) v_64 <= 21'd0;
     else if (v_64_en_and) v_64 <= lane64_vn;
@@ -25390,15 +25395,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1344 <= 21'd0;
     else if (v_1344_en_and) v_1344 <= lane64_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane65 <= v0_lane65;
+    if (out_q_ready) s2_v0_lane65 <= v0_lane65;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane65 <= s2_current_lane65_next_bits;
+    if (out_q_ready) s2_current_lane65 <= s2_current_lane65_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane65 <= lane65_h;
+    if (out_q_ready) s3_h_lane65 <= lane65_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane65 <= lane65_spike;
+    if (out_q_ready) s4_spike_lane65 <= lane65_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane65 <= s3_h_lane65;
+    if (out_q_ready) s4_kept_lane65 <= s3_h_lane65;
   always @(posedge clk)
     if (rst) v_65 <= 21'd0;
     else if (v_65_en_and) v_65 <= lane65_vn;
@@ -25418,15 +25423,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1345 <= 21'd0;
     else if (v_1345_en_and) v_1345 <= lane65_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane66 <= v0_lane66;
+    if (out_q_ready) s2_v0_lane66 <= v0_lane66;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane66 <= s2_current_lane66_next_bits;
+    if (out_q_ready) s2_current_lane66 <= s2_current_lane66_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane66 <= lane66_h;
+    if (out_q_ready) s3_h_lane66 <= lane66_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane66 <= lane66_spike;
+    if (out_q_ready) s4_spike_lane66 <= lane66_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane66 <= s3_h_lane66;
+    if (out_q_ready) s4_kept_lane66 <= s3_h_lane66;
   always @(posedge clk)
     if (rst) v_66 <= 21'd0;
     else if (v_66_en_and) v_66 <= lane66_vn;
@@ -25446,15 +25451,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1346 <= 21'd0;
     else if (v_1346_en_and) v_1346 <= lane66_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane67 <= v0_lane67;
+    if (out_q_ready) s2_v0_lane67 <= v0_lane67;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane67 <= s2_current_lane67_next_bits;
+    if (out_q_ready) s2_current_lane67 <= s2_current_lane67_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane67 <= lane67_h;
+    if (out_q_ready) s3_h_lane67 <= lane67_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane67 <= lane67_spike;
+    if (out_q_ready) s4_spike_lane67 <= lane67_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane67 <= s3_h_lane67;
+    if (out_q_ready) s4_kept_lane67 <= s3_h_lane67;
   always @(posedge clk)
     if (rst) v_67 <= 21'd0;
     else if (v_67_en_and) v_67 <= lane67_vn;
@@ -25474,15 +25479,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1347 <= 21'd0;
     else if (v_1347_en_and) v_1347 <= lane67_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane68 <= v0_lane68;
+    if (out_q_ready) s2_v0_lane68 <= v0_lane68;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane68 <= s2_current_lane68_next_bits;
+    if (out_q_ready) s2_current_lane68 <= s2_current_lane68_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane68 <= lane68_h;
+    if (out_q_ready) s3_h_lane68 <= lane68_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane68 <= lane68_spike;
+    if (out_q_ready) s4_spike_lane68 <= lane68_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane68 <= s3_h_lane68;
+    if (out_q_ready) s4_kept_lane68 <= s3_h_lane68;
   always @(posedge clk)
     if (rst) v_68 <= 21'd0;
     else if (v_68_en_and) v_68 <= lane68_vn;
@@ -25502,15 +25507,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1348 <= 21'd0;
     else if (v_1348_en_and) v_1348 <= lane68_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane69 <= v0_lane69;
+    if (out_q_ready) s2_v0_lane69 <= v0_lane69;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane69 <= s2_current_lane69_next_bits;
+    if (out_q_ready) s2_current_lane69 <= s2_current_lane69_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane69 <= lane69_h;
+    if (out_q_ready) s3_h_lane69 <= lane69_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane69 <= lane69_spike;
+    if (out_q_ready) s4_spike_lane69 <= lane69_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane69 <= s3_h_lane69;
+    if (out_q_ready) s4_kept_lane69 <= s3_h_lane69;
   always @(posedge clk)
     if (rst) v_69 <= 21'd0;
     else if (v_69_en_and) v_69 <= lane69_vn;
@@ -25530,15 +25535,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1349 <= 21'd0;
     else if (v_1349_en_and) v_1349 <= lane69_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane70 <= v0_lane70;
+    if (out_q_ready) s2_v0_lane70 <= v0_lane70;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane70 <= s2_current_lane70_next_bits;
+    if (out_q_ready) s2_current_lane70 <= s2_current_lane70_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane70 <= lane70_h;
+    if (out_q_ready) s3_h_lane70 <= lane70_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane70 <= lane70_spike;
+    if (out_q_ready) s4_spike_lane70 <= lane70_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane70 <= s3_h_lane70;
+    if (out_q_ready) s4_kept_lane70 <= s3_h_lane70;
   always @(posedge clk)
     if (rst) v_70 <= 21'd0;
     else if (v_70_en_and) v_70 <= lane70_vn;
@@ -25558,15 +25563,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1350 <= 21'd0;
     else if (v_1350_en_and) v_1350 <= lane70_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane71 <= v0_lane71;
+    if (out_q_ready) s2_v0_lane71 <= v0_lane71;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane71 <= s2_current_lane71_next_bits;
+    if (out_q_ready) s2_current_lane71 <= s2_current_lane71_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane71 <= lane71_h;
+    if (out_q_ready) s3_h_lane71 <= lane71_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane71 <= lane71_spike;
+    if (out_q_ready) s4_spike_lane71 <= lane71_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane71 <= s3_h_lane71;
+    if (out_q_ready) s4_kept_lane71 <= s3_h_lane71;
   always @(posedge clk)
     if (rst) v_71 <= 21'd0;
     else if (v_71_en_and) v_71 <= lane71_vn;
@@ -25586,15 +25591,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1351 <= 21'd0;
     else if (v_1351_en_and) v_1351 <= lane71_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane72 <= v0_lane72;
+    if (out_q_ready) s2_v0_lane72 <= v0_lane72;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane72 <= s2_current_lane72_next_bits;
+    if (out_q_ready) s2_current_lane72 <= s2_current_lane72_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane72 <= lane72_h;
+    if (out_q_ready) s3_h_lane72 <= lane72_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane72 <= lane72_spike;
+    if (out_q_ready) s4_spike_lane72 <= lane72_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane72 <= s3_h_lane72;
+    if (out_q_ready) s4_kept_lane72 <= s3_h_lane72;
   always @(posedge clk)
     if (rst) v_72 <= 21'd0;
     else if (v_72_en_and) v_72 <= lane72_vn;
@@ -25614,15 +25619,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1352 <= 21'd0;
     else if (v_1352_en_and) v_1352 <= lane72_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane73 <= v0_lane73;
+    if (out_q_ready) s2_v0_lane73 <= v0_lane73;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane73 <= s2_current_lane73_next_bits;
+    if (out_q_ready) s2_current_lane73 <= s2_current_lane73_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane73 <= lane73_h;
+    if (out_q_ready) s3_h_lane73 <= lane73_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane73 <= lane73_spike;
+    if (out_q_ready) s4_spike_lane73 <= lane73_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane73 <= s3_h_lane73;
+    if (out_q_ready) s4_kept_lane73 <= s3_h_lane73;
   always @(posedge clk)
     if (rst) v_73 <= 21'd0;
     else if (v_73_en_and) v_73 <= lane73_vn;
@@ -25642,15 +25647,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1353 <= 21'd0;
     else if (v_1353_en_and) v_1353 <= lane73_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane74 <= v0_lane74;
+    if (out_q_ready) s2_v0_lane74 <= v0_lane74;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane74 <= s2_current_lane74_next_bits;
+    if (out_q_ready) s2_current_lane74 <= s2_current_lane74_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane74 <= lane74_h;
+    if (out_q_ready) s3_h_lane74 <= lane74_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane74 <= lane74_spike;
+    if (out_q_ready) s4_spike_lane74 <= lane74_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane74 <= s3_h_lane74;
+    if (out_q_ready) s4_kept_lane74 <= s3_h_lane74;
   always @(posedge clk)
     if (rst) v_74 <= 21'd0;
     else if (v_74_en_and) v_74 <= lane74_vn;
@@ -25670,15 +25675,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1354 <= 21'd0;
     else if (v_1354_en_and) v_1354 <= lane74_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane75 <= v0_lane75;
+    if (out_q_ready) s2_v0_lane75 <= v0_lane75;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane75 <= s2_current_lane75_next_bits;
+    if (out_q_ready) s2_current_lane75 <= s2_current_lane75_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane75 <= lane75_h;
+    if (out_q_ready) s3_h_lane75 <= lane75_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane75 <= lane75_spike;
+    if (out_q_ready) s4_spike_lane75 <= lane75_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane75 <= s3_h_lane75;
+    if (out_q_ready) s4_kept_lane75 <= s3_h_lane75;
   always @(posedge clk)
     if (rst) v_75 <= 21'd0;
     else if (v_75_en_and) v_75 <= lane75_vn;
@@ -25698,15 +25703,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1355 <= 21'd0;
     else if (v_1355_en_and) v_1355 <= lane75_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane76 <= v0_lane76;
+    if (out_q_ready) s2_v0_lane76 <= v0_lane76;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane76 <= s2_current_lane76_next_bits;
+    if (out_q_ready) s2_current_lane76 <= s2_current_lane76_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane76 <= lane76_h;
+    if (out_q_ready) s3_h_lane76 <= lane76_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane76 <= lane76_spike;
+    if (out_q_ready) s4_spike_lane76 <= lane76_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane76 <= s3_h_lane76;
+    if (out_q_ready) s4_kept_lane76 <= s3_h_lane76;
   always @(posedge clk)
     if (rst) v_76 <= 21'd0;
     else if (v_76_en_and) v_76 <= lane76_vn;
@@ -25726,15 +25731,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1356 <= 21'd0;
     else if (v_1356_en_and) v_1356 <= lane76_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane77 <= v0_lane77;
+    if (out_q_ready) s2_v0_lane77 <= v0_lane77;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane77 <= s2_current_lane77_next_bits;
+    if (out_q_ready) s2_current_lane77 <= s2_current_lane77_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane77 <= lane77_h;
+    if (out_q_ready) s3_h_lane77 <= lane77_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane77 <= lane77_spike;
+    if (out_q_ready) s4_spike_lane77 <= lane77_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane77 <= s3_h_lane77;
+    if (out_q_ready) s4_kept_lane77 <= s3_h_lane77;
   always @(posedge clk)
     if (rst) v_77 <= 21'd0;
     else if (v_77_en_and) v_77 <= lane77_vn;
@@ -25754,15 +25759,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1357 <= 21'd0;
     else if (v_1357_en_and) v_1357 <= lane77_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane78 <= v0_lane78;
+    if (out_q_ready) s2_v0_lane78 <= v0_lane78;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane78 <= s2_current_lane78_next_bits;
+    if (out_q_ready) s2_current_lane78 <= s2_current_lane78_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane78 <= lane78_h;
+    if (out_q_ready) s3_h_lane78 <= lane78_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane78 <= lane78_spike;
+    if (out_q_ready) s4_spike_lane78 <= lane78_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane78 <= s3_h_lane78;
+    if (out_q_ready) s4_kept_lane78 <= s3_h_lane78;
   always @(posedge clk)
     if (rst) v_78 <= 21'd0;
     else if (v_78_en_and) v_78 <= lane78_vn;
@@ -25782,15 +25787,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1358 <= 21'd0;
     else if (v_1358_en_and) v_1358 <= lane78_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane79 <= v0_lane79;
+    if (out_q_ready) s2_v0_lane79 <= v0_lane79;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane79 <= s2_current_lane79_next_bits;
+    if (out_q_ready) s2_current_lane79 <= s2_current_lane79_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane79 <= lane79_h;
+    if (out_q_ready) s3_h_lane79 <= lane79_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane79 <= lane79_spike;
+    if (out_q_ready) s4_spike_lane79 <= lane79_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane79 <= s3_h_lane79;
+    if (out_q_ready) s4_kept_lane79 <= s3_h_lane79;
   always @(posedge clk)
     if (rst) v_79 <= 21'd0;
     else if (v_79_en_and) v_79 <= lane79_vn;
@@ -25810,15 +25815,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1359 <= 21'd0;
     else if (v_1359_en_and) v_1359 <= lane79_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane80 <= v0_lane80;
+    if (out_q_ready) s2_v0_lane80 <= v0_lane80;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane80 <= s2_current_lane80_next_bits;
+    if (out_q_ready) s2_current_lane80 <= s2_current_lane80_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane80 <= lane80_h;
+    if (out_q_ready) s3_h_lane80 <= lane80_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane80 <= lane80_spike;
+    if (out_q_ready) s4_spike_lane80 <= lane80_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane80 <= s3_h_lane80;
+    if (out_q_ready) s4_kept_lane80 <= s3_h_lane80;
   always @(posedge clk)
     if (rst) v_80 <= 21'd0;
     else if (v_80_en_and) v_80 <= lane80_vn;
@@ -25838,15 +25843,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1360 <= 21'd0;
     else if (v_1360_en_and) v_1360 <= lane80_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane81 <= v0_lane81;
+    if (out_q_ready) s2_v0_lane81 <= v0_lane81;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane81 <= s2_current_lane81_next_bits;
+    if (out_q_ready) s2_current_lane81 <= s2_current_lane81_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane81 <= lane81_h;
+    if (out_q_ready) s3_h_lane81 <= lane81_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane81 <= lane81_spike;
+    if (out_q_ready) s4_spike_lane81 <= lane81_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane81 <= s3_h_lane81;
+    if (out_q_ready) s4_kept_lane81 <= s3_h_lane81;
   always @(posedge clk)
     if (rst) v_81 <= 21'd0;
     else if (v_81_en_and) v_81 <= lane81_vn;
@@ -25866,15 +25871,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1361 <= 21'd0;
     else if (v_1361_en_and) v_1361 <= lane81_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane82 <= v0_lane82;
+    if (out_q_ready) s2_v0_lane82 <= v0_lane82;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane82 <= s2_current_lane82_next_bits;
+    if (out_q_ready) s2_current_lane82 <= s2_current_lane82_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane82 <= lane82_h;
+    if (out_q_ready) s3_h_lane82 <= lane82_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane82 <= lane82_spike;
+    if (out_q_ready) s4_spike_lane82 <= lane82_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane82 <= s3_h_lane82;
+    if (out_q_ready) s4_kept_lane82 <= s3_h_lane82;
   always @(posedge clk)
     if (rst) v_82 <= 21'd0;
     else if (v_82_en_and) v_82 <= lane82_vn;
@@ -25894,15 +25899,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1362 <= 21'd0;
     else if (v_1362_en_and) v_1362 <= lane82_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane83 <= v0_lane83;
+    if (out_q_ready) s2_v0_lane83 <= v0_lane83;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane83 <= s2_current_lane83_next_bits;
+    if (out_q_ready) s2_current_lane83 <= s2_current_lane83_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane83 <= lane83_h;
+    if (out_q_ready) s3_h_lane83 <= lane83_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane83 <= lane83_spike;
+    if (out_q_ready) s4_spike_lane83 <= lane83_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane83 <= s3_h_lane83;
+    if (out_q_ready) s4_kept_lane83 <= s3_h_lane83;
   always @(posedge clk)
     if (rst) v_83 <= 21'd0;
     else if (v_83_en_and) v_83 <= lane83_vn;
@@ -25922,15 +25927,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1363 <= 21'd0;
     else if (v_1363_en_and) v_1363 <= lane83_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane84 <= v0_lane84;
+    if (out_q_ready) s2_v0_lane84 <= v0_lane84;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane84 <= s2_current_lane84_next_bits;
+    if (out_q_ready) s2_current_lane84 <= s2_current_lane84_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane84 <= lane84_h;
+    if (out_q_ready) s3_h_lane84 <= lane84_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane84 <= lane84_spike;
+    if (out_q_ready) s4_spike_lane84 <= lane84_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane84 <= s3_h_lane84;
+    if (out_q_ready) s4_kept_lane84 <= s3_h_lane84;
   always @(posedge clk)
     if (rst) v_84 <= 21'd0;
     else if (v_84_en_and) v_84 <= lane84_vn;
@@ -25950,15 +25955,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1364 <= 21'd0;
     else if (v_1364_en_and) v_1364 <= lane84_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane85 <= v0_lane85;
+    if (out_q_ready) s2_v0_lane85 <= v0_lane85;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane85 <= s2_current_lane85_next_bits;
+    if (out_q_ready) s2_current_lane85 <= s2_current_lane85_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane85 <= lane85_h;
+    if (out_q_ready) s3_h_lane85 <= lane85_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane85 <= lane85_spike;
+    if (out_q_ready) s4_spike_lane85 <= lane85_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane85 <= s3_h_lane85;
+    if (out_q_ready) s4_kept_lane85 <= s3_h_lane85;
   always @(posedge clk)
     if (rst) v_85 <= 21'd0;
     else if (v_85_en_and) v_85 <= lane85_vn;
@@ -25978,15 +25983,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1365 <= 21'd0;
     else if (v_1365_en_and) v_1365 <= lane85_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane86 <= v0_lane86;
+    if (out_q_ready) s2_v0_lane86 <= v0_lane86;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane86 <= s2_current_lane86_next_bits;
+    if (out_q_ready) s2_current_lane86 <= s2_current_lane86_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane86 <= lane86_h;
+    if (out_q_ready) s3_h_lane86 <= lane86_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane86 <= lane86_spike;
+    if (out_q_ready) s4_spike_lane86 <= lane86_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane86 <= s3_h_lane86;
+    if (out_q_ready) s4_kept_lane86 <= s3_h_lane86;
   always @(posedge clk)
     if (rst) v_86 <= 21'd0;
     else if (v_86_en_and) v_86 <= lane86_vn;
@@ -26006,15 +26011,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1366 <= 21'd0;
     else if (v_1366_en_and) v_1366 <= lane86_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane87 <= v0_lane87;
+    if (out_q_ready) s2_v0_lane87 <= v0_lane87;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane87 <= s2_current_lane87_next_bits;
+    if (out_q_ready) s2_current_lane87 <= s2_current_lane87_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane87 <= lane87_h;
+    if (out_q_ready) s3_h_lane87 <= lane87_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane87 <= lane87_spike;
+    if (out_q_ready) s4_spike_lane87 <= lane87_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane87 <= s3_h_lane87;
+    if (out_q_ready) s4_kept_lane87 <= s3_h_lane87;
   always @(posedge clk)
     if (rst) v_87 <= 21'd0;
     else if (v_87_en_and) v_87 <= lane87_vn;
@@ -26034,15 +26039,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1367 <= 21'd0;
     else if (v_1367_en_and) v_1367 <= lane87_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane88 <= v0_lane88;
+    if (out_q_ready) s2_v0_lane88 <= v0_lane88;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane88 <= s2_current_lane88_next_bits;
+    if (out_q_ready) s2_current_lane88 <= s2_current_lane88_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane88 <= lane88_h;
+    if (out_q_ready) s3_h_lane88 <= lane88_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane88 <= lane88_spike;
+    if (out_q_ready) s4_spike_lane88 <= lane88_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane88 <= s3_h_lane88;
+    if (out_q_ready) s4_kept_lane88 <= s3_h_lane88;
   always @(posedge clk)
     if (rst) v_88 <= 21'd0;
     else if (v_88_en_and) v_88 <= lane88_vn;
@@ -26062,15 +26067,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1368 <= 21'd0;
     else if (v_1368_en_and) v_1368 <= lane88_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane89 <= v0_lane89;
+    if (out_q_ready) s2_v0_lane89 <= v0_lane89;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane89 <= s2_current_lane89_next_bits;
+    if (out_q_ready) s2_current_lane89 <= s2_current_lane89_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane89 <= lane89_h;
+    if (out_q_ready) s3_h_lane89 <= lane89_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane89 <= lane89_spike;
+    if (out_q_ready) s4_spike_lane89 <= lane89_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane89 <= s3_h_lane89;
+    if (out_q_ready) s4_kept_lane89 <= s3_h_lane89;
   always @(posedge clk)
     if (rst) v_89 <= 21'd0;
     else if (v_89_en_and) v_89 <= lane89_vn;
@@ -26090,15 +26095,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1369 <= 21'd0;
     else if (v_1369_en_and) v_1369 <= lane89_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane90 <= v0_lane90;
+    if (out_q_ready) s2_v0_lane90 <= v0_lane90;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane90 <= s2_current_lane90_next_bits;
+    if (out_q_ready) s2_current_lane90 <= s2_current_lane90_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane90 <= lane90_h;
+    if (out_q_ready) s3_h_lane90 <= lane90_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane90 <= lane90_spike;
+    if (out_q_ready) s4_spike_lane90 <= lane90_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane90 <= s3_h_lane90;
+    if (out_q_ready) s4_kept_lane90 <= s3_h_lane90;
   always @(posedge clk)
     if (rst) v_90 <= 21'd0;
     else if (v_90_en_and) v_90 <= lane90_vn;
@@ -26118,15 +26123,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1370 <= 21'd0;
     else if (v_1370_en_and) v_1370 <= lane90_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane91 <= v0_lane91;
+    if (out_q_ready) s2_v0_lane91 <= v0_lane91;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane91 <= s2_current_lane91_next_bits;
+    if (out_q_ready) s2_current_lane91 <= s2_current_lane91_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane91 <= lane91_h;
+    if (out_q_ready) s3_h_lane91 <= lane91_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane91 <= lane91_spike;
+    if (out_q_ready) s4_spike_lane91 <= lane91_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane91 <= s3_h_lane91;
+    if (out_q_ready) s4_kept_lane91 <= s3_h_lane91;
   always @(posedge clk)
     if (rst) v_91 <= 21'd0;
     else if (v_91_en_and) v_91 <= lane91_vn;
@@ -26146,15 +26151,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1371 <= 21'd0;
     else if (v_1371_en_and) v_1371 <= lane91_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane92 <= v0_lane92;
+    if (out_q_ready) s2_v0_lane92 <= v0_lane92;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane92 <= s2_current_lane92_next_bits;
+    if (out_q_ready) s2_current_lane92 <= s2_current_lane92_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane92 <= lane92_h;
+    if (out_q_ready) s3_h_lane92 <= lane92_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane92 <= lane92_spike;
+    if (out_q_ready) s4_spike_lane92 <= lane92_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane92 <= s3_h_lane92;
+    if (out_q_ready) s4_kept_lane92 <= s3_h_lane92;
   always @(posedge clk)
     if (rst) v_92 <= 21'd0;
     else if (v_92_en_and) v_92 <= lane92_vn;
@@ -26174,15 +26179,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1372 <= 21'd0;
     else if (v_1372_en_and) v_1372 <= lane92_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane93 <= v0_lane93;
+    if (out_q_ready) s2_v0_lane93 <= v0_lane93;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane93 <= s2_current_lane93_next_bits;
+    if (out_q_ready) s2_current_lane93 <= s2_current_lane93_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane93 <= lane93_h;
+    if (out_q_ready) s3_h_lane93 <= lane93_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane93 <= lane93_spike;
+    if (out_q_ready) s4_spike_lane93 <= lane93_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane93 <= s3_h_lane93;
+    if (out_q_ready) s4_kept_lane93 <= s3_h_lane93;
   always @(posedge clk)
     if (rst) v_93 <= 21'd0;
     else if (v_93_en_and) v_93 <= lane93_vn;
@@ -26202,15 +26207,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1373 <= 21'd0;
     else if (v_1373_en_and) v_1373 <= lane93_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane94 <= v0_lane94;
+    if (out_q_ready) s2_v0_lane94 <= v0_lane94;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane94 <= s2_current_lane94_next_bits;
+    if (out_q_ready) s2_current_lane94 <= s2_current_lane94_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane94 <= lane94_h;
+    if (out_q_ready) s3_h_lane94 <= lane94_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane94 <= lane94_spike;
+    if (out_q_ready) s4_spike_lane94 <= lane94_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane94 <= s3_h_lane94;
+    if (out_q_ready) s4_kept_lane94 <= s3_h_lane94;
   always @(posedge clk)
     if (rst) v_94 <= 21'd0;
     else if (v_94_en_and) v_94 <= lane94_vn;
@@ -26230,15 +26235,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1374 <= 21'd0;
     else if (v_1374_en_and) v_1374 <= lane94_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane95 <= v0_lane95;
+    if (out_q_ready) s2_v0_lane95 <= v0_lane95;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane95 <= s2_current_lane95_next_bits;
+    if (out_q_ready) s2_current_lane95 <= s2_current_lane95_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane95 <= lane95_h;
+    if (out_q_ready) s3_h_lane95 <= lane95_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane95 <= lane95_spike;
+    if (out_q_ready) s4_spike_lane95 <= lane95_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane95 <= s3_h_lane95;
+    if (out_q_ready) s4_kept_lane95 <= s3_h_lane95;
   always @(posedge clk)
     if (rst) v_95 <= 21'd0;
     else if (v_95_en_and) v_95 <= lane95_vn;
@@ -26258,15 +26263,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1375 <= 21'd0;
     else if (v_1375_en_and) v_1375 <= lane95_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane96 <= v0_lane96;
+    if (out_q_ready) s2_v0_lane96 <= v0_lane96;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane96 <= s2_current_lane96_next_bits;
+    if (out_q_ready) s2_current_lane96 <= s2_current_lane96_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane96 <= lane96_h;
+    if (out_q_ready) s3_h_lane96 <= lane96_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane96 <= lane96_spike;
+    if (out_q_ready) s4_spike_lane96 <= lane96_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane96 <= s3_h_lane96;
+    if (out_q_ready) s4_kept_lane96 <= s3_h_lane96;
   always @(posedge clk)
     if (rst) v_96 <= 21'd0;
     else if (v_96_en_and) v_96 <= lane96_vn;
@@ -26286,15 +26291,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1376 <= 21'd0;
     else if (v_1376_en_and) v_1376 <= lane96_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane97 <= v0_lane97;
+    if (out_q_ready) s2_v0_lane97 <= v0_lane97;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane97 <= s2_current_lane97_next_bits;
+    if (out_q_ready) s2_current_lane97 <= s2_current_lane97_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane97 <= lane97_h;
+    if (out_q_ready) s3_h_lane97 <= lane97_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane97 <= lane97_spike;
+    if (out_q_ready) s4_spike_lane97 <= lane97_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane97 <= s3_h_lane97;
+    if (out_q_ready) s4_kept_lane97 <= s3_h_lane97;
   always @(posedge clk)
     if (rst) v_97 <= 21'd0;
     else if (v_97_en_and) v_97 <= lane97_vn;
@@ -26314,15 +26319,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1377 <= 21'd0;
     else if (v_1377_en_and) v_1377 <= lane97_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane98 <= v0_lane98;
+    if (out_q_ready) s2_v0_lane98 <= v0_lane98;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane98 <= s2_current_lane98_next_bits;
+    if (out_q_ready) s2_current_lane98 <= s2_current_lane98_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane98 <= lane98_h;
+    if (out_q_ready) s3_h_lane98 <= lane98_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane98 <= lane98_spike;
+    if (out_q_ready) s4_spike_lane98 <= lane98_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane98 <= s3_h_lane98;
+    if (out_q_ready) s4_kept_lane98 <= s3_h_lane98;
   always @(posedge clk)
     if (rst) v_98 <= 21'd0;
     else if (v_98_en_and) v_98 <= lane98_vn;
@@ -26342,15 +26347,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1378 <= 21'd0;
     else if (v_1378_en_and) v_1378 <= lane98_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane99 <= v0_lane99;
+    if (out_q_ready) s2_v0_lane99 <= v0_lane99;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane99 <= s2_current_lane99_next_bits;
+    if (out_q_ready) s2_current_lane99 <= s2_current_lane99_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane99 <= lane99_h;
+    if (out_q_ready) s3_h_lane99 <= lane99_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane99 <= lane99_spike;
+    if (out_q_ready) s4_spike_lane99 <= lane99_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane99 <= s3_h_lane99;
+    if (out_q_ready) s4_kept_lane99 <= s3_h_lane99;
   always @(posedge clk)
     if (rst) v_99 <= 21'd0;
     else if (v_99_en_and) v_99 <= lane99_vn;
@@ -26370,15 +26375,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1379 <= 21'd0;
     else if (v_1379_en_and) v_1379 <= lane99_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane100 <= v0_lane100;
+    if (out_q_ready) s2_v0_lane100 <= v0_lane100;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane100 <= s2_current_lane100_next_bits;
+    if (out_q_ready) s2_current_lane100 <= s2_current_lane100_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane100 <= lane100_h;
+    if (out_q_ready) s3_h_lane100 <= lane100_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane100 <= lane100_spike;
+    if (out_q_ready) s4_spike_lane100 <= lane100_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane100 <= s3_h_lane100;
+    if (out_q_ready) s4_kept_lane100 <= s3_h_lane100;
   always @(posedge clk)
     if (rst) v_100 <= 21'd0;
     else if (v_100_en_and) v_100 <= lane100_vn;
@@ -26398,15 +26403,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1380 <= 21'd0;
     else if (v_1380_en_and) v_1380 <= lane100_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane101 <= v0_lane101;
+    if (out_q_ready) s2_v0_lane101 <= v0_lane101;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane101 <= s2_current_lane101_next_bits;
+    if (out_q_ready) s2_current_lane101 <= s2_current_lane101_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane101 <= lane101_h;
+    if (out_q_ready) s3_h_lane101 <= lane101_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane101 <= lane101_spike;
+    if (out_q_ready) s4_spike_lane101 <= lane101_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane101 <= s3_h_lane101;
+    if (out_q_ready) s4_kept_lane101 <= s3_h_lane101;
   always @(posedge clk)
     if (rst) v_101 <= 21'd0;
     else if (v_101_en_and) v_101 <= lane101_vn;
@@ -26426,15 +26431,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1381 <= 21'd0;
     else if (v_1381_en_and) v_1381 <= lane101_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane102 <= v0_lane102;
+    if (out_q_ready) s2_v0_lane102 <= v0_lane102;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane102 <= s2_current_lane102_next_bits;
+    if (out_q_ready) s2_current_lane102 <= s2_current_lane102_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane102 <= lane102_h;
+    if (out_q_ready) s3_h_lane102 <= lane102_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane102 <= lane102_spike;
+    if (out_q_ready) s4_spike_lane102 <= lane102_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane102 <= s3_h_lane102;
+    if (out_q_ready) s4_kept_lane102 <= s3_h_lane102;
   always @(posedge clk)
     if (rst) v_102 <= 21'd0;
     else if (v_102_en_and) v_102 <= lane102_vn;
@@ -26454,15 +26459,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1382 <= 21'd0;
     else if (v_1382_en_and) v_1382 <= lane102_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane103 <= v0_lane103;
+    if (out_q_ready) s2_v0_lane103 <= v0_lane103;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane103 <= s2_current_lane103_next_bits;
+    if (out_q_ready) s2_current_lane103 <= s2_current_lane103_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane103 <= lane103_h;
+    if (out_q_ready) s3_h_lane103 <= lane103_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane103 <= lane103_spike;
+    if (out_q_ready) s4_spike_lane103 <= lane103_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane103 <= s3_h_lane103;
+    if (out_q_ready) s4_kept_lane103 <= s3_h_lane103;
   always @(posedge clk)
     if (rst) v_103 <= 21'd0;
     else if (v_103_en_and) v_103 <= lane103_vn;
@@ -26482,15 +26487,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1383 <= 21'd0;
     else if (v_1383_en_and) v_1383 <= lane103_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane104 <= v0_lane104;
+    if (out_q_ready) s2_v0_lane104 <= v0_lane104;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane104 <= s2_current_lane104_next_bits;
+    if (out_q_ready) s2_current_lane104 <= s2_current_lane104_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane104 <= lane104_h;
+    if (out_q_ready) s3_h_lane104 <= lane104_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane104 <= lane104_spike;
+    if (out_q_ready) s4_spike_lane104 <= lane104_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane104 <= s3_h_lane104;
+    if (out_q_ready) s4_kept_lane104 <= s3_h_lane104;
   always @(posedge clk)
     if (rst) v_104 <= 21'd0;
     else if (v_104_en_and) v_104 <= lane104_vn;
@@ -26510,15 +26515,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1384 <= 21'd0;
     else if (v_1384_en_and) v_1384 <= lane104_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane105 <= v0_lane105;
+    if (out_q_ready) s2_v0_lane105 <= v0_lane105;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane105 <= s2_current_lane105_next_bits;
+    if (out_q_ready) s2_current_lane105 <= s2_current_lane105_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane105 <= lane105_h;
+    if (out_q_ready) s3_h_lane105 <= lane105_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane105 <= lane105_spike;
+    if (out_q_ready) s4_spike_lane105 <= lane105_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane105 <= s3_h_lane105;
+    if (out_q_ready) s4_kept_lane105 <= s3_h_lane105;
   always @(posedge clk)
     if (rst) v_105 <= 21'd0;
     else if (v_105_en_and) v_105 <= lane105_vn;
@@ -26538,15 +26543,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1385 <= 21'd0;
     else if (v_1385_en_and) v_1385 <= lane105_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane106 <= v0_lane106;
+    if (out_q_ready) s2_v0_lane106 <= v0_lane106;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane106 <= s2_current_lane106_next_bits;
+    if (out_q_ready) s2_current_lane106 <= s2_current_lane106_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane106 <= lane106_h;
+    if (out_q_ready) s3_h_lane106 <= lane106_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane106 <= lane106_spike;
+    if (out_q_ready) s4_spike_lane106 <= lane106_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane106 <= s3_h_lane106;
+    if (out_q_ready) s4_kept_lane106 <= s3_h_lane106;
   always @(posedge clk)
     if (rst) v_106 <= 21'd0;
     else if (v_106_en_and) v_106 <= lane106_vn;
@@ -26566,15 +26571,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1386 <= 21'd0;
     else if (v_1386_en_and) v_1386 <= lane106_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane107 <= v0_lane107;
+    if (out_q_ready) s2_v0_lane107 <= v0_lane107;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane107 <= s2_current_lane107_next_bits;
+    if (out_q_ready) s2_current_lane107 <= s2_current_lane107_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane107 <= lane107_h;
+    if (out_q_ready) s3_h_lane107 <= lane107_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane107 <= lane107_spike;
+    if (out_q_ready) s4_spike_lane107 <= lane107_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane107 <= s3_h_lane107;
+    if (out_q_ready) s4_kept_lane107 <= s3_h_lane107;
   always @(posedge clk)
     if (rst) v_107 <= 21'd0;
     else if (v_107_en_and) v_107 <= lane107_vn;
@@ -26594,15 +26599,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1387 <= 21'd0;
     else if (v_1387_en_and) v_1387 <= lane107_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane108 <= v0_lane108;
+    if (out_q_ready) s2_v0_lane108 <= v0_lane108;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane108 <= s2_current_lane108_next_bits;
+    if (out_q_ready) s2_current_lane108 <= s2_current_lane108_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane108 <= lane108_h;
+    if (out_q_ready) s3_h_lane108 <= lane108_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane108 <= lane108_spike;
+    if (out_q_ready) s4_spike_lane108 <= lane108_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane108 <= s3_h_lane108;
+    if (out_q_ready) s4_kept_lane108 <= s3_h_lane108;
   always @(posedge clk)
     if (rst) v_108 <= 21'd0;
     else if (v_108_en_and) v_108 <= lane108_vn;
@@ -26622,15 +26627,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1388 <= 21'd0;
     else if (v_1388_en_and) v_1388 <= lane108_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane109 <= v0_lane109;
+    if (out_q_ready) s2_v0_lane109 <= v0_lane109;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane109 <= s2_current_lane109_next_bits;
+    if (out_q_ready) s2_current_lane109 <= s2_current_lane109_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane109 <= lane109_h;
+    if (out_q_ready) s3_h_lane109 <= lane109_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane109 <= lane109_spike;
+    if (out_q_ready) s4_spike_lane109 <= lane109_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane109 <= s3_h_lane109;
+    if (out_q_ready) s4_kept_lane109 <= s3_h_lane109;
   always @(posedge clk)
     if (rst) v_109 <= 21'd0;
     else if (v_109_en_and) v_109 <= lane109_vn;
@@ -26650,15 +26655,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1389 <= 21'd0;
     else if (v_1389_en_and) v_1389 <= lane109_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane110 <= v0_lane110;
+    if (out_q_ready) s2_v0_lane110 <= v0_lane110;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane110 <= s2_current_lane110_next_bits;
+    if (out_q_ready) s2_current_lane110 <= s2_current_lane110_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane110 <= lane110_h;
+    if (out_q_ready) s3_h_lane110 <= lane110_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane110 <= lane110_spike;
+    if (out_q_ready) s4_spike_lane110 <= lane110_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane110 <= s3_h_lane110;
+    if (out_q_ready) s4_kept_lane110 <= s3_h_lane110;
   always @(posedge clk)
     if (rst) v_110 <= 21'd0;
     else if (v_110_en_and) v_110 <= lane110_vn;
@@ -26678,15 +26683,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1390 <= 21'd0;
     else if (v_1390_en_and) v_1390 <= lane110_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane111 <= v0_lane111;
+    if (out_q_ready) s2_v0_lane111 <= v0_lane111;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane111 <= s2_current_lane111_next_bits;
+    if (out_q_ready) s2_current_lane111 <= s2_current_lane111_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane111 <= lane111_h;
+    if (out_q_ready) s3_h_lane111 <= lane111_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane111 <= lane111_spike;
+    if (out_q_ready) s4_spike_lane111 <= lane111_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane111 <= s3_h_lane111;
+    if (out_q_ready) s4_kept_lane111 <= s3_h_lane111;
   always @(posedge clk)
     if (rst) v_111 <= 21'd0;
     else if (v_111_en_and) v_111 <= lane111_vn;
@@ -26706,15 +26711,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1391 <= 21'd0;
     else if (v_1391_en_and) v_1391 <= lane111_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane112 <= v0_lane112;
+    if (out_q_ready) s2_v0_lane112 <= v0_lane112;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane112 <= s2_current_lane112_next_bits;
+    if (out_q_ready) s2_current_lane112 <= s2_current_lane112_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane112 <= lane112_h;
+    if (out_q_ready) s3_h_lane112 <= lane112_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane112 <= lane112_spike;
+    if (out_q_ready) s4_spike_lane112 <= lane112_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane112 <= s3_h_lane112;
+    if (out_q_ready) s4_kept_lane112 <= s3_h_lane112;
   always @(posedge clk)
     if (rst) v_112 <= 21'd0;
     else if (v_112_en_and) v_112 <= lane112_vn;
@@ -26734,15 +26739,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1392 <= 21'd0;
     else if (v_1392_en_and) v_1392 <= lane112_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane113 <= v0_lane113;
+    if (out_q_ready) s2_v0_lane113 <= v0_lane113;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane113 <= s2_current_lane113_next_bits;
+    if (out_q_ready) s2_current_lane113 <= s2_current_lane113_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane113 <= lane113_h;
+    if (out_q_ready) s3_h_lane113 <= lane113_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane113 <= lane113_spike;
+    if (out_q_ready) s4_spike_lane113 <= lane113_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane113 <= s3_h_lane113;
+    if (out_q_ready) s4_kept_lane113 <= s3_h_lane113;
   always @(posedge clk)
     if (rst) v_113 <= 21'd0;
     else if (v_113_en_and) v_113 <= lane113_vn;
@@ -26762,15 +26767,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1393 <= 21'd0;
     else if (v_1393_en_and) v_1393 <= lane113_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane114 <= v0_lane114;
+    if (out_q_ready) s2_v0_lane114 <= v0_lane114;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane114 <= s2_current_lane114_next_bits;
+    if (out_q_ready) s2_current_lane114 <= s2_current_lane114_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane114 <= lane114_h;
+    if (out_q_ready) s3_h_lane114 <= lane114_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane114 <= lane114_spike;
+    if (out_q_ready) s4_spike_lane114 <= lane114_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane114 <= s3_h_lane114;
+    if (out_q_ready) s4_kept_lane114 <= s3_h_lane114;
   always @(posedge clk)
     if (rst) v_114 <= 21'd0;
     else if (v_114_en_and) v_114 <= lane114_vn;
@@ -26790,15 +26795,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1394 <= 21'd0;
     else if (v_1394_en_and) v_1394 <= lane114_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane115 <= v0_lane115;
+    if (out_q_ready) s2_v0_lane115 <= v0_lane115;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane115 <= s2_current_lane115_next_bits;
+    if (out_q_ready) s2_current_lane115 <= s2_current_lane115_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane115 <= lane115_h;
+    if (out_q_ready) s3_h_lane115 <= lane115_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane115 <= lane115_spike;
+    if (out_q_ready) s4_spike_lane115 <= lane115_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane115 <= s3_h_lane115;
+    if (out_q_ready) s4_kept_lane115 <= s3_h_lane115;
   always @(posedge clk)
     if (rst) v_115 <= 21'd0;
     else if (v_115_en_and) v_115 <= lane115_vn;
@@ -26818,15 +26823,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1395 <= 21'd0;
     else if (v_1395_en_and) v_1395 <= lane115_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane116 <= v0_lane116;
+    if (out_q_ready) s2_v0_lane116 <= v0_lane116;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane116 <= s2_current_lane116_next_bits;
+    if (out_q_ready) s2_current_lane116 <= s2_current_lane116_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane116 <= lane116_h;
+    if (out_q_ready) s3_h_lane116 <= lane116_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane116 <= lane116_spike;
+    if (out_q_ready) s4_spike_lane116 <= lane116_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane116 <= s3_h_lane116;
+    if (out_q_ready) s4_kept_lane116 <= s3_h_lane116;
   always @(posedge clk)
     if (rst) v_116 <= 21'd0;
     else if (v_116_en_and) v_116 <= lane116_vn;
@@ -26846,15 +26851,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1396 <= 21'd0;
     else if (v_1396_en_and) v_1396 <= lane116_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane117 <= v0_lane117;
+    if (out_q_ready) s2_v0_lane117 <= v0_lane117;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane117 <= s2_current_lane117_next_bits;
+    if (out_q_ready) s2_current_lane117 <= s2_current_lane117_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane117 <= lane117_h;
+    if (out_q_ready) s3_h_lane117 <= lane117_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane117 <= lane117_spike;
+    if (out_q_ready) s4_spike_lane117 <= lane117_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane117 <= s3_h_lane117;
+    if (out_q_ready) s4_kept_lane117 <= s3_h_lane117;
   always @(posedge clk)
     if (rst) v_117 <= 21'd0;
     else if (v_117_en_and) v_117 <= lane117_vn;
@@ -26874,15 +26879,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1397 <= 21'd0;
     else if (v_1397_en_and) v_1397 <= lane117_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane118 <= v0_lane118;
+    if (out_q_ready) s2_v0_lane118 <= v0_lane118;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane118 <= s2_current_lane118_next_bits;
+    if (out_q_ready) s2_current_lane118 <= s2_current_lane118_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane118 <= lane118_h;
+    if (out_q_ready) s3_h_lane118 <= lane118_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane118 <= lane118_spike;
+    if (out_q_ready) s4_spike_lane118 <= lane118_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane118 <= s3_h_lane118;
+    if (out_q_ready) s4_kept_lane118 <= s3_h_lane118;
   always @(posedge clk)
     if (rst) v_118 <= 21'd0;
     else if (v_118_en_and) v_118 <= lane118_vn;
@@ -26902,15 +26907,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1398 <= 21'd0;
     else if (v_1398_en_and) v_1398 <= lane118_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane119 <= v0_lane119;
+    if (out_q_ready) s2_v0_lane119 <= v0_lane119;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane119 <= s2_current_lane119_next_bits;
+    if (out_q_ready) s2_current_lane119 <= s2_current_lane119_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane119 <= lane119_h;
+    if (out_q_ready) s3_h_lane119 <= lane119_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane119 <= lane119_spike;
+    if (out_q_ready) s4_spike_lane119 <= lane119_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane119 <= s3_h_lane119;
+    if (out_q_ready) s4_kept_lane119 <= s3_h_lane119;
   always @(posedge clk)
     if (rst) v_119 <= 21'd0;
     else if (v_119_en_and) v_119 <= lane119_vn;
@@ -26930,15 +26935,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1399 <= 21'd0;
     else if (v_1399_en_and) v_1399 <= lane119_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane120 <= v0_lane120;
+    if (out_q_ready) s2_v0_lane120 <= v0_lane120;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane120 <= s2_current_lane120_next_bits;
+    if (out_q_ready) s2_current_lane120 <= s2_current_lane120_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane120 <= lane120_h;
+    if (out_q_ready) s3_h_lane120 <= lane120_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane120 <= lane120_spike;
+    if (out_q_ready) s4_spike_lane120 <= lane120_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane120 <= s3_h_lane120;
+    if (out_q_ready) s4_kept_lane120 <= s3_h_lane120;
   always @(posedge clk)
     if (rst) v_120 <= 21'd0;
     else if (v_120_en_and) v_120 <= lane120_vn;
@@ -26958,15 +26963,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1400 <= 21'd0;
     else if (v_1400_en_and) v_1400 <= lane120_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane121 <= v0_lane121;
+    if (out_q_ready) s2_v0_lane121 <= v0_lane121;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane121 <= s2_current_lane121_next_bits;
+    if (out_q_ready) s2_current_lane121 <= s2_current_lane121_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane121 <= lane121_h;
+    if (out_q_ready) s3_h_lane121 <= lane121_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane121 <= lane121_spike;
+    if (out_q_ready) s4_spike_lane121 <= lane121_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane121 <= s3_h_lane121;
+    if (out_q_ready) s4_kept_lane121 <= s3_h_lane121;
   always @(posedge clk)
     if (rst) v_121 <= 21'd0;
     else if (v_121_en_and) v_121 <= lane121_vn;
@@ -26986,15 +26991,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1401 <= 21'd0;
     else if (v_1401_en_and) v_1401 <= lane121_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane122 <= v0_lane122;
+    if (out_q_ready) s2_v0_lane122 <= v0_lane122;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane122 <= s2_current_lane122_next_bits;
+    if (out_q_ready) s2_current_lane122 <= s2_current_lane122_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane122 <= lane122_h;
+    if (out_q_ready) s3_h_lane122 <= lane122_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane122 <= lane122_spike;
+    if (out_q_ready) s4_spike_lane122 <= lane122_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane122 <= s3_h_lane122;
+    if (out_q_ready) s4_kept_lane122 <= s3_h_lane122;
   always @(posedge clk)
     if (rst) v_122 <= 21'd0;
     else if (v_122_en_and) v_122 <= lane122_vn;
@@ -27014,15 +27019,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1402 <= 21'd0;
     else if (v_1402_en_and) v_1402 <= lane122_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane123 <= v0_lane123;
+    if (out_q_ready) s2_v0_lane123 <= v0_lane123;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane123 <= s2_current_lane123_next_bits;
+    if (out_q_ready) s2_current_lane123 <= s2_current_lane123_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane123 <= lane123_h;
+    if (out_q_ready) s3_h_lane123 <= lane123_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane123 <= lane123_spike;
+    if (out_q_ready) s4_spike_lane123 <= lane123_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane123 <= s3_h_lane123;
+    if (out_q_ready) s4_kept_lane123 <= s3_h_lane123;
   always @(posedge clk)
     if (rst) v_123 <= 21'd0;
     else if (v_123_en_and) v_123 <= lane123_vn;
@@ -27042,15 +27047,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1403 <= 21'd0;
     else if (v_1403_en_and) v_1403 <= lane123_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane124 <= v0_lane124;
+    if (out_q_ready) s2_v0_lane124 <= v0_lane124;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane124 <= s2_current_lane124_next_bits;
+    if (out_q_ready) s2_current_lane124 <= s2_current_lane124_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane124 <= lane124_h;
+    if (out_q_ready) s3_h_lane124 <= lane124_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane124 <= lane124_spike;
+    if (out_q_ready) s4_spike_lane124 <= lane124_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane124 <= s3_h_lane124;
+    if (out_q_ready) s4_kept_lane124 <= s3_h_lane124;
   always @(posedge clk)
     if (rst) v_124 <= 21'd0;
     else if (v_124_en_and) v_124 <= lane124_vn;
@@ -27070,15 +27075,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1404 <= 21'd0;
     else if (v_1404_en_and) v_1404 <= lane124_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane125 <= v0_lane125;
+    if (out_q_ready) s2_v0_lane125 <= v0_lane125;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane125 <= s2_current_lane125_next_bits;
+    if (out_q_ready) s2_current_lane125 <= s2_current_lane125_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane125 <= lane125_h;
+    if (out_q_ready) s3_h_lane125 <= lane125_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane125 <= lane125_spike;
+    if (out_q_ready) s4_spike_lane125 <= lane125_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane125 <= s3_h_lane125;
+    if (out_q_ready) s4_kept_lane125 <= s3_h_lane125;
   always @(posedge clk)
     if (rst) v_125 <= 21'd0;
     else if (v_125_en_and) v_125 <= lane125_vn;
@@ -27098,15 +27103,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1405 <= 21'd0;
     else if (v_1405_en_and) v_1405 <= lane125_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane126 <= v0_lane126;
+    if (out_q_ready) s2_v0_lane126 <= v0_lane126;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane126 <= s2_current_lane126_next_bits;
+    if (out_q_ready) s2_current_lane126 <= s2_current_lane126_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane126 <= lane126_h;
+    if (out_q_ready) s3_h_lane126 <= lane126_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane126 <= lane126_spike;
+    if (out_q_ready) s4_spike_lane126 <= lane126_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane126 <= s3_h_lane126;
+    if (out_q_ready) s4_kept_lane126 <= s3_h_lane126;
   always @(posedge clk)
     if (rst) v_126 <= 21'd0;
     else if (v_126_en_and) v_126 <= lane126_vn;
@@ -27126,15 +27131,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1406 <= 21'd0;
     else if (v_1406_en_and) v_1406 <= lane126_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane127 <= v0_lane127;
+    if (out_q_ready) s2_v0_lane127 <= v0_lane127;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane127 <= s2_current_lane127_next_bits;
+    if (out_q_ready) s2_current_lane127 <= s2_current_lane127_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane127 <= lane127_h;
+    if (out_q_ready) s3_h_lane127 <= lane127_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane127 <= lane127_spike;
+    if (out_q_ready) s4_spike_lane127 <= lane127_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane127 <= s3_h_lane127;
+    if (out_q_ready) s4_kept_lane127 <= s3_h_lane127;
   always @(posedge clk)
     if (rst) v_127 <= 21'd0;
     else if (v_127_en_and) v_127 <= lane127_vn;
@@ -27154,15 +27159,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1407 <= 21'd0;
     else if (v_1407_en_and) v_1407 <= lane127_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane128 <= v0_lane128;
+    if (out_q_ready) s2_v0_lane128 <= v0_lane128;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane128 <= s2_current_lane128_next_bits;
+    if (out_q_ready) s2_current_lane128 <= s2_current_lane128_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane128 <= lane128_h;
+    if (out_q_ready) s3_h_lane128 <= lane128_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane128 <= lane128_spike;
+    if (out_q_ready) s4_spike_lane128 <= lane128_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane128 <= s3_h_lane128;
+    if (out_q_ready) s4_kept_lane128 <= s3_h_lane128;
   always @(posedge clk)
     if (rst) v_128 <= 21'd0;
     else if (v_128_en_and) v_128 <= lane128_vn;
@@ -27182,15 +27187,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1408 <= 21'd0;
     else if (v_1408_en_and) v_1408 <= lane128_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane129 <= v0_lane129;
+    if (out_q_ready) s2_v0_lane129 <= v0_lane129;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane129 <= s2_current_lane129_next_bits;
+    if (out_q_ready) s2_current_lane129 <= s2_current_lane129_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane129 <= lane129_h;
+    if (out_q_ready) s3_h_lane129 <= lane129_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane129 <= lane129_spike;
+    if (out_q_ready) s4_spike_lane129 <= lane129_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane129 <= s3_h_lane129;
+    if (out_q_ready) s4_kept_lane129 <= s3_h_lane129;
   always @(posedge clk)
     if (rst) v_129 <= 21'd0;
     else if (v_129_en_and) v_129 <= lane129_vn;
@@ -27210,15 +27215,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1409 <= 21'd0;
     else if (v_1409_en_and) v_1409 <= lane129_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane130 <= v0_lane130;
+    if (out_q_ready) s2_v0_lane130 <= v0_lane130;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane130 <= s2_current_lane130_next_bits;
+    if (out_q_ready) s2_current_lane130 <= s2_current_lane130_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane130 <= lane130_h;
+    if (out_q_ready) s3_h_lane130 <= lane130_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane130 <= lane130_spike;
+    if (out_q_ready) s4_spike_lane130 <= lane130_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane130 <= s3_h_lane130;
+    if (out_q_ready) s4_kept_lane130 <= s3_h_lane130;
   always @(posedge clk)
     if (rst) v_130 <= 21'd0;
     else if (v_130_en_and) v_130 <= lane130_vn;
@@ -27238,15 +27243,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1410 <= 21'd0;
     else if (v_1410_en_and) v_1410 <= lane130_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane131 <= v0_lane131;
+    if (out_q_ready) s2_v0_lane131 <= v0_lane131;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane131 <= s2_current_lane131_next_bits;
+    if (out_q_ready) s2_current_lane131 <= s2_current_lane131_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane131 <= lane131_h;
+    if (out_q_ready) s3_h_lane131 <= lane131_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane131 <= lane131_spike;
+    if (out_q_ready) s4_spike_lane131 <= lane131_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane131 <= s3_h_lane131;
+    if (out_q_ready) s4_kept_lane131 <= s3_h_lane131;
   always @(posedge clk)
     if (rst) v_131 <= 21'd0;
     else if (v_131_en_and) v_131 <= lane131_vn;
@@ -27266,15 +27271,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1411 <= 21'd0;
     else if (v_1411_en_and) v_1411 <= lane131_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane132 <= v0_lane132;
+    if (out_q_ready) s2_v0_lane132 <= v0_lane132;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane132 <= s2_current_lane132_next_bits;
+    if (out_q_ready) s2_current_lane132 <= s2_current_lane132_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane132 <= lane132_h;
+    if (out_q_ready) s3_h_lane132 <= lane132_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane132 <= lane132_spike;
+    if (out_q_ready) s4_spike_lane132 <= lane132_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane132 <= s3_h_lane132;
+    if (out_q_ready) s4_kept_lane132 <= s3_h_lane132;
   always @(posedge clk)
     if (rst) v_132 <= 21'd0;
     else if (v_132_en_and) v_132 <= lane132_vn;
@@ -27294,15 +27299,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1412 <= 21'd0;
     else if (v_1412_en_and) v_1412 <= lane132_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane133 <= v0_lane133;
+    if (out_q_ready) s2_v0_lane133 <= v0_lane133;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane133 <= s2_current_lane133_next_bits;
+    if (out_q_ready) s2_current_lane133 <= s2_current_lane133_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane133 <= lane133_h;
+    if (out_q_ready) s3_h_lane133 <= lane133_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane133 <= lane133_spike;
+    if (out_q_ready) s4_spike_lane133 <= lane133_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane133 <= s3_h_lane133;
+    if (out_q_ready) s4_kept_lane133 <= s3_h_lane133;
   always @(posedge clk)
     if (rst) v_133 <= 21'd0;
     else if (v_133_en_and) v_133 <= lane133_vn;
@@ -27322,15 +27327,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1413 <= 21'd0;
     else if (v_1413_en_and) v_1413 <= lane133_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane134 <= v0_lane134;
+    if (out_q_ready) s2_v0_lane134 <= v0_lane134;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane134 <= s2_current_lane134_next_bits;
+    if (out_q_ready) s2_current_lane134 <= s2_current_lane134_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane134 <= lane134_h;
+    if (out_q_ready) s3_h_lane134 <= lane134_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane134 <= lane134_spike;
+    if (out_q_ready) s4_spike_lane134 <= lane134_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane134 <= s3_h_lane134;
+    if (out_q_ready) s4_kept_lane134 <= s3_h_lane134;
   always @(posedge clk)
     if (rst) v_134 <= 21'd0;
     else if (v_134_en_and) v_134 <= lane134_vn;
@@ -27350,15 +27355,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1414 <= 21'd0;
     else if (v_1414_en_and) v_1414 <= lane134_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane135 <= v0_lane135;
+    if (out_q_ready) s2_v0_lane135 <= v0_lane135;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane135 <= s2_current_lane135_next_bits;
+    if (out_q_ready) s2_current_lane135 <= s2_current_lane135_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane135 <= lane135_h;
+    if (out_q_ready) s3_h_lane135 <= lane135_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane135 <= lane135_spike;
+    if (out_q_ready) s4_spike_lane135 <= lane135_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane135 <= s3_h_lane135;
+    if (out_q_ready) s4_kept_lane135 <= s3_h_lane135;
   always @(posedge clk)
     if (rst) v_135 <= 21'd0;
     else if (v_135_en_and) v_135 <= lane135_vn;
@@ -27378,15 +27383,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1415 <= 21'd0;
     else if (v_1415_en_and) v_1415 <= lane135_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane136 <= v0_lane136;
+    if (out_q_ready) s2_v0_lane136 <= v0_lane136;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane136 <= s2_current_lane136_next_bits;
+    if (out_q_ready) s2_current_lane136 <= s2_current_lane136_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane136 <= lane136_h;
+    if (out_q_ready) s3_h_lane136 <= lane136_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane136 <= lane136_spike;
+    if (out_q_ready) s4_spike_lane136 <= lane136_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane136 <= s3_h_lane136;
+    if (out_q_ready) s4_kept_lane136 <= s3_h_lane136;
   always @(posedge clk)
     if (rst) v_136 <= 21'd0;
     else if (v_136_en_and) v_136 <= lane136_vn;
@@ -27406,15 +27411,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1416 <= 21'd0;
     else if (v_1416_en_and) v_1416 <= lane136_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane137 <= v0_lane137;
+    if (out_q_ready) s2_v0_lane137 <= v0_lane137;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane137 <= s2_current_lane137_next_bits;
+    if (out_q_ready) s2_current_lane137 <= s2_current_lane137_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane137 <= lane137_h;
+    if (out_q_ready) s3_h_lane137 <= lane137_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane137 <= lane137_spike;
+    if (out_q_ready) s4_spike_lane137 <= lane137_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane137 <= s3_h_lane137;
+    if (out_q_ready) s4_kept_lane137 <= s3_h_lane137;
   always @(posedge clk)
     if (rst) v_137 <= 21'd0;
     else if (v_137_en_and) v_137 <= lane137_vn;
@@ -27434,15 +27439,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1417 <= 21'd0;
     else if (v_1417_en_and) v_1417 <= lane137_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane138 <= v0_lane138;
+    if (out_q_ready) s2_v0_lane138 <= v0_lane138;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane138 <= s2_current_lane138_next_bits;
+    if (out_q_ready) s2_current_lane138 <= s2_current_lane138_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane138 <= lane138_h;
+    if (out_q_ready) s3_h_lane138 <= lane138_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane138 <= lane138_spike;
+    if (out_q_ready) s4_spike_lane138 <= lane138_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane138 <= s3_h_lane138;
+    if (out_q_ready) s4_kept_lane138 <= s3_h_lane138;
   always @(posedge clk)
     if (rst) v_138 <= 21'd0;
     else if (v_138_en_and) v_138 <= lane138_vn;
@@ -27462,15 +27467,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1418 <= 21'd0;
     else if (v_1418_en_and) v_1418 <= lane138_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane139 <= v0_lane139;
+    if (out_q_ready) s2_v0_lane139 <= v0_lane139;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane139 <= s2_current_lane139_next_bits;
+    if (out_q_ready) s2_current_lane139 <= s2_current_lane139_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane139 <= lane139_h;
+    if (out_q_ready) s3_h_lane139 <= lane139_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane139 <= lane139_spike;
+    if (out_q_ready) s4_spike_lane139 <= lane139_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane139 <= s3_h_lane139;
+    if (out_q_ready) s4_kept_lane139 <= s3_h_lane139;
   always @(posedge clk)
     if (rst) v_139 <= 21'd0;
     else if (v_139_en_and) v_139 <= lane139_vn;
@@ -27490,15 +27495,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1419 <= 21'd0;
     else if (v_1419_en_and) v_1419 <= lane139_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane140 <= v0_lane140;
+    if (out_q_ready) s2_v0_lane140 <= v0_lane140;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane140 <= s2_current_lane140_next_bits;
+    if (out_q_ready) s2_current_lane140 <= s2_current_lane140_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane140 <= lane140_h;
+    if (out_q_ready) s3_h_lane140 <= lane140_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane140 <= lane140_spike;
+    if (out_q_ready) s4_spike_lane140 <= lane140_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane140 <= s3_h_lane140;
+    if (out_q_ready) s4_kept_lane140 <= s3_h_lane140;
   always @(posedge clk)
     if (rst) v_140 <= 21'd0;
     else if (v_140_en_and) v_140 <= lane140_vn;
@@ -27518,15 +27523,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1420 <= 21'd0;
     else if (v_1420_en_and) v_1420 <= lane140_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane141 <= v0_lane141;
+    if (out_q_ready) s2_v0_lane141 <= v0_lane141;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane141 <= s2_current_lane141_next_bits;
+    if (out_q_ready) s2_current_lane141 <= s2_current_lane141_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane141 <= lane141_h;
+    if (out_q_ready) s3_h_lane141 <= lane141_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane141 <= lane141_spike;
+    if (out_q_ready) s4_spike_lane141 <= lane141_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane141 <= s3_h_lane141;
+    if (out_q_ready) s4_kept_lane141 <= s3_h_lane141;
   always @(posedge clk)
     if (rst) v_141 <= 21'd0;
     else if (v_141_en_and) v_141 <= lane141_vn;
@@ -27546,15 +27551,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1421 <= 21'd0;
     else if (v_1421_en_and) v_1421 <= lane141_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane142 <= v0_lane142;
+    if (out_q_ready) s2_v0_lane142 <= v0_lane142;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane142 <= s2_current_lane142_next_bits;
+    if (out_q_ready) s2_current_lane142 <= s2_current_lane142_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane142 <= lane142_h;
+    if (out_q_ready) s3_h_lane142 <= lane142_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane142 <= lane142_spike;
+    if (out_q_ready) s4_spike_lane142 <= lane142_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane142 <= s3_h_lane142;
+    if (out_q_ready) s4_kept_lane142 <= s3_h_lane142;
   always @(posedge clk)
     if (rst) v_142 <= 21'd0;
     else if (v_142_en_and) v_142 <= lane142_vn;
@@ -27574,15 +27579,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1422 <= 21'd0;
     else if (v_1422_en_and) v_1422 <= lane142_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane143 <= v0_lane143;
+    if (out_q_ready) s2_v0_lane143 <= v0_lane143;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane143 <= s2_current_lane143_next_bits;
+    if (out_q_ready) s2_current_lane143 <= s2_current_lane143_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane143 <= lane143_h;
+    if (out_q_ready) s3_h_lane143 <= lane143_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane143 <= lane143_spike;
+    if (out_q_ready) s4_spike_lane143 <= lane143_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane143 <= s3_h_lane143;
+    if (out_q_ready) s4_kept_lane143 <= s3_h_lane143;
   always @(posedge clk)
     if (rst) v_143 <= 21'd0;
     else if (v_143_en_and) v_143 <= lane143_vn;
@@ -27602,15 +27607,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1423 <= 21'd0;
     else if (v_1423_en_and) v_1423 <= lane143_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane144 <= v0_lane144;
+    if (out_q_ready) s2_v0_lane144 <= v0_lane144;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane144 <= s2_current_lane144_next_bits;
+    if (out_q_ready) s2_current_lane144 <= s2_current_lane144_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane144 <= lane144_h;
+    if (out_q_ready) s3_h_lane144 <= lane144_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane144 <= lane144_spike;
+    if (out_q_ready) s4_spike_lane144 <= lane144_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane144 <= s3_h_lane144;
+    if (out_q_ready) s4_kept_lane144 <= s3_h_lane144;
   always @(posedge clk)
     if (rst) v_144 <= 21'd0;
     else if (v_144_en_and) v_144 <= lane144_vn;
@@ -27630,15 +27635,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1424 <= 21'd0;
     else if (v_1424_en_and) v_1424 <= lane144_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane145 <= v0_lane145;
+    if (out_q_ready) s2_v0_lane145 <= v0_lane145;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane145 <= s2_current_lane145_next_bits;
+    if (out_q_ready) s2_current_lane145 <= s2_current_lane145_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane145 <= lane145_h;
+    if (out_q_ready) s3_h_lane145 <= lane145_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane145 <= lane145_spike;
+    if (out_q_ready) s4_spike_lane145 <= lane145_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane145 <= s3_h_lane145;
+    if (out_q_ready) s4_kept_lane145 <= s3_h_lane145;
   always @(posedge clk)
     if (rst) v_145 <= 21'd0;
     else if (v_145_en_and) v_145 <= lane145_vn;
@@ -27658,15 +27663,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1425 <= 21'd0;
     else if (v_1425_en_and) v_1425 <= lane145_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane146 <= v0_lane146;
+    if (out_q_ready) s2_v0_lane146 <= v0_lane146;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane146 <= s2_current_lane146_next_bits;
+    if (out_q_ready) s2_current_lane146 <= s2_current_lane146_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane146 <= lane146_h;
+    if (out_q_ready) s3_h_lane146 <= lane146_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane146 <= lane146_spike;
+    if (out_q_ready) s4_spike_lane146 <= lane146_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane146 <= s3_h_lane146;
+    if (out_q_ready) s4_kept_lane146 <= s3_h_lane146;
   always @(posedge clk)
     if (rst) v_146 <= 21'd0;
     else if (v_146_en_and) v_146 <= lane146_vn;
@@ -27686,15 +27691,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1426 <= 21'd0;
     else if (v_1426_en_and) v_1426 <= lane146_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane147 <= v0_lane147;
+    if (out_q_ready) s2_v0_lane147 <= v0_lane147;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane147 <= s2_current_lane147_next_bits;
+    if (out_q_ready) s2_current_lane147 <= s2_current_lane147_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane147 <= lane147_h;
+    if (out_q_ready) s3_h_lane147 <= lane147_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane147 <= lane147_spike;
+    if (out_q_ready) s4_spike_lane147 <= lane147_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane147 <= s3_h_lane147;
+    if (out_q_ready) s4_kept_lane147 <= s3_h_lane147;
   always @(posedge clk)
     if (rst) v_147 <= 21'd0;
     else if (v_147_en_and) v_147 <= lane147_vn;
@@ -27714,15 +27719,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1427 <= 21'd0;
     else if (v_1427_en_and) v_1427 <= lane147_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane148 <= v0_lane148;
+    if (out_q_ready) s2_v0_lane148 <= v0_lane148;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane148 <= s2_current_lane148_next_bits;
+    if (out_q_ready) s2_current_lane148 <= s2_current_lane148_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane148 <= lane148_h;
+    if (out_q_ready) s3_h_lane148 <= lane148_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane148 <= lane148_spike;
+    if (out_q_ready) s4_spike_lane148 <= lane148_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane148 <= s3_h_lane148;
+    if (out_q_ready) s4_kept_lane148 <= s3_h_lane148;
   always @(posedge clk)
     if (rst) v_148 <= 21'd0;
     else if (v_148_en_and) v_148 <= lane148_vn;
@@ -27742,15 +27747,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1428 <= 21'd0;
     else if (v_1428_en_and) v_1428 <= lane148_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane149 <= v0_lane149;
+    if (out_q_ready) s2_v0_lane149 <= v0_lane149;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane149 <= s2_current_lane149_next_bits;
+    if (out_q_ready) s2_current_lane149 <= s2_current_lane149_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane149 <= lane149_h;
+    if (out_q_ready) s3_h_lane149 <= lane149_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane149 <= lane149_spike;
+    if (out_q_ready) s4_spike_lane149 <= lane149_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane149 <= s3_h_lane149;
+    if (out_q_ready) s4_kept_lane149 <= s3_h_lane149;
   always @(posedge clk)
     if (rst) v_149 <= 21'd0;
     else if (v_149_en_and) v_149 <= lane149_vn;
@@ -27770,15 +27775,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1429 <= 21'd0;
     else if (v_1429_en_and) v_1429 <= lane149_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane150 <= v0_lane150;
+    if (out_q_ready) s2_v0_lane150 <= v0_lane150;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane150 <= s2_current_lane150_next_bits;
+    if (out_q_ready) s2_current_lane150 <= s2_current_lane150_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane150 <= lane150_h;
+    if (out_q_ready) s3_h_lane150 <= lane150_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane150 <= lane150_spike;
+    if (out_q_ready) s4_spike_lane150 <= lane150_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane150 <= s3_h_lane150;
+    if (out_q_ready) s4_kept_lane150 <= s3_h_lane150;
   always @(posedge clk)
     if (rst) v_150 <= 21'd0;
     else if (v_150_en_and) v_150 <= lane150_vn;
@@ -27798,15 +27803,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1430 <= 21'd0;
     else if (v_1430_en_and) v_1430 <= lane150_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane151 <= v0_lane151;
+    if (out_q_ready) s2_v0_lane151 <= v0_lane151;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane151 <= s2_current_lane151_next_bits;
+    if (out_q_ready) s2_current_lane151 <= s2_current_lane151_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane151 <= lane151_h;
+    if (out_q_ready) s3_h_lane151 <= lane151_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane151 <= lane151_spike;
+    if (out_q_ready) s4_spike_lane151 <= lane151_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane151 <= s3_h_lane151;
+    if (out_q_ready) s4_kept_lane151 <= s3_h_lane151;
   always @(posedge clk)
     if (rst) v_151 <= 21'd0;
     else if (v_151_en_and) v_151 <= lane151_vn;
@@ -27826,15 +27831,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1431 <= 21'd0;
     else if (v_1431_en_and) v_1431 <= lane151_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane152 <= v0_lane152;
+    if (out_q_ready) s2_v0_lane152 <= v0_lane152;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane152 <= s2_current_lane152_next_bits;
+    if (out_q_ready) s2_current_lane152 <= s2_current_lane152_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane152 <= lane152_h;
+    if (out_q_ready) s3_h_lane152 <= lane152_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane152 <= lane152_spike;
+    if (out_q_ready) s4_spike_lane152 <= lane152_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane152 <= s3_h_lane152;
+    if (out_q_ready) s4_kept_lane152 <= s3_h_lane152;
   always @(posedge clk)
     if (rst) v_152 <= 21'd0;
     else if (v_152_en_and) v_152 <= lane152_vn;
@@ -27854,15 +27859,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1432 <= 21'd0;
     else if (v_1432_en_and) v_1432 <= lane152_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane153 <= v0_lane153;
+    if (out_q_ready) s2_v0_lane153 <= v0_lane153;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane153 <= s2_current_lane153_next_bits;
+    if (out_q_ready) s2_current_lane153 <= s2_current_lane153_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane153 <= lane153_h;
+    if (out_q_ready) s3_h_lane153 <= lane153_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane153 <= lane153_spike;
+    if (out_q_ready) s4_spike_lane153 <= lane153_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane153 <= s3_h_lane153;
+    if (out_q_ready) s4_kept_lane153 <= s3_h_lane153;
   always @(posedge clk)
     if (rst) v_153 <= 21'd0;
     else if (v_153_en_and) v_153 <= lane153_vn;
@@ -27882,15 +27887,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1433 <= 21'd0;
     else if (v_1433_en_and) v_1433 <= lane153_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane154 <= v0_lane154;
+    if (out_q_ready) s2_v0_lane154 <= v0_lane154;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane154 <= s2_current_lane154_next_bits;
+    if (out_q_ready) s2_current_lane154 <= s2_current_lane154_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane154 <= lane154_h;
+    if (out_q_ready) s3_h_lane154 <= lane154_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane154 <= lane154_spike;
+    if (out_q_ready) s4_spike_lane154 <= lane154_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane154 <= s3_h_lane154;
+    if (out_q_ready) s4_kept_lane154 <= s3_h_lane154;
   always @(posedge clk)
     if (rst) v_154 <= 21'd0;
     else if (v_154_en_and) v_154 <= lane154_vn;
@@ -27910,15 +27915,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1434 <= 21'd0;
     else if (v_1434_en_and) v_1434 <= lane154_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane155 <= v0_lane155;
+    if (out_q_ready) s2_v0_lane155 <= v0_lane155;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane155 <= s2_current_lane155_next_bits;
+    if (out_q_ready) s2_current_lane155 <= s2_current_lane155_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane155 <= lane155_h;
+    if (out_q_ready) s3_h_lane155 <= lane155_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane155 <= lane155_spike;
+    if (out_q_ready) s4_spike_lane155 <= lane155_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane155 <= s3_h_lane155;
+    if (out_q_ready) s4_kept_lane155 <= s3_h_lane155;
   always @(posedge clk)
     if (rst) v_155 <= 21'd0;
     else if (v_155_en_and) v_155 <= lane155_vn;
@@ -27938,15 +27943,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1435 <= 21'd0;
     else if (v_1435_en_and) v_1435 <= lane155_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane156 <= v0_lane156;
+    if (out_q_ready) s2_v0_lane156 <= v0_lane156;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane156 <= s2_current_lane156_next_bits;
+    if (out_q_ready) s2_current_lane156 <= s2_current_lane156_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane156 <= lane156_h;
+    if (out_q_ready) s3_h_lane156 <= lane156_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane156 <= lane156_spike;
+    if (out_q_ready) s4_spike_lane156 <= lane156_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane156 <= s3_h_lane156;
+    if (out_q_ready) s4_kept_lane156 <= s3_h_lane156;
   always @(posedge clk)
     if (rst) v_156 <= 21'd0;
     else if (v_156_en_and) v_156 <= lane156_vn;
@@ -27966,15 +27971,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1436 <= 21'd0;
     else if (v_1436_en_and) v_1436 <= lane156_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane157 <= v0_lane157;
+    if (out_q_ready) s2_v0_lane157 <= v0_lane157;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane157 <= s2_current_lane157_next_bits;
+    if (out_q_ready) s2_current_lane157 <= s2_current_lane157_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane157 <= lane157_h;
+    if (out_q_ready) s3_h_lane157 <= lane157_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane157 <= lane157_spike;
+    if (out_q_ready) s4_spike_lane157 <= lane157_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane157 <= s3_h_lane157;
+    if (out_q_ready) s4_kept_lane157 <= s3_h_lane157;
   always @(posedge clk)
     if (rst) v_157 <= 21'd0;
     else if (v_157_en_and) v_157 <= lane157_vn;
@@ -27994,15 +27999,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1437 <= 21'd0;
     else if (v_1437_en_and) v_1437 <= lane157_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane158 <= v0_lane158;
+    if (out_q_ready) s2_v0_lane158 <= v0_lane158;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane158 <= s2_current_lane158_next_bits;
+    if (out_q_ready) s2_current_lane158 <= s2_current_lane158_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane158 <= lane158_h;
+    if (out_q_ready) s3_h_lane158 <= lane158_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane158 <= lane158_spike;
+    if (out_q_ready) s4_spike_lane158 <= lane158_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane158 <= s3_h_lane158;
+    if (out_q_ready) s4_kept_lane158 <= s3_h_lane158;
   always @(posedge clk)
     if (rst) v_158 <= 21'd0;
     else if (v_158_en_and) v_158 <= lane158_vn;
@@ -28022,15 +28027,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1438 <= 21'd0;
     else if (v_1438_en_and) v_1438 <= lane158_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane159 <= v0_lane159;
+    if (out_q_ready) s2_v0_lane159 <= v0_lane159;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane159 <= s2_current_lane159_next_bits;
+    if (out_q_ready) s2_current_lane159 <= s2_current_lane159_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane159 <= lane159_h;
+    if (out_q_ready) s3_h_lane159 <= lane159_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane159 <= lane159_spike;
+    if (out_q_ready) s4_spike_lane159 <= lane159_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane159 <= s3_h_lane159;
+    if (out_q_ready) s4_kept_lane159 <= s3_h_lane159;
   always @(posedge clk)
     if (rst) v_159 <= 21'd0;
     else if (v_159_en_and) v_159 <= lane159_vn;
@@ -28050,15 +28055,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1439 <= 21'd0;
     else if (v_1439_en_and) v_1439 <= lane159_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane160 <= v0_lane160;
+    if (out_q_ready) s2_v0_lane160 <= v0_lane160;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane160 <= s2_current_lane160_next_bits;
+    if (out_q_ready) s2_current_lane160 <= s2_current_lane160_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane160 <= lane160_h;
+    if (out_q_ready) s3_h_lane160 <= lane160_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane160 <= lane160_spike;
+    if (out_q_ready) s4_spike_lane160 <= lane160_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane160 <= s3_h_lane160;
+    if (out_q_ready) s4_kept_lane160 <= s3_h_lane160;
   always @(posedge clk)
     if (rst) v_160 <= 21'd0;
     else if (v_160_en_and) v_160 <= lane160_vn;
@@ -28078,15 +28083,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1440 <= 21'd0;
     else if (v_1440_en_and) v_1440 <= lane160_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane161 <= v0_lane161;
+    if (out_q_ready) s2_v0_lane161 <= v0_lane161;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane161 <= s2_current_lane161_next_bits;
+    if (out_q_ready) s2_current_lane161 <= s2_current_lane161_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane161 <= lane161_h;
+    if (out_q_ready) s3_h_lane161 <= lane161_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane161 <= lane161_spike;
+    if (out_q_ready) s4_spike_lane161 <= lane161_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane161 <= s3_h_lane161;
+    if (out_q_ready) s4_kept_lane161 <= s3_h_lane161;
   always @(posedge clk)
     if (rst) v_161 <= 21'd0;
     else if (v_161_en_and) v_161 <= lane161_vn;
@@ -28106,15 +28111,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1441 <= 21'd0;
     else if (v_1441_en_and) v_1441 <= lane161_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane162 <= v0_lane162;
+    if (out_q_ready) s2_v0_lane162 <= v0_lane162;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane162 <= s2_current_lane162_next_bits;
+    if (out_q_ready) s2_current_lane162 <= s2_current_lane162_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane162 <= lane162_h;
+    if (out_q_ready) s3_h_lane162 <= lane162_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane162 <= lane162_spike;
+    if (out_q_ready) s4_spike_lane162 <= lane162_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane162 <= s3_h_lane162;
+    if (out_q_ready) s4_kept_lane162 <= s3_h_lane162;
   always @(posedge clk)
     if (rst) v_162 <= 21'd0;
     else if (v_162_en_and) v_162 <= lane162_vn;
@@ -28134,15 +28139,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1442 <= 21'd0;
     else if (v_1442_en_and) v_1442 <= lane162_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane163 <= v0_lane163;
+    if (out_q_ready) s2_v0_lane163 <= v0_lane163;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane163 <= s2_current_lane163_next_bits;
+    if (out_q_ready) s2_current_lane163 <= s2_current_lane163_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane163 <= lane163_h;
+    if (out_q_ready) s3_h_lane163 <= lane163_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane163 <= lane163_spike;
+    if (out_q_ready) s4_spike_lane163 <= lane163_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane163 <= s3_h_lane163;
+    if (out_q_ready) s4_kept_lane163 <= s3_h_lane163;
   always @(posedge clk)
     if (rst) v_163 <= 21'd0;
     else if (v_163_en_and) v_163 <= lane163_vn;
@@ -28162,15 +28167,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1443 <= 21'd0;
     else if (v_1443_en_and) v_1443 <= lane163_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane164 <= v0_lane164;
+    if (out_q_ready) s2_v0_lane164 <= v0_lane164;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane164 <= s2_current_lane164_next_bits;
+    if (out_q_ready) s2_current_lane164 <= s2_current_lane164_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane164 <= lane164_h;
+    if (out_q_ready) s3_h_lane164 <= lane164_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane164 <= lane164_spike;
+    if (out_q_ready) s4_spike_lane164 <= lane164_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane164 <= s3_h_lane164;
+    if (out_q_ready) s4_kept_lane164 <= s3_h_lane164;
   always @(posedge clk)
     if (rst) v_164 <= 21'd0;
     else if (v_164_en_and) v_164 <= lane164_vn;
@@ -28190,15 +28195,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1444 <= 21'd0;
     else if (v_1444_en_and) v_1444 <= lane164_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane165 <= v0_lane165;
+    if (out_q_ready) s2_v0_lane165 <= v0_lane165;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane165 <= s2_current_lane165_next_bits;
+    if (out_q_ready) s2_current_lane165 <= s2_current_lane165_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane165 <= lane165_h;
+    if (out_q_ready) s3_h_lane165 <= lane165_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane165 <= lane165_spike;
+    if (out_q_ready) s4_spike_lane165 <= lane165_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane165 <= s3_h_lane165;
+    if (out_q_ready) s4_kept_lane165 <= s3_h_lane165;
   always @(posedge clk)
     if (rst) v_165 <= 21'd0;
     else if (v_165_en_and) v_165 <= lane165_vn;
@@ -28218,15 +28223,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1445 <= 21'd0;
     else if (v_1445_en_and) v_1445 <= lane165_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane166 <= v0_lane166;
+    if (out_q_ready) s2_v0_lane166 <= v0_lane166;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane166 <= s2_current_lane166_next_bits;
+    if (out_q_ready) s2_current_lane166 <= s2_current_lane166_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane166 <= lane166_h;
+    if (out_q_ready) s3_h_lane166 <= lane166_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane166 <= lane166_spike;
+    if (out_q_ready) s4_spike_lane166 <= lane166_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane166 <= s3_h_lane166;
+    if (out_q_ready) s4_kept_lane166 <= s3_h_lane166;
   always @(posedge clk)
     if (rst) v_166 <= 21'd0;
     else if (v_166_en_and) v_166 <= lane166_vn;
@@ -28246,15 +28251,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1446 <= 21'd0;
     else if (v_1446_en_and) v_1446 <= lane166_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane167 <= v0_lane167;
+    if (out_q_ready) s2_v0_lane167 <= v0_lane167;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane167 <= s2_current_lane167_next_bits;
+    if (out_q_ready) s2_current_lane167 <= s2_current_lane167_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane167 <= lane167_h;
+    if (out_q_ready) s3_h_lane167 <= lane167_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane167 <= lane167_spike;
+    if (out_q_ready) s4_spike_lane167 <= lane167_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane167 <= s3_h_lane167;
+    if (out_q_ready) s4_kept_lane167 <= s3_h_lane167;
   always @(posedge clk)
     if (rst) v_167 <= 21'd0;
     else if (v_167_en_and) v_167 <= lane167_vn;
@@ -28274,15 +28279,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1447 <= 21'd0;
     else if (v_1447_en_and) v_1447 <= lane167_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane168 <= v0_lane168;
+    if (out_q_ready) s2_v0_lane168 <= v0_lane168;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane168 <= s2_current_lane168_next_bits;
+    if (out_q_ready) s2_current_lane168 <= s2_current_lane168_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane168 <= lane168_h;
+    if (out_q_ready) s3_h_lane168 <= lane168_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane168 <= lane168_spike;
+    if (out_q_ready) s4_spike_lane168 <= lane168_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane168 <= s3_h_lane168;
+    if (out_q_ready) s4_kept_lane168 <= s3_h_lane168;
   always @(posedge clk)
     if (rst) v_168 <= 21'd0;
     else if (v_168_en_and) v_168 <= lane168_vn;
@@ -28302,15 +28307,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1448 <= 21'd0;
     else if (v_1448_en_and) v_1448 <= lane168_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane169 <= v0_lane169;
+    if (out_q_ready) s2_v0_lane169 <= v0_lane169;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane169 <= s2_current_lane169_next_bits;
+    if (out_q_ready) s2_current_lane169 <= s2_current_lane169_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane169 <= lane169_h;
+    if (out_q_ready) s3_h_lane169 <= lane169_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane169 <= lane169_spike;
+    if (out_q_ready) s4_spike_lane169 <= lane169_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane169 <= s3_h_lane169;
+    if (out_q_ready) s4_kept_lane169 <= s3_h_lane169;
   always @(posedge clk)
     if (rst) v_169 <= 21'd0;
     else if (v_169_en_and) v_169 <= lane169_vn;
@@ -28330,15 +28335,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1449 <= 21'd0;
     else if (v_1449_en_and) v_1449 <= lane169_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane170 <= v0_lane170;
+    if (out_q_ready) s2_v0_lane170 <= v0_lane170;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane170 <= s2_current_lane170_next_bits;
+    if (out_q_ready) s2_current_lane170 <= s2_current_lane170_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane170 <= lane170_h;
+    if (out_q_ready) s3_h_lane170 <= lane170_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane170 <= lane170_spike;
+    if (out_q_ready) s4_spike_lane170 <= lane170_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane170 <= s3_h_lane170;
+    if (out_q_ready) s4_kept_lane170 <= s3_h_lane170;
   always @(posedge clk)
     if (rst) v_170 <= 21'd0;
     else if (v_170_en_and) v_170 <= lane170_vn;
@@ -28358,15 +28363,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1450 <= 21'd0;
     else if (v_1450_en_and) v_1450 <= lane170_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane171 <= v0_lane171;
+    if (out_q_ready) s2_v0_lane171 <= v0_lane171;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane171 <= s2_current_lane171_next_bits;
+    if (out_q_ready) s2_current_lane171 <= s2_current_lane171_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane171 <= lane171_h;
+    if (out_q_ready) s3_h_lane171 <= lane171_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane171 <= lane171_spike;
+    if (out_q_ready) s4_spike_lane171 <= lane171_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane171 <= s3_h_lane171;
+    if (out_q_ready) s4_kept_lane171 <= s3_h_lane171;
   always @(posedge clk)
     if (rst) v_171 <= 21'd0;
     else if (v_171_en_and) v_171 <= lane171_vn;
@@ -28386,15 +28391,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1451 <= 21'd0;
     else if (v_1451_en_and) v_1451 <= lane171_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane172 <= v0_lane172;
+    if (out_q_ready) s2_v0_lane172 <= v0_lane172;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane172 <= s2_current_lane172_next_bits;
+    if (out_q_ready) s2_current_lane172 <= s2_current_lane172_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane172 <= lane172_h;
+    if (out_q_ready) s3_h_lane172 <= lane172_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane172 <= lane172_spike;
+    if (out_q_ready) s4_spike_lane172 <= lane172_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane172 <= s3_h_lane172;
+    if (out_q_ready) s4_kept_lane172 <= s3_h_lane172;
   always @(posedge clk)
     if (rst) v_172 <= 21'd0;
     else if (v_172_en_and) v_172 <= lane172_vn;
@@ -28414,15 +28419,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1452 <= 21'd0;
     else if (v_1452_en_and) v_1452 <= lane172_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane173 <= v0_lane173;
+    if (out_q_ready) s2_v0_lane173 <= v0_lane173;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane173 <= s2_current_lane173_next_bits;
+    if (out_q_ready) s2_current_lane173 <= s2_current_lane173_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane173 <= lane173_h;
+    if (out_q_ready) s3_h_lane173 <= lane173_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane173 <= lane173_spike;
+    if (out_q_ready) s4_spike_lane173 <= lane173_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane173 <= s3_h_lane173;
+    if (out_q_ready) s4_kept_lane173 <= s3_h_lane173;
   always @(posedge clk)
     if (rst) v_173 <= 21'd0;
     else if (v_173_en_and) v_173 <= lane173_vn;
@@ -28442,15 +28447,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1453 <= 21'd0;
     else if (v_1453_en_and) v_1453 <= lane173_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane174 <= v0_lane174;
+    if (out_q_ready) s2_v0_lane174 <= v0_lane174;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane174 <= s2_current_lane174_next_bits;
+    if (out_q_ready) s2_current_lane174 <= s2_current_lane174_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane174 <= lane174_h;
+    if (out_q_ready) s3_h_lane174 <= lane174_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane174 <= lane174_spike;
+    if (out_q_ready) s4_spike_lane174 <= lane174_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane174 <= s3_h_lane174;
+    if (out_q_ready) s4_kept_lane174 <= s3_h_lane174;
   always @(posedge clk)
     if (rst) v_174 <= 21'd0;
     else if (v_174_en_and) v_174 <= lane174_vn;
@@ -28470,15 +28475,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1454 <= 21'd0;
     else if (v_1454_en_and) v_1454 <= lane174_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane175 <= v0_lane175;
+    if (out_q_ready) s2_v0_lane175 <= v0_lane175;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane175 <= s2_current_lane175_next_bits;
+    if (out_q_ready) s2_current_lane175 <= s2_current_lane175_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane175 <= lane175_h;
+    if (out_q_ready) s3_h_lane175 <= lane175_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane175 <= lane175_spike;
+    if (out_q_ready) s4_spike_lane175 <= lane175_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane175 <= s3_h_lane175;
+    if (out_q_ready) s4_kept_lane175 <= s3_h_lane175;
   always @(posedge clk)
     if (rst) v_175 <= 21'd0;
     else if (v_175_en_and) v_175 <= lane175_vn;
@@ -28498,15 +28503,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1455 <= 21'd0;
     else if (v_1455_en_and) v_1455 <= lane175_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane176 <= v0_lane176;
+    if (out_q_ready) s2_v0_lane176 <= v0_lane176;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane176 <= s2_current_lane176_next_bits;
+    if (out_q_ready) s2_current_lane176 <= s2_current_lane176_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane176 <= lane176_h;
+    if (out_q_ready) s3_h_lane176 <= lane176_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane176 <= lane176_spike;
+    if (out_q_ready) s4_spike_lane176 <= lane176_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane176 <= s3_h_lane176;
+    if (out_q_ready) s4_kept_lane176 <= s3_h_lane176;
   always @(posedge clk)
     if (rst) v_176 <= 21'd0;
     else if (v_176_en_and) v_176 <= lane176_vn;
@@ -28526,15 +28531,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1456 <= 21'd0;
     else if (v_1456_en_and) v_1456 <= lane176_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane177 <= v0_lane177;
+    if (out_q_ready) s2_v0_lane177 <= v0_lane177;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane177 <= s2_current_lane177_next_bits;
+    if (out_q_ready) s2_current_lane177 <= s2_current_lane177_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane177 <= lane177_h;
+    if (out_q_ready) s3_h_lane177 <= lane177_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane177 <= lane177_spike;
+    if (out_q_ready) s4_spike_lane177 <= lane177_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane177 <= s3_h_lane177;
+    if (out_q_ready) s4_kept_lane177 <= s3_h_lane177;
   always @(posedge clk)
     if (rst) v_177 <= 21'd0;
     else if (v_177_en_and) v_177 <= lane177_vn;
@@ -28554,15 +28559,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1457 <= 21'd0;
     else if (v_1457_en_and) v_1457 <= lane177_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane178 <= v0_lane178;
+    if (out_q_ready) s2_v0_lane178 <= v0_lane178;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane178 <= s2_current_lane178_next_bits;
+    if (out_q_ready) s2_current_lane178 <= s2_current_lane178_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane178 <= lane178_h;
+    if (out_q_ready) s3_h_lane178 <= lane178_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane178 <= lane178_spike;
+    if (out_q_ready) s4_spike_lane178 <= lane178_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane178 <= s3_h_lane178;
+    if (out_q_ready) s4_kept_lane178 <= s3_h_lane178;
   always @(posedge clk)
     if (rst) v_178 <= 21'd0;
     else if (v_178_en_and) v_178 <= lane178_vn;
@@ -28582,15 +28587,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1458 <= 21'd0;
     else if (v_1458_en_and) v_1458 <= lane178_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane179 <= v0_lane179;
+    if (out_q_ready) s2_v0_lane179 <= v0_lane179;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane179 <= s2_current_lane179_next_bits;
+    if (out_q_ready) s2_current_lane179 <= s2_current_lane179_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane179 <= lane179_h;
+    if (out_q_ready) s3_h_lane179 <= lane179_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane179 <= lane179_spike;
+    if (out_q_ready) s4_spike_lane179 <= lane179_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane179 <= s3_h_lane179;
+    if (out_q_ready) s4_kept_lane179 <= s3_h_lane179;
   always @(posedge clk)
     if (rst) v_179 <= 21'd0;
     else if (v_179_en_and) v_179 <= lane179_vn;
@@ -28610,15 +28615,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1459 <= 21'd0;
     else if (v_1459_en_and) v_1459 <= lane179_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane180 <= v0_lane180;
+    if (out_q_ready) s2_v0_lane180 <= v0_lane180;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane180 <= s2_current_lane180_next_bits;
+    if (out_q_ready) s2_current_lane180 <= s2_current_lane180_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane180 <= lane180_h;
+    if (out_q_ready) s3_h_lane180 <= lane180_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane180 <= lane180_spike;
+    if (out_q_ready) s4_spike_lane180 <= lane180_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane180 <= s3_h_lane180;
+    if (out_q_ready) s4_kept_lane180 <= s3_h_lane180;
   always @(posedge clk)
     if (rst) v_180 <= 21'd0;
     else if (v_180_en_and) v_180 <= lane180_vn;
@@ -28638,15 +28643,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1460 <= 21'd0;
     else if (v_1460_en_and) v_1460 <= lane180_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane181 <= v0_lane181;
+    if (out_q_ready) s2_v0_lane181 <= v0_lane181;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane181 <= s2_current_lane181_next_bits;
+    if (out_q_ready) s2_current_lane181 <= s2_current_lane181_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane181 <= lane181_h;
+    if (out_q_ready) s3_h_lane181 <= lane181_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane181 <= lane181_spike;
+    if (out_q_ready) s4_spike_lane181 <= lane181_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane181 <= s3_h_lane181;
+    if (out_q_ready) s4_kept_lane181 <= s3_h_lane181;
   always @(posedge clk)
     if (rst) v_181 <= 21'd0;
     else if (v_181_en_and) v_181 <= lane181_vn;
@@ -28666,15 +28671,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1461 <= 21'd0;
     else if (v_1461_en_and) v_1461 <= lane181_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane182 <= v0_lane182;
+    if (out_q_ready) s2_v0_lane182 <= v0_lane182;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane182 <= s2_current_lane182_next_bits;
+    if (out_q_ready) s2_current_lane182 <= s2_current_lane182_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane182 <= lane182_h;
+    if (out_q_ready) s3_h_lane182 <= lane182_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane182 <= lane182_spike;
+    if (out_q_ready) s4_spike_lane182 <= lane182_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane182 <= s3_h_lane182;
+    if (out_q_ready) s4_kept_lane182 <= s3_h_lane182;
   always @(posedge clk)
     if (rst) v_182 <= 21'd0;
     else if (v_182_en_and) v_182 <= lane182_vn;
@@ -28694,15 +28699,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1462 <= 21'd0;
     else if (v_1462_en_and) v_1462 <= lane182_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane183 <= v0_lane183;
+    if (out_q_ready) s2_v0_lane183 <= v0_lane183;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane183 <= s2_current_lane183_next_bits;
+    if (out_q_ready) s2_current_lane183 <= s2_current_lane183_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane183 <= lane183_h;
+    if (out_q_ready) s3_h_lane183 <= lane183_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane183 <= lane183_spike;
+    if (out_q_ready) s4_spike_lane183 <= lane183_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane183 <= s3_h_lane183;
+    if (out_q_ready) s4_kept_lane183 <= s3_h_lane183;
   always @(posedge clk)
     if (rst) v_183 <= 21'd0;
     else if (v_183_en_and) v_183 <= lane183_vn;
@@ -28722,15 +28727,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1463 <= 21'd0;
     else if (v_1463_en_and) v_1463 <= lane183_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane184 <= v0_lane184;
+    if (out_q_ready) s2_v0_lane184 <= v0_lane184;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane184 <= s2_current_lane184_next_bits;
+    if (out_q_ready) s2_current_lane184 <= s2_current_lane184_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane184 <= lane184_h;
+    if (out_q_ready) s3_h_lane184 <= lane184_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane184 <= lane184_spike;
+    if (out_q_ready) s4_spike_lane184 <= lane184_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane184 <= s3_h_lane184;
+    if (out_q_ready) s4_kept_lane184 <= s3_h_lane184;
   always @(posedge clk)
     if (rst) v_184 <= 21'd0;
     else if (v_184_en_and) v_184 <= lane184_vn;
@@ -28750,15 +28755,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1464 <= 21'd0;
     else if (v_1464_en_and) v_1464 <= lane184_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane185 <= v0_lane185;
+    if (out_q_ready) s2_v0_lane185 <= v0_lane185;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane185 <= s2_current_lane185_next_bits;
+    if (out_q_ready) s2_current_lane185 <= s2_current_lane185_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane185 <= lane185_h;
+    if (out_q_ready) s3_h_lane185 <= lane185_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane185 <= lane185_spike;
+    if (out_q_ready) s4_spike_lane185 <= lane185_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane185 <= s3_h_lane185;
+    if (out_q_ready) s4_kept_lane185 <= s3_h_lane185;
   always @(posedge clk)
     if (rst) v_185 <= 21'd0;
     else if (v_185_en_and) v_185 <= lane185_vn;
@@ -28778,15 +28783,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1465 <= 21'd0;
     else if (v_1465_en_and) v_1465 <= lane185_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane186 <= v0_lane186;
+    if (out_q_ready) s2_v0_lane186 <= v0_lane186;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane186 <= s2_current_lane186_next_bits;
+    if (out_q_ready) s2_current_lane186 <= s2_current_lane186_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane186 <= lane186_h;
+    if (out_q_ready) s3_h_lane186 <= lane186_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane186 <= lane186_spike;
+    if (out_q_ready) s4_spike_lane186 <= lane186_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane186 <= s3_h_lane186;
+    if (out_q_ready) s4_kept_lane186 <= s3_h_lane186;
   always @(posedge clk)
     if (rst) v_186 <= 21'd0;
     else if (v_186_en_and) v_186 <= lane186_vn;
@@ -28806,15 +28811,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1466 <= 21'd0;
     else if (v_1466_en_and) v_1466 <= lane186_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane187 <= v0_lane187;
+    if (out_q_ready) s2_v0_lane187 <= v0_lane187;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane187 <= s2_current_lane187_next_bits;
+    if (out_q_ready) s2_current_lane187 <= s2_current_lane187_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane187 <= lane187_h;
+    if (out_q_ready) s3_h_lane187 <= lane187_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane187 <= lane187_spike;
+    if (out_q_ready) s4_spike_lane187 <= lane187_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane187 <= s3_h_lane187;
+    if (out_q_ready) s4_kept_lane187 <= s3_h_lane187;
   always @(posedge clk)
     if (rst) v_187 <= 21'd0;
     else if (v_187_en_and) v_187 <= lane187_vn;
@@ -28834,15 +28839,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1467 <= 21'd0;
     else if (v_1467_en_and) v_1467 <= lane187_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane188 <= v0_lane188;
+    if (out_q_ready) s2_v0_lane188 <= v0_lane188;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane188 <= s2_current_lane188_next_bits;
+    if (out_q_ready) s2_current_lane188 <= s2_current_lane188_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane188 <= lane188_h;
+    if (out_q_ready) s3_h_lane188 <= lane188_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane188 <= lane188_spike;
+    if (out_q_ready) s4_spike_lane188 <= lane188_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane188 <= s3_h_lane188;
+    if (out_q_ready) s4_kept_lane188 <= s3_h_lane188;
   always @(posedge clk)
     if (rst) v_188 <= 21'd0;
     else if (v_188_en_and) v_188 <= lane188_vn;
@@ -28862,15 +28867,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1468 <= 21'd0;
     else if (v_1468_en_and) v_1468 <= lane188_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane189 <= v0_lane189;
+    if (out_q_ready) s2_v0_lane189 <= v0_lane189;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane189 <= s2_current_lane189_next_bits;
+    if (out_q_ready) s2_current_lane189 <= s2_current_lane189_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane189 <= lane189_h;
+    if (out_q_ready) s3_h_lane189 <= lane189_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane189 <= lane189_spike;
+    if (out_q_ready) s4_spike_lane189 <= lane189_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane189 <= s3_h_lane189;
+    if (out_q_ready) s4_kept_lane189 <= s3_h_lane189;
   always @(posedge clk)
     if (rst) v_189 <= 21'd0;
     else if (v_189_en_and) v_189 <= lane189_vn;
@@ -28890,15 +28895,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1469 <= 21'd0;
     else if (v_1469_en_and) v_1469 <= lane189_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane190 <= v0_lane190;
+    if (out_q_ready) s2_v0_lane190 <= v0_lane190;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane190 <= s2_current_lane190_next_bits;
+    if (out_q_ready) s2_current_lane190 <= s2_current_lane190_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane190 <= lane190_h;
+    if (out_q_ready) s3_h_lane190 <= lane190_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane190 <= lane190_spike;
+    if (out_q_ready) s4_spike_lane190 <= lane190_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane190 <= s3_h_lane190;
+    if (out_q_ready) s4_kept_lane190 <= s3_h_lane190;
   always @(posedge clk)
     if (rst) v_190 <= 21'd0;
     else if (v_190_en_and) v_190 <= lane190_vn;
@@ -28918,15 +28923,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1470 <= 21'd0;
     else if (v_1470_en_and) v_1470 <= lane190_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane191 <= v0_lane191;
+    if (out_q_ready) s2_v0_lane191 <= v0_lane191;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane191 <= s2_current_lane191_next_bits;
+    if (out_q_ready) s2_current_lane191 <= s2_current_lane191_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane191 <= lane191_h;
+    if (out_q_ready) s3_h_lane191 <= lane191_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane191 <= lane191_spike;
+    if (out_q_ready) s4_spike_lane191 <= lane191_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane191 <= s3_h_lane191;
+    if (out_q_ready) s4_kept_lane191 <= s3_h_lane191;
   always @(posedge clk)
     if (rst) v_191 <= 21'd0;
     else if (v_191_en_and) v_191 <= lane191_vn;
@@ -28946,15 +28951,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1471 <= 21'd0;
     else if (v_1471_en_and) v_1471 <= lane191_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane192 <= v0_lane192;
+    if (out_q_ready) s2_v0_lane192 <= v0_lane192;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane192 <= s2_current_lane192_next_bits;
+    if (out_q_ready) s2_current_lane192 <= s2_current_lane192_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane192 <= lane192_h;
+    if (out_q_ready) s3_h_lane192 <= lane192_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane192 <= lane192_spike;
+    if (out_q_ready) s4_spike_lane192 <= lane192_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane192 <= s3_h_lane192;
+    if (out_q_ready) s4_kept_lane192 <= s3_h_lane192;
   always @(posedge clk)
     if (rst) v_192 <= 21'd0;
     else if (v_192_en_and) v_192 <= lane192_vn;
@@ -28974,15 +28979,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1472 <= 21'd0;
     else if (v_1472_en_and) v_1472 <= lane192_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane193 <= v0_lane193;
+    if (out_q_ready) s2_v0_lane193 <= v0_lane193;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane193 <= s2_current_lane193_next_bits;
+    if (out_q_ready) s2_current_lane193 <= s2_current_lane193_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane193 <= lane193_h;
+    if (out_q_ready) s3_h_lane193 <= lane193_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane193 <= lane193_spike;
+    if (out_q_ready) s4_spike_lane193 <= lane193_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane193 <= s3_h_lane193;
+    if (out_q_ready) s4_kept_lane193 <= s3_h_lane193;
   always @(posedge clk)
     if (rst) v_193 <= 21'd0;
     else if (v_193_en_and) v_193 <= lane193_vn;
@@ -29002,15 +29007,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1473 <= 21'd0;
     else if (v_1473_en_and) v_1473 <= lane193_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane194 <= v0_lane194;
+    if (out_q_ready) s2_v0_lane194 <= v0_lane194;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane194 <= s2_current_lane194_next_bits;
+    if (out_q_ready) s2_current_lane194 <= s2_current_lane194_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane194 <= lane194_h;
+    if (out_q_ready) s3_h_lane194 <= lane194_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane194 <= lane194_spike;
+    if (out_q_ready) s4_spike_lane194 <= lane194_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane194 <= s3_h_lane194;
+    if (out_q_ready) s4_kept_lane194 <= s3_h_lane194;
   always @(posedge clk)
     if (rst) v_194 <= 21'd0;
     else if (v_194_en_and) v_194 <= lane194_vn;
@@ -29030,15 +29035,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1474 <= 21'd0;
     else if (v_1474_en_and) v_1474 <= lane194_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane195 <= v0_lane195;
+    if (out_q_ready) s2_v0_lane195 <= v0_lane195;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane195 <= s2_current_lane195_next_bits;
+    if (out_q_ready) s2_current_lane195 <= s2_current_lane195_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane195 <= lane195_h;
+    if (out_q_ready) s3_h_lane195 <= lane195_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane195 <= lane195_spike;
+    if (out_q_ready) s4_spike_lane195 <= lane195_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane195 <= s3_h_lane195;
+    if (out_q_ready) s4_kept_lane195 <= s3_h_lane195;
   always @(posedge clk)
     if (rst) v_195 <= 21'd0;
     else if (v_195_en_and) v_195 <= lane195_vn;
@@ -29058,15 +29063,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1475 <= 21'd0;
     else if (v_1475_en_and) v_1475 <= lane195_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane196 <= v0_lane196;
+    if (out_q_ready) s2_v0_lane196 <= v0_lane196;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane196 <= s2_current_lane196_next_bits;
+    if (out_q_ready) s2_current_lane196 <= s2_current_lane196_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane196 <= lane196_h;
+    if (out_q_ready) s3_h_lane196 <= lane196_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane196 <= lane196_spike;
+    if (out_q_ready) s4_spike_lane196 <= lane196_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane196 <= s3_h_lane196;
+    if (out_q_ready) s4_kept_lane196 <= s3_h_lane196;
   always @(posedge clk)
     if (rst) v_196 <= 21'd0;
     else if (v_196_en_and) v_196 <= lane196_vn;
@@ -29086,15 +29091,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1476 <= 21'd0;
     else if (v_1476_en_and) v_1476 <= lane196_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane197 <= v0_lane197;
+    if (out_q_ready) s2_v0_lane197 <= v0_lane197;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane197 <= s2_current_lane197_next_bits;
+    if (out_q_ready) s2_current_lane197 <= s2_current_lane197_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane197 <= lane197_h;
+    if (out_q_ready) s3_h_lane197 <= lane197_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane197 <= lane197_spike;
+    if (out_q_ready) s4_spike_lane197 <= lane197_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane197 <= s3_h_lane197;
+    if (out_q_ready) s4_kept_lane197 <= s3_h_lane197;
   always @(posedge clk)
     if (rst) v_197 <= 21'd0;
     else if (v_197_en_and) v_197 <= lane197_vn;
@@ -29114,15 +29119,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1477 <= 21'd0;
     else if (v_1477_en_and) v_1477 <= lane197_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane198 <= v0_lane198;
+    if (out_q_ready) s2_v0_lane198 <= v0_lane198;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane198 <= s2_current_lane198_next_bits;
+    if (out_q_ready) s2_current_lane198 <= s2_current_lane198_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane198 <= lane198_h;
+    if (out_q_ready) s3_h_lane198 <= lane198_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane198 <= lane198_spike;
+    if (out_q_ready) s4_spike_lane198 <= lane198_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane198 <= s3_h_lane198;
+    if (out_q_ready) s4_kept_lane198 <= s3_h_lane198;
   always @(posedge clk)
     if (rst) v_198 <= 21'd0;
     else if (v_198_en_and) v_198 <= lane198_vn;
@@ -29142,15 +29147,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1478 <= 21'd0;
     else if (v_1478_en_and) v_1478 <= lane198_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane199 <= v0_lane199;
+    if (out_q_ready) s2_v0_lane199 <= v0_lane199;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane199 <= s2_current_lane199_next_bits;
+    if (out_q_ready) s2_current_lane199 <= s2_current_lane199_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane199 <= lane199_h;
+    if (out_q_ready) s3_h_lane199 <= lane199_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane199 <= lane199_spike;
+    if (out_q_ready) s4_spike_lane199 <= lane199_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane199 <= s3_h_lane199;
+    if (out_q_ready) s4_kept_lane199 <= s3_h_lane199;
   always @(posedge clk)
     if (rst) v_199 <= 21'd0;
     else if (v_199_en_and) v_199 <= lane199_vn;
@@ -29170,15 +29175,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1479 <= 21'd0;
     else if (v_1479_en_and) v_1479 <= lane199_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane200 <= v0_lane200;
+    if (out_q_ready) s2_v0_lane200 <= v0_lane200;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane200 <= s2_current_lane200_next_bits;
+    if (out_q_ready) s2_current_lane200 <= s2_current_lane200_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane200 <= lane200_h;
+    if (out_q_ready) s3_h_lane200 <= lane200_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane200 <= lane200_spike;
+    if (out_q_ready) s4_spike_lane200 <= lane200_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane200 <= s3_h_lane200;
+    if (out_q_ready) s4_kept_lane200 <= s3_h_lane200;
   always @(posedge clk)
     if (rst) v_200 <= 21'd0;
     else if (v_200_en_and) v_200 <= lane200_vn;
@@ -29198,15 +29203,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1480 <= 21'd0;
     else if (v_1480_en_and) v_1480 <= lane200_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane201 <= v0_lane201;
+    if (out_q_ready) s2_v0_lane201 <= v0_lane201;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane201 <= s2_current_lane201_next_bits;
+    if (out_q_ready) s2_current_lane201 <= s2_current_lane201_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane201 <= lane201_h;
+    if (out_q_ready) s3_h_lane201 <= lane201_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane201 <= lane201_spike;
+    if (out_q_ready) s4_spike_lane201 <= lane201_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane201 <= s3_h_lane201;
+    if (out_q_ready) s4_kept_lane201 <= s3_h_lane201;
   always @(posedge clk)
     if (rst) v_201 <= 21'd0;
     else if (v_201_en_and) v_201 <= lane201_vn;
@@ -29226,15 +29231,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1481 <= 21'd0;
     else if (v_1481_en_and) v_1481 <= lane201_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane202 <= v0_lane202;
+    if (out_q_ready) s2_v0_lane202 <= v0_lane202;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane202 <= s2_current_lane202_next_bits;
+    if (out_q_ready) s2_current_lane202 <= s2_current_lane202_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane202 <= lane202_h;
+    if (out_q_ready) s3_h_lane202 <= lane202_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane202 <= lane202_spike;
+    if (out_q_ready) s4_spike_lane202 <= lane202_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane202 <= s3_h_lane202;
+    if (out_q_ready) s4_kept_lane202 <= s3_h_lane202;
   always @(posedge clk)
     if (rst) v_202 <= 21'd0;
     else if (v_202_en_and) v_202 <= lane202_vn;
@@ -29254,15 +29259,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1482 <= 21'd0;
     else if (v_1482_en_and) v_1482 <= lane202_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane203 <= v0_lane203;
+    if (out_q_ready) s2_v0_lane203 <= v0_lane203;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane203 <= s2_current_lane203_next_bits;
+    if (out_q_ready) s2_current_lane203 <= s2_current_lane203_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane203 <= lane203_h;
+    if (out_q_ready) s3_h_lane203 <= lane203_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane203 <= lane203_spike;
+    if (out_q_ready) s4_spike_lane203 <= lane203_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane203 <= s3_h_lane203;
+    if (out_q_ready) s4_kept_lane203 <= s3_h_lane203;
   always @(posedge clk)
     if (rst) v_203 <= 21'd0;
     else if (v_203_en_and) v_203 <= lane203_vn;
@@ -29282,15 +29287,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1483 <= 21'd0;
     else if (v_1483_en_and) v_1483 <= lane203_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane204 <= v0_lane204;
+    if (out_q_ready) s2_v0_lane204 <= v0_lane204;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane204 <= s2_current_lane204_next_bits;
+    if (out_q_ready) s2_current_lane204 <= s2_current_lane204_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane204 <= lane204_h;
+    if (out_q_ready) s3_h_lane204 <= lane204_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane204 <= lane204_spike;
+    if (out_q_ready) s4_spike_lane204 <= lane204_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane204 <= s3_h_lane204;
+    if (out_q_ready) s4_kept_lane204 <= s3_h_lane204;
   always @(posedge clk)
     if (rst) v_204 <= 21'd0;
     else if (v_204_en_and) v_204 <= lane204_vn;
@@ -29310,15 +29315,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1484 <= 21'd0;
     else if (v_1484_en_and) v_1484 <= lane204_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane205 <= v0_lane205;
+    if (out_q_ready) s2_v0_lane205 <= v0_lane205;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane205 <= s2_current_lane205_next_bits;
+    if (out_q_ready) s2_current_lane205 <= s2_current_lane205_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane205 <= lane205_h;
+    if (out_q_ready) s3_h_lane205 <= lane205_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane205 <= lane205_spike;
+    if (out_q_ready) s4_spike_lane205 <= lane205_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane205 <= s3_h_lane205;
+    if (out_q_ready) s4_kept_lane205 <= s3_h_lane205;
   always @(posedge clk)
     if (rst) v_205 <= 21'd0;
     else if (v_205_en_and) v_205 <= lane205_vn;
@@ -29338,15 +29343,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1485 <= 21'd0;
     else if (v_1485_en_and) v_1485 <= lane205_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane206 <= v0_lane206;
+    if (out_q_ready) s2_v0_lane206 <= v0_lane206;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane206 <= s2_current_lane206_next_bits;
+    if (out_q_ready) s2_current_lane206 <= s2_current_lane206_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane206 <= lane206_h;
+    if (out_q_ready) s3_h_lane206 <= lane206_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane206 <= lane206_spike;
+    if (out_q_ready) s4_spike_lane206 <= lane206_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane206 <= s3_h_lane206;
+    if (out_q_ready) s4_kept_lane206 <= s3_h_lane206;
   always @(posedge clk)
     if (rst) v_206 <= 21'd0;
     else if (v_206_en_and) v_206 <= lane206_vn;
@@ -29366,15 +29371,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1486 <= 21'd0;
     else if (v_1486_en_and) v_1486 <= lane206_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane207 <= v0_lane207;
+    if (out_q_ready) s2_v0_lane207 <= v0_lane207;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane207 <= s2_current_lane207_next_bits;
+    if (out_q_ready) s2_current_lane207 <= s2_current_lane207_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane207 <= lane207_h;
+    if (out_q_ready) s3_h_lane207 <= lane207_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane207 <= lane207_spike;
+    if (out_q_ready) s4_spike_lane207 <= lane207_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane207 <= s3_h_lane207;
+    if (out_q_ready) s4_kept_lane207 <= s3_h_lane207;
   always @(posedge clk)
     if (rst) v_207 <= 21'd0;
     else if (v_207_en_and) v_207 <= lane207_vn;
@@ -29394,15 +29399,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1487 <= 21'd0;
     else if (v_1487_en_and) v_1487 <= lane207_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane208 <= v0_lane208;
+    if (out_q_ready) s2_v0_lane208 <= v0_lane208;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane208 <= s2_current_lane208_next_bits;
+    if (out_q_ready) s2_current_lane208 <= s2_current_lane208_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane208 <= lane208_h;
+    if (out_q_ready) s3_h_lane208 <= lane208_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane208 <= lane208_spike;
+    if (out_q_ready) s4_spike_lane208 <= lane208_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane208 <= s3_h_lane208;
+    if (out_q_ready) s4_kept_lane208 <= s3_h_lane208;
   always @(posedge clk)
     if (rst) v_208 <= 21'd0;
     else if (v_208_en_and) v_208 <= lane208_vn;
@@ -29422,15 +29427,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1488 <= 21'd0;
     else if (v_1488_en_and) v_1488 <= lane208_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane209 <= v0_lane209;
+    if (out_q_ready) s2_v0_lane209 <= v0_lane209;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane209 <= s2_current_lane209_next_bits;
+    if (out_q_ready) s2_current_lane209 <= s2_current_lane209_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane209 <= lane209_h;
+    if (out_q_ready) s3_h_lane209 <= lane209_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane209 <= lane209_spike;
+    if (out_q_ready) s4_spike_lane209 <= lane209_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane209 <= s3_h_lane209;
+    if (out_q_ready) s4_kept_lane209 <= s3_h_lane209;
   always @(posedge clk)
     if (rst) v_209 <= 21'd0;
     else if (v_209_en_and) v_209 <= lane209_vn;
@@ -29450,15 +29455,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1489 <= 21'd0;
     else if (v_1489_en_and) v_1489 <= lane209_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane210 <= v0_lane210;
+    if (out_q_ready) s2_v0_lane210 <= v0_lane210;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane210 <= s2_current_lane210_next_bits;
+    if (out_q_ready) s2_current_lane210 <= s2_current_lane210_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane210 <= lane210_h;
+    if (out_q_ready) s3_h_lane210 <= lane210_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane210 <= lane210_spike;
+    if (out_q_ready) s4_spike_lane210 <= lane210_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane210 <= s3_h_lane210;
+    if (out_q_ready) s4_kept_lane210 <= s3_h_lane210;
   always @(posedge clk)
     if (rst) v_210 <= 21'd0;
     else if (v_210_en_and) v_210 <= lane210_vn;
@@ -29478,15 +29483,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1490 <= 21'd0;
     else if (v_1490_en_and) v_1490 <= lane210_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane211 <= v0_lane211;
+    if (out_q_ready) s2_v0_lane211 <= v0_lane211;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane211 <= s2_current_lane211_next_bits;
+    if (out_q_ready) s2_current_lane211 <= s2_current_lane211_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane211 <= lane211_h;
+    if (out_q_ready) s3_h_lane211 <= lane211_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane211 <= lane211_spike;
+    if (out_q_ready) s4_spike_lane211 <= lane211_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane211 <= s3_h_lane211;
+    if (out_q_ready) s4_kept_lane211 <= s3_h_lane211;
   always @(posedge clk)
     if (rst) v_211 <= 21'd0;
     else if (v_211_en_and) v_211 <= lane211_vn;
@@ -29506,15 +29511,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1491 <= 21'd0;
     else if (v_1491_en_and) v_1491 <= lane211_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane212 <= v0_lane212;
+    if (out_q_ready) s2_v0_lane212 <= v0_lane212;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane212 <= s2_current_lane212_next_bits;
+    if (out_q_ready) s2_current_lane212 <= s2_current_lane212_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane212 <= lane212_h;
+    if (out_q_ready) s3_h_lane212 <= lane212_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane212 <= lane212_spike;
+    if (out_q_ready) s4_spike_lane212 <= lane212_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane212 <= s3_h_lane212;
+    if (out_q_ready) s4_kept_lane212 <= s3_h_lane212;
   always @(posedge clk)
     if (rst) v_212 <= 21'd0;
     else if (v_212_en_and) v_212 <= lane212_vn;
@@ -29534,15 +29539,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1492 <= 21'd0;
     else if (v_1492_en_and) v_1492 <= lane212_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane213 <= v0_lane213;
+    if (out_q_ready) s2_v0_lane213 <= v0_lane213;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane213 <= s2_current_lane213_next_bits;
+    if (out_q_ready) s2_current_lane213 <= s2_current_lane213_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane213 <= lane213_h;
+    if (out_q_ready) s3_h_lane213 <= lane213_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane213 <= lane213_spike;
+    if (out_q_ready) s4_spike_lane213 <= lane213_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane213 <= s3_h_lane213;
+    if (out_q_ready) s4_kept_lane213 <= s3_h_lane213;
   always @(posedge clk)
     if (rst) v_213 <= 21'd0;
     else if (v_213_en_and) v_213 <= lane213_vn;
@@ -29562,15 +29567,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1493 <= 21'd0;
     else if (v_1493_en_and) v_1493 <= lane213_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane214 <= v0_lane214;
+    if (out_q_ready) s2_v0_lane214 <= v0_lane214;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane214 <= s2_current_lane214_next_bits;
+    if (out_q_ready) s2_current_lane214 <= s2_current_lane214_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane214 <= lane214_h;
+    if (out_q_ready) s3_h_lane214 <= lane214_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane214 <= lane214_spike;
+    if (out_q_ready) s4_spike_lane214 <= lane214_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane214 <= s3_h_lane214;
+    if (out_q_ready) s4_kept_lane214 <= s3_h_lane214;
   always @(posedge clk)
     if (rst) v_214 <= 21'd0;
     else if (v_214_en_and) v_214 <= lane214_vn;
@@ -29590,15 +29595,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1494 <= 21'd0;
     else if (v_1494_en_and) v_1494 <= lane214_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane215 <= v0_lane215;
+    if (out_q_ready) s2_v0_lane215 <= v0_lane215;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane215 <= s2_current_lane215_next_bits;
+    if (out_q_ready) s2_current_lane215 <= s2_current_lane215_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane215 <= lane215_h;
+    if (out_q_ready) s3_h_lane215 <= lane215_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane215 <= lane215_spike;
+    if (out_q_ready) s4_spike_lane215 <= lane215_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane215 <= s3_h_lane215;
+    if (out_q_ready) s4_kept_lane215 <= s3_h_lane215;
   always @(posedge clk)
     if (rst) v_215 <= 21'd0;
     else if (v_215_en_and) v_215 <= lane215_vn;
@@ -29618,15 +29623,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1495 <= 21'd0;
     else if (v_1495_en_and) v_1495 <= lane215_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane216 <= v0_lane216;
+    if (out_q_ready) s2_v0_lane216 <= v0_lane216;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane216 <= s2_current_lane216_next_bits;
+    if (out_q_ready) s2_current_lane216 <= s2_current_lane216_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane216 <= lane216_h;
+    if (out_q_ready) s3_h_lane216 <= lane216_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane216 <= lane216_spike;
+    if (out_q_ready) s4_spike_lane216 <= lane216_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane216 <= s3_h_lane216;
+    if (out_q_ready) s4_kept_lane216 <= s3_h_lane216;
   always @(posedge clk)
     if (rst) v_216 <= 21'd0;
     else if (v_216_en_and) v_216 <= lane216_vn;
@@ -29646,15 +29651,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1496 <= 21'd0;
     else if (v_1496_en_and) v_1496 <= lane216_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane217 <= v0_lane217;
+    if (out_q_ready) s2_v0_lane217 <= v0_lane217;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane217 <= s2_current_lane217_next_bits;
+    if (out_q_ready) s2_current_lane217 <= s2_current_lane217_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane217 <= lane217_h;
+    if (out_q_ready) s3_h_lane217 <= lane217_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane217 <= lane217_spike;
+    if (out_q_ready) s4_spike_lane217 <= lane217_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane217 <= s3_h_lane217;
+    if (out_q_ready) s4_kept_lane217 <= s3_h_lane217;
   always @(posedge clk)
     if (rst) v_217 <= 21'd0;
     else if (v_217_en_and) v_217 <= lane217_vn;
@@ -29674,15 +29679,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1497 <= 21'd0;
     else if (v_1497_en_and) v_1497 <= lane217_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane218 <= v0_lane218;
+    if (out_q_ready) s2_v0_lane218 <= v0_lane218;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane218 <= s2_current_lane218_next_bits;
+    if (out_q_ready) s2_current_lane218 <= s2_current_lane218_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane218 <= lane218_h;
+    if (out_q_ready) s3_h_lane218 <= lane218_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane218 <= lane218_spike;
+    if (out_q_ready) s4_spike_lane218 <= lane218_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane218 <= s3_h_lane218;
+    if (out_q_ready) s4_kept_lane218 <= s3_h_lane218;
   always @(posedge clk)
     if (rst) v_218 <= 21'd0;
     else if (v_218_en_and) v_218 <= lane218_vn;
@@ -29702,15 +29707,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1498 <= 21'd0;
     else if (v_1498_en_and) v_1498 <= lane218_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane219 <= v0_lane219;
+    if (out_q_ready) s2_v0_lane219 <= v0_lane219;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane219 <= s2_current_lane219_next_bits;
+    if (out_q_ready) s2_current_lane219 <= s2_current_lane219_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane219 <= lane219_h;
+    if (out_q_ready) s3_h_lane219 <= lane219_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane219 <= lane219_spike;
+    if (out_q_ready) s4_spike_lane219 <= lane219_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane219 <= s3_h_lane219;
+    if (out_q_ready) s4_kept_lane219 <= s3_h_lane219;
   always @(posedge clk)
     if (rst) v_219 <= 21'd0;
     else if (v_219_en_and) v_219 <= lane219_vn;
@@ -29730,15 +29735,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1499 <= 21'd0;
     else if (v_1499_en_and) v_1499 <= lane219_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane220 <= v0_lane220;
+    if (out_q_ready) s2_v0_lane220 <= v0_lane220;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane220 <= s2_current_lane220_next_bits;
+    if (out_q_ready) s2_current_lane220 <= s2_current_lane220_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane220 <= lane220_h;
+    if (out_q_ready) s3_h_lane220 <= lane220_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane220 <= lane220_spike;
+    if (out_q_ready) s4_spike_lane220 <= lane220_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane220 <= s3_h_lane220;
+    if (out_q_ready) s4_kept_lane220 <= s3_h_lane220;
   always @(posedge clk)
     if (rst) v_220 <= 21'd0;
     else if (v_220_en_and) v_220 <= lane220_vn;
@@ -29758,15 +29763,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1500 <= 21'd0;
     else if (v_1500_en_and) v_1500 <= lane220_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane221 <= v0_lane221;
+    if (out_q_ready) s2_v0_lane221 <= v0_lane221;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane221 <= s2_current_lane221_next_bits;
+    if (out_q_ready) s2_current_lane221 <= s2_current_lane221_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane221 <= lane221_h;
+    if (out_q_ready) s3_h_lane221 <= lane221_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane221 <= lane221_spike;
+    if (out_q_ready) s4_spike_lane221 <= lane221_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane221 <= s3_h_lane221;
+    if (out_q_ready) s4_kept_lane221 <= s3_h_lane221;
   always @(posedge clk)
     if (rst) v_221 <= 21'd0;
     else if (v_221_en_and) v_221 <= lane221_vn;
@@ -29786,15 +29791,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1501 <= 21'd0;
     else if (v_1501_en_and) v_1501 <= lane221_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane222 <= v0_lane222;
+    if (out_q_ready) s2_v0_lane222 <= v0_lane222;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane222 <= s2_current_lane222_next_bits;
+    if (out_q_ready) s2_current_lane222 <= s2_current_lane222_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane222 <= lane222_h;
+    if (out_q_ready) s3_h_lane222 <= lane222_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane222 <= lane222_spike;
+    if (out_q_ready) s4_spike_lane222 <= lane222_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane222 <= s3_h_lane222;
+    if (out_q_ready) s4_kept_lane222 <= s3_h_lane222;
   always @(posedge clk)
     if (rst) v_222 <= 21'd0;
     else if (v_222_en_and) v_222 <= lane222_vn;
@@ -29814,15 +29819,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1502 <= 21'd0;
     else if (v_1502_en_and) v_1502 <= lane222_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane223 <= v0_lane223;
+    if (out_q_ready) s2_v0_lane223 <= v0_lane223;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane223 <= s2_current_lane223_next_bits;
+    if (out_q_ready) s2_current_lane223 <= s2_current_lane223_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane223 <= lane223_h;
+    if (out_q_ready) s3_h_lane223 <= lane223_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane223 <= lane223_spike;
+    if (out_q_ready) s4_spike_lane223 <= lane223_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane223 <= s3_h_lane223;
+    if (out_q_ready) s4_kept_lane223 <= s3_h_lane223;
   always @(posedge clk)
     if (rst) v_223 <= 21'd0;
     else if (v_223_en_and) v_223 <= lane223_vn;
@@ -29842,15 +29847,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1503 <= 21'd0;
     else if (v_1503_en_and) v_1503 <= lane223_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane224 <= v0_lane224;
+    if (out_q_ready) s2_v0_lane224 <= v0_lane224;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane224 <= s2_current_lane224_next_bits;
+    if (out_q_ready) s2_current_lane224 <= s2_current_lane224_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane224 <= lane224_h;
+    if (out_q_ready) s3_h_lane224 <= lane224_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane224 <= lane224_spike;
+    if (out_q_ready) s4_spike_lane224 <= lane224_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane224 <= s3_h_lane224;
+    if (out_q_ready) s4_kept_lane224 <= s3_h_lane224;
   always @(posedge clk)
     if (rst) v_224 <= 21'd0;
     else if (v_224_en_and) v_224 <= lane224_vn;
@@ -29870,15 +29875,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1504 <= 21'd0;
     else if (v_1504_en_and) v_1504 <= lane224_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane225 <= v0_lane225;
+    if (out_q_ready) s2_v0_lane225 <= v0_lane225;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane225 <= s2_current_lane225_next_bits;
+    if (out_q_ready) s2_current_lane225 <= s2_current_lane225_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane225 <= lane225_h;
+    if (out_q_ready) s3_h_lane225 <= lane225_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane225 <= lane225_spike;
+    if (out_q_ready) s4_spike_lane225 <= lane225_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane225 <= s3_h_lane225;
+    if (out_q_ready) s4_kept_lane225 <= s3_h_lane225;
   always @(posedge clk)
     if (rst) v_225 <= 21'd0;
     else if (v_225_en_and) v_225 <= lane225_vn;
@@ -29898,15 +29903,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1505 <= 21'd0;
     else if (v_1505_en_and) v_1505 <= lane225_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane226 <= v0_lane226;
+    if (out_q_ready) s2_v0_lane226 <= v0_lane226;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane226 <= s2_current_lane226_next_bits;
+    if (out_q_ready) s2_current_lane226 <= s2_current_lane226_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane226 <= lane226_h;
+    if (out_q_ready) s3_h_lane226 <= lane226_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane226 <= lane226_spike;
+    if (out_q_ready) s4_spike_lane226 <= lane226_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane226 <= s3_h_lane226;
+    if (out_q_ready) s4_kept_lane226 <= s3_h_lane226;
   always @(posedge clk)
     if (rst) v_226 <= 21'd0;
     else if (v_226_en_and) v_226 <= lane226_vn;
@@ -29926,15 +29931,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1506 <= 21'd0;
     else if (v_1506_en_and) v_1506 <= lane226_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane227 <= v0_lane227;
+    if (out_q_ready) s2_v0_lane227 <= v0_lane227;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane227 <= s2_current_lane227_next_bits;
+    if (out_q_ready) s2_current_lane227 <= s2_current_lane227_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane227 <= lane227_h;
+    if (out_q_ready) s3_h_lane227 <= lane227_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane227 <= lane227_spike;
+    if (out_q_ready) s4_spike_lane227 <= lane227_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane227 <= s3_h_lane227;
+    if (out_q_ready) s4_kept_lane227 <= s3_h_lane227;
   always @(posedge clk)
     if (rst) v_227 <= 21'd0;
     else if (v_227_en_and) v_227 <= lane227_vn;
@@ -29954,15 +29959,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1507 <= 21'd0;
     else if (v_1507_en_and) v_1507 <= lane227_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane228 <= v0_lane228;
+    if (out_q_ready) s2_v0_lane228 <= v0_lane228;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane228 <= s2_current_lane228_next_bits;
+    if (out_q_ready) s2_current_lane228 <= s2_current_lane228_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane228 <= lane228_h;
+    if (out_q_ready) s3_h_lane228 <= lane228_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane228 <= lane228_spike;
+    if (out_q_ready) s4_spike_lane228 <= lane228_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane228 <= s3_h_lane228;
+    if (out_q_ready) s4_kept_lane228 <= s3_h_lane228;
   always @(posedge clk)
     if (rst) v_228 <= 21'd0;
     else if (v_228_en_and) v_228 <= lane228_vn;
@@ -29982,15 +29987,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1508 <= 21'd0;
     else if (v_1508_en_and) v_1508 <= lane228_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane229 <= v0_lane229;
+    if (out_q_ready) s2_v0_lane229 <= v0_lane229;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane229 <= s2_current_lane229_next_bits;
+    if (out_q_ready) s2_current_lane229 <= s2_current_lane229_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane229 <= lane229_h;
+    if (out_q_ready) s3_h_lane229 <= lane229_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane229 <= lane229_spike;
+    if (out_q_ready) s4_spike_lane229 <= lane229_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane229 <= s3_h_lane229;
+    if (out_q_ready) s4_kept_lane229 <= s3_h_lane229;
   always @(posedge clk)
     if (rst) v_229 <= 21'd0;
     else if (v_229_en_and) v_229 <= lane229_vn;
@@ -30010,15 +30015,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1509 <= 21'd0;
     else if (v_1509_en_and) v_1509 <= lane229_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane230 <= v0_lane230;
+    if (out_q_ready) s2_v0_lane230 <= v0_lane230;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane230 <= s2_current_lane230_next_bits;
+    if (out_q_ready) s2_current_lane230 <= s2_current_lane230_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane230 <= lane230_h;
+    if (out_q_ready) s3_h_lane230 <= lane230_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane230 <= lane230_spike;
+    if (out_q_ready) s4_spike_lane230 <= lane230_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane230 <= s3_h_lane230;
+    if (out_q_ready) s4_kept_lane230 <= s3_h_lane230;
   always @(posedge clk)
     if (rst) v_230 <= 21'd0;
     else if (v_230_en_and) v_230 <= lane230_vn;
@@ -30038,15 +30043,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1510 <= 21'd0;
     else if (v_1510_en_and) v_1510 <= lane230_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane231 <= v0_lane231;
+    if (out_q_ready) s2_v0_lane231 <= v0_lane231;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane231 <= s2_current_lane231_next_bits;
+    if (out_q_ready) s2_current_lane231 <= s2_current_lane231_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane231 <= lane231_h;
+    if (out_q_ready) s3_h_lane231 <= lane231_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane231 <= lane231_spike;
+    if (out_q_ready) s4_spike_lane231 <= lane231_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane231 <= s3_h_lane231;
+    if (out_q_ready) s4_kept_lane231 <= s3_h_lane231;
   always @(posedge clk)
     if (rst) v_231 <= 21'd0;
     else if (v_231_en_and) v_231 <= lane231_vn;
@@ -30066,15 +30071,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1511 <= 21'd0;
     else if (v_1511_en_and) v_1511 <= lane231_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane232 <= v0_lane232;
+    if (out_q_ready) s2_v0_lane232 <= v0_lane232;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane232 <= s2_current_lane232_next_bits;
+    if (out_q_ready) s2_current_lane232 <= s2_current_lane232_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane232 <= lane232_h;
+    if (out_q_ready) s3_h_lane232 <= lane232_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane232 <= lane232_spike;
+    if (out_q_ready) s4_spike_lane232 <= lane232_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane232 <= s3_h_lane232;
+    if (out_q_ready) s4_kept_lane232 <= s3_h_lane232;
   always @(posedge clk)
     if (rst) v_232 <= 21'd0;
     else if (v_232_en_and) v_232 <= lane232_vn;
@@ -30094,15 +30099,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1512 <= 21'd0;
     else if (v_1512_en_and) v_1512 <= lane232_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane233 <= v0_lane233;
+    if (out_q_ready) s2_v0_lane233 <= v0_lane233;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane233 <= s2_current_lane233_next_bits;
+    if (out_q_ready) s2_current_lane233 <= s2_current_lane233_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane233 <= lane233_h;
+    if (out_q_ready) s3_h_lane233 <= lane233_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane233 <= lane233_spike;
+    if (out_q_ready) s4_spike_lane233 <= lane233_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane233 <= s3_h_lane233;
+    if (out_q_ready) s4_kept_lane233 <= s3_h_lane233;
   always @(posedge clk)
     if (rst) v_233 <= 21'd0;
     else if (v_233_en_and) v_233 <= lane233_vn;
@@ -30122,15 +30127,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1513 <= 21'd0;
     else if (v_1513_en_and) v_1513 <= lane233_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane234 <= v0_lane234;
+    if (out_q_ready) s2_v0_lane234 <= v0_lane234;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane234 <= s2_current_lane234_next_bits;
+    if (out_q_ready) s2_current_lane234 <= s2_current_lane234_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane234 <= lane234_h;
+    if (out_q_ready) s3_h_lane234 <= lane234_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane234 <= lane234_spike;
+    if (out_q_ready) s4_spike_lane234 <= lane234_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane234 <= s3_h_lane234;
+    if (out_q_ready) s4_kept_lane234 <= s3_h_lane234;
   always @(posedge clk)
     if (rst) v_234 <= 21'd0;
     else if (v_234_en_and) v_234 <= lane234_vn;
@@ -30150,15 +30155,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1514 <= 21'd0;
     else if (v_1514_en_and) v_1514 <= lane234_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane235 <= v0_lane235;
+    if (out_q_ready) s2_v0_lane235 <= v0_lane235;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane235 <= s2_current_lane235_next_bits;
+    if (out_q_ready) s2_current_lane235 <= s2_current_lane235_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane235 <= lane235_h;
+    if (out_q_ready) s3_h_lane235 <= lane235_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane235 <= lane235_spike;
+    if (out_q_ready) s4_spike_lane235 <= lane235_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane235 <= s3_h_lane235;
+    if (out_q_ready) s4_kept_lane235 <= s3_h_lane235;
   always @(posedge clk)
     if (rst) v_235 <= 21'd0;
     else if (v_235_en_and) v_235 <= lane235_vn;
@@ -30178,15 +30183,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1515 <= 21'd0;
     else if (v_1515_en_and) v_1515 <= lane235_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane236 <= v0_lane236;
+    if (out_q_ready) s2_v0_lane236 <= v0_lane236;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane236 <= s2_current_lane236_next_bits;
+    if (out_q_ready) s2_current_lane236 <= s2_current_lane236_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane236 <= lane236_h;
+    if (out_q_ready) s3_h_lane236 <= lane236_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane236 <= lane236_spike;
+    if (out_q_ready) s4_spike_lane236 <= lane236_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane236 <= s3_h_lane236;
+    if (out_q_ready) s4_kept_lane236 <= s3_h_lane236;
   always @(posedge clk)
     if (rst) v_236 <= 21'd0;
     else if (v_236_en_and) v_236 <= lane236_vn;
@@ -30206,15 +30211,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1516 <= 21'd0;
     else if (v_1516_en_and) v_1516 <= lane236_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane237 <= v0_lane237;
+    if (out_q_ready) s2_v0_lane237 <= v0_lane237;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane237 <= s2_current_lane237_next_bits;
+    if (out_q_ready) s2_current_lane237 <= s2_current_lane237_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane237 <= lane237_h;
+    if (out_q_ready) s3_h_lane237 <= lane237_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane237 <= lane237_spike;
+    if (out_q_ready) s4_spike_lane237 <= lane237_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane237 <= s3_h_lane237;
+    if (out_q_ready) s4_kept_lane237 <= s3_h_lane237;
   always @(posedge clk)
     if (rst) v_237 <= 21'd0;
     else if (v_237_en_and) v_237 <= lane237_vn;
@@ -30234,15 +30239,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1517 <= 21'd0;
     else if (v_1517_en_and) v_1517 <= lane237_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane238 <= v0_lane238;
+    if (out_q_ready) s2_v0_lane238 <= v0_lane238;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane238 <= s2_current_lane238_next_bits;
+    if (out_q_ready) s2_current_lane238 <= s2_current_lane238_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane238 <= lane238_h;
+    if (out_q_ready) s3_h_lane238 <= lane238_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane238 <= lane238_spike;
+    if (out_q_ready) s4_spike_lane238 <= lane238_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane238 <= s3_h_lane238;
+    if (out_q_ready) s4_kept_lane238 <= s3_h_lane238;
   always @(posedge clk)
     if (rst) v_238 <= 21'd0;
     else if (v_238_en_and) v_238 <= lane238_vn;
@@ -30262,15 +30267,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1518 <= 21'd0;
     else if (v_1518_en_and) v_1518 <= lane238_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane239 <= v0_lane239;
+    if (out_q_ready) s2_v0_lane239 <= v0_lane239;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane239 <= s2_current_lane239_next_bits;
+    if (out_q_ready) s2_current_lane239 <= s2_current_lane239_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane239 <= lane239_h;
+    if (out_q_ready) s3_h_lane239 <= lane239_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane239 <= lane239_spike;
+    if (out_q_ready) s4_spike_lane239 <= lane239_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane239 <= s3_h_lane239;
+    if (out_q_ready) s4_kept_lane239 <= s3_h_lane239;
   always @(posedge clk)
     if (rst) v_239 <= 21'd0;
     else if (v_239_en_and) v_239 <= lane239_vn;
@@ -30290,15 +30295,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1519 <= 21'd0;
     else if (v_1519_en_and) v_1519 <= lane239_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane240 <= v0_lane240;
+    if (out_q_ready) s2_v0_lane240 <= v0_lane240;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane240 <= s2_current_lane240_next_bits;
+    if (out_q_ready) s2_current_lane240 <= s2_current_lane240_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane240 <= lane240_h;
+    if (out_q_ready) s3_h_lane240 <= lane240_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane240 <= lane240_spike;
+    if (out_q_ready) s4_spike_lane240 <= lane240_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane240 <= s3_h_lane240;
+    if (out_q_ready) s4_kept_lane240 <= s3_h_lane240;
   always @(posedge clk)
     if (rst) v_240 <= 21'd0;
     else if (v_240_en_and) v_240 <= lane240_vn;
@@ -30318,15 +30323,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1520 <= 21'd0;
     else if (v_1520_en_and) v_1520 <= lane240_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane241 <= v0_lane241;
+    if (out_q_ready) s2_v0_lane241 <= v0_lane241;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane241 <= s2_current_lane241_next_bits;
+    if (out_q_ready) s2_current_lane241 <= s2_current_lane241_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane241 <= lane241_h;
+    if (out_q_ready) s3_h_lane241 <= lane241_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane241 <= lane241_spike;
+    if (out_q_ready) s4_spike_lane241 <= lane241_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane241 <= s3_h_lane241;
+    if (out_q_ready) s4_kept_lane241 <= s3_h_lane241;
   always @(posedge clk)
     if (rst) v_241 <= 21'd0;
     else if (v_241_en_and) v_241 <= lane241_vn;
@@ -30346,15 +30351,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1521 <= 21'd0;
     else if (v_1521_en_and) v_1521 <= lane241_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane242 <= v0_lane242;
+    if (out_q_ready) s2_v0_lane242 <= v0_lane242;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane242 <= s2_current_lane242_next_bits;
+    if (out_q_ready) s2_current_lane242 <= s2_current_lane242_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane242 <= lane242_h;
+    if (out_q_ready) s3_h_lane242 <= lane242_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane242 <= lane242_spike;
+    if (out_q_ready) s4_spike_lane242 <= lane242_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane242 <= s3_h_lane242;
+    if (out_q_ready) s4_kept_lane242 <= s3_h_lane242;
   always @(posedge clk)
     if (rst) v_242 <= 21'd0;
     else if (v_242_en_and) v_242 <= lane242_vn;
@@ -30374,15 +30379,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1522 <= 21'd0;
     else if (v_1522_en_and) v_1522 <= lane242_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane243 <= v0_lane243;
+    if (out_q_ready) s2_v0_lane243 <= v0_lane243;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane243 <= s2_current_lane243_next_bits;
+    if (out_q_ready) s2_current_lane243 <= s2_current_lane243_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane243 <= lane243_h;
+    if (out_q_ready) s3_h_lane243 <= lane243_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane243 <= lane243_spike;
+    if (out_q_ready) s4_spike_lane243 <= lane243_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane243 <= s3_h_lane243;
+    if (out_q_ready) s4_kept_lane243 <= s3_h_lane243;
   always @(posedge clk)
     if (rst) v_243 <= 21'd0;
     else if (v_243_en_and) v_243 <= lane243_vn;
@@ -30402,15 +30407,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1523 <= 21'd0;
     else if (v_1523_en_and) v_1523 <= lane243_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane244 <= v0_lane244;
+    if (out_q_ready) s2_v0_lane244 <= v0_lane244;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane244 <= s2_current_lane244_next_bits;
+    if (out_q_ready) s2_current_lane244 <= s2_current_lane244_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane244 <= lane244_h;
+    if (out_q_ready) s3_h_lane244 <= lane244_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane244 <= lane244_spike;
+    if (out_q_ready) s4_spike_lane244 <= lane244_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane244 <= s3_h_lane244;
+    if (out_q_ready) s4_kept_lane244 <= s3_h_lane244;
   always @(posedge clk)
     if (rst) v_244 <= 21'd0;
     else if (v_244_en_and) v_244 <= lane244_vn;
@@ -30430,15 +30435,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1524 <= 21'd0;
     else if (v_1524_en_and) v_1524 <= lane244_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane245 <= v0_lane245;
+    if (out_q_ready) s2_v0_lane245 <= v0_lane245;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane245 <= s2_current_lane245_next_bits;
+    if (out_q_ready) s2_current_lane245 <= s2_current_lane245_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane245 <= lane245_h;
+    if (out_q_ready) s3_h_lane245 <= lane245_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane245 <= lane245_spike;
+    if (out_q_ready) s4_spike_lane245 <= lane245_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane245 <= s3_h_lane245;
+    if (out_q_ready) s4_kept_lane245 <= s3_h_lane245;
   always @(posedge clk)
     if (rst) v_245 <= 21'd0;
     else if (v_245_en_and) v_245 <= lane245_vn;
@@ -30458,15 +30463,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1525 <= 21'd0;
     else if (v_1525_en_and) v_1525 <= lane245_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane246 <= v0_lane246;
+    if (out_q_ready) s2_v0_lane246 <= v0_lane246;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane246 <= s2_current_lane246_next_bits;
+    if (out_q_ready) s2_current_lane246 <= s2_current_lane246_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane246 <= lane246_h;
+    if (out_q_ready) s3_h_lane246 <= lane246_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane246 <= lane246_spike;
+    if (out_q_ready) s4_spike_lane246 <= lane246_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane246 <= s3_h_lane246;
+    if (out_q_ready) s4_kept_lane246 <= s3_h_lane246;
   always @(posedge clk)
     if (rst) v_246 <= 21'd0;
     else if (v_246_en_and) v_246 <= lane246_vn;
@@ -30486,15 +30491,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1526 <= 21'd0;
     else if (v_1526_en_and) v_1526 <= lane246_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane247 <= v0_lane247;
+    if (out_q_ready) s2_v0_lane247 <= v0_lane247;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane247 <= s2_current_lane247_next_bits;
+    if (out_q_ready) s2_current_lane247 <= s2_current_lane247_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane247 <= lane247_h;
+    if (out_q_ready) s3_h_lane247 <= lane247_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane247 <= lane247_spike;
+    if (out_q_ready) s4_spike_lane247 <= lane247_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane247 <= s3_h_lane247;
+    if (out_q_ready) s4_kept_lane247 <= s3_h_lane247;
   always @(posedge clk)
     if (rst) v_247 <= 21'd0;
     else if (v_247_en_and) v_247 <= lane247_vn;
@@ -30514,15 +30519,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1527 <= 21'd0;
     else if (v_1527_en_and) v_1527 <= lane247_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane248 <= v0_lane248;
+    if (out_q_ready) s2_v0_lane248 <= v0_lane248;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane248 <= s2_current_lane248_next_bits;
+    if (out_q_ready) s2_current_lane248 <= s2_current_lane248_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane248 <= lane248_h;
+    if (out_q_ready) s3_h_lane248 <= lane248_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane248 <= lane248_spike;
+    if (out_q_ready) s4_spike_lane248 <= lane248_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane248 <= s3_h_lane248;
+    if (out_q_ready) s4_kept_lane248 <= s3_h_lane248;
   always @(posedge clk)
     if (rst) v_248 <= 21'd0;
     else if (v_248_en_and) v_248 <= lane248_vn;
@@ -30542,15 +30547,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1528 <= 21'd0;
     else if (v_1528_en_and) v_1528 <= lane248_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane249 <= v0_lane249;
+    if (out_q_ready) s2_v0_lane249 <= v0_lane249;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane249 <= s2_current_lane249_next_bits;
+    if (out_q_ready) s2_current_lane249 <= s2_current_lane249_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane249 <= lane249_h;
+    if (out_q_ready) s3_h_lane249 <= lane249_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane249 <= lane249_spike;
+    if (out_q_ready) s4_spike_lane249 <= lane249_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane249 <= s3_h_lane249;
+    if (out_q_ready) s4_kept_lane249 <= s3_h_lane249;
   always @(posedge clk)
     if (rst) v_249 <= 21'd0;
     else if (v_249_en_and) v_249 <= lane249_vn;
@@ -30570,15 +30575,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1529 <= 21'd0;
     else if (v_1529_en_and) v_1529 <= lane249_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane250 <= v0_lane250;
+    if (out_q_ready) s2_v0_lane250 <= v0_lane250;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane250 <= s2_current_lane250_next_bits;
+    if (out_q_ready) s2_current_lane250 <= s2_current_lane250_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane250 <= lane250_h;
+    if (out_q_ready) s3_h_lane250 <= lane250_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane250 <= lane250_spike;
+    if (out_q_ready) s4_spike_lane250 <= lane250_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane250 <= s3_h_lane250;
+    if (out_q_ready) s4_kept_lane250 <= s3_h_lane250;
   always @(posedge clk)
     if (rst) v_250 <= 21'd0;
     else if (v_250_en_and) v_250 <= lane250_vn;
@@ -30598,15 +30603,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1530 <= 21'd0;
     else if (v_1530_en_and) v_1530 <= lane250_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane251 <= v0_lane251;
+    if (out_q_ready) s2_v0_lane251 <= v0_lane251;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane251 <= s2_current_lane251_next_bits;
+    if (out_q_ready) s2_current_lane251 <= s2_current_lane251_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane251 <= lane251_h;
+    if (out_q_ready) s3_h_lane251 <= lane251_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane251 <= lane251_spike;
+    if (out_q_ready) s4_spike_lane251 <= lane251_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane251 <= s3_h_lane251;
+    if (out_q_ready) s4_kept_lane251 <= s3_h_lane251;
   always @(posedge clk)
     if (rst) v_251 <= 21'd0;
     else if (v_251_en_and) v_251 <= lane251_vn;
@@ -30626,15 +30631,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1531 <= 21'd0;
     else if (v_1531_en_and) v_1531 <= lane251_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane252 <= v0_lane252;
+    if (out_q_ready) s2_v0_lane252 <= v0_lane252;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane252 <= s2_current_lane252_next_bits;
+    if (out_q_ready) s2_current_lane252 <= s2_current_lane252_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane252 <= lane252_h;
+    if (out_q_ready) s3_h_lane252 <= lane252_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane252 <= lane252_spike;
+    if (out_q_ready) s4_spike_lane252 <= lane252_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane252 <= s3_h_lane252;
+    if (out_q_ready) s4_kept_lane252 <= s3_h_lane252;
   always @(posedge clk)
     if (rst) v_252 <= 21'd0;
     else if (v_252_en_and) v_252 <= lane252_vn;
@@ -30654,15 +30659,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1532 <= 21'd0;
     else if (v_1532_en_and) v_1532 <= lane252_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane253 <= v0_lane253;
+    if (out_q_ready) s2_v0_lane253 <= v0_lane253;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane253 <= s2_current_lane253_next_bits;
+    if (out_q_ready) s2_current_lane253 <= s2_current_lane253_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane253 <= lane253_h;
+    if (out_q_ready) s3_h_lane253 <= lane253_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane253 <= lane253_spike;
+    if (out_q_ready) s4_spike_lane253 <= lane253_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane253 <= s3_h_lane253;
+    if (out_q_ready) s4_kept_lane253 <= s3_h_lane253;
   always @(posedge clk)
     if (rst) v_253 <= 21'd0;
     else if (v_253_en_and) v_253 <= lane253_vn;
@@ -30682,15 +30687,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1533 <= 21'd0;
     else if (v_1533_en_and) v_1533 <= lane253_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane254 <= v0_lane254;
+    if (out_q_ready) s2_v0_lane254 <= v0_lane254;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane254 <= s2_current_lane254_next_bits;
+    if (out_q_ready) s2_current_lane254 <= s2_current_lane254_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane254 <= lane254_h;
+    if (out_q_ready) s3_h_lane254 <= lane254_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane254 <= lane254_spike;
+    if (out_q_ready) s4_spike_lane254 <= lane254_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane254 <= s3_h_lane254;
+    if (out_q_ready) s4_kept_lane254 <= s3_h_lane254;
   always @(posedge clk)
     if (rst) v_254 <= 21'd0;
     else if (v_254_en_and) v_254 <= lane254_vn;
@@ -30710,15 +30715,15 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
     if (rst) v_1534 <= 21'd0;
     else if (v_1534_en_and) v_1534 <= lane254_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane255 <= v0_lane255;
+    if (out_q_ready) s2_v0_lane255 <= v0_lane255;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane255 <= s2_current_lane255_next_bits;
+    if (out_q_ready) s2_current_lane255 <= s2_current_lane255_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane255 <= lane255_h;
+    if (out_q_ready) s3_h_lane255 <= lane255_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane255 <= lane255_spike;
+    if (out_q_ready) s4_spike_lane255 <= lane255_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane255 <= s3_h_lane255;
+    if (out_q_ready) s4_kept_lane255 <= s3_h_lane255;
   always @(posedge clk)
     if (rst) v_255 <= 21'd0;
     else if (v_255_en_and) v_255 <= lane255_vn;
@@ -30749,6 +30754,9 @@ module mlp_hst_10_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

@@ -28,15 +28,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
   output wire [31:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [31:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [31:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [31:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [31:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [18:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -293,17 +293,17 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
   reg  [18:0] v_253;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_254;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_255;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [479:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [479:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [479:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [479:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2222,10 +2222,13 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
   wire [31:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -3016,9 +3019,9 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[14:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -3603,11 +3606,13 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -3840,7 +3845,7 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
   assign lane31_h = lane31_h_add[18:0];
   assign lane31_spike = $signed(s3_h_lane31) >= $signed(19'd2048);
   assign lane31_vn = s4_spike_lane31 ? 19'd0 : s4_kept_lane31;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -3884,33 +3889,33 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 19'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -3936,15 +3941,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_224 <= 19'd0;
     else if (v_224_en_and) v_224 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 19'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -3970,15 +3975,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_225 <= 19'd0;
     else if (v_225_en_and) v_225 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 19'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -4004,15 +4009,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_226 <= 19'd0;
     else if (v_226_en_and) v_226 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 19'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -4038,15 +4043,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_227 <= 19'd0;
     else if (v_227_en_and) v_227 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 19'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -4072,15 +4077,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_228 <= 19'd0;
     else if (v_228_en_and) v_228 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 19'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -4106,15 +4111,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_229 <= 19'd0;
     else if (v_229_en_and) v_229 <= lane5_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
+    if (out_q_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
+    if (out_q_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
+    if (out_q_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 19'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -4140,15 +4145,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_230 <= 19'd0;
     else if (v_230_en_and) v_230 <= lane6_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
+    if (out_q_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
+    if (out_q_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
+    if (out_q_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 19'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -4174,15 +4179,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_231 <= 19'd0;
     else if (v_231_en_and) v_231 <= lane7_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
+    if (out_q_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
+    if (out_q_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
+    if (out_q_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 19'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -4208,15 +4213,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_232 <= 19'd0;
     else if (v_232_en_and) v_232 <= lane8_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
+    if (out_q_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
+    if (out_q_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
+    if (out_q_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 19'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -4242,15 +4247,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_233 <= 19'd0;
     else if (v_233_en_and) v_233 <= lane9_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
+    if (out_q_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
+    if (out_q_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
+    if (out_q_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 19'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -4276,15 +4281,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_234 <= 19'd0;
     else if (v_234_en_and) v_234 <= lane10_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
+    if (out_q_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
+    if (out_q_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
+    if (out_q_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 19'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -4310,15 +4315,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_235 <= 19'd0;
     else if (v_235_en_and) v_235 <= lane11_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane12 <= v0_lane12;
+    if (out_q_ready) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (out_q_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane12 <= lane12_h;
+    if (out_q_ready) s3_h_lane12 <= lane12_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane12 <= lane12_spike;
+    if (out_q_ready) s4_spike_lane12 <= lane12_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane12 <= s3_h_lane12;
+    if (out_q_ready) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 19'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -4344,15 +4349,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_236 <= 19'd0;
     else if (v_236_en_and) v_236 <= lane12_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane13 <= v0_lane13;
+    if (out_q_ready) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (out_q_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane13 <= lane13_h;
+    if (out_q_ready) s3_h_lane13 <= lane13_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane13 <= lane13_spike;
+    if (out_q_ready) s4_spike_lane13 <= lane13_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane13 <= s3_h_lane13;
+    if (out_q_ready) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 19'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -4378,15 +4383,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_237 <= 19'd0;
     else if (v_237_en_and) v_237 <= lane13_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane14 <= v0_lane14;
+    if (out_q_ready) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (out_q_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane14 <= lane14_h;
+    if (out_q_ready) s3_h_lane14 <= lane14_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane14 <= lane14_spike;
+    if (out_q_ready) s4_spike_lane14 <= lane14_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane14 <= s3_h_lane14;
+    if (out_q_ready) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 19'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -4412,15 +4417,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_238 <= 19'd0;
     else if (v_238_en_and) v_238 <= lane14_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane15 <= v0_lane15;
+    if (out_q_ready) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (out_q_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane15 <= lane15_h;
+    if (out_q_ready) s3_h_lane15 <= lane15_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane15 <= lane15_spike;
+    if (out_q_ready) s4_spike_lane15 <= lane15_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane15 <= s3_h_lane15;
+    if (out_q_ready) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 19'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -4446,15 +4451,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_239 <= 19'd0;
     else if (v_239_en_and) v_239 <= lane15_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane16 <= v0_lane16;
+    if (out_q_ready) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (out_q_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane16 <= lane16_h;
+    if (out_q_ready) s3_h_lane16 <= lane16_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane16 <= lane16_spike;
+    if (out_q_ready) s4_spike_lane16 <= lane16_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane16 <= s3_h_lane16;
+    if (out_q_ready) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 19'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -4480,15 +4485,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_240 <= 19'd0;
     else if (v_240_en_and) v_240 <= lane16_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane17 <= v0_lane17;
+    if (out_q_ready) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (out_q_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane17 <= lane17_h;
+    if (out_q_ready) s3_h_lane17 <= lane17_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane17 <= lane17_spike;
+    if (out_q_ready) s4_spike_lane17 <= lane17_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane17 <= s3_h_lane17;
+    if (out_q_ready) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 19'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -4514,15 +4519,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_241 <= 19'd0;
     else if (v_241_en_and) v_241 <= lane17_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane18 <= v0_lane18;
+    if (out_q_ready) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (out_q_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane18 <= lane18_h;
+    if (out_q_ready) s3_h_lane18 <= lane18_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane18 <= lane18_spike;
+    if (out_q_ready) s4_spike_lane18 <= lane18_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane18 <= s3_h_lane18;
+    if (out_q_ready) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 19'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -4548,15 +4553,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_242 <= 19'd0;
     else if (v_242_en_and) v_242 <= lane18_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane19 <= v0_lane19;
+    if (out_q_ready) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (out_q_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane19 <= lane19_h;
+    if (out_q_ready) s3_h_lane19 <= lane19_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane19 <= lane19_spike;
+    if (out_q_ready) s4_spike_lane19 <= lane19_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane19 <= s3_h_lane19;
+    if (out_q_ready) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 19'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -4582,15 +4587,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_243 <= 19'd0;
     else if (v_243_en_and) v_243 <= lane19_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane20 <= v0_lane20;
+    if (out_q_ready) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (out_q_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane20 <= lane20_h;
+    if (out_q_ready) s3_h_lane20 <= lane20_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane20 <= lane20_spike;
+    if (out_q_ready) s4_spike_lane20 <= lane20_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane20 <= s3_h_lane20;
+    if (out_q_ready) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 19'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -4616,15 +4621,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_244 <= 19'd0;
     else if (v_244_en_and) v_244 <= lane20_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane21 <= v0_lane21;
+    if (out_q_ready) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (out_q_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane21 <= lane21_h;
+    if (out_q_ready) s3_h_lane21 <= lane21_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane21 <= lane21_spike;
+    if (out_q_ready) s4_spike_lane21 <= lane21_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane21 <= s3_h_lane21;
+    if (out_q_ready) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 19'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -4650,15 +4655,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_245 <= 19'd0;
     else if (v_245_en_and) v_245 <= lane21_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane22 <= v0_lane22;
+    if (out_q_ready) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (out_q_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane22 <= lane22_h;
+    if (out_q_ready) s3_h_lane22 <= lane22_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane22 <= lane22_spike;
+    if (out_q_ready) s4_spike_lane22 <= lane22_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane22 <= s3_h_lane22;
+    if (out_q_ready) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 19'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -4684,15 +4689,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_246 <= 19'd0;
     else if (v_246_en_and) v_246 <= lane22_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane23 <= v0_lane23;
+    if (out_q_ready) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (out_q_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane23 <= lane23_h;
+    if (out_q_ready) s3_h_lane23 <= lane23_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane23 <= lane23_spike;
+    if (out_q_ready) s4_spike_lane23 <= lane23_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane23 <= s3_h_lane23;
+    if (out_q_ready) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 19'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -4718,15 +4723,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_247 <= 19'd0;
     else if (v_247_en_and) v_247 <= lane23_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane24 <= v0_lane24;
+    if (out_q_ready) s2_v0_lane24 <= v0_lane24;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
+    if (out_q_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane24 <= lane24_h;
+    if (out_q_ready) s3_h_lane24 <= lane24_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane24 <= lane24_spike;
+    if (out_q_ready) s4_spike_lane24 <= lane24_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane24 <= s3_h_lane24;
+    if (out_q_ready) s4_kept_lane24 <= s3_h_lane24;
   always @(posedge clk)
     if (rst) v_24 <= 19'd0;
     else if (v_24_en_and) v_24 <= lane24_vn;
@@ -4752,15 +4757,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_248 <= 19'd0;
     else if (v_248_en_and) v_248 <= lane24_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane25 <= v0_lane25;
+    if (out_q_ready) s2_v0_lane25 <= v0_lane25;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
+    if (out_q_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane25 <= lane25_h;
+    if (out_q_ready) s3_h_lane25 <= lane25_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane25 <= lane25_spike;
+    if (out_q_ready) s4_spike_lane25 <= lane25_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane25 <= s3_h_lane25;
+    if (out_q_ready) s4_kept_lane25 <= s3_h_lane25;
   always @(posedge clk)
     if (rst) v_25 <= 19'd0;
     else if (v_25_en_and) v_25 <= lane25_vn;
@@ -4786,15 +4791,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_249 <= 19'd0;
     else if (v_249_en_and) v_249 <= lane25_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane26 <= v0_lane26;
+    if (out_q_ready) s2_v0_lane26 <= v0_lane26;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
+    if (out_q_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane26 <= lane26_h;
+    if (out_q_ready) s3_h_lane26 <= lane26_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane26 <= lane26_spike;
+    if (out_q_ready) s4_spike_lane26 <= lane26_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane26 <= s3_h_lane26;
+    if (out_q_ready) s4_kept_lane26 <= s3_h_lane26;
   always @(posedge clk)
     if (rst) v_26 <= 19'd0;
     else if (v_26_en_and) v_26 <= lane26_vn;
@@ -4820,15 +4825,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_250 <= 19'd0;
     else if (v_250_en_and) v_250 <= lane26_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane27 <= v0_lane27;
+    if (out_q_ready) s2_v0_lane27 <= v0_lane27;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
+    if (out_q_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane27 <= lane27_h;
+    if (out_q_ready) s3_h_lane27 <= lane27_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane27 <= lane27_spike;
+    if (out_q_ready) s4_spike_lane27 <= lane27_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane27 <= s3_h_lane27;
+    if (out_q_ready) s4_kept_lane27 <= s3_h_lane27;
   always @(posedge clk)
     if (rst) v_27 <= 19'd0;
     else if (v_27_en_and) v_27 <= lane27_vn;
@@ -4854,15 +4859,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_251 <= 19'd0;
     else if (v_251_en_and) v_251 <= lane27_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane28 <= v0_lane28;
+    if (out_q_ready) s2_v0_lane28 <= v0_lane28;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
+    if (out_q_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane28 <= lane28_h;
+    if (out_q_ready) s3_h_lane28 <= lane28_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane28 <= lane28_spike;
+    if (out_q_ready) s4_spike_lane28 <= lane28_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane28 <= s3_h_lane28;
+    if (out_q_ready) s4_kept_lane28 <= s3_h_lane28;
   always @(posedge clk)
     if (rst) v_28 <= 19'd0;
     else if (v_28_en_and) v_28 <= lane28_vn;
@@ -4888,15 +4893,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_252 <= 19'd0;
     else if (v_252_en_and) v_252 <= lane28_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane29 <= v0_lane29;
+    if (out_q_ready) s2_v0_lane29 <= v0_lane29;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
+    if (out_q_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane29 <= lane29_h;
+    if (out_q_ready) s3_h_lane29 <= lane29_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane29 <= lane29_spike;
+    if (out_q_ready) s4_spike_lane29 <= lane29_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane29 <= s3_h_lane29;
+    if (out_q_ready) s4_kept_lane29 <= s3_h_lane29;
   always @(posedge clk)
     if (rst) v_29 <= 19'd0;
     else if (v_29_en_and) v_29 <= lane29_vn;
@@ -4922,15 +4927,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_253 <= 19'd0;
     else if (v_253_en_and) v_253 <= lane29_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane30 <= v0_lane30;
+    if (out_q_ready) s2_v0_lane30 <= v0_lane30;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
+    if (out_q_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane30 <= lane30_h;
+    if (out_q_ready) s3_h_lane30 <= lane30_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane30 <= lane30_spike;
+    if (out_q_ready) s4_spike_lane30 <= lane30_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane30 <= s3_h_lane30;
+    if (out_q_ready) s4_kept_lane30 <= s3_h_lane30;
   always @(posedge clk)
     if (rst) v_30 <= 19'd0;
     else if (v_30_en_and) v_30 <= lane30_vn;
@@ -4956,15 +4961,15 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
     if (rst) v_254 <= 19'd0;
     else if (v_254_en_and) v_254 <= lane30_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane31 <= v0_lane31;
+    if (out_q_ready) s2_v0_lane31 <= v0_lane31;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
+    if (out_q_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane31 <= lane31_h;
+    if (out_q_ready) s3_h_lane31 <= lane31_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane31 <= lane31_spike;
+    if (out_q_ready) s4_spike_lane31 <= lane31_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane31 <= s3_h_lane31;
+    if (out_q_ready) s4_kept_lane31 <= s3_h_lane31;
   always @(posedge clk)
     if (rst) v_31 <= 19'd0;
     else if (v_31_en_and) v_31 <= lane31_vn;
@@ -5001,6 +5006,9 @@ module qkta_hst_10_512_s2_k_lif_l256_p32_pipe_9b10d493 (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

@@ -28,15 +28,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
   output wire [47:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [47:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [47:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [47:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [47:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [18:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -421,17 +421,17 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
   reg  [18:0] v_381;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_382;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [18:0] v_383;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [719:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [719:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [719:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [719:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3262,10 +3262,13 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
   wire [47:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -4424,9 +4427,9 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[14:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -5299,11 +5302,13 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -5648,7 +5653,7 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
   assign lane47_h = lane47_h_add[18:0];
   assign lane47_spike = $signed(s3_h_lane47) >= $signed(19'd2048);
   assign lane47_vn = s4_spike_lane47 ? 19'd0 : s4_kept_lane47;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -5692,33 +5697,33 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 19'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -5744,15 +5749,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_336 <= 19'd0;
     else if (v_336_en_and) v_336 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 19'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -5778,15 +5783,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_337 <= 19'd0;
     else if (v_337_en_and) v_337 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 19'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -5812,15 +5817,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_338 <= 19'd0;
     else if (v_338_en_and) v_338 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 19'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -5846,15 +5851,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_339 <= 19'd0;
     else if (v_339_en_and) v_339 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 19'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -5880,15 +5885,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_340 <= 19'd0;
     else if (v_340_en_and) v_340 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 19'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -5914,15 +5919,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_341 <= 19'd0;
     else if (v_341_en_and) v_341 <= lane5_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
+    if (out_q_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
+    if (out_q_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
+    if (out_q_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 19'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -5948,15 +5953,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_342 <= 19'd0;
     else if (v_342_en_and) v_342 <= lane6_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
+    if (out_q_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
+    if (out_q_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
+    if (out_q_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 19'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -5982,15 +5987,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_343 <= 19'd0;
     else if (v_343_en_and) v_343 <= lane7_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
+    if (out_q_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
+    if (out_q_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
+    if (out_q_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 19'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -6016,15 +6021,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_344 <= 19'd0;
     else if (v_344_en_and) v_344 <= lane8_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
+    if (out_q_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
+    if (out_q_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
+    if (out_q_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 19'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -6050,15 +6055,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_345 <= 19'd0;
     else if (v_345_en_and) v_345 <= lane9_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
+    if (out_q_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
+    if (out_q_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
+    if (out_q_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 19'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -6084,15 +6089,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_346 <= 19'd0;
     else if (v_346_en_and) v_346 <= lane10_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
+    if (out_q_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
+    if (out_q_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
+    if (out_q_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 19'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -6118,15 +6123,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_347 <= 19'd0;
     else if (v_347_en_and) v_347 <= lane11_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane12 <= v0_lane12;
+    if (out_q_ready) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (out_q_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane12 <= lane12_h;
+    if (out_q_ready) s3_h_lane12 <= lane12_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane12 <= lane12_spike;
+    if (out_q_ready) s4_spike_lane12 <= lane12_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane12 <= s3_h_lane12;
+    if (out_q_ready) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 19'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -6152,15 +6157,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_348 <= 19'd0;
     else if (v_348_en_and) v_348 <= lane12_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane13 <= v0_lane13;
+    if (out_q_ready) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (out_q_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane13 <= lane13_h;
+    if (out_q_ready) s3_h_lane13 <= lane13_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane13 <= lane13_spike;
+    if (out_q_ready) s4_spike_lane13 <= lane13_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane13 <= s3_h_lane13;
+    if (out_q_ready) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 19'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -6186,15 +6191,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_349 <= 19'd0;
     else if (v_349_en_and) v_349 <= lane13_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane14 <= v0_lane14;
+    if (out_q_ready) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (out_q_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane14 <= lane14_h;
+    if (out_q_ready) s3_h_lane14 <= lane14_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane14 <= lane14_spike;
+    if (out_q_ready) s4_spike_lane14 <= lane14_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane14 <= s3_h_lane14;
+    if (out_q_ready) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 19'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -6220,15 +6225,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_350 <= 19'd0;
     else if (v_350_en_and) v_350 <= lane14_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane15 <= v0_lane15;
+    if (out_q_ready) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (out_q_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane15 <= lane15_h;
+    if (out_q_ready) s3_h_lane15 <= lane15_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane15 <= lane15_spike;
+    if (out_q_ready) s4_spike_lane15 <= lane15_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane15 <= s3_h_lane15;
+    if (out_q_ready) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 19'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -6254,15 +6259,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_351 <= 19'd0;
     else if (v_351_en_and) v_351 <= lane15_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane16 <= v0_lane16;
+    if (out_q_ready) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (out_q_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane16 <= lane16_h;
+    if (out_q_ready) s3_h_lane16 <= lane16_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane16 <= lane16_spike;
+    if (out_q_ready) s4_spike_lane16 <= lane16_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane16 <= s3_h_lane16;
+    if (out_q_ready) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 19'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -6288,15 +6293,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_352 <= 19'd0;
     else if (v_352_en_and) v_352 <= lane16_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane17 <= v0_lane17;
+    if (out_q_ready) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (out_q_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane17 <= lane17_h;
+    if (out_q_ready) s3_h_lane17 <= lane17_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane17 <= lane17_spike;
+    if (out_q_ready) s4_spike_lane17 <= lane17_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane17 <= s3_h_lane17;
+    if (out_q_ready) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 19'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -6322,15 +6327,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_353 <= 19'd0;
     else if (v_353_en_and) v_353 <= lane17_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane18 <= v0_lane18;
+    if (out_q_ready) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (out_q_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane18 <= lane18_h;
+    if (out_q_ready) s3_h_lane18 <= lane18_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane18 <= lane18_spike;
+    if (out_q_ready) s4_spike_lane18 <= lane18_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane18 <= s3_h_lane18;
+    if (out_q_ready) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 19'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -6356,15 +6361,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_354 <= 19'd0;
     else if (v_354_en_and) v_354 <= lane18_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane19 <= v0_lane19;
+    if (out_q_ready) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (out_q_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane19 <= lane19_h;
+    if (out_q_ready) s3_h_lane19 <= lane19_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane19 <= lane19_spike;
+    if (out_q_ready) s4_spike_lane19 <= lane19_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane19 <= s3_h_lane19;
+    if (out_q_ready) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 19'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -6390,15 +6395,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_355 <= 19'd0;
     else if (v_355_en_and) v_355 <= lane19_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane20 <= v0_lane20;
+    if (out_q_ready) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (out_q_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane20 <= lane20_h;
+    if (out_q_ready) s3_h_lane20 <= lane20_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane20 <= lane20_spike;
+    if (out_q_ready) s4_spike_lane20 <= lane20_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane20 <= s3_h_lane20;
+    if (out_q_ready) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 19'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -6424,15 +6429,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_356 <= 19'd0;
     else if (v_356_en_and) v_356 <= lane20_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane21 <= v0_lane21;
+    if (out_q_ready) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (out_q_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane21 <= lane21_h;
+    if (out_q_ready) s3_h_lane21 <= lane21_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane21 <= lane21_spike;
+    if (out_q_ready) s4_spike_lane21 <= lane21_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane21 <= s3_h_lane21;
+    if (out_q_ready) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 19'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -6458,15 +6463,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_357 <= 19'd0;
     else if (v_357_en_and) v_357 <= lane21_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane22 <= v0_lane22;
+    if (out_q_ready) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (out_q_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane22 <= lane22_h;
+    if (out_q_ready) s3_h_lane22 <= lane22_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane22 <= lane22_spike;
+    if (out_q_ready) s4_spike_lane22 <= lane22_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane22 <= s3_h_lane22;
+    if (out_q_ready) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 19'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -6492,15 +6497,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_358 <= 19'd0;
     else if (v_358_en_and) v_358 <= lane22_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane23 <= v0_lane23;
+    if (out_q_ready) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (out_q_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane23 <= lane23_h;
+    if (out_q_ready) s3_h_lane23 <= lane23_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane23 <= lane23_spike;
+    if (out_q_ready) s4_spike_lane23 <= lane23_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane23 <= s3_h_lane23;
+    if (out_q_ready) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 19'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -6526,15 +6531,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_359 <= 19'd0;
     else if (v_359_en_and) v_359 <= lane23_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane24 <= v0_lane24;
+    if (out_q_ready) s2_v0_lane24 <= v0_lane24;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
+    if (out_q_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane24 <= lane24_h;
+    if (out_q_ready) s3_h_lane24 <= lane24_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane24 <= lane24_spike;
+    if (out_q_ready) s4_spike_lane24 <= lane24_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane24 <= s3_h_lane24;
+    if (out_q_ready) s4_kept_lane24 <= s3_h_lane24;
   always @(posedge clk)
     if (rst) v_24 <= 19'd0;
     else if (v_24_en_and) v_24 <= lane24_vn;
@@ -6560,15 +6565,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_360 <= 19'd0;
     else if (v_360_en_and) v_360 <= lane24_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane25 <= v0_lane25;
+    if (out_q_ready) s2_v0_lane25 <= v0_lane25;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
+    if (out_q_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane25 <= lane25_h;
+    if (out_q_ready) s3_h_lane25 <= lane25_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane25 <= lane25_spike;
+    if (out_q_ready) s4_spike_lane25 <= lane25_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane25 <= s3_h_lane25;
+    if (out_q_ready) s4_kept_lane25 <= s3_h_lane25;
   always @(posedge clk)
     if (rst) v_25 <= 19'd0;
     else if (v_25_en_and) v_25 <= lane25_vn;
@@ -6594,15 +6599,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_361 <= 19'd0;
     else if (v_361_en_and) v_361 <= lane25_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane26 <= v0_lane26;
+    if (out_q_ready) s2_v0_lane26 <= v0_lane26;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
+    if (out_q_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane26 <= lane26_h;
+    if (out_q_ready) s3_h_lane26 <= lane26_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane26 <= lane26_spike;
+    if (out_q_ready) s4_spike_lane26 <= lane26_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane26 <= s3_h_lane26;
+    if (out_q_ready) s4_kept_lane26 <= s3_h_lane26;
   always @(posedge clk)
     if (rst) v_26 <= 19'd0;
     else if (v_26_en_and) v_26 <= lane26_vn;
@@ -6628,15 +6633,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_362 <= 19'd0;
     else if (v_362_en_and) v_362 <= lane26_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane27 <= v0_lane27;
+    if (out_q_ready) s2_v0_lane27 <= v0_lane27;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
+    if (out_q_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane27 <= lane27_h;
+    if (out_q_ready) s3_h_lane27 <= lane27_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane27 <= lane27_spike;
+    if (out_q_ready) s4_spike_lane27 <= lane27_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane27 <= s3_h_lane27;
+    if (out_q_ready) s4_kept_lane27 <= s3_h_lane27;
   always @(posedge clk)
     if (rst) v_27 <= 19'd0;
     else if (v_27_en_and) v_27 <= lane27_vn;
@@ -6662,15 +6667,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_363 <= 19'd0;
     else if (v_363_en_and) v_363 <= lane27_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane28 <= v0_lane28;
+    if (out_q_ready) s2_v0_lane28 <= v0_lane28;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
+    if (out_q_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane28 <= lane28_h;
+    if (out_q_ready) s3_h_lane28 <= lane28_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane28 <= lane28_spike;
+    if (out_q_ready) s4_spike_lane28 <= lane28_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane28 <= s3_h_lane28;
+    if (out_q_ready) s4_kept_lane28 <= s3_h_lane28;
   always @(posedge clk)
     if (rst) v_28 <= 19'd0;
     else if (v_28_en_and) v_28 <= lane28_vn;
@@ -6696,15 +6701,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_364 <= 19'd0;
     else if (v_364_en_and) v_364 <= lane28_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane29 <= v0_lane29;
+    if (out_q_ready) s2_v0_lane29 <= v0_lane29;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
+    if (out_q_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane29 <= lane29_h;
+    if (out_q_ready) s3_h_lane29 <= lane29_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane29 <= lane29_spike;
+    if (out_q_ready) s4_spike_lane29 <= lane29_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane29 <= s3_h_lane29;
+    if (out_q_ready) s4_kept_lane29 <= s3_h_lane29;
   always @(posedge clk)
     if (rst) v_29 <= 19'd0;
     else if (v_29_en_and) v_29 <= lane29_vn;
@@ -6730,15 +6735,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_365 <= 19'd0;
     else if (v_365_en_and) v_365 <= lane29_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane30 <= v0_lane30;
+    if (out_q_ready) s2_v0_lane30 <= v0_lane30;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
+    if (out_q_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane30 <= lane30_h;
+    if (out_q_ready) s3_h_lane30 <= lane30_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane30 <= lane30_spike;
+    if (out_q_ready) s4_spike_lane30 <= lane30_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane30 <= s3_h_lane30;
+    if (out_q_ready) s4_kept_lane30 <= s3_h_lane30;
   always @(posedge clk)
     if (rst) v_30 <= 19'd0;
     else if (v_30_en_and) v_30 <= lane30_vn;
@@ -6764,15 +6769,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_366 <= 19'd0;
     else if (v_366_en_and) v_366 <= lane30_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane31 <= v0_lane31;
+    if (out_q_ready) s2_v0_lane31 <= v0_lane31;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
+    if (out_q_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane31 <= lane31_h;
+    if (out_q_ready) s3_h_lane31 <= lane31_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane31 <= lane31_spike;
+    if (out_q_ready) s4_spike_lane31 <= lane31_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane31 <= s3_h_lane31;
+    if (out_q_ready) s4_kept_lane31 <= s3_h_lane31;
   always @(posedge clk)
     if (rst) v_31 <= 19'd0;
     else if (v_31_en_and) v_31 <= lane31_vn;
@@ -6798,15 +6803,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_367 <= 19'd0;
     else if (v_367_en_and) v_367 <= lane31_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane32 <= v0_lane32;
+    if (out_q_ready) s2_v0_lane32 <= v0_lane32;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane32 <= s2_current_lane32_next_bits;
+    if (out_q_ready) s2_current_lane32 <= s2_current_lane32_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane32 <= lane32_h;
+    if (out_q_ready) s3_h_lane32 <= lane32_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane32 <= lane32_spike;
+    if (out_q_ready) s4_spike_lane32 <= lane32_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane32 <= s3_h_lane32;
+    if (out_q_ready) s4_kept_lane32 <= s3_h_lane32;
   always @(posedge clk)
     if (rst) v_32 <= 19'd0;
     else if (v_32_en_and) v_32 <= lane32_vn;
@@ -6832,15 +6837,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_368 <= 19'd0;
     else if (v_368_en_and) v_368 <= lane32_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane33 <= v0_lane33;
+    if (out_q_ready) s2_v0_lane33 <= v0_lane33;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane33 <= s2_current_lane33_next_bits;
+    if (out_q_ready) s2_current_lane33 <= s2_current_lane33_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane33 <= lane33_h;
+    if (out_q_ready) s3_h_lane33 <= lane33_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane33 <= lane33_spike;
+    if (out_q_ready) s4_spike_lane33 <= lane33_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane33 <= s3_h_lane33;
+    if (out_q_ready) s4_kept_lane33 <= s3_h_lane33;
   always @(posedge clk)
     if (rst) v_33 <= 19'd0;
     else if (v_33_en_and) v_33 <= lane33_vn;
@@ -6866,15 +6871,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_369 <= 19'd0;
     else if (v_369_en_and) v_369 <= lane33_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane34 <= v0_lane34;
+    if (out_q_ready) s2_v0_lane34 <= v0_lane34;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane34 <= s2_current_lane34_next_bits;
+    if (out_q_ready) s2_current_lane34 <= s2_current_lane34_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane34 <= lane34_h;
+    if (out_q_ready) s3_h_lane34 <= lane34_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane34 <= lane34_spike;
+    if (out_q_ready) s4_spike_lane34 <= lane34_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane34 <= s3_h_lane34;
+    if (out_q_ready) s4_kept_lane34 <= s3_h_lane34;
   always @(posedge clk)
     if (rst) v_34 <= 19'd0;
     else if (v_34_en_and) v_34 <= lane34_vn;
@@ -6900,15 +6905,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_370 <= 19'd0;
     else if (v_370_en_and) v_370 <= lane34_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane35 <= v0_lane35;
+    if (out_q_ready) s2_v0_lane35 <= v0_lane35;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane35 <= s2_current_lane35_next_bits;
+    if (out_q_ready) s2_current_lane35 <= s2_current_lane35_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane35 <= lane35_h;
+    if (out_q_ready) s3_h_lane35 <= lane35_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane35 <= lane35_spike;
+    if (out_q_ready) s4_spike_lane35 <= lane35_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane35 <= s3_h_lane35;
+    if (out_q_ready) s4_kept_lane35 <= s3_h_lane35;
   always @(posedge clk)
     if (rst) v_35 <= 19'd0;
     else if (v_35_en_and) v_35 <= lane35_vn;
@@ -6934,15 +6939,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_371 <= 19'd0;
     else if (v_371_en_and) v_371 <= lane35_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane36 <= v0_lane36;
+    if (out_q_ready) s2_v0_lane36 <= v0_lane36;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane36 <= s2_current_lane36_next_bits;
+    if (out_q_ready) s2_current_lane36 <= s2_current_lane36_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane36 <= lane36_h;
+    if (out_q_ready) s3_h_lane36 <= lane36_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane36 <= lane36_spike;
+    if (out_q_ready) s4_spike_lane36 <= lane36_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane36 <= s3_h_lane36;
+    if (out_q_ready) s4_kept_lane36 <= s3_h_lane36;
   always @(posedge clk)
     if (rst) v_36 <= 19'd0;
     else if (v_36_en_and) v_36 <= lane36_vn;
@@ -6968,15 +6973,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_372 <= 19'd0;
     else if (v_372_en_and) v_372 <= lane36_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane37 <= v0_lane37;
+    if (out_q_ready) s2_v0_lane37 <= v0_lane37;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane37 <= s2_current_lane37_next_bits;
+    if (out_q_ready) s2_current_lane37 <= s2_current_lane37_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane37 <= lane37_h;
+    if (out_q_ready) s3_h_lane37 <= lane37_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane37 <= lane37_spike;
+    if (out_q_ready) s4_spike_lane37 <= lane37_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane37 <= s3_h_lane37;
+    if (out_q_ready) s4_kept_lane37 <= s3_h_lane37;
   always @(posedge clk)
     if (rst) v_37 <= 19'd0;
     else if (v_37_en_and) v_37 <= lane37_vn;
@@ -7002,15 +7007,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_373 <= 19'd0;
     else if (v_373_en_and) v_373 <= lane37_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane38 <= v0_lane38;
+    if (out_q_ready) s2_v0_lane38 <= v0_lane38;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane38 <= s2_current_lane38_next_bits;
+    if (out_q_ready) s2_current_lane38 <= s2_current_lane38_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane38 <= lane38_h;
+    if (out_q_ready) s3_h_lane38 <= lane38_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane38 <= lane38_spike;
+    if (out_q_ready) s4_spike_lane38 <= lane38_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane38 <= s3_h_lane38;
+    if (out_q_ready) s4_kept_lane38 <= s3_h_lane38;
   always @(posedge clk)
     if (rst) v_38 <= 19'd0;
     else if (v_38_en_and) v_38 <= lane38_vn;
@@ -7036,15 +7041,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_374 <= 19'd0;
     else if (v_374_en_and) v_374 <= lane38_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane39 <= v0_lane39;
+    if (out_q_ready) s2_v0_lane39 <= v0_lane39;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane39 <= s2_current_lane39_next_bits;
+    if (out_q_ready) s2_current_lane39 <= s2_current_lane39_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane39 <= lane39_h;
+    if (out_q_ready) s3_h_lane39 <= lane39_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane39 <= lane39_spike;
+    if (out_q_ready) s4_spike_lane39 <= lane39_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane39 <= s3_h_lane39;
+    if (out_q_ready) s4_kept_lane39 <= s3_h_lane39;
   always @(posedge clk)
     if (rst) v_39 <= 19'd0;
     else if (v_39_en_and) v_39 <= lane39_vn;
@@ -7070,15 +7075,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_375 <= 19'd0;
     else if (v_375_en_and) v_375 <= lane39_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane40 <= v0_lane40;
+    if (out_q_ready) s2_v0_lane40 <= v0_lane40;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane40 <= s2_current_lane40_next_bits;
+    if (out_q_ready) s2_current_lane40 <= s2_current_lane40_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane40 <= lane40_h;
+    if (out_q_ready) s3_h_lane40 <= lane40_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane40 <= lane40_spike;
+    if (out_q_ready) s4_spike_lane40 <= lane40_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane40 <= s3_h_lane40;
+    if (out_q_ready) s4_kept_lane40 <= s3_h_lane40;
   always @(posedge clk)
     if (rst) v_40 <= 19'd0;
     else if (v_40_en_and) v_40 <= lane40_vn;
@@ -7104,15 +7109,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_376 <= 19'd0;
     else if (v_376_en_and) v_376 <= lane40_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane41 <= v0_lane41;
+    if (out_q_ready) s2_v0_lane41 <= v0_lane41;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane41 <= s2_current_lane41_next_bits;
+    if (out_q_ready) s2_current_lane41 <= s2_current_lane41_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane41 <= lane41_h;
+    if (out_q_ready) s3_h_lane41 <= lane41_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane41 <= lane41_spike;
+    if (out_q_ready) s4_spike_lane41 <= lane41_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane41 <= s3_h_lane41;
+    if (out_q_ready) s4_kept_lane41 <= s3_h_lane41;
   always @(posedge clk)
     if (rst) v_41 <= 19'd0;
     else if (v_41_en_and) v_41 <= lane41_vn;
@@ -7138,15 +7143,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_377 <= 19'd0;
     else if (v_377_en_and) v_377 <= lane41_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane42 <= v0_lane42;
+    if (out_q_ready) s2_v0_lane42 <= v0_lane42;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane42 <= s2_current_lane42_next_bits;
+    if (out_q_ready) s2_current_lane42 <= s2_current_lane42_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane42 <= lane42_h;
+    if (out_q_ready) s3_h_lane42 <= lane42_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane42 <= lane42_spike;
+    if (out_q_ready) s4_spike_lane42 <= lane42_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane42 <= s3_h_lane42;
+    if (out_q_ready) s4_kept_lane42 <= s3_h_lane42;
   always @(posedge clk)
     if (rst) v_42 <= 19'd0;
     else if (v_42_en_and) v_42 <= lane42_vn;
@@ -7172,15 +7177,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_378 <= 19'd0;
     else if (v_378_en_and) v_378 <= lane42_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane43 <= v0_lane43;
+    if (out_q_ready) s2_v0_lane43 <= v0_lane43;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane43 <= s2_current_lane43_next_bits;
+    if (out_q_ready) s2_current_lane43 <= s2_current_lane43_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane43 <= lane43_h;
+    if (out_q_ready) s3_h_lane43 <= lane43_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane43 <= lane43_spike;
+    if (out_q_ready) s4_spike_lane43 <= lane43_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane43 <= s3_h_lane43;
+    if (out_q_ready) s4_kept_lane43 <= s3_h_lane43;
   always @(posedge clk)
     if (rst) v_43 <= 19'd0;
     else if (v_43_en_and) v_43 <= lane43_vn;
@@ -7206,15 +7211,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_379 <= 19'd0;
     else if (v_379_en_and) v_379 <= lane43_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane44 <= v0_lane44;
+    if (out_q_ready) s2_v0_lane44 <= v0_lane44;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane44 <= s2_current_lane44_next_bits;
+    if (out_q_ready) s2_current_lane44 <= s2_current_lane44_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane44 <= lane44_h;
+    if (out_q_ready) s3_h_lane44 <= lane44_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane44 <= lane44_spike;
+    if (out_q_ready) s4_spike_lane44 <= lane44_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane44 <= s3_h_lane44;
+    if (out_q_ready) s4_kept_lane44 <= s3_h_lane44;
   always @(posedge clk)
     if (rst) v_44 <= 19'd0;
     else if (v_44_en_and) v_44 <= lane44_vn;
@@ -7240,15 +7245,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_380 <= 19'd0;
     else if (v_380_en_and) v_380 <= lane44_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane45 <= v0_lane45;
+    if (out_q_ready) s2_v0_lane45 <= v0_lane45;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane45 <= s2_current_lane45_next_bits;
+    if (out_q_ready) s2_current_lane45 <= s2_current_lane45_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane45 <= lane45_h;
+    if (out_q_ready) s3_h_lane45 <= lane45_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane45 <= lane45_spike;
+    if (out_q_ready) s4_spike_lane45 <= lane45_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane45 <= s3_h_lane45;
+    if (out_q_ready) s4_kept_lane45 <= s3_h_lane45;
   always @(posedge clk)
     if (rst) v_45 <= 19'd0;
     else if (v_45_en_and) v_45 <= lane45_vn;
@@ -7274,15 +7279,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_381 <= 19'd0;
     else if (v_381_en_and) v_381 <= lane45_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane46 <= v0_lane46;
+    if (out_q_ready) s2_v0_lane46 <= v0_lane46;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane46 <= s2_current_lane46_next_bits;
+    if (out_q_ready) s2_current_lane46 <= s2_current_lane46_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane46 <= lane46_h;
+    if (out_q_ready) s3_h_lane46 <= lane46_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane46 <= lane46_spike;
+    if (out_q_ready) s4_spike_lane46 <= lane46_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane46 <= s3_h_lane46;
+    if (out_q_ready) s4_kept_lane46 <= s3_h_lane46;
   always @(posedge clk)
     if (rst) v_46 <= 19'd0;
     else if (v_46_en_and) v_46 <= lane46_vn;
@@ -7308,15 +7313,15 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
     if (rst) v_382 <= 19'd0;
     else if (v_382_en_and) v_382 <= lane46_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane47 <= v0_lane47;
+    if (out_q_ready) s2_v0_lane47 <= v0_lane47;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane47 <= s2_current_lane47_next_bits;
+    if (out_q_ready) s2_current_lane47 <= s2_current_lane47_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane47 <= lane47_h;
+    if (out_q_ready) s3_h_lane47 <= lane47_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane47 <= lane47_spike;
+    if (out_q_ready) s4_spike_lane47 <= lane47_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane47 <= s3_h_lane47;
+    if (out_q_ready) s4_kept_lane47 <= s3_h_lane47;
   always @(posedge clk)
     if (rst) v_47 <= 19'd0;
     else if (v_47_en_and) v_47 <= lane47_vn;
@@ -7353,6 +7358,9 @@ module qkta_hst_10_768_s2_proj_lif_l384_p48_pipe_53bbb50f (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

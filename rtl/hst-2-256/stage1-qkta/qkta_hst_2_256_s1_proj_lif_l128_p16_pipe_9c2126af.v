@@ -28,15 +28,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
   output wire [15:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [15:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [15:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [15:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [15:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [29:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [29:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [29:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -165,17 +165,17 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
   reg  [29:0] v_125;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [29:0] v_126;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [29:0] v_127;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [223:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [223:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [223:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [223:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1182,10 +1182,13 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
   wire [15:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -1608,9 +1611,9 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[13:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -1907,11 +1910,13 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -2032,7 +2037,7 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
   assign lane15_h = lane15_h_add[29:0];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(30'd8388608);
   assign lane15_vn = s4_spike_lane15 ? 30'd0 : s4_kept_lane15;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -2076,33 +2081,33 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 30'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -2128,15 +2133,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_112 <= 30'd0;
     else if (v_112_en_and) v_112 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 30'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -2162,15 +2167,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_113 <= 30'd0;
     else if (v_113_en_and) v_113 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 30'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -2196,15 +2201,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_114 <= 30'd0;
     else if (v_114_en_and) v_114 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 30'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -2230,15 +2235,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_115 <= 30'd0;
     else if (v_115_en_and) v_115 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 30'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -2264,15 +2269,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_116 <= 30'd0;
     else if (v_116_en_and) v_116 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 30'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -2298,15 +2303,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_117 <= 30'd0;
     else if (v_117_en_and) v_117 <= lane5_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
+    if (out_q_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
+    if (out_q_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
+    if (out_q_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 30'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -2332,15 +2337,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_118 <= 30'd0;
     else if (v_118_en_and) v_118 <= lane6_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
+    if (out_q_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
+    if (out_q_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
+    if (out_q_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 30'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -2366,15 +2371,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_119 <= 30'd0;
     else if (v_119_en_and) v_119 <= lane7_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
+    if (out_q_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
+    if (out_q_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
+    if (out_q_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 30'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -2400,15 +2405,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_120 <= 30'd0;
     else if (v_120_en_and) v_120 <= lane8_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
+    if (out_q_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
+    if (out_q_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
+    if (out_q_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 30'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -2434,15 +2439,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_121 <= 30'd0;
     else if (v_121_en_and) v_121 <= lane9_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
+    if (out_q_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
+    if (out_q_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
+    if (out_q_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 30'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -2468,15 +2473,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_122 <= 30'd0;
     else if (v_122_en_and) v_122 <= lane10_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
+    if (out_q_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
+    if (out_q_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
+    if (out_q_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 30'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -2502,15 +2507,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_123 <= 30'd0;
     else if (v_123_en_and) v_123 <= lane11_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane12 <= v0_lane12;
+    if (out_q_ready) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (out_q_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane12 <= lane12_h;
+    if (out_q_ready) s3_h_lane12 <= lane12_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane12 <= lane12_spike;
+    if (out_q_ready) s4_spike_lane12 <= lane12_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane12 <= s3_h_lane12;
+    if (out_q_ready) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 30'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -2536,15 +2541,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_124 <= 30'd0;
     else if (v_124_en_and) v_124 <= lane12_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane13 <= v0_lane13;
+    if (out_q_ready) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (out_q_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane13 <= lane13_h;
+    if (out_q_ready) s3_h_lane13 <= lane13_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane13 <= lane13_spike;
+    if (out_q_ready) s4_spike_lane13 <= lane13_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane13 <= s3_h_lane13;
+    if (out_q_ready) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 30'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -2570,15 +2575,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_125 <= 30'd0;
     else if (v_125_en_and) v_125 <= lane13_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane14 <= v0_lane14;
+    if (out_q_ready) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (out_q_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane14 <= lane14_h;
+    if (out_q_ready) s3_h_lane14 <= lane14_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane14 <= lane14_spike;
+    if (out_q_ready) s4_spike_lane14 <= lane14_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane14 <= s3_h_lane14;
+    if (out_q_ready) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 30'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -2604,15 +2609,15 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
     if (rst) v_126 <= 30'd0;
     else if (v_126_en_and) v_126 <= lane14_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane15 <= v0_lane15;
+    if (out_q_ready) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (out_q_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane15 <= lane15_h;
+    if (out_q_ready) s3_h_lane15 <= lane15_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane15 <= lane15_spike;
+    if (out_q_ready) s4_spike_lane15 <= lane15_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane15 <= s3_h_lane15;
+    if (out_q_ready) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 30'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -2649,6 +2654,9 @@ module qkta_hst_2_256_s1_proj_lif_l128_p16_pipe_9c2126af (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

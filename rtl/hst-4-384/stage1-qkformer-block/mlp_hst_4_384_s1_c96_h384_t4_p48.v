@@ -236,7 +236,7 @@ module mlp_hst_4_384_s1_c96_h384_t4_p48 (
     .out_last(u_acc_fc2_out_last),
     .out_current(u_acc_fc2_out_current)
   );
-  mlp_hst_4_384_s1_fc2_lif_l96_p48_reg_b73ea807 u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
+  mlp_hst_4_384_s1_fc2_lif_l96_p48_pipe_4c41e8f7 u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_fc2_out_valid),

@@ -236,7 +236,7 @@ module mlp_custom_s1_c16_h64_t2_p8 (
     .out_last(u_acc_fc2_out_last),
     .out_current(u_acc_fc2_out_current)
   );
-  mlp_custom_s1_fc2_lif_l16_p8_reg_ef19d831 u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
+  mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_fc2_out_valid),

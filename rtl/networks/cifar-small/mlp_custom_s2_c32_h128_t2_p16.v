@@ -236,7 +236,7 @@ module mlp_custom_s2_c32_h128_t2_p16 (
     .out_last(u_acc_fc2_out_last),
     .out_current(u_acc_fc2_out_current)
   );
-  mlp_custom_s2_fc2_lif_l32_p16_reg_ab5380d3 u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
+  mlp_custom_s2_fc2_lif_l32_p16_pipe_87becd7b u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_fc2_out_valid),

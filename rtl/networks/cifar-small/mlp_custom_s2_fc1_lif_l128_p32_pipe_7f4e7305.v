@@ -28,15 +28,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   output wire [31:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [31:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [31:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [31:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [31:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [15:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -165,17 +165,17 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   reg  [15:0] v_125;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_126;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_127;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [447:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [447:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [447:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [447:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1442,10 +1442,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   wire [31:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -1840,9 +1843,9 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[13:0];
   assign v_0_en_eq = s4_group == 2'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -2171,11 +2174,13 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -2408,7 +2413,7 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   assign lane31_h = lane31_h_add[15:0];
   assign lane31_spike = $signed(s3_h_lane31) >= $signed(16'd512);
   assign lane31_vn = s4_spike_lane31 ? 16'd0 : s4_kept_lane31;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -2452,33 +2457,33 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 16'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -2492,15 +2497,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_96 <= 16'd0;
     else if (v_96_en_and) v_96 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 16'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -2514,15 +2519,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_97 <= 16'd0;
     else if (v_97_en_and) v_97 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 16'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -2536,15 +2541,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_98 <= 16'd0;
     else if (v_98_en_and) v_98 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 16'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -2558,15 +2563,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_99 <= 16'd0;
     else if (v_99_en_and) v_99 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 16'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -2580,15 +2585,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_100 <= 16'd0;
     else if (v_100_en_and) v_100 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 16'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -2602,15 +2607,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_101 <= 16'd0;
     else if (v_101_en_and) v_101 <= lane5_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
+    if (out_q_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
+    if (out_q_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
+    if (out_q_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 16'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -2624,15 +2629,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_102 <= 16'd0;
     else if (v_102_en_and) v_102 <= lane6_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
+    if (out_q_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
+    if (out_q_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
+    if (out_q_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 16'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -2646,15 +2651,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_103 <= 16'd0;
     else if (v_103_en_and) v_103 <= lane7_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
+    if (out_q_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
+    if (out_q_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
+    if (out_q_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 16'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -2668,15 +2673,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_104 <= 16'd0;
     else if (v_104_en_and) v_104 <= lane8_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
+    if (out_q_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
+    if (out_q_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
+    if (out_q_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 16'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -2690,15 +2695,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_105 <= 16'd0;
     else if (v_105_en_and) v_105 <= lane9_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
+    if (out_q_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
+    if (out_q_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
+    if (out_q_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 16'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -2712,15 +2717,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_106 <= 16'd0;
     else if (v_106_en_and) v_106 <= lane10_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
+    if (out_q_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
+    if (out_q_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
+    if (out_q_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 16'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -2734,15 +2739,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_107 <= 16'd0;
     else if (v_107_en_and) v_107 <= lane11_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane12 <= v0_lane12;
+    if (out_q_ready) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (out_q_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane12 <= lane12_h;
+    if (out_q_ready) s3_h_lane12 <= lane12_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane12 <= lane12_spike;
+    if (out_q_ready) s4_spike_lane12 <= lane12_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane12 <= s3_h_lane12;
+    if (out_q_ready) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 16'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -2756,15 +2761,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_108 <= 16'd0;
     else if (v_108_en_and) v_108 <= lane12_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane13 <= v0_lane13;
+    if (out_q_ready) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (out_q_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane13 <= lane13_h;
+    if (out_q_ready) s3_h_lane13 <= lane13_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane13 <= lane13_spike;
+    if (out_q_ready) s4_spike_lane13 <= lane13_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane13 <= s3_h_lane13;
+    if (out_q_ready) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 16'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -2778,15 +2783,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_109 <= 16'd0;
     else if (v_109_en_and) v_109 <= lane13_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane14 <= v0_lane14;
+    if (out_q_ready) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (out_q_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane14 <= lane14_h;
+    if (out_q_ready) s3_h_lane14 <= lane14_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane14 <= lane14_spike;
+    if (out_q_ready) s4_spike_lane14 <= lane14_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane14 <= s3_h_lane14;
+    if (out_q_ready) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 16'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -2800,15 +2805,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_110 <= 16'd0;
     else if (v_110_en_and) v_110 <= lane14_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane15 <= v0_lane15;
+    if (out_q_ready) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (out_q_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane15 <= lane15_h;
+    if (out_q_ready) s3_h_lane15 <= lane15_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane15 <= lane15_spike;
+    if (out_q_ready) s4_spike_lane15 <= lane15_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane15 <= s3_h_lane15;
+    if (out_q_ready) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 16'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -2822,15 +2827,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_111 <= 16'd0;
     else if (v_111_en_and) v_111 <= lane15_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane16 <= v0_lane16;
+    if (out_q_ready) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (out_q_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane16 <= lane16_h;
+    if (out_q_ready) s3_h_lane16 <= lane16_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane16 <= lane16_spike;
+    if (out_q_ready) s4_spike_lane16 <= lane16_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane16 <= s3_h_lane16;
+    if (out_q_ready) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 16'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -2844,15 +2849,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_112 <= 16'd0;
     else if (v_112_en_and) v_112 <= lane16_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane17 <= v0_lane17;
+    if (out_q_ready) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (out_q_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane17 <= lane17_h;
+    if (out_q_ready) s3_h_lane17 <= lane17_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane17 <= lane17_spike;
+    if (out_q_ready) s4_spike_lane17 <= lane17_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane17 <= s3_h_lane17;
+    if (out_q_ready) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 16'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -2866,15 +2871,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_113 <= 16'd0;
     else if (v_113_en_and) v_113 <= lane17_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane18 <= v0_lane18;
+    if (out_q_ready) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (out_q_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane18 <= lane18_h;
+    if (out_q_ready) s3_h_lane18 <= lane18_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane18 <= lane18_spike;
+    if (out_q_ready) s4_spike_lane18 <= lane18_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane18 <= s3_h_lane18;
+    if (out_q_ready) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 16'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -2888,15 +2893,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_114 <= 16'd0;
     else if (v_114_en_and) v_114 <= lane18_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane19 <= v0_lane19;
+    if (out_q_ready) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (out_q_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane19 <= lane19_h;
+    if (out_q_ready) s3_h_lane19 <= lane19_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane19 <= lane19_spike;
+    if (out_q_ready) s4_spike_lane19 <= lane19_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane19 <= s3_h_lane19;
+    if (out_q_ready) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 16'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -2910,15 +2915,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_115 <= 16'd0;
     else if (v_115_en_and) v_115 <= lane19_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane20 <= v0_lane20;
+    if (out_q_ready) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (out_q_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane20 <= lane20_h;
+    if (out_q_ready) s3_h_lane20 <= lane20_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane20 <= lane20_spike;
+    if (out_q_ready) s4_spike_lane20 <= lane20_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane20 <= s3_h_lane20;
+    if (out_q_ready) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 16'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -2932,15 +2937,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_116 <= 16'd0;
     else if (v_116_en_and) v_116 <= lane20_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane21 <= v0_lane21;
+    if (out_q_ready) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (out_q_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane21 <= lane21_h;
+    if (out_q_ready) s3_h_lane21 <= lane21_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane21 <= lane21_spike;
+    if (out_q_ready) s4_spike_lane21 <= lane21_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane21 <= s3_h_lane21;
+    if (out_q_ready) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 16'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -2954,15 +2959,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_117 <= 16'd0;
     else if (v_117_en_and) v_117 <= lane21_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane22 <= v0_lane22;
+    if (out_q_ready) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (out_q_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane22 <= lane22_h;
+    if (out_q_ready) s3_h_lane22 <= lane22_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane22 <= lane22_spike;
+    if (out_q_ready) s4_spike_lane22 <= lane22_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane22 <= s3_h_lane22;
+    if (out_q_ready) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 16'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -2976,15 +2981,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_118 <= 16'd0;
     else if (v_118_en_and) v_118 <= lane22_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane23 <= v0_lane23;
+    if (out_q_ready) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (out_q_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane23 <= lane23_h;
+    if (out_q_ready) s3_h_lane23 <= lane23_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane23 <= lane23_spike;
+    if (out_q_ready) s4_spike_lane23 <= lane23_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane23 <= s3_h_lane23;
+    if (out_q_ready) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 16'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -2998,15 +3003,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_119 <= 16'd0;
     else if (v_119_en_and) v_119 <= lane23_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane24 <= v0_lane24;
+    if (out_q_ready) s2_v0_lane24 <= v0_lane24;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
+    if (out_q_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane24 <= lane24_h;
+    if (out_q_ready) s3_h_lane24 <= lane24_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane24 <= lane24_spike;
+    if (out_q_ready) s4_spike_lane24 <= lane24_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane24 <= s3_h_lane24;
+    if (out_q_ready) s4_kept_lane24 <= s3_h_lane24;
   always @(posedge clk)
     if (rst) v_24 <= 16'd0;
     else if (v_24_en_and) v_24 <= lane24_vn;
@@ -3020,15 +3025,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_120 <= 16'd0;
     else if (v_120_en_and) v_120 <= lane24_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane25 <= v0_lane25;
+    if (out_q_ready) s2_v0_lane25 <= v0_lane25;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
+    if (out_q_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane25 <= lane25_h;
+    if (out_q_ready) s3_h_lane25 <= lane25_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane25 <= lane25_spike;
+    if (out_q_ready) s4_spike_lane25 <= lane25_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane25 <= s3_h_lane25;
+    if (out_q_ready) s4_kept_lane25 <= s3_h_lane25;
   always @(posedge clk)
     if (rst) v_25 <= 16'd0;
     else if (v_25_en_and) v_25 <= lane25_vn;
@@ -3042,15 +3047,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_121 <= 16'd0;
     else if (v_121_en_and) v_121 <= lane25_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane26 <= v0_lane26;
+    if (out_q_ready) s2_v0_lane26 <= v0_lane26;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
+    if (out_q_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane26 <= lane26_h;
+    if (out_q_ready) s3_h_lane26 <= lane26_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane26 <= lane26_spike;
+    if (out_q_ready) s4_spike_lane26 <= lane26_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane26 <= s3_h_lane26;
+    if (out_q_ready) s4_kept_lane26 <= s3_h_lane26;
   always @(posedge clk)
     if (rst) v_26 <= 16'd0;
     else if (v_26_en_and) v_26 <= lane26_vn;
@@ -3064,15 +3069,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_122 <= 16'd0;
     else if (v_122_en_and) v_122 <= lane26_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane27 <= v0_lane27;
+    if (out_q_ready) s2_v0_lane27 <= v0_lane27;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
+    if (out_q_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane27 <= lane27_h;
+    if (out_q_ready) s3_h_lane27 <= lane27_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane27 <= lane27_spike;
+    if (out_q_ready) s4_spike_lane27 <= lane27_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane27 <= s3_h_lane27;
+    if (out_q_ready) s4_kept_lane27 <= s3_h_lane27;
   always @(posedge clk)
     if (rst) v_27 <= 16'd0;
     else if (v_27_en_and) v_27 <= lane27_vn;
@@ -3086,15 +3091,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_123 <= 16'd0;
     else if (v_123_en_and) v_123 <= lane27_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane28 <= v0_lane28;
+    if (out_q_ready) s2_v0_lane28 <= v0_lane28;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
+    if (out_q_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane28 <= lane28_h;
+    if (out_q_ready) s3_h_lane28 <= lane28_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane28 <= lane28_spike;
+    if (out_q_ready) s4_spike_lane28 <= lane28_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane28 <= s3_h_lane28;
+    if (out_q_ready) s4_kept_lane28 <= s3_h_lane28;
   always @(posedge clk)
     if (rst) v_28 <= 16'd0;
     else if (v_28_en_and) v_28 <= lane28_vn;
@@ -3108,15 +3113,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_124 <= 16'd0;
     else if (v_124_en_and) v_124 <= lane28_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane29 <= v0_lane29;
+    if (out_q_ready) s2_v0_lane29 <= v0_lane29;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
+    if (out_q_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane29 <= lane29_h;
+    if (out_q_ready) s3_h_lane29 <= lane29_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane29 <= lane29_spike;
+    if (out_q_ready) s4_spike_lane29 <= lane29_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane29 <= s3_h_lane29;
+    if (out_q_ready) s4_kept_lane29 <= s3_h_lane29;
   always @(posedge clk)
     if (rst) v_29 <= 16'd0;
     else if (v_29_en_and) v_29 <= lane29_vn;
@@ -3130,15 +3135,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_125 <= 16'd0;
     else if (v_125_en_and) v_125 <= lane29_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane30 <= v0_lane30;
+    if (out_q_ready) s2_v0_lane30 <= v0_lane30;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
+    if (out_q_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane30 <= lane30_h;
+    if (out_q_ready) s3_h_lane30 <= lane30_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane30 <= lane30_spike;
+    if (out_q_ready) s4_spike_lane30 <= lane30_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane30 <= s3_h_lane30;
+    if (out_q_ready) s4_kept_lane30 <= s3_h_lane30;
   always @(posedge clk)
     if (rst) v_30 <= 16'd0;
     else if (v_30_en_and) v_30 <= lane30_vn;
@@ -3152,15 +3157,15 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
     if (rst) v_126 <= 16'd0;
     else if (v_126_en_and) v_126 <= lane30_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane31 <= v0_lane31;
+    if (out_q_ready) s2_v0_lane31 <= v0_lane31;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
+    if (out_q_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane31 <= lane31_h;
+    if (out_q_ready) s3_h_lane31 <= lane31_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane31 <= lane31_spike;
+    if (out_q_ready) s4_spike_lane31 <= lane31_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane31 <= s3_h_lane31;
+    if (out_q_ready) s4_kept_lane31 <= s3_h_lane31;
   always @(posedge clk)
     if (rst) v_31 <= 16'd0;
     else if (v_31_en_and) v_31 <= lane31_vn;
@@ -3185,6 +3190,9 @@ module mlp_custom_s2_fc1_lif_l128_p32_pipe_7f4e7305 (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

@@ -236,7 +236,7 @@ module mlp_custom_s3_c48_h192_t2_p24 (
     .out_last(u_acc_fc2_out_last),
     .out_current(u_acc_fc2_out_current)
   );
-  mlp_custom_s3_fc2_lif_l48_p24_reg_f783184c u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
+  mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 u_lif_fc2 (  // Blocks/MLPAccelerator.swift makeMLP(_:)
     .clk(clk),
     .rst(rst),
     .in_valid(u_acc_fc2_out_valid),

@@ -28,15 +28,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
   output wire [47:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [47:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [47:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [47:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [47:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [15:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -229,17 +229,17 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
   reg  [15:0] v_189;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_190;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_191;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [671:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [671:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [671:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [3:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [671:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [3:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2098,10 +2098,13 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
   wire [47:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -2672,9 +2675,9 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[13:0];
   assign v_0_en_eq = s4_group == 2'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -3163,11 +3166,13 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -3512,7 +3517,7 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
   assign lane47_h = lane47_h_add[15:0];
   assign lane47_spike = $signed(s3_h_lane47) >= $signed(16'd512);
   assign lane47_vn = s4_spike_lane47 ? 16'd0 : s4_kept_lane47;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -3556,33 +3561,33 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 16'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -3596,15 +3601,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_144 <= 16'd0;
     else if (v_144_en_and) v_144 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 16'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -3618,15 +3623,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_145 <= 16'd0;
     else if (v_145_en_and) v_145 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 16'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -3640,15 +3645,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_146 <= 16'd0;
     else if (v_146_en_and) v_146 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 16'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -3662,15 +3667,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_147 <= 16'd0;
     else if (v_147_en_and) v_147 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 16'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -3684,15 +3689,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_148 <= 16'd0;
     else if (v_148_en_and) v_148 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 16'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -3706,15 +3711,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_149 <= 16'd0;
     else if (v_149_en_and) v_149 <= lane5_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane6 <= v0_lane6;
+    if (out_q_ready) s2_v0_lane6 <= v0_lane6;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
+    if (out_q_ready) s2_current_lane6 <= s2_current_lane6_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane6 <= lane6_h;
+    if (out_q_ready) s3_h_lane6 <= lane6_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane6 <= lane6_spike;
+    if (out_q_ready) s4_spike_lane6 <= lane6_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane6 <= s3_h_lane6;
+    if (out_q_ready) s4_kept_lane6 <= s3_h_lane6;
   always @(posedge clk)
     if (rst) v_6 <= 16'd0;
     else if (v_6_en_and) v_6 <= lane6_vn;
@@ -3728,15 +3733,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_150 <= 16'd0;
     else if (v_150_en_and) v_150 <= lane6_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane7 <= v0_lane7;
+    if (out_q_ready) s2_v0_lane7 <= v0_lane7;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
+    if (out_q_ready) s2_current_lane7 <= s2_current_lane7_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane7 <= lane7_h;
+    if (out_q_ready) s3_h_lane7 <= lane7_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane7 <= lane7_spike;
+    if (out_q_ready) s4_spike_lane7 <= lane7_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane7 <= s3_h_lane7;
+    if (out_q_ready) s4_kept_lane7 <= s3_h_lane7;
   always @(posedge clk)
     if (rst) v_7 <= 16'd0;
     else if (v_7_en_and) v_7 <= lane7_vn;
@@ -3750,15 +3755,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_151 <= 16'd0;
     else if (v_151_en_and) v_151 <= lane7_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane8 <= v0_lane8;
+    if (out_q_ready) s2_v0_lane8 <= v0_lane8;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
+    if (out_q_ready) s2_current_lane8 <= s2_current_lane8_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane8 <= lane8_h;
+    if (out_q_ready) s3_h_lane8 <= lane8_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane8 <= lane8_spike;
+    if (out_q_ready) s4_spike_lane8 <= lane8_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane8 <= s3_h_lane8;
+    if (out_q_ready) s4_kept_lane8 <= s3_h_lane8;
   always @(posedge clk)
     if (rst) v_8 <= 16'd0;
     else if (v_8_en_and) v_8 <= lane8_vn;
@@ -3772,15 +3777,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_152 <= 16'd0;
     else if (v_152_en_and) v_152 <= lane8_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane9 <= v0_lane9;
+    if (out_q_ready) s2_v0_lane9 <= v0_lane9;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
+    if (out_q_ready) s2_current_lane9 <= s2_current_lane9_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane9 <= lane9_h;
+    if (out_q_ready) s3_h_lane9 <= lane9_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane9 <= lane9_spike;
+    if (out_q_ready) s4_spike_lane9 <= lane9_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane9 <= s3_h_lane9;
+    if (out_q_ready) s4_kept_lane9 <= s3_h_lane9;
   always @(posedge clk)
     if (rst) v_9 <= 16'd0;
     else if (v_9_en_and) v_9 <= lane9_vn;
@@ -3794,15 +3799,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_153 <= 16'd0;
     else if (v_153_en_and) v_153 <= lane9_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane10 <= v0_lane10;
+    if (out_q_ready) s2_v0_lane10 <= v0_lane10;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
+    if (out_q_ready) s2_current_lane10 <= s2_current_lane10_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane10 <= lane10_h;
+    if (out_q_ready) s3_h_lane10 <= lane10_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane10 <= lane10_spike;
+    if (out_q_ready) s4_spike_lane10 <= lane10_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane10 <= s3_h_lane10;
+    if (out_q_ready) s4_kept_lane10 <= s3_h_lane10;
   always @(posedge clk)
     if (rst) v_10 <= 16'd0;
     else if (v_10_en_and) v_10 <= lane10_vn;
@@ -3816,15 +3821,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_154 <= 16'd0;
     else if (v_154_en_and) v_154 <= lane10_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane11 <= v0_lane11;
+    if (out_q_ready) s2_v0_lane11 <= v0_lane11;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
+    if (out_q_ready) s2_current_lane11 <= s2_current_lane11_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane11 <= lane11_h;
+    if (out_q_ready) s3_h_lane11 <= lane11_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane11 <= lane11_spike;
+    if (out_q_ready) s4_spike_lane11 <= lane11_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane11 <= s3_h_lane11;
+    if (out_q_ready) s4_kept_lane11 <= s3_h_lane11;
   always @(posedge clk)
     if (rst) v_11 <= 16'd0;
     else if (v_11_en_and) v_11 <= lane11_vn;
@@ -3838,15 +3843,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_155 <= 16'd0;
     else if (v_155_en_and) v_155 <= lane11_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane12 <= v0_lane12;
+    if (out_q_ready) s2_v0_lane12 <= v0_lane12;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
+    if (out_q_ready) s2_current_lane12 <= s2_current_lane12_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane12 <= lane12_h;
+    if (out_q_ready) s3_h_lane12 <= lane12_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane12 <= lane12_spike;
+    if (out_q_ready) s4_spike_lane12 <= lane12_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane12 <= s3_h_lane12;
+    if (out_q_ready) s4_kept_lane12 <= s3_h_lane12;
   always @(posedge clk)
     if (rst) v_12 <= 16'd0;
     else if (v_12_en_and) v_12 <= lane12_vn;
@@ -3860,15 +3865,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_156 <= 16'd0;
     else if (v_156_en_and) v_156 <= lane12_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane13 <= v0_lane13;
+    if (out_q_ready) s2_v0_lane13 <= v0_lane13;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
+    if (out_q_ready) s2_current_lane13 <= s2_current_lane13_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane13 <= lane13_h;
+    if (out_q_ready) s3_h_lane13 <= lane13_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane13 <= lane13_spike;
+    if (out_q_ready) s4_spike_lane13 <= lane13_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane13 <= s3_h_lane13;
+    if (out_q_ready) s4_kept_lane13 <= s3_h_lane13;
   always @(posedge clk)
     if (rst) v_13 <= 16'd0;
     else if (v_13_en_and) v_13 <= lane13_vn;
@@ -3882,15 +3887,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_157 <= 16'd0;
     else if (v_157_en_and) v_157 <= lane13_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane14 <= v0_lane14;
+    if (out_q_ready) s2_v0_lane14 <= v0_lane14;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
+    if (out_q_ready) s2_current_lane14 <= s2_current_lane14_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane14 <= lane14_h;
+    if (out_q_ready) s3_h_lane14 <= lane14_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane14 <= lane14_spike;
+    if (out_q_ready) s4_spike_lane14 <= lane14_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane14 <= s3_h_lane14;
+    if (out_q_ready) s4_kept_lane14 <= s3_h_lane14;
   always @(posedge clk)
     if (rst) v_14 <= 16'd0;
     else if (v_14_en_and) v_14 <= lane14_vn;
@@ -3904,15 +3909,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_158 <= 16'd0;
     else if (v_158_en_and) v_158 <= lane14_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane15 <= v0_lane15;
+    if (out_q_ready) s2_v0_lane15 <= v0_lane15;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
+    if (out_q_ready) s2_current_lane15 <= s2_current_lane15_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane15 <= lane15_h;
+    if (out_q_ready) s3_h_lane15 <= lane15_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane15 <= lane15_spike;
+    if (out_q_ready) s4_spike_lane15 <= lane15_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane15 <= s3_h_lane15;
+    if (out_q_ready) s4_kept_lane15 <= s3_h_lane15;
   always @(posedge clk)
     if (rst) v_15 <= 16'd0;
     else if (v_15_en_and) v_15 <= lane15_vn;
@@ -3926,15 +3931,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_159 <= 16'd0;
     else if (v_159_en_and) v_159 <= lane15_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane16 <= v0_lane16;
+    if (out_q_ready) s2_v0_lane16 <= v0_lane16;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
+    if (out_q_ready) s2_current_lane16 <= s2_current_lane16_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane16 <= lane16_h;
+    if (out_q_ready) s3_h_lane16 <= lane16_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane16 <= lane16_spike;
+    if (out_q_ready) s4_spike_lane16 <= lane16_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane16 <= s3_h_lane16;
+    if (out_q_ready) s4_kept_lane16 <= s3_h_lane16;
   always @(posedge clk)
     if (rst) v_16 <= 16'd0;
     else if (v_16_en_and) v_16 <= lane16_vn;
@@ -3948,15 +3953,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_160 <= 16'd0;
     else if (v_160_en_and) v_160 <= lane16_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane17 <= v0_lane17;
+    if (out_q_ready) s2_v0_lane17 <= v0_lane17;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
+    if (out_q_ready) s2_current_lane17 <= s2_current_lane17_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane17 <= lane17_h;
+    if (out_q_ready) s3_h_lane17 <= lane17_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane17 <= lane17_spike;
+    if (out_q_ready) s4_spike_lane17 <= lane17_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane17 <= s3_h_lane17;
+    if (out_q_ready) s4_kept_lane17 <= s3_h_lane17;
   always @(posedge clk)
     if (rst) v_17 <= 16'd0;
     else if (v_17_en_and) v_17 <= lane17_vn;
@@ -3970,15 +3975,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_161 <= 16'd0;
     else if (v_161_en_and) v_161 <= lane17_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane18 <= v0_lane18;
+    if (out_q_ready) s2_v0_lane18 <= v0_lane18;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
+    if (out_q_ready) s2_current_lane18 <= s2_current_lane18_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane18 <= lane18_h;
+    if (out_q_ready) s3_h_lane18 <= lane18_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane18 <= lane18_spike;
+    if (out_q_ready) s4_spike_lane18 <= lane18_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane18 <= s3_h_lane18;
+    if (out_q_ready) s4_kept_lane18 <= s3_h_lane18;
   always @(posedge clk)
     if (rst) v_18 <= 16'd0;
     else if (v_18_en_and) v_18 <= lane18_vn;
@@ -3992,15 +3997,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_162 <= 16'd0;
     else if (v_162_en_and) v_162 <= lane18_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane19 <= v0_lane19;
+    if (out_q_ready) s2_v0_lane19 <= v0_lane19;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
+    if (out_q_ready) s2_current_lane19 <= s2_current_lane19_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane19 <= lane19_h;
+    if (out_q_ready) s3_h_lane19 <= lane19_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane19 <= lane19_spike;
+    if (out_q_ready) s4_spike_lane19 <= lane19_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane19 <= s3_h_lane19;
+    if (out_q_ready) s4_kept_lane19 <= s3_h_lane19;
   always @(posedge clk)
     if (rst) v_19 <= 16'd0;
     else if (v_19_en_and) v_19 <= lane19_vn;
@@ -4014,15 +4019,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_163 <= 16'd0;
     else if (v_163_en_and) v_163 <= lane19_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane20 <= v0_lane20;
+    if (out_q_ready) s2_v0_lane20 <= v0_lane20;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
+    if (out_q_ready) s2_current_lane20 <= s2_current_lane20_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane20 <= lane20_h;
+    if (out_q_ready) s3_h_lane20 <= lane20_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane20 <= lane20_spike;
+    if (out_q_ready) s4_spike_lane20 <= lane20_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane20 <= s3_h_lane20;
+    if (out_q_ready) s4_kept_lane20 <= s3_h_lane20;
   always @(posedge clk)
     if (rst) v_20 <= 16'd0;
     else if (v_20_en_and) v_20 <= lane20_vn;
@@ -4036,15 +4041,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_164 <= 16'd0;
     else if (v_164_en_and) v_164 <= lane20_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane21 <= v0_lane21;
+    if (out_q_ready) s2_v0_lane21 <= v0_lane21;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
+    if (out_q_ready) s2_current_lane21 <= s2_current_lane21_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane21 <= lane21_h;
+    if (out_q_ready) s3_h_lane21 <= lane21_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane21 <= lane21_spike;
+    if (out_q_ready) s4_spike_lane21 <= lane21_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane21 <= s3_h_lane21;
+    if (out_q_ready) s4_kept_lane21 <= s3_h_lane21;
   always @(posedge clk)
     if (rst) v_21 <= 16'd0;
     else if (v_21_en_and) v_21 <= lane21_vn;
@@ -4058,15 +4063,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_165 <= 16'd0;
     else if (v_165_en_and) v_165 <= lane21_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane22 <= v0_lane22;
+    if (out_q_ready) s2_v0_lane22 <= v0_lane22;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
+    if (out_q_ready) s2_current_lane22 <= s2_current_lane22_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane22 <= lane22_h;
+    if (out_q_ready) s3_h_lane22 <= lane22_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane22 <= lane22_spike;
+    if (out_q_ready) s4_spike_lane22 <= lane22_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane22 <= s3_h_lane22;
+    if (out_q_ready) s4_kept_lane22 <= s3_h_lane22;
   always @(posedge clk)
     if (rst) v_22 <= 16'd0;
     else if (v_22_en_and) v_22 <= lane22_vn;
@@ -4080,15 +4085,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_166 <= 16'd0;
     else if (v_166_en_and) v_166 <= lane22_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane23 <= v0_lane23;
+    if (out_q_ready) s2_v0_lane23 <= v0_lane23;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
+    if (out_q_ready) s2_current_lane23 <= s2_current_lane23_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane23 <= lane23_h;
+    if (out_q_ready) s3_h_lane23 <= lane23_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane23 <= lane23_spike;
+    if (out_q_ready) s4_spike_lane23 <= lane23_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane23 <= s3_h_lane23;
+    if (out_q_ready) s4_kept_lane23 <= s3_h_lane23;
   always @(posedge clk)
     if (rst) v_23 <= 16'd0;
     else if (v_23_en_and) v_23 <= lane23_vn;
@@ -4102,15 +4107,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_167 <= 16'd0;
     else if (v_167_en_and) v_167 <= lane23_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane24 <= v0_lane24;
+    if (out_q_ready) s2_v0_lane24 <= v0_lane24;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
+    if (out_q_ready) s2_current_lane24 <= s2_current_lane24_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane24 <= lane24_h;
+    if (out_q_ready) s3_h_lane24 <= lane24_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane24 <= lane24_spike;
+    if (out_q_ready) s4_spike_lane24 <= lane24_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane24 <= s3_h_lane24;
+    if (out_q_ready) s4_kept_lane24 <= s3_h_lane24;
   always @(posedge clk)
     if (rst) v_24 <= 16'd0;
     else if (v_24_en_and) v_24 <= lane24_vn;
@@ -4124,15 +4129,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_168 <= 16'd0;
     else if (v_168_en_and) v_168 <= lane24_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane25 <= v0_lane25;
+    if (out_q_ready) s2_v0_lane25 <= v0_lane25;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
+    if (out_q_ready) s2_current_lane25 <= s2_current_lane25_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane25 <= lane25_h;
+    if (out_q_ready) s3_h_lane25 <= lane25_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane25 <= lane25_spike;
+    if (out_q_ready) s4_spike_lane25 <= lane25_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane25 <= s3_h_lane25;
+    if (out_q_ready) s4_kept_lane25 <= s3_h_lane25;
   always @(posedge clk)
     if (rst) v_25 <= 16'd0;
     else if (v_25_en_and) v_25 <= lane25_vn;
@@ -4146,15 +4151,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_169 <= 16'd0;
     else if (v_169_en_and) v_169 <= lane25_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane26 <= v0_lane26;
+    if (out_q_ready) s2_v0_lane26 <= v0_lane26;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
+    if (out_q_ready) s2_current_lane26 <= s2_current_lane26_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane26 <= lane26_h;
+    if (out_q_ready) s3_h_lane26 <= lane26_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane26 <= lane26_spike;
+    if (out_q_ready) s4_spike_lane26 <= lane26_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane26 <= s3_h_lane26;
+    if (out_q_ready) s4_kept_lane26 <= s3_h_lane26;
   always @(posedge clk)
     if (rst) v_26 <= 16'd0;
     else if (v_26_en_and) v_26 <= lane26_vn;
@@ -4168,15 +4173,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_170 <= 16'd0;
     else if (v_170_en_and) v_170 <= lane26_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane27 <= v0_lane27;
+    if (out_q_ready) s2_v0_lane27 <= v0_lane27;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
+    if (out_q_ready) s2_current_lane27 <= s2_current_lane27_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane27 <= lane27_h;
+    if (out_q_ready) s3_h_lane27 <= lane27_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane27 <= lane27_spike;
+    if (out_q_ready) s4_spike_lane27 <= lane27_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane27 <= s3_h_lane27;
+    if (out_q_ready) s4_kept_lane27 <= s3_h_lane27;
   always @(posedge clk)
     if (rst) v_27 <= 16'd0;
     else if (v_27_en_and) v_27 <= lane27_vn;
@@ -4190,15 +4195,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_171 <= 16'd0;
     else if (v_171_en_and) v_171 <= lane27_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane28 <= v0_lane28;
+    if (out_q_ready) s2_v0_lane28 <= v0_lane28;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
+    if (out_q_ready) s2_current_lane28 <= s2_current_lane28_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane28 <= lane28_h;
+    if (out_q_ready) s3_h_lane28 <= lane28_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane28 <= lane28_spike;
+    if (out_q_ready) s4_spike_lane28 <= lane28_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane28 <= s3_h_lane28;
+    if (out_q_ready) s4_kept_lane28 <= s3_h_lane28;
   always @(posedge clk)
     if (rst) v_28 <= 16'd0;
     else if (v_28_en_and) v_28 <= lane28_vn;
@@ -4212,15 +4217,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_172 <= 16'd0;
     else if (v_172_en_and) v_172 <= lane28_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane29 <= v0_lane29;
+    if (out_q_ready) s2_v0_lane29 <= v0_lane29;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
+    if (out_q_ready) s2_current_lane29 <= s2_current_lane29_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane29 <= lane29_h;
+    if (out_q_ready) s3_h_lane29 <= lane29_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane29 <= lane29_spike;
+    if (out_q_ready) s4_spike_lane29 <= lane29_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane29 <= s3_h_lane29;
+    if (out_q_ready) s4_kept_lane29 <= s3_h_lane29;
   always @(posedge clk)
     if (rst) v_29 <= 16'd0;
     else if (v_29_en_and) v_29 <= lane29_vn;
@@ -4234,15 +4239,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_173 <= 16'd0;
     else if (v_173_en_and) v_173 <= lane29_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane30 <= v0_lane30;
+    if (out_q_ready) s2_v0_lane30 <= v0_lane30;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
+    if (out_q_ready) s2_current_lane30 <= s2_current_lane30_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane30 <= lane30_h;
+    if (out_q_ready) s3_h_lane30 <= lane30_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane30 <= lane30_spike;
+    if (out_q_ready) s4_spike_lane30 <= lane30_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane30 <= s3_h_lane30;
+    if (out_q_ready) s4_kept_lane30 <= s3_h_lane30;
   always @(posedge clk)
     if (rst) v_30 <= 16'd0;
     else if (v_30_en_and) v_30 <= lane30_vn;
@@ -4256,15 +4261,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_174 <= 16'd0;
     else if (v_174_en_and) v_174 <= lane30_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane31 <= v0_lane31;
+    if (out_q_ready) s2_v0_lane31 <= v0_lane31;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
+    if (out_q_ready) s2_current_lane31 <= s2_current_lane31_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane31 <= lane31_h;
+    if (out_q_ready) s3_h_lane31 <= lane31_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane31 <= lane31_spike;
+    if (out_q_ready) s4_spike_lane31 <= lane31_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane31 <= s3_h_lane31;
+    if (out_q_ready) s4_kept_lane31 <= s3_h_lane31;
   always @(posedge clk)
     if (rst) v_31 <= 16'd0;
     else if (v_31_en_and) v_31 <= lane31_vn;
@@ -4278,15 +4283,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_175 <= 16'd0;
     else if (v_175_en_and) v_175 <= lane31_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane32 <= v0_lane32;
+    if (out_q_ready) s2_v0_lane32 <= v0_lane32;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane32 <= s2_current_lane32_next_bits;
+    if (out_q_ready) s2_current_lane32 <= s2_current_lane32_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane32 <= lane32_h;
+    if (out_q_ready) s3_h_lane32 <= lane32_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane32 <= lane32_spike;
+    if (out_q_ready) s4_spike_lane32 <= lane32_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane32 <= s3_h_lane32;
+    if (out_q_ready) s4_kept_lane32 <= s3_h_lane32;
   always @(posedge clk)
     if (rst) v_32 <= 16'd0;
     else if (v_32_en_and) v_32 <= lane32_vn;
@@ -4300,15 +4305,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_176 <= 16'd0;
     else if (v_176_en_and) v_176 <= lane32_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane33 <= v0_lane33;
+    if (out_q_ready) s2_v0_lane33 <= v0_lane33;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane33 <= s2_current_lane33_next_bits;
+    if (out_q_ready) s2_current_lane33 <= s2_current_lane33_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane33 <= lane33_h;
+    if (out_q_ready) s3_h_lane33 <= lane33_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane33 <= lane33_spike;
+    if (out_q_ready) s4_spike_lane33 <= lane33_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane33 <= s3_h_lane33;
+    if (out_q_ready) s4_kept_lane33 <= s3_h_lane33;
   always @(posedge clk)
     if (rst) v_33 <= 16'd0;
     else if (v_33_en_and) v_33 <= lane33_vn;
@@ -4322,15 +4327,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_177 <= 16'd0;
     else if (v_177_en_and) v_177 <= lane33_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane34 <= v0_lane34;
+    if (out_q_ready) s2_v0_lane34 <= v0_lane34;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane34 <= s2_current_lane34_next_bits;
+    if (out_q_ready) s2_current_lane34 <= s2_current_lane34_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane34 <= lane34_h;
+    if (out_q_ready) s3_h_lane34 <= lane34_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane34 <= lane34_spike;
+    if (out_q_ready) s4_spike_lane34 <= lane34_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane34 <= s3_h_lane34;
+    if (out_q_ready) s4_kept_lane34 <= s3_h_lane34;
   always @(posedge clk)
     if (rst) v_34 <= 16'd0;
     else if (v_34_en_and) v_34 <= lane34_vn;
@@ -4344,15 +4349,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_178 <= 16'd0;
     else if (v_178_en_and) v_178 <= lane34_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane35 <= v0_lane35;
+    if (out_q_ready) s2_v0_lane35 <= v0_lane35;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane35 <= s2_current_lane35_next_bits;
+    if (out_q_ready) s2_current_lane35 <= s2_current_lane35_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane35 <= lane35_h;
+    if (out_q_ready) s3_h_lane35 <= lane35_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane35 <= lane35_spike;
+    if (out_q_ready) s4_spike_lane35 <= lane35_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane35 <= s3_h_lane35;
+    if (out_q_ready) s4_kept_lane35 <= s3_h_lane35;
   always @(posedge clk)
     if (rst) v_35 <= 16'd0;
     else if (v_35_en_and) v_35 <= lane35_vn;
@@ -4366,15 +4371,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_179 <= 16'd0;
     else if (v_179_en_and) v_179 <= lane35_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane36 <= v0_lane36;
+    if (out_q_ready) s2_v0_lane36 <= v0_lane36;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane36 <= s2_current_lane36_next_bits;
+    if (out_q_ready) s2_current_lane36 <= s2_current_lane36_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane36 <= lane36_h;
+    if (out_q_ready) s3_h_lane36 <= lane36_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane36 <= lane36_spike;
+    if (out_q_ready) s4_spike_lane36 <= lane36_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane36 <= s3_h_lane36;
+    if (out_q_ready) s4_kept_lane36 <= s3_h_lane36;
   always @(posedge clk)
     if (rst) v_36 <= 16'd0;
     else if (v_36_en_and) v_36 <= lane36_vn;
@@ -4388,15 +4393,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_180 <= 16'd0;
     else if (v_180_en_and) v_180 <= lane36_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane37 <= v0_lane37;
+    if (out_q_ready) s2_v0_lane37 <= v0_lane37;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane37 <= s2_current_lane37_next_bits;
+    if (out_q_ready) s2_current_lane37 <= s2_current_lane37_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane37 <= lane37_h;
+    if (out_q_ready) s3_h_lane37 <= lane37_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane37 <= lane37_spike;
+    if (out_q_ready) s4_spike_lane37 <= lane37_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane37 <= s3_h_lane37;
+    if (out_q_ready) s4_kept_lane37 <= s3_h_lane37;
   always @(posedge clk)
     if (rst) v_37 <= 16'd0;
     else if (v_37_en_and) v_37 <= lane37_vn;
@@ -4410,15 +4415,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_181 <= 16'd0;
     else if (v_181_en_and) v_181 <= lane37_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane38 <= v0_lane38;
+    if (out_q_ready) s2_v0_lane38 <= v0_lane38;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane38 <= s2_current_lane38_next_bits;
+    if (out_q_ready) s2_current_lane38 <= s2_current_lane38_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane38 <= lane38_h;
+    if (out_q_ready) s3_h_lane38 <= lane38_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane38 <= lane38_spike;
+    if (out_q_ready) s4_spike_lane38 <= lane38_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane38 <= s3_h_lane38;
+    if (out_q_ready) s4_kept_lane38 <= s3_h_lane38;
   always @(posedge clk)
     if (rst) v_38 <= 16'd0;
     else if (v_38_en_and) v_38 <= lane38_vn;
@@ -4432,15 +4437,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_182 <= 16'd0;
     else if (v_182_en_and) v_182 <= lane38_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane39 <= v0_lane39;
+    if (out_q_ready) s2_v0_lane39 <= v0_lane39;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane39 <= s2_current_lane39_next_bits;
+    if (out_q_ready) s2_current_lane39 <= s2_current_lane39_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane39 <= lane39_h;
+    if (out_q_ready) s3_h_lane39 <= lane39_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane39 <= lane39_spike;
+    if (out_q_ready) s4_spike_lane39 <= lane39_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane39 <= s3_h_lane39;
+    if (out_q_ready) s4_kept_lane39 <= s3_h_lane39;
   always @(posedge clk)
     if (rst) v_39 <= 16'd0;
     else if (v_39_en_and) v_39 <= lane39_vn;
@@ -4454,15 +4459,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_183 <= 16'd0;
     else if (v_183_en_and) v_183 <= lane39_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane40 <= v0_lane40;
+    if (out_q_ready) s2_v0_lane40 <= v0_lane40;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane40 <= s2_current_lane40_next_bits;
+    if (out_q_ready) s2_current_lane40 <= s2_current_lane40_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane40 <= lane40_h;
+    if (out_q_ready) s3_h_lane40 <= lane40_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane40 <= lane40_spike;
+    if (out_q_ready) s4_spike_lane40 <= lane40_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane40 <= s3_h_lane40;
+    if (out_q_ready) s4_kept_lane40 <= s3_h_lane40;
   always @(posedge clk)
     if (rst) v_40 <= 16'd0;
     else if (v_40_en_and) v_40 <= lane40_vn;
@@ -4476,15 +4481,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_184 <= 16'd0;
     else if (v_184_en_and) v_184 <= lane40_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane41 <= v0_lane41;
+    if (out_q_ready) s2_v0_lane41 <= v0_lane41;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane41 <= s2_current_lane41_next_bits;
+    if (out_q_ready) s2_current_lane41 <= s2_current_lane41_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane41 <= lane41_h;
+    if (out_q_ready) s3_h_lane41 <= lane41_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane41 <= lane41_spike;
+    if (out_q_ready) s4_spike_lane41 <= lane41_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane41 <= s3_h_lane41;
+    if (out_q_ready) s4_kept_lane41 <= s3_h_lane41;
   always @(posedge clk)
     if (rst) v_41 <= 16'd0;
     else if (v_41_en_and) v_41 <= lane41_vn;
@@ -4498,15 +4503,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_185 <= 16'd0;
     else if (v_185_en_and) v_185 <= lane41_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane42 <= v0_lane42;
+    if (out_q_ready) s2_v0_lane42 <= v0_lane42;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane42 <= s2_current_lane42_next_bits;
+    if (out_q_ready) s2_current_lane42 <= s2_current_lane42_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane42 <= lane42_h;
+    if (out_q_ready) s3_h_lane42 <= lane42_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane42 <= lane42_spike;
+    if (out_q_ready) s4_spike_lane42 <= lane42_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane42 <= s3_h_lane42;
+    if (out_q_ready) s4_kept_lane42 <= s3_h_lane42;
   always @(posedge clk)
     if (rst) v_42 <= 16'd0;
     else if (v_42_en_and) v_42 <= lane42_vn;
@@ -4520,15 +4525,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_186 <= 16'd0;
     else if (v_186_en_and) v_186 <= lane42_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane43 <= v0_lane43;
+    if (out_q_ready) s2_v0_lane43 <= v0_lane43;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane43 <= s2_current_lane43_next_bits;
+    if (out_q_ready) s2_current_lane43 <= s2_current_lane43_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane43 <= lane43_h;
+    if (out_q_ready) s3_h_lane43 <= lane43_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane43 <= lane43_spike;
+    if (out_q_ready) s4_spike_lane43 <= lane43_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane43 <= s3_h_lane43;
+    if (out_q_ready) s4_kept_lane43 <= s3_h_lane43;
   always @(posedge clk)
     if (rst) v_43 <= 16'd0;
     else if (v_43_en_and) v_43 <= lane43_vn;
@@ -4542,15 +4547,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_187 <= 16'd0;
     else if (v_187_en_and) v_187 <= lane43_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane44 <= v0_lane44;
+    if (out_q_ready) s2_v0_lane44 <= v0_lane44;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane44 <= s2_current_lane44_next_bits;
+    if (out_q_ready) s2_current_lane44 <= s2_current_lane44_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane44 <= lane44_h;
+    if (out_q_ready) s3_h_lane44 <= lane44_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane44 <= lane44_spike;
+    if (out_q_ready) s4_spike_lane44 <= lane44_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane44 <= s3_h_lane44;
+    if (out_q_ready) s4_kept_lane44 <= s3_h_lane44;
   always @(posedge clk)
     if (rst) v_44 <= 16'd0;
     else if (v_44_en_and) v_44 <= lane44_vn;
@@ -4564,15 +4569,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_188 <= 16'd0;
     else if (v_188_en_and) v_188 <= lane44_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane45 <= v0_lane45;
+    if (out_q_ready) s2_v0_lane45 <= v0_lane45;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane45 <= s2_current_lane45_next_bits;
+    if (out_q_ready) s2_current_lane45 <= s2_current_lane45_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane45 <= lane45_h;
+    if (out_q_ready) s3_h_lane45 <= lane45_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane45 <= lane45_spike;
+    if (out_q_ready) s4_spike_lane45 <= lane45_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane45 <= s3_h_lane45;
+    if (out_q_ready) s4_kept_lane45 <= s3_h_lane45;
   always @(posedge clk)
     if (rst) v_45 <= 16'd0;
     else if (v_45_en_and) v_45 <= lane45_vn;
@@ -4586,15 +4591,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_189 <= 16'd0;
     else if (v_189_en_and) v_189 <= lane45_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane46 <= v0_lane46;
+    if (out_q_ready) s2_v0_lane46 <= v0_lane46;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane46 <= s2_current_lane46_next_bits;
+    if (out_q_ready) s2_current_lane46 <= s2_current_lane46_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane46 <= lane46_h;
+    if (out_q_ready) s3_h_lane46 <= lane46_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane46 <= lane46_spike;
+    if (out_q_ready) s4_spike_lane46 <= lane46_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane46 <= s3_h_lane46;
+    if (out_q_ready) s4_kept_lane46 <= s3_h_lane46;
   always @(posedge clk)
     if (rst) v_46 <= 16'd0;
     else if (v_46_en_and) v_46 <= lane46_vn;
@@ -4608,15 +4613,15 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
     if (rst) v_190 <= 16'd0;
     else if (v_190_en_and) v_190 <= lane46_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane47 <= v0_lane47;
+    if (out_q_ready) s2_v0_lane47 <= v0_lane47;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane47 <= s2_current_lane47_next_bits;
+    if (out_q_ready) s2_current_lane47 <= s2_current_lane47_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane47 <= lane47_h;
+    if (out_q_ready) s3_h_lane47 <= lane47_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane47 <= lane47_spike;
+    if (out_q_ready) s4_spike_lane47 <= lane47_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane47 <= s3_h_lane47;
+    if (out_q_ready) s4_kept_lane47 <= s3_h_lane47;
   always @(posedge clk)
     if (rst) v_47 <= 16'd0;
     else if (v_47_en_and) v_47 <= lane47_vn;
@@ -4641,6 +4646,9 @@ module mlp_custom_s3_fc1_lif_l192_p48_pipe_4f81f62b (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

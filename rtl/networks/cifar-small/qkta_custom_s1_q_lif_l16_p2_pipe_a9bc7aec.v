@@ -28,15 +28,15 @@ module qkta_custom_s1_q_lif_l16_p2_pipe_a9bc7aec (
   output wire [1:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [1:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [1:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [14:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -53,17 +53,17 @@ module qkta_custom_s1_q_lif_l16_p2_pipe_a9bc7aec (
   reg  [14:0] v_13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] v_14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [14:0] v_15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [25:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [25:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [25:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [25:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -272,10 +272,13 @@ module qkta_custom_s1_q_lif_l16_p2_pipe_a9bc7aec (
   wire [1:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -376,9 +379,9 @@ module qkta_custom_s1_q_lif_l16_p2_pipe_a9bc7aec (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[12:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -423,11 +426,13 @@ module qkta_custom_s1_q_lif_l16_p2_pipe_a9bc7aec (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -450,7 +455,7 @@ module qkta_custom_s1_q_lif_l16_p2_pipe_a9bc7aec (
   assign lane1_h = lane1_h_add[14:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(15'd512);
   assign lane1_vn = s4_spike_lane1 ? 15'd0 : s4_kept_lane1;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -494,33 +499,33 @@ module qkta_custom_s1_q_lif_l16_p2_pipe_a9bc7aec (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 15'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -546,15 +551,15 @@ module qkta_custom_s1_q_lif_l16_p2_pipe_a9bc7aec (
     if (rst) v_14 <= 15'd0;
     else if (v_14_en_and) v_14 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 15'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -591,6 +596,9 @@ module qkta_custom_s1_q_lif_l16_p2_pipe_a9bc7aec (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

@@ -28,15 +28,15 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
   output wire [3:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [3:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [3:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [3:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [13:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -69,17 +69,17 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
   reg  [13:0] v_29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] v_30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [13:0] v_31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [47:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [47:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [47:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [47:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -402,10 +402,13 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
   wire [3:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -552,9 +555,9 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[11:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -635,11 +638,13 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -676,7 +681,7 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
   assign lane3_h = lane3_h_add[13:0];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(14'd512);
   assign lane3_vn = s4_spike_lane3 ? 14'd0 : s4_kept_lane3;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -720,33 +725,33 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 14'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -772,15 +777,15 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
     if (rst) v_28 <= 14'd0;
     else if (v_28_en_and) v_28 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 14'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -806,15 +811,15 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
     if (rst) v_29 <= 14'd0;
     else if (v_29_en_and) v_29 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 14'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -840,15 +845,15 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
     if (rst) v_30 <= 14'd0;
     else if (v_30_en_and) v_30 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 14'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -885,6 +890,9 @@ module qkta_custom_s2_proj_lif_l32_p4_pipe_9c1e4a2b (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)

@@ -28,15 +28,15 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
   output wire [5:0] out_spike  // Blocks/LIFBank.swift makeLIFBank(_:)
 );
 
-  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [5:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [5:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire out_q_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  out_q_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [5:0] out_q_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] out_q_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [5:0] out_q_skid_spike;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  out_q_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  [15:0] v_0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -85,17 +85,17 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
   reg  [15:0] v_45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   reg  [15:0] v_47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
-  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [83:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [83:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
-  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:)
+  reg  s1_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [83:0] s1_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_valid;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  s1_skid_first;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [2:0] s1_skid_group;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [83:0] s1_skid_current;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  reg  [7:0] s1_skid_read;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
+  wire s1_up_ready;  // Blocks/SkidBuffer.swift init(_:_:fields:loadsWhenEmpty:readyRegister:)
   reg  s2_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s3_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
   reg  s4_valid;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -532,10 +532,13 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
   wire [5:0] out_q_spike_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_skid_valid_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
+  wire out_q_ready_next_mux;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
 
   assign s1_take_not = ~hazard;
   assign s1_load_not = ~s1_valid;
-  assign s4_stays_not = ~out_q_up_ready;
+  assign s4_stays_not = ~out_q_ready;
   assign new_meets_eq = s1_new_group == s1_group;
   assign new_meets_and = s1_valid & new_meets_eq;
   assign new_meets_eq_1 = s1_new_group == s2_group;
@@ -728,9 +731,9 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
   assign hazard_new_next_and = hazard_new_next_not & new_meets;
   assign hazard_held_next_not = ~s1_first;
   assign hazard_held_next_and = hazard_held_next_not & held_meets;
-  assign s2_valid_next_mux = out_q_up_ready ? s1_advance : s2_valid;
-  assign s3_valid_next_mux = out_q_up_ready ? s2_valid : s3_valid;
-  assign s4_valid_next_mux = out_q_up_ready ? s3_valid : s4_valid;
+  assign s2_valid_next_mux = out_q_ready ? s1_advance : s2_valid;
+  assign s3_valid_next_mux = out_q_ready ? s2_valid : s3_valid;
+  assign s4_valid_next_mux = out_q_ready ? s3_valid : s4_valid;
   assign s2_current_lane0_next_bits = s1_current[13:0];
   assign v_0_en_eq = s4_group == 3'd0;
   assign v_0_en_and = s4_advance & v_0_en_eq;
@@ -847,11 +850,13 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
   assign out_q_spike_next_mux = out_q_skid_valid ? out_q_skid_spike : out_q_spike_next_cat;
   assign out_q_skid_valid_next_or = out_q_skid_valid | out_q_up_fire;
   assign out_q_skid_valid_next_mux = out_q_load ? 1'd0 : out_q_skid_valid_next_or;
-  assign out_q_up_ready = ~out_q_skid_valid;
+  assign out_q_ready_next_or = out_q_skid_valid | out_q_up_fire;
+  assign out_q_ready_next_not = ~out_q_ready_next_or;
+  assign out_q_ready_next_mux = out_q_load ? 1'd1 : out_q_ready_next_not;
   assign s1_up_ready = ~s1_skid_valid;
-  assign s4_advance = s4_valid & out_q_up_ready;
+  assign s4_advance = s4_valid & out_q_ready;
   assign hazard = s1_loaded ? hazard_new : hazard_held;
-  assign s1_take = s1_take_not & out_q_up_ready;
+  assign s1_take = s1_take_not & out_q_ready;
   assign s1_advance = s1_valid & s1_take;
   assign s1_up_fire = in_valid & s1_up_ready;
   assign s1_load = s1_take | s1_load_not;
@@ -902,7 +907,7 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
   assign lane5_h = lane5_h_add[15:0];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(16'd512);
   assign lane5_vn = s4_spike_lane5 ? 16'd0 : s4_kept_lane5;
-  assign out_q_up_fire = s4_advance & out_q_up_ready;
+  assign out_q_up_fire = s4_advance & out_q_ready;
   assign out_q_load = out_ready | out_q_load_not;
   assign out_q_park = out_q_up_fire & out_q_park_not;
   assign in_ready = s1_up_ready;
@@ -946,33 +951,33 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
     if (rst) s2_valid <= 1'd0;
     else s2_valid <= s2_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s2_first <= s1_first;
+    if (out_q_ready) s2_first <= s1_first;
   always @(posedge clk)
-    if (out_q_up_ready) s2_group <= s1_group;
+    if (out_q_ready) s2_group <= s1_group;
   always @(posedge clk)
     if (rst) s3_valid <= 1'd0;
     else s3_valid <= s3_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s3_first <= s2_first;
+    if (out_q_ready) s3_first <= s2_first;
   always @(posedge clk)
-    if (out_q_up_ready) s3_group <= s2_group;
+    if (out_q_ready) s3_group <= s2_group;
   always @(posedge clk)
     if (rst) s4_valid <= 1'd0;
     else s4_valid <= s4_valid_next_mux;
   always @(posedge clk)
-    if (out_q_up_ready) s4_first <= s3_first;
+    if (out_q_ready) s4_first <= s3_first;
   always @(posedge clk)
-    if (out_q_up_ready) s4_group <= s3_group;
+    if (out_q_ready) s4_group <= s3_group;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane0 <= v0_lane0;
+    if (out_q_ready) s2_v0_lane0 <= v0_lane0;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
+    if (out_q_ready) s2_current_lane0 <= s2_current_lane0_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane0 <= lane0_h;
+    if (out_q_ready) s3_h_lane0 <= lane0_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane0 <= lane0_spike;
+    if (out_q_ready) s4_spike_lane0 <= lane0_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane0 <= s3_h_lane0;
+    if (out_q_ready) s4_kept_lane0 <= s3_h_lane0;
   always @(posedge clk)
     if (rst) v_0 <= 16'd0;
     else if (v_0_en_and) v_0 <= lane0_vn;
@@ -998,15 +1003,15 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
     if (rst) v_42 <= 16'd0;
     else if (v_42_en_and) v_42 <= lane0_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane1 <= v0_lane1;
+    if (out_q_ready) s2_v0_lane1 <= v0_lane1;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
+    if (out_q_ready) s2_current_lane1 <= s2_current_lane1_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane1 <= lane1_h;
+    if (out_q_ready) s3_h_lane1 <= lane1_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane1 <= lane1_spike;
+    if (out_q_ready) s4_spike_lane1 <= lane1_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane1 <= s3_h_lane1;
+    if (out_q_ready) s4_kept_lane1 <= s3_h_lane1;
   always @(posedge clk)
     if (rst) v_1 <= 16'd0;
     else if (v_1_en_and) v_1 <= lane1_vn;
@@ -1032,15 +1037,15 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
     if (rst) v_43 <= 16'd0;
     else if (v_43_en_and) v_43 <= lane1_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane2 <= v0_lane2;
+    if (out_q_ready) s2_v0_lane2 <= v0_lane2;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
+    if (out_q_ready) s2_current_lane2 <= s2_current_lane2_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane2 <= lane2_h;
+    if (out_q_ready) s3_h_lane2 <= lane2_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane2 <= lane2_spike;
+    if (out_q_ready) s4_spike_lane2 <= lane2_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane2 <= s3_h_lane2;
+    if (out_q_ready) s4_kept_lane2 <= s3_h_lane2;
   always @(posedge clk)
     if (rst) v_2 <= 16'd0;
     else if (v_2_en_and) v_2 <= lane2_vn;
@@ -1066,15 +1071,15 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
     if (rst) v_44 <= 16'd0;
     else if (v_44_en_and) v_44 <= lane2_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane3 <= v0_lane3;
+    if (out_q_ready) s2_v0_lane3 <= v0_lane3;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
+    if (out_q_ready) s2_current_lane3 <= s2_current_lane3_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane3 <= lane3_h;
+    if (out_q_ready) s3_h_lane3 <= lane3_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane3 <= lane3_spike;
+    if (out_q_ready) s4_spike_lane3 <= lane3_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane3 <= s3_h_lane3;
+    if (out_q_ready) s4_kept_lane3 <= s3_h_lane3;
   always @(posedge clk)
     if (rst) v_3 <= 16'd0;
     else if (v_3_en_and) v_3 <= lane3_vn;
@@ -1100,15 +1105,15 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
     if (rst) v_45 <= 16'd0;
     else if (v_45_en_and) v_45 <= lane3_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane4 <= v0_lane4;
+    if (out_q_ready) s2_v0_lane4 <= v0_lane4;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
+    if (out_q_ready) s2_current_lane4 <= s2_current_lane4_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane4 <= lane4_h;
+    if (out_q_ready) s3_h_lane4 <= lane4_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane4 <= lane4_spike;
+    if (out_q_ready) s4_spike_lane4 <= lane4_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane4 <= s3_h_lane4;
+    if (out_q_ready) s4_kept_lane4 <= s3_h_lane4;
   always @(posedge clk)
     if (rst) v_4 <= 16'd0;
     else if (v_4_en_and) v_4 <= lane4_vn;
@@ -1134,15 +1139,15 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
     if (rst) v_46 <= 16'd0;
     else if (v_46_en_and) v_46 <= lane4_vn;
   always @(posedge clk)
-    if (out_q_up_ready) s2_v0_lane5 <= v0_lane5;
+    if (out_q_ready) s2_v0_lane5 <= v0_lane5;
   always @(posedge clk)
-    if (out_q_up_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
+    if (out_q_ready) s2_current_lane5 <= s2_current_lane5_next_bits;
   always @(posedge clk)
-    if (out_q_up_ready) s3_h_lane5 <= lane5_h;
+    if (out_q_ready) s3_h_lane5 <= lane5_h;
   always @(posedge clk)
-    if (out_q_up_ready) s4_spike_lane5 <= lane5_spike;
+    if (out_q_ready) s4_spike_lane5 <= lane5_spike;
   always @(posedge clk)
-    if (out_q_up_ready) s4_kept_lane5 <= s3_h_lane5;
+    if (out_q_ready) s4_kept_lane5 <= s3_h_lane5;
   always @(posedge clk)
     if (rst) v_5 <= 16'd0;
     else if (v_5_en_and) v_5 <= lane5_vn;
@@ -1179,6 +1184,9 @@ module ssa_custom_s3_q_lif_l48_p6_pipe_08640080 (
   always @(posedge clk)
     if (rst) out_q_skid_valid <= 1'd0;
     else out_q_skid_valid <= out_q_skid_valid_next_mux;
+  always @(posedge clk)
+    if (rst) out_q_ready <= 1'd1;
+    else out_q_ready <= out_q_ready_next_mux;
   always @(posedge clk)
     if (out_q_park) out_q_skid_first <= s4_first;
   always @(posedge clk)
