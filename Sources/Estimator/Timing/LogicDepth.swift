@@ -42,8 +42,11 @@ public enum LogicDepth {
             (self.carryEntry, self.carryBit, self.dsp) = (carryEntry, carryBit, dsp)
         }
 
-        public static let ecp5 = Delays(clockToQ: 0.5, setup: 0.3, lut: 0.4, routeFanout: 0.0,
-                                        carryEntry: 3.3, carryBit: 0.0, dsp: 4.5)
+        /// Fitted by `qkforge calibrate --fmax` on its eleven calibration designs (2026-12-07,
+        /// session 6; docs/estimate-accuracy.md, "Fmax calibration"): clock-to-Q, setup and DSP
+        /// kept, block RAM 3.0 kept by the fit.
+        public static let ecp5 = Delays(clockToQ: 0.5, setup: 0.3, lut: 0.45, routeFanout: 0.075,
+                                        carryEntry: 2.7, carryBit: 0.005, dsp: 4.5)
         /// Every LUT level 1, everything else nothing: the "deepest" path is then the one with
         /// the most LUT levels between flip-flops (summed across any carry chain, RAM or DSP it
         /// passes), and its `ns` is that count. The xc7 figure `estimate` prints.
