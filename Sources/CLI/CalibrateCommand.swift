@@ -209,13 +209,6 @@ enum CalibrateCommand {
             if ProcessInfo.processInfo.environment["QKFORGE_CALIBRATE_TREE"] != nil && !fmaxOnly { printTree(tree, indent: "  ") }
             designsBuilt.append((c, design, est, Date().timeIntervalSince(t0)))
         }
-        /// Results filled in by the synthesis jobs, under a lock.
-        final class Collected: @unchecked Sendable {
-            let lock = NSLock()
-            var results: [YosysSynthesis.Result?]
-            var errors: [String] = []
-            init(_ n: Int) { results = [YosysSynthesis.Result?](repeating: nil, count: n) }
-        }
         estimating.finish()
         let reuse = args.flag("reuse")
         let timings = fmax ? try measureFmax(designsBuilt.map { ($0.0.name, $0.1) }, work: work, jobs: jobs, reuse: reuse) : []
@@ -233,37 +226,20 @@ enum CalibrateCommand {
             }
             return
         }
-        let collected = Collected(cases.count)
         let synthesizing = ProgressLine("calibrate: yosys synth_xilinx", total: cases.count, unit: "designs")
         defer { synthesizing.finish() }
-        let queue = OperationQueue()
-        queue.maxConcurrentOperationCount = jobs
-        for (i, item) in designsBuilt.enumerated() {
-            let (name, design, est) = (item.0.name, item.1, item.2)
-            queue.addOperation {
-                let dir = work.appendingPathComponent(dirName(name))
-                do {
-                    let r = try YosysSynthesis.synthesize(design, in: dir, reuse: reuse)
-                    collected.lock.lock(); collected.results[i] = r; collected.lock.unlock()
-                    synthesizing.print("  \(name): yosys \(Int(r.seconds)) s, LUT \(r.luts) (est \(est.luts)), FF \(r.flipFlops) (est \(est.flipFlops))")
-                } catch {
-                    collected.lock.lock(); collected.errors.append("\(name): \(error)"); collected.lock.unlock()
-                }
-                collected.lock.lock()
-                let done = collected.results.compactMap { $0 }.count + collected.errors.count
-                collected.lock.unlock()
-                synthesizing.update(done)
-            }
+        let built = designsBuilt.map { ($0.0.name, $0.1, $0.2) }
+        let results = try inParallel(built.map(\.0), jobs: jobs, progress: synthesizing, failure: "synthesis failed") { i in
+            let (name, design, est) = built[i]
+            let r = try YosysSynthesis.synthesize(design, in: work.appendingPathComponent(dirName(name)), reuse: reuse)
+            return (r, "  \(name): yosys \(Int(r.seconds)) s, LUT \(r.luts) (est \(est.luts)), FF \(r.flipFlops) (est \(est.flipFlops))")
         }
-        queue.waitUntilAllOperationsAreFinished()
-        if !collected.errors.isEmpty { throw Failure(message: "synthesis failed: \(collected.errors.joined(separator: "; "))", code: 1) }
-        let results = collected.results
-        var rows = zip(designsBuilt, results).map { Row(name: $0.0.name, estimate: $0.2, yosys: $1!) }
+        var rows = zip(designsBuilt, results).map { Row(name: $0.0.name, estimate: $0.2, yosys: $1) }
         for (i, t) in timings.enumerated() {
             rows[i].fmax = FmaxRow(name: rows[i].name, estimate: LogicDepth.analyze(designsBuilt[i].1, lutInputs: 4, delays: delays), measured: t)
         }
         if validate {
-            let seconds = results.compactMap { $0?.seconds }.reduce(0, +)
+            let seconds = results.map(\.seconds).reduce(0, +)
             let section = heldOutMarkdown(rows, seed: seed, version: version, seconds: seconds, reused: args.flag("reuse"), delays: delays)
             print(section)
             if let o = out {
@@ -288,26 +264,30 @@ enum CalibrateCommand {
 
     /// Places and routes every design on ECP5 (`jobs` at a time), each in `work`/NAME-ecp5.
     static func measureFmax(_ designs: [(String, Design)], work: URL, jobs: Int, reuse: Bool) throws -> [ECP5Timing.Result] {
-        final class Collected: @unchecked Sendable {
-            let lock = NSLock()
-            var results: [ECP5Timing.Result?]
-            var errors: [String] = []
-            init(_ n: Int) { results = [ECP5Timing.Result?](repeating: nil, count: n) }
-        }
-        let collected = Collected(designs.count)
         let progress = ProgressLine("calibrate: synth_ecp5 + nextpnr-ecp5", total: designs.count, unit: "designs")
         defer { progress.finish() }
+        return try inParallel(designs.map(\.0), jobs: jobs, progress: progress, failure: "place and route failed") { i in
+            let (name, design) = designs[i]
+            let r = try ECP5Timing.run(design, in: work.appendingPathComponent(dirName(name) + "-ecp5"), reuse: reuse)
+            return (r, String(format: "  %@: nextpnr %.1f MHz (synth %d s, pnr %d s)", name, r.fmaxMHz, Int(r.synthSeconds), Int(r.placeAndRouteSeconds)))
+        }
+    }
+
+    /// Runs `job(i)` for every design in `names`, `jobs` at a time, printing each job's line and
+    /// counting it on `progress`; the results in order, or one error naming every design that failed.
+    static func inParallel<R>(_ names: [String], jobs: Int, progress: ProgressLine, failure: String,
+                              _ job: @escaping @Sendable (Int) throws -> (R, String)) throws -> [R] {
+        let collected = ParallelResults<R>(names.count)
         let queue = OperationQueue()
         queue.maxConcurrentOperationCount = jobs
-        for (i, (name, design)) in designs.enumerated() {
+        for i in names.indices {
             queue.addOperation {
-                let dir = work.appendingPathComponent(dirName(name) + "-ecp5")
                 do {
-                    let r = try ECP5Timing.run(design, in: dir, reuse: reuse)
+                    let (r, line) = try job(i)
                     collected.lock.lock(); collected.results[i] = r; collected.lock.unlock()
-                    progress.print(String(format: "  %@: nextpnr %.1f MHz (synth %d s, pnr %d s)", name, r.fmaxMHz, Int(r.synthSeconds), Int(r.placeAndRouteSeconds)))
+                    progress.print(line)
                 } catch {
-                    collected.lock.lock(); collected.errors.append("\(name): \(error)"); collected.lock.unlock()
+                    collected.lock.lock(); collected.errors.append("\(names[i]): \(error)"); collected.lock.unlock()
                 }
                 collected.lock.lock()
                 let done = collected.results.compactMap { $0 }.count + collected.errors.count
@@ -316,7 +296,7 @@ enum CalibrateCommand {
             }
         }
         queue.waitUntilAllOperationsAreFinished()
-        if !collected.errors.isEmpty { throw Failure(message: "place and route failed: \(collected.errors.joined(separator: "; "))", code: 1) }
+        if !collected.errors.isEmpty { throw Failure(message: "\(failure): \(collected.errors.joined(separator: "; "))", code: 1) }
         return collected.results.map { $0! }
     }
 
@@ -522,4 +502,12 @@ enum CalibrateCommand {
             """
         return s
     }
+}
+
+/// Results filled in by `CalibrateCommand.inParallel`'s jobs, under a lock.
+private final class ParallelResults<R>: @unchecked Sendable {
+    let lock = NSLock()
+    var results: [R?]
+    var errors: [String] = []
+    init(_ n: Int) { results = [R?](repeating: nil, count: n) }
 }
