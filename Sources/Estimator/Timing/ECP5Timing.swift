@@ -108,7 +108,7 @@ public enum ECP5Timing {
         let optionsText = "device \(options.device) package \(options.package) speed \(options.speed) target \(options.targetMHz) MHz seed \(options.seed)\n"
         if reuse, (try? String(contentsOf: optionsFile, encoding: .utf8)) == optionsText,
            let data = try? Data(contentsOf: directory.appendingPathComponent("pnr.json")),
-           emitted.verilog.allSatisfy({ f in (try? String(contentsOf: directory.appendingPathComponent(f.name), encoding: .utf8)) == f.contents }) {
+           emitted.isWritten(in: directory) {
             return try parseReport(data)
         }
         try emitted.write(to: directory)   // replaces the directory, an old options.txt with it

@@ -37,6 +37,12 @@ public struct EmittedDesign: Sendable {
 
     public var allFiles: [File] { verilog + memoryImages + [filelist] }
 
+    /// Whether `directory` already holds this design's Verilog, every file byte-identical (a
+    /// tool run there on it can be read back instead of run again).
+    public func isWritten(in directory: URL) -> Bool {
+        verilog.allSatisfy { f in (try? String(contentsOf: directory.appendingPathComponent(f.name), encoding: .utf8)) == f.contents }
+    }
+
     /// Writes every file into `directory`, through a temporary sibling directory renamed into
     /// place, so a failure never leaves a half-written design. An existing directory is replaced.
     public func write(to directory: URL, extraFiles: [File] = []) throws {
