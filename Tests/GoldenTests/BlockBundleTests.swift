@@ -69,20 +69,6 @@ private struct FloatBlock {
     }
 }
 
-/// Writes `tensors` (keys as given) into a fresh bundle folder.
-private func writeBundle(_ tensors: [String: ([Int], [Double]?)], name: String = #function) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("qkforge-blockbundle-\(ProcessInfo.processInfo.processIdentifier)-\(name.filter(\.isLetter))-\(UUID().uuidString.prefix(8))")
-    let t = dir.appendingPathComponent("tensors")
-    try FileManager.default.createDirectory(at: t, withIntermediateDirectories: true)
-    for (key, (shape, values)) in tensors {
-        let url = t.appendingPathComponent(key + ".npy")
-        if let values { try NPYArray(shape: shape, scalars: values.map { Float($0) }).write(to: url) }
-        else { try NPYArray(scalar: Int64(123)).write(to: url) }
-    }
-    return dir
-}
-
 private func prefixed(_ t: [String: ([Int], [Double]?)], _ p: String) -> [String: ([Int], [Double]?)] {
     Dictionary(uniqueKeysWithValues: t.map { (p + $0.key, $0.value) })
 }
@@ -94,6 +80,12 @@ private func settings(stage: Int = 1, index: Int = 0, eps: Double = 0, kind: Att
 }
 
 struct BlockBundleTests {
+    let folders = BundleFolders(prefix: "qkforge-blockbundle")
+    /// Writes `tensors` (keys as given) into a fresh bundle folder, removed after the test.
+    func writeBundle(_ tensors: [String: ([Int], [Double]?)], name: String = #function) throws -> URL {
+        try folders.write(tensors, name: name)
+    }
+
     /// Every quantized integer equals its float value (after the identity fold) times 2^Fw.
     func expectOnGrid(_ l: BlockBundle.Layer, _ w: [[Double]], _ bias: [Double], sourceLocation: SourceLocation = #_sourceLocation) {
         for o in w.indices {

@@ -74,19 +74,6 @@ private struct FloatSSA {
     }
 }
 
-private func writeSSABundle(_ tensors: [String: ([Int], [Double]?)], name: String = #function) throws -> URL {
-    let dir = FileManager.default.temporaryDirectory
-        .appendingPathComponent("qkforge-ssabundle-\(ProcessInfo.processInfo.processIdentifier)-\(name.filter(\.isLetter))-\(UUID().uuidString.prefix(8))")
-    let t = dir.appendingPathComponent("tensors")
-    try FileManager.default.createDirectory(at: t, withIntermediateDirectories: true)
-    for (key, (shape, values)) in tensors {
-        let url = t.appendingPathComponent(key + ".npy")
-        if let values { try NPYArray(shape: shape, scalars: values.map { Float($0) }).write(to: url) }
-        else { try NPYArray(scalar: Int64(123)).write(to: url) }
-    }
-    return dir
-}
-
 private func withPrefix(_ t: [String: ([Int], [Double]?)], _ p: String) -> [String: ([Int], [Double]?)] {
     Dictionary(uniqueKeysWithValues: t.map { (p + $0.key, $0.value) })
 }
@@ -99,6 +86,12 @@ private func blockSettings(index: Int = 0, layout: BlockBundle.Layout? = nil, ss
 }
 
 struct SSABundleTests {
+    let folders = BundleFolders(prefix: "qkforge-ssabundle")
+    /// Writes `tensors` (keys as given) into a fresh bundle folder, removed after the test.
+    func writeSSABundle(_ tensors: [String: ([Int], [Double]?)], name: String = #function) throws -> URL {
+        try folders.write(tensors, name: name)
+    }
+
     func expectOnGrid(_ l: AttentionBundle.Layer, _ w: [[Double]], _ bias: [Double], sourceLocation: SourceLocation = #_sourceLocation) {
         for o in w.indices {
             let s = pow(2, Double(l.quantization.fractionBits[o]))
