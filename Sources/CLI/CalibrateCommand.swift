@@ -213,10 +213,9 @@ enum CalibrateCommand {
         let reuse = args.flag("reuse")
         let timings = fmax ? try measureFmax(designsBuilt.map { ($0.0.name, $0.1) }, work: work, jobs: jobs, reuse: reuse) : []
         if fmaxOnly {
-            let fmaxRows = zip(designsBuilt, timings).map { item, t in
-                FmaxRow(name: item.0.name, estimate: LogicDepth.analyze(item.1, lutInputs: 4, delays: delays), measured: t)
-            }
+            // One flattened netlist per design (`Sample`), timed under the delays in use and each fit candidate.
             let samples = zip(designsBuilt, timings).map { FmaxFit.Sample(name: $0.0.name, design: $0.1, measuredMHz: $1.fmaxMHz) }
+            let fmaxRows = zip(samples, timings).map { FmaxRow(name: $0.name, estimate: $0.estimate(delays), measured: $1) }
             let fit = FmaxFit.fit(samples, from: delays)
             let md = fmaxMarkdown(fmaxRows, samples: samples, fit: fit, current: delays, reused: reuse)
             print(md)
