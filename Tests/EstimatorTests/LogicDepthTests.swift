@@ -111,4 +111,21 @@ import HDL
         #expect(p.lutLevels == 2)
         #expect(abs(p.ns - 2) < 1e-9)
     }
+
+    /// On ECP5 a comparison against a constant is a carry chain over its variable bits and then
+    /// the two LUT levels `synth_ecp5` forms the result in: a 12-bit `a >= 1000` into a register
+    /// is 1 + 12 x 0.1 (the chain) + 2 x 1 (the LUTs) = 4.2 ns. On xc7 it is plain logic.
+    @Test func constantCompareIsAChainAndTwoLUTs() throws {
+        let m = Module("ge_const")
+        let a = m.input("a", width: 12)
+        let r = m.reg("r", width: 1)
+        m.next(r, a.ge(.const(1000, width: 12)))
+        m.output("y", r)
+        let p = try depth(m, k: 4)
+        #expect(p.chains == 1 && p.carryBits == 12, "\(p)")
+        #expect(p.lutLevels == 2, "\(p.lutLevels) levels")
+        #expect(abs(p.ns - 4.2) < 1e-9, "\(p.ns) ns")
+        let x = try depth(m, k: 6)
+        #expect(x.chains == 0 && x.lutLevels >= 1, "\(x)")
+    }
 }

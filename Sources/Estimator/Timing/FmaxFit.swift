@@ -1,9 +1,9 @@
 import HDL
 
 /// Fits the ECP5 delays of `LogicDepth` to Fmax measured by nextpnr on a calibration set
-/// (`qkforge calibrate --fmax`). The clock-to-Q, setup and DSP delays are kept; the per-level
-/// LUT delay, its fanout and design-size terms, the carry-chain entry and per-bit ripple, and the
-/// block RAM's clock-to-data are fitted by coordinate descent on the relative Fmax error, the worst design
+/// (`qkforge calibrate --fmax`). The clock-to-Q and setup delays are kept; the per-level LUT
+/// delay, its fanout term, the carry-chain entry and per-bit ripple, the block RAM's clock-to-data
+/// and the DSP product's delay are fitted by coordinate descent on the relative Fmax error, the worst design
 /// first and the mean after (`objective`). Every candidate re-runs the depth analysis, so the
 /// path each design is judged on may change with the delays, as it does in `estimate`.
 ///
@@ -55,7 +55,7 @@ public enum FmaxFit {
         Parameter(name: "carryEntry", key: \.carryEntry, range: 0...5.0, step: 0.4, minStep: 0.02),
         Parameter(name: "carryBit", key: \.carryBit, range: 0...0.3, step: 0.02, minStep: 0.002),
         Parameter(name: "blockRAM", key: \.blockRAM, range: 0.5...6.0, step: 0.4, minStep: 0.02),
-        Parameter(name: "routeSize", key: \.routeSize, range: 0...0.5, step: 0.05, minStep: 0.005),
+        Parameter(name: "dsp", key: \.dsp, range: 2.0...9.0, step: 0.4, minStep: 0.02),
     ]
 
     /// Worst and mean absolute error (percent) of `delays` over `samples`.
@@ -102,15 +102,15 @@ public enum FmaxFit {
         return Fit(delays: best, worst: bestErrors.worst, mean: bestErrors.mean, evaluations: evaluations)
     }
 
-    /// The delays as `QKFORGE_ECP5_DELAYS` reads them: clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM,routeSize.
+    /// The delays as `QKFORGE_ECP5_DELAYS` reads them: clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM.
     public static func environmentValue(_ d: LogicDepth.Delays) -> String {
-        [d.clockToQ, d.setup, d.lut, d.routeFanout, d.carryEntry, d.carryBit, d.dsp, d.blockRAM, d.routeSize].map { String(format: "%.4g", $0) }.joined(separator: ",")
+        [d.clockToQ, d.setup, d.lut, d.routeFanout, d.carryEntry, d.carryBit, d.dsp, d.blockRAM].map { String(format: "%.4g", $0) }.joined(separator: ",")
     }
 
     /// The delays as Swift source, to paste into `LogicDepth.Delays.ecp5`.
     public static func swiftSource(_ d: LogicDepth.Delays) -> String {
         func f(_ x: Double) -> String { String(format: "%.3g", x) }
         return "Delays(clockToQ: \(f(d.clockToQ)), setup: \(f(d.setup)), lut: \(f(d.lut)), routeFanout: \(f(d.routeFanout)), "
-            + "carryEntry: \(f(d.carryEntry)), carryBit: \(f(d.carryBit)), dsp: \(f(d.dsp))) with blockRAM \(f(d.blockRAM)), routeSize \(f(d.routeSize))"
+            + "carryEntry: \(f(d.carryEntry)), carryBit: \(f(d.carryBit)), dsp: \(f(d.dsp))) with blockRAM \(f(d.blockRAM))"
     }
 }

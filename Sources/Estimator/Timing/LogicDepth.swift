@@ -12,10 +12,8 @@ import HDL
 /// (`carryBit`), and each sum bit leaves it. Flip-flops, input ports and RAM outputs start at
 /// zero; a flip-flop's D and enable, and a RAM's write port, end a path. DSP products add
 /// `dsp`. Each LUT level's routing grows with the fanout of the net it drives
-/// (`routeFanout * log2(fanout)`), as placement spreads a wide net's readers, and every LUT level
-/// and chain entry with the design's size (`routeSize` per doubling of its flip-flops above
-/// 1024), as nextpnr spreads a larger design. On ECP5 a comparison against a constant is a chain
-/// followed by two LUT levels, as `synth_ecp5` maps it.
+/// (`routeFanout * log2(fanout)`), as placement spreads a wide net's readers. On ECP5 a
+/// comparison against a constant is a chain followed by two LUT levels, as `synth_ecp5` maps it.
 ///
 /// The critical path's delay is `clockToQ + arrival + setup` and Fmax is its inverse. The
 /// delays are not per-design constants: they are per LUT level, per carry bit and per net
@@ -38,10 +36,6 @@ public enum LogicDepth {
         public var dsp: Double
         /// A block RAM's clock to its read data (a path starting there, instead of clock-to-Q).
         public var blockRAM: Double = 3.0
-        /// Extra routing per LUT level and per carry-chain entry, per doubling of the design's
-        /// live flip-flops above `sizeReferenceFlops`: placement spreads a larger design, so its
-        /// nets run longer (nextpnr's routing share of a path grows with the design).
-        public var routeSize: Double = 0
 
         /// ECP5 speed grade 8 (nextpnr-ecp5), calibrated in docs/estimate-accuracy.md.
         public init(clockToQ: Double, setup: Double, lut: Double, routeFanout: Double, carryEntry: Double, carryBit: Double, dsp: Double) {
@@ -50,15 +44,11 @@ public enum LogicDepth {
         }
 
         /// Fitted by `qkforge calibrate --fmax --reuse` on its eleven calibration designs
-        /// (2026-12-07, session 7, with the compare's two LUT levels and the design-size term;
-        /// docs/estimate-accuracy.md, "Fmax calibration"): clock-to-Q, setup and DSP kept, block
-        /// RAM 3.0 kept by the fit.
-        public static let ecp5: Delays = {
-            var d = Delays(clockToQ: 0.5, setup: 0.3, lut: 0.237, routeFanout: 0.0738,
-                           carryEntry: 2.18, carryBit: 0.01, dsp: 4.5)
-            d.routeSize = 0.1
-            return d
-        }()
+        /// (2026-12-07, session 7, with the compare's two LUT levels and the DSP delay fitted;
+        /// docs/estimate-accuracy.md, "Fmax calibration"): clock-to-Q and setup kept, block RAM
+        /// 3.0 kept by the fit.
+        public static let ecp5 = Delays(clockToQ: 0.5, setup: 0.3, lut: 0.5, routeFanout: 0.05,
+                                        carryEntry: 2.2, carryBit: 0.035, dsp: 5.7)
         /// Every LUT level 1, everything else nothing: the "deepest" path is then the one with
         /// the most LUT levels between flip-flops (summed across any carry chain, RAM or DSP it
         /// passes), and its `ns` is that count. The xc7 figure `estimate` prints.
@@ -68,9 +58,6 @@ public enum LogicDepth {
             return d
         }()
     }
-
-    /// The design size (live flip-flops) at which `routeSize` adds nothing.
-    public static let sizeReferenceFlops = 1024.0
 
     /// LUT levels after the carry chain of a comparison against a constant on ECP5 (chain, then
     /// two or more LUT4 on each of the eleven nextpnr critical paths through a LIF compare in the
@@ -159,11 +146,8 @@ public enum LogicDepth {
         var level = [Int32](repeating: 0, count: n)
         var cuts = [[[Int32]]](repeating: [], count: n)
         var blockDone = [Bool](repeating: false, count: b.blocks.count)
-        let liveFlops = liveFlop.reduce(0) { $1 ? $0 + 1 : $0 }
-        let sizeDelay = d.routeSize * max(0, log2(Double(liveFlops) / sizeReferenceFlops))
-        let carryEntry = d.carryEntry + sizeDelay
         func lutDelay(_ x: Int) -> Double {
-            d.lut + sizeDelay + d.routeFanout * log2(Double(max(1, fanout[x])))
+            d.lut + d.routeFanout * log2(Double(max(1, fanout[x])))
         }
         func cutArrival(_ c: [Int32]) -> Arrival {
             var a = Arrival(t: -1)
@@ -191,7 +175,7 @@ public enum LogicDepth {
                     // from the bit below arrives later and ripples on.
                     let r = rep(s)
                     var op = net.kind[r] == .xor ? Arrival.later(arr[rep(Int(net.a[r]))], arr[rep(Int(net.b[r]))]) : arr[r]
-                    op.t += carryEntry
+                    op.t += d.carryEntry
                     op.carry += 1
                     op.chains += 1
                     var rippled = run
@@ -207,7 +191,7 @@ public enum LogicDepth {
                 let w = blk.inputs.count / 2
                 var a = Arrival(t: -1)
                 for x in blk.inputs { a = Arrival.later(a, arr[rep(x)]) }
-                a.t += carryEntry + d.carryBit * Double(w)
+                a.t += d.carryEntry + d.carryBit * Double(w)
                 a.carry += Int32(w)
                 a.chains += 1
                 a.longest = max(a.longest, Int32(w))
@@ -243,11 +227,11 @@ public enum LogicDepth {
                     // LIF compare on a nextpnr critical path reads chain, LUT, LUT).
                     var a = Arrival(t: -1)
                     for o in ops { a = Arrival.later(a, arr[rep(o)]) }
-                    a.t += carryEntry + d.carryBit * Double(ops.count)
+                    a.t += d.carryEntry + d.carryBit * Double(ops.count)
                     a.carry += Int32(ops.count)
                     a.chains += 1
                     a.longest = max(a.longest, Int32(ops.count))
-                    a.t += d.lut + sizeDelay + lutDelay(x)
+                    a.t += d.lut + lutDelay(x)
                     a.levels += Self.constantCompareLUTLevels
                     a.fanoutLog += log2(Double(max(1, fanout[x])))
                     arr[x] = a
