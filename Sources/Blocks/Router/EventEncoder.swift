@@ -127,6 +127,8 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
     let chunkFinal = m.reg("chunk_final", width: 1)
 
     // E find-first-set steps: each takes the lowest set bit and clears it.
+    /// The longest carry chain of the registered pick (`isolateLowest`).
+    let isolateSegment = 64
     var rest = chunkMask
     var slotValid: [Expr] = [], slotChannel: [Expr] = [], slotCount: [Expr] = []
 
@@ -167,6 +169,27 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
                   m.wire("scan_rest_empty_r", mux(fromLoad, emptyIfLoaded, emptyAfterPick)),
                   emptyIfLoaded, emptyAfterPick, fromLoad)
     }
+    /// `x & -x`, the lowest set bit of `x` as a one-hot, for the registered one-slot pick. Up to
+    /// `isolateSegment` bits it is one carry chain. A wider beat is cut into segments of that
+    /// many bits, each isolated by its own chain in parallel, and a segment's pick is kept only
+    /// when no lower segment has a bit set (an OR tree beside the chains): a 256-channel beat
+    /// would otherwise ripple 256 bits in one cycle, 9 ns of ECP5 carry alone.
+    func isolateLowest(_ x: Expr, name: String) -> Expr {
+        let seg = isolateSegment
+        guard k > seg else { return x & (Expr.const(0, width: k) -% x) }
+        var parts: [Expr] = []
+        var lowerAny: Expr? = nil
+        for lo in stride(from: 0, to: k, by: seg) {
+            let hi = min(k, lo + seg) - 1, w = hi - lo + 1
+            let part = x.slice(hi, lo)
+            let pick = m.wire("\(name)_seg\(lo / seg)", part & (Expr.const(0, width: w) -% part))
+            parts.append(lowerAny.map { mux($0, .const(0, width: w), pick) } ?? pick)
+            let any = part.orReduce()
+            if lo + seg < k { lowerAny = m.wire("\(name)_below\(lo / seg + 1)", lowerAny.map { $0 | any } ?? any) }
+        }
+        return cat(Array(parts.reversed()))
+    }
+
     /// Whether at least two and at least three bits of `x` are set, by a tree of pairs that
     /// carries the thermometer code (at least 1, 2, 3) of each half: every output is an AND/OR
     /// of its children's flags, monotone, so the mapper keeps the tree `log2 K` levels deep. (A
@@ -249,8 +272,8 @@ public func makeEventEncoder(_ config: EventEncoderConfig) throws -> Module {
         // pick is `x & -x`: a carry chain is a hard macro the LUT mapper leaves alone, where it
         // rewrote the prefix tree of `lowestSet` into a ripple of wide LUTs as deep as the
         // deepest cone of the encoder (10 levels on a 64-channel beat; docs/timing.md).
-        let inPick = m.wire("in_pick", inMask & (Expr.const(0, width: k) -% inMask))
-        let restPick = m.wire("rest_pick", rest & (Expr.const(0, width: k) -% rest))
+        let inPick = m.wire("in_pick", isolateLowest(inMask, name: "in_pick"))
+        let restPick = m.wire("rest_pick", isolateLowest(rest, name: "rest_pick"))
         m.next(r.onehot, mux(inFire, inPick, restPick), enable: inFire | take)
         m.next(r.hasData, mux(inFire, inMask.orReduce(), ~r.restEmpty), enable: inFire | take)
         let inCount = k > 1 ? countUpTo3(inMask, name: "in_count", three: false) : (atLeast2: Expr.const(0, width: 1), atLeast3: Expr.const(0, width: 1))

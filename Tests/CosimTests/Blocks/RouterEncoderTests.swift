@@ -117,6 +117,10 @@ final class EncoderBench: Bench {
         // is the beat number beside the index), and 12-channel beats (the channel is an add).
         ("c96k64", EventEncoderConfig(channels: 96, chunkChannels: 64, countWidth: 1, slots: 1), true),
         ("c96k12", EventEncoderConfig(channels: 96, chunkChannels: 12, countWidth: 1, slots: 1), true),
+        // Beats wider than one pick chain (64 bits): segments of 64, 64 and 22 channels, and
+        // four segments with a 8-channel last one, each kept only when the lower ones are empty.
+        ("c300k150", EventEncoderConfig(channels: 300, chunkChannels: 150, countWidth: 2, slots: 1), true),
+        ("c200k200", EventEncoderConfig(channels: 200, chunkChannels: 200, countWidth: 1, slots: 1), true),
         // No stalls: the measured rate against max(1, ceil(nonzeros/E)) cycles per input beat.
         ("rate_e4", EventEncoderConfig(channels: 96, chunkChannels: 32, countWidth: 2, slots: 4), false),
         ("rate_e1", EventEncoderConfig(channels: 64, chunkChannels: 64, countWidth: 1, slots: 1), false),

@@ -73,7 +73,13 @@ module spike_event_encoder_c384_k96_w1_e1 (
   wire chunk_done;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_fire;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [63:0] in_pick_seg0;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire in_pick_below1;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [31:0] in_pick_seg1;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
   wire [95:0] in_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [63:0] rest_pick_seg0;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire rest_pick_below1;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [31:0] rest_pick_seg1;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
   wire [95:0] rest_pick;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire [47:0] in_count_any0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire [47:0] in_count_two0;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
@@ -1035,8 +1041,16 @@ module spike_event_encoder_c384_k96_w1_e1 (
   wire chunk_done_and;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire chunk_done_mux;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
   wire in_ready_int_not;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [95:0] in_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
-  wire [95:0] rest_pick_sub;  // Blocks/EventEncoder.swift makeEventEncoder(_:)
+  wire [63:0] in_pick_seg0_bits;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [63:0] in_pick_seg0_sub;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [31:0] in_pick_seg1_bits;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [31:0] in_pick_seg1_sub;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [31:0] in_pick_mux;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [63:0] rest_pick_seg0_bits;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [63:0] rest_pick_seg0_sub;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [31:0] rest_pick_seg1_bits;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [31:0] rest_pick_seg1_sub;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
+  wire [31:0] rest_pick_mux;  // Blocks/EventEncoder.swift isolateLowest(_:name:)
   wire in_count_any0_bits;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire in_count_any0_bits_1;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
   wire in_count_any0_or;  // Blocks/EventEncoder.swift countUpTo3(_:name:three:)
@@ -3904,8 +3918,16 @@ module spike_event_encoder_c384_k96_w1_e1 (
   assign chunk_done_and = scan_take & scan_rest_empty;
   assign chunk_done_mux = scan_token_valid ? chunk_done_and : 1'd1;
   assign in_ready_int_not = ~chunk_valid;
-  assign in_pick_sub = 96'h000000000000000000000000 - in_mask;
-  assign rest_pick_sub = 96'h000000000000000000000000 - pick0_rest;
+  assign in_pick_seg0_bits = in_mask[63:0];
+  assign in_pick_seg0_sub = 64'd0 - in_pick_seg0_bits;
+  assign in_pick_seg1_bits = in_mask[95:64];
+  assign in_pick_seg1_sub = 32'd0 - in_pick_seg1_bits;
+  assign in_pick_mux = in_pick_below1 ? 32'd0 : in_pick_seg1;
+  assign rest_pick_seg0_bits = pick0_rest[63:0];
+  assign rest_pick_seg0_sub = 64'd0 - rest_pick_seg0_bits;
+  assign rest_pick_seg1_bits = pick0_rest[95:64];
+  assign rest_pick_seg1_sub = 32'd0 - rest_pick_seg1_bits;
+  assign rest_pick_mux = rest_pick_below1 ? 32'd0 : rest_pick_seg1;
   assign in_count_any0_bits = in_mask[94];
   assign in_count_any0_bits_1 = in_mask[95];
   assign in_count_any0_or = in_count_any0_bits | in_count_any0_bits_1;
@@ -5871,8 +5893,14 @@ module spike_event_encoder_c384_k96_w1_e1 (
   assign chunk_done = chunk_valid & chunk_done_mux;
   assign in_ready_int = in_ready_int_not | chunk_done;
   assign in_fire = in_valid & in_ready_int;
-  assign in_pick = in_mask & in_pick_sub;
-  assign rest_pick = pick0_rest & rest_pick_sub;
+  assign in_pick_seg0 = in_pick_seg0_bits & in_pick_seg0_sub;
+  assign in_pick_below1 = |in_pick_seg0_bits;
+  assign in_pick_seg1 = in_pick_seg1_bits & in_pick_seg1_sub;
+  assign in_pick = {in_pick_mux, in_pick_seg0};
+  assign rest_pick_seg0 = rest_pick_seg0_bits & rest_pick_seg0_sub;
+  assign rest_pick_below1 = |rest_pick_seg0_bits;
+  assign rest_pick_seg1 = rest_pick_seg1_bits & rest_pick_seg1_sub;
+  assign rest_pick = {rest_pick_mux, rest_pick_seg0};
   assign in_count_any0 = {in_count_any0_or, in_count_any0_or_1, in_count_any0_or_2, in_count_any0_or_3, in_count_any0_or_4, in_count_any0_or_5, in_count_any0_or_6, in_count_any0_or_7, in_count_any0_or_8, in_count_any0_or_9, in_count_any0_or_10, in_count_any0_or_11, in_count_any0_or_12, in_count_any0_or_13, in_count_any0_or_14, in_count_any0_or_15, in_count_any0_or_16, in_count_any0_or_17, in_count_any0_or_18, in_count_any0_or_19, in_count_any0_or_20, in_count_any0_or_21, in_count_any0_or_22, in_count_any0_or_23, in_count_any0_or_24, in_count_any0_or_25, in_count_any0_or_26, in_count_any0_or_27, in_count_any0_or_28, in_count_any0_or_29, in_count_any0_or_30, in_count_any0_or_31, in_count_any0_or_32, in_count_any0_or_33, in_count_any0_or_34, in_count_any0_or_35, in_count_any0_or_36, in_count_any0_or_37, in_count_any0_or_38, in_count_any0_or_39, in_count_any0_or_40, in_count_any0_or_41, in_count_any0_or_42, in_count_any0_or_43, in_count_any0_or_44, in_count_any0_or_45, in_count_any0_or_46, in_count_any0_or_47};
   assign in_count_two0 = {in_count_two0_or_1, in_count_two0_or_3, in_count_two0_or_5, in_count_two0_or_7, in_count_two0_or_9, in_count_two0_or_11, in_count_two0_or_13, in_count_two0_or_15, in_count_two0_or_17, in_count_two0_or_19, in_count_two0_or_21, in_count_two0_or_23, in_count_two0_or_25, in_count_two0_or_27, in_count_two0_or_29, in_count_two0_or_31, in_count_two0_or_33, in_count_two0_or_35, in_count_two0_or_37, in_count_two0_or_39, in_count_two0_or_41, in_count_two0_or_43, in_count_two0_or_45, in_count_two0_or_47, in_count_two0_or_49, in_count_two0_or_51, in_count_two0_or_53, in_count_two0_or_55, in_count_two0_or_57, in_count_two0_or_59, in_count_two0_or_61, in_count_two0_or_63, in_count_two0_or_65, in_count_two0_or_67, in_count_two0_or_69, in_count_two0_or_71, in_count_two0_or_73, in_count_two0_or_75, in_count_two0_or_77, in_count_two0_or_79, in_count_two0_or_81, in_count_two0_or_83, in_count_two0_or_85, in_count_two0_or_87, in_count_two0_or_89, in_count_two0_or_91, in_count_two0_or_93, in_count_two0_or_95};
   assign in_count_any1 = {in_count_any1_or, in_count_any1_or_1, in_count_any1_or_2, in_count_any1_or_3, in_count_any1_or_4, in_count_any1_or_5, in_count_any1_or_6, in_count_any1_or_7, in_count_any1_or_8, in_count_any1_or_9, in_count_any1_or_10, in_count_any1_or_11, in_count_any1_or_12, in_count_any1_or_13, in_count_any1_or_14, in_count_any1_or_15, in_count_any1_or_16, in_count_any1_or_17, in_count_any1_or_18, in_count_any1_or_19, in_count_any1_or_20, in_count_any1_or_21, in_count_any1_or_22, in_count_any1_or_23};
