@@ -29,10 +29,22 @@ public struct Folding: Hashable, Sendable {
 
 /// The default fc2 lanes of a block's MLP: `mlpRatio * P`, so that fc2, which reads the
 /// `mlpRatio * C` hidden spikes, takes about as many cycles per vector as the attention's
-/// accumulators; at most 256 and a multiple of `K = min(P, C)` (at least `K`). With fc1 at twice
+/// accumulators; at most 256 and a multiple of `K = min(P, C)` (at least `K`), and at most `C`:
+/// more lanes than fc2 has outputs would idle (a small block, C = 12 at P = 7, had 28). With fc1 at twice
 /// that, the stage-1 block of hst-4-384 (P = 12) runs 4x faster than with the attention's P
 /// everywhere and its lane utilisation doubles (0.30 -> 0.64, `QKFormerBlockSoakTests`).
 public func defaultMLPLanes(lanes: Int, channels: Int, mlpRatio: Int) -> Int {
+    min(channels, defaultMLPPace(lanes: lanes, channels: channels, mlpRatio: mlpRatio))
+}
+
+/// The default fc1 (hidden) lanes of a block's MLP: twice fc2's pace, at most 256 and at most the
+/// hidden width `mlpRatio * C` (where fc2 is clamped to `C`, fc1 keeps the pace it would have had).
+public func defaultHiddenLanes(lanes: Int, channels: Int, mlpRatio: Int) -> Int {
+    min(256, 2 * defaultMLPPace(lanes: lanes, channels: channels, mlpRatio: mlpRatio), mlpRatio * channels)
+}
+
+/// `mlpRatio * P` rounded down to a multiple of `K = min(P, C)` (at least `K`), at most 256.
+func defaultMLPPace(lanes: Int, channels: Int, mlpRatio: Int) -> Int {
     let k = min(lanes, channels)
     return max(k, min(256, lanes * mlpRatio) / k * k)
 }
@@ -115,7 +127,9 @@ public struct BlockHardware: Sendable {
             }
             let fc2Lanes = f.mlpLanes ?? defaultMLPLanes(lanes: f.lanes, channels: C, mlpRatio: max(1, fc1.outputs / C))
             let mlp = MLPConfig(channels: C, hidden: fc1.outputs, timeSteps: d.input.timeSteps, lanes: fc2Lanes,
-                                hiddenLanes: f.hiddenLanes ?? min(256, 2 * fc2Lanes), inputChunk: K,
+                                hiddenLanes: f.hiddenLanes ?? min(fc1.outputs, f.mlpLanes.map { min(256, 2 * $0) }
+                                    ?? defaultHiddenLanes(lanes: f.lanes, channels: C, mlpRatio: max(1, fc1.outputs / C))),
+                                inputChunk: K,
                                 maxInputCount: d.input.maxCount + 1, fc1: try SpikingLayerWeights(fc1),
                                 fc2: try SpikingLayerWeights(fc2), storage: f.storage, name: "mlp_\(stem)")
             let block = QKFormerBlockConfig(attention: att, mlp: mlp, vectorsInFlight: f.vectorsInFlight, name: "qkformer_block_\(stem)")

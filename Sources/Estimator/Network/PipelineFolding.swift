@@ -58,7 +58,7 @@ extension NetworkCycleModel {
     func blockLanes(_ b: BlockConfig, _ p: Int) -> [Int] {
         let P = min(p, b.dim)
         let fc2 = defaultMLPLanes(lanes: P, channels: b.dim, mlpRatio: b.mlpRatio)
-        let fc1 = min(256, 2 * fc2)
+        let fc1 = defaultHiddenLanes(lanes: P, channels: b.dim, mlpRatio: b.mlpRatio)
         return (b.attention == .ssa ? [P, P, P, P] : [P, P, P]) + [fc2, fc1]
     }
 

@@ -45,13 +45,20 @@ import Cosim
 
     @Test(arguments: [(kind: BlockConfig.Attention.token, lanes: 4, count: 2, storage: LIFStateStorage.registers),
                       (kind: .token, lanes: 5, count: 1, storage: .ram),
-                      (kind: .channel, lanes: 4, count: 2, storage: .registers)])
+                      (kind: .channel, lanes: 4, count: 2, storage: .registers),
+                      // 7 lanes on 12 channels: the default MLP folding is clamped to the layers'
+                      // widths, fc2 at 12 lanes (not 14) and fc1 at 24 (not 28), one group each.
+                      (kind: .token, lanes: 7, count: 1, storage: .auto)])
     func blockMatchesGolden(kind: BlockConfig.Attention, lanes: Int, count: Int, storage: LIFStateStorage) throws {
         let seed = TestSeed.value(default: 301)
         print("QKFormerBlockCosimTests block \(kind.rawValue) lanes \(lanes) count \(count) \(storage) seed \(seed)")
         var block = try Self.small()
         block.attention = kind
         let model = try BlockModel.random(block, lanes: lanes, seed: seed, maxInputCount: count, storage: storage)
+        // No MLP layer is folded wider than it has outputs (idle lanes).
+        #expect(model.blockConfig.mlp.lanes <= block.dim && model.blockConfig.mlp.hiddenLanes <= block.dim * block.mlpRatio
+                && (lanes != 7 || (model.blockConfig.mlp.lanes, model.blockConfig.mlp.hiddenLanes) == (12, 24)),
+                "fc2 \(model.blockConfig.mlp.lanes) lanes, fc1 \(model.blockConfig.mlp.hiddenLanes)")
         let samples = model.block.input.randomSamples(rate: 0.3, count: 2, seed: seed)
         let traces = try model.traces(samples)
         var o = BlockStreamCosim.Options()
