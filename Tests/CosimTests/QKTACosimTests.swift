@@ -33,6 +33,27 @@ import Cosim
         #expect((r.rates["out"] ?? 0) > 0.02, "the output must not be trivially silent")
     }
 
+    /// One time step: every beat starts its token, so the banks get `first` as the constant 1
+    /// (`feedBank`) and their membrane state is dead. Register banks (`auto` at T = 1) of 6
+    /// groups, against the golden model.
+    @Test func oneTimeStepMatchesGolden() throws {
+        let seed = TestSeed.value(default: 71)
+        print("QKTACosimTests T = 1 seed \(seed)")
+        let block = try Self.small(timeSteps: 1)
+        let model = try BlockModel.random(block, lanes: 3, seed: seed, maxInputCount: 2, storage: .auto, biasRange: -0.25...1.25)
+        var o = BlockCosim.Options()
+        o.samples = 3
+        o.seed = seed
+        o.inputRate = 0.3
+        o.maxInputCount = 2
+        o.inputStall = 0.3
+        o.outputStall = 0.3
+        let r = try BlockCosim.run(model, options: o)
+        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
+        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
+        #expect((r.rates["out"] ?? 0) > 0.02, "the output must not be trivially silent")
+    }
+
     /// More than 64 lanes: the output beat is wider than one machine word (it crashed the port
     /// driver before it read ports of any width).
     @Test func ninetySixLanesMatchGolden() throws {
