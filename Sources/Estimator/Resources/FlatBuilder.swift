@@ -577,6 +577,9 @@ final class FlatBuilder {
             }
             return out
         }
+        // x + 0, x - 0 and 0 + y are their operand: no chain (opt_expr).
+        if y.allSatisfy({ $0 == 0 }) { return x }
+        if !subtract && x.allSatisfy({ $0 == 0 }) { return y }
         // wreduce: operands that are sign extensions of fewer bits give a sum of one bit more;
         // the bits above it copy its top bit.
         // Late constants (BitNetlist) are wires of distinct cells when wreduce runs: never an
