@@ -12,12 +12,16 @@ import Cosim
         try BlockConfig.parse(json: Data(#"{"dim": \#(dim), "heads": \#(heads), "tokens": \#(tokens), "timeSteps": \#(timeSteps)}"#.utf8))
     }
 
-    @Test(arguments: [(lanes: 4, storage: LIFStateStorage.registers, count: 1), (lanes: 5, storage: .ram, count: 3), (lanes: 32, storage: .registers, count: 2),
-                      (lanes: 3, storage: .pipelined, count: 2), (lanes: 16, storage: .pipelined, count: 1)])
-    func smallBlockMatchesGolden(lanes: Int, storage: LIFStateStorage, count: Int) throws {
+    /// The last case has one time step: every beat starts its token, so the banks get `first`
+    /// as the constant 1 (`feedBank`) and their membrane state is dead (register banks of 6
+    /// groups under `auto`).
+    @Test(arguments: [(lanes: 4, storage: LIFStateStorage.registers, count: 1, steps: 3), (lanes: 5, storage: .ram, count: 3, steps: 3),
+                      (lanes: 32, storage: .registers, count: 2, steps: 3), (lanes: 3, storage: .pipelined, count: 2, steps: 3),
+                      (lanes: 16, storage: .pipelined, count: 1, steps: 3), (lanes: 3, storage: .auto, count: 2, steps: 1)])
+    func smallBlockMatchesGolden(lanes: Int, storage: LIFStateStorage, count: Int, steps: Int) throws {
         let seed = TestSeed.value(default: 77)
-        print("QKTACosimTests lanes \(lanes) \(storage) seed \(seed)")
-        let block = try Self.small()
+        print("QKTACosimTests lanes \(lanes) \(storage) T \(steps) seed \(seed)")
+        let block = try Self.small(timeSteps: steps)
         let model = try BlockModel.random(block, lanes: lanes, seed: seed, maxInputCount: count, storage: storage, biasRange: -0.25...1.25)
         var o = BlockCosim.Options()
         o.samples = 3
@@ -30,27 +34,6 @@ import Cosim
         #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
         #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
         print("  \(r.vectors) vectors, \(r.cycles) cycles, bound \(r.boundCycles), rates \(r.rates)")
-        #expect((r.rates["out"] ?? 0) > 0.02, "the output must not be trivially silent")
-    }
-
-    /// One time step: every beat starts its token, so the banks get `first` as the constant 1
-    /// (`feedBank`) and their membrane state is dead. Register banks (`auto` at T = 1) of 6
-    /// groups, against the golden model.
-    @Test func oneTimeStepMatchesGolden() throws {
-        let seed = TestSeed.value(default: 71)
-        print("QKTACosimTests T = 1 seed \(seed)")
-        let block = try Self.small(timeSteps: 1)
-        let model = try BlockModel.random(block, lanes: 3, seed: seed, maxInputCount: 2, storage: .auto, biasRange: -0.25...1.25)
-        var o = BlockCosim.Options()
-        o.samples = 3
-        o.seed = seed
-        o.inputRate = 0.3
-        o.maxInputCount = 2
-        o.inputStall = 0.3
-        o.outputStall = 0.3
-        let r = try BlockCosim.run(model, options: o)
-        #expect(r.mismatches.isEmpty, "\(r.mismatches.prefix(3))")
-        #expect(r.protocolErrors.isEmpty, "\(r.protocolErrors)")
         #expect((r.rates["out"] ?? 0) > 0.02, "the output must not be trivially silent")
     }
 
