@@ -231,7 +231,7 @@ public enum LogicDepth {
                     a.carry += Int32(ops.count)
                     a.chains += 1
                     a.longest = max(a.longest, Int32(ops.count))
-                    a.t += d.lut + lutDelay(x)
+                    a.t += Double(Self.constantCompareLUTLevels - 1) * d.lut + lutDelay(x)
                     a.levels += Self.constantCompareLUTLevels
                     a.fanoutLog += log2(Double(max(1, fanout[x])))
                     arr[x] = a
