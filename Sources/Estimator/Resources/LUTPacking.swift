@@ -215,12 +215,17 @@ struct LUTPacking {
             // A lone inverter of a leaf or a constant-free wire into a pin is an INV.
             if r != x && r > 3 && inverterLUTs[x] == nil { inverterLUTs[x] = true; lutCount[Int(net.owner[x])] += 1 }
         }
+        /// A register that is the only reader of a DSP product bit, with no reset: the DSP48E1's
+        /// own output register.
+        func isProductRegister(_ f: FlopBit) -> Bool {
+            f.reset == nil && f.rPin == nil && f.d > 3 && fanout[f.d] == 1
+                && b.leafBlock[f.d].map { b.blocks[$0].kind == .dsp } == true
+        }
         for (i, f) in b.flops.enumerated() where liveFlop[i] {
-            // A register that is the only reader of a DSP product bit, with no reset, goes into
-            // the DSP48E1's own output register (`xilinx_dsp`: PREG, its enable on CEP): no
-            // flip-flop. Yosys 0.23 on the accumulators' registered count x weight product
+            // A product register goes into the DSP48E1 (`xilinx_dsp`: PREG, its enable on
+            // CEP): no flip-flop. Yosys 0.23 on the accumulators' registered count x weight product
             // (held-out seed 12: mlp C28 T1 P7, 308 FFs = 28 lanes x 11 bits, all absorbed).
-            if f.reset == nil, f.rPin == nil, f.d > 3, fanout[f.d] == 1, let k = b.leafBlock[f.d], b.blocks[k].kind == .dsp {
+            if isProductRegister(f) {
                 sink(f.en)
                 continue
             }
@@ -240,12 +245,7 @@ struct LUTPacking {
         func fromDSP(_ x: Int) -> Bool {
             let r = rep(x)
             if let k = b.leafBlock[r] { return b.blocks[k].kind == .dsp }
-            if let f = b.leafFlop[r] {
-                let fb = b.flops[f]
-                return fb.reset == nil && fb.rPin == nil && fb.d > 3 && fanout[fb.d] == 1
-                    && b.leafBlock[fb.d].map { b.blocks[$0].kind == .dsp } == true
-            }
-            return false
+            return b.leafFlop[r].map { isProductRegister(b.flops[$0]) } ?? false
         }
         /// The operands of an adder's bits, or nil when a bit is not a plain `x ^ y` / `x ^ ~y`.
         func operands(_ k: HardBlock, _ used: Int) -> (x: [Int], y: [Int])? {
@@ -262,27 +262,24 @@ struct LUTPacking {
         }
         for (i, k) in b.blocks.enumerated() where liveBlock[i] {
             for x in k.inputs { sink(x) }
+            // Carry-chain bits above the highest output that is read are removed (opt_clean).
+            let used = k.kind == .adder ? (k.outputs.lastIndex { live[$0] } ?? -1) + 1 : k.pairs.count
             // An add of a DSP product and another operand, at most 48 bits, goes into the
             // DSP48E1's post-adder (`xilinx_dsp`: P = C + M): no CARRY4 and no propagate LUTs;
             // the other operand is the C port. Yosys 0.23 on the count x weight accumulators
             // (held-out seed 17, QKFormer block C12 P7: fc1's 48 lanes of 13-bit adds left one
             // CARRY4 in all).
-            if k.kind == .adder {
-                let used = (k.outputs.lastIndex { live[$0] } ?? -1) + 1
-                if used > 0, used <= 48, let (xs, ys) = operands(k, used) {
-                    func dspOperand(_ v: [Int]) -> Bool {
-                        let vars = v.filter { rep($0) > 3 }
-                        return !vars.isEmpty && vars.allSatisfy(fromDSP)
-                    }
-                    let c: [Int]? = dspOperand(ys) ? xs : dspOperand(xs) ? ys : nil
-                    if let c {
-                        for x in c where rep(x) > 3 { sink(x) }
-                        continue
-                    }
+            if k.kind == .adder, used > 0, used <= 48, let (xs, ys) = operands(k, used) {
+                func dspOperand(_ v: [Int]) -> Bool {
+                    let vars = v.filter { rep($0) > 3 }
+                    return !vars.isEmpty && vars.allSatisfy(fromDSP)
+                }
+                let c: [Int]? = dspOperand(ys) ? xs : dspOperand(xs) ? ys : nil
+                if let c {
+                    for x in c where rep(x) > 3 { sink(x) }
+                    continue
                 }
             }
-            // Carry-chain bits above the highest output that is read are removed (opt_clean).
-            let used = k.kind == .adder ? (k.outputs.lastIndex { live[$0] } ?? -1) + 1 : k.pairs.count
             for (s, di) in k.pairs.prefix(used) {
                 // S: the propagate, a LUT output (an inverter of a leaf is an INV; a plain leaf
                 // goes straight in). DI: the operand, a LUT output only when it is logic.
