@@ -94,20 +94,22 @@ import Blocks
     }
 
     @Test func qkcaTwoPassPipelineByHand() {
-        // C = 8, P = 4 (G = 2, o = 1), N = 2, T = 1, one 8-channel input beat; OR-form mask (1 cycle).
+        // C = 8, P = 4 (G = 2: the accumulators' drain waits a cycle for the weight register's
+        // last write, so o = 2 after a vector with events, 1 after an empty one), N = 2, T = 1,
+        // one 8-channel input beat; OR-form mask (1 cycle).
         let m = CycleModel(Self.shape(.channel, C: 8, P: 4, N: 2, chunk: 8))
         let sample = [VectorEvents(inputPerBeat: [2], maskedPerGroup: [1, 0]),
                       VectorEvents(inputPerBeat: [0], maskedPerGroup: [0, 0])]
-        // Pass 1: max(A, G) = max(max(2, 2*2+1), 2) + max(max(1, 1*2+1), 2) = 5 + 3 = 8.
-        // Pass 2: max(max(1+1, 1*2+1), 2) + max(max(2, 3), 2) = 3 + 3 = 6.
-        // One sample: pass 1 ends at 8, pass 2 starts at 8 + 1 + 8 = 17, ends at 23; last beat
-        // 23 + 8 + 1 = 32 (the K word's second read register).
-        #expect(m.runCycles([sample]) == 32)
-        // Two samples: pass 1 of the second ends at max(8 + 8, 23) = 23 (it may not overtake pass 2),
-        // its pass 2 starts at max(23 + 1 + 8, 23) = 32, ends at 38; last beat 38 + 8 + 1 = 47.
-        #expect(m.runCycles([sample, sample]) == 47)
-        // Steady state: max(pass 1, pass 2 + mask + hand-over) = max(8, 6 + 1 + 8) = 15.
-        #expect(m.cyclesPerSample(sample) == 15)
+        // Pass 1: max(A, G) = max(max(2, 2*2+2), 2) + max(max(1, 1*2+1), 2) = 6 + 3 = 9.
+        // Pass 2: max(max(1+1, 1*2+2), 2) + max(max(2, 1*2+1), 2) = 4 + 3 = 7.
+        // One sample: pass 1 ends at 9, pass 2 starts at 9 + 1 + 8 = 18, ends at 25; last beat
+        // 25 + 8 + 1 = 34 (the K word's second read register).
+        #expect(m.runCycles([sample]) == 34)
+        // Two samples: pass 1 of the second ends at max(9 + 9, 25) = 25 (it may not overtake pass 2),
+        // its pass 2 starts at max(25 + 1 + 8, 25) = 34, ends at 41; last beat 41 + 8 + 1 = 50.
+        #expect(m.runCycles([sample, sample]) == 50)
+        // Steady state: max(pass 1, pass 2 + mask + hand-over) = max(9, 7 + 1 + 8) = 16.
+        #expect(m.cyclesPerSample(sample) == 16)
     }
 
     @Test func silentInputGivesTheMarkerCosts() {

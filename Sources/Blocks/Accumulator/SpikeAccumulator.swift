@@ -25,12 +25,13 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     let cin = config.inputs, cout = config.outputs, p = config.lanes, g = config.groups
     let bias = config.biasValues
     let wa = w.accumulator, ww = w.weight, wb = w.bias, wc = w.count, gw = w.group
-    // The weight word is registered before the add when that costs no cycle (below).
-    let registeredWeight = g >= 3
-    // With counts above 1 the product `x * w` is a shift-and-add, in series with the add into
-    // the lane state: with G >= 4 it gets a register stage of its own, again at no cycle (the
-    // write of group g then ends 3 cycles after its issue, before the drain can read it).
-    let registeredProduct = g >= 4 && wc > 1
+    // The weight word is registered before the add from G >= 2; with counts above 1 the product
+    // `x * w` (a DSP or a shift-and-add in series with the add into the lane state) gets a
+    // register stage of its own from G >= 2 too. Below G = 4 the drain then waits for the
+    // vector's last write. `SpikeAccumulatorPipeline` holds the rule and its waits.
+    let pipeline = SpikeAccumulatorPipeline(groups: g, countWidth: wc)
+    let registeredWeight = pipeline.registeredWeight
+    let registeredProduct = pipeline.registeredProduct
     let m = Module(try config.moduleName(), doc: """
         Event-driven spike x weight accumulator: I[o] = b[o] + sum_i x[i] * W[o][i], C_in = \(cin), C_out = \(cout).
         in:  in_valid/in_ready, in_event, in_channel[\(w.channel - 1):0] (i < \(cin)), in_count[\(wc - 1):0] (x >= 1), in_last;
@@ -42,10 +43,10 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
         Lanes P = \(p), groups G = ceil(C_out/P) = \(g): each event takes G cycles (weights read synchronously from
         the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators \(wa) bits
         (\(w.saturates ? "forced, saturating at each addition; exact needs \(w.exactAccumulator)" : "exact: range \(w.exactRange)")).
-        Weight word \(registeredWeight ? "registered before the add (G >= 3: no cycle lost)" : "added straight from the read (G < 3: a register would delay the drain)")\(registeredProduct ? "; the count x weight product registered before the add too (G >= 4: no cycle lost)" : "").
-        Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
-        waits for that group's write); the result drains (G beats) while the next vector accumulates, which
-        costs about 1 cycle per vector (2 when G = 1) on top of events x G.
+        Weight word \(registeredWeight ? "registered before the add" : "added straight from the read (G = 1)")\(registeredProduct ? "; the count x weight product registered before the add too" : ""): \(pipeline.addStages) cycle(s) from issue to write.
+        Latency: out_valid rises \(2 + pipeline.drainWait) cycles after the final event's last group is issued (the drain waits
+        \(pipeline.drainWait) cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
+        costs \(pipeline.vectorOverhead) cycle(s) per vector on top of events x G.
         """)
     m.parameter("inputs", cin)
     m.parameter("outputs", cout)
@@ -130,12 +131,12 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     let s1Group = m.reg("add_group", width: gw)
     let s1Count = m.reg("add_count", width: wc)
     let s1Fresh = m.reg("add_fresh", width: 1)
-    // With G >= 3 the weight word is registered before the add: the block RAM's clock-to-out
+    // With G >= 2 the weight word is registered before the add: the block RAM's clock-to-out
     // no longer sits in series with the add (the critical path once the LIF banks are
-    // pipelined, docs/timing.md), and no cycle is lost: the vector's last event issues group g
-    // at t - (G-1-g) (t: its last group) and writes it at the end of cycle t - (G-1-g) + 2,
-    // while the drain reads group g at t + 1 + g at the earliest: after the write when G > 2.
-    // With G < 3 the drain would wait (`drain_hazard`), so the add takes the read directly.
+    // pipelined, docs/timing.md). The vector's last event issues group g at t - (G-1-g) (t: its
+    // last group) and writes it at the end of cycle t - (G-1-g) + 2, while the drain reads group
+    // g at t + 1 + g at the earliest: after the write when G > 2; at G = 2 the drain waits a
+    // cycle (`drain_hazard`). At G = 1 the add takes the read directly (it would wait two).
     let weightAdd: Expr
     var pending: Expr? = nil
     if registeredWeight {
@@ -218,10 +219,10 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     // the weight and product registers), readable from t_g + L + 1 <= t + g - G + L + 2. The
     // drain reads group g at t + 1 + g at the earliest: after the write when G >= L + 1.
     // Earlier events wrote sooner, and the next vector issues group g only once the drain has
-    // read it (`group_free`). So the check is built only below that bound (G = 1).
-    let addStages = 1 + (registeredWeight ? 1 : 0) + (registeredProduct ? 1 : 0)
+    // read it (`group_free`). So the check is built only below that bound
+    // (`SpikeAccumulatorPipeline.drainWait > 0`: G = 1, and G = 2 with the weight register).
     let drainValid: Expr
-    if g < addStages + 1 {
+    if pipeline.drainWait > 0 {
         // The group's last addition is still being written (or is still in an earlier stage).
         let writing = addValid & addGroup.eq(drainGroup)
         let hazard = m.wire("drain_hazard", pending.map { writing | $0 } ?? writing)

@@ -126,6 +126,46 @@ public struct SpikeAccumulatorConfig: Hashable, Sendable {
     }
 }
 
+/// The accumulator's add pipeline, which its timing and its cycles both follow: the generator
+/// builds it (`makeSpikeAccumulator`) and the cycle models read its waits from here.
+///
+/// An event issues group `g` of its `G` groups in cycle `t_g` (the weight word's synchronous
+/// read); the add writes the group's lane state `addStages` cycles later. The weight word gets a
+/// register of its own before the add from `G >= 2` (the block RAM's clock-to-out is then not in
+/// series with the add: the QKFormer blocks' fc2 path of held-out seed 19, docs/timing.md), and
+/// the `count x weight` product (a DSP or a shift-and-add) one more from `G >= 2` when counts
+/// exceed 1 (fc1's path in the same draw). The drain of a
+/// vector reads group `g` one cycle after the vector's last group issues at the earliest, and
+/// waits `drainWait` cycles for the group's last write when there are fewer groups than stages.
+public struct SpikeAccumulatorPipeline: Hashable, Sendable {
+    /// `G`.
+    public let groups: Int
+    /// The weight word is registered before the add.
+    public let registeredWeight: Bool
+    /// The `count x weight` product is registered before the add.
+    public let registeredProduct: Bool
+
+    public init(groups: Int, countWidth: Int) {
+        self.groups = groups
+        registeredWeight = groups >= 2
+        registeredProduct = groups >= 2 && countWidth > 1
+    }
+
+    /// Cycles from an issue to its write: 1, plus one per register stage.
+    public var addStages: Int { 1 + (registeredWeight ? 1 : 0) + (registeredProduct ? 1 : 0) }
+    /// Cycles the drain waits for a vector's last write. The vector's last event issues group `g`
+    /// at `t - (G-1-g)` (`t`: its last group), which is readable from `t - G + g + addStages + 2`;
+    /// the drain reads it at `t + 1 + g` at the earliest.
+    public var drainWait: Int { max(0, addStages + 1 - groups) }
+    /// Cycles lost after a vector with events, on top of `events x G`: the hand-over to the
+    /// drain, plus its wait (the next vector issues group `g` only once the drain has read it).
+    public var vectorOverhead: Int { 1 + drainWait }
+    /// Cycles lost after an empty vector (one marker beat, whose drain reads the bias and waits
+    /// for no write), on top of its `G`: 1, or 2 at `G = 1`, where the next vector's only group
+    /// is free only once the drain has ended (`group_free`), not once it has moved on.
+    public var emptyVectorOverhead: Int { groups == 1 ? 2 : 1 }
+}
+
 /// Widths of the accumulator's datapath.
 public struct SpikeAccumulatorWidths: Hashable, Sendable {
     /// `in_channel`.

@@ -1,4 +1,5 @@
 import Description
+import Blocks
 /// The events of one vector (one token at one time step) as the accelerator sees them.
 public struct VectorEvents: Sendable, Hashable {
     /// Non-zero input counts in each `s_axis` beat of the vector (`ceil(C/K)` entries).
@@ -39,8 +40,18 @@ public struct CycleModel: Sendable {
     public let shape: AcceleratorShape
     public init(_ shape: AcceleratorShape) { self.shape = shape }
 
-    /// Cycles the accumulator loses between vectors.
-    public var vectorOverhead: Int { shape.groups == 1 ? 2 : 1 }
+    /// Cycles the accumulator loses after a vector with `events` events
+    /// (`SpikeAccumulatorPipeline`): after one with events, 2 at `G <= 2`, where the drain waits
+    /// for the vector's last write, 1 otherwise; after an empty one, 2 at `G = 1`, 1 otherwise.
+    public func vectorOverhead(events: Int, _ a: SpikeAccumulatorPipeline) -> Int {
+        events == 0 ? a.emptyVectorOverhead : a.vectorOverhead
+    }
+    /// The Q and K accumulators' add pipeline (they take the input's counts).
+    public var inputAccumulator: SpikeAccumulatorPipeline {
+        SpikeAccumulatorPipeline(groups: shape.groups, countWidth: Interval(0, shape.maxInputCount).unsignedWidth)
+    }
+    /// The projection accumulator's (it takes spikes).
+    public var projectionAccumulator: SpikeAccumulatorPipeline { SpikeAccumulatorPipeline(groups: shape.groups, countWidth: 1) }
 
     /// QKCA: the latency between a pass ending and the next step starting (LIF bank, sinks,
     /// encoder, accumulator issue), about half of the QKTA pipeline's 17-cycle fill; pipelined
@@ -50,13 +61,13 @@ public struct CycleModel: Sendable {
     /// Input-side cycles of one vector: `max(sum_b max(1, n_b), max(1, e) * G + o)`.
     public func inputStage(_ v: VectorEvents) -> Int {
         let scan = v.inputPerBeat.reduce(0) { $0 + max(1, $1) }
-        return max(scan, max(1, v.inputEvents) * shape.groups + vectorOverhead)
+        return max(scan, max(1, v.inputEvents) * shape.groups + vectorOverhead(events: v.inputEvents, inputAccumulator))
     }
 
     /// Projection-side cycles of one vector: `max(sum_g max(1, x_g), max(1, x) * G + o)`.
     public func projectionStage(_ v: VectorEvents) -> Int {
         let scan = v.maskedPerGroup.reduce(0) { $0 + max(1, $1) }
-        return max(scan, max(1, v.maskedEvents) * shape.groups + vectorOverhead)
+        return max(scan, max(1, v.maskedEvents) * shape.groups + vectorOverhead(events: v.maskedEvents, projectionAccumulator))
     }
 
     /// Cycles to stream `samples` (each `N*T` vectors in stream order: token-major, time steps

@@ -22,9 +22,14 @@ public struct MLPShape: Sendable, Hashable {
     /// Where the fc1 and fc2 LIF banks keep their membranes (`auto` resolves per bank).
     public var storage: LIFStateStorage
 
+    /// Bits of an input count (1 for spikes; a block's residual stream carries more): fc1's
+    /// product register follows it (`SpikeAccumulatorPipeline`).
+    public var inputCountWidth: Int
+
     public init(channels: Int, hidden: Int, tokens: Int, timeSteps: Int, lanes: Int, hiddenLanes: Int, inputChunk: Int,
-                storage: LIFStateStorage = .auto) {
+                storage: LIFStateStorage = .auto, inputCountWidth: Int = 1) {
         self.storage = storage
+        self.inputCountWidth = inputCountWidth
         self.channels = channels
         self.hidden = hidden
         self.tokens = tokens
@@ -37,7 +42,7 @@ public struct MLPShape: Sendable, Hashable {
     /// The shape of the MLP `makeMLP(c)` generates, serving `tokens` tokens per sample.
     public init(mlp c: MLPConfig, tokens: Int) {
         self.init(channels: c.channels, hidden: c.hidden, tokens: tokens, timeSteps: c.timeSteps, lanes: c.lanes,
-                  hiddenLanes: c.hiddenLanes, inputChunk: c.inputChunk, storage: c.storage)
+                  hiddenLanes: c.hiddenLanes, inputChunk: c.inputChunk, storage: c.storage, inputCountWidth: c.countWidth)
     }
 
     /// Cycles the fc1 LIF bank adds over a register bank (`LIFStateStorage.extraLatency`).

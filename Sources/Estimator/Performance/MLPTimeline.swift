@@ -1,9 +1,10 @@
 import Description
+import Blocks
 /// A group-level timeline of the generated MLP (`makeMLP`), vector by vector, with no stalls on
 /// its output. It is the QKTA timeline's K-to-projection half (`QKTATimeline`) without the mask:
 ///
 /// - fc1 takes the input events, `G1 = ceil(H/P1)` cycles each, back to back, with `o1` idle
-///   cycles between vectors (1, or 2 when `G1 = 1`). A vector's first event may issue group `g`
+///   cycles between vectors (1, or 2 when `G1 <= 2`; `SpikeAccumulatorPipeline`). A vector's first event may issue group `g`
 ///   only once the previous vector's result for group `g` has drained (`group_free`); an
 ///   all-zero vector (one marker beat) waits for the whole previous drain.
 /// - The input event encoder scans one `s_axis` beat of `n` non-zero counts in `max(1, n)`
@@ -26,6 +27,8 @@ import Description
 /// (docs/estimate-cycles.md).
 struct MLPTimeline {
     let G1: Int, G: Int, o1: Int, o2: Int
+    /// Cycles fc1's drain waits for a vector's last write (`SpikeAccumulatorPipeline`).
+    let wait1: Int
     /// `chain`, `passLatency` and `outputLatency` are for register LIF banks plus the extra
     /// cycles of a pipelined fc1 bank (4 more beats held, 4 cycles later) and fc2 bank.
     let chain: Int
@@ -52,8 +55,9 @@ struct MLPTimeline {
     init(_ shape: MLPShape) {
         G1 = shape.hiddenGroups
         G = shape.groups
-        o1 = G1 == 1 ? 2 : 1
-        o2 = G == 1 ? 2 : 1
+        let fc1 = SpikeAccumulatorPipeline(groups: G1, countWidth: shape.inputCountWidth), fc2 = SpikeAccumulatorPipeline(groups: G, countWidth: 1)
+        // fc1's drain times carry its wait; fc2's drain is not followed, so o2 holds it.
+        (o1, o2, wait1) = (fc1.emptyVectorOverhead, fc2.vectorOverhead, fc1.drainWait)
         let x1 = shape.hiddenLIFExtraLatency
         (chain, passLatency, outputLatency) = (4 + x1, 1 + x1, 4 + shape.outputLIFExtraLatency)
         drain = [Int](repeating: Self.never, count: G1)
@@ -89,7 +93,7 @@ struct MLPTimeline {
         var d = [Int](repeating: 0, count: G1), k = [Int](repeating: 0, count: G1), xa = [Int](repeating: 0, count: G1)
         var firstOfVector = true
         for g in 0..<G1 {
-            d[g] = end + 1 + g + (G1 == 1 ? 1 : 0)
+            d[g] = end + 1 + g + wait1
             if g > 0 { d[g] = max(d[g], d[g - 1] + 1) }
             if g >= chain { d[g] = max(d[g], k[g - chain] + 2) }
             k[g] = max(d[g] + passLatency, (g > 0 ? k[g - 1] : pass[G1 - 1]) + 1)

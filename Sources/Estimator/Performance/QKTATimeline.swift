@@ -4,7 +4,8 @@
 ///
 /// - The Q and K accumulators take the same events (one broadcast, which lets Q run up to one
 ///   event ahead of K). An event issues its `G` groups on consecutive cycles; events follow each
-///   other back to back, and vectors with `o` idle cycles between them (1, or 2 when `G = 1`).
+///   other back to back, and vectors with `o` idle cycles between them (1, or 2 when `G <= 2`,
+///   where the drain waits for the vector's last write: `SpikeAccumulatorPipeline`).
 /// - A vector's first event may issue group `g` only once the previous vector's result for group
 ///   `g` has drained out of the K accumulator (the accumulator's `group_free`). An all-zero
 ///   vector (one marker beat) waits for the whole previous drain (and 5 cycles of hand-over);
@@ -23,7 +24,12 @@
 ///
 /// `CyclesVsSimulationTests` checks the result against Verilator (docs/estimate-cycles.md).
 struct QKTATimeline {
-    let G: Int, o: Int
+    /// `o`: the idle cycles between vectors on the input side (the drain times `d` carry the
+    /// wait for the last write); `oProj`: the projection's, whose drain the timeline does not
+    /// follow, so its wait is in it (`SpikeAccumulatorPipeline`).
+    let G: Int, o: Int, oProj: Int
+    /// Cycles the accumulator's drain waits for a vector's last write.
+    let drainWait: Int
     /// With register LIF banks (`x = 0`); a pipelined bank holds `x = 4` more beats (s1, s2,
     /// s3, s4) and passes each `x` cycles later (`AcceleratorShape.lifExtraLatency`): the K bank
     /// lengthens `kChain` and `kLatency`, the Q bank `qLatency`, the projection bank the end.
@@ -53,7 +59,9 @@ struct QKTATimeline {
 
     init(_ m: CycleModel) {
         G = m.shape.groups
-        o = m.vectorOverhead
+        o = m.inputAccumulator.emptyVectorOverhead
+        oProj = m.projectionAccumulator.vectorOverhead
+        drainWait = m.inputAccumulator.drainWait
         let x = m.shape.lifExtraLatency
         (kChain, kLatency, qLatency, outLatency) = (4 + x, 2 + x, 4 + x, 4 + x)
         drain = [Int](repeating: Self.never, count: G)
@@ -80,7 +88,7 @@ struct QKTATimeline {
         var d = [Int](repeating: 0, count: G), k = [Int](repeating: 0, count: G), xa = [Int](repeating: 0, count: G)
         var firstOfVector = true
         for g in 0..<G {
-            d[g] = end + 1 + g + (G == 1 ? 1 : 0)
+            d[g] = end + 1 + g + drainWait
             if g > 0 { d[g] = max(d[g], d[g - 1] + 1) }
             if g >= kChain { d[g] = max(d[g], k[g - kChain] + 2) }
             k[g] = max(mask + 1, d[g] + kLatency)
@@ -97,7 +105,7 @@ struct QKTATimeline {
             for _ in 0..<x {
                 if projAccepts.count >= eventQueue { emit = max(emit, projAccepts[projAccepts.count - eventQueue]) }
                 var accept = max(emit + 1, projDone)
-                if firstOfVector { accept = max(accept, projDone + o) }
+                if firstOfVector { accept = max(accept, projDone + oProj) }
                 firstOfVector = false
                 projDone = accept + G
                 projAccepts.append(accept)

@@ -13,15 +13,18 @@ public struct SSAShape: Sendable, Hashable {
     public var inputChunk: Int
     /// Banks of `S` counters (1 or 2).
     public var banks: Int
+    /// Bits of an input count: the Q, K and V accumulators' product register follows it.
+    public var inputCountWidth: Int
 
-    public init(channels: Int, heads: Int, tokens: Int, timeSteps: Int, lanes: Int, inputChunk: Int, banks: Int) {
+    public init(channels: Int, heads: Int, tokens: Int, timeSteps: Int, lanes: Int, inputChunk: Int, banks: Int,
+                inputCountWidth: Int = 1) {
         (self.channels, self.heads, self.tokens, self.timeSteps) = (channels, heads, tokens, timeSteps)
-        (self.lanes, self.inputChunk, self.banks) = (lanes, inputChunk, banks)
+        (self.lanes, self.inputChunk, self.banks, self.inputCountWidth) = (lanes, inputChunk, banks, inputCountWidth)
     }
 
     public init(ssa c: SSAConfig) {
         self.init(channels: c.channels, heads: c.heads, tokens: c.tokens, timeSteps: c.timeSteps, lanes: c.lanes,
-                  inputChunk: c.inputChunk, banks: c.sBanks)
+                  inputChunk: c.inputChunk, banks: c.sBanks, inputCountWidth: c.countWidth)
     }
 
     /// `G = ceil(C / P)`.
@@ -61,9 +64,10 @@ public struct SSAVectorEvents: Sendable, Hashable {
 /// (docs/estimate-cycles.md). Fitted on `SSACyclesVsSimulationTests.calibration`, checked on its
 /// held-out configs (within 5% of Verilator).
 ///
-/// - Pass 1 (the input through the Q, K and V accumulators, `G` cycles per input event and one
-///   idle cycle between vectors; the K events into `S`, one per cycle) takes
-///   `sum over vectors of max(input x G + 1, beats, K + 1)`. Its S updates wait for the sample's
+/// - Pass 1 (the input through the Q, K and V accumulators, `G` cycles per input event and
+///   `o1` idle cycles between vectors: the hand-over and the drain's wait for the last write,
+///   `SpikeAccumulatorPipeline`, except 1 at `G = 1`; the K events into `S`, one per cycle) takes
+///   `sum over vectors of max(input x G + o1, beats, K + 1)`. Its S updates wait for the sample's
 ///   bank: with one bank until pass 2 of the previous sample has freed it, with two until pass 2
 ///   of the sample before that has; the accumulators, LIF banks and K/V buffers run about
 ///   `ahead` vectors into the sample before that wait stops them.
@@ -76,9 +80,14 @@ public struct SSAVectorEvents: Sendable, Hashable {
 ///   (`A x G + G + tail`).
 public struct SSACycleModel: Sendable {
     public let shape: SSAShape
-    let o1 = 1, o2 = 0, l2 = 4, tail = 4, ahead = 4
+    let o1: Int, o2 = 0, l2 = 4, tail = 4, ahead = 4
 
-    public init(_ shape: SSAShape) { self.shape = shape }
+    public init(_ shape: SSAShape) {
+        self.shape = shape
+        // At G = 1 the drain's one-cycle wait does not show (Verilator, `SSACyclesVsSimulationTests`'
+        // C16 P16: 1 idle cycle a vector fits, 2 is 10% slow).
+        o1 = shape.groups == 1 ? 1 : SpikeAccumulatorPipeline(groups: shape.groups, countWidth: shape.inputCountWidth).vectorOverhead
+    }
 
     func pass1(_ s: [SSAVectorEvents]) -> Int {
         let G = shape.groups, B = shape.inputBeats

@@ -10,10 +10,10 @@
 // Lanes P = 48, groups G = ceil(C_out/P) = 2: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 15 bits
 // (exact: range [-14542, 13754]).
-// Weight word added straight from the read (G < 3: a register would delay the drain).
-// Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
-// waits for that group's write); the result drains (G beats) while the next vector accumulates, which
-// costs about 1 cycle per vector (2 when G = 1) on top of events x G.
+// Weight word registered before the add: 2 cycle(s) from issue to write.
+// Latency: out_valid rises 3 cycles after the final event's last group is issued (the drain waits
+// 1 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
+// costs 2 cycle(s) per vector on top of events x G.
 // Parameters: inputs = 384, outputs = 96, lanes = 48, maxCount = 1, accumulatorWidth = 15 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -60,6 +60,11 @@ module mlp_hst_10_384_s1_fc2_acc_i384_o96_p48_a15_1990d89c (
   reg  add_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  add_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  add_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [383:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -401,6 +406,8 @@ module mlp_hst_10_384_s1_fc2_acc_i384_o96_p48_a15_1990d89c (
   reg  out_last_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  [719:0] out_current_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_free;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_load;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -705,6 +712,11 @@ module mlp_hst_10_384_s1_fc2_acc_i384_o96_p48_a15_1990d89c (
   wire [14:0] base47_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire prod47_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [431:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [14:0] result0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -1029,248 +1041,253 @@ module mlp_hst_10_384_s1_fc2_acc_i384_o96_p48_a15_1990d89c (
   assign start_drain_or = event_done | marker_done;
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
-  assign w0_bits = weight_q[7:0];
+  assign w0_bits = weight_r[7:0];
   assign base0_rd = bias[add_group];
   assign base0_bits = base0_rd[8:0];
   assign base0_ext = {{6{base0_bits[8]}}, base0_bits};
   assign base0_rd_1 = acc_lane0[add_group];
   assign prod0_bits = add_count;
-  assign w1_bits = weight_q[15:8];
+  assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[17:9];
   assign base1_ext = {{6{base1_bits[8]}}, base1_bits};
   assign base1_rd = acc_lane1[add_group];
   assign prod1_bits = add_count;
-  assign w2_bits = weight_q[23:16];
+  assign w2_bits = weight_r[23:16];
   assign base2_bits = base0_rd[26:18];
   assign base2_ext = {{6{base2_bits[8]}}, base2_bits};
   assign base2_rd = acc_lane2[add_group];
   assign prod2_bits = add_count;
-  assign w3_bits = weight_q[31:24];
+  assign w3_bits = weight_r[31:24];
   assign base3_bits = base0_rd[35:27];
   assign base3_ext = {{6{base3_bits[8]}}, base3_bits};
   assign base3_rd = acc_lane3[add_group];
   assign prod3_bits = add_count;
-  assign w4_bits = weight_q[39:32];
+  assign w4_bits = weight_r[39:32];
   assign base4_bits = base0_rd[44:36];
   assign base4_ext = {{6{base4_bits[8]}}, base4_bits};
   assign base4_rd = acc_lane4[add_group];
   assign prod4_bits = add_count;
-  assign w5_bits = weight_q[47:40];
+  assign w5_bits = weight_r[47:40];
   assign base5_bits = base0_rd[53:45];
   assign base5_ext = {{6{base5_bits[8]}}, base5_bits};
   assign base5_rd = acc_lane5[add_group];
   assign prod5_bits = add_count;
-  assign w6_bits = weight_q[55:48];
+  assign w6_bits = weight_r[55:48];
   assign base6_bits = base0_rd[62:54];
   assign base6_ext = {{6{base6_bits[8]}}, base6_bits};
   assign base6_rd = acc_lane6[add_group];
   assign prod6_bits = add_count;
-  assign w7_bits = weight_q[63:56];
+  assign w7_bits = weight_r[63:56];
   assign base7_bits = base0_rd[71:63];
   assign base7_ext = {{6{base7_bits[8]}}, base7_bits};
   assign base7_rd = acc_lane7[add_group];
   assign prod7_bits = add_count;
-  assign w8_bits = weight_q[71:64];
+  assign w8_bits = weight_r[71:64];
   assign base8_bits = base0_rd[80:72];
   assign base8_ext = {{6{base8_bits[8]}}, base8_bits};
   assign base8_rd = acc_lane8[add_group];
   assign prod8_bits = add_count;
-  assign w9_bits = weight_q[79:72];
+  assign w9_bits = weight_r[79:72];
   assign base9_bits = base0_rd[89:81];
   assign base9_ext = {{6{base9_bits[8]}}, base9_bits};
   assign base9_rd = acc_lane9[add_group];
   assign prod9_bits = add_count;
-  assign w10_bits = weight_q[87:80];
+  assign w10_bits = weight_r[87:80];
   assign base10_bits = base0_rd[98:90];
   assign base10_ext = {{6{base10_bits[8]}}, base10_bits};
   assign base10_rd = acc_lane10[add_group];
   assign prod10_bits = add_count;
-  assign w11_bits = weight_q[95:88];
+  assign w11_bits = weight_r[95:88];
   assign base11_bits = base0_rd[107:99];
   assign base11_ext = {{6{base11_bits[8]}}, base11_bits};
   assign base11_rd = acc_lane11[add_group];
   assign prod11_bits = add_count;
-  assign w12_bits = weight_q[103:96];
+  assign w12_bits = weight_r[103:96];
   assign base12_bits = base0_rd[116:108];
   assign base12_ext = {{6{base12_bits[8]}}, base12_bits};
   assign base12_rd = acc_lane12[add_group];
   assign prod12_bits = add_count;
-  assign w13_bits = weight_q[111:104];
+  assign w13_bits = weight_r[111:104];
   assign base13_bits = base0_rd[125:117];
   assign base13_ext = {{6{base13_bits[8]}}, base13_bits};
   assign base13_rd = acc_lane13[add_group];
   assign prod13_bits = add_count;
-  assign w14_bits = weight_q[119:112];
+  assign w14_bits = weight_r[119:112];
   assign base14_bits = base0_rd[134:126];
   assign base14_ext = {{6{base14_bits[8]}}, base14_bits};
   assign base14_rd = acc_lane14[add_group];
   assign prod14_bits = add_count;
-  assign w15_bits = weight_q[127:120];
+  assign w15_bits = weight_r[127:120];
   assign base15_bits = base0_rd[143:135];
   assign base15_ext = {{6{base15_bits[8]}}, base15_bits};
   assign base15_rd = acc_lane15[add_group];
   assign prod15_bits = add_count;
-  assign w16_bits = weight_q[135:128];
+  assign w16_bits = weight_r[135:128];
   assign base16_bits = base0_rd[152:144];
   assign base16_ext = {{6{base16_bits[8]}}, base16_bits};
   assign base16_rd = acc_lane16[add_group];
   assign prod16_bits = add_count;
-  assign w17_bits = weight_q[143:136];
+  assign w17_bits = weight_r[143:136];
   assign base17_bits = base0_rd[161:153];
   assign base17_ext = {{6{base17_bits[8]}}, base17_bits};
   assign base17_rd = acc_lane17[add_group];
   assign prod17_bits = add_count;
-  assign w18_bits = weight_q[151:144];
+  assign w18_bits = weight_r[151:144];
   assign base18_bits = base0_rd[170:162];
   assign base18_ext = {{6{base18_bits[8]}}, base18_bits};
   assign base18_rd = acc_lane18[add_group];
   assign prod18_bits = add_count;
-  assign w19_bits = weight_q[159:152];
+  assign w19_bits = weight_r[159:152];
   assign base19_bits = base0_rd[179:171];
   assign base19_ext = {{6{base19_bits[8]}}, base19_bits};
   assign base19_rd = acc_lane19[add_group];
   assign prod19_bits = add_count;
-  assign w20_bits = weight_q[167:160];
+  assign w20_bits = weight_r[167:160];
   assign base20_bits = base0_rd[188:180];
   assign base20_ext = {{6{base20_bits[8]}}, base20_bits};
   assign base20_rd = acc_lane20[add_group];
   assign prod20_bits = add_count;
-  assign w21_bits = weight_q[175:168];
+  assign w21_bits = weight_r[175:168];
   assign base21_bits = base0_rd[197:189];
   assign base21_ext = {{6{base21_bits[8]}}, base21_bits};
   assign base21_rd = acc_lane21[add_group];
   assign prod21_bits = add_count;
-  assign w22_bits = weight_q[183:176];
+  assign w22_bits = weight_r[183:176];
   assign base22_bits = base0_rd[206:198];
   assign base22_ext = {{6{base22_bits[8]}}, base22_bits};
   assign base22_rd = acc_lane22[add_group];
   assign prod22_bits = add_count;
-  assign w23_bits = weight_q[191:184];
+  assign w23_bits = weight_r[191:184];
   assign base23_bits = base0_rd[215:207];
   assign base23_ext = {{6{base23_bits[8]}}, base23_bits};
   assign base23_rd = acc_lane23[add_group];
   assign prod23_bits = add_count;
-  assign w24_bits = weight_q[199:192];
+  assign w24_bits = weight_r[199:192];
   assign base24_bits = base0_rd[224:216];
   assign base24_ext = {{6{base24_bits[8]}}, base24_bits};
   assign base24_rd = acc_lane24[add_group];
   assign prod24_bits = add_count;
-  assign w25_bits = weight_q[207:200];
+  assign w25_bits = weight_r[207:200];
   assign base25_bits = base0_rd[233:225];
   assign base25_ext = {{6{base25_bits[8]}}, base25_bits};
   assign base25_rd = acc_lane25[add_group];
   assign prod25_bits = add_count;
-  assign w26_bits = weight_q[215:208];
+  assign w26_bits = weight_r[215:208];
   assign base26_bits = base0_rd[242:234];
   assign base26_ext = {{6{base26_bits[8]}}, base26_bits};
   assign base26_rd = acc_lane26[add_group];
   assign prod26_bits = add_count;
-  assign w27_bits = weight_q[223:216];
+  assign w27_bits = weight_r[223:216];
   assign base27_bits = base0_rd[251:243];
   assign base27_ext = {{6{base27_bits[8]}}, base27_bits};
   assign base27_rd = acc_lane27[add_group];
   assign prod27_bits = add_count;
-  assign w28_bits = weight_q[231:224];
+  assign w28_bits = weight_r[231:224];
   assign base28_bits = base0_rd[260:252];
   assign base28_ext = {{6{base28_bits[8]}}, base28_bits};
   assign base28_rd = acc_lane28[add_group];
   assign prod28_bits = add_count;
-  assign w29_bits = weight_q[239:232];
+  assign w29_bits = weight_r[239:232];
   assign base29_bits = base0_rd[269:261];
   assign base29_ext = {{6{base29_bits[8]}}, base29_bits};
   assign base29_rd = acc_lane29[add_group];
   assign prod29_bits = add_count;
-  assign w30_bits = weight_q[247:240];
+  assign w30_bits = weight_r[247:240];
   assign base30_bits = base0_rd[278:270];
   assign base30_ext = {{6{base30_bits[8]}}, base30_bits};
   assign base30_rd = acc_lane30[add_group];
   assign prod30_bits = add_count;
-  assign w31_bits = weight_q[255:248];
+  assign w31_bits = weight_r[255:248];
   assign base31_bits = base0_rd[287:279];
   assign base31_ext = {{6{base31_bits[8]}}, base31_bits};
   assign base31_rd = acc_lane31[add_group];
   assign prod31_bits = add_count;
-  assign w32_bits = weight_q[263:256];
+  assign w32_bits = weight_r[263:256];
   assign base32_bits = base0_rd[296:288];
   assign base32_ext = {{6{base32_bits[8]}}, base32_bits};
   assign base32_rd = acc_lane32[add_group];
   assign prod32_bits = add_count;
-  assign w33_bits = weight_q[271:264];
+  assign w33_bits = weight_r[271:264];
   assign base33_bits = base0_rd[305:297];
   assign base33_ext = {{6{base33_bits[8]}}, base33_bits};
   assign base33_rd = acc_lane33[add_group];
   assign prod33_bits = add_count;
-  assign w34_bits = weight_q[279:272];
+  assign w34_bits = weight_r[279:272];
   assign base34_bits = base0_rd[314:306];
   assign base34_ext = {{6{base34_bits[8]}}, base34_bits};
   assign base34_rd = acc_lane34[add_group];
   assign prod34_bits = add_count;
-  assign w35_bits = weight_q[287:280];
+  assign w35_bits = weight_r[287:280];
   assign base35_bits = base0_rd[323:315];
   assign base35_ext = {{6{base35_bits[8]}}, base35_bits};
   assign base35_rd = acc_lane35[add_group];
   assign prod35_bits = add_count;
-  assign w36_bits = weight_q[295:288];
+  assign w36_bits = weight_r[295:288];
   assign base36_bits = base0_rd[332:324];
   assign base36_ext = {{6{base36_bits[8]}}, base36_bits};
   assign base36_rd = acc_lane36[add_group];
   assign prod36_bits = add_count;
-  assign w37_bits = weight_q[303:296];
+  assign w37_bits = weight_r[303:296];
   assign base37_bits = base0_rd[341:333];
   assign base37_ext = {{6{base37_bits[8]}}, base37_bits};
   assign base37_rd = acc_lane37[add_group];
   assign prod37_bits = add_count;
-  assign w38_bits = weight_q[311:304];
+  assign w38_bits = weight_r[311:304];
   assign base38_bits = base0_rd[350:342];
   assign base38_ext = {{6{base38_bits[8]}}, base38_bits};
   assign base38_rd = acc_lane38[add_group];
   assign prod38_bits = add_count;
-  assign w39_bits = weight_q[319:312];
+  assign w39_bits = weight_r[319:312];
   assign base39_bits = base0_rd[359:351];
   assign base39_ext = {{6{base39_bits[8]}}, base39_bits};
   assign base39_rd = acc_lane39[add_group];
   assign prod39_bits = add_count;
-  assign w40_bits = weight_q[327:320];
+  assign w40_bits = weight_r[327:320];
   assign base40_bits = base0_rd[368:360];
   assign base40_ext = {{6{base40_bits[8]}}, base40_bits};
   assign base40_rd = acc_lane40[add_group];
   assign prod40_bits = add_count;
-  assign w41_bits = weight_q[335:328];
+  assign w41_bits = weight_r[335:328];
   assign base41_bits = base0_rd[377:369];
   assign base41_ext = {{6{base41_bits[8]}}, base41_bits};
   assign base41_rd = acc_lane41[add_group];
   assign prod41_bits = add_count;
-  assign w42_bits = weight_q[343:336];
+  assign w42_bits = weight_r[343:336];
   assign base42_bits = base0_rd[386:378];
   assign base42_ext = {{6{base42_bits[8]}}, base42_bits};
   assign base42_rd = acc_lane42[add_group];
   assign prod42_bits = add_count;
-  assign w43_bits = weight_q[351:344];
+  assign w43_bits = weight_r[351:344];
   assign base43_bits = base0_rd[395:387];
   assign base43_ext = {{6{base43_bits[8]}}, base43_bits};
   assign base43_rd = acc_lane43[add_group];
   assign prod43_bits = add_count;
-  assign w44_bits = weight_q[359:352];
+  assign w44_bits = weight_r[359:352];
   assign base44_bits = base0_rd[404:396];
   assign base44_ext = {{6{base44_bits[8]}}, base44_bits};
   assign base44_rd = acc_lane44[add_group];
   assign prod44_bits = add_count;
-  assign w45_bits = weight_q[367:360];
+  assign w45_bits = weight_r[367:360];
   assign base45_bits = base0_rd[413:405];
   assign base45_ext = {{6{base45_bits[8]}}, base45_bits};
   assign base45_rd = acc_lane45[add_group];
   assign prod45_bits = add_count;
-  assign w46_bits = weight_q[375:368];
+  assign w46_bits = weight_r[375:368];
   assign base46_bits = base0_rd[422:414];
   assign base46_ext = {{6{base46_bits[8]}}, base46_bits};
   assign base46_rd = acc_lane46[add_group];
   assign prod46_bits = add_count;
-  assign w47_bits = weight_q[383:376];
+  assign w47_bits = weight_r[383:376];
   assign base47_bits = base0_rd[431:423];
   assign base47_ext = {{6{base47_bits[8]}}, base47_bits};
   assign base47_rd = acc_lane47[add_group];
   assign prod47_bits = add_count;
   assign out_free_not = ~out_valid_r;
+  assign drain_hazard_eq = add_group == drain_group;
+  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign drain_hazard_eq_1 = wq_group == drain_group;
+  assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
+  assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
   assign result0_ext = {{6{result0_bits[8]}}, result0_bits};
@@ -1684,8 +1701,10 @@ module mlp_hst_10_384_s1_fc2_acc_i384_o96_p48_a15_1990d89c (
   assign sum47 = {base47[14], base47} + {{8{prod47[7]}}, prod47};
   assign acc_next47 = sum47[14:0];
   assign out_free = out_free_not | out_ready;
+  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
+  assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 1'd1;
-  assign drain_load = drain_active & out_free;
+  assign drain_load = drain_valid & out_free;
   assign result0 = drain_fresh ? result0_ext : result0_rd_1;
   assign result1 = drain_fresh ? result1_ext : result1_rd;
   assign result2 = drain_fresh ? result2_ext : result2_rd;
@@ -1758,17 +1777,28 @@ module mlp_hst_10_384_s1_fc2_acc_i384_o96_p48_a15_1990d89c (
     if (rst) vector_fresh <= 1'd1;
     else vector_fresh <= vector_fresh_next_mux_1;
   always @(posedge clk)
+    if (rst) wq_valid <= 1'd0;
+    else wq_valid <= issue;
+  always @(posedge clk)
+    if (issue) wq_group <= group;
+  always @(posedge clk)
+    if (issue) wq_count <= ev_count;
+  always @(posedge clk)
+    if (issue) wq_fresh <= vector_fresh;
+  always @(posedge clk)
+    if (wq_valid) weight_r <= weight_q;
+  always @(posedge clk)
     if (rst) add_valid <= 1'd0;
-    else add_valid <= issue;
+    else add_valid <= wq_valid;
   always @(posedge clk)
-    if (issue) add_group <= group;
+    if (wq_valid) add_group <= wq_group;
   always @(posedge clk)
-    if (issue) add_count <= ev_count;
+    if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
-    if (issue) add_fresh <= vector_fresh;
+    if (wq_valid) add_fresh <= wq_fresh;
   always @(posedge clk)
     if (rst) out_valid_r <= 1'd0;
-    else if (out_free) out_valid_r <= drain_active;
+    else if (out_free) out_valid_r <= drain_valid;
   always @(posedge clk)
     if (drain_load) out_group_r <= drain_group;
   always @(posedge clk)

@@ -10,10 +10,10 @@
 // Lanes P = 12, groups G = ceil(C_out/P) = 8: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 14 bits
 // (exact: range [-3997, 4105]).
-// Weight word registered before the add (G >= 3: no cycle lost).
-// Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
-// waits for that group's write); the result drains (G beats) while the next vector accumulates, which
-// costs about 1 cycle per vector (2 when G = 1) on top of events x G.
+// Weight word registered before the add: 2 cycle(s) from issue to write.
+// Latency: out_valid rises 2 cycles after the final event's last group is issued (the drain waits
+// 0 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
+// costs 1 cycle(s) per vector on top of events x G.
 // Parameters: inputs = 96, outputs = 96, lanes = 12, maxCount = 1, accumulatorWidth = 14 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().

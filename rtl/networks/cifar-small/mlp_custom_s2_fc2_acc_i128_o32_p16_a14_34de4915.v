@@ -10,10 +10,10 @@
 // Lanes P = 16, groups G = ceil(C_out/P) = 2: each event takes G cycles (weights read synchronously from
 // the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators 14 bits
 // (exact: range [-5337, 4922]).
-// Weight word added straight from the read (G < 3: a register would delay the drain).
-// Latency: out_valid rises 2 cycles after the final event's last group is issued (3 when G = 1: the drain
-// waits for that group's write); the result drains (G beats) while the next vector accumulates, which
-// costs about 1 cycle per vector (2 when G = 1) on top of events x G.
+// Weight word registered before the add: 2 cycle(s) from issue to write.
+// Latency: out_valid rises 3 cycles after the final event's last group is issued (the drain waits
+// 1 cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
+// costs 2 cycle(s) per vector on top of events x G.
 // Parameters: inputs = 128, outputs = 32, lanes = 16, maxCount = 1, accumulatorWidth = 14 (exact), weightWidth = 8
 // Nets marked 'signed' hold two's-complement values; they are declared unsigned and
 // signed operations are written with $signed().
@@ -60,6 +60,11 @@ module mlp_custom_s2_fc2_acc_i128_o32_p16_a14_34de4915 (
   reg  add_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  add_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  add_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_group;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_count;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  wq_fresh;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  reg  [127:0] weight_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] w0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] base0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [7:0] prod0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -177,6 +182,8 @@ module mlp_custom_s2_fc2_acc_i128_o32_p16_a14_34de4915 (
   reg  out_last_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   reg  [223:0] out_current_r;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_free;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_valid;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_last;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire drain_load;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] result0;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -289,6 +296,11 @@ module mlp_custom_s2_fc2_acc_i128_o32_p16_a14_34de4915 (
   wire [13:0] base15_rd;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire prod15_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire out_free_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_eq_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_hazard_and_1;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
+  wire drain_valid_not;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [143:0] result0_rd;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [8:0] result0_bits;  // Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
   wire [13:0] result0_ext;  // signed, Blocks/SpikeAccumulator.swift makeSpikeAccumulator(_:)
@@ -421,88 +433,93 @@ module mlp_custom_s2_fc2_acc_i128_o32_p16_a14_34de4915 (
   assign start_drain_or = event_done | marker_done;
   assign in_ready_int_not = ~ev_valid;
   assign in_ready_int_or = in_ready_int_not | event_done;
-  assign w0_bits = weight_q[7:0];
+  assign w0_bits = weight_r[7:0];
   assign base0_rd = bias[add_group];
   assign base0_bits = base0_rd[8:0];
   assign base0_ext = {{5{base0_bits[8]}}, base0_bits};
   assign base0_rd_1 = acc_lane0[add_group];
   assign prod0_bits = add_count;
-  assign w1_bits = weight_q[15:8];
+  assign w1_bits = weight_r[15:8];
   assign base1_bits = base0_rd[17:9];
   assign base1_ext = {{5{base1_bits[8]}}, base1_bits};
   assign base1_rd = acc_lane1[add_group];
   assign prod1_bits = add_count;
-  assign w2_bits = weight_q[23:16];
+  assign w2_bits = weight_r[23:16];
   assign base2_bits = base0_rd[26:18];
   assign base2_ext = {{5{base2_bits[8]}}, base2_bits};
   assign base2_rd = acc_lane2[add_group];
   assign prod2_bits = add_count;
-  assign w3_bits = weight_q[31:24];
+  assign w3_bits = weight_r[31:24];
   assign base3_bits = base0_rd[35:27];
   assign base3_ext = {{5{base3_bits[8]}}, base3_bits};
   assign base3_rd = acc_lane3[add_group];
   assign prod3_bits = add_count;
-  assign w4_bits = weight_q[39:32];
+  assign w4_bits = weight_r[39:32];
   assign base4_bits = base0_rd[44:36];
   assign base4_ext = {{5{base4_bits[8]}}, base4_bits};
   assign base4_rd = acc_lane4[add_group];
   assign prod4_bits = add_count;
-  assign w5_bits = weight_q[47:40];
+  assign w5_bits = weight_r[47:40];
   assign base5_bits = base0_rd[53:45];
   assign base5_ext = {{5{base5_bits[8]}}, base5_bits};
   assign base5_rd = acc_lane5[add_group];
   assign prod5_bits = add_count;
-  assign w6_bits = weight_q[55:48];
+  assign w6_bits = weight_r[55:48];
   assign base6_bits = base0_rd[62:54];
   assign base6_ext = {{5{base6_bits[8]}}, base6_bits};
   assign base6_rd = acc_lane6[add_group];
   assign prod6_bits = add_count;
-  assign w7_bits = weight_q[63:56];
+  assign w7_bits = weight_r[63:56];
   assign base7_bits = base0_rd[71:63];
   assign base7_ext = {{5{base7_bits[8]}}, base7_bits};
   assign base7_rd = acc_lane7[add_group];
   assign prod7_bits = add_count;
-  assign w8_bits = weight_q[71:64];
+  assign w8_bits = weight_r[71:64];
   assign base8_bits = base0_rd[80:72];
   assign base8_ext = {{5{base8_bits[8]}}, base8_bits};
   assign base8_rd = acc_lane8[add_group];
   assign prod8_bits = add_count;
-  assign w9_bits = weight_q[79:72];
+  assign w9_bits = weight_r[79:72];
   assign base9_bits = base0_rd[89:81];
   assign base9_ext = {{5{base9_bits[8]}}, base9_bits};
   assign base9_rd = acc_lane9[add_group];
   assign prod9_bits = add_count;
-  assign w10_bits = weight_q[87:80];
+  assign w10_bits = weight_r[87:80];
   assign base10_bits = base0_rd[98:90];
   assign base10_ext = {{5{base10_bits[8]}}, base10_bits};
   assign base10_rd = acc_lane10[add_group];
   assign prod10_bits = add_count;
-  assign w11_bits = weight_q[95:88];
+  assign w11_bits = weight_r[95:88];
   assign base11_bits = base0_rd[107:99];
   assign base11_ext = {{5{base11_bits[8]}}, base11_bits};
   assign base11_rd = acc_lane11[add_group];
   assign prod11_bits = add_count;
-  assign w12_bits = weight_q[103:96];
+  assign w12_bits = weight_r[103:96];
   assign base12_bits = base0_rd[116:108];
   assign base12_ext = {{5{base12_bits[8]}}, base12_bits};
   assign base12_rd = acc_lane12[add_group];
   assign prod12_bits = add_count;
-  assign w13_bits = weight_q[111:104];
+  assign w13_bits = weight_r[111:104];
   assign base13_bits = base0_rd[125:117];
   assign base13_ext = {{5{base13_bits[8]}}, base13_bits};
   assign base13_rd = acc_lane13[add_group];
   assign prod13_bits = add_count;
-  assign w14_bits = weight_q[119:112];
+  assign w14_bits = weight_r[119:112];
   assign base14_bits = base0_rd[134:126];
   assign base14_ext = {{5{base14_bits[8]}}, base14_bits};
   assign base14_rd = acc_lane14[add_group];
   assign prod14_bits = add_count;
-  assign w15_bits = weight_q[127:120];
+  assign w15_bits = weight_r[127:120];
   assign base15_bits = base0_rd[143:135];
   assign base15_ext = {{5{base15_bits[8]}}, base15_bits};
   assign base15_rd = acc_lane15[add_group];
   assign prod15_bits = add_count;
   assign out_free_not = ~out_valid_r;
+  assign drain_hazard_eq = add_group == drain_group;
+  assign drain_hazard_and = add_valid & drain_hazard_eq;
+  assign drain_hazard_eq_1 = wq_group == drain_group;
+  assign drain_hazard_and_1 = wq_valid & drain_hazard_eq_1;
+  assign drain_valid_not = ~drain_hazard;
   assign result0_rd = bias[drain_group];
   assign result0_bits = result0_rd[8:0];
   assign result0_ext = {{5{result0_bits[8]}}, result0_bits};
@@ -660,8 +677,10 @@ module mlp_custom_s2_fc2_acc_i128_o32_p16_a14_34de4915 (
   assign sum15 = {base15[13], base15} + {{7{prod15[7]}}, prod15};
   assign acc_next15 = sum15[13:0];
   assign out_free = out_free_not | out_ready;
+  assign drain_hazard = drain_hazard_and | drain_hazard_and_1;
+  assign drain_valid = drain_active & drain_valid_not;
   assign drain_last = drain_group == 1'd1;
-  assign drain_load = drain_active & out_free;
+  assign drain_load = drain_valid & out_free;
   assign result0 = drain_fresh ? result0_ext : result0_rd_1;
   assign result1 = drain_fresh ? result1_ext : result1_rd;
   assign result2 = drain_fresh ? result2_ext : result2_rd;
@@ -702,17 +721,28 @@ module mlp_custom_s2_fc2_acc_i128_o32_p16_a14_34de4915 (
     if (rst) vector_fresh <= 1'd1;
     else vector_fresh <= vector_fresh_next_mux_1;
   always @(posedge clk)
+    if (rst) wq_valid <= 1'd0;
+    else wq_valid <= issue;
+  always @(posedge clk)
+    if (issue) wq_group <= group;
+  always @(posedge clk)
+    if (issue) wq_count <= ev_count;
+  always @(posedge clk)
+    if (issue) wq_fresh <= vector_fresh;
+  always @(posedge clk)
+    if (wq_valid) weight_r <= weight_q;
+  always @(posedge clk)
     if (rst) add_valid <= 1'd0;
-    else add_valid <= issue;
+    else add_valid <= wq_valid;
   always @(posedge clk)
-    if (issue) add_group <= group;
+    if (wq_valid) add_group <= wq_group;
   always @(posedge clk)
-    if (issue) add_count <= ev_count;
+    if (wq_valid) add_count <= wq_count;
   always @(posedge clk)
-    if (issue) add_fresh <= vector_fresh;
+    if (wq_valid) add_fresh <= wq_fresh;
   always @(posedge clk)
     if (rst) out_valid_r <= 1'd0;
-    else if (out_free) out_valid_r <= drain_active;
+    else if (out_free) out_valid_r <= drain_valid;
   always @(posedge clk)
     if (drain_load) out_group_r <= drain_group;
   always @(posedge clk)
