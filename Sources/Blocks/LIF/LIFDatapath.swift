@@ -53,7 +53,13 @@ struct LIFDatapath {
         let uRange = try ranges.membrane.subtracting(.point(vr))
         let u = vr == 0 ? v0 : m.wire("\(p)_u", fit(v0.sub(vrConst), uRange))
         let h: Expr
-        if n.decayInput {
+        if n.decayInput && n.k == 1 && vr == 0 {
+            // H = V + ((a - V) >>> 1) = (a + V) >>> 1: the same integer (V + floor((a - V)/2) =
+            // floor((2V + a - V)/2)), in one carry chain instead of two. QKFormer's neuron (tau
+            // = 2, hard reset to 0); the chains in series were the register bank's clock limit.
+            let s = m.wire("\(p)_s", v0.add(a))
+            h = m.wire("\(p)_h", fit(s.shiftRight(1), ranges.hidden))
+        } else if n.decayInput {
             // H = V + ((a - u) >>> k)
             let dRange = try ranges.shifted.subtracting(uRange)
             let d = m.wire("\(p)_d", fit(a.sub(u), dRange))

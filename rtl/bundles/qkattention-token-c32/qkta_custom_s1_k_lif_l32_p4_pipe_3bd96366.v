@@ -109,9 +109,8 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   reg  [15:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] th_lane0;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   reg  [14:0] s3_th_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -125,9 +124,8 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   reg  [15:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] th_lane1;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   reg  [14:0] s3_th_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -141,9 +139,8 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   reg  [15:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] th_lane2;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   reg  [14:0] s3_th_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -157,9 +154,8 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   reg  [15:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] th_lane3;  // signed, Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   reg  [14:0] s3_th_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
@@ -212,9 +208,6 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   wire [15:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire th_lane0_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire th_lane0_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire th_lane0_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -251,9 +244,6 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   wire [15:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire th_lane1_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire th_lane1_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire th_lane1_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -290,9 +280,6 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   wire [15:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire th_lane2_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire th_lane2_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire th_lane2_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -329,9 +316,6 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   wire [15:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire th_lane3_bits;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire th_lane3_bits_1;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
   wire th_lane3_bits_2;  // Blocks/SpikeStreamParts.swift select(_:_:index:items:fallback:)
@@ -512,7 +496,6 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_28 : 16'd0;
-  assign lane0_h_add = {s2_v0_lane0[15], s2_v0_lane0} + {lane0_dk[15], lane0_dk};
   assign th_lane0_bits = s2_group[2];
   assign th_lane0_bits_1 = s2_group[1];
   assign th_lane0_bits_2 = s2_group[0];
@@ -549,7 +532,6 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_29 : 16'd0;
-  assign lane1_h_add = {s2_v0_lane1[15], s2_v0_lane1} + {lane1_dk[15], lane1_dk};
   assign th_lane1_bits = s2_group[2];
   assign th_lane1_bits_1 = s2_group[1];
   assign th_lane1_bits_2 = s2_group[0];
@@ -586,7 +568,6 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
   assign v0_lane2_bits_7 = s1_read[7];
   assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_30 : 16'd0;
-  assign lane2_h_add = {s2_v0_lane2[15], s2_v0_lane2} + {lane2_dk[15], lane2_dk};
   assign th_lane2_bits = s2_group[2];
   assign th_lane2_bits_1 = s2_group[1];
   assign th_lane2_bits_2 = s2_group[0];
@@ -623,7 +604,6 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
   assign v0_lane3_bits_7 = s1_read[7];
   assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_31 : 16'd0;
-  assign lane3_h_add = {s2_v0_lane3[15], s2_v0_lane3} + {lane3_dk[15], lane3_dk};
   assign th_lane3_bits = s2_group[2];
   assign th_lane3_bits_1 = s2_group[1];
   assign th_lane3_bits_2 = s2_group[0];
@@ -775,33 +755,29 @@ module qkta_custom_s1_k_lif_l32_p4_pipe_3bd96366 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 4'd0};
-  assign lane0_d = {lane0_a[15], lane0_a} - {s2_v0_lane0[15], s2_v0_lane0};
-  assign lane0_dk = lane0_d[16:1];
-  assign lane0_h = lane0_h_add[15:0];
+  assign lane0_s = {s2_v0_lane0[15], s2_v0_lane0} + {lane0_a[15], lane0_a};
+  assign lane0_h = lane0_s[16:1];
   assign th_lane0 = th_lane0_bits ? th_lane0_mux_2 : th_lane0_mux_5;
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(lane0_spike_ext);
   assign lane0_vn = s4_spike_lane0 ? 16'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 4'd0};
-  assign lane1_d = {lane1_a[15], lane1_a} - {s2_v0_lane1[15], s2_v0_lane1};
-  assign lane1_dk = lane1_d[16:1];
-  assign lane1_h = lane1_h_add[15:0];
+  assign lane1_s = {s2_v0_lane1[15], s2_v0_lane1} + {lane1_a[15], lane1_a};
+  assign lane1_h = lane1_s[16:1];
   assign th_lane1 = th_lane1_bits ? th_lane1_mux_2 : th_lane1_mux_5;
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(lane1_spike_ext);
   assign lane1_vn = s4_spike_lane1 ? 16'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 4'd0};
-  assign lane2_d = {lane2_a[15], lane2_a} - {s2_v0_lane2[15], s2_v0_lane2};
-  assign lane2_dk = lane2_d[16:1];
-  assign lane2_h = lane2_h_add[15:0];
+  assign lane2_s = {s2_v0_lane2[15], s2_v0_lane2} + {lane2_a[15], lane2_a};
+  assign lane2_h = lane2_s[16:1];
   assign th_lane2 = th_lane2_bits ? th_lane2_mux_2 : th_lane2_mux_5;
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(lane2_spike_ext);
   assign lane2_vn = s4_spike_lane2 ? 16'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 4'd0};
-  assign lane3_d = {lane3_a[15], lane3_a} - {s2_v0_lane3[15], s2_v0_lane3};
-  assign lane3_dk = lane3_d[16:1];
-  assign lane3_h = lane3_h_add[15:0];
+  assign lane3_s = {s2_v0_lane3[15], s2_v0_lane3} + {lane3_a[15], lane3_a};
+  assign lane3_h = lane3_s[16:1];
   assign th_lane3 = th_lane3_bits ? th_lane3_mux_2 : th_lane3_mux_5;
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(lane3_spike_ext);
   assign lane3_vn = s4_spike_lane3 ? 16'd0 : s4_kept_lane3;

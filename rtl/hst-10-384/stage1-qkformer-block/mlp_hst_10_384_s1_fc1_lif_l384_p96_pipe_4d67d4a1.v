@@ -461,9 +461,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -475,9 +474,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -489,9 +487,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -503,9 +500,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -517,9 +513,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -531,9 +526,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -545,9 +539,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -559,9 +552,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -573,9 +565,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -587,9 +578,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -601,9 +591,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -615,9 +604,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -629,9 +617,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane12_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -643,9 +630,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane13_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -657,9 +643,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane14_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -671,9 +656,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane15_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -685,9 +669,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane16_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane16_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -699,9 +682,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane17_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane17_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -713,9 +695,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane18_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane18_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -727,9 +708,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane19_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane19_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -741,9 +721,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane20_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane20_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -755,9 +734,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane21_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane21_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -769,9 +747,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane22_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane22_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -783,9 +760,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane23_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane23_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -797,9 +773,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane24_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane24_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane24_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane24_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane24_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane24_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane24;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -811,9 +786,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane25_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane25_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane25_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane25_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane25_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane25_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane25;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -825,9 +799,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane26_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane26_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane26_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane26_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane26_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane26_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane26;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -839,9 +812,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane27_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane27_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane27_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane27_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane27_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane27_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane27;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -853,9 +825,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane28_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane28_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane28_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane28_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane28_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane28_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane28;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -867,9 +838,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane29_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane29_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane29_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane29_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane29_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane29_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane29;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -881,9 +851,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane30_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane30_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane30_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane30_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane30_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane30_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane30;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -895,9 +864,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane31_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane31_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane31_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane31_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane31_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane31_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane31;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -909,9 +877,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane32;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane32_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane32_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane32_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane32_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane32_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane32_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane32;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -923,9 +890,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane33;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane33_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane33_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane33_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane33_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane33_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane33_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane33;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -937,9 +903,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane34;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane34_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane34_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane34_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane34_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane34_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane34_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane34;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -951,9 +916,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane35;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane35_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane35_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane35_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane35_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane35_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane35_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane35;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -965,9 +929,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane36;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane36_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane36_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane36_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane36_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane36_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane36_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane36;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -979,9 +942,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane37;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane37_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane37_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane37_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane37_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane37_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane37_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane37;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -993,9 +955,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane38;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane38_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane38_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane38_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane38_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane38_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane38_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane38;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1007,9 +968,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane39;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane39_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane39_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane39_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane39_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane39_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane39_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane39;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1021,9 +981,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane40;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane40_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane40_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane40_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane40_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane40_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane40_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane40;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1035,9 +994,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane41;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane41_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane41_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane41_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane41_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane41_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane41_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane41;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1049,9 +1007,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane42;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane42_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane42_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane42_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane42_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane42_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane42_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane42;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1063,9 +1020,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane43;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane43_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane43_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane43_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane43_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane43_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane43_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane43;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1077,9 +1033,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane44;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane44_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane44_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane44_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane44_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane44_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane44_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane44;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1091,9 +1046,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane45_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane45_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane45_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane45_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane45_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane45_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane45;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1105,9 +1059,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane46_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane46_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane46_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane46_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane46_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane46_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane46;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1119,9 +1072,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane47_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane47_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane47_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane47_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane47_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane47_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane47;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1133,9 +1085,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane48;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane48_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane48_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane48_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane48_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane48_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane48_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane48;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1147,9 +1098,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane49;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane49_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane49_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane49_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane49_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane49_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane49_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane49;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1161,9 +1111,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane50;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane50_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane50_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane50_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane50_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane50_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane50_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane50;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1175,9 +1124,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane51;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane51_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane51_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane51_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane51_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane51_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane51_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane51;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1189,9 +1137,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane52;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane52_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane52_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane52_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane52_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane52_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane52_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane52;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1203,9 +1150,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane53;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane53_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane53_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane53_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane53_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane53_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane53_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane53;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1217,9 +1163,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane54;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane54_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane54_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane54_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane54_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane54_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane54_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane54;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1231,9 +1176,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane55;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane55_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane55_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane55_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane55_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane55_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane55_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane55;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1245,9 +1189,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane56;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane56_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane56_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane56_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane56_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane56_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane56_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane56;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1259,9 +1202,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane57;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane57_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane57_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane57_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane57_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane57_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane57_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane57;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1273,9 +1215,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane58;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane58_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane58_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane58_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane58_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane58_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane58_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane58;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1287,9 +1228,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane59;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane59_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane59_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane59_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane59_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane59_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane59_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane59;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1301,9 +1241,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane60;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane60_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane60_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane60_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane60_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane60_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane60_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane60;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1315,9 +1254,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane61;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane61_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane61_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane61_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane61_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane61_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane61_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane61;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1329,9 +1267,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane62;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane62_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane62_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane62_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane62_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane62_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane62_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane62;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1343,9 +1280,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane63;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane63_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane63_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane63_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane63_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane63_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane63_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane63;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1357,9 +1293,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane64;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane64_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane64_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane64_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane64_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane64_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane64_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane64;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1371,9 +1306,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane65;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane65_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane65_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane65_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane65_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane65_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane65_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane65;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1385,9 +1319,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane66;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane66_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane66_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane66_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane66_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane66_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane66_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane66;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1399,9 +1332,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane67;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane67_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane67_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane67_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane67_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane67_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane67_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane67;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1413,9 +1345,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane68;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane68_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane68_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane68_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane68_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane68_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane68_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane68;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1427,9 +1358,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane69;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane69_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane69_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane69_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane69_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane69_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane69_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane69;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1441,9 +1371,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane70;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane70_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane70_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane70_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane70_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane70_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane70_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane70;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1455,9 +1384,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane71;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane71_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane71_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane71_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane71_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane71_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane71_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane71;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1469,9 +1397,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane72;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane72_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane72_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane72_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane72_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane72_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane72_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane72;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1483,9 +1410,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane73;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane73_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane73_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane73_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane73_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane73_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane73_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane73;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1497,9 +1423,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane74;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane74_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane74_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane74_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane74_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane74_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane74_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane74;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1511,9 +1436,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane75;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane75_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane75_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane75_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane75_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane75_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane75_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane75;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1525,9 +1449,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane76;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane76_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane76_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane76_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane76_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane76_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane76_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane76;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1539,9 +1462,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane77;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane77_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane77_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane77_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane77_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane77_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane77_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane77;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1553,9 +1475,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane78;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane78_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane78_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane78_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane78_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane78_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane78_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane78;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1567,9 +1488,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane79;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane79_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane79_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane79_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane79_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane79_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane79_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane79;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1581,9 +1501,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane80;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane80_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane80_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane80_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane80_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane80_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane80_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane80;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1595,9 +1514,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane81;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane81_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane81_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane81_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane81_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane81_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane81_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane81;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1609,9 +1527,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane82;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane82_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane82_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane82_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane82_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane82_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane82_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane82;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1623,9 +1540,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane83;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane83_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane83_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane83_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane83_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane83_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane83_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane83;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1637,9 +1553,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane84;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane84_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane84_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane84_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane84_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane84_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane84_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane84;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1651,9 +1566,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane85;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane85_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane85_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane85_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane85_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane85_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane85_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane85;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1665,9 +1579,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane86;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane86_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane86_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane86_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane86_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane86_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane86_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane86;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1679,9 +1592,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane87;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane87_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane87_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane87_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane87_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane87_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane87_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane87;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1693,9 +1605,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane88;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane88_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane88_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane88_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane88_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane88_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane88_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane88;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1707,9 +1618,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane89;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane89_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane89_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane89_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane89_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane89_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane89_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane89;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1721,9 +1631,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane90;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane90_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane90_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane90_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane90_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane90_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane90_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane90;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1735,9 +1644,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane91;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane91_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane91_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane91_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane91_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane91_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane91_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane91;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1749,9 +1657,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane92;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane92_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane92_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane92_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane92_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane92_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane92_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane92;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1763,9 +1670,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane93_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane93_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane93_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane93_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane93_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane93_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane93;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1777,9 +1683,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane94_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane94_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane94_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane94_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane94_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane94_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane94;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1791,9 +1696,8 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   reg  [18:0] s3_h_lane95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane95_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane95_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane95_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane95_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane95_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane95_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane95;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1832,9 +1736,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane0_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1845,9 +1746,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane1_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1858,9 +1756,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane2_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1871,9 +1766,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane3_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1884,9 +1776,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane4_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane4_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1897,9 +1786,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane5_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane5_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1910,9 +1796,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane6_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane6_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane6_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1923,9 +1806,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane7_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane7_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane7_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1936,9 +1816,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane8_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane8_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane8_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1949,9 +1826,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane9_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane9_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane9_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1962,9 +1836,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane10_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane10_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane10_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1975,9 +1846,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane11_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane11_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane11_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1988,9 +1856,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane12_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane12_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane12_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2001,9 +1866,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane13_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane13_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane13_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2014,9 +1876,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane14_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane14_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane14_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2027,9 +1886,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane15_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane15_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane15_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane16_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2040,9 +1896,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane16_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane16_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane16_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane17_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2053,9 +1906,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane17_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane17_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane17_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane18_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2066,9 +1916,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane18_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane18_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane18_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane19_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2079,9 +1926,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane19_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane19_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane19_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane20_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2092,9 +1936,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane20_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane20_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane20_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane21_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2105,9 +1946,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane21_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane21_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane21_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane22_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2118,9 +1956,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane22_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane22_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane22_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane23_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2131,9 +1966,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane23_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane23_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane23_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane24_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane24_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane24_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2144,9 +1976,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane24_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane24_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane24_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane24_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane25_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane25_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane25_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2157,9 +1986,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane25_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane25_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane25_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane25_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane26_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane26_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane26_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2170,9 +1996,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane26_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane26_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane26_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane26_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane27_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane27_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane27_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2183,9 +2006,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane27_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane27_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane27_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane27_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane28_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane28_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane28_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2196,9 +2016,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane28_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane28_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane28_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane28_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane29_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane29_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane29_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2209,9 +2026,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane29_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane29_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane29_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane29_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane30_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane30_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane30_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2222,9 +2036,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane30_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane30_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane30_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane30_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane31_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane31_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane31_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2235,9 +2046,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane31_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane31_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane31_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane31_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane32_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane32_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane32_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2248,9 +2056,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane32_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane32_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane32_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane32_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane33_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane33_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane33_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2261,9 +2066,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane33_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane33_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane33_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane33_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane34_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane34_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane34_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2274,9 +2076,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane34_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane34_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane34_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane34_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane35_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane35_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane35_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2287,9 +2086,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane35_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane35_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane35_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane35_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane36_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane36_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane36_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2300,9 +2096,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane36_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane36_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane36_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane36_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane37_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane37_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane37_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2313,9 +2106,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane37_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane37_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane37_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane37_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane38_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane38_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane38_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2326,9 +2116,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane38_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane38_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane38_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane38_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane39_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane39_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane39_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2339,9 +2126,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane39_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane39_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane39_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane39_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane40_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane40_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane40_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2352,9 +2136,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane40_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane40_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane40_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane40_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane41_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane41_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane41_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2365,9 +2146,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane41_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane41_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane41_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane41_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane42_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane42_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane42_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2378,9 +2156,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane42_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane42_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane42_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane42_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane43_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane43_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane43_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2391,9 +2166,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane43_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane43_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane43_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane43_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane44_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane44_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane44_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2404,9 +2176,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane44_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane44_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane44_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane44_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane45_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane45_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane45_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2417,9 +2186,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane45_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane45_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane45_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane45_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane46_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane46_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane46_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2430,9 +2196,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane46_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane46_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane46_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane46_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane47_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane47_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane47_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2443,9 +2206,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane47_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane47_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane47_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane47_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane48_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane48_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane48_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2456,9 +2216,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane48_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane48_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane48_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane48_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane49_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane49_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane49_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2469,9 +2226,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane49_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane49_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane49_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane49_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane50_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane50_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane50_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2482,9 +2236,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane50_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane50_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane50_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane50_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane51_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane51_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane51_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2495,9 +2246,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane51_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane51_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane51_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane51_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane52_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane52_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane52_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2508,9 +2256,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane52_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane52_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane52_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane52_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane53_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane53_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane53_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2521,9 +2266,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane53_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane53_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane53_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane53_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane54_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane54_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane54_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2534,9 +2276,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane54_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane54_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane54_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane54_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane55_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane55_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane55_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2547,9 +2286,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane55_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane55_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane55_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane55_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane56_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane56_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane56_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2560,9 +2296,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane56_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane56_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane56_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane56_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane57_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane57_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane57_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2573,9 +2306,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane57_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane57_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane57_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane57_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane58_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane58_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane58_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2586,9 +2316,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane58_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane58_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane58_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane58_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane59_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane59_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane59_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2599,9 +2326,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane59_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane59_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane59_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane59_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane60_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane60_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane60_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2612,9 +2336,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane60_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane60_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane60_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane60_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane61_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane61_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane61_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2625,9 +2346,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane61_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane61_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane61_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane61_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane62_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane62_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane62_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2638,9 +2356,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane62_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane62_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane62_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane62_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane63_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane63_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane63_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2651,9 +2366,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane63_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane63_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane63_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane63_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane64_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane64_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane64_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2664,9 +2376,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane64_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane64_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane64_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane64_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane65_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane65_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane65_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2677,9 +2386,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane65_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane65_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane65_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane65_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane66_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane66_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane66_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2690,9 +2396,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane66_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane66_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane66_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane66_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane67_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane67_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane67_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2703,9 +2406,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane67_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane67_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane67_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane67_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane68_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane68_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane68_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2716,9 +2416,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane68_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane68_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane68_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane68_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane69_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane69_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane69_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2729,9 +2426,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane69_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane69_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane69_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane69_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane70_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane70_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane70_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2742,9 +2436,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane70_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane70_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane70_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane70_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane71_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane71_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane71_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2755,9 +2446,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane71_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane71_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane71_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane71_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane72_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane72_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane72_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2768,9 +2456,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane72_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane72_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane72_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane72_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane73_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane73_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane73_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2781,9 +2466,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane73_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane73_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane73_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane73_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane74_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane74_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane74_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2794,9 +2476,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane74_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane74_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane74_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane74_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane75_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane75_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane75_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2807,9 +2486,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane75_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane75_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane75_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane75_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane76_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane76_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane76_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2820,9 +2496,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane76_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane76_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane76_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane76_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane77_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane77_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane77_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2833,9 +2506,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane77_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane77_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane77_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane77_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane78_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane78_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane78_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2846,9 +2516,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane78_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane78_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane78_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane78_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane79_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane79_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane79_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2859,9 +2526,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane79_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane79_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane79_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane79_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane80_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane80_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane80_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2872,9 +2536,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane80_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane80_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane80_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane80_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane81_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane81_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane81_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2885,9 +2546,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane81_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane81_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane81_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane81_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane82_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane82_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane82_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2898,9 +2556,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane82_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane82_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane82_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane82_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane83_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane83_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane83_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2911,9 +2566,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane83_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane83_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane83_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane83_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane84_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane84_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane84_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2924,9 +2576,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane84_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane84_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane84_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane84_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane85_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane85_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane85_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2937,9 +2586,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane85_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane85_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane85_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane85_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane86_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane86_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane86_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2950,9 +2596,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane86_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane86_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane86_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane86_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane87_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane87_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane87_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2963,9 +2606,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane87_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane87_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane87_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane87_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane88_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane88_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane88_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2976,9 +2616,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane88_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane88_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane88_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane88_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane89_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane89_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane89_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2989,9 +2626,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane89_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane89_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane89_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane89_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane90_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane90_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane90_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3002,9 +2636,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane90_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane90_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane90_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane90_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane91_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane91_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane91_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3015,9 +2646,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane91_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane91_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane91_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane91_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane92_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane92_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane92_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3028,9 +2656,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane92_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane92_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane92_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane92_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane93_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane93_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane93_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3041,9 +2666,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane93_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane93_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane93_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane93_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane94_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane94_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane94_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3054,9 +2676,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane94_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane94_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane94_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane94_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane95_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane95_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane95_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3067,9 +2686,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   wire [18:0] v0_lane95_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane95_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane95_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane95_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -4100,7 +3716,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane0_or_1 = v0_lane0_or | v0_lane0_mux_2;
   assign v0_lane0_bits_3 = s1_read[3];
   assign v0_lane0_mux_3 = v0_lane0_bits_3 ? v_288 : 19'd0;
-  assign lane0_h_add = {s2_v0_lane0[18], s2_v0_lane0} + {lane0_dk[18], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 19'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -4111,7 +3726,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane1_or_1 = v0_lane1_or | v0_lane1_mux_2;
   assign v0_lane1_bits_3 = s1_read[3];
   assign v0_lane1_mux_3 = v0_lane1_bits_3 ? v_289 : 19'd0;
-  assign lane1_h_add = {s2_v0_lane1[18], s2_v0_lane1} + {lane1_dk[18], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 19'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -4122,7 +3736,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane2_or_1 = v0_lane2_or | v0_lane2_mux_2;
   assign v0_lane2_bits_3 = s1_read[3];
   assign v0_lane2_mux_3 = v0_lane2_bits_3 ? v_290 : 19'd0;
-  assign lane2_h_add = {s2_v0_lane2[18], s2_v0_lane2} + {lane2_dk[18], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 19'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -4133,7 +3746,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane3_or_1 = v0_lane3_or | v0_lane3_mux_2;
   assign v0_lane3_bits_3 = s1_read[3];
   assign v0_lane3_mux_3 = v0_lane3_bits_3 ? v_291 : 19'd0;
-  assign lane3_h_add = {s2_v0_lane3[18], s2_v0_lane3} + {lane3_dk[18], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 19'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -4144,7 +3756,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane4_or_1 = v0_lane4_or | v0_lane4_mux_2;
   assign v0_lane4_bits_3 = s1_read[3];
   assign v0_lane4_mux_3 = v0_lane4_bits_3 ? v_292 : 19'd0;
-  assign lane4_h_add = {s2_v0_lane4[18], s2_v0_lane4} + {lane4_dk[18], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 19'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -4155,7 +3766,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane5_or_1 = v0_lane5_or | v0_lane5_mux_2;
   assign v0_lane5_bits_3 = s1_read[3];
   assign v0_lane5_mux_3 = v0_lane5_bits_3 ? v_293 : 19'd0;
-  assign lane5_h_add = {s2_v0_lane5[18], s2_v0_lane5} + {lane5_dk[18], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 19'd0;
   assign v0_lane6_bits_1 = s1_read[1];
@@ -4166,7 +3776,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane6_or_1 = v0_lane6_or | v0_lane6_mux_2;
   assign v0_lane6_bits_3 = s1_read[3];
   assign v0_lane6_mux_3 = v0_lane6_bits_3 ? v_294 : 19'd0;
-  assign lane6_h_add = {s2_v0_lane6[18], s2_v0_lane6} + {lane6_dk[18], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 19'd0;
   assign v0_lane7_bits_1 = s1_read[1];
@@ -4177,7 +3786,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane7_or_1 = v0_lane7_or | v0_lane7_mux_2;
   assign v0_lane7_bits_3 = s1_read[3];
   assign v0_lane7_mux_3 = v0_lane7_bits_3 ? v_295 : 19'd0;
-  assign lane7_h_add = {s2_v0_lane7[18], s2_v0_lane7} + {lane7_dk[18], lane7_dk};
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 19'd0;
   assign v0_lane8_bits_1 = s1_read[1];
@@ -4188,7 +3796,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane8_or_1 = v0_lane8_or | v0_lane8_mux_2;
   assign v0_lane8_bits_3 = s1_read[3];
   assign v0_lane8_mux_3 = v0_lane8_bits_3 ? v_296 : 19'd0;
-  assign lane8_h_add = {s2_v0_lane8[18], s2_v0_lane8} + {lane8_dk[18], lane8_dk};
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 19'd0;
   assign v0_lane9_bits_1 = s1_read[1];
@@ -4199,7 +3806,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane9_or_1 = v0_lane9_or | v0_lane9_mux_2;
   assign v0_lane9_bits_3 = s1_read[3];
   assign v0_lane9_mux_3 = v0_lane9_bits_3 ? v_297 : 19'd0;
-  assign lane9_h_add = {s2_v0_lane9[18], s2_v0_lane9} + {lane9_dk[18], lane9_dk};
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 19'd0;
   assign v0_lane10_bits_1 = s1_read[1];
@@ -4210,7 +3816,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane10_or_1 = v0_lane10_or | v0_lane10_mux_2;
   assign v0_lane10_bits_3 = s1_read[3];
   assign v0_lane10_mux_3 = v0_lane10_bits_3 ? v_298 : 19'd0;
-  assign lane10_h_add = {s2_v0_lane10[18], s2_v0_lane10} + {lane10_dk[18], lane10_dk};
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 19'd0;
   assign v0_lane11_bits_1 = s1_read[1];
@@ -4221,7 +3826,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane11_or_1 = v0_lane11_or | v0_lane11_mux_2;
   assign v0_lane11_bits_3 = s1_read[3];
   assign v0_lane11_mux_3 = v0_lane11_bits_3 ? v_299 : 19'd0;
-  assign lane11_h_add = {s2_v0_lane11[18], s2_v0_lane11} + {lane11_dk[18], lane11_dk};
   assign v0_lane12_bits = s1_read[0];
   assign v0_lane12_mux = v0_lane12_bits ? v_12 : 19'd0;
   assign v0_lane12_bits_1 = s1_read[1];
@@ -4232,7 +3836,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane12_or_1 = v0_lane12_or | v0_lane12_mux_2;
   assign v0_lane12_bits_3 = s1_read[3];
   assign v0_lane12_mux_3 = v0_lane12_bits_3 ? v_300 : 19'd0;
-  assign lane12_h_add = {s2_v0_lane12[18], s2_v0_lane12} + {lane12_dk[18], lane12_dk};
   assign v0_lane13_bits = s1_read[0];
   assign v0_lane13_mux = v0_lane13_bits ? v_13 : 19'd0;
   assign v0_lane13_bits_1 = s1_read[1];
@@ -4243,7 +3846,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane13_or_1 = v0_lane13_or | v0_lane13_mux_2;
   assign v0_lane13_bits_3 = s1_read[3];
   assign v0_lane13_mux_3 = v0_lane13_bits_3 ? v_301 : 19'd0;
-  assign lane13_h_add = {s2_v0_lane13[18], s2_v0_lane13} + {lane13_dk[18], lane13_dk};
   assign v0_lane14_bits = s1_read[0];
   assign v0_lane14_mux = v0_lane14_bits ? v_14 : 19'd0;
   assign v0_lane14_bits_1 = s1_read[1];
@@ -4254,7 +3856,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane14_or_1 = v0_lane14_or | v0_lane14_mux_2;
   assign v0_lane14_bits_3 = s1_read[3];
   assign v0_lane14_mux_3 = v0_lane14_bits_3 ? v_302 : 19'd0;
-  assign lane14_h_add = {s2_v0_lane14[18], s2_v0_lane14} + {lane14_dk[18], lane14_dk};
   assign v0_lane15_bits = s1_read[0];
   assign v0_lane15_mux = v0_lane15_bits ? v_15 : 19'd0;
   assign v0_lane15_bits_1 = s1_read[1];
@@ -4265,7 +3866,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane15_or_1 = v0_lane15_or | v0_lane15_mux_2;
   assign v0_lane15_bits_3 = s1_read[3];
   assign v0_lane15_mux_3 = v0_lane15_bits_3 ? v_303 : 19'd0;
-  assign lane15_h_add = {s2_v0_lane15[18], s2_v0_lane15} + {lane15_dk[18], lane15_dk};
   assign v0_lane16_bits = s1_read[0];
   assign v0_lane16_mux = v0_lane16_bits ? v_16 : 19'd0;
   assign v0_lane16_bits_1 = s1_read[1];
@@ -4276,7 +3876,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane16_or_1 = v0_lane16_or | v0_lane16_mux_2;
   assign v0_lane16_bits_3 = s1_read[3];
   assign v0_lane16_mux_3 = v0_lane16_bits_3 ? v_304 : 19'd0;
-  assign lane16_h_add = {s2_v0_lane16[18], s2_v0_lane16} + {lane16_dk[18], lane16_dk};
   assign v0_lane17_bits = s1_read[0];
   assign v0_lane17_mux = v0_lane17_bits ? v_17 : 19'd0;
   assign v0_lane17_bits_1 = s1_read[1];
@@ -4287,7 +3886,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane17_or_1 = v0_lane17_or | v0_lane17_mux_2;
   assign v0_lane17_bits_3 = s1_read[3];
   assign v0_lane17_mux_3 = v0_lane17_bits_3 ? v_305 : 19'd0;
-  assign lane17_h_add = {s2_v0_lane17[18], s2_v0_lane17} + {lane17_dk[18], lane17_dk};
   assign v0_lane18_bits = s1_read[0];
   assign v0_lane18_mux = v0_lane18_bits ? v_18 : 19'd0;
   assign v0_lane18_bits_1 = s1_read[1];
@@ -4298,7 +3896,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane18_or_1 = v0_lane18_or | v0_lane18_mux_2;
   assign v0_lane18_bits_3 = s1_read[3];
   assign v0_lane18_mux_3 = v0_lane18_bits_3 ? v_306 : 19'd0;
-  assign lane18_h_add = {s2_v0_lane18[18], s2_v0_lane18} + {lane18_dk[18], lane18_dk};
   assign v0_lane19_bits = s1_read[0];
   assign v0_lane19_mux = v0_lane19_bits ? v_19 : 19'd0;
   assign v0_lane19_bits_1 = s1_read[1];
@@ -4309,7 +3906,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane19_or_1 = v0_lane19_or | v0_lane19_mux_2;
   assign v0_lane19_bits_3 = s1_read[3];
   assign v0_lane19_mux_3 = v0_lane19_bits_3 ? v_307 : 19'd0;
-  assign lane19_h_add = {s2_v0_lane19[18], s2_v0_lane19} + {lane19_dk[18], lane19_dk};
   assign v0_lane20_bits = s1_read[0];
   assign v0_lane20_mux = v0_lane20_bits ? v_20 : 19'd0;
   assign v0_lane20_bits_1 = s1_read[1];
@@ -4320,7 +3916,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane20_or_1 = v0_lane20_or | v0_lane20_mux_2;
   assign v0_lane20_bits_3 = s1_read[3];
   assign v0_lane20_mux_3 = v0_lane20_bits_3 ? v_308 : 19'd0;
-  assign lane20_h_add = {s2_v0_lane20[18], s2_v0_lane20} + {lane20_dk[18], lane20_dk};
   assign v0_lane21_bits = s1_read[0];
   assign v0_lane21_mux = v0_lane21_bits ? v_21 : 19'd0;
   assign v0_lane21_bits_1 = s1_read[1];
@@ -4331,7 +3926,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane21_or_1 = v0_lane21_or | v0_lane21_mux_2;
   assign v0_lane21_bits_3 = s1_read[3];
   assign v0_lane21_mux_3 = v0_lane21_bits_3 ? v_309 : 19'd0;
-  assign lane21_h_add = {s2_v0_lane21[18], s2_v0_lane21} + {lane21_dk[18], lane21_dk};
   assign v0_lane22_bits = s1_read[0];
   assign v0_lane22_mux = v0_lane22_bits ? v_22 : 19'd0;
   assign v0_lane22_bits_1 = s1_read[1];
@@ -4342,7 +3936,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane22_or_1 = v0_lane22_or | v0_lane22_mux_2;
   assign v0_lane22_bits_3 = s1_read[3];
   assign v0_lane22_mux_3 = v0_lane22_bits_3 ? v_310 : 19'd0;
-  assign lane22_h_add = {s2_v0_lane22[18], s2_v0_lane22} + {lane22_dk[18], lane22_dk};
   assign v0_lane23_bits = s1_read[0];
   assign v0_lane23_mux = v0_lane23_bits ? v_23 : 19'd0;
   assign v0_lane23_bits_1 = s1_read[1];
@@ -4353,7 +3946,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane23_or_1 = v0_lane23_or | v0_lane23_mux_2;
   assign v0_lane23_bits_3 = s1_read[3];
   assign v0_lane23_mux_3 = v0_lane23_bits_3 ? v_311 : 19'd0;
-  assign lane23_h_add = {s2_v0_lane23[18], s2_v0_lane23} + {lane23_dk[18], lane23_dk};
   assign v0_lane24_bits = s1_read[0];
   assign v0_lane24_mux = v0_lane24_bits ? v_24 : 19'd0;
   assign v0_lane24_bits_1 = s1_read[1];
@@ -4364,7 +3956,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane24_or_1 = v0_lane24_or | v0_lane24_mux_2;
   assign v0_lane24_bits_3 = s1_read[3];
   assign v0_lane24_mux_3 = v0_lane24_bits_3 ? v_312 : 19'd0;
-  assign lane24_h_add = {s2_v0_lane24[18], s2_v0_lane24} + {lane24_dk[18], lane24_dk};
   assign v0_lane25_bits = s1_read[0];
   assign v0_lane25_mux = v0_lane25_bits ? v_25 : 19'd0;
   assign v0_lane25_bits_1 = s1_read[1];
@@ -4375,7 +3966,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane25_or_1 = v0_lane25_or | v0_lane25_mux_2;
   assign v0_lane25_bits_3 = s1_read[3];
   assign v0_lane25_mux_3 = v0_lane25_bits_3 ? v_313 : 19'd0;
-  assign lane25_h_add = {s2_v0_lane25[18], s2_v0_lane25} + {lane25_dk[18], lane25_dk};
   assign v0_lane26_bits = s1_read[0];
   assign v0_lane26_mux = v0_lane26_bits ? v_26 : 19'd0;
   assign v0_lane26_bits_1 = s1_read[1];
@@ -4386,7 +3976,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane26_or_1 = v0_lane26_or | v0_lane26_mux_2;
   assign v0_lane26_bits_3 = s1_read[3];
   assign v0_lane26_mux_3 = v0_lane26_bits_3 ? v_314 : 19'd0;
-  assign lane26_h_add = {s2_v0_lane26[18], s2_v0_lane26} + {lane26_dk[18], lane26_dk};
   assign v0_lane27_bits = s1_read[0];
   assign v0_lane27_mux = v0_lane27_bits ? v_27 : 19'd0;
   assign v0_lane27_bits_1 = s1_read[1];
@@ -4397,7 +3986,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane27_or_1 = v0_lane27_or | v0_lane27_mux_2;
   assign v0_lane27_bits_3 = s1_read[3];
   assign v0_lane27_mux_3 = v0_lane27_bits_3 ? v_315 : 19'd0;
-  assign lane27_h_add = {s2_v0_lane27[18], s2_v0_lane27} + {lane27_dk[18], lane27_dk};
   assign v0_lane28_bits = s1_read[0];
   assign v0_lane28_mux = v0_lane28_bits ? v_28 : 19'd0;
   assign v0_lane28_bits_1 = s1_read[1];
@@ -4408,7 +3996,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane28_or_1 = v0_lane28_or | v0_lane28_mux_2;
   assign v0_lane28_bits_3 = s1_read[3];
   assign v0_lane28_mux_3 = v0_lane28_bits_3 ? v_316 : 19'd0;
-  assign lane28_h_add = {s2_v0_lane28[18], s2_v0_lane28} + {lane28_dk[18], lane28_dk};
   assign v0_lane29_bits = s1_read[0];
   assign v0_lane29_mux = v0_lane29_bits ? v_29 : 19'd0;
   assign v0_lane29_bits_1 = s1_read[1];
@@ -4419,7 +4006,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane29_or_1 = v0_lane29_or | v0_lane29_mux_2;
   assign v0_lane29_bits_3 = s1_read[3];
   assign v0_lane29_mux_3 = v0_lane29_bits_3 ? v_317 : 19'd0;
-  assign lane29_h_add = {s2_v0_lane29[18], s2_v0_lane29} + {lane29_dk[18], lane29_dk};
   assign v0_lane30_bits = s1_read[0];
   assign v0_lane30_mux = v0_lane30_bits ? v_30 : 19'd0;
   assign v0_lane30_bits_1 = s1_read[1];
@@ -4430,7 +4016,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane30_or_1 = v0_lane30_or | v0_lane30_mux_2;
   assign v0_lane30_bits_3 = s1_read[3];
   assign v0_lane30_mux_3 = v0_lane30_bits_3 ? v_318 : 19'd0;
-  assign lane30_h_add = {s2_v0_lane30[18], s2_v0_lane30} + {lane30_dk[18], lane30_dk};
   assign v0_lane31_bits = s1_read[0];
   assign v0_lane31_mux = v0_lane31_bits ? v_31 : 19'd0;
   assign v0_lane31_bits_1 = s1_read[1];
@@ -4441,7 +4026,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane31_or_1 = v0_lane31_or | v0_lane31_mux_2;
   assign v0_lane31_bits_3 = s1_read[3];
   assign v0_lane31_mux_3 = v0_lane31_bits_3 ? v_319 : 19'd0;
-  assign lane31_h_add = {s2_v0_lane31[18], s2_v0_lane31} + {lane31_dk[18], lane31_dk};
   assign v0_lane32_bits = s1_read[0];
   assign v0_lane32_mux = v0_lane32_bits ? v_32 : 19'd0;
   assign v0_lane32_bits_1 = s1_read[1];
@@ -4452,7 +4036,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane32_or_1 = v0_lane32_or | v0_lane32_mux_2;
   assign v0_lane32_bits_3 = s1_read[3];
   assign v0_lane32_mux_3 = v0_lane32_bits_3 ? v_320 : 19'd0;
-  assign lane32_h_add = {s2_v0_lane32[18], s2_v0_lane32} + {lane32_dk[18], lane32_dk};
   assign v0_lane33_bits = s1_read[0];
   assign v0_lane33_mux = v0_lane33_bits ? v_33 : 19'd0;
   assign v0_lane33_bits_1 = s1_read[1];
@@ -4463,7 +4046,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane33_or_1 = v0_lane33_or | v0_lane33_mux_2;
   assign v0_lane33_bits_3 = s1_read[3];
   assign v0_lane33_mux_3 = v0_lane33_bits_3 ? v_321 : 19'd0;
-  assign lane33_h_add = {s2_v0_lane33[18], s2_v0_lane33} + {lane33_dk[18], lane33_dk};
   assign v0_lane34_bits = s1_read[0];
   assign v0_lane34_mux = v0_lane34_bits ? v_34 : 19'd0;
   assign v0_lane34_bits_1 = s1_read[1];
@@ -4474,7 +4056,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane34_or_1 = v0_lane34_or | v0_lane34_mux_2;
   assign v0_lane34_bits_3 = s1_read[3];
   assign v0_lane34_mux_3 = v0_lane34_bits_3 ? v_322 : 19'd0;
-  assign lane34_h_add = {s2_v0_lane34[18], s2_v0_lane34} + {lane34_dk[18], lane34_dk};
   assign v0_lane35_bits = s1_read[0];
   assign v0_lane35_mux = v0_lane35_bits ? v_35 : 19'd0;
   assign v0_lane35_bits_1 = s1_read[1];
@@ -4485,7 +4066,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane35_or_1 = v0_lane35_or | v0_lane35_mux_2;
   assign v0_lane35_bits_3 = s1_read[3];
   assign v0_lane35_mux_3 = v0_lane35_bits_3 ? v_323 : 19'd0;
-  assign lane35_h_add = {s2_v0_lane35[18], s2_v0_lane35} + {lane35_dk[18], lane35_dk};
   assign v0_lane36_bits = s1_read[0];
   assign v0_lane36_mux = v0_lane36_bits ? v_36 : 19'd0;
   assign v0_lane36_bits_1 = s1_read[1];
@@ -4496,7 +4076,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane36_or_1 = v0_lane36_or | v0_lane36_mux_2;
   assign v0_lane36_bits_3 = s1_read[3];
   assign v0_lane36_mux_3 = v0_lane36_bits_3 ? v_324 : 19'd0;
-  assign lane36_h_add = {s2_v0_lane36[18], s2_v0_lane36} + {lane36_dk[18], lane36_dk};
   assign v0_lane37_bits = s1_read[0];
   assign v0_lane37_mux = v0_lane37_bits ? v_37 : 19'd0;
   assign v0_lane37_bits_1 = s1_read[1];
@@ -4507,7 +4086,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane37_or_1 = v0_lane37_or | v0_lane37_mux_2;
   assign v0_lane37_bits_3 = s1_read[3];
   assign v0_lane37_mux_3 = v0_lane37_bits_3 ? v_325 : 19'd0;
-  assign lane37_h_add = {s2_v0_lane37[18], s2_v0_lane37} + {lane37_dk[18], lane37_dk};
   assign v0_lane38_bits = s1_read[0];
   assign v0_lane38_mux = v0_lane38_bits ? v_38 : 19'd0;
   assign v0_lane38_bits_1 = s1_read[1];
@@ -4518,7 +4096,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane38_or_1 = v0_lane38_or | v0_lane38_mux_2;
   assign v0_lane38_bits_3 = s1_read[3];
   assign v0_lane38_mux_3 = v0_lane38_bits_3 ? v_326 : 19'd0;
-  assign lane38_h_add = {s2_v0_lane38[18], s2_v0_lane38} + {lane38_dk[18], lane38_dk};
   assign v0_lane39_bits = s1_read[0];
   assign v0_lane39_mux = v0_lane39_bits ? v_39 : 19'd0;
   assign v0_lane39_bits_1 = s1_read[1];
@@ -4529,7 +4106,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane39_or_1 = v0_lane39_or | v0_lane39_mux_2;
   assign v0_lane39_bits_3 = s1_read[3];
   assign v0_lane39_mux_3 = v0_lane39_bits_3 ? v_327 : 19'd0;
-  assign lane39_h_add = {s2_v0_lane39[18], s2_v0_lane39} + {lane39_dk[18], lane39_dk};
   assign v0_lane40_bits = s1_read[0];
   assign v0_lane40_mux = v0_lane40_bits ? v_40 : 19'd0;
   assign v0_lane40_bits_1 = s1_read[1];
@@ -4540,7 +4116,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane40_or_1 = v0_lane40_or | v0_lane40_mux_2;
   assign v0_lane40_bits_3 = s1_read[3];
   assign v0_lane40_mux_3 = v0_lane40_bits_3 ? v_328 : 19'd0;
-  assign lane40_h_add = {s2_v0_lane40[18], s2_v0_lane40} + {lane40_dk[18], lane40_dk};
   assign v0_lane41_bits = s1_read[0];
   assign v0_lane41_mux = v0_lane41_bits ? v_41 : 19'd0;
   assign v0_lane41_bits_1 = s1_read[1];
@@ -4551,7 +4126,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane41_or_1 = v0_lane41_or | v0_lane41_mux_2;
   assign v0_lane41_bits_3 = s1_read[3];
   assign v0_lane41_mux_3 = v0_lane41_bits_3 ? v_329 : 19'd0;
-  assign lane41_h_add = {s2_v0_lane41[18], s2_v0_lane41} + {lane41_dk[18], lane41_dk};
   assign v0_lane42_bits = s1_read[0];
   assign v0_lane42_mux = v0_lane42_bits ? v_42 : 19'd0;
   assign v0_lane42_bits_1 = s1_read[1];
@@ -4562,7 +4136,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane42_or_1 = v0_lane42_or | v0_lane42_mux_2;
   assign v0_lane42_bits_3 = s1_read[3];
   assign v0_lane42_mux_3 = v0_lane42_bits_3 ? v_330 : 19'd0;
-  assign lane42_h_add = {s2_v0_lane42[18], s2_v0_lane42} + {lane42_dk[18], lane42_dk};
   assign v0_lane43_bits = s1_read[0];
   assign v0_lane43_mux = v0_lane43_bits ? v_43 : 19'd0;
   assign v0_lane43_bits_1 = s1_read[1];
@@ -4573,7 +4146,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane43_or_1 = v0_lane43_or | v0_lane43_mux_2;
   assign v0_lane43_bits_3 = s1_read[3];
   assign v0_lane43_mux_3 = v0_lane43_bits_3 ? v_331 : 19'd0;
-  assign lane43_h_add = {s2_v0_lane43[18], s2_v0_lane43} + {lane43_dk[18], lane43_dk};
   assign v0_lane44_bits = s1_read[0];
   assign v0_lane44_mux = v0_lane44_bits ? v_44 : 19'd0;
   assign v0_lane44_bits_1 = s1_read[1];
@@ -4584,7 +4156,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane44_or_1 = v0_lane44_or | v0_lane44_mux_2;
   assign v0_lane44_bits_3 = s1_read[3];
   assign v0_lane44_mux_3 = v0_lane44_bits_3 ? v_332 : 19'd0;
-  assign lane44_h_add = {s2_v0_lane44[18], s2_v0_lane44} + {lane44_dk[18], lane44_dk};
   assign v0_lane45_bits = s1_read[0];
   assign v0_lane45_mux = v0_lane45_bits ? v_45 : 19'd0;
   assign v0_lane45_bits_1 = s1_read[1];
@@ -4595,7 +4166,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane45_or_1 = v0_lane45_or | v0_lane45_mux_2;
   assign v0_lane45_bits_3 = s1_read[3];
   assign v0_lane45_mux_3 = v0_lane45_bits_3 ? v_333 : 19'd0;
-  assign lane45_h_add = {s2_v0_lane45[18], s2_v0_lane45} + {lane45_dk[18], lane45_dk};
   assign v0_lane46_bits = s1_read[0];
   assign v0_lane46_mux = v0_lane46_bits ? v_46 : 19'd0;
   assign v0_lane46_bits_1 = s1_read[1];
@@ -4606,7 +4176,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane46_or_1 = v0_lane46_or | v0_lane46_mux_2;
   assign v0_lane46_bits_3 = s1_read[3];
   assign v0_lane46_mux_3 = v0_lane46_bits_3 ? v_334 : 19'd0;
-  assign lane46_h_add = {s2_v0_lane46[18], s2_v0_lane46} + {lane46_dk[18], lane46_dk};
   assign v0_lane47_bits = s1_read[0];
   assign v0_lane47_mux = v0_lane47_bits ? v_47 : 19'd0;
   assign v0_lane47_bits_1 = s1_read[1];
@@ -4617,7 +4186,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane47_or_1 = v0_lane47_or | v0_lane47_mux_2;
   assign v0_lane47_bits_3 = s1_read[3];
   assign v0_lane47_mux_3 = v0_lane47_bits_3 ? v_335 : 19'd0;
-  assign lane47_h_add = {s2_v0_lane47[18], s2_v0_lane47} + {lane47_dk[18], lane47_dk};
   assign v0_lane48_bits = s1_read[0];
   assign v0_lane48_mux = v0_lane48_bits ? v_48 : 19'd0;
   assign v0_lane48_bits_1 = s1_read[1];
@@ -4628,7 +4196,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane48_or_1 = v0_lane48_or | v0_lane48_mux_2;
   assign v0_lane48_bits_3 = s1_read[3];
   assign v0_lane48_mux_3 = v0_lane48_bits_3 ? v_336 : 19'd0;
-  assign lane48_h_add = {s2_v0_lane48[18], s2_v0_lane48} + {lane48_dk[18], lane48_dk};
   assign v0_lane49_bits = s1_read[0];
   assign v0_lane49_mux = v0_lane49_bits ? v_49 : 19'd0;
   assign v0_lane49_bits_1 = s1_read[1];
@@ -4639,7 +4206,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane49_or_1 = v0_lane49_or | v0_lane49_mux_2;
   assign v0_lane49_bits_3 = s1_read[3];
   assign v0_lane49_mux_3 = v0_lane49_bits_3 ? v_337 : 19'd0;
-  assign lane49_h_add = {s2_v0_lane49[18], s2_v0_lane49} + {lane49_dk[18], lane49_dk};
   assign v0_lane50_bits = s1_read[0];
   assign v0_lane50_mux = v0_lane50_bits ? v_50 : 19'd0;
   assign v0_lane50_bits_1 = s1_read[1];
@@ -4650,7 +4216,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane50_or_1 = v0_lane50_or | v0_lane50_mux_2;
   assign v0_lane50_bits_3 = s1_read[3];
   assign v0_lane50_mux_3 = v0_lane50_bits_3 ? v_338 : 19'd0;
-  assign lane50_h_add = {s2_v0_lane50[18], s2_v0_lane50} + {lane50_dk[18], lane50_dk};
   assign v0_lane51_bits = s1_read[0];
   assign v0_lane51_mux = v0_lane51_bits ? v_51 : 19'd0;
   assign v0_lane51_bits_1 = s1_read[1];
@@ -4661,7 +4226,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane51_or_1 = v0_lane51_or | v0_lane51_mux_2;
   assign v0_lane51_bits_3 = s1_read[3];
   assign v0_lane51_mux_3 = v0_lane51_bits_3 ? v_339 : 19'd0;
-  assign lane51_h_add = {s2_v0_lane51[18], s2_v0_lane51} + {lane51_dk[18], lane51_dk};
   assign v0_lane52_bits = s1_read[0];
   assign v0_lane52_mux = v0_lane52_bits ? v_52 : 19'd0;
   assign v0_lane52_bits_1 = s1_read[1];
@@ -4672,7 +4236,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane52_or_1 = v0_lane52_or | v0_lane52_mux_2;
   assign v0_lane52_bits_3 = s1_read[3];
   assign v0_lane52_mux_3 = v0_lane52_bits_3 ? v_340 : 19'd0;
-  assign lane52_h_add = {s2_v0_lane52[18], s2_v0_lane52} + {lane52_dk[18], lane52_dk};
   assign v0_lane53_bits = s1_read[0];
   assign v0_lane53_mux = v0_lane53_bits ? v_53 : 19'd0;
   assign v0_lane53_bits_1 = s1_read[1];
@@ -4683,7 +4246,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane53_or_1 = v0_lane53_or | v0_lane53_mux_2;
   assign v0_lane53_bits_3 = s1_read[3];
   assign v0_lane53_mux_3 = v0_lane53_bits_3 ? v_341 : 19'd0;
-  assign lane53_h_add = {s2_v0_lane53[18], s2_v0_lane53} + {lane53_dk[18], lane53_dk};
   assign v0_lane54_bits = s1_read[0];
   assign v0_lane54_mux = v0_lane54_bits ? v_54 : 19'd0;
   assign v0_lane54_bits_1 = s1_read[1];
@@ -4694,7 +4256,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane54_or_1 = v0_lane54_or | v0_lane54_mux_2;
   assign v0_lane54_bits_3 = s1_read[3];
   assign v0_lane54_mux_3 = v0_lane54_bits_3 ? v_342 : 19'd0;
-  assign lane54_h_add = {s2_v0_lane54[18], s2_v0_lane54} + {lane54_dk[18], lane54_dk};
   assign v0_lane55_bits = s1_read[0];
   assign v0_lane55_mux = v0_lane55_bits ? v_55 : 19'd0;
   assign v0_lane55_bits_1 = s1_read[1];
@@ -4705,7 +4266,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane55_or_1 = v0_lane55_or | v0_lane55_mux_2;
   assign v0_lane55_bits_3 = s1_read[3];
   assign v0_lane55_mux_3 = v0_lane55_bits_3 ? v_343 : 19'd0;
-  assign lane55_h_add = {s2_v0_lane55[18], s2_v0_lane55} + {lane55_dk[18], lane55_dk};
   assign v0_lane56_bits = s1_read[0];
   assign v0_lane56_mux = v0_lane56_bits ? v_56 : 19'd0;
   assign v0_lane56_bits_1 = s1_read[1];
@@ -4716,7 +4276,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane56_or_1 = v0_lane56_or | v0_lane56_mux_2;
   assign v0_lane56_bits_3 = s1_read[3];
   assign v0_lane56_mux_3 = v0_lane56_bits_3 ? v_344 : 19'd0;
-  assign lane56_h_add = {s2_v0_lane56[18], s2_v0_lane56} + {lane56_dk[18], lane56_dk};
   assign v0_lane57_bits = s1_read[0];
   assign v0_lane57_mux = v0_lane57_bits ? v_57 : 19'd0;
   assign v0_lane57_bits_1 = s1_read[1];
@@ -4727,7 +4286,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane57_or_1 = v0_lane57_or | v0_lane57_mux_2;
   assign v0_lane57_bits_3 = s1_read[3];
   assign v0_lane57_mux_3 = v0_lane57_bits_3 ? v_345 : 19'd0;
-  assign lane57_h_add = {s2_v0_lane57[18], s2_v0_lane57} + {lane57_dk[18], lane57_dk};
   assign v0_lane58_bits = s1_read[0];
   assign v0_lane58_mux = v0_lane58_bits ? v_58 : 19'd0;
   assign v0_lane58_bits_1 = s1_read[1];
@@ -4738,7 +4296,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane58_or_1 = v0_lane58_or | v0_lane58_mux_2;
   assign v0_lane58_bits_3 = s1_read[3];
   assign v0_lane58_mux_3 = v0_lane58_bits_3 ? v_346 : 19'd0;
-  assign lane58_h_add = {s2_v0_lane58[18], s2_v0_lane58} + {lane58_dk[18], lane58_dk};
   assign v0_lane59_bits = s1_read[0];
   assign v0_lane59_mux = v0_lane59_bits ? v_59 : 19'd0;
   assign v0_lane59_bits_1 = s1_read[1];
@@ -4749,7 +4306,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane59_or_1 = v0_lane59_or | v0_lane59_mux_2;
   assign v0_lane59_bits_3 = s1_read[3];
   assign v0_lane59_mux_3 = v0_lane59_bits_3 ? v_347 : 19'd0;
-  assign lane59_h_add = {s2_v0_lane59[18], s2_v0_lane59} + {lane59_dk[18], lane59_dk};
   assign v0_lane60_bits = s1_read[0];
   assign v0_lane60_mux = v0_lane60_bits ? v_60 : 19'd0;
   assign v0_lane60_bits_1 = s1_read[1];
@@ -4760,7 +4316,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane60_or_1 = v0_lane60_or | v0_lane60_mux_2;
   assign v0_lane60_bits_3 = s1_read[3];
   assign v0_lane60_mux_3 = v0_lane60_bits_3 ? v_348 : 19'd0;
-  assign lane60_h_add = {s2_v0_lane60[18], s2_v0_lane60} + {lane60_dk[18], lane60_dk};
   assign v0_lane61_bits = s1_read[0];
   assign v0_lane61_mux = v0_lane61_bits ? v_61 : 19'd0;
   assign v0_lane61_bits_1 = s1_read[1];
@@ -4771,7 +4326,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane61_or_1 = v0_lane61_or | v0_lane61_mux_2;
   assign v0_lane61_bits_3 = s1_read[3];
   assign v0_lane61_mux_3 = v0_lane61_bits_3 ? v_349 : 19'd0;
-  assign lane61_h_add = {s2_v0_lane61[18], s2_v0_lane61} + {lane61_dk[18], lane61_dk};
   assign v0_lane62_bits = s1_read[0];
   assign v0_lane62_mux = v0_lane62_bits ? v_62 : 19'd0;
   assign v0_lane62_bits_1 = s1_read[1];
@@ -4782,7 +4336,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane62_or_1 = v0_lane62_or | v0_lane62_mux_2;
   assign v0_lane62_bits_3 = s1_read[3];
   assign v0_lane62_mux_3 = v0_lane62_bits_3 ? v_350 : 19'd0;
-  assign lane62_h_add = {s2_v0_lane62[18], s2_v0_lane62} + {lane62_dk[18], lane62_dk};
   assign v0_lane63_bits = s1_read[0];
   assign v0_lane63_mux = v0_lane63_bits ? v_63 : 19'd0;
   assign v0_lane63_bits_1 = s1_read[1];
@@ -4793,7 +4346,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane63_or_1 = v0_lane63_or | v0_lane63_mux_2;
   assign v0_lane63_bits_3 = s1_read[3];
   assign v0_lane63_mux_3 = v0_lane63_bits_3 ? v_351 : 19'd0;
-  assign lane63_h_add = {s2_v0_lane63[18], s2_v0_lane63} + {lane63_dk[18], lane63_dk};
   assign v0_lane64_bits = s1_read[0];
   assign v0_lane64_mux = v0_lane64_bits ? v_64 : 19'd0;
   assign v0_lane64_bits_1 = s1_read[1];
@@ -4804,7 +4356,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane64_or_1 = v0_lane64_or | v0_lane64_mux_2;
   assign v0_lane64_bits_3 = s1_read[3];
   assign v0_lane64_mux_3 = v0_lane64_bits_3 ? v_352 : 19'd0;
-  assign lane64_h_add = {s2_v0_lane64[18], s2_v0_lane64} + {lane64_dk[18], lane64_dk};
   assign v0_lane65_bits = s1_read[0];
   assign v0_lane65_mux = v0_lane65_bits ? v_65 : 19'd0;
   assign v0_lane65_bits_1 = s1_read[1];
@@ -4815,7 +4366,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane65_or_1 = v0_lane65_or | v0_lane65_mux_2;
   assign v0_lane65_bits_3 = s1_read[3];
   assign v0_lane65_mux_3 = v0_lane65_bits_3 ? v_353 : 19'd0;
-  assign lane65_h_add = {s2_v0_lane65[18], s2_v0_lane65} + {lane65_dk[18], lane65_dk};
   assign v0_lane66_bits = s1_read[0];
   assign v0_lane66_mux = v0_lane66_bits ? v_66 : 19'd0;
   assign v0_lane66_bits_1 = s1_read[1];
@@ -4826,7 +4376,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane66_or_1 = v0_lane66_or | v0_lane66_mux_2;
   assign v0_lane66_bits_3 = s1_read[3];
   assign v0_lane66_mux_3 = v0_lane66_bits_3 ? v_354 : 19'd0;
-  assign lane66_h_add = {s2_v0_lane66[18], s2_v0_lane66} + {lane66_dk[18], lane66_dk};
   assign v0_lane67_bits = s1_read[0];
   assign v0_lane67_mux = v0_lane67_bits ? v_67 : 19'd0;
   assign v0_lane67_bits_1 = s1_read[1];
@@ -4837,7 +4386,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane67_or_1 = v0_lane67_or | v0_lane67_mux_2;
   assign v0_lane67_bits_3 = s1_read[3];
   assign v0_lane67_mux_3 = v0_lane67_bits_3 ? v_355 : 19'd0;
-  assign lane67_h_add = {s2_v0_lane67[18], s2_v0_lane67} + {lane67_dk[18], lane67_dk};
   assign v0_lane68_bits = s1_read[0];
   assign v0_lane68_mux = v0_lane68_bits ? v_68 : 19'd0;
   assign v0_lane68_bits_1 = s1_read[1];
@@ -4848,7 +4396,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane68_or_1 = v0_lane68_or | v0_lane68_mux_2;
   assign v0_lane68_bits_3 = s1_read[3];
   assign v0_lane68_mux_3 = v0_lane68_bits_3 ? v_356 : 19'd0;
-  assign lane68_h_add = {s2_v0_lane68[18], s2_v0_lane68} + {lane68_dk[18], lane68_dk};
   assign v0_lane69_bits = s1_read[0];
   assign v0_lane69_mux = v0_lane69_bits ? v_69 : 19'd0;
   assign v0_lane69_bits_1 = s1_read[1];
@@ -4859,7 +4406,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane69_or_1 = v0_lane69_or | v0_lane69_mux_2;
   assign v0_lane69_bits_3 = s1_read[3];
   assign v0_lane69_mux_3 = v0_lane69_bits_3 ? v_357 : 19'd0;
-  assign lane69_h_add = {s2_v0_lane69[18], s2_v0_lane69} + {lane69_dk[18], lane69_dk};
   assign v0_lane70_bits = s1_read[0];
   assign v0_lane70_mux = v0_lane70_bits ? v_70 : 19'd0;
   assign v0_lane70_bits_1 = s1_read[1];
@@ -4870,7 +4416,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane70_or_1 = v0_lane70_or | v0_lane70_mux_2;
   assign v0_lane70_bits_3 = s1_read[3];
   assign v0_lane70_mux_3 = v0_lane70_bits_3 ? v_358 : 19'd0;
-  assign lane70_h_add = {s2_v0_lane70[18], s2_v0_lane70} + {lane70_dk[18], lane70_dk};
   assign v0_lane71_bits = s1_read[0];
   assign v0_lane71_mux = v0_lane71_bits ? v_71 : 19'd0;
   assign v0_lane71_bits_1 = s1_read[1];
@@ -4881,7 +4426,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane71_or_1 = v0_lane71_or | v0_lane71_mux_2;
   assign v0_lane71_bits_3 = s1_read[3];
   assign v0_lane71_mux_3 = v0_lane71_bits_3 ? v_359 : 19'd0;
-  assign lane71_h_add = {s2_v0_lane71[18], s2_v0_lane71} + {lane71_dk[18], lane71_dk};
   assign v0_lane72_bits = s1_read[0];
   assign v0_lane72_mux = v0_lane72_bits ? v_72 : 19'd0;
   assign v0_lane72_bits_1 = s1_read[1];
@@ -4892,7 +4436,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane72_or_1 = v0_lane72_or | v0_lane72_mux_2;
   assign v0_lane72_bits_3 = s1_read[3];
   assign v0_lane72_mux_3 = v0_lane72_bits_3 ? v_360 : 19'd0;
-  assign lane72_h_add = {s2_v0_lane72[18], s2_v0_lane72} + {lane72_dk[18], lane72_dk};
   assign v0_lane73_bits = s1_read[0];
   assign v0_lane73_mux = v0_lane73_bits ? v_73 : 19'd0;
   assign v0_lane73_bits_1 = s1_read[1];
@@ -4903,7 +4446,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane73_or_1 = v0_lane73_or | v0_lane73_mux_2;
   assign v0_lane73_bits_3 = s1_read[3];
   assign v0_lane73_mux_3 = v0_lane73_bits_3 ? v_361 : 19'd0;
-  assign lane73_h_add = {s2_v0_lane73[18], s2_v0_lane73} + {lane73_dk[18], lane73_dk};
   assign v0_lane74_bits = s1_read[0];
   assign v0_lane74_mux = v0_lane74_bits ? v_74 : 19'd0;
   assign v0_lane74_bits_1 = s1_read[1];
@@ -4914,7 +4456,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane74_or_1 = v0_lane74_or | v0_lane74_mux_2;
   assign v0_lane74_bits_3 = s1_read[3];
   assign v0_lane74_mux_3 = v0_lane74_bits_3 ? v_362 : 19'd0;
-  assign lane74_h_add = {s2_v0_lane74[18], s2_v0_lane74} + {lane74_dk[18], lane74_dk};
   assign v0_lane75_bits = s1_read[0];
   assign v0_lane75_mux = v0_lane75_bits ? v_75 : 19'd0;
   assign v0_lane75_bits_1 = s1_read[1];
@@ -4925,7 +4466,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane75_or_1 = v0_lane75_or | v0_lane75_mux_2;
   assign v0_lane75_bits_3 = s1_read[3];
   assign v0_lane75_mux_3 = v0_lane75_bits_3 ? v_363 : 19'd0;
-  assign lane75_h_add = {s2_v0_lane75[18], s2_v0_lane75} + {lane75_dk[18], lane75_dk};
   assign v0_lane76_bits = s1_read[0];
   assign v0_lane76_mux = v0_lane76_bits ? v_76 : 19'd0;
   assign v0_lane76_bits_1 = s1_read[1];
@@ -4936,7 +4476,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane76_or_1 = v0_lane76_or | v0_lane76_mux_2;
   assign v0_lane76_bits_3 = s1_read[3];
   assign v0_lane76_mux_3 = v0_lane76_bits_3 ? v_364 : 19'd0;
-  assign lane76_h_add = {s2_v0_lane76[18], s2_v0_lane76} + {lane76_dk[18], lane76_dk};
   assign v0_lane77_bits = s1_read[0];
   assign v0_lane77_mux = v0_lane77_bits ? v_77 : 19'd0;
   assign v0_lane77_bits_1 = s1_read[1];
@@ -4947,7 +4486,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane77_or_1 = v0_lane77_or | v0_lane77_mux_2;
   assign v0_lane77_bits_3 = s1_read[3];
   assign v0_lane77_mux_3 = v0_lane77_bits_3 ? v_365 : 19'd0;
-  assign lane77_h_add = {s2_v0_lane77[18], s2_v0_lane77} + {lane77_dk[18], lane77_dk};
   assign v0_lane78_bits = s1_read[0];
   assign v0_lane78_mux = v0_lane78_bits ? v_78 : 19'd0;
   assign v0_lane78_bits_1 = s1_read[1];
@@ -4958,7 +4496,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane78_or_1 = v0_lane78_or | v0_lane78_mux_2;
   assign v0_lane78_bits_3 = s1_read[3];
   assign v0_lane78_mux_3 = v0_lane78_bits_3 ? v_366 : 19'd0;
-  assign lane78_h_add = {s2_v0_lane78[18], s2_v0_lane78} + {lane78_dk[18], lane78_dk};
   assign v0_lane79_bits = s1_read[0];
   assign v0_lane79_mux = v0_lane79_bits ? v_79 : 19'd0;
   assign v0_lane79_bits_1 = s1_read[1];
@@ -4969,7 +4506,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane79_or_1 = v0_lane79_or | v0_lane79_mux_2;
   assign v0_lane79_bits_3 = s1_read[3];
   assign v0_lane79_mux_3 = v0_lane79_bits_3 ? v_367 : 19'd0;
-  assign lane79_h_add = {s2_v0_lane79[18], s2_v0_lane79} + {lane79_dk[18], lane79_dk};
   assign v0_lane80_bits = s1_read[0];
   assign v0_lane80_mux = v0_lane80_bits ? v_80 : 19'd0;
   assign v0_lane80_bits_1 = s1_read[1];
@@ -4980,7 +4516,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane80_or_1 = v0_lane80_or | v0_lane80_mux_2;
   assign v0_lane80_bits_3 = s1_read[3];
   assign v0_lane80_mux_3 = v0_lane80_bits_3 ? v_368 : 19'd0;
-  assign lane80_h_add = {s2_v0_lane80[18], s2_v0_lane80} + {lane80_dk[18], lane80_dk};
   assign v0_lane81_bits = s1_read[0];
   assign v0_lane81_mux = v0_lane81_bits ? v_81 : 19'd0;
   assign v0_lane81_bits_1 = s1_read[1];
@@ -4991,7 +4526,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane81_or_1 = v0_lane81_or | v0_lane81_mux_2;
   assign v0_lane81_bits_3 = s1_read[3];
   assign v0_lane81_mux_3 = v0_lane81_bits_3 ? v_369 : 19'd0;
-  assign lane81_h_add = {s2_v0_lane81[18], s2_v0_lane81} + {lane81_dk[18], lane81_dk};
   assign v0_lane82_bits = s1_read[0];
   assign v0_lane82_mux = v0_lane82_bits ? v_82 : 19'd0;
   assign v0_lane82_bits_1 = s1_read[1];
@@ -5002,7 +4536,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane82_or_1 = v0_lane82_or | v0_lane82_mux_2;
   assign v0_lane82_bits_3 = s1_read[3];
   assign v0_lane82_mux_3 = v0_lane82_bits_3 ? v_370 : 19'd0;
-  assign lane82_h_add = {s2_v0_lane82[18], s2_v0_lane82} + {lane82_dk[18], lane82_dk};
   assign v0_lane83_bits = s1_read[0];
   assign v0_lane83_mux = v0_lane83_bits ? v_83 : 19'd0;
   assign v0_lane83_bits_1 = s1_read[1];
@@ -5013,7 +4546,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane83_or_1 = v0_lane83_or | v0_lane83_mux_2;
   assign v0_lane83_bits_3 = s1_read[3];
   assign v0_lane83_mux_3 = v0_lane83_bits_3 ? v_371 : 19'd0;
-  assign lane83_h_add = {s2_v0_lane83[18], s2_v0_lane83} + {lane83_dk[18], lane83_dk};
   assign v0_lane84_bits = s1_read[0];
   assign v0_lane84_mux = v0_lane84_bits ? v_84 : 19'd0;
   assign v0_lane84_bits_1 = s1_read[1];
@@ -5024,7 +4556,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane84_or_1 = v0_lane84_or | v0_lane84_mux_2;
   assign v0_lane84_bits_3 = s1_read[3];
   assign v0_lane84_mux_3 = v0_lane84_bits_3 ? v_372 : 19'd0;
-  assign lane84_h_add = {s2_v0_lane84[18], s2_v0_lane84} + {lane84_dk[18], lane84_dk};
   assign v0_lane85_bits = s1_read[0];
   assign v0_lane85_mux = v0_lane85_bits ? v_85 : 19'd0;
   assign v0_lane85_bits_1 = s1_read[1];
@@ -5035,7 +4566,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane85_or_1 = v0_lane85_or | v0_lane85_mux_2;
   assign v0_lane85_bits_3 = s1_read[3];
   assign v0_lane85_mux_3 = v0_lane85_bits_3 ? v_373 : 19'd0;
-  assign lane85_h_add = {s2_v0_lane85[18], s2_v0_lane85} + {lane85_dk[18], lane85_dk};
   assign v0_lane86_bits = s1_read[0];
   assign v0_lane86_mux = v0_lane86_bits ? v_86 : 19'd0;
   assign v0_lane86_bits_1 = s1_read[1];
@@ -5046,7 +4576,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane86_or_1 = v0_lane86_or | v0_lane86_mux_2;
   assign v0_lane86_bits_3 = s1_read[3];
   assign v0_lane86_mux_3 = v0_lane86_bits_3 ? v_374 : 19'd0;
-  assign lane86_h_add = {s2_v0_lane86[18], s2_v0_lane86} + {lane86_dk[18], lane86_dk};
   assign v0_lane87_bits = s1_read[0];
   assign v0_lane87_mux = v0_lane87_bits ? v_87 : 19'd0;
   assign v0_lane87_bits_1 = s1_read[1];
@@ -5057,7 +4586,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane87_or_1 = v0_lane87_or | v0_lane87_mux_2;
   assign v0_lane87_bits_3 = s1_read[3];
   assign v0_lane87_mux_3 = v0_lane87_bits_3 ? v_375 : 19'd0;
-  assign lane87_h_add = {s2_v0_lane87[18], s2_v0_lane87} + {lane87_dk[18], lane87_dk};
   assign v0_lane88_bits = s1_read[0];
   assign v0_lane88_mux = v0_lane88_bits ? v_88 : 19'd0;
   assign v0_lane88_bits_1 = s1_read[1];
@@ -5068,7 +4596,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane88_or_1 = v0_lane88_or | v0_lane88_mux_2;
   assign v0_lane88_bits_3 = s1_read[3];
   assign v0_lane88_mux_3 = v0_lane88_bits_3 ? v_376 : 19'd0;
-  assign lane88_h_add = {s2_v0_lane88[18], s2_v0_lane88} + {lane88_dk[18], lane88_dk};
   assign v0_lane89_bits = s1_read[0];
   assign v0_lane89_mux = v0_lane89_bits ? v_89 : 19'd0;
   assign v0_lane89_bits_1 = s1_read[1];
@@ -5079,7 +4606,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane89_or_1 = v0_lane89_or | v0_lane89_mux_2;
   assign v0_lane89_bits_3 = s1_read[3];
   assign v0_lane89_mux_3 = v0_lane89_bits_3 ? v_377 : 19'd0;
-  assign lane89_h_add = {s2_v0_lane89[18], s2_v0_lane89} + {lane89_dk[18], lane89_dk};
   assign v0_lane90_bits = s1_read[0];
   assign v0_lane90_mux = v0_lane90_bits ? v_90 : 19'd0;
   assign v0_lane90_bits_1 = s1_read[1];
@@ -5090,7 +4616,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane90_or_1 = v0_lane90_or | v0_lane90_mux_2;
   assign v0_lane90_bits_3 = s1_read[3];
   assign v0_lane90_mux_3 = v0_lane90_bits_3 ? v_378 : 19'd0;
-  assign lane90_h_add = {s2_v0_lane90[18], s2_v0_lane90} + {lane90_dk[18], lane90_dk};
   assign v0_lane91_bits = s1_read[0];
   assign v0_lane91_mux = v0_lane91_bits ? v_91 : 19'd0;
   assign v0_lane91_bits_1 = s1_read[1];
@@ -5101,7 +4626,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane91_or_1 = v0_lane91_or | v0_lane91_mux_2;
   assign v0_lane91_bits_3 = s1_read[3];
   assign v0_lane91_mux_3 = v0_lane91_bits_3 ? v_379 : 19'd0;
-  assign lane91_h_add = {s2_v0_lane91[18], s2_v0_lane91} + {lane91_dk[18], lane91_dk};
   assign v0_lane92_bits = s1_read[0];
   assign v0_lane92_mux = v0_lane92_bits ? v_92 : 19'd0;
   assign v0_lane92_bits_1 = s1_read[1];
@@ -5112,7 +4636,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane92_or_1 = v0_lane92_or | v0_lane92_mux_2;
   assign v0_lane92_bits_3 = s1_read[3];
   assign v0_lane92_mux_3 = v0_lane92_bits_3 ? v_380 : 19'd0;
-  assign lane92_h_add = {s2_v0_lane92[18], s2_v0_lane92} + {lane92_dk[18], lane92_dk};
   assign v0_lane93_bits = s1_read[0];
   assign v0_lane93_mux = v0_lane93_bits ? v_93 : 19'd0;
   assign v0_lane93_bits_1 = s1_read[1];
@@ -5123,7 +4646,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane93_or_1 = v0_lane93_or | v0_lane93_mux_2;
   assign v0_lane93_bits_3 = s1_read[3];
   assign v0_lane93_mux_3 = v0_lane93_bits_3 ? v_381 : 19'd0;
-  assign lane93_h_add = {s2_v0_lane93[18], s2_v0_lane93} + {lane93_dk[18], lane93_dk};
   assign v0_lane94_bits = s1_read[0];
   assign v0_lane94_mux = v0_lane94_bits ? v_94 : 19'd0;
   assign v0_lane94_bits_1 = s1_read[1];
@@ -5134,7 +4656,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane94_or_1 = v0_lane94_or | v0_lane94_mux_2;
   assign v0_lane94_bits_3 = s1_read[3];
   assign v0_lane94_mux_3 = v0_lane94_bits_3 ? v_382 : 19'd0;
-  assign lane94_h_add = {s2_v0_lane94[18], s2_v0_lane94} + {lane94_dk[18], lane94_dk};
   assign v0_lane95_bits = s1_read[0];
   assign v0_lane95_mux = v0_lane95_bits ? v_95 : 19'd0;
   assign v0_lane95_bits_1 = s1_read[1];
@@ -5145,7 +4666,6 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign v0_lane95_or_1 = v0_lane95_or | v0_lane95_mux_2;
   assign v0_lane95_bits_3 = s1_read[3];
   assign v0_lane95_mux_3 = v0_lane95_bits_3 ? v_383 : 19'd0;
-  assign lane95_h_add = {s2_v0_lane95[18], s2_v0_lane95} + {lane95_dk[18], lane95_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -6159,674 +5679,578 @@ module mlp_hst_10_384_s1_fc1_lif_l384_p96_pipe_4d67d4a1 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_1 | v0_lane0_mux_3;
   assign lane0_a = {s2_current_lane0, 4'd0};
-  assign lane0_d = {lane0_a[18], lane0_a} - {s2_v0_lane0[18], s2_v0_lane0};
-  assign lane0_dk = lane0_d[19:1];
-  assign lane0_h = lane0_h_add[18:0];
+  assign lane0_s = {s2_v0_lane0[18], s2_v0_lane0} + {lane0_a[18], lane0_a};
+  assign lane0_h = lane0_s[19:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(19'd2048);
   assign lane0_vn = s4_spike_lane0 ? 19'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_1 | v0_lane1_mux_3;
   assign lane1_a = {s2_current_lane1, 4'd0};
-  assign lane1_d = {lane1_a[18], lane1_a} - {s2_v0_lane1[18], s2_v0_lane1};
-  assign lane1_dk = lane1_d[19:1];
-  assign lane1_h = lane1_h_add[18:0];
+  assign lane1_s = {s2_v0_lane1[18], s2_v0_lane1} + {lane1_a[18], lane1_a};
+  assign lane1_h = lane1_s[19:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(19'd2048);
   assign lane1_vn = s4_spike_lane1 ? 19'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_1 | v0_lane2_mux_3;
   assign lane2_a = {s2_current_lane2, 4'd0};
-  assign lane2_d = {lane2_a[18], lane2_a} - {s2_v0_lane2[18], s2_v0_lane2};
-  assign lane2_dk = lane2_d[19:1];
-  assign lane2_h = lane2_h_add[18:0];
+  assign lane2_s = {s2_v0_lane2[18], s2_v0_lane2} + {lane2_a[18], lane2_a};
+  assign lane2_h = lane2_s[19:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(19'd2048);
   assign lane2_vn = s4_spike_lane2 ? 19'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_1 | v0_lane3_mux_3;
   assign lane3_a = {s2_current_lane3, 4'd0};
-  assign lane3_d = {lane3_a[18], lane3_a} - {s2_v0_lane3[18], s2_v0_lane3};
-  assign lane3_dk = lane3_d[19:1];
-  assign lane3_h = lane3_h_add[18:0];
+  assign lane3_s = {s2_v0_lane3[18], s2_v0_lane3} + {lane3_a[18], lane3_a};
+  assign lane3_h = lane3_s[19:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(19'd2048);
   assign lane3_vn = s4_spike_lane3 ? 19'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_1 | v0_lane4_mux_3;
   assign lane4_a = {s2_current_lane4, 4'd0};
-  assign lane4_d = {lane4_a[18], lane4_a} - {s2_v0_lane4[18], s2_v0_lane4};
-  assign lane4_dk = lane4_d[19:1];
-  assign lane4_h = lane4_h_add[18:0];
+  assign lane4_s = {s2_v0_lane4[18], s2_v0_lane4} + {lane4_a[18], lane4_a};
+  assign lane4_h = lane4_s[19:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(19'd2048);
   assign lane4_vn = s4_spike_lane4 ? 19'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_1 | v0_lane5_mux_3;
   assign lane5_a = {s2_current_lane5, 4'd0};
-  assign lane5_d = {lane5_a[18], lane5_a} - {s2_v0_lane5[18], s2_v0_lane5};
-  assign lane5_dk = lane5_d[19:1];
-  assign lane5_h = lane5_h_add[18:0];
+  assign lane5_s = {s2_v0_lane5[18], s2_v0_lane5} + {lane5_a[18], lane5_a};
+  assign lane5_h = lane5_s[19:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(19'd2048);
   assign lane5_vn = s4_spike_lane5 ? 19'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_or_1 | v0_lane6_mux_3;
   assign lane6_a = {s2_current_lane6, 4'd0};
-  assign lane6_d = {lane6_a[18], lane6_a} - {s2_v0_lane6[18], s2_v0_lane6};
-  assign lane6_dk = lane6_d[19:1];
-  assign lane6_h = lane6_h_add[18:0];
+  assign lane6_s = {s2_v0_lane6[18], s2_v0_lane6} + {lane6_a[18], lane6_a};
+  assign lane6_h = lane6_s[19:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(19'd2048);
   assign lane6_vn = s4_spike_lane6 ? 19'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_or_1 | v0_lane7_mux_3;
   assign lane7_a = {s2_current_lane7, 4'd0};
-  assign lane7_d = {lane7_a[18], lane7_a} - {s2_v0_lane7[18], s2_v0_lane7};
-  assign lane7_dk = lane7_d[19:1];
-  assign lane7_h = lane7_h_add[18:0];
+  assign lane7_s = {s2_v0_lane7[18], s2_v0_lane7} + {lane7_a[18], lane7_a};
+  assign lane7_h = lane7_s[19:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(19'd2048);
   assign lane7_vn = s4_spike_lane7 ? 19'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_or_1 | v0_lane8_mux_3;
   assign lane8_a = {s2_current_lane8, 4'd0};
-  assign lane8_d = {lane8_a[18], lane8_a} - {s2_v0_lane8[18], s2_v0_lane8};
-  assign lane8_dk = lane8_d[19:1];
-  assign lane8_h = lane8_h_add[18:0];
+  assign lane8_s = {s2_v0_lane8[18], s2_v0_lane8} + {lane8_a[18], lane8_a};
+  assign lane8_h = lane8_s[19:1];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(19'd2048);
   assign lane8_vn = s4_spike_lane8 ? 19'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_or_1 | v0_lane9_mux_3;
   assign lane9_a = {s2_current_lane9, 4'd0};
-  assign lane9_d = {lane9_a[18], lane9_a} - {s2_v0_lane9[18], s2_v0_lane9};
-  assign lane9_dk = lane9_d[19:1];
-  assign lane9_h = lane9_h_add[18:0];
+  assign lane9_s = {s2_v0_lane9[18], s2_v0_lane9} + {lane9_a[18], lane9_a};
+  assign lane9_h = lane9_s[19:1];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(19'd2048);
   assign lane9_vn = s4_spike_lane9 ? 19'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_or_1 | v0_lane10_mux_3;
   assign lane10_a = {s2_current_lane10, 4'd0};
-  assign lane10_d = {lane10_a[18], lane10_a} - {s2_v0_lane10[18], s2_v0_lane10};
-  assign lane10_dk = lane10_d[19:1];
-  assign lane10_h = lane10_h_add[18:0];
+  assign lane10_s = {s2_v0_lane10[18], s2_v0_lane10} + {lane10_a[18], lane10_a};
+  assign lane10_h = lane10_s[19:1];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(19'd2048);
   assign lane10_vn = s4_spike_lane10 ? 19'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_or_1 | v0_lane11_mux_3;
   assign lane11_a = {s2_current_lane11, 4'd0};
-  assign lane11_d = {lane11_a[18], lane11_a} - {s2_v0_lane11[18], s2_v0_lane11};
-  assign lane11_dk = lane11_d[19:1];
-  assign lane11_h = lane11_h_add[18:0];
+  assign lane11_s = {s2_v0_lane11[18], s2_v0_lane11} + {lane11_a[18], lane11_a};
+  assign lane11_h = lane11_s[19:1];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(19'd2048);
   assign lane11_vn = s4_spike_lane11 ? 19'd0 : s4_kept_lane11;
   assign v0_lane12 = v0_lane12_or_1 | v0_lane12_mux_3;
   assign lane12_a = {s2_current_lane12, 4'd0};
-  assign lane12_d = {lane12_a[18], lane12_a} - {s2_v0_lane12[18], s2_v0_lane12};
-  assign lane12_dk = lane12_d[19:1];
-  assign lane12_h = lane12_h_add[18:0];
+  assign lane12_s = {s2_v0_lane12[18], s2_v0_lane12} + {lane12_a[18], lane12_a};
+  assign lane12_h = lane12_s[19:1];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(19'd2048);
   assign lane12_vn = s4_spike_lane12 ? 19'd0 : s4_kept_lane12;
   assign v0_lane13 = v0_lane13_or_1 | v0_lane13_mux_3;
   assign lane13_a = {s2_current_lane13, 4'd0};
-  assign lane13_d = {lane13_a[18], lane13_a} - {s2_v0_lane13[18], s2_v0_lane13};
-  assign lane13_dk = lane13_d[19:1];
-  assign lane13_h = lane13_h_add[18:0];
+  assign lane13_s = {s2_v0_lane13[18], s2_v0_lane13} + {lane13_a[18], lane13_a};
+  assign lane13_h = lane13_s[19:1];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(19'd2048);
   assign lane13_vn = s4_spike_lane13 ? 19'd0 : s4_kept_lane13;
   assign v0_lane14 = v0_lane14_or_1 | v0_lane14_mux_3;
   assign lane14_a = {s2_current_lane14, 4'd0};
-  assign lane14_d = {lane14_a[18], lane14_a} - {s2_v0_lane14[18], s2_v0_lane14};
-  assign lane14_dk = lane14_d[19:1];
-  assign lane14_h = lane14_h_add[18:0];
+  assign lane14_s = {s2_v0_lane14[18], s2_v0_lane14} + {lane14_a[18], lane14_a};
+  assign lane14_h = lane14_s[19:1];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(19'd2048);
   assign lane14_vn = s4_spike_lane14 ? 19'd0 : s4_kept_lane14;
   assign v0_lane15 = v0_lane15_or_1 | v0_lane15_mux_3;
   assign lane15_a = {s2_current_lane15, 4'd0};
-  assign lane15_d = {lane15_a[18], lane15_a} - {s2_v0_lane15[18], s2_v0_lane15};
-  assign lane15_dk = lane15_d[19:1];
-  assign lane15_h = lane15_h_add[18:0];
+  assign lane15_s = {s2_v0_lane15[18], s2_v0_lane15} + {lane15_a[18], lane15_a};
+  assign lane15_h = lane15_s[19:1];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(19'd2048);
   assign lane15_vn = s4_spike_lane15 ? 19'd0 : s4_kept_lane15;
   assign v0_lane16 = v0_lane16_or_1 | v0_lane16_mux_3;
   assign lane16_a = {s2_current_lane16, 4'd0};
-  assign lane16_d = {lane16_a[18], lane16_a} - {s2_v0_lane16[18], s2_v0_lane16};
-  assign lane16_dk = lane16_d[19:1];
-  assign lane16_h = lane16_h_add[18:0];
+  assign lane16_s = {s2_v0_lane16[18], s2_v0_lane16} + {lane16_a[18], lane16_a};
+  assign lane16_h = lane16_s[19:1];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(19'd2048);
   assign lane16_vn = s4_spike_lane16 ? 19'd0 : s4_kept_lane16;
   assign v0_lane17 = v0_lane17_or_1 | v0_lane17_mux_3;
   assign lane17_a = {s2_current_lane17, 4'd0};
-  assign lane17_d = {lane17_a[18], lane17_a} - {s2_v0_lane17[18], s2_v0_lane17};
-  assign lane17_dk = lane17_d[19:1];
-  assign lane17_h = lane17_h_add[18:0];
+  assign lane17_s = {s2_v0_lane17[18], s2_v0_lane17} + {lane17_a[18], lane17_a};
+  assign lane17_h = lane17_s[19:1];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(19'd2048);
   assign lane17_vn = s4_spike_lane17 ? 19'd0 : s4_kept_lane17;
   assign v0_lane18 = v0_lane18_or_1 | v0_lane18_mux_3;
   assign lane18_a = {s2_current_lane18, 4'd0};
-  assign lane18_d = {lane18_a[18], lane18_a} - {s2_v0_lane18[18], s2_v0_lane18};
-  assign lane18_dk = lane18_d[19:1];
-  assign lane18_h = lane18_h_add[18:0];
+  assign lane18_s = {s2_v0_lane18[18], s2_v0_lane18} + {lane18_a[18], lane18_a};
+  assign lane18_h = lane18_s[19:1];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(19'd2048);
   assign lane18_vn = s4_spike_lane18 ? 19'd0 : s4_kept_lane18;
   assign v0_lane19 = v0_lane19_or_1 | v0_lane19_mux_3;
   assign lane19_a = {s2_current_lane19, 4'd0};
-  assign lane19_d = {lane19_a[18], lane19_a} - {s2_v0_lane19[18], s2_v0_lane19};
-  assign lane19_dk = lane19_d[19:1];
-  assign lane19_h = lane19_h_add[18:0];
+  assign lane19_s = {s2_v0_lane19[18], s2_v0_lane19} + {lane19_a[18], lane19_a};
+  assign lane19_h = lane19_s[19:1];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(19'd2048);
   assign lane19_vn = s4_spike_lane19 ? 19'd0 : s4_kept_lane19;
   assign v0_lane20 = v0_lane20_or_1 | v0_lane20_mux_3;
   assign lane20_a = {s2_current_lane20, 4'd0};
-  assign lane20_d = {lane20_a[18], lane20_a} - {s2_v0_lane20[18], s2_v0_lane20};
-  assign lane20_dk = lane20_d[19:1];
-  assign lane20_h = lane20_h_add[18:0];
+  assign lane20_s = {s2_v0_lane20[18], s2_v0_lane20} + {lane20_a[18], lane20_a};
+  assign lane20_h = lane20_s[19:1];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(19'd2048);
   assign lane20_vn = s4_spike_lane20 ? 19'd0 : s4_kept_lane20;
   assign v0_lane21 = v0_lane21_or_1 | v0_lane21_mux_3;
   assign lane21_a = {s2_current_lane21, 4'd0};
-  assign lane21_d = {lane21_a[18], lane21_a} - {s2_v0_lane21[18], s2_v0_lane21};
-  assign lane21_dk = lane21_d[19:1];
-  assign lane21_h = lane21_h_add[18:0];
+  assign lane21_s = {s2_v0_lane21[18], s2_v0_lane21} + {lane21_a[18], lane21_a};
+  assign lane21_h = lane21_s[19:1];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(19'd2048);
   assign lane21_vn = s4_spike_lane21 ? 19'd0 : s4_kept_lane21;
   assign v0_lane22 = v0_lane22_or_1 | v0_lane22_mux_3;
   assign lane22_a = {s2_current_lane22, 4'd0};
-  assign lane22_d = {lane22_a[18], lane22_a} - {s2_v0_lane22[18], s2_v0_lane22};
-  assign lane22_dk = lane22_d[19:1];
-  assign lane22_h = lane22_h_add[18:0];
+  assign lane22_s = {s2_v0_lane22[18], s2_v0_lane22} + {lane22_a[18], lane22_a};
+  assign lane22_h = lane22_s[19:1];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(19'd2048);
   assign lane22_vn = s4_spike_lane22 ? 19'd0 : s4_kept_lane22;
   assign v0_lane23 = v0_lane23_or_1 | v0_lane23_mux_3;
   assign lane23_a = {s2_current_lane23, 4'd0};
-  assign lane23_d = {lane23_a[18], lane23_a} - {s2_v0_lane23[18], s2_v0_lane23};
-  assign lane23_dk = lane23_d[19:1];
-  assign lane23_h = lane23_h_add[18:0];
+  assign lane23_s = {s2_v0_lane23[18], s2_v0_lane23} + {lane23_a[18], lane23_a};
+  assign lane23_h = lane23_s[19:1];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(19'd2048);
   assign lane23_vn = s4_spike_lane23 ? 19'd0 : s4_kept_lane23;
   assign v0_lane24 = v0_lane24_or_1 | v0_lane24_mux_3;
   assign lane24_a = {s2_current_lane24, 4'd0};
-  assign lane24_d = {lane24_a[18], lane24_a} - {s2_v0_lane24[18], s2_v0_lane24};
-  assign lane24_dk = lane24_d[19:1];
-  assign lane24_h = lane24_h_add[18:0];
+  assign lane24_s = {s2_v0_lane24[18], s2_v0_lane24} + {lane24_a[18], lane24_a};
+  assign lane24_h = lane24_s[19:1];
   assign lane24_spike = $signed(s3_h_lane24) >= $signed(19'd2048);
   assign lane24_vn = s4_spike_lane24 ? 19'd0 : s4_kept_lane24;
   assign v0_lane25 = v0_lane25_or_1 | v0_lane25_mux_3;
   assign lane25_a = {s2_current_lane25, 4'd0};
-  assign lane25_d = {lane25_a[18], lane25_a} - {s2_v0_lane25[18], s2_v0_lane25};
-  assign lane25_dk = lane25_d[19:1];
-  assign lane25_h = lane25_h_add[18:0];
+  assign lane25_s = {s2_v0_lane25[18], s2_v0_lane25} + {lane25_a[18], lane25_a};
+  assign lane25_h = lane25_s[19:1];
   assign lane25_spike = $signed(s3_h_lane25) >= $signed(19'd2048);
   assign lane25_vn = s4_spike_lane25 ? 19'd0 : s4_kept_lane25;
   assign v0_lane26 = v0_lane26_or_1 | v0_lane26_mux_3;
   assign lane26_a = {s2_current_lane26, 4'd0};
-  assign lane26_d = {lane26_a[18], lane26_a} - {s2_v0_lane26[18], s2_v0_lane26};
-  assign lane26_dk = lane26_d[19:1];
-  assign lane26_h = lane26_h_add[18:0];
+  assign lane26_s = {s2_v0_lane26[18], s2_v0_lane26} + {lane26_a[18], lane26_a};
+  assign lane26_h = lane26_s[19:1];
   assign lane26_spike = $signed(s3_h_lane26) >= $signed(19'd2048);
   assign lane26_vn = s4_spike_lane26 ? 19'd0 : s4_kept_lane26;
   assign v0_lane27 = v0_lane27_or_1 | v0_lane27_mux_3;
   assign lane27_a = {s2_current_lane27, 4'd0};
-  assign lane27_d = {lane27_a[18], lane27_a} - {s2_v0_lane27[18], s2_v0_lane27};
-  assign lane27_dk = lane27_d[19:1];
-  assign lane27_h = lane27_h_add[18:0];
+  assign lane27_s = {s2_v0_lane27[18], s2_v0_lane27} + {lane27_a[18], lane27_a};
+  assign lane27_h = lane27_s[19:1];
   assign lane27_spike = $signed(s3_h_lane27) >= $signed(19'd2048);
   assign lane27_vn = s4_spike_lane27 ? 19'd0 : s4_kept_lane27;
   assign v0_lane28 = v0_lane28_or_1 | v0_lane28_mux_3;
   assign lane28_a = {s2_current_lane28, 4'd0};
-  assign lane28_d = {lane28_a[18], lane28_a} - {s2_v0_lane28[18], s2_v0_lane28};
-  assign lane28_dk = lane28_d[19:1];
-  assign lane28_h = lane28_h_add[18:0];
+  assign lane28_s = {s2_v0_lane28[18], s2_v0_lane28} + {lane28_a[18], lane28_a};
+  assign lane28_h = lane28_s[19:1];
   assign lane28_spike = $signed(s3_h_lane28) >= $signed(19'd2048);
   assign lane28_vn = s4_spike_lane28 ? 19'd0 : s4_kept_lane28;
   assign v0_lane29 = v0_lane29_or_1 | v0_lane29_mux_3;
   assign lane29_a = {s2_current_lane29, 4'd0};
-  assign lane29_d = {lane29_a[18], lane29_a} - {s2_v0_lane29[18], s2_v0_lane29};
-  assign lane29_dk = lane29_d[19:1];
-  assign lane29_h = lane29_h_add[18:0];
+  assign lane29_s = {s2_v0_lane29[18], s2_v0_lane29} + {lane29_a[18], lane29_a};
+  assign lane29_h = lane29_s[19:1];
   assign lane29_spike = $signed(s3_h_lane29) >= $signed(19'd2048);
   assign lane29_vn = s4_spike_lane29 ? 19'd0 : s4_kept_lane29;
   assign v0_lane30 = v0_lane30_or_1 | v0_lane30_mux_3;
   assign lane30_a = {s2_current_lane30, 4'd0};
-  assign lane30_d = {lane30_a[18], lane30_a} - {s2_v0_lane30[18], s2_v0_lane30};
-  assign lane30_dk = lane30_d[19:1];
-  assign lane30_h = lane30_h_add[18:0];
+  assign lane30_s = {s2_v0_lane30[18], s2_v0_lane30} + {lane30_a[18], lane30_a};
+  assign lane30_h = lane30_s[19:1];
   assign lane30_spike = $signed(s3_h_lane30) >= $signed(19'd2048);
   assign lane30_vn = s4_spike_lane30 ? 19'd0 : s4_kept_lane30;
   assign v0_lane31 = v0_lane31_or_1 | v0_lane31_mux_3;
   assign lane31_a = {s2_current_lane31, 4'd0};
-  assign lane31_d = {lane31_a[18], lane31_a} - {s2_v0_lane31[18], s2_v0_lane31};
-  assign lane31_dk = lane31_d[19:1];
-  assign lane31_h = lane31_h_add[18:0];
+  assign lane31_s = {s2_v0_lane31[18], s2_v0_lane31} + {lane31_a[18], lane31_a};
+  assign lane31_h = lane31_s[19:1];
   assign lane31_spike = $signed(s3_h_lane31) >= $signed(19'd2048);
   assign lane31_vn = s4_spike_lane31 ? 19'd0 : s4_kept_lane31;
   assign v0_lane32 = v0_lane32_or_1 | v0_lane32_mux_3;
   assign lane32_a = {s2_current_lane32, 4'd0};
-  assign lane32_d = {lane32_a[18], lane32_a} - {s2_v0_lane32[18], s2_v0_lane32};
-  assign lane32_dk = lane32_d[19:1];
-  assign lane32_h = lane32_h_add[18:0];
+  assign lane32_s = {s2_v0_lane32[18], s2_v0_lane32} + {lane32_a[18], lane32_a};
+  assign lane32_h = lane32_s[19:1];
   assign lane32_spike = $signed(s3_h_lane32) >= $signed(19'd2048);
   assign lane32_vn = s4_spike_lane32 ? 19'd0 : s4_kept_lane32;
   assign v0_lane33 = v0_lane33_or_1 | v0_lane33_mux_3;
   assign lane33_a = {s2_current_lane33, 4'd0};
-  assign lane33_d = {lane33_a[18], lane33_a} - {s2_v0_lane33[18], s2_v0_lane33};
-  assign lane33_dk = lane33_d[19:1];
-  assign lane33_h = lane33_h_add[18:0];
+  assign lane33_s = {s2_v0_lane33[18], s2_v0_lane33} + {lane33_a[18], lane33_a};
+  assign lane33_h = lane33_s[19:1];
   assign lane33_spike = $signed(s3_h_lane33) >= $signed(19'd2048);
   assign lane33_vn = s4_spike_lane33 ? 19'd0 : s4_kept_lane33;
   assign v0_lane34 = v0_lane34_or_1 | v0_lane34_mux_3;
   assign lane34_a = {s2_current_lane34, 4'd0};
-  assign lane34_d = {lane34_a[18], lane34_a} - {s2_v0_lane34[18], s2_v0_lane34};
-  assign lane34_dk = lane34_d[19:1];
-  assign lane34_h = lane34_h_add[18:0];
+  assign lane34_s = {s2_v0_lane34[18], s2_v0_lane34} + {lane34_a[18], lane34_a};
+  assign lane34_h = lane34_s[19:1];
   assign lane34_spike = $signed(s3_h_lane34) >= $signed(19'd2048);
   assign lane34_vn = s4_spike_lane34 ? 19'd0 : s4_kept_lane34;
   assign v0_lane35 = v0_lane35_or_1 | v0_lane35_mux_3;
   assign lane35_a = {s2_current_lane35, 4'd0};
-  assign lane35_d = {lane35_a[18], lane35_a} - {s2_v0_lane35[18], s2_v0_lane35};
-  assign lane35_dk = lane35_d[19:1];
-  assign lane35_h = lane35_h_add[18:0];
+  assign lane35_s = {s2_v0_lane35[18], s2_v0_lane35} + {lane35_a[18], lane35_a};
+  assign lane35_h = lane35_s[19:1];
   assign lane35_spike = $signed(s3_h_lane35) >= $signed(19'd2048);
   assign lane35_vn = s4_spike_lane35 ? 19'd0 : s4_kept_lane35;
   assign v0_lane36 = v0_lane36_or_1 | v0_lane36_mux_3;
   assign lane36_a = {s2_current_lane36, 4'd0};
-  assign lane36_d = {lane36_a[18], lane36_a} - {s2_v0_lane36[18], s2_v0_lane36};
-  assign lane36_dk = lane36_d[19:1];
-  assign lane36_h = lane36_h_add[18:0];
+  assign lane36_s = {s2_v0_lane36[18], s2_v0_lane36} + {lane36_a[18], lane36_a};
+  assign lane36_h = lane36_s[19:1];
   assign lane36_spike = $signed(s3_h_lane36) >= $signed(19'd2048);
   assign lane36_vn = s4_spike_lane36 ? 19'd0 : s4_kept_lane36;
   assign v0_lane37 = v0_lane37_or_1 | v0_lane37_mux_3;
   assign lane37_a = {s2_current_lane37, 4'd0};
-  assign lane37_d = {lane37_a[18], lane37_a} - {s2_v0_lane37[18], s2_v0_lane37};
-  assign lane37_dk = lane37_d[19:1];
-  assign lane37_h = lane37_h_add[18:0];
+  assign lane37_s = {s2_v0_lane37[18], s2_v0_lane37} + {lane37_a[18], lane37_a};
+  assign lane37_h = lane37_s[19:1];
   assign lane37_spike = $signed(s3_h_lane37) >= $signed(19'd2048);
   assign lane37_vn = s4_spike_lane37 ? 19'd0 : s4_kept_lane37;
   assign v0_lane38 = v0_lane38_or_1 | v0_lane38_mux_3;
   assign lane38_a = {s2_current_lane38, 4'd0};
-  assign lane38_d = {lane38_a[18], lane38_a} - {s2_v0_lane38[18], s2_v0_lane38};
-  assign lane38_dk = lane38_d[19:1];
-  assign lane38_h = lane38_h_add[18:0];
+  assign lane38_s = {s2_v0_lane38[18], s2_v0_lane38} + {lane38_a[18], lane38_a};
+  assign lane38_h = lane38_s[19:1];
   assign lane38_spike = $signed(s3_h_lane38) >= $signed(19'd2048);
   assign lane38_vn = s4_spike_lane38 ? 19'd0 : s4_kept_lane38;
   assign v0_lane39 = v0_lane39_or_1 | v0_lane39_mux_3;
   assign lane39_a = {s2_current_lane39, 4'd0};
-  assign lane39_d = {lane39_a[18], lane39_a} - {s2_v0_lane39[18], s2_v0_lane39};
-  assign lane39_dk = lane39_d[19:1];
-  assign lane39_h = lane39_h_add[18:0];
+  assign lane39_s = {s2_v0_lane39[18], s2_v0_lane39} + {lane39_a[18], lane39_a};
+  assign lane39_h = lane39_s[19:1];
   assign lane39_spike = $signed(s3_h_lane39) >= $signed(19'd2048);
   assign lane39_vn = s4_spike_lane39 ? 19'd0 : s4_kept_lane39;
   assign v0_lane40 = v0_lane40_or_1 | v0_lane40_mux_3;
   assign lane40_a = {s2_current_lane40, 4'd0};
-  assign lane40_d = {lane40_a[18], lane40_a} - {s2_v0_lane40[18], s2_v0_lane40};
-  assign lane40_dk = lane40_d[19:1];
-  assign lane40_h = lane40_h_add[18:0];
+  assign lane40_s = {s2_v0_lane40[18], s2_v0_lane40} + {lane40_a[18], lane40_a};
+  assign lane40_h = lane40_s[19:1];
   assign lane40_spike = $signed(s3_h_lane40) >= $signed(19'd2048);
   assign lane40_vn = s4_spike_lane40 ? 19'd0 : s4_kept_lane40;
   assign v0_lane41 = v0_lane41_or_1 | v0_lane41_mux_3;
   assign lane41_a = {s2_current_lane41, 4'd0};
-  assign lane41_d = {lane41_a[18], lane41_a} - {s2_v0_lane41[18], s2_v0_lane41};
-  assign lane41_dk = lane41_d[19:1];
-  assign lane41_h = lane41_h_add[18:0];
+  assign lane41_s = {s2_v0_lane41[18], s2_v0_lane41} + {lane41_a[18], lane41_a};
+  assign lane41_h = lane41_s[19:1];
   assign lane41_spike = $signed(s3_h_lane41) >= $signed(19'd2048);
   assign lane41_vn = s4_spike_lane41 ? 19'd0 : s4_kept_lane41;
   assign v0_lane42 = v0_lane42_or_1 | v0_lane42_mux_3;
   assign lane42_a = {s2_current_lane42, 4'd0};
-  assign lane42_d = {lane42_a[18], lane42_a} - {s2_v0_lane42[18], s2_v0_lane42};
-  assign lane42_dk = lane42_d[19:1];
-  assign lane42_h = lane42_h_add[18:0];
+  assign lane42_s = {s2_v0_lane42[18], s2_v0_lane42} + {lane42_a[18], lane42_a};
+  assign lane42_h = lane42_s[19:1];
   assign lane42_spike = $signed(s3_h_lane42) >= $signed(19'd2048);
   assign lane42_vn = s4_spike_lane42 ? 19'd0 : s4_kept_lane42;
   assign v0_lane43 = v0_lane43_or_1 | v0_lane43_mux_3;
   assign lane43_a = {s2_current_lane43, 4'd0};
-  assign lane43_d = {lane43_a[18], lane43_a} - {s2_v0_lane43[18], s2_v0_lane43};
-  assign lane43_dk = lane43_d[19:1];
-  assign lane43_h = lane43_h_add[18:0];
+  assign lane43_s = {s2_v0_lane43[18], s2_v0_lane43} + {lane43_a[18], lane43_a};
+  assign lane43_h = lane43_s[19:1];
   assign lane43_spike = $signed(s3_h_lane43) >= $signed(19'd2048);
   assign lane43_vn = s4_spike_lane43 ? 19'd0 : s4_kept_lane43;
   assign v0_lane44 = v0_lane44_or_1 | v0_lane44_mux_3;
   assign lane44_a = {s2_current_lane44, 4'd0};
-  assign lane44_d = {lane44_a[18], lane44_a} - {s2_v0_lane44[18], s2_v0_lane44};
-  assign lane44_dk = lane44_d[19:1];
-  assign lane44_h = lane44_h_add[18:0];
+  assign lane44_s = {s2_v0_lane44[18], s2_v0_lane44} + {lane44_a[18], lane44_a};
+  assign lane44_h = lane44_s[19:1];
   assign lane44_spike = $signed(s3_h_lane44) >= $signed(19'd2048);
   assign lane44_vn = s4_spike_lane44 ? 19'd0 : s4_kept_lane44;
   assign v0_lane45 = v0_lane45_or_1 | v0_lane45_mux_3;
   assign lane45_a = {s2_current_lane45, 4'd0};
-  assign lane45_d = {lane45_a[18], lane45_a} - {s2_v0_lane45[18], s2_v0_lane45};
-  assign lane45_dk = lane45_d[19:1];
-  assign lane45_h = lane45_h_add[18:0];
+  assign lane45_s = {s2_v0_lane45[18], s2_v0_lane45} + {lane45_a[18], lane45_a};
+  assign lane45_h = lane45_s[19:1];
   assign lane45_spike = $signed(s3_h_lane45) >= $signed(19'd2048);
   assign lane45_vn = s4_spike_lane45 ? 19'd0 : s4_kept_lane45;
   assign v0_lane46 = v0_lane46_or_1 | v0_lane46_mux_3;
   assign lane46_a = {s2_current_lane46, 4'd0};
-  assign lane46_d = {lane46_a[18], lane46_a} - {s2_v0_lane46[18], s2_v0_lane46};
-  assign lane46_dk = lane46_d[19:1];
-  assign lane46_h = lane46_h_add[18:0];
+  assign lane46_s = {s2_v0_lane46[18], s2_v0_lane46} + {lane46_a[18], lane46_a};
+  assign lane46_h = lane46_s[19:1];
   assign lane46_spike = $signed(s3_h_lane46) >= $signed(19'd2048);
   assign lane46_vn = s4_spike_lane46 ? 19'd0 : s4_kept_lane46;
   assign v0_lane47 = v0_lane47_or_1 | v0_lane47_mux_3;
   assign lane47_a = {s2_current_lane47, 4'd0};
-  assign lane47_d = {lane47_a[18], lane47_a} - {s2_v0_lane47[18], s2_v0_lane47};
-  assign lane47_dk = lane47_d[19:1];
-  assign lane47_h = lane47_h_add[18:0];
+  assign lane47_s = {s2_v0_lane47[18], s2_v0_lane47} + {lane47_a[18], lane47_a};
+  assign lane47_h = lane47_s[19:1];
   assign lane47_spike = $signed(s3_h_lane47) >= $signed(19'd2048);
   assign lane47_vn = s4_spike_lane47 ? 19'd0 : s4_kept_lane47;
   assign v0_lane48 = v0_lane48_or_1 | v0_lane48_mux_3;
   assign lane48_a = {s2_current_lane48, 4'd0};
-  assign lane48_d = {lane48_a[18], lane48_a} - {s2_v0_lane48[18], s2_v0_lane48};
-  assign lane48_dk = lane48_d[19:1];
-  assign lane48_h = lane48_h_add[18:0];
+  assign lane48_s = {s2_v0_lane48[18], s2_v0_lane48} + {lane48_a[18], lane48_a};
+  assign lane48_h = lane48_s[19:1];
   assign lane48_spike = $signed(s3_h_lane48) >= $signed(19'd2048);
   assign lane48_vn = s4_spike_lane48 ? 19'd0 : s4_kept_lane48;
   assign v0_lane49 = v0_lane49_or_1 | v0_lane49_mux_3;
   assign lane49_a = {s2_current_lane49, 4'd0};
-  assign lane49_d = {lane49_a[18], lane49_a} - {s2_v0_lane49[18], s2_v0_lane49};
-  assign lane49_dk = lane49_d[19:1];
-  assign lane49_h = lane49_h_add[18:0];
+  assign lane49_s = {s2_v0_lane49[18], s2_v0_lane49} + {lane49_a[18], lane49_a};
+  assign lane49_h = lane49_s[19:1];
   assign lane49_spike = $signed(s3_h_lane49) >= $signed(19'd2048);
   assign lane49_vn = s4_spike_lane49 ? 19'd0 : s4_kept_lane49;
   assign v0_lane50 = v0_lane50_or_1 | v0_lane50_mux_3;
   assign lane50_a = {s2_current_lane50, 4'd0};
-  assign lane50_d = {lane50_a[18], lane50_a} - {s2_v0_lane50[18], s2_v0_lane50};
-  assign lane50_dk = lane50_d[19:1];
-  assign lane50_h = lane50_h_add[18:0];
+  assign lane50_s = {s2_v0_lane50[18], s2_v0_lane50} + {lane50_a[18], lane50_a};
+  assign lane50_h = lane50_s[19:1];
   assign lane50_spike = $signed(s3_h_lane50) >= $signed(19'd2048);
   assign lane50_vn = s4_spike_lane50 ? 19'd0 : s4_kept_lane50;
   assign v0_lane51 = v0_lane51_or_1 | v0_lane51_mux_3;
   assign lane51_a = {s2_current_lane51, 4'd0};
-  assign lane51_d = {lane51_a[18], lane51_a} - {s2_v0_lane51[18], s2_v0_lane51};
-  assign lane51_dk = lane51_d[19:1];
-  assign lane51_h = lane51_h_add[18:0];
+  assign lane51_s = {s2_v0_lane51[18], s2_v0_lane51} + {lane51_a[18], lane51_a};
+  assign lane51_h = lane51_s[19:1];
   assign lane51_spike = $signed(s3_h_lane51) >= $signed(19'd2048);
   assign lane51_vn = s4_spike_lane51 ? 19'd0 : s4_kept_lane51;
   assign v0_lane52 = v0_lane52_or_1 | v0_lane52_mux_3;
   assign lane52_a = {s2_current_lane52, 4'd0};
-  assign lane52_d = {lane52_a[18], lane52_a} - {s2_v0_lane52[18], s2_v0_lane52};
-  assign lane52_dk = lane52_d[19:1];
-  assign lane52_h = lane52_h_add[18:0];
+  assign lane52_s = {s2_v0_lane52[18], s2_v0_lane52} + {lane52_a[18], lane52_a};
+  assign lane52_h = lane52_s[19:1];
   assign lane52_spike = $signed(s3_h_lane52) >= $signed(19'd2048);
   assign lane52_vn = s4_spike_lane52 ? 19'd0 : s4_kept_lane52;
   assign v0_lane53 = v0_lane53_or_1 | v0_lane53_mux_3;
   assign lane53_a = {s2_current_lane53, 4'd0};
-  assign lane53_d = {lane53_a[18], lane53_a} - {s2_v0_lane53[18], s2_v0_lane53};
-  assign lane53_dk = lane53_d[19:1];
-  assign lane53_h = lane53_h_add[18:0];
+  assign lane53_s = {s2_v0_lane53[18], s2_v0_lane53} + {lane53_a[18], lane53_a};
+  assign lane53_h = lane53_s[19:1];
   assign lane53_spike = $signed(s3_h_lane53) >= $signed(19'd2048);
   assign lane53_vn = s4_spike_lane53 ? 19'd0 : s4_kept_lane53;
   assign v0_lane54 = v0_lane54_or_1 | v0_lane54_mux_3;
   assign lane54_a = {s2_current_lane54, 4'd0};
-  assign lane54_d = {lane54_a[18], lane54_a} - {s2_v0_lane54[18], s2_v0_lane54};
-  assign lane54_dk = lane54_d[19:1];
-  assign lane54_h = lane54_h_add[18:0];
+  assign lane54_s = {s2_v0_lane54[18], s2_v0_lane54} + {lane54_a[18], lane54_a};
+  assign lane54_h = lane54_s[19:1];
   assign lane54_spike = $signed(s3_h_lane54) >= $signed(19'd2048);
   assign lane54_vn = s4_spike_lane54 ? 19'd0 : s4_kept_lane54;
   assign v0_lane55 = v0_lane55_or_1 | v0_lane55_mux_3;
   assign lane55_a = {s2_current_lane55, 4'd0};
-  assign lane55_d = {lane55_a[18], lane55_a} - {s2_v0_lane55[18], s2_v0_lane55};
-  assign lane55_dk = lane55_d[19:1];
-  assign lane55_h = lane55_h_add[18:0];
+  assign lane55_s = {s2_v0_lane55[18], s2_v0_lane55} + {lane55_a[18], lane55_a};
+  assign lane55_h = lane55_s[19:1];
   assign lane55_spike = $signed(s3_h_lane55) >= $signed(19'd2048);
   assign lane55_vn = s4_spike_lane55 ? 19'd0 : s4_kept_lane55;
   assign v0_lane56 = v0_lane56_or_1 | v0_lane56_mux_3;
   assign lane56_a = {s2_current_lane56, 4'd0};
-  assign lane56_d = {lane56_a[18], lane56_a} - {s2_v0_lane56[18], s2_v0_lane56};
-  assign lane56_dk = lane56_d[19:1];
-  assign lane56_h = lane56_h_add[18:0];
+  assign lane56_s = {s2_v0_lane56[18], s2_v0_lane56} + {lane56_a[18], lane56_a};
+  assign lane56_h = lane56_s[19:1];
   assign lane56_spike = $signed(s3_h_lane56) >= $signed(19'd2048);
   assign lane56_vn = s4_spike_lane56 ? 19'd0 : s4_kept_lane56;
   assign v0_lane57 = v0_lane57_or_1 | v0_lane57_mux_3;
   assign lane57_a = {s2_current_lane57, 4'd0};
-  assign lane57_d = {lane57_a[18], lane57_a} - {s2_v0_lane57[18], s2_v0_lane57};
-  assign lane57_dk = lane57_d[19:1];
-  assign lane57_h = lane57_h_add[18:0];
+  assign lane57_s = {s2_v0_lane57[18], s2_v0_lane57} + {lane57_a[18], lane57_a};
+  assign lane57_h = lane57_s[19:1];
   assign lane57_spike = $signed(s3_h_lane57) >= $signed(19'd2048);
   assign lane57_vn = s4_spike_lane57 ? 19'd0 : s4_kept_lane57;
   assign v0_lane58 = v0_lane58_or_1 | v0_lane58_mux_3;
   assign lane58_a = {s2_current_lane58, 4'd0};
-  assign lane58_d = {lane58_a[18], lane58_a} - {s2_v0_lane58[18], s2_v0_lane58};
-  assign lane58_dk = lane58_d[19:1];
-  assign lane58_h = lane58_h_add[18:0];
+  assign lane58_s = {s2_v0_lane58[18], s2_v0_lane58} + {lane58_a[18], lane58_a};
+  assign lane58_h = lane58_s[19:1];
   assign lane58_spike = $signed(s3_h_lane58) >= $signed(19'd2048);
   assign lane58_vn = s4_spike_lane58 ? 19'd0 : s4_kept_lane58;
   assign v0_lane59 = v0_lane59_or_1 | v0_lane59_mux_3;
   assign lane59_a = {s2_current_lane59, 4'd0};
-  assign lane59_d = {lane59_a[18], lane59_a} - {s2_v0_lane59[18], s2_v0_lane59};
-  assign lane59_dk = lane59_d[19:1];
-  assign lane59_h = lane59_h_add[18:0];
+  assign lane59_s = {s2_v0_lane59[18], s2_v0_lane59} + {lane59_a[18], lane59_a};
+  assign lane59_h = lane59_s[19:1];
   assign lane59_spike = $signed(s3_h_lane59) >= $signed(19'd2048);
   assign lane59_vn = s4_spike_lane59 ? 19'd0 : s4_kept_lane59;
   assign v0_lane60 = v0_lane60_or_1 | v0_lane60_mux_3;
   assign lane60_a = {s2_current_lane60, 4'd0};
-  assign lane60_d = {lane60_a[18], lane60_a} - {s2_v0_lane60[18], s2_v0_lane60};
-  assign lane60_dk = lane60_d[19:1];
-  assign lane60_h = lane60_h_add[18:0];
+  assign lane60_s = {s2_v0_lane60[18], s2_v0_lane60} + {lane60_a[18], lane60_a};
+  assign lane60_h = lane60_s[19:1];
   assign lane60_spike = $signed(s3_h_lane60) >= $signed(19'd2048);
   assign lane60_vn = s4_spike_lane60 ? 19'd0 : s4_kept_lane60;
   assign v0_lane61 = v0_lane61_or_1 | v0_lane61_mux_3;
   assign lane61_a = {s2_current_lane61, 4'd0};
-  assign lane61_d = {lane61_a[18], lane61_a} - {s2_v0_lane61[18], s2_v0_lane61};
-  assign lane61_dk = lane61_d[19:1];
-  assign lane61_h = lane61_h_add[18:0];
+  assign lane61_s = {s2_v0_lane61[18], s2_v0_lane61} + {lane61_a[18], lane61_a};
+  assign lane61_h = lane61_s[19:1];
   assign lane61_spike = $signed(s3_h_lane61) >= $signed(19'd2048);
   assign lane61_vn = s4_spike_lane61 ? 19'd0 : s4_kept_lane61;
   assign v0_lane62 = v0_lane62_or_1 | v0_lane62_mux_3;
   assign lane62_a = {s2_current_lane62, 4'd0};
-  assign lane62_d = {lane62_a[18], lane62_a} - {s2_v0_lane62[18], s2_v0_lane62};
-  assign lane62_dk = lane62_d[19:1];
-  assign lane62_h = lane62_h_add[18:0];
+  assign lane62_s = {s2_v0_lane62[18], s2_v0_lane62} + {lane62_a[18], lane62_a};
+  assign lane62_h = lane62_s[19:1];
   assign lane62_spike = $signed(s3_h_lane62) >= $signed(19'd2048);
   assign lane62_vn = s4_spike_lane62 ? 19'd0 : s4_kept_lane62;
   assign v0_lane63 = v0_lane63_or_1 | v0_lane63_mux_3;
   assign lane63_a = {s2_current_lane63, 4'd0};
-  assign lane63_d = {lane63_a[18], lane63_a} - {s2_v0_lane63[18], s2_v0_lane63};
-  assign lane63_dk = lane63_d[19:1];
-  assign lane63_h = lane63_h_add[18:0];
+  assign lane63_s = {s2_v0_lane63[18], s2_v0_lane63} + {lane63_a[18], lane63_a};
+  assign lane63_h = lane63_s[19:1];
   assign lane63_spike = $signed(s3_h_lane63) >= $signed(19'd2048);
   assign lane63_vn = s4_spike_lane63 ? 19'd0 : s4_kept_lane63;
   assign v0_lane64 = v0_lane64_or_1 | v0_lane64_mux_3;
   assign lane64_a = {s2_current_lane64, 4'd0};
-  assign lane64_d = {lane64_a[18], lane64_a} - {s2_v0_lane64[18], s2_v0_lane64};
-  assign lane64_dk = lane64_d[19:1];
-  assign lane64_h = lane64_h_add[18:0];
+  assign lane64_s = {s2_v0_lane64[18], s2_v0_lane64} + {lane64_a[18], lane64_a};
+  assign lane64_h = lane64_s[19:1];
   assign lane64_spike = $signed(s3_h_lane64) >= $signed(19'd2048);
   assign lane64_vn = s4_spike_lane64 ? 19'd0 : s4_kept_lane64;
   assign v0_lane65 = v0_lane65_or_1 | v0_lane65_mux_3;
   assign lane65_a = {s2_current_lane65, 4'd0};
-  assign lane65_d = {lane65_a[18], lane65_a} - {s2_v0_lane65[18], s2_v0_lane65};
-  assign lane65_dk = lane65_d[19:1];
-  assign lane65_h = lane65_h_add[18:0];
+  assign lane65_s = {s2_v0_lane65[18], s2_v0_lane65} + {lane65_a[18], lane65_a};
+  assign lane65_h = lane65_s[19:1];
   assign lane65_spike = $signed(s3_h_lane65) >= $signed(19'd2048);
   assign lane65_vn = s4_spike_lane65 ? 19'd0 : s4_kept_lane65;
   assign v0_lane66 = v0_lane66_or_1 | v0_lane66_mux_3;
   assign lane66_a = {s2_current_lane66, 4'd0};
-  assign lane66_d = {lane66_a[18], lane66_a} - {s2_v0_lane66[18], s2_v0_lane66};
-  assign lane66_dk = lane66_d[19:1];
-  assign lane66_h = lane66_h_add[18:0];
+  assign lane66_s = {s2_v0_lane66[18], s2_v0_lane66} + {lane66_a[18], lane66_a};
+  assign lane66_h = lane66_s[19:1];
   assign lane66_spike = $signed(s3_h_lane66) >= $signed(19'd2048);
   assign lane66_vn = s4_spike_lane66 ? 19'd0 : s4_kept_lane66;
   assign v0_lane67 = v0_lane67_or_1 | v0_lane67_mux_3;
   assign lane67_a = {s2_current_lane67, 4'd0};
-  assign lane67_d = {lane67_a[18], lane67_a} - {s2_v0_lane67[18], s2_v0_lane67};
-  assign lane67_dk = lane67_d[19:1];
-  assign lane67_h = lane67_h_add[18:0];
+  assign lane67_s = {s2_v0_lane67[18], s2_v0_lane67} + {lane67_a[18], lane67_a};
+  assign lane67_h = lane67_s[19:1];
   assign lane67_spike = $signed(s3_h_lane67) >= $signed(19'd2048);
   assign lane67_vn = s4_spike_lane67 ? 19'd0 : s4_kept_lane67;
   assign v0_lane68 = v0_lane68_or_1 | v0_lane68_mux_3;
   assign lane68_a = {s2_current_lane68, 4'd0};
-  assign lane68_d = {lane68_a[18], lane68_a} - {s2_v0_lane68[18], s2_v0_lane68};
-  assign lane68_dk = lane68_d[19:1];
-  assign lane68_h = lane68_h_add[18:0];
+  assign lane68_s = {s2_v0_lane68[18], s2_v0_lane68} + {lane68_a[18], lane68_a};
+  assign lane68_h = lane68_s[19:1];
   assign lane68_spike = $signed(s3_h_lane68) >= $signed(19'd2048);
   assign lane68_vn = s4_spike_lane68 ? 19'd0 : s4_kept_lane68;
   assign v0_lane69 = v0_lane69_or_1 | v0_lane69_mux_3;
   assign lane69_a = {s2_current_lane69, 4'd0};
-  assign lane69_d = {lane69_a[18], lane69_a} - {s2_v0_lane69[18], s2_v0_lane69};
-  assign lane69_dk = lane69_d[19:1];
-  assign lane69_h = lane69_h_add[18:0];
+  assign lane69_s = {s2_v0_lane69[18], s2_v0_lane69} + {lane69_a[18], lane69_a};
+  assign lane69_h = lane69_s[19:1];
   assign lane69_spike = $signed(s3_h_lane69) >= $signed(19'd2048);
   assign lane69_vn = s4_spike_lane69 ? 19'd0 : s4_kept_lane69;
   assign v0_lane70 = v0_lane70_or_1 | v0_lane70_mux_3;
   assign lane70_a = {s2_current_lane70, 4'd0};
-  assign lane70_d = {lane70_a[18], lane70_a} - {s2_v0_lane70[18], s2_v0_lane70};
-  assign lane70_dk = lane70_d[19:1];
-  assign lane70_h = lane70_h_add[18:0];
+  assign lane70_s = {s2_v0_lane70[18], s2_v0_lane70} + {lane70_a[18], lane70_a};
+  assign lane70_h = lane70_s[19:1];
   assign lane70_spike = $signed(s3_h_lane70) >= $signed(19'd2048);
   assign lane70_vn = s4_spike_lane70 ? 19'd0 : s4_kept_lane70;
   assign v0_lane71 = v0_lane71_or_1 | v0_lane71_mux_3;
   assign lane71_a = {s2_current_lane71, 4'd0};
-  assign lane71_d = {lane71_a[18], lane71_a} - {s2_v0_lane71[18], s2_v0_lane71};
-  assign lane71_dk = lane71_d[19:1];
-  assign lane71_h = lane71_h_add[18:0];
+  assign lane71_s = {s2_v0_lane71[18], s2_v0_lane71} + {lane71_a[18], lane71_a};
+  assign lane71_h = lane71_s[19:1];
   assign lane71_spike = $signed(s3_h_lane71) >= $signed(19'd2048);
   assign lane71_vn = s4_spike_lane71 ? 19'd0 : s4_kept_lane71;
   assign v0_lane72 = v0_lane72_or_1 | v0_lane72_mux_3;
   assign lane72_a = {s2_current_lane72, 4'd0};
-  assign lane72_d = {lane72_a[18], lane72_a} - {s2_v0_lane72[18], s2_v0_lane72};
-  assign lane72_dk = lane72_d[19:1];
-  assign lane72_h = lane72_h_add[18:0];
+  assign lane72_s = {s2_v0_lane72[18], s2_v0_lane72} + {lane72_a[18], lane72_a};
+  assign lane72_h = lane72_s[19:1];
   assign lane72_spike = $signed(s3_h_lane72) >= $signed(19'd2048);
   assign lane72_vn = s4_spike_lane72 ? 19'd0 : s4_kept_lane72;
   assign v0_lane73 = v0_lane73_or_1 | v0_lane73_mux_3;
   assign lane73_a = {s2_current_lane73, 4'd0};
-  assign lane73_d = {lane73_a[18], lane73_a} - {s2_v0_lane73[18], s2_v0_lane73};
-  assign lane73_dk = lane73_d[19:1];
-  assign lane73_h = lane73_h_add[18:0];
+  assign lane73_s = {s2_v0_lane73[18], s2_v0_lane73} + {lane73_a[18], lane73_a};
+  assign lane73_h = lane73_s[19:1];
   assign lane73_spike = $signed(s3_h_lane73) >= $signed(19'd2048);
   assign lane73_vn = s4_spike_lane73 ? 19'd0 : s4_kept_lane73;
   assign v0_lane74 = v0_lane74_or_1 | v0_lane74_mux_3;
   assign lane74_a = {s2_current_lane74, 4'd0};
-  assign lane74_d = {lane74_a[18], lane74_a} - {s2_v0_lane74[18], s2_v0_lane74};
-  assign lane74_dk = lane74_d[19:1];
-  assign lane74_h = lane74_h_add[18:0];
+  assign lane74_s = {s2_v0_lane74[18], s2_v0_lane74} + {lane74_a[18], lane74_a};
+  assign lane74_h = lane74_s[19:1];
   assign lane74_spike = $signed(s3_h_lane74) >= $signed(19'd2048);
   assign lane74_vn = s4_spike_lane74 ? 19'd0 : s4_kept_lane74;
   assign v0_lane75 = v0_lane75_or_1 | v0_lane75_mux_3;
   assign lane75_a = {s2_current_lane75, 4'd0};
-  assign lane75_d = {lane75_a[18], lane75_a} - {s2_v0_lane75[18], s2_v0_lane75};
-  assign lane75_dk = lane75_d[19:1];
-  assign lane75_h = lane75_h_add[18:0];
+  assign lane75_s = {s2_v0_lane75[18], s2_v0_lane75} + {lane75_a[18], lane75_a};
+  assign lane75_h = lane75_s[19:1];
   assign lane75_spike = $signed(s3_h_lane75) >= $signed(19'd2048);
   assign lane75_vn = s4_spike_lane75 ? 19'd0 : s4_kept_lane75;
   assign v0_lane76 = v0_lane76_or_1 | v0_lane76_mux_3;
   assign lane76_a = {s2_current_lane76, 4'd0};
-  assign lane76_d = {lane76_a[18], lane76_a} - {s2_v0_lane76[18], s2_v0_lane76};
-  assign lane76_dk = lane76_d[19:1];
-  assign lane76_h = lane76_h_add[18:0];
+  assign lane76_s = {s2_v0_lane76[18], s2_v0_lane76} + {lane76_a[18], lane76_a};
+  assign lane76_h = lane76_s[19:1];
   assign lane76_spike = $signed(s3_h_lane76) >= $signed(19'd2048);
   assign lane76_vn = s4_spike_lane76 ? 19'd0 : s4_kept_lane76;
   assign v0_lane77 = v0_lane77_or_1 | v0_lane77_mux_3;
   assign lane77_a = {s2_current_lane77, 4'd0};
-  assign lane77_d = {lane77_a[18], lane77_a} - {s2_v0_lane77[18], s2_v0_lane77};
-  assign lane77_dk = lane77_d[19:1];
-  assign lane77_h = lane77_h_add[18:0];
+  assign lane77_s = {s2_v0_lane77[18], s2_v0_lane77} + {lane77_a[18], lane77_a};
+  assign lane77_h = lane77_s[19:1];
   assign lane77_spike = $signed(s3_h_lane77) >= $signed(19'd2048);
   assign lane77_vn = s4_spike_lane77 ? 19'd0 : s4_kept_lane77;
   assign v0_lane78 = v0_lane78_or_1 | v0_lane78_mux_3;
   assign lane78_a = {s2_current_lane78, 4'd0};
-  assign lane78_d = {lane78_a[18], lane78_a} - {s2_v0_lane78[18], s2_v0_lane78};
-  assign lane78_dk = lane78_d[19:1];
-  assign lane78_h = lane78_h_add[18:0];
+  assign lane78_s = {s2_v0_lane78[18], s2_v0_lane78} + {lane78_a[18], lane78_a};
+  assign lane78_h = lane78_s[19:1];
   assign lane78_spike = $signed(s3_h_lane78) >= $signed(19'd2048);
   assign lane78_vn = s4_spike_lane78 ? 19'd0 : s4_kept_lane78;
   assign v0_lane79 = v0_lane79_or_1 | v0_lane79_mux_3;
   assign lane79_a = {s2_current_lane79, 4'd0};
-  assign lane79_d = {lane79_a[18], lane79_a} - {s2_v0_lane79[18], s2_v0_lane79};
-  assign lane79_dk = lane79_d[19:1];
-  assign lane79_h = lane79_h_add[18:0];
+  assign lane79_s = {s2_v0_lane79[18], s2_v0_lane79} + {lane79_a[18], lane79_a};
+  assign lane79_h = lane79_s[19:1];
   assign lane79_spike = $signed(s3_h_lane79) >= $signed(19'd2048);
   assign lane79_vn = s4_spike_lane79 ? 19'd0 : s4_kept_lane79;
   assign v0_lane80 = v0_lane80_or_1 | v0_lane80_mux_3;
   assign lane80_a = {s2_current_lane80, 4'd0};
-  assign lane80_d = {lane80_a[18], lane80_a} - {s2_v0_lane80[18], s2_v0_lane80};
-  assign lane80_dk = lane80_d[19:1];
-  assign lane80_h = lane80_h_add[18:0];
+  assign lane80_s = {s2_v0_lane80[18], s2_v0_lane80} + {lane80_a[18], lane80_a};
+  assign lane80_h = lane80_s[19:1];
   assign lane80_spike = $signed(s3_h_lane80) >= $signed(19'd2048);
   assign lane80_vn = s4_spike_lane80 ? 19'd0 : s4_kept_lane80;
   assign v0_lane81 = v0_lane81_or_1 | v0_lane81_mux_3;
   assign lane81_a = {s2_current_lane81, 4'd0};
-  assign lane81_d = {lane81_a[18], lane81_a} - {s2_v0_lane81[18], s2_v0_lane81};
-  assign lane81_dk = lane81_d[19:1];
-  assign lane81_h = lane81_h_add[18:0];
+  assign lane81_s = {s2_v0_lane81[18], s2_v0_lane81} + {lane81_a[18], lane81_a};
+  assign lane81_h = lane81_s[19:1];
   assign lane81_spike = $signed(s3_h_lane81) >= $signed(19'd2048);
   assign lane81_vn = s4_spike_lane81 ? 19'd0 : s4_kept_lane81;
   assign v0_lane82 = v0_lane82_or_1 | v0_lane82_mux_3;
   assign lane82_a = {s2_current_lane82, 4'd0};
-  assign lane82_d = {lane82_a[18], lane82_a} - {s2_v0_lane82[18], s2_v0_lane82};
-  assign lane82_dk = lane82_d[19:1];
-  assign lane82_h = lane82_h_add[18:0];
+  assign lane82_s = {s2_v0_lane82[18], s2_v0_lane82} + {lane82_a[18], lane82_a};
+  assign lane82_h = lane82_s[19:1];
   assign lane82_spike = $signed(s3_h_lane82) >= $signed(19'd2048);
   assign lane82_vn = s4_spike_lane82 ? 19'd0 : s4_kept_lane82;
   assign v0_lane83 = v0_lane83_or_1 | v0_lane83_mux_3;
   assign lane83_a = {s2_current_lane83, 4'd0};
-  assign lane83_d = {lane83_a[18], lane83_a} - {s2_v0_lane83[18], s2_v0_lane83};
-  assign lane83_dk = lane83_d[19:1];
-  assign lane83_h = lane83_h_add[18:0];
+  assign lane83_s = {s2_v0_lane83[18], s2_v0_lane83} + {lane83_a[18], lane83_a};
+  assign lane83_h = lane83_s[19:1];
   assign lane83_spike = $signed(s3_h_lane83) >= $signed(19'd2048);
   assign lane83_vn = s4_spike_lane83 ? 19'd0 : s4_kept_lane83;
   assign v0_lane84 = v0_lane84_or_1 | v0_lane84_mux_3;
   assign lane84_a = {s2_current_lane84, 4'd0};
-  assign lane84_d = {lane84_a[18], lane84_a} - {s2_v0_lane84[18], s2_v0_lane84};
-  assign lane84_dk = lane84_d[19:1];
-  assign lane84_h = lane84_h_add[18:0];
+  assign lane84_s = {s2_v0_lane84[18], s2_v0_lane84} + {lane84_a[18], lane84_a};
+  assign lane84_h = lane84_s[19:1];
   assign lane84_spike = $signed(s3_h_lane84) >= $signed(19'd2048);
   assign lane84_vn = s4_spike_lane84 ? 19'd0 : s4_kept_lane84;
   assign v0_lane85 = v0_lane85_or_1 | v0_lane85_mux_3;
   assign lane85_a = {s2_current_lane85, 4'd0};
-  assign lane85_d = {lane85_a[18], lane85_a} - {s2_v0_lane85[18], s2_v0_lane85};
-  assign lane85_dk = lane85_d[19:1];
-  assign lane85_h = lane85_h_add[18:0];
+  assign lane85_s = {s2_v0_lane85[18], s2_v0_lane85} + {lane85_a[18], lane85_a};
+  assign lane85_h = lane85_s[19:1];
   assign lane85_spike = $signed(s3_h_lane85) >= $signed(19'd2048);
   assign lane85_vn = s4_spike_lane85 ? 19'd0 : s4_kept_lane85;
   assign v0_lane86 = v0_lane86_or_1 | v0_lane86_mux_3;
   assign lane86_a = {s2_current_lane86, 4'd0};
-  assign lane86_d = {lane86_a[18], lane86_a} - {s2_v0_lane86[18], s2_v0_lane86};
-  assign lane86_dk = lane86_d[19:1];
-  assign lane86_h = lane86_h_add[18:0];
+  assign lane86_s = {s2_v0_lane86[18], s2_v0_lane86} + {lane86_a[18], lane86_a};
+  assign lane86_h = lane86_s[19:1];
   assign lane86_spike = $signed(s3_h_lane86) >= $signed(19'd2048);
   assign lane86_vn = s4_spike_lane86 ? 19'd0 : s4_kept_lane86;
   assign v0_lane87 = v0_lane87_or_1 | v0_lane87_mux_3;
   assign lane87_a = {s2_current_lane87, 4'd0};
-  assign lane87_d = {lane87_a[18], lane87_a} - {s2_v0_lane87[18], s2_v0_lane87};
-  assign lane87_dk = lane87_d[19:1];
-  assign lane87_h = lane87_h_add[18:0];
+  assign lane87_s = {s2_v0_lane87[18], s2_v0_lane87} + {lane87_a[18], lane87_a};
+  assign lane87_h = lane87_s[19:1];
   assign lane87_spike = $signed(s3_h_lane87) >= $signed(19'd2048);
   assign lane87_vn = s4_spike_lane87 ? 19'd0 : s4_kept_lane87;
   assign v0_lane88 = v0_lane88_or_1 | v0_lane88_mux_3;
   assign lane88_a = {s2_current_lane88, 4'd0};
-  assign lane88_d = {lane88_a[18], lane88_a} - {s2_v0_lane88[18], s2_v0_lane88};
-  assign lane88_dk = lane88_d[19:1];
-  assign lane88_h = lane88_h_add[18:0];
+  assign lane88_s = {s2_v0_lane88[18], s2_v0_lane88} + {lane88_a[18], lane88_a};
+  assign lane88_h = lane88_s[19:1];
   assign lane88_spike = $signed(s3_h_lane88) >= $signed(19'd2048);
   assign lane88_vn = s4_spike_lane88 ? 19'd0 : s4_kept_lane88;
   assign v0_lane89 = v0_lane89_or_1 | v0_lane89_mux_3;
   assign lane89_a = {s2_current_lane89, 4'd0};
-  assign lane89_d = {lane89_a[18], lane89_a} - {s2_v0_lane89[18], s2_v0_lane89};
-  assign lane89_dk = lane89_d[19:1];
-  assign lane89_h = lane89_h_add[18:0];
+  assign lane89_s = {s2_v0_lane89[18], s2_v0_lane89} + {lane89_a[18], lane89_a};
+  assign lane89_h = lane89_s[19:1];
   assign lane89_spike = $signed(s3_h_lane89) >= $signed(19'd2048);
   assign lane89_vn = s4_spike_lane89 ? 19'd0 : s4_kept_lane89;
   assign v0_lane90 = v0_lane90_or_1 | v0_lane90_mux_3;
   assign lane90_a = {s2_current_lane90, 4'd0};
-  assign lane90_d = {lane90_a[18], lane90_a} - {s2_v0_lane90[18], s2_v0_lane90};
-  assign lane90_dk = lane90_d[19:1];
-  assign lane90_h = lane90_h_add[18:0];
+  assign lane90_s = {s2_v0_lane90[18], s2_v0_lane90} + {lane90_a[18], lane90_a};
+  assign lane90_h = lane90_s[19:1];
   assign lane90_spike = $signed(s3_h_lane90) >= $signed(19'd2048);
   assign lane90_vn = s4_spike_lane90 ? 19'd0 : s4_kept_lane90;
   assign v0_lane91 = v0_lane91_or_1 | v0_lane91_mux_3;
   assign lane91_a = {s2_current_lane91, 4'd0};
-  assign lane91_d = {lane91_a[18], lane91_a} - {s2_v0_lane91[18], s2_v0_lane91};
-  assign lane91_dk = lane91_d[19:1];
-  assign lane91_h = lane91_h_add[18:0];
+  assign lane91_s = {s2_v0_lane91[18], s2_v0_lane91} + {lane91_a[18], lane91_a};
+  assign lane91_h = lane91_s[19:1];
   assign lane91_spike = $signed(s3_h_lane91) >= $signed(19'd2048);
   assign lane91_vn = s4_spike_lane91 ? 19'd0 : s4_kept_lane91;
   assign v0_lane92 = v0_lane92_or_1 | v0_lane92_mux_3;
   assign lane92_a = {s2_current_lane92, 4'd0};
-  assign lane92_d = {lane92_a[18], lane92_a} - {s2_v0_lane92[18], s2_v0_lane92};
-  assign lane92_dk = lane92_d[19:1];
-  assign lane92_h = lane92_h_add[18:0];
+  assign lane92_s = {s2_v0_lane92[18], s2_v0_lane92} + {lane92_a[18], lane92_a};
+  assign lane92_h = lane92_s[19:1];
   assign lane92_spike = $signed(s3_h_lane92) >= $signed(19'd2048);
   assign lane92_vn = s4_spike_lane92 ? 19'd0 : s4_kept_lane92;
   assign v0_lane93 = v0_lane93_or_1 | v0_lane93_mux_3;
   assign lane93_a = {s2_current_lane93, 4'd0};
-  assign lane93_d = {lane93_a[18], lane93_a} - {s2_v0_lane93[18], s2_v0_lane93};
-  assign lane93_dk = lane93_d[19:1];
-  assign lane93_h = lane93_h_add[18:0];
+  assign lane93_s = {s2_v0_lane93[18], s2_v0_lane93} + {lane93_a[18], lane93_a};
+  assign lane93_h = lane93_s[19:1];
   assign lane93_spike = $signed(s3_h_lane93) >= $signed(19'd2048);
   assign lane93_vn = s4_spike_lane93 ? 19'd0 : s4_kept_lane93;
   assign v0_lane94 = v0_lane94_or_1 | v0_lane94_mux_3;
   assign lane94_a = {s2_current_lane94, 4'd0};
-  assign lane94_d = {lane94_a[18], lane94_a} - {s2_v0_lane94[18], s2_v0_lane94};
-  assign lane94_dk = lane94_d[19:1];
-  assign lane94_h = lane94_h_add[18:0];
+  assign lane94_s = {s2_v0_lane94[18], s2_v0_lane94} + {lane94_a[18], lane94_a};
+  assign lane94_h = lane94_s[19:1];
   assign lane94_spike = $signed(s3_h_lane94) >= $signed(19'd2048);
   assign lane94_vn = s4_spike_lane94 ? 19'd0 : s4_kept_lane94;
   assign v0_lane95 = v0_lane95_or_1 | v0_lane95_mux_3;
   assign lane95_a = {s2_current_lane95, 4'd0};
-  assign lane95_d = {lane95_a[18], lane95_a} - {s2_v0_lane95[18], s2_v0_lane95};
-  assign lane95_dk = lane95_d[19:1];
-  assign lane95_h = lane95_h_add[18:0];
+  assign lane95_s = {s2_v0_lane95[18], s2_v0_lane95} + {lane95_a[18], lane95_a};
+  assign lane95_h = lane95_s[19:1];
   assign lane95_spike = $signed(s3_h_lane95) >= $signed(19'd2048);
   assign lane95_vn = s4_spike_lane95 ? 19'd0 : s4_kept_lane95;
   assign out_q_up_fire = s4_advance & out_q_ready;

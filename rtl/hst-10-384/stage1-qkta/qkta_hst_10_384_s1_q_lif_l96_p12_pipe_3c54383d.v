@@ -173,9 +173,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -187,9 +186,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -201,9 +199,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -215,9 +212,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -229,9 +225,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -243,9 +238,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -257,9 +251,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -271,9 +264,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -285,9 +277,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -299,9 +290,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -313,9 +303,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -327,9 +316,8 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   reg  [16:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -380,9 +368,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -405,9 +390,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -430,9 +412,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -455,9 +434,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -480,9 +456,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane4_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -505,9 +478,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane5_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -530,9 +500,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane6_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane6_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane6_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -555,9 +522,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane7_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane7_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane7_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -580,9 +544,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane8_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane8_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane8_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -605,9 +566,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane9_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane9_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane9_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -630,9 +588,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane10_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane10_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane10_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -655,9 +610,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   wire [16:0] v0_lane11_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane11_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane11_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -968,7 +920,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_84 : 17'd0;
-  assign lane0_h_add = {s2_v0_lane0[16], s2_v0_lane0} + {lane0_dk[16], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 17'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -991,7 +942,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_85 : 17'd0;
-  assign lane1_h_add = {s2_v0_lane1[16], s2_v0_lane1} + {lane1_dk[16], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 17'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -1014,7 +964,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
   assign v0_lane2_bits_7 = s1_read[7];
   assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_86 : 17'd0;
-  assign lane2_h_add = {s2_v0_lane2[16], s2_v0_lane2} + {lane2_dk[16], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 17'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -1037,7 +986,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
   assign v0_lane3_bits_7 = s1_read[7];
   assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_87 : 17'd0;
-  assign lane3_h_add = {s2_v0_lane3[16], s2_v0_lane3} + {lane3_dk[16], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 17'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -1060,7 +1008,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
   assign v0_lane4_bits_7 = s1_read[7];
   assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_88 : 17'd0;
-  assign lane4_h_add = {s2_v0_lane4[16], s2_v0_lane4} + {lane4_dk[16], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 17'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -1083,7 +1030,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
   assign v0_lane5_bits_7 = s1_read[7];
   assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_89 : 17'd0;
-  assign lane5_h_add = {s2_v0_lane5[16], s2_v0_lane5} + {lane5_dk[16], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 17'd0;
   assign v0_lane6_bits_1 = s1_read[1];
@@ -1106,7 +1052,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane6_or_5 = v0_lane6_or_4 | v0_lane6_mux_6;
   assign v0_lane6_bits_7 = s1_read[7];
   assign v0_lane6_mux_7 = v0_lane6_bits_7 ? v_90 : 17'd0;
-  assign lane6_h_add = {s2_v0_lane6[16], s2_v0_lane6} + {lane6_dk[16], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 17'd0;
   assign v0_lane7_bits_1 = s1_read[1];
@@ -1129,7 +1074,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane7_or_5 = v0_lane7_or_4 | v0_lane7_mux_6;
   assign v0_lane7_bits_7 = s1_read[7];
   assign v0_lane7_mux_7 = v0_lane7_bits_7 ? v_91 : 17'd0;
-  assign lane7_h_add = {s2_v0_lane7[16], s2_v0_lane7} + {lane7_dk[16], lane7_dk};
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 17'd0;
   assign v0_lane8_bits_1 = s1_read[1];
@@ -1152,7 +1096,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane8_or_5 = v0_lane8_or_4 | v0_lane8_mux_6;
   assign v0_lane8_bits_7 = s1_read[7];
   assign v0_lane8_mux_7 = v0_lane8_bits_7 ? v_92 : 17'd0;
-  assign lane8_h_add = {s2_v0_lane8[16], s2_v0_lane8} + {lane8_dk[16], lane8_dk};
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 17'd0;
   assign v0_lane9_bits_1 = s1_read[1];
@@ -1175,7 +1118,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane9_or_5 = v0_lane9_or_4 | v0_lane9_mux_6;
   assign v0_lane9_bits_7 = s1_read[7];
   assign v0_lane9_mux_7 = v0_lane9_bits_7 ? v_93 : 17'd0;
-  assign lane9_h_add = {s2_v0_lane9[16], s2_v0_lane9} + {lane9_dk[16], lane9_dk};
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 17'd0;
   assign v0_lane10_bits_1 = s1_read[1];
@@ -1198,7 +1140,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane10_or_5 = v0_lane10_or_4 | v0_lane10_mux_6;
   assign v0_lane10_bits_7 = s1_read[7];
   assign v0_lane10_mux_7 = v0_lane10_bits_7 ? v_94 : 17'd0;
-  assign lane10_h_add = {s2_v0_lane10[16], s2_v0_lane10} + {lane10_dk[16], lane10_dk};
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 17'd0;
   assign v0_lane11_bits_1 = s1_read[1];
@@ -1221,7 +1162,6 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign v0_lane11_or_5 = v0_lane11_or_4 | v0_lane11_mux_6;
   assign v0_lane11_bits_7 = s1_read[7];
   assign v0_lane11_mux_7 = v0_lane11_bits_7 ? v_95 : 17'd0;
-  assign lane11_h_add = {s2_v0_lane11[16], s2_v0_lane11} + {lane11_dk[16], lane11_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -1503,86 +1443,74 @@ module qkta_hst_10_384_s1_q_lif_l96_p12_pipe_3c54383d (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 4'd0};
-  assign lane0_d = {lane0_a[16], lane0_a} - {s2_v0_lane0[16], s2_v0_lane0};
-  assign lane0_dk = lane0_d[17:1];
-  assign lane0_h = lane0_h_add[16:0];
+  assign lane0_s = {s2_v0_lane0[16], s2_v0_lane0} + {lane0_a[16], lane0_a};
+  assign lane0_h = lane0_s[17:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(17'd2048);
   assign lane0_vn = s4_spike_lane0 ? 17'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 4'd0};
-  assign lane1_d = {lane1_a[16], lane1_a} - {s2_v0_lane1[16], s2_v0_lane1};
-  assign lane1_dk = lane1_d[17:1];
-  assign lane1_h = lane1_h_add[16:0];
+  assign lane1_s = {s2_v0_lane1[16], s2_v0_lane1} + {lane1_a[16], lane1_a};
+  assign lane1_h = lane1_s[17:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(17'd2048);
   assign lane1_vn = s4_spike_lane1 ? 17'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 4'd0};
-  assign lane2_d = {lane2_a[16], lane2_a} - {s2_v0_lane2[16], s2_v0_lane2};
-  assign lane2_dk = lane2_d[17:1];
-  assign lane2_h = lane2_h_add[16:0];
+  assign lane2_s = {s2_v0_lane2[16], s2_v0_lane2} + {lane2_a[16], lane2_a};
+  assign lane2_h = lane2_s[17:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(17'd2048);
   assign lane2_vn = s4_spike_lane2 ? 17'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 4'd0};
-  assign lane3_d = {lane3_a[16], lane3_a} - {s2_v0_lane3[16], s2_v0_lane3};
-  assign lane3_dk = lane3_d[17:1];
-  assign lane3_h = lane3_h_add[16:0];
+  assign lane3_s = {s2_v0_lane3[16], s2_v0_lane3} + {lane3_a[16], lane3_a};
+  assign lane3_h = lane3_s[17:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(17'd2048);
   assign lane3_vn = s4_spike_lane3 ? 17'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 4'd0};
-  assign lane4_d = {lane4_a[16], lane4_a} - {s2_v0_lane4[16], s2_v0_lane4};
-  assign lane4_dk = lane4_d[17:1];
-  assign lane4_h = lane4_h_add[16:0];
+  assign lane4_s = {s2_v0_lane4[16], s2_v0_lane4} + {lane4_a[16], lane4_a};
+  assign lane4_h = lane4_s[17:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(17'd2048);
   assign lane4_vn = s4_spike_lane4 ? 17'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 4'd0};
-  assign lane5_d = {lane5_a[16], lane5_a} - {s2_v0_lane5[16], s2_v0_lane5};
-  assign lane5_dk = lane5_d[17:1];
-  assign lane5_h = lane5_h_add[16:0];
+  assign lane5_s = {s2_v0_lane5[16], s2_v0_lane5} + {lane5_a[16], lane5_a};
+  assign lane5_h = lane5_s[17:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(17'd2048);
   assign lane5_vn = s4_spike_lane5 ? 17'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_or_5 | v0_lane6_mux_7;
   assign lane6_a = {s2_current_lane6, 4'd0};
-  assign lane6_d = {lane6_a[16], lane6_a} - {s2_v0_lane6[16], s2_v0_lane6};
-  assign lane6_dk = lane6_d[17:1];
-  assign lane6_h = lane6_h_add[16:0];
+  assign lane6_s = {s2_v0_lane6[16], s2_v0_lane6} + {lane6_a[16], lane6_a};
+  assign lane6_h = lane6_s[17:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(17'd2048);
   assign lane6_vn = s4_spike_lane6 ? 17'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_or_5 | v0_lane7_mux_7;
   assign lane7_a = {s2_current_lane7, 4'd0};
-  assign lane7_d = {lane7_a[16], lane7_a} - {s2_v0_lane7[16], s2_v0_lane7};
-  assign lane7_dk = lane7_d[17:1];
-  assign lane7_h = lane7_h_add[16:0];
+  assign lane7_s = {s2_v0_lane7[16], s2_v0_lane7} + {lane7_a[16], lane7_a};
+  assign lane7_h = lane7_s[17:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(17'd2048);
   assign lane7_vn = s4_spike_lane7 ? 17'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_or_5 | v0_lane8_mux_7;
   assign lane8_a = {s2_current_lane8, 4'd0};
-  assign lane8_d = {lane8_a[16], lane8_a} - {s2_v0_lane8[16], s2_v0_lane8};
-  assign lane8_dk = lane8_d[17:1];
-  assign lane8_h = lane8_h_add[16:0];
+  assign lane8_s = {s2_v0_lane8[16], s2_v0_lane8} + {lane8_a[16], lane8_a};
+  assign lane8_h = lane8_s[17:1];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(17'd2048);
   assign lane8_vn = s4_spike_lane8 ? 17'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_or_5 | v0_lane9_mux_7;
   assign lane9_a = {s2_current_lane9, 4'd0};
-  assign lane9_d = {lane9_a[16], lane9_a} - {s2_v0_lane9[16], s2_v0_lane9};
-  assign lane9_dk = lane9_d[17:1];
-  assign lane9_h = lane9_h_add[16:0];
+  assign lane9_s = {s2_v0_lane9[16], s2_v0_lane9} + {lane9_a[16], lane9_a};
+  assign lane9_h = lane9_s[17:1];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(17'd2048);
   assign lane9_vn = s4_spike_lane9 ? 17'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_or_5 | v0_lane10_mux_7;
   assign lane10_a = {s2_current_lane10, 4'd0};
-  assign lane10_d = {lane10_a[16], lane10_a} - {s2_v0_lane10[16], s2_v0_lane10};
-  assign lane10_dk = lane10_d[17:1];
-  assign lane10_h = lane10_h_add[16:0];
+  assign lane10_s = {s2_v0_lane10[16], s2_v0_lane10} + {lane10_a[16], lane10_a};
+  assign lane10_h = lane10_s[17:1];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(17'd2048);
   assign lane10_vn = s4_spike_lane10 ? 17'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_or_5 | v0_lane11_mux_7;
   assign lane11_a = {s2_current_lane11, 4'd0};
-  assign lane11_d = {lane11_a[16], lane11_a} - {s2_v0_lane11[16], s2_v0_lane11};
-  assign lane11_dk = lane11_d[17:1];
-  assign lane11_h = lane11_h_add[16:0];
+  assign lane11_s = {s2_v0_lane11[16], s2_v0_lane11} + {lane11_a[16], lane11_a};
+  assign lane11_h = lane11_s[17:1];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(17'd2048);
   assign lane11_vn = s4_spike_lane11 ? 17'd0 : s4_kept_lane11;
   assign out_q_up_fire = s4_advance & out_q_ready;

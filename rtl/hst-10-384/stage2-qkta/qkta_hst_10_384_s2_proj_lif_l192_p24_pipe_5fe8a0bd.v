@@ -269,9 +269,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -283,9 +282,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -297,9 +295,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -311,9 +308,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -325,9 +321,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -339,9 +334,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -353,9 +347,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -367,9 +360,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -381,9 +373,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -395,9 +386,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -409,9 +399,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -423,9 +412,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -437,9 +425,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane12_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -451,9 +438,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane13_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -465,9 +451,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane14_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -479,9 +464,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane15_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -493,9 +477,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane16_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane16_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -507,9 +490,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane17_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane17_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -521,9 +503,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane18_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane18_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -535,9 +516,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane19_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane19_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -549,9 +529,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane20_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane20_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -563,9 +542,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane21_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane21_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -577,9 +555,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane22_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane22_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -591,9 +568,8 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   reg  [17:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane23_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane23_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -645,10 +621,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane0_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane0_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -673,10 +646,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane1_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane1_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -701,10 +671,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane2_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane2_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -729,10 +696,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane3_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane3_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -757,10 +721,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane4_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane4_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -785,10 +746,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane5_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane5_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -813,10 +771,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane6_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane6_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane6_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane6_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -841,10 +796,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane7_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane7_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane7_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane7_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -869,10 +821,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane8_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane8_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane8_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane8_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -897,10 +846,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane9_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane9_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane9_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane9_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -925,10 +871,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane10_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane10_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane10_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane10_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -953,10 +896,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane11_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane11_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane11_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane11_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -981,10 +921,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane12_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane12_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane12_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane12_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1009,10 +946,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane13_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane13_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane13_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane13_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1037,10 +971,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane14_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane14_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane14_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane14_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1065,10 +996,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane15_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane15_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane15_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane15_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1093,10 +1021,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane16_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane16_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane16_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane16_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1121,10 +1046,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane17_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane17_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane17_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane17_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1149,10 +1071,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane18_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane18_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane18_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane18_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1177,10 +1096,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane19_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane19_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane19_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane19_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1205,10 +1121,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane20_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane20_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane20_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane20_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1233,10 +1146,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane21_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane21_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane21_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane21_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1261,10 +1171,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane22_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane22_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane22_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane22_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -1289,10 +1196,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   wire v0_lane23_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane23_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane23_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane23_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -1820,8 +1724,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_168 : 18'd0;
-  assign lane0_d_sub = {lane0_a[18], lane0_a} - {{2{s2_v0_lane0[17]}}, s2_v0_lane0};
-  assign lane0_h_add = {s2_v0_lane0[17], s2_v0_lane0} + {lane0_dk[17], lane0_dk};
+  assign lane0_h_shr = lane0_s[19:1];
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 18'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -1844,8 +1747,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_169 : 18'd0;
-  assign lane1_d_sub = {lane1_a[18], lane1_a} - {{2{s2_v0_lane1[17]}}, s2_v0_lane1};
-  assign lane1_h_add = {s2_v0_lane1[17], s2_v0_lane1} + {lane1_dk[17], lane1_dk};
+  assign lane1_h_shr = lane1_s[19:1];
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 18'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -1868,8 +1770,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
   assign v0_lane2_bits_7 = s1_read[7];
   assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_170 : 18'd0;
-  assign lane2_d_sub = {lane2_a[18], lane2_a} - {{2{s2_v0_lane2[17]}}, s2_v0_lane2};
-  assign lane2_h_add = {s2_v0_lane2[17], s2_v0_lane2} + {lane2_dk[17], lane2_dk};
+  assign lane2_h_shr = lane2_s[19:1];
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 18'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -1892,8 +1793,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
   assign v0_lane3_bits_7 = s1_read[7];
   assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_171 : 18'd0;
-  assign lane3_d_sub = {lane3_a[18], lane3_a} - {{2{s2_v0_lane3[17]}}, s2_v0_lane3};
-  assign lane3_h_add = {s2_v0_lane3[17], s2_v0_lane3} + {lane3_dk[17], lane3_dk};
+  assign lane3_h_shr = lane3_s[19:1];
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 18'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -1916,8 +1816,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
   assign v0_lane4_bits_7 = s1_read[7];
   assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_172 : 18'd0;
-  assign lane4_d_sub = {lane4_a[18], lane4_a} - {{2{s2_v0_lane4[17]}}, s2_v0_lane4};
-  assign lane4_h_add = {s2_v0_lane4[17], s2_v0_lane4} + {lane4_dk[17], lane4_dk};
+  assign lane4_h_shr = lane4_s[19:1];
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 18'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -1940,8 +1839,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
   assign v0_lane5_bits_7 = s1_read[7];
   assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_173 : 18'd0;
-  assign lane5_d_sub = {lane5_a[18], lane5_a} - {{2{s2_v0_lane5[17]}}, s2_v0_lane5};
-  assign lane5_h_add = {s2_v0_lane5[17], s2_v0_lane5} + {lane5_dk[17], lane5_dk};
+  assign lane5_h_shr = lane5_s[19:1];
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 18'd0;
   assign v0_lane6_bits_1 = s1_read[1];
@@ -1964,8 +1862,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane6_or_5 = v0_lane6_or_4 | v0_lane6_mux_6;
   assign v0_lane6_bits_7 = s1_read[7];
   assign v0_lane6_mux_7 = v0_lane6_bits_7 ? v_174 : 18'd0;
-  assign lane6_d_sub = {lane6_a[18], lane6_a} - {{2{s2_v0_lane6[17]}}, s2_v0_lane6};
-  assign lane6_h_add = {s2_v0_lane6[17], s2_v0_lane6} + {lane6_dk[17], lane6_dk};
+  assign lane6_h_shr = lane6_s[19:1];
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 18'd0;
   assign v0_lane7_bits_1 = s1_read[1];
@@ -1988,8 +1885,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane7_or_5 = v0_lane7_or_4 | v0_lane7_mux_6;
   assign v0_lane7_bits_7 = s1_read[7];
   assign v0_lane7_mux_7 = v0_lane7_bits_7 ? v_175 : 18'd0;
-  assign lane7_d_sub = {lane7_a[18], lane7_a} - {{2{s2_v0_lane7[17]}}, s2_v0_lane7};
-  assign lane7_h_add = {s2_v0_lane7[17], s2_v0_lane7} + {lane7_dk[17], lane7_dk};
+  assign lane7_h_shr = lane7_s[19:1];
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 18'd0;
   assign v0_lane8_bits_1 = s1_read[1];
@@ -2012,8 +1908,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane8_or_5 = v0_lane8_or_4 | v0_lane8_mux_6;
   assign v0_lane8_bits_7 = s1_read[7];
   assign v0_lane8_mux_7 = v0_lane8_bits_7 ? v_176 : 18'd0;
-  assign lane8_d_sub = {lane8_a[18], lane8_a} - {{2{s2_v0_lane8[17]}}, s2_v0_lane8};
-  assign lane8_h_add = {s2_v0_lane8[17], s2_v0_lane8} + {lane8_dk[17], lane8_dk};
+  assign lane8_h_shr = lane8_s[19:1];
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 18'd0;
   assign v0_lane9_bits_1 = s1_read[1];
@@ -2036,8 +1931,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane9_or_5 = v0_lane9_or_4 | v0_lane9_mux_6;
   assign v0_lane9_bits_7 = s1_read[7];
   assign v0_lane9_mux_7 = v0_lane9_bits_7 ? v_177 : 18'd0;
-  assign lane9_d_sub = {lane9_a[18], lane9_a} - {{2{s2_v0_lane9[17]}}, s2_v0_lane9};
-  assign lane9_h_add = {s2_v0_lane9[17], s2_v0_lane9} + {lane9_dk[17], lane9_dk};
+  assign lane9_h_shr = lane9_s[19:1];
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 18'd0;
   assign v0_lane10_bits_1 = s1_read[1];
@@ -2060,8 +1954,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane10_or_5 = v0_lane10_or_4 | v0_lane10_mux_6;
   assign v0_lane10_bits_7 = s1_read[7];
   assign v0_lane10_mux_7 = v0_lane10_bits_7 ? v_178 : 18'd0;
-  assign lane10_d_sub = {lane10_a[18], lane10_a} - {{2{s2_v0_lane10[17]}}, s2_v0_lane10};
-  assign lane10_h_add = {s2_v0_lane10[17], s2_v0_lane10} + {lane10_dk[17], lane10_dk};
+  assign lane10_h_shr = lane10_s[19:1];
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 18'd0;
   assign v0_lane11_bits_1 = s1_read[1];
@@ -2084,8 +1977,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane11_or_5 = v0_lane11_or_4 | v0_lane11_mux_6;
   assign v0_lane11_bits_7 = s1_read[7];
   assign v0_lane11_mux_7 = v0_lane11_bits_7 ? v_179 : 18'd0;
-  assign lane11_d_sub = {lane11_a[18], lane11_a} - {{2{s2_v0_lane11[17]}}, s2_v0_lane11};
-  assign lane11_h_add = {s2_v0_lane11[17], s2_v0_lane11} + {lane11_dk[17], lane11_dk};
+  assign lane11_h_shr = lane11_s[19:1];
   assign v0_lane12_bits = s1_read[0];
   assign v0_lane12_mux = v0_lane12_bits ? v_12 : 18'd0;
   assign v0_lane12_bits_1 = s1_read[1];
@@ -2108,8 +2000,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane12_or_5 = v0_lane12_or_4 | v0_lane12_mux_6;
   assign v0_lane12_bits_7 = s1_read[7];
   assign v0_lane12_mux_7 = v0_lane12_bits_7 ? v_180 : 18'd0;
-  assign lane12_d_sub = {lane12_a[18], lane12_a} - {{2{s2_v0_lane12[17]}}, s2_v0_lane12};
-  assign lane12_h_add = {s2_v0_lane12[17], s2_v0_lane12} + {lane12_dk[17], lane12_dk};
+  assign lane12_h_shr = lane12_s[19:1];
   assign v0_lane13_bits = s1_read[0];
   assign v0_lane13_mux = v0_lane13_bits ? v_13 : 18'd0;
   assign v0_lane13_bits_1 = s1_read[1];
@@ -2132,8 +2023,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane13_or_5 = v0_lane13_or_4 | v0_lane13_mux_6;
   assign v0_lane13_bits_7 = s1_read[7];
   assign v0_lane13_mux_7 = v0_lane13_bits_7 ? v_181 : 18'd0;
-  assign lane13_d_sub = {lane13_a[18], lane13_a} - {{2{s2_v0_lane13[17]}}, s2_v0_lane13};
-  assign lane13_h_add = {s2_v0_lane13[17], s2_v0_lane13} + {lane13_dk[17], lane13_dk};
+  assign lane13_h_shr = lane13_s[19:1];
   assign v0_lane14_bits = s1_read[0];
   assign v0_lane14_mux = v0_lane14_bits ? v_14 : 18'd0;
   assign v0_lane14_bits_1 = s1_read[1];
@@ -2156,8 +2046,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane14_or_5 = v0_lane14_or_4 | v0_lane14_mux_6;
   assign v0_lane14_bits_7 = s1_read[7];
   assign v0_lane14_mux_7 = v0_lane14_bits_7 ? v_182 : 18'd0;
-  assign lane14_d_sub = {lane14_a[18], lane14_a} - {{2{s2_v0_lane14[17]}}, s2_v0_lane14};
-  assign lane14_h_add = {s2_v0_lane14[17], s2_v0_lane14} + {lane14_dk[17], lane14_dk};
+  assign lane14_h_shr = lane14_s[19:1];
   assign v0_lane15_bits = s1_read[0];
   assign v0_lane15_mux = v0_lane15_bits ? v_15 : 18'd0;
   assign v0_lane15_bits_1 = s1_read[1];
@@ -2180,8 +2069,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane15_or_5 = v0_lane15_or_4 | v0_lane15_mux_6;
   assign v0_lane15_bits_7 = s1_read[7];
   assign v0_lane15_mux_7 = v0_lane15_bits_7 ? v_183 : 18'd0;
-  assign lane15_d_sub = {lane15_a[18], lane15_a} - {{2{s2_v0_lane15[17]}}, s2_v0_lane15};
-  assign lane15_h_add = {s2_v0_lane15[17], s2_v0_lane15} + {lane15_dk[17], lane15_dk};
+  assign lane15_h_shr = lane15_s[19:1];
   assign v0_lane16_bits = s1_read[0];
   assign v0_lane16_mux = v0_lane16_bits ? v_16 : 18'd0;
   assign v0_lane16_bits_1 = s1_read[1];
@@ -2204,8 +2092,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane16_or_5 = v0_lane16_or_4 | v0_lane16_mux_6;
   assign v0_lane16_bits_7 = s1_read[7];
   assign v0_lane16_mux_7 = v0_lane16_bits_7 ? v_184 : 18'd0;
-  assign lane16_d_sub = {lane16_a[18], lane16_a} - {{2{s2_v0_lane16[17]}}, s2_v0_lane16};
-  assign lane16_h_add = {s2_v0_lane16[17], s2_v0_lane16} + {lane16_dk[17], lane16_dk};
+  assign lane16_h_shr = lane16_s[19:1];
   assign v0_lane17_bits = s1_read[0];
   assign v0_lane17_mux = v0_lane17_bits ? v_17 : 18'd0;
   assign v0_lane17_bits_1 = s1_read[1];
@@ -2228,8 +2115,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane17_or_5 = v0_lane17_or_4 | v0_lane17_mux_6;
   assign v0_lane17_bits_7 = s1_read[7];
   assign v0_lane17_mux_7 = v0_lane17_bits_7 ? v_185 : 18'd0;
-  assign lane17_d_sub = {lane17_a[18], lane17_a} - {{2{s2_v0_lane17[17]}}, s2_v0_lane17};
-  assign lane17_h_add = {s2_v0_lane17[17], s2_v0_lane17} + {lane17_dk[17], lane17_dk};
+  assign lane17_h_shr = lane17_s[19:1];
   assign v0_lane18_bits = s1_read[0];
   assign v0_lane18_mux = v0_lane18_bits ? v_18 : 18'd0;
   assign v0_lane18_bits_1 = s1_read[1];
@@ -2252,8 +2138,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane18_or_5 = v0_lane18_or_4 | v0_lane18_mux_6;
   assign v0_lane18_bits_7 = s1_read[7];
   assign v0_lane18_mux_7 = v0_lane18_bits_7 ? v_186 : 18'd0;
-  assign lane18_d_sub = {lane18_a[18], lane18_a} - {{2{s2_v0_lane18[17]}}, s2_v0_lane18};
-  assign lane18_h_add = {s2_v0_lane18[17], s2_v0_lane18} + {lane18_dk[17], lane18_dk};
+  assign lane18_h_shr = lane18_s[19:1];
   assign v0_lane19_bits = s1_read[0];
   assign v0_lane19_mux = v0_lane19_bits ? v_19 : 18'd0;
   assign v0_lane19_bits_1 = s1_read[1];
@@ -2276,8 +2161,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane19_or_5 = v0_lane19_or_4 | v0_lane19_mux_6;
   assign v0_lane19_bits_7 = s1_read[7];
   assign v0_lane19_mux_7 = v0_lane19_bits_7 ? v_187 : 18'd0;
-  assign lane19_d_sub = {lane19_a[18], lane19_a} - {{2{s2_v0_lane19[17]}}, s2_v0_lane19};
-  assign lane19_h_add = {s2_v0_lane19[17], s2_v0_lane19} + {lane19_dk[17], lane19_dk};
+  assign lane19_h_shr = lane19_s[19:1];
   assign v0_lane20_bits = s1_read[0];
   assign v0_lane20_mux = v0_lane20_bits ? v_20 : 18'd0;
   assign v0_lane20_bits_1 = s1_read[1];
@@ -2300,8 +2184,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane20_or_5 = v0_lane20_or_4 | v0_lane20_mux_6;
   assign v0_lane20_bits_7 = s1_read[7];
   assign v0_lane20_mux_7 = v0_lane20_bits_7 ? v_188 : 18'd0;
-  assign lane20_d_sub = {lane20_a[18], lane20_a} - {{2{s2_v0_lane20[17]}}, s2_v0_lane20};
-  assign lane20_h_add = {s2_v0_lane20[17], s2_v0_lane20} + {lane20_dk[17], lane20_dk};
+  assign lane20_h_shr = lane20_s[19:1];
   assign v0_lane21_bits = s1_read[0];
   assign v0_lane21_mux = v0_lane21_bits ? v_21 : 18'd0;
   assign v0_lane21_bits_1 = s1_read[1];
@@ -2324,8 +2207,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane21_or_5 = v0_lane21_or_4 | v0_lane21_mux_6;
   assign v0_lane21_bits_7 = s1_read[7];
   assign v0_lane21_mux_7 = v0_lane21_bits_7 ? v_189 : 18'd0;
-  assign lane21_d_sub = {lane21_a[18], lane21_a} - {{2{s2_v0_lane21[17]}}, s2_v0_lane21};
-  assign lane21_h_add = {s2_v0_lane21[17], s2_v0_lane21} + {lane21_dk[17], lane21_dk};
+  assign lane21_h_shr = lane21_s[19:1];
   assign v0_lane22_bits = s1_read[0];
   assign v0_lane22_mux = v0_lane22_bits ? v_22 : 18'd0;
   assign v0_lane22_bits_1 = s1_read[1];
@@ -2348,8 +2230,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane22_or_5 = v0_lane22_or_4 | v0_lane22_mux_6;
   assign v0_lane22_bits_7 = s1_read[7];
   assign v0_lane22_mux_7 = v0_lane22_bits_7 ? v_190 : 18'd0;
-  assign lane22_d_sub = {lane22_a[18], lane22_a} - {{2{s2_v0_lane22[17]}}, s2_v0_lane22};
-  assign lane22_h_add = {s2_v0_lane22[17], s2_v0_lane22} + {lane22_dk[17], lane22_dk};
+  assign lane22_h_shr = lane22_s[19:1];
   assign v0_lane23_bits = s1_read[0];
   assign v0_lane23_mux = v0_lane23_bits ? v_23 : 18'd0;
   assign v0_lane23_bits_1 = s1_read[1];
@@ -2372,8 +2253,7 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign v0_lane23_or_5 = v0_lane23_or_4 | v0_lane23_mux_6;
   assign v0_lane23_bits_7 = s1_read[7];
   assign v0_lane23_mux_7 = v0_lane23_bits_7 ? v_191 : 18'd0;
-  assign lane23_d_sub = {lane23_a[18], lane23_a} - {{2{s2_v0_lane23[17]}}, s2_v0_lane23};
-  assign lane23_h_add = {s2_v0_lane23[17], s2_v0_lane23} + {lane23_dk[17], lane23_dk};
+  assign lane23_h_shr = lane23_s[19:1];
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -2871,170 +2751,146 @@ module qkta_hst_10_384_s2_proj_lif_l192_p24_pipe_5fe8a0bd (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 4'd0};
-  assign lane0_d = lane0_d_sub[18:0];
-  assign lane0_dk = lane0_d[18:1];
-  assign lane0_h = lane0_h_add[17:0];
+  assign lane0_s = {{2{s2_v0_lane0[17]}}, s2_v0_lane0} + {lane0_a[18], lane0_a};
+  assign lane0_h = lane0_h_shr[17:0];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(18'd2048);
   assign lane0_vn = s4_spike_lane0 ? 18'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 4'd0};
-  assign lane1_d = lane1_d_sub[18:0];
-  assign lane1_dk = lane1_d[18:1];
-  assign lane1_h = lane1_h_add[17:0];
+  assign lane1_s = {{2{s2_v0_lane1[17]}}, s2_v0_lane1} + {lane1_a[18], lane1_a};
+  assign lane1_h = lane1_h_shr[17:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(18'd2048);
   assign lane1_vn = s4_spike_lane1 ? 18'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 4'd0};
-  assign lane2_d = lane2_d_sub[18:0];
-  assign lane2_dk = lane2_d[18:1];
-  assign lane2_h = lane2_h_add[17:0];
+  assign lane2_s = {{2{s2_v0_lane2[17]}}, s2_v0_lane2} + {lane2_a[18], lane2_a};
+  assign lane2_h = lane2_h_shr[17:0];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(18'd2048);
   assign lane2_vn = s4_spike_lane2 ? 18'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 4'd0};
-  assign lane3_d = lane3_d_sub[18:0];
-  assign lane3_dk = lane3_d[18:1];
-  assign lane3_h = lane3_h_add[17:0];
+  assign lane3_s = {{2{s2_v0_lane3[17]}}, s2_v0_lane3} + {lane3_a[18], lane3_a};
+  assign lane3_h = lane3_h_shr[17:0];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(18'd2048);
   assign lane3_vn = s4_spike_lane3 ? 18'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 4'd0};
-  assign lane4_d = lane4_d_sub[18:0];
-  assign lane4_dk = lane4_d[18:1];
-  assign lane4_h = lane4_h_add[17:0];
+  assign lane4_s = {{2{s2_v0_lane4[17]}}, s2_v0_lane4} + {lane4_a[18], lane4_a};
+  assign lane4_h = lane4_h_shr[17:0];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(18'd2048);
   assign lane4_vn = s4_spike_lane4 ? 18'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 4'd0};
-  assign lane5_d = lane5_d_sub[18:0];
-  assign lane5_dk = lane5_d[18:1];
-  assign lane5_h = lane5_h_add[17:0];
+  assign lane5_s = {{2{s2_v0_lane5[17]}}, s2_v0_lane5} + {lane5_a[18], lane5_a};
+  assign lane5_h = lane5_h_shr[17:0];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(18'd2048);
   assign lane5_vn = s4_spike_lane5 ? 18'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_or_5 | v0_lane6_mux_7;
   assign lane6_a = {s2_current_lane6, 4'd0};
-  assign lane6_d = lane6_d_sub[18:0];
-  assign lane6_dk = lane6_d[18:1];
-  assign lane6_h = lane6_h_add[17:0];
+  assign lane6_s = {{2{s2_v0_lane6[17]}}, s2_v0_lane6} + {lane6_a[18], lane6_a};
+  assign lane6_h = lane6_h_shr[17:0];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(18'd2048);
   assign lane6_vn = s4_spike_lane6 ? 18'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_or_5 | v0_lane7_mux_7;
   assign lane7_a = {s2_current_lane7, 4'd0};
-  assign lane7_d = lane7_d_sub[18:0];
-  assign lane7_dk = lane7_d[18:1];
-  assign lane7_h = lane7_h_add[17:0];
+  assign lane7_s = {{2{s2_v0_lane7[17]}}, s2_v0_lane7} + {lane7_a[18], lane7_a};
+  assign lane7_h = lane7_h_shr[17:0];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(18'd2048);
   assign lane7_vn = s4_spike_lane7 ? 18'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_or_5 | v0_lane8_mux_7;
   assign lane8_a = {s2_current_lane8, 4'd0};
-  assign lane8_d = lane8_d_sub[18:0];
-  assign lane8_dk = lane8_d[18:1];
-  assign lane8_h = lane8_h_add[17:0];
+  assign lane8_s = {{2{s2_v0_lane8[17]}}, s2_v0_lane8} + {lane8_a[18], lane8_a};
+  assign lane8_h = lane8_h_shr[17:0];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(18'd2048);
   assign lane8_vn = s4_spike_lane8 ? 18'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_or_5 | v0_lane9_mux_7;
   assign lane9_a = {s2_current_lane9, 4'd0};
-  assign lane9_d = lane9_d_sub[18:0];
-  assign lane9_dk = lane9_d[18:1];
-  assign lane9_h = lane9_h_add[17:0];
+  assign lane9_s = {{2{s2_v0_lane9[17]}}, s2_v0_lane9} + {lane9_a[18], lane9_a};
+  assign lane9_h = lane9_h_shr[17:0];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(18'd2048);
   assign lane9_vn = s4_spike_lane9 ? 18'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_or_5 | v0_lane10_mux_7;
   assign lane10_a = {s2_current_lane10, 4'd0};
-  assign lane10_d = lane10_d_sub[18:0];
-  assign lane10_dk = lane10_d[18:1];
-  assign lane10_h = lane10_h_add[17:0];
+  assign lane10_s = {{2{s2_v0_lane10[17]}}, s2_v0_lane10} + {lane10_a[18], lane10_a};
+  assign lane10_h = lane10_h_shr[17:0];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(18'd2048);
   assign lane10_vn = s4_spike_lane10 ? 18'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_or_5 | v0_lane11_mux_7;
   assign lane11_a = {s2_current_lane11, 4'd0};
-  assign lane11_d = lane11_d_sub[18:0];
-  assign lane11_dk = lane11_d[18:1];
-  assign lane11_h = lane11_h_add[17:0];
+  assign lane11_s = {{2{s2_v0_lane11[17]}}, s2_v0_lane11} + {lane11_a[18], lane11_a};
+  assign lane11_h = lane11_h_shr[17:0];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(18'd2048);
   assign lane11_vn = s4_spike_lane11 ? 18'd0 : s4_kept_lane11;
   assign v0_lane12 = v0_lane12_or_5 | v0_lane12_mux_7;
   assign lane12_a = {s2_current_lane12, 4'd0};
-  assign lane12_d = lane12_d_sub[18:0];
-  assign lane12_dk = lane12_d[18:1];
-  assign lane12_h = lane12_h_add[17:0];
+  assign lane12_s = {{2{s2_v0_lane12[17]}}, s2_v0_lane12} + {lane12_a[18], lane12_a};
+  assign lane12_h = lane12_h_shr[17:0];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(18'd2048);
   assign lane12_vn = s4_spike_lane12 ? 18'd0 : s4_kept_lane12;
   assign v0_lane13 = v0_lane13_or_5 | v0_lane13_mux_7;
   assign lane13_a = {s2_current_lane13, 4'd0};
-  assign lane13_d = lane13_d_sub[18:0];
-  assign lane13_dk = lane13_d[18:1];
-  assign lane13_h = lane13_h_add[17:0];
+  assign lane13_s = {{2{s2_v0_lane13[17]}}, s2_v0_lane13} + {lane13_a[18], lane13_a};
+  assign lane13_h = lane13_h_shr[17:0];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(18'd2048);
   assign lane13_vn = s4_spike_lane13 ? 18'd0 : s4_kept_lane13;
   assign v0_lane14 = v0_lane14_or_5 | v0_lane14_mux_7;
   assign lane14_a = {s2_current_lane14, 4'd0};
-  assign lane14_d = lane14_d_sub[18:0];
-  assign lane14_dk = lane14_d[18:1];
-  assign lane14_h = lane14_h_add[17:0];
+  assign lane14_s = {{2{s2_v0_lane14[17]}}, s2_v0_lane14} + {lane14_a[18], lane14_a};
+  assign lane14_h = lane14_h_shr[17:0];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(18'd2048);
   assign lane14_vn = s4_spike_lane14 ? 18'd0 : s4_kept_lane14;
   assign v0_lane15 = v0_lane15_or_5 | v0_lane15_mux_7;
   assign lane15_a = {s2_current_lane15, 4'd0};
-  assign lane15_d = lane15_d_sub[18:0];
-  assign lane15_dk = lane15_d[18:1];
-  assign lane15_h = lane15_h_add[17:0];
+  assign lane15_s = {{2{s2_v0_lane15[17]}}, s2_v0_lane15} + {lane15_a[18], lane15_a};
+  assign lane15_h = lane15_h_shr[17:0];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(18'd2048);
   assign lane15_vn = s4_spike_lane15 ? 18'd0 : s4_kept_lane15;
   assign v0_lane16 = v0_lane16_or_5 | v0_lane16_mux_7;
   assign lane16_a = {s2_current_lane16, 4'd0};
-  assign lane16_d = lane16_d_sub[18:0];
-  assign lane16_dk = lane16_d[18:1];
-  assign lane16_h = lane16_h_add[17:0];
+  assign lane16_s = {{2{s2_v0_lane16[17]}}, s2_v0_lane16} + {lane16_a[18], lane16_a};
+  assign lane16_h = lane16_h_shr[17:0];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(18'd2048);
   assign lane16_vn = s4_spike_lane16 ? 18'd0 : s4_kept_lane16;
   assign v0_lane17 = v0_lane17_or_5 | v0_lane17_mux_7;
   assign lane17_a = {s2_current_lane17, 4'd0};
-  assign lane17_d = lane17_d_sub[18:0];
-  assign lane17_dk = lane17_d[18:1];
-  assign lane17_h = lane17_h_add[17:0];
+  assign lane17_s = {{2{s2_v0_lane17[17]}}, s2_v0_lane17} + {lane17_a[18], lane17_a};
+  assign lane17_h = lane17_h_shr[17:0];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(18'd2048);
   assign lane17_vn = s4_spike_lane17 ? 18'd0 : s4_kept_lane17;
   assign v0_lane18 = v0_lane18_or_5 | v0_lane18_mux_7;
   assign lane18_a = {s2_current_lane18, 4'd0};
-  assign lane18_d = lane18_d_sub[18:0];
-  assign lane18_dk = lane18_d[18:1];
-  assign lane18_h = lane18_h_add[17:0];
+  assign lane18_s = {{2{s2_v0_lane18[17]}}, s2_v0_lane18} + {lane18_a[18], lane18_a};
+  assign lane18_h = lane18_h_shr[17:0];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(18'd2048);
   assign lane18_vn = s4_spike_lane18 ? 18'd0 : s4_kept_lane18;
   assign v0_lane19 = v0_lane19_or_5 | v0_lane19_mux_7;
   assign lane19_a = {s2_current_lane19, 4'd0};
-  assign lane19_d = lane19_d_sub[18:0];
-  assign lane19_dk = lane19_d[18:1];
-  assign lane19_h = lane19_h_add[17:0];
+  assign lane19_s = {{2{s2_v0_lane19[17]}}, s2_v0_lane19} + {lane19_a[18], lane19_a};
+  assign lane19_h = lane19_h_shr[17:0];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(18'd2048);
   assign lane19_vn = s4_spike_lane19 ? 18'd0 : s4_kept_lane19;
   assign v0_lane20 = v0_lane20_or_5 | v0_lane20_mux_7;
   assign lane20_a = {s2_current_lane20, 4'd0};
-  assign lane20_d = lane20_d_sub[18:0];
-  assign lane20_dk = lane20_d[18:1];
-  assign lane20_h = lane20_h_add[17:0];
+  assign lane20_s = {{2{s2_v0_lane20[17]}}, s2_v0_lane20} + {lane20_a[18], lane20_a};
+  assign lane20_h = lane20_h_shr[17:0];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(18'd2048);
   assign lane20_vn = s4_spike_lane20 ? 18'd0 : s4_kept_lane20;
   assign v0_lane21 = v0_lane21_or_5 | v0_lane21_mux_7;
   assign lane21_a = {s2_current_lane21, 4'd0};
-  assign lane21_d = lane21_d_sub[18:0];
-  assign lane21_dk = lane21_d[18:1];
-  assign lane21_h = lane21_h_add[17:0];
+  assign lane21_s = {{2{s2_v0_lane21[17]}}, s2_v0_lane21} + {lane21_a[18], lane21_a};
+  assign lane21_h = lane21_h_shr[17:0];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(18'd2048);
   assign lane21_vn = s4_spike_lane21 ? 18'd0 : s4_kept_lane21;
   assign v0_lane22 = v0_lane22_or_5 | v0_lane22_mux_7;
   assign lane22_a = {s2_current_lane22, 4'd0};
-  assign lane22_d = lane22_d_sub[18:0];
-  assign lane22_dk = lane22_d[18:1];
-  assign lane22_h = lane22_h_add[17:0];
+  assign lane22_s = {{2{s2_v0_lane22[17]}}, s2_v0_lane22} + {lane22_a[18], lane22_a};
+  assign lane22_h = lane22_h_shr[17:0];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(18'd2048);
   assign lane22_vn = s4_spike_lane22 ? 18'd0 : s4_kept_lane22;
   assign v0_lane23 = v0_lane23_or_5 | v0_lane23_mux_7;
   assign lane23_a = {s2_current_lane23, 4'd0};
-  assign lane23_d = lane23_d_sub[18:0];
-  assign lane23_dk = lane23_d[18:1];
-  assign lane23_h = lane23_h_add[17:0];
+  assign lane23_s = {{2{s2_v0_lane23[17]}}, s2_v0_lane23} + {lane23_a[18], lane23_a};
+  assign lane23_h = lane23_h_shr[17:0];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(18'd2048);
   assign lane23_vn = s4_spike_lane23 ? 18'd0 : s4_kept_lane23;
   assign out_q_up_fire = s4_advance & out_q_ready;

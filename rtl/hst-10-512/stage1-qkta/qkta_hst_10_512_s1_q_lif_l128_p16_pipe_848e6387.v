@@ -205,9 +205,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -219,9 +218,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -233,9 +231,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -247,9 +244,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -261,9 +257,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -275,9 +270,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -289,9 +283,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -303,9 +296,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -317,9 +309,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -331,9 +322,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -345,9 +335,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -359,9 +348,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -373,9 +361,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane12_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -387,9 +374,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane13_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -401,9 +387,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane14_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -415,9 +400,8 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   reg  [17:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [18:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [18:0] lane15_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [17:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [17:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -468,9 +452,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -493,9 +474,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -518,9 +496,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -543,9 +518,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -568,9 +540,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane4_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -593,9 +562,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane5_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -618,9 +584,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane6_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane6_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane6_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -643,9 +606,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane7_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane7_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane7_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -668,9 +628,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane8_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane8_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane8_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -693,9 +650,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane9_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane9_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane9_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -718,9 +672,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane10_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane10_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane10_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -743,9 +694,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane11_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane11_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane11_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -768,9 +716,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane12_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane12_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane12_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -793,9 +738,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane13_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane13_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane13_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -818,9 +760,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane14_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane14_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane14_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -843,9 +782,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   wire [17:0] v0_lane15_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane15_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [17:0] v0_lane15_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [18:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -1228,7 +1164,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_112 : 18'd0;
-  assign lane0_h_add = {s2_v0_lane0[17], s2_v0_lane0} + {lane0_dk[17], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 18'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -1251,7 +1186,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_113 : 18'd0;
-  assign lane1_h_add = {s2_v0_lane1[17], s2_v0_lane1} + {lane1_dk[17], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 18'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -1274,7 +1208,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
   assign v0_lane2_bits_7 = s1_read[7];
   assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_114 : 18'd0;
-  assign lane2_h_add = {s2_v0_lane2[17], s2_v0_lane2} + {lane2_dk[17], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 18'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -1297,7 +1230,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
   assign v0_lane3_bits_7 = s1_read[7];
   assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_115 : 18'd0;
-  assign lane3_h_add = {s2_v0_lane3[17], s2_v0_lane3} + {lane3_dk[17], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 18'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -1320,7 +1252,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
   assign v0_lane4_bits_7 = s1_read[7];
   assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_116 : 18'd0;
-  assign lane4_h_add = {s2_v0_lane4[17], s2_v0_lane4} + {lane4_dk[17], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 18'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -1343,7 +1274,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
   assign v0_lane5_bits_7 = s1_read[7];
   assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_117 : 18'd0;
-  assign lane5_h_add = {s2_v0_lane5[17], s2_v0_lane5} + {lane5_dk[17], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 18'd0;
   assign v0_lane6_bits_1 = s1_read[1];
@@ -1366,7 +1296,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane6_or_5 = v0_lane6_or_4 | v0_lane6_mux_6;
   assign v0_lane6_bits_7 = s1_read[7];
   assign v0_lane6_mux_7 = v0_lane6_bits_7 ? v_118 : 18'd0;
-  assign lane6_h_add = {s2_v0_lane6[17], s2_v0_lane6} + {lane6_dk[17], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 18'd0;
   assign v0_lane7_bits_1 = s1_read[1];
@@ -1389,7 +1318,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane7_or_5 = v0_lane7_or_4 | v0_lane7_mux_6;
   assign v0_lane7_bits_7 = s1_read[7];
   assign v0_lane7_mux_7 = v0_lane7_bits_7 ? v_119 : 18'd0;
-  assign lane7_h_add = {s2_v0_lane7[17], s2_v0_lane7} + {lane7_dk[17], lane7_dk};
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 18'd0;
   assign v0_lane8_bits_1 = s1_read[1];
@@ -1412,7 +1340,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane8_or_5 = v0_lane8_or_4 | v0_lane8_mux_6;
   assign v0_lane8_bits_7 = s1_read[7];
   assign v0_lane8_mux_7 = v0_lane8_bits_7 ? v_120 : 18'd0;
-  assign lane8_h_add = {s2_v0_lane8[17], s2_v0_lane8} + {lane8_dk[17], lane8_dk};
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 18'd0;
   assign v0_lane9_bits_1 = s1_read[1];
@@ -1435,7 +1362,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane9_or_5 = v0_lane9_or_4 | v0_lane9_mux_6;
   assign v0_lane9_bits_7 = s1_read[7];
   assign v0_lane9_mux_7 = v0_lane9_bits_7 ? v_121 : 18'd0;
-  assign lane9_h_add = {s2_v0_lane9[17], s2_v0_lane9} + {lane9_dk[17], lane9_dk};
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 18'd0;
   assign v0_lane10_bits_1 = s1_read[1];
@@ -1458,7 +1384,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane10_or_5 = v0_lane10_or_4 | v0_lane10_mux_6;
   assign v0_lane10_bits_7 = s1_read[7];
   assign v0_lane10_mux_7 = v0_lane10_bits_7 ? v_122 : 18'd0;
-  assign lane10_h_add = {s2_v0_lane10[17], s2_v0_lane10} + {lane10_dk[17], lane10_dk};
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 18'd0;
   assign v0_lane11_bits_1 = s1_read[1];
@@ -1481,7 +1406,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane11_or_5 = v0_lane11_or_4 | v0_lane11_mux_6;
   assign v0_lane11_bits_7 = s1_read[7];
   assign v0_lane11_mux_7 = v0_lane11_bits_7 ? v_123 : 18'd0;
-  assign lane11_h_add = {s2_v0_lane11[17], s2_v0_lane11} + {lane11_dk[17], lane11_dk};
   assign v0_lane12_bits = s1_read[0];
   assign v0_lane12_mux = v0_lane12_bits ? v_12 : 18'd0;
   assign v0_lane12_bits_1 = s1_read[1];
@@ -1504,7 +1428,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane12_or_5 = v0_lane12_or_4 | v0_lane12_mux_6;
   assign v0_lane12_bits_7 = s1_read[7];
   assign v0_lane12_mux_7 = v0_lane12_bits_7 ? v_124 : 18'd0;
-  assign lane12_h_add = {s2_v0_lane12[17], s2_v0_lane12} + {lane12_dk[17], lane12_dk};
   assign v0_lane13_bits = s1_read[0];
   assign v0_lane13_mux = v0_lane13_bits ? v_13 : 18'd0;
   assign v0_lane13_bits_1 = s1_read[1];
@@ -1527,7 +1450,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane13_or_5 = v0_lane13_or_4 | v0_lane13_mux_6;
   assign v0_lane13_bits_7 = s1_read[7];
   assign v0_lane13_mux_7 = v0_lane13_bits_7 ? v_125 : 18'd0;
-  assign lane13_h_add = {s2_v0_lane13[17], s2_v0_lane13} + {lane13_dk[17], lane13_dk};
   assign v0_lane14_bits = s1_read[0];
   assign v0_lane14_mux = v0_lane14_bits ? v_14 : 18'd0;
   assign v0_lane14_bits_1 = s1_read[1];
@@ -1550,7 +1472,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane14_or_5 = v0_lane14_or_4 | v0_lane14_mux_6;
   assign v0_lane14_bits_7 = s1_read[7];
   assign v0_lane14_mux_7 = v0_lane14_bits_7 ? v_126 : 18'd0;
-  assign lane14_h_add = {s2_v0_lane14[17], s2_v0_lane14} + {lane14_dk[17], lane14_dk};
   assign v0_lane15_bits = s1_read[0];
   assign v0_lane15_mux = v0_lane15_bits ? v_15 : 18'd0;
   assign v0_lane15_bits_1 = s1_read[1];
@@ -1573,7 +1494,6 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign v0_lane15_or_5 = v0_lane15_or_4 | v0_lane15_mux_6;
   assign v0_lane15_bits_7 = s1_read[7];
   assign v0_lane15_mux_7 = v0_lane15_bits_7 ? v_127 : 18'd0;
-  assign lane15_h_add = {s2_v0_lane15[17], s2_v0_lane15} + {lane15_dk[17], lane15_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -1927,114 +1847,98 @@ module qkta_hst_10_512_s1_q_lif_l128_p16_pipe_848e6387 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 4'd0};
-  assign lane0_d = {lane0_a[17], lane0_a} - {s2_v0_lane0[17], s2_v0_lane0};
-  assign lane0_dk = lane0_d[18:1];
-  assign lane0_h = lane0_h_add[17:0];
+  assign lane0_s = {s2_v0_lane0[17], s2_v0_lane0} + {lane0_a[17], lane0_a};
+  assign lane0_h = lane0_s[18:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(18'd2048);
   assign lane0_vn = s4_spike_lane0 ? 18'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 4'd0};
-  assign lane1_d = {lane1_a[17], lane1_a} - {s2_v0_lane1[17], s2_v0_lane1};
-  assign lane1_dk = lane1_d[18:1];
-  assign lane1_h = lane1_h_add[17:0];
+  assign lane1_s = {s2_v0_lane1[17], s2_v0_lane1} + {lane1_a[17], lane1_a};
+  assign lane1_h = lane1_s[18:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(18'd2048);
   assign lane1_vn = s4_spike_lane1 ? 18'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 4'd0};
-  assign lane2_d = {lane2_a[17], lane2_a} - {s2_v0_lane2[17], s2_v0_lane2};
-  assign lane2_dk = lane2_d[18:1];
-  assign lane2_h = lane2_h_add[17:0];
+  assign lane2_s = {s2_v0_lane2[17], s2_v0_lane2} + {lane2_a[17], lane2_a};
+  assign lane2_h = lane2_s[18:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(18'd2048);
   assign lane2_vn = s4_spike_lane2 ? 18'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 4'd0};
-  assign lane3_d = {lane3_a[17], lane3_a} - {s2_v0_lane3[17], s2_v0_lane3};
-  assign lane3_dk = lane3_d[18:1];
-  assign lane3_h = lane3_h_add[17:0];
+  assign lane3_s = {s2_v0_lane3[17], s2_v0_lane3} + {lane3_a[17], lane3_a};
+  assign lane3_h = lane3_s[18:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(18'd2048);
   assign lane3_vn = s4_spike_lane3 ? 18'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 4'd0};
-  assign lane4_d = {lane4_a[17], lane4_a} - {s2_v0_lane4[17], s2_v0_lane4};
-  assign lane4_dk = lane4_d[18:1];
-  assign lane4_h = lane4_h_add[17:0];
+  assign lane4_s = {s2_v0_lane4[17], s2_v0_lane4} + {lane4_a[17], lane4_a};
+  assign lane4_h = lane4_s[18:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(18'd2048);
   assign lane4_vn = s4_spike_lane4 ? 18'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 4'd0};
-  assign lane5_d = {lane5_a[17], lane5_a} - {s2_v0_lane5[17], s2_v0_lane5};
-  assign lane5_dk = lane5_d[18:1];
-  assign lane5_h = lane5_h_add[17:0];
+  assign lane5_s = {s2_v0_lane5[17], s2_v0_lane5} + {lane5_a[17], lane5_a};
+  assign lane5_h = lane5_s[18:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(18'd2048);
   assign lane5_vn = s4_spike_lane5 ? 18'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_or_5 | v0_lane6_mux_7;
   assign lane6_a = {s2_current_lane6, 4'd0};
-  assign lane6_d = {lane6_a[17], lane6_a} - {s2_v0_lane6[17], s2_v0_lane6};
-  assign lane6_dk = lane6_d[18:1];
-  assign lane6_h = lane6_h_add[17:0];
+  assign lane6_s = {s2_v0_lane6[17], s2_v0_lane6} + {lane6_a[17], lane6_a};
+  assign lane6_h = lane6_s[18:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(18'd2048);
   assign lane6_vn = s4_spike_lane6 ? 18'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_or_5 | v0_lane7_mux_7;
   assign lane7_a = {s2_current_lane7, 4'd0};
-  assign lane7_d = {lane7_a[17], lane7_a} - {s2_v0_lane7[17], s2_v0_lane7};
-  assign lane7_dk = lane7_d[18:1];
-  assign lane7_h = lane7_h_add[17:0];
+  assign lane7_s = {s2_v0_lane7[17], s2_v0_lane7} + {lane7_a[17], lane7_a};
+  assign lane7_h = lane7_s[18:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(18'd2048);
   assign lane7_vn = s4_spike_lane7 ? 18'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_or_5 | v0_lane8_mux_7;
   assign lane8_a = {s2_current_lane8, 4'd0};
-  assign lane8_d = {lane8_a[17], lane8_a} - {s2_v0_lane8[17], s2_v0_lane8};
-  assign lane8_dk = lane8_d[18:1];
-  assign lane8_h = lane8_h_add[17:0];
+  assign lane8_s = {s2_v0_lane8[17], s2_v0_lane8} + {lane8_a[17], lane8_a};
+  assign lane8_h = lane8_s[18:1];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(18'd2048);
   assign lane8_vn = s4_spike_lane8 ? 18'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_or_5 | v0_lane9_mux_7;
   assign lane9_a = {s2_current_lane9, 4'd0};
-  assign lane9_d = {lane9_a[17], lane9_a} - {s2_v0_lane9[17], s2_v0_lane9};
-  assign lane9_dk = lane9_d[18:1];
-  assign lane9_h = lane9_h_add[17:0];
+  assign lane9_s = {s2_v0_lane9[17], s2_v0_lane9} + {lane9_a[17], lane9_a};
+  assign lane9_h = lane9_s[18:1];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(18'd2048);
   assign lane9_vn = s4_spike_lane9 ? 18'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_or_5 | v0_lane10_mux_7;
   assign lane10_a = {s2_current_lane10, 4'd0};
-  assign lane10_d = {lane10_a[17], lane10_a} - {s2_v0_lane10[17], s2_v0_lane10};
-  assign lane10_dk = lane10_d[18:1];
-  assign lane10_h = lane10_h_add[17:0];
+  assign lane10_s = {s2_v0_lane10[17], s2_v0_lane10} + {lane10_a[17], lane10_a};
+  assign lane10_h = lane10_s[18:1];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(18'd2048);
   assign lane10_vn = s4_spike_lane10 ? 18'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_or_5 | v0_lane11_mux_7;
   assign lane11_a = {s2_current_lane11, 4'd0};
-  assign lane11_d = {lane11_a[17], lane11_a} - {s2_v0_lane11[17], s2_v0_lane11};
-  assign lane11_dk = lane11_d[18:1];
-  assign lane11_h = lane11_h_add[17:0];
+  assign lane11_s = {s2_v0_lane11[17], s2_v0_lane11} + {lane11_a[17], lane11_a};
+  assign lane11_h = lane11_s[18:1];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(18'd2048);
   assign lane11_vn = s4_spike_lane11 ? 18'd0 : s4_kept_lane11;
   assign v0_lane12 = v0_lane12_or_5 | v0_lane12_mux_7;
   assign lane12_a = {s2_current_lane12, 4'd0};
-  assign lane12_d = {lane12_a[17], lane12_a} - {s2_v0_lane12[17], s2_v0_lane12};
-  assign lane12_dk = lane12_d[18:1];
-  assign lane12_h = lane12_h_add[17:0];
+  assign lane12_s = {s2_v0_lane12[17], s2_v0_lane12} + {lane12_a[17], lane12_a};
+  assign lane12_h = lane12_s[18:1];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(18'd2048);
   assign lane12_vn = s4_spike_lane12 ? 18'd0 : s4_kept_lane12;
   assign v0_lane13 = v0_lane13_or_5 | v0_lane13_mux_7;
   assign lane13_a = {s2_current_lane13, 4'd0};
-  assign lane13_d = {lane13_a[17], lane13_a} - {s2_v0_lane13[17], s2_v0_lane13};
-  assign lane13_dk = lane13_d[18:1];
-  assign lane13_h = lane13_h_add[17:0];
+  assign lane13_s = {s2_v0_lane13[17], s2_v0_lane13} + {lane13_a[17], lane13_a};
+  assign lane13_h = lane13_s[18:1];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(18'd2048);
   assign lane13_vn = s4_spike_lane13 ? 18'd0 : s4_kept_lane13;
   assign v0_lane14 = v0_lane14_or_5 | v0_lane14_mux_7;
   assign lane14_a = {s2_current_lane14, 4'd0};
-  assign lane14_d = {lane14_a[17], lane14_a} - {s2_v0_lane14[17], s2_v0_lane14};
-  assign lane14_dk = lane14_d[18:1];
-  assign lane14_h = lane14_h_add[17:0];
+  assign lane14_s = {s2_v0_lane14[17], s2_v0_lane14} + {lane14_a[17], lane14_a};
+  assign lane14_h = lane14_s[18:1];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(18'd2048);
   assign lane14_vn = s4_spike_lane14 ? 18'd0 : s4_kept_lane14;
   assign v0_lane15 = v0_lane15_or_5 | v0_lane15_mux_7;
   assign lane15_a = {s2_current_lane15, 4'd0};
-  assign lane15_d = {lane15_a[17], lane15_a} - {s2_v0_lane15[17], s2_v0_lane15};
-  assign lane15_dk = lane15_d[18:1];
-  assign lane15_h = lane15_h_add[17:0];
+  assign lane15_s = {s2_v0_lane15[17], s2_v0_lane15} + {lane15_a[17], lane15_a};
+  assign lane15_h = lane15_s[18:1];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(18'd2048);
   assign lane15_vn = s4_spike_lane15 ? 18'd0 : s4_kept_lane15;
   assign out_q_up_fire = s4_advance & out_q_ready;

@@ -333,9 +333,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -347,9 +346,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -361,9 +359,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -375,9 +372,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -389,9 +385,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -403,9 +398,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -417,9 +411,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -431,9 +424,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -445,9 +437,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -459,9 +450,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -473,9 +463,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -487,9 +476,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -501,9 +489,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane12_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -515,9 +502,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane13_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -529,9 +515,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane14_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -543,9 +528,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane15_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -557,9 +541,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane16_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane16_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -571,9 +554,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane17_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane17_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -585,9 +567,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane18_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane18_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -599,9 +580,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane19_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane19_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -613,9 +593,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane20_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane20_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -627,9 +606,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane21_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane21_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -641,9 +619,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane22_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane22_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -655,9 +632,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane23_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane23_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -669,9 +645,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane24_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane24_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane24_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane24_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane24_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane24_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane24;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -683,9 +658,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane25_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane25_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane25_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane25_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane25_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane25_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane25;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -697,9 +671,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane26_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane26_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane26_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane26_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane26_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane26_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane26;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -711,9 +684,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane27_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane27_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane27_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane27_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane27_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane27_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane27;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -725,9 +697,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane28_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane28_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane28_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane28_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane28_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane28_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane28;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -739,9 +710,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane29_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane29_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane29_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane29_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane29_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane29_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane29;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -753,9 +723,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane30_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane30_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane30_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane30_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane30_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane30_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane30;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -767,9 +736,8 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   reg  [30:0] s3_h_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] lane31_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [31:0] lane31_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [31:0] lane31_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [30:0] lane31_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [30:0] lane31_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane31_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane31;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -820,9 +788,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -845,9 +810,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -870,9 +832,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -895,9 +854,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -920,9 +876,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane4_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -945,9 +898,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane5_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -970,9 +920,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane6_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane6_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane6_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -995,9 +942,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane7_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane7_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane7_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1020,9 +964,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane8_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane8_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane8_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1045,9 +986,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane9_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane9_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane9_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1070,9 +1008,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane10_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane10_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane10_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1095,9 +1030,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane11_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane11_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane11_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1120,9 +1052,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane12_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane12_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane12_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1145,9 +1074,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane13_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane13_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane13_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1170,9 +1096,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane14_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane14_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane14_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1195,9 +1118,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane15_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane15_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane15_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane16_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1220,9 +1140,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane16_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane16_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane16_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane17_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1245,9 +1162,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane17_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane17_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane17_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane18_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1270,9 +1184,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane18_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane18_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane18_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane19_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1295,9 +1206,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane19_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane19_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane19_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane20_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1320,9 +1228,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane20_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane20_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane20_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane21_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1345,9 +1250,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane21_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane21_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane21_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane22_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1370,9 +1272,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane22_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane22_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane22_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane23_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1395,9 +1294,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane23_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane23_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane23_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane24_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane24_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane24_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1420,9 +1316,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane24_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane24_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane24_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane24_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane25_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane25_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane25_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1445,9 +1338,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane25_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane25_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane25_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane25_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane26_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane26_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane26_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1470,9 +1360,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane26_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane26_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane26_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane26_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane27_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane27_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane27_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1495,9 +1382,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane27_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane27_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane27_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane27_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane28_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane28_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane28_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1520,9 +1404,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane28_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane28_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane28_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane28_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane29_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane29_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane29_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1545,9 +1426,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane29_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane29_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane29_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane29_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane30_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane30_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane30_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1570,9 +1448,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane30_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane30_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane30_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane30_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane31_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane31_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane31_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1595,9 +1470,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   wire [30:0] v0_lane31_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane31_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [30:0] v0_lane31_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [31:0] lane31_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -2268,7 +2140,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_224 : 31'd0;
-  assign lane0_h_add = {s2_v0_lane0[30], s2_v0_lane0} + {lane0_dk[30], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 31'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -2291,7 +2162,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_225 : 31'd0;
-  assign lane1_h_add = {s2_v0_lane1[30], s2_v0_lane1} + {lane1_dk[30], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 31'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -2314,7 +2184,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
   assign v0_lane2_bits_7 = s1_read[7];
   assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_226 : 31'd0;
-  assign lane2_h_add = {s2_v0_lane2[30], s2_v0_lane2} + {lane2_dk[30], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 31'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -2337,7 +2206,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
   assign v0_lane3_bits_7 = s1_read[7];
   assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_227 : 31'd0;
-  assign lane3_h_add = {s2_v0_lane3[30], s2_v0_lane3} + {lane3_dk[30], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 31'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -2360,7 +2228,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
   assign v0_lane4_bits_7 = s1_read[7];
   assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_228 : 31'd0;
-  assign lane4_h_add = {s2_v0_lane4[30], s2_v0_lane4} + {lane4_dk[30], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 31'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -2383,7 +2250,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
   assign v0_lane5_bits_7 = s1_read[7];
   assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_229 : 31'd0;
-  assign lane5_h_add = {s2_v0_lane5[30], s2_v0_lane5} + {lane5_dk[30], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 31'd0;
   assign v0_lane6_bits_1 = s1_read[1];
@@ -2406,7 +2272,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane6_or_5 = v0_lane6_or_4 | v0_lane6_mux_6;
   assign v0_lane6_bits_7 = s1_read[7];
   assign v0_lane6_mux_7 = v0_lane6_bits_7 ? v_230 : 31'd0;
-  assign lane6_h_add = {s2_v0_lane6[30], s2_v0_lane6} + {lane6_dk[30], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 31'd0;
   assign v0_lane7_bits_1 = s1_read[1];
@@ -2429,7 +2294,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane7_or_5 = v0_lane7_or_4 | v0_lane7_mux_6;
   assign v0_lane7_bits_7 = s1_read[7];
   assign v0_lane7_mux_7 = v0_lane7_bits_7 ? v_231 : 31'd0;
-  assign lane7_h_add = {s2_v0_lane7[30], s2_v0_lane7} + {lane7_dk[30], lane7_dk};
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 31'd0;
   assign v0_lane8_bits_1 = s1_read[1];
@@ -2452,7 +2316,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane8_or_5 = v0_lane8_or_4 | v0_lane8_mux_6;
   assign v0_lane8_bits_7 = s1_read[7];
   assign v0_lane8_mux_7 = v0_lane8_bits_7 ? v_232 : 31'd0;
-  assign lane8_h_add = {s2_v0_lane8[30], s2_v0_lane8} + {lane8_dk[30], lane8_dk};
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 31'd0;
   assign v0_lane9_bits_1 = s1_read[1];
@@ -2475,7 +2338,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane9_or_5 = v0_lane9_or_4 | v0_lane9_mux_6;
   assign v0_lane9_bits_7 = s1_read[7];
   assign v0_lane9_mux_7 = v0_lane9_bits_7 ? v_233 : 31'd0;
-  assign lane9_h_add = {s2_v0_lane9[30], s2_v0_lane9} + {lane9_dk[30], lane9_dk};
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 31'd0;
   assign v0_lane10_bits_1 = s1_read[1];
@@ -2498,7 +2360,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane10_or_5 = v0_lane10_or_4 | v0_lane10_mux_6;
   assign v0_lane10_bits_7 = s1_read[7];
   assign v0_lane10_mux_7 = v0_lane10_bits_7 ? v_234 : 31'd0;
-  assign lane10_h_add = {s2_v0_lane10[30], s2_v0_lane10} + {lane10_dk[30], lane10_dk};
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 31'd0;
   assign v0_lane11_bits_1 = s1_read[1];
@@ -2521,7 +2382,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane11_or_5 = v0_lane11_or_4 | v0_lane11_mux_6;
   assign v0_lane11_bits_7 = s1_read[7];
   assign v0_lane11_mux_7 = v0_lane11_bits_7 ? v_235 : 31'd0;
-  assign lane11_h_add = {s2_v0_lane11[30], s2_v0_lane11} + {lane11_dk[30], lane11_dk};
   assign v0_lane12_bits = s1_read[0];
   assign v0_lane12_mux = v0_lane12_bits ? v_12 : 31'd0;
   assign v0_lane12_bits_1 = s1_read[1];
@@ -2544,7 +2404,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane12_or_5 = v0_lane12_or_4 | v0_lane12_mux_6;
   assign v0_lane12_bits_7 = s1_read[7];
   assign v0_lane12_mux_7 = v0_lane12_bits_7 ? v_236 : 31'd0;
-  assign lane12_h_add = {s2_v0_lane12[30], s2_v0_lane12} + {lane12_dk[30], lane12_dk};
   assign v0_lane13_bits = s1_read[0];
   assign v0_lane13_mux = v0_lane13_bits ? v_13 : 31'd0;
   assign v0_lane13_bits_1 = s1_read[1];
@@ -2567,7 +2426,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane13_or_5 = v0_lane13_or_4 | v0_lane13_mux_6;
   assign v0_lane13_bits_7 = s1_read[7];
   assign v0_lane13_mux_7 = v0_lane13_bits_7 ? v_237 : 31'd0;
-  assign lane13_h_add = {s2_v0_lane13[30], s2_v0_lane13} + {lane13_dk[30], lane13_dk};
   assign v0_lane14_bits = s1_read[0];
   assign v0_lane14_mux = v0_lane14_bits ? v_14 : 31'd0;
   assign v0_lane14_bits_1 = s1_read[1];
@@ -2590,7 +2448,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane14_or_5 = v0_lane14_or_4 | v0_lane14_mux_6;
   assign v0_lane14_bits_7 = s1_read[7];
   assign v0_lane14_mux_7 = v0_lane14_bits_7 ? v_238 : 31'd0;
-  assign lane14_h_add = {s2_v0_lane14[30], s2_v0_lane14} + {lane14_dk[30], lane14_dk};
   assign v0_lane15_bits = s1_read[0];
   assign v0_lane15_mux = v0_lane15_bits ? v_15 : 31'd0;
   assign v0_lane15_bits_1 = s1_read[1];
@@ -2613,7 +2470,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane15_or_5 = v0_lane15_or_4 | v0_lane15_mux_6;
   assign v0_lane15_bits_7 = s1_read[7];
   assign v0_lane15_mux_7 = v0_lane15_bits_7 ? v_239 : 31'd0;
-  assign lane15_h_add = {s2_v0_lane15[30], s2_v0_lane15} + {lane15_dk[30], lane15_dk};
   assign v0_lane16_bits = s1_read[0];
   assign v0_lane16_mux = v0_lane16_bits ? v_16 : 31'd0;
   assign v0_lane16_bits_1 = s1_read[1];
@@ -2636,7 +2492,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane16_or_5 = v0_lane16_or_4 | v0_lane16_mux_6;
   assign v0_lane16_bits_7 = s1_read[7];
   assign v0_lane16_mux_7 = v0_lane16_bits_7 ? v_240 : 31'd0;
-  assign lane16_h_add = {s2_v0_lane16[30], s2_v0_lane16} + {lane16_dk[30], lane16_dk};
   assign v0_lane17_bits = s1_read[0];
   assign v0_lane17_mux = v0_lane17_bits ? v_17 : 31'd0;
   assign v0_lane17_bits_1 = s1_read[1];
@@ -2659,7 +2514,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane17_or_5 = v0_lane17_or_4 | v0_lane17_mux_6;
   assign v0_lane17_bits_7 = s1_read[7];
   assign v0_lane17_mux_7 = v0_lane17_bits_7 ? v_241 : 31'd0;
-  assign lane17_h_add = {s2_v0_lane17[30], s2_v0_lane17} + {lane17_dk[30], lane17_dk};
   assign v0_lane18_bits = s1_read[0];
   assign v0_lane18_mux = v0_lane18_bits ? v_18 : 31'd0;
   assign v0_lane18_bits_1 = s1_read[1];
@@ -2682,7 +2536,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane18_or_5 = v0_lane18_or_4 | v0_lane18_mux_6;
   assign v0_lane18_bits_7 = s1_read[7];
   assign v0_lane18_mux_7 = v0_lane18_bits_7 ? v_242 : 31'd0;
-  assign lane18_h_add = {s2_v0_lane18[30], s2_v0_lane18} + {lane18_dk[30], lane18_dk};
   assign v0_lane19_bits = s1_read[0];
   assign v0_lane19_mux = v0_lane19_bits ? v_19 : 31'd0;
   assign v0_lane19_bits_1 = s1_read[1];
@@ -2705,7 +2558,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane19_or_5 = v0_lane19_or_4 | v0_lane19_mux_6;
   assign v0_lane19_bits_7 = s1_read[7];
   assign v0_lane19_mux_7 = v0_lane19_bits_7 ? v_243 : 31'd0;
-  assign lane19_h_add = {s2_v0_lane19[30], s2_v0_lane19} + {lane19_dk[30], lane19_dk};
   assign v0_lane20_bits = s1_read[0];
   assign v0_lane20_mux = v0_lane20_bits ? v_20 : 31'd0;
   assign v0_lane20_bits_1 = s1_read[1];
@@ -2728,7 +2580,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane20_or_5 = v0_lane20_or_4 | v0_lane20_mux_6;
   assign v0_lane20_bits_7 = s1_read[7];
   assign v0_lane20_mux_7 = v0_lane20_bits_7 ? v_244 : 31'd0;
-  assign lane20_h_add = {s2_v0_lane20[30], s2_v0_lane20} + {lane20_dk[30], lane20_dk};
   assign v0_lane21_bits = s1_read[0];
   assign v0_lane21_mux = v0_lane21_bits ? v_21 : 31'd0;
   assign v0_lane21_bits_1 = s1_read[1];
@@ -2751,7 +2602,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane21_or_5 = v0_lane21_or_4 | v0_lane21_mux_6;
   assign v0_lane21_bits_7 = s1_read[7];
   assign v0_lane21_mux_7 = v0_lane21_bits_7 ? v_245 : 31'd0;
-  assign lane21_h_add = {s2_v0_lane21[30], s2_v0_lane21} + {lane21_dk[30], lane21_dk};
   assign v0_lane22_bits = s1_read[0];
   assign v0_lane22_mux = v0_lane22_bits ? v_22 : 31'd0;
   assign v0_lane22_bits_1 = s1_read[1];
@@ -2774,7 +2624,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane22_or_5 = v0_lane22_or_4 | v0_lane22_mux_6;
   assign v0_lane22_bits_7 = s1_read[7];
   assign v0_lane22_mux_7 = v0_lane22_bits_7 ? v_246 : 31'd0;
-  assign lane22_h_add = {s2_v0_lane22[30], s2_v0_lane22} + {lane22_dk[30], lane22_dk};
   assign v0_lane23_bits = s1_read[0];
   assign v0_lane23_mux = v0_lane23_bits ? v_23 : 31'd0;
   assign v0_lane23_bits_1 = s1_read[1];
@@ -2797,7 +2646,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane23_or_5 = v0_lane23_or_4 | v0_lane23_mux_6;
   assign v0_lane23_bits_7 = s1_read[7];
   assign v0_lane23_mux_7 = v0_lane23_bits_7 ? v_247 : 31'd0;
-  assign lane23_h_add = {s2_v0_lane23[30], s2_v0_lane23} + {lane23_dk[30], lane23_dk};
   assign v0_lane24_bits = s1_read[0];
   assign v0_lane24_mux = v0_lane24_bits ? v_24 : 31'd0;
   assign v0_lane24_bits_1 = s1_read[1];
@@ -2820,7 +2668,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane24_or_5 = v0_lane24_or_4 | v0_lane24_mux_6;
   assign v0_lane24_bits_7 = s1_read[7];
   assign v0_lane24_mux_7 = v0_lane24_bits_7 ? v_248 : 31'd0;
-  assign lane24_h_add = {s2_v0_lane24[30], s2_v0_lane24} + {lane24_dk[30], lane24_dk};
   assign v0_lane25_bits = s1_read[0];
   assign v0_lane25_mux = v0_lane25_bits ? v_25 : 31'd0;
   assign v0_lane25_bits_1 = s1_read[1];
@@ -2843,7 +2690,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane25_or_5 = v0_lane25_or_4 | v0_lane25_mux_6;
   assign v0_lane25_bits_7 = s1_read[7];
   assign v0_lane25_mux_7 = v0_lane25_bits_7 ? v_249 : 31'd0;
-  assign lane25_h_add = {s2_v0_lane25[30], s2_v0_lane25} + {lane25_dk[30], lane25_dk};
   assign v0_lane26_bits = s1_read[0];
   assign v0_lane26_mux = v0_lane26_bits ? v_26 : 31'd0;
   assign v0_lane26_bits_1 = s1_read[1];
@@ -2866,7 +2712,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane26_or_5 = v0_lane26_or_4 | v0_lane26_mux_6;
   assign v0_lane26_bits_7 = s1_read[7];
   assign v0_lane26_mux_7 = v0_lane26_bits_7 ? v_250 : 31'd0;
-  assign lane26_h_add = {s2_v0_lane26[30], s2_v0_lane26} + {lane26_dk[30], lane26_dk};
   assign v0_lane27_bits = s1_read[0];
   assign v0_lane27_mux = v0_lane27_bits ? v_27 : 31'd0;
   assign v0_lane27_bits_1 = s1_read[1];
@@ -2889,7 +2734,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane27_or_5 = v0_lane27_or_4 | v0_lane27_mux_6;
   assign v0_lane27_bits_7 = s1_read[7];
   assign v0_lane27_mux_7 = v0_lane27_bits_7 ? v_251 : 31'd0;
-  assign lane27_h_add = {s2_v0_lane27[30], s2_v0_lane27} + {lane27_dk[30], lane27_dk};
   assign v0_lane28_bits = s1_read[0];
   assign v0_lane28_mux = v0_lane28_bits ? v_28 : 31'd0;
   assign v0_lane28_bits_1 = s1_read[1];
@@ -2912,7 +2756,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane28_or_5 = v0_lane28_or_4 | v0_lane28_mux_6;
   assign v0_lane28_bits_7 = s1_read[7];
   assign v0_lane28_mux_7 = v0_lane28_bits_7 ? v_252 : 31'd0;
-  assign lane28_h_add = {s2_v0_lane28[30], s2_v0_lane28} + {lane28_dk[30], lane28_dk};
   assign v0_lane29_bits = s1_read[0];
   assign v0_lane29_mux = v0_lane29_bits ? v_29 : 31'd0;
   assign v0_lane29_bits_1 = s1_read[1];
@@ -2935,7 +2778,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane29_or_5 = v0_lane29_or_4 | v0_lane29_mux_6;
   assign v0_lane29_bits_7 = s1_read[7];
   assign v0_lane29_mux_7 = v0_lane29_bits_7 ? v_253 : 31'd0;
-  assign lane29_h_add = {s2_v0_lane29[30], s2_v0_lane29} + {lane29_dk[30], lane29_dk};
   assign v0_lane30_bits = s1_read[0];
   assign v0_lane30_mux = v0_lane30_bits ? v_30 : 31'd0;
   assign v0_lane30_bits_1 = s1_read[1];
@@ -2958,7 +2800,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane30_or_5 = v0_lane30_or_4 | v0_lane30_mux_6;
   assign v0_lane30_bits_7 = s1_read[7];
   assign v0_lane30_mux_7 = v0_lane30_bits_7 ? v_254 : 31'd0;
-  assign lane30_h_add = {s2_v0_lane30[30], s2_v0_lane30} + {lane30_dk[30], lane30_dk};
   assign v0_lane31_bits = s1_read[0];
   assign v0_lane31_mux = v0_lane31_bits ? v_31 : 31'd0;
   assign v0_lane31_bits_1 = s1_read[1];
@@ -2981,7 +2822,6 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign v0_lane31_or_5 = v0_lane31_or_4 | v0_lane31_mux_6;
   assign v0_lane31_bits_7 = s1_read[7];
   assign v0_lane31_mux_7 = v0_lane31_bits_7 ? v_255 : 31'd0;
-  assign lane31_h_add = {s2_v0_lane31[30], s2_v0_lane31} + {lane31_dk[30], lane31_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -3623,226 +3463,194 @@ module qkta_hst_2_256_s2_proj_lif_l256_p32_pipe_2684ddea (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 16'd0};
-  assign lane0_d = {lane0_a[30], lane0_a} - {s2_v0_lane0[30], s2_v0_lane0};
-  assign lane0_dk = lane0_d[31:1];
-  assign lane0_h = lane0_h_add[30:0];
+  assign lane0_s = {s2_v0_lane0[30], s2_v0_lane0} + {lane0_a[30], lane0_a};
+  assign lane0_h = lane0_s[31:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(31'd8388608);
   assign lane0_vn = s4_spike_lane0 ? 31'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 16'd0};
-  assign lane1_d = {lane1_a[30], lane1_a} - {s2_v0_lane1[30], s2_v0_lane1};
-  assign lane1_dk = lane1_d[31:1];
-  assign lane1_h = lane1_h_add[30:0];
+  assign lane1_s = {s2_v0_lane1[30], s2_v0_lane1} + {lane1_a[30], lane1_a};
+  assign lane1_h = lane1_s[31:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(31'd8388608);
   assign lane1_vn = s4_spike_lane1 ? 31'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 16'd0};
-  assign lane2_d = {lane2_a[30], lane2_a} - {s2_v0_lane2[30], s2_v0_lane2};
-  assign lane2_dk = lane2_d[31:1];
-  assign lane2_h = lane2_h_add[30:0];
+  assign lane2_s = {s2_v0_lane2[30], s2_v0_lane2} + {lane2_a[30], lane2_a};
+  assign lane2_h = lane2_s[31:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(31'd8388608);
   assign lane2_vn = s4_spike_lane2 ? 31'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 16'd0};
-  assign lane3_d = {lane3_a[30], lane3_a} - {s2_v0_lane3[30], s2_v0_lane3};
-  assign lane3_dk = lane3_d[31:1];
-  assign lane3_h = lane3_h_add[30:0];
+  assign lane3_s = {s2_v0_lane3[30], s2_v0_lane3} + {lane3_a[30], lane3_a};
+  assign lane3_h = lane3_s[31:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(31'd8388608);
   assign lane3_vn = s4_spike_lane3 ? 31'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 16'd0};
-  assign lane4_d = {lane4_a[30], lane4_a} - {s2_v0_lane4[30], s2_v0_lane4};
-  assign lane4_dk = lane4_d[31:1];
-  assign lane4_h = lane4_h_add[30:0];
+  assign lane4_s = {s2_v0_lane4[30], s2_v0_lane4} + {lane4_a[30], lane4_a};
+  assign lane4_h = lane4_s[31:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(31'd8388608);
   assign lane4_vn = s4_spike_lane4 ? 31'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 16'd0};
-  assign lane5_d = {lane5_a[30], lane5_a} - {s2_v0_lane5[30], s2_v0_lane5};
-  assign lane5_dk = lane5_d[31:1];
-  assign lane5_h = lane5_h_add[30:0];
+  assign lane5_s = {s2_v0_lane5[30], s2_v0_lane5} + {lane5_a[30], lane5_a};
+  assign lane5_h = lane5_s[31:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(31'd8388608);
   assign lane5_vn = s4_spike_lane5 ? 31'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_or_5 | v0_lane6_mux_7;
   assign lane6_a = {s2_current_lane6, 16'd0};
-  assign lane6_d = {lane6_a[30], lane6_a} - {s2_v0_lane6[30], s2_v0_lane6};
-  assign lane6_dk = lane6_d[31:1];
-  assign lane6_h = lane6_h_add[30:0];
+  assign lane6_s = {s2_v0_lane6[30], s2_v0_lane6} + {lane6_a[30], lane6_a};
+  assign lane6_h = lane6_s[31:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(31'd8388608);
   assign lane6_vn = s4_spike_lane6 ? 31'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_or_5 | v0_lane7_mux_7;
   assign lane7_a = {s2_current_lane7, 16'd0};
-  assign lane7_d = {lane7_a[30], lane7_a} - {s2_v0_lane7[30], s2_v0_lane7};
-  assign lane7_dk = lane7_d[31:1];
-  assign lane7_h = lane7_h_add[30:0];
+  assign lane7_s = {s2_v0_lane7[30], s2_v0_lane7} + {lane7_a[30], lane7_a};
+  assign lane7_h = lane7_s[31:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(31'd8388608);
   assign lane7_vn = s4_spike_lane7 ? 31'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_or_5 | v0_lane8_mux_7;
   assign lane8_a = {s2_current_lane8, 16'd0};
-  assign lane8_d = {lane8_a[30], lane8_a} - {s2_v0_lane8[30], s2_v0_lane8};
-  assign lane8_dk = lane8_d[31:1];
-  assign lane8_h = lane8_h_add[30:0];
+  assign lane8_s = {s2_v0_lane8[30], s2_v0_lane8} + {lane8_a[30], lane8_a};
+  assign lane8_h = lane8_s[31:1];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(31'd8388608);
   assign lane8_vn = s4_spike_lane8 ? 31'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_or_5 | v0_lane9_mux_7;
   assign lane9_a = {s2_current_lane9, 16'd0};
-  assign lane9_d = {lane9_a[30], lane9_a} - {s2_v0_lane9[30], s2_v0_lane9};
-  assign lane9_dk = lane9_d[31:1];
-  assign lane9_h = lane9_h_add[30:0];
+  assign lane9_s = {s2_v0_lane9[30], s2_v0_lane9} + {lane9_a[30], lane9_a};
+  assign lane9_h = lane9_s[31:1];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(31'd8388608);
   assign lane9_vn = s4_spike_lane9 ? 31'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_or_5 | v0_lane10_mux_7;
   assign lane10_a = {s2_current_lane10, 16'd0};
-  assign lane10_d = {lane10_a[30], lane10_a} - {s2_v0_lane10[30], s2_v0_lane10};
-  assign lane10_dk = lane10_d[31:1];
-  assign lane10_h = lane10_h_add[30:0];
+  assign lane10_s = {s2_v0_lane10[30], s2_v0_lane10} + {lane10_a[30], lane10_a};
+  assign lane10_h = lane10_s[31:1];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(31'd8388608);
   assign lane10_vn = s4_spike_lane10 ? 31'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_or_5 | v0_lane11_mux_7;
   assign lane11_a = {s2_current_lane11, 16'd0};
-  assign lane11_d = {lane11_a[30], lane11_a} - {s2_v0_lane11[30], s2_v0_lane11};
-  assign lane11_dk = lane11_d[31:1];
-  assign lane11_h = lane11_h_add[30:0];
+  assign lane11_s = {s2_v0_lane11[30], s2_v0_lane11} + {lane11_a[30], lane11_a};
+  assign lane11_h = lane11_s[31:1];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(31'd8388608);
   assign lane11_vn = s4_spike_lane11 ? 31'd0 : s4_kept_lane11;
   assign v0_lane12 = v0_lane12_or_5 | v0_lane12_mux_7;
   assign lane12_a = {s2_current_lane12, 16'd0};
-  assign lane12_d = {lane12_a[30], lane12_a} - {s2_v0_lane12[30], s2_v0_lane12};
-  assign lane12_dk = lane12_d[31:1];
-  assign lane12_h = lane12_h_add[30:0];
+  assign lane12_s = {s2_v0_lane12[30], s2_v0_lane12} + {lane12_a[30], lane12_a};
+  assign lane12_h = lane12_s[31:1];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(31'd8388608);
   assign lane12_vn = s4_spike_lane12 ? 31'd0 : s4_kept_lane12;
   assign v0_lane13 = v0_lane13_or_5 | v0_lane13_mux_7;
   assign lane13_a = {s2_current_lane13, 16'd0};
-  assign lane13_d = {lane13_a[30], lane13_a} - {s2_v0_lane13[30], s2_v0_lane13};
-  assign lane13_dk = lane13_d[31:1];
-  assign lane13_h = lane13_h_add[30:0];
+  assign lane13_s = {s2_v0_lane13[30], s2_v0_lane13} + {lane13_a[30], lane13_a};
+  assign lane13_h = lane13_s[31:1];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(31'd8388608);
   assign lane13_vn = s4_spike_lane13 ? 31'd0 : s4_kept_lane13;
   assign v0_lane14 = v0_lane14_or_5 | v0_lane14_mux_7;
   assign lane14_a = {s2_current_lane14, 16'd0};
-  assign lane14_d = {lane14_a[30], lane14_a} - {s2_v0_lane14[30], s2_v0_lane14};
-  assign lane14_dk = lane14_d[31:1];
-  assign lane14_h = lane14_h_add[30:0];
+  assign lane14_s = {s2_v0_lane14[30], s2_v0_lane14} + {lane14_a[30], lane14_a};
+  assign lane14_h = lane14_s[31:1];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(31'd8388608);
   assign lane14_vn = s4_spike_lane14 ? 31'd0 : s4_kept_lane14;
   assign v0_lane15 = v0_lane15_or_5 | v0_lane15_mux_7;
   assign lane15_a = {s2_current_lane15, 16'd0};
-  assign lane15_d = {lane15_a[30], lane15_a} - {s2_v0_lane15[30], s2_v0_lane15};
-  assign lane15_dk = lane15_d[31:1];
-  assign lane15_h = lane15_h_add[30:0];
+  assign lane15_s = {s2_v0_lane15[30], s2_v0_lane15} + {lane15_a[30], lane15_a};
+  assign lane15_h = lane15_s[31:1];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(31'd8388608);
   assign lane15_vn = s4_spike_lane15 ? 31'd0 : s4_kept_lane15;
   assign v0_lane16 = v0_lane16_or_5 | v0_lane16_mux_7;
   assign lane16_a = {s2_current_lane16, 16'd0};
-  assign lane16_d = {lane16_a[30], lane16_a} - {s2_v0_lane16[30], s2_v0_lane16};
-  assign lane16_dk = lane16_d[31:1];
-  assign lane16_h = lane16_h_add[30:0];
+  assign lane16_s = {s2_v0_lane16[30], s2_v0_lane16} + {lane16_a[30], lane16_a};
+  assign lane16_h = lane16_s[31:1];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(31'd8388608);
   assign lane16_vn = s4_spike_lane16 ? 31'd0 : s4_kept_lane16;
   assign v0_lane17 = v0_lane17_or_5 | v0_lane17_mux_7;
   assign lane17_a = {s2_current_lane17, 16'd0};
-  assign lane17_d = {lane17_a[30], lane17_a} - {s2_v0_lane17[30], s2_v0_lane17};
-  assign lane17_dk = lane17_d[31:1];
-  assign lane17_h = lane17_h_add[30:0];
+  assign lane17_s = {s2_v0_lane17[30], s2_v0_lane17} + {lane17_a[30], lane17_a};
+  assign lane17_h = lane17_s[31:1];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(31'd8388608);
   assign lane17_vn = s4_spike_lane17 ? 31'd0 : s4_kept_lane17;
   assign v0_lane18 = v0_lane18_or_5 | v0_lane18_mux_7;
   assign lane18_a = {s2_current_lane18, 16'd0};
-  assign lane18_d = {lane18_a[30], lane18_a} - {s2_v0_lane18[30], s2_v0_lane18};
-  assign lane18_dk = lane18_d[31:1];
-  assign lane18_h = lane18_h_add[30:0];
+  assign lane18_s = {s2_v0_lane18[30], s2_v0_lane18} + {lane18_a[30], lane18_a};
+  assign lane18_h = lane18_s[31:1];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(31'd8388608);
   assign lane18_vn = s4_spike_lane18 ? 31'd0 : s4_kept_lane18;
   assign v0_lane19 = v0_lane19_or_5 | v0_lane19_mux_7;
   assign lane19_a = {s2_current_lane19, 16'd0};
-  assign lane19_d = {lane19_a[30], lane19_a} - {s2_v0_lane19[30], s2_v0_lane19};
-  assign lane19_dk = lane19_d[31:1];
-  assign lane19_h = lane19_h_add[30:0];
+  assign lane19_s = {s2_v0_lane19[30], s2_v0_lane19} + {lane19_a[30], lane19_a};
+  assign lane19_h = lane19_s[31:1];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(31'd8388608);
   assign lane19_vn = s4_spike_lane19 ? 31'd0 : s4_kept_lane19;
   assign v0_lane20 = v0_lane20_or_5 | v0_lane20_mux_7;
   assign lane20_a = {s2_current_lane20, 16'd0};
-  assign lane20_d = {lane20_a[30], lane20_a} - {s2_v0_lane20[30], s2_v0_lane20};
-  assign lane20_dk = lane20_d[31:1];
-  assign lane20_h = lane20_h_add[30:0];
+  assign lane20_s = {s2_v0_lane20[30], s2_v0_lane20} + {lane20_a[30], lane20_a};
+  assign lane20_h = lane20_s[31:1];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(31'd8388608);
   assign lane20_vn = s4_spike_lane20 ? 31'd0 : s4_kept_lane20;
   assign v0_lane21 = v0_lane21_or_5 | v0_lane21_mux_7;
   assign lane21_a = {s2_current_lane21, 16'd0};
-  assign lane21_d = {lane21_a[30], lane21_a} - {s2_v0_lane21[30], s2_v0_lane21};
-  assign lane21_dk = lane21_d[31:1];
-  assign lane21_h = lane21_h_add[30:0];
+  assign lane21_s = {s2_v0_lane21[30], s2_v0_lane21} + {lane21_a[30], lane21_a};
+  assign lane21_h = lane21_s[31:1];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(31'd8388608);
   assign lane21_vn = s4_spike_lane21 ? 31'd0 : s4_kept_lane21;
   assign v0_lane22 = v0_lane22_or_5 | v0_lane22_mux_7;
   assign lane22_a = {s2_current_lane22, 16'd0};
-  assign lane22_d = {lane22_a[30], lane22_a} - {s2_v0_lane22[30], s2_v0_lane22};
-  assign lane22_dk = lane22_d[31:1];
-  assign lane22_h = lane22_h_add[30:0];
+  assign lane22_s = {s2_v0_lane22[30], s2_v0_lane22} + {lane22_a[30], lane22_a};
+  assign lane22_h = lane22_s[31:1];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(31'd8388608);
   assign lane22_vn = s4_spike_lane22 ? 31'd0 : s4_kept_lane22;
   assign v0_lane23 = v0_lane23_or_5 | v0_lane23_mux_7;
   assign lane23_a = {s2_current_lane23, 16'd0};
-  assign lane23_d = {lane23_a[30], lane23_a} - {s2_v0_lane23[30], s2_v0_lane23};
-  assign lane23_dk = lane23_d[31:1];
-  assign lane23_h = lane23_h_add[30:0];
+  assign lane23_s = {s2_v0_lane23[30], s2_v0_lane23} + {lane23_a[30], lane23_a};
+  assign lane23_h = lane23_s[31:1];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(31'd8388608);
   assign lane23_vn = s4_spike_lane23 ? 31'd0 : s4_kept_lane23;
   assign v0_lane24 = v0_lane24_or_5 | v0_lane24_mux_7;
   assign lane24_a = {s2_current_lane24, 16'd0};
-  assign lane24_d = {lane24_a[30], lane24_a} - {s2_v0_lane24[30], s2_v0_lane24};
-  assign lane24_dk = lane24_d[31:1];
-  assign lane24_h = lane24_h_add[30:0];
+  assign lane24_s = {s2_v0_lane24[30], s2_v0_lane24} + {lane24_a[30], lane24_a};
+  assign lane24_h = lane24_s[31:1];
   assign lane24_spike = $signed(s3_h_lane24) >= $signed(31'd8388608);
   assign lane24_vn = s4_spike_lane24 ? 31'd0 : s4_kept_lane24;
   assign v0_lane25 = v0_lane25_or_5 | v0_lane25_mux_7;
   assign lane25_a = {s2_current_lane25, 16'd0};
-  assign lane25_d = {lane25_a[30], lane25_a} - {s2_v0_lane25[30], s2_v0_lane25};
-  assign lane25_dk = lane25_d[31:1];
-  assign lane25_h = lane25_h_add[30:0];
+  assign lane25_s = {s2_v0_lane25[30], s2_v0_lane25} + {lane25_a[30], lane25_a};
+  assign lane25_h = lane25_s[31:1];
   assign lane25_spike = $signed(s3_h_lane25) >= $signed(31'd8388608);
   assign lane25_vn = s4_spike_lane25 ? 31'd0 : s4_kept_lane25;
   assign v0_lane26 = v0_lane26_or_5 | v0_lane26_mux_7;
   assign lane26_a = {s2_current_lane26, 16'd0};
-  assign lane26_d = {lane26_a[30], lane26_a} - {s2_v0_lane26[30], s2_v0_lane26};
-  assign lane26_dk = lane26_d[31:1];
-  assign lane26_h = lane26_h_add[30:0];
+  assign lane26_s = {s2_v0_lane26[30], s2_v0_lane26} + {lane26_a[30], lane26_a};
+  assign lane26_h = lane26_s[31:1];
   assign lane26_spike = $signed(s3_h_lane26) >= $signed(31'd8388608);
   assign lane26_vn = s4_spike_lane26 ? 31'd0 : s4_kept_lane26;
   assign v0_lane27 = v0_lane27_or_5 | v0_lane27_mux_7;
   assign lane27_a = {s2_current_lane27, 16'd0};
-  assign lane27_d = {lane27_a[30], lane27_a} - {s2_v0_lane27[30], s2_v0_lane27};
-  assign lane27_dk = lane27_d[31:1];
-  assign lane27_h = lane27_h_add[30:0];
+  assign lane27_s = {s2_v0_lane27[30], s2_v0_lane27} + {lane27_a[30], lane27_a};
+  assign lane27_h = lane27_s[31:1];
   assign lane27_spike = $signed(s3_h_lane27) >= $signed(31'd8388608);
   assign lane27_vn = s4_spike_lane27 ? 31'd0 : s4_kept_lane27;
   assign v0_lane28 = v0_lane28_or_5 | v0_lane28_mux_7;
   assign lane28_a = {s2_current_lane28, 16'd0};
-  assign lane28_d = {lane28_a[30], lane28_a} - {s2_v0_lane28[30], s2_v0_lane28};
-  assign lane28_dk = lane28_d[31:1];
-  assign lane28_h = lane28_h_add[30:0];
+  assign lane28_s = {s2_v0_lane28[30], s2_v0_lane28} + {lane28_a[30], lane28_a};
+  assign lane28_h = lane28_s[31:1];
   assign lane28_spike = $signed(s3_h_lane28) >= $signed(31'd8388608);
   assign lane28_vn = s4_spike_lane28 ? 31'd0 : s4_kept_lane28;
   assign v0_lane29 = v0_lane29_or_5 | v0_lane29_mux_7;
   assign lane29_a = {s2_current_lane29, 16'd0};
-  assign lane29_d = {lane29_a[30], lane29_a} - {s2_v0_lane29[30], s2_v0_lane29};
-  assign lane29_dk = lane29_d[31:1];
-  assign lane29_h = lane29_h_add[30:0];
+  assign lane29_s = {s2_v0_lane29[30], s2_v0_lane29} + {lane29_a[30], lane29_a};
+  assign lane29_h = lane29_s[31:1];
   assign lane29_spike = $signed(s3_h_lane29) >= $signed(31'd8388608);
   assign lane29_vn = s4_spike_lane29 ? 31'd0 : s4_kept_lane29;
   assign v0_lane30 = v0_lane30_or_5 | v0_lane30_mux_7;
   assign lane30_a = {s2_current_lane30, 16'd0};
-  assign lane30_d = {lane30_a[30], lane30_a} - {s2_v0_lane30[30], s2_v0_lane30};
-  assign lane30_dk = lane30_d[31:1];
-  assign lane30_h = lane30_h_add[30:0];
+  assign lane30_s = {s2_v0_lane30[30], s2_v0_lane30} + {lane30_a[30], lane30_a};
+  assign lane30_h = lane30_s[31:1];
   assign lane30_spike = $signed(s3_h_lane30) >= $signed(31'd8388608);
   assign lane30_vn = s4_spike_lane30 ? 31'd0 : s4_kept_lane30;
   assign v0_lane31 = v0_lane31_or_5 | v0_lane31_mux_7;
   assign lane31_a = {s2_current_lane31, 16'd0};
-  assign lane31_d = {lane31_a[30], lane31_a} - {s2_v0_lane31[30], s2_v0_lane31};
-  assign lane31_dk = lane31_d[31:1];
-  assign lane31_h = lane31_h_add[30:0];
+  assign lane31_s = {s2_v0_lane31[30], s2_v0_lane31} + {lane31_a[30], lane31_a};
+  assign lane31_h = lane31_s[31:1];
   assign lane31_spike = $signed(s3_h_lane31) >= $signed(31'd8388608);
   assign lane31_vn = s4_spike_lane31 ? 31'd0 : s4_kept_lane31;
   assign out_q_up_fire = s4_advance & out_q_ready;

@@ -1613,9 +1613,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1627,9 +1626,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1641,9 +1639,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1655,9 +1652,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1669,9 +1665,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1683,9 +1678,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1697,9 +1691,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1711,9 +1704,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1725,9 +1717,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1739,9 +1730,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1753,9 +1743,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1767,9 +1756,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1781,9 +1769,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane12_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1795,9 +1782,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane13_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1809,9 +1795,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane14_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1823,9 +1808,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane15_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1837,9 +1821,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane16_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane16_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1851,9 +1834,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane17_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane17_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1865,9 +1847,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane18_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane18_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1879,9 +1860,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane19_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane19_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1893,9 +1873,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane20_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane20_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1907,9 +1886,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane21_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane21_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1921,9 +1899,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane22_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane22_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1935,9 +1912,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane23_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane23_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1949,9 +1925,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane24_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane24_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane24_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane24_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane24_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane24_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane24;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1963,9 +1938,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane25_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane25_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane25_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane25_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane25_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane25_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane25;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1977,9 +1951,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane26_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane26_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane26_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane26_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane26_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane26_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane26;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1991,9 +1964,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane27_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane27_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane27_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane27_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane27_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane27_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane27;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2005,9 +1977,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane28_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane28_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane28_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane28_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane28_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane28_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane28;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2019,9 +1990,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane29_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane29_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane29_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane29_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane29_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane29_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane29;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2033,9 +2003,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane30_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane30_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane30_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane30_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane30_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane30_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane30;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2047,9 +2016,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane31_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane31_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane31_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane31_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane31_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane31_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane31;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2061,9 +2029,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane32;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane32_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane32_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane32_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane32_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane32_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane32_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane32;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2075,9 +2042,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane33;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane33_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane33_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane33_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane33_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane33_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane33_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane33;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2089,9 +2055,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane34;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane34_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane34_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane34_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane34_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane34_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane34_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane34;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2103,9 +2068,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane35;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane35_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane35_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane35_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane35_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane35_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane35_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane35;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2117,9 +2081,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane36;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane36_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane36_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane36_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane36_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane36_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane36_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane36;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2131,9 +2094,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane37;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane37_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane37_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane37_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane37_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane37_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane37_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane37;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2145,9 +2107,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane38;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane38_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane38_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane38_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane38_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane38_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane38_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane38;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2159,9 +2120,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane39;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane39_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane39_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane39_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane39_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane39_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane39_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane39;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2173,9 +2133,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane40;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane40_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane40_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane40_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane40_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane40_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane40_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane40;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2187,9 +2146,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane41;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane41_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane41_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane41_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane41_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane41_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane41_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane41;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2201,9 +2159,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane42;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane42_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane42_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane42_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane42_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane42_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane42_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane42;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2215,9 +2172,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane43;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane43_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane43_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane43_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane43_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane43_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane43_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane43;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2229,9 +2185,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane44;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane44_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane44_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane44_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane44_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane44_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane44_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane44;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2243,9 +2198,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane45_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane45_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane45_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane45_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane45_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane45_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane45;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2257,9 +2211,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane46_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane46_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane46_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane46_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane46_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane46_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane46;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2271,9 +2224,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane47_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane47_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane47_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane47_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane47_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane47_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane47;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2285,9 +2237,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane48;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane48_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane48_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane48_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane48_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane48_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane48_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane48;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2299,9 +2250,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane49;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane49_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane49_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane49_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane49_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane49_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane49_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane49;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2313,9 +2263,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane50;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane50_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane50_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane50_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane50_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane50_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane50_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane50;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2327,9 +2276,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane51;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane51_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane51_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane51_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane51_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane51_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane51_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane51;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2341,9 +2289,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane52;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane52_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane52_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane52_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane52_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane52_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane52_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane52;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2355,9 +2302,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane53;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane53_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane53_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane53_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane53_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane53_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane53_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane53;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2369,9 +2315,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane54;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane54_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane54_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane54_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane54_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane54_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane54_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane54;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2383,9 +2328,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane55;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane55_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane55_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane55_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane55_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane55_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane55_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane55;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2397,9 +2341,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane56;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane56_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane56_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane56_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane56_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane56_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane56_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane56;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2411,9 +2354,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane57;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane57_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane57_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane57_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane57_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane57_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane57_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane57;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2425,9 +2367,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane58;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane58_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane58_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane58_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane58_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane58_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane58_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane58;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2439,9 +2380,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane59;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane59_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane59_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane59_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane59_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane59_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane59_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane59;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2453,9 +2393,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane60;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane60_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane60_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane60_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane60_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane60_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane60_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane60;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2467,9 +2406,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane61;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane61_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane61_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane61_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane61_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane61_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane61_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane61;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2481,9 +2419,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane62;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane62_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane62_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane62_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane62_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane62_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane62_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane62;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2495,9 +2432,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane63;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane63_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane63_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane63_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane63_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane63_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane63_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane63;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2509,9 +2445,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane64;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane64_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane64_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane64_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane64_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane64_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane64_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane64;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2523,9 +2458,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane65;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane65_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane65_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane65_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane65_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane65_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane65_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane65;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2537,9 +2471,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane66;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane66_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane66_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane66_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane66_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane66_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane66_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane66;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2551,9 +2484,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane67;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane67_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane67_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane67_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane67_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane67_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane67_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane67;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2565,9 +2497,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane68;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane68_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane68_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane68_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane68_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane68_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane68_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane68;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2579,9 +2510,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane69;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane69_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane69_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane69_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane69_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane69_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane69_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane69;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2593,9 +2523,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane70;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane70_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane70_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane70_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane70_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane70_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane70_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane70;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2607,9 +2536,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane71;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane71_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane71_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane71_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane71_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane71_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane71_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane71;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2621,9 +2549,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane72;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane72_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane72_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane72_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane72_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane72_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane72_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane72;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2635,9 +2562,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane73;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane73_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane73_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane73_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane73_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane73_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane73_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane73;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2649,9 +2575,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane74;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane74_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane74_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane74_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane74_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane74_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane74_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane74;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2663,9 +2588,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane75;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane75_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane75_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane75_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane75_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane75_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane75_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane75;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2677,9 +2601,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane76;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane76_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane76_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane76_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane76_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane76_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane76_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane76;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2691,9 +2614,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane77;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane77_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane77_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane77_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane77_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane77_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane77_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane77;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2705,9 +2627,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane78;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane78_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane78_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane78_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane78_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane78_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane78_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane78;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2719,9 +2640,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane79;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane79_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane79_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane79_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane79_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane79_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane79_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane79;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2733,9 +2653,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane80;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane80_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane80_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane80_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane80_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane80_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane80_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane80;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2747,9 +2666,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane81;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane81_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane81_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane81_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane81_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane81_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane81_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane81;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2761,9 +2679,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane82;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane82_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane82_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane82_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane82_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane82_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane82_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane82;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2775,9 +2692,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane83;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane83_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane83_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane83_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane83_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane83_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane83_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane83;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2789,9 +2705,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane84;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane84_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane84_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane84_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane84_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane84_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane84_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane84;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2803,9 +2718,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane85;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane85_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane85_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane85_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane85_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane85_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane85_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane85;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2817,9 +2731,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane86;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane86_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane86_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane86_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane86_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane86_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane86_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane86;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2831,9 +2744,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane87;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane87_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane87_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane87_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane87_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane87_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane87_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane87;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2845,9 +2757,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane88;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane88_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane88_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane88_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane88_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane88_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane88_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane88;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2859,9 +2770,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane89;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane89_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane89_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane89_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane89_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane89_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane89_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane89;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2873,9 +2783,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane90;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane90_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane90_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane90_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane90_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane90_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane90_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane90;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2887,9 +2796,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane91;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane91_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane91_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane91_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane91_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane91_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane91_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane91;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2901,9 +2809,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane92;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane92_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane92_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane92_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane92_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane92_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane92_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane92;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2915,9 +2822,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane93_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane93_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane93_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane93_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane93_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane93_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane93;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2929,9 +2835,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane94_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane94_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane94_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane94_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane94_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane94_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane94;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2943,9 +2848,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane95_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane95_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane95_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane95_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane95_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane95_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane95;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2957,9 +2861,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane96;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane96_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane96_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane96_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane96_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane96_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane96_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane96;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2971,9 +2874,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane97;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane97_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane97_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane97_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane97_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane97_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane97_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane97;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2985,9 +2887,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane98;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane98_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane98_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane98_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane98_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane98_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane98_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane98;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2999,9 +2900,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane99;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane99_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane99_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane99_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane99_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane99_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane99_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane99;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3013,9 +2913,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane100;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane100_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane100_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane100_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane100_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane100_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane100_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane100;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3027,9 +2926,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane101;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane101_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane101_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane101_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane101_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane101_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane101_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane101;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3041,9 +2939,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane102;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane102_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane102_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane102_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane102_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane102_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane102_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane102;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3055,9 +2952,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane103;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane103_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane103_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane103_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane103_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane103_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane103_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane103;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3069,9 +2965,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane104;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane104_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane104_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane104_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane104_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane104_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane104_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane104;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3083,9 +2978,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane105;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane105_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane105_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane105_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane105_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane105_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane105_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane105;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3097,9 +2991,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane106;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane106_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane106_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane106_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane106_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane106_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane106_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane106;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3111,9 +3004,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane107;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane107_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane107_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane107_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane107_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane107_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane107_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane107;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3125,9 +3017,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane108;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane108_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane108_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane108_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane108_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane108_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane108_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane108;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3139,9 +3030,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane109;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane109_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane109_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane109_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane109_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane109_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane109_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane109;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3153,9 +3043,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane110;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane110_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane110_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane110_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane110_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane110_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane110_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane110;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3167,9 +3056,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane111;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane111_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane111_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane111_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane111_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane111_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane111_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane111;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3181,9 +3069,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane112;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane112_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane112_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane112_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane112_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane112_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane112_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane112;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3195,9 +3082,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane113;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane113_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane113_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane113_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane113_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane113_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane113_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane113;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3209,9 +3095,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane114;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane114_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane114_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane114_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane114_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane114_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane114_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane114;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3223,9 +3108,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane115;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane115_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane115_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane115_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane115_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane115_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane115_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane115;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3237,9 +3121,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane116;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane116_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane116_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane116_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane116_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane116_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane116_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane116;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3251,9 +3134,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane117;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane117_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane117_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane117_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane117_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane117_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane117_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane117;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3265,9 +3147,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane118;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane118_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane118_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane118_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane118_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane118_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane118_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane118;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3279,9 +3160,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane119;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane119_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane119_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane119_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane119_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane119_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane119_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane119;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3293,9 +3173,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane120;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane120_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane120_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane120_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane120_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane120_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane120_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane120;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3307,9 +3186,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane121;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane121_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane121_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane121_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane121_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane121_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane121_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane121;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3321,9 +3199,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane122;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane122_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane122_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane122_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane122_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane122_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane122_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane122;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3335,9 +3212,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane123;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane123_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane123_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane123_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane123_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane123_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane123_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane123;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3349,9 +3225,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane124;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane124_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane124_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane124_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane124_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane124_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane124_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane124;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3363,9 +3238,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane125;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane125_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane125_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane125_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane125_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane125_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane125_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane125;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3377,9 +3251,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane126;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane126_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane126_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane126_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane126_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane126_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane126_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane126;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3391,9 +3264,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane127;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane127_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane127_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane127_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane127_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane127_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane127_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane127;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3405,9 +3277,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane128;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane128_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane128_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane128_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane128_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane128_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane128_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane128;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3419,9 +3290,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane129;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane129_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane129_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane129_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane129_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane129_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane129_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane129;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3433,9 +3303,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane130;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane130_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane130_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane130_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane130_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane130_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane130_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane130;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3447,9 +3316,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane131;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane131_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane131_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane131_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane131_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane131_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane131_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane131;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3461,9 +3329,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane132;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane132_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane132_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane132_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane132_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane132_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane132_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane132;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3475,9 +3342,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane133;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane133_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane133_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane133_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane133_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane133_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane133_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane133;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3489,9 +3355,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane134;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane134_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane134_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane134_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane134_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane134_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane134_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane134;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3503,9 +3368,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane135;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane135_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane135_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane135_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane135_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane135_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane135_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane135;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3517,9 +3381,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane136;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane136_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane136_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane136_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane136_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane136_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane136_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane136;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3531,9 +3394,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane137;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane137_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane137_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane137_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane137_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane137_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane137_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane137;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3545,9 +3407,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane138;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane138_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane138_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane138_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane138_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane138_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane138_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane138;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3559,9 +3420,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane139;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane139_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane139_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane139_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane139_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane139_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane139_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane139;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3573,9 +3433,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane140;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane140_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane140_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane140_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane140_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane140_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane140_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane140;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3587,9 +3446,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane141;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane141_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane141_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane141_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane141_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane141_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane141_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane141;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3601,9 +3459,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane142;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane142_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane142_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane142_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane142_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane142_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane142_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane142;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3615,9 +3472,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane143;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane143_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane143_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane143_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane143_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane143_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane143_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane143;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3629,9 +3485,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane144;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane144_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane144_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane144_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane144_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane144_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane144_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane144;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3643,9 +3498,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane145;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane145_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane145_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane145_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane145_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane145_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane145_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane145;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3657,9 +3511,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane146;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane146_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane146_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane146_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane146_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane146_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane146_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane146;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3671,9 +3524,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane147;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane147_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane147_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane147_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane147_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane147_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane147_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane147;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3685,9 +3537,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane148;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane148_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane148_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane148_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane148_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane148_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane148_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane148;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3699,9 +3550,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane149;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane149_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane149_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane149_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane149_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane149_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane149_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane149;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3713,9 +3563,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane150;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane150_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane150_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane150_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane150_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane150_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane150_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane150;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3727,9 +3576,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane151;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane151_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane151_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane151_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane151_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane151_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane151_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane151;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3741,9 +3589,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane152;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane152_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane152_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane152_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane152_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane152_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane152_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane152;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3755,9 +3602,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane153;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane153_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane153_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane153_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane153_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane153_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane153_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane153;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3769,9 +3615,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane154;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane154_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane154_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane154_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane154_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane154_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane154_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane154;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3783,9 +3628,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane155;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane155_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane155_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane155_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane155_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane155_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane155_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane155;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3797,9 +3641,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane156;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane156_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane156_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane156_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane156_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane156_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane156_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane156;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3811,9 +3654,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane157;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane157_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane157_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane157_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane157_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane157_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane157_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane157;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3825,9 +3667,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane158;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane158_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane158_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane158_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane158_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane158_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane158_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane158;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3839,9 +3680,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane159;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane159_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane159_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane159_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane159_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane159_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane159_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane159;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3853,9 +3693,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane160;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane160_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane160_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane160_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane160_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane160_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane160_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane160;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3867,9 +3706,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane161;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane161_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane161_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane161_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane161_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane161_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane161_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane161;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3881,9 +3719,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane162;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane162_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane162_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane162_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane162_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane162_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane162_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane162;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3895,9 +3732,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane163;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane163_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane163_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane163_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane163_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane163_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane163_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane163;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3909,9 +3745,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane164;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane164_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane164_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane164_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane164_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane164_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane164_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane164;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3923,9 +3758,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane165;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane165_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane165_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane165_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane165_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane165_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane165_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane165;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3937,9 +3771,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane166;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane166_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane166_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane166_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane166_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane166_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane166_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane166;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3951,9 +3784,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane167;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane167_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane167_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane167_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane167_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane167_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane167_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane167;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3965,9 +3797,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane168;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane168_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane168_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane168_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane168_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane168_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane168_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane168;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3979,9 +3810,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane169;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane169_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane169_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane169_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane169_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane169_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane169_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane169;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3993,9 +3823,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane170;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane170_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane170_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane170_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane170_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane170_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane170_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane170;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4007,9 +3836,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane171;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane171_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane171_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane171_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane171_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane171_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane171_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane171;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4021,9 +3849,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane172;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane172_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane172_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane172_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane172_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane172_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane172_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane172;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4035,9 +3862,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane173;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane173_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane173_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane173_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane173_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane173_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane173_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane173;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4049,9 +3875,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane174;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane174_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane174_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane174_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane174_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane174_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane174_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane174;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4063,9 +3888,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane175;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane175_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane175_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane175_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane175_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane175_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane175_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane175;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4077,9 +3901,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane176;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane176_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane176_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane176_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane176_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane176_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane176_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane176;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4091,9 +3914,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane177;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane177_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane177_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane177_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane177_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane177_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane177_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane177;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4105,9 +3927,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane178;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane178_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane178_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane178_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane178_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane178_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane178_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane178;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4119,9 +3940,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane179;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane179_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane179_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane179_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane179_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane179_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane179_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane179;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4133,9 +3953,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane180;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane180_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane180_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane180_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane180_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane180_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane180_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane180;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4147,9 +3966,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane181;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane181_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane181_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane181_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane181_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane181_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane181_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane181;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4161,9 +3979,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane182;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane182_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane182_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane182_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane182_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane182_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane182_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane182;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4175,9 +3992,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane183;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane183_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane183_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane183_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane183_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane183_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane183_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane183;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4189,9 +4005,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane184;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane184_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane184_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane184_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane184_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane184_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane184_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane184;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4203,9 +4018,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane185;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane185_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane185_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane185_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane185_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane185_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane185_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane185;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4217,9 +4031,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane186;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane186_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane186_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane186_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane186_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane186_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane186_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane186;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4231,9 +4044,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane187;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane187_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane187_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane187_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane187_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane187_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane187_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane187;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4245,9 +4057,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane188;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane188_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane188_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane188_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane188_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane188_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane188_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane188;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4259,9 +4070,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane189;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane189_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane189_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane189_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane189_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane189_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane189_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane189;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4273,9 +4083,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane190;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane190_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane190_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane190_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane190_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane190_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane190_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane190;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4287,9 +4096,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane191;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane191_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane191_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane191_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane191_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane191_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane191_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane191;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4301,9 +4109,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane192;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane192_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane192_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane192_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane192_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane192_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane192_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane192;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4315,9 +4122,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane193;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane193_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane193_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane193_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane193_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane193_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane193_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane193;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4329,9 +4135,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane194;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane194_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane194_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane194_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane194_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane194_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane194_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane194;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4343,9 +4148,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane195;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane195_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane195_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane195_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane195_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane195_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane195_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane195;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4357,9 +4161,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane196;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane196_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane196_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane196_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane196_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane196_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane196_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane196;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4371,9 +4174,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane197;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane197_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane197_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane197_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane197_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane197_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane197_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane197;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4385,9 +4187,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane198;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane198_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane198_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane198_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane198_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane198_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane198_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane198;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4399,9 +4200,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane199;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane199_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane199_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane199_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane199_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane199_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane199_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane199;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4413,9 +4213,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane200;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane200_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane200_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane200_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane200_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane200_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane200_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane200;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4427,9 +4226,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane201;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane201_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane201_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane201_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane201_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane201_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane201_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane201;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4441,9 +4239,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane202;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane202_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane202_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane202_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane202_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane202_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane202_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane202;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4455,9 +4252,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane203;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane203_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane203_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane203_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane203_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane203_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane203_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane203;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4469,9 +4265,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane204;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane204_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane204_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane204_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane204_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane204_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane204_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane204;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4483,9 +4278,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane205;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane205_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane205_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane205_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane205_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane205_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane205_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane205;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4497,9 +4291,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane206;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane206_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane206_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane206_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane206_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane206_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane206_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane206;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4511,9 +4304,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane207;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane207_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane207_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane207_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane207_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane207_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane207_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane207;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4525,9 +4317,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane208;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane208_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane208_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane208_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane208_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane208_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane208_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane208;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4539,9 +4330,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane209;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane209_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane209_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane209_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane209_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane209_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane209_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane209;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4553,9 +4343,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane210;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane210_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane210_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane210_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane210_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane210_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane210_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane210;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4567,9 +4356,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane211;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane211_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane211_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane211_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane211_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane211_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane211_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane211;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4581,9 +4369,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane212;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane212_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane212_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane212_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane212_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane212_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane212_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane212;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4595,9 +4382,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane213;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane213_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane213_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane213_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane213_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane213_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane213_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane213;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4609,9 +4395,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane214;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane214_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane214_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane214_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane214_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane214_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane214_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane214;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4623,9 +4408,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane215;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane215_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane215_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane215_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane215_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane215_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane215_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane215;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4637,9 +4421,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane216;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane216_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane216_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane216_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane216_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane216_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane216_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane216;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4651,9 +4434,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane217;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane217_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane217_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane217_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane217_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane217_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane217_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane217;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4665,9 +4447,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane218;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane218_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane218_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane218_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane218_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane218_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane218_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane218;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4679,9 +4460,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane219;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane219_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane219_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane219_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane219_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane219_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane219_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane219;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4693,9 +4473,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane220;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane220_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane220_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane220_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane220_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane220_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane220_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane220;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4707,9 +4486,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane221;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane221_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane221_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane221_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane221_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane221_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane221_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane221;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4721,9 +4499,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane222;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane222_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane222_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane222_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane222_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane222_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane222_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane222;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4735,9 +4512,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane223;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane223_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane223_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane223_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane223_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane223_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane223_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane223;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4749,9 +4525,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane224;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane224_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane224_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane224_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane224_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane224_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane224_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane224;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4763,9 +4538,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane225;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane225_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane225_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane225_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane225_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane225_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane225_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane225;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4777,9 +4551,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane226;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane226_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane226_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane226_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane226_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane226_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane226_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane226;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4791,9 +4564,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane227;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane227_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane227_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane227_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane227_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane227_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane227_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane227;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4805,9 +4577,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane228;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane228_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane228_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane228_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane228_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane228_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane228_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane228;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4819,9 +4590,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane229;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane229_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane229_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane229_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane229_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane229_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane229_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane229;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4833,9 +4603,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane230;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane230_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane230_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane230_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane230_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane230_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane230_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane230;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4847,9 +4616,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane231;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane231_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane231_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane231_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane231_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane231_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane231_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane231;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4861,9 +4629,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane232;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane232_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane232_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane232_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane232_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane232_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane232_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane232;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4875,9 +4642,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane233;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane233_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane233_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane233_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane233_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane233_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane233_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane233;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4889,9 +4655,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane234;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane234_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane234_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane234_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane234_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane234_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane234_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane234;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4903,9 +4668,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane235;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane235_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane235_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane235_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane235_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane235_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane235_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane235;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4917,9 +4681,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane236;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane236_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane236_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane236_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane236_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane236_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane236_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane236;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4931,9 +4694,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane237;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane237_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane237_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane237_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane237_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane237_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane237_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane237;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4945,9 +4707,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane238;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane238_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane238_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane238_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane238_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane238_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane238_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane238;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4959,9 +4720,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane239;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane239_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane239_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane239_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane239_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane239_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane239_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane239;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4973,9 +4733,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane240;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane240_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane240_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane240_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane240_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane240_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane240_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane240;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -4987,9 +4746,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane241;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane241_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane241_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane241_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane241_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane241_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane241_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane241;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5001,9 +4759,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane242;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane242_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane242_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane242_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane242_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane242_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane242_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane242;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5015,9 +4772,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane243;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane243_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane243_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane243_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane243_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane243_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane243_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane243;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5029,9 +4785,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane244;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane244_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane244_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane244_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane244_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane244_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane244_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane244;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5043,9 +4798,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane245;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane245_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane245_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane245_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane245_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane245_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane245_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane245;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5057,9 +4811,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane246;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane246_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane246_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane246_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane246_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane246_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane246_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane246;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5071,9 +4824,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane247;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane247_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane247_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane247_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane247_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane247_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane247_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane247;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5085,9 +4837,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane248;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane248_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane248_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane248_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane248_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane248_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane248_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane248;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5099,9 +4850,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane249;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane249_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane249_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane249_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane249_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane249_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane249_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane249;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5113,9 +4863,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane250;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane250_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane250_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane250_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane250_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane250_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane250_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane250;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5127,9 +4876,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane251;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane251_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane251_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane251_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane251_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane251_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane251_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane251;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5141,9 +4889,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane252;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane252_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane252_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane252_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane252_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane252_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane252_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane252;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5155,9 +4902,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane253;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane253_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane253_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane253_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane253_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane253_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane253_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane253;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5169,9 +4915,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane254;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane254_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane254_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane254_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane254_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane254_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane254_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane254;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5183,9 +4928,8 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   reg  [20:0] s3_h_lane255;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane255_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane255_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane255_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane255_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane255_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane255_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane255;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5230,9 +4974,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane0_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane0_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5249,9 +4990,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane1_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane1_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5268,9 +5006,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane2_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane2_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5287,9 +5022,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane3_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane3_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5306,9 +5038,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane4_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane4_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane4_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5325,9 +5054,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane5_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane5_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane5_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5344,9 +5070,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane6_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane6_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane6_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5363,9 +5086,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane7_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane7_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane7_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5382,9 +5102,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane8_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane8_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane8_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5401,9 +5118,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane9_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane9_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane9_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5420,9 +5134,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane10_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane10_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane10_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5439,9 +5150,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane11_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane11_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane11_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5458,9 +5166,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane12_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane12_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane12_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5477,9 +5182,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane13_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane13_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane13_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5496,9 +5198,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane14_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane14_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane14_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5515,9 +5214,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane15_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane15_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane15_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane16_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5534,9 +5230,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane16_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane16_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane16_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane17_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5553,9 +5246,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane17_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane17_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane17_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane18_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5572,9 +5262,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane18_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane18_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane18_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane19_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5591,9 +5278,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane19_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane19_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane19_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane20_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5610,9 +5294,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane20_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane20_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane20_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane21_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5629,9 +5310,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane21_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane21_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane21_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane22_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5648,9 +5326,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane22_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane22_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane22_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane23_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5667,9 +5342,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane23_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane23_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane23_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane24_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane24_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane24_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5686,9 +5358,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane24_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane24_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane24_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane24_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane25_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane25_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane25_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5705,9 +5374,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane25_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane25_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane25_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane25_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane26_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane26_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane26_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5724,9 +5390,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane26_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane26_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane26_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane26_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane27_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane27_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane27_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5743,9 +5406,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane27_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane27_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane27_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane27_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane28_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane28_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane28_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5762,9 +5422,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane28_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane28_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane28_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane28_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane29_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane29_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane29_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5781,9 +5438,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane29_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane29_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane29_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane29_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane30_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane30_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane30_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5800,9 +5454,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane30_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane30_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane30_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane30_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane31_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane31_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane31_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5819,9 +5470,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane31_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane31_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane31_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane31_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane32_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane32_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane32_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5838,9 +5486,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane32_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane32_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane32_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane32_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane33_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane33_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane33_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5857,9 +5502,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane33_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane33_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane33_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane33_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane34_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane34_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane34_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5876,9 +5518,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane34_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane34_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane34_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane34_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane35_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane35_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane35_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5895,9 +5534,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane35_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane35_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane35_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane35_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane36_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane36_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane36_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5914,9 +5550,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane36_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane36_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane36_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane36_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane37_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane37_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane37_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5933,9 +5566,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane37_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane37_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane37_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane37_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane38_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane38_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane38_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5952,9 +5582,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane38_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane38_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane38_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane38_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane39_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane39_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane39_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5971,9 +5598,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane39_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane39_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane39_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane39_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane40_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane40_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane40_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -5990,9 +5614,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane40_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane40_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane40_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane40_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane41_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane41_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane41_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6009,9 +5630,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane41_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane41_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane41_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane41_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane42_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane42_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane42_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6028,9 +5646,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane42_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane42_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane42_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane42_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane43_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane43_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane43_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6047,9 +5662,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane43_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane43_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane43_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane43_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane44_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane44_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane44_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6066,9 +5678,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane44_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane44_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane44_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane44_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane45_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane45_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane45_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6085,9 +5694,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane45_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane45_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane45_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane45_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane46_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane46_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane46_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6104,9 +5710,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane46_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane46_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane46_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane46_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane47_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane47_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane47_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6123,9 +5726,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane47_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane47_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane47_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane47_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane48_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane48_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane48_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6142,9 +5742,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane48_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane48_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane48_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane48_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane49_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane49_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane49_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6161,9 +5758,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane49_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane49_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane49_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane49_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane50_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane50_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane50_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6180,9 +5774,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane50_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane50_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane50_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane50_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane51_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane51_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane51_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6199,9 +5790,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane51_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane51_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane51_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane51_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane52_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane52_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane52_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6218,9 +5806,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane52_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane52_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane52_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane52_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane53_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane53_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane53_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6237,9 +5822,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane53_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane53_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane53_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane53_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane54_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane54_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane54_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6256,9 +5838,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane54_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane54_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane54_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane54_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane55_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane55_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane55_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6275,9 +5854,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane55_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane55_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane55_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane55_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane56_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane56_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane56_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6294,9 +5870,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane56_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane56_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane56_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane56_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane57_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane57_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane57_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6313,9 +5886,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane57_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane57_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane57_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane57_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane58_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane58_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane58_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6332,9 +5902,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane58_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane58_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane58_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane58_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane59_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane59_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane59_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6351,9 +5918,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane59_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane59_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane59_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane59_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane60_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane60_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane60_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6370,9 +5934,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane60_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane60_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane60_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane60_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane61_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane61_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane61_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6389,9 +5950,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane61_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane61_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane61_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane61_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane62_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane62_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane62_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6408,9 +5966,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane62_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane62_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane62_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane62_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane63_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane63_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane63_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6427,9 +5982,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane63_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane63_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane63_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane63_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane64_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane64_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane64_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6446,9 +5998,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane64_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane64_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane64_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane64_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane65_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane65_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane65_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6465,9 +6014,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane65_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane65_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane65_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane65_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane66_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane66_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane66_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6484,9 +6030,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane66_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane66_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane66_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane66_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane67_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane67_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane67_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6503,9 +6046,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane67_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane67_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane67_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane67_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane68_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane68_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane68_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6522,9 +6062,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane68_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane68_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane68_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane68_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane69_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane69_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane69_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6541,9 +6078,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane69_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane69_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane69_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane69_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane70_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane70_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane70_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6560,9 +6094,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane70_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane70_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane70_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane70_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane71_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane71_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane71_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6579,9 +6110,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane71_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane71_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane71_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane71_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane72_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane72_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane72_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6598,9 +6126,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane72_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane72_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane72_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane72_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane73_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane73_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane73_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6617,9 +6142,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane73_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane73_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane73_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane73_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane74_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane74_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane74_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6636,9 +6158,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane74_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane74_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane74_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane74_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane75_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane75_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane75_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6655,9 +6174,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane75_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane75_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane75_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane75_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane76_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane76_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane76_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6674,9 +6190,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane76_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane76_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane76_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane76_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane77_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane77_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane77_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6693,9 +6206,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane77_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane77_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane77_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane77_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane78_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane78_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane78_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6712,9 +6222,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane78_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane78_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane78_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane78_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane79_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane79_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane79_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6731,9 +6238,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane79_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane79_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane79_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane79_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane80_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane80_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane80_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6750,9 +6254,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane80_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane80_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane80_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane80_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane81_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane81_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane81_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6769,9 +6270,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane81_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane81_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane81_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane81_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane82_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane82_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane82_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6788,9 +6286,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane82_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane82_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane82_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane82_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane83_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane83_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane83_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6807,9 +6302,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane83_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane83_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane83_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane83_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane84_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane84_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane84_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6826,9 +6318,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane84_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane84_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane84_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane84_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane85_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane85_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane85_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6845,9 +6334,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane85_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane85_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane85_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane85_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane86_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane86_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane86_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6864,9 +6350,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane86_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane86_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane86_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane86_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane87_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane87_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane87_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6883,9 +6366,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane87_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane87_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane87_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane87_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane88_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane88_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane88_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6902,9 +6382,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane88_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane88_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane88_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane88_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane89_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane89_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane89_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6921,9 +6398,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane89_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane89_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane89_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane89_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane90_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane90_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane90_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6940,9 +6414,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane90_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane90_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane90_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane90_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane91_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane91_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane91_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6959,9 +6430,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane91_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane91_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane91_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane91_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane92_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane92_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane92_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6978,9 +6446,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane92_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane92_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane92_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane92_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane93_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane93_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane93_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -6997,9 +6462,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane93_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane93_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane93_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane93_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane94_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane94_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane94_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7016,9 +6478,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane94_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane94_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane94_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane94_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane95_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane95_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane95_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7035,9 +6494,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane95_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane95_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane95_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane95_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane96_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane96_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane96_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7054,9 +6510,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane96_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane96_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane96_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane96_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane97_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane97_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane97_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7073,9 +6526,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane97_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane97_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane97_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane97_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane98_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane98_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane98_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7092,9 +6542,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane98_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane98_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane98_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane98_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane99_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane99_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane99_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7111,9 +6558,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane99_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane99_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane99_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane99_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane100_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane100_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane100_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7130,9 +6574,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane100_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane100_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane100_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane100_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane101_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane101_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane101_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7149,9 +6590,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane101_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane101_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane101_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane101_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane102_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane102_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane102_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7168,9 +6606,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane102_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane102_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane102_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane102_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane103_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane103_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane103_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7187,9 +6622,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane103_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane103_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane103_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane103_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane104_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane104_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane104_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7206,9 +6638,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane104_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane104_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane104_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane104_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane105_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane105_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane105_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7225,9 +6654,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane105_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane105_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane105_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane105_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane106_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane106_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane106_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7244,9 +6670,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane106_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane106_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane106_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane106_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane107_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane107_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane107_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7263,9 +6686,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane107_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane107_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane107_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane107_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane108_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane108_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane108_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7282,9 +6702,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane108_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane108_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane108_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane108_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane109_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane109_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane109_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7301,9 +6718,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane109_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane109_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane109_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane109_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane110_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane110_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane110_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7320,9 +6734,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane110_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane110_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane110_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane110_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane111_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane111_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane111_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7339,9 +6750,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane111_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane111_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane111_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane111_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane112_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane112_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane112_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7358,9 +6766,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane112_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane112_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane112_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane112_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane113_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane113_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane113_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7377,9 +6782,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane113_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane113_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane113_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane113_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane114_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane114_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane114_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7396,9 +6798,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane114_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane114_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane114_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane114_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane115_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane115_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane115_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7415,9 +6814,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane115_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane115_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane115_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane115_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane116_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane116_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane116_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7434,9 +6830,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane116_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane116_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane116_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane116_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane117_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane117_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane117_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7453,9 +6846,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane117_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane117_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane117_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane117_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane118_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane118_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane118_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7472,9 +6862,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane118_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane118_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane118_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane118_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane119_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane119_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane119_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7491,9 +6878,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane119_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane119_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane119_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane119_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane120_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane120_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane120_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7510,9 +6894,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane120_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane120_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane120_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane120_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane121_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane121_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane121_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7529,9 +6910,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane121_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane121_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane121_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane121_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane122_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane122_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane122_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7548,9 +6926,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane122_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane122_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane122_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane122_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane123_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane123_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane123_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7567,9 +6942,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane123_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane123_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane123_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane123_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane124_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane124_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane124_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7586,9 +6958,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane124_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane124_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane124_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane124_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane125_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane125_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane125_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7605,9 +6974,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane125_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane125_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane125_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane125_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane126_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane126_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane126_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7624,9 +6990,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane126_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane126_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane126_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane126_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane127_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane127_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane127_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7643,9 +7006,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane127_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane127_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane127_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane127_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane128_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane128_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane128_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7662,9 +7022,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane128_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane128_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane128_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane128_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane129_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane129_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane129_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7681,9 +7038,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane129_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane129_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane129_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane129_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane130_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane130_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane130_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7700,9 +7054,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane130_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane130_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane130_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane130_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane131_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane131_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane131_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7719,9 +7070,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane131_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane131_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane131_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane131_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane132_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane132_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane132_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7738,9 +7086,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane132_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane132_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane132_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane132_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane133_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane133_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane133_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7757,9 +7102,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane133_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane133_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane133_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane133_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane134_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane134_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane134_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7776,9 +7118,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane134_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane134_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane134_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane134_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane135_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane135_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane135_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7795,9 +7134,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane135_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane135_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane135_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane135_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane136_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane136_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane136_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7814,9 +7150,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane136_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane136_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane136_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane136_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane137_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane137_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane137_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7833,9 +7166,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane137_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane137_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane137_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane137_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane138_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane138_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane138_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7852,9 +7182,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane138_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane138_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane138_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane138_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane139_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane139_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane139_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7871,9 +7198,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane139_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane139_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane139_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane139_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane140_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane140_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane140_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7890,9 +7214,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane140_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane140_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane140_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane140_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane141_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane141_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane141_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7909,9 +7230,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane141_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane141_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane141_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane141_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane142_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane142_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane142_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7928,9 +7246,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane142_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane142_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane142_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane142_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane143_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane143_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane143_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7947,9 +7262,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane143_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane143_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane143_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane143_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane144_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane144_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane144_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7966,9 +7278,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane144_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane144_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane144_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane144_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane145_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane145_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane145_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -7985,9 +7294,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane145_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane145_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane145_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane145_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane146_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane146_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane146_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8004,9 +7310,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane146_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane146_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane146_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane146_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane147_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane147_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane147_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8023,9 +7326,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane147_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane147_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane147_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane147_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane148_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane148_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane148_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8042,9 +7342,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane148_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane148_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane148_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane148_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane149_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane149_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane149_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8061,9 +7358,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane149_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane149_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane149_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane149_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane150_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane150_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane150_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8080,9 +7374,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane150_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane150_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane150_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane150_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane151_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane151_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane151_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8099,9 +7390,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane151_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane151_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane151_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane151_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane152_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane152_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane152_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8118,9 +7406,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane152_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane152_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane152_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane152_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane153_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane153_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane153_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8137,9 +7422,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane153_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane153_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane153_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane153_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane154_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane154_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane154_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8156,9 +7438,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane154_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane154_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane154_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane154_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane155_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane155_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane155_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8175,9 +7454,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane155_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane155_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane155_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane155_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane156_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane156_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane156_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8194,9 +7470,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane156_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane156_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane156_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane156_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane157_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane157_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane157_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8213,9 +7486,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane157_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane157_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane157_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane157_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane158_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane158_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane158_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8232,9 +7502,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane158_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane158_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane158_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane158_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane159_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane159_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane159_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8251,9 +7518,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane159_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane159_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane159_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane159_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane160_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane160_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane160_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8270,9 +7534,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane160_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane160_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane160_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane160_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane161_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane161_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane161_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8289,9 +7550,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane161_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane161_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane161_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane161_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane162_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane162_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane162_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8308,9 +7566,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane162_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane162_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane162_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane162_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane163_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane163_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane163_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8327,9 +7582,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane163_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane163_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane163_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane163_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane164_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane164_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane164_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8346,9 +7598,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane164_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane164_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane164_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane164_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane165_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane165_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane165_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8365,9 +7614,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane165_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane165_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane165_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane165_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane166_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane166_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane166_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8384,9 +7630,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane166_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane166_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane166_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane166_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane167_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane167_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane167_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8403,9 +7646,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane167_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane167_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane167_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane167_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane168_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane168_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane168_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8422,9 +7662,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane168_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane168_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane168_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane168_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane169_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane169_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane169_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8441,9 +7678,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane169_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane169_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane169_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane169_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane170_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane170_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane170_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8460,9 +7694,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane170_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane170_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane170_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane170_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane171_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane171_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane171_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8479,9 +7710,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane171_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane171_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane171_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane171_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane172_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane172_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane172_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8498,9 +7726,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane172_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane172_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane172_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane172_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane173_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane173_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane173_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8517,9 +7742,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane173_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane173_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane173_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane173_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane174_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane174_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane174_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8536,9 +7758,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane174_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane174_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane174_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane174_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane175_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane175_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane175_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8555,9 +7774,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane175_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane175_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane175_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane175_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane176_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane176_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane176_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8574,9 +7790,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane176_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane176_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane176_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane176_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane177_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane177_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane177_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8593,9 +7806,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane177_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane177_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane177_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane177_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane178_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane178_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane178_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8612,9 +7822,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane178_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane178_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane178_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane178_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane179_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane179_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane179_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8631,9 +7838,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane179_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane179_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane179_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane179_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane180_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane180_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane180_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8650,9 +7854,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane180_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane180_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane180_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane180_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane181_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane181_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane181_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8669,9 +7870,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane181_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane181_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane181_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane181_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane182_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane182_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane182_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8688,9 +7886,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane182_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane182_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane182_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane182_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane183_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane183_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane183_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8707,9 +7902,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane183_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane183_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane183_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane183_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane184_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane184_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane184_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8726,9 +7918,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane184_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane184_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane184_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane184_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane185_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane185_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane185_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8745,9 +7934,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane185_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane185_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane185_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane185_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane186_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane186_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane186_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8764,9 +7950,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane186_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane186_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane186_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane186_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane187_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane187_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane187_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8783,9 +7966,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane187_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane187_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane187_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane187_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane188_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane188_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane188_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8802,9 +7982,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane188_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane188_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane188_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane188_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane189_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane189_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane189_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8821,9 +7998,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane189_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane189_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane189_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane189_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane190_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane190_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane190_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8840,9 +8014,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane190_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane190_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane190_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane190_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane191_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane191_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane191_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8859,9 +8030,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane191_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane191_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane191_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane191_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane192_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane192_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane192_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8878,9 +8046,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane192_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane192_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane192_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane192_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane193_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane193_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane193_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8897,9 +8062,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane193_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane193_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane193_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane193_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane194_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane194_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane194_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8916,9 +8078,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane194_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane194_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane194_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane194_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane195_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane195_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane195_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8935,9 +8094,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane195_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane195_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane195_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane195_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane196_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane196_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane196_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8954,9 +8110,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane196_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane196_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane196_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane196_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane197_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane197_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane197_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8973,9 +8126,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane197_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane197_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane197_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane197_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane198_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane198_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane198_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -8992,9 +8142,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane198_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane198_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane198_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane198_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane199_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane199_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane199_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9011,9 +8158,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane199_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane199_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane199_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane199_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane200_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane200_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane200_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9030,9 +8174,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane200_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane200_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane200_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane200_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane201_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane201_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane201_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9049,9 +8190,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane201_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane201_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane201_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane201_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane202_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane202_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane202_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9068,9 +8206,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane202_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane202_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane202_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane202_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane203_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane203_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane203_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9087,9 +8222,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane203_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane203_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane203_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane203_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane204_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane204_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane204_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9106,9 +8238,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane204_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane204_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane204_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane204_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane205_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane205_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane205_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9125,9 +8254,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane205_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane205_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane205_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane205_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane206_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane206_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane206_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9144,9 +8270,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane206_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane206_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane206_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane206_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane207_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane207_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane207_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9163,9 +8286,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane207_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane207_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane207_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane207_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane208_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane208_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane208_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9182,9 +8302,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane208_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane208_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane208_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane208_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane209_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane209_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane209_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9201,9 +8318,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane209_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane209_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane209_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane209_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane210_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane210_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane210_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9220,9 +8334,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane210_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane210_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane210_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane210_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane211_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane211_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane211_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9239,9 +8350,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane211_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane211_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane211_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane211_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane212_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane212_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane212_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9258,9 +8366,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane212_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane212_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane212_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane212_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane213_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane213_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane213_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9277,9 +8382,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane213_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane213_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane213_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane213_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane214_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane214_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane214_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9296,9 +8398,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane214_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane214_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane214_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane214_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane215_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane215_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane215_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9315,9 +8414,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane215_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane215_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane215_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane215_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane216_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane216_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane216_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9334,9 +8430,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane216_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane216_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane216_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane216_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane217_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane217_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane217_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9353,9 +8446,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane217_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane217_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane217_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane217_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane218_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane218_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane218_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9372,9 +8462,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane218_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane218_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane218_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane218_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane219_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane219_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane219_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9391,9 +8478,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane219_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane219_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane219_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane219_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane220_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane220_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane220_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9410,9 +8494,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane220_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane220_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane220_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane220_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane221_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane221_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane221_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9429,9 +8510,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane221_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane221_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane221_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane221_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane222_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane222_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane222_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9448,9 +8526,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane222_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane222_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane222_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane222_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane223_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane223_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane223_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9467,9 +8542,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane223_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane223_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane223_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane223_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane224_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane224_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane224_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9486,9 +8558,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane224_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane224_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane224_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane224_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane225_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane225_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane225_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9505,9 +8574,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane225_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane225_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane225_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane225_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane226_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane226_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane226_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9524,9 +8590,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane226_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane226_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane226_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane226_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane227_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane227_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane227_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9543,9 +8606,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane227_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane227_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane227_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane227_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane228_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane228_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane228_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9562,9 +8622,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane228_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane228_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane228_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane228_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane229_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane229_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane229_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9581,9 +8638,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane229_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane229_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane229_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane229_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane230_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane230_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane230_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9600,9 +8654,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane230_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane230_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane230_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane230_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane231_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane231_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane231_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9619,9 +8670,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane231_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane231_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane231_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane231_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane232_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane232_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane232_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9638,9 +8686,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane232_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane232_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane232_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane232_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane233_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane233_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane233_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9657,9 +8702,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane233_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane233_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane233_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane233_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane234_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane234_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane234_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9676,9 +8718,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane234_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane234_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane234_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane234_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane235_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane235_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane235_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9695,9 +8734,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane235_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane235_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane235_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane235_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane236_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane236_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane236_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9714,9 +8750,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane236_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane236_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane236_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane236_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane237_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane237_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane237_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9733,9 +8766,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane237_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane237_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane237_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane237_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane238_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane238_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane238_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9752,9 +8782,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane238_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane238_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane238_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane238_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane239_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane239_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane239_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9771,9 +8798,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane239_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane239_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane239_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane239_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane240_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane240_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane240_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9790,9 +8814,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane240_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane240_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane240_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane240_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane241_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane241_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane241_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9809,9 +8830,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane241_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane241_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane241_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane241_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane242_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane242_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane242_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9828,9 +8846,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane242_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane242_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane242_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane242_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane243_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane243_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane243_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9847,9 +8862,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane243_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane243_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane243_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane243_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane244_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane244_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane244_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9866,9 +8878,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane244_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane244_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane244_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane244_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane245_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane245_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane245_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9885,9 +8894,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane245_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane245_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane245_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane245_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane246_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane246_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane246_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9904,9 +8910,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane246_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane246_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane246_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane246_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane247_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane247_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane247_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9923,9 +8926,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane247_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane247_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane247_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane247_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane248_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane248_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane248_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9942,9 +8942,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane248_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane248_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane248_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane248_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane249_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane249_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane249_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9961,9 +8958,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane249_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane249_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane249_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane249_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane250_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane250_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane250_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9980,9 +8974,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane250_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane250_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane250_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane250_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane251_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane251_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane251_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -9999,9 +8990,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane251_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane251_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane251_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane251_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane252_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane252_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane252_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -10018,9 +9006,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane252_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane252_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane252_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane252_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane253_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane253_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane253_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -10037,9 +9022,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane253_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane253_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane253_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane253_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane254_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane254_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane254_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -10056,9 +9038,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane254_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane254_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane254_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane254_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane255_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane255_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane255_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -10075,9 +9054,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   wire [20:0] v0_lane255_or_3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane255_bits_5;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane255_mux_5;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane255_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -13744,7 +12720,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane0_or_3 = v0_lane0_or_2 | v0_lane0_mux_4;
   assign v0_lane0_bits_5 = s1_read[5];
   assign v0_lane0_mux_5 = v0_lane0_bits_5 ? v_1280 : 21'd0;
-  assign lane0_h_add = {s2_v0_lane0[20], s2_v0_lane0} + {lane0_dk[20], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 21'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -13761,7 +12736,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane1_or_3 = v0_lane1_or_2 | v0_lane1_mux_4;
   assign v0_lane1_bits_5 = s1_read[5];
   assign v0_lane1_mux_5 = v0_lane1_bits_5 ? v_1281 : 21'd0;
-  assign lane1_h_add = {s2_v0_lane1[20], s2_v0_lane1} + {lane1_dk[20], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 21'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -13778,7 +12752,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane2_or_3 = v0_lane2_or_2 | v0_lane2_mux_4;
   assign v0_lane2_bits_5 = s1_read[5];
   assign v0_lane2_mux_5 = v0_lane2_bits_5 ? v_1282 : 21'd0;
-  assign lane2_h_add = {s2_v0_lane2[20], s2_v0_lane2} + {lane2_dk[20], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 21'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -13795,7 +12768,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane3_or_3 = v0_lane3_or_2 | v0_lane3_mux_4;
   assign v0_lane3_bits_5 = s1_read[5];
   assign v0_lane3_mux_5 = v0_lane3_bits_5 ? v_1283 : 21'd0;
-  assign lane3_h_add = {s2_v0_lane3[20], s2_v0_lane3} + {lane3_dk[20], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 21'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -13812,7 +12784,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane4_or_3 = v0_lane4_or_2 | v0_lane4_mux_4;
   assign v0_lane4_bits_5 = s1_read[5];
   assign v0_lane4_mux_5 = v0_lane4_bits_5 ? v_1284 : 21'd0;
-  assign lane4_h_add = {s2_v0_lane4[20], s2_v0_lane4} + {lane4_dk[20], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 21'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -13829,7 +12800,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane5_or_3 = v0_lane5_or_2 | v0_lane5_mux_4;
   assign v0_lane5_bits_5 = s1_read[5];
   assign v0_lane5_mux_5 = v0_lane5_bits_5 ? v_1285 : 21'd0;
-  assign lane5_h_add = {s2_v0_lane5[20], s2_v0_lane5} + {lane5_dk[20], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 21'd0;
   assign v0_lane6_bits_1 = s1_read[1];
@@ -13846,7 +12816,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane6_or_3 = v0_lane6_or_2 | v0_lane6_mux_4;
   assign v0_lane6_bits_5 = s1_read[5];
   assign v0_lane6_mux_5 = v0_lane6_bits_5 ? v_1286 : 21'd0;
-  assign lane6_h_add = {s2_v0_lane6[20], s2_v0_lane6} + {lane6_dk[20], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 21'd0;
   assign v0_lane7_bits_1 = s1_read[1];
@@ -13863,7 +12832,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane7_or_3 = v0_lane7_or_2 | v0_lane7_mux_4;
   assign v0_lane7_bits_5 = s1_read[5];
   assign v0_lane7_mux_5 = v0_lane7_bits_5 ? v_1287 : 21'd0;
-  assign lane7_h_add = {s2_v0_lane7[20], s2_v0_lane7} + {lane7_dk[20], lane7_dk};
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 21'd0;
   assign v0_lane8_bits_1 = s1_read[1];
@@ -13880,7 +12848,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane8_or_3 = v0_lane8_or_2 | v0_lane8_mux_4;
   assign v0_lane8_bits_5 = s1_read[5];
   assign v0_lane8_mux_5 = v0_lane8_bits_5 ? v_1288 : 21'd0;
-  assign lane8_h_add = {s2_v0_lane8[20], s2_v0_lane8} + {lane8_dk[20], lane8_dk};
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 21'd0;
   assign v0_lane9_bits_1 = s1_read[1];
@@ -13897,7 +12864,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane9_or_3 = v0_lane9_or_2 | v0_lane9_mux_4;
   assign v0_lane9_bits_5 = s1_read[5];
   assign v0_lane9_mux_5 = v0_lane9_bits_5 ? v_1289 : 21'd0;
-  assign lane9_h_add = {s2_v0_lane9[20], s2_v0_lane9} + {lane9_dk[20], lane9_dk};
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 21'd0;
   assign v0_lane10_bits_1 = s1_read[1];
@@ -13914,7 +12880,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane10_or_3 = v0_lane10_or_2 | v0_lane10_mux_4;
   assign v0_lane10_bits_5 = s1_read[5];
   assign v0_lane10_mux_5 = v0_lane10_bits_5 ? v_1290 : 21'd0;
-  assign lane10_h_add = {s2_v0_lane10[20], s2_v0_lane10} + {lane10_dk[20], lane10_dk};
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 21'd0;
   assign v0_lane11_bits_1 = s1_read[1];
@@ -13931,7 +12896,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane11_or_3 = v0_lane11_or_2 | v0_lane11_mux_4;
   assign v0_lane11_bits_5 = s1_read[5];
   assign v0_lane11_mux_5 = v0_lane11_bits_5 ? v_1291 : 21'd0;
-  assign lane11_h_add = {s2_v0_lane11[20], s2_v0_lane11} + {lane11_dk[20], lane11_dk};
   assign v0_lane12_bits = s1_read[0];
   assign v0_lane12_mux = v0_lane12_bits ? v_12 : 21'd0;
   assign v0_lane12_bits_1 = s1_read[1];
@@ -13948,7 +12912,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane12_or_3 = v0_lane12_or_2 | v0_lane12_mux_4;
   assign v0_lane12_bits_5 = s1_read[5];
   assign v0_lane12_mux_5 = v0_lane12_bits_5 ? v_1292 : 21'd0;
-  assign lane12_h_add = {s2_v0_lane12[20], s2_v0_lane12} + {lane12_dk[20], lane12_dk};
   assign v0_lane13_bits = s1_read[0];
   assign v0_lane13_mux = v0_lane13_bits ? v_13 : 21'd0;
   assign v0_lane13_bits_1 = s1_read[1];
@@ -13965,7 +12928,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane13_or_3 = v0_lane13_or_2 | v0_lane13_mux_4;
   assign v0_lane13_bits_5 = s1_read[5];
   assign v0_lane13_mux_5 = v0_lane13_bits_5 ? v_1293 : 21'd0;
-  assign lane13_h_add = {s2_v0_lane13[20], s2_v0_lane13} + {lane13_dk[20], lane13_dk};
   assign v0_lane14_bits = s1_read[0];
   assign v0_lane14_mux = v0_lane14_bits ? v_14 : 21'd0;
   assign v0_lane14_bits_1 = s1_read[1];
@@ -13982,7 +12944,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane14_or_3 = v0_lane14_or_2 | v0_lane14_mux_4;
   assign v0_lane14_bits_5 = s1_read[5];
   assign v0_lane14_mux_5 = v0_lane14_bits_5 ? v_1294 : 21'd0;
-  assign lane14_h_add = {s2_v0_lane14[20], s2_v0_lane14} + {lane14_dk[20], lane14_dk};
   assign v0_lane15_bits = s1_read[0];
   assign v0_lane15_mux = v0_lane15_bits ? v_15 : 21'd0;
   assign v0_lane15_bits_1 = s1_read[1];
@@ -13999,7 +12960,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane15_or_3 = v0_lane15_or_2 | v0_lane15_mux_4;
   assign v0_lane15_bits_5 = s1_read[5];
   assign v0_lane15_mux_5 = v0_lane15_bits_5 ? v_1295 : 21'd0;
-  assign lane15_h_add = {s2_v0_lane15[20], s2_v0_lane15} + {lane15_dk[20], lane15_dk};
   assign v0_lane16_bits = s1_read[0];
   assign v0_lane16_mux = v0_lane16_bits ? v_16 : 21'd0;
   assign v0_lane16_bits_1 = s1_read[1];
@@ -14016,7 +12976,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane16_or_3 = v0_lane16_or_2 | v0_lane16_mux_4;
   assign v0_lane16_bits_5 = s1_read[5];
   assign v0_lane16_mux_5 = v0_lane16_bits_5 ? v_1296 : 21'd0;
-  assign lane16_h_add = {s2_v0_lane16[20], s2_v0_lane16} + {lane16_dk[20], lane16_dk};
   assign v0_lane17_bits = s1_read[0];
   assign v0_lane17_mux = v0_lane17_bits ? v_17 : 21'd0;
   assign v0_lane17_bits_1 = s1_read[1];
@@ -14033,7 +12992,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane17_or_3 = v0_lane17_or_2 | v0_lane17_mux_4;
   assign v0_lane17_bits_5 = s1_read[5];
   assign v0_lane17_mux_5 = v0_lane17_bits_5 ? v_1297 : 21'd0;
-  assign lane17_h_add = {s2_v0_lane17[20], s2_v0_lane17} + {lane17_dk[20], lane17_dk};
   assign v0_lane18_bits = s1_read[0];
   assign v0_lane18_mux = v0_lane18_bits ? v_18 : 21'd0;
   assign v0_lane18_bits_1 = s1_read[1];
@@ -14050,7 +13008,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane18_or_3 = v0_lane18_or_2 | v0_lane18_mux_4;
   assign v0_lane18_bits_5 = s1_read[5];
   assign v0_lane18_mux_5 = v0_lane18_bits_5 ? v_1298 : 21'd0;
-  assign lane18_h_add = {s2_v0_lane18[20], s2_v0_lane18} + {lane18_dk[20], lane18_dk};
   assign v0_lane19_bits = s1_read[0];
   assign v0_lane19_mux = v0_lane19_bits ? v_19 : 21'd0;
   assign v0_lane19_bits_1 = s1_read[1];
@@ -14067,7 +13024,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane19_or_3 = v0_lane19_or_2 | v0_lane19_mux_4;
   assign v0_lane19_bits_5 = s1_read[5];
   assign v0_lane19_mux_5 = v0_lane19_bits_5 ? v_1299 : 21'd0;
-  assign lane19_h_add = {s2_v0_lane19[20], s2_v0_lane19} + {lane19_dk[20], lane19_dk};
   assign v0_lane20_bits = s1_read[0];
   assign v0_lane20_mux = v0_lane20_bits ? v_20 : 21'd0;
   assign v0_lane20_bits_1 = s1_read[1];
@@ -14084,7 +13040,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane20_or_3 = v0_lane20_or_2 | v0_lane20_mux_4;
   assign v0_lane20_bits_5 = s1_read[5];
   assign v0_lane20_mux_5 = v0_lane20_bits_5 ? v_1300 : 21'd0;
-  assign lane20_h_add = {s2_v0_lane20[20], s2_v0_lane20} + {lane20_dk[20], lane20_dk};
   assign v0_lane21_bits = s1_read[0];
   assign v0_lane21_mux = v0_lane21_bits ? v_21 : 21'd0;
   assign v0_lane21_bits_1 = s1_read[1];
@@ -14101,7 +13056,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane21_or_3 = v0_lane21_or_2 | v0_lane21_mux_4;
   assign v0_lane21_bits_5 = s1_read[5];
   assign v0_lane21_mux_5 = v0_lane21_bits_5 ? v_1301 : 21'd0;
-  assign lane21_h_add = {s2_v0_lane21[20], s2_v0_lane21} + {lane21_dk[20], lane21_dk};
   assign v0_lane22_bits = s1_read[0];
   assign v0_lane22_mux = v0_lane22_bits ? v_22 : 21'd0;
   assign v0_lane22_bits_1 = s1_read[1];
@@ -14118,7 +13072,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane22_or_3 = v0_lane22_or_2 | v0_lane22_mux_4;
   assign v0_lane22_bits_5 = s1_read[5];
   assign v0_lane22_mux_5 = v0_lane22_bits_5 ? v_1302 : 21'd0;
-  assign lane22_h_add = {s2_v0_lane22[20], s2_v0_lane22} + {lane22_dk[20], lane22_dk};
   assign v0_lane23_bits = s1_read[0];
   assign v0_lane23_mux = v0_lane23_bits ? v_23 : 21'd0;
   assign v0_lane23_bits_1 = s1_read[1];
@@ -14135,7 +13088,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane23_or_3 = v0_lane23_or_2 | v0_lane23_mux_4;
   assign v0_lane23_bits_5 = s1_read[5];
   assign v0_lane23_mux_5 = v0_lane23_bits_5 ? v_1303 : 21'd0;
-  assign lane23_h_add = {s2_v0_lane23[20], s2_v0_lane23} + {lane23_dk[20], lane23_dk};
   assign v0_lane24_bits = s1_read[0];
   assign v0_lane24_mux = v0_lane24_bits ? v_24 : 21'd0;
   assign v0_lane24_bits_1 = s1_read[1];
@@ -14152,7 +13104,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane24_or_3 = v0_lane24_or_2 | v0_lane24_mux_4;
   assign v0_lane24_bits_5 = s1_read[5];
   assign v0_lane24_mux_5 = v0_lane24_bits_5 ? v_1304 : 21'd0;
-  assign lane24_h_add = {s2_v0_lane24[20], s2_v0_lane24} + {lane24_dk[20], lane24_dk};
   assign v0_lane25_bits = s1_read[0];
   assign v0_lane25_mux = v0_lane25_bits ? v_25 : 21'd0;
   assign v0_lane25_bits_1 = s1_read[1];
@@ -14169,7 +13120,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane25_or_3 = v0_lane25_or_2 | v0_lane25_mux_4;
   assign v0_lane25_bits_5 = s1_read[5];
   assign v0_lane25_mux_5 = v0_lane25_bits_5 ? v_1305 : 21'd0;
-  assign lane25_h_add = {s2_v0_lane25[20], s2_v0_lane25} + {lane25_dk[20], lane25_dk};
   assign v0_lane26_bits = s1_read[0];
   assign v0_lane26_mux = v0_lane26_bits ? v_26 : 21'd0;
   assign v0_lane26_bits_1 = s1_read[1];
@@ -14186,7 +13136,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane26_or_3 = v0_lane26_or_2 | v0_lane26_mux_4;
   assign v0_lane26_bits_5 = s1_read[5];
   assign v0_lane26_mux_5 = v0_lane26_bits_5 ? v_1306 : 21'd0;
-  assign lane26_h_add = {s2_v0_lane26[20], s2_v0_lane26} + {lane26_dk[20], lane26_dk};
   assign v0_lane27_bits = s1_read[0];
   assign v0_lane27_mux = v0_lane27_bits ? v_27 : 21'd0;
   assign v0_lane27_bits_1 = s1_read[1];
@@ -14203,7 +13152,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane27_or_3 = v0_lane27_or_2 | v0_lane27_mux_4;
   assign v0_lane27_bits_5 = s1_read[5];
   assign v0_lane27_mux_5 = v0_lane27_bits_5 ? v_1307 : 21'd0;
-  assign lane27_h_add = {s2_v0_lane27[20], s2_v0_lane27} + {lane27_dk[20], lane27_dk};
   assign v0_lane28_bits = s1_read[0];
   assign v0_lane28_mux = v0_lane28_bits ? v_28 : 21'd0;
   assign v0_lane28_bits_1 = s1_read[1];
@@ -14220,7 +13168,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane28_or_3 = v0_lane28_or_2 | v0_lane28_mux_4;
   assign v0_lane28_bits_5 = s1_read[5];
   assign v0_lane28_mux_5 = v0_lane28_bits_5 ? v_1308 : 21'd0;
-  assign lane28_h_add = {s2_v0_lane28[20], s2_v0_lane28} + {lane28_dk[20], lane28_dk};
   assign v0_lane29_bits = s1_read[0];
   assign v0_lane29_mux = v0_lane29_bits ? v_29 : 21'd0;
   assign v0_lane29_bits_1 = s1_read[1];
@@ -14237,7 +13184,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane29_or_3 = v0_lane29_or_2 | v0_lane29_mux_4;
   assign v0_lane29_bits_5 = s1_read[5];
   assign v0_lane29_mux_5 = v0_lane29_bits_5 ? v_1309 : 21'd0;
-  assign lane29_h_add = {s2_v0_lane29[20], s2_v0_lane29} + {lane29_dk[20], lane29_dk};
   assign v0_lane30_bits = s1_read[0];
   assign v0_lane30_mux = v0_lane30_bits ? v_30 : 21'd0;
   assign v0_lane30_bits_1 = s1_read[1];
@@ -14254,7 +13200,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane30_or_3 = v0_lane30_or_2 | v0_lane30_mux_4;
   assign v0_lane30_bits_5 = s1_read[5];
   assign v0_lane30_mux_5 = v0_lane30_bits_5 ? v_1310 : 21'd0;
-  assign lane30_h_add = {s2_v0_lane30[20], s2_v0_lane30} + {lane30_dk[20], lane30_dk};
   assign v0_lane31_bits = s1_read[0];
   assign v0_lane31_mux = v0_lane31_bits ? v_31 : 21'd0;
   assign v0_lane31_bits_1 = s1_read[1];
@@ -14271,7 +13216,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane31_or_3 = v0_lane31_or_2 | v0_lane31_mux_4;
   assign v0_lane31_bits_5 = s1_read[5];
   assign v0_lane31_mux_5 = v0_lane31_bits_5 ? v_1311 : 21'd0;
-  assign lane31_h_add = {s2_v0_lane31[20], s2_v0_lane31} + {lane31_dk[20], lane31_dk};
   assign v0_lane32_bits = s1_read[0];
   assign v0_lane32_mux = v0_lane32_bits ? v_32 : 21'd0;
   assign v0_lane32_bits_1 = s1_read[1];
@@ -14288,7 +13232,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane32_or_3 = v0_lane32_or_2 | v0_lane32_mux_4;
   assign v0_lane32_bits_5 = s1_read[5];
   assign v0_lane32_mux_5 = v0_lane32_bits_5 ? v_1312 : 21'd0;
-  assign lane32_h_add = {s2_v0_lane32[20], s2_v0_lane32} + {lane32_dk[20], lane32_dk};
   assign v0_lane33_bits = s1_read[0];
   assign v0_lane33_mux = v0_lane33_bits ? v_33 : 21'd0;
   assign v0_lane33_bits_1 = s1_read[1];
@@ -14305,7 +13248,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane33_or_3 = v0_lane33_or_2 | v0_lane33_mux_4;
   assign v0_lane33_bits_5 = s1_read[5];
   assign v0_lane33_mux_5 = v0_lane33_bits_5 ? v_1313 : 21'd0;
-  assign lane33_h_add = {s2_v0_lane33[20], s2_v0_lane33} + {lane33_dk[20], lane33_dk};
   assign v0_lane34_bits = s1_read[0];
   assign v0_lane34_mux = v0_lane34_bits ? v_34 : 21'd0;
   assign v0_lane34_bits_1 = s1_read[1];
@@ -14322,7 +13264,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane34_or_3 = v0_lane34_or_2 | v0_lane34_mux_4;
   assign v0_lane34_bits_5 = s1_read[5];
   assign v0_lane34_mux_5 = v0_lane34_bits_5 ? v_1314 : 21'd0;
-  assign lane34_h_add = {s2_v0_lane34[20], s2_v0_lane34} + {lane34_dk[20], lane34_dk};
   assign v0_lane35_bits = s1_read[0];
   assign v0_lane35_mux = v0_lane35_bits ? v_35 : 21'd0;
   assign v0_lane35_bits_1 = s1_read[1];
@@ -14339,7 +13280,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane35_or_3 = v0_lane35_or_2 | v0_lane35_mux_4;
   assign v0_lane35_bits_5 = s1_read[5];
   assign v0_lane35_mux_5 = v0_lane35_bits_5 ? v_1315 : 21'd0;
-  assign lane35_h_add = {s2_v0_lane35[20], s2_v0_lane35} + {lane35_dk[20], lane35_dk};
   assign v0_lane36_bits = s1_read[0];
   assign v0_lane36_mux = v0_lane36_bits ? v_36 : 21'd0;
   assign v0_lane36_bits_1 = s1_read[1];
@@ -14356,7 +13296,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane36_or_3 = v0_lane36_or_2 | v0_lane36_mux_4;
   assign v0_lane36_bits_5 = s1_read[5];
   assign v0_lane36_mux_5 = v0_lane36_bits_5 ? v_1316 : 21'd0;
-  assign lane36_h_add = {s2_v0_lane36[20], s2_v0_lane36} + {lane36_dk[20], lane36_dk};
   assign v0_lane37_bits = s1_read[0];
   assign v0_lane37_mux = v0_lane37_bits ? v_37 : 21'd0;
   assign v0_lane37_bits_1 = s1_read[1];
@@ -14373,7 +13312,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane37_or_3 = v0_lane37_or_2 | v0_lane37_mux_4;
   assign v0_lane37_bits_5 = s1_read[5];
   assign v0_lane37_mux_5 = v0_lane37_bits_5 ? v_1317 : 21'd0;
-  assign lane37_h_add = {s2_v0_lane37[20], s2_v0_lane37} + {lane37_dk[20], lane37_dk};
   assign v0_lane38_bits = s1_read[0];
   assign v0_lane38_mux = v0_lane38_bits ? v_38 : 21'd0;
   assign v0_lane38_bits_1 = s1_read[1];
@@ -14390,7 +13328,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane38_or_3 = v0_lane38_or_2 | v0_lane38_mux_4;
   assign v0_lane38_bits_5 = s1_read[5];
   assign v0_lane38_mux_5 = v0_lane38_bits_5 ? v_1318 : 21'd0;
-  assign lane38_h_add = {s2_v0_lane38[20], s2_v0_lane38} + {lane38_dk[20], lane38_dk};
   assign v0_lane39_bits = s1_read[0];
   assign v0_lane39_mux = v0_lane39_bits ? v_39 : 21'd0;
   assign v0_lane39_bits_1 = s1_read[1];
@@ -14407,7 +13344,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane39_or_3 = v0_lane39_or_2 | v0_lane39_mux_4;
   assign v0_lane39_bits_5 = s1_read[5];
   assign v0_lane39_mux_5 = v0_lane39_bits_5 ? v_1319 : 21'd0;
-  assign lane39_h_add = {s2_v0_lane39[20], s2_v0_lane39} + {lane39_dk[20], lane39_dk};
   assign v0_lane40_bits = s1_read[0];
   assign v0_lane40_mux = v0_lane40_bits ? v_40 : 21'd0;
   assign v0_lane40_bits_1 = s1_read[1];
@@ -14424,7 +13360,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane40_or_3 = v0_lane40_or_2 | v0_lane40_mux_4;
   assign v0_lane40_bits_5 = s1_read[5];
   assign v0_lane40_mux_5 = v0_lane40_bits_5 ? v_1320 : 21'd0;
-  assign lane40_h_add = {s2_v0_lane40[20], s2_v0_lane40} + {lane40_dk[20], lane40_dk};
   assign v0_lane41_bits = s1_read[0];
   assign v0_lane41_mux = v0_lane41_bits ? v_41 : 21'd0;
   assign v0_lane41_bits_1 = s1_read[1];
@@ -14441,7 +13376,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane41_or_3 = v0_lane41_or_2 | v0_lane41_mux_4;
   assign v0_lane41_bits_5 = s1_read[5];
   assign v0_lane41_mux_5 = v0_lane41_bits_5 ? v_1321 : 21'd0;
-  assign lane41_h_add = {s2_v0_lane41[20], s2_v0_lane41} + {lane41_dk[20], lane41_dk};
   assign v0_lane42_bits = s1_read[0];
   assign v0_lane42_mux = v0_lane42_bits ? v_42 : 21'd0;
   assign v0_lane42_bits_1 = s1_read[1];
@@ -14458,7 +13392,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane42_or_3 = v0_lane42_or_2 | v0_lane42_mux_4;
   assign v0_lane42_bits_5 = s1_read[5];
   assign v0_lane42_mux_5 = v0_lane42_bits_5 ? v_1322 : 21'd0;
-  assign lane42_h_add = {s2_v0_lane42[20], s2_v0_lane42} + {lane42_dk[20], lane42_dk};
   assign v0_lane43_bits = s1_read[0];
   assign v0_lane43_mux = v0_lane43_bits ? v_43 : 21'd0;
   assign v0_lane43_bits_1 = s1_read[1];
@@ -14475,7 +13408,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane43_or_3 = v0_lane43_or_2 | v0_lane43_mux_4;
   assign v0_lane43_bits_5 = s1_read[5];
   assign v0_lane43_mux_5 = v0_lane43_bits_5 ? v_1323 : 21'd0;
-  assign lane43_h_add = {s2_v0_lane43[20], s2_v0_lane43} + {lane43_dk[20], lane43_dk};
   assign v0_lane44_bits = s1_read[0];
   assign v0_lane44_mux = v0_lane44_bits ? v_44 : 21'd0;
   assign v0_lane44_bits_1 = s1_read[1];
@@ -14492,7 +13424,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane44_or_3 = v0_lane44_or_2 | v0_lane44_mux_4;
   assign v0_lane44_bits_5 = s1_read[5];
   assign v0_lane44_mux_5 = v0_lane44_bits_5 ? v_1324 : 21'd0;
-  assign lane44_h_add = {s2_v0_lane44[20], s2_v0_lane44} + {lane44_dk[20], lane44_dk};
   assign v0_lane45_bits = s1_read[0];
   assign v0_lane45_mux = v0_lane45_bits ? v_45 : 21'd0;
   assign v0_lane45_bits_1 = s1_read[1];
@@ -14509,7 +13440,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane45_or_3 = v0_lane45_or_2 | v0_lane45_mux_4;
   assign v0_lane45_bits_5 = s1_read[5];
   assign v0_lane45_mux_5 = v0_lane45_bits_5 ? v_1325 : 21'd0;
-  assign lane45_h_add = {s2_v0_lane45[20], s2_v0_lane45} + {lane45_dk[20], lane45_dk};
   assign v0_lane46_bits = s1_read[0];
   assign v0_lane46_mux = v0_lane46_bits ? v_46 : 21'd0;
   assign v0_lane46_bits_1 = s1_read[1];
@@ -14526,7 +13456,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane46_or_3 = v0_lane46_or_2 | v0_lane46_mux_4;
   assign v0_lane46_bits_5 = s1_read[5];
   assign v0_lane46_mux_5 = v0_lane46_bits_5 ? v_1326 : 21'd0;
-  assign lane46_h_add = {s2_v0_lane46[20], s2_v0_lane46} + {lane46_dk[20], lane46_dk};
   assign v0_lane47_bits = s1_read[0];
   assign v0_lane47_mux = v0_lane47_bits ? v_47 : 21'd0;
   assign v0_lane47_bits_1 = s1_read[1];
@@ -14543,7 +13472,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane47_or_3 = v0_lane47_or_2 | v0_lane47_mux_4;
   assign v0_lane47_bits_5 = s1_read[5];
   assign v0_lane47_mux_5 = v0_lane47_bits_5 ? v_1327 : 21'd0;
-  assign lane47_h_add = {s2_v0_lane47[20], s2_v0_lane47} + {lane47_dk[20], lane47_dk};
   assign v0_lane48_bits = s1_read[0];
   assign v0_lane48_mux = v0_lane48_bits ? v_48 : 21'd0;
   assign v0_lane48_bits_1 = s1_read[1];
@@ -14560,7 +13488,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane48_or_3 = v0_lane48_or_2 | v0_lane48_mux_4;
   assign v0_lane48_bits_5 = s1_read[5];
   assign v0_lane48_mux_5 = v0_lane48_bits_5 ? v_1328 : 21'd0;
-  assign lane48_h_add = {s2_v0_lane48[20], s2_v0_lane48} + {lane48_dk[20], lane48_dk};
   assign v0_lane49_bits = s1_read[0];
   assign v0_lane49_mux = v0_lane49_bits ? v_49 : 21'd0;
   assign v0_lane49_bits_1 = s1_read[1];
@@ -14577,7 +13504,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane49_or_3 = v0_lane49_or_2 | v0_lane49_mux_4;
   assign v0_lane49_bits_5 = s1_read[5];
   assign v0_lane49_mux_5 = v0_lane49_bits_5 ? v_1329 : 21'd0;
-  assign lane49_h_add = {s2_v0_lane49[20], s2_v0_lane49} + {lane49_dk[20], lane49_dk};
   assign v0_lane50_bits = s1_read[0];
   assign v0_lane50_mux = v0_lane50_bits ? v_50 : 21'd0;
   assign v0_lane50_bits_1 = s1_read[1];
@@ -14594,7 +13520,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane50_or_3 = v0_lane50_or_2 | v0_lane50_mux_4;
   assign v0_lane50_bits_5 = s1_read[5];
   assign v0_lane50_mux_5 = v0_lane50_bits_5 ? v_1330 : 21'd0;
-  assign lane50_h_add = {s2_v0_lane50[20], s2_v0_lane50} + {lane50_dk[20], lane50_dk};
   assign v0_lane51_bits = s1_read[0];
   assign v0_lane51_mux = v0_lane51_bits ? v_51 : 21'd0;
   assign v0_lane51_bits_1 = s1_read[1];
@@ -14611,7 +13536,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane51_or_3 = v0_lane51_or_2 | v0_lane51_mux_4;
   assign v0_lane51_bits_5 = s1_read[5];
   assign v0_lane51_mux_5 = v0_lane51_bits_5 ? v_1331 : 21'd0;
-  assign lane51_h_add = {s2_v0_lane51[20], s2_v0_lane51} + {lane51_dk[20], lane51_dk};
   assign v0_lane52_bits = s1_read[0];
   assign v0_lane52_mux = v0_lane52_bits ? v_52 : 21'd0;
   assign v0_lane52_bits_1 = s1_read[1];
@@ -14628,7 +13552,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane52_or_3 = v0_lane52_or_2 | v0_lane52_mux_4;
   assign v0_lane52_bits_5 = s1_read[5];
   assign v0_lane52_mux_5 = v0_lane52_bits_5 ? v_1332 : 21'd0;
-  assign lane52_h_add = {s2_v0_lane52[20], s2_v0_lane52} + {lane52_dk[20], lane52_dk};
   assign v0_lane53_bits = s1_read[0];
   assign v0_lane53_mux = v0_lane53_bits ? v_53 : 21'd0;
   assign v0_lane53_bits_1 = s1_read[1];
@@ -14645,7 +13568,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane53_or_3 = v0_lane53_or_2 | v0_lane53_mux_4;
   assign v0_lane53_bits_5 = s1_read[5];
   assign v0_lane53_mux_5 = v0_lane53_bits_5 ? v_1333 : 21'd0;
-  assign lane53_h_add = {s2_v0_lane53[20], s2_v0_lane53} + {lane53_dk[20], lane53_dk};
   assign v0_lane54_bits = s1_read[0];
   assign v0_lane54_mux = v0_lane54_bits ? v_54 : 21'd0;
   assign v0_lane54_bits_1 = s1_read[1];
@@ -14662,7 +13584,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane54_or_3 = v0_lane54_or_2 | v0_lane54_mux_4;
   assign v0_lane54_bits_5 = s1_read[5];
   assign v0_lane54_mux_5 = v0_lane54_bits_5 ? v_1334 : 21'd0;
-  assign lane54_h_add = {s2_v0_lane54[20], s2_v0_lane54} + {lane54_dk[20], lane54_dk};
   assign v0_lane55_bits = s1_read[0];
   assign v0_lane55_mux = v0_lane55_bits ? v_55 : 21'd0;
   assign v0_lane55_bits_1 = s1_read[1];
@@ -14679,7 +13600,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane55_or_3 = v0_lane55_or_2 | v0_lane55_mux_4;
   assign v0_lane55_bits_5 = s1_read[5];
   assign v0_lane55_mux_5 = v0_lane55_bits_5 ? v_1335 : 21'd0;
-  assign lane55_h_add = {s2_v0_lane55[20], s2_v0_lane55} + {lane55_dk[20], lane55_dk};
   assign v0_lane56_bits = s1_read[0];
   assign v0_lane56_mux = v0_lane56_bits ? v_56 : 21'd0;
   assign v0_lane56_bits_1 = s1_read[1];
@@ -14696,7 +13616,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane56_or_3 = v0_lane56_or_2 | v0_lane56_mux_4;
   assign v0_lane56_bits_5 = s1_read[5];
   assign v0_lane56_mux_5 = v0_lane56_bits_5 ? v_1336 : 21'd0;
-  assign lane56_h_add = {s2_v0_lane56[20], s2_v0_lane56} + {lane56_dk[20], lane56_dk};
   assign v0_lane57_bits = s1_read[0];
   assign v0_lane57_mux = v0_lane57_bits ? v_57 : 21'd0;
   assign v0_lane57_bits_1 = s1_read[1];
@@ -14713,7 +13632,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane57_or_3 = v0_lane57_or_2 | v0_lane57_mux_4;
   assign v0_lane57_bits_5 = s1_read[5];
   assign v0_lane57_mux_5 = v0_lane57_bits_5 ? v_1337 : 21'd0;
-  assign lane57_h_add = {s2_v0_lane57[20], s2_v0_lane57} + {lane57_dk[20], lane57_dk};
   assign v0_lane58_bits = s1_read[0];
   assign v0_lane58_mux = v0_lane58_bits ? v_58 : 21'd0;
   assign v0_lane58_bits_1 = s1_read[1];
@@ -14730,7 +13648,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane58_or_3 = v0_lane58_or_2 | v0_lane58_mux_4;
   assign v0_lane58_bits_5 = s1_read[5];
   assign v0_lane58_mux_5 = v0_lane58_bits_5 ? v_1338 : 21'd0;
-  assign lane58_h_add = {s2_v0_lane58[20], s2_v0_lane58} + {lane58_dk[20], lane58_dk};
   assign v0_lane59_bits = s1_read[0];
   assign v0_lane59_mux = v0_lane59_bits ? v_59 : 21'd0;
   assign v0_lane59_bits_1 = s1_read[1];
@@ -14747,7 +13664,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane59_or_3 = v0_lane59_or_2 | v0_lane59_mux_4;
   assign v0_lane59_bits_5 = s1_read[5];
   assign v0_lane59_mux_5 = v0_lane59_bits_5 ? v_1339 : 21'd0;
-  assign lane59_h_add = {s2_v0_lane59[20], s2_v0_lane59} + {lane59_dk[20], lane59_dk};
   assign v0_lane60_bits = s1_read[0];
   assign v0_lane60_mux = v0_lane60_bits ? v_60 : 21'd0;
   assign v0_lane60_bits_1 = s1_read[1];
@@ -14764,7 +13680,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane60_or_3 = v0_lane60_or_2 | v0_lane60_mux_4;
   assign v0_lane60_bits_5 = s1_read[5];
   assign v0_lane60_mux_5 = v0_lane60_bits_5 ? v_1340 : 21'd0;
-  assign lane60_h_add = {s2_v0_lane60[20], s2_v0_lane60} + {lane60_dk[20], lane60_dk};
   assign v0_lane61_bits = s1_read[0];
   assign v0_lane61_mux = v0_lane61_bits ? v_61 : 21'd0;
   assign v0_lane61_bits_1 = s1_read[1];
@@ -14781,7 +13696,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane61_or_3 = v0_lane61_or_2 | v0_lane61_mux_4;
   assign v0_lane61_bits_5 = s1_read[5];
   assign v0_lane61_mux_5 = v0_lane61_bits_5 ? v_1341 : 21'd0;
-  assign lane61_h_add = {s2_v0_lane61[20], s2_v0_lane61} + {lane61_dk[20], lane61_dk};
   assign v0_lane62_bits = s1_read[0];
   assign v0_lane62_mux = v0_lane62_bits ? v_62 : 21'd0;
   assign v0_lane62_bits_1 = s1_read[1];
@@ -14798,7 +13712,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane62_or_3 = v0_lane62_or_2 | v0_lane62_mux_4;
   assign v0_lane62_bits_5 = s1_read[5];
   assign v0_lane62_mux_5 = v0_lane62_bits_5 ? v_1342 : 21'd0;
-  assign lane62_h_add = {s2_v0_lane62[20], s2_v0_lane62} + {lane62_dk[20], lane62_dk};
   assign v0_lane63_bits = s1_read[0];
   assign v0_lane63_mux = v0_lane63_bits ? v_63 : 21'd0;
   assign v0_lane63_bits_1 = s1_read[1];
@@ -14815,7 +13728,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane63_or_3 = v0_lane63_or_2 | v0_lane63_mux_4;
   assign v0_lane63_bits_5 = s1_read[5];
   assign v0_lane63_mux_5 = v0_lane63_bits_5 ? v_1343 : 21'd0;
-  assign lane63_h_add = {s2_v0_lane63[20], s2_v0_lane63} + {lane63_dk[20], lane63_dk};
   assign v0_lane64_bits = s1_read[0];
   assign v0_lane64_mux = v0_lane64_bits ? v_64 : 21'd0;
   assign v0_lane64_bits_1 = s1_read[1];
@@ -14832,7 +13744,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane64_or_3 = v0_lane64_or_2 | v0_lane64_mux_4;
   assign v0_lane64_bits_5 = s1_read[5];
   assign v0_lane64_mux_5 = v0_lane64_bits_5 ? v_1344 : 21'd0;
-  assign lane64_h_add = {s2_v0_lane64[20], s2_v0_lane64} + {lane64_dk[20], lane64_dk};
   assign v0_lane65_bits = s1_read[0];
   assign v0_lane65_mux = v0_lane65_bits ? v_65 : 21'd0;
   assign v0_lane65_bits_1 = s1_read[1];
@@ -14849,7 +13760,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane65_or_3 = v0_lane65_or_2 | v0_lane65_mux_4;
   assign v0_lane65_bits_5 = s1_read[5];
   assign v0_lane65_mux_5 = v0_lane65_bits_5 ? v_1345 : 21'd0;
-  assign lane65_h_add = {s2_v0_lane65[20], s2_v0_lane65} + {lane65_dk[20], lane65_dk};
   assign v0_lane66_bits = s1_read[0];
   assign v0_lane66_mux = v0_lane66_bits ? v_66 : 21'd0;
   assign v0_lane66_bits_1 = s1_read[1];
@@ -14866,7 +13776,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane66_or_3 = v0_lane66_or_2 | v0_lane66_mux_4;
   assign v0_lane66_bits_5 = s1_read[5];
   assign v0_lane66_mux_5 = v0_lane66_bits_5 ? v_1346 : 21'd0;
-  assign lane66_h_add = {s2_v0_lane66[20], s2_v0_lane66} + {lane66_dk[20], lane66_dk};
   assign v0_lane67_bits = s1_read[0];
   assign v0_lane67_mux = v0_lane67_bits ? v_67 : 21'd0;
   assign v0_lane67_bits_1 = s1_read[1];
@@ -14883,7 +13792,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane67_or_3 = v0_lane67_or_2 | v0_lane67_mux_4;
   assign v0_lane67_bits_5 = s1_read[5];
   assign v0_lane67_mux_5 = v0_lane67_bits_5 ? v_1347 : 21'd0;
-  assign lane67_h_add = {s2_v0_lane67[20], s2_v0_lane67} + {lane67_dk[20], lane67_dk};
   assign v0_lane68_bits = s1_read[0];
   assign v0_lane68_mux = v0_lane68_bits ? v_68 : 21'd0;
   assign v0_lane68_bits_1 = s1_read[1];
@@ -14900,7 +13808,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane68_or_3 = v0_lane68_or_2 | v0_lane68_mux_4;
   assign v0_lane68_bits_5 = s1_read[5];
   assign v0_lane68_mux_5 = v0_lane68_bits_5 ? v_1348 : 21'd0;
-  assign lane68_h_add = {s2_v0_lane68[20], s2_v0_lane68} + {lane68_dk[20], lane68_dk};
   assign v0_lane69_bits = s1_read[0];
   assign v0_lane69_mux = v0_lane69_bits ? v_69 : 21'd0;
   assign v0_lane69_bits_1 = s1_read[1];
@@ -14917,7 +13824,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane69_or_3 = v0_lane69_or_2 | v0_lane69_mux_4;
   assign v0_lane69_bits_5 = s1_read[5];
   assign v0_lane69_mux_5 = v0_lane69_bits_5 ? v_1349 : 21'd0;
-  assign lane69_h_add = {s2_v0_lane69[20], s2_v0_lane69} + {lane69_dk[20], lane69_dk};
   assign v0_lane70_bits = s1_read[0];
   assign v0_lane70_mux = v0_lane70_bits ? v_70 : 21'd0;
   assign v0_lane70_bits_1 = s1_read[1];
@@ -14934,7 +13840,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane70_or_3 = v0_lane70_or_2 | v0_lane70_mux_4;
   assign v0_lane70_bits_5 = s1_read[5];
   assign v0_lane70_mux_5 = v0_lane70_bits_5 ? v_1350 : 21'd0;
-  assign lane70_h_add = {s2_v0_lane70[20], s2_v0_lane70} + {lane70_dk[20], lane70_dk};
   assign v0_lane71_bits = s1_read[0];
   assign v0_lane71_mux = v0_lane71_bits ? v_71 : 21'd0;
   assign v0_lane71_bits_1 = s1_read[1];
@@ -14951,7 +13856,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane71_or_3 = v0_lane71_or_2 | v0_lane71_mux_4;
   assign v0_lane71_bits_5 = s1_read[5];
   assign v0_lane71_mux_5 = v0_lane71_bits_5 ? v_1351 : 21'd0;
-  assign lane71_h_add = {s2_v0_lane71[20], s2_v0_lane71} + {lane71_dk[20], lane71_dk};
   assign v0_lane72_bits = s1_read[0];
   assign v0_lane72_mux = v0_lane72_bits ? v_72 : 21'd0;
   assign v0_lane72_bits_1 = s1_read[1];
@@ -14968,7 +13872,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane72_or_3 = v0_lane72_or_2 | v0_lane72_mux_4;
   assign v0_lane72_bits_5 = s1_read[5];
   assign v0_lane72_mux_5 = v0_lane72_bits_5 ? v_1352 : 21'd0;
-  assign lane72_h_add = {s2_v0_lane72[20], s2_v0_lane72} + {lane72_dk[20], lane72_dk};
   assign v0_lane73_bits = s1_read[0];
   assign v0_lane73_mux = v0_lane73_bits ? v_73 : 21'd0;
   assign v0_lane73_bits_1 = s1_read[1];
@@ -14985,7 +13888,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane73_or_3 = v0_lane73_or_2 | v0_lane73_mux_4;
   assign v0_lane73_bits_5 = s1_read[5];
   assign v0_lane73_mux_5 = v0_lane73_bits_5 ? v_1353 : 21'd0;
-  assign lane73_h_add = {s2_v0_lane73[20], s2_v0_lane73} + {lane73_dk[20], lane73_dk};
   assign v0_lane74_bits = s1_read[0];
   assign v0_lane74_mux = v0_lane74_bits ? v_74 : 21'd0;
   assign v0_lane74_bits_1 = s1_read[1];
@@ -15002,7 +13904,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane74_or_3 = v0_lane74_or_2 | v0_lane74_mux_4;
   assign v0_lane74_bits_5 = s1_read[5];
   assign v0_lane74_mux_5 = v0_lane74_bits_5 ? v_1354 : 21'd0;
-  assign lane74_h_add = {s2_v0_lane74[20], s2_v0_lane74} + {lane74_dk[20], lane74_dk};
   assign v0_lane75_bits = s1_read[0];
   assign v0_lane75_mux = v0_lane75_bits ? v_75 : 21'd0;
   assign v0_lane75_bits_1 = s1_read[1];
@@ -15019,7 +13920,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane75_or_3 = v0_lane75_or_2 | v0_lane75_mux_4;
   assign v0_lane75_bits_5 = s1_read[5];
   assign v0_lane75_mux_5 = v0_lane75_bits_5 ? v_1355 : 21'd0;
-  assign lane75_h_add = {s2_v0_lane75[20], s2_v0_lane75} + {lane75_dk[20], lane75_dk};
   assign v0_lane76_bits = s1_read[0];
   assign v0_lane76_mux = v0_lane76_bits ? v_76 : 21'd0;
   assign v0_lane76_bits_1 = s1_read[1];
@@ -15036,7 +13936,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane76_or_3 = v0_lane76_or_2 | v0_lane76_mux_4;
   assign v0_lane76_bits_5 = s1_read[5];
   assign v0_lane76_mux_5 = v0_lane76_bits_5 ? v_1356 : 21'd0;
-  assign lane76_h_add = {s2_v0_lane76[20], s2_v0_lane76} + {lane76_dk[20], lane76_dk};
   assign v0_lane77_bits = s1_read[0];
   assign v0_lane77_mux = v0_lane77_bits ? v_77 : 21'd0;
   assign v0_lane77_bits_1 = s1_read[1];
@@ -15053,7 +13952,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane77_or_3 = v0_lane77_or_2 | v0_lane77_mux_4;
   assign v0_lane77_bits_5 = s1_read[5];
   assign v0_lane77_mux_5 = v0_lane77_bits_5 ? v_1357 : 21'd0;
-  assign lane77_h_add = {s2_v0_lane77[20], s2_v0_lane77} + {lane77_dk[20], lane77_dk};
   assign v0_lane78_bits = s1_read[0];
   assign v0_lane78_mux = v0_lane78_bits ? v_78 : 21'd0;
   assign v0_lane78_bits_1 = s1_read[1];
@@ -15070,7 +13968,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane78_or_3 = v0_lane78_or_2 | v0_lane78_mux_4;
   assign v0_lane78_bits_5 = s1_read[5];
   assign v0_lane78_mux_5 = v0_lane78_bits_5 ? v_1358 : 21'd0;
-  assign lane78_h_add = {s2_v0_lane78[20], s2_v0_lane78} + {lane78_dk[20], lane78_dk};
   assign v0_lane79_bits = s1_read[0];
   assign v0_lane79_mux = v0_lane79_bits ? v_79 : 21'd0;
   assign v0_lane79_bits_1 = s1_read[1];
@@ -15087,7 +13984,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane79_or_3 = v0_lane79_or_2 | v0_lane79_mux_4;
   assign v0_lane79_bits_5 = s1_read[5];
   assign v0_lane79_mux_5 = v0_lane79_bits_5 ? v_1359 : 21'd0;
-  assign lane79_h_add = {s2_v0_lane79[20], s2_v0_lane79} + {lane79_dk[20], lane79_dk};
   assign v0_lane80_bits = s1_read[0];
   assign v0_lane80_mux = v0_lane80_bits ? v_80 : 21'd0;
   assign v0_lane80_bits_1 = s1_read[1];
@@ -15104,7 +14000,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane80_or_3 = v0_lane80_or_2 | v0_lane80_mux_4;
   assign v0_lane80_bits_5 = s1_read[5];
   assign v0_lane80_mux_5 = v0_lane80_bits_5 ? v_1360 : 21'd0;
-  assign lane80_h_add = {s2_v0_lane80[20], s2_v0_lane80} + {lane80_dk[20], lane80_dk};
   assign v0_lane81_bits = s1_read[0];
   assign v0_lane81_mux = v0_lane81_bits ? v_81 : 21'd0;
   assign v0_lane81_bits_1 = s1_read[1];
@@ -15121,7 +14016,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane81_or_3 = v0_lane81_or_2 | v0_lane81_mux_4;
   assign v0_lane81_bits_5 = s1_read[5];
   assign v0_lane81_mux_5 = v0_lane81_bits_5 ? v_1361 : 21'd0;
-  assign lane81_h_add = {s2_v0_lane81[20], s2_v0_lane81} + {lane81_dk[20], lane81_dk};
   assign v0_lane82_bits = s1_read[0];
   assign v0_lane82_mux = v0_lane82_bits ? v_82 : 21'd0;
   assign v0_lane82_bits_1 = s1_read[1];
@@ -15138,7 +14032,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane82_or_3 = v0_lane82_or_2 | v0_lane82_mux_4;
   assign v0_lane82_bits_5 = s1_read[5];
   assign v0_lane82_mux_5 = v0_lane82_bits_5 ? v_1362 : 21'd0;
-  assign lane82_h_add = {s2_v0_lane82[20], s2_v0_lane82} + {lane82_dk[20], lane82_dk};
   assign v0_lane83_bits = s1_read[0];
   assign v0_lane83_mux = v0_lane83_bits ? v_83 : 21'd0;
   assign v0_lane83_bits_1 = s1_read[1];
@@ -15155,7 +14048,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane83_or_3 = v0_lane83_or_2 | v0_lane83_mux_4;
   assign v0_lane83_bits_5 = s1_read[5];
   assign v0_lane83_mux_5 = v0_lane83_bits_5 ? v_1363 : 21'd0;
-  assign lane83_h_add = {s2_v0_lane83[20], s2_v0_lane83} + {lane83_dk[20], lane83_dk};
   assign v0_lane84_bits = s1_read[0];
   assign v0_lane84_mux = v0_lane84_bits ? v_84 : 21'd0;
   assign v0_lane84_bits_1 = s1_read[1];
@@ -15172,7 +14064,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane84_or_3 = v0_lane84_or_2 | v0_lane84_mux_4;
   assign v0_lane84_bits_5 = s1_read[5];
   assign v0_lane84_mux_5 = v0_lane84_bits_5 ? v_1364 : 21'd0;
-  assign lane84_h_add = {s2_v0_lane84[20], s2_v0_lane84} + {lane84_dk[20], lane84_dk};
   assign v0_lane85_bits = s1_read[0];
   assign v0_lane85_mux = v0_lane85_bits ? v_85 : 21'd0;
   assign v0_lane85_bits_1 = s1_read[1];
@@ -15189,7 +14080,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane85_or_3 = v0_lane85_or_2 | v0_lane85_mux_4;
   assign v0_lane85_bits_5 = s1_read[5];
   assign v0_lane85_mux_5 = v0_lane85_bits_5 ? v_1365 : 21'd0;
-  assign lane85_h_add = {s2_v0_lane85[20], s2_v0_lane85} + {lane85_dk[20], lane85_dk};
   assign v0_lane86_bits = s1_read[0];
   assign v0_lane86_mux = v0_lane86_bits ? v_86 : 21'd0;
   assign v0_lane86_bits_1 = s1_read[1];
@@ -15206,7 +14096,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane86_or_3 = v0_lane86_or_2 | v0_lane86_mux_4;
   assign v0_lane86_bits_5 = s1_read[5];
   assign v0_lane86_mux_5 = v0_lane86_bits_5 ? v_1366 : 21'd0;
-  assign lane86_h_add = {s2_v0_lane86[20], s2_v0_lane86} + {lane86_dk[20], lane86_dk};
   assign v0_lane87_bits = s1_read[0];
   assign v0_lane87_mux = v0_lane87_bits ? v_87 : 21'd0;
   assign v0_lane87_bits_1 = s1_read[1];
@@ -15223,7 +14112,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane87_or_3 = v0_lane87_or_2 | v0_lane87_mux_4;
   assign v0_lane87_bits_5 = s1_read[5];
   assign v0_lane87_mux_5 = v0_lane87_bits_5 ? v_1367 : 21'd0;
-  assign lane87_h_add = {s2_v0_lane87[20], s2_v0_lane87} + {lane87_dk[20], lane87_dk};
   assign v0_lane88_bits = s1_read[0];
   assign v0_lane88_mux = v0_lane88_bits ? v_88 : 21'd0;
   assign v0_lane88_bits_1 = s1_read[1];
@@ -15240,7 +14128,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane88_or_3 = v0_lane88_or_2 | v0_lane88_mux_4;
   assign v0_lane88_bits_5 = s1_read[5];
   assign v0_lane88_mux_5 = v0_lane88_bits_5 ? v_1368 : 21'd0;
-  assign lane88_h_add = {s2_v0_lane88[20], s2_v0_lane88} + {lane88_dk[20], lane88_dk};
   assign v0_lane89_bits = s1_read[0];
   assign v0_lane89_mux = v0_lane89_bits ? v_89 : 21'd0;
   assign v0_lane89_bits_1 = s1_read[1];
@@ -15257,7 +14144,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane89_or_3 = v0_lane89_or_2 | v0_lane89_mux_4;
   assign v0_lane89_bits_5 = s1_read[5];
   assign v0_lane89_mux_5 = v0_lane89_bits_5 ? v_1369 : 21'd0;
-  assign lane89_h_add = {s2_v0_lane89[20], s2_v0_lane89} + {lane89_dk[20], lane89_dk};
   assign v0_lane90_bits = s1_read[0];
   assign v0_lane90_mux = v0_lane90_bits ? v_90 : 21'd0;
   assign v0_lane90_bits_1 = s1_read[1];
@@ -15274,7 +14160,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane90_or_3 = v0_lane90_or_2 | v0_lane90_mux_4;
   assign v0_lane90_bits_5 = s1_read[5];
   assign v0_lane90_mux_5 = v0_lane90_bits_5 ? v_1370 : 21'd0;
-  assign lane90_h_add = {s2_v0_lane90[20], s2_v0_lane90} + {lane90_dk[20], lane90_dk};
   assign v0_lane91_bits = s1_read[0];
   assign v0_lane91_mux = v0_lane91_bits ? v_91 : 21'd0;
   assign v0_lane91_bits_1 = s1_read[1];
@@ -15291,7 +14176,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane91_or_3 = v0_lane91_or_2 | v0_lane91_mux_4;
   assign v0_lane91_bits_5 = s1_read[5];
   assign v0_lane91_mux_5 = v0_lane91_bits_5 ? v_1371 : 21'd0;
-  assign lane91_h_add = {s2_v0_lane91[20], s2_v0_lane91} + {lane91_dk[20], lane91_dk};
   assign v0_lane92_bits = s1_read[0];
   assign v0_lane92_mux = v0_lane92_bits ? v_92 : 21'd0;
   assign v0_lane92_bits_1 = s1_read[1];
@@ -15308,7 +14192,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane92_or_3 = v0_lane92_or_2 | v0_lane92_mux_4;
   assign v0_lane92_bits_5 = s1_read[5];
   assign v0_lane92_mux_5 = v0_lane92_bits_5 ? v_1372 : 21'd0;
-  assign lane92_h_add = {s2_v0_lane92[20], s2_v0_lane92} + {lane92_dk[20], lane92_dk};
   assign v0_lane93_bits = s1_read[0];
   assign v0_lane93_mux = v0_lane93_bits ? v_93 : 21'd0;
   assign v0_lane93_bits_1 = s1_read[1];
@@ -15325,7 +14208,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane93_or_3 = v0_lane93_or_2 | v0_lane93_mux_4;
   assign v0_lane93_bits_5 = s1_read[5];
   assign v0_lane93_mux_5 = v0_lane93_bits_5 ? v_1373 : 21'd0;
-  assign lane93_h_add = {s2_v0_lane93[20], s2_v0_lane93} + {lane93_dk[20], lane93_dk};
   assign v0_lane94_bits = s1_read[0];
   assign v0_lane94_mux = v0_lane94_bits ? v_94 : 21'd0;
   assign v0_lane94_bits_1 = s1_read[1];
@@ -15342,7 +14224,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane94_or_3 = v0_lane94_or_2 | v0_lane94_mux_4;
   assign v0_lane94_bits_5 = s1_read[5];
   assign v0_lane94_mux_5 = v0_lane94_bits_5 ? v_1374 : 21'd0;
-  assign lane94_h_add = {s2_v0_lane94[20], s2_v0_lane94} + {lane94_dk[20], lane94_dk};
   assign v0_lane95_bits = s1_read[0];
   assign v0_lane95_mux = v0_lane95_bits ? v_95 : 21'd0;
   assign v0_lane95_bits_1 = s1_read[1];
@@ -15359,7 +14240,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane95_or_3 = v0_lane95_or_2 | v0_lane95_mux_4;
   assign v0_lane95_bits_5 = s1_read[5];
   assign v0_lane95_mux_5 = v0_lane95_bits_5 ? v_1375 : 21'd0;
-  assign lane95_h_add = {s2_v0_lane95[20], s2_v0_lane95} + {lane95_dk[20], lane95_dk};
   assign v0_lane96_bits = s1_read[0];
   assign v0_lane96_mux = v0_lane96_bits ? v_96 : 21'd0;
   assign v0_lane96_bits_1 = s1_read[1];
@@ -15376,7 +14256,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane96_or_3 = v0_lane96_or_2 | v0_lane96_mux_4;
   assign v0_lane96_bits_5 = s1_read[5];
   assign v0_lane96_mux_5 = v0_lane96_bits_5 ? v_1376 : 21'd0;
-  assign lane96_h_add = {s2_v0_lane96[20], s2_v0_lane96} + {lane96_dk[20], lane96_dk};
   assign v0_lane97_bits = s1_read[0];
   assign v0_lane97_mux = v0_lane97_bits ? v_97 : 21'd0;
   assign v0_lane97_bits_1 = s1_read[1];
@@ -15393,7 +14272,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane97_or_3 = v0_lane97_or_2 | v0_lane97_mux_4;
   assign v0_lane97_bits_5 = s1_read[5];
   assign v0_lane97_mux_5 = v0_lane97_bits_5 ? v_1377 : 21'd0;
-  assign lane97_h_add = {s2_v0_lane97[20], s2_v0_lane97} + {lane97_dk[20], lane97_dk};
   assign v0_lane98_bits = s1_read[0];
   assign v0_lane98_mux = v0_lane98_bits ? v_98 : 21'd0;
   assign v0_lane98_bits_1 = s1_read[1];
@@ -15410,7 +14288,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane98_or_3 = v0_lane98_or_2 | v0_lane98_mux_4;
   assign v0_lane98_bits_5 = s1_read[5];
   assign v0_lane98_mux_5 = v0_lane98_bits_5 ? v_1378 : 21'd0;
-  assign lane98_h_add = {s2_v0_lane98[20], s2_v0_lane98} + {lane98_dk[20], lane98_dk};
   assign v0_lane99_bits = s1_read[0];
   assign v0_lane99_mux = v0_lane99_bits ? v_99 : 21'd0;
   assign v0_lane99_bits_1 = s1_read[1];
@@ -15427,7 +14304,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane99_or_3 = v0_lane99_or_2 | v0_lane99_mux_4;
   assign v0_lane99_bits_5 = s1_read[5];
   assign v0_lane99_mux_5 = v0_lane99_bits_5 ? v_1379 : 21'd0;
-  assign lane99_h_add = {s2_v0_lane99[20], s2_v0_lane99} + {lane99_dk[20], lane99_dk};
   assign v0_lane100_bits = s1_read[0];
   assign v0_lane100_mux = v0_lane100_bits ? v_100 : 21'd0;
   assign v0_lane100_bits_1 = s1_read[1];
@@ -15444,7 +14320,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane100_or_3 = v0_lane100_or_2 | v0_lane100_mux_4;
   assign v0_lane100_bits_5 = s1_read[5];
   assign v0_lane100_mux_5 = v0_lane100_bits_5 ? v_1380 : 21'd0;
-  assign lane100_h_add = {s2_v0_lane100[20], s2_v0_lane100} + {lane100_dk[20], lane100_dk};
   assign v0_lane101_bits = s1_read[0];
   assign v0_lane101_mux = v0_lane101_bits ? v_101 : 21'd0;
   assign v0_lane101_bits_1 = s1_read[1];
@@ -15461,7 +14336,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane101_or_3 = v0_lane101_or_2 | v0_lane101_mux_4;
   assign v0_lane101_bits_5 = s1_read[5];
   assign v0_lane101_mux_5 = v0_lane101_bits_5 ? v_1381 : 21'd0;
-  assign lane101_h_add = {s2_v0_lane101[20], s2_v0_lane101} + {lane101_dk[20], lane101_dk};
   assign v0_lane102_bits = s1_read[0];
   assign v0_lane102_mux = v0_lane102_bits ? v_102 : 21'd0;
   assign v0_lane102_bits_1 = s1_read[1];
@@ -15478,7 +14352,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane102_or_3 = v0_lane102_or_2 | v0_lane102_mux_4;
   assign v0_lane102_bits_5 = s1_read[5];
   assign v0_lane102_mux_5 = v0_lane102_bits_5 ? v_1382 : 21'd0;
-  assign lane102_h_add = {s2_v0_lane102[20], s2_v0_lane102} + {lane102_dk[20], lane102_dk};
   assign v0_lane103_bits = s1_read[0];
   assign v0_lane103_mux = v0_lane103_bits ? v_103 : 21'd0;
   assign v0_lane103_bits_1 = s1_read[1];
@@ -15495,7 +14368,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane103_or_3 = v0_lane103_or_2 | v0_lane103_mux_4;
   assign v0_lane103_bits_5 = s1_read[5];
   assign v0_lane103_mux_5 = v0_lane103_bits_5 ? v_1383 : 21'd0;
-  assign lane103_h_add = {s2_v0_lane103[20], s2_v0_lane103} + {lane103_dk[20], lane103_dk};
   assign v0_lane104_bits = s1_read[0];
   assign v0_lane104_mux = v0_lane104_bits ? v_104 : 21'd0;
   assign v0_lane104_bits_1 = s1_read[1];
@@ -15512,7 +14384,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane104_or_3 = v0_lane104_or_2 | v0_lane104_mux_4;
   assign v0_lane104_bits_5 = s1_read[5];
   assign v0_lane104_mux_5 = v0_lane104_bits_5 ? v_1384 : 21'd0;
-  assign lane104_h_add = {s2_v0_lane104[20], s2_v0_lane104} + {lane104_dk[20], lane104_dk};
   assign v0_lane105_bits = s1_read[0];
   assign v0_lane105_mux = v0_lane105_bits ? v_105 : 21'd0;
   assign v0_lane105_bits_1 = s1_read[1];
@@ -15529,7 +14400,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane105_or_3 = v0_lane105_or_2 | v0_lane105_mux_4;
   assign v0_lane105_bits_5 = s1_read[5];
   assign v0_lane105_mux_5 = v0_lane105_bits_5 ? v_1385 : 21'd0;
-  assign lane105_h_add = {s2_v0_lane105[20], s2_v0_lane105} + {lane105_dk[20], lane105_dk};
   assign v0_lane106_bits = s1_read[0];
   assign v0_lane106_mux = v0_lane106_bits ? v_106 : 21'd0;
   assign v0_lane106_bits_1 = s1_read[1];
@@ -15546,7 +14416,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane106_or_3 = v0_lane106_or_2 | v0_lane106_mux_4;
   assign v0_lane106_bits_5 = s1_read[5];
   assign v0_lane106_mux_5 = v0_lane106_bits_5 ? v_1386 : 21'd0;
-  assign lane106_h_add = {s2_v0_lane106[20], s2_v0_lane106} + {lane106_dk[20], lane106_dk};
   assign v0_lane107_bits = s1_read[0];
   assign v0_lane107_mux = v0_lane107_bits ? v_107 : 21'd0;
   assign v0_lane107_bits_1 = s1_read[1];
@@ -15563,7 +14432,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane107_or_3 = v0_lane107_or_2 | v0_lane107_mux_4;
   assign v0_lane107_bits_5 = s1_read[5];
   assign v0_lane107_mux_5 = v0_lane107_bits_5 ? v_1387 : 21'd0;
-  assign lane107_h_add = {s2_v0_lane107[20], s2_v0_lane107} + {lane107_dk[20], lane107_dk};
   assign v0_lane108_bits = s1_read[0];
   assign v0_lane108_mux = v0_lane108_bits ? v_108 : 21'd0;
   assign v0_lane108_bits_1 = s1_read[1];
@@ -15580,7 +14448,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane108_or_3 = v0_lane108_or_2 | v0_lane108_mux_4;
   assign v0_lane108_bits_5 = s1_read[5];
   assign v0_lane108_mux_5 = v0_lane108_bits_5 ? v_1388 : 21'd0;
-  assign lane108_h_add = {s2_v0_lane108[20], s2_v0_lane108} + {lane108_dk[20], lane108_dk};
   assign v0_lane109_bits = s1_read[0];
   assign v0_lane109_mux = v0_lane109_bits ? v_109 : 21'd0;
   assign v0_lane109_bits_1 = s1_read[1];
@@ -15597,7 +14464,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane109_or_3 = v0_lane109_or_2 | v0_lane109_mux_4;
   assign v0_lane109_bits_5 = s1_read[5];
   assign v0_lane109_mux_5 = v0_lane109_bits_5 ? v_1389 : 21'd0;
-  assign lane109_h_add = {s2_v0_lane109[20], s2_v0_lane109} + {lane109_dk[20], lane109_dk};
   assign v0_lane110_bits = s1_read[0];
   assign v0_lane110_mux = v0_lane110_bits ? v_110 : 21'd0;
   assign v0_lane110_bits_1 = s1_read[1];
@@ -15614,7 +14480,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane110_or_3 = v0_lane110_or_2 | v0_lane110_mux_4;
   assign v0_lane110_bits_5 = s1_read[5];
   assign v0_lane110_mux_5 = v0_lane110_bits_5 ? v_1390 : 21'd0;
-  assign lane110_h_add = {s2_v0_lane110[20], s2_v0_lane110} + {lane110_dk[20], lane110_dk};
   assign v0_lane111_bits = s1_read[0];
   assign v0_lane111_mux = v0_lane111_bits ? v_111 : 21'd0;
   assign v0_lane111_bits_1 = s1_read[1];
@@ -15631,7 +14496,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane111_or_3 = v0_lane111_or_2 | v0_lane111_mux_4;
   assign v0_lane111_bits_5 = s1_read[5];
   assign v0_lane111_mux_5 = v0_lane111_bits_5 ? v_1391 : 21'd0;
-  assign lane111_h_add = {s2_v0_lane111[20], s2_v0_lane111} + {lane111_dk[20], lane111_dk};
   assign v0_lane112_bits = s1_read[0];
   assign v0_lane112_mux = v0_lane112_bits ? v_112 : 21'd0;
   assign v0_lane112_bits_1 = s1_read[1];
@@ -15648,7 +14512,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane112_or_3 = v0_lane112_or_2 | v0_lane112_mux_4;
   assign v0_lane112_bits_5 = s1_read[5];
   assign v0_lane112_mux_5 = v0_lane112_bits_5 ? v_1392 : 21'd0;
-  assign lane112_h_add = {s2_v0_lane112[20], s2_v0_lane112} + {lane112_dk[20], lane112_dk};
   assign v0_lane113_bits = s1_read[0];
   assign v0_lane113_mux = v0_lane113_bits ? v_113 : 21'd0;
   assign v0_lane113_bits_1 = s1_read[1];
@@ -15665,7 +14528,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane113_or_3 = v0_lane113_or_2 | v0_lane113_mux_4;
   assign v0_lane113_bits_5 = s1_read[5];
   assign v0_lane113_mux_5 = v0_lane113_bits_5 ? v_1393 : 21'd0;
-  assign lane113_h_add = {s2_v0_lane113[20], s2_v0_lane113} + {lane113_dk[20], lane113_dk};
   assign v0_lane114_bits = s1_read[0];
   assign v0_lane114_mux = v0_lane114_bits ? v_114 : 21'd0;
   assign v0_lane114_bits_1 = s1_read[1];
@@ -15682,7 +14544,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane114_or_3 = v0_lane114_or_2 | v0_lane114_mux_4;
   assign v0_lane114_bits_5 = s1_read[5];
   assign v0_lane114_mux_5 = v0_lane114_bits_5 ? v_1394 : 21'd0;
-  assign lane114_h_add = {s2_v0_lane114[20], s2_v0_lane114} + {lane114_dk[20], lane114_dk};
   assign v0_lane115_bits = s1_read[0];
   assign v0_lane115_mux = v0_lane115_bits ? v_115 : 21'd0;
   assign v0_lane115_bits_1 = s1_read[1];
@@ -15699,7 +14560,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane115_or_3 = v0_lane115_or_2 | v0_lane115_mux_4;
   assign v0_lane115_bits_5 = s1_read[5];
   assign v0_lane115_mux_5 = v0_lane115_bits_5 ? v_1395 : 21'd0;
-  assign lane115_h_add = {s2_v0_lane115[20], s2_v0_lane115} + {lane115_dk[20], lane115_dk};
   assign v0_lane116_bits = s1_read[0];
   assign v0_lane116_mux = v0_lane116_bits ? v_116 : 21'd0;
   assign v0_lane116_bits_1 = s1_read[1];
@@ -15716,7 +14576,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane116_or_3 = v0_lane116_or_2 | v0_lane116_mux_4;
   assign v0_lane116_bits_5 = s1_read[5];
   assign v0_lane116_mux_5 = v0_lane116_bits_5 ? v_1396 : 21'd0;
-  assign lane116_h_add = {s2_v0_lane116[20], s2_v0_lane116} + {lane116_dk[20], lane116_dk};
   assign v0_lane117_bits = s1_read[0];
   assign v0_lane117_mux = v0_lane117_bits ? v_117 : 21'd0;
   assign v0_lane117_bits_1 = s1_read[1];
@@ -15733,7 +14592,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane117_or_3 = v0_lane117_or_2 | v0_lane117_mux_4;
   assign v0_lane117_bits_5 = s1_read[5];
   assign v0_lane117_mux_5 = v0_lane117_bits_5 ? v_1397 : 21'd0;
-  assign lane117_h_add = {s2_v0_lane117[20], s2_v0_lane117} + {lane117_dk[20], lane117_dk};
   assign v0_lane118_bits = s1_read[0];
   assign v0_lane118_mux = v0_lane118_bits ? v_118 : 21'd0;
   assign v0_lane118_bits_1 = s1_read[1];
@@ -15750,7 +14608,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane118_or_3 = v0_lane118_or_2 | v0_lane118_mux_4;
   assign v0_lane118_bits_5 = s1_read[5];
   assign v0_lane118_mux_5 = v0_lane118_bits_5 ? v_1398 : 21'd0;
-  assign lane118_h_add = {s2_v0_lane118[20], s2_v0_lane118} + {lane118_dk[20], lane118_dk};
   assign v0_lane119_bits = s1_read[0];
   assign v0_lane119_mux = v0_lane119_bits ? v_119 : 21'd0;
   assign v0_lane119_bits_1 = s1_read[1];
@@ -15767,7 +14624,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane119_or_3 = v0_lane119_or_2 | v0_lane119_mux_4;
   assign v0_lane119_bits_5 = s1_read[5];
   assign v0_lane119_mux_5 = v0_lane119_bits_5 ? v_1399 : 21'd0;
-  assign lane119_h_add = {s2_v0_lane119[20], s2_v0_lane119} + {lane119_dk[20], lane119_dk};
   assign v0_lane120_bits = s1_read[0];
   assign v0_lane120_mux = v0_lane120_bits ? v_120 : 21'd0;
   assign v0_lane120_bits_1 = s1_read[1];
@@ -15784,7 +14640,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane120_or_3 = v0_lane120_or_2 | v0_lane120_mux_4;
   assign v0_lane120_bits_5 = s1_read[5];
   assign v0_lane120_mux_5 = v0_lane120_bits_5 ? v_1400 : 21'd0;
-  assign lane120_h_add = {s2_v0_lane120[20], s2_v0_lane120} + {lane120_dk[20], lane120_dk};
   assign v0_lane121_bits = s1_read[0];
   assign v0_lane121_mux = v0_lane121_bits ? v_121 : 21'd0;
   assign v0_lane121_bits_1 = s1_read[1];
@@ -15801,7 +14656,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane121_or_3 = v0_lane121_or_2 | v0_lane121_mux_4;
   assign v0_lane121_bits_5 = s1_read[5];
   assign v0_lane121_mux_5 = v0_lane121_bits_5 ? v_1401 : 21'd0;
-  assign lane121_h_add = {s2_v0_lane121[20], s2_v0_lane121} + {lane121_dk[20], lane121_dk};
   assign v0_lane122_bits = s1_read[0];
   assign v0_lane122_mux = v0_lane122_bits ? v_122 : 21'd0;
   assign v0_lane122_bits_1 = s1_read[1];
@@ -15818,7 +14672,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane122_or_3 = v0_lane122_or_2 | v0_lane122_mux_4;
   assign v0_lane122_bits_5 = s1_read[5];
   assign v0_lane122_mux_5 = v0_lane122_bits_5 ? v_1402 : 21'd0;
-  assign lane122_h_add = {s2_v0_lane122[20], s2_v0_lane122} + {lane122_dk[20], lane122_dk};
   assign v0_lane123_bits = s1_read[0];
   assign v0_lane123_mux = v0_lane123_bits ? v_123 : 21'd0;
   assign v0_lane123_bits_1 = s1_read[1];
@@ -15835,7 +14688,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane123_or_3 = v0_lane123_or_2 | v0_lane123_mux_4;
   assign v0_lane123_bits_5 = s1_read[5];
   assign v0_lane123_mux_5 = v0_lane123_bits_5 ? v_1403 : 21'd0;
-  assign lane123_h_add = {s2_v0_lane123[20], s2_v0_lane123} + {lane123_dk[20], lane123_dk};
   assign v0_lane124_bits = s1_read[0];
   assign v0_lane124_mux = v0_lane124_bits ? v_124 : 21'd0;
   assign v0_lane124_bits_1 = s1_read[1];
@@ -15852,7 +14704,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane124_or_3 = v0_lane124_or_2 | v0_lane124_mux_4;
   assign v0_lane124_bits_5 = s1_read[5];
   assign v0_lane124_mux_5 = v0_lane124_bits_5 ? v_1404 : 21'd0;
-  assign lane124_h_add = {s2_v0_lane124[20], s2_v0_lane124} + {lane124_dk[20], lane124_dk};
   assign v0_lane125_bits = s1_read[0];
   assign v0_lane125_mux = v0_lane125_bits ? v_125 : 21'd0;
   assign v0_lane125_bits_1 = s1_read[1];
@@ -15869,7 +14720,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane125_or_3 = v0_lane125_or_2 | v0_lane125_mux_4;
   assign v0_lane125_bits_5 = s1_read[5];
   assign v0_lane125_mux_5 = v0_lane125_bits_5 ? v_1405 : 21'd0;
-  assign lane125_h_add = {s2_v0_lane125[20], s2_v0_lane125} + {lane125_dk[20], lane125_dk};
   assign v0_lane126_bits = s1_read[0];
   assign v0_lane126_mux = v0_lane126_bits ? v_126 : 21'd0;
   assign v0_lane126_bits_1 = s1_read[1];
@@ -15886,7 +14736,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane126_or_3 = v0_lane126_or_2 | v0_lane126_mux_4;
   assign v0_lane126_bits_5 = s1_read[5];
   assign v0_lane126_mux_5 = v0_lane126_bits_5 ? v_1406 : 21'd0;
-  assign lane126_h_add = {s2_v0_lane126[20], s2_v0_lane126} + {lane126_dk[20], lane126_dk};
   assign v0_lane127_bits = s1_read[0];
   assign v0_lane127_mux = v0_lane127_bits ? v_127 : 21'd0;
   assign v0_lane127_bits_1 = s1_read[1];
@@ -15903,7 +14752,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane127_or_3 = v0_lane127_or_2 | v0_lane127_mux_4;
   assign v0_lane127_bits_5 = s1_read[5];
   assign v0_lane127_mux_5 = v0_lane127_bits_5 ? v_1407 : 21'd0;
-  assign lane127_h_add = {s2_v0_lane127[20], s2_v0_lane127} + {lane127_dk[20], lane127_dk};
   assign v0_lane128_bits = s1_read[0];
   assign v0_lane128_mux = v0_lane128_bits ? v_128 : 21'd0;
   assign v0_lane128_bits_1 = s1_read[1];
@@ -15920,7 +14768,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane128_or_3 = v0_lane128_or_2 | v0_lane128_mux_4;
   assign v0_lane128_bits_5 = s1_read[5];
   assign v0_lane128_mux_5 = v0_lane128_bits_5 ? v_1408 : 21'd0;
-  assign lane128_h_add = {s2_v0_lane128[20], s2_v0_lane128} + {lane128_dk[20], lane128_dk};
   assign v0_lane129_bits = s1_read[0];
   assign v0_lane129_mux = v0_lane129_bits ? v_129 : 21'd0;
   assign v0_lane129_bits_1 = s1_read[1];
@@ -15937,7 +14784,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane129_or_3 = v0_lane129_or_2 | v0_lane129_mux_4;
   assign v0_lane129_bits_5 = s1_read[5];
   assign v0_lane129_mux_5 = v0_lane129_bits_5 ? v_1409 : 21'd0;
-  assign lane129_h_add = {s2_v0_lane129[20], s2_v0_lane129} + {lane129_dk[20], lane129_dk};
   assign v0_lane130_bits = s1_read[0];
   assign v0_lane130_mux = v0_lane130_bits ? v_130 : 21'd0;
   assign v0_lane130_bits_1 = s1_read[1];
@@ -15954,7 +14800,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane130_or_3 = v0_lane130_or_2 | v0_lane130_mux_4;
   assign v0_lane130_bits_5 = s1_read[5];
   assign v0_lane130_mux_5 = v0_lane130_bits_5 ? v_1410 : 21'd0;
-  assign lane130_h_add = {s2_v0_lane130[20], s2_v0_lane130} + {lane130_dk[20], lane130_dk};
   assign v0_lane131_bits = s1_read[0];
   assign v0_lane131_mux = v0_lane131_bits ? v_131 : 21'd0;
   assign v0_lane131_bits_1 = s1_read[1];
@@ -15971,7 +14816,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane131_or_3 = v0_lane131_or_2 | v0_lane131_mux_4;
   assign v0_lane131_bits_5 = s1_read[5];
   assign v0_lane131_mux_5 = v0_lane131_bits_5 ? v_1411 : 21'd0;
-  assign lane131_h_add = {s2_v0_lane131[20], s2_v0_lane131} + {lane131_dk[20], lane131_dk};
   assign v0_lane132_bits = s1_read[0];
   assign v0_lane132_mux = v0_lane132_bits ? v_132 : 21'd0;
   assign v0_lane132_bits_1 = s1_read[1];
@@ -15988,7 +14832,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane132_or_3 = v0_lane132_or_2 | v0_lane132_mux_4;
   assign v0_lane132_bits_5 = s1_read[5];
   assign v0_lane132_mux_5 = v0_lane132_bits_5 ? v_1412 : 21'd0;
-  assign lane132_h_add = {s2_v0_lane132[20], s2_v0_lane132} + {lane132_dk[20], lane132_dk};
   assign v0_lane133_bits = s1_read[0];
   assign v0_lane133_mux = v0_lane133_bits ? v_133 : 21'd0;
   assign v0_lane133_bits_1 = s1_read[1];
@@ -16005,7 +14848,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane133_or_3 = v0_lane133_or_2 | v0_lane133_mux_4;
   assign v0_lane133_bits_5 = s1_read[5];
   assign v0_lane133_mux_5 = v0_lane133_bits_5 ? v_1413 : 21'd0;
-  assign lane133_h_add = {s2_v0_lane133[20], s2_v0_lane133} + {lane133_dk[20], lane133_dk};
   assign v0_lane134_bits = s1_read[0];
   assign v0_lane134_mux = v0_lane134_bits ? v_134 : 21'd0;
   assign v0_lane134_bits_1 = s1_read[1];
@@ -16022,7 +14864,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane134_or_3 = v0_lane134_or_2 | v0_lane134_mux_4;
   assign v0_lane134_bits_5 = s1_read[5];
   assign v0_lane134_mux_5 = v0_lane134_bits_5 ? v_1414 : 21'd0;
-  assign lane134_h_add = {s2_v0_lane134[20], s2_v0_lane134} + {lane134_dk[20], lane134_dk};
   assign v0_lane135_bits = s1_read[0];
   assign v0_lane135_mux = v0_lane135_bits ? v_135 : 21'd0;
   assign v0_lane135_bits_1 = s1_read[1];
@@ -16039,7 +14880,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane135_or_3 = v0_lane135_or_2 | v0_lane135_mux_4;
   assign v0_lane135_bits_5 = s1_read[5];
   assign v0_lane135_mux_5 = v0_lane135_bits_5 ? v_1415 : 21'd0;
-  assign lane135_h_add = {s2_v0_lane135[20], s2_v0_lane135} + {lane135_dk[20], lane135_dk};
   assign v0_lane136_bits = s1_read[0];
   assign v0_lane136_mux = v0_lane136_bits ? v_136 : 21'd0;
   assign v0_lane136_bits_1 = s1_read[1];
@@ -16056,7 +14896,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane136_or_3 = v0_lane136_or_2 | v0_lane136_mux_4;
   assign v0_lane136_bits_5 = s1_read[5];
   assign v0_lane136_mux_5 = v0_lane136_bits_5 ? v_1416 : 21'd0;
-  assign lane136_h_add = {s2_v0_lane136[20], s2_v0_lane136} + {lane136_dk[20], lane136_dk};
   assign v0_lane137_bits = s1_read[0];
   assign v0_lane137_mux = v0_lane137_bits ? v_137 : 21'd0;
   assign v0_lane137_bits_1 = s1_read[1];
@@ -16073,7 +14912,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane137_or_3 = v0_lane137_or_2 | v0_lane137_mux_4;
   assign v0_lane137_bits_5 = s1_read[5];
   assign v0_lane137_mux_5 = v0_lane137_bits_5 ? v_1417 : 21'd0;
-  assign lane137_h_add = {s2_v0_lane137[20], s2_v0_lane137} + {lane137_dk[20], lane137_dk};
   assign v0_lane138_bits = s1_read[0];
   assign v0_lane138_mux = v0_lane138_bits ? v_138 : 21'd0;
   assign v0_lane138_bits_1 = s1_read[1];
@@ -16090,7 +14928,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane138_or_3 = v0_lane138_or_2 | v0_lane138_mux_4;
   assign v0_lane138_bits_5 = s1_read[5];
   assign v0_lane138_mux_5 = v0_lane138_bits_5 ? v_1418 : 21'd0;
-  assign lane138_h_add = {s2_v0_lane138[20], s2_v0_lane138} + {lane138_dk[20], lane138_dk};
   assign v0_lane139_bits = s1_read[0];
   assign v0_lane139_mux = v0_lane139_bits ? v_139 : 21'd0;
   assign v0_lane139_bits_1 = s1_read[1];
@@ -16107,7 +14944,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane139_or_3 = v0_lane139_or_2 | v0_lane139_mux_4;
   assign v0_lane139_bits_5 = s1_read[5];
   assign v0_lane139_mux_5 = v0_lane139_bits_5 ? v_1419 : 21'd0;
-  assign lane139_h_add = {s2_v0_lane139[20], s2_v0_lane139} + {lane139_dk[20], lane139_dk};
   assign v0_lane140_bits = s1_read[0];
   assign v0_lane140_mux = v0_lane140_bits ? v_140 : 21'd0;
   assign v0_lane140_bits_1 = s1_read[1];
@@ -16124,7 +14960,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane140_or_3 = v0_lane140_or_2 | v0_lane140_mux_4;
   assign v0_lane140_bits_5 = s1_read[5];
   assign v0_lane140_mux_5 = v0_lane140_bits_5 ? v_1420 : 21'd0;
-  assign lane140_h_add = {s2_v0_lane140[20], s2_v0_lane140} + {lane140_dk[20], lane140_dk};
   assign v0_lane141_bits = s1_read[0];
   assign v0_lane141_mux = v0_lane141_bits ? v_141 : 21'd0;
   assign v0_lane141_bits_1 = s1_read[1];
@@ -16141,7 +14976,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane141_or_3 = v0_lane141_or_2 | v0_lane141_mux_4;
   assign v0_lane141_bits_5 = s1_read[5];
   assign v0_lane141_mux_5 = v0_lane141_bits_5 ? v_1421 : 21'd0;
-  assign lane141_h_add = {s2_v0_lane141[20], s2_v0_lane141} + {lane141_dk[20], lane141_dk};
   assign v0_lane142_bits = s1_read[0];
   assign v0_lane142_mux = v0_lane142_bits ? v_142 : 21'd0;
   assign v0_lane142_bits_1 = s1_read[1];
@@ -16158,7 +14992,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane142_or_3 = v0_lane142_or_2 | v0_lane142_mux_4;
   assign v0_lane142_bits_5 = s1_read[5];
   assign v0_lane142_mux_5 = v0_lane142_bits_5 ? v_1422 : 21'd0;
-  assign lane142_h_add = {s2_v0_lane142[20], s2_v0_lane142} + {lane142_dk[20], lane142_dk};
   assign v0_lane143_bits = s1_read[0];
   assign v0_lane143_mux = v0_lane143_bits ? v_143 : 21'd0;
   assign v0_lane143_bits_1 = s1_read[1];
@@ -16175,7 +15008,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane143_or_3 = v0_lane143_or_2 | v0_lane143_mux_4;
   assign v0_lane143_bits_5 = s1_read[5];
   assign v0_lane143_mux_5 = v0_lane143_bits_5 ? v_1423 : 21'd0;
-  assign lane143_h_add = {s2_v0_lane143[20], s2_v0_lane143} + {lane143_dk[20], lane143_dk};
   assign v0_lane144_bits = s1_read[0];
   assign v0_lane144_mux = v0_lane144_bits ? v_144 : 21'd0;
   assign v0_lane144_bits_1 = s1_read[1];
@@ -16192,7 +15024,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane144_or_3 = v0_lane144_or_2 | v0_lane144_mux_4;
   assign v0_lane144_bits_5 = s1_read[5];
   assign v0_lane144_mux_5 = v0_lane144_bits_5 ? v_1424 : 21'd0;
-  assign lane144_h_add = {s2_v0_lane144[20], s2_v0_lane144} + {lane144_dk[20], lane144_dk};
   assign v0_lane145_bits = s1_read[0];
   assign v0_lane145_mux = v0_lane145_bits ? v_145 : 21'd0;
   assign v0_lane145_bits_1 = s1_read[1];
@@ -16209,7 +15040,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane145_or_3 = v0_lane145_or_2 | v0_lane145_mux_4;
   assign v0_lane145_bits_5 = s1_read[5];
   assign v0_lane145_mux_5 = v0_lane145_bits_5 ? v_1425 : 21'd0;
-  assign lane145_h_add = {s2_v0_lane145[20], s2_v0_lane145} + {lane145_dk[20], lane145_dk};
   assign v0_lane146_bits = s1_read[0];
   assign v0_lane146_mux = v0_lane146_bits ? v_146 : 21'd0;
   assign v0_lane146_bits_1 = s1_read[1];
@@ -16226,7 +15056,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane146_or_3 = v0_lane146_or_2 | v0_lane146_mux_4;
   assign v0_lane146_bits_5 = s1_read[5];
   assign v0_lane146_mux_5 = v0_lane146_bits_5 ? v_1426 : 21'd0;
-  assign lane146_h_add = {s2_v0_lane146[20], s2_v0_lane146} + {lane146_dk[20], lane146_dk};
   assign v0_lane147_bits = s1_read[0];
   assign v0_lane147_mux = v0_lane147_bits ? v_147 : 21'd0;
   assign v0_lane147_bits_1 = s1_read[1];
@@ -16243,7 +15072,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane147_or_3 = v0_lane147_or_2 | v0_lane147_mux_4;
   assign v0_lane147_bits_5 = s1_read[5];
   assign v0_lane147_mux_5 = v0_lane147_bits_5 ? v_1427 : 21'd0;
-  assign lane147_h_add = {s2_v0_lane147[20], s2_v0_lane147} + {lane147_dk[20], lane147_dk};
   assign v0_lane148_bits = s1_read[0];
   assign v0_lane148_mux = v0_lane148_bits ? v_148 : 21'd0;
   assign v0_lane148_bits_1 = s1_read[1];
@@ -16260,7 +15088,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane148_or_3 = v0_lane148_or_2 | v0_lane148_mux_4;
   assign v0_lane148_bits_5 = s1_read[5];
   assign v0_lane148_mux_5 = v0_lane148_bits_5 ? v_1428 : 21'd0;
-  assign lane148_h_add = {s2_v0_lane148[20], s2_v0_lane148} + {lane148_dk[20], lane148_dk};
   assign v0_lane149_bits = s1_read[0];
   assign v0_lane149_mux = v0_lane149_bits ? v_149 : 21'd0;
   assign v0_lane149_bits_1 = s1_read[1];
@@ -16277,7 +15104,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane149_or_3 = v0_lane149_or_2 | v0_lane149_mux_4;
   assign v0_lane149_bits_5 = s1_read[5];
   assign v0_lane149_mux_5 = v0_lane149_bits_5 ? v_1429 : 21'd0;
-  assign lane149_h_add = {s2_v0_lane149[20], s2_v0_lane149} + {lane149_dk[20], lane149_dk};
   assign v0_lane150_bits = s1_read[0];
   assign v0_lane150_mux = v0_lane150_bits ? v_150 : 21'd0;
   assign v0_lane150_bits_1 = s1_read[1];
@@ -16294,7 +15120,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane150_or_3 = v0_lane150_or_2 | v0_lane150_mux_4;
   assign v0_lane150_bits_5 = s1_read[5];
   assign v0_lane150_mux_5 = v0_lane150_bits_5 ? v_1430 : 21'd0;
-  assign lane150_h_add = {s2_v0_lane150[20], s2_v0_lane150} + {lane150_dk[20], lane150_dk};
   assign v0_lane151_bits = s1_read[0];
   assign v0_lane151_mux = v0_lane151_bits ? v_151 : 21'd0;
   assign v0_lane151_bits_1 = s1_read[1];
@@ -16311,7 +15136,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane151_or_3 = v0_lane151_or_2 | v0_lane151_mux_4;
   assign v0_lane151_bits_5 = s1_read[5];
   assign v0_lane151_mux_5 = v0_lane151_bits_5 ? v_1431 : 21'd0;
-  assign lane151_h_add = {s2_v0_lane151[20], s2_v0_lane151} + {lane151_dk[20], lane151_dk};
   assign v0_lane152_bits = s1_read[0];
   assign v0_lane152_mux = v0_lane152_bits ? v_152 : 21'd0;
   assign v0_lane152_bits_1 = s1_read[1];
@@ -16328,7 +15152,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane152_or_3 = v0_lane152_or_2 | v0_lane152_mux_4;
   assign v0_lane152_bits_5 = s1_read[5];
   assign v0_lane152_mux_5 = v0_lane152_bits_5 ? v_1432 : 21'd0;
-  assign lane152_h_add = {s2_v0_lane152[20], s2_v0_lane152} + {lane152_dk[20], lane152_dk};
   assign v0_lane153_bits = s1_read[0];
   assign v0_lane153_mux = v0_lane153_bits ? v_153 : 21'd0;
   assign v0_lane153_bits_1 = s1_read[1];
@@ -16345,7 +15168,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane153_or_3 = v0_lane153_or_2 | v0_lane153_mux_4;
   assign v0_lane153_bits_5 = s1_read[5];
   assign v0_lane153_mux_5 = v0_lane153_bits_5 ? v_1433 : 21'd0;
-  assign lane153_h_add = {s2_v0_lane153[20], s2_v0_lane153} + {lane153_dk[20], lane153_dk};
   assign v0_lane154_bits = s1_read[0];
   assign v0_lane154_mux = v0_lane154_bits ? v_154 : 21'd0;
   assign v0_lane154_bits_1 = s1_read[1];
@@ -16362,7 +15184,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane154_or_3 = v0_lane154_or_2 | v0_lane154_mux_4;
   assign v0_lane154_bits_5 = s1_read[5];
   assign v0_lane154_mux_5 = v0_lane154_bits_5 ? v_1434 : 21'd0;
-  assign lane154_h_add = {s2_v0_lane154[20], s2_v0_lane154} + {lane154_dk[20], lane154_dk};
   assign v0_lane155_bits = s1_read[0];
   assign v0_lane155_mux = v0_lane155_bits ? v_155 : 21'd0;
   assign v0_lane155_bits_1 = s1_read[1];
@@ -16379,7 +15200,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane155_or_3 = v0_lane155_or_2 | v0_lane155_mux_4;
   assign v0_lane155_bits_5 = s1_read[5];
   assign v0_lane155_mux_5 = v0_lane155_bits_5 ? v_1435 : 21'd0;
-  assign lane155_h_add = {s2_v0_lane155[20], s2_v0_lane155} + {lane155_dk[20], lane155_dk};
   assign v0_lane156_bits = s1_read[0];
   assign v0_lane156_mux = v0_lane156_bits ? v_156 : 21'd0;
   assign v0_lane156_bits_1 = s1_read[1];
@@ -16396,7 +15216,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane156_or_3 = v0_lane156_or_2 | v0_lane156_mux_4;
   assign v0_lane156_bits_5 = s1_read[5];
   assign v0_lane156_mux_5 = v0_lane156_bits_5 ? v_1436 : 21'd0;
-  assign lane156_h_add = {s2_v0_lane156[20], s2_v0_lane156} + {lane156_dk[20], lane156_dk};
   assign v0_lane157_bits = s1_read[0];
   assign v0_lane157_mux = v0_lane157_bits ? v_157 : 21'd0;
   assign v0_lane157_bits_1 = s1_read[1];
@@ -16413,7 +15232,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane157_or_3 = v0_lane157_or_2 | v0_lane157_mux_4;
   assign v0_lane157_bits_5 = s1_read[5];
   assign v0_lane157_mux_5 = v0_lane157_bits_5 ? v_1437 : 21'd0;
-  assign lane157_h_add = {s2_v0_lane157[20], s2_v0_lane157} + {lane157_dk[20], lane157_dk};
   assign v0_lane158_bits = s1_read[0];
   assign v0_lane158_mux = v0_lane158_bits ? v_158 : 21'd0;
   assign v0_lane158_bits_1 = s1_read[1];
@@ -16430,7 +15248,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane158_or_3 = v0_lane158_or_2 | v0_lane158_mux_4;
   assign v0_lane158_bits_5 = s1_read[5];
   assign v0_lane158_mux_5 = v0_lane158_bits_5 ? v_1438 : 21'd0;
-  assign lane158_h_add = {s2_v0_lane158[20], s2_v0_lane158} + {lane158_dk[20], lane158_dk};
   assign v0_lane159_bits = s1_read[0];
   assign v0_lane159_mux = v0_lane159_bits ? v_159 : 21'd0;
   assign v0_lane159_bits_1 = s1_read[1];
@@ -16447,7 +15264,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane159_or_3 = v0_lane159_or_2 | v0_lane159_mux_4;
   assign v0_lane159_bits_5 = s1_read[5];
   assign v0_lane159_mux_5 = v0_lane159_bits_5 ? v_1439 : 21'd0;
-  assign lane159_h_add = {s2_v0_lane159[20], s2_v0_lane159} + {lane159_dk[20], lane159_dk};
   assign v0_lane160_bits = s1_read[0];
   assign v0_lane160_mux = v0_lane160_bits ? v_160 : 21'd0;
   assign v0_lane160_bits_1 = s1_read[1];
@@ -16464,7 +15280,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane160_or_3 = v0_lane160_or_2 | v0_lane160_mux_4;
   assign v0_lane160_bits_5 = s1_read[5];
   assign v0_lane160_mux_5 = v0_lane160_bits_5 ? v_1440 : 21'd0;
-  assign lane160_h_add = {s2_v0_lane160[20], s2_v0_lane160} + {lane160_dk[20], lane160_dk};
   assign v0_lane161_bits = s1_read[0];
   assign v0_lane161_mux = v0_lane161_bits ? v_161 : 21'd0;
   assign v0_lane161_bits_1 = s1_read[1];
@@ -16481,7 +15296,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane161_or_3 = v0_lane161_or_2 | v0_lane161_mux_4;
   assign v0_lane161_bits_5 = s1_read[5];
   assign v0_lane161_mux_5 = v0_lane161_bits_5 ? v_1441 : 21'd0;
-  assign lane161_h_add = {s2_v0_lane161[20], s2_v0_lane161} + {lane161_dk[20], lane161_dk};
   assign v0_lane162_bits = s1_read[0];
   assign v0_lane162_mux = v0_lane162_bits ? v_162 : 21'd0;
   assign v0_lane162_bits_1 = s1_read[1];
@@ -16498,7 +15312,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane162_or_3 = v0_lane162_or_2 | v0_lane162_mux_4;
   assign v0_lane162_bits_5 = s1_read[5];
   assign v0_lane162_mux_5 = v0_lane162_bits_5 ? v_1442 : 21'd0;
-  assign lane162_h_add = {s2_v0_lane162[20], s2_v0_lane162} + {lane162_dk[20], lane162_dk};
   assign v0_lane163_bits = s1_read[0];
   assign v0_lane163_mux = v0_lane163_bits ? v_163 : 21'd0;
   assign v0_lane163_bits_1 = s1_read[1];
@@ -16515,7 +15328,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane163_or_3 = v0_lane163_or_2 | v0_lane163_mux_4;
   assign v0_lane163_bits_5 = s1_read[5];
   assign v0_lane163_mux_5 = v0_lane163_bits_5 ? v_1443 : 21'd0;
-  assign lane163_h_add = {s2_v0_lane163[20], s2_v0_lane163} + {lane163_dk[20], lane163_dk};
   assign v0_lane164_bits = s1_read[0];
   assign v0_lane164_mux = v0_lane164_bits ? v_164 : 21'd0;
   assign v0_lane164_bits_1 = s1_read[1];
@@ -16532,7 +15344,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane164_or_3 = v0_lane164_or_2 | v0_lane164_mux_4;
   assign v0_lane164_bits_5 = s1_read[5];
   assign v0_lane164_mux_5 = v0_lane164_bits_5 ? v_1444 : 21'd0;
-  assign lane164_h_add = {s2_v0_lane164[20], s2_v0_lane164} + {lane164_dk[20], lane164_dk};
   assign v0_lane165_bits = s1_read[0];
   assign v0_lane165_mux = v0_lane165_bits ? v_165 : 21'd0;
   assign v0_lane165_bits_1 = s1_read[1];
@@ -16549,7 +15360,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane165_or_3 = v0_lane165_or_2 | v0_lane165_mux_4;
   assign v0_lane165_bits_5 = s1_read[5];
   assign v0_lane165_mux_5 = v0_lane165_bits_5 ? v_1445 : 21'd0;
-  assign lane165_h_add = {s2_v0_lane165[20], s2_v0_lane165} + {lane165_dk[20], lane165_dk};
   assign v0_lane166_bits = s1_read[0];
   assign v0_lane166_mux = v0_lane166_bits ? v_166 : 21'd0;
   assign v0_lane166_bits_1 = s1_read[1];
@@ -16566,7 +15376,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane166_or_3 = v0_lane166_or_2 | v0_lane166_mux_4;
   assign v0_lane166_bits_5 = s1_read[5];
   assign v0_lane166_mux_5 = v0_lane166_bits_5 ? v_1446 : 21'd0;
-  assign lane166_h_add = {s2_v0_lane166[20], s2_v0_lane166} + {lane166_dk[20], lane166_dk};
   assign v0_lane167_bits = s1_read[0];
   assign v0_lane167_mux = v0_lane167_bits ? v_167 : 21'd0;
   assign v0_lane167_bits_1 = s1_read[1];
@@ -16583,7 +15392,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane167_or_3 = v0_lane167_or_2 | v0_lane167_mux_4;
   assign v0_lane167_bits_5 = s1_read[5];
   assign v0_lane167_mux_5 = v0_lane167_bits_5 ? v_1447 : 21'd0;
-  assign lane167_h_add = {s2_v0_lane167[20], s2_v0_lane167} + {lane167_dk[20], lane167_dk};
   assign v0_lane168_bits = s1_read[0];
   assign v0_lane168_mux = v0_lane168_bits ? v_168 : 21'd0;
   assign v0_lane168_bits_1 = s1_read[1];
@@ -16600,7 +15408,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane168_or_3 = v0_lane168_or_2 | v0_lane168_mux_4;
   assign v0_lane168_bits_5 = s1_read[5];
   assign v0_lane168_mux_5 = v0_lane168_bits_5 ? v_1448 : 21'd0;
-  assign lane168_h_add = {s2_v0_lane168[20], s2_v0_lane168} + {lane168_dk[20], lane168_dk};
   assign v0_lane169_bits = s1_read[0];
   assign v0_lane169_mux = v0_lane169_bits ? v_169 : 21'd0;
   assign v0_lane169_bits_1 = s1_read[1];
@@ -16617,7 +15424,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane169_or_3 = v0_lane169_or_2 | v0_lane169_mux_4;
   assign v0_lane169_bits_5 = s1_read[5];
   assign v0_lane169_mux_5 = v0_lane169_bits_5 ? v_1449 : 21'd0;
-  assign lane169_h_add = {s2_v0_lane169[20], s2_v0_lane169} + {lane169_dk[20], lane169_dk};
   assign v0_lane170_bits = s1_read[0];
   assign v0_lane170_mux = v0_lane170_bits ? v_170 : 21'd0;
   assign v0_lane170_bits_1 = s1_read[1];
@@ -16634,7 +15440,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane170_or_3 = v0_lane170_or_2 | v0_lane170_mux_4;
   assign v0_lane170_bits_5 = s1_read[5];
   assign v0_lane170_mux_5 = v0_lane170_bits_5 ? v_1450 : 21'd0;
-  assign lane170_h_add = {s2_v0_lane170[20], s2_v0_lane170} + {lane170_dk[20], lane170_dk};
   assign v0_lane171_bits = s1_read[0];
   assign v0_lane171_mux = v0_lane171_bits ? v_171 : 21'd0;
   assign v0_lane171_bits_1 = s1_read[1];
@@ -16651,7 +15456,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane171_or_3 = v0_lane171_or_2 | v0_lane171_mux_4;
   assign v0_lane171_bits_5 = s1_read[5];
   assign v0_lane171_mux_5 = v0_lane171_bits_5 ? v_1451 : 21'd0;
-  assign lane171_h_add = {s2_v0_lane171[20], s2_v0_lane171} + {lane171_dk[20], lane171_dk};
   assign v0_lane172_bits = s1_read[0];
   assign v0_lane172_mux = v0_lane172_bits ? v_172 : 21'd0;
   assign v0_lane172_bits_1 = s1_read[1];
@@ -16668,7 +15472,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane172_or_3 = v0_lane172_or_2 | v0_lane172_mux_4;
   assign v0_lane172_bits_5 = s1_read[5];
   assign v0_lane172_mux_5 = v0_lane172_bits_5 ? v_1452 : 21'd0;
-  assign lane172_h_add = {s2_v0_lane172[20], s2_v0_lane172} + {lane172_dk[20], lane172_dk};
   assign v0_lane173_bits = s1_read[0];
   assign v0_lane173_mux = v0_lane173_bits ? v_173 : 21'd0;
   assign v0_lane173_bits_1 = s1_read[1];
@@ -16685,7 +15488,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane173_or_3 = v0_lane173_or_2 | v0_lane173_mux_4;
   assign v0_lane173_bits_5 = s1_read[5];
   assign v0_lane173_mux_5 = v0_lane173_bits_5 ? v_1453 : 21'd0;
-  assign lane173_h_add = {s2_v0_lane173[20], s2_v0_lane173} + {lane173_dk[20], lane173_dk};
   assign v0_lane174_bits = s1_read[0];
   assign v0_lane174_mux = v0_lane174_bits ? v_174 : 21'd0;
   assign v0_lane174_bits_1 = s1_read[1];
@@ -16702,7 +15504,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane174_or_3 = v0_lane174_or_2 | v0_lane174_mux_4;
   assign v0_lane174_bits_5 = s1_read[5];
   assign v0_lane174_mux_5 = v0_lane174_bits_5 ? v_1454 : 21'd0;
-  assign lane174_h_add = {s2_v0_lane174[20], s2_v0_lane174} + {lane174_dk[20], lane174_dk};
   assign v0_lane175_bits = s1_read[0];
   assign v0_lane175_mux = v0_lane175_bits ? v_175 : 21'd0;
   assign v0_lane175_bits_1 = s1_read[1];
@@ -16719,7 +15520,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane175_or_3 = v0_lane175_or_2 | v0_lane175_mux_4;
   assign v0_lane175_bits_5 = s1_read[5];
   assign v0_lane175_mux_5 = v0_lane175_bits_5 ? v_1455 : 21'd0;
-  assign lane175_h_add = {s2_v0_lane175[20], s2_v0_lane175} + {lane175_dk[20], lane175_dk};
   assign v0_lane176_bits = s1_read[0];
   assign v0_lane176_mux = v0_lane176_bits ? v_176 : 21'd0;
   assign v0_lane176_bits_1 = s1_read[1];
@@ -16736,7 +15536,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane176_or_3 = v0_lane176_or_2 | v0_lane176_mux_4;
   assign v0_lane176_bits_5 = s1_read[5];
   assign v0_lane176_mux_5 = v0_lane176_bits_5 ? v_1456 : 21'd0;
-  assign lane176_h_add = {s2_v0_lane176[20], s2_v0_lane176} + {lane176_dk[20], lane176_dk};
   assign v0_lane177_bits = s1_read[0];
   assign v0_lane177_mux = v0_lane177_bits ? v_177 : 21'd0;
   assign v0_lane177_bits_1 = s1_read[1];
@@ -16753,7 +15552,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane177_or_3 = v0_lane177_or_2 | v0_lane177_mux_4;
   assign v0_lane177_bits_5 = s1_read[5];
   assign v0_lane177_mux_5 = v0_lane177_bits_5 ? v_1457 : 21'd0;
-  assign lane177_h_add = {s2_v0_lane177[20], s2_v0_lane177} + {lane177_dk[20], lane177_dk};
   assign v0_lane178_bits = s1_read[0];
   assign v0_lane178_mux = v0_lane178_bits ? v_178 : 21'd0;
   assign v0_lane178_bits_1 = s1_read[1];
@@ -16770,7 +15568,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane178_or_3 = v0_lane178_or_2 | v0_lane178_mux_4;
   assign v0_lane178_bits_5 = s1_read[5];
   assign v0_lane178_mux_5 = v0_lane178_bits_5 ? v_1458 : 21'd0;
-  assign lane178_h_add = {s2_v0_lane178[20], s2_v0_lane178} + {lane178_dk[20], lane178_dk};
   assign v0_lane179_bits = s1_read[0];
   assign v0_lane179_mux = v0_lane179_bits ? v_179 : 21'd0;
   assign v0_lane179_bits_1 = s1_read[1];
@@ -16787,7 +15584,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane179_or_3 = v0_lane179_or_2 | v0_lane179_mux_4;
   assign v0_lane179_bits_5 = s1_read[5];
   assign v0_lane179_mux_5 = v0_lane179_bits_5 ? v_1459 : 21'd0;
-  assign lane179_h_add = {s2_v0_lane179[20], s2_v0_lane179} + {lane179_dk[20], lane179_dk};
   assign v0_lane180_bits = s1_read[0];
   assign v0_lane180_mux = v0_lane180_bits ? v_180 : 21'd0;
   assign v0_lane180_bits_1 = s1_read[1];
@@ -16804,7 +15600,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane180_or_3 = v0_lane180_or_2 | v0_lane180_mux_4;
   assign v0_lane180_bits_5 = s1_read[5];
   assign v0_lane180_mux_5 = v0_lane180_bits_5 ? v_1460 : 21'd0;
-  assign lane180_h_add = {s2_v0_lane180[20], s2_v0_lane180} + {lane180_dk[20], lane180_dk};
   assign v0_lane181_bits = s1_read[0];
   assign v0_lane181_mux = v0_lane181_bits ? v_181 : 21'd0;
   assign v0_lane181_bits_1 = s1_read[1];
@@ -16821,7 +15616,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane181_or_3 = v0_lane181_or_2 | v0_lane181_mux_4;
   assign v0_lane181_bits_5 = s1_read[5];
   assign v0_lane181_mux_5 = v0_lane181_bits_5 ? v_1461 : 21'd0;
-  assign lane181_h_add = {s2_v0_lane181[20], s2_v0_lane181} + {lane181_dk[20], lane181_dk};
   assign v0_lane182_bits = s1_read[0];
   assign v0_lane182_mux = v0_lane182_bits ? v_182 : 21'd0;
   assign v0_lane182_bits_1 = s1_read[1];
@@ -16838,7 +15632,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane182_or_3 = v0_lane182_or_2 | v0_lane182_mux_4;
   assign v0_lane182_bits_5 = s1_read[5];
   assign v0_lane182_mux_5 = v0_lane182_bits_5 ? v_1462 : 21'd0;
-  assign lane182_h_add = {s2_v0_lane182[20], s2_v0_lane182} + {lane182_dk[20], lane182_dk};
   assign v0_lane183_bits = s1_read[0];
   assign v0_lane183_mux = v0_lane183_bits ? v_183 : 21'd0;
   assign v0_lane183_bits_1 = s1_read[1];
@@ -16855,7 +15648,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane183_or_3 = v0_lane183_or_2 | v0_lane183_mux_4;
   assign v0_lane183_bits_5 = s1_read[5];
   assign v0_lane183_mux_5 = v0_lane183_bits_5 ? v_1463 : 21'd0;
-  assign lane183_h_add = {s2_v0_lane183[20], s2_v0_lane183} + {lane183_dk[20], lane183_dk};
   assign v0_lane184_bits = s1_read[0];
   assign v0_lane184_mux = v0_lane184_bits ? v_184 : 21'd0;
   assign v0_lane184_bits_1 = s1_read[1];
@@ -16872,7 +15664,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane184_or_3 = v0_lane184_or_2 | v0_lane184_mux_4;
   assign v0_lane184_bits_5 = s1_read[5];
   assign v0_lane184_mux_5 = v0_lane184_bits_5 ? v_1464 : 21'd0;
-  assign lane184_h_add = {s2_v0_lane184[20], s2_v0_lane184} + {lane184_dk[20], lane184_dk};
   assign v0_lane185_bits = s1_read[0];
   assign v0_lane185_mux = v0_lane185_bits ? v_185 : 21'd0;
   assign v0_lane185_bits_1 = s1_read[1];
@@ -16889,7 +15680,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane185_or_3 = v0_lane185_or_2 | v0_lane185_mux_4;
   assign v0_lane185_bits_5 = s1_read[5];
   assign v0_lane185_mux_5 = v0_lane185_bits_5 ? v_1465 : 21'd0;
-  assign lane185_h_add = {s2_v0_lane185[20], s2_v0_lane185} + {lane185_dk[20], lane185_dk};
   assign v0_lane186_bits = s1_read[0];
   assign v0_lane186_mux = v0_lane186_bits ? v_186 : 21'd0;
   assign v0_lane186_bits_1 = s1_read[1];
@@ -16906,7 +15696,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane186_or_3 = v0_lane186_or_2 | v0_lane186_mux_4;
   assign v0_lane186_bits_5 = s1_read[5];
   assign v0_lane186_mux_5 = v0_lane186_bits_5 ? v_1466 : 21'd0;
-  assign lane186_h_add = {s2_v0_lane186[20], s2_v0_lane186} + {lane186_dk[20], lane186_dk};
   assign v0_lane187_bits = s1_read[0];
   assign v0_lane187_mux = v0_lane187_bits ? v_187 : 21'd0;
   assign v0_lane187_bits_1 = s1_read[1];
@@ -16923,7 +15712,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane187_or_3 = v0_lane187_or_2 | v0_lane187_mux_4;
   assign v0_lane187_bits_5 = s1_read[5];
   assign v0_lane187_mux_5 = v0_lane187_bits_5 ? v_1467 : 21'd0;
-  assign lane187_h_add = {s2_v0_lane187[20], s2_v0_lane187} + {lane187_dk[20], lane187_dk};
   assign v0_lane188_bits = s1_read[0];
   assign v0_lane188_mux = v0_lane188_bits ? v_188 : 21'd0;
   assign v0_lane188_bits_1 = s1_read[1];
@@ -16940,7 +15728,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane188_or_3 = v0_lane188_or_2 | v0_lane188_mux_4;
   assign v0_lane188_bits_5 = s1_read[5];
   assign v0_lane188_mux_5 = v0_lane188_bits_5 ? v_1468 : 21'd0;
-  assign lane188_h_add = {s2_v0_lane188[20], s2_v0_lane188} + {lane188_dk[20], lane188_dk};
   assign v0_lane189_bits = s1_read[0];
   assign v0_lane189_mux = v0_lane189_bits ? v_189 : 21'd0;
   assign v0_lane189_bits_1 = s1_read[1];
@@ -16957,7 +15744,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane189_or_3 = v0_lane189_or_2 | v0_lane189_mux_4;
   assign v0_lane189_bits_5 = s1_read[5];
   assign v0_lane189_mux_5 = v0_lane189_bits_5 ? v_1469 : 21'd0;
-  assign lane189_h_add = {s2_v0_lane189[20], s2_v0_lane189} + {lane189_dk[20], lane189_dk};
   assign v0_lane190_bits = s1_read[0];
   assign v0_lane190_mux = v0_lane190_bits ? v_190 : 21'd0;
   assign v0_lane190_bits_1 = s1_read[1];
@@ -16974,7 +15760,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane190_or_3 = v0_lane190_or_2 | v0_lane190_mux_4;
   assign v0_lane190_bits_5 = s1_read[5];
   assign v0_lane190_mux_5 = v0_lane190_bits_5 ? v_1470 : 21'd0;
-  assign lane190_h_add = {s2_v0_lane190[20], s2_v0_lane190} + {lane190_dk[20], lane190_dk};
   assign v0_lane191_bits = s1_read[0];
   assign v0_lane191_mux = v0_lane191_bits ? v_191 : 21'd0;
   assign v0_lane191_bits_1 = s1_read[1];
@@ -16991,7 +15776,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane191_or_3 = v0_lane191_or_2 | v0_lane191_mux_4;
   assign v0_lane191_bits_5 = s1_read[5];
   assign v0_lane191_mux_5 = v0_lane191_bits_5 ? v_1471 : 21'd0;
-  assign lane191_h_add = {s2_v0_lane191[20], s2_v0_lane191} + {lane191_dk[20], lane191_dk};
   assign v0_lane192_bits = s1_read[0];
   assign v0_lane192_mux = v0_lane192_bits ? v_192 : 21'd0;
   assign v0_lane192_bits_1 = s1_read[1];
@@ -17008,7 +15792,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane192_or_3 = v0_lane192_or_2 | v0_lane192_mux_4;
   assign v0_lane192_bits_5 = s1_read[5];
   assign v0_lane192_mux_5 = v0_lane192_bits_5 ? v_1472 : 21'd0;
-  assign lane192_h_add = {s2_v0_lane192[20], s2_v0_lane192} + {lane192_dk[20], lane192_dk};
   assign v0_lane193_bits = s1_read[0];
   assign v0_lane193_mux = v0_lane193_bits ? v_193 : 21'd0;
   assign v0_lane193_bits_1 = s1_read[1];
@@ -17025,7 +15808,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane193_or_3 = v0_lane193_or_2 | v0_lane193_mux_4;
   assign v0_lane193_bits_5 = s1_read[5];
   assign v0_lane193_mux_5 = v0_lane193_bits_5 ? v_1473 : 21'd0;
-  assign lane193_h_add = {s2_v0_lane193[20], s2_v0_lane193} + {lane193_dk[20], lane193_dk};
   assign v0_lane194_bits = s1_read[0];
   assign v0_lane194_mux = v0_lane194_bits ? v_194 : 21'd0;
   assign v0_lane194_bits_1 = s1_read[1];
@@ -17042,7 +15824,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane194_or_3 = v0_lane194_or_2 | v0_lane194_mux_4;
   assign v0_lane194_bits_5 = s1_read[5];
   assign v0_lane194_mux_5 = v0_lane194_bits_5 ? v_1474 : 21'd0;
-  assign lane194_h_add = {s2_v0_lane194[20], s2_v0_lane194} + {lane194_dk[20], lane194_dk};
   assign v0_lane195_bits = s1_read[0];
   assign v0_lane195_mux = v0_lane195_bits ? v_195 : 21'd0;
   assign v0_lane195_bits_1 = s1_read[1];
@@ -17059,7 +15840,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane195_or_3 = v0_lane195_or_2 | v0_lane195_mux_4;
   assign v0_lane195_bits_5 = s1_read[5];
   assign v0_lane195_mux_5 = v0_lane195_bits_5 ? v_1475 : 21'd0;
-  assign lane195_h_add = {s2_v0_lane195[20], s2_v0_lane195} + {lane195_dk[20], lane195_dk};
   assign v0_lane196_bits = s1_read[0];
   assign v0_lane196_mux = v0_lane196_bits ? v_196 : 21'd0;
   assign v0_lane196_bits_1 = s1_read[1];
@@ -17076,7 +15856,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane196_or_3 = v0_lane196_or_2 | v0_lane196_mux_4;
   assign v0_lane196_bits_5 = s1_read[5];
   assign v0_lane196_mux_5 = v0_lane196_bits_5 ? v_1476 : 21'd0;
-  assign lane196_h_add = {s2_v0_lane196[20], s2_v0_lane196} + {lane196_dk[20], lane196_dk};
   assign v0_lane197_bits = s1_read[0];
   assign v0_lane197_mux = v0_lane197_bits ? v_197 : 21'd0;
   assign v0_lane197_bits_1 = s1_read[1];
@@ -17093,7 +15872,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane197_or_3 = v0_lane197_or_2 | v0_lane197_mux_4;
   assign v0_lane197_bits_5 = s1_read[5];
   assign v0_lane197_mux_5 = v0_lane197_bits_5 ? v_1477 : 21'd0;
-  assign lane197_h_add = {s2_v0_lane197[20], s2_v0_lane197} + {lane197_dk[20], lane197_dk};
   assign v0_lane198_bits = s1_read[0];
   assign v0_lane198_mux = v0_lane198_bits ? v_198 : 21'd0;
   assign v0_lane198_bits_1 = s1_read[1];
@@ -17110,7 +15888,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane198_or_3 = v0_lane198_or_2 | v0_lane198_mux_4;
   assign v0_lane198_bits_5 = s1_read[5];
   assign v0_lane198_mux_5 = v0_lane198_bits_5 ? v_1478 : 21'd0;
-  assign lane198_h_add = {s2_v0_lane198[20], s2_v0_lane198} + {lane198_dk[20], lane198_dk};
   assign v0_lane199_bits = s1_read[0];
   assign v0_lane199_mux = v0_lane199_bits ? v_199 : 21'd0;
   assign v0_lane199_bits_1 = s1_read[1];
@@ -17127,7 +15904,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane199_or_3 = v0_lane199_or_2 | v0_lane199_mux_4;
   assign v0_lane199_bits_5 = s1_read[5];
   assign v0_lane199_mux_5 = v0_lane199_bits_5 ? v_1479 : 21'd0;
-  assign lane199_h_add = {s2_v0_lane199[20], s2_v0_lane199} + {lane199_dk[20], lane199_dk};
   assign v0_lane200_bits = s1_read[0];
   assign v0_lane200_mux = v0_lane200_bits ? v_200 : 21'd0;
   assign v0_lane200_bits_1 = s1_read[1];
@@ -17144,7 +15920,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane200_or_3 = v0_lane200_or_2 | v0_lane200_mux_4;
   assign v0_lane200_bits_5 = s1_read[5];
   assign v0_lane200_mux_5 = v0_lane200_bits_5 ? v_1480 : 21'd0;
-  assign lane200_h_add = {s2_v0_lane200[20], s2_v0_lane200} + {lane200_dk[20], lane200_dk};
   assign v0_lane201_bits = s1_read[0];
   assign v0_lane201_mux = v0_lane201_bits ? v_201 : 21'd0;
   assign v0_lane201_bits_1 = s1_read[1];
@@ -17161,7 +15936,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane201_or_3 = v0_lane201_or_2 | v0_lane201_mux_4;
   assign v0_lane201_bits_5 = s1_read[5];
   assign v0_lane201_mux_5 = v0_lane201_bits_5 ? v_1481 : 21'd0;
-  assign lane201_h_add = {s2_v0_lane201[20], s2_v0_lane201} + {lane201_dk[20], lane201_dk};
   assign v0_lane202_bits = s1_read[0];
   assign v0_lane202_mux = v0_lane202_bits ? v_202 : 21'd0;
   assign v0_lane202_bits_1 = s1_read[1];
@@ -17178,7 +15952,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane202_or_3 = v0_lane202_or_2 | v0_lane202_mux_4;
   assign v0_lane202_bits_5 = s1_read[5];
   assign v0_lane202_mux_5 = v0_lane202_bits_5 ? v_1482 : 21'd0;
-  assign lane202_h_add = {s2_v0_lane202[20], s2_v0_lane202} + {lane202_dk[20], lane202_dk};
   assign v0_lane203_bits = s1_read[0];
   assign v0_lane203_mux = v0_lane203_bits ? v_203 : 21'd0;
   assign v0_lane203_bits_1 = s1_read[1];
@@ -17195,7 +15968,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane203_or_3 = v0_lane203_or_2 | v0_lane203_mux_4;
   assign v0_lane203_bits_5 = s1_read[5];
   assign v0_lane203_mux_5 = v0_lane203_bits_5 ? v_1483 : 21'd0;
-  assign lane203_h_add = {s2_v0_lane203[20], s2_v0_lane203} + {lane203_dk[20], lane203_dk};
   assign v0_lane204_bits = s1_read[0];
   assign v0_lane204_mux = v0_lane204_bits ? v_204 : 21'd0;
   assign v0_lane204_bits_1 = s1_read[1];
@@ -17212,7 +15984,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane204_or_3 = v0_lane204_or_2 | v0_lane204_mux_4;
   assign v0_lane204_bits_5 = s1_read[5];
   assign v0_lane204_mux_5 = v0_lane204_bits_5 ? v_1484 : 21'd0;
-  assign lane204_h_add = {s2_v0_lane204[20], s2_v0_lane204} + {lane204_dk[20], lane204_dk};
   assign v0_lane205_bits = s1_read[0];
   assign v0_lane205_mux = v0_lane205_bits ? v_205 : 21'd0;
   assign v0_lane205_bits_1 = s1_read[1];
@@ -17229,7 +16000,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane205_or_3 = v0_lane205_or_2 | v0_lane205_mux_4;
   assign v0_lane205_bits_5 = s1_read[5];
   assign v0_lane205_mux_5 = v0_lane205_bits_5 ? v_1485 : 21'd0;
-  assign lane205_h_add = {s2_v0_lane205[20], s2_v0_lane205} + {lane205_dk[20], lane205_dk};
   assign v0_lane206_bits = s1_read[0];
   assign v0_lane206_mux = v0_lane206_bits ? v_206 : 21'd0;
   assign v0_lane206_bits_1 = s1_read[1];
@@ -17246,7 +16016,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane206_or_3 = v0_lane206_or_2 | v0_lane206_mux_4;
   assign v0_lane206_bits_5 = s1_read[5];
   assign v0_lane206_mux_5 = v0_lane206_bits_5 ? v_1486 : 21'd0;
-  assign lane206_h_add = {s2_v0_lane206[20], s2_v0_lane206} + {lane206_dk[20], lane206_dk};
   assign v0_lane207_bits = s1_read[0];
   assign v0_lane207_mux = v0_lane207_bits ? v_207 : 21'd0;
   assign v0_lane207_bits_1 = s1_read[1];
@@ -17263,7 +16032,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane207_or_3 = v0_lane207_or_2 | v0_lane207_mux_4;
   assign v0_lane207_bits_5 = s1_read[5];
   assign v0_lane207_mux_5 = v0_lane207_bits_5 ? v_1487 : 21'd0;
-  assign lane207_h_add = {s2_v0_lane207[20], s2_v0_lane207} + {lane207_dk[20], lane207_dk};
   assign v0_lane208_bits = s1_read[0];
   assign v0_lane208_mux = v0_lane208_bits ? v_208 : 21'd0;
   assign v0_lane208_bits_1 = s1_read[1];
@@ -17280,7 +16048,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane208_or_3 = v0_lane208_or_2 | v0_lane208_mux_4;
   assign v0_lane208_bits_5 = s1_read[5];
   assign v0_lane208_mux_5 = v0_lane208_bits_5 ? v_1488 : 21'd0;
-  assign lane208_h_add = {s2_v0_lane208[20], s2_v0_lane208} + {lane208_dk[20], lane208_dk};
   assign v0_lane209_bits = s1_read[0];
   assign v0_lane209_mux = v0_lane209_bits ? v_209 : 21'd0;
   assign v0_lane209_bits_1 = s1_read[1];
@@ -17297,7 +16064,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane209_or_3 = v0_lane209_or_2 | v0_lane209_mux_4;
   assign v0_lane209_bits_5 = s1_read[5];
   assign v0_lane209_mux_5 = v0_lane209_bits_5 ? v_1489 : 21'd0;
-  assign lane209_h_add = {s2_v0_lane209[20], s2_v0_lane209} + {lane209_dk[20], lane209_dk};
   assign v0_lane210_bits = s1_read[0];
   assign v0_lane210_mux = v0_lane210_bits ? v_210 : 21'd0;
   assign v0_lane210_bits_1 = s1_read[1];
@@ -17314,7 +16080,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane210_or_3 = v0_lane210_or_2 | v0_lane210_mux_4;
   assign v0_lane210_bits_5 = s1_read[5];
   assign v0_lane210_mux_5 = v0_lane210_bits_5 ? v_1490 : 21'd0;
-  assign lane210_h_add = {s2_v0_lane210[20], s2_v0_lane210} + {lane210_dk[20], lane210_dk};
   assign v0_lane211_bits = s1_read[0];
   assign v0_lane211_mux = v0_lane211_bits ? v_211 : 21'd0;
   assign v0_lane211_bits_1 = s1_read[1];
@@ -17331,7 +16096,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane211_or_3 = v0_lane211_or_2 | v0_lane211_mux_4;
   assign v0_lane211_bits_5 = s1_read[5];
   assign v0_lane211_mux_5 = v0_lane211_bits_5 ? v_1491 : 21'd0;
-  assign lane211_h_add = {s2_v0_lane211[20], s2_v0_lane211} + {lane211_dk[20], lane211_dk};
   assign v0_lane212_bits = s1_read[0];
   assign v0_lane212_mux = v0_lane212_bits ? v_212 : 21'd0;
   assign v0_lane212_bits_1 = s1_read[1];
@@ -17348,7 +16112,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane212_or_3 = v0_lane212_or_2 | v0_lane212_mux_4;
   assign v0_lane212_bits_5 = s1_read[5];
   assign v0_lane212_mux_5 = v0_lane212_bits_5 ? v_1492 : 21'd0;
-  assign lane212_h_add = {s2_v0_lane212[20], s2_v0_lane212} + {lane212_dk[20], lane212_dk};
   assign v0_lane213_bits = s1_read[0];
   assign v0_lane213_mux = v0_lane213_bits ? v_213 : 21'd0;
   assign v0_lane213_bits_1 = s1_read[1];
@@ -17365,7 +16128,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane213_or_3 = v0_lane213_or_2 | v0_lane213_mux_4;
   assign v0_lane213_bits_5 = s1_read[5];
   assign v0_lane213_mux_5 = v0_lane213_bits_5 ? v_1493 : 21'd0;
-  assign lane213_h_add = {s2_v0_lane213[20], s2_v0_lane213} + {lane213_dk[20], lane213_dk};
   assign v0_lane214_bits = s1_read[0];
   assign v0_lane214_mux = v0_lane214_bits ? v_214 : 21'd0;
   assign v0_lane214_bits_1 = s1_read[1];
@@ -17382,7 +16144,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane214_or_3 = v0_lane214_or_2 | v0_lane214_mux_4;
   assign v0_lane214_bits_5 = s1_read[5];
   assign v0_lane214_mux_5 = v0_lane214_bits_5 ? v_1494 : 21'd0;
-  assign lane214_h_add = {s2_v0_lane214[20], s2_v0_lane214} + {lane214_dk[20], lane214_dk};
   assign v0_lane215_bits = s1_read[0];
   assign v0_lane215_mux = v0_lane215_bits ? v_215 : 21'd0;
   assign v0_lane215_bits_1 = s1_read[1];
@@ -17399,7 +16160,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane215_or_3 = v0_lane215_or_2 | v0_lane215_mux_4;
   assign v0_lane215_bits_5 = s1_read[5];
   assign v0_lane215_mux_5 = v0_lane215_bits_5 ? v_1495 : 21'd0;
-  assign lane215_h_add = {s2_v0_lane215[20], s2_v0_lane215} + {lane215_dk[20], lane215_dk};
   assign v0_lane216_bits = s1_read[0];
   assign v0_lane216_mux = v0_lane216_bits ? v_216 : 21'd0;
   assign v0_lane216_bits_1 = s1_read[1];
@@ -17416,7 +16176,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane216_or_3 = v0_lane216_or_2 | v0_lane216_mux_4;
   assign v0_lane216_bits_5 = s1_read[5];
   assign v0_lane216_mux_5 = v0_lane216_bits_5 ? v_1496 : 21'd0;
-  assign lane216_h_add = {s2_v0_lane216[20], s2_v0_lane216} + {lane216_dk[20], lane216_dk};
   assign v0_lane217_bits = s1_read[0];
   assign v0_lane217_mux = v0_lane217_bits ? v_217 : 21'd0;
   assign v0_lane217_bits_1 = s1_read[1];
@@ -17433,7 +16192,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane217_or_3 = v0_lane217_or_2 | v0_lane217_mux_4;
   assign v0_lane217_bits_5 = s1_read[5];
   assign v0_lane217_mux_5 = v0_lane217_bits_5 ? v_1497 : 21'd0;
-  assign lane217_h_add = {s2_v0_lane217[20], s2_v0_lane217} + {lane217_dk[20], lane217_dk};
   assign v0_lane218_bits = s1_read[0];
   assign v0_lane218_mux = v0_lane218_bits ? v_218 : 21'd0;
   assign v0_lane218_bits_1 = s1_read[1];
@@ -17450,7 +16208,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane218_or_3 = v0_lane218_or_2 | v0_lane218_mux_4;
   assign v0_lane218_bits_5 = s1_read[5];
   assign v0_lane218_mux_5 = v0_lane218_bits_5 ? v_1498 : 21'd0;
-  assign lane218_h_add = {s2_v0_lane218[20], s2_v0_lane218} + {lane218_dk[20], lane218_dk};
   assign v0_lane219_bits = s1_read[0];
   assign v0_lane219_mux = v0_lane219_bits ? v_219 : 21'd0;
   assign v0_lane219_bits_1 = s1_read[1];
@@ -17467,7 +16224,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane219_or_3 = v0_lane219_or_2 | v0_lane219_mux_4;
   assign v0_lane219_bits_5 = s1_read[5];
   assign v0_lane219_mux_5 = v0_lane219_bits_5 ? v_1499 : 21'd0;
-  assign lane219_h_add = {s2_v0_lane219[20], s2_v0_lane219} + {lane219_dk[20], lane219_dk};
   assign v0_lane220_bits = s1_read[0];
   assign v0_lane220_mux = v0_lane220_bits ? v_220 : 21'd0;
   assign v0_lane220_bits_1 = s1_read[1];
@@ -17484,7 +16240,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane220_or_3 = v0_lane220_or_2 | v0_lane220_mux_4;
   assign v0_lane220_bits_5 = s1_read[5];
   assign v0_lane220_mux_5 = v0_lane220_bits_5 ? v_1500 : 21'd0;
-  assign lane220_h_add = {s2_v0_lane220[20], s2_v0_lane220} + {lane220_dk[20], lane220_dk};
   assign v0_lane221_bits = s1_read[0];
   assign v0_lane221_mux = v0_lane221_bits ? v_221 : 21'd0;
   assign v0_lane221_bits_1 = s1_read[1];
@@ -17501,7 +16256,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane221_or_3 = v0_lane221_or_2 | v0_lane221_mux_4;
   assign v0_lane221_bits_5 = s1_read[5];
   assign v0_lane221_mux_5 = v0_lane221_bits_5 ? v_1501 : 21'd0;
-  assign lane221_h_add = {s2_v0_lane221[20], s2_v0_lane221} + {lane221_dk[20], lane221_dk};
   assign v0_lane222_bits = s1_read[0];
   assign v0_lane222_mux = v0_lane222_bits ? v_222 : 21'd0;
   assign v0_lane222_bits_1 = s1_read[1];
@@ -17518,7 +16272,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane222_or_3 = v0_lane222_or_2 | v0_lane222_mux_4;
   assign v0_lane222_bits_5 = s1_read[5];
   assign v0_lane222_mux_5 = v0_lane222_bits_5 ? v_1502 : 21'd0;
-  assign lane222_h_add = {s2_v0_lane222[20], s2_v0_lane222} + {lane222_dk[20], lane222_dk};
   assign v0_lane223_bits = s1_read[0];
   assign v0_lane223_mux = v0_lane223_bits ? v_223 : 21'd0;
   assign v0_lane223_bits_1 = s1_read[1];
@@ -17535,7 +16288,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane223_or_3 = v0_lane223_or_2 | v0_lane223_mux_4;
   assign v0_lane223_bits_5 = s1_read[5];
   assign v0_lane223_mux_5 = v0_lane223_bits_5 ? v_1503 : 21'd0;
-  assign lane223_h_add = {s2_v0_lane223[20], s2_v0_lane223} + {lane223_dk[20], lane223_dk};
   assign v0_lane224_bits = s1_read[0];
   assign v0_lane224_mux = v0_lane224_bits ? v_224 : 21'd0;
   assign v0_lane224_bits_1 = s1_read[1];
@@ -17552,7 +16304,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane224_or_3 = v0_lane224_or_2 | v0_lane224_mux_4;
   assign v0_lane224_bits_5 = s1_read[5];
   assign v0_lane224_mux_5 = v0_lane224_bits_5 ? v_1504 : 21'd0;
-  assign lane224_h_add = {s2_v0_lane224[20], s2_v0_lane224} + {lane224_dk[20], lane224_dk};
   assign v0_lane225_bits = s1_read[0];
   assign v0_lane225_mux = v0_lane225_bits ? v_225 : 21'd0;
   assign v0_lane225_bits_1 = s1_read[1];
@@ -17569,7 +16320,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane225_or_3 = v0_lane225_or_2 | v0_lane225_mux_4;
   assign v0_lane225_bits_5 = s1_read[5];
   assign v0_lane225_mux_5 = v0_lane225_bits_5 ? v_1505 : 21'd0;
-  assign lane225_h_add = {s2_v0_lane225[20], s2_v0_lane225} + {lane225_dk[20], lane225_dk};
   assign v0_lane226_bits = s1_read[0];
   assign v0_lane226_mux = v0_lane226_bits ? v_226 : 21'd0;
   assign v0_lane226_bits_1 = s1_read[1];
@@ -17586,7 +16336,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane226_or_3 = v0_lane226_or_2 | v0_lane226_mux_4;
   assign v0_lane226_bits_5 = s1_read[5];
   assign v0_lane226_mux_5 = v0_lane226_bits_5 ? v_1506 : 21'd0;
-  assign lane226_h_add = {s2_v0_lane226[20], s2_v0_lane226} + {lane226_dk[20], lane226_dk};
   assign v0_lane227_bits = s1_read[0];
   assign v0_lane227_mux = v0_lane227_bits ? v_227 : 21'd0;
   assign v0_lane227_bits_1 = s1_read[1];
@@ -17603,7 +16352,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane227_or_3 = v0_lane227_or_2 | v0_lane227_mux_4;
   assign v0_lane227_bits_5 = s1_read[5];
   assign v0_lane227_mux_5 = v0_lane227_bits_5 ? v_1507 : 21'd0;
-  assign lane227_h_add = {s2_v0_lane227[20], s2_v0_lane227} + {lane227_dk[20], lane227_dk};
   assign v0_lane228_bits = s1_read[0];
   assign v0_lane228_mux = v0_lane228_bits ? v_228 : 21'd0;
   assign v0_lane228_bits_1 = s1_read[1];
@@ -17620,7 +16368,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane228_or_3 = v0_lane228_or_2 | v0_lane228_mux_4;
   assign v0_lane228_bits_5 = s1_read[5];
   assign v0_lane228_mux_5 = v0_lane228_bits_5 ? v_1508 : 21'd0;
-  assign lane228_h_add = {s2_v0_lane228[20], s2_v0_lane228} + {lane228_dk[20], lane228_dk};
   assign v0_lane229_bits = s1_read[0];
   assign v0_lane229_mux = v0_lane229_bits ? v_229 : 21'd0;
   assign v0_lane229_bits_1 = s1_read[1];
@@ -17637,7 +16384,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane229_or_3 = v0_lane229_or_2 | v0_lane229_mux_4;
   assign v0_lane229_bits_5 = s1_read[5];
   assign v0_lane229_mux_5 = v0_lane229_bits_5 ? v_1509 : 21'd0;
-  assign lane229_h_add = {s2_v0_lane229[20], s2_v0_lane229} + {lane229_dk[20], lane229_dk};
   assign v0_lane230_bits = s1_read[0];
   assign v0_lane230_mux = v0_lane230_bits ? v_230 : 21'd0;
   assign v0_lane230_bits_1 = s1_read[1];
@@ -17654,7 +16400,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane230_or_3 = v0_lane230_or_2 | v0_lane230_mux_4;
   assign v0_lane230_bits_5 = s1_read[5];
   assign v0_lane230_mux_5 = v0_lane230_bits_5 ? v_1510 : 21'd0;
-  assign lane230_h_add = {s2_v0_lane230[20], s2_v0_lane230} + {lane230_dk[20], lane230_dk};
   assign v0_lane231_bits = s1_read[0];
   assign v0_lane231_mux = v0_lane231_bits ? v_231 : 21'd0;
   assign v0_lane231_bits_1 = s1_read[1];
@@ -17671,7 +16416,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane231_or_3 = v0_lane231_or_2 | v0_lane231_mux_4;
   assign v0_lane231_bits_5 = s1_read[5];
   assign v0_lane231_mux_5 = v0_lane231_bits_5 ? v_1511 : 21'd0;
-  assign lane231_h_add = {s2_v0_lane231[20], s2_v0_lane231} + {lane231_dk[20], lane231_dk};
   assign v0_lane232_bits = s1_read[0];
   assign v0_lane232_mux = v0_lane232_bits ? v_232 : 21'd0;
   assign v0_lane232_bits_1 = s1_read[1];
@@ -17688,7 +16432,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane232_or_3 = v0_lane232_or_2 | v0_lane232_mux_4;
   assign v0_lane232_bits_5 = s1_read[5];
   assign v0_lane232_mux_5 = v0_lane232_bits_5 ? v_1512 : 21'd0;
-  assign lane232_h_add = {s2_v0_lane232[20], s2_v0_lane232} + {lane232_dk[20], lane232_dk};
   assign v0_lane233_bits = s1_read[0];
   assign v0_lane233_mux = v0_lane233_bits ? v_233 : 21'd0;
   assign v0_lane233_bits_1 = s1_read[1];
@@ -17705,7 +16448,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane233_or_3 = v0_lane233_or_2 | v0_lane233_mux_4;
   assign v0_lane233_bits_5 = s1_read[5];
   assign v0_lane233_mux_5 = v0_lane233_bits_5 ? v_1513 : 21'd0;
-  assign lane233_h_add = {s2_v0_lane233[20], s2_v0_lane233} + {lane233_dk[20], lane233_dk};
   assign v0_lane234_bits = s1_read[0];
   assign v0_lane234_mux = v0_lane234_bits ? v_234 : 21'd0;
   assign v0_lane234_bits_1 = s1_read[1];
@@ -17722,7 +16464,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane234_or_3 = v0_lane234_or_2 | v0_lane234_mux_4;
   assign v0_lane234_bits_5 = s1_read[5];
   assign v0_lane234_mux_5 = v0_lane234_bits_5 ? v_1514 : 21'd0;
-  assign lane234_h_add = {s2_v0_lane234[20], s2_v0_lane234} + {lane234_dk[20], lane234_dk};
   assign v0_lane235_bits = s1_read[0];
   assign v0_lane235_mux = v0_lane235_bits ? v_235 : 21'd0;
   assign v0_lane235_bits_1 = s1_read[1];
@@ -17739,7 +16480,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane235_or_3 = v0_lane235_or_2 | v0_lane235_mux_4;
   assign v0_lane235_bits_5 = s1_read[5];
   assign v0_lane235_mux_5 = v0_lane235_bits_5 ? v_1515 : 21'd0;
-  assign lane235_h_add = {s2_v0_lane235[20], s2_v0_lane235} + {lane235_dk[20], lane235_dk};
   assign v0_lane236_bits = s1_read[0];
   assign v0_lane236_mux = v0_lane236_bits ? v_236 : 21'd0;
   assign v0_lane236_bits_1 = s1_read[1];
@@ -17756,7 +16496,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane236_or_3 = v0_lane236_or_2 | v0_lane236_mux_4;
   assign v0_lane236_bits_5 = s1_read[5];
   assign v0_lane236_mux_5 = v0_lane236_bits_5 ? v_1516 : 21'd0;
-  assign lane236_h_add = {s2_v0_lane236[20], s2_v0_lane236} + {lane236_dk[20], lane236_dk};
   assign v0_lane237_bits = s1_read[0];
   assign v0_lane237_mux = v0_lane237_bits ? v_237 : 21'd0;
   assign v0_lane237_bits_1 = s1_read[1];
@@ -17773,7 +16512,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane237_or_3 = v0_lane237_or_2 | v0_lane237_mux_4;
   assign v0_lane237_bits_5 = s1_read[5];
   assign v0_lane237_mux_5 = v0_lane237_bits_5 ? v_1517 : 21'd0;
-  assign lane237_h_add = {s2_v0_lane237[20], s2_v0_lane237} + {lane237_dk[20], lane237_dk};
   assign v0_lane238_bits = s1_read[0];
   assign v0_lane238_mux = v0_lane238_bits ? v_238 : 21'd0;
   assign v0_lane238_bits_1 = s1_read[1];
@@ -17790,7 +16528,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane238_or_3 = v0_lane238_or_2 | v0_lane238_mux_4;
   assign v0_lane238_bits_5 = s1_read[5];
   assign v0_lane238_mux_5 = v0_lane238_bits_5 ? v_1518 : 21'd0;
-  assign lane238_h_add = {s2_v0_lane238[20], s2_v0_lane238} + {lane238_dk[20], lane238_dk};
   assign v0_lane239_bits = s1_read[0];
   assign v0_lane239_mux = v0_lane239_bits ? v_239 : 21'd0;
   assign v0_lane239_bits_1 = s1_read[1];
@@ -17807,7 +16544,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane239_or_3 = v0_lane239_or_2 | v0_lane239_mux_4;
   assign v0_lane239_bits_5 = s1_read[5];
   assign v0_lane239_mux_5 = v0_lane239_bits_5 ? v_1519 : 21'd0;
-  assign lane239_h_add = {s2_v0_lane239[20], s2_v0_lane239} + {lane239_dk[20], lane239_dk};
   assign v0_lane240_bits = s1_read[0];
   assign v0_lane240_mux = v0_lane240_bits ? v_240 : 21'd0;
   assign v0_lane240_bits_1 = s1_read[1];
@@ -17824,7 +16560,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane240_or_3 = v0_lane240_or_2 | v0_lane240_mux_4;
   assign v0_lane240_bits_5 = s1_read[5];
   assign v0_lane240_mux_5 = v0_lane240_bits_5 ? v_1520 : 21'd0;
-  assign lane240_h_add = {s2_v0_lane240[20], s2_v0_lane240} + {lane240_dk[20], lane240_dk};
   assign v0_lane241_bits = s1_read[0];
   assign v0_lane241_mux = v0_lane241_bits ? v_241 : 21'd0;
   assign v0_lane241_bits_1 = s1_read[1];
@@ -17841,7 +16576,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane241_or_3 = v0_lane241_or_2 | v0_lane241_mux_4;
   assign v0_lane241_bits_5 = s1_read[5];
   assign v0_lane241_mux_5 = v0_lane241_bits_5 ? v_1521 : 21'd0;
-  assign lane241_h_add = {s2_v0_lane241[20], s2_v0_lane241} + {lane241_dk[20], lane241_dk};
   assign v0_lane242_bits = s1_read[0];
   assign v0_lane242_mux = v0_lane242_bits ? v_242 : 21'd0;
   assign v0_lane242_bits_1 = s1_read[1];
@@ -17858,7 +16592,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane242_or_3 = v0_lane242_or_2 | v0_lane242_mux_4;
   assign v0_lane242_bits_5 = s1_read[5];
   assign v0_lane242_mux_5 = v0_lane242_bits_5 ? v_1522 : 21'd0;
-  assign lane242_h_add = {s2_v0_lane242[20], s2_v0_lane242} + {lane242_dk[20], lane242_dk};
   assign v0_lane243_bits = s1_read[0];
   assign v0_lane243_mux = v0_lane243_bits ? v_243 : 21'd0;
   assign v0_lane243_bits_1 = s1_read[1];
@@ -17875,7 +16608,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane243_or_3 = v0_lane243_or_2 | v0_lane243_mux_4;
   assign v0_lane243_bits_5 = s1_read[5];
   assign v0_lane243_mux_5 = v0_lane243_bits_5 ? v_1523 : 21'd0;
-  assign lane243_h_add = {s2_v0_lane243[20], s2_v0_lane243} + {lane243_dk[20], lane243_dk};
   assign v0_lane244_bits = s1_read[0];
   assign v0_lane244_mux = v0_lane244_bits ? v_244 : 21'd0;
   assign v0_lane244_bits_1 = s1_read[1];
@@ -17892,7 +16624,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane244_or_3 = v0_lane244_or_2 | v0_lane244_mux_4;
   assign v0_lane244_bits_5 = s1_read[5];
   assign v0_lane244_mux_5 = v0_lane244_bits_5 ? v_1524 : 21'd0;
-  assign lane244_h_add = {s2_v0_lane244[20], s2_v0_lane244} + {lane244_dk[20], lane244_dk};
   assign v0_lane245_bits = s1_read[0];
   assign v0_lane245_mux = v0_lane245_bits ? v_245 : 21'd0;
   assign v0_lane245_bits_1 = s1_read[1];
@@ -17909,7 +16640,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane245_or_3 = v0_lane245_or_2 | v0_lane245_mux_4;
   assign v0_lane245_bits_5 = s1_read[5];
   assign v0_lane245_mux_5 = v0_lane245_bits_5 ? v_1525 : 21'd0;
-  assign lane245_h_add = {s2_v0_lane245[20], s2_v0_lane245} + {lane245_dk[20], lane245_dk};
   assign v0_lane246_bits = s1_read[0];
   assign v0_lane246_mux = v0_lane246_bits ? v_246 : 21'd0;
   assign v0_lane246_bits_1 = s1_read[1];
@@ -17926,7 +16656,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane246_or_3 = v0_lane246_or_2 | v0_lane246_mux_4;
   assign v0_lane246_bits_5 = s1_read[5];
   assign v0_lane246_mux_5 = v0_lane246_bits_5 ? v_1526 : 21'd0;
-  assign lane246_h_add = {s2_v0_lane246[20], s2_v0_lane246} + {lane246_dk[20], lane246_dk};
   assign v0_lane247_bits = s1_read[0];
   assign v0_lane247_mux = v0_lane247_bits ? v_247 : 21'd0;
   assign v0_lane247_bits_1 = s1_read[1];
@@ -17943,7 +16672,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane247_or_3 = v0_lane247_or_2 | v0_lane247_mux_4;
   assign v0_lane247_bits_5 = s1_read[5];
   assign v0_lane247_mux_5 = v0_lane247_bits_5 ? v_1527 : 21'd0;
-  assign lane247_h_add = {s2_v0_lane247[20], s2_v0_lane247} + {lane247_dk[20], lane247_dk};
   assign v0_lane248_bits = s1_read[0];
   assign v0_lane248_mux = v0_lane248_bits ? v_248 : 21'd0;
   assign v0_lane248_bits_1 = s1_read[1];
@@ -17960,7 +16688,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane248_or_3 = v0_lane248_or_2 | v0_lane248_mux_4;
   assign v0_lane248_bits_5 = s1_read[5];
   assign v0_lane248_mux_5 = v0_lane248_bits_5 ? v_1528 : 21'd0;
-  assign lane248_h_add = {s2_v0_lane248[20], s2_v0_lane248} + {lane248_dk[20], lane248_dk};
   assign v0_lane249_bits = s1_read[0];
   assign v0_lane249_mux = v0_lane249_bits ? v_249 : 21'd0;
   assign v0_lane249_bits_1 = s1_read[1];
@@ -17977,7 +16704,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane249_or_3 = v0_lane249_or_2 | v0_lane249_mux_4;
   assign v0_lane249_bits_5 = s1_read[5];
   assign v0_lane249_mux_5 = v0_lane249_bits_5 ? v_1529 : 21'd0;
-  assign lane249_h_add = {s2_v0_lane249[20], s2_v0_lane249} + {lane249_dk[20], lane249_dk};
   assign v0_lane250_bits = s1_read[0];
   assign v0_lane250_mux = v0_lane250_bits ? v_250 : 21'd0;
   assign v0_lane250_bits_1 = s1_read[1];
@@ -17994,7 +16720,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane250_or_3 = v0_lane250_or_2 | v0_lane250_mux_4;
   assign v0_lane250_bits_5 = s1_read[5];
   assign v0_lane250_mux_5 = v0_lane250_bits_5 ? v_1530 : 21'd0;
-  assign lane250_h_add = {s2_v0_lane250[20], s2_v0_lane250} + {lane250_dk[20], lane250_dk};
   assign v0_lane251_bits = s1_read[0];
   assign v0_lane251_mux = v0_lane251_bits ? v_251 : 21'd0;
   assign v0_lane251_bits_1 = s1_read[1];
@@ -18011,7 +16736,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane251_or_3 = v0_lane251_or_2 | v0_lane251_mux_4;
   assign v0_lane251_bits_5 = s1_read[5];
   assign v0_lane251_mux_5 = v0_lane251_bits_5 ? v_1531 : 21'd0;
-  assign lane251_h_add = {s2_v0_lane251[20], s2_v0_lane251} + {lane251_dk[20], lane251_dk};
   assign v0_lane252_bits = s1_read[0];
   assign v0_lane252_mux = v0_lane252_bits ? v_252 : 21'd0;
   assign v0_lane252_bits_1 = s1_read[1];
@@ -18028,7 +16752,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane252_or_3 = v0_lane252_or_2 | v0_lane252_mux_4;
   assign v0_lane252_bits_5 = s1_read[5];
   assign v0_lane252_mux_5 = v0_lane252_bits_5 ? v_1532 : 21'd0;
-  assign lane252_h_add = {s2_v0_lane252[20], s2_v0_lane252} + {lane252_dk[20], lane252_dk};
   assign v0_lane253_bits = s1_read[0];
   assign v0_lane253_mux = v0_lane253_bits ? v_253 : 21'd0;
   assign v0_lane253_bits_1 = s1_read[1];
@@ -18045,7 +16768,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane253_or_3 = v0_lane253_or_2 | v0_lane253_mux_4;
   assign v0_lane253_bits_5 = s1_read[5];
   assign v0_lane253_mux_5 = v0_lane253_bits_5 ? v_1533 : 21'd0;
-  assign lane253_h_add = {s2_v0_lane253[20], s2_v0_lane253} + {lane253_dk[20], lane253_dk};
   assign v0_lane254_bits = s1_read[0];
   assign v0_lane254_mux = v0_lane254_bits ? v_254 : 21'd0;
   assign v0_lane254_bits_1 = s1_read[1];
@@ -18062,7 +16784,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane254_or_3 = v0_lane254_or_2 | v0_lane254_mux_4;
   assign v0_lane254_bits_5 = s1_read[5];
   assign v0_lane254_mux_5 = v0_lane254_bits_5 ? v_1534 : 21'd0;
-  assign lane254_h_add = {s2_v0_lane254[20], s2_v0_lane254} + {lane254_dk[20], lane254_dk};
   assign v0_lane255_bits = s1_read[0];
   assign v0_lane255_mux = v0_lane255_bits ? v_255 : 21'd0;
   assign v0_lane255_bits_1 = s1_read[1];
@@ -18079,7 +16800,6 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign v0_lane255_or_3 = v0_lane255_or_2 | v0_lane255_mux_4;
   assign v0_lane255_bits_5 = s1_read[5];
   assign v0_lane255_mux_5 = v0_lane255_bits_5 ? v_1535 : 21'd0;
-  assign lane255_h_add = {s2_v0_lane255[20], s2_v0_lane255} + {lane255_dk[20], lane255_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -21723,1794 +20443,1538 @@ module mlp_hst_4_384_s3_fc1_lif_l1536_p256_pipe_06cdaac3 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_3 | v0_lane0_mux_5;
   assign lane0_a = {s2_current_lane0, 4'd0};
-  assign lane0_d = {lane0_a[20], lane0_a} - {s2_v0_lane0[20], s2_v0_lane0};
-  assign lane0_dk = lane0_d[21:1];
-  assign lane0_h = lane0_h_add[20:0];
+  assign lane0_s = {s2_v0_lane0[20], s2_v0_lane0} + {lane0_a[20], lane0_a};
+  assign lane0_h = lane0_s[21:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(21'd2048);
   assign lane0_vn = s4_spike_lane0 ? 21'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_3 | v0_lane1_mux_5;
   assign lane1_a = {s2_current_lane1, 4'd0};
-  assign lane1_d = {lane1_a[20], lane1_a} - {s2_v0_lane1[20], s2_v0_lane1};
-  assign lane1_dk = lane1_d[21:1];
-  assign lane1_h = lane1_h_add[20:0];
+  assign lane1_s = {s2_v0_lane1[20], s2_v0_lane1} + {lane1_a[20], lane1_a};
+  assign lane1_h = lane1_s[21:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(21'd2048);
   assign lane1_vn = s4_spike_lane1 ? 21'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_3 | v0_lane2_mux_5;
   assign lane2_a = {s2_current_lane2, 4'd0};
-  assign lane2_d = {lane2_a[20], lane2_a} - {s2_v0_lane2[20], s2_v0_lane2};
-  assign lane2_dk = lane2_d[21:1];
-  assign lane2_h = lane2_h_add[20:0];
+  assign lane2_s = {s2_v0_lane2[20], s2_v0_lane2} + {lane2_a[20], lane2_a};
+  assign lane2_h = lane2_s[21:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(21'd2048);
   assign lane2_vn = s4_spike_lane2 ? 21'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_3 | v0_lane3_mux_5;
   assign lane3_a = {s2_current_lane3, 4'd0};
-  assign lane3_d = {lane3_a[20], lane3_a} - {s2_v0_lane3[20], s2_v0_lane3};
-  assign lane3_dk = lane3_d[21:1];
-  assign lane3_h = lane3_h_add[20:0];
+  assign lane3_s = {s2_v0_lane3[20], s2_v0_lane3} + {lane3_a[20], lane3_a};
+  assign lane3_h = lane3_s[21:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(21'd2048);
   assign lane3_vn = s4_spike_lane3 ? 21'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_3 | v0_lane4_mux_5;
   assign lane4_a = {s2_current_lane4, 4'd0};
-  assign lane4_d = {lane4_a[20], lane4_a} - {s2_v0_lane4[20], s2_v0_lane4};
-  assign lane4_dk = lane4_d[21:1];
-  assign lane4_h = lane4_h_add[20:0];
+  assign lane4_s = {s2_v0_lane4[20], s2_v0_lane4} + {lane4_a[20], lane4_a};
+  assign lane4_h = lane4_s[21:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(21'd2048);
   assign lane4_vn = s4_spike_lane4 ? 21'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_3 | v0_lane5_mux_5;
   assign lane5_a = {s2_current_lane5, 4'd0};
-  assign lane5_d = {lane5_a[20], lane5_a} - {s2_v0_lane5[20], s2_v0_lane5};
-  assign lane5_dk = lane5_d[21:1];
-  assign lane5_h = lane5_h_add[20:0];
+  assign lane5_s = {s2_v0_lane5[20], s2_v0_lane5} + {lane5_a[20], lane5_a};
+  assign lane5_h = lane5_s[21:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(21'd2048);
   assign lane5_vn = s4_spike_lane5 ? 21'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_or_3 | v0_lane6_mux_5;
   assign lane6_a = {s2_current_lane6, 4'd0};
-  assign lane6_d = {lane6_a[20], lane6_a} - {s2_v0_lane6[20], s2_v0_lane6};
-  assign lane6_dk = lane6_d[21:1];
-  assign lane6_h = lane6_h_add[20:0];
+  assign lane6_s = {s2_v0_lane6[20], s2_v0_lane6} + {lane6_a[20], lane6_a};
+  assign lane6_h = lane6_s[21:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(21'd2048);
   assign lane6_vn = s4_spike_lane6 ? 21'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_or_3 | v0_lane7_mux_5;
   assign lane7_a = {s2_current_lane7, 4'd0};
-  assign lane7_d = {lane7_a[20], lane7_a} - {s2_v0_lane7[20], s2_v0_lane7};
-  assign lane7_dk = lane7_d[21:1];
-  assign lane7_h = lane7_h_add[20:0];
+  assign lane7_s = {s2_v0_lane7[20], s2_v0_lane7} + {lane7_a[20], lane7_a};
+  assign lane7_h = lane7_s[21:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(21'd2048);
   assign lane7_vn = s4_spike_lane7 ? 21'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_or_3 | v0_lane8_mux_5;
   assign lane8_a = {s2_current_lane8, 4'd0};
-  assign lane8_d = {lane8_a[20], lane8_a} - {s2_v0_lane8[20], s2_v0_lane8};
-  assign lane8_dk = lane8_d[21:1];
-  assign lane8_h = lane8_h_add[20:0];
+  assign lane8_s = {s2_v0_lane8[20], s2_v0_lane8} + {lane8_a[20], lane8_a};
+  assign lane8_h = lane8_s[21:1];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(21'd2048);
   assign lane8_vn = s4_spike_lane8 ? 21'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_or_3 | v0_lane9_mux_5;
   assign lane9_a = {s2_current_lane9, 4'd0};
-  assign lane9_d = {lane9_a[20], lane9_a} - {s2_v0_lane9[20], s2_v0_lane9};
-  assign lane9_dk = lane9_d[21:1];
-  assign lane9_h = lane9_h_add[20:0];
+  assign lane9_s = {s2_v0_lane9[20], s2_v0_lane9} + {lane9_a[20], lane9_a};
+  assign lane9_h = lane9_s[21:1];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(21'd2048);
   assign lane9_vn = s4_spike_lane9 ? 21'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_or_3 | v0_lane10_mux_5;
   assign lane10_a = {s2_current_lane10, 4'd0};
-  assign lane10_d = {lane10_a[20], lane10_a} - {s2_v0_lane10[20], s2_v0_lane10};
-  assign lane10_dk = lane10_d[21:1];
-  assign lane10_h = lane10_h_add[20:0];
+  assign lane10_s = {s2_v0_lane10[20], s2_v0_lane10} + {lane10_a[20], lane10_a};
+  assign lane10_h = lane10_s[21:1];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(21'd2048);
   assign lane10_vn = s4_spike_lane10 ? 21'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_or_3 | v0_lane11_mux_5;
   assign lane11_a = {s2_current_lane11, 4'd0};
-  assign lane11_d = {lane11_a[20], lane11_a} - {s2_v0_lane11[20], s2_v0_lane11};
-  assign lane11_dk = lane11_d[21:1];
-  assign lane11_h = lane11_h_add[20:0];
+  assign lane11_s = {s2_v0_lane11[20], s2_v0_lane11} + {lane11_a[20], lane11_a};
+  assign lane11_h = lane11_s[21:1];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(21'd2048);
   assign lane11_vn = s4_spike_lane11 ? 21'd0 : s4_kept_lane11;
   assign v0_lane12 = v0_lane12_or_3 | v0_lane12_mux_5;
   assign lane12_a = {s2_current_lane12, 4'd0};
-  assign lane12_d = {lane12_a[20], lane12_a} - {s2_v0_lane12[20], s2_v0_lane12};
-  assign lane12_dk = lane12_d[21:1];
-  assign lane12_h = lane12_h_add[20:0];
+  assign lane12_s = {s2_v0_lane12[20], s2_v0_lane12} + {lane12_a[20], lane12_a};
+  assign lane12_h = lane12_s[21:1];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(21'd2048);
   assign lane12_vn = s4_spike_lane12 ? 21'd0 : s4_kept_lane12;
   assign v0_lane13 = v0_lane13_or_3 | v0_lane13_mux_5;
   assign lane13_a = {s2_current_lane13, 4'd0};
-  assign lane13_d = {lane13_a[20], lane13_a} - {s2_v0_lane13[20], s2_v0_lane13};
-  assign lane13_dk = lane13_d[21:1];
-  assign lane13_h = lane13_h_add[20:0];
+  assign lane13_s = {s2_v0_lane13[20], s2_v0_lane13} + {lane13_a[20], lane13_a};
+  assign lane13_h = lane13_s[21:1];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(21'd2048);
   assign lane13_vn = s4_spike_lane13 ? 21'd0 : s4_kept_lane13;
   assign v0_lane14 = v0_lane14_or_3 | v0_lane14_mux_5;
   assign lane14_a = {s2_current_lane14, 4'd0};
-  assign lane14_d = {lane14_a[20], lane14_a} - {s2_v0_lane14[20], s2_v0_lane14};
-  assign lane14_dk = lane14_d[21:1];
-  assign lane14_h = lane14_h_add[20:0];
+  assign lane14_s = {s2_v0_lane14[20], s2_v0_lane14} + {lane14_a[20], lane14_a};
+  assign lane14_h = lane14_s[21:1];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(21'd2048);
   assign lane14_vn = s4_spike_lane14 ? 21'd0 : s4_kept_lane14;
   assign v0_lane15 = v0_lane15_or_3 | v0_lane15_mux_5;
   assign lane15_a = {s2_current_lane15, 4'd0};
-  assign lane15_d = {lane15_a[20], lane15_a} - {s2_v0_lane15[20], s2_v0_lane15};
-  assign lane15_dk = lane15_d[21:1];
-  assign lane15_h = lane15_h_add[20:0];
+  assign lane15_s = {s2_v0_lane15[20], s2_v0_lane15} + {lane15_a[20], lane15_a};
+  assign lane15_h = lane15_s[21:1];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(21'd2048);
   assign lane15_vn = s4_spike_lane15 ? 21'd0 : s4_kept_lane15;
   assign v0_lane16 = v0_lane16_or_3 | v0_lane16_mux_5;
   assign lane16_a = {s2_current_lane16, 4'd0};
-  assign lane16_d = {lane16_a[20], lane16_a} - {s2_v0_lane16[20], s2_v0_lane16};
-  assign lane16_dk = lane16_d[21:1];
-  assign lane16_h = lane16_h_add[20:0];
+  assign lane16_s = {s2_v0_lane16[20], s2_v0_lane16} + {lane16_a[20], lane16_a};
+  assign lane16_h = lane16_s[21:1];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(21'd2048);
   assign lane16_vn = s4_spike_lane16 ? 21'd0 : s4_kept_lane16;
   assign v0_lane17 = v0_lane17_or_3 | v0_lane17_mux_5;
   assign lane17_a = {s2_current_lane17, 4'd0};
-  assign lane17_d = {lane17_a[20], lane17_a} - {s2_v0_lane17[20], s2_v0_lane17};
-  assign lane17_dk = lane17_d[21:1];
-  assign lane17_h = lane17_h_add[20:0];
+  assign lane17_s = {s2_v0_lane17[20], s2_v0_lane17} + {lane17_a[20], lane17_a};
+  assign lane17_h = lane17_s[21:1];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(21'd2048);
   assign lane17_vn = s4_spike_lane17 ? 21'd0 : s4_kept_lane17;
   assign v0_lane18 = v0_lane18_or_3 | v0_lane18_mux_5;
   assign lane18_a = {s2_current_lane18, 4'd0};
-  assign lane18_d = {lane18_a[20], lane18_a} - {s2_v0_lane18[20], s2_v0_lane18};
-  assign lane18_dk = lane18_d[21:1];
-  assign lane18_h = lane18_h_add[20:0];
+  assign lane18_s = {s2_v0_lane18[20], s2_v0_lane18} + {lane18_a[20], lane18_a};
+  assign lane18_h = lane18_s[21:1];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(21'd2048);
   assign lane18_vn = s4_spike_lane18 ? 21'd0 : s4_kept_lane18;
   assign v0_lane19 = v0_lane19_or_3 | v0_lane19_mux_5;
   assign lane19_a = {s2_current_lane19, 4'd0};
-  assign lane19_d = {lane19_a[20], lane19_a} - {s2_v0_lane19[20], s2_v0_lane19};
-  assign lane19_dk = lane19_d[21:1];
-  assign lane19_h = lane19_h_add[20:0];
+  assign lane19_s = {s2_v0_lane19[20], s2_v0_lane19} + {lane19_a[20], lane19_a};
+  assign lane19_h = lane19_s[21:1];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(21'd2048);
   assign lane19_vn = s4_spike_lane19 ? 21'd0 : s4_kept_lane19;
   assign v0_lane20 = v0_lane20_or_3 | v0_lane20_mux_5;
   assign lane20_a = {s2_current_lane20, 4'd0};
-  assign lane20_d = {lane20_a[20], lane20_a} - {s2_v0_lane20[20], s2_v0_lane20};
-  assign lane20_dk = lane20_d[21:1];
-  assign lane20_h = lane20_h_add[20:0];
+  assign lane20_s = {s2_v0_lane20[20], s2_v0_lane20} + {lane20_a[20], lane20_a};
+  assign lane20_h = lane20_s[21:1];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(21'd2048);
   assign lane20_vn = s4_spike_lane20 ? 21'd0 : s4_kept_lane20;
   assign v0_lane21 = v0_lane21_or_3 | v0_lane21_mux_5;
   assign lane21_a = {s2_current_lane21, 4'd0};
-  assign lane21_d = {lane21_a[20], lane21_a} - {s2_v0_lane21[20], s2_v0_lane21};
-  assign lane21_dk = lane21_d[21:1];
-  assign lane21_h = lane21_h_add[20:0];
+  assign lane21_s = {s2_v0_lane21[20], s2_v0_lane21} + {lane21_a[20], lane21_a};
+  assign lane21_h = lane21_s[21:1];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(21'd2048);
   assign lane21_vn = s4_spike_lane21 ? 21'd0 : s4_kept_lane21;
   assign v0_lane22 = v0_lane22_or_3 | v0_lane22_mux_5;
   assign lane22_a = {s2_current_lane22, 4'd0};
-  assign lane22_d = {lane22_a[20], lane22_a} - {s2_v0_lane22[20], s2_v0_lane22};
-  assign lane22_dk = lane22_d[21:1];
-  assign lane22_h = lane22_h_add[20:0];
+  assign lane22_s = {s2_v0_lane22[20], s2_v0_lane22} + {lane22_a[20], lane22_a};
+  assign lane22_h = lane22_s[21:1];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(21'd2048);
   assign lane22_vn = s4_spike_lane22 ? 21'd0 : s4_kept_lane22;
   assign v0_lane23 = v0_lane23_or_3 | v0_lane23_mux_5;
   assign lane23_a = {s2_current_lane23, 4'd0};
-  assign lane23_d = {lane23_a[20], lane23_a} - {s2_v0_lane23[20], s2_v0_lane23};
-  assign lane23_dk = lane23_d[21:1];
-  assign lane23_h = lane23_h_add[20:0];
+  assign lane23_s = {s2_v0_lane23[20], s2_v0_lane23} + {lane23_a[20], lane23_a};
+  assign lane23_h = lane23_s[21:1];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(21'd2048);
   assign lane23_vn = s4_spike_lane23 ? 21'd0 : s4_kept_lane23;
   assign v0_lane24 = v0_lane24_or_3 | v0_lane24_mux_5;
   assign lane24_a = {s2_current_lane24, 4'd0};
-  assign lane24_d = {lane24_a[20], lane24_a} - {s2_v0_lane24[20], s2_v0_lane24};
-  assign lane24_dk = lane24_d[21:1];
-  assign lane24_h = lane24_h_add[20:0];
+  assign lane24_s = {s2_v0_lane24[20], s2_v0_lane24} + {lane24_a[20], lane24_a};
+  assign lane24_h = lane24_s[21:1];
   assign lane24_spike = $signed(s3_h_lane24) >= $signed(21'd2048);
   assign lane24_vn = s4_spike_lane24 ? 21'd0 : s4_kept_lane24;
   assign v0_lane25 = v0_lane25_or_3 | v0_lane25_mux_5;
   assign lane25_a = {s2_current_lane25, 4'd0};
-  assign lane25_d = {lane25_a[20], lane25_a} - {s2_v0_lane25[20], s2_v0_lane25};
-  assign lane25_dk = lane25_d[21:1];
-  assign lane25_h = lane25_h_add[20:0];
+  assign lane25_s = {s2_v0_lane25[20], s2_v0_lane25} + {lane25_a[20], lane25_a};
+  assign lane25_h = lane25_s[21:1];
   assign lane25_spike = $signed(s3_h_lane25) >= $signed(21'd2048);
   assign lane25_vn = s4_spike_lane25 ? 21'd0 : s4_kept_lane25;
   assign v0_lane26 = v0_lane26_or_3 | v0_lane26_mux_5;
   assign lane26_a = {s2_current_lane26, 4'd0};
-  assign lane26_d = {lane26_a[20], lane26_a} - {s2_v0_lane26[20], s2_v0_lane26};
-  assign lane26_dk = lane26_d[21:1];
-  assign lane26_h = lane26_h_add[20:0];
+  assign lane26_s = {s2_v0_lane26[20], s2_v0_lane26} + {lane26_a[20], lane26_a};
+  assign lane26_h = lane26_s[21:1];
   assign lane26_spike = $signed(s3_h_lane26) >= $signed(21'd2048);
   assign lane26_vn = s4_spike_lane26 ? 21'd0 : s4_kept_lane26;
   assign v0_lane27 = v0_lane27_or_3 | v0_lane27_mux_5;
   assign lane27_a = {s2_current_lane27, 4'd0};
-  assign lane27_d = {lane27_a[20], lane27_a} - {s2_v0_lane27[20], s2_v0_lane27};
-  assign lane27_dk = lane27_d[21:1];
-  assign lane27_h = lane27_h_add[20:0];
+  assign lane27_s = {s2_v0_lane27[20], s2_v0_lane27} + {lane27_a[20], lane27_a};
+  assign lane27_h = lane27_s[21:1];
   assign lane27_spike = $signed(s3_h_lane27) >= $signed(21'd2048);
   assign lane27_vn = s4_spike_lane27 ? 21'd0 : s4_kept_lane27;
   assign v0_lane28 = v0_lane28_or_3 | v0_lane28_mux_5;
   assign lane28_a = {s2_current_lane28, 4'd0};
-  assign lane28_d = {lane28_a[20], lane28_a} - {s2_v0_lane28[20], s2_v0_lane28};
-  assign lane28_dk = lane28_d[21:1];
-  assign lane28_h = lane28_h_add[20:0];
+  assign lane28_s = {s2_v0_lane28[20], s2_v0_lane28} + {lane28_a[20], lane28_a};
+  assign lane28_h = lane28_s[21:1];
   assign lane28_spike = $signed(s3_h_lane28) >= $signed(21'd2048);
   assign lane28_vn = s4_spike_lane28 ? 21'd0 : s4_kept_lane28;
   assign v0_lane29 = v0_lane29_or_3 | v0_lane29_mux_5;
   assign lane29_a = {s2_current_lane29, 4'd0};
-  assign lane29_d = {lane29_a[20], lane29_a} - {s2_v0_lane29[20], s2_v0_lane29};
-  assign lane29_dk = lane29_d[21:1];
-  assign lane29_h = lane29_h_add[20:0];
+  assign lane29_s = {s2_v0_lane29[20], s2_v0_lane29} + {lane29_a[20], lane29_a};
+  assign lane29_h = lane29_s[21:1];
   assign lane29_spike = $signed(s3_h_lane29) >= $signed(21'd2048);
   assign lane29_vn = s4_spike_lane29 ? 21'd0 : s4_kept_lane29;
   assign v0_lane30 = v0_lane30_or_3 | v0_lane30_mux_5;
   assign lane30_a = {s2_current_lane30, 4'd0};
-  assign lane30_d = {lane30_a[20], lane30_a} - {s2_v0_lane30[20], s2_v0_lane30};
-  assign lane30_dk = lane30_d[21:1];
-  assign lane30_h = lane30_h_add[20:0];
+  assign lane30_s = {s2_v0_lane30[20], s2_v0_lane30} + {lane30_a[20], lane30_a};
+  assign lane30_h = lane30_s[21:1];
   assign lane30_spike = $signed(s3_h_lane30) >= $signed(21'd2048);
   assign lane30_vn = s4_spike_lane30 ? 21'd0 : s4_kept_lane30;
   assign v0_lane31 = v0_lane31_or_3 | v0_lane31_mux_5;
   assign lane31_a = {s2_current_lane31, 4'd0};
-  assign lane31_d = {lane31_a[20], lane31_a} - {s2_v0_lane31[20], s2_v0_lane31};
-  assign lane31_dk = lane31_d[21:1];
-  assign lane31_h = lane31_h_add[20:0];
+  assign lane31_s = {s2_v0_lane31[20], s2_v0_lane31} + {lane31_a[20], lane31_a};
+  assign lane31_h = lane31_s[21:1];
   assign lane31_spike = $signed(s3_h_lane31) >= $signed(21'd2048);
   assign lane31_vn = s4_spike_lane31 ? 21'd0 : s4_kept_lane31;
   assign v0_lane32 = v0_lane32_or_3 | v0_lane32_mux_5;
   assign lane32_a = {s2_current_lane32, 4'd0};
-  assign lane32_d = {lane32_a[20], lane32_a} - {s2_v0_lane32[20], s2_v0_lane32};
-  assign lane32_dk = lane32_d[21:1];
-  assign lane32_h = lane32_h_add[20:0];
+  assign lane32_s = {s2_v0_lane32[20], s2_v0_lane32} + {lane32_a[20], lane32_a};
+  assign lane32_h = lane32_s[21:1];
   assign lane32_spike = $signed(s3_h_lane32) >= $signed(21'd2048);
   assign lane32_vn = s4_spike_lane32 ? 21'd0 : s4_kept_lane32;
   assign v0_lane33 = v0_lane33_or_3 | v0_lane33_mux_5;
   assign lane33_a = {s2_current_lane33, 4'd0};
-  assign lane33_d = {lane33_a[20], lane33_a} - {s2_v0_lane33[20], s2_v0_lane33};
-  assign lane33_dk = lane33_d[21:1];
-  assign lane33_h = lane33_h_add[20:0];
+  assign lane33_s = {s2_v0_lane33[20], s2_v0_lane33} + {lane33_a[20], lane33_a};
+  assign lane33_h = lane33_s[21:1];
   assign lane33_spike = $signed(s3_h_lane33) >= $signed(21'd2048);
   assign lane33_vn = s4_spike_lane33 ? 21'd0 : s4_kept_lane33;
   assign v0_lane34 = v0_lane34_or_3 | v0_lane34_mux_5;
   assign lane34_a = {s2_current_lane34, 4'd0};
-  assign lane34_d = {lane34_a[20], lane34_a} - {s2_v0_lane34[20], s2_v0_lane34};
-  assign lane34_dk = lane34_d[21:1];
-  assign lane34_h = lane34_h_add[20:0];
+  assign lane34_s = {s2_v0_lane34[20], s2_v0_lane34} + {lane34_a[20], lane34_a};
+  assign lane34_h = lane34_s[21:1];
   assign lane34_spike = $signed(s3_h_lane34) >= $signed(21'd2048);
   assign lane34_vn = s4_spike_lane34 ? 21'd0 : s4_kept_lane34;
   assign v0_lane35 = v0_lane35_or_3 | v0_lane35_mux_5;
   assign lane35_a = {s2_current_lane35, 4'd0};
-  assign lane35_d = {lane35_a[20], lane35_a} - {s2_v0_lane35[20], s2_v0_lane35};
-  assign lane35_dk = lane35_d[21:1];
-  assign lane35_h = lane35_h_add[20:0];
+  assign lane35_s = {s2_v0_lane35[20], s2_v0_lane35} + {lane35_a[20], lane35_a};
+  assign lane35_h = lane35_s[21:1];
   assign lane35_spike = $signed(s3_h_lane35) >= $signed(21'd2048);
   assign lane35_vn = s4_spike_lane35 ? 21'd0 : s4_kept_lane35;
   assign v0_lane36 = v0_lane36_or_3 | v0_lane36_mux_5;
   assign lane36_a = {s2_current_lane36, 4'd0};
-  assign lane36_d = {lane36_a[20], lane36_a} - {s2_v0_lane36[20], s2_v0_lane36};
-  assign lane36_dk = lane36_d[21:1];
-  assign lane36_h = lane36_h_add[20:0];
+  assign lane36_s = {s2_v0_lane36[20], s2_v0_lane36} + {lane36_a[20], lane36_a};
+  assign lane36_h = lane36_s[21:1];
   assign lane36_spike = $signed(s3_h_lane36) >= $signed(21'd2048);
   assign lane36_vn = s4_spike_lane36 ? 21'd0 : s4_kept_lane36;
   assign v0_lane37 = v0_lane37_or_3 | v0_lane37_mux_5;
   assign lane37_a = {s2_current_lane37, 4'd0};
-  assign lane37_d = {lane37_a[20], lane37_a} - {s2_v0_lane37[20], s2_v0_lane37};
-  assign lane37_dk = lane37_d[21:1];
-  assign lane37_h = lane37_h_add[20:0];
+  assign lane37_s = {s2_v0_lane37[20], s2_v0_lane37} + {lane37_a[20], lane37_a};
+  assign lane37_h = lane37_s[21:1];
   assign lane37_spike = $signed(s3_h_lane37) >= $signed(21'd2048);
   assign lane37_vn = s4_spike_lane37 ? 21'd0 : s4_kept_lane37;
   assign v0_lane38 = v0_lane38_or_3 | v0_lane38_mux_5;
   assign lane38_a = {s2_current_lane38, 4'd0};
-  assign lane38_d = {lane38_a[20], lane38_a} - {s2_v0_lane38[20], s2_v0_lane38};
-  assign lane38_dk = lane38_d[21:1];
-  assign lane38_h = lane38_h_add[20:0];
+  assign lane38_s = {s2_v0_lane38[20], s2_v0_lane38} + {lane38_a[20], lane38_a};
+  assign lane38_h = lane38_s[21:1];
   assign lane38_spike = $signed(s3_h_lane38) >= $signed(21'd2048);
   assign lane38_vn = s4_spike_lane38 ? 21'd0 : s4_kept_lane38;
   assign v0_lane39 = v0_lane39_or_3 | v0_lane39_mux_5;
   assign lane39_a = {s2_current_lane39, 4'd0};
-  assign lane39_d = {lane39_a[20], lane39_a} - {s2_v0_lane39[20], s2_v0_lane39};
-  assign lane39_dk = lane39_d[21:1];
-  assign lane39_h = lane39_h_add[20:0];
+  assign lane39_s = {s2_v0_lane39[20], s2_v0_lane39} + {lane39_a[20], lane39_a};
+  assign lane39_h = lane39_s[21:1];
   assign lane39_spike = $signed(s3_h_lane39) >= $signed(21'd2048);
   assign lane39_vn = s4_spike_lane39 ? 21'd0 : s4_kept_lane39;
   assign v0_lane40 = v0_lane40_or_3 | v0_lane40_mux_5;
   assign lane40_a = {s2_current_lane40, 4'd0};
-  assign lane40_d = {lane40_a[20], lane40_a} - {s2_v0_lane40[20], s2_v0_lane40};
-  assign lane40_dk = lane40_d[21:1];
-  assign lane40_h = lane40_h_add[20:0];
+  assign lane40_s = {s2_v0_lane40[20], s2_v0_lane40} + {lane40_a[20], lane40_a};
+  assign lane40_h = lane40_s[21:1];
   assign lane40_spike = $signed(s3_h_lane40) >= $signed(21'd2048);
   assign lane40_vn = s4_spike_lane40 ? 21'd0 : s4_kept_lane40;
   assign v0_lane41 = v0_lane41_or_3 | v0_lane41_mux_5;
   assign lane41_a = {s2_current_lane41, 4'd0};
-  assign lane41_d = {lane41_a[20], lane41_a} - {s2_v0_lane41[20], s2_v0_lane41};
-  assign lane41_dk = lane41_d[21:1];
-  assign lane41_h = lane41_h_add[20:0];
+  assign lane41_s = {s2_v0_lane41[20], s2_v0_lane41} + {lane41_a[20], lane41_a};
+  assign lane41_h = lane41_s[21:1];
   assign lane41_spike = $signed(s3_h_lane41) >= $signed(21'd2048);
   assign lane41_vn = s4_spike_lane41 ? 21'd0 : s4_kept_lane41;
   assign v0_lane42 = v0_lane42_or_3 | v0_lane42_mux_5;
   assign lane42_a = {s2_current_lane42, 4'd0};
-  assign lane42_d = {lane42_a[20], lane42_a} - {s2_v0_lane42[20], s2_v0_lane42};
-  assign lane42_dk = lane42_d[21:1];
-  assign lane42_h = lane42_h_add[20:0];
+  assign lane42_s = {s2_v0_lane42[20], s2_v0_lane42} + {lane42_a[20], lane42_a};
+  assign lane42_h = lane42_s[21:1];
   assign lane42_spike = $signed(s3_h_lane42) >= $signed(21'd2048);
   assign lane42_vn = s4_spike_lane42 ? 21'd0 : s4_kept_lane42;
   assign v0_lane43 = v0_lane43_or_3 | v0_lane43_mux_5;
   assign lane43_a = {s2_current_lane43, 4'd0};
-  assign lane43_d = {lane43_a[20], lane43_a} - {s2_v0_lane43[20], s2_v0_lane43};
-  assign lane43_dk = lane43_d[21:1];
-  assign lane43_h = lane43_h_add[20:0];
+  assign lane43_s = {s2_v0_lane43[20], s2_v0_lane43} + {lane43_a[20], lane43_a};
+  assign lane43_h = lane43_s[21:1];
   assign lane43_spike = $signed(s3_h_lane43) >= $signed(21'd2048);
   assign lane43_vn = s4_spike_lane43 ? 21'd0 : s4_kept_lane43;
   assign v0_lane44 = v0_lane44_or_3 | v0_lane44_mux_5;
   assign lane44_a = {s2_current_lane44, 4'd0};
-  assign lane44_d = {lane44_a[20], lane44_a} - {s2_v0_lane44[20], s2_v0_lane44};
-  assign lane44_dk = lane44_d[21:1];
-  assign lane44_h = lane44_h_add[20:0];
+  assign lane44_s = {s2_v0_lane44[20], s2_v0_lane44} + {lane44_a[20], lane44_a};
+  assign lane44_h = lane44_s[21:1];
   assign lane44_spike = $signed(s3_h_lane44) >= $signed(21'd2048);
   assign lane44_vn = s4_spike_lane44 ? 21'd0 : s4_kept_lane44;
   assign v0_lane45 = v0_lane45_or_3 | v0_lane45_mux_5;
   assign lane45_a = {s2_current_lane45, 4'd0};
-  assign lane45_d = {lane45_a[20], lane45_a} - {s2_v0_lane45[20], s2_v0_lane45};
-  assign lane45_dk = lane45_d[21:1];
-  assign lane45_h = lane45_h_add[20:0];
+  assign lane45_s = {s2_v0_lane45[20], s2_v0_lane45} + {lane45_a[20], lane45_a};
+  assign lane45_h = lane45_s[21:1];
   assign lane45_spike = $signed(s3_h_lane45) >= $signed(21'd2048);
   assign lane45_vn = s4_spike_lane45 ? 21'd0 : s4_kept_lane45;
   assign v0_lane46 = v0_lane46_or_3 | v0_lane46_mux_5;
   assign lane46_a = {s2_current_lane46, 4'd0};
-  assign lane46_d = {lane46_a[20], lane46_a} - {s2_v0_lane46[20], s2_v0_lane46};
-  assign lane46_dk = lane46_d[21:1];
-  assign lane46_h = lane46_h_add[20:0];
+  assign lane46_s = {s2_v0_lane46[20], s2_v0_lane46} + {lane46_a[20], lane46_a};
+  assign lane46_h = lane46_s[21:1];
   assign lane46_spike = $signed(s3_h_lane46) >= $signed(21'd2048);
   assign lane46_vn = s4_spike_lane46 ? 21'd0 : s4_kept_lane46;
   assign v0_lane47 = v0_lane47_or_3 | v0_lane47_mux_5;
   assign lane47_a = {s2_current_lane47, 4'd0};
-  assign lane47_d = {lane47_a[20], lane47_a} - {s2_v0_lane47[20], s2_v0_lane47};
-  assign lane47_dk = lane47_d[21:1];
-  assign lane47_h = lane47_h_add[20:0];
+  assign lane47_s = {s2_v0_lane47[20], s2_v0_lane47} + {lane47_a[20], lane47_a};
+  assign lane47_h = lane47_s[21:1];
   assign lane47_spike = $signed(s3_h_lane47) >= $signed(21'd2048);
   assign lane47_vn = s4_spike_lane47 ? 21'd0 : s4_kept_lane47;
   assign v0_lane48 = v0_lane48_or_3 | v0_lane48_mux_5;
   assign lane48_a = {s2_current_lane48, 4'd0};
-  assign lane48_d = {lane48_a[20], lane48_a} - {s2_v0_lane48[20], s2_v0_lane48};
-  assign lane48_dk = lane48_d[21:1];
-  assign lane48_h = lane48_h_add[20:0];
+  assign lane48_s = {s2_v0_lane48[20], s2_v0_lane48} + {lane48_a[20], lane48_a};
+  assign lane48_h = lane48_s[21:1];
   assign lane48_spike = $signed(s3_h_lane48) >= $signed(21'd2048);
   assign lane48_vn = s4_spike_lane48 ? 21'd0 : s4_kept_lane48;
   assign v0_lane49 = v0_lane49_or_3 | v0_lane49_mux_5;
   assign lane49_a = {s2_current_lane49, 4'd0};
-  assign lane49_d = {lane49_a[20], lane49_a} - {s2_v0_lane49[20], s2_v0_lane49};
-  assign lane49_dk = lane49_d[21:1];
-  assign lane49_h = lane49_h_add[20:0];
+  assign lane49_s = {s2_v0_lane49[20], s2_v0_lane49} + {lane49_a[20], lane49_a};
+  assign lane49_h = lane49_s[21:1];
   assign lane49_spike = $signed(s3_h_lane49) >= $signed(21'd2048);
   assign lane49_vn = s4_spike_lane49 ? 21'd0 : s4_kept_lane49;
   assign v0_lane50 = v0_lane50_or_3 | v0_lane50_mux_5;
   assign lane50_a = {s2_current_lane50, 4'd0};
-  assign lane50_d = {lane50_a[20], lane50_a} - {s2_v0_lane50[20], s2_v0_lane50};
-  assign lane50_dk = lane50_d[21:1];
-  assign lane50_h = lane50_h_add[20:0];
+  assign lane50_s = {s2_v0_lane50[20], s2_v0_lane50} + {lane50_a[20], lane50_a};
+  assign lane50_h = lane50_s[21:1];
   assign lane50_spike = $signed(s3_h_lane50) >= $signed(21'd2048);
   assign lane50_vn = s4_spike_lane50 ? 21'd0 : s4_kept_lane50;
   assign v0_lane51 = v0_lane51_or_3 | v0_lane51_mux_5;
   assign lane51_a = {s2_current_lane51, 4'd0};
-  assign lane51_d = {lane51_a[20], lane51_a} - {s2_v0_lane51[20], s2_v0_lane51};
-  assign lane51_dk = lane51_d[21:1];
-  assign lane51_h = lane51_h_add[20:0];
+  assign lane51_s = {s2_v0_lane51[20], s2_v0_lane51} + {lane51_a[20], lane51_a};
+  assign lane51_h = lane51_s[21:1];
   assign lane51_spike = $signed(s3_h_lane51) >= $signed(21'd2048);
   assign lane51_vn = s4_spike_lane51 ? 21'd0 : s4_kept_lane51;
   assign v0_lane52 = v0_lane52_or_3 | v0_lane52_mux_5;
   assign lane52_a = {s2_current_lane52, 4'd0};
-  assign lane52_d = {lane52_a[20], lane52_a} - {s2_v0_lane52[20], s2_v0_lane52};
-  assign lane52_dk = lane52_d[21:1];
-  assign lane52_h = lane52_h_add[20:0];
+  assign lane52_s = {s2_v0_lane52[20], s2_v0_lane52} + {lane52_a[20], lane52_a};
+  assign lane52_h = lane52_s[21:1];
   assign lane52_spike = $signed(s3_h_lane52) >= $signed(21'd2048);
   assign lane52_vn = s4_spike_lane52 ? 21'd0 : s4_kept_lane52;
   assign v0_lane53 = v0_lane53_or_3 | v0_lane53_mux_5;
   assign lane53_a = {s2_current_lane53, 4'd0};
-  assign lane53_d = {lane53_a[20], lane53_a} - {s2_v0_lane53[20], s2_v0_lane53};
-  assign lane53_dk = lane53_d[21:1];
-  assign lane53_h = lane53_h_add[20:0];
+  assign lane53_s = {s2_v0_lane53[20], s2_v0_lane53} + {lane53_a[20], lane53_a};
+  assign lane53_h = lane53_s[21:1];
   assign lane53_spike = $signed(s3_h_lane53) >= $signed(21'd2048);
   assign lane53_vn = s4_spike_lane53 ? 21'd0 : s4_kept_lane53;
   assign v0_lane54 = v0_lane54_or_3 | v0_lane54_mux_5;
   assign lane54_a = {s2_current_lane54, 4'd0};
-  assign lane54_d = {lane54_a[20], lane54_a} - {s2_v0_lane54[20], s2_v0_lane54};
-  assign lane54_dk = lane54_d[21:1];
-  assign lane54_h = lane54_h_add[20:0];
+  assign lane54_s = {s2_v0_lane54[20], s2_v0_lane54} + {lane54_a[20], lane54_a};
+  assign lane54_h = lane54_s[21:1];
   assign lane54_spike = $signed(s3_h_lane54) >= $signed(21'd2048);
   assign lane54_vn = s4_spike_lane54 ? 21'd0 : s4_kept_lane54;
   assign v0_lane55 = v0_lane55_or_3 | v0_lane55_mux_5;
   assign lane55_a = {s2_current_lane55, 4'd0};
-  assign lane55_d = {lane55_a[20], lane55_a} - {s2_v0_lane55[20], s2_v0_lane55};
-  assign lane55_dk = lane55_d[21:1];
-  assign lane55_h = lane55_h_add[20:0];
+  assign lane55_s = {s2_v0_lane55[20], s2_v0_lane55} + {lane55_a[20], lane55_a};
+  assign lane55_h = lane55_s[21:1];
   assign lane55_spike = $signed(s3_h_lane55) >= $signed(21'd2048);
   assign lane55_vn = s4_spike_lane55 ? 21'd0 : s4_kept_lane55;
   assign v0_lane56 = v0_lane56_or_3 | v0_lane56_mux_5;
   assign lane56_a = {s2_current_lane56, 4'd0};
-  assign lane56_d = {lane56_a[20], lane56_a} - {s2_v0_lane56[20], s2_v0_lane56};
-  assign lane56_dk = lane56_d[21:1];
-  assign lane56_h = lane56_h_add[20:0];
+  assign lane56_s = {s2_v0_lane56[20], s2_v0_lane56} + {lane56_a[20], lane56_a};
+  assign lane56_h = lane56_s[21:1];
   assign lane56_spike = $signed(s3_h_lane56) >= $signed(21'd2048);
   assign lane56_vn = s4_spike_lane56 ? 21'd0 : s4_kept_lane56;
   assign v0_lane57 = v0_lane57_or_3 | v0_lane57_mux_5;
   assign lane57_a = {s2_current_lane57, 4'd0};
-  assign lane57_d = {lane57_a[20], lane57_a} - {s2_v0_lane57[20], s2_v0_lane57};
-  assign lane57_dk = lane57_d[21:1];
-  assign lane57_h = lane57_h_add[20:0];
+  assign lane57_s = {s2_v0_lane57[20], s2_v0_lane57} + {lane57_a[20], lane57_a};
+  assign lane57_h = lane57_s[21:1];
   assign lane57_spike = $signed(s3_h_lane57) >= $signed(21'd2048);
   assign lane57_vn = s4_spike_lane57 ? 21'd0 : s4_kept_lane57;
   assign v0_lane58 = v0_lane58_or_3 | v0_lane58_mux_5;
   assign lane58_a = {s2_current_lane58, 4'd0};
-  assign lane58_d = {lane58_a[20], lane58_a} - {s2_v0_lane58[20], s2_v0_lane58};
-  assign lane58_dk = lane58_d[21:1];
-  assign lane58_h = lane58_h_add[20:0];
+  assign lane58_s = {s2_v0_lane58[20], s2_v0_lane58} + {lane58_a[20], lane58_a};
+  assign lane58_h = lane58_s[21:1];
   assign lane58_spike = $signed(s3_h_lane58) >= $signed(21'd2048);
   assign lane58_vn = s4_spike_lane58 ? 21'd0 : s4_kept_lane58;
   assign v0_lane59 = v0_lane59_or_3 | v0_lane59_mux_5;
   assign lane59_a = {s2_current_lane59, 4'd0};
-  assign lane59_d = {lane59_a[20], lane59_a} - {s2_v0_lane59[20], s2_v0_lane59};
-  assign lane59_dk = lane59_d[21:1];
-  assign lane59_h = lane59_h_add[20:0];
+  assign lane59_s = {s2_v0_lane59[20], s2_v0_lane59} + {lane59_a[20], lane59_a};
+  assign lane59_h = lane59_s[21:1];
   assign lane59_spike = $signed(s3_h_lane59) >= $signed(21'd2048);
   assign lane59_vn = s4_spike_lane59 ? 21'd0 : s4_kept_lane59;
   assign v0_lane60 = v0_lane60_or_3 | v0_lane60_mux_5;
   assign lane60_a = {s2_current_lane60, 4'd0};
-  assign lane60_d = {lane60_a[20], lane60_a} - {s2_v0_lane60[20], s2_v0_lane60};
-  assign lane60_dk = lane60_d[21:1];
-  assign lane60_h = lane60_h_add[20:0];
+  assign lane60_s = {s2_v0_lane60[20], s2_v0_lane60} + {lane60_a[20], lane60_a};
+  assign lane60_h = lane60_s[21:1];
   assign lane60_spike = $signed(s3_h_lane60) >= $signed(21'd2048);
   assign lane60_vn = s4_spike_lane60 ? 21'd0 : s4_kept_lane60;
   assign v0_lane61 = v0_lane61_or_3 | v0_lane61_mux_5;
   assign lane61_a = {s2_current_lane61, 4'd0};
-  assign lane61_d = {lane61_a[20], lane61_a} - {s2_v0_lane61[20], s2_v0_lane61};
-  assign lane61_dk = lane61_d[21:1];
-  assign lane61_h = lane61_h_add[20:0];
+  assign lane61_s = {s2_v0_lane61[20], s2_v0_lane61} + {lane61_a[20], lane61_a};
+  assign lane61_h = lane61_s[21:1];
   assign lane61_spike = $signed(s3_h_lane61) >= $signed(21'd2048);
   assign lane61_vn = s4_spike_lane61 ? 21'd0 : s4_kept_lane61;
   assign v0_lane62 = v0_lane62_or_3 | v0_lane62_mux_5;
   assign lane62_a = {s2_current_lane62, 4'd0};
-  assign lane62_d = {lane62_a[20], lane62_a} - {s2_v0_lane62[20], s2_v0_lane62};
-  assign lane62_dk = lane62_d[21:1];
-  assign lane62_h = lane62_h_add[20:0];
+  assign lane62_s = {s2_v0_lane62[20], s2_v0_lane62} + {lane62_a[20], lane62_a};
+  assign lane62_h = lane62_s[21:1];
   assign lane62_spike = $signed(s3_h_lane62) >= $signed(21'd2048);
   assign lane62_vn = s4_spike_lane62 ? 21'd0 : s4_kept_lane62;
   assign v0_lane63 = v0_lane63_or_3 | v0_lane63_mux_5;
   assign lane63_a = {s2_current_lane63, 4'd0};
-  assign lane63_d = {lane63_a[20], lane63_a} - {s2_v0_lane63[20], s2_v0_lane63};
-  assign lane63_dk = lane63_d[21:1];
-  assign lane63_h = lane63_h_add[20:0];
+  assign lane63_s = {s2_v0_lane63[20], s2_v0_lane63} + {lane63_a[20], lane63_a};
+  assign lane63_h = lane63_s[21:1];
   assign lane63_spike = $signed(s3_h_lane63) >= $signed(21'd2048);
   assign lane63_vn = s4_spike_lane63 ? 21'd0 : s4_kept_lane63;
   assign v0_lane64 = v0_lane64_or_3 | v0_lane64_mux_5;
   assign lane64_a = {s2_current_lane64, 4'd0};
-  assign lane64_d = {lane64_a[20], lane64_a} - {s2_v0_lane64[20], s2_v0_lane64};
-  assign lane64_dk = lane64_d[21:1];
-  assign lane64_h = lane64_h_add[20:0];
+  assign lane64_s = {s2_v0_lane64[20], s2_v0_lane64} + {lane64_a[20], lane64_a};
+  assign lane64_h = lane64_s[21:1];
   assign lane64_spike = $signed(s3_h_lane64) >= $signed(21'd2048);
   assign lane64_vn = s4_spike_lane64 ? 21'd0 : s4_kept_lane64;
   assign v0_lane65 = v0_lane65_or_3 | v0_lane65_mux_5;
   assign lane65_a = {s2_current_lane65, 4'd0};
-  assign lane65_d = {lane65_a[20], lane65_a} - {s2_v0_lane65[20], s2_v0_lane65};
-  assign lane65_dk = lane65_d[21:1];
-  assign lane65_h = lane65_h_add[20:0];
+  assign lane65_s = {s2_v0_lane65[20], s2_v0_lane65} + {lane65_a[20], lane65_a};
+  assign lane65_h = lane65_s[21:1];
   assign lane65_spike = $signed(s3_h_lane65) >= $signed(21'd2048);
   assign lane65_vn = s4_spike_lane65 ? 21'd0 : s4_kept_lane65;
   assign v0_lane66 = v0_lane66_or_3 | v0_lane66_mux_5;
   assign lane66_a = {s2_current_lane66, 4'd0};
-  assign lane66_d = {lane66_a[20], lane66_a} - {s2_v0_lane66[20], s2_v0_lane66};
-  assign lane66_dk = lane66_d[21:1];
-  assign lane66_h = lane66_h_add[20:0];
+  assign lane66_s = {s2_v0_lane66[20], s2_v0_lane66} + {lane66_a[20], lane66_a};
+  assign lane66_h = lane66_s[21:1];
   assign lane66_spike = $signed(s3_h_lane66) >= $signed(21'd2048);
   assign lane66_vn = s4_spike_lane66 ? 21'd0 : s4_kept_lane66;
   assign v0_lane67 = v0_lane67_or_3 | v0_lane67_mux_5;
   assign lane67_a = {s2_current_lane67, 4'd0};
-  assign lane67_d = {lane67_a[20], lane67_a} - {s2_v0_lane67[20], s2_v0_lane67};
-  assign lane67_dk = lane67_d[21:1];
-  assign lane67_h = lane67_h_add[20:0];
+  assign lane67_s = {s2_v0_lane67[20], s2_v0_lane67} + {lane67_a[20], lane67_a};
+  assign lane67_h = lane67_s[21:1];
   assign lane67_spike = $signed(s3_h_lane67) >= $signed(21'd2048);
   assign lane67_vn = s4_spike_lane67 ? 21'd0 : s4_kept_lane67;
   assign v0_lane68 = v0_lane68_or_3 | v0_lane68_mux_5;
   assign lane68_a = {s2_current_lane68, 4'd0};
-  assign lane68_d = {lane68_a[20], lane68_a} - {s2_v0_lane68[20], s2_v0_lane68};
-  assign lane68_dk = lane68_d[21:1];
-  assign lane68_h = lane68_h_add[20:0];
+  assign lane68_s = {s2_v0_lane68[20], s2_v0_lane68} + {lane68_a[20], lane68_a};
+  assign lane68_h = lane68_s[21:1];
   assign lane68_spike = $signed(s3_h_lane68) >= $signed(21'd2048);
   assign lane68_vn = s4_spike_lane68 ? 21'd0 : s4_kept_lane68;
   assign v0_lane69 = v0_lane69_or_3 | v0_lane69_mux_5;
   assign lane69_a = {s2_current_lane69, 4'd0};
-  assign lane69_d = {lane69_a[20], lane69_a} - {s2_v0_lane69[20], s2_v0_lane69};
-  assign lane69_dk = lane69_d[21:1];
-  assign lane69_h = lane69_h_add[20:0];
+  assign lane69_s = {s2_v0_lane69[20], s2_v0_lane69} + {lane69_a[20], lane69_a};
+  assign lane69_h = lane69_s[21:1];
   assign lane69_spike = $signed(s3_h_lane69) >= $signed(21'd2048);
   assign lane69_vn = s4_spike_lane69 ? 21'd0 : s4_kept_lane69;
   assign v0_lane70 = v0_lane70_or_3 | v0_lane70_mux_5;
   assign lane70_a = {s2_current_lane70, 4'd0};
-  assign lane70_d = {lane70_a[20], lane70_a} - {s2_v0_lane70[20], s2_v0_lane70};
-  assign lane70_dk = lane70_d[21:1];
-  assign lane70_h = lane70_h_add[20:0];
+  assign lane70_s = {s2_v0_lane70[20], s2_v0_lane70} + {lane70_a[20], lane70_a};
+  assign lane70_h = lane70_s[21:1];
   assign lane70_spike = $signed(s3_h_lane70) >= $signed(21'd2048);
   assign lane70_vn = s4_spike_lane70 ? 21'd0 : s4_kept_lane70;
   assign v0_lane71 = v0_lane71_or_3 | v0_lane71_mux_5;
   assign lane71_a = {s2_current_lane71, 4'd0};
-  assign lane71_d = {lane71_a[20], lane71_a} - {s2_v0_lane71[20], s2_v0_lane71};
-  assign lane71_dk = lane71_d[21:1];
-  assign lane71_h = lane71_h_add[20:0];
+  assign lane71_s = {s2_v0_lane71[20], s2_v0_lane71} + {lane71_a[20], lane71_a};
+  assign lane71_h = lane71_s[21:1];
   assign lane71_spike = $signed(s3_h_lane71) >= $signed(21'd2048);
   assign lane71_vn = s4_spike_lane71 ? 21'd0 : s4_kept_lane71;
   assign v0_lane72 = v0_lane72_or_3 | v0_lane72_mux_5;
   assign lane72_a = {s2_current_lane72, 4'd0};
-  assign lane72_d = {lane72_a[20], lane72_a} - {s2_v0_lane72[20], s2_v0_lane72};
-  assign lane72_dk = lane72_d[21:1];
-  assign lane72_h = lane72_h_add[20:0];
+  assign lane72_s = {s2_v0_lane72[20], s2_v0_lane72} + {lane72_a[20], lane72_a};
+  assign lane72_h = lane72_s[21:1];
   assign lane72_spike = $signed(s3_h_lane72) >= $signed(21'd2048);
   assign lane72_vn = s4_spike_lane72 ? 21'd0 : s4_kept_lane72;
   assign v0_lane73 = v0_lane73_or_3 | v0_lane73_mux_5;
   assign lane73_a = {s2_current_lane73, 4'd0};
-  assign lane73_d = {lane73_a[20], lane73_a} - {s2_v0_lane73[20], s2_v0_lane73};
-  assign lane73_dk = lane73_d[21:1];
-  assign lane73_h = lane73_h_add[20:0];
+  assign lane73_s = {s2_v0_lane73[20], s2_v0_lane73} + {lane73_a[20], lane73_a};
+  assign lane73_h = lane73_s[21:1];
   assign lane73_spike = $signed(s3_h_lane73) >= $signed(21'd2048);
   assign lane73_vn = s4_spike_lane73 ? 21'd0 : s4_kept_lane73;
   assign v0_lane74 = v0_lane74_or_3 | v0_lane74_mux_5;
   assign lane74_a = {s2_current_lane74, 4'd0};
-  assign lane74_d = {lane74_a[20], lane74_a} - {s2_v0_lane74[20], s2_v0_lane74};
-  assign lane74_dk = lane74_d[21:1];
-  assign lane74_h = lane74_h_add[20:0];
+  assign lane74_s = {s2_v0_lane74[20], s2_v0_lane74} + {lane74_a[20], lane74_a};
+  assign lane74_h = lane74_s[21:1];
   assign lane74_spike = $signed(s3_h_lane74) >= $signed(21'd2048);
   assign lane74_vn = s4_spike_lane74 ? 21'd0 : s4_kept_lane74;
   assign v0_lane75 = v0_lane75_or_3 | v0_lane75_mux_5;
   assign lane75_a = {s2_current_lane75, 4'd0};
-  assign lane75_d = {lane75_a[20], lane75_a} - {s2_v0_lane75[20], s2_v0_lane75};
-  assign lane75_dk = lane75_d[21:1];
-  assign lane75_h = lane75_h_add[20:0];
+  assign lane75_s = {s2_v0_lane75[20], s2_v0_lane75} + {lane75_a[20], lane75_a};
+  assign lane75_h = lane75_s[21:1];
   assign lane75_spike = $signed(s3_h_lane75) >= $signed(21'd2048);
   assign lane75_vn = s4_spike_lane75 ? 21'd0 : s4_kept_lane75;
   assign v0_lane76 = v0_lane76_or_3 | v0_lane76_mux_5;
   assign lane76_a = {s2_current_lane76, 4'd0};
-  assign lane76_d = {lane76_a[20], lane76_a} - {s2_v0_lane76[20], s2_v0_lane76};
-  assign lane76_dk = lane76_d[21:1];
-  assign lane76_h = lane76_h_add[20:0];
+  assign lane76_s = {s2_v0_lane76[20], s2_v0_lane76} + {lane76_a[20], lane76_a};
+  assign lane76_h = lane76_s[21:1];
   assign lane76_spike = $signed(s3_h_lane76) >= $signed(21'd2048);
   assign lane76_vn = s4_spike_lane76 ? 21'd0 : s4_kept_lane76;
   assign v0_lane77 = v0_lane77_or_3 | v0_lane77_mux_5;
   assign lane77_a = {s2_current_lane77, 4'd0};
-  assign lane77_d = {lane77_a[20], lane77_a} - {s2_v0_lane77[20], s2_v0_lane77};
-  assign lane77_dk = lane77_d[21:1];
-  assign lane77_h = lane77_h_add[20:0];
+  assign lane77_s = {s2_v0_lane77[20], s2_v0_lane77} + {lane77_a[20], lane77_a};
+  assign lane77_h = lane77_s[21:1];
   assign lane77_spike = $signed(s3_h_lane77) >= $signed(21'd2048);
   assign lane77_vn = s4_spike_lane77 ? 21'd0 : s4_kept_lane77;
   assign v0_lane78 = v0_lane78_or_3 | v0_lane78_mux_5;
   assign lane78_a = {s2_current_lane78, 4'd0};
-  assign lane78_d = {lane78_a[20], lane78_a} - {s2_v0_lane78[20], s2_v0_lane78};
-  assign lane78_dk = lane78_d[21:1];
-  assign lane78_h = lane78_h_add[20:0];
+  assign lane78_s = {s2_v0_lane78[20], s2_v0_lane78} + {lane78_a[20], lane78_a};
+  assign lane78_h = lane78_s[21:1];
   assign lane78_spike = $signed(s3_h_lane78) >= $signed(21'd2048);
   assign lane78_vn = s4_spike_lane78 ? 21'd0 : s4_kept_lane78;
   assign v0_lane79 = v0_lane79_or_3 | v0_lane79_mux_5;
   assign lane79_a = {s2_current_lane79, 4'd0};
-  assign lane79_d = {lane79_a[20], lane79_a} - {s2_v0_lane79[20], s2_v0_lane79};
-  assign lane79_dk = lane79_d[21:1];
-  assign lane79_h = lane79_h_add[20:0];
+  assign lane79_s = {s2_v0_lane79[20], s2_v0_lane79} + {lane79_a[20], lane79_a};
+  assign lane79_h = lane79_s[21:1];
   assign lane79_spike = $signed(s3_h_lane79) >= $signed(21'd2048);
   assign lane79_vn = s4_spike_lane79 ? 21'd0 : s4_kept_lane79;
   assign v0_lane80 = v0_lane80_or_3 | v0_lane80_mux_5;
   assign lane80_a = {s2_current_lane80, 4'd0};
-  assign lane80_d = {lane80_a[20], lane80_a} - {s2_v0_lane80[20], s2_v0_lane80};
-  assign lane80_dk = lane80_d[21:1];
-  assign lane80_h = lane80_h_add[20:0];
+  assign lane80_s = {s2_v0_lane80[20], s2_v0_lane80} + {lane80_a[20], lane80_a};
+  assign lane80_h = lane80_s[21:1];
   assign lane80_spike = $signed(s3_h_lane80) >= $signed(21'd2048);
   assign lane80_vn = s4_spike_lane80 ? 21'd0 : s4_kept_lane80;
   assign v0_lane81 = v0_lane81_or_3 | v0_lane81_mux_5;
   assign lane81_a = {s2_current_lane81, 4'd0};
-  assign lane81_d = {lane81_a[20], lane81_a} - {s2_v0_lane81[20], s2_v0_lane81};
-  assign lane81_dk = lane81_d[21:1];
-  assign lane81_h = lane81_h_add[20:0];
+  assign lane81_s = {s2_v0_lane81[20], s2_v0_lane81} + {lane81_a[20], lane81_a};
+  assign lane81_h = lane81_s[21:1];
   assign lane81_spike = $signed(s3_h_lane81) >= $signed(21'd2048);
   assign lane81_vn = s4_spike_lane81 ? 21'd0 : s4_kept_lane81;
   assign v0_lane82 = v0_lane82_or_3 | v0_lane82_mux_5;
   assign lane82_a = {s2_current_lane82, 4'd0};
-  assign lane82_d = {lane82_a[20], lane82_a} - {s2_v0_lane82[20], s2_v0_lane82};
-  assign lane82_dk = lane82_d[21:1];
-  assign lane82_h = lane82_h_add[20:0];
+  assign lane82_s = {s2_v0_lane82[20], s2_v0_lane82} + {lane82_a[20], lane82_a};
+  assign lane82_h = lane82_s[21:1];
   assign lane82_spike = $signed(s3_h_lane82) >= $signed(21'd2048);
   assign lane82_vn = s4_spike_lane82 ? 21'd0 : s4_kept_lane82;
   assign v0_lane83 = v0_lane83_or_3 | v0_lane83_mux_5;
   assign lane83_a = {s2_current_lane83, 4'd0};
-  assign lane83_d = {lane83_a[20], lane83_a} - {s2_v0_lane83[20], s2_v0_lane83};
-  assign lane83_dk = lane83_d[21:1];
-  assign lane83_h = lane83_h_add[20:0];
+  assign lane83_s = {s2_v0_lane83[20], s2_v0_lane83} + {lane83_a[20], lane83_a};
+  assign lane83_h = lane83_s[21:1];
   assign lane83_spike = $signed(s3_h_lane83) >= $signed(21'd2048);
   assign lane83_vn = s4_spike_lane83 ? 21'd0 : s4_kept_lane83;
   assign v0_lane84 = v0_lane84_or_3 | v0_lane84_mux_5;
   assign lane84_a = {s2_current_lane84, 4'd0};
-  assign lane84_d = {lane84_a[20], lane84_a} - {s2_v0_lane84[20], s2_v0_lane84};
-  assign lane84_dk = lane84_d[21:1];
-  assign lane84_h = lane84_h_add[20:0];
+  assign lane84_s = {s2_v0_lane84[20], s2_v0_lane84} + {lane84_a[20], lane84_a};
+  assign lane84_h = lane84_s[21:1];
   assign lane84_spike = $signed(s3_h_lane84) >= $signed(21'd2048);
   assign lane84_vn = s4_spike_lane84 ? 21'd0 : s4_kept_lane84;
   assign v0_lane85 = v0_lane85_or_3 | v0_lane85_mux_5;
   assign lane85_a = {s2_current_lane85, 4'd0};
-  assign lane85_d = {lane85_a[20], lane85_a} - {s2_v0_lane85[20], s2_v0_lane85};
-  assign lane85_dk = lane85_d[21:1];
-  assign lane85_h = lane85_h_add[20:0];
+  assign lane85_s = {s2_v0_lane85[20], s2_v0_lane85} + {lane85_a[20], lane85_a};
+  assign lane85_h = lane85_s[21:1];
   assign lane85_spike = $signed(s3_h_lane85) >= $signed(21'd2048);
   assign lane85_vn = s4_spike_lane85 ? 21'd0 : s4_kept_lane85;
   assign v0_lane86 = v0_lane86_or_3 | v0_lane86_mux_5;
   assign lane86_a = {s2_current_lane86, 4'd0};
-  assign lane86_d = {lane86_a[20], lane86_a} - {s2_v0_lane86[20], s2_v0_lane86};
-  assign lane86_dk = lane86_d[21:1];
-  assign lane86_h = lane86_h_add[20:0];
+  assign lane86_s = {s2_v0_lane86[20], s2_v0_lane86} + {lane86_a[20], lane86_a};
+  assign lane86_h = lane86_s[21:1];
   assign lane86_spike = $signed(s3_h_lane86) >= $signed(21'd2048);
   assign lane86_vn = s4_spike_lane86 ? 21'd0 : s4_kept_lane86;
   assign v0_lane87 = v0_lane87_or_3 | v0_lane87_mux_5;
   assign lane87_a = {s2_current_lane87, 4'd0};
-  assign lane87_d = {lane87_a[20], lane87_a} - {s2_v0_lane87[20], s2_v0_lane87};
-  assign lane87_dk = lane87_d[21:1];
-  assign lane87_h = lane87_h_add[20:0];
+  assign lane87_s = {s2_v0_lane87[20], s2_v0_lane87} + {lane87_a[20], lane87_a};
+  assign lane87_h = lane87_s[21:1];
   assign lane87_spike = $signed(s3_h_lane87) >= $signed(21'd2048);
   assign lane87_vn = s4_spike_lane87 ? 21'd0 : s4_kept_lane87;
   assign v0_lane88 = v0_lane88_or_3 | v0_lane88_mux_5;
   assign lane88_a = {s2_current_lane88, 4'd0};
-  assign lane88_d = {lane88_a[20], lane88_a} - {s2_v0_lane88[20], s2_v0_lane88};
-  assign lane88_dk = lane88_d[21:1];
-  assign lane88_h = lane88_h_add[20:0];
+  assign lane88_s = {s2_v0_lane88[20], s2_v0_lane88} + {lane88_a[20], lane88_a};
+  assign lane88_h = lane88_s[21:1];
   assign lane88_spike = $signed(s3_h_lane88) >= $signed(21'd2048);
   assign lane88_vn = s4_spike_lane88 ? 21'd0 : s4_kept_lane88;
   assign v0_lane89 = v0_lane89_or_3 | v0_lane89_mux_5;
   assign lane89_a = {s2_current_lane89, 4'd0};
-  assign lane89_d = {lane89_a[20], lane89_a} - {s2_v0_lane89[20], s2_v0_lane89};
-  assign lane89_dk = lane89_d[21:1];
-  assign lane89_h = lane89_h_add[20:0];
+  assign lane89_s = {s2_v0_lane89[20], s2_v0_lane89} + {lane89_a[20], lane89_a};
+  assign lane89_h = lane89_s[21:1];
   assign lane89_spike = $signed(s3_h_lane89) >= $signed(21'd2048);
   assign lane89_vn = s4_spike_lane89 ? 21'd0 : s4_kept_lane89;
   assign v0_lane90 = v0_lane90_or_3 | v0_lane90_mux_5;
   assign lane90_a = {s2_current_lane90, 4'd0};
-  assign lane90_d = {lane90_a[20], lane90_a} - {s2_v0_lane90[20], s2_v0_lane90};
-  assign lane90_dk = lane90_d[21:1];
-  assign lane90_h = lane90_h_add[20:0];
+  assign lane90_s = {s2_v0_lane90[20], s2_v0_lane90} + {lane90_a[20], lane90_a};
+  assign lane90_h = lane90_s[21:1];
   assign lane90_spike = $signed(s3_h_lane90) >= $signed(21'd2048);
   assign lane90_vn = s4_spike_lane90 ? 21'd0 : s4_kept_lane90;
   assign v0_lane91 = v0_lane91_or_3 | v0_lane91_mux_5;
   assign lane91_a = {s2_current_lane91, 4'd0};
-  assign lane91_d = {lane91_a[20], lane91_a} - {s2_v0_lane91[20], s2_v0_lane91};
-  assign lane91_dk = lane91_d[21:1];
-  assign lane91_h = lane91_h_add[20:0];
+  assign lane91_s = {s2_v0_lane91[20], s2_v0_lane91} + {lane91_a[20], lane91_a};
+  assign lane91_h = lane91_s[21:1];
   assign lane91_spike = $signed(s3_h_lane91) >= $signed(21'd2048);
   assign lane91_vn = s4_spike_lane91 ? 21'd0 : s4_kept_lane91;
   assign v0_lane92 = v0_lane92_or_3 | v0_lane92_mux_5;
   assign lane92_a = {s2_current_lane92, 4'd0};
-  assign lane92_d = {lane92_a[20], lane92_a} - {s2_v0_lane92[20], s2_v0_lane92};
-  assign lane92_dk = lane92_d[21:1];
-  assign lane92_h = lane92_h_add[20:0];
+  assign lane92_s = {s2_v0_lane92[20], s2_v0_lane92} + {lane92_a[20], lane92_a};
+  assign lane92_h = lane92_s[21:1];
   assign lane92_spike = $signed(s3_h_lane92) >= $signed(21'd2048);
   assign lane92_vn = s4_spike_lane92 ? 21'd0 : s4_kept_lane92;
   assign v0_lane93 = v0_lane93_or_3 | v0_lane93_mux_5;
   assign lane93_a = {s2_current_lane93, 4'd0};
-  assign lane93_d = {lane93_a[20], lane93_a} - {s2_v0_lane93[20], s2_v0_lane93};
-  assign lane93_dk = lane93_d[21:1];
-  assign lane93_h = lane93_h_add[20:0];
+  assign lane93_s = {s2_v0_lane93[20], s2_v0_lane93} + {lane93_a[20], lane93_a};
+  assign lane93_h = lane93_s[21:1];
   assign lane93_spike = $signed(s3_h_lane93) >= $signed(21'd2048);
   assign lane93_vn = s4_spike_lane93 ? 21'd0 : s4_kept_lane93;
   assign v0_lane94 = v0_lane94_or_3 | v0_lane94_mux_5;
   assign lane94_a = {s2_current_lane94, 4'd0};
-  assign lane94_d = {lane94_a[20], lane94_a} - {s2_v0_lane94[20], s2_v0_lane94};
-  assign lane94_dk = lane94_d[21:1];
-  assign lane94_h = lane94_h_add[20:0];
+  assign lane94_s = {s2_v0_lane94[20], s2_v0_lane94} + {lane94_a[20], lane94_a};
+  assign lane94_h = lane94_s[21:1];
   assign lane94_spike = $signed(s3_h_lane94) >= $signed(21'd2048);
   assign lane94_vn = s4_spike_lane94 ? 21'd0 : s4_kept_lane94;
   assign v0_lane95 = v0_lane95_or_3 | v0_lane95_mux_5;
   assign lane95_a = {s2_current_lane95, 4'd0};
-  assign lane95_d = {lane95_a[20], lane95_a} - {s2_v0_lane95[20], s2_v0_lane95};
-  assign lane95_dk = lane95_d[21:1];
-  assign lane95_h = lane95_h_add[20:0];
+  assign lane95_s = {s2_v0_lane95[20], s2_v0_lane95} + {lane95_a[20], lane95_a};
+  assign lane95_h = lane95_s[21:1];
   assign lane95_spike = $signed(s3_h_lane95) >= $signed(21'd2048);
   assign lane95_vn = s4_spike_lane95 ? 21'd0 : s4_kept_lane95;
   assign v0_lane96 = v0_lane96_or_3 | v0_lane96_mux_5;
   assign lane96_a = {s2_current_lane96, 4'd0};
-  assign lane96_d = {lane96_a[20], lane96_a} - {s2_v0_lane96[20], s2_v0_lane96};
-  assign lane96_dk = lane96_d[21:1];
-  assign lane96_h = lane96_h_add[20:0];
+  assign lane96_s = {s2_v0_lane96[20], s2_v0_lane96} + {lane96_a[20], lane96_a};
+  assign lane96_h = lane96_s[21:1];
   assign lane96_spike = $signed(s3_h_lane96) >= $signed(21'd2048);
   assign lane96_vn = s4_spike_lane96 ? 21'd0 : s4_kept_lane96;
   assign v0_lane97 = v0_lane97_or_3 | v0_lane97_mux_5;
   assign lane97_a = {s2_current_lane97, 4'd0};
-  assign lane97_d = {lane97_a[20], lane97_a} - {s2_v0_lane97[20], s2_v0_lane97};
-  assign lane97_dk = lane97_d[21:1];
-  assign lane97_h = lane97_h_add[20:0];
+  assign lane97_s = {s2_v0_lane97[20], s2_v0_lane97} + {lane97_a[20], lane97_a};
+  assign lane97_h = lane97_s[21:1];
   assign lane97_spike = $signed(s3_h_lane97) >= $signed(21'd2048);
   assign lane97_vn = s4_spike_lane97 ? 21'd0 : s4_kept_lane97;
   assign v0_lane98 = v0_lane98_or_3 | v0_lane98_mux_5;
   assign lane98_a = {s2_current_lane98, 4'd0};
-  assign lane98_d = {lane98_a[20], lane98_a} - {s2_v0_lane98[20], s2_v0_lane98};
-  assign lane98_dk = lane98_d[21:1];
-  assign lane98_h = lane98_h_add[20:0];
+  assign lane98_s = {s2_v0_lane98[20], s2_v0_lane98} + {lane98_a[20], lane98_a};
+  assign lane98_h = lane98_s[21:1];
   assign lane98_spike = $signed(s3_h_lane98) >= $signed(21'd2048);
   assign lane98_vn = s4_spike_lane98 ? 21'd0 : s4_kept_lane98;
   assign v0_lane99 = v0_lane99_or_3 | v0_lane99_mux_5;
   assign lane99_a = {s2_current_lane99, 4'd0};
-  assign lane99_d = {lane99_a[20], lane99_a} - {s2_v0_lane99[20], s2_v0_lane99};
-  assign lane99_dk = lane99_d[21:1];
-  assign lane99_h = lane99_h_add[20:0];
+  assign lane99_s = {s2_v0_lane99[20], s2_v0_lane99} + {lane99_a[20], lane99_a};
+  assign lane99_h = lane99_s[21:1];
   assign lane99_spike = $signed(s3_h_lane99) >= $signed(21'd2048);
   assign lane99_vn = s4_spike_lane99 ? 21'd0 : s4_kept_lane99;
   assign v0_lane100 = v0_lane100_or_3 | v0_lane100_mux_5;
   assign lane100_a = {s2_current_lane100, 4'd0};
-  assign lane100_d = {lane100_a[20], lane100_a} - {s2_v0_lane100[20], s2_v0_lane100};
-  assign lane100_dk = lane100_d[21:1];
-  assign lane100_h = lane100_h_add[20:0];
+  assign lane100_s = {s2_v0_lane100[20], s2_v0_lane100} + {lane100_a[20], lane100_a};
+  assign lane100_h = lane100_s[21:1];
   assign lane100_spike = $signed(s3_h_lane100) >= $signed(21'd2048);
   assign lane100_vn = s4_spike_lane100 ? 21'd0 : s4_kept_lane100;
   assign v0_lane101 = v0_lane101_or_3 | v0_lane101_mux_5;
   assign lane101_a = {s2_current_lane101, 4'd0};
-  assign lane101_d = {lane101_a[20], lane101_a} - {s2_v0_lane101[20], s2_v0_lane101};
-  assign lane101_dk = lane101_d[21:1];
-  assign lane101_h = lane101_h_add[20:0];
+  assign lane101_s = {s2_v0_lane101[20], s2_v0_lane101} + {lane101_a[20], lane101_a};
+  assign lane101_h = lane101_s[21:1];
   assign lane101_spike = $signed(s3_h_lane101) >= $signed(21'd2048);
   assign lane101_vn = s4_spike_lane101 ? 21'd0 : s4_kept_lane101;
   assign v0_lane102 = v0_lane102_or_3 | v0_lane102_mux_5;
   assign lane102_a = {s2_current_lane102, 4'd0};
-  assign lane102_d = {lane102_a[20], lane102_a} - {s2_v0_lane102[20], s2_v0_lane102};
-  assign lane102_dk = lane102_d[21:1];
-  assign lane102_h = lane102_h_add[20:0];
+  assign lane102_s = {s2_v0_lane102[20], s2_v0_lane102} + {lane102_a[20], lane102_a};
+  assign lane102_h = lane102_s[21:1];
   assign lane102_spike = $signed(s3_h_lane102) >= $signed(21'd2048);
   assign lane102_vn = s4_spike_lane102 ? 21'd0 : s4_kept_lane102;
   assign v0_lane103 = v0_lane103_or_3 | v0_lane103_mux_5;
   assign lane103_a = {s2_current_lane103, 4'd0};
-  assign lane103_d = {lane103_a[20], lane103_a} - {s2_v0_lane103[20], s2_v0_lane103};
-  assign lane103_dk = lane103_d[21:1];
-  assign lane103_h = lane103_h_add[20:0];
+  assign lane103_s = {s2_v0_lane103[20], s2_v0_lane103} + {lane103_a[20], lane103_a};
+  assign lane103_h = lane103_s[21:1];
   assign lane103_spike = $signed(s3_h_lane103) >= $signed(21'd2048);
   assign lane103_vn = s4_spike_lane103 ? 21'd0 : s4_kept_lane103;
   assign v0_lane104 = v0_lane104_or_3 | v0_lane104_mux_5;
   assign lane104_a = {s2_current_lane104, 4'd0};
-  assign lane104_d = {lane104_a[20], lane104_a} - {s2_v0_lane104[20], s2_v0_lane104};
-  assign lane104_dk = lane104_d[21:1];
-  assign lane104_h = lane104_h_add[20:0];
+  assign lane104_s = {s2_v0_lane104[20], s2_v0_lane104} + {lane104_a[20], lane104_a};
+  assign lane104_h = lane104_s[21:1];
   assign lane104_spike = $signed(s3_h_lane104) >= $signed(21'd2048);
   assign lane104_vn = s4_spike_lane104 ? 21'd0 : s4_kept_lane104;
   assign v0_lane105 = v0_lane105_or_3 | v0_lane105_mux_5;
   assign lane105_a = {s2_current_lane105, 4'd0};
-  assign lane105_d = {lane105_a[20], lane105_a} - {s2_v0_lane105[20], s2_v0_lane105};
-  assign lane105_dk = lane105_d[21:1];
-  assign lane105_h = lane105_h_add[20:0];
+  assign lane105_s = {s2_v0_lane105[20], s2_v0_lane105} + {lane105_a[20], lane105_a};
+  assign lane105_h = lane105_s[21:1];
   assign lane105_spike = $signed(s3_h_lane105) >= $signed(21'd2048);
   assign lane105_vn = s4_spike_lane105 ? 21'd0 : s4_kept_lane105;
   assign v0_lane106 = v0_lane106_or_3 | v0_lane106_mux_5;
   assign lane106_a = {s2_current_lane106, 4'd0};
-  assign lane106_d = {lane106_a[20], lane106_a} - {s2_v0_lane106[20], s2_v0_lane106};
-  assign lane106_dk = lane106_d[21:1];
-  assign lane106_h = lane106_h_add[20:0];
+  assign lane106_s = {s2_v0_lane106[20], s2_v0_lane106} + {lane106_a[20], lane106_a};
+  assign lane106_h = lane106_s[21:1];
   assign lane106_spike = $signed(s3_h_lane106) >= $signed(21'd2048);
   assign lane106_vn = s4_spike_lane106 ? 21'd0 : s4_kept_lane106;
   assign v0_lane107 = v0_lane107_or_3 | v0_lane107_mux_5;
   assign lane107_a = {s2_current_lane107, 4'd0};
-  assign lane107_d = {lane107_a[20], lane107_a} - {s2_v0_lane107[20], s2_v0_lane107};
-  assign lane107_dk = lane107_d[21:1];
-  assign lane107_h = lane107_h_add[20:0];
+  assign lane107_s = {s2_v0_lane107[20], s2_v0_lane107} + {lane107_a[20], lane107_a};
+  assign lane107_h = lane107_s[21:1];
   assign lane107_spike = $signed(s3_h_lane107) >= $signed(21'd2048);
   assign lane107_vn = s4_spike_lane107 ? 21'd0 : s4_kept_lane107;
   assign v0_lane108 = v0_lane108_or_3 | v0_lane108_mux_5;
   assign lane108_a = {s2_current_lane108, 4'd0};
-  assign lane108_d = {lane108_a[20], lane108_a} - {s2_v0_lane108[20], s2_v0_lane108};
-  assign lane108_dk = lane108_d[21:1];
-  assign lane108_h = lane108_h_add[20:0];
+  assign lane108_s = {s2_v0_lane108[20], s2_v0_lane108} + {lane108_a[20], lane108_a};
+  assign lane108_h = lane108_s[21:1];
   assign lane108_spike = $signed(s3_h_lane108) >= $signed(21'd2048);
   assign lane108_vn = s4_spike_lane108 ? 21'd0 : s4_kept_lane108;
   assign v0_lane109 = v0_lane109_or_3 | v0_lane109_mux_5;
   assign lane109_a = {s2_current_lane109, 4'd0};
-  assign lane109_d = {lane109_a[20], lane109_a} - {s2_v0_lane109[20], s2_v0_lane109};
-  assign lane109_dk = lane109_d[21:1];
-  assign lane109_h = lane109_h_add[20:0];
+  assign lane109_s = {s2_v0_lane109[20], s2_v0_lane109} + {lane109_a[20], lane109_a};
+  assign lane109_h = lane109_s[21:1];
   assign lane109_spike = $signed(s3_h_lane109) >= $signed(21'd2048);
   assign lane109_vn = s4_spike_lane109 ? 21'd0 : s4_kept_lane109;
   assign v0_lane110 = v0_lane110_or_3 | v0_lane110_mux_5;
   assign lane110_a = {s2_current_lane110, 4'd0};
-  assign lane110_d = {lane110_a[20], lane110_a} - {s2_v0_lane110[20], s2_v0_lane110};
-  assign lane110_dk = lane110_d[21:1];
-  assign lane110_h = lane110_h_add[20:0];
+  assign lane110_s = {s2_v0_lane110[20], s2_v0_lane110} + {lane110_a[20], lane110_a};
+  assign lane110_h = lane110_s[21:1];
   assign lane110_spike = $signed(s3_h_lane110) >= $signed(21'd2048);
   assign lane110_vn = s4_spike_lane110 ? 21'd0 : s4_kept_lane110;
   assign v0_lane111 = v0_lane111_or_3 | v0_lane111_mux_5;
   assign lane111_a = {s2_current_lane111, 4'd0};
-  assign lane111_d = {lane111_a[20], lane111_a} - {s2_v0_lane111[20], s2_v0_lane111};
-  assign lane111_dk = lane111_d[21:1];
-  assign lane111_h = lane111_h_add[20:0];
+  assign lane111_s = {s2_v0_lane111[20], s2_v0_lane111} + {lane111_a[20], lane111_a};
+  assign lane111_h = lane111_s[21:1];
   assign lane111_spike = $signed(s3_h_lane111) >= $signed(21'd2048);
   assign lane111_vn = s4_spike_lane111 ? 21'd0 : s4_kept_lane111;
   assign v0_lane112 = v0_lane112_or_3 | v0_lane112_mux_5;
   assign lane112_a = {s2_current_lane112, 4'd0};
-  assign lane112_d = {lane112_a[20], lane112_a} - {s2_v0_lane112[20], s2_v0_lane112};
-  assign lane112_dk = lane112_d[21:1];
-  assign lane112_h = lane112_h_add[20:0];
+  assign lane112_s = {s2_v0_lane112[20], s2_v0_lane112} + {lane112_a[20], lane112_a};
+  assign lane112_h = lane112_s[21:1];
   assign lane112_spike = $signed(s3_h_lane112) >= $signed(21'd2048);
   assign lane112_vn = s4_spike_lane112 ? 21'd0 : s4_kept_lane112;
   assign v0_lane113 = v0_lane113_or_3 | v0_lane113_mux_5;
   assign lane113_a = {s2_current_lane113, 4'd0};
-  assign lane113_d = {lane113_a[20], lane113_a} - {s2_v0_lane113[20], s2_v0_lane113};
-  assign lane113_dk = lane113_d[21:1];
-  assign lane113_h = lane113_h_add[20:0];
+  assign lane113_s = {s2_v0_lane113[20], s2_v0_lane113} + {lane113_a[20], lane113_a};
+  assign lane113_h = lane113_s[21:1];
   assign lane113_spike = $signed(s3_h_lane113) >= $signed(21'd2048);
   assign lane113_vn = s4_spike_lane113 ? 21'd0 : s4_kept_lane113;
   assign v0_lane114 = v0_lane114_or_3 | v0_lane114_mux_5;
   assign lane114_a = {s2_current_lane114, 4'd0};
-  assign lane114_d = {lane114_a[20], lane114_a} - {s2_v0_lane114[20], s2_v0_lane114};
-  assign lane114_dk = lane114_d[21:1];
-  assign lane114_h = lane114_h_add[20:0];
+  assign lane114_s = {s2_v0_lane114[20], s2_v0_lane114} + {lane114_a[20], lane114_a};
+  assign lane114_h = lane114_s[21:1];
   assign lane114_spike = $signed(s3_h_lane114) >= $signed(21'd2048);
   assign lane114_vn = s4_spike_lane114 ? 21'd0 : s4_kept_lane114;
   assign v0_lane115 = v0_lane115_or_3 | v0_lane115_mux_5;
   assign lane115_a = {s2_current_lane115, 4'd0};
-  assign lane115_d = {lane115_a[20], lane115_a} - {s2_v0_lane115[20], s2_v0_lane115};
-  assign lane115_dk = lane115_d[21:1];
-  assign lane115_h = lane115_h_add[20:0];
+  assign lane115_s = {s2_v0_lane115[20], s2_v0_lane115} + {lane115_a[20], lane115_a};
+  assign lane115_h = lane115_s[21:1];
   assign lane115_spike = $signed(s3_h_lane115) >= $signed(21'd2048);
   assign lane115_vn = s4_spike_lane115 ? 21'd0 : s4_kept_lane115;
   assign v0_lane116 = v0_lane116_or_3 | v0_lane116_mux_5;
   assign lane116_a = {s2_current_lane116, 4'd0};
-  assign lane116_d = {lane116_a[20], lane116_a} - {s2_v0_lane116[20], s2_v0_lane116};
-  assign lane116_dk = lane116_d[21:1];
-  assign lane116_h = lane116_h_add[20:0];
+  assign lane116_s = {s2_v0_lane116[20], s2_v0_lane116} + {lane116_a[20], lane116_a};
+  assign lane116_h = lane116_s[21:1];
   assign lane116_spike = $signed(s3_h_lane116) >= $signed(21'd2048);
   assign lane116_vn = s4_spike_lane116 ? 21'd0 : s4_kept_lane116;
   assign v0_lane117 = v0_lane117_or_3 | v0_lane117_mux_5;
   assign lane117_a = {s2_current_lane117, 4'd0};
-  assign lane117_d = {lane117_a[20], lane117_a} - {s2_v0_lane117[20], s2_v0_lane117};
-  assign lane117_dk = lane117_d[21:1];
-  assign lane117_h = lane117_h_add[20:0];
+  assign lane117_s = {s2_v0_lane117[20], s2_v0_lane117} + {lane117_a[20], lane117_a};
+  assign lane117_h = lane117_s[21:1];
   assign lane117_spike = $signed(s3_h_lane117) >= $signed(21'd2048);
   assign lane117_vn = s4_spike_lane117 ? 21'd0 : s4_kept_lane117;
   assign v0_lane118 = v0_lane118_or_3 | v0_lane118_mux_5;
   assign lane118_a = {s2_current_lane118, 4'd0};
-  assign lane118_d = {lane118_a[20], lane118_a} - {s2_v0_lane118[20], s2_v0_lane118};
-  assign lane118_dk = lane118_d[21:1];
-  assign lane118_h = lane118_h_add[20:0];
+  assign lane118_s = {s2_v0_lane118[20], s2_v0_lane118} + {lane118_a[20], lane118_a};
+  assign lane118_h = lane118_s[21:1];
   assign lane118_spike = $signed(s3_h_lane118) >= $signed(21'd2048);
   assign lane118_vn = s4_spike_lane118 ? 21'd0 : s4_kept_lane118;
   assign v0_lane119 = v0_lane119_or_3 | v0_lane119_mux_5;
   assign lane119_a = {s2_current_lane119, 4'd0};
-  assign lane119_d = {lane119_a[20], lane119_a} - {s2_v0_lane119[20], s2_v0_lane119};
-  assign lane119_dk = lane119_d[21:1];
-  assign lane119_h = lane119_h_add[20:0];
+  assign lane119_s = {s2_v0_lane119[20], s2_v0_lane119} + {lane119_a[20], lane119_a};
+  assign lane119_h = lane119_s[21:1];
   assign lane119_spike = $signed(s3_h_lane119) >= $signed(21'd2048);
   assign lane119_vn = s4_spike_lane119 ? 21'd0 : s4_kept_lane119;
   assign v0_lane120 = v0_lane120_or_3 | v0_lane120_mux_5;
   assign lane120_a = {s2_current_lane120, 4'd0};
-  assign lane120_d = {lane120_a[20], lane120_a} - {s2_v0_lane120[20], s2_v0_lane120};
-  assign lane120_dk = lane120_d[21:1];
-  assign lane120_h = lane120_h_add[20:0];
+  assign lane120_s = {s2_v0_lane120[20], s2_v0_lane120} + {lane120_a[20], lane120_a};
+  assign lane120_h = lane120_s[21:1];
   assign lane120_spike = $signed(s3_h_lane120) >= $signed(21'd2048);
   assign lane120_vn = s4_spike_lane120 ? 21'd0 : s4_kept_lane120;
   assign v0_lane121 = v0_lane121_or_3 | v0_lane121_mux_5;
   assign lane121_a = {s2_current_lane121, 4'd0};
-  assign lane121_d = {lane121_a[20], lane121_a} - {s2_v0_lane121[20], s2_v0_lane121};
-  assign lane121_dk = lane121_d[21:1];
-  assign lane121_h = lane121_h_add[20:0];
+  assign lane121_s = {s2_v0_lane121[20], s2_v0_lane121} + {lane121_a[20], lane121_a};
+  assign lane121_h = lane121_s[21:1];
   assign lane121_spike = $signed(s3_h_lane121) >= $signed(21'd2048);
   assign lane121_vn = s4_spike_lane121 ? 21'd0 : s4_kept_lane121;
   assign v0_lane122 = v0_lane122_or_3 | v0_lane122_mux_5;
   assign lane122_a = {s2_current_lane122, 4'd0};
-  assign lane122_d = {lane122_a[20], lane122_a} - {s2_v0_lane122[20], s2_v0_lane122};
-  assign lane122_dk = lane122_d[21:1];
-  assign lane122_h = lane122_h_add[20:0];
+  assign lane122_s = {s2_v0_lane122[20], s2_v0_lane122} + {lane122_a[20], lane122_a};
+  assign lane122_h = lane122_s[21:1];
   assign lane122_spike = $signed(s3_h_lane122) >= $signed(21'd2048);
   assign lane122_vn = s4_spike_lane122 ? 21'd0 : s4_kept_lane122;
   assign v0_lane123 = v0_lane123_or_3 | v0_lane123_mux_5;
   assign lane123_a = {s2_current_lane123, 4'd0};
-  assign lane123_d = {lane123_a[20], lane123_a} - {s2_v0_lane123[20], s2_v0_lane123};
-  assign lane123_dk = lane123_d[21:1];
-  assign lane123_h = lane123_h_add[20:0];
+  assign lane123_s = {s2_v0_lane123[20], s2_v0_lane123} + {lane123_a[20], lane123_a};
+  assign lane123_h = lane123_s[21:1];
   assign lane123_spike = $signed(s3_h_lane123) >= $signed(21'd2048);
   assign lane123_vn = s4_spike_lane123 ? 21'd0 : s4_kept_lane123;
   assign v0_lane124 = v0_lane124_or_3 | v0_lane124_mux_5;
   assign lane124_a = {s2_current_lane124, 4'd0};
-  assign lane124_d = {lane124_a[20], lane124_a} - {s2_v0_lane124[20], s2_v0_lane124};
-  assign lane124_dk = lane124_d[21:1];
-  assign lane124_h = lane124_h_add[20:0];
+  assign lane124_s = {s2_v0_lane124[20], s2_v0_lane124} + {lane124_a[20], lane124_a};
+  assign lane124_h = lane124_s[21:1];
   assign lane124_spike = $signed(s3_h_lane124) >= $signed(21'd2048);
   assign lane124_vn = s4_spike_lane124 ? 21'd0 : s4_kept_lane124;
   assign v0_lane125 = v0_lane125_or_3 | v0_lane125_mux_5;
   assign lane125_a = {s2_current_lane125, 4'd0};
-  assign lane125_d = {lane125_a[20], lane125_a} - {s2_v0_lane125[20], s2_v0_lane125};
-  assign lane125_dk = lane125_d[21:1];
-  assign lane125_h = lane125_h_add[20:0];
+  assign lane125_s = {s2_v0_lane125[20], s2_v0_lane125} + {lane125_a[20], lane125_a};
+  assign lane125_h = lane125_s[21:1];
   assign lane125_spike = $signed(s3_h_lane125) >= $signed(21'd2048);
   assign lane125_vn = s4_spike_lane125 ? 21'd0 : s4_kept_lane125;
   assign v0_lane126 = v0_lane126_or_3 | v0_lane126_mux_5;
   assign lane126_a = {s2_current_lane126, 4'd0};
-  assign lane126_d = {lane126_a[20], lane126_a} - {s2_v0_lane126[20], s2_v0_lane126};
-  assign lane126_dk = lane126_d[21:1];
-  assign lane126_h = lane126_h_add[20:0];
+  assign lane126_s = {s2_v0_lane126[20], s2_v0_lane126} + {lane126_a[20], lane126_a};
+  assign lane126_h = lane126_s[21:1];
   assign lane126_spike = $signed(s3_h_lane126) >= $signed(21'd2048);
   assign lane126_vn = s4_spike_lane126 ? 21'd0 : s4_kept_lane126;
   assign v0_lane127 = v0_lane127_or_3 | v0_lane127_mux_5;
   assign lane127_a = {s2_current_lane127, 4'd0};
-  assign lane127_d = {lane127_a[20], lane127_a} - {s2_v0_lane127[20], s2_v0_lane127};
-  assign lane127_dk = lane127_d[21:1];
-  assign lane127_h = lane127_h_add[20:0];
+  assign lane127_s = {s2_v0_lane127[20], s2_v0_lane127} + {lane127_a[20], lane127_a};
+  assign lane127_h = lane127_s[21:1];
   assign lane127_spike = $signed(s3_h_lane127) >= $signed(21'd2048);
   assign lane127_vn = s4_spike_lane127 ? 21'd0 : s4_kept_lane127;
   assign v0_lane128 = v0_lane128_or_3 | v0_lane128_mux_5;
   assign lane128_a = {s2_current_lane128, 4'd0};
-  assign lane128_d = {lane128_a[20], lane128_a} - {s2_v0_lane128[20], s2_v0_lane128};
-  assign lane128_dk = lane128_d[21:1];
-  assign lane128_h = lane128_h_add[20:0];
+  assign lane128_s = {s2_v0_lane128[20], s2_v0_lane128} + {lane128_a[20], lane128_a};
+  assign lane128_h = lane128_s[21:1];
   assign lane128_spike = $signed(s3_h_lane128) >= $signed(21'd2048);
   assign lane128_vn = s4_spike_lane128 ? 21'd0 : s4_kept_lane128;
   assign v0_lane129 = v0_lane129_or_3 | v0_lane129_mux_5;
   assign lane129_a = {s2_current_lane129, 4'd0};
-  assign lane129_d = {lane129_a[20], lane129_a} - {s2_v0_lane129[20], s2_v0_lane129};
-  assign lane129_dk = lane129_d[21:1];
-  assign lane129_h = lane129_h_add[20:0];
+  assign lane129_s = {s2_v0_lane129[20], s2_v0_lane129} + {lane129_a[20], lane129_a};
+  assign lane129_h = lane129_s[21:1];
   assign lane129_spike = $signed(s3_h_lane129) >= $signed(21'd2048);
   assign lane129_vn = s4_spike_lane129 ? 21'd0 : s4_kept_lane129;
   assign v0_lane130 = v0_lane130_or_3 | v0_lane130_mux_5;
   assign lane130_a = {s2_current_lane130, 4'd0};
-  assign lane130_d = {lane130_a[20], lane130_a} - {s2_v0_lane130[20], s2_v0_lane130};
-  assign lane130_dk = lane130_d[21:1];
-  assign lane130_h = lane130_h_add[20:0];
+  assign lane130_s = {s2_v0_lane130[20], s2_v0_lane130} + {lane130_a[20], lane130_a};
+  assign lane130_h = lane130_s[21:1];
   assign lane130_spike = $signed(s3_h_lane130) >= $signed(21'd2048);
   assign lane130_vn = s4_spike_lane130 ? 21'd0 : s4_kept_lane130;
   assign v0_lane131 = v0_lane131_or_3 | v0_lane131_mux_5;
   assign lane131_a = {s2_current_lane131, 4'd0};
-  assign lane131_d = {lane131_a[20], lane131_a} - {s2_v0_lane131[20], s2_v0_lane131};
-  assign lane131_dk = lane131_d[21:1];
-  assign lane131_h = lane131_h_add[20:0];
+  assign lane131_s = {s2_v0_lane131[20], s2_v0_lane131} + {lane131_a[20], lane131_a};
+  assign lane131_h = lane131_s[21:1];
   assign lane131_spike = $signed(s3_h_lane131) >= $signed(21'd2048);
   assign lane131_vn = s4_spike_lane131 ? 21'd0 : s4_kept_lane131;
   assign v0_lane132 = v0_lane132_or_3 | v0_lane132_mux_5;
   assign lane132_a = {s2_current_lane132, 4'd0};
-  assign lane132_d = {lane132_a[20], lane132_a} - {s2_v0_lane132[20], s2_v0_lane132};
-  assign lane132_dk = lane132_d[21:1];
-  assign lane132_h = lane132_h_add[20:0];
+  assign lane132_s = {s2_v0_lane132[20], s2_v0_lane132} + {lane132_a[20], lane132_a};
+  assign lane132_h = lane132_s[21:1];
   assign lane132_spike = $signed(s3_h_lane132) >= $signed(21'd2048);
   assign lane132_vn = s4_spike_lane132 ? 21'd0 : s4_kept_lane132;
   assign v0_lane133 = v0_lane133_or_3 | v0_lane133_mux_5;
   assign lane133_a = {s2_current_lane133, 4'd0};
-  assign lane133_d = {lane133_a[20], lane133_a} - {s2_v0_lane133[20], s2_v0_lane133};
-  assign lane133_dk = lane133_d[21:1];
-  assign lane133_h = lane133_h_add[20:0];
+  assign lane133_s = {s2_v0_lane133[20], s2_v0_lane133} + {lane133_a[20], lane133_a};
+  assign lane133_h = lane133_s[21:1];
   assign lane133_spike = $signed(s3_h_lane133) >= $signed(21'd2048);
   assign lane133_vn = s4_spike_lane133 ? 21'd0 : s4_kept_lane133;
   assign v0_lane134 = v0_lane134_or_3 | v0_lane134_mux_5;
   assign lane134_a = {s2_current_lane134, 4'd0};
-  assign lane134_d = {lane134_a[20], lane134_a} - {s2_v0_lane134[20], s2_v0_lane134};
-  assign lane134_dk = lane134_d[21:1];
-  assign lane134_h = lane134_h_add[20:0];
+  assign lane134_s = {s2_v0_lane134[20], s2_v0_lane134} + {lane134_a[20], lane134_a};
+  assign lane134_h = lane134_s[21:1];
   assign lane134_spike = $signed(s3_h_lane134) >= $signed(21'd2048);
   assign lane134_vn = s4_spike_lane134 ? 21'd0 : s4_kept_lane134;
   assign v0_lane135 = v0_lane135_or_3 | v0_lane135_mux_5;
   assign lane135_a = {s2_current_lane135, 4'd0};
-  assign lane135_d = {lane135_a[20], lane135_a} - {s2_v0_lane135[20], s2_v0_lane135};
-  assign lane135_dk = lane135_d[21:1];
-  assign lane135_h = lane135_h_add[20:0];
+  assign lane135_s = {s2_v0_lane135[20], s2_v0_lane135} + {lane135_a[20], lane135_a};
+  assign lane135_h = lane135_s[21:1];
   assign lane135_spike = $signed(s3_h_lane135) >= $signed(21'd2048);
   assign lane135_vn = s4_spike_lane135 ? 21'd0 : s4_kept_lane135;
   assign v0_lane136 = v0_lane136_or_3 | v0_lane136_mux_5;
   assign lane136_a = {s2_current_lane136, 4'd0};
-  assign lane136_d = {lane136_a[20], lane136_a} - {s2_v0_lane136[20], s2_v0_lane136};
-  assign lane136_dk = lane136_d[21:1];
-  assign lane136_h = lane136_h_add[20:0];
+  assign lane136_s = {s2_v0_lane136[20], s2_v0_lane136} + {lane136_a[20], lane136_a};
+  assign lane136_h = lane136_s[21:1];
   assign lane136_spike = $signed(s3_h_lane136) >= $signed(21'd2048);
   assign lane136_vn = s4_spike_lane136 ? 21'd0 : s4_kept_lane136;
   assign v0_lane137 = v0_lane137_or_3 | v0_lane137_mux_5;
   assign lane137_a = {s2_current_lane137, 4'd0};
-  assign lane137_d = {lane137_a[20], lane137_a} - {s2_v0_lane137[20], s2_v0_lane137};
-  assign lane137_dk = lane137_d[21:1];
-  assign lane137_h = lane137_h_add[20:0];
+  assign lane137_s = {s2_v0_lane137[20], s2_v0_lane137} + {lane137_a[20], lane137_a};
+  assign lane137_h = lane137_s[21:1];
   assign lane137_spike = $signed(s3_h_lane137) >= $signed(21'd2048);
   assign lane137_vn = s4_spike_lane137 ? 21'd0 : s4_kept_lane137;
   assign v0_lane138 = v0_lane138_or_3 | v0_lane138_mux_5;
   assign lane138_a = {s2_current_lane138, 4'd0};
-  assign lane138_d = {lane138_a[20], lane138_a} - {s2_v0_lane138[20], s2_v0_lane138};
-  assign lane138_dk = lane138_d[21:1];
-  assign lane138_h = lane138_h_add[20:0];
+  assign lane138_s = {s2_v0_lane138[20], s2_v0_lane138} + {lane138_a[20], lane138_a};
+  assign lane138_h = lane138_s[21:1];
   assign lane138_spike = $signed(s3_h_lane138) >= $signed(21'd2048);
   assign lane138_vn = s4_spike_lane138 ? 21'd0 : s4_kept_lane138;
   assign v0_lane139 = v0_lane139_or_3 | v0_lane139_mux_5;
   assign lane139_a = {s2_current_lane139, 4'd0};
-  assign lane139_d = {lane139_a[20], lane139_a} - {s2_v0_lane139[20], s2_v0_lane139};
-  assign lane139_dk = lane139_d[21:1];
-  assign lane139_h = lane139_h_add[20:0];
+  assign lane139_s = {s2_v0_lane139[20], s2_v0_lane139} + {lane139_a[20], lane139_a};
+  assign lane139_h = lane139_s[21:1];
   assign lane139_spike = $signed(s3_h_lane139) >= $signed(21'd2048);
   assign lane139_vn = s4_spike_lane139 ? 21'd0 : s4_kept_lane139;
   assign v0_lane140 = v0_lane140_or_3 | v0_lane140_mux_5;
   assign lane140_a = {s2_current_lane140, 4'd0};
-  assign lane140_d = {lane140_a[20], lane140_a} - {s2_v0_lane140[20], s2_v0_lane140};
-  assign lane140_dk = lane140_d[21:1];
-  assign lane140_h = lane140_h_add[20:0];
+  assign lane140_s = {s2_v0_lane140[20], s2_v0_lane140} + {lane140_a[20], lane140_a};
+  assign lane140_h = lane140_s[21:1];
   assign lane140_spike = $signed(s3_h_lane140) >= $signed(21'd2048);
   assign lane140_vn = s4_spike_lane140 ? 21'd0 : s4_kept_lane140;
   assign v0_lane141 = v0_lane141_or_3 | v0_lane141_mux_5;
   assign lane141_a = {s2_current_lane141, 4'd0};
-  assign lane141_d = {lane141_a[20], lane141_a} - {s2_v0_lane141[20], s2_v0_lane141};
-  assign lane141_dk = lane141_d[21:1];
-  assign lane141_h = lane141_h_add[20:0];
+  assign lane141_s = {s2_v0_lane141[20], s2_v0_lane141} + {lane141_a[20], lane141_a};
+  assign lane141_h = lane141_s[21:1];
   assign lane141_spike = $signed(s3_h_lane141) >= $signed(21'd2048);
   assign lane141_vn = s4_spike_lane141 ? 21'd0 : s4_kept_lane141;
   assign v0_lane142 = v0_lane142_or_3 | v0_lane142_mux_5;
   assign lane142_a = {s2_current_lane142, 4'd0};
-  assign lane142_d = {lane142_a[20], lane142_a} - {s2_v0_lane142[20], s2_v0_lane142};
-  assign lane142_dk = lane142_d[21:1];
-  assign lane142_h = lane142_h_add[20:0];
+  assign lane142_s = {s2_v0_lane142[20], s2_v0_lane142} + {lane142_a[20], lane142_a};
+  assign lane142_h = lane142_s[21:1];
   assign lane142_spike = $signed(s3_h_lane142) >= $signed(21'd2048);
   assign lane142_vn = s4_spike_lane142 ? 21'd0 : s4_kept_lane142;
   assign v0_lane143 = v0_lane143_or_3 | v0_lane143_mux_5;
   assign lane143_a = {s2_current_lane143, 4'd0};
-  assign lane143_d = {lane143_a[20], lane143_a} - {s2_v0_lane143[20], s2_v0_lane143};
-  assign lane143_dk = lane143_d[21:1];
-  assign lane143_h = lane143_h_add[20:0];
+  assign lane143_s = {s2_v0_lane143[20], s2_v0_lane143} + {lane143_a[20], lane143_a};
+  assign lane143_h = lane143_s[21:1];
   assign lane143_spike = $signed(s3_h_lane143) >= $signed(21'd2048);
   assign lane143_vn = s4_spike_lane143 ? 21'd0 : s4_kept_lane143;
   assign v0_lane144 = v0_lane144_or_3 | v0_lane144_mux_5;
   assign lane144_a = {s2_current_lane144, 4'd0};
-  assign lane144_d = {lane144_a[20], lane144_a} - {s2_v0_lane144[20], s2_v0_lane144};
-  assign lane144_dk = lane144_d[21:1];
-  assign lane144_h = lane144_h_add[20:0];
+  assign lane144_s = {s2_v0_lane144[20], s2_v0_lane144} + {lane144_a[20], lane144_a};
+  assign lane144_h = lane144_s[21:1];
   assign lane144_spike = $signed(s3_h_lane144) >= $signed(21'd2048);
   assign lane144_vn = s4_spike_lane144 ? 21'd0 : s4_kept_lane144;
   assign v0_lane145 = v0_lane145_or_3 | v0_lane145_mux_5;
   assign lane145_a = {s2_current_lane145, 4'd0};
-  assign lane145_d = {lane145_a[20], lane145_a} - {s2_v0_lane145[20], s2_v0_lane145};
-  assign lane145_dk = lane145_d[21:1];
-  assign lane145_h = lane145_h_add[20:0];
+  assign lane145_s = {s2_v0_lane145[20], s2_v0_lane145} + {lane145_a[20], lane145_a};
+  assign lane145_h = lane145_s[21:1];
   assign lane145_spike = $signed(s3_h_lane145) >= $signed(21'd2048);
   assign lane145_vn = s4_spike_lane145 ? 21'd0 : s4_kept_lane145;
   assign v0_lane146 = v0_lane146_or_3 | v0_lane146_mux_5;
   assign lane146_a = {s2_current_lane146, 4'd0};
-  assign lane146_d = {lane146_a[20], lane146_a} - {s2_v0_lane146[20], s2_v0_lane146};
-  assign lane146_dk = lane146_d[21:1];
-  assign lane146_h = lane146_h_add[20:0];
+  assign lane146_s = {s2_v0_lane146[20], s2_v0_lane146} + {lane146_a[20], lane146_a};
+  assign lane146_h = lane146_s[21:1];
   assign lane146_spike = $signed(s3_h_lane146) >= $signed(21'd2048);
   assign lane146_vn = s4_spike_lane146 ? 21'd0 : s4_kept_lane146;
   assign v0_lane147 = v0_lane147_or_3 | v0_lane147_mux_5;
   assign lane147_a = {s2_current_lane147, 4'd0};
-  assign lane147_d = {lane147_a[20], lane147_a} - {s2_v0_lane147[20], s2_v0_lane147};
-  assign lane147_dk = lane147_d[21:1];
-  assign lane147_h = lane147_h_add[20:0];
+  assign lane147_s = {s2_v0_lane147[20], s2_v0_lane147} + {lane147_a[20], lane147_a};
+  assign lane147_h = lane147_s[21:1];
   assign lane147_spike = $signed(s3_h_lane147) >= $signed(21'd2048);
   assign lane147_vn = s4_spike_lane147 ? 21'd0 : s4_kept_lane147;
   assign v0_lane148 = v0_lane148_or_3 | v0_lane148_mux_5;
   assign lane148_a = {s2_current_lane148, 4'd0};
-  assign lane148_d = {lane148_a[20], lane148_a} - {s2_v0_lane148[20], s2_v0_lane148};
-  assign lane148_dk = lane148_d[21:1];
-  assign lane148_h = lane148_h_add[20:0];
+  assign lane148_s = {s2_v0_lane148[20], s2_v0_lane148} + {lane148_a[20], lane148_a};
+  assign lane148_h = lane148_s[21:1];
   assign lane148_spike = $signed(s3_h_lane148) >= $signed(21'd2048);
   assign lane148_vn = s4_spike_lane148 ? 21'd0 : s4_kept_lane148;
   assign v0_lane149 = v0_lane149_or_3 | v0_lane149_mux_5;
   assign lane149_a = {s2_current_lane149, 4'd0};
-  assign lane149_d = {lane149_a[20], lane149_a} - {s2_v0_lane149[20], s2_v0_lane149};
-  assign lane149_dk = lane149_d[21:1];
-  assign lane149_h = lane149_h_add[20:0];
+  assign lane149_s = {s2_v0_lane149[20], s2_v0_lane149} + {lane149_a[20], lane149_a};
+  assign lane149_h = lane149_s[21:1];
   assign lane149_spike = $signed(s3_h_lane149) >= $signed(21'd2048);
   assign lane149_vn = s4_spike_lane149 ? 21'd0 : s4_kept_lane149;
   assign v0_lane150 = v0_lane150_or_3 | v0_lane150_mux_5;
   assign lane150_a = {s2_current_lane150, 4'd0};
-  assign lane150_d = {lane150_a[20], lane150_a} - {s2_v0_lane150[20], s2_v0_lane150};
-  assign lane150_dk = lane150_d[21:1];
-  assign lane150_h = lane150_h_add[20:0];
+  assign lane150_s = {s2_v0_lane150[20], s2_v0_lane150} + {lane150_a[20], lane150_a};
+  assign lane150_h = lane150_s[21:1];
   assign lane150_spike = $signed(s3_h_lane150) >= $signed(21'd2048);
   assign lane150_vn = s4_spike_lane150 ? 21'd0 : s4_kept_lane150;
   assign v0_lane151 = v0_lane151_or_3 | v0_lane151_mux_5;
   assign lane151_a = {s2_current_lane151, 4'd0};
-  assign lane151_d = {lane151_a[20], lane151_a} - {s2_v0_lane151[20], s2_v0_lane151};
-  assign lane151_dk = lane151_d[21:1];
-  assign lane151_h = lane151_h_add[20:0];
+  assign lane151_s = {s2_v0_lane151[20], s2_v0_lane151} + {lane151_a[20], lane151_a};
+  assign lane151_h = lane151_s[21:1];
   assign lane151_spike = $signed(s3_h_lane151) >= $signed(21'd2048);
   assign lane151_vn = s4_spike_lane151 ? 21'd0 : s4_kept_lane151;
   assign v0_lane152 = v0_lane152_or_3 | v0_lane152_mux_5;
   assign lane152_a = {s2_current_lane152, 4'd0};
-  assign lane152_d = {lane152_a[20], lane152_a} - {s2_v0_lane152[20], s2_v0_lane152};
-  assign lane152_dk = lane152_d[21:1];
-  assign lane152_h = lane152_h_add[20:0];
+  assign lane152_s = {s2_v0_lane152[20], s2_v0_lane152} + {lane152_a[20], lane152_a};
+  assign lane152_h = lane152_s[21:1];
   assign lane152_spike = $signed(s3_h_lane152) >= $signed(21'd2048);
   assign lane152_vn = s4_spike_lane152 ? 21'd0 : s4_kept_lane152;
   assign v0_lane153 = v0_lane153_or_3 | v0_lane153_mux_5;
   assign lane153_a = {s2_current_lane153, 4'd0};
-  assign lane153_d = {lane153_a[20], lane153_a} - {s2_v0_lane153[20], s2_v0_lane153};
-  assign lane153_dk = lane153_d[21:1];
-  assign lane153_h = lane153_h_add[20:0];
+  assign lane153_s = {s2_v0_lane153[20], s2_v0_lane153} + {lane153_a[20], lane153_a};
+  assign lane153_h = lane153_s[21:1];
   assign lane153_spike = $signed(s3_h_lane153) >= $signed(21'd2048);
   assign lane153_vn = s4_spike_lane153 ? 21'd0 : s4_kept_lane153;
   assign v0_lane154 = v0_lane154_or_3 | v0_lane154_mux_5;
   assign lane154_a = {s2_current_lane154, 4'd0};
-  assign lane154_d = {lane154_a[20], lane154_a} - {s2_v0_lane154[20], s2_v0_lane154};
-  assign lane154_dk = lane154_d[21:1];
-  assign lane154_h = lane154_h_add[20:0];
+  assign lane154_s = {s2_v0_lane154[20], s2_v0_lane154} + {lane154_a[20], lane154_a};
+  assign lane154_h = lane154_s[21:1];
   assign lane154_spike = $signed(s3_h_lane154) >= $signed(21'd2048);
   assign lane154_vn = s4_spike_lane154 ? 21'd0 : s4_kept_lane154;
   assign v0_lane155 = v0_lane155_or_3 | v0_lane155_mux_5;
   assign lane155_a = {s2_current_lane155, 4'd0};
-  assign lane155_d = {lane155_a[20], lane155_a} - {s2_v0_lane155[20], s2_v0_lane155};
-  assign lane155_dk = lane155_d[21:1];
-  assign lane155_h = lane155_h_add[20:0];
+  assign lane155_s = {s2_v0_lane155[20], s2_v0_lane155} + {lane155_a[20], lane155_a};
+  assign lane155_h = lane155_s[21:1];
   assign lane155_spike = $signed(s3_h_lane155) >= $signed(21'd2048);
   assign lane155_vn = s4_spike_lane155 ? 21'd0 : s4_kept_lane155;
   assign v0_lane156 = v0_lane156_or_3 | v0_lane156_mux_5;
   assign lane156_a = {s2_current_lane156, 4'd0};
-  assign lane156_d = {lane156_a[20], lane156_a} - {s2_v0_lane156[20], s2_v0_lane156};
-  assign lane156_dk = lane156_d[21:1];
-  assign lane156_h = lane156_h_add[20:0];
+  assign lane156_s = {s2_v0_lane156[20], s2_v0_lane156} + {lane156_a[20], lane156_a};
+  assign lane156_h = lane156_s[21:1];
   assign lane156_spike = $signed(s3_h_lane156) >= $signed(21'd2048);
   assign lane156_vn = s4_spike_lane156 ? 21'd0 : s4_kept_lane156;
   assign v0_lane157 = v0_lane157_or_3 | v0_lane157_mux_5;
   assign lane157_a = {s2_current_lane157, 4'd0};
-  assign lane157_d = {lane157_a[20], lane157_a} - {s2_v0_lane157[20], s2_v0_lane157};
-  assign lane157_dk = lane157_d[21:1];
-  assign lane157_h = lane157_h_add[20:0];
+  assign lane157_s = {s2_v0_lane157[20], s2_v0_lane157} + {lane157_a[20], lane157_a};
+  assign lane157_h = lane157_s[21:1];
   assign lane157_spike = $signed(s3_h_lane157) >= $signed(21'd2048);
   assign lane157_vn = s4_spike_lane157 ? 21'd0 : s4_kept_lane157;
   assign v0_lane158 = v0_lane158_or_3 | v0_lane158_mux_5;
   assign lane158_a = {s2_current_lane158, 4'd0};
-  assign lane158_d = {lane158_a[20], lane158_a} - {s2_v0_lane158[20], s2_v0_lane158};
-  assign lane158_dk = lane158_d[21:1];
-  assign lane158_h = lane158_h_add[20:0];
+  assign lane158_s = {s2_v0_lane158[20], s2_v0_lane158} + {lane158_a[20], lane158_a};
+  assign lane158_h = lane158_s[21:1];
   assign lane158_spike = $signed(s3_h_lane158) >= $signed(21'd2048);
   assign lane158_vn = s4_spike_lane158 ? 21'd0 : s4_kept_lane158;
   assign v0_lane159 = v0_lane159_or_3 | v0_lane159_mux_5;
   assign lane159_a = {s2_current_lane159, 4'd0};
-  assign lane159_d = {lane159_a[20], lane159_a} - {s2_v0_lane159[20], s2_v0_lane159};
-  assign lane159_dk = lane159_d[21:1];
-  assign lane159_h = lane159_h_add[20:0];
+  assign lane159_s = {s2_v0_lane159[20], s2_v0_lane159} + {lane159_a[20], lane159_a};
+  assign lane159_h = lane159_s[21:1];
   assign lane159_spike = $signed(s3_h_lane159) >= $signed(21'd2048);
   assign lane159_vn = s4_spike_lane159 ? 21'd0 : s4_kept_lane159;
   assign v0_lane160 = v0_lane160_or_3 | v0_lane160_mux_5;
   assign lane160_a = {s2_current_lane160, 4'd0};
-  assign lane160_d = {lane160_a[20], lane160_a} - {s2_v0_lane160[20], s2_v0_lane160};
-  assign lane160_dk = lane160_d[21:1];
-  assign lane160_h = lane160_h_add[20:0];
+  assign lane160_s = {s2_v0_lane160[20], s2_v0_lane160} + {lane160_a[20], lane160_a};
+  assign lane160_h = lane160_s[21:1];
   assign lane160_spike = $signed(s3_h_lane160) >= $signed(21'd2048);
   assign lane160_vn = s4_spike_lane160 ? 21'd0 : s4_kept_lane160;
   assign v0_lane161 = v0_lane161_or_3 | v0_lane161_mux_5;
   assign lane161_a = {s2_current_lane161, 4'd0};
-  assign lane161_d = {lane161_a[20], lane161_a} - {s2_v0_lane161[20], s2_v0_lane161};
-  assign lane161_dk = lane161_d[21:1];
-  assign lane161_h = lane161_h_add[20:0];
+  assign lane161_s = {s2_v0_lane161[20], s2_v0_lane161} + {lane161_a[20], lane161_a};
+  assign lane161_h = lane161_s[21:1];
   assign lane161_spike = $signed(s3_h_lane161) >= $signed(21'd2048);
   assign lane161_vn = s4_spike_lane161 ? 21'd0 : s4_kept_lane161;
   assign v0_lane162 = v0_lane162_or_3 | v0_lane162_mux_5;
   assign lane162_a = {s2_current_lane162, 4'd0};
-  assign lane162_d = {lane162_a[20], lane162_a} - {s2_v0_lane162[20], s2_v0_lane162};
-  assign lane162_dk = lane162_d[21:1];
-  assign lane162_h = lane162_h_add[20:0];
+  assign lane162_s = {s2_v0_lane162[20], s2_v0_lane162} + {lane162_a[20], lane162_a};
+  assign lane162_h = lane162_s[21:1];
   assign lane162_spike = $signed(s3_h_lane162) >= $signed(21'd2048);
   assign lane162_vn = s4_spike_lane162 ? 21'd0 : s4_kept_lane162;
   assign v0_lane163 = v0_lane163_or_3 | v0_lane163_mux_5;
   assign lane163_a = {s2_current_lane163, 4'd0};
-  assign lane163_d = {lane163_a[20], lane163_a} - {s2_v0_lane163[20], s2_v0_lane163};
-  assign lane163_dk = lane163_d[21:1];
-  assign lane163_h = lane163_h_add[20:0];
+  assign lane163_s = {s2_v0_lane163[20], s2_v0_lane163} + {lane163_a[20], lane163_a};
+  assign lane163_h = lane163_s[21:1];
   assign lane163_spike = $signed(s3_h_lane163) >= $signed(21'd2048);
   assign lane163_vn = s4_spike_lane163 ? 21'd0 : s4_kept_lane163;
   assign v0_lane164 = v0_lane164_or_3 | v0_lane164_mux_5;
   assign lane164_a = {s2_current_lane164, 4'd0};
-  assign lane164_d = {lane164_a[20], lane164_a} - {s2_v0_lane164[20], s2_v0_lane164};
-  assign lane164_dk = lane164_d[21:1];
-  assign lane164_h = lane164_h_add[20:0];
+  assign lane164_s = {s2_v0_lane164[20], s2_v0_lane164} + {lane164_a[20], lane164_a};
+  assign lane164_h = lane164_s[21:1];
   assign lane164_spike = $signed(s3_h_lane164) >= $signed(21'd2048);
   assign lane164_vn = s4_spike_lane164 ? 21'd0 : s4_kept_lane164;
   assign v0_lane165 = v0_lane165_or_3 | v0_lane165_mux_5;
   assign lane165_a = {s2_current_lane165, 4'd0};
-  assign lane165_d = {lane165_a[20], lane165_a} - {s2_v0_lane165[20], s2_v0_lane165};
-  assign lane165_dk = lane165_d[21:1];
-  assign lane165_h = lane165_h_add[20:0];
+  assign lane165_s = {s2_v0_lane165[20], s2_v0_lane165} + {lane165_a[20], lane165_a};
+  assign lane165_h = lane165_s[21:1];
   assign lane165_spike = $signed(s3_h_lane165) >= $signed(21'd2048);
   assign lane165_vn = s4_spike_lane165 ? 21'd0 : s4_kept_lane165;
   assign v0_lane166 = v0_lane166_or_3 | v0_lane166_mux_5;
   assign lane166_a = {s2_current_lane166, 4'd0};
-  assign lane166_d = {lane166_a[20], lane166_a} - {s2_v0_lane166[20], s2_v0_lane166};
-  assign lane166_dk = lane166_d[21:1];
-  assign lane166_h = lane166_h_add[20:0];
+  assign lane166_s = {s2_v0_lane166[20], s2_v0_lane166} + {lane166_a[20], lane166_a};
+  assign lane166_h = lane166_s[21:1];
   assign lane166_spike = $signed(s3_h_lane166) >= $signed(21'd2048);
   assign lane166_vn = s4_spike_lane166 ? 21'd0 : s4_kept_lane166;
   assign v0_lane167 = v0_lane167_or_3 | v0_lane167_mux_5;
   assign lane167_a = {s2_current_lane167, 4'd0};
-  assign lane167_d = {lane167_a[20], lane167_a} - {s2_v0_lane167[20], s2_v0_lane167};
-  assign lane167_dk = lane167_d[21:1];
-  assign lane167_h = lane167_h_add[20:0];
+  assign lane167_s = {s2_v0_lane167[20], s2_v0_lane167} + {lane167_a[20], lane167_a};
+  assign lane167_h = lane167_s[21:1];
   assign lane167_spike = $signed(s3_h_lane167) >= $signed(21'd2048);
   assign lane167_vn = s4_spike_lane167 ? 21'd0 : s4_kept_lane167;
   assign v0_lane168 = v0_lane168_or_3 | v0_lane168_mux_5;
   assign lane168_a = {s2_current_lane168, 4'd0};
-  assign lane168_d = {lane168_a[20], lane168_a} - {s2_v0_lane168[20], s2_v0_lane168};
-  assign lane168_dk = lane168_d[21:1];
-  assign lane168_h = lane168_h_add[20:0];
+  assign lane168_s = {s2_v0_lane168[20], s2_v0_lane168} + {lane168_a[20], lane168_a};
+  assign lane168_h = lane168_s[21:1];
   assign lane168_spike = $signed(s3_h_lane168) >= $signed(21'd2048);
   assign lane168_vn = s4_spike_lane168 ? 21'd0 : s4_kept_lane168;
   assign v0_lane169 = v0_lane169_or_3 | v0_lane169_mux_5;
   assign lane169_a = {s2_current_lane169, 4'd0};
-  assign lane169_d = {lane169_a[20], lane169_a} - {s2_v0_lane169[20], s2_v0_lane169};
-  assign lane169_dk = lane169_d[21:1];
-  assign lane169_h = lane169_h_add[20:0];
+  assign lane169_s = {s2_v0_lane169[20], s2_v0_lane169} + {lane169_a[20], lane169_a};
+  assign lane169_h = lane169_s[21:1];
   assign lane169_spike = $signed(s3_h_lane169) >= $signed(21'd2048);
   assign lane169_vn = s4_spike_lane169 ? 21'd0 : s4_kept_lane169;
   assign v0_lane170 = v0_lane170_or_3 | v0_lane170_mux_5;
   assign lane170_a = {s2_current_lane170, 4'd0};
-  assign lane170_d = {lane170_a[20], lane170_a} - {s2_v0_lane170[20], s2_v0_lane170};
-  assign lane170_dk = lane170_d[21:1];
-  assign lane170_h = lane170_h_add[20:0];
+  assign lane170_s = {s2_v0_lane170[20], s2_v0_lane170} + {lane170_a[20], lane170_a};
+  assign lane170_h = lane170_s[21:1];
   assign lane170_spike = $signed(s3_h_lane170) >= $signed(21'd2048);
   assign lane170_vn = s4_spike_lane170 ? 21'd0 : s4_kept_lane170;
   assign v0_lane171 = v0_lane171_or_3 | v0_lane171_mux_5;
   assign lane171_a = {s2_current_lane171, 4'd0};
-  assign lane171_d = {lane171_a[20], lane171_a} - {s2_v0_lane171[20], s2_v0_lane171};
-  assign lane171_dk = lane171_d[21:1];
-  assign lane171_h = lane171_h_add[20:0];
+  assign lane171_s = {s2_v0_lane171[20], s2_v0_lane171} + {lane171_a[20], lane171_a};
+  assign lane171_h = lane171_s[21:1];
   assign lane171_spike = $signed(s3_h_lane171) >= $signed(21'd2048);
   assign lane171_vn = s4_spike_lane171 ? 21'd0 : s4_kept_lane171;
   assign v0_lane172 = v0_lane172_or_3 | v0_lane172_mux_5;
   assign lane172_a = {s2_current_lane172, 4'd0};
-  assign lane172_d = {lane172_a[20], lane172_a} - {s2_v0_lane172[20], s2_v0_lane172};
-  assign lane172_dk = lane172_d[21:1];
-  assign lane172_h = lane172_h_add[20:0];
+  assign lane172_s = {s2_v0_lane172[20], s2_v0_lane172} + {lane172_a[20], lane172_a};
+  assign lane172_h = lane172_s[21:1];
   assign lane172_spike = $signed(s3_h_lane172) >= $signed(21'd2048);
   assign lane172_vn = s4_spike_lane172 ? 21'd0 : s4_kept_lane172;
   assign v0_lane173 = v0_lane173_or_3 | v0_lane173_mux_5;
   assign lane173_a = {s2_current_lane173, 4'd0};
-  assign lane173_d = {lane173_a[20], lane173_a} - {s2_v0_lane173[20], s2_v0_lane173};
-  assign lane173_dk = lane173_d[21:1];
-  assign lane173_h = lane173_h_add[20:0];
+  assign lane173_s = {s2_v0_lane173[20], s2_v0_lane173} + {lane173_a[20], lane173_a};
+  assign lane173_h = lane173_s[21:1];
   assign lane173_spike = $signed(s3_h_lane173) >= $signed(21'd2048);
   assign lane173_vn = s4_spike_lane173 ? 21'd0 : s4_kept_lane173;
   assign v0_lane174 = v0_lane174_or_3 | v0_lane174_mux_5;
   assign lane174_a = {s2_current_lane174, 4'd0};
-  assign lane174_d = {lane174_a[20], lane174_a} - {s2_v0_lane174[20], s2_v0_lane174};
-  assign lane174_dk = lane174_d[21:1];
-  assign lane174_h = lane174_h_add[20:0];
+  assign lane174_s = {s2_v0_lane174[20], s2_v0_lane174} + {lane174_a[20], lane174_a};
+  assign lane174_h = lane174_s[21:1];
   assign lane174_spike = $signed(s3_h_lane174) >= $signed(21'd2048);
   assign lane174_vn = s4_spike_lane174 ? 21'd0 : s4_kept_lane174;
   assign v0_lane175 = v0_lane175_or_3 | v0_lane175_mux_5;
   assign lane175_a = {s2_current_lane175, 4'd0};
-  assign lane175_d = {lane175_a[20], lane175_a} - {s2_v0_lane175[20], s2_v0_lane175};
-  assign lane175_dk = lane175_d[21:1];
-  assign lane175_h = lane175_h_add[20:0];
+  assign lane175_s = {s2_v0_lane175[20], s2_v0_lane175} + {lane175_a[20], lane175_a};
+  assign lane175_h = lane175_s[21:1];
   assign lane175_spike = $signed(s3_h_lane175) >= $signed(21'd2048);
   assign lane175_vn = s4_spike_lane175 ? 21'd0 : s4_kept_lane175;
   assign v0_lane176 = v0_lane176_or_3 | v0_lane176_mux_5;
   assign lane176_a = {s2_current_lane176, 4'd0};
-  assign lane176_d = {lane176_a[20], lane176_a} - {s2_v0_lane176[20], s2_v0_lane176};
-  assign lane176_dk = lane176_d[21:1];
-  assign lane176_h = lane176_h_add[20:0];
+  assign lane176_s = {s2_v0_lane176[20], s2_v0_lane176} + {lane176_a[20], lane176_a};
+  assign lane176_h = lane176_s[21:1];
   assign lane176_spike = $signed(s3_h_lane176) >= $signed(21'd2048);
   assign lane176_vn = s4_spike_lane176 ? 21'd0 : s4_kept_lane176;
   assign v0_lane177 = v0_lane177_or_3 | v0_lane177_mux_5;
   assign lane177_a = {s2_current_lane177, 4'd0};
-  assign lane177_d = {lane177_a[20], lane177_a} - {s2_v0_lane177[20], s2_v0_lane177};
-  assign lane177_dk = lane177_d[21:1];
-  assign lane177_h = lane177_h_add[20:0];
+  assign lane177_s = {s2_v0_lane177[20], s2_v0_lane177} + {lane177_a[20], lane177_a};
+  assign lane177_h = lane177_s[21:1];
   assign lane177_spike = $signed(s3_h_lane177) >= $signed(21'd2048);
   assign lane177_vn = s4_spike_lane177 ? 21'd0 : s4_kept_lane177;
   assign v0_lane178 = v0_lane178_or_3 | v0_lane178_mux_5;
   assign lane178_a = {s2_current_lane178, 4'd0};
-  assign lane178_d = {lane178_a[20], lane178_a} - {s2_v0_lane178[20], s2_v0_lane178};
-  assign lane178_dk = lane178_d[21:1];
-  assign lane178_h = lane178_h_add[20:0];
+  assign lane178_s = {s2_v0_lane178[20], s2_v0_lane178} + {lane178_a[20], lane178_a};
+  assign lane178_h = lane178_s[21:1];
   assign lane178_spike = $signed(s3_h_lane178) >= $signed(21'd2048);
   assign lane178_vn = s4_spike_lane178 ? 21'd0 : s4_kept_lane178;
   assign v0_lane179 = v0_lane179_or_3 | v0_lane179_mux_5;
   assign lane179_a = {s2_current_lane179, 4'd0};
-  assign lane179_d = {lane179_a[20], lane179_a} - {s2_v0_lane179[20], s2_v0_lane179};
-  assign lane179_dk = lane179_d[21:1];
-  assign lane179_h = lane179_h_add[20:0];
+  assign lane179_s = {s2_v0_lane179[20], s2_v0_lane179} + {lane179_a[20], lane179_a};
+  assign lane179_h = lane179_s[21:1];
   assign lane179_spike = $signed(s3_h_lane179) >= $signed(21'd2048);
   assign lane179_vn = s4_spike_lane179 ? 21'd0 : s4_kept_lane179;
   assign v0_lane180 = v0_lane180_or_3 | v0_lane180_mux_5;
   assign lane180_a = {s2_current_lane180, 4'd0};
-  assign lane180_d = {lane180_a[20], lane180_a} - {s2_v0_lane180[20], s2_v0_lane180};
-  assign lane180_dk = lane180_d[21:1];
-  assign lane180_h = lane180_h_add[20:0];
+  assign lane180_s = {s2_v0_lane180[20], s2_v0_lane180} + {lane180_a[20], lane180_a};
+  assign lane180_h = lane180_s[21:1];
   assign lane180_spike = $signed(s3_h_lane180) >= $signed(21'd2048);
   assign lane180_vn = s4_spike_lane180 ? 21'd0 : s4_kept_lane180;
   assign v0_lane181 = v0_lane181_or_3 | v0_lane181_mux_5;
   assign lane181_a = {s2_current_lane181, 4'd0};
-  assign lane181_d = {lane181_a[20], lane181_a} - {s2_v0_lane181[20], s2_v0_lane181};
-  assign lane181_dk = lane181_d[21:1];
-  assign lane181_h = lane181_h_add[20:0];
+  assign lane181_s = {s2_v0_lane181[20], s2_v0_lane181} + {lane181_a[20], lane181_a};
+  assign lane181_h = lane181_s[21:1];
   assign lane181_spike = $signed(s3_h_lane181) >= $signed(21'd2048);
   assign lane181_vn = s4_spike_lane181 ? 21'd0 : s4_kept_lane181;
   assign v0_lane182 = v0_lane182_or_3 | v0_lane182_mux_5;
   assign lane182_a = {s2_current_lane182, 4'd0};
-  assign lane182_d = {lane182_a[20], lane182_a} - {s2_v0_lane182[20], s2_v0_lane182};
-  assign lane182_dk = lane182_d[21:1];
-  assign lane182_h = lane182_h_add[20:0];
+  assign lane182_s = {s2_v0_lane182[20], s2_v0_lane182} + {lane182_a[20], lane182_a};
+  assign lane182_h = lane182_s[21:1];
   assign lane182_spike = $signed(s3_h_lane182) >= $signed(21'd2048);
   assign lane182_vn = s4_spike_lane182 ? 21'd0 : s4_kept_lane182;
   assign v0_lane183 = v0_lane183_or_3 | v0_lane183_mux_5;
   assign lane183_a = {s2_current_lane183, 4'd0};
-  assign lane183_d = {lane183_a[20], lane183_a} - {s2_v0_lane183[20], s2_v0_lane183};
-  assign lane183_dk = lane183_d[21:1];
-  assign lane183_h = lane183_h_add[20:0];
+  assign lane183_s = {s2_v0_lane183[20], s2_v0_lane183} + {lane183_a[20], lane183_a};
+  assign lane183_h = lane183_s[21:1];
   assign lane183_spike = $signed(s3_h_lane183) >= $signed(21'd2048);
   assign lane183_vn = s4_spike_lane183 ? 21'd0 : s4_kept_lane183;
   assign v0_lane184 = v0_lane184_or_3 | v0_lane184_mux_5;
   assign lane184_a = {s2_current_lane184, 4'd0};
-  assign lane184_d = {lane184_a[20], lane184_a} - {s2_v0_lane184[20], s2_v0_lane184};
-  assign lane184_dk = lane184_d[21:1];
-  assign lane184_h = lane184_h_add[20:0];
+  assign lane184_s = {s2_v0_lane184[20], s2_v0_lane184} + {lane184_a[20], lane184_a};
+  assign lane184_h = lane184_s[21:1];
   assign lane184_spike = $signed(s3_h_lane184) >= $signed(21'd2048);
   assign lane184_vn = s4_spike_lane184 ? 21'd0 : s4_kept_lane184;
   assign v0_lane185 = v0_lane185_or_3 | v0_lane185_mux_5;
   assign lane185_a = {s2_current_lane185, 4'd0};
-  assign lane185_d = {lane185_a[20], lane185_a} - {s2_v0_lane185[20], s2_v0_lane185};
-  assign lane185_dk = lane185_d[21:1];
-  assign lane185_h = lane185_h_add[20:0];
+  assign lane185_s = {s2_v0_lane185[20], s2_v0_lane185} + {lane185_a[20], lane185_a};
+  assign lane185_h = lane185_s[21:1];
   assign lane185_spike = $signed(s3_h_lane185) >= $signed(21'd2048);
   assign lane185_vn = s4_spike_lane185 ? 21'd0 : s4_kept_lane185;
   assign v0_lane186 = v0_lane186_or_3 | v0_lane186_mux_5;
   assign lane186_a = {s2_current_lane186, 4'd0};
-  assign lane186_d = {lane186_a[20], lane186_a} - {s2_v0_lane186[20], s2_v0_lane186};
-  assign lane186_dk = lane186_d[21:1];
-  assign lane186_h = lane186_h_add[20:0];
+  assign lane186_s = {s2_v0_lane186[20], s2_v0_lane186} + {lane186_a[20], lane186_a};
+  assign lane186_h = lane186_s[21:1];
   assign lane186_spike = $signed(s3_h_lane186) >= $signed(21'd2048);
   assign lane186_vn = s4_spike_lane186 ? 21'd0 : s4_kept_lane186;
   assign v0_lane187 = v0_lane187_or_3 | v0_lane187_mux_5;
   assign lane187_a = {s2_current_lane187, 4'd0};
-  assign lane187_d = {lane187_a[20], lane187_a} - {s2_v0_lane187[20], s2_v0_lane187};
-  assign lane187_dk = lane187_d[21:1];
-  assign lane187_h = lane187_h_add[20:0];
+  assign lane187_s = {s2_v0_lane187[20], s2_v0_lane187} + {lane187_a[20], lane187_a};
+  assign lane187_h = lane187_s[21:1];
   assign lane187_spike = $signed(s3_h_lane187) >= $signed(21'd2048);
   assign lane187_vn = s4_spike_lane187 ? 21'd0 : s4_kept_lane187;
   assign v0_lane188 = v0_lane188_or_3 | v0_lane188_mux_5;
   assign lane188_a = {s2_current_lane188, 4'd0};
-  assign lane188_d = {lane188_a[20], lane188_a} - {s2_v0_lane188[20], s2_v0_lane188};
-  assign lane188_dk = lane188_d[21:1];
-  assign lane188_h = lane188_h_add[20:0];
+  assign lane188_s = {s2_v0_lane188[20], s2_v0_lane188} + {lane188_a[20], lane188_a};
+  assign lane188_h = lane188_s[21:1];
   assign lane188_spike = $signed(s3_h_lane188) >= $signed(21'd2048);
   assign lane188_vn = s4_spike_lane188 ? 21'd0 : s4_kept_lane188;
   assign v0_lane189 = v0_lane189_or_3 | v0_lane189_mux_5;
   assign lane189_a = {s2_current_lane189, 4'd0};
-  assign lane189_d = {lane189_a[20], lane189_a} - {s2_v0_lane189[20], s2_v0_lane189};
-  assign lane189_dk = lane189_d[21:1];
-  assign lane189_h = lane189_h_add[20:0];
+  assign lane189_s = {s2_v0_lane189[20], s2_v0_lane189} + {lane189_a[20], lane189_a};
+  assign lane189_h = lane189_s[21:1];
   assign lane189_spike = $signed(s3_h_lane189) >= $signed(21'd2048);
   assign lane189_vn = s4_spike_lane189 ? 21'd0 : s4_kept_lane189;
   assign v0_lane190 = v0_lane190_or_3 | v0_lane190_mux_5;
   assign lane190_a = {s2_current_lane190, 4'd0};
-  assign lane190_d = {lane190_a[20], lane190_a} - {s2_v0_lane190[20], s2_v0_lane190};
-  assign lane190_dk = lane190_d[21:1];
-  assign lane190_h = lane190_h_add[20:0];
+  assign lane190_s = {s2_v0_lane190[20], s2_v0_lane190} + {lane190_a[20], lane190_a};
+  assign lane190_h = lane190_s[21:1];
   assign lane190_spike = $signed(s3_h_lane190) >= $signed(21'd2048);
   assign lane190_vn = s4_spike_lane190 ? 21'd0 : s4_kept_lane190;
   assign v0_lane191 = v0_lane191_or_3 | v0_lane191_mux_5;
   assign lane191_a = {s2_current_lane191, 4'd0};
-  assign lane191_d = {lane191_a[20], lane191_a} - {s2_v0_lane191[20], s2_v0_lane191};
-  assign lane191_dk = lane191_d[21:1];
-  assign lane191_h = lane191_h_add[20:0];
+  assign lane191_s = {s2_v0_lane191[20], s2_v0_lane191} + {lane191_a[20], lane191_a};
+  assign lane191_h = lane191_s[21:1];
   assign lane191_spike = $signed(s3_h_lane191) >= $signed(21'd2048);
   assign lane191_vn = s4_spike_lane191 ? 21'd0 : s4_kept_lane191;
   assign v0_lane192 = v0_lane192_or_3 | v0_lane192_mux_5;
   assign lane192_a = {s2_current_lane192, 4'd0};
-  assign lane192_d = {lane192_a[20], lane192_a} - {s2_v0_lane192[20], s2_v0_lane192};
-  assign lane192_dk = lane192_d[21:1];
-  assign lane192_h = lane192_h_add[20:0];
+  assign lane192_s = {s2_v0_lane192[20], s2_v0_lane192} + {lane192_a[20], lane192_a};
+  assign lane192_h = lane192_s[21:1];
   assign lane192_spike = $signed(s3_h_lane192) >= $signed(21'd2048);
   assign lane192_vn = s4_spike_lane192 ? 21'd0 : s4_kept_lane192;
   assign v0_lane193 = v0_lane193_or_3 | v0_lane193_mux_5;
   assign lane193_a = {s2_current_lane193, 4'd0};
-  assign lane193_d = {lane193_a[20], lane193_a} - {s2_v0_lane193[20], s2_v0_lane193};
-  assign lane193_dk = lane193_d[21:1];
-  assign lane193_h = lane193_h_add[20:0];
+  assign lane193_s = {s2_v0_lane193[20], s2_v0_lane193} + {lane193_a[20], lane193_a};
+  assign lane193_h = lane193_s[21:1];
   assign lane193_spike = $signed(s3_h_lane193) >= $signed(21'd2048);
   assign lane193_vn = s4_spike_lane193 ? 21'd0 : s4_kept_lane193;
   assign v0_lane194 = v0_lane194_or_3 | v0_lane194_mux_5;
   assign lane194_a = {s2_current_lane194, 4'd0};
-  assign lane194_d = {lane194_a[20], lane194_a} - {s2_v0_lane194[20], s2_v0_lane194};
-  assign lane194_dk = lane194_d[21:1];
-  assign lane194_h = lane194_h_add[20:0];
+  assign lane194_s = {s2_v0_lane194[20], s2_v0_lane194} + {lane194_a[20], lane194_a};
+  assign lane194_h = lane194_s[21:1];
   assign lane194_spike = $signed(s3_h_lane194) >= $signed(21'd2048);
   assign lane194_vn = s4_spike_lane194 ? 21'd0 : s4_kept_lane194;
   assign v0_lane195 = v0_lane195_or_3 | v0_lane195_mux_5;
   assign lane195_a = {s2_current_lane195, 4'd0};
-  assign lane195_d = {lane195_a[20], lane195_a} - {s2_v0_lane195[20], s2_v0_lane195};
-  assign lane195_dk = lane195_d[21:1];
-  assign lane195_h = lane195_h_add[20:0];
+  assign lane195_s = {s2_v0_lane195[20], s2_v0_lane195} + {lane195_a[20], lane195_a};
+  assign lane195_h = lane195_s[21:1];
   assign lane195_spike = $signed(s3_h_lane195) >= $signed(21'd2048);
   assign lane195_vn = s4_spike_lane195 ? 21'd0 : s4_kept_lane195;
   assign v0_lane196 = v0_lane196_or_3 | v0_lane196_mux_5;
   assign lane196_a = {s2_current_lane196, 4'd0};
-  assign lane196_d = {lane196_a[20], lane196_a} - {s2_v0_lane196[20], s2_v0_lane196};
-  assign lane196_dk = lane196_d[21:1];
-  assign lane196_h = lane196_h_add[20:0];
+  assign lane196_s = {s2_v0_lane196[20], s2_v0_lane196} + {lane196_a[20], lane196_a};
+  assign lane196_h = lane196_s[21:1];
   assign lane196_spike = $signed(s3_h_lane196) >= $signed(21'd2048);
   assign lane196_vn = s4_spike_lane196 ? 21'd0 : s4_kept_lane196;
   assign v0_lane197 = v0_lane197_or_3 | v0_lane197_mux_5;
   assign lane197_a = {s2_current_lane197, 4'd0};
-  assign lane197_d = {lane197_a[20], lane197_a} - {s2_v0_lane197[20], s2_v0_lane197};
-  assign lane197_dk = lane197_d[21:1];
-  assign lane197_h = lane197_h_add[20:0];
+  assign lane197_s = {s2_v0_lane197[20], s2_v0_lane197} + {lane197_a[20], lane197_a};
+  assign lane197_h = lane197_s[21:1];
   assign lane197_spike = $signed(s3_h_lane197) >= $signed(21'd2048);
   assign lane197_vn = s4_spike_lane197 ? 21'd0 : s4_kept_lane197;
   assign v0_lane198 = v0_lane198_or_3 | v0_lane198_mux_5;
   assign lane198_a = {s2_current_lane198, 4'd0};
-  assign lane198_d = {lane198_a[20], lane198_a} - {s2_v0_lane198[20], s2_v0_lane198};
-  assign lane198_dk = lane198_d[21:1];
-  assign lane198_h = lane198_h_add[20:0];
+  assign lane198_s = {s2_v0_lane198[20], s2_v0_lane198} + {lane198_a[20], lane198_a};
+  assign lane198_h = lane198_s[21:1];
   assign lane198_spike = $signed(s3_h_lane198) >= $signed(21'd2048);
   assign lane198_vn = s4_spike_lane198 ? 21'd0 : s4_kept_lane198;
   assign v0_lane199 = v0_lane199_or_3 | v0_lane199_mux_5;
   assign lane199_a = {s2_current_lane199, 4'd0};
-  assign lane199_d = {lane199_a[20], lane199_a} - {s2_v0_lane199[20], s2_v0_lane199};
-  assign lane199_dk = lane199_d[21:1];
-  assign lane199_h = lane199_h_add[20:0];
+  assign lane199_s = {s2_v0_lane199[20], s2_v0_lane199} + {lane199_a[20], lane199_a};
+  assign lane199_h = lane199_s[21:1];
   assign lane199_spike = $signed(s3_h_lane199) >= $signed(21'd2048);
   assign lane199_vn = s4_spike_lane199 ? 21'd0 : s4_kept_lane199;
   assign v0_lane200 = v0_lane200_or_3 | v0_lane200_mux_5;
   assign lane200_a = {s2_current_lane200, 4'd0};
-  assign lane200_d = {lane200_a[20], lane200_a} - {s2_v0_lane200[20], s2_v0_lane200};
-  assign lane200_dk = lane200_d[21:1];
-  assign lane200_h = lane200_h_add[20:0];
+  assign lane200_s = {s2_v0_lane200[20], s2_v0_lane200} + {lane200_a[20], lane200_a};
+  assign lane200_h = lane200_s[21:1];
   assign lane200_spike = $signed(s3_h_lane200) >= $signed(21'd2048);
   assign lane200_vn = s4_spike_lane200 ? 21'd0 : s4_kept_lane200;
   assign v0_lane201 = v0_lane201_or_3 | v0_lane201_mux_5;
   assign lane201_a = {s2_current_lane201, 4'd0};
-  assign lane201_d = {lane201_a[20], lane201_a} - {s2_v0_lane201[20], s2_v0_lane201};
-  assign lane201_dk = lane201_d[21:1];
-  assign lane201_h = lane201_h_add[20:0];
+  assign lane201_s = {s2_v0_lane201[20], s2_v0_lane201} + {lane201_a[20], lane201_a};
+  assign lane201_h = lane201_s[21:1];
   assign lane201_spike = $signed(s3_h_lane201) >= $signed(21'd2048);
   assign lane201_vn = s4_spike_lane201 ? 21'd0 : s4_kept_lane201;
   assign v0_lane202 = v0_lane202_or_3 | v0_lane202_mux_5;
   assign lane202_a = {s2_current_lane202, 4'd0};
-  assign lane202_d = {lane202_a[20], lane202_a} - {s2_v0_lane202[20], s2_v0_lane202};
-  assign lane202_dk = lane202_d[21:1];
-  assign lane202_h = lane202_h_add[20:0];
+  assign lane202_s = {s2_v0_lane202[20], s2_v0_lane202} + {lane202_a[20], lane202_a};
+  assign lane202_h = lane202_s[21:1];
   assign lane202_spike = $signed(s3_h_lane202) >= $signed(21'd2048);
   assign lane202_vn = s4_spike_lane202 ? 21'd0 : s4_kept_lane202;
   assign v0_lane203 = v0_lane203_or_3 | v0_lane203_mux_5;
   assign lane203_a = {s2_current_lane203, 4'd0};
-  assign lane203_d = {lane203_a[20], lane203_a} - {s2_v0_lane203[20], s2_v0_lane203};
-  assign lane203_dk = lane203_d[21:1];
-  assign lane203_h = lane203_h_add[20:0];
+  assign lane203_s = {s2_v0_lane203[20], s2_v0_lane203} + {lane203_a[20], lane203_a};
+  assign lane203_h = lane203_s[21:1];
   assign lane203_spike = $signed(s3_h_lane203) >= $signed(21'd2048);
   assign lane203_vn = s4_spike_lane203 ? 21'd0 : s4_kept_lane203;
   assign v0_lane204 = v0_lane204_or_3 | v0_lane204_mux_5;
   assign lane204_a = {s2_current_lane204, 4'd0};
-  assign lane204_d = {lane204_a[20], lane204_a} - {s2_v0_lane204[20], s2_v0_lane204};
-  assign lane204_dk = lane204_d[21:1];
-  assign lane204_h = lane204_h_add[20:0];
+  assign lane204_s = {s2_v0_lane204[20], s2_v0_lane204} + {lane204_a[20], lane204_a};
+  assign lane204_h = lane204_s[21:1];
   assign lane204_spike = $signed(s3_h_lane204) >= $signed(21'd2048);
   assign lane204_vn = s4_spike_lane204 ? 21'd0 : s4_kept_lane204;
   assign v0_lane205 = v0_lane205_or_3 | v0_lane205_mux_5;
   assign lane205_a = {s2_current_lane205, 4'd0};
-  assign lane205_d = {lane205_a[20], lane205_a} - {s2_v0_lane205[20], s2_v0_lane205};
-  assign lane205_dk = lane205_d[21:1];
-  assign lane205_h = lane205_h_add[20:0];
+  assign lane205_s = {s2_v0_lane205[20], s2_v0_lane205} + {lane205_a[20], lane205_a};
+  assign lane205_h = lane205_s[21:1];
   assign lane205_spike = $signed(s3_h_lane205) >= $signed(21'd2048);
   assign lane205_vn = s4_spike_lane205 ? 21'd0 : s4_kept_lane205;
   assign v0_lane206 = v0_lane206_or_3 | v0_lane206_mux_5;
   assign lane206_a = {s2_current_lane206, 4'd0};
-  assign lane206_d = {lane206_a[20], lane206_a} - {s2_v0_lane206[20], s2_v0_lane206};
-  assign lane206_dk = lane206_d[21:1];
-  assign lane206_h = lane206_h_add[20:0];
+  assign lane206_s = {s2_v0_lane206[20], s2_v0_lane206} + {lane206_a[20], lane206_a};
+  assign lane206_h = lane206_s[21:1];
   assign lane206_spike = $signed(s3_h_lane206) >= $signed(21'd2048);
   assign lane206_vn = s4_spike_lane206 ? 21'd0 : s4_kept_lane206;
   assign v0_lane207 = v0_lane207_or_3 | v0_lane207_mux_5;
   assign lane207_a = {s2_current_lane207, 4'd0};
-  assign lane207_d = {lane207_a[20], lane207_a} - {s2_v0_lane207[20], s2_v0_lane207};
-  assign lane207_dk = lane207_d[21:1];
-  assign lane207_h = lane207_h_add[20:0];
+  assign lane207_s = {s2_v0_lane207[20], s2_v0_lane207} + {lane207_a[20], lane207_a};
+  assign lane207_h = lane207_s[21:1];
   assign lane207_spike = $signed(s3_h_lane207) >= $signed(21'd2048);
   assign lane207_vn = s4_spike_lane207 ? 21'd0 : s4_kept_lane207;
   assign v0_lane208 = v0_lane208_or_3 | v0_lane208_mux_5;
   assign lane208_a = {s2_current_lane208, 4'd0};
-  assign lane208_d = {lane208_a[20], lane208_a} - {s2_v0_lane208[20], s2_v0_lane208};
-  assign lane208_dk = lane208_d[21:1];
-  assign lane208_h = lane208_h_add[20:0];
+  assign lane208_s = {s2_v0_lane208[20], s2_v0_lane208} + {lane208_a[20], lane208_a};
+  assign lane208_h = lane208_s[21:1];
   assign lane208_spike = $signed(s3_h_lane208) >= $signed(21'd2048);
   assign lane208_vn = s4_spike_lane208 ? 21'd0 : s4_kept_lane208;
   assign v0_lane209 = v0_lane209_or_3 | v0_lane209_mux_5;
   assign lane209_a = {s2_current_lane209, 4'd0};
-  assign lane209_d = {lane209_a[20], lane209_a} - {s2_v0_lane209[20], s2_v0_lane209};
-  assign lane209_dk = lane209_d[21:1];
-  assign lane209_h = lane209_h_add[20:0];
+  assign lane209_s = {s2_v0_lane209[20], s2_v0_lane209} + {lane209_a[20], lane209_a};
+  assign lane209_h = lane209_s[21:1];
   assign lane209_spike = $signed(s3_h_lane209) >= $signed(21'd2048);
   assign lane209_vn = s4_spike_lane209 ? 21'd0 : s4_kept_lane209;
   assign v0_lane210 = v0_lane210_or_3 | v0_lane210_mux_5;
   assign lane210_a = {s2_current_lane210, 4'd0};
-  assign lane210_d = {lane210_a[20], lane210_a} - {s2_v0_lane210[20], s2_v0_lane210};
-  assign lane210_dk = lane210_d[21:1];
-  assign lane210_h = lane210_h_add[20:0];
+  assign lane210_s = {s2_v0_lane210[20], s2_v0_lane210} + {lane210_a[20], lane210_a};
+  assign lane210_h = lane210_s[21:1];
   assign lane210_spike = $signed(s3_h_lane210) >= $signed(21'd2048);
   assign lane210_vn = s4_spike_lane210 ? 21'd0 : s4_kept_lane210;
   assign v0_lane211 = v0_lane211_or_3 | v0_lane211_mux_5;
   assign lane211_a = {s2_current_lane211, 4'd0};
-  assign lane211_d = {lane211_a[20], lane211_a} - {s2_v0_lane211[20], s2_v0_lane211};
-  assign lane211_dk = lane211_d[21:1];
-  assign lane211_h = lane211_h_add[20:0];
+  assign lane211_s = {s2_v0_lane211[20], s2_v0_lane211} + {lane211_a[20], lane211_a};
+  assign lane211_h = lane211_s[21:1];
   assign lane211_spike = $signed(s3_h_lane211) >= $signed(21'd2048);
   assign lane211_vn = s4_spike_lane211 ? 21'd0 : s4_kept_lane211;
   assign v0_lane212 = v0_lane212_or_3 | v0_lane212_mux_5;
   assign lane212_a = {s2_current_lane212, 4'd0};
-  assign lane212_d = {lane212_a[20], lane212_a} - {s2_v0_lane212[20], s2_v0_lane212};
-  assign lane212_dk = lane212_d[21:1];
-  assign lane212_h = lane212_h_add[20:0];
+  assign lane212_s = {s2_v0_lane212[20], s2_v0_lane212} + {lane212_a[20], lane212_a};
+  assign lane212_h = lane212_s[21:1];
   assign lane212_spike = $signed(s3_h_lane212) >= $signed(21'd2048);
   assign lane212_vn = s4_spike_lane212 ? 21'd0 : s4_kept_lane212;
   assign v0_lane213 = v0_lane213_or_3 | v0_lane213_mux_5;
   assign lane213_a = {s2_current_lane213, 4'd0};
-  assign lane213_d = {lane213_a[20], lane213_a} - {s2_v0_lane213[20], s2_v0_lane213};
-  assign lane213_dk = lane213_d[21:1];
-  assign lane213_h = lane213_h_add[20:0];
+  assign lane213_s = {s2_v0_lane213[20], s2_v0_lane213} + {lane213_a[20], lane213_a};
+  assign lane213_h = lane213_s[21:1];
   assign lane213_spike = $signed(s3_h_lane213) >= $signed(21'd2048);
   assign lane213_vn = s4_spike_lane213 ? 21'd0 : s4_kept_lane213;
   assign v0_lane214 = v0_lane214_or_3 | v0_lane214_mux_5;
   assign lane214_a = {s2_current_lane214, 4'd0};
-  assign lane214_d = {lane214_a[20], lane214_a} - {s2_v0_lane214[20], s2_v0_lane214};
-  assign lane214_dk = lane214_d[21:1];
-  assign lane214_h = lane214_h_add[20:0];
+  assign lane214_s = {s2_v0_lane214[20], s2_v0_lane214} + {lane214_a[20], lane214_a};
+  assign lane214_h = lane214_s[21:1];
   assign lane214_spike = $signed(s3_h_lane214) >= $signed(21'd2048);
   assign lane214_vn = s4_spike_lane214 ? 21'd0 : s4_kept_lane214;
   assign v0_lane215 = v0_lane215_or_3 | v0_lane215_mux_5;
   assign lane215_a = {s2_current_lane215, 4'd0};
-  assign lane215_d = {lane215_a[20], lane215_a} - {s2_v0_lane215[20], s2_v0_lane215};
-  assign lane215_dk = lane215_d[21:1];
-  assign lane215_h = lane215_h_add[20:0];
+  assign lane215_s = {s2_v0_lane215[20], s2_v0_lane215} + {lane215_a[20], lane215_a};
+  assign lane215_h = lane215_s[21:1];
   assign lane215_spike = $signed(s3_h_lane215) >= $signed(21'd2048);
   assign lane215_vn = s4_spike_lane215 ? 21'd0 : s4_kept_lane215;
   assign v0_lane216 = v0_lane216_or_3 | v0_lane216_mux_5;
   assign lane216_a = {s2_current_lane216, 4'd0};
-  assign lane216_d = {lane216_a[20], lane216_a} - {s2_v0_lane216[20], s2_v0_lane216};
-  assign lane216_dk = lane216_d[21:1];
-  assign lane216_h = lane216_h_add[20:0];
+  assign lane216_s = {s2_v0_lane216[20], s2_v0_lane216} + {lane216_a[20], lane216_a};
+  assign lane216_h = lane216_s[21:1];
   assign lane216_spike = $signed(s3_h_lane216) >= $signed(21'd2048);
   assign lane216_vn = s4_spike_lane216 ? 21'd0 : s4_kept_lane216;
   assign v0_lane217 = v0_lane217_or_3 | v0_lane217_mux_5;
   assign lane217_a = {s2_current_lane217, 4'd0};
-  assign lane217_d = {lane217_a[20], lane217_a} - {s2_v0_lane217[20], s2_v0_lane217};
-  assign lane217_dk = lane217_d[21:1];
-  assign lane217_h = lane217_h_add[20:0];
+  assign lane217_s = {s2_v0_lane217[20], s2_v0_lane217} + {lane217_a[20], lane217_a};
+  assign lane217_h = lane217_s[21:1];
   assign lane217_spike = $signed(s3_h_lane217) >= $signed(21'd2048);
   assign lane217_vn = s4_spike_lane217 ? 21'd0 : s4_kept_lane217;
   assign v0_lane218 = v0_lane218_or_3 | v0_lane218_mux_5;
   assign lane218_a = {s2_current_lane218, 4'd0};
-  assign lane218_d = {lane218_a[20], lane218_a} - {s2_v0_lane218[20], s2_v0_lane218};
-  assign lane218_dk = lane218_d[21:1];
-  assign lane218_h = lane218_h_add[20:0];
+  assign lane218_s = {s2_v0_lane218[20], s2_v0_lane218} + {lane218_a[20], lane218_a};
+  assign lane218_h = lane218_s[21:1];
   assign lane218_spike = $signed(s3_h_lane218) >= $signed(21'd2048);
   assign lane218_vn = s4_spike_lane218 ? 21'd0 : s4_kept_lane218;
   assign v0_lane219 = v0_lane219_or_3 | v0_lane219_mux_5;
   assign lane219_a = {s2_current_lane219, 4'd0};
-  assign lane219_d = {lane219_a[20], lane219_a} - {s2_v0_lane219[20], s2_v0_lane219};
-  assign lane219_dk = lane219_d[21:1];
-  assign lane219_h = lane219_h_add[20:0];
+  assign lane219_s = {s2_v0_lane219[20], s2_v0_lane219} + {lane219_a[20], lane219_a};
+  assign lane219_h = lane219_s[21:1];
   assign lane219_spike = $signed(s3_h_lane219) >= $signed(21'd2048);
   assign lane219_vn = s4_spike_lane219 ? 21'd0 : s4_kept_lane219;
   assign v0_lane220 = v0_lane220_or_3 | v0_lane220_mux_5;
   assign lane220_a = {s2_current_lane220, 4'd0};
-  assign lane220_d = {lane220_a[20], lane220_a} - {s2_v0_lane220[20], s2_v0_lane220};
-  assign lane220_dk = lane220_d[21:1];
-  assign lane220_h = lane220_h_add[20:0];
+  assign lane220_s = {s2_v0_lane220[20], s2_v0_lane220} + {lane220_a[20], lane220_a};
+  assign lane220_h = lane220_s[21:1];
   assign lane220_spike = $signed(s3_h_lane220) >= $signed(21'd2048);
   assign lane220_vn = s4_spike_lane220 ? 21'd0 : s4_kept_lane220;
   assign v0_lane221 = v0_lane221_or_3 | v0_lane221_mux_5;
   assign lane221_a = {s2_current_lane221, 4'd0};
-  assign lane221_d = {lane221_a[20], lane221_a} - {s2_v0_lane221[20], s2_v0_lane221};
-  assign lane221_dk = lane221_d[21:1];
-  assign lane221_h = lane221_h_add[20:0];
+  assign lane221_s = {s2_v0_lane221[20], s2_v0_lane221} + {lane221_a[20], lane221_a};
+  assign lane221_h = lane221_s[21:1];
   assign lane221_spike = $signed(s3_h_lane221) >= $signed(21'd2048);
   assign lane221_vn = s4_spike_lane221 ? 21'd0 : s4_kept_lane221;
   assign v0_lane222 = v0_lane222_or_3 | v0_lane222_mux_5;
   assign lane222_a = {s2_current_lane222, 4'd0};
-  assign lane222_d = {lane222_a[20], lane222_a} - {s2_v0_lane222[20], s2_v0_lane222};
-  assign lane222_dk = lane222_d[21:1];
-  assign lane222_h = lane222_h_add[20:0];
+  assign lane222_s = {s2_v0_lane222[20], s2_v0_lane222} + {lane222_a[20], lane222_a};
+  assign lane222_h = lane222_s[21:1];
   assign lane222_spike = $signed(s3_h_lane222) >= $signed(21'd2048);
   assign lane222_vn = s4_spike_lane222 ? 21'd0 : s4_kept_lane222;
   assign v0_lane223 = v0_lane223_or_3 | v0_lane223_mux_5;
   assign lane223_a = {s2_current_lane223, 4'd0};
-  assign lane223_d = {lane223_a[20], lane223_a} - {s2_v0_lane223[20], s2_v0_lane223};
-  assign lane223_dk = lane223_d[21:1];
-  assign lane223_h = lane223_h_add[20:0];
+  assign lane223_s = {s2_v0_lane223[20], s2_v0_lane223} + {lane223_a[20], lane223_a};
+  assign lane223_h = lane223_s[21:1];
   assign lane223_spike = $signed(s3_h_lane223) >= $signed(21'd2048);
   assign lane223_vn = s4_spike_lane223 ? 21'd0 : s4_kept_lane223;
   assign v0_lane224 = v0_lane224_or_3 | v0_lane224_mux_5;
   assign lane224_a = {s2_current_lane224, 4'd0};
-  assign lane224_d = {lane224_a[20], lane224_a} - {s2_v0_lane224[20], s2_v0_lane224};
-  assign lane224_dk = lane224_d[21:1];
-  assign lane224_h = lane224_h_add[20:0];
+  assign lane224_s = {s2_v0_lane224[20], s2_v0_lane224} + {lane224_a[20], lane224_a};
+  assign lane224_h = lane224_s[21:1];
   assign lane224_spike = $signed(s3_h_lane224) >= $signed(21'd2048);
   assign lane224_vn = s4_spike_lane224 ? 21'd0 : s4_kept_lane224;
   assign v0_lane225 = v0_lane225_or_3 | v0_lane225_mux_5;
   assign lane225_a = {s2_current_lane225, 4'd0};
-  assign lane225_d = {lane225_a[20], lane225_a} - {s2_v0_lane225[20], s2_v0_lane225};
-  assign lane225_dk = lane225_d[21:1];
-  assign lane225_h = lane225_h_add[20:0];
+  assign lane225_s = {s2_v0_lane225[20], s2_v0_lane225} + {lane225_a[20], lane225_a};
+  assign lane225_h = lane225_s[21:1];
   assign lane225_spike = $signed(s3_h_lane225) >= $signed(21'd2048);
   assign lane225_vn = s4_spike_lane225 ? 21'd0 : s4_kept_lane225;
   assign v0_lane226 = v0_lane226_or_3 | v0_lane226_mux_5;
   assign lane226_a = {s2_current_lane226, 4'd0};
-  assign lane226_d = {lane226_a[20], lane226_a} - {s2_v0_lane226[20], s2_v0_lane226};
-  assign lane226_dk = lane226_d[21:1];
-  assign lane226_h = lane226_h_add[20:0];
+  assign lane226_s = {s2_v0_lane226[20], s2_v0_lane226} + {lane226_a[20], lane226_a};
+  assign lane226_h = lane226_s[21:1];
   assign lane226_spike = $signed(s3_h_lane226) >= $signed(21'd2048);
   assign lane226_vn = s4_spike_lane226 ? 21'd0 : s4_kept_lane226;
   assign v0_lane227 = v0_lane227_or_3 | v0_lane227_mux_5;
   assign lane227_a = {s2_current_lane227, 4'd0};
-  assign lane227_d = {lane227_a[20], lane227_a} - {s2_v0_lane227[20], s2_v0_lane227};
-  assign lane227_dk = lane227_d[21:1];
-  assign lane227_h = lane227_h_add[20:0];
+  assign lane227_s = {s2_v0_lane227[20], s2_v0_lane227} + {lane227_a[20], lane227_a};
+  assign lane227_h = lane227_s[21:1];
   assign lane227_spike = $signed(s3_h_lane227) >= $signed(21'd2048);
   assign lane227_vn = s4_spike_lane227 ? 21'd0 : s4_kept_lane227;
   assign v0_lane228 = v0_lane228_or_3 | v0_lane228_mux_5;
   assign lane228_a = {s2_current_lane228, 4'd0};
-  assign lane228_d = {lane228_a[20], lane228_a} - {s2_v0_lane228[20], s2_v0_lane228};
-  assign lane228_dk = lane228_d[21:1];
-  assign lane228_h = lane228_h_add[20:0];
+  assign lane228_s = {s2_v0_lane228[20], s2_v0_lane228} + {lane228_a[20], lane228_a};
+  assign lane228_h = lane228_s[21:1];
   assign lane228_spike = $signed(s3_h_lane228) >= $signed(21'd2048);
   assign lane228_vn = s4_spike_lane228 ? 21'd0 : s4_kept_lane228;
   assign v0_lane229 = v0_lane229_or_3 | v0_lane229_mux_5;
   assign lane229_a = {s2_current_lane229, 4'd0};
-  assign lane229_d = {lane229_a[20], lane229_a} - {s2_v0_lane229[20], s2_v0_lane229};
-  assign lane229_dk = lane229_d[21:1];
-  assign lane229_h = lane229_h_add[20:0];
+  assign lane229_s = {s2_v0_lane229[20], s2_v0_lane229} + {lane229_a[20], lane229_a};
+  assign lane229_h = lane229_s[21:1];
   assign lane229_spike = $signed(s3_h_lane229) >= $signed(21'd2048);
   assign lane229_vn = s4_spike_lane229 ? 21'd0 : s4_kept_lane229;
   assign v0_lane230 = v0_lane230_or_3 | v0_lane230_mux_5;
   assign lane230_a = {s2_current_lane230, 4'd0};
-  assign lane230_d = {lane230_a[20], lane230_a} - {s2_v0_lane230[20], s2_v0_lane230};
-  assign lane230_dk = lane230_d[21:1];
-  assign lane230_h = lane230_h_add[20:0];
+  assign lane230_s = {s2_v0_lane230[20], s2_v0_lane230} + {lane230_a[20], lane230_a};
+  assign lane230_h = lane230_s[21:1];
   assign lane230_spike = $signed(s3_h_lane230) >= $signed(21'd2048);
   assign lane230_vn = s4_spike_lane230 ? 21'd0 : s4_kept_lane230;
   assign v0_lane231 = v0_lane231_or_3 | v0_lane231_mux_5;
   assign lane231_a = {s2_current_lane231, 4'd0};
-  assign lane231_d = {lane231_a[20], lane231_a} - {s2_v0_lane231[20], s2_v0_lane231};
-  assign lane231_dk = lane231_d[21:1];
-  assign lane231_h = lane231_h_add[20:0];
+  assign lane231_s = {s2_v0_lane231[20], s2_v0_lane231} + {lane231_a[20], lane231_a};
+  assign lane231_h = lane231_s[21:1];
   assign lane231_spike = $signed(s3_h_lane231) >= $signed(21'd2048);
   assign lane231_vn = s4_spike_lane231 ? 21'd0 : s4_kept_lane231;
   assign v0_lane232 = v0_lane232_or_3 | v0_lane232_mux_5;
   assign lane232_a = {s2_current_lane232, 4'd0};
-  assign lane232_d = {lane232_a[20], lane232_a} - {s2_v0_lane232[20], s2_v0_lane232};
-  assign lane232_dk = lane232_d[21:1];
-  assign lane232_h = lane232_h_add[20:0];
+  assign lane232_s = {s2_v0_lane232[20], s2_v0_lane232} + {lane232_a[20], lane232_a};
+  assign lane232_h = lane232_s[21:1];
   assign lane232_spike = $signed(s3_h_lane232) >= $signed(21'd2048);
   assign lane232_vn = s4_spike_lane232 ? 21'd0 : s4_kept_lane232;
   assign v0_lane233 = v0_lane233_or_3 | v0_lane233_mux_5;
   assign lane233_a = {s2_current_lane233, 4'd0};
-  assign lane233_d = {lane233_a[20], lane233_a} - {s2_v0_lane233[20], s2_v0_lane233};
-  assign lane233_dk = lane233_d[21:1];
-  assign lane233_h = lane233_h_add[20:0];
+  assign lane233_s = {s2_v0_lane233[20], s2_v0_lane233} + {lane233_a[20], lane233_a};
+  assign lane233_h = lane233_s[21:1];
   assign lane233_spike = $signed(s3_h_lane233) >= $signed(21'd2048);
   assign lane233_vn = s4_spike_lane233 ? 21'd0 : s4_kept_lane233;
   assign v0_lane234 = v0_lane234_or_3 | v0_lane234_mux_5;
   assign lane234_a = {s2_current_lane234, 4'd0};
-  assign lane234_d = {lane234_a[20], lane234_a} - {s2_v0_lane234[20], s2_v0_lane234};
-  assign lane234_dk = lane234_d[21:1];
-  assign lane234_h = lane234_h_add[20:0];
+  assign lane234_s = {s2_v0_lane234[20], s2_v0_lane234} + {lane234_a[20], lane234_a};
+  assign lane234_h = lane234_s[21:1];
   assign lane234_spike = $signed(s3_h_lane234) >= $signed(21'd2048);
   assign lane234_vn = s4_spike_lane234 ? 21'd0 : s4_kept_lane234;
   assign v0_lane235 = v0_lane235_or_3 | v0_lane235_mux_5;
   assign lane235_a = {s2_current_lane235, 4'd0};
-  assign lane235_d = {lane235_a[20], lane235_a} - {s2_v0_lane235[20], s2_v0_lane235};
-  assign lane235_dk = lane235_d[21:1];
-  assign lane235_h = lane235_h_add[20:0];
+  assign lane235_s = {s2_v0_lane235[20], s2_v0_lane235} + {lane235_a[20], lane235_a};
+  assign lane235_h = lane235_s[21:1];
   assign lane235_spike = $signed(s3_h_lane235) >= $signed(21'd2048);
   assign lane235_vn = s4_spike_lane235 ? 21'd0 : s4_kept_lane235;
   assign v0_lane236 = v0_lane236_or_3 | v0_lane236_mux_5;
   assign lane236_a = {s2_current_lane236, 4'd0};
-  assign lane236_d = {lane236_a[20], lane236_a} - {s2_v0_lane236[20], s2_v0_lane236};
-  assign lane236_dk = lane236_d[21:1];
-  assign lane236_h = lane236_h_add[20:0];
+  assign lane236_s = {s2_v0_lane236[20], s2_v0_lane236} + {lane236_a[20], lane236_a};
+  assign lane236_h = lane236_s[21:1];
   assign lane236_spike = $signed(s3_h_lane236) >= $signed(21'd2048);
   assign lane236_vn = s4_spike_lane236 ? 21'd0 : s4_kept_lane236;
   assign v0_lane237 = v0_lane237_or_3 | v0_lane237_mux_5;
   assign lane237_a = {s2_current_lane237, 4'd0};
-  assign lane237_d = {lane237_a[20], lane237_a} - {s2_v0_lane237[20], s2_v0_lane237};
-  assign lane237_dk = lane237_d[21:1];
-  assign lane237_h = lane237_h_add[20:0];
+  assign lane237_s = {s2_v0_lane237[20], s2_v0_lane237} + {lane237_a[20], lane237_a};
+  assign lane237_h = lane237_s[21:1];
   assign lane237_spike = $signed(s3_h_lane237) >= $signed(21'd2048);
   assign lane237_vn = s4_spike_lane237 ? 21'd0 : s4_kept_lane237;
   assign v0_lane238 = v0_lane238_or_3 | v0_lane238_mux_5;
   assign lane238_a = {s2_current_lane238, 4'd0};
-  assign lane238_d = {lane238_a[20], lane238_a} - {s2_v0_lane238[20], s2_v0_lane238};
-  assign lane238_dk = lane238_d[21:1];
-  assign lane238_h = lane238_h_add[20:0];
+  assign lane238_s = {s2_v0_lane238[20], s2_v0_lane238} + {lane238_a[20], lane238_a};
+  assign lane238_h = lane238_s[21:1];
   assign lane238_spike = $signed(s3_h_lane238) >= $signed(21'd2048);
   assign lane238_vn = s4_spike_lane238 ? 21'd0 : s4_kept_lane238;
   assign v0_lane239 = v0_lane239_or_3 | v0_lane239_mux_5;
   assign lane239_a = {s2_current_lane239, 4'd0};
-  assign lane239_d = {lane239_a[20], lane239_a} - {s2_v0_lane239[20], s2_v0_lane239};
-  assign lane239_dk = lane239_d[21:1];
-  assign lane239_h = lane239_h_add[20:0];
+  assign lane239_s = {s2_v0_lane239[20], s2_v0_lane239} + {lane239_a[20], lane239_a};
+  assign lane239_h = lane239_s[21:1];
   assign lane239_spike = $signed(s3_h_lane239) >= $signed(21'd2048);
   assign lane239_vn = s4_spike_lane239 ? 21'd0 : s4_kept_lane239;
   assign v0_lane240 = v0_lane240_or_3 | v0_lane240_mux_5;
   assign lane240_a = {s2_current_lane240, 4'd0};
-  assign lane240_d = {lane240_a[20], lane240_a} - {s2_v0_lane240[20], s2_v0_lane240};
-  assign lane240_dk = lane240_d[21:1];
-  assign lane240_h = lane240_h_add[20:0];
+  assign lane240_s = {s2_v0_lane240[20], s2_v0_lane240} + {lane240_a[20], lane240_a};
+  assign lane240_h = lane240_s[21:1];
   assign lane240_spike = $signed(s3_h_lane240) >= $signed(21'd2048);
   assign lane240_vn = s4_spike_lane240 ? 21'd0 : s4_kept_lane240;
   assign v0_lane241 = v0_lane241_or_3 | v0_lane241_mux_5;
   assign lane241_a = {s2_current_lane241, 4'd0};
-  assign lane241_d = {lane241_a[20], lane241_a} - {s2_v0_lane241[20], s2_v0_lane241};
-  assign lane241_dk = lane241_d[21:1];
-  assign lane241_h = lane241_h_add[20:0];
+  assign lane241_s = {s2_v0_lane241[20], s2_v0_lane241} + {lane241_a[20], lane241_a};
+  assign lane241_h = lane241_s[21:1];
   assign lane241_spike = $signed(s3_h_lane241) >= $signed(21'd2048);
   assign lane241_vn = s4_spike_lane241 ? 21'd0 : s4_kept_lane241;
   assign v0_lane242 = v0_lane242_or_3 | v0_lane242_mux_5;
   assign lane242_a = {s2_current_lane242, 4'd0};
-  assign lane242_d = {lane242_a[20], lane242_a} - {s2_v0_lane242[20], s2_v0_lane242};
-  assign lane242_dk = lane242_d[21:1];
-  assign lane242_h = lane242_h_add[20:0];
+  assign lane242_s = {s2_v0_lane242[20], s2_v0_lane242} + {lane242_a[20], lane242_a};
+  assign lane242_h = lane242_s[21:1];
   assign lane242_spike = $signed(s3_h_lane242) >= $signed(21'd2048);
   assign lane242_vn = s4_spike_lane242 ? 21'd0 : s4_kept_lane242;
   assign v0_lane243 = v0_lane243_or_3 | v0_lane243_mux_5;
   assign lane243_a = {s2_current_lane243, 4'd0};
-  assign lane243_d = {lane243_a[20], lane243_a} - {s2_v0_lane243[20], s2_v0_lane243};
-  assign lane243_dk = lane243_d[21:1];
-  assign lane243_h = lane243_h_add[20:0];
+  assign lane243_s = {s2_v0_lane243[20], s2_v0_lane243} + {lane243_a[20], lane243_a};
+  assign lane243_h = lane243_s[21:1];
   assign lane243_spike = $signed(s3_h_lane243) >= $signed(21'd2048);
   assign lane243_vn = s4_spike_lane243 ? 21'd0 : s4_kept_lane243;
   assign v0_lane244 = v0_lane244_or_3 | v0_lane244_mux_5;
   assign lane244_a = {s2_current_lane244, 4'd0};
-  assign lane244_d = {lane244_a[20], lane244_a} - {s2_v0_lane244[20], s2_v0_lane244};
-  assign lane244_dk = lane244_d[21:1];
-  assign lane244_h = lane244_h_add[20:0];
+  assign lane244_s = {s2_v0_lane244[20], s2_v0_lane244} + {lane244_a[20], lane244_a};
+  assign lane244_h = lane244_s[21:1];
   assign lane244_spike = $signed(s3_h_lane244) >= $signed(21'd2048);
   assign lane244_vn = s4_spike_lane244 ? 21'd0 : s4_kept_lane244;
   assign v0_lane245 = v0_lane245_or_3 | v0_lane245_mux_5;
   assign lane245_a = {s2_current_lane245, 4'd0};
-  assign lane245_d = {lane245_a[20], lane245_a} - {s2_v0_lane245[20], s2_v0_lane245};
-  assign lane245_dk = lane245_d[21:1];
-  assign lane245_h = lane245_h_add[20:0];
+  assign lane245_s = {s2_v0_lane245[20], s2_v0_lane245} + {lane245_a[20], lane245_a};
+  assign lane245_h = lane245_s[21:1];
   assign lane245_spike = $signed(s3_h_lane245) >= $signed(21'd2048);
   assign lane245_vn = s4_spike_lane245 ? 21'd0 : s4_kept_lane245;
   assign v0_lane246 = v0_lane246_or_3 | v0_lane246_mux_5;
   assign lane246_a = {s2_current_lane246, 4'd0};
-  assign lane246_d = {lane246_a[20], lane246_a} - {s2_v0_lane246[20], s2_v0_lane246};
-  assign lane246_dk = lane246_d[21:1];
-  assign lane246_h = lane246_h_add[20:0];
+  assign lane246_s = {s2_v0_lane246[20], s2_v0_lane246} + {lane246_a[20], lane246_a};
+  assign lane246_h = lane246_s[21:1];
   assign lane246_spike = $signed(s3_h_lane246) >= $signed(21'd2048);
   assign lane246_vn = s4_spike_lane246 ? 21'd0 : s4_kept_lane246;
   assign v0_lane247 = v0_lane247_or_3 | v0_lane247_mux_5;
   assign lane247_a = {s2_current_lane247, 4'd0};
-  assign lane247_d = {lane247_a[20], lane247_a} - {s2_v0_lane247[20], s2_v0_lane247};
-  assign lane247_dk = lane247_d[21:1];
-  assign lane247_h = lane247_h_add[20:0];
+  assign lane247_s = {s2_v0_lane247[20], s2_v0_lane247} + {lane247_a[20], lane247_a};
+  assign lane247_h = lane247_s[21:1];
   assign lane247_spike = $signed(s3_h_lane247) >= $signed(21'd2048);
   assign lane247_vn = s4_spike_lane247 ? 21'd0 : s4_kept_lane247;
   assign v0_lane248 = v0_lane248_or_3 | v0_lane248_mux_5;
   assign lane248_a = {s2_current_lane248, 4'd0};
-  assign lane248_d = {lane248_a[20], lane248_a} - {s2_v0_lane248[20], s2_v0_lane248};
-  assign lane248_dk = lane248_d[21:1];
-  assign lane248_h = lane248_h_add[20:0];
+  assign lane248_s = {s2_v0_lane248[20], s2_v0_lane248} + {lane248_a[20], lane248_a};
+  assign lane248_h = lane248_s[21:1];
   assign lane248_spike = $signed(s3_h_lane248) >= $signed(21'd2048);
   assign lane248_vn = s4_spike_lane248 ? 21'd0 : s4_kept_lane248;
   assign v0_lane249 = v0_lane249_or_3 | v0_lane249_mux_5;
   assign lane249_a = {s2_current_lane249, 4'd0};
-  assign lane249_d = {lane249_a[20], lane249_a} - {s2_v0_lane249[20], s2_v0_lane249};
-  assign lane249_dk = lane249_d[21:1];
-  assign lane249_h = lane249_h_add[20:0];
+  assign lane249_s = {s2_v0_lane249[20], s2_v0_lane249} + {lane249_a[20], lane249_a};
+  assign lane249_h = lane249_s[21:1];
   assign lane249_spike = $signed(s3_h_lane249) >= $signed(21'd2048);
   assign lane249_vn = s4_spike_lane249 ? 21'd0 : s4_kept_lane249;
   assign v0_lane250 = v0_lane250_or_3 | v0_lane250_mux_5;
   assign lane250_a = {s2_current_lane250, 4'd0};
-  assign lane250_d = {lane250_a[20], lane250_a} - {s2_v0_lane250[20], s2_v0_lane250};
-  assign lane250_dk = lane250_d[21:1];
-  assign lane250_h = lane250_h_add[20:0];
+  assign lane250_s = {s2_v0_lane250[20], s2_v0_lane250} + {lane250_a[20], lane250_a};
+  assign lane250_h = lane250_s[21:1];
   assign lane250_spike = $signed(s3_h_lane250) >= $signed(21'd2048);
   assign lane250_vn = s4_spike_lane250 ? 21'd0 : s4_kept_lane250;
   assign v0_lane251 = v0_lane251_or_3 | v0_lane251_mux_5;
   assign lane251_a = {s2_current_lane251, 4'd0};
-  assign lane251_d = {lane251_a[20], lane251_a} - {s2_v0_lane251[20], s2_v0_lane251};
-  assign lane251_dk = lane251_d[21:1];
-  assign lane251_h = lane251_h_add[20:0];
+  assign lane251_s = {s2_v0_lane251[20], s2_v0_lane251} + {lane251_a[20], lane251_a};
+  assign lane251_h = lane251_s[21:1];
   assign lane251_spike = $signed(s3_h_lane251) >= $signed(21'd2048);
   assign lane251_vn = s4_spike_lane251 ? 21'd0 : s4_kept_lane251;
   assign v0_lane252 = v0_lane252_or_3 | v0_lane252_mux_5;
   assign lane252_a = {s2_current_lane252, 4'd0};
-  assign lane252_d = {lane252_a[20], lane252_a} - {s2_v0_lane252[20], s2_v0_lane252};
-  assign lane252_dk = lane252_d[21:1];
-  assign lane252_h = lane252_h_add[20:0];
+  assign lane252_s = {s2_v0_lane252[20], s2_v0_lane252} + {lane252_a[20], lane252_a};
+  assign lane252_h = lane252_s[21:1];
   assign lane252_spike = $signed(s3_h_lane252) >= $signed(21'd2048);
   assign lane252_vn = s4_spike_lane252 ? 21'd0 : s4_kept_lane252;
   assign v0_lane253 = v0_lane253_or_3 | v0_lane253_mux_5;
   assign lane253_a = {s2_current_lane253, 4'd0};
-  assign lane253_d = {lane253_a[20], lane253_a} - {s2_v0_lane253[20], s2_v0_lane253};
-  assign lane253_dk = lane253_d[21:1];
-  assign lane253_h = lane253_h_add[20:0];
+  assign lane253_s = {s2_v0_lane253[20], s2_v0_lane253} + {lane253_a[20], lane253_a};
+  assign lane253_h = lane253_s[21:1];
   assign lane253_spike = $signed(s3_h_lane253) >= $signed(21'd2048);
   assign lane253_vn = s4_spike_lane253 ? 21'd0 : s4_kept_lane253;
   assign v0_lane254 = v0_lane254_or_3 | v0_lane254_mux_5;
   assign lane254_a = {s2_current_lane254, 4'd0};
-  assign lane254_d = {lane254_a[20], lane254_a} - {s2_v0_lane254[20], s2_v0_lane254};
-  assign lane254_dk = lane254_d[21:1];
-  assign lane254_h = lane254_h_add[20:0];
+  assign lane254_s = {s2_v0_lane254[20], s2_v0_lane254} + {lane254_a[20], lane254_a};
+  assign lane254_h = lane254_s[21:1];
   assign lane254_spike = $signed(s3_h_lane254) >= $signed(21'd2048);
   assign lane254_vn = s4_spike_lane254 ? 21'd0 : s4_kept_lane254;
   assign v0_lane255 = v0_lane255_or_3 | v0_lane255_mux_5;
   assign lane255_a = {s2_current_lane255, 4'd0};
-  assign lane255_d = {lane255_a[20], lane255_a} - {s2_v0_lane255[20], s2_v0_lane255};
-  assign lane255_dk = lane255_d[21:1];
-  assign lane255_h = lane255_h_add[20:0];
+  assign lane255_s = {s2_v0_lane255[20], s2_v0_lane255} + {lane255_a[20], lane255_a};
+  assign lane255_h = lane255_s[21:1];
   assign lane255_spike = $signed(s3_h_lane255) >= $signed(21'd2048);
   assign lane255_vn = s4_spike_lane255 ? 21'd0 : s4_kept_lane255;
   assign out_q_up_fire = s4_advance & out_q_ready;

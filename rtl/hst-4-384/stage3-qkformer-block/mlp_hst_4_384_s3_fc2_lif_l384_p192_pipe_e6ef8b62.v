@@ -461,9 +461,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -475,9 +474,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -489,9 +487,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -503,9 +500,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -517,9 +513,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -531,9 +526,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -545,9 +539,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -559,9 +552,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -573,9 +565,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -587,9 +578,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -601,9 +591,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -615,9 +604,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -629,9 +617,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane12_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -643,9 +630,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane13_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -657,9 +643,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane14_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -671,9 +656,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane15_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -685,9 +669,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane16_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane16_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -699,9 +682,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane17_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane17_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -713,9 +695,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane18_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane18_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -727,9 +708,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane19_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane19_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -741,9 +721,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane20_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane20_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -755,9 +734,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane21_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane21_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -769,9 +747,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane22_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane22_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -783,9 +760,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane23_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane23_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -797,9 +773,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane24_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane24_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane24_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane24_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane24_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane24_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane24;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -811,9 +786,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane25_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane25_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane25_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane25_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane25_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane25_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane25;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -825,9 +799,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane26_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane26_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane26_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane26_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane26_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane26_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane26;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -839,9 +812,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane27_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane27_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane27_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane27_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane27_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane27_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane27;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -853,9 +825,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane28_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane28_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane28_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane28_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane28_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane28_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane28;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -867,9 +838,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane29_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane29_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane29_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane29_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane29_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane29_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane29;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -881,9 +851,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane30_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane30_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane30_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane30_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane30_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane30_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane30;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -895,9 +864,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane31_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane31_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane31_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane31_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane31_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane31_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane31;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -909,9 +877,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane32;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane32_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane32_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane32_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane32_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane32_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane32_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane32;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -923,9 +890,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane33;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane33_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane33_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane33_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane33_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane33_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane33_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane33;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -937,9 +903,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane34;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane34_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane34_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane34_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane34_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane34_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane34_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane34;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -951,9 +916,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane35;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane35_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane35_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane35_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane35_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane35_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane35_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane35;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -965,9 +929,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane36;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane36_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane36_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane36_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane36_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane36_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane36_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane36;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -979,9 +942,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane37;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane37_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane37_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane37_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane37_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane37_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane37_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane37;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -993,9 +955,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane38;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane38_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane38_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane38_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane38_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane38_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane38_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane38;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1007,9 +968,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane39;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane39_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane39_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane39_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane39_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane39_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane39_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane39;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1021,9 +981,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane40;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane40_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane40_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane40_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane40_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane40_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane40_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane40;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1035,9 +994,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane41;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane41_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane41_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane41_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane41_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane41_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane41_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane41;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1049,9 +1007,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane42;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane42_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane42_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane42_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane42_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane42_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane42_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane42;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1063,9 +1020,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane43;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane43_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane43_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane43_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane43_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane43_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane43_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane43;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1077,9 +1033,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane44;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane44_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane44_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane44_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane44_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane44_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane44_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane44;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1091,9 +1046,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane45_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane45_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane45_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane45_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane45_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane45_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane45;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1105,9 +1059,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane46_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane46_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane46_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane46_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane46_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane46_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane46;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1119,9 +1072,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane47_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane47_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane47_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane47_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane47_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane47_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane47;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1133,9 +1085,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane48;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane48_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane48_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane48_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane48_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane48_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane48_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane48;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1147,9 +1098,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane49;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane49_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane49_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane49_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane49_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane49_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane49_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane49;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1161,9 +1111,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane50;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane50_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane50_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane50_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane50_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane50_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane50_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane50;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1175,9 +1124,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane51;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane51_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane51_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane51_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane51_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane51_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane51_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane51;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1189,9 +1137,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane52;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane52_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane52_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane52_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane52_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane52_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane52_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane52;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1203,9 +1150,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane53;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane53_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane53_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane53_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane53_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane53_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane53_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane53;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1217,9 +1163,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane54;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane54_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane54_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane54_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane54_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane54_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane54_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane54;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1231,9 +1176,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane55;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane55_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane55_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane55_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane55_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane55_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane55_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane55;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1245,9 +1189,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane56;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane56_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane56_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane56_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane56_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane56_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane56_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane56;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1259,9 +1202,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane57;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane57_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane57_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane57_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane57_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane57_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane57_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane57;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1273,9 +1215,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane58;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane58_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane58_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane58_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane58_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane58_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane58_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane58;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1287,9 +1228,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane59;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane59_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane59_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane59_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane59_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane59_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane59_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane59;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1301,9 +1241,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane60;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane60_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane60_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane60_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane60_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane60_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane60_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane60;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1315,9 +1254,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane61;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane61_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane61_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane61_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane61_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane61_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane61_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane61;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1329,9 +1267,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane62;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane62_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane62_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane62_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane62_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane62_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane62_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane62;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1343,9 +1280,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane63;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane63_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane63_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane63_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane63_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane63_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane63_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane63;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1357,9 +1293,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane64;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane64_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane64_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane64_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane64_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane64_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane64_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane64;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1371,9 +1306,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane65;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane65_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane65_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane65_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane65_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane65_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane65_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane65;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1385,9 +1319,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane66;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane66_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane66_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane66_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane66_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane66_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane66_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane66;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1399,9 +1332,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane67;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane67_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane67_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane67_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane67_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane67_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane67_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane67;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1413,9 +1345,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane68;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane68_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane68_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane68_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane68_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane68_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane68_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane68;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1427,9 +1358,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane69;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane69_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane69_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane69_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane69_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane69_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane69_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane69;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1441,9 +1371,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane70;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane70_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane70_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane70_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane70_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane70_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane70_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane70;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1455,9 +1384,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane71;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane71_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane71_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane71_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane71_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane71_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane71_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane71;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1469,9 +1397,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane72;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane72_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane72_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane72_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane72_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane72_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane72_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane72;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1483,9 +1410,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane73;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane73_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane73_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane73_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane73_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane73_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane73_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane73;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1497,9 +1423,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane74;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane74_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane74_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane74_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane74_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane74_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane74_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane74;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1511,9 +1436,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane75;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane75_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane75_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane75_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane75_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane75_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane75_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane75;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1525,9 +1449,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane76;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane76_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane76_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane76_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane76_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane76_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane76_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane76;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1539,9 +1462,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane77;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane77_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane77_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane77_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane77_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane77_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane77_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane77;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1553,9 +1475,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane78;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane78_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane78_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane78_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane78_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane78_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane78_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane78;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1567,9 +1488,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane79;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane79_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane79_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane79_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane79_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane79_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane79_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane79;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1581,9 +1501,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane80;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane80_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane80_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane80_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane80_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane80_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane80_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane80;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1595,9 +1514,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane81;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane81_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane81_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane81_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane81_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane81_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane81_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane81;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1609,9 +1527,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane82;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane82_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane82_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane82_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane82_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane82_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane82_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane82;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1623,9 +1540,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane83;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane83_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane83_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane83_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane83_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane83_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane83_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane83;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1637,9 +1553,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane84;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane84_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane84_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane84_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane84_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane84_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane84_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane84;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1651,9 +1566,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane85;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane85_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane85_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane85_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane85_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane85_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane85_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane85;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1665,9 +1579,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane86;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane86_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane86_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane86_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane86_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane86_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane86_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane86;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1679,9 +1592,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane87;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane87_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane87_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane87_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane87_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane87_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane87_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane87;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1693,9 +1605,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane88;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane88_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane88_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane88_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane88_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane88_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane88_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane88;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1707,9 +1618,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane89;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane89_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane89_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane89_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane89_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane89_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane89_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane89;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1721,9 +1631,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane90;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane90_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane90_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane90_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane90_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane90_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane90_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane90;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1735,9 +1644,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane91;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane91_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane91_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane91_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane91_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane91_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane91_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane91;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1749,9 +1657,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane92;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane92_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane92_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane92_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane92_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane92_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane92_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane92;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1763,9 +1670,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane93;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane93_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane93_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane93_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane93_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane93_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane93_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane93;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1777,9 +1683,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane94;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane94_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane94_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane94_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane94_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane94_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane94_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane94;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1791,9 +1696,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane95;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane95_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane95_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane95_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane95_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane95_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane95_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane95;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1805,9 +1709,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane96;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane96_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane96_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane96_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane96_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane96_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane96_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane96;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1819,9 +1722,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane97;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane97_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane97_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane97_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane97_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane97_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane97_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane97;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1833,9 +1735,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane98;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane98_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane98_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane98_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane98_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane98_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane98_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane98;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1847,9 +1748,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane99;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane99_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane99_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane99_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane99_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane99_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane99_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane99;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1861,9 +1761,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane100;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane100_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane100_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane100_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane100_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane100_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane100_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane100;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1875,9 +1774,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane101;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane101_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane101_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane101_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane101_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane101_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane101_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane101;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1889,9 +1787,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane102;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane102_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane102_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane102_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane102_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane102_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane102_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane102;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1903,9 +1800,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane103;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane103_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane103_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane103_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane103_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane103_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane103_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane103;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1917,9 +1813,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane104;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane104_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane104_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane104_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane104_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane104_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane104_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane104;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1931,9 +1826,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane105;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane105_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane105_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane105_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane105_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane105_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane105_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane105;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1945,9 +1839,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane106;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane106_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane106_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane106_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane106_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane106_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane106_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane106;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1959,9 +1852,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane107;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane107_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane107_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane107_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane107_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane107_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane107_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane107;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1973,9 +1865,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane108;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane108_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane108_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane108_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane108_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane108_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane108_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane108;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1987,9 +1878,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane109;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane109_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane109_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane109_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane109_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane109_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane109_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane109;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2001,9 +1891,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane110;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane110_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane110_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane110_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane110_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane110_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane110_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane110;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2015,9 +1904,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane111;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane111_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane111_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane111_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane111_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane111_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane111_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane111;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2029,9 +1917,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane112;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane112_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane112_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane112_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane112_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane112_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane112_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane112;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2043,9 +1930,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane113;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane113_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane113_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane113_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane113_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane113_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane113_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane113;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2057,9 +1943,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane114;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane114_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane114_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane114_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane114_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane114_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane114_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane114;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2071,9 +1956,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane115;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane115_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane115_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane115_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane115_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane115_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane115_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane115;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2085,9 +1969,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane116;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane116_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane116_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane116_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane116_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane116_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane116_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane116;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2099,9 +1982,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane117;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane117_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane117_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane117_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane117_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane117_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane117_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane117;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2113,9 +1995,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane118;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane118_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane118_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane118_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane118_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane118_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane118_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane118;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2127,9 +2008,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane119;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane119_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane119_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane119_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane119_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane119_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane119_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane119;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2141,9 +2021,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane120;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane120_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane120_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane120_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane120_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane120_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane120_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane120;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2155,9 +2034,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane121;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane121_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane121_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane121_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane121_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane121_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane121_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane121;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2169,9 +2047,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane122;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane122_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane122_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane122_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane122_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane122_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane122_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane122;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2183,9 +2060,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane123;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane123_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane123_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane123_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane123_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane123_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane123_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane123;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2197,9 +2073,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane124;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane124_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane124_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane124_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane124_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane124_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane124_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane124;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2211,9 +2086,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane125;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane125_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane125_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane125_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane125_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane125_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane125_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane125;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2225,9 +2099,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane126;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane126_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane126_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane126_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane126_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane126_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane126_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane126;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2239,9 +2112,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane127;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane127_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane127_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane127_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane127_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane127_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane127_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane127;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2253,9 +2125,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane128;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane128_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane128_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane128_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane128_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane128_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane128_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane128;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2267,9 +2138,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane129;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane129_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane129_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane129_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane129_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane129_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane129_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane129;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2281,9 +2151,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane130;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane130_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane130_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane130_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane130_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane130_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane130_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane130;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2295,9 +2164,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane131;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane131_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane131_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane131_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane131_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane131_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane131_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane131;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2309,9 +2177,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane132;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane132_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane132_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane132_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane132_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane132_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane132_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane132;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2323,9 +2190,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane133;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane133_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane133_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane133_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane133_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane133_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane133_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane133;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2337,9 +2203,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane134;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane134_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane134_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane134_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane134_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane134_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane134_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane134;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2351,9 +2216,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane135;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane135_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane135_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane135_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane135_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane135_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane135_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane135;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2365,9 +2229,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane136;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane136_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane136_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane136_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane136_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane136_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane136_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane136;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2379,9 +2242,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane137;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane137_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane137_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane137_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane137_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane137_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane137_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane137;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2393,9 +2255,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane138;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane138_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane138_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane138_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane138_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane138_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane138_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane138;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2407,9 +2268,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane139;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane139_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane139_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane139_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane139_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane139_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane139_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane139;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2421,9 +2281,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane140;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane140_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane140_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane140_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane140_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane140_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane140_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane140;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2435,9 +2294,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane141;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane141_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane141_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane141_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane141_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane141_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane141_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane141;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2449,9 +2307,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane142;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane142_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane142_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane142_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane142_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane142_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane142_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane142;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2463,9 +2320,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane143;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane143_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane143_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane143_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane143_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane143_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane143_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane143;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2477,9 +2333,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane144;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane144_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane144_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane144_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane144_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane144_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane144_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane144;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2491,9 +2346,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane145;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane145_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane145_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane145_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane145_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane145_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane145_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane145;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2505,9 +2359,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane146;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane146_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane146_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane146_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane146_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane146_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane146_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane146;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2519,9 +2372,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane147;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane147_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane147_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane147_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane147_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane147_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane147_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane147;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2533,9 +2385,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane148;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane148_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane148_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane148_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane148_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane148_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane148_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane148;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2547,9 +2398,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane149;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane149_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane149_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane149_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane149_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane149_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane149_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane149;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2561,9 +2411,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane150;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane150_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane150_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane150_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane150_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane150_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane150_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane150;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2575,9 +2424,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane151;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane151_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane151_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane151_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane151_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane151_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane151_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane151;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2589,9 +2437,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane152;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane152_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane152_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane152_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane152_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane152_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane152_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane152;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2603,9 +2450,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane153;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane153_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane153_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane153_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane153_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane153_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane153_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane153;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2617,9 +2463,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane154;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane154_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane154_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane154_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane154_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane154_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane154_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane154;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2631,9 +2476,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane155;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane155_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane155_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane155_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane155_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane155_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane155_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane155;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2645,9 +2489,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane156;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane156_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane156_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane156_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane156_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane156_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane156_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane156;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2659,9 +2502,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane157;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane157_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane157_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane157_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane157_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane157_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane157_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane157;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2673,9 +2515,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane158;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane158_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane158_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane158_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane158_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane158_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane158_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane158;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2687,9 +2528,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane159;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane159_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane159_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane159_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane159_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane159_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane159_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane159;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2701,9 +2541,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane160;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane160_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane160_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane160_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane160_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane160_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane160_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane160;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2715,9 +2554,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane161;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane161_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane161_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane161_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane161_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane161_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane161_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane161;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2729,9 +2567,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane162;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane162_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane162_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane162_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane162_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane162_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane162_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane162;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2743,9 +2580,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane163;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane163_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane163_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane163_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane163_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane163_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane163_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane163;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2757,9 +2593,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane164;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane164_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane164_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane164_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane164_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane164_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane164_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane164;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2771,9 +2606,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane165;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane165_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane165_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane165_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane165_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane165_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane165_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane165;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2785,9 +2619,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane166;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane166_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane166_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane166_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane166_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane166_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane166_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane166;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2799,9 +2632,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane167;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane167_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane167_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane167_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane167_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane167_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane167_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane167;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2813,9 +2645,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane168;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane168_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane168_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane168_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane168_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane168_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane168_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane168;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2827,9 +2658,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane169;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane169_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane169_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane169_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane169_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane169_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane169_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane169;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2841,9 +2671,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane170;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane170_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane170_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane170_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane170_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane170_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane170_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane170;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2855,9 +2684,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane171;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane171_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane171_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane171_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane171_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane171_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane171_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane171;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2869,9 +2697,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane172;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane172_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane172_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane172_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane172_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane172_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane172_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane172;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2883,9 +2710,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane173;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane173_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane173_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane173_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane173_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane173_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane173_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane173;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2897,9 +2723,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane174;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane174_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane174_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane174_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane174_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane174_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane174_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane174;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2911,9 +2736,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane175;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane175_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane175_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane175_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane175_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane175_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane175_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane175;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2925,9 +2749,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane176;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane176_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane176_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane176_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane176_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane176_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane176_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane176;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2939,9 +2762,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane177;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane177_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane177_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane177_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane177_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane177_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane177_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane177;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2953,9 +2775,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane178;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane178_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane178_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane178_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane178_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane178_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane178_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane178;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2967,9 +2788,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane179;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane179_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane179_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane179_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane179_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane179_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane179_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane179;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2981,9 +2801,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane180;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane180_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane180_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane180_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane180_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane180_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane180_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane180;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2995,9 +2814,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane181;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane181_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane181_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane181_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane181_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane181_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane181_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane181;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3009,9 +2827,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane182;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane182_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane182_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane182_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane182_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane182_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane182_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane182;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3023,9 +2840,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane183;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane183_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane183_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane183_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane183_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane183_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane183_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane183;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3037,9 +2853,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane184;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane184_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane184_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane184_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane184_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane184_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane184_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane184;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3051,9 +2866,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane185;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane185_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane185_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane185_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane185_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane185_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane185_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane185;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3065,9 +2879,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane186;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane186_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane186_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane186_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane186_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane186_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane186_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane186;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3079,9 +2892,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane187;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane187_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane187_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane187_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane187_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane187_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane187_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane187;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3093,9 +2905,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane188;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane188_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane188_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane188_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane188_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane188_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane188_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane188;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3107,9 +2918,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane189;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane189_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane189_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane189_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane189_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane189_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane189_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane189;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3121,9 +2931,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane190;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane190_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane190_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane190_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane190_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane190_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane190_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane190;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3135,9 +2944,8 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   reg  [20:0] s3_h_lane191;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane191_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane191_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane191_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane191_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane191_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane191_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane191;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -3170,1346 +2978,770 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   wire [20:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane12_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane13_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane14_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane15_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane16_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane16_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane17_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane17_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane18_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane18_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane19_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane19_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane20_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane20_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane21_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane21_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane22_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane22_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane23_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane23_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane24_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane24_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane24_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane24_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane24_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane25_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane25_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane25_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane25_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane25_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane26_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane26_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane26_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane26_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane26_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane27_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane27_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane27_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane27_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane27_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane28_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane28_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane28_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane28_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane28_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane29_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane29_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane29_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane29_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane29_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane30_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane30_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane30_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane30_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane30_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane31_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane31_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane31_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane31_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane31_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane32_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane32_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane32_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane32_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane32_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane33_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane33_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane33_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane33_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane33_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane34_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane34_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane34_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane34_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane34_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane35_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane35_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane35_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane35_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane35_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane36_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane36_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane36_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane36_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane36_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane37_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane37_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane37_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane37_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane37_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane38_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane38_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane38_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane38_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane38_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane39_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane39_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane39_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane39_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane39_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane40_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane40_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane40_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane40_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane40_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane41_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane41_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane41_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane41_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane41_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane42_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane42_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane42_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane42_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane42_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane43_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane43_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane43_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane43_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane43_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane44_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane44_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane44_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane44_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane44_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane45_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane45_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane45_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane45_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane45_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane46_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane46_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane46_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane46_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane46_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane47_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane47_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane47_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane47_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane47_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane48_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane48_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane48_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane48_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane48_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane49_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane49_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane49_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane49_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane49_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane50_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane50_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane50_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane50_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane50_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane51_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane51_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane51_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane51_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane51_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane52_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane52_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane52_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane52_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane52_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane53_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane53_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane53_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane53_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane53_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane54_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane54_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane54_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane54_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane54_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane55_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane55_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane55_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane55_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane55_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane56_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane56_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane56_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane56_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane56_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane57_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane57_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane57_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane57_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane57_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane58_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane58_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane58_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane58_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane58_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane59_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane59_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane59_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane59_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane59_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane60_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane60_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane60_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane60_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane60_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane61_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane61_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane61_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane61_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane61_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane62_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane62_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane62_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane62_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane62_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane63_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane63_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane63_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane63_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane63_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane64_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane64_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane64_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane64_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane64_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane65_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane65_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane65_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane65_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane65_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane66_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane66_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane66_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane66_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane66_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane67_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane67_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane67_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane67_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane67_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane68_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane68_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane68_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane68_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane68_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane69_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane69_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane69_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane69_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane69_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane70_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane70_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane70_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane70_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane70_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane71_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane71_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane71_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane71_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane71_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane72_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane72_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane72_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane72_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane72_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane73_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane73_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane73_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane73_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane73_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane74_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane74_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane74_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane74_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane74_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane75_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane75_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane75_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane75_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane75_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane76_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane76_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane76_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane76_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane76_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane77_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane77_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane77_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane77_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane77_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane78_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane78_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane78_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane78_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane78_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane79_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane79_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane79_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane79_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane79_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane80_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane80_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane80_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane80_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane80_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane81_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane81_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane81_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane81_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane81_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane82_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane82_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane82_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane82_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane82_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane83_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane83_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane83_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane83_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane83_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane84_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane84_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane84_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane84_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane84_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane85_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane85_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane85_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane85_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane85_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane86_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane86_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane86_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane86_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane86_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane87_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane87_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane87_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane87_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane87_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane88_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane88_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane88_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane88_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane88_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane89_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane89_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane89_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane89_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane89_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane90_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane90_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane90_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane90_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane90_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane91_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane91_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane91_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane91_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane91_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane92_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane92_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane92_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane92_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane92_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane93_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane93_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane93_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane93_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane93_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane94_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane94_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane94_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane94_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane94_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane95_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane95_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane95_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane95_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane95_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane96_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane96_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane96_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane96_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane96_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane97_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane97_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane97_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane97_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane97_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane98_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane98_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane98_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane98_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane98_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane99_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane99_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane99_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane99_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane99_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane100_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane100_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane100_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane100_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane100_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane101_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane101_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane101_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane101_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane101_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane102_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane102_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane102_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane102_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane102_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane103_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane103_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane103_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane103_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane103_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane104_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane104_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane104_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane104_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane104_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane105_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane105_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane105_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane105_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane105_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane106_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane106_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane106_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane106_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane106_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane107_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane107_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane107_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane107_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane107_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane108_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane108_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane108_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane108_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane108_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane109_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane109_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane109_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane109_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane109_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane110_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane110_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane110_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane110_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane110_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane111_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane111_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane111_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane111_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane111_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane112_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane112_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane112_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane112_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane112_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane113_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane113_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane113_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane113_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane113_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane114_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane114_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane114_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane114_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane114_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane115_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane115_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane115_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane115_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane115_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane116_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane116_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane116_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane116_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane116_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane117_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane117_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane117_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane117_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane117_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane118_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane118_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane118_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane118_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane118_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane119_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane119_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane119_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane119_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane119_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane120_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane120_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane120_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane120_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane120_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane121_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane121_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane121_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane121_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane121_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane122_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane122_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane122_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane122_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane122_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane123_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane123_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane123_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane123_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane123_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane124_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane124_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane124_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane124_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane124_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane125_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane125_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane125_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane125_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane125_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane126_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane126_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane126_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane126_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane126_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane127_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane127_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane127_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane127_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane127_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane128_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane128_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane128_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane128_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane128_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane129_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane129_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane129_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane129_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane129_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane130_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane130_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane130_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane130_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane130_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane131_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane131_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane131_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane131_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane131_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane132_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane132_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane132_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane132_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane132_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane133_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane133_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane133_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane133_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane133_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane134_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane134_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane134_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane134_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane134_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane135_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane135_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane135_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane135_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane135_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane136_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane136_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane136_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane136_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane136_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane137_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane137_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane137_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane137_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane137_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane138_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane138_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane138_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane138_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane138_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane139_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane139_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane139_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane139_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane139_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane140_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane140_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane140_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane140_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane140_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane141_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane141_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane141_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane141_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane141_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane142_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane142_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane142_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane142_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane142_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane143_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane143_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane143_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane143_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane143_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane144_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane144_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane144_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane144_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane144_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane145_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane145_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane145_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane145_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane145_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane146_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane146_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane146_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane146_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane146_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane147_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane147_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane147_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane147_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane147_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane148_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane148_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane148_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane148_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane148_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane149_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane149_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane149_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane149_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane149_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane150_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane150_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane150_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane150_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane150_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane151_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane151_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane151_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane151_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane151_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane152_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane152_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane152_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane152_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane152_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane153_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane153_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane153_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane153_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane153_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane154_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane154_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane154_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane154_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane154_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane155_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane155_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane155_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane155_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane155_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane156_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane156_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane156_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane156_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane156_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane157_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane157_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane157_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane157_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane157_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane158_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane158_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane158_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane158_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane158_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane159_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane159_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane159_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane159_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane159_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane160_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane160_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane160_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane160_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane160_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane161_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane161_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane161_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane161_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane161_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane162_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane162_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane162_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane162_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane162_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane163_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane163_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane163_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane163_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane163_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane164_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane164_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane164_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane164_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane164_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane165_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane165_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane165_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane165_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane165_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane166_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane166_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane166_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane166_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane166_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane167_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane167_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane167_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane167_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane167_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane168_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane168_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane168_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane168_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane168_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane169_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane169_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane169_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane169_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane169_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane170_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane170_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane170_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane170_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane170_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane171_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane171_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane171_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane171_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane171_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane172_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane172_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane172_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane172_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane172_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane173_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane173_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane173_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane173_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane173_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane174_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane174_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane174_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane174_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane174_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane175_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane175_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane175_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane175_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane175_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane176_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane176_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane176_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane176_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane176_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane177_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane177_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane177_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane177_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane177_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane178_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane178_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane178_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane178_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane178_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane179_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane179_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane179_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane179_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane179_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane180_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane180_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane180_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane180_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane180_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane181_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane181_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane181_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane181_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane181_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane182_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane182_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane182_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane182_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane182_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane183_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane183_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane183_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane183_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane183_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane184_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane184_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane184_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane184_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane184_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane185_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane185_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane185_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane185_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane185_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane186_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane186_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane186_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane186_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane186_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane187_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane187_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane187_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane187_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane187_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane188_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane188_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane188_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane188_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane188_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane189_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane189_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane189_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane189_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane189_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane190_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane190_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane190_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane190_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane190_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane191_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane191_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane191_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane191_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane191_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -5720,962 +4952,770 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   assign v0_lane0_mux = v0_lane0_bits ? v_0 : 21'd0;
   assign v0_lane0_bits_1 = s1_read[1];
   assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_192 : 21'd0;
-  assign lane0_h_add = {s2_v0_lane0[20], s2_v0_lane0} + {lane0_dk[20], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 21'd0;
   assign v0_lane1_bits_1 = s1_read[1];
   assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_193 : 21'd0;
-  assign lane1_h_add = {s2_v0_lane1[20], s2_v0_lane1} + {lane1_dk[20], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 21'd0;
   assign v0_lane2_bits_1 = s1_read[1];
   assign v0_lane2_mux_1 = v0_lane2_bits_1 ? v_194 : 21'd0;
-  assign lane2_h_add = {s2_v0_lane2[20], s2_v0_lane2} + {lane2_dk[20], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 21'd0;
   assign v0_lane3_bits_1 = s1_read[1];
   assign v0_lane3_mux_1 = v0_lane3_bits_1 ? v_195 : 21'd0;
-  assign lane3_h_add = {s2_v0_lane3[20], s2_v0_lane3} + {lane3_dk[20], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 21'd0;
   assign v0_lane4_bits_1 = s1_read[1];
   assign v0_lane4_mux_1 = v0_lane4_bits_1 ? v_196 : 21'd0;
-  assign lane4_h_add = {s2_v0_lane4[20], s2_v0_lane4} + {lane4_dk[20], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 21'd0;
   assign v0_lane5_bits_1 = s1_read[1];
   assign v0_lane5_mux_1 = v0_lane5_bits_1 ? v_197 : 21'd0;
-  assign lane5_h_add = {s2_v0_lane5[20], s2_v0_lane5} + {lane5_dk[20], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 21'd0;
   assign v0_lane6_bits_1 = s1_read[1];
   assign v0_lane6_mux_1 = v0_lane6_bits_1 ? v_198 : 21'd0;
-  assign lane6_h_add = {s2_v0_lane6[20], s2_v0_lane6} + {lane6_dk[20], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 21'd0;
   assign v0_lane7_bits_1 = s1_read[1];
   assign v0_lane7_mux_1 = v0_lane7_bits_1 ? v_199 : 21'd0;
-  assign lane7_h_add = {s2_v0_lane7[20], s2_v0_lane7} + {lane7_dk[20], lane7_dk};
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 21'd0;
   assign v0_lane8_bits_1 = s1_read[1];
   assign v0_lane8_mux_1 = v0_lane8_bits_1 ? v_200 : 21'd0;
-  assign lane8_h_add = {s2_v0_lane8[20], s2_v0_lane8} + {lane8_dk[20], lane8_dk};
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 21'd0;
   assign v0_lane9_bits_1 = s1_read[1];
   assign v0_lane9_mux_1 = v0_lane9_bits_1 ? v_201 : 21'd0;
-  assign lane9_h_add = {s2_v0_lane9[20], s2_v0_lane9} + {lane9_dk[20], lane9_dk};
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 21'd0;
   assign v0_lane10_bits_1 = s1_read[1];
   assign v0_lane10_mux_1 = v0_lane10_bits_1 ? v_202 : 21'd0;
-  assign lane10_h_add = {s2_v0_lane10[20], s2_v0_lane10} + {lane10_dk[20], lane10_dk};
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 21'd0;
   assign v0_lane11_bits_1 = s1_read[1];
   assign v0_lane11_mux_1 = v0_lane11_bits_1 ? v_203 : 21'd0;
-  assign lane11_h_add = {s2_v0_lane11[20], s2_v0_lane11} + {lane11_dk[20], lane11_dk};
   assign v0_lane12_bits = s1_read[0];
   assign v0_lane12_mux = v0_lane12_bits ? v_12 : 21'd0;
   assign v0_lane12_bits_1 = s1_read[1];
   assign v0_lane12_mux_1 = v0_lane12_bits_1 ? v_204 : 21'd0;
-  assign lane12_h_add = {s2_v0_lane12[20], s2_v0_lane12} + {lane12_dk[20], lane12_dk};
   assign v0_lane13_bits = s1_read[0];
   assign v0_lane13_mux = v0_lane13_bits ? v_13 : 21'd0;
   assign v0_lane13_bits_1 = s1_read[1];
   assign v0_lane13_mux_1 = v0_lane13_bits_1 ? v_205 : 21'd0;
-  assign lane13_h_add = {s2_v0_lane13[20], s2_v0_lane13} + {lane13_dk[20], lane13_dk};
   assign v0_lane14_bits = s1_read[0];
   assign v0_lane14_mux = v0_lane14_bits ? v_14 : 21'd0;
   assign v0_lane14_bits_1 = s1_read[1];
   assign v0_lane14_mux_1 = v0_lane14_bits_1 ? v_206 : 21'd0;
-  assign lane14_h_add = {s2_v0_lane14[20], s2_v0_lane14} + {lane14_dk[20], lane14_dk};
   assign v0_lane15_bits = s1_read[0];
   assign v0_lane15_mux = v0_lane15_bits ? v_15 : 21'd0;
   assign v0_lane15_bits_1 = s1_read[1];
   assign v0_lane15_mux_1 = v0_lane15_bits_1 ? v_207 : 21'd0;
-  assign lane15_h_add = {s2_v0_lane15[20], s2_v0_lane15} + {lane15_dk[20], lane15_dk};
   assign v0_lane16_bits = s1_read[0];
   assign v0_lane16_mux = v0_lane16_bits ? v_16 : 21'd0;
   assign v0_lane16_bits_1 = s1_read[1];
   assign v0_lane16_mux_1 = v0_lane16_bits_1 ? v_208 : 21'd0;
-  assign lane16_h_add = {s2_v0_lane16[20], s2_v0_lane16} + {lane16_dk[20], lane16_dk};
   assign v0_lane17_bits = s1_read[0];
   assign v0_lane17_mux = v0_lane17_bits ? v_17 : 21'd0;
   assign v0_lane17_bits_1 = s1_read[1];
   assign v0_lane17_mux_1 = v0_lane17_bits_1 ? v_209 : 21'd0;
-  assign lane17_h_add = {s2_v0_lane17[20], s2_v0_lane17} + {lane17_dk[20], lane17_dk};
   assign v0_lane18_bits = s1_read[0];
   assign v0_lane18_mux = v0_lane18_bits ? v_18 : 21'd0;
   assign v0_lane18_bits_1 = s1_read[1];
   assign v0_lane18_mux_1 = v0_lane18_bits_1 ? v_210 : 21'd0;
-  assign lane18_h_add = {s2_v0_lane18[20], s2_v0_lane18} + {lane18_dk[20], lane18_dk};
   assign v0_lane19_bits = s1_read[0];
   assign v0_lane19_mux = v0_lane19_bits ? v_19 : 21'd0;
   assign v0_lane19_bits_1 = s1_read[1];
   assign v0_lane19_mux_1 = v0_lane19_bits_1 ? v_211 : 21'd0;
-  assign lane19_h_add = {s2_v0_lane19[20], s2_v0_lane19} + {lane19_dk[20], lane19_dk};
   assign v0_lane20_bits = s1_read[0];
   assign v0_lane20_mux = v0_lane20_bits ? v_20 : 21'd0;
   assign v0_lane20_bits_1 = s1_read[1];
   assign v0_lane20_mux_1 = v0_lane20_bits_1 ? v_212 : 21'd0;
-  assign lane20_h_add = {s2_v0_lane20[20], s2_v0_lane20} + {lane20_dk[20], lane20_dk};
   assign v0_lane21_bits = s1_read[0];
   assign v0_lane21_mux = v0_lane21_bits ? v_21 : 21'd0;
   assign v0_lane21_bits_1 = s1_read[1];
   assign v0_lane21_mux_1 = v0_lane21_bits_1 ? v_213 : 21'd0;
-  assign lane21_h_add = {s2_v0_lane21[20], s2_v0_lane21} + {lane21_dk[20], lane21_dk};
   assign v0_lane22_bits = s1_read[0];
   assign v0_lane22_mux = v0_lane22_bits ? v_22 : 21'd0;
   assign v0_lane22_bits_1 = s1_read[1];
   assign v0_lane22_mux_1 = v0_lane22_bits_1 ? v_214 : 21'd0;
-  assign lane22_h_add = {s2_v0_lane22[20], s2_v0_lane22} + {lane22_dk[20], lane22_dk};
   assign v0_lane23_bits = s1_read[0];
   assign v0_lane23_mux = v0_lane23_bits ? v_23 : 21'd0;
   assign v0_lane23_bits_1 = s1_read[1];
   assign v0_lane23_mux_1 = v0_lane23_bits_1 ? v_215 : 21'd0;
-  assign lane23_h_add = {s2_v0_lane23[20], s2_v0_lane23} + {lane23_dk[20], lane23_dk};
   assign v0_lane24_bits = s1_read[0];
   assign v0_lane24_mux = v0_lane24_bits ? v_24 : 21'd0;
   assign v0_lane24_bits_1 = s1_read[1];
   assign v0_lane24_mux_1 = v0_lane24_bits_1 ? v_216 : 21'd0;
-  assign lane24_h_add = {s2_v0_lane24[20], s2_v0_lane24} + {lane24_dk[20], lane24_dk};
   assign v0_lane25_bits = s1_read[0];
   assign v0_lane25_mux = v0_lane25_bits ? v_25 : 21'd0;
   assign v0_lane25_bits_1 = s1_read[1];
   assign v0_lane25_mux_1 = v0_lane25_bits_1 ? v_217 : 21'd0;
-  assign lane25_h_add = {s2_v0_lane25[20], s2_v0_lane25} + {lane25_dk[20], lane25_dk};
   assign v0_lane26_bits = s1_read[0];
   assign v0_lane26_mux = v0_lane26_bits ? v_26 : 21'd0;
   assign v0_lane26_bits_1 = s1_read[1];
   assign v0_lane26_mux_1 = v0_lane26_bits_1 ? v_218 : 21'd0;
-  assign lane26_h_add = {s2_v0_lane26[20], s2_v0_lane26} + {lane26_dk[20], lane26_dk};
   assign v0_lane27_bits = s1_read[0];
   assign v0_lane27_mux = v0_lane27_bits ? v_27 : 21'd0;
   assign v0_lane27_bits_1 = s1_read[1];
   assign v0_lane27_mux_1 = v0_lane27_bits_1 ? v_219 : 21'd0;
-  assign lane27_h_add = {s2_v0_lane27[20], s2_v0_lane27} + {lane27_dk[20], lane27_dk};
   assign v0_lane28_bits = s1_read[0];
   assign v0_lane28_mux = v0_lane28_bits ? v_28 : 21'd0;
   assign v0_lane28_bits_1 = s1_read[1];
   assign v0_lane28_mux_1 = v0_lane28_bits_1 ? v_220 : 21'd0;
-  assign lane28_h_add = {s2_v0_lane28[20], s2_v0_lane28} + {lane28_dk[20], lane28_dk};
   assign v0_lane29_bits = s1_read[0];
   assign v0_lane29_mux = v0_lane29_bits ? v_29 : 21'd0;
   assign v0_lane29_bits_1 = s1_read[1];
   assign v0_lane29_mux_1 = v0_lane29_bits_1 ? v_221 : 21'd0;
-  assign lane29_h_add = {s2_v0_lane29[20], s2_v0_lane29} + {lane29_dk[20], lane29_dk};
   assign v0_lane30_bits = s1_read[0];
   assign v0_lane30_mux = v0_lane30_bits ? v_30 : 21'd0;
   assign v0_lane30_bits_1 = s1_read[1];
   assign v0_lane30_mux_1 = v0_lane30_bits_1 ? v_222 : 21'd0;
-  assign lane30_h_add = {s2_v0_lane30[20], s2_v0_lane30} + {lane30_dk[20], lane30_dk};
   assign v0_lane31_bits = s1_read[0];
   assign v0_lane31_mux = v0_lane31_bits ? v_31 : 21'd0;
   assign v0_lane31_bits_1 = s1_read[1];
   assign v0_lane31_mux_1 = v0_lane31_bits_1 ? v_223 : 21'd0;
-  assign lane31_h_add = {s2_v0_lane31[20], s2_v0_lane31} + {lane31_dk[20], lane31_dk};
   assign v0_lane32_bits = s1_read[0];
   assign v0_lane32_mux = v0_lane32_bits ? v_32 : 21'd0;
   assign v0_lane32_bits_1 = s1_read[1];
   assign v0_lane32_mux_1 = v0_lane32_bits_1 ? v_224 : 21'd0;
-  assign lane32_h_add = {s2_v0_lane32[20], s2_v0_lane32} + {lane32_dk[20], lane32_dk};
   assign v0_lane33_bits = s1_read[0];
   assign v0_lane33_mux = v0_lane33_bits ? v_33 : 21'd0;
   assign v0_lane33_bits_1 = s1_read[1];
   assign v0_lane33_mux_1 = v0_lane33_bits_1 ? v_225 : 21'd0;
-  assign lane33_h_add = {s2_v0_lane33[20], s2_v0_lane33} + {lane33_dk[20], lane33_dk};
   assign v0_lane34_bits = s1_read[0];
   assign v0_lane34_mux = v0_lane34_bits ? v_34 : 21'd0;
   assign v0_lane34_bits_1 = s1_read[1];
   assign v0_lane34_mux_1 = v0_lane34_bits_1 ? v_226 : 21'd0;
-  assign lane34_h_add = {s2_v0_lane34[20], s2_v0_lane34} + {lane34_dk[20], lane34_dk};
   assign v0_lane35_bits = s1_read[0];
   assign v0_lane35_mux = v0_lane35_bits ? v_35 : 21'd0;
   assign v0_lane35_bits_1 = s1_read[1];
   assign v0_lane35_mux_1 = v0_lane35_bits_1 ? v_227 : 21'd0;
-  assign lane35_h_add = {s2_v0_lane35[20], s2_v0_lane35} + {lane35_dk[20], lane35_dk};
   assign v0_lane36_bits = s1_read[0];
   assign v0_lane36_mux = v0_lane36_bits ? v_36 : 21'd0;
   assign v0_lane36_bits_1 = s1_read[1];
   assign v0_lane36_mux_1 = v0_lane36_bits_1 ? v_228 : 21'd0;
-  assign lane36_h_add = {s2_v0_lane36[20], s2_v0_lane36} + {lane36_dk[20], lane36_dk};
   assign v0_lane37_bits = s1_read[0];
   assign v0_lane37_mux = v0_lane37_bits ? v_37 : 21'd0;
   assign v0_lane37_bits_1 = s1_read[1];
   assign v0_lane37_mux_1 = v0_lane37_bits_1 ? v_229 : 21'd0;
-  assign lane37_h_add = {s2_v0_lane37[20], s2_v0_lane37} + {lane37_dk[20], lane37_dk};
   assign v0_lane38_bits = s1_read[0];
   assign v0_lane38_mux = v0_lane38_bits ? v_38 : 21'd0;
   assign v0_lane38_bits_1 = s1_read[1];
   assign v0_lane38_mux_1 = v0_lane38_bits_1 ? v_230 : 21'd0;
-  assign lane38_h_add = {s2_v0_lane38[20], s2_v0_lane38} + {lane38_dk[20], lane38_dk};
   assign v0_lane39_bits = s1_read[0];
   assign v0_lane39_mux = v0_lane39_bits ? v_39 : 21'd0;
   assign v0_lane39_bits_1 = s1_read[1];
   assign v0_lane39_mux_1 = v0_lane39_bits_1 ? v_231 : 21'd0;
-  assign lane39_h_add = {s2_v0_lane39[20], s2_v0_lane39} + {lane39_dk[20], lane39_dk};
   assign v0_lane40_bits = s1_read[0];
   assign v0_lane40_mux = v0_lane40_bits ? v_40 : 21'd0;
   assign v0_lane40_bits_1 = s1_read[1];
   assign v0_lane40_mux_1 = v0_lane40_bits_1 ? v_232 : 21'd0;
-  assign lane40_h_add = {s2_v0_lane40[20], s2_v0_lane40} + {lane40_dk[20], lane40_dk};
   assign v0_lane41_bits = s1_read[0];
   assign v0_lane41_mux = v0_lane41_bits ? v_41 : 21'd0;
   assign v0_lane41_bits_1 = s1_read[1];
   assign v0_lane41_mux_1 = v0_lane41_bits_1 ? v_233 : 21'd0;
-  assign lane41_h_add = {s2_v0_lane41[20], s2_v0_lane41} + {lane41_dk[20], lane41_dk};
   assign v0_lane42_bits = s1_read[0];
   assign v0_lane42_mux = v0_lane42_bits ? v_42 : 21'd0;
   assign v0_lane42_bits_1 = s1_read[1];
   assign v0_lane42_mux_1 = v0_lane42_bits_1 ? v_234 : 21'd0;
-  assign lane42_h_add = {s2_v0_lane42[20], s2_v0_lane42} + {lane42_dk[20], lane42_dk};
   assign v0_lane43_bits = s1_read[0];
   assign v0_lane43_mux = v0_lane43_bits ? v_43 : 21'd0;
   assign v0_lane43_bits_1 = s1_read[1];
   assign v0_lane43_mux_1 = v0_lane43_bits_1 ? v_235 : 21'd0;
-  assign lane43_h_add = {s2_v0_lane43[20], s2_v0_lane43} + {lane43_dk[20], lane43_dk};
   assign v0_lane44_bits = s1_read[0];
   assign v0_lane44_mux = v0_lane44_bits ? v_44 : 21'd0;
   assign v0_lane44_bits_1 = s1_read[1];
   assign v0_lane44_mux_1 = v0_lane44_bits_1 ? v_236 : 21'd0;
-  assign lane44_h_add = {s2_v0_lane44[20], s2_v0_lane44} + {lane44_dk[20], lane44_dk};
   assign v0_lane45_bits = s1_read[0];
   assign v0_lane45_mux = v0_lane45_bits ? v_45 : 21'd0;
   assign v0_lane45_bits_1 = s1_read[1];
   assign v0_lane45_mux_1 = v0_lane45_bits_1 ? v_237 : 21'd0;
-  assign lane45_h_add = {s2_v0_lane45[20], s2_v0_lane45} + {lane45_dk[20], lane45_dk};
   assign v0_lane46_bits = s1_read[0];
   assign v0_lane46_mux = v0_lane46_bits ? v_46 : 21'd0;
   assign v0_lane46_bits_1 = s1_read[1];
   assign v0_lane46_mux_1 = v0_lane46_bits_1 ? v_238 : 21'd0;
-  assign lane46_h_add = {s2_v0_lane46[20], s2_v0_lane46} + {lane46_dk[20], lane46_dk};
   assign v0_lane47_bits = s1_read[0];
   assign v0_lane47_mux = v0_lane47_bits ? v_47 : 21'd0;
   assign v0_lane47_bits_1 = s1_read[1];
   assign v0_lane47_mux_1 = v0_lane47_bits_1 ? v_239 : 21'd0;
-  assign lane47_h_add = {s2_v0_lane47[20], s2_v0_lane47} + {lane47_dk[20], lane47_dk};
   assign v0_lane48_bits = s1_read[0];
   assign v0_lane48_mux = v0_lane48_bits ? v_48 : 21'd0;
   assign v0_lane48_bits_1 = s1_read[1];
   assign v0_lane48_mux_1 = v0_lane48_bits_1 ? v_240 : 21'd0;
-  assign lane48_h_add = {s2_v0_lane48[20], s2_v0_lane48} + {lane48_dk[20], lane48_dk};
   assign v0_lane49_bits = s1_read[0];
   assign v0_lane49_mux = v0_lane49_bits ? v_49 : 21'd0;
   assign v0_lane49_bits_1 = s1_read[1];
   assign v0_lane49_mux_1 = v0_lane49_bits_1 ? v_241 : 21'd0;
-  assign lane49_h_add = {s2_v0_lane49[20], s2_v0_lane49} + {lane49_dk[20], lane49_dk};
   assign v0_lane50_bits = s1_read[0];
   assign v0_lane50_mux = v0_lane50_bits ? v_50 : 21'd0;
   assign v0_lane50_bits_1 = s1_read[1];
   assign v0_lane50_mux_1 = v0_lane50_bits_1 ? v_242 : 21'd0;
-  assign lane50_h_add = {s2_v0_lane50[20], s2_v0_lane50} + {lane50_dk[20], lane50_dk};
   assign v0_lane51_bits = s1_read[0];
   assign v0_lane51_mux = v0_lane51_bits ? v_51 : 21'd0;
   assign v0_lane51_bits_1 = s1_read[1];
   assign v0_lane51_mux_1 = v0_lane51_bits_1 ? v_243 : 21'd0;
-  assign lane51_h_add = {s2_v0_lane51[20], s2_v0_lane51} + {lane51_dk[20], lane51_dk};
   assign v0_lane52_bits = s1_read[0];
   assign v0_lane52_mux = v0_lane52_bits ? v_52 : 21'd0;
   assign v0_lane52_bits_1 = s1_read[1];
   assign v0_lane52_mux_1 = v0_lane52_bits_1 ? v_244 : 21'd0;
-  assign lane52_h_add = {s2_v0_lane52[20], s2_v0_lane52} + {lane52_dk[20], lane52_dk};
   assign v0_lane53_bits = s1_read[0];
   assign v0_lane53_mux = v0_lane53_bits ? v_53 : 21'd0;
   assign v0_lane53_bits_1 = s1_read[1];
   assign v0_lane53_mux_1 = v0_lane53_bits_1 ? v_245 : 21'd0;
-  assign lane53_h_add = {s2_v0_lane53[20], s2_v0_lane53} + {lane53_dk[20], lane53_dk};
   assign v0_lane54_bits = s1_read[0];
   assign v0_lane54_mux = v0_lane54_bits ? v_54 : 21'd0;
   assign v0_lane54_bits_1 = s1_read[1];
   assign v0_lane54_mux_1 = v0_lane54_bits_1 ? v_246 : 21'd0;
-  assign lane54_h_add = {s2_v0_lane54[20], s2_v0_lane54} + {lane54_dk[20], lane54_dk};
   assign v0_lane55_bits = s1_read[0];
   assign v0_lane55_mux = v0_lane55_bits ? v_55 : 21'd0;
   assign v0_lane55_bits_1 = s1_read[1];
   assign v0_lane55_mux_1 = v0_lane55_bits_1 ? v_247 : 21'd0;
-  assign lane55_h_add = {s2_v0_lane55[20], s2_v0_lane55} + {lane55_dk[20], lane55_dk};
   assign v0_lane56_bits = s1_read[0];
   assign v0_lane56_mux = v0_lane56_bits ? v_56 : 21'd0;
   assign v0_lane56_bits_1 = s1_read[1];
   assign v0_lane56_mux_1 = v0_lane56_bits_1 ? v_248 : 21'd0;
-  assign lane56_h_add = {s2_v0_lane56[20], s2_v0_lane56} + {lane56_dk[20], lane56_dk};
   assign v0_lane57_bits = s1_read[0];
   assign v0_lane57_mux = v0_lane57_bits ? v_57 : 21'd0;
   assign v0_lane57_bits_1 = s1_read[1];
   assign v0_lane57_mux_1 = v0_lane57_bits_1 ? v_249 : 21'd0;
-  assign lane57_h_add = {s2_v0_lane57[20], s2_v0_lane57} + {lane57_dk[20], lane57_dk};
   assign v0_lane58_bits = s1_read[0];
   assign v0_lane58_mux = v0_lane58_bits ? v_58 : 21'd0;
   assign v0_lane58_bits_1 = s1_read[1];
   assign v0_lane58_mux_1 = v0_lane58_bits_1 ? v_250 : 21'd0;
-  assign lane58_h_add = {s2_v0_lane58[20], s2_v0_lane58} + {lane58_dk[20], lane58_dk};
   assign v0_lane59_bits = s1_read[0];
   assign v0_lane59_mux = v0_lane59_bits ? v_59 : 21'd0;
   assign v0_lane59_bits_1 = s1_read[1];
   assign v0_lane59_mux_1 = v0_lane59_bits_1 ? v_251 : 21'd0;
-  assign lane59_h_add = {s2_v0_lane59[20], s2_v0_lane59} + {lane59_dk[20], lane59_dk};
   assign v0_lane60_bits = s1_read[0];
   assign v0_lane60_mux = v0_lane60_bits ? v_60 : 21'd0;
   assign v0_lane60_bits_1 = s1_read[1];
   assign v0_lane60_mux_1 = v0_lane60_bits_1 ? v_252 : 21'd0;
-  assign lane60_h_add = {s2_v0_lane60[20], s2_v0_lane60} + {lane60_dk[20], lane60_dk};
   assign v0_lane61_bits = s1_read[0];
   assign v0_lane61_mux = v0_lane61_bits ? v_61 : 21'd0;
   assign v0_lane61_bits_1 = s1_read[1];
   assign v0_lane61_mux_1 = v0_lane61_bits_1 ? v_253 : 21'd0;
-  assign lane61_h_add = {s2_v0_lane61[20], s2_v0_lane61} + {lane61_dk[20], lane61_dk};
   assign v0_lane62_bits = s1_read[0];
   assign v0_lane62_mux = v0_lane62_bits ? v_62 : 21'd0;
   assign v0_lane62_bits_1 = s1_read[1];
   assign v0_lane62_mux_1 = v0_lane62_bits_1 ? v_254 : 21'd0;
-  assign lane62_h_add = {s2_v0_lane62[20], s2_v0_lane62} + {lane62_dk[20], lane62_dk};
   assign v0_lane63_bits = s1_read[0];
   assign v0_lane63_mux = v0_lane63_bits ? v_63 : 21'd0;
   assign v0_lane63_bits_1 = s1_read[1];
   assign v0_lane63_mux_1 = v0_lane63_bits_1 ? v_255 : 21'd0;
-  assign lane63_h_add = {s2_v0_lane63[20], s2_v0_lane63} + {lane63_dk[20], lane63_dk};
   assign v0_lane64_bits = s1_read[0];
   assign v0_lane64_mux = v0_lane64_bits ? v_64 : 21'd0;
   assign v0_lane64_bits_1 = s1_read[1];
   assign v0_lane64_mux_1 = v0_lane64_bits_1 ? v_256 : 21'd0;
-  assign lane64_h_add = {s2_v0_lane64[20], s2_v0_lane64} + {lane64_dk[20], lane64_dk};
   assign v0_lane65_bits = s1_read[0];
   assign v0_lane65_mux = v0_lane65_bits ? v_65 : 21'd0;
   assign v0_lane65_bits_1 = s1_read[1];
   assign v0_lane65_mux_1 = v0_lane65_bits_1 ? v_257 : 21'd0;
-  assign lane65_h_add = {s2_v0_lane65[20], s2_v0_lane65} + {lane65_dk[20], lane65_dk};
   assign v0_lane66_bits = s1_read[0];
   assign v0_lane66_mux = v0_lane66_bits ? v_66 : 21'd0;
   assign v0_lane66_bits_1 = s1_read[1];
   assign v0_lane66_mux_1 = v0_lane66_bits_1 ? v_258 : 21'd0;
-  assign lane66_h_add = {s2_v0_lane66[20], s2_v0_lane66} + {lane66_dk[20], lane66_dk};
   assign v0_lane67_bits = s1_read[0];
   assign v0_lane67_mux = v0_lane67_bits ? v_67 : 21'd0;
   assign v0_lane67_bits_1 = s1_read[1];
   assign v0_lane67_mux_1 = v0_lane67_bits_1 ? v_259 : 21'd0;
-  assign lane67_h_add = {s2_v0_lane67[20], s2_v0_lane67} + {lane67_dk[20], lane67_dk};
   assign v0_lane68_bits = s1_read[0];
   assign v0_lane68_mux = v0_lane68_bits ? v_68 : 21'd0;
   assign v0_lane68_bits_1 = s1_read[1];
   assign v0_lane68_mux_1 = v0_lane68_bits_1 ? v_260 : 21'd0;
-  assign lane68_h_add = {s2_v0_lane68[20], s2_v0_lane68} + {lane68_dk[20], lane68_dk};
   assign v0_lane69_bits = s1_read[0];
   assign v0_lane69_mux = v0_lane69_bits ? v_69 : 21'd0;
   assign v0_lane69_bits_1 = s1_read[1];
   assign v0_lane69_mux_1 = v0_lane69_bits_1 ? v_261 : 21'd0;
-  assign lane69_h_add = {s2_v0_lane69[20], s2_v0_lane69} + {lane69_dk[20], lane69_dk};
   assign v0_lane70_bits = s1_read[0];
   assign v0_lane70_mux = v0_lane70_bits ? v_70 : 21'd0;
   assign v0_lane70_bits_1 = s1_read[1];
   assign v0_lane70_mux_1 = v0_lane70_bits_1 ? v_262 : 21'd0;
-  assign lane70_h_add = {s2_v0_lane70[20], s2_v0_lane70} + {lane70_dk[20], lane70_dk};
   assign v0_lane71_bits = s1_read[0];
   assign v0_lane71_mux = v0_lane71_bits ? v_71 : 21'd0;
   assign v0_lane71_bits_1 = s1_read[1];
   assign v0_lane71_mux_1 = v0_lane71_bits_1 ? v_263 : 21'd0;
-  assign lane71_h_add = {s2_v0_lane71[20], s2_v0_lane71} + {lane71_dk[20], lane71_dk};
   assign v0_lane72_bits = s1_read[0];
   assign v0_lane72_mux = v0_lane72_bits ? v_72 : 21'd0;
   assign v0_lane72_bits_1 = s1_read[1];
   assign v0_lane72_mux_1 = v0_lane72_bits_1 ? v_264 : 21'd0;
-  assign lane72_h_add = {s2_v0_lane72[20], s2_v0_lane72} + {lane72_dk[20], lane72_dk};
   assign v0_lane73_bits = s1_read[0];
   assign v0_lane73_mux = v0_lane73_bits ? v_73 : 21'd0;
   assign v0_lane73_bits_1 = s1_read[1];
   assign v0_lane73_mux_1 = v0_lane73_bits_1 ? v_265 : 21'd0;
-  assign lane73_h_add = {s2_v0_lane73[20], s2_v0_lane73} + {lane73_dk[20], lane73_dk};
   assign v0_lane74_bits = s1_read[0];
   assign v0_lane74_mux = v0_lane74_bits ? v_74 : 21'd0;
   assign v0_lane74_bits_1 = s1_read[1];
   assign v0_lane74_mux_1 = v0_lane74_bits_1 ? v_266 : 21'd0;
-  assign lane74_h_add = {s2_v0_lane74[20], s2_v0_lane74} + {lane74_dk[20], lane74_dk};
   assign v0_lane75_bits = s1_read[0];
   assign v0_lane75_mux = v0_lane75_bits ? v_75 : 21'd0;
   assign v0_lane75_bits_1 = s1_read[1];
   assign v0_lane75_mux_1 = v0_lane75_bits_1 ? v_267 : 21'd0;
-  assign lane75_h_add = {s2_v0_lane75[20], s2_v0_lane75} + {lane75_dk[20], lane75_dk};
   assign v0_lane76_bits = s1_read[0];
   assign v0_lane76_mux = v0_lane76_bits ? v_76 : 21'd0;
   assign v0_lane76_bits_1 = s1_read[1];
   assign v0_lane76_mux_1 = v0_lane76_bits_1 ? v_268 : 21'd0;
-  assign lane76_h_add = {s2_v0_lane76[20], s2_v0_lane76} + {lane76_dk[20], lane76_dk};
   assign v0_lane77_bits = s1_read[0];
   assign v0_lane77_mux = v0_lane77_bits ? v_77 : 21'd0;
   assign v0_lane77_bits_1 = s1_read[1];
   assign v0_lane77_mux_1 = v0_lane77_bits_1 ? v_269 : 21'd0;
-  assign lane77_h_add = {s2_v0_lane77[20], s2_v0_lane77} + {lane77_dk[20], lane77_dk};
   assign v0_lane78_bits = s1_read[0];
   assign v0_lane78_mux = v0_lane78_bits ? v_78 : 21'd0;
   assign v0_lane78_bits_1 = s1_read[1];
   assign v0_lane78_mux_1 = v0_lane78_bits_1 ? v_270 : 21'd0;
-  assign lane78_h_add = {s2_v0_lane78[20], s2_v0_lane78} + {lane78_dk[20], lane78_dk};
   assign v0_lane79_bits = s1_read[0];
   assign v0_lane79_mux = v0_lane79_bits ? v_79 : 21'd0;
   assign v0_lane79_bits_1 = s1_read[1];
   assign v0_lane79_mux_1 = v0_lane79_bits_1 ? v_271 : 21'd0;
-  assign lane79_h_add = {s2_v0_lane79[20], s2_v0_lane79} + {lane79_dk[20], lane79_dk};
   assign v0_lane80_bits = s1_read[0];
   assign v0_lane80_mux = v0_lane80_bits ? v_80 : 21'd0;
   assign v0_lane80_bits_1 = s1_read[1];
   assign v0_lane80_mux_1 = v0_lane80_bits_1 ? v_272 : 21'd0;
-  assign lane80_h_add = {s2_v0_lane80[20], s2_v0_lane80} + {lane80_dk[20], lane80_dk};
   assign v0_lane81_bits = s1_read[0];
   assign v0_lane81_mux = v0_lane81_bits ? v_81 : 21'd0;
   assign v0_lane81_bits_1 = s1_read[1];
   assign v0_lane81_mux_1 = v0_lane81_bits_1 ? v_273 : 21'd0;
-  assign lane81_h_add = {s2_v0_lane81[20], s2_v0_lane81} + {lane81_dk[20], lane81_dk};
   assign v0_lane82_bits = s1_read[0];
   assign v0_lane82_mux = v0_lane82_bits ? v_82 : 21'd0;
   assign v0_lane82_bits_1 = s1_read[1];
   assign v0_lane82_mux_1 = v0_lane82_bits_1 ? v_274 : 21'd0;
-  assign lane82_h_add = {s2_v0_lane82[20], s2_v0_lane82} + {lane82_dk[20], lane82_dk};
   assign v0_lane83_bits = s1_read[0];
   assign v0_lane83_mux = v0_lane83_bits ? v_83 : 21'd0;
   assign v0_lane83_bits_1 = s1_read[1];
   assign v0_lane83_mux_1 = v0_lane83_bits_1 ? v_275 : 21'd0;
-  assign lane83_h_add = {s2_v0_lane83[20], s2_v0_lane83} + {lane83_dk[20], lane83_dk};
   assign v0_lane84_bits = s1_read[0];
   assign v0_lane84_mux = v0_lane84_bits ? v_84 : 21'd0;
   assign v0_lane84_bits_1 = s1_read[1];
   assign v0_lane84_mux_1 = v0_lane84_bits_1 ? v_276 : 21'd0;
-  assign lane84_h_add = {s2_v0_lane84[20], s2_v0_lane84} + {lane84_dk[20], lane84_dk};
   assign v0_lane85_bits = s1_read[0];
   assign v0_lane85_mux = v0_lane85_bits ? v_85 : 21'd0;
   assign v0_lane85_bits_1 = s1_read[1];
   assign v0_lane85_mux_1 = v0_lane85_bits_1 ? v_277 : 21'd0;
-  assign lane85_h_add = {s2_v0_lane85[20], s2_v0_lane85} + {lane85_dk[20], lane85_dk};
   assign v0_lane86_bits = s1_read[0];
   assign v0_lane86_mux = v0_lane86_bits ? v_86 : 21'd0;
   assign v0_lane86_bits_1 = s1_read[1];
   assign v0_lane86_mux_1 = v0_lane86_bits_1 ? v_278 : 21'd0;
-  assign lane86_h_add = {s2_v0_lane86[20], s2_v0_lane86} + {lane86_dk[20], lane86_dk};
   assign v0_lane87_bits = s1_read[0];
   assign v0_lane87_mux = v0_lane87_bits ? v_87 : 21'd0;
   assign v0_lane87_bits_1 = s1_read[1];
   assign v0_lane87_mux_1 = v0_lane87_bits_1 ? v_279 : 21'd0;
-  assign lane87_h_add = {s2_v0_lane87[20], s2_v0_lane87} + {lane87_dk[20], lane87_dk};
   assign v0_lane88_bits = s1_read[0];
   assign v0_lane88_mux = v0_lane88_bits ? v_88 : 21'd0;
   assign v0_lane88_bits_1 = s1_read[1];
   assign v0_lane88_mux_1 = v0_lane88_bits_1 ? v_280 : 21'd0;
-  assign lane88_h_add = {s2_v0_lane88[20], s2_v0_lane88} + {lane88_dk[20], lane88_dk};
   assign v0_lane89_bits = s1_read[0];
   assign v0_lane89_mux = v0_lane89_bits ? v_89 : 21'd0;
   assign v0_lane89_bits_1 = s1_read[1];
   assign v0_lane89_mux_1 = v0_lane89_bits_1 ? v_281 : 21'd0;
-  assign lane89_h_add = {s2_v0_lane89[20], s2_v0_lane89} + {lane89_dk[20], lane89_dk};
   assign v0_lane90_bits = s1_read[0];
   assign v0_lane90_mux = v0_lane90_bits ? v_90 : 21'd0;
   assign v0_lane90_bits_1 = s1_read[1];
   assign v0_lane90_mux_1 = v0_lane90_bits_1 ? v_282 : 21'd0;
-  assign lane90_h_add = {s2_v0_lane90[20], s2_v0_lane90} + {lane90_dk[20], lane90_dk};
   assign v0_lane91_bits = s1_read[0];
   assign v0_lane91_mux = v0_lane91_bits ? v_91 : 21'd0;
   assign v0_lane91_bits_1 = s1_read[1];
   assign v0_lane91_mux_1 = v0_lane91_bits_1 ? v_283 : 21'd0;
-  assign lane91_h_add = {s2_v0_lane91[20], s2_v0_lane91} + {lane91_dk[20], lane91_dk};
   assign v0_lane92_bits = s1_read[0];
   assign v0_lane92_mux = v0_lane92_bits ? v_92 : 21'd0;
   assign v0_lane92_bits_1 = s1_read[1];
   assign v0_lane92_mux_1 = v0_lane92_bits_1 ? v_284 : 21'd0;
-  assign lane92_h_add = {s2_v0_lane92[20], s2_v0_lane92} + {lane92_dk[20], lane92_dk};
   assign v0_lane93_bits = s1_read[0];
   assign v0_lane93_mux = v0_lane93_bits ? v_93 : 21'd0;
   assign v0_lane93_bits_1 = s1_read[1];
   assign v0_lane93_mux_1 = v0_lane93_bits_1 ? v_285 : 21'd0;
-  assign lane93_h_add = {s2_v0_lane93[20], s2_v0_lane93} + {lane93_dk[20], lane93_dk};
   assign v0_lane94_bits = s1_read[0];
   assign v0_lane94_mux = v0_lane94_bits ? v_94 : 21'd0;
   assign v0_lane94_bits_1 = s1_read[1];
   assign v0_lane94_mux_1 = v0_lane94_bits_1 ? v_286 : 21'd0;
-  assign lane94_h_add = {s2_v0_lane94[20], s2_v0_lane94} + {lane94_dk[20], lane94_dk};
   assign v0_lane95_bits = s1_read[0];
   assign v0_lane95_mux = v0_lane95_bits ? v_95 : 21'd0;
   assign v0_lane95_bits_1 = s1_read[1];
   assign v0_lane95_mux_1 = v0_lane95_bits_1 ? v_287 : 21'd0;
-  assign lane95_h_add = {s2_v0_lane95[20], s2_v0_lane95} + {lane95_dk[20], lane95_dk};
   assign v0_lane96_bits = s1_read[0];
   assign v0_lane96_mux = v0_lane96_bits ? v_96 : 21'd0;
   assign v0_lane96_bits_1 = s1_read[1];
   assign v0_lane96_mux_1 = v0_lane96_bits_1 ? v_288 : 21'd0;
-  assign lane96_h_add = {s2_v0_lane96[20], s2_v0_lane96} + {lane96_dk[20], lane96_dk};
   assign v0_lane97_bits = s1_read[0];
   assign v0_lane97_mux = v0_lane97_bits ? v_97 : 21'd0;
   assign v0_lane97_bits_1 = s1_read[1];
   assign v0_lane97_mux_1 = v0_lane97_bits_1 ? v_289 : 21'd0;
-  assign lane97_h_add = {s2_v0_lane97[20], s2_v0_lane97} + {lane97_dk[20], lane97_dk};
   assign v0_lane98_bits = s1_read[0];
   assign v0_lane98_mux = v0_lane98_bits ? v_98 : 21'd0;
   assign v0_lane98_bits_1 = s1_read[1];
   assign v0_lane98_mux_1 = v0_lane98_bits_1 ? v_290 : 21'd0;
-  assign lane98_h_add = {s2_v0_lane98[20], s2_v0_lane98} + {lane98_dk[20], lane98_dk};
   assign v0_lane99_bits = s1_read[0];
   assign v0_lane99_mux = v0_lane99_bits ? v_99 : 21'd0;
   assign v0_lane99_bits_1 = s1_read[1];
   assign v0_lane99_mux_1 = v0_lane99_bits_1 ? v_291 : 21'd0;
-  assign lane99_h_add = {s2_v0_lane99[20], s2_v0_lane99} + {lane99_dk[20], lane99_dk};
   assign v0_lane100_bits = s1_read[0];
   assign v0_lane100_mux = v0_lane100_bits ? v_100 : 21'd0;
   assign v0_lane100_bits_1 = s1_read[1];
   assign v0_lane100_mux_1 = v0_lane100_bits_1 ? v_292 : 21'd0;
-  assign lane100_h_add = {s2_v0_lane100[20], s2_v0_lane100} + {lane100_dk[20], lane100_dk};
   assign v0_lane101_bits = s1_read[0];
   assign v0_lane101_mux = v0_lane101_bits ? v_101 : 21'd0;
   assign v0_lane101_bits_1 = s1_read[1];
   assign v0_lane101_mux_1 = v0_lane101_bits_1 ? v_293 : 21'd0;
-  assign lane101_h_add = {s2_v0_lane101[20], s2_v0_lane101} + {lane101_dk[20], lane101_dk};
   assign v0_lane102_bits = s1_read[0];
   assign v0_lane102_mux = v0_lane102_bits ? v_102 : 21'd0;
   assign v0_lane102_bits_1 = s1_read[1];
   assign v0_lane102_mux_1 = v0_lane102_bits_1 ? v_294 : 21'd0;
-  assign lane102_h_add = {s2_v0_lane102[20], s2_v0_lane102} + {lane102_dk[20], lane102_dk};
   assign v0_lane103_bits = s1_read[0];
   assign v0_lane103_mux = v0_lane103_bits ? v_103 : 21'd0;
   assign v0_lane103_bits_1 = s1_read[1];
   assign v0_lane103_mux_1 = v0_lane103_bits_1 ? v_295 : 21'd0;
-  assign lane103_h_add = {s2_v0_lane103[20], s2_v0_lane103} + {lane103_dk[20], lane103_dk};
   assign v0_lane104_bits = s1_read[0];
   assign v0_lane104_mux = v0_lane104_bits ? v_104 : 21'd0;
   assign v0_lane104_bits_1 = s1_read[1];
   assign v0_lane104_mux_1 = v0_lane104_bits_1 ? v_296 : 21'd0;
-  assign lane104_h_add = {s2_v0_lane104[20], s2_v0_lane104} + {lane104_dk[20], lane104_dk};
   assign v0_lane105_bits = s1_read[0];
   assign v0_lane105_mux = v0_lane105_bits ? v_105 : 21'd0;
   assign v0_lane105_bits_1 = s1_read[1];
   assign v0_lane105_mux_1 = v0_lane105_bits_1 ? v_297 : 21'd0;
-  assign lane105_h_add = {s2_v0_lane105[20], s2_v0_lane105} + {lane105_dk[20], lane105_dk};
   assign v0_lane106_bits = s1_read[0];
   assign v0_lane106_mux = v0_lane106_bits ? v_106 : 21'd0;
   assign v0_lane106_bits_1 = s1_read[1];
   assign v0_lane106_mux_1 = v0_lane106_bits_1 ? v_298 : 21'd0;
-  assign lane106_h_add = {s2_v0_lane106[20], s2_v0_lane106} + {lane106_dk[20], lane106_dk};
   assign v0_lane107_bits = s1_read[0];
   assign v0_lane107_mux = v0_lane107_bits ? v_107 : 21'd0;
   assign v0_lane107_bits_1 = s1_read[1];
   assign v0_lane107_mux_1 = v0_lane107_bits_1 ? v_299 : 21'd0;
-  assign lane107_h_add = {s2_v0_lane107[20], s2_v0_lane107} + {lane107_dk[20], lane107_dk};
   assign v0_lane108_bits = s1_read[0];
   assign v0_lane108_mux = v0_lane108_bits ? v_108 : 21'd0;
   assign v0_lane108_bits_1 = s1_read[1];
   assign v0_lane108_mux_1 = v0_lane108_bits_1 ? v_300 : 21'd0;
-  assign lane108_h_add = {s2_v0_lane108[20], s2_v0_lane108} + {lane108_dk[20], lane108_dk};
   assign v0_lane109_bits = s1_read[0];
   assign v0_lane109_mux = v0_lane109_bits ? v_109 : 21'd0;
   assign v0_lane109_bits_1 = s1_read[1];
   assign v0_lane109_mux_1 = v0_lane109_bits_1 ? v_301 : 21'd0;
-  assign lane109_h_add = {s2_v0_lane109[20], s2_v0_lane109} + {lane109_dk[20], lane109_dk};
   assign v0_lane110_bits = s1_read[0];
   assign v0_lane110_mux = v0_lane110_bits ? v_110 : 21'd0;
   assign v0_lane110_bits_1 = s1_read[1];
   assign v0_lane110_mux_1 = v0_lane110_bits_1 ? v_302 : 21'd0;
-  assign lane110_h_add = {s2_v0_lane110[20], s2_v0_lane110} + {lane110_dk[20], lane110_dk};
   assign v0_lane111_bits = s1_read[0];
   assign v0_lane111_mux = v0_lane111_bits ? v_111 : 21'd0;
   assign v0_lane111_bits_1 = s1_read[1];
   assign v0_lane111_mux_1 = v0_lane111_bits_1 ? v_303 : 21'd0;
-  assign lane111_h_add = {s2_v0_lane111[20], s2_v0_lane111} + {lane111_dk[20], lane111_dk};
   assign v0_lane112_bits = s1_read[0];
   assign v0_lane112_mux = v0_lane112_bits ? v_112 : 21'd0;
   assign v0_lane112_bits_1 = s1_read[1];
   assign v0_lane112_mux_1 = v0_lane112_bits_1 ? v_304 : 21'd0;
-  assign lane112_h_add = {s2_v0_lane112[20], s2_v0_lane112} + {lane112_dk[20], lane112_dk};
   assign v0_lane113_bits = s1_read[0];
   assign v0_lane113_mux = v0_lane113_bits ? v_113 : 21'd0;
   assign v0_lane113_bits_1 = s1_read[1];
   assign v0_lane113_mux_1 = v0_lane113_bits_1 ? v_305 : 21'd0;
-  assign lane113_h_add = {s2_v0_lane113[20], s2_v0_lane113} + {lane113_dk[20], lane113_dk};
   assign v0_lane114_bits = s1_read[0];
   assign v0_lane114_mux = v0_lane114_bits ? v_114 : 21'd0;
   assign v0_lane114_bits_1 = s1_read[1];
   assign v0_lane114_mux_1 = v0_lane114_bits_1 ? v_306 : 21'd0;
-  assign lane114_h_add = {s2_v0_lane114[20], s2_v0_lane114} + {lane114_dk[20], lane114_dk};
   assign v0_lane115_bits = s1_read[0];
   assign v0_lane115_mux = v0_lane115_bits ? v_115 : 21'd0;
   assign v0_lane115_bits_1 = s1_read[1];
   assign v0_lane115_mux_1 = v0_lane115_bits_1 ? v_307 : 21'd0;
-  assign lane115_h_add = {s2_v0_lane115[20], s2_v0_lane115} + {lane115_dk[20], lane115_dk};
   assign v0_lane116_bits = s1_read[0];
   assign v0_lane116_mux = v0_lane116_bits ? v_116 : 21'd0;
   assign v0_lane116_bits_1 = s1_read[1];
   assign v0_lane116_mux_1 = v0_lane116_bits_1 ? v_308 : 21'd0;
-  assign lane116_h_add = {s2_v0_lane116[20], s2_v0_lane116} + {lane116_dk[20], lane116_dk};
   assign v0_lane117_bits = s1_read[0];
   assign v0_lane117_mux = v0_lane117_bits ? v_117 : 21'd0;
   assign v0_lane117_bits_1 = s1_read[1];
   assign v0_lane117_mux_1 = v0_lane117_bits_1 ? v_309 : 21'd0;
-  assign lane117_h_add = {s2_v0_lane117[20], s2_v0_lane117} + {lane117_dk[20], lane117_dk};
   assign v0_lane118_bits = s1_read[0];
   assign v0_lane118_mux = v0_lane118_bits ? v_118 : 21'd0;
   assign v0_lane118_bits_1 = s1_read[1];
   assign v0_lane118_mux_1 = v0_lane118_bits_1 ? v_310 : 21'd0;
-  assign lane118_h_add = {s2_v0_lane118[20], s2_v0_lane118} + {lane118_dk[20], lane118_dk};
   assign v0_lane119_bits = s1_read[0];
   assign v0_lane119_mux = v0_lane119_bits ? v_119 : 21'd0;
   assign v0_lane119_bits_1 = s1_read[1];
   assign v0_lane119_mux_1 = v0_lane119_bits_1 ? v_311 : 21'd0;
-  assign lane119_h_add = {s2_v0_lane119[20], s2_v0_lane119} + {lane119_dk[20], lane119_dk};
   assign v0_lane120_bits = s1_read[0];
   assign v0_lane120_mux = v0_lane120_bits ? v_120 : 21'd0;
   assign v0_lane120_bits_1 = s1_read[1];
   assign v0_lane120_mux_1 = v0_lane120_bits_1 ? v_312 : 21'd0;
-  assign lane120_h_add = {s2_v0_lane120[20], s2_v0_lane120} + {lane120_dk[20], lane120_dk};
   assign v0_lane121_bits = s1_read[0];
   assign v0_lane121_mux = v0_lane121_bits ? v_121 : 21'd0;
   assign v0_lane121_bits_1 = s1_read[1];
   assign v0_lane121_mux_1 = v0_lane121_bits_1 ? v_313 : 21'd0;
-  assign lane121_h_add = {s2_v0_lane121[20], s2_v0_lane121} + {lane121_dk[20], lane121_dk};
   assign v0_lane122_bits = s1_read[0];
   assign v0_lane122_mux = v0_lane122_bits ? v_122 : 21'd0;
   assign v0_lane122_bits_1 = s1_read[1];
   assign v0_lane122_mux_1 = v0_lane122_bits_1 ? v_314 : 21'd0;
-  assign lane122_h_add = {s2_v0_lane122[20], s2_v0_lane122} + {lane122_dk[20], lane122_dk};
   assign v0_lane123_bits = s1_read[0];
   assign v0_lane123_mux = v0_lane123_bits ? v_123 : 21'd0;
   assign v0_lane123_bits_1 = s1_read[1];
   assign v0_lane123_mux_1 = v0_lane123_bits_1 ? v_315 : 21'd0;
-  assign lane123_h_add = {s2_v0_lane123[20], s2_v0_lane123} + {lane123_dk[20], lane123_dk};
   assign v0_lane124_bits = s1_read[0];
   assign v0_lane124_mux = v0_lane124_bits ? v_124 : 21'd0;
   assign v0_lane124_bits_1 = s1_read[1];
   assign v0_lane124_mux_1 = v0_lane124_bits_1 ? v_316 : 21'd0;
-  assign lane124_h_add = {s2_v0_lane124[20], s2_v0_lane124} + {lane124_dk[20], lane124_dk};
   assign v0_lane125_bits = s1_read[0];
   assign v0_lane125_mux = v0_lane125_bits ? v_125 : 21'd0;
   assign v0_lane125_bits_1 = s1_read[1];
   assign v0_lane125_mux_1 = v0_lane125_bits_1 ? v_317 : 21'd0;
-  assign lane125_h_add = {s2_v0_lane125[20], s2_v0_lane125} + {lane125_dk[20], lane125_dk};
   assign v0_lane126_bits = s1_read[0];
   assign v0_lane126_mux = v0_lane126_bits ? v_126 : 21'd0;
   assign v0_lane126_bits_1 = s1_read[1];
   assign v0_lane126_mux_1 = v0_lane126_bits_1 ? v_318 : 21'd0;
-  assign lane126_h_add = {s2_v0_lane126[20], s2_v0_lane126} + {lane126_dk[20], lane126_dk};
   assign v0_lane127_bits = s1_read[0];
   assign v0_lane127_mux = v0_lane127_bits ? v_127 : 21'd0;
   assign v0_lane127_bits_1 = s1_read[1];
   assign v0_lane127_mux_1 = v0_lane127_bits_1 ? v_319 : 21'd0;
-  assign lane127_h_add = {s2_v0_lane127[20], s2_v0_lane127} + {lane127_dk[20], lane127_dk};
   assign v0_lane128_bits = s1_read[0];
   assign v0_lane128_mux = v0_lane128_bits ? v_128 : 21'd0;
   assign v0_lane128_bits_1 = s1_read[1];
   assign v0_lane128_mux_1 = v0_lane128_bits_1 ? v_320 : 21'd0;
-  assign lane128_h_add = {s2_v0_lane128[20], s2_v0_lane128} + {lane128_dk[20], lane128_dk};
   assign v0_lane129_bits = s1_read[0];
   assign v0_lane129_mux = v0_lane129_bits ? v_129 : 21'd0;
   assign v0_lane129_bits_1 = s1_read[1];
   assign v0_lane129_mux_1 = v0_lane129_bits_1 ? v_321 : 21'd0;
-  assign lane129_h_add = {s2_v0_lane129[20], s2_v0_lane129} + {lane129_dk[20], lane129_dk};
   assign v0_lane130_bits = s1_read[0];
   assign v0_lane130_mux = v0_lane130_bits ? v_130 : 21'd0;
   assign v0_lane130_bits_1 = s1_read[1];
   assign v0_lane130_mux_1 = v0_lane130_bits_1 ? v_322 : 21'd0;
-  assign lane130_h_add = {s2_v0_lane130[20], s2_v0_lane130} + {lane130_dk[20], lane130_dk};
   assign v0_lane131_bits = s1_read[0];
   assign v0_lane131_mux = v0_lane131_bits ? v_131 : 21'd0;
   assign v0_lane131_bits_1 = s1_read[1];
   assign v0_lane131_mux_1 = v0_lane131_bits_1 ? v_323 : 21'd0;
-  assign lane131_h_add = {s2_v0_lane131[20], s2_v0_lane131} + {lane131_dk[20], lane131_dk};
   assign v0_lane132_bits = s1_read[0];
   assign v0_lane132_mux = v0_lane132_bits ? v_132 : 21'd0;
   assign v0_lane132_bits_1 = s1_read[1];
   assign v0_lane132_mux_1 = v0_lane132_bits_1 ? v_324 : 21'd0;
-  assign lane132_h_add = {s2_v0_lane132[20], s2_v0_lane132} + {lane132_dk[20], lane132_dk};
   assign v0_lane133_bits = s1_read[0];
   assign v0_lane133_mux = v0_lane133_bits ? v_133 : 21'd0;
   assign v0_lane133_bits_1 = s1_read[1];
   assign v0_lane133_mux_1 = v0_lane133_bits_1 ? v_325 : 21'd0;
-  assign lane133_h_add = {s2_v0_lane133[20], s2_v0_lane133} + {lane133_dk[20], lane133_dk};
   assign v0_lane134_bits = s1_read[0];
   assign v0_lane134_mux = v0_lane134_bits ? v_134 : 21'd0;
   assign v0_lane134_bits_1 = s1_read[1];
   assign v0_lane134_mux_1 = v0_lane134_bits_1 ? v_326 : 21'd0;
-  assign lane134_h_add = {s2_v0_lane134[20], s2_v0_lane134} + {lane134_dk[20], lane134_dk};
   assign v0_lane135_bits = s1_read[0];
   assign v0_lane135_mux = v0_lane135_bits ? v_135 : 21'd0;
   assign v0_lane135_bits_1 = s1_read[1];
   assign v0_lane135_mux_1 = v0_lane135_bits_1 ? v_327 : 21'd0;
-  assign lane135_h_add = {s2_v0_lane135[20], s2_v0_lane135} + {lane135_dk[20], lane135_dk};
   assign v0_lane136_bits = s1_read[0];
   assign v0_lane136_mux = v0_lane136_bits ? v_136 : 21'd0;
   assign v0_lane136_bits_1 = s1_read[1];
   assign v0_lane136_mux_1 = v0_lane136_bits_1 ? v_328 : 21'd0;
-  assign lane136_h_add = {s2_v0_lane136[20], s2_v0_lane136} + {lane136_dk[20], lane136_dk};
   assign v0_lane137_bits = s1_read[0];
   assign v0_lane137_mux = v0_lane137_bits ? v_137 : 21'd0;
   assign v0_lane137_bits_1 = s1_read[1];
   assign v0_lane137_mux_1 = v0_lane137_bits_1 ? v_329 : 21'd0;
-  assign lane137_h_add = {s2_v0_lane137[20], s2_v0_lane137} + {lane137_dk[20], lane137_dk};
   assign v0_lane138_bits = s1_read[0];
   assign v0_lane138_mux = v0_lane138_bits ? v_138 : 21'd0;
   assign v0_lane138_bits_1 = s1_read[1];
   assign v0_lane138_mux_1 = v0_lane138_bits_1 ? v_330 : 21'd0;
-  assign lane138_h_add = {s2_v0_lane138[20], s2_v0_lane138} + {lane138_dk[20], lane138_dk};
   assign v0_lane139_bits = s1_read[0];
   assign v0_lane139_mux = v0_lane139_bits ? v_139 : 21'd0;
   assign v0_lane139_bits_1 = s1_read[1];
   assign v0_lane139_mux_1 = v0_lane139_bits_1 ? v_331 : 21'd0;
-  assign lane139_h_add = {s2_v0_lane139[20], s2_v0_lane139} + {lane139_dk[20], lane139_dk};
   assign v0_lane140_bits = s1_read[0];
   assign v0_lane140_mux = v0_lane140_bits ? v_140 : 21'd0;
   assign v0_lane140_bits_1 = s1_read[1];
   assign v0_lane140_mux_1 = v0_lane140_bits_1 ? v_332 : 21'd0;
-  assign lane140_h_add = {s2_v0_lane140[20], s2_v0_lane140} + {lane140_dk[20], lane140_dk};
   assign v0_lane141_bits = s1_read[0];
   assign v0_lane141_mux = v0_lane141_bits ? v_141 : 21'd0;
   assign v0_lane141_bits_1 = s1_read[1];
   assign v0_lane141_mux_1 = v0_lane141_bits_1 ? v_333 : 21'd0;
-  assign lane141_h_add = {s2_v0_lane141[20], s2_v0_lane141} + {lane141_dk[20], lane141_dk};
   assign v0_lane142_bits = s1_read[0];
   assign v0_lane142_mux = v0_lane142_bits ? v_142 : 21'd0;
   assign v0_lane142_bits_1 = s1_read[1];
   assign v0_lane142_mux_1 = v0_lane142_bits_1 ? v_334 : 21'd0;
-  assign lane142_h_add = {s2_v0_lane142[20], s2_v0_lane142} + {lane142_dk[20], lane142_dk};
   assign v0_lane143_bits = s1_read[0];
   assign v0_lane143_mux = v0_lane143_bits ? v_143 : 21'd0;
   assign v0_lane143_bits_1 = s1_read[1];
   assign v0_lane143_mux_1 = v0_lane143_bits_1 ? v_335 : 21'd0;
-  assign lane143_h_add = {s2_v0_lane143[20], s2_v0_lane143} + {lane143_dk[20], lane143_dk};
   assign v0_lane144_bits = s1_read[0];
   assign v0_lane144_mux = v0_lane144_bits ? v_144 : 21'd0;
   assign v0_lane144_bits_1 = s1_read[1];
   assign v0_lane144_mux_1 = v0_lane144_bits_1 ? v_336 : 21'd0;
-  assign lane144_h_add = {s2_v0_lane144[20], s2_v0_lane144} + {lane144_dk[20], lane144_dk};
   assign v0_lane145_bits = s1_read[0];
   assign v0_lane145_mux = v0_lane145_bits ? v_145 : 21'd0;
   assign v0_lane145_bits_1 = s1_read[1];
   assign v0_lane145_mux_1 = v0_lane145_bits_1 ? v_337 : 21'd0;
-  assign lane145_h_add = {s2_v0_lane145[20], s2_v0_lane145} + {lane145_dk[20], lane145_dk};
   assign v0_lane146_bits = s1_read[0];
   assign v0_lane146_mux = v0_lane146_bits ? v_146 : 21'd0;
   assign v0_lane146_bits_1 = s1_read[1];
   assign v0_lane146_mux_1 = v0_lane146_bits_1 ? v_338 : 21'd0;
-  assign lane146_h_add = {s2_v0_lane146[20], s2_v0_lane146} + {lane146_dk[20], lane146_dk};
   assign v0_lane147_bits = s1_read[0];
   assign v0_lane147_mux = v0_lane147_bits ? v_147 : 21'd0;
   assign v0_lane147_bits_1 = s1_read[1];
   assign v0_lane147_mux_1 = v0_lane147_bits_1 ? v_339 : 21'd0;
-  assign lane147_h_add = {s2_v0_lane147[20], s2_v0_lane147} + {lane147_dk[20], lane147_dk};
   assign v0_lane148_bits = s1_read[0];
   assign v0_lane148_mux = v0_lane148_bits ? v_148 : 21'd0;
   assign v0_lane148_bits_1 = s1_read[1];
   assign v0_lane148_mux_1 = v0_lane148_bits_1 ? v_340 : 21'd0;
-  assign lane148_h_add = {s2_v0_lane148[20], s2_v0_lane148} + {lane148_dk[20], lane148_dk};
   assign v0_lane149_bits = s1_read[0];
   assign v0_lane149_mux = v0_lane149_bits ? v_149 : 21'd0;
   assign v0_lane149_bits_1 = s1_read[1];
   assign v0_lane149_mux_1 = v0_lane149_bits_1 ? v_341 : 21'd0;
-  assign lane149_h_add = {s2_v0_lane149[20], s2_v0_lane149} + {lane149_dk[20], lane149_dk};
   assign v0_lane150_bits = s1_read[0];
   assign v0_lane150_mux = v0_lane150_bits ? v_150 : 21'd0;
   assign v0_lane150_bits_1 = s1_read[1];
   assign v0_lane150_mux_1 = v0_lane150_bits_1 ? v_342 : 21'd0;
-  assign lane150_h_add = {s2_v0_lane150[20], s2_v0_lane150} + {lane150_dk[20], lane150_dk};
   assign v0_lane151_bits = s1_read[0];
   assign v0_lane151_mux = v0_lane151_bits ? v_151 : 21'd0;
   assign v0_lane151_bits_1 = s1_read[1];
   assign v0_lane151_mux_1 = v0_lane151_bits_1 ? v_343 : 21'd0;
-  assign lane151_h_add = {s2_v0_lane151[20], s2_v0_lane151} + {lane151_dk[20], lane151_dk};
   assign v0_lane152_bits = s1_read[0];
   assign v0_lane152_mux = v0_lane152_bits ? v_152 : 21'd0;
   assign v0_lane152_bits_1 = s1_read[1];
   assign v0_lane152_mux_1 = v0_lane152_bits_1 ? v_344 : 21'd0;
-  assign lane152_h_add = {s2_v0_lane152[20], s2_v0_lane152} + {lane152_dk[20], lane152_dk};
   assign v0_lane153_bits = s1_read[0];
   assign v0_lane153_mux = v0_lane153_bits ? v_153 : 21'd0;
   assign v0_lane153_bits_1 = s1_read[1];
   assign v0_lane153_mux_1 = v0_lane153_bits_1 ? v_345 : 21'd0;
-  assign lane153_h_add = {s2_v0_lane153[20], s2_v0_lane153} + {lane153_dk[20], lane153_dk};
   assign v0_lane154_bits = s1_read[0];
   assign v0_lane154_mux = v0_lane154_bits ? v_154 : 21'd0;
   assign v0_lane154_bits_1 = s1_read[1];
   assign v0_lane154_mux_1 = v0_lane154_bits_1 ? v_346 : 21'd0;
-  assign lane154_h_add = {s2_v0_lane154[20], s2_v0_lane154} + {lane154_dk[20], lane154_dk};
   assign v0_lane155_bits = s1_read[0];
   assign v0_lane155_mux = v0_lane155_bits ? v_155 : 21'd0;
   assign v0_lane155_bits_1 = s1_read[1];
   assign v0_lane155_mux_1 = v0_lane155_bits_1 ? v_347 : 21'd0;
-  assign lane155_h_add = {s2_v0_lane155[20], s2_v0_lane155} + {lane155_dk[20], lane155_dk};
   assign v0_lane156_bits = s1_read[0];
   assign v0_lane156_mux = v0_lane156_bits ? v_156 : 21'd0;
   assign v0_lane156_bits_1 = s1_read[1];
   assign v0_lane156_mux_1 = v0_lane156_bits_1 ? v_348 : 21'd0;
-  assign lane156_h_add = {s2_v0_lane156[20], s2_v0_lane156} + {lane156_dk[20], lane156_dk};
   assign v0_lane157_bits = s1_read[0];
   assign v0_lane157_mux = v0_lane157_bits ? v_157 : 21'd0;
   assign v0_lane157_bits_1 = s1_read[1];
   assign v0_lane157_mux_1 = v0_lane157_bits_1 ? v_349 : 21'd0;
-  assign lane157_h_add = {s2_v0_lane157[20], s2_v0_lane157} + {lane157_dk[20], lane157_dk};
   assign v0_lane158_bits = s1_read[0];
   assign v0_lane158_mux = v0_lane158_bits ? v_158 : 21'd0;
   assign v0_lane158_bits_1 = s1_read[1];
   assign v0_lane158_mux_1 = v0_lane158_bits_1 ? v_350 : 21'd0;
-  assign lane158_h_add = {s2_v0_lane158[20], s2_v0_lane158} + {lane158_dk[20], lane158_dk};
   assign v0_lane159_bits = s1_read[0];
   assign v0_lane159_mux = v0_lane159_bits ? v_159 : 21'd0;
   assign v0_lane159_bits_1 = s1_read[1];
   assign v0_lane159_mux_1 = v0_lane159_bits_1 ? v_351 : 21'd0;
-  assign lane159_h_add = {s2_v0_lane159[20], s2_v0_lane159} + {lane159_dk[20], lane159_dk};
   assign v0_lane160_bits = s1_read[0];
   assign v0_lane160_mux = v0_lane160_bits ? v_160 : 21'd0;
   assign v0_lane160_bits_1 = s1_read[1];
   assign v0_lane160_mux_1 = v0_lane160_bits_1 ? v_352 : 21'd0;
-  assign lane160_h_add = {s2_v0_lane160[20], s2_v0_lane160} + {lane160_dk[20], lane160_dk};
   assign v0_lane161_bits = s1_read[0];
   assign v0_lane161_mux = v0_lane161_bits ? v_161 : 21'd0;
   assign v0_lane161_bits_1 = s1_read[1];
   assign v0_lane161_mux_1 = v0_lane161_bits_1 ? v_353 : 21'd0;
-  assign lane161_h_add = {s2_v0_lane161[20], s2_v0_lane161} + {lane161_dk[20], lane161_dk};
   assign v0_lane162_bits = s1_read[0];
   assign v0_lane162_mux = v0_lane162_bits ? v_162 : 21'd0;
   assign v0_lane162_bits_1 = s1_read[1];
   assign v0_lane162_mux_1 = v0_lane162_bits_1 ? v_354 : 21'd0;
-  assign lane162_h_add = {s2_v0_lane162[20], s2_v0_lane162} + {lane162_dk[20], lane162_dk};
   assign v0_lane163_bits = s1_read[0];
   assign v0_lane163_mux = v0_lane163_bits ? v_163 : 21'd0;
   assign v0_lane163_bits_1 = s1_read[1];
   assign v0_lane163_mux_1 = v0_lane163_bits_1 ? v_355 : 21'd0;
-  assign lane163_h_add = {s2_v0_lane163[20], s2_v0_lane163} + {lane163_dk[20], lane163_dk};
   assign v0_lane164_bits = s1_read[0];
   assign v0_lane164_mux = v0_lane164_bits ? v_164 : 21'd0;
   assign v0_lane164_bits_1 = s1_read[1];
   assign v0_lane164_mux_1 = v0_lane164_bits_1 ? v_356 : 21'd0;
-  assign lane164_h_add = {s2_v0_lane164[20], s2_v0_lane164} + {lane164_dk[20], lane164_dk};
   assign v0_lane165_bits = s1_read[0];
   assign v0_lane165_mux = v0_lane165_bits ? v_165 : 21'd0;
   assign v0_lane165_bits_1 = s1_read[1];
   assign v0_lane165_mux_1 = v0_lane165_bits_1 ? v_357 : 21'd0;
-  assign lane165_h_add = {s2_v0_lane165[20], s2_v0_lane165} + {lane165_dk[20], lane165_dk};
   assign v0_lane166_bits = s1_read[0];
   assign v0_lane166_mux = v0_lane166_bits ? v_166 : 21'd0;
   assign v0_lane166_bits_1 = s1_read[1];
   assign v0_lane166_mux_1 = v0_lane166_bits_1 ? v_358 : 21'd0;
-  assign lane166_h_add = {s2_v0_lane166[20], s2_v0_lane166} + {lane166_dk[20], lane166_dk};
   assign v0_lane167_bits = s1_read[0];
   assign v0_lane167_mux = v0_lane167_bits ? v_167 : 21'd0;
   assign v0_lane167_bits_1 = s1_read[1];
   assign v0_lane167_mux_1 = v0_lane167_bits_1 ? v_359 : 21'd0;
-  assign lane167_h_add = {s2_v0_lane167[20], s2_v0_lane167} + {lane167_dk[20], lane167_dk};
   assign v0_lane168_bits = s1_read[0];
   assign v0_lane168_mux = v0_lane168_bits ? v_168 : 21'd0;
   assign v0_lane168_bits_1 = s1_read[1];
   assign v0_lane168_mux_1 = v0_lane168_bits_1 ? v_360 : 21'd0;
-  assign lane168_h_add = {s2_v0_lane168[20], s2_v0_lane168} + {lane168_dk[20], lane168_dk};
   assign v0_lane169_bits = s1_read[0];
   assign v0_lane169_mux = v0_lane169_bits ? v_169 : 21'd0;
   assign v0_lane169_bits_1 = s1_read[1];
   assign v0_lane169_mux_1 = v0_lane169_bits_1 ? v_361 : 21'd0;
-  assign lane169_h_add = {s2_v0_lane169[20], s2_v0_lane169} + {lane169_dk[20], lane169_dk};
   assign v0_lane170_bits = s1_read[0];
   assign v0_lane170_mux = v0_lane170_bits ? v_170 : 21'd0;
   assign v0_lane170_bits_1 = s1_read[1];
   assign v0_lane170_mux_1 = v0_lane170_bits_1 ? v_362 : 21'd0;
-  assign lane170_h_add = {s2_v0_lane170[20], s2_v0_lane170} + {lane170_dk[20], lane170_dk};
   assign v0_lane171_bits = s1_read[0];
   assign v0_lane171_mux = v0_lane171_bits ? v_171 : 21'd0;
   assign v0_lane171_bits_1 = s1_read[1];
   assign v0_lane171_mux_1 = v0_lane171_bits_1 ? v_363 : 21'd0;
-  assign lane171_h_add = {s2_v0_lane171[20], s2_v0_lane171} + {lane171_dk[20], lane171_dk};
   assign v0_lane172_bits = s1_read[0];
   assign v0_lane172_mux = v0_lane172_bits ? v_172 : 21'd0;
   assign v0_lane172_bits_1 = s1_read[1];
   assign v0_lane172_mux_1 = v0_lane172_bits_1 ? v_364 : 21'd0;
-  assign lane172_h_add = {s2_v0_lane172[20], s2_v0_lane172} + {lane172_dk[20], lane172_dk};
   assign v0_lane173_bits = s1_read[0];
   assign v0_lane173_mux = v0_lane173_bits ? v_173 : 21'd0;
   assign v0_lane173_bits_1 = s1_read[1];
   assign v0_lane173_mux_1 = v0_lane173_bits_1 ? v_365 : 21'd0;
-  assign lane173_h_add = {s2_v0_lane173[20], s2_v0_lane173} + {lane173_dk[20], lane173_dk};
   assign v0_lane174_bits = s1_read[0];
   assign v0_lane174_mux = v0_lane174_bits ? v_174 : 21'd0;
   assign v0_lane174_bits_1 = s1_read[1];
   assign v0_lane174_mux_1 = v0_lane174_bits_1 ? v_366 : 21'd0;
-  assign lane174_h_add = {s2_v0_lane174[20], s2_v0_lane174} + {lane174_dk[20], lane174_dk};
   assign v0_lane175_bits = s1_read[0];
   assign v0_lane175_mux = v0_lane175_bits ? v_175 : 21'd0;
   assign v0_lane175_bits_1 = s1_read[1];
   assign v0_lane175_mux_1 = v0_lane175_bits_1 ? v_367 : 21'd0;
-  assign lane175_h_add = {s2_v0_lane175[20], s2_v0_lane175} + {lane175_dk[20], lane175_dk};
   assign v0_lane176_bits = s1_read[0];
   assign v0_lane176_mux = v0_lane176_bits ? v_176 : 21'd0;
   assign v0_lane176_bits_1 = s1_read[1];
   assign v0_lane176_mux_1 = v0_lane176_bits_1 ? v_368 : 21'd0;
-  assign lane176_h_add = {s2_v0_lane176[20], s2_v0_lane176} + {lane176_dk[20], lane176_dk};
   assign v0_lane177_bits = s1_read[0];
   assign v0_lane177_mux = v0_lane177_bits ? v_177 : 21'd0;
   assign v0_lane177_bits_1 = s1_read[1];
   assign v0_lane177_mux_1 = v0_lane177_bits_1 ? v_369 : 21'd0;
-  assign lane177_h_add = {s2_v0_lane177[20], s2_v0_lane177} + {lane177_dk[20], lane177_dk};
   assign v0_lane178_bits = s1_read[0];
   assign v0_lane178_mux = v0_lane178_bits ? v_178 : 21'd0;
   assign v0_lane178_bits_1 = s1_read[1];
   assign v0_lane178_mux_1 = v0_lane178_bits_1 ? v_370 : 21'd0;
-  assign lane178_h_add = {s2_v0_lane178[20], s2_v0_lane178} + {lane178_dk[20], lane178_dk};
   assign v0_lane179_bits = s1_read[0];
   assign v0_lane179_mux = v0_lane179_bits ? v_179 : 21'd0;
   assign v0_lane179_bits_1 = s1_read[1];
   assign v0_lane179_mux_1 = v0_lane179_bits_1 ? v_371 : 21'd0;
-  assign lane179_h_add = {s2_v0_lane179[20], s2_v0_lane179} + {lane179_dk[20], lane179_dk};
   assign v0_lane180_bits = s1_read[0];
   assign v0_lane180_mux = v0_lane180_bits ? v_180 : 21'd0;
   assign v0_lane180_bits_1 = s1_read[1];
   assign v0_lane180_mux_1 = v0_lane180_bits_1 ? v_372 : 21'd0;
-  assign lane180_h_add = {s2_v0_lane180[20], s2_v0_lane180} + {lane180_dk[20], lane180_dk};
   assign v0_lane181_bits = s1_read[0];
   assign v0_lane181_mux = v0_lane181_bits ? v_181 : 21'd0;
   assign v0_lane181_bits_1 = s1_read[1];
   assign v0_lane181_mux_1 = v0_lane181_bits_1 ? v_373 : 21'd0;
-  assign lane181_h_add = {s2_v0_lane181[20], s2_v0_lane181} + {lane181_dk[20], lane181_dk};
   assign v0_lane182_bits = s1_read[0];
   assign v0_lane182_mux = v0_lane182_bits ? v_182 : 21'd0;
   assign v0_lane182_bits_1 = s1_read[1];
   assign v0_lane182_mux_1 = v0_lane182_bits_1 ? v_374 : 21'd0;
-  assign lane182_h_add = {s2_v0_lane182[20], s2_v0_lane182} + {lane182_dk[20], lane182_dk};
   assign v0_lane183_bits = s1_read[0];
   assign v0_lane183_mux = v0_lane183_bits ? v_183 : 21'd0;
   assign v0_lane183_bits_1 = s1_read[1];
   assign v0_lane183_mux_1 = v0_lane183_bits_1 ? v_375 : 21'd0;
-  assign lane183_h_add = {s2_v0_lane183[20], s2_v0_lane183} + {lane183_dk[20], lane183_dk};
   assign v0_lane184_bits = s1_read[0];
   assign v0_lane184_mux = v0_lane184_bits ? v_184 : 21'd0;
   assign v0_lane184_bits_1 = s1_read[1];
   assign v0_lane184_mux_1 = v0_lane184_bits_1 ? v_376 : 21'd0;
-  assign lane184_h_add = {s2_v0_lane184[20], s2_v0_lane184} + {lane184_dk[20], lane184_dk};
   assign v0_lane185_bits = s1_read[0];
   assign v0_lane185_mux = v0_lane185_bits ? v_185 : 21'd0;
   assign v0_lane185_bits_1 = s1_read[1];
   assign v0_lane185_mux_1 = v0_lane185_bits_1 ? v_377 : 21'd0;
-  assign lane185_h_add = {s2_v0_lane185[20], s2_v0_lane185} + {lane185_dk[20], lane185_dk};
   assign v0_lane186_bits = s1_read[0];
   assign v0_lane186_mux = v0_lane186_bits ? v_186 : 21'd0;
   assign v0_lane186_bits_1 = s1_read[1];
   assign v0_lane186_mux_1 = v0_lane186_bits_1 ? v_378 : 21'd0;
-  assign lane186_h_add = {s2_v0_lane186[20], s2_v0_lane186} + {lane186_dk[20], lane186_dk};
   assign v0_lane187_bits = s1_read[0];
   assign v0_lane187_mux = v0_lane187_bits ? v_187 : 21'd0;
   assign v0_lane187_bits_1 = s1_read[1];
   assign v0_lane187_mux_1 = v0_lane187_bits_1 ? v_379 : 21'd0;
-  assign lane187_h_add = {s2_v0_lane187[20], s2_v0_lane187} + {lane187_dk[20], lane187_dk};
   assign v0_lane188_bits = s1_read[0];
   assign v0_lane188_mux = v0_lane188_bits ? v_188 : 21'd0;
   assign v0_lane188_bits_1 = s1_read[1];
   assign v0_lane188_mux_1 = v0_lane188_bits_1 ? v_380 : 21'd0;
-  assign lane188_h_add = {s2_v0_lane188[20], s2_v0_lane188} + {lane188_dk[20], lane188_dk};
   assign v0_lane189_bits = s1_read[0];
   assign v0_lane189_mux = v0_lane189_bits ? v_189 : 21'd0;
   assign v0_lane189_bits_1 = s1_read[1];
   assign v0_lane189_mux_1 = v0_lane189_bits_1 ? v_381 : 21'd0;
-  assign lane189_h_add = {s2_v0_lane189[20], s2_v0_lane189} + {lane189_dk[20], lane189_dk};
   assign v0_lane190_bits = s1_read[0];
   assign v0_lane190_mux = v0_lane190_bits ? v_190 : 21'd0;
   assign v0_lane190_bits_1 = s1_read[1];
   assign v0_lane190_mux_1 = v0_lane190_bits_1 ? v_382 : 21'd0;
-  assign lane190_h_add = {s2_v0_lane190[20], s2_v0_lane190} + {lane190_dk[20], lane190_dk};
   assign v0_lane191_bits = s1_read[0];
   assign v0_lane191_mux = v0_lane191_bits ? v_191 : 21'd0;
   assign v0_lane191_bits_1 = s1_read[1];
   assign v0_lane191_mux_1 = v0_lane191_bits_1 ? v_383 : 21'd0;
-  assign lane191_h_add = {s2_v0_lane191[20], s2_v0_lane191} + {lane191_dk[20], lane191_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -7875,1346 +6915,1154 @@ module mlp_hst_4_384_s3_fc2_lif_l384_p192_pipe_e6ef8b62 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_mux | v0_lane0_mux_1;
   assign lane0_a = {s2_current_lane0, 4'd0};
-  assign lane0_d = {lane0_a[20], lane0_a} - {s2_v0_lane0[20], s2_v0_lane0};
-  assign lane0_dk = lane0_d[21:1];
-  assign lane0_h = lane0_h_add[20:0];
+  assign lane0_s = {s2_v0_lane0[20], s2_v0_lane0} + {lane0_a[20], lane0_a};
+  assign lane0_h = lane0_s[21:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(21'd2048);
   assign lane0_vn = s4_spike_lane0 ? 21'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_mux | v0_lane1_mux_1;
   assign lane1_a = {s2_current_lane1, 4'd0};
-  assign lane1_d = {lane1_a[20], lane1_a} - {s2_v0_lane1[20], s2_v0_lane1};
-  assign lane1_dk = lane1_d[21:1];
-  assign lane1_h = lane1_h_add[20:0];
+  assign lane1_s = {s2_v0_lane1[20], s2_v0_lane1} + {lane1_a[20], lane1_a};
+  assign lane1_h = lane1_s[21:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(21'd2048);
   assign lane1_vn = s4_spike_lane1 ? 21'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_mux | v0_lane2_mux_1;
   assign lane2_a = {s2_current_lane2, 4'd0};
-  assign lane2_d = {lane2_a[20], lane2_a} - {s2_v0_lane2[20], s2_v0_lane2};
-  assign lane2_dk = lane2_d[21:1];
-  assign lane2_h = lane2_h_add[20:0];
+  assign lane2_s = {s2_v0_lane2[20], s2_v0_lane2} + {lane2_a[20], lane2_a};
+  assign lane2_h = lane2_s[21:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(21'd2048);
   assign lane2_vn = s4_spike_lane2 ? 21'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_mux | v0_lane3_mux_1;
   assign lane3_a = {s2_current_lane3, 4'd0};
-  assign lane3_d = {lane3_a[20], lane3_a} - {s2_v0_lane3[20], s2_v0_lane3};
-  assign lane3_dk = lane3_d[21:1];
-  assign lane3_h = lane3_h_add[20:0];
+  assign lane3_s = {s2_v0_lane3[20], s2_v0_lane3} + {lane3_a[20], lane3_a};
+  assign lane3_h = lane3_s[21:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(21'd2048);
   assign lane3_vn = s4_spike_lane3 ? 21'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_mux | v0_lane4_mux_1;
   assign lane4_a = {s2_current_lane4, 4'd0};
-  assign lane4_d = {lane4_a[20], lane4_a} - {s2_v0_lane4[20], s2_v0_lane4};
-  assign lane4_dk = lane4_d[21:1];
-  assign lane4_h = lane4_h_add[20:0];
+  assign lane4_s = {s2_v0_lane4[20], s2_v0_lane4} + {lane4_a[20], lane4_a};
+  assign lane4_h = lane4_s[21:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(21'd2048);
   assign lane4_vn = s4_spike_lane4 ? 21'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_mux | v0_lane5_mux_1;
   assign lane5_a = {s2_current_lane5, 4'd0};
-  assign lane5_d = {lane5_a[20], lane5_a} - {s2_v0_lane5[20], s2_v0_lane5};
-  assign lane5_dk = lane5_d[21:1];
-  assign lane5_h = lane5_h_add[20:0];
+  assign lane5_s = {s2_v0_lane5[20], s2_v0_lane5} + {lane5_a[20], lane5_a};
+  assign lane5_h = lane5_s[21:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(21'd2048);
   assign lane5_vn = s4_spike_lane5 ? 21'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_mux | v0_lane6_mux_1;
   assign lane6_a = {s2_current_lane6, 4'd0};
-  assign lane6_d = {lane6_a[20], lane6_a} - {s2_v0_lane6[20], s2_v0_lane6};
-  assign lane6_dk = lane6_d[21:1];
-  assign lane6_h = lane6_h_add[20:0];
+  assign lane6_s = {s2_v0_lane6[20], s2_v0_lane6} + {lane6_a[20], lane6_a};
+  assign lane6_h = lane6_s[21:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(21'd2048);
   assign lane6_vn = s4_spike_lane6 ? 21'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_mux | v0_lane7_mux_1;
   assign lane7_a = {s2_current_lane7, 4'd0};
-  assign lane7_d = {lane7_a[20], lane7_a} - {s2_v0_lane7[20], s2_v0_lane7};
-  assign lane7_dk = lane7_d[21:1];
-  assign lane7_h = lane7_h_add[20:0];
+  assign lane7_s = {s2_v0_lane7[20], s2_v0_lane7} + {lane7_a[20], lane7_a};
+  assign lane7_h = lane7_s[21:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(21'd2048);
   assign lane7_vn = s4_spike_lane7 ? 21'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_mux | v0_lane8_mux_1;
   assign lane8_a = {s2_current_lane8, 4'd0};
-  assign lane8_d = {lane8_a[20], lane8_a} - {s2_v0_lane8[20], s2_v0_lane8};
-  assign lane8_dk = lane8_d[21:1];
-  assign lane8_h = lane8_h_add[20:0];
+  assign lane8_s = {s2_v0_lane8[20], s2_v0_lane8} + {lane8_a[20], lane8_a};
+  assign lane8_h = lane8_s[21:1];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(21'd2048);
   assign lane8_vn = s4_spike_lane8 ? 21'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_mux | v0_lane9_mux_1;
   assign lane9_a = {s2_current_lane9, 4'd0};
-  assign lane9_d = {lane9_a[20], lane9_a} - {s2_v0_lane9[20], s2_v0_lane9};
-  assign lane9_dk = lane9_d[21:1];
-  assign lane9_h = lane9_h_add[20:0];
+  assign lane9_s = {s2_v0_lane9[20], s2_v0_lane9} + {lane9_a[20], lane9_a};
+  assign lane9_h = lane9_s[21:1];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(21'd2048);
   assign lane9_vn = s4_spike_lane9 ? 21'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_mux | v0_lane10_mux_1;
   assign lane10_a = {s2_current_lane10, 4'd0};
-  assign lane10_d = {lane10_a[20], lane10_a} - {s2_v0_lane10[20], s2_v0_lane10};
-  assign lane10_dk = lane10_d[21:1];
-  assign lane10_h = lane10_h_add[20:0];
+  assign lane10_s = {s2_v0_lane10[20], s2_v0_lane10} + {lane10_a[20], lane10_a};
+  assign lane10_h = lane10_s[21:1];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(21'd2048);
   assign lane10_vn = s4_spike_lane10 ? 21'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_mux | v0_lane11_mux_1;
   assign lane11_a = {s2_current_lane11, 4'd0};
-  assign lane11_d = {lane11_a[20], lane11_a} - {s2_v0_lane11[20], s2_v0_lane11};
-  assign lane11_dk = lane11_d[21:1];
-  assign lane11_h = lane11_h_add[20:0];
+  assign lane11_s = {s2_v0_lane11[20], s2_v0_lane11} + {lane11_a[20], lane11_a};
+  assign lane11_h = lane11_s[21:1];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(21'd2048);
   assign lane11_vn = s4_spike_lane11 ? 21'd0 : s4_kept_lane11;
   assign v0_lane12 = v0_lane12_mux | v0_lane12_mux_1;
   assign lane12_a = {s2_current_lane12, 4'd0};
-  assign lane12_d = {lane12_a[20], lane12_a} - {s2_v0_lane12[20], s2_v0_lane12};
-  assign lane12_dk = lane12_d[21:1];
-  assign lane12_h = lane12_h_add[20:0];
+  assign lane12_s = {s2_v0_lane12[20], s2_v0_lane12} + {lane12_a[20], lane12_a};
+  assign lane12_h = lane12_s[21:1];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(21'd2048);
   assign lane12_vn = s4_spike_lane12 ? 21'd0 : s4_kept_lane12;
   assign v0_lane13 = v0_lane13_mux | v0_lane13_mux_1;
   assign lane13_a = {s2_current_lane13, 4'd0};
-  assign lane13_d = {lane13_a[20], lane13_a} - {s2_v0_lane13[20], s2_v0_lane13};
-  assign lane13_dk = lane13_d[21:1];
-  assign lane13_h = lane13_h_add[20:0];
+  assign lane13_s = {s2_v0_lane13[20], s2_v0_lane13} + {lane13_a[20], lane13_a};
+  assign lane13_h = lane13_s[21:1];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(21'd2048);
   assign lane13_vn = s4_spike_lane13 ? 21'd0 : s4_kept_lane13;
   assign v0_lane14 = v0_lane14_mux | v0_lane14_mux_1;
   assign lane14_a = {s2_current_lane14, 4'd0};
-  assign lane14_d = {lane14_a[20], lane14_a} - {s2_v0_lane14[20], s2_v0_lane14};
-  assign lane14_dk = lane14_d[21:1];
-  assign lane14_h = lane14_h_add[20:0];
+  assign lane14_s = {s2_v0_lane14[20], s2_v0_lane14} + {lane14_a[20], lane14_a};
+  assign lane14_h = lane14_s[21:1];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(21'd2048);
   assign lane14_vn = s4_spike_lane14 ? 21'd0 : s4_kept_lane14;
   assign v0_lane15 = v0_lane15_mux | v0_lane15_mux_1;
   assign lane15_a = {s2_current_lane15, 4'd0};
-  assign lane15_d = {lane15_a[20], lane15_a} - {s2_v0_lane15[20], s2_v0_lane15};
-  assign lane15_dk = lane15_d[21:1];
-  assign lane15_h = lane15_h_add[20:0];
+  assign lane15_s = {s2_v0_lane15[20], s2_v0_lane15} + {lane15_a[20], lane15_a};
+  assign lane15_h = lane15_s[21:1];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(21'd2048);
   assign lane15_vn = s4_spike_lane15 ? 21'd0 : s4_kept_lane15;
   assign v0_lane16 = v0_lane16_mux | v0_lane16_mux_1;
   assign lane16_a = {s2_current_lane16, 4'd0};
-  assign lane16_d = {lane16_a[20], lane16_a} - {s2_v0_lane16[20], s2_v0_lane16};
-  assign lane16_dk = lane16_d[21:1];
-  assign lane16_h = lane16_h_add[20:0];
+  assign lane16_s = {s2_v0_lane16[20], s2_v0_lane16} + {lane16_a[20], lane16_a};
+  assign lane16_h = lane16_s[21:1];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(21'd2048);
   assign lane16_vn = s4_spike_lane16 ? 21'd0 : s4_kept_lane16;
   assign v0_lane17 = v0_lane17_mux | v0_lane17_mux_1;
   assign lane17_a = {s2_current_lane17, 4'd0};
-  assign lane17_d = {lane17_a[20], lane17_a} - {s2_v0_lane17[20], s2_v0_lane17};
-  assign lane17_dk = lane17_d[21:1];
-  assign lane17_h = lane17_h_add[20:0];
+  assign lane17_s = {s2_v0_lane17[20], s2_v0_lane17} + {lane17_a[20], lane17_a};
+  assign lane17_h = lane17_s[21:1];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(21'd2048);
   assign lane17_vn = s4_spike_lane17 ? 21'd0 : s4_kept_lane17;
   assign v0_lane18 = v0_lane18_mux | v0_lane18_mux_1;
   assign lane18_a = {s2_current_lane18, 4'd0};
-  assign lane18_d = {lane18_a[20], lane18_a} - {s2_v0_lane18[20], s2_v0_lane18};
-  assign lane18_dk = lane18_d[21:1];
-  assign lane18_h = lane18_h_add[20:0];
+  assign lane18_s = {s2_v0_lane18[20], s2_v0_lane18} + {lane18_a[20], lane18_a};
+  assign lane18_h = lane18_s[21:1];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(21'd2048);
   assign lane18_vn = s4_spike_lane18 ? 21'd0 : s4_kept_lane18;
   assign v0_lane19 = v0_lane19_mux | v0_lane19_mux_1;
   assign lane19_a = {s2_current_lane19, 4'd0};
-  assign lane19_d = {lane19_a[20], lane19_a} - {s2_v0_lane19[20], s2_v0_lane19};
-  assign lane19_dk = lane19_d[21:1];
-  assign lane19_h = lane19_h_add[20:0];
+  assign lane19_s = {s2_v0_lane19[20], s2_v0_lane19} + {lane19_a[20], lane19_a};
+  assign lane19_h = lane19_s[21:1];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(21'd2048);
   assign lane19_vn = s4_spike_lane19 ? 21'd0 : s4_kept_lane19;
   assign v0_lane20 = v0_lane20_mux | v0_lane20_mux_1;
   assign lane20_a = {s2_current_lane20, 4'd0};
-  assign lane20_d = {lane20_a[20], lane20_a} - {s2_v0_lane20[20], s2_v0_lane20};
-  assign lane20_dk = lane20_d[21:1];
-  assign lane20_h = lane20_h_add[20:0];
+  assign lane20_s = {s2_v0_lane20[20], s2_v0_lane20} + {lane20_a[20], lane20_a};
+  assign lane20_h = lane20_s[21:1];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(21'd2048);
   assign lane20_vn = s4_spike_lane20 ? 21'd0 : s4_kept_lane20;
   assign v0_lane21 = v0_lane21_mux | v0_lane21_mux_1;
   assign lane21_a = {s2_current_lane21, 4'd0};
-  assign lane21_d = {lane21_a[20], lane21_a} - {s2_v0_lane21[20], s2_v0_lane21};
-  assign lane21_dk = lane21_d[21:1];
-  assign lane21_h = lane21_h_add[20:0];
+  assign lane21_s = {s2_v0_lane21[20], s2_v0_lane21} + {lane21_a[20], lane21_a};
+  assign lane21_h = lane21_s[21:1];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(21'd2048);
   assign lane21_vn = s4_spike_lane21 ? 21'd0 : s4_kept_lane21;
   assign v0_lane22 = v0_lane22_mux | v0_lane22_mux_1;
   assign lane22_a = {s2_current_lane22, 4'd0};
-  assign lane22_d = {lane22_a[20], lane22_a} - {s2_v0_lane22[20], s2_v0_lane22};
-  assign lane22_dk = lane22_d[21:1];
-  assign lane22_h = lane22_h_add[20:0];
+  assign lane22_s = {s2_v0_lane22[20], s2_v0_lane22} + {lane22_a[20], lane22_a};
+  assign lane22_h = lane22_s[21:1];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(21'd2048);
   assign lane22_vn = s4_spike_lane22 ? 21'd0 : s4_kept_lane22;
   assign v0_lane23 = v0_lane23_mux | v0_lane23_mux_1;
   assign lane23_a = {s2_current_lane23, 4'd0};
-  assign lane23_d = {lane23_a[20], lane23_a} - {s2_v0_lane23[20], s2_v0_lane23};
-  assign lane23_dk = lane23_d[21:1];
-  assign lane23_h = lane23_h_add[20:0];
+  assign lane23_s = {s2_v0_lane23[20], s2_v0_lane23} + {lane23_a[20], lane23_a};
+  assign lane23_h = lane23_s[21:1];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(21'd2048);
   assign lane23_vn = s4_spike_lane23 ? 21'd0 : s4_kept_lane23;
   assign v0_lane24 = v0_lane24_mux | v0_lane24_mux_1;
   assign lane24_a = {s2_current_lane24, 4'd0};
-  assign lane24_d = {lane24_a[20], lane24_a} - {s2_v0_lane24[20], s2_v0_lane24};
-  assign lane24_dk = lane24_d[21:1];
-  assign lane24_h = lane24_h_add[20:0];
+  assign lane24_s = {s2_v0_lane24[20], s2_v0_lane24} + {lane24_a[20], lane24_a};
+  assign lane24_h = lane24_s[21:1];
   assign lane24_spike = $signed(s3_h_lane24) >= $signed(21'd2048);
   assign lane24_vn = s4_spike_lane24 ? 21'd0 : s4_kept_lane24;
   assign v0_lane25 = v0_lane25_mux | v0_lane25_mux_1;
   assign lane25_a = {s2_current_lane25, 4'd0};
-  assign lane25_d = {lane25_a[20], lane25_a} - {s2_v0_lane25[20], s2_v0_lane25};
-  assign lane25_dk = lane25_d[21:1];
-  assign lane25_h = lane25_h_add[20:0];
+  assign lane25_s = {s2_v0_lane25[20], s2_v0_lane25} + {lane25_a[20], lane25_a};
+  assign lane25_h = lane25_s[21:1];
   assign lane25_spike = $signed(s3_h_lane25) >= $signed(21'd2048);
   assign lane25_vn = s4_spike_lane25 ? 21'd0 : s4_kept_lane25;
   assign v0_lane26 = v0_lane26_mux | v0_lane26_mux_1;
   assign lane26_a = {s2_current_lane26, 4'd0};
-  assign lane26_d = {lane26_a[20], lane26_a} - {s2_v0_lane26[20], s2_v0_lane26};
-  assign lane26_dk = lane26_d[21:1];
-  assign lane26_h = lane26_h_add[20:0];
+  assign lane26_s = {s2_v0_lane26[20], s2_v0_lane26} + {lane26_a[20], lane26_a};
+  assign lane26_h = lane26_s[21:1];
   assign lane26_spike = $signed(s3_h_lane26) >= $signed(21'd2048);
   assign lane26_vn = s4_spike_lane26 ? 21'd0 : s4_kept_lane26;
   assign v0_lane27 = v0_lane27_mux | v0_lane27_mux_1;
   assign lane27_a = {s2_current_lane27, 4'd0};
-  assign lane27_d = {lane27_a[20], lane27_a} - {s2_v0_lane27[20], s2_v0_lane27};
-  assign lane27_dk = lane27_d[21:1];
-  assign lane27_h = lane27_h_add[20:0];
+  assign lane27_s = {s2_v0_lane27[20], s2_v0_lane27} + {lane27_a[20], lane27_a};
+  assign lane27_h = lane27_s[21:1];
   assign lane27_spike = $signed(s3_h_lane27) >= $signed(21'd2048);
   assign lane27_vn = s4_spike_lane27 ? 21'd0 : s4_kept_lane27;
   assign v0_lane28 = v0_lane28_mux | v0_lane28_mux_1;
   assign lane28_a = {s2_current_lane28, 4'd0};
-  assign lane28_d = {lane28_a[20], lane28_a} - {s2_v0_lane28[20], s2_v0_lane28};
-  assign lane28_dk = lane28_d[21:1];
-  assign lane28_h = lane28_h_add[20:0];
+  assign lane28_s = {s2_v0_lane28[20], s2_v0_lane28} + {lane28_a[20], lane28_a};
+  assign lane28_h = lane28_s[21:1];
   assign lane28_spike = $signed(s3_h_lane28) >= $signed(21'd2048);
   assign lane28_vn = s4_spike_lane28 ? 21'd0 : s4_kept_lane28;
   assign v0_lane29 = v0_lane29_mux | v0_lane29_mux_1;
   assign lane29_a = {s2_current_lane29, 4'd0};
-  assign lane29_d = {lane29_a[20], lane29_a} - {s2_v0_lane29[20], s2_v0_lane29};
-  assign lane29_dk = lane29_d[21:1];
-  assign lane29_h = lane29_h_add[20:0];
+  assign lane29_s = {s2_v0_lane29[20], s2_v0_lane29} + {lane29_a[20], lane29_a};
+  assign lane29_h = lane29_s[21:1];
   assign lane29_spike = $signed(s3_h_lane29) >= $signed(21'd2048);
   assign lane29_vn = s4_spike_lane29 ? 21'd0 : s4_kept_lane29;
   assign v0_lane30 = v0_lane30_mux | v0_lane30_mux_1;
   assign lane30_a = {s2_current_lane30, 4'd0};
-  assign lane30_d = {lane30_a[20], lane30_a} - {s2_v0_lane30[20], s2_v0_lane30};
-  assign lane30_dk = lane30_d[21:1];
-  assign lane30_h = lane30_h_add[20:0];
+  assign lane30_s = {s2_v0_lane30[20], s2_v0_lane30} + {lane30_a[20], lane30_a};
+  assign lane30_h = lane30_s[21:1];
   assign lane30_spike = $signed(s3_h_lane30) >= $signed(21'd2048);
   assign lane30_vn = s4_spike_lane30 ? 21'd0 : s4_kept_lane30;
   assign v0_lane31 = v0_lane31_mux | v0_lane31_mux_1;
   assign lane31_a = {s2_current_lane31, 4'd0};
-  assign lane31_d = {lane31_a[20], lane31_a} - {s2_v0_lane31[20], s2_v0_lane31};
-  assign lane31_dk = lane31_d[21:1];
-  assign lane31_h = lane31_h_add[20:0];
+  assign lane31_s = {s2_v0_lane31[20], s2_v0_lane31} + {lane31_a[20], lane31_a};
+  assign lane31_h = lane31_s[21:1];
   assign lane31_spike = $signed(s3_h_lane31) >= $signed(21'd2048);
   assign lane31_vn = s4_spike_lane31 ? 21'd0 : s4_kept_lane31;
   assign v0_lane32 = v0_lane32_mux | v0_lane32_mux_1;
   assign lane32_a = {s2_current_lane32, 4'd0};
-  assign lane32_d = {lane32_a[20], lane32_a} - {s2_v0_lane32[20], s2_v0_lane32};
-  assign lane32_dk = lane32_d[21:1];
-  assign lane32_h = lane32_h_add[20:0];
+  assign lane32_s = {s2_v0_lane32[20], s2_v0_lane32} + {lane32_a[20], lane32_a};
+  assign lane32_h = lane32_s[21:1];
   assign lane32_spike = $signed(s3_h_lane32) >= $signed(21'd2048);
   assign lane32_vn = s4_spike_lane32 ? 21'd0 : s4_kept_lane32;
   assign v0_lane33 = v0_lane33_mux | v0_lane33_mux_1;
   assign lane33_a = {s2_current_lane33, 4'd0};
-  assign lane33_d = {lane33_a[20], lane33_a} - {s2_v0_lane33[20], s2_v0_lane33};
-  assign lane33_dk = lane33_d[21:1];
-  assign lane33_h = lane33_h_add[20:0];
+  assign lane33_s = {s2_v0_lane33[20], s2_v0_lane33} + {lane33_a[20], lane33_a};
+  assign lane33_h = lane33_s[21:1];
   assign lane33_spike = $signed(s3_h_lane33) >= $signed(21'd2048);
   assign lane33_vn = s4_spike_lane33 ? 21'd0 : s4_kept_lane33;
   assign v0_lane34 = v0_lane34_mux | v0_lane34_mux_1;
   assign lane34_a = {s2_current_lane34, 4'd0};
-  assign lane34_d = {lane34_a[20], lane34_a} - {s2_v0_lane34[20], s2_v0_lane34};
-  assign lane34_dk = lane34_d[21:1];
-  assign lane34_h = lane34_h_add[20:0];
+  assign lane34_s = {s2_v0_lane34[20], s2_v0_lane34} + {lane34_a[20], lane34_a};
+  assign lane34_h = lane34_s[21:1];
   assign lane34_spike = $signed(s3_h_lane34) >= $signed(21'd2048);
   assign lane34_vn = s4_spike_lane34 ? 21'd0 : s4_kept_lane34;
   assign v0_lane35 = v0_lane35_mux | v0_lane35_mux_1;
   assign lane35_a = {s2_current_lane35, 4'd0};
-  assign lane35_d = {lane35_a[20], lane35_a} - {s2_v0_lane35[20], s2_v0_lane35};
-  assign lane35_dk = lane35_d[21:1];
-  assign lane35_h = lane35_h_add[20:0];
+  assign lane35_s = {s2_v0_lane35[20], s2_v0_lane35} + {lane35_a[20], lane35_a};
+  assign lane35_h = lane35_s[21:1];
   assign lane35_spike = $signed(s3_h_lane35) >= $signed(21'd2048);
   assign lane35_vn = s4_spike_lane35 ? 21'd0 : s4_kept_lane35;
   assign v0_lane36 = v0_lane36_mux | v0_lane36_mux_1;
   assign lane36_a = {s2_current_lane36, 4'd0};
-  assign lane36_d = {lane36_a[20], lane36_a} - {s2_v0_lane36[20], s2_v0_lane36};
-  assign lane36_dk = lane36_d[21:1];
-  assign lane36_h = lane36_h_add[20:0];
+  assign lane36_s = {s2_v0_lane36[20], s2_v0_lane36} + {lane36_a[20], lane36_a};
+  assign lane36_h = lane36_s[21:1];
   assign lane36_spike = $signed(s3_h_lane36) >= $signed(21'd2048);
   assign lane36_vn = s4_spike_lane36 ? 21'd0 : s4_kept_lane36;
   assign v0_lane37 = v0_lane37_mux | v0_lane37_mux_1;
   assign lane37_a = {s2_current_lane37, 4'd0};
-  assign lane37_d = {lane37_a[20], lane37_a} - {s2_v0_lane37[20], s2_v0_lane37};
-  assign lane37_dk = lane37_d[21:1];
-  assign lane37_h = lane37_h_add[20:0];
+  assign lane37_s = {s2_v0_lane37[20], s2_v0_lane37} + {lane37_a[20], lane37_a};
+  assign lane37_h = lane37_s[21:1];
   assign lane37_spike = $signed(s3_h_lane37) >= $signed(21'd2048);
   assign lane37_vn = s4_spike_lane37 ? 21'd0 : s4_kept_lane37;
   assign v0_lane38 = v0_lane38_mux | v0_lane38_mux_1;
   assign lane38_a = {s2_current_lane38, 4'd0};
-  assign lane38_d = {lane38_a[20], lane38_a} - {s2_v0_lane38[20], s2_v0_lane38};
-  assign lane38_dk = lane38_d[21:1];
-  assign lane38_h = lane38_h_add[20:0];
+  assign lane38_s = {s2_v0_lane38[20], s2_v0_lane38} + {lane38_a[20], lane38_a};
+  assign lane38_h = lane38_s[21:1];
   assign lane38_spike = $signed(s3_h_lane38) >= $signed(21'd2048);
   assign lane38_vn = s4_spike_lane38 ? 21'd0 : s4_kept_lane38;
   assign v0_lane39 = v0_lane39_mux | v0_lane39_mux_1;
   assign lane39_a = {s2_current_lane39, 4'd0};
-  assign lane39_d = {lane39_a[20], lane39_a} - {s2_v0_lane39[20], s2_v0_lane39};
-  assign lane39_dk = lane39_d[21:1];
-  assign lane39_h = lane39_h_add[20:0];
+  assign lane39_s = {s2_v0_lane39[20], s2_v0_lane39} + {lane39_a[20], lane39_a};
+  assign lane39_h = lane39_s[21:1];
   assign lane39_spike = $signed(s3_h_lane39) >= $signed(21'd2048);
   assign lane39_vn = s4_spike_lane39 ? 21'd0 : s4_kept_lane39;
   assign v0_lane40 = v0_lane40_mux | v0_lane40_mux_1;
   assign lane40_a = {s2_current_lane40, 4'd0};
-  assign lane40_d = {lane40_a[20], lane40_a} - {s2_v0_lane40[20], s2_v0_lane40};
-  assign lane40_dk = lane40_d[21:1];
-  assign lane40_h = lane40_h_add[20:0];
+  assign lane40_s = {s2_v0_lane40[20], s2_v0_lane40} + {lane40_a[20], lane40_a};
+  assign lane40_h = lane40_s[21:1];
   assign lane40_spike = $signed(s3_h_lane40) >= $signed(21'd2048);
   assign lane40_vn = s4_spike_lane40 ? 21'd0 : s4_kept_lane40;
   assign v0_lane41 = v0_lane41_mux | v0_lane41_mux_1;
   assign lane41_a = {s2_current_lane41, 4'd0};
-  assign lane41_d = {lane41_a[20], lane41_a} - {s2_v0_lane41[20], s2_v0_lane41};
-  assign lane41_dk = lane41_d[21:1];
-  assign lane41_h = lane41_h_add[20:0];
+  assign lane41_s = {s2_v0_lane41[20], s2_v0_lane41} + {lane41_a[20], lane41_a};
+  assign lane41_h = lane41_s[21:1];
   assign lane41_spike = $signed(s3_h_lane41) >= $signed(21'd2048);
   assign lane41_vn = s4_spike_lane41 ? 21'd0 : s4_kept_lane41;
   assign v0_lane42 = v0_lane42_mux | v0_lane42_mux_1;
   assign lane42_a = {s2_current_lane42, 4'd0};
-  assign lane42_d = {lane42_a[20], lane42_a} - {s2_v0_lane42[20], s2_v0_lane42};
-  assign lane42_dk = lane42_d[21:1];
-  assign lane42_h = lane42_h_add[20:0];
+  assign lane42_s = {s2_v0_lane42[20], s2_v0_lane42} + {lane42_a[20], lane42_a};
+  assign lane42_h = lane42_s[21:1];
   assign lane42_spike = $signed(s3_h_lane42) >= $signed(21'd2048);
   assign lane42_vn = s4_spike_lane42 ? 21'd0 : s4_kept_lane42;
   assign v0_lane43 = v0_lane43_mux | v0_lane43_mux_1;
   assign lane43_a = {s2_current_lane43, 4'd0};
-  assign lane43_d = {lane43_a[20], lane43_a} - {s2_v0_lane43[20], s2_v0_lane43};
-  assign lane43_dk = lane43_d[21:1];
-  assign lane43_h = lane43_h_add[20:0];
+  assign lane43_s = {s2_v0_lane43[20], s2_v0_lane43} + {lane43_a[20], lane43_a};
+  assign lane43_h = lane43_s[21:1];
   assign lane43_spike = $signed(s3_h_lane43) >= $signed(21'd2048);
   assign lane43_vn = s4_spike_lane43 ? 21'd0 : s4_kept_lane43;
   assign v0_lane44 = v0_lane44_mux | v0_lane44_mux_1;
   assign lane44_a = {s2_current_lane44, 4'd0};
-  assign lane44_d = {lane44_a[20], lane44_a} - {s2_v0_lane44[20], s2_v0_lane44};
-  assign lane44_dk = lane44_d[21:1];
-  assign lane44_h = lane44_h_add[20:0];
+  assign lane44_s = {s2_v0_lane44[20], s2_v0_lane44} + {lane44_a[20], lane44_a};
+  assign lane44_h = lane44_s[21:1];
   assign lane44_spike = $signed(s3_h_lane44) >= $signed(21'd2048);
   assign lane44_vn = s4_spike_lane44 ? 21'd0 : s4_kept_lane44;
   assign v0_lane45 = v0_lane45_mux | v0_lane45_mux_1;
   assign lane45_a = {s2_current_lane45, 4'd0};
-  assign lane45_d = {lane45_a[20], lane45_a} - {s2_v0_lane45[20], s2_v0_lane45};
-  assign lane45_dk = lane45_d[21:1];
-  assign lane45_h = lane45_h_add[20:0];
+  assign lane45_s = {s2_v0_lane45[20], s2_v0_lane45} + {lane45_a[20], lane45_a};
+  assign lane45_h = lane45_s[21:1];
   assign lane45_spike = $signed(s3_h_lane45) >= $signed(21'd2048);
   assign lane45_vn = s4_spike_lane45 ? 21'd0 : s4_kept_lane45;
   assign v0_lane46 = v0_lane46_mux | v0_lane46_mux_1;
   assign lane46_a = {s2_current_lane46, 4'd0};
-  assign lane46_d = {lane46_a[20], lane46_a} - {s2_v0_lane46[20], s2_v0_lane46};
-  assign lane46_dk = lane46_d[21:1];
-  assign lane46_h = lane46_h_add[20:0];
+  assign lane46_s = {s2_v0_lane46[20], s2_v0_lane46} + {lane46_a[20], lane46_a};
+  assign lane46_h = lane46_s[21:1];
   assign lane46_spike = $signed(s3_h_lane46) >= $signed(21'd2048);
   assign lane46_vn = s4_spike_lane46 ? 21'd0 : s4_kept_lane46;
   assign v0_lane47 = v0_lane47_mux | v0_lane47_mux_1;
   assign lane47_a = {s2_current_lane47, 4'd0};
-  assign lane47_d = {lane47_a[20], lane47_a} - {s2_v0_lane47[20], s2_v0_lane47};
-  assign lane47_dk = lane47_d[21:1];
-  assign lane47_h = lane47_h_add[20:0];
+  assign lane47_s = {s2_v0_lane47[20], s2_v0_lane47} + {lane47_a[20], lane47_a};
+  assign lane47_h = lane47_s[21:1];
   assign lane47_spike = $signed(s3_h_lane47) >= $signed(21'd2048);
   assign lane47_vn = s4_spike_lane47 ? 21'd0 : s4_kept_lane47;
   assign v0_lane48 = v0_lane48_mux | v0_lane48_mux_1;
   assign lane48_a = {s2_current_lane48, 4'd0};
-  assign lane48_d = {lane48_a[20], lane48_a} - {s2_v0_lane48[20], s2_v0_lane48};
-  assign lane48_dk = lane48_d[21:1];
-  assign lane48_h = lane48_h_add[20:0];
+  assign lane48_s = {s2_v0_lane48[20], s2_v0_lane48} + {lane48_a[20], lane48_a};
+  assign lane48_h = lane48_s[21:1];
   assign lane48_spike = $signed(s3_h_lane48) >= $signed(21'd2048);
   assign lane48_vn = s4_spike_lane48 ? 21'd0 : s4_kept_lane48;
   assign v0_lane49 = v0_lane49_mux | v0_lane49_mux_1;
   assign lane49_a = {s2_current_lane49, 4'd0};
-  assign lane49_d = {lane49_a[20], lane49_a} - {s2_v0_lane49[20], s2_v0_lane49};
-  assign lane49_dk = lane49_d[21:1];
-  assign lane49_h = lane49_h_add[20:0];
+  assign lane49_s = {s2_v0_lane49[20], s2_v0_lane49} + {lane49_a[20], lane49_a};
+  assign lane49_h = lane49_s[21:1];
   assign lane49_spike = $signed(s3_h_lane49) >= $signed(21'd2048);
   assign lane49_vn = s4_spike_lane49 ? 21'd0 : s4_kept_lane49;
   assign v0_lane50 = v0_lane50_mux | v0_lane50_mux_1;
   assign lane50_a = {s2_current_lane50, 4'd0};
-  assign lane50_d = {lane50_a[20], lane50_a} - {s2_v0_lane50[20], s2_v0_lane50};
-  assign lane50_dk = lane50_d[21:1];
-  assign lane50_h = lane50_h_add[20:0];
+  assign lane50_s = {s2_v0_lane50[20], s2_v0_lane50} + {lane50_a[20], lane50_a};
+  assign lane50_h = lane50_s[21:1];
   assign lane50_spike = $signed(s3_h_lane50) >= $signed(21'd2048);
   assign lane50_vn = s4_spike_lane50 ? 21'd0 : s4_kept_lane50;
   assign v0_lane51 = v0_lane51_mux | v0_lane51_mux_1;
   assign lane51_a = {s2_current_lane51, 4'd0};
-  assign lane51_d = {lane51_a[20], lane51_a} - {s2_v0_lane51[20], s2_v0_lane51};
-  assign lane51_dk = lane51_d[21:1];
-  assign lane51_h = lane51_h_add[20:0];
+  assign lane51_s = {s2_v0_lane51[20], s2_v0_lane51} + {lane51_a[20], lane51_a};
+  assign lane51_h = lane51_s[21:1];
   assign lane51_spike = $signed(s3_h_lane51) >= $signed(21'd2048);
   assign lane51_vn = s4_spike_lane51 ? 21'd0 : s4_kept_lane51;
   assign v0_lane52 = v0_lane52_mux | v0_lane52_mux_1;
   assign lane52_a = {s2_current_lane52, 4'd0};
-  assign lane52_d = {lane52_a[20], lane52_a} - {s2_v0_lane52[20], s2_v0_lane52};
-  assign lane52_dk = lane52_d[21:1];
-  assign lane52_h = lane52_h_add[20:0];
+  assign lane52_s = {s2_v0_lane52[20], s2_v0_lane52} + {lane52_a[20], lane52_a};
+  assign lane52_h = lane52_s[21:1];
   assign lane52_spike = $signed(s3_h_lane52) >= $signed(21'd2048);
   assign lane52_vn = s4_spike_lane52 ? 21'd0 : s4_kept_lane52;
   assign v0_lane53 = v0_lane53_mux | v0_lane53_mux_1;
   assign lane53_a = {s2_current_lane53, 4'd0};
-  assign lane53_d = {lane53_a[20], lane53_a} - {s2_v0_lane53[20], s2_v0_lane53};
-  assign lane53_dk = lane53_d[21:1];
-  assign lane53_h = lane53_h_add[20:0];
+  assign lane53_s = {s2_v0_lane53[20], s2_v0_lane53} + {lane53_a[20], lane53_a};
+  assign lane53_h = lane53_s[21:1];
   assign lane53_spike = $signed(s3_h_lane53) >= $signed(21'd2048);
   assign lane53_vn = s4_spike_lane53 ? 21'd0 : s4_kept_lane53;
   assign v0_lane54 = v0_lane54_mux | v0_lane54_mux_1;
   assign lane54_a = {s2_current_lane54, 4'd0};
-  assign lane54_d = {lane54_a[20], lane54_a} - {s2_v0_lane54[20], s2_v0_lane54};
-  assign lane54_dk = lane54_d[21:1];
-  assign lane54_h = lane54_h_add[20:0];
+  assign lane54_s = {s2_v0_lane54[20], s2_v0_lane54} + {lane54_a[20], lane54_a};
+  assign lane54_h = lane54_s[21:1];
   assign lane54_spike = $signed(s3_h_lane54) >= $signed(21'd2048);
   assign lane54_vn = s4_spike_lane54 ? 21'd0 : s4_kept_lane54;
   assign v0_lane55 = v0_lane55_mux | v0_lane55_mux_1;
   assign lane55_a = {s2_current_lane55, 4'd0};
-  assign lane55_d = {lane55_a[20], lane55_a} - {s2_v0_lane55[20], s2_v0_lane55};
-  assign lane55_dk = lane55_d[21:1];
-  assign lane55_h = lane55_h_add[20:0];
+  assign lane55_s = {s2_v0_lane55[20], s2_v0_lane55} + {lane55_a[20], lane55_a};
+  assign lane55_h = lane55_s[21:1];
   assign lane55_spike = $signed(s3_h_lane55) >= $signed(21'd2048);
   assign lane55_vn = s4_spike_lane55 ? 21'd0 : s4_kept_lane55;
   assign v0_lane56 = v0_lane56_mux | v0_lane56_mux_1;
   assign lane56_a = {s2_current_lane56, 4'd0};
-  assign lane56_d = {lane56_a[20], lane56_a} - {s2_v0_lane56[20], s2_v0_lane56};
-  assign lane56_dk = lane56_d[21:1];
-  assign lane56_h = lane56_h_add[20:0];
+  assign lane56_s = {s2_v0_lane56[20], s2_v0_lane56} + {lane56_a[20], lane56_a};
+  assign lane56_h = lane56_s[21:1];
   assign lane56_spike = $signed(s3_h_lane56) >= $signed(21'd2048);
   assign lane56_vn = s4_spike_lane56 ? 21'd0 : s4_kept_lane56;
   assign v0_lane57 = v0_lane57_mux | v0_lane57_mux_1;
   assign lane57_a = {s2_current_lane57, 4'd0};
-  assign lane57_d = {lane57_a[20], lane57_a} - {s2_v0_lane57[20], s2_v0_lane57};
-  assign lane57_dk = lane57_d[21:1];
-  assign lane57_h = lane57_h_add[20:0];
+  assign lane57_s = {s2_v0_lane57[20], s2_v0_lane57} + {lane57_a[20], lane57_a};
+  assign lane57_h = lane57_s[21:1];
   assign lane57_spike = $signed(s3_h_lane57) >= $signed(21'd2048);
   assign lane57_vn = s4_spike_lane57 ? 21'd0 : s4_kept_lane57;
   assign v0_lane58 = v0_lane58_mux | v0_lane58_mux_1;
   assign lane58_a = {s2_current_lane58, 4'd0};
-  assign lane58_d = {lane58_a[20], lane58_a} - {s2_v0_lane58[20], s2_v0_lane58};
-  assign lane58_dk = lane58_d[21:1];
-  assign lane58_h = lane58_h_add[20:0];
+  assign lane58_s = {s2_v0_lane58[20], s2_v0_lane58} + {lane58_a[20], lane58_a};
+  assign lane58_h = lane58_s[21:1];
   assign lane58_spike = $signed(s3_h_lane58) >= $signed(21'd2048);
   assign lane58_vn = s4_spike_lane58 ? 21'd0 : s4_kept_lane58;
   assign v0_lane59 = v0_lane59_mux | v0_lane59_mux_1;
   assign lane59_a = {s2_current_lane59, 4'd0};
-  assign lane59_d = {lane59_a[20], lane59_a} - {s2_v0_lane59[20], s2_v0_lane59};
-  assign lane59_dk = lane59_d[21:1];
-  assign lane59_h = lane59_h_add[20:0];
+  assign lane59_s = {s2_v0_lane59[20], s2_v0_lane59} + {lane59_a[20], lane59_a};
+  assign lane59_h = lane59_s[21:1];
   assign lane59_spike = $signed(s3_h_lane59) >= $signed(21'd2048);
   assign lane59_vn = s4_spike_lane59 ? 21'd0 : s4_kept_lane59;
   assign v0_lane60 = v0_lane60_mux | v0_lane60_mux_1;
   assign lane60_a = {s2_current_lane60, 4'd0};
-  assign lane60_d = {lane60_a[20], lane60_a} - {s2_v0_lane60[20], s2_v0_lane60};
-  assign lane60_dk = lane60_d[21:1];
-  assign lane60_h = lane60_h_add[20:0];
+  assign lane60_s = {s2_v0_lane60[20], s2_v0_lane60} + {lane60_a[20], lane60_a};
+  assign lane60_h = lane60_s[21:1];
   assign lane60_spike = $signed(s3_h_lane60) >= $signed(21'd2048);
   assign lane60_vn = s4_spike_lane60 ? 21'd0 : s4_kept_lane60;
   assign v0_lane61 = v0_lane61_mux | v0_lane61_mux_1;
   assign lane61_a = {s2_current_lane61, 4'd0};
-  assign lane61_d = {lane61_a[20], lane61_a} - {s2_v0_lane61[20], s2_v0_lane61};
-  assign lane61_dk = lane61_d[21:1];
-  assign lane61_h = lane61_h_add[20:0];
+  assign lane61_s = {s2_v0_lane61[20], s2_v0_lane61} + {lane61_a[20], lane61_a};
+  assign lane61_h = lane61_s[21:1];
   assign lane61_spike = $signed(s3_h_lane61) >= $signed(21'd2048);
   assign lane61_vn = s4_spike_lane61 ? 21'd0 : s4_kept_lane61;
   assign v0_lane62 = v0_lane62_mux | v0_lane62_mux_1;
   assign lane62_a = {s2_current_lane62, 4'd0};
-  assign lane62_d = {lane62_a[20], lane62_a} - {s2_v0_lane62[20], s2_v0_lane62};
-  assign lane62_dk = lane62_d[21:1];
-  assign lane62_h = lane62_h_add[20:0];
+  assign lane62_s = {s2_v0_lane62[20], s2_v0_lane62} + {lane62_a[20], lane62_a};
+  assign lane62_h = lane62_s[21:1];
   assign lane62_spike = $signed(s3_h_lane62) >= $signed(21'd2048);
   assign lane62_vn = s4_spike_lane62 ? 21'd0 : s4_kept_lane62;
   assign v0_lane63 = v0_lane63_mux | v0_lane63_mux_1;
   assign lane63_a = {s2_current_lane63, 4'd0};
-  assign lane63_d = {lane63_a[20], lane63_a} - {s2_v0_lane63[20], s2_v0_lane63};
-  assign lane63_dk = lane63_d[21:1];
-  assign lane63_h = lane63_h_add[20:0];
+  assign lane63_s = {s2_v0_lane63[20], s2_v0_lane63} + {lane63_a[20], lane63_a};
+  assign lane63_h = lane63_s[21:1];
   assign lane63_spike = $signed(s3_h_lane63) >= $signed(21'd2048);
   assign lane63_vn = s4_spike_lane63 ? 21'd0 : s4_kept_lane63;
   assign v0_lane64 = v0_lane64_mux | v0_lane64_mux_1;
   assign lane64_a = {s2_current_lane64, 4'd0};
-  assign lane64_d = {lane64_a[20], lane64_a} - {s2_v0_lane64[20], s2_v0_lane64};
-  assign lane64_dk = lane64_d[21:1];
-  assign lane64_h = lane64_h_add[20:0];
+  assign lane64_s = {s2_v0_lane64[20], s2_v0_lane64} + {lane64_a[20], lane64_a};
+  assign lane64_h = lane64_s[21:1];
   assign lane64_spike = $signed(s3_h_lane64) >= $signed(21'd2048);
   assign lane64_vn = s4_spike_lane64 ? 21'd0 : s4_kept_lane64;
   assign v0_lane65 = v0_lane65_mux | v0_lane65_mux_1;
   assign lane65_a = {s2_current_lane65, 4'd0};
-  assign lane65_d = {lane65_a[20], lane65_a} - {s2_v0_lane65[20], s2_v0_lane65};
-  assign lane65_dk = lane65_d[21:1];
-  assign lane65_h = lane65_h_add[20:0];
+  assign lane65_s = {s2_v0_lane65[20], s2_v0_lane65} + {lane65_a[20], lane65_a};
+  assign lane65_h = lane65_s[21:1];
   assign lane65_spike = $signed(s3_h_lane65) >= $signed(21'd2048);
   assign lane65_vn = s4_spike_lane65 ? 21'd0 : s4_kept_lane65;
   assign v0_lane66 = v0_lane66_mux | v0_lane66_mux_1;
   assign lane66_a = {s2_current_lane66, 4'd0};
-  assign lane66_d = {lane66_a[20], lane66_a} - {s2_v0_lane66[20], s2_v0_lane66};
-  assign lane66_dk = lane66_d[21:1];
-  assign lane66_h = lane66_h_add[20:0];
+  assign lane66_s = {s2_v0_lane66[20], s2_v0_lane66} + {lane66_a[20], lane66_a};
+  assign lane66_h = lane66_s[21:1];
   assign lane66_spike = $signed(s3_h_lane66) >= $signed(21'd2048);
   assign lane66_vn = s4_spike_lane66 ? 21'd0 : s4_kept_lane66;
   assign v0_lane67 = v0_lane67_mux | v0_lane67_mux_1;
   assign lane67_a = {s2_current_lane67, 4'd0};
-  assign lane67_d = {lane67_a[20], lane67_a} - {s2_v0_lane67[20], s2_v0_lane67};
-  assign lane67_dk = lane67_d[21:1];
-  assign lane67_h = lane67_h_add[20:0];
+  assign lane67_s = {s2_v0_lane67[20], s2_v0_lane67} + {lane67_a[20], lane67_a};
+  assign lane67_h = lane67_s[21:1];
   assign lane67_spike = $signed(s3_h_lane67) >= $signed(21'd2048);
   assign lane67_vn = s4_spike_lane67 ? 21'd0 : s4_kept_lane67;
   assign v0_lane68 = v0_lane68_mux | v0_lane68_mux_1;
   assign lane68_a = {s2_current_lane68, 4'd0};
-  assign lane68_d = {lane68_a[20], lane68_a} - {s2_v0_lane68[20], s2_v0_lane68};
-  assign lane68_dk = lane68_d[21:1];
-  assign lane68_h = lane68_h_add[20:0];
+  assign lane68_s = {s2_v0_lane68[20], s2_v0_lane68} + {lane68_a[20], lane68_a};
+  assign lane68_h = lane68_s[21:1];
   assign lane68_spike = $signed(s3_h_lane68) >= $signed(21'd2048);
   assign lane68_vn = s4_spike_lane68 ? 21'd0 : s4_kept_lane68;
   assign v0_lane69 = v0_lane69_mux | v0_lane69_mux_1;
   assign lane69_a = {s2_current_lane69, 4'd0};
-  assign lane69_d = {lane69_a[20], lane69_a} - {s2_v0_lane69[20], s2_v0_lane69};
-  assign lane69_dk = lane69_d[21:1];
-  assign lane69_h = lane69_h_add[20:0];
+  assign lane69_s = {s2_v0_lane69[20], s2_v0_lane69} + {lane69_a[20], lane69_a};
+  assign lane69_h = lane69_s[21:1];
   assign lane69_spike = $signed(s3_h_lane69) >= $signed(21'd2048);
   assign lane69_vn = s4_spike_lane69 ? 21'd0 : s4_kept_lane69;
   assign v0_lane70 = v0_lane70_mux | v0_lane70_mux_1;
   assign lane70_a = {s2_current_lane70, 4'd0};
-  assign lane70_d = {lane70_a[20], lane70_a} - {s2_v0_lane70[20], s2_v0_lane70};
-  assign lane70_dk = lane70_d[21:1];
-  assign lane70_h = lane70_h_add[20:0];
+  assign lane70_s = {s2_v0_lane70[20], s2_v0_lane70} + {lane70_a[20], lane70_a};
+  assign lane70_h = lane70_s[21:1];
   assign lane70_spike = $signed(s3_h_lane70) >= $signed(21'd2048);
   assign lane70_vn = s4_spike_lane70 ? 21'd0 : s4_kept_lane70;
   assign v0_lane71 = v0_lane71_mux | v0_lane71_mux_1;
   assign lane71_a = {s2_current_lane71, 4'd0};
-  assign lane71_d = {lane71_a[20], lane71_a} - {s2_v0_lane71[20], s2_v0_lane71};
-  assign lane71_dk = lane71_d[21:1];
-  assign lane71_h = lane71_h_add[20:0];
+  assign lane71_s = {s2_v0_lane71[20], s2_v0_lane71} + {lane71_a[20], lane71_a};
+  assign lane71_h = lane71_s[21:1];
   assign lane71_spike = $signed(s3_h_lane71) >= $signed(21'd2048);
   assign lane71_vn = s4_spike_lane71 ? 21'd0 : s4_kept_lane71;
   assign v0_lane72 = v0_lane72_mux | v0_lane72_mux_1;
   assign lane72_a = {s2_current_lane72, 4'd0};
-  assign lane72_d = {lane72_a[20], lane72_a} - {s2_v0_lane72[20], s2_v0_lane72};
-  assign lane72_dk = lane72_d[21:1];
-  assign lane72_h = lane72_h_add[20:0];
+  assign lane72_s = {s2_v0_lane72[20], s2_v0_lane72} + {lane72_a[20], lane72_a};
+  assign lane72_h = lane72_s[21:1];
   assign lane72_spike = $signed(s3_h_lane72) >= $signed(21'd2048);
   assign lane72_vn = s4_spike_lane72 ? 21'd0 : s4_kept_lane72;
   assign v0_lane73 = v0_lane73_mux | v0_lane73_mux_1;
   assign lane73_a = {s2_current_lane73, 4'd0};
-  assign lane73_d = {lane73_a[20], lane73_a} - {s2_v0_lane73[20], s2_v0_lane73};
-  assign lane73_dk = lane73_d[21:1];
-  assign lane73_h = lane73_h_add[20:0];
+  assign lane73_s = {s2_v0_lane73[20], s2_v0_lane73} + {lane73_a[20], lane73_a};
+  assign lane73_h = lane73_s[21:1];
   assign lane73_spike = $signed(s3_h_lane73) >= $signed(21'd2048);
   assign lane73_vn = s4_spike_lane73 ? 21'd0 : s4_kept_lane73;
   assign v0_lane74 = v0_lane74_mux | v0_lane74_mux_1;
   assign lane74_a = {s2_current_lane74, 4'd0};
-  assign lane74_d = {lane74_a[20], lane74_a} - {s2_v0_lane74[20], s2_v0_lane74};
-  assign lane74_dk = lane74_d[21:1];
-  assign lane74_h = lane74_h_add[20:0];
+  assign lane74_s = {s2_v0_lane74[20], s2_v0_lane74} + {lane74_a[20], lane74_a};
+  assign lane74_h = lane74_s[21:1];
   assign lane74_spike = $signed(s3_h_lane74) >= $signed(21'd2048);
   assign lane74_vn = s4_spike_lane74 ? 21'd0 : s4_kept_lane74;
   assign v0_lane75 = v0_lane75_mux | v0_lane75_mux_1;
   assign lane75_a = {s2_current_lane75, 4'd0};
-  assign lane75_d = {lane75_a[20], lane75_a} - {s2_v0_lane75[20], s2_v0_lane75};
-  assign lane75_dk = lane75_d[21:1];
-  assign lane75_h = lane75_h_add[20:0];
+  assign lane75_s = {s2_v0_lane75[20], s2_v0_lane75} + {lane75_a[20], lane75_a};
+  assign lane75_h = lane75_s[21:1];
   assign lane75_spike = $signed(s3_h_lane75) >= $signed(21'd2048);
   assign lane75_vn = s4_spike_lane75 ? 21'd0 : s4_kept_lane75;
   assign v0_lane76 = v0_lane76_mux | v0_lane76_mux_1;
   assign lane76_a = {s2_current_lane76, 4'd0};
-  assign lane76_d = {lane76_a[20], lane76_a} - {s2_v0_lane76[20], s2_v0_lane76};
-  assign lane76_dk = lane76_d[21:1];
-  assign lane76_h = lane76_h_add[20:0];
+  assign lane76_s = {s2_v0_lane76[20], s2_v0_lane76} + {lane76_a[20], lane76_a};
+  assign lane76_h = lane76_s[21:1];
   assign lane76_spike = $signed(s3_h_lane76) >= $signed(21'd2048);
   assign lane76_vn = s4_spike_lane76 ? 21'd0 : s4_kept_lane76;
   assign v0_lane77 = v0_lane77_mux | v0_lane77_mux_1;
   assign lane77_a = {s2_current_lane77, 4'd0};
-  assign lane77_d = {lane77_a[20], lane77_a} - {s2_v0_lane77[20], s2_v0_lane77};
-  assign lane77_dk = lane77_d[21:1];
-  assign lane77_h = lane77_h_add[20:0];
+  assign lane77_s = {s2_v0_lane77[20], s2_v0_lane77} + {lane77_a[20], lane77_a};
+  assign lane77_h = lane77_s[21:1];
   assign lane77_spike = $signed(s3_h_lane77) >= $signed(21'd2048);
   assign lane77_vn = s4_spike_lane77 ? 21'd0 : s4_kept_lane77;
   assign v0_lane78 = v0_lane78_mux | v0_lane78_mux_1;
   assign lane78_a = {s2_current_lane78, 4'd0};
-  assign lane78_d = {lane78_a[20], lane78_a} - {s2_v0_lane78[20], s2_v0_lane78};
-  assign lane78_dk = lane78_d[21:1];
-  assign lane78_h = lane78_h_add[20:0];
+  assign lane78_s = {s2_v0_lane78[20], s2_v0_lane78} + {lane78_a[20], lane78_a};
+  assign lane78_h = lane78_s[21:1];
   assign lane78_spike = $signed(s3_h_lane78) >= $signed(21'd2048);
   assign lane78_vn = s4_spike_lane78 ? 21'd0 : s4_kept_lane78;
   assign v0_lane79 = v0_lane79_mux | v0_lane79_mux_1;
   assign lane79_a = {s2_current_lane79, 4'd0};
-  assign lane79_d = {lane79_a[20], lane79_a} - {s2_v0_lane79[20], s2_v0_lane79};
-  assign lane79_dk = lane79_d[21:1];
-  assign lane79_h = lane79_h_add[20:0];
+  assign lane79_s = {s2_v0_lane79[20], s2_v0_lane79} + {lane79_a[20], lane79_a};
+  assign lane79_h = lane79_s[21:1];
   assign lane79_spike = $signed(s3_h_lane79) >= $signed(21'd2048);
   assign lane79_vn = s4_spike_lane79 ? 21'd0 : s4_kept_lane79;
   assign v0_lane80 = v0_lane80_mux | v0_lane80_mux_1;
   assign lane80_a = {s2_current_lane80, 4'd0};
-  assign lane80_d = {lane80_a[20], lane80_a} - {s2_v0_lane80[20], s2_v0_lane80};
-  assign lane80_dk = lane80_d[21:1];
-  assign lane80_h = lane80_h_add[20:0];
+  assign lane80_s = {s2_v0_lane80[20], s2_v0_lane80} + {lane80_a[20], lane80_a};
+  assign lane80_h = lane80_s[21:1];
   assign lane80_spike = $signed(s3_h_lane80) >= $signed(21'd2048);
   assign lane80_vn = s4_spike_lane80 ? 21'd0 : s4_kept_lane80;
   assign v0_lane81 = v0_lane81_mux | v0_lane81_mux_1;
   assign lane81_a = {s2_current_lane81, 4'd0};
-  assign lane81_d = {lane81_a[20], lane81_a} - {s2_v0_lane81[20], s2_v0_lane81};
-  assign lane81_dk = lane81_d[21:1];
-  assign lane81_h = lane81_h_add[20:0];
+  assign lane81_s = {s2_v0_lane81[20], s2_v0_lane81} + {lane81_a[20], lane81_a};
+  assign lane81_h = lane81_s[21:1];
   assign lane81_spike = $signed(s3_h_lane81) >= $signed(21'd2048);
   assign lane81_vn = s4_spike_lane81 ? 21'd0 : s4_kept_lane81;
   assign v0_lane82 = v0_lane82_mux | v0_lane82_mux_1;
   assign lane82_a = {s2_current_lane82, 4'd0};
-  assign lane82_d = {lane82_a[20], lane82_a} - {s2_v0_lane82[20], s2_v0_lane82};
-  assign lane82_dk = lane82_d[21:1];
-  assign lane82_h = lane82_h_add[20:0];
+  assign lane82_s = {s2_v0_lane82[20], s2_v0_lane82} + {lane82_a[20], lane82_a};
+  assign lane82_h = lane82_s[21:1];
   assign lane82_spike = $signed(s3_h_lane82) >= $signed(21'd2048);
   assign lane82_vn = s4_spike_lane82 ? 21'd0 : s4_kept_lane82;
   assign v0_lane83 = v0_lane83_mux | v0_lane83_mux_1;
   assign lane83_a = {s2_current_lane83, 4'd0};
-  assign lane83_d = {lane83_a[20], lane83_a} - {s2_v0_lane83[20], s2_v0_lane83};
-  assign lane83_dk = lane83_d[21:1];
-  assign lane83_h = lane83_h_add[20:0];
+  assign lane83_s = {s2_v0_lane83[20], s2_v0_lane83} + {lane83_a[20], lane83_a};
+  assign lane83_h = lane83_s[21:1];
   assign lane83_spike = $signed(s3_h_lane83) >= $signed(21'd2048);
   assign lane83_vn = s4_spike_lane83 ? 21'd0 : s4_kept_lane83;
   assign v0_lane84 = v0_lane84_mux | v0_lane84_mux_1;
   assign lane84_a = {s2_current_lane84, 4'd0};
-  assign lane84_d = {lane84_a[20], lane84_a} - {s2_v0_lane84[20], s2_v0_lane84};
-  assign lane84_dk = lane84_d[21:1];
-  assign lane84_h = lane84_h_add[20:0];
+  assign lane84_s = {s2_v0_lane84[20], s2_v0_lane84} + {lane84_a[20], lane84_a};
+  assign lane84_h = lane84_s[21:1];
   assign lane84_spike = $signed(s3_h_lane84) >= $signed(21'd2048);
   assign lane84_vn = s4_spike_lane84 ? 21'd0 : s4_kept_lane84;
   assign v0_lane85 = v0_lane85_mux | v0_lane85_mux_1;
   assign lane85_a = {s2_current_lane85, 4'd0};
-  assign lane85_d = {lane85_a[20], lane85_a} - {s2_v0_lane85[20], s2_v0_lane85};
-  assign lane85_dk = lane85_d[21:1];
-  assign lane85_h = lane85_h_add[20:0];
+  assign lane85_s = {s2_v0_lane85[20], s2_v0_lane85} + {lane85_a[20], lane85_a};
+  assign lane85_h = lane85_s[21:1];
   assign lane85_spike = $signed(s3_h_lane85) >= $signed(21'd2048);
   assign lane85_vn = s4_spike_lane85 ? 21'd0 : s4_kept_lane85;
   assign v0_lane86 = v0_lane86_mux | v0_lane86_mux_1;
   assign lane86_a = {s2_current_lane86, 4'd0};
-  assign lane86_d = {lane86_a[20], lane86_a} - {s2_v0_lane86[20], s2_v0_lane86};
-  assign lane86_dk = lane86_d[21:1];
-  assign lane86_h = lane86_h_add[20:0];
+  assign lane86_s = {s2_v0_lane86[20], s2_v0_lane86} + {lane86_a[20], lane86_a};
+  assign lane86_h = lane86_s[21:1];
   assign lane86_spike = $signed(s3_h_lane86) >= $signed(21'd2048);
   assign lane86_vn = s4_spike_lane86 ? 21'd0 : s4_kept_lane86;
   assign v0_lane87 = v0_lane87_mux | v0_lane87_mux_1;
   assign lane87_a = {s2_current_lane87, 4'd0};
-  assign lane87_d = {lane87_a[20], lane87_a} - {s2_v0_lane87[20], s2_v0_lane87};
-  assign lane87_dk = lane87_d[21:1];
-  assign lane87_h = lane87_h_add[20:0];
+  assign lane87_s = {s2_v0_lane87[20], s2_v0_lane87} + {lane87_a[20], lane87_a};
+  assign lane87_h = lane87_s[21:1];
   assign lane87_spike = $signed(s3_h_lane87) >= $signed(21'd2048);
   assign lane87_vn = s4_spike_lane87 ? 21'd0 : s4_kept_lane87;
   assign v0_lane88 = v0_lane88_mux | v0_lane88_mux_1;
   assign lane88_a = {s2_current_lane88, 4'd0};
-  assign lane88_d = {lane88_a[20], lane88_a} - {s2_v0_lane88[20], s2_v0_lane88};
-  assign lane88_dk = lane88_d[21:1];
-  assign lane88_h = lane88_h_add[20:0];
+  assign lane88_s = {s2_v0_lane88[20], s2_v0_lane88} + {lane88_a[20], lane88_a};
+  assign lane88_h = lane88_s[21:1];
   assign lane88_spike = $signed(s3_h_lane88) >= $signed(21'd2048);
   assign lane88_vn = s4_spike_lane88 ? 21'd0 : s4_kept_lane88;
   assign v0_lane89 = v0_lane89_mux | v0_lane89_mux_1;
   assign lane89_a = {s2_current_lane89, 4'd0};
-  assign lane89_d = {lane89_a[20], lane89_a} - {s2_v0_lane89[20], s2_v0_lane89};
-  assign lane89_dk = lane89_d[21:1];
-  assign lane89_h = lane89_h_add[20:0];
+  assign lane89_s = {s2_v0_lane89[20], s2_v0_lane89} + {lane89_a[20], lane89_a};
+  assign lane89_h = lane89_s[21:1];
   assign lane89_spike = $signed(s3_h_lane89) >= $signed(21'd2048);
   assign lane89_vn = s4_spike_lane89 ? 21'd0 : s4_kept_lane89;
   assign v0_lane90 = v0_lane90_mux | v0_lane90_mux_1;
   assign lane90_a = {s2_current_lane90, 4'd0};
-  assign lane90_d = {lane90_a[20], lane90_a} - {s2_v0_lane90[20], s2_v0_lane90};
-  assign lane90_dk = lane90_d[21:1];
-  assign lane90_h = lane90_h_add[20:0];
+  assign lane90_s = {s2_v0_lane90[20], s2_v0_lane90} + {lane90_a[20], lane90_a};
+  assign lane90_h = lane90_s[21:1];
   assign lane90_spike = $signed(s3_h_lane90) >= $signed(21'd2048);
   assign lane90_vn = s4_spike_lane90 ? 21'd0 : s4_kept_lane90;
   assign v0_lane91 = v0_lane91_mux | v0_lane91_mux_1;
   assign lane91_a = {s2_current_lane91, 4'd0};
-  assign lane91_d = {lane91_a[20], lane91_a} - {s2_v0_lane91[20], s2_v0_lane91};
-  assign lane91_dk = lane91_d[21:1];
-  assign lane91_h = lane91_h_add[20:0];
+  assign lane91_s = {s2_v0_lane91[20], s2_v0_lane91} + {lane91_a[20], lane91_a};
+  assign lane91_h = lane91_s[21:1];
   assign lane91_spike = $signed(s3_h_lane91) >= $signed(21'd2048);
   assign lane91_vn = s4_spike_lane91 ? 21'd0 : s4_kept_lane91;
   assign v0_lane92 = v0_lane92_mux | v0_lane92_mux_1;
   assign lane92_a = {s2_current_lane92, 4'd0};
-  assign lane92_d = {lane92_a[20], lane92_a} - {s2_v0_lane92[20], s2_v0_lane92};
-  assign lane92_dk = lane92_d[21:1];
-  assign lane92_h = lane92_h_add[20:0];
+  assign lane92_s = {s2_v0_lane92[20], s2_v0_lane92} + {lane92_a[20], lane92_a};
+  assign lane92_h = lane92_s[21:1];
   assign lane92_spike = $signed(s3_h_lane92) >= $signed(21'd2048);
   assign lane92_vn = s4_spike_lane92 ? 21'd0 : s4_kept_lane92;
   assign v0_lane93 = v0_lane93_mux | v0_lane93_mux_1;
   assign lane93_a = {s2_current_lane93, 4'd0};
-  assign lane93_d = {lane93_a[20], lane93_a} - {s2_v0_lane93[20], s2_v0_lane93};
-  assign lane93_dk = lane93_d[21:1];
-  assign lane93_h = lane93_h_add[20:0];
+  assign lane93_s = {s2_v0_lane93[20], s2_v0_lane93} + {lane93_a[20], lane93_a};
+  assign lane93_h = lane93_s[21:1];
   assign lane93_spike = $signed(s3_h_lane93) >= $signed(21'd2048);
   assign lane93_vn = s4_spike_lane93 ? 21'd0 : s4_kept_lane93;
   assign v0_lane94 = v0_lane94_mux | v0_lane94_mux_1;
   assign lane94_a = {s2_current_lane94, 4'd0};
-  assign lane94_d = {lane94_a[20], lane94_a} - {s2_v0_lane94[20], s2_v0_lane94};
-  assign lane94_dk = lane94_d[21:1];
-  assign lane94_h = lane94_h_add[20:0];
+  assign lane94_s = {s2_v0_lane94[20], s2_v0_lane94} + {lane94_a[20], lane94_a};
+  assign lane94_h = lane94_s[21:1];
   assign lane94_spike = $signed(s3_h_lane94) >= $signed(21'd2048);
   assign lane94_vn = s4_spike_lane94 ? 21'd0 : s4_kept_lane94;
   assign v0_lane95 = v0_lane95_mux | v0_lane95_mux_1;
   assign lane95_a = {s2_current_lane95, 4'd0};
-  assign lane95_d = {lane95_a[20], lane95_a} - {s2_v0_lane95[20], s2_v0_lane95};
-  assign lane95_dk = lane95_d[21:1];
-  assign lane95_h = lane95_h_add[20:0];
+  assign lane95_s = {s2_v0_lane95[20], s2_v0_lane95} + {lane95_a[20], lane95_a};
+  assign lane95_h = lane95_s[21:1];
   assign lane95_spike = $signed(s3_h_lane95) >= $signed(21'd2048);
   assign lane95_vn = s4_spike_lane95 ? 21'd0 : s4_kept_lane95;
   assign v0_lane96 = v0_lane96_mux | v0_lane96_mux_1;
   assign lane96_a = {s2_current_lane96, 4'd0};
-  assign lane96_d = {lane96_a[20], lane96_a} - {s2_v0_lane96[20], s2_v0_lane96};
-  assign lane96_dk = lane96_d[21:1];
-  assign lane96_h = lane96_h_add[20:0];
+  assign lane96_s = {s2_v0_lane96[20], s2_v0_lane96} + {lane96_a[20], lane96_a};
+  assign lane96_h = lane96_s[21:1];
   assign lane96_spike = $signed(s3_h_lane96) >= $signed(21'd2048);
   assign lane96_vn = s4_spike_lane96 ? 21'd0 : s4_kept_lane96;
   assign v0_lane97 = v0_lane97_mux | v0_lane97_mux_1;
   assign lane97_a = {s2_current_lane97, 4'd0};
-  assign lane97_d = {lane97_a[20], lane97_a} - {s2_v0_lane97[20], s2_v0_lane97};
-  assign lane97_dk = lane97_d[21:1];
-  assign lane97_h = lane97_h_add[20:0];
+  assign lane97_s = {s2_v0_lane97[20], s2_v0_lane97} + {lane97_a[20], lane97_a};
+  assign lane97_h = lane97_s[21:1];
   assign lane97_spike = $signed(s3_h_lane97) >= $signed(21'd2048);
   assign lane97_vn = s4_spike_lane97 ? 21'd0 : s4_kept_lane97;
   assign v0_lane98 = v0_lane98_mux | v0_lane98_mux_1;
   assign lane98_a = {s2_current_lane98, 4'd0};
-  assign lane98_d = {lane98_a[20], lane98_a} - {s2_v0_lane98[20], s2_v0_lane98};
-  assign lane98_dk = lane98_d[21:1];
-  assign lane98_h = lane98_h_add[20:0];
+  assign lane98_s = {s2_v0_lane98[20], s2_v0_lane98} + {lane98_a[20], lane98_a};
+  assign lane98_h = lane98_s[21:1];
   assign lane98_spike = $signed(s3_h_lane98) >= $signed(21'd2048);
   assign lane98_vn = s4_spike_lane98 ? 21'd0 : s4_kept_lane98;
   assign v0_lane99 = v0_lane99_mux | v0_lane99_mux_1;
   assign lane99_a = {s2_current_lane99, 4'd0};
-  assign lane99_d = {lane99_a[20], lane99_a} - {s2_v0_lane99[20], s2_v0_lane99};
-  assign lane99_dk = lane99_d[21:1];
-  assign lane99_h = lane99_h_add[20:0];
+  assign lane99_s = {s2_v0_lane99[20], s2_v0_lane99} + {lane99_a[20], lane99_a};
+  assign lane99_h = lane99_s[21:1];
   assign lane99_spike = $signed(s3_h_lane99) >= $signed(21'd2048);
   assign lane99_vn = s4_spike_lane99 ? 21'd0 : s4_kept_lane99;
   assign v0_lane100 = v0_lane100_mux | v0_lane100_mux_1;
   assign lane100_a = {s2_current_lane100, 4'd0};
-  assign lane100_d = {lane100_a[20], lane100_a} - {s2_v0_lane100[20], s2_v0_lane100};
-  assign lane100_dk = lane100_d[21:1];
-  assign lane100_h = lane100_h_add[20:0];
+  assign lane100_s = {s2_v0_lane100[20], s2_v0_lane100} + {lane100_a[20], lane100_a};
+  assign lane100_h = lane100_s[21:1];
   assign lane100_spike = $signed(s3_h_lane100) >= $signed(21'd2048);
   assign lane100_vn = s4_spike_lane100 ? 21'd0 : s4_kept_lane100;
   assign v0_lane101 = v0_lane101_mux | v0_lane101_mux_1;
   assign lane101_a = {s2_current_lane101, 4'd0};
-  assign lane101_d = {lane101_a[20], lane101_a} - {s2_v0_lane101[20], s2_v0_lane101};
-  assign lane101_dk = lane101_d[21:1];
-  assign lane101_h = lane101_h_add[20:0];
+  assign lane101_s = {s2_v0_lane101[20], s2_v0_lane101} + {lane101_a[20], lane101_a};
+  assign lane101_h = lane101_s[21:1];
   assign lane101_spike = $signed(s3_h_lane101) >= $signed(21'd2048);
   assign lane101_vn = s4_spike_lane101 ? 21'd0 : s4_kept_lane101;
   assign v0_lane102 = v0_lane102_mux | v0_lane102_mux_1;
   assign lane102_a = {s2_current_lane102, 4'd0};
-  assign lane102_d = {lane102_a[20], lane102_a} - {s2_v0_lane102[20], s2_v0_lane102};
-  assign lane102_dk = lane102_d[21:1];
-  assign lane102_h = lane102_h_add[20:0];
+  assign lane102_s = {s2_v0_lane102[20], s2_v0_lane102} + {lane102_a[20], lane102_a};
+  assign lane102_h = lane102_s[21:1];
   assign lane102_spike = $signed(s3_h_lane102) >= $signed(21'd2048);
   assign lane102_vn = s4_spike_lane102 ? 21'd0 : s4_kept_lane102;
   assign v0_lane103 = v0_lane103_mux | v0_lane103_mux_1;
   assign lane103_a = {s2_current_lane103, 4'd0};
-  assign lane103_d = {lane103_a[20], lane103_a} - {s2_v0_lane103[20], s2_v0_lane103};
-  assign lane103_dk = lane103_d[21:1];
-  assign lane103_h = lane103_h_add[20:0];
+  assign lane103_s = {s2_v0_lane103[20], s2_v0_lane103} + {lane103_a[20], lane103_a};
+  assign lane103_h = lane103_s[21:1];
   assign lane103_spike = $signed(s3_h_lane103) >= $signed(21'd2048);
   assign lane103_vn = s4_spike_lane103 ? 21'd0 : s4_kept_lane103;
   assign v0_lane104 = v0_lane104_mux | v0_lane104_mux_1;
   assign lane104_a = {s2_current_lane104, 4'd0};
-  assign lane104_d = {lane104_a[20], lane104_a} - {s2_v0_lane104[20], s2_v0_lane104};
-  assign lane104_dk = lane104_d[21:1];
-  assign lane104_h = lane104_h_add[20:0];
+  assign lane104_s = {s2_v0_lane104[20], s2_v0_lane104} + {lane104_a[20], lane104_a};
+  assign lane104_h = lane104_s[21:1];
   assign lane104_spike = $signed(s3_h_lane104) >= $signed(21'd2048);
   assign lane104_vn = s4_spike_lane104 ? 21'd0 : s4_kept_lane104;
   assign v0_lane105 = v0_lane105_mux | v0_lane105_mux_1;
   assign lane105_a = {s2_current_lane105, 4'd0};
-  assign lane105_d = {lane105_a[20], lane105_a} - {s2_v0_lane105[20], s2_v0_lane105};
-  assign lane105_dk = lane105_d[21:1];
-  assign lane105_h = lane105_h_add[20:0];
+  assign lane105_s = {s2_v0_lane105[20], s2_v0_lane105} + {lane105_a[20], lane105_a};
+  assign lane105_h = lane105_s[21:1];
   assign lane105_spike = $signed(s3_h_lane105) >= $signed(21'd2048);
   assign lane105_vn = s4_spike_lane105 ? 21'd0 : s4_kept_lane105;
   assign v0_lane106 = v0_lane106_mux | v0_lane106_mux_1;
   assign lane106_a = {s2_current_lane106, 4'd0};
-  assign lane106_d = {lane106_a[20], lane106_a} - {s2_v0_lane106[20], s2_v0_lane106};
-  assign lane106_dk = lane106_d[21:1];
-  assign lane106_h = lane106_h_add[20:0];
+  assign lane106_s = {s2_v0_lane106[20], s2_v0_lane106} + {lane106_a[20], lane106_a};
+  assign lane106_h = lane106_s[21:1];
   assign lane106_spike = $signed(s3_h_lane106) >= $signed(21'd2048);
   assign lane106_vn = s4_spike_lane106 ? 21'd0 : s4_kept_lane106;
   assign v0_lane107 = v0_lane107_mux | v0_lane107_mux_1;
   assign lane107_a = {s2_current_lane107, 4'd0};
-  assign lane107_d = {lane107_a[20], lane107_a} - {s2_v0_lane107[20], s2_v0_lane107};
-  assign lane107_dk = lane107_d[21:1];
-  assign lane107_h = lane107_h_add[20:0];
+  assign lane107_s = {s2_v0_lane107[20], s2_v0_lane107} + {lane107_a[20], lane107_a};
+  assign lane107_h = lane107_s[21:1];
   assign lane107_spike = $signed(s3_h_lane107) >= $signed(21'd2048);
   assign lane107_vn = s4_spike_lane107 ? 21'd0 : s4_kept_lane107;
   assign v0_lane108 = v0_lane108_mux | v0_lane108_mux_1;
   assign lane108_a = {s2_current_lane108, 4'd0};
-  assign lane108_d = {lane108_a[20], lane108_a} - {s2_v0_lane108[20], s2_v0_lane108};
-  assign lane108_dk = lane108_d[21:1];
-  assign lane108_h = lane108_h_add[20:0];
+  assign lane108_s = {s2_v0_lane108[20], s2_v0_lane108} + {lane108_a[20], lane108_a};
+  assign lane108_h = lane108_s[21:1];
   assign lane108_spike = $signed(s3_h_lane108) >= $signed(21'd2048);
   assign lane108_vn = s4_spike_lane108 ? 21'd0 : s4_kept_lane108;
   assign v0_lane109 = v0_lane109_mux | v0_lane109_mux_1;
   assign lane109_a = {s2_current_lane109, 4'd0};
-  assign lane109_d = {lane109_a[20], lane109_a} - {s2_v0_lane109[20], s2_v0_lane109};
-  assign lane109_dk = lane109_d[21:1];
-  assign lane109_h = lane109_h_add[20:0];
+  assign lane109_s = {s2_v0_lane109[20], s2_v0_lane109} + {lane109_a[20], lane109_a};
+  assign lane109_h = lane109_s[21:1];
   assign lane109_spike = $signed(s3_h_lane109) >= $signed(21'd2048);
   assign lane109_vn = s4_spike_lane109 ? 21'd0 : s4_kept_lane109;
   assign v0_lane110 = v0_lane110_mux | v0_lane110_mux_1;
   assign lane110_a = {s2_current_lane110, 4'd0};
-  assign lane110_d = {lane110_a[20], lane110_a} - {s2_v0_lane110[20], s2_v0_lane110};
-  assign lane110_dk = lane110_d[21:1];
-  assign lane110_h = lane110_h_add[20:0];
+  assign lane110_s = {s2_v0_lane110[20], s2_v0_lane110} + {lane110_a[20], lane110_a};
+  assign lane110_h = lane110_s[21:1];
   assign lane110_spike = $signed(s3_h_lane110) >= $signed(21'd2048);
   assign lane110_vn = s4_spike_lane110 ? 21'd0 : s4_kept_lane110;
   assign v0_lane111 = v0_lane111_mux | v0_lane111_mux_1;
   assign lane111_a = {s2_current_lane111, 4'd0};
-  assign lane111_d = {lane111_a[20], lane111_a} - {s2_v0_lane111[20], s2_v0_lane111};
-  assign lane111_dk = lane111_d[21:1];
-  assign lane111_h = lane111_h_add[20:0];
+  assign lane111_s = {s2_v0_lane111[20], s2_v0_lane111} + {lane111_a[20], lane111_a};
+  assign lane111_h = lane111_s[21:1];
   assign lane111_spike = $signed(s3_h_lane111) >= $signed(21'd2048);
   assign lane111_vn = s4_spike_lane111 ? 21'd0 : s4_kept_lane111;
   assign v0_lane112 = v0_lane112_mux | v0_lane112_mux_1;
   assign lane112_a = {s2_current_lane112, 4'd0};
-  assign lane112_d = {lane112_a[20], lane112_a} - {s2_v0_lane112[20], s2_v0_lane112};
-  assign lane112_dk = lane112_d[21:1];
-  assign lane112_h = lane112_h_add[20:0];
+  assign lane112_s = {s2_v0_lane112[20], s2_v0_lane112} + {lane112_a[20], lane112_a};
+  assign lane112_h = lane112_s[21:1];
   assign lane112_spike = $signed(s3_h_lane112) >= $signed(21'd2048);
   assign lane112_vn = s4_spike_lane112 ? 21'd0 : s4_kept_lane112;
   assign v0_lane113 = v0_lane113_mux | v0_lane113_mux_1;
   assign lane113_a = {s2_current_lane113, 4'd0};
-  assign lane113_d = {lane113_a[20], lane113_a} - {s2_v0_lane113[20], s2_v0_lane113};
-  assign lane113_dk = lane113_d[21:1];
-  assign lane113_h = lane113_h_add[20:0];
+  assign lane113_s = {s2_v0_lane113[20], s2_v0_lane113} + {lane113_a[20], lane113_a};
+  assign lane113_h = lane113_s[21:1];
   assign lane113_spike = $signed(s3_h_lane113) >= $signed(21'd2048);
   assign lane113_vn = s4_spike_lane113 ? 21'd0 : s4_kept_lane113;
   assign v0_lane114 = v0_lane114_mux | v0_lane114_mux_1;
   assign lane114_a = {s2_current_lane114, 4'd0};
-  assign lane114_d = {lane114_a[20], lane114_a} - {s2_v0_lane114[20], s2_v0_lane114};
-  assign lane114_dk = lane114_d[21:1];
-  assign lane114_h = lane114_h_add[20:0];
+  assign lane114_s = {s2_v0_lane114[20], s2_v0_lane114} + {lane114_a[20], lane114_a};
+  assign lane114_h = lane114_s[21:1];
   assign lane114_spike = $signed(s3_h_lane114) >= $signed(21'd2048);
   assign lane114_vn = s4_spike_lane114 ? 21'd0 : s4_kept_lane114;
   assign v0_lane115 = v0_lane115_mux | v0_lane115_mux_1;
   assign lane115_a = {s2_current_lane115, 4'd0};
-  assign lane115_d = {lane115_a[20], lane115_a} - {s2_v0_lane115[20], s2_v0_lane115};
-  assign lane115_dk = lane115_d[21:1];
-  assign lane115_h = lane115_h_add[20:0];
+  assign lane115_s = {s2_v0_lane115[20], s2_v0_lane115} + {lane115_a[20], lane115_a};
+  assign lane115_h = lane115_s[21:1];
   assign lane115_spike = $signed(s3_h_lane115) >= $signed(21'd2048);
   assign lane115_vn = s4_spike_lane115 ? 21'd0 : s4_kept_lane115;
   assign v0_lane116 = v0_lane116_mux | v0_lane116_mux_1;
   assign lane116_a = {s2_current_lane116, 4'd0};
-  assign lane116_d = {lane116_a[20], lane116_a} - {s2_v0_lane116[20], s2_v0_lane116};
-  assign lane116_dk = lane116_d[21:1];
-  assign lane116_h = lane116_h_add[20:0];
+  assign lane116_s = {s2_v0_lane116[20], s2_v0_lane116} + {lane116_a[20], lane116_a};
+  assign lane116_h = lane116_s[21:1];
   assign lane116_spike = $signed(s3_h_lane116) >= $signed(21'd2048);
   assign lane116_vn = s4_spike_lane116 ? 21'd0 : s4_kept_lane116;
   assign v0_lane117 = v0_lane117_mux | v0_lane117_mux_1;
   assign lane117_a = {s2_current_lane117, 4'd0};
-  assign lane117_d = {lane117_a[20], lane117_a} - {s2_v0_lane117[20], s2_v0_lane117};
-  assign lane117_dk = lane117_d[21:1];
-  assign lane117_h = lane117_h_add[20:0];
+  assign lane117_s = {s2_v0_lane117[20], s2_v0_lane117} + {lane117_a[20], lane117_a};
+  assign lane117_h = lane117_s[21:1];
   assign lane117_spike = $signed(s3_h_lane117) >= $signed(21'd2048);
   assign lane117_vn = s4_spike_lane117 ? 21'd0 : s4_kept_lane117;
   assign v0_lane118 = v0_lane118_mux | v0_lane118_mux_1;
   assign lane118_a = {s2_current_lane118, 4'd0};
-  assign lane118_d = {lane118_a[20], lane118_a} - {s2_v0_lane118[20], s2_v0_lane118};
-  assign lane118_dk = lane118_d[21:1];
-  assign lane118_h = lane118_h_add[20:0];
+  assign lane118_s = {s2_v0_lane118[20], s2_v0_lane118} + {lane118_a[20], lane118_a};
+  assign lane118_h = lane118_s[21:1];
   assign lane118_spike = $signed(s3_h_lane118) >= $signed(21'd2048);
   assign lane118_vn = s4_spike_lane118 ? 21'd0 : s4_kept_lane118;
   assign v0_lane119 = v0_lane119_mux | v0_lane119_mux_1;
   assign lane119_a = {s2_current_lane119, 4'd0};
-  assign lane119_d = {lane119_a[20], lane119_a} - {s2_v0_lane119[20], s2_v0_lane119};
-  assign lane119_dk = lane119_d[21:1];
-  assign lane119_h = lane119_h_add[20:0];
+  assign lane119_s = {s2_v0_lane119[20], s2_v0_lane119} + {lane119_a[20], lane119_a};
+  assign lane119_h = lane119_s[21:1];
   assign lane119_spike = $signed(s3_h_lane119) >= $signed(21'd2048);
   assign lane119_vn = s4_spike_lane119 ? 21'd0 : s4_kept_lane119;
   assign v0_lane120 = v0_lane120_mux | v0_lane120_mux_1;
   assign lane120_a = {s2_current_lane120, 4'd0};
-  assign lane120_d = {lane120_a[20], lane120_a} - {s2_v0_lane120[20], s2_v0_lane120};
-  assign lane120_dk = lane120_d[21:1];
-  assign lane120_h = lane120_h_add[20:0];
+  assign lane120_s = {s2_v0_lane120[20], s2_v0_lane120} + {lane120_a[20], lane120_a};
+  assign lane120_h = lane120_s[21:1];
   assign lane120_spike = $signed(s3_h_lane120) >= $signed(21'd2048);
   assign lane120_vn = s4_spike_lane120 ? 21'd0 : s4_kept_lane120;
   assign v0_lane121 = v0_lane121_mux | v0_lane121_mux_1;
   assign lane121_a = {s2_current_lane121, 4'd0};
-  assign lane121_d = {lane121_a[20], lane121_a} - {s2_v0_lane121[20], s2_v0_lane121};
-  assign lane121_dk = lane121_d[21:1];
-  assign lane121_h = lane121_h_add[20:0];
+  assign lane121_s = {s2_v0_lane121[20], s2_v0_lane121} + {lane121_a[20], lane121_a};
+  assign lane121_h = lane121_s[21:1];
   assign lane121_spike = $signed(s3_h_lane121) >= $signed(21'd2048);
   assign lane121_vn = s4_spike_lane121 ? 21'd0 : s4_kept_lane121;
   assign v0_lane122 = v0_lane122_mux | v0_lane122_mux_1;
   assign lane122_a = {s2_current_lane122, 4'd0};
-  assign lane122_d = {lane122_a[20], lane122_a} - {s2_v0_lane122[20], s2_v0_lane122};
-  assign lane122_dk = lane122_d[21:1];
-  assign lane122_h = lane122_h_add[20:0];
+  assign lane122_s = {s2_v0_lane122[20], s2_v0_lane122} + {lane122_a[20], lane122_a};
+  assign lane122_h = lane122_s[21:1];
   assign lane122_spike = $signed(s3_h_lane122) >= $signed(21'd2048);
   assign lane122_vn = s4_spike_lane122 ? 21'd0 : s4_kept_lane122;
   assign v0_lane123 = v0_lane123_mux | v0_lane123_mux_1;
   assign lane123_a = {s2_current_lane123, 4'd0};
-  assign lane123_d = {lane123_a[20], lane123_a} - {s2_v0_lane123[20], s2_v0_lane123};
-  assign lane123_dk = lane123_d[21:1];
-  assign lane123_h = lane123_h_add[20:0];
+  assign lane123_s = {s2_v0_lane123[20], s2_v0_lane123} + {lane123_a[20], lane123_a};
+  assign lane123_h = lane123_s[21:1];
   assign lane123_spike = $signed(s3_h_lane123) >= $signed(21'd2048);
   assign lane123_vn = s4_spike_lane123 ? 21'd0 : s4_kept_lane123;
   assign v0_lane124 = v0_lane124_mux | v0_lane124_mux_1;
   assign lane124_a = {s2_current_lane124, 4'd0};
-  assign lane124_d = {lane124_a[20], lane124_a} - {s2_v0_lane124[20], s2_v0_lane124};
-  assign lane124_dk = lane124_d[21:1];
-  assign lane124_h = lane124_h_add[20:0];
+  assign lane124_s = {s2_v0_lane124[20], s2_v0_lane124} + {lane124_a[20], lane124_a};
+  assign lane124_h = lane124_s[21:1];
   assign lane124_spike = $signed(s3_h_lane124) >= $signed(21'd2048);
   assign lane124_vn = s4_spike_lane124 ? 21'd0 : s4_kept_lane124;
   assign v0_lane125 = v0_lane125_mux | v0_lane125_mux_1;
   assign lane125_a = {s2_current_lane125, 4'd0};
-  assign lane125_d = {lane125_a[20], lane125_a} - {s2_v0_lane125[20], s2_v0_lane125};
-  assign lane125_dk = lane125_d[21:1];
-  assign lane125_h = lane125_h_add[20:0];
+  assign lane125_s = {s2_v0_lane125[20], s2_v0_lane125} + {lane125_a[20], lane125_a};
+  assign lane125_h = lane125_s[21:1];
   assign lane125_spike = $signed(s3_h_lane125) >= $signed(21'd2048);
   assign lane125_vn = s4_spike_lane125 ? 21'd0 : s4_kept_lane125;
   assign v0_lane126 = v0_lane126_mux | v0_lane126_mux_1;
   assign lane126_a = {s2_current_lane126, 4'd0};
-  assign lane126_d = {lane126_a[20], lane126_a} - {s2_v0_lane126[20], s2_v0_lane126};
-  assign lane126_dk = lane126_d[21:1];
-  assign lane126_h = lane126_h_add[20:0];
+  assign lane126_s = {s2_v0_lane126[20], s2_v0_lane126} + {lane126_a[20], lane126_a};
+  assign lane126_h = lane126_s[21:1];
   assign lane126_spike = $signed(s3_h_lane126) >= $signed(21'd2048);
   assign lane126_vn = s4_spike_lane126 ? 21'd0 : s4_kept_lane126;
   assign v0_lane127 = v0_lane127_mux | v0_lane127_mux_1;
   assign lane127_a = {s2_current_lane127, 4'd0};
-  assign lane127_d = {lane127_a[20], lane127_a} - {s2_v0_lane127[20], s2_v0_lane127};
-  assign lane127_dk = lane127_d[21:1];
-  assign lane127_h = lane127_h_add[20:0];
+  assign lane127_s = {s2_v0_lane127[20], s2_v0_lane127} + {lane127_a[20], lane127_a};
+  assign lane127_h = lane127_s[21:1];
   assign lane127_spike = $signed(s3_h_lane127) >= $signed(21'd2048);
   assign lane127_vn = s4_spike_lane127 ? 21'd0 : s4_kept_lane127;
   assign v0_lane128 = v0_lane128_mux | v0_lane128_mux_1;
   assign lane128_a = {s2_current_lane128, 4'd0};
-  assign lane128_d = {lane128_a[20], lane128_a} - {s2_v0_lane128[20], s2_v0_lane128};
-  assign lane128_dk = lane128_d[21:1];
-  assign lane128_h = lane128_h_add[20:0];
+  assign lane128_s = {s2_v0_lane128[20], s2_v0_lane128} + {lane128_a[20], lane128_a};
+  assign lane128_h = lane128_s[21:1];
   assign lane128_spike = $signed(s3_h_lane128) >= $signed(21'd2048);
   assign lane128_vn = s4_spike_lane128 ? 21'd0 : s4_kept_lane128;
   assign v0_lane129 = v0_lane129_mux | v0_lane129_mux_1;
   assign lane129_a = {s2_current_lane129, 4'd0};
-  assign lane129_d = {lane129_a[20], lane129_a} - {s2_v0_lane129[20], s2_v0_lane129};
-  assign lane129_dk = lane129_d[21:1];
-  assign lane129_h = lane129_h_add[20:0];
+  assign lane129_s = {s2_v0_lane129[20], s2_v0_lane129} + {lane129_a[20], lane129_a};
+  assign lane129_h = lane129_s[21:1];
   assign lane129_spike = $signed(s3_h_lane129) >= $signed(21'd2048);
   assign lane129_vn = s4_spike_lane129 ? 21'd0 : s4_kept_lane129;
   assign v0_lane130 = v0_lane130_mux | v0_lane130_mux_1;
   assign lane130_a = {s2_current_lane130, 4'd0};
-  assign lane130_d = {lane130_a[20], lane130_a} - {s2_v0_lane130[20], s2_v0_lane130};
-  assign lane130_dk = lane130_d[21:1];
-  assign lane130_h = lane130_h_add[20:0];
+  assign lane130_s = {s2_v0_lane130[20], s2_v0_lane130} + {lane130_a[20], lane130_a};
+  assign lane130_h = lane130_s[21:1];
   assign lane130_spike = $signed(s3_h_lane130) >= $signed(21'd2048);
   assign lane130_vn = s4_spike_lane130 ? 21'd0 : s4_kept_lane130;
   assign v0_lane131 = v0_lane131_mux | v0_lane131_mux_1;
   assign lane131_a = {s2_current_lane131, 4'd0};
-  assign lane131_d = {lane131_a[20], lane131_a} - {s2_v0_lane131[20], s2_v0_lane131};
-  assign lane131_dk = lane131_d[21:1];
-  assign lane131_h = lane131_h_add[20:0];
+  assign lane131_s = {s2_v0_lane131[20], s2_v0_lane131} + {lane131_a[20], lane131_a};
+  assign lane131_h = lane131_s[21:1];
   assign lane131_spike = $signed(s3_h_lane131) >= $signed(21'd2048);
   assign lane131_vn = s4_spike_lane131 ? 21'd0 : s4_kept_lane131;
   assign v0_lane132 = v0_lane132_mux | v0_lane132_mux_1;
   assign lane132_a = {s2_current_lane132, 4'd0};
-  assign lane132_d = {lane132_a[20], lane132_a} - {s2_v0_lane132[20], s2_v0_lane132};
-  assign lane132_dk = lane132_d[21:1];
-  assign lane132_h = lane132_h_add[20:0];
+  assign lane132_s = {s2_v0_lane132[20], s2_v0_lane132} + {lane132_a[20], lane132_a};
+  assign lane132_h = lane132_s[21:1];
   assign lane132_spike = $signed(s3_h_lane132) >= $signed(21'd2048);
   assign lane132_vn = s4_spike_lane132 ? 21'd0 : s4_kept_lane132;
   assign v0_lane133 = v0_lane133_mux | v0_lane133_mux_1;
   assign lane133_a = {s2_current_lane133, 4'd0};
-  assign lane133_d = {lane133_a[20], lane133_a} - {s2_v0_lane133[20], s2_v0_lane133};
-  assign lane133_dk = lane133_d[21:1];
-  assign lane133_h = lane133_h_add[20:0];
+  assign lane133_s = {s2_v0_lane133[20], s2_v0_lane133} + {lane133_a[20], lane133_a};
+  assign lane133_h = lane133_s[21:1];
   assign lane133_spike = $signed(s3_h_lane133) >= $signed(21'd2048);
   assign lane133_vn = s4_spike_lane133 ? 21'd0 : s4_kept_lane133;
   assign v0_lane134 = v0_lane134_mux | v0_lane134_mux_1;
   assign lane134_a = {s2_current_lane134, 4'd0};
-  assign lane134_d = {lane134_a[20], lane134_a} - {s2_v0_lane134[20], s2_v0_lane134};
-  assign lane134_dk = lane134_d[21:1];
-  assign lane134_h = lane134_h_add[20:0];
+  assign lane134_s = {s2_v0_lane134[20], s2_v0_lane134} + {lane134_a[20], lane134_a};
+  assign lane134_h = lane134_s[21:1];
   assign lane134_spike = $signed(s3_h_lane134) >= $signed(21'd2048);
   assign lane134_vn = s4_spike_lane134 ? 21'd0 : s4_kept_lane134;
   assign v0_lane135 = v0_lane135_mux | v0_lane135_mux_1;
   assign lane135_a = {s2_current_lane135, 4'd0};
-  assign lane135_d = {lane135_a[20], lane135_a} - {s2_v0_lane135[20], s2_v0_lane135};
-  assign lane135_dk = lane135_d[21:1];
-  assign lane135_h = lane135_h_add[20:0];
+  assign lane135_s = {s2_v0_lane135[20], s2_v0_lane135} + {lane135_a[20], lane135_a};
+  assign lane135_h = lane135_s[21:1];
   assign lane135_spike = $signed(s3_h_lane135) >= $signed(21'd2048);
   assign lane135_vn = s4_spike_lane135 ? 21'd0 : s4_kept_lane135;
   assign v0_lane136 = v0_lane136_mux | v0_lane136_mux_1;
   assign lane136_a = {s2_current_lane136, 4'd0};
-  assign lane136_d = {lane136_a[20], lane136_a} - {s2_v0_lane136[20], s2_v0_lane136};
-  assign lane136_dk = lane136_d[21:1];
-  assign lane136_h = lane136_h_add[20:0];
+  assign lane136_s = {s2_v0_lane136[20], s2_v0_lane136} + {lane136_a[20], lane136_a};
+  assign lane136_h = lane136_s[21:1];
   assign lane136_spike = $signed(s3_h_lane136) >= $signed(21'd2048);
   assign lane136_vn = s4_spike_lane136 ? 21'd0 : s4_kept_lane136;
   assign v0_lane137 = v0_lane137_mux | v0_lane137_mux_1;
   assign lane137_a = {s2_current_lane137, 4'd0};
-  assign lane137_d = {lane137_a[20], lane137_a} - {s2_v0_lane137[20], s2_v0_lane137};
-  assign lane137_dk = lane137_d[21:1];
-  assign lane137_h = lane137_h_add[20:0];
+  assign lane137_s = {s2_v0_lane137[20], s2_v0_lane137} + {lane137_a[20], lane137_a};
+  assign lane137_h = lane137_s[21:1];
   assign lane137_spike = $signed(s3_h_lane137) >= $signed(21'd2048);
   assign lane137_vn = s4_spike_lane137 ? 21'd0 : s4_kept_lane137;
   assign v0_lane138 = v0_lane138_mux | v0_lane138_mux_1;
   assign lane138_a = {s2_current_lane138, 4'd0};
-  assign lane138_d = {lane138_a[20], lane138_a} - {s2_v0_lane138[20], s2_v0_lane138};
-  assign lane138_dk = lane138_d[21:1];
-  assign lane138_h = lane138_h_add[20:0];
+  assign lane138_s = {s2_v0_lane138[20], s2_v0_lane138} + {lane138_a[20], lane138_a};
+  assign lane138_h = lane138_s[21:1];
   assign lane138_spike = $signed(s3_h_lane138) >= $signed(21'd2048);
   assign lane138_vn = s4_spike_lane138 ? 21'd0 : s4_kept_lane138;
   assign v0_lane139 = v0_lane139_mux | v0_lane139_mux_1;
   assign lane139_a = {s2_current_lane139, 4'd0};
-  assign lane139_d = {lane139_a[20], lane139_a} - {s2_v0_lane139[20], s2_v0_lane139};
-  assign lane139_dk = lane139_d[21:1];
-  assign lane139_h = lane139_h_add[20:0];
+  assign lane139_s = {s2_v0_lane139[20], s2_v0_lane139} + {lane139_a[20], lane139_a};
+  assign lane139_h = lane139_s[21:1];
   assign lane139_spike = $signed(s3_h_lane139) >= $signed(21'd2048);
   assign lane139_vn = s4_spike_lane139 ? 21'd0 : s4_kept_lane139;
   assign v0_lane140 = v0_lane140_mux | v0_lane140_mux_1;
   assign lane140_a = {s2_current_lane140, 4'd0};
-  assign lane140_d = {lane140_a[20], lane140_a} - {s2_v0_lane140[20], s2_v0_lane140};
-  assign lane140_dk = lane140_d[21:1];
-  assign lane140_h = lane140_h_add[20:0];
+  assign lane140_s = {s2_v0_lane140[20], s2_v0_lane140} + {lane140_a[20], lane140_a};
+  assign lane140_h = lane140_s[21:1];
   assign lane140_spike = $signed(s3_h_lane140) >= $signed(21'd2048);
   assign lane140_vn = s4_spike_lane140 ? 21'd0 : s4_kept_lane140;
   assign v0_lane141 = v0_lane141_mux | v0_lane141_mux_1;
   assign lane141_a = {s2_current_lane141, 4'd0};
-  assign lane141_d = {lane141_a[20], lane141_a} - {s2_v0_lane141[20], s2_v0_lane141};
-  assign lane141_dk = lane141_d[21:1];
-  assign lane141_h = lane141_h_add[20:0];
+  assign lane141_s = {s2_v0_lane141[20], s2_v0_lane141} + {lane141_a[20], lane141_a};
+  assign lane141_h = lane141_s[21:1];
   assign lane141_spike = $signed(s3_h_lane141) >= $signed(21'd2048);
   assign lane141_vn = s4_spike_lane141 ? 21'd0 : s4_kept_lane141;
   assign v0_lane142 = v0_lane142_mux | v0_lane142_mux_1;
   assign lane142_a = {s2_current_lane142, 4'd0};
-  assign lane142_d = {lane142_a[20], lane142_a} - {s2_v0_lane142[20], s2_v0_lane142};
-  assign lane142_dk = lane142_d[21:1];
-  assign lane142_h = lane142_h_add[20:0];
+  assign lane142_s = {s2_v0_lane142[20], s2_v0_lane142} + {lane142_a[20], lane142_a};
+  assign lane142_h = lane142_s[21:1];
   assign lane142_spike = $signed(s3_h_lane142) >= $signed(21'd2048);
   assign lane142_vn = s4_spike_lane142 ? 21'd0 : s4_kept_lane142;
   assign v0_lane143 = v0_lane143_mux | v0_lane143_mux_1;
   assign lane143_a = {s2_current_lane143, 4'd0};
-  assign lane143_d = {lane143_a[20], lane143_a} - {s2_v0_lane143[20], s2_v0_lane143};
-  assign lane143_dk = lane143_d[21:1];
-  assign lane143_h = lane143_h_add[20:0];
+  assign lane143_s = {s2_v0_lane143[20], s2_v0_lane143} + {lane143_a[20], lane143_a};
+  assign lane143_h = lane143_s[21:1];
   assign lane143_spike = $signed(s3_h_lane143) >= $signed(21'd2048);
   assign lane143_vn = s4_spike_lane143 ? 21'd0 : s4_kept_lane143;
   assign v0_lane144 = v0_lane144_mux | v0_lane144_mux_1;
   assign lane144_a = {s2_current_lane144, 4'd0};
-  assign lane144_d = {lane144_a[20], lane144_a} - {s2_v0_lane144[20], s2_v0_lane144};
-  assign lane144_dk = lane144_d[21:1];
-  assign lane144_h = lane144_h_add[20:0];
+  assign lane144_s = {s2_v0_lane144[20], s2_v0_lane144} + {lane144_a[20], lane144_a};
+  assign lane144_h = lane144_s[21:1];
   assign lane144_spike = $signed(s3_h_lane144) >= $signed(21'd2048);
   assign lane144_vn = s4_spike_lane144 ? 21'd0 : s4_kept_lane144;
   assign v0_lane145 = v0_lane145_mux | v0_lane145_mux_1;
   assign lane145_a = {s2_current_lane145, 4'd0};
-  assign lane145_d = {lane145_a[20], lane145_a} - {s2_v0_lane145[20], s2_v0_lane145};
-  assign lane145_dk = lane145_d[21:1];
-  assign lane145_h = lane145_h_add[20:0];
+  assign lane145_s = {s2_v0_lane145[20], s2_v0_lane145} + {lane145_a[20], lane145_a};
+  assign lane145_h = lane145_s[21:1];
   assign lane145_spike = $signed(s3_h_lane145) >= $signed(21'd2048);
   assign lane145_vn = s4_spike_lane145 ? 21'd0 : s4_kept_lane145;
   assign v0_lane146 = v0_lane146_mux | v0_lane146_mux_1;
   assign lane146_a = {s2_current_lane146, 4'd0};
-  assign lane146_d = {lane146_a[20], lane146_a} - {s2_v0_lane146[20], s2_v0_lane146};
-  assign lane146_dk = lane146_d[21:1];
-  assign lane146_h = lane146_h_add[20:0];
+  assign lane146_s = {s2_v0_lane146[20], s2_v0_lane146} + {lane146_a[20], lane146_a};
+  assign lane146_h = lane146_s[21:1];
   assign lane146_spike = $signed(s3_h_lane146) >= $signed(21'd2048);
   assign lane146_vn = s4_spike_lane146 ? 21'd0 : s4_kept_lane146;
   assign v0_lane147 = v0_lane147_mux | v0_lane147_mux_1;
   assign lane147_a = {s2_current_lane147, 4'd0};
-  assign lane147_d = {lane147_a[20], lane147_a} - {s2_v0_lane147[20], s2_v0_lane147};
-  assign lane147_dk = lane147_d[21:1];
-  assign lane147_h = lane147_h_add[20:0];
+  assign lane147_s = {s2_v0_lane147[20], s2_v0_lane147} + {lane147_a[20], lane147_a};
+  assign lane147_h = lane147_s[21:1];
   assign lane147_spike = $signed(s3_h_lane147) >= $signed(21'd2048);
   assign lane147_vn = s4_spike_lane147 ? 21'd0 : s4_kept_lane147;
   assign v0_lane148 = v0_lane148_mux | v0_lane148_mux_1;
   assign lane148_a = {s2_current_lane148, 4'd0};
-  assign lane148_d = {lane148_a[20], lane148_a} - {s2_v0_lane148[20], s2_v0_lane148};
-  assign lane148_dk = lane148_d[21:1];
-  assign lane148_h = lane148_h_add[20:0];
+  assign lane148_s = {s2_v0_lane148[20], s2_v0_lane148} + {lane148_a[20], lane148_a};
+  assign lane148_h = lane148_s[21:1];
   assign lane148_spike = $signed(s3_h_lane148) >= $signed(21'd2048);
   assign lane148_vn = s4_spike_lane148 ? 21'd0 : s4_kept_lane148;
   assign v0_lane149 = v0_lane149_mux | v0_lane149_mux_1;
   assign lane149_a = {s2_current_lane149, 4'd0};
-  assign lane149_d = {lane149_a[20], lane149_a} - {s2_v0_lane149[20], s2_v0_lane149};
-  assign lane149_dk = lane149_d[21:1];
-  assign lane149_h = lane149_h_add[20:0];
+  assign lane149_s = {s2_v0_lane149[20], s2_v0_lane149} + {lane149_a[20], lane149_a};
+  assign lane149_h = lane149_s[21:1];
   assign lane149_spike = $signed(s3_h_lane149) >= $signed(21'd2048);
   assign lane149_vn = s4_spike_lane149 ? 21'd0 : s4_kept_lane149;
   assign v0_lane150 = v0_lane150_mux | v0_lane150_mux_1;
   assign lane150_a = {s2_current_lane150, 4'd0};
-  assign lane150_d = {lane150_a[20], lane150_a} - {s2_v0_lane150[20], s2_v0_lane150};
-  assign lane150_dk = lane150_d[21:1];
-  assign lane150_h = lane150_h_add[20:0];
+  assign lane150_s = {s2_v0_lane150[20], s2_v0_lane150} + {lane150_a[20], lane150_a};
+  assign lane150_h = lane150_s[21:1];
   assign lane150_spike = $signed(s3_h_lane150) >= $signed(21'd2048);
   assign lane150_vn = s4_spike_lane150 ? 21'd0 : s4_kept_lane150;
   assign v0_lane151 = v0_lane151_mux | v0_lane151_mux_1;
   assign lane151_a = {s2_current_lane151, 4'd0};
-  assign lane151_d = {lane151_a[20], lane151_a} - {s2_v0_lane151[20], s2_v0_lane151};
-  assign lane151_dk = lane151_d[21:1];
-  assign lane151_h = lane151_h_add[20:0];
+  assign lane151_s = {s2_v0_lane151[20], s2_v0_lane151} + {lane151_a[20], lane151_a};
+  assign lane151_h = lane151_s[21:1];
   assign lane151_spike = $signed(s3_h_lane151) >= $signed(21'd2048);
   assign lane151_vn = s4_spike_lane151 ? 21'd0 : s4_kept_lane151;
   assign v0_lane152 = v0_lane152_mux | v0_lane152_mux_1;
   assign lane152_a = {s2_current_lane152, 4'd0};
-  assign lane152_d = {lane152_a[20], lane152_a} - {s2_v0_lane152[20], s2_v0_lane152};
-  assign lane152_dk = lane152_d[21:1];
-  assign lane152_h = lane152_h_add[20:0];
+  assign lane152_s = {s2_v0_lane152[20], s2_v0_lane152} + {lane152_a[20], lane152_a};
+  assign lane152_h = lane152_s[21:1];
   assign lane152_spike = $signed(s3_h_lane152) >= $signed(21'd2048);
   assign lane152_vn = s4_spike_lane152 ? 21'd0 : s4_kept_lane152;
   assign v0_lane153 = v0_lane153_mux | v0_lane153_mux_1;
   assign lane153_a = {s2_current_lane153, 4'd0};
-  assign lane153_d = {lane153_a[20], lane153_a} - {s2_v0_lane153[20], s2_v0_lane153};
-  assign lane153_dk = lane153_d[21:1];
-  assign lane153_h = lane153_h_add[20:0];
+  assign lane153_s = {s2_v0_lane153[20], s2_v0_lane153} + {lane153_a[20], lane153_a};
+  assign lane153_h = lane153_s[21:1];
   assign lane153_spike = $signed(s3_h_lane153) >= $signed(21'd2048);
   assign lane153_vn = s4_spike_lane153 ? 21'd0 : s4_kept_lane153;
   assign v0_lane154 = v0_lane154_mux | v0_lane154_mux_1;
   assign lane154_a = {s2_current_lane154, 4'd0};
-  assign lane154_d = {lane154_a[20], lane154_a} - {s2_v0_lane154[20], s2_v0_lane154};
-  assign lane154_dk = lane154_d[21:1];
-  assign lane154_h = lane154_h_add[20:0];
+  assign lane154_s = {s2_v0_lane154[20], s2_v0_lane154} + {lane154_a[20], lane154_a};
+  assign lane154_h = lane154_s[21:1];
   assign lane154_spike = $signed(s3_h_lane154) >= $signed(21'd2048);
   assign lane154_vn = s4_spike_lane154 ? 21'd0 : s4_kept_lane154;
   assign v0_lane155 = v0_lane155_mux | v0_lane155_mux_1;
   assign lane155_a = {s2_current_lane155, 4'd0};
-  assign lane155_d = {lane155_a[20], lane155_a} - {s2_v0_lane155[20], s2_v0_lane155};
-  assign lane155_dk = lane155_d[21:1];
-  assign lane155_h = lane155_h_add[20:0];
+  assign lane155_s = {s2_v0_lane155[20], s2_v0_lane155} + {lane155_a[20], lane155_a};
+  assign lane155_h = lane155_s[21:1];
   assign lane155_spike = $signed(s3_h_lane155) >= $signed(21'd2048);
   assign lane155_vn = s4_spike_lane155 ? 21'd0 : s4_kept_lane155;
   assign v0_lane156 = v0_lane156_mux | v0_lane156_mux_1;
   assign lane156_a = {s2_current_lane156, 4'd0};
-  assign lane156_d = {lane156_a[20], lane156_a} - {s2_v0_lane156[20], s2_v0_lane156};
-  assign lane156_dk = lane156_d[21:1];
-  assign lane156_h = lane156_h_add[20:0];
+  assign lane156_s = {s2_v0_lane156[20], s2_v0_lane156} + {lane156_a[20], lane156_a};
+  assign lane156_h = lane156_s[21:1];
   assign lane156_spike = $signed(s3_h_lane156) >= $signed(21'd2048);
   assign lane156_vn = s4_spike_lane156 ? 21'd0 : s4_kept_lane156;
   assign v0_lane157 = v0_lane157_mux | v0_lane157_mux_1;
   assign lane157_a = {s2_current_lane157, 4'd0};
-  assign lane157_d = {lane157_a[20], lane157_a} - {s2_v0_lane157[20], s2_v0_lane157};
-  assign lane157_dk = lane157_d[21:1];
-  assign lane157_h = lane157_h_add[20:0];
+  assign lane157_s = {s2_v0_lane157[20], s2_v0_lane157} + {lane157_a[20], lane157_a};
+  assign lane157_h = lane157_s[21:1];
   assign lane157_spike = $signed(s3_h_lane157) >= $signed(21'd2048);
   assign lane157_vn = s4_spike_lane157 ? 21'd0 : s4_kept_lane157;
   assign v0_lane158 = v0_lane158_mux | v0_lane158_mux_1;
   assign lane158_a = {s2_current_lane158, 4'd0};
-  assign lane158_d = {lane158_a[20], lane158_a} - {s2_v0_lane158[20], s2_v0_lane158};
-  assign lane158_dk = lane158_d[21:1];
-  assign lane158_h = lane158_h_add[20:0];
+  assign lane158_s = {s2_v0_lane158[20], s2_v0_lane158} + {lane158_a[20], lane158_a};
+  assign lane158_h = lane158_s[21:1];
   assign lane158_spike = $signed(s3_h_lane158) >= $signed(21'd2048);
   assign lane158_vn = s4_spike_lane158 ? 21'd0 : s4_kept_lane158;
   assign v0_lane159 = v0_lane159_mux | v0_lane159_mux_1;
   assign lane159_a = {s2_current_lane159, 4'd0};
-  assign lane159_d = {lane159_a[20], lane159_a} - {s2_v0_lane159[20], s2_v0_lane159};
-  assign lane159_dk = lane159_d[21:1];
-  assign lane159_h = lane159_h_add[20:0];
+  assign lane159_s = {s2_v0_lane159[20], s2_v0_lane159} + {lane159_a[20], lane159_a};
+  assign lane159_h = lane159_s[21:1];
   assign lane159_spike = $signed(s3_h_lane159) >= $signed(21'd2048);
   assign lane159_vn = s4_spike_lane159 ? 21'd0 : s4_kept_lane159;
   assign v0_lane160 = v0_lane160_mux | v0_lane160_mux_1;
   assign lane160_a = {s2_current_lane160, 4'd0};
-  assign lane160_d = {lane160_a[20], lane160_a} - {s2_v0_lane160[20], s2_v0_lane160};
-  assign lane160_dk = lane160_d[21:1];
-  assign lane160_h = lane160_h_add[20:0];
+  assign lane160_s = {s2_v0_lane160[20], s2_v0_lane160} + {lane160_a[20], lane160_a};
+  assign lane160_h = lane160_s[21:1];
   assign lane160_spike = $signed(s3_h_lane160) >= $signed(21'd2048);
   assign lane160_vn = s4_spike_lane160 ? 21'd0 : s4_kept_lane160;
   assign v0_lane161 = v0_lane161_mux | v0_lane161_mux_1;
   assign lane161_a = {s2_current_lane161, 4'd0};
-  assign lane161_d = {lane161_a[20], lane161_a} - {s2_v0_lane161[20], s2_v0_lane161};
-  assign lane161_dk = lane161_d[21:1];
-  assign lane161_h = lane161_h_add[20:0];
+  assign lane161_s = {s2_v0_lane161[20], s2_v0_lane161} + {lane161_a[20], lane161_a};
+  assign lane161_h = lane161_s[21:1];
   assign lane161_spike = $signed(s3_h_lane161) >= $signed(21'd2048);
   assign lane161_vn = s4_spike_lane161 ? 21'd0 : s4_kept_lane161;
   assign v0_lane162 = v0_lane162_mux | v0_lane162_mux_1;
   assign lane162_a = {s2_current_lane162, 4'd0};
-  assign lane162_d = {lane162_a[20], lane162_a} - {s2_v0_lane162[20], s2_v0_lane162};
-  assign lane162_dk = lane162_d[21:1];
-  assign lane162_h = lane162_h_add[20:0];
+  assign lane162_s = {s2_v0_lane162[20], s2_v0_lane162} + {lane162_a[20], lane162_a};
+  assign lane162_h = lane162_s[21:1];
   assign lane162_spike = $signed(s3_h_lane162) >= $signed(21'd2048);
   assign lane162_vn = s4_spike_lane162 ? 21'd0 : s4_kept_lane162;
   assign v0_lane163 = v0_lane163_mux | v0_lane163_mux_1;
   assign lane163_a = {s2_current_lane163, 4'd0};
-  assign lane163_d = {lane163_a[20], lane163_a} - {s2_v0_lane163[20], s2_v0_lane163};
-  assign lane163_dk = lane163_d[21:1];
-  assign lane163_h = lane163_h_add[20:0];
+  assign lane163_s = {s2_v0_lane163[20], s2_v0_lane163} + {lane163_a[20], lane163_a};
+  assign lane163_h = lane163_s[21:1];
   assign lane163_spike = $signed(s3_h_lane163) >= $signed(21'd2048);
   assign lane163_vn = s4_spike_lane163 ? 21'd0 : s4_kept_lane163;
   assign v0_lane164 = v0_lane164_mux | v0_lane164_mux_1;
   assign lane164_a = {s2_current_lane164, 4'd0};
-  assign lane164_d = {lane164_a[20], lane164_a} - {s2_v0_lane164[20], s2_v0_lane164};
-  assign lane164_dk = lane164_d[21:1];
-  assign lane164_h = lane164_h_add[20:0];
+  assign lane164_s = {s2_v0_lane164[20], s2_v0_lane164} + {lane164_a[20], lane164_a};
+  assign lane164_h = lane164_s[21:1];
   assign lane164_spike = $signed(s3_h_lane164) >= $signed(21'd2048);
   assign lane164_vn = s4_spike_lane164 ? 21'd0 : s4_kept_lane164;
   assign v0_lane165 = v0_lane165_mux | v0_lane165_mux_1;
   assign lane165_a = {s2_current_lane165, 4'd0};
-  assign lane165_d = {lane165_a[20], lane165_a} - {s2_v0_lane165[20], s2_v0_lane165};
-  assign lane165_dk = lane165_d[21:1];
-  assign lane165_h = lane165_h_add[20:0];
+  assign lane165_s = {s2_v0_lane165[20], s2_v0_lane165} + {lane165_a[20], lane165_a};
+  assign lane165_h = lane165_s[21:1];
   assign lane165_spike = $signed(s3_h_lane165) >= $signed(21'd2048);
   assign lane165_vn = s4_spike_lane165 ? 21'd0 : s4_kept_lane165;
   assign v0_lane166 = v0_lane166_mux | v0_lane166_mux_1;
   assign lane166_a = {s2_current_lane166, 4'd0};
-  assign lane166_d = {lane166_a[20], lane166_a} - {s2_v0_lane166[20], s2_v0_lane166};
-  assign lane166_dk = lane166_d[21:1];
-  assign lane166_h = lane166_h_add[20:0];
+  assign lane166_s = {s2_v0_lane166[20], s2_v0_lane166} + {lane166_a[20], lane166_a};
+  assign lane166_h = lane166_s[21:1];
   assign lane166_spike = $signed(s3_h_lane166) >= $signed(21'd2048);
   assign lane166_vn = s4_spike_lane166 ? 21'd0 : s4_kept_lane166;
   assign v0_lane167 = v0_lane167_mux | v0_lane167_mux_1;
   assign lane167_a = {s2_current_lane167, 4'd0};
-  assign lane167_d = {lane167_a[20], lane167_a} - {s2_v0_lane167[20], s2_v0_lane167};
-  assign lane167_dk = lane167_d[21:1];
-  assign lane167_h = lane167_h_add[20:0];
+  assign lane167_s = {s2_v0_lane167[20], s2_v0_lane167} + {lane167_a[20], lane167_a};
+  assign lane167_h = lane167_s[21:1];
   assign lane167_spike = $signed(s3_h_lane167) >= $signed(21'd2048);
   assign lane167_vn = s4_spike_lane167 ? 21'd0 : s4_kept_lane167;
   assign v0_lane168 = v0_lane168_mux | v0_lane168_mux_1;
   assign lane168_a = {s2_current_lane168, 4'd0};
-  assign lane168_d = {lane168_a[20], lane168_a} - {s2_v0_lane168[20], s2_v0_lane168};
-  assign lane168_dk = lane168_d[21:1];
-  assign lane168_h = lane168_h_add[20:0];
+  assign lane168_s = {s2_v0_lane168[20], s2_v0_lane168} + {lane168_a[20], lane168_a};
+  assign lane168_h = lane168_s[21:1];
   assign lane168_spike = $signed(s3_h_lane168) >= $signed(21'd2048);
   assign lane168_vn = s4_spike_lane168 ? 21'd0 : s4_kept_lane168;
   assign v0_lane169 = v0_lane169_mux | v0_lane169_mux_1;
   assign lane169_a = {s2_current_lane169, 4'd0};
-  assign lane169_d = {lane169_a[20], lane169_a} - {s2_v0_lane169[20], s2_v0_lane169};
-  assign lane169_dk = lane169_d[21:1];
-  assign lane169_h = lane169_h_add[20:0];
+  assign lane169_s = {s2_v0_lane169[20], s2_v0_lane169} + {lane169_a[20], lane169_a};
+  assign lane169_h = lane169_s[21:1];
   assign lane169_spike = $signed(s3_h_lane169) >= $signed(21'd2048);
   assign lane169_vn = s4_spike_lane169 ? 21'd0 : s4_kept_lane169;
   assign v0_lane170 = v0_lane170_mux | v0_lane170_mux_1;
   assign lane170_a = {s2_current_lane170, 4'd0};
-  assign lane170_d = {lane170_a[20], lane170_a} - {s2_v0_lane170[20], s2_v0_lane170};
-  assign lane170_dk = lane170_d[21:1];
-  assign lane170_h = lane170_h_add[20:0];
+  assign lane170_s = {s2_v0_lane170[20], s2_v0_lane170} + {lane170_a[20], lane170_a};
+  assign lane170_h = lane170_s[21:1];
   assign lane170_spike = $signed(s3_h_lane170) >= $signed(21'd2048);
   assign lane170_vn = s4_spike_lane170 ? 21'd0 : s4_kept_lane170;
   assign v0_lane171 = v0_lane171_mux | v0_lane171_mux_1;
   assign lane171_a = {s2_current_lane171, 4'd0};
-  assign lane171_d = {lane171_a[20], lane171_a} - {s2_v0_lane171[20], s2_v0_lane171};
-  assign lane171_dk = lane171_d[21:1];
-  assign lane171_h = lane171_h_add[20:0];
+  assign lane171_s = {s2_v0_lane171[20], s2_v0_lane171} + {lane171_a[20], lane171_a};
+  assign lane171_h = lane171_s[21:1];
   assign lane171_spike = $signed(s3_h_lane171) >= $signed(21'd2048);
   assign lane171_vn = s4_spike_lane171 ? 21'd0 : s4_kept_lane171;
   assign v0_lane172 = v0_lane172_mux | v0_lane172_mux_1;
   assign lane172_a = {s2_current_lane172, 4'd0};
-  assign lane172_d = {lane172_a[20], lane172_a} - {s2_v0_lane172[20], s2_v0_lane172};
-  assign lane172_dk = lane172_d[21:1];
-  assign lane172_h = lane172_h_add[20:0];
+  assign lane172_s = {s2_v0_lane172[20], s2_v0_lane172} + {lane172_a[20], lane172_a};
+  assign lane172_h = lane172_s[21:1];
   assign lane172_spike = $signed(s3_h_lane172) >= $signed(21'd2048);
   assign lane172_vn = s4_spike_lane172 ? 21'd0 : s4_kept_lane172;
   assign v0_lane173 = v0_lane173_mux | v0_lane173_mux_1;
   assign lane173_a = {s2_current_lane173, 4'd0};
-  assign lane173_d = {lane173_a[20], lane173_a} - {s2_v0_lane173[20], s2_v0_lane173};
-  assign lane173_dk = lane173_d[21:1];
-  assign lane173_h = lane173_h_add[20:0];
+  assign lane173_s = {s2_v0_lane173[20], s2_v0_lane173} + {lane173_a[20], lane173_a};
+  assign lane173_h = lane173_s[21:1];
   assign lane173_spike = $signed(s3_h_lane173) >= $signed(21'd2048);
   assign lane173_vn = s4_spike_lane173 ? 21'd0 : s4_kept_lane173;
   assign v0_lane174 = v0_lane174_mux | v0_lane174_mux_1;
   assign lane174_a = {s2_current_lane174, 4'd0};
-  assign lane174_d = {lane174_a[20], lane174_a} - {s2_v0_lane174[20], s2_v0_lane174};
-  assign lane174_dk = lane174_d[21:1];
-  assign lane174_h = lane174_h_add[20:0];
+  assign lane174_s = {s2_v0_lane174[20], s2_v0_lane174} + {lane174_a[20], lane174_a};
+  assign lane174_h = lane174_s[21:1];
   assign lane174_spike = $signed(s3_h_lane174) >= $signed(21'd2048);
   assign lane174_vn = s4_spike_lane174 ? 21'd0 : s4_kept_lane174;
   assign v0_lane175 = v0_lane175_mux | v0_lane175_mux_1;
   assign lane175_a = {s2_current_lane175, 4'd0};
-  assign lane175_d = {lane175_a[20], lane175_a} - {s2_v0_lane175[20], s2_v0_lane175};
-  assign lane175_dk = lane175_d[21:1];
-  assign lane175_h = lane175_h_add[20:0];
+  assign lane175_s = {s2_v0_lane175[20], s2_v0_lane175} + {lane175_a[20], lane175_a};
+  assign lane175_h = lane175_s[21:1];
   assign lane175_spike = $signed(s3_h_lane175) >= $signed(21'd2048);
   assign lane175_vn = s4_spike_lane175 ? 21'd0 : s4_kept_lane175;
   assign v0_lane176 = v0_lane176_mux | v0_lane176_mux_1;
   assign lane176_a = {s2_current_lane176, 4'd0};
-  assign lane176_d = {lane176_a[20], lane176_a} - {s2_v0_lane176[20], s2_v0_lane176};
-  assign lane176_dk = lane176_d[21:1];
-  assign lane176_h = lane176_h_add[20:0];
+  assign lane176_s = {s2_v0_lane176[20], s2_v0_lane176} + {lane176_a[20], lane176_a};
+  assign lane176_h = lane176_s[21:1];
   assign lane176_spike = $signed(s3_h_lane176) >= $signed(21'd2048);
   assign lane176_vn = s4_spike_lane176 ? 21'd0 : s4_kept_lane176;
   assign v0_lane177 = v0_lane177_mux | v0_lane177_mux_1;
   assign lane177_a = {s2_current_lane177, 4'd0};
-  assign lane177_d = {lane177_a[20], lane177_a} - {s2_v0_lane177[20], s2_v0_lane177};
-  assign lane177_dk = lane177_d[21:1];
-  assign lane177_h = lane177_h_add[20:0];
+  assign lane177_s = {s2_v0_lane177[20], s2_v0_lane177} + {lane177_a[20], lane177_a};
+  assign lane177_h = lane177_s[21:1];
   assign lane177_spike = $signed(s3_h_lane177) >= $signed(21'd2048);
   assign lane177_vn = s4_spike_lane177 ? 21'd0 : s4_kept_lane177;
   assign v0_lane178 = v0_lane178_mux | v0_lane178_mux_1;
   assign lane178_a = {s2_current_lane178, 4'd0};
-  assign lane178_d = {lane178_a[20], lane178_a} - {s2_v0_lane178[20], s2_v0_lane178};
-  assign lane178_dk = lane178_d[21:1];
-  assign lane178_h = lane178_h_add[20:0];
+  assign lane178_s = {s2_v0_lane178[20], s2_v0_lane178} + {lane178_a[20], lane178_a};
+  assign lane178_h = lane178_s[21:1];
   assign lane178_spike = $signed(s3_h_lane178) >= $signed(21'd2048);
   assign lane178_vn = s4_spike_lane178 ? 21'd0 : s4_kept_lane178;
   assign v0_lane179 = v0_lane179_mux | v0_lane179_mux_1;
   assign lane179_a = {s2_current_lane179, 4'd0};
-  assign lane179_d = {lane179_a[20], lane179_a} - {s2_v0_lane179[20], s2_v0_lane179};
-  assign lane179_dk = lane179_d[21:1];
-  assign lane179_h = lane179_h_add[20:0];
+  assign lane179_s = {s2_v0_lane179[20], s2_v0_lane179} + {lane179_a[20], lane179_a};
+  assign lane179_h = lane179_s[21:1];
   assign lane179_spike = $signed(s3_h_lane179) >= $signed(21'd2048);
   assign lane179_vn = s4_spike_lane179 ? 21'd0 : s4_kept_lane179;
   assign v0_lane180 = v0_lane180_mux | v0_lane180_mux_1;
   assign lane180_a = {s2_current_lane180, 4'd0};
-  assign lane180_d = {lane180_a[20], lane180_a} - {s2_v0_lane180[20], s2_v0_lane180};
-  assign lane180_dk = lane180_d[21:1];
-  assign lane180_h = lane180_h_add[20:0];
+  assign lane180_s = {s2_v0_lane180[20], s2_v0_lane180} + {lane180_a[20], lane180_a};
+  assign lane180_h = lane180_s[21:1];
   assign lane180_spike = $signed(s3_h_lane180) >= $signed(21'd2048);
   assign lane180_vn = s4_spike_lane180 ? 21'd0 : s4_kept_lane180;
   assign v0_lane181 = v0_lane181_mux | v0_lane181_mux_1;
   assign lane181_a = {s2_current_lane181, 4'd0};
-  assign lane181_d = {lane181_a[20], lane181_a} - {s2_v0_lane181[20], s2_v0_lane181};
-  assign lane181_dk = lane181_d[21:1];
-  assign lane181_h = lane181_h_add[20:0];
+  assign lane181_s = {s2_v0_lane181[20], s2_v0_lane181} + {lane181_a[20], lane181_a};
+  assign lane181_h = lane181_s[21:1];
   assign lane181_spike = $signed(s3_h_lane181) >= $signed(21'd2048);
   assign lane181_vn = s4_spike_lane181 ? 21'd0 : s4_kept_lane181;
   assign v0_lane182 = v0_lane182_mux | v0_lane182_mux_1;
   assign lane182_a = {s2_current_lane182, 4'd0};
-  assign lane182_d = {lane182_a[20], lane182_a} - {s2_v0_lane182[20], s2_v0_lane182};
-  assign lane182_dk = lane182_d[21:1];
-  assign lane182_h = lane182_h_add[20:0];
+  assign lane182_s = {s2_v0_lane182[20], s2_v0_lane182} + {lane182_a[20], lane182_a};
+  assign lane182_h = lane182_s[21:1];
   assign lane182_spike = $signed(s3_h_lane182) >= $signed(21'd2048);
   assign lane182_vn = s4_spike_lane182 ? 21'd0 : s4_kept_lane182;
   assign v0_lane183 = v0_lane183_mux | v0_lane183_mux_1;
   assign lane183_a = {s2_current_lane183, 4'd0};
-  assign lane183_d = {lane183_a[20], lane183_a} - {s2_v0_lane183[20], s2_v0_lane183};
-  assign lane183_dk = lane183_d[21:1];
-  assign lane183_h = lane183_h_add[20:0];
+  assign lane183_s = {s2_v0_lane183[20], s2_v0_lane183} + {lane183_a[20], lane183_a};
+  assign lane183_h = lane183_s[21:1];
   assign lane183_spike = $signed(s3_h_lane183) >= $signed(21'd2048);
   assign lane183_vn = s4_spike_lane183 ? 21'd0 : s4_kept_lane183;
   assign v0_lane184 = v0_lane184_mux | v0_lane184_mux_1;
   assign lane184_a = {s2_current_lane184, 4'd0};
-  assign lane184_d = {lane184_a[20], lane184_a} - {s2_v0_lane184[20], s2_v0_lane184};
-  assign lane184_dk = lane184_d[21:1];
-  assign lane184_h = lane184_h_add[20:0];
+  assign lane184_s = {s2_v0_lane184[20], s2_v0_lane184} + {lane184_a[20], lane184_a};
+  assign lane184_h = lane184_s[21:1];
   assign lane184_spike = $signed(s3_h_lane184) >= $signed(21'd2048);
   assign lane184_vn = s4_spike_lane184 ? 21'd0 : s4_kept_lane184;
   assign v0_lane185 = v0_lane185_mux | v0_lane185_mux_1;
   assign lane185_a = {s2_current_lane185, 4'd0};
-  assign lane185_d = {lane185_a[20], lane185_a} - {s2_v0_lane185[20], s2_v0_lane185};
-  assign lane185_dk = lane185_d[21:1];
-  assign lane185_h = lane185_h_add[20:0];
+  assign lane185_s = {s2_v0_lane185[20], s2_v0_lane185} + {lane185_a[20], lane185_a};
+  assign lane185_h = lane185_s[21:1];
   assign lane185_spike = $signed(s3_h_lane185) >= $signed(21'd2048);
   assign lane185_vn = s4_spike_lane185 ? 21'd0 : s4_kept_lane185;
   assign v0_lane186 = v0_lane186_mux | v0_lane186_mux_1;
   assign lane186_a = {s2_current_lane186, 4'd0};
-  assign lane186_d = {lane186_a[20], lane186_a} - {s2_v0_lane186[20], s2_v0_lane186};
-  assign lane186_dk = lane186_d[21:1];
-  assign lane186_h = lane186_h_add[20:0];
+  assign lane186_s = {s2_v0_lane186[20], s2_v0_lane186} + {lane186_a[20], lane186_a};
+  assign lane186_h = lane186_s[21:1];
   assign lane186_spike = $signed(s3_h_lane186) >= $signed(21'd2048);
   assign lane186_vn = s4_spike_lane186 ? 21'd0 : s4_kept_lane186;
   assign v0_lane187 = v0_lane187_mux | v0_lane187_mux_1;
   assign lane187_a = {s2_current_lane187, 4'd0};
-  assign lane187_d = {lane187_a[20], lane187_a} - {s2_v0_lane187[20], s2_v0_lane187};
-  assign lane187_dk = lane187_d[21:1];
-  assign lane187_h = lane187_h_add[20:0];
+  assign lane187_s = {s2_v0_lane187[20], s2_v0_lane187} + {lane187_a[20], lane187_a};
+  assign lane187_h = lane187_s[21:1];
   assign lane187_spike = $signed(s3_h_lane187) >= $signed(21'd2048);
   assign lane187_vn = s4_spike_lane187 ? 21'd0 : s4_kept_lane187;
   assign v0_lane188 = v0_lane188_mux | v0_lane188_mux_1;
   assign lane188_a = {s2_current_lane188, 4'd0};
-  assign lane188_d = {lane188_a[20], lane188_a} - {s2_v0_lane188[20], s2_v0_lane188};
-  assign lane188_dk = lane188_d[21:1];
-  assign lane188_h = lane188_h_add[20:0];
+  assign lane188_s = {s2_v0_lane188[20], s2_v0_lane188} + {lane188_a[20], lane188_a};
+  assign lane188_h = lane188_s[21:1];
   assign lane188_spike = $signed(s3_h_lane188) >= $signed(21'd2048);
   assign lane188_vn = s4_spike_lane188 ? 21'd0 : s4_kept_lane188;
   assign v0_lane189 = v0_lane189_mux | v0_lane189_mux_1;
   assign lane189_a = {s2_current_lane189, 4'd0};
-  assign lane189_d = {lane189_a[20], lane189_a} - {s2_v0_lane189[20], s2_v0_lane189};
-  assign lane189_dk = lane189_d[21:1];
-  assign lane189_h = lane189_h_add[20:0];
+  assign lane189_s = {s2_v0_lane189[20], s2_v0_lane189} + {lane189_a[20], lane189_a};
+  assign lane189_h = lane189_s[21:1];
   assign lane189_spike = $signed(s3_h_lane189) >= $signed(21'd2048);
   assign lane189_vn = s4_spike_lane189 ? 21'd0 : s4_kept_lane189;
   assign v0_lane190 = v0_lane190_mux | v0_lane190_mux_1;
   assign lane190_a = {s2_current_lane190, 4'd0};
-  assign lane190_d = {lane190_a[20], lane190_a} - {s2_v0_lane190[20], s2_v0_lane190};
-  assign lane190_dk = lane190_d[21:1];
-  assign lane190_h = lane190_h_add[20:0];
+  assign lane190_s = {s2_v0_lane190[20], s2_v0_lane190} + {lane190_a[20], lane190_a};
+  assign lane190_h = lane190_s[21:1];
   assign lane190_spike = $signed(s3_h_lane190) >= $signed(21'd2048);
   assign lane190_vn = s4_spike_lane190 ? 21'd0 : s4_kept_lane190;
   assign v0_lane191 = v0_lane191_mux | v0_lane191_mux_1;
   assign lane191_a = {s2_current_lane191, 4'd0};
-  assign lane191_d = {lane191_a[20], lane191_a} - {s2_v0_lane191[20], s2_v0_lane191};
-  assign lane191_dk = lane191_d[21:1];
-  assign lane191_h = lane191_h_add[20:0];
+  assign lane191_s = {s2_v0_lane191[20], s2_v0_lane191} + {lane191_a[20], lane191_a};
+  assign lane191_h = lane191_s[21:1];
   assign lane191_spike = $signed(s3_h_lane191) >= $signed(21'd2048);
   assign lane191_vn = s4_spike_lane191 ? 21'd0 : s4_kept_lane191;
   assign out_q_up_fire = s4_advance & out_q_ready;

@@ -461,9 +461,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -475,9 +474,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -489,9 +487,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -503,9 +500,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -517,9 +513,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -531,9 +526,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -545,9 +539,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -559,9 +552,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -573,9 +565,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -587,9 +578,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -601,9 +591,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -615,9 +604,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -629,9 +617,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane12_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -643,9 +630,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane13_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -657,9 +643,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane14_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -671,9 +656,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane15_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -685,9 +669,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane16_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane16_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -699,9 +682,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane17_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane17_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -713,9 +695,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane18_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane18_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -727,9 +708,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane19_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane19_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -741,9 +721,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane20_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane20_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -755,9 +734,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane21_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane21_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -769,9 +747,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane22_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane22_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -783,9 +760,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane23_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane23_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -797,9 +773,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane24;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane24_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane24_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane24_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane24_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane24_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane24_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane24;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -811,9 +786,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane25;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane25_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane25_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane25_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane25_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane25_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane25_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane25;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -825,9 +799,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane26;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane26_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane26_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane26_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane26_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane26_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane26_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane26;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -839,9 +812,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane27;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane27_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane27_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane27_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane27_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane27_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane27_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane27;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -853,9 +825,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane28;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane28_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane28_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane28_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane28_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane28_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane28_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane28;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -867,9 +838,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane29;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane29_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane29_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane29_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane29_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane29_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane29_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane29;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -881,9 +851,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane30;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane30_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane30_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane30_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane30_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane30_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane30_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane30;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -895,9 +864,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane31;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane31_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane31_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane31_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane31_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane31_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane31_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane31;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -909,9 +877,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane32;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane32_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane32_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane32_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane32_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane32_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane32_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane32;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -923,9 +890,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane33;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane33_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane33_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane33_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane33_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane33_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane33_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane33;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -937,9 +903,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane34;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane34_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane34_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane34_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane34_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane34_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane34_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane34;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -951,9 +916,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane35;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane35_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane35_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane35_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane35_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane35_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane35_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane35;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -965,9 +929,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane36;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane36_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane36_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane36_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane36_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane36_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane36_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane36;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -979,9 +942,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane37;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane37_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane37_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane37_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane37_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane37_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane37_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane37;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -993,9 +955,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane38;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane38_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane38_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane38_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane38_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane38_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane38_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane38;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1007,9 +968,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane39;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane39_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane39_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane39_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane39_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane39_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane39_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane39;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1021,9 +981,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane40;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane40_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane40_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane40_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane40_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane40_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane40_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane40;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1035,9 +994,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane41;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane41_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane41_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane41_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane41_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane41_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane41_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane41;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1049,9 +1007,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane42;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane42_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane42_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane42_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane42_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane42_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane42_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane42;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1063,9 +1020,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane43;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane43_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane43_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane43_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane43_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane43_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane43_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane43;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1077,9 +1033,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane44;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane44_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane44_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane44_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane44_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane44_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane44_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane44;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1091,9 +1046,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane45;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane45_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane45_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane45_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane45_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane45_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane45_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane45;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1105,9 +1059,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane46;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane46_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane46_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane46_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane46_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane46_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane46_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane46;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1119,9 +1072,8 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   reg  [18:0] s3_h_lane47;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] lane47_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [19:0] lane47_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [19:0] lane47_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [18:0] lane47_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [18:0] lane47_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane47_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane47;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1172,9 +1124,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1197,9 +1146,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1222,9 +1168,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1247,9 +1190,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1272,9 +1212,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane4_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1297,9 +1234,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane5_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1322,9 +1256,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane6_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane6_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane6_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1347,9 +1278,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane7_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane7_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane7_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1372,9 +1300,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane8_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane8_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane8_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1397,9 +1322,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane9_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane9_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane9_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1422,9 +1344,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane10_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane10_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane10_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1447,9 +1366,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane11_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane11_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane11_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1472,9 +1388,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane12_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane12_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane12_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1497,9 +1410,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane13_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane13_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane13_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1522,9 +1432,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane14_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane14_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane14_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1547,9 +1454,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane15_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane15_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane15_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane16_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1572,9 +1476,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane16_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane16_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane16_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane17_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1597,9 +1498,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane17_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane17_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane17_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane18_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1622,9 +1520,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane18_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane18_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane18_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane19_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1647,9 +1542,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane19_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane19_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane19_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane20_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1672,9 +1564,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane20_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane20_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane20_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane21_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1697,9 +1586,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane21_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane21_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane21_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane22_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1722,9 +1608,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane22_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane22_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane22_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane23_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1747,9 +1630,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane23_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane23_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane23_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane24_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane24_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane24_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1772,9 +1652,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane24_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane24_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane24_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane24_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane25_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane25_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane25_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1797,9 +1674,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane25_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane25_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane25_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane25_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane26_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane26_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane26_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1822,9 +1696,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane26_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane26_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane26_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane26_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane27_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane27_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane27_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1847,9 +1718,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane27_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane27_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane27_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane27_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane28_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane28_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane28_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1872,9 +1740,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane28_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane28_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane28_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane28_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane29_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane29_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane29_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1897,9 +1762,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane29_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane29_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane29_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane29_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane30_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane30_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane30_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1922,9 +1784,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane30_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane30_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane30_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane30_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane31_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane31_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane31_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1947,9 +1806,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane31_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane31_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane31_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane31_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane32_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane32_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane32_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1972,9 +1828,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane32_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane32_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane32_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane32_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane33_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane33_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane33_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -1997,9 +1850,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane33_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane33_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane33_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane33_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane34_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane34_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane34_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2022,9 +1872,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane34_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane34_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane34_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane34_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane35_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane35_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane35_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2047,9 +1894,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane35_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane35_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane35_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane35_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane36_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane36_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane36_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2072,9 +1916,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane36_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane36_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane36_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane36_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane37_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane37_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane37_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2097,9 +1938,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane37_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane37_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane37_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane37_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane38_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane38_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane38_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2122,9 +1960,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane38_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane38_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane38_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane38_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane39_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane39_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane39_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2147,9 +1982,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane39_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane39_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane39_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane39_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane40_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane40_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane40_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2172,9 +2004,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane40_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane40_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane40_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane40_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane41_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane41_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane41_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2197,9 +2026,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane41_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane41_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane41_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane41_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane42_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane42_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane42_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2222,9 +2048,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane42_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane42_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane42_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane42_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane43_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane43_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane43_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2247,9 +2070,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane43_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane43_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane43_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane43_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane44_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane44_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane44_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2272,9 +2092,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane44_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane44_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane44_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane44_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane45_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane45_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane45_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2297,9 +2114,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane45_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane45_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane45_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane45_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane46_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane46_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane46_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2322,9 +2136,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane46_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane46_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane46_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane46_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane47_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane47_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane47_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -2347,9 +2158,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   wire [18:0] v0_lane47_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane47_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [18:0] v0_lane47_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [19:0] lane47_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -3308,7 +3116,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_336 : 19'd0;
-  assign lane0_h_add = {s2_v0_lane0[18], s2_v0_lane0} + {lane0_dk[18], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 19'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -3331,7 +3138,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_337 : 19'd0;
-  assign lane1_h_add = {s2_v0_lane1[18], s2_v0_lane1} + {lane1_dk[18], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 19'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -3354,7 +3160,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
   assign v0_lane2_bits_7 = s1_read[7];
   assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_338 : 19'd0;
-  assign lane2_h_add = {s2_v0_lane2[18], s2_v0_lane2} + {lane2_dk[18], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 19'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -3377,7 +3182,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
   assign v0_lane3_bits_7 = s1_read[7];
   assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_339 : 19'd0;
-  assign lane3_h_add = {s2_v0_lane3[18], s2_v0_lane3} + {lane3_dk[18], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 19'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -3400,7 +3204,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
   assign v0_lane4_bits_7 = s1_read[7];
   assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_340 : 19'd0;
-  assign lane4_h_add = {s2_v0_lane4[18], s2_v0_lane4} + {lane4_dk[18], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 19'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -3423,7 +3226,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
   assign v0_lane5_bits_7 = s1_read[7];
   assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_341 : 19'd0;
-  assign lane5_h_add = {s2_v0_lane5[18], s2_v0_lane5} + {lane5_dk[18], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 19'd0;
   assign v0_lane6_bits_1 = s1_read[1];
@@ -3446,7 +3248,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane6_or_5 = v0_lane6_or_4 | v0_lane6_mux_6;
   assign v0_lane6_bits_7 = s1_read[7];
   assign v0_lane6_mux_7 = v0_lane6_bits_7 ? v_342 : 19'd0;
-  assign lane6_h_add = {s2_v0_lane6[18], s2_v0_lane6} + {lane6_dk[18], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 19'd0;
   assign v0_lane7_bits_1 = s1_read[1];
@@ -3469,7 +3270,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane7_or_5 = v0_lane7_or_4 | v0_lane7_mux_6;
   assign v0_lane7_bits_7 = s1_read[7];
   assign v0_lane7_mux_7 = v0_lane7_bits_7 ? v_343 : 19'd0;
-  assign lane7_h_add = {s2_v0_lane7[18], s2_v0_lane7} + {lane7_dk[18], lane7_dk};
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 19'd0;
   assign v0_lane8_bits_1 = s1_read[1];
@@ -3492,7 +3292,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane8_or_5 = v0_lane8_or_4 | v0_lane8_mux_6;
   assign v0_lane8_bits_7 = s1_read[7];
   assign v0_lane8_mux_7 = v0_lane8_bits_7 ? v_344 : 19'd0;
-  assign lane8_h_add = {s2_v0_lane8[18], s2_v0_lane8} + {lane8_dk[18], lane8_dk};
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 19'd0;
   assign v0_lane9_bits_1 = s1_read[1];
@@ -3515,7 +3314,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane9_or_5 = v0_lane9_or_4 | v0_lane9_mux_6;
   assign v0_lane9_bits_7 = s1_read[7];
   assign v0_lane9_mux_7 = v0_lane9_bits_7 ? v_345 : 19'd0;
-  assign lane9_h_add = {s2_v0_lane9[18], s2_v0_lane9} + {lane9_dk[18], lane9_dk};
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 19'd0;
   assign v0_lane10_bits_1 = s1_read[1];
@@ -3538,7 +3336,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane10_or_5 = v0_lane10_or_4 | v0_lane10_mux_6;
   assign v0_lane10_bits_7 = s1_read[7];
   assign v0_lane10_mux_7 = v0_lane10_bits_7 ? v_346 : 19'd0;
-  assign lane10_h_add = {s2_v0_lane10[18], s2_v0_lane10} + {lane10_dk[18], lane10_dk};
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 19'd0;
   assign v0_lane11_bits_1 = s1_read[1];
@@ -3561,7 +3358,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane11_or_5 = v0_lane11_or_4 | v0_lane11_mux_6;
   assign v0_lane11_bits_7 = s1_read[7];
   assign v0_lane11_mux_7 = v0_lane11_bits_7 ? v_347 : 19'd0;
-  assign lane11_h_add = {s2_v0_lane11[18], s2_v0_lane11} + {lane11_dk[18], lane11_dk};
   assign v0_lane12_bits = s1_read[0];
   assign v0_lane12_mux = v0_lane12_bits ? v_12 : 19'd0;
   assign v0_lane12_bits_1 = s1_read[1];
@@ -3584,7 +3380,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane12_or_5 = v0_lane12_or_4 | v0_lane12_mux_6;
   assign v0_lane12_bits_7 = s1_read[7];
   assign v0_lane12_mux_7 = v0_lane12_bits_7 ? v_348 : 19'd0;
-  assign lane12_h_add = {s2_v0_lane12[18], s2_v0_lane12} + {lane12_dk[18], lane12_dk};
   assign v0_lane13_bits = s1_read[0];
   assign v0_lane13_mux = v0_lane13_bits ? v_13 : 19'd0;
   assign v0_lane13_bits_1 = s1_read[1];
@@ -3607,7 +3402,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane13_or_5 = v0_lane13_or_4 | v0_lane13_mux_6;
   assign v0_lane13_bits_7 = s1_read[7];
   assign v0_lane13_mux_7 = v0_lane13_bits_7 ? v_349 : 19'd0;
-  assign lane13_h_add = {s2_v0_lane13[18], s2_v0_lane13} + {lane13_dk[18], lane13_dk};
   assign v0_lane14_bits = s1_read[0];
   assign v0_lane14_mux = v0_lane14_bits ? v_14 : 19'd0;
   assign v0_lane14_bits_1 = s1_read[1];
@@ -3630,7 +3424,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane14_or_5 = v0_lane14_or_4 | v0_lane14_mux_6;
   assign v0_lane14_bits_7 = s1_read[7];
   assign v0_lane14_mux_7 = v0_lane14_bits_7 ? v_350 : 19'd0;
-  assign lane14_h_add = {s2_v0_lane14[18], s2_v0_lane14} + {lane14_dk[18], lane14_dk};
   assign v0_lane15_bits = s1_read[0];
   assign v0_lane15_mux = v0_lane15_bits ? v_15 : 19'd0;
   assign v0_lane15_bits_1 = s1_read[1];
@@ -3653,7 +3446,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane15_or_5 = v0_lane15_or_4 | v0_lane15_mux_6;
   assign v0_lane15_bits_7 = s1_read[7];
   assign v0_lane15_mux_7 = v0_lane15_bits_7 ? v_351 : 19'd0;
-  assign lane15_h_add = {s2_v0_lane15[18], s2_v0_lane15} + {lane15_dk[18], lane15_dk};
   assign v0_lane16_bits = s1_read[0];
   assign v0_lane16_mux = v0_lane16_bits ? v_16 : 19'd0;
   assign v0_lane16_bits_1 = s1_read[1];
@@ -3676,7 +3468,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane16_or_5 = v0_lane16_or_4 | v0_lane16_mux_6;
   assign v0_lane16_bits_7 = s1_read[7];
   assign v0_lane16_mux_7 = v0_lane16_bits_7 ? v_352 : 19'd0;
-  assign lane16_h_add = {s2_v0_lane16[18], s2_v0_lane16} + {lane16_dk[18], lane16_dk};
   assign v0_lane17_bits = s1_read[0];
   assign v0_lane17_mux = v0_lane17_bits ? v_17 : 19'd0;
   assign v0_lane17_bits_1 = s1_read[1];
@@ -3699,7 +3490,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane17_or_5 = v0_lane17_or_4 | v0_lane17_mux_6;
   assign v0_lane17_bits_7 = s1_read[7];
   assign v0_lane17_mux_7 = v0_lane17_bits_7 ? v_353 : 19'd0;
-  assign lane17_h_add = {s2_v0_lane17[18], s2_v0_lane17} + {lane17_dk[18], lane17_dk};
   assign v0_lane18_bits = s1_read[0];
   assign v0_lane18_mux = v0_lane18_bits ? v_18 : 19'd0;
   assign v0_lane18_bits_1 = s1_read[1];
@@ -3722,7 +3512,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane18_or_5 = v0_lane18_or_4 | v0_lane18_mux_6;
   assign v0_lane18_bits_7 = s1_read[7];
   assign v0_lane18_mux_7 = v0_lane18_bits_7 ? v_354 : 19'd0;
-  assign lane18_h_add = {s2_v0_lane18[18], s2_v0_lane18} + {lane18_dk[18], lane18_dk};
   assign v0_lane19_bits = s1_read[0];
   assign v0_lane19_mux = v0_lane19_bits ? v_19 : 19'd0;
   assign v0_lane19_bits_1 = s1_read[1];
@@ -3745,7 +3534,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane19_or_5 = v0_lane19_or_4 | v0_lane19_mux_6;
   assign v0_lane19_bits_7 = s1_read[7];
   assign v0_lane19_mux_7 = v0_lane19_bits_7 ? v_355 : 19'd0;
-  assign lane19_h_add = {s2_v0_lane19[18], s2_v0_lane19} + {lane19_dk[18], lane19_dk};
   assign v0_lane20_bits = s1_read[0];
   assign v0_lane20_mux = v0_lane20_bits ? v_20 : 19'd0;
   assign v0_lane20_bits_1 = s1_read[1];
@@ -3768,7 +3556,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane20_or_5 = v0_lane20_or_4 | v0_lane20_mux_6;
   assign v0_lane20_bits_7 = s1_read[7];
   assign v0_lane20_mux_7 = v0_lane20_bits_7 ? v_356 : 19'd0;
-  assign lane20_h_add = {s2_v0_lane20[18], s2_v0_lane20} + {lane20_dk[18], lane20_dk};
   assign v0_lane21_bits = s1_read[0];
   assign v0_lane21_mux = v0_lane21_bits ? v_21 : 19'd0;
   assign v0_lane21_bits_1 = s1_read[1];
@@ -3791,7 +3578,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane21_or_5 = v0_lane21_or_4 | v0_lane21_mux_6;
   assign v0_lane21_bits_7 = s1_read[7];
   assign v0_lane21_mux_7 = v0_lane21_bits_7 ? v_357 : 19'd0;
-  assign lane21_h_add = {s2_v0_lane21[18], s2_v0_lane21} + {lane21_dk[18], lane21_dk};
   assign v0_lane22_bits = s1_read[0];
   assign v0_lane22_mux = v0_lane22_bits ? v_22 : 19'd0;
   assign v0_lane22_bits_1 = s1_read[1];
@@ -3814,7 +3600,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane22_or_5 = v0_lane22_or_4 | v0_lane22_mux_6;
   assign v0_lane22_bits_7 = s1_read[7];
   assign v0_lane22_mux_7 = v0_lane22_bits_7 ? v_358 : 19'd0;
-  assign lane22_h_add = {s2_v0_lane22[18], s2_v0_lane22} + {lane22_dk[18], lane22_dk};
   assign v0_lane23_bits = s1_read[0];
   assign v0_lane23_mux = v0_lane23_bits ? v_23 : 19'd0;
   assign v0_lane23_bits_1 = s1_read[1];
@@ -3837,7 +3622,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane23_or_5 = v0_lane23_or_4 | v0_lane23_mux_6;
   assign v0_lane23_bits_7 = s1_read[7];
   assign v0_lane23_mux_7 = v0_lane23_bits_7 ? v_359 : 19'd0;
-  assign lane23_h_add = {s2_v0_lane23[18], s2_v0_lane23} + {lane23_dk[18], lane23_dk};
   assign v0_lane24_bits = s1_read[0];
   assign v0_lane24_mux = v0_lane24_bits ? v_24 : 19'd0;
   assign v0_lane24_bits_1 = s1_read[1];
@@ -3860,7 +3644,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane24_or_5 = v0_lane24_or_4 | v0_lane24_mux_6;
   assign v0_lane24_bits_7 = s1_read[7];
   assign v0_lane24_mux_7 = v0_lane24_bits_7 ? v_360 : 19'd0;
-  assign lane24_h_add = {s2_v0_lane24[18], s2_v0_lane24} + {lane24_dk[18], lane24_dk};
   assign v0_lane25_bits = s1_read[0];
   assign v0_lane25_mux = v0_lane25_bits ? v_25 : 19'd0;
   assign v0_lane25_bits_1 = s1_read[1];
@@ -3883,7 +3666,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane25_or_5 = v0_lane25_or_4 | v0_lane25_mux_6;
   assign v0_lane25_bits_7 = s1_read[7];
   assign v0_lane25_mux_7 = v0_lane25_bits_7 ? v_361 : 19'd0;
-  assign lane25_h_add = {s2_v0_lane25[18], s2_v0_lane25} + {lane25_dk[18], lane25_dk};
   assign v0_lane26_bits = s1_read[0];
   assign v0_lane26_mux = v0_lane26_bits ? v_26 : 19'd0;
   assign v0_lane26_bits_1 = s1_read[1];
@@ -3906,7 +3688,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane26_or_5 = v0_lane26_or_4 | v0_lane26_mux_6;
   assign v0_lane26_bits_7 = s1_read[7];
   assign v0_lane26_mux_7 = v0_lane26_bits_7 ? v_362 : 19'd0;
-  assign lane26_h_add = {s2_v0_lane26[18], s2_v0_lane26} + {lane26_dk[18], lane26_dk};
   assign v0_lane27_bits = s1_read[0];
   assign v0_lane27_mux = v0_lane27_bits ? v_27 : 19'd0;
   assign v0_lane27_bits_1 = s1_read[1];
@@ -3929,7 +3710,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane27_or_5 = v0_lane27_or_4 | v0_lane27_mux_6;
   assign v0_lane27_bits_7 = s1_read[7];
   assign v0_lane27_mux_7 = v0_lane27_bits_7 ? v_363 : 19'd0;
-  assign lane27_h_add = {s2_v0_lane27[18], s2_v0_lane27} + {lane27_dk[18], lane27_dk};
   assign v0_lane28_bits = s1_read[0];
   assign v0_lane28_mux = v0_lane28_bits ? v_28 : 19'd0;
   assign v0_lane28_bits_1 = s1_read[1];
@@ -3952,7 +3732,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane28_or_5 = v0_lane28_or_4 | v0_lane28_mux_6;
   assign v0_lane28_bits_7 = s1_read[7];
   assign v0_lane28_mux_7 = v0_lane28_bits_7 ? v_364 : 19'd0;
-  assign lane28_h_add = {s2_v0_lane28[18], s2_v0_lane28} + {lane28_dk[18], lane28_dk};
   assign v0_lane29_bits = s1_read[0];
   assign v0_lane29_mux = v0_lane29_bits ? v_29 : 19'd0;
   assign v0_lane29_bits_1 = s1_read[1];
@@ -3975,7 +3754,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane29_or_5 = v0_lane29_or_4 | v0_lane29_mux_6;
   assign v0_lane29_bits_7 = s1_read[7];
   assign v0_lane29_mux_7 = v0_lane29_bits_7 ? v_365 : 19'd0;
-  assign lane29_h_add = {s2_v0_lane29[18], s2_v0_lane29} + {lane29_dk[18], lane29_dk};
   assign v0_lane30_bits = s1_read[0];
   assign v0_lane30_mux = v0_lane30_bits ? v_30 : 19'd0;
   assign v0_lane30_bits_1 = s1_read[1];
@@ -3998,7 +3776,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane30_or_5 = v0_lane30_or_4 | v0_lane30_mux_6;
   assign v0_lane30_bits_7 = s1_read[7];
   assign v0_lane30_mux_7 = v0_lane30_bits_7 ? v_366 : 19'd0;
-  assign lane30_h_add = {s2_v0_lane30[18], s2_v0_lane30} + {lane30_dk[18], lane30_dk};
   assign v0_lane31_bits = s1_read[0];
   assign v0_lane31_mux = v0_lane31_bits ? v_31 : 19'd0;
   assign v0_lane31_bits_1 = s1_read[1];
@@ -4021,7 +3798,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane31_or_5 = v0_lane31_or_4 | v0_lane31_mux_6;
   assign v0_lane31_bits_7 = s1_read[7];
   assign v0_lane31_mux_7 = v0_lane31_bits_7 ? v_367 : 19'd0;
-  assign lane31_h_add = {s2_v0_lane31[18], s2_v0_lane31} + {lane31_dk[18], lane31_dk};
   assign v0_lane32_bits = s1_read[0];
   assign v0_lane32_mux = v0_lane32_bits ? v_32 : 19'd0;
   assign v0_lane32_bits_1 = s1_read[1];
@@ -4044,7 +3820,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane32_or_5 = v0_lane32_or_4 | v0_lane32_mux_6;
   assign v0_lane32_bits_7 = s1_read[7];
   assign v0_lane32_mux_7 = v0_lane32_bits_7 ? v_368 : 19'd0;
-  assign lane32_h_add = {s2_v0_lane32[18], s2_v0_lane32} + {lane32_dk[18], lane32_dk};
   assign v0_lane33_bits = s1_read[0];
   assign v0_lane33_mux = v0_lane33_bits ? v_33 : 19'd0;
   assign v0_lane33_bits_1 = s1_read[1];
@@ -4067,7 +3842,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane33_or_5 = v0_lane33_or_4 | v0_lane33_mux_6;
   assign v0_lane33_bits_7 = s1_read[7];
   assign v0_lane33_mux_7 = v0_lane33_bits_7 ? v_369 : 19'd0;
-  assign lane33_h_add = {s2_v0_lane33[18], s2_v0_lane33} + {lane33_dk[18], lane33_dk};
   assign v0_lane34_bits = s1_read[0];
   assign v0_lane34_mux = v0_lane34_bits ? v_34 : 19'd0;
   assign v0_lane34_bits_1 = s1_read[1];
@@ -4090,7 +3864,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane34_or_5 = v0_lane34_or_4 | v0_lane34_mux_6;
   assign v0_lane34_bits_7 = s1_read[7];
   assign v0_lane34_mux_7 = v0_lane34_bits_7 ? v_370 : 19'd0;
-  assign lane34_h_add = {s2_v0_lane34[18], s2_v0_lane34} + {lane34_dk[18], lane34_dk};
   assign v0_lane35_bits = s1_read[0];
   assign v0_lane35_mux = v0_lane35_bits ? v_35 : 19'd0;
   assign v0_lane35_bits_1 = s1_read[1];
@@ -4113,7 +3886,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane35_or_5 = v0_lane35_or_4 | v0_lane35_mux_6;
   assign v0_lane35_bits_7 = s1_read[7];
   assign v0_lane35_mux_7 = v0_lane35_bits_7 ? v_371 : 19'd0;
-  assign lane35_h_add = {s2_v0_lane35[18], s2_v0_lane35} + {lane35_dk[18], lane35_dk};
   assign v0_lane36_bits = s1_read[0];
   assign v0_lane36_mux = v0_lane36_bits ? v_36 : 19'd0;
   assign v0_lane36_bits_1 = s1_read[1];
@@ -4136,7 +3908,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane36_or_5 = v0_lane36_or_4 | v0_lane36_mux_6;
   assign v0_lane36_bits_7 = s1_read[7];
   assign v0_lane36_mux_7 = v0_lane36_bits_7 ? v_372 : 19'd0;
-  assign lane36_h_add = {s2_v0_lane36[18], s2_v0_lane36} + {lane36_dk[18], lane36_dk};
   assign v0_lane37_bits = s1_read[0];
   assign v0_lane37_mux = v0_lane37_bits ? v_37 : 19'd0;
   assign v0_lane37_bits_1 = s1_read[1];
@@ -4159,7 +3930,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane37_or_5 = v0_lane37_or_4 | v0_lane37_mux_6;
   assign v0_lane37_bits_7 = s1_read[7];
   assign v0_lane37_mux_7 = v0_lane37_bits_7 ? v_373 : 19'd0;
-  assign lane37_h_add = {s2_v0_lane37[18], s2_v0_lane37} + {lane37_dk[18], lane37_dk};
   assign v0_lane38_bits = s1_read[0];
   assign v0_lane38_mux = v0_lane38_bits ? v_38 : 19'd0;
   assign v0_lane38_bits_1 = s1_read[1];
@@ -4182,7 +3952,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane38_or_5 = v0_lane38_or_4 | v0_lane38_mux_6;
   assign v0_lane38_bits_7 = s1_read[7];
   assign v0_lane38_mux_7 = v0_lane38_bits_7 ? v_374 : 19'd0;
-  assign lane38_h_add = {s2_v0_lane38[18], s2_v0_lane38} + {lane38_dk[18], lane38_dk};
   assign v0_lane39_bits = s1_read[0];
   assign v0_lane39_mux = v0_lane39_bits ? v_39 : 19'd0;
   assign v0_lane39_bits_1 = s1_read[1];
@@ -4205,7 +3974,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane39_or_5 = v0_lane39_or_4 | v0_lane39_mux_6;
   assign v0_lane39_bits_7 = s1_read[7];
   assign v0_lane39_mux_7 = v0_lane39_bits_7 ? v_375 : 19'd0;
-  assign lane39_h_add = {s2_v0_lane39[18], s2_v0_lane39} + {lane39_dk[18], lane39_dk};
   assign v0_lane40_bits = s1_read[0];
   assign v0_lane40_mux = v0_lane40_bits ? v_40 : 19'd0;
   assign v0_lane40_bits_1 = s1_read[1];
@@ -4228,7 +3996,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane40_or_5 = v0_lane40_or_4 | v0_lane40_mux_6;
   assign v0_lane40_bits_7 = s1_read[7];
   assign v0_lane40_mux_7 = v0_lane40_bits_7 ? v_376 : 19'd0;
-  assign lane40_h_add = {s2_v0_lane40[18], s2_v0_lane40} + {lane40_dk[18], lane40_dk};
   assign v0_lane41_bits = s1_read[0];
   assign v0_lane41_mux = v0_lane41_bits ? v_41 : 19'd0;
   assign v0_lane41_bits_1 = s1_read[1];
@@ -4251,7 +4018,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane41_or_5 = v0_lane41_or_4 | v0_lane41_mux_6;
   assign v0_lane41_bits_7 = s1_read[7];
   assign v0_lane41_mux_7 = v0_lane41_bits_7 ? v_377 : 19'd0;
-  assign lane41_h_add = {s2_v0_lane41[18], s2_v0_lane41} + {lane41_dk[18], lane41_dk};
   assign v0_lane42_bits = s1_read[0];
   assign v0_lane42_mux = v0_lane42_bits ? v_42 : 19'd0;
   assign v0_lane42_bits_1 = s1_read[1];
@@ -4274,7 +4040,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane42_or_5 = v0_lane42_or_4 | v0_lane42_mux_6;
   assign v0_lane42_bits_7 = s1_read[7];
   assign v0_lane42_mux_7 = v0_lane42_bits_7 ? v_378 : 19'd0;
-  assign lane42_h_add = {s2_v0_lane42[18], s2_v0_lane42} + {lane42_dk[18], lane42_dk};
   assign v0_lane43_bits = s1_read[0];
   assign v0_lane43_mux = v0_lane43_bits ? v_43 : 19'd0;
   assign v0_lane43_bits_1 = s1_read[1];
@@ -4297,7 +4062,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane43_or_5 = v0_lane43_or_4 | v0_lane43_mux_6;
   assign v0_lane43_bits_7 = s1_read[7];
   assign v0_lane43_mux_7 = v0_lane43_bits_7 ? v_379 : 19'd0;
-  assign lane43_h_add = {s2_v0_lane43[18], s2_v0_lane43} + {lane43_dk[18], lane43_dk};
   assign v0_lane44_bits = s1_read[0];
   assign v0_lane44_mux = v0_lane44_bits ? v_44 : 19'd0;
   assign v0_lane44_bits_1 = s1_read[1];
@@ -4320,7 +4084,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane44_or_5 = v0_lane44_or_4 | v0_lane44_mux_6;
   assign v0_lane44_bits_7 = s1_read[7];
   assign v0_lane44_mux_7 = v0_lane44_bits_7 ? v_380 : 19'd0;
-  assign lane44_h_add = {s2_v0_lane44[18], s2_v0_lane44} + {lane44_dk[18], lane44_dk};
   assign v0_lane45_bits = s1_read[0];
   assign v0_lane45_mux = v0_lane45_bits ? v_45 : 19'd0;
   assign v0_lane45_bits_1 = s1_read[1];
@@ -4343,7 +4106,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane45_or_5 = v0_lane45_or_4 | v0_lane45_mux_6;
   assign v0_lane45_bits_7 = s1_read[7];
   assign v0_lane45_mux_7 = v0_lane45_bits_7 ? v_381 : 19'd0;
-  assign lane45_h_add = {s2_v0_lane45[18], s2_v0_lane45} + {lane45_dk[18], lane45_dk};
   assign v0_lane46_bits = s1_read[0];
   assign v0_lane46_mux = v0_lane46_bits ? v_46 : 19'd0;
   assign v0_lane46_bits_1 = s1_read[1];
@@ -4366,7 +4128,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane46_or_5 = v0_lane46_or_4 | v0_lane46_mux_6;
   assign v0_lane46_bits_7 = s1_read[7];
   assign v0_lane46_mux_7 = v0_lane46_bits_7 ? v_382 : 19'd0;
-  assign lane46_h_add = {s2_v0_lane46[18], s2_v0_lane46} + {lane46_dk[18], lane46_dk};
   assign v0_lane47_bits = s1_read[0];
   assign v0_lane47_mux = v0_lane47_bits ? v_47 : 19'd0;
   assign v0_lane47_bits_1 = s1_read[1];
@@ -4389,7 +4150,6 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign v0_lane47_or_5 = v0_lane47_or_4 | v0_lane47_mux_6;
   assign v0_lane47_bits_7 = s1_read[7];
   assign v0_lane47_mux_7 = v0_lane47_bits_7 ? v_383 : 19'd0;
-  assign lane47_h_add = {s2_v0_lane47[18], s2_v0_lane47} + {lane47_dk[18], lane47_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -5319,338 +5079,290 @@ module ssa_hst_4_384_s3_proj_lif_l384_p48_pipe_23675ad4 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 4'd0};
-  assign lane0_d = {lane0_a[18], lane0_a} - {s2_v0_lane0[18], s2_v0_lane0};
-  assign lane0_dk = lane0_d[19:1];
-  assign lane0_h = lane0_h_add[18:0];
+  assign lane0_s = {s2_v0_lane0[18], s2_v0_lane0} + {lane0_a[18], lane0_a};
+  assign lane0_h = lane0_s[19:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(19'd2048);
   assign lane0_vn = s4_spike_lane0 ? 19'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 4'd0};
-  assign lane1_d = {lane1_a[18], lane1_a} - {s2_v0_lane1[18], s2_v0_lane1};
-  assign lane1_dk = lane1_d[19:1];
-  assign lane1_h = lane1_h_add[18:0];
+  assign lane1_s = {s2_v0_lane1[18], s2_v0_lane1} + {lane1_a[18], lane1_a};
+  assign lane1_h = lane1_s[19:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(19'd2048);
   assign lane1_vn = s4_spike_lane1 ? 19'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 4'd0};
-  assign lane2_d = {lane2_a[18], lane2_a} - {s2_v0_lane2[18], s2_v0_lane2};
-  assign lane2_dk = lane2_d[19:1];
-  assign lane2_h = lane2_h_add[18:0];
+  assign lane2_s = {s2_v0_lane2[18], s2_v0_lane2} + {lane2_a[18], lane2_a};
+  assign lane2_h = lane2_s[19:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(19'd2048);
   assign lane2_vn = s4_spike_lane2 ? 19'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 4'd0};
-  assign lane3_d = {lane3_a[18], lane3_a} - {s2_v0_lane3[18], s2_v0_lane3};
-  assign lane3_dk = lane3_d[19:1];
-  assign lane3_h = lane3_h_add[18:0];
+  assign lane3_s = {s2_v0_lane3[18], s2_v0_lane3} + {lane3_a[18], lane3_a};
+  assign lane3_h = lane3_s[19:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(19'd2048);
   assign lane3_vn = s4_spike_lane3 ? 19'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 4'd0};
-  assign lane4_d = {lane4_a[18], lane4_a} - {s2_v0_lane4[18], s2_v0_lane4};
-  assign lane4_dk = lane4_d[19:1];
-  assign lane4_h = lane4_h_add[18:0];
+  assign lane4_s = {s2_v0_lane4[18], s2_v0_lane4} + {lane4_a[18], lane4_a};
+  assign lane4_h = lane4_s[19:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(19'd2048);
   assign lane4_vn = s4_spike_lane4 ? 19'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 4'd0};
-  assign lane5_d = {lane5_a[18], lane5_a} - {s2_v0_lane5[18], s2_v0_lane5};
-  assign lane5_dk = lane5_d[19:1];
-  assign lane5_h = lane5_h_add[18:0];
+  assign lane5_s = {s2_v0_lane5[18], s2_v0_lane5} + {lane5_a[18], lane5_a};
+  assign lane5_h = lane5_s[19:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(19'd2048);
   assign lane5_vn = s4_spike_lane5 ? 19'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_or_5 | v0_lane6_mux_7;
   assign lane6_a = {s2_current_lane6, 4'd0};
-  assign lane6_d = {lane6_a[18], lane6_a} - {s2_v0_lane6[18], s2_v0_lane6};
-  assign lane6_dk = lane6_d[19:1];
-  assign lane6_h = lane6_h_add[18:0];
+  assign lane6_s = {s2_v0_lane6[18], s2_v0_lane6} + {lane6_a[18], lane6_a};
+  assign lane6_h = lane6_s[19:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(19'd2048);
   assign lane6_vn = s4_spike_lane6 ? 19'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_or_5 | v0_lane7_mux_7;
   assign lane7_a = {s2_current_lane7, 4'd0};
-  assign lane7_d = {lane7_a[18], lane7_a} - {s2_v0_lane7[18], s2_v0_lane7};
-  assign lane7_dk = lane7_d[19:1];
-  assign lane7_h = lane7_h_add[18:0];
+  assign lane7_s = {s2_v0_lane7[18], s2_v0_lane7} + {lane7_a[18], lane7_a};
+  assign lane7_h = lane7_s[19:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(19'd2048);
   assign lane7_vn = s4_spike_lane7 ? 19'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_or_5 | v0_lane8_mux_7;
   assign lane8_a = {s2_current_lane8, 4'd0};
-  assign lane8_d = {lane8_a[18], lane8_a} - {s2_v0_lane8[18], s2_v0_lane8};
-  assign lane8_dk = lane8_d[19:1];
-  assign lane8_h = lane8_h_add[18:0];
+  assign lane8_s = {s2_v0_lane8[18], s2_v0_lane8} + {lane8_a[18], lane8_a};
+  assign lane8_h = lane8_s[19:1];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(19'd2048);
   assign lane8_vn = s4_spike_lane8 ? 19'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_or_5 | v0_lane9_mux_7;
   assign lane9_a = {s2_current_lane9, 4'd0};
-  assign lane9_d = {lane9_a[18], lane9_a} - {s2_v0_lane9[18], s2_v0_lane9};
-  assign lane9_dk = lane9_d[19:1];
-  assign lane9_h = lane9_h_add[18:0];
+  assign lane9_s = {s2_v0_lane9[18], s2_v0_lane9} + {lane9_a[18], lane9_a};
+  assign lane9_h = lane9_s[19:1];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(19'd2048);
   assign lane9_vn = s4_spike_lane9 ? 19'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_or_5 | v0_lane10_mux_7;
   assign lane10_a = {s2_current_lane10, 4'd0};
-  assign lane10_d = {lane10_a[18], lane10_a} - {s2_v0_lane10[18], s2_v0_lane10};
-  assign lane10_dk = lane10_d[19:1];
-  assign lane10_h = lane10_h_add[18:0];
+  assign lane10_s = {s2_v0_lane10[18], s2_v0_lane10} + {lane10_a[18], lane10_a};
+  assign lane10_h = lane10_s[19:1];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(19'd2048);
   assign lane10_vn = s4_spike_lane10 ? 19'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_or_5 | v0_lane11_mux_7;
   assign lane11_a = {s2_current_lane11, 4'd0};
-  assign lane11_d = {lane11_a[18], lane11_a} - {s2_v0_lane11[18], s2_v0_lane11};
-  assign lane11_dk = lane11_d[19:1];
-  assign lane11_h = lane11_h_add[18:0];
+  assign lane11_s = {s2_v0_lane11[18], s2_v0_lane11} + {lane11_a[18], lane11_a};
+  assign lane11_h = lane11_s[19:1];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(19'd2048);
   assign lane11_vn = s4_spike_lane11 ? 19'd0 : s4_kept_lane11;
   assign v0_lane12 = v0_lane12_or_5 | v0_lane12_mux_7;
   assign lane12_a = {s2_current_lane12, 4'd0};
-  assign lane12_d = {lane12_a[18], lane12_a} - {s2_v0_lane12[18], s2_v0_lane12};
-  assign lane12_dk = lane12_d[19:1];
-  assign lane12_h = lane12_h_add[18:0];
+  assign lane12_s = {s2_v0_lane12[18], s2_v0_lane12} + {lane12_a[18], lane12_a};
+  assign lane12_h = lane12_s[19:1];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(19'd2048);
   assign lane12_vn = s4_spike_lane12 ? 19'd0 : s4_kept_lane12;
   assign v0_lane13 = v0_lane13_or_5 | v0_lane13_mux_7;
   assign lane13_a = {s2_current_lane13, 4'd0};
-  assign lane13_d = {lane13_a[18], lane13_a} - {s2_v0_lane13[18], s2_v0_lane13};
-  assign lane13_dk = lane13_d[19:1];
-  assign lane13_h = lane13_h_add[18:0];
+  assign lane13_s = {s2_v0_lane13[18], s2_v0_lane13} + {lane13_a[18], lane13_a};
+  assign lane13_h = lane13_s[19:1];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(19'd2048);
   assign lane13_vn = s4_spike_lane13 ? 19'd0 : s4_kept_lane13;
   assign v0_lane14 = v0_lane14_or_5 | v0_lane14_mux_7;
   assign lane14_a = {s2_current_lane14, 4'd0};
-  assign lane14_d = {lane14_a[18], lane14_a} - {s2_v0_lane14[18], s2_v0_lane14};
-  assign lane14_dk = lane14_d[19:1];
-  assign lane14_h = lane14_h_add[18:0];
+  assign lane14_s = {s2_v0_lane14[18], s2_v0_lane14} + {lane14_a[18], lane14_a};
+  assign lane14_h = lane14_s[19:1];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(19'd2048);
   assign lane14_vn = s4_spike_lane14 ? 19'd0 : s4_kept_lane14;
   assign v0_lane15 = v0_lane15_or_5 | v0_lane15_mux_7;
   assign lane15_a = {s2_current_lane15, 4'd0};
-  assign lane15_d = {lane15_a[18], lane15_a} - {s2_v0_lane15[18], s2_v0_lane15};
-  assign lane15_dk = lane15_d[19:1];
-  assign lane15_h = lane15_h_add[18:0];
+  assign lane15_s = {s2_v0_lane15[18], s2_v0_lane15} + {lane15_a[18], lane15_a};
+  assign lane15_h = lane15_s[19:1];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(19'd2048);
   assign lane15_vn = s4_spike_lane15 ? 19'd0 : s4_kept_lane15;
   assign v0_lane16 = v0_lane16_or_5 | v0_lane16_mux_7;
   assign lane16_a = {s2_current_lane16, 4'd0};
-  assign lane16_d = {lane16_a[18], lane16_a} - {s2_v0_lane16[18], s2_v0_lane16};
-  assign lane16_dk = lane16_d[19:1];
-  assign lane16_h = lane16_h_add[18:0];
+  assign lane16_s = {s2_v0_lane16[18], s2_v0_lane16} + {lane16_a[18], lane16_a};
+  assign lane16_h = lane16_s[19:1];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(19'd2048);
   assign lane16_vn = s4_spike_lane16 ? 19'd0 : s4_kept_lane16;
   assign v0_lane17 = v0_lane17_or_5 | v0_lane17_mux_7;
   assign lane17_a = {s2_current_lane17, 4'd0};
-  assign lane17_d = {lane17_a[18], lane17_a} - {s2_v0_lane17[18], s2_v0_lane17};
-  assign lane17_dk = lane17_d[19:1];
-  assign lane17_h = lane17_h_add[18:0];
+  assign lane17_s = {s2_v0_lane17[18], s2_v0_lane17} + {lane17_a[18], lane17_a};
+  assign lane17_h = lane17_s[19:1];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(19'd2048);
   assign lane17_vn = s4_spike_lane17 ? 19'd0 : s4_kept_lane17;
   assign v0_lane18 = v0_lane18_or_5 | v0_lane18_mux_7;
   assign lane18_a = {s2_current_lane18, 4'd0};
-  assign lane18_d = {lane18_a[18], lane18_a} - {s2_v0_lane18[18], s2_v0_lane18};
-  assign lane18_dk = lane18_d[19:1];
-  assign lane18_h = lane18_h_add[18:0];
+  assign lane18_s = {s2_v0_lane18[18], s2_v0_lane18} + {lane18_a[18], lane18_a};
+  assign lane18_h = lane18_s[19:1];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(19'd2048);
   assign lane18_vn = s4_spike_lane18 ? 19'd0 : s4_kept_lane18;
   assign v0_lane19 = v0_lane19_or_5 | v0_lane19_mux_7;
   assign lane19_a = {s2_current_lane19, 4'd0};
-  assign lane19_d = {lane19_a[18], lane19_a} - {s2_v0_lane19[18], s2_v0_lane19};
-  assign lane19_dk = lane19_d[19:1];
-  assign lane19_h = lane19_h_add[18:0];
+  assign lane19_s = {s2_v0_lane19[18], s2_v0_lane19} + {lane19_a[18], lane19_a};
+  assign lane19_h = lane19_s[19:1];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(19'd2048);
   assign lane19_vn = s4_spike_lane19 ? 19'd0 : s4_kept_lane19;
   assign v0_lane20 = v0_lane20_or_5 | v0_lane20_mux_7;
   assign lane20_a = {s2_current_lane20, 4'd0};
-  assign lane20_d = {lane20_a[18], lane20_a} - {s2_v0_lane20[18], s2_v0_lane20};
-  assign lane20_dk = lane20_d[19:1];
-  assign lane20_h = lane20_h_add[18:0];
+  assign lane20_s = {s2_v0_lane20[18], s2_v0_lane20} + {lane20_a[18], lane20_a};
+  assign lane20_h = lane20_s[19:1];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(19'd2048);
   assign lane20_vn = s4_spike_lane20 ? 19'd0 : s4_kept_lane20;
   assign v0_lane21 = v0_lane21_or_5 | v0_lane21_mux_7;
   assign lane21_a = {s2_current_lane21, 4'd0};
-  assign lane21_d = {lane21_a[18], lane21_a} - {s2_v0_lane21[18], s2_v0_lane21};
-  assign lane21_dk = lane21_d[19:1];
-  assign lane21_h = lane21_h_add[18:0];
+  assign lane21_s = {s2_v0_lane21[18], s2_v0_lane21} + {lane21_a[18], lane21_a};
+  assign lane21_h = lane21_s[19:1];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(19'd2048);
   assign lane21_vn = s4_spike_lane21 ? 19'd0 : s4_kept_lane21;
   assign v0_lane22 = v0_lane22_or_5 | v0_lane22_mux_7;
   assign lane22_a = {s2_current_lane22, 4'd0};
-  assign lane22_d = {lane22_a[18], lane22_a} - {s2_v0_lane22[18], s2_v0_lane22};
-  assign lane22_dk = lane22_d[19:1];
-  assign lane22_h = lane22_h_add[18:0];
+  assign lane22_s = {s2_v0_lane22[18], s2_v0_lane22} + {lane22_a[18], lane22_a};
+  assign lane22_h = lane22_s[19:1];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(19'd2048);
   assign lane22_vn = s4_spike_lane22 ? 19'd0 : s4_kept_lane22;
   assign v0_lane23 = v0_lane23_or_5 | v0_lane23_mux_7;
   assign lane23_a = {s2_current_lane23, 4'd0};
-  assign lane23_d = {lane23_a[18], lane23_a} - {s2_v0_lane23[18], s2_v0_lane23};
-  assign lane23_dk = lane23_d[19:1];
-  assign lane23_h = lane23_h_add[18:0];
+  assign lane23_s = {s2_v0_lane23[18], s2_v0_lane23} + {lane23_a[18], lane23_a};
+  assign lane23_h = lane23_s[19:1];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(19'd2048);
   assign lane23_vn = s4_spike_lane23 ? 19'd0 : s4_kept_lane23;
   assign v0_lane24 = v0_lane24_or_5 | v0_lane24_mux_7;
   assign lane24_a = {s2_current_lane24, 4'd0};
-  assign lane24_d = {lane24_a[18], lane24_a} - {s2_v0_lane24[18], s2_v0_lane24};
-  assign lane24_dk = lane24_d[19:1];
-  assign lane24_h = lane24_h_add[18:0];
+  assign lane24_s = {s2_v0_lane24[18], s2_v0_lane24} + {lane24_a[18], lane24_a};
+  assign lane24_h = lane24_s[19:1];
   assign lane24_spike = $signed(s3_h_lane24) >= $signed(19'd2048);
   assign lane24_vn = s4_spike_lane24 ? 19'd0 : s4_kept_lane24;
   assign v0_lane25 = v0_lane25_or_5 | v0_lane25_mux_7;
   assign lane25_a = {s2_current_lane25, 4'd0};
-  assign lane25_d = {lane25_a[18], lane25_a} - {s2_v0_lane25[18], s2_v0_lane25};
-  assign lane25_dk = lane25_d[19:1];
-  assign lane25_h = lane25_h_add[18:0];
+  assign lane25_s = {s2_v0_lane25[18], s2_v0_lane25} + {lane25_a[18], lane25_a};
+  assign lane25_h = lane25_s[19:1];
   assign lane25_spike = $signed(s3_h_lane25) >= $signed(19'd2048);
   assign lane25_vn = s4_spike_lane25 ? 19'd0 : s4_kept_lane25;
   assign v0_lane26 = v0_lane26_or_5 | v0_lane26_mux_7;
   assign lane26_a = {s2_current_lane26, 4'd0};
-  assign lane26_d = {lane26_a[18], lane26_a} - {s2_v0_lane26[18], s2_v0_lane26};
-  assign lane26_dk = lane26_d[19:1];
-  assign lane26_h = lane26_h_add[18:0];
+  assign lane26_s = {s2_v0_lane26[18], s2_v0_lane26} + {lane26_a[18], lane26_a};
+  assign lane26_h = lane26_s[19:1];
   assign lane26_spike = $signed(s3_h_lane26) >= $signed(19'd2048);
   assign lane26_vn = s4_spike_lane26 ? 19'd0 : s4_kept_lane26;
   assign v0_lane27 = v0_lane27_or_5 | v0_lane27_mux_7;
   assign lane27_a = {s2_current_lane27, 4'd0};
-  assign lane27_d = {lane27_a[18], lane27_a} - {s2_v0_lane27[18], s2_v0_lane27};
-  assign lane27_dk = lane27_d[19:1];
-  assign lane27_h = lane27_h_add[18:0];
+  assign lane27_s = {s2_v0_lane27[18], s2_v0_lane27} + {lane27_a[18], lane27_a};
+  assign lane27_h = lane27_s[19:1];
   assign lane27_spike = $signed(s3_h_lane27) >= $signed(19'd2048);
   assign lane27_vn = s4_spike_lane27 ? 19'd0 : s4_kept_lane27;
   assign v0_lane28 = v0_lane28_or_5 | v0_lane28_mux_7;
   assign lane28_a = {s2_current_lane28, 4'd0};
-  assign lane28_d = {lane28_a[18], lane28_a} - {s2_v0_lane28[18], s2_v0_lane28};
-  assign lane28_dk = lane28_d[19:1];
-  assign lane28_h = lane28_h_add[18:0];
+  assign lane28_s = {s2_v0_lane28[18], s2_v0_lane28} + {lane28_a[18], lane28_a};
+  assign lane28_h = lane28_s[19:1];
   assign lane28_spike = $signed(s3_h_lane28) >= $signed(19'd2048);
   assign lane28_vn = s4_spike_lane28 ? 19'd0 : s4_kept_lane28;
   assign v0_lane29 = v0_lane29_or_5 | v0_lane29_mux_7;
   assign lane29_a = {s2_current_lane29, 4'd0};
-  assign lane29_d = {lane29_a[18], lane29_a} - {s2_v0_lane29[18], s2_v0_lane29};
-  assign lane29_dk = lane29_d[19:1];
-  assign lane29_h = lane29_h_add[18:0];
+  assign lane29_s = {s2_v0_lane29[18], s2_v0_lane29} + {lane29_a[18], lane29_a};
+  assign lane29_h = lane29_s[19:1];
   assign lane29_spike = $signed(s3_h_lane29) >= $signed(19'd2048);
   assign lane29_vn = s4_spike_lane29 ? 19'd0 : s4_kept_lane29;
   assign v0_lane30 = v0_lane30_or_5 | v0_lane30_mux_7;
   assign lane30_a = {s2_current_lane30, 4'd0};
-  assign lane30_d = {lane30_a[18], lane30_a} - {s2_v0_lane30[18], s2_v0_lane30};
-  assign lane30_dk = lane30_d[19:1];
-  assign lane30_h = lane30_h_add[18:0];
+  assign lane30_s = {s2_v0_lane30[18], s2_v0_lane30} + {lane30_a[18], lane30_a};
+  assign lane30_h = lane30_s[19:1];
   assign lane30_spike = $signed(s3_h_lane30) >= $signed(19'd2048);
   assign lane30_vn = s4_spike_lane30 ? 19'd0 : s4_kept_lane30;
   assign v0_lane31 = v0_lane31_or_5 | v0_lane31_mux_7;
   assign lane31_a = {s2_current_lane31, 4'd0};
-  assign lane31_d = {lane31_a[18], lane31_a} - {s2_v0_lane31[18], s2_v0_lane31};
-  assign lane31_dk = lane31_d[19:1];
-  assign lane31_h = lane31_h_add[18:0];
+  assign lane31_s = {s2_v0_lane31[18], s2_v0_lane31} + {lane31_a[18], lane31_a};
+  assign lane31_h = lane31_s[19:1];
   assign lane31_spike = $signed(s3_h_lane31) >= $signed(19'd2048);
   assign lane31_vn = s4_spike_lane31 ? 19'd0 : s4_kept_lane31;
   assign v0_lane32 = v0_lane32_or_5 | v0_lane32_mux_7;
   assign lane32_a = {s2_current_lane32, 4'd0};
-  assign lane32_d = {lane32_a[18], lane32_a} - {s2_v0_lane32[18], s2_v0_lane32};
-  assign lane32_dk = lane32_d[19:1];
-  assign lane32_h = lane32_h_add[18:0];
+  assign lane32_s = {s2_v0_lane32[18], s2_v0_lane32} + {lane32_a[18], lane32_a};
+  assign lane32_h = lane32_s[19:1];
   assign lane32_spike = $signed(s3_h_lane32) >= $signed(19'd2048);
   assign lane32_vn = s4_spike_lane32 ? 19'd0 : s4_kept_lane32;
   assign v0_lane33 = v0_lane33_or_5 | v0_lane33_mux_7;
   assign lane33_a = {s2_current_lane33, 4'd0};
-  assign lane33_d = {lane33_a[18], lane33_a} - {s2_v0_lane33[18], s2_v0_lane33};
-  assign lane33_dk = lane33_d[19:1];
-  assign lane33_h = lane33_h_add[18:0];
+  assign lane33_s = {s2_v0_lane33[18], s2_v0_lane33} + {lane33_a[18], lane33_a};
+  assign lane33_h = lane33_s[19:1];
   assign lane33_spike = $signed(s3_h_lane33) >= $signed(19'd2048);
   assign lane33_vn = s4_spike_lane33 ? 19'd0 : s4_kept_lane33;
   assign v0_lane34 = v0_lane34_or_5 | v0_lane34_mux_7;
   assign lane34_a = {s2_current_lane34, 4'd0};
-  assign lane34_d = {lane34_a[18], lane34_a} - {s2_v0_lane34[18], s2_v0_lane34};
-  assign lane34_dk = lane34_d[19:1];
-  assign lane34_h = lane34_h_add[18:0];
+  assign lane34_s = {s2_v0_lane34[18], s2_v0_lane34} + {lane34_a[18], lane34_a};
+  assign lane34_h = lane34_s[19:1];
   assign lane34_spike = $signed(s3_h_lane34) >= $signed(19'd2048);
   assign lane34_vn = s4_spike_lane34 ? 19'd0 : s4_kept_lane34;
   assign v0_lane35 = v0_lane35_or_5 | v0_lane35_mux_7;
   assign lane35_a = {s2_current_lane35, 4'd0};
-  assign lane35_d = {lane35_a[18], lane35_a} - {s2_v0_lane35[18], s2_v0_lane35};
-  assign lane35_dk = lane35_d[19:1];
-  assign lane35_h = lane35_h_add[18:0];
+  assign lane35_s = {s2_v0_lane35[18], s2_v0_lane35} + {lane35_a[18], lane35_a};
+  assign lane35_h = lane35_s[19:1];
   assign lane35_spike = $signed(s3_h_lane35) >= $signed(19'd2048);
   assign lane35_vn = s4_spike_lane35 ? 19'd0 : s4_kept_lane35;
   assign v0_lane36 = v0_lane36_or_5 | v0_lane36_mux_7;
   assign lane36_a = {s2_current_lane36, 4'd0};
-  assign lane36_d = {lane36_a[18], lane36_a} - {s2_v0_lane36[18], s2_v0_lane36};
-  assign lane36_dk = lane36_d[19:1];
-  assign lane36_h = lane36_h_add[18:0];
+  assign lane36_s = {s2_v0_lane36[18], s2_v0_lane36} + {lane36_a[18], lane36_a};
+  assign lane36_h = lane36_s[19:1];
   assign lane36_spike = $signed(s3_h_lane36) >= $signed(19'd2048);
   assign lane36_vn = s4_spike_lane36 ? 19'd0 : s4_kept_lane36;
   assign v0_lane37 = v0_lane37_or_5 | v0_lane37_mux_7;
   assign lane37_a = {s2_current_lane37, 4'd0};
-  assign lane37_d = {lane37_a[18], lane37_a} - {s2_v0_lane37[18], s2_v0_lane37};
-  assign lane37_dk = lane37_d[19:1];
-  assign lane37_h = lane37_h_add[18:0];
+  assign lane37_s = {s2_v0_lane37[18], s2_v0_lane37} + {lane37_a[18], lane37_a};
+  assign lane37_h = lane37_s[19:1];
   assign lane37_spike = $signed(s3_h_lane37) >= $signed(19'd2048);
   assign lane37_vn = s4_spike_lane37 ? 19'd0 : s4_kept_lane37;
   assign v0_lane38 = v0_lane38_or_5 | v0_lane38_mux_7;
   assign lane38_a = {s2_current_lane38, 4'd0};
-  assign lane38_d = {lane38_a[18], lane38_a} - {s2_v0_lane38[18], s2_v0_lane38};
-  assign lane38_dk = lane38_d[19:1];
-  assign lane38_h = lane38_h_add[18:0];
+  assign lane38_s = {s2_v0_lane38[18], s2_v0_lane38} + {lane38_a[18], lane38_a};
+  assign lane38_h = lane38_s[19:1];
   assign lane38_spike = $signed(s3_h_lane38) >= $signed(19'd2048);
   assign lane38_vn = s4_spike_lane38 ? 19'd0 : s4_kept_lane38;
   assign v0_lane39 = v0_lane39_or_5 | v0_lane39_mux_7;
   assign lane39_a = {s2_current_lane39, 4'd0};
-  assign lane39_d = {lane39_a[18], lane39_a} - {s2_v0_lane39[18], s2_v0_lane39};
-  assign lane39_dk = lane39_d[19:1];
-  assign lane39_h = lane39_h_add[18:0];
+  assign lane39_s = {s2_v0_lane39[18], s2_v0_lane39} + {lane39_a[18], lane39_a};
+  assign lane39_h = lane39_s[19:1];
   assign lane39_spike = $signed(s3_h_lane39) >= $signed(19'd2048);
   assign lane39_vn = s4_spike_lane39 ? 19'd0 : s4_kept_lane39;
   assign v0_lane40 = v0_lane40_or_5 | v0_lane40_mux_7;
   assign lane40_a = {s2_current_lane40, 4'd0};
-  assign lane40_d = {lane40_a[18], lane40_a} - {s2_v0_lane40[18], s2_v0_lane40};
-  assign lane40_dk = lane40_d[19:1];
-  assign lane40_h = lane40_h_add[18:0];
+  assign lane40_s = {s2_v0_lane40[18], s2_v0_lane40} + {lane40_a[18], lane40_a};
+  assign lane40_h = lane40_s[19:1];
   assign lane40_spike = $signed(s3_h_lane40) >= $signed(19'd2048);
   assign lane40_vn = s4_spike_lane40 ? 19'd0 : s4_kept_lane40;
   assign v0_lane41 = v0_lane41_or_5 | v0_lane41_mux_7;
   assign lane41_a = {s2_current_lane41, 4'd0};
-  assign lane41_d = {lane41_a[18], lane41_a} - {s2_v0_lane41[18], s2_v0_lane41};
-  assign lane41_dk = lane41_d[19:1];
-  assign lane41_h = lane41_h_add[18:0];
+  assign lane41_s = {s2_v0_lane41[18], s2_v0_lane41} + {lane41_a[18], lane41_a};
+  assign lane41_h = lane41_s[19:1];
   assign lane41_spike = $signed(s3_h_lane41) >= $signed(19'd2048);
   assign lane41_vn = s4_spike_lane41 ? 19'd0 : s4_kept_lane41;
   assign v0_lane42 = v0_lane42_or_5 | v0_lane42_mux_7;
   assign lane42_a = {s2_current_lane42, 4'd0};
-  assign lane42_d = {lane42_a[18], lane42_a} - {s2_v0_lane42[18], s2_v0_lane42};
-  assign lane42_dk = lane42_d[19:1];
-  assign lane42_h = lane42_h_add[18:0];
+  assign lane42_s = {s2_v0_lane42[18], s2_v0_lane42} + {lane42_a[18], lane42_a};
+  assign lane42_h = lane42_s[19:1];
   assign lane42_spike = $signed(s3_h_lane42) >= $signed(19'd2048);
   assign lane42_vn = s4_spike_lane42 ? 19'd0 : s4_kept_lane42;
   assign v0_lane43 = v0_lane43_or_5 | v0_lane43_mux_7;
   assign lane43_a = {s2_current_lane43, 4'd0};
-  assign lane43_d = {lane43_a[18], lane43_a} - {s2_v0_lane43[18], s2_v0_lane43};
-  assign lane43_dk = lane43_d[19:1];
-  assign lane43_h = lane43_h_add[18:0];
+  assign lane43_s = {s2_v0_lane43[18], s2_v0_lane43} + {lane43_a[18], lane43_a};
+  assign lane43_h = lane43_s[19:1];
   assign lane43_spike = $signed(s3_h_lane43) >= $signed(19'd2048);
   assign lane43_vn = s4_spike_lane43 ? 19'd0 : s4_kept_lane43;
   assign v0_lane44 = v0_lane44_or_5 | v0_lane44_mux_7;
   assign lane44_a = {s2_current_lane44, 4'd0};
-  assign lane44_d = {lane44_a[18], lane44_a} - {s2_v0_lane44[18], s2_v0_lane44};
-  assign lane44_dk = lane44_d[19:1];
-  assign lane44_h = lane44_h_add[18:0];
+  assign lane44_s = {s2_v0_lane44[18], s2_v0_lane44} + {lane44_a[18], lane44_a};
+  assign lane44_h = lane44_s[19:1];
   assign lane44_spike = $signed(s3_h_lane44) >= $signed(19'd2048);
   assign lane44_vn = s4_spike_lane44 ? 19'd0 : s4_kept_lane44;
   assign v0_lane45 = v0_lane45_or_5 | v0_lane45_mux_7;
   assign lane45_a = {s2_current_lane45, 4'd0};
-  assign lane45_d = {lane45_a[18], lane45_a} - {s2_v0_lane45[18], s2_v0_lane45};
-  assign lane45_dk = lane45_d[19:1];
-  assign lane45_h = lane45_h_add[18:0];
+  assign lane45_s = {s2_v0_lane45[18], s2_v0_lane45} + {lane45_a[18], lane45_a};
+  assign lane45_h = lane45_s[19:1];
   assign lane45_spike = $signed(s3_h_lane45) >= $signed(19'd2048);
   assign lane45_vn = s4_spike_lane45 ? 19'd0 : s4_kept_lane45;
   assign v0_lane46 = v0_lane46_or_5 | v0_lane46_mux_7;
   assign lane46_a = {s2_current_lane46, 4'd0};
-  assign lane46_d = {lane46_a[18], lane46_a} - {s2_v0_lane46[18], s2_v0_lane46};
-  assign lane46_dk = lane46_d[19:1];
-  assign lane46_h = lane46_h_add[18:0];
+  assign lane46_s = {s2_v0_lane46[18], s2_v0_lane46} + {lane46_a[18], lane46_a};
+  assign lane46_h = lane46_s[19:1];
   assign lane46_spike = $signed(s3_h_lane46) >= $signed(19'd2048);
   assign lane46_vn = s4_spike_lane46 ? 19'd0 : s4_kept_lane46;
   assign v0_lane47 = v0_lane47_or_5 | v0_lane47_mux_7;
   assign lane47_a = {s2_current_lane47, 4'd0};
-  assign lane47_d = {lane47_a[18], lane47_a} - {s2_v0_lane47[18], s2_v0_lane47};
-  assign lane47_dk = lane47_d[19:1];
-  assign lane47_h = lane47_h_add[18:0];
+  assign lane47_s = {s2_v0_lane47[18], s2_v0_lane47} + {lane47_a[18], lane47_a};
+  assign lane47_h = lane47_s[19:1];
   assign lane47_spike = $signed(s3_h_lane47) >= $signed(19'd2048);
   assign lane47_vn = s4_spike_lane47 ? 19'd0 : s4_kept_lane47;
   assign out_q_up_fire = s4_advance & out_q_ready;

@@ -141,9 +141,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -155,9 +154,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -169,9 +167,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -183,9 +180,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -197,9 +193,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -211,9 +206,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -225,9 +219,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -239,9 +232,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -253,9 +245,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -267,9 +258,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -281,9 +271,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -295,9 +284,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -309,9 +297,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane12_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -323,9 +310,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane13_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -337,9 +323,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane14_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -351,9 +336,8 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   reg  [14:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane15_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -392,9 +376,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane0_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane0_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -405,9 +386,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane1_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane1_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -418,9 +396,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane2_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane2_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -431,9 +406,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane3_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane3_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -444,9 +416,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane4_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane4_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane4_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -457,9 +426,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane5_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane5_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane5_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -470,9 +436,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane6_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane6_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane6_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -483,9 +446,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane7_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane7_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane7_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -496,9 +456,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane8_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane8_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane8_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -509,9 +466,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane9_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane9_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane9_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -522,9 +476,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane10_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane10_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane10_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -535,9 +486,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane11_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane11_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane11_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -548,9 +496,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane12_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane12_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane12_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -561,9 +506,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane13_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane13_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane13_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -574,9 +516,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane14_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane14_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane14_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -587,9 +526,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   wire [14:0] v0_lane15_or_1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane15_bits_3;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane15_mux_3;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -820,7 +756,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane0_or_1 = v0_lane0_or | v0_lane0_mux_2;
   assign v0_lane0_bits_3 = s1_read[3];
   assign v0_lane0_mux_3 = v0_lane0_bits_3 ? v_48 : 15'd0;
-  assign lane0_h_add = {s2_v0_lane0[14], s2_v0_lane0} + {lane0_dk[14], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 15'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -831,7 +766,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane1_or_1 = v0_lane1_or | v0_lane1_mux_2;
   assign v0_lane1_bits_3 = s1_read[3];
   assign v0_lane1_mux_3 = v0_lane1_bits_3 ? v_49 : 15'd0;
-  assign lane1_h_add = {s2_v0_lane1[14], s2_v0_lane1} + {lane1_dk[14], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 15'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -842,7 +776,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane2_or_1 = v0_lane2_or | v0_lane2_mux_2;
   assign v0_lane2_bits_3 = s1_read[3];
   assign v0_lane2_mux_3 = v0_lane2_bits_3 ? v_50 : 15'd0;
-  assign lane2_h_add = {s2_v0_lane2[14], s2_v0_lane2} + {lane2_dk[14], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 15'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -853,7 +786,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane3_or_1 = v0_lane3_or | v0_lane3_mux_2;
   assign v0_lane3_bits_3 = s1_read[3];
   assign v0_lane3_mux_3 = v0_lane3_bits_3 ? v_51 : 15'd0;
-  assign lane3_h_add = {s2_v0_lane3[14], s2_v0_lane3} + {lane3_dk[14], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 15'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -864,7 +796,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane4_or_1 = v0_lane4_or | v0_lane4_mux_2;
   assign v0_lane4_bits_3 = s1_read[3];
   assign v0_lane4_mux_3 = v0_lane4_bits_3 ? v_52 : 15'd0;
-  assign lane4_h_add = {s2_v0_lane4[14], s2_v0_lane4} + {lane4_dk[14], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 15'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -875,7 +806,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane5_or_1 = v0_lane5_or | v0_lane5_mux_2;
   assign v0_lane5_bits_3 = s1_read[3];
   assign v0_lane5_mux_3 = v0_lane5_bits_3 ? v_53 : 15'd0;
-  assign lane5_h_add = {s2_v0_lane5[14], s2_v0_lane5} + {lane5_dk[14], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 15'd0;
   assign v0_lane6_bits_1 = s1_read[1];
@@ -886,7 +816,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane6_or_1 = v0_lane6_or | v0_lane6_mux_2;
   assign v0_lane6_bits_3 = s1_read[3];
   assign v0_lane6_mux_3 = v0_lane6_bits_3 ? v_54 : 15'd0;
-  assign lane6_h_add = {s2_v0_lane6[14], s2_v0_lane6} + {lane6_dk[14], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 15'd0;
   assign v0_lane7_bits_1 = s1_read[1];
@@ -897,7 +826,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane7_or_1 = v0_lane7_or | v0_lane7_mux_2;
   assign v0_lane7_bits_3 = s1_read[3];
   assign v0_lane7_mux_3 = v0_lane7_bits_3 ? v_55 : 15'd0;
-  assign lane7_h_add = {s2_v0_lane7[14], s2_v0_lane7} + {lane7_dk[14], lane7_dk};
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 15'd0;
   assign v0_lane8_bits_1 = s1_read[1];
@@ -908,7 +836,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane8_or_1 = v0_lane8_or | v0_lane8_mux_2;
   assign v0_lane8_bits_3 = s1_read[3];
   assign v0_lane8_mux_3 = v0_lane8_bits_3 ? v_56 : 15'd0;
-  assign lane8_h_add = {s2_v0_lane8[14], s2_v0_lane8} + {lane8_dk[14], lane8_dk};
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 15'd0;
   assign v0_lane9_bits_1 = s1_read[1];
@@ -919,7 +846,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane9_or_1 = v0_lane9_or | v0_lane9_mux_2;
   assign v0_lane9_bits_3 = s1_read[3];
   assign v0_lane9_mux_3 = v0_lane9_bits_3 ? v_57 : 15'd0;
-  assign lane9_h_add = {s2_v0_lane9[14], s2_v0_lane9} + {lane9_dk[14], lane9_dk};
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 15'd0;
   assign v0_lane10_bits_1 = s1_read[1];
@@ -930,7 +856,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane10_or_1 = v0_lane10_or | v0_lane10_mux_2;
   assign v0_lane10_bits_3 = s1_read[3];
   assign v0_lane10_mux_3 = v0_lane10_bits_3 ? v_58 : 15'd0;
-  assign lane10_h_add = {s2_v0_lane10[14], s2_v0_lane10} + {lane10_dk[14], lane10_dk};
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 15'd0;
   assign v0_lane11_bits_1 = s1_read[1];
@@ -941,7 +866,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane11_or_1 = v0_lane11_or | v0_lane11_mux_2;
   assign v0_lane11_bits_3 = s1_read[3];
   assign v0_lane11_mux_3 = v0_lane11_bits_3 ? v_59 : 15'd0;
-  assign lane11_h_add = {s2_v0_lane11[14], s2_v0_lane11} + {lane11_dk[14], lane11_dk};
   assign v0_lane12_bits = s1_read[0];
   assign v0_lane12_mux = v0_lane12_bits ? v_12 : 15'd0;
   assign v0_lane12_bits_1 = s1_read[1];
@@ -952,7 +876,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane12_or_1 = v0_lane12_or | v0_lane12_mux_2;
   assign v0_lane12_bits_3 = s1_read[3];
   assign v0_lane12_mux_3 = v0_lane12_bits_3 ? v_60 : 15'd0;
-  assign lane12_h_add = {s2_v0_lane12[14], s2_v0_lane12} + {lane12_dk[14], lane12_dk};
   assign v0_lane13_bits = s1_read[0];
   assign v0_lane13_mux = v0_lane13_bits ? v_13 : 15'd0;
   assign v0_lane13_bits_1 = s1_read[1];
@@ -963,7 +886,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane13_or_1 = v0_lane13_or | v0_lane13_mux_2;
   assign v0_lane13_bits_3 = s1_read[3];
   assign v0_lane13_mux_3 = v0_lane13_bits_3 ? v_61 : 15'd0;
-  assign lane13_h_add = {s2_v0_lane13[14], s2_v0_lane13} + {lane13_dk[14], lane13_dk};
   assign v0_lane14_bits = s1_read[0];
   assign v0_lane14_mux = v0_lane14_bits ? v_14 : 15'd0;
   assign v0_lane14_bits_1 = s1_read[1];
@@ -974,7 +896,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane14_or_1 = v0_lane14_or | v0_lane14_mux_2;
   assign v0_lane14_bits_3 = s1_read[3];
   assign v0_lane14_mux_3 = v0_lane14_bits_3 ? v_62 : 15'd0;
-  assign lane14_h_add = {s2_v0_lane14[14], s2_v0_lane14} + {lane14_dk[14], lane14_dk};
   assign v0_lane15_bits = s1_read[0];
   assign v0_lane15_mux = v0_lane15_bits ? v_15 : 15'd0;
   assign v0_lane15_bits_1 = s1_read[1];
@@ -985,7 +906,6 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign v0_lane15_or_1 = v0_lane15_or | v0_lane15_mux_2;
   assign v0_lane15_bits_3 = s1_read[3];
   assign v0_lane15_mux_3 = v0_lane15_bits_3 ? v_63 : 15'd0;
-  assign lane15_h_add = {s2_v0_lane15[14], s2_v0_lane15} + {lane15_dk[14], lane15_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -1199,114 +1119,98 @@ module mlp_custom_s1_fc1_lif_l64_p16_pipe_b2848af8 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_1 | v0_lane0_mux_3;
   assign lane0_a = {s2_current_lane0, 2'd0};
-  assign lane0_d = {lane0_a[14], lane0_a} - {s2_v0_lane0[14], s2_v0_lane0};
-  assign lane0_dk = lane0_d[15:1];
-  assign lane0_h = lane0_h_add[14:0];
+  assign lane0_s = {s2_v0_lane0[14], s2_v0_lane0} + {lane0_a[14], lane0_a};
+  assign lane0_h = lane0_s[15:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(15'd512);
   assign lane0_vn = s4_spike_lane0 ? 15'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_1 | v0_lane1_mux_3;
   assign lane1_a = {s2_current_lane1, 2'd0};
-  assign lane1_d = {lane1_a[14], lane1_a} - {s2_v0_lane1[14], s2_v0_lane1};
-  assign lane1_dk = lane1_d[15:1];
-  assign lane1_h = lane1_h_add[14:0];
+  assign lane1_s = {s2_v0_lane1[14], s2_v0_lane1} + {lane1_a[14], lane1_a};
+  assign lane1_h = lane1_s[15:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(15'd512);
   assign lane1_vn = s4_spike_lane1 ? 15'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_1 | v0_lane2_mux_3;
   assign lane2_a = {s2_current_lane2, 2'd0};
-  assign lane2_d = {lane2_a[14], lane2_a} - {s2_v0_lane2[14], s2_v0_lane2};
-  assign lane2_dk = lane2_d[15:1];
-  assign lane2_h = lane2_h_add[14:0];
+  assign lane2_s = {s2_v0_lane2[14], s2_v0_lane2} + {lane2_a[14], lane2_a};
+  assign lane2_h = lane2_s[15:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(15'd512);
   assign lane2_vn = s4_spike_lane2 ? 15'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_1 | v0_lane3_mux_3;
   assign lane3_a = {s2_current_lane3, 2'd0};
-  assign lane3_d = {lane3_a[14], lane3_a} - {s2_v0_lane3[14], s2_v0_lane3};
-  assign lane3_dk = lane3_d[15:1];
-  assign lane3_h = lane3_h_add[14:0];
+  assign lane3_s = {s2_v0_lane3[14], s2_v0_lane3} + {lane3_a[14], lane3_a};
+  assign lane3_h = lane3_s[15:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(15'd512);
   assign lane3_vn = s4_spike_lane3 ? 15'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_1 | v0_lane4_mux_3;
   assign lane4_a = {s2_current_lane4, 2'd0};
-  assign lane4_d = {lane4_a[14], lane4_a} - {s2_v0_lane4[14], s2_v0_lane4};
-  assign lane4_dk = lane4_d[15:1];
-  assign lane4_h = lane4_h_add[14:0];
+  assign lane4_s = {s2_v0_lane4[14], s2_v0_lane4} + {lane4_a[14], lane4_a};
+  assign lane4_h = lane4_s[15:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(15'd512);
   assign lane4_vn = s4_spike_lane4 ? 15'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_1 | v0_lane5_mux_3;
   assign lane5_a = {s2_current_lane5, 2'd0};
-  assign lane5_d = {lane5_a[14], lane5_a} - {s2_v0_lane5[14], s2_v0_lane5};
-  assign lane5_dk = lane5_d[15:1];
-  assign lane5_h = lane5_h_add[14:0];
+  assign lane5_s = {s2_v0_lane5[14], s2_v0_lane5} + {lane5_a[14], lane5_a};
+  assign lane5_h = lane5_s[15:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(15'd512);
   assign lane5_vn = s4_spike_lane5 ? 15'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_or_1 | v0_lane6_mux_3;
   assign lane6_a = {s2_current_lane6, 2'd0};
-  assign lane6_d = {lane6_a[14], lane6_a} - {s2_v0_lane6[14], s2_v0_lane6};
-  assign lane6_dk = lane6_d[15:1];
-  assign lane6_h = lane6_h_add[14:0];
+  assign lane6_s = {s2_v0_lane6[14], s2_v0_lane6} + {lane6_a[14], lane6_a};
+  assign lane6_h = lane6_s[15:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(15'd512);
   assign lane6_vn = s4_spike_lane6 ? 15'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_or_1 | v0_lane7_mux_3;
   assign lane7_a = {s2_current_lane7, 2'd0};
-  assign lane7_d = {lane7_a[14], lane7_a} - {s2_v0_lane7[14], s2_v0_lane7};
-  assign lane7_dk = lane7_d[15:1];
-  assign lane7_h = lane7_h_add[14:0];
+  assign lane7_s = {s2_v0_lane7[14], s2_v0_lane7} + {lane7_a[14], lane7_a};
+  assign lane7_h = lane7_s[15:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(15'd512);
   assign lane7_vn = s4_spike_lane7 ? 15'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_or_1 | v0_lane8_mux_3;
   assign lane8_a = {s2_current_lane8, 2'd0};
-  assign lane8_d = {lane8_a[14], lane8_a} - {s2_v0_lane8[14], s2_v0_lane8};
-  assign lane8_dk = lane8_d[15:1];
-  assign lane8_h = lane8_h_add[14:0];
+  assign lane8_s = {s2_v0_lane8[14], s2_v0_lane8} + {lane8_a[14], lane8_a};
+  assign lane8_h = lane8_s[15:1];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(15'd512);
   assign lane8_vn = s4_spike_lane8 ? 15'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_or_1 | v0_lane9_mux_3;
   assign lane9_a = {s2_current_lane9, 2'd0};
-  assign lane9_d = {lane9_a[14], lane9_a} - {s2_v0_lane9[14], s2_v0_lane9};
-  assign lane9_dk = lane9_d[15:1];
-  assign lane9_h = lane9_h_add[14:0];
+  assign lane9_s = {s2_v0_lane9[14], s2_v0_lane9} + {lane9_a[14], lane9_a};
+  assign lane9_h = lane9_s[15:1];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(15'd512);
   assign lane9_vn = s4_spike_lane9 ? 15'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_or_1 | v0_lane10_mux_3;
   assign lane10_a = {s2_current_lane10, 2'd0};
-  assign lane10_d = {lane10_a[14], lane10_a} - {s2_v0_lane10[14], s2_v0_lane10};
-  assign lane10_dk = lane10_d[15:1];
-  assign lane10_h = lane10_h_add[14:0];
+  assign lane10_s = {s2_v0_lane10[14], s2_v0_lane10} + {lane10_a[14], lane10_a};
+  assign lane10_h = lane10_s[15:1];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(15'd512);
   assign lane10_vn = s4_spike_lane10 ? 15'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_or_1 | v0_lane11_mux_3;
   assign lane11_a = {s2_current_lane11, 2'd0};
-  assign lane11_d = {lane11_a[14], lane11_a} - {s2_v0_lane11[14], s2_v0_lane11};
-  assign lane11_dk = lane11_d[15:1];
-  assign lane11_h = lane11_h_add[14:0];
+  assign lane11_s = {s2_v0_lane11[14], s2_v0_lane11} + {lane11_a[14], lane11_a};
+  assign lane11_h = lane11_s[15:1];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(15'd512);
   assign lane11_vn = s4_spike_lane11 ? 15'd0 : s4_kept_lane11;
   assign v0_lane12 = v0_lane12_or_1 | v0_lane12_mux_3;
   assign lane12_a = {s2_current_lane12, 2'd0};
-  assign lane12_d = {lane12_a[14], lane12_a} - {s2_v0_lane12[14], s2_v0_lane12};
-  assign lane12_dk = lane12_d[15:1];
-  assign lane12_h = lane12_h_add[14:0];
+  assign lane12_s = {s2_v0_lane12[14], s2_v0_lane12} + {lane12_a[14], lane12_a};
+  assign lane12_h = lane12_s[15:1];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(15'd512);
   assign lane12_vn = s4_spike_lane12 ? 15'd0 : s4_kept_lane12;
   assign v0_lane13 = v0_lane13_or_1 | v0_lane13_mux_3;
   assign lane13_a = {s2_current_lane13, 2'd0};
-  assign lane13_d = {lane13_a[14], lane13_a} - {s2_v0_lane13[14], s2_v0_lane13};
-  assign lane13_dk = lane13_d[15:1];
-  assign lane13_h = lane13_h_add[14:0];
+  assign lane13_s = {s2_v0_lane13[14], s2_v0_lane13} + {lane13_a[14], lane13_a};
+  assign lane13_h = lane13_s[15:1];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(15'd512);
   assign lane13_vn = s4_spike_lane13 ? 15'd0 : s4_kept_lane13;
   assign v0_lane14 = v0_lane14_or_1 | v0_lane14_mux_3;
   assign lane14_a = {s2_current_lane14, 2'd0};
-  assign lane14_d = {lane14_a[14], lane14_a} - {s2_v0_lane14[14], s2_v0_lane14};
-  assign lane14_dk = lane14_d[15:1];
-  assign lane14_h = lane14_h_add[14:0];
+  assign lane14_s = {s2_v0_lane14[14], s2_v0_lane14} + {lane14_a[14], lane14_a};
+  assign lane14_h = lane14_s[15:1];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(15'd512);
   assign lane14_vn = s4_spike_lane14 ? 15'd0 : s4_kept_lane14;
   assign v0_lane15 = v0_lane15_or_1 | v0_lane15_mux_3;
   assign lane15_a = {s2_current_lane15, 2'd0};
-  assign lane15_d = {lane15_a[14], lane15_a} - {s2_v0_lane15[14], s2_v0_lane15};
-  assign lane15_dk = lane15_d[15:1];
-  assign lane15_h = lane15_h_add[14:0];
+  assign lane15_s = {s2_v0_lane15[14], s2_v0_lane15} + {lane15_a[14], lane15_a};
+  assign lane15_h = lane15_s[15:1];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(15'd512);
   assign lane15_vn = s4_spike_lane15 ? 15'd0 : s4_kept_lane15;
   assign out_q_up_fire = s4_advance & out_q_ready;

@@ -93,9 +93,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   reg  [14:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -107,9 +106,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   reg  [14:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -121,9 +119,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   reg  [14:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -135,9 +132,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   reg  [14:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -149,9 +145,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   reg  [14:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -163,9 +158,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   reg  [14:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -177,9 +171,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   reg  [14:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -191,9 +184,8 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   reg  [14:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [15:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [15:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [14:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [14:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -226,58 +218,34 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   wire [14:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [14:0] v0_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [15:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -384,42 +352,34 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   assign v0_lane0_mux = v0_lane0_bits ? v_0 : 15'd0;
   assign v0_lane0_bits_1 = s1_read[1];
   assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_8 : 15'd0;
-  assign lane0_h_add = {s2_v0_lane0[14], s2_v0_lane0} + {lane0_dk[14], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 15'd0;
   assign v0_lane1_bits_1 = s1_read[1];
   assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_9 : 15'd0;
-  assign lane1_h_add = {s2_v0_lane1[14], s2_v0_lane1} + {lane1_dk[14], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 15'd0;
   assign v0_lane2_bits_1 = s1_read[1];
   assign v0_lane2_mux_1 = v0_lane2_bits_1 ? v_10 : 15'd0;
-  assign lane2_h_add = {s2_v0_lane2[14], s2_v0_lane2} + {lane2_dk[14], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 15'd0;
   assign v0_lane3_bits_1 = s1_read[1];
   assign v0_lane3_mux_1 = v0_lane3_bits_1 ? v_11 : 15'd0;
-  assign lane3_h_add = {s2_v0_lane3[14], s2_v0_lane3} + {lane3_dk[14], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 15'd0;
   assign v0_lane4_bits_1 = s1_read[1];
   assign v0_lane4_mux_1 = v0_lane4_bits_1 ? v_12 : 15'd0;
-  assign lane4_h_add = {s2_v0_lane4[14], s2_v0_lane4} + {lane4_dk[14], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 15'd0;
   assign v0_lane5_bits_1 = s1_read[1];
   assign v0_lane5_mux_1 = v0_lane5_bits_1 ? v_13 : 15'd0;
-  assign lane5_h_add = {s2_v0_lane5[14], s2_v0_lane5} + {lane5_dk[14], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 15'd0;
   assign v0_lane6_bits_1 = s1_read[1];
   assign v0_lane6_mux_1 = v0_lane6_bits_1 ? v_14 : 15'd0;
-  assign lane6_h_add = {s2_v0_lane6[14], s2_v0_lane6} + {lane6_dk[14], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 15'd0;
   assign v0_lane7_bits_1 = s1_read[1];
   assign v0_lane7_mux_1 = v0_lane7_bits_1 ? v_15 : 15'd0;
-  assign lane7_h_add = {s2_v0_lane7[14], s2_v0_lane7} + {lane7_dk[14], lane7_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -515,58 +475,50 @@ module mlp_custom_s1_fc2_lif_l16_p8_pipe_36237e99 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_mux | v0_lane0_mux_1;
   assign lane0_a = {s2_current_lane0, 2'd0};
-  assign lane0_d = {lane0_a[14], lane0_a} - {s2_v0_lane0[14], s2_v0_lane0};
-  assign lane0_dk = lane0_d[15:1];
-  assign lane0_h = lane0_h_add[14:0];
+  assign lane0_s = {s2_v0_lane0[14], s2_v0_lane0} + {lane0_a[14], lane0_a};
+  assign lane0_h = lane0_s[15:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(15'd512);
   assign lane0_vn = s4_spike_lane0 ? 15'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_mux | v0_lane1_mux_1;
   assign lane1_a = {s2_current_lane1, 2'd0};
-  assign lane1_d = {lane1_a[14], lane1_a} - {s2_v0_lane1[14], s2_v0_lane1};
-  assign lane1_dk = lane1_d[15:1];
-  assign lane1_h = lane1_h_add[14:0];
+  assign lane1_s = {s2_v0_lane1[14], s2_v0_lane1} + {lane1_a[14], lane1_a};
+  assign lane1_h = lane1_s[15:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(15'd512);
   assign lane1_vn = s4_spike_lane1 ? 15'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_mux | v0_lane2_mux_1;
   assign lane2_a = {s2_current_lane2, 2'd0};
-  assign lane2_d = {lane2_a[14], lane2_a} - {s2_v0_lane2[14], s2_v0_lane2};
-  assign lane2_dk = lane2_d[15:1];
-  assign lane2_h = lane2_h_add[14:0];
+  assign lane2_s = {s2_v0_lane2[14], s2_v0_lane2} + {lane2_a[14], lane2_a};
+  assign lane2_h = lane2_s[15:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(15'd512);
   assign lane2_vn = s4_spike_lane2 ? 15'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_mux | v0_lane3_mux_1;
   assign lane3_a = {s2_current_lane3, 2'd0};
-  assign lane3_d = {lane3_a[14], lane3_a} - {s2_v0_lane3[14], s2_v0_lane3};
-  assign lane3_dk = lane3_d[15:1];
-  assign lane3_h = lane3_h_add[14:0];
+  assign lane3_s = {s2_v0_lane3[14], s2_v0_lane3} + {lane3_a[14], lane3_a};
+  assign lane3_h = lane3_s[15:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(15'd512);
   assign lane3_vn = s4_spike_lane3 ? 15'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_mux | v0_lane4_mux_1;
   assign lane4_a = {s2_current_lane4, 2'd0};
-  assign lane4_d = {lane4_a[14], lane4_a} - {s2_v0_lane4[14], s2_v0_lane4};
-  assign lane4_dk = lane4_d[15:1];
-  assign lane4_h = lane4_h_add[14:0];
+  assign lane4_s = {s2_v0_lane4[14], s2_v0_lane4} + {lane4_a[14], lane4_a};
+  assign lane4_h = lane4_s[15:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(15'd512);
   assign lane4_vn = s4_spike_lane4 ? 15'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_mux | v0_lane5_mux_1;
   assign lane5_a = {s2_current_lane5, 2'd0};
-  assign lane5_d = {lane5_a[14], lane5_a} - {s2_v0_lane5[14], s2_v0_lane5};
-  assign lane5_dk = lane5_d[15:1];
-  assign lane5_h = lane5_h_add[14:0];
+  assign lane5_s = {s2_v0_lane5[14], s2_v0_lane5} + {lane5_a[14], lane5_a};
+  assign lane5_h = lane5_s[15:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(15'd512);
   assign lane5_vn = s4_spike_lane5 ? 15'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_mux | v0_lane6_mux_1;
   assign lane6_a = {s2_current_lane6, 2'd0};
-  assign lane6_d = {lane6_a[14], lane6_a} - {s2_v0_lane6[14], s2_v0_lane6};
-  assign lane6_dk = lane6_d[15:1];
-  assign lane6_h = lane6_h_add[14:0];
+  assign lane6_s = {s2_v0_lane6[14], s2_v0_lane6} + {lane6_a[14], lane6_a};
+  assign lane6_h = lane6_s[15:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(15'd512);
   assign lane6_vn = s4_spike_lane6 ? 15'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_mux | v0_lane7_mux_1;
   assign lane7_a = {s2_current_lane7, 2'd0};
-  assign lane7_d = {lane7_a[14], lane7_a} - {s2_v0_lane7[14], s2_v0_lane7};
-  assign lane7_dk = lane7_d[15:1];
-  assign lane7_h = lane7_h_add[14:0];
+  assign lane7_s = {s2_v0_lane7[14], s2_v0_lane7} + {lane7_a[14], lane7_a};
+  assign lane7_h = lane7_s[15:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(15'd512);
   assign lane7_vn = s4_spike_lane7 ? 15'd0 : s4_kept_lane7;
   assign out_q_up_fire = s4_advance & out_q_ready;

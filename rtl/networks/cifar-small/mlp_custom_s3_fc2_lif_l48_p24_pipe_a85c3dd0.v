@@ -125,9 +125,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -139,9 +138,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -153,9 +151,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -167,9 +164,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -181,9 +177,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -195,9 +190,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -209,9 +203,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane6;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane6_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane6_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane6_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane6_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane6_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane6_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane6;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -223,9 +216,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane7;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane7_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane7_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane7_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane7_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane7_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane7_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane7;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -237,9 +229,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane8;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane8_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane8_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane8_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane8_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane8_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane8_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane8;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -251,9 +242,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane9;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane9_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane9_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane9_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane9_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane9_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane9_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane9;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -265,9 +255,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane10;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane10_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane10_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane10_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane10_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane10_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane10_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane10;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -279,9 +268,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane11;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane11_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane11_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane11_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane11_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane11_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane11_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane11;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -293,9 +281,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane12;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane12_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane12_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane12_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane12_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane12_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane12_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane12;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -307,9 +294,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane13;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane13_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane13_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane13_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane13_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane13_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane13_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane13;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -321,9 +307,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane14;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane14_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane14_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane14_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane14_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane14_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane14_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane14;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -335,9 +320,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane15;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane15_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane15_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane15_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane15_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane15_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane15_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane15;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -349,9 +333,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane16;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane16_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane16_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane16_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane16_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane16_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane16_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane16;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -363,9 +346,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane17;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane17_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane17_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane17_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane17_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane17_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane17_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane17;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -377,9 +359,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane18;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane18_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane18_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane18_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane18_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane18_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane18_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane18;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -391,9 +372,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane19;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane19_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane19_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane19_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane19_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane19_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane19_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane19;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -405,9 +385,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane20;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane20_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane20_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane20_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane20_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane20_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane20_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane20;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -419,9 +398,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane21;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane21_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane21_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane21_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane21_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane21_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane21_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane21;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -433,9 +411,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane22;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane22_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane22_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane22_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane22_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane22_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane22_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane22;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -447,9 +424,8 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   reg  [15:0] s3_h_lane23;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane23_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane23_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane23_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane23_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane23_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane23_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane23;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -482,170 +458,98 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   wire [15:0] v0_lane0_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane0_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane0_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane1_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane2_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane3_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane4_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane5_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane6_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane6_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane6_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane6_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane6_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane7_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane7_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane7_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane7_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane7_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane8_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane8_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane8_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane8_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane8_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane9_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane9_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane9_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane9_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane9_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane10_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane10_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane10_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane10_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane10_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane11_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane11_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane11_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane11_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane11_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane12_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane12_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane12_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane12_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane12_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane13_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane13_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane13_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane13_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane13_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane14_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane14_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane14_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane14_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane14_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane15_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane15_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane15_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane15_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane15_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane16_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane16_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane16_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane16_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane16_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane17_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane17_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane17_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane17_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane17_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane18_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane18_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane18_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane18_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane18_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane19_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane19_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane19_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane19_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane19_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane20_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane20_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane20_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane20_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane20_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane21_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane21_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane21_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane21_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane21_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane22_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane22_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane22_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane22_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane22_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane23_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane23_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane23_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane23_mux_1;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane23_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -848,122 +752,98 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   assign v0_lane0_mux = v0_lane0_bits ? v_0 : 16'd0;
   assign v0_lane0_bits_1 = s1_read[1];
   assign v0_lane0_mux_1 = v0_lane0_bits_1 ? v_24 : 16'd0;
-  assign lane0_h_add = {s2_v0_lane0[15], s2_v0_lane0} + {lane0_dk[15], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 16'd0;
   assign v0_lane1_bits_1 = s1_read[1];
   assign v0_lane1_mux_1 = v0_lane1_bits_1 ? v_25 : 16'd0;
-  assign lane1_h_add = {s2_v0_lane1[15], s2_v0_lane1} + {lane1_dk[15], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 16'd0;
   assign v0_lane2_bits_1 = s1_read[1];
   assign v0_lane2_mux_1 = v0_lane2_bits_1 ? v_26 : 16'd0;
-  assign lane2_h_add = {s2_v0_lane2[15], s2_v0_lane2} + {lane2_dk[15], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 16'd0;
   assign v0_lane3_bits_1 = s1_read[1];
   assign v0_lane3_mux_1 = v0_lane3_bits_1 ? v_27 : 16'd0;
-  assign lane3_h_add = {s2_v0_lane3[15], s2_v0_lane3} + {lane3_dk[15], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 16'd0;
   assign v0_lane4_bits_1 = s1_read[1];
   assign v0_lane4_mux_1 = v0_lane4_bits_1 ? v_28 : 16'd0;
-  assign lane4_h_add = {s2_v0_lane4[15], s2_v0_lane4} + {lane4_dk[15], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 16'd0;
   assign v0_lane5_bits_1 = s1_read[1];
   assign v0_lane5_mux_1 = v0_lane5_bits_1 ? v_29 : 16'd0;
-  assign lane5_h_add = {s2_v0_lane5[15], s2_v0_lane5} + {lane5_dk[15], lane5_dk};
   assign v0_lane6_bits = s1_read[0];
   assign v0_lane6_mux = v0_lane6_bits ? v_6 : 16'd0;
   assign v0_lane6_bits_1 = s1_read[1];
   assign v0_lane6_mux_1 = v0_lane6_bits_1 ? v_30 : 16'd0;
-  assign lane6_h_add = {s2_v0_lane6[15], s2_v0_lane6} + {lane6_dk[15], lane6_dk};
   assign v0_lane7_bits = s1_read[0];
   assign v0_lane7_mux = v0_lane7_bits ? v_7 : 16'd0;
   assign v0_lane7_bits_1 = s1_read[1];
   assign v0_lane7_mux_1 = v0_lane7_bits_1 ? v_31 : 16'd0;
-  assign lane7_h_add = {s2_v0_lane7[15], s2_v0_lane7} + {lane7_dk[15], lane7_dk};
   assign v0_lane8_bits = s1_read[0];
   assign v0_lane8_mux = v0_lane8_bits ? v_8 : 16'd0;
   assign v0_lane8_bits_1 = s1_read[1];
   assign v0_lane8_mux_1 = v0_lane8_bits_1 ? v_32 : 16'd0;
-  assign lane8_h_add = {s2_v0_lane8[15], s2_v0_lane8} + {lane8_dk[15], lane8_dk};
   assign v0_lane9_bits = s1_read[0];
   assign v0_lane9_mux = v0_lane9_bits ? v_9 : 16'd0;
   assign v0_lane9_bits_1 = s1_read[1];
   assign v0_lane9_mux_1 = v0_lane9_bits_1 ? v_33 : 16'd0;
-  assign lane9_h_add = {s2_v0_lane9[15], s2_v0_lane9} + {lane9_dk[15], lane9_dk};
   assign v0_lane10_bits = s1_read[0];
   assign v0_lane10_mux = v0_lane10_bits ? v_10 : 16'd0;
   assign v0_lane10_bits_1 = s1_read[1];
   assign v0_lane10_mux_1 = v0_lane10_bits_1 ? v_34 : 16'd0;
-  assign lane10_h_add = {s2_v0_lane10[15], s2_v0_lane10} + {lane10_dk[15], lane10_dk};
   assign v0_lane11_bits = s1_read[0];
   assign v0_lane11_mux = v0_lane11_bits ? v_11 : 16'd0;
   assign v0_lane11_bits_1 = s1_read[1];
   assign v0_lane11_mux_1 = v0_lane11_bits_1 ? v_35 : 16'd0;
-  assign lane11_h_add = {s2_v0_lane11[15], s2_v0_lane11} + {lane11_dk[15], lane11_dk};
   assign v0_lane12_bits = s1_read[0];
   assign v0_lane12_mux = v0_lane12_bits ? v_12 : 16'd0;
   assign v0_lane12_bits_1 = s1_read[1];
   assign v0_lane12_mux_1 = v0_lane12_bits_1 ? v_36 : 16'd0;
-  assign lane12_h_add = {s2_v0_lane12[15], s2_v0_lane12} + {lane12_dk[15], lane12_dk};
   assign v0_lane13_bits = s1_read[0];
   assign v0_lane13_mux = v0_lane13_bits ? v_13 : 16'd0;
   assign v0_lane13_bits_1 = s1_read[1];
   assign v0_lane13_mux_1 = v0_lane13_bits_1 ? v_37 : 16'd0;
-  assign lane13_h_add = {s2_v0_lane13[15], s2_v0_lane13} + {lane13_dk[15], lane13_dk};
   assign v0_lane14_bits = s1_read[0];
   assign v0_lane14_mux = v0_lane14_bits ? v_14 : 16'd0;
   assign v0_lane14_bits_1 = s1_read[1];
   assign v0_lane14_mux_1 = v0_lane14_bits_1 ? v_38 : 16'd0;
-  assign lane14_h_add = {s2_v0_lane14[15], s2_v0_lane14} + {lane14_dk[15], lane14_dk};
   assign v0_lane15_bits = s1_read[0];
   assign v0_lane15_mux = v0_lane15_bits ? v_15 : 16'd0;
   assign v0_lane15_bits_1 = s1_read[1];
   assign v0_lane15_mux_1 = v0_lane15_bits_1 ? v_39 : 16'd0;
-  assign lane15_h_add = {s2_v0_lane15[15], s2_v0_lane15} + {lane15_dk[15], lane15_dk};
   assign v0_lane16_bits = s1_read[0];
   assign v0_lane16_mux = v0_lane16_bits ? v_16 : 16'd0;
   assign v0_lane16_bits_1 = s1_read[1];
   assign v0_lane16_mux_1 = v0_lane16_bits_1 ? v_40 : 16'd0;
-  assign lane16_h_add = {s2_v0_lane16[15], s2_v0_lane16} + {lane16_dk[15], lane16_dk};
   assign v0_lane17_bits = s1_read[0];
   assign v0_lane17_mux = v0_lane17_bits ? v_17 : 16'd0;
   assign v0_lane17_bits_1 = s1_read[1];
   assign v0_lane17_mux_1 = v0_lane17_bits_1 ? v_41 : 16'd0;
-  assign lane17_h_add = {s2_v0_lane17[15], s2_v0_lane17} + {lane17_dk[15], lane17_dk};
   assign v0_lane18_bits = s1_read[0];
   assign v0_lane18_mux = v0_lane18_bits ? v_18 : 16'd0;
   assign v0_lane18_bits_1 = s1_read[1];
   assign v0_lane18_mux_1 = v0_lane18_bits_1 ? v_42 : 16'd0;
-  assign lane18_h_add = {s2_v0_lane18[15], s2_v0_lane18} + {lane18_dk[15], lane18_dk};
   assign v0_lane19_bits = s1_read[0];
   assign v0_lane19_mux = v0_lane19_bits ? v_19 : 16'd0;
   assign v0_lane19_bits_1 = s1_read[1];
   assign v0_lane19_mux_1 = v0_lane19_bits_1 ? v_43 : 16'd0;
-  assign lane19_h_add = {s2_v0_lane19[15], s2_v0_lane19} + {lane19_dk[15], lane19_dk};
   assign v0_lane20_bits = s1_read[0];
   assign v0_lane20_mux = v0_lane20_bits ? v_20 : 16'd0;
   assign v0_lane20_bits_1 = s1_read[1];
   assign v0_lane20_mux_1 = v0_lane20_bits_1 ? v_44 : 16'd0;
-  assign lane20_h_add = {s2_v0_lane20[15], s2_v0_lane20} + {lane20_dk[15], lane20_dk};
   assign v0_lane21_bits = s1_read[0];
   assign v0_lane21_mux = v0_lane21_bits ? v_21 : 16'd0;
   assign v0_lane21_bits_1 = s1_read[1];
   assign v0_lane21_mux_1 = v0_lane21_bits_1 ? v_45 : 16'd0;
-  assign lane21_h_add = {s2_v0_lane21[15], s2_v0_lane21} + {lane21_dk[15], lane21_dk};
   assign v0_lane22_bits = s1_read[0];
   assign v0_lane22_mux = v0_lane22_bits ? v_22 : 16'd0;
   assign v0_lane22_bits_1 = s1_read[1];
   assign v0_lane22_mux_1 = v0_lane22_bits_1 ? v_46 : 16'd0;
-  assign lane22_h_add = {s2_v0_lane22[15], s2_v0_lane22} + {lane22_dk[15], lane22_dk};
   assign v0_lane23_bits = s1_read[0];
   assign v0_lane23_mux = v0_lane23_bits ? v_23 : 16'd0;
   assign v0_lane23_bits_1 = s1_read[1];
   assign v0_lane23_mux_1 = v0_lane23_bits_1 ? v_47 : 16'd0;
-  assign lane23_h_add = {s2_v0_lane23[15], s2_v0_lane23} + {lane23_dk[15], lane23_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -1155,170 +1035,146 @@ module mlp_custom_s3_fc2_lif_l48_p24_pipe_a85c3dd0 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_mux | v0_lane0_mux_1;
   assign lane0_a = {s2_current_lane0, 2'd0};
-  assign lane0_d = {lane0_a[15], lane0_a} - {s2_v0_lane0[15], s2_v0_lane0};
-  assign lane0_dk = lane0_d[16:1];
-  assign lane0_h = lane0_h_add[15:0];
+  assign lane0_s = {s2_v0_lane0[15], s2_v0_lane0} + {lane0_a[15], lane0_a};
+  assign lane0_h = lane0_s[16:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(16'd512);
   assign lane0_vn = s4_spike_lane0 ? 16'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_mux | v0_lane1_mux_1;
   assign lane1_a = {s2_current_lane1, 2'd0};
-  assign lane1_d = {lane1_a[15], lane1_a} - {s2_v0_lane1[15], s2_v0_lane1};
-  assign lane1_dk = lane1_d[16:1];
-  assign lane1_h = lane1_h_add[15:0];
+  assign lane1_s = {s2_v0_lane1[15], s2_v0_lane1} + {lane1_a[15], lane1_a};
+  assign lane1_h = lane1_s[16:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(16'd512);
   assign lane1_vn = s4_spike_lane1 ? 16'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_mux | v0_lane2_mux_1;
   assign lane2_a = {s2_current_lane2, 2'd0};
-  assign lane2_d = {lane2_a[15], lane2_a} - {s2_v0_lane2[15], s2_v0_lane2};
-  assign lane2_dk = lane2_d[16:1];
-  assign lane2_h = lane2_h_add[15:0];
+  assign lane2_s = {s2_v0_lane2[15], s2_v0_lane2} + {lane2_a[15], lane2_a};
+  assign lane2_h = lane2_s[16:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(16'd512);
   assign lane2_vn = s4_spike_lane2 ? 16'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_mux | v0_lane3_mux_1;
   assign lane3_a = {s2_current_lane3, 2'd0};
-  assign lane3_d = {lane3_a[15], lane3_a} - {s2_v0_lane3[15], s2_v0_lane3};
-  assign lane3_dk = lane3_d[16:1];
-  assign lane3_h = lane3_h_add[15:0];
+  assign lane3_s = {s2_v0_lane3[15], s2_v0_lane3} + {lane3_a[15], lane3_a};
+  assign lane3_h = lane3_s[16:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(16'd512);
   assign lane3_vn = s4_spike_lane3 ? 16'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_mux | v0_lane4_mux_1;
   assign lane4_a = {s2_current_lane4, 2'd0};
-  assign lane4_d = {lane4_a[15], lane4_a} - {s2_v0_lane4[15], s2_v0_lane4};
-  assign lane4_dk = lane4_d[16:1];
-  assign lane4_h = lane4_h_add[15:0];
+  assign lane4_s = {s2_v0_lane4[15], s2_v0_lane4} + {lane4_a[15], lane4_a};
+  assign lane4_h = lane4_s[16:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(16'd512);
   assign lane4_vn = s4_spike_lane4 ? 16'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_mux | v0_lane5_mux_1;
   assign lane5_a = {s2_current_lane5, 2'd0};
-  assign lane5_d = {lane5_a[15], lane5_a} - {s2_v0_lane5[15], s2_v0_lane5};
-  assign lane5_dk = lane5_d[16:1];
-  assign lane5_h = lane5_h_add[15:0];
+  assign lane5_s = {s2_v0_lane5[15], s2_v0_lane5} + {lane5_a[15], lane5_a};
+  assign lane5_h = lane5_s[16:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(16'd512);
   assign lane5_vn = s4_spike_lane5 ? 16'd0 : s4_kept_lane5;
   assign v0_lane6 = v0_lane6_mux | v0_lane6_mux_1;
   assign lane6_a = {s2_current_lane6, 2'd0};
-  assign lane6_d = {lane6_a[15], lane6_a} - {s2_v0_lane6[15], s2_v0_lane6};
-  assign lane6_dk = lane6_d[16:1];
-  assign lane6_h = lane6_h_add[15:0];
+  assign lane6_s = {s2_v0_lane6[15], s2_v0_lane6} + {lane6_a[15], lane6_a};
+  assign lane6_h = lane6_s[16:1];
   assign lane6_spike = $signed(s3_h_lane6) >= $signed(16'd512);
   assign lane6_vn = s4_spike_lane6 ? 16'd0 : s4_kept_lane6;
   assign v0_lane7 = v0_lane7_mux | v0_lane7_mux_1;
   assign lane7_a = {s2_current_lane7, 2'd0};
-  assign lane7_d = {lane7_a[15], lane7_a} - {s2_v0_lane7[15], s2_v0_lane7};
-  assign lane7_dk = lane7_d[16:1];
-  assign lane7_h = lane7_h_add[15:0];
+  assign lane7_s = {s2_v0_lane7[15], s2_v0_lane7} + {lane7_a[15], lane7_a};
+  assign lane7_h = lane7_s[16:1];
   assign lane7_spike = $signed(s3_h_lane7) >= $signed(16'd512);
   assign lane7_vn = s4_spike_lane7 ? 16'd0 : s4_kept_lane7;
   assign v0_lane8 = v0_lane8_mux | v0_lane8_mux_1;
   assign lane8_a = {s2_current_lane8, 2'd0};
-  assign lane8_d = {lane8_a[15], lane8_a} - {s2_v0_lane8[15], s2_v0_lane8};
-  assign lane8_dk = lane8_d[16:1];
-  assign lane8_h = lane8_h_add[15:0];
+  assign lane8_s = {s2_v0_lane8[15], s2_v0_lane8} + {lane8_a[15], lane8_a};
+  assign lane8_h = lane8_s[16:1];
   assign lane8_spike = $signed(s3_h_lane8) >= $signed(16'd512);
   assign lane8_vn = s4_spike_lane8 ? 16'd0 : s4_kept_lane8;
   assign v0_lane9 = v0_lane9_mux | v0_lane9_mux_1;
   assign lane9_a = {s2_current_lane9, 2'd0};
-  assign lane9_d = {lane9_a[15], lane9_a} - {s2_v0_lane9[15], s2_v0_lane9};
-  assign lane9_dk = lane9_d[16:1];
-  assign lane9_h = lane9_h_add[15:0];
+  assign lane9_s = {s2_v0_lane9[15], s2_v0_lane9} + {lane9_a[15], lane9_a};
+  assign lane9_h = lane9_s[16:1];
   assign lane9_spike = $signed(s3_h_lane9) >= $signed(16'd512);
   assign lane9_vn = s4_spike_lane9 ? 16'd0 : s4_kept_lane9;
   assign v0_lane10 = v0_lane10_mux | v0_lane10_mux_1;
   assign lane10_a = {s2_current_lane10, 2'd0};
-  assign lane10_d = {lane10_a[15], lane10_a} - {s2_v0_lane10[15], s2_v0_lane10};
-  assign lane10_dk = lane10_d[16:1];
-  assign lane10_h = lane10_h_add[15:0];
+  assign lane10_s = {s2_v0_lane10[15], s2_v0_lane10} + {lane10_a[15], lane10_a};
+  assign lane10_h = lane10_s[16:1];
   assign lane10_spike = $signed(s3_h_lane10) >= $signed(16'd512);
   assign lane10_vn = s4_spike_lane10 ? 16'd0 : s4_kept_lane10;
   assign v0_lane11 = v0_lane11_mux | v0_lane11_mux_1;
   assign lane11_a = {s2_current_lane11, 2'd0};
-  assign lane11_d = {lane11_a[15], lane11_a} - {s2_v0_lane11[15], s2_v0_lane11};
-  assign lane11_dk = lane11_d[16:1];
-  assign lane11_h = lane11_h_add[15:0];
+  assign lane11_s = {s2_v0_lane11[15], s2_v0_lane11} + {lane11_a[15], lane11_a};
+  assign lane11_h = lane11_s[16:1];
   assign lane11_spike = $signed(s3_h_lane11) >= $signed(16'd512);
   assign lane11_vn = s4_spike_lane11 ? 16'd0 : s4_kept_lane11;
   assign v0_lane12 = v0_lane12_mux | v0_lane12_mux_1;
   assign lane12_a = {s2_current_lane12, 2'd0};
-  assign lane12_d = {lane12_a[15], lane12_a} - {s2_v0_lane12[15], s2_v0_lane12};
-  assign lane12_dk = lane12_d[16:1];
-  assign lane12_h = lane12_h_add[15:0];
+  assign lane12_s = {s2_v0_lane12[15], s2_v0_lane12} + {lane12_a[15], lane12_a};
+  assign lane12_h = lane12_s[16:1];
   assign lane12_spike = $signed(s3_h_lane12) >= $signed(16'd512);
   assign lane12_vn = s4_spike_lane12 ? 16'd0 : s4_kept_lane12;
   assign v0_lane13 = v0_lane13_mux | v0_lane13_mux_1;
   assign lane13_a = {s2_current_lane13, 2'd0};
-  assign lane13_d = {lane13_a[15], lane13_a} - {s2_v0_lane13[15], s2_v0_lane13};
-  assign lane13_dk = lane13_d[16:1];
-  assign lane13_h = lane13_h_add[15:0];
+  assign lane13_s = {s2_v0_lane13[15], s2_v0_lane13} + {lane13_a[15], lane13_a};
+  assign lane13_h = lane13_s[16:1];
   assign lane13_spike = $signed(s3_h_lane13) >= $signed(16'd512);
   assign lane13_vn = s4_spike_lane13 ? 16'd0 : s4_kept_lane13;
   assign v0_lane14 = v0_lane14_mux | v0_lane14_mux_1;
   assign lane14_a = {s2_current_lane14, 2'd0};
-  assign lane14_d = {lane14_a[15], lane14_a} - {s2_v0_lane14[15], s2_v0_lane14};
-  assign lane14_dk = lane14_d[16:1];
-  assign lane14_h = lane14_h_add[15:0];
+  assign lane14_s = {s2_v0_lane14[15], s2_v0_lane14} + {lane14_a[15], lane14_a};
+  assign lane14_h = lane14_s[16:1];
   assign lane14_spike = $signed(s3_h_lane14) >= $signed(16'd512);
   assign lane14_vn = s4_spike_lane14 ? 16'd0 : s4_kept_lane14;
   assign v0_lane15 = v0_lane15_mux | v0_lane15_mux_1;
   assign lane15_a = {s2_current_lane15, 2'd0};
-  assign lane15_d = {lane15_a[15], lane15_a} - {s2_v0_lane15[15], s2_v0_lane15};
-  assign lane15_dk = lane15_d[16:1];
-  assign lane15_h = lane15_h_add[15:0];
+  assign lane15_s = {s2_v0_lane15[15], s2_v0_lane15} + {lane15_a[15], lane15_a};
+  assign lane15_h = lane15_s[16:1];
   assign lane15_spike = $signed(s3_h_lane15) >= $signed(16'd512);
   assign lane15_vn = s4_spike_lane15 ? 16'd0 : s4_kept_lane15;
   assign v0_lane16 = v0_lane16_mux | v0_lane16_mux_1;
   assign lane16_a = {s2_current_lane16, 2'd0};
-  assign lane16_d = {lane16_a[15], lane16_a} - {s2_v0_lane16[15], s2_v0_lane16};
-  assign lane16_dk = lane16_d[16:1];
-  assign lane16_h = lane16_h_add[15:0];
+  assign lane16_s = {s2_v0_lane16[15], s2_v0_lane16} + {lane16_a[15], lane16_a};
+  assign lane16_h = lane16_s[16:1];
   assign lane16_spike = $signed(s3_h_lane16) >= $signed(16'd512);
   assign lane16_vn = s4_spike_lane16 ? 16'd0 : s4_kept_lane16;
   assign v0_lane17 = v0_lane17_mux | v0_lane17_mux_1;
   assign lane17_a = {s2_current_lane17, 2'd0};
-  assign lane17_d = {lane17_a[15], lane17_a} - {s2_v0_lane17[15], s2_v0_lane17};
-  assign lane17_dk = lane17_d[16:1];
-  assign lane17_h = lane17_h_add[15:0];
+  assign lane17_s = {s2_v0_lane17[15], s2_v0_lane17} + {lane17_a[15], lane17_a};
+  assign lane17_h = lane17_s[16:1];
   assign lane17_spike = $signed(s3_h_lane17) >= $signed(16'd512);
   assign lane17_vn = s4_spike_lane17 ? 16'd0 : s4_kept_lane17;
   assign v0_lane18 = v0_lane18_mux | v0_lane18_mux_1;
   assign lane18_a = {s2_current_lane18, 2'd0};
-  assign lane18_d = {lane18_a[15], lane18_a} - {s2_v0_lane18[15], s2_v0_lane18};
-  assign lane18_dk = lane18_d[16:1];
-  assign lane18_h = lane18_h_add[15:0];
+  assign lane18_s = {s2_v0_lane18[15], s2_v0_lane18} + {lane18_a[15], lane18_a};
+  assign lane18_h = lane18_s[16:1];
   assign lane18_spike = $signed(s3_h_lane18) >= $signed(16'd512);
   assign lane18_vn = s4_spike_lane18 ? 16'd0 : s4_kept_lane18;
   assign v0_lane19 = v0_lane19_mux | v0_lane19_mux_1;
   assign lane19_a = {s2_current_lane19, 2'd0};
-  assign lane19_d = {lane19_a[15], lane19_a} - {s2_v0_lane19[15], s2_v0_lane19};
-  assign lane19_dk = lane19_d[16:1];
-  assign lane19_h = lane19_h_add[15:0];
+  assign lane19_s = {s2_v0_lane19[15], s2_v0_lane19} + {lane19_a[15], lane19_a};
+  assign lane19_h = lane19_s[16:1];
   assign lane19_spike = $signed(s3_h_lane19) >= $signed(16'd512);
   assign lane19_vn = s4_spike_lane19 ? 16'd0 : s4_kept_lane19;
   assign v0_lane20 = v0_lane20_mux | v0_lane20_mux_1;
   assign lane20_a = {s2_current_lane20, 2'd0};
-  assign lane20_d = {lane20_a[15], lane20_a} - {s2_v0_lane20[15], s2_v0_lane20};
-  assign lane20_dk = lane20_d[16:1];
-  assign lane20_h = lane20_h_add[15:0];
+  assign lane20_s = {s2_v0_lane20[15], s2_v0_lane20} + {lane20_a[15], lane20_a};
+  assign lane20_h = lane20_s[16:1];
   assign lane20_spike = $signed(s3_h_lane20) >= $signed(16'd512);
   assign lane20_vn = s4_spike_lane20 ? 16'd0 : s4_kept_lane20;
   assign v0_lane21 = v0_lane21_mux | v0_lane21_mux_1;
   assign lane21_a = {s2_current_lane21, 2'd0};
-  assign lane21_d = {lane21_a[15], lane21_a} - {s2_v0_lane21[15], s2_v0_lane21};
-  assign lane21_dk = lane21_d[16:1];
-  assign lane21_h = lane21_h_add[15:0];
+  assign lane21_s = {s2_v0_lane21[15], s2_v0_lane21} + {lane21_a[15], lane21_a};
+  assign lane21_h = lane21_s[16:1];
   assign lane21_spike = $signed(s3_h_lane21) >= $signed(16'd512);
   assign lane21_vn = s4_spike_lane21 ? 16'd0 : s4_kept_lane21;
   assign v0_lane22 = v0_lane22_mux | v0_lane22_mux_1;
   assign lane22_a = {s2_current_lane22, 2'd0};
-  assign lane22_d = {lane22_a[15], lane22_a} - {s2_v0_lane22[15], s2_v0_lane22};
-  assign lane22_dk = lane22_d[16:1];
-  assign lane22_h = lane22_h_add[15:0];
+  assign lane22_s = {s2_v0_lane22[15], s2_v0_lane22} + {lane22_a[15], lane22_a};
+  assign lane22_h = lane22_s[16:1];
   assign lane22_spike = $signed(s3_h_lane22) >= $signed(16'd512);
   assign lane22_vn = s4_spike_lane22 ? 16'd0 : s4_kept_lane22;
   assign v0_lane23 = v0_lane23_mux | v0_lane23_mux_1;
   assign lane23_a = {s2_current_lane23, 2'd0};
-  assign lane23_d = {lane23_a[15], lane23_a} - {s2_v0_lane23[15], s2_v0_lane23};
-  assign lane23_dk = lane23_d[16:1];
-  assign lane23_h = lane23_h_add[15:0];
+  assign lane23_s = {s2_v0_lane23[15], s2_v0_lane23} + {lane23_a[15], lane23_a};
+  assign lane23_h = lane23_s[16:1];
   assign lane23_spike = $signed(s3_h_lane23) >= $signed(16'd512);
   assign lane23_vn = s4_spike_lane23 ? 16'd0 : s4_kept_lane23;
   assign out_q_up_fire = s4_advance & out_q_ready;

@@ -109,9 +109,8 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   reg  [15:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -123,9 +122,8 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   reg  [15:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -137,9 +135,8 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   reg  [15:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -151,9 +148,8 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   reg  [15:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [16:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [16:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [15:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [15:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -204,9 +200,6 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   wire [15:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -229,9 +222,6 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   wire [15:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -254,9 +244,6 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   wire [15:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -279,9 +266,6 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   wire [15:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [15:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [16:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -448,7 +432,6 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_28 : 16'd0;
-  assign lane0_h_add = {s2_v0_lane0[15], s2_v0_lane0} + {lane0_dk[15], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 16'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -471,7 +454,6 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_29 : 16'd0;
-  assign lane1_h_add = {s2_v0_lane1[15], s2_v0_lane1} + {lane1_dk[15], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 16'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -494,7 +476,6 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
   assign v0_lane2_bits_7 = s1_read[7];
   assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_30 : 16'd0;
-  assign lane2_h_add = {s2_v0_lane2[15], s2_v0_lane2} + {lane2_dk[15], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 16'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -517,7 +498,6 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
   assign v0_lane3_bits_7 = s1_read[7];
   assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_31 : 16'd0;
-  assign lane3_h_add = {s2_v0_lane3[15], s2_v0_lane3} + {lane3_dk[15], lane3_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -655,30 +635,26 @@ module patch_embed2_custom_shortcut_lif_l32_p4_pipe_09e370bb (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 2'd0};
-  assign lane0_d = {lane0_a[15], lane0_a} - {s2_v0_lane0[15], s2_v0_lane0};
-  assign lane0_dk = lane0_d[16:1];
-  assign lane0_h = lane0_h_add[15:0];
+  assign lane0_s = {s2_v0_lane0[15], s2_v0_lane0} + {lane0_a[15], lane0_a};
+  assign lane0_h = lane0_s[16:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(16'd512);
   assign lane0_vn = s4_spike_lane0 ? 16'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 2'd0};
-  assign lane1_d = {lane1_a[15], lane1_a} - {s2_v0_lane1[15], s2_v0_lane1};
-  assign lane1_dk = lane1_d[16:1];
-  assign lane1_h = lane1_h_add[15:0];
+  assign lane1_s = {s2_v0_lane1[15], s2_v0_lane1} + {lane1_a[15], lane1_a};
+  assign lane1_h = lane1_s[16:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(16'd512);
   assign lane1_vn = s4_spike_lane1 ? 16'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 2'd0};
-  assign lane2_d = {lane2_a[15], lane2_a} - {s2_v0_lane2[15], s2_v0_lane2};
-  assign lane2_dk = lane2_d[16:1];
-  assign lane2_h = lane2_h_add[15:0];
+  assign lane2_s = {s2_v0_lane2[15], s2_v0_lane2} + {lane2_a[15], lane2_a};
+  assign lane2_h = lane2_s[16:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(16'd512);
   assign lane2_vn = s4_spike_lane2 ? 16'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 2'd0};
-  assign lane3_d = {lane3_a[15], lane3_a} - {s2_v0_lane3[15], s2_v0_lane3};
-  assign lane3_dk = lane3_d[16:1];
-  assign lane3_h = lane3_h_add[15:0];
+  assign lane3_s = {s2_v0_lane3[15], s2_v0_lane3} + {lane3_a[15], lane3_a};
+  assign lane3_h = lane3_s[16:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(16'd512);
   assign lane3_vn = s4_spike_lane3 ? 16'd0 : s4_kept_lane3;
   assign out_q_up_fire = s4_advance & out_q_ready;

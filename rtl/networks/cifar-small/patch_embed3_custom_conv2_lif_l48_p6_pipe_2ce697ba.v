@@ -125,9 +125,8 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   reg  [16:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -139,9 +138,8 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   reg  [16:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -153,9 +151,8 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   reg  [16:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -167,9 +164,8 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   reg  [16:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -181,9 +177,8 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   reg  [16:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -195,9 +190,8 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   reg  [16:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [17:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [17:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [16:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [16:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -248,9 +242,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   wire [16:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -273,9 +264,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   wire [16:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane2_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -298,9 +286,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   wire [16:0] v0_lane2_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane3_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -323,9 +308,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   wire [16:0] v0_lane3_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane4_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -348,9 +330,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   wire [16:0] v0_lane4_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane5_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -373,9 +352,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   wire [16:0] v0_lane5_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [16:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [17:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -578,7 +554,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_42 : 17'd0;
-  assign lane0_h_add = {s2_v0_lane0[16], s2_v0_lane0} + {lane0_dk[16], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 17'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -601,7 +576,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_43 : 17'd0;
-  assign lane1_h_add = {s2_v0_lane1[16], s2_v0_lane1} + {lane1_dk[16], lane1_dk};
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 17'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -624,7 +598,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
   assign v0_lane2_bits_7 = s1_read[7];
   assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_44 : 17'd0;
-  assign lane2_h_add = {s2_v0_lane2[16], s2_v0_lane2} + {lane2_dk[16], lane2_dk};
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 17'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -647,7 +620,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
   assign v0_lane3_bits_7 = s1_read[7];
   assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_45 : 17'd0;
-  assign lane3_h_add = {s2_v0_lane3[16], s2_v0_lane3} + {lane3_dk[16], lane3_dk};
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 17'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -670,7 +642,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
   assign v0_lane4_bits_7 = s1_read[7];
   assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_46 : 17'd0;
-  assign lane4_h_add = {s2_v0_lane4[16], s2_v0_lane4} + {lane4_dk[16], lane4_dk};
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 17'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -693,7 +664,6 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
   assign v0_lane5_bits_7 = s1_read[7];
   assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_47 : 17'd0;
-  assign lane5_h_add = {s2_v0_lane5[16], s2_v0_lane5} + {lane5_dk[16], lane5_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -867,44 +837,38 @@ module patch_embed3_custom_conv2_lif_l48_p6_pipe_2ce697ba (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 2'd0};
-  assign lane0_d = {lane0_a[16], lane0_a} - {s2_v0_lane0[16], s2_v0_lane0};
-  assign lane0_dk = lane0_d[17:1];
-  assign lane0_h = lane0_h_add[16:0];
+  assign lane0_s = {s2_v0_lane0[16], s2_v0_lane0} + {lane0_a[16], lane0_a};
+  assign lane0_h = lane0_s[17:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(17'd512);
   assign lane0_vn = s4_spike_lane0 ? 17'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 2'd0};
-  assign lane1_d = {lane1_a[16], lane1_a} - {s2_v0_lane1[16], s2_v0_lane1};
-  assign lane1_dk = lane1_d[17:1];
-  assign lane1_h = lane1_h_add[16:0];
+  assign lane1_s = {s2_v0_lane1[16], s2_v0_lane1} + {lane1_a[16], lane1_a};
+  assign lane1_h = lane1_s[17:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(17'd512);
   assign lane1_vn = s4_spike_lane1 ? 17'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 2'd0};
-  assign lane2_d = {lane2_a[16], lane2_a} - {s2_v0_lane2[16], s2_v0_lane2};
-  assign lane2_dk = lane2_d[17:1];
-  assign lane2_h = lane2_h_add[16:0];
+  assign lane2_s = {s2_v0_lane2[16], s2_v0_lane2} + {lane2_a[16], lane2_a};
+  assign lane2_h = lane2_s[17:1];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(17'd512);
   assign lane2_vn = s4_spike_lane2 ? 17'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 2'd0};
-  assign lane3_d = {lane3_a[16], lane3_a} - {s2_v0_lane3[16], s2_v0_lane3};
-  assign lane3_dk = lane3_d[17:1];
-  assign lane3_h = lane3_h_add[16:0];
+  assign lane3_s = {s2_v0_lane3[16], s2_v0_lane3} + {lane3_a[16], lane3_a};
+  assign lane3_h = lane3_s[17:1];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(17'd512);
   assign lane3_vn = s4_spike_lane3 ? 17'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 2'd0};
-  assign lane4_d = {lane4_a[16], lane4_a} - {s2_v0_lane4[16], s2_v0_lane4};
-  assign lane4_dk = lane4_d[17:1];
-  assign lane4_h = lane4_h_add[16:0];
+  assign lane4_s = {s2_v0_lane4[16], s2_v0_lane4} + {lane4_a[16], lane4_a};
+  assign lane4_h = lane4_s[17:1];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(17'd512);
   assign lane4_vn = s4_spike_lane4 ? 17'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 2'd0};
-  assign lane5_d = {lane5_a[16], lane5_a} - {s2_v0_lane5[16], s2_v0_lane5};
-  assign lane5_dk = lane5_d[17:1];
-  assign lane5_h = lane5_h_add[16:0];
+  assign lane5_s = {s2_v0_lane5[16], s2_v0_lane5} + {lane5_a[16], lane5_a};
+  assign lane5_h = lane5_s[17:1];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(17'd512);
   assign lane5_vn = s4_spike_lane5 ? 17'd0 : s4_kept_lane5;
   assign out_q_up_fire = s4_advance & out_q_ready;

@@ -93,9 +93,8 @@ module qkta_custom_s1_proj_lif_l16_p2_pipe_82414879 (
   reg  [12:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [12:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [13:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [13:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [12:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [12:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -107,9 +106,8 @@ module qkta_custom_s1_proj_lif_l16_p2_pipe_82414879 (
   reg  [12:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [12:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [13:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [13:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [12:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [12:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -160,9 +158,6 @@ module qkta_custom_s1_proj_lif_l16_p2_pipe_82414879 (
   wire [12:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [12:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [13:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [12:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   wire v0_lane1_bits_1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -185,9 +180,6 @@ module qkta_custom_s1_proj_lif_l16_p2_pipe_82414879 (
   wire [12:0] v0_lane1_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [12:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [13:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -318,7 +310,6 @@ module qkta_custom_s1_proj_lif_l16_p2_pipe_82414879 (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_14 : 13'd0;
-  assign lane0_h_add = {s2_v0_lane0[12], s2_v0_lane0} + {lane0_dk[12], lane0_dk};
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 13'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -341,7 +332,6 @@ module qkta_custom_s1_proj_lif_l16_p2_pipe_82414879 (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_15 : 13'd0;
-  assign lane1_h_add = {s2_v0_lane1[12], s2_v0_lane1} + {lane1_dk[12], lane1_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -443,16 +433,14 @@ module qkta_custom_s1_proj_lif_l16_p2_pipe_82414879 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 2'd0};
-  assign lane0_d = {lane0_a[12], lane0_a} - {s2_v0_lane0[12], s2_v0_lane0};
-  assign lane0_dk = lane0_d[13:1];
-  assign lane0_h = lane0_h_add[12:0];
+  assign lane0_s = {s2_v0_lane0[12], s2_v0_lane0} + {lane0_a[12], lane0_a};
+  assign lane0_h = lane0_s[13:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(13'd512);
   assign lane0_vn = s4_spike_lane0 ? 13'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 2'd0};
-  assign lane1_d = {lane1_a[12], lane1_a} - {s2_v0_lane1[12], s2_v0_lane1};
-  assign lane1_dk = lane1_d[13:1];
-  assign lane1_h = lane1_h_add[12:0];
+  assign lane1_s = {s2_v0_lane1[12], s2_v0_lane1} + {lane1_a[12], lane1_a};
+  assign lane1_h = lane1_s[13:1];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(13'd512);
   assign lane1_vn = s4_spike_lane1 ? 13'd0 : s4_kept_lane1;
   assign out_q_up_fire = s4_advance & out_q_ready;

@@ -125,9 +125,8 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   reg  [9:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [10:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [10:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [11:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [9:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [9:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -139,9 +138,8 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   reg  [9:0] s3_h_lane1;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [10:0] lane1_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [10:0] lane1_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [11:0] lane1_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [9:0] lane1_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [9:0] lane1_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane1_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane1;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -153,9 +151,8 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   reg  [9:0] s3_h_lane2;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [10:0] lane2_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [10:0] lane2_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [11:0] lane2_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [9:0] lane2_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [9:0] lane2_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane2_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane2;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -167,9 +164,8 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   reg  [9:0] s3_h_lane3;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [10:0] lane3_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [10:0] lane3_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [11:0] lane3_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [9:0] lane3_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [9:0] lane3_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane3_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane3;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -181,9 +177,8 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   reg  [9:0] s3_h_lane4;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [10:0] lane4_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [10:0] lane4_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [11:0] lane4_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [9:0] lane4_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [9:0] lane4_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane4_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane4;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -195,9 +190,8 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   reg  [9:0] s3_h_lane5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [10:0] lane5_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [10:0] lane5_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [11:0] lane5_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [9:0] lane5_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [9:0] lane5_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane5_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane5;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -249,10 +243,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [11:0] lane0_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [10:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [10:0] lane0_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane1_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane1_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -277,10 +268,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   wire v0_lane1_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane1_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [11:0] lane1_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [10:0] lane1_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [10:0] lane1_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane2_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane2_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -305,10 +293,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   wire v0_lane2_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane2_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [11:0] lane2_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [10:0] lane2_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [10:0] lane2_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane3_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane3_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -333,10 +318,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   wire v0_lane3_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane3_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [11:0] lane3_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [10:0] lane3_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [10:0] lane3_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane4_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane4_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -361,10 +343,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   wire v0_lane4_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane4_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [11:0] lane4_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [10:0] lane4_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [10:0] lane4_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire v0_lane5_bits;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane5_mux;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
@@ -389,10 +368,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   wire v0_lane5_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [4:0] v0_lane5_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
   /* verilator lint_off UNUSED */
-  wire [11:0] lane5_d_sub;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
-  /* verilator lint_off UNUSED */
-  wire [10:0] lane5_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [10:0] lane5_h_shr;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -602,8 +578,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_42 : 5'd0;
-  assign lane0_d_sub = {lane0_a[10], lane0_a} - {{7{s2_v0_lane0[4]}}, s2_v0_lane0};
-  assign lane0_h_add = {{6{s2_v0_lane0[4]}}, s2_v0_lane0} + {lane0_dk[9], lane0_dk};
+  assign lane0_h_shr = lane0_s[11:1];
   assign v0_lane1_bits = s1_read[0];
   assign v0_lane1_mux = v0_lane1_bits ? v_1 : 5'd0;
   assign v0_lane1_bits_1 = s1_read[1];
@@ -626,8 +601,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   assign v0_lane1_or_5 = v0_lane1_or_4 | v0_lane1_mux_6;
   assign v0_lane1_bits_7 = s1_read[7];
   assign v0_lane1_mux_7 = v0_lane1_bits_7 ? v_43 : 5'd0;
-  assign lane1_d_sub = {lane1_a[10], lane1_a} - {{7{s2_v0_lane1[4]}}, s2_v0_lane1};
-  assign lane1_h_add = {{6{s2_v0_lane1[4]}}, s2_v0_lane1} + {lane1_dk[9], lane1_dk};
+  assign lane1_h_shr = lane1_s[11:1];
   assign v0_lane2_bits = s1_read[0];
   assign v0_lane2_mux = v0_lane2_bits ? v_2 : 5'd0;
   assign v0_lane2_bits_1 = s1_read[1];
@@ -650,8 +624,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   assign v0_lane2_or_5 = v0_lane2_or_4 | v0_lane2_mux_6;
   assign v0_lane2_bits_7 = s1_read[7];
   assign v0_lane2_mux_7 = v0_lane2_bits_7 ? v_44 : 5'd0;
-  assign lane2_d_sub = {lane2_a[10], lane2_a} - {{7{s2_v0_lane2[4]}}, s2_v0_lane2};
-  assign lane2_h_add = {{6{s2_v0_lane2[4]}}, s2_v0_lane2} + {lane2_dk[9], lane2_dk};
+  assign lane2_h_shr = lane2_s[11:1];
   assign v0_lane3_bits = s1_read[0];
   assign v0_lane3_mux = v0_lane3_bits ? v_3 : 5'd0;
   assign v0_lane3_bits_1 = s1_read[1];
@@ -674,8 +647,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   assign v0_lane3_or_5 = v0_lane3_or_4 | v0_lane3_mux_6;
   assign v0_lane3_bits_7 = s1_read[7];
   assign v0_lane3_mux_7 = v0_lane3_bits_7 ? v_45 : 5'd0;
-  assign lane3_d_sub = {lane3_a[10], lane3_a} - {{7{s2_v0_lane3[4]}}, s2_v0_lane3};
-  assign lane3_h_add = {{6{s2_v0_lane3[4]}}, s2_v0_lane3} + {lane3_dk[9], lane3_dk};
+  assign lane3_h_shr = lane3_s[11:1];
   assign v0_lane4_bits = s1_read[0];
   assign v0_lane4_mux = v0_lane4_bits ? v_4 : 5'd0;
   assign v0_lane4_bits_1 = s1_read[1];
@@ -698,8 +670,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   assign v0_lane4_or_5 = v0_lane4_or_4 | v0_lane4_mux_6;
   assign v0_lane4_bits_7 = s1_read[7];
   assign v0_lane4_mux_7 = v0_lane4_bits_7 ? v_46 : 5'd0;
-  assign lane4_d_sub = {lane4_a[10], lane4_a} - {{7{s2_v0_lane4[4]}}, s2_v0_lane4};
-  assign lane4_h_add = {{6{s2_v0_lane4[4]}}, s2_v0_lane4} + {lane4_dk[9], lane4_dk};
+  assign lane4_h_shr = lane4_s[11:1];
   assign v0_lane5_bits = s1_read[0];
   assign v0_lane5_mux = v0_lane5_bits ? v_5 : 5'd0;
   assign v0_lane5_bits_1 = s1_read[1];
@@ -722,8 +693,7 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   assign v0_lane5_or_5 = v0_lane5_or_4 | v0_lane5_mux_6;
   assign v0_lane5_bits_7 = s1_read[7];
   assign v0_lane5_mux_7 = v0_lane5_bits_7 ? v_47 : 5'd0;
-  assign lane5_d_sub = {lane5_a[10], lane5_a} - {{7{s2_v0_lane5[4]}}, s2_v0_lane5};
-  assign lane5_h_add = {{6{s2_v0_lane5[4]}}, s2_v0_lane5} + {lane5_dk[9], lane5_dk};
+  assign lane5_h_shr = lane5_s[11:1];
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -903,44 +873,38 @@ module ssa_custom_s3_attn_lif_l48_p6_pipe_46ca8d1e (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 2'd0};
-  assign lane0_d = lane0_d_sub[10:0];
-  assign lane0_dk = lane0_d[10:1];
-  assign lane0_h = lane0_h_add[9:0];
+  assign lane0_s = {{7{s2_v0_lane0[4]}}, s2_v0_lane0} + {lane0_a[10], lane0_a};
+  assign lane0_h = lane0_h_shr[9:0];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(10'd16);
   assign lane0_vn = s4_spike_lane0 ? 5'd0 : s4_kept_lane0;
   assign v0_lane1 = v0_lane1_or_5 | v0_lane1_mux_7;
   assign lane1_a = {s2_current_lane1, 2'd0};
-  assign lane1_d = lane1_d_sub[10:0];
-  assign lane1_dk = lane1_d[10:1];
-  assign lane1_h = lane1_h_add[9:0];
+  assign lane1_s = {{7{s2_v0_lane1[4]}}, s2_v0_lane1} + {lane1_a[10], lane1_a};
+  assign lane1_h = lane1_h_shr[9:0];
   assign lane1_spike = $signed(s3_h_lane1) >= $signed(10'd16);
   assign lane1_vn = s4_spike_lane1 ? 5'd0 : s4_kept_lane1;
   assign v0_lane2 = v0_lane2_or_5 | v0_lane2_mux_7;
   assign lane2_a = {s2_current_lane2, 2'd0};
-  assign lane2_d = lane2_d_sub[10:0];
-  assign lane2_dk = lane2_d[10:1];
-  assign lane2_h = lane2_h_add[9:0];
+  assign lane2_s = {{7{s2_v0_lane2[4]}}, s2_v0_lane2} + {lane2_a[10], lane2_a};
+  assign lane2_h = lane2_h_shr[9:0];
   assign lane2_spike = $signed(s3_h_lane2) >= $signed(10'd16);
   assign lane2_vn = s4_spike_lane2 ? 5'd0 : s4_kept_lane2;
   assign v0_lane3 = v0_lane3_or_5 | v0_lane3_mux_7;
   assign lane3_a = {s2_current_lane3, 2'd0};
-  assign lane3_d = lane3_d_sub[10:0];
-  assign lane3_dk = lane3_d[10:1];
-  assign lane3_h = lane3_h_add[9:0];
+  assign lane3_s = {{7{s2_v0_lane3[4]}}, s2_v0_lane3} + {lane3_a[10], lane3_a};
+  assign lane3_h = lane3_h_shr[9:0];
   assign lane3_spike = $signed(s3_h_lane3) >= $signed(10'd16);
   assign lane3_vn = s4_spike_lane3 ? 5'd0 : s4_kept_lane3;
   assign v0_lane4 = v0_lane4_or_5 | v0_lane4_mux_7;
   assign lane4_a = {s2_current_lane4, 2'd0};
-  assign lane4_d = lane4_d_sub[10:0];
-  assign lane4_dk = lane4_d[10:1];
-  assign lane4_h = lane4_h_add[9:0];
+  assign lane4_s = {{7{s2_v0_lane4[4]}}, s2_v0_lane4} + {lane4_a[10], lane4_a};
+  assign lane4_h = lane4_h_shr[9:0];
   assign lane4_spike = $signed(s3_h_lane4) >= $signed(10'd16);
   assign lane4_vn = s4_spike_lane4 ? 5'd0 : s4_kept_lane4;
   assign v0_lane5 = v0_lane5_or_5 | v0_lane5_mux_7;
   assign lane5_a = {s2_current_lane5, 2'd0};
-  assign lane5_d = lane5_d_sub[10:0];
-  assign lane5_dk = lane5_d[10:1];
-  assign lane5_h = lane5_h_add[9:0];
+  assign lane5_s = {{7{s2_v0_lane5[4]}}, s2_v0_lane5} + {lane5_a[10], lane5_a};
+  assign lane5_h = lane5_h_shr[9:0];
   assign lane5_spike = $signed(s3_h_lane5) >= $signed(10'd16);
   assign lane5_vn = s4_spike_lane5 ? 5'd0 : s4_kept_lane5;
   assign out_q_up_fire = s4_advance & out_q_ready;

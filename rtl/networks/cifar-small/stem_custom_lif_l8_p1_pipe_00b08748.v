@@ -85,9 +85,8 @@ module stem_custom_lif_l8_p1_pipe_00b08748 (
   reg  [20:0] s3_h_lane0;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] lane0_a;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_off UNUSED */
-  wire [21:0] lane0_d;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
+  wire [21:0] lane0_s;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   /* verilator lint_on UNUSED */
-  wire [20:0] lane0_dk;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire [20:0] lane0_h;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
   wire lane0_spike;  // Blocks/LIFDatapath.swift compare(_:_:charged:threshold:)
   reg  s4_spike_lane0;  // Blocks/LIFBank.swift makeLIFBank(_:)
@@ -138,9 +137,6 @@ module stem_custom_lif_l8_p1_pipe_00b08748 (
   wire [20:0] v0_lane0_or_5;  // signed, Blocks/LIFBank.swift makeLIFBank(_:)
   wire v0_lane0_bits_7;  // Blocks/LIFBank.swift makeLIFBank(_:)
   wire [20:0] v0_lane0_mux_7;  // signed, Blocks/SpikeStreamParts.swift gate(_:_:)
-  /* verilator lint_off UNUSED */
-  wire [21:0] lane0_h_add;  // signed, Blocks/LIFDatapath.swift charge(_:_:start:current:)
-  /* verilator lint_on UNUSED */
   wire out_q_load_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire out_q_park_not;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
   wire s1_valid_next_or;  // Blocks/SkidBuffer.swift drive(upValid:upPayload:downReady:)
@@ -252,7 +248,6 @@ module stem_custom_lif_l8_p1_pipe_00b08748 (
   assign v0_lane0_or_5 = v0_lane0_or_4 | v0_lane0_mux_6;
   assign v0_lane0_bits_7 = s1_read[7];
   assign v0_lane0_mux_7 = v0_lane0_bits_7 ? v_7 : 21'd0;
-  assign lane0_h_add = {s2_v0_lane0[20], s2_v0_lane0} + {lane0_dk[20], lane0_dk};
   assign out_q_load_not = ~out_q_valid;
   assign out_q_park_not = ~out_q_load;
   assign s1_valid_next_or = s1_skid_valid | s1_up_fire;
@@ -335,9 +330,8 @@ module stem_custom_lif_l8_p1_pipe_00b08748 (
   assign held_meets = held_meets_or | held_meets_and_2;
   assign v0_lane0 = v0_lane0_or_5 | v0_lane0_mux_7;
   assign lane0_a = {s2_current_lane0, 2'd0};
-  assign lane0_d = {lane0_a[20], lane0_a} - {s2_v0_lane0[20], s2_v0_lane0};
-  assign lane0_dk = lane0_d[21:1];
-  assign lane0_h = lane0_h_add[20:0];
+  assign lane0_s = {s2_v0_lane0[20], s2_v0_lane0} + {lane0_a[20], lane0_a};
+  assign lane0_h = lane0_s[21:1];
   assign lane0_spike = $signed(s3_h_lane0) >= $signed(21'd16384);
   assign lane0_vn = s4_spike_lane0 ? 21'd0 : s4_kept_lane0;
   assign out_q_up_fire = s4_advance & out_q_ready;
