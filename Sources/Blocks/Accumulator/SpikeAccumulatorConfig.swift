@@ -164,6 +164,8 @@ public struct SpikeAccumulatorPipeline: Hashable, Sendable {
     /// for no write), on top of its `G`: 1, or 2 at `G = 1`, where the next vector's only group
     /// is free only once the drain has ended (`group_free`), not once it has moved on.
     public var emptyVectorOverhead: Int { groups == 1 ? 2 : 1 }
+    /// The overhead after a vector of `events` events: `emptyVectorOverhead` or `vectorOverhead`.
+    public func overhead(events: Int) -> Int { events == 0 ? emptyVectorOverhead : vectorOverhead }
 }
 
 /// Widths of the accumulator's datapath.

@@ -23,8 +23,10 @@ public struct VectorEvents: Sendable, Hashable {
 /// and their module docs:
 /// - The event encoder scans one `s_axis` beat of `n` non-zero counts in `max(1, n)` cycles.
 /// - The event-driven accumulator spends `G = ceil(C/P)` cycles per event (one weight word per
-///   lane group); an all-zero vector costs one marker beat. Between vectors it loses `o` cycles:
-///   1, or 2 when `G = 1` (module doc of the accumulator).
+///   lane group); an all-zero vector costs one marker beat. Between vectors it loses `o` cycles
+///   (`SpikeAccumulatorPipeline.overhead(events:)`): after a vector with events 1 plus the drain's
+///   wait for the last write (2 at `G = 1`, 2 or 3 at `G = 2`, 1 or 2 at `G = 3`), after an empty
+///   one 1, or 2 at `G = 1`.
 /// - So the input side of a vector with `e` events needs at least
 ///   `A = max(sum_b max(1, n_b), max(1, e) * G + o)` cycles, and the projection side of a vector
 ///   with `x` masked events at least `B = max(sum_g max(1, x_g), max(1, x) * G + o)`.
@@ -40,12 +42,6 @@ public struct CycleModel: Sendable {
     public let shape: AcceleratorShape
     public init(_ shape: AcceleratorShape) { self.shape = shape }
 
-    /// Cycles the accumulator loses after a vector with `events` events
-    /// (`SpikeAccumulatorPipeline`): after one with events, 2 at `G <= 2`, where the drain waits
-    /// for the vector's last write, 1 otherwise; after an empty one, 2 at `G = 1`, 1 otherwise.
-    public func vectorOverhead(events: Int, _ a: SpikeAccumulatorPipeline) -> Int {
-        events == 0 ? a.emptyVectorOverhead : a.vectorOverhead
-    }
     /// The Q and K accumulators' add pipeline (they take the input's counts).
     public var inputAccumulator: SpikeAccumulatorPipeline {
         SpikeAccumulatorPipeline(groups: shape.groups, countWidth: Interval(0, shape.maxInputCount).unsignedWidth)
@@ -61,13 +57,13 @@ public struct CycleModel: Sendable {
     /// Input-side cycles of one vector: `max(sum_b max(1, n_b), max(1, e) * G + o)`.
     public func inputStage(_ v: VectorEvents) -> Int {
         let scan = v.inputPerBeat.reduce(0) { $0 + max(1, $1) }
-        return max(scan, max(1, v.inputEvents) * shape.groups + vectorOverhead(events: v.inputEvents, inputAccumulator))
+        return max(scan, max(1, v.inputEvents) * shape.groups + inputAccumulator.overhead(events: v.inputEvents))
     }
 
     /// Projection-side cycles of one vector: `max(sum_g max(1, x_g), max(1, x) * G + o)`.
     public func projectionStage(_ v: VectorEvents) -> Int {
         let scan = v.maskedPerGroup.reduce(0) { $0 + max(1, $1) }
-        return max(scan, max(1, v.maskedEvents) * shape.groups + vectorOverhead(events: v.maskedEvents, projectionAccumulator))
+        return max(scan, max(1, v.maskedEvents) * shape.groups + projectionAccumulator.overhead(events: v.maskedEvents))
     }
 
     /// Cycles to stream `samples` (each `N*T` vectors in stream order: token-major, time steps
