@@ -42,6 +42,25 @@ import HDL
         #expect(try Self.registerCompared(width: 13, threshold: 1 << 12).flipFlops == 13)
     }
 
+    /// A signed `width`-bit register sign-extended by one bit, compared with 256: a T = 1 LIF
+    /// bank's `H >= threshold`, where H is the bank's current extended.
+    static func extendedRegisterCompared(width: Int) throws -> ResourceCount {
+        let m = Module("ext\(width)")
+        let r = m.reg("r", width: width, signed: true)
+        m.next(r, m.input("a", width: width).asSigned())
+        m.output("y", r.extend(to: width + 1).ge(.const(256, width: width + 1, signed: true)))
+        return ResourceModel.estimate(try Elaborate.run(m)).total
+    }
+
+    /// `wreduce` drops the extension bit before `cmp2lcu` sees the width. Yosys 0.23 on the
+    /// same circuits in Verilog (`$signed({r[w-1], r}) >= 256`): at w = 12, a 12-bit compare,
+    /// logic, 4 flops (bits 11..8) and a LUT4; at w = 13, a 13-bit chain that keeps all 13 flops
+    /// (4 LUT6 and a CARRY4).
+    @Test func aSignExtensionDoesNotWidenTheComparison() throws {
+        #expect(try Self.extendedRegisterCompared(width: 12).flipFlops == 4)
+        #expect(try Self.extendedRegisterCompared(width: 13).flipFlops == 13)
+    }
+
     /// `r >= 3 << 9` on a 12-bit register: Yosys maps it as logic and keeps the 3 flops that
     /// matter (and one LUT3).
     @Test func aNarrowComparisonWithAConstantReadsOnlyTheBitsThatMatter() throws {

@@ -49,8 +49,19 @@ struct LUTPacking {
             while net.kind[x] == .not { x = Int(net.a[x]) }
             return x
         }
+        // The width `cmp2lcu` sees is the operand's after `wreduce`, which drops a signed
+        // operand's sign-extension bits (the top bit is inverted in offset binary, so compare
+        // without inverters). A T = 1 LIF bank's `H >= 256` on a 13-bit H that is a 12-bit
+        // current sign-extended is a 12-bit compare, plain logic: Yosys keeps only the current's
+        // top 4 bits (held-out seed 20, QKTA C28 P5 T1: 4 of each lane's 12 output-register
+        // bits; the estimate kept all 12).
+        func reducedWidth(_ v: [Int]) -> Int {
+            var n = v.count
+            while n >= 2 && strip(v[n - 1]) == strip(v[n - 2]) { n -= 1 }
+            return n
+        }
         var wideCompareReads: [Int: [Int]] = [:]
-        for (o, vars) in b.constantCompares where vars.count > 12 { wideCompareReads[strip(o), default: []] += vars }
+        for (o, vars) in b.constantCompares where reducedWidth(vars) > 12 { wideCompareReads[strip(o), default: []] += vars }
         while let x = work.popLast() {
             if live[x] { continue }
             live[x] = true
