@@ -25,9 +25,9 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     let cin = config.inputs, cout = config.outputs, p = config.lanes, g = config.groups
     let bias = config.biasValues
     let wa = w.accumulator, ww = w.weight, wb = w.bias, wc = w.count, gw = w.group
-    // The weight word is registered before the add from G >= 2; with counts above 1 the product
-    // `x * w` (a DSP or a shift-and-add in series with the add into the lane state) gets a
-    // register stage of its own from G >= 2 too. Below G = 4 the drain then waits for the
+    // The weight word is registered before the add from G >= 2, and at any G with counts above
+    // 1, where the product `x * w` (a DSP or a shift-and-add in series with the add into the
+    // lane state) gets a register stage of its own too. Below G = 4 the drain then waits for the
     // vector's last write. `SpikeAccumulatorPipeline` holds the rule and its waits.
     let pipeline = SpikeAccumulatorPipeline(groups: g, countWidth: wc)
     let registeredWeight = pipeline.registeredWeight
@@ -43,7 +43,7 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
         Lanes P = \(p), groups G = ceil(C_out/P) = \(g): each event takes G cycles (weights read synchronously from
         the $readmemh image, then added), so cycles follow events x G, not C_in. Accumulators \(wa) bits
         (\(w.saturates ? "forced, saturating at each addition; exact needs \(w.exactAccumulator)" : "exact: range \(w.exactRange)")).
-        Weight word \(registeredWeight ? "registered before the add" : "added straight from the read (G = 1)")\(registeredProduct ? "; the count x weight product registered before the add too" : ""): \(pipeline.addStages) cycle(s) from issue to write.
+        Weight word \(registeredWeight ? "registered before the add" : "added straight from the read (G = 1, spikes)")\(registeredProduct ? "; the count x weight product registered before the add too" : ""): \(pipeline.addStages) cycle(s) from issue to write.
         Latency: out_valid rises \(2 + pipeline.drainWait) cycles after the final event's last group is issued (the drain waits
         \(pipeline.drainWait) cycle(s) for the last write); the result drains (G beats) while the next vector accumulates, which
         costs \(pipeline.vectorOverhead) cycle(s) per vector on top of events x G.
@@ -131,12 +131,13 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     let s1Group = m.reg("add_group", width: gw)
     let s1Count = m.reg("add_count", width: wc)
     let s1Fresh = m.reg("add_fresh", width: 1)
-    // With G >= 2 the weight word is registered before the add: the block RAM's clock-to-out
+    // With G >= 2 (or counts) the weight word is registered before the add: the block RAM's clock-to-out
     // no longer sits in series with the add (the critical path once the LIF banks are
     // pipelined, docs/timing.md). The vector's last event issues group g at t - (G-1-g) (t: its
     // last group) and writes it at the end of cycle t - (G-1-g) + 2, while the drain reads group
     // g at t + 1 + g at the earliest: after the write when G > 2; at G = 2 the drain waits a
-    // cycle (`drain_hazard`). At G = 1 the add takes the read directly (it would wait two).
+    // cycle (`drain_hazard`). At G = 1 with spikes the add takes the read directly (it would
+    // wait two); with counts the product's register costs a wait anyway, so both are built.
     let weightAdd: Expr
     var pending: Expr? = nil
     if registeredWeight {
@@ -220,7 +221,7 @@ public func makeSpikeAccumulator(_ config: SpikeAccumulatorConfig) throws -> Mod
     // drain reads group g at t + 1 + g at the earliest: after the write when G >= L + 1.
     // Earlier events wrote sooner, and the next vector issues group g only once the drain has
     // read it (`group_free`). So the check is built only below that bound
-    // (`SpikeAccumulatorPipeline.drainWait > 0`: G = 1, and G = 2 with the weight register).
+    // (`SpikeAccumulatorPipeline.drainWait > 0`: G = 1, and G = 2 or 3 with the registers).
     let drainValid: Expr
     if pipeline.drainWait > 0 {
         // The group's last addition is still being written (or is still in an earlier stage).

@@ -133,8 +133,12 @@ public struct SpikeAccumulatorConfig: Hashable, Sendable {
 /// read); the add writes the group's lane state `addStages` cycles later. The weight word gets a
 /// register of its own before the add from `G >= 2` (the block RAM's clock-to-out is then not in
 /// series with the add: the QKFormer blocks' fc2 path of held-out seed 19, docs/timing.md), and
-/// the `count x weight` product (a DSP or a shift-and-add) one more from `G >= 2` when counts
-/// exceed 1 (fc1's path in the same draw). The drain of a
+/// the `count x weight` product (a DSP or a shift-and-add) one more when counts exceed 1 (fc1's
+/// path in the same draw). With counts both registers are built at `G = 1` too: there the
+/// count went through the multiplier into the add and the lane state in one cycle (held-out seed
+/// 20's token block C12 P7 T3, whose fc1 has one group: 11.27 ns placed), at the price of two
+/// more cycles a vector (`drainWait`). With 0/1 spikes and one group the weight word goes
+/// straight into the add, as before. The drain of a
 /// vector reads group `g` one cycle after the vector's last group issues at the earliest, and
 /// waits `drainWait` cycles for the group's last write when there are fewer groups than stages.
 public struct SpikeAccumulatorPipeline: Hashable, Sendable {
@@ -147,8 +151,8 @@ public struct SpikeAccumulatorPipeline: Hashable, Sendable {
 
     public init(groups: Int, countWidth: Int) {
         self.groups = groups
-        registeredWeight = groups >= 2
-        registeredProduct = groups >= 2 && countWidth > 1
+        registeredWeight = groups >= 2 || countWidth > 1
+        registeredProduct = countWidth > 1
     }
 
     /// Cycles from an issue to its write: 1, plus one per register stage.

@@ -237,6 +237,9 @@ final class ProjectionPairBench: Bench {
             // G = 2 with spikes: the weight register alone, 1 cycle.
             ("rg2", try LayerCase(inputs: 16, outputs: 8, lanes: 4, maxCount: 2, weightBits: 8, biasRange: 100, rng: &rng), false),
             ("rs2", try LayerCase(inputs: 16, outputs: 8, lanes: 4, maxCount: 1, weightBits: 8, biasRange: 100, rng: &rng), false),
+            // G = 1 with counts, under random stalls: weight and product registers, the drain
+            // waits 3 cycles a vector (rg1 measures the cycles).
+            ("a9", try LayerCase(inputs: 9, outputs: 6, lanes: 6, maxCount: 3, weightBits: 7, biasRange: 200, rng: &rng), true),
         ]
     }
 
