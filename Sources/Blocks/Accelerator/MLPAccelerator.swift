@@ -80,8 +80,9 @@ public func makeMLP(_ c: MLPConfig) throws -> Module {
     try c.validate()
     let C = c.channels, H = c.hidden, P = c.lanes, P1 = c.hiddenLanes, G = c.groups, T = c.timeSteps
     let gw = Memory.addressWidth(depth: G)
-    let fc1 = try c.fc1.configs(channels: H, lanes: P1, maxCount: c.maxInputCount, storage: c.storage.forTimeSteps(T), name: "\(c.name)_fc1")
-    let fc2 = try c.fc2.configs(channels: C, lanes: P, maxCount: 1, storage: c.storage.forTimeSteps(T), name: "\(c.name)_fc2")
+    let storage = c.storage.forTimeSteps(T).pipelinedAtAnyGroups
+    let fc1 = try c.fc1.configs(channels: H, lanes: P1, maxCount: c.maxInputCount, storage: storage, name: "\(c.name)_fc1")
+    let fc2 = try c.fc2.configs(channels: C, lanes: P, maxCount: 1, storage: storage, name: "\(c.name)_fc2")
     let encIn = EventEncoderConfig(channels: C, chunkChannels: c.inputChunk, countWidth: c.countWidth, slots: 1)
     let encH = EventEncoderConfig(channels: H, chunkChannels: min(P1, H), countWidth: 1, slots: 1)
 

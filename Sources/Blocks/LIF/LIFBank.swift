@@ -38,6 +38,15 @@ public enum LIFStateStorage: String, Hashable, Sendable {
         self == .auto ? (groups >= 4 ? .pipelined : .registers) : self
     }
 
+    /// `auto` for the two banks of an MLP: `pipelined` at any number of groups, one included.
+    /// With one group every beat but a token's first waits for the previous one's write-back
+    /// (a beat every 4 cycles; `LIFBankCosimTests.pipelinedThroughput`), but an MLP bank sits
+    /// behind an accumulator's drain, which at `G = 1` delivers one beat a vector, at least 3
+    /// cycles apart (`SpikeAccumulatorPipeline`): at most a cycle a vector, which `MLPTimeline`
+    /// charges. On registers, the one-cycle update of a one-group bank set the clock of every
+    /// small QKFormer block (84 to 92 MHz, docs/timing.md). Any other case is itself.
+    public var pipelinedAtAnyGroups: LIFStateStorage { self == .auto ? .pipelined : self }
+
     /// `auto` for a bank whose tokens have `timeSteps` steps: with one step every beat starts
     /// from `vr` (`in_first` is the constant 1), no membrane is ever read back, and `registers`
     /// lets synthesis drop the state outright, where the pipelined form's stage registers kept

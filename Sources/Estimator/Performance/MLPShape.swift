@@ -45,10 +45,17 @@ public struct MLPShape: Sendable, Hashable {
                   hiddenLanes: c.hiddenLanes, inputChunk: c.inputChunk, storage: c.storage, inputCountWidth: c.countWidth)
     }
 
+    /// The storage `makeMLP` builds both banks with, before `resolved(groups:)`.
+    var bankStorage: LIFStateStorage { storage.forTimeSteps(timeSteps).pipelinedAtAnyGroups }
     /// Cycles the fc1 LIF bank adds over a register bank (`LIFStateStorage.extraLatency`).
-    public var hiddenLIFExtraLatency: Int { storage.forTimeSteps(timeSteps).resolved(groups: hiddenGroups).extraLatency }
+    public var hiddenLIFExtraLatency: Int { bankStorage.resolved(groups: hiddenGroups).extraLatency }
     /// Cycles the fc2 LIF bank adds over a register bank.
-    public var outputLIFExtraLatency: Int { storage.forTimeSteps(timeSteps).resolved(groups: groups).extraLatency }
+    public var outputLIFExtraLatency: Int { bankStorage.resolved(groups: groups).extraLatency }
+    /// Cycles between two beats of a one-group pipelined bank when the second is not a token's
+    /// first (it waits for the first's write-back); 1 for any other bank (`G >= 2`, or registers).
+    func lifBeatInterval(groups g: Int) -> Int {
+        g == 1 && bankStorage.resolved(groups: g) == .pipelined ? 4 : 1
+    }
 
     /// `G = ceil(C / P)`: fc2 cycles per hidden event, output beats per vector.
     public var groups: Int { (channels + lanes - 1) / lanes }

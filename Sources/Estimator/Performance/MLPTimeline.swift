@@ -19,6 +19,8 @@ import Blocks
 ///   buffer), and the LIF output `skid` beats ahead of the encoder's accept.
 /// - The last output beat of a vector leaves `G + outputLatency` cycles after its last fc2 event
 ///   has issued (drain, LIF bank, output), at most one output beat per cycle.
+/// - A bank of one group is pipelined too (`LIFStateStorage.pipelinedAtAnyGroups`): a beat that
+///   is not its token's first passes it 4 cycles after the previous beat at the earliest.
 ///
 /// The constants are the QKTA timeline's where the hardware is the same (the accumulator, the
 /// event encoder and its queue, the LIF output path) and were read from the MLP's sources
@@ -37,6 +39,13 @@ struct MLPTimeline {
     let eventQueue = 3
     let outputLatency: Int
     let inputLatency = 3
+    /// One-group pipelined banks (`MLPShape.lifBeatInterval`): a beat that is not its token's
+    /// first passes the fc1 bank `interval1` cycles after the previous one, and the fc2 bank
+    /// emits it `interval2` cycles after the previous output beat.
+    let interval1: Int, interval2: Int
+    let timeSteps: Int
+    /// Vectors pushed so far (the `T` steps of a token are consecutive vectors).
+    private var vectors = 0
 
     static let never = Int.min / 4
 
@@ -60,6 +69,7 @@ struct MLPTimeline {
         (o1, o2, wait1) = (fc1.emptyVectorOverhead, fc2.vectorOverhead, fc1.drainWait)
         let x1 = shape.hiddenLIFExtraLatency
         (chain, passLatency, outputLatency) = (4 + x1, 1 + x1, 4 + shape.outputLIFExtraLatency)
+        (interval1, interval2, timeSteps) = (shape.lifBeatInterval(groups: G1), shape.lifBeatInterval(groups: G), shape.timeSteps)
         drain = [Int](repeating: Self.never, count: G1)
         pass = [Int](repeating: Self.never, count: G1)
         accept = [Int](repeating: Self.never, count: G1)
@@ -90,13 +100,15 @@ struct MLPTimeline {
             end = max(end, a[a.count - 1] + inputLatency + max(1, v.inputPerBeat.last ?? 1) - 1)
         }
 
+        let firstStep = vectors % max(1, timeSteps) == 0
+        vectors += 1
         var d = [Int](repeating: 0, count: G1), k = [Int](repeating: 0, count: G1), xa = [Int](repeating: 0, count: G1)
         var firstOfVector = true
         for g in 0..<G1 {
             d[g] = end + 1 + g + wait1
             if g > 0 { d[g] = max(d[g], d[g - 1] + 1) }
             if g >= chain { d[g] = max(d[g], k[g - chain] + 2) }
-            k[g] = max(d[g] + passLatency, (g > 0 ? k[g - 1] : pass[G1 - 1]) + 1)
+            k[g] = max(d[g] + passLatency, (g > 0 ? k[g - 1] : pass[G1 - 1]) + (firstStep ? 1 : interval1))
             let b = g - skid
             if b >= 0 { k[g] = max(k[g], xa[b]) } else if G1 + b >= 0 { k[g] = max(k[g], accept[G1 + b]) }
             xa[g] = max(k[g] + 1, encoderFree)
@@ -125,7 +137,7 @@ struct MLPTimeline {
             if projAccepts.count > eventQueue { projAccepts.removeFirst() }
         }
         (drain, pass, accept, inputEnd) = (d, k, xa, end)
-        outputEnd = max(projDone + G + outputLatency, outputEnd + G)
+        outputEnd = max(projDone + G + outputLatency, outputEnd + (firstStep ? G : max(G, interval2)))
         return outputEnd
     }
 }
