@@ -13,18 +13,19 @@ struct ClockChoice {
     /// One line saying where the clock comes from.
     let source: String
 
-    /// The calibrated ECP5 delays, or the eight numbers of `QKFORGE_ECP5_DELAYS`
-    /// ("clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM", ns), with which the
+    /// The calibrated ECP5 delays, or the eight or nine numbers of `QKFORGE_ECP5_DELAYS`
+    /// ("clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM[,dspSpread]", ns), with which the
     /// calibration of docs/estimate-accuracy.md fits them.
     static func delays() throws -> LogicDepth.Delays {
         var delays = LogicDepth.Delays.ecp5
         if let e = ProcessInfo.processInfo.environment["QKFORGE_ECP5_DELAYS"] {
             let v = e.split(separator: ",").compactMap { Double($0) }
-            guard v.count == 8, v.count == e.split(separator: ",", omittingEmptySubsequences: false).count else {
-                throw Failure(message: "QKFORGE_ECP5_DELAYS must be 8 numbers (clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM; what calibrate --fmax prints), got '\(e)'", code: 2)
+            guard v.count == 8 || v.count == 9, v.count == e.split(separator: ",", omittingEmptySubsequences: false).count else {
+                throw Failure(message: "QKFORGE_ECP5_DELAYS must be 8 or 9 numbers (clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM[,dspSpread]; what calibrate --fmax prints), got '\(e)'", code: 2)
             }
             delays = LogicDepth.Delays(clockToQ: v[0], setup: v[1], lut: v[2], routeFanout: v[3], carryEntry: v[4], carryBit: v[5], dsp: v[6])
             delays.blockRAM = v[7]
+            delays.dspSpread = v.count == 9 ? v[8] : LogicDepth.Delays.ecp5.dspSpread
         }
         return delays
     }

@@ -128,4 +128,28 @@ import HDL
         let x = try depth(m, k: 6)
         #expect(x.chains == 0 && x.lutLevels >= 1, "\(x)")
     }
+
+    /// Routing into a hard multiplier grows with the multipliers in the design (`dspSpread`):
+    /// `n` registered 9 x 9 products of one shared register and `n` others, each into its own
+    /// register. With `dsp` 5 and `dspSpread` 0.25 the path is 5 + 0.25 n: 6 ns at n = 4, 7 at 8.
+    @Test func aDSPPathGrowsWithTheDesignsMultipliers() throws {
+        func products(_ n: Int) throws -> LogicDepth.Path {
+            let m = Module("mul\(n)")
+            let c = m.reg("c", width: 9, signed: true)
+            m.next(c, m.input("cin", width: 9).asSigned())
+            for i in 0..<n {
+                let w = m.reg("w\(i)", width: 9, signed: true)
+                m.next(w, m.input("win\(i)", width: 9).asSigned())
+                let p = m.reg("p\(i)", width: 18, signed: true)
+                m.next(p, c * w)
+                m.output("y\(i)", p)
+            }
+            var d = Self.unit
+            d.dspSpread = 0.25
+            return LogicDepth.analyze(try Elaborate.run(m), lutInputs: 4, delays: d)
+        }
+        let four = try products(4), eight = try products(8)
+        #expect(abs(four.ns - 6) < 1e-9, "\(four)")
+        #expect(abs(eight.ns - 7) < 1e-9, "\(eight)")
+    }
 }

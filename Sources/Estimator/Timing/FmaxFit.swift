@@ -102,15 +102,15 @@ public enum FmaxFit {
         return Fit(delays: best, worst: bestErrors.worst, mean: bestErrors.mean, evaluations: evaluations)
     }
 
-    /// The delays as `QKFORGE_ECP5_DELAYS` reads them: clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM.
+    /// The delays as `QKFORGE_ECP5_DELAYS` reads them: clockToQ,setup,lut,routeFanout,carryEntry,carryBit,dsp,blockRAM,dspSpread.
     public static func environmentValue(_ d: LogicDepth.Delays) -> String {
-        [d.clockToQ, d.setup, d.lut, d.routeFanout, d.carryEntry, d.carryBit, d.dsp, d.blockRAM].map { String(format: "%.4g", $0) }.joined(separator: ",")
+        [d.clockToQ, d.setup, d.lut, d.routeFanout, d.carryEntry, d.carryBit, d.dsp, d.blockRAM, d.dspSpread].map { String(format: "%.4g", $0) }.joined(separator: ",")
     }
 
     /// The delays as Swift source, to paste into `LogicDepth.Delays.ecp5`.
     public static func swiftSource(_ d: LogicDepth.Delays) -> String {
         func f(_ x: Double) -> String { String(format: "%.3g", x) }
         return "Delays(clockToQ: \(f(d.clockToQ)), setup: \(f(d.setup)), lut: \(f(d.lut)), routeFanout: \(f(d.routeFanout)), "
-            + "carryEntry: \(f(d.carryEntry)), carryBit: \(f(d.carryBit)), dsp: \(f(d.dsp))) with blockRAM \(f(d.blockRAM))"
+            + "carryEntry: \(f(d.carryEntry)), carryBit: \(f(d.carryBit)), dsp: \(f(d.dsp))) with blockRAM \(f(d.blockRAM)), dspSpread \(f(d.dspSpread))"
     }
 }

@@ -36,6 +36,10 @@ public enum LogicDepth {
         public var dsp: Double
         /// A block RAM's clock to its read data (a path starting there, instead of clock-to-Q).
         public var blockRAM: Double = 3.0
+        /// Routing into a hard multiplier, per multiplier in the design: a design of many DSPs
+        /// spreads them over the die's DSP rows, and the registers that feed them (a count fanned
+        /// out to every lane, a weight word) sit far from most of them.
+        public var dspSpread: Double = 0
 
         /// ECP5 speed grade 8 (nextpnr-ecp5), calibrated in docs/estimate-accuracy.md.
         public init(clockToQ: Double, setup: Double, lut: Double, routeFanout: Double, carryEntry: Double, carryBit: Double, dsp: Double) {
@@ -47,8 +51,17 @@ public enum LogicDepth {
         /// (2026-12-07, session 7, with the compare's two LUT levels and the DSP delay fitted;
         /// docs/estimate-accuracy.md, "Fmax calibration"): clock-to-Q and setup kept, block RAM
         /// 3.0 kept by the fit.
-        public static let ecp5 = Delays(clockToQ: 0.5, setup: 0.3, lut: 0.5, routeFanout: 0.05,
-                                        carryEntry: 2.2, carryBit: 0.035, dsp: 5.7)
+        ///
+        /// `dspSpread` (session 9) is fitted by least squares on the eight DSP paths nextpnr had
+        /// placed on a block's critical path by then (docs/timing.md, session 9): the fc1 count
+        /// register into its lanes' MULT18X18D and their product registers in QKFormer blocks of
+        /// 30, 50 and 62 multipliers (held-out seeds 19, 20 and 22), 6.70 to 9.73 ns where the rest
+        /// of the model says 6.50 ns; 0.044 ns a multiplier.
+        public static let ecp5: Delays = {
+            var d = Delays(clockToQ: 0.5, setup: 0.3, lut: 0.5, routeFanout: 0.05, carryEntry: 2.2, carryBit: 0.035, dsp: 5.7)
+            d.dspSpread = 0.044
+            return d
+        }()
         /// Every LUT level 1, everything else nothing: the "deepest" path is then the one with
         /// the most LUT levels between flip-flops (summed across any carry chain, RAM or DSP it
         /// passes), and its `ns` is that count. The xc7 figure `estimate` prints.
@@ -136,6 +149,7 @@ public enum LogicDepth {
             for x in blk.inputs { fanout[x] += 1 }
             for (p, q) in blk.pairs { fanout[p] += 1; fanout[q] += 1 }
         }
+        let designDSPs = b.blocks.indices.reduce(0) { liveBlock[$1] ? $0 + b.blocks[$1].dsps : $0 }
         func rep(_ x: Int) -> Int {
             var x = x
             while net.kind[x] == .not { x = Int(net.a[x]) }
@@ -199,7 +213,7 @@ public enum LogicDepth {
             case .dsp:
                 var a = Arrival(t: 0)
                 for x in blk.inputs { a = Arrival.later(a, arr[rep(x)]) }
-                a.t += d.dsp
+                a.t += d.dsp + d.dspSpread * Double(designDSPs)
                 for q in blk.outputs { arr[q] = a }
             case .memory where blk.bram18 + blk.bram36 > 0:
                 var a = Arrival(t: d.blockRAM - d.clockToQ)
