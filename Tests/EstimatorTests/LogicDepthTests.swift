@@ -131,9 +131,11 @@ import HDL
 
     /// Routing into a hard multiplier grows with the multipliers in the design (`dspSpread`):
     /// `n` registered 9 x 9 products of one shared register and `n` others, each into its own
-    /// register. With `dsp` 5 and `dspSpread` 0.25 the path is 5 + 0.25 n: 6 ns at n = 4, 7 at 8.
+    /// register. With `dsp` 5 and `dspSpread` 0.25 the path is 5 + 0.25 n: 6 ns at n = 4, 7 at 8;
+    /// with the spread capped at 6 multipliers (`dspSpreadCap`; 156, a full LFE5U-85F, in
+    /// `.ecp5`), eight are charged as six: 6.5 ns.
     @Test func aDSPPathGrowsWithTheDesignsMultipliers() throws {
-        func products(_ n: Int) throws -> LogicDepth.Path {
+        func products(_ n: Int, cap: Int = 156) throws -> LogicDepth.Path {
             let m = Module("mul\(n)")
             let c = m.reg("c", width: 9, signed: true)
             m.next(c, m.input("cin", width: 9).asSigned())
@@ -145,11 +147,12 @@ import HDL
                 m.output("y\(i)", p)
             }
             var d = Self.unit
-            d.dspSpread = 0.25
+            (d.dspSpread, d.dspSpreadCap) = (0.25, cap)
             return LogicDepth.analyze(try Elaborate.run(m), lutInputs: 4, delays: d)
         }
-        let four = try products(4), eight = try products(8)
+        let four = try products(4), eight = try products(8), capped = try products(8, cap: 6)
         #expect(abs(four.ns - 6) < 1e-9, "\(four)")
         #expect(abs(eight.ns - 7) < 1e-9, "\(eight)")
+        #expect(abs(capped.ns - 6.5) < 1e-9, "\(capped)")
     }
 }

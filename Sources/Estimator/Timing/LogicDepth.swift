@@ -40,6 +40,11 @@ public enum LogicDepth {
         /// spreads them over the die's DSP rows, and the registers that feed them (a count fanned
         /// out to every lane, a weight word) sit far from most of them.
         public var dspSpread: Double = 0
+        /// The multipliers of the whole die, where the spread stops growing: a design can use no
+        /// more than the die has, and no wire is longer than the die (LFE5U-85F: 156 MULT18X18D).
+        /// A section of a whole network with more multipliers (it would not fit the part) is
+        /// charged the spread of a full die.
+        public var dspSpreadCap = 156
 
         /// ECP5 speed grade 8 (nextpnr-ecp5), calibrated in docs/estimate-accuracy.md.
         public init(clockToQ: Double, setup: Double, lut: Double, routeFanout: Double, carryEntry: Double, carryBit: Double, dsp: Double) {
@@ -213,7 +218,7 @@ public enum LogicDepth {
             case .dsp:
                 var a = Arrival(t: 0)
                 for x in blk.inputs { a = Arrival.later(a, arr[rep(x)]) }
-                a.t += d.dsp + d.dspSpread * Double(designDSPs)
+                a.t += d.dsp + d.dspSpread * Double(min(designDSPs, d.dspSpreadCap))
                 for q in blk.outputs { arr[q] = a }
             case .memory where blk.bram18 + blk.bram36 > 0:
                 var a = Arrival(t: d.blockRAM - d.clockToQ)
