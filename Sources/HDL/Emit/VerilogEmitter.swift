@@ -390,7 +390,9 @@ struct ModuleWriter {
             let rn = net.syncReadNames[ObjectIdentifier(r)]!
             let mn = net.memoryNames[r.memory]!
             readMemories.insert(mn)
-            sequential.append("  always @(posedge clk)\n    if (\(ref(r.enable))) \(rn) <= \(mn)[\(ref(r.address))];")
+            // A read enabled every cycle (the constant 1) is written without its `if`.
+            let always = r.enable.constValue?.bit(0) == true
+            sequential.append("  always @(posedge clk)\n    \(always ? "" : "if (\(ref(r.enable))) ")\(rn) <= \(mn)[\(ref(r.address))];")
             if r.memory.readsNeverMeetWrite, let wp = r.memory.writePort {
                 sequential.append("""
                     `ifndef SYNTHESIS
